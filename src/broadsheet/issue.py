@@ -1,0 +1,441 @@
+"""Reading an issue file: YAML with positions -> validated `Issue`, or every error in the file.
+
+`IssueFile` below is the declaration of the issue format (the contract editors
+write); `docs/issue-format.md` documents it and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+from babel import Locale, UnknownLocaleError
+from pydantic import Field, ValidationError, field_validator
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from . import markdown
+from .errors import Diagnostic, Severity, errors_in
+from .model import Category, Footnote, Image, Issue, Paragraph, Resource
+from .schema import Declared, describe, did_you_mean, field_path, received, url_problem
+from .settings import Settings
+
+MAX_NODES = 50_000
+"""More YAML nodes than any issue has; stops alias bombs before they expand."""
+
+
+def _http_url(url: str) -> str:
+    problem = url_problem(url)
+    if problem:
+        raise ValueError(problem)
+    return url
+
+
+class ImageFile(Declared):
+    """`image:` the featured image."""
+
+    src: str = Field(description="Absolute http(s) URL of the image.")
+    alt: str = Field(min_length=1, description="Text describing the image, for people who cannot see it.")
+
+    _src = field_validator("src")(_http_url)
+
+
+class ResourceFile(Declared):
+    """One item under `resources: CATEGORY:`."""
+
+    title: str = Field(min_length=1, description="Title of the linked item, in its own language.")
+    url: str = Field(description="Absolute http(s) URL of the item.")
+    by: tuple[str, ...] = Field((), description="Organization(s) behind it: one name or a list.")
+    lang: str | None = Field(None, description="Language of the item, when it differs from the issue's (for example `my`).")
+
+    _url = field_validator("url")(_http_url)
+
+    @field_validator("by", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return (value,)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise ValueError(f"Expected an organization name or a list of them but received: {received(value)}")
+        return value
+
+    @field_validator("by")
+    @classmethod
+    def _no_empty_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not name for name in value):
+            raise ValueError("organization names must not be empty")
+        return value
+
+    @field_validator("lang")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                Locale.parse(value)
+            except (ValueError, UnknownLocaleError):
+                raise ValueError(f"Expected a language code such as 'en' or 'my' but received: {value!r}") from None
+        return value
+
+
+def _header_safe(value: str) -> str:
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            raise ValueError(
+                f"contains a line break or control character (U+{ord(ch):04X}), "
+                "which cannot appear in an email subject; write it on one line"
+            )
+    return value
+
+
+class IssueFile(Declared):
+    """An issue file, `issues/<date>.yaml`."""
+
+    date: dt.date = Field(description="Publication date, `YYYY-MM-DD`.")
+    title: str = Field(min_length=1, description="Title of the issue; also the email's subject.")
+    author: str | None = Field(None, description="Byline; the project's `default_author` when absent.")
+    summary: str | None = Field(None, description="A one-paragraph standfirst, plain text; also the email's preheader.")
+    image: ImageFile | None = Field(None, description="Featured image.")
+    editorial: str = Field(min_length=1, description="The editorial in Markdown: paragraphs separated by blank lines; footnote references as `[^1]`.")
+    footnotes: dict[str, str] = Field(default_factory=dict, description="Footnote label -> text (inline Markdown). Every reference must be defined and every definition used.")
+    resources: dict[str, list[ResourceFile]] = Field(description="Category key -> list of items, in display order. Keys come from the project's `categories`.")
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> dt.date:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError as exc:
+                raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {value!r} ({exc})") from None
+        if isinstance(value, dt.date):
+            return value
+        raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {received(value)}")
+
+    _title = field_validator("title", "author")(_header_safe)
+
+    @field_validator("footnotes")
+    @classmethod
+    def _footnote_texts(cls, value: dict[str, str]) -> dict[str, str]:
+        for label, text in value.items():
+            if not text:
+                raise ValueError(f"footnote '{label}' has no text")
+        return value
+
+
+SCHEMA_KEYS: dict[str, list[str]] = {
+    "": list(IssueFile.model_fields),
+    "image": list(ImageFile.model_fields),
+    "resource": list(ResourceFile.model_fields),
+}
+
+
+# -- YAML with positions ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spot:
+    """Where a value starts in the file (1-based), and how its scalar was written."""
+
+    line: int
+    col: int
+    style: str | None = None
+
+
+@dataclass
+class Positions:
+    values: dict[tuple[int | str, ...], Spot] = field(default_factory=dict)
+    keys: dict[tuple[int | str, ...], Spot] = field(default_factory=dict)
+
+    def of(self, path: tuple[int | str, ...], *, key: bool = False) -> Spot:
+        """The spot of `path` (its key when asked), or of its nearest known ancestor."""
+        table = self.keys if key else self.values
+        if path in table:
+            return table[path]
+        for end in range(len(path) - 1, -1, -1):
+            if path[:end] in self.values:
+                return self.values[path[:end]]
+        return Spot(1, 1)
+
+
+class _Problem(Exception):
+    def __init__(self, spot: Spot, message: str) -> None:
+        super().__init__(message)
+        self.spot = spot
+        self.message = message
+
+
+def _spot(node: Node) -> Spot:
+    style = node.style if isinstance(node, ScalarNode) else None
+    return Spot(node.start_mark.line + 1, node.start_mark.column + 1, style)
+
+
+class _Converter:
+    """Turns a composed YAML node tree into plain values, noting where each came from."""
+
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.positions = Positions()
+        self.problems: list[tuple[Spot, str, tuple[int | str, ...]]] = []
+        self.count = 0
+
+    def convert(self, node: Node, path: tuple[int | str, ...]) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Problem(_spot(node), f"the file has more than {MAX_NODES} values (too many aliases?)")
+        self.positions.values[path] = _spot(node)
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # validated where a date is expected; text elsewhere
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.problems.append((_spot(node), f"cannot read value: {getattr(exc, 'problem', exc)}", path))
+            return node.value
+
+    def _mapping(self, node: MappingNode, path: tuple[int | str, ...]) -> dict[str, Any]:
+        self.loader.flatten_mapping(node)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.problems.append((_spot(key_node), "keys must be plain names, not lists or mappings", path))
+                continue
+            key = key_node.value
+            if key in out:
+                first = self.positions.keys[(*path, key)]
+                self.problems.append(
+                    (_spot(key_node), f"'{key}' is given twice (first on line {first.line})", (*path, key))
+                )
+                continue
+            self.positions.keys[(*path, key)] = _spot(key_node)
+            out[key] = self.convert(value_node, (*path, key))
+        return out
+
+
+def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
+    diagnostics = [
+        Diagnostic(display, number, len(line) - len(line.lstrip(" ")) + 1, "", "tab characters cannot indent YAML; use spaces")
+        for number, line in enumerate(text.splitlines(), 1)
+        if line.lstrip(" ").startswith("\t")
+    ]
+    if diagnostics:
+        return None, Positions(), diagnostics
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, Positions(), [Diagnostic(display, 1, 1, "", "the file is empty; an issue needs at least date, title, editorial and resources")]
+        converter = _Converter(loader)
+        data = converter.convert(node, ())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        return None, Positions(), [Diagnostic(display, line, col, "", f"not valid YAML: {problem}")]
+    except yaml.YAMLError as exc:
+        return None, Positions(), [Diagnostic(display, 1, 1, "", f"not valid YAML: {exc}")]
+    except _Problem as exc:
+        return None, Positions(), [Diagnostic(display, exc.spot.line, exc.spot.col, "", exc.message)]
+    except RecursionError:
+        return None, Positions(), [Diagnostic(display, 1, 1, "", "the file is nested too deeply to be an issue")]
+    finally:
+        loader.dispose()
+    found = [Diagnostic(display, s.line, s.col, field_path(p), m) for s, m, p in converter.problems]
+    return data, converter.positions, found
+
+
+# -- Reading and checking -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The outcome of reading one issue file: the issue when it is valid, and all findings."""
+
+    issue: Issue | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return errors_in(self.diagnostics)
+
+
+def read_issue(path: Path, settings: Settings, display: str | None = None) -> Reading:
+    """Read and validate the issue at `path`; never raises for anything in the file."""
+    display = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Reading(None, (Diagnostic(display, 0, 0, "", f"cannot read file: {exc.strerror}"),))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return Reading(None, (Diagnostic(display, line, col, "", f"not UTF-8 text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as UTF-8"),))
+    text = text.removeprefix("\ufeff")
+    data, positions, diagnostics = _parse_yaml(text, display)
+    if data is None and not diagnostics:
+        diagnostics = [Diagnostic(display, 1, 1, "", "the file is empty")]
+    if diagnostics and data is None:
+        return Reading(None, tuple(sorted(diagnostics)))
+    if not isinstance(data, dict):
+        diagnostics.append(Diagnostic(display, 1, 1, "", f"Expected a mapping of fields (date, title, ...) but received: {received(data)}"))
+        return Reading(None, tuple(sorted(diagnostics)))
+
+    checker = _Checker(display, text, positions, settings)
+    model: IssueFile | None = None
+    try:
+        model = IssueFile.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            checker.pydantic_error(error)
+    checker.content(data)
+    diagnostics.extend(checker.diagnostics)
+    if model is None or errors_in(diagnostics):
+        return Reading(None, tuple(sorted(set(diagnostics))))
+    return Reading(_build(model, checker), tuple(sorted(set(diagnostics))))
+
+
+class _Checker:
+    """Collects located diagnostics for one file."""
+
+    def __init__(self, display: str, text: str, positions: Positions, settings: Settings) -> None:
+        self.display = display
+        self.lines = text.splitlines()
+        self.positions = positions
+        self.settings = settings
+        self.diagnostics: list[Diagnostic] = []
+
+    def add(self, path: tuple[int | str, ...], message: str, *, key: bool = False, spot: Spot | None = None, severity: Severity = Severity.ERROR) -> None:
+        spot = spot or self.positions.of(path, key=key)
+        self.diagnostics.append(Diagnostic(self.display, spot.line, spot.col, field_path(path), message, severity))
+
+    def pydantic_error(self, error: Any) -> None:
+        loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden":
+            parent = "image" if loc[:1] == ("image",) else "resource" if loc[:1] == ("resources",) else ""
+            self.add(loc, describe(error, SCHEMA_KEYS[parent]), key=True)
+        elif error["type"] == "string_type" and error.get("input") is None:
+            self.add(loc, "must not be empty")
+        else:
+            self.add(loc, describe(error))
+
+    def text_spot(self, path: tuple[int | str, ...], line_in_text: int, needle: str) -> Spot:
+        """Where `needle`, on line `line_in_text` of the string at `path`, is in the file."""
+        start = self.positions.of(path)
+        first = start.line + 1 if start.style in ("|", ">") else start.line
+        line = first + line_in_text
+        if 1 <= line <= len(self.lines):
+            col = self.lines[line - 1].find(needle)
+            if col >= 0:
+                return Spot(line, col + 1)
+            return Spot(line, len(self.lines[line - 1]) - len(self.lines[line - 1].lstrip()) + 1)
+        return start
+
+    def text_line(self, path: tuple[int | str, ...], line_in_text: int = 0) -> int:
+        return self.text_spot(path, line_in_text, "\0").line
+
+    def content(self, data: dict[str, Any]) -> None:
+        """What a schema cannot see: Markdown, footnotes both ways, categories, duplicates."""
+        refs: list[tuple[str, int]] = []
+        for name in ("title", "editorial"):
+            if isinstance(data.get(name), str) and data[name] and not data[name].strip():
+                self.add((name,), "must not be empty")
+        editorial = data.get("editorial")
+        if isinstance(editorial, str):
+            problems, refs = markdown.inspect(editorial)
+            for problem in problems:
+                self.add(("editorial",), problem.message, spot=self.text_spot(("editorial",), problem.line, problem.needle))
+        footnotes = data.get("footnotes")
+        defined = footnotes if isinstance(footnotes, dict) else {}
+        for label, text in defined.items():
+            if isinstance(text, str):
+                problems, nested = markdown.inspect(text, inline=True)
+                for problem in problems:
+                    self.add(("footnotes", label), problem.message, spot=self.text_spot(("footnotes", label), problem.line, problem.needle))
+                for nested_label, _ in nested:
+                    self.add(("footnotes", label), f"footnote [^{nested_label}] is referenced inside a footnote; references belong in the editorial")
+        used = {label for label, _ in refs}
+        for label, line in refs:
+            if label not in defined:
+                hint = did_you_mean(label, defined)
+                self.add(("editorial",), f"footnote [^{label}] is referenced but not defined under 'footnotes:'{hint}", spot=self.text_spot(("editorial",), line, f"[^{label}]"))
+        for label in defined:
+            if label not in used:
+                self.add(("footnotes", label), f"footnote '{label}' is defined but never referenced as [^{label}] in the editorial", key=True)
+        self._resources(data.get("resources"))
+
+    def _resources(self, resources: Any) -> None:
+        if not isinstance(resources, dict):
+            return
+        configured = self.settings.categories
+        seen: dict[str, tuple[int | str, ...]] = {}
+        for key, items in resources.items():
+            if key not in configured:
+                names = ", ".join(configured)
+                self.add(("resources", key), f"unknown category '{key}'{did_you_mean(key, configured)} (configured categories: {names})", key=True)
+            if not isinstance(items, list):
+                continue
+            for i, item in enumerate(items):
+                if not isinstance(item, dict):
+                    continue
+                path: tuple[int | str, ...] = ("resources", key, i)
+                if not item.get("by"):
+                    self.add(path, "resource has no 'by': readers will not see who published it", severity=Severity.WARNING)
+                url = item.get("url")
+                if isinstance(url, str):
+                    if url in seen:
+                        first = self.positions.of((*seen[url], "url"))
+                        self.add((*path, "url"), f"duplicate URL, also at line {first.line} ({field_path(seen[url])})", severity=Severity.WARNING)
+                    else:
+                        seen[url] = path
+
+
+def _build(model: IssueFile, checker: _Checker) -> Issue:
+    """The model of a valid issue file."""
+    settings = checker.settings
+    blocks = markdown.split_blocks(model.editorial)
+    paragraphs = tuple(Paragraph(b.markdown, checker.text_line(("editorial",), b.line)) for b in blocks)
+    _, refs = markdown.inspect(model.editorial)
+    order = list(Counter(label for label, _ in refs))
+    footnotes = tuple(
+        Footnote(label, number, model.footnotes[label], checker.text_line(("footnotes", label)))
+        for number, label in enumerate(order, 1)
+    )
+    categories = tuple(
+        Category(
+            key,
+            settings.categories[key],
+            tuple(
+                Resource(r.title, r.url, r.by, r.lang, checker.text_line(("resources", key, i, "title")))
+                for i, r in enumerate(items)
+            ),
+        )
+        for key, items in model.resources.items()
+    )
+    image = None
+    if model.image:
+        image = Image(model.image.src, model.image.alt, checker.text_line(("image", "alt")))
+    return Issue(
+        source=checker.display,
+        date=model.date,
+        title=model.title,
+        title_line=checker.text_line(("title",)),
+        author=model.author or settings.default_author,
+        summary=model.summary or "",
+        summary_line=checker.text_line(("summary",)) if model.summary else 0,
+        image=image,
+        paragraphs=paragraphs,
+        footnotes=footnotes,
+        categories=categories,
+    )

@@ -1,0 +1,188 @@
+"""Editorial Markdown: split into paragraphs, inspected for unsafe input, turned into safe HTML or plain text.
+
+CommonMark through markdown-it-py with raw HTML off; footnote references
+(`[^1]`) through mdit-py-plugins, their texts coming from the issue's
+`footnotes:` mapping rather than from the Markdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from markupsafe import escape
+from mdit_py_plugins.footnote import footnote_plugin
+
+from .schema import url_problem
+
+LINK_SCHEMES = ("http", "https", "mailto")
+
+
+def _parser(*, html: bool) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": html, "typographer": False})
+    md.use(footnote_plugin, inline=False, move_to_end=False, always_match_refs=True)
+    return md
+
+
+# The inspector sees everything an editor may write, so that check can name it;
+# the renderer has raw HTML off and makes no images, whatever slips past.
+_inspector = _parser(html=True)
+_inspector.validateLink = lambda url: True  # type: ignore[method-assign]
+_renderer = _parser(html=False).disable("image")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a Markdown text; `line` counts from 0 within the text."""
+
+    line: int
+    needle: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Block:
+    """A top-level block of a Markdown text; `line` counts from 0 within the text."""
+
+    markdown: str
+    line: int
+
+
+def split_blocks(text: str) -> list[Block]:
+    """The top-level blocks (paragraphs, lists, quotes...) of `text`, as written."""
+    lines = text.splitlines()
+    blocks = []
+    for token in _inspector.parse(text, {}):
+        if token.level == 0 and token.map and token.nesting >= 0:
+            start, end = token.map
+            source = "\n".join(lines[start:end]).strip("\n")
+            if source.strip():
+                blocks.append(Block(source, start))
+    return blocks
+
+
+def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tuple[str, int]]]:
+    """Problems in `text`, and its footnote references as (label, line) in order."""
+    problems: list[Problem] = []
+    refs: list[tuple[str, int]] = []
+    tokens = _inspector.parseInline(text, {}) if inline else _inspector.parse(text, {})
+    line = 0
+    for token in tokens:
+        if token.map:
+            line = token.map[0]
+        if token.type == "footnote_reference_open":
+            label = token.meta.get("label", "")
+            problems.append(Problem(line, f"[^{label}]:", f"footnote [^{label}] is defined inside the Markdown; define it under 'footnotes:' instead"))
+        if token.type == "html_block":
+            problems.append(Problem(line, token.content.strip().split("\n")[0], _html_message(token.content)))
+        offset = 0
+        for child in token.children or []:
+            here = line + offset
+            if child.type in ("softbreak", "hardbreak"):
+                offset += 1
+            elif child.type == "link_open":
+                href = str(child.attrs.get("href", ""))
+                problem = url_problem(href, LINK_SCHEMES)
+                if problem:
+                    problems.append(Problem(here, href, problem))
+            elif child.type == "html_inline":
+                problems.append(Problem(here, child.content, _html_message(child.content)))
+            elif child.type == "footnote_ref":
+                refs.append((child.meta["label"], here))
+            elif child.type == "image":
+                problems.append(Problem(here, "![", "images are not allowed in the editorial; use the issue's 'image:'"))
+    return problems, refs
+
+
+def _html_message(html: str) -> str:
+    snippet = html.strip().split("\n")[0]
+    if len(snippet) > 40:
+        snippet = snippet[:37] + "..."
+    return f"raw HTML is not allowed in Markdown (found {snippet!r}); use Markdown instead"
+
+
+def _render_link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    href = str(tokens[idx].attrs.get("href", ""))
+    if url_problem(href, LINK_SCHEMES):
+        return "<span>"
+    return f'<a href="{escape(href)}">'
+
+
+def _render_link_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    opening = next(t for t in reversed(tokens[:idx]) if t.type == "link_open")
+    href = str(opening.attrs.get("href", ""))
+    return "</span>" if url_problem(href, LINK_SCHEMES) else "</a>"
+
+
+def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    number = env["numbers"].get(tokens[idx].meta["label"])
+    if number is None:
+        return str(escape(f"[^{tokens[idx].meta['label']}]"))
+    return f'<sup class="fnref"><a href="#fn-{number}" id="fnref-{number}">[{number}]</a></sup>'
+
+
+_renderer.add_render_rule("link_open", _render_link_open)
+_renderer.add_render_rule("link_close", _render_link_close)
+_renderer.add_render_rule("footnote_ref", _render_footnote_ref)
+
+
+def to_html(text: str, numbers: Mapping[str, int], *, inline: bool = False) -> str:
+    """Safe HTML for `text`; footnote references become `[n]` linked to `#fn-n`."""
+    env = {"numbers": numbers}
+    if inline:
+        return _renderer.renderInline(text, env)
+    return _renderer.render(text, env)
+
+
+def to_text(text: str, numbers: Mapping[str, int], *, inline: bool = False) -> list[str]:
+    """Plain-text paragraphs of `text`: links as `text (url)`, footnotes as `[n]`.
+
+    Each list item, quote line and heading comes out as a paragraph of its own,
+    prefixed the way plain-text mail writes them (`- `, `> `).
+    """
+    tokens = _renderer.parseInline(text, {}) if inline else _renderer.parse(text, {})
+    paragraphs: list[str] = []
+    prefixes: list[str] = []
+    for token in tokens:
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            prefixes.append("- " if token.type == "bullet_list_open" else "1. ")
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            prefixes.pop()
+        elif token.type == "blockquote_open":
+            prefixes.append("> ")
+        elif token.type == "blockquote_close":
+            prefixes.pop()
+        elif token.type == "inline":
+            paragraphs.append("".join(prefixes) + _inline_text(token.children or [], numbers))
+        elif token.type in ("fence", "code_block"):
+            paragraphs.append(token.content.rstrip("\n"))
+        elif token.type == "hr":
+            paragraphs.append("* * *")
+    return paragraphs
+
+
+def _inline_text(children: Sequence[Token], numbers: Mapping[str, int]) -> str:
+    out: list[str] = []
+    href_stack: list[tuple[str, int]] = []
+    for child in children:
+        if child.type in ("text", "code_inline", "html_inline"):
+            out.append(child.content)
+        elif child.type == "softbreak":
+            out.append(" ")
+        elif child.type == "hardbreak":
+            out.append("\n")
+        elif child.type == "link_open":
+            href_stack.append((str(child.attrs.get("href", "")), len(out)))
+        elif child.type == "link_close" and href_stack:
+            href, start = href_stack.pop()
+            label = "".join(out[start:])
+            shown = href.removeprefix("mailto:")
+            if not url_problem(href, LINK_SCHEMES) and label not in (href, shown):
+                out.append(f" ({shown})")
+        elif child.type == "footnote_ref":
+            label = child.meta["label"]
+            out.append(f"[{numbers[label]}]" if label in numbers else f"[^{label}]")
+    return "".join(out)

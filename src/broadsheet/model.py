@@ -1,0 +1,77 @@
+"""The issue as the rest of the pipeline sees it: immutable values made by the reader.
+
+Every piece of text that a translator may translate keeps the line it came
+from, so catalogs and warnings can point editors back to the YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+UNSUBSCRIBE_PLACEHOLDER = "%%unsubscribe_url%%"
+"""Stands in the rendered email for each recipient's own unsubscribe link; delivery fills it."""
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str
+    alt: str
+    alt_line: int
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One top-level Markdown block of the editorial, as written."""
+
+    markdown: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Footnote:
+    """A footnote, numbered by its first reference in the editorial."""
+
+    label: str
+    number: int
+    markdown: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Resource:
+    title: str
+    url: str
+    by: tuple[str, ...]
+    lang: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    label: str
+    resources: tuple[Resource, ...]
+
+
+@dataclass(frozen=True)
+class Issue:
+    source: str
+    date: date
+    title: str
+    title_line: int
+    author: str
+    summary: str
+    summary_line: int
+    image: Image | None
+    paragraphs: tuple[Paragraph, ...]
+    footnotes: tuple[Footnote, ...]
+    categories: tuple[Category, ...]
+
+    @property
+    def footnote_numbers(self) -> dict[str, int]:
+        return {note.label: note.number for note in self.footnotes}
+
+    @property
+    def resources(self) -> tuple[Resource, ...]:
+        return tuple(r for category in self.categories for r in category.resources)

@@ -1,0 +1,211 @@
+"""Rendering: an issue and a locale -> an `Email` (subject, responsive HTML, plain text).
+
+Jinja2 templates in the project's `templates/` make MJML and the text part;
+mjml-python turns the MJML into HTML; css-inline copies the template's
+`<mj-style inline="inline">` rules onto the elements, for clients that drop
+`<style>` blocks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from gettext import NullTranslations
+from pathlib import Path
+from typing import Any
+
+import css_inline
+import jinja2
+import mjml
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from markupsafe import Markup
+
+from . import markdown
+from .errors import BroadsheetError, Diagnostic, Severity
+from .model import UNSUBSCRIBE_PLACEHOLDER, Issue
+from .settings import Project
+
+HTML_TEMPLATE = "email.mjml.j2"
+TEXT_TEMPLATE = "email.txt.j2"
+
+_INLINE_STYLE = re.compile(r"<mj-style\s+inline=\"inline\"\s*>(.*?)</mj-style>", re.S)
+
+
+class TemplateProblem(BroadsheetError):
+    """A template in the project cannot be loaded or rendered."""
+
+
+@dataclass(frozen=True)
+class Email:
+    """One locale's edition, ready to fill per recipient and send."""
+
+    locale: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+    @property
+    def html_bytes(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+
+def reading_minutes(issue: Issue, words_per_minute: int) -> int:
+    words = 0
+    for paragraph in issue.paragraphs:
+        words += sum(len(p.split()) for p in markdown.to_text(paragraph.markdown, {}))
+    for note in issue.footnotes:
+        words += sum(len(p.split()) for p in markdown.to_text(note.markdown, {}, inline=True))
+    return max(1, math.ceil(words / words_per_minute))
+
+
+def wrap(text: str, width: int, indent: str = "", first: str | None = None) -> str:
+    """`text` filled to `width` columns; URLs and long words are never split."""
+    lines = []
+    for part in text.split("\n"):
+        lines.append(
+            textwrap.fill(
+                part,
+                width=width,
+                initial_indent=indent if first is None else first,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or (indent if first is None else first).rstrip()
+        )
+        first = None
+    return "\n".join(lines)
+
+
+class Renderer:
+    """Renders issues of one project; templates are compiled once and reused."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.settings = project.settings
+        self._environments: dict[str, jinja2.Environment] = {}
+
+    @cached_property
+    def _inliner(self) -> Callable[[str], str]:
+        source = self._template_source(HTML_TEMPLATE)
+        css = "\n".join(_INLINE_STYLE.findall(source))
+        inliner = css_inline.CSSInliner(
+            inline_style_tags=False,
+            keep_style_tags=True,
+            load_remote_stylesheets=False,
+            extra_css=css or None,
+        )
+        return inliner.inline  # type: ignore[no-any-return]
+
+    def _template_source(self, name: str) -> str:
+        path = self.project.templates_dir / name
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TemplateProblem(f"{path}: error: cannot read template: {exc.strerror}") from None
+
+    def environment(self, locale: str) -> jinja2.Environment:
+        if locale not in self._environments:
+            env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(self.project.templates_dir),
+                extensions=["jinja2.ext.i18n"],
+                autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+            )
+            env.install_gettext_translations(self.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+            env.filters["wrap"] = lambda text, indent="", first=None: wrap(str(text), self.settings.text_width, indent, first)
+            env.filters["number"] = lambda value: format_decimal(value, locale=locale)
+            self._environments[locale] = env
+        return self._environments[locale]
+
+    def translations(self, locale: str) -> NullTranslations:
+        """The interface catalog for `locale`; the templates' own English until catalogs exist."""
+        return NullTranslations()
+
+    def render(self, issue: Issue, locale: str) -> Email:
+        env = self.environment(locale)
+        context = self._context(issue, locale)
+        try:
+            source = env.get_template(HTML_TEMPLATE).render(context)
+            text = env.get_template(TEXT_TEMPLATE).render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateProblem(f"{exc.filename}:{exc.lineno}: error: template: {exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateProblem(f"{self.project.templates_dir / exc.name}: error: template not found") from None
+        except jinja2.UndefinedError as exc:
+            raise TemplateProblem(f"{self.project.templates_dir}: error: template uses an unknown name: {exc.message}") from None
+        try:
+            html = mjml.mjml2html(_INLINE_STYLE.sub("", source))
+        except ValueError as exc:
+            raise TemplateProblem(f"{self.project.templates_dir / HTML_TEMPLATE}: error: the template made invalid MJML: {exc}") from None
+        html = self._inliner(html)
+        return Email(locale, issue.title, context["preheader"], html, text)
+
+    def _context(self, issue: Issue, locale: str) -> dict[str, Any]:
+        numbers = issue.footnote_numbers
+        summary = issue.summary
+        first_paragraph = " ".join(markdown.to_text(issue.paragraphs[0].markdown, numbers)) if issue.paragraphs else ""
+        preheader = summary or textwrap.shorten(first_paragraph, 150, placeholder="…")
+        return {
+            "locale": locale,
+            "issue": issue,
+            "date": format_date(issue.date, format="long", locale=locale),
+            "minutes": reading_minutes(issue, self.settings.words_per_minute),
+            "preheader": preheader,
+            "paragraphs": [
+                Markup(markdown.to_html(p.markdown, numbers)) for p in issue.paragraphs  # noqa: S704 - built from escaped Markdown
+            ],
+            "paragraphs_text": [
+                text for p in issue.paragraphs for text in markdown.to_text(p.markdown, numbers)
+            ],
+            "footnotes": [
+                {
+                    "number": note.number,
+                    "html": Markup(markdown.to_html(note.markdown, numbers, inline=True)),  # noqa: S704
+                    "text": " ".join(markdown.to_text(note.markdown, numbers, inline=True)),
+                }
+                for note in issue.footnotes
+            ],
+            "categories": issue.categories,
+            "organization": self.settings.organization,
+            "view_url": f"{self.settings.web_url.rstrip('/')}/{locale}/{issue.date.isoformat()}/",
+            "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+        }
+
+
+def size_warnings(issue: Issue, emails: list[Email], limit: int) -> list[Diagnostic]:
+    return [
+        Diagnostic(
+            issue.source,
+            0,
+            0,
+            "",
+            f"{email.locale}: the HTML is {email.html_bytes / 1000:.0f} KB, over {limit / 1000:.0f} KB; "
+            "Gmail clips messages over about 102 KB and hides the rest, unsubscribe link included",
+            Severity.WARNING,
+        )
+        for email in emails
+        if email.html_bytes > limit
+    ]
+
+
+def write_email(email: Email, folder: Path) -> list[Path]:
+    """Write `email.html` and `email.txt` to `folder`, each replaced whole or not at all."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in (("email.html", email.html), ("email.txt", email.text)):
+        target = folder / name
+        temporary = target.with_name(f".{name}.tmp")
+        temporary.write_text(content, encoding="utf-8", newline="\n")
+        temporary.replace(target)
+        written.append(target)
+    return written

@@ -1,0 +1,208 @@
+"""Project settings: one declaration of every setting in `broadsheet.toml`, with types and defaults.
+
+A project is a folder holding `broadsheet.toml`, `issues/`, `templates/` and
+`locales/`. Commands find it by walking up from the current directory.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from babel import Locale, UnknownLocaleError
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from .errors import Diagnostic, InvalidInput
+from .schema import Declared, describe, field_path, url_problem
+
+SETTINGS_FILE = "broadsheet.toml"
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+
+
+def _check_url(url: str) -> str:
+    problem = url_problem(url)
+    if problem:
+        raise ValueError(problem)
+    return url
+
+
+class Link(Declared):
+    """A link in the footer, such as the organization's Facebook page."""
+
+    label: str = Field(min_length=1, description="Text of the link.")
+    url: str = Field(description="Where it points (http or https).")
+
+    _url = field_validator("url")(_check_url)
+
+
+class Organization(Declared):
+    """Who publishes the newsletter: shown in the masthead and the footer."""
+
+    name: str = Field("Progressive Voice", min_length=1, description="Name of the publisher.")
+    address: str = Field("", description="Postal address for the footer (required by law for bulk mail in many places).")
+    website: str = Field("https://progressivevoicemyanmar.org", description="Home page.")
+    email: str = Field("", description="Contact address shown in the footer.")
+    links: tuple[Link, ...] = Field((), description="Further footer links, in order.")
+
+    _website = field_validator("website")(_check_url)
+
+
+DEFAULT_CATEGORIES = {
+    "statements": "Statements and Press Releases",
+    "reports": "Reports and Publications",
+}
+
+
+class Settings(Declared):
+    """Everything in `broadsheet.toml`; every key is optional."""
+
+    locales: tuple[str, ...] = Field(("en", "my"), min_length=1, description="Editions to build, as locale codes; the first is the language issues are written in.")
+    categories: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CATEGORIES), min_length=1, description="Resource category keys and their display labels, in the order editors usually use them.")
+    organization: Organization = Field(default_factory=Organization)
+    default_author: str = Field("", description="Author shown when an issue names none; the organization's name when empty.")
+    web_url: str = Field("https://progressivevoicemyanmar.org/newsletter", description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.")
+    publication_weekday: Weekday = Field("thursday", description="Day the newsletter goes out; `broadsheet new` dates the next issue on it.")
+    text_width: int = Field(72, ge=20, le=200, description="Line width of the plain-text part.")
+    words_per_minute: int = Field(200, ge=50, le=1000, description="Reading speed for the reading time.")
+    html_size_warning: int = Field(100_000, ge=1000, description="Warn when a locale's HTML is larger than this many bytes (Gmail clips at about 102 KB).")
+    issues_dir: str = Field("issues", description="Folder of issue files.")
+    templates_dir: str = Field("templates", description="Folder of Jinja2 templates.")
+    locales_dir: str = Field("locales", description="Folder of gettext catalogs.")
+    build_dir: str = Field("build", description="Where `broadsheet build` writes by default.")
+
+    _web_url = field_validator("web_url")(_check_url)
+
+    @field_validator("locales")
+    @classmethod
+    def _known_locales(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for code in value:
+            try:
+                Locale.parse(code)
+            except (ValueError, UnknownLocaleError):
+                raise ValueError(f"Expected a locale code such as 'en' or 'my' but received: {code!r}") from None
+        if len(set(value)) != len(value):
+            raise ValueError("each locale may be listed only once")
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _category_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, label in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
+                raise ValueError(f"category keys are lowercase words (a-z, 0-9, _ and -); received: {key!r}")
+            if not label.strip():
+                raise ValueError(f"category '{key}' needs a label")
+        return value
+
+    @model_validator(mode="after")
+    def _author(self) -> Settings:
+        if not self.default_author:
+            object.__setattr__(self, "default_author", self.organization.name)
+        return self
+
+    @property
+    def source_locale(self) -> str:
+        return self.locales[0]
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project folder and its settings; the paths every stage reads from."""
+
+    root: Path
+    settings: Settings
+
+    @property
+    def issues_dir(self) -> Path:
+        return self.root / self.settings.issues_dir
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / self.settings.templates_dir
+
+    @property
+    def locales_dir(self) -> Path:
+        return self.root / self.settings.locales_dir
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / self.settings.build_dir
+
+
+def find_project(start: Path) -> Project:
+    """The project whose `broadsheet.toml` is in `start` or its nearest parent.
+
+    Without one anywhere above, `start` is the project and every setting takes
+    its default.
+    """
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        path = folder / SETTINGS_FILE
+        if path.is_file():
+            return Project(folder, load_settings(path))
+    return Project(start, Settings())
+
+
+def load_settings(path: Path) -> Settings:
+    display = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InvalidInput([Diagnostic(display, 0, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        line, col = _toml_position(str(exc))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(exc))
+        raise InvalidInput([Diagnostic(display, line, col, "", f"not valid TOML: {message}")]) from None
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        text = path.read_text(encoding="utf-8")
+        diagnostics = []
+        for error in exc.errors():
+            loc = error["loc"]
+            allowed = _allowed_keys(loc)
+            diagnostics.append(
+                Diagnostic(display, _toml_line(text, loc), 0, field_path(loc), describe(error, allowed))
+            )
+        raise InvalidInput(diagnostics) from None
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: type[Declared] = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if isinstance(annotation, type) and issubclass(annotation, Declared):
+            model = annotation
+        else:
+            return []
+    return list(model.model_fields)
+
+
+def _toml_position(message: str) -> tuple[int, int]:
+    match = re.search(r"at line (\d+), column (\d+)", message)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def _toml_line(text: str, loc: tuple[int | str, ...]) -> int:
+    """The line where the innermost named key of `loc` is set, or 0 if unknown."""
+    names = [part for part in loc if isinstance(part, str)]
+    for name in reversed(names):
+        pattern = re.compile(rf"^\s*(\[+\s*)?([\w.-]*\.)?{re.escape(name)}\s*(=|\]+)", re.M)
+        match = pattern.search(text)
+        if match:
+            return text.count("\n", 0, match.start()) + 1
+    return 0
