@@ -53,7 +53,7 @@ def _display(path: Path) -> Path:
         return path
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(name="broadsheet", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="broadsheet")
 @click.option(
     "-C",

@@ -13,7 +13,6 @@ import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
@@ -90,25 +89,18 @@ class Renderer:
         self.project = project
         self.settings = project.settings
         self._environments: dict[str, jinja2.Environment] = {}
+        self._inliners: dict[str, Any] = {}
 
-    @cached_property
-    def _inliner(self) -> Callable[[str], str]:
-        source = self._template_source(HTML_TEMPLATE)
-        css = "\n".join(_INLINE_STYLE.findall(source))
-        inliner = css_inline.CSSInliner(
-            inline_style_tags=False,
-            keep_style_tags=True,
-            load_remote_stylesheets=False,
-            extra_css=css or None,
-        )
-        return inliner.inline  # type: ignore[no-any-return]
-
-    def _template_source(self, name: str) -> str:
-        path = self.project.templates_dir / name
-        try:
-            return path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise TemplateProblem(f"{path}: error: cannot read template: {exc.strerror}") from None
+    def _inline_css(self, html: str, css: str) -> str:
+        """Copy `css` onto the elements of `html`; the document's own <style> blocks stay."""
+        if css not in self._inliners:
+            self._inliners[css] = css_inline.CSSInliner(
+                inline_style_tags=False,
+                keep_style_tags=True,
+                load_remote_stylesheets=False,
+                extra_css=css or None,
+            )
+        return self._inliners[css].inline(html)  # type: ignore[no-any-return]
 
     def environment(self, locale: str) -> jinja2.Environment:
         if locale not in self._environments:
@@ -143,11 +135,12 @@ class Renderer:
             raise TemplateProblem(f"{self.project.templates_dir / exc.name}: error: template not found") from None
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(f"{self.project.templates_dir}: error: template uses an unknown name: {exc.message}") from None
+        css = "\n".join(_INLINE_STYLE.findall(source))
         try:
             html = mjml.mjml2html(_INLINE_STYLE.sub("", source))
         except ValueError as exc:
             raise TemplateProblem(f"{self.project.templates_dir / HTML_TEMPLATE}: error: the template made invalid MJML: {exc}") from None
-        html = self._inliner(html)
+        html = self._inline_css(html, css)
         return Email(locale, issue.title, context["preheader"], html, text)
 
     def _context(self, issue: Issue, locale: str) -> dict[str, Any]:

@@ -1,0 +1,90 @@
+"""Benchmark: building one issue of 80 resources in one locale, in-process and as a process.
+
+Run from the repository root: `.venv/bin/python benchmarks/build.py`.
+Prints the median of repeated runs; the figures go into benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from broadsheet.issue import read_issue
+from broadsheet.render import Renderer
+from broadsheet.settings import find_project
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def issue_text(resources: int) -> str:
+    """An issue like a real one: ten paragraphs, a footnote, `resources` links in two categories."""
+    sentence = "The junta's airstrikes displaced thousands more people this week, and aid is still blocked. "
+    paragraphs = "\n\n".join("  " + sentence * 5 for _ in range(10))
+    items = []
+    for i in range(resources):
+        category = "statements" if i % 2 else "reports"
+        items.append((category, f"    - title: Statement number {i} on the human rights situation in Myanmar\n"
+                                f"      url: https://example.org/2023/12/item-{i}\n"
+                                f"      by: [Progressive Voice, Another Organization]\n"))
+    by_category = {key: "".join(text for k, text in items if k == key) for key in ("statements", "reports")}
+    return (
+        "date: 2023-12-21\ntitle: Benchmark issue\nsummary: A standfirst.\n"
+        f"editorial: |\n{paragraphs} A figure.[^1]\n"
+        'footnotes:\n  "1": A source.\n'
+        f"resources:\n  statements:\n{by_category['statements']}  reports:\n{by_category['reports']}"
+    )
+
+
+def median_ms(action: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    project = find_project(REPO)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "2023-12-21.yaml"
+        path.write_text(issue_text(80), encoding="utf-8")
+
+        start = time.perf_counter()
+        renderer = Renderer(project)
+        issue = read_issue(path, project.settings).issue
+        assert issue is not None
+        email = renderer.render(issue, "en")
+        first = (time.perf_counter() - start) * 1000
+
+        read = median_ms(lambda: read_issue(path, project.settings), 50)
+        render = median_ms(lambda: renderer.render(issue, "en"), 50)
+        both = median_ms(lambda: renderer.render(read_issue(path, project.settings).issue, "en"), 50)  # type: ignore[arg-type]
+
+        print(f"80 resources, one locale, HTML {email.html_bytes / 1000:.1f} KB, text {len(email.text.encode()) / 1000:.1f} KB")
+        print(f"first build in a process (templates compiled): {first:.1f} ms")
+        print(f"read + validate issue:                          {read:.1f} ms (median of 50)")
+        print(f"render one locale (Jinja, MJML, CSS inlining):  {render:.1f} ms (median of 50)")
+        print(f"read + render, steady state:                    {both:.1f} ms (median of 50)")
+
+        broadsheet = shutil.which("broadsheet", path=str(Path(sys.executable).parent))
+        command = [broadsheet] if broadsheet else [sys.executable, "-m", "broadsheet"]
+        out = Path(folder) / "out"
+        process = median_ms(
+            lambda: subprocess.run([*command, "build", str(path), "-l", "en", "-o", str(out)], check=True, capture_output=True, cwd=REPO), 10
+        )
+        bare = median_ms(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 10)
+        imports = median_ms(lambda: subprocess.run([sys.executable, "-c", "import broadsheet.cli"], check=True), 10)
+        print(f"`broadsheet build` process, one locale:        {process:.0f} ms (median of 10)")
+        print(f"  of which Python start-up:                     {bare:.0f} ms")
+        print(f"  of which importing broadsheet.cli:            {imports - bare:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The command line: exact output and exit codes of build, new, help and version."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from broadsheet import __version__
+from broadsheet.build import new_issue, next_publication_day
+from broadsheet.issue import read_issue
+from broadsheet.settings import Project
+
+from .conftest import REPO, SAMPLE
+
+
+def test_build_writes_both_parts_for_every_locale(cli, tmp_path: Path) -> None:
+    result = cli("build", str(SAMPLE), "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    for locale in ("en", "my"):
+        for part in ("email.html", "email.txt"):
+            assert (tmp_path / locale / part).stat().st_size > 1000
+    lines = result.stdout.splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        f"wrote {tmp_path / locale / part}" for locale in ("en", "my") for part in ("email.html", "email.txt")
+    ]
+    assert result.stderr == ""
+
+
+def test_build_defaults_to_build_date_folder(cli, tmp_project: Project) -> None:
+    (tmp_project.issues_dir / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
+    result = cli("build", "issues/2023-12-21.yaml", "--locale", "en", cwd=tmp_project.root)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("wrote build/2023-12-21/en/email.html (")
+    assert (tmp_project.root / "build/2023-12-21/en/email.txt").is_file()
+    assert not (tmp_project.root / "build/2023-12-21/my").exists()
+
+
+def test_build_with_unknown_locale_is_a_usage_error(cli, tmp_path: Path) -> None:
+    result = cli("build", str(SAMPLE), "--locale", "fr", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == "broadsheet: unknown locale fr; configured locales: en, my\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_build_of_an_invalid_issue_writes_nothing_and_exits_1(cli, tmp_project: Project) -> None:
+    path = tmp_project.issues_dir / "2023-12-21.yaml"
+    path.write_text("date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  report: []\n")
+    result = cli("build", "issues/2023-12-21.yaml", cwd=tmp_project.root)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "issues/2023-12-21.yaml:5:3: error: resources.report: unknown category 'report'; "
+        "did you mean 'reports'? (configured categories: statements, reports)\n"
+    )
+    assert not tmp_project.build_dir.exists()
+
+
+def test_missing_issue_file_is_a_usage_error(cli) -> None:
+    result = cli("build", "issues/1999-01-01.yaml")
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+
+
+def test_new_writes_a_skeleton_for_the_next_publication_day(cli, tmp_project: Project) -> None:
+    result = cli("new", "2024-01-04", cwd=tmp_project.root)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "wrote issues/2024-01-04.yaml\n"
+    reading = read_issue(tmp_project.issues_dir / "2024-01-04.yaml", tmp_project.settings)
+    # The skeleton is a valid shape whose only error is the title the editor must write.
+    assert [d.field + ": " + d.message for d in reading.errors] == ["title: must not be empty"]
+    text = (tmp_project.issues_dir / "2024-01-04.yaml").read_text()
+    assert "date: 2024-01-04\n" in text
+    assert "  statements:  # Statements and Press Releases\n" in text
+    assert "  reports:  # Reports and Publications\n" in text
+
+
+def test_new_refuses_to_overwrite(cli, tmp_project: Project) -> None:
+    existing = tmp_project.issues_dir / "2024-01-04.yaml"
+    existing.write_text("mine\n")
+    result = cli("new", "2024-01-04", cwd=tmp_project.root)
+    assert result.exit_code == 1
+    assert result.stderr == f"{existing}: error: already exists; not overwritten\n"
+    assert existing.read_text() == "mine\n"
+
+
+def test_new_without_date_picks_next_thursday(tmp_project: Project) -> None:
+    path = new_issue(tmp_project, today=date(2026, 11, 25))  # a Wednesday
+    assert path.name == "2026-11-26.yaml"
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        (date(2026, 11, 25), date(2026, 11, 26)),  # Wednesday -> next day
+        (date(2026, 11, 26), date(2026, 12, 3)),  # Thursday -> a week later
+        (date(2026, 11, 27), date(2026, 12, 3)),  # Friday
+    ],
+)
+def test_next_publication_day(today: date, expected: date) -> None:
+    assert next_publication_day(today, "thursday") == expected
+
+
+def test_new_with_a_bad_date_is_a_usage_error(cli, tmp_project: Project) -> None:
+    result = cli("new", "2024-13-01", cwd=tmp_project.root)
+    assert result.exit_code == 2
+    assert "'2024-13-01' does not match the format '%Y-%m-%d'" in result.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["build"], ["new"]])
+def test_every_command_has_help(cli, command: list[str]) -> None:
+    result = cli(*command, "--help")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Usage: broadsheet")
+    assert len(result.stdout.splitlines()) > 4
+
+
+def test_version(cli) -> None:
+    result = cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"broadsheet, version {__version__}\n"
+
+
+def test_bad_settings_file_exits_1_with_its_location(cli, tmp_path: Path) -> None:
+    (tmp_path / "broadsheet.toml").write_text('locales = ["en"]\ntext_width = "wide"\n')
+    result = cli("check", str(SAMPLE), cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{tmp_path / 'broadsheet.toml'}:2: error: text_width: Expected an integer but received: 'wide'\n"
+    )
+
+
+def test_real_process_exit_codes_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"date: 2023-12-21\ntitle: caf\xe9\n")
+    run = [sys.executable, "-m", "broadsheet"]
+    ok = subprocess.run([*run, "check", str(SAMPLE)], cwd=REPO, capture_output=True, text=True, check=False)
+    assert (ok.returncode, ok.stdout) == (0, f"{SAMPLE.relative_to(REPO)}: ok\n")
+    wrong = subprocess.run([*run, "check", str(bad)], cwd=REPO, capture_output=True, text=True, check=False)
+    assert wrong.returncode == 1
+    assert "Traceback" not in wrong.stderr
+    assert wrong.stderr.splitlines()[0] == (
+        f"{bad}:2:11: error: not UTF-8 text: byte 0xE9 cannot be decoded; save the file as UTF-8"
+    )
+    usage = subprocess.run([*run, "nonsense"], cwd=REPO, capture_output=True, text=True, check=False)
+    assert usage.returncode == 2
