@@ -13,7 +13,8 @@ from broadsheet import markdown
 from broadsheet.build import build, check
 from broadsheet.issue import read_issue
 from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER, Issue
-from broadsheet.render import Email, Renderer, TemplateProblem, reading_minutes, wrap
+from broadsheet.burmese import wrap
+from broadsheet.render import Email, Renderer, TemplateProblem, reading_minutes
 from broadsheet.settings import Project, find_project
 
 from .conftest import EXPECTED, SAMPLE

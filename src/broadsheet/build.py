@@ -14,11 +14,13 @@ from pathlib import Path
 
 import jinja2
 
-from .errors import Diagnostic, InvalidInput, UsageError
+from .catalogs import check_catalogs
+from .errors import Diagnostic, InvalidInput, UsageError, errors_in
 from .issue import read_issue
 from .model import Issue
+from .localize import localize
 from .render import Email, Renderer, size_warnings, write_email
-from .settings import WEEKDAYS, Project
+from .settings import WEEKDAYS, Project, Weekday
 
 
 def _locales(project: Project, requested: Sequence[str]) -> list[str]:
@@ -29,6 +31,14 @@ def _locales(project: Project, requested: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(requested)) or list(configured)
 
 
+def translation_locales(project: Project, requested: Sequence[str]) -> list[str]:
+    """The locales translators work on: `requested`, or every configured one but the source."""
+    source = project.settings.source_locale
+    if source in requested:
+        raise UsageError(f"{source} is the source language; it has no catalogs to update")
+    return _locales(project, requested) if requested else [code for code in project.settings.locales if code != source]
+
+
 def _read_valid(project: Project, path: Path) -> tuple[Issue, list[Diagnostic]]:
     reading = read_issue(path, project.settings)
     if reading.issue is None:
@@ -36,15 +46,28 @@ def _read_valid(project: Project, path: Path) -> tuple[Issue, list[Diagnostic]]:
     return reading.issue, list(reading.diagnostics)
 
 
+def _editions(project: Project, issue: Issue, locales: Sequence[str], *, strict: bool) -> tuple[list[Email], list[Diagnostic]]:
+    """Localize and render `issue` in each locale; the emails and what localizing reported."""
+    renderer = Renderer(project)
+    emails, diagnostics = [], []
+    for locale in locales:
+        edition = localize(project, issue, locale, strict=strict)
+        diagnostics += edition.diagnostics
+        emails.append(renderer.render(edition))
+    diagnostics += size_warnings(issue, emails, project.settings.html_size_warning)
+    return emails, diagnostics
+
+
 def check(project: Project, path: Path) -> list[Diagnostic]:
-    """Every error and warning of the issue at `path`, its built size included."""
+    """Every error and warning of the issue at `path` and its catalogs, its built size included."""
     reading = read_issue(path, project.settings)
     if reading.issue is None:
         return list(reading.diagnostics)
-    renderer = Renderer(project)
-    emails = [renderer.render(reading.issue, locale) for locale in project.settings.locales]
-    limit = project.settings.html_size_warning
-    return list(reading.diagnostics) + size_warnings(reading.issue, emails, limit)
+    catalog_problems = check_catalogs(project, reading.issue)
+    if errors_in(catalog_problems):
+        return list(reading.diagnostics) + catalog_problems
+    _, diagnostics = _editions(project, reading.issue, project.settings.locales, strict=False)
+    return list(reading.diagnostics) + catalog_problems + diagnostics
 
 
 @dataclass(frozen=True)
@@ -55,24 +78,29 @@ class Built:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def build(project: Project, path: Path, locales: Sequence[str] = (), out: Path | None = None) -> Built:
+def build(project: Project, path: Path, locales: Sequence[str] = (), out: Path | None = None, *, strict: bool = False) -> Built:
     """Render the issue at `path` in each locale and write `OUT/<locale>/email.{html,txt}`.
 
-    Nothing is written unless every locale renders.
+    Nothing is written unless every locale renders; with `strict`, unless
+    every message of every locale is translated.
     """
     chosen = _locales(project, locales)
     issue, diagnostics = _read_valid(project, path)
-    renderer = Renderer(project)
-    emails = [renderer.render(issue, locale) for locale in chosen]
-    diagnostics += size_warnings(issue, emails, project.settings.html_size_warning)
+    catalog_problems = check_catalogs(project, issue)
+    if errors_in(catalog_problems):
+        raise InvalidInput(catalog_problems)
+    emails, found = _editions(project, issue, chosen, strict=strict)
+    diagnostics += catalog_problems + found
+    if errors_in(found):
+        raise InvalidInput(diagnostics)
     folder = out or project.build_dir / issue.date.isoformat()
     written = [file for email in emails for file in write_email(email, folder / email.locale)]
     return Built(issue, tuple(emails), tuple(written), tuple(diagnostics))
 
 
-def next_publication_day(today: date, weekday: str) -> date:
+def next_publication_day(today: date, weekday: Weekday) -> date:
     """The first publication weekday after `today`."""
-    ahead = (WEEKDAYS.index(weekday) - today.weekday()) % 7 or 7  # type: ignore[arg-type]
+    ahead = (WEEKDAYS.index(weekday) - today.weekday()) % 7 or 7
     return today + timedelta(days=ahead)
 
 

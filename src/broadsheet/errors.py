@@ -39,7 +39,7 @@ class Diagnostic:
             if self.col:
                 where += f":{self.col}"
         field = f"{self.field}: " if self.field else ""
-        return f"{where}: {self.severity.value}: {field}{self.message}"
+        return f"{where + ': ' if where else ''}{self.severity.value}: {field}{self.message}"
 
     @property
     def is_error(self) -> bool:

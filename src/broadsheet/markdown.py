@@ -7,7 +7,8 @@ CommonMark through markdown-it-py with raw HTML off; footnote references
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +122,8 @@ def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: 
     number = env["numbers"].get(tokens[idx].meta["label"])
     if number is None:
         return str(escape(f"[^{tokens[idx].meta['label']}]"))
-    return f'<sup class="fnref"><a href="#fn-{number}" id="fnref-{number}">[{number}]</a></sup>'
+    shown = escape(env["digits"](str(number)))
+    return f'<sup class="fnref"><a href="#fn-{number}" id="fnref-{number}">[{shown}]</a></sup>'
 
 
 _renderer.add_render_rule("link_open", _render_link_open)
@@ -129,15 +131,21 @@ _renderer.add_render_rule("link_close", _render_link_close)
 _renderer.add_render_rule("footnote_ref", _render_footnote_ref)
 
 
-def to_html(text: str, numbers: Mapping[str, int], *, inline: bool = False) -> str:
-    """Safe HTML for `text`; footnote references become `[n]` linked to `#fn-n`."""
-    env = {"numbers": numbers}
-    if inline:
-        return _renderer.renderInline(text, env)
-    return _renderer.render(text, env)
+def _same(digits: str) -> str:
+    return digits
 
 
-def to_text(text: str, numbers: Mapping[str, int], *, inline: bool = False) -> list[str]:
+def to_html(text: str, numbers: Mapping[str, int], *, inline: bool = False, digits: Callable[[str], str] = _same) -> str:
+    """Safe HTML for `text`; footnote references become `[n]` linked to `#fn-n`.
+
+    `digits` writes a footnote number in the edition's digits.
+    """
+    env = {"numbers": numbers, "digits": digits}
+    html: str = _renderer.renderInline(text, env) if inline else _renderer.render(text, env)
+    return html
+
+
+def to_text(text: str, numbers: Mapping[str, int], *, inline: bool = False, digits: Callable[[str], str] = _same) -> list[str]:
     """Plain-text paragraphs of `text`: links as `text (url)`, footnotes as `[n]`.
 
     Each list item, quote line and heading comes out as a paragraph of its own,
@@ -156,7 +164,7 @@ def to_text(text: str, numbers: Mapping[str, int], *, inline: bool = False) -> l
         elif token.type == "blockquote_close":
             prefixes.pop()
         elif token.type == "inline":
-            paragraphs.append("".join(prefixes) + _inline_text(token.children or [], numbers))
+            paragraphs.append("".join(prefixes) + _inline_text(token.children or [], numbers, digits))
         elif token.type in ("fence", "code_block"):
             paragraphs.append(token.content.rstrip("\n"))
         elif token.type == "hr":
@@ -164,7 +172,7 @@ def to_text(text: str, numbers: Mapping[str, int], *, inline: bool = False) -> l
     return paragraphs
 
 
-def _inline_text(children: Sequence[Token], numbers: Mapping[str, int]) -> str:
+def _inline_text(children: Sequence[Token], numbers: Mapping[str, int], digits: Callable[[str], str]) -> str:
     out: list[str] = []
     href_stack: list[tuple[str, int]] = []
     for child in children:
@@ -184,5 +192,21 @@ def _inline_text(children: Sequence[Token], numbers: Mapping[str, int]) -> str:
                 out.append(f" ({shown})")
         elif child.type == "footnote_ref":
             label = child.meta["label"]
-            out.append(f"[{numbers[label]}]" if label in numbers else f"[^{label}]")
+            out.append(f"[{digits(str(numbers[label]))}]" if label in numbers else f"[^{label}]")
     return "".join(out)
+
+
+def structure(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """What a translation of `text` must keep: link URLs, footnote labels, and inline markup."""
+    links: Counter[str] = Counter()
+    refs: Counter[str] = Counter()
+    markup: Counter[str] = Counter()
+    for token in _inspector.parse(text, {}):
+        for child in token.children or []:
+            if child.type == "link_open":
+                links[str(child.attrs.get("href", ""))] += 1
+            elif child.type == "footnote_ref":
+                refs[f"[^{child.meta['label']}]"] += 1
+            elif child.type in ("em_open", "strong_open", "code_inline"):
+                markup[child.type.removesuffix("_open")] += 1
+    return links, refs, markup

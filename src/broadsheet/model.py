@@ -18,6 +18,7 @@ class Image:
     src: str
     alt: str
     alt_line: int
+    alt_lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Paragraph:
 
     markdown: str
     line: int
+    lang: str | None = None
+    """Set when the text is not in the edition's language (an untranslated fallback)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Footnote:
     number: int
     markdown: str
     line: int
+    lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Resource:
     url: str
     by: tuple[str, ...]
     lang: str | None
+    """The language of the title, when it is not the edition's."""
     line: int
 
 
@@ -67,6 +72,10 @@ class Issue:
     paragraphs: tuple[Paragraph, ...]
     footnotes: tuple[Footnote, ...]
     categories: tuple[Category, ...]
+    locale: str
+    """The language this issue is in: the source language, or an edition's after localizing."""
+    title_lang: str | None = None
+    summary_lang: str | None = None
 
     @property
     def footnote_numbers(self) -> dict[str, int]:

@@ -13,7 +13,6 @@ import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
-from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,9 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from markupsafe import Markup
 
-from . import markdown
+from . import burmese, markdown
 from .errors import BroadsheetError, Diagnostic, Severity
+from .localize import Edition
 from .model import UNSUBSCRIBE_PLACEHOLDER, Issue
 from .settings import Project
 
@@ -54,32 +54,22 @@ class Email:
         return len(self.html.encode("utf-8"))
 
 
-def reading_minutes(issue: Issue, words_per_minute: int) -> int:
-    words = 0
+def reading_units(text: str) -> int:
+    """How much there is to read: words, counting each Burmese syllable as one."""
+    units = 0
+    for word in text.split():
+        units += max(1, burmese.count_syllables(word))
+    return units
+
+
+def reading_minutes(issue: Issue, rate: int) -> int:
+    """Minutes to read the editorial and footnotes at `rate` words (or syllables) a minute."""
+    units = 0
     for paragraph in issue.paragraphs:
-        words += sum(len(p.split()) for p in markdown.to_text(paragraph.markdown, {}))
+        units += sum(reading_units(p) for p in markdown.to_text(paragraph.markdown, {}))
     for note in issue.footnotes:
-        words += sum(len(p.split()) for p in markdown.to_text(note.markdown, {}, inline=True))
-    return max(1, math.ceil(words / words_per_minute))
-
-
-def wrap(text: str, width: int, indent: str = "", first: str | None = None) -> str:
-    """`text` filled to `width` columns; URLs and long words are never split."""
-    lines = []
-    for part in text.split("\n"):
-        lines.append(
-            textwrap.fill(
-                part,
-                width=width,
-                initial_indent=indent if first is None else first,
-                subsequent_indent=indent,
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-            or (indent if first is None else first).rstrip()
-        )
-        first = None
-    return "\n".join(lines)
+        units += sum(reading_units(p) for p in markdown.to_text(note.markdown, {}, inline=True))
+    return max(1, math.ceil(units / rate))
 
 
 class Renderer:
@@ -113,26 +103,25 @@ class Renderer:
                 lstrip_blocks=True,
                 keep_trailing_newline=True,
             )
-            env.install_gettext_translations(self.translations(locale), newstyle=True)  # type: ignore[attr-defined]
-            env.filters["wrap"] = lambda text, indent="", first=None: wrap(str(text), self.settings.text_width, indent, first)
-            env.filters["number"] = lambda value: format_decimal(value, locale=locale)
+            width = self.settings.text_width
+            env.filters["wrap"] = lambda text, indent="", first=None: burmese.wrap(str(text), width, indent, first)
+            env.filters["underline"] = lambda text, char="=": char * min(burmese.columns(str(text)), width)
+            env.filters["number"] = lambda value: burmese.native_digits(format_decimal(value, locale=locale), locale)
             self._environments[locale] = env
         return self._environments[locale]
 
-    def translations(self, locale: str) -> NullTranslations:
-        """The interface catalog for `locale`; the templates' own English until catalogs exist."""
-        return NullTranslations()
-
-    def render(self, issue: Issue, locale: str) -> Email:
-        env = self.environment(locale)
-        context = self._context(issue, locale)
+    def render(self, edition: Edition) -> Email:
+        """The email of one edition: MJML made into HTML once, and the text part."""
+        env = self.environment(edition.locale)
+        env.install_gettext_translations(edition.interface, newstyle=True)  # type: ignore[attr-defined]
+        context = self._context(edition.issue, edition.locale)
         try:
             source = env.get_template(HTML_TEMPLATE).render(context)
             text = env.get_template(TEXT_TEMPLATE).render(context)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(f"{exc.filename}:{exc.lineno}: error: template: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
-            raise TemplateProblem(f"{self.project.templates_dir / exc.name}: error: template not found") from None
+            raise TemplateProblem(f"{self.project.templates_dir / str(exc.name)}: error: template not found") from None
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(f"{self.project.templates_dir}: error: template uses an unknown name: {exc.message}") from None
         css = "\n".join(_INLINE_STYLE.findall(source))
@@ -141,30 +130,40 @@ class Renderer:
         except ValueError as exc:
             raise TemplateProblem(f"{self.project.templates_dir / HTML_TEMPLATE}: error: the template made invalid MJML: {exc}") from None
         html = self._inline_css(html, css)
-        return Email(locale, issue.title, context["preheader"], html, text)
+        return Email(edition.locale, edition.issue.title, context["preheader"], html, text)
 
     def _context(self, issue: Issue, locale: str) -> dict[str, Any]:
         numbers = issue.footnote_numbers
         summary = issue.summary
         first_paragraph = " ".join(markdown.to_text(issue.paragraphs[0].markdown, numbers)) if issue.paragraphs else ""
         preheader = summary or textwrap.shorten(first_paragraph, 150, placeholder="…")
+        settings = self.settings
+
+        def digits(text: str) -> str:
+            return burmese.native_digits(text, locale)
+
+        others = sorted((set(settings.locales) | set(settings.languages)) - {locale})
         return {
             "locale": locale,
             "issue": issue,
-            "date": format_date(issue.date, format="long", locale=locale),
-            "minutes": reading_minutes(issue, self.settings.words_per_minute),
+            "language": settings.language(locale),
+            "other_languages": {code: settings.language(code) for code in others},
+            "date": burmese.native_digits(format_date(issue.date, format="long", locale=locale), locale),
+            "minutes": reading_minutes(issue, settings.language(locale).reading_rate),
             "preheader": preheader,
             "paragraphs": [
-                Markup(markdown.to_html(p.markdown, numbers)) for p in issue.paragraphs  # noqa: S704 - built from escaped Markdown
+                {"html": Markup(markdown.to_html(p.markdown, numbers, digits=digits)), "lang": p.lang}  # noqa: S704 - built from escaped Markdown
+                for p in issue.paragraphs
             ],
             "paragraphs_text": [
-                text for p in issue.paragraphs for text in markdown.to_text(p.markdown, numbers)
+                text for p in issue.paragraphs for text in markdown.to_text(p.markdown, numbers, digits=digits)
             ],
             "footnotes": [
                 {
                     "number": note.number,
-                    "html": Markup(markdown.to_html(note.markdown, numbers, inline=True)),  # noqa: S704
-                    "text": " ".join(markdown.to_text(note.markdown, numbers, inline=True)),
+                    "html": Markup(markdown.to_html(note.markdown, numbers, inline=True, digits=digits)),  # noqa: S704
+                    "text": " ".join(markdown.to_text(note.markdown, numbers, inline=True, digits=digits)),
+                    "lang": note.lang,
                 }
                 for note in issue.footnotes
             ],

@@ -10,7 +10,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from babel import Locale, UnknownLocaleError
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -60,6 +60,29 @@ class Organization(Declared):
     _website = field_validator("website")(_check_url)
 
 
+class Language(Declared):
+    """How text in one language is set and read: fonts, line heights, reading speed."""
+
+    font_family: str = Field("Helvetica, Arial, sans-serif", min_length=1, description="CSS font stack for body text; system fonts only (mail clients block web fonts).")
+    serif_font_family: str = Field("Georgia, 'Times New Roman', serif", min_length=1, description="CSS font stack for the title and standfirst.")
+    line_height: float = Field(1.6, ge=1.0, le=3.0, description="Line height of body text.")
+    heading_line_height: float = Field(1.25, ge=1.0, le=3.0, description="Line height of headings.")
+    reading_rate: int = Field(200, ge=20, le=2000, description="Reading speed for the reading time: words per minute, or syllables per minute for scripts written without spaces (Burmese).")
+
+
+BURMESE_FONTS = "'Noto Sans Myanmar', 'Myanmar Text', 'Myanmar Sangam MN', 'Myanmar MN', Pyidaungsu, Padauk, sans-serif"
+
+DEFAULT_LANGUAGES = {
+    # Burmese stacks marks above and below the line: tighter line heights clip them.
+    "my": Language(
+        font_family=BURMESE_FONTS,
+        serif_font_family=BURMESE_FONTS,
+        line_height=1.8,
+        heading_line_height=1.6,
+        reading_rate=250,
+    ),
+}
+
 DEFAULT_CATEGORIES = {
     "statements": "Statements and Press Releases",
     "reports": "Reports and Publications",
@@ -76,7 +99,7 @@ class Settings(Declared):
     web_url: str = Field("https://progressivevoicemyanmar.org/newsletter", description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.")
     publication_weekday: Weekday = Field("thursday", description="Day the newsletter goes out; `broadsheet new` dates the next issue on it.")
     text_width: int = Field(72, ge=20, le=200, description="Line width of the plain-text part.")
-    words_per_minute: int = Field(200, ge=50, le=1000, description="Reading speed for the reading time.")
+    languages: dict[str, Language] = Field(default_factory=lambda: dict(DEFAULT_LANGUAGES), description="Per-language typography and reading speed, by language code; languages not listed use the defaults of `Language`. Burmese (`my`) has its own defaults.")
     html_size_warning: int = Field(100_000, ge=1000, description="Warn when a locale's HTML is larger than this many bytes (Gmail clips at about 102 KB).")
     issues_dir: str = Field("issues", description="Folder of issue files.")
     templates_dir: str = Field("templates", description="Folder of Jinja2 templates.")
@@ -95,6 +118,14 @@ class Settings(Declared):
                 raise ValueError(f"Expected a locale code such as 'en' or 'my' but received: {code!r}") from None
         if len(set(value)) != len(value):
             raise ValueError("each locale may be listed only once")
+        return value
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _over_defaults(cls, value: Any) -> Any:
+        """Settings for one language add to the defaults of the others instead of replacing them all."""
+        if isinstance(value, dict):
+            return {**DEFAULT_LANGUAGES, **value}
         return value
 
     @field_validator("categories")
@@ -116,6 +147,11 @@ class Settings(Declared):
     @property
     def source_locale(self) -> str:
         return self.locales[0]
+
+    def language(self, locale: str) -> Language:
+        """The typography of `locale`: its own settings, else those of its language, else the defaults."""
+        code = locale.replace("-", "_").split("_")[0]
+        return self.languages.get(locale) or self.languages.get(code) or Language()
 
 
 @dataclass(frozen=True)

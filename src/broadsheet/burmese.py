@@ -1,0 +1,236 @@
+"""The language's own rules for localizing and rendering: native digits, Myanmar syllables,
+line breaking between syllables, and detecting and converting Zawgyi-encoded Burmese."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+import warnings
+from itertools import pairwise
+from typing import Any, Final
+
+from babel import Locale
+
+from .errors import BroadsheetError
+
+# Digits of each numbering system that CLDR makes some locale's default, named as Unicode names
+# them ("<NAME> DIGIT ZERO" .. NINE are consecutive code points). Babel knows which system a locale
+# uses but not its digits, and never prints them itself. A test checks that every default Babel
+# reports is here, so a Babel upgrade that adds one fails loudly rather than printing Latin digits.
+_DIGIT_NAMES: Final = {
+    "adlm": "ADLAM",
+    "arab": "ARABIC-INDIC",
+    "arabext": "EXTENDED ARABIC-INDIC",
+    "beng": "BENGALI",
+    "cakm": "CHAKMA",
+    "deva": "DEVANAGARI",
+    "hmnp": "NYIAKENG PUACHUE HMONG",
+    "mtei": "MEETEI MAYEK",
+    "mymr": "MYANMAR",
+    "nkoo": "NKO",
+    "olck": "OL CHIKI",
+    "tibt": "TIBETAN",
+}
+
+_MYANMAR: Final = "\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f"
+_MYANMAR_CHAR: Final = re.compile(f"[{_MYANMAR}]")
+
+# Zero-width space and joiners belong to the Myanmar text they sit in, so a ZWSP that an author
+# put between two Burmese words stays at the end of a line instead of starting the next one.
+_RUNS: Final = re.compile(rf"[{_MYANMAR}][{_MYANMAR}\u200b-\u200d]*|\s+|[^{_MYANMAR}\s]+")
+
+# The sylbreak rule (Ye Kyaw Thu, github.com/ye-kyaw-thu/sylbreak): a syllable starts at a
+# consonant that is not stacked under the one before (virama U+1039 precedes it) and does not
+# itself close the syllable before (asat U+103A or virama follows it), and at an independent vowel,
+# a digit or a symbol. The optional dot below U+1037 is ours: Unicode's canonical order puts it
+# before asat (combining classes 7 < 9), so NFC text spells "့်" and sylbreak as published would
+# split "မြင့်" after "မြ". A run of digits stays one unit, as a Latin number does.
+_SYLLABLE_START: Final = re.compile(
+    "(?<!\u1039)[\u1000-\u1021](?!\u1037?[\u103a\u1039])"
+    "|[\u1023-\u102a\u103f\u104a-\u104f]"
+    "|(?<![\u1040-\u1049])[\u1040-\u1049]"
+)
+
+# The little and full section marks end a clause; a line must never start with one.
+_CLAUSE_MARKS: Final = ("\u104a", "\u104b")
+
+# What textwrap treats as whitespace (ASCII only: a no-break space must keep binding its words).
+_TEXTWRAP_SPACE: Final = re.compile(r"([\t\n\x0b\x0c\r ]+)")
+_TEXTWRAP_MUNGE: Final = str.maketrans("\t\n\x0b\x0c\r", "     ")
+
+
+class ZawgyiConversionUnavailable(BroadsheetError):
+    """Converting Zawgyi needs ICU's transliterator, from the optional PyICU dependency."""
+
+
+def native_digits(text: str, locale: str) -> str:
+    """`text` with ASCII digits written in the locale's default numbering system (CLDR's)."""
+    table = _digit_table(locale)
+    return text.translate(table) if table else text
+
+
+@functools.cache
+def _digit_table(locale: str) -> dict[int, int] | None:
+    system = Locale.parse(locale).default_numbering_system
+    name = _DIGIT_NAMES.get(system)
+    if name is None:
+        # "latn", or a system this table does not know: Babel's Latin digits are still readable.
+        return None
+    zero = ord(unicodedata.lookup(f"{name} DIGIT ZERO"))
+    return str.maketrans("0123456789", "".join(chr(zero + n) for n in range(10)))
+
+
+def syllables(text: str) -> list[str]:
+    """`text` cut into Myanmar syllables; whitespace runs and other-script runs are segments of their own.
+
+    `"".join(syllables(text)) == text` always.
+    """
+    segments = []
+    for run in _RUNS.finditer(text):
+        piece = run.group()
+        if not _MYANMAR_CHAR.match(piece):
+            segments.append(piece)
+            continue
+        starts = [m.start() for m in _SYLLABLE_START.finditer(piece) if m.start() > 0]
+        segments += [piece[i:j] for i, j in zip([0, *starts], [*starts, len(piece)], strict=True)]
+    return segments
+
+
+def count_syllables(text: str) -> int:
+    """How many spoken units `text` holds: Myanmar syllables, and each other-script word as one.
+
+    A unit is a segment of `syllables()` with a letter or a digit in it, so a Latin word or
+    number counts once, a Myanmar number once, and spaces and punctuation not at all; the
+    Myanmar symbols ၌ ၍ ၎ ၏ are read as words and count.
+    """
+    return sum(1 for segment in syllables(text) if _is_spoken(segment))
+
+
+def _is_spoken(segment: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" or "\u104c" <= c <= "\u104f" for c in segment)
+
+
+def columns(text: str) -> int:
+    """Display width of `text`: combining marks and zero-width characters take no column, wide ones two."""
+    return sum(_char_columns(c) for c in text)
+
+
+@functools.cache
+def _char_columns(char: str) -> int:
+    if unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def wrap(text: str, width: int, indent: str = "", first: str | None = None) -> str:
+    """`text` filled to `width` columns, breaking at spaces and between Myanmar syllables.
+
+    For text without Myanmar this is `textwrap.fill(break_long_words=False,
+    break_on_hyphens=False)` exactly. Each line of `text` starts a new paragraph; `first` is
+    the first line's indent (default `indent`). A line is longer than `width` only if it holds
+    a single unit that cannot be broken: a syllable, a URL, a long word.
+    """
+    lines = []
+    for paragraph in text.split("\n"):
+        initial = indent if first is None else first
+        # An empty paragraph keeps its place as a line, with no trailing spaces.
+        lines.append(_fill(paragraph, width, initial, indent) or initial.rstrip())
+        first = None
+    return "\n".join(lines)
+
+
+def _fill(paragraph: str, width: int, initial: str, subsequent: str) -> str:
+    """textwrap's greedy algorithm, measured in display columns, over chunks from `_chunks`."""
+    if width <= 0:
+        raise ValueError(f"invalid width {width!r} (must be > 0)")
+    chunks = _chunks(paragraph)
+    chunks.reverse()
+    lines: list[str] = []
+    while chunks:
+        indent = subsequent if lines else initial
+        room = width - columns(indent)
+        # Like textwrap, whitespace is dropped where a line breaks, but a paragraph's own
+        # leading whitespace stays.
+        if lines and not chunks[-1].strip():
+            chunks.pop()
+        line: list[str] = []
+        used = 0
+        while chunks and used + columns(chunks[-1]) <= room:
+            used += columns(chunks[-1])
+            line.append(chunks.pop())
+        if chunks and not line:
+            # Too wide for any line: it goes alone on one rather than being cut.
+            line.append(chunks.pop())
+        if line and not line[-1].strip():
+            line.pop()
+        if line:
+            lines.append(indent + "".join(line))
+    return "\n".join(lines)
+
+
+def _chunks(paragraph: str) -> list[str]:
+    """textwrap's chunks (whitespace runs and words), with words cut between Myanmar syllables."""
+    munged = paragraph.expandtabs().translate(_TEXTWRAP_MUNGE)
+    chunks = []
+    for word in _TEXTWRAP_SPACE.split(munged):
+        if not word:
+            continue
+        if word[0] == " " or not _MYANMAR_CHAR.search(word):
+            chunks.append(word)
+            continue
+        pieces = syllables(word)
+        chunk = pieces[0]
+        for before, after in pairwise(pieces):
+            if (
+                _MYANMAR_CHAR.match(before)
+                and _MYANMAR_CHAR.match(after)
+                and not after.startswith(_CLAUSE_MARKS)
+            ):
+                chunks.append(chunk)
+                chunk = after
+            else:
+                chunk += after
+        chunks.append(chunk)
+    return chunks
+
+
+def zawgyi_probability(text: str) -> float:
+    """How likely `text` is Zawgyi-encoded Burmese rather than Unicode, from 0 to 1."""
+    # The detector answers -inf when it sees no Myanmar character at all: that is "not Zawgyi".
+    return max(0.0, float(_zawgyi_detector().get_zawgyi_probability(text)))
+
+
+def is_zawgyi(text: str) -> bool:
+    """Whether `text` is Zawgyi. Judge a whole sentence or paragraph: a word alone is ambiguous."""
+    return zawgyi_probability(text) > 0.95
+
+
+@functools.cache
+def _zawgyi_detector() -> Any:
+    # Loading the model reads a data file: do it once, and only for those who ask.
+    from myanmartools import ZawgyiDetector  # type: ignore[import-untyped, unused-ignore]
+
+    # myanmartools 1.2.1 (the latest) loads it with importlib.resources.open_binary, which
+    # warns on Python 3.11+; the warning is the library's to fix, not our users' to see.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="open_binary is deprecated", category=DeprecationWarning)
+        return ZawgyiDetector()
+
+
+def zawgyi_to_unicode(text: str) -> str:
+    """`text` converted from Zawgyi to Unicode with ICU's "Zawgyi-my" transliterator."""
+    return str(_zawgyi_transliterator().transliterate(text))
+
+
+@functools.cache
+def _zawgyi_transliterator() -> Any:
+    # PyICU is an optional extra: it builds from source against the system's ICU.
+    try:
+        import icu  # type: ignore[import-untyped, unused-ignore]
+    except ImportError as exc:
+        raise ZawgyiConversionUnavailable(
+            "converting Zawgyi to Unicode needs PyICU: install the zawgyi extra with "
+            "pip install 'broadsheet[zawgyi]' (it builds against ICU: libicu-dev and pkg-config on Debian)"
+        ) from exc
+    return icu.Transliterator.createInstance("Zawgyi-my")

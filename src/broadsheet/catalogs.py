@@ -1,0 +1,568 @@
+"""The translators' catalogs: extracting messages into `.pot`, merging `.po`, status, and checks.
+
+Three kinds of catalog live under `locales/`, each a gettext domain:
+`messages` (the templates' interface strings and the labels in settings),
+`names` (organization names, shared by every issue) and `issues/<date>` (one
+issue's content, paragraph by paragraph, the way Sphinx's gettext builder
+does for documents).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from babel import Locale
+from babel.messages.catalog import Catalog
+from babel.messages.catalog import Message as BabelMessage
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import PoFileError, read_po, write_po
+from babel.plural import to_gettext
+
+from . import __version__, burmese, markdown
+from .errors import BroadsheetError, Diagnostic, InvalidInput, Severity, errors_in
+from .issue import read_issue
+from .model import Issue
+from .settings import SETTINGS_FILE, Project, find_project
+
+INTERFACE = "messages"
+NAMES = "names"
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".html", ".txt")
+_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One translatable text, where it comes from, and a note for the translator."""
+
+    id: str | tuple[str, str]
+    locations: tuple[tuple[str, int], ...]
+    comment: str = ""
+    lang: str | None = None
+    """The language of the text itself, when it is not the source language."""
+
+    @property
+    def key(self) -> str:
+        return self.id if isinstance(self.id, str) else self.id[0]
+
+
+def _merged(messages: Iterable[Message]) -> list[Message]:
+    """Messages with the same id become one, keeping every location, in first-seen order."""
+    merged: dict[str, Message] = {}
+    for message in messages:
+        seen = merged.get(message.key)
+        if seen is None:
+            merged[message.key] = message
+        else:
+            locations = tuple(dict.fromkeys(seen.locations + message.locations))
+            comment = seen.comment if message.comment in seen.comment else f"{seen.comment}; {message.comment}"
+            merged[message.key] = Message(seen.id, locations, comment, seen.lang)
+    return list(merged.values())
+
+
+# -- What there is to translate ------------------------------------------------
+
+
+def issue_messages(issue: Issue) -> list[Message]:
+    """The content of one issue: title, summary, image text, each paragraph, footnote and resource title."""
+    source = issue.source
+    found = [Message(issue.title, ((source, issue.title_line),), "title; also the email subject")]
+    if issue.summary:
+        found.append(Message(issue.summary, ((source, issue.summary_line),), "summary; also the inbox preview"))
+    if issue.image:
+        found.append(Message(issue.image.alt, ((source, issue.image.alt_line),), "image description for people who cannot see it"))
+    for number, paragraph in enumerate(issue.paragraphs, 1):
+        found.append(
+            Message(
+                paragraph.markdown,
+                ((source, paragraph.line),),
+                f"editorial paragraph {number}; keep Markdown markup, links and footnote references like [^1]",
+            )
+        )
+    for note in issue.footnotes:
+        found.append(Message(note.markdown, ((source, note.line),), f"footnote {note.number}"))
+    for category in issue.categories:
+        for resource in category.resources:
+            found.append(
+                Message(resource.title, ((source, resource.line),), f"title of a linked item ({category.key})", resource.lang)
+            )
+    return _merged(found)
+
+
+def name_messages(issues: Iterable[Issue]) -> list[Message]:
+    """Organization names from the resources of `issues`, each once."""
+    return _merged(
+        Message(name, ((issue.source, resource.line),), "organization name")
+        for issue in issues
+        for resource in issue.resources
+        for name in resource.by
+    )
+
+
+def interface_messages(project: Project) -> list[Message]:
+    """Strings of the templates, and the labels the templates take from the settings."""
+    found: list[Message] = []
+    root = project.root
+    for path in sorted(project.templates_dir.rglob("*")):
+        if not path.is_file() or path.suffix not in TEMPLATE_SUFFIXES:
+            continue
+        shown = path.relative_to(root).as_posix()
+        for line, text, _comments, _context in extract_from_file(
+            "jinja2.ext:babel_extract", path, options={"trim_blocks": "true", "lstrip_blocks": "true"}
+        ):
+            ids = text if isinstance(text, tuple) else (text,)
+            if all(ids):
+                found.append(Message(ids[0] if len(ids) == 1 else (ids[0], ids[1]), ((shown, line),)))
+    settings_text = (root / SETTINGS_FILE).read_text(encoding="utf-8") if (root / SETTINGS_FILE).is_file() else ""
+    settings = project.settings
+    for label in settings.categories.values():
+        found.append(Message(label, ((SETTINGS_FILE, _line_of(settings_text, label)),), "resource category heading"))
+    for link in settings.organization.links:
+        found.append(Message(link.label, ((SETTINGS_FILE, _line_of(settings_text, link.label)),), "footer link"))
+    return _merged(found)
+
+
+def _line_of(text: str, value: str) -> int:
+    index = text.find(value)
+    return text.count("\n", 0, index) + 1 if index >= 0 else 0
+
+
+# -- Paths ---------------------------------------------------------------------
+
+
+def template_path(project: Project, domain: str) -> Path:
+    return project.locales_dir / f"{domain}.pot"
+
+
+def catalog_path(project: Project, locale: str, domain: str) -> Path:
+    return project.locales_dir / locale / "LC_MESSAGES" / f"{domain}.po"
+
+
+def issue_domain(issue: Issue) -> str:
+    return f"issues/{issue.date.isoformat()}"
+
+
+def shown(project: Project, path: Path) -> str:
+    try:
+        return path.relative_to(project.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# -- Writing templates ---------------------------------------------------------
+
+
+def _template(messages: Sequence[Message], domain: str) -> Catalog:
+    catalog = Catalog(
+        project="broadsheet",
+        version=__version__,
+        domain=domain,
+        fuzzy=False,
+        creation_date=_EPOCH,
+        revision_date=_EPOCH,
+        header_comment=f"# Translations template for broadsheet ({domain}).\n# Written by `broadsheet catalog extract`; do not edit.",
+    )
+    for message in messages:
+        comments = [message.comment] if message.comment else []
+        if message.lang:
+            comments.append(f"lang: {message.lang}")
+        added = catalog.add(message.id, locations=message.locations, auto_comments=comments)
+        if added is not None and domain != INTERFACE:
+            # Content is not a format string, whatever '%' it holds.
+            added.flags.discard("python-format")
+    return catalog
+
+
+def _po_text(catalog: Catalog, **options: Any) -> bytes:
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=76, omit_header=False, **options)
+    return buffer.getvalue()
+
+
+_DATE_HEADER = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): .*\\n"\n', re.M)
+
+
+def _write_if_changed(path: Path, content: bytes) -> bool:
+    """Write `content` unless the file already says the same, dates aside; True when written."""
+    if path.is_file() and _DATE_HEADER.sub(b"", path.read_bytes()) == _DATE_HEADER.sub(b"", content):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(content)
+    temporary.replace(path)
+    return True
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    changed: bool
+
+
+def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written], list[Diagnostic]]:
+    """Write `messages.pot`, `names.pot` and `issues/<date>.pot` for the issues at `paths` (default: all).
+
+    `names.pot` always covers every issue under `issues/`, and is left as it is
+    while any issue has errors, so that no translated name turns obsolete.
+    """
+    everything = sorted(project.issues_dir.glob("*.yaml"))
+    chosen = list(paths) or everything
+    readings = {path.resolve(): read_issue(path, project.settings, shown(project, path.resolve())) for path in [*chosen, *everything]}
+    diagnostics = [d for reading in readings.values() for d in reading.diagnostics]
+    chosen_issues = [issue for path in chosen if (issue := readings[path.resolve()].issue) is not None]
+    plan: list[tuple[str, list[Message]]] = [(INTERFACE, interface_messages(project))]
+    if not errors_in(diagnostics):
+        plan.append((NAMES, name_messages([r.issue for r in readings.values() if r.issue is not None])))
+    plan += [(issue_domain(issue), issue_messages(issue)) for issue in chosen_issues]
+    results = []
+    for domain, messages in plan:
+        path = template_path(project, domain)
+        results.append(Written(path, _write_if_changed(path, _po_text(_template(messages, domain)))))
+    return results, diagnostics
+
+
+# -- Updating translations -------------------------------------------------------
+
+
+def plural_forms(locale: str) -> str:
+    """The gettext Plural-Forms header of `locale`, from CLDR's rules.
+
+    Babel's own table lacks some languages (Burmese among them) and then
+    guesses two forms; CLDR knows Burmese has one.
+    """
+    forms = to_gettext(Locale.parse(locale).plural_form)
+    count = int(re.search(r"nplurals=(\d+)", forms).group(1))  # type: ignore[union-attr]
+    if count == 1:
+        return "nplurals=1; plural=0;"
+    if Locale.parse(locale).language == "en":
+        return "nplurals=2; plural=(n != 1);"
+    return forms
+
+
+def _read(path: Path, locale: str | None = None) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=locale, abort_invalid=True)
+
+
+def _set_plural_forms(catalog: Catalog, locale: str) -> None:
+    catalog.mime_headers = [("Plural-Forms", plural_forms(locale))]
+
+
+def _keep_lang(template: Catalog, locale: str) -> Catalog:
+    """`template` without the messages that are already in `locale` (a Burmese title for `my`)."""
+    kept = Catalog(domain=template.domain, project=template.project, version=template.version, fuzzy=False, creation_date=_EPOCH)
+    for message in template:
+        if message.id and f"lang: {locale}" not in message.auto_comments:
+            kept[message.id] = message
+    return kept
+
+
+def update(project: Project, locales: Sequence[str]) -> list[Written]:
+    """Create or merge `<locale>/LC_MESSAGES/<domain>.po` from every `.pot` under `locales/`.
+
+    An edited message becomes fuzzy with its old translation kept for the
+    translator; a message gone from the template becomes obsolete (`#~`).
+    """
+    results = []
+    templates = sorted(project.locales_dir.glob("*.pot")) + sorted((project.locales_dir / "issues").glob("*.pot"))
+    for template_file in templates:
+        domain = template_file.relative_to(project.locales_dir).with_suffix("").as_posix()
+        template = _read(template_file)
+        for locale in locales:
+            path = catalog_path(project, locale, domain)
+            wanted = _keep_lang(template, locale)
+            if path.is_file():
+                catalog = _read(path, locale)
+                catalog.update(wanted, update_header_comment=False)
+            else:
+                catalog = Catalog(
+                    locale=locale,
+                    domain=domain,
+                    project="broadsheet",
+                    version=__version__,
+                    fuzzy=False,
+                    creation_date=_EPOCH,
+                    revision_date=_EPOCH,
+                    header_comment=f"# {Locale.parse(locale).english_name} translations of broadsheet ({domain}).",
+                )
+                catalog.update(wanted)
+            _set_plural_forms(catalog, locale)
+            content = _po_text(catalog, include_previous=True, ignore_obsolete=False)
+            results.append(Written(path, _write_if_changed(path, content)))
+    return results
+
+
+# -- Status ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    locale: str
+    domain: str
+    catalog: str
+    translated: int = 0
+    fuzzy: int = 0
+    untranslated: int = 0
+    translated_words: int = 0
+    fuzzy_words: int = 0
+    untranslated_words: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.translated + self.fuzzy + self.untranslated
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.translated / self.total if self.total else 100.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "locale": self.locale,
+            "domain": self.domain,
+            "catalog": self.catalog,
+            "messages": {"translated": self.translated, "fuzzy": self.fuzzy, "untranslated": self.untranslated, "total": self.total},
+            "words": {"translated": self.translated_words, "fuzzy": self.fuzzy_words, "untranslated": self.untranslated_words},
+            "percent": round(self.percent, 1),
+        }
+
+
+def _words(message_id: str | tuple[str, ...]) -> int:
+    text = message_id if isinstance(message_id, str) else message_id[0]
+    return len(text.split())
+
+
+def _state(message: BabelMessage) -> str:
+    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    if not all(strings):
+        return "untranslated"
+    return "fuzzy" if message.fuzzy else "translated"
+
+
+def status(project: Project, locale: str, domain: str) -> Status:
+    """How much of `domain` is translated into `locale` (counting the template's messages)."""
+    template = _keep_lang(_read(template_path(project, domain)), locale)
+    path = catalog_path(project, locale, domain)
+    catalog = _read(path, locale) if path.is_file() else None
+    counts: Counter[str] = Counter()
+    for message in template:
+        if not message.id:
+            continue
+        found = catalog.get(message.id) if catalog else None
+        state = _state(found) if found is not None else "untranslated"
+        counts[state] += 1
+        counts[f"{state}_words"] += _words(message.id)
+    return Status(locale, domain, shown(project, path), **counts)
+
+
+def status_report(project: Project, issue_path: Path | None = None) -> list[Status]:
+    """Status of every catalog (or those of one issue) for every locale but the source."""
+    domains = [INTERFACE, NAMES]
+    if issue_path is None:
+        domains += [p.relative_to(project.locales_dir).with_suffix("").as_posix() for p in sorted((project.locales_dir / "issues").glob("*.pot"))]
+    else:
+        reading = read_issue(issue_path, project.settings)
+        if reading.issue is None:
+            raise InvalidInput(reading.diagnostics)
+        domains.append(issue_domain(reading.issue))
+    missing = [template_path(project, d) for d in domains if not template_path(project, d).is_file()]
+    if missing:
+        raise BroadsheetError(f"no template {shown(project, missing[0])}; run `broadsheet catalog extract` first")
+    return [status(project, locale, domain) for locale in project.settings.locales[1:] for domain in domains]
+
+
+# -- Checks of translations ------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]|%[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def placeholders(text: str) -> Counter[str]:
+    return Counter(_PLACEHOLDER.findall(text))
+
+
+def _markup(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """Links (URLs), footnote references and inline markup of a Markdown text."""
+    return markdown.structure(text)
+
+
+def translation_problems(message_id: str, translation: str, *, is_markdown: bool) -> list[str]:
+    """What a translation lost or broke compared with its source text."""
+    problems = []
+    missing, extra = placeholders(message_id) - placeholders(translation), placeholders(translation) - placeholders(message_id)
+    if missing or extra:
+        problems.append(_difference("placeholder", missing, extra))
+    if is_markdown:
+        source_links, source_refs, source_markup = _markup(message_id)
+        links, refs, markup = _markup(translation)
+        if source_links != links:
+            problems.append(_difference("link", source_links - links, links - source_links))
+        if source_refs != refs:
+            problems.append(_difference("footnote reference", source_refs - refs, refs - source_refs))
+        if source_markup != markup:
+            problems.append(
+                "Markdown markup differs from the original ("
+                + ", ".join(f"{k}: {source_markup[k]} in the original, {markup[k]} here" for k in sorted(set(source_markup) | set(markup)) if source_markup[k] != markup[k])
+                + "); check that every *, ** and [ ] is closed"
+            )
+    return problems
+
+
+def _difference(kind: str, missing: Counter[str], extra: Counter[str]) -> str:
+    parts = []
+    if missing:
+        parts.append(f"missing {kind}{'s' if len(missing) > 1 else ''} {', '.join(sorted(missing))}")
+    if extra:
+        parts.append(f"unexpected {kind}{'s' if len(extra) > 1 else ''} {', '.join(sorted(extra))}")
+    return "translation has " + " and ".join(parts)
+
+
+def check_catalog(project: Project, path: Path, *, is_markdown: bool) -> list[Diagnostic]:
+    """Errors in one `.po` file: syntax, lost placeholders, links and markup, Zawgyi text."""
+    display = shown(project, path)
+    try:
+        catalog = _read(path)
+    except (PoFileError, ValueError, UnicodeDecodeError) as exc:
+        return [Diagnostic(display, _po_error_line(exc), 0, "", f"cannot read catalog: {exc}")]
+    diagnostics = []
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        line = _msgstr_line(path, message.lineno)
+        for translation in strings:
+            if not translation:
+                continue
+            for problem in translation_problems(ids[0] if len(ids) == 1 else ids[-1], translation, is_markdown=is_markdown and len(ids) == 1):
+                diagnostics.append(Diagnostic(display, line, 0, "msgstr", problem))
+            if burmese.is_zawgyi(translation):
+                diagnostics.append(
+                    Diagnostic(
+                        display,
+                        line,
+                        0,
+                        "msgstr",
+                        "text is Zawgyi-encoded Burmese, not Unicode; readers without a Zawgyi font see garbage. "
+                        f"Convert it with: broadsheet catalog convert-zawgyi {display}",
+                    )
+                )
+    return diagnostics
+
+
+def _msgstr_line(path: Path, msgid_line: int | None) -> int:
+    """The line of the msgstr that belongs to the msgid at `msgid_line` (Babel gives the msgid's)."""
+    if not msgid_line:
+        return 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number in range(msgid_line - 1, len(lines)):
+        if lines[number].startswith("msgstr"):
+            return number + 1
+    return msgid_line
+
+
+def _po_error_line(exc: Exception) -> int:
+    match = re.search(r"line (\d+)", str(exc))
+    return int(match.group(1)) if match else 0
+
+
+def check_catalogs(project: Project, issue: Issue) -> list[Diagnostic]:
+    """Errors in the catalogs the editions of `issue` are built from."""
+    diagnostics = []
+    for locale in project.settings.locales[1:]:
+        for domain, is_markdown in ((INTERFACE, False), (NAMES, False), (issue_domain(issue), True)):
+            path = catalog_path(project, locale, domain)
+            if path.is_file():
+                diagnostics += check_catalog(project, path, is_markdown=is_markdown)
+    return diagnostics
+
+
+def convert_zawgyi(project: Project, path: Path) -> int:
+    """Convert every Zawgyi msgstr of the catalog at `path` to Unicode; the number converted."""
+    catalog = _read(path)
+    converted = 0
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if any(burmese.is_zawgyi(s) for s in strings):
+            fixed = tuple(burmese.zawgyi_to_unicode(s) if burmese.is_zawgyi(s) else s for s in strings)
+            message.string = fixed if isinstance(message.string, tuple) else fixed[0]
+            converted += 1
+    if converted:
+        locale = str(catalog.locale) if catalog.locale else None
+        if locale:
+            _set_plural_forms(catalog, locale)
+        _write_if_changed(path, _po_text(catalog, include_previous=True, ignore_obsolete=False))
+    return converted
+
+
+# -- Loading translations for a build ---------------------------------------------
+
+
+@dataclass
+class Lookup:
+    """The usable translations of one catalog for a build, and what it lacked."""
+
+    path: Path
+    translations: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
+    needed: set[str] = field(default_factory=set)
+    missing: set[str] = field(default_factory=set)
+
+    def get(self, text: str) -> str | None:
+        self.needed.add(text)
+        found = self.translations.get(text)
+        if isinstance(found, str) and found:
+            return found
+        self.missing.add(text)
+        return None
+
+
+def load_lookup(path: Path, locale: str) -> Lookup:
+    """Translated, non-fuzzy messages of the catalog at `path` (none if it does not exist)."""
+    lookup = Lookup(path)
+    if path.is_file():
+        for message in _read(path, locale):
+            if message.id and message.string and not message.fuzzy:
+                strings = message.string
+                if isinstance(message.id, tuple):
+                    lookup.translations[message.id[0]] = strings if isinstance(strings, tuple) else (strings,)
+                elif isinstance(strings, str):
+                    lookup.translations[message.id] = strings
+    return lookup
+
+
+def compiled(path: Path, locale: str) -> BinaryIO:
+    """The catalog at `path` compiled to `.mo` in memory (fuzzy messages left out)."""
+    from babel.messages.mofile import write_mo
+
+    buffer = io.BytesIO()
+    catalog = _read(path, locale) if path.is_file() else Catalog(locale=locale)
+    _set_plural_forms(catalog, locale)
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return buffer
+
+
+def babel_extract(fileobj: BinaryIO, keywords: Any, comment_tags: Any, options: dict[str, Any]) -> Iterator[tuple[int, None, str, list[str]]]:
+    """Babel extraction method for issue files, so that `pybabel extract` works too.
+
+    Register in a mapping file as `[broadsheet: issues/**.yaml]`. Yields the
+    issue's content and its organization names; an invalid issue yields
+    nothing and its errors go to standard error.
+    """
+    path = Path(getattr(fileobj, "name", "issue.yaml"))
+    project = find_project(path.resolve().parent)
+    reading = read_issue(path, project.settings)
+    if reading.issue is None:
+        for diagnostic in reading.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        return
+    for message in issue_messages(reading.issue) + name_messages([reading.issue]):
+        comments = [message.comment] + ([f"lang: {message.lang}"] if message.lang else [])
+        yield message.locations[0][1], None, message.key, comments

@@ -1,0 +1,110 @@
+"""Localize: an issue and one locale's catalogs -> that edition's copy of the issue.
+
+Untranslated and fuzzy messages fall back to the source text, marked with
+its language so that it renders correctly, and every catalog that lacked
+something is reported once with its count. Nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+import gettext
+from dataclasses import dataclass, replace
+
+from .catalogs import INTERFACE, NAMES, Lookup, catalog_path, compiled, interface_messages, issue_domain, issue_messages, load_lookup, name_messages, shown
+from .errors import Diagnostic, Severity
+from .model import Category, Footnote, Issue, Paragraph, Resource
+from .settings import Project
+
+
+@dataclass(frozen=True)
+class Edition:
+    """What rendering one locale needs: the localized issue and the interface translations."""
+
+    locale: str
+    issue: Issue
+    interface: gettext.NullTranslations
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def localize(project: Project, issue: Issue, locale: str, *, strict: bool = False) -> Edition:
+    """The `locale` edition of `issue`; with `strict`, missing translations are errors."""
+    source = project.settings.source_locale
+    if locale == source:
+        return Edition(locale, issue, gettext.NullTranslations())
+
+    content = load_lookup(catalog_path(project, locale, issue_domain(issue)), locale)
+    names = load_lookup(catalog_path(project, locale, NAMES), locale)
+    interface_path = catalog_path(project, locale, INTERFACE)
+    interface = load_lookup(interface_path, locale)
+    for message in interface_messages(project):
+        interface.get(message.key)
+    for message in name_messages([issue]):
+        names.get(message.key)
+    for message in issue_messages(issue):
+        if message.lang != locale:
+            content.get(message.key)
+
+    localized = _translate(issue, locale, source, content, names)
+    translations = gettext.GNUTranslations(compiled(interface_path, locale))
+    severity = Severity.ERROR if strict else Severity.WARNING
+    diagnostics = tuple(
+        Diagnostic(
+            "",
+            0,
+            0,
+            "",
+            f"{locale}: {len(lookup.missing)} of {len(lookup.needed)} messages in {shown(project, lookup.path)} "
+            f"untranslated; {'--strict forbids falling back to English' if strict else 'English shown'}",
+            severity,
+        )
+        for lookup in (interface, names, content)
+        if lookup.missing
+    )
+    return Edition(locale, localized, translations, diagnostics)
+
+
+def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: Lookup) -> Issue:
+    def text(value: str, lang: str | None = None) -> tuple[str, str | None]:
+        """The translation and None, or the original and the language it is in."""
+        if (lang or source) == locale:
+            return value, None
+        found = content.get(value)
+        return (found, None) if found is not None else (value, lang or source)
+
+    title, title_lang = text(issue.title)
+    summary, summary_lang = text(issue.summary) if issue.summary else ("", None)
+    image = None
+    if issue.image:
+        alt, alt_lang = text(issue.image.alt)
+        image = replace(issue.image, alt=alt, alt_lang=alt_lang)
+    paragraphs = tuple(_paragraph(p, *text(p.markdown)) for p in issue.paragraphs)
+    footnotes = tuple(_footnote(n, *text(n.markdown)) for n in issue.footnotes)
+    categories = tuple(
+        Category(category.key, category.label, tuple(_resource(r, *text(r.title, r.lang), names) for r in category.resources))
+        for category in issue.categories
+    )
+    return replace(
+        issue,
+        title=title,
+        title_lang=title_lang,
+        summary=summary,
+        summary_lang=summary_lang,
+        image=image,
+        paragraphs=paragraphs,
+        footnotes=footnotes,
+        categories=categories,
+        locale=locale,
+    )
+
+
+def _paragraph(paragraph: Paragraph, markdown: str, lang: str | None) -> Paragraph:
+    return replace(paragraph, markdown=markdown, lang=lang)
+
+
+def _footnote(note: Footnote, markdown: str, lang: str | None) -> Footnote:
+    return replace(note, markdown=markdown, lang=lang)
+
+
+def _resource(resource: Resource, title: str, lang: str | None, names: Lookup) -> Resource:
+    by = tuple(names.get(name) or name for name in resource.by)
+    return replace(resource, title=title, lang=lang, by=by)

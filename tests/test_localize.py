@@ -1,0 +1,183 @@
+"""Building a locale: translations used, English fallback marked and reported, Burmese digits and type."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po, write_po
+
+from broadsheet import catalogs
+from broadsheet.build import build
+from broadsheet.issue import read_issue
+from broadsheet.localize import localize
+from broadsheet.render import Renderer
+from broadsheet.settings import Project, find_project
+
+from .conftest import REPO, SAMPLE
+from .test_catalogs import ISSUE
+
+
+@pytest.fixture
+def project(tmp_project: Project, cli) -> Project:
+    (tmp_project.issues_dir / "2024-01-04.yaml").write_text(ISSUE, encoding="utf-8")
+    cli("catalog", "extract", cwd=tmp_project.root)
+    cli("catalog", "update", cwd=tmp_project.root)
+    return tmp_project
+
+
+def translate(project: Project, locale: str, domain: str, translations: dict[str, str | tuple[str, ...]], *, fuzzy: frozenset[str] = frozenset()) -> None:
+    path = catalogs.catalog_path(project, locale, domain)
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    for message in catalog:
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        if key in translations:
+            message.string = translations[key]
+            if key in fuzzy:
+                message.flags.add("fuzzy")
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=76)
+
+
+def _issue(project: Project):  # type: ignore[no-untyped-def]
+    issue = read_issue(project.issues_dir / "2024-01-04.yaml", project.settings, "issues/2024-01-04.yaml").issue
+    assert issue is not None
+    return issue
+
+
+def test_translated_strings_are_used_and_the_subject_is_localized(project: Project) -> None:
+    translate(project, "my", "issues/2024-01-04", {"The Year Ahead": "ရှေ့ဆက်မည့် နှစ်", "Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
+    translate(project, "my", "messages", {"Resources from the past week": "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ"})
+    translate(project, "my", "names", {"Org One": "အဖွဲ့ တစ်"})
+    edition = localize(project, _issue(project), "my")
+    email = Renderer(project).render(edition)
+    assert email.subject == "ရှေ့ဆက်မည့် နှစ်"
+    assert "<title>ရှေ့ဆက်မည့် နှစ်</title>" in email.html
+    assert re.search(r'<p style="[^"]*">တတိယ စာပိုဒ်။</p>', email.html)
+    assert "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ" in email.html
+    assert "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ" in email.text
+    assert "By အဖွဲ့ တစ်, Org Two" in email.text
+    assert email.html.startswith('<!DOCTYPE html><html lang="my"')
+
+
+def test_untranslated_paragraph_falls_back_to_english_marked_and_reported(project: Project) -> None:
+    translate(project, "my", "issues/2024-01-04", {"The Year Ahead": "ရှေ့ဆက်မည့် နှစ်"})
+    edition = localize(project, _issue(project), "my")
+    email = Renderer(project).render(edition)
+    # English text inside the Burmese edition is marked, and set in the English fonts.
+    assert re.search(r'<div lang="en" style="font-family: Helvetica, Arial, sans-serif;line-height: 1.6;"><p style="[^"]*">Third paragraph, plain.</p>', email.html)
+    assert "Third paragraph, plain." in email.text
+    assert re.search(r'<h1 style="[^"]*">ရှေ့ဆက်မည့် နှစ်</h1>', email.html)
+    messages = [str(d) for d in edition.diagnostics]
+    assert "warning: my: 7 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown" in messages
+    assert "warning: my: 2 of 2 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown" in messages
+    assert len(messages) == 3  # one line per catalog: content, names, interface
+
+
+def test_fuzzy_translation_is_not_used(project: Project) -> None:
+    translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"}, fuzzy=frozenset({"Third paragraph, plain."}))
+    edition = localize(project, _issue(project), "my")
+    assert "တတိယ" not in Renderer(project).render(edition).html
+
+
+def test_build_prints_one_warning_per_catalog(project: Project, cli) -> None:
+    result = cli("build", "issues/2024-01-04.yaml", cwd=project.root)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "warning: my: 11 of 11 messages in locales/my/LC_MESSAGES/messages.po untranslated; English shown",
+        "warning: my: 2 of 2 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown",
+        "warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown",
+    ]
+
+
+def test_strict_build_refuses_fallback_and_writes_nothing(project: Project, cli) -> None:
+    result = cli("build", "issues/2024-01-04.yaml", "--strict", cwd=project.root)
+    assert result.exit_code == 1
+    assert "error: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; --strict forbids falling back to English" in result.stderr.splitlines()
+    assert not project.build_dir.exists()
+    english = cli("build", "issues/2024-01-04.yaml", "--strict", "--locale", "en", cwd=project.root)
+    assert english.exit_code == 0
+
+
+def test_missing_catalog_counts_everything_as_untranslated(tmp_project: Project) -> None:
+    (tmp_project.issues_dir / "2024-01-04.yaml").write_text(ISSUE, encoding="utf-8")
+    edition = localize(tmp_project, _issue(tmp_project), "my")
+    assert "warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown" in [str(d) for d in edition.diagnostics]
+    assert edition.issue.title == "The Year Ahead"
+    assert edition.issue.title_lang == "en"
+
+
+def test_burmese_edition_uses_burmese_digits_for_dates_and_numbers(repo_project: Project) -> None:
+    issue = read_issue(SAMPLE, repo_project.settings).issue
+    assert issue is not None
+    email = Renderer(repo_project).render(localize(repo_project, issue, "my"))
+    assert "၂၀၂၃ ဒီဇင်ဘာ ၂၁" in email.html
+    assert "၂၀၂၃ ဒီဇင်ဘာ ၂၁" in email.text
+    assert "[၁]" in email.html  # footnote reference and footnote number
+    assert re.search(r"ဖတ်ရှုချိန် [၀-၉]+ မိနစ်", email.text)
+    assert not re.search(r"ဖတ်ရှုချိန် [0-9]", email.html)
+
+
+def test_burmese_plural_has_one_form(project: Project) -> None:
+    translate(project, "my", "messages", {"%(n)s minute read": ("ဖတ်ရှုချိန် %(n)s မိနစ်",)})
+    catalog_text = catalogs.catalog_path(project, "my", "messages").read_text(encoding="utf-8")
+    assert 'msgstr[0] "ဖတ်ရှုချိန် %(n)s မိနစ်"' in catalog_text
+    assert "msgstr[1]" not in catalog_text
+    edition = localize(project, _issue(project), "my")
+    assert edition.interface.ngettext("%(n)s minute read", "%(n)s minute read", 1) == "ဖတ်ရှုချိန် %(n)s မိနစ်"
+    assert edition.interface.ngettext("%(n)s minute read", "%(n)s minute read", 7) == "ဖတ်ရှုချိန် %(n)s မိနစ်"
+
+
+def test_burmese_edition_uses_burmese_fonts_and_line_heights(project: Project) -> None:
+    translate(project, "my", "issues/2024-01-04", {"The Year Ahead": "ရှေ့ဆက်မည့် နှစ်"})
+    email = Renderer(project).render(localize(project, _issue(project), "my"))
+    body = re.search(r'<div style="font-family:([^;]*);font-size:16px;line-height:([0-9.]+);', email.html)
+    assert body is not None
+    assert "Noto Sans Myanmar" in body.group(1)
+    assert float(body.group(2)) >= 1.8
+    h1 = re.search(r'<h1 style="[^"]*line-height: ([0-9.]+)', email.html)
+    assert h1 is not None and float(h1.group(1)) >= 1.6
+
+
+def test_burmese_titles_in_the_english_edition_get_burmese_type(project: Project) -> None:
+    email = Renderer(project).render(localize(project, _issue(project), "en"))
+    tag = re.search(r'<a href="https://example.org/r" lang="my" style="([^"]*)"', email.html)
+    assert tag is not None
+    assert "Noto Sans Myanmar" in tag.group(1)
+    assert "line-height: 1.8" in tag.group(1)
+
+
+def test_burmese_text_part_wraps_at_syllables(repo_project: Project) -> None:
+    from broadsheet import burmese
+
+    issue = read_issue(SAMPLE, repo_project.settings).issue
+    assert issue is not None
+    email = Renderer(repo_project).render(localize(repo_project, issue, "my"))
+    for line in email.text.splitlines():
+        if burmese.columns(line) > 72:
+            units = line.split()
+            assert len(units) == 1 and (units[0].startswith("http") or len(burmese.syllables(units[0])) == 1), line
+
+
+def test_a_third_locale_needs_only_configuration_and_a_catalog(tmp_path: Path, cli) -> None:
+    settings = (REPO / "broadsheet.toml").read_text(encoding="utf-8").replace('locales = ["en", "my"]', 'locales = ["en", "my", "th"]')
+    (tmp_path / "broadsheet.toml").write_text(settings, encoding="utf-8")
+    (tmp_path / "templates").symlink_to(REPO / "templates")
+    (tmp_path / "issues").mkdir()
+    (tmp_path / "issues" / "2024-01-04.yaml").write_text(ISSUE, encoding="utf-8")
+    cli("catalog", "extract", cwd=tmp_path)
+    result = cli("catalog", "update", "--locale", "th", cwd=tmp_path)
+    assert "wrote locales/th/LC_MESSAGES/issues/2024-01-04.po" in result.stdout
+    project = find_project(tmp_path)
+    translate(project, "th", "messages", {"Resources from the past week": "แหล่งข้อมูลจากสัปดาห์ที่ผ่านมา"})
+    translate(project, "th", "issues/2024-01-04", {"The Year Ahead": "ปีข้างหน้า"})
+    built = cli("build", "issues/2024-01-04.yaml", "--locale", "th", cwd=tmp_path)
+    assert built.exit_code == 0, built.output
+    html = (tmp_path / "build" / "2024-01-04" / "th" / "email.html").read_text(encoding="utf-8")
+    assert html.startswith('<!DOCTYPE html><html lang="th"')
+    assert "<title>ปีข้างหน้า</title>" in html
+    assert "แหล่งข้อมูลจากสัปดาห์ที่ผ่านมา" in html
+    assert "4 มกราคม ค.ศ. 2024" in html  # Babel's Thai date, Thai digits not being Thailand's default
+    assert '<a href="https://example.org/r" lang="my"' in html
