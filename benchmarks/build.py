@@ -15,9 +15,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from babel.messages.pofile import read_po, write_po
+
+from broadsheet import catalogs
 from broadsheet.issue import read_issue
+from broadsheet.localize import localize
 from broadsheet.render import Renderer
-from broadsheet.settings import find_project
+from broadsheet.settings import Project, find_project
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,6 +54,35 @@ def median_ms(action: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def translated_project(folder: Path, text: str) -> Project:
+    """A copy of this project with the issue and complete Burmese catalogs for it."""
+    folder.mkdir()
+    shutil.copy(REPO / "broadsheet.toml", folder / "broadsheet.toml")
+    shutil.copytree(REPO / "templates", folder / "templates")
+    (folder / "issues").mkdir()
+    (folder / "issues" / "2023-12-21.yaml").write_text(text, encoding="utf-8")
+    project = find_project(folder)
+    catalogs.extract(project)
+    catalogs.update(project, ["my"])
+    for po in (folder / "locales" / "my").rglob("*.po"):
+        with po.open("rb") as handle:
+            catalog = read_po(handle)
+        for message in catalog:
+            if message.id:
+                message.string = ("မြန်မာ " + message.id) if isinstance(message.id, str) else ("မြန်မာ " + message.id[0],)
+        with po.open("wb") as handle:
+            write_po(handle, catalog)
+    return project
+
+
+def build_editions(project: Project, path: Path, locales: list[str]) -> None:
+    renderer = Renderer(project)
+    issue = read_issue(path, project.settings).issue
+    assert issue is not None
+    for locale in locales:
+        renderer.render(localize(project, issue, locale))
+
+
 def main() -> None:
     project = find_project(REPO)
     with tempfile.TemporaryDirectory() as folder:
@@ -60,18 +93,26 @@ def main() -> None:
         renderer = Renderer(project)
         issue = read_issue(path, project.settings).issue
         assert issue is not None
-        email = renderer.render(issue, "en")
+        english = localize(project, issue, "en")
+        email = renderer.render(english)
         first = (time.perf_counter() - start) * 1000
 
         read = median_ms(lambda: read_issue(path, project.settings), 50)
-        render = median_ms(lambda: renderer.render(issue, "en"), 50)
-        both = median_ms(lambda: renderer.render(read_issue(path, project.settings).issue, "en"), 50)  # type: ignore[arg-type]
+        render = median_ms(lambda: renderer.render(english), 50)
+        both = median_ms(lambda: renderer.render(localize(project, read_issue(path, project.settings).issue, "en")), 50)  # type: ignore[arg-type]
 
         print(f"80 resources, one locale, HTML {email.html_bytes / 1000:.1f} KB, text {len(email.text.encode()) / 1000:.1f} KB")
         print(f"first build in a process (templates compiled): {first:.1f} ms")
         print(f"read + validate issue:                          {read:.1f} ms (median of 50)")
         print(f"render one locale (Jinja, MJML, CSS inlining):  {render:.1f} ms (median of 50)")
         print(f"read + render, steady state:                    {both:.1f} ms (median of 50)")
+
+        translated = translated_project(Path(folder) / "project", issue_text(80))
+        issue_path = translated.issues_dir / "2023-12-21.yaml"
+        one = median_ms(lambda: build_editions(translated, issue_path, ["en"]), 30)
+        two = median_ms(lambda: build_editions(translated, issue_path, ["en", "my"]), 30)
+        print(f"one locale, no catalogs (read, render):         {one:.1f} ms (median of 30)")
+        print(f"both locales, Burmese catalogs loaded/compiled: {two:.1f} ms (median of 30), {two / one:.2f} times one locale")
 
         broadsheet = shutil.which("broadsheet", path=str(Path(sys.executable).parent))
         command = [broadsheet] if broadsheet else [sys.executable, "-m", "broadsheet"]

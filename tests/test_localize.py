@@ -71,8 +71,8 @@ def test_untranslated_paragraph_falls_back_to_english_marked_and_reported(projec
     assert "Third paragraph, plain." in email.text
     assert re.search(r'<h1 style="[^"]*">ရှေ့ဆက်မည့် နှစ်</h1>', email.html)
     messages = [str(d) for d in edition.diagnostics]
-    assert "warning: my: 7 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown" in messages
-    assert "warning: my: 2 of 2 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown" in messages
+    assert "issues/2024-01-04.yaml: warning: my: 7 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown" in messages
+    assert "issues/2024-01-04.yaml: warning: my: 2 of 2 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown" in messages
     assert len(messages) == 3  # one line per catalog: content, names, interface
 
 
@@ -86,16 +86,16 @@ def test_build_prints_one_warning_per_catalog(project: Project, cli) -> None:
     result = cli("build", "issues/2024-01-04.yaml", cwd=project.root)
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
-        "warning: my: 11 of 11 messages in locales/my/LC_MESSAGES/messages.po untranslated; English shown",
-        "warning: my: 2 of 2 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown",
-        "warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown",
+        "issues/2024-01-04.yaml: warning: my: 11 of 11 messages in locales/my/LC_MESSAGES/messages.po untranslated; English shown",
+        "issues/2024-01-04.yaml: warning: my: 2 of 2 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown",
+        "issues/2024-01-04.yaml: warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown",
     ]
 
 
 def test_strict_build_refuses_fallback_and_writes_nothing(project: Project, cli) -> None:
     result = cli("build", "issues/2024-01-04.yaml", "--strict", cwd=project.root)
     assert result.exit_code == 1
-    assert "error: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; --strict forbids falling back to English" in result.stderr.splitlines()
+    assert "issues/2024-01-04.yaml: error: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; --strict forbids falling back to English" in result.stderr.splitlines()
     assert not project.build_dir.exists()
     english = cli("build", "issues/2024-01-04.yaml", "--strict", "--locale", "en", cwd=project.root)
     assert english.exit_code == 0
@@ -104,7 +104,7 @@ def test_strict_build_refuses_fallback_and_writes_nothing(project: Project, cli)
 def test_missing_catalog_counts_everything_as_untranslated(tmp_project: Project) -> None:
     (tmp_project.issues_dir / "2024-01-04.yaml").write_text(ISSUE, encoding="utf-8")
     edition = localize(tmp_project, _issue(tmp_project), "my")
-    assert "warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown" in [str(d) for d in edition.diagnostics]
+    assert "issues/2024-01-04.yaml: warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown" in [str(d) for d in edition.diagnostics]
     assert edition.issue.title == "The Year Ahead"
     assert edition.issue.title_lang == "en"
 

@@ -49,7 +49,8 @@ def _read_valid(project: Project, path: Path) -> tuple[Issue, list[Diagnostic]]:
 def _editions(project: Project, issue: Issue, locales: Sequence[str], *, strict: bool) -> tuple[list[Email], list[Diagnostic]]:
     """Localize and render `issue` in each locale; the emails and what localizing reported."""
     renderer = Renderer(project)
-    emails, diagnostics = [], []
+    emails: list[Email] = []
+    diagnostics: list[Diagnostic] = []
     for locale in locales:
         edition = localize(project, issue, locale, strict=strict)
         diagnostics += edition.diagnostics

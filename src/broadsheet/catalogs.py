@@ -333,14 +333,20 @@ class Status:
         }
 
 
-def _words(message_id: str | tuple[str, ...]) -> int:
-    text = message_id if isinstance(message_id, str) else message_id[0]
-    return len(text.split())
+def _texts(value: object) -> tuple[str, ...]:
+    """A message's id or string as a tuple: one text, or the plural forms."""
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value) if isinstance(value, (tuple, list)) else ()
+
+
+def _words(message: BabelMessage) -> int:
+    return len(_texts(message.id)[0].split())
 
 
 def _state(message: BabelMessage) -> str:
-    strings = message.string if isinstance(message.string, tuple) else (message.string,)
-    if not all(strings):
+    strings = _texts(message.string)
+    if not strings or not all(strings):
         return "untranslated"
     return "fuzzy" if message.fuzzy else "translated"
 
@@ -357,7 +363,7 @@ def status(project: Project, locale: str, domain: str) -> Status:
         found = catalog.get(message.id) if catalog else None
         state = _state(found) if found is not None else "untranslated"
         counts[state] += 1
-        counts[f"{state}_words"] += _words(message.id)
+        counts[f"{state}_words"] += _words(message)
     return Status(locale, domain, shown(project, path), **counts)
 
 
@@ -433,8 +439,7 @@ def check_catalog(project: Project, path: Path, *, is_markdown: bool) -> list[Di
     for message in catalog:
         if not message.id or not message.string:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids, strings = _texts(message.id), _texts(message.string)
         line = _msgstr_line(path, message.lineno)
         for translation in strings:
             if not translation:
@@ -489,10 +494,10 @@ def convert_zawgyi(project: Project, path: Path) -> int:
     for message in catalog:
         if not message.id or not message.string:
             continue
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        strings = _texts(message.string)
         if any(burmese.is_zawgyi(s) for s in strings):
             fixed = tuple(burmese.zawgyi_to_unicode(s) if burmese.is_zawgyi(s) else s for s in strings)
-            message.string = fixed if isinstance(message.string, tuple) else fixed[0]
+            message.string = fixed if len(_texts(message.id)) > 1 else fixed[0]
             converted += 1
     if converted:
         locale = str(catalog.locale) if catalog.locale else None
@@ -529,11 +534,8 @@ def load_lookup(path: Path, locale: str) -> Lookup:
     if path.is_file():
         for message in _read(path, locale):
             if message.id and message.string and not message.fuzzy:
-                strings = message.string
-                if isinstance(message.id, tuple):
-                    lookup.translations[message.id[0]] = strings if isinstance(strings, tuple) else (strings,)
-                elif isinstance(strings, str):
-                    lookup.translations[message.id] = strings
+                ids, strings = _texts(message.id), _texts(message.string)
+                lookup.translations[ids[0]] = strings if len(ids) > 1 else strings[0]
     return lookup
 
 

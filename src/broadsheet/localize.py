@@ -49,7 +49,7 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
     severity = Severity.ERROR if strict else Severity.WARNING
     diagnostics = tuple(
         Diagnostic(
-            "",
+            issue.source,
             0,
             0,
             "",

@@ -13,6 +13,7 @@ import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +73,19 @@ def reading_minutes(issue: Issue, rate: int) -> int:
     return max(1, math.ceil(units / rate))
 
 
+@jinja2.pass_context
+def _number(context: jinja2.runtime.Context, value: int) -> str:
+    """`value` written the way the edition's locale writes numbers, in its own digits."""
+    locale = context["locale"]
+    return burmese.native_digits(format_decimal(value, locale=locale), locale)
+
+
 class Renderer:
     """Renders issues of one project; templates are compiled once and reused."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
         self.settings = project.settings
-        self._environments: dict[str, jinja2.Environment] = {}
         self._inliners: dict[str, Any] = {}
 
     def _inline_css(self, html: str, css: str) -> str:
@@ -92,27 +99,27 @@ class Renderer:
             )
         return self._inliners[css].inline(html)  # type: ignore[no-any-return]
 
-    def environment(self, locale: str) -> jinja2.Environment:
-        if locale not in self._environments:
-            env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader(self.project.templates_dir),
-                extensions=["jinja2.ext.i18n"],
-                autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
-                undefined=jinja2.StrictUndefined,
-                trim_blocks=True,
-                lstrip_blocks=True,
-                keep_trailing_newline=True,
-            )
-            width = self.settings.text_width
-            env.filters["wrap"] = lambda text, indent="", first=None: burmese.wrap(str(text), width, indent, first)
-            env.filters["underline"] = lambda text, char="=": char * min(burmese.columns(str(text)), width)
-            env.filters["number"] = lambda value: burmese.native_digits(format_decimal(value, locale=locale), locale)
-            self._environments[locale] = env
-        return self._environments[locale]
+    @cached_property
+    def environment(self) -> jinja2.Environment:
+        """One environment for every locale, so templates compile once per build."""
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.project.templates_dir),
+            extensions=["jinja2.ext.i18n"],
+            autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        width = self.settings.text_width
+        env.filters["wrap"] = lambda text, indent="", first=None: burmese.wrap(str(text), width, indent, first)
+        env.filters["underline"] = lambda text, char="=": char * min(burmese.columns(str(text)), width)
+        env.filters["number"] = _number
+        return env
 
     def render(self, edition: Edition) -> Email:
         """The email of one edition: MJML made into HTML once, and the text part."""
-        env = self.environment(edition.locale)
+        env = self.environment
         env.install_gettext_translations(edition.interface, newstyle=True)  # type: ignore[attr-defined]
         context = self._context(edition.issue, edition.locale)
         try:

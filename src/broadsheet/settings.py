@@ -59,6 +59,13 @@ class Organization(Declared):
 
     _website = field_validator("website")(_check_url)
 
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", value):
+            raise ValueError(f"Expected an email address but received: {value!r}")
+        return value
+
 
 class Language(Declared):
     """How text in one language is set and read: fonts, line heights, reading speed."""
@@ -94,7 +101,7 @@ class Settings(Declared):
 
     locales: tuple[str, ...] = Field(("en", "my"), min_length=1, description="Editions to build, as locale codes; the first is the language issues are written in.")
     categories: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CATEGORIES), min_length=1, description="Resource category keys and their display labels, in the order editors usually use them.")
-    organization: Organization = Field(default_factory=Organization)
+    organization: Organization = Field(default_factory=Organization, description="The publisher, shown in the masthead and footer.")
     default_author: str = Field("", description="Author shown when an issue names none; the organization's name when empty.")
     web_url: str = Field("https://progressivevoicemyanmar.org/newsletter", description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.")
     publication_weekday: Weekday = Field("thursday", description="Day the newsletter goes out; `broadsheet new` dates the next issue on it.")
@@ -124,9 +131,12 @@ class Settings(Declared):
     @classmethod
     def _over_defaults(cls, value: Any) -> Any:
         """Settings for one language add to the defaults of the others instead of replacing them all."""
-        if isinstance(value, dict):
-            return {**DEFAULT_LANGUAGES, **value}
-        return value
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {code: language.model_dump() for code, language in DEFAULT_LANGUAGES.items()}
+        for code, given in value.items():
+            merged[code] = {**merged.get(code, {}), **given} if isinstance(given, dict) else given
+        return merged
 
     @field_validator("categories")
     @classmethod
