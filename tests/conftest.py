@@ -8,8 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po, write_po
 from click.testing import CliRunner, Result
 
+from broadsheet import catalogs
 from broadsheet.cli import main
 from broadsheet.settings import Project, find_project
 
@@ -56,3 +58,25 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
         return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
     return run
+
+
+def translate(
+    project: Project,
+    locale: str,
+    domain: str,
+    translations: dict[str, str | tuple[str, ...]],
+    *,
+    fuzzy: frozenset[str] = frozenset(),
+) -> None:
+    """Translate messages of a `.po` file the way a translator's tool would (msgid -> msgstr)."""
+    path = catalogs.catalog_path(project, locale, domain)
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    for message in catalog:
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        if key in translations:
+            message.string = translations[key]
+            if key in fuzzy:
+                message.flags.add("fuzzy")
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=76)

@@ -14,7 +14,7 @@ from broadsheet import catalogs
 from broadsheet.issue import read_issue
 from broadsheet.settings import Project
 
-from .conftest import REPO
+from .conftest import REPO, translate
 
 ISSUE = """\
 date: 2024-01-04
@@ -53,22 +53,6 @@ def project(tmp_project: Project) -> Project:
 def _po(project: Project, locale: str, domain: str):  # type: ignore[no-untyped-def]
     with catalogs.catalog_path(project, locale, domain).open("rb") as handle:
         return read_po(handle)
-
-
-def _set(project: Project, locale: str, domain: str, translations: dict[str, str], *, fuzzy: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-    """Translate messages of a .po file the way a translator's tool would."""
-    path = catalogs.catalog_path(project, locale, domain)
-    with path.open("rb") as handle:
-        catalog = read_po(handle)
-    for message in catalog:
-        if message.id in translations:
-            message.string = translations[message.id]
-            if message.id in fuzzy:
-                message.flags.add("fuzzy")
-    from babel.messages.pofile import write_po
-
-    with path.open("wb") as handle:
-        write_po(handle, catalog, width=76)
 
 
 def test_extract_writes_every_kind_of_message_with_its_location(project: Project, cli) -> None:
@@ -155,7 +139,7 @@ def test_catalogs_written_by_broadsheet_pass_msgfmt_check(project: Project, cli)
         pytest.fail("GNU gettext's msgfmt is missing; ./scripts/test installs it")
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
-    _set(project, "my", "messages", {"By %(author)s": "ရေးသားသူ - %(author)s"})
+    translate(project, "my", "messages", {"By %(author)s": "ရေးသားသူ - %(author)s"})
     for path in [*project.locales_dir.rglob("*.po"), *project.locales_dir.rglob("*.pot")]:
         run = subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True, check=False)
         assert run.returncode == 0, f"{path}: {run.stderr}"
@@ -164,7 +148,7 @@ def test_catalogs_written_by_broadsheet_pass_msgfmt_check(project: Project, cli)
 def test_edited_paragraph_becomes_fuzzy_with_its_old_translation(project: Project, cli) -> None:
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
-    _set(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
+    translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
     issue = project.issues_dir / "2024-01-04.yaml"
     issue.write_text(ISSUE.replace("Third paragraph, plain.", "Third paragraph, plain and edited."), encoding="utf-8")
     cli("catalog", "extract", cwd=project.root)
@@ -182,7 +166,7 @@ def test_edited_paragraph_becomes_fuzzy_with_its_old_translation(project: Projec
 def test_deleted_paragraph_becomes_obsolete(project: Project, cli) -> None:
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
-    _set(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
+    translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
     issue = project.issues_dir / "2024-01-04.yaml"
     issue.write_text(ISSUE.replace("\n  Third paragraph, plain.\n", "\n"), encoding="utf-8")
     cli("catalog", "extract", cwd=project.root)
@@ -195,7 +179,7 @@ def test_deleted_paragraph_becomes_obsolete(project: Project, cli) -> None:
 def test_update_keeps_translations_and_is_stable(project: Project, cli) -> None:
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
-    _set(project, "my", "names", {"Org One": "အဖွဲ့ တစ်"})
+    translate(project, "my", "names", {"Org One": "အဖွဲ့ တစ်"})
     cli("catalog", "update", cwd=project.root)
     assert _po(project, "my", "names").get("Org One").string == "အဖွဲ့ တစ်"
     again = cli("catalog", "update", cwd=project.root)
@@ -211,12 +195,12 @@ def test_update_refuses_the_source_locale(project: Project, cli) -> None:
 def test_status_counts_messages_and_words(project: Project, cli) -> None:
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
-    _set(
+    translate(
         project,
         "my",
         "issues/2024-01-04",
         {"The Year Ahead": "ရှေ့ဆက်မည့် နှစ်", "Third paragraph, plain.": "တတိယ စာပိုဒ်။"},
-        fuzzy={"Third paragraph, plain."},
+        fuzzy=frozenset({"Third paragraph, plain."}),
     )
     result = cli("catalog", "status", "issues/2024-01-04.yaml", "--json", cwd=project.root)
     assert result.exit_code == 0, result.output
@@ -267,7 +251,7 @@ def test_faithful_translation_has_no_problems() -> None:
 def test_check_reports_catalog_problems_with_their_line(project: Project, cli) -> None:
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
-    _set(project, "my", "issues/2024-01-04", {"Second paragraph with a footnote.[^1]": "ဒုတိယ စာပိုဒ်။"})
+    translate(project, "my", "issues/2024-01-04", {"Second paragraph with a footnote.[^1]": "ဒုတိယ စာပိုဒ်။"})
     result = cli("check", "issues/2024-01-04.yaml", cwd=project.root)
     assert result.exit_code == 1
     po = catalogs.catalog_path(project, "my", "issues/2024-01-04")

@@ -6,16 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po, write_po
 
 from broadsheet import catalogs
-from broadsheet.build import build
 from broadsheet.issue import read_issue
 from broadsheet.localize import localize
 from broadsheet.render import Renderer
 from broadsheet.settings import Project, find_project
 
-from .conftest import REPO, SAMPLE
+from .conftest import REPO, SAMPLE, translate
 from .test_catalogs import ISSUE
 
 
@@ -25,20 +23,6 @@ def project(tmp_project: Project, cli) -> Project:
     cli("catalog", "extract", cwd=tmp_project.root)
     cli("catalog", "update", cwd=tmp_project.root)
     return tmp_project
-
-
-def translate(project: Project, locale: str, domain: str, translations: dict[str, str | tuple[str, ...]], *, fuzzy: frozenset[str] = frozenset()) -> None:
-    path = catalogs.catalog_path(project, locale, domain)
-    with path.open("rb") as handle:
-        catalog = read_po(handle)
-    for message in catalog:
-        key = message.id if isinstance(message.id, str) else message.id[0]
-        if key in translations:
-            message.string = translations[key]
-            if key in fuzzy:
-                message.flags.add("fuzzy")
-    with path.open("wb") as handle:
-        write_po(handle, catalog, width=76)
 
 
 def _issue(project: Project):  # type: ignore[no-untyped-def]
@@ -72,7 +56,7 @@ def test_untranslated_paragraph_falls_back_to_english_marked_and_reported(projec
     assert re.search(r'<h1 style="[^"]*">ရှေ့ဆက်မည့် နှစ်</h1>', email.html)
     messages = [str(d) for d in edition.diagnostics]
     assert "issues/2024-01-04.yaml: warning: my: 7 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown" in messages
-    assert "issues/2024-01-04.yaml: warning: my: 2 of 2 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown" in messages
+    assert "issues/2024-01-04.yaml: warning: my: 3 of 3 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown" in messages
     assert len(messages) == 3  # one line per catalog: content, names, interface
 
 
@@ -87,7 +71,7 @@ def test_build_prints_one_warning_per_catalog(project: Project, cli) -> None:
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
         "issues/2024-01-04.yaml: warning: my: 11 of 11 messages in locales/my/LC_MESSAGES/messages.po untranslated; English shown",
-        "issues/2024-01-04.yaml: warning: my: 2 of 2 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown",
+        "issues/2024-01-04.yaml: warning: my: 3 of 3 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown",
         "issues/2024-01-04.yaml: warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown",
     ]
 
@@ -158,7 +142,7 @@ def test_burmese_text_part_wraps_at_syllables(repo_project: Project) -> None:
     for line in email.text.splitlines():
         if burmese.columns(line) > 72:
             units = line.split()
-            assert len(units) == 1 and (units[0].startswith("http") or len(burmese.syllables(units[0])) == 1), line
+            assert len(units) == 1 and ("http" in units[0] or len(burmese.syllables(units[0])) == 1), line
 
 
 def test_a_third_locale_needs_only_configuration_and_a_catalog(tmp_path: Path, cli) -> None:

@@ -17,8 +17,8 @@ import jinja2
 from .catalogs import check_catalogs
 from .errors import Diagnostic, InvalidInput, UsageError, errors_in
 from .issue import read_issue
-from .model import Issue
 from .localize import localize
+from .model import Issue
 from .render import Email, Renderer, size_warnings, write_email
 from .settings import WEEKDAYS, Project, Weekday
 

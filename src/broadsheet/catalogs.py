@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -27,7 +27,7 @@ from babel.messages.pofile import PoFileError, read_po, write_po
 from babel.plural import to_gettext
 
 from . import __version__, burmese, markdown
-from .errors import BroadsheetError, Diagnostic, InvalidInput, Severity, errors_in
+from .errors import BroadsheetError, Diagnostic, InvalidInput, errors_in
 from .issue import read_issue
 from .model import Issue
 from .settings import SETTINGS_FILE, Project, find_project
@@ -35,7 +35,7 @@ from .settings import SETTINGS_FILE, Project, find_project
 INTERFACE = "messages"
 NAMES = "names"
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".html", ".txt")
-_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -97,13 +97,17 @@ def issue_messages(issue: Issue) -> list[Message]:
 
 
 def name_messages(issues: Iterable[Issue]) -> list[Message]:
-    """Organization names from the resources of `issues`, each once."""
-    return _merged(
-        Message(name, ((issue.source, resource.line),), "organization name")
-        for issue in issues
-        for resource in issue.resources
-        for name in resource.by
-    )
+    """Authors and the organizations behind resources, each name once."""
+    found = []
+    for issue in issues:
+        where = (issue.source, issue.author_line) if issue.author_line else (SETTINGS_FILE, 0)
+        found.append(Message(issue.author, (where,), "organization name"))
+        found += [
+            Message(name, ((issue.source, resource.line),), "organization name")
+            for resource in issue.resources
+            for name in resource.by
+        ]
+    return _merged(found)
 
 
 def interface_messages(project: Project) -> list[Message]:
@@ -522,8 +526,9 @@ class Lookup:
     def get(self, text: str) -> str | None:
         self.needed.add(text)
         found = self.translations.get(text)
-        if isinstance(found, str) and found:
-            return found
+        forms = (found,) if isinstance(found, str) else found or ()
+        if forms and all(forms):
+            return forms[0]
         self.missing.add(text)
         return None
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-
 from rich import box
 from rich.console import Console
 from rich.table import Table

@@ -10,7 +10,19 @@ from __future__ import annotations
 import gettext
 from dataclasses import dataclass, replace
 
-from .catalogs import INTERFACE, NAMES, Lookup, catalog_path, compiled, interface_messages, issue_domain, issue_messages, load_lookup, name_messages, shown
+from .catalogs import (
+    INTERFACE,
+    NAMES,
+    Lookup,
+    catalog_path,
+    compiled,
+    interface_messages,
+    issue_domain,
+    issue_messages,
+    load_lookup,
+    name_messages,
+    shown,
+)
 from .errors import Diagnostic, Severity
 from .model import Category, Footnote, Issue, Paragraph, Resource
 from .settings import Project
@@ -85,6 +97,7 @@ def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: L
     )
     return replace(
         issue,
+        author=names.get(issue.author) or issue.author,
         title=title,
         title_lang=title_lang,
         summary=summary,

@@ -149,22 +149,32 @@ def to_text(text: str, numbers: Mapping[str, int], *, inline: bool = False, digi
     """Plain-text paragraphs of `text`: links as `text (url)`, footnotes as `[n]`.
 
     Each list item, quote line and heading comes out as a paragraph of its own,
-    prefixed the way plain-text mail writes them (`- `, `> `).
+    prefixed the way plain-text mail writes them (`- `, `2. `, `> `).
     """
     tokens = _renderer.parseInline(text, {}) if inline else _renderer.parse(text, {})
     paragraphs: list[str] = []
-    prefixes: list[str] = []
+    prefixes: list[str] = []  # one for each open quote ("> ") and list (its item's marker)
+    counters: list[int] = []  # the next number of each open ordered list
     for token in tokens:
         if token.type in ("bullet_list_open", "ordered_list_open"):
-            prefixes.append("- " if token.type == "bullet_list_open" else "1. ")
-        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            prefixes.append("")
+            if token.type == "ordered_list_open":
+                counters.append(int(token.attrs.get("start", 1)))
+        elif token.type == "list_item_open":
+            # An ordered list's items carry the number written (`info`); they are shown counted from its start.
+            prefixes[-1] = f"{counters[-1]}. " if token.info else "- "
+            if token.info:
+                counters[-1] += 1
+        elif token.type in ("bullet_list_close", "ordered_list_close", "blockquote_close"):
             prefixes.pop()
+            if token.type == "ordered_list_close":
+                counters.pop()
         elif token.type == "blockquote_open":
             prefixes.append("> ")
-        elif token.type == "blockquote_close":
-            prefixes.pop()
         elif token.type == "inline":
             paragraphs.append("".join(prefixes) + _inline_text(token.children or [], numbers, digits))
+            # A marker starts only its item's first paragraph; what follows in the item, nested lists too, is indented.
+            prefixes = [p if p == "> " else " " * len(p) for p in prefixes]
         elif token.type in ("fence", "code_block"):
             paragraphs.append(token.content.rstrip("\n"))
         elif token.type == "hr":

@@ -76,6 +76,8 @@ class Issue:
     """The language this issue is in: the source language, or an edition's after localizing."""
     title_lang: str | None = None
     summary_lang: str | None = None
+    author_line: int = 0
+    """Where the author is named, or 0 when it comes from the settings."""
 
     @property
     def footnote_numbers(self) -> dict[str, int]:

@@ -57,9 +57,13 @@ _EXPECTED = {
     "string_type": "a string",
     "int_type": "an integer",
     "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "list_type": "a list",
+    "tuple_type": "a list",
     "dict_type": "a mapping",
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
@@ -85,7 +89,7 @@ def describe(error: ErrorDetails, allowed_keys: Iterable[str] = ()) -> str:
         return f"unknown field '{name}'{did_you_mean(name, allowed_keys)}"
     if kind in _EXPECTED:
         return f"Expected {_EXPECTED[kind]} but received: {received(value)}"
-    if kind == "string_too_short":
+    if kind in ("string_too_short", "too_short"):
         return "must not be empty"
     if kind == "literal_error":
         return f"Expected {error.get('ctx', {}).get('expected', '')} but received: {received(value)}"

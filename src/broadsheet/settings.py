@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -205,17 +206,17 @@ def find_project(start: Path) -> Project:
 def load_settings(path: Path) -> Settings:
     display = str(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise InvalidInput([Diagnostic(display, 0, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     except tomllib.TOMLDecodeError as exc:
-        line, col = _toml_position(str(exc))
+        line, col = _toml_position(str(exc), text)
         message = re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(exc))
         raise InvalidInput([Diagnostic(display, line, col, "", f"not valid TOML: {message}")]) from None
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        text = path.read_text(encoding="utf-8")
         diagnostics = []
         for error in exc.errors():
             loc = error["loc"]
@@ -238,17 +239,90 @@ def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-def _toml_position(message: str) -> tuple[int, int]:
+def _toml_position(message: str, text: str) -> tuple[int, int]:
     match = re.search(r"at line (\d+), column (\d+)", message)
-    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    # An array or string left open is only noticed at the end: point at the last line.
+    return (max(1, len(text.splitlines())), 0) if "at end of document" in message else (0, 0)
+
+
+_TOML_TOKEN = re.compile(
+    r"""(?P<newline>\n)|(?P<skip>[ \t\r]+|#[^\n]*)"""
+    r"""|(?P<string>""\"[\s\S]*?""\"|'''[\s\S]*?'''|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+    r"""|(?P<punct>[\[\]{}=,.])|(?P<bare>[^\s\[\]{}=,.#"']+)"""
+)
+
+
+def _toml_lines(text: str) -> dict[tuple[int | str, ...], int]:
+    """The line where each table, key and array item of the (valid) TOML `text` starts, by its path.
+
+    Paths are those of pydantic's errors: `('organization', 'links', 2, 'url')`.
+    """
+    found: dict[tuple[int | str, ...], int] = {}
+    arrays_of_tables: Counter[tuple[int | str, ...]] = Counter()
+    table: tuple[int | str, ...] = ()
+    stack: list[tuple[tuple[int | str, ...], list[int] | None]] = []  # open arrays (with their item count) and inline tables
+    key: list[str] = []
+    header = ""  # "[" or "[[" while a table header is being read
+    expect = "key"  # "key", "value", "item" (of an array) or "other"
+    path: tuple[int | str, ...] = ()
+    line = 1
+    for match in _TOML_TOKEN.finditer(text):
+        kind, token = match.lastgroup, match.group()
+        start, line = line, line + token.count("\n")
+        if kind == "newline" and not stack:
+            expect, header, key = "key", "", []
+        if kind in ("newline", "skip"):
+            continue
+        name = token[1:-1] if kind == "string" else token
+        top = stack[-1] if stack else None
+        if header:
+            if token == "[" and not key:
+                header = "[["
+            elif token == "]" and key:
+                table = tuple(key)
+                if header == "[[":
+                    arrays_of_tables[table] += 1
+                    table = (*table, arrays_of_tables[table] - 1)
+                found.setdefault(table, start)
+                header, key, expect = "", [], "other"
+            elif kind != "punct":
+                key.append(name)
+        elif expect == "key":
+            if token == "[" and not stack and not key:
+                header = "["
+            elif token == "=":
+                path = (*(top[0] if top else table), *key)
+                found.setdefault(path, start)
+                key, expect = [], "value"
+            elif token == "}" and top:
+                stack.pop()
+                expect = "other"
+            elif kind != "punct":
+                key.append(name)
+        elif token == "," and top:
+            expect = "item" if top[1] is not None else "key"
+        elif token in ("]", "}") and top:
+            stack.pop()
+            expect = "other"
+        elif expect in ("value", "item"):
+            if expect == "item" and top and top[1] is not None:
+                top[1][0] += 1
+                path = (*top[0], top[1][0])
+                found.setdefault(path, start)
+            if token == "[":
+                stack.append((path, [-1]))
+                expect = "item"
+            elif token == "{":
+                stack.append((path, None))
+                expect = "key"
+            else:
+                expect = "other"
+    return found
 
 
 def _toml_line(text: str, loc: tuple[int | str, ...]) -> int:
-    """The line where the innermost named key of `loc` is set, or 0 if unknown."""
-    names = [part for part in loc if isinstance(part, str)]
-    for name in reversed(names):
-        pattern = re.compile(rf"^\s*(\[+\s*)?([\w.-]*\.)?{re.escape(name)}\s*(=|\]+)", re.M)
-        match = pattern.search(text)
-        if match:
-            return text.count("\n", 0, match.start()) + 1
-    return 0
+    """The line of `loc` in the TOML `text`, or of its nearest ancestor found there; 0 if none is."""
+    found = _toml_lines(text)
+    return next((found[loc[:end]] for end in range(len(loc), 0, -1) if loc[:end] in found), 0)
