@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from . import __version__, catalogs
 from .build import build, check, new_issue, translation_locales
@@ -193,6 +190,10 @@ def catalog_status(ctx: click.Context, issue: Path | None, as_json: bool) -> Non
     if as_json:
         click.echo(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
         return
+    from rich import box  # only this command draws tables: keep it off every other start-up
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="Translation status", box=box.SIMPLE_HEAD)
     for heading in ("locale", "catalog", "translated", "fuzzy", "untranslated", "words left", "done"):
         table.add_column(heading, justify="left" if heading in ("locale", "catalog") else "right")

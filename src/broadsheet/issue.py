@@ -6,11 +6,11 @@ write); `docs/issue-format.md` documents it and a test keeps the two in step.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +84,18 @@ class ResourceFile(Declared):
         return value
 
 
-def _header_safe(value: str) -> str:
-    for ch in value:
-        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
-            raise ValueError(
-                f"contains a line break or control character (U+{ord(ch):04X}), "
-                "which cannot appear in an email subject; write it on one line"
-            )
+def _control_character(text: str) -> str | None:
+    """The first line break or control character in `text`, if any."""
+    return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+
+
+def _header_safe(value: str | None) -> str | None:
+    ch = _control_character(value or "")
+    if ch:
+        raise ValueError(
+            f"contains a line break or control character (U+{ord(ch):04X}), "
+            "which cannot appear in an email subject; write it on one line"
+        )
     return value
 
 
@@ -119,14 +124,6 @@ class IssueFile(Declared):
         raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {received(value)}")
 
     _title = field_validator("title", "author")(_header_safe)
-
-    @field_validator("footnotes")
-    @classmethod
-    def _footnote_texts(cls, value: dict[str, str]) -> dict[str, str]:
-        for label, text in value.items():
-            if not text:
-                raise ValueError(f"footnote '{label}' has no text")
-        return value
 
 
 SCHEMA_KEYS: dict[str, list[str]] = {
@@ -202,6 +199,11 @@ class _Converter:
         except yaml.YAMLError as exc:
             self.problems.append((_spot(node), f"cannot read value: {getattr(exc, 'problem', exc)}", path))
             return node.value
+        except (ValueError, KeyError):
+            # PyYAML's own constructors let these escape: `!!int abc`, `!!bool maybe`, a 5000-digit number.
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problems.append((_spot(node), f"cannot read value: {received(node.value)} is not a valid {tag}", path))
+            return node.value
 
     def _mapping(self, node: MappingNode, path: tuple[int | str, ...]) -> dict[str, Any]:
         self.loader.flatten_mapping(node)
@@ -211,6 +213,9 @@ class _Converter:
                 self.problems.append((_spot(key_node), "keys must be plain names, not lists or mappings", path))
                 continue
             key = key_node.value
+            if _control_character(key):
+                self.problems.append((_spot(key_node), f"the key {key!r} contains a line break or control character; keys are plain names", path))
+                continue
             if key in out:
                 first = self.positions.keys[(*path, key)]
                 self.problems.append(
@@ -230,7 +235,13 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
     ]
     if diagnostics:
         return None, Positions(), diagnostics
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        message = f"not valid YAML: character U+{exc.character:04X} is not allowed (control characters cannot appear in YAML); remove it"
+        return None, Positions(), [Diagnostic(display, line, col, "", message)]
     try:
         node = loader.get_single_node()
         if node is None:
@@ -359,7 +370,9 @@ class _Checker:
         footnotes = data.get("footnotes")
         defined = footnotes if isinstance(footnotes, dict) else {}
         for label, text in defined.items():
-            if isinstance(text, str):
+            if isinstance(text, str) and not text.strip():
+                self.add(("footnotes", label), f"footnote '{label}' has no text")
+            elif isinstance(text, str):
                 problems, nested = markdown.inspect(text, inline=True)
                 for problem in problems:
                     self.add(("footnotes", label), problem.message, spot=self.text_spot(("footnotes", label), problem.line, problem.needle))
@@ -438,4 +451,6 @@ def _build(model: IssueFile, checker: _Checker) -> Issue:
         paragraphs=paragraphs,
         footnotes=footnotes,
         categories=categories,
+        locale=settings.source_locale,
+        author_line=checker.text_line(("author",)) if model.author else 0,
     )

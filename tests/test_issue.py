@@ -1,0 +1,811 @@
+"""Reading an issue file: a valid one becomes an `Issue`; anything else, every error with its place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from broadsheet.issue import Reading, read_issue
+from broadsheet.model import Category, Footnote, Paragraph, Resource
+from broadsheet.settings import Project
+
+from .conftest import REPO, SAMPLE
+
+FILE = "issues/2023-12-21.yaml"
+
+
+@pytest.fixture
+def read(write_issue: Callable[[str], Path], tmp_project: Project) -> Callable[[str], Reading]:
+    """Write dedented YAML as issues/2023-12-21.yaml of a copy of the project and read it."""
+
+    def run(text: str) -> Reading:
+        return read_issue(write_issue(text), tmp_project.settings, display=FILE)
+
+    return run
+
+
+@pytest.fixture
+def findings(read: Callable[[str], Reading]) -> Callable[[str], list[str]]:
+    """Every diagnostic of the issue written from YAML, as `check` prints it."""
+
+    def run(text: str) -> list[str]:
+        reading = read(text)
+        if reading.errors:
+            assert reading.issue is None
+        return [str(d) for d in reading.diagnostics]
+
+    return run
+
+
+# -- A valid issue becomes the model ---------------------------------------------
+
+
+def test_minimal_issue_is_read_without_findings(read: Callable[[str], Reading], tmp_project: Project) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: A Year of Tragedy and Hope
+        editorial: |
+          Hello.
+        resources:
+          reports:
+            - title: R
+              url: https://example.org/r
+              by: Org
+        """
+    )
+    assert reading.diagnostics == ()
+    issue = reading.issue
+    assert issue is not None
+    assert (issue.source, issue.date, issue.title, issue.title_line) == (FILE, date(2023, 12, 21), "A Year of Tragedy and Hope", 2)
+    assert (issue.summary, issue.summary_line, issue.image, issue.footnotes) == ("", 0, None, ())
+    assert issue.locale == tmp_project.settings.source_locale == "en"
+    assert issue.paragraphs == (Paragraph("Hello.", 4),)
+    assert issue.categories == (
+        Category("reports", "Reports and Publications", (Resource("R", "https://example.org/r", ("Org",), None, 7),)),
+    )
+
+
+def test_paragraph_lines_point_at_their_lines_in_the_yaml(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          First paragraph.
+
+          Second paragraph,
+          on two lines.
+
+
+          - a list item
+          - another
+        resources:
+          reports: []
+        """
+    )
+    assert reading.issue is not None
+    assert reading.issue.paragraphs == (
+        Paragraph("First paragraph.", 4),
+        Paragraph("Second paragraph,\non two lines.", 6),
+        Paragraph("- a list item\n- another", 10),
+    )
+
+
+def test_footnotes_are_numbered_by_first_reference_not_by_definition(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          Cited first.[^b]
+
+          Then the other.[^a] And the first again.[^b]
+        footnotes:
+          a: Note A.
+          b: "Note B, with a [link](https://example.org/b)."
+        resources:
+          reports: []
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.footnotes == (
+        Footnote("b", 1, "Note B, with a [link](https://example.org/b).", 9),
+        Footnote("a", 2, "Note A.", 8),
+    )
+    assert reading.issue.footnote_numbers == {"b": 1, "a": 2}
+
+
+def test_by_as_one_string_becomes_a_one_tuple_and_a_list_a_tuple(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Hello.
+        resources:
+          statements:
+            - title: One
+              url: https://example.org/1
+              by: Human Rights Watch
+            - title: Two
+              url: https://example.org/2
+              by: [Progressive Voice, Fortify Rights]
+              lang: my
+        """
+    )
+    assert reading.issue is not None
+    assert reading.issue.resources == (
+        Resource("One", "https://example.org/1", ("Human Rights Watch",), None, 6),
+        Resource("Two", "https://example.org/2", ("Progressive Voice", "Fortify Rights"), "my", 9),
+    )
+
+
+def test_author_defaults_to_the_settings_default_author(read: Callable[[str], Reading], tmp_project: Project) -> None:
+    reading = read("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources: {}\n")
+    assert reading.issue is not None
+    assert tmp_project.settings.default_author == "Progressive Voice"
+    assert reading.issue.author == "Progressive Voice"
+
+
+def test_author_left_empty_also_takes_the_default(read: Callable[[str], Reading]) -> None:
+    reading = read("date: 2023-12-21\ntitle: T\nauthor:\neditorial: Hello.\nresources: {}\n")
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.author == "Progressive Voice"
+
+
+def test_author_given_is_kept(read: Callable[[str], Reading]) -> None:
+    reading = read("date: 2023-12-21\ntitle: T\nauthor: Daw Khin\neditorial: Hello.\nresources: {}\n")
+    assert reading.issue is not None
+    assert reading.issue.author == "Daw Khin"
+
+
+def test_categories_keep_file_order_and_take_labels_from_settings(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Hello.
+        resources:
+          reports:
+            - {title: R, url: "https://example.org/r", by: A}
+          statements:
+            - {title: S, url: "https://example.org/s", by: B}
+        """
+    )
+    assert reading.issue is not None
+    assert [(c.key, c.label, [r.title for r in c.resources]) for c in reading.issue.categories] == [
+        ("reports", "Reports and Publications", ["R"]),
+        ("statements", "Statements and Press Releases", ["S"]),
+    ]
+
+
+def test_summary_and_image_are_read_with_their_lines(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        summary: >-
+          A standfirst
+          on two lines.
+        image:
+          src: https://example.org/i.jpg
+          alt: Families walking along a forest path.
+        editorial: Hello.
+        resources: {}
+        """
+    )
+    assert reading.issue is not None
+    assert (reading.issue.summary, reading.issue.summary_line) == ("A standfirst on two lines.", 4)
+    image = reading.issue.image
+    assert image is not None
+    assert (image.src, image.alt, image.alt_line) == ("https://example.org/i.jpg", "Families walking along a forest path.", 8)
+
+
+def test_sample_issue_reads_without_findings(repo_project: Project) -> None:
+    reading = read_issue(SAMPLE, repo_project.settings)
+    assert reading.diagnostics == ()
+    issue = reading.issue
+    assert issue is not None
+    assert issue.date == date(2023, 12, 21)
+    assert len(issue.paragraphs) == 10
+    assert [(note.label, note.number) for note in issue.footnotes] == [("1", 1)]
+    assert len(issue.resources) >= 15
+    assert [r.lang for r in issue.resources if r.lang] == ["my", "my"]
+    assert [c.key for c in issue.categories] == ["statements", "reports"]
+
+
+def test_byte_order_mark_at_the_start_is_accepted(write_issue: Callable[[str], Path], tmp_project: Project) -> None:
+    path = write_issue("")
+    path.write_bytes(b"\xef\xbb\xbf" + b"date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources: {}\n")
+    reading = read_issue(path, tmp_project.settings)
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.date == date(2023, 12, 21)
+
+
+def test_diagnostics_name_the_file_as_given_by_default(write_issue: Callable[[str], Path], tmp_project: Project) -> None:
+    path = write_issue("date: 2023-12-21\n")
+    reading = read_issue(path, tmp_project.settings)
+    assert [str(d) for d in reading.diagnostics] == [
+        f"{path}:1:1: error: editorial: required field is missing",
+        f"{path}:1:1: error: resources: required field is missing",
+        f"{path}:1:1: error: title: required field is missing",
+    ]
+
+
+# -- Files that are not YAML, or not a mapping ---------------------------------------
+
+
+def test_malformed_yaml_is_one_error_where_the_parser_stopped(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: [unclosed\neditorial: x\n") == [
+        f"{FILE}:3:10: error: not valid YAML: while parsing a flow sequence expected ',' or ']', but got ':'"
+    ]
+
+
+def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\nresources:\n\treports: []\n  \tstatements: []\n") == [
+        f"{FILE}:3:1: error: tab characters cannot indent YAML; use spaces",
+        f"{FILE}:4:3: error: tab characters cannot indent YAML; use spaces",
+    ]
+
+
+def test_non_utf8_bytes_are_an_error_at_the_byte(write_issue: Callable[[str], Path], tmp_project: Project) -> None:
+    path = write_issue("")
+    path.write_bytes(b"date: 2023-12-21\ntitle: Caf\xe9 news\n")
+    reading = read_issue(path, tmp_project.settings, display=FILE)
+    assert reading.issue is None
+    assert [str(d) for d in reading.diagnostics] == [
+        f"{FILE}:2:11: error: not UTF-8 text: byte 0xE9 cannot be decoded; save the file as UTF-8"
+    ]
+
+
+def test_control_character_in_the_file_is_an_error_at_it(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: Bell\x07\n") == [
+        f"{FILE}:2:12: error: not valid YAML: character U+0007 is not allowed (control characters cannot appear in YAML); remove it"
+    ]
+
+
+def test_empty_file_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("") == [
+        f"{FILE}:1:1: error: the file is empty; an issue needs at least date, title, editorial and resources"
+    ]
+
+
+def test_file_of_only_comments_is_empty(findings: Callable[[str], list[str]]) -> None:
+    assert findings("# to do\n\n") == [
+        f"{FILE}:1:1: error: the file is empty; an issue needs at least date, title, editorial and resources"
+    ]
+
+
+def test_list_instead_of_a_mapping_of_fields_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("- date: 2023-12-21\n- title: T\n") == [
+        f"{FILE}:1:1: error: Expected a mapping of fields (date, title, ...) but received: a list"
+    ]
+
+
+def test_second_document_in_the_file_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\n---\ntitle: T\n") == [
+        f"{FILE}:2:1: error: not valid YAML: expected a single document in the stream but found another document"
+    ]
+
+
+def test_duplicate_key_is_an_error_naming_the_first_line(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: First
+        editorial: Hello.
+        resources:
+          reports: []
+          reports: []
+        title: Second
+        """
+    ) == [
+        f"{FILE}:6:3: error: resources.reports: 'reports' is given twice (first on line 5)",
+        f"{FILE}:7:1: error: title: 'title' is given twice (first on line 2)",
+    ]
+
+
+def test_alias_bomb_is_one_error_not_a_billion_values(findings: Callable[[str], list[str]]) -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i, name in enumerate("bcdefghi"):
+        previous = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]")
+    assert findings("\n".join(lines) + "\n") == [
+        f"{FILE}:1:32: error: the file has more than 50000 values (too many aliases?)"
+    ]
+
+
+def test_deep_nesting_is_one_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("title: " + "[" * 5000 + "]" * 5000 + "\n") == [
+        f"{FILE}:1:1: error: the file is nested too deeply to be an issue"
+    ]
+
+
+def test_key_that_is_a_list_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\n? [title]\n: T\neditorial: Hello.\nresources: {}\n") == [
+        f"{FILE}:1:1: error: title: required field is missing",
+        f"{FILE}:2:3: error: keys must be plain names, not lists or mappings",
+    ]
+
+
+def test_key_with_a_control_character_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings('date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources: {}\n"auth\\ror": X\n') == [
+        f"{FILE}:5:1: error: the key 'auth\\ror' contains a line break or control character; keys are plain names"
+    ]
+
+
+def test_value_that_cannot_be_read_as_its_tag_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: !!int abc\neditorial: !!bool maybe\nresources: {}\n") == [
+        f"{FILE}:2:8: error: title: cannot read value: 'abc' is not a valid !!int",
+        f"{FILE}:3:12: error: editorial: cannot read value: 'maybe' is not a valid !!bool",
+    ]
+
+
+# -- Fields: types, required, unknown ----------------------------------------------
+
+
+def test_wrong_types_are_each_reported_at_their_value(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: [A, B]
+        editorial: {text: Hello}
+        footnotes: [a]
+        resources:
+          reports:
+            - title: R
+              url: https://example.org/r
+              by: {name: Org}
+        """
+    ) == [
+        f"{FILE}:2:8: error: title: Expected a string but received: a list",
+        f"{FILE}:3:12: error: editorial: Expected a string but received: a mapping",
+        f"{FILE}:4:12: error: footnotes: Expected a mapping but received: a list",
+        f"{FILE}:9:11: error: resources.reports[0].by: Expected an organization name or a list of them but received: a mapping",
+    ]
+
+
+def test_list_where_a_mapping_belongs_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Hello.
+        image: [https://example.org/i.jpg, Alt]
+        resources:
+          - reports: []
+        """
+    ) == [
+        f"{FILE}:4:8: error: image: Expected a mapping but received: a list",
+        f"{FILE}:6:3: error: resources: Expected a mapping but received: a list",
+    ]
+
+
+def test_text_where_a_resource_belongs_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - https://example.org/r\n") == [
+        f"{FILE}:6:7: error: resources.reports[0]: Expected a mapping but received: 'https://example.org/r'"
+    ]
+
+
+def test_missing_required_fields_are_each_reported(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        """
+        title: T
+        resources:
+          reports:
+            - by: Org
+        """
+    ) == [
+        f"{FILE}:1:1: error: date: required field is missing",
+        f"{FILE}:1:1: error: editorial: required field is missing",
+        f"{FILE}:4:7: error: resources.reports[0].title: required field is missing",
+        f"{FILE}:4:7: error: resources.reports[0].url: required field is missing",
+    ]
+
+
+def test_empty_title_and_editorial_are_errors(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle:\neditorial: '  '\nresources: {}\n") == [
+        f"{FILE}:2:7: error: title: must not be empty",
+        f"{FILE}:3:12: error: editorial: must not be empty",
+    ]
+
+
+def test_unknown_key_is_an_error_suggesting_the_closest_field(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\nsummery: S\neditorial: Hello.\nresources: {}\n") == [
+        f"{FILE}:3:1: error: summery: unknown field 'summery'; did you mean 'summary'?"
+    ]
+
+
+def test_unknown_resource_key_suggests_a_resource_field(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Hello.
+        resources:
+          reports:
+            - title: R
+              url: https://example.org/r
+              by: Org
+              language: my
+              author: Someone
+        """
+    ) == [
+        f"{FILE}:9:7: error: resources.reports[0].language: unknown field 'language'; did you mean 'lang'?",
+        f"{FILE}:10:7: error: resources.reports[0].author: unknown field 'author'",
+    ]
+
+
+def test_unknown_image_key_suggests_an_image_field(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nimage:\n  src: https://example.org/i.jpg\n  alt: A\n  salt: B\nresources: {}\n") == [
+        f"{FILE}:7:3: error: image.salt: unknown field 'salt'; did you mean 'alt'?"
+    ]
+
+
+def test_unknown_language_code_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - {title: R, url: 'https://example.org/r', by: O, lang: xx-nope}\n") == [
+        f"{FILE}:6:61: error: resources.reports[0].lang: Expected a language code such as 'en' or 'my' but received: 'xx-nope'"
+    ]
+
+
+# -- Dates ---------------------------------------------------------------------------
+
+
+def test_impossible_date_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-02-30\ntitle: T\neditorial: Hello.\nresources: {}\n") == [
+        f"{FILE}:1:7: error: date: Expected a date (YYYY-MM-DD) but received: '2023-02-30' (day is out of range for month)"
+    ]
+
+
+def test_date_written_another_way_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 21 December 2023\ntitle: T\neditorial: Hello.\nresources: {}\n") == [
+        f"{FILE}:1:7: error: date: Expected a date (YYYY-MM-DD) but received: '21 December 2023'"
+    ]
+
+
+def test_date_with_a_time_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21 09:00:00\ntitle: T\neditorial: Hello.\nresources: {}\n") == [
+        f"{FILE}:1:7: error: date: Expected a date (YYYY-MM-DD) but received: '2023-12-21 09:00:00'"
+    ]
+
+
+def test_quoted_date_is_accepted(read: Callable[[str], Reading]) -> None:
+    reading = read("date: '2023-12-21'\ntitle: T\neditorial: Hello.\nresources: {}\n")
+    assert reading.issue is not None
+    assert reading.issue.date == date(2023, 12, 21)
+
+
+# -- URLs ----------------------------------------------------------------------------
+
+
+def test_javascript_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Hello.
+        resources:
+          reports:
+            - title: A
+              url: https://example.org/a
+              by: Org
+            - title: B
+              url: https://example.org/b
+              by: Org
+            - title: C
+              url: javascript:alert(1)
+              by: Org
+        """
+    ) == [f"{FILE}:13:12: error: resources.reports[2].url: Expected an http(s) URL but received: 'javascript:alert(1)'"]
+
+
+def test_data_url_for_the_image_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nimage:\n  src: data:image/png;base64,AAAA\n  alt: A\nresources: {}\n") == [
+        f"{FILE}:5:8: error: image.src: Expected an http(s) URL but received: 'data:image/png;base64,AAAA'"
+    ]
+
+
+def test_relative_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: /2023/12/report\n      by: O\n") == [
+        f"{FILE}:7:12: error: resources.reports[0].url: Expected an http(s) URL but received: '/2023/12/report'"
+    ]
+
+
+def test_mailto_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n") == [
+        f"{FILE}:7:12: error: resources.reports[0].url: Expected an http(s) URL but received: 'mailto:info@example.org'"
+    ]
+
+
+def test_javascript_url_in_markdown_link_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          First paragraph.
+
+          Read [the report](javascript:alert(1)) today.
+        resources: {}
+        """
+    ) == [f"{FILE}:6:21: error: editorial: Expected an http(s) or mailto: URL but received: 'javascript:alert(1)'"]
+
+
+def test_data_url_in_markdown_link_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  See [this](data:text/html,hi).\nresources: {}\n") == [
+        f"{FILE}:4:14: error: editorial: Expected an http(s) or mailto: URL but received: 'data:text/html,hi'"
+    ]
+
+
+def test_relative_url_in_markdown_link_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  See [our report](/reports/2023).\nresources: {}\n") == [
+        f"{FILE}:4:20: error: editorial: Expected an http(s) or mailto: URL but received: '/reports/2023'"
+    ]
+
+
+def test_javascript_url_in_a_footnote_link_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.[^1]\nfootnotes:\n  '1': See [x](javascript:void(0)).\nresources: {}\n") == [
+        f"{FILE}:5:16: error: footnotes.1: Expected an http(s) or mailto: URL but received: 'javascript:void(0)'"
+    ]
+
+
+def test_mailto_and_https_links_in_markdown_are_accepted(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n"
+        "  Write to [us](mailto:info@example.org), read <https://example.org/a>.\nresources: {}\n"
+    ) == []
+
+
+# -- Markdown --------------------------------------------------------------------------
+
+
+def test_raw_inline_html_in_markdown_is_rejected(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  A <b>bold</b> claim.\nresources: {}\n") == [
+        f"{FILE}:4:5: error: editorial: raw HTML is not allowed in Markdown (found '<b>'); use Markdown instead",
+        f"{FILE}:4:12: error: editorial: raw HTML is not allowed in Markdown (found '</b>'); use Markdown instead",
+    ]
+
+
+def test_raw_html_block_in_markdown_is_rejected(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          Hello.
+
+          <script>alert(1)</script>
+        resources: {}
+        """
+    ) == [f"{FILE}:6:3: error: editorial: raw HTML is not allowed in Markdown (found '<script>alert(1)</script>'); use Markdown instead"]
+
+
+def test_raw_html_in_a_footnote_is_rejected(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.[^1]\nfootnotes:\n  '1': <img src=x onerror=alert(1)>\nresources: {}\n") == [
+        f"{FILE}:5:8: error: footnotes.1: raw HTML is not allowed in Markdown (found '<img src=x onerror=alert(1)>'); use Markdown instead"
+    ]
+
+
+def test_image_in_markdown_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  Look: ![a chart](https://example.org/c.png)\nresources: {}\n") == [
+        f"{FILE}:4:9: error: editorial: images are not allowed in the editorial; use the issue's 'image:'"
+    ]
+
+
+# -- Footnotes, both ways ----------------------------------------------------------------
+
+
+def test_footnote_reference_without_definition_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  Hello.\n\n  A figure.[^2]\nresources: {}\n") == [
+        f"{FILE}:6:12: error: editorial: footnote [^2] is referenced but not defined under 'footnotes:'"
+    ]
+
+
+def test_footnote_definition_without_reference_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nfootnotes:\n  '1': A source.\nresources: {}\n") == [
+        f"{FILE}:5:3: error: footnotes.1: footnote '1' is defined but never referenced as [^1] in the editorial"
+    ]
+
+
+def test_misspelt_footnote_label_is_reported_both_ways_with_a_suggestion(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: A figure.[^ocha]\nfootnotes:\n  ohca: OCHA.\nresources: {}\n") == [
+        f"{FILE}:3:21: error: editorial: footnote [^ocha] is referenced but not defined under 'footnotes:'; did you mean 'ohca'?",
+        f"{FILE}:5:3: error: footnotes.ohca: footnote 'ohca' is defined but never referenced as [^ohca] in the editorial",
+    ]
+
+
+def test_footnote_defined_inside_the_markdown_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  A figure.[^1]\n\n  [^1]: A source.\nresources: {}\n") == [
+        f"{FILE}:4:12: error: editorial: footnote [^1] is referenced but not defined under 'footnotes:'",
+        f"{FILE}:6:3: error: editorial: footnote [^1] is defined inside the Markdown; define it under 'footnotes:' instead",
+    ]
+
+
+def test_footnote_reference_inside_a_footnote_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: A.[^1]\nfootnotes:\n  '1': See [^2].\n  '2': B.\nresources: {}\n") == [
+        f"{FILE}:5:8: error: footnotes.1: footnote [^2] is referenced inside a footnote; references belong in the editorial",
+        f"{FILE}:6:3: error: footnotes.2: footnote '2' is defined but never referenced as [^2] in the editorial",
+    ]
+
+
+def test_empty_footnote_text_is_an_error_at_the_text(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: A.[^1] B.[^2]\nfootnotes:\n  '1': ''\n  '2': ' '\nresources: {}\n") == [
+        f"{FILE}:5:8: error: footnotes.1: footnote '1' has no text",
+        f"{FILE}:6:8: error: footnotes.2: footnote '2' has no text",
+    ]
+
+
+# -- Categories ------------------------------------------------------------------------
+
+
+def test_unknown_category_is_an_error_naming_the_configured_ones(findings: Callable[[str], list[str]]) -> None:
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  statements: []\n  news: []\n  report: []\n") == [
+        f"{FILE}:6:3: error: resources.news: unknown category 'news' (configured categories: statements, reports)",
+        f"{FILE}:7:3: error: resources.report: unknown category 'report'; did you mean 'reports'? "
+        "(configured categories: statements, reports)",
+    ]
+
+
+def test_categories_come_from_the_project_settings(write_issue: Callable[[str], Path], tmp_project: Project) -> None:
+    settings = tmp_project.settings.model_copy(update={"categories": {"news": "News"}})
+    path = write_issue("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports: []\n")
+    assert [str(d) for d in read_issue(path, settings, display=FILE).diagnostics] == [
+        f"{FILE}:5:3: error: resources.reports: unknown category 'reports' (configured categories: news)"
+    ]
+
+
+# -- Text that cannot go into an email header ---------------------------------------------
+
+
+def test_line_break_in_the_title_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings('date: 2023-12-21\ntitle: "Breaking\\nBcc: everyone@example.org"\neditorial: Hello.\nresources: {}\n') == [
+        f"{FILE}:2:8: error: title: contains a line break or control character (U+000A), "
+        "which cannot appear in an email subject; write it on one line"
+    ]
+
+
+def test_carriage_return_in_the_title_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings('date: 2023-12-21\ntitle: "A\\rB"\neditorial: Hello.\nresources: {}\n') == [
+        f"{FILE}:2:8: error: title: contains a line break or control character (U+000D), "
+        "which cannot appear in an email subject; write it on one line"
+    ]
+
+
+def test_control_character_in_the_title_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings('date: 2023-12-21\ntitle: "Ring \\a the bell"\neditorial: Hello.\nresources: {}\n') == [
+        f"{FILE}:2:8: error: title: contains a line break or control character (U+0007), "
+        "which cannot appear in an email subject; write it on one line"
+    ]
+
+
+def test_unicode_line_separator_in_the_author_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings('date: 2023-12-21\ntitle: T\nauthor: "A\\LB"\neditorial: Hello.\nresources: {}\n') == [
+        f"{FILE}:3:9: error: author: contains a line break or control character (U+2028), "
+        "which cannot appear in an email subject; write it on one line"
+    ]
+
+
+# -- Warnings do not stop an issue ----------------------------------------------------------
+
+
+def test_resource_without_by_is_a_warning_and_the_issue_is_still_read(read: Callable[[str], Reading]) -> None:
+    reading = read("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: https://example.org/r\n")
+    assert [str(d) for d in reading.diagnostics] == [
+        f"{FILE}:6:7: warning: resources.reports[0]: resource has no 'by': readers will not see who published it"
+    ]
+    assert reading.errors == []
+    assert reading.issue is not None
+    assert reading.issue.resources[0].by == ()
+
+
+def test_duplicate_url_is_a_warning_naming_the_first(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Hello.
+        resources:
+          statements:
+            - title: S
+              url: https://example.org/same
+              by: A
+          reports:
+            - title: R
+              url: https://example.org/same
+              by: B
+        """
+    )
+    assert [str(d) for d in reading.diagnostics] == [
+        f"{FILE}:11:12: warning: resources.reports[0].url: duplicate URL, also at line 7 (resources.statements[0])"
+    ]
+    assert reading.issue is not None
+
+
+# -- Every error in the file ----------------------------------------------------------------
+
+
+def test_several_errors_in_one_file_are_all_reported_in_file_order(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        """
+        date: 2023-13-01
+        title: "Two\\nlines"
+        editorial: |
+          See [x](javascript:go()) and <i>this</i>.[^9]
+        footnotes:
+          z: Unused.
+        resources:
+          reprots:
+            - title: R
+              url: data:text/plain,x
+              autor: me
+        """
+    ) == [
+        f"{FILE}:1:7: error: date: Expected a date (YYYY-MM-DD) but received: '2023-13-01' (month must be in 1..12)",
+        f"{FILE}:2:8: error: title: contains a line break or control character (U+000A), "
+        "which cannot appear in an email subject; write it on one line",
+        f"{FILE}:4:11: error: editorial: Expected an http(s) or mailto: URL but received: 'javascript:go()'",
+        f"{FILE}:4:32: error: editorial: raw HTML is not allowed in Markdown (found '<i>'); use Markdown instead",
+        f"{FILE}:4:39: error: editorial: raw HTML is not allowed in Markdown (found '</i>'); use Markdown instead",
+        f"{FILE}:4:44: error: editorial: footnote [^9] is referenced but not defined under 'footnotes:'",
+        f"{FILE}:6:3: error: footnotes.z: footnote 'z' is defined but never referenced as [^z] in the editorial",
+        f"{FILE}:8:3: error: resources.reprots: unknown category 'reprots'; did you mean 'reports'? "
+        "(configured categories: statements, reports)",
+        f"{FILE}:9:7: warning: resources.reprots[0]: resource has no 'by': readers will not see who published it",
+        f"{FILE}:10:12: error: resources.reprots[0].url: Expected an http(s) URL but received: 'data:text/plain,x'",
+        f"{FILE}:11:7: error: resources.reprots[0].autor: unknown field 'autor'",
+    ]
+
+
+# -- The check command -----------------------------------------------------------------------
+
+BAD = """\
+date: 2023-12-21
+title: T
+editorial: Read [this](javascript:alert(1)).
+resources:
+  reports:
+    - title: R
+      url: https://example.org/r
+"""
+
+
+def test_check_command_prints_every_finding_of_a_bad_file_and_exits_1(cli, tmp_project: Project) -> None:
+    (tmp_project.issues_dir / "2023-12-21.yaml").write_text(BAD, encoding="utf-8")
+    result = cli("check", "issues/2023-12-21.yaml", cwd=tmp_project.root)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "issues/2023-12-21.yaml:3:24: error: editorial: Expected an http(s) or mailto: URL but received: 'javascript:alert(1)'",
+        "issues/2023-12-21.yaml:6:7: warning: resources.reports[0]: resource has no 'by': readers will not see who published it",
+        "issues/2023-12-21.yaml: 1 error(s), 1 warning(s)",
+    ]
+
+
+def test_check_command_on_the_sample_exits_0(cli) -> None:
+    result = cli("check", str(SAMPLE))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{SAMPLE.relative_to(REPO)}: ok")
+    assert ": error: " not in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_check_command_checks_every_file_given(cli, tmp_project: Project) -> None:
+    issues = tmp_project.issues_dir
+    (issues / "2023-12-14.yaml").write_text(BAD, encoding="utf-8")
+    (issues / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
+    (issues / "2023-12-28.yaml").write_text("- not\n- a mapping\n", encoding="utf-8")
+    result = cli("check", "issues/2023-12-14.yaml", "issues/2023-12-21.yaml", "issues/2023-12-28.yaml", cwd=tmp_project.root)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("issues/2023-12-21.yaml: ok")
+    assert [line for line in result.stderr.splitlines() if ": error: " in line or " error(s)" in line] == [
+        "issues/2023-12-14.yaml:3:24: error: editorial: Expected an http(s) or mailto: URL but received: 'javascript:alert(1)'",
+        "issues/2023-12-14.yaml: 1 error(s), 1 warning(s)",
+        "issues/2023-12-28.yaml:1:1: error: Expected a mapping of fields (date, title, ...) but received: a list",
+        "issues/2023-12-28.yaml: 1 error(s), 0 warning(s)",
+    ]

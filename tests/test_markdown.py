@@ -1,0 +1,215 @@
+"""Editorial Markdown: blocks as written, problems with their lines, safe HTML and plain text."""
+
+from __future__ import annotations
+
+import pytest
+
+from broadsheet.markdown import Block, Problem, inspect, split_blocks, to_html, to_text
+
+# -- split_blocks ------------------------------------------------------------------
+
+
+def test_split_blocks_keeps_each_block_as_written_with_its_first_line() -> None:
+    text = "First paragraph\non two lines.\n\n\n- one\n- two\n\n> A quote.\n\n## A heading\n\n---\n"
+    assert split_blocks(text) == [
+        Block("First paragraph\non two lines.", 0),
+        Block("- one\n- two", 4),
+        Block("> A quote.", 7),
+        Block("## A heading", 9),
+        Block("---", 11),
+    ]
+
+
+def test_split_blocks_counts_leading_blank_lines() -> None:
+    assert split_blocks("\n\nHello.\n") == [Block("Hello.", 2)]
+
+
+def test_split_blocks_of_blank_text_is_empty() -> None:
+    assert split_blocks("") == []
+    assert split_blocks("\n  \n") == []
+
+
+# -- inspect -----------------------------------------------------------------------
+
+
+def test_inspect_finds_nothing_wrong_in_plain_markdown() -> None:
+    text = "A [report](https://example.org/r), *emphasis*,\n[mail](mailto:info@example.org) and <https://example.org>."
+    assert inspect(text) == ([], [])
+
+
+def test_inspect_reports_raw_html_on_its_line() -> None:
+    problems, _ = inspect("Fine.\n\nA <b>bold</b> claim\nand <i>more</i>.\n")
+    assert problems == [
+        Problem(2, "<b>", "raw HTML is not allowed in Markdown (found '<b>'); use Markdown instead"),
+        Problem(2, "</b>", "raw HTML is not allowed in Markdown (found '</b>'); use Markdown instead"),
+        Problem(3, "<i>", "raw HTML is not allowed in Markdown (found '<i>'); use Markdown instead"),
+        Problem(3, "</i>", "raw HTML is not allowed in Markdown (found '</i>'); use Markdown instead"),
+    ]
+
+
+def test_inspect_reports_an_html_block_by_its_first_line() -> None:
+    problems, _ = inspect("Fine.\n\n<div class=\"box\">\nInside.\n</div>\n")
+    assert problems == [
+        Problem(2, '<div class="box">', "raw HTML is not allowed in Markdown (found '<div class=\"box\">'); use Markdown instead")
+    ]
+
+
+def test_inspect_shortens_long_html_in_its_message() -> None:
+    problems, _ = inspect('<p style="color: red; font-weight: bold; font-size: 40px">x</p>')
+    assert [p.message for p in problems] == [
+        "raw HTML is not allowed in Markdown (found '<p style=\"color: red; font-weight: bo...'); use Markdown instead"
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "data:text/html,hi", "vbscript:x", "ftp://example.org/f", "/relative/path", "//example.org/x",
+     "#anchor", "example.org", "mailto:nobody"],
+)
+def test_inspect_reports_links_that_are_not_http_or_mailto(url: str) -> None:
+    problems, _ = inspect(f"Intro.\n[a link]({url})")
+    assert problems == [Problem(1, url, f"Expected an http(s) or mailto: URL but received: '{url}'")]
+
+
+def test_inspect_reports_images_and_footnotes_defined_in_the_markdown() -> None:
+    problems, refs = inspect("![chart](https://example.org/c.png)\n\nA figure.[^1]\n\n[^1]: The source.")
+    assert problems == [
+        Problem(0, "![", "images are not allowed in the editorial; use the issue's 'image:'"),
+        Problem(4, "[^1]:", "footnote [^1] is defined inside the Markdown; define it under 'footnotes:' instead"),
+    ]
+    assert refs == [("1", 2)]
+
+
+def test_inspect_lists_footnote_references_in_order_with_their_lines() -> None:
+    _, refs = inspect("First.[^b]\nSecond line.[^a]\n\nAgain.[^b]")
+    assert refs == [("b", 0), ("a", 1), ("b", 3)]
+
+
+def test_inspect_inline_text_counts_lines_from_the_start() -> None:
+    problems, refs = inspect("A source,\nsee [^n] and\n<i>this</i>", inline=True)
+    assert refs == [("n", 1)]
+    assert [(p.line, p.needle) for p in problems] == [(2, "<i>"), (2, "</i>")]
+
+
+# -- to_html -----------------------------------------------------------------------
+
+
+def test_to_html_escapes_text() -> None:
+    assert to_html('Fish & chips < 5 > 3 "quoted"', {}) == "<p>Fish &amp; chips &lt; 5 &gt; 3 &quot;quoted&quot;</p>\n"
+
+
+def test_to_html_escapes_raw_html_instead_of_passing_it_through() -> None:
+    assert to_html("Hi <script>alert(1)</script>\n\n<iframe src=x></iframe>", {}) == (
+        "<p>Hi &lt;script&gt;alert(1)&lt;/script&gt;</p>\n<p>&lt;iframe src=x&gt;&lt;/iframe&gt;</p>\n"
+    )
+
+
+def test_to_html_renders_emphasis_inline() -> None:
+    assert to_html("*em* **strong** `a < b`", {}, inline=True) == "<em>em</em> <strong>strong</strong> <code>a &lt; b</code>"
+
+
+def test_to_html_footnote_reference_is_a_numbered_sup_linking_to_its_footnote() -> None:
+    assert to_html("A figure.[^src]", {"src": 3}) == (
+        '<p>A figure.<sup class="fnref"><a href="#fn-3" id="fnref-3">[3]</a></sup></p>\n'
+    )
+
+
+def test_to_html_writes_footnote_numbers_in_the_editions_digits() -> None:
+    burmese = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
+    html = to_html("A figure.[^1]", {"1": 12}, inline=True, digits=lambda n: n.translate(burmese))
+    assert html == 'A figure.<sup class="fnref"><a href="#fn-12" id="fnref-12">[၁၂]</a></sup>'
+
+
+def test_to_html_leaves_an_unnumbered_reference_as_text() -> None:
+    assert to_html("A figure.[^x]", {}) == "<p>A figure.[^x]</p>\n"
+
+
+def test_to_html_links_http_https_and_mailto() -> None:
+    html = to_html("[a](https://example.org/?a=1&b=2) [b](http://example.org) [c](mailto:info@example.org) <https://example.org/d>", {})
+    assert html == (
+        '<p><a href="https://example.org/?a=1&amp;b=2">a</a> <a href="http://example.org">b</a> '
+        '<a href="mailto:info@example.org">c</a> <a href="https://example.org/d">https://example.org/d</a></p>\n'
+    )
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    ["[x](javascript:alert(1))", "<javascript:alert(1)>", "[x](data:text/html,hi)", "[x](/relative)", "[x](#top)",
+     "[x](ftp://example.org)"],
+)
+def test_to_html_makes_no_link_for_other_urls(markdown: str) -> None:
+    html = to_html(markdown, {})
+    assert "<a " not in html
+    assert "href" not in html
+
+
+def test_to_html_makes_no_image() -> None:
+    assert "<img" not in to_html("![a chart](https://example.org/c.png)", {})
+
+
+def test_to_html_keeps_the_text_of_a_relative_link() -> None:
+    assert to_html("See [our report](/reports/2023).", {}) == "<p>See <span>our report</span>.</p>\n"
+
+
+def test_to_html_cannot_break_out_of_the_href() -> None:
+    html = to_html('[q](https://example.org/"onmouseover=alert(1))', {})
+    assert html == '<p><a href="https://example.org/%22onmouseover=alert(1)">q</a></p>\n'
+
+
+# -- to_text -----------------------------------------------------------------------
+
+
+def test_to_text_writes_links_as_text_and_url() -> None:
+    assert to_text("Read [the report](https://example.org/r) today.", {}) == ["Read the report (https://example.org/r) today."]
+
+
+def test_to_text_shows_an_autolink_once() -> None:
+    assert to_text("See <https://example.org> or [https://example.org/x](https://example.org/x).", {}) == [
+        "See https://example.org or https://example.org/x."
+    ]
+
+
+def test_to_text_shows_mail_addresses_without_mailto() -> None:
+    assert to_text("Write [to us](mailto:info@example.org) or [info@example.org](mailto:info@example.org).", {}) == [
+        "Write to us (info@example.org) or info@example.org."
+    ]
+
+
+def test_to_text_shows_no_url_for_a_link_that_is_not_allowed() -> None:
+    assert to_text("See [our report](/reports/2023).", {}) == ["See our report."]
+
+
+def test_to_text_writes_footnote_references_as_numbers_in_brackets() -> None:
+    assert to_text("A figure.[^src] Another.[^x]", {"src": 2}) == ["A figure.[2] Another.[^x]"]
+    assert to_text("A figure.[^1]", {"1": 1}, inline=True, digits=lambda n: "၁") == ["A figure.[၁]"]
+
+
+def test_to_text_drops_emphasis_and_keeps_code_text() -> None:
+    assert to_text("*even funerals* and **more**, `code`", {}) == ["even funerals and more, code"]
+
+
+def test_to_text_gives_each_paragraph_list_item_and_quote_its_own_line() -> None:
+    text = "First\nparagraph.\n\n- one\n- two\n\n> A quote.\n\n## Heading\n\n---\n\nLast.  \nWith a break."
+    assert to_text(text, {}) == [
+        "First paragraph.",
+        "- one",
+        "- two",
+        "> A quote.",
+        "Heading",
+        "* * *",
+        "Last.\nWith a break.",
+    ]
+
+
+def test_to_text_numbers_ordered_lists_from_their_start() -> None:
+    assert to_text("3. three\n1. four\n9. five\n\n1) one", {}) == ["3. three", "4. four", "5. five", "1. one"]
+
+
+def test_to_text_indents_nested_lists_and_later_paragraphs_of_an_item() -> None:
+    assert to_text("- outer\n  - inner\n- next\n\n  More of next.\n\n> - quoted item", {}) == [
+        "- outer",
+        "  - inner",
+        "- next",
+        "  More of next.",
+        "> - quoted item",
+    ]

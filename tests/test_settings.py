@@ -1,0 +1,310 @@
+"""Project settings: defaults without broadsheet.toml, every bad value reported at its line, the project found upwards."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broadsheet.errors import EXIT_INPUT, InvalidInput
+from broadsheet.settings import DEFAULT_CATEGORIES, SETTINGS_FILE, Settings, find_project, load_settings
+
+from .conftest import REPO
+
+
+def write_settings(folder: Path, text: str) -> Path:
+    path = folder / SETTINGS_FILE
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    """The diagnostics `load_settings` raises for the file at `path`, as printed."""
+    with pytest.raises(InvalidInput) as raised:
+        load_settings(path)
+    assert raised.value.exit_code == EXIT_INPUT
+    assert raised.value.message == "\n".join(str(d) for d in raised.value.diagnostics)
+    return [str(d) for d in raised.value.diagnostics]
+
+
+# -- Defaults and the repository's own settings ---------------------------------------
+
+
+def test_every_setting_has_its_default_without_a_settings_file(tmp_path: Path) -> None:
+    project = find_project(tmp_path)
+    assert project.root == tmp_path.resolve()
+    assert project.settings == Settings()
+    defaults = project.settings
+    assert defaults.locales == ("en", "my")
+    assert defaults.source_locale == "en"
+    assert defaults.categories == DEFAULT_CATEGORIES
+    assert (defaults.text_width, defaults.publication_weekday, defaults.html_size_warning) == (72, "thursday", 100_000)
+    assert defaults.web_url == "https://progressivevoicemyanmar.org/newsletter"
+    assert defaults.default_author == defaults.organization.name == "Progressive Voice"
+    assert (project.issues_dir, project.templates_dir, project.locales_dir, project.build_dir) == tuple(
+        tmp_path.resolve() / name for name in ("issues", "templates", "locales", "build")
+    )
+
+
+def test_empty_settings_file_is_all_defaults(tmp_path: Path) -> None:
+    assert load_settings(write_settings(tmp_path, "# nothing set yet\n")) == Settings()
+
+
+def test_default_author_is_the_organization_name_unless_set(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, '[organization]\nname = "Burma Campaign UK"\n')
+    assert load_settings(path).default_author == "Burma Campaign UK"
+    path = write_settings(tmp_path, 'default_author = "The editors"\n[organization]\nname = "Burma Campaign UK"\n')
+    assert load_settings(path).default_author == "The editors"
+
+
+def test_repository_settings_load(repo_project) -> None:
+    assert repo_project.root == REPO
+    loaded = repo_project.settings
+    assert loaded == load_settings(REPO / SETTINGS_FILE)
+    assert loaded.locales == ("en", "my")
+    assert loaded.categories == {
+        "statements": "Statements and Press Releases",
+        "reports": "Reports and Publications",
+    }
+    assert loaded.organization.email == "info@progressivevoicemyanmar.org"
+    assert [link.label for link in loaded.organization.links] == ["Website", "Facebook", "X (Twitter)"]
+    assert loaded.default_author == "Progressive Voice"
+
+
+def test_settings_override_only_what_they_name(tmp_path: Path) -> None:
+    path = write_settings(
+        tmp_path,
+        """
+        locales = ["en"]
+        text_width = 66
+        issues_dir = "editions"
+
+        [categories]
+        news = "News"
+        """,
+    )
+    project = find_project(tmp_path)
+    assert project.settings == load_settings(path)
+    assert project.settings.locales == ("en",)
+    assert project.settings.categories == {"news": "News"}
+    assert project.settings.text_width == 66
+    assert project.settings.publication_weekday == "thursday"
+    assert project.issues_dir == tmp_path.resolve() / "editions"
+
+
+def test_language_settings_add_to_the_burmese_defaults(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, "[languages.th]\nline_height = 1.9\n")
+    loaded = load_settings(path)
+    assert loaded.language("th").line_height == 1.9
+    assert loaded.language("th_TH").line_height == 1.9
+    assert loaded.language("my").line_height == Settings().language("my").line_height == 1.8
+    assert loaded.language("en").line_height == 1.6
+
+
+# -- Finding the project ----------------------------------------------------------------
+
+
+def test_find_project_walks_up_from_a_subfolder(tmp_path: Path) -> None:
+    write_settings(tmp_path, 'locales = ["en"]\n')
+    deep = tmp_path / "issues" / "drafts" / "2023"
+    deep.mkdir(parents=True)
+    project = find_project(deep)
+    assert project.root == tmp_path.resolve()
+    assert project.settings.locales == ("en",)
+
+
+def test_find_project_takes_the_nearest_settings_file(tmp_path: Path) -> None:
+    write_settings(tmp_path, 'locales = ["en"]\n')
+    inner = tmp_path / "other-newsletter"
+    inner.mkdir()
+    write_settings(inner, 'locales = ["my", "en"]\n')
+    (inner / "issues").mkdir()
+    project = find_project(inner / "issues")
+    assert project.root == inner.resolve()
+    assert project.settings.source_locale == "my"
+
+
+def test_find_project_reports_a_bad_settings_file_above(tmp_path: Path) -> None:
+    write_settings(tmp_path, 'text_width = "wide"\n')
+    (tmp_path / "issues").mkdir()
+    with pytest.raises(InvalidInput) as raised:
+        find_project(tmp_path / "issues")
+    assert str(raised.value) == f"{tmp_path.resolve() / SETTINGS_FILE}:1: error: text_width: Expected an integer but received: 'wide'"
+
+
+# -- Bad values, each at its line ------------------------------------------------------
+
+
+def test_wrong_type_is_reported_at_its_line(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en"]\ntext_width = "wide"\n')
+    assert problems(path) == [f"{path}:2: error: text_width: Expected an integer but received: 'wide'"]
+
+
+def test_fraction_where_an_integer_belongs_is_an_error(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, "text_width = 72.5\n")
+    assert problems(path) == [f"{path}:1: error: text_width: Expected an integer but received: 72.5"]
+
+
+def test_value_out_of_range_is_an_error(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, "# plain-text part\ntext_width = 5\n")
+    assert problems(path) == [f"{path}:2: error: text_width: must be greater than or equal to 20"]
+
+
+def test_unknown_key_suggests_the_closest_setting(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en"]\ntext_widht = 72\n')
+    assert problems(path) == [f"{path}:2: error: text_widht: unknown field 'text_widht'; did you mean 'text_width'?"]
+
+
+def test_unknown_key_in_a_table_suggests_a_key_of_that_table(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, '[organization]\nname = "PV"\nadress = "Chiang Mai"\n')
+    assert problems(path) == [f"{path}:3: error: organization.adress: unknown field 'adress'; did you mean 'address'?"]
+
+
+def test_unknown_key_is_found_in_its_own_table(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, '[organization]\nname = "PV"\n\n[languages.my]\nname = "Burmese"\n')
+    assert problems(path) == [f"{path}:5: error: languages.my.name: unknown field 'name'"]
+
+
+def test_bad_url_is_an_error(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en"]\nweb_url = "ftp://example.org/newsletter"\n')
+    assert problems(path) == [f"{path}:2: error: web_url: Expected an http(s) URL but received: 'ftp://example.org/newsletter'"]
+
+
+def test_bad_url_in_an_inline_link_is_reported_on_its_own_line(tmp_path: Path) -> None:
+    path = write_settings(
+        tmp_path,
+        """
+        [organization]
+        links = [
+            { label = "Website", url = "https://progressivevoicemyanmar.org" },
+            { label = "Facebook", url = "facebook.com/progressivevoicemyanmar" },
+        ]
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:4: error: organization.links[1].url: Expected an http(s) URL but received: 'facebook.com/progressivevoicemyanmar'"
+    ]
+
+
+def test_bad_url_in_a_second_link_table_is_reported_at_that_link(tmp_path: Path) -> None:
+    path = write_settings(
+        tmp_path,
+        """
+        [[organization.links]]
+        label = "Website"
+        url = "https://progressivevoicemyanmar.org"
+
+        [[organization.links]]
+        label = "Mail"
+        url = "javascript:alert(1)"
+        """,
+    )
+    assert problems(path) == [f"{path}:7: error: organization.links[1].url: Expected an http(s) URL but received: 'javascript:alert(1)'"]
+
+
+def test_unknown_locale_code_is_an_error(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en", "xx-nope"]\n')
+    assert problems(path) == [f"{path}:1: error: locales: Expected a locale code such as 'en' or 'my' but received: 'xx-nope'"]
+
+
+def test_duplicate_locale_is_an_error(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en", "my", "en"]\n')
+    assert problems(path) == [f"{path}:1: error: locales: each locale may be listed only once"]
+
+
+def test_locales_must_be_a_non_empty_list(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = []\n')
+    assert problems(path) == [f"{path}:1: error: locales: must not be empty"]
+    path = write_settings(tmp_path, 'locales = "en"\n')
+    assert problems(path) == [f"{path}:1: error: locales: Expected a list but received: 'en'"]
+
+
+def test_unknown_weekday_names_the_allowed_ones(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'publication_weekday = "thurs"\n')
+    assert problems(path) == [
+        f"{path}:1: error: publication_weekday: Expected 'monday', 'tuesday', 'wednesday', 'thursday', "
+        "'friday', 'saturday' or 'sunday' but received: 'thurs'"
+    ]
+
+
+def test_category_keys_are_lowercase_words_with_labels(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, '[categories]\n"Press Releases" = "Press releases"\n')
+    assert problems(path) == [
+        f"{path}:1: error: categories: category keys are lowercase words (a-z, 0-9, _ and -); received: 'Press Releases'"
+    ]
+    path = write_settings(tmp_path, '[categories]\nnews = " "\n')
+    assert problems(path) == [f"{path}:1: error: categories: category 'news' needs a label"]
+
+
+def test_every_bad_value_in_the_file_is_reported(tmp_path: Path) -> None:
+    path = write_settings(
+        tmp_path,
+        """
+        locales = ["en", "en"]
+        text_width = "wide"
+        web_url = "/newsletter"
+
+        [organization]
+        website = "javascript:void(0)"
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:1: error: locales: each locale may be listed only once",
+        f"{path}:2: error: text_width: Expected an integer but received: 'wide'",
+        f"{path}:3: error: web_url: Expected an http(s) URL but received: '/newsletter'",
+        f"{path}:6: error: organization.website: Expected an http(s) URL but received: 'javascript:void(0)'",
+    ]
+
+
+# -- Files that are not TOML ----------------------------------------------------------------
+
+
+def test_bad_toml_syntax_is_reported_at_its_line_and_column(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en"]\nweb_url = https://example.org\n')
+    assert problems(path) == [f"{path}:2:11: error: not valid TOML: Invalid value"]
+
+
+def test_key_set_twice_is_a_toml_error(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en"]\nlocales = ["my"]\n')
+    assert problems(path) == [f"{path}:2:17: error: not valid TOML: Cannot overwrite a value"]
+
+
+def test_array_left_open_is_reported_at_the_last_line(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'text_width = 72\nlocales = ["en",\n  "my",\n')
+    assert problems(path) == [f"{path}:3: error: not valid TOML: Invalid value (at end of document)"]
+
+
+def test_settings_file_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / SETTINGS_FILE
+    path.write_bytes(b'[organization]\nname = "Caf\xe9"\n')
+    assert problems(path) == [f"{path}: error: not UTF-8 text (invalid continuation byte at byte 26)"]
+
+
+KEYS = st.sampled_from(
+    ["locales", "categories", "organization", "default_author", "web_url", "publication_weekday", "text_width",
+     "languages", "html_size_warning", "issues_dir", "nope", "organization.links", "languages.my", "categories.news"]
+)
+VALUES = st.sampled_from(
+    ['"en"', '["en", "my"]', '["xx-nope"]', "[]", "72", "72.5", "-1", "true", '"https://example.org"', '"/x"',
+     "{}", '{ name = "X" }', '[{ label = "A", url = "/a" }]', '{ line_height = 9 }', "1979-05-27", '"""\nx\n"""']
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "[organization]\n", "[[organization.links]]\n", "[languages.my]\n"]), KEYS, VALUES), max_size=6))
+def test_any_settings_file_loads_or_raises_invalid_input(tmp_path_factory: pytest.TempPathFactory, lines: list[tuple[str, str, str]]) -> None:
+    folder = tmp_path_factory.mktemp("settings", numbered=True)
+    path = write_settings(folder, "".join(f"{table}{key} = {value}\n" for table, key, value in lines))
+    try:
+        loaded = load_settings(path)
+    except InvalidInput as exc:
+        assert exc.diagnostics
+        for diagnostic in exc.diagnostics:
+            assert diagnostic.path == str(path)
+            assert 0 <= diagnostic.line <= len(path.read_text().splitlines())
+            assert str(diagnostic).startswith(f"{path}:") and ": error: " in str(diagnostic)
+    else:
+        assert isinstance(loaded, Settings)
