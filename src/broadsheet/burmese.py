@@ -137,7 +137,10 @@ def wrap(text: str, width: int, indent: str = "", first: str | None = None) -> s
     lines = []
     for paragraph in text.split("\n"):
         initial = indent if first is None else first
-        if paragraph.isascii() and initial.isascii() and indent.isascii():
+        if _fits(paragraph, initial, width):
+            # Most titles and bylines: one line as it stands, as textwrap would leave it.
+            filled = initial + paragraph
+        elif paragraph.isascii() and initial.isascii() and indent.isascii():
             # Plain ASCII: textwrap gives the same lines, much faster.
             filled = textwrap.fill(paragraph, width, initial_indent=initial, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
         else:
@@ -146,6 +149,18 @@ def wrap(text: str, width: int, indent: str = "", first: str | None = None) -> s
         lines.append(filled or initial.rstrip())
         first = None
     return "\n".join(lines)
+
+
+_REPLACED_BY_TEXTWRAP = re.compile(r"[\t\x0b\x0c\r]")
+
+
+def _fits(paragraph: str, initial: str, width: int) -> bool:
+    return (
+        bool(paragraph)
+        and paragraph.strip() == paragraph
+        and not _REPLACED_BY_TEXTWRAP.search(paragraph)
+        and columns(initial) + columns(paragraph) <= width
+    )
 
 
 def _fill(paragraph: str, width: int, initial: str, subsequent: str) -> str:

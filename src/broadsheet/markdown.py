@@ -7,6 +7,7 @@ CommonMark through markdown-it-py with raw HTML off; footnote references
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,12 @@ _inspector.validateLink = lambda url: True  # type: ignore[method-assign]
 _renderer = _parser(html=False).disable("image")
 
 
+@functools.lru_cache(maxsize=512)
+def _inspected(text: str, inline: bool = False) -> tuple[Token, ...]:
+    """The inspector's tokens for `text`; checking, splitting and extracting share one parse."""
+    return tuple(_inspector.parseInline(text, {}) if inline else _inspector.parse(text, {}))
+
+
 @dataclass(frozen=True)
 class Problem:
     """Something wrong in a Markdown text; `line` counts from 0 within the text."""
@@ -56,7 +63,7 @@ def split_blocks(text: str) -> list[Block]:
     """The top-level blocks (paragraphs, lists, quotes...) of `text`, as written."""
     lines = text.splitlines()
     blocks = []
-    for token in _inspector.parse(text, {}):
+    for token in _inspected(text):
         if token.level == 0 and token.map and token.nesting >= 0:
             start, end = token.map
             source = "\n".join(lines[start:end]).strip("\n")
@@ -69,7 +76,7 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
     """Problems in `text`, and its footnote references as (label, line) in order."""
     problems: list[Problem] = []
     refs: list[tuple[str, int]] = []
-    tokens = _inspector.parseInline(text, {}) if inline else _inspector.parse(text, {})
+    tokens = _inspected(text, inline)
     line = 0
     for token in tokens:
         if token.map:
@@ -211,7 +218,7 @@ def structure(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
     links: Counter[str] = Counter()
     refs: Counter[str] = Counter()
     markup: Counter[str] = Counter()
-    for token in _inspector.parse(text, {}):
+    for token in _inspected(text):
         for child in token.children or []:
             if child.type == "link_open":
                 links[str(child.attrs.get("href", ""))] += 1

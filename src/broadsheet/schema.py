@@ -8,9 +8,11 @@ this module turns pydantic's errors into the one-line messages users read
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import ErrorDetails
@@ -100,13 +102,14 @@ def describe(error: ErrorDetails, allowed_keys: Iterable[str] = ()) -> str:
     return error["msg"]
 
 
+_NOT_IN_URLS = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
 def url_problem(url: str, schemes: Sequence[str] = ("http", "https")) -> str | None:
     """Why `url` is not an absolute URL with one of `schemes`, or None when it is."""
-    from urllib.parse import urlsplit
-
     wanted = "an http(s)" + (" or mailto:" if "mailto" in schemes else "")
     expectation = f"Expected {wanted} URL but received: {received(url)}"
-    if not url or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if not url or _NOT_IN_URLS.search(url):
         return expectation
     try:
         parts = urlsplit(url)
