@@ -594,7 +594,7 @@ def test_raw_html_in_a_footnote_is_rejected(findings: Callable[[str], list[str]]
 
 def test_image_in_markdown_is_an_error(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  Look: ![a chart](https://example.org/c.png)\nresources: {}\n") == [
-        f"{FILE}:4:9: error: editorial: images are not allowed in the editorial; use the issue's 'image:'"
+        f"{FILE}:4:9: error: editorial: images are not allowed in the text; the issue's image goes under 'image:'"
     ]
 
 
@@ -797,7 +797,7 @@ def test_check_command_on_the_sample_exits_0(cli) -> None:
 
 def test_check_command_checks_every_file_given(cli, tmp_project: Project) -> None:
     issues = tmp_project.issues_dir
-    (issues / "2023-12-14.yaml").write_text(BAD, encoding="utf-8")
+    (issues / "2023-12-14.yaml").write_text(BAD.replace("date: 2023-12-21", "date: 2023-12-14"), encoding="utf-8")
     (issues / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
     (issues / "2023-12-28.yaml").write_text("- not\n- a mapping\n", encoding="utf-8")
     result = cli("check", "issues/2023-12-14.yaml", "issues/2023-12-21.yaml", "issues/2023-12-28.yaml", cwd=tmp_project.root)
@@ -809,3 +809,51 @@ def test_check_command_checks_every_file_given(cli, tmp_project: Project) -> Non
         "issues/2023-12-28.yaml:1:1: error: Expected a mapping of fields (date, title, ...) but received: a list",
         "issues/2023-12-28.yaml: 1 error(s), 0 warning(s)",
     ]
+
+
+
+MINIMAL = "date: 2023-12-21\ntitle: T\neditorial: x\nresources: {}\n"
+
+
+def test_date_that_does_not_match_the_file_name_is_an_error(write_issue, tmp_project: Project) -> None:
+    path = write_issue(MINIMAL.replace("date: 2023-12-21", "date: 2023-12-28"), "2023-12-21.yaml")
+    assert [str(d) for d in read_issue(path, tmp_project.settings, FILE).errors] == [
+        f"{FILE}:1:7: error: date: the date 2023-12-28 does not match the file name "
+        "2023-12-21.yaml; catalogs and the build folder are named after the date"
+    ]
+
+
+def test_blank_texts_are_errors_wherever_text_is_required(write_issue, tmp_project: Project) -> None:
+    path = write_issue(
+        """
+        date: 2023-12-21
+        title: T
+        author: "  "
+        image: {src: "https://example.org/a.jpg", alt: " "}
+        editorial: x
+        resources:
+          reports:
+            - {title: " ", url: "https://example.org/r", by: ["Org", " "]}
+        """
+    )
+    assert [f"{d.line}:{d.col} {d.field}: {d.message}" for d in read_issue(path, tmp_project.settings).errors] == [
+        "3:9 author: must not be empty",
+        "4:48 image.alt: must not be empty",
+        "8:15 resources.reports[0].title: must not be empty",
+        "8:62 resources.reports[0].by[1]: must not be empty",
+    ]
+
+
+def test_zawgyi_text_in_an_issue_is_an_error(write_issue, tmp_project: Project) -> None:
+    zawgyi = "ကၽြန္ေတာ္ ရန္ကုန္ၿမိဳ႕မွာ ေနပါတယ္"  # in Unicode: ကျွန်တော် ရန်ကုန်မြို့မှာ နေပါတယ်
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  reports:\n"
+        f"    - title: {zawgyi}\n      url: https://example.org/z\n      by: Org\n      lang: my\n"
+    )
+    assert [str(d) for d in read_issue(path, tmp_project.settings, FILE).errors] == [
+        f"{FILE}:6:14: error: resources.reports[0].title: text is Zawgyi-encoded Burmese, not Unicode: "
+        "readers without a Zawgyi font see garbage; convert it to Unicode"
+    ]
+    unicode_title = "ကျွန်တော် ရန်ကုန်မြို့မှာ နေပါတယ်"
+    path.write_text(path.read_text(encoding="utf-8").replace(zawgyi, unicode_title), encoding="utf-8")
+    assert read_issue(path, tmp_project.settings).errors == []

@@ -74,7 +74,7 @@ def test_inspect_reports_links_that_are_not_http_or_mailto(url: str) -> None:
 def test_inspect_reports_images_and_footnotes_defined_in_the_markdown() -> None:
     problems, refs = inspect("![chart](https://example.org/c.png)\n\nA figure.[^1]\n\n[^1]: The source.")
     assert problems == [
-        Problem(0, "![", "images are not allowed in the editorial; use the issue's 'image:'"),
+        Problem(0, "![", "images are not allowed in the text; the issue's image goes under 'image:'"),
         Problem(4, "[^1]:", "footnote [^1] is defined inside the Markdown; define it under 'footnotes:' instead"),
     ]
     assert refs == [("1", 2)]

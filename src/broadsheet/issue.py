@@ -19,7 +19,7 @@ from babel import Locale, UnknownLocaleError
 from pydantic import Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from . import markdown
+from . import burmese, markdown
 from .errors import Diagnostic, Severity, errors_in
 from .model import Category, Footnote, Image, Issue, Paragraph, Resource
 from .schema import Declared, describe, did_you_mean, field_path, received, url_problem
@@ -78,7 +78,7 @@ class ResourceFile(Declared):
     def _locale(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                Locale.parse(value)
+                Locale.parse(value.replace("-", "_"))
             except (ValueError, UnknownLocaleError):
                 raise ValueError(f"Expected a language code such as 'en' or 'my' but received: {value!r}") from None
         return value
@@ -87,6 +87,14 @@ class ResourceFile(Declared):
 def _control_character(text: str) -> str | None:
     """The first line break or control character in `text`, if any."""
     return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
 
 
 def _header_safe(value: str | None) -> str | None:
@@ -378,9 +386,8 @@ class _Checker:
     def content(self, data: dict[str, Any]) -> None:
         """What a schema cannot see: Markdown, footnotes both ways, categories, duplicates."""
         refs: list[tuple[str, int]] = []
-        for name in ("title", "editorial"):
-            if isinstance(data.get(name), str) and data[name] and not data[name].strip():
-                self.add((name,), "must not be empty")
+        self._texts(data, ())
+        self._date_matches_file_name(data.get("date"))
         editorial = data.get("editorial")
         if isinstance(editorial, str):
             problems, refs = markdown.inspect(editorial)
@@ -406,6 +413,27 @@ class _Checker:
             if label not in used:
                 self.add(("footnotes", label), f"footnote '{label}' is defined but never referenced as [^{label}] in the editorial", key=True)
         self._resources(data.get("resources"))
+
+    def _texts(self, value: Any, path: tuple[int | str, ...]) -> None:
+        """Blank text where text is required, and Burmese text in the Zawgyi encoding, anywhere."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self._texts(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self._texts(item, (*path, index))
+        elif isinstance(value, str):
+            names = [part for part in path if isinstance(part, str)]
+            if value and not value.strip() and (names[-1:] in (["title"], ["editorial"], ["alt"], ["author"], ["by"])):
+                self.add(path, "must not be empty")
+            if burmese.is_zawgyi(value):
+                self.add(path, "text is Zawgyi-encoded Burmese, not Unicode: readers without a Zawgyi font see garbage; convert it to Unicode")
+
+    def _date_matches_file_name(self, value: Any) -> None:
+        stem = Path(self.display).stem
+        written = value if isinstance(value, str) else None
+        if written and re.fullmatch(r"\d{4}-\d{2}-\d{2}", stem) and _is_date(written) and written != stem:
+            self.add(("date",), f"the date {written} does not match the file name {Path(self.display).name}; catalogs and the build folder are named after the date")
 
     def _resources(self, resources: Any) -> None:
         if not isinstance(resources, dict):

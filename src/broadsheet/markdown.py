@@ -101,7 +101,7 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
             elif child.type == "footnote_ref":
                 refs.append((child.meta["label"], here))
             elif child.type == "image":
-                problems.append(Problem(here, "![", "images are not allowed in the editorial; use the issue's 'image:'"))
+                problems.append(Problem(here, "![", "images are not allowed in the text; the issue's image goes under 'image:'"))
     return problems, refs
 
 
