@@ -282,3 +282,35 @@ def test_repeated_text_is_one_message_with_every_location(project: Project) -> N
     repeated = [m for m in messages if m.key.startswith("First paragraph")]
     assert len(repeated) == 1
     assert repeated[0].locations == (("issues/2024-01-04.yaml", 8), ("issues/2024-01-04.yaml", 12))
+
+
+ZAWGYI = "ကၽြန္ေတာ္ ရန္ကုန္ၿမိဳ႕မွာ ေနပါတယ္"
+UNICODE = "ကျွန်တော် ရန်ကုန်မြို့မှာ နေပါတယ်"  # the same sentence, checked with ICU's Zawgyi-my
+
+
+def test_zawgyi_translation_is_reported_with_its_line_and_the_command_that_converts_it(project: Project, cli) -> None:
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": ZAWGYI})
+    po = catalogs.catalog_path(project, "my", "issues/2024-01-04")
+    line = po.read_text(encoding="utf-8").splitlines().index(f'msgstr "{ZAWGYI}"') + 1
+    result = cli("check", "issues/2024-01-04.yaml", cwd=project.root)
+    assert result.exit_code == 1
+    assert (
+        f"locales/my/LC_MESSAGES/issues/2024-01-04.po:{line}: error: msgstr: text is Zawgyi-encoded Burmese, "
+        "not Unicode; readers without a Zawgyi font see garbage. Convert it with: "
+        "broadsheet catalog convert-zawgyi locales/my/LC_MESSAGES/issues/2024-01-04.po"
+    ) in result.stderr.splitlines()
+
+    converted = cli("catalog", "convert-zawgyi", "locales/my/LC_MESSAGES/issues/2024-01-04.po", cwd=project.root)
+    assert converted.exit_code == 0
+    assert converted.stdout == "locales/my/LC_MESSAGES/issues/2024-01-04.po: converted 1 message(s) from Zawgyi to Unicode\n"
+    assert _po(project, "my", "issues/2024-01-04").get("Third paragraph, plain.").string == UNICODE
+    assert cli("check", "issues/2024-01-04.yaml", cwd=project.root).exit_code == 0
+
+
+def test_unicode_burmese_translation_is_not_taken_for_zawgyi(project: Project, cli) -> None:
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": UNICODE})
+    assert catalogs.check_catalog(project, catalogs.catalog_path(project, "my", "issues/2024-01-04"), is_markdown=True) == []

@@ -857,3 +857,11 @@ def test_zawgyi_text_in_an_issue_is_an_error(write_issue, tmp_project: Project) 
     unicode_title = "ကျွန်တော် ရန်ကုန်မြို့မှာ နေပါတယ်"
     path.write_text(path.read_text(encoding="utf-8").replace(zawgyi, unicode_title), encoding="utf-8")
     assert read_issue(path, tmp_project.settings).errors == []
+
+
+def test_a_diagnostic_is_always_one_line() -> None:
+    from broadsheet.errors import Diagnostic
+
+    assert str(Diagnostic(FILE, 3, 4, "footnotes.a\u2028b", "bad\nthing\r")) == (
+        f"{FILE}:3:4: error: footnotes.a\\u2028b: bad\\u000athing\\u000d"
+    )

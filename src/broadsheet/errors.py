@@ -8,8 +8,11 @@ command exits with the code of the exception that carried them.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -39,7 +42,9 @@ class Diagnostic:
             if self.col:
                 where += f":{self.col}"
         field = f"{self.field}: " if self.field else ""
-        return f"{where + ': ' if where else ''}{self.severity.value}: {field}{self.message}"
+        line = f"{where + ': ' if where else ''}{self.severity.value}: {field}{self.message}"
+        # One diagnostic, one line, whatever a file's text put in a label or message.
+        return _BREAKS.sub(lambda match: f"\\u{ord(match.group()):04x}", line)
 
     @property
     def is_error(self) -> bool:
