@@ -865,3 +865,12 @@ def test_a_diagnostic_is_always_one_line() -> None:
     assert str(Diagnostic(FILE, 3, 4, "footnotes.a\u2028b", "bad\nthing\r")) == (
         f"{FILE}:3:4: error: footnotes.a\\u2028b: bad\\u000athing\\u000d"
     )
+
+
+def test_empty_footnotes_and_empty_categories_mean_none(write_issue, tmp_project: Project) -> None:
+    path = write_issue("date: 2023-12-21\ntitle: T\neditorial: x\nfootnotes:\nresources:\n  statements:\n  reports: []\n")
+    reading = read_issue(path, tmp_project.settings)
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.footnotes == ()
+    assert [(c.key, c.resources) for c in reading.issue.categories] == [("statements", ()), ("reports", ())]

@@ -337,3 +337,16 @@ def test_wrap_never_splits_urls() -> None:
     url = "https://example.org/" + "x" * 80
     assert wrap(f"see {url} now", 20) == f"see\n{url}\nnow"
     assert wrap("a b c", 20, indent="  ", first="* ") == "* a b c"
+
+
+def test_a_category_without_items_shows_no_heading(tmp_project: Project, write_issue) -> None:
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  statements:\n  reports:\n"
+        "    - {title: R, url: 'https://example.org/r', by: Org}\n"
+    )
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    email = Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
+    assert "Reports and Publications" in email.html and "Reports and Publications" in email.text
+    assert "Statements and Press Releases" not in email.html
+    assert "Statements and Press Releases" not in email.text

@@ -133,6 +133,20 @@ class IssueFile(Declared):
 
     _title = field_validator("title", "author")(_header_safe)
 
+    @field_validator("footnotes", mode="before")
+    @classmethod
+    def _no_footnotes(cls, value: Any) -> Any:
+        """`footnotes:` left empty means none."""
+        return {} if value is None else value
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _empty_categories(cls, value: Any) -> Any:
+        """A category left empty (`reports:`) has no items this week."""
+        if isinstance(value, dict):
+            return {key: [] if items is None else items for key, items in value.items()}
+        return value
+
 
 SCHEMA_KEYS: dict[str, list[str]] = {
     "": list(IssueFile.model_fields),
