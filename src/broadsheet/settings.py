@@ -33,6 +33,9 @@ WEEKDAYS: tuple[Weekday, ...] = (
 )
 
 
+_EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
+
+
 def _check_url(url: str) -> str:
     problem = url_problem(url)
     if problem:
@@ -63,7 +66,7 @@ class Organization(Declared):
     @field_validator("email")
     @classmethod
     def _address(cls, value: str) -> str:
-        if value and not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", value):
+        if value and not _EMAIL.fullmatch(value):
             raise ValueError(f"Expected an email address but received: {value!r}")
         return value
 
@@ -109,12 +112,43 @@ class Settings(Declared):
     text_width: int = Field(72, ge=20, le=200, description="Line width of the plain-text part.")
     languages: dict[str, Language] = Field(default_factory=lambda: dict(DEFAULT_LANGUAGES), description="Per-language typography and reading speed, by language code; languages not listed use the defaults of `Language`. Burmese (`my`) has its own defaults.")
     html_size_warning: int = Field(100_000, ge=1000, description="Warn when a locale's HTML is larger than this many bytes (Gmail clips at about 102 KB).")
+    sender: str = Field("Progressive Voice <newsletter@progressivevoicemyanmar.org>", min_length=3, description="The From header of every email: `Name <address>`.")
+    reply_to: str = Field("", description="The Reply-To header; none when empty.")
+    database_url: str = Field("sqlite:///broadsheet.db", description="Where subscribers and the send ledger live: an SQLAlchemy URL (a relative SQLite path is relative to the project folder). The environment variable `BROADSHEET_DATABASE_URL` overrides it.")
+    transport: str = Field("sendgrid", description="How mail leaves: `sendgrid`, an `smtp://user:pass@host:port` or `smtps://` URL, or `outbox:PATH` (one .eml file per message). The environment variable `BROADSHEET_TRANSPORT` overrides it.")
+    unsubscribe_url: str = Field("https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}", description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.")
+    unsubscribe_email: str = Field("", description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.")
+    sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty.")
     issues_dir: str = Field("issues", description="Folder of issue files.")
     templates_dir: str = Field("templates", description="Folder of Jinja2 templates.")
     locales_dir: str = Field("locales", description="Folder of gettext catalogs.")
     build_dir: str = Field("build", description="Where `broadsheet build` writes by default.")
 
     _web_url = field_validator("web_url")(_check_url)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        if not _EMAIL.fullmatch(parseaddr(value)[1]):
+            raise ValueError(f"Expected 'Name <address>' but received: {value!r}")
+        return value
+
+    @field_validator("reply_to", "unsubscribe_email")
+    @classmethod
+    def _optional_address(cls, value: str) -> str:
+        if value and not _EMAIL.fullmatch(value):
+            raise ValueError(f"Expected an email address but received: {value!r}")
+        return value
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _unsubscribe(cls, value: str) -> str:
+        _check_url(value.replace("{token}", "token"))
+        if "{token}" not in value:
+            raise ValueError(f"the unsubscribe URL must contain {{token}}; received: {value!r}")
+        return value
 
     @field_validator("locales")
     @classmethod
