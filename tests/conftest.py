@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po, write_po
 from click.testing import CliRunner, Result
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from broadsheet import catalogs
 from broadsheet.cli import main
+from broadsheet.delivery.store import open_store
 from broadsheet.settings import Project, find_project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,3 +85,47 @@ def translate(
                 message.flags.add("fuzzy")
     with path.open("wb") as handle:
         write_po(handle, catalog, width=76)
+
+
+POSTGRES_VARIABLE = "BROADSHEET_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh, empty schema on the PostgreSQL server of BROADSHEET_TEST_POSTGRES_URL, dropped after the test.
+
+    Without that variable the test is skipped, except under CI, which must run every test.
+    """
+    server = os.environ.get(POSTGRES_VARIABLE)
+    if not server:
+        reason = f"{POSTGRES_VARIABLE} is not set: no PostgreSQL server to test on (scripts/test starts one)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI runs every test")
+        pytest.skip(reason)
+    url = make_url(server).set(drivername="postgresql+psycopg")
+    schema = f"test_{uuid.uuid4().hex}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database: an SQLite file in tmp_path, then a PostgreSQL schema (see `postgres_url`)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'broadsheet.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Engine]:
+    """The store on each kind of database, migrated, its connections closed after the test."""
+    engine = open_store(store_url)
+    yield engine
+    engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from functools import wraps
 from pathlib import Path
@@ -14,7 +14,8 @@ import click
 
 from . import __version__, catalogs
 from .build import build, check, new_issue, translation_locales
-from .errors import EXIT_INPUT, BroadsheetError, Diagnostic, InvalidInput, errors_in
+from .errors import EXIT_INPUT, BroadsheetError, Diagnostic, InvalidInput, UsageError, errors_in
+from .issue import read_issue
 from .settings import Project, find_project
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -215,3 +216,273 @@ def catalog_convert_zawgyi(ctx: click.Context, catalog_files: tuple[Path, ...]) 
     for path in catalog_files:
         count = catalogs.convert_zawgyi(project, path)
         click.echo(f"{_display(path)}: converted {count} message(s) from Zawgyi to Unicode")
+
+
+@main.command("send")
+@click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--status", "show_status", is_flag=True, help="Show how many copies are pending, sent, failed or of unknown fate, per locale; send nothing.")
+@click.option("--to", "test_address", metavar="ADDRESS", help="Send one test copy to ADDRESS, outside the ledger.")
+@click.option("-l", "--locale", "test_locale", metavar="L", help="With --to: the edition to send (default: the first locale).")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent to whom; send nothing.")
+@click.option("--retry-unknown", is_flag=True, help="Also send copies whose fate is unknown (a sender died after handing them over).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
+@click.option("--transport", "transport_spec", metavar="SPEC", help="sendgrid, smtp://..., smtps://... or outbox:PATH (default: BROADSHEET_TRANSPORT or the settings).")
+@click.option("--batch-size", type=click.IntRange(1, 1000), help="Recipients per request (default: the transport's maximum).")
+@click.option("--strict", is_flag=True, help="Refuse to send editions with untranslated text.")
+@click.pass_context
+@_user_errors
+def send_command(
+    ctx: click.Context,
+    issue: Path,
+    show_status: bool,
+    test_address: str | None,
+    test_locale: str | None,
+    dry_run: bool,
+    retry_unknown: bool,
+    yes: bool,
+    transport_spec: str | None,
+    batch_size: int | None,
+    strict: bool,
+) -> None:
+    """Deliver an issue to every active subscriber, in their language, exactly once.
+
+    Resumable: run it again after an interruption and it sends only what was not
+    sent. Needs BROADSHEET_SECRET (signs unsubscribe links); SendGrid needs
+    SENDGRID_API_KEY.
+    """
+    import os
+
+    from .delivery import send as sending
+    from .delivery.ledger import SendLedger
+    from .delivery.personalize import Signer, secret_from
+    from .delivery.store import database_url, open_store
+    from .delivery.transports import open_transport
+
+    project = _project(ctx)
+    environ = dict(os.environ)
+    engine = open_store(database_url(project, environ))
+    ctx.call_on_close(engine.dispose)
+    if show_status:
+        reading = read_issue(_display(issue), project.settings)
+        if reading.issue is None:
+            raise InvalidInput(reading.diagnostics)
+        counts = SendLedger(engine, reading.issue.date.isoformat()).counts()
+        _print_send_status(counts, project.settings.locales)
+        return
+    found, emails, diagnostics = sending.editions(project, _display(issue), strict=strict)
+    _report(diagnostics)
+    signer = Signer(secret_from(environ))
+    spec = transport_spec or environ.get("BROADSHEET_TRANSPORT") or project.settings.transport
+    if dry_run:
+        _print_dry_run(engine, emails)
+        return
+    transport = open_transport(spec, environ=environ)
+    try:
+        if test_address:
+            locale = test_locale or project.settings.source_locale
+            if locale not in emails:
+                raise UsageError(f"unknown locale {locale}; configured locales: {', '.join(emails)}")
+            delivery = sending.send_test_copy(project, found, emails[locale], transport, signer, test_address)
+            click.echo(f"{locale} test copy to {test_address}: {delivery.outcome.value}{': ' + delivery.detail if delivery.detail else ''}")
+            return
+        audience = sending.audience(engine, list(emails))
+        summary = ", ".join(f"{locale}: {audience[locale]}" for locale in emails)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"not on a terminal, so not asking: add --yes to send {found.date.isoformat()} to active subscribers ({summary})")
+            click.confirm(f"Send {found.date.isoformat()} through {transport.name} to active subscribers ({summary})?", abort=True)
+        progress = sending.send_issue(
+            project, found, emails, engine, transport, signer,
+            retry_unknown=retry_unknown, batch_size=batch_size, progress=_progress_reporter(),
+        )
+    finally:
+        transport.close()
+    click.echo(f"sent {progress.sent}, failed {progress.failed}")
+    if progress.unknown:
+        click.echo(
+            f"{len(progress.unknown)} copies have an unknown fate (a sender died after handing them over); "
+            "check the provider's log, then rerun with --retry-unknown to send them",
+            err=True,
+        )
+        sys.exit(EXIT_INPUT)
+
+
+def _print_send_status(counts: Any, locales: Sequence[str]) -> None:
+    states = ("pending", "sending", "unknown", "sent", "failed")
+    click.echo("locale  " + "  ".join(f"{state:>8}" for state in states))
+    for locale in locales:
+        click.echo(f"{locale:<6}  " + "  ".join(f"{counts[(state, locale)]:>8}" for state in states))
+
+
+def _print_dry_run(engine: Any, emails: Mapping[str, Any]) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from .delivery.store import Status, Subscriber
+
+    with Session(engine) as session:
+        for locale in emails:
+            addresses = session.scalars(
+                select(Subscriber.email).where(Subscriber.status == Status.ACTIVE.value, Subscriber.locale == locale).order_by(Subscriber.email_key)
+            ).all()
+            click.echo(f"{locale}: {len(addresses)} subscriber(s), subject {emails[locale].subject!r}")
+            for address in addresses:
+                click.echo(f"  {address}")
+    click.echo("dry run: nothing sent")
+
+
+def _progress_reporter() -> Any:
+    """Progress of a send: a live bar on a terminal, a log line per batch otherwise."""
+    from .delivery.send import Progress
+
+    if not sys.stderr.isatty():
+        def log(progress: Progress) -> None:
+            click.echo(f"sent {progress.sent}, failed {progress.failed}, remaining {progress.remaining} of {progress.total}", err=True)
+
+        return Progress(on_change=log)
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    bar = Bar(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("failed {task.fields[failed]}"), TransferSpeedColumn(), TimeRemainingColumn(), transient=False)
+    task = bar.add_task("send", total=None, failed=0)
+    bar.start()
+
+    def draw(progress: Progress) -> None:
+        bar.update(task, total=progress.total, completed=progress.sent + progress.failed, failed=progress.failed)
+        if progress.total and progress.remaining == 0:
+            bar.stop()
+
+    return Progress(on_change=draw)
+
+
+# The subscriber commands import the database libraries only when run: they take a second to load.
+
+
+@main.group("subscribers")
+def subscribers_group() -> None:
+    """The subscriber list: import, export, list, add, remove.
+
+    Subscribers live in the project's database: the database_url setting, or
+    the BROADSHEET_DATABASE_URL environment variable. An import never
+    re-activates an address that unsubscribed, bounced or complained.
+    """
+
+
+@subscribers_group.command("import")
+@click.argument("file", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+@_user_errors
+def subscribers_import(ctx: click.Context, file: Path) -> None:
+    """Add and update subscribers from a CSV file (email, name, locale).
+
+    The file is UTF-8 and its first line names the columns. An address already
+    subscribed (in any case) gets the file's name and locale. Every bad row is printed with its line and skipped, the valid rows
+    are imported all the same, and the command then exits 1.
+    """
+    from .delivery import subscribers
+    from .delivery.store import project_store
+
+    project = _project(ctx)
+    with project_store(project) as engine:
+        report = subscribers.import_csv(engine, _display(file), project.settings.locales)
+    _report(report.diagnostics)
+    click.echo(
+        f"{_display(file)}: added {report.added}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, skipped {report.skipped}"
+    )
+    if errors_in(report.diagnostics):
+        sys.exit(EXIT_INPUT)
+
+
+@subscribers_group.command("export")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file. Default: standard output.")
+@click.pass_context
+@_user_errors
+def subscribers_export(ctx: click.Context, out: Path | None) -> None:
+    """Write every subscriber as CSV, ordered by address.
+
+    The columns are email, name, locale and status; the file imports back as
+    it is, statuses included.
+    """
+    from .delivery import subscribers
+    from .delivery.store import project_store
+
+    with project_store(_project(ctx)) as engine:
+        if out is None:
+            subscribers.export_csv(engine, sys.stdout)
+            return
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            count = subscribers.export_csv(engine, handle)
+    click.echo(f"wrote {_display(out)} ({count} subscriber(s))")
+
+
+@subscribers_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also list every address, with its locale, status and name.")
+@click.pass_context
+@_user_errors
+def subscribers_list(ctx: click.Context, show_all: bool) -> None:
+    """How many subscribers each locale has, in each status."""
+    from .delivery import subscribers
+    from .delivery.store import Status, project_store
+
+    with project_store(_project(ctx)) as engine:
+        counts = subscribers.list_counts(engine)
+        rows = subscribers.list_subscribers(engine) if show_all else []
+    if not counts:
+        click.echo("no subscribers")
+        return
+    totals = {status: sum(by_status[status] for by_status in counts.values()) for status in Status}
+    width = max(len("locale"), len("total"), *(len(locale) for locale in counts))
+    click.echo(f"{'locale':<{width}}" + "".join(f"  {status.value}" for status in Status))
+    for locale, by_status in [*counts.items(), ("total", totals)]:
+        click.echo(f"{locale:<{width}}" + "".join(f"  {by_status[status]:>{len(status.value)}}" for status in Status))
+    if rows:
+        click.echo()
+        email_width = max(len(row.email) for row in rows)
+        locale_width = max(len(row.locale) for row in rows)
+        status_width = max(len(status.value) for status in Status)
+        for row in rows:
+            click.echo(f"{row.email:<{email_width}}  {row.locale:<{locale_width}}  {row.status.value:<{status_width}}  {row.name}".rstrip())
+
+
+@subscribers_group.command("add")
+@click.argument("email")
+@click.option("--name", default="", help="The subscriber's name. Default: none.")
+@click.option("--locale", required=True, metavar="L", help="The edition they receive: one of the configured locales.")
+@click.pass_context
+@_user_errors
+def subscribers_add(ctx: click.Context, email: str, name: str, locale: str) -> None:
+    """Subscribe EMAIL. An address already there, whatever its status, is refused."""
+    from .delivery import subscribers
+    from .delivery.store import project_store
+
+    project = _project(ctx)
+    with project_store(project) as engine:
+        added = subscribers.add(engine, email, name, locale, locales=project.settings.locales)
+    click.echo(f"added {added.email} ({added.locale})")
+
+
+@subscribers_group.command("remove")
+@click.argument("email")
+@click.pass_context
+@_user_errors
+def subscribers_remove(ctx: click.Context, email: str) -> None:
+    """Delete EMAIL and its send history.
+
+    This forgets the address entirely: an import may add it again, whereas an
+    unsubscribed address is never re-activated.
+    """
+    from .delivery import subscribers
+    from .delivery.store import project_store
+
+    with project_store(_project(ctx)) as engine:
+        removed = subscribers.remove(engine, email)
+    click.echo(f"removed {removed.email}")

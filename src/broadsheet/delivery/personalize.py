@@ -1,0 +1,100 @@
+"""Per-recipient parts of an edition: signed unsubscribe links, Message-IDs and list headers.
+
+Each locale is rendered once; a recipient only changes placeholders and
+headers, so nothing here renders MJML or Jinja.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+from collections.abc import Mapping
+from email.utils import parseaddr
+from urllib.parse import quote
+
+from itsdangerous import BadSignature
+from itsdangerous import Signer as ItsdangerousSigner
+
+from ..errors import BroadsheetError
+from ..model import UNSUBSCRIBE_PLACEHOLDER
+from ..settings import Settings
+from .store import Subscriber
+from .transports import Recipient
+
+SECRET_VARIABLE = "BROADSHEET_SECRET"
+_SALT = "broadsheet-unsubscribe"
+
+
+class MissingSecret(BroadsheetError):
+    """Unsubscribe links cannot be signed without the secret."""
+
+
+def secret_from(environ: Mapping[str, str]) -> str:
+    secret = environ.get(SECRET_VARIABLE, "")
+    if len(secret) < 16:
+        raise MissingSecret(
+            f"set {SECRET_VARIABLE} to a long random string (at least 16 characters) before sending: "
+            "it signs each subscriber's unsubscribe link"
+        )
+    return secret
+
+
+class Signer:
+    """Signs and checks unsubscribe tokens; a token names one subscriber and cannot be guessed or altered.
+
+    A token is `ID.ADDRESS-DIGEST.SIGNATURE`: the subscriber's id, a digest of
+    their address (so that a token cannot serve a later subscriber given the
+    same id, and the address itself is not in the link) and an HMAC.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._signer = ItsdangerousSigner(secret, salt=_SALT)
+        self._key = secret.encode("utf-8")
+
+    @staticmethod
+    def address_digest(email_key: str) -> str:
+        return hashlib.sha256(email_key.encode("utf-8")).hexdigest()[:12]
+
+    def token(self, subscriber: Subscriber) -> str:
+        return str(self._signer.sign(f"{subscriber.id}.{self.address_digest(subscriber.email_key)}").decode("ascii"))
+
+    def subscriber_of(self, token: str) -> tuple[int, str] | None:
+        """(id, address digest) of a valid token, or None for a bad or tampered one."""
+        try:
+            value = self._signer.unsign(token).decode("ascii")
+        except (BadSignature, UnicodeError):
+            return None
+        identifier, _, digest = value.partition(".")
+        return (int(identifier), digest) if identifier.isdigit() and digest else None
+
+    def message_id(self, issue: str, subscriber: Subscriber, domain: str) -> str:
+        """The same Message-ID every time this issue goes to this subscriber, so a resend is recognisably the same mail."""
+        digest = hmac.new(self._key, f"{issue}:{subscriber.id}".encode(), hashlib.sha256).hexdigest()[:16]
+        return f"<{issue}.{subscriber.id}.{digest}@{domain}>"
+
+
+@functools.lru_cache(maxsize=8)
+def sender_domain(sender: str) -> str:
+    address = parseaddr(sender)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+def recipient(subscriber: Subscriber, issue: str, settings: Settings, signer: Signer) -> Recipient:
+    """One subscriber's copy of an edition: unsubscribe link, headers, ids."""
+    token = signer.token(subscriber)
+    unsubscribe = settings.unsubscribe_url.replace("{token}", quote(token, safe=""))
+    targets = [f"<{unsubscribe}>"]
+    if settings.unsubscribe_email:
+        targets.append(f"<mailto:{settings.unsubscribe_email}?subject=unsubscribe>")
+    return Recipient(
+        address=subscriber.email,
+        name=subscriber.name,
+        message_id=signer.message_id(issue, subscriber, sender_domain(settings.sender)),
+        substitutions={UNSUBSCRIBE_PLACEHOLDER: unsubscribe},
+        headers={
+            "List-Unsubscribe": ", ".join(targets),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        custom_args={"issue": issue, "subscriber": str(subscriber.id)},
+    )

@@ -1,0 +1,260 @@
+"""The subscriber store and the send ledger, as SQLAlchemy tables; SQLite by default, PostgreSQL by URL.
+
+The schema is created and changed only by the Alembic migrations in
+`delivery/migrations/`; `open_store` brings a database up to date.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.util.exc import CommandError
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ..errors import BroadsheetError
+from ..settings import SETTINGS_FILE, Project
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    # Named constraints, the same on every database, so that a migration can name what it alters or drops.
+    metadata = MetaData(
+        naming_convention={
+            "pk": "pk_%(table_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ix": "ix_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+        }
+    )
+
+
+class Status(enum.StrEnum):
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    """As the subscriber wrote it."""
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    """The address in lower case: addresses are unique whatever their case."""
+    name: Mapped[str] = mapped_column(String(200), default="")
+    locale: Mapped[str] = mapped_column(String(35))
+    status: Mapped[str] = mapped_column(String(20), default=Status.ACTIVE.value, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class State(enum.StrEnum):
+    PENDING = "pending"
+    """Recorded, not yet handed to the transport."""
+    SENDING = "sending"
+    """Handed to the transport; the answer not yet recorded. Left so by a dead process, its fate is unknown."""
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Run(Base):
+    """One `broadsheet send` process working on an issue."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    issue: Mapped[str] = mapped_column(String(10), index=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LedgerEntry(Base):
+    """One subscriber's copy of one issue, and what became of it."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (
+        UniqueConstraint("issue", "subscriber_id", name="uq_ledger_issue_subscriber"),
+        Index("ix_ledger_issue_state", "issue", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue: Mapped[str] = mapped_column(String(10))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(35))
+    state: Mapped[str] = mapped_column(String(10), default=State.PENDING.value)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+DATABASE_URL_VARIABLE = "BROADSHEET_DATABASE_URL"
+MIGRATIONS = "broadsheet.delivery:migrations"
+"""Where Alembic finds the migrations: a folder of this package, installed with it."""
+
+_MIGRATION_LOCK = 7_402_113_960
+"""PostgreSQL advisory lock held while migrating; any number other programs on the database do not use."""
+
+_MIGRATING = threading.Lock()
+
+_EXAMPLES = "such as sqlite:///broadsheet.db or postgresql://user:password@host/database"
+
+
+def database_url(project: Project, environ: Mapping[str, str]) -> str:
+    """The project's database: `BROADSHEET_DATABASE_URL` when set, else the `database_url` setting.
+
+    A relative SQLite path is relative to the project folder, so every command
+    finds the same file wherever it is run from.
+    """
+    given = environ.get(DATABASE_URL_VARIABLE)
+    source = DATABASE_URL_VARIABLE if given else f"{project.root / SETTINGS_FILE}: database_url"
+    written = given or project.settings.database_url
+    url = _parse(written, source)
+    path = url.database
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:") or Path(path).is_absolute():
+        return written
+    return url.set(database=str(project.root / path)).render_as_string(hide_password=False)
+
+
+def open_store(url: str) -> Engine:
+    """An engine on the database at `url`, its schema first brought up to date by the migrations.
+
+    Opening a database that is already up to date changes nothing. Raises
+    `BroadsheetError` for a URL naming no usable database, a database that
+    cannot be reached, or one migrated by a newer version of broadsheet.
+    """
+    parsed = _parse(url, "the database URL")
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        engine = create_engine(parsed, **_engine_options(parsed))
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise BroadsheetError(f"cannot use the database {shown}: {_reason(exc)}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _enforce_foreign_keys)
+    try:
+        _migrate(engine, shown)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+@contextmanager
+def project_store(project: Project, environ: Mapping[str, str] = os.environ) -> Iterator[Engine]:
+    """The project's store (see `database_url`), open for a `with` block; its connections closed after."""
+    engine = open_store(database_url(project, environ))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def alembic_config(connection: Connection) -> Config:
+    """Alembic's configuration for the store's migrations, working on `connection`.
+
+    For the functions of `alembic.command`: `command.current(alembic_config(c))`
+    shows the revision of a database, and `command.revision(alembic_config(c),
+    message, autogenerate=True)` writes the next migration from the models.
+    """
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["connection"] = connection
+    return config
+
+
+def _parse(url: str, source: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # The text may hold a password: never repeat it.
+        raise BroadsheetError(f"{source}: Expected a database URL {_EXAMPLES}") from None
+    # psycopg (version 3) is the PostgreSQL driver broadsheet installs; SQLAlchemy's default is psycopg2.
+    return parsed.set(drivername="postgresql+psycopg") if parsed.drivername == "postgresql" else parsed
+
+
+def _engine_options(url: URL) -> dict[str, Any]:
+    if url.get_backend_name() == "sqlite":
+        # Wait for another process's write (a send in progress) rather than fail at once.
+        return {"connect_args": {"timeout": 30}}
+    # A connection dropped by a restarted server or an idle timeout is replaced, not handed to a send.
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 1800}
+    connect_args: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = 10
+    if url.get_driver_name() == "psycopg":
+        # psycopg prepares a statement run five times; PostgreSQL's generic plan for a prepared
+        # `email_key IN (...500 parameters)` rebuilds the list for every row: 0.5 s a query.
+        connect_args["prepare_threshold"] = None
+    return {**options, "connect_args": connect_args} if connect_args else options
+
+
+def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite ignores foreign keys unless each connection asks: a deleted subscriber's ledger rows would stay.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _migrate(engine: Engine, shown: str) -> None:
+    try:
+        connection = engine.connect()
+    except DBAPIError as exc:
+        raise BroadsheetError(f"cannot open the database {shown}: {_reason(exc)}") from None
+    try:
+        # Alembic keeps the migration it runs in globals: one at a time in a process. Two processes
+        # opening a new database at once would both create the tables: one waits for the other.
+        with _MIGRATING, connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            elif connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            command.upgrade(alembic_config(connection), "head")
+    except DBAPIError as exc:
+        raise BroadsheetError(f"cannot bring the database {shown} up to date: {_reason(exc)}") from None
+    except CommandError as exc:
+        raise BroadsheetError(
+            f"the database {shown} has a schema this version of broadsheet does not know ({exc}); upgrade broadsheet"
+        ) from None
+    finally:
+        connection.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words for what went wrong, on one line."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return " ".join(line.strip() for line in str(cause).splitlines() if line.strip())

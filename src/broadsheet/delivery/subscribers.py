@@ -1,0 +1,320 @@
+"""The subscriber list in the store: CSV import and export, counts, adding and removing one address.
+
+An address is one subscriber whatever its case (`email_key`). An import adds
+and updates subscribers but never re-activates an address that unsubscribed,
+bounced or complained: only the subscriber can undo that.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
+from .store import Status, Subscriber
+
+COLUMNS = ("email", "name", "locale")
+"""The columns every import file names in its header row."""
+STATUS_COLUMN = "status"
+"""An optional import column, written by `export_csv`: an address may come in unsubscribed, bounced or complained."""
+
+NAME_LENGTH = 200
+"""Longest name `Subscriber.name` holds."""
+
+_BATCH = 500
+"""Addresses looked up per query: under every database's limit on bound parameters."""
+
+_LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@dataclass(frozen=True)
+class SubscriberRow:
+    """One subscriber as listed and exported."""
+
+    email: str
+    name: str
+    locale: str
+    status: Status
+
+    @property
+    def key(self) -> str:
+        """The address's `email_key`: `email` is already normalized."""
+        return self.email.lower()
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did with the rows of a file, and what it found wrong or left alone."""
+
+    added: int
+    updated: int
+    unchanged: int
+    skipped: int
+    """Rows with errors, and rows asking to re-activate an address that left (warnings)."""
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
+class _ValidRow:
+    line: int
+    subscriber: SubscriberRow
+
+
+def email_key(address: str) -> str:
+    """The key that makes every spelling of an address one subscriber: its normalized form in lower case."""
+    try:
+        address = validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        address = address.strip()
+    return address.lower()
+
+
+def import_csv(engine: Engine, path: Path, locales: Sequence[str]) -> ImportReport:
+    """Add the subscribers in the CSV file `path` and update those already there (name and locale).
+
+    The header row names the columns `email`, `name` and `locale` (any order;
+    other columns are ignored with a warning). Each bad row is reported and
+    skipped while the valid ones are imported. An address that unsubscribed,
+    bounced or complained stays so. Raises `InvalidInput` when the file as a
+    whole cannot be read: not UTF-8, not CSV, or missing a column.
+    """
+    rows, diagnostics, bad_rows = _read_csv(path, locales)
+    updated = unchanged = 0
+    skipped = bad_rows
+    with Session(engine) as session:
+        existing = _subscribers(session, [row.subscriber.key for row in rows])
+        additions = []
+        for row in rows:
+            new = row.subscriber
+            subscriber = existing.get(new.key)
+            if subscriber is None:
+                additions.append(_columns_of(new))
+            elif subscriber.status != Status.ACTIVE and new.status is Status.ACTIVE:
+                diagnostics.append(
+                    Diagnostic(
+                        str(path), row.line, 0, "email",
+                        f"{subscriber.email!r} is {subscriber.status}: an import never re-activates an address",
+                        Severity.WARNING,
+                    )
+                )
+                skipped += 1
+            elif (subscriber.name, subscriber.locale, subscriber.status) == (new.name, new.locale, new.status.value):
+                unchanged += 1
+            else:
+                subscriber.name, subscriber.locale, subscriber.status = new.name, new.locale, new.status.value
+                updated += 1
+        if additions:
+            session.execute(insert(Subscriber), additions)
+        _commit(session)
+    return ImportReport(len(additions), updated, unchanged, skipped, tuple(sorted(diagnostics)))
+
+
+def export_csv(engine: Engine, out: TextIO) -> int:
+    """Write every subscriber to `out` as CSV (email, name, locale, status), ordered by address; returns how many.
+
+    `import_csv` reads the file back, statuses included.
+    """
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow((*COLUMNS, STATUS_COLUMN))
+    rows = list_subscribers(engine)
+    writer.writerows((row.email, row.name, row.locale, row.status.value) for row in rows)
+    return len(rows)
+
+
+def list_counts(engine: Engine) -> dict[str, dict[Status, int]]:
+    """How many subscribers each locale has in each status (every status present, zeros too), by locale."""
+    query = select(Subscriber.locale, Subscriber.status, func.count()).group_by(Subscriber.locale, Subscriber.status)
+    counts: dict[str, dict[Status, int]] = {}
+    with engine.connect() as connection:
+        for locale, status, count in connection.execute(query):
+            counts.setdefault(locale, dict.fromkeys(Status, 0))[Status(status)] = count
+    return dict(sorted(counts.items()))
+
+
+def list_subscribers(engine: Engine, status: Status | None = None) -> list[SubscriberRow]:
+    """Every subscriber, or those with `status`, ordered by address."""
+    query = select(Subscriber).order_by(Subscriber.email_key)
+    if status is not None:
+        query = query.where(Subscriber.status == status.value)
+    with Session(engine) as session:
+        return [_row(subscriber) for subscriber in session.scalars(query)]
+
+
+def add(engine: Engine, email: str, name: str, locale: str, *, locales: Sequence[str]) -> SubscriberRow:
+    """Subscribe one address, active, in `locale` (one of the configured `locales`).
+
+    An address already there is refused, whatever its status: one that left is
+    subscribed again only by `remove` and then `add`, a deliberate act.
+    """
+    new, problems = _check(email, name, locale, "", locales)
+    if new is None:
+        raise UsageError("; ".join(f"{field}: {message}" for field, message in problems))
+    with Session(engine) as session:
+        existing = _subscribers(session, [new.key]).get(new.key)
+        if existing is not None:
+            raise BroadsheetError(f"{existing.email!r} is already a subscriber ({existing.status})")
+        session.add(Subscriber(**_columns_of(new)))
+        _commit(session)
+    return new
+
+
+def remove(engine: Engine, email: str) -> SubscriberRow:
+    """Delete a subscriber and, with it, their rows in the send ledger; returns what was removed.
+
+    This forgets the address entirely, as an erasure request asks: an import
+    may then add it again. An unsubscribe (the link in every email) instead
+    keeps the address, unsubscribed, which no import undoes.
+    """
+    key = email_key(email)
+    with Session(engine) as session:
+        subscriber = _subscribers(session, [key]).get(key)
+        if subscriber is None:
+            raise BroadsheetError(f"no subscriber has the address {email!r}")
+        removed = _row(subscriber)
+        session.delete(subscriber)
+        _commit(session)
+    return removed
+
+
+def _read_csv(path: Path, locales: Sequence[str]) -> tuple[list[_ValidRow], list[Diagnostic], int]:
+    """The valid rows of an import file, a diagnostic for each problem, and how many rows were bad."""
+    display = str(path)
+    text = _text(path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    diagnostics: list[Diagnostic] = []
+    try:
+        header = next(reader, [])
+        columns = _columns(display, header, diagnostics)
+        rows: list[_ValidRow] = []
+        first_line: dict[str, int] = {}
+        bad_rows = 0
+        start = reader.line_num + 1
+        for record in reader:
+            line, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue
+            new: SubscriberRow | None = None
+            if len(record) > len(header) or len(record) <= max(columns.values()):
+                # Rows may leave out trailing cells of ignored columns, not those of the columns read.
+                hint = " (quote a value that holds a comma)" if len(record) > len(header) else ""
+                problems = [("", f"Expected {len(header)} fields, as in the header, but received {len(record)}{hint}")]
+            else:
+                values = {column: record[index] for column, index in columns.items()}
+                new, problems = _check(
+                    values["email"], values["name"], values["locale"], values.get(STATUS_COLUMN, ""), locales
+                )
+                if new is not None or not any(field == "email" for field, _ in problems):
+                    key = new.key if new else email_key(values["email"])
+                    if key in first_line:
+                        new = None
+                        problems.append(("email", f"{values['email'].strip()!r} is already on line {first_line[key]}"))
+                    else:
+                        first_line[key] = line
+            if new is None:
+                bad_rows += 1
+                diagnostics.extend(Diagnostic(display, line, 0, field, message) for field, message in problems)
+            else:
+                rows.append(_ValidRow(line, new))
+    except csv.Error as exc:
+        diagnostics.append(Diagnostic(display, reader.line_num, 0, "", f"not valid CSV: {exc}"))
+        raise InvalidInput(diagnostics) from None
+    return rows, diagnostics, bad_rows
+
+
+def _text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BroadsheetError(f"{path}: cannot read: {exc.strerror}") from None
+    # Spreadsheets save "CSV UTF-8" with a byte order mark.
+    body = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body[: exc.start].count(b"\n") + 1
+        offset = exc.start + len(data) - len(body)
+        message = f"not UTF-8 text ({exc.reason} at byte {offset}); save the file as CSV UTF-8"
+        raise InvalidInput([Diagnostic(str(path), line, 0, "", message)]) from None
+
+
+def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:
+    """Where each known column is in `header`; warns of the others and raises for a missing one."""
+    names = [cell.strip().lower() for cell in header]
+    known = (*COLUMNS, STATUS_COLUMN)
+    problems = [f"missing column {column!r}" for column in COLUMNS if column not in names] if header else ["empty file"]
+    problems += [f"column {column!r} appears {names.count(column)} times" for column in known if names.count(column) > 1]
+    if problems:
+        wanted = ", ".join(COLUMNS)
+        message = f"{'; '.join(problems)}: the first line must name the columns {wanted} (in any order)"
+        raise InvalidInput([Diagnostic(display, 1, 0, "", message)])
+    ignored = [
+        repr(cell.strip()) if cell.strip() else f"column {index + 1} (no name)"
+        for index, (cell, name) in enumerate(zip(header, names, strict=True))
+        if name not in known
+    ]
+    if ignored:
+        diagnostics.append(Diagnostic(display, 1, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING))
+    return {column: names.index(column) for column in known if column in names}
+
+
+def _check(
+    email: str, name: str, locale: str, status: str, locales: Sequence[str]
+) -> tuple[SubscriberRow | None, list[tuple[str, str]]]:
+    """A subscriber from the values given for one, or None and what is wrong with them (field, message)."""
+    problems: list[tuple[str, str]] = []
+    email, name, locale, status = email.strip(), name.strip(), locale.strip(), status.strip().lower()
+    try:
+        address = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        problems.append(("email", f"Expected an email address but received: {email!r} ({exc})"))
+    if len(name) > NAME_LENGTH:
+        problems.append(("name", f"Expected at most {NAME_LENGTH} characters but received {len(name)}"))
+    if _LINE_BREAKS.search(name):
+        problems.append(("name", f"Expected a name on one line, without control characters, but received: {name!r}"))
+    configured = {code.lower(): code for code in locales}
+    if locale.lower() not in configured:
+        expected = ", ".join(repr(code) for code in locales)
+        problems.append(("locale", f"Expected one of the configured locales {expected} but received: {locale!r}"))
+    statuses = [member.value for member in Status]
+    if status and status not in statuses:
+        expected = ", ".join(repr(value) for value in statuses)
+        problems.append((STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}"))
+    if problems:
+        return None, problems
+    return SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), []
+
+
+def _subscribers(session: Session, keys: Sequence[str]) -> dict[str, Subscriber]:
+    found: dict[str, Subscriber] = {}
+    for start in range(0, len(keys), _BATCH):
+        query = select(Subscriber).where(Subscriber.email_key.in_(keys[start : start + _BATCH]))
+        found.update((subscriber.email_key, subscriber) for subscriber in session.scalars(query))
+    return found
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise BroadsheetError("another program changed the same subscribers at the same time: try again") from None
+
+
+def _columns_of(row: SubscriberRow) -> dict[str, str]:
+    """The columns of a new subscriber; the rest take their defaults."""
+    return {"email": row.email, "email_key": row.key, "name": row.name, "locale": row.locale, "status": row.status.value}
+
+
+def _row(subscriber: Subscriber) -> SubscriberRow:
+    return SubscriberRow(subscriber.email, subscriber.name, subscriber.locale, Status(subscriber.status))

@@ -1,0 +1,81 @@
+"""The `outbox:PATH` transport: each message written as an `.eml` file instead of sent, to look at or hand on.
+
+Files go to `PATH/<issue>/<locale>/<address>.eml`; a rerun replaces a file
+whole, so the folder always holds one complete message per recipient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from . import Batch, Delivery, Outcome, TransportError
+from .mime import compose
+
+_UNSAFE = re.compile(r"[^a-z0-9._@+-]")
+
+
+def file_name(text: str) -> str:
+    """`text` as a file name: itself when it is plain lower-case ASCII, else cleaned and made unique by a hash.
+
+    Distinct texts never share a name (`~` appears only before a hash), and names
+    differ by more than case, for case-insensitive file systems.
+    """
+    if not _UNSAFE.search(text) and not text.startswith(".") and len(text) <= 100:
+        return text
+    cleaned = _UNSAFE.sub("_", text.lower()).lstrip(".")[:100]
+    return f"{cleaned}~{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
+
+
+class OutboxTransport:
+    """Writes each recipient's message to a folder."""
+
+    name = "outbox"
+    max_batch = 1000
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        if not str(path):
+            raise TransportError("outbox: needs a folder, e.g. outbox:build/outbox", nothing_sent=True)
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"OutboxTransport({str(self.path)!r})"
+
+    def send(self, batch: Batch) -> list[Delivery]:
+        folder = self.path / file_name(batch.issue) / file_name(batch.locale)
+        deliveries = []
+        for recipient in batch.recipients:
+            try:
+                data = compose(batch, recipient).as_bytes()
+            except ValueError as exc:
+                deliveries.append(Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}"))
+                continue
+            target = folder / f"{file_name(recipient.address)}.eml"
+            try:
+                _write_atomically(target, data)
+            except OSError as exc:
+                # The file was written whole or not at all: this one certainly did not go.
+                raise TransportError(
+                    f"outbox: cannot write {target}: {exc.strerror or exc}", delivered=deliveries, unsure=0
+                ) from None
+            deliveries.append(Delivery(recipient.address, Outcome.SENT, str(target)))
+        return deliveries
+
+    def close(self) -> None:
+        pass
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Write `data` to `target` so that a reader sees the old file or the new one, never part of it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

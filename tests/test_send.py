@@ -1,0 +1,329 @@
+"""Sending: every active subscriber gets the issue in their language exactly once, even across crashes."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from broadsheet.delivery.ledger import SendLedger
+from broadsheet.delivery.personalize import Signer
+from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store
+from broadsheet.settings import Project
+
+from .conftest import REPO, SAMPLE
+
+SECRET = "test-secret-for-signing-unsubscribe-links"
+
+
+@pytest.fixture
+def project(tmp_project: Project) -> Project:
+    """The sample issue with its catalogs, in a project of its own."""
+    (tmp_project.issues_dir / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
+    shutil.copytree(REPO / "locales", tmp_project.locales_dir)
+    return tmp_project
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return open_store(f"sqlite:///{tmp_path / 'broadsheet.db'}")
+
+
+def add_subscribers(engine: Engine, count: int, *, locales: tuple[str, ...] = ("en", "my"), status: Status = Status.ACTIVE, start: int = 0) -> list[str]:
+    addresses = []
+    with Session(engine) as session, session.begin():
+        for number in range(start, start + count):
+            address = f"reader{number}@example.org"
+            session.add(Subscriber(email=address, email_key=address, name=f"Reader {number}", locale=locales[number % len(locales)], status=status.value))
+            addresses.append(address)
+    return addresses
+
+
+def environment(engine: Engine, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "SENDGRID_"))}
+    env.update(BROADSHEET_SECRET=SECRET, BROADSHEET_DATABASE_URL=engine.url.render_as_string(hide_password=False), **extra)
+    return env
+
+
+def run_send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", *args],
+        cwd=project.root, env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=120,
+    )
+
+
+def read_outbox(folder: Path) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in sorted(folder.rglob("*.eml"))]  # type: ignore[misc]
+
+
+def states(engine: Engine) -> Counter[str]:
+    with Session(engine) as session:
+        return Counter(session.scalars(select(LedgerEntry.state)))
+
+
+def test_every_active_subscriber_gets_one_copy_in_their_language(project: Project, engine: Engine, tmp_path: Path) -> None:
+    addresses = add_subscribers(engine, 6)
+    add_subscribers(engine, 2, status=Status.UNSUBSCRIBED, start=100)
+    add_subscribers(engine, 1, status=Status.BOUNCED, start=200)
+    outbox = tmp_path / "outbox"
+    result = run_send(project, environment(engine), "--yes", "--transport", f"outbox:{outbox}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "sent 6, failed 0"
+    messages = read_outbox(outbox)
+    assert sorted(str(m["To"]) for m in messages) == sorted(f"Reader {n} <{a}>" for n, a in enumerate(addresses))
+    signer = Signer(SECRET)
+    for message in messages:
+        number = int(str(message["To"]).split()[1])
+        burmese = number % 2 == 1
+        assert str(message["Subject"]) == ("ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ" if burmese else "A Year of Tragedy and Hope")
+        assert message.get_content_type() == "multipart/alternative"
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert ("၂၀၂၃ ဒီဇင်ဘာ ၂၁" if burmese else "December 21, 2023") in text
+        assert "%%unsubscribe_url%%" not in text + html
+        unsubscribe = str(message["List-Unsubscribe"]).strip("<>")
+        assert unsubscribe in text and unsubscribe in html
+        token = unsubscribe.rsplit("/", 1)[1]
+        subscriber = signer.subscriber_of(token)
+        assert subscriber is not None and subscriber[1] == Signer.address_digest(addresses[number])
+        assert signer.subscriber_of("9" + token) is None  # another subscriber's id
+        middle = len(token) - 10
+        assert signer.subscriber_of(token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]) is None
+        assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+        assert str(message["Message-ID"]).startswith("<2023-12-21.")
+    assert states(engine) == Counter({"sent": 6})
+
+
+def test_running_again_sends_nothing_twice_and_reaches_newcomers(project: Project, engine: Engine, tmp_path: Path) -> None:
+    add_subscribers(engine, 4)
+    outbox = tmp_path / "outbox"
+    assert run_send(project, environment(engine), "--yes", "--transport", f"outbox:{outbox}").returncode == 0
+    again = run_send(project, environment(engine), "--yes", "--transport", f"outbox:{outbox}")
+    assert again.stdout.splitlines()[-1] == "sent 0, failed 0"
+    add_subscribers(engine, 2, start=10)
+    later = run_send(project, environment(engine), "--yes", "--transport", f"outbox:{outbox}")
+    assert later.stdout.splitlines()[-1] == "sent 2, failed 0"
+    assert len(read_outbox(outbox)) == 6
+    status = run_send(project, environment(engine), "--status")
+    assert status.stdout.splitlines() == [
+        "locale   pending   sending   unknown      sent    failed",
+        "en             0         0         0         3         0",
+        "my             0         0         0         3         0",
+    ]
+
+
+def test_without_a_terminal_send_refuses_unless_yes(project: Project, engine: Engine, tmp_path: Path) -> None:
+    add_subscribers(engine, 2)
+    result = run_send(project, environment(engine), "--transport", f"outbox:{tmp_path / 'outbox'}")
+    assert result.returncode == 2
+    assert "not on a terminal, so not asking: add --yes to send 2023-12-21 to active subscribers (en: 1, my: 1)" in result.stderr
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_dry_run_shows_who_and_sends_nothing(project: Project, engine: Engine, tmp_path: Path) -> None:
+    add_subscribers(engine, 3)
+    result = run_send(project, environment(engine), "--dry-run", "--transport", f"outbox:{tmp_path / 'outbox'}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "en: 2 subscriber(s), subject 'A Year of Tragedy and Hope'",
+        "  reader0@example.org",
+        "  reader2@example.org",
+        "my: 1 subscriber(s), subject 'ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ'",
+        "  reader1@example.org",
+        "dry run: nothing sent",
+    ]
+    assert not (tmp_path / "outbox").exists()
+    assert states(engine) == Counter()
+
+
+def test_test_copy_goes_outside_the_ledger(project: Project, engine: Engine, tmp_path: Path) -> None:
+    add_subscribers(engine, 2)
+    outbox = tmp_path / "outbox"
+    result = run_send(project, environment(engine), "--to", "editor@example.org", "--locale", "my", "--transport", f"outbox:{outbox}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"my test copy to editor@example.org: sent: {outbox}/2023-12-21/my/editor@example.org.eml\n"
+    [message] = read_outbox(outbox)
+    assert str(message["To"]) == "editor@example.org"
+    assert str(message["Subject"]) == "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"
+    assert states(engine) == Counter()
+
+
+@pytest.mark.parametrize(
+    ("env_change", "message"),
+    [
+        ({"BROADSHEET_SECRET": ""}, "broadsheet: set BROADSHEET_SECRET to a long random string (at least 16 characters) before sending: it signs each subscriber's unsubscribe link"),
+        ({"BROADSHEET_TRANSPORT": "carrier-pigeon"}, "broadsheet: unknown transport 'carrier-pigeon'; use sendgrid, an smtp:// or smtps:// URL, or outbox:PATH"),
+        ({"BROADSHEET_TRANSPORT": "sendgrid"}, "SENDGRID_API_KEY"),
+    ],
+)
+def test_bad_configuration_sends_nothing(project: Project, engine: Engine, env_change: dict[str, str], message: str) -> None:
+    add_subscribers(engine, 2)
+    result = run_send(project, environment(engine) | env_change, "--yes")
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert states(engine)["sent"] == 0
+
+
+def test_an_issue_that_fails_check_is_not_sent(project: Project, engine: Engine, tmp_path: Path) -> None:
+    add_subscribers(engine, 2)
+    issue = project.issues_dir / "2023-12-21.yaml"
+    issue.write_text(issue.read_text(encoding="utf-8").replace("https://www.hrw.org", "javascript:alert(1)//", 1), encoding="utf-8")
+    result = run_send(project, environment(engine), "--yes", "--transport", f"outbox:{tmp_path / 'outbox'}")
+    assert result.returncode == 1
+    assert "error: resources.statements[0].url: Expected an http(s) URL but received: 'javascript:alert(1)//" in result.stderr
+    assert not (tmp_path / "outbox").exists()
+    assert states(engine) == Counter()
+
+
+def test_an_empty_subscriber_list_sends_nothing(project: Project, engine: Engine, tmp_path: Path) -> None:
+    result = run_send(project, environment(engine), "--yes", "--transport", f"outbox:{tmp_path / 'outbox'}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "sent 0, failed 0"
+
+
+# -- Crash and resume, against a real SMTP server ---------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Recorder:
+    """An SMTP server's handler: records every message, and can kill the sender on the Nth one."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.kill_at: int | None = None
+        self.victim: int | None = None
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.received.extend(envelope.rcpt_tos)
+            if self.kill_at is not None and len(self.received) >= self.kill_at and self.victim:
+                # The message arrived, but the sender dies before hearing "250": its fate is unknown to it.
+                os.kill(self.victim, signal.SIGKILL)
+                self.kill_at = None
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Any:
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield recorder, f"smtp://127.0.0.1:{port}"
+    controller.stop()
+
+
+@pytest.mark.parametrize("kill_at", [1, 7, 13, 20])
+def test_killed_sender_resumes_without_duplicates(project: Project, engine: Engine, smtp_server: Any, kill_at: int) -> None:
+    recorder, url = smtp_server
+    addresses = add_subscribers(engine, 20)
+    recorder.kill_at = kill_at
+    command = [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", "--yes", "--transport", url, "--batch-size", "3"]
+    process = subprocess.Popen(command, cwd=project.root, env=environment(engine), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    recorder.victim = process.pid
+    process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL
+
+    resumed = run_send(project, environment(engine), "--yes", "--transport", url, "--batch-size", "3")
+    counts = Counter(recorder.received)
+    assert all(n == 1 for n in counts.values()), counts  # nobody got the issue twice
+    ledger_unknown = SendLedger(engine, "2023-12-21").unknown()
+    assert 1 <= len(ledger_unknown) <= 3  # the batch in hand when the sender died
+    assert resumed.returncode == 1
+    assert f"{len(ledger_unknown)} copies have an unknown fate" in resumed.stderr
+    assert len(counts) >= 20 - len(ledger_unknown)
+
+    retried = run_send(project, environment(engine), "--yes", "--transport", url, "--batch-size", "3", "--retry-unknown")
+    assert retried.returncode == 0, retried.stderr
+    assert set(recorder.received) == set(addresses)
+    assert states(engine) == Counter({"sent": 20})
+
+
+def test_second_sender_on_sqlite_is_refused_while_the_first_runs(project: Project, engine: Engine, smtp_server: Any) -> None:
+    recorder, url = smtp_server
+    add_subscribers(engine, 6)
+    ledger = SendLedger(engine, "2023-12-21")
+    ledger.start()  # this test process plays the first sender, alive
+    result = run_send(project, environment(engine), "--yes", "--transport", url)
+    assert result.returncode == 1
+    assert f"another `broadsheet send` of 2023-12-21 is running (process {os.getpid()} on {socket.gethostname()}); SQLite cannot share the work" in result.stderr
+    assert recorder.received == []
+    ledger.finish()
+    assert run_send(project, environment(engine), "--yes", "--transport", url).returncode == 0
+    assert len(recorder.received) == 6
+
+
+
+class Refusing(Recorder):
+    """Says '451 try later' to one address, every time."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+        if address == self.refused:
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_batch_stopped_halfway_keeps_what_was_sent(project: Project, engine: Engine) -> None:
+    addresses = add_subscribers(engine, 6, locales=("en",))
+    recorder = Refusing(addresses[2])
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        stopped = run_send(project, environment(engine), "--yes", "--transport", f"smtp://127.0.0.1:{port}")
+        assert stopped.returncode == 1
+        assert f"{addresses[2]}: RCPT TO: 451 4.3.0 try again later" in stopped.stderr
+        assert recorder.received == addresses[:2]
+        # The two sent are recorded as sent; the refused one and those after it were certainly not sent.
+        assert states(engine) == Counter({"sent": 2, "pending": 4})
+        recorder.refused = ""
+        resumed = run_send(project, environment(engine), "--yes", "--transport", f"smtp://127.0.0.1:{port}")
+        assert resumed.returncode == 0, resumed.stderr
+    finally:
+        controller.stop()
+    assert recorder.received == addresses
+    assert states(engine) == Counter({"sent": 6})
+
+
+def test_two_senders_on_postgresql_share_the_work_and_send_each_copy_once(project: Project, postgres_url: str, smtp_server: Any) -> None:
+    recorder, url = smtp_server
+    engine = open_store(postgres_url)
+    addresses = add_subscribers(engine, 40)
+    command = [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", "--yes", "--transport", url, "--batch-size", "2"]
+    senders = [
+        subprocess.Popen(command, cwd=project.root, env=environment(engine), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        for _ in range(2)
+    ]
+    outputs = [sender.communicate(timeout=120) for sender in senders]
+    assert [sender.returncode for sender in senders] == [0, 0], outputs
+    assert sorted(recorder.received) == sorted(addresses)  # each copy exactly once
+    sent = [int(out.splitlines()[-1].split()[1].rstrip(",")) for out, _ in outputs]
+    assert sum(sent) == 40
+    assert states(engine) == Counter({"sent": 40})
+    engine.dispose()

@@ -1,0 +1,179 @@
+"""The store: which database a project uses, opening one (migrating it), and errors a user can act on."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from broadsheet.delivery.store import (
+    Base,
+    LedgerEntry,
+    Subscriber,
+    alembic_config,
+    database_url,
+    open_store,
+    project_store,
+)
+from broadsheet.errors import BroadsheetError
+from broadsheet.settings import Project, Settings
+
+TABLES = {"alembic_version", "subscribers", "runs", "ledger"}
+
+
+def _add_subscriber(engine: Engine, email: str = "aung@example.org") -> int:
+    with Session(engine) as session:
+        subscriber = Subscriber(email=email, email_key=email.lower(), name="Aung", locale="my")
+        session.add(subscriber)
+        session.commit()
+        return subscriber.id
+
+
+def test_opening_a_new_database_creates_the_tables_the_models_declare(store: Engine) -> None:
+    assert set(inspect(store).get_table_names()) == TABLES
+    with store.connect() as connection:
+        # Tables, columns, types, nullability, indexes, unique and foreign keys alike.
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_opening_again_changes_nothing_and_the_database_stays_at_head(store_url: str) -> None:
+    first = open_store(store_url)
+    _add_subscriber(first)
+    first.dispose()
+
+    second = open_store(store_url)
+    with second.connect() as connection:
+        config = alembic_config(connection)
+        config.stdout = io.StringIO()
+        command.current(config)  # `alembic current`
+        assert connection.scalar(select(func.count()).select_from(Subscriber)) == 1
+    second.dispose()
+    assert config.stdout.getvalue() == "0001 (head)\n"
+
+
+def test_migrations_go_down_to_an_empty_database_and_up_again(store: Engine) -> None:
+    with store.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    assert set(inspect(store).get_table_names()) <= {"alembic_version"}
+    with store.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    assert set(inspect(store).get_table_names()) == TABLES
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(store_url: str) -> None:
+    opening = "import sys; from broadsheet.delivery.store import open_store; open_store(sys.argv[1]).dispose()"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", opening, store_url], stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    assert [process.communicate()[1] for process in processes] == ["", "", "", ""]
+    assert [process.returncode for process in processes] == [0, 0, 0, 0]
+
+
+def test_threads_opening_databases_at_once_all_succeed(tmp_path: Path) -> None:
+    urls = [f"sqlite:///{tmp_path / name}.db" for name in ("a", "b", "c", "c", "c")]
+    errors: list[BaseException] = []
+
+    def open_in_thread(url: str) -> None:
+        try:
+            open_store(url).dispose()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_in_thread, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def test_ledger_rows_must_name_a_subscriber(store: Engine) -> None:
+    with Session(store) as session:
+        session.add(LedgerEntry(issue="2023-12-21", subscriber_id=999, locale="en"))
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def test_a_subscriber_address_is_unique_whatever_its_case(store: Engine) -> None:
+    _add_subscriber(store, "aung@example.org")
+    with pytest.raises(IntegrityError):
+        _add_subscriber(store, "Aung@Example.org")
+
+
+def test_a_database_from_a_newer_broadsheet_is_refused(store_url: str) -> None:
+    engine = open_store(store_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(BroadsheetError) as raised:
+        open_store(store_url)
+    assert "has a schema this version of broadsheet does not know (Can't locate revision identified by '9999')" in raised.value.message
+    assert raised.value.message.endswith("; upgrade broadsheet")
+
+
+def test_database_is_the_settings_sqlite_file_in_the_project_folder(tmp_path: Path) -> None:
+    project = Project(tmp_path, Settings())
+    assert database_url(project, {}) == f"sqlite:///{tmp_path / 'broadsheet.db'}"
+    assert database_url(project, {"BROADSHEET_DATABASE_URL": "sqlite:///data/list.db"}) == f"sqlite:///{tmp_path / 'data/list.db'}"
+
+
+def test_absolute_and_in_memory_sqlite_urls_stay_as_they_are(tmp_path: Path) -> None:
+    project = Project(tmp_path, Settings(database_url="sqlite:////var/lib/broadsheet.db"))
+    assert database_url(project, {}) == "sqlite:////var/lib/broadsheet.db"
+    assert database_url(project, {"BROADSHEET_DATABASE_URL": "sqlite:///:memory:"}) == "sqlite:///:memory:"
+
+
+def test_environment_overrides_the_settings(tmp_path: Path) -> None:
+    project = Project(tmp_path, Settings(database_url="sqlite:///ignored.db"))
+    environ = {"BROADSHEET_DATABASE_URL": "postgresql://news:p%40ss@db.internal:5433/broadsheet"}
+    assert database_url(project, environ) == "postgresql://news:p%40ss@db.internal:5433/broadsheet"
+
+
+def test_a_malformed_url_is_reported_without_repeating_it(tmp_path: Path) -> None:
+    project = Project(tmp_path, Settings())
+    with pytest.raises(BroadsheetError) as raised:
+        database_url(project, {"BROADSHEET_DATABASE_URL": "postgresql://news:s3cret@db:port/broadsheet"})
+    assert raised.value.message == (
+        "BROADSHEET_DATABASE_URL: Expected a database URL such as sqlite:///broadsheet.db "
+        "or postgresql://user:password@host/database"
+    )
+
+
+def test_an_unreachable_server_is_reported_without_its_password() -> None:
+    with pytest.raises(BroadsheetError) as raised:
+        open_store("postgresql://news:s3cret@127.0.0.1:1/broadsheet")
+    message = raised.value.message
+    assert message.startswith("cannot open the database postgresql+psycopg://news:***@127.0.0.1:1/broadsheet: ")
+    assert "Connection refused" in message
+    assert "s3cret" not in message
+
+
+def test_an_unknown_kind_of_database_is_reported() -> None:
+    with pytest.raises(BroadsheetError) as raised:
+        open_store("nosuchdb://news:s3cret@db/broadsheet")
+    assert raised.value.message == "cannot use the database nosuchdb://news:***@db/broadsheet: Can't load plugin: sqlalchemy.dialects:nosuchdb"
+
+
+def test_an_sqlite_file_in_a_missing_folder_is_reported(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing' / 'broadsheet.db'}"
+    with pytest.raises(BroadsheetError) as raised:
+        open_store(url)
+    assert raised.value.message == f"cannot open the database {url}: unable to open database file"
+
+
+def test_project_store_opens_the_project_database_and_closes_it(tmp_path: Path) -> None:
+    project = Project(tmp_path, Settings())
+    with project_store(project, {}) as engine:
+        _add_subscriber(engine)
+    assert (tmp_path / "broadsheet.db").is_file()
+    assert engine.pool.checkedout() == 0

@@ -1,0 +1,385 @@
+"""The subscriber list: CSV import and export, counts, add and remove, and their commands."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from broadsheet.delivery import subscribers
+from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store
+from broadsheet.delivery.subscribers import SubscriberRow
+from broadsheet.errors import BroadsheetError, InvalidInput, UsageError
+from broadsheet.settings import Project
+
+LOCALES = ("en", "my")
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> Callable[..., Path]:
+    """Write dedented CSV text to tmp_path/NAME and return its path."""
+
+    def write(text: str, name: str = "subscribers.csv") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+def _set_status(engine: Engine, email_key: str, status: Status) -> None:
+    with Session(engine) as session:
+        session.execute(update(Subscriber).where(Subscriber.email_key == email_key).values(status=status.value))
+        session.commit()
+
+
+def _exported(engine: Engine) -> str:
+    out = io.StringIO()
+    subscribers.export_csv(engine, out)
+    return out.getvalue()
+
+
+def test_import_adds_the_valid_rows_and_reports_every_bad_one(store: Engine, write_csv: Callable[..., Path]) -> None:
+    path = write_csv(
+        """
+        email,name,locale
+        aung@example.org,Aung Aung,my
+        not-an-address,Nobody,en
+        su@example.org,Su,fr
+        AUNG@Example.org,Aung again,my
+
+        "thida@example.org","Thida, Dr",en
+        mya@example.org,Mya,en,extra
+        kyaw@example.org,Kyaw
+        zaw@example.org,"Zaw
+        Zaw",en
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:3: error: email: Expected an email address but received: 'not-an-address' (An email address must have an @-sign.)",
+        f"{path}:4: error: locale: Expected one of the configured locales 'en', 'my' but received: 'fr'",
+        f"{path}:5: error: email: 'AUNG@Example.org' is already on line 2",
+        f"{path}:8: error: Expected 3 fields, as in the header, but received 4 (quote a value that holds a comma)",
+        f"{path}:9: error: Expected 3 fields, as in the header, but received 2",
+        f"{path}:10: error: name: Expected a name on one line, without control characters, but received: 'Zaw\\nZaw'",
+    ]
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (2, 0, 0, 6)
+    assert subscribers.list_subscribers(store) == [
+        SubscriberRow("aung@example.org", "Aung Aung", "my", Status.ACTIVE),
+        SubscriberRow("thida@example.org", "Thida, Dr", "en", Status.ACTIVE),
+    ]
+
+
+def test_an_address_already_there_in_another_case_is_updated(store: Engine, write_csv: Callable[..., Path]) -> None:
+    subscribers.add(store, "foo@example.org", "Old Name", "en", locales=LOCALES)
+    report = subscribers.import_csv(store, write_csv("email,name,locale\nFoo@Example.ORG,New Name,my\n"), LOCALES)
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (0, 1, 0, 0)
+    assert report.diagnostics == ()
+    assert subscribers.list_subscribers(store) == [SubscriberRow("foo@example.org", "New Name", "my", Status.ACTIVE)]
+
+
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(store: Engine, write_csv: Callable[..., Path]) -> None:
+    path = write_csv("email,name,locale\na@example.org,A,en\nb@example.org,B,my\n")
+    subscribers.import_csv(store, path, LOCALES)
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (0, 0, 2, 0)
+
+
+@pytest.mark.parametrize("status", [Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED])
+def test_an_import_never_reactivates_an_address_that_left(
+    store: Engine, write_csv: Callable[..., Path], status: Status
+) -> None:
+    subscribers.add(store, "gone@example.org", "Gone", "en", locales=LOCALES)
+    _set_status(store, "gone@example.org", status)
+    path = write_csv("email,name,locale\nnew@example.org,New,en\nGONE@example.org,Back Again,my\n")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:3: warning: email: 'gone@example.org' is {status}: an import never re-activates an address"
+    ]
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (1, 0, 0, 1)
+    assert subscribers.list_subscribers(store, status) == [SubscriberRow("gone@example.org", "Gone", "en", status)]
+
+
+def test_extra_columns_are_ignored_with_one_warning(store: Engine, write_csv: Callable[..., Path]) -> None:
+    path = write_csv(
+        """
+        Phone, Email ,Name,Locale,City,
+        0912345,aung@example.org,Aung,my,Yangon,
+        ,su@example.org,Su,en,,
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:1: warning: ignored column(s) 'Phone', 'City', column 6 (no name)"
+    ]
+    assert report.added == 2
+    assert [row.email for row in subscribers.list_subscribers(store)] == ["aung@example.org", "su@example.org"]
+
+
+def test_a_status_column_brings_addresses_in_as_they_left_but_never_back(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    subscribers.add(store, "active@example.org", "Active", "en", locales=LOCALES)
+    path = write_csv(
+        """
+        email,name,locale,status
+        active@example.org,Active,en,unsubscribed
+        bounced@example.org,Bounced,en,bounced
+        new@example.org,New,en,
+        odd@example.org,Odd,en,gone
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:5: error: status: Expected one of 'active', 'unsubscribed', 'bounced', 'complained' "
+        "or nothing (active) but received: 'gone'"
+    ]
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (2, 1, 0, 1)
+    assert [(row.email, row.status) for row in subscribers.list_subscribers(store)] == [
+        ("active@example.org", Status.UNSUBSCRIBED),
+        ("bounced@example.org", Status.BOUNCED),
+        ("new@example.org", Status.ACTIVE),
+    ]
+
+
+def test_a_file_that_is_not_utf8_is_refused_whole(store: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "subscribers.csv"
+    path.write_bytes("email,name,locale\nok@example.org,Ok,en\ncafe@example.org,Café,en\n".encode("cp1252"))
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert str(raised.value) == (
+        f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte 59); save the file as CSV UTF-8"
+    )
+    assert subscribers.list_subscribers(store) == []
+
+
+def test_a_file_that_is_not_csv_is_refused_whole_with_the_problems_found_before(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv("email,name,locale\nbad,Bad,en\nlong@example.org,\"" + "x" * 200_000 + "\",en\n")
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in raised.value.diagnostics] == [
+        f"{path}:2: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
+        f"{path}:3: error: not valid CSV: field larger than field limit (131072)",
+    ]
+    assert subscribers.list_subscribers(store) == []
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ("email,locale", "missing column 'name'"),
+        ("aung@example.org,Aung,my", "missing column 'email'; missing column 'name'; missing column 'locale'"),
+        ("email,name,locale,Email", "column 'email' appears 2 times"),
+        ("", "empty file"),
+    ],
+)
+def test_a_file_without_the_columns_is_refused_whole(
+    store: Engine, write_csv: Callable[..., Path], header: str, problem: str
+) -> None:
+    path = write_csv(f"{header}\nsu@example.org,Su,en\n" if header else "")
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert str(raised.value) == (
+        f"{path}:1: error: {problem}: the first line must name the columns email, name, locale (in any order)"
+    )
+    assert subscribers.list_subscribers(store) == []
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(store: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("email,name,locale\r\nmya@example.org,မြ,my\r\n".encode("utf-8-sig"))
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert report.diagnostics == ()
+    assert subscribers.list_subscribers(store) == [SubscriberRow("mya@example.org", "မြ", "my", Status.ACTIVE)]
+
+
+def test_export_lists_every_subscriber_by_address_and_imports_back_the_same(
+    store: Engine, write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    subscribers.import_csv(
+        store,
+        write_csv(
+            """
+            email,name,locale
+            zaw@example.org,Zaw,my
+            Bo@Example.org,"Bo ""Tiger"" Aung",en
+            aye@example.org,"Aye, Daw",my
+            kyi@example.org,,en
+            """
+        ),
+        LOCALES,
+    )
+    _set_status(store, "kyi@example.org", Status.UNSUBSCRIBED)
+    exported = _exported(store)
+    assert exported == textwrap.dedent(
+        """\
+        email,name,locale,status
+        aye@example.org,"Aye, Daw",my,active
+        Bo@example.org,"Bo ""Tiger"" Aung",en,active
+        kyi@example.org,,en,unsubscribed
+        zaw@example.org,Zaw,my,active
+        """
+    )
+    elsewhere = open_store(f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    try:
+        report = subscribers.import_csv(elsewhere, write_csv(exported, "export.csv"), LOCALES)
+        assert report.diagnostics == ()
+        assert _exported(elsewhere) == exported
+    finally:
+        elsewhere.dispose()
+
+
+def test_counts_per_locale_and_status(store: Engine) -> None:
+    assert subscribers.list_counts(store) == {}
+    for email, locale in [("a@example.org", "en"), ("b@example.org", "my"), ("c@example.org", "my"), ("d@example.org", "my")]:
+        subscribers.add(store, email, "", locale, locales=LOCALES)
+    _set_status(store, "c@example.org", Status.BOUNCED)
+    assert subscribers.list_counts(store) == {
+        "en": {Status.ACTIVE: 1, Status.UNSUBSCRIBED: 0, Status.BOUNCED: 0, Status.COMPLAINED: 0},
+        "my": {Status.ACTIVE: 2, Status.UNSUBSCRIBED: 0, Status.BOUNCED: 1, Status.COMPLAINED: 0},
+    }
+
+
+def test_add_refuses_an_address_already_there_whatever_its_case_or_status(store: Engine) -> None:
+    assert subscribers.add(store, " Su@Example.org ", " Su ", "MY", locales=LOCALES) == SubscriberRow(
+        "Su@example.org", "Su", "my", Status.ACTIVE
+    )
+    _set_status(store, "su@example.org", Status.UNSUBSCRIBED)
+    with pytest.raises(BroadsheetError) as raised:
+        subscribers.add(store, "su@example.org", "Su", "en", locales=LOCALES)
+    assert raised.value.message == "'Su@example.org' is already a subscriber (unsubscribed)"
+
+
+def test_add_refuses_a_bad_address_or_locale(store: Engine) -> None:
+    with pytest.raises(UsageError) as raised:
+        subscribers.add(store, "su@", "Su", "fr", locales=LOCALES)
+    assert raised.value.message == (
+        "email: Expected an email address but received: 'su@' (There must be something after the @-sign.); "
+        "locale: Expected one of the configured locales 'en', 'my' but received: 'fr'"
+    )
+    assert subscribers.list_subscribers(store) == []
+
+
+def test_remove_deletes_the_subscriber_and_their_ledger_rows(store: Engine) -> None:
+    subscribers.add(store, "su@example.org", "Su", "en", locales=LOCALES)
+    subscribers.add(store, "mya@example.org", "Mya", "my", locales=LOCALES)
+    with Session(store) as session:
+        for subscriber in session.scalars(select(Subscriber)):
+            session.add(LedgerEntry(issue="2023-12-21", subscriber_id=subscriber.id, locale=subscriber.locale))
+        session.commit()
+    assert subscribers.remove(store, "SU@example.org") == SubscriberRow("su@example.org", "Su", "en", Status.ACTIVE)
+    assert [row.email for row in subscribers.list_subscribers(store)] == ["mya@example.org"]
+    with Session(store) as session:
+        assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
+    with pytest.raises(BroadsheetError) as raised:
+        subscribers.remove(store, "su@example.org")
+    assert raised.value.message == "no subscriber has the address 'su@example.org'"
+
+
+# The commands, on the project's own SQLite file.
+
+
+@pytest.fixture
+def project_cli(cli: Cli, tmp_project: Project, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """`broadsheet ARGS...` run in a throwaway project, on its default database."""
+    monkeypatch.delenv("BROADSHEET_DATABASE_URL", raising=False)
+
+    def run(*args: str) -> Result:
+        return cli(*args, cwd=tmp_project.root)
+
+    return run
+
+
+def test_import_command_prints_every_bad_row_and_exits_1_keeping_the_valid_ones(
+    project_cli: Cli, tmp_project: Project
+) -> None:
+    (tmp_project.root / "list.csv").write_text(
+        "email,name,locale,phone\nsu@example.org,Su,en,1\nbad,Bad,en,2\nmya@example.org,Mya,de,3\n", encoding="utf-8"
+    )
+    result = project_cli("subscribers", "import", "list.csv")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "list.csv:1: warning: ignored column(s) 'phone'\n"
+        "list.csv:3: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)\n"
+        "list.csv:4: error: locale: Expected one of the configured locales 'en', 'my' but received: 'de'\n"
+    )
+    assert result.stdout == "list.csv: added 1, updated 0, unchanged 0, skipped 2\n"
+    assert (tmp_project.root / "broadsheet.db").is_file()
+    assert project_cli("subscribers", "export").stdout == "email,name,locale,status\nsu@example.org,Su,en,active\n"
+
+
+def test_import_command_of_a_good_file_exits_0(project_cli: Cli, tmp_project: Project) -> None:
+    (tmp_project.root / "list.csv").write_text("email,name,locale\nsu@example.org,Su,en\n", encoding="utf-8")
+    result = project_cli("subscribers", "import", "list.csv")
+    assert (result.exit_code, result.stderr, result.stdout) == (0, "", "list.csv: added 1, updated 0, unchanged 0, skipped 0\n")
+
+
+def test_import_command_of_an_unreadable_file_exits_1(project_cli: Cli, tmp_project: Project) -> None:
+    (tmp_project.root / "list.csv").write_bytes(b"email,name,locale\nsu@example.org,S\xfc,en\n")
+    result = project_cli("subscribers", "import", "list.csv")
+    assert result.exit_code == 1
+    assert result.stderr == "list.csv:2: error: not UTF-8 text (invalid start byte at byte 34); save the file as CSV UTF-8\n"
+    assert result.stdout == ""
+
+
+def test_add_list_export_and_remove_commands(project_cli: Cli, tmp_project: Project) -> None:
+    assert project_cli("subscribers", "list").stdout == "no subscribers\n"
+    assert project_cli("subscribers", "add", "su@example.org", "--name", "Su", "--locale", "en").stdout == "added su@example.org (en)\n"
+    assert project_cli("subscribers", "add", "mya@example.org", "--locale", "my").stdout == "added mya@example.org (my)\n"
+    assert project_cli("subscribers", "add", "thida@example.org", "--name", "Daw Thida", "--locale", "my").exit_code == 0
+
+    listed = project_cli("subscribers", "list", "--all")
+    assert listed.exit_code == 0
+    assert listed.stdout == (
+        "locale  active  unsubscribed  bounced  complained\n"
+        "en           1             0        0           0\n"
+        "my           2             0        0           0\n"
+        "total        3             0        0           0\n"
+        "\n"
+        "mya@example.org    my  active\n"
+        "su@example.org     en  active        Su\n"
+        "thida@example.org  my  active        Daw Thida\n"
+    )
+
+    written = project_cli("subscribers", "export", "--out", "exports/list.csv")
+    assert (written.exit_code, written.stdout) == (0, "wrote exports/list.csv (3 subscriber(s))\n")
+    assert (tmp_project.root / "exports/list.csv").read_text(encoding="utf-8") == project_cli("subscribers", "export").stdout
+    assert project_cli("subscribers", "export").stdout.splitlines()[1] == "mya@example.org,,my,active"
+
+    assert project_cli("subscribers", "remove", "MYA@example.org").stdout == "removed mya@example.org\n"
+    gone = project_cli("subscribers", "remove", "mya@example.org")
+    assert (gone.exit_code, gone.stderr) == (1, "broadsheet: no subscriber has the address 'mya@example.org'\n")
+
+
+def test_add_command_with_a_bad_address_is_a_usage_error(project_cli: Cli) -> None:
+    result = project_cli("subscribers", "add", "not-an-address", "--locale", "en")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "broadsheet: email: Expected an email address but received: 'not-an-address' (An email address must have an @-sign.)\n"
+    )
+    twice = project_cli("subscribers", "add", "su@example.org", "--locale", "en"), project_cli(
+        "subscribers", "add", "SU@example.org", "--locale", "en"
+    )
+    assert [r.exit_code for r in twice] == [0, 1]
+    assert twice[1].stderr == "broadsheet: 'su@example.org' is already a subscriber (active)\n"
+
+
+def test_commands_report_an_unreachable_database_without_its_password(
+    project_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", "postgresql://news:s3cret@127.0.0.1:1/broadsheet")
+    result = project_cli("subscribers", "list")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("broadsheet: cannot open the database postgresql+psycopg://news:***@127.0.0.1:1/broadsheet: ")
+    assert "s3cret" not in result.output

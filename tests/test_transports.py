@@ -1,0 +1,841 @@
+"""Transports against real parts: `.eml` files read back, a real SMTP server on loopback, an HTTP server standing in for SendGrid."""
+
+from __future__ import annotations
+
+import datetime
+import email
+import email.policy
+import ipaddress
+import json
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from broadsheet.delivery.transports import (
+    Batch,
+    Delivery,
+    Outcome,
+    Recipient,
+    TransportError,
+    open_transport,
+)
+from broadsheet.delivery.transports.mime import POLICY, compose
+from broadsheet.delivery.transports.outbox import OutboxTransport, file_name
+from broadsheet.delivery.transports.retry import Backoff
+from broadsheet.delivery.transports.sendgrid import SendGridTransport
+from broadsheet.delivery.transports.smtp import SMTPTransport
+from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER
+
+SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်"
+LONG_SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက် နှင့် အခြား သတင်းများ ၂၀၂၃ ခုနှစ် ဒီဇင်ဘာ ၂၁ ရက်"
+HTML = f'<p>မင်္ဂလာပါ</p><p><a href="{UNSUBSCRIBE_PLACEHOLDER}">စာရင်းမှ ထွက်ရန်</a></p>'
+TEXT = f"မင်္ဂလာပါ\n\nစာရင်းမှ ထွက်ရန်: {UNSUBSCRIBE_PLACEHOLDER}\n"
+SENDER = "ဒီဇင်ဘာ သတင်း <news@example.org>"
+REPLY_TO = "Editors <editors@example.org>"
+API_KEY = "SG.test-key.s3cr3t-value"
+
+
+def subscriber(address: str, number: int = 1, name: str = "") -> Recipient:
+    url = f"https://news.example.org/unsubscribe/{number}"
+    return Recipient(
+        address=address,
+        name=name,
+        message_id=f"<2023-12-21.{number}.abc@news.example.org>",
+        substitutions={UNSUBSCRIBE_PLACEHOLDER: url},
+        headers={"List-Unsubscribe": f"<{UNSUBSCRIBE_PLACEHOLDER}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        custom_args={"issue": "2023-12-21", "subscriber": str(number)},
+    )
+
+
+def edition(*recipients: Recipient, subject: str = SUBJECT) -> Batch:
+    return Batch(
+        issue="2023-12-21",
+        locale="my",
+        subject=subject,
+        html=HTML,
+        text=TEXT,
+        sender=SENDER,
+        reply_to=REPLY_TO,
+        recipients=recipients,
+    )
+
+
+def parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def assert_is_copy_for(message: EmailMessage, recipient: Recipient, subject: str = SUBJECT) -> None:
+    """`message` is `recipient`'s copy of `edition()`: headers, both parts in order, placeholders filled in."""
+    url = recipient.substitutions[UNSUBSCRIBE_PLACEHOLDER]
+    assert message["To"].addresses[0].addr_spec == recipient.address
+    assert message["To"].addresses[0].display_name == recipient.name
+    assert message["From"].addresses[0].display_name == "ဒီဇင်ဘာ သတင်း"
+    assert message["From"].addresses[0].addr_spec == "news@example.org"
+    assert message["Reply-To"] == REPLY_TO
+    assert message["Subject"] == subject
+    assert message["Message-ID"] == recipient.message_id
+    assert message["MIME-Version"] == "1.0"
+    assert message["Date"].datetime.tzinfo is not None
+    assert message["List-Unsubscribe"] == f"<{url}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = message.iter_parts()
+    assert (text.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+    assert text.get_content_charset() == html.get_content_charset() == "utf-8"
+    # Text is encoded in its canonical form, with CRLF line ends (RFC 2045).
+    assert text.get_content().replace("\r\n", "\n") == TEXT.replace(UNSUBSCRIBE_PLACEHOLDER, url)
+    assert html.get_content().rstrip("\r\n") == HTML.replace(UNSUBSCRIBE_PLACEHOLDER, url)
+
+
+def assert_smtp_safe(data: bytes) -> None:
+    """CRLF line ends only, 7-bit, no line over SMTP's 998."""
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert data.isascii()
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+
+
+# --- composing ---------------------------------------------------------------------------------
+
+
+def test_message_is_crlf_seven_bit_and_reads_back_as_the_recipients_copy() -> None:
+    recipient = subscriber("ko.ko@example.com", name="ကိုကို")
+    data = compose(edition(recipient), recipient).as_bytes()
+    assert_smtp_safe(data)
+    assert_is_copy_for(parse(data), recipient)
+
+
+def test_long_burmese_subject_keeps_every_space() -> None:
+    """`email.policy.SMTP` on Python 3.11 runs the first two words of this subject together; ours must not."""
+    recipient = subscriber("ko.ko@example.com")
+    message = compose(edition(recipient, subject=LONG_SUBJECT), recipient)
+    data = message.as_bytes()
+    assert max(len(line) for line in data.split(b"\r\n")) <= 78
+    assert parse(data)["Subject"] == LONG_SUBJECT
+    assert message.policy is POLICY
+
+
+def test_recipient_name_with_comma_is_quoted_not_split() -> None:
+    recipient = subscriber("ko.ko@example.com", name="Ko, Ko")
+    message = parse(compose(edition(recipient), recipient).as_bytes())
+    assert [(a.display_name, a.addr_spec) for a in message["To"].addresses] == [("Ko, Ko", "ko.ko@example.com")]
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["not-an-address", "a@b\r\nBcc: everyone@example.com", "ကို@example.com", ""],
+)
+def test_address_that_cannot_be_written_is_refused(address: str) -> None:
+    recipient = subscriber(address)
+    with pytest.raises(ValueError, match=r"not an email address|not ASCII"):
+        compose(edition(recipient), recipient)
+
+
+def test_internationalized_domain_is_written_in_idna() -> None:
+    recipient = subscriber("ko@မြန်မာ.example")
+    message = parse(compose(edition(recipient), recipient).as_bytes())
+    assert message["To"].addresses[0].domain == "xn--7idjb0f4ck.example"
+
+
+# --- outbox ------------------------------------------------------------------------------------
+
+
+def test_outbox_writes_one_file_per_recipient_that_reads_back_as_their_copy(tmp_path: Path) -> None:
+    first, second = subscriber("ko.ko@example.com", 1, "ကိုကို"), subscriber("ma.ma@example.com", 2, "Ma Ma")
+    transport = open_transport(f"outbox:{tmp_path}", environ={})
+
+    deliveries = transport.send(edition(first, second))
+
+    folder = tmp_path / "2023-12-21" / "my"
+    assert deliveries == [
+        Delivery("ko.ko@example.com", Outcome.SENT, str(folder / "ko.ko@example.com.eml")),
+        Delivery("ma.ma@example.com", Outcome.SENT, str(folder / "ma.ma@example.com.eml")),
+    ]
+    assert sorted(p.name for p in folder.iterdir()) == ["ko.ko@example.com.eml", "ma.ma@example.com.eml"]
+    for recipient in (first, second):
+        data = (folder / f"{recipient.address}.eml").read_bytes()
+        assert_smtp_safe(data)
+        assert_is_copy_for(parse(data), recipient)
+
+
+def test_outbox_rerun_replaces_each_file_whole_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    transport = OutboxTransport(tmp_path)
+    batch = edition(subscriber("ko.ko@example.com"))
+    transport.send(batch)
+    transport.send(batch)
+    assert [p.name for p in (tmp_path / "2023-12-21" / "my").iterdir()] == ["ko.ko@example.com.eml"]
+
+
+def test_outbox_fails_an_unwritable_address_and_writes_the_others(tmp_path: Path) -> None:
+    deliveries = OutboxTransport(tmp_path).send(edition(subscriber("not an address"), subscriber("ma.ma@example.com", 2)))
+    assert [(d.address, d.outcome) for d in deliveries] == [
+        ("not an address", Outcome.FAILED),
+        ("ma.ma@example.com", Outcome.SENT),
+    ]
+    assert "is not an email address" in deliveries[0].detail
+
+
+def test_outbox_file_names_never_collide_even_on_case_insensitive_disks() -> None:
+    addresses = ["ko@example.com", "KO@example.com", "Ko@example.com", "a~b@example.com", "a_b@example.com", ".hidden@example.com"]
+    names = [file_name(a) for a in addresses]
+    assert names[0] == "ko@example.com"
+    assert len({n.lower() for n in names}) == len(addresses)
+    assert all("/" not in n and not n.startswith(".") for n in [*names, file_name("../../etc/passwd")])
+
+
+def test_outbox_that_cannot_write_stops_the_send(tmp_path: Path) -> None:
+    (tmp_path / "2023-12-21").write_text("a file where a folder should be")
+    with pytest.raises(TransportError, match="outbox: cannot write") as caught:
+        OutboxTransport(tmp_path).send(edition(subscriber("ko.ko@example.com")))
+    assert caught.value.nothing_sent
+
+
+# --- SMTP --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A free loopback port: aiosmtpd's Controller cannot start on port 0 (its readiness check needs the number)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    tls: bool
+
+
+@dataclass
+class Mailbox:
+    """An aiosmtpd handler: keeps what it receives, counts connections, answers RCPT and DATA as a test scripts."""
+
+    port: int = 0
+    messages: list[Received] = field(default_factory=list)
+    peers: set[object] = field(default_factory=set)
+    """The client end of each connection."""
+    rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
+    """address -> replies to give its next RCPT commands, in turn; 250 once they run out."""
+    data_replies: dict[str, str] = field(default_factory=dict)
+    stop: Callable[[], None] = lambda: None
+    """Stops the server."""
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
+        self.peers.add(session.peer)
+        session.host_name = hostname  # a handler's EHLO hook must do what aiosmtpd does without one
+        return responses
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        replies = self.rcpt_replies.get(address)
+        if replies:
+            return replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        for address in envelope.rcpt_tos:
+            if address in self.data_replies:
+                return self.data_replies[address]
+        content = envelope.original_content
+        assert isinstance(content, bytes) and isinstance(envelope.mail_from, str)
+        assert server.transport is not None
+        tls = server.transport.get_extra_info("ssl_object") is not None
+        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), content, tls))
+        return "250 2.0.0 queued"
+
+    def copies(self) -> dict[str, EmailMessage]:
+        return {message.rcpt_tos[0]: parse(message.data) for message in self.messages}
+
+
+@pytest.fixture
+def start_smtp() -> Iterator[Callable[..., Mailbox]]:
+    """Start a real SMTP server on loopback: `start(mailbox=None, port=None, **Controller options)`."""
+    controllers: list[Controller] = []
+
+    def start(mailbox: Mailbox | None = None, port: int | None = None, **options: Any) -> Mailbox:
+        mailbox = mailbox or Mailbox()
+        controller = Controller(mailbox, hostname="127.0.0.1", port=port or free_port(), **options)
+        controller.start()
+        controllers.append(controller)
+        mailbox.port = controller.port
+        mailbox.stop = controller.stop
+        return mailbox
+
+    yield start
+    for controller in controllers:
+        if controller._thread is not None:  # not stopped by the test
+            controller.stop()
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    """The backoff waits a transport asked for, instead of waiting them."""
+    return []
+
+
+@pytest.fixture
+def backoff(waits: list[float]) -> Backoff:
+    return Backoff(attempts=3, base=1.0, sleep=waits.append, jitter=lambda: 1.0)
+
+
+@pytest.fixture
+def smtp(backoff: Backoff) -> Iterator[Callable[..., SMTPTransport]]:
+    """`smtp(url, **options)`: an SMTPTransport with the test's backoff, closed after the test."""
+    opened: list[SMTPTransport] = []
+
+    def make(url: str, **options: Any) -> SMTPTransport:
+        transport = SMTPTransport.from_url(url, backoff=backoff, timeout=5.0, **options)
+        opened.append(transport)
+        return transport
+
+    yield make
+    for transport in opened:
+        transport.close()
+
+
+def test_smtp_delivers_each_recipients_copy_over_one_connection(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    mailbox = start_smtp()
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+    first, second, third = (subscriber(f"reader{n}@example.com", n, f"Reader {n}") for n in (1, 2, 3))
+
+    deliveries = transport.send(edition(first, second)) + transport.send(edition(third))
+
+    assert [(d.address, d.outcome) for d in deliveries] == [(r.address, Outcome.SENT) for r in (first, second, third)]
+    assert all(d.detail.startswith("250") for d in deliveries)
+    copies = mailbox.copies()
+    for recipient in (first, second, third):
+        assert_is_copy_for(copies[recipient.address], recipient)
+    assert {m.mail_from for m in mailbox.messages} == {"news@example.org"}
+    assert all(m.rcpt_tos == [m.rcpt_tos[0]] for m in mailbox.messages)
+    assert len(mailbox.peers) == 1
+
+
+def test_smtp_reconnects_when_the_server_closed_an_idle_connection(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp(timeout=0.2)
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+    transport.send(edition(subscriber("reader1@example.com", 1)))
+    time.sleep(0.5)  # the server gives up on the idle connection and closes it
+
+    deliveries = transport.send(edition(subscriber("reader2@example.com", 2)))
+
+    assert deliveries[0].outcome is Outcome.SENT
+    assert len(mailbox.messages) == 2
+    assert len(mailbox.peers) == 2
+    assert waits == []  # a stale connection is replaced at once, not backed off
+
+
+def test_smtp_survives_a_server_restart_between_batches(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+    transport.send(edition(subscriber("reader1@example.com", 1)))
+    mailbox.stop()
+    start_smtp(mailbox, port=mailbox.port)
+    deliveries = transport.send(edition(subscriber("reader2@example.com", 2)))
+    assert deliveries[0].outcome is Outcome.SENT
+    assert [m.rcpt_tos for m in mailbox.messages] == [["reader1@example.com"], ["reader2@example.com"]]
+    assert len(mailbox.peers) == 2
+    assert waits == []
+
+
+def test_smtp_rejected_recipient_fails_with_the_server_reply_and_others_are_sent(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.rcpt_replies["gone@example.com"] = ["550 5.1.1 <gone@example.com>: user unknown"]
+    mailbox.data_replies["spammy@example.com"] = "554 5.7.1 message refused as spam"
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    deliveries = transport.send(
+        edition(subscriber("ok1@example.com", 1), subscriber("gone@example.com", 2), subscriber("spammy@example.com", 3), subscriber("ok2@example.com", 4))
+    )
+
+    assert deliveries == [
+        Delivery("ok1@example.com", Outcome.SENT, "250 2.0.0 queued"),
+        Delivery("gone@example.com", Outcome.FAILED, "RCPT TO: 550 5.1.1 <gone@example.com>: user unknown"),
+        Delivery("spammy@example.com", Outcome.FAILED, "DATA: 554 5.7.1 message refused as spam"),
+        Delivery("ok2@example.com", Outcome.SENT, "250 2.0.0 queued"),
+    ]
+    assert sorted(mailbox.copies()) == ["ok1@example.com", "ok2@example.com"]
+    assert waits == []
+    assert len(mailbox.peers) == 1
+
+
+def test_smtp_retries_a_transient_refusal_then_sends(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.rcpt_replies["busy@example.com"] = ["451 4.7.1 greylisted, try again later"]
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    deliveries = transport.send(edition(subscriber("busy@example.com")))
+
+    assert deliveries[0].outcome is Outcome.SENT
+    assert list(mailbox.copies()) == ["busy@example.com"]
+    assert waits == [1.0]
+
+
+def test_smtp_transient_refusal_that_persists_stops_the_send(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.rcpt_replies["busy@example.com"] = ["452 4.2.2 mailbox full"] * 6
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    with pytest.raises(TransportError) as first_of_batch:
+        transport.send(edition(subscriber("busy@example.com")))
+    assert "busy@example.com: RCPT TO: 452 4.2.2 mailbox full, still after 3 tries" in first_of_batch.value.message
+    assert first_of_batch.value.nothing_sent
+    assert waits == [1.0, 2.0]
+
+    with pytest.raises(TransportError) as after_one_sent:
+        transport.send(edition(subscriber("ok@example.com", 1), subscriber("busy@example.com", 2)))
+    assert not after_one_sent.value.nothing_sent
+
+
+def test_smtp_server_that_cannot_be_reached_is_retried_then_stops_the_send(
+    smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    transport = smtp(f"smtp://127.0.0.1:{free_port()}")
+    with pytest.raises(TransportError, match="cannot connect") as caught:
+        transport.send(edition(subscriber("reader@example.com")))
+    assert caught.value.nothing_sent
+    assert waits == [1.0, 2.0]
+
+
+def accept_only(login: bytes, password: bytes) -> Callable[..., AuthResult]:
+    def authenticator(server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (login, password)
+        return AuthResult(success=ok, handled=False)
+
+    return authenticator
+
+
+def test_smtp_logs_in_with_percent_decoded_user_and_password(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    mailbox = start_smtp(authenticator=accept_only(b"editor@example.org", b"p@ss:w/rd"), auth_require_tls=False)
+    transport = smtp(f"smtp://editor%40example.org:p%40ss%3Aw%2Frd@127.0.0.1:{mailbox.port}")
+    assert transport.send(edition(subscriber("reader@example.com")))[0].outcome is Outcome.SENT
+
+
+def test_smtp_refused_login_stops_the_send_without_showing_the_password(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp(authenticator=accept_only(b"editor", b"right"), auth_require_tls=False)
+    transport = smtp(f"smtp://editor:wr0ng-pa55@127.0.0.1:{mailbox.port}")
+
+    with pytest.raises(TransportError) as caught:
+        transport.send(edition(subscriber("reader@example.com")))
+
+    message = caught.value.message
+    assert message.startswith(f"smtp://editor@127.0.0.1:{mailbox.port}: the server refused the login of 'editor': 535")
+    assert "wr0ng-pa55" not in message + repr(transport) + str(caught.value.__cause__) + str(caught.value.__context__)
+    assert caught.value.nothing_sent
+    assert waits == []
+    assert mailbox.messages == []
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: (certificate, key) files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+def test_smtp_upgrades_with_starttls_before_logging_in(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], certificate: tuple[Path, Path]
+) -> None:
+    mailbox = start_smtp(
+        tls_context=server_context(certificate), require_starttls=True, authenticator=accept_only(b"editor", b"secret")
+    )
+    trusting = ssl.create_default_context(cafile=certificate[0])
+    transport = smtp(f"smtp://editor:secret@127.0.0.1:{mailbox.port}", tls_context=trusting)
+    assert transport.send(edition(subscriber("reader@example.com")))[0].outcome is Outcome.SENT
+    assert [m.tls for m in mailbox.messages] == [True]
+
+
+def test_smtps_speaks_tls_from_the_start(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], certificate: tuple[Path, Path]
+) -> None:
+    mailbox = start_smtp(ssl_context=server_context(certificate))
+    trusting = ssl.create_default_context(cafile=certificate[0])
+    transport = smtp(f"smtps://127.0.0.1:{mailbox.port}", tls_context=trusting)
+    assert transport.send(edition(subscriber("reader@example.com")))[0].outcome is Outcome.SENT
+    assert [m.tls for m in mailbox.messages] == [True]
+
+
+def test_smtp_server_certificate_that_does_not_verify_stops_the_send(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], certificate: tuple[Path, Path], waits: list[float]
+) -> None:
+    mailbox = start_smtp(ssl_context=server_context(certificate))
+    transport = smtp(f"smtps://127.0.0.1:{mailbox.port}")  # the system's trust store does not know the test certificate
+    with pytest.raises(TransportError, match="TLS failed"):
+        transport.send(edition(subscriber("reader@example.com")))
+    assert waits == []
+
+
+def test_smtp_url_gives_user_port_and_tls() -> None:
+    plain = SMTPTransport.from_url("smtp://mail.example.org")
+    assert (plain.host, plain.port, plain.implicit_tls, plain.username) == ("mail.example.org", 587, False, "")
+    tls = open_transport("smtps://editor%40example.org:p%40ss@mail.example.org", environ={})
+    assert isinstance(tls, SMTPTransport)
+    assert (tls.port, tls.implicit_tls, tls.username) == (465, True, "editor@example.org")
+    assert repr(tls) == "SMTPTransport('smtps://editor%40example.org@mail.example.org:465')"
+    assert SMTPTransport.from_url("smtp://[::1]:2525").port == 2525
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("smtp://", "smtp://: expected smtp://[user:password@]host[:port] or smtps://..."),
+        ("smtp://u:secret@mail.example.org:99999", "smtp://mail.example.org: the port must be a number from 1 to 65535"),
+    ],
+)
+def test_smtp_bad_url_is_refused_without_its_password(url: str, message: str) -> None:
+    with pytest.raises(TransportError) as caught:
+        SMTPTransport.from_url(url)
+    assert caught.value.message == message
+
+
+# --- SendGrid ----------------------------------------------------------------------------------
+
+RESERVED_HEADERS = {"to", "from", "subject", "reply-to", "cc", "bcc", "content-type", "content-transfer-encoding", "dkim-signature", "received", "x-sg-id", "x-sg-eid"}
+
+
+def sendgrid_errors(*messages: tuple[str | None, str]) -> str:
+    return json.dumps({"errors": [{"field": f, "message": m, "help": None} for f, m in messages]})
+
+
+@dataclass
+class FakeSendGrid:
+    """Stands in for SendGrid's v3 `mail/send`: checks every request as SendGrid would, then answers as scripted.
+
+    `script` holds the next answers ("202", "429", "500", "drop", or any status); "202" once it runs out.
+    A request that breaks SendGrid's rules gets SendGrid's 400 and is kept in `problems`.
+    """
+
+    api_key: str
+    script: list[str] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    rate_limit_reset: int = 0
+
+    def handle(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return Response(sendgrid_errors((None, "The provided authorization grant is invalid, expired, or revoked")), 401)
+        body = request.get_data()
+        problems = self.check(request, body)
+        self.problems += problems
+        if problems:
+            return Response(sendgrid_errors(*((None, p) for p in problems)), 400, content_type="application/json")
+        self.requests.append(json.loads(body))
+        answer = self.script.pop(0) if self.script else "202"
+        if answer == "drop":
+            request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+            return Response("", 500)
+        if answer == "429":
+            return Response(
+                sendgrid_errors((None, "too many requests")),
+                429,
+                headers={"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(self.rate_limit_reset)},
+            )
+        if answer == "202":
+            return Response("", 202)
+        return Response(sendgrid_errors(("personalizations.0.to.0.email", "Does not contain a valid address.")), int(answer))
+
+    def check(self, request: Request, body: bytes) -> list[str]:
+        if not request.headers.get("Content-Type", "").startswith("application/json"):
+            return ["Content-Type must be application/json"]
+        if len(body) >= 30_000_000:
+            return ["the request must be under 30 MB"]
+        mail = json.loads(body)
+        problems = []
+        personalizations = mail.get("personalizations")
+        if not isinstance(personalizations, list) or not 1 <= len(personalizations) <= 1000:
+            return ["personalizations: between 1 and 1000 personalizations"]
+        addresses = [to["email"].lower() for p in personalizations for to in p.get("to", [])]
+        if len(addresses) > 1000:
+            problems.append("There is a limit of 1000 total recipients (to + cc + bcc) per request.")
+        if len(set(addresses)) != len(addresses):
+            problems.append("Each unique email address in the personalizations array should only be included once.")
+        for p in personalizations:
+            if not p.get("to") or any(not to.get("email") or set(to.get("name", "")) & {",", ";"} for to in p["to"]):
+                problems.append("personalizations.to: an email, and a name without ; or ,")
+            if len(json.dumps({**mail.get("custom_args", {}), **p.get("custom_args", {})}).encode()) >= 10_000:
+                problems.append("custom_args: the total length of custom arguments must be less than 10000 bytes")
+            if len(json.dumps(p.get("substitutions", {})).encode()) >= 10_000:
+                problems.append("substitutions: at most 10000 bytes a personalization")
+            if not all(isinstance(v, str) for v in (*p.get("substitutions", {}).values(), *p.get("custom_args", {}).values(), *p.get("headers", {}).values())):
+                problems.append("substitutions, custom_args and headers take strings")
+            if RESERVED_HEADERS & {h.lower() for h in p.get("headers", {})}:
+                problems.append("headers: a reserved header")
+            if not (mail.get("subject") or p.get("subject")):
+                problems.append("subject: required in every personalization or at the message level")
+        if not mail.get("from", {}).get("email"):
+            problems.append("from.email is required")
+        types = [c.get("type") for c in mail.get("content", [])]
+        if not types or not all(c.get("value") for c in mail["content"]) or ("text/plain" in types and types[0] != "text/plain"):
+            problems.append("content: text/plain must come first, and every value must be non-empty")
+        categories = mail.get("categories", [])
+        if len(categories) > 10 or len(set(categories)) != len(categories) or any(len(c) > 255 for c in categories):
+            problems.append("categories: at most 10 unique categories of at most 255 characters")
+        return problems
+
+
+@pytest.fixture
+def sendgrid(httpserver: HTTPServer) -> Iterator[FakeSendGrid]:
+    fake = FakeSendGrid(API_KEY)
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_handler(fake.handle)
+    yield fake
+    assert fake.problems == []
+    httpserver.check_handler_errors()
+
+
+@pytest.fixture
+def sendgrid_transport(httpserver: HTTPServer, backoff: Backoff) -> Callable[..., SendGridTransport]:
+    def make(api_key: str = API_KEY, **options: Any) -> SendGridTransport:
+        environ = {"SENDGRID_API_KEY": api_key, "BROADSHEET_SENDGRID_URL": httpserver.url_for("/")}
+        return SendGridTransport.from_environment(environ, backoff=backoff, clock=lambda: 1_700_000_000.0, **options)
+
+    return make
+
+
+def test_sendgrid_sends_a_batch_in_one_request_with_one_personalization_per_recipient_in_order(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport]
+) -> None:
+    recipients = [subscriber(f"reader{n}@example.com", n, f"Reader {n}") for n in range(1, 6)]
+    transport = sendgrid_transport(unsubscribe_group=42)
+
+    deliveries = transport.send(edition(*recipients))
+
+    assert deliveries == [Delivery(r.address, Outcome.SENT) for r in recipients]
+    [mail] = sendgrid.requests
+    assert mail["from"] == {"email": "news@example.org", "name": "ဒီဇင်ဘာ သတင်း"}
+    assert mail["reply_to"] == {"email": "editors@example.org", "name": "Editors"}
+    assert mail["subject"] == SUBJECT
+    assert mail["content"] == [{"type": "text/plain", "value": TEXT}, {"type": "text/html", "value": HTML}]
+    assert mail["categories"] == ["2023-12-21"]
+    assert mail["asm"] == {"group_id": 42}
+    assert [p["to"] for p in mail["personalizations"]] == [[{"email": r.address, "name": r.name}] for r in recipients]
+    first = mail["personalizations"][0]
+    assert first["substitutions"] == {UNSUBSCRIBE_PLACEHOLDER: "https://news.example.org/unsubscribe/1"}
+    assert first["custom_args"] == {"issue": "2023-12-21", "subscriber": "1"}
+    assert first["headers"] == {
+        "Message-ID": "<2023-12-21.1.abc@news.example.org>",
+        "List-Unsubscribe": "<https://news.example.org/unsubscribe/1>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def test_sendgrid_takes_a_full_batch_of_1000_and_refuses_1001_before_sending(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport]
+) -> None:
+    transport = sendgrid_transport()
+    assert transport.max_batch == 1000
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(1001)]
+
+    with pytest.raises(TransportError, match="at most 1000 recipients; this batch has 1001") as caught:
+        transport.send(edition(*recipients))
+    assert caught.value.nothing_sent
+    assert sendgrid.requests == []
+
+    assert all(d.outcome is Outcome.SENT for d in transport.send(edition(*recipients[:1000])))
+    assert [p["to"][0]["email"] for p in sendgrid.requests[0]["personalizations"]] == [r.address for r in recipients[:1000]]
+
+
+def test_sendgrid_refuses_an_address_twice_in_one_request(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport]
+) -> None:
+    with pytest.raises(TransportError, match=r"each address may appear once in a request; Reader@example\.com appears twice"):
+        sendgrid_transport().send(edition(subscriber("reader@example.com", 1), subscriber("Reader@example.com", 2)))
+    assert sendgrid.requests == []
+
+
+def test_sendgrid_refuses_custom_args_over_its_limit(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport]
+) -> None:
+    bulky = Recipient("reader@example.com", "", "<1@example.org>", {}, custom_args={"note": "x" * 10_000})
+    with pytest.raises(TransportError, match="custom_args must be under 10000 bytes"):
+        sendgrid_transport().send(edition(bulky))
+    assert sendgrid.requests == []
+
+
+def test_sendgrid_drops_the_characters_it_refuses_in_names(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport]
+) -> None:
+    sendgrid_transport().send(edition(subscriber("reader@example.com", name="Ko, Ko; Jr.")))
+    assert sendgrid.requests[0]["personalizations"][0]["to"] == [{"email": "reader@example.com", "name": "Ko Ko Jr."}]
+
+
+def test_sendgrid_waits_for_the_rate_limit_to_reset_then_sends(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+) -> None:
+    sendgrid.script = ["429"]
+    sendgrid.rate_limit_reset = 1_700_000_007  # the test clock says 1_700_000_000
+    deliveries = sendgrid_transport().send(edition(subscriber("reader@example.com")))
+    assert deliveries[0].outcome is Outcome.SENT
+    assert waits == [7.0]
+    assert len(sendgrid.requests) == 2
+
+
+def test_sendgrid_rate_limit_that_resets_too_late_stops_the_send(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+) -> None:
+    sendgrid.script = ["429"]
+    sendgrid.rate_limit_reset = 1_700_003_600
+    with pytest.raises(TransportError, match="resets in 3600 s") as caught:
+        sendgrid_transport().send(edition(subscriber("reader@example.com")))
+    assert caught.value.nothing_sent
+    assert waits == []
+
+
+@pytest.mark.parametrize(
+    ("failure", "logged"),
+    [("500", "500 INTERNAL SERVER ERROR"), ("503", "503 SERVICE UNAVAILABLE"), ("drop", "the connection to SendGrid broke")],
+)
+def test_sendgrid_retries_server_errors_and_dropped_connections_with_backoff(
+    failure: str,
+    logged: str,
+    sendgrid: FakeSendGrid,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sendgrid.script = [failure, failure]
+    deliveries = sendgrid_transport().send(edition(subscriber("reader@example.com")))
+    assert deliveries[0].outcome is Outcome.SENT
+    assert waits == [1.0, 2.0]
+    assert len(sendgrid.requests) == 3
+    assert caplog.text.count(logged) == 2
+
+
+def test_sendgrid_server_errors_that_persist_stop_the_send(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+) -> None:
+    sendgrid.script = ["500", "drop", "500"]
+    with pytest.raises(TransportError, match="still after 3 tries") as caught:
+        sendgrid_transport().send(edition(subscriber("reader@example.com")))
+    assert not caught.value.nothing_sent  # the dropped connection may have come after SendGrid took the request
+    assert waits == [1.0, 2.0]
+
+
+def test_sendgrid_unreachable_is_retried_then_stops_the_send_with_nothing_sent(waits: list[float], backoff: Backoff) -> None:
+    environ = {"SENDGRID_API_KEY": API_KEY, "BROADSHEET_SENDGRID_URL": f"http://127.0.0.1:{free_port()}"}
+    with pytest.raises(TransportError, match="cannot reach SendGrid") as caught:
+        SendGridTransport.from_environment(environ, backoff=backoff).send(edition(subscriber("reader@example.com")))
+    assert caught.value.nothing_sent
+    assert waits == [1.0, 2.0]
+
+
+def test_sendgrid_bad_request_stops_the_send_with_sendgrids_own_messages(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+) -> None:
+    sendgrid.script = ["400"]
+    with pytest.raises(TransportError) as caught:
+        sendgrid_transport().send(edition(subscriber("reader@example.com")))
+    assert caught.value.message == (
+        "sendgrid: SendGrid refused the request (400 Bad Request): "
+        "personalizations.0.to.0.email: Does not contain a valid address."
+    )
+    assert caught.value.nothing_sent
+    assert waits == []
+
+
+def test_sendgrid_rejected_key_stops_the_send_and_the_key_shows_nowhere(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong_key = "SG.wrong-key.do-not-show-me"
+    caplog.set_level(logging.DEBUG)
+    transport = sendgrid_transport(wrong_key)
+
+    with pytest.raises(TransportError) as caught:
+        transport.send(edition(subscriber("reader@example.com")))
+
+    assert caught.value.message == (
+        "sendgrid: SendGrid rejected the API key (401 Unauthorized); check SENDGRID_API_KEY: "
+        "The provided authorization grant is invalid, expired, or revoked"
+    )
+    assert caught.value.nothing_sent
+    shown = [caught.value.message, repr(caught.value), repr(transport), str(transport), caplog.text]
+    assert not any(wrong_key in text or "do-not-show-me" in text for text in shown)
+    assert "API key" in caught.value.message
+
+
+def test_sendgrid_needs_a_key() -> None:
+    with pytest.raises(TransportError) as caught:
+        open_transport("sendgrid", environ={})
+    assert caught.value.message == "set SENDGRID_API_KEY to a SendGrid API key with the Mail Send permission"
+    assert caught.value.nothing_sent
+
+
+def test_sendgrid_key_with_a_line_break_is_refused_without_showing_it() -> None:
+    with pytest.raises(TransportError) as caught:
+        SendGridTransport("SG.abc\nX-Evil: 1")
+    assert "SG.abc" not in caught.value.message
+
+
+def test_sendgrid_transport_comes_from_the_environment() -> None:
+    transport = open_transport("sendgrid", environ={"SENDGRID_API_KEY": API_KEY, "BROADSHEET_SENDGRID_URL": "http://127.0.0.1:9/"})
+    assert isinstance(transport, SendGridTransport)
+    assert repr(transport) == "SendGridTransport(url='http://127.0.0.1:9')"
+    assert (transport.name, transport.max_batch) == ("sendgrid", 1000)
+
+
+# --- choosing a transport ----------------------------------------------------------------------
+
+
+def test_unknown_transport_is_refused_with_the_choices() -> None:
+    with pytest.raises(TransportError) as caught:
+        open_transport("carrier-pigeon", environ={})
+    assert caught.value.message == "unknown transport 'carrier-pigeon'; use sendgrid, an smtp:// or smtps:// URL, or outbox:PATH"
