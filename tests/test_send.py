@@ -327,3 +327,29 @@ def test_two_senders_on_postgresql_share_the_work_and_send_each_copy_once(projec
     assert sum(sent) == 40
     assert states(engine) == Counter({"sent": 40})
     engine.dispose()
+
+
+def test_send_through_sendgrid_uses_the_settings_and_never_shows_the_key(project: Project, engine: Engine, httpserver: Any) -> None:
+    from werkzeug import Request, Response
+
+    key = "SG.secret-key-that-must-not-leak"
+    requests: list[dict[str, Any]] = []
+
+    def accept(request: Request) -> Response:
+        assert request.headers["Authorization"] == f"Bearer {key}"
+        requests.append(request.get_json())
+        return Response(status=202)
+
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_handler(accept)
+    settings = project.root / "broadsheet.toml"
+    settings.write_text("sendgrid_unsubscribe_group = 42\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    add_subscribers(engine, 5)
+    env = environment(engine, BROADSHEET_TRANSPORT="sendgrid", SENDGRID_API_KEY=key, BROADSHEET_SENDGRID_URL=httpserver.url_for("").rstrip("/"))
+    result = run_send(project, env, "--yes", "--batch-size", "2")
+    assert result.returncode == 0, result.stderr
+    assert key not in result.stdout + result.stderr
+    assert [len(r["personalizations"]) for r in requests] == [2, 1, 2]  # en: 3 in batches of 2, then my: 2
+    assert all(r["asm"] == {"group_id": 42} for r in requests)
+    assert all(r["categories"] == ["2023-12-21"] for r in requests)
+    addressed = [p["to"][0]["email"] for r in requests for p in r["personalizations"]]
+    assert sorted(addressed) == [f"reader{n}@example.org" for n in range(5)]

@@ -276,7 +276,7 @@ def send_command(
     if dry_run:
         _print_dry_run(engine, emails)
         return
-    transport = open_transport(spec, environ=environ)
+    transport = open_transport(spec, environ=environ, unsubscribe_group=project.settings.sendgrid_unsubscribe_group)
     try:
         if test_address:
             locale = test_locale or project.settings.source_locale

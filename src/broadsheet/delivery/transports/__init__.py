@@ -125,12 +125,12 @@ def personalize(text: str, substitutions: Mapping[str, str]) -> str:
     return text
 
 
-def open_transport(spec: str, *, environ: Mapping[str, str]) -> Transport:
+def open_transport(spec: str, *, environ: Mapping[str, str], unsubscribe_group: int | None = None) -> Transport:
     """The transport named by `spec`: `sendgrid`, `smtp://...`, `smtps://...` or `outbox:PATH`."""
     if spec == "sendgrid":
         from .sendgrid import SendGridTransport
 
-        return SendGridTransport.from_environment(environ)
+        return SendGridTransport.from_environment(environ, unsubscribe_group=unsubscribe_group)
     if spec.startswith(("smtp://", "smtps://")):
         from .smtp import SMTPTransport
 
