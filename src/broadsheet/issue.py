@@ -22,18 +22,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from . import burmese, markdown
 from .errors import Diagnostic, Severity, errors_in
 from .model import Category, Footnote, Image, Issue, Paragraph, Resource
-from .schema import Declared, describe, did_you_mean, field_path, received, url_problem
+from .schema import Declared, describe, did_you_mean, field_path, http_url, received
 from .settings import Settings
 
 MAX_NODES = 50_000
 """More YAML nodes than any issue has; stops alias bombs before they expand."""
-
-
-def _http_url(url: str) -> str:
-    problem = url_problem(url)
-    if problem:
-        raise ValueError(problem)
-    return url
 
 
 class ImageFile(Declared):
@@ -42,7 +35,7 @@ class ImageFile(Declared):
     src: str = Field(description="Absolute http(s) URL of the image.")
     alt: str = Field(min_length=1, description="Text describing the image, for people who cannot see it.")
 
-    _src = field_validator("src")(_http_url)
+    _src = field_validator("src")(http_url)
 
 
 class ResourceFile(Declared):
@@ -53,7 +46,7 @@ class ResourceFile(Declared):
     by: tuple[str, ...] = Field((), description="Organization(s) behind it: one name or a list.")
     lang: str | None = Field(None, description="Language of the item, when it differs from the issue's (for example `my`).")
 
-    _url = field_validator("url")(_http_url)
+    _url = field_validator("url")(http_url)
 
     @field_validator("by", mode="before")
     @classmethod

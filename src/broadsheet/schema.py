@@ -120,3 +120,11 @@ def url_problem(url: str, schemes: Sequence[str] = ("http", "https")) -> str | N
     if parts.scheme.lower() == "mailto":
         return None if "@" in parts.path else expectation
     return None if parts.hostname else expectation
+
+
+def http_url(url: str) -> str:
+    """A pydantic validator: `url` when it is an absolute http(s) URL, else the reason as a ValueError."""
+    problem = url_problem(url)
+    if problem:
+        raise ValueError(problem)
+    return url

@@ -17,7 +17,7 @@ from babel import Locale, UnknownLocaleError
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .errors import Diagnostic, InvalidInput
-from .schema import Declared, describe, field_path, url_problem
+from .schema import Declared, describe, field_path, http_url
 
 SETTINGS_FILE = "broadsheet.toml"
 
@@ -36,20 +36,13 @@ WEEKDAYS: tuple[Weekday, ...] = (
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
 
 
-def _check_url(url: str) -> str:
-    problem = url_problem(url)
-    if problem:
-        raise ValueError(problem)
-    return url
-
-
 class Link(Declared):
     """A link in the footer, such as the organization's Facebook page."""
 
     label: str = Field(min_length=1, description="Text of the link.")
     url: str = Field(description="Where it points (http or https).")
 
-    _url = field_validator("url")(_check_url)
+    _url = field_validator("url")(http_url)
 
 
 class Organization(Declared):
@@ -61,7 +54,7 @@ class Organization(Declared):
     email: str = Field("", description="Contact address shown in the footer.")
     links: tuple[Link, ...] = Field((), description="Further footer links, in order.")
 
-    _website = field_validator("website")(_check_url)
+    _website = field_validator("website")(http_url)
 
     @field_validator("email")
     @classmethod
@@ -124,7 +117,7 @@ class Settings(Declared):
     locales_dir: str = Field("locales", description="Folder of gettext catalogs.")
     build_dir: str = Field("build", description="Where `broadsheet build` writes by default.")
 
-    _web_url = field_validator("web_url")(_check_url)
+    _web_url = field_validator("web_url")(http_url)
 
     @field_validator("sender")
     @classmethod
@@ -145,7 +138,7 @@ class Settings(Declared):
     @field_validator("unsubscribe_url")
     @classmethod
     def _unsubscribe(cls, value: str) -> str:
-        _check_url(value.replace("{token}", "token"))
+        http_url(value.replace("{token}", "token"))
         if "{token}" not in value:
             raise ValueError(f"the unsubscribe URL must contain {{token}}; received: {value!r}")
         return value
