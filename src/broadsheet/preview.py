@@ -1,0 +1,181 @@
+"""Live preview for editors: the issue rendered in every locale, rebuilt and reloaded as files change.
+
+The page polls `/state`, a fingerprint of the issue, the templates, the
+catalogs and the settings; when it changes, the page reloads and the issue is
+built again. Errors in the issue are shown in place of the email, with their
+locations, and the server keeps running until they are fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from . import catalogs
+from .catalogs import INTERFACE, NAMES, issue_domain
+from .errors import BroadsheetError, Diagnostic, InvalidInput, errors_in
+from .issue import read_issue
+from .localize import localize
+from .render import Email, Renderer, size_warnings
+from .settings import SETTINGS_FILE, Project, find_project
+
+PHONE, DESKTOP = 375, 680
+
+
+def fingerprint(project: Project, issue: Path) -> str:
+    """Changes whenever the issue, a template, a catalog or the settings change."""
+    watched = [issue, project.root / SETTINGS_FILE]
+    for folder in (project.templates_dir, project.locales_dir):
+        if folder.is_dir():
+            watched += sorted(p for p in folder.rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for path in watched:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path}:{stat.st_mtime_ns}:{stat.st_size};".encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """One build of the issue for the preview: its emails, or the problems that stopped it."""
+
+    state: str
+    emails: dict[str, Email]
+    diagnostics: list[Diagnostic]
+    problem: str = ""
+    status: tuple[catalogs.Status, ...] = ()
+
+
+def build_preview(root: Path, issue: Path, state: str) -> Preview:
+    """Build every locale of `issue`; never raises for anything in the user's files."""
+    try:
+        project = find_project(root)
+        reading = read_issue(issue, project.settings, _shown(issue, project))
+        if reading.issue is None:
+            return Preview(state, {}, list(reading.diagnostics))
+        diagnostics = list(reading.diagnostics) + catalogs.check_catalogs(project, reading.issue)
+        if errors_in(diagnostics):
+            return Preview(state, {}, diagnostics)
+        renderer = Renderer(project)
+        emails = {}
+        for locale in project.settings.locales:
+            edition = localize(project, reading.issue, locale)
+            diagnostics += edition.diagnostics
+            emails[locale] = renderer.render(edition)
+        diagnostics += size_warnings(reading.issue, list(emails.values()), project.settings.html_size_warning)
+        status = tuple(
+            catalogs.status(project, locale, domain)
+            for locale in project.settings.locales[1:]
+            for domain in (INTERFACE, NAMES, issue_domain(reading.issue))
+            if catalogs.template_path(project, domain).is_file()
+        )
+        return Preview(state, emails, diagnostics, status=status)
+    except InvalidInput as exc:
+        return Preview(state, {}, list(exc.diagnostics))
+    except BroadsheetError as exc:
+        return Preview(state, {}, [], problem=exc.message)
+
+
+def _shown(path: Path, project: Project) -> str:
+    try:
+        return path.resolve().relative_to(project.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def create_app(root: Path, issue: Path) -> Starlette:
+    """The preview server of `issue` in the project at `root`."""
+    lock = threading.Lock()
+    cache: dict[str, Preview] = {}
+
+    def current() -> Preview:
+        state = fingerprint(find_project(root), issue)
+        with lock:
+            if state not in cache:
+                cache.clear()
+                cache[state] = build_preview(root, issue, state)
+            return cache[state]
+
+    async def page(request: Request) -> Response:
+        preview = current()
+        locale = request.query_params.get("locale") or next(iter(preview.emails), "")
+        width = DESKTOP if request.query_params.get("width") == "desktop" else PHONE
+        part = "text" if request.query_params.get("part") == "text" else "html"
+        return HTMLResponse(_page(preview, issue.name, locale, width, part))
+
+    async def email(request: Request) -> Response:
+        preview = current()
+        found = preview.emails.get(request.path_params["locale"])
+        if found is None:
+            return PlainTextResponse("no such edition", status_code=404)
+        if request.path_params["part"] == "text":
+            return PlainTextResponse(found.text)
+        return HTMLResponse(found.html)
+
+    async def state(request: Request) -> Response:
+        return JSONResponse({"state": current().state})
+
+    return Starlette(
+        routes=[
+            Route("/", page),
+            Route("/state", state),
+            Route("/email/{locale}.{part:str}", email),
+        ]
+    )
+
+
+def _page(preview: Preview, name: str, locale: str, width: int, part: str) -> str:
+    """The preview page: a toolbar, the problems, and the chosen edition in a frame of the chosen width."""
+    e = html.escape
+    links = []
+    for code in preview.emails:
+        for label, query in ((f"{code} phone", f"locale={code}&width=phone"), (f"{code} desktop", f"locale={code}&width=desktop"), (f"{code} text", f"locale={code}&part=text")):
+            links.append(f'<a href="/?{query}">{e(label)}</a>')
+    problems = "".join(f"<li class=\"{d.severity.value}\">{e(str(d))}</li>" for d in preview.diagnostics)
+    if preview.problem:
+        problems += f'<li class="error">{e(preview.problem)}</li>'
+    status = "".join(
+        f"<tr><td>{e(s.locale)}</td><td>{e(s.domain)}</td><td>{s.translated}</td><td>{s.fuzzy}</td><td>{s.untranslated}</td><td>{s.percent:.0f}%</td></tr>"
+        for s in preview.status
+    )
+    chosen = preview.emails.get(locale)
+    if chosen is None:
+        body = "<p class=\"error\">The issue has errors: the email is shown again once they are fixed.</p>"
+    else:
+        size = f"HTML {chosen.html_bytes / 1000:.1f} KB of the 102 KB Gmail shows unclipped"
+        body = (
+            f'<p class="size">{e(size)}</p>'
+            f'<iframe title="{e(locale)} edition" src="/email/{e(locale)}.{part}" style="width:{width}px;height:80vh;border:1px solid #ccc"></iframe>'
+        )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Preview: {e(name)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:1rem}} .error{{color:#a00}} .warning{{color:#875a00}}
+nav a{{margin-right:.8rem}} table{{border-collapse:collapse}} td{{padding:0 .6rem}}</style></head>
+<body data-state="{e(preview.state)}">
+<h1>Preview: {e(name)}</h1>
+<nav>{"".join(links)}</nav>
+<ul class="problems">{problems}</ul>
+<table class="status">{status}</table>
+{body}
+<script>
+const shown = document.body.dataset.state;
+setInterval(async () => {{
+  try {{
+    const now = (await (await fetch("/state")).json()).state;
+    if (now !== shown) location.reload();
+  }} catch (e) {{}}
+}}, 400);
+</script>
+</body></html>
+"""

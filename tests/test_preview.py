@@ -1,0 +1,138 @@
+"""The live preview: every edition served, errors shown in place, reloaded when files change."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.testclient import TestClient
+
+from broadsheet.preview import create_app, fingerprint
+from broadsheet.settings import Project
+
+from .conftest import REPO, SAMPLE
+from .test_browser import CHROMIUM_ARGS, SCREENSHOTS, _chromium
+
+
+@pytest.fixture
+def project(tmp_project: Project) -> Project:
+    (tmp_project.issues_dir / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
+    shutil.copytree(REPO / "locales", tmp_project.locales_dir)
+    return tmp_project
+
+
+@pytest.fixture
+def client(project: Project) -> TestClient:
+    return TestClient(create_app(project.root, project.issues_dir / "2023-12-21.yaml"))
+
+
+def test_page_offers_every_locale_width_and_part(client: TestClient) -> None:
+    page = client.get("/").text
+    for query in ("locale=en&width=phone", "locale=en&width=desktop", "locale=en&part=text", "locale=my&width=phone", "locale=my&part=text"):
+        assert f'href="/?{query}"' in page
+    assert '<iframe title="en edition" src="/email/en.html" style="width:375px' in page
+    assert "of the 102 KB Gmail shows unclipped" in page
+    desktop = client.get("/?locale=my&width=desktop").text
+    assert '<iframe title="my edition" src="/email/my.html" style="width:680px' in desktop
+
+
+def test_editions_are_served_as_html_and_text(client: TestClient) -> None:
+    html = client.get("/email/my.html")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert "<title>ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ</title>" in html.text
+    text = client.get("/email/en.text")
+    assert text.headers["content-type"].startswith("text/plain")
+    assert text.text.startswith("Progressive Voice · December 21, 2023\n")
+    assert client.get("/email/fr.html").status_code == 404
+
+
+def test_page_shows_catalog_status_and_fallback_warnings(client: TestClient) -> None:
+    page = client.get("/").text
+    assert "<tr><td>my</td><td>issues/2023-12-21</td><td>6</td><td>0</td><td>25</td><td>19%</td></tr>" in page
+    assert "warning: my: 25 of 31 messages in locales/my/LC_MESSAGES/issues/2023-12-21.po untranslated; English shown" in page
+
+
+def test_errors_replace_the_email_until_they_are_fixed(client: TestClient, project: Project) -> None:
+    issue = project.issues_dir / "2023-12-21.yaml"
+    good = issue.read_text(encoding="utf-8")
+    issue.write_text(good.replace("date: 2023-12-21", "date: 2023-12-21\ntitel: typo"), encoding="utf-8")
+    bump(issue)
+    page = client.get("/").text
+    assert "issues/2023-12-21.yaml:3:1: error: titel: unknown field &#x27;titel&#x27;; did you mean &#x27;title&#x27;?" in page
+    assert "<iframe" not in page
+    issue.write_text(good, encoding="utf-8")
+    bump(issue)
+    assert "<iframe" in client.get("/").text
+
+
+def test_broken_template_is_shown_not_fatal(client: TestClient, project: Project) -> None:
+    template = project.templates_dir / "email.txt.j2"
+    template.write_text("{{ oops \n")
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "error: template" in page.text
+
+
+def test_state_changes_with_the_issue_templates_and_catalogs(project: Project, client: TestClient) -> None:
+    first = client.get("/state").json()["state"]
+    for path in (project.templates_dir / "email.mjml.j2", project.locales_dir / "my" / "LC_MESSAGES" / "messages.po", project.issues_dir / "2023-12-21.yaml"):
+        before = fingerprint(project, project.issues_dir / "2023-12-21.yaml")
+        bump(path)
+        assert fingerprint(project, project.issues_dir / "2023-12-21.yaml") != before
+    assert client.get("/state").json()["state"] != first
+
+
+def bump(path: Path) -> None:
+    """Move a file's modification time forward, as an editor's save does."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+@pytest.fixture
+def served(project: Project) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(project.root, project.issues_dir / "2023-12-21.yaml"), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_page_reloads_by_itself_when_the_issue_changes(project: Project, served: str) -> None:
+    executable = _chromium()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed; ./scripts/test installs it")
+        pytest.skip("Chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 900, "height": 900})
+        page.route("https://**/*", lambda route: route.abort())
+        page.goto(served + "/?locale=en&width=phone")
+        frame = page.frame_locator("iframe")
+        assert "A Year of Tragedy and Hope" in frame.locator("h1").inner_text()
+        issue = project.issues_dir / "2023-12-21.yaml"
+        issue.write_text(issue.read_text(encoding="utf-8").replace("title: A Year of Tragedy and Hope", "title: A Year of Grief and Hope"), encoding="utf-8")
+        bump(issue)
+        started = time.monotonic()
+        page.wait_for_function("document.body.dataset.state !== undefined && performance.getEntriesByType('navigation').length > 0", timeout=5000)
+        frame.locator("h1", has_text="A Year of Grief and Hope").wait_for(timeout=5000)
+        assert time.monotonic() - started < 5
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "preview-reloaded.png"))
+        browser.close()
