@@ -486,3 +486,29 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
     with project_store(_project(ctx)) as engine:
         removed = subscribers.remove(engine, email)
     click.echo(f"removed {removed.email}")
+
+
+@main.command("preview")
+@click.argument("issue", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.pass_context
+@_user_errors
+def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int) -> None:
+    """Serve a live preview of ISSUE (default: the newest in issues/) in every locale.
+
+    The page reloads by itself when the issue, a template or a catalog changes,
+    and shows the issue's errors until they are fixed.
+    """
+    import uvicorn
+
+    from .preview import create_app
+
+    project = _project(ctx)
+    if issue is None:
+        found = sorted(project.issues_dir.glob("*.yaml"))
+        if not found:
+            raise UsageError(f"no issue in {project.issues_dir}; name one, or start one with `broadsheet new`")
+        issue = found[-1]
+    click.echo(f"previewing {_display(issue)} at http://{host}:{port}/ (Ctrl+C stops)")
+    uvicorn.run(create_app(project.root, issue.resolve()), host=host, port=port, log_level="warning")
