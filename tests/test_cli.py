@@ -113,7 +113,11 @@ def test_new_with_a_bad_date_is_a_usage_error(cli, tmp_project: Project) -> None
     assert "'2024-13-01' does not match the format '%Y-%m-%d'" in result.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["check"], ["build"], ["new"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["check"], ["build"], ["new"], ["catalog"], ["catalog", "extract"], ["catalog", "update"], ["catalog", "status"],
+     ["catalog", "convert-zawgyi"], ["send"], ["subscribers"], ["subscribers", "import"], ["preview"]],
+)
 def test_every_command_has_help(cli, command: list[str]) -> None:
     result = cli(*command, "--help")
     assert result.exit_code == 0
