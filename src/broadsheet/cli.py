@@ -512,3 +512,88 @@ def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int
         issue = found[-1]
     click.echo(f"previewing {_display(issue)} at http://{host}:{port}/ (Ctrl+C stops)")
     uvicorn.run(create_app(project.root, issue.resolve()), host=host, port=port, log_level="warning")
+
+
+@main.command("site")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder. Default: build/site.")
+@click.pass_context
+@_user_errors
+def site_command(ctx: click.Context, out: Path | None) -> None:
+    """Build the web archive of every issue: DIR/<locale>/index.html, a page per issue and feed.atom.
+
+    Serve DIR at the web_url setting: the emails' "view in browser" links point there.
+    """
+    from .site import build_site
+
+    for path in build_site(_project(ctx), out):
+        click.echo(f"wrote {_display(path)}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.pass_context
+@_user_errors
+def serve_command(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the unsubscribe pages, SendGrid's Event Webhook and a health check.
+
+    Routes: /unsubscribe/<token>, /webhooks/sendgrid and /health. Needs
+    BROADSHEET_SECRET (the one that signed the links); the webhook needs
+    SENDGRID_WEBHOOK_PUBLIC_KEY or the sendgrid_webhook_public_key setting.
+    """
+    import logging
+    import os
+
+    import uvicorn
+
+    from .delivery.personalize import Signer, secret_from
+    from .delivery.store import database_url, open_store
+    from .web import create_app, webhook_public_key
+
+    project = _project(ctx)
+    environ = dict(os.environ)
+    signer = Signer(secret_from(environ))
+    engine = open_store(database_url(project, environ))
+    ctx.call_on_close(engine.dispose)
+    public_key = webhook_public_key(project, environ)
+    app = create_app(project, engine, signer, webhook_public_key=public_key)
+    if public_key is None:
+        click.echo("broadsheet: no SENDGRID_WEBHOOK_PUBLIC_KEY (or sendgrid_webhook_public_key setting): the webhook refuses every event", err=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    click.echo(f"serving on http://{host}:{port}/ (Ctrl+C stops)")
+    # uvicorn's access log would print every unsubscribe token; the app logs each request without it.
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+
+
+@main.command("report")
+@click.argument("issue", metavar="ISSUE")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of a table.")
+@click.pass_context
+@_user_errors
+def report_command(ctx: click.Context, issue: str, as_json: bool) -> None:
+    """What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed.
+
+    ISSUE is its date (2024-01-04) or its file (issues/2024-01-04.yaml). Sent
+    copies come from the send ledger; the rest from SendGrid's events, each
+    subscriber counted once per column.
+    """
+    from .delivery.feedback import REPORT_COLUMNS, issue_report
+    from .delivery.store import project_store
+
+    project = _project(ctx)
+    name = Path(issue).stem if issue.endswith((".yaml", ".yml")) else issue
+    try:
+        date.fromisoformat(name)
+    except ValueError:
+        raise UsageError(f"ISSUE: Expected a date such as 2024-01-04 or an issue file but received: {issue!r}") from None
+    with project_store(project) as engine:
+        rows = issue_report(engine, name, project.settings.locales)
+    if as_json:
+        click.echo(json.dumps({"issue": name, "locales": [row.as_dict() for row in rows]}, ensure_ascii=False, indent=2))
+        return
+    headings = ("locale", "sent", *REPORT_COLUMNS)
+    widths = [max(len(heading), *(len(row.locale) for row in rows)) if heading == "locale" else len(heading) for heading in headings]
+    click.echo("  ".join(f"{heading:<{widths[0]}}" if i == 0 else f"{heading:>{widths[i]}}" for i, heading in enumerate(headings)))
+    for row in rows:
+        values = [row.locale, *(str(value) for value in list(row.as_dict().values())[1:])]
+        click.echo("  ".join(f"{value:<{widths[0]}}" if i == 0 else f"{value:>{widths[i]}}" for i, value in enumerate(values)))

@@ -13,6 +13,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 from functools import cached_property
+from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 
@@ -118,20 +119,25 @@ class Renderer:
         env.filters["number"] = _number
         return env
 
-    def render(self, edition: Edition) -> Email:
-        """The email of one edition: MJML made into HTML once, and the text part."""
+    def render_template(self, name: str, interface: NullTranslations, context: dict[str, Any]) -> str:
+        """The project's template `name` rendered with `interface` translations; a broken template is a TemplateProblem."""
         env = self.environment
-        env.install_gettext_translations(edition.interface, newstyle=True)  # type: ignore[attr-defined]
-        context = self._context(edition.issue, edition.locale)
+        env.install_gettext_translations(interface, newstyle=True)  # type: ignore[attr-defined]
+        templates = self.project.templates_dir
         try:
-            source = env.get_template(HTML_TEMPLATE).render(context)
-            text = env.get_template(TEXT_TEMPLATE).render(context)
+            return env.get_template(name).render(context)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(f"{exc.filename}:{exc.lineno}: error: template: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
-            raise TemplateProblem(f"{self.project.templates_dir / str(exc.name)}: error: template not found") from None
+            raise TemplateProblem(f"{templates / str(exc.name)}: error: template not found") from None
         except jinja2.UndefinedError as exc:
-            raise TemplateProblem(f"{self.project.templates_dir}: error: template uses an unknown name: {exc.message}") from None
+            raise TemplateProblem(f"{templates / name}: error: template uses an unknown name: {exc.message}") from None
+
+    def render(self, edition: Edition) -> Email:
+        """The email of one edition: MJML made into HTML once, and the text part."""
+        context = self._context(edition.issue, edition.locale)
+        source = self.render_template(HTML_TEMPLATE, edition.interface, context)
+        text = self.render_template(TEXT_TEMPLATE, edition.interface, context)
         css = "\n".join(_INLINE_STYLE.findall(source))
         # mjml-python writes combining marks in attribute values as `\u{103a}`, which
         # garbles Burmese alt text and titles; character references pass through it

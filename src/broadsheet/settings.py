@@ -112,6 +112,7 @@ class Settings(Declared):
     unsubscribe_url: str = Field("https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}", description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.")
     unsubscribe_email: str = Field("", description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.")
     sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty.")
+    sendgrid_webhook_public_key: str = Field("", description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it.")
     issues_dir: str = Field("issues", description="Folder of issue files.")
     templates_dir: str = Field("templates", description="Folder of Jinja2 templates.")
     locales_dir: str = Field("locales", description="Folder of gettext catalogs.")

@@ -123,6 +123,22 @@ class LedgerEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
+class Event(Base):
+    """One event SendGrid reported about a copy of an issue: delivered, opened, clicked, bounced..."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_issue_kind", "issue", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sg_event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    """SendGrid's id of the event: a retried delivery of the same event is recorded once."""
+    issue: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    """When the event happened, by SendGrid's clock."""
+
+
 DATABASE_URL_VARIABLE = "BROADSHEET_DATABASE_URL"
 MIGRATIONS = "broadsheet.delivery:migrations"
 """Where Alembic finds the migrations: a folder of this package, installed with it."""

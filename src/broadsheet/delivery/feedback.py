@@ -1,0 +1,241 @@
+"""What comes back after a send: unsubscribes from the link in each email, and SendGrid's events.
+
+Bounces, complaints and unsubscribes take a subscriber off the list; every
+event is kept once (by SendGrid's event id) for the per-issue report.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy import insert as insert_rows
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .personalize import Signer
+from .store import Event, LedgerEntry, State, Status, Subscriber, utcnow
+
+logger = logging.getLogger(__name__)
+
+STATUS_OF_EVENT = {
+    "bounce": Status.BOUNCED,
+    "dropped": Status.BOUNCED,
+    "spamreport": Status.COMPLAINED,
+    "unsubscribe": Status.UNSUBSCRIBED,
+    "group_unsubscribe": Status.UNSUBSCRIBED,
+}
+"""Events that take a subscriber off the list, and the status they leave."""
+
+COUNTED_EVENTS = ("delivered", "open", "click")
+RECORDED_EVENTS = frozenset(STATUS_OF_EVENT) | frozenset(COUNTED_EVENTS)
+
+REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "delivered": ("delivered",),
+    "bounced": ("bounce", "dropped"),
+    "opened": ("open",),
+    "clicked": ("click",),
+    "unsubscribed": ("unsubscribe", "group_unsubscribe"),
+    "complained": ("spamreport",),
+}
+"""The report's columns from events, and the SendGrid events each counts."""
+
+_ISSUE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+# -- Unsubscribe links ---------------------------------------------------------------
+
+
+def subscriber_of_token(engine: Engine, signer: Signer, token: str) -> Subscriber | None:
+    """The subscriber a valid token names; None for a bad or tampered token or one naming nobody now."""
+    named = signer.subscriber_of(token)
+    if named is None:
+        return None
+    identifier, digest = named
+    with Session(engine) as session:
+        subscriber = session.get(Subscriber, identifier)
+        if subscriber is None or Signer.address_digest(subscriber.email_key) != digest:
+            return None
+        session.expunge(subscriber)
+        return subscriber
+
+
+def unsubscribe(engine: Engine, subscriber_id: int) -> bool:
+    """Unsubscribe an active subscriber; whether anything changed (not for one already off the list)."""
+    with Session(engine) as session, session.begin():
+        changed = session.execute(
+            update(Subscriber)
+            .where(Subscriber.id == subscriber_id, Subscriber.status == Status.ACTIVE.value)
+            .values(status=Status.UNSUBSCRIBED.value, updated_at=utcnow())
+        )
+    return bool(changed.rowcount)  # type: ignore[attr-defined]
+
+
+# -- SendGrid's events -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one delivery of events did."""
+
+    received: int = 0
+    recorded: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    """Events of other kinds (processed, deferred...) or without an event id."""
+    status_changes: int = 0
+
+
+def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
+    """Record SendGrid events once each, and take bounced, complaining and unsubscribing subscribers off the list.
+
+    `events` is the decoded JSON array SendGrid posts. A subscriber is found by
+    the `subscriber` custom argument that each send attaches (checked against
+    the event's address), else by the address. Only active subscribers change
+    status: an event never re-activates anyone, nor turns one reason for
+    leaving into another.
+    """
+    wanted = [event for event in events if _wanted(event)]
+    with Session(engine) as session, session.begin():
+        ids = _subscriber_ids(session, wanted)
+        rows = [
+            {
+                "sg_event_id": str(event["sg_event_id"])[:100],
+                "issue": _issue_of(event),
+                "subscriber_id": ids.get(index),
+                "kind": str(event["event"]),
+                "created_at": _time_of(event),
+            }
+            for index, event in enumerate(wanted)
+        ]
+        unique = list({row["sg_event_id"]: row for row in rows}.values())
+        recorded = _insert_new(session, unique) if unique else 0
+        changes = 0
+        for status in dict.fromkeys(STATUS_OF_EVENT.values()):
+            leaving = {ids[i] for i, event in enumerate(wanted) if i in ids and STATUS_OF_EVENT.get(str(event["event"])) is status}
+            if leaving:
+                result = session.execute(
+                    update(Subscriber)
+                    .where(Subscriber.id.in_(sorted(leaving)), Subscriber.status == Status.ACTIVE.value)
+                    .values(status=status.value, updated_at=utcnow())
+                )
+                changes += int(result.rowcount)  # type: ignore[attr-defined]
+    return Recorded(
+        received=len(events),
+        recorded=recorded,
+        duplicates=len(rows) - recorded,
+        ignored=len(events) - len(wanted),
+        status_changes=changes,
+    )
+
+
+def _wanted(event: Any) -> bool:
+    return isinstance(event, Mapping) and event.get("event") in RECORDED_EVENTS and bool(event.get("sg_event_id"))
+
+
+def _issue_of(event: Mapping[str, Any]) -> str | None:
+    issue = event.get("issue")
+    return issue if isinstance(issue, str) and _ISSUE.fullmatch(issue) else None
+
+
+def _time_of(event: Mapping[str, Any]) -> datetime:
+    stamp = event.get("timestamp")
+    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        try:
+            return datetime.fromtimestamp(stamp, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return utcnow()
+
+
+def _subscriber_ids(session: Session, events: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+    """The subscriber of each event (by its index) that names one who exists."""
+    claimed = {
+        int(value) for event in events if isinstance(value := event.get("subscriber"), str | int) and str(value).isdigit()
+    }
+    addresses = {str(event["email"]).lower() for event in events if isinstance(event.get("email"), str)}
+    by_id = {identifier: key for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.id.in_(sorted(claimed))))} if claimed else {}
+    by_key = {key: identifier for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.email_key.in_(sorted(addresses))))} if addresses else {}
+    found: dict[int, int] = {}
+    for index, event in enumerate(events):
+        value = event.get("subscriber")
+        address = str(event["email"]).lower() if isinstance(event.get("email"), str) else None
+        identifier = int(value) if isinstance(value, str | int) and str(value).isdigit() else None
+        # An id whose address differs belongs to someone else now (SQLite may reuse a deleted subscriber's id).
+        if identifier in by_id and (address is None or by_id[identifier] == address):
+            found[index] = identifier
+        elif address in by_key:
+            found[index] = by_key[address]
+    return found
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert the rows whose event id is new; how many were."""
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(Event).on_conflict_do_nothing(index_elements=["sg_event_id"]).returning(Event.id)
+        return len(session.execute(statement, rows).all())
+    known = set(session.scalars(select(Event.sg_event_id).where(Event.sg_event_id.in_([row["sg_event_id"] for row in rows]))))
+    new = [row for row in rows if row["sg_event_id"] not in known]
+    if new:
+        session.execute(insert_rows(Event), new)
+    return len(new)
+
+
+# -- The report of an issue ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One locale's copies of an issue: how many were sent, and how many subscribers each event reached."""
+
+    locale: str
+    sent: int
+    counts: Mapping[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"locale": self.locale, "sent": self.sent, **{column: self.counts.get(column, 0) for column in REPORT_COLUMNS}}
+
+
+def issue_report(engine: Engine, issue: str, locales: Iterable[str]) -> list[ReportRow]:
+    """Per locale (`locales` first, then any other the ledger has), the copies sent and the subscribers per event.
+
+    A subscriber who opened an email five times counts once under `opened`.
+    An event counts under the locale of the copy the ledger recorded, else
+    under the subscriber's locale now.
+    """
+    with Session(engine) as session:
+        sent: Counter[str] = Counter()
+        for where, number in session.execute(
+            select(LedgerEntry.locale, func.count())
+            .where(LedgerEntry.issue == issue, LedgerEntry.state == State.SENT.value)
+            .group_by(LedgerEntry.locale)
+        ):
+            sent[where] += int(number)
+        locale = func.coalesce(LedgerEntry.locale, Subscriber.locale)
+        grouped = session.execute(
+            select(locale, Event.kind, func.count(func.distinct(Event.subscriber_id)))
+            .join(Subscriber, Event.subscriber_id == Subscriber.id)
+            .outerjoin(LedgerEntry, (LedgerEntry.issue == Event.issue) & (LedgerEntry.subscriber_id == Event.subscriber_id))
+            .where(Event.issue == issue)
+            .group_by(locale, Event.kind)
+        ).all()
+    by_kind: dict[str, Counter[str]] = {}
+    for where, kind, number in grouped:
+        by_kind.setdefault(where, Counter())[kind] += int(number)
+    order = list(dict.fromkeys([*locales, *sorted(sent), *sorted(by_kind)]))
+    return [
+        ReportRow(
+            where,
+            int(sent[where]),
+            {column: sum(by_kind.get(where, Counter())[kind] for kind in kinds) for column, kinds in REPORT_COLUMNS.items()},
+        )
+        for where in order
+    ]

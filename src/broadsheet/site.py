@@ -1,0 +1,203 @@
+"""Publishing: every issue in every locale -> a static web archive, with an Atom feed per locale.
+
+Pages live at `OUT/<locale>/<date>/index.html`, the address the email's
+"view in browser" link gives (`web_url/<locale>/<date>/`). Links between
+pages are relative, so the archive also works opened from disk.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date
+from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # feedgen ships no type hints
+from markupsafe import Markup
+
+from . import __version__, burmese, markdown
+from .catalogs import check_catalogs, shown
+from .errors import Diagnostic, InvalidInput, errors_in
+from .issue import read_issue
+from .localize import Edition, localize
+from .model import Issue
+from .render import Renderer
+from .settings import Project
+
+INDEX_TEMPLATE = "site/index.html.j2"
+ISSUE_TEMPLATE = "site/issue.html.j2"
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """Another locale's version of a page: its code, its name in its own language, and where it is."""
+
+    locale: str
+    name: str
+    href: str
+    """Relative to the page that links to it."""
+    url: str
+    """Absolute, under `web_url`."""
+
+
+def read_issues(project: Project) -> list[Issue]:
+    """Every issue in `issues/`, newest first; any invalid one stops everything, with all their errors."""
+    paths = sorted(project.issues_dir.glob("*.yaml"))
+    if not paths:
+        raise InvalidInput([Diagnostic(str(project.issues_dir), 0, 0, "", "no issue files (*.yaml) to publish")])
+    issues: list[Issue] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        reading = read_issue(path, project.settings, shown(project, path))
+        if reading.issue is None:
+            problems += reading.diagnostics
+            continue
+        problems += errors_in(check_catalogs(project, reading.issue))
+        issues.append(reading.issue)
+    if errors_in(problems):
+        raise InvalidInput(errors_in(problems))
+    dates = [issue.date for issue in issues]
+    repeated = sorted({issue.source for issue in issues if dates.count(issue.date) > 1})
+    if repeated:
+        raise InvalidInput([Diagnostic(source, 0, 0, "date", "another issue has the same date; each date has one page") for source in repeated])
+    return sorted(issues, key=lambda issue: issue.date, reverse=True)
+
+
+def build_site(project: Project, out: Path | None = None) -> list[Path]:
+    """Write the archive of every issue to OUT (default `<build_dir>/site`) and return the files written.
+
+    Every page is rendered before any is written: an invalid issue or a broken
+    template leaves OUT as it was.
+    """
+    issues = read_issues(project)
+    publisher = _Publisher(project)
+    files: dict[Path, str] = {}
+    for locale in project.settings.locales:
+        editions = [localize(project, issue, locale) for issue in issues]
+        files[Path(locale, "index.html")] = publisher.index(locale, editions)
+        for edition in editions:
+            files[Path(locale, edition.issue.date.isoformat(), "index.html")] = publisher.issue_page(edition, issues)
+        files[Path(locale, "feed.atom")] = publisher.feed(locale, editions)
+    folder = out or project.build_dir / "site"
+    return [_write(folder / name, content) for name, content in files.items()]
+
+
+def _write(target: Path, content: str) -> Path:
+    """Replace `target` whole or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(content, encoding="utf-8", newline="\n")
+    temporary.replace(target)
+    return target
+
+
+def _language_name(locale: str) -> str:
+    return Locale.parse(locale).get_display_name(locale) or locale
+
+
+class _Publisher:
+    """Renders the pages and feeds of one project, with the email's Jinja2 environment and filters."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.settings = project.settings
+        self.base_url = self.settings.web_url.rstrip("/")
+        self.renderer = Renderer(project)
+
+    def url(self, locale: str, day: str | None = None) -> str:
+        return f"{self.base_url}/{locale}/{day}/" if day else f"{self.base_url}/{locale}/"
+
+    def alternates(self, locale: str, day: str | None, root: str) -> list[Alternate]:
+        """The page in every other locale, then x-default (the source locale's)."""
+        path = f"{day}/index.html" if day else "index.html"
+        found = [
+            Alternate(code, _language_name(code), f"{root}{code}/{path}", self.url(code, day))
+            for code in self.settings.locales
+            if code != locale
+        ]
+        source = self.settings.source_locale
+        return [*found, Alternate("x-default", _language_name(source), f"{root}{source}/{path}", self.url(source, day))]
+
+    def date(self, issue: Issue, locale: str) -> str:
+        return burmese.native_digits(format_date(issue.date, format="long", locale=locale), locale)
+
+    def index(self, locale: str, editions: Sequence[Edition]) -> str:
+        entries = [
+            {"issue": edition.issue, "date": self.date(edition.issue, locale), "href": f"{edition.issue.date.isoformat()}/index.html"}
+            for edition in editions
+        ]
+        context = self._page(locale, None, "../") | {"entries": entries, "home": "index.html"}
+        # Every edition of a locale has the same interface translations.
+        return self._render(INDEX_TEMPLATE, editions[0].interface, context)
+
+    def issue_page(self, edition: Edition, issues: Sequence[Issue]) -> str:
+        issue, locale = edition.issue, edition.locale
+        numbers = issue.footnote_numbers
+
+        def digits(text: str) -> str:
+            return burmese.native_digits(text, locale)
+
+        context = self._page(locale, issue.date.isoformat(), "../../") | {
+            "issue": issue,
+            "date": self.date(issue, locale),
+            "home": "../index.html",
+            "paragraphs": [
+                {"html": Markup(markdown.to_html(p.markdown, numbers, digits=digits)), "lang": p.lang} for p in issue.paragraphs
+            ],
+            "footnotes": [
+                {"number": note.number, "html": Markup(markdown.to_html(note.markdown, numbers, inline=True, digits=digits)), "lang": note.lang}
+                for note in issue.footnotes
+            ],
+        }
+        return self._render(ISSUE_TEMPLATE, edition.interface, context)
+
+    def _page(self, locale: str, day: str | None, root: str) -> dict[str, Any]:
+        settings = self.settings
+        others = sorted((set(settings.locales) | set(settings.languages)) - {locale})
+        return {
+            "locale": locale,
+            "language": settings.language(locale),
+            "other_languages": {code: settings.language(code) for code in others},
+            "organization": settings.organization,
+            "canonical": self.url(locale, day),
+            "alternates": self.alternates(locale, day, root),
+            "feed": f"{root}{locale}/feed.atom",
+        }
+
+    def _render(self, name: str, interface: gettext.NullTranslations, context: dict[str, Any]) -> str:
+        return self.renderer.render_template(name, interface, context)
+
+    def feed(self, locale: str, editions: Sequence[Edition]) -> str:
+        """An Atom feed of the locale's editions, newest first, dated by the issues alone so rebuilds match."""
+        organization = self.settings.organization
+        feed = FeedGenerator()
+        feed.id(self.url(locale))
+        feed.title(organization.name)
+        feed.author({"name": organization.name, **({"email": organization.email} if organization.email else {})})
+        feed.link(href=self.url(locale), rel="alternate")
+        feed.link(href=f"{self.url(locale)}feed.atom", rel="self")
+        feed.language(locale)
+        feed.generator("broadsheet", version=__version__)
+        feed.updated(_midnight(editions[0].issue))
+        for edition in editions:
+            issue = edition.issue
+            url = self.url(locale, issue.date.isoformat())
+            entry = feed.add_entry(order="append")
+            entry.id(url)
+            entry.title(issue.title)
+            entry.link(href=url, rel="alternate")
+            entry.author({"name": issue.author})
+            entry.updated(_midnight(issue))
+            entry.published(_midnight(issue))
+            if issue.summary:
+                entry.summary(issue.summary)
+        atom: bytes = feed.atom_str(pretty=True)
+        return atom.decode("utf-8")
+
+
+def _midnight(issue: Issue) -> datetime:
+    return datetime.combine(issue.date, time(0, 0), tzinfo=UTC)

@@ -1,0 +1,229 @@
+"""The web archive: a page per issue and locale at the email's "view in browser" address, indexes and Atom feeds."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from markupsafe import escape
+
+from broadsheet import markdown
+from broadsheet.errors import InvalidInput
+from broadsheet.issue import read_issue
+from broadsheet.settings import Project, find_project
+from broadsheet.site import build_site
+
+from .conftest import REPO, SAMPLE
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+SECOND = """\
+date: 2024-01-04
+title: The Year <b>Ahead</b>
+summary: What to watch in 2024.
+editorial: |
+  One paragraph about the year ahead.
+resources:
+  reports:
+    - title: A report
+      url: https://example.org/r
+      by: Org One
+"""
+
+
+class _Links(HTMLParser):
+    """Every tag's attributes, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def _tags(page: Path) -> list[tuple[str, dict[str, str | None]]]:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.tags
+
+
+def _relative_files(folder: Path) -> list[str]:
+    return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
+
+
+@pytest.fixture
+def two_issues(tmp_path: Path) -> Project:
+    """The repository's project with the sample issue and a newer one, whose title holds markup."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO / "broadsheet.toml", root / "broadsheet.toml")
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "locales", root / "locales")
+    (root / "issues").mkdir()
+    shutil.copy(SAMPLE, root / "issues" / SAMPLE.name)
+    (root / "issues" / "2024-01-04.yaml").write_text(SECOND, encoding="utf-8")
+    return find_project(root)
+
+
+@pytest.fixture(scope="module")
+def sample_site(repo_project: Project, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    build_site(repo_project, out)
+    return out
+
+
+def test_every_locale_has_an_index_a_page_per_issue_and_a_feed(repo_project: Project, tmp_path: Path) -> None:
+    written = build_site(repo_project, tmp_path)
+    issues = sorted(path.stem for path in repo_project.issues_dir.glob("*.yaml"))
+    expected = sorted(
+        f"{locale}/{name}"
+        for locale in repo_project.settings.locales
+        for name in ["index.html", "feed.atom", *(f"{day}/index.html" for day in issues)]
+    )
+    assert sorted(path.relative_to(tmp_path).as_posix() for path in written) == expected
+    assert _relative_files(tmp_path) == expected
+
+
+def test_page_holds_every_paragraph_footnote_and_resource(repo_project: Project, sample_site: Path) -> None:
+    issue = read_issue(SAMPLE, repo_project.settings).issue
+    assert issue is not None
+    page = (sample_site / "en" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="en"')
+    assert '<h1>A Year of Tragedy and Hope</h1>' in page
+    assert "By Progressive Voice" in page
+    assert "December 21, 2023" in page
+    assert issue.image is not None
+    assert f'alt="{escape(issue.image.alt)}"' in page
+    for paragraph in issue.paragraphs:
+        assert markdown.to_html(paragraph.markdown, issue.footnote_numbers) in page
+    assert 'id="fn-1"' in page
+    for resource in issue.resources:
+        assert f'href="{resource.url}"' in page
+        assert str(escape(resource.title)) in page
+        assert str(escape(f"By {', '.join(resource.by)}")) in page
+
+
+def test_burmese_page_is_burmese_with_english_fallback_marked(sample_site: Path) -> None:
+    page = (sample_site / "my" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="my"' in page
+    assert "<h1>ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ</h1>" in page
+    assert "၂၀၂၃ ဒီဇင်ဘာ ၂၁" in page
+    assert "Noto Sans Myanmar" in page and "line-height: 1.8" in page
+    assert '<div lang="en"><p>In May, Cyclone Mocha' in page
+    assert '[lang="en"] { font-family: Helvetica, Arial, sans-serif; line-height: 1.6; }' in page
+
+
+def test_pages_name_their_other_locales_with_hreflang(sample_site: Path) -> None:
+    base = "https://progressivevoicemyanmar.org/newsletter"
+    my_tags = _tags(sample_site / "my" / "2023-12-21" / "index.html")
+    head = {a["hreflang"]: a["href"] for tag, a in my_tags if tag == "link" and a.get("hreflang")}
+    assert head == {"en": f"{base}/en/2023-12-21/", "x-default": f"{base}/en/2023-12-21/"}
+    body = {a["hreflang"]: a["href"] for tag, a in my_tags if tag == "a" and a.get("hreflang")}
+    assert body == {"en": "../../en/2023-12-21/index.html"}
+    en_tags = _tags(sample_site / "en" / "2023-12-21" / "index.html")
+    assert ("link", {"rel": "canonical", "href": f"{base}/en/2023-12-21/"}) in en_tags
+    assert ("a", {"href": "../../my/2023-12-21/index.html", "hreflang": "my", "lang": "my"}) in en_tags
+    assert ("link", {"rel": "alternate", "hreflang": "x-default", "href": f"{base}/en/2023-12-21/"}) in en_tags
+
+
+def test_index_lists_issues_newest_first_with_local_dates(two_issues: Project, tmp_path: Path) -> None:
+    build_site(two_issues, tmp_path / "out")
+    index = (tmp_path / "out" / "en" / "index.html").read_text(encoding="utf-8")
+    links = [a["href"] for tag, a in _tags(tmp_path / "out" / "en" / "index.html") if tag == "a" and a["href"].endswith("/index.html") and "hreflang" not in a]
+    assert links == ["2024-01-04/index.html", "2023-12-21/index.html"]
+    assert index.index("January 4, 2024") < index.index("December 21, 2023")
+    assert "What to watch in 2024." in index
+    burmese = (tmp_path / "out" / "my" / "index.html").read_text(encoding="utf-8")
+    assert burmese.index("၂၀၂၄ ဇန်နဝါရီ ၄") < burmese.index("၂၀၂၃ ဒီဇင်ဘာ ၂၁")
+    assert "<title>Progressive Voice</title>" in burmese
+
+
+def test_issue_text_is_escaped_never_markup(two_issues: Project, tmp_path: Path) -> None:
+    build_site(two_issues, tmp_path / "out")
+    for page in ("en/index.html", "en/2024-01-04/index.html", "my/2024-01-04/index.html"):
+        html = (tmp_path / "out" / page).read_text(encoding="utf-8")
+        assert "The Year &lt;b&gt;Ahead&lt;/b&gt;" in html
+        assert "<b>Ahead" not in html
+    feed = ET.parse(tmp_path / "out" / "en" / "feed.atom").getroot()
+    assert feed.findall(f"{ATOM}entry/{ATOM}title")[0].text == "The Year <b>Ahead</b>"
+
+
+@pytest.mark.parametrize("locale", ["en", "my"])
+def test_feed_is_atom_with_one_entry_per_issue_newest_first(two_issues: Project, tmp_path: Path, locale: str) -> None:
+    build_site(two_issues, tmp_path / "out")
+    feed = ET.parse(tmp_path / "out" / locale / "feed.atom").getroot()
+    assert feed.tag == f"{ATOM}feed"
+    base = f"https://progressivevoicemyanmar.org/newsletter/{locale}/"
+    assert feed.findtext(f"{ATOM}id") == base
+    assert feed.findtext(f"{ATOM}updated") == "2024-01-04T00:00:00+00:00"
+    entries = feed.findall(f"{ATOM}entry")
+    assert [entry.findtext(f"{ATOM}id") for entry in entries] == [f"{base}2024-01-04/", f"{base}2023-12-21/"]
+    assert [entry.find(f"{ATOM}link").get("href", "").removeprefix(base) for entry in entries] == ["2024-01-04/", "2023-12-21/"]  # type: ignore[union-attr]
+    assert [entry.findtext(f"{ATOM}updated") for entry in entries] == ["2024-01-04T00:00:00+00:00", "2023-12-21T00:00:00+00:00"]
+
+
+def test_rebuild_is_byte_identical(two_issues: Project, tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    build_site(two_issues, first)
+    build_site(two_issues, second)
+    names = _relative_files(first)
+    assert names == _relative_files(second)
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_relative_links_resolve_to_files_on_disk(two_issues: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build_site(two_issues, out)
+    checked = 0
+    for page in out.rglob("*.html"):
+        for tag, attrs in _tags(page):
+            href = attrs.get("href") or ""
+            if tag in ("a", "link") and href and not re.match(r"[a-z]+:|#", href):
+                assert (page.parent / href).resolve().is_file(), f"{page.relative_to(out)}: {href}"
+                checked += 1
+    assert checked >= 20
+
+
+def test_default_output_is_build_site(two_issues: Project) -> None:
+    written = build_site(two_issues, None)
+    assert two_issues.build_dir / "site" / "en" / "2024-01-04" / "index.html" in written
+
+
+def test_an_invalid_issue_stops_everything_with_its_errors(two_issues: Project, tmp_path: Path) -> None:
+    (two_issues.issues_dir / "2024-01-11.yaml").write_text("date: 2024-01-11\ntitle: T\neditorial: x\nresources:\n  report: []\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as caught:
+        build_site(two_issues, tmp_path / "out")
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "issues/2024-01-11.yaml:5:3: error: resources.report: unknown category 'report'; "
+        "did you mean 'reports'? (configured categories: statements, reports)"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_prints_every_written_path(cli, two_issues: Project) -> None:
+    result = cli("site", "--out", "public", cwd=two_issues.root)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"wrote public/{name}"
+        for locale in ("en", "my")
+        for name in (f"{locale}/index.html", f"{locale}/2024-01-04/index.html", f"{locale}/2023-12-21/index.html", f"{locale}/feed.atom")
+    ]
+    assert result.stderr == ""
+
+
+def test_cli_with_an_invalid_issue_exits_1_writing_nothing(cli, two_issues: Project) -> None:
+    (two_issues.issues_dir / "2024-01-11.yaml").write_text("date: 2024-01-11\ntitle: T\neditorial: x\nresources:\n  report: []\n", encoding="utf-8")
+    result = cli("site", cwd=two_issues.root)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "issues/2024-01-11.yaml:5:3: error: resources.report: unknown category 'report'; "
+        "did you mean 'reports'? (configured categories: statements, reports)\n"
+    )
+    assert not two_issues.build_dir.exists()

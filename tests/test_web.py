@@ -1,0 +1,361 @@
+"""The web side of delivery: unsubscribe pages and one-click unsubscribes, SendGrid's signed events, health, report."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+from starlette.testclient import TestClient
+
+from broadsheet.delivery.personalize import Signer
+from broadsheet.delivery.store import Event, LedgerEntry, State, Status, Subscriber, database_url, open_store
+from broadsheet.settings import Project
+from broadsheet.web import MAX_WEBHOOK_BODY, InvalidWebhookKey, create_app
+
+from .conftest import REPO
+
+SECRET = "test-secret-for-signing-unsubscribe-links"
+SIGNER = Signer(SECRET)
+PRIVATE_KEY = ec.generate_private_key(ec.SECP256R1())
+PUBLIC_KEY = base64.b64encode(
+    PRIVATE_KEY.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+).decode("ascii")
+
+
+@pytest.fixture
+def project(tmp_project: Project) -> Project:
+    """A project with the repository's templates and catalogs (Burmese interface translated)."""
+    shutil.copytree(REPO / "locales", tmp_project.locales_dir)
+    return tmp_project
+
+
+@pytest.fixture
+def sqlite_store(project: Project) -> Iterator[Engine]:
+    engine = open_store(database_url(project, {}))
+    yield engine
+    engine.dispose()
+
+
+def client_for(project: Project, engine: Engine, public_key: str | None = PUBLIC_KEY) -> TestClient:
+    return TestClient(create_app(project, engine, SIGNER, webhook_public_key=public_key))
+
+
+def subscribe(engine: Engine, email: str, locale: str = "en") -> Subscriber:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        subscriber = Subscriber(email=email, email_key=email.lower(), name="", locale=locale)
+        session.add(subscriber)
+    return subscriber
+
+
+def status_of(engine: Engine, subscriber: Subscriber) -> tuple[str, datetime]:
+    with Session(engine) as session:
+        found = session.get(Subscriber, subscriber.id)
+        assert found is not None
+        return found.status, found.updated_at
+
+
+def signed(body: bytes, timestamp: str = "1704355200") -> dict[str, str]:
+    """The headers SendGrid sends with `body`: an ECDSA P-256 signature of timestamp + body."""
+    signature = PRIVATE_KEY.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    return {
+        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode("ascii"),
+        "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
+        "Content-Type": "application/json",
+    }
+
+
+def event(kind: str, subscriber: Subscriber, event_id: str, issue: str = "2024-01-04") -> dict[str, Any]:
+    return {
+        "email": subscriber.email,
+        "timestamp": 1704355200,
+        "event": kind,
+        "sg_event_id": event_id,
+        "sg_message_id": "abc.filter0001",
+        "issue": issue,
+        "subscriber": str(subscriber.id),
+    }
+
+
+def post_events(client: TestClient, events: list[dict[str, Any]]) -> Any:
+    body = json.dumps(events).encode()
+    return client.post("/webhooks/sendgrid", content=body, headers=signed(body))
+
+
+# -- Unsubscribe -------------------------------------------------------------------------
+
+
+def test_unsubscribe_page_asks_in_english_and_changes_nothing(project: Project, sqlite_store: Engine) -> None:
+    reader = subscribe(sqlite_store, "Reader@Example.org")
+    response = client_for(project, sqlite_store).get(f"/unsubscribe/{SIGNER.token(reader)}")
+    assert response.status_code == 200
+    assert '<html lang="en">' in response.text
+    assert "Unsubscribe from the Progressive Voice newsletter?" in response.text
+    assert f'<form method="post" action="/unsubscribe/{SIGNER.token(reader)}">' in response.text
+    assert "reader@example.org" not in response.text.lower()
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert status_of(sqlite_store, reader)[0] == Status.ACTIVE.value
+
+
+def test_unsubscribe_page_is_in_the_subscribers_language(project: Project, sqlite_store: Engine) -> None:
+    reader = subscribe(sqlite_store, "burmese@example.org", locale="my")
+    client = client_for(project, sqlite_store)
+    response = client.get(f"/unsubscribe/{SIGNER.token(reader)}")
+    assert response.status_code == 200
+    assert '<html lang="my">' in response.text
+    assert "Progressive Voice ၏ သတင်းလွှာ စာရင်းမှ ထွက်မည်လား။" in response.text
+    assert ">စာရင်းသွင်းမှု ပယ်ဖျက်ရန်</button>" in response.text
+    assert "Noto Sans Myanmar" in response.text
+    done = client.post(f"/unsubscribe/{SIGNER.token(reader)}")
+    assert "စာရင်းမှ ထွက်ပြီးပါပြီ" in done.text
+
+
+@pytest.mark.parametrize("body", [b"", b"List-Unsubscribe=One-Click"], ids=["form", "one-click"])
+def test_post_unsubscribes_at_once(project: Project, store: Engine, body: bytes) -> None:
+    reader = subscribe(store, "reader@example.org")
+    other = subscribe(store, "other@example.org")
+    before = status_of(store, reader)[1]
+    response = client_for(project, store).post(
+        f"/unsubscribe/{SIGNER.token(reader)}", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 200
+    assert "You have been unsubscribed" in response.text
+    status, updated = status_of(store, reader)
+    assert status == Status.UNSUBSCRIBED.value
+    assert updated > before
+    assert status_of(store, other)[0] == Status.ACTIVE.value
+
+
+def test_unsubscribing_twice_is_harmless(project: Project, store: Engine) -> None:
+    reader = subscribe(store, "reader@example.org")
+    client = client_for(project, store)
+    url = f"/unsubscribe/{SIGNER.token(reader)}"
+    assert client.post(url).status_code == 200
+    first = status_of(store, reader)
+    second = client.post(url)
+    assert second.status_code == 200
+    assert "You have been unsubscribed" in second.text
+    assert status_of(store, reader) == first
+    assert "You have been unsubscribed" in client.get(url).text
+
+
+def test_unsubscribe_keeps_a_bounced_subscriber_bounced(project: Project, sqlite_store: Engine) -> None:
+    reader = subscribe(sqlite_store, "reader@example.org")
+    with Session(sqlite_store) as session, session.begin():
+        session.execute(Subscriber.__table__.update().values(status=Status.BOUNCED.value))
+    assert client_for(project, sqlite_store).post(f"/unsubscribe/{SIGNER.token(reader)}").status_code == 200
+    assert status_of(sqlite_store, reader)[0] == Status.BOUNCED.value
+
+
+def _tampered(reader: Subscriber, other: Subscriber) -> dict[str, str]:
+    token = SIGNER.token(reader)
+    identifier, digest, signature = token.split(".")
+    return {
+        "altered id": f"{other.id}.{digest}.{signature}",
+        "altered signature": f"{identifier}.{digest}.{signature[:-2]}xx",
+        "other secret": Signer("another-secret-of-sixteen-chars").token(reader),
+        "garbage": "not-a-token",
+        "address changed": SIGNER.token(Subscriber(id=reader.id, email_key="someone-else@example.org")),
+        "nobody": SIGNER.token(Subscriber(id=reader.id + 100, email_key=reader.email_key)),
+    }
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_bad_or_tampered_token_gets_400_and_changes_nothing(project: Project, store: Engine, method: str) -> None:
+    reader = subscribe(store, "reader@example.org")
+    other = subscribe(store, "other@example.org")
+    client = client_for(project, store)
+    for case, token in _tampered(reader, other).items():
+        response = client.request(method, f"/unsubscribe/{token}", content=b"List-Unsubscribe=One-Click")
+        assert response.status_code == 400, case
+        assert "This unsubscribe link is not valid" in response.text
+    assert status_of(store, reader)[0] == Status.ACTIVE.value
+    assert status_of(store, other)[0] == Status.ACTIVE.value
+
+
+# -- SendGrid's Event Webhook ----------------------------------------------------------------
+
+
+def test_signed_events_take_subscribers_off_the_list(project: Project, store: Engine) -> None:
+    bounced, dropped, complaining, leaving, grouped, reading = (
+        subscribe(store, f"{name}@example.org") for name in ("bounced", "dropped", "complaining", "leaving", "grouped", "reading")
+    )
+    by_address = {**event("bounce", dropped, "e0"), "subscriber": None, "email": "DROPPED@example.org", "event": "dropped"}
+    events = [
+        event("bounce", bounced, "e1"),
+        by_address,
+        event("spamreport", complaining, "e2"),
+        event("unsubscribe", leaving, "e3"),
+        event("group_unsubscribe", grouped, "e4"),
+        event("delivered", reading, "e5"),
+        event("open", reading, "e6"),
+        event("click", reading, "e7"),
+        event("processed", reading, "e8"),
+    ]
+    response = post_events(client_for(project, store), events)
+    assert response.status_code == 200
+    assert [status_of(store, s)[0] for s in (bounced, dropped, complaining, leaving, grouped, reading)] == [
+        "bounced", "bounced", "complained", "unsubscribed", "unsubscribed", "active",
+    ]
+    with Session(store) as session:
+        recorded = session.execute(select(Event.sg_event_id, Event.issue, Event.subscriber_id, Event.kind).order_by(Event.sg_event_id)).all()
+    assert [tuple(row) for row in recorded] == [
+        ("e0", "2024-01-04", dropped.id, "dropped"),
+        ("e1", "2024-01-04", bounced.id, "bounce"),
+        ("e2", "2024-01-04", complaining.id, "spamreport"),
+        ("e3", "2024-01-04", leaving.id, "unsubscribe"),
+        ("e4", "2024-01-04", grouped.id, "group_unsubscribe"),
+        ("e5", "2024-01-04", reading.id, "delivered"),
+        ("e6", "2024-01-04", reading.id, "open"),
+        ("e7", "2024-01-04", reading.id, "click"),
+    ]
+
+
+def test_retried_events_are_recorded_once(project: Project, store: Engine) -> None:
+    reader = subscribe(store, "reader@example.org")
+    client = client_for(project, store)
+    events = [event("open", reader, "same"), event("open", reader, "same"), event("click", reader, "other")]
+    assert post_events(client, events).status_code == 200
+    assert post_events(client, events).status_code == 200
+    with Session(store) as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 2
+
+
+def test_an_event_never_reactivates_or_changes_the_reason(project: Project, sqlite_store: Engine) -> None:
+    reader = subscribe(sqlite_store, "reader@example.org")
+    client = client_for(project, sqlite_store)
+    post_events(client, [event("unsubscribe", reader, "e1")])
+    post_events(client, [event("bounce", reader, "e2"), event("delivered", reader, "e3")])
+    assert status_of(sqlite_store, reader)[0] == Status.UNSUBSCRIBED.value
+
+
+def test_an_id_belonging_to_another_address_falls_back_to_the_address(project: Project, sqlite_store: Engine) -> None:
+    reader = subscribe(sqlite_store, "reader@example.org")
+    other = subscribe(sqlite_store, "other@example.org")
+    post_events(client_for(project, sqlite_store), [{**event("bounce", reader, "e1"), "subscriber": str(other.id)}])
+    assert status_of(sqlite_store, reader)[0] == Status.BOUNCED.value
+    assert status_of(sqlite_store, other)[0] == Status.ACTIVE.value
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Twilio-Email-Event-Webhook-Timestamp": "1704355200"},
+        "tampered body",
+        "other timestamp",
+        "other key",
+        {"X-Twilio-Email-Event-Webhook-Signature": "%%%not base64", "X-Twilio-Email-Event-Webhook-Timestamp": "1"},
+    ],
+    ids=["unsigned", "no signature", "tampered body", "other timestamp", "other key", "garbage"],
+)
+def test_events_without_a_valid_signature_get_403_and_change_nothing(project: Project, store: Engine, headers: Any) -> None:
+    reader = subscribe(store, "reader@example.org")
+    body = json.dumps([event("bounce", reader, "e1")]).encode()
+    if headers == "tampered body":
+        headers = signed(body.replace(b"bounce", b"delivered"))
+    elif headers == "other timestamp":
+        headers = {**signed(body), "X-Twilio-Email-Event-Webhook-Timestamp": "1704355201"}
+    elif headers == "other key":
+        signature = ec.generate_private_key(ec.SECP256R1()).sign(b"1704355200" + body, ec.ECDSA(hashes.SHA256()))
+        headers = {**signed(body), "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode()}
+    response = client_for(project, store).post("/webhooks/sendgrid", content=body, headers=headers)
+    assert response.status_code == 403
+    assert status_of(store, reader)[0] == Status.ACTIVE.value
+    with Session(store) as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_without_a_public_key_every_event_is_refused(project: Project, sqlite_store: Engine) -> None:
+    reader = subscribe(sqlite_store, "reader@example.org")
+    assert post_events(client_for(project, sqlite_store, public_key=None), [event("bounce", reader, "e1")]).status_code == 403
+    assert status_of(sqlite_store, reader)[0] == Status.ACTIVE.value
+
+
+def test_a_public_key_that_is_not_one_is_refused_at_start(project: Project, sqlite_store: Engine) -> None:
+    with pytest.raises(InvalidWebhookKey, match="SENDGRID_WEBHOOK_PUBLIC_KEY"):
+        client_for(project, sqlite_store, public_key="bm90IGEga2V5")
+
+
+def test_an_oversize_body_gets_413(project: Project, sqlite_store: Engine) -> None:
+    client = client_for(project, sqlite_store)
+    body = b"[" + b" " * MAX_WEBHOOK_BODY + b"]"
+    assert client.post("/webhooks/sendgrid", content=body, headers=signed(body)).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while reading
+        for _ in range(MAX_WEBHOOK_BODY // 65536 + 2):
+            yield b" " * 65536
+
+    assert client.post("/webhooks/sendgrid", content=chunks(), headers=signed(b"")).status_code == 413
+
+
+def test_a_signed_body_that_is_not_an_event_list_gets_400(project: Project, sqlite_store: Engine) -> None:
+    body = b'{"event": "bounce"}'
+    assert client_for(project, sqlite_store).post("/webhooks/sendgrid", content=body, headers=signed(body)).status_code == 400
+
+
+def test_logs_name_subscribers_by_id_never_by_address(project: Project, sqlite_store: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    reader = subscribe(sqlite_store, "reader@example.org")
+    client = client_for(project, sqlite_store)
+    with caplog.at_level(logging.INFO, logger="broadsheet.web"):
+        client.post(f"/unsubscribe/{SIGNER.token(reader)}")
+        post_events(client, [event("open", reader, "e1")])
+    assert f"event=unsubscribe outcome=unsubscribed subscriber={reader.id}" in caplog.messages
+    assert "event=webhook outcome=ok received=1 recorded=1 duplicates=0 ignored=0 status_changes=0" in caplog.messages
+    assert not [line for line in caplog.messages if "example.org" in line or SIGNER.token(reader) in line]
+
+
+# -- Health and the report ----------------------------------------------------------------
+
+
+def test_health_answers_after_asking_the_database(project: Project, sqlite_store: Engine) -> None:
+    response = client_for(project, sqlite_store).get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_report_counts_sent_copies_and_subscribers_per_event(project: Project, sqlite_store: Engine, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BROADSHEET_DATABASE_URL", raising=False)
+    english = [subscribe(sqlite_store, f"en{n}@example.org") for n in range(3)]
+    burmese = [subscribe(sqlite_store, f"my{n}@example.org", locale="my") for n in range(2)]
+    with Session(sqlite_store) as session, session.begin():
+        for subscriber in english + burmese:
+            session.add(LedgerEntry(issue="2024-01-04", subscriber_id=subscriber.id, locale=subscriber.locale, state=State.SENT.value))
+    events = [
+        event("delivered", english[0], "d0"), event("delivered", english[1], "d1"), event("bounce", english[2], "b2"),
+        event("open", english[0], "o0"), event("open", english[0], "o0-again"), event("click", english[0], "c0"),
+        event("delivered", burmese[0], "d3"), event("unsubscribe", burmese[0], "u3"), event("spamreport", burmese[1], "s4"),
+        event("open", english[1], "other-issue", issue="2023-12-21"),
+    ]
+    assert post_events(client_for(project, sqlite_store), events).status_code == 200
+
+    result = cli("report", "2024-01-04", cwd=project.root)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "locale  sent  delivered  bounced  opened  clicked  unsubscribed  complained",
+        "en         3          2        1       1        1             0           0",
+        "my         2          1        0       0        0             1           1",
+    ]
+    as_json = cli("report", "issues/2024-01-04.yaml", "--json", cwd=project.root)
+    assert json.loads(as_json.stdout) == {
+        "issue": "2024-01-04",
+        "locales": [
+            {"locale": "en", "sent": 3, "delivered": 2, "bounced": 1, "opened": 1, "clicked": 1, "unsubscribed": 0, "complained": 0},
+            {"locale": "my", "sent": 2, "delivered": 1, "bounced": 0, "opened": 0, "clicked": 0, "unsubscribed": 1, "complained": 1},
+        ],
+    }
+
+
+def test_report_refuses_what_is_not_an_issue(project: Project, cli: Any) -> None:
+    result = cli("report", "last-week", cwd=project.root)
+    assert result.exit_code != 0
+    assert "ISSUE: Expected a date such as 2024-01-04 or an issue file but received: 'last-week'" in result.stderr
