@@ -114,3 +114,24 @@ def test_footnote_reference_jumps_to_its_footnote(browser: object, built: Path) 
     page.click("sup.fnref a")  # type: ignore[attr-defined]
     assert page.evaluate("location.hash") == "#fn-1"  # type: ignore[attr-defined]
     page.close()  # type: ignore[attr-defined]
+
+
+def _platform_fonts(page: object, selector: str) -> list[str]:
+    """The fonts Chromium actually drew the text of `selector` with (not merely the CSS asked for)."""
+    session = page.context.new_cdp_session(page)  # type: ignore[attr-defined]
+    session.send("DOM.enable")
+    session.send("CSS.enable")
+    root = session.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = session.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return [font["familyName"] for font in fonts]
+
+
+def test_burmese_is_drawn_with_a_myanmar_font_not_tofu(browser: object, built: Path) -> None:
+    page = _open(browser, built / "my" / "email.html", 375, "light")
+    assert _platform_fonts(page, "h1") == ["Noto Sans Myanmar"]
+    # A Burmese title inside the English edition too.
+    english = _open(browser, built / "en" / "email.html", 375, "light")
+    assert "Noto Sans Myanmar" in _platform_fonts(english, 'a[lang="my"]')
+    page.close()  # type: ignore[attr-defined]
+    english.close()  # type: ignore[attr-defined]
