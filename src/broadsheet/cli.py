@@ -597,3 +597,29 @@ def report_command(ctx: click.Context, issue: str, as_json: bool) -> None:
     for row in rows:
         values = [row.locale, *(str(value) for value in list(row.as_dict().values())[1:])]
         click.echo("  ".join(f"{value:<{widths[0]}}" if i == 0 else f"{value:>{widths[i]}}" for i, value in enumerate(values)))
+
+
+@main.group("suppressions")
+def suppressions_group() -> None:
+    """SendGrid's suppression lists (bounces, spam reports, unsubscribes)."""
+
+
+@suppressions_group.command("sync")
+@click.pass_context
+@_user_errors
+def suppressions_sync(ctx: click.Context) -> None:
+    """Mark subscribers SendGrid suppresses as bounced, complained or unsubscribed, so send skips them.
+
+    Needs SENDGRID_API_KEY (with read access to suppressions).
+    """
+    import os
+
+    from .delivery import suppressions
+    from .delivery.store import project_store
+
+    project = _project(ctx)
+    client = suppressions.client_from(os.environ)
+    with project_store(project) as engine:
+        synced = suppressions.sync(engine, client)
+    for name, _status in suppressions.LISTS:
+        click.echo(f"{name}: {synced.listed[name]} on SendGrid's list, {synced.changed[name]} subscriber(s) marked {_status.value}")

@@ -1,0 +1,86 @@
+"""Pulling SendGrid's suppression lists into the store, so that `send` skips those addresses.
+
+Bounces become `bounced`, spam reports `complained`, global unsubscribes
+`unsubscribed`. Only active subscribers change: nobody is re-activated and a
+reason already recorded stays.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from python_http_client import exceptions as http_errors  # type: ignore[import-untyped]
+from sendgrid import SendGridAPIClient  # type: ignore[import-untyped]
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from .store import Status, Subscriber, utcnow
+from .transports import TransportError
+from .transports.sendgrid import KEY_VARIABLE, URL_VARIABLE
+
+LISTS = (
+    ("bounces", Status.BOUNCED),
+    ("spam_reports", Status.COMPLAINED),
+    ("unsubscribes", Status.UNSUBSCRIBED),
+)
+PAGE = 500
+"""SendGrid's largest page of a suppression list."""
+
+
+@dataclass
+class Synced:
+    """Per list: addresses SendGrid holds, and subscribers whose status changed."""
+
+    listed: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+
+
+def client_from(environ: Mapping[str, str]) -> SendGridAPIClient:
+    key = environ.get(KEY_VARIABLE, "")
+    if not key:
+        raise TransportError(f"set {KEY_VARIABLE} to a SendGrid API key with the Suppressions read permission", nothing_sent=True)
+    return SendGridAPIClient(api_key=key, host=environ.get(URL_VARIABLE, "https://api.sendgrid.com").rstrip("/"))
+
+
+def _entries(client: SendGridAPIClient, name: str) -> Iterator[str]:
+    """Every address on one suppression list, page by page."""
+    offset = 0
+    while True:
+        try:
+            response = getattr(client.client.suppression, name).get(query_params={"limit": PAGE, "offset": offset})
+        except http_errors.HTTPError as exc:
+            status = int(exc.status_code)
+            cause = "SendGrid rejected the API key" if status == 401 else f"SendGrid answered {status} {exc.reason}"
+            raise TransportError(f"sendgrid: reading the {name} list: {cause}", nothing_sent=True) from None
+        except OSError as exc:
+            raise TransportError(f"sendgrid: reading the {name} list: cannot reach SendGrid ({exc})", nothing_sent=True) from None
+        page: Any = json.loads(response.body or b"[]")
+        if not isinstance(page, list):
+            raise TransportError(f"sendgrid: the {name} list came back as {type(page).__name__}, not a list", nothing_sent=True)
+        for entry in page:
+            if isinstance(entry, dict) and isinstance(entry.get("email"), str):
+                yield entry["email"]
+        if len(page) < PAGE:
+            return
+        offset += PAGE
+
+
+def sync(engine: Engine, client: SendGridAPIClient) -> Synced:
+    """Mark the subscribers SendGrid suppresses; what each list held and what changed."""
+    synced = Synced()
+    for name, status in LISTS:
+        addresses = {address.strip().lower() for address in _entries(client, name)}
+        synced.listed[name] = len(addresses)
+        changed = 0
+        with Session(engine) as session, session.begin():
+            for subscriber in session.scalars(
+                select(Subscriber).where(Subscriber.status == Status.ACTIVE.value, Subscriber.email_key.in_(addresses))
+            ):
+                subscriber.status = status.value
+                subscriber.updated_at = utcnow()
+                changed += 1
+        synced.changed[name] = changed
+    return synced

@@ -1,0 +1,84 @@
+"""Suppressions sync against a local stand-in for SendGrid's suppression API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import Result
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from werkzeug import Request, Response
+
+from broadsheet.delivery.store import Status, Subscriber
+
+KEY = "SG.suppressions-key-not-to-be-shown"
+
+
+def _lists(httpserver: Any, lists: dict[str, list[str]]) -> list[str]:
+    """Serve each list in pages of 500, checking the key; the paths asked for, in order."""
+    asked: list[str] = []
+
+    def handler(request: Request) -> Response:
+        assert request.headers["Authorization"] == f"Bearer {KEY}"
+        name = request.path.rsplit("/", 1)[1]
+        asked.append(f"{name}?offset={request.args['offset']}")
+        offset, limit = int(request.args["offset"]), int(request.args["limit"])
+        assert limit == 500
+        page = [{"email": e, "created": 1700000000} for e in lists[name][offset : offset + limit]]
+        return Response(json.dumps(page), content_type="application/json")
+
+    for name in lists:
+        httpserver.expect_request(f"/v3/suppression/{name}", method="GET").respond_with_handler(handler)
+    return asked
+
+
+def test_sync_marks_suppressed_subscribers_and_pages_through_long_lists(
+    store: Engine, httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any
+) -> None:
+    with Session(store) as session, session.begin():
+        for address, status in [
+            ("bounced@example.org", Status.ACTIVE), ("spam@example.org", Status.ACTIVE), ("gone@example.org", Status.ACTIVE),
+            ("fine@example.org", Status.ACTIVE), ("Left@Example.org", Status.UNSUBSCRIBED),
+        ]:
+            session.add(Subscriber(email=address, email_key=address.lower(), name="", locale="en", status=status.value))
+    many = [f"other{n}@example.net" for n in range(600)] + ["BOUNCED@example.org"]
+    asked = _lists(httpserver, {"bounces": many, "spam_reports": ["spam@example.org"], "unsubscribes": ["gone@example.org", "left@example.org"]})
+    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
+    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    result = cli("suppressions", "sync", cwd=tmp_project.root)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "bounces: 601 on SendGrid's list, 1 subscriber(s) marked bounced",
+        "spam_reports: 1 on SendGrid's list, 1 subscriber(s) marked complained",
+        "unsubscribes: 2 on SendGrid's list, 1 subscriber(s) marked unsubscribed",
+    ]
+    assert KEY not in result.output
+    assert asked == ["bounces?offset=0", "bounces?offset=500", "spam_reports?offset=0", "unsubscribes?offset=0"]
+    with Session(store) as session:
+        statuses = dict(session.execute(select(Subscriber.email_key, Subscriber.status)).all())
+    assert statuses == {
+        "bounced@example.org": "bounced", "spam@example.org": "complained", "gone@example.org": "unsubscribed",
+        "fine@example.org": "active", "left@example.org": "unsubscribed",
+    }
+
+
+def test_rejected_key_is_a_clear_error(httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    httpserver.expect_request("/v3/suppression/bounces").respond_with_json({"errors": [{"message": "authorization required"}]}, status=401)
+    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
+    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", f"sqlite:///{tmp_path / 'b.db'}")
+    result = cli("suppressions", "sync", cwd=tmp_project.root)
+    assert result.exit_code == 1
+    assert result.stderr == "broadsheet: sendgrid: reading the bounces list: SendGrid rejected the API key\n"
+    assert KEY not in result.output
+
+
+def test_missing_key_is_a_clear_error(cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any) -> None:
+    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+    result = cli("suppressions", "sync", cwd=tmp_project.root)
+    assert result.exit_code == 1
+    assert result.stderr == "broadsheet: set SENDGRID_API_KEY to a SendGrid API key with the Suppressions read permission\n"
