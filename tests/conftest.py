@@ -42,6 +42,14 @@ def tmp_project(tmp_path: Path) -> Project:
 
 
 @pytest.fixture
+def sample_project(tmp_project: Project) -> Project:
+    """The sample issue with its catalogs, in a project of its own."""
+    (tmp_project.issues_dir / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
+    shutil.copytree(REPO / "locales", tmp_project.locales_dir)
+    return tmp_project
+
+
+@pytest.fixture
 def write_issue(tmp_path: Path) -> Callable[[str, str], Path]:
     """Write dedented YAML text to tmp_path/issues/NAME and return its path."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -17,15 +16,12 @@ from starlette.testclient import TestClient
 from broadsheet.preview import create_app, fingerprint
 from broadsheet.settings import Project
 
-from .conftest import REPO, SAMPLE
 from .test_browser import CHROMIUM_ARGS, SCREENSHOTS, _chromium
 
 
 @pytest.fixture
-def project(tmp_project: Project) -> Project:
-    (tmp_project.issues_dir / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
-    shutil.copytree(REPO / "locales", tmp_project.locales_dir)
-    return tmp_project
+def project(sample_project: Project) -> Project:
+    return sample_project
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,17 +24,12 @@ from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store
 from broadsheet.settings import Project
 
-from .conftest import REPO, SAMPLE
-
 SECRET = "test-secret-for-signing-unsubscribe-links"
 
 
 @pytest.fixture
-def project(tmp_project: Project) -> Project:
-    """The sample issue with its catalogs, in a project of its own."""
-    (tmp_project.issues_dir / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
-    shutil.copytree(REPO / "locales", tmp_project.locales_dir)
-    return tmp_project
+def project(sample_project: Project) -> Project:
+    return sample_project
 
 
 @pytest.fixture
