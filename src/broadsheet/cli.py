@@ -623,3 +623,46 @@ def suppressions_sync(ctx: click.Context) -> None:
         synced = suppressions.sync(engine, client)
     for name, _status in suppressions.LISTS:
         click.echo(f"{name}: {synced.listed[name]} on SendGrid's list, {synced.changed[name]} subscriber(s) marked {_status.value}")
+
+
+@subscribers_group.command("forget")
+@click.argument("email")
+@click.pass_context
+@_user_errors
+def subscribers_forget(ctx: click.Context, email: str) -> None:
+    """Erase EMAIL at its owner's request: their name, address, send history and events.
+
+    Only a keyed hash of the address is kept (BROADSHEET_SECRET is the key), so
+    that no import or add subscribes it again. Forgetting twice is harmless.
+    """
+    from .delivery import subscribers
+    from .delivery.store import project_store
+
+    with project_store(_project(ctx)) as engine:
+        erased = subscribers.forget(engine, email)
+    click.echo(f"forgot {email.strip()}" if erased else f"{email.strip()} was already forgotten")
+
+
+@subscribers_group.command("show")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of a listing.")
+@click.pass_context
+@_user_errors
+def subscribers_show(ctx: click.Context, email: str, as_json: bool) -> None:
+    """Everything stored about EMAIL: the subscriber, their send ledger rows and their events."""
+    from .delivery import subscribers
+    from .delivery.store import project_store
+
+    with project_store(_project(ctx)) as engine:
+        data = subscribers.personal_data(engine, email)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for field, value in data["subscriber"].items():
+        click.echo(f"{field + ':':<12}{value}")
+    click.echo(f"\nledger ({len(data['ledger'])}):")
+    for row in data["ledger"]:
+        click.echo(f"  {row['issue']}  {row['locale']}  {row['state']}  {row['updated_at']}")
+    click.echo(f"\nevents ({len(data['events'])}):")
+    for row in data["events"]:
+        click.echo(f"  {row['issue'] or '-'}  {row['kind']}  {row['created_at']}")

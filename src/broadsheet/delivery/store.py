@@ -139,6 +139,17 @@ class Event(Base):
     """When the event happened, by SendGrid's clock."""
 
 
+class Forgotten(Base):
+    """An address whose owner asked to be forgotten, kept only as a keyed hash so that no import adds it again."""
+
+    __tablename__ = "forgotten"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """HMAC-SHA256 of the address's `email_key` with BROADSHEET_SECRET, in hex: the address cannot be read back."""
+    forgotten_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 DATABASE_URL_VARIABLE = "BROADSHEET_DATABASE_URL"
 MIGRATIONS = "broadsheet.delivery:migrations"
 """Where Alembic finds the migrations: a folder of this package, installed with it."""

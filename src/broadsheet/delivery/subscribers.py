@@ -1,20 +1,25 @@
-"""The subscriber list in the store: CSV import and export, counts, adding and removing one address.
+"""The subscriber list in the store: CSV import and export, counts, adding, removing and forgetting one address.
 
 An address is one subscriber whatever its case (`email_key`). An import adds
 and updates subscribers but never re-activates an address that unsubscribed,
-bounced or complained: only the subscriber can undo that.
+bounced or complained: only the subscriber can undo that. An address forgotten
+at its owner's request is kept only as a keyed hash, and never added again.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
+import hmac
 import io
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, func, insert, select
@@ -22,7 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
-from .store import Status, Subscriber
+from .personalize import SECRET_VARIABLE
+from .store import Event, Forgotten, LedgerEntry, Status, Subscriber
 
 COLUMNS = ("email", "name", "locale")
 """The columns every import file names in its header row."""
@@ -34,6 +40,9 @@ NAME_LENGTH = 200
 
 _BATCH = 500
 """Addresses looked up per query: under every database's limit on bound parameters."""
+
+_SECRET_LENGTH = 16
+"""Shortest BROADSHEET_SECRET accepted, as for signing unsubscribe links."""
 
 _LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -80,13 +89,17 @@ def email_key(address: str) -> str:
     return address.lower()
 
 
-def import_csv(engine: Engine, path: Path, locales: Sequence[str]) -> ImportReport:
+def import_csv(
+    engine: Engine, path: Path, locales: Sequence[str], *, environ: Mapping[str, str] = os.environ
+) -> ImportReport:
     """Add the subscribers in the CSV file `path` and update those already there (name and locale).
 
     The header row names the columns `email`, `name` and `locale` (any order;
     other columns are ignored with a warning). Each bad row is reported and
     skipped while the valid ones are imported. An address that unsubscribed,
-    bounced or complained stays so. Raises `InvalidInput` when the file as a
+    bounced or complained stays so. An address that asked to be forgotten is
+    skipped with a warning; recognising it takes BROADSHEET_SECRET (from
+    `environ`) once any address was forgotten. Raises `InvalidInput` when the file as a
     whole cannot be read: not UTF-8, not CSV, or missing a column.
     """
     rows, diagnostics, bad_rows = _read_csv(path, locales)
@@ -94,11 +107,19 @@ def import_csv(engine: Engine, path: Path, locales: Sequence[str]) -> ImportRepo
     skipped = bad_rows
     with Session(engine) as session:
         existing = _subscribers(session, [row.subscriber.key for row in rows])
+        forgotten = _forgotten(session, [row.subscriber.key for row in rows if row.subscriber.key not in existing], environ)
         additions = []
         for row in rows:
             new = row.subscriber
             subscriber = existing.get(new.key)
-            if subscriber is None:
+            if subscriber is None and new.key in forgotten:
+                diagnostics.append(
+                    Diagnostic(
+                        str(path), row.line, 0, "email", "this address asked to be forgotten; not imported", Severity.WARNING
+                    )
+                )
+                skipped += 1
+            elif subscriber is None:
                 additions.append(_columns_of(new))
             elif subscriber.status != Status.ACTIVE and new.status is Status.ACTIVE:
                 diagnostics.append(
@@ -151,11 +172,21 @@ def list_subscribers(engine: Engine, status: Status | None = None) -> list[Subsc
         return [_row(subscriber) for subscriber in session.scalars(query)]
 
 
-def add(engine: Engine, email: str, name: str, locale: str, *, locales: Sequence[str]) -> SubscriberRow:
+def add(
+    engine: Engine,
+    email: str,
+    name: str,
+    locale: str,
+    *,
+    locales: Sequence[str],
+    environ: Mapping[str, str] = os.environ,
+) -> SubscriberRow:
     """Subscribe one address, active, in `locale` (one of the configured `locales`).
 
     An address already there is refused, whatever its status: one that left is
-    subscribed again only by `remove` and then `add`, a deliberate act.
+    subscribed again only by `remove` and then `add`, a deliberate act. An
+    address that asked to be forgotten is refused; recognising it takes
+    BROADSHEET_SECRET (from `environ`) once any address was forgotten.
     """
     new, problems = _check(email, name, locale, "", locales)
     if new is None:
@@ -164,6 +195,8 @@ def add(engine: Engine, email: str, name: str, locale: str, *, locales: Sequence
         existing = _subscribers(session, [new.key]).get(new.key)
         if existing is not None:
             raise BroadsheetError(f"{existing.email!r} is already a subscriber ({existing.status})")
+        if _forgotten(session, [new.key], environ):
+            raise BroadsheetError(f"{new.email!r} asked to be forgotten: it is not subscribed again")
         session.add(Subscriber(**_columns_of(new)))
         _commit(session)
     return new
@@ -185,6 +218,95 @@ def remove(engine: Engine, email: str) -> SubscriberRow:
         session.delete(subscriber)
         _commit(session)
     return removed
+
+
+def forget(engine: Engine, email: str, environ: Mapping[str, str] = os.environ) -> bool:
+    """Erase a subscriber at their request, keeping only a keyed hash of the address so it is never added again.
+
+    The subscriber's row goes, and with it (by the foreign keys' cascade) their
+    send ledger rows and events: no table keeps their name or address, at the
+    cost of their copies in the counts of past issues. Returns False when the
+    address was already forgotten; raises for an address never seen, or
+    without BROADSHEET_SECRET (from `environ`), which keys the hash.
+    """
+    key = email_key(email)
+    digest = _address_hash(_forgetting_key(environ, f"set {SECRET_VARIABLE} before forgetting an address"), key)
+    with Session(engine) as session:
+        subscriber = _subscribers(session, [key]).get(key)
+        known = session.scalar(select(Forgotten.id).where(Forgotten.address_hash == digest)) is not None
+        if subscriber is None:
+            if known:
+                return False
+            raise BroadsheetError(f"no subscriber has the address {email!r}, and it was never forgotten")
+        session.delete(subscriber)
+        if not known:
+            session.add(Forgotten(address_hash=digest))
+        _commit(session)
+    return True
+
+
+def personal_data(engine: Engine, email: str) -> dict[str, Any]:
+    """Everything the store holds about one subscriber, as JSON-ready values: their row, ledger rows and events."""
+    key = email_key(email)
+    with Session(engine) as session:
+        subscriber = _subscribers(session, [key]).get(key)
+        if subscriber is None:
+            raise BroadsheetError(f"no subscriber has the address {email!r}")
+        ledger = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id).order_by(LedgerEntry.issue)
+        )
+        events = session.scalars(
+            select(Event).where(Event.subscriber_id == subscriber.id).order_by(Event.created_at, Event.id)
+        )
+        return {
+            "subscriber": {
+                "email": subscriber.email,
+                "name": subscriber.name,
+                "locale": subscriber.locale,
+                "status": subscriber.status,
+                "created_at": _iso(subscriber.created_at),
+                "updated_at": _iso(subscriber.updated_at),
+            },
+            "ledger": [
+                {"issue": row.issue, "locale": row.locale, "state": row.state, "updated_at": _iso(row.updated_at)}
+                for row in ledger
+            ],
+            "events": [{"issue": row.issue, "kind": row.kind, "created_at": _iso(row.created_at)} for row in events],
+        }
+
+
+def _forgetting_key(environ: Mapping[str, str], why: str) -> bytes:
+    secret = environ.get(SECRET_VARIABLE, "")
+    if len(secret) < _SECRET_LENGTH:
+        raise BroadsheetError(
+            f"{why}: only a hash of a forgotten address is kept, keyed with that secret "
+            f"(a long random string, at least {_SECRET_LENGTH} characters; the same one every time)"
+        )
+    return secret.encode("utf-8")
+
+
+def _address_hash(key: bytes, address_key: str) -> str:
+    return hmac.new(key, address_key.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _forgotten(session: Session, keys: Sequence[str], environ: Mapping[str, str]) -> set[str]:
+    """Those of the address keys `keys` that asked to be forgotten; raises without the secret when any address was."""
+    if session.scalar(select(Forgotten.id).limit(1)) is None:
+        return set()
+    why = f"some addresses asked to be forgotten: set {SECRET_VARIABLE} (the one they were forgotten with) so that they are not added again"
+    hasher = _forgetting_key(environ, why)
+    hashes = {_address_hash(hasher, key): key for key in keys}
+    found: set[str] = set()
+    digests = list(hashes)
+    for start in range(0, len(digests), _BATCH):
+        query = select(Forgotten.address_hash).where(Forgotten.address_hash.in_(digests[start : start + _BATCH]))
+        found.update(hashes[digest] for digest in session.scalars(query))
+    return found
+
+
+def _iso(moment: datetime) -> str:
+    # SQLite hands back the UTC time the store wrote without its zone.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def _read_csv(path: Path, locales: Sequence[str]) -> tuple[list[_ValidRow], list[Diagnostic], int]:
