@@ -246,8 +246,8 @@ def test_counts_per_locale_and_status(store: Engine) -> None:
         subscribers.add(store, email, "", locale, locales=LOCALES)
     _set_status(store, "c@example.org", Status.BOUNCED)
     assert subscribers.list_counts(store) == {
-        "en": {Status.ACTIVE: 1, Status.UNSUBSCRIBED: 0, Status.BOUNCED: 0, Status.COMPLAINED: 0},
-        "my": {Status.ACTIVE: 2, Status.UNSUBSCRIBED: 0, Status.BOUNCED: 1, Status.COMPLAINED: 0},
+        "en": {Status.ACTIVE: 1, Status.UNSUBSCRIBED: 0, Status.BOUNCED: 0, Status.COMPLAINED: 0, Status.PENDING: 0},
+        "my": {Status.ACTIVE: 2, Status.UNSUBSCRIBED: 0, Status.BOUNCED: 1, Status.COMPLAINED: 0, Status.PENDING: 0},
     }
 
 
@@ -342,10 +342,10 @@ def test_add_list_export_and_remove_commands(project_cli: Cli, tmp_project: Proj
     listed = project_cli("subscribers", "list", "--all")
     assert listed.exit_code == 0
     assert listed.stdout == (
-        "locale  active  unsubscribed  bounced  complained\n"
-        "en           1             0        0           0\n"
-        "my           2             0        0           0\n"
-        "total        3             0        0           0\n"
+        "locale  active  unsubscribed  bounced  complained  pending\n"
+        "en           1             0        0           0        0\n"
+        "my           2             0        0           0        0\n"
+        "total        3             0        0           0        0\n"
         "\n"
         "mya@example.org    my  active\n"
         "su@example.org     en  active        Su\n"
@@ -383,3 +383,14 @@ def test_commands_report_an_unreachable_database_without_its_password(
     assert result.exit_code == 1
     assert result.stderr.startswith("broadsheet: cannot open the database postgresql+psycopg://news:***@127.0.0.1:1/broadsheet: ")
     assert "s3cret" not in result.output
+
+
+def test_an_import_cannot_skip_the_opt_in_of_a_pending_sign_up(store: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "pending.csv"
+    path.write_text("email,name,locale,status\nnew@example.org,New,en,pending\n", encoding="utf-8")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: error: status: Expected one of 'active', 'unsubscribed', 'bounced', 'complained' "
+        "or nothing (active) but received: 'pending'"
+    ]
+    assert subscribers.list_subscribers(store) == []

@@ -111,6 +111,7 @@ class Settings(Declared):
     transport: str = Field("sendgrid", description="How mail leaves: `sendgrid`, an `smtp://user:pass@host:port` or `smtps://` URL, or `outbox:PATH` (one .eml file per message). The environment variable `BROADSHEET_TRANSPORT` overrides it.")
     unsubscribe_url: str = Field("https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}", description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.")
     unsubscribe_email: str = Field("", description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.")
+    confirmation_max_age_days: int = Field(7, ge=0, le=365, description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid.")
     sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty.")
     sendgrid_webhook_public_key: str = Field("", description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it.")
     issues_dir: str = Field("issues", description="Folder of issue files.")

@@ -1,4 +1,4 @@
-"""The public web side of delivery: unsubscribe pages, SendGrid's Event Webhook, and a health check.
+"""The public web side of delivery: sign-up with double opt-in, unsubscribe pages, SendGrid's Event Webhook, and a health check.
 
 `create_app` makes the Starlette application that `broadsheet serve` runs.
 Logs are `key=value` lines naming subscribers by id, never by address.
@@ -10,14 +10,22 @@ import binascii
 import gettext
 import json
 import logging
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from email.utils import make_msgid
 from typing import Any
+from urllib.parse import parse_qs
 
 import jinja2
+from babel import Locale
 from cryptography.hazmat.primitives.asymmetric import ec
+from itsdangerous import BadData, URLSafeTimedSerializer
+from markupsafe import Markup
 from sendgrid.helpers.eventwebhook import EventWebhook  # type: ignore[import-untyped]
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -26,8 +34,10 @@ from starlette.routing import Route
 
 from .catalogs import INTERFACE, catalog_path, compiled
 from .delivery import feedback
-from .delivery.personalize import Signer
-from .delivery.store import Status
+from .delivery.personalize import SECRET_VARIABLE, Signer, sender_domain
+from .delivery.store import Status, Subscriber, utcnow
+from .delivery.subscribers import _check as check_subscriber
+from .delivery.transports import Batch, Outcome, Recipient, Transport, TransportError, open_transport
 from .errors import BroadsheetError
 from .settings import Project
 
@@ -39,6 +49,21 @@ TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 MAX_WEBHOOK_BODY = 1_000_000
 """Bytes; SendGrid batches events into posts far smaller than this."""
 UNSUBSCRIBE_TEMPLATE = "web/unsubscribe.html.j2"
+SIGNUP_TEMPLATE = "web/signup.html.j2"
+CONFIRMATION_HTML_TEMPLATE = "web/confirmation.html.j2"
+CONFIRMATION_TEXT_TEMPLATE = "web/confirmation.txt.j2"
+CONFIRM_SALT = "broadsheet-confirm"
+FORM_SALT = "broadsheet-subscribe-form"
+MAX_FORM_BODY = 10_000
+"""Bytes; the sign-up form is far smaller. A larger body is read as an empty form."""
+FORM_MAX_AGE = 2 * 3600
+"""Seconds a sign-up form stays usable after it was served."""
+CONFIRMATION_INTERVAL = timedelta(hours=1)
+"""At most one confirmation email per address in this time, whoever asks for it."""
+CONSENT_SOURCE = "web form"
+HONEYPOT_FIELD = "website"
+"""A field people never see (hidden by CSS) and form-filling robots fill in."""
+_MIN_SECRET = 16
 
 # The token is in the address: keep it out of other sites' logs, caches and frames.
 _PAGE_HEADERS = {
@@ -58,29 +83,44 @@ def webhook_public_key(project: Project, environ: Mapping[str, str]) -> str | No
     return environ.get(WEBHOOK_PUBLIC_KEY_VARIABLE) or project.settings.sendgrid_webhook_public_key or None
 
 
-def create_app(project: Project, engine: Engine, signer: Signer, *, webhook_public_key: str | None) -> Starlette:
-    """The application: `GET|POST /unsubscribe/{token}`, `POST /webhooks/sendgrid`, `GET /health`.
+def create_app(
+    project: Project,
+    engine: Engine,
+    signer: Signer,
+    *,
+    webhook_public_key: str | None,
+    secret: str | None = None,
+    transport_factory: Callable[[], Transport] | None = None,
+) -> Starlette:
+    """The application: `GET|POST /subscribe`, `GET /confirm/{token}`, `GET|POST /unsubscribe/{token}`,
+    `POST /webhooks/sendgrid`, `GET /health`.
 
+    `secret` (default: BROADSHEET_SECRET) signs the sign-up form and the confirmation links; without
+    one of at least 16 characters there is no sign-up. `transport_factory` opens the transport that
+    sends each confirmation email (default: BROADSHEET_TRANSPORT, else the `transport` setting).
     Raises `InvalidWebhookKey` for a public key that is not a base64 EC key.
     Without a key every webhook request is refused (403).
     """
-    pages = UnsubscribePages(project)
+    pages = WebPages(project)
     verifier = _verifier(webhook_public_key)
+    signup_secret = secret if secret is not None else os.environ.get(SECRET_VARIABLE, "")
+    opened = transport_factory or (lambda: _configured_transport(project))
+    signup = SignUp(project, engine, pages, signup_secret, opened)
 
     async def unsubscribe(request: Request) -> Response:
         token = str(request.path_params["token"])
         subscriber = await run_in_threadpool(feedback.subscriber_of_token, engine, signer, token)
         if subscriber is None:
             logger.info("event=unsubscribe outcome=invalid-token method=%s", request.method)
-            return pages.render("invalid", project.settings.source_locale, status_code=400)
+            return pages.render(UNSUBSCRIBE_TEMPLATE, "invalid", project.settings.source_locale, status_code=400)
         if request.method == "GET":
             state = "confirm" if subscriber.status == Status.ACTIVE.value else "done"
-            return pages.render(state, subscriber.locale, action=str(request.url.path))
+            return pages.render(UNSUBSCRIBE_TEMPLATE, state, subscriber.locale, action=str(request.url.path))
         # RFC 8058: a mail client's one-click POST carries `List-Unsubscribe=One-Click`; the form, nothing
         # that matters. The signed token alone decides, so the body is not read.
         changed = await run_in_threadpool(feedback.unsubscribe, engine, subscriber.id)
         logger.info("event=unsubscribe outcome=%s subscriber=%d", "unsubscribed" if changed else "already-off-list", subscriber.id)
-        return pages.render("done", subscriber.locale)
+        return pages.render(UNSUBSCRIBE_TEMPLATE, "done", subscriber.locale)
 
     async def sendgrid_events(request: Request) -> Response:
         body = await _limited_body(request, MAX_WEBHOOK_BODY)
@@ -112,8 +152,14 @@ def create_app(project: Project, engine: Engine, signer: Signer, *, webhook_publ
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    signup_routes = [
+        Route("/subscribe", signup.form, methods=["GET"]),
+        Route("/subscribe", signup.submit, methods=["POST"]),
+        Route("/confirm/{token}", signup.confirm, methods=["GET"]),
+    ]
     return Starlette(
         routes=[
+            *(signup_routes if len(signup_secret) >= _MIN_SECRET else []),
             Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
             Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
@@ -121,8 +167,8 @@ def create_app(project: Project, engine: Engine, signer: Signer, *, webhook_publ
     )
 
 
-class UnsubscribePages:
-    """The unsubscribe page in each locale, from the project's template and interface catalog."""
+class WebPages:
+    """The pages of the app in each locale, from the project's templates and interface catalog."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -135,7 +181,7 @@ class UnsubscribePages:
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(self.project.templates_dir),
                 extensions=["jinja2.ext.i18n"],
-                autoescape=True,
+                autoescape=jinja2.select_autoescape(default=True, disabled_extensions=("txt.j2",)),
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
                 lstrip_blocks=True,
@@ -149,19 +195,238 @@ class UnsubscribePages:
             return gettext.NullTranslations()
         return gettext.GNUTranslations(compiled(catalog_path(self.project, locale, INTERFACE), locale))
 
-    def render(self, state: str, locale: str, *, action: str = "", status_code: int = 200) -> HTMLResponse:
+    def values(self, locale: str) -> dict[str, Any]:
+        """What every page and email of the app shows: the language and typography of `locale`, the publisher."""
         settings = self.project.settings
         language = settings.language(locale)
-        page = self.environment(locale).get_template(UNSUBSCRIBE_TEMPLATE).render(
-            state=state,
-            lang=locale.replace("_", "-"),
-            organization=settings.organization.name,
-            action=action,
-            font_family=language.font_family,
-            line_height=language.line_height,
-            heading_line_height=language.heading_line_height,
+        return {
+            "lang": locale.replace("_", "-"),
+            "organization": settings.organization.name,
+            "font_family": language.font_family,
+            "line_height": language.line_height,
+            "heading_line_height": language.heading_line_height,
+        }
+
+    def render(self, template: str, state: str, locale: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
+        page = self.environment(locale).get_template(template).render(
+            state=state, **{"action": "", **self.values(locale), **values}
         )
         return HTMLResponse(page, status_code=status_code, headers=_PAGE_HEADERS)
+
+
+class SignUp:
+    """Double opt-in: the form, a pending subscriber and a signed confirmation link, then the confirmation.
+
+    The answer to a sign-up is the same whether the address was known, active,
+    pending or gone: the page tells nobody who subscribes.
+    """
+
+    def __init__(
+        self, project: Project, engine: Engine, pages: WebPages, secret: str, transport: Callable[[], Transport]
+    ) -> None:
+        self.project = project
+        self.engine = engine
+        self.pages = pages
+        self.transport = transport
+        self._forms = URLSafeTimedSerializer(secret, salt=FORM_SALT)
+        self._links = URLSafeTimedSerializer(secret, salt=CONFIRM_SALT)
+
+    async def form(self, request: Request) -> Response:
+        locale = self._page_locale(request)
+        return self._form_page(locale, {"email": "", "name": "", "language": locale}, errors=set())
+
+    async def submit(self, request: Request) -> Response:
+        source = self.project.settings.source_locale
+        # The form's own encoding (no JavaScript, no files): application/x-www-form-urlencoded.
+        body = await _limited_body(request, MAX_FORM_BODY)
+        given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
+        fields = {key: given.get(key, [""])[0] for key in ("csrf", "email", "name", "language", HONEYPOT_FIELD)}
+        locale = self._locale_named(fields["language"]) or source
+        if not self._valid_form_token(fields["csrf"]):
+            logger.info("event=signup outcome=bad-form-token")
+            return self.pages.render(SIGNUP_TEMPLATE, "expired-form", locale, status_code=400)
+        if fields[HONEYPOT_FIELD]:
+            logger.info("event=signup outcome=honeypot")
+            return self.pages.render(SIGNUP_TEMPLATE, "sent", locale)
+        row, problems = check_subscriber(fields["email"], fields["name"], fields["language"], "", self.project.settings.locales)
+        if row is None:
+            values = {"email": fields["email"], "name": fields["name"], "language": locale}
+            return self._form_page(locale, values, errors={field for field, _message in problems}, status_code=400)
+        pending = await run_in_threadpool(_sign_up, self.engine, row.email, row.name, row.locale, utcnow())
+        if pending is None:
+            logger.info("event=signup outcome=no-email")
+        else:
+            await run_in_threadpool(self._send_confirmation, pending, request)
+        return self.pages.render(SIGNUP_TEMPLATE, "sent", row.locale)
+
+    async def confirm(self, request: Request) -> Response:
+        token = str(request.path_params["token"])
+        max_age = int(timedelta(days=self.project.settings.confirmation_max_age_days).total_seconds())
+        try:
+            identifier, digest = self._links.loads(token, max_age=max_age)
+        except (BadData, TypeError, ValueError):
+            logger.info("event=confirm outcome=invalid-token")
+            return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self.project.settings.source_locale, status_code=400)
+        subscriber = await run_in_threadpool(_confirm, self.engine, identifier, digest, utcnow())
+        if subscriber is None:
+            logger.info("event=confirm outcome=not-pending")
+            return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self.project.settings.source_locale, status_code=400)
+        logger.info("event=confirm outcome=active subscriber=%d", subscriber.id)
+        return self.pages.render(SIGNUP_TEMPLATE, "confirmed", subscriber.locale)
+
+    def _form_page(self, locale: str, values: dict[str, str], *, errors: set[str], status_code: int = 200) -> HTMLResponse:
+        languages = [(code, Locale.parse(code).get_display_name(code) or code) for code in self.project.settings.locales]
+        return self.pages.render(
+            SIGNUP_TEMPLATE, "form", locale, status_code=status_code,
+            action="/subscribe", csrf=self._forms.dumps("subscribe"), honeypot=HONEYPOT_FIELD,
+            languages=languages, values=values, errors=errors,
+        )
+
+    def _valid_form_token(self, token: str) -> bool:
+        try:
+            return bool(self._forms.loads(token, max_age=FORM_MAX_AGE) == "subscribe")
+        except BadData:
+            return False
+
+    def _page_locale(self, request: Request) -> str:
+        asked = self._locale_named(request.query_params.get("lang", ""))
+        return asked or _negotiated(request.headers.get("accept-language", ""), self.project.settings.locales) or self.project.settings.source_locale
+
+    def _locale_named(self, code: str) -> str | None:
+        configured = {locale.lower(): locale for locale in self.project.settings.locales}
+        return configured.get(code.strip().lower().replace("-", "_"))
+
+    def _send_confirmation(self, subscriber: Subscriber, request: Request) -> None:
+        settings = self.project.settings
+        token = self._links.dumps([subscriber.id, Signer.address_digest(subscriber.email_key)])
+        environment = self.pages.environment(subscriber.locale)
+        values = {**self.pages.values(subscriber.locale), "link": _confirmation_url(settings.unsubscribe_url, token, request)}
+        html = environment.get_template(CONFIRMATION_HTML_TEMPLATE).make_module(values)
+        batch = Batch(
+            issue="confirmation",
+            locale=subscriber.locale,
+            subject=Markup(vars(html)["subject"]).unescape(),
+            html=str(html),
+            text=environment.get_template(CONFIRMATION_TEXT_TEMPLATE).render(values),
+            sender=settings.sender,
+            reply_to=settings.reply_to or None,
+            recipients=[
+                Recipient(
+                    address=subscriber.email,
+                    name=subscriber.name,
+                    message_id=make_msgid(domain=sender_domain(settings.sender)),
+                    substitutions={},
+                )
+            ],
+        )
+        try:
+            transport = self.transport()
+            try:
+                delivery = transport.send(batch)[0]
+            finally:
+                transport.close()
+        except TransportError as exc:
+            delivery = None
+            logger.error("event=signup outcome=transport-error subscriber=%d error=%s", subscriber.id, exc)
+        if delivery is None or delivery.outcome is not Outcome.SENT:
+            # Nothing went out: the next sign-up with the address may try again at once.
+            _forget_confirmation(self.engine, subscriber.id)
+            logger.warning("event=signup outcome=not-sent subscriber=%d", subscriber.id)
+            return
+        logger.info("event=signup outcome=confirmation-sent subscriber=%d", subscriber.id)
+
+
+def _sign_up(engine: Engine, email: str, name: str, locale: str, now: datetime) -> Subscriber | None:
+    """The subscriber to send a confirmation to, now pending, or None when no email should go.
+
+    A new address is added pending; a pending or unsubscribed one becomes pending
+    in the language and with the name given. Active, bounced and complained
+    addresses are left as they are, and no address is sent more than one
+    confirmation an hour.
+    """
+    key = email.lower()
+    with Session(engine, expire_on_commit=False) as session:
+        subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == key)).one_or_none()
+        if subscriber is None:
+            subscriber = Subscriber(email=email, email_key=key, name=name, locale=locale, status=Status.PENDING.value)
+            session.add(subscriber)
+        elif subscriber.status not in (Status.PENDING.value, Status.UNSUBSCRIBED.value) or _recently_sent(subscriber, now):
+            return None
+        else:
+            subscriber.email, subscriber.name, subscriber.locale = email, name, locale
+            subscriber.status = Status.PENDING.value
+        subscriber.confirmation_sent_at = now
+        try:
+            session.commit()
+        except IntegrityError:
+            # The same address signed up in another request at the same moment: that one sends.
+            return None
+        return subscriber
+
+
+def _forget_confirmation(engine: Engine, subscriber_id: int) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(update(Subscriber).where(Subscriber.id == subscriber_id).values(confirmation_sent_at=None))
+
+
+def _confirm(engine: Engine, subscriber_id: int, digest: str, now: datetime) -> Subscriber | None:
+    """The subscriber of a confirmation link, made active with their consent recorded; None when the link names
+    nobody or an address that is neither pending nor already active (it left since: the old link does not bring it back).
+    """
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is None or Signer.address_digest(subscriber.email_key) != digest:
+            return None
+        if subscriber.status == Status.PENDING.value:
+            subscriber.status = Status.ACTIVE.value
+            subscriber.consented_at = now
+            subscriber.consent_source = CONSENT_SOURCE
+        elif subscriber.status != Status.ACTIVE.value:
+            return None
+        return subscriber
+
+
+def _recently_sent(subscriber: Subscriber, now: datetime) -> bool:
+    sent = subscriber.confirmation_sent_at
+    if sent is None:
+        return False
+    # SQLite hands back naive datetimes: they were stored in UTC.
+    return (sent if sent.tzinfo is not None else sent.replace(tzinfo=now.tzinfo)) > now - CONFIRMATION_INTERVAL
+
+
+def _confirmation_url(unsubscribe_url: str, token: str, request: Request) -> str:
+    """The confirmation link: beside the unsubscribe pages at their public address (`unsubscribe_url`)
+    when it ends in `/unsubscribe/{token}`, else at the address the form was posted to."""
+    suffix = "/unsubscribe/{token}"
+    if unsubscribe_url.endswith(suffix):
+        return f"{unsubscribe_url.removesuffix(suffix)}/confirm/{token}"
+    return str(request.url_for("confirm", token=token))
+
+
+def _negotiated(accept_language: str, locales: tuple[str, ...]) -> str | None:
+    """The configured locale the reader prefers most by their Accept-Language header, or None."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, _, parameters = part.strip().partition(";")
+        quality = 1.0
+        if parameters.strip().startswith("q="):
+            try:
+                quality = float(parameters.strip()[2:])
+            except ValueError:
+                continue
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.strip().lower().replace("-", "_")))
+    configured = {locale.lower(): locale for locale in locales}
+    for _quality, _position, tag in sorted(ranked):
+        found = configured.get(tag) or configured.get(tag.split("_")[0])
+        if found:
+            return found
+    return None
+
+
+def _configured_transport(project: Project) -> Transport:
+    spec = os.environ.get("BROADSHEET_TRANSPORT") or project.settings.transport
+    return open_transport(spec, environ=os.environ)
 
 
 def _verifier(public_key: str | None) -> ec.EllipticCurvePublicKey | None:

@@ -62,6 +62,8 @@ class Status(enum.StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
+    PENDING = "pending"
+    """Signed up on the web form; not sent anything but the confirmation until they follow its link."""
 
 
 class Subscriber(Base):
@@ -77,6 +79,12 @@ class Subscriber(Base):
     status: Mapped[str] = mapped_column(String(20), default=Status.ACTIVE.value, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When the last sign-up confirmation went to this address: at most one an hour."""
+    consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When the subscriber confirmed their sign-up; None for addresses imported or added by hand."""
+    consent_source: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    """How they consented, e.g. "web form"."""
 
 
 class State(enum.StrEnum):
