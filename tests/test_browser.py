@@ -82,7 +82,7 @@ def test_every_image_has_alt_text_and_every_link_a_safe_target(browser: object, 
     hrefs = page.evaluate("[...document.links].map(a => a.getAttribute('href'))")  # type: ignore[attr-defined]
     assert len(hrefs) > 20
     for href in hrefs:
-        assert href.startswith(("https://", "http://", "mailto:", "#fn-", "%%unsubscribe_url%%")), href
+        assert href.startswith(("https://", "http://", "mailto:", "#fn-", "%%unsubscribe_url%%", "%%preferences_url%%")), href
     page.close()  # type: ignore[attr-defined]
 
 

@@ -14,7 +14,7 @@ from broadsheet.build import build, check
 from broadsheet.burmese import columns, wrap
 from broadsheet.issue import read_issue
 from broadsheet.localize import localize
-from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER, Issue
+from broadsheet.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue
 from broadsheet.render import Email, Renderer, TemplateProblem, reading_minutes
 from broadsheet.settings import Project, find_project
 
@@ -160,13 +160,34 @@ def test_featured_image_has_its_alt_text(sample: Issue, english: Email) -> None:
     assert images[0]["alt"] == sample.image.alt
 
 
-def test_footer_has_boilerplate_view_in_browser_and_unsubscribe(english: Email) -> None:
+def test_footer_has_boilerplate_view_in_browser_other_edition_preferences_and_unsubscribe(english: Email) -> None:
     parsed = _parse(english.html)
-    assert "https://progressivevoicemyanmar.org/newsletter/en/2023-12-21/" in parsed.hrefs
-    assert UNSUBSCRIBE_PLACEHOLDER in parsed.hrefs
+    assert parsed.hrefs[-4:] == [
+        "https://progressivevoicemyanmar.org/newsletter/en/2023-12-21/",
+        "https://progressivevoicemyanmar.org/newsletter/my/2023-12-21/",
+        PREFERENCES_PLACEHOLDER,
+        UNSUBSCRIBE_PLACEHOLDER,
+    ]
     assert "P.O. Box 000, Chiang Mai" in parsed.text
-    assert f"Unsubscribe:\n{UNSUBSCRIBE_PLACEHOLDER}\n" in english.text
-    assert "View this email in your browser:\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n" in english.text
+    assert parsed.text.endswith("View this email in your browser · မြန်မာ Change your language or name · Unsubscribe")
+    assert re.search(
+        r'<a href="https://progressivevoicemyanmar\.org/newsletter/my/2023-12-21/" lang="my" hreflang="my"[^>]*>မြန်မာ</a>', english.html
+    )
+    assert english.text.endswith(
+        "View this email in your browser:\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n\n"
+        "မြန်မာ:\nhttps://progressivevoicemyanmar.org/newsletter/my/2023-12-21/\n\n"
+        f"Change your language or name:\n{PREFERENCES_PLACEHOLDER}\n\n"
+        f"Unsubscribe:\n{UNSUBSCRIBE_PLACEHOLDER}\n"
+    )
+
+
+def test_burmese_footer_offers_the_english_edition_by_its_own_name(repo_project: Project, sample: Issue) -> None:
+    burmese_email = Renderer(repo_project).render(localize(repo_project, sample, "my"))
+    assert re.search(
+        r'<a href="https://progressivevoicemyanmar\.org/newsletter/en/2023-12-21/" lang="en" hreflang="en"[^>]*>English</a>', burmese_email.html
+    )
+    assert "English:\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n" in burmese_email.text
+    assert f"ဘာသာစကား သို့မဟုတ် အမည် ပြောင်းရန်:\n{PREFERENCES_PLACEHOLDER}\n" in burmese_email.text
 
 
 def test_template_css_is_inlined_and_head_styles_kept(english: Email) -> None:

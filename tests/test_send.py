@@ -92,6 +92,8 @@ def test_every_active_subscriber_gets_one_copy_in_their_language(project: Projec
         unsubscribe = str(message["List-Unsubscribe"]).strip("<>")
         assert unsubscribe in text and unsubscribe in html
         token = unsubscribe.rsplit("/", 1)[1]
+        preferences = f"https://progressivevoicemyanmar.org/newsletter/preferences/{token}"
+        assert preferences in text and preferences in html and "%%preferences_url%%" not in text + html
         subscriber = signer.subscriber_of(token)
         assert subscriber is not None and subscriber[1] == Signer.address_digest(addresses[number])
         assert signer.subscriber_of("9" + token) is None  # another subscriber's id

@@ -11,6 +11,8 @@ from datetime import date
 
 UNSUBSCRIBE_PLACEHOLDER = "%%unsubscribe_url%%"
 """Stands in the rendered email for each recipient's own unsubscribe link; delivery fills it."""
+PREFERENCES_PLACEHOLDER = "%%preferences_url%%"
+"""Stands in the rendered email for each recipient's own preferences page (name, language); delivery fills it."""
 
 
 @dataclass(frozen=True)

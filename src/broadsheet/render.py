@@ -20,6 +20,7 @@ from typing import Any
 import css_inline
 import jinja2
 import mjml
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from markupsafe import Markup
@@ -27,7 +28,7 @@ from markupsafe import Markup
 from . import burmese, markdown
 from .errors import BroadsheetError, Diagnostic, Severity
 from .localize import Edition
-from .model import UNSUBSCRIBE_PLACEHOLDER, Issue
+from .model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue
 from .settings import Project
 
 HTML_TEMPLATE = "email.mjml.j2"
@@ -161,6 +162,8 @@ class Renderer:
             return burmese.native_digits(text, locale)
 
         others = sorted((set(settings.locales) | set(settings.languages)) - {locale})
+        web_url = settings.web_url.rstrip("/")
+        day = issue.date.isoformat()
         return {
             "locale": locale,
             "issue": issue,
@@ -187,8 +190,15 @@ class Renderer:
             ],
             "categories": issue.categories,
             "organization": self.settings.organization,
-            "view_url": f"{self.settings.web_url.rstrip('/')}/{locale}/{issue.date.isoformat()}/",
+            "view_url": f"{web_url}/{locale}/{day}/",
+            # Each other edition named in its own language, for a reader who would rather read that one.
+            "other_editions": [
+                {"locale": other, "name": Locale.parse(other).get_display_name(other) or other, "url": f"{web_url}/{other}/{day}/"}
+                for other in settings.locales
+                if other != locale
+            ],
             "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+            "preferences_url": PREFERENCES_PLACEHOLDER,
         }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from babel import Locale, UnknownLocaleError
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import Diagnostic, InvalidInput
 from .schema import Declared, describe, field_path, http_url
@@ -110,6 +110,7 @@ class Settings(Declared):
     database_url: str = Field("sqlite:///broadsheet.db", description="Where subscribers and the send ledger live: an SQLAlchemy URL (a relative SQLite path is relative to the project folder). The environment variable `BROADSHEET_DATABASE_URL` overrides it.")
     transport: str = Field("sendgrid", description="How mail leaves: `sendgrid`, an `smtp://user:pass@host:port` or `smtps://` URL, or `outbox:PATH` (one .eml file per message). The environment variable `BROADSHEET_TRANSPORT` overrides it.")
     unsubscribe_url: str = Field("https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}", description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.")
+    preferences_url: str = Field("https://progressivevoicemyanmar.org/newsletter/preferences/{token}", description="Each recipient's page for changing their name and language, linked from the footer; `{token}` becomes their signed token, the same as in the unsubscribe link.")
     unsubscribe_email: str = Field("", description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.")
     confirmation_max_age_days: int = Field(7, ge=0, le=365, description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid.")
     sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty.")
@@ -137,12 +138,13 @@ class Settings(Declared):
             raise ValueError(f"Expected an email address but received: {value!r}")
         return value
 
-    @field_validator("unsubscribe_url")
+    @field_validator("unsubscribe_url", "preferences_url")
     @classmethod
-    def _unsubscribe(cls, value: str) -> str:
+    def _token_url(cls, value: str, info: ValidationInfo) -> str:
         http_url(value.replace("{token}", "token"))
         if "{token}" not in value:
-            raise ValueError(f"the unsubscribe URL must contain {{token}}; received: {value!r}")
+            what = "unsubscribe" if info.field_name == "unsubscribe_url" else "preferences"
+            raise ValueError(f"the {what} URL must contain {{token}}; received: {value!r}")
         return value
 
     @field_validator("locales")

@@ -1,4 +1,4 @@
-"""The public web side of delivery: sign-up with double opt-in, unsubscribe pages, SendGrid's Event Webhook, and a health check.
+"""The public web side of delivery: sign-up with double opt-in, preferences and unsubscribe pages, SendGrid's Event Webhook, and a health check.
 
 `create_app` makes the Starlette application that `broadsheet serve` runs.
 Logs are `key=value` lines naming subscribers by id, never by address.
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import jinja2
 from babel import Locale
@@ -50,14 +50,15 @@ MAX_WEBHOOK_BODY = 1_000_000
 """Bytes; SendGrid batches events into posts far smaller than this."""
 UNSUBSCRIBE_TEMPLATE = "web/unsubscribe.html.j2"
 SIGNUP_TEMPLATE = "web/signup.html.j2"
+PREFERENCES_TEMPLATE = "web/preferences.html.j2"
 CONFIRMATION_HTML_TEMPLATE = "web/confirmation.html.j2"
 CONFIRMATION_TEXT_TEMPLATE = "web/confirmation.txt.j2"
 CONFIRM_SALT = "broadsheet-confirm"
 FORM_SALT = "broadsheet-subscribe-form"
 MAX_FORM_BODY = 10_000
-"""Bytes; the sign-up form is far smaller. A larger body is read as an empty form."""
+"""Bytes; the sign-up and preferences forms are far smaller. A larger body is read as an empty form."""
 FORM_MAX_AGE = 2 * 3600
-"""Seconds a sign-up form stays usable after it was served."""
+"""Seconds a sign-up or preferences form stays usable after it was served."""
 CONFIRMATION_INTERVAL = timedelta(hours=1)
 """At most one confirmation email per address in this time, whoever asks for it."""
 CONSENT_SOURCE = "web form"
@@ -92,11 +93,11 @@ def create_app(
     secret: str | None = None,
     transport_factory: Callable[[], Transport] | None = None,
 ) -> Starlette:
-    """The application: `GET|POST /subscribe`, `GET /confirm/{token}`, `GET|POST /unsubscribe/{token}`,
-    `POST /webhooks/sendgrid`, `GET /health`.
+    """The application: `GET|POST /subscribe`, `GET /confirm/{token}`, `GET|POST /preferences/{token}`,
+    `GET|POST /unsubscribe/{token}`, `POST /webhooks/sendgrid`, `GET /health`.
 
-    `secret` (default: BROADSHEET_SECRET) signs the sign-up form and the confirmation links; without
-    one of at least 16 characters there is no sign-up. `transport_factory` opens the transport that
+    `secret` (default: BROADSHEET_SECRET) signs the sign-up and preferences forms and the confirmation
+    links; without one of at least 16 characters there is no sign-up and no preferences page. `transport_factory` opens the transport that
     sends each confirmation email (default: BROADSHEET_TRANSPORT, else the `transport` setting).
     Raises `InvalidWebhookKey` for a public key that is not a base64 EC key.
     Without a key every webhook request is refused (403).
@@ -105,7 +106,9 @@ def create_app(
     verifier = _verifier(webhook_public_key)
     signup_secret = secret if secret is not None else os.environ.get(SECRET_VARIABLE, "")
     opened = transport_factory or (lambda: _configured_transport(project))
-    signup = SignUp(project, engine, pages, signup_secret, opened)
+    forms = FormTokens(signup_secret)
+    signup = SignUp(project, engine, pages, forms, signup_secret, opened)
+    preferences = Preferences(project, engine, signer, pages, forms)
 
     async def unsubscribe(request: Request) -> Response:
         token = str(request.path_params["token"])
@@ -156,6 +159,8 @@ def create_app(
         Route("/subscribe", signup.form, methods=["GET"]),
         Route("/subscribe", signup.submit, methods=["POST"]),
         Route("/confirm/{token}", signup.confirm, methods=["GET"]),
+        Route("/preferences/{token}", preferences.form, methods=["GET"]),
+        Route("/preferences/{token}", preferences.submit, methods=["POST"]),
     ]
     return Starlette(
         routes=[
@@ -214,6 +219,23 @@ class WebPages:
         return HTMLResponse(page, status_code=status_code, headers=_PAGE_HEADERS)
 
 
+class FormTokens:
+    """The signed, timed token in each form of the app (CSRF): a post is taken only with the token of a page
+    this app served for the same purpose in the last `FORM_MAX_AGE` seconds."""
+
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt=FORM_SALT)
+
+    def issue(self, purpose: str) -> str:
+        return self._serializer.dumps(purpose)
+
+    def valid(self, token: str, purpose: str) -> bool:
+        try:
+            return bool(self._serializer.loads(token, max_age=FORM_MAX_AGE) == purpose)
+        except BadData:
+            return False
+
+
 class SignUp:
     """Double opt-in: the form, a pending subscriber and a signed confirmation link, then the confirmation.
 
@@ -222,13 +244,13 @@ class SignUp:
     """
 
     def __init__(
-        self, project: Project, engine: Engine, pages: WebPages, secret: str, transport: Callable[[], Transport]
+        self, project: Project, engine: Engine, pages: WebPages, forms: FormTokens, secret: str, transport: Callable[[], Transport]
     ) -> None:
         self.project = project
         self.engine = engine
         self.pages = pages
         self.transport = transport
-        self._forms = URLSafeTimedSerializer(secret, salt=FORM_SALT)
+        self._forms = forms
         self._links = URLSafeTimedSerializer(secret, salt=CONFIRM_SALT)
 
     async def form(self, request: Request) -> Response:
@@ -241,8 +263,8 @@ class SignUp:
         body = await _limited_body(request, MAX_FORM_BODY)
         given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
         fields = {key: given.get(key, [""])[0] for key in ("csrf", "email", "name", "language", HONEYPOT_FIELD)}
-        locale = self._locale_named(fields["language"]) or source
-        if not self._valid_form_token(fields["csrf"]):
+        locale = _locale_named(fields["language"], self.project.settings.locales) or source
+        if not self._forms.valid(fields["csrf"], "subscribe"):
             logger.info("event=signup outcome=bad-form-token")
             return self.pages.render(SIGNUP_TEMPLATE, "expired-form", locale, status_code=400)
         if fields[HONEYPOT_FIELD]:
@@ -275,26 +297,16 @@ class SignUp:
         return self.pages.render(SIGNUP_TEMPLATE, "confirmed", subscriber.locale)
 
     def _form_page(self, locale: str, values: dict[str, str], *, errors: set[str], status_code: int = 200) -> HTMLResponse:
-        languages = [(code, Locale.parse(code).get_display_name(code) or code) for code in self.project.settings.locales]
         return self.pages.render(
             SIGNUP_TEMPLATE, "form", locale, status_code=status_code,
-            action="/subscribe", csrf=self._forms.dumps("subscribe"), honeypot=HONEYPOT_FIELD,
-            languages=languages, values=values, errors=errors,
+            action="/subscribe", csrf=self._forms.issue("subscribe"), honeypot=HONEYPOT_FIELD,
+            languages=_languages(self.project.settings.locales), values=values, errors=errors,
         )
 
-    def _valid_form_token(self, token: str) -> bool:
-        try:
-            return bool(self._forms.loads(token, max_age=FORM_MAX_AGE) == "subscribe")
-        except BadData:
-            return False
-
     def _page_locale(self, request: Request) -> str:
-        asked = self._locale_named(request.query_params.get("lang", ""))
-        return asked or _negotiated(request.headers.get("accept-language", ""), self.project.settings.locales) or self.project.settings.source_locale
-
-    def _locale_named(self, code: str) -> str | None:
-        configured = {locale.lower(): locale for locale in self.project.settings.locales}
-        return configured.get(code.strip().lower().replace("-", "_"))
+        locales = self.project.settings.locales
+        asked = _locale_named(request.query_params.get("lang", ""), locales)
+        return asked or _negotiated(request.headers.get("accept-language", ""), locales) or self.project.settings.source_locale
 
     def _send_confirmation(self, subscriber: Subscriber, request: Request) -> None:
         settings = self.project.settings
@@ -334,6 +346,84 @@ class SignUp:
             logger.warning("event=signup outcome=not-sent subscriber=%d", subscriber.id)
             return
         logger.info("event=signup outcome=confirmation-sent subscriber=%d", subscriber.id)
+
+
+class Preferences:
+    """A subscriber's own page, reached by the signed token of their emails: their name and the language
+    of the newsletter, which the next send reads."""
+
+    def __init__(self, project: Project, engine: Engine, signer: Signer, pages: WebPages, forms: FormTokens) -> None:
+        self.project = project
+        self.engine = engine
+        self.signer = signer
+        self.pages = pages
+        self._forms = forms
+
+    async def form(self, request: Request) -> Response:
+        token = str(request.path_params["token"])
+        subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
+        if subscriber is None:
+            logger.info("event=preferences outcome=invalid-token method=GET")
+            return self._invalid()
+        if subscriber.status != Status.ACTIVE.value:
+            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale)
+        return self._form_page(subscriber, request, {"name": subscriber.name, "language": subscriber.locale}, errors=set())
+
+    async def submit(self, request: Request) -> Response:
+        token = str(request.path_params["token"])
+        subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
+        if subscriber is None:
+            logger.info("event=preferences outcome=invalid-token method=POST")
+            return self._invalid()
+        body = await _limited_body(request, MAX_FORM_BODY)
+        given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
+        fields = {key: given.get(key, [""])[0] for key in ("csrf", "name", "language")}
+        if not self._forms.valid(fields["csrf"], self._purpose(subscriber)):
+            logger.info("event=preferences outcome=bad-form-token subscriber=%d", subscriber.id)
+            return self.pages.render(PREFERENCES_TEMPLATE, "expired-form", subscriber.locale, status_code=400)
+        if subscriber.status != Status.ACTIVE.value:
+            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
+        row, problems = check_subscriber(subscriber.email, fields["name"], fields["language"], "", self.project.settings.locales)
+        if row is None:
+            values = {"name": fields["name"], "language": fields["language"]}
+            return self._form_page(subscriber, request, values, errors={field for field, _message in problems}, status_code=400)
+        changed = await run_in_threadpool(_change_preferences, self.engine, subscriber.id, row.name, row.locale)
+        if not changed:
+            # Unsubscribed (or bounced) between the check above and the update.
+            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
+        logger.info("event=preferences outcome=saved subscriber=%d locale=%s", subscriber.id, row.locale)
+        return self.pages.render(PREFERENCES_TEMPLATE, "saved", row.locale)
+
+    def _form_page(
+        self, subscriber: Subscriber, request: Request, values: dict[str, str], *, errors: set[str], status_code: int = 200
+    ) -> HTMLResponse:
+        token = str(request.path_params["token"])
+        return self.pages.render(
+            PREFERENCES_TEMPLATE, "form", subscriber.locale, status_code=status_code,
+            action=str(request.url.path), csrf=self._forms.issue(self._purpose(subscriber)),
+            # Relative, so that it holds wherever the app is mounted.
+            unsubscribe_action=f"../unsubscribe/{quote(token, safe='')}",
+            languages=_languages(self.project.settings.locales), values=values, errors=errors,
+        )
+
+    def _invalid(self) -> HTMLResponse:
+        return self.pages.render(PREFERENCES_TEMPLATE, "invalid", self.project.settings.source_locale, status_code=400)
+
+    @staticmethod
+    def _purpose(subscriber: Subscriber) -> str:
+        # A form token serves the page of one subscriber only.
+        return f"preferences:{subscriber.id}"
+
+
+def _change_preferences(engine: Engine, subscriber_id: int, name: str, locale: str) -> bool:
+    """Set the name and language of an active subscriber; whether they were one."""
+    with Session(engine) as session, session.begin():
+        changed = session.execute(
+            update(Subscriber)
+            .where(Subscriber.id == subscriber_id, Subscriber.status == Status.ACTIVE.value)
+            .values(name=name, locale=locale, updated_at=utcnow())
+        )
+        return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
 def _sign_up(engine: Engine, email: str, name: str, locale: str, now: datetime) -> Subscriber | None:
@@ -401,6 +491,17 @@ def _confirmation_url(unsubscribe_url: str, token: str, request: Request) -> str
     if unsubscribe_url.endswith(suffix):
         return f"{unsubscribe_url.removesuffix(suffix)}/confirm/{token}"
     return str(request.url_for("confirm", token=token))
+
+
+def _languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(code, the language's own name for itself) of each configured locale, for a language select."""
+    return [(code, Locale.parse(code).get_display_name(code) or code) for code in locales]
+
+
+def _locale_named(code: str, locales: tuple[str, ...]) -> str | None:
+    """The configured locale `code` names, whatever its case and separator, or None."""
+    configured = {locale.lower(): locale for locale in locales}
+    return configured.get(code.strip().lower().replace("-", "_"))
 
 
 def _negotiated(accept_language: str, locales: tuple[str, ...]) -> str | None:

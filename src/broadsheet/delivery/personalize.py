@@ -1,4 +1,4 @@
-"""Per-recipient parts of an edition: signed unsubscribe links, Message-IDs and list headers.
+"""Per-recipient parts of an edition: signed unsubscribe and preferences links, Message-IDs and list headers.
 
 Each locale is rendered once; a recipient only changes placeholders and
 headers, so nothing here renders MJML or Jinja.
@@ -17,7 +17,7 @@ from itsdangerous import BadSignature
 from itsdangerous import Signer as ItsdangerousSigner
 
 from ..errors import BroadsheetError
-from ..model import UNSUBSCRIBE_PLACEHOLDER
+from ..model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from ..settings import Settings
 from .store import Subscriber
 from .transports import Recipient
@@ -81,9 +81,9 @@ def sender_domain(sender: str) -> str:
 
 
 def recipient(subscriber: Subscriber, issue: str, settings: Settings, signer: Signer) -> Recipient:
-    """One subscriber's copy of an edition: unsubscribe link, headers, ids."""
-    token = signer.token(subscriber)
-    unsubscribe = settings.unsubscribe_url.replace("{token}", quote(token, safe=""))
+    """One subscriber's copy of an edition: unsubscribe and preferences links, headers, ids."""
+    token = quote(signer.token(subscriber), safe="")
+    unsubscribe = settings.unsubscribe_url.replace("{token}", token)
     targets = [f"<{unsubscribe}>"]
     if settings.unsubscribe_email:
         targets.append(f"<mailto:{settings.unsubscribe_email}?subject=unsubscribe>")
@@ -91,7 +91,10 @@ def recipient(subscriber: Subscriber, issue: str, settings: Settings, signer: Si
         address=subscriber.email,
         name=subscriber.name,
         message_id=signer.message_id(issue, subscriber, sender_domain(settings.sender)),
-        substitutions={UNSUBSCRIBE_PLACEHOLDER: unsubscribe},
+        substitutions={
+            UNSUBSCRIBE_PLACEHOLDER: unsubscribe,
+            PREFERENCES_PLACEHOLDER: settings.preferences_url.replace("{token}", token),
+        },
         headers={
             "List-Unsubscribe": ", ".join(targets),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -1,0 +1,164 @@
+"""A subscriber's preferences page: their name and the language of the newsletter, from the link in every email."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from starlette.testclient import TestClient
+
+from broadsheet.delivery.personalize import Signer
+from broadsheet.delivery.store import Status, Subscriber, database_url, open_store
+from broadsheet.settings import Project
+from broadsheet.web import create_app
+
+from .test_send import environment, read_outbox, run_send
+
+SECRET = "test-secret-for-signing-unsubscribe-links"
+SIGNER = Signer(SECRET)
+PREFERENCES_LINK = re.compile(r"https://progressivevoicemyanmar\.org/newsletter(/preferences/[A-Za-z0-9_.%-]+)")
+
+
+@pytest.fixture
+def project(sample_project: Project) -> Project:
+    """The repository's templates and catalogs (Burmese interface translated) and the sample issue."""
+    return sample_project
+
+
+@pytest.fixture
+def engine(project: Project) -> Iterator[Engine]:
+    engine = open_store(database_url(project, {}))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def client(project: Project, engine: Engine) -> TestClient:
+    return TestClient(create_app(project, engine, SIGNER, webhook_public_key=None, secret=SECRET))
+
+
+def subscribe(engine: Engine, email: str, *, name: str = "Ko Aung", locale: str = "my", status: Status = Status.ACTIVE) -> Subscriber:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        subscriber = Subscriber(email=email, email_key=email.lower(), name=name, locale=locale, status=status.value)
+        session.add(subscriber)
+    return subscriber
+
+
+def stored(engine: Engine, subscriber: Subscriber) -> tuple[str, str, str]:
+    with Session(engine) as session:
+        found = session.get(Subscriber, subscriber.id)
+        assert found is not None
+        return found.name, found.locale, found.status
+
+
+def form_token(page: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match is not None, page
+    return match.group(1)
+
+
+def opened_form(client: TestClient, engine: Engine) -> tuple[Subscriber, str, str]:
+    """A Burmese subscriber, their token, and the form token of their preferences page as served."""
+    subscriber = subscribe(engine, "reader@example.org")
+    token = SIGNER.token(subscriber)
+    return subscriber, token, form_token(client.get(f"/preferences/{token}").text)
+
+
+def test_page_is_in_the_subscribers_language_with_their_current_values(client: TestClient, engine: Engine) -> None:
+    subscriber = subscribe(engine, "reader@example.org")
+    token = SIGNER.token(subscriber)
+    response = client.get(f"/preferences/{token}")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    page = response.text
+    assert '<html lang="my">' in page
+    assert "သင်၏ Progressive Voice သတင်းလွှာ" in page
+    assert "သတင်းလွှာ၏ ဘာသာစကား" in page
+    assert 'name="name" type="text" maxlength="200" autocomplete="name" value="Ko Aung"' in page
+    assert '<option value="my" lang="my" selected>မြန်မာ</option>' in page
+    assert '<option value="en" lang="en">English</option>' in page
+    assert f'<form method="post" action="/preferences/{token}">' in page
+    assert f'<form class="leave" method="post" action="../unsubscribe/{token}">' in page
+    assert "စာရင်းသွင်းမှု ပယ်ဖျက်ရန်</button>" in page
+    form_token(page)
+
+
+def test_saving_changes_the_language_and_name_and_answers_in_the_new_language(client: TestClient, engine: Engine) -> None:
+    subscriber, token, csrf = opened_form(client, engine)
+    response = client.post(f"/preferences/{token}", data={"csrf": csrf, "name": "  Daw Su  ", "language": "en"})
+    assert response.status_code == 200
+    assert '<html lang="en">' in response.text
+    assert "Your preferences are saved" in response.text
+    assert "The next issue of the Progressive Voice newsletter will come in this language." in response.text
+    assert stored(engine, subscriber) == ("Daw Su", "en", Status.ACTIVE.value)
+
+
+def test_a_tampered_token_is_refused_and_changes_nothing(client: TestClient, engine: Engine) -> None:
+    subscriber, token, csrf = opened_form(client, engine)
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    for response in (
+        client.get(f"/preferences/{tampered}"),
+        client.post(f"/preferences/{tampered}", data={"csrf": csrf, "name": "Mallory", "language": "en"}),
+        client.post(f"/preferences/{'9' + token}", data={"csrf": csrf, "name": "Mallory", "language": "en"}),
+    ):
+        assert response.status_code == 400
+        assert "This preferences link is not valid" in response.text
+    assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
+
+
+def test_a_post_without_the_form_token_is_refused_and_changes_nothing(client: TestClient, engine: Engine) -> None:
+    subscriber = subscribe(engine, "reader@example.org")
+    other = subscribe(engine, "other@example.org")
+    token = SIGNER.token(subscriber)
+    others_csrf = form_token(client.get(f"/preferences/{SIGNER.token(other)}").text)
+    for data in ({"name": "Mallory", "language": "en"}, {"csrf": others_csrf, "name": "Mallory", "language": "en"}):
+        response = client.post(f"/preferences/{token}", data=data)
+        assert response.status_code == 400
+        assert '<html lang="my">' in response.text
+        assert "ဤဖောင်မှာ သက်တမ်းကုန်သွားပါပြီ" in response.text
+    assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
+
+
+def test_a_language_not_offered_is_refused_with_the_form_again(client: TestClient, engine: Engine) -> None:
+    subscriber, token, csrf = opened_form(client, engine)
+    response = client.post(f"/preferences/{token}", data={"csrf": csrf, "name": "Daw Su", "language": "fr"})
+    assert response.status_code == 400
+    assert "ပေးထားသော ဘာသာစကားများထဲမှ တစ်ခုကို ရွေးပါ။" in response.text
+    assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
+
+
+def test_an_unsubscribed_address_has_no_preferences_to_change(client: TestClient, engine: Engine) -> None:
+    subscriber, token, csrf = opened_form(client, engine)
+    assert client.post(f"/unsubscribe/{token}").status_code == 200
+    page = client.get(f"/preferences/{token}")
+    assert page.status_code == 200 and "ဤလိပ်စာသည် စာရင်းသွင်းထားခြင်း မရှိပါ" in page.text
+    response = client.post(f"/preferences/{token}", data={"csrf": csrf, "name": "Daw Su", "language": "en"})
+    assert response.status_code == 409
+    assert stored(engine, subscriber) == ("Ko Aung", "my", Status.UNSUBSCRIBED.value)
+
+
+def test_the_email_links_to_a_working_preferences_page_and_the_other_edition(
+    project: Project, client: TestClient, engine: Engine, tmp_path: Path
+) -> None:
+    subscriber = subscribe(engine, "reader@example.org")
+    outbox = tmp_path / "outbox"
+    result = run_send(project, environment(engine), "--yes", "--transport", f"outbox:{outbox}")
+    assert result.returncode == 0, result.stderr
+    [message] = read_outbox(outbox)
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content()
+    assert "English:\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n" in text
+    assert re.search(r'<a href="https://progressivevoicemyanmar\.org/newsletter/en/2023-12-21/" lang="en" hreflang="en"[^>]*>English</a>', html)
+    match = PREFERENCES_LINK.search(text)
+    assert match is not None, text
+    path = match.group(1)
+    assert f"https://progressivevoicemyanmar.org/newsletter{path}" in html
+    assert f"ဘာသာစကား သို့မဟုတ် အမည် ပြောင်းရန်:\nhttps://progressivevoicemyanmar.org/newsletter{path}\n" in text
+
+    csrf = form_token(client.get(path).text)
+    assert client.post(path, data={"csrf": csrf, "name": "Daw Su", "language": "en"}).status_code == 200
+    assert stored(engine, subscriber) == ("Daw Su", "en", Status.ACTIVE.value)
