@@ -310,19 +310,21 @@ def test_a_batch_stopped_halfway_keeps_what_was_sent(project: Project, engine: E
 def test_two_senders_on_postgresql_share_the_work_and_send_each_copy_once(project: Project, postgres_url: str, smtp_server: Any) -> None:
     recorder, url = smtp_server
     engine = open_store(postgres_url)
-    addresses = add_subscribers(engine, 40)
-    command = [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", "--yes", "--transport", url, "--batch-size", "2"]
-    senders = [
-        subprocess.Popen(command, cwd=project.root, env=environment(engine), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
-        for _ in range(2)
-    ]
-    outputs = [sender.communicate(timeout=120) for sender in senders]
-    assert [sender.returncode for sender in senders] == [0, 0], outputs
-    assert sorted(recorder.received) == sorted(addresses)  # each copy exactly once
-    sent = [int(out.splitlines()[-1].split()[1].rstrip(",")) for out, _ in outputs]
-    assert sum(sent) == 40
-    assert states(engine) == Counter({"sent": 40})
-    engine.dispose()
+    try:
+        addresses = add_subscribers(engine, 40)
+        command = [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", "--yes", "--transport", url, "--batch-size", "2"]
+        senders = [
+            subprocess.Popen(command, cwd=project.root, env=environment(engine), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+            for _ in range(2)
+        ]
+        outputs = [sender.communicate(timeout=120) for sender in senders]
+        assert [sender.returncode for sender in senders] == [0, 0], outputs
+        assert sorted(recorder.received) == sorted(addresses)  # each copy exactly once
+        sent = [int(out.splitlines()[-1].split()[1].rstrip(",")) for out, _ in outputs]
+        assert sum(sent) == 40
+        assert states(engine) == Counter({"sent": 40})
+    finally:
+        engine.dispose()
 
 
 def test_send_through_sendgrid_uses_the_settings_and_never_shows_the_key(project: Project, engine: Engine, httpserver: Any) -> None:

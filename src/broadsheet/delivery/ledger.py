@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, String, and_, exists, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from ..errors import BroadsheetError
 from .store import LedgerEntry, Run, State, Status, Subscriber, utcnow
@@ -96,7 +98,17 @@ class SendLedger:
                 Subscriber.locale,
             ).where(Subscriber.status == Status.ACTIVE.value, Subscriber.locale.in_(locales), ~already)
             before = session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.issue == self.issue)) or 0
-            session.execute(insert(LedgerEntry).from_select(["issue", "subscriber_id", "locale"], chosen))
+            # Two senders starting at once on PostgreSQL may both find a subscriber without a row:
+            # the unique (issue, subscriber) index settles it, and the later insert skips the row.
+            columns, key = ["issue", "subscriber_id", "locale"], ["issue", "subscriber_id"]
+            statement: Executable
+            if self.engine.dialect.name == "postgresql":
+                statement = postgresql.insert(LedgerEntry).from_select(columns, chosen).on_conflict_do_nothing(index_elements=key)
+            elif self.engine.dialect.name == "sqlite":
+                statement = sqlite.insert(LedgerEntry).from_select(columns, chosen).on_conflict_do_nothing(index_elements=key)
+            else:
+                statement = insert(LedgerEntry).from_select(columns, chosen)
+            session.execute(statement)
             after = session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.issue == self.issue)) or 0
             return int(after - before)
 
