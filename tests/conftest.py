@@ -50,6 +50,14 @@ def sample_project(tmp_project: Project) -> Project:
 
 
 @pytest.fixture
+def sample_store(sample_project: Project) -> Iterator[Engine]:
+    """The SQLite store of `sample_project`, migrated, its connections closed after the test."""
+    engine = open_store(f"sqlite:///{sample_project.root / 'broadsheet.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def write_issue(tmp_path: Path) -> Callable[[str, str], Path]:
     """Write dedented YAML text to tmp_path/issues/NAME and return its path."""
 

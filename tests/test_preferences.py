@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from broadsheet.delivery.personalize import Signer
-from broadsheet.delivery.store import Status, Subscriber, database_url, open_store
+from broadsheet.delivery.store import Status, Subscriber
 from broadsheet.settings import Project
 from broadsheet.web import create_app
 
@@ -30,10 +29,8 @@ def project(sample_project: Project) -> Project:
 
 
 @pytest.fixture
-def engine(project: Project) -> Iterator[Engine]:
-    engine = open_store(database_url(project, {}))
-    yield engine
-    engine.dispose()
+def engine(sample_store: Engine) -> Engine:
+    return sample_store
 
 
 @pytest.fixture

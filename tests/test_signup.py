@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,28 +14,24 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from broadsheet.delivery.personalize import Signer
-from broadsheet.delivery.store import Status, Subscriber, database_url, open_store
+from broadsheet.delivery.store import Status, Subscriber
 from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.settings import Project
 from broadsheet.web import create_app
-
-from .conftest import REPO
 
 SECRET = "test-secret-for-signing-sign-up-links"
 LINK = re.compile(r"https://progressivevoicemyanmar\.org/newsletter(/confirm/[A-Za-z0-9_.-]+)")
 
 
 @pytest.fixture
-def project(tmp_project: Project) -> Project:
-    shutil.copytree(REPO / "locales", tmp_project.locales_dir)
-    return tmp_project
+def project(sample_project: Project) -> Project:
+    """The repository's templates and catalogs (Burmese interface translated) and the sample issue."""
+    return sample_project
 
 
 @pytest.fixture
-def engine(project: Project) -> Iterator[Engine]:
-    engine = open_store(database_url(project, {}))
-    yield engine
-    engine.dispose()
+def engine(sample_store: Engine) -> Engine:
+    return sample_store
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -18,11 +17,9 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from broadsheet.delivery.personalize import Signer
-from broadsheet.delivery.store import Event, LedgerEntry, State, Status, Subscriber, database_url, open_store
+from broadsheet.delivery.store import Event, LedgerEntry, State, Status, Subscriber
 from broadsheet.settings import Project
 from broadsheet.web import MAX_WEBHOOK_BODY, InvalidWebhookKey, create_app
-
-from .conftest import REPO
 
 SECRET = "test-secret-for-signing-unsubscribe-links"
 SIGNER = Signer(SECRET)
@@ -33,17 +30,14 @@ PUBLIC_KEY = base64.b64encode(
 
 
 @pytest.fixture
-def project(tmp_project: Project) -> Project:
-    """A project with the repository's templates and catalogs (Burmese interface translated)."""
-    shutil.copytree(REPO / "locales", tmp_project.locales_dir)
-    return tmp_project
+def project(sample_project: Project) -> Project:
+    """The repository's templates and catalogs (Burmese interface translated) and the sample issue."""
+    return sample_project
 
 
 @pytest.fixture
-def sqlite_store(project: Project) -> Iterator[Engine]:
-    engine = open_store(database_url(project, {}))
-    yield engine
-    engine.dispose()
+def sqlite_store(sample_store: Engine) -> Engine:
+    return sample_store
 
 
 def client_for(project: Project, engine: Engine, public_key: str | None = PUBLIC_KEY) -> TestClient:
