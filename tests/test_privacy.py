@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,8 @@ from broadsheet.settings import Project
 SECRET = "a-long-random-test-secret"
 SENT_AT = datetime(2024, 1, 4, 9, 30, tzinfo=UTC)
 DELIVERED_AT = datetime(2024, 1, 4, 9, 31, tzinfo=UTC)
+CONSENTED_AT = datetime(2024, 1, 4, 9, 40, tzinfo=UTC)
+CONSENT = "By subscribing you agree that Progressive Voice sends you its newsletter by email."
 
 Cli = Callable[..., Result]
 
@@ -42,7 +45,8 @@ def aung(store: Engine) -> int:
     with Session(store) as session:
         subscriber = Subscriber(
             email="Aung@Example.org", email_key="aung@example.org", name="Aung Kyaw Zin", locale="my",
-            created_at=SENT_AT, updated_at=SENT_AT,
+            created_at=SENT_AT, updated_at=SENT_AT, confirmation_sent_at=SENT_AT, consented_at=CONSENTED_AT,
+            consent_source="web form", consent_text=CONSENT,
         )
         session.add(subscriber)
         session.flush()
@@ -68,10 +72,35 @@ def test_forget_keeps_no_name_or_address_in_any_table_only_a_keyed_hash(project_
         stored = {name: [tuple(row) for row in connection.execute(table.select())] for name, table in metadata.tables.items()}
     text = repr(stored).lower()
     assert "aung@example.org" not in text and "aung kyaw zin" not in text
-    assert stored["subscribers"] == stored["ledger"] == stored["events"] == []
+    assert stored["subscribers"] == []
     expected = hmac.new(SECRET.encode(), b"aung@example.org", hashlib.sha256).hexdigest()
     with Session(store) as session:
         assert session.scalars(select(Forgotten.address_hash)).all() == [expected]
+
+
+def test_forget_keeps_past_copies_and_events_under_one_anonymous_id_and_drops_unsent_ones(
+    project_cli: Cli, store: Engine, aung: int
+) -> None:
+    with Session(store) as session:
+        session.add(LedgerEntry(issue="2024-01-11", subscriber_id=aung, locale="my", state="pending"))
+        session.commit()
+    before = project_cli("report", "2024-01-04", "--json")
+    assert project_cli("subscribers", "forget", "aung@example.org").exit_code == 0
+
+    with Session(store) as session:
+        ledger = session.execute(select(LedgerEntry.issue, LedgerEntry.subscriber_id, LedgerEntry.anonymous_id)).all()
+        events = session.execute(select(Event.sg_event_id, Event.subscriber_id, Event.anonymous_id)).all()
+    # The copy of 2024-01-11 was never handed over: it goes.
+    assert [(issue, subscriber) for issue, subscriber, _ in ledger] == [("2024-01-04", None)]
+    assert [(event, subscriber) for event, subscriber, _ in events] == [("ev-1", None)]
+    anonymous = ledger[0][2]
+    assert anonymous is not None and str(uuid.UUID(anonymous)) == anonymous
+    assert events[0][2] == anonymous
+    # The issue's counts are what they were: one copy sent, one delivered.
+    after = project_cli("report", "2024-01-04", "--json")
+    assert (after.exit_code, after.stdout) == (0, before.stdout)
+    mine = [row for row in json.loads(after.stdout)["locales"] if row["locale"] == "my"]
+    assert (mine[0]["sent"], mine[0]["delivered"]) == (1, 1)
 
 
 def test_forgetting_twice_is_harmless(project_cli: Cli, store: Engine, aung: int) -> None:
@@ -155,6 +184,10 @@ def test_show_json_prints_everything_stored_about_one_subscriber(project_cli: Cl
             "status": "active",
             "created_at": "2024-01-04T09:30:00+00:00",
             "updated_at": "2024-01-04T09:30:00+00:00",
+            "confirmation_sent_at": "2024-01-04T09:30:00+00:00",
+            "consented_at": "2024-01-04T09:40:00+00:00",
+            "consent_source": "web form",
+            "consent_text": CONSENT,
         },
         "ledger": [{"issue": "2024-01-04", "locale": "my", "state": "sent", "updated_at": "2024-01-04T09:30:00+00:00"}],
         "events": [{"issue": "2024-01-04", "kind": "delivered", "created_at": "2024-01-04T09:31:00+00:00"}],
@@ -165,12 +198,16 @@ def test_show_lists_everything_stored_readably(project_cli: Cli, aung: int) -> N
     result = project_cli("subscribers", "show", "aung@example.org")
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == (
-        "email:      Aung@Example.org\n"
-        "name:       Aung Kyaw Zin\n"
-        "locale:     my\n"
-        "status:     active\n"
-        "created_at: 2024-01-04T09:30:00+00:00\n"
-        "updated_at: 2024-01-04T09:30:00+00:00\n"
+        "email:                Aung@Example.org\n"
+        "name:                 Aung Kyaw Zin\n"
+        "locale:               my\n"
+        "status:               active\n"
+        "created_at:           2024-01-04T09:30:00+00:00\n"
+        "updated_at:           2024-01-04T09:30:00+00:00\n"
+        "confirmation_sent_at: 2024-01-04T09:30:00+00:00\n"
+        "consented_at:         2024-01-04T09:40:00+00:00\n"
+        "consent_source:       web form\n"
+        f"consent_text:         {CONSENT}\n"
         "\n"
         "ledger (1):\n"
         "  2024-01-04  my  sent  2024-01-04T09:30:00+00:00\n"
@@ -178,6 +215,14 @@ def test_show_lists_everything_stored_readably(project_cli: Cli, aung: int) -> N
         "events (1):\n"
         "  2024-01-04  delivered  2024-01-04T09:31:00+00:00\n"
     )
+
+
+def test_show_marks_what_is_not_known_with_a_dash(project_cli: Cli) -> None:
+    assert project_cli("subscribers", "add", "su@example.org", "--locale", "en").exit_code == 0
+    result = project_cli("subscribers", "show", "su@example.org")
+    assert result.exit_code == 0
+    assert "consented_at:         -\n" in result.stdout
+    assert "consent_source:       added by hand\n" in result.stdout
 
 
 def test_show_of_an_unknown_address_exits_1(project_cli: Cli) -> None:

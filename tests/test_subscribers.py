@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.delivery import subscribers
@@ -271,17 +271,24 @@ def test_add_refuses_a_bad_address_or_locale(store: Engine) -> None:
     assert subscribers.list_subscribers(store) == []
 
 
-def test_remove_deletes_the_subscriber_and_their_ledger_rows(store: Engine) -> None:
+def test_remove_deletes_the_subscriber_and_their_unsent_copies_and_keeps_sent_ones_anonymous(store: Engine) -> None:
     subscribers.add(store, "su@example.org", "Su", "en", locales=LOCALES)
     subscribers.add(store, "mya@example.org", "Mya", "my", locales=LOCALES)
     with Session(store) as session:
         for subscriber in session.scalars(select(Subscriber)):
+            session.add(LedgerEntry(issue="2023-12-14", subscriber_id=subscriber.id, locale=subscriber.locale, state="sent"))
             session.add(LedgerEntry(issue="2023-12-21", subscriber_id=subscriber.id, locale=subscriber.locale))
         session.commit()
     assert subscribers.remove(store, "SU@example.org") == SubscriberRow("su@example.org", "Su", "en", Status.ACTIVE)
     assert [row.email for row in subscribers.list_subscribers(store)] == ["mya@example.org"]
     with Session(store) as session:
-        assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
+        rows = session.execute(
+            select(LedgerEntry.issue, LedgerEntry.locale, LedgerEntry.subscriber_id.is_(None), LedgerEntry.anonymous_id.is_(None))
+            .order_by(LedgerEntry.issue, LedgerEntry.locale)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("2023-12-14", "en", True, False), ("2023-12-14", "my", False, True), ("2023-12-21", "my", False, True)
+    ]
     with pytest.raises(BroadsheetError) as raised:
         subscribers.remove(store, "su@example.org")
     assert raised.value.message == "no subscriber has the address 'su@example.org'"

@@ -658,8 +658,9 @@ def subscribers_show(ctx: click.Context, email: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
+    width = max(map(len, data["subscriber"])) + 2
     for field, value in data["subscriber"].items():
-        click.echo(f"{field + ':':<12}{value}")
+        click.echo(f"{field + ':':<{width}}{'-' if value is None else value}")
     click.echo(f"\nledger ({len(data['ledger'])}):")
     for row in data["ledger"]:
         click.echo(f"  {row['issue']}  {row['locale']}  {row['state']}  {row['updated_at']}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, String, cast, func, select, update
 from sqlalchemy import insert as insert_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -220,11 +220,16 @@ def issue_report(engine: Engine, issue: str, locales: Iterable[str]) -> list[Rep
         ):
             sent[where] += int(number)
         locale = func.coalesce(LedgerEntry.locale, Subscriber.locale)
+        # A forgotten subscriber's events and copy are tied by their anonymous id instead.
+        person = func.coalesce(cast(Event.subscriber_id, String), Event.anonymous_id)
+        same_copy = (LedgerEntry.issue == Event.issue) & (
+            (LedgerEntry.subscriber_id == Event.subscriber_id) | (LedgerEntry.anonymous_id == Event.anonymous_id)
+        )
         grouped = session.execute(
-            select(locale, Event.kind, func.count(func.distinct(Event.subscriber_id)))
-            .join(Subscriber, Event.subscriber_id == Subscriber.id)
-            .outerjoin(LedgerEntry, (LedgerEntry.issue == Event.issue) & (LedgerEntry.subscriber_id == Event.subscriber_id))
-            .where(Event.issue == issue)
+            select(locale, Event.kind, func.count(func.distinct(person)))
+            .outerjoin(Subscriber, Event.subscriber_id == Subscriber.id)
+            .outerjoin(LedgerEntry, same_copy)
+            .where(Event.issue == issue, person.is_not(None), locale.is_not(None))
             .group_by(locale, Event.kind)
         ).all()
     by_kind: dict[str, Counter[str]] = {}

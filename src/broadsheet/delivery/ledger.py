@@ -115,9 +115,10 @@ class SendLedger:
     def unknown(self) -> list[int]:
         """Rows handed to the transport by a process that died before recording the answer."""
         with Session(self.engine) as session:
+            # A forgotten subscriber's row (no subscriber_id) has nobody to be sent again to.
             rows = session.execute(
                 select(LedgerEntry.id, Run).join(Run, LedgerEntry.run_id == Run.id).where(
-                    LedgerEntry.issue == self.issue, LedgerEntry.state == State.SENDING.value
+                    LedgerEntry.issue == self.issue, LedgerEntry.state == State.SENDING.value, LedgerEntry.subscriber_id.is_not(None)
                 )
             ).all()
             return sorted(entry_id for entry_id, run in rows if run.id != self.run_id and not _alive(run))
@@ -127,7 +128,7 @@ class SendLedger:
         with Session(self.engine) as session, session.begin():
             session.execute(
                 update(LedgerEntry)
-                .where(LedgerEntry.id.in_(entry_ids), LedgerEntry.state == State.SENDING.value)
+                .where(LedgerEntry.id.in_(entry_ids), LedgerEntry.state == State.SENDING.value, LedgerEntry.subscriber_id.is_not(None))
                 .values(state=State.PENDING.value, run_id=None, detail="requeued after an unknown outcome")
             )
 

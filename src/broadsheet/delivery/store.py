@@ -27,6 +27,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     create_engine,
     event,
@@ -82,9 +83,12 @@ class Subscriber(Base):
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     """When the last sign-up confirmation went to this address: at most one an hour."""
     consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    """When the subscriber confirmed their sign-up; None for addresses imported or added by hand."""
+    """When the subscriber confirmed their sign-up on the web form; None for addresses imported or added by hand,
+    who consented elsewhere."""
     consent_source: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    """How they consented, e.g. "web form"."""
+    """Where the address came from: "web form", "import of FILE" or "added by hand"; None if added before this was kept."""
+    consent_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The statement they agreed to, word for word in the language they read it in."""
 
 
 class State(enum.StrEnum):
@@ -121,7 +125,10 @@ class LedgerEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     issue: Mapped[str] = mapped_column(String(10))
-    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True)
+    """None once the subscriber was forgotten: the row stays, counted, under `anonymous_id`."""
+    anonymous_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    """A random id shared by the rows and events of one forgotten subscriber, tying them to nobody."""
     locale: Mapped[str] = mapped_column(String(35))
     state: Mapped[str] = mapped_column(String(10), default=State.PENDING.value)
     run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
@@ -141,7 +148,9 @@ class Event(Base):
     sg_event_id: Mapped[str] = mapped_column(String(100), unique=True)
     """SendGrid's id of the event: a retried delivery of the same event is recorded once."""
     issue: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=True)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True)
+    anonymous_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    """As in the ledger: the random id of a forgotten subscriber."""
     kind: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     """When the event happened, by SendGrid's clock."""

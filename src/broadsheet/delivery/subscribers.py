@@ -15,20 +15,21 @@ import hmac
 import io
 import os
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, overload
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
 from .personalize import SECRET_VARIABLE
-from .store import Event, Forgotten, LedgerEntry, Status, Subscriber
+from .store import Event, Forgotten, LedgerEntry, State, Status, Subscriber
 
 COLUMNS = ("email", "name", "locale")
 """The columns every import file names in its header row."""
@@ -37,6 +38,10 @@ STATUS_COLUMN = "status"
 
 NAME_LENGTH = 200
 """Longest name `Subscriber.name` holds."""
+CONSENT_SOURCE_LENGTH = 50
+"""Longest `Subscriber.consent_source`."""
+ADDED_BY_HAND = "added by hand"
+"""The consent source of an address added with `subscribers add`."""
 
 _BATCH = 500
 """Addresses looked up per query: under every database's limit on bound parameters."""
@@ -103,6 +108,7 @@ def import_csv(
     whole cannot be read: not UTF-8, not CSV, or missing a column.
     """
     rows, diagnostics, bad_rows = _read_csv(path, locales)
+    source = f"import of {path.name}"[:CONSENT_SOURCE_LENGTH]
     updated = unchanged = 0
     skipped = bad_rows
     with Session(engine) as session:
@@ -120,7 +126,7 @@ def import_csv(
                 )
                 skipped += 1
             elif subscriber is None:
-                additions.append(_columns_of(new))
+                additions.append(_columns_of(new, source))
             elif subscriber.status != Status.ACTIVE and new.status is Status.ACTIVE:
                 diagnostics.append(
                     Diagnostic(
@@ -197,17 +203,18 @@ def add(
             raise BroadsheetError(f"{existing.email!r} is already a subscriber ({existing.status})")
         if _forgotten(session, [new.key], environ):
             raise BroadsheetError(f"{new.email!r} asked to be forgotten: it is not subscribed again")
-        session.add(Subscriber(**_columns_of(new)))
+        session.add(Subscriber(**_columns_of(new, ADDED_BY_HAND)))
         _commit(session)
     return new
 
 
 def remove(engine: Engine, email: str) -> SubscriberRow:
-    """Delete a subscriber and, with it, their rows in the send ledger; returns what was removed.
+    """Delete a subscriber; returns what was removed. As with `forget`, their past copies and events stay,
+    under an anonymous id, and their copies not yet sent go.
 
-    This forgets the address entirely, as an erasure request asks: an import
-    may then add it again. An unsubscribe (the link in every email) instead
-    keeps the address, unsubscribed, which no import undoes.
+    Nothing keeps the address: an import may add it again. An unsubscribe (the
+    link in every email) instead keeps the address, unsubscribed, which no
+    import undoes; `forget` keeps a keyed hash that no import or add gets past.
     """
     key = email_key(email)
     with Session(engine) as session:
@@ -215,7 +222,7 @@ def remove(engine: Engine, email: str) -> SubscriberRow:
         if subscriber is None:
             raise BroadsheetError(f"no subscriber has the address {email!r}")
         removed = _row(subscriber)
-        session.delete(subscriber)
+        _erase(session, subscriber)
         _commit(session)
     return removed
 
@@ -223,11 +230,12 @@ def remove(engine: Engine, email: str) -> SubscriberRow:
 def forget(engine: Engine, email: str, environ: Mapping[str, str] = os.environ) -> bool:
     """Erase a subscriber at their request, keeping only a keyed hash of the address so it is never added again.
 
-    The subscriber's row goes, and with it (by the foreign keys' cascade) their
-    send ledger rows and events: no table keeps their name or address, at the
-    cost of their copies in the counts of past issues. Returns False when the
-    address was already forgotten; raises for an address never seen, or
-    without BROADSHEET_SECRET (from `environ`), which keys the hash.
+    The subscriber's row goes, with their address, name and consent. Their send
+    ledger rows and events stay, so that past issues keep their counts, but
+    point to a random anonymous id instead of to them; ledger rows not yet
+    handed to the transport go. Returns False when the address was already
+    forgotten; raises for an address never seen, or without BROADSHEET_SECRET
+    (from `environ`), which keys the hash.
     """
     key = email_key(email)
     digest = _address_hash(_forgetting_key(environ, f"set {SECRET_VARIABLE} before forgetting an address"), key)
@@ -238,11 +246,23 @@ def forget(engine: Engine, email: str, environ: Mapping[str, str] = os.environ) 
             if known:
                 return False
             raise BroadsheetError(f"no subscriber has the address {email!r}, and it was never forgotten")
-        session.delete(subscriber)
+        _erase(session, subscriber)
         if not known:
             session.add(Forgotten(address_hash=digest))
         _commit(session)
     return True
+
+
+def _erase(session: Session, subscriber: Subscriber) -> None:
+    """Delete `subscriber`, their copies not yet handed to the transport, and the tie of every other copy
+    and event to them: those point to a new random id instead, so the counts of past issues hold."""
+    anonymous = str(uuid.uuid4())
+    session.execute(
+        delete(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id, LedgerEntry.state == State.PENDING.value)
+    )
+    for table in (LedgerEntry, Event):
+        session.execute(update(table).where(table.subscriber_id == subscriber.id).values(subscriber_id=None, anonymous_id=anonymous))
+    session.delete(subscriber)
 
 
 def personal_data(engine: Engine, email: str) -> dict[str, Any]:
@@ -266,6 +286,10 @@ def personal_data(engine: Engine, email: str) -> dict[str, Any]:
                 "status": subscriber.status,
                 "created_at": _iso(subscriber.created_at),
                 "updated_at": _iso(subscriber.updated_at),
+                "confirmation_sent_at": _iso(subscriber.confirmation_sent_at),
+                "consented_at": _iso(subscriber.consented_at),
+                "consent_source": subscriber.consent_source,
+                "consent_text": subscriber.consent_text,
             },
             "ledger": [
                 {"issue": row.issue, "locale": row.locale, "state": row.state, "updated_at": _iso(row.updated_at)}
@@ -304,7 +328,17 @@ def _forgotten(session: Session, keys: Sequence[str], environ: Mapping[str, str]
     return found
 
 
-def _iso(moment: datetime) -> str:
+@overload
+def _iso(moment: datetime) -> str: ...
+
+
+@overload
+def _iso(moment: datetime | None) -> str | None: ...
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
     # SQLite hands back the UTC time the store wrote without its zone.
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
@@ -434,9 +468,12 @@ def _commit(session: Session) -> None:
         raise BroadsheetError("another program changed the same subscribers at the same time: try again") from None
 
 
-def _columns_of(row: SubscriberRow) -> dict[str, str]:
-    """The columns of a new subscriber; the rest take their defaults."""
-    return {"email": row.email, "email_key": row.key, "name": row.name, "locale": row.locale, "status": row.status.value}
+def _columns_of(row: SubscriberRow, source: str) -> dict[str, str]:
+    """The columns of a new subscriber, who came from `source` (see `Subscriber.consent_source`); the rest take their defaults."""
+    return {
+        "email": row.email, "email_key": row.key, "name": row.name, "locale": row.locale, "status": row.status.value,
+        "consent_source": source,
+    }
 
 
 def _row(subscriber: Subscriber) -> SubscriberRow:
