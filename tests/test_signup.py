@@ -1,23 +1,31 @@
-"""Sign-up with double opt-in: the form, the pending subscriber and their confirmation email, the confirmation link."""
+"""Sign-up with double opt-in, over real HTTP: the form, the pending subscriber and their confirmation email,
+the confirmation link, and what guards them (form token, honeypot, rate limits)."""
 
 from __future__ import annotations
 
+import dataclasses
+import html
+import logging
 import re
+from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from httpx import Client
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from starlette.testclient import TestClient
 
 from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Status, Subscriber
+from broadsheet.delivery.transports import TransportError
 from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.settings import Project
-from broadsheet.web import create_app
+from broadsheet.web import FormTokens, create_app
+
+from .live import serving
 
 SECRET = "test-secret-for-signing-sign-up-links"
 LINK = re.compile(r"https://progressivevoicemyanmar\.org/newsletter(/confirm/[A-Za-z0-9_.-]+)")
@@ -40,20 +48,34 @@ def outbox(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client(project: Project, engine: Engine, outbox: Path) -> TestClient:
+def limits() -> dict[str, str]:
+    """The sign-up limits of the app under test: generous, unless a test sets its own."""
+    return {"signup_limit_per_client": "1000/hour", "signup_limit_per_address": "1000/hour"}
+
+
+@pytest.fixture
+def client(project: Project, engine: Engine, outbox: Path, limits: dict[str, str]) -> Iterator[Client]:
+    limited = dataclasses.replace(project, settings=project.settings.model_copy(update=limits))
     app = create_app(
-        project, engine, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        limited, engine, Signer(SECRET), webhook_public_key=None, secret=SECRET,
         transport_factory=lambda: OutboxTransport(outbox),
     )
-    return TestClient(app)
+    with serving(app) as client:
+        yield client
 
 
-def sign_up(client: TestClient, email: str, language: str = "my", **fields: str) -> str:
-    form = client.get("/subscribe", params={"lang": language})
-    match = re.search(r'name="csrf" value="([^"]+)"', form.text)
+def form_token(page: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
     assert match is not None
+    return match.group(1)
+
+
+def sign_up(client: Client, email: str, language: str = "my", *, page: str | None = None, **fields: str) -> str:
+    """Open the form in `page` (default: `language`), fill it in for `email` in `language` and send it; the answer page."""
+    form = client.get("/subscribe", params={"lang": page or language})
     response = client.post(
-        "/subscribe", data={"csrf": match.group(1), "email": email, "name": "Ko Aung", "language": language, "website": "", **fields}
+        "/subscribe",
+        data={"csrf": form_token(form.text), "email": email, "name": "Ko Aung", "language": language, "website": "", **fields},
     )
     return response.text
 
@@ -81,7 +103,7 @@ def add(engine: Engine, email: str, status: Status) -> None:
         session.add(Subscriber(email=email, email_key=email.lower(), name="", locale="en", status=status.value))
 
 
-def test_form_in_burmese_has_a_signed_token_and_a_hidden_honeypot(client: TestClient) -> None:
+def test_form_in_burmese_has_a_signed_token_and_a_hidden_honeypot(client: Client) -> None:
     response = client.get("/subscribe?lang=my")
     assert response.status_code == 200
     assert '<html lang="my">' in response.text
@@ -93,14 +115,14 @@ def test_form_in_burmese_has_a_signed_token_and_a_hidden_honeypot(client: TestCl
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_form_language_follows_accept_language_then_the_source_locale(client: TestClient) -> None:
+def test_form_language_follows_accept_language_then_the_source_locale(client: Client) -> None:
     assert '<html lang="my">' in client.get("/subscribe", headers={"Accept-Language": "fr;q=0.9, my-MM;q=0.8"}).text
     assert '<html lang="en">' in client.get("/subscribe", headers={"Accept-Language": "fr"}).text
     assert '<html lang="en">' in client.get("/subscribe?lang=xx").text
 
 
 def test_sign_up_then_confirm_makes_an_active_burmese_subscriber_with_consent(
-    client: TestClient, engine: Engine, outbox: Path
+    client: Client, engine: Engine, outbox: Path
 ) -> None:
     page = sign_up(client, "New.Reader@Example.org")
     assert "သင်၏ စာဝင်ပုံးကို စစ်ဆေးပါ" in page
@@ -130,24 +152,147 @@ def test_sign_up_then_confirm_makes_an_active_burmese_subscriber_with_consent(
     assert (replayed.consented_at, replayed.updated_at) == (active.consented_at, active.updated_at)
 
 
-def test_missing_or_forged_form_token_is_refused(client: TestClient, engine: Engine, outbox: Path) -> None:
-    data = {"email": "reader@example.org", "language": "en", "website": ""}
-    assert client.post("/subscribe", data=data).status_code == 400
-    response = client.post("/subscribe", data={**data, "csrf": "forged"})
+def test_form_without_a_token_is_shown_filled_in_to_send_again_and_nothing_happens_until_then(
+    client: Client, engine: Engine, outbox: Path
+) -> None:
+    # What a form on another site (`broadsheet snippet`) posts: no token.
+    data = {"email": "reader@example.org", "name": "Ma Su", "language": "my", "website": ""}
+    review = client.post("/subscribe", data=data)
+    assert review.status_code == 200
+    assert "အသေးစိတ်ကို စစ်ဆေးပြီး" in review.text
+    assert 'value="reader@example.org"' in review.text and 'value="Ma Su"' in review.text
+    assert subscriber(engine, "reader@example.org") is None
+    assert emails(outbox) == []
+
+    sent = client.post("/subscribe", data={**data, "csrf": form_token(review.text)})
+    assert sent.status_code == 200
+    assert "သင်၏ စာဝင်ပုံးကို စစ်ဆေးပါ" in sent.text
+    assert [message["To"] for message in emails(outbox)] == ["Ma Su <reader@example.org>"]
+
+
+@pytest.mark.parametrize("token", ["forged", "", "expired"])
+def test_forged_or_expired_form_token_is_refused_with_the_form_filled_in(
+    client: Client, engine: Engine, outbox: Path, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    data = {"email": "reader@example.org", "name": "", "language": "en", "website": ""}
+    if token == "expired":
+        token = form_token(client.get("/subscribe").text)
+        issued = TimestampSigner.get_timestamp
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: issued(self) + 2 * 3600 + 1)
+    elif token == "":
+        token = "x" * 40
+    response = client.post("/subscribe", data={**data, "csrf": token})
     assert response.status_code == 400
-    assert "This form has expired" in response.text
+    assert "This form had expired" in response.text
+    assert 'value="reader@example.org"' in response.text
     assert subscriber(engine, "reader@example.org") is None
     assert emails(outbox) == []
 
 
-def test_filled_honeypot_pretends_success_and_does_nothing(client: TestClient, engine: Engine, outbox: Path) -> None:
+def test_a_preferences_form_token_does_not_serve_for_a_sign_up(client: Client, engine: Engine) -> None:
+    forms = FormTokens(SECRET)
+    response = client.post(
+        "/subscribe", data={"csrf": forms.issue("preferences:1"), "email": "reader@example.org", "language": "en"}
+    )
+    assert response.status_code == 400
+    assert subscriber(engine, "reader@example.org") is None
+
+
+def test_consent_is_recorded_in_the_words_and_language_the_form_showed(client: Client, engine: Engine, outbox: Path) -> None:
+    form = client.get("/subscribe", params={"lang": "my"})
+    shown = re.search(r'<p class="consent">(.*?)</p>', form.text, re.DOTALL)
+    assert shown is not None
+    statement = html.unescape(shown.group(1))
+    assert "Progressive Voice" in statement and re.search("[\u1000-\u109f]", statement)
+    # The page in Burmese, the newsletter chosen in English.
+    client.post("/subscribe", data={"csrf": form_token(form.text), "email": "reader@example.org", "language": "en"})
+    pending = subscriber(engine, "reader@example.org")
+    assert pending is not None
+    assert (pending.locale, pending.consent_text, pending.consented_at) == ("en", statement, None)
+
+    client.get(confirmation_path(emails(outbox)[0]))
+    confirmed = subscriber(engine, "reader@example.org")
+    assert confirmed is not None
+    assert (confirmed.consent_text, confirmed.consent_source) == (statement, "web form")
+    assert confirmed.consented_at is not None
+
+
+@pytest.mark.parametrize(
+    "limits", [{"signup_limit_per_client": "3/hour", "signup_limit_per_address": "1000/hour"}], indirect=False
+)
+def test_one_client_gets_429_past_its_limit_and_others_go_on(
+    client: Client, engine: Engine, outbox: Path, limits: dict[str, str]
+) -> None:
+    token = form_token(client.get("/subscribe").text)
+
+    def post(email: str, client_address: str) -> int:
+        data = {"csrf": token, "email": email, "language": "en", "website": ""}
+        return client.post("/subscribe", data=data, headers={"X-Forwarded-For": client_address}).status_code
+
+    assert [post(f"reader{n}@example.org", "203.0.113.7") for n in range(3)] == [200, 200, 200]
+    refused = client.post(
+        "/subscribe", data={"csrf": token, "email": "reader3@example.org", "language": "en"},
+        headers={"X-Forwarded-For": "203.0.113.7", "Accept-Language": "my"},
+    )
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert "Too many sign-ups" in refused.text
+    assert subscriber(engine, "reader3@example.org") is None
+    # Every post counts, whatever it holds: a robot filling the honeypot is held back too.
+    assert post("robot@example.org", "203.0.113.7") == 429
+    assert post("reader3@example.org", "198.51.100.20") == 200
+    assert len(emails(outbox)) == 4
+
+
+@pytest.mark.parametrize(
+    "limits", [{"signup_limit_per_client": "1000/hour", "signup_limit_per_address": "2/hour"}], indirect=False
+)
+def test_one_address_gets_429_past_its_limit_from_any_client(
+    client: Client, outbox: Path, limits: dict[str, str]
+) -> None:
+    token = form_token(client.get("/subscribe").text)
+
+    def post(email: str, client_address: str) -> int:
+        data = {"csrf": token, "email": email, "language": "en", "website": ""}
+        return client.post("/subscribe", data=data, headers={"X-Forwarded-For": client_address}).status_code
+
+    assert post("reader@example.org", "203.0.113.1") == 200
+    # Counted by address whatever its case; the second sign-up sends nothing (one confirmation an hour).
+    assert post("READER@example.org", "203.0.113.2") == 200
+    assert post("reader@EXAMPLE.org", "203.0.113.3") == 429
+    assert post("another@example.org", "203.0.113.3") == 200
+    assert [message["To"] for message in emails(outbox)] == ["another@example.org", "reader@example.org"]
+
+
+def test_a_transport_failure_is_logged_without_the_address_and_lets_the_next_sign_up_try_again(
+    project: Project, engine: Engine, outbox: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    failures = [TransportError("550 5.1.1 <Reader@example.org>: Recipient address rejected", nothing_sent=True)]
+
+    def transport() -> OutboxTransport:
+        if failures:
+            raise failures.pop()
+        return OutboxTransport(outbox)
+
+    app = create_app(project, engine, Signer(SECRET), webhook_public_key=None, secret=SECRET, transport_factory=transport)
+    with serving(app) as client, caplog.at_level(logging.INFO, logger="broadsheet.web"):
+        assert "သင်၏ စာဝင်ပုံးကို စစ်ဆေးပါ" in sign_up(client, "Reader@example.org")
+        assert emails(outbox) == []
+        sign_up(client, "Reader@example.org")
+    assert [message["To"] for message in emails(outbox)] == ["Ko Aung <Reader@example.org>"]
+    logged = "\n".join(caplog.messages)
+    assert "event=signup outcome=transport-error" in logged and "<…@example.org>" in logged
+    assert "reader@" not in logged.lower()
+
+
+def test_filled_honeypot_pretends_success_and_does_nothing(client: Client, engine: Engine, outbox: Path) -> None:
     page = sign_up(client, "robot@example.org", website="http://spam.example")
     assert page == sign_up(client, "person@example.org")
     assert subscriber(engine, "robot@example.org") is None
     assert [message["To"] for message in emails(outbox)] == ["Ko Aung <person@example.org>"]
 
 
-def test_invalid_address_shows_the_form_again_with_the_error(client: TestClient, engine: Engine) -> None:
+def test_invalid_address_shows_the_form_again_with_the_error(client: Client, engine: Engine) -> None:
     form = client.get("/subscribe")
     match = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert match is not None
@@ -158,7 +303,7 @@ def test_invalid_address_shows_the_form_again_with_the_error(client: TestClient,
     assert subscriber(engine, "not an address") is None
 
 
-def test_active_address_gets_the_same_page_and_no_email(client: TestClient, engine: Engine, outbox: Path) -> None:
+def test_active_address_gets_the_same_page_and_no_email(client: Client, engine: Engine, outbox: Path) -> None:
     add(engine, "reader@example.org", Status.ACTIVE)
     assert sign_up(client, "Reader@example.org") == sign_up(client, "someone.new@example.org")
     found = subscriber(engine, "reader@example.org")
@@ -167,14 +312,14 @@ def test_active_address_gets_the_same_page_and_no_email(client: TestClient, engi
     assert [message["To"] for message in emails(outbox)] == ["Ko Aung <someone.new@example.org>"]
 
 
-def test_at_most_one_confirmation_an_hour(client: TestClient, outbox: Path) -> None:
+def test_at_most_one_confirmation_an_hour(client: Client, outbox: Path) -> None:
     first = sign_up(client, "reader@example.org")
     (outbox / "confirmation" / "my" / "reader@example.org.eml").unlink()
     assert sign_up(client, "reader@example.org") == first
     assert emails(outbox) == []
 
 
-def test_tampered_link_is_refused_and_changes_nothing(client: TestClient, engine: Engine, outbox: Path) -> None:
+def test_tampered_link_is_refused_and_changes_nothing(client: Client, engine: Engine, outbox: Path) -> None:
     sign_up(client, "reader@example.org")
     path = confirmation_path(emails(outbox)[0])
     response = client.get(path[:-2] + ("AA" if not path.endswith("AA") else "BB"))
@@ -186,7 +331,7 @@ def test_tampered_link_is_refused_and_changes_nothing(client: TestClient, engine
 
 
 def test_expired_link_is_refused_and_changes_nothing(
-    client: TestClient, engine: Engine, outbox: Path, monkeypatch: pytest.MonkeyPatch
+    client: Client, engine: Engine, outbox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sign_up(client, "reader@example.org")
     path = confirmation_path(emails(outbox)[0])
@@ -198,7 +343,7 @@ def test_expired_link_is_refused_and_changes_nothing(
     assert (found.status, found.consented_at) == ("pending", None)
 
 
-def test_unsubscribed_address_may_sign_up_again(client: TestClient, engine: Engine, outbox: Path) -> None:
+def test_unsubscribed_address_may_sign_up_again(client: Client, engine: Engine, outbox: Path) -> None:
     add(engine, "leaver@example.org", Status.UNSUBSCRIBED)
     sign_up(client, "leaver@example.org")
     pending = subscriber(engine, "leaver@example.org")
@@ -210,7 +355,7 @@ def test_unsubscribed_address_may_sign_up_again(client: TestClient, engine: Engi
     assert active.status == "active"
 
 
-def test_link_of_an_address_that_left_since_does_not_bring_it_back(client: TestClient, engine: Engine, outbox: Path) -> None:
+def test_link_of_an_address_that_left_since_does_not_bring_it_back(client: Client, engine: Engine, outbox: Path) -> None:
     sign_up(client, "reader@example.org")
     with Session(engine) as session, session.begin():
         found = session.scalars(select(Subscriber)).one()

@@ -94,6 +94,18 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(store: En
     assert (report.added, report.updated, report.unchanged, report.skipped) == (0, 0, 2, 0)
 
 
+def test_each_address_records_where_it_came_from(store: Engine, write_csv: Callable[..., Path]) -> None:
+    path = write_csv("email,name,locale\na@example.org,A,en\n")
+    subscribers.import_csv(store, path, LOCALES)
+    subscribers.add(store, "b@example.org", "B", "my", locales=LOCALES)
+    with Session(store) as session:
+        sources = session.execute(select(Subscriber.email, Subscriber.consent_source, Subscriber.consented_at)).all()
+    # Neither consented here: when they did is not known.
+    assert sorted(tuple(row) for row in sources) == [
+        ("a@example.org", f"import of {path.name}", None), ("b@example.org", "added by hand", None)
+    ]
+
+
 @pytest.mark.parametrize("status", [Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED])
 def test_an_import_never_reactivates_an_address_that_left(
     store: Engine, write_csv: Callable[..., Path], status: Status

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
+from click.testing import Result
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine, func, select
@@ -353,3 +354,15 @@ def test_report_refuses_what_is_not_an_issue(project: Project, cli: Any) -> None
     result = cli("report", "last-week", cwd=project.root)
     assert result.exit_code != 0
     assert "ISSUE: Expected a date such as 2024-01-04 or an issue file but received: 'last-week'" in result.stderr
+
+
+def test_serve_without_the_secret_says_what_it_is_for_and_exits_1(
+    cli: Callable[..., Result], sample_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BROADSHEET_SECRET", raising=False)
+    result = cli("serve", cwd=sample_project.root)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "broadsheet: set BROADSHEET_SECRET to a long random string (at least 16 characters) before serving, the same one "
+        "that signed the links in the emails: it checks them, and signs the sign-up forms\n"
+    )

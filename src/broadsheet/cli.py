@@ -532,13 +532,23 @@ def site_command(ctx: click.Context, out: Path | None) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="FORWARDED_ALLOW_IPS",
+    help="Comma-separated addresses of reverse proxies whose X-Forwarded-For names the client "
+    "(for the per-client sign-up limit); '*' trusts any.",
+)
 @click.pass_context
 @_user_errors
-def serve_command(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the unsubscribe pages, SendGrid's Event Webhook and a health check.
+def serve_command(ctx: click.Context, host: str, port: int, forwarded_allow_ips: str) -> None:
+    """Serve the subscriber pages, SendGrid's Event Webhook and a health check.
 
-    Routes: /unsubscribe/<token>, /webhooks/sendgrid and /health. Needs
-    BROADSHEET_SECRET (the one that signed the links); the webhook needs
+    Routes: /subscribe and /confirm/<token> (sign-up with double opt-in),
+    /preferences/<token>, /unsubscribe/<token>, /webhooks/sendgrid and
+    /health. Needs BROADSHEET_SECRET (the one that signed the links); without
+    it there is no sign-up and no preferences page. The webhook needs
     SENDGRID_WEBHOOK_PUBLIC_KEY or the sendgrid_webhook_public_key setting.
     """
     import logging
@@ -552,7 +562,8 @@ def serve_command(ctx: click.Context, host: str, port: int) -> None:
 
     project = _project(ctx)
     environ = dict(os.environ)
-    signer = Signer(secret_from(environ))
+    why = "before serving, the same one that signed the links in the emails: it checks them, and signs the sign-up forms"
+    signer = Signer(secret_from(environ, why))
     engine = open_store(database_url(project, environ))
     ctx.call_on_close(engine.dispose)
     public_key = webhook_public_key(project, environ)
@@ -562,7 +573,47 @@ def serve_command(ctx: click.Context, host: str, port: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C stops)")
     # uvicorn's access log would print every unsubscribe token; the app logs each request without it.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    uvicorn.run(
+        app, host=host, port=port, access_log=False, log_level="info", proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips
+    )
+
+
+@main.command("snippet")
+@click.option("--lang", "locale", default=None, help="Language of the form (a configured locale). Default: the source locale.")
+@click.option(
+    "--action",
+    default=None,
+    help="Address of the sign-up page it posts to. Default: beside the unsubscribe pages of the unsubscribe_url setting.",
+)
+@click.pass_context
+@_user_errors
+def snippet_command(ctx: click.Context, locale: str | None, action: str | None) -> None:
+    """Print an HTML sign-up form to paste into a page of the organization's website.
+
+    It posts to `broadsheet serve`'s /subscribe, which shows the person its own
+    form filled in, to be sent once more: a form on another site cannot carry
+    the token that guards against cross-site requests.
+    """
+    from .schema import url_problem
+    from .web import public_url, snippet
+
+    project = _project(ctx)
+    settings = project.settings
+    chosen = locale or settings.source_locale
+    if chosen not in settings.locales:
+        raise UsageError(f"--lang: unknown locale {chosen!r}; configured locales: {', '.join(settings.locales)}")
+    if action is None:
+        base = public_url(settings)
+        if base is None:
+            raise UsageError(
+                "give --action URL: the unsubscribe_url setting does not end in /unsubscribe/{token}, "
+                "so where the sign-up page is cannot be told from it"
+            )
+        action = f"{base}/subscribe"
+    problem = url_problem(action)
+    if problem:
+        raise UsageError(f"--action: {problem}")
+    click.echo(snippet(project, chosen, action), nl=False)
 
 
 @main.command("report")

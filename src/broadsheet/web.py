@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import binascii
 import gettext
+import hashlib
 import json
 import logging
+import math
 import os
+import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -21,6 +25,9 @@ import jinja2
 from babel import Locale
 from cryptography.hazmat.primitives.asymmetric import ec
 from itsdangerous import BadData, URLSafeTimedSerializer
+from limits import parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from markupsafe import Markup
 from sendgrid.helpers.eventwebhook import EventWebhook  # type: ignore[import-untyped]
 from sqlalchemy import Engine, select, text, update
@@ -39,7 +46,7 @@ from .delivery.store import Status, Subscriber, utcnow
 from .delivery.subscribers import _check as check_subscriber
 from .delivery.transports import Batch, Outcome, Recipient, Transport, TransportError, open_transport
 from .errors import BroadsheetError
-from .settings import Project
+from .settings import Project, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +60,9 @@ SIGNUP_TEMPLATE = "web/signup.html.j2"
 PREFERENCES_TEMPLATE = "web/preferences.html.j2"
 CONFIRMATION_HTML_TEMPLATE = "web/confirmation.html.j2"
 CONFIRMATION_TEXT_TEMPLATE = "web/confirmation.txt.j2"
+SNIPPET_TEMPLATE = "web/snippet.html.j2"
+CONSENT_TEMPLATE = "web/consent.txt.j2"
+"""The statement a person agrees to by signing up: shown above the form's button and stored, word for word, with them."""
 CONFIRM_SALT = "broadsheet-confirm"
 FORM_SALT = "broadsheet-subscribe-form"
 MAX_FORM_BODY = 10_000
@@ -62,9 +72,12 @@ FORM_MAX_AGE = 2 * 3600
 CONFIRMATION_INTERVAL = timedelta(hours=1)
 """At most one confirmation email per address in this time, whoever asks for it."""
 CONSENT_SOURCE = "web form"
+SIGNUP_PURPOSE = "subscribe"
+"""What a sign-up form's token is for, followed by `:` and the language of the form."""
 HONEYPOT_FIELD = "website"
 """A field people never see (hidden by CSS) and form-filling robots fill in."""
 _MIN_SECRET = 16
+_ADDRESS = re.compile(r"[^\s<>@,;:\"'()\[\]]+@([^\s<>@,;:\"'()\[\]]+)")
 
 # The token is in the address: keep it out of other sites' logs, caches and frames.
 _PAGE_HEADERS = {
@@ -107,7 +120,8 @@ def create_app(
     signup_secret = secret if secret is not None else os.environ.get(SECRET_VARIABLE, "")
     opened = transport_factory or (lambda: _configured_transport(project))
     forms = FormTokens(signup_secret)
-    signup = SignUp(project, engine, pages, forms, signup_secret, opened)
+    limits = SignUpLimits(project.settings.signup_limit_per_client, project.settings.signup_limit_per_address)
+    signup = SignUp(project, engine, pages, forms, signup_secret, opened, signer, limits)
     preferences = Preferences(project, engine, signer, pages, forms)
 
     async def unsubscribe(request: Request) -> Response:
@@ -212,6 +226,11 @@ class WebPages:
             "heading_line_height": language.heading_line_height,
         }
 
+    def consent(self, locale: str) -> str:
+        """The statement a person agrees to by sending the sign-up form in `locale`, on one line, as the form shows it."""
+        template = self.environment(locale).get_template(CONSENT_TEMPLATE)
+        return " ".join(template.render(self.values(locale)).split())
+
     def render(self, template: str, state: str, locale: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
         page = self.environment(locale).get_template(template).render(
             state=state, **{"action": "", **self.values(locale), **values}
@@ -229,11 +248,43 @@ class FormTokens:
     def issue(self, purpose: str) -> str:
         return self._serializer.dumps(purpose)
 
-    def valid(self, token: str, purpose: str) -> bool:
+    def purpose(self, token: str) -> str | None:
+        """What the form of a valid `token` was for; None for a missing, forged or expired token."""
         try:
-            return bool(self._serializer.loads(token, max_age=FORM_MAX_AGE) == purpose)
+            purpose = self._serializer.loads(token, max_age=FORM_MAX_AGE)
         except BadData:
-            return False
+            return None
+        return purpose if isinstance(purpose, str) else None
+
+    def valid(self, token: str, purpose: str) -> bool:
+        return self.purpose(token) == purpose
+
+
+class SignUpLimits:
+    """How many sign-ups `/subscribe` takes per client address and per email address in a moving window
+    (the `signup_limit_per_client` and `signup_limit_per_address` settings).
+
+    Counted in this process's memory: a restart starts the count again, and
+    several processes behind one address would each count on their own.
+    Email addresses are counted by a hash, so that the memory holds none.
+    """
+
+    def __init__(self, per_client: str, per_address: str) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._rates = {"client": parse_many(per_client), "address": parse_many(per_address)}
+
+    def take(self, kind: str, key: str) -> int | None:
+        """Count one sign-up of `kind` ("client" or "address") for `key`; None when within the limits,
+        else how many seconds until the next one is taken (and this one was not counted)."""
+        identity = hashlib.sha256(key.encode("utf-8")).hexdigest() if kind == "address" else key
+        rates = self._rates[kind]
+        full = [rate for rate in rates if not self._limiter.test(rate, kind, identity)]
+        if full:
+            reset = max(self._limiter.get_window_stats(rate, kind, identity).reset_time for rate in full)
+            return max(1, math.ceil(reset - time.time()))
+        for rate in rates:
+            self._limiter.hit(rate, kind, identity)
+        return None
 
 
 class SignUp:
@@ -244,12 +295,22 @@ class SignUp:
     """
 
     def __init__(
-        self, project: Project, engine: Engine, pages: WebPages, forms: FormTokens, secret: str, transport: Callable[[], Transport]
+        self,
+        project: Project,
+        engine: Engine,
+        pages: WebPages,
+        forms: FormTokens,
+        secret: str,
+        transport: Callable[[], Transport],
+        signer: Signer,
+        limits: SignUpLimits,
     ) -> None:
         self.project = project
         self.engine = engine
         self.pages = pages
         self.transport = transport
+        self.signer = signer
+        self.limits = limits
         self._forms = forms
         self._links = URLSafeTimedSerializer(secret, salt=CONFIRM_SALT)
 
@@ -264,17 +325,33 @@ class SignUp:
         given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
         fields = {key: given.get(key, [""])[0] for key in ("csrf", "email", "name", "language", HONEYPOT_FIELD)}
         locale = _locale_named(fields["language"], self.project.settings.locales) or source
-        if not self._forms.valid(fields["csrf"], "subscribe"):
-            logger.info("event=signup outcome=bad-form-token")
-            return self.pages.render(SIGNUP_TEMPLATE, "expired-form", locale, status_code=400)
+        client = request.client.host if request.client else ""
+        wait = self.limits.take("client", client)
+        if wait is not None:
+            logger.info("event=signup outcome=rate-limited limit=client")
+            return self._too_many(locale, wait)
         if fields[HONEYPOT_FIELD]:
             logger.info("event=signup outcome=honeypot")
             return self.pages.render(SIGNUP_TEMPLATE, "sent", locale)
+        values = {"email": fields["email"], "name": fields["name"], "language": locale}
+        page_locale = self._form_locale(fields["csrf"])
+        if page_locale is None:
+            # Posted by a form this app did not serve lately: one left open too long, or the organization's
+            # own website (`broadsheet snippet`), which cannot hold a token. Nothing is stored and nothing
+            # sent until the person presses the button on this app's own form, shown here filled in.
+            given_token = bool(fields["csrf"])
+            logger.info("event=signup outcome=%s", "bad-form-token" if given_token else "no-form-token")
+            notice = "expired" if given_token else "review"
+            return self._form_page(locale, values, errors=set(), notice=notice, status_code=400 if given_token else 200)
         row, problems = check_subscriber(fields["email"], fields["name"], fields["language"], "", self.project.settings.locales)
         if row is None:
-            values = {"email": fields["email"], "name": fields["name"], "language": locale}
-            return self._form_page(locale, values, errors={field for field, _message in problems}, status_code=400)
-        pending = await run_in_threadpool(_sign_up, self.engine, row.email, row.name, row.locale, utcnow())
+            return self._form_page(page_locale, values, errors={field for field, _message in problems}, status_code=400)
+        wait = self.limits.take("address", row.key)
+        if wait is not None:
+            logger.info("event=signup outcome=rate-limited limit=address")
+            return self._too_many(page_locale, wait)
+        consent = self.pages.consent(page_locale)
+        pending = await run_in_threadpool(_sign_up, self.engine, row.email, row.name, row.locale, consent, utcnow())
         if pending is None:
             logger.info("event=signup outcome=no-email")
         else:
@@ -294,14 +371,31 @@ class SignUp:
             logger.info("event=confirm outcome=not-pending")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self.project.settings.source_locale, status_code=400)
         logger.info("event=confirm outcome=active subscriber=%d", subscriber.id)
-        return self.pages.render(SIGNUP_TEMPLATE, "confirmed", subscriber.locale)
+        # Relative, so that it holds wherever the app is mounted: /confirm/{token} beside /preferences/{token}.
+        preferences = f"../preferences/{quote(self.signer.token(subscriber), safe='')}"
+        return self.pages.render(SIGNUP_TEMPLATE, "confirmed", subscriber.locale, preferences=preferences)
 
-    def _form_page(self, locale: str, values: dict[str, str], *, errors: set[str], status_code: int = 200) -> HTMLResponse:
+    def _form_page(
+        self, locale: str, values: dict[str, str], *, errors: set[str], notice: str = "", status_code: int = 200
+    ) -> HTMLResponse:
+        # The token names the language the page is in: the consent recorded is the text the person read.
         return self.pages.render(
             SIGNUP_TEMPLATE, "form", locale, status_code=status_code,
-            action="/subscribe", csrf=self._forms.issue("subscribe"), honeypot=HONEYPOT_FIELD,
+            # Relative, so that it holds wherever the app is mounted: the page is /subscribe itself.
+            action="subscribe", csrf=self._forms.issue(f"{SIGNUP_PURPOSE}:{locale}"), honeypot=HONEYPOT_FIELD,
             languages=_languages(self.project.settings.locales), values=values, errors=errors,
+            consent=self.pages.consent(locale), notice=notice,
         )
+
+    def _form_locale(self, token: str) -> str | None:
+        """The language of the sign-up form that issued `token`; None when it is no valid sign-up form token."""
+        kind, _, locale = (self._forms.purpose(token) or "").partition(":")
+        return locale if kind == SIGNUP_PURPOSE and locale in self.project.settings.locales else None
+
+    def _too_many(self, locale: str, wait: int) -> HTMLResponse:
+        response = self.pages.render(SIGNUP_TEMPLATE, "too-many", locale, status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
 
     def _page_locale(self, request: Request) -> str:
         locales = self.project.settings.locales
@@ -312,7 +406,7 @@ class SignUp:
         settings = self.project.settings
         token = self._links.dumps([subscriber.id, Signer.address_digest(subscriber.email_key)])
         environment = self.pages.environment(subscriber.locale)
-        values = {**self.pages.values(subscriber.locale), "link": _confirmation_url(settings.unsubscribe_url, token, request)}
+        values = {**self.pages.values(subscriber.locale), "link": _confirmation_url(settings, token, request)}
         html = environment.get_template(CONFIRMATION_HTML_TEMPLATE).make_module(values)
         batch = Batch(
             issue="confirmation",
@@ -339,7 +433,8 @@ class SignUp:
                 transport.close()
         except TransportError as exc:
             delivery = None
-            logger.error("event=signup outcome=transport-error subscriber=%d error=%s", subscriber.id, exc)
+            # A mail server's refusal may quote the address.
+            logger.error("event=signup outcome=transport-error subscriber=%d error=%s", subscriber.id, _without_addresses(str(exc)))
         if delivery is None or delivery.outcome is not Outcome.SENT:
             # Nothing went out: the next sign-up with the address may try again at once.
             _forget_confirmation(self.engine, subscriber.id)
@@ -426,11 +521,11 @@ def _change_preferences(engine: Engine, subscriber_id: int, name: str, locale: s
         return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
-def _sign_up(engine: Engine, email: str, name: str, locale: str, now: datetime) -> Subscriber | None:
+def _sign_up(engine: Engine, email: str, name: str, locale: str, consent: str, now: datetime) -> Subscriber | None:
     """The subscriber to send a confirmation to, now pending, or None when no email should go.
 
     A new address is added pending; a pending or unsubscribed one becomes pending
-    in the language and with the name given. Active, bounced and complained
+    in the language and with the name given, and the `consent` text agreed to. Active, bounced and complained
     addresses are left as they are, and no address is sent more than one
     confirmation an hour.
     """
@@ -446,6 +541,7 @@ def _sign_up(engine: Engine, email: str, name: str, locale: str, now: datetime) 
             subscriber.email, subscriber.name, subscriber.locale = email, name, locale
             subscriber.status = Status.PENDING.value
         subscriber.confirmation_sent_at = now
+        subscriber.consent_text = consent
         try:
             session.commit()
         except IntegrityError:
@@ -484,13 +580,29 @@ def _recently_sent(subscriber: Subscriber, now: datetime) -> bool:
     return (sent if sent.tzinfo is not None else sent.replace(tzinfo=now.tzinfo)) > now - CONFIRMATION_INTERVAL
 
 
-def _confirmation_url(unsubscribe_url: str, token: str, request: Request) -> str:
-    """The confirmation link: beside the unsubscribe pages at their public address (`unsubscribe_url`)
-    when it ends in `/unsubscribe/{token}`, else at the address the form was posted to."""
+def public_url(settings: Settings) -> str | None:
+    """Where the public reaches this app: the address of the unsubscribe pages (`unsubscribe_url`) without
+    its `/unsubscribe/{token}`; None when `unsubscribe_url` does not end so (the app is not where it points)."""
     suffix = "/unsubscribe/{token}"
-    if unsubscribe_url.endswith(suffix):
-        return f"{unsubscribe_url.removesuffix(suffix)}/confirm/{token}"
-    return str(request.url_for("confirm", token=token))
+    return settings.unsubscribe_url.removesuffix(suffix) if settings.unsubscribe_url.endswith(suffix) else None
+
+
+def snippet(project: Project, locale: str, action: str) -> str:
+    """An HTML sign-up form in `locale` for the organization's own website, posting to `action` (this app's
+    `/subscribe`). It carries no token: the app shows the person its own form, filled in, to press once more."""
+    pages = WebPages(project)
+    template = pages.environment(locale).get_template(SNIPPET_TEMPLATE)
+    return template.render(
+        **pages.values(locale), action=action, honeypot=HONEYPOT_FIELD, consent=pages.consent(locale),
+        languages=_languages(project.settings.locales), selected=locale,
+    )
+
+
+def _confirmation_url(settings: Settings, token: str, request: Request) -> str:
+    """The confirmation link: beside the unsubscribe pages at their public address (`public_url`),
+    else at the address the form was posted to."""
+    base = public_url(settings)
+    return f"{base}/confirm/{token}" if base is not None else str(request.url_for("confirm", token=token))
 
 
 def _languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -568,6 +680,11 @@ async def _limited_body(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _without_addresses(text: str) -> str:
+    """`text` with the part before the @ of every email address in it hidden: for logs."""
+    return _ADDRESS.sub(r"…@\1", text)
 
 
 def _ping(engine: Engine) -> Any:

@@ -30,13 +30,11 @@ class MissingSecret(BroadsheetError):
     """Unsubscribe links cannot be signed without the secret."""
 
 
-def secret_from(environ: Mapping[str, str]) -> str:
+def secret_from(environ: Mapping[str, str], why: str = "before sending: it signs each subscriber's unsubscribe link") -> str:
+    """BROADSHEET_SECRET from `environ`; raises `MissingSecret`, saying `why` it is needed, when it is unset or short."""
     secret = environ.get(SECRET_VARIABLE, "")
     if len(secret) < 16:
-        raise MissingSecret(
-            f"set {SECRET_VARIABLE} to a long random string (at least 16 characters) before sending: "
-            "it signs each subscriber's unsubscribe link"
-        )
+        raise MissingSecret(f"set {SECRET_VARIABLE} to a long random string (at least 16 characters) {why}")
     return secret
 
 

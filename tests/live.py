@@ -1,0 +1,43 @@
+"""A web app served over real HTTP on loopback by uvicorn, in a thread of the test process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import uvicorn
+from starlette.types import ASGIApp
+
+STARTUP_SECONDS = 10
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[httpx.Client]:
+    """A client of `app`, served on a free loopback port until the block ends.
+
+    As behind a reverse proxy on the same machine, the server takes the client
+    address from X-Forwarded-For (uvicorn trusts 127.0.0.1 for it), so a test
+    can speak for several clients.
+    """
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="off", access_log=False, log_level="warning",
+        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test web server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(STARTUP_SECONDS)

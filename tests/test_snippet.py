@@ -1,0 +1,128 @@
+"""`broadsheet snippet`: the sign-up form for the organization's own website, and what becomes of a post from it."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from click.testing import Result
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from broadsheet.delivery.personalize import Signer
+from broadsheet.delivery.store import Subscriber
+from broadsheet.delivery.transports.outbox import OutboxTransport
+from broadsheet.settings import Project
+from broadsheet.web import create_app, snippet
+
+from . import test_browser
+from .live import serving
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+SECRET = "test-secret-for-signing-sign-up-links"
+Cli = Callable[..., Result]
+
+browser = test_browser.browser
+
+
+def test_prints_a_form_posting_to_the_sign_up_page_beside_the_unsubscribe_pages(cli: Cli) -> None:
+    result = cli("snippet")
+    assert (result.exit_code, result.stderr) == (0, "")
+    page = result.stdout
+    assert page.startswith('<form class="broadsheet-signup" method="post" action="https://progressivevoicemyanmar.org/newsletter/subscribe"')
+    assert page.rstrip().endswith("</form>")
+    for field in ('name="email" type="email" required', 'name="name"', 'name="language"', 'name="website"'):
+        assert field in page
+    assert '<option value="en" selected>English</option>' in page
+    assert "By subscribing you agree that Progressive Voice sends you its newsletter" in page
+    # No token: a page pasted on another site cannot hold a fresh one.
+    assert "csrf" not in page
+
+
+def test_in_burmese_every_label_and_the_consent_are_burmese(cli: Cli) -> None:
+    result = cli("snippet", "--lang", "my")
+    assert result.exit_code == 0
+    assert 'lang="my"' in result.stdout
+    assert '<option value="my" selected>မြန်မာ</option>' in result.stdout
+    labels = re.findall(r"<label[^>]*>([^<]*)</label>", result.stdout)
+    assert len(labels) == 4 and all(re.search("[\u1000-\u109f]", label) for label in labels)
+    consent = re.search(r'<p class="broadsheet-consent">([^<]*)</p>', result.stdout)
+    assert consent is not None and consent.group(1).startswith("စာရင်းသွင်းခြင်းဖြင့် Progressive Voice")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--lang", "fr"), "broadsheet: --lang: unknown locale 'fr'; configured locales: en, my\n"),
+        (("--action", "/subscribe"), "broadsheet: --action: Expected an http(s) URL but received: '/subscribe'\n"),
+    ],
+)
+def test_a_wrong_option_exits_2(cli: Cli, args: tuple[str, ...], message: str) -> None:
+    result = cli("snippet", *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", message)
+
+
+def test_without_an_unsubscribe_url_to_go_by_it_asks_for_the_action(cli: Cli, tmp_project: Project) -> None:
+    settings = tmp_project.root / "broadsheet.toml"
+    settings.write_text('unsubscribe_url = "https://example.org/leave?t={token}"\n' + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    result = cli("snippet", cwd=tmp_project.root)
+    assert result.exit_code == 2
+    assert "give --action URL" in result.stderr
+    given = cli("snippet", "--action", "https://example.org/join", cwd=tmp_project.root)
+    assert given.exit_code == 0
+    assert 'action="https://example.org/join"' in given.stdout
+
+
+@pytest.fixture
+def site(sample_project: Project, sample_store: Engine, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The app served over HTTP, sending to an outbox: its base URL and the outbox."""
+    outbox = tmp_path / "outbox"
+    app = create_app(
+        sample_project, sample_store, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        transport_factory=lambda: OutboxTransport(outbox),
+    )
+    with serving(app) as client:
+        yield str(client.base_url).rstrip("/"), outbox
+
+
+def test_a_reader_signs_up_from_the_snippet_on_another_site_in_two_presses(
+    browser: Browser, site: tuple[str, Path], sample_project: Project, sample_store: Engine, tmp_path: Path
+) -> None:
+    base, outbox = site
+    # The organization's page, elsewhere (here a file), with the Burmese form pasted in.
+    page_file = tmp_path / "join.html"
+    form = snippet(sample_project, "my", f"{base}/subscribe")
+    page_file.write_text(f'<!DOCTYPE html>\n<html lang="my"><meta charset="utf-8"><body>{form}</body></html>', encoding="utf-8")
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(page_file.as_uri())
+    page.fill("input[name=email]", "reader@example.org")
+    page.fill("input[name=name]", "ကိုအောင်")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    # The app's own form, filled in, asking for one more press; nothing sent yet.
+    assert page.url == f"{base}/subscribe"
+    assert page.input_value("input[name=email]") == "reader@example.org"
+    assert page.input_value("select[name=language]") == "my"
+    assert "အသေးစိတ်ကို စစ်ဆေးပြီး" in page.inner_text(".notice")
+    statement = page.inner_text(".consent")
+    assert not outbox.exists()
+
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "သင်၏ စာဝင်ပုံးကို စစ်ဆေးပါ" in page.inner_text("h1")
+    context.close()
+    [sent] = sorted(outbox.rglob("*.eml"))
+    message = message_from_bytes(sent.read_bytes(), policy=policy.default)
+    assert message["To"] == "ကိုအောင် <reader@example.org>"
+    with Session(sample_store) as session:
+        stored = session.scalars(select(Subscriber)).one()
+    assert (stored.status, stored.locale, stored.consent_text) == ("pending", "my", html.unescape(statement))
