@@ -294,7 +294,8 @@ def test_a_batch_stopped_halfway_keeps_what_was_sent(project: Project, engine: E
     try:
         stopped = run_send(project, environment(engine), "--yes", "--transport", f"smtp://127.0.0.1:{port}")
         assert stopped.returncode == 1
-        assert f"{addresses[2]}: RCPT TO: 451 4.3.0 try again later" in stopped.stderr
+        assert "…@example.org: RCPT TO: 451 4.3.0 try again later" in stopped.stderr
+        assert addresses[2] not in stopped.stderr
         assert recorder.received == addresses[:2]
         # The two sent are recorded as sent; the refused one and those after it were certainly not sent.
         assert states(engine) == Counter({"sent": 2, "pending": 4})
@@ -351,3 +352,45 @@ def test_send_through_sendgrid_uses_the_settings_and_never_shows_the_key(project
     assert all(r["categories"] == ["2023-12-21"] for r in requests)
     addressed = [p["to"][0]["email"] for r in requests for p in r["personalizations"]]
     assert sorted(addressed) == [f"reader{n}@example.org" for n in range(5)]
+
+
+def test_on_a_terminal_a_send_that_stops_ends_its_progress_bar_before_the_error(project: Project, engine: Engine) -> None:
+    add_subscribers(engine, 3)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    leader, follower = os.openpty()
+    written = bytearray()
+    reader = threading.Thread(target=_read_all, args=(leader, written))
+    reader.start()
+    try:
+        # stderr on a terminal, where the live bar hides the cursor while it draws.
+        completed = subprocess.run(
+            [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", "--yes",
+             "--transport", f"smtp://127.0.0.1:{closed_port}"],
+            cwd=project.root, env={**environment(engine), "COLUMNS": "100", "TERM": "xterm"},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, timeout=120, check=False,
+        )
+    finally:
+        os.close(follower)
+        reader.join(30)
+        os.close(leader)
+    screen = written.decode("utf-8", errors="replace")
+    assert completed.returncode == 1
+    error = screen.index("broadsheet: ")
+    assert "\x1b[?25l" in screen[:error]  # the bar hid the cursor...
+    assert "\x1b[?25h" in screen[:error]  # ...and gave it back before the error was printed
+    # The retries are logged without the recipients' addresses.
+    assert "…@example.org: cannot connect" in screen and "reader0@" not in screen
+
+
+def _read_all(fd: int, into: bytearray) -> None:
+    """Everything written to the terminal whose other end is `fd`, until it is closed."""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other end is closed
+            return
+        if not chunk:
+            return
+        into.extend(chunk)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from functools import wraps
 from pathlib import Path
@@ -291,10 +292,12 @@ def send_command(
             if not sys.stdin.isatty():
                 raise UsageError(f"not on a terminal, so not asking: add --yes to send {found.date.isoformat()} to active subscribers ({summary})")
             click.confirm(f"Send {found.date.isoformat()} through {transport.name} to active subscribers ({summary})?", abort=True)
-        progress = sending.send_issue(
-            project, found, emails, engine, transport, signer,
-            retry_unknown=retry_unknown, batch_size=batch_size, progress=_progress_reporter(),
-        )
+        # The bar ends before any error is printed, and gives the terminal its cursor back.
+        with _progress_reporter() as reporter:
+            progress = sending.send_issue(
+                project, found, emails, engine, transport, signer,
+                retry_unknown=retry_unknown, batch_size=batch_size, progress=reporter,
+            )
     finally:
         transport.close()
     click.echo(f"sent {progress.sent}, failed {progress.failed}")
@@ -331,16 +334,19 @@ def _print_dry_run(engine: Any, emails: Mapping[str, Any]) -> None:
     click.echo("dry run: nothing sent")
 
 
-def _progress_reporter() -> Any:
-    """Progress of a send: a live bar on a terminal, a log line per batch otherwise."""
+@contextmanager
+def _progress_reporter() -> Iterator[Any]:
+    """Progress of a send: a live bar on a terminal, ended with the block however it ends; a log line per batch otherwise."""
     from .delivery.send import Progress
 
     if not sys.stderr.isatty():
         def log(progress: Progress) -> None:
             click.echo(f"sent {progress.sent}, failed {progress.failed}, remaining {progress.remaining} of {progress.total}", err=True)
 
-        return Progress(on_change=log)
+        yield Progress(on_change=log)
+        return
 
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -350,16 +356,17 @@ def _progress_reporter() -> Any:
     )
     from rich.progress import Progress as Bar
 
-    bar = Bar(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("failed {task.fields[failed]}"), TransferSpeedColumn(), TimeRemainingColumn(), transient=False)
+    bar = Bar(
+        TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("failed {task.fields[failed]}"),
+        TransferSpeedColumn(), TimeRemainingColumn(), transient=False, console=Console(stderr=True),
+    )
     task = bar.add_task("send", total=None, failed=0)
-    bar.start()
 
     def draw(progress: Progress) -> None:
         bar.update(task, total=progress.total, completed=progress.sent + progress.failed, failed=progress.failed)
-        if progress.total and progress.remaining == 0:
-            bar.stop()
 
-    return Progress(on_change=draw)
+    with bar:
+        yield Progress(on_change=draw)
 
 
 # The subscriber commands import the database libraries only when run: they take a second to load.

@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -46,6 +45,7 @@ from .delivery.store import Status, Subscriber, utcnow
 from .delivery.subscribers import _check as check_subscriber
 from .delivery.transports import Batch, Outcome, Recipient, Transport, TransportError, open_transport
 from .errors import BroadsheetError
+from .logs import without_addresses
 from .settings import Project, Settings
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,6 @@ SIGNUP_PURPOSE = "subscribe"
 HONEYPOT_FIELD = "website"
 """A field people never see (hidden by CSS) and form-filling robots fill in."""
 _MIN_SECRET = 16
-_ADDRESS = re.compile(r"[^\s<>@,;:\"'()\[\]]+@([^\s<>@,;:\"'()\[\]]+)")
 
 # The token is in the address: keep it out of other sites' logs, caches and frames.
 _PAGE_HEADERS = {
@@ -434,7 +433,7 @@ class SignUp:
         except TransportError as exc:
             delivery = None
             # A mail server's refusal may quote the address.
-            logger.error("event=signup outcome=transport-error subscriber=%d error=%s", subscriber.id, _without_addresses(str(exc)))
+            logger.error("event=signup outcome=transport-error subscriber=%d error=%s", subscriber.id, without_addresses(str(exc)))
         if delivery is None or delivery.outcome is not Outcome.SENT:
             # Nothing went out: the next sign-up with the address may try again at once.
             _forget_confirmation(self.engine, subscriber.id)
@@ -680,11 +679,6 @@ async def _limited_body(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _without_addresses(text: str) -> str:
-    """`text` with the part before the @ of every email address in it hidden: for logs."""
-    return _ADDRESS.sub(r"…@\1", text)
 
 
 def _ping(engine: Engine) -> Any:

@@ -31,6 +31,7 @@ from sendgrid.helpers.mail import (  # type: ignore[import-untyped]
     Subject,
 )
 
+from ...logs import without_addresses
 from . import Batch, Delivery, Outcome, Recipient, TransportError, personalize
 from .retry import Backoff
 
@@ -153,7 +154,7 @@ class SendGridTransport:
                     ) from None
                 # Never sooner than the backoff: our clock and SendGrid's may disagree by a second or two.
                 wait = max(exc.wait or 0.0, self.backoff.delay(failures))
-                log.warning("SendGrid: %s; trying again in %.1f s", exc.detail, wait)
+                log.warning("SendGrid: %s; trying again in %.1f s", without_addresses(exc.detail), wait)
                 self.backoff.sleep(wait)
             else:
                 return [Delivery(r.address, Outcome.SENT) for r in batch.recipients]
@@ -259,7 +260,7 @@ class SendGridTransport:
         return text.replace(self._api_key, "[API key]")
 
     def _stop(self, message: str, *, nothing_sent: bool = True) -> TransportError:
-        return TransportError(f"sendgrid: {self._redact(message)}", nothing_sent=nothing_sent)
+        return TransportError(f"sendgrid: {without_addresses(self._redact(message))}", nothing_sent=nothing_sent)
 
 
 def _parse(address: str) -> tuple[str, str | None]:

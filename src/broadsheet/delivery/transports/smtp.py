@@ -16,6 +16,7 @@ from collections.abc import Callable
 from email.utils import parseaddr
 from urllib.parse import quote, unquote, urlsplit
 
+from ...logs import without_addresses
 from . import Batch, Delivery, Outcome, TransportError
 from .mime import ascii_address, compose
 from .retry import Backoff
@@ -136,7 +137,8 @@ class SMTPTransport:
             except _Transient as exc:
                 # The answers so far stand; this recipient's fate is unknown only if the message may have gone.
                 raise TransportError(
-                    f"{self._where}: {recipient.address}: {exc.detail}, still after {self.backoff.attempts} tries; "
+                    f"{self._where}: {without_addresses(recipient.address)}: {without_addresses(exc.detail)}, "
+                    f"still after {self.backoff.attempts} tries; "
                     "stopping the send",
                     delivered=deliveries,
                     unsure=1 if exc.maybe_delivered else 0,
@@ -172,7 +174,7 @@ class SMTPTransport:
                 if failures >= self.backoff.attempts:
                     exc.maybe_delivered = maybe_delivered
                     raise
-                log.warning("%s: %s: %s; trying again", self._where, original, exc.detail)
+                log.warning("%s: %s: %s; trying again", self._where, without_addresses(original), without_addresses(exc.detail))
                 self.backoff.wait(failures)
 
     def _transaction(self, sender: str, address: str, original: str, data: bytes) -> Delivery:
