@@ -1,20 +1,22 @@
-"""A subscriber's preferences page: their name and the language of the newsletter, from the link in every email."""
+"""A subscriber's preferences page, over real HTTP: their name and the language of the newsletter, from the link in every email."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from httpx import Client
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from starlette.testclient import TestClient
 
 from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Status, Subscriber
 from broadsheet.settings import Project
 from broadsheet.web import create_app
 
+from .live import serving
 from .test_send import environment, read_outbox, run_send
 
 SECRET = "test-secret-for-signing-unsubscribe-links"
@@ -34,8 +36,9 @@ def engine(sample_store: Engine) -> Engine:
 
 
 @pytest.fixture
-def client(project: Project, engine: Engine) -> TestClient:
-    return TestClient(create_app(project, engine, SIGNER, webhook_public_key=None, secret=SECRET))
+def client(project: Project, engine: Engine) -> Iterator[Client]:
+    with serving(create_app(project, engine, SIGNER, webhook_public_key=None, secret=SECRET)) as client:
+        yield client
 
 
 def subscribe(engine: Engine, email: str, *, name: str = "Ko Aung", locale: str = "my", status: Status = Status.ACTIVE) -> Subscriber:
@@ -58,14 +61,14 @@ def form_token(page: str) -> str:
     return match.group(1)
 
 
-def opened_form(client: TestClient, engine: Engine) -> tuple[Subscriber, str, str]:
+def opened_form(client: Client, engine: Engine) -> tuple[Subscriber, str, str]:
     """A Burmese subscriber, their token, and the form token of their preferences page as served."""
     subscriber = subscribe(engine, "reader@example.org")
     token = SIGNER.token(subscriber)
     return subscriber, token, form_token(client.get(f"/preferences/{token}").text)
 
 
-def test_page_is_in_the_subscribers_language_with_their_current_values(client: TestClient, engine: Engine) -> None:
+def test_page_is_in_the_subscribers_language_with_their_current_values(client: Client, engine: Engine) -> None:
     subscriber = subscribe(engine, "reader@example.org")
     token = SIGNER.token(subscriber)
     response = client.get(f"/preferences/{token}")
@@ -84,7 +87,7 @@ def test_page_is_in_the_subscribers_language_with_their_current_values(client: T
     form_token(page)
 
 
-def test_saving_changes_the_language_and_name_and_answers_in_the_new_language(client: TestClient, engine: Engine) -> None:
+def test_saving_changes_the_language_and_name_and_answers_in_the_new_language(client: Client, engine: Engine) -> None:
     subscriber, token, csrf = opened_form(client, engine)
     response = client.post(f"/preferences/{token}", data={"csrf": csrf, "name": "  Daw Su  ", "language": "en"})
     assert response.status_code == 200
@@ -94,7 +97,7 @@ def test_saving_changes_the_language_and_name_and_answers_in_the_new_language(cl
     assert stored(engine, subscriber) == ("Daw Su", "en", Status.ACTIVE.value)
 
 
-def test_a_tampered_token_is_refused_and_changes_nothing(client: TestClient, engine: Engine) -> None:
+def test_a_tampered_token_is_refused_and_changes_nothing(client: Client, engine: Engine) -> None:
     subscriber, token, csrf = opened_form(client, engine)
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     for response in (
@@ -107,7 +110,7 @@ def test_a_tampered_token_is_refused_and_changes_nothing(client: TestClient, eng
     assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
 
 
-def test_a_post_without_the_form_token_is_refused_and_changes_nothing(client: TestClient, engine: Engine) -> None:
+def test_a_post_without_the_form_token_is_refused_and_changes_nothing(client: Client, engine: Engine) -> None:
     subscriber = subscribe(engine, "reader@example.org")
     other = subscribe(engine, "other@example.org")
     token = SIGNER.token(subscriber)
@@ -120,7 +123,7 @@ def test_a_post_without_the_form_token_is_refused_and_changes_nothing(client: Te
     assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
 
 
-def test_a_language_not_offered_is_refused_with_the_form_again(client: TestClient, engine: Engine) -> None:
+def test_a_language_not_offered_is_refused_with_the_form_again(client: Client, engine: Engine) -> None:
     subscriber, token, csrf = opened_form(client, engine)
     response = client.post(f"/preferences/{token}", data={"csrf": csrf, "name": "Daw Su", "language": "fr"})
     assert response.status_code == 400
@@ -128,7 +131,7 @@ def test_a_language_not_offered_is_refused_with_the_form_again(client: TestClien
     assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
 
 
-def test_an_unsubscribed_address_has_no_preferences_to_change(client: TestClient, engine: Engine) -> None:
+def test_an_unsubscribed_address_has_no_preferences_to_change(client: Client, engine: Engine) -> None:
     subscriber, token, csrf = opened_form(client, engine)
     assert client.post(f"/unsubscribe/{token}").status_code == 200
     page = client.get(f"/preferences/{token}")
@@ -139,7 +142,7 @@ def test_an_unsubscribed_address_has_no_preferences_to_change(client: TestClient
 
 
 def test_the_email_links_to_a_working_preferences_page_and_the_other_edition(
-    project: Project, client: TestClient, engine: Engine, tmp_path: Path
+    project: Project, client: Client, engine: Engine, tmp_path: Path
 ) -> None:
     subscriber = subscribe(engine, "reader@example.org")
     outbox = tmp_path / "outbox"
