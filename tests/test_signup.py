@@ -145,8 +145,10 @@ def test_sign_up_then_confirm_makes_an_active_burmese_subscriber_with_consent(
     assert (active.status, active.locale, active.consent_source) == ("active", "my", "web form")
     assert active.consented_at is not None
 
+    # Followed again: the page says so, and nothing changes.
     again = client.get(confirmation_path(message))
     assert again.status_code == 200
+    assert "သင်၏ စာရင်းသွင်းမှုကို အတည်ပြုပြီး ဖြစ်ပါသည်" in again.text
     replayed = subscriber(engine, "new.reader@example.org")
     assert replayed is not None
     assert (replayed.consented_at, replayed.updated_at) == (active.consented_at, active.updated_at)

@@ -365,14 +365,15 @@ class SignUp:
         except (BadData, TypeError, ValueError):
             logger.info("event=confirm outcome=invalid-token")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self.project.settings.source_locale, status_code=400)
-        subscriber = await run_in_threadpool(_confirm, self.engine, identifier, digest, utcnow())
+        subscriber, newly = await run_in_threadpool(_confirm, self.engine, identifier, digest, utcnow())
         if subscriber is None:
             logger.info("event=confirm outcome=not-pending")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self.project.settings.source_locale, status_code=400)
-        logger.info("event=confirm outcome=active subscriber=%d", subscriber.id)
+        logger.info("event=confirm outcome=%s subscriber=%d", "active" if newly else "already-active", subscriber.id)
         # Relative, so that it holds wherever the app is mounted: /confirm/{token} beside /preferences/{token}.
         preferences = f"../preferences/{quote(self.signer.token(subscriber), safe='')}"
-        return self.pages.render(SIGNUP_TEMPLATE, "confirmed", subscriber.locale, preferences=preferences)
+        state = "confirmed" if newly else "already-confirmed"
+        return self.pages.render(SIGNUP_TEMPLATE, state, subscriber.locale, preferences=preferences)
 
     def _form_page(
         self, locale: str, values: dict[str, str], *, errors: set[str], notice: str = "", status_code: int = 200
@@ -554,21 +555,23 @@ def _forget_confirmation(engine: Engine, subscriber_id: int) -> None:
         session.execute(update(Subscriber).where(Subscriber.id == subscriber_id).values(confirmation_sent_at=None))
 
 
-def _confirm(engine: Engine, subscriber_id: int, digest: str, now: datetime) -> Subscriber | None:
-    """The subscriber of a confirmation link, made active with their consent recorded; None when the link names
-    nobody or an address that is neither pending nor already active (it left since: the old link does not bring it back).
+def _confirm(engine: Engine, subscriber_id: int, digest: str, now: datetime) -> tuple[Subscriber | None, bool]:
+    """The subscriber of a confirmation link, made active with their consent recorded, and whether this link
+    made them so (False: they already were). None when the link names nobody or an address that is neither
+    pending nor active (it left since: the old link does not bring it back).
     """
     with Session(engine, expire_on_commit=False) as session, session.begin():
         subscriber = session.get(Subscriber, subscriber_id)
         if subscriber is None or Signer.address_digest(subscriber.email_key) != digest:
-            return None
-        if subscriber.status == Status.PENDING.value:
-            subscriber.status = Status.ACTIVE.value
-            subscriber.consented_at = now
-            subscriber.consent_source = CONSENT_SOURCE
-        elif subscriber.status != Status.ACTIVE.value:
-            return None
-        return subscriber
+            return None, False
+        if subscriber.status == Status.ACTIVE.value:
+            return subscriber, False
+        if subscriber.status != Status.PENDING.value:
+            return None, False
+        subscriber.status = Status.ACTIVE.value
+        subscriber.consented_at = now
+        subscriber.consent_source = CONSENT_SOURCE
+        return subscriber, True
 
 
 def _recently_sent(subscriber: Subscriber, now: datetime) -> bool:
