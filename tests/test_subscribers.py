@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -223,11 +224,11 @@ def test_export_lists_every_subscriber_by_address_and_imports_back_the_same(
         store,
         write_csv(
             """
-            email,name,locale
-            zaw@example.org,Zaw,my
-            Bo@Example.org,"Bo ""Tiger"" Aung",en
-            aye@example.org,"Aye, Daw",my
-            kyi@example.org,,en
+            email,name,locale,consented_at,consent_text
+            zaw@example.org,Zaw,my,2023-05-01,"စာရင်းသွင်းရန် သဘောတူပါသည်၊ ကျေးဇူးပါ"
+            Bo@Example.org,"Bo ""Tiger"" Aung",en,2023-05-02T09:30:00+06:30,At the Yangon launch
+            aye@example.org,"Aye, Daw",my,,
+            kyi@example.org,,en,,
             """
         ),
         LOCALES,
@@ -236,11 +237,11 @@ def test_export_lists_every_subscriber_by_address_and_imports_back_the_same(
     exported = _exported(store)
     assert exported == textwrap.dedent(
         """\
-        email,name,locale,status
-        aye@example.org,"Aye, Daw",my,active
-        Bo@example.org,"Bo ""Tiger"" Aung",en,active
-        kyi@example.org,,en,unsubscribed
-        zaw@example.org,Zaw,my,active
+        email,name,locale,status,consented_at,consent_text
+        aye@example.org,"Aye, Daw",my,active,,
+        Bo@example.org,"Bo ""Tiger"" Aung",en,active,2023-05-02T03:00:00+00:00,At the Yangon launch
+        kyi@example.org,,en,unsubscribed,,
+        zaw@example.org,Zaw,my,active,2023-05-01T00:00:00+00:00,စာရင်းသွင်းရန် သဘောတူပါသည်၊ ကျေးဇူးပါ
         """
     )
     elsewhere = open_store(f"sqlite:///{tmp_path / 'elsewhere.db'}")
@@ -250,6 +251,46 @@ def test_export_lists_every_subscriber_by_address_and_imports_back_the_same(
         assert _exported(elsewhere) == exported
     finally:
         elsewhere.dispose()
+
+
+def test_an_import_records_a_consent_where_none_was_and_never_replaces_one(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    subscribers.import_csv(store, write_csv("email,name,locale\na@example.org,A,en\nb@example.org,B,en\n", "first.csv"), LOCALES)
+    with Session(store) as session, session.begin():
+        b = session.scalars(select(Subscriber).where(Subscriber.email_key == "b@example.org")).one()
+        b.consented_at, b.consent_text, b.consent_source = datetime(2024, 1, 1, tzinfo=UTC), "Web text", "web form"
+    later = write_csv(
+        "email,name,locale,consented_at,consent_text\n"
+        "a@example.org,A,en,2023-06-01,Paper form\n"
+        "b@example.org,B,en,2023-06-01,Paper form\n",
+        "second.csv",
+    )
+    report = subscribers.import_csv(store, later, LOCALES)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
+    with Session(store) as session:
+        rows = session.execute(
+            select(Subscriber.email, Subscriber.consent_source, Subscriber.consent_text).order_by(Subscriber.email)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("a@example.org", "import of second.csv", "Paper form"), ("b@example.org", "web form", "Web text")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("01/05/2023", "Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z but received: '01/05/2023'"),
+        ("2999-01-01", "Expected a time in the past but received: '2999-01-01'"),
+    ],
+)
+def test_a_bad_consent_time_is_reported_on_its_line_and_the_row_skipped(
+    store: Engine, write_csv: Callable[..., Path], cell: str, message: str
+) -> None:
+    path = write_csv(f"email,name,locale,consented_at\na@example.org,A,en,{cell}\nb@example.org,B,en,\n")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [(d.line, d.field, d.message) for d in report.diagnostics] == [(2, "consented_at", message)]
+    assert [row.email for row in subscribers.list_subscribers(store)] == ["b@example.org"]
 
 
 def test_counts_per_locale_and_status(store: Engine) -> None:
@@ -335,7 +376,9 @@ def test_import_command_prints_every_bad_row_and_exits_1_keeping_the_valid_ones(
     )
     assert result.stdout == "list.csv: added 1, updated 0, unchanged 0, skipped 2\n"
     assert (tmp_project.root / "broadsheet.db").is_file()
-    assert project_cli("subscribers", "export").stdout == "email,name,locale,status\nsu@example.org,Su,en,active\n"
+    assert project_cli("subscribers", "export").stdout == (
+        "email,name,locale,status,consented_at,consent_text\nsu@example.org,Su,en,active,,\n"
+    )
 
 
 def test_import_command_of_a_good_file_exits_0(project_cli: Cli, tmp_project: Project) -> None:
@@ -374,7 +417,7 @@ def test_add_list_export_and_remove_commands(project_cli: Cli, tmp_project: Proj
     written = project_cli("subscribers", "export", "--out", "exports/list.csv")
     assert (written.exit_code, written.stdout) == (0, "wrote exports/list.csv (3 subscriber(s))\n")
     assert (tmp_project.root / "exports/list.csv").read_text(encoding="utf-8") == project_cli("subscribers", "export").stdout
-    assert project_cli("subscribers", "export").stdout.splitlines()[1] == "mya@example.org,,my,active"
+    assert project_cli("subscribers", "export").stdout.splitlines()[1] == "mya@example.org,,my,active,,"
 
     assert project_cli("subscribers", "remove", "MYA@example.org").stdout == "removed mya@example.org\n"
     gone = project_cli("subscribers", "remove", "mya@example.org")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import hashlib
 import hmac
 import io
@@ -35,6 +36,11 @@ COLUMNS = ("email", "name", "locale")
 """The columns every import file names in its header row."""
 STATUS_COLUMN = "status"
 """An optional import column, written by `export_csv`: an address may come in unsubscribed, bounced or complained."""
+CONSENTED_AT_COLUMN = "consented_at"
+"""An optional import column, written by `export_csv`: when the person consented (ISO 8601 date or date and time, UTC unless it says)."""
+CONSENT_TEXT_COLUMN = "consent_text"
+"""An optional import column, written by `export_csv`: the statement they agreed to."""
+OPTIONAL_COLUMNS = (STATUS_COLUMN, CONSENTED_AT_COLUMN, CONSENT_TEXT_COLUMN)
 
 NAME_LENGTH = 200
 """Longest name `Subscriber.name` holds."""
@@ -60,6 +66,8 @@ class SubscriberRow:
     name: str
     locale: str
     status: Status
+    consented_at: datetime | None = None
+    consent_text: str = ""
 
     @property
     def key(self) -> str:
@@ -99,8 +107,11 @@ def import_csv(
 ) -> ImportReport:
     """Add the subscribers in the CSV file `path` and update those already there (name and locale).
 
-    The header row names the columns `email`, `name` and `locale` (any order;
-    other columns are ignored with a warning). Each bad row is reported and
+    The header row names the columns `email`, `name` and `locale` (any order),
+    and may name `status`, `consented_at` and `consent_text`; other columns
+    are ignored with a warning. New addresses record the import as where they
+    came from. A consent in the file is recorded for an address without one,
+    and never replaces one already recorded. Each bad row is reported and
     skipped while the valid ones are imported. An address that unsubscribed,
     bounced or complained stays so. An address that asked to be forgotten is
     skipped with a warning; recognising it takes BROADSHEET_SECRET (from
@@ -136,10 +147,15 @@ def import_csv(
                     )
                 )
                 skipped += 1
-            elif (subscriber.name, subscriber.locale, subscriber.status) == (new.name, new.locale, new.status.value):
-                unchanged += 1
             else:
+                gives_consent = new.consented_at is not None and subscriber.consented_at is None
+                if (subscriber.name, subscriber.locale, subscriber.status) == (new.name, new.locale, new.status.value) and not gives_consent:
+                    unchanged += 1
+                    continue
                 subscriber.name, subscriber.locale, subscriber.status = new.name, new.locale, new.status.value
+                if gives_consent:
+                    subscriber.consented_at, subscriber.consent_text = new.consented_at, new.consent_text or None
+                    subscriber.consent_source = source
                 updated += 1
         if additions:
             session.execute(insert(Subscriber), additions)
@@ -148,14 +164,17 @@ def import_csv(
 
 
 def export_csv(engine: Engine, out: TextIO) -> int:
-    """Write every subscriber to `out` as CSV (email, name, locale, status), ordered by address; returns how many.
+    """Write every subscriber to `out` as CSV (email, name, locale, status, consented_at, consent_text),
+    ordered by address; returns how many.
 
-    `import_csv` reads the file back, statuses included.
+    `import_csv` reads the file back, statuses and consents included.
     """
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow((*COLUMNS, STATUS_COLUMN))
+    writer.writerow((*COLUMNS, *OPTIONAL_COLUMNS))
     rows = list_subscribers(engine)
-    writer.writerows((row.email, row.name, row.locale, row.status.value) for row in rows)
+    writer.writerows(
+        (row.email, row.name, row.locale, row.status.value, _iso(row.consented_at) or "", row.consent_text) for row in rows
+    )
     return len(rows)
 
 
@@ -370,6 +389,12 @@ def _read_csv(path: Path, locales: Sequence[str]) -> tuple[list[_ValidRow], list
                 new, problems = _check(
                     values["email"], values["name"], values["locale"], values.get(STATUS_COLUMN, ""), locales
                 )
+                consented_at, problem = _moment(values.get(CONSENTED_AT_COLUMN, ""))
+                if problem:
+                    new = None
+                    problems.append((CONSENTED_AT_COLUMN, problem))
+                elif new is not None:
+                    new = dataclasses.replace(new, consented_at=consented_at, consent_text=values.get(CONSENT_TEXT_COLUMN, "").strip())
                 if new is not None or not any(field == "email" for field, _ in problems):
                     key = new.key if new else email_key(values["email"])
                     if key in first_line:
@@ -407,7 +432,7 @@ def _text(path: Path) -> str:
 def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:
     """Where each known column is in `header`; warns of the others and raises for a missing one."""
     names = [cell.strip().lower() for cell in header]
-    known = (*COLUMNS, STATUS_COLUMN)
+    known = (*COLUMNS, *OPTIONAL_COLUMNS)
     problems = [f"missing column {column!r}" for column in COLUMNS if column not in names] if header else ["empty file"]
     problems += [f"column {column!r} appears {names.count(column)} times" for column in known if names.count(column) > 1]
     if problems:
@@ -468,13 +493,35 @@ def _commit(session: Session) -> None:
         raise BroadsheetError("another program changed the same subscribers at the same time: try again") from None
 
 
-def _columns_of(row: SubscriberRow, source: str) -> dict[str, str]:
+def _columns_of(row: SubscriberRow, source: str) -> dict[str, Any]:
     """The columns of a new subscriber, who came from `source` (see `Subscriber.consent_source`); the rest take their defaults."""
     return {
         "email": row.email, "email_key": row.key, "name": row.name, "locale": row.locale, "status": row.status.value,
-        "consent_source": source,
+        "consent_source": source, "consented_at": row.consented_at, "consent_text": row.consent_text or None,
     }
 
 
 def _row(subscriber: Subscriber) -> SubscriberRow:
-    return SubscriberRow(subscriber.email, subscriber.name, subscriber.locale, Status(subscriber.status))
+    consented_at = subscriber.consented_at
+    if consented_at is not None and consented_at.tzinfo is None:
+        consented_at = consented_at.replace(tzinfo=UTC)  # SQLite keeps UTC without its zone
+    return SubscriberRow(
+        subscriber.email, subscriber.name, subscriber.locale, Status(subscriber.status), consented_at, subscriber.consent_text or ""
+    )
+
+
+def _moment(text: str) -> tuple[datetime | None, str]:
+    """The time an import cell gives (an ISO 8601 date, or date and time; UTC unless it names its zone), or None
+    for an empty cell, and what is wrong with it ("" when nothing)."""
+    text = text.strip()
+    if not text:
+        return None, ""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None, f"Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z but received: {text!r}"
+    # In UTC, as the store keeps every time (SQLite would drop any other zone without converting).
+    moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if moment > datetime.now(UTC):
+        return None, f"Expected a time in the past but received: {text!r}"
+    return moment, ""
