@@ -389,9 +389,11 @@ def subscribers_group() -> None:
 def subscribers_import(ctx: click.Context, file: Path) -> None:
     """Add and update subscribers from a CSV file (email, name, locale).
 
-    The file is UTF-8 and its first line names the columns. An address already
-    subscribed (in any case) gets the file's name and locale. Every bad row is printed with its line and skipped, the valid rows
-    are imported all the same, and the command then exits 1.
+    The file is UTF-8 and its first line names the columns; status,
+    consented_at and consent_text are optional. An address already subscribed
+    (in any case) gets the file's name and locale. Every bad row is printed
+    with its line and skipped, the valid rows are imported all the same, and
+    the command then exits 1.
     """
     from .delivery import subscribers
     from .delivery.store import project_store
@@ -415,8 +417,8 @@ def subscribers_import(ctx: click.Context, file: Path) -> None:
 def subscribers_export(ctx: click.Context, out: Path | None) -> None:
     """Write every subscriber as CSV, ordered by address.
 
-    The columns are email, name, locale and status; the file imports back as
-    it is, statuses included.
+    The columns are email, name, locale, status, consented_at and
+    consent_text; the file imports back as it is, statuses and consents included.
     """
     from .delivery import subscribers
     from .delivery.store import project_store
