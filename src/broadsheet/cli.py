@@ -534,7 +534,9 @@ def site_command(ctx: click.Context, out: Path | None) -> None:
     """
     from .site import build_site
 
-    for path in build_site(_project(ctx), out):
+    published = build_site(_project(ctx), out)
+    _report(published.diagnostics)
+    for path in published.written:
         click.echo(f"wrote {_display(path)}")
 
 

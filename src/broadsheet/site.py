@@ -67,8 +67,16 @@ def read_issues(project: Project) -> list[Issue]:
     return sorted(issues, key=lambda issue: issue.date, reverse=True)
 
 
-def build_site(project: Project, out: Path | None = None) -> list[Path]:
-    """Write the archive of every issue to OUT (default `<build_dir>/site`) and return the files written.
+@dataclass(frozen=True)
+class Published:
+    """What `build_site` wrote, and what localizing reported: the text each edition shows in English."""
+
+    written: list[Path]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def build_site(project: Project, out: Path | None = None) -> Published:
+    """Write the archive of every issue to OUT (default `<build_dir>/site`).
 
     Every page is rendered before any is written: an invalid issue or a broken
     template leaves OUT as it was.
@@ -76,14 +84,16 @@ def build_site(project: Project, out: Path | None = None) -> list[Path]:
     issues = read_issues(project)
     publisher = _Publisher(project)
     files: dict[Path, str] = {}
+    diagnostics: list[Diagnostic] = []
     for locale in project.settings.locales:
         editions = [localize(project, issue, locale) for issue in issues]
+        diagnostics += [found for edition in editions for found in edition.diagnostics]
         files[Path(locale, "index.html")] = publisher.index(locale, editions)
         for edition in editions:
             files[Path(locale, edition.issue.date.isoformat(), "index.html")] = publisher.issue_page(edition, issues)
         files[Path(locale, "feed.atom")] = publisher.feed(locale, editions)
     folder = out or project.build_dir / "site"
-    return [_write(folder / name, content) for name, content in files.items()]
+    return Published([_write(folder / name, content) for name, content in files.items()], tuple(diagnostics))
 
 
 def _write(target: Path, content: str) -> Path:
