@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from httpx import Client
+from httpx2 import Client
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from httpx import Client
+from httpx2 import Client
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
