@@ -50,7 +50,12 @@ def aung(store: Engine) -> int:
         )
         session.add(subscriber)
         session.flush()
-        session.add(LedgerEntry(issue="2024-01-04", subscriber_id=subscriber.id, locale="my", state="sent", updated_at=SENT_AT))
+        session.add(
+            LedgerEntry(
+                issue="2024-01-04", subscriber_id=subscriber.id, locale="my", state="sent", updated_at=SENT_AT,
+                detail="outbox/2024-01-04/my/Aung@Example.org.eml",
+            )
+        )
         session.add(Event(sg_event_id="ev-1", issue="2024-01-04", subscriber_id=subscriber.id, kind="delivered", created_at=DELIVERED_AT))
         session.commit()
         return subscriber.id
@@ -78,24 +83,34 @@ def test_forget_keeps_no_name_or_address_in_any_table_only_a_keyed_hash(project_
         assert session.scalars(select(Forgotten.address_hash)).all() == [expected]
 
 
-def test_forget_keeps_past_copies_and_events_under_one_anonymous_id_and_drops_unsent_ones(
+def test_forget_keeps_past_copies_and_events_under_an_anonymous_id_per_issue_and_drops_unsent_ones(
     project_cli: Cli, store: Engine, aung: int
 ) -> None:
     with Session(store) as session:
-        session.add(LedgerEntry(issue="2024-01-11", subscriber_id=aung, locale="my", state="pending"))
+        session.add(LedgerEntry(issue="2024-01-11", subscriber_id=aung, locale="my", state="sending"))
+        session.add(Event(sg_event_id="ev-2", issue="2024-01-11", subscriber_id=aung, kind="delivered", created_at=DELIVERED_AT))
+        session.add(LedgerEntry(issue="2024-01-18", subscriber_id=aung, locale="my", state="pending"))
         session.commit()
     before = project_cli("report", "2024-01-04", "--json")
     assert project_cli("subscribers", "forget", "aung@example.org").exit_code == 0
 
     with Session(store) as session:
-        ledger = session.execute(select(LedgerEntry.issue, LedgerEntry.subscriber_id, LedgerEntry.anonymous_id)).all()
-        events = session.execute(select(Event.sg_event_id, Event.subscriber_id, Event.anonymous_id)).all()
-    # The copy of 2024-01-11 was never handed over: it goes.
-    assert [(issue, subscriber) for issue, subscriber, _ in ledger] == [("2024-01-04", None)]
-    assert [(event, subscriber) for event, subscriber, _ in events] == [("ev-1", None)]
-    anonymous = ledger[0][2]
-    assert anonymous is not None and str(uuid.UUID(anonymous)) == anonymous
-    assert events[0][2] == anonymous
+        ledger = {row.issue: row for row in session.scalars(select(LedgerEntry))}
+        events = {row.issue: row for row in session.scalars(select(Event))}
+    # The copy of 2024-01-18 was never handed over: it goes. That of 2024-01-11 never had its answer: failed.
+    assert {issue: (row.state, row.subscriber_id) for issue, row in ledger.items()} == {
+        "2024-01-04": ("sent", None), "2024-01-11": ("failed", None)
+    }
+    assert ledger["2024-01-04"].detail == "outbox/2024-01-04/my/…@Example.org.eml"
+    # One id ties each issue's copy to its events, and nothing ties one issue to the other.
+    ids = {issue: row.anonymous_id for issue, row in ledger.items()}
+    assert all(value is not None and str(uuid.UUID(value)) == value for value in ids.values())
+    assert ids["2024-01-04"] != ids["2024-01-11"]
+    assert {issue: (row.anonymous_id, row.subscriber_id) for issue, row in events.items()} == {
+        issue: (ids[issue], None) for issue in ids
+    }
+    # SendGrid's ids, which SendGrid could look up, are gone.
+    assert not {row.sg_event_id for row in events.values()} & {"ev-1", "ev-2"}
     # The issue's counts are what they were: one copy sent, one delivered.
     after = project_cli("report", "2024-01-04", "--json")
     assert (after.exit_code, after.stdout) == (0, before.stdout)
@@ -188,8 +203,14 @@ def test_show_json_prints_everything_stored_about_one_subscriber(project_cli: Cl
             "consented_at": "2024-01-04T09:40:00+00:00",
             "consent_source": "web form",
             "consent_text": CONSENT,
+            "pending_consent_text": None,
         },
-        "ledger": [{"issue": "2024-01-04", "locale": "my", "state": "sent", "updated_at": "2024-01-04T09:30:00+00:00"}],
+        "ledger": [
+            {
+                "issue": "2024-01-04", "locale": "my", "state": "sent", "detail": "outbox/2024-01-04/my/Aung@Example.org.eml",
+                "updated_at": "2024-01-04T09:30:00+00:00",
+            }
+        ],
         "events": [{"issue": "2024-01-04", "kind": "delivered", "created_at": "2024-01-04T09:31:00+00:00"}],
     }
 
@@ -208,9 +229,10 @@ def test_show_lists_everything_stored_readably(project_cli: Cli, aung: int) -> N
         "consented_at:         2024-01-04T09:40:00+00:00\n"
         "consent_source:       web form\n"
         f"consent_text:         {CONSENT}\n"
+        "pending_consent_text: -\n"
         "\n"
         "ledger (1):\n"
-        "  2024-01-04  my  sent  2024-01-04T09:30:00+00:00\n"
+        "  2024-01-04  my  sent  2024-01-04T09:30:00+00:00  outbox/2024-01-04/my/Aung@Example.org.eml\n"
         "\n"
         "events (1):\n"
         "  2024-01-04  delivered  2024-01-04T09:31:00+00:00\n"

@@ -70,6 +70,37 @@ def test_migrations_go_down_to_an_empty_database_and_up_again(store: Engine) -> 
     assert set(inspect(store).get_table_names()) == TABLES
 
 
+def test_migrations_down_and_up_keep_every_subscriber_copy_and_event(store: Engine) -> None:
+    subscriber = _add_subscriber(store)
+    with store.begin() as connection:
+        connection.execute(
+            text("INSERT INTO ledger (issue, subscriber_id, locale, state, attempts, detail, created_at, updated_at) "
+                 "VALUES ('2024-01-04', :id, 'my', 'sent', 1, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            {"id": subscriber},
+        )
+        connection.execute(
+            text("INSERT INTO events (sg_event_id, issue, subscriber_id, kind, created_at) "
+                 "VALUES ('ev-1', '2024-01-04', :id, 'delivered', CURRENT_TIMESTAMP)"),
+            {"id": subscriber},
+        )
+
+    def counts() -> tuple[int, int, int]:
+        with store.connect() as connection:
+            return tuple(  # type: ignore[return-value]
+                connection.scalar(text(f"SELECT count(*) FROM {table}")) for table in ("subscribers", "ledger", "events")
+            )
+
+    # Down past the revisions that dropped columns of `subscribers` (which SQLite must copy with care).
+    with store.begin() as connection:
+        command.downgrade(alembic_config(connection), "0003")
+    assert counts() == (1, 1, 1)
+    with store.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    assert counts() == (1, 1, 1)
+    with store.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
 def test_processes_opening_a_new_database_at_once_all_succeed(store_url: str) -> None:
     opening = "import sys; from broadsheet.delivery.store import open_store; open_store(sys.argv[1]).dispose()"
     processes = [

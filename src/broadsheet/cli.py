@@ -725,7 +725,7 @@ def subscribers_show(ctx: click.Context, email: str, as_json: bool) -> None:
         click.echo(f"{field + ':':<{width}}{'-' if value is None else value}")
     click.echo(f"\nledger ({len(data['ledger'])}):")
     for row in data["ledger"]:
-        click.echo(f"  {row['issue']}  {row['locale']}  {row['state']}  {row['updated_at']}")
+        click.echo(f"  {row['issue']}  {row['locale']}  {row['state']}  {row['updated_at']}" + (f"  {row['detail']}" if row["detail"] else ""))
     click.echo(f"\nevents ({len(data['events'])}):")
     for row in data["events"]:
         click.echo(f"  {row['issue'] or '-'}  {row['kind']}  {row['created_at']}")

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, String, cast, func, select, update
 from sqlalchemy import insert as insert_rows
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .personalize import Signer
 from .store import Event, LedgerEntry, State, Status, Subscriber, utcnow
@@ -219,16 +219,15 @@ def issue_report(engine: Engine, issue: str, locales: Iterable[str]) -> list[Rep
             .group_by(LedgerEntry.locale)
         ):
             sent[where] += int(number)
-        locale = func.coalesce(LedgerEntry.locale, Subscriber.locale)
-        # A forgotten subscriber's events and copy are tied by their anonymous id instead.
+        # A forgotten subscriber's events and copy are tied by their anonymous id instead: each by an index of its own.
+        copy, anonymous_copy = aliased(LedgerEntry), aliased(LedgerEntry)
+        locale = func.coalesce(copy.locale, anonymous_copy.locale, Subscriber.locale)
         person = func.coalesce(cast(Event.subscriber_id, String), Event.anonymous_id)
-        same_copy = (LedgerEntry.issue == Event.issue) & (
-            (LedgerEntry.subscriber_id == Event.subscriber_id) | (LedgerEntry.anonymous_id == Event.anonymous_id)
-        )
         grouped = session.execute(
             select(locale, Event.kind, func.count(func.distinct(person)))
             .outerjoin(Subscriber, Event.subscriber_id == Subscriber.id)
-            .outerjoin(LedgerEntry, same_copy)
+            .outerjoin(copy, (copy.issue == Event.issue) & (copy.subscriber_id == Event.subscriber_id))
+            .outerjoin(anonymous_copy, (anonymous_copy.issue == Event.issue) & (anonymous_copy.anonymous_id == Event.anonymous_id))
             .where(Event.issue == issue, person.is_not(None), locale.is_not(None))
             .group_by(locale, Event.kind)
         ).all()

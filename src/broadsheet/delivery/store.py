@@ -83,12 +83,15 @@ class Subscriber(Base):
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     """When the last sign-up confirmation went to this address: at most one an hour."""
     consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    """When the subscriber confirmed their sign-up on the web form; None for addresses imported or added by hand,
-    who consented elsewhere."""
+    """When the subscriber consented: confirmed their sign-up on the web form, or as an import file says;
+    None when not known (added by hand, or imported without it)."""
     consent_source: Mapped[str | None] = mapped_column(String(50), nullable=True)
     """Where the address came from: "web form", "import of FILE" or "added by hand"; None if added before this was kept."""
     consent_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     """The statement they agreed to, word for word in the language they read it in."""
+    pending_consent_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The statement of their last sign-up on the web form, not confirmed yet: it becomes `consent_text` when
+    they follow the confirmation link, and until then changes no consent recorded."""
 
 
 class State(enum.StrEnum):
@@ -121,6 +124,7 @@ class LedgerEntry(Base):
     __table_args__ = (
         UniqueConstraint("issue", "subscriber_id", name="uq_ledger_issue_subscriber"),
         Index("ix_ledger_issue_state", "issue", "state"),
+        Index("ix_ledger_issue_anonymous", "issue", "anonymous_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -128,7 +132,7 @@ class LedgerEntry(Base):
     subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True)
     """None once the subscriber was forgotten: the row stays, counted, under `anonymous_id`."""
     anonymous_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    """A random id shared by the rows and events of one forgotten subscriber, tying them to nobody."""
+    """A random id, one per forgotten subscriber and issue, tying their copy of the issue to its events and to nobody."""
     locale: Mapped[str] = mapped_column(String(35))
     state: Mapped[str] = mapped_column(String(10), default=State.PENDING.value)
     run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
@@ -205,7 +209,8 @@ def open_store(url: str) -> Engine:
     parsed = _parse(url, "the database URL")
     shown = parsed.render_as_string(hide_password=True)
     try:
-        engine = create_engine(parsed, **_engine_options(parsed))
+        # hide_parameters: a failed statement's message (which reaches logs) never shows an address.
+        engine = create_engine(parsed, hide_parameters=True, **_engine_options(parsed))
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise BroadsheetError(f"cannot use the database {shown}: {_reason(exc)}") from None
     if engine.dialect.name == "sqlite":

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any, TextIO, overload
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
+from ..logs import without_addresses
 from .personalize import SECRET_VARIABLE
 from .store import Event, Forgotten, LedgerEntry, State, Status, Subscriber
 
@@ -83,7 +84,8 @@ class ImportReport:
     updated: int
     unchanged: int
     skipped: int
-    """Rows with errors, and rows asking to re-activate an address that left (warnings)."""
+    """Rows with errors, and (with warnings) rows asking to re-activate an address that left, forgotten addresses,
+    and pending sign-ups."""
     diagnostics: tuple[Diagnostic, ...]
 
 
@@ -274,13 +276,26 @@ def forget(engine: Engine, email: str, environ: Mapping[str, str] = os.environ) 
 
 def _erase(session: Session, subscriber: Subscriber) -> None:
     """Delete `subscriber`, their copies not yet handed to the transport, and the tie of every other copy
-    and event to them: those point to a new random id instead, so the counts of past issues hold."""
-    anonymous = str(uuid.uuid4())
+    and event to them, so the counts of past issues hold and nothing leads back to the person.
+
+    Each issue's copy and its events share a new random id: one issue's, not the person's, so that
+    their issues cannot be strung together. A copy whose transport's answer was never recorded counts as
+    failed: nobody is left to send it again to. The transport's answers lose the address they may quote,
+    and SendGrid's event ids (which SendGrid could look up) are replaced.
+    """
     session.execute(
         delete(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id, LedgerEntry.state == State.PENDING.value)
     )
-    for table in (LedgerEntry, Event):
-        session.execute(update(table).where(table.subscriber_id == subscriber.id).values(subscriber_id=None, anonymous_id=anonymous))
+    anonymous: dict[str | None, str] = {}
+    for entry in session.scalars(select(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id)):
+        entry.subscriber_id, entry.anonymous_id = None, anonymous.setdefault(entry.issue, str(uuid.uuid4()))
+        entry.detail = without_addresses(entry.detail)
+        if entry.state == State.SENDING.value:
+            entry.state, entry.run_id = State.FAILED.value, None
+    for event in session.scalars(select(Event).where(Event.subscriber_id == subscriber.id)):
+        event.subscriber_id, event.anonymous_id = None, anonymous.setdefault(event.issue, str(uuid.uuid4()))
+        event.sg_event_id = f"erased:{uuid.uuid4()}"
+    session.flush()
     session.delete(subscriber)
 
 
@@ -309,9 +324,10 @@ def personal_data(engine: Engine, email: str) -> dict[str, Any]:
                 "consented_at": _iso(subscriber.consented_at),
                 "consent_source": subscriber.consent_source,
                 "consent_text": subscriber.consent_text,
+                "pending_consent_text": subscriber.pending_consent_text,
             },
             "ledger": [
-                {"issue": row.issue, "locale": row.locale, "state": row.state, "updated_at": _iso(row.updated_at)}
+                {"issue": row.issue, "locale": row.locale, "state": row.state, "detail": row.detail, "updated_at": _iso(row.updated_at)}
                 for row in ledger
             ],
             "events": [{"issue": row.issue, "kind": row.kind, "created_at": _iso(row.created_at)} for row in events],
@@ -386,6 +402,12 @@ def _read_csv(path: Path, locales: Sequence[str]) -> tuple[list[_ValidRow], list
                 problems = [("", f"Expected {len(header)} fields, as in the header, but received {len(record)}{hint}")]
             else:
                 values = {column: record[index] for column, index in columns.items()}
+                if values.get(STATUS_COLUMN, "").strip().lower() == Status.PENDING.value:
+                    # An export holds the sign-ups awaiting confirmation; only the person's confirmation adds them.
+                    message = "a sign-up awaiting its confirmation; not imported (only confirming it subscribes the address)"
+                    diagnostics.append(Diagnostic(display, line, 0, STATUS_COLUMN, message, Severity.WARNING))
+                    bad_rows += 1
+                    continue
                 new, problems = _check(
                     values["email"], values["name"], values["locale"], values.get(STATUS_COLUMN, ""), locales
                 )

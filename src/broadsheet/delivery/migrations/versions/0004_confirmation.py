@@ -26,7 +26,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("subscribers") as batch:
+    # Dropped in place: copying the table, as batch mode otherwise does on SQLite, would delete every subscriber
+    # once, and with them (ON DELETE CASCADE) every ledger row and event.
+    with op.batch_alter_table("subscribers", recreate="never") as batch:
         batch.drop_column("consent_source")
         batch.drop_column("consented_at")
         batch.drop_column("confirmation_sent_at")
