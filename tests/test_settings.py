@@ -210,6 +210,18 @@ def test_unknown_locale_code_is_an_error(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}:1: error: locales: Expected a locale code such as 'en' or 'my' but received: 'xx-nope'"]
 
 
+@pytest.mark.parametrize(
+    ("rate", "message"),
+    [
+        ("20 an hour", "Expected a rate such as '20/hour' or '20/hour;100/day' but received: '20 an hour'"),
+        ("20/hour;0/day", "Expected at least 1 in each rate (0 would close the sign-up page) but received: '20/hour;0/day'"),
+    ],
+)
+def test_a_sign_up_limit_must_be_a_rate_of_at_least_one(tmp_path: Path, rate: str, message: str) -> None:
+    path = write_settings(tmp_path, f'signup_limit_per_client = "{rate}"\n')
+    assert problems(path) == [f"{path}:1: error: signup_limit_per_client: {message}"]
+
+
 def test_duplicate_locale_is_an_error(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en", "my", "en"]\n')
     assert problems(path) == [f"{path}:1: error: locales: each locale may be listed only once"]

@@ -8,6 +8,7 @@ import html
 import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -172,7 +173,7 @@ def test_form_without_a_token_is_shown_filled_in_to_send_again_and_nothing_happe
     assert [message["To"] for message in emails(outbox)] == ["Ma Su <reader@example.org>"]
 
 
-@pytest.mark.parametrize("token", ["forged", "", "expired"])
+@pytest.mark.parametrize("token", ["forged", "short", "expired"])
 def test_forged_or_expired_form_token_is_refused_with_the_form_filled_in(
     client: Client, engine: Engine, outbox: Path, monkeypatch: pytest.MonkeyPatch, token: str
 ) -> None:
@@ -181,8 +182,8 @@ def test_forged_or_expired_form_token_is_refused_with_the_form_filled_in(
         token = form_token(client.get("/subscribe").text)
         issued = TimestampSigner.get_timestamp
         monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: issued(self) + 2 * 3600 + 1)
-    elif token == "":
-        token = "x" * 40
+    elif token == "short":
+        token = "x"
     response = client.post("/subscribe", data={**data, "csrf": token})
     assert response.status_code == 400
     assert "This form had expired" in response.text
@@ -210,13 +211,49 @@ def test_consent_is_recorded_in_the_words_and_language_the_form_showed(client: C
     client.post("/subscribe", data={"csrf": form_token(form.text), "email": "reader@example.org", "language": "en"})
     pending = subscriber(engine, "reader@example.org")
     assert pending is not None
-    assert (pending.locale, pending.consent_text, pending.consented_at) == ("en", statement, None)
+    # Not a consent until confirmed.
+    assert (pending.locale, pending.pending_consent_text, pending.consent_text, pending.consented_at) == ("en", statement, None, None)
 
     client.get(confirmation_path(emails(outbox)[0]))
     confirmed = subscriber(engine, "reader@example.org")
     assert confirmed is not None
-    assert (confirmed.consent_text, confirmed.consent_source) == (statement, "web form")
+    assert (confirmed.consent_text, confirmed.pending_consent_text, confirmed.consent_source) == (statement, None, "web form")
     assert confirmed.consented_at is not None
+
+
+def test_an_unconfirmed_sign_up_changes_no_consent_on_record(client: Client, engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        session.add(
+            Subscriber(
+                email="leaver@example.org", email_key="leaver@example.org", name="", locale="en", status=Status.UNSUBSCRIBED.value,
+                consented_at=datetime(2023, 5, 1, tzinfo=UTC), consent_source="import of paper.csv", consent_text="Paper form",
+            )
+        )
+    # Anyone may type the address into the form: until the owner confirms, what they agreed to stays on record.
+    sign_up(client, "leaver@example.org", "en")
+    found = subscriber(engine, "leaver@example.org")
+    assert found is not None
+    assert (found.status, found.consent_source, found.consent_text) == ("pending", "import of paper.csv", "Paper form")
+    assert found.pending_consent_text is not None and found.pending_consent_text.startswith("By subscribing you agree")
+
+
+def test_a_form_whose_consent_was_changed_since_it_was_shown_is_shown_again_with_the_new_one(
+    client: Client, project: Project, engine: Engine, outbox: Path
+) -> None:
+    token = form_token(client.get("/subscribe").text)
+    consent = project.templates_dir / "web" / "consent.txt.j2"
+    consent.write_text("{{ _('We may now also send you surveys.') }}\n", encoding="utf-8")
+    answer = client.post("/subscribe", data={"csrf": token, "email": "reader@example.org", "language": "en"})
+    assert answer.status_code == 400
+    assert "This form had expired" in answer.text and "We may now also send you surveys." in answer.text
+    assert subscriber(engine, "reader@example.org") is None
+    assert emails(outbox) == []
+
+
+def post_as(client: Client, client_address: str, email: str, *, token: str | None = None, **headers: str) -> int:
+    """Send the sign-up form for `email` from `client_address` (as a proxy names it in X-Forwarded-For); the status."""
+    data = {"email": email, "language": "en", "website": "", **({"csrf": token} if token is not None else {})}
+    return client.post("/subscribe", data=data, headers={"X-Forwarded-For": client_address, **headers}).status_code
 
 
 @pytest.mark.parametrize(
@@ -226,24 +263,31 @@ def test_one_client_gets_429_past_its_limit_and_others_go_on(
     client: Client, engine: Engine, outbox: Path, limits: dict[str, str]
 ) -> None:
     token = form_token(client.get("/subscribe").text)
-
-    def post(email: str, client_address: str) -> int:
-        data = {"csrf": token, "email": email, "language": "en", "website": ""}
-        return client.post("/subscribe", data=data, headers={"X-Forwarded-For": client_address}).status_code
-
-    assert [post(f"reader{n}@example.org", "203.0.113.7") for n in range(3)] == [200, 200, 200]
+    assert [post_as(client, "203.0.113.7", f"reader{n}@example.org", token=token) for n in range(3)] == [200, 200, 200]
     refused = client.post(
         "/subscribe", data={"csrf": token, "email": "reader3@example.org", "language": "en"},
-        headers={"X-Forwarded-For": "203.0.113.7", "Accept-Language": "my"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
     )
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= 3600
     assert "Too many sign-ups" in refused.text
     assert subscriber(engine, "reader3@example.org") is None
-    # Every post counts, whatever it holds: a robot filling the honeypot is held back too.
-    assert post("robot@example.org", "203.0.113.7") == 429
-    assert post("reader3@example.org", "198.51.100.20") == 200
+    # A post without a token stores and sends nothing (the form comes back to press once more): not counted.
+    assert post_as(client, "203.0.113.7", "reader3@example.org") == 200
+    assert post_as(client, "198.51.100.20", "reader3@example.org", token=token) == 200
     assert len(emails(outbox)) == 4
+
+
+@pytest.mark.parametrize(
+    "limits", [{"signup_limit_per_client": "2/hour", "signup_limit_per_address": "1000/hour"}], indirect=False
+)
+def test_ipv6_clients_are_counted_by_their_64_bit_network(client: Client, limits: dict[str, str]) -> None:
+    token = form_token(client.get("/subscribe").text)
+    # One phone or home gets a /64 and may take any address in it.
+    assert post_as(client, "2001:db8:1:2::10", "a@example.org", token=token) == 200
+    assert post_as(client, "2001:db8:1:2:ffff::1", "b@example.org", token=token) == 200
+    assert post_as(client, "2001:db8:1:2::99", "c@example.org", token=token) == 429
+    assert post_as(client, "2001:db8:1:3::10", "c@example.org", token=token) == 200
 
 
 @pytest.mark.parametrize(
@@ -253,16 +297,11 @@ def test_one_address_gets_429_past_its_limit_from_any_client(
     client: Client, outbox: Path, limits: dict[str, str]
 ) -> None:
     token = form_token(client.get("/subscribe").text)
-
-    def post(email: str, client_address: str) -> int:
-        data = {"csrf": token, "email": email, "language": "en", "website": ""}
-        return client.post("/subscribe", data=data, headers={"X-Forwarded-For": client_address}).status_code
-
-    assert post("reader@example.org", "203.0.113.1") == 200
+    assert post_as(client, "203.0.113.1", "reader@example.org", token=token) == 200
     # Counted by address whatever its case; the second sign-up sends nothing (one confirmation an hour).
-    assert post("READER@example.org", "203.0.113.2") == 200
-    assert post("reader@EXAMPLE.org", "203.0.113.3") == 429
-    assert post("another@example.org", "203.0.113.3") == 200
+    assert post_as(client, "203.0.113.2", "READER@example.org", token=token) == 200
+    assert post_as(client, "203.0.113.3", "reader@EXAMPLE.org", token=token) == 429
+    assert post_as(client, "203.0.113.3", "another@example.org", token=token) == 200
     assert [message["To"] for message in emails(outbox)] == ["another@example.org", "reader@example.org"]
 
 

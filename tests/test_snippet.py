@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import Result
+from httpx2 import Client
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -47,7 +48,7 @@ def test_prints_a_form_posting_to_the_sign_up_page_beside_the_unsubscribe_pages(
 
 
 def test_in_burmese_every_label_and_the_consent_are_burmese(cli: Cli) -> None:
-    result = cli("snippet", "--lang", "my")
+    result = cli("snippet", "-l", "my")
     assert result.exit_code == 0
     assert 'lang="my"' in result.stdout
     assert '<option value="my" selected>မြန်မာ</option>' in result.stdout
@@ -60,7 +61,7 @@ def test_in_burmese_every_label_and_the_consent_are_burmese(cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--lang", "fr"), "broadsheet: --lang: unknown locale 'fr'; configured locales: en, my\n"),
+        (("--locale", "fr"), "broadsheet: --locale: unknown locale 'fr'; configured locales: en, my\n"),
         (("--action", "/subscribe"), "broadsheet: --action: Expected an http(s) URL but received: '/subscribe'\n"),
     ],
 )
@@ -125,4 +126,21 @@ def test_a_reader_signs_up_from_the_snippet_on_another_site_in_two_presses(
     assert message["To"] == "ကိုအောင် <reader@example.org>"
     with Session(sample_store) as session:
         stored = session.scalars(select(Subscriber)).one()
-    assert (stored.status, stored.locale, stored.consent_text) == ("pending", "my", html.unescape(statement))
+    assert (stored.status, stored.locale, stored.pending_consent_text) == ("pending", "my", html.unescape(statement))
+
+
+def test_the_form_it_sends_to_speaks_the_snippets_language_whatever_newsletter_is_chosen(
+    site: tuple[str, Path], sample_project: Project
+) -> None:
+    base, outbox = site
+    form = snippet(sample_project, "my", f"{base}/subscribe")
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    assert hidden == {"page_language": "my"}
+    with Client(base_url=base) as client:
+        review = client.post(
+            "/subscribe", data={**hidden, "email": "reader@example.org", "name": "", "language": "en", "website": ""}
+        )
+    assert review.status_code == 200
+    assert '<html lang="my">' in review.text
+    assert '<option value="en" selected>English</option>' in review.text
+    assert not outbox.exists()

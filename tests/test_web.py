@@ -366,3 +366,19 @@ def test_serve_without_the_secret_says_what_it_is_for_and_exits_1(
         "broadsheet: set BROADSHEET_SECRET to a long random string (at least 16 characters) before serving, the same one "
         "that signed the links in the emails: it checks them, and signs the sign-up forms\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("*", "'*' would let every client name its own address in X-Forwarded-For and so escape the per-client sign-up limit"),
+        ("127.0.0.1, proxy.internal", "Expected an IP address or network but received: 'proxy.internal'"),
+    ],
+)
+def test_serve_refuses_proxies_it_cannot_trust_precisely(
+    cli: Callable[..., Result], sample_project: Project, monkeypatch: pytest.MonkeyPatch, given: str, message: str
+) -> None:
+    monkeypatch.setenv("BROADSHEET_SECRET", "a-long-random-test-secret")
+    result = cli("serve", "--forwarded-allow-ips", given, cwd=sample_project.root)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("broadsheet: --forwarded-allow-ips: ") and message in result.stderr

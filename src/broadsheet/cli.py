@@ -548,8 +548,8 @@ def site_command(ctx: click.Context, out: Path | None) -> None:
     default="127.0.0.1",
     show_default=True,
     envvar="FORWARDED_ALLOW_IPS",
-    help="Comma-separated addresses of reverse proxies whose X-Forwarded-For names the client "
-    "(for the per-client sign-up limit); '*' trusts any.",
+    help="Comma-separated addresses or networks (10.0.0.0/8) of the reverse proxies whose X-Forwarded-For "
+    "names the client, for the per-client sign-up limit.",
 )
 @click.pass_context
 @_user_errors
@@ -571,6 +571,7 @@ def serve_command(ctx: click.Context, host: str, port: int, forwarded_allow_ips:
     from .delivery.store import database_url, open_store
     from .web import create_app, webhook_public_key
 
+    _trusted_proxies(forwarded_allow_ips)
     project = _project(ctx)
     environ = dict(os.environ)
     why = "before serving, the same one that signed the links in the emails: it checks them, and signs the sign-up forms"
@@ -589,8 +590,24 @@ def serve_command(ctx: click.Context, host: str, port: int, forwarded_allow_ips:
     )
 
 
+def _trusted_proxies(given: str) -> None:
+    """Refuse a --forwarded-allow-ips that is not a list of addresses and networks, and '*'."""
+    import ipaddress
+
+    for part in (part.strip() for part in given.split(",")):
+        if part == "*":
+            raise UsageError(
+                "--forwarded-allow-ips: '*' would let every client name its own address in X-Forwarded-For "
+                "and so escape the per-client sign-up limit; give the proxy's address or network (such as 10.0.0.0/8)"
+            )
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise UsageError(f"--forwarded-allow-ips: Expected an IP address or network but received: {part!r}") from None
+
+
 @main.command("snippet")
-@click.option("--lang", "locale", default=None, help="Language of the form (a configured locale). Default: the source locale.")
+@click.option("-l", "--locale", default=None, help="Language of the form (a configured locale). Default: the source locale.")
 @click.option(
     "--action",
     default=None,
@@ -612,7 +629,7 @@ def snippet_command(ctx: click.Context, locale: str | None, action: str | None) 
     settings = project.settings
     chosen = locale or settings.source_locale
     if chosen not in settings.locales:
-        raise UsageError(f"--lang: unknown locale {chosen!r}; configured locales: {', '.join(settings.locales)}")
+        raise UsageError(f"--locale: unknown locale {chosen!r}; configured locales: {', '.join(settings.locales)}")
     if action is None:
         base = public_url(settings)
         if base is None:

@@ -71,7 +71,7 @@ def read_issues(project: Project) -> list[Issue]:
 class Published:
     """What `build_site` wrote, and what localizing reported: the text each edition shows in English."""
 
-    written: list[Path]
+    written: tuple[Path, ...]
     diagnostics: tuple[Diagnostic, ...]
 
 
@@ -93,7 +93,7 @@ def build_site(project: Project, out: Path | None = None) -> Published:
             files[Path(locale, edition.issue.date.isoformat(), "index.html")] = publisher.issue_page(edition, issues)
         files[Path(locale, "feed.atom")] = publisher.feed(locale, editions)
     folder = out or project.build_dir / "site"
-    return Published([_write(folder / name, content) for name, content in files.items()], tuple(diagnostics))
+    return Published(tuple(_write(folder / name, content) for name, content in files.items()), tuple(diagnostics))
 
 
 def _write(target: Path, content: str) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import binascii
 import gettext
 import hashlib
+import ipaddress
 import json
 import logging
 import math
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, quote
 
 import jinja2
@@ -74,6 +75,8 @@ CONFIRMATION_INTERVAL = timedelta(hours=1)
 CONSENT_SOURCE = "web form"
 SIGNUP_PURPOSE = "subscribe"
 """What a sign-up form's token is for, followed by `:` and the language of the form."""
+PAGE_LANGUAGE_FIELD = "page_language"
+"""A field of `broadsheet snippet`'s form: the language it is in, which the app's own form then speaks."""
 HONEYPOT_FIELD = "website"
 """A field people never see (hidden by CSS) and form-filling robots fill in."""
 _MIN_SECRET = 16
@@ -272,7 +275,7 @@ class SignUpLimits:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._rates = {"client": parse_many(per_client), "address": parse_many(per_address)}
 
-    def take(self, kind: str, key: str) -> int | None:
+    def take(self, kind: Literal["client", "address"], key: str) -> int | None:
         """Count one sign-up of `kind` ("client" or "address") for `key`; None when within the limits,
         else how many seconds until the next one is taken (and this one was not counted)."""
         identity = hashlib.sha256(key.encode("utf-8")).hexdigest() if kind == "address" else key
@@ -318,17 +321,12 @@ class SignUp:
         return self._form_page(locale, {"email": "", "name": "", "language": locale}, errors=set())
 
     async def submit(self, request: Request) -> Response:
-        source = self.project.settings.source_locale
+        locales = self.project.settings.locales
         # The form's own encoding (no JavaScript, no files): application/x-www-form-urlencoded.
         body = await _limited_body(request, MAX_FORM_BODY)
         given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
-        fields = {key: given.get(key, [""])[0] for key in ("csrf", "email", "name", "language", HONEYPOT_FIELD)}
-        locale = _locale_named(fields["language"], self.project.settings.locales) or source
-        client = request.client.host if request.client else ""
-        wait = self.limits.take("client", client)
-        if wait is not None:
-            logger.info("event=signup outcome=rate-limited limit=client")
-            return self._too_many(locale, wait)
+        fields = {key: given.get(key, [""])[0] for key in ("csrf", "email", "name", "language", PAGE_LANGUAGE_FIELD, HONEYPOT_FIELD)}
+        locale = _locale_named(fields["language"], locales) or self.project.settings.source_locale
         if fields[HONEYPOT_FIELD]:
             logger.info("event=signup outcome=honeypot")
             return self.pages.render(SIGNUP_TEMPLATE, "sent", locale)
@@ -337,12 +335,19 @@ class SignUp:
         if page_locale is None:
             # Posted by a form this app did not serve lately: one left open too long, or the organization's
             # own website (`broadsheet snippet`), which cannot hold a token. Nothing is stored and nothing
-            # sent until the person presses the button on this app's own form, shown here filled in.
+            # sent until the person presses the button on this app's own form, shown here filled in, in the
+            # language of the form they used.
             given_token = bool(fields["csrf"])
             logger.info("event=signup outcome=%s", "bad-form-token" if given_token else "no-form-token")
             notice = "expired" if given_token else "review"
-            return self._form_page(locale, values, errors=set(), notice=notice, status_code=400 if given_token else 200)
-        row, problems = check_subscriber(fields["email"], fields["name"], fields["language"], "", self.project.settings.locales)
+            shown_in = _locale_named(fields[PAGE_LANGUAGE_FIELD], locales) or locale
+            return self._form_page(shown_in, values, errors=set(), notice=notice, status_code=400 if given_token else 200)
+        # Only a post from this app's own form counts: it is what may store an address and send an email.
+        wait = self.limits.take("client", _client_key(request.client.host if request.client else ""))
+        if wait is not None:
+            logger.info("event=signup outcome=rate-limited limit=client")
+            return self._too_many(page_locale, wait)
+        row, problems = check_subscriber(fields["email"], fields["name"], fields["language"], "", locales)
         if row is None:
             return self._form_page(page_locale, values, errors={field for field, _message in problems}, status_code=400)
         wait = self.limits.take("address", row.key)
@@ -378,19 +383,24 @@ class SignUp:
     def _form_page(
         self, locale: str, values: dict[str, str], *, errors: set[str], notice: str = "", status_code: int = 200
     ) -> HTMLResponse:
-        # The token names the language the page is in: the consent recorded is the text the person read.
+        # The token names the language of the page and the consent it shows: what is recorded is what the person read.
+        consent = self.pages.consent(locale)
         return self.pages.render(
             SIGNUP_TEMPLATE, "form", locale, status_code=status_code,
             # Relative, so that it holds wherever the app is mounted: the page is /subscribe itself.
-            action="subscribe", csrf=self._forms.issue(f"{SIGNUP_PURPOSE}:{locale}"), honeypot=HONEYPOT_FIELD,
-            languages=_languages(self.project.settings.locales), values=values, errors=errors,
-            consent=self.pages.consent(locale), notice=notice,
+            action="subscribe", csrf=self._forms.issue(f"{SIGNUP_PURPOSE}:{locale}:{_digest(consent)}"),
+            honeypot=HONEYPOT_FIELD, languages=_languages(self.project.settings.locales), values=values, errors=errors,
+            consent=consent, notice=notice,
         )
 
     def _form_locale(self, token: str) -> str | None:
-        """The language of the sign-up form that issued `token`; None when it is no valid sign-up form token."""
-        kind, _, locale = (self._forms.purpose(token) or "").partition(":")
-        return locale if kind == SIGNUP_PURPOSE and locale in self.project.settings.locales else None
+        """The language of the sign-up form that issued `token`; None when it is no valid sign-up form token,
+        or when the consent that form showed has been changed since (the person should read the new one)."""
+        kind, _, rest = (self._forms.purpose(token) or "").partition(":")
+        locale, _, shown = rest.partition(":")
+        if kind != SIGNUP_PURPOSE or locale not in self.project.settings.locales:
+            return None
+        return locale if shown == _digest(self.pages.consent(locale)) else None
 
     def _too_many(self, locale: str, wait: int) -> HTMLResponse:
         response = self.pages.render(SIGNUP_TEMPLATE, "too-many", locale, status_code=429)
@@ -525,7 +535,7 @@ def _sign_up(engine: Engine, email: str, name: str, locale: str, consent: str, n
     """The subscriber to send a confirmation to, now pending, or None when no email should go.
 
     A new address is added pending; a pending or unsubscribed one becomes pending
-    in the language and with the name given, and the `consent` text agreed to. Active, bounced and complained
+    in the language and with the name given, and the `consent` text it would agree to. Active, bounced and complained
     addresses are left as they are, and no address is sent more than one
     confirmation an hour.
     """
@@ -541,7 +551,8 @@ def _sign_up(engine: Engine, email: str, name: str, locale: str, consent: str, n
             subscriber.email, subscriber.name, subscriber.locale = email, name, locale
             subscriber.status = Status.PENDING.value
         subscriber.confirmation_sent_at = now
-        subscriber.consent_text = consent
+        # Not their consent until they confirm: a recorded one stays as it is till then.
+        subscriber.pending_consent_text = consent
         try:
             session.commit()
         except IntegrityError:
@@ -571,6 +582,7 @@ def _confirm(engine: Engine, subscriber_id: int, digest: str, now: datetime) -> 
         subscriber.status = Status.ACTIVE.value
         subscriber.consented_at = now
         subscriber.consent_source = CONSENT_SOURCE
+        subscriber.consent_text, subscriber.pending_consent_text = subscriber.pending_consent_text, None
         return subscriber, True
 
 
@@ -596,6 +608,7 @@ def snippet(project: Project, locale: str, action: str) -> str:
     template = pages.environment(locale).get_template(SNIPPET_TEMPLATE)
     return template.render(
         **pages.values(locale), action=action, honeypot=HONEYPOT_FIELD, consent=pages.consent(locale),
+        page_language=PAGE_LANGUAGE_FIELD,
         languages=_languages(project.settings.locales), selected=locale,
     )
 
@@ -682,6 +695,24 @@ async def _limited_body(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _digest(text: str) -> str:
+    """A short fingerprint of `text`, for a form token to name the consent its page showed."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _client_key(host: str) -> str:
+    """Whom the per-client limit counts: the address, or for IPv6 its /64 network (what one home or phone gets)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def _ping(engine: Engine) -> Any:
