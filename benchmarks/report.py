@@ -1,0 +1,101 @@
+"""Benchmark: `broadsheet report` on a large list where some subscribers were forgotten.
+
+Run from the repository root: `.venv/bin/python benchmarks/report.py [SUBSCRIBERS] [POSTGRES_URL]`
+(default 20000 subscribers, SQLite only; on PostgreSQL in a schema of its
+own, dropped after). Each subscriber has a copy of the
+issue and three events (delivered, open, click); one in ten is then forgotten,
+so that their copy and events are found by their anonymous ids. Prints the
+median of five runs of the report query.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+
+ISSUE = "2024-01-04"
+FORGOTTEN_EVERY = 10
+
+
+def fill(url: str, count: int) -> object:
+    from sqlalchemy import insert, select
+
+    from broadsheet.delivery.store import Event, LedgerEntry, Subscriber, open_store
+    from broadsheet.delivery.subscribers import _erase
+
+    engine = open_store(url)
+    moment = datetime(2024, 1, 4, 9, 30, tzinfo=UTC)
+    with engine.begin() as connection:
+        for first in range(0, count, 5000):
+            numbers = range(first, min(count, first + 5000))
+            ids = connection.execute(
+                insert(Subscriber).returning(Subscriber.id),
+                [{"email": f"r{n}@example.org", "email_key": f"r{n}@example.org", "name": "", "locale": ("en", "my")[n % 2], "status": "active"} for n in numbers],
+            ).scalars().all()
+            connection.execute(
+                insert(LedgerEntry),
+                [{"issue": ISSUE, "subscriber_id": id_, "locale": ("en", "my")[n % 2], "state": "sent"} for id_, n in zip(ids, numbers, strict=True)],
+            )
+            connection.execute(
+                insert(Event),
+                [
+                    {"sg_event_id": f"{kind}-{id_}", "issue": ISSUE, "subscriber_id": id_, "kind": kind, "created_at": moment}
+                    for id_ in ids
+                    for kind in ("delivered", "open", "click")
+                ],
+            )
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        for subscriber in session.scalars(select(Subscriber).where(Subscriber.id % FORGOTTEN_EVERY == 0)):
+            _erase(session, subscriber)
+        session.commit()
+    return engine
+
+
+@contextmanager
+def scratch_schema(server: str) -> Iterator[str]:
+    """A URL on a new schema of the PostgreSQL database at `server`, dropped after."""
+    from sqlalchemy import create_engine, make_url, text
+
+    url = make_url(server).set(drivername="postgresql+psycopg")
+    schema = f"bench_{uuid.uuid4().hex}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def main() -> None:
+    from broadsheet.delivery.feedback import issue_report
+
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        urls = [f"sqlite:///{folder}/report.db", *(stack.enter_context(scratch_schema(url)) for url in sys.argv[2:3])]
+        for url in urls:
+            engine = fill(url, count)
+            timings = []
+            for _ in range(5):
+                start = time.perf_counter()
+                rows = issue_report(engine, ISSUE, ["en", "my"])  # type: ignore[arg-type]
+                timings.append(time.perf_counter() - start)
+            sent = sum(row.sent for row in rows)
+            opened = sum(row.counts.get("opened", 0) for row in rows)
+            print(f"{url.split(':')[0]}: {count} subscribers, {count // FORGOTTEN_EVERY} forgotten: "
+                  f"report in {statistics.median(timings) * 1000:.0f} ms (sent {sent}, opened {opened})")
+            engine.dispose()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()
