@@ -88,7 +88,8 @@ class Recorded:
     recorded: int = 0
     duplicates: int = 0
     ignored: int = 0
-    """Events of other kinds (processed, deferred...) or without an event id."""
+    """Events of other kinds (processed, deferred...), without an event id, or of nobody on the list (a test
+    copy, a subscriber removed or forgotten since): nothing is kept about people who are not subscribers."""
     status_changes: int = 0
 
 
@@ -97,7 +98,8 @@ def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
 
     `events` is the decoded JSON array SendGrid posts. A subscriber is found by
     the `subscriber` custom argument that each send attaches (checked against
-    the event's address), else by the address. Only active subscribers change
+    the event's address), else by the address; an event of nobody on the list
+    is not kept. Only active subscribers change
     status: an event never re-activates anyone, nor turns one reason for
     leaving into another.
     """
@@ -108,11 +110,12 @@ def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
             {
                 "sg_event_id": str(event["sg_event_id"])[:100],
                 "issue": _issue_of(event),
-                "subscriber_id": ids.get(index),
+                "subscriber_id": ids[index],
                 "kind": str(event["event"]),
                 "created_at": _time_of(event),
             }
             for index, event in enumerate(wanted)
+            if index in ids
         ]
         unique = list({row["sg_event_id"]: row for row in rows}.values())
         recorded = _insert_new(session, unique) if unique else 0
@@ -130,7 +133,7 @@ def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
         received=len(events),
         recorded=recorded,
         duplicates=len(rows) - recorded,
-        ignored=len(events) - len(wanted),
+        ignored=len(events) - len(rows),
         status_changes=changes,
     )
 

@@ -137,7 +137,12 @@ class SendLedger:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             query = (
                 select(LedgerEntry.id)
-                .where(LedgerEntry.issue == self.issue, LedgerEntry.locale == locale, LedgerEntry.state == State.PENDING.value)
+                .where(
+                    LedgerEntry.issue == self.issue,
+                    LedgerEntry.locale == locale,
+                    LedgerEntry.state == State.PENDING.value,
+                    LedgerEntry.subscriber_id.is_not(None),
+                )
                 .order_by(LedgerEntry.id)
                 .limit(limit)
             )
@@ -170,14 +175,24 @@ class SendLedger:
         if not changes:
             return
         with Session(self.engine) as session, session.begin():
-            session.execute(update(LedgerEntry), changes)  # one statement, executed for many rows
+            # One statement, executed for many rows; only rows still this run's and someone's: a subscriber
+            # forgotten meanwhile keeps their copy anonymous, without the answer, which may quote the address.
+            session.execute(
+                update(LedgerEntry).where(LedgerEntry.run_id == self.run_id, LedgerEntry.subscriber_id.is_not(None)),
+                changes,
+                execution_options={"synchronize_session": None},
+            )
 
     def release(self, claimed: Sequence[Claimed], detail: str) -> None:
         """Give rows back as pending: the transport certainly did not send them."""
         with Session(self.engine) as session, session.begin():
             session.execute(
                 update(LedgerEntry)
-                .where(LedgerEntry.id.in_([row.entry_id for row in claimed]))
+                .where(
+                    LedgerEntry.id.in_([row.entry_id for row in claimed]),
+                    LedgerEntry.run_id == self.run_id,
+                    LedgerEntry.subscriber_id.is_not(None),
+                )
                 .values(state=State.PENDING.value, run_id=None, detail=detail[:500])
             )
 

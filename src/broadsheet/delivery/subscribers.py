@@ -29,7 +29,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
-from ..logs import without_addresses
 from .personalize import SECRET_VARIABLE
 from .store import Event, Forgotten, LedgerEntry, State, Status, Subscriber
 
@@ -280,8 +279,8 @@ def _erase(session: Session, subscriber: Subscriber) -> None:
 
     Each issue's copy and its events share a new random id: one issue's, not the person's, so that
     their issues cannot be strung together. A copy whose transport's answer was never recorded counts as
-    failed: nobody is left to send it again to. The transport's answers lose the address they may quote,
-    and SendGrid's event ids (which SendGrid could look up) are replaced.
+    failed: nobody is left to send it again to. The transport's answers go (they may quote the address, or
+    name a message the mail server could look up), and so do SendGrid's event ids, for the same reason.
     """
     session.execute(
         delete(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id, LedgerEntry.state == State.PENDING.value)
@@ -289,7 +288,7 @@ def _erase(session: Session, subscriber: Subscriber) -> None:
     anonymous: dict[str | None, str] = {}
     for entry in session.scalars(select(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id)):
         entry.subscriber_id, entry.anonymous_id = None, anonymous.setdefault(entry.issue, str(uuid.uuid4()))
-        entry.detail = without_addresses(entry.detail)
+        entry.detail = ""
         if entry.state == State.SENDING.value:
             entry.state, entry.run_id = State.FAILED.value, None
     for event in session.scalars(select(Event).where(Event.subscriber_id == subscriber.id)):
