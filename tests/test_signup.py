@@ -8,7 +8,7 @@ import html
 import logging
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from httpx2 import Client
 from itsdangerous.timed import TimestampSigner
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.delivery.personalize import Signer
@@ -51,7 +51,7 @@ def outbox(tmp_path: Path) -> Path:
 @pytest.fixture
 def limits() -> dict[str, str]:
     """The sign-up limits of the app under test: generous, unless a test sets its own."""
-    return {"signup_limit_per_client": "1000/hour", "signup_limit_per_address": "1000/hour"}
+    return {"signup_limit_per_client": "1000/hour", "signup_limit_per_address": "1000/hour", "signup_limit_total": "1000/hour"}
 
 
 @pytest.fixture
@@ -233,19 +233,21 @@ def test_an_unconfirmed_sign_up_changes_no_consent_on_record(client: Client, eng
     sign_up(client, "leaver@example.org", "en")
     found = subscriber(engine, "leaver@example.org")
     assert found is not None
-    assert (found.status, found.consent_source, found.consent_text) == ("pending", "import of paper.csv", "Paper form")
+    assert (found.status, found.consent_source, found.consent_text) == ("unsubscribed", "import of paper.csv", "Paper form")
     assert found.pending_consent_text is not None and found.pending_consent_text.startswith("By subscribing you agree")
 
 
 def test_a_form_whose_consent_was_changed_since_it_was_shown_is_shown_again_with_the_new_one(
     client: Client, project: Project, engine: Engine, outbox: Path
 ) -> None:
-    token = form_token(client.get("/subscribe").text)
+    token = form_token(client.get("/subscribe", params={"lang": "my"}).text)
     consent = project.templates_dir / "web" / "consent.txt.j2"
     consent.write_text("{{ _('We may now also send you surveys.') }}\n", encoding="utf-8")
     answer = client.post("/subscribe", data={"csrf": token, "email": "reader@example.org", "language": "en"})
     assert answer.status_code == 400
-    assert "This form had expired" in answer.text and "We may now also send you surveys." in answer.text
+    # In the language of the form it came from, whatever newsletter was chosen.
+    assert '<html lang="my">' in answer.text
+    assert "ဤဖောင် သက်တမ်းကုန်သွားပါပြီ" in answer.text and "We may now also send you surveys." in answer.text
     assert subscriber(engine, "reader@example.org") is None
     assert emails(outbox) == []
 
@@ -387,13 +389,49 @@ def test_expired_link_is_refused_and_changes_nothing(
 def test_unsubscribed_address_may_sign_up_again(client: Client, engine: Engine, outbox: Path) -> None:
     add(engine, "leaver@example.org", Status.UNSUBSCRIBED)
     sign_up(client, "leaver@example.org")
-    pending = subscriber(engine, "leaver@example.org")
-    assert pending is not None
-    assert (pending.status, pending.locale) == ("pending", "my")
-    assert client.get(confirmation_path(emails(outbox)[0])).status_code == 200
+    # Until the owner confirms, the record says what it said: unsubscribed, in English, without a name.
+    waiting = subscriber(engine, "leaver@example.org")
+    assert waiting is not None
+    assert (waiting.status, waiting.locale, waiting.name) == ("unsubscribed", "en", "")
+    assert (waiting.pending_locale, waiting.pending_name) == ("my", "Ko Aung")
+    [message] = emails(outbox)
+    assert message["Subject"] == "Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ"
+    assert client.get(confirmation_path(message)).status_code == 200
     active = subscriber(engine, "leaver@example.org")
     assert active is not None
-    assert active.status == "active"
+    assert (active.status, active.locale, active.name) == ("active", "my", "Ko Aung")
+    assert (active.pending_locale, active.pending_name, active.pending_consent_text) == (None, None, None)
+
+
+def test_sign_ups_nobody_confirmed_in_time_are_deleted(client: Client, engine: Engine, outbox: Path) -> None:
+    sign_up(client, "stranger@example.org")
+    add(engine, "leaver@example.org", Status.UNSUBSCRIBED)
+    sign_up(client, "leaver@example.org")
+    eight_days_ago = datetime.now(UTC) - timedelta(days=8)
+    with Session(engine) as session, session.begin():
+        session.execute(update(Subscriber).values(updated_at=eight_days_ago))
+    # The next sign-up clears what waited longer than the link lives (7 days).
+    sign_up(client, "someone@example.org")
+    assert subscriber(engine, "stranger@example.org") is None
+    left = subscriber(engine, "leaver@example.org")
+    assert left is not None
+    assert (left.status, left.pending_locale, left.pending_consent_text) == ("unsubscribed", None, None)
+    # Its link no longer subscribes it.
+    [to_leaver] = [message for message in emails(outbox) if "leaver@" in message["To"]]
+    assert client.get(confirmation_path(to_leaver)).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [{"signup_limit_per_client": "1000/hour", "signup_limit_per_address": "1000/hour", "signup_limit_total": "2/hour"}],
+    indirect=False,
+)
+def test_past_the_total_limit_everyone_waits(client: Client, outbox: Path, limits: dict[str, str]) -> None:
+    token = form_token(client.get("/subscribe").text)
+    assert post_as(client, "203.0.113.1", "a@example.org", token=token) == 200
+    assert post_as(client, "198.51.100.2", "b@example.org", token=token) == 200
+    assert post_as(client, "192.0.2.3", "c@example.org", token=token) == 429
+    assert len(emails(outbox)) == 2
 
 
 def test_link_of_an_address_that_left_since_does_not_bring_it_back(client: Client, engine: Engine, outbox: Path) -> None:

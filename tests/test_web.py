@@ -215,6 +215,18 @@ def test_signed_events_take_subscribers_off_the_list(project: Project, store: En
     ]
 
 
+def test_events_of_nobody_on_the_list_are_not_kept(project: Project, store: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    reader = subscribe(store, "reader@example.org")
+    # A test copy sent to an editor, and a late open of someone removed since.
+    stranger = {**event("open", reader, "e1"), "subscriber": None, "email": "editor@example.org"}
+    gone = {**event("open", reader, "e2"), "subscriber": str(reader.id + 1000), "email": "gone@example.org"}
+    with caplog.at_level(logging.INFO, logger="broadsheet.web"):
+        assert post_events(client_for(project, store), [stranger, gone, event("open", reader, "e3")]).status_code == 200
+    assert "event=webhook outcome=ok received=3 recorded=1 duplicates=0 ignored=2 status_changes=0" in caplog.messages
+    with Session(store) as session:
+        assert session.scalars(select(Event.sg_event_id)).all() == ["e3"]
+
+
 def test_retried_events_are_recorded_once(project: Project, store: Engine) -> None:
     reader = subscribe(store, "reader@example.org")
     client = client_for(project, store)
@@ -372,7 +384,9 @@ def test_serve_without_the_secret_says_what_it_is_for_and_exits_1(
     ("given", "message"),
     [
         ("*", "'*' would let every client name its own address in X-Forwarded-For and so escape the per-client sign-up limit"),
-        ("127.0.0.1, proxy.internal", "Expected an IP address or network but received: 'proxy.internal'"),
+        ("127.0.0.1, proxy.internal", "Expected an IP address or a network such as 10.0.0.0/8 but received: 'proxy.internal'"),
+        # uvicorn would take this for a name, not a network, and trust nobody.
+        ("10.0.0.1/8", "Expected an IP address or a network such as 10.0.0.0/8 but received: '10.0.0.1/8'"),
     ],
 )
 def test_serve_refuses_proxies_it_cannot_trust_precisely(

@@ -594,20 +594,23 @@ def _trusted_proxies(given: str) -> None:
     """Refuse a --forwarded-allow-ips that is not a list of addresses and networks, and '*'."""
     import ipaddress
 
-    for part in (part.strip() for part in given.split(",")):
+    # Checked as uvicorn reads them: an address, or a network written exactly (10.0.0.0/8, not 10.0.0.1/8).
+    for part in filter(None, (part.strip() for part in given.split(","))):
         if part == "*":
             raise UsageError(
                 "--forwarded-allow-ips: '*' would let every client name its own address in X-Forwarded-For "
                 "and so escape the per-client sign-up limit; give the proxy's address or network (such as 10.0.0.0/8)"
             )
         try:
-            ipaddress.ip_network(part, strict=False)
+            ipaddress.ip_network(part)
         except ValueError:
-            raise UsageError(f"--forwarded-allow-ips: Expected an IP address or network but received: {part!r}") from None
+            raise UsageError(
+                f"--forwarded-allow-ips: Expected an IP address or a network such as 10.0.0.0/8 but received: {part!r}"
+            ) from None
 
 
 @main.command("snippet")
-@click.option("-l", "--locale", default=None, help="Language of the form (a configured locale). Default: the source locale.")
+@click.option("-l", "--locale", "--lang", default=None, help="Language of the form (a configured locale). Default: the source locale.")
 @click.option(
     "--action",
     default=None,

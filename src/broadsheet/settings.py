@@ -112,9 +112,10 @@ class Settings(Declared):
     unsubscribe_url: str = Field("https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}", description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.")
     preferences_url: str = Field("https://progressivevoicemyanmar.org/newsletter/preferences/{token}", description="Each recipient's page for changing their name and language, linked from the footer; `{token}` becomes their signed token, the same as in the unsubscribe link.")
     unsubscribe_email: str = Field("", description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.")
-    confirmation_max_age_days: int = Field(7, ge=0, le=365, description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid.")
+    confirmation_max_age_days: int = Field(7, ge=0, le=365, description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid; a new address that never confirmed is deleted after it.")
     signup_limit_per_client: str = Field("20/hour", description="How many sign-ups the `/subscribe` form takes from one client address (an IPv6 client: its /64 network), in the notation of the `limits` library: `20/hour`, or several limits such as `20/hour;100/day`. Behind a reverse proxy, see `broadsheet serve --forwarded-allow-ips`.")
     signup_limit_per_address: str = Field("5/hour", description="How many sign-ups the `/subscribe` form takes for one email address, in the same notation; at most one confirmation email an hour goes to an address whatever this says.")
+    signup_limit_total: str = Field("200/hour", description="How many sign-ups the `/subscribe` form takes in all, from everyone, in the same notation: a ceiling on the confirmation emails sent should many clients sign up strangers at once.")
     sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty.")
     sendgrid_webhook_public_key: str = Field("", description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it.")
     issues_dir: str = Field("issues", description="Folder of issue files.")
@@ -149,7 +150,7 @@ class Settings(Declared):
             raise ValueError(f"the {what} URL must contain {{token}}; received: {value!r}")
         return value
 
-    @field_validator("signup_limit_per_client", "signup_limit_per_address")
+    @field_validator("signup_limit_per_client", "signup_limit_per_address", "signup_limit_total")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         from limits import parse_many

@@ -16,6 +16,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any, Literal
@@ -30,7 +31,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from markupsafe import Markup
 from sendgrid.helpers.eventwebhook import EventWebhook  # type: ignore[import-untyped]
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -122,7 +123,8 @@ def create_app(
     signup_secret = secret if secret is not None else os.environ.get(SECRET_VARIABLE, "")
     opened = transport_factory or (lambda: _configured_transport(project))
     forms = FormTokens(signup_secret)
-    limits = SignUpLimits(project.settings.signup_limit_per_client, project.settings.signup_limit_per_address)
+    settings = project.settings
+    limits = SignUpLimits(settings.signup_limit_per_client, settings.signup_limit_per_address, settings.signup_limit_total)
     signup = SignUp(project, engine, pages, forms, signup_secret, opened, signer, limits)
     preferences = Preferences(project, engine, signer, pages, forms)
 
@@ -263,20 +265,20 @@ class FormTokens:
 
 
 class SignUpLimits:
-    """How many sign-ups `/subscribe` takes per client address and per email address in a moving window
-    (the `signup_limit_per_client` and `signup_limit_per_address` settings).
+    """How many sign-ups `/subscribe` takes per client address, per email address and in all, in a moving window
+    (the `signup_limit_per_client`, `signup_limit_per_address` and `signup_limit_total` settings).
 
     Counted in this process's memory: a restart starts the count again, and
     several processes behind one address would each count on their own.
     Email addresses are counted by a hash, so that the memory holds none.
     """
 
-    def __init__(self, per_client: str, per_address: str) -> None:
+    def __init__(self, per_client: str, per_address: str, total: str) -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._rates = {"client": parse_many(per_client), "address": parse_many(per_address)}
+        self._rates = {"client": parse_many(per_client), "address": parse_many(per_address), "total": parse_many(total)}
 
-    def take(self, kind: Literal["client", "address"], key: str) -> int | None:
-        """Count one sign-up of `kind` ("client" or "address") for `key`; None when within the limits,
+    def take(self, kind: Literal["client", "address", "total"], key: str) -> int | None:
+        """Count one sign-up of `kind` ("client", "address" or "total", whose key is "") for `key`; None when within the limits,
         else how many seconds until the next one is taken (and this one was not counted)."""
         identity = hashlib.sha256(key.encode("utf-8")).hexdigest() if kind == "address" else key
         rates = self._rates[kind]
@@ -331,22 +333,25 @@ class SignUp:
             logger.info("event=signup outcome=honeypot")
             return self.pages.render(SIGNUP_TEMPLATE, "sent", locale)
         values = {"email": fields["email"], "name": fields["name"], "language": locale}
-        page_locale = self._form_locale(fields["csrf"])
-        if page_locale is None:
-            # Posted by a form this app did not serve lately: one left open too long, or the organization's
-            # own website (`broadsheet snippet`), which cannot hold a token. Nothing is stored and nothing
-            # sent until the person presses the button on this app's own form, shown here filled in, in the
-            # language of the form they used.
+        page_locale, current = self._form_locale(fields["csrf"])
+        if page_locale is None or not current:
+            # Posted by a form this app did not serve lately: one left open too long or showing a consent
+            # since changed, or the organization's own website (`broadsheet snippet`), which cannot hold a
+            # token. Nothing is stored and nothing sent until the person presses the button on this app's own
+            # form, shown here filled in, in the language of the form they used.
             given_token = bool(fields["csrf"])
             logger.info("event=signup outcome=%s", "bad-form-token" if given_token else "no-form-token")
             notice = "expired" if given_token else "review"
-            shown_in = _locale_named(fields[PAGE_LANGUAGE_FIELD], locales) or locale
+            shown_in = page_locale or _locale_named(fields[PAGE_LANGUAGE_FIELD], locales) or locale
             return self._form_page(shown_in, values, errors=set(), notice=notice, status_code=400 if given_token else 200)
         # Only a post from this app's own form counts: it is what may store an address and send an email.
-        wait = self.limits.take("client", _client_key(request.client.host if request.client else ""))
-        if wait is not None:
-            logger.info("event=signup outcome=rate-limited limit=client")
-            return self._too_many(page_locale, wait)
+        client = _client_key(request.client.host if request.client else "")
+        counted: tuple[tuple[Literal["total", "client"], str], ...] = (("total", ""), ("client", client))
+        for kind, key in counted:
+            wait = self.limits.take(kind, key)
+            if wait is not None:
+                logger.info("event=signup outcome=rate-limited limit=%s", kind)
+                return self._too_many(page_locale, wait)
         row, problems = check_subscriber(fields["email"], fields["name"], fields["language"], "", locales)
         if row is None:
             return self._form_page(page_locale, values, errors={field for field, _message in problems}, status_code=400)
@@ -355,7 +360,8 @@ class SignUp:
             logger.info("event=signup outcome=rate-limited limit=address")
             return self._too_many(page_locale, wait)
         consent = self.pages.consent(page_locale)
-        pending = await run_in_threadpool(_sign_up, self.engine, row.email, row.name, row.locale, consent, utcnow())
+        expiry = timedelta(days=self.project.settings.confirmation_max_age_days)
+        pending = await run_in_threadpool(_sign_up, self.engine, row.email, row.name, row.locale, consent, utcnow(), expiry)
         if pending is None:
             logger.info("event=signup outcome=no-email")
         else:
@@ -393,14 +399,14 @@ class SignUp:
             consent=consent, notice=notice,
         )
 
-    def _form_locale(self, token: str) -> str | None:
-        """The language of the sign-up form that issued `token`; None when it is no valid sign-up form token,
-        or when the consent that form showed has been changed since (the person should read the new one)."""
+    def _form_locale(self, token: str) -> tuple[str | None, bool]:
+        """The language of the sign-up form that issued `token` (None when it is no valid sign-up form token),
+        and whether the consent that form showed is still the one in force (else the person reads the new one)."""
         kind, _, rest = (self._forms.purpose(token) or "").partition(":")
         locale, _, shown = rest.partition(":")
         if kind != SIGNUP_PURPOSE or locale not in self.project.settings.locales:
-            return None
-        return locale if shown == _digest(self.pages.consent(locale)) else None
+            return None, False
+        return locale, shown == _digest(self.pages.consent(locale))
 
     def _too_many(self, locale: str, wait: int) -> HTMLResponse:
         response = self.pages.render(SIGNUP_TEMPLATE, "too-many", locale, status_code=429)
@@ -412,7 +418,7 @@ class SignUp:
         asked = _locale_named(request.query_params.get("lang", ""), locales)
         return asked or _negotiated(request.headers.get("accept-language", ""), locales) or self.project.settings.source_locale
 
-    def _send_confirmation(self, subscriber: Subscriber, request: Request) -> None:
+    def _send_confirmation(self, subscriber: PendingSignUp, request: Request) -> None:
         settings = self.project.settings
         token = self._links.dumps([subscriber.id, Signer.address_digest(subscriber.email_key)])
         environment = self.pages.environment(subscriber.locale)
@@ -531,34 +537,61 @@ def _change_preferences(engine: Engine, subscriber_id: int, name: str, locale: s
         return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
-def _sign_up(engine: Engine, email: str, name: str, locale: str, consent: str, now: datetime) -> Subscriber | None:
-    """The subscriber to send a confirmation to, now pending, or None when no email should go.
+@dataclass(frozen=True)
+class PendingSignUp:
+    """A sign-up to send a confirmation for: the subscriber's id and key, and the address, name and language
+    the form gave."""
 
-    A new address is added pending; a pending or unsubscribed one becomes pending
-    in the language and with the name given, and the `consent` text it would agree to. Active, bounced and complained
-    addresses are left as they are, and no address is sent more than one
-    confirmation an hour.
+    id: int
+    email_key: str
+    email: str
+    name: str
+    locale: str
+
+
+def _sign_up(
+    engine: Engine, email: str, name: str, locale: str, consent: str, now: datetime, expiry: timedelta
+) -> PendingSignUp | None:
+    """The sign-up to send a confirmation for, or None when no email should go.
+
+    A new address is added `pending`, with the name and language given; one
+    already pending takes them. An address that unsubscribed stays as it is,
+    unsubscribed under its old name and language, with the new ones kept apart
+    (`pending_name`, `pending_locale`) until it confirms. Either way the
+    `consent` text it would agree to waits in `pending_consent_text`, so that
+    typing someone's address changes nothing on their record. Active, bounced
+    and complained addresses are left alone, and no address is sent more than
+    one confirmation an hour. Pending addresses that never confirmed within
+    `expiry` are deleted first: nothing keeps an address nobody confirmed.
     """
     key = email.lower()
+    cutoff = now - expiry
     with Session(engine, expire_on_commit=False) as session:
+        session.execute(delete(Subscriber).where(Subscriber.status == Status.PENDING.value, Subscriber.updated_at < cutoff))
+        session.execute(
+            update(Subscriber)
+            .where(Subscriber.pending_consent_text.is_not(None), Subscriber.updated_at < cutoff)
+            .values(pending_consent_text=None, pending_name=None, pending_locale=None)
+        )
         subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == key)).one_or_none()
         if subscriber is None:
             subscriber = Subscriber(email=email, email_key=key, name=name, locale=locale, status=Status.PENDING.value)
             session.add(subscriber)
         elif subscriber.status not in (Status.PENDING.value, Status.UNSUBSCRIBED.value) or _recently_sent(subscriber, now):
+            session.commit()
             return None
-        else:
+        elif subscriber.status == Status.PENDING.value:
             subscriber.email, subscriber.name, subscriber.locale = email, name, locale
-            subscriber.status = Status.PENDING.value
+        else:
+            subscriber.pending_name, subscriber.pending_locale = name, locale
         subscriber.confirmation_sent_at = now
-        # Not their consent until they confirm: a recorded one stays as it is till then.
         subscriber.pending_consent_text = consent
         try:
             session.commit()
         except IntegrityError:
             # The same address signed up in another request at the same moment: that one sends.
             return None
-        return subscriber
+        return PendingSignUp(subscriber.id, subscriber.email_key, email, name, locale)
 
 
 def _forget_confirmation(engine: Engine, subscriber_id: int) -> None:
@@ -568,8 +601,9 @@ def _forget_confirmation(engine: Engine, subscriber_id: int) -> None:
 
 def _confirm(engine: Engine, subscriber_id: int, digest: str, now: datetime) -> tuple[Subscriber | None, bool]:
     """The subscriber of a confirmation link, made active with their consent recorded, and whether this link
-    made them so (False: they already were). None when the link names nobody or an address that is neither
-    pending nor active (it left since: the old link does not bring it back).
+    made them so (False: they already were). An address that unsubscribed and signed up again takes the name
+    and language of that sign-up. None when the link names nobody, or an address with no sign-up awaiting
+    confirmation (it left since it signed up, or bounced: the old link does not bring it back).
     """
     with Session(engine, expire_on_commit=False) as session, session.begin():
         subscriber = session.get(Subscriber, subscriber_id)
@@ -577,12 +611,17 @@ def _confirm(engine: Engine, subscriber_id: int, digest: str, now: datetime) -> 
             return None, False
         if subscriber.status == Status.ACTIVE.value:
             return subscriber, False
-        if subscriber.status != Status.PENDING.value:
+        returning = subscriber.status == Status.UNSUBSCRIBED.value and subscriber.pending_locale is not None
+        if subscriber.status != Status.PENDING.value and not returning:
             return None, False
+        if returning:
+            subscriber.name, subscriber.locale = subscriber.pending_name or "", subscriber.pending_locale or subscriber.locale
         subscriber.status = Status.ACTIVE.value
         subscriber.consented_at = now
         subscriber.consent_source = CONSENT_SOURCE
-        subscriber.consent_text, subscriber.pending_consent_text = subscriber.pending_consent_text, None
+        if subscriber.pending_consent_text is not None:
+            subscriber.consent_text = subscriber.pending_consent_text
+        subscriber.pending_consent_text = subscriber.pending_name = subscriber.pending_locale = None
         return subscriber, True
 
 

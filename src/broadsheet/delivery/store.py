@@ -92,6 +92,11 @@ class Subscriber(Base):
     pending_consent_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     """The statement of their last sign-up on the web form, not confirmed yet: it becomes `consent_text` when
     they follow the confirmation link, and until then changes no consent recorded."""
+    pending_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """For an address that left and signed up again: the name it gave, taken when it confirms. Until then the
+    record (name, language, status) stays as it was."""
+    pending_locale: Mapped[str | None] = mapped_column(String(35), nullable=True)
+    """As `pending_name`, the language it chose. Set only while such a sign-up awaits its confirmation."""
 
 
 class State(enum.StrEnum):

@@ -1,5 +1,4 @@
-"""The text a subscriber consented to (and the one a pending sign-up would consent to); a forgotten subscriber's
-ledger rows and events kept under anonymous ids.
+"""The text a subscriber consented to; a forgotten subscriber's ledger rows and events kept under an anonymous id.
 
 Revision ID: 0005
 Revises: 0004
@@ -22,7 +21,6 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("subscribers") as batch:
         batch.add_column(sa.Column("consent_text", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("pending_consent_text", sa.Text(), nullable=True))
     for table in ("ledger", "events"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("anonymous_id", sa.String(36), nullable=True))
@@ -31,15 +29,12 @@ def upgrade() -> None:
             batch.create_foreign_key(
                 f"fk_{table}_subscriber_id_subscribers", "subscribers", ["subscriber_id"], ["id"], ondelete="SET NULL"
             )
-    # `broadsheet report` finds a forgotten subscriber's copy of an issue by its anonymous id.
-    op.create_index("ix_ledger_issue_anonymous", "ledger", ["issue", "anonymous_id"])
 
 
 def downgrade() -> None:
     # Rows kept for forgotten subscribers have nobody to point to: they go, as before this revision.
     op.execute(sa.text("DELETE FROM ledger WHERE subscriber_id IS NULL"))
     op.execute(sa.text("DELETE FROM events WHERE subscriber_id IS NULL AND anonymous_id IS NOT NULL"))
-    op.drop_index("ix_ledger_issue_anonymous", "ledger")
     for table in ("events", "ledger"):
         with op.batch_alter_table(table) as batch:
             batch.drop_constraint(f"fk_{table}_subscriber_id_subscribers", type_="foreignkey")
@@ -52,5 +47,4 @@ def downgrade() -> None:
     # Dropped in place: copying the table, as batch mode otherwise does on SQLite, would delete every subscriber
     # once, and with them (ON DELETE CASCADE again) every ledger row and event.
     with op.batch_alter_table("subscribers", recreate="never") as batch:
-        batch.drop_column("pending_consent_text")
         batch.drop_column("consent_text")
