@@ -101,6 +101,24 @@ def test_migrations_down_and_up_keep_every_subscriber_copy_and_event(store: Engi
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
 
+def test_0006_moves_the_statement_of_an_unconfirmed_sign_up_out_of_the_consent(store: Engine) -> None:
+    with store.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005")
+        for email, status, consented in (("new@example.org", "pending", None), ("old@example.org", "active", "2024-01-01")):
+            connection.execute(
+                text("INSERT INTO subscribers (email, email_key, name, locale, status, created_at, updated_at, consented_at, consent_text) "
+                     "VALUES (:email, :email, '', 'en', :status, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :consented, 'Statement')"),
+                {"email": email, "status": status, "consented": consented},
+            )
+        command.upgrade(alembic_config(connection), "head")
+    with Session(store) as session:
+        rows = session.execute(
+            select(Subscriber.email, Subscriber.consent_text, Subscriber.pending_consent_text).order_by(Subscriber.email)
+        ).all()
+    # Revision 0005 kept a pending sign-up's statement as its consent: from 0006 it waits for the confirmation.
+    assert [tuple(row) for row in rows] == [("new@example.org", None, "Statement"), ("old@example.org", "Statement", None)]
+
+
 def test_processes_opening_a_new_database_at_once_all_succeed(store_url: str) -> None:
     opening = "import sys; from broadsheet.delivery.store import open_store; open_store(sys.argv[1]).dispose()"
     processes = [
