@@ -14,11 +14,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
 ISSUE = "2024-01-04"
 FORGOTTEN_EVERY = 10
 
@@ -59,30 +59,15 @@ def fill(url: str, count: int) -> object:
     return engine
 
 
-@contextmanager
-def scratch_schema(server: str) -> Iterator[str]:
-    """A URL on a new schema of the PostgreSQL database at `server`, dropped after."""
-    from sqlalchemy import create_engine, make_url, text
-
-    url = make_url(server).set(drivername="postgresql+psycopg")
-    schema = f"bench_{uuid.uuid4().hex}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def main() -> None:
     from broadsheet.delivery.feedback import issue_report
 
+    sys.path.insert(0, str(REPO))  # for the tests' scratch PostgreSQL schema
+    from tests.conftest import scratch_schema
+
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
-        urls = [f"sqlite:///{folder}/report.db", *(stack.enter_context(scratch_schema(url)) for url in sys.argv[2:3])]
+        urls = [f"sqlite:///{folder}/report.db", *(stack.enter_context(scratch_schema(url, 'bench')) for url in sys.argv[2:3])]
         for url in urls:
             engine = fill(url, count)
             timings = []

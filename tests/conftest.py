@@ -7,6 +7,7 @@ import shutil
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -118,8 +119,15 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI runs every test")
         pytest.skip(reason)
+    with scratch_schema(server) as url:
+        yield url
+
+
+@contextmanager
+def scratch_schema(server: str, prefix: str = "test") -> Iterator[str]:
+    """A URL on a new, empty schema of the PostgreSQL database at `server`, dropped with all it holds after."""
     url = make_url(server).set(drivername="postgresql+psycopg")
-    schema = f"test_{uuid.uuid4().hex}"
+    schema = f"{prefix}_{uuid.uuid4().hex}"
     admin = create_engine(url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
