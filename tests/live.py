@@ -9,21 +9,35 @@ from contextlib import contextmanager
 
 import httpx2 as httpx
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.applications import Starlette
+
+from broadsheet.web import Outgoing
 
 STARTUP_SECONDS = 10
+SENDING_SECONDS = 10
+"""How long a confirmation email may take to leave after its answer, at most."""
 
 
 @contextmanager
-def serving(app: ASGIApp) -> Iterator[httpx.Client]:
+def serving(app: Starlette, *, wait_for_email: bool = True) -> Iterator[httpx.Client]:
     """A client of `app`, served on a free loopback port until the block ends.
 
     As behind a reverse proxy on the same machine, the server takes the client
     address from X-Forwarded-For (uvicorn trusts 127.0.0.1 for it), so a test
-    can speak for several clients.
+    can speak for several clients. The app sends confirmation emails after
+    their answer: unless `wait_for_email` is false, the client takes each
+    answer only once they have gone (`app.state.outgoing`).
     """
+    hooks = {}
+    if wait_for_email:
+        outgoing: Outgoing = app.state.outgoing
+
+        def sent(_response: httpx.Response) -> None:
+            assert outgoing.wait(SENDING_SECONDS), "a confirmation email was still being sent"
+
+        hooks = {"response": [sent]}
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="off", access_log=False, log_level="warning",
+        app, host="127.0.0.1", port=0, lifespan="on", access_log=False, log_level="warning",
         proxy_headers=True, forwarded_allow_ips="127.0.0.1",
     )
     server = uvicorn.Server(config)
@@ -36,7 +50,7 @@ def serving(app: ASGIApp) -> Iterator[httpx.Client]:
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, event_hooks=hooks) as client:
             yield client
     finally:
         server.should_exit = True

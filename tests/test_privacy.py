@@ -231,6 +231,8 @@ def test_show_json_prints_everything_stored_about_one_subscriber(project_cli: Cl
             "consent_source": "web form",
             "consent_text": CONSENT,
             "pending_consent_text": None,
+            "pending_name": None,
+            "pending_locale": None,
         },
         "ledger": [
             {
@@ -257,6 +259,8 @@ def test_show_lists_everything_stored_readably(project_cli: Cli, aung: int) -> N
         "consent_source:       web form\n"
         f"consent_text:         {CONSENT}\n"
         "pending_consent_text: -\n"
+        "pending_name:         -\n"
+        "pending_locale:       -\n"
         "\n"
         "ledger (1):\n"
         "  2024-01-04  my  sent  2024-01-04T09:30:00+00:00  outbox/2024-01-04/my/Aung@Example.org.eml\n"

@@ -222,6 +222,22 @@ def test_a_sign_up_limit_must_be_a_rate_of_at_least_one(tmp_path: Path, rate: st
     assert problems(path) == [f"{path}:1: error: signup_limit_per_client: {message}"]
 
 
+def test_a_confirmation_link_lives_at_least_a_day(tmp_path: Path) -> None:
+    # 0 would refuse every link at once, and drop every sign-up as it is made.
+    path = write_settings(tmp_path, "confirmation_max_age_days = 0\n")
+    assert problems(path) == [f"{path}:1: error: confirmation_max_age_days: must be greater than or equal to 1"]
+
+
+def test_confirm_url_is_empty_or_a_link_with_a_token(tmp_path: Path) -> None:
+    assert load_settings(write_settings(tmp_path, 'confirm_url = ""\n')).confirm_url == ""
+    path = write_settings(tmp_path, 'confirm_url = "https://news.example.org/confirm/{token}"\n')
+    assert load_settings(path).confirm_url == "https://news.example.org/confirm/{token}"
+    path = write_settings(tmp_path, 'confirm_url = "https://news.example.org/confirm"\n')
+    assert problems(path) == [
+        f"{path}:1: error: confirm_url: the confirm URL must contain {{token}}; received: 'https://news.example.org/confirm'"
+    ]
+
+
 def test_duplicate_locale_is_an_error(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en", "my", "en"]\n')
     assert problems(path) == [f"{path}:1: error: locales: each locale may be listed only once"]

@@ -7,6 +7,8 @@ import dataclasses
 import html
 import logging
 import re
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -21,10 +23,11 @@ from sqlalchemy.orm import Session
 
 from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Status, Subscriber
-from broadsheet.delivery.transports import TransportError
+from broadsheet.delivery.subscribers import personal_data
+from broadsheet.delivery.transports import Batch, Delivery, TransportError
 from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.settings import Project
-from broadsheet.web import FormTokens, create_app
+from broadsheet.web import FormTokens, confirmation_link, create_app
 
 from .live import serving
 
@@ -48,10 +51,19 @@ def outbox(tmp_path: Path) -> Path:
     return tmp_path / "outbox"
 
 
+GENEROUS = {"signup_limit_per_client": "1000/hour", "signup_limit_per_address": "1000/hour", "signup_limit_total": "1000/hour"}
+
+
 @pytest.fixture
 def limits() -> dict[str, str]:
-    """The sign-up limits of the app under test: generous, unless a test sets its own."""
-    return {"signup_limit_per_client": "1000/hour", "signup_limit_per_address": "1000/hour", "signup_limit_total": "1000/hour"}
+    """The sign-up limits of the app under test: generous, unless a test sets its own (`with_limits`)."""
+    return GENEROUS
+
+
+def with_limits(**rates: str) -> pytest.MarkDecorator:
+    """Test with these sign-up limits (`per_client`, `per_address`, `total`), the others generous."""
+    chosen = {**GENEROUS, **{f"signup_limit_{kind}": rate for kind, rate in rates.items()}}
+    return pytest.mark.parametrize("limits", [chosen], ids=[";".join(f"{kind}={rate}" for kind, rate in rates.items())])
 
 
 @pytest.fixture
@@ -258,9 +270,7 @@ def post_as(client: Client, client_address: str, email: str, *, token: str | Non
     return client.post("/subscribe", data=data, headers={"X-Forwarded-For": client_address, **headers}).status_code
 
 
-@pytest.mark.parametrize(
-    "limits", [{"signup_limit_per_client": "3/hour", "signup_limit_per_address": "1000/hour"}], indirect=False
-)
+@with_limits(per_client="3/hour")
 def test_one_client_gets_429_past_its_limit_and_others_go_on(
     client: Client, engine: Engine, outbox: Path, limits: dict[str, str]
 ) -> None:
@@ -280,9 +290,7 @@ def test_one_client_gets_429_past_its_limit_and_others_go_on(
     assert len(emails(outbox)) == 4
 
 
-@pytest.mark.parametrize(
-    "limits", [{"signup_limit_per_client": "2/hour", "signup_limit_per_address": "1000/hour"}], indirect=False
-)
+@with_limits(per_client="2/hour")
 def test_ipv6_clients_are_counted_by_their_64_bit_network(client: Client, limits: dict[str, str]) -> None:
     token = form_token(client.get("/subscribe").text)
     # One phone or home gets a /64 and may take any address in it.
@@ -292,9 +300,7 @@ def test_ipv6_clients_are_counted_by_their_64_bit_network(client: Client, limits
     assert post_as(client, "2001:db8:1:3::10", "c@example.org", token=token) == 200
 
 
-@pytest.mark.parametrize(
-    "limits", [{"signup_limit_per_client": "1000/hour", "signup_limit_per_address": "2/hour"}], indirect=False
-)
+@with_limits(per_address="2/hour")
 def test_one_address_gets_429_past_its_limit_from_any_client(
     client: Client, outbox: Path, limits: dict[str, str]
 ) -> None:
@@ -386,14 +392,19 @@ def test_expired_link_is_refused_and_changes_nothing(
     assert (found.status, found.consented_at) == ("pending", None)
 
 
-def test_unsubscribed_address_may_sign_up_again(client: Client, engine: Engine, outbox: Path) -> None:
-    add(engine, "leaver@example.org", Status.UNSUBSCRIBED)
+@pytest.mark.parametrize("left", [Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED])
+def test_an_address_that_left_may_sign_up_again(client: Client, engine: Engine, outbox: Path, left: Status) -> None:
+    # Bounced or complained too: following the link proves the mailbox is theirs and takes mail.
+    add(engine, "leaver@example.org", left)
     sign_up(client, "leaver@example.org")
-    # Until the owner confirms, the record says what it said: unsubscribed, in English, without a name.
+    # Until the owner confirms, the record says what it said: gone, in English, without a name.
     waiting = subscriber(engine, "leaver@example.org")
     assert waiting is not None
-    assert (waiting.status, waiting.locale, waiting.name) == ("unsubscribed", "en", "")
+    assert (waiting.status, waiting.locale, waiting.name) == (left.value, "en", "")
     assert (waiting.pending_locale, waiting.pending_name) == ("my", "Ko Aung")
+    # What waits is part of what is stored about them, and so of a data-access request.
+    stored = personal_data(engine, "leaver@example.org")["subscriber"]
+    assert (stored["status"], stored["pending_name"], stored["pending_locale"]) == (left.value, "Ko Aung", "my")
     [message] = emails(outbox)
     assert message["Subject"] == "Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ"
     assert client.get(confirmation_path(message)).status_code == 200
@@ -421,11 +432,7 @@ def test_sign_ups_nobody_confirmed_in_time_are_deleted(client: Client, engine: E
     assert client.get(confirmation_path(to_leaver)).status_code == 400
 
 
-@pytest.mark.parametrize(
-    "limits",
-    [{"signup_limit_per_client": "1000/hour", "signup_limit_per_address": "1000/hour", "signup_limit_total": "2/hour"}],
-    indirect=False,
-)
+@with_limits(total="2/hour")
 def test_past_the_total_limit_everyone_waits(client: Client, outbox: Path, limits: dict[str, str]) -> None:
     token = form_token(client.get("/subscribe").text)
     assert post_as(client, "203.0.113.1", "a@example.org", token=token) == 200
@@ -443,3 +450,117 @@ def test_link_of_an_address_that_left_since_does_not_bring_it_back(client: Clien
     left = subscriber(engine, "reader@example.org")
     assert left is not None
     assert left.status == "unsubscribed"
+
+
+@with_limits(per_client="3/hour", total="4/hour")
+def test_a_client_past_its_limit_uses_up_nobody_elses_sign_ups(client: Client, outbox: Path, limits: dict[str, str]) -> None:
+    token = form_token(client.get("/subscribe").text)
+    # One client posting nonsense, then refused, again and again: none of it counts in the total.
+    assert [post_as(client, "203.0.113.66", "not-an-address", token=token) for _ in range(3)] == [400] * 3
+    assert {post_as(client, "203.0.113.66", f"reader{n}@example.org", token=token) for n in range(20)} == {429}
+    # So everyone else still has the whole total: four sign-ups, then the fifth waits.
+    others = [post_as(client, f"198.51.100.{n}", f"other{n}@example.org", token=token) for n in range(5)]
+    assert others == [200, 200, 200, 200, 429]
+    assert len(emails(outbox)) == 4
+
+
+class HeldOutbox(OutboxTransport):
+    """An outbox that sends nothing until `release` is set, as a slow mail server takes its time."""
+
+    def __init__(self, path: Path, release: threading.Event) -> None:
+        super().__init__(path)
+        self.release = release
+
+    def send(self, batch: Batch) -> list[Delivery]:
+        assert self.release.wait(30), "the test never let the email go"
+        return super().send(batch)
+
+
+def test_the_answer_does_not_wait_for_the_mail_server(project: Project, engine: Engine, outbox: Path) -> None:
+    # Were the answer given after the email, how long it took would tell a stranger's address (an email
+    # goes) from a subscriber's (none does), whatever the page said.
+    release = threading.Event()
+    app = create_app(
+        project, engine, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        transport_factory=lambda: HeldOutbox(outbox, release),
+    )
+    with serving(app, wait_for_email=False) as client:
+        add(engine, "known@example.org", Status.ACTIVE)
+        known = sign_up(client, "known@example.org")
+        # Answered while the mail server still holds the confirmation.
+        assert sign_up(client, "stranger@example.org") == known
+        assert emails(outbox) == []
+        release.set()
+        assert app.state.outgoing.wait(10)
+    assert [message["To"] for message in emails(outbox)] == ["Ko Aung <stranger@example.org>"]
+
+
+def test_the_link_goes_to_the_public_address_whatever_host_the_form_was_posted_to(client: Client, outbox: Path) -> None:
+    form = client.get("/subscribe", headers={"Host": "evil.example"})
+    client.post(
+        "/subscribe", headers={"Host": "evil.example"},
+        data={"csrf": form_token(form.text), "email": "reader@example.org", "language": "en"},
+    )
+    [message] = emails(outbox)
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    assert "evil.example" not in plain.get_content()
+    # Beside the unsubscribe pages of unsubscribe_url.
+    assert confirmation_path(message).startswith("/confirm/")
+
+
+def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine, outbox: Path) -> None:
+    settings = project.settings.model_copy(
+        update={"unsubscribe_url": "https://mail.example.org/leave?t={token}", "confirm_url": "https://news.example.org/c/{token}"}
+    )
+    app = create_app(
+        dataclasses.replace(project, settings=settings), engine, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        transport_factory=lambda: OutboxTransport(outbox),
+    )
+    with serving(app) as client:
+        sign_up(client, "reader@example.org")
+        [message] = emails(outbox)
+        plain = message.get_body(("plain",))
+        assert plain is not None
+        link = re.search(r"https://news\.example\.org/c/([A-Za-z0-9_.-]+)", plain.get_content())
+        assert link is not None
+        # The app serves it at /confirm/{token}: the proxy in front maps the one to the other.
+        assert client.get(f"/confirm/{link.group(1)}").status_code == 200
+    found = subscriber(engine, "reader@example.org")
+    assert found is not None and found.status == "active"
+
+
+def test_without_an_address_for_the_link_there_is_no_sign_up(project: Project, engine: Engine) -> None:
+    settings = project.settings.model_copy(update={"unsubscribe_url": "https://mail.example.org/leave?t={token}"})
+    assert confirmation_link(settings) is None
+    app = create_app(
+        dataclasses.replace(project, settings=settings), engine, Signer(SECRET), webhook_public_key=None, secret=SECRET
+    )
+    with serving(app) as client:
+        assert client.get("/subscribe").status_code == 404
+        assert client.post("/subscribe", data={"email": "reader@example.org"}).status_code == 404
+        # The preferences pages need only the secret.
+        assert client.get("/preferences/not-a-token").status_code == 400
+    assert subscriber(engine, "reader@example.org") is None
+
+
+def test_sign_ups_nobody_confirmed_are_dropped_when_the_server_starts(project: Project, engine: Engine) -> None:
+    add(engine, "stranger@example.org", Status.PENDING)
+    add(engine, "reader@example.org", Status.ACTIVE)
+    with Session(engine) as session, session.begin():
+        session.execute(update(Subscriber).values(updated_at=datetime.now(UTC) - timedelta(days=8)))
+    app = create_app(project, engine, Signer(SECRET), webhook_public_key=None, secret=SECRET)
+    with serving(app):
+        # No one signs up: the server drops them as it starts (and every hour), in a moment.
+        deadline = time.monotonic() + 10
+        while subscriber(engine, "stranger@example.org") is not None:
+            assert time.monotonic() < deadline, "the stale sign-up was not dropped"
+            time.sleep(0.05)
+    assert subscriber(engine, "reader@example.org") is not None
+
+
+def test_a_bad_link_is_explained_in_the_visitors_language(client: Client) -> None:
+    response = client.get("/confirm/not-a-token", headers={"Accept-Language": "my-MM, en;q=0.5"})
+    assert response.status_code == 400
+    assert '<html lang="my">' in response.text
+    assert "ဤ အတည်ပြုရန် လင့်ခ် မမှန်ကန်ပါ" in response.text

@@ -239,6 +239,14 @@ class Mailbox:
     stop: Callable[[], None] = lambda: None
     """Stops the server."""
 
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """The messages received, once there are at least `count` (the server's thread appends them)."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count:
+            assert time.monotonic() < deadline, f"{len(self.messages)} of {count} messages arrived in {timeout} s"
+            time.sleep(0.01)
+        return list(self.messages)
+
     async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
         self.peers.add(session.peer)
         session.host_name = hostname  # a handler's EHLO hook must do what aiosmtpd does without one

@@ -95,7 +95,8 @@ def test_unsubscribe_page_asks_in_english_and_changes_nothing(project: Project, 
     assert response.status_code == 200
     assert '<html lang="en">' in response.text
     assert "Unsubscribe from the Progressive Voice newsletter?" in response.text
-    assert f'<form method="post" action="/unsubscribe/{SIGNER.token(reader)}">' in response.text
+    # Relative to the page, so that it holds wherever the app is mounted.
+    assert f'<form method="post" action="{SIGNER.token(reader)}">' in response.text
     assert "reader@example.org" not in response.text.lower()
     assert response.headers["referrer-policy"] == "no-referrer"
     assert status_of(sqlite_store, reader)[0] == Status.ACTIVE.value

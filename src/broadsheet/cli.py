@@ -569,7 +569,7 @@ def serve_command(ctx: click.Context, host: str, port: int, forwarded_allow_ips:
 
     from .delivery.personalize import Signer, secret_from
     from .delivery.store import database_url, open_store
-    from .web import create_app, webhook_public_key
+    from .web import confirmation_link, create_app, webhook_public_key
 
     _trusted_proxies(forwarded_allow_ips)
     project = _project(ctx)
@@ -580,6 +580,12 @@ def serve_command(ctx: click.Context, host: str, port: int, forwarded_allow_ips:
     ctx.call_on_close(engine.dispose)
     public_key = webhook_public_key(project, environ)
     app = create_app(project, engine, signer, webhook_public_key=public_key)
+    if confirmation_link(project.settings) is None:
+        click.echo(
+            "broadsheet: no sign-up page: set confirm_url, the link of the confirmation emails "
+            "(unsubscribe_url does not end in /unsubscribe/{token}, so where /confirm is cannot be told from it)",
+            err=True,
+        )
     if public_key is None:
         click.echo("broadsheet: no SENDGRID_WEBHOOK_PUBLIC_KEY (or sendgrid_webhook_public_key setting): the webhook refuses every event", err=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")

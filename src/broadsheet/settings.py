@@ -111,8 +111,9 @@ class Settings(Declared):
     transport: str = Field("sendgrid", description="How mail leaves: `sendgrid`, an `smtp://user:pass@host:port` or `smtps://` URL, or `outbox:PATH` (one .eml file per message). The environment variable `BROADSHEET_TRANSPORT` overrides it.")
     unsubscribe_url: str = Field("https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}", description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.")
     preferences_url: str = Field("https://progressivevoicemyanmar.org/newsletter/preferences/{token}", description="Each recipient's page for changing their name and language, linked from the footer; `{token}` becomes their signed token, the same as in the unsubscribe link.")
+    confirm_url: str = Field("", description="The link in the confirmation email of a sign-up on the `/subscribe` page (`/confirm/{token}` of `broadsheet serve`); `{token}` becomes its signed token. Empty: beside the unsubscribe pages, `unsubscribe_url` with `/confirm/{token}` for `/unsubscribe/{token}`.")
     unsubscribe_email: str = Field("", description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.")
-    confirmation_max_age_days: int = Field(7, ge=0, le=365, description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid; a new address that never confirmed is deleted after it.")
+    confirmation_max_age_days: int = Field(7, ge=1, le=365, description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid; a new address that never confirmed is deleted after it.")
     signup_limit_per_client: str = Field("20/hour", description="How many sign-ups the `/subscribe` form takes from one client address (an IPv6 client: its /64 network), in the notation of the `limits` library: `20/hour`, or several limits such as `20/hour;100/day`. Behind a reverse proxy, see `broadsheet serve --forwarded-allow-ips`.")
     signup_limit_per_address: str = Field("5/hour", description="How many sign-ups the `/subscribe` form takes for one email address, in the same notation; at most one confirmation email an hour goes to an address whatever this says.")
     signup_limit_total: str = Field("200/hour", description="How many sign-ups the `/subscribe` form takes in all, from everyone, in the same notation: a ceiling on the confirmation emails sent should many clients sign up strangers at once.")
@@ -141,12 +142,14 @@ class Settings(Declared):
             raise ValueError(f"Expected an email address but received: {value!r}")
         return value
 
-    @field_validator("unsubscribe_url", "preferences_url")
+    @field_validator("unsubscribe_url", "preferences_url", "confirm_url")
     @classmethod
     def _token_url(cls, value: str, info: ValidationInfo) -> str:
+        if not value and info.field_name == "confirm_url":
+            return value
         http_url(value.replace("{token}", "token"))
         if "{token}" not in value:
-            what = "unsubscribe" if info.field_name == "unsubscribe_url" else "preferences"
+            what = str(info.field_name).removesuffix("_url")
             raise ValueError(f"the {what} URL must contain {{token}}; received: {value!r}")
         return value
 

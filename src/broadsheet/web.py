@@ -6,7 +6,9 @@ Logs are `key=value` lines naming subscribers by id, never by address.
 
 from __future__ import annotations
 
+import asyncio
 import binascii
+import contextlib
 import gettext
 import hashlib
 import ipaddress
@@ -14,8 +16,9 @@ import json
 import logging
 import math
 import os
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -26,7 +29,7 @@ import jinja2
 from babel import Locale
 from cryptography.hazmat.primitives.asymmetric import ec
 from itsdangerous import BadData, URLSafeTimedSerializer
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from markupsafe import Markup
@@ -35,6 +38,7 @@ from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -45,7 +49,7 @@ from .delivery import feedback
 from .delivery.personalize import SECRET_VARIABLE, Signer, sender_domain
 from .delivery.store import Status, Subscriber, utcnow
 from .delivery.subscribers import _check as check_subscriber
-from .delivery.transports import Batch, Outcome, Recipient, Transport, TransportError, open_transport
+from .delivery.transports import Batch, Outcome, Recipient, Transport, open_transport
 from .errors import BroadsheetError
 from .logs import without_addresses
 from .settings import Project, Settings
@@ -73,6 +77,8 @@ FORM_MAX_AGE = 2 * 3600
 """Seconds a sign-up or preferences form stays usable after it was served."""
 CONFIRMATION_INTERVAL = timedelta(hours=1)
 """At most one confirmation email per address in this time, whoever asks for it."""
+TIDY_INTERVAL = timedelta(hours=1)
+"""How often `broadsheet serve` drops the sign-ups nobody confirmed in time, besides at each sign-up."""
 CONSENT_SOURCE = "web form"
 SIGNUP_PURPOSE = "subscribe"
 """What a sign-up form's token is for, followed by `:` and the language of the form."""
@@ -113,7 +119,9 @@ def create_app(
     `GET|POST /unsubscribe/{token}`, `POST /webhooks/sendgrid`, `GET /health`.
 
     `secret` (default: BROADSHEET_SECRET) signs the sign-up and preferences forms and the confirmation
-    links; without one of at least 16 characters there is no sign-up and no preferences page. `transport_factory` opens the transport that
+    links; without one of at least 16 characters there is no sign-up and no preferences page, and without
+    a `confirmation_link` no sign-up. `app.state.outgoing` (`Outgoing`) counts the confirmation emails
+    still being sent after their answer. `transport_factory` opens the transport that
     sends each confirmation email (default: BROADSHEET_TRANSPORT, else the `transport` setting).
     Raises `InvalidWebhookKey` for a public key that is not a base64 EC key.
     Without a key every webhook request is refused (403).
@@ -125,7 +133,8 @@ def create_app(
     forms = FormTokens(signup_secret)
     settings = project.settings
     limits = SignUpLimits(settings.signup_limit_per_client, settings.signup_limit_per_address, settings.signup_limit_total)
-    signup = SignUp(project, engine, pages, forms, signup_secret, opened, signer, limits)
+    link = confirmation_link(settings)
+    signup = SignUp(project, engine, pages, forms, signup_secret, opened, signer, limits, link or "")
     preferences = Preferences(project, engine, signer, pages, forms)
 
     async def unsubscribe(request: Request) -> Response:
@@ -133,10 +142,11 @@ def create_app(
         subscriber = await run_in_threadpool(feedback.subscriber_of_token, engine, signer, token)
         if subscriber is None:
             logger.info("event=unsubscribe outcome=invalid-token method=%s", request.method)
-            return pages.render(UNSUBSCRIBE_TEMPLATE, "invalid", project.settings.source_locale, status_code=400)
+            return pages.render(UNSUBSCRIBE_TEMPLATE, "invalid", visitor_locale(request, project.settings), status_code=400)
         if request.method == "GET":
             state = "confirm" if subscriber.status == Status.ACTIVE.value else "done"
-            return pages.render(UNSUBSCRIBE_TEMPLATE, state, subscriber.locale, action=str(request.url.path))
+            # Relative, so that it holds wherever the app is mounted: the page is /unsubscribe/{token} itself.
+            return pages.render(UNSUBSCRIBE_TEMPLATE, state, subscriber.locale, action=quote(token, safe=""))
         # RFC 8058: a mail client's one-click POST carries `List-Unsubscribe=One-Click`; the form, nothing
         # that matters. The signed token alone decides, so the body is not read.
         changed = await run_in_threadpool(feedback.unsubscribe, engine, subscriber.id)
@@ -177,17 +187,34 @@ def create_app(
         Route("/subscribe", signup.form, methods=["GET"]),
         Route("/subscribe", signup.submit, methods=["POST"]),
         Route("/confirm/{token}", signup.confirm, methods=["GET"]),
+    ]
+    preferences_routes = [
         Route("/preferences/{token}", preferences.form, methods=["GET"]),
         Route("/preferences/{token}", preferences.submit, methods=["POST"]),
     ]
-    return Starlette(
+    signed = len(signup_secret) >= _MIN_SECRET
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        expiry = timedelta(days=settings.confirmation_max_age_days)
+        tidying = asyncio.create_task(_drop_unconfirmed_every(TIDY_INTERVAL, engine, expiry))
+        try:
+            yield
+        finally:
+            tidying.cancel()
+
+    app = Starlette(
+        lifespan=lifespan,
         routes=[
-            *(signup_routes if len(signup_secret) >= _MIN_SECRET else []),
+            *(signup_routes if signed and link is not None else []),
+            *(preferences_routes if signed else []),
             Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
             Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
         ]
     )
+    app.state.outgoing = signup.outgoing
+    return app
 
 
 class WebPages:
@@ -277,18 +304,54 @@ class SignUpLimits:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._rates = {"client": parse_many(per_client), "address": parse_many(per_address), "total": parse_many(total)}
 
-    def take(self, kind: Literal["client", "address", "total"], key: str) -> int | None:
-        """Count one sign-up of `kind` ("client", "address" or "total", whose key is "") for `key`; None when within the limits,
-        else how many seconds until the next one is taken (and this one was not counted)."""
-        identity = hashlib.sha256(key.encode("utf-8")).hexdigest() if kind == "address" else key
-        rates = self._rates[kind]
-        full = [rate for rate in rates if not self._limiter.test(rate, kind, identity)]
+    def take(self, *counted: tuple[Literal["client", "address", "total"], str]) -> int | None:
+        """Count one sign-up against each (kind, key) of `counted`, kind "client", "address" or "total" (whose
+        key is ""); None when all are within their limits, else how many seconds until the fullest takes one
+        more, and nothing was counted: a refused sign-up uses up no one else's allowance."""
+        full: list[tuple[RateLimitItem, str, str]] = []
+        for kind, key in counted:
+            identity = self._identity(kind, key)
+            full += [(rate, kind, identity) for rate in self._rates[kind] if not self._limiter.test(rate, kind, identity)]
         if full:
-            reset = max(self._limiter.get_window_stats(rate, kind, identity).reset_time for rate in full)
+            reset = max(self._limiter.get_window_stats(rate, kind, identity).reset_time for rate, kind, identity in full)
             return max(1, math.ceil(reset - time.time()))
-        for rate in rates:
-            self._limiter.hit(rate, kind, identity)
+        for kind, key in counted:
+            identity = self._identity(kind, key)
+            for rate in self._rates[kind]:
+                self._limiter.hit(rate, kind, identity)
         return None
+
+    @staticmethod
+    def _identity(kind: str, key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8")).hexdigest() if kind == "address" else key
+
+
+class Outgoing:
+    """The confirmation emails being sent after their answer went out, counted so that a test, or a
+    shutdown, can wait until they are gone (`wait`)."""
+
+    def __init__(self) -> None:
+        self._sending = 0
+        self._idle = threading.Condition()
+
+    def task(self, send: Callable[[PendingSignUp], None], subscriber: PendingSignUp) -> BackgroundTask:
+        """`send(subscriber)` as the background task of a response, counted from now."""
+        with self._idle:
+            self._sending += 1
+        return BackgroundTask(self._run, send, subscriber)
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until no email is being sent, at most `timeout` seconds; whether none is."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._sending == 0, timeout)
+
+    def _run(self, send: Callable[[PendingSignUp], None], subscriber: PendingSignUp) -> None:
+        try:
+            send(subscriber)
+        finally:
+            with self._idle:
+                self._sending -= 1
+                self._idle.notify_all()
 
 
 class SignUp:
@@ -308,8 +371,11 @@ class SignUp:
         transport: Callable[[], Transport],
         signer: Signer,
         limits: SignUpLimits,
+        link: str,
     ) -> None:
         self.project = project
+        self.link = link
+        self.outgoing = Outgoing()
         self.engine = engine
         self.pages = pages
         self.transport = transport
@@ -345,28 +411,31 @@ class SignUp:
             shown_in = page_locale or _locale_named(fields[PAGE_LANGUAGE_FIELD], locales) or locale
             return self._form_page(shown_in, values, errors=set(), notice=notice, status_code=400 if given_token else 200)
         # Only a post from this app's own form counts: it is what may store an address and send an email.
+        # Every such post counts against its client; a valid one also against its address and the total,
+        # so that one client refused, or typing nonsense, cannot use up everyone's sign-ups.
         client = _client_key(request.client.host if request.client else "")
-        counted: tuple[tuple[Literal["total", "client"], str], ...] = (("total", ""), ("client", client))
-        for kind, key in counted:
-            wait = self.limits.take(kind, key)
-            if wait is not None:
-                logger.info("event=signup outcome=rate-limited limit=%s", kind)
-                return self._too_many(page_locale, wait)
+        wait = self.limits.take(("client", client))
+        if wait is not None:
+            logger.info("event=signup outcome=rate-limited limit=client")
+            return self._too_many(page_locale, wait)
         row, problems = check_subscriber(fields["email"], fields["name"], fields["language"], "", locales)
         if row is None:
             return self._form_page(page_locale, values, errors={field for field, _message in problems}, status_code=400)
-        wait = self.limits.take("address", row.key)
+        wait = self.limits.take(("address", row.key), ("total", ""))
         if wait is not None:
-            logger.info("event=signup outcome=rate-limited limit=address")
+            logger.info("event=signup outcome=rate-limited limit=address-or-total")
             return self._too_many(page_locale, wait)
         consent = self.pages.consent(page_locale)
         expiry = timedelta(days=self.project.settings.confirmation_max_age_days)
         pending = await run_in_threadpool(_sign_up, self.engine, row.email, row.name, row.locale, consent, utcnow(), expiry)
         if pending is None:
             logger.info("event=signup outcome=no-email")
-        else:
-            await run_in_threadpool(self._send_confirmation, pending, request)
-        return self.pages.render(SIGNUP_TEMPLATE, "sent", row.locale)
+        response = self.pages.render(SIGNUP_TEMPLATE, "sent", row.locale)
+        if pending is not None:
+            # Sent once the answer has gone: whether an email goes or not, and however long the mail server
+            # takes, the answer comes as fast, so its timing tells nobody who subscribes either.
+            response.background = self.outgoing.task(self._send_confirmation, pending)
+        return response
 
     async def confirm(self, request: Request) -> Response:
         token = str(request.path_params["token"])
@@ -375,11 +444,11 @@ class SignUp:
             identifier, digest = self._links.loads(token, max_age=max_age)
         except (BadData, TypeError, ValueError):
             logger.info("event=confirm outcome=invalid-token")
-            return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self.project.settings.source_locale, status_code=400)
+            return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
         subscriber, newly = await run_in_threadpool(_confirm, self.engine, identifier, digest, utcnow())
         if subscriber is None:
             logger.info("event=confirm outcome=not-pending")
-            return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self.project.settings.source_locale, status_code=400)
+            return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
         logger.info("event=confirm outcome=%s subscriber=%d", "active" if newly else "already-active", subscriber.id)
         # Relative, so that it holds wherever the app is mounted: /confirm/{token} beside /preferences/{token}.
         preferences = f"../preferences/{quote(self.signer.token(subscriber), safe='')}"
@@ -414,15 +483,14 @@ class SignUp:
         return response
 
     def _page_locale(self, request: Request) -> str:
-        locales = self.project.settings.locales
-        asked = _locale_named(request.query_params.get("lang", ""), locales)
-        return asked or _negotiated(request.headers.get("accept-language", ""), locales) or self.project.settings.source_locale
+        return visitor_locale(request, self.project.settings)
 
-    def _send_confirmation(self, subscriber: PendingSignUp, request: Request) -> None:
+    def _send_confirmation(self, subscriber: PendingSignUp) -> None:
         settings = self.project.settings
         token = self._links.dumps([subscriber.id, Signer.address_digest(subscriber.email_key)])
         environment = self.pages.environment(subscriber.locale)
-        values = {**self.pages.values(subscriber.locale), "link": _confirmation_url(settings, token, request)}
+        link = self.link.replace("{token}", token)
+        values = {**self.pages.values(subscriber.locale), "link": link}
         html = environment.get_template(CONFIRMATION_HTML_TEMPLATE).make_module(values)
         batch = Batch(
             issue="confirmation",
@@ -447,10 +515,14 @@ class SignUp:
                 delivery = transport.send(batch)[0]
             finally:
                 transport.close()
-        except TransportError as exc:
+        except Exception as exc:
+            # The answer has gone: whatever failed is logged (never raised into the server), and the address freed.
             delivery = None
-            # A mail server's refusal may quote the address.
-            logger.error("event=signup outcome=transport-error subscriber=%d error=%s", subscriber.id, without_addresses(str(exc)))
+            # A mail server's refusal, or an outbox's file name, may hold the address.
+            logger.error(
+                "event=signup outcome=transport-error subscriber=%d error=%s: %s",
+                subscriber.id, type(exc).__name__, without_addresses(str(exc)),
+            )
         if delivery is None or delivery.outcome is not Outcome.SENT:
             # Nothing went out: the next sign-up with the address may try again at once.
             _forget_confirmation(self.engine, subscriber.id)
@@ -475,7 +547,7 @@ class Preferences:
         subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
         if subscriber is None:
             logger.info("event=preferences outcome=invalid-token method=GET")
-            return self._invalid()
+            return self._invalid(request)
         if subscriber.status != Status.ACTIVE.value:
             return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale)
         return self._form_page(subscriber, request, {"name": subscriber.name, "language": subscriber.locale}, errors=set())
@@ -485,7 +557,7 @@ class Preferences:
         subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
         if subscriber is None:
             logger.info("event=preferences outcome=invalid-token method=POST")
-            return self._invalid()
+            return self._invalid(request)
         body = await _limited_body(request, MAX_FORM_BODY)
         given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
         fields = {key: given.get(key, [""])[0] for key in ("csrf", "name", "language")}
@@ -508,17 +580,17 @@ class Preferences:
     def _form_page(
         self, subscriber: Subscriber, request: Request, values: dict[str, str], *, errors: set[str], status_code: int = 200
     ) -> HTMLResponse:
-        token = str(request.path_params["token"])
+        token = quote(str(request.path_params["token"]), safe="")
         return self.pages.render(
             PREFERENCES_TEMPLATE, "form", subscriber.locale, status_code=status_code,
-            action=str(request.url.path), csrf=self._forms.issue(self._purpose(subscriber)),
-            # Relative, so that it holds wherever the app is mounted.
-            unsubscribe_action=f"../unsubscribe/{quote(token, safe='')}",
+            # Relative, so that they hold wherever the app is mounted: the page is /preferences/{token} itself.
+            action=token, csrf=self._forms.issue(self._purpose(subscriber)),
+            unsubscribe_action=f"../unsubscribe/{token}",
             languages=_languages(self.project.settings.locales), values=values, errors=errors,
         )
 
-    def _invalid(self) -> HTMLResponse:
-        return self.pages.render(PREFERENCES_TEMPLATE, "invalid", self.project.settings.source_locale, status_code=400)
+    def _invalid(self, request: Request) -> HTMLResponse:
+        return self.pages.render(PREFERENCES_TEMPLATE, "invalid", visitor_locale(request, self.project.settings), status_code=400)
 
     @staticmethod
     def _purpose(subscriber: Subscriber) -> str:
@@ -555,30 +627,24 @@ def _sign_up(
     """The sign-up to send a confirmation for, or None when no email should go.
 
     A new address is added `pending`, with the name and language given; one
-    already pending takes them. An address that unsubscribed stays as it is,
-    unsubscribed under its old name and language, with the new ones kept apart
-    (`pending_name`, `pending_locale`) until it confirms. Either way the
+    already pending takes them. An address that left (unsubscribed, bounced or
+    complained) stays as it is, under its old name and language, with the new
+    ones kept apart (`pending_name`, `pending_locale`) until it confirms: the
+    confirmation proves the mailbox is theirs and works. Either way the
     `consent` text it would agree to waits in `pending_consent_text`, so that
-    typing someone's address changes nothing on their record. Active, bounced
-    and complained addresses are left alone, and no address is sent more than
-    one confirmation an hour. Pending addresses that never confirmed within
-    `expiry` are deleted first: nothing keeps an address nobody confirmed.
+    typing someone's address changes nothing on their record. Active addresses
+    are left alone, and no address is sent more than one confirmation an hour.
+    Sign-ups that were never confirmed within `expiry` are dropped first
+    (`drop_unconfirmed`).
     """
     key = email.lower()
-    cutoff = now - expiry
+    drop_unconfirmed(engine, now - expiry)
     with Session(engine, expire_on_commit=False) as session:
-        session.execute(delete(Subscriber).where(Subscriber.status == Status.PENDING.value, Subscriber.updated_at < cutoff))
-        session.execute(
-            update(Subscriber)
-            .where(Subscriber.pending_consent_text.is_not(None), Subscriber.updated_at < cutoff)
-            .values(pending_consent_text=None, pending_name=None, pending_locale=None)
-        )
         subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == key)).one_or_none()
         if subscriber is None:
             subscriber = Subscriber(email=email, email_key=key, name=name, locale=locale, status=Status.PENDING.value)
             session.add(subscriber)
-        elif subscriber.status not in (Status.PENDING.value, Status.UNSUBSCRIBED.value) or _recently_sent(subscriber, now):
-            session.commit()
+        elif subscriber.status == Status.ACTIVE.value or _recently_sent(subscriber, now):
             return None
         elif subscriber.status == Status.PENDING.value:
             subscriber.email, subscriber.name, subscriber.locale = email, name, locale
@@ -594,6 +660,34 @@ def _sign_up(
         return PendingSignUp(subscriber.id, subscriber.email_key, email, name, locale)
 
 
+async def _drop_unconfirmed_every(interval: timedelta, engine: Engine, expiry: timedelta) -> None:
+    """`drop_unconfirmed` now and every `interval`, whether or not anyone signs up."""
+    while True:
+        try:
+            dropped = await run_in_threadpool(drop_unconfirmed, engine, utcnow() - expiry)
+        except SQLAlchemyError as exc:
+            logger.error("event=drop-unconfirmed outcome=database-unavailable error=%s", type(exc).__name__)
+        else:
+            logger.info("event=drop-unconfirmed outcome=ok dropped=%d", dropped)
+        await asyncio.sleep(interval.total_seconds())
+
+
+def drop_unconfirmed(engine: Engine, cutoff: datetime) -> int:
+    """Drop the sign-ups last made before `cutoff` and never confirmed: delete new addresses still pending,
+    and clear what a returning one gave (`pending_*`). How many rows changed. Nothing keeps an address, or
+    a name, that nobody confirmed."""
+    with Session(engine) as session, session.begin():
+        deleted = session.execute(
+            delete(Subscriber).where(Subscriber.status == Status.PENDING.value, Subscriber.updated_at < cutoff)
+        )
+        cleared = session.execute(
+            update(Subscriber)
+            .where(Subscriber.pending_consent_text.is_not(None), Subscriber.updated_at < cutoff)
+            .values(pending_consent_text=None, pending_name=None, pending_locale=None)
+        )
+        return int(deleted.rowcount + cleared.rowcount)  # type: ignore[attr-defined]
+
+
 def _forget_confirmation(engine: Engine, subscriber_id: int) -> None:
     with Session(engine) as session, session.begin():
         session.execute(update(Subscriber).where(Subscriber.id == subscriber_id).values(confirmation_sent_at=None))
@@ -603,7 +697,7 @@ def _confirm(engine: Engine, subscriber_id: int, digest: str, now: datetime) -> 
     """The subscriber of a confirmation link, made active with their consent recorded, and whether this link
     made them so (False: they already were). An address that unsubscribed and signed up again takes the name
     and language of that sign-up. None when the link names nobody, or an address with no sign-up awaiting
-    confirmation (it left since it signed up, or bounced: the old link does not bring it back).
+    confirmation (it left since it signed up: the old link does not bring it back).
     """
     with Session(engine, expire_on_commit=False) as session, session.begin():
         subscriber = session.get(Subscriber, subscriber_id)
@@ -611,7 +705,7 @@ def _confirm(engine: Engine, subscriber_id: int, digest: str, now: datetime) -> 
             return None, False
         if subscriber.status == Status.ACTIVE.value:
             return subscriber, False
-        returning = subscriber.status == Status.UNSUBSCRIBED.value and subscriber.pending_locale is not None
+        returning = subscriber.status != Status.PENDING.value and subscriber.pending_locale is not None
         if subscriber.status != Status.PENDING.value and not returning:
             return None, False
         if returning:
@@ -652,11 +746,21 @@ def snippet(project: Project, locale: str, action: str) -> str:
     )
 
 
-def _confirmation_url(settings: Settings, token: str, request: Request) -> str:
-    """The confirmation link: beside the unsubscribe pages at their public address (`public_url`),
-    else at the address the form was posted to."""
+def confirmation_link(settings: Settings) -> str | None:
+    """The link of each confirmation email, `{token}` still in it: the `confirm_url` setting, else beside the
+    unsubscribe pages at their public address (`public_url`); None when neither tells. Never the address
+    a form was posted to: whoever posts names that (the Host header), and would receive the token."""
+    if settings.confirm_url:
+        return settings.confirm_url
     base = public_url(settings)
-    return f"{base}/confirm/{token}" if base is not None else str(request.url_for("confirm", token=token))
+    return f"{base}/confirm/{{token}}" if base is not None else None
+
+
+def visitor_locale(request: Request, settings: Settings) -> str:
+    """The language of a page for a visitor nothing else tells about: `?lang=`, else their Accept-Language,
+    else the source locale."""
+    asked = _locale_named(request.query_params.get("lang", ""), settings.locales)
+    return asked or _negotiated(request.headers.get("accept-language", ""), settings.locales) or settings.source_locale
 
 
 def _languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -324,6 +324,8 @@ def personal_data(engine: Engine, email: str) -> dict[str, Any]:
                 "consent_source": subscriber.consent_source,
                 "consent_text": subscriber.consent_text,
                 "pending_consent_text": subscriber.pending_consent_text,
+                "pending_name": subscriber.pending_name,
+                "pending_locale": subscriber.pending_locale,
             },
             "ledger": [
                 {"issue": row.issue, "locale": row.locale, "state": row.state, "detail": row.detail, "updated_at": _iso(row.updated_at)}
