@@ -19,7 +19,7 @@ from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Subscriber
 from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.settings import Project
-from broadsheet.web import create_app, snippet
+from broadsheet.web import Outgoing, create_app, snippet
 
 from . import test_browser
 from .live import serving
@@ -82,21 +82,21 @@ def test_without_an_unsubscribe_url_to_go_by_it_asks_for_the_action(cli: Cli, tm
 
 
 @pytest.fixture
-def site(sample_project: Project, sample_store: Engine, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The app served over HTTP, sending to an outbox: its base URL and the outbox."""
+def site(sample_project: Project, sample_store: Engine, tmp_path: Path) -> Iterator[tuple[str, Path, Outgoing]]:
+    """The app served over HTTP, sending to an outbox: its base URL, the outbox, and the emails it is sending."""
     outbox = tmp_path / "outbox"
     app = create_app(
         sample_project, sample_store, Signer(SECRET), webhook_public_key=None, secret=SECRET,
         transport_factory=lambda: OutboxTransport(outbox),
     )
     with serving(app) as client:
-        yield str(client.base_url).rstrip("/"), outbox
+        yield str(client.base_url).rstrip("/"), outbox, app.state.outgoing
 
 
 def test_a_reader_signs_up_from_the_snippet_on_another_site_in_two_presses(
-    browser: Browser, site: tuple[str, Path], sample_project: Project, sample_store: Engine, tmp_path: Path
+    browser: Browser, site: tuple[str, Path, Outgoing], sample_project: Project, sample_store: Engine, tmp_path: Path
 ) -> None:
-    base, outbox = site
+    base, outbox, outgoing = site
     # The organization's page, elsewhere (here a file), with the Burmese form pasted in.
     page_file = tmp_path / "join.html"
     form = snippet(sample_project, "my", f"{base}/subscribe")
@@ -121,6 +121,8 @@ def test_a_reader_signs_up_from_the_snippet_on_another_site_in_two_presses(
         page.click("button[type=submit]")
     assert "သင်၏ စာဝင်ပုံးကို စစ်ဆေးပါ" in page.inner_text("h1")
     context.close()
+    # The email leaves after the page: wait for it.
+    assert outgoing.wait(10)
     [sent] = sorted(outbox.rglob("*.eml"))
     message = message_from_bytes(sent.read_bytes(), policy=policy.default)
     assert message["To"] == "ကိုအောင် <reader@example.org>"
@@ -130,9 +132,9 @@ def test_a_reader_signs_up_from_the_snippet_on_another_site_in_two_presses(
 
 
 def test_the_form_it_sends_to_speaks_the_snippets_language_whatever_newsletter_is_chosen(
-    site: tuple[str, Path], sample_project: Project
+    site: tuple[str, Path, Outgoing], sample_project: Project
 ) -> None:
-    base, outbox = site
+    base, outbox, _outgoing = site
     form = snippet(sample_project, "my", f"{base}/subscribe")
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
     assert hidden == {"page_language": "my"}

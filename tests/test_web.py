@@ -7,8 +7,10 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from click.testing import Result
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,6 +23,8 @@ from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Event, LedgerEntry, State, Status, Subscriber
 from broadsheet.settings import Project
 from broadsheet.web import MAX_WEBHOOK_BODY, InvalidWebhookKey, create_app
+
+from .serving import broadsheet_server
 
 SECRET = "test-secret-for-signing-unsubscribe-links"
 SIGNER = Signer(SECRET)
@@ -397,3 +401,17 @@ def test_serve_refuses_proxies_it_cannot_trust_precisely(
     result = cli("serve", "--forwarded-allow-ips", given, cwd=sample_project.root)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.startswith("broadsheet: --forwarded-allow-ips: ") and message in result.stderr
+
+
+def test_serve_without_an_address_for_confirmation_links_serves_no_sign_up_and_says_why(
+    sample_project: Project, tmp_path: Path
+) -> None:
+    settings = sample_project.root / "broadsheet.toml"
+    # Unsubscribes handled elsewhere: where /confirm is cannot be told, and the poster's Host is not trusted.
+    settings.write_text('unsubscribe_url = "https://mail.example.org/leave?t={token}"\n' + settings.read_text(encoding="utf-8"))
+    log = tmp_path / "serve.log"
+    environ = {"BROADSHEET_SECRET": "a-long-random-test-secret", "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    with broadsheet_server(sample_project.root, environ, log=log) as base, httpx.Client(base_url=base) as client:
+        assert client.get("/subscribe").status_code == 404
+        assert client.get("/preferences/not-a-token").status_code == 400
+    assert "broadsheet: no sign-up page: set confirm_url, the link of the confirmation emails" in log.read_text(encoding="utf-8")
