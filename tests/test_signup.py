@@ -352,13 +352,27 @@ def test_invalid_address_shows_the_form_again_with_the_error(client: Client, eng
     assert subscriber(engine, "not an address") is None
 
 
-def test_active_address_gets_the_same_page_and_no_email(client: Client, engine: Engine, outbox: Path) -> None:
+def test_active_address_gets_the_same_page_and_a_link_to_its_preferences(client: Client, engine: Engine, outbox: Path) -> None:
     add(engine, "reader@example.org", Status.ACTIVE)
     assert sign_up(client, "Reader@example.org") == sign_up(client, "someone.new@example.org")
     found = subscriber(engine, "reader@example.org")
     assert found is not None
-    assert (found.status, found.locale, found.confirmation_sent_at) == ("active", "en", None)
-    assert [message["To"] for message in emails(outbox)] == ["Ko Aung <someone.new@example.org>"]
+    # Nothing on record changes, whatever the form said.
+    assert (found.status, found.locale, found.name, found.pending_consent_text) == ("active", "en", "", None)
+    [note] = [message for message in emails(outbox) if "reader@" in message["To"]]
+    # Written to the address on record, in the language of the form.
+    assert note["To"] == "reader@example.org"
+    assert note["Subject"] == "သင်သည် Progressive Voice ၏ သတင်းလွှာကို လက်ခံရရှိနေပြီး ဖြစ်ပါသည်"
+    plain = note.get_body(("plain",))
+    assert plain is not None
+    link = re.search(r"https://progressivevoicemyanmar\.org/newsletter(/preferences/\S+)", plain.get_content())
+    assert link is not None
+    page = client.get(link.group(1))
+    assert page.status_code == 200
+    assert '<option value="en" lang="en" selected>English</option>' in page.text
+    # At most one such email an hour too.
+    sign_up(client, "reader@example.org")
+    assert len([message for message in emails(outbox) if "reader@" in message["To"]]) == 1
 
 
 def test_at_most_one_confirmation_an_hour(client: Client, outbox: Path) -> None:
@@ -477,8 +491,8 @@ class HeldOutbox(OutboxTransport):
 
 
 def test_the_answer_does_not_wait_for_the_mail_server(project: Project, engine: Engine, outbox: Path) -> None:
-    # Were the answer given after the email, how long it took would tell a stranger's address (an email
-    # goes) from a subscriber's (none does), whatever the page said.
+    # Were the answer given after the email, how long it took would tell one kind of address from another
+    # (a mail server may take longer over a stranger's, or an email may not go at all), whatever the page said.
     release = threading.Event()
     app = create_app(
         project, engine, Signer(SECRET), webhook_public_key=None, secret=SECRET,
@@ -492,7 +506,11 @@ def test_the_answer_does_not_wait_for_the_mail_server(project: Project, engine: 
         assert emails(outbox) == []
         release.set()
         assert app.state.outgoing.wait(10)
-    assert [message["To"] for message in emails(outbox)] == ["Ko Aung <stranger@example.org>"]
+    # A confirmation for the stranger; for the subscriber, a link to their preferences.
+    assert sorted(message["Subject"] for message in emails(outbox)) == [
+        "Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ",
+        "သင်သည် Progressive Voice ၏ သတင်းလွှာကို လက်ခံရရှိနေပြီး ဖြစ်ပါသည်",
+    ]
 
 
 def test_the_link_goes_to_the_public_address_whatever_host_the_form_was_posted_to(client: Client, outbox: Path) -> None:

@@ -66,6 +66,9 @@ SIGNUP_TEMPLATE = "web/signup.html.j2"
 PREFERENCES_TEMPLATE = "web/preferences.html.j2"
 CONFIRMATION_HTML_TEMPLATE = "web/confirmation.html.j2"
 CONFIRMATION_TEXT_TEMPLATE = "web/confirmation.txt.j2"
+SUBSCRIBED_HTML_TEMPLATE = "web/subscribed.html.j2"
+SUBSCRIBED_TEXT_TEMPLATE = "web/subscribed.txt.j2"
+"""The email to an address that signs up while it already receives the newsletter: a link to its preferences."""
 SNIPPET_TEMPLATE = "web/snippet.html.j2"
 CONSENT_TEMPLATE = "web/consent.txt.j2"
 """The statement a person agrees to by signing up: shown above the form's button and stored, word for word, with them."""
@@ -487,17 +490,22 @@ class SignUp:
 
     def _send_confirmation(self, subscriber: PendingSignUp) -> None:
         settings = self.project.settings
-        token = self._links.dumps([subscriber.id, Signer.address_digest(subscriber.email_key)])
+        if subscriber.active:
+            link = settings.preferences_url.replace("{token}", self.signer.token(subscriber))
+            templates, kind = (SUBSCRIBED_HTML_TEMPLATE, SUBSCRIBED_TEXT_TEMPLATE), "already-subscribed"
+        else:
+            token = self._links.dumps([subscriber.id, Signer.address_digest(subscriber.email_key)])
+            link = self.link.replace("{token}", token)
+            templates, kind = (CONFIRMATION_HTML_TEMPLATE, CONFIRMATION_TEXT_TEMPLATE), "confirmation"
         environment = self.pages.environment(subscriber.locale)
-        link = self.link.replace("{token}", token)
         values = {**self.pages.values(subscriber.locale), "link": link}
-        html = environment.get_template(CONFIRMATION_HTML_TEMPLATE).make_module(values)
+        html = environment.get_template(templates[0]).make_module(values)
         batch = Batch(
-            issue="confirmation",
+            issue=kind,
             locale=subscriber.locale,
             subject=Markup(vars(html)["subject"]).unescape(),
             html=str(html),
-            text=environment.get_template(CONFIRMATION_TEXT_TEMPLATE).render(values),
+            text=environment.get_template(templates[1]).render(values),
             sender=settings.sender,
             reply_to=settings.reply_to or None,
             recipients=[
@@ -528,7 +536,7 @@ class SignUp:
             _forget_confirmation(self.engine, subscriber.id)
             logger.warning("event=signup outcome=not-sent subscriber=%d", subscriber.id)
             return
-        logger.info("event=signup outcome=confirmation-sent subscriber=%d", subscriber.id)
+        logger.info("event=signup outcome=%s-sent subscriber=%d", kind, subscriber.id)
 
 
 class Preferences:
@@ -611,20 +619,23 @@ def _change_preferences(engine: Engine, subscriber_id: int, name: str, locale: s
 
 @dataclass(frozen=True)
 class PendingSignUp:
-    """A sign-up to send a confirmation for: the subscriber's id and key, and the address, name and language
-    the form gave."""
+    """A sign-up to send an email for: the subscriber's id and key, the address and name to write to, and
+    the language the form gave. `active`: they already receive the newsletter, and are sent a link to their
+    preferences instead of a confirmation."""
 
     id: int
     email_key: str
     email: str
     name: str
     locale: str
+    active: bool = False
 
 
 def _sign_up(
     engine: Engine, email: str, name: str, locale: str, consent: str, now: datetime, expiry: timedelta
 ) -> PendingSignUp | None:
-    """The sign-up to send a confirmation for, or None when no email should go.
+    """The sign-up to send an email for (a confirmation, or an active address's preferences link), or None
+    when no email should go.
 
     A new address is added `pending`, with the name and language given; one
     already pending takes them. An address that left (unsubscribed, bounced or
@@ -632,8 +643,10 @@ def _sign_up(
     ones kept apart (`pending_name`, `pending_locale`) until it confirms: the
     confirmation proves the mailbox is theirs and works. Either way the
     `consent` text it would agree to waits in `pending_consent_text`, so that
-    typing someone's address changes nothing on their record. Active addresses
-    are left alone, and no address is sent more than one confirmation an hour.
+    typing someone's address changes nothing on their record. An active
+    address changes in nothing but is sent a link to its preferences (someone
+    who forgot they subscribe, or lost the link), and no address is sent more
+    than one of these emails an hour.
     Sign-ups that were never confirmed within `expiry` are dropped first
     (`drop_unconfirmed`).
     """
@@ -644,8 +657,13 @@ def _sign_up(
         if subscriber is None:
             subscriber = Subscriber(email=email, email_key=key, name=name, locale=locale, status=Status.PENDING.value)
             session.add(subscriber)
-        elif subscriber.status == Status.ACTIVE.value or _recently_sent(subscriber, now):
+        elif _recently_sent(subscriber, now):
             return None
+        elif subscriber.status == Status.ACTIVE.value:
+            # Nothing on record changes: they are told so, with the way to their preferences.
+            subscriber.confirmation_sent_at = now
+            session.commit()
+            return PendingSignUp(subscriber.id, subscriber.email_key, subscriber.email, subscriber.name, locale, active=True)
         elif subscriber.status == Status.PENDING.value:
             subscriber.email, subscriber.name, subscriber.locale = email, name, locale
         else:

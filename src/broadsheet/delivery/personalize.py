@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from email.utils import parseaddr
+from typing import Protocol
 from urllib.parse import quote
 
 from itsdangerous import BadSignature
@@ -38,6 +39,16 @@ def secret_from(environ: Mapping[str, str], why: str = "before sending: it signs
     return secret
 
 
+class Keyed(Protocol):
+    """What a token is made of: a subscriber's id and address key (a `Subscriber`, or a sign-up of one)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email_key(self) -> str: ...
+
+
 class Signer:
     """Signs and checks unsubscribe tokens; a token names one subscriber and cannot be guessed or altered.
 
@@ -54,7 +65,7 @@ class Signer:
     def address_digest(email_key: str) -> str:
         return hashlib.sha256(email_key.encode("utf-8")).hexdigest()[:12]
 
-    def token(self, subscriber: Subscriber) -> str:
+    def token(self, subscriber: Keyed) -> str:
         return str(self._signer.sign(f"{subscriber.id}.{self.address_digest(subscriber.email_key)}").decode("ascii"))
 
     def subscriber_of(self, token: str) -> tuple[int, str] | None:
