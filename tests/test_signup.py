@@ -128,9 +128,24 @@ def test_form_in_burmese_has_a_signed_token_and_a_hidden_honeypot(client: Client
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_form_language_follows_accept_language_then_the_source_locale(client: Client) -> None:
-    assert '<html lang="my">' in client.get("/subscribe", headers={"Accept-Language": "fr;q=0.9, my-MM;q=0.8"}).text
-    assert '<html lang="en">' in client.get("/subscribe", headers={"Accept-Language": "fr"}).text
+@pytest.mark.parametrize(
+    ("accept_language", "lang"),
+    [
+        ("fr;q=0.9, my-MM;q=0.8", "my"),
+        ("fr", "en"),  # none offered: the source locale
+        ("my;Q=0.1, en;q=0.5", "en"),  # Q is q
+        ("en;q=0, *", "my"),  # anything but English
+        ("*", "en"),
+        ("my;q=abc, en;q=0.2", "en"),  # a quality that is not one: the language is left out
+        ("my;q=2", "en"),
+        (",;,my-;q=", "en"),
+        ("en-GB;q=0.3, my;level=1;q=0.4", "my"),
+    ],
+)
+def test_form_language_follows_accept_language_then_the_source_locale(client: Client, accept_language: str, lang: str) -> None:
+    page = client.get("/subscribe", headers={"Accept-Language": accept_language})
+    assert page.status_code == 200
+    assert f'<html lang="{lang}">' in page.text
     assert '<html lang="en">' in client.get("/subscribe?lang=xx").text
 
 
@@ -352,6 +367,20 @@ def test_invalid_address_shows_the_form_again_with_the_error(client: Client, eng
     assert subscriber(engine, "not an address") is None
 
 
+def test_an_address_no_transport_can_send_to_is_refused_on_the_form(client: Client, engine: Engine, outbox: Path) -> None:
+    # A non-ASCII local part needs SMTPUTF8: "check your inbox" would be a lie.
+    form = client.get("/subscribe", params={"lang": "en"})
+    answer = client.post("/subscribe", data={"csrf": form_token(form.text), "email": "üser@example.org", "language": "en"})
+    assert answer.status_code == 400
+    assert "Enter a valid email address." in answer.text
+    assert subscriber(engine, "üser@example.org") is None
+    assert emails(outbox) == []
+    # A non-ASCII domain is fine: it goes out in its IDNA form.
+    sign_up(client, "reader@မြန်မာ.example")
+    [message] = emails(outbox)
+    assert message["To"].addresses[0].domain == "xn--7idjb0f4ck.example"
+
+
 def test_active_address_gets_the_same_page_and_a_link_to_its_preferences(client: Client, engine: Engine, outbox: Path) -> None:
     add(engine, "reader@example.org", Status.ACTIVE)
     assert sign_up(client, "Reader@example.org") == sign_up(client, "someone.new@example.org")
@@ -382,11 +411,22 @@ def test_at_most_one_confirmation_an_hour(client: Client, outbox: Path) -> None:
     assert emails(outbox) == []
 
 
+def test_a_head_request_of_the_link_confirms_nothing(client: Client, engine: Engine, outbox: Path) -> None:
+    sign_up(client, "reader@example.org")
+    assert client.head(confirmation_path(emails(outbox)[0])).status_code == 200
+    found = subscriber(engine, "reader@example.org")
+    assert found is not None
+    assert (found.status, found.consented_at) == ("pending", None)
+    assert client.get(confirmation_path(emails(outbox)[0])).status_code == 200
+
+
 def test_tampered_link_is_refused_and_changes_nothing(client: Client, engine: Engine, outbox: Path) -> None:
     sign_up(client, "reader@example.org")
     path = confirmation_path(emails(outbox)[0])
     response = client.get(path[:-2] + ("AA" if not path.endswith("AA") else "BB"))
     assert response.status_code == 400
+    # Characters base64 would skip over: altered all the same.
+    assert client.get(path + "%C3%BF").status_code == 400
     assert "This confirmation link is not valid" in response.text
     found = subscriber(engine, "reader@example.org")
     assert found is not None

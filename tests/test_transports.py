@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import email
 import email.policy
@@ -127,9 +128,49 @@ def test_long_burmese_subject_keeps_every_space() -> None:
     recipient = subscriber("ko.ko@example.com")
     message = compose(edition(recipient, subject=LONG_SUBJECT), recipient)
     data = message.as_bytes()
-    assert max(len(line) for line in data.split(b"\r\n")) <= 78
+    subject = data.split(b"\r\nSubject: ")[1].split(b"\r\nDate: ")[0]
+    assert max(len(line) for line in subject.split(b"\r\n")) <= 78
     assert parse(data)["Subject"] == LONG_SUBJECT
     assert message.policy is POLICY
+
+
+def test_list_unsubscribe_is_written_as_it_is_however_long() -> None:
+    # Encoded words (=?utf-8?q?<https...?=) would hide the link from the mail clients' unsubscribe button.
+    url = "https://progressivevoicemyanmar.org/newsletter/unsubscribe/1234.a1168cf7b49c.Ka57LEBVLWgSfi_iN5c6HebwMNo"
+    recipient = dataclasses.replace(
+        subscriber("ko.ko@example.com"),
+        substitutions={UNSUBSCRIBE_PLACEHOLDER: url},
+        headers={"List-Unsubscribe": f"<{UNSUBSCRIBE_PLACEHOLDER}>, <mailto:leave@example.org?subject=unsubscribe>"},
+    )
+    data = compose(edition(recipient), recipient).as_bytes()
+    header = data.split(b"\r\nList-Unsubscribe: ")[1].split(b"\r\nMIME-Version: ")[0]
+    assert b"=?" not in header
+    assert header.replace(b"\r\n ", b" ").decode("ascii") == f"<{url}>, <mailto:leave@example.org?subject=unsubscribe>"
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # Python 3.11 writes these encoded words back as raw text, line breaks and all (CVE-2024-6923).
+        "=?utf-8?q?x=0D=0AReply-To:_attacker@evil.example=0D=0A=0D=0APhish:_http://evil.example/?=",
+        # Folded, the quotes would go, and the commas make three addresses.
+        "Support Team, attacker@evil.example, " + "x" * 60,
+        'Daw "Su" \\ (Yangon) <office>' * 3,
+    ],
+    ids=["encoded-words", "long-with-commas", "long-with-specials"],
+)
+def test_no_name_adds_a_header_or_an_address(name: str) -> None:
+    recipient = subscriber("ko.ko@example.com", name=name)
+    data = compose(edition(recipient), recipient).as_bytes()
+    head = data.split(b"\r\n\r\n")[0]
+    assert head.count(b"\r\nReply-To: ") == 1 and b"Phish" not in head
+    message = parse(data)
+    [to] = message["To"].addresses
+    assert to.addr_spec == "ko.ko@example.com"
+    # The name as given, or none at all when it looks like encoded words.
+    assert to.display_name == ("" if "=?" in name else name)
+    assert message.get_content_type() == "multipart/alternative"
 
 
 def test_recipient_name_with_comma_is_quoted_not_split() -> None:

@@ -106,6 +106,14 @@ def test_unsubscribe_page_asks_in_english_and_changes_nothing(project: Project, 
     assert status_of(sqlite_store, reader)[0] == Status.ACTIVE.value
 
 
+def test_a_head_request_of_the_unsubscribe_link_changes_nothing(project: Project, sqlite_store: Engine) -> None:
+    # Mail scanners and link checkers ask HEAD of the links in an email.
+    reader = subscribe(sqlite_store, "reader@example.org")
+    response = client_for(project, sqlite_store).head(f"/unsubscribe/{SIGNER.token(reader)}")
+    assert response.status_code == 200
+    assert status_of(sqlite_store, reader)[0] == Status.ACTIVE.value
+
+
 def test_unsubscribe_page_is_in_the_subscribers_language(project: Project, sqlite_store: Engine) -> None:
     reader = subscribe(sqlite_store, "burmese@example.org", locale="my")
     client = client_for(project, sqlite_store)
@@ -166,6 +174,9 @@ def _tampered(reader: Subscriber, other: Subscriber) -> dict[str, str]:
         "garbage": "not-a-token",
         "address changed": SIGNER.token(Subscriber(id=reader.id, email_key="someone-else@example.org")),
         "nobody": SIGNER.token(Subscriber(id=reader.id + 100, email_key=reader.email_key)),
+        # Characters base64 would skip over: the link was altered all the same.
+        "junk appended": f"{token}%C3%BF",
+        "line break appended": f"{token}%0D%0A",
     }
 
 
@@ -312,6 +323,35 @@ def test_an_oversize_body_gets_413(project: Project, sqlite_store: Engine) -> No
 
 def test_a_signed_body_that_is_not_an_event_list_gets_400(project: Project, sqlite_store: Engine) -> None:
     body = b'{"event": "bounce"}'
+    assert client_for(project, sqlite_store).post("/webhooks/sendgrid", content=body, headers=signed(body)).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"subscriber": "²"},  # a digit to str.isdigit, not to int()
+        {"subscriber": "9" * 5000},  # past Python's limit on converting digits
+        {"subscriber": 10**30},  # past any database id
+        {"subscriber": True},
+        {"event": ["bounce"]},
+        {"event": {"a": 1}},
+    ],
+    ids=["superscript-digit", "5000-digits", "huge-number", "boolean", "event-list", "event-object"],
+)
+def test_signed_events_with_odd_fields_are_ignored_not_a_crash(project: Project, store: Engine, odd: dict[str, Any]) -> None:
+    reader = subscribe(store, "reader@example.org")
+    strange = {**event("bounce", reader, "odd-1"), **odd}
+    if "subscriber" in odd:
+        del strange["email"]  # so that only the odd id could name someone
+    response = post_events(client_for(project, store), [strange, event("delivered", reader, "fine-1")])
+    assert response.status_code == 200
+    assert status_of(store, reader)[0] == Status.ACTIVE.value
+    with Session(store) as session:
+        assert session.scalars(select(Event.sg_event_id).where(Event.sg_event_id == "fine-1")).one() == "fine-1"
+
+
+def test_a_signed_body_nested_thousands_deep_gets_400(project: Project, sqlite_store: Engine) -> None:
+    body = b"[" * 5000 + b"]" * 5000
     assert client_for(project, sqlite_store).post("/webhooks/sendgrid", content=body, headers=signed(body)).status_code == 400
 
 

@@ -46,7 +46,7 @@ from starlette.routing import Route
 
 from .catalogs import INTERFACE, catalog_path, compiled
 from .delivery import feedback
-from .delivery.personalize import SECRET_VARIABLE, Signer, sender_domain
+from .delivery.personalize import SECRET_VARIABLE, TOKEN_CHARACTERS, Signer, sender_domain
 from .delivery.store import Status, Subscriber, utcnow
 from .delivery.subscribers import _check as check_subscriber
 from .delivery.transports import Batch, Outcome, Recipient, Transport, open_transport
@@ -146,7 +146,8 @@ def create_app(
         if subscriber is None:
             logger.info("event=unsubscribe outcome=invalid-token method=%s", request.method)
             return pages.render(UNSUBSCRIBE_TEMPLATE, "invalid", visitor_locale(request, project.settings), status_code=400)
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
+            # HEAD too (Starlette answers it with this handler): link checkers ask it, and change nothing.
             state = "confirm" if subscriber.status == Status.ACTIVE.value else "done"
             # Relative, so that it holds wherever the app is mounted: the page is /unsubscribe/{token} itself.
             return pages.render(UNSUBSCRIBE_TEMPLATE, state, subscriber.locale, action=quote(token, safe=""))
@@ -166,7 +167,8 @@ def create_app(
             return PlainTextResponse("invalid signature\n", status_code=403)
         try:
             events = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: arrays nested thousands deep.
             events = None
         if not isinstance(events, list):
             logger.warning("event=webhook outcome=not-an-event-list bytes=%d", len(body))
@@ -441,9 +443,14 @@ class SignUp:
         return response
 
     async def confirm(self, request: Request) -> Response:
+        if request.method == "HEAD":
+            # Link checkers ask HEAD of the links in an email: only following the link confirms.
+            return HTMLResponse(None, headers=_PAGE_HEADERS)
         token = str(request.path_params["token"])
         max_age = int(timedelta(days=self.project.settings.confirmation_max_age_days).total_seconds())
         try:
+            if not TOKEN_CHARACTERS.fullmatch(token):
+                raise BadData("not a token of ours")
             identifier, digest = self._links.loads(token, max_age=max_age)
         except (BadData, TypeError, ValueError):
             logger.info("event=confirm outcome=invalid-token")
@@ -793,22 +800,36 @@ def _locale_named(code: str, locales: tuple[str, ...]) -> str | None:
 
 
 def _negotiated(accept_language: str, locales: tuple[str, ...]) -> str | None:
-    """The configured locale the reader prefers most by their Accept-Language header, or None."""
+    """The configured locale the reader prefers most by their Accept-Language header (RFC 9110), or None.
+    `*` stands for any configured locale the header does not name; a quality of 0 rules a language out."""
     ranked: list[tuple[float, int, str]] = []
+    refused: set[str] = set()
     for position, part in enumerate(accept_language.split(",")):
-        tag, _, parameters = part.strip().partition(";")
+        tag, *parameters = (piece.strip() for piece in part.split(";"))
         quality = 1.0
-        if parameters.strip().startswith("q="):
-            try:
-                quality = float(parameters.strip()[2:])
-            except ValueError:
-                continue
-        if tag and quality > 0:
-            ranked.append((-quality, position, tag.strip().lower().replace("-", "_")))
+        for parameter in parameters:
+            if parameter.lower().startswith("q="):
+                try:
+                    quality = float(parameter[2:])
+                except ValueError:
+                    quality = -1.0
+        tag = tag.lower().replace("-", "_")
+        if not tag or not 0 <= quality <= 1:
+            continue
+        if quality == 0:
+            refused.add(tag)
+        else:
+            ranked.append((-quality, position, tag))
     configured = {locale.lower(): locale for locale in locales}
+    named = {tag for _quality, _position, tag in ranked} | refused
     for _quality, _position, tag in sorted(ranked):
+        if tag == "*":
+            others = [code for lower, code in configured.items() if lower not in named and lower.split("_")[0] not in named]
+            if others:
+                return others[0]
+            continue
         found = configured.get(tag) or configured.get(tag.split("_")[0])
-        if found:
+        if found and found.lower() not in refused:
             return found
     return None
 

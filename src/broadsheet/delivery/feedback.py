@@ -139,7 +139,18 @@ def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
 
 
 def _wanted(event: Any) -> bool:
-    return isinstance(event, Mapping) and event.get("event") in RECORDED_EVENTS and bool(event.get("sg_event_id"))
+    return isinstance(event, Mapping) and isinstance(kind := event.get("event"), str) and kind in RECORDED_EVENTS and bool(event.get("sg_event_id"))
+
+
+_LARGEST_ID = 2**63 - 1
+
+
+def _claimed_id(value: Any) -> int | None:
+    """The subscriber id an event's `subscriber` field names: a whole number (or its ASCII digits) that a
+    database id can be; None for anything else."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _LARGEST_ID else None
 
 
 def _issue_of(event: Mapping[str, Any]) -> str | None:
@@ -159,17 +170,14 @@ def _time_of(event: Mapping[str, Any]) -> datetime:
 
 def _subscriber_ids(session: Session, events: Sequence[Mapping[str, Any]]) -> dict[int, int]:
     """The subscriber of each event (by its index) that names one who exists."""
-    claimed = {
-        int(value) for event in events if isinstance(value := event.get("subscriber"), str | int) and str(value).isdigit()
-    }
+    claimed = {identifier for event in events if (identifier := _claimed_id(event.get("subscriber"))) is not None}
     addresses = {str(event["email"]).lower() for event in events if isinstance(event.get("email"), str)}
     by_id = {identifier: key for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.id.in_(sorted(claimed))))} if claimed else {}
     by_key = {key: identifier for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.email_key.in_(sorted(addresses))))} if addresses else {}
     found: dict[int, int] = {}
     for index, event in enumerate(events):
-        value = event.get("subscriber")
         address = str(event["email"]).lower() if isinstance(event.get("email"), str) else None
-        identifier = int(value) if isinstance(value, str | int) and str(value).isdigit() else None
+        identifier = _claimed_id(event.get("subscriber"))
         # An id whose address differs belongs to someone else now (SQLite may reuse a deleted subscriber's id).
         if identifier in by_id and (address is None or by_id[identifier] == address):
             found[index] = identifier

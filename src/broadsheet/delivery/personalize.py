@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from email.utils import parseaddr
 from typing import Protocol
@@ -24,6 +25,8 @@ from .store import Subscriber
 from .transports import Recipient
 
 SECRET_VARIABLE = "BROADSHEET_SECRET"
+TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_.\-]{1,500}")
+"""Every signed token this package makes (links, forms) is URL-safe base64 with dots, and short."""
 _SALT = "broadsheet-unsubscribe"
 
 
@@ -70,6 +73,9 @@ class Signer:
 
     def subscriber_of(self, token: str) -> tuple[int, str] | None:
         """(id, address digest) of a valid token, or None for a bad or tampered one."""
+        # Base64 decoding skips characters outside its alphabet: a token with any is not one we made.
+        if not TOKEN_CHARACTERS.fullmatch(token):
+            return None
         try:
             value = self._signer.unsign(token).decode("ascii")
         except (BadSignature, UnicodeError):

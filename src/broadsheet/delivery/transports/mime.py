@@ -11,30 +11,72 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.errors import HeaderParseError, NonASCIILocalPartDefect
 from email.header import Header
-from email.headerregistry import Address, UnstructuredHeader
+from email.headerregistry import Address, AddressHeader, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from typing import Any
 
 from . import Batch, Recipient, personalize
 
+MAX_HEADER_LINE = 998
+"""RFC 5322's limit on a line, header lines included."""
+
 
 class _SMTPPolicy(EmailPolicy):
-    """`email.policy.SMTP`, except for non-ASCII unstructured headers (the Subject).
+    """`email.policy.SMTP`, except that this module writes two kinds of header itself.
 
-    Python 3.11's folder drops the space between some adjacent encoded words, so
-    a long Burmese subject arrives with two words run together; `email.header`
-    keeps every space inside the encoded words.
+    - Unstructured headers (Subject, List-Unsubscribe): Python 3.11's folder
+      drops the space between some adjacent encoded words, so a long Burmese
+      subject arrives with two words run together, and it turns a word longer
+      than a line (the URL of List-Unsubscribe) into encoded words, which
+      mail clients do not read as a link. Non-ASCII text goes through
+      `email.header`, which keeps every space; ASCII is folded at spaces
+      only, a long word kept whole (`_folded`).
+    - Headers of one address (From, To, Reply-To): Python 3.11's folder
+      writes encoded words found in a display name back as raw text, line
+      breaks and all (CVE-2024-6923), and drops the quotes of a long
+      display name, so that its commas split it into several addresses.
+      The name is written as one quoted string, or encoded by `email.header`.
     """
 
     def _encoded(self, name: str, value: Any) -> str | None:
-        if self.utf8 or not isinstance(value, UnstructuredHeader) or str(value).isascii():
+        if self.utf8:
             return None
+        if isinstance(value, AddressHeader) and len(value.groups) == 1 and len(value.addresses) == 1:
+            [group] = value.groups
+            return self._address(name, value.addresses[0]) if group.display_name is None else None
+        if not isinstance(value, UnstructuredHeader):
+            return None
+        if str(value).isascii():
+            return self._folded(name, str(value))
         folded = Header(str(value), "utf-8", header_name=name).encode(
             linesep=self.linesep, maxlinelen=self.max_line_length
         )
         return f"{name}: {folded}{self.linesep}"
+
+    def _address(self, name: str, address: Address) -> str:
+        display = address.display_name
+        if not display:
+            return self._folded(name, address.addr_spec)
+        if display.isascii():
+            # One quoted string, however long: never split where a comma is.
+            return self._folded(name, formataddr((display, address.addr_spec)))
+        encoded = Header(display, "utf-8", header_name=name).encode(linesep=self.linesep, maxlinelen=self.max_line_length)
+        return f"{name}: {encoded} <{address.addr_spec}>{self.linesep}"
+
+    def _folded(self, name: str, value: str) -> str:
+        """`name: value` folded at spaces into lines of at most `max_line_length` where the words allow."""
+        if any(character in value for character in "\r\n"):
+            raise ValueError(f"{name}: a header may not hold a line break")
+        lines = [f"{name}:"]
+        for position, word in enumerate(value.split(" ")):
+            if position and len(lines[-1]) + 1 + len(word) > (self.max_line_length or MAX_HEADER_LINE):
+                lines.append("")
+            lines[-1] += f" {word}"
+        if max(map(len, lines)) > MAX_HEADER_LINE:
+            raise ValueError(f"{name}: a word of the header is longer than a line may be ({MAX_HEADER_LINE} characters)")
+        return self.linesep.join(lines) + self.linesep
 
     def fold(self, name: str, value: Any) -> str:
         return self._encoded(name, value) or super().fold(name, value)
@@ -73,7 +115,15 @@ def compose(batch: Batch, recipient: Recipient) -> EmailMessage:
     values = recipient.substitutions
     message = EmailMessage(policy=POLICY)
     message["From"] = batch.sender
-    message["To"] = Address(display_name=recipient.name, addr_spec=ascii_address(recipient.address))
+    address = ascii_address(recipient.address)
+    # A name that looks like encoded words ("=?utf-8?q?...?=") is decoded by some readers even inside
+    # quotes, line breaks and all; one that Python reads back as something else is not what was meant
+    # either. Such a name is left out: the address alone is safe.
+    named = Address(display_name=recipient.name, addr_spec=address)
+    message["To"] = named if "=?" not in recipient.name else Address(addr_spec=address)
+    if message["To"].addresses != (named,):
+        del message["To"]
+        message["To"] = Address(addr_spec=address)
     if batch.reply_to:
         message["Reply-To"] = batch.reply_to
     message["Subject"] = personalize(batch.subject, values)
