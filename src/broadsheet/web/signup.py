@@ -1,87 +1,65 @@
-"""The public web side of delivery: sign-up with double opt-in, preferences and unsubscribe pages, SendGrid's Event Webhook, and a health check.
-
-`create_app` makes the Starlette application that `broadsheet serve` runs.
-Logs are `key=value` lines naming subscribers by id, never by address.
-"""
+"""Sign-up with double opt-in: the form (and `broadsheet snippet`'s copy of it for the organization's own
+website), its limits, the pending subscriber, the confirmation email and link, and dropping sign-ups nobody confirmed."""
 
 from __future__ import annotations
 
 import asyncio
-import binascii
-import contextlib
-import gettext
 import hashlib
 import ipaddress
-import json
 import logging
 import math
-import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import parse_qs, quote
 
-import jinja2
-from babel import Locale
-from cryptography.hazmat.primitives.asymmetric import ec
 from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from markupsafe import Markup
-from sendgrid.helpers.eventwebhook import EventWebhook  # type: ignore[import-untyped]
-from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
-from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, Response
 
-from .catalogs import INTERFACE, catalog_path, compiled
-from .delivery import feedback
-from .delivery.personalize import SECRET_VARIABLE, TOKEN_CHARACTERS, Signer, sender_domain
-from .delivery.store import Status, Subscriber, utcnow
-from .delivery.subscribers import _check as check_subscriber
-from .delivery.transports import Batch, Outcome, Recipient, Transport, open_transport
-from .errors import BroadsheetError
-from .logs import without_addresses
-from .settings import Project, Settings
+from ..delivery.personalize import TOKEN_CHARACTERS, Signer, sender_domain
+from ..delivery.store import Status, Subscriber, utcnow
+from ..delivery.subscribers import _check as check_subscriber
+from ..delivery.transports import Batch, Outcome, Recipient, Transport
+from ..logs import without_addresses
+from ..settings import Project, Settings
+from .pages import (
+    _PAGE_HEADERS,
+    MAX_FORM_BODY,
+    FormTokens,
+    WebPages,
+    _languages,
+    _limited_body,
+    _locale_named,
+    visitor_locale,
+)
 
-logger = logging.getLogger(__name__)
+# One logger for the whole app: its lines name `broadsheet.web`, whichever of its modules writes them.
+logger = logging.getLogger("broadsheet.web")
 
-WEBHOOK_PUBLIC_KEY_VARIABLE = "SENDGRID_WEBHOOK_PUBLIC_KEY"
-SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
-TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
-MAX_WEBHOOK_BODY = 1_000_000
-"""Bytes; SendGrid batches events into posts far smaller than this."""
-UNSUBSCRIBE_TEMPLATE = "web/unsubscribe.html.j2"
 SIGNUP_TEMPLATE = "web/signup.html.j2"
-PREFERENCES_TEMPLATE = "web/preferences.html.j2"
 CONFIRMATION_HTML_TEMPLATE = "web/confirmation.html.j2"
 CONFIRMATION_TEXT_TEMPLATE = "web/confirmation.txt.j2"
 SUBSCRIBED_HTML_TEMPLATE = "web/subscribed.html.j2"
 SUBSCRIBED_TEXT_TEMPLATE = "web/subscribed.txt.j2"
 """The email to an address that signs up while it already receives the newsletter: a link to its preferences."""
 SNIPPET_TEMPLATE = "web/snippet.html.j2"
-CONSENT_TEMPLATE = "web/consent.txt.j2"
-"""The statement a person agrees to by signing up: shown above the form's button and stored, word for word, with them."""
 CONFIRM_SALT = "broadsheet-confirm"
-FORM_SALT = "broadsheet-subscribe-form"
-MAX_FORM_BODY = 10_000
-"""Bytes; the sign-up and preferences forms are far smaller. A larger body is read as an empty form."""
-FORM_MAX_AGE = 2 * 3600
-"""Seconds a sign-up or preferences form stays usable after it was served."""
 CONFIRMATION_INTERVAL = timedelta(hours=1)
 """At most one confirmation email per address in this time, whoever asks for it."""
-TIDY_INTERVAL = timedelta(hours=1)
-"""How often `broadsheet serve` drops the sign-ups nobody confirmed in time, besides at each sign-up."""
 CONSENT_SOURCE = "web form"
 SIGNUP_PURPOSE = "subscribe"
 """What a sign-up form's token is for, followed by `:` and the language of the form."""
@@ -89,211 +67,6 @@ PAGE_LANGUAGE_FIELD = "page_language"
 """A field of `broadsheet snippet`'s form: the language it is in, which the app's own form then speaks."""
 HONEYPOT_FIELD = "website"
 """A field people never see (hidden by CSS) and form-filling robots fill in."""
-_MIN_SECRET = 16
-
-# The token is in the address: keep it out of other sites' logs, caches and frames.
-_PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-}
-
-
-class InvalidWebhookKey(BroadsheetError):
-    """The configured SendGrid webhook public key is not one."""
-
-
-def webhook_public_key(project: Project, environ: Mapping[str, str]) -> str | None:
-    """`SENDGRID_WEBHOOK_PUBLIC_KEY` when set, else the `sendgrid_webhook_public_key` setting; None when neither is."""
-    return environ.get(WEBHOOK_PUBLIC_KEY_VARIABLE) or project.settings.sendgrid_webhook_public_key or None
-
-
-def create_app(
-    project: Project,
-    engine: Engine,
-    signer: Signer,
-    *,
-    webhook_public_key: str | None,
-    secret: str | None = None,
-    transport_factory: Callable[[], Transport] | None = None,
-) -> Starlette:
-    """The application: `GET|POST /subscribe`, `GET /confirm/{token}`, `GET|POST /preferences/{token}`,
-    `GET|POST /unsubscribe/{token}`, `POST /webhooks/sendgrid`, `GET /health`.
-
-    `secret` (default: BROADSHEET_SECRET) signs the sign-up and preferences forms and the confirmation
-    links; without one of at least 16 characters there is no sign-up and no preferences page, and without
-    a `confirmation_link` no sign-up. `app.state.outgoing` (`Outgoing`) counts the confirmation emails
-    still being sent after their answer. `transport_factory` opens the transport that
-    sends each confirmation email (default: BROADSHEET_TRANSPORT, else the `transport` setting).
-    Raises `InvalidWebhookKey` for a public key that is not a base64 EC key.
-    Without a key every webhook request is refused (403).
-    """
-    pages = WebPages(project)
-    verifier = _verifier(webhook_public_key)
-    signup_secret = secret if secret is not None else os.environ.get(SECRET_VARIABLE, "")
-    opened = transport_factory or (lambda: _configured_transport(project))
-    forms = FormTokens(signup_secret)
-    settings = project.settings
-    limits = SignUpLimits(settings.signup_limit_per_client, settings.signup_limit_per_address, settings.signup_limit_total)
-    link = confirmation_link(settings)
-    signup = SignUp(project, engine, pages, forms, signup_secret, opened, signer, limits, link or "")
-    preferences = Preferences(project, engine, signer, pages, forms)
-
-    async def unsubscribe(request: Request) -> Response:
-        token = str(request.path_params["token"])
-        subscriber = await run_in_threadpool(feedback.subscriber_of_token, engine, signer, token)
-        if subscriber is None:
-            logger.info("event=unsubscribe outcome=invalid-token method=%s", request.method)
-            return pages.render(UNSUBSCRIBE_TEMPLATE, "invalid", visitor_locale(request, project.settings), status_code=400)
-        if request.method in ("GET", "HEAD"):
-            # HEAD too (Starlette answers it with this handler): link checkers ask it, and change nothing.
-            state = "confirm" if subscriber.status == Status.ACTIVE.value else "done"
-            # Relative, so that it holds wherever the app is mounted: the page is /unsubscribe/{token} itself.
-            return pages.render(UNSUBSCRIBE_TEMPLATE, state, subscriber.locale, action=quote(token, safe=""))
-        # RFC 8058: a mail client's one-click POST carries `List-Unsubscribe=One-Click`; the form, nothing
-        # that matters. The signed token alone decides, so the body is not read.
-        changed = await run_in_threadpool(feedback.unsubscribe, engine, subscriber.id)
-        logger.info("event=unsubscribe outcome=%s subscriber=%d", "unsubscribed" if changed else "already-off-list", subscriber.id)
-        return pages.render(UNSUBSCRIBE_TEMPLATE, "done", subscriber.locale)
-
-    async def sendgrid_events(request: Request) -> Response:
-        body = await _limited_body(request, MAX_WEBHOOK_BODY)
-        if body is None:
-            logger.warning("event=webhook outcome=too-large limit=%d", MAX_WEBHOOK_BODY)
-            return PlainTextResponse("request body too large\n", status_code=413)
-        if not _signed(verifier, body, request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)):
-            logger.warning("event=webhook outcome=bad-signature configured=%s", verifier is not None)
-            return PlainTextResponse("invalid signature\n", status_code=403)
-        try:
-            events = json.loads(body)
-        except (ValueError, RecursionError):
-            # RecursionError: arrays nested thousands deep.
-            events = None
-        if not isinstance(events, list):
-            logger.warning("event=webhook outcome=not-an-event-list bytes=%d", len(body))
-            return PlainTextResponse("expected a JSON array of events\n", status_code=400)
-        recorded = await run_in_threadpool(feedback.record_events, engine, events)
-        logger.info(
-            "event=webhook outcome=ok received=%d recorded=%d duplicates=%d ignored=%d status_changes=%d",
-            recorded.received, recorded.recorded, recorded.duplicates, recorded.ignored, recorded.status_changes,
-        )
-        return PlainTextResponse("ok\n")
-
-    async def health(_request: Request) -> Response:
-        try:
-            await run_in_threadpool(_ping, engine)
-        except SQLAlchemyError as exc:
-            logger.error("event=health outcome=database-unavailable error=%s", type(exc).__name__)
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
-
-    signup_routes = [
-        Route("/subscribe", signup.form, methods=["GET"]),
-        Route("/subscribe", signup.submit, methods=["POST"]),
-        Route("/confirm/{token}", signup.confirm, methods=["GET"]),
-    ]
-    preferences_routes = [
-        Route("/preferences/{token}", preferences.form, methods=["GET"]),
-        Route("/preferences/{token}", preferences.submit, methods=["POST"]),
-    ]
-    signed = len(signup_secret) >= _MIN_SECRET
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        expiry = timedelta(days=settings.confirmation_max_age_days)
-        tidying = asyncio.create_task(_drop_unconfirmed_every(TIDY_INTERVAL, engine, expiry))
-        try:
-            yield
-        finally:
-            tidying.cancel()
-
-    app = Starlette(
-        lifespan=lifespan,
-        routes=[
-            *(signup_routes if signed and link is not None else []),
-            *(preferences_routes if signed else []),
-            Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
-            Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
-            Route("/health", health, methods=["GET"]),
-        ]
-    )
-    app.state.outgoing = signup.outgoing
-    return app
-
-
-class WebPages:
-    """The pages of the app in each locale, from the project's templates and interface catalog."""
-
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self._environments: dict[str, jinja2.Environment] = {}
-
-    def environment(self, locale: str) -> jinja2.Environment:
-        # One environment per locale: installed translations are global to an environment, and
-        # requests in different languages are served at the same time.
-        if locale not in self._environments:
-            env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader(self.project.templates_dir),
-                extensions=["jinja2.ext.i18n"],
-                autoescape=jinja2.select_autoescape(default=True, disabled_extensions=("txt.j2",)),
-                undefined=jinja2.StrictUndefined,
-                trim_blocks=True,
-                lstrip_blocks=True,
-            )
-            env.install_gettext_translations(self._translations(locale), newstyle=True)  # type: ignore[attr-defined]
-            self._environments[locale] = env
-        return self._environments[locale]
-
-    def _translations(self, locale: str) -> gettext.NullTranslations:
-        if locale == self.project.settings.source_locale:
-            return gettext.NullTranslations()
-        return gettext.GNUTranslations(compiled(catalog_path(self.project, locale, INTERFACE), locale))
-
-    def values(self, locale: str) -> dict[str, Any]:
-        """What every page and email of the app shows: the language and typography of `locale`, the publisher."""
-        settings = self.project.settings
-        language = settings.language(locale)
-        return {
-            "lang": locale.replace("_", "-"),
-            "organization": settings.organization.name,
-            "font_family": language.font_family,
-            "line_height": language.line_height,
-            "heading_line_height": language.heading_line_height,
-        }
-
-    def consent(self, locale: str) -> str:
-        """The statement a person agrees to by sending the sign-up form in `locale`, on one line, as the form shows it."""
-        template = self.environment(locale).get_template(CONSENT_TEMPLATE)
-        return " ".join(template.render(self.values(locale)).split())
-
-    def render(self, template: str, state: str, locale: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
-        page = self.environment(locale).get_template(template).render(
-            state=state, **{"action": "", **self.values(locale), **values}
-        )
-        return HTMLResponse(page, status_code=status_code, headers=_PAGE_HEADERS)
-
-
-class FormTokens:
-    """The signed, timed token in each form of the app (CSRF): a post is taken only with the token of a page
-    this app served for the same purpose in the last `FORM_MAX_AGE` seconds."""
-
-    def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt=FORM_SALT)
-
-    def issue(self, purpose: str) -> str:
-        return self._serializer.dumps(purpose)
-
-    def purpose(self, token: str) -> str | None:
-        """What the form of a valid `token` was for; None for a missing, forged or expired token."""
-        try:
-            purpose = self._serializer.loads(token, max_age=FORM_MAX_AGE)
-        except BadData:
-            return None
-        return purpose if isinstance(purpose, str) else None
-
-    def valid(self, token: str, purpose: str) -> bool:
-        return self.purpose(token) == purpose
 
 
 class SignUpLimits:
@@ -546,84 +319,6 @@ class SignUp:
         logger.info("event=signup outcome=%s-sent subscriber=%d", kind, subscriber.id)
 
 
-class Preferences:
-    """A subscriber's own page, reached by the signed token of their emails: their name and the language
-    of the newsletter, which the next send reads."""
-
-    def __init__(self, project: Project, engine: Engine, signer: Signer, pages: WebPages, forms: FormTokens) -> None:
-        self.project = project
-        self.engine = engine
-        self.signer = signer
-        self.pages = pages
-        self._forms = forms
-
-    async def form(self, request: Request) -> Response:
-        token = str(request.path_params["token"])
-        subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
-        if subscriber is None:
-            logger.info("event=preferences outcome=invalid-token method=GET")
-            return self._invalid(request)
-        if subscriber.status != Status.ACTIVE.value:
-            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale)
-        return self._form_page(subscriber, request, {"name": subscriber.name, "language": subscriber.locale}, errors=set())
-
-    async def submit(self, request: Request) -> Response:
-        token = str(request.path_params["token"])
-        subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
-        if subscriber is None:
-            logger.info("event=preferences outcome=invalid-token method=POST")
-            return self._invalid(request)
-        body = await _limited_body(request, MAX_FORM_BODY)
-        given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
-        fields = {key: given.get(key, [""])[0] for key in ("csrf", "name", "language")}
-        if not self._forms.valid(fields["csrf"], self._purpose(subscriber)):
-            logger.info("event=preferences outcome=bad-form-token subscriber=%d", subscriber.id)
-            return self.pages.render(PREFERENCES_TEMPLATE, "expired-form", subscriber.locale, status_code=400)
-        if subscriber.status != Status.ACTIVE.value:
-            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
-        row, problems = check_subscriber(subscriber.email, fields["name"], fields["language"], "", self.project.settings.locales)
-        if row is None:
-            values = {"name": fields["name"], "language": fields["language"]}
-            return self._form_page(subscriber, request, values, errors={field for field, _message in problems}, status_code=400)
-        changed = await run_in_threadpool(_change_preferences, self.engine, subscriber.id, row.name, row.locale)
-        if not changed:
-            # Unsubscribed (or bounced) between the check above and the update.
-            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
-        logger.info("event=preferences outcome=saved subscriber=%d locale=%s", subscriber.id, row.locale)
-        return self.pages.render(PREFERENCES_TEMPLATE, "saved", row.locale)
-
-    def _form_page(
-        self, subscriber: Subscriber, request: Request, values: dict[str, str], *, errors: set[str], status_code: int = 200
-    ) -> HTMLResponse:
-        token = quote(str(request.path_params["token"]), safe="")
-        return self.pages.render(
-            PREFERENCES_TEMPLATE, "form", subscriber.locale, status_code=status_code,
-            # Relative, so that they hold wherever the app is mounted: the page is /preferences/{token} itself.
-            action=token, csrf=self._forms.issue(self._purpose(subscriber)),
-            unsubscribe_action=f"../unsubscribe/{token}",
-            languages=_languages(self.project.settings.locales), values=values, errors=errors,
-        )
-
-    def _invalid(self, request: Request) -> HTMLResponse:
-        return self.pages.render(PREFERENCES_TEMPLATE, "invalid", visitor_locale(request, self.project.settings), status_code=400)
-
-    @staticmethod
-    def _purpose(subscriber: Subscriber) -> str:
-        # A form token serves the page of one subscriber only.
-        return f"preferences:{subscriber.id}"
-
-
-def _change_preferences(engine: Engine, subscriber_id: int, name: str, locale: str) -> bool:
-    """Set the name and language of an active subscriber; whether they were one."""
-    with Session(engine) as session, session.begin():
-        changed = session.execute(
-            update(Subscriber)
-            .where(Subscriber.id == subscriber_id, Subscriber.status == Status.ACTIVE.value)
-            .values(name=name, locale=locale, updated_at=utcnow())
-        )
-        return bool(changed.rowcount)  # type: ignore[attr-defined]
-
-
 @dataclass(frozen=True)
 class PendingSignUp:
     """A sign-up to send an email for: the subscriber's id and key, the address and name to write to, and
@@ -781,104 +476,6 @@ def confirmation_link(settings: Settings) -> str | None:
     return f"{base}/confirm/{{token}}" if base is not None else None
 
 
-def visitor_locale(request: Request, settings: Settings) -> str:
-    """The language of a page for a visitor nothing else tells about: `?lang=`, else their Accept-Language,
-    else the source locale."""
-    asked = _locale_named(request.query_params.get("lang", ""), settings.locales)
-    return asked or _negotiated(request.headers.get("accept-language", ""), settings.locales) or settings.source_locale
-
-
-def _languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(code, the language's own name for itself) of each configured locale, for a language select."""
-    return [(code, Locale.parse(code).get_display_name(code) or code) for code in locales]
-
-
-def _locale_named(code: str, locales: tuple[str, ...]) -> str | None:
-    """The configured locale `code` names, whatever its case and separator, or None."""
-    configured = {locale.lower(): locale for locale in locales}
-    return configured.get(code.strip().lower().replace("-", "_"))
-
-
-def _negotiated(accept_language: str, locales: tuple[str, ...]) -> str | None:
-    """The configured locale the reader prefers most by their Accept-Language header (RFC 9110), or None.
-    `*` stands for any configured locale the header does not name; a quality of 0 rules a language out."""
-    ranked: list[tuple[float, int, str]] = []
-    refused: set[str] = set()
-    for position, part in enumerate(accept_language.split(",")):
-        tag, *parameters = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for parameter in parameters:
-            if parameter.lower().startswith("q="):
-                try:
-                    quality = float(parameter[2:])
-                except ValueError:
-                    quality = -1.0
-        tag = tag.lower().replace("-", "_")
-        if not tag or not 0 <= quality <= 1:
-            continue
-        if quality == 0:
-            refused.add(tag)
-        else:
-            ranked.append((-quality, position, tag))
-    configured = {locale.lower(): locale for locale in locales}
-    named = {tag for _quality, _position, tag in ranked} | refused
-    for _quality, _position, tag in sorted(ranked):
-        if tag == "*":
-            others = [code for lower, code in configured.items() if lower not in named and lower.split("_")[0] not in named]
-            if others:
-                return others[0]
-            continue
-        found = configured.get(tag) or configured.get(tag.split("_")[0])
-        if found and found.lower() not in refused:
-            return found
-    return None
-
-
-def _configured_transport(project: Project) -> Transport:
-    spec = os.environ.get("BROADSHEET_TRANSPORT") or project.settings.transport
-    return open_transport(spec, environ=os.environ)
-
-
-def _verifier(public_key: str | None) -> ec.EllipticCurvePublicKey | None:
-    if not public_key:
-        return None
-    try:
-        key = EventWebhook().convert_public_key_to_ecdsa(public_key.strip())
-    except (ValueError, TypeError):
-        key = None
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise InvalidWebhookKey(
-            f"{WEBHOOK_PUBLIC_KEY_VARIABLE} / sendgrid_webhook_public_key: Expected the base64 verification key "
-            "of SendGrid's signed Event Webhook (an elliptic-curve public key)"
-        )
-    return key
-
-
-def _signed(key: ec.EllipticCurvePublicKey | None, body: bytes, signature: str | None, timestamp: str | None) -> bool:
-    if key is None or not signature or not timestamp:
-        return False
-    try:
-        payload = body.decode("utf-8")
-        return bool(EventWebhook().verify_signature(payload, signature, timestamp, public_key=key))
-    except (UnicodeDecodeError, binascii.Error, ValueError):
-        return False
-
-
-async def _limited_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None when it is over `limit` bytes (read no further than that)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _digest(text: str) -> str:
     """A short fingerprint of `text`, for a form token to name the consent its page showed."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -895,8 +492,3 @@ def _client_key(host: str) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
-
-
-def _ping(engine: Engine) -> Any:
-    with engine.connect() as connection:
-        return connection.execute(text("SELECT 1")).scalar_one()

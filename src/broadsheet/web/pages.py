@@ -1,0 +1,174 @@
+"""The app's pages in the visitor's language: templates and translations per locale, the headers every page
+carries, the signed token of each form, and a request's body read no further than a limit."""
+
+from __future__ import annotations
+
+import gettext
+from typing import Any
+
+import jinja2
+from babel import Locale
+from itsdangerous import BadData, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from ..catalogs import INTERFACE, catalog_path, compiled
+from ..settings import Project, Settings
+
+CONSENT_TEMPLATE = "web/consent.txt.j2"
+"""The statement a person agrees to by signing up: shown above the form's button and stored, word for word, with them."""
+FORM_SALT = "broadsheet-subscribe-form"
+MAX_FORM_BODY = 10_000
+"""Bytes; the sign-up and preferences forms are far smaller. A larger body is read as an empty form."""
+FORM_MAX_AGE = 2 * 3600
+"""Seconds a sign-up or preferences form stays usable after it was served."""
+
+# The token is in the address: keep it out of other sites' logs, caches and frames.
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
+
+
+class WebPages:
+    """The pages of the app in each locale, from the project's templates and interface catalog."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._environments: dict[str, jinja2.Environment] = {}
+
+    def environment(self, locale: str) -> jinja2.Environment:
+        # One environment per locale: installed translations are global to an environment, and
+        # requests in different languages are served at the same time.
+        if locale not in self._environments:
+            env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(self.project.templates_dir),
+                extensions=["jinja2.ext.i18n"],
+                autoescape=jinja2.select_autoescape(default=True, disabled_extensions=("txt.j2",)),
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.install_gettext_translations(self._translations(locale), newstyle=True)  # type: ignore[attr-defined]
+            self._environments[locale] = env
+        return self._environments[locale]
+
+    def _translations(self, locale: str) -> gettext.NullTranslations:
+        if locale == self.project.settings.source_locale:
+            return gettext.NullTranslations()
+        return gettext.GNUTranslations(compiled(catalog_path(self.project, locale, INTERFACE), locale))
+
+    def values(self, locale: str) -> dict[str, Any]:
+        """What every page and email of the app shows: the language and typography of `locale`, the publisher."""
+        settings = self.project.settings
+        language = settings.language(locale)
+        return {
+            "lang": locale.replace("_", "-"),
+            "organization": settings.organization.name,
+            "font_family": language.font_family,
+            "line_height": language.line_height,
+            "heading_line_height": language.heading_line_height,
+        }
+
+    def consent(self, locale: str) -> str:
+        """The statement a person agrees to by sending the sign-up form in `locale`, on one line, as the form shows it."""
+        template = self.environment(locale).get_template(CONSENT_TEMPLATE)
+        return " ".join(template.render(self.values(locale)).split())
+
+    def render(self, template: str, state: str, locale: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
+        page = self.environment(locale).get_template(template).render(
+            state=state, **{"action": "", **self.values(locale), **values}
+        )
+        return HTMLResponse(page, status_code=status_code, headers=_PAGE_HEADERS)
+
+
+class FormTokens:
+    """The signed, timed token in each form of the app (CSRF): a post is taken only with the token of a page
+    this app served for the same purpose in the last `FORM_MAX_AGE` seconds."""
+
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt=FORM_SALT)
+
+    def issue(self, purpose: str) -> str:
+        return self._serializer.dumps(purpose)
+
+    def purpose(self, token: str) -> str | None:
+        """What the form of a valid `token` was for; None for a missing, forged or expired token."""
+        try:
+            purpose = self._serializer.loads(token, max_age=FORM_MAX_AGE)
+        except BadData:
+            return None
+        return purpose if isinstance(purpose, str) else None
+
+    def valid(self, token: str, purpose: str) -> bool:
+        return self.purpose(token) == purpose
+
+
+def visitor_locale(request: Request, settings: Settings) -> str:
+    """The language of a page for a visitor nothing else tells about: `?lang=`, else their Accept-Language,
+    else the source locale."""
+    asked = _locale_named(request.query_params.get("lang", ""), settings.locales)
+    return asked or _negotiated(request.headers.get("accept-language", ""), settings.locales) or settings.source_locale
+
+
+def _languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(code, the language's own name for itself) of each configured locale, for a language select."""
+    return [(code, Locale.parse(code).get_display_name(code) or code) for code in locales]
+
+
+def _locale_named(code: str, locales: tuple[str, ...]) -> str | None:
+    """The configured locale `code` names, whatever its case and separator, or None."""
+    configured = {locale.lower(): locale for locale in locales}
+    return configured.get(code.strip().lower().replace("-", "_"))
+
+
+def _negotiated(accept_language: str, locales: tuple[str, ...]) -> str | None:
+    """The configured locale the reader prefers most by their Accept-Language header (RFC 9110), or None.
+    `*` stands for any configured locale the header does not name; a quality of 0 rules a language out."""
+    ranked: list[tuple[float, int, str]] = []
+    refused: set[str] = set()
+    for position, part in enumerate(accept_language.split(",")):
+        tag, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            if parameter.lower().startswith("q="):
+                try:
+                    quality = float(parameter[2:])
+                except ValueError:
+                    quality = -1.0
+        tag = tag.lower().replace("-", "_")
+        if not tag or not 0 <= quality <= 1:
+            continue
+        if quality == 0:
+            refused.add(tag)
+        else:
+            ranked.append((-quality, position, tag))
+    configured = {locale.lower(): locale for locale in locales}
+    named = {tag for _quality, _position, tag in ranked} | refused
+    for _quality, _position, tag in sorted(ranked):
+        if tag == "*":
+            others = [code for lower, code in configured.items() if lower not in named and lower.split("_")[0] not in named]
+            if others:
+                return others[0]
+            continue
+        found = configured.get(tag) or configured.get(tag.split("_")[0])
+        if found and found.lower() not in refused:
+            return found
+    return None
+
+
+async def _limited_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is over `limit` bytes (read no further than that)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,103 @@
+"""A subscriber's preferences page, reached by the signed token of their emails: their name and the language
+of the newsletter."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs, quote
+
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from ..delivery import feedback
+from ..delivery.personalize import Signer
+from ..delivery.store import Status, Subscriber, utcnow
+from ..delivery.subscribers import _check as check_subscriber
+from ..settings import Project
+from .pages import MAX_FORM_BODY, FormTokens, WebPages, _languages, _limited_body, visitor_locale
+
+# One logger for the whole app: its lines name `broadsheet.web`, whichever of its modules writes them.
+logger = logging.getLogger("broadsheet.web")
+
+PREFERENCES_TEMPLATE = "web/preferences.html.j2"
+
+
+class Preferences:
+    """A subscriber's own page, reached by the signed token of their emails: their name and the language
+    of the newsletter, which the next send reads."""
+
+    def __init__(self, project: Project, engine: Engine, signer: Signer, pages: WebPages, forms: FormTokens) -> None:
+        self.project = project
+        self.engine = engine
+        self.signer = signer
+        self.pages = pages
+        self._forms = forms
+
+    async def form(self, request: Request) -> Response:
+        token = str(request.path_params["token"])
+        subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
+        if subscriber is None:
+            logger.info("event=preferences outcome=invalid-token method=GET")
+            return self._invalid(request)
+        if subscriber.status != Status.ACTIVE.value:
+            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale)
+        return self._form_page(subscriber, request, {"name": subscriber.name, "language": subscriber.locale}, errors=set())
+
+    async def submit(self, request: Request) -> Response:
+        token = str(request.path_params["token"])
+        subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
+        if subscriber is None:
+            logger.info("event=preferences outcome=invalid-token method=POST")
+            return self._invalid(request)
+        body = await _limited_body(request, MAX_FORM_BODY)
+        given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
+        fields = {key: given.get(key, [""])[0] for key in ("csrf", "name", "language")}
+        if not self._forms.valid(fields["csrf"], self._purpose(subscriber)):
+            logger.info("event=preferences outcome=bad-form-token subscriber=%d", subscriber.id)
+            return self.pages.render(PREFERENCES_TEMPLATE, "expired-form", subscriber.locale, status_code=400)
+        if subscriber.status != Status.ACTIVE.value:
+            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
+        row, problems = check_subscriber(subscriber.email, fields["name"], fields["language"], "", self.project.settings.locales)
+        if row is None:
+            values = {"name": fields["name"], "language": fields["language"]}
+            return self._form_page(subscriber, request, values, errors={field for field, _message in problems}, status_code=400)
+        changed = await run_in_threadpool(_change_preferences, self.engine, subscriber.id, row.name, row.locale)
+        if not changed:
+            # Unsubscribed (or bounced) between the check above and the update.
+            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
+        logger.info("event=preferences outcome=saved subscriber=%d locale=%s", subscriber.id, row.locale)
+        return self.pages.render(PREFERENCES_TEMPLATE, "saved", row.locale)
+
+    def _form_page(
+        self, subscriber: Subscriber, request: Request, values: dict[str, str], *, errors: set[str], status_code: int = 200
+    ) -> HTMLResponse:
+        token = quote(str(request.path_params["token"]), safe="")
+        return self.pages.render(
+            PREFERENCES_TEMPLATE, "form", subscriber.locale, status_code=status_code,
+            # Relative, so that they hold wherever the app is mounted: the page is /preferences/{token} itself.
+            action=token, csrf=self._forms.issue(self._purpose(subscriber)),
+            unsubscribe_action=f"../unsubscribe/{token}",
+            languages=_languages(self.project.settings.locales), values=values, errors=errors,
+        )
+
+    def _invalid(self, request: Request) -> HTMLResponse:
+        return self.pages.render(PREFERENCES_TEMPLATE, "invalid", visitor_locale(request, self.project.settings), status_code=400)
+
+    @staticmethod
+    def _purpose(subscriber: Subscriber) -> str:
+        # A form token serves the page of one subscriber only.
+        return f"preferences:{subscriber.id}"
+
+
+def _change_preferences(engine: Engine, subscriber_id: int, name: str, locale: str) -> bool:
+    """Set the name and language of an active subscriber; whether they were one."""
+    with Session(engine) as session, session.begin():
+        changed = session.execute(
+            update(Subscriber)
+            .where(Subscriber.id == subscriber_id, Subscriber.status == Status.ACTIVE.value)
+            .values(name=name, locale=locale, updated_at=utcnow())
+        )
+        return bool(changed.rowcount)  # type: ignore[attr-defined]
