@@ -622,3 +622,28 @@ def test_a_bad_link_is_explained_in_the_visitors_language(client: Client) -> Non
     assert response.status_code == 400
     assert '<html lang="my">' in response.text
     assert "ဤ အတည်ပြုရန် လင့်ခ် မမှန်ကန်ပါ" in response.text
+
+
+@pytest.mark.parametrize(
+    ("given", "recorded"),
+    [
+        ("facebook", "web form: facebook"),
+        ("  June\nappeal\t2024  ", "web form: June appeal 2024"),  # one line
+        ("x" * 100, "web form: " + "x" * 40),  # as much as the record holds
+        ("", "web form"),
+    ],
+)
+def test_a_source_in_the_forms_address_is_recorded_with_the_consent(
+    client: Client, engine: Engine, outbox: Path, given: str, recorded: str
+) -> None:
+    form = client.get("/subscribe", params={"lang": "en", "source": given})
+    # Carried in the form's signed token: no field of the form names it, so a post cannot change it.
+    assert 'name="source"' not in form.text
+    client.post(
+        "/subscribe",
+        data={"csrf": form_token(form.text), "email": "reader@example.org", "language": "en", "source": "forged"},
+    )
+    assert client.get(confirmation_path(emails(outbox)[0])).status_code == 200
+    found = subscriber(engine, "reader@example.org")
+    assert found is not None
+    assert found.consent_source == recorded

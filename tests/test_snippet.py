@@ -63,6 +63,11 @@ def test_in_burmese_every_label_and_the_consent_are_burmese(cli: Cli) -> None:
     [
         (("--locale", "fr"), "broadsheet: --locale: unknown locale 'fr'; configured locales: en, my\n"),
         (("--action", "/subscribe"), "broadsheet: --action: Expected an http(s) URL but received: '/subscribe'\n"),
+        (
+            ("--source", "home\npage"),
+            "broadsheet: --source: Expected a name of 1 to 40 printable characters on one line but received: 'home\\npage'\n",
+        ),
+        (("--source", "x" * 41), f"broadsheet: --source: Expected a name of 1 to 40 printable characters on one line but received: '{'x' * 41}'\n"),
     ],
 )
 def test_a_wrong_option_exits_2(cli: Cli, args: tuple[str, ...], message: str) -> None:
@@ -137,7 +142,7 @@ def test_the_form_it_sends_to_speaks_the_snippets_language_whatever_newsletter_i
     base, outbox, _outgoing = site
     form = snippet(sample_project, "my", f"{base}/subscribe")
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
-    assert hidden == {"page_language": "my"}
+    assert hidden == {"page_language": "my", "source": "snippet"}
     with Client(base_url=base) as client:
         review = client.post(
             "/subscribe", data={**hidden, "email": "reader@example.org", "name": "", "language": "en", "website": ""}
@@ -146,3 +151,31 @@ def test_the_form_it_sends_to_speaks_the_snippets_language_whatever_newsletter_i
     assert '<html lang="my">' in review.text
     assert '<option value="en" selected>English</option>' in review.text
     assert not outbox.exists()
+
+
+def test_the_consent_of_a_sign_up_through_it_records_which_form(
+    cli: Cli, site: tuple[str, Path, Outgoing], sample_store: Engine
+) -> None:
+    base, outbox, outgoing = site
+    form = cli("snippet", "--source", "home page", "--action", f"{base}/subscribe").stdout
+    assert '<input type="hidden" name="source" value="home page">' in form
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    with Client(base_url=base) as client:
+        # The post from the organization's page, then the press on the app's own form (which has no such field:
+        # its signed token carries the source).
+        review = client.post("/subscribe", data={**hidden, "email": "reader@example.org", "language": "en", "website": ""})
+        assert 'name="source"' not in review.text
+        token = re.search(r'name="csrf" value="([^"]+)"', review.text)
+        assert token is not None
+        sent = client.post("/subscribe", data={"csrf": token.group(1), "email": "reader@example.org", "language": "en"})
+        assert sent.status_code == 200
+        assert outgoing.wait(10)
+        [message] = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in outbox.rglob("*.eml")]
+        body = message.get_body(("plain",))
+        assert body is not None
+        link = re.search(r"/newsletter(/confirm/\S+)", body.get_content())
+        assert link is not None
+        assert client.get(link.group(1)).status_code == 200
+    with Session(sample_store) as session:
+        stored = session.scalars(select(Subscriber)).one()
+    assert (stored.status, stored.consent_source) == ("active", "web form: home page")

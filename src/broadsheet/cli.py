@@ -622,9 +622,16 @@ def _trusted_proxies(given: str) -> None:
     default=None,
     help="Address of the sign-up page it posts to. Default: beside the unsubscribe pages of the unsubscribe_url setting.",
 )
+@click.option(
+    "--source",
+    default=None,
+    metavar="NAME",
+    help="Which form this is (the page it goes on, say), recorded with the consent of each sign-up through it "
+    "as 'web form: NAME'. Default: snippet.",
+)
 @click.pass_context
 @_user_errors
-def snippet_command(ctx: click.Context, locale: str | None, action: str | None) -> None:
+def snippet_command(ctx: click.Context, locale: str | None, action: str | None, source: str | None) -> None:
     """Print an HTML sign-up form to paste into a page of the organization's website.
 
     It posts to `broadsheet serve`'s /subscribe, which shows the person its own
@@ -632,7 +639,7 @@ def snippet_command(ctx: click.Context, locale: str | None, action: str | None) 
     the token that guards against cross-site requests.
     """
     from .schema import url_problem
-    from .web import public_url, snippet
+    from .web import MAX_SOURCE, SNIPPET_SOURCE, form_source, public_url, snippet
 
     project = _project(ctx)
     settings = project.settings
@@ -650,7 +657,9 @@ def snippet_command(ctx: click.Context, locale: str | None, action: str | None) 
     problem = url_problem(action)
     if problem:
         raise UsageError(f"--action: {problem}")
-    click.echo(snippet(project, chosen, action), nl=False)
+    if source is not None and not (source.isprintable() and 0 < len(source.strip()) <= MAX_SOURCE):
+        raise UsageError(f"--source: Expected a name of 1 to {MAX_SOURCE} printable characters on one line but received: {source!r}")
+    click.echo(snippet(project, chosen, action, form_source(source or SNIPPET_SOURCE)), nl=False)
 
 
 @main.command("report")

@@ -33,11 +33,14 @@ from ..settings import Project
 from .pages import FormTokens, WebPages, _limited_body, visitor_locale
 from .preferences import Preferences
 from .signup import (
+    MAX_SOURCE,
+    SNIPPET_SOURCE,
     Outgoing,
     SignUp,
     SignUpLimits,
     _drop_unconfirmed_every,
     confirmation_link,
+    form_source,
     public_url,
     snippet,
 )
@@ -52,12 +55,15 @@ from .webhook import (
 )
 
 __all__ = [
+    "MAX_SOURCE",
     "MAX_WEBHOOK_BODY",
+    "SNIPPET_SOURCE",
     "FormTokens",
     "InvalidWebhookKey",
     "Outgoing",
     "confirmation_link",
     "create_app",
+    "form_source",
     "public_url",
     "snippet",
     "webhook_public_key",

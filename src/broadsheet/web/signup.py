@@ -4,6 +4,7 @@ website), its limits, the pending subscriber, the confirmation email and link, a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import ipaddress
 import logging
@@ -32,6 +33,7 @@ from starlette.responses import HTMLResponse, Response
 
 from ..delivery.personalize import TOKEN_CHARACTERS, Signer, sender_domain
 from ..delivery.store import Status, Subscriber, utcnow
+from ..delivery.subscribers import CONSENT_SOURCE_LENGTH
 from ..delivery.subscribers import _check as check_subscriber
 from ..delivery.transports import Batch, Outcome, Recipient, Transport
 from ..logs import without_addresses
@@ -61,8 +63,16 @@ CONFIRM_SALT = "broadsheet-confirm"
 CONFIRMATION_INTERVAL = timedelta(hours=1)
 """At most one confirmation email per address in this time, whoever asks for it."""
 CONSENT_SOURCE = "web form"
+"""Where a confirmed sign-up came from, followed by `: ` and its form's source when it has one."""
 SIGNUP_PURPOSE = "subscribe"
-"""What a sign-up form's token is for, followed by `:` and the language of the form."""
+"""What a sign-up form's token is for, followed by `:`-separated the language of the form, the digest of
+its consent, and its source."""
+SOURCE_FIELD = "source"
+"""Which form a sign-up came from, named by whoever placed it: `?source=` of /subscribe, or the hidden field
+of `broadsheet snippet --source`. Kept in the form's token and the confirmation link, recorded with the consent."""
+SNIPPET_SOURCE = "snippet"
+MAX_SOURCE = CONSENT_SOURCE_LENGTH - len(f"{CONSENT_SOURCE}: ")
+"""The source of a `broadsheet snippet` form not given another."""
 PAGE_LANGUAGE_FIELD = "page_language"
 """A field of `broadsheet snippet`'s form: the language it is in, which the app's own form then speaks."""
 HONEYPOT_FIELD = "website"
@@ -164,20 +174,22 @@ class SignUp:
 
     async def form(self, request: Request) -> Response:
         locale = self._page_locale(request)
-        return self._form_page(locale, {"email": "", "name": "", "language": locale}, errors=set())
+        source = form_source(request.query_params.get(SOURCE_FIELD, ""))
+        return self._form_page(locale, {"email": "", "name": "", "language": locale}, errors=set(), source=source)
 
     async def submit(self, request: Request) -> Response:
         locales = self.project.settings.locales
         # The form's own encoding (no JavaScript, no files): application/x-www-form-urlencoded.
         body = await _limited_body(request, MAX_FORM_BODY)
         given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
-        fields = {key: given.get(key, [""])[0] for key in ("csrf", "email", "name", "language", PAGE_LANGUAGE_FIELD, HONEYPOT_FIELD)}
+        names = ("csrf", "email", "name", "language", PAGE_LANGUAGE_FIELD, HONEYPOT_FIELD, SOURCE_FIELD)
+        fields = {key: given.get(key, [""])[0] for key in names}
         locale = _locale_named(fields["language"], locales) or self.project.settings.source_locale
         if fields[HONEYPOT_FIELD]:
             logger.info("event=signup outcome=honeypot")
             return self.pages.render(SIGNUP_TEMPLATE, "sent", locale)
         values = {"email": fields["email"], "name": fields["name"], "language": locale}
-        page_locale, current = self._form_locale(fields["csrf"])
+        page_locale, current, source = self._form_locale(fields["csrf"])
         if page_locale is None or not current:
             # Posted by a form this app did not serve lately: one left open too long or showing a consent
             # since changed, or the organization's own website (`broadsheet snippet`), which cannot hold a
@@ -187,7 +199,10 @@ class SignUp:
             logger.info("event=signup outcome=%s", "bad-form-token" if given_token else "no-form-token")
             notice = "expired" if given_token else "review"
             shown_in = page_locale or _locale_named(fields[PAGE_LANGUAGE_FIELD], locales) or locale
-            return self._form_page(shown_in, values, errors=set(), notice=notice, status_code=400 if given_token else 200)
+            source = source if page_locale is not None else form_source(fields[SOURCE_FIELD])
+            return self._form_page(
+                shown_in, values, errors=set(), notice=notice, source=source, status_code=400 if given_token else 200
+            )
         # Only a post from this app's own form counts: it is what may store an address and send an email.
         # Every such post counts against its client; a valid one also against its address and the total,
         # so that one client refused, or typing nonsense, cannot use up everyone's sign-ups.
@@ -198,7 +213,8 @@ class SignUp:
             return self._too_many(page_locale, wait)
         row, problems = check_subscriber(fields["email"], fields["name"], fields["language"], "", locales)
         if row is None:
-            return self._form_page(page_locale, values, errors={field for field, _message in problems}, status_code=400)
+            errors = {field for field, _message in problems}
+            return self._form_page(page_locale, values, errors=errors, source=source, status_code=400)
         wait = self.limits.take(("address", row.key), ("total", ""))
         if wait is not None:
             logger.info("event=signup outcome=rate-limited limit=address-or-total")
@@ -208,6 +224,8 @@ class SignUp:
         pending = await run_in_threadpool(_sign_up, self.engine, row.email, row.name, row.locale, consent, utcnow(), expiry)
         if pending is None:
             logger.info("event=signup outcome=no-email")
+        else:
+            pending = dataclasses.replace(pending, source=source)
         response = self.pages.render(SIGNUP_TEMPLATE, "sent", row.locale)
         if pending is not None:
             # Sent once the answer has gone: whether an email goes or not, and however long the mail server
@@ -224,11 +242,13 @@ class SignUp:
         try:
             if not TOKEN_CHARACTERS.fullmatch(token):
                 raise BadData("not a token of ours")
-            identifier, digest = self._links.loads(token, max_age=max_age)
+            # [id, address digest], then the form's source if it had one.
+            identifier, digest, *rest = self._links.loads(token, max_age=max_age)
+            source = str(rest[0]) if rest else ""
         except (BadData, TypeError, ValueError):
             logger.info("event=confirm outcome=invalid-token")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
-        subscriber, newly = await run_in_threadpool(_confirm, self.engine, identifier, digest, utcnow())
+        subscriber, newly = await run_in_threadpool(_confirm, self.engine, identifier, digest, utcnow(), source)
         if subscriber is None:
             logger.info("event=confirm outcome=not-pending")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
@@ -239,26 +259,27 @@ class SignUp:
         return self.pages.render(SIGNUP_TEMPLATE, state, subscriber.locale, preferences=preferences)
 
     def _form_page(
-        self, locale: str, values: dict[str, str], *, errors: set[str], notice: str = "", status_code: int = 200
+        self, locale: str, values: dict[str, str], *, errors: set[str], source: str, notice: str = "", status_code: int = 200
     ) -> HTMLResponse:
-        # The token names the language of the page and the consent it shows: what is recorded is what the person read.
+        # The token names the language of the page and the consent it shows (what is recorded is what the
+        # person read), and the form's source, signed so that a post cannot claim another.
         consent = self.pages.consent(locale)
         return self.pages.render(
             SIGNUP_TEMPLATE, "form", locale, status_code=status_code,
             # Relative, so that it holds wherever the app is mounted: the page is /subscribe itself.
-            action="subscribe", csrf=self._forms.issue(f"{SIGNUP_PURPOSE}:{locale}:{_digest(consent)}"),
+            action="subscribe", csrf=self._forms.issue(f"{SIGNUP_PURPOSE}:{locale}:{_digest(consent)}:{source}"),
             honeypot=HONEYPOT_FIELD, languages=_languages(self.project.settings.locales), values=values, errors=errors,
             consent=consent, notice=notice,
         )
 
-    def _form_locale(self, token: str) -> tuple[str | None, bool]:
+    def _form_locale(self, token: str) -> tuple[str | None, bool, str]:
         """The language of the sign-up form that issued `token` (None when it is no valid sign-up form token),
-        and whether the consent that form showed is still the one in force (else the person reads the new one)."""
-        kind, _, rest = (self._forms.purpose(token) or "").partition(":")
-        locale, _, shown = rest.partition(":")
+        whether the consent that form showed is still the one in force (else the person reads the new one),
+        and the form's source ("" for none)."""
+        kind, locale, shown, source = [*(self._forms.purpose(token) or "").split(":", 3), "", "", ""][:4]
         if kind != SIGNUP_PURPOSE or locale not in self.project.settings.locales:
-            return None, False
-        return locale, shown == _digest(self.pages.consent(locale))
+            return None, False, ""
+        return locale, shown == _digest(self.pages.consent(locale)), form_source(source)
 
     def _too_many(self, locale: str, wait: int) -> HTMLResponse:
         response = self.pages.render(SIGNUP_TEMPLATE, "too-many", locale, status_code=429)
@@ -274,8 +295,8 @@ class SignUp:
             link = settings.preferences_url.replace("{token}", self.signer.token(subscriber))
             templates, kind = (SUBSCRIBED_HTML_TEMPLATE, SUBSCRIBED_TEXT_TEMPLATE), "already-subscribed"
         else:
-            token = self._links.dumps([subscriber.id, Signer.address_digest(subscriber.email_key)])
-            link = self.link.replace("{token}", token)
+            signed = [subscriber.id, Signer.address_digest(subscriber.email_key), *([subscriber.source] if subscriber.source else [])]
+            link = self.link.replace("{token}", self._links.dumps(signed))
             templates, kind = (CONFIRMATION_HTML_TEMPLATE, CONFIRMATION_TEXT_TEMPLATE), "confirmation"
         environment = self.pages.environment(subscriber.locale)
         values = {**self.pages.values(subscriber.locale), "link": link}
@@ -323,7 +344,7 @@ class SignUp:
 class PendingSignUp:
     """A sign-up to send an email for: the subscriber's id and key, the address and name to write to, and
     the language the form gave. `active`: they already receive the newsletter, and are sent a link to their
-    preferences instead of a confirmation."""
+    preferences instead of a confirmation. `source`: the form's (`SOURCE_FIELD`), "" for none."""
 
     id: int
     email_key: str
@@ -331,6 +352,7 @@ class PendingSignUp:
     name: str
     locale: str
     active: bool = False
+    source: str = ""
 
 
 def _sign_up(
@@ -413,8 +435,11 @@ def _forget_confirmation(engine: Engine, subscriber_id: int) -> None:
         session.execute(update(Subscriber).where(Subscriber.id == subscriber_id).values(confirmation_sent_at=None))
 
 
-def _confirm(engine: Engine, subscriber_id: int, digest: str, now: datetime) -> tuple[Subscriber | None, bool]:
-    """The subscriber of a confirmation link, made active with their consent recorded, and whether this link
+def _confirm(
+    engine: Engine, subscriber_id: int, digest: str, now: datetime, source: str = ""
+) -> tuple[Subscriber | None, bool]:
+    """The subscriber of a confirmation link, made active with their consent recorded (from the form `source`
+    when the link names one), and whether this link
     made them so (False: they already were). An address that unsubscribed and signed up again takes the name
     and language of that sign-up. None when the link names nobody, or an address with no sign-up awaiting
     confirmation (it left since it signed up: the old link does not bring it back).
@@ -432,7 +457,7 @@ def _confirm(engine: Engine, subscriber_id: int, digest: str, now: datetime) -> 
             subscriber.name, subscriber.locale = subscriber.pending_name or "", subscriber.pending_locale or subscriber.locale
         subscriber.status = Status.ACTIVE.value
         subscriber.consented_at = now
-        subscriber.consent_source = CONSENT_SOURCE
+        subscriber.consent_source = f"{CONSENT_SOURCE}: {form_source(source)}" if form_source(source) else CONSENT_SOURCE
         if subscriber.pending_consent_text is not None:
             subscriber.consent_text = subscriber.pending_consent_text
         subscriber.pending_consent_text = subscriber.pending_name = subscriber.pending_locale = None
@@ -454,14 +479,15 @@ def public_url(settings: Settings) -> str | None:
     return settings.unsubscribe_url.removesuffix(suffix) if settings.unsubscribe_url.endswith(suffix) else None
 
 
-def snippet(project: Project, locale: str, action: str) -> str:
+def snippet(project: Project, locale: str, action: str, source: str = SNIPPET_SOURCE) -> str:
     """An HTML sign-up form in `locale` for the organization's own website, posting to `action` (this app's
-    `/subscribe`). It carries no token: the app shows the person its own form, filled in, to press once more."""
+    `/subscribe`), its sign-ups recorded as from `source`. It carries no token: the app shows the person its
+    own form, filled in, to press once more."""
     pages = WebPages(project)
     template = pages.environment(locale).get_template(SNIPPET_TEMPLATE)
     return template.render(
         **pages.values(locale), action=action, honeypot=HONEYPOT_FIELD, consent=pages.consent(locale),
-        page_language=PAGE_LANGUAGE_FIELD,
+        page_language=PAGE_LANGUAGE_FIELD, source_field=SOURCE_FIELD, source=form_source(source),
         languages=_languages(project.settings.locales), selected=locale,
     )
 
@@ -474,6 +500,13 @@ def confirmation_link(settings: Settings) -> str | None:
         return settings.confirm_url
     base = public_url(settings)
     return f"{base}/confirm/{{token}}" if base is not None else None
+
+
+def form_source(text: str) -> str:
+    """`text` as a form's source: one line of printable characters, spaces collapsed, at most
+    `MAX_SOURCE` characters ("" for none), so that `web form: SOURCE` fits where consent sources are kept."""
+    printable = "".join(character if character.isprintable() else " " for character in text)
+    return " ".join(printable.split())[:MAX_SOURCE].strip()
 
 
 def _digest(text: str) -> str:
