@@ -647,3 +647,13 @@ def test_a_source_in_the_forms_address_is_recorded_with_the_consent(
     found = subscriber(engine, "reader@example.org")
     assert found is not None
     assert found.consent_source == recorded
+
+
+def test_a_name_that_is_not_utf8_is_refused_not_stored_garbled(client: Client, engine: Engine, outbox: Path) -> None:
+    form = client.get("/subscribe", params={"lang": "en"})
+    body = f"csrf={form_token(form.text)}&email=reader%40example.org&language=en&name=Ko%FFAung".encode("ascii")
+    answer = client.post("/subscribe", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 400
+    assert "Enter a name of at most 200 characters, on one line." in answer.text
+    assert subscriber(engine, "reader@example.org") is None
+    assert emails(outbox) == []

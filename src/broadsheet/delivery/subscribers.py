@@ -487,6 +487,9 @@ def _check(
         problems.append(("name", f"Expected at most {NAME_LENGTH} characters but received {len(name)}"))
     if _LINE_BREAKS.search(name):
         problems.append(("name", f"Expected a name on one line, without control characters, but received: {name!r}"))
+    elif "\ufffd" in name:
+        # U+FFFD stands where bytes could not be read as UTF-8: a name garbled on its way, not one to keep.
+        problems.append(("name", f"Expected a name in UTF-8 but received one with unreadable characters: {name!r}"))
     configured = {code.lower(): code for code in locales}
     if locale.lower() not in configured:
         expected = ", ".join(repr(code) for code in locales)
