@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from httpx2 import Client
@@ -569,7 +570,11 @@ def test_the_link_goes_to_the_public_address_whatever_host_the_form_was_posted_t
 
 def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine, outbox: Path) -> None:
     settings = project.settings.model_copy(
-        update={"unsubscribe_url": "https://mail.example.org/leave?t={token}", "confirm_url": "https://news.example.org/c/{token}"}
+        update={
+            "unsubscribe_url": "https://mail.example.org/leave?t={token}",
+            "confirm_url": "https://news.example.org/c/{token}",
+            "preferences_url": "https://pv.example.org/prefs/{token}",
+        }
     )
     app = create_app(
         dataclasses.replace(project, settings=settings), engine, Signer(SECRET), webhook_public_key=None, secret=SECRET,
@@ -583,9 +588,12 @@ def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine,
         link = re.search(r"https://news\.example\.org/c/([A-Za-z0-9_.-]+)", plain.get_content())
         assert link is not None
         # The app serves it at /confirm/{token}: the proxy in front maps the one to the other.
-        assert client.get(f"/confirm/{link.group(1)}").status_code == 200
+        thanks = client.get(f"/confirm/{link.group(1)}")
+        assert thanks.status_code == 200
     found = subscriber(engine, "reader@example.org")
     assert found is not None and found.status == "active"
+    # The thank-you page sends them where the emails' footers do (preferences_url), wherever /confirm is.
+    assert f'href="https://pv.example.org/prefs/{quote(Signer(SECRET).token(found), safe="")}"' in thanks.text
 
 
 def test_without_an_address_for_the_link_there_is_no_sign_up(project: Project, engine: Engine) -> None:
@@ -637,8 +645,7 @@ def test_a_source_in_the_forms_address_is_recorded_with_the_consent(
     client: Client, engine: Engine, outbox: Path, given: str, recorded: str
 ) -> None:
     form = client.get("/subscribe", params={"lang": "en", "source": given})
-    # Carried in the form's signed token: no field of the form names it, so a post cannot change it.
-    assert 'name="source"' not in form.text
+    # Carried in the form's signed token, which a post cannot change.
     client.post(
         "/subscribe",
         data={"csrf": form_token(form.text), "email": "reader@example.org", "language": "en", "source": "forged"},
@@ -657,3 +664,20 @@ def test_a_name_that_is_not_utf8_is_refused_not_stored_garbled(client: Client, e
     assert "Enter a name of at most 200 characters, on one line." in answer.text
     assert subscriber(engine, "reader@example.org") is None
     assert emails(outbox) == []
+
+
+def test_a_form_left_open_too_long_keeps_its_source(client: Client, engine: Engine, outbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    form = client.get("/subscribe", params={"lang": "en", "source": "facebook"})
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.text))
+    issued = TimestampSigner.get_timestamp
+    # Three hours later (a form lasts two): the form comes back, then is sent, then the link is followed.
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: issued(self) + 3 * 3600)
+    expired = client.post("/subscribe", data={**fields, "email": "reader@example.org", "language": "en"})
+    assert expired.status_code == 400
+    again = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', expired.text))
+    assert again["source"] == "facebook" and again["csrf"] != fields["csrf"]
+    client.post("/subscribe", data={**again, "email": "reader@example.org", "language": "en"})
+    assert client.get(confirmation_path(emails(outbox)[0])).status_code == 200
+    found = subscriber(engine, "reader@example.org")
+    assert found is not None and found.consent_source == "web form: facebook"
+

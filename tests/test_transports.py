@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -28,6 +29,8 @@ from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from broadsheet.delivery import personalize
+from broadsheet.delivery.store import Subscriber
 from broadsheet.delivery.transports import (
     Batch,
     Delivery,
@@ -42,6 +45,7 @@ from broadsheet.delivery.transports.retry import Backoff
 from broadsheet.delivery.transports.sendgrid import SendGridTransport
 from broadsheet.delivery.transports.smtp import SMTPTransport
 from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER
+from broadsheet.settings import Settings
 
 SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်"
 LONG_SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက် နှင့် အခြား သတင်းများ ၂၀၂၃ ခုနှစ် ဒီဇင်ဘာ ၂၁ ရက်"
@@ -171,6 +175,27 @@ def test_no_name_adds_a_header_or_an_address(name: str) -> None:
     # The name as given, or none at all when it looks like encoded words.
     assert to.display_name == ("" if "=?" in name else name)
     assert message.get_content_type() == "multipart/alternative"
+
+
+def test_an_organization_on_a_non_ascii_domain_gets_headers_in_idna_form() -> None:
+    settings = Settings(
+        sender="Bücherhalle <news@bücher.example>",
+        reply_to="office@bücher.example",
+        unsubscribe_url="https://bücher.example/abmelden/{token}",
+        unsubscribe_email="leave@bücher.example",
+    )
+    reader = Subscriber(id=7, email="reader@example.org", email_key="reader@example.org", name="", locale="en", status="active")
+    copy = personalize.recipient(reader, "2023-12-21", settings, personalize.Signer("a-long-random-test-secret"))
+    batch = dataclasses.replace(edition(copy), sender=settings.sender, reply_to=settings.reply_to)
+    message = parse(compose(batch, copy).as_bytes())
+    assert message["From"].addresses[0].addr_spec == "news@xn--bcher-kva.example"
+    assert message["From"].addresses[0].display_name == "Bücherhalle"
+    assert message["Reply-To"].addresses[0].addr_spec == "office@xn--bcher-kva.example"
+    assert message["Message-ID"].endswith("@xn--bcher-kva.example>")
+    token = quote(personalize.Signer("a-long-random-test-secret").token(reader), safe="")
+    assert str(message["List-Unsubscribe"]) == (
+        f"<https://xn--bcher-kva.example/abmelden/{token}>, <mailto:leave@xn--bcher-kva.example?subject=unsubscribe>"
+    )
 
 
 def test_recipient_name_with_comma_is_quoted_not_split() -> None:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from email.utils import parseaddr
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from itsdangerous import BadSignature
 from itsdangerous import Signer as ItsdangerousSigner
@@ -91,17 +91,41 @@ class Signer:
 
 @functools.lru_cache(maxsize=8)
 def sender_domain(sender: str) -> str:
+    """The domain of the sender's address, as headers carry it (IDNA), for Message-IDs."""
     address = parseaddr(sender)[1]
-    return address.rpartition("@")[2] or "localhost"
+    return _ascii_host(address.rpartition("@")[2]) or "localhost"
+
+
+def _ascii_host(host: str) -> str:
+    try:
+        return host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return host
+
+
+def ascii_url(url: str) -> str:
+    """`url` as a header carries it: its host in IDNA form, anything else not ASCII percent-encoded.
+    (A List-Unsubscribe header with non-ASCII in it is written as encoded words, which is no link.)"""
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    host, colon, port = hostport.rpartition(":") if hostport.rpartition(":")[2].isdigit() else (hostport, "", "")
+    netloc = f"{userinfo}{at}{_ascii_host(host)}{colon}{port}"
+    unreserved = "/:@!$&'()*+,;=%?#~"
+    return urlunsplit(
+        (parts.scheme, netloc, quote(parts.path, safe=unreserved), quote(parts.query, safe=unreserved), quote(parts.fragment, safe=unreserved))
+    )
 
 
 def recipient(subscriber: Subscriber, issue: str, settings: Settings, signer: Signer) -> Recipient:
     """One subscriber's copy of an edition: unsubscribe and preferences links, headers, ids."""
     token = quote(signer.token(subscriber), safe="")
     unsubscribe = settings.unsubscribe_url.replace("{token}", token)
-    targets = [f"<{unsubscribe}>"]
+    targets = [f"<{ascii_url(unsubscribe)}>"]
     if settings.unsubscribe_email:
-        targets.append(f"<mailto:{settings.unsubscribe_email}?subject=unsubscribe>")
+        mailbox, _, domain = settings.unsubscribe_email.rpartition("@")
+        targets.append(f"<mailto:{ascii_url(mailbox)}@{_ascii_host(domain)}?subject=unsubscribe>")
     return Recipient(
         address=subscriber.email,
         name=subscriber.name,

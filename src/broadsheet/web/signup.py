@@ -4,6 +4,7 @@ website), its limits, the pending subscriber, the confirmation email and link, a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import ipaddress
@@ -24,8 +25,9 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from markupsafe import Markup
 from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -115,8 +117,8 @@ class SignUpLimits:
 
 
 class Outgoing:
-    """The confirmation emails being sent after their answer went out, counted so that a test, or a
-    shutdown, can wait until they are gone (`wait`)."""
+    """The confirmation emails being sent after their answer went out, counted so that a test can wait
+    until they are gone (`wait`). On a clean shutdown uvicorn waits for them itself."""
 
     def __init__(self) -> None:
         self._sending = 0
@@ -199,6 +201,7 @@ class SignUp:
             logger.info("event=signup outcome=%s", "bad-form-token" if given_token else "no-form-token")
             notice = "expired" if given_token else "review"
             shown_in = page_locale or _locale_named(fields[PAGE_LANGUAGE_FIELD], locales) or locale
+            # A form of the app's own keeps its source in a hidden field too, for when its token has expired.
             source = source if page_locale is not None else form_source(fields[SOURCE_FIELD])
             return self._form_page(
                 shown_in, values, errors=set(), notice=notice, source=source, status_code=400 if given_token else 200
@@ -253,8 +256,8 @@ class SignUp:
             logger.info("event=confirm outcome=not-pending")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
         logger.info("event=confirm outcome=%s subscriber=%d", "active" if newly else "already-active", subscriber.id)
-        # Relative, so that it holds wherever the app is mounted: /confirm/{token} beside /preferences/{token}.
-        preferences = f"../preferences/{quote(self.signer.token(subscriber), safe='')}"
+        # Where the emails' footers send them (preferences_url): the confirmation link may live elsewhere (confirm_url).
+        preferences = self.project.settings.preferences_url.replace("{token}", quote(self.signer.token(subscriber), safe=""))
         state = "confirmed" if newly else "already-confirmed"
         return self.pages.render(SIGNUP_TEMPLATE, state, subscriber.locale, preferences=preferences)
 
@@ -269,7 +272,7 @@ class SignUp:
             # Relative, so that it holds wherever the app is mounted: the page is /subscribe itself.
             action="subscribe", csrf=self._forms.issue(f"{SIGNUP_PURPOSE}:{locale}:{_digest(consent)}:{source}"),
             honeypot=HONEYPOT_FIELD, languages=_languages(self.project.settings.locales), values=values, errors=errors,
-            consent=consent, notice=notice,
+            consent=consent, notice=notice, source_field=SOURCE_FIELD, source=source,
         )
 
     def _form_locale(self, token: str) -> tuple[str | None, bool, str]:
@@ -290,6 +293,19 @@ class SignUp:
         return visitor_locale(request, self.project.settings)
 
     def _send_confirmation(self, subscriber: PendingSignUp) -> None:
+        """Send `subscriber` their email, after the answer has gone: whatever fails is logged, never raised."""
+        try:
+            self._send(subscriber)
+        except Exception as exc:
+            logger.error(
+                "event=signup outcome=not-sent subscriber=%d error=%s: %s",
+                subscriber.id, type(exc).__name__, without_addresses(str(exc)),
+            )
+            # Nothing went out: the next sign-up with the address may try again at once, if the database lets it.
+            with contextlib.suppress(Exception):
+                _forget_confirmation(self.engine, subscriber.id)
+
+    def _send(self, subscriber: PendingSignUp) -> None:
         settings = self.project.settings
         if subscriber.active:
             link = settings.preferences_url.replace("{token}", self.signer.token(subscriber))
@@ -396,8 +412,9 @@ def _sign_up(
         subscriber.pending_consent_text = consent
         try:
             session.commit()
-        except IntegrityError:
-            # The same address signed up in another request at the same moment: that one sends.
+        except (IntegrityError, StaleDataError):
+            # The same address signed up in another request at the same moment (that one sends), or the
+            # hourly tidying dropped its stale row meanwhile.
             return None
         return PendingSignUp(subscriber.id, subscriber.email_key, email, name, locale)
 
@@ -407,8 +424,9 @@ async def _drop_unconfirmed_every(interval: timedelta, engine: Engine, expiry: t
     while True:
         try:
             dropped = await run_in_threadpool(drop_unconfirmed, engine, utcnow() - expiry)
-        except SQLAlchemyError as exc:
-            logger.error("event=drop-unconfirmed outcome=database-unavailable error=%s", type(exc).__name__)
+        except Exception as exc:
+            # The database may be down for a while: try again next time.
+            logger.error("event=drop-unconfirmed outcome=failed error=%s", type(exc).__name__)
         else:
             logger.info("event=drop-unconfirmed outcome=ok dropped=%d", dropped)
         await asyncio.sleep(interval.total_seconds())

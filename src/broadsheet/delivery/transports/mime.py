@@ -56,14 +56,14 @@ class _SMTPPolicy(EmailPolicy):
         return f"{name}: {folded}{self.linesep}"
 
     def _address(self, name: str, address: Address) -> str:
-        display = address.display_name
+        display, spec = address.display_name, ascii_address(address.addr_spec)
         if not display:
-            return self._folded(name, address.addr_spec)
+            return self._folded(name, spec)
         if display.isascii():
             # One quoted string, however long: never split where a comma is.
-            return self._folded(name, formataddr((display, address.addr_spec)))
+            return self._folded(name, formataddr((display, spec)))
         encoded = Header(display, "utf-8", header_name=name).encode(linesep=self.linesep, maxlinelen=self.max_line_length)
-        return f"{name}: {encoded} <{address.addr_spec}>{self.linesep}"
+        return f"{name}: {encoded} <{spec}>{self.linesep}"
 
     def _folded(self, name: str, value: str) -> str:
         """`name: value` folded at spaces into lines of at most `max_line_length` where the words allow."""
@@ -71,7 +71,8 @@ class _SMTPPolicy(EmailPolicy):
             raise ValueError(f"{name}: a header may not hold a line break")
         lines = [f"{name}:"]
         for position, word in enumerate(value.split(" ")):
-            if position and len(lines[-1]) + 1 + len(word) > (self.max_line_length or MAX_HEADER_LINE):
+            # Never a line of spaces only (obsolete syntax, which some readers take for the end of the headers).
+            if position and word and len(lines[-1]) + 1 + len(word) > (self.max_line_length or MAX_HEADER_LINE):
                 lines.append("")
             lines[-1] += f" {word}"
         if max(map(len, lines)) > MAX_HEADER_LINE:
