@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from httpx2 import Client
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Status, Subscriber
+from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.settings import Project
 from broadsheet.web import create_app
 
@@ -163,3 +167,36 @@ def test_the_email_links_to_a_working_preferences_page_and_the_other_edition(
     csrf = form_token(client.get(path).text)
     assert client.post(path, data={"csrf": csrf, "name": "Daw Su", "language": "en"}).status_code == 200
     assert stored(engine, subscriber) == ("Daw Su", "en", Status.ACTIVE.value)
+
+
+def test_every_form_works_when_a_proxy_serves_the_app_under_a_path(project: Project, engine: Engine, tmp_path: Path) -> None:
+    # As behind the organization's proxy at /newsletter/: each form posts where the browser resolves its
+    # action from the page's own address.
+    outbox = tmp_path / "outbox"
+    app = create_app(
+        project, engine, SIGNER, webhook_public_key=None, secret=SECRET, transport_factory=lambda: OutboxTransport(outbox)
+    )
+    behind_proxy = Starlette(routes=[Mount("/newsletter", app=app)])
+    behind_proxy.state.outgoing = app.state.outgoing
+    reader = subscribe(engine, "reader@example.org")
+    token = SIGNER.token(reader)
+
+    def post_form(client: Client, page_path: str, form_class: str, **fields: str) -> int:
+        """Open `page_path`, find the form (by its class, "" for the first), and post it as a browser would."""
+        page = client.get(page_path)
+        assert page.status_code == 200, page_path
+        named = f' class="{form_class}"' if form_class else ""
+        opening = re.search(rf'<form{named} method="post" action="([^"]*)">', page.text)
+        assert opening is not None
+        target = urljoin(str(page.url), opening.group(1))
+        assert target.startswith(f"{str(client.base_url).rstrip('/')}/newsletter/"), target
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        return client.post(target, data={**({"csrf": csrf.group(1)} if csrf else {}), **fields}).status_code
+
+    with serving(behind_proxy) as client:
+        assert post_form(client, f"/newsletter/preferences/{token}", "", name="Daw Su", language="en") == 200
+        assert stored(engine, reader) == ("Daw Su", "en", Status.ACTIVE.value)
+        assert post_form(client, "/newsletter/subscribe", "", email="new@example.org", language="my") == 200
+        assert len(list(outbox.rglob("*.eml"))) == 1
+        assert post_form(client, f"/newsletter/preferences/{token}", "leave") == 200
+    assert stored(engine, reader)[2] == Status.UNSUBSCRIBED.value
