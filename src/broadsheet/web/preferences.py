@@ -4,7 +4,7 @@ of the newsletter."""
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from ..delivery.personalize import Signer
 from ..delivery.store import Status, Subscriber, utcnow
 from ..delivery.subscribers import _check as check_subscriber
 from ..settings import Project
-from .pages import MAX_FORM_BODY, FormTokens, WebPages, _languages, _limited_body, visitor_locale
+from .pages import FormTokens, WebPages, _languages, form_fields, visitor_locale
 
 # One logger for the whole app: its lines name `broadsheet.web`, whichever of its modules writes them.
 logger = logging.getLogger("broadsheet.web")
@@ -37,24 +37,18 @@ class Preferences:
         self._forms = forms
 
     async def form(self, request: Request) -> Response:
-        token = str(request.path_params["token"])
-        subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
+        subscriber = await self._subscriber(request)
         if subscriber is None:
-            logger.info("event=preferences outcome=invalid-token method=GET")
             return self._invalid(request)
         if subscriber.status != Status.ACTIVE.value:
             return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale)
         return self._form_page(subscriber, request, {"name": subscriber.name, "language": subscriber.locale}, errors=set())
 
     async def submit(self, request: Request) -> Response:
-        token = str(request.path_params["token"])
-        subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
+        subscriber = await self._subscriber(request)
         if subscriber is None:
-            logger.info("event=preferences outcome=invalid-token method=POST")
             return self._invalid(request)
-        body = await _limited_body(request, MAX_FORM_BODY)
-        given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
-        fields = {key: given.get(key, [""])[0] for key in ("csrf", "name", "language")}
+        fields = await form_fields(request, ("csrf", "name", "language"))
         if not self._forms.valid(fields["csrf"], self._purpose(subscriber)):
             logger.info("event=preferences outcome=bad-form-token subscriber=%d", subscriber.id)
             return self.pages.render(PREFERENCES_TEMPLATE, "expired-form", subscriber.locale, status_code=400)
@@ -82,6 +76,14 @@ class Preferences:
             unsubscribe_action=f"../unsubscribe/{token}",
             languages=_languages(self.project.settings.locales), values=values, errors=errors,
         )
+
+    async def _subscriber(self, request: Request) -> Subscriber | None:
+        """The subscriber whose signed token is in the page's address; None (and logged) for a bad one."""
+        token = str(request.path_params["token"])
+        subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
+        if subscriber is None:
+            logger.info("event=preferences outcome=invalid-token method=%s", request.method)
+        return subscriber
 
     def _invalid(self, request: Request) -> HTMLResponse:
         return self.pages.render(PREFERENCES_TEMPLATE, "invalid", visitor_locale(request, self.project.settings), status_code=400)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Literal
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
@@ -37,17 +37,16 @@ from ..delivery.personalize import TOKEN_CHARACTERS, Signer, sender_domain
 from ..delivery.store import Status, Subscriber, utcnow
 from ..delivery.subscribers import CONSENT_SOURCE_LENGTH
 from ..delivery.subscribers import _check as check_subscriber
-from ..delivery.transports import Batch, Outcome, Recipient, Transport
+from ..delivery.transports import Batch, Outcome, Recipient, Transport, TransportError
 from ..logs import without_addresses
 from ..settings import Project, Settings
 from .pages import (
     _PAGE_HEADERS,
-    MAX_FORM_BODY,
     FormTokens,
     WebPages,
     _languages,
-    _limited_body,
     _locale_named,
+    form_fields,
     visitor_locale,
 )
 
@@ -98,17 +97,15 @@ class SignUpLimits:
         """Count one sign-up against each (kind, key) of `counted`, kind "client", "address" or "total" (whose
         key is ""); None when all are within their limits, else how many seconds until the fullest takes one
         more, and nothing was counted: a refused sign-up uses up no one else's allowance."""
-        full: list[tuple[RateLimitItem, str, str]] = []
-        for kind, key in counted:
-            identity = self._identity(kind, key)
-            full += [(rate, kind, identity) for rate in self._rates[kind] if not self._limiter.test(rate, kind, identity)]
+        checks: list[tuple[RateLimitItem, str, str]] = [
+            (rate, kind, self._identity(kind, key)) for kind, key in counted for rate in self._rates[kind]
+        ]
+        full = [(rate, kind, identity) for rate, kind, identity in checks if not self._limiter.test(rate, kind, identity)]
         if full:
             reset = max(self._limiter.get_window_stats(rate, kind, identity).reset_time for rate, kind, identity in full)
             return max(1, math.ceil(reset - time.time()))
-        for kind, key in counted:
-            identity = self._identity(kind, key)
-            for rate in self._rates[kind]:
-                self._limiter.hit(rate, kind, identity)
+        for rate, kind, identity in checks:
+            self._limiter.hit(rate, kind, identity)
         return None
 
     @staticmethod
@@ -181,11 +178,8 @@ class SignUp:
 
     async def submit(self, request: Request) -> Response:
         locales = self.project.settings.locales
-        # The form's own encoding (no JavaScript, no files): application/x-www-form-urlencoded.
-        body = await _limited_body(request, MAX_FORM_BODY)
-        given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
         names = ("csrf", "email", "name", "language", PAGE_LANGUAGE_FIELD, HONEYPOT_FIELD, SOURCE_FIELD)
-        fields = {key: given.get(key, [""])[0] for key in names}
+        fields = await form_fields(request, names)
         locale = _locale_named(fields["language"], locales) or self.project.settings.source_locale
         if fields[HONEYPOT_FIELD]:
             logger.info("event=signup outcome=honeypot")
@@ -225,15 +219,13 @@ class SignUp:
         consent = self.pages.consent(page_locale)
         expiry = timedelta(days=self.project.settings.confirmation_max_age_days)
         pending = await run_in_threadpool(_sign_up, self.engine, row.email, row.name, row.locale, consent, utcnow(), expiry)
+        response = self.pages.render(SIGNUP_TEMPLATE, "sent", row.locale)
         if pending is None:
             logger.info("event=signup outcome=no-email")
         else:
-            pending = dataclasses.replace(pending, source=source)
-        response = self.pages.render(SIGNUP_TEMPLATE, "sent", row.locale)
-        if pending is not None:
             # Sent once the answer has gone: whether an email goes or not, and however long the mail server
             # takes, the answer comes as fast, so its timing tells nobody who subscribes either.
-            response.background = self.outgoing.task(self._send_confirmation, pending)
+            response.background = self.outgoing.task(self._send_confirmation, dataclasses.replace(pending, source=source))
         return response
 
     async def confirm(self, request: Request) -> Response:
@@ -340,10 +332,9 @@ class SignUp:
                 delivery = transport.send(batch)[0]
             finally:
                 transport.close()
-        except Exception as exc:
-            # The answer has gone: whatever failed is logged (never raised into the server), and the address freed.
+        except TransportError as exc:
+            # Anything else fails the whole send (`_send_confirmation`). A mail server's refusal may quote the address.
             delivery = None
-            # A mail server's refusal, or an outbox's file name, may hold the address.
             logger.error(
                 "event=signup outcome=transport-error subscriber=%d error=%s: %s",
                 subscriber.id, type(exc).__name__, without_addresses(str(exc)),
@@ -475,7 +466,8 @@ def _confirm(
             subscriber.name, subscriber.locale = subscriber.pending_name or "", subscriber.pending_locale or subscriber.locale
         subscriber.status = Status.ACTIVE.value
         subscriber.consented_at = now
-        subscriber.consent_source = f"{CONSENT_SOURCE}: {form_source(source)}" if form_source(source) else CONSENT_SOURCE
+        named = form_source(source)
+        subscriber.consent_source = f"{CONSENT_SOURCE}: {named}" if named else CONSENT_SOURCE
         if subscriber.pending_consent_text is not None:
             subscriber.consent_text = subscriber.pending_consent_text
         subscriber.pending_consent_text = subscriber.pending_name = subscriber.pending_locale = None
