@@ -268,9 +268,9 @@ def test_outbox_file_names_never_collide_even_on_case_insensitive_disks() -> Non
 
 def test_outbox_that_cannot_write_stops_the_send(tmp_path: Path) -> None:
     (tmp_path / "2023-12-21").write_text("a file where a folder should be")
-    with pytest.raises(TransportError, match="outbox: cannot write") as caught:
+    with pytest.raises(TransportError, match="outbox: cannot write"):
         OutboxTransport(tmp_path).send(edition(subscriber("ko.ko@example.com")))
-    assert caught.value.nothing_sent
+    assert not list((tmp_path / "2023-12-21").parent.rglob("*.eml"))
 
 
 # --- SMTP --------------------------------------------------------------------------------------
@@ -302,6 +302,10 @@ class Mailbox:
     rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
     """address -> replies to give its next RCPT commands, in turn; 250 once they run out."""
     data_replies: dict[str, str] = field(default_factory=dict)
+    lose_answer: set[str] = field(default_factory=set)
+    """Addresses whose message is taken, and the connection dropped before the answer."""
+    close_on_mail: list[str] = field(default_factory=list)
+    """Replies (421) to give the next MAIL commands, in turn, closing the connection after each."""
     stop: Callable[[], None] = lambda: None
     """Stops the server."""
 
@@ -317,6 +321,15 @@ class Mailbox:
         self.peers.add(session.peer)
         session.host_name = hostname  # a handler's EHLO hook must do what aiosmtpd does without one
         return responses
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        if self.close_on_mail:
+            await server.push(self.close_on_mail.pop(0))
+            assert server.transport is not None
+            server.transport.close()
+            return "421 closing"  # never read: the connection is closed
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
         replies = self.rcpt_replies.get(address)
@@ -334,6 +347,9 @@ class Mailbox:
         assert server.transport is not None
         tls = server.transport.get_extra_info("ssl_object") is not None
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), content, tls))
+        if self.lose_answer & set(envelope.rcpt_tos):
+            assert server.transport is not None
+            server.transport.abort()
         return "250 2.0.0 queued"
 
     def copies(self) -> dict[str, EmailMessage]:
@@ -386,6 +402,11 @@ def smtp(backoff: Backoff) -> Iterator[Callable[..., SMTPTransport]]:
         transport.close()
 
 
+def send_each(transport: SMTPTransport, *recipients: Recipient) -> list[Delivery]:
+    """What the send driver does: one recipient per hand-over."""
+    return [delivery for recipient in recipients for delivery in transport.send(edition(recipient))]
+
+
 def test_smtp_delivers_each_recipients_copy_over_one_connection(
     start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
 ) -> None:
@@ -393,7 +414,7 @@ def test_smtp_delivers_each_recipients_copy_over_one_connection(
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
     first, second, third = (subscriber(f"reader{n}@example.com", n, f"Reader {n}") for n in (1, 2, 3))
 
-    deliveries = transport.send(edition(first, second)) + transport.send(edition(third))
+    deliveries = send_each(transport, first, second, third)
 
     assert [(d.address, d.outcome) for d in deliveries] == [(r.address, Outcome.SENT) for r in (first, second, third)]
     assert all(d.detail.startswith("250") for d in deliveries)
@@ -444,8 +465,8 @@ def test_smtp_rejected_recipient_fails_with_the_server_reply_and_others_are_sent
     mailbox.data_replies["spammy@example.com"] = "554 5.7.1 message refused as spam"
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
 
-    deliveries = transport.send(
-        edition(subscriber("ok1@example.com", 1), subscriber("gone@example.com", 2), subscriber("spammy@example.com", 3), subscriber("ok2@example.com", 4))
+    deliveries = send_each(
+        transport, subscriber("ok1@example.com", 1), subscriber("gone@example.com", 2), subscriber("spammy@example.com", 3), subscriber("ok2@example.com", 4)
     )
 
     assert deliveries == [
@@ -459,47 +480,114 @@ def test_smtp_rejected_recipient_fails_with_the_server_reply_and_others_are_sent
     assert len(mailbox.peers) == 1
 
 
-def test_smtp_retries_a_transient_refusal_then_sends(
+def test_smtp_temporary_refusal_defers_the_recipient_at_once_and_the_next_one_goes(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    mailbox = start_smtp()
+    mailbox.rcpt_replies["full@example.com"] = ["452 4.2.2 <full@example.com>: mailbox full"]
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    with caplog.at_level(logging.WARNING):
+        deliveries = send_each(transport, subscriber("full@example.com", 1), subscriber("ok@example.com", 2))
+
+    assert deliveries == [
+        Delivery("full@example.com", Outcome.DEFERRED, "RCPT TO: 452 4.2.2 <full@example.com>: mailbox full"),
+        Delivery("ok@example.com", Outcome.SENT, "250 2.0.0 queued"),
+    ]
+    assert waits == []  # the sender tries it again later, after everyone else
+    assert len(mailbox.peers) == 1
+    # The log names the reply, never the address.
+    assert "…@example.com: deferred: RCPT TO: 452 4.2.2 <…@example.com>: mailbox full" in caplog.text
+    assert "full@" not in caplog.text
+
+
+def test_smtp_answer_lost_after_the_data_went_out_is_unknown_and_never_sent_again(
     start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
 ) -> None:
     mailbox = start_smtp()
-    mailbox.rcpt_replies["busy@example.com"] = ["451 4.7.1 greylisted, try again later"]
+    mailbox.lose_answer.add("taken@example.com")
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
 
-    deliveries = transport.send(edition(subscriber("busy@example.com")))
+    deliveries = send_each(transport, subscriber("taken@example.com", 1), subscriber("next@example.com", 2))
+
+    assert [(d.address, d.outcome) for d in deliveries] == [("taken@example.com", Outcome.UNKNOWN), ("next@example.com", Outcome.SENT)]
+    assert deliveries[0].detail.startswith("the mail server closed the connection after the message went out, before answering")
+    assert [m.rcpt_tos for m in mailbox.messages] == [["taken@example.com"], ["next@example.com"]]  # once each
+    assert len(mailbox.peers) == 2  # a new connection for the next message
+    assert waits == []
+
+
+def test_smtp_server_closing_with_421_is_reconnected_and_the_message_sent(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+    send_each(transport, subscriber("first@example.com", 1))
+    mailbox.close_on_mail.extend(["421 4.3.2 shutting down", "421 4.3.2 shutting down"])
+
+    deliveries = send_each(transport, subscriber("second@example.com", 2))
 
     assert deliveries[0].outcome is Outcome.SENT
-    assert list(mailbox.copies()) == ["busy@example.com"]
-    assert waits == [1.0]
+    assert [m.rcpt_tos for m in mailbox.messages] == [["first@example.com"], ["second@example.com"]]
+    assert waits == [1.0]  # the first 421 on a used connection is retried at once, the second after a wait
 
 
-def test_smtp_transient_refusal_that_persists_stops_the_send(
+def test_smtp_server_that_keeps_closing_stops_the_send_saying_what_happened(
     start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
 ) -> None:
     mailbox = start_smtp()
-    mailbox.rcpt_replies["busy@example.com"] = ["452 4.2.2 mailbox full"] * 6
+    mailbox.close_on_mail.extend(["421 4.3.2 shutting down"] * 5)
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
 
-    with pytest.raises(TransportError) as first_of_batch:
-        transport.send(edition(subscriber("busy@example.com")))
-    # Errors are printed, and logged: the address is not written out.
-    assert "…@example.com: RCPT TO: 452 4.2.2 mailbox full, still after 3 tries" in first_of_batch.value.message
-    assert "busy@" not in first_of_batch.value.message
-    assert first_of_batch.value.nothing_sent
-    assert waits == [1.0, 2.0]
+    with pytest.raises(TransportError) as caught:
+        send_each(transport, subscriber("reader@example.com"))
 
-    with pytest.raises(TransportError) as after_one_sent:
-        transport.send(edition(subscriber("ok@example.com", 1), subscriber("busy@example.com", 2)))
-    assert not after_one_sent.value.nothing_sent
+    assert caught.value.message == (
+        f"smtp://127.0.0.1:{mailbox.port}: the mail server closed the connection: MAIL FROM: 421 4.3.2 shutting down, "
+        "still after 3 tries. The messages not handed over stay pending: run the same send again once the mail server "
+        "takes connections"
+    )
+    assert mailbox.messages == []
+
+
+def test_smtp_takes_one_recipient_per_hand_over(start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]) -> None:
+    mailbox = start_smtp()
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+    with pytest.raises(TransportError, match="one recipient per hand-over; this batch has 2"):
+        transport.send(edition(subscriber("a@example.com", 1), subscriber("b@example.com", 2)))
+    assert mailbox.messages == []
+
+
+def test_smtp_connections_are_used_at_once_and_each_reused(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    import threading
+
+    mailbox = start_smtp()
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}", connections=3)
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(30)]
+    barrier = threading.Barrier(3)
+
+    def channel(mine: list[Recipient]) -> None:
+        barrier.wait()
+        send_each(transport, *mine)
+
+    threads = [threading.Thread(target=channel, args=(recipients[n::3],)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(m.rcpt_tos[0] for m in mailbox.messages) == sorted(r.address for r in recipients)
+    assert len(mailbox.peers) <= 3
 
 
 def test_smtp_server_that_cannot_be_reached_is_retried_then_stops_the_send(
     smtp: Callable[..., SMTPTransport], waits: list[float]
 ) -> None:
     transport = smtp(f"smtp://127.0.0.1:{free_port()}")
-    with pytest.raises(TransportError, match="cannot connect") as caught:
+    with pytest.raises(TransportError, match="cannot connect"):
         transport.send(edition(subscriber("reader@example.com")))
-    assert caught.value.nothing_sent
     assert waits == [1.0, 2.0]
 
 
@@ -531,7 +619,6 @@ def test_smtp_refused_login_stops_the_send_without_showing_the_password(
     message = caught.value.message
     assert message.startswith(f"smtp://editor@127.0.0.1:{mailbox.port}: the server refused the login of 'editor': 535")
     assert "wr0ng-pa55" not in message + repr(transport) + str(caught.value.__cause__) + str(caught.value.__context__)
-    assert caught.value.nothing_sent
     assert waits == []
     assert mailbox.messages == []
 
@@ -761,9 +848,8 @@ def test_sendgrid_takes_a_full_batch_of_1000_and_refuses_1001_before_sending(
     assert transport.max_batch == 1000
     recipients = [subscriber(f"reader{n}@example.com", n) for n in range(1001)]
 
-    with pytest.raises(TransportError, match="at most 1000 recipients; this batch has 1001") as caught:
+    with pytest.raises(TransportError, match="at most 1000 recipients; this batch has 1001"):
         transport.send(edition(*recipients))
-    assert caught.value.nothing_sent
     assert sendgrid.requests == []
 
     assert all(d.outcome is Outcome.SENT for d in transport.send(edition(*recipients[:1000])))
@@ -810,17 +896,30 @@ def test_sendgrid_rate_limit_that_resets_too_late_stops_the_send(
 ) -> None:
     sendgrid.script = ["429"]
     sendgrid.rate_limit_reset = 1_700_003_600
-    with pytest.raises(TransportError, match="resets in 3600 s") as caught:
+    with pytest.raises(TransportError, match="resets in 3600 s"):
         sendgrid_transport().send(edition(subscriber("reader@example.com")))
-    assert caught.value.nothing_sent
     assert waits == []
+
+
+def test_sendgrid_rate_limit_pauses_every_request_of_the_transport(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+) -> None:
+    sendgrid.script = ["429"]
+    sendgrid.rate_limit_reset = 1_700_000_007  # the test clock stands still at 1_700_000_000
+    transport = sendgrid_transport(concurrency=2)
+    transport.send(edition(subscriber("first@example.com")))
+    waits.clear()
+    # Another request, which got no 429 itself, waits for the same reset.
+    assert transport.send(edition(subscriber("second@example.com")))[0].outcome is Outcome.SENT
+    assert waits == [7.0]
+    assert transport.channels == 2
 
 
 @pytest.mark.parametrize(
     ("failure", "logged"),
-    [("500", "500 INTERNAL SERVER ERROR"), ("503", "503 SERVICE UNAVAILABLE"), ("drop", "the connection to SendGrid broke")],
+    [("500", "500 INTERNAL SERVER ERROR"), ("503", "503 SERVICE UNAVAILABLE")],
 )
-def test_sendgrid_retries_server_errors_and_dropped_connections_with_backoff(
+def test_sendgrid_retries_server_errors_with_backoff(
     failure: str,
     logged: str,
     sendgrid: FakeSendGrid,
@@ -839,18 +938,31 @@ def test_sendgrid_retries_server_errors_and_dropped_connections_with_backoff(
 def test_sendgrid_server_errors_that_persist_stop_the_send(
     sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
 ) -> None:
-    sendgrid.script = ["500", "drop", "500"]
-    with pytest.raises(TransportError, match="still after 3 tries") as caught:
+    sendgrid.script = ["500", "503", "500"]
+    with pytest.raises(TransportError, match="still after 3 tries"):
         sendgrid_transport().send(edition(subscriber("reader@example.com")))
-    assert not caught.value.nothing_sent  # the dropped connection may have come after SendGrid took the request
     assert waits == [1.0, 2.0]
 
 
-def test_sendgrid_unreachable_is_retried_then_stops_the_send_with_nothing_sent(waits: list[float], backoff: Backoff) -> None:
+def test_sendgrid_request_whose_answer_was_lost_leaves_its_recipients_unknown_and_is_not_sent_again(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    sendgrid.script = ["drop"]
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(3)]
+
+    deliveries = sendgrid_transport().send(edition(*recipients))
+
+    assert [(d.address, d.outcome) for d in deliveries] == [(r.address, Outcome.UNKNOWN) for r in recipients]
+    assert deliveries[0].detail.startswith("the connection to SendGrid broke after the request went out, before the answer")
+    assert len(sendgrid.requests) == 1  # SendGrid read it whole: it may have taken it
+    assert waits == []
+    assert "its 3 recipients are of unknown fate" in caplog.text
+
+
+def test_sendgrid_unreachable_is_retried_then_stops_the_send(waits: list[float], backoff: Backoff) -> None:
     environ = {"SENDGRID_API_KEY": API_KEY, "BROADSHEET_SENDGRID_URL": f"http://127.0.0.1:{free_port()}"}
-    with pytest.raises(TransportError, match="cannot reach SendGrid") as caught:
+    with pytest.raises(TransportError, match="cannot reach SendGrid"):
         SendGridTransport.from_environment(environ, backoff=backoff).send(edition(subscriber("reader@example.com")))
-    assert caught.value.nothing_sent
     assert waits == [1.0, 2.0]
 
 
@@ -864,7 +976,6 @@ def test_sendgrid_bad_request_stops_the_send_with_sendgrids_own_messages(
         "sendgrid: SendGrid refused the request (400 Bad Request): "
         "personalizations.0.to.0.email: Does not contain a valid address."
     )
-    assert caught.value.nothing_sent
     assert waits == []
 
 
@@ -882,7 +993,6 @@ def test_sendgrid_rejected_key_stops_the_send_and_the_key_shows_nowhere(
         "sendgrid: SendGrid rejected the API key (401 Unauthorized); check SENDGRID_API_KEY: "
         "The provided authorization grant is invalid, expired, or revoked"
     )
-    assert caught.value.nothing_sent
     shown = [caught.value.message, repr(caught.value), repr(transport), str(transport), caplog.text]
     assert not any(wrong_key in text or "do-not-show-me" in text for text in shown)
     assert "API key" in caught.value.message
@@ -892,7 +1002,6 @@ def test_sendgrid_needs_a_key() -> None:
     with pytest.raises(TransportError) as caught:
         open_transport("sendgrid", environ={})
     assert caught.value.message == "set SENDGRID_API_KEY to a SendGrid API key with the Mail Send permission"
-    assert caught.value.nothing_sent
 
 
 def test_sendgrid_key_with_a_line_break_is_refused_without_showing_it() -> None:

@@ -283,7 +283,9 @@ def _erase(session: Session, subscriber: Subscriber) -> None:
     name a message the mail server could look up), and so do SendGrid's event ids, for the same reason.
     """
     session.execute(
-        delete(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id, LedgerEntry.state == State.PENDING.value)
+        delete(LedgerEntry).where(
+            LedgerEntry.subscriber_id == subscriber.id, LedgerEntry.state.in_([State.PENDING.value, State.QUEUED.value])
+        )
     )
     anonymous: dict[str | None, str] = {}
     for entry in session.scalars(select(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id)):
