@@ -733,6 +733,8 @@ class FakeSendGrid:
     requests: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     rate_limit_reset: int = 0
+    drop_containing: set[str] = field(default_factory=set)
+    """Addresses whose request is read whole and its connection then dropped, once each, whatever the script says."""
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
@@ -742,8 +744,13 @@ class FakeSendGrid:
         self.problems += problems
         if problems:
             return Response(sendgrid_errors(*((None, p) for p in problems)), 400, content_type="application/json")
-        self.requests.append(json.loads(body))
+        mail = json.loads(body)
+        self.requests.append(mail)
         answer = self.script.pop(0) if self.script else "202"
+        addresses = {to["email"] for p in mail["personalizations"] for to in p["to"]}
+        if self.drop_containing & addresses:
+            self.drop_containing -= addresses
+            answer = "drop"
         if answer == "drop":
             request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
             return Response("", 500)

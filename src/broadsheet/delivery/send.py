@@ -84,7 +84,7 @@ class Progress:
     """What a send did so far; `on_change` is called as copies are settled (a few times a second at most)."""
 
     total: int = 0
-    """Copies this run tries: pending when it started, and deferred ones still worth a try."""
+    """Copies this run settles: pending when it started, and deferred ones (those past trying fail at once)."""
     sent: int = 0
     failed: int = 0
     deferred: int = 0
@@ -129,12 +129,12 @@ def send_issue(
     ledger.start()
     try:
         ledger.record(list(emails))
-        ledger.give_up_deferred(patience)
+        progress.failed = ledger.give_up_deferred(patience)
         if retry_unknown:
             ledger.requeue_unknown()
         progress.unknown_before = len(ledger.unknown())
         due = ledger.due(patience)
-        progress.total = due[State.PENDING.value] + due[State.DEFERRED.value]
+        progress.total = due[State.PENDING.value] + due[State.DEFERRED.value] + progress.failed
         progress.deferred = due[State.DEFERRED.value]
         progress.on_change(progress)
         with LedgerWriter(ledger) as writer:
