@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session as OrmSession
 from werkzeug import Request, Response
 
 from broadsheet.delivery.ledger import SendLedger
-from broadsheet.delivery.store import LedgerEntry, Subscriber, open_store, utcnow
+from broadsheet.delivery.store import LedgerEntry, Subscriber, utcnow
 from broadsheet.settings import Project
 
-from .test_send import environment, free_port, states
+from .test_send import add_subscribers, environment, free_port, states
 from .test_transports import FakeSendGrid
 
 ISSUE = "issues/2023-12-21.yaml"
@@ -52,20 +52,8 @@ def project(sample_project: Project) -> Project:
 
 
 @pytest.fixture
-def engine(project: Project) -> Iterator[Engine]:
-    engine = open_store(f"sqlite:///{project.root / 'broadsheet.db'}")
-    yield engine
-    engine.dispose()
-
-
-def add_readers(engine: Engine, count: int) -> list[str]:
-    """`count` active subscribers, English and Burmese in turn; their addresses, in order of id."""
-    with OrmSession(engine) as session, session.begin():
-        session.add_all(
-            Subscriber(email=f"reader{n}@example.org", email_key=f"reader{n}@example.org", name=f"Reader {n}", locale=("en", "my")[n % 2])
-            for n in range(count)
-        )
-    return [f"reader{n}@example.org" for n in range(count)]
+def engine(project: Project, sample_store: Engine) -> Engine:
+    return sample_store
 
 
 def send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -177,7 +165,7 @@ def test_faults_of_a_real_mail_server_leave_every_copy_exact_and_hold_back_nobod
     project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
 ) -> None:
     server, url = mail_server
-    addresses = add_readers(engine, 300)
+    addresses = add_subscribers(engine, 300)
     lost = {addresses[n] for n in (10, 111, 222)}
     refused, full = addresses[50], addresses[51]
     greylisted = set(addresses[7::31])  # about 3%
@@ -230,7 +218,7 @@ def test_deferred_copies_fail_after_the_configured_tries_and_age_and_can_be_give
     project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
 ) -> None:
     server, url = mail_server
-    addresses = add_readers(engine, 6)
+    addresses = add_subscribers(engine, 6)
     server.full |= {addresses[0], addresses[1], addresses[2]}
     settings = project.root / "broadsheet.toml"
     settings.write_text("deferred_max_attempts = 6\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
@@ -260,7 +248,7 @@ def test_give_up_deferred_marks_them_failed_and_says_how_many(
     project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
 ) -> None:
     server, url = mail_server
-    addresses = add_readers(engine, 4)
+    addresses = add_subscribers(engine, 4)
     server.full |= {addresses[1], addresses[3]}
     env = environment(engine, BROADSHEET_TRANSPORT=url)
     assert send(project, env, "--yes").returncode == 1
@@ -286,7 +274,7 @@ def test_connections_are_used_in_parallel_each_for_many_messages_and_nobody_twic
 ) -> None:
     server, url = mail_server
     server.delay = 0.02
-    addresses = add_readers(engine, 120)
+    addresses = add_subscribers(engine, 120)
 
     result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
 
@@ -305,7 +293,7 @@ def test_sigkill_leaves_at_most_one_unknown_copy_per_connection_and_the_rerun_du
 ) -> None:
     server, url = mail_server
     server.delay = 0.01
-    addresses = add_readers(engine, 100)
+    addresses = add_subscribers(engine, 100)
     env = environment(engine, BROADSHEET_TRANSPORT=url)
     sender = subprocess.Popen(
         [sys.executable, "-m", "broadsheet", "send", ISSUE, "--yes"],
@@ -333,7 +321,7 @@ def test_a_mail_server_that_dies_mid_send_is_named_with_what_to_do(
     project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
 ) -> None:
     server, url = mail_server
-    addresses = add_readers(engine, 10)
+    addresses = add_subscribers(engine, 10)
     server.lose_answer.add(addresses[0])
     server.on_lost = server.stop_listening  # it takes the first message, then goes away
     settings = project.root / "broadsheet.toml"
@@ -385,7 +373,7 @@ def test_sendgrid_request_whose_answer_was_lost_leaves_its_recipients_unknown_an
     project: Project, engine: Engine, sendgrid: tuple[FakeSendGrid, HTTPServer]
 ) -> None:
     fake, server = sendgrid
-    addresses = add_readers(engine, 2400)
+    addresses = add_subscribers(engine, 2400)
     fake.drop_containing.add(addresses[4])  # an English reader: in the first English request
     env = sendgrid_env(engine, server)
 
@@ -408,7 +396,7 @@ def test_sendgrid_rate_limit_is_honoured_by_every_request_in_flight(
     project: Project, engine: Engine, sendgrid: tuple[FakeSendGrid, HTTPServer]
 ) -> None:
     fake, server = sendgrid
-    addresses = add_readers(engine, 160)
+    addresses = add_subscribers(engine, 160)
     limited: list[float] = []
     accepted: list[float] = []
     resets: list[int] = []

@@ -264,7 +264,6 @@ def send_command(
     from .delivery.personalize import Signer, secret_from
     from .delivery.store import State, database_url, open_store
     from .delivery.transports import TransportError, open_transport
-    from .delivery.transports.retry import Backoff
 
     if list_state and not show_status:
         raise UsageError("--list goes with --status: broadsheet send ISSUE --status --list STATE")
@@ -299,7 +298,7 @@ def send_command(
         unsubscribe_group=settings.sendgrid_unsubscribe_group,
         smtp_connections=settings.smtp_connections,
         sendgrid_concurrency=settings.sendgrid_concurrency,
-        backoff=Backoff(base=settings.retry_base_seconds, cap=30 * settings.retry_base_seconds),
+        backoff=sending.retry_backoff(settings),
     )
     stopped: TransportError | None = None
     try:

@@ -26,7 +26,7 @@ from ..issue import read_issue
 from ..localize import localize
 from ..model import Issue
 from ..render import Email, Renderer
-from ..settings import Project
+from ..settings import Project, Settings
 from .ledger import Claimed, LedgerWriter, Patience, SendLedger
 from .personalize import Signer, recipient
 from .store import State, Status, Subscriber
@@ -102,6 +102,11 @@ class Progress:
         return max(0, self.total - self.sent - self.failed - self.deferred - self.unknown)
 
 
+def retry_backoff(settings: Settings) -> Backoff:
+    """How long to wait before trying again what certainly did not go: from `retry_base_seconds`, doubling."""
+    return Backoff(base=settings.retry_base_seconds, cap=30 * settings.retry_base_seconds)
+
+
 DEFERRED_ROUNDS = 3
 """How many times in a run the deferred copies are tried again, after everyone else, with growing waits."""
 
@@ -125,7 +130,7 @@ def send_issue(
     progress = progress or Progress()
     ledger = SendLedger(engine, issue.date.isoformat())
     patience = Patience(settings.deferred_max_attempts, settings.deferred_max_age_hours)
-    backoff = Backoff(base=settings.retry_base_seconds, cap=30 * settings.retry_base_seconds)
+    backoff = retry_backoff(settings)
     ledger.start()
     try:
         ledger.record(list(emails))
@@ -138,13 +143,13 @@ def send_issue(
         progress.deferred = due[State.DEFERRED.value]
         progress.on_change(progress)
         with LedgerWriter(ledger) as writer:
-            delivery = _Delivery(project, issue, emails, ledger, writer, transport, signer, progress, batch_size)
-            delivery.run(State.PENDING)
+            channels = _Channels(project, issue, emails, ledger, writer, transport, signer, progress, batch_size)
+            channels.run(State.PENDING)
             for round_number in range(1, DEFERRED_ROUNDS + 1):
                 if not ledger.due(patience)[State.DEFERRED.value]:
                     break
                 backoff.wait(round_number)
-                delivery.run(State.DEFERRED, patience)
+                channels.run(State.DEFERRED, patience)
         given_up = ledger.give_up_deferred(patience)
         progress.failed += given_up
         progress.deferred -= given_up
@@ -154,7 +159,7 @@ def send_issue(
     return progress
 
 
-class _Delivery:
+class _Channels:
     """The copies of one run going out over all the transport's channels at once, one thread each."""
 
     def __init__(
