@@ -42,7 +42,7 @@ def test_translated_strings_are_used_and_the_subject_is_localized(project: Proje
     assert re.search(r'<p style="[^"]*">တတိယ စာပိုဒ်။</p>', email.html)
     assert "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ" in email.html
     assert "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ" in email.text
-    assert "By အဖွဲ့ တစ်, Org Two" in email.text
+    assert "By အဖွဲ့ တစ်၊ Org Two" in email.text  # names separated as Burmese separates a list
     assert email.html.startswith('<!DOCTYPE html><html lang="my"')
 
 

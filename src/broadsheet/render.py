@@ -145,6 +145,7 @@ class Renderer:
         env.filters["wrap"] = lambda text, indent="", first=None: burmese.wrap(str(text), width, indent, first)
         env.filters["underline"] = lambda text, char="=": char * min(burmese.columns(str(text)), width)
         env.filters["number"] = _number
+        env.filters["names"] = _names
         return env
 
     def render_template(self, name: str, interface: NullTranslations, context: dict[str, Any]) -> str:
@@ -234,7 +235,7 @@ class Renderer:
                     "key": category.key,
                     "label": category.label,
                     "total": len(category.resources),
-                    "resources": [_listed(resource) for resource in category.resources[:count]],
+                    "resources": [_listed(resource, edition.locale) for resource in category.resources[:count]],
                     "more": len(category.resources) - count,
                     "more_url": f"{view_url}#{category.key}",
                 }
@@ -315,10 +316,21 @@ class Renderer:
         }
 
 
-def _listed(resource: Resource) -> dict[str, Any]:
+def _listed(resource: Resource, locale: str) -> dict[str, Any]:
     """A resource as the email lists it: a by-line of many organizations cut to two and a count."""
     names = resource.by if len(resource.by) <= BYLINE_NAMES else resource.by[:2]
-    return {"title": resource.title, "url": resource.url, "lang": resource.lang, "names": ", ".join(names), "others": len(resource.by) - len(names)}
+    return {"title": resource.title, "url": resource.url, "lang": resource.lang, "names": join_names(names, locale), "others": len(resource.by) - len(names)}
+
+
+def join_names(names: Sequence[str], locale: str) -> str:
+    """`names` separated as the locale separates the items of a list: "A, B" in English, "A၊ B" in Burmese."""
+    middle: str = Locale.parse(locale).list_patterns["standard"]["middle"]
+    return middle.replace("{0}", "").replace("{1}", "").join(names)
+
+
+@jinja2.pass_context
+def _names(context: jinja2.runtime.Context, names: Sequence[str]) -> str:
+    return join_names(names, context["locale"])
 
 
 def footer_address(organization: Organization) -> str:
