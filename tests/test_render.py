@@ -372,7 +372,7 @@ def test_resources_over_the_budget_go_to_the_web_edition_fairly_with_a_warning(t
     assert 10 < len(reports) < 60
     more = 60 - len(reports)
     web = "https://progressivevoicemyanmar.org/newsletter/en/2023-12-21/#reports"
-    assert re.search(rf'<a href="{re.escape(web)}"[^>]*>and {more} more on the web</a>', email.html)
+    assert re.search(rf'<a class="more" href="{re.escape(web)}"[^>]*>and {more} more on the web</a>', email.html)
     assert f"and {more} more on the web:\n  {web}\n" in email.text
     assert [str(d) for d in email.diagnostics] == [
         f"{path}:{_line_of(path, f'reports/{len(reports)}') - 1}: warning: resources.reports[{len(reports)}]: en: {more} of 65 resources "
@@ -424,6 +424,19 @@ def test_long_bylines_are_shortened_in_the_email(tmp_path: Path, write_issue) ->
     assert "By A, B, C Four" in visible
     assert "By A, B and 2 others" in visible
     assert "  By Fortify Rights, Human Rights Watch and 7 others\n" in email.text
+
+
+def test_compiled_templates_are_kept_in_the_user_cache_and_follow_edits(tmp_project: Project, write_issue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = write_issue(_categories(1, 1))
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
+    assert len(list((tmp_path / "cache" / "broadsheet" / "jinja2").iterdir())) == 2  # the HTML and the text template
+    template = tmp_project.templates_dir / "email.txt.j2"
+    template.write_text(template.read_text(encoding="utf-8").replace("{{ _(\"Unsubscribe\") }}:", "Leave:"), encoding="utf-8")
+    email = Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
+    assert "\nLeave:\n" in email.text
 
 
 def test_broken_template_is_reported_with_file_and_line(tmp_project: Project, write_issue) -> None:
