@@ -398,6 +398,15 @@ def test_a_cap_per_category_lists_the_first_resources_and_links_to_the_rest(tmp_
     assert not email.diagnostics
 
 
+def test_the_warning_counts_what_the_budget_left_out_not_the_cap(tmp_path: Path, write_issue) -> None:
+    email = _email(_project(tmp_path, "email_max_html_kb = 20\nemail_max_resources_per_category = 40\n"), write_issue(_categories(5, 60)))
+    listed = len([h for h in _parse(email.html).hrefs if h.startswith("https://example.org/")])
+    assert 15 < listed < 45
+    [warning] = email.diagnostics
+    assert f": en: {45 - listed} of 65 resources left out of the email" in str(warning)
+    assert f"resources.reports[{listed - 5}]" in str(warning)
+
+
 def test_html_over_the_budget_even_without_resources_is_a_warning(tmp_path: Path, write_issue) -> None:
     words = " ".join(["word"] * 5000)
     path = write_issue(f"date: 2023-12-21\ntitle: T\neditorial: {words}\nresources:\n  reports:\n    - {{title: R, url: 'https://example.org/r', by: O}}\n")
