@@ -39,9 +39,10 @@ def editions(project: Project, path: Path, *, strict: bool = False) -> tuple[Iss
     renderer = Renderer(project)
     emails = {}
     for locale in project.settings.locales:
-        edition = localize(project, issue, locale, strict=strict)
+        edition = localize(project, issue, locale, strict=strict or not project.settings.send_incomplete_translations)
         diagnostics += edition.diagnostics
         emails[locale] = renderer.render(edition)
+        diagnostics += emails[locale].diagnostics
     if errors_in(diagnostics):
         raise InvalidInput(diagnostics)
     return issue, emails, diagnostics
