@@ -33,6 +33,7 @@ from broadsheet.delivery.ledger import SendLedger
 from broadsheet.delivery.store import LedgerEntry, Subscriber, utcnow
 from broadsheet.settings import Project
 
+from .conftest import table_rows
 from .test_send import add_subscribers, environment, free_port, states
 from .test_transports import FakeSendGrid
 
@@ -64,17 +65,13 @@ def send(project: Project, env: dict[str, str], *args: str) -> subprocess.Comple
 
 
 def listed(result: subprocess.CompletedProcess[str]) -> dict[str, list[str]]:
-    """`send --status --list STATE` as {address: [subscriber id, locale, tries, last answer]}."""
+    """`send --status --list STATE` as {address: [locale, last answer, subscriber id, tries]}."""
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    if lines[0].startswith("no "):
+    if result.stdout.startswith("no "):
         return {}
-    assert lines[0].split() == ["subscriber", "address", "locale", "tries", "last", "answer"]
-    rows = {}
-    for line in lines[1:]:
-        subscriber_id, address, locale, tries, *answer = line.split(maxsplit=4)
-        rows[address] = [subscriber_id, locale, tries, *answer]
-    return rows
+    _title, headings, *rows = table_rows(result.stdout)
+    assert headings == ["address", "locale", "last answer", "subscriber", "tries"]
+    return {row[0]: row[1:] for row in rows}
 
 
 # -- a mail server that misbehaves on demand ------------------------------------------------------------
@@ -190,11 +187,12 @@ def test_faults_of_a_real_mail_server_leave_every_copy_exact_and_hold_back_nobod
 
     deferred = listed(send(project, env, "--status", "--list", "deferred"))
     assert list(deferred) == [full]
-    assert deferred[full][1:3] == ["my", "4"]  # tried in the run and in three rounds after everyone else
-    assert deferred[full][3] == f"RCPT TO: 452 4.2.2 <{full}>: mailbox full"
+    assert deferred[full][0] == "my"
+    assert deferred[full][3] == "4"  # tried in the run and in three rounds after everyone else
+    assert deferred[full][1] == f"RCPT TO: 452 4.2.2 <{full}>: mailbox full"
     unknown = listed(send(project, env, "--status", "--list", "unknown"))
     assert set(unknown) == lost
-    assert all(row[3].startswith("the mail server closed the connection after the message went out") for row in unknown.values())
+    assert all(row[1].startswith("the mail server closed the connection after the message went out") for row in unknown.values())
     failed = listed(send(project, env, "--status", "--list", "failed"))
     assert list(failed) == [refused]
 
@@ -239,8 +237,8 @@ def test_deferred_copies_fail_after_the_configured_tries_and_age_and_can_be_give
     assert second.stdout.splitlines()[-1] == "sent 0, failed 3"
     failed = listed(send(project, env, "--status", "--list", "failed"))
     assert set(failed) == set(addresses[:3])
-    assert failed[addresses[0]][2] == "6" and failed[addresses[2]][2] == "4"
-    assert all(row[3].startswith("gave up on a deferred copy; its last answer: RCPT TO: 452") for row in failed.values())
+    assert failed[addresses[0]][3] == "6" and failed[addresses[2]][3] == "4"
+    assert all(row[1].startswith("gave up on a deferred copy; its last answer: RCPT TO: 452") for row in failed.values())
     assert sum(server.received.values()) == 3
 
 
