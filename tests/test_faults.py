@@ -287,8 +287,9 @@ def test_connections_are_used_in_parallel_each_for_many_messages_and_nobody_twic
 
 @pytest.mark.parametrize("kill_after", [1, 23, 70])
 def test_sigkill_leaves_at_most_one_unknown_copy_per_connection_and_the_rerun_duplicates_nobody(
-    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str], kill_after: int
+    project: Project, store: Engine, mail_server: tuple[Misbehaving, str], kill_after: int
 ) -> None:
+    engine = store  # SQLite, then PostgreSQL
     server, url = mail_server
     server.delay = 0.01
     addresses = add_subscribers(engine, 100)
