@@ -142,8 +142,7 @@ class SendLedger:
         """Register this process as a sender of the issue, and settle what dead runs left; refused on SQLite
         while another sender runs."""
         with self.engine.begin() as connection:
-            runs = [row for row in connection.execute(select(Run).where(Run.issue == self.issue))]
-            others = [Run(**row._mapping) for row in runs]
+            others = self._runs(connection)
             live = [run for run in others if _alive(run)]
             if live and not self.shares_work:
                 raise SendRefused(
@@ -415,9 +414,12 @@ class SendLedger:
         """This issue's rows that someone can still be sent (a forgotten subscriber's copy has nobody)."""
         return and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id.is_not(None))
 
+    def _runs(self, connection: Connection) -> list[Run]:
+        """Every run of the issue, as detached objects (a handful: one per `send` of it)."""
+        return [Run(**row._mapping) for row in connection.execute(select(Run).where(Run.issue == self.issue))]
+
     def _dead_runs(self, connection: Connection) -> set[str]:
-        runs = [Run(**row._mapping) for row in connection.execute(select(Run).where(Run.issue == self.issue))]
-        return {run.id for run in runs if run.id != self.run_id and not _alive(run)}
+        return {run.id for run in self._runs(connection) if run.id != self.run_id and not _alive(run)}
 
 
 @dataclass
