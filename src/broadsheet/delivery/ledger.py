@@ -264,17 +264,24 @@ class SendLedger:
         )
         if self.shares_work:
             chosen = chosen.with_for_update(skip_locked=True)
-        ids = list(connection.scalars(chosen))
-        if not ids:
+        # One UPDATE choosing its rows itself: no list of a thousand ids goes to the database and back.
+        claimed = connection.execute(
+            update(LedgerEntry).where(LedgerEntry.id.in_(chosen)).values(state=State.QUEUED.value, run_id=self.run_id)
+        ).rowcount
+        if not claimed:
             return []
-        connection.execute(
-            update(LedgerEntry).where(LedgerEntry.id.in_(ids)).values(state=State.QUEUED.value, run_id=self.run_id)
-        )
         connection.execute(update(Run).where(Run.id == self.run_id).values(heartbeat_at=utcnow()))
+        # This round's rows of the locale above `after` that the run holds are exactly the ones just claimed.
         rows = connection.execute(
             select(LedgerEntry.id, Subscriber.id, Subscriber.email, Subscriber.email_key, Subscriber.name, Subscriber.locale)
             .join(Subscriber, LedgerEntry.subscriber_id == Subscriber.id)
-            .where(LedgerEntry.id.in_(ids))
+            .where(
+                LedgerEntry.issue == self.issue,
+                LedgerEntry.run_id == self.run_id,
+                LedgerEntry.state == State.QUEUED.value,
+                LedgerEntry.locale == locale,
+                LedgerEntry.id > after,
+            )
             .order_by(LedgerEntry.id)
         ).all()
         return [
