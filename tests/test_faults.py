@@ -341,6 +341,27 @@ def test_a_mail_server_that_dies_mid_send_is_named_with_what_to_do(
     assert states(engine) == Counter({"unknown": 1, "pending": 9})
 
 
+def test_a_mail_server_that_loses_every_answer_stops_the_send_after_a_few(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    addresses = add_subscribers(engine, 12)
+    server.lose_answer |= set(addresses)
+    settings = project.root / "broadsheet.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(f"smtp_connections = {CONNECTIONS}", "smtp_connections = 1"), encoding="utf-8")
+
+    result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"broadsheet: {url}: the mail server closed the connection after taking the data of 5 messages in a row, "
+        "before answering; stopping so as to leave no more copies unknown. Check the server (or a proxy before it) "
+        "and its log, then run the same send again"
+    )
+    assert sum(server.received.values()) == 5
+    assert states(engine) == Counter({"unknown": 5, "pending": 7})
+
+
 # -- SendGrid --------------------------------------------------------------------------------------------
 
 API_KEY = "SG.fault-test-key"

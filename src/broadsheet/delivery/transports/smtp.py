@@ -17,6 +17,7 @@ import queue
 import re
 import smtplib
 import ssl
+import threading
 from collections.abc import Callable
 from email.utils import parseaddr
 from urllib.parse import quote, unquote, urlsplit
@@ -29,6 +30,10 @@ from .retry import Backoff
 log = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
+
+UNKNOWN_IN_A_ROW = 5
+"""Messages in a row whose answer was lost before the transport stops: a server (or a proxy before it)
+that loses every answer would otherwise leave the whole list unknown."""
 
 
 class _NotTaken(Exception):
@@ -93,6 +98,8 @@ class SMTPTransport:
         self._tls_context = tls_context
         self.backoff = backoff or Backoff()
         self.channels = connections
+        self._unknown_in_a_row = 0
+        self._counting = threading.Lock()
         # One slot per connection that may be open at once; a `send` holds one slot from start to end.
         self._slots: queue.LifoQueue[smtplib.SMTP | None] = queue.LifoQueue()
         for _ in range(connections):
@@ -146,6 +153,12 @@ class SMTPTransport:
             sender = ascii_address(parseaddr(batch.sender)[1])
         except ValueError as exc:
             raise TransportError(f"{self._where}: the sender {batch.sender!r}: {exc}") from None
+        if self._unknown_in_a_row >= UNKNOWN_IN_A_ROW:
+            raise TransportError(
+                f"{self._where}: the mail server closed the connection after taking the data of {self._unknown_in_a_row} "
+                "messages in a row, before answering; stopping so as to leave no more copies unknown. Check the server "
+                "(or a proxy before it) and its log, then run the same send again"
+            )
         deliveries: list[Delivery] = []
         connection = self._slots.get()
         try:
@@ -158,6 +171,8 @@ class SMTPTransport:
                     continue
                 connection, delivery = self._deliver(connection, sender, address, recipient.address, data)
                 deliveries.append(delivery)
+                with self._counting:
+                    self._unknown_in_a_row = self._unknown_in_a_row + 1 if delivery.outcome is Outcome.UNKNOWN else 0
         finally:
             self._slots.put(connection)
         return deliveries
