@@ -58,7 +58,7 @@ def test_opening_again_changes_nothing_and_the_database_stays_at_head(store_url:
         command.current(config)  # `alembic current`
         assert connection.scalar(select(func.count()).select_from(Subscriber)) == 1
     second.dispose()
-    assert config.stdout.getvalue() == "0006 (head)\n"
+    assert config.stdout.getvalue() == "0008 (head)\n"
 
 
 def test_migrations_go_down_to_an_empty_database_and_up_again(store: Engine) -> None:
