@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -63,8 +64,9 @@ def status_of(engine: Engine, subscriber: Subscriber) -> tuple[str, datetime]:
         return found.status, found.updated_at
 
 
-def signed(body: bytes, timestamp: str = "1704355200") -> dict[str, str]:
-    """The headers SendGrid sends with `body`: an ECDSA P-256 signature of timestamp + body."""
+def signed(body: bytes, timestamp: str | None = None) -> dict[str, str]:
+    """The headers SendGrid sends with `body`: an ECDSA P-256 signature of timestamp (default: now) + body."""
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
     signature = PRIVATE_KEY.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
     return {
         "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode("ascii"),
@@ -73,10 +75,13 @@ def signed(body: bytes, timestamp: str = "1704355200") -> dict[str, str]:
     }
 
 
-def event(kind: str, subscriber: Subscriber, event_id: str, issue: str = "2024-01-04") -> dict[str, Any]:
+def event(
+    kind: str, subscriber: Subscriber, event_id: str, issue: str = "2024-01-04", *, at: float | None = None
+) -> dict[str, Any]:
+    """An event of `subscriber`'s copy of `issue`, happened `at` (default: now)."""
     return {
         "email": subscriber.email,
-        "timestamp": 1704355200,
+        "timestamp": int(time.time() if at is None else at),
         "event": kind,
         "sg_event_id": event_id,
         "sg_message_id": "abc.filter0001",
