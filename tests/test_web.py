@@ -540,6 +540,10 @@ def test_serve_without_the_secret_says_what_it_is_for_and_exits_1(
         ("127.0.0.1, proxy.internal", "Expected an IP address or a network such as 10.0.0.0/8 but received: 'proxy.internal'"),
         # uvicorn would take this for a name, not a network, and trust nobody.
         ("10.0.0.1/8", "Expected an IP address or a network such as 10.0.0.0/8 but received: '10.0.0.1/8'"),
+        ("0.0.0.0/0", "'0.0.0.0/0' covers every IPv4 address, as '*' would"),
+        ("::/0", "'::/0' covers every IPv6 address, as '*' would"),
+        ("10.0.0.1, 0.0.0.0/1,128.0.0.0/1", "'10.0.0.1, 0.0.0.0/1,128.0.0.0/1' covers every IPv4 address, as '*' would"),
+        ("::ffff:0:0/96", "'::ffff:0:0/96' covers every IPv4 (as IPv6) address, as '*' would"),
     ],
 )
 def test_serve_refuses_proxies_it_cannot_trust_precisely(
