@@ -569,3 +569,47 @@ def test_add_refuses_an_address_no_header_can_hold(store: Engine) -> None:
     assert raised.value.message == (
         "email: Expected an email address but received: '=?utf-8?q?e6?=@example.org' (no message can be addressed to it)"
     )
+
+
+# -- An import streams its file --------------------------------------------------------------------------
+
+
+def test_an_import_read_in_chunks_reports_what_a_whole_reading_would(
+    store: Engine, write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(subscribers, "IMPORT_CHUNK", 2)
+    path = write_csv(
+        """
+        email,name,locale
+        a@example.org,A,en
+        b@example.org,B,my
+        bad,Bad,en
+        A@EXAMPLE.org,A again,en
+        c@example.org,C,xx
+        C@example.org,C again,en
+        d@example.org,D,my
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
+        f"{path}:5: error: email: 'A@EXAMPLE.org' is already on line 2",
+        f"{path}:6: error: locale: Expected one of the configured locales 'en', 'my' but received: 'xx'",
+        f"{path}:7: error: email: 'C@example.org' is already on line 6",
+    ]
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (3, 0, 0, 4)
+    assert [row.email for row in subscribers.list_subscribers(store)] == ["a@example.org", "b@example.org", "d@example.org"]
+
+
+def test_a_file_found_unreadable_after_its_first_chunks_imports_nothing(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(subscribers, "IMPORT_CHUNK", 2)
+    path = tmp_path / "subscribers.csv"
+    rows = "".join(f"r{n}@example.org,R,en\n" for n in range(5))
+    path.write_bytes(("email,name,locale\n" + rows).encode("utf-8") + "s@example.org,Sü,en\n".encode("cp1252"))
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    offset = len(("email,name,locale\n" + rows).encode("utf-8")) + len("s@example.org,S")
+    assert str(raised.value) == f"{path}:7: error: not UTF-8 text (invalid start byte at byte {offset}); save the file as CSV UTF-8"
+    assert subscribers.list_subscribers(store) == []
