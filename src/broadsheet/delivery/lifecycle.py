@@ -70,7 +70,8 @@ _RULES: dict[Cause, tuple[Status | None, ...]] = {
     # The one way back onto the list: the person proves the mailbox is theirs and works (an address that left:
     # only while a sign-up of theirs awaits the confirmation, see `confirm`).
     Cause.CONFIRMATION:        (_,           ACTIVE,       _,            ACTIVE,       ACTIVE,       ACTIVE),
-    # Only an active subscriber leaves, and the first reason for leaving stays.
+    # Leaving (the unsubscribe link, SendGrid's events and lists): only an active subscriber leaves, no event
+    # brings anyone back, and the first reason for leaving stays.
     Cause.UNSUBSCRIBE:         (_,           _,            UNSUBSCRIBED, _,            _,            _),
     Cause.BOUNCE:              (_,           _,            BOUNCED,      _,            _,            _),
     Cause.COMPLAINT:           (_,           _,            COMPLAINED,   _,            _,            _),
