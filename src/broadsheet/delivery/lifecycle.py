@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import BroadsheetError
-from .personalize import SECRET_VARIABLE, Signer
+from .personalize import MIN_SECRET_LENGTH, SECRET_VARIABLE, Signer
 from .store import Event, Forgotten, LedgerEntry, State, Status, Subscriber, utcnow
 
 
@@ -103,8 +103,6 @@ CONFIRMATION_INTERVAL = timedelta(hours=1)
 
 _BATCH = 500
 """Addresses or ids looked up per query: under every database's limit on bound parameters."""
-_SECRET_LENGTH = 16
-"""Shortest BROADSHEET_SECRET accepted, as for signing unsubscribe links."""
 
 
 def after(before: Status | None, cause: Cause) -> Status | None:
@@ -527,10 +525,10 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 def _forgetting_key(environ: Mapping[str, str], why: str) -> bytes:
     secret = environ.get(SECRET_VARIABLE, "")
-    if len(secret) < _SECRET_LENGTH:
+    if len(secret) < MIN_SECRET_LENGTH:
         raise BroadsheetError(
             f"{why}: only a hash of a forgotten address is kept, keyed with that secret "
-            f"(a long random string, at least {_SECRET_LENGTH} characters; the same one every time)"
+            f"(a long random string, at least {MIN_SECRET_LENGTH} characters; the same one every time)"
         )
     return secret.encode("utf-8")
 
