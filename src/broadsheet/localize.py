@@ -10,20 +10,18 @@ from __future__ import annotations
 import gettext
 from dataclasses import dataclass, replace
 
-from .catalogs import (
+from .errors import Diagnostic, Severity
+from .i18n import (
     INTERFACE,
     NAMES,
     Lookup,
     catalog_path,
-    compiled,
-    interface_messages,
+    interface_msgids,
     issue_domain,
-    issue_messages,
     load_lookup,
-    name_messages,
     shown,
+    translations,
 )
-from .errors import Diagnostic, Severity
 from .model import Category, Footnote, Issue, Paragraph, Resource
 from .settings import Project
 
@@ -44,20 +42,18 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
     if locale == source:
         return Edition(locale, issue, gettext.NullTranslations())
 
-    content = load_lookup(catalog_path(project, locale, issue_domain(issue)), locale)
-    names = load_lookup(catalog_path(project, locale, NAMES), locale)
+    content_path = catalog_path(project, locale, issue_domain(issue))
+    content = load_lookup(content_path, locale, shown(project, content_path))
+    names_path = catalog_path(project, locale, NAMES)
+    names = load_lookup(names_path, locale, shown(project, names_path))
     interface_path = catalog_path(project, locale, INTERFACE)
-    interface = load_lookup(interface_path, locale)
-    for message in interface_messages(project):
-        interface.get(message.key)
-    for message in name_messages([issue]):
-        names.get(message.key)
-    for message in issue_messages(issue):
-        if message.lang != locale:
-            content.get(message.key)
+    interface = load_lookup(interface_path, locale, shown(project, interface_path))
+    for key in interface_msgids(project):
+        interface.get(key)
+    # Content and names count what they lack as they are translated, below.
 
     localized = _translate(issue, locale, source, content, names)
-    translations = gettext.GNUTranslations(compiled(interface_path, locale))
+    interface_translations = translations(interface_path, locale, shown(project, interface_path))
     severity = Severity.ERROR if strict else Severity.WARNING
     diagnostics = tuple(
         Diagnostic(
@@ -72,7 +68,7 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
         for lookup in (interface, names, content)
         if lookup.missing
     )
-    return Edition(locale, localized, translations, diagnostics)
+    return Edition(locale, localized, interface_translations, diagnostics)
 
 
 def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: Lookup) -> Issue:
