@@ -374,21 +374,39 @@ _NAMED = re.compile(r"%\((\w+)\)[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?([diouxXeEfF
 _SAMPLE: dict[str, object] = {**dict.fromkeys("sra", "text"), **dict.fromkeys("diouxXc", 1), **dict.fromkeys("eEfFgG", 1.0)}
 
 
+def _stray_percent(text: str) -> int | None:
+    """Where `text` has a % that starts neither a named placeholder nor `%%`; None if nowhere."""
+    at = text.find("%")
+    while at >= 0:
+        if text.startswith("%%", at):
+            at = text.find("%", at + 2)
+            continue
+        named = _NAMED.match(text, at)
+        if named is None:
+            return at
+        at = text.find("%", named.end())
+    return None
+
+
 def format_problem(message_id: str, translation: str) -> str | None:
     """Why Python cannot format `translation` where it formats `message_id`, as Jinja2's gettext does for the interface."""
-    named = {name: spec for spec, name, _kind in ((m.group(), *m.groups()) for m in _NAMED.finditer(message_id))}
-    sample = {name: _SAMPLE[match.group(2)] for name in named for match in [_NAMED.search(named[name])] if match}
+    named = {m.group(1): m.group() for m in _NAMED.finditer(message_id)}
+    sample = {name: _SAMPLE[spec[-1]] for name, spec in named.items()}
     try:
         message_id % sample
     except (KeyError, ValueError, TypeError):
         return None  # not a format string in the template either: a template's problem, not a translator's
+    stray = _stray_percent(translation) if _stray_percent(message_id) is None else None
+    if stray is not None:
+        return (
+            f"translation has a % (character {stray + 1}) that is neither a placeholder like %(name)s "
+            "nor written %% for a literal %: Python cannot format it"
+        )
     try:
         translation % sample
     except KeyError:
         return None  # an unknown placeholder: reported as such
-    except ValueError as exc:
-        return f"translation has a % that is neither a placeholder like %(name)s nor written %% for a literal %: Python cannot format it ({exc})"
-    except TypeError as exc:
+    except (ValueError, TypeError) as exc:
         changed = [
             f"{m.group()} where the original has {named[m.group(1)]}"
             for m in _NAMED.finditer(translation)
@@ -452,7 +470,7 @@ def check_catalog(project: Project, path: Path, *, is_markdown: bool, is_format:
     placeholders, links and markup, HTML the original has not, Zawgyi text."""
     display = shown(project, path)
     try:
-        loaded = load_catalog(path, None, display)
+        loaded = load_catalog(path, display)
     except InvalidInput as exc:
         return list(exc.diagnostics)
     key = (display, is_markdown, is_format)

@@ -225,11 +225,11 @@ class Loaded:
         return msgid_line
 
 
-_loaded: dict[tuple[Path, str | None], tuple[bytes, Loaded | InvalidInput]] = {}
+_loaded: dict[Path, tuple[bytes, Loaded | InvalidInput]] = {}
 _loaded_lock = threading.Lock()
 
 
-def load_catalog(path: Path, locale: str | None = None, display: str | None = None) -> Loaded:
+def load_catalog(path: Path, display: str | None = None) -> Loaded:
     """The catalog at `path`, parsed once for each content it has in this process; InvalidInput as `read_catalog`.
 
     Keyed by the file's bytes, not its time: a catalog rewritten within the
@@ -238,12 +238,12 @@ def load_catalog(path: Path, locale: str | None = None, display: str | None = No
     display = display or str(path)
     raw = _read(path, display)
     digest = hashlib.blake2b(raw, digest_size=16).digest()
-    key = (path.resolve(), locale)
+    key = path.resolve()
     with _loaded_lock:
         cached = _loaded.get(key)
     if cached is None or cached[0] != digest:
         try:
-            catalog, lines = _parsed(raw, locale, display)
+            catalog, lines = _parsed(raw, None, display)
             cached = (digest, Loaded(path, display, catalog, tuple(lines)))
         except InvalidInput as exc:
             cached = (digest, exc)
@@ -265,15 +265,15 @@ def _report_once(key: tuple[object, ...], message: str) -> None:
 _reported: set[tuple[object, ...]] = set()
 
 
-def _usable(path: Path, locale: str, display: str) -> Loaded | None:
+def _usable(path: Path, display: str) -> Loaded | None:
     """The catalog at `path`, or None when there is none or it cannot be read (logged once: English is shown)."""
     if not path.is_file():
         return None
     try:
-        return load_catalog(path, locale, display)
+        return load_catalog(path, display)
     except InvalidInput as exc:
         for diagnostic in exc.diagnostics:
-            _report_once(("unreadable", str(diagnostic)), f"{diagnostic}; English shown instead of this catalog")
+            _report_once(("unreadable", path.resolve(), str(diagnostic)), f"{diagnostic}; English shown instead of this catalog")
         return None
 
 
@@ -312,7 +312,7 @@ def _translated(loaded: Loaded | None) -> dict[str, tuple[str, ...]]:
 
 def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
     """Translated, non-fuzzy messages of the catalog at `path` (none if it does not exist or cannot be read)."""
-    loaded = _usable(path, locale, display or str(path))
+    loaded = _usable(path, display or str(path))
     return Lookup(path, {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded).items()})
 
 
@@ -329,6 +329,7 @@ class Translations(gettext.NullTranslations):
         self._messages = messages or {}
         self._lines = lines or {}
         self._plural = gettext.c2py(plural_forms(locale).split("plural=", 1)[1].rstrip(";").strip())
+        self._reported: set[str] = set()
 
     def gettext(self, message: str) -> str:
         forms = self._messages.get(message)
@@ -341,18 +342,33 @@ class Translations(gettext.NullTranslations):
             return forms[index]
         return msgid1 if n == 1 else msgid2
 
-    def where(self, message: str) -> str:
-        """The catalog and line of the translation of `message`, for a log."""
+    def unusable(self, message: str, problem: Exception) -> None:
+        """Log, once, that the translation of `message` cannot be used."""
+        with _loaded_lock:
+            if message in self._reported:
+                return
+            self._reported.add(message)
         line = self._lines.get(message)
-        return f"{self.display}:{line}" if line else self.display
+        where = f"{self.display}:{line}" if line else self.display
+        log.warning("%s: warning: msgstr: the translation of %r cannot be formatted (%s: %s); English shown", where, message, type(problem).__name__, problem)
+
+
+_translations: dict[tuple[Path, str], tuple[Loaded, Translations]] = {}
 
 
 def translations(path: Path, locale: str, display: str | None = None) -> Translations:
     """The interface translations in the catalog at `path` (fuzzy ones left out; English where it cannot be read)."""
     display = display or str(path)
-    loaded = _usable(path, locale, display)
-    lines = {texts(m.id)[0]: loaded.msgstr_line(m.lineno) for m in loaded.catalog if m.id} if loaded else {}
-    return Translations(locale, display, _translated(loaded), lines)
+    loaded = _usable(path, display)
+    if loaded is None:
+        return Translations(locale, display)
+    key = (path.resolve(), locale)
+    cached = _translations.get(key)
+    if cached is None or cached[0] is not loaded:
+        lines = {texts(m.id)[0]: loaded.msgstr_line(m.lineno) for m in loaded.catalog if m.id}
+        cached = (loaded, Translations(locale, display, _translated(loaded), lines))
+        _translations[key] = cached
+    return cached[1]
 
 
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--")
@@ -370,19 +386,14 @@ def _formatted(text: str, original: str, variables: dict[str, Any], autoescape: 
     return text % variables
 
 
-def _safe(translations: gettext.NullTranslations, original: str, translated: str, variables: dict[str, Any], autoescape: bool) -> str:
+def _safe(translations: gettext.NullTranslations, key: str, original: str, translated: str, variables: dict[str, Any], autoescape: bool) -> str:
     """`translated` formatted with `variables`; the English `original` when the translation cannot be."""
     try:
         return _formatted(translated, original, variables, autoescape)
     except (KeyError, ValueError, TypeError) as exc:
-        if translated == original:
+        if translated == original or not isinstance(translations, Translations):
             raise  # the template's own text: a template problem, not a translator's
-        where = translations.where(original) if isinstance(translations, Translations) else ""
-        _report_once(
-            ("format", where, original),
-            f"{where}: warning: msgstr: the translation of {original!r} cannot be formatted "
-            f"({type(exc).__name__}: {exc}); English shown",
-        )
+        translations.unusable(key, exc)
         return _formatted(original, original, variables, autoescape)
 
 
@@ -391,14 +402,14 @@ def install(env: jinja2.Environment, translations: gettext.NullTranslations) -> 
 
     @jinja2.pass_context
     def gettext_(context: jinja2.runtime.Context, message: str, /, **variables: Any) -> str:
-        return _safe(translations, message, translations.gettext(message), variables, context.eval_ctx.autoescape)
+        return _safe(translations, message, message, translations.gettext(message), variables, context.eval_ctx.autoescape)
 
     @jinja2.pass_context
     def ngettext_(context: jinja2.runtime.Context, singular: str, plural: str, n: int, /, **variables: Any) -> str:
         variables.setdefault("num", n)
         translated = translations.ngettext(singular, plural, n)
         original = singular if n == 1 else plural
-        return _safe(translations, original, translated, variables, context.eval_ctx.autoescape)
+        return _safe(translations, singular, original, translated, variables, context.eval_ctx.autoescape)
 
     env.newstyle_gettext = True  # type: ignore[attr-defined]
     env.globals.update(gettext=gettext_, ngettext=ngettext_)
@@ -418,7 +429,7 @@ def interface_msgids(project: Project) -> tuple[str, ...]:
     pot = template_path(project, INTERFACE)
     if pot.is_file():
         try:
-            loaded = load_catalog(pot, None, shown(project, pot))
+            loaded = load_catalog(pot, shown(project, pot))
             return tuple(texts(message.id)[0] for message in loaded.catalog if message.id)
         except InvalidInput as exc:
             for diagnostic in exc.diagnostics:
