@@ -19,6 +19,8 @@ from sqlalchemy import Engine
 from broadsheet import catalogs
 from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.transports.outbox import OutboxTransport
+from broadsheet.errors import InvalidInput
+from broadsheet.i18n import read_catalog
 from broadsheet.issue import read_issue
 from broadsheet.localize import localize
 from broadsheet.render import Renderer
@@ -507,3 +509,29 @@ def test_web_page_with_a_broken_translation_answers_in_burmese_with_that_string_
         f"locales/my/LC_MESSAGES/messages.po:{line}: warning: msgstr: the translation of "
         "'Subscribe to the %(organization)s newsletter' cannot be formatted (TypeError: not enough arguments for format string)"
     )
+
+
+PO_HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n"Language: my\\n"\n\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (PO_HEADER + 'msgid "a"\nmsgid "b"\nmsgstr ""\n', 6, "msgid without a msgstr after it"),
+        (PO_HEADER + 'msgid "a"\nmsgstr ""\nmsgid "b"\n', 8, "msgid without a msgstr after it"),
+        (PO_HEADER + 'msgstr "a"\n', 6, "msgstr is out of order here: an entry is [msgctxt,] msgid, [msgid_plural,] msgstr"),
+        (PO_HEADER + 'msgid "a"\nmsgid_plural "b"\nmsgstr[1] "x"\n', 8, "msgstr[1] is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural"),
+        ('"x"\n' + PO_HEADER, 1, "a string outside any msgid or msgstr"),
+        (PO_HEADER + 'msgid "a" x\nmsgstr ""\n', 6, "cannot read 'msgid \"a\" x': expected a comment (#), a keyword (msgid, msgstr...) with a quoted string, or a quoted string"),
+        (PO_HEADER + 'msgid "a"\nmsgstr "b\n', 7, 'a string is not closed: it needs a " at its end, and a " inside it is written \\"'),
+    ],
+)
+def test_syntax_errors_that_babel_lets_pass_are_located_as_msgfmt_refuses_them(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = tmp_path / "messages.po"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInput) as refused:
+        read_catalog(path, display="messages.po")
+    assert [str(d) for d in refused.value.diagnostics] == [f"messages.po:{line}: error: {message}"]
+    msgfmt = shutil.which("msgfmt")
+    assert msgfmt, "GNU gettext's msgfmt is missing; ./scripts/test installs it"
+    assert subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 1

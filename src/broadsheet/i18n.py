@@ -139,7 +139,9 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
             continue
         allowed = _FOLLOWS[name]
         if state not in allowed and not (state == "msgstr[]" and "msgstr" in allowed):
-            return _Syntax(number, f"{name} is out of order here" + (f"; the {state} above has no msgstr" if state.startswith("msg") and not state.startswith("msgstr") else ""))
+            if state in ("msgid", "msgid_plural"):
+                return _Syntax(opened, f"{state} without a msgstr after it")
+            return _Syntax(number, f"{name} is out of order here: an entry is [msgctxt,] msgid, [msgid_plural,] msgstr")
         state = name
         if name in ("msgctxt", "msgid"):
             opened = number
