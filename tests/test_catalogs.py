@@ -511,6 +511,23 @@ def test_web_page_with_a_broken_translation_answers_in_burmese_with_that_string_
     )
 
 
+def test_web_page_with_an_unreadable_catalog_answers_in_english_and_logs_where(
+    sample_project: Project, sample_store: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    where = BROKEN["syntax error"].apply(sample_project)
+    app = create_app(
+        sample_project, sample_store, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        transport_factory=lambda: OutboxTransport(tmp_path / "outbox"),
+    )
+    with caplog.at_level(logging.WARNING, "broadsheet.i18n"), serving(app) as client:
+        page = client.get("/subscribe", params={"lang": "my"})
+    assert page.status_code == 200
+    assert '<html lang="my"' in page.text
+    assert "Email address" in page.text
+    logged = [record.getMessage() for record in caplog.records if record.name == "broadsheet.i18n"]
+    assert logged == [f"{where}: error: {BROKEN['syntax error'].message}; English shown instead of this catalog"]
+
+
 PO_HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n"Language: my\\n"\n\n'
 
 
