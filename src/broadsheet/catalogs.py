@@ -1,4 +1,8 @@
-"""The translators' catalogs: extracting messages into `.pot`, merging `.po`, status, and checks.
+"""The translators' tooling: extracting messages into `.pot`, merging `.po`, status, checks, Zawgyi conversion.
+
+What a build reads of the catalogs at run time is in `i18n.py`, which this
+module builds on; i18n imports this one only to extract the interface's
+messages of a project that has no `messages.pot` yet.
 
 Three kinds of catalog live under `locales/`, each a gettext domain:
 `messages` (the templates' interface strings and the labels in settings),

@@ -227,7 +227,7 @@ class Loaded:
         return msgid_line
 
 
-_loaded: dict[Path, tuple[bytes, Loaded | InvalidInput]] = {}
+_loaded: dict[tuple[Path, str], tuple[bytes, Loaded | InvalidInput]] = {}
 _loaded_lock = threading.Lock()
 
 
@@ -240,7 +240,7 @@ def load_catalog(path: Path, display: str | None = None) -> Loaded:
     display = display or str(path)
     raw = _read(path, display)
     digest = hashlib.blake2b(raw, digest_size=16).digest()
-    key = path.resolve()
+    key = (path.resolve(), display)
     with _loaded_lock:
         cached = _loaded.get(key)
     if cached is None or cached[0] != digest:
@@ -252,7 +252,7 @@ def load_catalog(path: Path, display: str | None = None) -> Loaded:
         with _loaded_lock:
             _loaded[key] = cached
     if isinstance(cached[1], InvalidInput):
-        raise cached[1]
+        raise InvalidInput(cached[1].diagnostics)
     return cached[1]
 
 
