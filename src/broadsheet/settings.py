@@ -17,6 +17,7 @@ from babel import Locale, UnknownLocaleError
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import Diagnostic, InvalidInput
+from .files import read_limited
 from .schema import Declared, describe, field_path, http_url
 
 SETTINGS_FILE = "broadsheet.toml"
@@ -264,7 +265,7 @@ def find_project(start: Path) -> Project:
 def load_settings(path: Path) -> Settings:
     display = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, "settings", display).decode("utf-8")
         raw = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise InvalidInput([Diagnostic(display, 0, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
