@@ -17,7 +17,7 @@ from babel import Locale, UnknownLocaleError
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import Diagnostic, InvalidInput
-from .schema import Declared, describe, field_path, http_url
+from .schema import Declared, describe, did_you_mean, field_path, http_url
 
 SETTINGS_FILE = "broadsheet.toml"
 
@@ -74,6 +74,26 @@ class Language(Declared):
     reading_rate: int = Field(200, ge=20, le=2000, description="Reading speed for the reading time: words per minute, or syllables per minute for scripts written without spaces (Burmese).")
 
 
+class Source(Declared):
+    """A partner's feed, read by `broadsheet collect`: one `[[sources]]` table."""
+
+    name: str = Field(min_length=1, description="Name of the source, shown in `collect`'s reports.")
+    feed: str = Field(description="URL of its RSS or Atom feed (http or https).")
+    category: str | None = Field(None, description="Category key its entries go under; the first configured category when absent.")
+    organization: str | None = Field(None, description="Organization named in `by` of its entries; the feed's own title when absent.")
+
+    _feed = field_validator("feed")(http_url)
+
+
+class Curation(Declared):
+    """How `broadsheet add`, `collect` and `links` reach other sites."""
+
+    timeout: float = Field(15.0, gt=0, le=300, description="Seconds to wait for a site to answer before giving up on it.")
+    max_bytes: int = Field(20_000_000, ge=10_000, description="Largest page or PDF read, in bytes; HTML beyond it is cut, a larger PDF fails.")
+    connections_per_host: int = Field(4, ge=1, le=64, description="Connections open at once to one host (host and port).")
+    link_cache_hours: float = Field(24.0, ge=0, description="How long a link found good is not checked again; 0 checks every time.")
+
+
 BURMESE_FONTS = "'Noto Sans Myanmar', 'Myanmar Text', 'Myanmar Sangam MN', 'Myanmar MN', Pyidaungsu, Padauk, sans-serif"
 
 DEFAULT_LANGUAGES = {
@@ -119,6 +139,8 @@ class Settings(Declared):
     signup_limit_total: str = Field("200/hour", description="How many sign-ups the `/subscribe` form takes in all, from everyone, in the same notation: a ceiling on the confirmation emails sent should many clients sign up strangers at once.")
     sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty.")
     sendgrid_webhook_public_key: str = Field("", description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it.")
+    sources: tuple[Source, ...] = Field((), description="Partners' feeds that `broadsheet collect` reads, one `[[sources]]` table each.")
+    curation: Curation = Field(default_factory=Curation, description="Timeouts, size cap, connections and link-result memory of `add`, `collect` and `links`.")
     issues_dir: str = Field("issues", description="Folder of issue files.")
     templates_dir: str = Field("templates", description="Folder of Jinja2 templates.")
     locales_dir: str = Field("locales", description="Folder of gettext catalogs.")
@@ -197,6 +219,18 @@ class Settings(Declared):
                 raise ValueError(f"category keys are lowercase words (a-z, 0-9, _ and -); received: {key!r}")
             if not label.strip():
                 raise ValueError(f"category '{key}' needs a label")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _source_categories(cls, value: tuple[Source, ...], info: ValidationInfo) -> tuple[Source, ...]:
+        categories = info.data.get("categories") or {}
+        for number, source in enumerate(value):
+            if source.category is not None and categories and source.category not in categories:
+                raise ValueError(
+                    f"[{number}] ({source.name}): unknown category {source.category!r}{did_you_mean(source.category, categories)} "
+                    f"(configured categories: {', '.join(categories)})"
+                )
         return value
 
     @model_validator(mode="after")
