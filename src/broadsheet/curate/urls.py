@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import BroadsheetError
-
 _TRACKING = re.compile(r"utm_[^=&]*|fbclid|gclid|mc_cid|mc_eid", re.IGNORECASE)
 
 
@@ -19,12 +17,14 @@ def clean(url: str) -> str:
     return urlunsplit(parts._replace(query="&".join(kept)))
 
 
-def require_http(url: str) -> str:
-    """`url` when it is an absolute http(s) URL with a host; otherwise a `BroadsheetError` saying so."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or any(ch.isspace() for ch in url):
-        raise BroadsheetError(f"{url}: Expected an http(s) URL but received: {url!r}")
-    return url
+def is_http(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URL with a host and no spaces."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host) and not any(ch.isspace() for ch in url)
 
 
 def host_of(url: str) -> str:
