@@ -124,6 +124,7 @@ def slow_site() -> Iterator[HTTPServer]:
 
 def make_project(root: Path, extra: str = "") -> Project:
     """The repository's settings and templates in `root`, a 1 s timeout, and `extra` TOML appended."""
+    root.mkdir(parents=True, exist_ok=True)
     settings = (REPO / "broadsheet.toml").read_text(encoding="utf-8")
     (root / "broadsheet.toml").write_text(settings + "\n[curation]\ntimeout = 1\n" + textwrap.dedent(extra), encoding="utf-8")
     shutil.copytree(REPO / "templates", root / "templates")
