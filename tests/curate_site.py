@@ -102,6 +102,7 @@ def serve_pages(server: HTTPServer) -> None:
     server.expect_request("/latest").respond_with_data("", status=302, headers={"Location": "/statements/appeal"})
     server.expect_request("/gone").respond_with_data("gone", status=410)
     server.expect_request("/missing").respond_with_data("not here", status=404)
+    server.expect_request("/missing-image.jpg").respond_with_data("not here", status=404)
     server.expect_request("/data.json").respond_with_data("{}", content_type="application/json")
 
 

@@ -18,7 +18,7 @@ from ..errors import Diagnostic, Severity
 from ..settings import Project
 from .edit import IssueText, LocatedURL
 from .fetch import Fetched, Fetcher, FetchError, reason, user_agent
-from .urls import is_http
+from .urls import clean, is_http
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def judge(url: str, fetched: Fetched, timeout: float) -> LinkResult:
         return LinkResult(url, note=f"429 Too Many Requests: the server asks to wait {wait} s, longer than the timeout ({timeout:g} s); not checked")
     if fetched.status >= 400:
         return LinkResult(url, broken=reason(fetched.status))
-    moved = fetched.permanent_url if fetched.permanent_url != url else None
+    moved = clean(fetched.permanent_url) if fetched.permanent_url != url else None
     return LinkResult(url, moved_to=moved)
 
 

@@ -1,0 +1,136 @@
+"""`broadsheet links`: every URL of the issue checked at once, each broken one an error at its place."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from broadsheet.curate.links import check_links
+from broadsheet.settings import Project
+
+from .curate_site import make_project, site, slow_site
+
+__all__ = ["site", "slow_site"]
+
+ISSUE = """\
+date: 2024-03-14
+title: Links of the Week
+image:
+  src: {base}/missing-image.jpg
+  alt: A picture
+editorial: |
+  Read [the appeal]({base}/statements/appeal) and [the old page]({base}/gone).
+footnotes: {{}}
+resources:
+  statements:
+    - title: Moved
+      url: {base}/moved   # moved for good
+      by: P
+    - title: Temporary
+      url: {base}/latest
+      by: P
+    - title: Missing
+      url: "{base}/missing"
+      by: P
+  reports:
+    - title: No HEAD
+      url: {other}/no-head
+      by: P
+    - title: Busy
+      url: {other}/busy
+      by: P
+    - title: Slow
+      url: {other}/slow
+      by: P
+"""
+
+
+def late(_request: Request) -> Response:
+    time.sleep(2)
+    return Response("late")
+
+
+@pytest.fixture
+def other(slow_site: HTTPServer) -> HTTPServer:
+    """A second host: refuses HEAD on /no-head, asks to wait a second on /busy, answers /slow too late."""
+    slow_site.expect_request("/no-head", method="HEAD").respond_with_data("", status=405)
+    slow_site.expect_request("/no-head", method="GET").respond_with_data("fine")
+    slow_site.expect_oneshot_request("/busy").respond_with_data("", status=429, headers={"Retry-After": "1"})
+    slow_site.expect_request("/busy").respond_with_data("fine")
+    slow_site.expect_request("/slow").respond_with_handler(late)
+    return slow_site
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return make_project(tmp_path)
+
+
+def base_of(server: HTTPServer) -> str:
+    return server.url_for("").rstrip("/")
+
+
+def write(project: Project, site: HTTPServer, other: HTTPServer) -> Path:
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(ISSUE.format(base=base_of(site), other=base_of(other)), encoding="utf-8")
+    return path
+
+
+def test_each_broken_link_is_an_error_at_its_place_and_a_permanent_redirect_a_warning(
+    project: Project, site: HTTPServer, other: HTTPServer
+) -> None:
+    path = write(project, site, other)
+    base = base_of(site)
+
+    report = check_links(project, path)
+
+    gone = 3 + len(f"Read [the appeal]({base}/statements/appeal) and [the old page](")
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4:8: error: image.src: 404 Not Found",
+        f"{path}:7:{gone}: error: editorial: 410 Gone",
+        f"{path}:12:12: warning: resources.statements[0].url: moved permanently to {base}/statements/appeal; broadsheet links --fix writes it",
+        f"{path}:18:13: error: resources.statements[2].url: 404 Not Found",
+        f"{path}:28:12: error: resources.reports[2].url: timed out after 1 s",
+    ]
+    assert report.broken
+    assert [(r.method, r.path) for r, _ in other.log if r.path == "/no-head"] == [("HEAD", "/no-head"), ("GET", "/no-head")]
+    assert [response.status_code for r, response in other.log if r.path == "/busy"] == [429, 200]
+
+
+def test_a_second_run_within_the_cache_time_asks_only_for_what_was_not_good(project: Project, site: HTTPServer, other: HTTPServer) -> None:
+    path = write(project, site, other)
+    check_links(project, path)
+    site.clear_log()
+    other.clear_log()
+
+    again = check_links(project, path, now=time.time() + 3600)
+
+    asked = sorted(request.path for request, _ in [*site.log, *other.log])
+    assert asked == ["/gone", "/missing", "/missing-image.jpg", "/slow"]
+    assert again.checked == 4
+    assert [d.field for d in again.diagnostics] == ["image.src", "editorial", "resources.statements[0].url", "resources.statements[2].url", "resources.reports[2].url"]
+
+
+def test_after_the_cache_time_every_link_is_checked_again(project: Project, site: HTTPServer, other: HTTPServer) -> None:
+    path = write(project, site, other)
+    check_links(project, path)
+
+    again = check_links(project, path, now=time.time() + 25 * 3600)
+
+    assert again.checked == 9
+
+
+def test_fix_writes_the_new_url_of_a_permanent_redirect_and_nothing_else(project: Project, site: HTTPServer, other: HTTPServer) -> None:
+    path = write(project, site, other)
+    before = path.read_text(encoding="utf-8")
+    base = base_of(site)
+
+    report = check_links(project, path, fix=True)
+
+    assert report.fixed == 1
+    assert path.read_text(encoding="utf-8") == before.replace(f"      url: {base}/moved   # moved for good\n", f"      url: {base}/statements/appeal   # moved for good\n")
+    assert f"{path}:12:12: warning: resources.statements[0].url: moved permanently to {base}/statements/appeal; replaced by it" in [str(d) for d in report.diagnostics]
