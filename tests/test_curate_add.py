@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -217,3 +219,26 @@ def test_unknown_category_is_a_usage_error_naming_the_configured_ones(project: P
 
     with pytest.raises(UsageError, match=r"unknown category 'report'; did you mean 'reports'\? \(configured categories: statements, reports\)"):
         add_resources(project, path, [base_of(site) + "/reports/cold-season"], category="report")
+
+
+def test_add_command_prints_each_outcome_and_exits_1_when_one_failed(project: Project, site: HTTPServer, cli: Callable[..., Result]) -> None:
+    base = base_of(site)
+    write_issue_file(project, base)
+
+    result = cli("add", "issues/2024-03-14.yaml", f"{base}/reports/cold-season", f"{base}/gone", "--category", "reports", cwd=project.root)
+
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "issues/2024-03-14.yaml: added under reports: 'Cold Season Needs Assessment' "
+        f"by Example Relief Network, Karen Human Rights Group, Women's League of Burma <{base}/reports/cold-season>\n"
+    )
+    assert result.stderr == f"issues/2024-03-14.yaml: error: {base}/gone: 410 Gone\n"
+
+
+def test_add_command_refuses_an_unknown_category_with_exit_2(project: Project, site: HTTPServer, cli: Callable[..., Result]) -> None:
+    write_issue_file(project, base_of(site))
+
+    result = cli("add", "issues/2024-03-14.yaml", f"{base_of(site)}/reports/cold-season", "--category", "report", cwd=project.root)
+
+    assert result.exit_code == 2
+    assert result.stderr == "broadsheet: unknown category 'report'; did you mean 'reports'? (configured categories: statements, reports)\n"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from pytest_httpserver import HTTPServer
 
 from broadsheet.build import check
@@ -187,3 +189,26 @@ def test_collect_without_sources_says_where_to_declare_them(tmp_path: Path) -> N
 
     with pytest.raises(BroadsheetError, match=r"declare each partner's feed as a \[\[sources\]\] table in broadsheet.toml"):
         collect(project, path)
+
+
+def test_collect_command_prints_what_it_added_and_the_summary_and_exits_1_for_a_failed_feed(
+    project: Project, feeds: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = feeds.url_for("").rstrip("/")
+    write_issue_file(project, base)
+
+    result = cli("collect", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"issues/2024-03-14.yaml: added under statements: 'Joint Appeal: Winter Aid for Displaced Families' by Coalition for Rights Monitoring <{base}/statements/appeal>",
+        f"issues/2024-03-14.yaml: added under reports: 'Cold Season Needs Assessment' by Example Relief Network <{base}/reports/cold-season>",
+        f"issues/2024-03-14.yaml: added under reports: 'Cold Season Needs Assessment (PDF)' by Example Relief Network <{base}/files/needs.pdf>",
+        f"issues/2024-03-14.yaml: added under reports: '{BURMESE_TITLE}' [my] by Burma Partner <{base}/my/report>",
+        "issues/2024-03-14.yaml: collected entries published after 2024-03-07 up to 2024-03-14: added 1 under statements, 3 under reports",
+        "issues/2024-03-14.yaml: skipped 1 already published in an issue",
+    ]
+    assert result.stderr.splitlines() == [
+        "issues/2024-03-14.yaml: feed failed: Broken Partner: not an RSS or Atom feed",
+        "issues/2024-03-14.yaml: feed failed: Moved Partner: 404 Not Found",
+    ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -134,3 +136,37 @@ def test_fix_writes_the_new_url_of_a_permanent_redirect_and_nothing_else(project
     assert report.fixed == 1
     assert path.read_text(encoding="utf-8") == before.replace(f"      url: {base}/moved   # moved for good\n", f"      url: {base}/statements/appeal   # moved for good\n")
     assert f"{path}:12:12: warning: resources.statements[0].url: moved permanently to {base}/statements/appeal; replaced by it" in [str(d) for d in report.diagnostics]
+
+
+def test_links_and_check_links_commands_exit_1_on_a_broken_link(
+    project: Project, site: HTTPServer, other: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    write(project, site, other)
+
+    links = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+    checked = cli("check", "--links", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert links.exit_code == 1
+    assert links.stderr.splitlines()[0] == "issues/2024-03-14.yaml:4:8: error: image.src: 404 Not Found"
+    assert links.stderr.splitlines()[-1] == "issues/2024-03-14.yaml: links 4 broken (1 warning(s))"
+    assert checked.exit_code == 1
+    assert "issues/2024-03-14.yaml:18:13: error: resources.statements[2].url: 404 Not Found" in checked.stderr.splitlines()
+
+
+def test_links_command_exits_0_when_every_link_is_good_and_asks_nothing_the_second_time(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    (project.issues_dir / "2024-03-14.yaml").write_text(
+        f"date: 2024-03-14\ntitle: T\neditorial: See [this]({base}/statements/appeal).\nresources:\n  reports:\n"
+        f"    - title: R\n      url: {base}/reports/cold-season\n      by: P\n",
+        encoding="utf-8",
+    )
+
+    first = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+    site.clear_log()
+    second = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert (first.exit_code, first.stdout) == (0, "issues/2024-03-14.yaml: links ok\n")
+    assert (second.exit_code, second.stdout) == (0, "issues/2024-03-14.yaml: links ok\n")
+    assert site.log == []

@@ -79,9 +79,10 @@ def main(ctx: click.Context, project_dir: Path | None) -> None:
 
 @main.command("check")
 @click.argument("issues", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--links", "with_links", is_flag=True, help="Also check every link, as broadsheet links does.")
 @click.pass_context
 @_user_errors
-def check_command(ctx: click.Context, issues: tuple[Path, ...]) -> None:
+def check_command(ctx: click.Context, issues: tuple[Path, ...], with_links: bool) -> None:
     """Check issue files: print every error and warning with its place.
 
     Exits 0 when every file is valid (warnings allowed), 1 otherwise.
@@ -90,6 +91,8 @@ def check_command(ctx: click.Context, issues: tuple[Path, ...]) -> None:
     failed = 0
     for path in issues:
         diagnostics = check(project, _display(path))
+        if with_links:
+            diagnostics = sorted(diagnostics + _link_diagnostics(project, _display(path)))
         _report(diagnostics)
         errors = errors_in(diagnostics)
         warnings = len(diagnostics) - len(errors)
@@ -764,3 +767,126 @@ def subscribers_show(ctx: click.Context, email: str, as_json: bool) -> None:
     click.echo(f"\nevents ({len(data['events'])}):")
     for row in data["events"]:
         click.echo(f"  {row['issue'] or '-'}  {row['kind']}  {row['created_at']}")
+
+
+# -- Curation: add from URLs, collect from feeds, check links ---------------------------
+
+
+def _link_diagnostics(project: Project, path: Path) -> list[Diagnostic]:
+    from .curate.links import check_links
+
+    try:
+        return list(check_links(project, path).diagnostics)
+    except InvalidInput:
+        return []  # a file that is not YAML: `check` has said so already
+
+
+@main.command("add")
+@click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("urls", nargs=-1, required=True, metavar="URL...")
+@click.option("--category", metavar="KEY", help="Category to add under. Default: the source's (see [[sources]]), else the first configured.")
+@click.option("--by", "by", multiple=True, metavar="ORG", help="Organization behind it (repeatable); overrides what the page says.")
+@click.option("--title", metavar="TEXT", help="Title to use; overrides what the page says.")
+@click.pass_context
+@_user_errors
+def add_command(ctx: click.Context, issue: Path, urls: tuple[str, ...], category: str | None, by: tuple[str, ...], title: str | None) -> None:
+    """Add resources to ISSUE from their URLs: title, organizations and language read from each page or PDF.
+
+    The new entries are written under their category; the rest of the file is
+    left byte for byte as it was. Exits 1 if any URL could not be added.
+    """
+    from .curate.add import add_resources
+
+    shown = _display(issue)
+    report = add_resources(_project(ctx), shown, urls, category=category, by=by, title=title)
+    for outcome in report.outcomes:
+        if outcome.status == "failed":
+            click.echo(f"{shown}: error: {outcome.url}: {outcome.message}", err=True)
+            continue
+        if outcome.resource is not None:
+            click.echo(f"{shown}: {outcome.message}: {_resource_line(outcome.resource)}")
+        else:
+            click.echo(f"{shown}: {outcome.url}: {outcome.message}")
+        for warning in outcome.warnings:
+            click.echo(f"{shown}: warning: {outcome.url}: {warning}", err=True)
+    if report.failed:
+        sys.exit(EXIT_INPUT)
+
+
+def _resource_line(resource: Any) -> str:
+    by = f" by {', '.join(resource.by)}" if resource.by else ""
+    lang = f" [{resource.lang}]" if resource.lang else ""
+    return f"{resource.title!r}{lang}{by} <{resource.url}>"
+
+
+@main.command("collect")
+@click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE", help="Take entries published after DATE. Default: the previous issue's date.")
+@click.pass_context
+@_user_errors
+def collect_command(ctx: click.Context, issue: Path, since: Any) -> None:
+    """Add to ISSUE the entries of every [[sources]] feed published since the previous issue.
+
+    Entries already in an issue, and entries offered before for this issue
+    (deleted since by the editor), are not added. Exits 1 if a feed failed.
+    """
+    from .curate.collect import collect, summary
+
+    shown = _display(issue)
+    with _collect_progress() as progress:
+        report = collect(_project(ctx), shown, since=since.date() if since else None, progress=progress)
+    for category, resources in report.added.items():
+        for resource in resources:
+            click.echo(f"{shown}: added under {category}: {_resource_line(resource)}")
+    for note in report.notes:
+        click.echo(f"{shown}: warning: {note}", err=True)
+    for line in summary(report):
+        click.echo(f"{shown}: {line}", err=line.startswith("feed failed"))
+    if report.failed_feeds:
+        sys.exit(EXIT_INPUT)
+
+
+@contextmanager
+def _collect_progress() -> Iterator[Callable[[int, int, str], None] | None]:
+    """A live bar of feeds and pages read, on a terminal only (it disappears when done)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), transient=True, console=Console(stderr=True))
+    task = bar.add_task("", total=None)
+
+    def draw(done: int, total: int, what: str) -> None:
+        bar.update(task, completed=done, total=total, description=what[:40])
+
+    with bar:
+        yield draw
+
+
+@main.command("links")
+@click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--fix", is_flag=True, help="Write the new URL of each permanent redirect into the file.")
+@click.pass_context
+@_user_errors
+def links_command(ctx: click.Context, issue: Path, fix: bool) -> None:
+    """Check every link of ISSUE: resources, the editorial, footnotes and the image.
+
+    A broken link is an error at its place; a permanent redirect is a warning
+    (--fix writes the new URL). Links found good are not asked again for
+    link_cache_hours. Exits 1 when any link is broken.
+    """
+    from .curate.links import check_links
+
+    shown = _display(issue)
+    report = check_links(_project(ctx), shown, fix=fix)
+    _report(report.diagnostics)
+    errors = errors_in(report.diagnostics)
+    warnings = len(report.diagnostics) - len(errors)
+    if report.fixed:
+        click.echo(f"{shown}: wrote {report.fixed} new URL(s)")
+    verdict = f"{len(errors)} broken" if errors else "ok"
+    click.echo(f"{shown}: links {verdict}" + (f" ({warnings} warning(s))" if warnings else ""), err=bool(errors))
+    if errors:
+        sys.exit(EXIT_INPUT)
