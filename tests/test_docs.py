@@ -13,7 +13,16 @@ import yaml
 from pydantic import BaseModel
 
 from broadsheet.issue import ImageFile, IssueFile, ResourceFile, read_issue
-from broadsheet.settings import Curation, Language, Link, Organization, Project, Settings, Source, load_settings
+from broadsheet.settings import (
+    Curation,
+    Language,
+    Link,
+    Organization,
+    Project,
+    Settings,
+    Source,
+    load_settings,
+)
 
 from .conftest import REPO
 

@@ -20,6 +20,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ..errors import BroadsheetError, Diagnostic, InvalidInput
 from ..schema import field_path
 
+# libyaml marks nodes at the same character indexes as PyYAML's pure-Python parser, twenty times faster.
+_LOADER: type[yaml.SafeLoader] = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader  # type: ignore[assignment]
 _MARKDOWN_LINK = re.compile(r"\]\(\s*<?(https?://[^\s)>]+)|<(https?://[^\s>]+)>", re.IGNORECASE)
 
 
@@ -67,7 +69,7 @@ class IssueText:
 
     def _compose(self, text: str) -> MappingNode:
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            root = yaml.compose(text, Loader=_LOADER)
         except yaml.YAMLError:
             raise InvalidInput([Diagnostic(self.display, 0, 0, "", "not valid YAML; run broadsheet check on it")]) from None
         if not isinstance(root, MappingNode):
@@ -262,7 +264,7 @@ class IssueText:
         return self.newline if at == len(self.text) and not self.text.endswith("\n") else ""
 
     def _read_back(self, text: str, additions: Mapping[str, Sequence[NewResource]]) -> None:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
         for category, items in additions.items():
             written = (data.get("resources") or {}).get(category) or []
             expected = [_as_written(item) for item in items]

@@ -134,8 +134,8 @@ class Fetcher:
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             timeout=curation.timeout,
-            # The per-host semaphores bound each host; this only keeps idle sockets few.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+            # The per-host semaphores bound the connections; a command is short, so every one is kept for reuse.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
         )
 
     async def __aenter__(self) -> Fetcher:
