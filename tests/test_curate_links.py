@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -170,3 +171,18 @@ def test_links_command_exits_0_when_every_link_is_good_and_asks_nothing_the_seco
     assert (first.exit_code, first.stdout) == (0, "issues/2024-03-14.yaml: links ok\n")
     assert (second.exit_code, second.stdout) == (0, "issues/2024-03-14.yaml: links ok\n")
     assert site.log == []
+
+
+def test_a_closed_port_is_named_as_a_refused_connection(project: Project) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(
+        f"date: 2024-03-14\ntitle: T\neditorial: Text.\nresources:\n  reports:\n    - title: R\n      url: http://127.0.0.1:{port}/x\n      by: P\n",
+        encoding="utf-8",
+    )
+
+    report = check_links(project, path)
+
+    assert [str(d) for d in report.diagnostics] == [f"{path}:7:12: error: resources.reports[0].url: connection refused"]

@@ -130,7 +130,7 @@ class Fetcher:
             lambda: asyncio.Semaphore(curation.connections_per_host)
         )
         self._client = httpx.AsyncClient(
-            headers={"User-Agent": agent, "Accept-Language": "en, *;q=0.5"},
+            headers={"User-Agent": agent},
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             timeout=curation.timeout,
