@@ -214,6 +214,21 @@ def test_title_and_by_override_the_page_and_names_follow_the_catalog(project: Pr
     assert page.organizations == ("progressive VOICE",)
 
 
+def test_organizations_take_the_spelling_of_the_names_catalog(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    site.expect_request("/spelling").respond_with_data(
+        '<meta property="og:title" content="A Report"><meta name="citation_author" content="example relief  NETWORK">', content_type="text/html"
+    )
+    project.locales_dir.mkdir()
+    (project.locales_dir / "names.pot").write_text('msgid ""\nmsgstr ""\n\nmsgid "Example Relief Network"\nmsgstr ""\n', encoding="utf-8")
+    path = write_issue_file(project, base)
+
+    [outcome] = add_resources(project, path, [f"{base}/spelling"]).outcomes
+
+    assert outcome.resource is not None
+    assert outcome.resource.by == ("Example Relief Network",)
+
+
 def test_unknown_category_is_a_usage_error_naming_the_configured_ones(project: Project, site: HTTPServer) -> None:
     path = write_issue_file(project, base_of(site))
 

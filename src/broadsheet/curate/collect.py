@@ -84,9 +84,9 @@ def collect(project: Project, path: Path, *, since: date | None = None, progress
     published = set(archive.published) | {clean(located.url) for located in issue.resource_urls()}
     with project_store(project) as engine:
         offered = memory.offered(engine, until.isoformat())
-        feeds, pages = asyncio.run(_fetch(project, settings.sources, report, progress, published, offered))
+        candidates, pages = asyncio.run(_fetch(project, settings.sources, report, progress, published, offered))
         remembered: list[str] = []
-        for candidate, page in zip(feeds, pages, strict=True):
+        for candidate, page in zip(candidates, pages, strict=True):
             made = _resource(project, archive, candidate, page, report, published, offered)
             remembered.append(candidate.url)
             if made is None:
