@@ -179,7 +179,10 @@ def test_sources_are_validated_like_every_setting(tmp_path: Path) -> None:
         make_project(tmp_path / "c", '[[sources]]\nname = "P"\nfeed = "ftp://example.org/feed"\n')
 
     assert [d.field + ": " + d.message for d in missing.value.diagnostics] == ["sources[0].feed: required field is missing"]
-    assert "unknown category 'statement'; did you mean 'statements'?" in category.value.diagnostics[0].message
+    assert [str(d) for d in category.value.diagnostics] == [
+        f"{tmp_path / 'b' / 'broadsheet.toml'}:32: error: sources[0].category: unknown category 'statement'; did you mean 'statements'? "
+        "(configured categories: statements, reports)"
+    ]
     assert "Expected an http(s) URL but received: 'ftp://example.org/feed'" in scheme.value.diagnostics[0].message
 
 

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from babel import Locale, UnknownLocaleError
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .errors import Diagnostic, InvalidInput
 from .schema import Declared, describe, did_you_mean, field_path, http_url
@@ -228,17 +236,28 @@ class Settings(Declared):
                 raise ValueError(f"category '{key}' needs a label")
         return value
 
-    @field_validator("sources")
+    @field_validator("sources", mode="wrap")
     @classmethod
-    def _source_categories(cls, value: tuple[Source, ...], info: ValidationInfo) -> tuple[Source, ...]:
+    def _source_categories(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> tuple[Source, ...]:
+        """Each source's category is a configured one, the error located at that source's `category`."""
+        sources: tuple[Source, ...] = handler(value)
         categories = info.data.get("categories") or {}
-        for number, source in enumerate(value):
-            if source.category is not None and categories and source.category not in categories:
-                raise ValueError(
-                    f"[{number}] ({source.name}): unknown category {source.category!r}{did_you_mean(source.category, categories)} "
-                    f"(configured categories: {', '.join(categories)})"
-                )
-        return value
+        problems = [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "unknown_category",
+                    "unknown category '{category}'{hint} (configured categories: {names})",
+                    {"category": source.category, "hint": did_you_mean(source.category, categories), "names": ", ".join(categories)},
+                ),
+                loc=(number, "category"),
+                input=source.category,
+            )
+            for number, source in enumerate(sources)
+            if source.category is not None and categories and source.category not in categories
+        ]
+        if problems:
+            raise ValidationError.from_exception_data("sources", problems)
+        return sources
 
     @model_validator(mode="after")
     def _author(self) -> Settings:
