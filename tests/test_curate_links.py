@@ -186,3 +186,14 @@ def test_a_closed_port_is_named_as_a_refused_connection(project: Project) -> Non
     report = check_links(project, path)
 
     assert [str(d) for d in report.diagnostics] == [f"{path}:7:12: error: resources.reports[0].url: connection refused"]
+
+
+def test_https_to_a_server_that_speaks_no_tls_is_named_a_tls_failure(project: Project, site: HTTPServer) -> None:
+    url = base_of(site).replace("http://", "https://") + "/statements/appeal"
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(f"date: 2024-03-14\ntitle: T\neditorial: Text.\nimage:\n  src: {url}\n  alt: A\nresources: {{}}\n", encoding="utf-8")
+
+    [diagnostic] = check_links(project, path).diagnostics
+
+    assert (diagnostic.line, diagnostic.col, diagnostic.field) == (5, 8, "image.src")
+    assert diagnostic.message.startswith("TLS failure: ")
