@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -196,4 +197,5 @@ def test_https_to_a_server_that_speaks_no_tls_is_named_a_tls_failure(project: Pr
     [diagnostic] = check_links(project, path).diagnostics
 
     assert (diagnostic.line, diagnostic.col, diagnostic.field) == (5, 8, "image.src")
-    assert diagnostic.message.startswith("TLS failure: ")
+    # OpenSSL 3.0 says "wrong version number"; later versions word it otherwise.
+    assert re.fullmatch(r"TLS failure: [a-z ]+", diagnostic.message), diagnostic.message

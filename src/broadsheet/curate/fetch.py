@@ -94,7 +94,8 @@ def _cause(exc: BaseException, timeout: float) -> str:
         if isinstance(seen, ssl.SSLCertVerificationError):
             return f"TLS failure: {seen.verify_message or seen.reason}"
         if isinstance(seen, ssl.SSLError):
-            return f"TLS failure: {seen.reason or seen}"
+            # OpenSSL's reason codes read as words: WRONG_VERSION_NUMBER -> "wrong version number".
+            return f"TLS failure: {str(seen.reason).replace('_', ' ').lower() if seen.reason else seen}"
         if isinstance(seen, ConnectionRefusedError):
             return "connection refused"
         seen = seen.__cause__ or seen.__context__
