@@ -202,10 +202,11 @@ def add_resources(
 
 async def _read_all(settings: Settings, urls: Sequence[str]) -> list[Page | FetchError | Unreadable]:
     async with Fetcher(settings.curation, user_agent(settings.organization.website)) as fetcher:
-        return await asyncio.gather(*(_read_or_fail(fetcher, url) for url in urls))
+        return await asyncio.gather(*(read_or_failure(fetcher, url) for url in urls))
 
 
-async def _read_or_fail(fetcher: Fetcher, url: str) -> Page | FetchError | Unreadable:
+async def read_or_failure(fetcher: Fetcher, url: str) -> Page | FetchError | Unreadable:
+    """`read_page`, its failure returned rather than raised, for `asyncio.gather`."""
     try:
         return await read_page(fetcher, url)
     except (FetchError, Unreadable) as exc:

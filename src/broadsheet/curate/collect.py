@@ -19,7 +19,7 @@ from ..delivery.store import project_store
 from ..errors import BroadsheetError, UsageError
 from ..settings import Project, Source
 from . import memory
-from .add import Archive, Page, Unusable, choose_category, make_resource, read_archive, read_page
+from .add import Archive, Page, Unusable, choose_category, make_resource, read_archive, read_or_failure
 from .edit import IssueText, NewResource
 from .feeds import Entry, Feed, FeedCache, NotAFeed, fetch_feed
 from .fetch import Fetcher, FetchError, user_agent
@@ -152,9 +152,7 @@ async def _fetch(
 
         async def one_page(candidate: _Candidate) -> Page | FetchError | Unreadable:
             try:
-                return await read_page(fetcher, candidate.url)
-            except (FetchError, Unreadable) as exc:
-                return exc
+                return await read_or_failure(fetcher, candidate.url)
             finally:
                 tick(candidate.entry.title or candidate.url)
 
