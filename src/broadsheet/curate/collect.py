@@ -88,11 +88,10 @@ def collect(project: Project, path: Path, *, since: date | None = None, progress
         remembered: list[str] = []
         for candidate, page in zip(candidates, pages, strict=True):
             made = _resource(project, archive, candidate, page, report, published, offered)
-            remembered.append(candidate.url)
             if made is None:
-                continue
+                continue  # not offered (out of the window, no usable title): a later run may offer it
             category, resource, notes = made
-            remembered.append(resource.url)
+            remembered += [candidate.url, resource.url]
             published.add(resource.url)
             report.added.setdefault(category, []).append(resource)
             report.notes += notes
