@@ -1,7 +1,7 @@
 """The URLs `broadsheet collect` offered for each issue, so that one the editor deleted is not offered again.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-01
 """
 
