@@ -383,6 +383,9 @@ class _Body:
     def encode(self, values: Mapping[str, str]) -> list[bytes]:
         """The part's headers, blank line and payload for these values, in pieces."""
         filled = {index: line.fill(values) for index, line in self.marked.items()}
+        if any(not line.size and not any(filled[index]) for index, line in self.marked.items()):
+            # A line left empty may be no line at all: the last one, or one between "\r" and "\n".
+            raise _Unprepared
         cte = self._encoding(filled)
         head = _part_head(self.subtype, cte)
         if cte == "base64":
