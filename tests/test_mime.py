@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +24,8 @@ from broadsheet.render import Email
 from broadsheet.settings import Project, find_project
 
 from .conftest import REPO, SAMPLE
-from .test_transports import Mailbox, free_port
+from .serving import smtp_server
+from .test_transports import Mailbox
 
 SIGNER = Signer("a-long-random-test-secret")
 NOW = datetime.datetime(2026, 12, 1, 15, 4, 5, tzinfo=datetime.UTC)
@@ -239,12 +239,8 @@ def test_outbox_files_hold_the_composed_copies(project: Project, sample_editions
 
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
+    with smtp_server() as box:
+        yield box
 
 
 @pytest.mark.parametrize("locale", ["en", "my"])
