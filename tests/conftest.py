@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import textwrap
 import uuid
@@ -153,3 +154,15 @@ def store(store_url: str) -> Iterator[Engine]:
     engine = open_store(store_url)
     yield engine
     engine.dispose()
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """The tables in a command's output, line by line, each line split into its cells (a title is one cell).
+
+    rich puts at least three spaces between cells and no cell here holds two in a
+    row; an empty last cell leaves its line shorter. Blank lines and the rule
+    under the headings are left out.
+    """
+    lines = (line.strip() for line in output.splitlines())
+    return [re.split(r" {2,}", line) for line in lines if line and set(line) != {"─"}]
+

@@ -24,6 +24,8 @@ from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store
 from broadsheet.settings import Project
 
+from .conftest import table_rows
+
 SECRET = "test-secret-for-signing-unsubscribe-links"
 
 
@@ -115,10 +117,11 @@ def test_running_again_sends_nothing_twice_and_reaches_newcomers(project: Projec
     assert later.stdout.splitlines()[-1] == "sent 2, failed 0"
     assert len(read_outbox(outbox)) == 6
     status = run_send(project, environment(engine), "--status")
-    assert status.stdout.splitlines() == [
-        "locale   pending   sending   unknown      sent    failed",
-        "en             0         0         0         3         0",
-        "my             0         0         0         3         0",
+    assert table_rows(status.stdout) == [
+        ["Copies of 2023-12-21"],
+        ["locale", "pending", "sending", "unknown", "sent", "failed"],
+        ["en", "0", "0", "0", "3", "0"],
+        ["my", "0", "0", "0", "3", "0"],
     ]
 
 

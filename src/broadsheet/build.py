@@ -19,7 +19,7 @@ from .errors import Diagnostic, InvalidInput, UsageError, errors_in
 from .issue import read_issue
 from .localize import localize
 from .model import Issue
-from .render import Email, Renderer, size_warnings, write_email
+from .render import Email, Renderer, write_email
 from .settings import WEEKDAYS, Project, Weekday
 
 
@@ -52,10 +52,10 @@ def _editions(project: Project, issue: Issue, locales: Sequence[str], *, strict:
     emails: list[Email] = []
     diagnostics: list[Diagnostic] = []
     for locale in locales:
-        edition = localize(project, issue, locale, strict=strict)
+        edition = localize(project, issue, locale, strict=strict or not project.settings.send_incomplete_translations)
         diagnostics += edition.diagnostics
         emails.append(renderer.render(edition))
-    diagnostics += size_warnings(issue, emails, project.settings.html_size_warning)
+        diagnostics += emails[-1].diagnostics
     return emails, diagnostics
 
 

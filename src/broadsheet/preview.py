@@ -24,7 +24,7 @@ from .catalogs import INTERFACE, NAMES, issue_domain
 from .errors import BroadsheetError, Diagnostic, InvalidInput, errors_in
 from .issue import read_issue
 from .localize import localize
-from .render import Email, Renderer, size_warnings
+from .render import Email, Renderer
 from .settings import SETTINGS_FILE, Project, find_project
 
 PHONE, DESKTOP = 375, 680
@@ -73,7 +73,7 @@ def build_preview(root: Path, issue: Path, state: str) -> Preview:
             edition = localize(project, reading.issue, locale)
             diagnostics += edition.diagnostics
             emails[locale] = renderer.render(edition)
-        diagnostics += size_warnings(reading.issue, list(emails.values()), project.settings.html_size_warning)
+            diagnostics += emails[locale].diagnostics
         status = tuple(
             catalogs.status(project, locale, domain)
             for locale in project.settings.locales[1:]

@@ -25,7 +25,7 @@ from .errors import Diagnostic, InvalidInput, errors_in
 from .issue import read_issue
 from .localize import Edition, localize
 from .model import Issue
-from .render import Renderer
+from .render import Renderer, footer_address
 from .settings import Project
 
 INDEX_TEMPLATE = "site/index.html.j2"
@@ -173,6 +173,7 @@ class _Publisher:
             "language": settings.language(locale),
             "other_languages": {code: settings.language(code) for code in others},
             "organization": settings.organization,
+            "address": footer_address(settings.organization),
             "canonical": self.url(locale, day),
             "alternates": self.alternates(locale, day, root),
             "feed": f"{root}{locale}/feed.atom",

@@ -39,9 +39,10 @@ def editions(project: Project, path: Path, *, strict: bool = False) -> tuple[Iss
     renderer = Renderer(project)
     emails = {}
     for locale in project.settings.locales:
-        edition = localize(project, issue, locale, strict=strict)
+        edition = localize(project, issue, locale, strict=strict or not project.settings.send_incomplete_translations)
         diagnostics += edition.diagnostics
         emails[locale] = renderer.render(edition)
+        diagnostics += emails[locale].diagnostics
     if errors_in(diagnostics):
         raise InvalidInput(diagnostics)
     return issue, emails, diagnostics
@@ -70,6 +71,21 @@ def audience(engine: Engine, locales: Sequence[str]) -> Counter[str]:
             .group_by(Subscriber.locale)
         ).all()
     return Counter({locale: int(count) for locale, count in rows})
+
+
+def active_addresses(engine: Engine, locales: Sequence[str]) -> dict[str, list[str]]:
+    """The addresses of the active subscribers of each locale, ordered by address."""
+    with Session(engine) as session:
+        return {
+            locale: list(
+                session.scalars(
+                    select(Subscriber.email)
+                    .where(Subscriber.status == Status.ACTIVE.value, Subscriber.locale == locale)
+                    .order_by(Subscriber.email_key)
+                )
+            )
+            for locale in locales
+        }
 
 
 @dataclass
