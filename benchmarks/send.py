@@ -21,9 +21,10 @@ What is measured (half the subscribers English, half Burmese, on SQLite):
   prepared edition (`prepare`), per locale.
 
 Each measurement runs in a process of its own, and so does each server, so
-that neither shares the sender's interpreter lock. The transports take
-`smtp_connections` and `sendgrid_concurrency` from the settings when the
-settings declare them; the output says what was in effect.
+that neither shares the sender's interpreter lock. The transports are
+given `smtp_connections` and `sendgrid_concurrency` (`--connections`) when
+the settings declare them and `open_transport` takes them; the output says
+what was in effect.
 """
 
 from __future__ import annotations
@@ -179,12 +180,15 @@ def project_with(**values: int) -> Any:
 
 
 def open_for(spec: str, project: Any, environ: dict[str, str]) -> Any:
-    """The transport for `spec`, given the settings when `open_transport` takes them."""
+    """The transport for `spec`, given the settings `open_transport` takes (by the settings' own names)."""
     from broadsheet.delivery.transports import open_transport
 
     options: dict[str, Any] = {"environ": environ}
-    if "settings" in inspect.signature(open_transport).parameters:
-        options["settings"] = project.settings
+    for name in inspect.signature(open_transport).parameters:
+        if name == "settings":
+            options[name] = project.settings
+        elif name in type(project.settings).model_fields:
+            options[name] = getattr(project.settings, name)
     return open_transport(spec, **options)
 
 
