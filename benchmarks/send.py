@@ -3,7 +3,7 @@
 Run from the repository root:
 
     .venv/bin/python benchmarks/send.py                    # everything, at 10,000 and 100,000
-    .venv/bin/python benchmarks/send.py --sizes 2000       # a quick run (under a minute)
+    .venv/bin/python benchmarks/send.py --sizes 1000       # a quick run (under half a minute)
     .venv/bin/python benchmarks/send.py --only outbox,smtp --sizes 10000 --connections 4
 
 What is measured (half the subscribers English, half Burmese, on SQLite):
