@@ -28,7 +28,7 @@ from broadsheet.delivery.store import (
 from broadsheet.errors import BroadsheetError
 from broadsheet.settings import Project, Settings
 
-TABLES = {"alembic_version", "subscribers", "runs", "ledger", "events", "forgotten"}
+TABLES = {"alembic_version", "subscribers", "runs", "ledger", "events", "forgotten", "offered"}
 
 
 def _add_subscriber(engine: Engine, email: str = "aung@example.org") -> int:
@@ -58,7 +58,7 @@ def test_opening_again_changes_nothing_and_the_database_stays_at_head(store_url:
         command.current(config)  # `alembic current`
         assert connection.scalar(select(func.count()).select_from(Subscriber)) == 1
     second.dispose()
-    assert config.stdout.getvalue() == "0007 (head)\n"
+    assert config.stdout.getvalue() == "0010 (head)\n"
 
 
 def test_migrations_go_down_to_an_empty_database_and_up_again(store: Engine) -> None:
@@ -119,7 +119,7 @@ def test_0006_moves_the_statement_of_an_unconfirmed_sign_up_out_of_the_consent(s
     assert [tuple(row) for row in rows] == [("new@example.org", None, "Statement"), ("old@example.org", "Statement", None)]
 
 
-def test_0007_checks_the_states_and_down_gives_older_versions_the_copies_as_they_knew_them(store: Engine) -> None:
+def test_0010_checks_the_states_and_down_gives_older_versions_the_copies_as_they_knew_them(store: Engine) -> None:
     subscriber = _add_subscriber(store)
     with store.begin() as connection:
         connection.execute(
@@ -136,10 +136,10 @@ def test_0007_checks_the_states_and_down_gives_older_versions_the_copies_as_they
         connection.execute(text("UPDATE ledger SET state = 'lost' WHERE issue = '2024-01-04'"))
 
     with store.begin() as connection:
-        command.downgrade(alembic_config(connection), "0006")
+        command.downgrade(alembic_config(connection), "0009")
     with store.connect() as connection:
         rows = connection.execute(text("SELECT issue, state, run_id FROM ledger ORDER BY issue")).all()
-    # Before 0007, a copy of unknown fate was one left `sending` by a finished run.
+    # Before 0010, a copy of unknown fate was one left `sending` by a finished run.
     assert [tuple(row) for row in rows] == [("2024-01-04", "sending", "run"), ("2024-01-11", "pending", None), ("2024-01-18", "pending", None)]
 
 
@@ -250,3 +250,27 @@ def test_project_store_opens_the_project_database_and_closes_it(tmp_path: Path) 
         _add_subscriber(engine)
     assert (tmp_path / "broadsheet.db").is_file()
     assert engine.pool.checkedout() == 0
+
+
+def test_0008_dates_each_subscribers_last_change_of_status_no_later_than_it_was(store: Engine) -> None:
+    with store.begin() as connection:
+        command.downgrade(alembic_config(connection), "0006")
+        for email, status, source, consented, created, updated in (
+            ("confirmed@example.org", "active", "web form: snippet", "2024-03-01 10:00:00", "2024-02-01 10:00:00", "2024-03-05 10:00:00"),
+            ("imported@example.org", "active", "import of list.csv", "2023-01-01 00:00:00", "2024-02-01 10:00:00", "2024-03-05 10:00:00"),
+            ("left@example.org", "unsubscribed", "web form", "2024-03-01 10:00:00", "2024-02-01 10:00:00", "2024-04-01 10:00:00"),
+        ):
+            connection.execute(
+                text("INSERT INTO subscribers (email, email_key, name, locale, status, created_at, updated_at, consented_at, consent_source) "
+                     "VALUES (:email, :email, '', 'en', :status, :created, :updated, :consented, :source)"),
+                {"email": email, "status": status, "source": source, "consented": consented, "created": created, "updated": updated},
+            )
+        command.upgrade(alembic_config(connection), "head")
+    with Session(store) as session:
+        changed = {email: moment for email, moment in session.execute(select(Subscriber.email, Subscriber.status_changed_at))}
+    # Their confirmation on the web form; when they were added; their record's last change.
+    assert {email: moment.isoformat() if moment else None for email, moment in changed.items()} == {
+        "confirmed@example.org": "2024-03-01T10:00:00+00:00",
+        "imported@example.org": "2024-02-01T10:00:00+00:00",
+        "left@example.org": "2024-04-01T10:00:00+00:00",
+    }

@@ -1,8 +1,8 @@
 """Every copy's fate, exactly: the ledger's states `queued`, `deferred` and `unknown`, checked by the database,
 and when a deferred copy was first deferred.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 Create Date: 2024-04-02
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -28,7 +28,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Before 0007 a copy not yet handed over was pending, and one of unknown fate was left `sending` by a
+    # Before 0010 a copy not yet handed over was pending, and one of unknown fate was left `sending` by a
     # run that had finished; deferred copies were not kept apart.
     op.execute(sa.text("UPDATE ledger SET state = 'pending', run_id = NULL WHERE state IN ('queued', 'deferred')"))
     op.execute(sa.text("UPDATE ledger SET state = 'sending' WHERE state = 'unknown'"))
