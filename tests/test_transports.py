@@ -550,6 +550,21 @@ def test_smtp_server_that_keeps_closing_stops_the_send_saying_what_happened(
     assert mailbox.messages == []
 
 
+@pytest.mark.parametrize(
+    "message",
+    [b"Subject: a\r\n\r\n.hidden\r\nline\r\n", b".first\n.second\rthird\r\n..", b"no end of line", b"", b"a\r\n.\r\n"],
+)
+def test_smtp_data_is_what_smtplib_would_send(message: bytes) -> None:
+    import smtplib
+
+    from broadsheet.delivery.transports.smtp import _data_payload
+
+    # smtplib.SMTP.data fixes line ends of a str only; broadsheet's messages are bytes, fixed the same way.
+    expected = smtplib._quote_periods(smtplib._fix_eols(message.decode("ascii")).encode("ascii"))  # type: ignore[attr-defined]
+    expected += b".\r\n" if expected.endswith(b"\r\n") else b"\r\n.\r\n"
+    assert _data_payload(message) == expected
+
+
 def test_smtp_takes_one_recipient_per_hand_over(start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]) -> None:
     mailbox = start_smtp()
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
