@@ -66,6 +66,29 @@ DIED = "handed over by a send that stopped before it heard the answer (killed, o
 
 T = TypeVar("T")
 
+# The two statements of every hand-over, built once: building them anew costs more than running them.
+_SETTLE = (
+    update(_LEDGER)
+    .where(
+        _LEDGER.c.id == bindparam("entry"),
+        _LEDGER.c.run_id == bindparam("run"),
+        _LEDGER.c.state == State.SENDING.value,
+        # A subscriber forgotten meanwhile keeps their copy anonymous, without the answer (it may quote the address).
+        _LEDGER.c.subscriber_id.is_not(None),
+    )
+    .values(state=bindparam("outcome"), detail=bindparam("answer"), updated_at=bindparam("now"))
+)
+_MARK_SENDING = (
+    update(_LEDGER)
+    .where(
+        _LEDGER.c.id.in_(bindparam("entries", expanding=True)),
+        _LEDGER.c.run_id == bindparam("run"),
+        _LEDGER.c.state == State.QUEUED.value,
+        _LEDGER.c.subscriber_id.is_not(None),
+    )
+    .values(state=State.SENDING.value, attempts=_LEDGER.c.attempts + 1, updated_at=bindparam("now"))
+)
+
 
 class SendRefused(BroadsheetError):
     """Another sender is at work and the database cannot share the work."""
@@ -297,17 +320,7 @@ class SendLedger:
         self.settle(connection, settled)
         if not entry_ids:
             return set()
-        now = utcnow()
-        marked = connection.execute(
-            update(LedgerEntry)
-            .where(
-                LedgerEntry.id.in_(entry_ids),
-                LedgerEntry.run_id == self.run_id,
-                LedgerEntry.state == State.QUEUED.value,
-                LedgerEntry.subscriber_id.is_not(None),
-            )
-            .values(state=State.SENDING.value, attempts=LedgerEntry.attempts + 1, updated_at=now)
-        ).rowcount
+        marked = connection.execute(_MARK_SENDING, {"entries": list(entry_ids), "run": self.run_id, "now": utcnow()}).rowcount
         if marked == len(entry_ids):
             return set(entry_ids)
         return set(
@@ -323,19 +336,12 @@ class SendLedger:
         if not settled:
             return
         now = utcnow()
-        # One statement, executed for many rows; only rows still this run's and someone's: a subscriber
-        # forgotten meanwhile keeps their copy anonymous, without the answer, which may quote the address.
+        # One statement, executed for many rows; only rows still this run's.
         connection.execute(
-            update(_LEDGER)
-            .where(
-                _LEDGER.c.id == bindparam("entry"),
-                _LEDGER.c.run_id == self.run_id,
-                _LEDGER.c.state == State.SENDING.value,
-                _LEDGER.c.subscriber_id.is_not(None),
-            )
-            .values(state=bindparam("outcome"), detail=bindparam("answer"), updated_at=now),
+            _SETTLE,
             [
-                {"entry": entry_id, "outcome": _STATE_OF[delivery.outcome].value, "answer": delivery.detail[:500]}
+                {"entry": entry_id, "run": self.run_id, "outcome": _STATE_OF[delivery.outcome].value,
+                 "answer": delivery.detail[:500], "now": now}
                 for entry_id, delivery in settled
             ],
         )
