@@ -55,12 +55,8 @@ from .store import LedgerEntry, Run, State, Status, Subscriber, utcnow
 from .transports import Delivery, Outcome
 
 _LEDGER: Table = LedgerEntry.__table__  # type: ignore[assignment]
-_STATE_OF = {
-    Outcome.SENT: State.SENT,
-    Outcome.FAILED: State.FAILED,
-    Outcome.DEFERRED: State.DEFERRED,
-    Outcome.UNKNOWN: State.UNKNOWN,
-}
+_STATE_OF = {outcome: State(outcome.value) for outcome in Outcome}
+"""The state a copy takes from the transport's answer: they share their names."""
 DIED = "handed over by a send that stopped before it heard the answer (killed, or its machine went down)"
 """What a dead run's `sending` rows say once they are `unknown`."""
 
