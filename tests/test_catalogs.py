@@ -556,3 +556,28 @@ def test_syntax_errors_that_babel_lets_pass_are_located_as_msgfmt_refuses_them(t
     msgfmt = shutil.which("msgfmt")
     assert msgfmt, "GNU gettext's msgfmt is missing; ./scripts/test installs it"
     assert subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 1
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x1c"], ids=["U+2028", "U+2029", "U+0085", "U+001C"])
+def test_a_translation_holding_a_unicode_line_separator_is_read_as_msgfmt_reads_it(tmp_path: Path, separator: str) -> None:
+    # Lines of a .po end at "\n" only: these characters used to split a string in two, "a string is not closed".
+    path = tmp_path / "messages.po"
+    path.write_text(PO_HEADER + f'msgid "a"\nmsgstr "x{separator}y"\n', encoding="utf-8")
+    if separator != "\x1c":  # a control character, refused as such; the others msgfmt takes
+        assert subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 0
+        catalog, _lines = read_catalog(path, display="messages.po")
+        assert catalog["a"].string == f"x{separator}y"
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            read_catalog(path, display="messages.po")
+        assert [str(d) for d in refused.value.diagnostics] == [
+            "messages.po:7:10: error: the catalog holds the control character U+001C; a .po file is text (was it saved by another program?)"
+        ]
+
+
+def test_a_catalog_saved_as_utf16_is_told_to_be_saved_as_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "messages.po"
+    path.write_text(PO_HEADER + 'msgid "a"\nmsgstr "b"\n', encoding="utf-16")
+    with pytest.raises(InvalidInput) as refused:
+        read_catalog(path, display="messages.po")
+    assert [str(d) for d in refused.value.diagnostics] == ["messages.po:1:1: error: the catalog is UTF-16 text; save it as UTF-8"]

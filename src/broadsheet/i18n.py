@@ -179,6 +179,9 @@ def read_catalog(path: Path, locale: str | None = None, display: str | None = No
 def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list[str]]:
     """Checked before Babel parses it: control characters (a NUL used to reach MJML as "invalid MJML in
     the template"), the charset, the encoding and the syntax (Babel's parser lets most mistakes pass)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Else reported as "a NUL byte" at 1:4, which does not tell the translator what to do.
+        raise _located(display, raw, 0, "the catalog is UTF-16 text; save it as UTF-8")
     control = _CONTROL.search(raw)
     if control:
         name = "a NUL byte" if control.group() == b"\0" else f"the control character U+{control.group()[0]:04X}"
@@ -195,7 +198,9 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
         text = raw.decode(charset)
     except UnicodeDecodeError as exc:
         raise _located(display, raw, exc.start, f"not {charset} text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as {charset}") from None
-    lines = text.removeprefix("\ufeff").splitlines()
+    # Lines end at "\n" only, as GNU gettext reads them: `splitlines` also breaks at U+2028, U+0085 and the
+    # like, which a translation may hold (msgfmt takes them), and then reported an unclosed string.
+    lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
     syntax = _syntax_error(lines)
     if syntax:
         raise InvalidInput([Diagnostic(display, syntax.line, 0, "", syntax.message)])
