@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,6 +190,22 @@ def test_a_file_that_is_not_csv_is_refused_whole_with_the_problems_found_before(
         f"{path}:2: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
         f"{path}:3: error: not valid CSV: field larger than field limit (131072)",
     ]
+    assert subscribers.list_subscribers(store) == []
+
+
+def test_a_file_without_line_breaks_is_refused_without_being_read_into_memory(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv("email,name,locale\nok@example.org,Ok,en\n" + "x" * 30_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput) as raised:
+            subscribers.import_csv(store, path, LOCALES)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value) == f"{path}:3: error: not valid CSV: a line longer than 1,000,000 characters"
+    assert peak < 15_000_000  # the 30 MB line is never held whole
     assert subscribers.list_subscribers(store) == []
 
 
