@@ -581,3 +581,30 @@ def test_a_catalog_saved_as_utf16_is_told_to_be_saved_as_utf8(tmp_path: Path) ->
     with pytest.raises(InvalidInput) as refused:
         read_catalog(path, display="messages.po")
     assert [str(d) for d in refused.value.diagnostics] == ["messages.po:1:1: error: the catalog is UTF-16 text; save it as UTF-8"]
+
+
+@pytest.mark.parametrize(
+    ("replace", "message"),
+    [
+        (lambda path: path.mkdir(), "cannot read catalog: Is a directory"),
+        (lambda path: path.symlink_to("/dev/zero"), "the file is 5.0 MB; catalog files are limited to 5 MB"),
+    ],
+    ids=["directory", "dev-zero"],
+)
+def test_something_else_where_a_catalog_should_be_is_an_error_not_a_missing_catalog(
+    sample_project: Project, cli, replace: Any, message: str
+) -> None:
+    # It was taken for no catalog at all: every message untranslated, and `catalog update` raised IsADirectoryError.
+    path = catalogs.catalog_path(sample_project, "my", "messages")
+    path.unlink()
+    replace(path)
+    expected = f"locales/my/LC_MESSAGES/messages.po: error: {message}"
+    for command in (["check", SAMPLE_ISSUE], ["build", SAMPLE_ISSUE], ["site"]):
+        result = cli(*command, cwd=sample_project.root)
+        assert result.exit_code == 1, (command, result.output)
+        assert expected in result.stderr.splitlines(), (command, result.stderr)
+    for command in (["catalog", "status"], ["catalog", "update"]):
+        result = cli(*command, cwd=sample_project.root)
+        assert result.exit_code == 1, (command, result.output)
+        assert f"{path}: error: {message}" in result.stderr.splitlines(), (command, result.stderr)
+    assert path.is_symlink() or path.is_dir()  # left as it was

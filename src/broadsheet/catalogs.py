@@ -262,7 +262,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
         for locale in locales:
             path = catalog_path(project, locale, domain)
             wanted = _keep_lang(template, locale)
-            if path.is_file():
+            if path.exists():
                 catalog = _read(path, locale)
                 catalog.update(wanted, update_header_comment=False)
             else:
@@ -332,7 +332,7 @@ def status(project: Project, locale: str, domain: str) -> Status:
     """How much of `domain` is translated into `locale` (counting the template's messages)."""
     template = _keep_lang(_read(template_path(project, domain)), locale)
     path = catalog_path(project, locale, domain)
-    catalog = _read(path, locale) if path.is_file() else None
+    catalog = _read(path, locale) if path.exists() else None
     counts: Counter[str] = Counter()
     for message in template:
         if not message.id:
@@ -522,7 +522,8 @@ def check_catalogs(project: Project, issue: Issue) -> list[Diagnostic]:
     for locale in project.settings.locales[1:]:
         for domain, is_markdown in ((INTERFACE, False), (NAMES, False), (issue_domain(issue), True)):
             path = catalog_path(project, locale, domain)
-            if path.is_file():
+            # Anything there but no catalog (a directory, /dev/zero) is an error to report, not a missing catalog.
+            if path.exists():
                 diagnostics += check_catalog(project, path, is_markdown=is_markdown, is_format=domain == INTERFACE)
     return diagnostics
 

@@ -274,7 +274,7 @@ _reported: set[tuple[object, ...]] = set()
 
 def _usable(path: Path, display: str) -> Loaded | None:
     """The catalog at `path`, or None when there is none or it cannot be read (logged once: English is shown)."""
-    if not path.is_file():
+    if not path.exists():
         return None
     try:
         return load_catalog(path, display)
