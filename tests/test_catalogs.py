@@ -545,6 +545,9 @@ PO_HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n
         ('"x"\n' + PO_HEADER, 1, "a string outside any msgid or msgstr"),
         (PO_HEADER + 'msgid "a" x\nmsgstr ""\n', 6, "cannot read 'msgid \"a\" x': expected a comment (#), a keyword (msgid, msgstr...) with a quoted string, or a quoted string"),
         (PO_HEADER + 'msgid "a"\nmsgstr "b\n', 7, 'a string is not closed: it needs a " at its end, and a " inside it is written \\"'),
+        (PO_HEADER + 'msgid "a"\nmsgstr "x"\n\nmsgid "a"\nmsgstr "y"\n', 9, "this message is defined twice: first at line 6; keep one of them"),
+        (PO_HEADER + '#, fuzzy\nmsgid ""\n"a"\nmsgstr "x"\nmsgid "a"\nmsgid_plural "as"\nmsgstr[0] "y"\n', 10, "this message is defined twice: first at line 7; keep one of them"),
+        (PO_HEADER + 'msgctxt "c"\nmsgid "a"\nmsgstr "x"\nmsgctxt "c"\nmsgid "a"\nmsgstr "y"\n', 10, "this message is defined twice: first at line 7; keep one of them"),
     ],
 )
 def test_syntax_errors_that_babel_lets_pass_are_located_as_msgfmt_refuses_them(tmp_path: Path, text: str, line: int, message: str) -> None:
@@ -608,3 +611,11 @@ def test_something_else_where_a_catalog_should_be_is_an_error_not_a_missing_cata
         assert result.exit_code == 1, (command, result.output)
         assert f"{path}: error: {message}" in result.stderr.splitlines(), (command, result.stderr)
     assert path.is_symlink() or path.is_dir()  # left as it was
+
+
+def test_one_msgid_in_two_contexts_is_no_second_definition(tmp_path: Path) -> None:
+    path = tmp_path / "messages.po"
+    path.write_text(PO_HEADER + 'msgid "a"\nmsgstr "x"\n\nmsgctxt "c"\nmsgid "a"\nmsgstr "y"\n', encoding="utf-8")
+    assert subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 0
+    catalog, _lines = read_catalog(path, display="messages.po")
+    assert catalog.get("a").string == "x" and catalog.get("a", context="c").string == "y"

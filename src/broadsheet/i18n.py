@@ -109,6 +109,10 @@ class _Syntax:
 def _syntax_error(lines: list[str]) -> _Syntax | None:
     """The first place `lines` are not a PO file as GNU gettext reads it; Babel's parser lets most pass."""
     state, opened, plural = "start", 0, -1
+    # Each message's (context, msgid) as written, and the line of its msgid: msgfmt refuses a second definition,
+    # where Babel keeps one of them without a word.
+    key: list[str] = []
+    defined: dict[tuple[str, ...], int] = {}
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
         if not line:
@@ -127,11 +131,17 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
                 return _Syntax(number, _unreadable(line))
             if state == "start":
                 return _Syntax(number, "a string outside any msgid or msgstr")
+            if state in ("msgctxt", "msgid"):
+                key[-1] += line[1:-1]
             continue
         keyword = _KEYWORD_LINE.fullmatch(line)
         if keyword is None:
             return _Syntax(number, _unreadable(line))
         name, index = keyword.group(1).split("[")[0], keyword.group(2)
+        if name == "msgstr" and state in ("msgid", "msgid_plural"):
+            if tuple(key) in defined:
+                return _Syntax(opened, f"this message is defined twice: first at line {defined[tuple(key)]}; keep one of them")
+            defined[tuple(key)] = opened
         if index is not None:
             if not ((state == "msgid_plural" and index == "0") or (state == "msgstr[]" and int(index) == plural + 1)):
                 return _Syntax(number, f"{keyword.group(1)} is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural")
@@ -142,6 +152,10 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
             if state in ("msgid", "msgid_plural"):
                 return _Syntax(opened, f"{state} without a msgstr after it")
             return _Syntax(number, f"{name} is out of order here: an entry is [msgctxt,] msgid, [msgid_plural,] msgstr")
+        if name == "msgctxt" or (name == "msgid" and state != "msgctxt"):
+            key = []
+        if name in ("msgctxt", "msgid"):
+            key.append(f"{name}:{line[keyword.end(1):].strip()[1:-1]}")
         state = name
         if name in ("msgctxt", "msgid"):
             opened = number
