@@ -6,7 +6,7 @@ import io
 import textwrap
 import tracemalloc
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from broadsheet.delivery import subscribers
-from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store
+from broadsheet.delivery import lifecycle, subscribers
+from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store, utcnow
 from broadsheet.delivery.subscribers import SubscriberRow
 from broadsheet.errors import BroadsheetError, InvalidInput, UsageError
 from broadsheet.settings import Project
@@ -125,6 +125,18 @@ def test_an_import_never_reactivates_an_address_that_left(
     ]
     assert (report.added, report.updated, report.unchanged, report.skipped) == (1, 0, 0, 1)
     assert subscribers.list_subscribers(store, status) == [SubscriberRow("gone@example.org", "Gone", "en", status)]
+
+
+def test_an_import_never_skips_the_confirmation_of_a_pending_sign_up(store: Engine, write_csv: Callable[..., Path]) -> None:
+    # It said "'new@example.org' is pending: an import never re-activates an address": the address never was active.
+    lifecycle.sign_up(store, SubscriberRow("new@example.org", "New", "en", Status.ACTIVE), "consent", utcnow(), timedelta(days=7))
+    path = write_csv("email,name,locale\nnew@example.org,New,en\n")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: warning: email: 'new@example.org' awaits the confirmation of its sign-up: an import never skips it"
+    ]
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (0, 0, 0, 1)
+    assert subscribers.list_subscribers(store, Status.PENDING) == [SubscriberRow("new@example.org", "New", "en", Status.PENDING)]
 
 
 def test_extra_columns_are_ignored_with_one_warning(store: Engine, write_csv: Callable[..., Path]) -> None:
