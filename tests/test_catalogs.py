@@ -409,6 +409,10 @@ BROKEN = {
         'msgstr: translation has HTML markup the original has not (</a>, </script>, <a href="https://evil.example/">, '
         "<script>); it would be shown as text, so write it without",
     ),
+    "HTML without a space after its tag name": Broken(
+        "messages", BY.encode(), b'msgstr "<svg/onload=alert(1)> %(author)s"',
+        "msgstr: translation has HTML markup the original has not (<svg/onload=alert(1)>); it would be shown as text, so write it without",
+    ),
 }
 
 
@@ -461,6 +465,25 @@ def test_html_in_a_translation_is_escaped_when_rendering(sample_project: Project
     email = Renderer(sample_project).render(localize(sample_project, issue, "my"))
     assert "<script>" not in email.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; ပရိုဂရက်ဆစ်ဗွိုက်စ်" in email.html
+
+
+@pytest.mark.parametrize(
+    ("translation", "shown"),
+    [
+        # Neither was taken for a tag: the first has no space after its name, the second no end (the template's next `>` closed it).
+        ("<svg/onload=alert(1)> %(author)s", "&lt;svg/onload=alert(1)&gt; ပရိုဂရက်ဆစ်ဗွိုက်စ်"),
+        ("%(author)s <img src=x onerror=alert(1) ", "ပရိုဂရက်ဆစ်ဗွိုက်စ် &lt;img src=x onerror=alert(1) "),
+        ("<https://x/onmouseover=alert(1)> %(author)s", "&lt;https://x/onmouseover=alert(1)&gt; ပရိုဂရက်ဆစ်ဗွိုက်စ်"),
+    ],
+    ids=["no-space", "unclosed", "autolink-shaped"],
+)
+def test_any_tag_a_browser_would_read_in_a_translation_is_escaped(sample_project: Project, translation: str, shown: str) -> None:
+    Broken("messages", BY.encode(), f'msgstr "{translation}"'.encode(), "").apply(sample_project)
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    email = Renderer(sample_project).render(localize(sample_project, issue, "my"))
+    assert shown in email.html
+    assert not any(tag in email.html for tag in ("<svg", "<img src=x", "<https://x"))
 
 
 def test_rendering_imports_neither_the_tooling_nor_the_extractor() -> None:

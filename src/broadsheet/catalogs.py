@@ -420,9 +420,9 @@ def format_problem(message_id: str, translation: str) -> str | None:
     return None
 
 
-def markup_problem(message_id: str, translation: str) -> str | None:
+def markup_problem(message_id: str, translation: str, *, is_markdown: bool = False) -> str | None:
     """HTML in `translation` that `message_id` has not: shown as text, never as HTML."""
-    extra = tags(translation) - tags(message_id)
+    extra = tags(translation, markdown=is_markdown) - tags(message_id, markdown=is_markdown)
     if not extra:
         return None
     found = ", ".join(sorted(tag if len(tag) <= 40 else tag[:37] + "..." for tag in extra))
@@ -441,7 +441,7 @@ def translation_problems(message_id: str, translation: str, *, is_markdown: bool
     missing, extra = placeholders(message_id) - placeholders(translation), placeholders(translation) - placeholders(message_id)
     if (missing or extra) and not (formatting and "where the original has" in formatting):
         problems.append(_difference("placeholder", missing, extra))
-    markup = markup_problem(message_id, translation)
+    markup = markup_problem(message_id, translation, is_markdown=is_markdown)
     if markup:
         problems.append(markup)
     if is_markdown:

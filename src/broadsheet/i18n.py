@@ -392,12 +392,18 @@ def translations(path: Path, locale: str, display: str | None = None) -> Transla
     return cached[1]
 
 
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--")
+# Whatever a browser starts a tag at (`<` then a letter, `/`, `!` or `?`), up to its `>` or the end of the text:
+# a tag only counted when well formed let `<svg/onload=alert(1)>` and an unclosed `<img src=x onerror=...`
+# (which the template's next `>` closes) through as trusted markup.
+_TAG = re.compile(r"<(?:/?[A-Za-z]|!|\?)[^>]*>?")
+# CommonMark's autolinks, which hold neither spaces nor angle brackets: `<https://...>`, `<someone@example.org>`.
+_AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|<[^\s<>@]+@[^\s<>]+>")
 
 
-def tags(text: str) -> Counter[str]:
-    """The HTML tags written in `text` (not Markdown autolinks like <https://...>)."""
-    return Counter(_TAG.findall(text))
+def tags(text: str, *, markdown: bool = False) -> Counter[str]:
+    """The HTML tags written in `text`; in `markdown`, not its autolinks like <https://...>. Outside Markdown a
+    browser reads those as tags too (`<https://x/onmouseover=alert(1)>` is an element with a handler)."""
+    return Counter(_TAG.findall(_AUTOLINK.sub("", text) if markdown else text))
 
 
 def _formatted(text: str, original: str, variables: dict[str, Any], autoescape: bool) -> str:
