@@ -413,13 +413,19 @@ def _formatted(text: str, original: str, variables: dict[str, Any], autoescape: 
     return text % variables
 
 
+class MessageFormatError(ValueError):
+    """A template's own text of a message cannot be formatted with the variables the template gives it."""
+
+
 def _safe(translations: gettext.NullTranslations, key: str, original: str, translated: str, variables: dict[str, Any], autoescape: bool) -> str:
     """`translated` formatted with `variables`; the English `original` when the translation cannot be."""
     try:
         return _formatted(translated, original, variables, autoescape)
     except (KeyError, ValueError, TypeError) as exc:
         if translated == original or not isinstance(translations, Translations):
-            raise  # the template's own text: a template problem, not a translator's
+            # The template's own text: a template problem, not a translator's.
+            problem = f"the template gives it no variable {exc}" if isinstance(exc, KeyError) else f"{exc}; a literal % is written %%"
+            raise MessageFormatError(f"the message {original!r} cannot be formatted: {problem}") from None
         translations.unusable(key, exc)
         return _formatted(original, original, variables, autoescape)
 
