@@ -376,6 +376,8 @@ def import_rows(
             done.left_alone.append((line, "this address asked to be forgotten; not imported"))
         elif old is None:
             additions.append(_columns_of(row, source, now))
+        elif new_status is None and old.status is Status.PENDING:
+            done.left_alone.append((line, f"{old.email!r} awaits the confirmation of its sign-up: an import never skips it"))
         elif new_status is None and old.status is not row.status:
             done.left_alone.append((line, f"{old.email!r} is {old.status}: an import never re-activates an address"))
         else:
