@@ -105,3 +105,40 @@ def test_every_change_of_status_records_when(engine: Engine, tmp_path: Path) -> 
     with Session(engine) as session:
         changed = session.scalar(select(Subscriber.status_changed_at).where(Subscriber.id == reader))
     assert changed is not None and changed >= started
+
+
+def test_a_confirmation_does_not_undo_an_import_that_came_between_its_read_and_its_write(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = put_reader(store, Status.PENDING)
+    rule = lifecycle.after
+
+    def import_meanwhile(before: Status | None, what: Cause) -> Status | None:
+        # Another connection, between the confirmation's read and its write: the editor imports the address as unsubscribed.
+        if what is Cause.CONFIRMATION:
+            monkeypatch.setattr(lifecycle, "after", rule)
+            cause(store, Cause.IMPORT_UNSUBSCRIBED, reader, tmp_path)
+        return rule(before, what)
+
+    monkeypatch.setattr(lifecycle, "after", import_meanwhile)
+    subscriber, made_active = lifecycle.confirm(store, reader, Signer.address_digest(EMAIL), utcnow())
+    assert (subscriber, made_active) == (None, False)
+    assert status_of_reader(store) is Status.UNSUBSCRIBED
+
+
+def test_a_confirmation_that_loses_a_race_to_another_confirmation_answers_as_that_one_left_it(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = put_reader(store, Status.PENDING)
+    rule = lifecycle.after
+    digest = Signer.address_digest(EMAIL)
+
+    def confirmed_meanwhile(before: Status | None, what: Cause) -> Status | None:
+        if what is Cause.CONFIRMATION:
+            monkeypatch.setattr(lifecycle, "after", rule)
+            assert lifecycle.confirm(store, reader, digest, utcnow())[1]
+        return rule(before, what)
+
+    monkeypatch.setattr(lifecycle, "after", confirmed_meanwhile)
+    subscriber, made_active = lifecycle.confirm(store, reader, digest, utcnow())
+    assert subscriber is not None and subscriber.status is Status.ACTIVE and not made_active

@@ -285,25 +285,48 @@ def confirm(
     left and signed up again takes the name and language of that sign-up. None when the link names nobody, or
     an address with no sign-up awaiting confirmation (it left since it signed up: the old link does not bring
     it back)."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None or Signer.address_digest(subscriber.email_key) != digest:
-            return None, False
-        if subscriber.status is Status.ACTIVE:
-            return subscriber, False
-        returning = subscriber.status is not Status.PENDING
-        new = after(subscriber.status, Cause.CONFIRMATION)
-        if new is None or (returning and subscriber.pending_locale is None):
-            return None, False
-        if returning:
-            subscriber.name, subscriber.locale = subscriber.pending_name or "", subscriber.pending_locale or subscriber.locale
-        subscriber.status, subscriber.status_changed_at = new, now
-        subscriber.consented_at = now
-        subscriber.consent_source = f"{CONSENT_SOURCE}: {source}" if source else CONSENT_SOURCE
-        if subscriber.pending_consent_text is not None:
-            subscriber.consent_text = subscriber.pending_consent_text
-        subscriber.pending_consent_text = subscriber.pending_name = subscriber.pending_locale = None
-        return subscriber, True
+    # Read, then write only if the status is still the one read: an unsubscribe or an import in another request
+    # between the two is not undone. A lost race is tried once more on what is there now.
+    for _attempt in range(2):
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            subscriber = session.get(Subscriber, subscriber_id)
+            if subscriber is None or Signer.address_digest(subscriber.email_key) != digest:
+                return None, False
+            if subscriber.status is Status.ACTIVE:
+                return subscriber, False
+            returning = subscriber.status is not Status.PENDING
+            new = after(subscriber.status, Cause.CONFIRMATION)
+            if new is None or (returning and subscriber.pending_locale is None):
+                return None, False
+            values: dict[str, Any] = {
+                "status": new,
+                "status_changed_at": now,
+                "updated_at": now,
+                "consented_at": now,
+                "consent_source": f"{CONSENT_SOURCE}: {source}" if source else CONSENT_SOURCE,
+                "pending_consent_text": None,
+                "pending_name": None,
+                "pending_locale": None,
+            }
+            if returning:
+                values["name"], values["locale"] = subscriber.pending_name or "", subscriber.pending_locale or subscriber.locale
+            if subscriber.pending_consent_text is not None:
+                values["consent_text"] = subscriber.pending_consent_text
+            since = subscriber.status_changed_at
+            written = session.execute(
+                update(Subscriber)
+                .where(
+                    Subscriber.id == subscriber_id,
+                    Subscriber.status == subscriber.status,
+                    Subscriber.status_changed_at.is_(None) if since is None else Subscriber.status_changed_at == since,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if written.rowcount:  # type: ignore[attr-defined]
+                session.refresh(subscriber)
+                return subscriber, True
+    return None, False
 
 
 def forget_confirmation(engine: Engine, subscriber_id: int) -> None:
