@@ -106,6 +106,30 @@ def check(
     except ValueError:
         # Such as `=?utf-8?q?e6?=@example.org`: valid by RFC 5321, but no header can hold it.
         problems.append(("email", f"Expected an email address but received: {email!r} (no message can be addressed to it)"))
+    problems += _name_and_locale_problems(name, locale, locales)
+    configured = {code.lower(): code for code in locales}
+    # `pending` is only for sign-ups awaiting their confirmation: an import cannot skip the opt-in.
+    statuses = [member.value for member in Status if member is not Status.PENDING]
+    if status and status not in statuses:
+        expected = ", ".join(repr(value) for value in statuses)
+        problems.append((STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}"))
+    if problems:
+        return None, problems
+    return SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), []
+
+
+def check_preferences(name: str, locale: str, locales: Sequence[str]) -> tuple[tuple[str, str] | None, list[tuple[str, str]]]:
+    """The (name, locale) a subscriber's preferences form gives, or None and what is wrong with them (field,
+    message): only what the form changes is checked, not the address on record (kept under older rules)."""
+    name, locale = name.strip(), locale.strip()
+    problems = _name_and_locale_problems(name, locale, locales)
+    if problems:
+        return None, problems
+    return (name, {code.lower(): code for code in locales}[locale.lower()]), []
+
+
+def _name_and_locale_problems(name: str, locale: str, locales: Sequence[str]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
     if len(name) > NAME_LENGTH:
         problems.append(("name", f"Expected at most {NAME_LENGTH} characters but received {len(name)}"))
     if _LINE_BREAKS.search(name):
@@ -125,14 +149,7 @@ def check(
     if locale.lower() not in configured:
         expected = ", ".join(repr(code) for code in locales)
         problems.append(("locale", f"Expected one of the configured locales {expected} but received: {locale!r}"))
-    # `pending` is only for sign-ups awaiting their confirmation: an import cannot skip the opt-in.
-    statuses = [member.value for member in Status if member is not Status.PENDING]
-    if status and status not in statuses:
-        expected = ", ".join(repr(value) for value in statuses)
-        problems.append((STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}"))
-    if problems:
-        return None, problems
-    return SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), []
+    return problems
 
 
 def import_csv(
