@@ -455,20 +455,32 @@ class _FirstLines:
 
 
 def _undecodable(path: Path) -> Diagnostic:
-    """Where the first byte of `path` that is not UTF-8 is, read again line by line (a UTF-8 character never
-    holds the byte of a line feed)."""
-    offset = 0
+    """Where the first byte of `path` that is not UTF-8 is, read again in pieces of at most a line and at most
+    `IMPORT_LINE_LENGTH` bytes (a UTF-8 character never holds the byte of a line feed; one split between two
+    pieces is joined by the incremental decoder), so that a file without line breaks is never held whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    number, offset = 1, 0
     with path.open("rb") as binary:
-        for number, line in enumerate(binary, start=1):
-            body = line.removeprefix(codecs.BOM_UTF8) if number == 1 else line
+        while piece := binary.readline(IMPORT_LINE_LENGTH):
+            body = piece.removeprefix(codecs.BOM_UTF8) if offset == 0 else piece
+            # The bytes of a character begun in the piece before are decoded with this one: the error's position counts them.
+            begun = len(decoder.getstate()[0])
             try:
-                body.decode("utf-8")
+                decoder.decode(body)
             except UnicodeDecodeError as exc:
-                at = offset + len(line) - len(body) + exc.start
-                message = f"not UTF-8 text ({exc.reason} at byte {at}); save the file as CSV UTF-8"
-                return Diagnostic(str(path), number, 0, "", message)
-            offset += len(line)
+                return _not_utf8(path, number, offset + len(piece) - len(body) - begun + exc.start, exc.reason)
+            offset += len(piece)
+            number += piece.endswith(b"\n")
+        begun = len(decoder.getstate()[0])
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            return _not_utf8(path, number, offset - begun + exc.start, exc.reason)
     return Diagnostic(str(path), 1, 0, "", "not UTF-8 text; save the file as CSV UTF-8")
+
+
+def _not_utf8(path: Path, line: int, at: int, reason: str) -> Diagnostic:
+    return Diagnostic(str(path), line, 0, "", f"not UTF-8 text ({reason} at byte {at}); save the file as CSV UTF-8")
 
 
 def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:
