@@ -142,3 +142,30 @@ def test_a_confirmation_that_loses_a_race_to_another_confirmation_answers_as_tha
     monkeypatch.setattr(lifecycle, "after", confirmed_meanwhile)
     subscriber, made_active = lifecycle.confirm(store, reader, digest, utcnow())
     assert subscriber is not None and subscriber.status is Status.ACTIVE and not made_active
+
+
+def test_events_find_a_subscriber_of_an_internationalized_domain_in_either_form(store: Engine) -> None:
+    subscribers.add(store, "a@bücher.example", "A", "en", locales=LOCALES)
+    subscribers.add(store, "b@bücher.example", "B", "en", locales=LOCALES)
+    with Session(store) as session, session.begin():
+        # A row stored before addresses were normalized, under the ASCII form of its domain.
+        session.add(Subscriber(email="c@xn--bcher-kva.example", email_key="c@xn--bcher-kva.example", name="C", locale="en", status=Status.ACTIVE))
+    now = int(time.time())
+    events = [
+        {"event": "bounce", "sg_event_id": "e-a", "email": "A@XN--BCHER-KVA.example", "timestamp": now},
+        {"event": "spamreport", "sg_event_id": "e-b", "email": "b@BÜCHER.example", "timestamp": now},
+        {"event": "unsubscribe", "sg_event_id": "e-c", "email": "c@bücher.example", "timestamp": now},
+    ]
+    recorded = feedback.record_events(store, events)
+    assert (recorded.recorded, recorded.ignored, recorded.status_changes) == (3, 0, 3)
+    with Session(store) as session:
+        statuses = {name: status for name, status in session.execute(select(Subscriber.name, Subscriber.status))}
+    assert statuses == {"A": Status.BOUNCED, "B": Status.COMPLAINED, "C": Status.UNSUBSCRIBED}
+
+
+def test_an_event_with_the_subscribers_id_is_theirs_whichever_form_its_domain_takes(store: Engine) -> None:
+    subscribers.add(store, "a@bücher.example", "A", "en", locales=LOCALES)
+    with Session(store) as session:
+        reader = session.scalars(select(Subscriber.id)).one()
+    event = {"event": "bounce", "sg_event_id": "e-a", "email": "a@xn--bcher-kva.example", "timestamp": int(time.time()), "subscriber": str(reader)}
+    assert feedback.record_events(store, [event]).status_changes == 1

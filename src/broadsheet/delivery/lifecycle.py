@@ -137,6 +137,18 @@ def email_key(address: str) -> str:
     return address.lower()
 
 
+def address_keys(address: str) -> tuple[str, ...]:
+    """Every `email_key` a subscriber of `address` may be stored under, as SendGrid may report the address
+    (an internationalized domain in Unicode or as `xn--` ASCII): the normalized key (domain in Unicode) first,
+    then the same with the domain in ASCII, which rows stored before normalization may hold."""
+    try:
+        valid = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return (address.strip().lower(),)
+    keys = (valid.normalized.lower(), f"{valid.local_part}@{valid.ascii_domain}".lower())
+    return tuple(dict.fromkeys(keys))
+
+
 # -- Changes of status caused by something outside: events, suppression lists, the unsubscribe link -----------
 
 
