@@ -169,3 +169,32 @@ def test_an_event_with_the_subscribers_id_is_theirs_whichever_form_its_domain_ta
         reader = session.scalars(select(Subscriber.id)).one()
     event = {"event": "bounce", "sg_event_id": "e-a", "email": "a@xn--bcher-kva.example", "timestamp": int(time.time()), "subscriber": str(reader)}
     assert feedback.record_events(store, [event]).status_changes == 1
+
+
+def test_an_import_does_not_undo_an_unsubscribe_that_came_between_its_read_and_its_write(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = put_reader(store, Status.ACTIVE)
+    rule = lifecycle.after
+
+    def unsubscribed_meanwhile(before: Status | None, what: Cause) -> Status | None:
+        # Another connection, between the import's read and its write: the reader follows the unsubscribe link.
+        monkeypatch.setattr(lifecycle, "after", rule)
+        assert lifecycle.unsubscribe(store, reader)
+        return rule(before, what)
+
+    monkeypatch.setattr(lifecycle, "after", unsubscribed_meanwhile)
+    path = tmp_path / "subscribers.csv"
+    path.write_text(f"email,name,locale\n{EMAIL},Reader Renamed,my\n", encoding="utf-8")
+    subscribers.import_csv(store, path, LOCALES)
+    assert status_of_reader(store) is Status.UNSUBSCRIBED
+
+
+def test_an_import_still_updates_names_and_statuses(store: Engine, tmp_path: Path) -> None:
+    reader = put_reader(store, Status.ACTIVE)
+    path = tmp_path / "subscribers.csv"
+    path.write_text(f"email,name,locale,status\n{EMAIL},Reader Renamed,my,bounced\n", encoding="utf-8")
+    subscribers.import_csv(store, path, LOCALES)
+    with Session(store) as session:
+        found = session.get(Subscriber, reader)
+        assert found is not None and (found.name, found.locale, found.status) == ("Reader Renamed", "my", Status.BOUNCED)

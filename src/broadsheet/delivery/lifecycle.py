@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -422,22 +422,35 @@ def import_rows(
                 continue
             updates.append(
                 {
-                    "id": old.id, "name": row.name, "locale": row.locale, "updated_at": now,
+                    "b_id": old.id, "name": row.name, "locale": row.locale, "updated_at": now,
                     "status": new_status or old.status,
                     "status_changed_at": now if new_status is not None else old.status_changed_at,
                     "consented_at": row.consented_at if gives_consent else old.consented_at,
                     "consent_text": (row.consent_text or None) if gives_consent else old.consent_text,
                     "consent_source": source if gives_consent else old.consent_source,
+                    "b_status": old.status, "b_since": old.status_changed_at,
                 }
             )
     if additions:
         session.execute(insert(Subscriber), additions)
     if updates:
-        # By primary key, one statement run for all the rows (executemany).
-        session.execute(update(Subscriber), updates)
+        # One statement run for all the rows (executemany), each only if its status is still the one read: an
+        # unsubscribe or an event between the read and the write is not undone (that row keeps what it got).
+        session.connection().execute(_IMPORT_UPDATE, updates)
     done.added, done.updated = len(additions), len(updates)
     return done
 
+
+_IMPORT_UPDATED = ("name", "locale", "updated_at", "status", "status_changed_at", "consented_at", "consent_text", "consent_source")
+_IMPORT_UPDATE = (
+    update(Subscriber)
+    .where(
+        Subscriber.id == bindparam("b_id"),
+        Subscriber.status == bindparam("b_status"),
+        Subscriber.status_changed_at.is_not_distinct_from(bindparam("b_since")),
+    )
+    .values({column: bindparam(column) for column in _IMPORT_UPDATED})
+)
 
 _IMPORTED_COLUMNS = (
     Subscriber.id, Subscriber.email, Subscriber.email_key, Subscriber.name, Subscriber.locale, Subscriber.status,
