@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -107,20 +107,25 @@ def test_every_change_of_status_records_when(engine: Engine, tmp_path: Path) -> 
     assert changed is not None and changed >= started
 
 
+def meanwhile(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> None:
+    """Run `action` (on its own connection) the first time a lifecycle function looks a rule up: after it
+    read the subscriber's row and before it writes it, as a request at the same moment would."""
+    rule = lifecycle.after
+
+    def looked_up(before: Status | None, what: Cause) -> Status | None:
+        monkeypatch.setattr(lifecycle, "after", rule)
+        action()
+        return rule(before, what)
+
+    monkeypatch.setattr(lifecycle, "after", looked_up)
+
+
 def test_a_confirmation_does_not_undo_an_import_that_came_between_its_read_and_its_write(
     store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reader = put_reader(store, Status.PENDING)
-    rule = lifecycle.after
-
-    def import_meanwhile(before: Status | None, what: Cause) -> Status | None:
-        # Another connection, between the confirmation's read and its write: the editor imports the address as unsubscribed.
-        if what is Cause.CONFIRMATION:
-            monkeypatch.setattr(lifecycle, "after", rule)
-            cause(store, Cause.IMPORT_UNSUBSCRIBED, reader, tmp_path)
-        return rule(before, what)
-
-    monkeypatch.setattr(lifecycle, "after", import_meanwhile)
+    # The editor imports the address as unsubscribed between the confirmation's read and its write.
+    meanwhile(monkeypatch, lambda: cause(store, Cause.IMPORT_UNSUBSCRIBED, reader, tmp_path))
     subscriber, made_active = lifecycle.confirm(store, reader, Signer.address_digest(EMAIL), utcnow())
     assert (subscriber, made_active) == (None, False)
     assert status_of_reader(store) is Status.UNSUBSCRIBED
@@ -130,16 +135,8 @@ def test_a_confirmation_that_loses_a_race_to_another_confirmation_answers_as_tha
     store: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reader = put_reader(store, Status.PENDING)
-    rule = lifecycle.after
     digest = Signer.address_digest(EMAIL)
-
-    def confirmed_meanwhile(before: Status | None, what: Cause) -> Status | None:
-        if what is Cause.CONFIRMATION:
-            monkeypatch.setattr(lifecycle, "after", rule)
-            assert lifecycle.confirm(store, reader, digest, utcnow())[1]
-        return rule(before, what)
-
-    monkeypatch.setattr(lifecycle, "after", confirmed_meanwhile)
+    meanwhile(monkeypatch, lambda: lifecycle.confirm(store, reader, digest, utcnow()))
     subscriber, made_active = lifecycle.confirm(store, reader, digest, utcnow())
     assert subscriber is not None and subscriber.status is Status.ACTIVE and not made_active
 
@@ -175,15 +172,8 @@ def test_an_import_does_not_undo_an_unsubscribe_that_came_between_its_read_and_i
     store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reader = put_reader(store, Status.ACTIVE)
-    rule = lifecycle.after
-
-    def unsubscribed_meanwhile(before: Status | None, what: Cause) -> Status | None:
-        # Another connection, between the import's read and its write: the reader follows the unsubscribe link.
-        monkeypatch.setattr(lifecycle, "after", rule)
-        assert lifecycle.unsubscribe(store, reader)
-        return rule(before, what)
-
-    monkeypatch.setattr(lifecycle, "after", unsubscribed_meanwhile)
+    # The reader follows the unsubscribe link between the import's read and its write.
+    meanwhile(monkeypatch, lambda: lifecycle.unsubscribe(store, reader))
     path = tmp_path / "subscribers.csv"
     path.write_text(f"email,name,locale\n{EMAIL},Reader Renamed,my\n", encoding="utf-8")
     subscribers.import_csv(store, path, LOCALES)

@@ -205,17 +205,22 @@ def test_a_file_that_is_not_csv_is_refused_whole_with_the_problems_found_before(
     assert subscribers.list_subscribers(store) == []
 
 
-def test_a_file_without_line_breaks_is_refused_without_being_read_into_memory(
-    store: Engine, write_csv: Callable[..., Path]
-) -> None:
-    path = write_csv("email,name,locale\nok@example.org,Ok,en\n" + "x" * 30_000_000)
+def refused_import(store: Engine, path: Path) -> tuple[pytest.ExceptionInfo[InvalidInput], int]:
+    """The error of importing `path`, refused, and the most memory the import held at once (bytes)."""
     tracemalloc.start()
     try:
         with pytest.raises(InvalidInput) as raised:
             subscribers.import_csv(store, path, LOCALES)
-        peak = tracemalloc.get_traced_memory()[1]
+        return raised, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def test_a_file_without_line_breaks_is_refused_without_being_read_into_memory(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv("email,name,locale\nok@example.org,Ok,en\n" + "x" * 30_000_000)
+    raised, peak = refused_import(store, path)
     assert str(raised.value) == f"{path}:3: error: not valid CSV: a line longer than 1,000,000 characters"
     assert peak < 15_000_000  # the 30 MB line is never held whole
     assert subscribers.list_subscribers(store) == []
@@ -650,13 +655,7 @@ def test_a_file_without_line_breaks_that_is_not_utf8_is_located_without_being_re
     path = tmp_path / "subscribers.csv"
     head = b"email,name,locale\nok@example.org,Ok,en\nbad@example.org,Caf"
     path.write_bytes(head + b"\xe9" + b"x" * 30_000_000)
-    tracemalloc.start()
-    try:
-        with pytest.raises(InvalidInput) as raised:
-            subscribers.import_csv(store, path, LOCALES)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    raised, peak = refused_import(store, path)
     assert str(raised.value) == f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte {len(head)}); save the file as CSV UTF-8"
     assert peak < 15_000_000  # the 30 MB line is never held whole
     assert subscribers.list_subscribers(store) == []
