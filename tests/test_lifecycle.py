@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -107,17 +108,18 @@ def test_every_change_of_status_records_when(engine: Engine, tmp_path: Path) -> 
     assert changed is not None and changed >= started
 
 
-def meanwhile(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> None:
-    """Run `action` (on its own connection) the first time a lifecycle function looks a rule up: after it
-    read the subscriber's row and before it writes it, as a request at the same moment would."""
-    rule = lifecycle.after
+def meanwhile(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object], between: str = "after") -> None:
+    """Run `action` (on its own connection) the first time a lifecycle function calls `lifecycle.<between>`
+    (by default, looks a rule up): after it read the subscriber's row and before it writes it, as a request
+    at the same moment would."""
+    called = getattr(lifecycle, between)
 
-    def looked_up(before: Status | None, what: Cause) -> Status | None:
-        monkeypatch.setattr(lifecycle, "after", rule)
+    def first(*args: Any) -> Any:
+        monkeypatch.setattr(lifecycle, between, called)
         action()
-        return rule(before, what)
+        return called(*args)
 
-    monkeypatch.setattr(lifecycle, "after", looked_up)
+    monkeypatch.setattr(lifecycle, between, first)
 
 
 def test_a_confirmation_does_not_undo_an_import_that_came_between_its_read_and_its_write(
@@ -188,3 +190,17 @@ def test_an_import_still_updates_names_and_statuses(store: Engine, tmp_path: Pat
     with Session(store) as session:
         found = session.get(Subscriber, reader)
         assert found is not None and (found.name, found.locale, found.status) == ("Reader Renamed", "my", Status.BOUNCED)
+
+
+def test_a_sign_up_does_not_write_over_a_confirmation_that_came_between_its_read_and_its_write(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = put_reader(store, Status.PENDING)
+    # Someone types the address on the form while the reader follows their confirmation link.
+    meanwhile(monkeypatch, lambda: lifecycle.confirm(store, reader, Signer.address_digest(EMAIL), utcnow()), between="_recently_sent")
+    pending = lifecycle.sign_up(store, SubscriberRow(EMAIL, "Someone Else", "my", Status.ACTIVE), "I agree.", utcnow(), timedelta(days=7))
+    assert pending is not None and pending.active  # answered as the newer state says: the preferences link
+    with Session(store) as session:
+        found = session.get(Subscriber, reader)
+        assert found is not None
+        assert (found.name, found.locale, found.status, found.pending_consent_text) == ("Reader", "en", Status.ACTIVE, None)

@@ -27,7 +27,6 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import BroadsheetError
 from .personalize import MIN_SECRET_LENGTH, SECRET_VARIABLE, Signer
@@ -259,34 +258,57 @@ def sign_up(
     (`drop_unconfirmed`).
     """
     drop_unconfirmed(engine, now - expiry)
-    with Session(engine, expire_on_commit=False) as session:
-        subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == row.key)).one_or_none()
-        if subscriber is None:
-            status = after(None, Cause.SIGN_UP)
-            subscriber = Subscriber(
-                email=row.email, email_key=row.key, name=row.name, locale=row.locale, status=status, status_changed_at=now
-            )
-            session.add(subscriber)
-        elif _recently_sent(subscriber, now):
-            return None
-        elif subscriber.status is Status.ACTIVE:
-            # Nothing on record changes: they are told so, with the way to their preferences.
-            subscriber.confirmation_sent_at = now
+    # An address already there is written only if its status is still the one read (a confirmation, an
+    # unsubscribe or an import in another request meanwhile is not undone); a lost race is tried once more.
+    for _attempt in range(2):
+        with Session(engine, expire_on_commit=False) as session:
+            subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == row.key)).one_or_none()
+            if subscriber is None:
+                status = after(None, Cause.SIGN_UP)
+                subscriber = Subscriber(
+                    email=row.email, email_key=row.key, name=row.name, locale=row.locale, status=status,
+                    status_changed_at=now, confirmation_sent_at=now, pending_consent_text=consent,
+                )  # fmt: skip
+                session.add(subscriber)
+                try:
+                    session.commit()
+                except IntegrityError:
+                    # The same address signed up in another request at the same moment (that one sends).
+                    return None
+                return PendingSignUp(subscriber.id, subscriber.email_key, row.email, row.name, row.locale)
+            if _recently_sent(subscriber, now):
+                return None
+            values: dict[str, Any] = {"confirmation_sent_at": now}
+            if subscriber.status is Status.ACTIVE:
+                # Nothing on record changes: they are told so, with the way to their preferences.
+                pass
+            elif subscriber.status is Status.PENDING:
+                values.update(email=row.email, name=row.name, locale=row.locale, pending_consent_text=consent)
+            else:
+                values.update(pending_name=row.name, pending_locale=row.locale, pending_consent_text=consent)
+            if not _write_if_unchanged(session, subscriber, values):
+                continue
             session.commit()
-            return PendingSignUp(subscriber.id, subscriber.email_key, subscriber.email, subscriber.name, row.locale, active=True)
-        elif subscriber.status is Status.PENDING:
-            subscriber.email, subscriber.name, subscriber.locale = row.email, row.name, row.locale
-        else:
-            subscriber.pending_name, subscriber.pending_locale = row.name, row.locale
-        subscriber.confirmation_sent_at = now
-        subscriber.pending_consent_text = consent
-        try:
-            session.commit()
-        except (IntegrityError, StaleDataError):
-            # The same address signed up in another request at the same moment (that one sends), or the
-            # hourly tidying dropped its stale row meanwhile.
-            return None
-        return PendingSignUp(subscriber.id, subscriber.email_key, row.email, row.name, row.locale)
+            if subscriber.status is Status.ACTIVE:
+                return PendingSignUp(subscriber.id, subscriber.email_key, subscriber.email, subscriber.name, row.locale, active=True)
+            return PendingSignUp(subscriber.id, subscriber.email_key, row.email, row.name, row.locale)
+    return None
+
+
+def _write_if_unchanged(session: Session, subscriber: Subscriber, values: dict[str, Any]) -> bool:
+    """Write `values` to the row of `subscriber` if its status is still the one read into it (neither changed
+    nor dropped by another request since); whether it was."""
+    written = session.execute(
+        update(Subscriber)
+        .where(
+            Subscriber.id == subscriber.id,
+            Subscriber.status == subscriber.status,
+            Subscriber.status_changed_at.is_not_distinct_from(subscriber.status_changed_at),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(written.rowcount)  # type: ignore[attr-defined]
 
 
 def confirm(
@@ -324,18 +346,7 @@ def confirm(
                 values["name"], values["locale"] = subscriber.pending_name or "", subscriber.pending_locale or subscriber.locale
             if subscriber.pending_consent_text is not None:
                 values["consent_text"] = subscriber.pending_consent_text
-            since = subscriber.status_changed_at
-            written = session.execute(
-                update(Subscriber)
-                .where(
-                    Subscriber.id == subscriber_id,
-                    Subscriber.status == subscriber.status,
-                    Subscriber.status_changed_at.is_(None) if since is None else Subscriber.status_changed_at == since,
-                )
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if written.rowcount:  # type: ignore[attr-defined]
+            if _write_if_unchanged(session, subscriber, values):
                 session.refresh(subscriber)
                 return subscriber, True
     return None, False
