@@ -258,6 +258,7 @@ def send_command(
     from .delivery.personalize import Signer, secret_from
     from .delivery.store import database_url, open_store
     from .delivery.transports import open_transport
+    from .pipeline import editions
 
     project = _project(ctx)
     environ = dict(os.environ)
@@ -270,8 +271,9 @@ def send_command(
         counts = SendLedger(engine, reading.issue.date.isoformat()).counts()
         _print_send_status(counts, project.settings.locales)
         return
-    found, emails, diagnostics = sending.editions(project, _display(issue), strict=strict)
-    _report(diagnostics)
+    made = editions(project, _display(issue), strict=strict)
+    found, emails = made.issue, made.emails
+    _report(made.diagnostics)
     signer = Signer(secret_from(environ))
     spec = transport_spec or environ.get("BROADSHEET_TRANSPORT") or project.settings.transport
     if dry_run:

@@ -21,10 +21,9 @@ from starlette.routing import Route
 
 from . import catalogs
 from .catalogs import INTERFACE, NAMES, issue_domain
-from .errors import BroadsheetError, Diagnostic, InvalidInput, errors_in
-from .issue import read_issue
-from .localize import localize
-from .render import Email, Renderer, size_warnings
+from .errors import BroadsheetError, Diagnostic, InvalidInput
+from .pipeline import editions
+from .render import Email
 from .settings import SETTINGS_FILE, Project, find_project
 
 PHONE, DESKTOP = 375, 680
@@ -61,26 +60,14 @@ def build_preview(root: Path, issue: Path, state: str) -> Preview:
     """Build every locale of `issue`; never raises for anything in the user's files."""
     try:
         project = find_project(root)
-        reading = read_issue(issue, project.settings, _shown(issue, project))
-        if reading.issue is None:
-            return Preview(state, {}, list(reading.diagnostics))
-        diagnostics = list(reading.diagnostics) + catalogs.check_catalogs(project, reading.issue)
-        if errors_in(diagnostics):
-            return Preview(state, {}, diagnostics)
-        renderer = Renderer(project)
-        emails = {}
-        for locale in project.settings.locales:
-            edition = localize(project, reading.issue, locale)
-            diagnostics += edition.diagnostics
-            emails[locale] = renderer.render(edition)
-        diagnostics += size_warnings(reading.issue, list(emails.values()), project.settings.html_size_warning)
+        made = editions(project, issue, shown=_shown(issue, project))
         status = tuple(
             catalogs.status(project, locale, domain)
             for locale in project.settings.locales[1:]
-            for domain in (INTERFACE, NAMES, issue_domain(reading.issue))
+            for domain in (INTERFACE, NAMES, issue_domain(made.issue))
             if catalogs.template_path(project, domain).is_file()
         )
-        return Preview(state, emails, diagnostics, status=status)
+        return Preview(state, made.emails, list(made.diagnostics), status=status)
     except InvalidInput as exc:
         return Preview(state, {}, list(exc.diagnostics))
     except BroadsheetError as exc:
