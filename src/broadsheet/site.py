@@ -20,6 +20,7 @@ from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # feedge
 from markupsafe import Markup
 
 from . import __version__, burmese, markdown
+from .atomic import write_atomic
 from .catalogs import shown
 from .errors import Diagnostic, InvalidInput, errors_in
 from .localize import Edition, localize
@@ -92,16 +93,7 @@ def build_site(project: Project, out: Path | None = None) -> Published:
             files[Path(locale, edition.issue.date.isoformat(), "index.html")] = publisher.issue_page(edition, issues)
         files[Path(locale, "feed.atom")] = publisher.feed(locale, editions)
     folder = out or project.build_dir / "site"
-    return Published(tuple(_write(folder / name, content) for name, content in files.items()), tuple(diagnostics))
-
-
-def _write(target: Path, content: str) -> Path:
-    """Replace `target` whole or not at all."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(content, encoding="utf-8", newline="\n")
-    temporary.replace(target)
-    return target
+    return Published(tuple(write_atomic(folder / name, content.encode("utf-8")) for name, content in files.items()), tuple(diagnostics))
 
 
 def _language_name(locale: str) -> str:

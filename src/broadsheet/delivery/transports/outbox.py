@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from ...atomic import write_atomic
 from . import Batch, Delivery, Outcome, TransportError
 from .mime import compose
 
@@ -55,7 +55,7 @@ class OutboxTransport:
                 continue
             target = folder / f"{file_name(recipient.address)}.eml"
             try:
-                _write_atomically(target, data)
+                write_atomic(target, data)
             except OSError as exc:
                 # The file was written whole or not at all: this one certainly did not go.
                 raise TransportError(
@@ -66,16 +66,3 @@ class OutboxTransport:
 
     def close(self) -> None:
         pass
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write `data` to `target` so that a reader sees the old file or the new one, never part of it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
