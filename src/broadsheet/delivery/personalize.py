@@ -25,6 +25,8 @@ from .store import Subscriber
 from .transports import Recipient
 
 SECRET_VARIABLE = "BROADSHEET_SECRET"
+MIN_SECRET_LENGTH = 16
+"""The shortest BROADSHEET_SECRET accepted, wherever it signs or keys something."""
 TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_.\-]{1,500}")
 """Every signed token this package makes (links, forms) is URL-safe base64 with dots, and short."""
 _SALT = "broadsheet-unsubscribe"
@@ -37,8 +39,8 @@ class MissingSecret(BroadsheetError):
 def secret_from(environ: Mapping[str, str], why: str = "before sending: it signs each subscriber's unsubscribe link") -> str:
     """BROADSHEET_SECRET from `environ`; raises `MissingSecret`, saying `why` it is needed, when it is unset or short."""
     secret = environ.get(SECRET_VARIABLE, "")
-    if len(secret) < 16:
-        raise MissingSecret(f"set {SECRET_VARIABLE} to a long random string (at least 16 characters) {why}")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise MissingSecret(f"set {SECRET_VARIABLE} to a long random string (at least {MIN_SECRET_LENGTH} characters) {why}")
     return secret
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
-from .personalize import SECRET_VARIABLE
+from .personalize import MIN_SECRET_LENGTH, SECRET_VARIABLE
 from .store import Event, Forgotten, LedgerEntry, State, Status, Subscriber
 
 COLUMNS = ("email", "name", "locale")
@@ -51,9 +51,6 @@ ADDED_BY_HAND = "added by hand"
 
 _BATCH = 500
 """Addresses looked up per query: under every database's limit on bound parameters."""
-
-_SECRET_LENGTH = 16
-"""Shortest BROADSHEET_SECRET accepted, as for signing unsubscribe links."""
 
 _LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -337,10 +334,10 @@ def personal_data(engine: Engine, email: str) -> dict[str, Any]:
 
 def _forgetting_key(environ: Mapping[str, str], why: str) -> bytes:
     secret = environ.get(SECRET_VARIABLE, "")
-    if len(secret) < _SECRET_LENGTH:
+    if len(secret) < MIN_SECRET_LENGTH:
         raise BroadsheetError(
             f"{why}: only a hash of a forgotten address is kept, keyed with that secret "
-            f"(a long random string, at least {_SECRET_LENGTH} characters; the same one every time)"
+            f"(a long random string, at least {MIN_SECRET_LENGTH} characters; the same one every time)"
         )
     return secret.encode("utf-8")
 

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..delivery import feedback
-from ..delivery.personalize import SECRET_VARIABLE, Signer
+from ..delivery.personalize import MIN_SECRET_LENGTH, SECRET_VARIABLE, Signer
 from ..delivery.store import Status
 from ..delivery.transports import Transport, open_transport
 from ..settings import Project
@@ -74,7 +74,6 @@ logger = logging.getLogger(__name__)
 UNSUBSCRIBE_TEMPLATE = "web/unsubscribe.html.j2"
 TIDY_INTERVAL = timedelta(hours=1)
 """How often `broadsheet serve` drops the sign-ups nobody confirmed in time, besides at each sign-up."""
-_MIN_SECRET = 16
 
 
 def create_app(
@@ -165,7 +164,7 @@ def create_app(
         Route("/preferences/{token}", preferences.form, methods=["GET"]),
         Route("/preferences/{token}", preferences.submit, methods=["POST"]),
     ]
-    signed = len(signup_secret) >= _MIN_SECRET
+    signed = len(signup_secret) >= MIN_SECRET_LENGTH
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
