@@ -14,7 +14,7 @@ from broadsheet.build import new_issue, next_publication_day
 from broadsheet.issue import read_issue
 from broadsheet.settings import Project
 
-from .conftest import REPO, SAMPLE
+from .support import REPO, SAMPLE
 
 
 def test_build_writes_both_parts_for_every_locale(cli, tmp_path: Path) -> None:

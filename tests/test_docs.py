@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from broadsheet.issue import ImageFile, IssueFile, ResourceFile, read_issue
 from broadsheet.settings import Language, Link, Organization, Project, Settings, load_settings
 
-from .conftest import REPO
+from .support import REPO
 
 ISSUE_FORMAT = REPO / "docs" / "issue-format.md"
 SETTINGS_DOC = REPO / "docs" / "settings.md"

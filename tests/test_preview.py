@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import uvicorn
@@ -16,12 +17,10 @@ from starlette.testclient import TestClient
 from broadsheet.preview import create_app, fingerprint
 from broadsheet.settings import Project
 
-from .test_browser import CHROMIUM_ARGS, SCREENSHOTS, _chromium
+from .support import SCREENSHOTS
 
-
-@pytest.fixture
-def project(sample_project: Project) -> Project:
-    return sample_project
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @pytest.fixture
@@ -107,28 +106,19 @@ def served(project: Project) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_page_reloads_by_itself_when_the_issue_changes(project: Project, served: str) -> None:
-    executable = _chromium()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed; ./scripts/test installs it")
-        pytest.skip("Chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 900, "height": 900})
-        page.route("https://**/*", lambda route: route.abort())
-        page.goto(served + "/?locale=en&width=phone")
-        frame = page.frame_locator("iframe")
-        assert "A Year of Tragedy and Hope" in frame.locator("h1").inner_text()
-        issue = project.issues_dir / "2023-12-21.yaml"
-        issue.write_text(issue.read_text(encoding="utf-8").replace("title: A Year of Tragedy and Hope", "title: A Year of Grief and Hope"), encoding="utf-8")
-        bump(issue)
-        started = time.monotonic()
-        page.wait_for_function("document.body.dataset.state !== undefined && performance.getEntriesByType('navigation').length > 0", timeout=5000)
-        frame.locator("h1", has_text="A Year of Grief and Hope").wait_for(timeout=5000)
-        assert time.monotonic() - started < 5
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "preview-reloaded.png"))
-        browser.close()
+def test_page_reloads_by_itself_when_the_issue_changes(project: Project, served: str, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    page.route("https://**/*", lambda route: route.abort())
+    page.goto(served + "/?locale=en&width=phone")
+    frame = page.frame_locator("iframe")
+    assert "A Year of Tragedy and Hope" in frame.locator("h1").inner_text()
+    issue = project.issues_dir / "2023-12-21.yaml"
+    issue.write_text(issue.read_text(encoding="utf-8").replace("title: A Year of Tragedy and Hope", "title: A Year of Grief and Hope"), encoding="utf-8")
+    bump(issue)
+    started = time.monotonic()
+    page.wait_for_function("document.body.dataset.state !== undefined && performance.getEntriesByType('navigation').length > 0", timeout=5000)
+    frame.locator("h1", has_text="A Year of Grief and Hope").wait_for(timeout=5000)
+    assert time.monotonic() - started < 5
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "preview-reloaded.png"))
+    page.close()

@@ -18,7 +18,7 @@ from broadsheet.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, I
 from broadsheet.render import Email, Renderer, TemplateProblem, reading_minutes
 from broadsheet.settings import Project, find_project
 
-from .conftest import EXPECTED, SAMPLE
+from .support import EXPECTED, SAMPLE
 
 
 class _Text(HTMLParser):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import signal
 import socket
@@ -24,17 +22,10 @@ from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store
 from broadsheet.settings import Project
 
-SECRET = "test-secret-for-signing-unsubscribe-links"
+from .support import SECRET, environment, read_outbox, run_send
 
-
-@pytest.fixture
-def project(sample_project: Project) -> Project:
-    return sample_project
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return open_store(f"sqlite:///{tmp_path / 'broadsheet.db'}")
+# Each test runs `broadsheet` as a process, some of them several.
+pytestmark = pytest.mark.slow
 
 
 def add_subscribers(engine: Engine, count: int, *, locales: tuple[str, ...] = ("en", "my"), status: Status = Status.ACTIVE, start: int = 0) -> list[str]:
@@ -45,23 +36,6 @@ def add_subscribers(engine: Engine, count: int, *, locales: tuple[str, ...] = ("
             session.add(Subscriber(email=address, email_key=address, name=f"Reader {number}", locale=locales[number % len(locales)], status=status.value))
             addresses.append(address)
     return addresses
-
-
-def environment(engine: Engine, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "SENDGRID_"))}
-    env.update(BROADSHEET_SECRET=SECRET, BROADSHEET_DATABASE_URL=engine.url.render_as_string(hide_password=False), **extra)
-    return env
-
-
-def run_send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", *args],
-        cwd=project.root, env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=120,
-    )
-
-
-def read_outbox(folder: Path) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in sorted(folder.rglob("*.eml"))]  # type: ignore[misc]
 
 
 def states(engine: Engine) -> Counter[str]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from broadsheet.errors import EXIT_INPUT, InvalidInput
 from broadsheet.settings import DEFAULT_CATEGORIES, SETTINGS_FILE, Settings, find_project, load_settings
 
-from .conftest import REPO
+from .support import REPO
 
 
 def write_settings(folder: Path, text: str) -> Path:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import email
-import email.policy
 import ipaddress
 import json
 import logging
@@ -47,6 +45,8 @@ from broadsheet.delivery.transports.smtp import SMTPTransport
 from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER
 from broadsheet.settings import Settings
 
+from .support import Mailbox, free_port, parse
+
 SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်"
 LONG_SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက် နှင့် အခြား သတင်းများ ၂၀၂၃ ခုနှစ် ဒီဇင်ဘာ ၂၁ ရက်"
 HTML = f'<p>မင်္ဂလာပါ</p><p><a href="{UNSUBSCRIBE_PLACEHOLDER}">စာရင်းမှ ထွက်ရန်</a></p>'
@@ -79,12 +79,6 @@ def edition(*recipients: Recipient, subject: str = SUBJECT) -> Batch:
         reply_to=REPLY_TO,
         recipients=recipients,
     )
-
-
-def parse(data: bytes) -> EmailMessage:
-    message = email.message_from_bytes(data, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
 
 
 def assert_is_copy_for(message: EmailMessage, recipient: Recipient, subject: str = SUBJECT) -> None:
@@ -274,70 +268,6 @@ def test_outbox_that_cannot_write_stops_the_send(tmp_path: Path) -> None:
 
 
 # --- SMTP --------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A free loopback port: aiosmtpd's Controller cannot start on port 0 (its readiness check needs the number)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    data: bytes
-    tls: bool
-
-
-@dataclass
-class Mailbox:
-    """An aiosmtpd handler: keeps what it receives, counts connections, answers RCPT and DATA as a test scripts."""
-
-    port: int = 0
-    messages: list[Received] = field(default_factory=list)
-    peers: set[object] = field(default_factory=set)
-    """The client end of each connection."""
-    rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
-    """address -> replies to give its next RCPT commands, in turn; 250 once they run out."""
-    data_replies: dict[str, str] = field(default_factory=dict)
-    stop: Callable[[], None] = lambda: None
-    """Stops the server."""
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        """The messages received, once there are at least `count` (the server's thread appends them)."""
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count:
-            assert time.monotonic() < deadline, f"{len(self.messages)} of {count} messages arrived in {timeout} s"
-            time.sleep(0.01)
-        return list(self.messages)
-
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
-        self.peers.add(session.peer)
-        session.host_name = hostname  # a handler's EHLO hook must do what aiosmtpd does without one
-        return responses
-
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
-        replies = self.rcpt_replies.get(address)
-        if replies:
-            return replies.pop(0)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        for address in envelope.rcpt_tos:
-            if address in self.data_replies:
-                return self.data_replies[address]
-        content = envelope.original_content
-        assert isinstance(content, bytes) and isinstance(envelope.mail_from, str)
-        assert server.transport is not None
-        tls = server.transport.get_extra_info("ssl_object") is not None
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), content, tls))
-        return "250 2.0.0 queued"
-
-    def copies(self) -> dict[str, EmailMessage]:
-        return {message.rcpt_tos[0]: parse(message.data) for message in self.messages}
 
 
 @pytest.fixture

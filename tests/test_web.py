@@ -443,6 +443,7 @@ def test_serve_refuses_proxies_it_cannot_trust_precisely(
     assert result.stderr.startswith("broadsheet: --forwarded-allow-ips: ") and message in result.stderr
 
 
+@pytest.mark.slow
 def test_serve_without_an_address_for_confirmation_links_serves_no_sign_up_and_says_why(
     sample_project: Project, tmp_path: Path
 ) -> None:

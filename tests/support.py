@@ -1,0 +1,209 @@
+"""What several test modules share: the repository's paths, catalogs edited as a translator would,
+PostgreSQL scratch schemas, a real SMTP server's mailbox, Chromium, and running `broadsheet send`.
+
+Fixtures live in conftest.py; the app served over HTTP in live.py (in a thread) and serving.py (as a process).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from babel.messages.pofile import read_po, write_po
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from broadsheet import catalogs
+from broadsheet.settings import Project
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "issues" / "2023-12-21.yaml"
+EXPECTED = Path(__file__).resolve().parent / "expected"
+SECRET = "test-secret-for-signing-unsubscribe-links"
+
+# An issue with every kind of message a translator sees, one resource already in Burmese.
+ISSUE = """\
+date: 2024-01-04
+title: The Year Ahead
+summary: What to watch in 2024.
+image:
+  src: https://example.org/a.jpg
+  alt: A road at dawn
+editorial: |
+  First paragraph with a [link](https://example.org/one) and *emphasis*.
+
+  Second paragraph with a footnote.[^1]
+
+  Third paragraph, plain.
+footnotes:
+  "1": The source of the figure.
+resources:
+  statements:
+    - title: A statement about 50% of the cases
+      url: https://example.org/s
+      by: [Org One, Org Two]
+  reports:
+    - title: မြန်မာ အစီရင်ခံစာ
+      url: https://example.org/r
+      by: Org One
+      lang: my
+"""
+
+
+def translate(
+    project: Project,
+    locale: str,
+    domain: str,
+    translations: dict[str, str | tuple[str, ...]],
+    *,
+    fuzzy: frozenset[str] = frozenset(),
+) -> None:
+    """Translate messages of a `.po` file the way a translator's tool would (msgid -> msgstr)."""
+    path = catalogs.catalog_path(project, locale, domain)
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    for message in catalog:
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        if key in translations:
+            message.string = translations[key]
+            if key in fuzzy:
+                message.flags.add("fuzzy")
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=76)
+
+
+@contextmanager
+def scratch_schema(server: str, prefix: str = "test") -> Iterator[str]:
+    """A URL on a new, empty schema of the PostgreSQL database at `server`, dropped with all it holds after."""
+    url = make_url(server).set(drivername="postgresql+psycopg")
+    schema = f"{prefix}_{uuid.uuid4().hex}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+# -- Chromium ---------------------------------------------------------------------------------
+
+SCREENSHOTS = Path(__file__).resolve().parent / "output" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium() -> str | None:
+    return os.environ.get("BROADSHEET_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# -- A real SMTP server's mailbox -------------------------------------------------------------
+
+def parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def free_port() -> int:
+    """A free loopback port: aiosmtpd's Controller cannot start on port 0 (its readiness check needs the number)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    tls: bool
+
+
+@dataclass
+class Mailbox:
+    """An aiosmtpd handler: keeps what it receives, counts connections, answers RCPT and DATA as a test scripts."""
+
+    port: int = 0
+    messages: list[Received] = field(default_factory=list)
+    peers: set[object] = field(default_factory=set)
+    """The client end of each connection."""
+    rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
+    """address -> replies to give its next RCPT commands, in turn; 250 once they run out."""
+    data_replies: dict[str, str] = field(default_factory=dict)
+    stop: Callable[[], None] = lambda: None
+    """Stops the server."""
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """The messages received, once there are at least `count` (the server's thread appends them)."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count:
+            assert time.monotonic() < deadline, f"{len(self.messages)} of {count} messages arrived in {timeout} s"
+            time.sleep(0.01)
+        return list(self.messages)
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
+        self.peers.add(session.peer)
+        session.host_name = hostname  # a handler's EHLO hook must do what aiosmtpd does without one
+        return responses
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        replies = self.rcpt_replies.get(address)
+        if replies:
+            return replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        for address in envelope.rcpt_tos:
+            if address in self.data_replies:
+                return self.data_replies[address]
+        content = envelope.original_content
+        assert isinstance(content, bytes) and isinstance(envelope.mail_from, str)
+        assert server.transport is not None
+        tls = server.transport.get_extra_info("ssl_object") is not None
+        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), content, tls))
+        return "250 2.0.0 queued"
+
+    def copies(self) -> dict[str, EmailMessage]:
+        return {message.rcpt_tos[0]: parse(message.data) for message in self.messages}
+
+
+# -- `broadsheet send` as a process ------------------------------------------------------------
+
+def environment(engine: Engine, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "SENDGRID_"))}
+    env.update(BROADSHEET_SECRET=SECRET, BROADSHEET_DATABASE_URL=engine.url.render_as_string(hide_password=False), **extra)
+    return env
+
+
+def run_send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", *args],
+        cwd=project.root, env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=120,
+    )
+
+
+def read_outbox(folder: Path) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in sorted(folder.rglob("*.eml"))]  # type: ignore[misc]
