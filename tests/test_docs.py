@@ -145,3 +145,15 @@ def test_settings_doc_gives_the_declared_defaults(model: type[BaseModel], headin
             assert default == "required", name
         elif field.default_factory is None and toml_literal(field.default) is not None:
             assert f"`{toml_literal(field.default)}`" in default, name
+
+
+ARCHITECTURE = REPO / "docs" / "architecture.md"
+MODULE_PATH = re.compile(r"(?<![\w./*<])((?:[\w-]+/)*[\w-]+\.py|(?:[\w-]+/)+(?=`))")
+
+
+def test_architecture_names_only_modules_and_folders_that_exist() -> None:
+    named = set(MODULE_PATH.findall(ARCHITECTURE.read_text(encoding="utf-8")))
+    assert {"pipeline.py", "delivery/ledger.py", "src/broadsheet/delivery/migrations/versions/"} <= named
+    package = REPO / "src" / "broadsheet"
+    missing = sorted(path for path in named if not (REPO / path).exists() and not (package / path).exists())
+    assert missing == []
