@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -207,3 +208,17 @@ def run_send(project: Project, env: dict[str, str], *args: str) -> subprocess.Co
 
 def read_outbox(folder: Path) -> list[email.message.EmailMessage]:
     return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in sorted(folder.rglob("*.eml"))]  # type: ignore[misc]
+
+
+# -- Command output -----------------------------------------------------------------------------
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """The tables in a command's output, line by line, each line split into its cells (a title is one cell).
+
+    rich puts at least three spaces between cells and no cell here holds two in a
+    row; an empty last cell leaves its line shorter. Blank lines and the rule
+    under the headings are left out.
+    """
+    lines = (line.strip() for line in output.splitlines())
+    return [re.split(r" {2,}", line) for line in lines if line and set(line) != {"─"}]

@@ -1,16 +1,21 @@
-"""The command line: exact output and exit codes of build, new, help and version."""
+"""The command line: exact output and exit codes of build, new, help and version; commands loaded lazily."""
 
 from __future__ import annotations
 
+import inspect
+import json
 import subprocess
 import sys
+import textwrap
 from datetime import date
 from pathlib import Path
 
+import click
 import pytest
 
 from broadsheet import __version__
 from broadsheet.build import new_issue, next_publication_day
+from broadsheet.cli import COMMANDS, main
 from broadsheet.issue import read_issue
 from broadsheet.settings import Project
 
@@ -116,7 +121,8 @@ def test_new_with_a_bad_date_is_a_usage_error(cli, tmp_project: Project) -> None
 @pytest.mark.parametrize(
     "command",
     [[], ["check"], ["build"], ["new"], ["catalog"], ["catalog", "extract"], ["catalog", "update"], ["catalog", "status"],
-     ["catalog", "convert-zawgyi"], ["send"], ["subscribers"], ["subscribers", "import"], ["preview"]],
+     ["catalog", "convert-zawgyi"], ["send"], ["report"], ["subscribers"], ["subscribers", "import"],
+     ["subscribers", "list"], ["suppressions", "sync"], ["preview"], ["site"], ["serve"], ["snippet"]],
 )
 def test_every_command_has_help(cli, command: list[str]) -> None:
     result = cli(*command, "--help")
@@ -154,3 +160,74 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path: Path) -> None:
     )
     usage = subprocess.run([*run, "nonsense"], cwd=REPO, capture_output=True, text=True, check=False)
     assert usage.returncode == 2
+
+
+def test_broken_template_is_reported_once_at_its_place(cli, sample_project: Project) -> None:
+    template = sample_project.templates_dir / "email.txt.j2"
+    template.write_text("{{ oops \n", encoding="utf-8")
+    result = cli("build", "issues/2023-12-21.yaml", "--locale", "en", cwd=sample_project.root)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{template}:1: error: template: ")
+    assert len(result.stderr.splitlines()) == 1
+
+
+# Importing any of these takes tens to hundreds of milliseconds; `broadsheet --help` needs none.
+HEAVY = {"jinja2", "yaml", "babel", "mjml", "sqlalchemy", "pydantic", "rich", "uvicorn", "starlette"}
+
+
+def python(script: str) -> list[str]:
+    """The lines a fresh Python process prints running `script` (dedented) from the repository."""
+    run = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return run.stdout.splitlines()
+
+
+def test_help_imports_no_command_module_and_no_heavy_library() -> None:
+    usage, *_help, heavy, ours = python(
+        f"""
+        import sys
+        from broadsheet.cli import main
+        main(["--help"], prog_name="broadsheet", standalone_mode=False)
+        print(sorted({{name.split(".")[0] for name in sys.modules}} & {HEAVY!r}))
+        print(sorted(name for name in sys.modules if name.startswith("broadsheet")))
+        """
+    )
+    assert usage == "Usage: broadsheet [OPTIONS] COMMAND [ARGS]..."
+    assert heavy == "[]"
+    assert ours == "['broadsheet', 'broadsheet.cli', 'broadsheet.cli.output', 'broadsheet.errors']"
+
+
+def test_each_command_imports_only_its_own_module() -> None:
+    names = sorted(COMMANDS)
+    *_help, found = python(
+        f"""
+        import json, sys
+        from broadsheet.cli import main
+
+        def ours():
+            return {{name for name in sys.modules if name.startswith("broadsheet.cli.")}}
+
+        imported = []
+        for name in {names!r}:
+            before = ours()
+            main([name, "--help"], standalone_mode=False)
+            imported.append(sorted(ours() - before))
+        print(json.dumps(imported))
+        """
+    )
+    imported = dict(zip(names, json.loads(found), strict=True))
+    modules = {name: f"broadsheet.cli.{COMMANDS[name][0].partition(':')[0]}" for name in names}
+    # The first command of a module imports it; the neighbours run after it find it loaded.
+    assert {name: new for name, new in imported.items() if new} == {
+        name: [module] for name, module in modules.items() if name == min(n for n in names if modules[n] == module)
+    }
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_listed_command_resolves_to_the_help_it_is_listed_with(name: str) -> None:
+    with click.Context(main) as ctx:
+        command = main.get_command(ctx, name)
+    assert command is not None and command.name == name
+    assert inspect.cleandoc(command.help or "").partition("\n\n")[0].replace("\n", " ") == COMMANDS[name][1]
+

@@ -22,7 +22,7 @@ from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store
 from broadsheet.settings import Project
 
-from .support import SECRET, environment, read_outbox, run_send
+from .support import SECRET, environment, read_outbox, run_send, table_rows
 
 # Each test runs `broadsheet` as a process, some of them several.
 pytestmark = pytest.mark.slow
@@ -89,10 +89,11 @@ def test_running_again_sends_nothing_twice_and_reaches_newcomers(project: Projec
     assert later.stdout.splitlines()[-1] == "sent 2, failed 0"
     assert len(read_outbox(outbox)) == 6
     status = run_send(project, environment(engine), "--status")
-    assert status.stdout.splitlines() == [
-        "locale   pending   sending   unknown      sent    failed",
-        "en             0         0         0         3         0",
-        "my             0         0         0         3         0",
+    assert table_rows(status.stdout) == [
+        ["Copies of 2023-12-21"],
+        ["locale", "pending", "sending", "unknown", "sent", "failed"],
+        ["en", "0", "0", "0", "3", "0"],
+        ["my", "0", "0", "0", "3", "0"],
     ]
 
 

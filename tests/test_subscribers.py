@@ -19,6 +19,8 @@ from broadsheet.delivery.subscribers import SubscriberRow
 from broadsheet.errors import BroadsheetError, InvalidInput, UsageError
 from broadsheet.settings import Project
 
+from .support import table_rows
+
 LOCALES = ("en", "my")
 
 Cli = Callable[..., Result]
@@ -403,16 +405,18 @@ def test_add_list_export_and_remove_commands(project_cli: Cli, tmp_project: Proj
 
     listed = project_cli("subscribers", "list", "--all")
     assert listed.exit_code == 0
-    assert listed.stdout == (
-        "locale  active  unsubscribed  bounced  complained  pending\n"
-        "en           1             0        0           0        0\n"
-        "my           2             0        0           0        0\n"
-        "total        3             0        0           0        0\n"
-        "\n"
-        "mya@example.org    my  active\n"
-        "su@example.org     en  active        Su\n"
-        "thida@example.org  my  active        Daw Thida\n"
-    )
+    assert table_rows(listed.stdout) == [
+        ["Subscribers per locale and status"],
+        ["locale", "active", "unsubscribed", "bounced", "complained", "pending"],
+        ["en", "1", "0", "0", "0", "0"],
+        ["my", "2", "0", "0", "0", "0"],
+        ["total", "3", "0", "0", "0", "0"],
+        ["Subscribers"],
+        ["email", "locale", "status", "name"],
+        ["mya@example.org", "my", "active"],
+        ["su@example.org", "en", "active", "Su"],
+        ["thida@example.org", "my", "active", "Daw Thida"],
+    ]
 
     written = project_cli("subscribers", "export", "--out", "exports/list.csv")
     assert (written.exit_code, written.stdout) == (0, "wrote exports/list.csv (3 subscriber(s))\n")

@@ -25,6 +25,7 @@ from broadsheet.settings import Project
 from broadsheet.web import MAX_WEBHOOK_BODY, InvalidWebhookKey, create_app
 
 from .serving import broadsheet_server
+from .support import table_rows
 
 SECRET = "test-secret-for-signing-unsubscribe-links"
 SIGNER = Signer(SECRET)
@@ -392,10 +393,11 @@ def test_report_counts_sent_copies_and_subscribers_per_event(project: Project, s
 
     result = cli("report", "2024-01-04", cwd=project.root)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [
-        "locale  sent  delivered  bounced  opened  clicked  unsubscribed  complained",
-        "en         3          2        1       1        1             0           0",
-        "my         2          1        0       0        0             1           1",
+    assert table_rows(result.stdout) == [
+        ["What became of 2024-01-04"],
+        ["locale", "sent", "delivered", "bounced", "opened", "clicked", "unsubscribed", "complained"],
+        ["en", "3", "2", "1", "1", "1", "0", "0"],
+        ["my", "2", "1", "0", "0", "0", "1", "1"],
     ]
     as_json = cli("report", "issues/2024-01-04.yaml", "--json", cwd=project.root)
     assert json.loads(as_json.stdout) == {

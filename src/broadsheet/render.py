@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from . import burmese, markdown
 from .atomic import write_atomic
-from .errors import BroadsheetError, Diagnostic, Severity
+from .errors import Diagnostic, InvalidInput, Severity
 from .localize import Edition
 from .model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue
 from .settings import Project
@@ -38,8 +38,8 @@ TEXT_TEMPLATE = "email.txt.j2"
 _INLINE_STYLE = re.compile(r"<mj-style\s+inline=\"inline\"\s*>(.*?)</mj-style>", re.S)
 
 
-class TemplateProblem(BroadsheetError):
-    """A template in the project cannot be loaded or rendered."""
+class TemplateProblem(InvalidInput):
+    """A template in the project cannot be loaded or rendered; the diagnostic names the template."""
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,11 @@ class Renderer:
         try:
             return env.get_template(name).render(context)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem(f"{exc.filename}:{exc.lineno}: error: template: {exc.message}") from None
+            raise TemplateProblem([Diagnostic(str(exc.filename), exc.lineno, 0, "template", str(exc.message))]) from None
         except jinja2.TemplateNotFound as exc:
-            raise TemplateProblem(f"{templates / str(exc.name)}: error: template not found") from None
+            raise TemplateProblem([Diagnostic(str(templates / str(exc.name)), 0, 0, "", "template not found")]) from None
         except jinja2.UndefinedError as exc:
-            raise TemplateProblem(f"{templates / name}: error: template uses an unknown name: {exc.message}") from None
+            raise TemplateProblem([Diagnostic(str(templates / name), 0, 0, "", f"template uses an unknown name: {exc.message}")]) from None
 
     def render(self, edition: Edition) -> Email:
         """The email of one edition: MJML made into HTML once, and the text part."""
@@ -148,7 +148,9 @@ class Renderer:
         try:
             html = mjml.mjml2html(mjml_source)
         except ValueError as exc:
-            raise TemplateProblem(f"{self.project.templates_dir / HTML_TEMPLATE}: error: the template made invalid MJML: {exc}") from None
+            raise TemplateProblem(
+                [Diagnostic(str(self.project.templates_dir / HTML_TEMPLATE), 0, 0, "", f"the template made invalid MJML: {exc}")]
+            ) from None
         html = self._inline_css(html, css)
         return Email(edition.locale, edition.issue.title, context["preheader"], html, text)
 

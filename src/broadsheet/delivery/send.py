@@ -47,6 +47,21 @@ def audience(engine: Engine, locales: Sequence[str]) -> Counter[str]:
     return Counter({locale: int(count) for locale, count in rows})
 
 
+def active_addresses(engine: Engine, locales: Sequence[str]) -> dict[str, list[str]]:
+    """The addresses of the active subscribers of each locale, ordered by address."""
+    with Session(engine) as session:
+        return {
+            locale: list(
+                session.scalars(
+                    select(Subscriber.email)
+                    .where(Subscriber.status == Status.ACTIVE.value, Subscriber.locale == locale)
+                    .order_by(Subscriber.email_key)
+                )
+            )
+            for locale in locales
+        }
+
+
 @dataclass
 class Progress:
     """What a send did so far; `on_change` is called after every batch."""

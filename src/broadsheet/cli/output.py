@@ -1,0 +1,56 @@
+"""What every command shares: the project it runs on, and how it shows paths, diagnostics and tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import Diagnostic
+
+if TYPE_CHECKING:
+    from ..settings import Project
+
+
+def project_of(ctx: click.Context) -> Project:
+    """The project `broadsheet` found (or was given with -C) before running the command."""
+    return ctx.ensure_object(dict)["project"]  # type: ignore[no-any-return]
+
+
+def shown(path: Path) -> Path:
+    """Paths as the user gave them; relative to the current folder when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def report(diagnostics: Iterable[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        click.echo(str(diagnostic), err=True)
+
+
+def print_table(title: str, headings: Sequence[str], rows: Iterable[Sequence[object]], *, text_columns: int = 1) -> None:
+    """Print a table: the first `text_columns` columns aligned left, the numbers after them right.
+
+    The table is as wide as its cells: a narrow terminal wraps its lines
+    rather than rich cutting an address short.
+    """
+    from rich import box  # only the commands that draw tables pay for rich
+    from rich.console import Console
+    from rich.measure import Measurement
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for index, heading in enumerate(headings):
+        table.add_column(heading, justify="left" if index < text_columns else "right")
+    for row in rows:
+        # Text, not markup: a subscriber named "[bold]" is shown as written.
+        table.add_row(*(Text(str(cell)) for cell in row))
+    console = Console()
+    natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    console.width = max(console.width, natural)
+    console.print(table)

@@ -1,0 +1,183 @@
+"""The sender's commands: send an issue, and report what became of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import EXIT_INPUT, InvalidInput, UsageError
+from .output import print_table, project_of, report, shown
+
+if TYPE_CHECKING:
+    from ..delivery.send import Progress
+
+
+@click.command("send")
+@click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--status", "show_status", is_flag=True, help="Show how many copies are pending, sent, failed or of unknown fate, per locale; send nothing.")
+@click.option("--to", "test_address", metavar="ADDRESS", help="Send one test copy to ADDRESS, outside the ledger.")
+@click.option("-l", "--locale", "test_locale", metavar="L", help="With --to: the edition to send (default: the first locale).")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent to whom; send nothing.")
+@click.option("--retry-unknown", is_flag=True, help="Also send copies whose fate is unknown (a sender died after handing them over).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
+@click.option("--transport", "transport_spec", metavar="SPEC", help="sendgrid, smtp://..., smtps://... or outbox:PATH (default: BROADSHEET_TRANSPORT or the settings).")
+@click.option("--batch-size", type=click.IntRange(1, 1000), help="Recipients per request (default: the transport's maximum).")
+@click.option("--strict", is_flag=True, help="Refuse to send editions with untranslated text.")
+@click.pass_context
+def send_command(
+    ctx: click.Context,
+    issue: Path,
+    show_status: bool,
+    test_address: str | None,
+    test_locale: str | None,
+    dry_run: bool,
+    retry_unknown: bool,
+    yes: bool,
+    transport_spec: str | None,
+    batch_size: int | None,
+    strict: bool,
+) -> None:
+    """Deliver an issue to every active subscriber, in their language, exactly once.
+
+    Resumable: run it again after an interruption and it sends only what was not
+    sent. Needs BROADSHEET_SECRET (signs unsubscribe links); SendGrid needs
+    SENDGRID_API_KEY.
+    """
+    from ..delivery import send as sending
+    from ..delivery.ledger import SendLedger
+    from ..delivery.personalize import Signer, secret_from
+    from ..delivery.store import database_url, open_store
+    from ..delivery.transports import open_transport
+    from ..issue import read_issue
+    from ..pipeline import editions
+
+    project = project_of(ctx)
+    environ = dict(os.environ)
+    engine = open_store(database_url(project, environ))
+    ctx.call_on_close(engine.dispose)
+    if show_status:
+        reading = read_issue(shown(issue), project.settings)
+        if reading.issue is None:
+            raise InvalidInput(reading.diagnostics)
+        counts = SendLedger(engine, reading.issue.date.isoformat()).counts()
+        states = ("pending", "sending", "unknown", "sent", "failed")
+        print_table(
+            f"Copies of {reading.issue.date.isoformat()}",
+            ("locale", *states),
+            [(locale, *(counts[(state, locale)] for state in states)) for locale in project.settings.locales],
+        )
+        return
+    made = editions(project, shown(issue), strict=strict)
+    found, emails = made.issue, made.emails
+    report(made.diagnostics)
+    signer = Signer(secret_from(environ))
+    spec = transport_spec or environ.get("BROADSHEET_TRANSPORT") or project.settings.transport
+    if dry_run:
+        for locale, addresses in sending.active_addresses(engine, list(emails)).items():
+            click.echo(f"{locale}: {len(addresses)} subscriber(s), subject {emails[locale].subject!r}")
+            for address in addresses:
+                click.echo(f"  {address}")
+        click.echo("dry run: nothing sent")
+        return
+    transport = open_transport(spec, environ=environ, unsubscribe_group=project.settings.sendgrid_unsubscribe_group)
+    try:
+        if test_address:
+            locale = test_locale or project.settings.source_locale
+            if locale not in emails:
+                raise UsageError(f"unknown locale {locale}; configured locales: {', '.join(emails)}")
+            delivery = sending.send_test_copy(project, found, emails[locale], transport, signer, test_address)
+            click.echo(f"{locale} test copy to {test_address}: {delivery.outcome.value}{': ' + delivery.detail if delivery.detail else ''}")
+            return
+        audience = sending.audience(engine, list(emails))
+        summary = ", ".join(f"{locale}: {audience[locale]}" for locale in emails)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"not on a terminal, so not asking: add --yes to send {found.date.isoformat()} to active subscribers ({summary})")
+            click.confirm(f"Send {found.date.isoformat()} through {transport.name} to active subscribers ({summary})?", abort=True)
+        # The bar ends before any error is printed, and gives the terminal its cursor back.
+        with _progress_reporter() as reporter:
+            progress = sending.send_issue(
+                project, found, emails, engine, transport, signer,
+                retry_unknown=retry_unknown, batch_size=batch_size, progress=reporter,
+            )
+    finally:
+        transport.close()
+    click.echo(f"sent {progress.sent}, failed {progress.failed}")
+    if progress.unknown:
+        click.echo(
+            f"{len(progress.unknown)} copies have an unknown fate (a sender died after handing them over); "
+            "check the provider's log, then rerun with --retry-unknown to send them",
+            err=True,
+        )
+        sys.exit(EXIT_INPUT)
+
+
+@contextmanager
+def _progress_reporter() -> Iterator[Progress]:
+    """Progress of a send: a live bar on a terminal, ended with the block however it ends; a log line per batch otherwise."""
+    from ..delivery.send import Progress
+
+    if not sys.stderr.isatty():
+        def log(progress: Progress) -> None:
+            click.echo(f"sent {progress.sent}, failed {progress.failed}, remaining {progress.remaining} of {progress.total}", err=True)
+
+        yield Progress(on_change=log)
+        return
+
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    bar = Bar(
+        TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("failed {task.fields[failed]}"),
+        TransferSpeedColumn(), TimeRemainingColumn(), transient=False, console=Console(stderr=True),
+    )
+    task = bar.add_task("send", total=None, failed=0)
+
+    def draw(progress: Progress) -> None:
+        bar.update(task, total=progress.total, completed=progress.sent + progress.failed, failed=progress.failed)
+
+    with bar:
+        yield Progress(on_change=draw)
+
+
+@click.command("report")
+@click.argument("issue", metavar="ISSUE")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of a table.")
+@click.pass_context
+def report_command(ctx: click.Context, issue: str, as_json: bool) -> None:
+    """What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed.
+
+    ISSUE is its date (2024-01-04) or its file (issues/2024-01-04.yaml). Sent
+    copies come from the send ledger; the rest from SendGrid's events, each
+    subscriber counted once per column.
+    """
+    from ..delivery.feedback import REPORT_COLUMNS, issue_report
+    from ..delivery.store import project_store
+
+    project = project_of(ctx)
+    name = Path(issue).stem if issue.endswith((".yaml", ".yml")) else issue
+    try:
+        date.fromisoformat(name)
+    except ValueError:
+        raise UsageError(f"ISSUE: Expected a date such as 2024-01-04 or an issue file but received: {issue!r}") from None
+    with project_store(project) as engine:
+        rows = issue_report(engine, name, project.settings.locales)
+    if as_json:
+        click.echo(json.dumps({"issue": name, "locales": [row.as_dict() for row in rows]}, ensure_ascii=False, indent=2))
+        return
+    print_table(f"What became of {name}", ("locale", "sent", *REPORT_COLUMNS), [list(row.as_dict().values()) for row in rows])
