@@ -143,6 +143,14 @@ def test_wrong_type_is_reported_at_its_line(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}:2: error: text_width: Expected an integer but received: 'wide'"]
 
 
+def test_a_commented_out_setting_does_not_take_the_line_of_the_one_set(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, '# text_width = 72\ntext_width = "wide"\n[organization]\n# website = "https://old.example.org"\nwebsite = "ftp://example.org"\n')
+    assert problems(path) == [
+        f"{path}:2: error: text_width: Expected an integer but received: 'wide'",
+        f"{path}:5: error: organization.website: Expected an http(s) URL but received: 'ftp://example.org'",
+    ]
+
+
 def test_fraction_where_an_integer_belongs_is_an_error(tmp_path: Path) -> None:
     path = write_settings(tmp_path, "text_width = 72.5\n")
     assert problems(path) == [f"{path}:1: error: text_width: Expected an integer but received: 72.5"]
