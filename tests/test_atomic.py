@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,12 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path: Path,
         write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [path.name for path in tmp_path.iterdir()] == ["feed.atom"]
+
+
+def test_a_new_file_has_the_permissions_the_umask_gives(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        written = write_atomic(tmp_path / "index.html", b"<p>")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(written.stat().st_mode) == 0o644

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from importlib.resources import files
 from pathlib import Path
 
 import jinja2
@@ -78,6 +77,8 @@ def new_issue(project: Project, day: date | None = None, today: date | None = No
     target = project.issues_dir / f"{day.isoformat()}.yaml"
     if target.exists():
         raise InvalidInput([Diagnostic(str(target), 0, 0, "", "already exists; not overwritten")])
+    from importlib.resources import files  # here: importing it (and tempfile) costs every other command
+
     skeleton = files("broadsheet").joinpath("skeleton.yaml.j2").read_text(encoding="utf-8")
     text = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True).from_string(skeleton).render(
         date=day, categories=settings.categories, default_author=settings.default_author
