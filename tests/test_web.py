@@ -36,12 +36,6 @@ PUBLIC_KEY = base64.b64encode(
 
 
 @pytest.fixture
-def project(sample_project: Project) -> Project:
-    """The repository's templates and catalogs (Burmese interface translated) and the sample issue."""
-    return sample_project
-
-
-@pytest.fixture
 def sqlite_store(sample_store: Engine) -> Engine:
     return sample_store
 
