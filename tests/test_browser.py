@@ -1,18 +1,24 @@
 """The built email in a real browser (headless Chromium): phone to desktop widths, light and dark.
 
 Screenshots of every case are saved under tests/output/screenshots/ for people to look at.
+Images are always blocked (there is no network here), as many readers' clients block them.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from broadsheet.build import build
-from broadsheet.settings import Project
+from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER
+from broadsheet.settings import Project, find_project
 
-from .support import SAMPLE, SCREENSHOTS
+from .pseudo import write_issue_translated
+from .support import REPO, SAMPLE, SCREENSHOTS
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +57,7 @@ def test_every_image_has_alt_text_and_every_link_a_safe_target(browser: object, 
     hrefs = page.evaluate("[...document.links].map(a => a.getAttribute('href'))")  # type: ignore[attr-defined]
     assert len(hrefs) > 20
     for href in hrefs:
-        assert href.startswith(("https://", "http://", "mailto:", "#fn-", "%%unsubscribe_url%%", "%%preferences_url%%")), href
+        assert href.startswith(("https://", "http://", "mailto:", "#fn-", "#statements", "#reports", "%%unsubscribe_url%%", "%%preferences_url%%")), href
     page.close()  # type: ignore[attr-defined]
 
 
@@ -104,3 +110,102 @@ def test_burmese_is_drawn_with_a_myanmar_font_not_tofu(browser: object, built: P
     assert "Noto Sans Myanmar" in _platform_fonts(english, 'a[lang="my"]')
     page.close()  # type: ignore[attr-defined]
     english.close()  # type: ignore[attr-defined]
+
+
+def _alt_text_lines(page: object) -> list[dict[str, float]]:
+    """The line boxes of the featured image's alt text, as the image's own styles lay it out.
+
+    A broken image draws its alt text inside the browser's own shadow tree, which
+    pages cannot measure; the same text in a block with the image's computed font,
+    size, line height and width wraps into the same lines, whose boxes can be.
+    """
+    return page.evaluate(  # type: ignore[attr-defined,no-any-return]
+        """() => {
+            const img = document.querySelector('img');
+            const style = getComputedStyle(img);
+            const copy = document.createElement('div');
+            for (const name of ['font-family', 'font-size', 'line-height', 'font-weight']) copy.style.setProperty(name, style.getPropertyValue(name));
+            copy.style.width = img.getBoundingClientRect().width + 'px';
+            copy.lang = img.closest('[lang]').lang;
+            copy.textContent = img.alt;
+            img.parentNode.appendChild(copy);
+            const range = document.createRange();
+            range.selectNodeContents(copy);
+            const rects = [...range.getClientRects()].map(r => ({top: r.top, bottom: r.bottom}));
+            copy.remove();
+            return rects;
+        }"""
+    )
+
+
+@pytest.mark.parametrize("locale", ["en", "my"])
+@pytest.mark.parametrize("width", [375, 600])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_alt_text_lines_do_not_overlap_when_images_are_blocked(browser: object, built: Path, locale: str, width: int, scheme: str) -> None:
+    page = _open(browser, built / locale / "email.html", width, scheme)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{locale}-{width}-{scheme}-no-images.png"))  # type: ignore[attr-defined]
+    lines = _alt_text_lines(page)
+    assert len(lines) >= 2  # the alt text wraps at these widths
+    for above, below in itertools.pairwise(lines):
+        assert above["bottom"] <= below["top"] + 0.5, (above, below)
+    page.close()  # type: ignore[attr-defined]
+
+
+def test_the_hero_image_is_the_width_of_its_column(built: Path) -> None:
+    html = (built / "en" / "email.html").read_text(encoding="utf-8")
+    # 600 px less 24 px each side: Outlook for Windows takes the width attribute as it is.
+    assert re.search(r'<td style="width:552px;"><img alt="[^"]*" height="auto" src="[^"]*" width="552"', html)
+
+
+def test_burmese_small_text_is_at_least_14px_and_body_text_16px(browser: object, built: Path) -> None:
+    page = _open(browser, built / "my" / "email.html", 375, "light")
+    sizes = page.evaluate(  # type: ignore[attr-defined]
+        """() => {
+            const size = selector => [...document.querySelectorAll(selector)].map(e => parseFloat(getComputedStyle(e).fontSize));
+            return {small: [...size('.res span'), ...size('.fn'), ...size('.foot'), ...size('.meta'), ...size('.toc'), ...size('.notice')],
+                    body: [...size('.card p:not([class]):not(:empty)')]};
+        }"""
+    )
+    assert len(sizes["small"]) > 20 and len(sizes["body"]) > 10
+    assert min(sizes["small"]) >= 14
+    assert min(sizes["body"]) >= 16
+    page.close()  # type: ignore[attr-defined]
+
+
+def test_the_note_about_english_text_shows_only_when_there_is_some(browser: object, built: Path) -> None:
+    for locale, expected in (("my", True), ("en", False)):  # the sample's Burmese edition is partly in English
+        page = _open(browser, built / locale / "email.html", 375, "light")
+        note = page.query_selector(".notice")  # type: ignore[attr-defined]
+        assert (note is not None and note.is_visible()) is expected
+        page.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def long_burmese(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 75-resource issue translated whole into pseudo-Burmese at Burmese's byte weight, built."""
+    root = tmp_path_factory.mktemp("long")
+    shutil.copy(REPO / "broadsheet.toml", root / "broadsheet.toml")
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "locales", root / "locales")
+    project = find_project(root)
+    built = build(project, write_issue_translated(project, 75), out=root / "out")
+    assert not [d for d in built.diagnostics if "untranslated" in d.message]
+    return root / "out" / "my" / "email.html"
+
+
+def test_a_long_burmese_edition_stays_under_the_budget_with_its_footer_reachable(browser: object, long_burmese: Path) -> None:
+    html = long_burmese.read_text(encoding="utf-8")
+    assert len(html.encode("utf-8")) <= 90_000
+    assert f'href="{UNSUBSCRIBE_PLACEHOLDER}"' in html
+    assert "class=\"notice\"" not in html  # wholly translated: no note
+    page = _open(browser, long_burmese, 375, "light")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "my-75-resources-375.png"), full_page=True)  # type: ignore[attr-defined]
+    unsubscribe = page.locator(f'a[href="{UNSUBSCRIBE_PLACEHOLDER}"]')  # type: ignore[attr-defined]
+    unsubscribe.scroll_into_view_if_needed()
+    assert unsubscribe.is_visible()
+    box = unsubscribe.bounding_box()
+    assert box is not None and box["height"] > 0
+    assert page.query_selector(".notice") is None  # type: ignore[attr-defined]
+    page.close()  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import textwrap
 import unicodedata
@@ -214,6 +215,40 @@ def test_burmese_indent_counts_towards_the_width() -> None:
 def test_a_section_mark_never_starts_a_line() -> None:
     for width in range(3, 12):
         assert not any(line.startswith("။") for line in wrap("ဖြစ်သည်။ ဖြစ်သည်။", width).split("\n"))
+
+
+def test_burmese_breaks_at_a_space_rather_than_inside_a_phrase() -> None:
+    # "...with guns": a space comes just before "သေနတ်" (gun); it must not end a line as "သေ" and start the next with "နတ်".
+    text = "၎င်းတို့၏ အနာဂတ်ကို သေနတ်ကိုင်ထားသူများလက်သို့ အပ်နှင်းရန်"
+    for width in range(22, 40):
+        lines = wrap(text, width).split("\n")
+        assert all(columns(line) <= width for line in lines), (width, lines)
+        assert "".join(lines) == text.replace(" ", "") or " ".join(lines) == text, (width, lines)
+        for line in lines:
+            assert not line.endswith("သေ"), (width, lines)
+            assert not line.startswith("နတ်"), (width, lines)
+
+
+def test_burmese_phrases_that_fit_a_line_are_never_cut() -> None:
+    text = "မြန်မာပြည်သူများ ကြံ့ကြံ့ခံ ဖြတ်သန်းခဲ့ရသည့် ယခုနှစ်ကို ဖော်ပြနိုင်လောက်သည့် စကားလုံးများ"
+    phrases = text.split(" ")
+    for width in range(max(columns(p) for p in phrases), 60):
+        lines = wrap(text, width).split("\n")
+        assert " ".join(lines) == text  # every break is at one of the spaces
+        assert all(columns(line) <= width for line in lines)
+
+
+def test_a_phrase_longer_than_a_line_breaks_between_syllables_never_inside_one() -> None:
+    phrase = "လူ့အခွင့်အရေးချိုးဖောက်မှုများကိုမှတ်တမ်းတင်ခြင်း"
+    wrapped = wrap(f"က {phrase}", 12)
+    lines = wrapped.split("\n")
+    # Cut it must be: it starts on the first line, and every cut falls between two of its syllables.
+    assert lines[0].startswith("က ") and len(lines) > 2
+    assert "".join(lines)[2:] == phrase
+    assert all(columns(line) <= 12 for line in lines)
+    cuts = [len("".join(lines[: i + 1])) - 2 for i in range(len(lines) - 1)]
+    boundaries = list(itertools.accumulate(len(s) for s in syllables(phrase)))
+    assert all(cut in boundaries for cut in cuts), (cuts, boundaries)
 
 
 def test_a_syllable_wider_than_the_line_stands_alone() -> None:

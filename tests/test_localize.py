@@ -41,7 +41,7 @@ def test_translated_strings_are_used_and_the_subject_is_localized(project: Proje
     assert re.search(r'<p style="[^"]*">တတိယ စာပိုဒ်။</p>', email.html)
     assert "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ" in email.html
     assert "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ" in email.text
-    assert "By အဖွဲ့ တစ်, Org Two" in email.text
+    assert "By အဖွဲ့ တစ်၊ Org Two" in email.text  # names separated as Burmese separates a list
     assert email.html.startswith('<!DOCTYPE html><html lang="my"')
 
 
@@ -57,6 +57,59 @@ def test_untranslated_paragraph_falls_back_to_english_marked_and_reported(projec
     assert "issues/2024-01-04.yaml: warning: my: 7 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown" in messages
     assert "issues/2024-01-04.yaml: warning: my: 3 of 3 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown" in messages
     assert len(messages) == 3  # one line per catalog: content, names, interface
+
+
+NOTE = "Some parts of this issue are not yet translated and are shown in English."
+NOTE_MY = "ဤစာစောင်၏ အချို့အပိုင်းများကို ဘာသာမပြန်ရသေးသဖြင့် အင်္ဂလိပ်ဘာသာဖြင့် ဖော်ပြထားပါသည်။"
+
+
+def test_an_edition_with_english_fallback_says_so_at_the_top(project: Project) -> None:
+    translate(project, "my", "messages", {NOTE: NOTE_MY})
+    edition = localize(project, _issue(project), "my")
+    assert edition.fallback
+    email = Renderer(project).render(edition)
+    assert re.search(rf'<p class="notice" style="[^"]*">{NOTE_MY}</p>', email.html)
+    assert email.html.index(NOTE_MY) < email.html.index("<h1")
+    assert email.text.index("ဤစာစောင်၏") < email.text.index("The Year Ahead")
+
+
+def test_a_fully_translated_edition_has_no_note(project: Project) -> None:
+    translations = {message.key: f"မြန်မာ {n}" for n, message in enumerate(catalogs.issue_messages(_issue(project)))}
+    translate(project, "my", "issues/2024-01-04", translations)
+    translate(project, "my", "names", {"Org One": "အဖွဲ့ တစ်", "Org Two": "အဖွဲ့ နှစ်", "Progressive Voice": "တိုးတက်သောအသံ"})
+    interface: dict[str, str | tuple[str, ...]] = {}
+    for message in catalogs.interface_messages(project):
+        text = " ".join(["မြန်မာ", *re.findall(r"%\(\w+\)s", message.key)])  # a pseudo-translation keeping the placeholders
+        interface[message.key] = text if isinstance(message.id, str) else (text,)
+    translate(project, "my", "messages", interface)
+    edition = localize(project, _issue(project), "my")
+    assert not edition.fallback, [str(d) for d in edition.diagnostics]
+    email = Renderer(project).render(edition)
+    assert 'class="notice"' not in email.html
+    assert NOTE not in email.text and NOTE_MY not in email.text
+
+
+def test_the_english_edition_has_no_note(project: Project) -> None:
+    email = Renderer(project).render(localize(project, _issue(project), "en"))
+    assert 'class="notice"' not in email.html and NOTE not in email.text
+
+
+def test_a_project_that_sends_only_complete_editions_refuses_fallback(project: Project, cli) -> None:
+    settings = project.root / "broadsheet.toml"
+    settings.write_text("send_incomplete_translations = false\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    result = cli("build", "issues/2024-01-04.yaml", cwd=project.root)
+    assert result.exit_code == 1
+    assert "issues/2024-01-04.yaml: error: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; --strict forbids falling back to English" in result.stderr.splitlines()
+    assert not project.build_dir.exists()
+
+
+def test_english_fallback_keeps_the_typography_of_its_element(project: Project) -> None:
+    email = Renderer(project).render(localize(project, _issue(project), "my"))
+    h1 = re.search(r'<h1 lang="en" style="([^"]*)">The Year Ahead</h1>', email.html)
+    assert h1 is not None
+    assert "font-family: Georgia, 'Times New Roman', serif" in h1.group(1)
+    assert "line-height: 1.25" in h1.group(1)
+    assert "font-size: 28px" in h1.group(1)
 
 
 def test_fuzzy_translation_is_not_used(project: Project) -> None:
@@ -118,10 +171,11 @@ def test_burmese_plural_has_one_form(project: Project) -> None:
 def test_burmese_edition_uses_burmese_fonts_and_line_heights(project: Project) -> None:
     translate(project, "my", "issues/2024-01-04", {"The Year Ahead": "ရှေ့ဆက်မည့် နှစ်"})
     email = Renderer(project).render(localize(project, _issue(project), "my"))
-    body = re.search(r'<div style="font-family:([^;]*);font-size:16px;line-height:([0-9.]+);', email.html)
+    body = re.search(r'<div style="font-family:([^;]*);font-size:(\d+)px;line-height:([0-9.]+);', email.html)
     assert body is not None
     assert "Noto Sans Myanmar" in body.group(1)
-    assert float(body.group(2)) >= 1.8
+    assert int(body.group(2)) >= 16
+    assert float(body.group(3)) >= 1.8
     h1 = re.search(r'<h1 style="[^"]*line-height: ([0-9.]+)', email.html)
     assert h1 is not None and float(h1.group(1)) >= 1.6
 

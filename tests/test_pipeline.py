@@ -23,9 +23,9 @@ GMAIL = "Gmail clips messages over about 102 KB"
 
 @pytest.fixture
 def warned_project(sample_project: Project) -> Project:
-    """The sample with a size limit every edition is over and no Burmese names: a size and a fallback warning per edition."""
+    """The sample with a size budget every edition is over and no Burmese names: size and fallback warnings."""
     settings = sample_project.root / "broadsheet.toml"
-    settings.write_text("html_size_warning = 1000\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    settings.write_text("email_max_html_kb = 20\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
     catalog_path(sample_project, "my", NAMES).unlink()
     return find_project(sample_project.root)
 
@@ -61,19 +61,13 @@ def test_every_command_that_renders_the_email_reports_its_size(
         "build": cli("build", ISSUE, cwd=root),
         "send": cli("send", ISSUE, "--dry-run", cwd=root),
     }
+    expected = [str(d) for d in check(warned_project, Path(ISSUE)) if GMAIL in d.message]
+    assert [line.split(": warning: ")[1][:16] for line in expected] == ["en: the HTML is ", "my: the HTML is "]
     for command, result in printed.items():
         assert result.exit_code == 0, (command, result.stderr)
-        assert [line for line in _lines(result) if GMAIL in line] == [
-            f"{ISSUE}: warning: {locale}: the HTML is {size} KB, over 1 KB; {GMAIL} and hides the rest, unsubscribe link included"
-            for locale, size in _sizes(root)
-        ], command
+        assert [line for line in _lines(result) if GMAIL in line] == expected, command
     preview = build_preview(root, root / ISSUE, "state")
     assert [d for d in preview.diagnostics if GMAIL in d.message] == [d for d in check(warned_project, Path(ISSUE)) if GMAIL in d.message]
-
-
-def _sizes(root: Path) -> list[tuple[str, int]]:
-    built = root / "build" / "2023-12-21"
-    return [(locale, round(len((built / locale / "email.html").read_bytes()) / 1000)) for locale in ("en", "my")]
 
 
 def test_build_send_preview_and_site_report_the_same_diagnostics(
@@ -82,11 +76,11 @@ def test_build_send_preview_and_site_report_the_same_diagnostics(
     root = warned_project.root
     monkeypatch.chdir(root)
     built = build(warned_project, Path(ISSUE)).diagnostics
-    assert len(built) == 4
+    assert len(built) == 6  # per edition: resources left out, the size, and the Burmese names untranslated
     assert list(check(warned_project, Path(ISSUE))) == list(built)
     assert build_preview(root, root / ISSUE, "state").diagnostics == list(built)
     monkeypatch.setenv("BROADSHEET_SECRET", "s" * 32)
     monkeypatch.setenv("BROADSHEET_DATABASE_URL", sample_store.url.render_as_string(hide_password=False))
     assert _lines(cli("send", ISSUE, "--dry-run", cwd=root)) == [str(d) for d in built]
-    # The site renders web pages, not the email: everything but the email's size.
-    assert list(build_site(warned_project).diagnostics) == [d for d in built if GMAIL not in d.message]
+    # The site renders web pages, not the email: everything but the email's size budget.
+    assert list(build_site(warned_project).diagnostics) == [d for d in built if "(email_max_html_kb)" not in d.message]

@@ -145,8 +145,8 @@ def test_the_email_links_to_a_working_preferences_page_and_the_other_edition(
     [message] = read_outbox(outbox)
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
     html = message.get_body(("html",)).get_content()
-    assert "English:\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n" in text
-    assert re.search(r'<a href="https://progressivevoicemyanmar\.org/newsletter/en/2023-12-21/" lang="en" hreflang="en"[^>]*>English</a>', html)
+    assert "English (အင်္ဂလိပ်):\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n" in text
+    assert re.search(r'<a href="https://progressivevoicemyanmar\.org/newsletter/en/2023-12-21/" hreflang="en"[^>]*><span lang="en"[^>]*>English</span>', html)
     match = PREFERENCES_LINK.search(text)
     assert match is not None, text
     path = match.group(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,11 +15,11 @@ from broadsheet.build import build, check
 from broadsheet.burmese import columns, wrap
 from broadsheet.issue import read_issue
 from broadsheet.localize import localize
-from broadsheet.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue
-from broadsheet.render import Email, Renderer, TemplateProblem, reading_minutes
-from broadsheet.settings import Project, find_project
+from broadsheet.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Paragraph
+from broadsheet.render import Email, Renderer, TemplateProblem, fair_shares, reading_minutes
+from broadsheet.settings import Language, Project, find_project
 
-from .support import EXPECTED, SAMPLE
+from .support import EXPECTED, REPO, SAMPLE
 
 
 class _Text(HTMLParser):
@@ -119,16 +120,17 @@ def test_every_resource_appears_with_title_url_and_organizations(sample: Issue, 
         assert _squash(resource.title) in parsed.text
         assert re.sub(r"\s", "", resource.title) in unspaced
         assert f"\n  {resource.url}\n" in english.text
-        by = "By " + ", ".join(resource.by)
+        by = "By " + (", ".join(resource.by) if len(resource.by) <= 3 else f"{resource.by[0]}, {resource.by[1]} and {len(resource.by) - 2} others")
         assert by in parsed.text
         assert by in text
 
 
 def test_category_labels_come_from_settings_in_file_order(sample: Issue, english: Email) -> None:
     visible = _parse(english.html).text
-    first = visible.index("Statements and Press Releases")
-    second = visible.index("Reports and Publications")
-    assert visible.index("Resources from the past week") < first < second
+    resources = visible.index("Resources from the past week")
+    first = visible.index("Statements and Press Releases", resources)
+    second = visible.index("Reports and Publications", resources)
+    assert first < second
 
 
 def test_burmese_titles_are_marked_with_their_language(sample: Issue, english: Email) -> None:
@@ -138,18 +140,22 @@ def test_burmese_titles_are_marked_with_their_language(sample: Issue, english: E
         assert f'<a href="{resource.url}" lang="my"' in english.html
 
 
-def test_header_shows_date_author_and_reading_time(sample: Issue, english: Email) -> None:
+def test_header_shows_date_author_and_reading_time(repo_project: Project, sample: Issue, english: Email) -> None:
     visible = _parse(english.html).text
-    minutes = reading_minutes(sample, 200)
+    minutes = reading_minutes(sample, repo_project.settings)
     assert "Progressive Voice · December 21, 2023" in visible
-    assert f"By Progressive Voice · {minutes} minute read" in visible
-    assert f"By Progressive Voice · {minutes} minute read" in english.text
+    assert "A Year of Tragedy and Hope By Progressive Voice In this issue" in visible
+    assert f"In this issue · {minutes} minute read" in visible
+    assert f"By Progressive Voice\n\nIn this issue · {minutes} minute read\n" in english.text
 
 
 def test_preheader_is_the_summary_hidden_at_the_top(sample: Issue, english: Email) -> None:
     hidden = re.search(r'<div style="display:none;[^"]*">(.*?)</div>', english.html, re.S)
     assert hidden is not None
-    assert _squash(hidden.group(1)) == _squash(sample.summary)
+    # The summary, then a run of invisible characters that keeps the inbox preview to it.
+    preview, spacer = hidden.group(1).split("\u034f", 1)
+    assert _squash(preview) == _squash(sample.summary)
+    assert set(spacer.replace("&nbsp;", "")) == {"\u034f", "\u200c"}
     assert english.preheader == sample.summary
 
 
@@ -168,31 +174,33 @@ def test_footer_has_boilerplate_view_in_browser_other_edition_preferences_and_un
         PREFERENCES_PLACEHOLDER,
         UNSUBSCRIBE_PLACEHOLDER,
     ]
-    assert "P.O. Box 000, Chiang Mai" in parsed.text
-    assert parsed.text.endswith("View this email in your browser · မြန်မာ Change your language or name · Unsubscribe")
+    # The address starts with the organization's name, shown just above it: once is enough.
+    assert "Progressive Voice P.O. Box 000, Chiang Mai" in parsed.text
+    assert "Progressive Voice\nP.O. Box 000, Chiang Mai" in english.text
+    assert parsed.text.endswith("View this email in your browser · မြန်မာ (Burmese) Change your language or name · Unsubscribe")
     assert re.search(
-        r'<a href="https://progressivevoicemyanmar\.org/newsletter/my/2023-12-21/" lang="my" hreflang="my"[^>]*>မြန်မာ</a>', english.html
+        r'<a href="https://progressivevoicemyanmar\.org/newsletter/my/2023-12-21/" hreflang="my"[^>]*><span lang="my"[^>]*>မြန်မာ</span> \(Burmese\)</a>', english.html
     )
     assert english.text.endswith(
         "View this email in your browser:\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n\n"
-        "မြန်မာ:\nhttps://progressivevoicemyanmar.org/newsletter/my/2023-12-21/\n\n"
+        "မြန်မာ (Burmese):\nhttps://progressivevoicemyanmar.org/newsletter/my/2023-12-21/\n\n"
         f"Change your language or name:\n{PREFERENCES_PLACEHOLDER}\n\n"
         f"Unsubscribe:\n{UNSUBSCRIBE_PLACEHOLDER}\n"
     )
 
 
-def test_burmese_footer_offers_the_english_edition_by_its_own_name(repo_project: Project, sample: Issue) -> None:
+def test_burmese_footer_offers_the_english_edition_by_its_name_in_both_languages(repo_project: Project, sample: Issue) -> None:
     burmese_email = Renderer(repo_project).render(localize(repo_project, sample, "my"))
     assert re.search(
-        r'<a href="https://progressivevoicemyanmar\.org/newsletter/en/2023-12-21/" lang="en" hreflang="en"[^>]*>English</a>', burmese_email.html
+        r'<a href="https://progressivevoicemyanmar\.org/newsletter/en/2023-12-21/" hreflang="en"[^>]*><span lang="en"[^>]*>English</span> \(အင်္ဂလိပ်\)</a>', burmese_email.html
     )
-    assert "English:\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n" in burmese_email.text
+    assert "English (အင်္ဂလိပ်):\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n" in burmese_email.text
     assert f"ဘာသာစကား သို့မဟုတ် အမည် ပြောင်းရန်:\n{PREFERENCES_PLACEHOLDER}\n" in burmese_email.text
 
 
 def test_template_css_is_inlined_and_head_styles_kept(english: Email) -> None:
     assert re.search(r'<h1 style="[^"]*font-size: 28px', english.html)
-    assert re.search(r'<p class="res" style="margin: 0 0 12px;?"', english.html)
+    assert re.search(r'<div class="res"><p style="margin: 0 0 16px;"><a href="[^"]*" style="color: #0b5cab;font-weight: bold;text-decoration: none;">', english.html)
     assert "prefers-color-scheme: dark" in english.html  # dark-mode rules stay in <head>
     assert "@media only screen and (min-width:480px)" in english.html
     assert "mj-style" not in english.html
@@ -304,19 +312,140 @@ def test_eighty_resources_all_render_under_the_gmail_limit(tmp_project: Project,
     assert not [d for d in check(tmp_project, path) if "Gmail" in d.message]
 
 
-def test_html_over_the_size_limit_is_a_warning(tmp_path: Path, write_issue) -> None:
-    (tmp_path / "broadsheet.toml").write_text('locales = ["en"]\nhtml_size_warning = 20000\n')
-    project = find_project(tmp_path)
-    project = Project(tmp_path, project.settings)
-    (tmp_path / "templates").symlink_to(SAMPLE.parent.parent / "templates")
-    path = write_issue(_many_resources(40))
-    diagnostics = check(project, path)
-    assert len(diagnostics) == 1
-    message = str(diagnostics[0])
+def _project(tmp_path: Path, settings: str) -> Project:
+    """A project of `settings` (TOML) with the repository's templates and English alone."""
+    (tmp_path / "broadsheet.toml").write_text(f'locales = ["en"]\n{settings}', encoding="utf-8")
+    (tmp_path / "templates").symlink_to(REPO / "templates")
+    return find_project(tmp_path)
+
+
+def _categories(statements: int, reports: int) -> str:
+    def items(key: str, count: int) -> str:
+        return "".join(
+            f"    - title: {key.title()} {i} on the human rights situation in Myanmar\n"
+            f"      url: https://example.org/{key}/{i}\n"
+            f"      by: [Progressive Voice, Another Organization]\n"
+            for i in range(count)
+        )
+
+    return f"date: 2023-12-21\ntitle: T\neditorial: One paragraph.\nresources:\n  statements:\n{items('statements', statements)}  reports:\n{items('reports', reports)}"
+
+
+def _email(project: Project, path: Path) -> Email:
+    issue = read_issue(path, project.settings).issue
+    assert issue is not None
+    return Renderer(project).render(localize(project, issue, "en"))
+
+
+def test_a_resource_costs_at_most_250_bytes_of_markup(tmp_path: Path, write_issue) -> None:
+    project = _project(tmp_path, "")
+    sizes = []
+    for count in (20, 21):
+        sizes.append(_email(project, write_issue(_categories(0, count))).html_bytes)
+    title = "Reports 20 on the human rights situation in Myanmar"
+    text = len(title) + len("https://example.org/reports/20") + len("By Progressive Voice, Another Organization")
+    assert sizes[1] - sizes[0] - text <= 250
+
+
+def test_eighty_english_resources_make_at_most_60_kb(tmp_path: Path, write_issue) -> None:
+    email = _email(_project(tmp_path, ""), write_issue(_categories(40, 40)))
+    assert email.html_bytes <= 60_000
+    assert not email.diagnostics
+
+
+def test_fair_shares_keep_short_categories_whole_and_cut_long_ones() -> None:
+    assert fair_shares([3, 40], 20) == [3, 17]
+    assert fair_shares([30, 40], 21) == [11, 10]
+    assert fair_shares([0, 5, 9], 100) == [0, 5, 9]
+    assert fair_shares([4, 4], 0) == [0, 0]
+
+
+def test_resources_over_the_budget_go_to_the_web_edition_fairly_with_a_warning(tmp_path: Path, write_issue) -> None:
+    project = _project(tmp_path, "email_max_html_kb = 20\n")
+    path = write_issue(_categories(5, 60))
+    email = _email(project, path)
+    assert email.html_bytes <= 20_000
+    hrefs = _parse(email.html).hrefs
+    statements = [h for h in hrefs if h.startswith("https://example.org/statements/")]
+    reports = [h for h in hrefs if h.startswith("https://example.org/reports/")]
+    assert len(statements) == 5  # the short category is whole; the long one gave way
+    assert 10 < len(reports) < 60
+    more = 60 - len(reports)
+    web = "https://progressivevoicemyanmar.org/newsletter/en/2023-12-21/#reports"
+    assert re.search(rf'<a class="more" href="{re.escape(web)}"[^>]*>and {more} more on the web</a>', email.html)
+    assert f"and {more} more on the web:\n  {web}\n" in email.text
+    assert [str(d) for d in email.diagnostics] == [
+        f"{path}:{_line_of(path, f'reports/{len(reports)}') - 1}: warning: resources.reports[{len(reports)}]: en: {more} of 65 resources "
+        "left out of the email to keep its HTML under 20 KB (email_max_html_kb); it links to the web edition, which lists them all"
+    ]
+    # The contents still count every resource, and the web edition lists them all.
+    assert "Reports and Publications (60)" in _parse(email.html).text
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_a_cap_per_category_lists_the_first_resources_and_links_to_the_rest(tmp_path: Path, write_issue) -> None:
+    email = _email(_project(tmp_path, "email_max_resources_per_category = 3\n"), write_issue(_categories(2, 7)))
+    hrefs = _parse(email.html).hrefs
+    assert [h for h in hrefs if h.startswith("https://example.org/")] == [
+        "https://example.org/statements/0", "https://example.org/statements/1",
+        "https://example.org/reports/0", "https://example.org/reports/1", "https://example.org/reports/2",
+    ]
+    assert ">and 4 more on the web</a>" in email.html
+    assert "1 more" not in email.html
+    assert not email.diagnostics
+
+
+def test_the_warning_counts_what_the_budget_left_out_not_the_cap(tmp_path: Path, write_issue) -> None:
+    email = _email(_project(tmp_path, "email_max_html_kb = 20\nemail_max_resources_per_category = 40\n"), write_issue(_categories(5, 60)))
+    listed = len([h for h in _parse(email.html).hrefs if h.startswith("https://example.org/")])
+    assert 15 < listed < 45
+    [warning] = email.diagnostics
+    assert f": en: {45 - listed} of 65 resources left out of the email" in str(warning)
+    assert f"resources.reports[{listed - 5}]" in str(warning)
+
+
+def test_html_over_the_budget_even_without_resources_is_a_warning(tmp_path: Path, write_issue) -> None:
+    words = " ".join(["word"] * 5000)
+    path = write_issue(f"date: 2023-12-21\ntitle: T\neditorial: {words}\nresources:\n  reports:\n    - {{title: R, url: 'https://example.org/r', by: O}}\n")
+    diagnostics = check(_project(tmp_path, "email_max_html_kb = 20\n"), path)
+    messages = [str(d) for d in diagnostics]
+    assert len(messages) == 2, messages
     assert re.fullmatch(
-        rf"{re.escape(str(path))}: warning: en: the HTML is \d+ KB, over 20 KB; Gmail clips messages over about 102 KB and hides the rest, unsubscribe link included",
-        message,
-    ), message
+        rf"{re.escape(str(path))}: warning: en: the HTML is \d+ KB even without resources, over 20 KB \(email_max_html_kb\); "
+        "Gmail clips messages over about 102 KB and hides the rest, unsubscribe link included",
+        messages[1],
+    ), messages
+
+
+def test_long_bylines_are_shortened_in_the_email(tmp_path: Path, write_issue) -> None:
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  reports:\n"
+        "    - {title: Nine, url: 'https://example.org/9', by: [Fortify Rights, Human Rights Watch, C, D, E, F, G, H, I]}\n"
+        "    - {title: Three, url: 'https://example.org/3', by: [A, B, C]}\n"
+        "    - {title: Four, url: 'https://example.org/4', by: [A, B, C, D]}\n"
+    )
+    email = _email(_project(tmp_path, ""), path)
+    visible = _parse(email.html).text
+    assert "By Fortify Rights, Human Rights Watch and 7 others" in visible
+    assert "By A, B, C Four" in visible
+    assert "By A, B and 2 others" in visible
+    assert "  By Fortify Rights, Human Rights Watch and 7 others\n" in email.text
+
+
+def test_compiled_templates_are_kept_in_the_user_cache_and_follow_edits(tmp_project: Project, write_issue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = write_issue(_categories(1, 1))
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
+    assert len(list((tmp_path / "cache" / "broadsheet" / "jinja2").iterdir())) == 2  # the HTML and the text template
+    template = tmp_project.templates_dir / "email.txt.j2"
+    template.write_text(template.read_text(encoding="utf-8").replace("{{ _(\"Unsubscribe\") }}:", "Leave:"), encoding="utf-8")
+    email = Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
+    assert "\nLeave:\n" in email.text
 
 
 def test_broken_template_is_reported_with_file_and_line(tmp_project: Project, write_issue) -> None:
@@ -344,8 +473,29 @@ def test_reading_time_counts_editorial_and_footnote_words(tmp_project: Project, 
     )
     issue = read_issue(path, tmp_project.settings).issue
     assert issue is not None
-    assert reading_minutes(issue, 200) == 3  # 400 + 5 words
-    assert reading_minutes(issue, 1000) == 1
+    assert reading_minutes(issue, tmp_project.settings) == 3  # 400 + 5 words at 200 a minute
+    fast = tmp_project.settings.model_copy(update={"languages": {"en": Language(reading_rate=1000)}})
+    assert reading_minutes(issue, fast) == 1
+
+
+def test_reading_time_counts_each_text_at_its_own_languages_rate(tmp_project: Project, write_issue) -> None:
+    path = write_issue("date: 2023-12-21\ntitle: T\neditorial: x\nresources: {}\n")
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    burmese = "မြန်မာ " * 250  # 500 syllables: two minutes at Burmese's 250 a minute
+    english = " ".join(["word"] * 200)  # one minute at English's 200 words a minute
+    edition = replace(
+        issue,
+        locale="my",
+        paragraphs=(Paragraph(burmese, 3), Paragraph(english, 4, lang="en")),
+    )
+    assert reading_minutes(edition, tmp_project.settings) == 3
+    # Counted at the Burmese rate, the English would be 0.8 of a minute.
+    all_burmese = replace(edition, paragraphs=(Paragraph(burmese, 3), Paragraph(english, 4)))
+    assert reading_minutes(all_burmese, tmp_project.settings) == 3
+    assert reading_minutes(replace(edition, paragraphs=edition.paragraphs[:1]), tmp_project.settings) == 2
+
+
 
 
 def test_text_part_lines_fit_the_width_unless_one_word(english: Email) -> None:

@@ -41,7 +41,7 @@ def test_every_setting_has_its_default_without_a_settings_file(tmp_path: Path) -
     assert defaults.locales == ("en", "my")
     assert defaults.source_locale == "en"
     assert defaults.categories == DEFAULT_CATEGORIES
-    assert (defaults.text_width, defaults.publication_weekday, defaults.html_size_warning) == (72, "thursday", 100_000)
+    assert (defaults.text_width, defaults.publication_weekday, defaults.email_max_html_kb) == (72, "thursday", 90)
     assert defaults.web_url == "https://progressivevoicemyanmar.org/newsletter"
     assert defaults.default_author == defaults.organization.name == "Progressive Voice"
     assert (project.issues_dir, project.templates_dir, project.locales_dir, project.build_dir) == tuple(
@@ -321,7 +321,7 @@ def test_settings_file_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
 
 KEYS = st.sampled_from(
     ["locales", "categories", "organization", "default_author", "web_url", "publication_weekday", "text_width",
-     "languages", "html_size_warning", "issues_dir", "nope", "organization.links", "languages.my", "categories.news"]
+     "languages", "email_max_html_kb", "issues_dir", "nope", "organization.links", "languages.my", "categories.news"]
 )
 VALUES = st.sampled_from(
     ['"en"', '["en", "my"]', '["xx-nope"]', "[]", "72", "72.5", "-1", "true", '"https://example.org"', '"/x"',

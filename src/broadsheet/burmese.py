@@ -127,7 +127,7 @@ def _char_columns(char: str) -> int:
 
 
 def wrap(text: str, width: int, indent: str = "", first: str | None = None) -> str:
-    """`text` filled to `width` columns, breaking at spaces and between Myanmar syllables.
+    """`text` filled to `width` columns, breaking at spaces, and between Myanmar syllables only within a phrase too long for a line.
 
     For text without Myanmar this is `textwrap.fill(break_long_words=False,
     break_on_hyphens=False)` exactly. Each line of `text` starts a new paragraph; `first` is
@@ -167,7 +167,7 @@ def _fill(paragraph: str, width: int, initial: str, subsequent: str) -> str:
     """textwrap's greedy algorithm, measured in display columns, over chunks from `_chunks`."""
     if width <= 0:
         raise ValueError(f"invalid width {width!r} (must be > 0)")
-    chunks = _chunks(paragraph)
+    chunks = _chunks(paragraph, width - max(columns(initial), columns(subsequent)))
     chunks.reverse()
     lines: list[str] = []
     while chunks:
@@ -192,14 +192,19 @@ def _fill(paragraph: str, width: int, initial: str, subsequent: str) -> str:
     return "\n".join(lines)
 
 
-def _chunks(paragraph: str) -> list[str]:
-    """textwrap's chunks (whitespace runs and words), with words cut between Myanmar syllables."""
+def _chunks(paragraph: str, room: int) -> list[str]:
+    """textwrap's chunks (whitespace runs and words); a Myanmar phrase wider than `room` is cut between its syllables.
+
+    Burmese puts spaces between phrases, not words: a line breaks at a space where
+    it can, as a reader expects, and inside a phrase only when the phrase alone
+    would not fit on a line.
+    """
     munged = paragraph.expandtabs().translate(_TEXTWRAP_MUNGE)
     chunks = []
     for word in _TEXTWRAP_SPACE.split(munged):
         if not word:
             continue
-        if word[0] == " " or not _MYANMAR_CHAR.search(word):
+        if word[0] == " " or not _MYANMAR_CHAR.search(word) or columns(word) <= room:
             chunks.append(word)
             continue
         pieces = syllables(word)

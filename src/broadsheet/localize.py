@@ -14,6 +14,7 @@ from .catalogs import (
     INTERFACE,
     NAMES,
     Lookup,
+    Message,
     catalog_path,
     compiled,
     interface_messages,
@@ -36,6 +37,8 @@ class Edition:
     issue: Issue
     interface: gettext.NullTranslations
     diagnostics: tuple[Diagnostic, ...] = ()
+    fallback: bool = False
+    """Whether some text is shown in the source language for want of a translation; the email tells its readers."""
 
 
 def localize(project: Project, issue: Issue, locale: str, *, strict: bool = False) -> Edition:
@@ -48,8 +51,10 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
     names = load_lookup(catalog_path(project, locale, NAMES), locale)
     interface_path = catalog_path(project, locale, INTERFACE)
     interface = load_lookup(interface_path, locale)
+    in_email = set()
     for message in interface_messages(project):
-        interface.get(message.key)
+        if interface.get(message.key) is None and _in_email(project, message):
+            in_email.add(message.key)
     for message in name_messages([issue]):
         names.get(message.key)
     for message in issue_messages(issue):
@@ -72,7 +77,15 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
         for lookup in (interface, names, content)
         if lookup.missing
     )
-    return Edition(locale, localized, translations, diagnostics)
+    fallback = bool(in_email or names.missing or content.missing)
+    return Edition(locale, localized, translations, diagnostics, fallback=fallback)
+
+
+def _in_email(project: Project, message: Message) -> bool:
+    """Whether the email may show `message`: every interface string but those only of web pages (`site/`, `web/`)."""
+    templates = project.templates_dir.relative_to(project.root).as_posix()
+    pages = (f"{templates}/site/", f"{templates}/web/")
+    return not all(path.startswith(pages) for path, _line in message.locations)
 
 
 def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: Lookup) -> Issue:

@@ -5,7 +5,7 @@ so that they all report the same diagnostics. The site renders web pages
 instead of emails: it runs `prepare`, then `localize` and its own renderer.
 
     issues/<date>.yaml --read_issue--> Issue --check_catalogs--> Prepared
-        --localize(locale)--> Edition --Renderer.render--> Email (+ the Gmail-size check)
+        --localize(locale)--> Edition --Renderer.render--> Email (+ what rendering reports: the size budget)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .errors import Diagnostic, InvalidInput, errors_in
 from .issue import read_issue
 from .localize import localize
 from .model import Issue
-from .render import Email, Renderer, size_warnings
+from .render import Email, Renderer
 from .settings import Project
 
 
@@ -59,18 +59,20 @@ def editions(
 ) -> Editions:
     """The issue at `path` rendered once per locale (default: every configured one).
 
-    With `strict`, a missing translation is an error. Raises `InvalidInput`,
-    with every diagnostic, when anything is an error: no edition is half made.
+    With `strict`, or when the settings refuse incomplete translations, a
+    missing translation is an error. Raises `InvalidInput`, with every
+    diagnostic, when anything is an error: no edition is half made.
     """
     prepared = prepare(project, path, shown)
+    strict = strict or not project.settings.send_incomplete_translations
     diagnostics = list(prepared.diagnostics)
     renderer = Renderer(project)
     emails: dict[str, Email] = {}
     for locale in locales or project.settings.locales:
         edition = localize(project, prepared.issue, locale, strict=strict)
-        diagnostics += edition.diagnostics
-        emails[locale] = renderer.render(edition)
-    diagnostics += size_warnings(prepared.issue, list(emails.values()), project.settings.html_size_warning)
+        email = renderer.render(edition)
+        diagnostics += [*edition.diagnostics, *email.diagnostics]
+        emails[locale] = email
     if errors_in(diagnostics):
         raise InvalidInput(diagnostics)
     return Editions(prepared.issue, emails, tuple(diagnostics))

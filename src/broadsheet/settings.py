@@ -71,6 +71,8 @@ class Language(Declared):
     line_height: float = Field(1.6, ge=1.0, le=3.0, description="Line height of body text.")
     heading_line_height: float = Field(1.25, ge=1.0, le=3.0, description="Line height of headings.")
     reading_rate: int = Field(200, ge=20, le=2000, description="Reading speed for the reading time: words per minute, or syllables per minute for scripts written without spaces (Burmese).")
+    font_size: int = Field(16, ge=12, le=32, description="Size of body text in the email, in CSS pixels.")
+    small_font_size: int = Field(13, ge=10, le=32, description="Size of small text in the email (by-lines, notes, footer), in CSS pixels.")
 
 
 BURMESE_FONTS = "'Noto Sans Myanmar', 'Myanmar Text', 'Myanmar Sangam MN', 'Myanmar MN', Pyidaungsu, Padauk, sans-serif"
@@ -83,6 +85,9 @@ DEFAULT_LANGUAGES = {
         line_height=1.8,
         heading_line_height=1.6,
         reading_rate=250,
+        # Myanmar letters are small for their line: below these sizes marks and small text blur.
+        font_size=17,
+        small_font_size=15,
     ),
 }
 
@@ -103,7 +108,9 @@ class Settings(Declared):
     publication_weekday: Weekday = Field("thursday", description="Day the newsletter goes out; `broadsheet new` dates the next issue on it.")
     text_width: int = Field(72, ge=20, le=200, description="Line width of the plain-text part.")
     languages: dict[str, Language] = Field(default_factory=lambda: dict(DEFAULT_LANGUAGES), description="Per-language typography and reading speed, by language code; languages not listed use the defaults of `Language`. Burmese (`my`) has its own defaults.")
-    html_size_warning: int = Field(100_000, ge=1000, description="Warn when a locale's HTML is larger than this many bytes (Gmail clips at about 102 KB).")
+    email_max_html_kb: int = Field(90, ge=20, le=10_000, description="Size budget of each edition's HTML, in kilobytes of 1000 bytes (Gmail clips at about 102 KB): resources that do not fit are listed on the web edition instead.")
+    email_max_resources_per_category: int | None = Field(None, ge=1, description="Most resources of one category listed in the email; the rest are on the web edition. No cap when empty.")
+    send_incomplete_translations: bool = Field(True, description="Whether an edition with text still in English (marked, with a note to readers) may be built and sent; false refuses it as `--strict` does.")
     sender: str = Field("Progressive Voice <newsletter@progressivevoicemyanmar.org>", min_length=3, description="The From header of every email: `Name <address>`.")
     reply_to: str = Field("", description="The Reply-To header; none when empty.")
     database_url: str = Field("sqlite:///broadsheet.db", description="Where subscribers and the send ledger live: an SQLAlchemy URL (a relative SQLite path is relative to the project folder). The environment variable `BROADSHEET_DATABASE_URL` overrides it.")

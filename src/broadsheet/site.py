@@ -26,7 +26,7 @@ from .errors import Diagnostic, InvalidInput, errors_in
 from .localize import Edition, localize
 from .model import Issue
 from .pipeline import Prepared, prepare
-from .render import Renderer
+from .render import Renderer, footer_address
 from .settings import Project
 
 INDEX_TEMPLATE = "site/index.html.j2"
@@ -164,6 +164,7 @@ class _Publisher:
             "language": settings.language(locale),
             "other_languages": {code: settings.language(code) for code in others},
             "organization": settings.organization,
+            "address": footer_address(settings.organization),
             "canonical": self.url(locale, day),
             "alternates": self.alternates(locale, day, root),
             "feed": f"{root}{locale}/feed.atom",
