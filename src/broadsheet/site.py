@@ -68,7 +68,7 @@ def read_issues(project: Project) -> list[Prepared]:
 
 @dataclass(frozen=True)
 class Published:
-    """What `build_site` wrote, and the warnings of reading, checking and localizing each issue (as build's, without the email's size)."""
+    """What `build_site` wrote, and the warnings of reading, checking and localizing each issue (as build's, without the email's size budget)."""
 
     written: tuple[Path, ...]
     diagnostics: tuple[Diagnostic, ...]
