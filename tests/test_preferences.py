@@ -125,6 +125,14 @@ def test_a_language_not_offered_is_refused_with_the_form_again(client: Client, e
     assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
 
 
+def test_a_name_with_a_direction_override_is_refused_with_the_form_again(client: Client, engine: Engine) -> None:
+    subscriber, token, csrf = opened_form(client, engine)
+    response = client.post(f"/preferences/{token}", data={"csrf": csrf, "name": "Daw \u202eSu", "language": "en"})
+    assert response.status_code == 400
+    assert "စာလုံး ၂၀၀ ထက် မပိုသော အမည်ကို တစ်ကြောင်းတည်းဖြင့် ထည့်ပါ။" in response.text
+    assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
+
+
 def test_an_unsubscribed_address_has_no_preferences_to_change(client: Client, engine: Engine) -> None:
     subscriber, token, csrf = opened_form(client, engine)
     assert client.post(f"/unsubscribe/{token}").status_code == 200

@@ -47,7 +47,7 @@ def aung(store: Engine) -> int:
     with Session(store) as session:
         subscriber = Subscriber(
             email="Aung@Example.org", email_key="aung@example.org", name="Aung Kyaw Zin", locale="my",
-            created_at=SENT_AT, updated_at=SENT_AT, confirmation_sent_at=SENT_AT, consented_at=CONSENTED_AT,
+            created_at=SENT_AT, updated_at=SENT_AT, status_changed_at=CONSENTED_AT, confirmation_sent_at=SENT_AT, consented_at=CONSENTED_AT,
             consent_source="web form", consent_text=CONSENT,
         )
         session.add(subscriber)
@@ -226,6 +226,7 @@ def test_show_json_prints_everything_stored_about_one_subscriber(project_cli: Cl
             "status": "active",
             "created_at": "2024-01-04T09:30:00+00:00",
             "updated_at": "2024-01-04T09:30:00+00:00",
+            "status_changed_at": "2024-01-04T09:40:00+00:00",
             "confirmation_sent_at": "2024-01-04T09:30:00+00:00",
             "consented_at": "2024-01-04T09:40:00+00:00",
             "consent_source": "web form",
@@ -254,6 +255,7 @@ def test_show_lists_everything_stored_readably(project_cli: Cli, aung: int) -> N
         "status:               active\n"
         "created_at:           2024-01-04T09:30:00+00:00\n"
         "updated_at:           2024-01-04T09:30:00+00:00\n"
+        "status_changed_at:    2024-01-04T09:40:00+00:00\n"
         "confirmation_sent_at: 2024-01-04T09:30:00+00:00\n"
         "consented_at:         2024-01-04T09:40:00+00:00\n"
         "consent_source:       web form\n"

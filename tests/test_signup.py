@@ -371,6 +371,41 @@ def test_an_address_no_transport_can_send_to_is_refused_on_the_form(client: Clie
     assert message["To"].addresses[0].domain == "xn--7idjb0f4ck.example"
 
 
+def test_an_address_no_header_can_hold_is_refused_before_anything_is_stored(
+    client: Client, engine: Engine, outbox: Path
+) -> None:
+    # Valid by RFC 5321, but the mail composer cannot write it in a To header: no confirmation could be built.
+    address = "=?utf-8?q?e6?=@example.org"
+    form = client.get("/subscribe", params={"lang": "en"})
+    answer = client.post("/subscribe", data={"csrf": form_token(form.text), "email": address, "language": "en"})
+    assert answer.status_code == 400
+    assert "Enter a valid email address." in answer.text
+    assert subscriber(engine, address) is None
+    assert emails(outbox) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Ko \u202eAung", "\u2067Aung\u2069", "Ko\u200bAung", "Ko\u200eAung", "\ufeffAung", "Ko\u2060Aung", "\u061cAung"],
+    ids=["right-to-left-override", "isolate", "zero-width-space", "left-to-right-mark", "byte-order-mark", "word-joiner",
+         "arabic-letter-mark"],
+)  # fmt: skip
+def test_a_name_with_characters_that_reorder_or_hide_text_is_refused(
+    client: Client, engine: Engine, outbox: Path, name: str
+) -> None:
+    answer = sign_up(client, "reader@example.org", "en", name=name)
+    assert "Enter a name of at most 200 characters, on one line." in answer
+    assert subscriber(engine, "reader@example.org") is None
+    assert emails(outbox) == []
+
+
+def test_a_name_with_joiners_that_scripts_need_is_taken(client: Client, engine: Engine, outbox: Path) -> None:
+    # Zero-width non-joiner and joiner shape Persian and Indic names and emoji sequences.
+    sign_up(client, "reader@example.org", "en", name="\u0645\u06cc\u200c\u0631\u0648\u0645 \U0001f469\u200d\U0001f4bb")
+    found = subscriber(engine, "reader@example.org")
+    assert found is not None and found.name == "\u0645\u06cc\u200c\u0631\u0648\u0645 \U0001f469\u200d\U0001f4bb"
+
+
 def test_active_address_gets_the_same_page_and_a_link_to_its_preferences(client: Client, engine: Engine, outbox: Path) -> None:
     add(engine, "reader@example.org", Status.ACTIVE)
     assert sign_up(client, "Reader@example.org") == sign_up(client, "someone.new@example.org")

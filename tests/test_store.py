@@ -58,7 +58,7 @@ def test_opening_again_changes_nothing_and_the_database_stays_at_head(store_url:
         command.current(config)  # `alembic current`
         assert connection.scalar(select(func.count()).select_from(Subscriber)) == 1
     second.dispose()
-    assert config.stdout.getvalue() == "0006 (head)\n"
+    assert config.stdout.getvalue() == "0008 (head)\n"
 
 
 def test_migrations_go_down_to_an_empty_database_and_up_again(store: Engine) -> None:
@@ -226,3 +226,27 @@ def test_project_store_opens_the_project_database_and_closes_it(tmp_path: Path) 
         _add_subscriber(engine)
     assert (tmp_path / "broadsheet.db").is_file()
     assert engine.pool.checkedout() == 0
+
+
+def test_0008_dates_each_subscribers_last_change_of_status_no_later_than_it_was(store: Engine) -> None:
+    with store.begin() as connection:
+        command.downgrade(alembic_config(connection), "0006")
+        for email, status, source, consented, created, updated in (
+            ("confirmed@example.org", "active", "web form: snippet", "2024-03-01 10:00:00", "2024-02-01 10:00:00", "2024-03-05 10:00:00"),
+            ("imported@example.org", "active", "import of list.csv", "2023-01-01 00:00:00", "2024-02-01 10:00:00", "2024-03-05 10:00:00"),
+            ("left@example.org", "unsubscribed", "web form", "2024-03-01 10:00:00", "2024-02-01 10:00:00", "2024-04-01 10:00:00"),
+        ):
+            connection.execute(
+                text("INSERT INTO subscribers (email, email_key, name, locale, status, created_at, updated_at, consented_at, consent_source) "
+                     "VALUES (:email, :email, '', 'en', :status, :created, :updated, :consented, :source)"),
+                {"email": email, "status": status, "source": source, "consented": consented, "created": created, "updated": updated},
+            )
+        command.upgrade(alembic_config(connection), "head")
+    with Session(store) as session:
+        changed = {email: moment for email, moment in session.execute(select(Subscriber.email, Subscriber.status_changed_at))}
+    # Their confirmation on the web form; when they were added; their record's last change.
+    assert {email: moment.isoformat() if moment else None for email, moment in changed.items()} == {
+        "confirmed@example.org": "2024-03-01T10:00:00+00:00",
+        "imported@example.org": "2024-02-01T10:00:00+00:00",
+        "left@example.org": "2024-04-01T10:00:00+00:00",
+    }

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from sqlalchemy import Engine, select, update
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from broadsheet.delivery import subscribers
@@ -461,4 +463,153 @@ def test_an_import_cannot_skip_the_opt_in_of_a_pending_sign_up(store: Engine, tm
         "(only confirming it subscribes the address)"
     ]
     assert (report.added, report.skipped) == (0, 1)
+    assert subscribers.list_subscribers(store) == []
+
+
+# -- Cells a spreadsheet would run, and names that hide or reorder text -----------------------------------
+
+
+def test_export_writes_formulas_as_text_and_import_reads_back_the_same_names(project_cli: Cli, tmp_project: Project) -> None:
+    (tmp_project.root / "list.csv").write_text(
+        "email,name,locale\n"
+        'a@example.org,"=HYPERLINK(""http://evil.example"",""Click"")",en\n'
+        "b@example.org,+95 9 123,en\n"
+        "c@example.org,-Aung,en\n"
+        "d@example.org,@Daw Su,en\n"
+        "e@example.org,'=quoted by hand,en\n"
+        "f@example.org,'plain apostrophe,en\n"
+        "-g@example.org,G,my\n",
+        encoding="utf-8",
+    )
+    assert project_cli("subscribers", "import", "list.csv").exit_code == 0
+    # A name that truly begins with a quote and =.
+    assert project_cli("subscribers", "add", "h@example.org", "--name", "'=genuine", "--locale", "en").exit_code == 0
+    exported = project_cli("subscribers", "export")
+    assert exported.exit_code == 0
+    assert exported.stdout == (
+        "email,name,locale,status,consented_at,consent_text\n"
+        "'-g@example.org,G,my,active,,\n"
+        "a@example.org,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Click\"\")\",en,active,,\n"
+        "b@example.org,'+95 9 123,en,active,,\n"
+        "c@example.org,'-Aung,en,active,,\n"
+        "d@example.org,'@Daw Su,en,active,,\n"
+        # Quoted by hand in a spreadsheet, it reads as the spreadsheet shows it: =quoted by hand.
+        "e@example.org,'=quoted by hand,en,active,,\n"
+        "f@example.org,'plain apostrophe,en,active,,\n"
+        "h@example.org,''=genuine,en,active,,\n"
+    )
+    (tmp_project.root / "list.csv").write_text(exported.stdout, encoding="utf-8")
+    (tmp_project.root / "broadsheet.db").unlink()
+    assert project_cli("subscribers", "import", "list.csv").stdout == "list.csv: added 8, updated 0, unchanged 0, skipped 0\n"
+    assert project_cli("subscribers", "export").stdout == exported.stdout
+
+
+@given(st.text())
+def test_a_cell_written_for_a_spreadsheet_reads_back_as_it_was(text: str) -> None:
+    cell = subscribers.spreadsheet_cell(text)
+    assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r")
+    assert subscribers.from_spreadsheet_cell(cell) == text
+
+
+@given(st.text())
+def test_reading_a_cell_takes_off_only_a_quote_that_writing_would_have_put(cell: str) -> None:
+    text = subscribers.from_spreadsheet_cell(cell)
+    assert text == cell or (cell == f"'{text}" and subscribers.spreadsheet_cell(text) == cell)
+
+
+NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60).filter(
+    lambda name: subscribers.check("reader@example.org", name, "en", "", LOCALES)[0] is not None and name == name.strip()
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=NAMES)
+def test_any_name_comes_back_the_same_through_export_and_import(tmp_path: Path, name: str) -> None:
+    source, target = (open_store(f"sqlite:///{tmp_path / f'{which}.db'}") for which in ("source", "target"))
+    try:
+        for engine in (source, target):
+            with Session(engine) as session, session.begin():
+                session.execute(delete(Subscriber))
+        subscribers.add(source, "reader@example.org", name, "en", locales=LOCALES)
+        path = tmp_path / "export.csv"
+        with path.open("w", encoding="utf-8", newline="") as out:
+            subscribers.export_csv(source, out)
+        report = subscribers.import_csv(target, path, LOCALES)
+        assert report.diagnostics == ()
+        assert [row.name for row in subscribers.list_subscribers(target)] == [name]
+    finally:
+        source.dispose()
+        target.dispose()
+
+
+def test_an_import_refuses_names_that_reorder_or_hide_text_on_their_line(store: Engine, write_csv: Callable[..., Path]) -> None:
+    path = write_csv("email,name,locale\na@example.org,Ko \u202eAung,en\nb@example.org,Ma\u200bMa,my\nc@example.org,\u200c\u200d,en\n")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: error: name: Expected a name without invisible characters that change the direction of text "
+        "or hide in it, but received U+202E at character 4: 'Ko \\u202eAung'",
+        f"{path}:3: error: name: Expected a name without invisible characters that change the direction of text "
+        "or hide in it, but received U+200B at character 3: 'Ma\\u200bMa'",
+    ]
+    assert [row.email for row in subscribers.list_subscribers(store)] == ["c@example.org"]
+
+
+def test_add_command_refuses_a_name_with_an_isolate(project_cli: Cli) -> None:
+    result = project_cli("subscribers", "add", "su@example.org", "--name", "\u2067Su\u2069", "--locale", "en")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "broadsheet: name: Expected a name without invisible characters that change the direction of text "
+        "or hide in it, but received U+2067 at character 1: '\\u2067Su\\u2069'\n"
+    )
+
+
+def test_add_refuses_an_address_no_header_can_hold(store: Engine) -> None:
+    with pytest.raises(UsageError) as raised:
+        subscribers.add(store, "=?utf-8?q?e6?=@example.org", "", "en", locales=LOCALES)
+    assert raised.value.message == (
+        "email: Expected an email address but received: '=?utf-8?q?e6?=@example.org' (no message can be addressed to it)"
+    )
+
+
+# -- An import streams its file --------------------------------------------------------------------------
+
+
+def test_an_import_read_in_chunks_reports_what_a_whole_reading_would(
+    store: Engine, write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(subscribers, "IMPORT_CHUNK", 2)
+    path = write_csv(
+        """
+        email,name,locale
+        a@example.org,A,en
+        b@example.org,B,my
+        bad,Bad,en
+        A@EXAMPLE.org,A again,en
+        c@example.org,C,xx
+        C@example.org,C again,en
+        d@example.org,D,my
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
+        f"{path}:5: error: email: 'A@EXAMPLE.org' is already on line 2",
+        f"{path}:6: error: locale: Expected one of the configured locales 'en', 'my' but received: 'xx'",
+        f"{path}:7: error: email: 'C@example.org' is already on line 6",
+    ]
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (3, 0, 0, 4)
+    assert [row.email for row in subscribers.list_subscribers(store)] == ["a@example.org", "b@example.org", "d@example.org"]
+
+
+def test_a_file_found_unreadable_after_its_first_chunks_imports_nothing(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(subscribers, "IMPORT_CHUNK", 2)
+    path = tmp_path / "subscribers.csv"
+    rows = "".join(f"r{n}@example.org,R,en\n" for n in range(5))
+    path.write_bytes(("email,name,locale\n" + rows).encode("utf-8") + "s@example.org,Sü,en\n".encode("cp1252"))
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    offset = len(("email,name,locale\n" + rows).encode("utf-8")) + len("s@example.org,S")
+    assert str(raised.value) == f"{path}:7: error: not UTF-8 text (invalid start byte at byte {offset}); save the file as CSV UTF-8"
     assert subscribers.list_subscribers(store) == []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from broadsheet.delivery import lifecycle
+from broadsheet.delivery.lifecycle import SubscriberRow
 from broadsheet.delivery.personalize import Signer
-from broadsheet.delivery.store import Event, LedgerEntry, State, Status, Subscriber
+from broadsheet.delivery.store import Event, LedgerEntry, State, Status, Subscriber, utcnow
 from broadsheet.settings import Project
 from broadsheet.web import MAX_WEBHOOK_BODY, InvalidWebhookKey, create_app
 
@@ -45,8 +49,12 @@ def client_for(project: Project, engine: Engine, public_key: str | None = PUBLIC
 
 
 def subscribe(engine: Engine, email: str, locale: str = "en") -> Subscriber:
+    """An active subscriber, on the list since an hour ago."""
+    since = utcnow() - timedelta(hours=1)
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        subscriber = Subscriber(email=email, email_key=email.lower(), name="", locale=locale)
+        subscriber = Subscriber(
+            email=email, email_key=email.lower(), name="", locale=locale, created_at=since, status_changed_at=since
+        )
         session.add(subscriber)
     return subscriber
 
@@ -58,8 +66,9 @@ def status_of(engine: Engine, subscriber: Subscriber) -> tuple[str, datetime]:
         return found.status, found.updated_at
 
 
-def signed(body: bytes, timestamp: str = "1704355200") -> dict[str, str]:
-    """The headers SendGrid sends with `body`: an ECDSA P-256 signature of timestamp + body."""
+def signed(body: bytes, timestamp: str | None = None) -> dict[str, str]:
+    """The headers SendGrid sends with `body`: an ECDSA P-256 signature of timestamp (default: now) + body."""
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
     signature = PRIVATE_KEY.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
     return {
         "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode("ascii"),
@@ -68,10 +77,13 @@ def signed(body: bytes, timestamp: str = "1704355200") -> dict[str, str]:
     }
 
 
-def event(kind: str, subscriber: Subscriber, event_id: str, issue: str = "2024-01-04") -> dict[str, Any]:
+def event(
+    kind: str, subscriber: Subscriber, event_id: str, issue: str = "2024-01-04", *, at: float | None = None
+) -> dict[str, Any]:
+    """An event of `subscriber`'s copy of `issue`, happened `at` (default: now)."""
     return {
         "email": subscriber.email,
-        "timestamp": 1704355200,
+        "timestamp": int(time.time() if at is None else at),
         "event": kind,
         "sg_event_id": event_id,
         "sg_message_id": "abc.filter0001",
@@ -293,6 +305,100 @@ def test_events_without_a_valid_signature_get_403_and_change_nothing(project: Pr
         assert session.scalar(select(func.count()).select_from(Event)) == 0
 
 
+def sign_up_again_and_confirm(engine: Engine, subscriber: Subscriber) -> None:
+    """`subscriber`, who left, signs up on the web form again and follows the confirmation link, now."""
+    row = SubscriberRow(subscriber.email.lower(), "Back", subscriber.locale, Status.ACTIVE)
+    pending = lifecycle.sign_up(engine, row, "I agree.", utcnow(), timedelta(days=7))
+    assert pending is not None and not pending.active
+    confirmed, newly = lifecycle.confirm(engine, pending.id, Signer.address_digest(pending.email_key), utcnow())
+    assert confirmed is not None and newly
+
+
+def events_recorded(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return list(session.scalars(select(Event.sg_event_id).order_by(Event.sg_event_id)))
+
+
+def test_a_replayed_request_changes_nothing_the_second_time(project: Project, store: Engine) -> None:
+    reader = subscribe(store, "reader@example.org")
+    client = client_for(project, store)
+    body = json.dumps([event("bounce", reader, "bounce-1")]).encode()
+    captured = signed(body)
+    assert client.post("/webhooks/sendgrid", content=body, headers=captured).status_code == 200
+    assert status_of(store, reader)[0] == Status.BOUNCED
+    sign_up_again_and_confirm(store, reader)
+    # The same body with the same signature, within the window: taken, but its event was already recorded.
+    assert client.post("/webhooks/sendgrid", content=body, headers=captured).status_code == 200
+    assert status_of(store, reader)[0] == Status.ACTIVE
+    assert events_recorded(store) == ["bounce-1"]
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [lambda now: str(now - 301), lambda now: str(now - 365 * 86400), lambda now: str(now + 61), lambda now: "not-a-number",
+     lambda now: f"{now}.5", lambda now: f" {now}", lambda now: "-1", lambda now: "1e9"],
+    ids=["just-past-the-window", "a-year-old", "ahead-beyond-the-skew", "not-a-number", "fraction", "space", "negative",
+         "exponent"],
+)  # fmt: skip
+def test_a_signed_request_outside_the_window_gets_403_and_changes_nothing(
+    project: Project, store: Engine, timestamp: Callable[[int], str], caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = subscribe(store, "reader@example.org")
+    body = json.dumps([event("bounce", reader, "bounce-1")]).encode()
+    with caplog.at_level(logging.WARNING, logger="broadsheet.web"):
+        response = client_for(project, store).post(
+            "/webhooks/sendgrid", content=body, headers=signed(body, timestamp(int(time.time())))
+        )
+    assert (response.status_code, response.text) == (403, "timestamp outside the accepted window\n")
+    assert "event=webhook outcome=stale-timestamp max_age=300" in caplog.messages
+    assert status_of(store, reader)[0] == Status.ACTIVE
+    assert events_recorded(store) == []
+
+
+@pytest.mark.parametrize("age", [-60, 0, 299], ids=["a-minute-ahead", "now", "nearly-five-minutes-old"])
+def test_a_signed_request_within_the_window_is_taken(project: Project, sqlite_store: Engine, age: int) -> None:
+    reader = subscribe(sqlite_store, "reader@example.org")
+    body = json.dumps([event("bounce", reader, "bounce-1", at=time.time() + 1)]).encode()
+    headers = signed(body, str(int(time.time()) - age))
+    assert client_for(project, sqlite_store).post("/webhooks/sendgrid", content=body, headers=headers).status_code == 200
+    assert status_of(sqlite_store, reader)[0] == Status.BOUNCED
+
+
+def test_the_window_is_the_webhook_max_age_seconds_setting(project: Project, sqlite_store: Engine) -> None:
+    strict = dataclasses.replace(project, settings=project.settings.model_copy(update={"webhook_max_age_seconds": 30}))
+    reader = subscribe(sqlite_store, "reader@example.org")
+    body = json.dumps([event("bounce", reader, "bounce-1")]).encode()
+    client = client_for(strict, sqlite_store)
+    assert client.post("/webhooks/sendgrid", content=body, headers=signed(body, str(int(time.time()) - 60))).status_code == 403
+    assert client.post("/webhooks/sendgrid", content=body, headers=signed(body)).status_code == 200
+
+
+def test_an_old_bounce_after_a_new_confirmation_leaves_the_subscriber_active(project: Project, store: Engine) -> None:
+    reader = subscribe(store, "reader@example.org")
+    client = client_for(project, store)
+    assert post_events(client, [event("bounce", reader, "bounce-1", at=time.time() - 1800)]).status_code == 200
+    assert status_of(store, reader)[0] == Status.BOUNCED
+    sign_up_again_and_confirm(store, reader)
+    # Reported late, or under another id: it happened before they confirmed, so it is about the old mailbox.
+    assert post_events(client, [event("bounce", reader, "bounce-2", at=time.time() - 600)]).status_code == 200
+    assert status_of(store, reader)[0] == Status.ACTIVE
+    # A bounce of a copy sent since counts.
+    assert post_events(client, [event("bounce", reader, "bounce-3", at=time.time() + 1)]).status_code == 200
+    assert status_of(store, reader)[0] == Status.BOUNCED
+    assert events_recorded(store) == ["bounce-1", "bounce-2", "bounce-3"]
+
+
+def test_an_event_id_already_recorded_changes_nothing_in_a_new_request(project: Project, store: Engine) -> None:
+    reader = subscribe(store, "reader@example.org")
+    client = client_for(project, store)
+    assert post_events(client, [event("unsubscribe", reader, "event-1")]).status_code == 200
+    sign_up_again_and_confirm(store, reader)
+    # A new request, freshly signed, with an event dated after the confirmation: only its id is old.
+    assert post_events(client, [event("unsubscribe", reader, "event-1", at=time.time() + 1)]).status_code == 200
+    assert status_of(store, reader)[0] == Status.ACTIVE
+    assert events_recorded(store) == ["event-1"]
+
+
 def test_without_a_public_key_every_event_is_refused(project: Project, sqlite_store: Engine) -> None:
     reader = subscribe(sqlite_store, "reader@example.org")
     assert post_events(client_for(project, sqlite_store, public_key=None), [event("bounce", reader, "e1")]).status_code == 403
@@ -428,6 +534,10 @@ def test_serve_without_the_secret_says_what_it_is_for_and_exits_1(
         ("127.0.0.1, proxy.internal", "Expected an IP address or a network such as 10.0.0.0/8 but received: 'proxy.internal'"),
         # uvicorn would take this for a name, not a network, and trust nobody.
         ("10.0.0.1/8", "Expected an IP address or a network such as 10.0.0.0/8 but received: '10.0.0.1/8'"),
+        ("0.0.0.0/0", "'0.0.0.0/0' covers every IPv4 address, as '*' would"),
+        ("::/0", "'::/0' covers every IPv6 address, as '*' would"),
+        ("10.0.0.1, 0.0.0.0/1,128.0.0.0/1", "'10.0.0.1, 0.0.0.0/1,128.0.0.0/1' covers every IPv4 address, as '*' would"),
+        ("::ffff:0:0/96", "'::ffff:0:0/96' covers every IPv4 (as IPv6) address, as '*' would"),
     ],
 )
 def test_serve_refuses_proxies_it_cannot_trust_precisely(

@@ -124,6 +124,7 @@ class Settings(Declared):
     signup_limit_per_address: str = Field("5/hour", description="How many sign-ups the `/subscribe` form takes for one email address, in the same notation; at most one confirmation email an hour goes to an address whatever this says.")
     signup_limit_total: str = Field("200/hour", description="How many sign-ups the `/subscribe` form takes in all, from everyone, in the same notation: a ceiling on the confirmation emails sent should many clients sign up strangers at once.")
     sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty.")
+    webhook_max_age_seconds: int = Field(300, ge=1, le=86400, description="How many seconds after SendGrid signed an Event Webhook post `broadsheet serve` still takes it; an older one (a captured post played again) is refused with 403, as is one signed more than a minute ahead of this machine's clock.")
     sendgrid_webhook_public_key: str = Field("", description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it.")
     issues_dir: str = Field("issues", description="Folder of issue files.")
     templates_dir: str = Field("templates", description="Folder of Jinja2 templates.")

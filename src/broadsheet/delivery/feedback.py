@@ -1,7 +1,9 @@
-"""What comes back after a send: unsubscribes from the link in each email, and SendGrid's events.
+"""What comes back after a send: the subscriber an unsubscribe or preferences link names, and SendGrid's events.
 
-Bounces, complaints and unsubscribes take a subscriber off the list; every
-event is kept once (by SendGrid's event id) for the per-issue report.
+Every event is kept once (by SendGrid's event id) for the per-issue report.
+Bounces, complaints and unsubscribes take a subscriber off the list, by the
+rules of `lifecycle`: the first time their event id is seen, and only if
+they happened after the subscriber's last change of status.
 """
 
 from __future__ import annotations
@@ -14,27 +16,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, func, select, update
+from sqlalchemy import Engine, String, cast, func, select
 from sqlalchemy import insert as insert_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from . import lifecycle
+from .lifecycle import Cause
 from .personalize import Signer
-from .store import Event, LedgerEntry, State, Status, Subscriber, utcnow
+from .store import Event, LedgerEntry, State, Subscriber, utcnow
 
 logger = logging.getLogger(__name__)
 
-STATUS_OF_EVENT = {
-    "bounce": Status.BOUNCED,
-    "dropped": Status.BOUNCED,
-    "spamreport": Status.COMPLAINED,
-    "unsubscribe": Status.UNSUBSCRIBED,
-    "group_unsubscribe": Status.UNSUBSCRIBED,
+CAUSE_OF_EVENT = {
+    "bounce": Cause.BOUNCE,
+    "dropped": Cause.BOUNCE,
+    "spamreport": Cause.COMPLAINT,
+    "unsubscribe": Cause.UNSUBSCRIBE,
+    "group_unsubscribe": Cause.UNSUBSCRIBE,
 }
-"""Events that take a subscriber off the list, and the status they leave."""
+"""Events that take a subscriber off the list, and what `lifecycle` takes them for."""
 
 COUNTED_EVENTS = ("delivered", "open", "click")
-RECORDED_EVENTS = frozenset(STATUS_OF_EVENT) | frozenset(COUNTED_EVENTS)
+RECORDED_EVENTS = frozenset(CAUSE_OF_EVENT) | frozenset(COUNTED_EVENTS)
 
 REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "delivered": ("delivered",),
@@ -49,7 +53,7 @@ REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
 _ISSUE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-# -- Unsubscribe links ---------------------------------------------------------------
+# -- Links in the emails ---------------------------------------------------------------
 
 
 def subscriber_of_token(engine: Engine, signer: Signer, token: str) -> Subscriber | None:
@@ -64,17 +68,6 @@ def subscriber_of_token(engine: Engine, signer: Signer, token: str) -> Subscribe
             return None
         session.expunge(subscriber)
         return subscriber
-
-
-def unsubscribe(engine: Engine, subscriber_id: int) -> bool:
-    """Unsubscribe an active subscriber; whether anything changed (not for one already off the list)."""
-    with Session(engine) as session, session.begin():
-        changed = session.execute(
-            update(Subscriber)
-            .where(Subscriber.id == subscriber_id, Subscriber.status == Status.ACTIVE.value)
-            .values(status=Status.UNSUBSCRIBED.value, updated_at=utcnow())
-        )
-    return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
 # -- SendGrid's events -----------------------------------------------------------------
@@ -99,14 +92,15 @@ def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
     `events` is the decoded JSON array SendGrid posts. A subscriber is found by
     the `subscriber` custom argument that each send attaches (checked against
     the event's address), else by the address; an event of nobody on the list
-    is not kept. Only active subscribers change
-    status: an event never re-activates anyone, nor turns one reason for
-    leaving into another.
+    is not kept. An event already recorded (by its id) changes nothing again,
+    and `lifecycle` decides what a new one does: it never re-activates anyone,
+    nor turns one reason for leaving into another, and one from before the
+    subscriber's last change of status (before they signed up again) changes nothing.
     """
     wanted = [event for event in events if _wanted(event)]
     with Session(engine) as session, session.begin():
         ids = _subscriber_ids(session, wanted)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "sg_event_id": str(event["sg_event_id"])[:100],
                 "issue": _issue_of(event),
@@ -118,23 +112,19 @@ def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
             if index in ids
         ]
         unique = list({row["sg_event_id"]: row for row in rows}.values())
-        recorded = _insert_new(session, unique) if unique else 0
-        changes = 0
-        for status in dict.fromkeys(STATUS_OF_EVENT.values()):
-            leaving = {ids[i] for i, event in enumerate(wanted) if i in ids and STATUS_OF_EVENT.get(str(event["event"])) is status}
-            if leaving:
-                result = session.execute(
-                    update(Subscriber)
-                    .where(Subscriber.id.in_(sorted(leaving)), Subscriber.status == Status.ACTIVE.value)
-                    .values(status=status.value, updated_at=utcnow())
-                )
-                changes += int(result.rowcount)  # type: ignore[attr-defined]
+        new = _insert_new(session, unique) if unique else set()
+        changes = [
+            lifecycle.Change(row["subscriber_id"], CAUSE_OF_EVENT[row["kind"]], row["created_at"])
+            for row in unique
+            if row["sg_event_id"] in new and row["kind"] in CAUSE_OF_EVENT
+        ]
+        changed = lifecycle.apply(session, changes)
     return Recorded(
         received=len(events),
-        recorded=recorded,
-        duplicates=len(rows) - recorded,
+        recorded=len(new),
+        duplicates=len(rows) - len(new),
         ignored=len(events) - len(rows),
-        status_changes=changes,
+        status_changes=len(changed),
     )
 
 
@@ -186,18 +176,18 @@ def _subscriber_ids(session: Session, events: Sequence[Mapping[str, Any]]) -> di
     return found
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert the rows whose event id is new; how many were."""
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose event id is new; their event ids."""
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(Event).on_conflict_do_nothing(index_elements=["sg_event_id"]).returning(Event.id)
-        return len(session.execute(statement, rows).all())
+        statement = insert(Event).on_conflict_do_nothing(index_elements=["sg_event_id"]).returning(Event.sg_event_id)
+        return set(session.scalars(statement, rows))
     known = set(session.scalars(select(Event.sg_event_id).where(Event.sg_event_id.in_([row["sg_event_id"] for row in rows]))))
     new = [row for row in rows if row["sg_event_id"] not in known]
     if new:
         session.execute(insert_rows(Event), new)
-    return len(new)
+    return {row["sg_event_id"] for row in new}
 
 
 # -- The report of an issue ------------------------------------------------------------

@@ -26,7 +26,7 @@ from .transports import Recipient
 
 SECRET_VARIABLE = "BROADSHEET_SECRET"
 MIN_SECRET_LENGTH = 16
-"""The shortest BROADSHEET_SECRET accepted, wherever it signs or keys something."""
+"""Shortest BROADSHEET_SECRET taken, for whatever it signs or keys: links, forms, hashes of forgotten addresses."""
 TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_.\-]{1,500}")
 """Every signed token this package makes (links, forms) is URL-safe base64 with dots, and short."""
 _SALT = "broadsheet-unsubscribe"

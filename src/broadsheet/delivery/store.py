@@ -21,13 +21,16 @@ from alembic.util.exc import CommandError
 from sqlalchemy import (
     Connection,
     DateTime,
+    Dialect,
     Engine,
+    Enum,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
@@ -45,6 +48,29 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment in UTC, handed back zone-aware by every database.
+
+    PostgreSQL keeps the zone (`timestamp with time zone`); SQLite keeps the
+    text of the time without it, so a time read back from SQLite is naive. The
+    store writes only UTC, so such a time is UTC: given its zone back here,
+    once, rather than by each reader.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("the store keeps zone-aware times only: a naive time would be read as UTC")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     # Named constraints, the same on every database, so that a migration can name what it alters or drops.
     metadata = MetaData(
@@ -59,6 +85,8 @@ class Base(DeclarativeBase):
 
 
 class Status(enum.StrEnum):
+    """Where a subscriber stands; `delivery.lifecycle` alone changes it, by the rules of its table."""
+
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
@@ -77,12 +105,20 @@ class Subscriber(Base):
     """The address in lower case: addresses are unique whatever their case."""
     name: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(35))
-    status: Mapped[str] = mapped_column(String(20), default=Status.ACTIVE.value, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-    confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[Status] = mapped_column(
+        # Stored as the value strings ("active"), in a VARCHAR as before: no CHECK constraint, no schema change.
+        Enum(Status, native_enum=False, create_constraint=False, length=20, values_callable=lambda members: [m.value for m in members]),
+        default=Status.ACTIVE,
+        index=True,
+    )
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, default=utcnow)
+    """When `status` last changed (or the subscriber was added): SendGrid's events from before then are about an
+    earlier spell on the list, and change nothing. None only for a database too old to know (see migration 0008)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     """When the last sign-up confirmation went to this address: at most one an hour."""
-    consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     """When the subscriber consented: confirmed their sign-up on the web form, or as an import file says;
     None when not known (added by hand, or imported without it)."""
     consent_source: Mapped[str | None] = mapped_column(String(50), nullable=True)
@@ -117,9 +153,9 @@ class Run(Base):
     issue: Mapped[str] = mapped_column(String(10), index=True)
     pid: Mapped[int] = mapped_column(Integer)
     host: Mapped[str] = mapped_column(String(255))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class LedgerEntry(Base):
@@ -143,8 +179,8 @@ class LedgerEntry(Base):
     run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Event(Base):
@@ -161,7 +197,7 @@ class Event(Base):
     anonymous_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     """As in the ledger: the random id of a forgotten subscriber."""
     kind: Mapped[str] = mapped_column(String(30))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     """When the event happened, by SendGrid's clock."""
 
 
@@ -173,7 +209,7 @@ class Forgotten(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     address_hash: Mapped[str] = mapped_column(String(64), unique=True)
     """HMAC-SHA256 of the address's `email_key` with BROADSHEET_SECRET, in hex: the address cannot be read back."""
-    forgotten_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    forgotten_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 DATABASE_URL_VARIABLE = "BROADSHEET_DATABASE_URL"

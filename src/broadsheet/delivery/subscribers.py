@@ -1,36 +1,40 @@
-"""The subscriber list in the store: CSV import and export, counts, adding, removing and forgetting one address.
+"""The subscriber list as the editor handles it: checking what is given for a subscriber, CSV import and export,
+counts, lists, and what the store holds about one person.
 
-An address is one subscriber whatever its case (`email_key`). An import adds
-and updates subscribers but never re-activates an address that unsubscribed,
-bounced or complained: only the subscriber can undo that. An address forgotten
-at its owner's request is kept only as a keyed hash, and never added again.
+Every change it makes goes through `lifecycle`, whose table says what an
+import may do: add and update subscribers, never re-activate an address that
+unsubscribed, bounced or complained. An address is one subscriber whatever its
+case (`email_key`). An address forgotten at its owner's request is kept only
+as a keyed hash, and never added again.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import dataclasses
-import hashlib
-import hmac
-import io
 import os
 import re
-import uuid
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO, overload
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Engine, delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
-from .personalize import MIN_SECRET_LENGTH, SECRET_VARIABLE
-from .store import Event, Forgotten, LedgerEntry, State, Status, Subscriber
+from . import lifecycle
+from .lifecycle import SubscriberRow as SubscriberRow
+from .lifecycle import email_key as email_key
+from .lifecycle import forget as forget
+from .lifecycle import remove as remove
+from .store import Event, LedgerEntry, Status, Subscriber
+from .transports.mime import ascii_address
 
 COLUMNS = ("email", "name", "locale")
 """The columns every import file names in its header row."""
@@ -49,27 +53,21 @@ CONSENT_SOURCE_LENGTH = 50
 ADDED_BY_HAND = "added by hand"
 """The consent source of an address added with `subscribers add`."""
 
-_BATCH = 500
-"""Addresses looked up per query: under every database's limit on bound parameters."""
+IMPORT_CHUNK = 1000
+"""Rows of an import file read, checked and written at a time: the memory an import takes stays the same
+however long the file."""
 
 _LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-@dataclass(frozen=True)
-class SubscriberRow:
-    """One subscriber as listed and exported."""
-
-    email: str
-    name: str
-    locale: str
-    status: Status
-    consented_at: datetime | None = None
-    consent_text: str = ""
-
-    @property
-    def key(self) -> str:
-        """The address's `email_key`: `email` is already normalized."""
-        return self.email.lower()
+_HIDDEN = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff]")
+"""Characters a name may not hold: Unicode's Bidi_Control characters (marks, embeddings, overrides and
+isolates), which make a name read backwards or swallow the text after it wherever it is shown (the `To`
+header, a list in a terminal), and the zero-width space, word joiner and byte order mark, which hide inside
+a name. Zero-width joiner and non-joiner (U+200C, U+200D) stay: Persian, Indic scripts and emoji sequences
+need them to write names correctly. Burmese needs none of these in a name: U+200B only marks where a long
+line of running text may break, which a name of a few syllables never needs."""
+_FORMULA = re.compile("'*[=+\\-@\t\r]")
+"""A cell a spreadsheet would run as a formula (OWASP's CSV injection rule), after any quotes `export_csv` put
+before it: those quotes are doubled so that `import_csv` takes exactly one off."""
 
 
 @dataclass(frozen=True)
@@ -85,19 +83,53 @@ class ImportReport:
     diagnostics: tuple[Diagnostic, ...]
 
 
-@dataclass(frozen=True)
-class _ValidRow:
-    line: int
-    subscriber: SubscriberRow
+def check(
+    email: str, name: str, locale: str, status: str, locales: Sequence[str]
+) -> tuple[SubscriberRow | None, list[tuple[str, str]]]:
+    """A subscriber from the values given for one (on a form, a command line, a row of an import file), or
+    None and what is wrong with them (field, message).
 
-
-def email_key(address: str) -> str:
-    """The key that makes every spelling of an address one subscriber: its normalized form in lower case."""
+    The address must be one every transport can send to: valid, with an ASCII
+    part before the @, and one the mail composer can write in a header.
+    """
+    problems: list[tuple[str, str]] = []
+    email, name, locale, status = email.strip(), name.strip(), locale.strip(), status.strip().lower()
     try:
-        address = validate_email(address.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        address = address.strip()
-    return address.lower()
+        # No SMTPUTF8: none of the transports could send to a non-ASCII local part (üser@), so none is taken.
+        address = validate_email(email, check_deliverability=False, allow_smtputf8=False).normalized
+        ascii_address(address)
+    except EmailNotValidError as exc:
+        problems.append(("email", f"Expected an email address but received: {email!r} ({exc})"))
+    except ValueError:
+        # Such as `=?utf-8?q?e6?=@example.org`: valid by RFC 5321, but no header can hold it.
+        problems.append(("email", f"Expected an email address but received: {email!r} (no message can be addressed to it)"))
+    if len(name) > NAME_LENGTH:
+        problems.append(("name", f"Expected at most {NAME_LENGTH} characters but received {len(name)}"))
+    if _LINE_BREAKS.search(name):
+        problems.append(("name", f"Expected a name on one line, without control characters, but received: {name!r}"))
+    elif hidden := _HIDDEN.search(name):
+        problems.append(
+            (
+                "name",
+                f"Expected a name without invisible characters that change the direction of text or hide in it, "
+                f"but received U+{ord(hidden.group()):04X} at character {hidden.start() + 1}: {name!r}",
+            )
+        )
+    elif "\ufffd" in name:
+        # U+FFFD stands where bytes could not be read as UTF-8: a name garbled on its way, not one to keep.
+        problems.append(("name", f"Expected a name in UTF-8 but received one with unreadable characters: {name!r}"))
+    configured = {code.lower(): code for code in locales}
+    if locale.lower() not in configured:
+        expected = ", ".join(repr(code) for code in locales)
+        problems.append(("locale", f"Expected one of the configured locales {expected} but received: {locale!r}"))
+    # `pending` is only for sign-ups awaiting their confirmation: an import cannot skip the opt-in.
+    statuses = [member.value for member in Status if member is not Status.PENDING]
+    if status and status not in statuses:
+        expected = ", ".join(repr(value) for value in statuses)
+        problems.append((STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}"))
+    if problems:
+        return None, problems
+    return SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), []
 
 
 def import_csv(
@@ -113,67 +145,56 @@ def import_csv(
     skipped while the valid ones are imported. An address that unsubscribed,
     bounced or complained stays so. An address that asked to be forgotten is
     skipped with a warning; recognising it takes BROADSHEET_SECRET (from
-    `environ`) once any address was forgotten. Raises `InvalidInput` when the file as a
-    whole cannot be read: not UTF-8, not CSV, or missing a column.
+    `environ`) once any address was forgotten. Raises `InvalidInput` when the
+    file as a whole cannot be read: not UTF-8, not CSV, or missing a column;
+    then nothing is imported.
+
+    The file is read, checked and written `IMPORT_CHUNK` rows at a time, in one transaction.
     """
-    rows, diagnostics, bad_rows = _read_csv(path, locales)
     source = f"import of {path.name}"[:CONSENT_SOURCE_LENGTH]
-    updated = unchanged = 0
-    skipped = bad_rows
-    with Session(engine) as session:
-        existing = _subscribers(session, [row.subscriber.key for row in rows])
-        forgotten = _forgotten(session, [row.subscriber.key for row in rows if row.subscriber.key not in existing], environ)
-        additions = []
-        for row in rows:
-            new = row.subscriber
-            subscriber = existing.get(new.key)
-            if subscriber is None and new.key in forgotten:
-                diagnostics.append(
-                    Diagnostic(
-                        str(path), row.line, 0, "email", "this address asked to be forgotten; not imported", Severity.WARNING
-                    )
-                )
-                skipped += 1
-            elif subscriber is None:
-                additions.append(_columns_of(new, source))
-            elif subscriber.status != Status.ACTIVE and new.status is Status.ACTIVE:
-                diagnostics.append(
-                    Diagnostic(
-                        str(path), row.line, 0, "email",
-                        f"{subscriber.email!r} is {subscriber.status}: an import never re-activates an address",
-                        Severity.WARNING,
-                    )
-                )
-                skipped += 1
-            else:
-                gives_consent = new.consented_at is not None and subscriber.consented_at is None
-                if (subscriber.name, subscriber.locale, subscriber.status) == (new.name, new.locale, new.status.value) and not gives_consent:
-                    unchanged += 1
-                    continue
-                subscriber.name, subscriber.locale, subscriber.status = new.name, new.locale, new.status.value
-                if gives_consent:
-                    subscriber.consented_at, subscriber.consent_text = new.consented_at, new.consent_text or None
-                    subscriber.consent_source = source
-                updated += 1
-        if additions:
-            session.execute(insert(Subscriber), additions)
-        _commit(session)
-    return ImportReport(len(additions), updated, unchanged, skipped, tuple(sorted(diagnostics)))
+    display = str(path)
+    added = updated = unchanged = left_alone = 0
+    with _ImportFile(path, locales) as rows, lifecycle.transaction(engine) as session:
+        for chunk in rows.chunks():
+            done = lifecycle.import_rows(session, chunk, source, environ)
+            added, updated, unchanged = added + done.added, updated + done.updated, unchanged + done.unchanged
+            left_alone += len(done.left_alone)
+            rows.diagnostics.extend(
+                Diagnostic(display, line, 0, "email", why, Severity.WARNING) for line, why in done.left_alone
+            )
+    return ImportReport(added, updated, unchanged, rows.bad_rows + left_alone, tuple(sorted(rows.diagnostics)))
 
 
 def export_csv(engine: Engine, out: TextIO) -> int:
     """Write every subscriber to `out` as CSV (email, name, locale, status, consented_at, consent_text),
     ordered by address; returns how many.
 
-    `import_csv` reads the file back, statuses and consents included.
+    `import_csv` reads the file back, statuses and consents included. A cell
+    that a spreadsheet would run as a formula (it begins with `=`, `+`, `-`,
+    `@`, a tab or a carriage return) is written after a `'`, which
+    `import_csv` takes off again.
     """
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow((*COLUMNS, *OPTIONAL_COLUMNS))
     rows = list_subscribers(engine)
     writer.writerows(
-        (row.email, row.name, row.locale, row.status.value, _iso(row.consented_at) or "", row.consent_text) for row in rows
-    )
+        (
+            spreadsheet_cell(row.email), spreadsheet_cell(row.name), row.locale, row.status.value,
+            _iso(row.consented_at) or "", spreadsheet_cell(row.consent_text),
+        )
+        for row in rows
+    )  # fmt: skip
     return len(rows)
+
+
+def spreadsheet_cell(text: str) -> str:
+    """`text` as `export_csv` writes it: after a `'` when a spreadsheet would run it as a formula."""
+    return f"'{text}" if _FORMULA.match(text) else text
+
+
+def from_spreadsheet_cell(cell: str) -> str:
+    """The text of a cell `spreadsheet_cell` wrote: its `'` taken off where it put one, and only there."""
+    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell, 1) else cell
 
 
 def list_counts(engine: Engine) -> dict[str, dict[Status, int]]:
@@ -182,7 +203,7 @@ def list_counts(engine: Engine) -> dict[str, dict[Status, int]]:
     counts: dict[str, dict[Status, int]] = {}
     with engine.connect() as connection:
         for locale, status, count in connection.execute(query):
-            counts.setdefault(locale, dict.fromkeys(Status, 0))[Status(status)] = count
+            counts.setdefault(locale, dict.fromkeys(Status, 0))[status] = count
     return dict(sorted(counts.items()))
 
 
@@ -190,9 +211,9 @@ def list_subscribers(engine: Engine, status: Status | None = None) -> list[Subsc
     """Every subscriber, or those with `status`, ordered by address."""
     query = select(Subscriber).order_by(Subscriber.email_key)
     if status is not None:
-        query = query.where(Subscriber.status == status.value)
+        query = query.where(Subscriber.status == status)
     with Session(engine) as session:
-        return [_row(subscriber) for subscriber in session.scalars(query)]
+        return [lifecycle.row_of(subscriber) for subscriber in session.scalars(query)]
 
 
 def add(
@@ -204,102 +225,19 @@ def add(
     locales: Sequence[str],
     environ: Mapping[str, str] = os.environ,
 ) -> SubscriberRow:
-    """Subscribe one address, active, in `locale` (one of the configured `locales`).
-
-    An address already there is refused, whatever its status: one that left is
-    subscribed again only by `remove` and then `add`, a deliberate act. An
-    address that asked to be forgotten is refused; recognising it takes
-    BROADSHEET_SECRET (from `environ`) once any address was forgotten.
-    """
-    new, problems = _check(email, name, locale, "", locales)
+    """Subscribe one address, active, in `locale` (one of the configured `locales`): see `lifecycle.add`."""
+    new, problems = check(email, name, locale, "", locales)
     if new is None:
         raise UsageError("; ".join(f"{field}: {message}" for field, message in problems))
-    with Session(engine) as session:
-        existing = _subscribers(session, [new.key]).get(new.key)
-        if existing is not None:
-            raise BroadsheetError(f"{existing.email!r} is already a subscriber ({existing.status})")
-        if _forgotten(session, [new.key], environ):
-            raise BroadsheetError(f"{new.email!r} asked to be forgotten: it is not subscribed again")
-        session.add(Subscriber(**_columns_of(new, ADDED_BY_HAND)))
-        _commit(session)
+    lifecycle.add(engine, new, ADDED_BY_HAND, environ)
     return new
-
-
-def remove(engine: Engine, email: str) -> SubscriberRow:
-    """Delete a subscriber; returns what was removed. As with `forget`, their past copies and events stay,
-    under an anonymous id, and their copies not yet sent go.
-
-    Nothing keeps the address: an import may add it again. An unsubscribe (the
-    link in every email) instead keeps the address, unsubscribed, which no
-    import undoes; `forget` keeps a keyed hash that no import or add gets past.
-    """
-    key = email_key(email)
-    with Session(engine) as session:
-        subscriber = _subscribers(session, [key]).get(key)
-        if subscriber is None:
-            raise BroadsheetError(f"no subscriber has the address {email!r}")
-        removed = _row(subscriber)
-        _erase(session, subscriber)
-        _commit(session)
-    return removed
-
-
-def forget(engine: Engine, email: str, environ: Mapping[str, str] = os.environ) -> bool:
-    """Erase a subscriber at their request, keeping only a keyed hash of the address so it is never added again.
-
-    The subscriber's row goes, with their address, name and consent. Their send
-    ledger rows and events stay, so that past issues keep their counts, but
-    point to a random anonymous id instead of to them; ledger rows not yet
-    handed to the transport go. Returns False when the address was already
-    forgotten; raises for an address never seen, or without BROADSHEET_SECRET
-    (from `environ`), which keys the hash.
-    """
-    key = email_key(email)
-    digest = _address_hash(_forgetting_key(environ, f"set {SECRET_VARIABLE} before forgetting an address"), key)
-    with Session(engine) as session:
-        subscriber = _subscribers(session, [key]).get(key)
-        known = session.scalar(select(Forgotten.id).where(Forgotten.address_hash == digest)) is not None
-        if subscriber is None:
-            if known:
-                return False
-            raise BroadsheetError(f"no subscriber has the address {email!r}, and it was never forgotten")
-        _erase(session, subscriber)
-        if not known:
-            session.add(Forgotten(address_hash=digest))
-        _commit(session)
-    return True
-
-
-def _erase(session: Session, subscriber: Subscriber) -> None:
-    """Delete `subscriber`, their copies not yet handed to the transport, and the tie of every other copy
-    and event to them, so the counts of past issues hold and nothing leads back to the person.
-
-    Each issue's copy and its events share a new random id: one issue's, not the person's, so that
-    their issues cannot be strung together. A copy whose transport's answer was never recorded counts as
-    failed: nobody is left to send it again to. The transport's answers go (they may quote the address, or
-    name a message the mail server could look up), and so do SendGrid's event ids, for the same reason.
-    """
-    session.execute(
-        delete(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id, LedgerEntry.state == State.PENDING.value)
-    )
-    anonymous: dict[str | None, str] = {}
-    for entry in session.scalars(select(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id)):
-        entry.subscriber_id, entry.anonymous_id = None, anonymous.setdefault(entry.issue, str(uuid.uuid4()))
-        entry.detail = ""
-        if entry.state == State.SENDING.value:
-            entry.state, entry.run_id = State.FAILED.value, None
-    for event in session.scalars(select(Event).where(Event.subscriber_id == subscriber.id)):
-        event.subscriber_id, event.anonymous_id = None, anonymous.setdefault(event.issue, str(uuid.uuid4()))
-        event.sg_event_id = f"erased:{uuid.uuid4()}"
-    session.flush()
-    session.delete(subscriber)
 
 
 def personal_data(engine: Engine, email: str) -> dict[str, Any]:
     """Everything the store holds about one subscriber, as JSON-ready values: their row, ledger rows and events."""
     key = email_key(email)
     with Session(engine) as session:
-        subscriber = _subscribers(session, [key]).get(key)
+        subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == key)).one_or_none()
         if subscriber is None:
             raise BroadsheetError(f"no subscriber has the address {email!r}")
         ledger = session.scalars(
@@ -313,9 +251,10 @@ def personal_data(engine: Engine, email: str) -> dict[str, Any]:
                 "email": subscriber.email,
                 "name": subscriber.name,
                 "locale": subscriber.locale,
-                "status": subscriber.status,
+                "status": subscriber.status.value,
                 "created_at": _iso(subscriber.created_at),
                 "updated_at": _iso(subscriber.updated_at),
+                "status_changed_at": _iso(subscriber.status_changed_at),
                 "confirmation_sent_at": _iso(subscriber.confirmation_sent_at),
                 "consented_at": _iso(subscriber.consented_at),
                 "consent_source": subscriber.consent_source,
@@ -332,35 +271,6 @@ def personal_data(engine: Engine, email: str) -> dict[str, Any]:
         }
 
 
-def _forgetting_key(environ: Mapping[str, str], why: str) -> bytes:
-    secret = environ.get(SECRET_VARIABLE, "")
-    if len(secret) < MIN_SECRET_LENGTH:
-        raise BroadsheetError(
-            f"{why}: only a hash of a forgotten address is kept, keyed with that secret "
-            f"(a long random string, at least {MIN_SECRET_LENGTH} characters; the same one every time)"
-        )
-    return secret.encode("utf-8")
-
-
-def _address_hash(key: bytes, address_key: str) -> str:
-    return hmac.new(key, address_key.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def _forgotten(session: Session, keys: Sequence[str], environ: Mapping[str, str]) -> set[str]:
-    """Those of the address keys `keys` that asked to be forgotten; raises without the secret when any address was."""
-    if session.scalar(select(Forgotten.id).limit(1)) is None:
-        return set()
-    why = f"some addresses asked to be forgotten: set {SECRET_VARIABLE} (the one they were forgotten with) so that they are not added again"
-    hasher = _forgetting_key(environ, why)
-    hashes = {_address_hash(hasher, key): key for key in keys}
-    found: set[str] = set()
-    digests = list(hashes)
-    for start in range(0, len(digests), _BATCH):
-        query = select(Forgotten.address_hash).where(Forgotten.address_hash.in_(digests[start : start + _BATCH]))
-        found.update(hashes[digest] for digest in session.scalars(query))
-    return found
-
-
 @overload
 def _iso(moment: datetime) -> str: ...
 
@@ -370,83 +280,161 @@ def _iso(moment: datetime | None) -> str | None: ...
 
 
 def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    # SQLite hands back the UTC time the store wrote without its zone.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+    return moment.isoformat() if moment is not None else None
 
 
-def _read_csv(path: Path, locales: Sequence[str]) -> tuple[list[_ValidRow], list[Diagnostic], int]:
-    """The valid rows of an import file, a diagnostic for each problem, and how many rows were bad."""
-    display = str(path)
-    text = _text(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    diagnostics: list[Diagnostic] = []
-    try:
-        header = next(reader, [])
-        columns = _columns(display, header, diagnostics)
-        rows: list[_ValidRow] = []
-        first_line: dict[str, int] = {}
-        bad_rows = 0
-        start = reader.line_num + 1
-        for record in reader:
-            line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in record):
-                continue
-            new: SubscriberRow | None = None
-            if len(record) > len(header) or len(record) <= max(columns.values()):
-                # Rows may leave out trailing cells of ignored columns, not those of the columns read.
-                hint = " (quote a value that holds a comma)" if len(record) > len(header) else ""
-                problems = [("", f"Expected {len(header)} fields, as in the header, but received {len(record)}{hint}")]
+class _ImportFile:
+    """The rows of an import file, checked, `IMPORT_CHUNK` at a time (`chunks`), with a diagnostic for each
+    problem (`diagnostics`) and how many rows were bad (`bad_rows`). Raises `InvalidInput` for a file that
+    cannot be read as a whole: not UTF-8, not CSV, or missing a column."""
+
+    def __init__(self, path: Path, locales: Sequence[str]) -> None:
+        self.path, self.locales = path, locales
+        self.display = str(path)
+        self.diagnostics: list[Diagnostic] = []
+        self.bad_rows = 0
+        self._first_lines = _FirstLines()
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> _ImportFile:
+        try:
+            # Spreadsheets save "CSV UTF-8" with a byte order mark; `utf-8-sig` reads past it.
+            text = self._stack.enter_context(self.path.open(encoding="utf-8-sig", newline=""))
+        except OSError as exc:
+            raise BroadsheetError(f"{self.path}: cannot read: {exc.strerror}") from None
+        self._text: TextIO = text
+        self._stack.callback(self._first_lines.close)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    def chunks(self) -> Iterator[list[tuple[int, SubscriberRow]]]:
+        """The valid rows (line, subscriber), `IMPORT_CHUNK` at most at a time."""
+        reader = csv.reader(self._text)
+        checked: list[_Checked] = []
+        try:
+            header = next(reader, [])
+            columns = _columns(self.display, header, self.diagnostics)
+            start = reader.line_num + 1
+            for record in reader:
+                line, start = start, reader.line_num + 1
+                if any(cell.strip() for cell in record) and (row := self._check(line, record, header, columns)):
+                    checked.append(row)
+                if len(checked) >= IMPORT_CHUNK:
+                    yield self._valid(checked)
+                    checked = []
+            yield self._valid(checked)
+        except UnicodeDecodeError:
+            self._valid(checked)  # reported with the problems found before
+            self.diagnostics.append(_undecodable(self.path))
+            raise InvalidInput(self.diagnostics) from None
+        except csv.Error as exc:
+            self._valid(checked)
+            self.diagnostics.append(Diagnostic(self.display, reader.line_num, 0, "", f"not valid CSV: {exc}"))
+            raise InvalidInput(self.diagnostics) from None
+
+    def _check(self, line: int, record: list[str], header: list[str], columns: dict[str, int]) -> _Checked | None:
+        """One row checked; None for a row passed over with a warning."""
+        if len(record) > len(header) or len(record) <= max(columns.values()):
+            # Rows may leave out trailing cells of ignored columns, not those of the columns read.
+            hint = " (quote a value that holds a comma)" if len(record) > len(header) else ""
+            return _Checked(line, None, [("", f"Expected {len(header)} fields, as in the header, but received {len(record)}{hint}")])
+        values = {column: from_spreadsheet_cell(record[index]) for column, index in columns.items()}
+        if values.get(STATUS_COLUMN, "").strip().lower() == Status.PENDING.value:
+            # An export holds the sign-ups awaiting confirmation; only the person's confirmation adds them.
+            message = "a sign-up awaiting its confirmation; not imported (only confirming it subscribes the address)"
+            self.diagnostics.append(Diagnostic(self.display, line, 0, STATUS_COLUMN, message, Severity.WARNING))
+            self.bad_rows += 1
+            return None
+        new, problems = check(values["email"], values["name"], values["locale"], values.get(STATUS_COLUMN, ""), self.locales)
+        consented_at, problem = _moment(values.get(CONSENTED_AT_COLUMN, ""))
+        if problem:
+            new = None
+            problems.append((CONSENTED_AT_COLUMN, problem))
+        elif new is not None:
+            new = dataclasses.replace(new, consented_at=consented_at, consent_text=values.get(CONSENT_TEXT_COLUMN, "").strip())
+        if new is None and any(field == "email" for field, _ in problems):
+            return _Checked(line, None, problems)
+        # A row bad for another reason still claims its address: a later row with it is a duplicate.
+        return _Checked(line, new, problems, new.key if new else email_key(values["email"]), values["email"].strip())
+
+    def _valid(self, checked: list[_Checked]) -> list[tuple[int, SubscriberRow]]:
+        """The valid rows of `checked`; the others reported, an address already on an earlier line among them."""
+        earlier = self._first_lines.claim([(row.key, row.line) for row in checked if row.key is not None])
+        valid: list[tuple[int, SubscriberRow]] = []
+        for row in checked:
+            subscriber, problems = row.subscriber, row.problems
+            if row.line in earlier:
+                subscriber = None
+                problems = [*problems, ("email", f"{row.written!r} is already on line {earlier[row.line]}")]
+            if subscriber is None:
+                self.bad_rows += 1
+                self.diagnostics.extend(Diagnostic(self.display, row.line, 0, field, message) for field, message in problems)
             else:
-                values = {column: record[index] for column, index in columns.items()}
-                if values.get(STATUS_COLUMN, "").strip().lower() == Status.PENDING.value:
-                    # An export holds the sign-ups awaiting confirmation; only the person's confirmation adds them.
-                    message = "a sign-up awaiting its confirmation; not imported (only confirming it subscribes the address)"
-                    diagnostics.append(Diagnostic(display, line, 0, STATUS_COLUMN, message, Severity.WARNING))
-                    bad_rows += 1
-                    continue
-                new, problems = _check(
-                    values["email"], values["name"], values["locale"], values.get(STATUS_COLUMN, ""), locales
-                )
-                consented_at, problem = _moment(values.get(CONSENTED_AT_COLUMN, ""))
-                if problem:
-                    new = None
-                    problems.append((CONSENTED_AT_COLUMN, problem))
-                elif new is not None:
-                    new = dataclasses.replace(new, consented_at=consented_at, consent_text=values.get(CONSENT_TEXT_COLUMN, "").strip())
-                if new is not None or not any(field == "email" for field, _ in problems):
-                    key = new.key if new else email_key(values["email"])
-                    if key in first_line:
-                        new = None
-                        problems.append(("email", f"{values['email'].strip()!r} is already on line {first_line[key]}"))
-                    else:
-                        first_line[key] = line
-            if new is None:
-                bad_rows += 1
-                diagnostics.extend(Diagnostic(display, line, 0, field, message) for field, message in problems)
+                valid.append((row.line, subscriber))
+        return valid
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """One row of an import file: the subscriber it gives (None when it is bad), what is wrong with it, and the
+    address key it claims with the address as written (when its address is good)."""
+
+    line: int
+    subscriber: SubscriberRow | None
+    problems: list[tuple[str, str]]
+    key: str | None = None
+    written: str = ""
+
+
+class _FirstLines:
+    """The line of each address's first row in an import file, kept in a temporary SQLite database on disk so
+    that a file of any length takes the same memory."""
+
+    def __init__(self) -> None:
+        self._database = sqlite3.connect("")  # "": a private database in a temporary file, deleted on closing
+        self._database.execute("CREATE TABLE first_lines (key TEXT PRIMARY KEY, line INTEGER NOT NULL)")
+
+    def claim(self, rows: Sequence[tuple[str, int]]) -> dict[int, int]:
+        """Record the address key of each (key, line) not seen before; for each line whose key was, the line
+        that had it first."""
+        keys = list(dict.fromkeys(key for key, _line in rows))
+        first: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            marks = ", ".join("?" * len(batch))
+            first.update(self._database.execute(f"SELECT key, line FROM first_lines WHERE key IN ({marks})", batch))
+        earlier: dict[int, int] = {}
+        new: list[tuple[str, int]] = []
+        for key, line in rows:
+            if key in first:
+                earlier[line] = first[key]
             else:
-                rows.append(_ValidRow(line, new))
-    except csv.Error as exc:
-        diagnostics.append(Diagnostic(display, reader.line_num, 0, "", f"not valid CSV: {exc}"))
-        raise InvalidInput(diagnostics) from None
-    return rows, diagnostics, bad_rows
+                first[key] = line
+                new.append((key, line))
+        self._database.executemany("INSERT INTO first_lines VALUES (?, ?)", new)
+        return earlier
+
+    def close(self) -> None:
+        self._database.close()
 
 
-def _text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BroadsheetError(f"{path}: cannot read: {exc.strerror}") from None
-    # Spreadsheets save "CSV UTF-8" with a byte order mark.
-    body = data.removeprefix(codecs.BOM_UTF8)
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = body[: exc.start].count(b"\n") + 1
-        offset = exc.start + len(data) - len(body)
-        message = f"not UTF-8 text ({exc.reason} at byte {offset}); save the file as CSV UTF-8"
-        raise InvalidInput([Diagnostic(str(path), line, 0, "", message)]) from None
+def _undecodable(path: Path) -> Diagnostic:
+    """Where the first byte of `path` that is not UTF-8 is, read again line by line (a UTF-8 character never
+    holds the byte of a line feed)."""
+    offset = 0
+    with path.open("rb") as binary:
+        for number, line in enumerate(binary, start=1):
+            body = line.removeprefix(codecs.BOM_UTF8) if number == 1 else line
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                at = offset + len(line) - len(body) + exc.start
+                message = f"not UTF-8 text ({exc.reason} at byte {at}); save the file as CSV UTF-8"
+                return Diagnostic(str(path), number, 0, "", message)
+            offset += len(line)
+    return Diagnostic(str(path), 1, 0, "", "not UTF-8 text; save the file as CSV UTF-8")
 
 
 def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:
@@ -468,70 +456,6 @@ def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> 
         diagnostics.append(Diagnostic(display, 1, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING))
     return {column: names.index(column) for column in known if column in names}
 
-
-def _check(
-    email: str, name: str, locale: str, status: str, locales: Sequence[str]
-) -> tuple[SubscriberRow | None, list[tuple[str, str]]]:
-    """A subscriber from the values given for one, or None and what is wrong with them (field, message)."""
-    problems: list[tuple[str, str]] = []
-    email, name, locale, status = email.strip(), name.strip(), locale.strip(), status.strip().lower()
-    try:
-        # No SMTPUTF8: none of the transports could send to a non-ASCII local part (üser@), so none is taken.
-        address = validate_email(email, check_deliverability=False, allow_smtputf8=False).normalized
-    except EmailNotValidError as exc:
-        problems.append(("email", f"Expected an email address but received: {email!r} ({exc})"))
-    if len(name) > NAME_LENGTH:
-        problems.append(("name", f"Expected at most {NAME_LENGTH} characters but received {len(name)}"))
-    if _LINE_BREAKS.search(name):
-        problems.append(("name", f"Expected a name on one line, without control characters, but received: {name!r}"))
-    elif "\ufffd" in name:
-        # U+FFFD stands where bytes could not be read as UTF-8: a name garbled on its way, not one to keep.
-        problems.append(("name", f"Expected a name in UTF-8 but received one with unreadable characters: {name!r}"))
-    configured = {code.lower(): code for code in locales}
-    if locale.lower() not in configured:
-        expected = ", ".join(repr(code) for code in locales)
-        problems.append(("locale", f"Expected one of the configured locales {expected} but received: {locale!r}"))
-    # `pending` is only for sign-ups awaiting their confirmation: an import cannot skip the opt-in.
-    statuses = [member.value for member in Status if member is not Status.PENDING]
-    if status and status not in statuses:
-        expected = ", ".join(repr(value) for value in statuses)
-        problems.append((STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}"))
-    if problems:
-        return None, problems
-    return SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), []
-
-
-def _subscribers(session: Session, keys: Sequence[str]) -> dict[str, Subscriber]:
-    found: dict[str, Subscriber] = {}
-    for start in range(0, len(keys), _BATCH):
-        query = select(Subscriber).where(Subscriber.email_key.in_(keys[start : start + _BATCH]))
-        found.update((subscriber.email_key, subscriber) for subscriber in session.scalars(query))
-    return found
-
-
-def _commit(session: Session) -> None:
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise BroadsheetError("another program changed the same subscribers at the same time: try again") from None
-
-
-def _columns_of(row: SubscriberRow, source: str) -> dict[str, Any]:
-    """The columns of a new subscriber, who came from `source` (see `Subscriber.consent_source`); the rest take their defaults."""
-    return {
-        "email": row.email, "email_key": row.key, "name": row.name, "locale": row.locale, "status": row.status.value,
-        "consent_source": source, "consented_at": row.consented_at, "consent_text": row.consent_text or None,
-    }
-
-
-def _row(subscriber: Subscriber) -> SubscriberRow:
-    consented_at = subscriber.consented_at
-    if consented_at is not None and consented_at.tzinfo is None:
-        consented_at = consented_at.replace(tzinfo=UTC)  # SQLite keeps UTC without its zone
-    return SubscriberRow(
-        subscriber.email, subscriber.name, subscriber.locale, Status(subscriber.status), consented_at, subscriber.consent_text or ""
-    )
 
 
 def _moment(text: str) -> tuple[datetime | None, str]:

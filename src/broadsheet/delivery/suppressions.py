@@ -1,8 +1,10 @@
 """Pulling SendGrid's suppression lists into the store, so that `send` skips those addresses.
 
 Bounces become `bounced`, spam reports `complained`, global unsubscribes
-`unsubscribed`. Only active subscribers change: nobody is re-activated and a
-reason already recorded stays.
+`unsubscribed`, by the rules of `lifecycle`: only active subscribers change,
+nobody is re-activated and a reason already recorded stays. A list says what
+SendGrid does now (it drops every message to an address on it), not what
+happened once: however old its entry, an active subscriber on it is marked.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from sendgrid import SendGridAPIClient  # type: ignore[import-untyped]
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from .store import Status, Subscriber, utcnow
+from . import lifecycle
+from .lifecycle import Cause, Change
+from .store import Status, Subscriber
 from .transports import TransportError
 from .transports.sendgrid import KEY_VARIABLE, URL_VARIABLE
 
@@ -26,6 +30,8 @@ LISTS = (
     ("spam_reports", Status.COMPLAINED),
     ("unsubscribes", Status.UNSUBSCRIBED),
 )
+"""SendGrid's suppression lists, and the status an active subscriber on each is given."""
+_CAUSES = {"bounces": Cause.BOUNCE, "spam_reports": Cause.COMPLAINT, "unsubscribes": Cause.UNSUBSCRIBE}
 PAGE = 500
 """SendGrid's largest page of a suppression list."""
 
@@ -71,16 +77,17 @@ def _entries(client: SendGridAPIClient, name: str) -> Iterator[str]:
 def sync(engine: Engine, client: SendGridAPIClient) -> Synced:
     """Mark the subscribers SendGrid suppresses; what each list held and what changed."""
     synced = Synced()
-    for name, status in LISTS:
-        addresses = {address.strip().lower() for address in _entries(client, name)}
+    for name, _status in LISTS:
+        addresses = sorted({address.strip().lower() for address in _entries(client, name)})
         synced.listed[name] = len(addresses)
-        changed = 0
         with Session(engine) as session, session.begin():
-            for subscriber in session.scalars(
-                select(Subscriber).where(Subscriber.status == Status.ACTIVE.value, Subscriber.email_key.in_(addresses))
-            ):
-                subscriber.status = status.value
-                subscriber.updated_at = utcnow()
-                changed += 1
-        synced.changed[name] = changed
+            ids = [
+                identifier
+                for start in range(0, len(addresses), PAGE)
+                for identifier in session.scalars(
+                    select(Subscriber.id).where(Subscriber.email_key.in_(addresses[start : start + PAGE]))
+                )
+            ]
+            changed = lifecycle.apply(session, [Change(identifier, _CAUSES[name]) for identifier in ids])
+        synced.changed[name] = len(changed)
     return synced

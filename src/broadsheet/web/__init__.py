@@ -1,7 +1,9 @@
 """The public web side of delivery: sign-up with double opt-in, preferences and unsubscribe pages, SendGrid's Event Webhook, and a health check.
 
-`create_app` makes the Starlette application that `broadsheet serve` runs.
-Its parts are beside it: `pages` (templates, languages, form tokens), `signup`, `preferences`, `webhook`.
+`create_app` makes the Starlette application that `broadsheet serve` runs, from its parts beside it:
+`pages` (templates, languages, form tokens), `signup` and `limits`, `preferences`, `unsubscribe`, `webhook`;
+`snippet` is the sign-up form for another site, `proxies` the check of `serve --forwarded-allow-ips`.
+The handlers read requests and render pages; every change they make is `delivery.lifecycle`'s.
 Logs are `key=value` lines naming subscribers by id, never by address.
 """
 
@@ -9,50 +11,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..delivery import feedback
 from ..delivery.personalize import MIN_SECRET_LENGTH, SECRET_VARIABLE, Signer
-from ..delivery.store import Status
 from ..delivery.transports import Transport, open_transport
 from ..settings import Project
-from .pages import FormTokens, WebPages, _limited_body, visitor_locale
+from .limits import SignUpLimits
+from .pages import FormTokens, WebPages
 from .preferences import Preferences
+from .proxies import trusted_proxies
 from .signup import (
     MAX_SOURCE,
-    SNIPPET_SOURCE,
     Outgoing,
     SignUp,
-    SignUpLimits,
-    _drop_unconfirmed_every,
     confirmation_link,
+    drop_unconfirmed_every,
     form_source,
     public_url,
-    snippet,
 )
-from .webhook import (
-    MAX_WEBHOOK_BODY,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    InvalidWebhookKey,
-    _signed,
-    _verifier,
-    webhook_public_key,
-)
+from .snippet import SNIPPET_SOURCE, snippet
+from .unsubscribe import Unsubscribe
+from .webhook import MAX_WEBHOOK_BODY, InvalidWebhookKey, Webhook, webhook_public_key
 
 __all__ = [
     "MAX_SOURCE",
@@ -66,12 +57,12 @@ __all__ = [
     "form_source",
     "public_url",
     "snippet",
+    "trusted_proxies",
     "webhook_public_key",
 ]
 
 logger = logging.getLogger(__name__)
 
-UNSUBSCRIBE_TEMPLATE = "web/unsubscribe.html.j2"
 TIDY_INTERVAL = timedelta(hours=1)
 """How often `broadsheet serve` drops the sign-ups nobody confirmed in time, besides at each sign-up."""
 
@@ -96,56 +87,17 @@ def create_app(
     Raises `InvalidWebhookKey` for a public key that is not a base64 EC key.
     Without a key every webhook request is refused (403).
     """
+    settings = project.settings
     pages = WebPages(project)
-    verifier = _verifier(webhook_public_key)
+    webhook = Webhook(engine, webhook_public_key, settings.webhook_max_age_seconds)
     signup_secret = secret if secret is not None else os.environ.get(SECRET_VARIABLE, "")
     opened = transport_factory or (lambda: _configured_transport(project))
     forms = FormTokens(signup_secret)
-    settings = project.settings
     limits = SignUpLimits(settings.signup_limit_per_client, settings.signup_limit_per_address, settings.signup_limit_total)
     link = confirmation_link(settings)
     signup = SignUp(project, engine, pages, forms, signup_secret, opened, signer, limits, link or "")
     preferences = Preferences(project, engine, signer, pages, forms)
-
-    async def unsubscribe(request: Request) -> Response:
-        token = str(request.path_params["token"])
-        subscriber = await run_in_threadpool(feedback.subscriber_of_token, engine, signer, token)
-        if subscriber is None:
-            logger.info("event=unsubscribe outcome=invalid-token method=%s", request.method)
-            return pages.render(UNSUBSCRIBE_TEMPLATE, "invalid", visitor_locale(request, project.settings), status_code=400)
-        if request.method in ("GET", "HEAD"):
-            # HEAD too (Starlette answers it with this handler): link checkers ask it, and change nothing.
-            state = "confirm" if subscriber.status == Status.ACTIVE.value else "done"
-            # Relative, so that it holds wherever the app is mounted: the page is /unsubscribe/{token} itself.
-            return pages.render(UNSUBSCRIBE_TEMPLATE, state, subscriber.locale, action=quote(token, safe=""))
-        # RFC 8058: a mail client's one-click POST carries `List-Unsubscribe=One-Click`; the form, nothing
-        # that matters. The signed token alone decides, so the body is not read.
-        changed = await run_in_threadpool(feedback.unsubscribe, engine, subscriber.id)
-        logger.info("event=unsubscribe outcome=%s subscriber=%d", "unsubscribed" if changed else "already-off-list", subscriber.id)
-        return pages.render(UNSUBSCRIBE_TEMPLATE, "done", subscriber.locale)
-
-    async def sendgrid_events(request: Request) -> Response:
-        body = await _limited_body(request, MAX_WEBHOOK_BODY)
-        if body is None:
-            logger.warning("event=webhook outcome=too-large limit=%d", MAX_WEBHOOK_BODY)
-            return PlainTextResponse("request body too large\n", status_code=413)
-        if not _signed(verifier, body, request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)):
-            logger.warning("event=webhook outcome=bad-signature configured=%s", verifier is not None)
-            return PlainTextResponse("invalid signature\n", status_code=403)
-        try:
-            events = json.loads(body)
-        except (ValueError, RecursionError):
-            # RecursionError: arrays nested thousands deep.
-            events = None
-        if not isinstance(events, list):
-            logger.warning("event=webhook outcome=not-an-event-list bytes=%d", len(body))
-            return PlainTextResponse("expected a JSON array of events\n", status_code=400)
-        recorded = await run_in_threadpool(feedback.record_events, engine, events)
-        logger.info(
-            "event=webhook outcome=ok received=%d recorded=%d duplicates=%d ignored=%d status_changes=%d",
-            recorded.received, recorded.recorded, recorded.duplicates, recorded.ignored, recorded.status_changes,
-        )
-        return PlainTextResponse("ok\n")
+    unsubscribe = Unsubscribe(engine, signer, pages, settings)
 
     async def health(_request: Request) -> Response:
         try:
@@ -169,7 +121,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         expiry = timedelta(days=settings.confirmation_max_age_days)
-        tidying = asyncio.create_task(_drop_unconfirmed_every(TIDY_INTERVAL, engine, expiry))
+        tidying = asyncio.create_task(drop_unconfirmed_every(TIDY_INTERVAL, engine, expiry))
         try:
             yield
         finally:
@@ -180,10 +132,10 @@ def create_app(
         routes=[
             *(signup_routes if signed and link is not None else []),
             *(preferences_routes if signed else []),
-            Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
-            Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
+            Route("/unsubscribe/{token}", unsubscribe.page, methods=["GET", "POST"]),
+            Route("/webhooks/sendgrid", webhook.receive, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
-        ]
+        ],
     )
     app.state.outgoing = signup.outgoing
     return app

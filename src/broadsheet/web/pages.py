@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import jinja2
-from babel import Locale
+from babel import Locale, negotiate_locale
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -25,7 +25,7 @@ FORM_MAX_AGE = 2 * 3600
 """Seconds a sign-up or preferences form stays usable after it was served."""
 
 # The token is in the address: keep it out of other sites' logs, caches and frames.
-_PAGE_HEADERS = {
+PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
@@ -82,7 +82,7 @@ class WebPages:
         page = self.environment(locale).get_template(template).render(
             state=state, **{"action": "", **self.values(locale), **values}
         )
-        return HTMLResponse(page, status_code=status_code, headers=_PAGE_HEADERS)
+        return HTMLResponse(page, status_code=status_code, headers=PAGE_HEADERS)
 
 
 class FormTokens:
@@ -110,16 +110,16 @@ class FormTokens:
 def visitor_locale(request: Request, settings: Settings) -> str:
     """The language of a page for a visitor nothing else tells about: `?lang=`, else their Accept-Language,
     else the source locale."""
-    asked = _locale_named(request.query_params.get("lang", ""), settings.locales)
+    asked = locale_named(request.query_params.get("lang", ""), settings.locales)
     return asked or _negotiated(request.headers.get("accept-language", ""), settings.locales) or settings.source_locale
 
 
-def _languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:
+def languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:
     """(code, the language's own name for itself) of each configured locale, for a language select."""
     return [(code, Locale.parse(code).get_display_name(code) or code) for code in locales]
 
 
-def _locale_named(code: str, locales: tuple[str, ...]) -> str | None:
+def locale_named(code: str, locales: tuple[str, ...]) -> str | None:
     """The configured locale `code` names, whatever its case and separator, or None."""
     configured = {locale.lower(): locale for locale in locales}
     return configured.get(code.strip().lower().replace("-", "_"))
@@ -127,7 +127,8 @@ def _locale_named(code: str, locales: tuple[str, ...]) -> str | None:
 
 def _negotiated(accept_language: str, locales: tuple[str, ...]) -> str | None:
     """The configured locale the reader prefers most by their Accept-Language header (RFC 9110), or None.
-    `*` stands for any configured locale the header does not name; a quality of 0 rules a language out."""
+    `*` stands for any configured locale the header does not name; a quality of 0 rules a language out.
+    Babel matches the languages so ranked against those configured (`my-MM` finds `my`)."""
     ranked: list[tuple[float, int, str]] = []
     refused: set[str] = set()
     for position, part in enumerate(accept_language.split(",")):
@@ -140,36 +141,28 @@ def _negotiated(accept_language: str, locales: tuple[str, ...]) -> str | None:
                 except ValueError:
                     quality = -1.0
         tag = tag.lower().replace("-", "_")
-        if not tag or not 0 <= quality <= 1:
-            continue
-        if quality == 0:
+        if tag and quality == 0:
             refused.add(tag)
-        else:
+        elif tag and 0 < quality <= 1:
             ranked.append((-quality, position, tag))
-    configured = {locale.lower(): locale for locale in locales}
     named = {tag for _quality, _position, tag in ranked} | refused
-    for _quality, _position, tag in sorted(ranked):
-        if tag == "*":
-            others = [code for lower, code in configured.items() if lower not in named and lower.split("_")[0] not in named]
-            if others:
-                return others[0]
-            continue
-        found = configured.get(tag) or configured.get(tag.split("_")[0])
-        if found and found.lower() not in refused:
-            return found
-    return None
+    unnamed = [code for code in locales if code.lower() not in named and code.lower().split("_")[0] not in named]
+    preferred = [code for _quality, _position, tag in sorted(ranked) for code in (unnamed if tag == "*" else [tag])]
+    allowed = [code for code in locales if code.lower() not in refused]
+    found = negotiate_locale(preferred, allowed, sep="_")
+    return locale_named(found, locales) if found else None
 
 
 async def form_fields(request: Request, names: tuple[str, ...]) -> dict[str, str]:
     """The first value of each of `names` in a posted form ("" for one not given), in the forms' own
     encoding (no JavaScript, no files: application/x-www-form-urlencoded). A body over `MAX_FORM_BODY`
     bytes is read as an empty form."""
-    body = await _limited_body(request, MAX_FORM_BODY)
+    body = await limited_body(request, MAX_FORM_BODY)
     given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
     return {name: given.get(name, [""])[0] for name in names}
 
 
-async def _limited_body(request: Request, limit: int) -> bytes | None:
+async def limited_body(request: Request, limit: int) -> bytes | None:
     """The request body, or None when it is over `limit` bytes (read no further than that)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:

@@ -6,18 +6,16 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from sqlalchemy import Engine, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ..delivery import feedback
+from ..delivery import feedback, lifecycle, subscribers
 from ..delivery.personalize import Signer
-from ..delivery.store import Status, Subscriber, utcnow
-from ..delivery.subscribers import _check as check_subscriber
+from ..delivery.store import Status, Subscriber
 from ..settings import Project
-from .pages import FormTokens, WebPages, _languages, form_fields, visitor_locale
+from .pages import FormTokens, WebPages, form_fields, languages, visitor_locale
 
 # One logger for the whole app: its lines name `broadsheet.web`, whichever of its modules writes them.
 logger = logging.getLogger("broadsheet.web")
@@ -40,7 +38,7 @@ class Preferences:
         subscriber = await self._subscriber(request)
         if subscriber is None:
             return self._invalid(request)
-        if subscriber.status != Status.ACTIVE.value:
+        if subscriber.status is not Status.ACTIVE:
             return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale)
         return self._form_page(subscriber, request, {"name": subscriber.name, "language": subscriber.locale}, errors=set())
 
@@ -52,13 +50,13 @@ class Preferences:
         if not self._forms.valid(fields["csrf"], self._purpose(subscriber)):
             logger.info("event=preferences outcome=bad-form-token subscriber=%d", subscriber.id)
             return self.pages.render(PREFERENCES_TEMPLATE, "expired-form", subscriber.locale, status_code=400)
-        if subscriber.status != Status.ACTIVE.value:
+        if subscriber.status is not Status.ACTIVE:
             return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
-        row, problems = check_subscriber(subscriber.email, fields["name"], fields["language"], "", self.project.settings.locales)
+        row, problems = subscribers.check(subscriber.email, fields["name"], fields["language"], "", self.project.settings.locales)
         if row is None:
             values = {"name": fields["name"], "language": fields["language"]}
             return self._form_page(subscriber, request, values, errors={field for field, _message in problems}, status_code=400)
-        changed = await run_in_threadpool(_change_preferences, self.engine, subscriber.id, row.name, row.locale)
+        changed = await run_in_threadpool(lifecycle.change_preferences, self.engine, subscriber.id, row.name, row.locale)
         if not changed:
             # Unsubscribed (or bounced) between the check above and the update.
             return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
@@ -74,7 +72,7 @@ class Preferences:
             # Relative, so that they hold wherever the app is mounted: the page is /preferences/{token} itself.
             action=token, csrf=self._forms.issue(self._purpose(subscriber)),
             unsubscribe_action=f"../unsubscribe/{token}",
-            languages=_languages(self.project.settings.locales), values=values, errors=errors,
+            languages=languages(self.project.settings.locales), values=values, errors=errors,
         )
 
     async def _subscriber(self, request: Request) -> Subscriber | None:
@@ -92,14 +90,3 @@ class Preferences:
     def _purpose(subscriber: Subscriber) -> str:
         # A form token serves the page of one subscriber only.
         return f"preferences:{subscriber.id}"
-
-
-def _change_preferences(engine: Engine, subscriber_id: int, name: str, locale: str) -> bool:
-    """Set the name and language of an active subscriber; whether they were one."""
-    with Session(engine) as session, session.begin():
-        changed = session.execute(
-            update(Subscriber)
-            .where(Subscriber.id == subscriber_id, Subscriber.status == Status.ACTIVE.value)
-            .values(name=name, locale=locale, updated_at=utcnow())
-        )
-        return bool(changed.rowcount)  # type: ignore[attr-defined]

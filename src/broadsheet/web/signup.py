@@ -1,5 +1,5 @@
-"""Sign-up with double opt-in: the form (and `broadsheet snippet`'s copy of it for the organization's own
-website), its limits, the pending subscriber, the confirmation email and link, and dropping sign-ups nobody confirmed."""
+"""Sign-up with double opt-in: the form, the confirmation email (sent after the answer) and its link, and
+dropping sign-ups nobody confirmed. What a sign-up and a confirmation change is `delivery.lifecycle`'s."""
 
 from __future__ import annotations
 
@@ -7,48 +7,30 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
-import ipaddress
 import logging
-import math
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.utils import make_msgid
-from typing import Literal
 from urllib.parse import quote
 
 from itsdangerous import BadData, URLSafeTimedSerializer
-from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from markupsafe import Markup
-from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import Engine
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from ..delivery import lifecycle, subscribers
+from ..delivery.lifecycle import CONSENT_SOURCE, PendingSignUp
 from ..delivery.personalize import TOKEN_CHARACTERS, Signer, sender_domain
-from ..delivery.store import Status, Subscriber, utcnow
-from ..delivery.subscribers import CONSENT_SOURCE_LENGTH
-from ..delivery.subscribers import _check as check_subscriber
+from ..delivery.store import utcnow
 from ..delivery.transports import Batch, Outcome, Recipient, Transport, TransportError
 from ..logs import without_addresses
 from ..settings import Project, Settings
-from .pages import (
-    _PAGE_HEADERS,
-    FormTokens,
-    WebPages,
-    _languages,
-    _locale_named,
-    form_fields,
-    visitor_locale,
-)
+from .limits import SignUpLimits, client_key
+from .pages import PAGE_HEADERS, FormTokens, WebPages, form_fields, languages, locale_named, visitor_locale
 
 # One logger for the whole app: its lines name `broadsheet.web`, whichever of its modules writes them.
 logger = logging.getLogger("broadsheet.web")
@@ -59,58 +41,19 @@ CONFIRMATION_TEXT_TEMPLATE = "web/confirmation.txt.j2"
 SUBSCRIBED_HTML_TEMPLATE = "web/subscribed.html.j2"
 SUBSCRIBED_TEXT_TEMPLATE = "web/subscribed.txt.j2"
 """The email to an address that signs up while it already receives the newsletter: a link to its preferences."""
-SNIPPET_TEMPLATE = "web/snippet.html.j2"
 CONFIRM_SALT = "broadsheet-confirm"
-CONFIRMATION_INTERVAL = timedelta(hours=1)
-"""At most one confirmation email per address in this time, whoever asks for it."""
-CONSENT_SOURCE = "web form"
-"""Where a confirmed sign-up came from, followed by `: ` and its form's source when it has one."""
 SIGNUP_PURPOSE = "subscribe"
 """What a sign-up form's token is for, followed by `:`-separated the language of the form, the digest of
 its consent, and its source."""
 SOURCE_FIELD = "source"
 """Which form a sign-up came from, named by whoever placed it: `?source=` of /subscribe, or the hidden field
 of `broadsheet snippet --source`. Kept in the form's token and the confirmation link, recorded with the consent."""
-SNIPPET_SOURCE = "snippet"
-MAX_SOURCE = CONSENT_SOURCE_LENGTH - len(f"{CONSENT_SOURCE}: ")
-"""The source of a `broadsheet snippet` form not given another."""
+MAX_SOURCE = subscribers.CONSENT_SOURCE_LENGTH - len(f"{CONSENT_SOURCE}: ")
+"""The longest source of a form: `web form: SOURCE` fits where consent sources are kept."""
 PAGE_LANGUAGE_FIELD = "page_language"
 """A field of `broadsheet snippet`'s form: the language it is in, which the app's own form then speaks."""
 HONEYPOT_FIELD = "website"
 """A field people never see (hidden by CSS) and form-filling robots fill in."""
-
-
-class SignUpLimits:
-    """How many sign-ups `/subscribe` takes per client address, per email address and in all, in a moving window
-    (the `signup_limit_per_client`, `signup_limit_per_address` and `signup_limit_total` settings).
-
-    Counted in this process's memory: a restart starts the count again, and
-    several processes behind one address would each count on their own.
-    Email addresses are counted by a hash, so that the memory holds none.
-    """
-
-    def __init__(self, per_client: str, per_address: str, total: str) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._rates = {"client": parse_many(per_client), "address": parse_many(per_address), "total": parse_many(total)}
-
-    def take(self, *counted: tuple[Literal["client", "address", "total"], str]) -> int | None:
-        """Count one sign-up against each (kind, key) of `counted`, kind "client", "address" or "total" (whose
-        key is ""); None when all are within their limits, else how many seconds until the fullest takes one
-        more, and nothing was counted: a refused sign-up uses up no one else's allowance."""
-        checks: list[tuple[RateLimitItem, str, str]] = [
-            (rate, kind, self._identity(kind, key)) for kind, key in counted for rate in self._rates[kind]
-        ]
-        full = [(rate, kind, identity) for rate, kind, identity in checks if not self._limiter.test(rate, kind, identity)]
-        if full:
-            reset = max(self._limiter.get_window_stats(rate, kind, identity).reset_time for rate, kind, identity in full)
-            return max(1, math.ceil(reset - time.time()))
-        for rate, kind, identity in checks:
-            self._limiter.hit(rate, kind, identity)
-        return None
-
-    @staticmethod
-    def _identity(kind: str, key: str) -> str:
-        return hashlib.sha256(key.encode("utf-8")).hexdigest() if kind == "address" else key
 
 
 class Outgoing:
@@ -180,7 +123,7 @@ class SignUp:
         locales = self.project.settings.locales
         names = ("csrf", "email", "name", "language", PAGE_LANGUAGE_FIELD, HONEYPOT_FIELD, SOURCE_FIELD)
         fields = await form_fields(request, names)
-        locale = _locale_named(fields["language"], locales) or self.project.settings.source_locale
+        locale = locale_named(fields["language"], locales) or self.project.settings.source_locale
         if fields[HONEYPOT_FIELD]:
             logger.info("event=signup outcome=honeypot")
             return self.pages.render(SIGNUP_TEMPLATE, "sent", locale)
@@ -194,7 +137,7 @@ class SignUp:
             given_token = bool(fields["csrf"])
             logger.info("event=signup outcome=%s", "bad-form-token" if given_token else "no-form-token")
             notice = "expired" if given_token else "review"
-            shown_in = page_locale or _locale_named(fields[PAGE_LANGUAGE_FIELD], locales) or locale
+            shown_in = page_locale or locale_named(fields[PAGE_LANGUAGE_FIELD], locales) or locale
             # A form of the app's own keeps its source in a hidden field too, for when its token has expired.
             source = source if page_locale is not None else form_source(fields[SOURCE_FIELD])
             return self._form_page(
@@ -203,12 +146,12 @@ class SignUp:
         # Only a post from this app's own form counts: it is what may store an address and send an email.
         # Every such post counts against its client; a valid one also against its address and the total,
         # so that one client refused, or typing nonsense, cannot use up everyone's sign-ups.
-        client = _client_key(request.client.host if request.client else "")
+        client = client_key(request.client.host if request.client else "")
         wait = self.limits.take(("client", client))
         if wait is not None:
             logger.info("event=signup outcome=rate-limited limit=client")
             return self._too_many(page_locale, wait)
-        row, problems = check_subscriber(fields["email"], fields["name"], fields["language"], "", locales)
+        row, problems = subscribers.check(fields["email"], fields["name"], fields["language"], "", locales)
         if row is None:
             errors = {field for field, _message in problems}
             return self._form_page(page_locale, values, errors=errors, source=source, status_code=400)
@@ -218,7 +161,7 @@ class SignUp:
             return self._too_many(page_locale, wait)
         consent = self.pages.consent(page_locale)
         expiry = timedelta(days=self.project.settings.confirmation_max_age_days)
-        pending = await run_in_threadpool(_sign_up, self.engine, row.email, row.name, row.locale, consent, utcnow(), expiry)
+        pending = await run_in_threadpool(lifecycle.sign_up, self.engine, row, consent, utcnow(), expiry)
         response = self.pages.render(SIGNUP_TEMPLATE, "sent", row.locale)
         if pending is None:
             logger.info("event=signup outcome=no-email")
@@ -231,7 +174,7 @@ class SignUp:
     async def confirm(self, request: Request) -> Response:
         if request.method == "HEAD":
             # Link checkers ask HEAD of the links in an email: only following the link confirms.
-            return HTMLResponse(None, headers=_PAGE_HEADERS)
+            return HTMLResponse(None, headers=PAGE_HEADERS)
         token = str(request.path_params["token"])
         max_age = int(timedelta(days=self.project.settings.confirmation_max_age_days).total_seconds())
         try:
@@ -243,7 +186,7 @@ class SignUp:
         except (BadData, TypeError, ValueError):
             logger.info("event=confirm outcome=invalid-token")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
-        subscriber, newly = await run_in_threadpool(_confirm, self.engine, identifier, digest, utcnow(), source)
+        subscriber, newly = await run_in_threadpool(lifecycle.confirm, self.engine, identifier, digest, utcnow(), form_source(source))
         if subscriber is None:
             logger.info("event=confirm outcome=not-pending")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
@@ -263,7 +206,7 @@ class SignUp:
             SIGNUP_TEMPLATE, "form", locale, status_code=status_code,
             # Relative, so that it holds wherever the app is mounted: the page is /subscribe itself.
             action="subscribe", csrf=self._forms.issue(f"{SIGNUP_PURPOSE}:{locale}:{_digest(consent)}:{source}"),
-            honeypot=HONEYPOT_FIELD, languages=_languages(self.project.settings.locales), values=values, errors=errors,
+            honeypot=HONEYPOT_FIELD, languages=languages(self.project.settings.locales), values=values, errors=errors,
             consent=consent, notice=notice, source_field=SOURCE_FIELD, source=source,
         )
 
@@ -295,7 +238,7 @@ class SignUp:
             )
             # Nothing went out: the next sign-up with the address may try again at once, if the database lets it.
             with contextlib.suppress(Exception):
-                _forget_confirmation(self.engine, subscriber.id)
+                lifecycle.forget_confirmation(self.engine, subscriber.id)
 
     def _send(self, subscriber: PendingSignUp) -> None:
         settings = self.project.settings
@@ -341,80 +284,17 @@ class SignUp:
             )
         if delivery is None or delivery.outcome is not Outcome.SENT:
             # Nothing went out: the next sign-up with the address may try again at once.
-            _forget_confirmation(self.engine, subscriber.id)
+            lifecycle.forget_confirmation(self.engine, subscriber.id)
             logger.warning("event=signup outcome=not-sent subscriber=%d", subscriber.id)
             return
         logger.info("event=signup outcome=%s-sent subscriber=%d", kind, subscriber.id)
 
 
-@dataclass(frozen=True)
-class PendingSignUp:
-    """A sign-up to send an email for: the subscriber's id and key, the address and name to write to, and
-    the language the form gave. `active`: they already receive the newsletter, and are sent a link to their
-    preferences instead of a confirmation. `source`: the form's (`SOURCE_FIELD`), "" for none."""
-
-    id: int
-    email_key: str
-    email: str
-    name: str
-    locale: str
-    active: bool = False
-    source: str = ""
-
-
-def _sign_up(
-    engine: Engine, email: str, name: str, locale: str, consent: str, now: datetime, expiry: timedelta
-) -> PendingSignUp | None:
-    """The sign-up to send an email for (a confirmation, or an active address's preferences link), or None
-    when no email should go.
-
-    A new address is added `pending`, with the name and language given; one
-    already pending takes them. An address that left (unsubscribed, bounced or
-    complained) stays as it is, under its old name and language, with the new
-    ones kept apart (`pending_name`, `pending_locale`) until it confirms: the
-    confirmation proves the mailbox is theirs and works. Either way the
-    `consent` text it would agree to waits in `pending_consent_text`, so that
-    typing someone's address changes nothing on their record. An active
-    address changes in nothing but is sent a link to its preferences (someone
-    who forgot they subscribe, or lost the link), and no address is sent more
-    than one of these emails an hour.
-    Sign-ups that were never confirmed within `expiry` are dropped first
-    (`drop_unconfirmed`).
-    """
-    key = email.lower()
-    drop_unconfirmed(engine, now - expiry)
-    with Session(engine, expire_on_commit=False) as session:
-        subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == key)).one_or_none()
-        if subscriber is None:
-            subscriber = Subscriber(email=email, email_key=key, name=name, locale=locale, status=Status.PENDING.value)
-            session.add(subscriber)
-        elif _recently_sent(subscriber, now):
-            return None
-        elif subscriber.status == Status.ACTIVE.value:
-            # Nothing on record changes: they are told so, with the way to their preferences.
-            subscriber.confirmation_sent_at = now
-            session.commit()
-            return PendingSignUp(subscriber.id, subscriber.email_key, subscriber.email, subscriber.name, locale, active=True)
-        elif subscriber.status == Status.PENDING.value:
-            subscriber.email, subscriber.name, subscriber.locale = email, name, locale
-        else:
-            subscriber.pending_name, subscriber.pending_locale = name, locale
-        subscriber.confirmation_sent_at = now
-        subscriber.pending_consent_text = consent
-        try:
-            session.commit()
-        except (IntegrityError, StaleDataError):
-            # The same address signed up in another request at the same moment (that one sends), or the
-            # hourly tidying dropped its stale row meanwhile.
-            return None
-        return PendingSignUp(subscriber.id, subscriber.email_key, email, name, locale)
-
-
-async def _drop_unconfirmed_every(interval: timedelta, engine: Engine, expiry: timedelta) -> None:
+async def drop_unconfirmed_every(interval: timedelta, engine: Engine, expiry: timedelta) -> None:
     """`drop_unconfirmed` now and every `interval`, whether or not anyone signs up."""
     while True:
         try:
-            dropped = await run_in_threadpool(drop_unconfirmed, engine, utcnow() - expiry)
+            dropped = await run_in_threadpool(lifecycle.drop_unconfirmed, engine, utcnow() - expiry)
         except Exception as exc:
             # The database may be down for a while: try again next time.
             logger.error("event=drop-unconfirmed outcome=failed error=%s", type(exc).__name__)
@@ -423,83 +303,11 @@ async def _drop_unconfirmed_every(interval: timedelta, engine: Engine, expiry: t
         await asyncio.sleep(interval.total_seconds())
 
 
-def drop_unconfirmed(engine: Engine, cutoff: datetime) -> int:
-    """Drop the sign-ups last made before `cutoff` and never confirmed: delete new addresses still pending,
-    and clear what a returning one gave (`pending_*`). How many rows changed. Nothing keeps an address, or
-    a name, that nobody confirmed."""
-    with Session(engine) as session, session.begin():
-        deleted = session.execute(
-            delete(Subscriber).where(Subscriber.status == Status.PENDING.value, Subscriber.updated_at < cutoff)
-        )
-        cleared = session.execute(
-            update(Subscriber)
-            .where(Subscriber.pending_consent_text.is_not(None), Subscriber.updated_at < cutoff)
-            .values(pending_consent_text=None, pending_name=None, pending_locale=None)
-        )
-        return int(deleted.rowcount + cleared.rowcount)  # type: ignore[attr-defined]
-
-
-def _forget_confirmation(engine: Engine, subscriber_id: int) -> None:
-    with Session(engine) as session, session.begin():
-        session.execute(update(Subscriber).where(Subscriber.id == subscriber_id).values(confirmation_sent_at=None))
-
-
-def _confirm(
-    engine: Engine, subscriber_id: int, digest: str, now: datetime, source: str = ""
-) -> tuple[Subscriber | None, bool]:
-    """The subscriber of a confirmation link, made active with their consent recorded (from the form `source`
-    when the link names one), and whether this link
-    made them so (False: they already were). An address that unsubscribed and signed up again takes the name
-    and language of that sign-up. None when the link names nobody, or an address with no sign-up awaiting
-    confirmation (it left since it signed up: the old link does not bring it back).
-    """
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None or Signer.address_digest(subscriber.email_key) != digest:
-            return None, False
-        if subscriber.status == Status.ACTIVE.value:
-            return subscriber, False
-        returning = subscriber.status != Status.PENDING.value and subscriber.pending_locale is not None
-        if subscriber.status != Status.PENDING.value and not returning:
-            return None, False
-        if returning:
-            subscriber.name, subscriber.locale = subscriber.pending_name or "", subscriber.pending_locale or subscriber.locale
-        subscriber.status = Status.ACTIVE.value
-        subscriber.consented_at = now
-        named = form_source(source)
-        subscriber.consent_source = f"{CONSENT_SOURCE}: {named}" if named else CONSENT_SOURCE
-        if subscriber.pending_consent_text is not None:
-            subscriber.consent_text = subscriber.pending_consent_text
-        subscriber.pending_consent_text = subscriber.pending_name = subscriber.pending_locale = None
-        return subscriber, True
-
-
-def _recently_sent(subscriber: Subscriber, now: datetime) -> bool:
-    sent = subscriber.confirmation_sent_at
-    if sent is None:
-        return False
-    # SQLite hands back naive datetimes: they were stored in UTC.
-    return (sent if sent.tzinfo is not None else sent.replace(tzinfo=now.tzinfo)) > now - CONFIRMATION_INTERVAL
-
-
 def public_url(settings: Settings) -> str | None:
     """Where the public reaches this app: the address of the unsubscribe pages (`unsubscribe_url`) without
     its `/unsubscribe/{token}`; None when `unsubscribe_url` does not end so (the app is not where it points)."""
     suffix = "/unsubscribe/{token}"
     return settings.unsubscribe_url.removesuffix(suffix) if settings.unsubscribe_url.endswith(suffix) else None
-
-
-def snippet(project: Project, locale: str, action: str, source: str = SNIPPET_SOURCE) -> str:
-    """An HTML sign-up form in `locale` for the organization's own website, posting to `action` (this app's
-    `/subscribe`), its sign-ups recorded as from `source`. It carries no token: the app shows the person its
-    own form, filled in, to press once more."""
-    pages = WebPages(project)
-    template = pages.environment(locale).get_template(SNIPPET_TEMPLATE)
-    return template.render(
-        **pages.values(locale), action=action, honeypot=HONEYPOT_FIELD, consent=pages.consent(locale),
-        page_language=PAGE_LANGUAGE_FIELD, source_field=SOURCE_FIELD, source=form_source(source),
-        languages=_languages(project.settings.locales), selected=locale,
-    )
 
 
 def confirmation_link(settings: Settings) -> str | None:
@@ -522,16 +330,3 @@ def form_source(text: str) -> str:
 def _digest(text: str) -> str:
     """A short fingerprint of `text`, for a form token to name the consent its page showed."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _client_key(host: str) -> str:
-    """Whom the per-client limit counts: the address, or for IPv6 its /64 network (what one home or phone gets)."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
