@@ -157,3 +157,18 @@ def test_architecture_names_only_modules_and_folders_that_exist() -> None:
     package = REPO / "src" / "broadsheet"
     missing = sorted(path for path in named if not (REPO / path).exists() and not (package / path).exists())
     assert missing == []
+
+
+# Writes to the subscribers' records: a statement on their tables, a status set on a loaded row.
+SUBSCRIBER_WRITE = re.compile(r"\b(?:update|insert|delete)\((?:Subscriber|Forgotten)\b|(?<!class )\bForgotten\(|\.status\s*=[^=]|\.values\([^)]*\bstatus=")
+
+
+def test_only_the_module_the_architecture_names_writes_subscribers() -> None:
+    assert "Only `delivery/lifecycle.py`\nchanges a subscriber's status or record" in ARCHITECTURE.read_text(encoding="utf-8")
+    package = REPO / "src" / "broadsheet"
+    writers = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "migrations" not in path.parts and SUBSCRIBER_WRITE.search(path.read_text(encoding="utf-8"))
+    )
+    assert writers == ["delivery/lifecycle.py"]
