@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import shutil
 import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileParser, read_po
+from sqlalchemy import Engine
 
 from broadsheet import catalogs
+from broadsheet.delivery.personalize import Signer
+from broadsheet.delivery.transports.outbox import OutboxTransport
+from broadsheet.errors import InvalidInput
+from broadsheet.i18n import read_catalog
 from broadsheet.issue import read_issue
+from broadsheet.localize import localize
+from broadsheet.render import Renderer
 from broadsheet.settings import Project
+from broadsheet.site import build_site
+from broadsheet.web import create_app
 
+from .live import serving
 from .support import ISSUE, REPO, table_rows, translate
 
 
@@ -292,3 +307,225 @@ def test_unicode_burmese_translation_is_not_taken_for_zawgyi(project: Project, c
     cli("catalog", "update", cwd=project.root)
     translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": UNICODE})
     assert catalogs.check_catalog(project, catalogs.catalog_path(project, "my", "issues/2024-01-04"), is_markdown=True) == []
+
+
+# -- Translators' mistakes never break a build or a page ----------------------------
+
+BY = 'msgstr "ရေးသားသူ - %(author)s"'
+SECRET = "a-secret-for-the-tests-of-broken-catalogs"
+SAMPLE_ISSUE = "issues/2023-12-21.yaml"
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A mistake written into one of the sample's catalogs, and the error that must name it."""
+
+    domain: str
+    old: bytes
+    new: bytes
+    message: str
+    column_at: bytes = b""
+    """Where the error's column points, when it has one."""
+    line_at: bytes = b""
+    """The text on the error's line, when it is not the mistake's."""
+
+    def apply(self, project: Project) -> str:
+        """Write the mistake; the location `check` must give, `FILE:LINE[:COL]`."""
+        path = catalogs.catalog_path(project, "my", self.domain)
+        raw = path.read_bytes()
+        assert raw.count(self.old) == 1, self.old
+        raw = raw.replace(self.old, self.new)
+        path.write_bytes(raw)
+        start = raw.index(self.line_at or self.new)
+        line_start = raw.rfind(b"\n", 0, start) + 1
+        line = raw.count(b"\n", 0, start) + 1
+        where = f"{catalogs.shown(project, path)}:{line}"
+        if self.column_at:
+            where += f":{raw.index(self.column_at, start) - line_start + 1}"
+        return where
+
+
+BROKEN = {
+    "stray percent": Broken(
+        "messages", BY.encode(), 'msgstr "ရေးသားသူ 100% - %(author)s"'.encode(),
+        "msgstr: translation has a % (character 13) that is neither a placeholder like %(name)s nor written %% "
+        "for a literal %: Python cannot format it",
+    ),
+    "wrong conversion": Broken(
+        "messages", BY.encode(), 'msgstr "ရေးသားသူ - %(author)d"'.encode(),
+        "msgstr: translation has %(author)d where the original has %(author)s: Python cannot format it "
+        "(%d format: a real number is required, not str)",
+    ),
+    "unknown charset": Broken(
+        "messages", b"charset=utf-8", b"charset=no-such-charset",
+        "unknown charset 'no-such-charset' in the Content-Type header; write charset=UTF-8", b"no-such-charset",
+    ),
+    "NUL byte": Broken(
+        "messages", BY.encode(), 'msgstr "ရေးသားသူ -\0 %(author)s"'.encode(),
+        "the catalog holds a NUL byte; a .po file is text (was it saved by another program?)", b"\0",
+    ),
+    "syntax error": Broken(
+        "messages", BY.encode(), 'msgstr "ရေးသားသူ - %(author)s'.encode(),
+        'a string is not closed: it needs a " at its end, and a " inside it is written \\"',
+    ),
+    "misspelt keyword in names": Broken(
+        "names", 'msgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(), 'msgstrr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),
+        "cannot read 'msgstrr \"ပရိုဂရက်ဆစ်ဗွိုက်စ်\"': expected a comment (#), a keyword (msgid, msgstr...) "
+        "with a quoted string, or a quoted string",
+    ),
+    "msgid without msgstr in an issue catalog": Broken(
+        "issues/2023-12-21", 'msgstr "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"\n'.encode(), b"\n",
+        "msgid without a msgstr after it", line_at=b'msgid "A Year of Tragedy and Hope"',
+    ),
+    "HTML in an interface translation": Broken(
+        "messages", BY.encode(), b'msgstr "<a href=\\"https://evil.example/\\"><script>alert(1)</script></a> %(author)s"',
+        'msgstr: translation has HTML markup the original has not (</a>, </script>, <a href="https://evil.example/">, '
+        "<script>); it would be shown as text, so write it without",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN.values(), ids=BROKEN.keys())
+def test_broken_catalog_is_one_located_error_for_check_build_site_and_send(sample_project: Project, cli, case: Broken) -> None:
+    where = case.apply(sample_project)
+    expected = f"{where}: error: {case.message}"
+    for command in (["check", SAMPLE_ISSUE], ["build", SAMPLE_ISSUE], ["site"]):
+        result = cli(*command, cwd=sample_project.root)  # an exception would fail the test here: no traceback
+        assert result.exit_code == 1, (command, result.output)
+        assert expected in result.stderr.splitlines(), (command, result.stderr)
+    assert not (sample_project.build_dir / "2023-12-21").exists()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "SENDGRID_"))}
+    env.update(BROADSHEET_SECRET=SECRET, BROADSHEET_DATABASE_URL=f"sqlite:///{sample_project.root / 'send.db'}")
+    send = subprocess.run(
+        [sys.executable, "-m", "broadsheet", "send", SAMPLE_ISSUE, "--dry-run"],
+        cwd=sample_project.root, env=env, capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert send.returncode == 1, send.stderr
+    assert expected in send.stderr.splitlines()
+    assert "Traceback" not in send.stderr
+
+
+def test_translation_that_cannot_be_formatted_falls_back_to_english_when_rendering(sample_project: Project, caplog: pytest.LogCaptureFixture) -> None:
+    # `check` and `build` refuse this catalog; rendering must not break on it all the same (the web pages, a preview).
+    Broken("messages", BY.encode(), 'msgstr "ရေးသားသူ 100% - %(author)s"'.encode(), "").apply(sample_project)
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    renderer = Renderer(sample_project)
+    with caplog.at_level(logging.WARNING, "broadsheet.i18n"):
+        email = renderer.render(localize(sample_project, issue, "my"))
+        again = renderer.render(localize(sample_project, issue, "my"))
+    assert email.html == again.html
+    assert "By ပရိုဂရက်ဆစ်ဗွိုက်စ်" in email.text  # English for that string, the name still translated
+    assert "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ" in email.text  # and every other translation used
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1  # once, however often the string is shown
+    po = (sample_project.locales_dir / "my" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8").splitlines()
+    line = po.index('msgstr "ရေးသားသူ 100% - %(author)s"') + 1
+    assert warnings[0].startswith(
+        f"locales/my/LC_MESSAGES/messages.po:{line}: warning: msgstr: the translation of 'By %(author)s' cannot be formatted (ValueError:"
+    )
+    assert warnings[0].endswith("; English shown")
+
+
+def test_html_in_a_translation_is_escaped_when_rendering(sample_project: Project) -> None:
+    Broken("messages", BY.encode(), b'msgstr "<script>alert(1)</script> %(author)s"', "").apply(sample_project)
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    email = Renderer(sample_project).render(localize(sample_project, issue, "my"))
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; ပရိုဂရက်ဆစ်ဗွိုက်စ်" in email.html
+
+
+def test_rendering_imports_neither_the_tooling_nor_the_extractor() -> None:
+    code = (
+        "import sys, broadsheet.render, broadsheet.localize, broadsheet.i18n\n"
+        "print(sorted(m for m in ('broadsheet.catalogs', 'babel.messages.extract', 'babel.messages.mofile') if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout == "[]\n"
+
+
+def test_a_catalog_is_parsed_once_for_every_issue_of_the_site(sample_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (sample_project.issues_dir / "2023-12-21.yaml").read_text(encoding="utf-8")
+    po = catalogs.catalog_path(sample_project, "my", "issues/2023-12-21")
+    for day in ("2024-01-04", "2024-01-11", "2024-01-18"):
+        (sample_project.issues_dir / f"{day}.yaml").write_text(text.replace("2023-12-21", day), encoding="utf-8")
+        po.with_name(f"{day}.po").write_bytes(po.read_bytes())
+    parsed: list[str] = []
+    parse = PoFileParser.parse
+
+    def counted(self: PoFileParser, fileobj: Any) -> None:
+        parse(self, fileobj)
+        parsed.append(str(self.catalog.domain or self.catalog.project))
+
+    monkeypatch.setattr(PoFileParser, "parse", counted)
+    build_site(sample_project)
+    # messages.po, names.po and messages.pot once each, and each issue's own catalog (it was 28 parses)
+    assert len(parsed) == 3 + 4, parsed
+
+
+def test_web_page_with_a_broken_translation_answers_in_burmese_with_that_string_in_english(
+    sample_project: Project, sample_store: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    heading = 'msgstr "%(organization)s ၏ သတင်းလွှာကို စာရင်းသွင်းရန်"'
+    broken = Broken("messages", heading.encode(), 'msgstr "%(organization)s ၏ 100% သတင်းလွှာကို စာရင်းသွင်းရန်"'.encode(), "")
+    line = broken.apply(sample_project).rsplit(":", 1)[1]
+    app = create_app(
+        sample_project, sample_store, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        transport_factory=lambda: OutboxTransport(tmp_path / "outbox"),
+    )
+    with caplog.at_level(logging.WARNING, "broadsheet.i18n"), serving(app) as client:
+        pages = [client.get("/subscribe", params={"lang": "my"}) for _ in range(2)]
+    for page in pages:
+        assert page.status_code == 200
+        assert "Subscribe to the Progressive Voice newsletter" in page.text  # English for the broken string
+        assert "အီးမေးလ် လိပ်စာ" in page.text  # "Email address": the rest in Burmese
+    logged = [record.getMessage() for record in caplog.records if record.name == "broadsheet.i18n"]
+    assert len(logged) == 1
+    assert logged[0].startswith(
+        f"locales/my/LC_MESSAGES/messages.po:{line}: warning: msgstr: the translation of "
+        "'Subscribe to the %(organization)s newsletter' cannot be formatted (TypeError: not enough arguments for format string)"
+    )
+
+
+def test_web_page_with_an_unreadable_catalog_answers_in_english_and_logs_where(
+    sample_project: Project, sample_store: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    where = BROKEN["syntax error"].apply(sample_project)
+    app = create_app(
+        sample_project, sample_store, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        transport_factory=lambda: OutboxTransport(tmp_path / "outbox"),
+    )
+    with caplog.at_level(logging.WARNING, "broadsheet.i18n"), serving(app) as client:
+        page = client.get("/subscribe", params={"lang": "my"})
+    assert page.status_code == 200
+    assert '<html lang="my"' in page.text
+    assert "Email address" in page.text
+    logged = [record.getMessage() for record in caplog.records if record.name == "broadsheet.i18n"]
+    assert logged == [f"{where}: error: {BROKEN['syntax error'].message}; English shown instead of this catalog"]
+
+
+PO_HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n"Language: my\\n"\n\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (PO_HEADER + 'msgid "a"\nmsgid "b"\nmsgstr ""\n', 6, "msgid without a msgstr after it"),
+        (PO_HEADER + 'msgid "a"\nmsgstr ""\nmsgid "b"\n', 8, "msgid without a msgstr after it"),
+        (PO_HEADER + 'msgstr "a"\n', 6, "msgstr is out of order here: an entry is [msgctxt,] msgid, [msgid_plural,] msgstr"),
+        (PO_HEADER + 'msgid "a"\nmsgid_plural "b"\nmsgstr[1] "x"\n', 8, "msgstr[1] is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural"),
+        ('"x"\n' + PO_HEADER, 1, "a string outside any msgid or msgstr"),
+        (PO_HEADER + 'msgid "a" x\nmsgstr ""\n', 6, "cannot read 'msgid \"a\" x': expected a comment (#), a keyword (msgid, msgstr...) with a quoted string, or a quoted string"),
+        (PO_HEADER + 'msgid "a"\nmsgstr "b\n', 7, 'a string is not closed: it needs a " at its end, and a " inside it is written \\"'),
+    ],
+)
+def test_syntax_errors_that_babel_lets_pass_are_located_as_msgfmt_refuses_them(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = tmp_path / "messages.po"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInput) as refused:
+        read_catalog(path, display="messages.po")
+    assert [str(d) for d in refused.value.diagnostics] == [f"messages.po:{line}: error: {message}"]
+    msgfmt = shutil.which("msgfmt")
+    assert msgfmt, "GNU gettext's msgfmt is missing; ./scripts/test installs it"
+    assert subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 1

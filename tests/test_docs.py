@@ -13,7 +13,16 @@ import yaml
 from pydantic import BaseModel
 
 from broadsheet.issue import ImageFile, IssueFile, ResourceFile, read_issue
-from broadsheet.settings import Language, Link, Organization, Project, Settings, load_settings
+from broadsheet.settings import (
+    Curation,
+    Language,
+    Link,
+    Organization,
+    Project,
+    Settings,
+    Source,
+    load_settings,
+)
 
 from .support import REPO
 
@@ -67,6 +76,8 @@ SETTINGS_REFERENCE = [
     (Organization, "## `[organization]`"),
     (Link, "## `[[organization.links]]`"),
     (Language, "## `[languages.<code>]`"),
+    (Source, "## `[[sources]]`"),
+    (Curation, "## `[curation]`"),
 ]
 
 
@@ -133,6 +144,9 @@ def test_settings_example_sets_every_setting() -> None:
         assert set(link) == set(Link.model_fields)
     for table in example["languages"].values():
         assert set(table) == set(Language.model_fields)
+    assert set(example["curation"]) == set(Curation.model_fields)
+    for source in example["sources"]:
+        assert set(source) == set(Source.model_fields)
 
 
 @pytest.mark.parametrize(("model", "heading"), SETTINGS_REFERENCE, ids=[model.__name__ for model, _ in SETTINGS_REFERENCE])

@@ -28,7 +28,7 @@ from broadsheet.delivery.store import (
 from broadsheet.errors import BroadsheetError
 from broadsheet.settings import Project, Settings
 
-TABLES = {"alembic_version", "subscribers", "runs", "ledger", "events", "forgotten"}
+TABLES = {"alembic_version", "subscribers", "runs", "ledger", "events", "forgotten", "offered"}
 
 
 def _add_subscriber(engine: Engine, email: str = "aung@example.org") -> int:
@@ -58,7 +58,7 @@ def test_opening_again_changes_nothing_and_the_database_stays_at_head(store_url:
         command.current(config)  # `alembic current`
         assert connection.scalar(select(func.count()).select_from(Subscriber)) == 1
     second.dispose()
-    assert config.stdout.getvalue() == "0008 (head)\n"
+    assert config.stdout.getvalue() == "0009 (head)\n"
 
 
 def test_migrations_go_down_to_an_empty_database_and_up_again(store: Engine) -> None:

@@ -1,4 +1,8 @@
-"""The translators' catalogs: extracting messages into `.pot`, merging `.po`, status, and checks.
+"""The translators' tooling: extracting messages into `.pot`, merging `.po`, status, checks, Zawgyi conversion.
+
+What a build reads of the catalogs at run time is in `i18n.py`, which this
+module builds on; i18n imports this one only to extract the interface's
+messages of a project that has no `messages.pot` yet.
 
 Three kinds of catalog live under `locales/`, each a gettext domain:
 `messages` (the templates' interface strings and the labels in settings),
@@ -14,7 +18,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,18 +27,31 @@ from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.catalog import Message as BabelMessage
 from babel.messages.extract import extract_from_file
-from babel.messages.pofile import PoFileError, read_po, write_po
-from babel.plural import to_gettext
+from babel.messages.pofile import write_po
 
 from . import __version__, burmese, markdown
 from .atomic import write_atomic
 from .errors import BroadsheetError, Diagnostic, InvalidInput, errors_in
+from .i18n import (
+    INTERFACE,
+    NAMES,
+    Loaded,
+    catalog_path,
+    issue_domain,
+    load_catalog,
+    plural_forms,
+    read_catalog,
+    shown,
+    tags,
+    template_path,
+    texts,
+)
 from .issue import read_issue
 from .model import Issue
 from .settings import SETTINGS_FILE, Project, find_project
 
-INTERFACE = "messages"
-NAMES = "names"
+__all__ = ["INTERFACE", "NAMES", "catalog_path", "issue_domain", "plural_forms", "shown", "template_path"]
+
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".html", ".txt")
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -139,28 +156,6 @@ def _line_of(text: str, value: str) -> int:
     return text.count("\n", 0, index) + 1 if index >= 0 else 0
 
 
-# -- Paths ---------------------------------------------------------------------
-
-
-def template_path(project: Project, domain: str) -> Path:
-    return project.locales_dir / f"{domain}.pot"
-
-
-def catalog_path(project: Project, locale: str, domain: str) -> Path:
-    return project.locales_dir / locale / "LC_MESSAGES" / f"{domain}.po"
-
-
-def issue_domain(issue: Issue) -> str:
-    return f"issues/{issue.date.isoformat()}"
-
-
-def shown(project: Project, path: Path) -> str:
-    try:
-        return path.relative_to(project.root).as_posix()
-    except ValueError:
-        return str(path)
-
-
 # -- Writing templates ---------------------------------------------------------
 
 
@@ -233,24 +228,9 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
 # -- Updating translations -------------------------------------------------------
 
 
-def plural_forms(locale: str) -> str:
-    """The gettext Plural-Forms header of `locale`, from CLDR's rules.
-
-    Babel's own table lacks some languages (Burmese among them) and then
-    guesses two forms; CLDR knows Burmese has one.
-    """
-    forms = to_gettext(Locale.parse(locale).plural_form)
-    count = int(re.search(r"nplurals=(\d+)", forms).group(1))  # type: ignore[union-attr]
-    if count == 1:
-        return "nplurals=1; plural=0;"
-    if Locale.parse(locale).language == "en":
-        return "nplurals=2; plural=(n != 1);"
-    return forms
-
-
 def _read(path: Path, locale: str | None = None) -> Catalog:
-    with path.open("rb") as handle:
-        return read_po(handle, locale=locale, abort_invalid=True)
+    """A catalog of its own, to change and write back; InvalidInput, located, when it cannot be read."""
+    return read_catalog(path, locale)[0]
 
 
 def _set_plural_forms(catalog: Catalog, locale: str) -> None:
@@ -335,19 +315,12 @@ class Status:
         }
 
 
-def _texts(value: object) -> tuple[str, ...]:
-    """A message's id or string as a tuple: one text, or the plural forms."""
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(v) for v in value) if isinstance(value, (tuple, list)) else ()
-
-
 def _words(message: BabelMessage) -> int:
-    return len(_texts(message.id)[0].split())
+    return len(texts(message.id)[0].split())
 
 
 def _state(message: BabelMessage) -> str:
-    strings = _texts(message.string)
+    strings = texts(message.string)
     if not strings or not all(strings):
         return "untranslated"
     return "fuzzy" if message.fuzzy else "translated"
@@ -399,23 +372,87 @@ def _markup(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
     return markdown.structure(text)
 
 
-def translation_problems(message_id: str, translation: str, *, is_markdown: bool) -> list[str]:
-    """What a translation lost or broke compared with its source text."""
+_NAMED = re.compile(r"%\((\w+)\)[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?([diouxXeEfFgGcrsa])")
+_SAMPLE: dict[str, object] = {**dict.fromkeys("sra", "text"), **dict.fromkeys("diouxXc", 1), **dict.fromkeys("eEfFgG", 1.0)}
+
+
+def _stray_percent(text: str) -> int | None:
+    """Where `text` has a % that starts neither a named placeholder nor `%%`; None if nowhere."""
+    at = text.find("%")
+    while at >= 0:
+        if text.startswith("%%", at):
+            at = text.find("%", at + 2)
+            continue
+        named = _NAMED.match(text, at)
+        if named is None:
+            return at
+        at = text.find("%", named.end())
+    return None
+
+
+def format_problem(message_id: str, translation: str) -> str | None:
+    """Why Python cannot format `translation` where it formats `message_id`, as Jinja2's gettext does for the interface."""
+    named = {m.group(1): m.group() for m in _NAMED.finditer(message_id)}
+    sample = {name: _SAMPLE[spec[-1]] for name, spec in named.items()}
+    try:
+        message_id % sample
+    except (KeyError, ValueError, TypeError):
+        return None  # not a format string in the template either: a template's problem, not a translator's
+    stray = _stray_percent(translation) if _stray_percent(message_id) is None else None
+    if stray is not None:
+        return (
+            f"translation has a % (character {stray + 1}) that is neither a placeholder like %(name)s "
+            "nor written %% for a literal %: Python cannot format it"
+        )
+    try:
+        translation % sample
+    except KeyError:
+        return None  # an unknown placeholder: reported as such
+    except (ValueError, TypeError) as exc:
+        changed = [
+            f"{m.group()} where the original has {named[m.group(1)]}"
+            for m in _NAMED.finditer(translation)
+            if m.group(1) in named and m.group() != named[m.group(1)]
+        ]
+        return f"translation has {', '.join(changed) or 'a placeholder of another kind than the original'}: Python cannot format it ({exc})"
+    return None
+
+
+def markup_problem(message_id: str, translation: str) -> str | None:
+    """HTML in `translation` that `message_id` has not: shown as text, never as HTML."""
+    extra = tags(translation) - tags(message_id)
+    if not extra:
+        return None
+    found = ", ".join(sorted(tag if len(tag) <= 40 else tag[:37] + "..." for tag in extra))
+    return f"translation has HTML markup the original has not ({found}); it would be shown as text, so write it without"
+
+
+def translation_problems(message_id: str, translation: str, *, is_markdown: bool, is_format: bool = False) -> list[str]:
+    """What a translation lost or broke compared with its source text.
+
+    `is_format` for the interface, whose every message Jinja2's gettext formats with `%`.
+    """
     problems = []
+    formatting = format_problem(message_id, translation) if is_format else None
+    if formatting:
+        problems.append(formatting)
     missing, extra = placeholders(message_id) - placeholders(translation), placeholders(translation) - placeholders(message_id)
-    if missing or extra:
+    if (missing or extra) and not (formatting and "where the original has" in formatting):
         problems.append(_difference("placeholder", missing, extra))
+    markup = markup_problem(message_id, translation)
+    if markup:
+        problems.append(markup)
     if is_markdown:
         source_links, source_refs, source_markup = _markup(message_id)
-        links, refs, markup = _markup(translation)
+        links, refs, inline = _markup(translation)
         if source_links != links:
             problems.append(_difference("link", source_links - links, links - source_links))
         if source_refs != refs:
             problems.append(_difference("footnote reference", source_refs - refs, refs - source_refs))
-        if source_markup != markup:
+        if source_markup != inline:
             problems.append(
                 "Markdown markup differs from the original ("
-                + ", ".join(f"{k}: {source_markup[k]} in the original, {markup[k]} here" for k in sorted(set(source_markup) | set(markup)) if source_markup[k] != markup[k])
+                + ", ".join(f"{k}: {source_markup[k]} in the original, {inline[k]} here" for k in sorted(set(source_markup) | set(inline)) if source_markup[k] != inline[k])
                 + "); check that every *, ** and [ ] is closed"
             )
     return problems
@@ -430,23 +467,38 @@ def _difference(kind: str, missing: Counter[str], extra: Counter[str]) -> str:
     return "translation has " + " and ".join(parts)
 
 
-def check_catalog(project: Project, path: Path, *, is_markdown: bool) -> list[Diagnostic]:
-    """Errors in one `.po` file: syntax, lost placeholders, links and markup, Zawgyi text."""
+def check_catalog(project: Project, path: Path, *, is_markdown: bool, is_format: bool = False) -> list[Diagnostic]:
+    """Errors in one `.po` file: its syntax and encoding, translations Python cannot format, lost
+    placeholders, links and markup, HTML the original has not, Zawgyi text."""
     display = shown(project, path)
     try:
-        catalog = _read(path)
-    except (PoFileError, ValueError, UnicodeDecodeError) as exc:
-        return [Diagnostic(display, _po_error_line(exc), 0, "", f"cannot read catalog: {exc}")]
+        loaded = load_catalog(path, display)
+    except InvalidInput as exc:
+        return list(exc.diagnostics)
+    key = (display, is_markdown, is_format)
+    checked = _checked.get(key)
+    if checked is None or checked[0] is not loaded:
+        checked = (loaded, _problems(loaded, is_markdown=is_markdown, is_format=is_format))
+        _checked[key] = checked
+    return list(checked[1])
+
+
+_checked: dict[tuple[str, bool, bool], tuple[Loaded, list[Diagnostic]]] = {}
+"""The findings in each catalog as last read: `site` checks the shared catalogs once, not once per issue."""
+
+
+def _problems(loaded: Loaded, *, is_markdown: bool, is_format: bool) -> list[Diagnostic]:
+    display = loaded.display
     diagnostics = []
-    for message in catalog:
+    for message in loaded.catalog:
         if not message.id or not message.string:
             continue
-        ids, strings = _texts(message.id), _texts(message.string)
-        line = _msgstr_line(path, message.lineno)
+        ids, strings = texts(message.id), texts(message.string)
+        line = loaded.msgstr_line(message.lineno)
         for translation in strings:
             if not translation:
                 continue
-            for problem in translation_problems(ids[0] if len(ids) == 1 else ids[-1], translation, is_markdown=is_markdown and len(ids) == 1):
+            for problem in translation_problems(ids[0] if len(ids) == 1 else ids[-1], translation, is_markdown=is_markdown and len(ids) == 1, is_format=is_format):
                 diagnostics.append(Diagnostic(display, line, 0, "msgstr", problem))
             if burmese.is_zawgyi(translation):
                 diagnostics.append(
@@ -462,22 +514,6 @@ def check_catalog(project: Project, path: Path, *, is_markdown: bool) -> list[Di
     return diagnostics
 
 
-def _msgstr_line(path: Path, msgid_line: int | None) -> int:
-    """The line of the msgstr that belongs to the msgid at `msgid_line` (Babel gives the msgid's)."""
-    if not msgid_line:
-        return 0
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for number in range(msgid_line - 1, len(lines)):
-        if lines[number].startswith("msgstr"):
-            return number + 1
-    return msgid_line
-
-
-def _po_error_line(exc: Exception) -> int:
-    match = re.search(r"line (\d+)", str(exc))
-    return int(match.group(1)) if match else 0
-
-
 def check_catalogs(project: Project, issue: Issue) -> list[Diagnostic]:
     """Errors in the catalogs the editions of `issue` are built from."""
     diagnostics = []
@@ -485,7 +521,7 @@ def check_catalogs(project: Project, issue: Issue) -> list[Diagnostic]:
         for domain, is_markdown in ((INTERFACE, False), (NAMES, False), (issue_domain(issue), True)):
             path = catalog_path(project, locale, domain)
             if path.is_file():
-                diagnostics += check_catalog(project, path, is_markdown=is_markdown)
+                diagnostics += check_catalog(project, path, is_markdown=is_markdown, is_format=domain == INTERFACE)
     return diagnostics
 
 
@@ -496,10 +532,10 @@ def convert_zawgyi(project: Project, path: Path) -> int:
     for message in catalog:
         if not message.id or not message.string:
             continue
-        strings = _texts(message.string)
+        strings = texts(message.string)
         if any(burmese.is_zawgyi(s) for s in strings):
             fixed = tuple(burmese.zawgyi_to_unicode(s) if burmese.is_zawgyi(s) else s for s in strings)
-            message.string = fixed if len(_texts(message.id)) > 1 else fixed[0]
+            message.string = fixed if len(texts(message.id)) > 1 else fixed[0]
             converted += 1
     if converted:
         locale = str(catalog.locale) if catalog.locale else None
@@ -507,51 +543,6 @@ def convert_zawgyi(project: Project, path: Path) -> int:
             _set_plural_forms(catalog, locale)
         _write_if_changed(path, _po_text(catalog, include_previous=True, ignore_obsolete=False))
     return converted
-
-
-# -- Loading translations for a build ---------------------------------------------
-
-
-@dataclass
-class Lookup:
-    """The usable translations of one catalog for a build, and what it lacked."""
-
-    path: Path
-    translations: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
-    needed: set[str] = field(default_factory=set)
-    missing: set[str] = field(default_factory=set)
-
-    def get(self, text: str) -> str | None:
-        self.needed.add(text)
-        found = self.translations.get(text)
-        forms = (found,) if isinstance(found, str) else found or ()
-        if forms and all(forms):
-            return forms[0]
-        self.missing.add(text)
-        return None
-
-
-def load_lookup(path: Path, locale: str) -> Lookup:
-    """Translated, non-fuzzy messages of the catalog at `path` (none if it does not exist)."""
-    lookup = Lookup(path)
-    if path.is_file():
-        for message in _read(path, locale):
-            if message.id and message.string and not message.fuzzy:
-                ids, strings = _texts(message.id), _texts(message.string)
-                lookup.translations[ids[0]] = strings if len(ids) > 1 else strings[0]
-    return lookup
-
-
-def compiled(path: Path, locale: str) -> BinaryIO:
-    """The catalog at `path` compiled to `.mo` in memory (fuzzy messages left out)."""
-    from babel.messages.mofile import write_mo
-
-    buffer = io.BytesIO()
-    catalog = _read(path, locale) if path.is_file() else Catalog(locale=locale)
-    _set_plural_forms(catalog, locale)
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return buffer
 
 
 def babel_extract(fileobj: BinaryIO, keywords: Any, comment_tags: Any, options: dict[str, Any]) -> Iterator[tuple[int, None, str, list[str]]]:

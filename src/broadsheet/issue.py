@@ -20,7 +20,8 @@ from pydantic import Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import burmese, markdown
-from .errors import Diagnostic, Severity, errors_in
+from .errors import Diagnostic, InvalidInput, Severity, errors_in
+from .files import read_limited
 from .model import Category, Footnote, Image, Issue, Paragraph, Resource
 from .schema import Declared, describe, did_you_mean, field_path, http_url, received
 from .settings import Settings
@@ -318,9 +319,11 @@ def read_issue(path: Path, settings: Settings, display: str | None = None) -> Re
     """Read and validate the issue at `path`; never raises for anything in the file."""
     display = display or str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path, "issue", display)
     except OSError as exc:
         return Reading(None, (Diagnostic(display, 0, 0, "", f"cannot read file: {exc.strerror}"),))
+    except InvalidInput as exc:
+        return Reading(None, exc.diagnostics)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -10,21 +10,19 @@ from __future__ import annotations
 import gettext
 from dataclasses import dataclass, replace
 
-from .catalogs import (
+from .errors import Diagnostic, Severity
+from .i18n import (
     INTERFACE,
     NAMES,
     Lookup,
-    Message,
     catalog_path,
-    compiled,
-    interface_messages,
+    email_msgids,
+    interface_msgids,
     issue_domain,
-    issue_messages,
     load_lookup,
-    name_messages,
     shown,
+    translations,
 )
-from .errors import Diagnostic, Severity
 from .model import Category, Footnote, Issue, Paragraph, Resource
 from .settings import Project
 
@@ -47,22 +45,19 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
     if locale == source:
         return Edition(locale, issue, gettext.NullTranslations())
 
-    content = load_lookup(catalog_path(project, locale, issue_domain(issue)), locale)
-    names = load_lookup(catalog_path(project, locale, NAMES), locale)
+    content_path = catalog_path(project, locale, issue_domain(issue))
+    content = load_lookup(content_path, locale, shown(project, content_path))
+    names_path = catalog_path(project, locale, NAMES)
+    names = load_lookup(names_path, locale, shown(project, names_path))
     interface_path = catalog_path(project, locale, INTERFACE)
-    interface = load_lookup(interface_path, locale)
-    in_email = set()
-    for message in interface_messages(project):
-        if interface.get(message.key) is None and _in_email(project, message):
-            in_email.add(message.key)
-    for message in name_messages([issue]):
-        names.get(message.key)
-    for message in issue_messages(issue):
-        if message.lang != locale:
-            content.get(message.key)
+    interface = load_lookup(interface_path, locale, shown(project, interface_path))
+    for key in interface_msgids(project):
+        interface.get(key)
+    in_email = email_msgids(project) & interface.missing
+    # Content and names count what they lack as they are translated, below.
 
     localized = _translate(issue, locale, source, content, names)
-    translations = gettext.GNUTranslations(compiled(interface_path, locale))
+    interface_translations = translations(interface_path, locale, shown(project, interface_path))
     severity = Severity.ERROR if strict else Severity.WARNING
     diagnostics = tuple(
         Diagnostic(
@@ -78,14 +73,7 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
         if lookup.missing
     )
     fallback = bool(in_email or names.missing or content.missing)
-    return Edition(locale, localized, translations, diagnostics, fallback=fallback)
-
-
-def _in_email(project: Project, message: Message) -> bool:
-    """Whether the email may show `message`: every interface string but those only of web pages (`site/`, `web/`)."""
-    templates = project.templates_dir.relative_to(project.root).as_posix()
-    pages = (f"{templates}/site/", f"{templates}/web/")
-    return not all(path.startswith(pages) for path, _line in message.locations)
+    return Edition(locale, localized, interface_translations, diagnostics, fallback=fallback)
 
 
 def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: Lookup) -> Issue:

@@ -29,7 +29,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from markupsafe import Markup
 
-from . import burmese, markdown
+from . import burmese, i18n, markdown
 from .atomic import write_atomic
 from .errors import Diagnostic, InvalidInput, Severity
 from .localize import Edition
@@ -152,7 +152,7 @@ class Renderer:
     def render_template(self, name: str, interface: NullTranslations, context: dict[str, Any]) -> str:
         """The project's template `name` rendered with `interface` translations; a broken template is a TemplateProblem."""
         env = self.environment
-        env.install_gettext_translations(interface, newstyle=True)  # type: ignore[attr-defined]
+        i18n.install(env, interface)
         templates = self.project.templates_dir
         try:
             return env.get_template(name).render(context)

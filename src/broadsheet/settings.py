@@ -13,10 +13,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from babel import Locale, UnknownLocaleError
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .errors import Diagnostic, InvalidInput
-from .schema import Declared, describe, field_path, http_url
+from .files import read_limited
+from .schema import Declared, describe, did_you_mean, field_path, http_url
 
 SETTINGS_FILE = "broadsheet.toml"
 
@@ -75,6 +84,26 @@ class Language(Declared):
     small_font_size: int = Field(13, ge=10, le=32, description="Size of small text in the email (by-lines, notes, footer), in CSS pixels.")
 
 
+class Source(Declared):
+    """A partner's feed, read by `broadsheet collect`: one `[[sources]]` table."""
+
+    name: str = Field(min_length=1, description="Name of the source, shown in `collect`'s reports.")
+    feed: str = Field(description="URL of its RSS or Atom feed (http or https).")
+    category: str | None = Field(None, description="Category key its entries go under; the first configured category when absent.")
+    organization: str | None = Field(None, description="Organization named in `by` of its entries; the feed's own title when absent.")
+
+    _feed = field_validator("feed")(http_url)
+
+
+class Curation(Declared):
+    """How `broadsheet add`, `collect` and `links` reach other sites."""
+
+    timeout: float = Field(15.0, gt=0, le=300, description="Seconds to wait for a site to answer before giving up on it.")
+    max_bytes: int = Field(20_000_000, ge=10_000, description="Largest page or PDF read, in bytes; HTML beyond it is cut, a larger PDF fails.")
+    connections_per_host: int = Field(4, ge=1, le=64, description="Connections open at once to one host (host and port).")
+    link_cache_hours: float = Field(24.0, ge=0, description="How long a link found good is not checked again; 0 checks every time.")
+
+
 BURMESE_FONTS = "'Noto Sans Myanmar', 'Myanmar Text', 'Myanmar Sangam MN', 'Myanmar MN', Pyidaungsu, Padauk, sans-serif"
 
 DEFAULT_LANGUAGES = {
@@ -126,6 +155,8 @@ class Settings(Declared):
     sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty.")
     webhook_max_age_seconds: int = Field(300, ge=1, le=86400, description="How many seconds after SendGrid signed an Event Webhook post `broadsheet serve` still takes it; an older one (a captured post played again) is refused with 403, as is one signed more than a minute ahead of this machine's clock.")
     sendgrid_webhook_public_key: str = Field("", description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it.")
+    sources: tuple[Source, ...] = Field((), description="Partners' feeds that `broadsheet collect` reads, one `[[sources]]` table each.")
+    curation: Curation = Field(default_factory=Curation, description="Timeouts, size cap, connections and link-result memory of `add`, `collect` and `links`.")
     issues_dir: str = Field("issues", description="Folder of issue files.")
     templates_dir: str = Field("templates", description="Folder of Jinja2 templates.")
     locales_dir: str = Field("locales", description="Folder of gettext catalogs.")
@@ -206,6 +237,29 @@ class Settings(Declared):
                 raise ValueError(f"category '{key}' needs a label")
         return value
 
+    @field_validator("sources", mode="wrap")
+    @classmethod
+    def _source_categories(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> tuple[Source, ...]:
+        """Each source's category is a configured one, the error located at that source's `category`."""
+        sources: tuple[Source, ...] = handler(value)
+        categories = info.data.get("categories") or {}
+        problems = [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "unknown_category",
+                    "unknown category '{category}'{hint} (configured categories: {names})",
+                    {"category": source.category, "hint": did_you_mean(source.category, categories), "names": ", ".join(categories)},
+                ),
+                loc=(number, "category"),
+                input=source.category,
+            )
+            for number, source in enumerate(sources)
+            if source.category is not None and categories and source.category not in categories
+        ]
+        if problems:
+            raise ValidationError.from_exception_data("sources", problems)
+        return sources
+
     @model_validator(mode="after")
     def _author(self) -> Settings:
         if not self.default_author:
@@ -263,7 +317,7 @@ def find_project(start: Path) -> Project:
 def load_settings(path: Path) -> Settings:
     display = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, "settings", display).decode("utf-8")
         raw = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise InvalidInput([Diagnostic(display, 0, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None

@@ -1,6 +1,6 @@
 """The `broadsheet` command: its own options, the commands it loads when they run, and user errors.
 
-Each command lives in the module of its group (editor, catalog, send,
+Each command lives in the module of its group (editor, curate, catalog, send,
 subscribers, web). `broadsheet --help` lists them from `COMMANDS` without
 importing any of those modules, and so without the rendering and database
 libraries they need, which take most of a second to load. A `BroadsheetError`
@@ -31,6 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "editor:site_command",
         "Build the web archive of every issue: DIR/<locale>/index.html, a page per issue and feed.atom.",
     ),
+    "add": ("curate:add_command", "Add resources to ISSUE from their URLs: title, organizations and language read from each page or PDF."),
+    "collect": ("curate:collect_command", "Add to ISSUE the entries of every [[sources]] feed published since the previous issue."),
+    "links": ("curate:links_command", "Check every link of ISSUE: resources, the editorial, footnotes and the image."),
     "catalog": ("catalog:catalog_group", "Translators' catalogs: extract, update, status, convert-zawgyi."),
     "send": ("send:send_command", "Deliver an issue to every active subscriber, in their language, exactly once."),
     "report": (

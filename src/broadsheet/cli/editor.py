@@ -30,8 +30,9 @@ def new_command(ctx: click.Context, day: Any) -> None:
 
 @click.command("check")
 @click.argument("issues", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--links", "with_links", is_flag=True, help="Also check every link, as broadsheet links does.")
 @click.pass_context
-def check_command(ctx: click.Context, issues: tuple[Path, ...]) -> None:
+def check_command(ctx: click.Context, issues: tuple[Path, ...], with_links: bool) -> None:
     """Check issue files: print every error and warning with its place.
 
     Exits 0 when every file is valid (warnings allowed), 1 otherwise.
@@ -40,6 +41,10 @@ def check_command(ctx: click.Context, issues: tuple[Path, ...]) -> None:
     failed = 0
     for path in issues:
         diagnostics = check(project, shown(path))
+        if with_links:
+            from .curate import link_diagnostics
+
+            diagnostics = sorted(diagnostics + link_diagnostics(project, shown(path)))
         report(diagnostics)
         errors = errors_in(diagnostics)
         warnings = len(diagnostics) - len(errors)

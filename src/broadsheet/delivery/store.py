@@ -212,6 +212,23 @@ class Forgotten(Base):
     forgotten_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# -- Curation (broadsheet collect): not delivery, but the same database -----------
+
+
+class Offered(Base):
+    """A URL that `broadsheet collect` offered for an issue: once deleted by the editor, it is not offered again."""
+
+    __tablename__ = "offered"
+    __table_args__ = (UniqueConstraint("issue", "url", name="uq_offered_issue_url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue: Mapped[str] = mapped_column(String(10))
+    """The issue's date, YYYY-MM-DD."""
+    url: Mapped[str] = mapped_column(Text)
+    """As written into the issue: cleaned, after permanent redirects."""
+    offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 DATABASE_URL_VARIABLE = "BROADSHEET_DATABASE_URL"
 MIGRATIONS = "broadsheet.delivery:migrations"
 """Where Alembic finds the migrations: a folder of this package, installed with it."""

@@ -13,7 +13,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from ..catalogs import INTERFACE, catalog_path, compiled
+from .. import i18n
 from ..settings import Project, Settings
 
 CONSENT_TEMPLATE = "web/consent.txt.j2"
@@ -52,14 +52,15 @@ class WebPages:
                 trim_blocks=True,
                 lstrip_blocks=True,
             )
-            env.install_gettext_translations(self._translations(locale), newstyle=True)  # type: ignore[attr-defined]
+            i18n.install(env, self._translations(locale))
             self._environments[locale] = env
         return self._environments[locale]
 
     def _translations(self, locale: str) -> gettext.NullTranslations:
         if locale == self.project.settings.source_locale:
             return gettext.NullTranslations()
-        return gettext.GNUTranslations(compiled(catalog_path(self.project, locale, INTERFACE), locale))
+        path = i18n.catalog_path(self.project, locale, i18n.INTERFACE)
+        return i18n.translations(path, locale, i18n.shown(self.project, path))
 
     def values(self, locale: str) -> dict[str, Any]:
         """What every page and email of the app shows: the language and typography of `locale`, the publisher."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ...atomic import write_atomic
 from . import Batch, Delivery, Outcome, TransportError
-from .mime import compose
+from .mime import prepare
 
 _UNSAFE = re.compile(r"[^a-z0-9._@+-]")
 
@@ -49,7 +49,7 @@ class OutboxTransport:
         deliveries = []
         for recipient in batch.recipients:
             try:
-                data = compose(batch, recipient).as_bytes()
+                data = prepare(batch).message_bytes(recipient)
             except ValueError as exc:
                 deliveries.append(Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}"))
                 continue

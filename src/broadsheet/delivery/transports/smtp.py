@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ...logs import without_addresses
 from . import Batch, Delivery, Outcome, TransportError
-from .mime import ascii_address, compose
+from .mime import ascii_address, prepare
 from .retry import Backoff
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class SMTPTransport:
         for recipient in batch.recipients:
             try:
                 address = ascii_address(recipient.address)
-                data = compose(batch, recipient).as_bytes()
+                data = prepare(batch).message_bytes(recipient)
             except ValueError as exc:
                 deliveries.append(Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}"))
                 continue

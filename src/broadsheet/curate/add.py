@@ -1,0 +1,213 @@
+"""`broadsheet add`: resources made from their URLs, read from each page and written under a category."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from .. import burmese
+from ..errors import UsageError
+from ..schema import did_you_mean
+from ..settings import Project, Settings, Source
+from .edit import IssueText, NewResource
+from .fetch import Fetched, Fetcher, FetchError, user_agent
+from .metadata import PageMetadata, Unreadable, read_document, title_language
+from .urls import clean, is_http, site_of
+
+
+class Unusable(Exception):
+    """A page read, but not one a resource can be made of as it is (no title, a Zawgyi title without PyICU)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one URL."""
+
+    url: str
+    status: Literal["added", "present", "failed"]
+    message: str
+    category: str | None = None
+    resource: NewResource | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AddReport:
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def failed(self) -> bool:
+        return any(outcome.status == "failed" for outcome in self.outcomes)
+
+
+@dataclass
+class Archive:
+    """What every issue file already holds: its resource URLs (by issue) and the spelling of each organization."""
+
+    published: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def spelled(self, name: str) -> str:
+        """`name` as the names catalog and earlier issues write it, so that its translation applies."""
+        return self.names.get(" ".join(name.split()).casefold(), name)
+
+
+def read_archive(project: Project, *, leave_out: Path | None = None) -> Archive:
+    """URLs and names of every issue under `issues/` (but `leave_out`), and the names of `locales/names.pot`."""
+    from ..catalogs import NAMES, template_path
+
+    archive = Archive()
+    pot = template_path(project, NAMES)
+    if pot.is_file():
+        from babel.messages.pofile import read_po
+
+        with pot.open("rb") as handle:
+            for message in read_po(handle):
+                if isinstance(message.id, str) and message.id:
+                    archive.names.setdefault(message.id.casefold(), message.id)
+    skip = leave_out.resolve() if leave_out else None
+    for path in sorted(project.issues_dir.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        resources = data.get("resources") if isinstance(data, dict) else None
+        for items in resources.values() if isinstance(resources, dict) else ():
+            for item in items if isinstance(items, list) else ():
+                if not isinstance(item, dict):
+                    continue
+                names = item.get("by")
+                for name in [names] if isinstance(names, str) else names if isinstance(names, list) else []:
+                    if isinstance(name, str) and name.strip():
+                        archive.names.setdefault(" ".join(name.split()).casefold(), name)
+                if isinstance(item.get("url"), str) and path.resolve() != skip:
+                    archive.published.setdefault(clean(item["url"]), _shown(project, path))
+    return archive
+
+
+def _shown(project: Project, path: Path) -> str:
+    try:
+        return path.relative_to(project.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def source_for(settings: Settings, url: str) -> Source | None:
+    """The declared source whose feed is on the site of `url`."""
+    return next((source for source in settings.sources if site_of(source.feed) == site_of(url)), None)
+
+
+def choose_category(settings: Settings, given: str | None, source: Source | None) -> str:
+    """`given` (checked), else the source's category, else the first configured one."""
+    if given is not None:
+        if given not in settings.categories:
+            raise UsageError(
+                f"unknown category '{given}'{did_you_mean(given, settings.categories)} (configured categories: {', '.join(settings.categories)})"
+            )
+        return given
+    if source is not None and source.category:
+        return source.category
+    return next(iter(settings.categories))
+
+
+def make_resource(
+    settings: Settings, archive: Archive, url: str, page: PageMetadata, *, title: str | None = None, by: Sequence[str] = (), organization: str | None = None
+) -> tuple[NewResource, list[str]]:
+    """The resource for `url` from what its page says, `title` and `by` overriding it; `Unusable` when it has no usable title."""
+    warnings: list[str] = []
+    chosen = title or page.title
+    if not chosen:
+        raise Unusable("found no title on the page; give one with --title")
+    if burmese.is_zawgyi(chosen):
+        try:
+            chosen = burmese.zawgyi_to_unicode(chosen)
+        except burmese.ZawgyiConversionUnavailable:
+            raise Unusable(
+                "the title is Zawgyi-encoded Burmese and converting it to Unicode needs PyICU: "
+                "pip install 'broadsheet[zawgyi]', then run the command again (or give the title with --title)"
+            ) from None
+        warnings.append("the title was Zawgyi-encoded Burmese; converted to Unicode")
+    names = tuple(by) or tuple(archive.spelled(name) for name in page.organizations) or ((organization,) if organization else ())
+    lang = title_language(chosen, page.lang)
+    source_language = settings.source_locale.replace("-", "_").split("_")[0]
+    return NewResource(chosen, url, names, lang if lang and lang != source_language else None), warnings
+
+
+@dataclass(frozen=True)
+class Page:
+    fetched: Fetched
+    metadata: PageMetadata
+
+
+async def read_page(fetcher: Fetcher, url: str) -> Page:
+    """Fetch and read `url`; `FetchError` or `Unreadable` with the cause."""
+    fetched = await fetcher.get(url)
+    return Page(fetched, read_document(fetched))
+
+
+def add_resources(
+    project: Project, path: Path, urls: Sequence[str], *, category: str | None = None, by: Sequence[str] = (), title: str | None = None
+) -> AddReport:
+    """Read each URL and write it as a resource into the issue at `path`; every other byte of the file stays."""
+    settings = project.settings
+    if category is not None:
+        choose_category(settings, category, None)
+    issue = IssueText(path)
+    archive = read_archive(project, leave_out=path)
+    in_issue = {clean(located.url) for located in issue.resource_urls()}
+    outcomes: dict[int, Outcome] = {}
+    wanted: dict[int, str] = {}
+    for number, url in enumerate(urls):
+        if not is_http(url):
+            outcomes[number] = Outcome(url, "failed", f"Expected an http(s) URL but received: {url!r}")
+            continue
+        if clean(url) in in_issue or clean(url) in wanted.values():
+            outcomes[number] = Outcome(url, "present", "already in this issue; not added again")
+        else:
+            wanted[number] = clean(url)
+    pages = asyncio.run(_read_all(settings, list(wanted.values())))
+    additions: dict[str, list[NewResource]] = {}
+    for (number, cleaned), page in zip(wanted.items(), pages, strict=True):
+        url = urls[number]
+        if isinstance(page, Exception):
+            outcomes[number] = Outcome(url, "failed", page.cause if isinstance(page, FetchError) else str(page))
+            continue
+        published = clean(page.fetched.permanent_url)
+        if published in in_issue:
+            outcomes[number] = Outcome(url, "present", f"already in this issue as {published}; not added again")
+            continue
+        source = source_for(settings, published) or source_for(settings, cleaned)
+        chosen = choose_category(settings, category, source)
+        try:
+            resource, warnings = make_resource(
+                settings, archive, published, page.metadata, title=title, by=by, organization=source.organization if source else None
+            )
+        except Unusable as exc:
+            outcomes[number] = Outcome(url, "failed", str(exc))
+            continue
+        if published in archive.published:
+            warnings.append(f"already published in {archive.published[published]}")
+        in_issue.add(published)
+        additions.setdefault(chosen, []).append(resource)
+        outcomes[number] = Outcome(url, "added", f"added under {chosen}", chosen, resource, tuple(warnings))
+    if additions:
+        issue.write(issue.with_resources(additions, list(settings.categories)))
+    return AddReport(tuple(outcomes[number] for number in sorted(outcomes)))
+
+
+async def _read_all(settings: Settings, urls: Sequence[str]) -> list[Page | FetchError | Unreadable]:
+    async with Fetcher(settings.curation, user_agent(settings.organization.website)) as fetcher:
+        return await asyncio.gather(*(read_or_failure(fetcher, url) for url in urls))
+
+
+async def read_or_failure(fetcher: Fetcher, url: str) -> Page | FetchError | Unreadable:
+    """`read_page`, its failure returned rather than raised, for `asyncio.gather`."""
+    try:
+        return await read_page(fetcher, url)
+    except (FetchError, Unreadable) as exc:
+        return exc

@@ -1,0 +1,212 @@
+"""`broadsheet collect`: the week's entries of every partner's feed, added to the issue like `add` does.
+
+Entries count when published after the previous issue and up to this one's
+date. What collect offered is remembered per issue in the project's
+database, so that an entry the editor deleted is not offered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ..delivery.store import project_store
+from ..errors import BroadsheetError, UsageError
+from ..settings import Project, Source
+from . import memory
+from .add import Archive, Page, Unusable, choose_category, make_resource, read_archive, read_or_failure
+from .edit import IssueText, NewResource
+from .feeds import Entry, Feed, FeedCache, NotAFeed, fetch_feed
+from .fetch import Fetcher, FetchError, user_agent
+from .metadata import PageMetadata, Unreadable
+from .urls import clean, is_http
+
+Progress = Callable[[int, int, str], None]
+"""Told `(done, total, what)` as feeds and pages arrive."""
+
+
+@dataclass
+class CollectReport:
+    since: date
+    until: date
+    added: dict[str, list[NewResource]] = field(default_factory=dict)
+    already_published: int = 0
+    already_offered: int = 0
+    failed_feeds: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def added_count(self) -> int:
+        return sum(len(items) for items in self.added.values())
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    source: Source
+    feed: Feed
+    entry: Entry
+    url: str
+
+
+def previous_issue_date(project: Project, issue_date: date) -> date | None:
+    """The date of the latest issue file dated before `issue_date`."""
+    dates = []
+    for path in project.issues_dir.glob("*.yaml"):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", path.stem):
+            try:
+                dates.append(date.fromisoformat(path.stem))
+            except ValueError:
+                continue
+    earlier = [day for day in dates if day < issue_date]
+    return max(earlier) if earlier else None
+
+
+def collect(project: Project, path: Path, *, since: date | None = None, progress: Progress | None = None) -> CollectReport:
+    """Add to the issue at `path` the entries of every source published in its window; see the module's docstring."""
+    settings = project.settings
+    if not settings.sources:
+        raise BroadsheetError("no sources to collect from: declare each partner's feed as a [[sources]] table in broadsheet.toml (see docs/settings.md)")
+    issue = IssueText(path)
+    try:
+        until = date.fromisoformat(issue.date or "")
+    except ValueError:
+        raise BroadsheetError(f"{issue.display}: the issue has no valid date (YYYY-MM-DD); run broadsheet check on it") from None
+    start = since or previous_issue_date(project, until)
+    if start is None:
+        raise UsageError(f"no issue before {until} in {settings.issues_dir}/ to collect since; give --since DATE")
+    report = CollectReport(start, until)
+    archive = read_archive(project)
+    published = set(archive.published) | {clean(located.url) for located in issue.resource_urls()}
+    with project_store(project) as engine:
+        offered = memory.offered(engine, until.isoformat())
+        candidates, pages = asyncio.run(_fetch(project, settings.sources, report, progress, published, offered))
+        remembered: list[str] = []
+        for candidate, page in zip(candidates, pages, strict=True):
+            made = _resource(project, archive, candidate, page, report, published, offered)
+            if made is None:
+                continue  # not offered (out of the window, no usable title): a later run may offer it
+            category, resource, notes = made
+            remembered += [candidate.url, resource.url]
+            published.add(resource.url)
+            report.added.setdefault(category, []).append(resource)
+            report.notes += notes
+        if report.added:
+            issue.write(issue.with_resources(report.added, list(settings.categories)))
+        memory.remember(engine, until.isoformat(), remembered)
+    return report
+
+
+async def _fetch(
+    project: Project, sources: Sequence[Source], report: CollectReport, progress: Progress | None, published: set[str], offered: set[str]
+) -> tuple[list[_Candidate], list[Page | FetchError | Unreadable]]:
+    settings = project.settings
+    cache = FeedCache(project.build_dir / ".cache" / "feeds")
+    done = 0
+    total = len(sources)
+
+    def tick(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total, what)
+
+    async with Fetcher(settings.curation, user_agent(settings.organization.website)) as fetcher:
+
+        async def one_feed(source: Source) -> Feed | None:
+            try:
+                return await fetch_feed(fetcher, cache, source.feed)
+            except (FetchError, NotAFeed) as exc:
+                report.failed_feeds.append((source.name, exc.cause if isinstance(exc, FetchError) else str(exc)))
+                return None
+            finally:
+                tick(source.name)
+
+        feeds = await asyncio.gather(*(one_feed(source) for source in sources))
+        candidates: list[_Candidate] = []
+        seen: set[str] = set()
+        for source, feed in zip(sources, feeds, strict=True):
+            if feed is None:
+                continue
+            for entry in feed.entries:
+                if entry.published is not None and not report.since < entry.published <= report.until:
+                    continue
+                if not is_http(entry.link):
+                    continue
+                url = clean(entry.link)
+                if url in seen:
+                    continue
+                seen.add(url)
+                if url in published:
+                    report.already_published += 1
+                elif url in offered:
+                    report.already_offered += 1
+                else:
+                    candidates.append(_Candidate(source, feed, entry, url))
+        total += len(candidates)
+
+        async def one_page(candidate: _Candidate) -> Page | FetchError | Unreadable:
+            try:
+                return await read_or_failure(fetcher, candidate.url)
+            finally:
+                tick(candidate.entry.title or candidate.url)
+
+        pages = await asyncio.gather(*(one_page(candidate) for candidate in candidates))
+    return candidates, list(pages)
+
+
+def _resource(
+    project: Project,
+    archive: Archive,
+    candidate: _Candidate,
+    page: Page | FetchError | Unreadable,
+    report: CollectReport,
+    published: set[str],
+    offered: set[str],
+) -> tuple[str, NewResource, list[str]] | None:
+    """The resource for one entry, the page filling in what the feed lacks; None when it is not to be offered."""
+    settings = project.settings
+    entry, source = candidate.entry, candidate.source
+    notes: list[str] = []
+    if not isinstance(page, Page):
+        cause = page.cause if isinstance(page, FetchError) else str(page)
+        notes.append(f"{candidate.url}: the page could not be read ({cause}); added from the feed alone")
+        metadata, url = PageMetadata(), candidate.url
+    else:
+        metadata, url = page.metadata, clean(page.fetched.permanent_url)
+        if url != candidate.url and url in published:
+            report.already_published += 1
+            return None
+        if url != candidate.url and url in offered:
+            report.already_offered += 1
+            return None
+    when = entry.published or metadata.published
+    if when is None or not report.since < when <= report.until:
+        return None
+    organization = source.organization or candidate.feed.title
+    try:
+        resource, warnings = make_resource(
+            settings, archive, url, metadata, title=entry.title, by=(archive.spelled(organization),) if organization else ()
+        )
+    except Unusable as exc:
+        notes.append(f"{url}: {exc}")
+        return None
+    notes += [f"{url}: {warning}" for warning in warnings]
+    return choose_category(settings, None, source), resource, notes
+
+
+def summary(report: CollectReport) -> list[str]:
+    """The closing lines of `collect`: added per category, skipped, failed feeds."""
+    counts = Counter({category: len(items) for category, items in report.added.items()})
+    added = ", ".join(f"{count} under {category}" for category, count in counts.items()) or "nothing"
+    lines = [f"collected entries published after {report.since} up to {report.until}: added {added}"]
+    if report.already_published:
+        lines.append(f"skipped {report.already_published} already published in an issue")
+    if report.already_offered:
+        lines.append(f"skipped {report.already_offered} offered before for this issue")
+    lines += [f"feed failed: {name}: {cause}" for name, cause in report.failed_feeds]
+    return lines

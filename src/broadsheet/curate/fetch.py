@@ -1,0 +1,190 @@
+"""The one HTTP client of curation: redirects, a timeout, a size cap, a bound on connections per host.
+
+Every request names broadsheet in its User-Agent. A `429 Too Many Requests`
+is waited for when its `Retry-After` is within the timeout; the connection
+slot is given back while waiting, so other links of that host go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import http
+import socket
+import ssl
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+
+import httpx
+
+from .. import __version__
+from ..settings import Curation
+from .urls import host_of
+
+PERMANENT = (301, 308)
+MAX_REDIRECTS = 10
+RETRIES_AFTER_429 = 2
+
+
+def user_agent(website: str) -> str:
+    """`broadsheet/VERSION (+WEBSITE)`: who is asking, and where to write to them."""
+    return f"broadsheet/{__version__} (+{website})"
+
+
+def reason(status: int) -> str:
+    """`404 Not Found`: the code and its standard phrase, whatever words a server sent."""
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+class FetchError(Exception):
+    """A URL that could not be fetched; `cause` says why in a few words (`404 Not Found`, `timed out after 15 s`)."""
+
+    def __init__(self, url: str, cause: str, status: int = 0) -> None:
+        super().__init__(f"{url}: {cause}")
+        self.url = url
+        self.cause = cause
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """An answer, after redirects."""
+
+    url: str
+    """As asked for."""
+    final_url: str
+    permanent_url: str
+    """Where the leading permanent redirects (301, 308) lead: the URL to publish. `url` when there were none."""
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    truncated: bool = False
+
+    @property
+    def content_type(self) -> str:
+        return str(self.headers.get("content-type", "")).split(";")[0].strip().lower()
+
+
+def _permanent_url(response: httpx.Response) -> str:
+    url = str(response.history[0].url) if response.history else str(response.url)
+    for hop, redirect in enumerate(response.history):
+        if redirect.status_code not in PERMANENT:
+            break
+        following = response.history[hop + 1] if hop + 1 < len(response.history) else response
+        url = str(following.url)
+    return url
+
+
+def _cause(exc: BaseException, timeout: float) -> str:
+    """What went wrong, named as an editor would look it up."""
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out after {timeout:g} s"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return f"more than {MAX_REDIRECTS} redirects"
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return "DNS lookup failed: no such host"
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"TLS failure: {seen.verify_message or seen.reason}"
+        if isinstance(seen, ssl.SSLError):
+            # OpenSSL's reason codes read as words: WRONG_VERSION_NUMBER -> "wrong version number".
+            return f"TLS failure: {str(seen.reason).replace('_', ' ').lower() if seen.reason else seen}"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    if "Name or service not known" in text or "name resolution" in text or "nodename nor servname" in text:
+        return "DNS lookup failed: no such host"
+    if "SSL" in text or "certificate" in text:
+        return f"TLS failure: {text}"
+    if "refused" in text.lower():
+        return "connection refused"
+    return f"connection failed: {text or type(exc).__name__}"
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class Fetcher:
+    """An open client for one command's requests: `async with Fetcher(curation, agent) as fetcher:`."""
+
+    def __init__(self, curation: Curation, agent: str) -> None:
+        self.curation = curation
+        self._slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(curation.connections_per_host)
+        )
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": agent},
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            timeout=curation.timeout,
+            # The per-host semaphores bound the connections; a command is short, so every one is kept for reuse.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self._client.__aexit__(kind, exc, tb)
+
+    async def get(self, url: str, headers: Mapping[str, str] | None = None) -> Fetched:
+        """The body of `url` (up to the size cap), following redirects; `FetchError` unless 2xx or 304."""
+        fetched = await self._send("GET", url, headers, read=True)
+        if not (200 <= fetched.status < 300 or fetched.status == 304):
+            raise FetchError(url, reason(fetched.status), fetched.status)
+        return fetched
+
+    async def probe(self, url: str) -> Fetched:
+        """How `url` answers without reading its body: `HEAD`, then `GET` where `HEAD` is refused."""
+        fetched = await self._send("HEAD", url, None, read=False)
+        if fetched.status in (403, 405, 501):
+            fetched = await self._send("GET", url, None, read=False)
+        return fetched
+
+    async def _send(self, method: str, url: str, headers: Mapping[str, str] | None, *, read: bool) -> Fetched:
+        for attempt in range(RETRIES_AFTER_429 + 1):
+            async with self._slots[host_of(url)]:
+                fetched = await self._once(method, url, headers, read=read)
+            wait = _retry_after(fetched.headers.get("retry-after")) if fetched.status == 429 else None
+            if wait is None or wait > self.curation.timeout or attempt == RETRIES_AFTER_429:
+                return fetched
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+
+    async def _once(self, method: str, url: str, headers: Mapping[str, str] | None, *, read: bool) -> Fetched:
+        try:
+            async with self._client.stream(method, url, headers=headers) as response:
+                body = bytearray()
+                truncated = False
+                if read:
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > self.curation.max_bytes:
+                            del body[self.curation.max_bytes :]
+                            truncated = True
+                            break
+                return Fetched(
+                    url, str(response.url), _permanent_url(response), response.status_code,
+                    response.headers, bytes(body), truncated,
+                )
+        except (httpx.HTTPError, OSError) as exc:
+            raise FetchError(url, _cause(exc, self.curation.timeout)) from None

@@ -1,0 +1,277 @@
+"""What a page says about itself: title, organizations, language and date, from HTML or a PDF.
+
+Title sources in order of trust, as metascraper has them: Open Graph, JSON-LD,
+Highwire Press `citation_*` tags (used by report repositories), Twitter, and
+last the `<title>` element, which usually carries the site's name as well.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+from .fetch import Fetched
+
+
+class Unreadable(Exception):
+    """A fetched document that is neither HTML nor PDF, or a PDF that cannot be read."""
+
+
+@dataclass(frozen=True)
+class PageMetadata:
+    title: str | None = None
+    organizations: tuple[str, ...] = ()
+    lang: str | None = None
+    """Language of the title: a language code such as `my`, or None when nothing says."""
+    published: date | None = None
+
+
+_MYANMAR = re.compile("[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]")
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
+_STRONG_SEPARATOR = r"\s+(?:\||\u2013|\u2014|\u00b7|\u00bb)\s+"  # | en dash, em dash, middle dot, >>
+_SEPARATORS = re.compile(r"\s+(?:\||\u2013|\u2014|\u00b7|\u00bb|::|-)\s+")
+_SEPARATOR_CHARS = " |\u2013\u2014\u00b7\u00bb:-"
+_GENERIC_LABEL = re.compile(r"(?:report|reports|statement|statements|press release|news|publication|publications|briefing paper)", re.IGNORECASE)
+_ORGANIZATION_TYPES = re.compile(r".*(?:Organization|Organisation|NGO|Corporation|GovernmentOrganization|NewsMediaOrganization)")
+_ARTICLE_TYPES = {"Article", "NewsArticle", "BlogPosting", "Report", "ScholarlyArticle", "CreativeWork", "WebPage", "Blog", "AnalysisNewsArticle", "ReportageNewsArticle"}
+_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+_JUNK_PDF_TITLE = re.compile(r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|.*\.(?:docx?|indd|pptx?|odt))$", re.IGNORECASE)
+
+
+def read_document(fetched: Fetched) -> PageMetadata:
+    """The metadata of a fetched page or PDF; `Unreadable` for anything else."""
+    kind = fetched.content_type
+    if kind == "application/pdf" or fetched.content.startswith(b"%PDF-"):
+        return read_pdf(fetched.content, fetched.final_url)
+    if kind in ("text/html", "application/xhtml+xml") or (not kind and fetched.content.lstrip()[:1] == b"<"):
+        return read_html(decode_html(fetched.content, fetched.headers.get("content-type", "")))
+    raise Unreadable(f"neither HTML nor PDF (Content-Type: {kind or 'none'})")
+
+
+# -- HTML ---------------------------------------------------------------------
+
+
+def _codec(label: str) -> str | None:
+    name = label.strip().strip("\"'").lower()
+    # WHATWG: pages labelled Latin-1 or ASCII are decoded as windows-1252, as every browser does.
+    if name in ("iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii"):
+        name = "windows-1252"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_html(content: bytes, content_type: str = "") -> str:
+    """The text of an HTML page: a BOM, else the header's charset, else a `<meta>` in the first 1024 bytes, else UTF-8 or windows-1252."""
+    for bom, bom_codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if content.startswith(bom):
+            return content[len(bom) :].decode(bom_codec, errors="replace")
+    declared = re.search(r"charset\s*=\s*([^;\s]+)", content_type, re.IGNORECASE)
+    name: str | None = _codec(declared.group(1)) if declared else None
+    if name is None:
+        meta = _CHARSET.search(content[:1024])
+        name = _codec(meta.group(1).decode("ascii")) if meta else None
+    if name is not None:
+        return content.decode(name, errors="replace")
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content.decode("windows-1252", errors="replace")
+
+
+def tidy(text: str | None) -> str | None:
+    """Entities decoded (twice-encoded ones too, as WordPress writes them), whitespace collapsed; None when empty."""
+    if text is None:
+        return None
+    text = " ".join(html.unescape(text).split())
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
+    return text or None
+
+
+def read_html(text: str) -> PageMetadata:
+    tree = LexborHTMLParser(text)
+    meta: dict[str, list[str]] = {}
+    for node in tree.css("meta"):
+        attributes = node.attributes
+        key = (attributes.get("property") or attributes.get("name") or "").strip().lower()
+        value = tidy(attributes.get("content"))
+        if key and value:
+            meta.setdefault(key, []).append(value)
+    nodes = list(_json_ld(tree))
+    article = next((n for n in nodes if _types(n) & _ARTICLE_TYPES and (n.get("headline") or n.get("name"))), None)
+    site = _first(meta, "og:site_name") or _site_from_json_ld(nodes)
+
+    title_node = tree.css_first("title")
+    ld_title = tidy(_text(article.get("headline") or article.get("name"))) if article else None
+    title = (
+        _first(meta, "og:title")
+        or ld_title
+        or _first(meta, "citation_title")
+        or _first(meta, "twitter:title")
+    )
+    title = _without_site(title, site) if title else _from_title_element(tidy(title_node.text()) if title_node else None, site)
+
+    organizations = list(meta.get("citation_author", []))
+    if article:
+        for role in ("author", "publisher"):
+            organizations += [name for name in _organizations(article.get(role), nodes)]
+    if not organizations and site:
+        organizations.append(site)
+
+    html_node = tree.css_first("html")
+    declared = (html_node.attributes.get("lang") if html_node else None) or _first(meta, "og:locale")
+    published = _date(
+        _first(meta, "article:published_time")
+        or (_text(article.get("datePublished")) if article else None)
+        or _first(meta, "citation_publication_date")
+        or _first(meta, "citation_date")
+    )
+    return PageMetadata(title, _unique(organizations), title_language(title, declared), published)
+
+
+def _first(meta: dict[str, list[str]], key: str) -> str | None:
+    values = meta.get(key)
+    return values[0] if values else None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, str) else None
+
+
+def _json_ld(tree: LexborHTMLParser) -> Iterator[dict[str, Any]]:
+    """Every object of the page's JSON-LD blocks, `@graph` members included; blocks that are not JSON are skipped."""
+    for script in tree.css('script[type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text(deep=True) or "null")
+        except ValueError:
+            continue
+        pending = data if isinstance(data, list) else [data]
+        while pending:
+            item = pending.pop(0)
+            if isinstance(item, dict):
+                pending += item.get("@graph", []) if isinstance(item.get("@graph"), list) else []
+                yield item
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    kind = node.get("@type")
+    return {kind} if isinstance(kind, str) else {k for k in kind if isinstance(k, str)} if isinstance(kind, list) else set()
+
+
+def _organizations(value: Any, nodes: list[dict[str, Any]]) -> Iterator[str]:
+    by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict) and set(item) == {"@id"}:
+            item = by_id.get(item["@id"])
+        if isinstance(item, dict) and any(_ORGANIZATION_TYPES.fullmatch(t) for t in _types(item)):
+            name = tidy(_text(item.get("name")))
+            if name:
+                yield name
+
+
+def _site_from_json_ld(nodes: list[dict[str, Any]]) -> str | None:
+    site = next((n for n in nodes if "WebSite" in _types(n)), None)
+    return tidy(_text(site.get("name"))) if site else None
+
+
+def _unique(names: list[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(name.casefold(), name)
+    return tuple(seen.values())
+
+
+def _without_site(title: str, site: str | None) -> str:
+    """`title` without a leading or trailing segment that is the site's name."""
+    if not site:
+        return title
+    parts = _SEPARATORS.split(title)
+    if len(parts) > 1 and parts[-1].casefold() == site.casefold():
+        return title[: title.casefold().rindex(site.casefold())].rstrip(_SEPARATOR_CHARS).rstrip()
+    if len(parts) > 1 and parts[0].casefold() == site.casefold():
+        return title[len(site) :].lstrip(_SEPARATOR_CHARS).lstrip()
+    return title
+
+
+def _from_title_element(title: str | None, site: str | None) -> str | None:
+    """A `<title>` without the site's name: `… - Site` (any dash), `… | Site`, `Report | … | Site`."""
+    if not title:
+        return None
+    stripped = _without_site(title, site)
+    if stripped == title:
+        # No known site name: the last segment after a strong separator is taken to be it.
+        match = list(re.finditer(_STRONG_SEPARATOR, title))
+        if match:
+            stripped = title[: match[-1].start()]
+    first = re.match(r"(.+?)" + _STRONG_SEPARATOR, stripped)
+    if first and _GENERIC_LABEL.fullmatch(first.group(1)):
+        stripped = stripped[first.end() :]
+    return stripped.strip() or title
+
+
+def title_language(title: str | None, declared: str | None) -> str | None:
+    """`my` for a title in Myanmar script; else the language the page declares, unless it claims Burmese for a title that is not."""
+    if title and _MYANMAR.search(title):
+        return "my"
+    code = re.split(r"[-_]", declared.strip())[0].lower() if declared and declared.strip() else None
+    if not code or not code.isalpha() or code == "my":
+        return None
+    return code
+
+
+def _date(value: str | None) -> date | None:
+    match = _DATE.search(value) if value else None
+    if not match:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+# -- PDF ----------------------------------------------------------------------
+
+
+def read_pdf(content: bytes, url: str) -> PageMetadata:
+    """Title and author from the PDF's document information; the file name made readable when it has no title."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        info = PdfReader(io.BytesIO(content)).metadata
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise Unreadable(f"not a readable PDF ({exc})") from None
+    title = tidy(info.title) if info else None
+    if title and _JUNK_PDF_TITLE.fullmatch(title):
+        title = None
+    author = tidy(info.author) if info else None
+    created: datetime | None = None
+    if info:
+        try:
+            created = info.creation_date
+        except ValueError:
+            created = None
+    organizations = tuple(name.strip() for name in author.split(";") if name.strip()) if author else ()
+    return PageMetadata(title or readable_file_name(url), organizations, title_language(title, None), created.date() if created else None)
+
+
+def readable_file_name(url: str) -> str | None:
+    """`…/cold-season_needs-2024.pdf` -> `Cold season needs 2024`."""
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    name = re.sub(r"\.pdf$", "", name, flags=re.IGNORECASE)
+    words = " ".join(re.sub(r"[-_+.]+", " ", name).split())
+    return words[:1].upper() + words[1:] if words else None

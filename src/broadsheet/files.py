@@ -1,0 +1,41 @@
+"""Reading the user's files: each kind has a size limit, checked before anything is parsed.
+
+A valid 50 MB issue took 342 s and 1.4 GB of memory to build (YAML, pydantic
+and Markdown all scale with it), so a file far larger than any real one is
+refused at once with its size, instead of being read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import Diagnostic, InvalidInput
+
+MB = 1_000_000
+
+ISSUE_LIMIT = 2 * MB
+"""Bytes of an issue file; a real issue of 80 resources is about 30 KB."""
+CATALOG_LIMIT = 5 * MB
+"""Bytes of a `.po` or `.pot` file; a fully translated issue catalog is about 100 KB."""
+SETTINGS_LIMIT = 1 * MB
+"""Bytes of `broadsheet.toml`; a real one is about 5 KB."""
+
+LIMITS = {"issue": ISSUE_LIMIT, "catalog": CATALOG_LIMIT, "settings": SETTINGS_LIMIT}
+"""Each kind of file and its limit, as `docs/limits.md` lists them."""
+
+
+def read_limited(path: Path, kind: str, display: str | None = None) -> bytes:
+    """The bytes of the `kind` file at `path` ("issue", "catalog", "settings"); InvalidInput when it is over its limit.
+
+    OSError (a missing or unreadable file) is left to the caller, which knows what that means for it.
+    """
+    limit = LIMITS[kind]
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+        if len(data) > limit:
+            size = max(path.stat().st_size, len(data))
+            where = display or str(path)
+            raise InvalidInput(
+                [Diagnostic(where, 0, 0, "", f"the file is {size / MB:.1f} MB; {kind} files are limited to {limit / MB:g} MB")]
+            )
+    return data

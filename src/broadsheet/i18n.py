@@ -1,0 +1,466 @@
+"""Run-time catalogs: a locale's translations for build, site and the web pages, read once and used safely.
+
+A `.po` file is read once per content (`site` used to parse the shared
+catalogs again for each issue), and a translator's mistake never breaks a
+page: a translation that cannot be formatted falls back to the English text,
+logged once, and HTML the original does not have is escaped. The translators'
+tooling (extract, update, status, checks) is in `catalogs.py`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gettext
+import hashlib
+import logging
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel import Locale
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import PoFileError, read_po
+from babel.plural import to_gettext
+from markupsafe import Markup, escape
+
+from .errors import Diagnostic, InvalidInput
+from .files import read_limited
+from .model import Issue
+from .settings import Project
+
+INTERFACE = "messages"
+NAMES = "names"
+
+log = logging.getLogger("broadsheet.i18n")
+
+
+# -- Where catalogs are ------------------------------------------------------------
+
+
+def template_path(project: Project, domain: str) -> Path:
+    return project.locales_dir / f"{domain}.pot"
+
+
+def catalog_path(project: Project, locale: str, domain: str) -> Path:
+    return project.locales_dir / locale / "LC_MESSAGES" / f"{domain}.po"
+
+
+def issue_domain(issue: Issue) -> str:
+    return f"issues/{issue.date.isoformat()}"
+
+
+def shown(project: Project, path: Path) -> str:
+    try:
+        return path.relative_to(project.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def plural_forms(locale: str) -> str:
+    """The gettext Plural-Forms header of `locale`, from CLDR's rules.
+
+    Babel's own table lacks some languages (Burmese among them) and then
+    guesses two forms; CLDR knows Burmese has one.
+    """
+    forms = to_gettext(Locale.parse(locale).plural_form)
+    count = int(re.search(r"nplurals=(\d+)", forms).group(1))  # type: ignore[union-attr]
+    if count == 1:
+        return "nplurals=1; plural=0;"
+    if Locale.parse(locale).language == "en":
+        return "nplurals=2; plural=(n != 1);"
+    return forms
+
+
+def texts(value: object) -> tuple[str, ...]:
+    """A message's id or string as a tuple: one text, or the plural forms."""
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value) if isinstance(value, (tuple, list)) else ()
+
+
+# -- Reading a .po file, with every mistake located ----------------------------------
+
+_STRING = r'"(?:[^"\\]|\\.)*"'
+_KEYWORD_LINE = re.compile(rf"(msgctxt|msgid|msgid_plural|msgstr|msgstr\[(\d+)\])\s+{_STRING}")
+_STRING_LINE = re.compile(_STRING)
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CHARSET = re.compile(rb'^"Content-Type:[^"\n]*charset=([^\\"\s;]*)', re.M)
+# What may follow each part of an entry: a msgid after its msgctxt, a msgstr after its msgid...
+_FOLLOWS = {
+    "msgctxt": ("start", "msgstr"),
+    "msgid": ("start", "msgstr", "msgctxt"),
+    "msgid_plural": ("msgid",),
+    "msgstr": ("msgid",),
+}
+
+
+@dataclass(frozen=True)
+class _Syntax:
+    """Where a .po file first breaks the format, and how."""
+
+    line: int
+    message: str
+
+
+def _syntax_error(lines: list[str]) -> _Syntax | None:
+    """The first place `lines` are not a PO file as GNU gettext reads it; Babel's parser lets most pass."""
+    state, opened, plural = "start", 0, -1
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith(("#~", "#|")):
+            body = line[2:].lstrip().removeprefix("|").lstrip()
+            if body and not (_KEYWORD_LINE.fullmatch(body) or _STRING_LINE.fullmatch(body)):
+                return _Syntax(number, _unreadable(body))
+            continue
+        if line.startswith("#"):
+            if state in ("msgctxt", "msgid", "msgid_plural"):
+                return _Syntax(opened, f"{state} without a msgstr after it")
+            continue
+        if line.startswith('"'):
+            if not _STRING_LINE.fullmatch(line):
+                return _Syntax(number, _unreadable(line))
+            if state == "start":
+                return _Syntax(number, "a string outside any msgid or msgstr")
+            continue
+        keyword = _KEYWORD_LINE.fullmatch(line)
+        if keyword is None:
+            return _Syntax(number, _unreadable(line))
+        name, index = keyword.group(1).split("[")[0], keyword.group(2)
+        if index is not None:
+            if not ((state == "msgid_plural" and index == "0") or (state == "msgstr[]" and int(index) == plural + 1)):
+                return _Syntax(number, f"{keyword.group(1)} is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural")
+            state, plural = "msgstr[]", int(index)
+            continue
+        allowed = _FOLLOWS[name]
+        if state not in allowed and not (state == "msgstr[]" and "msgstr" in allowed):
+            if state in ("msgid", "msgid_plural"):
+                return _Syntax(opened, f"{state} without a msgstr after it")
+            return _Syntax(number, f"{name} is out of order here: an entry is [msgctxt,] msgid, [msgid_plural,] msgstr")
+        state = name
+        if name in ("msgctxt", "msgid"):
+            opened = number
+    if state in ("msgctxt", "msgid", "msgid_plural"):
+        return _Syntax(opened, f"{state} without a msgstr after it")
+    return None
+
+
+def _unreadable(line: str) -> str:
+    if line.count('"') % 2 or line.endswith('\\"'):
+        return 'a string is not closed: it needs a " at its end, and a " inside it is written \\"'
+    shown = line if len(line) <= 40 else line[:37] + "..."
+    return f"cannot read {shown!r}: expected a comment (#), a keyword (msgid, msgstr...) with a quoted string, or a quoted string"
+
+
+def _located(display: str, raw: bytes, offset: int, message: str) -> InvalidInput:
+    line = raw.count(b"\n", 0, offset) + 1
+    column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+    return InvalidInput([Diagnostic(display, line, column, "", message)])
+
+
+def _read(path: Path, display: str) -> bytes:
+    try:
+        return read_limited(path, "catalog", display)
+    except OSError as exc:
+        raise InvalidInput([Diagnostic(display, 0, 0, "", f"cannot read catalog: {exc.strerror}")]) from None
+
+
+def read_catalog(path: Path, locale: str | None = None, display: str | None = None) -> tuple[Catalog, list[str]]:
+    """The catalog at `path` and its lines of text, read afresh; InvalidInput, located, for anything wrong in it."""
+    display = display or str(path)
+    return _parsed(_read(path, display), locale, display)
+
+
+def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list[str]]:
+    """Checked before Babel parses it: control characters (a NUL used to reach MJML as "invalid MJML in
+    the template"), the charset, the encoding and the syntax (Babel's parser lets most mistakes pass)."""
+    control = _CONTROL.search(raw)
+    if control:
+        name = "a NUL byte" if control.group() == b"\0" else f"the control character U+{control.group()[0]:04X}"
+        raise _located(display, raw, control.start(), f"the catalog holds {name}; a .po file is text (was it saved by another program?)")
+    charset = "utf-8"
+    declared = _CHARSET.search(raw)
+    if declared:
+        charset = declared.group(1).decode("ascii", "replace")
+        try:
+            codecs.lookup(charset)
+        except LookupError:
+            raise _located(display, raw, declared.start(1), f"unknown charset {charset!r} in the Content-Type header; write charset=UTF-8") from None
+    try:
+        text = raw.decode(charset)
+    except UnicodeDecodeError as exc:
+        raise _located(display, raw, exc.start, f"not {charset} text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as {charset}") from None
+    lines = text.removeprefix("\ufeff").splitlines()
+    syntax = _syntax_error(lines)
+    if syntax:
+        raise InvalidInput([Diagnostic(display, syntax.line, 0, "", syntax.message)])
+    try:
+        catalog = read_po([f"{line}\n" for line in lines], locale=locale, abort_invalid=True)
+    except PoFileError as exc:
+        raise InvalidInput([Diagnostic(display, getattr(exc, "lineno", -1) + 1, 0, "", str(exc).rsplit(" on ", 1)[0])]) from None
+    except ValueError as exc:
+        raise InvalidInput([Diagnostic(display, 0, 0, "", f"cannot read catalog: {exc}")]) from None
+    return catalog, lines
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A catalog as read, shared by every caller in the process: never change it (the tooling reads its own)."""
+
+    path: Path
+    display: str
+    catalog: Catalog
+    lines: tuple[str, ...]
+
+    def msgstr_line(self, msgid_line: int | None) -> int:
+        """The line of the msgstr that belongs to the msgid at `msgid_line` (Babel gives the msgid's)."""
+        if not msgid_line:
+            return 0
+        for number in range(msgid_line - 1, len(self.lines)):
+            if self.lines[number].startswith("msgstr"):
+                return number + 1
+        return msgid_line
+
+
+_loaded: dict[tuple[Path, str], tuple[bytes, Loaded | InvalidInput]] = {}
+_loaded_lock = threading.Lock()
+
+
+def load_catalog(path: Path, display: str | None = None) -> Loaded:
+    """The catalog at `path`, parsed once for each content it has in this process; InvalidInput as `read_catalog`.
+
+    Keyed by the file's bytes, not its time: a catalog rewritten within the
+    file system's clock tick is read again all the same.
+    """
+    display = display or str(path)
+    raw = _read(path, display)
+    digest = hashlib.blake2b(raw, digest_size=16).digest()
+    key = (path.resolve(), display)
+    with _loaded_lock:
+        cached = _loaded.get(key)
+    if cached is None or cached[0] != digest:
+        try:
+            catalog, lines = _parsed(raw, None, display)
+            cached = (digest, Loaded(path, display, catalog, tuple(lines)))
+        except InvalidInput as exc:
+            cached = (digest, exc)
+        with _loaded_lock:
+            _loaded[key] = cached
+    if isinstance(cached[1], InvalidInput):
+        raise InvalidInput(cached[1].diagnostics)
+    return cached[1]
+
+
+def _report_once(key: tuple[object, ...], message: str) -> None:
+    with _loaded_lock:
+        if key in _reported:
+            return
+        _reported.add(key)
+    log.warning(message)
+
+
+_reported: set[tuple[object, ...]] = set()
+
+
+def _usable(path: Path, display: str) -> Loaded | None:
+    """The catalog at `path`, or None when there is none or it cannot be read (logged once: English is shown)."""
+    if not path.is_file():
+        return None
+    try:
+        return load_catalog(path, display)
+    except InvalidInput as exc:
+        for diagnostic in exc.diagnostics:
+            _report_once(("unreadable", path.resolve(), str(diagnostic)), f"{diagnostic}; English shown instead of this catalog")
+        return None
+
+
+# -- Content and names: a lookup that counts what it lacked ---------------------------
+
+
+@dataclass
+class Lookup:
+    """The usable translations of one catalog for a build, and what it lacked."""
+
+    path: Path
+    translations: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
+    needed: set[str] = field(default_factory=set)
+    missing: set[str] = field(default_factory=set)
+
+    def get(self, text: str) -> str | None:
+        self.needed.add(text)
+        found = self.translations.get(text)
+        forms = (found,) if isinstance(found, str) else found or ()
+        if forms and all(forms):
+            return forms[0]
+        self.missing.add(text)
+        return None
+
+
+def _translated(loaded: Loaded | None) -> dict[str, tuple[str, ...]]:
+    """msgid -> every form of its translation, for the translated, non-fuzzy messages."""
+    found: dict[str, tuple[str, ...]] = {}
+    for message in loaded.catalog if loaded else ():
+        if message.id and message.string and not message.fuzzy:
+            strings = texts(message.string)
+            if all(strings):
+                found[texts(message.id)[0]] = strings
+    return found
+
+
+def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
+    """Translated, non-fuzzy messages of the catalog at `path` (none if it does not exist or cannot be read)."""
+    loaded = _usable(path, display or str(path))
+    return Lookup(path, {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded).items()})
+
+
+# -- The interface: gettext for Jinja2, safe to format -----------------------------------
+
+
+class Translations(gettext.NullTranslations):
+    """The interface translations of one locale: gettext and ngettext from a catalog read once."""
+
+    def __init__(self, locale: str, display: str = "", messages: dict[str, tuple[str, ...]] | None = None, lines: dict[str, int] | None = None) -> None:
+        super().__init__()
+        self.locale = locale
+        self.display = display
+        self._messages = messages or {}
+        self._lines = lines or {}
+        self._plural = gettext.c2py(plural_forms(locale).split("plural=", 1)[1].rstrip(";").strip())
+        self._reported: set[str] = set()
+
+    def gettext(self, message: str) -> str:
+        forms = self._messages.get(message)
+        return forms[0] if forms else message
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        forms = self._messages.get(msgid1)
+        index = self._plural(n)
+        if forms and index < len(forms):
+            return forms[index]
+        return msgid1 if n == 1 else msgid2
+
+    def unusable(self, message: str, problem: Exception) -> None:
+        """Log, once, that the translation of `message` cannot be used."""
+        with _loaded_lock:
+            if message in self._reported:
+                return
+            self._reported.add(message)
+        line = self._lines.get(message)
+        where = f"{self.display}:{line}" if line else self.display
+        log.warning("%s: warning: msgstr: the translation of %r cannot be formatted (%s: %s); English shown", where, message, type(problem).__name__, problem)
+
+
+_translations: dict[tuple[Path, str], tuple[Loaded, Translations]] = {}
+
+
+def translations(path: Path, locale: str, display: str | None = None) -> Translations:
+    """The interface translations in the catalog at `path` (fuzzy ones left out; English where it cannot be read)."""
+    display = display or str(path)
+    loaded = _usable(path, display)
+    if loaded is None:
+        return Translations(locale, display)
+    key = (path.resolve(), locale)
+    cached = _translations.get(key)
+    if cached is None or cached[0] is not loaded:
+        lines = {texts(m.id)[0]: loaded.msgstr_line(m.lineno) for m in loaded.catalog if m.id}
+        cached = (loaded, Translations(locale, display, _translated(loaded), lines))
+        _translations[key] = cached
+    return cached[1]
+
+
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--")
+
+
+def tags(text: str) -> Counter[str]:
+    """The HTML tags written in `text` (not Markdown autolinks like <https://...>)."""
+    return Counter(_TAG.findall(text))
+
+
+def _formatted(text: str, original: str, variables: dict[str, Any], autoescape: bool) -> str:
+    if autoescape:
+        # The template's own markup is trusted; a translation's is only where the original has the same.
+        text = Markup(text) if not tags(text) - tags(original) else escape(text)
+    return text % variables
+
+
+def _safe(translations: gettext.NullTranslations, key: str, original: str, translated: str, variables: dict[str, Any], autoescape: bool) -> str:
+    """`translated` formatted with `variables`; the English `original` when the translation cannot be."""
+    try:
+        return _formatted(translated, original, variables, autoescape)
+    except (KeyError, ValueError, TypeError) as exc:
+        if translated == original or not isinstance(translations, Translations):
+            raise  # the template's own text: a template problem, not a translator's
+        translations.unusable(key, exc)
+        return _formatted(original, original, variables, autoescape)
+
+
+def install(env: jinja2.Environment, translations: gettext.NullTranslations) -> None:
+    """Make `translations` the gettext of `env`, new-style (`_("By %(author)s", author=...)`), never failing on a translation."""
+
+    @jinja2.pass_context
+    def gettext_(context: jinja2.runtime.Context, message: str, /, **variables: Any) -> str:
+        return _safe(translations, message, message, translations.gettext(message), variables, context.eval_ctx.autoescape)
+
+    @jinja2.pass_context
+    def ngettext_(context: jinja2.runtime.Context, singular: str, plural: str, n: int, /, **variables: Any) -> str:
+        variables.setdefault("num", n)
+        translated = translations.ngettext(singular, plural, n)
+        original = singular if n == 1 else plural
+        return _safe(translations, singular, original, translated, variables, context.eval_ctx.autoescape)
+
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.globals.update(gettext=gettext_, ngettext=ngettext_)
+
+
+# -- What the interface catalog should hold --------------------------------------------
+
+_interface: dict[tuple[Path, bytes], tuple[tuple[str, tuple[str, ...]], ...]] = {}
+
+
+def _interface_entries(project: Project) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The interface's messages, each with the files it comes from: those of `messages.pot`, as `catalog extract` last wrote them.
+
+    Without a `.pot`, extracted from the templates (41 to 50 ms, once a process):
+    the translators' tooling is imported only then.
+    """
+    pot = template_path(project, INTERFACE)
+    if pot.is_file():
+        try:
+            loaded = load_catalog(pot, shown(project, pot))
+            return tuple(
+                (texts(message.id)[0], tuple(path for path, _line in message.locations))
+                for message in loaded.catalog
+                if message.id
+            )
+        except InvalidInput as exc:
+            for diagnostic in exc.diagnostics:
+                _report_once(("unreadable", str(diagnostic)), str(diagnostic))
+    # The settings' labels are interface messages too.
+    watched = [project.settings.model_dump_json()]
+    for path in sorted(project.templates_dir.rglob("*")):
+        stat = path.stat()
+        watched.append(f"{path}:{stat.st_mtime_ns}:{stat.st_size}")
+    key = (project.root, "\n".join(watched).encode())
+    if key not in _interface:
+        from .catalogs import interface_messages
+
+        _interface[key] = tuple((message.key, tuple(path for path, _line in message.locations)) for message in interface_messages(project))
+    return _interface[key]
+
+
+def interface_msgids(project: Project) -> tuple[str, ...]:
+    """The interface's messages."""
+    return tuple(key for key, _paths in _interface_entries(project))
+
+
+def email_msgids(project: Project) -> frozenset[str]:
+    """The interface's messages an email may show: every one but those only of web pages (`site/`, `web/`)."""
+    templates = project.templates_dir.relative_to(project.root).as_posix()
+    pages = (f"{templates}/site/", f"{templates}/web/")
+    return frozenset(key for key, paths in _interface_entries(project) if not all(path.startswith(pages) for path in paths))
+

@@ -1,0 +1,259 @@
+"""`broadsheet add`: a resource read from its page and written into the issue, every other byte unchanged."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from broadsheet import burmese
+from broadsheet.build import check
+from broadsheet.curate.add import add_resources
+from broadsheet.curate.metadata import decode_html, read_html
+from broadsheet.errors import UsageError, errors_in
+from broadsheet.settings import Project
+
+from .curate_site import BURMESE_TITLE, ISSUE, ZAWGYI_TITLE, make_project, site, slow_site, write_issue_file
+
+__all__ = ["site", "slow_site"]
+
+REPORTS_ANCHOR = "  reports: []   # none yet\n"
+STATEMENTS_ANCHOR = "      by: [Progressive Voice]\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return make_project(tmp_path)
+
+
+def late(_request: Request) -> Response:
+    time.sleep(2)
+    return Response("late")
+
+
+def base_of(server: HTTPServer) -> str:
+    return server.url_for("").rstrip("/")
+
+
+def test_wordpress_page_is_added_under_the_first_category_and_nothing_else_changes(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    before = path.read_text(encoding="utf-8")
+
+    report = add_resources(project, path, [f"{base}/statements/appeal?id=7&utm_source=newsletter&utm_medium=email&fbclid=abc"])
+
+    [outcome] = report.outcomes
+    assert (outcome.status, outcome.category, outcome.warnings) == ("added", "statements", ())
+    entry = (
+        "    - title: \"Joint Appeal: Winter Aid for Displaced Families\"\n"
+        f"      url: {base}/statements/appeal?id=7\n"
+        "      by: Coalition for Rights Monitoring\n"
+    )
+    assert path.read_text(encoding="utf-8") == before.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)
+    assert not report.failed
+    assert errors_in(check(project, path)) == []
+
+
+def test_report_page_gives_every_citation_author_and_goes_under_the_chosen_category(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    before = path.read_text(encoding="utf-8")
+
+    add_resources(project, path, [f"{base}/reports/cold-season"], category="reports")
+
+    entry = (
+        "    - title: Cold Season Needs Assessment\n"
+        f"      url: {base}/reports/cold-season\n"
+        "      by: [Example Relief Network, Karen Human Rights Group, Women's League of Burma]\n"
+    )
+    assert path.read_text(encoding="utf-8") == before.replace(REPORTS_ANCHOR, "  reports:   # none yet\n" + entry)
+    assert errors_in(check(project, path)) == []
+
+
+def test_burmese_title_is_marked_my_and_pdf_reads_its_metadata_and_a_file_name(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    before = path.read_text(encoding="utf-8")
+
+    report = add_resources(
+        project, path, [f"{base}/my/report", f"{base}/files/needs.pdf", f"{base}/files/cold-season_needs-2024.pdf"], category="reports"
+    )
+
+    assert [o.status for o in report.outcomes] == ["added", "added", "added"]
+    entries = (
+        f"    - title: {BURMESE_TITLE}\n"
+        f"      url: {base}/my/report\n"
+        "      by: Burma Partner\n"
+        "      lang: my\n"
+        "    - title: Cold Season Needs Assessment\n"
+        f"      url: {base}/files/needs.pdf\n"
+        "      by: Example Relief Network\n"
+        "    - title: Cold season needs 2024\n"
+        f"      url: {base}/files/cold-season_needs-2024.pdf\n"
+    )
+    assert path.read_text(encoding="utf-8") == before.replace(REPORTS_ANCHOR, "  reports:   # none yet\n" + entries)
+
+
+@pytest.mark.parametrize(
+    ("page", "title"),
+    [
+        ("/cp1252/meta", "Caf\u00e9 Owners\u2019 Statement on the \u201cNew\u201d Curfew"),
+        ("/cp1252/header", "Na\u00efve Promises"),
+        ("/press/villages", "Villages Burned in Sagaing"),
+    ],
+    ids=["windows-1252 in a meta", "windows-1252 in the header", "title element only"],
+)
+def test_legacy_encodings_and_bare_titles_read_right(project: Project, site: HTTPServer, page: str, title: str) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+
+    [outcome] = add_resources(project, path, [base + page]).outcomes
+
+    assert outcome.resource is not None
+    assert outcome.resource.title == title
+
+
+def test_zawgyi_title_is_converted_to_unicode(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+
+    [outcome] = add_resources(project, path, [f"{base}/my/zawgyi"]).outcomes
+
+    assert outcome.resource is not None
+    assert (outcome.resource.title, outcome.resource.lang) == (ZAWGYI_TITLE[1], "my")
+    assert outcome.warnings == ("the title was Zawgyi-encoded Burmese; converted to Unicode",)
+    assert errors_in(check(project, path)) == []
+
+
+def test_zawgyi_title_without_pyicu_names_the_command_and_writes_nothing(
+    project: Project, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    before = path.read_bytes()
+    burmese._zawgyi_transliterator.cache_clear()
+    monkeypatch.setitem(sys.modules, "icu", None)  # as if PyICU were not installed
+
+    try:
+        [outcome] = add_resources(project, path, [f"{base}/my/zawgyi"]).outcomes
+    finally:
+        burmese._zawgyi_transliterator.cache_clear()
+
+    assert outcome.status == "failed"
+    assert "pip install 'broadsheet[zawgyi]'" in outcome.message
+    assert path.read_bytes() == before
+
+
+def test_permanent_redirect_is_followed_to_the_url_to_publish_and_a_temporary_one_is_not(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+
+    moved, latest = add_resources(project, path, [f"{base}/moved", f"{base}/latest"]).outcomes
+
+    assert moved.resource is not None and moved.resource.url == f"{base}/statements/appeal"
+    assert latest.resource is not None and latest.resource.url == f"{base}/latest"
+
+
+def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
+    project: Project, site: HTTPServer, slow_site: HTTPServer
+) -> None:
+    base = base_of(site)
+    slow_site.expect_request("/slow").respond_with_handler(late)
+    path = write_issue_file(project, base)
+    before = path.read_text(encoding="utf-8")
+
+    report = add_resources(
+        project,
+        path,
+        [f"{base}/missing", f"{base}/gone", slow_site.url_for("/slow"), f"{base}/data.json", "ftp://example.org/file", f"{base}/press/villages"],
+    )
+
+    assert [(o.status, o.message) for o in report.outcomes] == [
+        ("failed", "404 Not Found"),
+        ("failed", "410 Gone"),
+        ("failed", "timed out after 1 s"),
+        ("failed", "neither HTML nor PDF (Content-Type: application/json)"),
+        ("failed", "Expected an http(s) URL but received: 'ftp://example.org/file'"),
+        ("added", "added under statements"),
+    ]
+    assert report.failed
+    entry = f"    - title: Villages Burned in Sagaing\n      url: {base}/press/villages\n"
+    assert path.read_text(encoding="utf-8") == before.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)
+
+
+def test_adding_again_adds_nothing_and_an_earlier_issue_is_named(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    earlier = write_issue_file(project, base, "2024-03-07.yaml", ISSUE.replace("2024-03-14", "2024-03-07"))
+    add_resources(project, earlier, [f"{base}/reports/cold-season"])
+    path = write_issue_file(project, base)
+
+    [first] = add_resources(project, path, [f"{base}/reports/cold-season?utm_campaign=x"]).outcomes
+    after_first = path.read_bytes()
+    [second] = add_resources(project, path, [f"{base}/reports/cold-season"]).outcomes
+
+    assert first.warnings == ("already published in issues/2024-03-07.yaml",)
+    assert (second.status, second.message) == ("present", "already in this issue; not added again")
+    assert path.read_bytes() == after_first
+
+
+def test_title_and_by_override_the_page_and_names_follow_the_catalog(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+
+    [given] = add_resources(project, path, [f"{base}/statements/appeal"], title="Winter Aid: A Joint Appeal", by=["Progressive voice", "Fortify Rights"]).outcomes
+
+    assert given.resource is not None
+    assert (given.resource.title, given.resource.by) == ("Winter Aid: A Joint Appeal", ("Progressive voice", "Fortify Rights"))
+    page = read_html(decode_html(b'<meta property="og:title" content="X"><meta name="citation_author" content="progressive  VOICE">'))
+    assert page.organizations == ("progressive VOICE",)
+
+
+def test_organizations_take_the_spelling_of_the_names_catalog(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    site.expect_request("/spelling").respond_with_data(
+        '<meta property="og:title" content="A Report"><meta name="citation_author" content="example relief  NETWORK">', content_type="text/html"
+    )
+    project.locales_dir.mkdir()
+    (project.locales_dir / "names.pot").write_text('msgid ""\nmsgstr ""\n\nmsgid "Example Relief Network"\nmsgstr ""\n', encoding="utf-8")
+    path = write_issue_file(project, base)
+
+    [outcome] = add_resources(project, path, [f"{base}/spelling"]).outcomes
+
+    assert outcome.resource is not None
+    assert outcome.resource.by == ("Example Relief Network",)
+
+
+def test_unknown_category_is_a_usage_error_naming_the_configured_ones(project: Project, site: HTTPServer) -> None:
+    path = write_issue_file(project, base_of(site))
+
+    with pytest.raises(UsageError, match=r"unknown category 'report'; did you mean 'reports'\? \(configured categories: statements, reports\)"):
+        add_resources(project, path, [base_of(site) + "/reports/cold-season"], category="report")
+
+
+def test_add_command_prints_each_outcome_and_exits_1_when_one_failed(project: Project, site: HTTPServer, cli: Callable[..., Result]) -> None:
+    base = base_of(site)
+    write_issue_file(project, base)
+
+    result = cli("add", "issues/2024-03-14.yaml", f"{base}/reports/cold-season", f"{base}/gone", "--category", "reports", cwd=project.root)
+
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "issues/2024-03-14.yaml: added under reports: 'Cold Season Needs Assessment' "
+        f"by Example Relief Network, Karen Human Rights Group, Women's League of Burma <{base}/reports/cold-season>\n"
+    )
+    assert result.stderr == f"issues/2024-03-14.yaml: error: {base}/gone: 410 Gone\n"
+
+
+def test_add_command_refuses_an_unknown_category_with_exit_2(project: Project, site: HTTPServer, cli: Callable[..., Result]) -> None:
+    write_issue_file(project, base_of(site))
+
+    result = cli("add", "issues/2024-03-14.yaml", f"{base_of(site)}/reports/cold-season", "--category", "report", cwd=project.root)
+
+    assert result.exit_code == 2
+    assert result.stderr == "broadsheet: unknown category 'report'; did you mean 'reports'? (configured categories: statements, reports)\n"

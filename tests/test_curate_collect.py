@@ -1,0 +1,217 @@
+"""`broadsheet collect`: the week's entries of partners' feeds, added once, and never again once deleted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from pytest_httpserver import HTTPServer
+
+from broadsheet.build import check
+from broadsheet.curate.collect import collect, summary
+from broadsheet.errors import BroadsheetError, InvalidInput, UsageError, errors_in
+from broadsheet.settings import Project
+
+from .curate_site import BURMESE_TITLE, ISSUE, make_project, site, write_issue_file
+
+__all__ = ["site"]
+
+RSS2 = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Coalition for Rights Monitoring - Statements</title><link>{base}/</link><description>d</description>
+<item><title>Joint Appeal: Winter Aid for Displaced Families</title><link>{base}/statements/appeal?utm_source=rss&amp;utm_medium=feed</link>
+ <pubDate>Tue, 12 Mar 2024 08:00:00 +0000</pubDate></item>
+<item><title>Last Week's Statement</title><link>{base}/statements/last-week</link><pubDate>Tue, 05 Mar 2024 08:00:00 +0000</pubDate></item>
+<item><title>An Old Statement, Already Published</title><link>https://example.org/old-statement</link><pubDate>Sun, 10 Mar 2024 08:00:00 +0000</pubDate></item>
+<item><title>Next Week's Statement</title><link>{base}/statements/next-week</link><pubDate>Wed, 20 Mar 2024 08:00:00 +0000</pubDate></item>
+</channel></rss>
+"""
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Example Relief Network</title><id>urn:ern</id><updated>2024-03-13T00:00:00Z</updated>
+<entry><title>Cold Season Needs Assessment</title><link rel="alternate" href="{base}/reports/cold-season"/><id>urn:1</id>
+ <updated>2024-03-11T10:00:00Z</updated></entry>
+<entry><title>Cold Season Needs Assessment (PDF)</title><link href="{base}/files/needs.pdf"/><id>urn:2</id>
+ <published>2024-03-13T10:00:00Z</published><updated>2024-03-13T10:00:00Z</updated></entry>
+<entry><title>February Update</title><link href="{base}/reports/february"/><id>urn:3</id><updated>2024-03-01T10:00:00Z</updated></entry>
+</feed>
+"""
+
+RSS1 = """<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="{base}/my/"><title>Burma Partner</title><link>{base}/my/</link><description>d</description>
+ <items><rdf:Seq><rdf:li rdf:resource="{base}/my/report"/></rdf:Seq></items></channel>
+<item rdf:about="{base}/my/report"><title>{title}</title><link>{base}/my/report</link><dc:date>2024-03-12T09:00:00+06:30</dc:date></item>
+</rdf:RDF>
+"""
+
+SOURCES = """
+[[sources]]
+name = "Coalition for Rights Monitoring"
+feed = "{base}/feeds/crm.xml"
+category = "statements"
+organization = "Coalition for Rights Monitoring"
+
+[[sources]]
+name = "Example Relief Network"
+feed = "{base}/feeds/ern.atom"
+category = "reports"
+
+[[sources]]
+name = "Burma Partner"
+feed = "{base}/feeds/burma.rdf"
+category = "reports"
+
+[[sources]]
+name = "Broken Partner"
+feed = "{base}/feeds/broken"
+
+[[sources]]
+name = "Moved Partner"
+feed = "{base}/feeds/nowhere"
+"""
+
+
+@pytest.fixture
+def feeds(site: HTTPServer) -> HTTPServer:
+    base = site.url_for("").rstrip("/")
+    site.expect_request("/feeds/crm.xml", headers={"If-None-Match": '"crm-1"'}).respond_with_data("", status=304)
+    site.expect_request("/feeds/crm.xml").respond_with_data(RSS2.format(base=base), content_type="application/rss+xml", headers={"ETag": '"crm-1"'})
+    site.expect_request("/feeds/ern.atom").respond_with_data(
+        ATOM.format(base=base), content_type="application/atom+xml", headers={"Last-Modified": "Wed, 13 Mar 2024 00:00:00 GMT"}
+    )
+    site.expect_request("/feeds/burma.rdf").respond_with_data(RSS1.format(base=base, title=BURMESE_TITLE), content_type="application/rdf+xml")
+    site.expect_request("/feeds/broken").respond_with_data("<html><body>Not a feed</body></html>", content_type="text/html")
+    site.expect_request("/feeds/nowhere").respond_with_data("", status=404)
+    return site
+
+
+@pytest.fixture
+def project(tmp_path: Path, feeds: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Project:
+    monkeypatch.delenv("BROADSHEET_DATABASE_URL", raising=False)
+    project = make_project(tmp_path, SOURCES.format(base=feeds.url_for("").rstrip("/")))
+    base = feeds.url_for("").rstrip("/")
+    write_issue_file(project, base, "2024-03-07.yaml", ISSUE.replace("2024-03-14", "2024-03-07"))
+    return project
+
+
+def test_collect_adds_the_entries_of_the_week_under_their_sources_categories(project: Project, feeds: HTTPServer) -> None:
+    base = feeds.url_for("").rstrip("/")
+    path = write_issue_file(project, base)
+    before = path.read_text(encoding="utf-8")
+
+    report = collect(project, path)
+
+    statements = (
+        "    - title: \"Joint Appeal: Winter Aid for Displaced Families\"\n"
+        f"      url: {base}/statements/appeal\n"
+        "      by: Coalition for Rights Monitoring\n"
+    )
+    reports = (
+        "  reports:   # none yet\n"
+        "    - title: Cold Season Needs Assessment\n"
+        f"      url: {base}/reports/cold-season\n"
+        "      by: Example Relief Network\n"
+        "    - title: Cold Season Needs Assessment (PDF)\n"
+        f"      url: {base}/files/needs.pdf\n"
+        "      by: Example Relief Network\n"
+        f"    - title: {BURMESE_TITLE}\n"
+        f"      url: {base}/my/report\n"
+        "      by: Burma Partner\n"
+        "      lang: my\n"
+    )
+    expected = before.replace("      by: [Progressive Voice]\n", "      by: [Progressive Voice]\n" + statements).replace("  reports: []   # none yet\n", reports)
+    assert path.read_text(encoding="utf-8") == expected
+    assert errors_in(check(project, path)) == []
+    assert (report.since, report.until, report.already_published) == (date(2024, 3, 7), date(2024, 3, 14), 1)
+    assert summary(report) == [
+        "collected entries published after 2024-03-07 up to 2024-03-14: added 1 under statements, 3 under reports",
+        "skipped 1 already published in an issue",
+        "feed failed: Broken Partner: not an RSS or Atom feed",
+        "feed failed: Moved Partner: 404 Not Found",
+    ]
+
+
+def test_collect_again_adds_nothing_asks_with_validators_and_never_offers_a_deleted_entry_again(project: Project, feeds: HTTPServer) -> None:
+    base = feeds.url_for("").rstrip("/")
+    path = write_issue_file(project, base)
+    collect(project, path)
+    after_first = path.read_bytes()
+    feeds.clear_log()
+
+    second = collect(project, path)
+
+    assert path.read_bytes() == after_first
+    assert (second.added_count, second.already_published) == (0, 5)
+    asked = {request.path: (request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"), response.status_code) for request, response in feeds.log}
+    assert asked["/feeds/crm.xml"] == ('"crm-1"', None, 304)
+    assert asked["/feeds/ern.atom"] == (None, "Wed, 13 Mar 2024 00:00:00 GMT", 200)
+    assert not any(path.startswith(("/statements", "/reports", "/files", "/my")) for path in asked)
+
+    deleted = after_first.decode("utf-8").replace(f"    - title: Cold Season Needs Assessment\n      url: {base}/reports/cold-season\n      by: Example Relief Network\n", "")
+    path.write_text(deleted, encoding="utf-8")
+    third = collect(project, path)
+
+    assert path.read_text(encoding="utf-8") == deleted
+    assert (third.added_count, third.already_offered) == (0, 1)
+
+
+def test_since_overrides_the_previous_issue_and_without_either_collect_says_what_to_give(project: Project, feeds: HTTPServer) -> None:
+    base = feeds.url_for("").rstrip("/")
+    path = write_issue_file(project, base)
+    (project.issues_dir / "2024-03-07.yaml").unlink()
+
+    with pytest.raises(UsageError, match=r"no issue before 2024-03-14 in issues/ to collect since; give --since DATE"):
+        collect(project, path)
+    report = collect(project, path, since=date(2024, 3, 12))
+
+    assert [r.url for items in report.added.values() for r in items] == [f"{base}/files/needs.pdf"]
+
+
+def test_sources_are_validated_like_every_setting(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as missing:
+        make_project(tmp_path / "a", '[[sources]]\nname = "No Feed"\n')
+    with pytest.raises(InvalidInput) as category:
+        make_project(tmp_path / "b", '[[sources]]\nname = "P"\nfeed = "https://example.org/feed"\ncategory = "statement"\n')
+    with pytest.raises(InvalidInput) as scheme:
+        make_project(tmp_path / "c", '[[sources]]\nname = "P"\nfeed = "ftp://example.org/feed"\n')
+
+    assert [d.field + ": " + d.message for d in missing.value.diagnostics] == ["sources[0].feed: required field is missing"]
+    assert [str(d) for d in category.value.diagnostics] == [
+        f"{tmp_path / 'b' / 'broadsheet.toml'}:32: error: sources[0].category: unknown category 'statement'; did you mean 'statements'? "
+        "(configured categories: statements, reports)"
+    ]
+    assert "Expected an http(s) URL but received: 'ftp://example.org/feed'" in scheme.value.diagnostics[0].message
+
+
+def test_collect_without_sources_says_where_to_declare_them(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    path = write_issue_file(project, "https://example.org")
+
+    with pytest.raises(BroadsheetError, match=r"declare each partner's feed as a \[\[sources\]\] table in broadsheet.toml"):
+        collect(project, path)
+
+
+def test_collect_command_prints_what_it_added_and_the_summary_and_exits_1_for_a_failed_feed(
+    project: Project, feeds: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = feeds.url_for("").rstrip("/")
+    write_issue_file(project, base)
+
+    result = cli("collect", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"issues/2024-03-14.yaml: added under statements: 'Joint Appeal: Winter Aid for Displaced Families' by Coalition for Rights Monitoring <{base}/statements/appeal>",
+        f"issues/2024-03-14.yaml: added under reports: 'Cold Season Needs Assessment' by Example Relief Network <{base}/reports/cold-season>",
+        f"issues/2024-03-14.yaml: added under reports: 'Cold Season Needs Assessment (PDF)' by Example Relief Network <{base}/files/needs.pdf>",
+        f"issues/2024-03-14.yaml: added under reports: '{BURMESE_TITLE}' [my] by Burma Partner <{base}/my/report>",
+        "issues/2024-03-14.yaml: collected entries published after 2024-03-07 up to 2024-03-14: added 1 under statements, 3 under reports",
+        "issues/2024-03-14.yaml: skipped 1 already published in an issue",
+    ]
+    assert result.stderr.splitlines() == [
+        "issues/2024-03-14.yaml: feed failed: Broken Partner: not an RSS or Atom feed",
+        "issues/2024-03-14.yaml: feed failed: Moved Partner: 404 Not Found",
+    ]

@@ -1,0 +1,201 @@
+"""`broadsheet links`: every URL of the issue checked at once, each broken one an error at its place."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from broadsheet.curate.links import check_links
+from broadsheet.settings import Project
+
+from .curate_site import make_project, site, slow_site
+
+__all__ = ["site", "slow_site"]
+
+ISSUE = """\
+date: 2024-03-14
+title: Links of the Week
+image:
+  src: {base}/missing-image.jpg
+  alt: A picture
+editorial: |
+  Read [the appeal]({base}/statements/appeal) and [the old page]({base}/gone).
+footnotes: {{}}
+resources:
+  statements:
+    - title: Moved
+      url: {base}/moved   # moved for good
+      by: P
+    - title: Temporary
+      url: {base}/latest
+      by: P
+    - title: Missing
+      url: "{base}/missing"
+      by: P
+  reports:
+    - title: No HEAD
+      url: {other}/no-head
+      by: P
+    - title: Busy
+      url: {other}/busy
+      by: P
+    - title: Slow
+      url: {other}/slow
+      by: P
+"""
+
+
+def late(_request: Request) -> Response:
+    time.sleep(2)
+    return Response("late")
+
+
+@pytest.fixture
+def other(slow_site: HTTPServer) -> HTTPServer:
+    """A second host: refuses HEAD on /no-head, asks to wait a second on /busy, answers /slow too late."""
+    slow_site.expect_request("/no-head", method="HEAD").respond_with_data("", status=405)
+    slow_site.expect_request("/no-head", method="GET").respond_with_data("fine")
+    slow_site.expect_oneshot_request("/busy").respond_with_data("", status=429, headers={"Retry-After": "1"})
+    slow_site.expect_request("/busy").respond_with_data("fine")
+    slow_site.expect_request("/slow").respond_with_handler(late)
+    return slow_site
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return make_project(tmp_path)
+
+
+def base_of(server: HTTPServer) -> str:
+    return server.url_for("").rstrip("/")
+
+
+def write(project: Project, site: HTTPServer, other: HTTPServer) -> Path:
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(ISSUE.format(base=base_of(site), other=base_of(other)), encoding="utf-8")
+    return path
+
+
+def test_each_broken_link_is_an_error_at_its_place_and_a_permanent_redirect_a_warning(
+    project: Project, site: HTTPServer, other: HTTPServer
+) -> None:
+    path = write(project, site, other)
+    base = base_of(site)
+
+    report = check_links(project, path)
+
+    gone = 3 + len(f"Read [the appeal]({base}/statements/appeal) and [the old page](")
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4:8: error: image.src: 404 Not Found",
+        f"{path}:7:{gone}: error: editorial: 410 Gone",
+        f"{path}:12:12: warning: resources.statements[0].url: moved permanently to {base}/statements/appeal; broadsheet links --fix writes it",
+        f"{path}:18:13: error: resources.statements[2].url: 404 Not Found",
+        f"{path}:28:12: error: resources.reports[2].url: timed out after 1 s",
+    ]
+    assert report.broken
+    assert [(r.method, r.path) for r, _ in other.log if r.path == "/no-head"] == [("HEAD", "/no-head"), ("GET", "/no-head")]
+    assert [response.status_code for r, response in other.log if r.path == "/busy"] == [429, 200]
+
+
+def test_a_second_run_within_the_cache_time_asks_only_for_what_was_not_good(project: Project, site: HTTPServer, other: HTTPServer) -> None:
+    path = write(project, site, other)
+    check_links(project, path)
+    site.clear_log()
+    other.clear_log()
+
+    again = check_links(project, path, now=time.time() + 3600)
+
+    asked = sorted(request.path for request, _ in [*site.log, *other.log])
+    assert asked == ["/gone", "/missing", "/missing-image.jpg", "/slow"]
+    assert again.checked == 4
+    assert [d.field for d in again.diagnostics] == ["image.src", "editorial", "resources.statements[0].url", "resources.statements[2].url", "resources.reports[2].url"]
+
+
+def test_after_the_cache_time_every_link_is_checked_again(project: Project, site: HTTPServer, other: HTTPServer) -> None:
+    path = write(project, site, other)
+    check_links(project, path)
+
+    again = check_links(project, path, now=time.time() + 25 * 3600)
+
+    assert again.checked == 9
+
+
+def test_fix_writes_the_new_url_of_a_permanent_redirect_and_nothing_else(project: Project, site: HTTPServer, other: HTTPServer) -> None:
+    path = write(project, site, other)
+    before = path.read_text(encoding="utf-8")
+    base = base_of(site)
+
+    report = check_links(project, path, fix=True)
+
+    assert report.fixed == 1
+    assert path.read_text(encoding="utf-8") == before.replace(f"      url: {base}/moved   # moved for good\n", f"      url: {base}/statements/appeal   # moved for good\n")
+    assert f"{path}:12:12: warning: resources.statements[0].url: moved permanently to {base}/statements/appeal; replaced by it" in [str(d) for d in report.diagnostics]
+
+
+def test_links_and_check_links_commands_exit_1_on_a_broken_link(
+    project: Project, site: HTTPServer, other: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    write(project, site, other)
+
+    links = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+    checked = cli("check", "--links", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert links.exit_code == 1
+    assert links.stderr.splitlines()[0] == "issues/2024-03-14.yaml:4:8: error: image.src: 404 Not Found"
+    assert links.stderr.splitlines()[-1] == "issues/2024-03-14.yaml: links 4 broken (1 warning(s))"
+    assert checked.exit_code == 1
+    assert "issues/2024-03-14.yaml:18:13: error: resources.statements[2].url: 404 Not Found" in checked.stderr.splitlines()
+
+
+def test_links_command_exits_0_when_every_link_is_good_and_asks_nothing_the_second_time(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    (project.issues_dir / "2024-03-14.yaml").write_text(
+        f"date: 2024-03-14\ntitle: T\neditorial: See [this]({base}/statements/appeal).\nresources:\n  reports:\n"
+        f"    - title: R\n      url: {base}/reports/cold-season\n      by: P\n",
+        encoding="utf-8",
+    )
+
+    first = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+    site.clear_log()
+    second = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert (first.exit_code, first.stdout) == (0, "issues/2024-03-14.yaml: links ok\n")
+    assert (second.exit_code, second.stdout) == (0, "issues/2024-03-14.yaml: links ok\n")
+    assert site.log == []
+
+
+def test_a_closed_port_is_named_as_a_refused_connection(project: Project) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(
+        f"date: 2024-03-14\ntitle: T\neditorial: Text.\nresources:\n  reports:\n    - title: R\n      url: http://127.0.0.1:{port}/x\n      by: P\n",
+        encoding="utf-8",
+    )
+
+    report = check_links(project, path)
+
+    assert [str(d) for d in report.diagnostics] == [f"{path}:7:12: error: resources.reports[0].url: connection refused"]
+
+
+def test_https_to_a_server_that_speaks_no_tls_is_named_a_tls_failure(project: Project, site: HTTPServer) -> None:
+    url = base_of(site).replace("http://", "https://") + "/statements/appeal"
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(f"date: 2024-03-14\ntitle: T\neditorial: Text.\nimage:\n  src: {url}\n  alt: A\nresources: {{}}\n", encoding="utf-8")
+
+    [diagnostic] = check_links(project, path).diagnostics
+
+    assert (diagnostic.line, diagnostic.col, diagnostic.field) == (5, 8, "image.src")
+    # OpenSSL 3.0 says "wrong version number"; later versions word it otherwise.
+    assert re.fullmatch(r"TLS failure: [a-z ]+", diagnostic.message), diagnostic.message
