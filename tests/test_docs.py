@@ -174,7 +174,7 @@ def test_architecture_names_only_modules_and_folders_that_exist() -> None:
 
 
 # Writes to the subscribers' records: a statement on their tables, a status set on a loaded row.
-SUBSCRIBER_WRITE = re.compile(r"\b(?:update|insert|delete)\((?:Subscriber|Forgotten)\b|(?<!class )\bForgotten\(|\.status\s*=[^=]|\.values\([^)]*\bstatus=")
+SUBSCRIBER_WRITE = re.compile(r"\b(?:update|insert|delete)\((?:Subscriber|Forgotten)\b|(?<!class )\bForgotten\(|(?<!self)\.status\s*=[^=]|\.values\([^)]*\bstatus=")
 
 
 def test_only_the_module_the_architecture_names_writes_subscribers() -> None:
