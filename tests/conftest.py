@@ -126,9 +126,13 @@ def engine(sample_store: Engine) -> Engine:
     return sample_store
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Headless Chromium, launched once for the session, with the network outside the machine closed."""
+    """Headless Chromium, launched once for a module's tests.
+
+    Not once for the session: playwright's sync API keeps an asyncio loop running
+    in the main thread while it is open, and `asyncio.run` refuses to start there.
+    """
     executable = chromium()
     if executable is None:
         if os.environ.get("CI"):
