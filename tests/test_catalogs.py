@@ -382,6 +382,10 @@ BROKEN = {
         'msgstr: translation has HTML markup the original has not (</a>, </script>, <a href="https://evil.example/">, '
         "<script>); it would be shown as text, so write it without",
     ),
+    "HTML without a space after its tag name": Broken(
+        "messages", BY.encode(), b'msgstr "<svg/onload=alert(1)> %(author)s"',
+        "msgstr: translation has HTML markup the original has not (<svg/onload=alert(1)>); it would be shown as text, so write it without",
+    ),
 }
 
 
@@ -434,6 +438,25 @@ def test_html_in_a_translation_is_escaped_when_rendering(sample_project: Project
     email = Renderer(sample_project).render(localize(sample_project, issue, "my"))
     assert "<script>" not in email.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; ပရိုဂရက်ဆစ်ဗွိုက်စ်" in email.html
+
+
+@pytest.mark.parametrize(
+    ("translation", "shown"),
+    [
+        # Neither was taken for a tag: the first has no space after its name, the second no end (the template's next `>` closed it).
+        ("<svg/onload=alert(1)> %(author)s", "&lt;svg/onload=alert(1)&gt; ပရိုဂရက်ဆစ်ဗွိုက်စ်"),
+        ("%(author)s <img src=x onerror=alert(1) ", "ပရိုဂရက်ဆစ်ဗွိုက်စ် &lt;img src=x onerror=alert(1) "),
+        ("<https://x/onmouseover=alert(1)> %(author)s", "&lt;https://x/onmouseover=alert(1)&gt; ပရိုဂရက်ဆစ်ဗွိုက်စ်"),
+    ],
+    ids=["no-space", "unclosed", "autolink-shaped"],
+)
+def test_any_tag_a_browser_would_read_in_a_translation_is_escaped(sample_project: Project, translation: str, shown: str) -> None:
+    Broken("messages", BY.encode(), f'msgstr "{translation}"'.encode(), "").apply(sample_project)
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    email = Renderer(sample_project).render(localize(sample_project, issue, "my"))
+    assert shown in email.html
+    assert not any(tag in email.html for tag in ("<svg", "<img src=x", "<https://x"))
 
 
 def test_rendering_imports_neither_the_tooling_nor_the_extractor() -> None:
@@ -518,6 +541,9 @@ PO_HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n
         ('"x"\n' + PO_HEADER, 1, "a string outside any msgid or msgstr"),
         (PO_HEADER + 'msgid "a" x\nmsgstr ""\n', 6, "cannot read 'msgid \"a\" x': expected a comment (#), a keyword (msgid, msgstr...) with a quoted string, or a quoted string"),
         (PO_HEADER + 'msgid "a"\nmsgstr "b\n', 7, 'a string is not closed: it needs a " at its end, and a " inside it is written \\"'),
+        (PO_HEADER + 'msgid "a"\nmsgstr "x"\n\nmsgid "a"\nmsgstr "y"\n', 9, "this message is defined twice: first at line 6; keep one of them"),
+        (PO_HEADER + '#, fuzzy\nmsgid ""\n"a"\nmsgstr "x"\nmsgid "a"\nmsgid_plural "as"\nmsgstr[0] "y"\n', 10, "this message is defined twice: first at line 7; keep one of them"),
+        (PO_HEADER + 'msgctxt "c"\nmsgid "a"\nmsgstr "x"\nmsgctxt "c"\nmsgid "a"\nmsgstr "y"\n', 10, "this message is defined twice: first at line 7; keep one of them"),
     ],
 )
 def test_syntax_errors_that_babel_lets_pass_are_located_as_msgfmt_refuses_them(tmp_path: Path, text: str, line: int, message: str) -> None:
@@ -529,3 +555,63 @@ def test_syntax_errors_that_babel_lets_pass_are_located_as_msgfmt_refuses_them(t
     msgfmt = shutil.which("msgfmt")
     assert msgfmt, "GNU gettext's msgfmt is missing; ./scripts/test installs it"
     assert subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 1
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x1c"], ids=["U+2028", "U+2029", "U+0085", "U+001C"])
+def test_a_translation_holding_a_unicode_line_separator_is_read_as_msgfmt_reads_it(tmp_path: Path, separator: str) -> None:
+    # Lines of a .po end at "\n" only: these characters used to split a string in two, "a string is not closed".
+    path = tmp_path / "messages.po"
+    path.write_text(PO_HEADER + f'msgid "a"\nmsgstr "x{separator}y"\n', encoding="utf-8")
+    if separator != "\x1c":  # a control character, refused as such; the others msgfmt takes
+        assert subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 0
+        catalog, _lines = read_catalog(path, display="messages.po")
+        assert catalog["a"].string == f"x{separator}y"
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            read_catalog(path, display="messages.po")
+        assert [str(d) for d in refused.value.diagnostics] == [
+            "messages.po:7:10: error: the catalog holds the control character U+001C; a .po file is text (was it saved by another program?)"
+        ]
+
+
+def test_a_catalog_saved_as_utf16_is_told_to_be_saved_as_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "messages.po"
+    path.write_text(PO_HEADER + 'msgid "a"\nmsgstr "b"\n', encoding="utf-16")
+    with pytest.raises(InvalidInput) as refused:
+        read_catalog(path, display="messages.po")
+    assert [str(d) for d in refused.value.diagnostics] == ["messages.po:1:1: error: the catalog is UTF-16 text; save it as UTF-8"]
+
+
+@pytest.mark.parametrize(
+    ("replace", "message"),
+    [
+        (lambda path: path.mkdir(), "cannot read catalog: Is a directory"),
+        (lambda path: path.symlink_to("/dev/zero"), "not a file but a named pipe or a device; catalog files must be ordinary files"),
+    ],
+    ids=["directory", "dev-zero"],
+)
+def test_something_else_where_a_catalog_should_be_is_an_error_not_a_missing_catalog(
+    sample_project: Project, cli, replace: Any, message: str
+) -> None:
+    # It was taken for no catalog at all: every message untranslated, and `catalog update` raised IsADirectoryError.
+    path = catalogs.catalog_path(sample_project, "my", "messages")
+    path.unlink()
+    replace(path)
+    expected = f"locales/my/LC_MESSAGES/messages.po: error: {message}"
+    for command in (["check", SAMPLE_ISSUE], ["build", SAMPLE_ISSUE], ["site"]):
+        result = cli(*command, cwd=sample_project.root)
+        assert result.exit_code == 1, (command, result.output)
+        assert expected in result.stderr.splitlines(), (command, result.stderr)
+    for command in (["catalog", "status"], ["catalog", "update"]):
+        result = cli(*command, cwd=sample_project.root)
+        assert result.exit_code == 1, (command, result.output)
+        assert f"{path}: error: {message}" in result.stderr.splitlines(), (command, result.stderr)
+    assert path.is_symlink() or path.is_dir()  # left as it was
+
+
+def test_one_msgid_in_two_contexts_is_no_second_definition(tmp_path: Path) -> None:
+    path = tmp_path / "messages.po"
+    path.write_text(PO_HEADER + 'msgid "a"\nmsgstr "x"\n\nmsgctxt "c"\nmsgid "a"\nmsgstr "y"\n', encoding="utf-8")
+    assert subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 0
+    catalog, _lines = read_catalog(path, display="messages.po")
+    assert catalog.get("a").string == "x" and catalog.get("a", context="c").string == "y"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +62,19 @@ def test_the_limits_are_documented_as_declared() -> None:
     text = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text(encoding="utf-8")
     rows = {line.split("|")[1].strip().split(" ")[1]: line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| a") or line.startswith("| the")}
     assert rows == {kind: f"{limit / files.MB:g} MB" for kind, limit in files.LIMITS.items()}
+
+
+def test_a_named_pipe_in_place_of_an_issue_is_refused_without_waiting_for_a_writer(tmp_project: Project) -> None:
+    # `open` of a FIFO waits for a writer: `check` hung for ever. A real process, so that a hang is a failure, not a stuck suite.
+    os.mkfifo(tmp_project.issues_dir / "2024-01-04.yaml")
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "broadsheet", "check", "issues/2024-01-04.yaml"],
+            cwd=tmp_project.root, capture_output=True, text=True, check=False, timeout=120,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("check waited on the named pipe")
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[0] == (
+        "issues/2024-01-04.yaml: error: not a file but a named pipe or a device; issue files must be ordinary files"
+    )

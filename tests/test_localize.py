@@ -220,3 +220,14 @@ def test_a_third_locale_needs_only_configuration_and_a_catalog(tmp_path: Path, c
     assert "แหล่งข้อมูลจากสัปดาห์ที่ผ่านมา" in html
     assert "4 มกราคม ค.ศ. 2024" in html  # Babel's Thai date, Thai digits not being Thailand's default
     assert '<a href="https://example.org/r" lang="my"' in html
+
+
+def test_strict_refuses_no_edition_for_a_web_page_message_left_untranslated(project: Project) -> None:
+    # The email shows no English, and has no note: `--strict` (and send_incomplete_translations = false) let it go.
+    test_a_fully_translated_edition_has_no_note(project)
+    translate(project, "my", "messages", {"Confirm my subscription": ""})
+    edition = localize(project, _issue(project), "my", strict=True)
+    assert not edition.fallback
+    assert [str(d) for d in edition.diagnostics] == [
+        "issues/2024-01-04.yaml: warning: my: 1 of 64 messages in locales/my/LC_MESSAGES/messages.po untranslated; English shown"
+    ]

@@ -128,12 +128,15 @@ def test_forgetting_during_a_send_keeps_the_copy_anonymous_whatever_the_transpor
     ledger = SendLedger(store, "2024-01-11")
     ledger.start()
     ledger.record(["my"])
-    [claimed] = ledger.claim("my", 10)
+    with store.begin() as connection:
+        [claimed] = ledger.claim(connection, "my", 10)
+        assert ledger.hand_over(connection, [claimed.entry_id]) == {claimed.entry_id}
     assert project_cli("subscribers", "forget", "aung@example.org").exit_code == 0
-    if answer == "settle":
-        ledger.settle([claimed], [Delivery("Aung@Example.org", Outcome.FAILED, "550 5.1.1 <Aung@Example.org> unknown")])
-    else:
-        ledger.release([claimed], "connection refused")
+    with store.begin() as connection:
+        if answer == "settle":
+            ledger.settle(connection, [(claimed.entry_id, Delivery("Aung@Example.org", Outcome.FAILED, "550 5.1.1 <Aung@Example.org> unknown"))])
+        else:
+            ledger.release(connection, [claimed.entry_id], "connection refused")
     ledger.finish()
     with Session(store) as session:
         row = session.scalars(select(LedgerEntry).where(LedgerEntry.issue == "2024-01-11")).one()
@@ -141,7 +144,8 @@ def test_forgetting_during_a_send_keeps_the_copy_anonymous_whatever_the_transpor
     # Nothing is left for a later send: no copy pending, none claimed.
     later = SendLedger(store, "2024-01-11")
     later.start()
-    assert later.claim("my", 10) == []
+    with store.begin() as connection:
+        assert later.claim(connection, "my", 10) == []
     later.finish()
 
 

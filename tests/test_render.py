@@ -458,6 +458,29 @@ def test_broken_template_is_reported_with_file_and_line(tmp_project: Project, wr
     assert not (tmp_project.build_dir).exists()
 
 
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ("View 100% of this email", "%o format: an integer is required, not _MarkupEscapeHelper; a literal % is written %%"),
+        ("View %(page)s", "the template gives it no variable 'page'"),
+    ],
+    ids=["stray-percent", "unknown-variable"],
+)
+def test_a_template_message_that_cannot_be_formatted_is_reported_with_file_and_line(
+    tmp_project: Project, write_issue, message: str, problem: str
+) -> None:
+    # An editor's own message in a template raised a Python traceback out of `build`.
+    template = tmp_project.templates_dir / "email.mjml.j2"
+    lines = template.read_text(encoding="utf-8").splitlines(keepends=True)
+    line = next(number for number, text in enumerate(lines, 1) if '{{ _("View this email in your browser") }}' in text)
+    lines[line - 1] = lines[line - 1].replace("View this email in your browser", message)
+    template.write_text("".join(lines), encoding="utf-8")
+    path = write_issue(_many_resources(1))
+    with pytest.raises(TemplateProblem) as raised:
+        build(tmp_project, path)
+    assert raised.value.message == f"{template}:{line}: error: the message {message!r} cannot be formatted: {problem}"
+
+
 def test_reading_time_counts_editorial_and_footnote_words(tmp_project: Project, write_issue) -> None:
     words = " ".join(["word"] * 399)
     path = write_issue(

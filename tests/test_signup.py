@@ -321,7 +321,7 @@ def test_one_address_gets_429_past_its_limit_from_any_client(
 def test_a_transport_failure_is_logged_without_the_address_and_lets_the_next_sign_up_try_again(
     project: Project, engine: Engine, outbox: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    failures = [TransportError("550 5.1.1 <Reader@example.org>: Recipient address rejected", nothing_sent=True)]
+    failures = [TransportError("550 5.1.1 <Reader@example.org>: Recipient address rejected")]
 
     def transport() -> OutboxTransport:
         if failures:

@@ -58,7 +58,7 @@ def test_opening_again_changes_nothing_and_the_database_stays_at_head(store_url:
         command.current(config)  # `alembic current`
         assert connection.scalar(select(func.count()).select_from(Subscriber)) == 1
     second.dispose()
-    assert config.stdout.getvalue() == "0009 (head)\n"
+    assert config.stdout.getvalue() == "0010 (head)\n"
 
 
 def test_migrations_go_down_to_an_empty_database_and_up_again(store: Engine) -> None:
@@ -117,6 +117,30 @@ def test_0006_moves_the_statement_of_an_unconfirmed_sign_up_out_of_the_consent(s
         ).all()
     # Revision 0005 kept a pending sign-up's statement as its consent: from 0006 it waits for the confirmation.
     assert [tuple(row) for row in rows] == [("new@example.org", None, "Statement"), ("old@example.org", "Statement", None)]
+
+
+def test_0010_checks_the_states_and_down_gives_older_versions_the_copies_as_they_knew_them(store: Engine) -> None:
+    subscriber = _add_subscriber(store)
+    with store.begin() as connection:
+        connection.execute(
+            text("INSERT INTO runs (id, issue, pid, host, started_at, heartbeat_at, finished_at) "
+                 "VALUES ('run', '2024-01-04', 1, 'host', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        )
+        for issue, state in (("2024-01-04", "unknown"), ("2024-01-11", "deferred"), ("2024-01-18", "queued")):
+            connection.execute(
+                text("INSERT INTO ledger (issue, subscriber_id, locale, state, run_id, attempts, detail, created_at, updated_at) "
+                     "VALUES (:issue, :id, 'my', :state, 'run', 1, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"issue": issue, "id": subscriber, "state": state},
+            )
+    with pytest.raises(IntegrityError), store.begin() as connection:
+        connection.execute(text("UPDATE ledger SET state = 'lost' WHERE issue = '2024-01-04'"))
+
+    with store.begin() as connection:
+        command.downgrade(alembic_config(connection), "0009")
+    with store.connect() as connection:
+        rows = connection.execute(text("SELECT issue, state, run_id FROM ledger ORDER BY issue")).all()
+    # Before 0010, a copy of unknown fate was one left `sending` by a finished run.
+    assert [tuple(row) for row in rows] == [("2024-01-04", "sending", "run"), ("2024-01-11", "pending", None), ("2024-01-18", "pending", None)]
 
 
 def test_processes_opening_a_new_database_at_once_all_succeed(store_url: str) -> None:

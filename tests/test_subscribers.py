@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import textwrap
+import tracemalloc
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from broadsheet.delivery import subscribers
-from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store
+from broadsheet.delivery import lifecycle, subscribers
+from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store, utcnow
 from broadsheet.delivery.subscribers import SubscriberRow
 from broadsheet.errors import BroadsheetError, InvalidInput, UsageError
 from broadsheet.settings import Project
@@ -126,6 +127,18 @@ def test_an_import_never_reactivates_an_address_that_left(
     assert subscribers.list_subscribers(store, status) == [SubscriberRow("gone@example.org", "Gone", "en", status)]
 
 
+def test_an_import_never_skips_the_confirmation_of_a_pending_sign_up(store: Engine, write_csv: Callable[..., Path]) -> None:
+    # It said "'new@example.org' is pending: an import never re-activates an address": the address never was active.
+    lifecycle.sign_up(store, SubscriberRow("new@example.org", "New", "en", Status.ACTIVE), "consent", utcnow(), timedelta(days=7))
+    path = write_csv("email,name,locale\nnew@example.org,New,en\n")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: warning: email: 'new@example.org' awaits the confirmation of its sign-up: an import never skips it"
+    ]
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (0, 0, 0, 1)
+    assert subscribers.list_subscribers(store, Status.PENDING) == [SubscriberRow("new@example.org", "New", "en", Status.PENDING)]
+
+
 def test_extra_columns_are_ignored_with_one_warning(store: Engine, write_csv: Callable[..., Path]) -> None:
     path = write_csv(
         """
@@ -189,6 +202,22 @@ def test_a_file_that_is_not_csv_is_refused_whole_with_the_problems_found_before(
         f"{path}:2: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
         f"{path}:3: error: not valid CSV: field larger than field limit (131072)",
     ]
+    assert subscribers.list_subscribers(store) == []
+
+
+def test_a_file_without_line_breaks_is_refused_without_being_read_into_memory(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv("email,name,locale\nok@example.org,Ok,en\n" + "x" * 30_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput) as raised:
+            subscribers.import_csv(store, path, LOCALES)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value) == f"{path}:3: error: not valid CSV: a line longer than 1,000,000 characters"
+    assert peak < 15_000_000  # the 30 MB line is never held whole
     assert subscribers.list_subscribers(store) == []
 
 

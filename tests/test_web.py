@@ -436,8 +436,15 @@ def test_a_signed_body_that_is_not_an_event_list_gets_400(project: Project, sqli
         {"subscriber": True},
         {"event": ["bounce"]},
         {"event": {"a": 1}},
+        {"email": "reader\x00@example.org"},  # PostgreSQL takes no NUL in a text
+        {"email": "reader\ud800@example.org"},  # a lone surrogate, which JSON can write and UTF-8 cannot
+        {"sg_event_id": "odd\x00"},
+        {"sg_event_id": "odd\udfff"},
     ],
-    ids=["superscript-digit", "5000-digits", "huge-number", "boolean", "event-list", "event-object"],
+    ids=[
+        "superscript-digit", "5000-digits", "huge-number", "boolean", "event-list", "event-object",
+        "NUL-address", "surrogate-address", "NUL-event-id", "surrogate-event-id",
+    ],
 )
 def test_signed_events_with_odd_fields_are_ignored_not_a_crash(project: Project, store: Engine, odd: dict[str, Any]) -> None:
     reader = subscribe(store, "reader@example.org")

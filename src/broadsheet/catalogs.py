@@ -260,7 +260,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
         for locale in locales:
             path = catalog_path(project, locale, domain)
             wanted = _keep_lang(template, locale)
-            if path.is_file():
+            if path.exists():
                 catalog = _read(path, locale)
                 catalog.update(wanted, update_header_comment=False)
             else:
@@ -330,7 +330,7 @@ def status(project: Project, locale: str, domain: str) -> Status:
     """How much of `domain` is translated into `locale` (counting the template's messages)."""
     template = _keep_lang(_read(template_path(project, domain)), locale)
     path = catalog_path(project, locale, domain)
-    catalog = _read(path, locale) if path.is_file() else None
+    catalog = _read(path, locale) if path.exists() else None
     counts: Counter[str] = Counter()
     for message in template:
         if not message.id:
@@ -418,9 +418,9 @@ def format_problem(message_id: str, translation: str) -> str | None:
     return None
 
 
-def markup_problem(message_id: str, translation: str) -> str | None:
+def markup_problem(message_id: str, translation: str, *, is_markdown: bool = False) -> str | None:
     """HTML in `translation` that `message_id` has not: shown as text, never as HTML."""
-    extra = tags(translation) - tags(message_id)
+    extra = tags(translation, markdown=is_markdown) - tags(message_id, markdown=is_markdown)
     if not extra:
         return None
     found = ", ".join(sorted(tag if len(tag) <= 40 else tag[:37] + "..." for tag in extra))
@@ -439,7 +439,7 @@ def translation_problems(message_id: str, translation: str, *, is_markdown: bool
     missing, extra = placeholders(message_id) - placeholders(translation), placeholders(translation) - placeholders(message_id)
     if (missing or extra) and not (formatting and "where the original has" in formatting):
         problems.append(_difference("placeholder", missing, extra))
-    markup = markup_problem(message_id, translation)
+    markup = markup_problem(message_id, translation, is_markdown=is_markdown)
     if markup:
         problems.append(markup)
     if is_markdown:
@@ -520,7 +520,8 @@ def check_catalogs(project: Project, issue: Issue) -> list[Diagnostic]:
     for locale in project.settings.locales[1:]:
         for domain, is_markdown in ((INTERFACE, False), (NAMES, False), (issue_domain(issue), True)):
             path = catalog_path(project, locale, domain)
-            if path.is_file():
+            # Anything there but no catalog (a directory, /dev/zero) is an error to report, not a missing catalog.
+            if path.exists():
                 diagnostics += check_catalog(project, path, is_markdown=is_markdown, is_format=domain == INTERFACE)
     return diagnostics
 

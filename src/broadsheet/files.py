@@ -7,6 +7,9 @@ refused at once with its size, instead of being read.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 
 from .errors import Diagnostic, InvalidInput
@@ -30,7 +33,14 @@ def read_limited(path: Path, kind: str, display: str | None = None) -> bytes:
     OSError (a missing or unreadable file) is left to the caller, which knows what that means for it.
     """
     limit = LIMITS[kind]
-    with path.open("rb") as handle:
+    # Opened without waiting: a named pipe (FIFO) in its place used to hang the command on `open`.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            where = display or str(path)
+            raise InvalidInput([Diagnostic(where, 0, 0, "", f"not a file but a named pipe or a device; {kind} files must be ordinary files")])
         data = handle.read(limit + 1)
         if len(data) > limit:
             size = max(path.stat().st_size, len(data))

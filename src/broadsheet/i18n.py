@@ -109,6 +109,10 @@ class _Syntax:
 def _syntax_error(lines: list[str]) -> _Syntax | None:
     """The first place `lines` are not a PO file as GNU gettext reads it; Babel's parser lets most pass."""
     state, opened, plural = "start", 0, -1
+    # Each message's (context, msgid) as written, and the line of its msgid: msgfmt refuses a second definition,
+    # where Babel keeps one of them without a word.
+    key: list[str] = []
+    defined: dict[tuple[str, ...], int] = {}
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
         if not line:
@@ -127,11 +131,17 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
                 return _Syntax(number, _unreadable(line))
             if state == "start":
                 return _Syntax(number, "a string outside any msgid or msgstr")
+            if state in ("msgctxt", "msgid"):
+                key[-1] += line[1:-1]
             continue
         keyword = _KEYWORD_LINE.fullmatch(line)
         if keyword is None:
             return _Syntax(number, _unreadable(line))
         name, index = keyword.group(1).split("[")[0], keyword.group(2)
+        if name == "msgstr" and state in ("msgid", "msgid_plural"):
+            if tuple(key) in defined:
+                return _Syntax(opened, f"this message is defined twice: first at line {defined[tuple(key)]}; keep one of them")
+            defined[tuple(key)] = opened
         if index is not None:
             if not ((state == "msgid_plural" and index == "0") or (state == "msgstr[]" and int(index) == plural + 1)):
                 return _Syntax(number, f"{keyword.group(1)} is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural")
@@ -142,6 +152,10 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
             if state in ("msgid", "msgid_plural"):
                 return _Syntax(opened, f"{state} without a msgstr after it")
             return _Syntax(number, f"{name} is out of order here: an entry is [msgctxt,] msgid, [msgid_plural,] msgstr")
+        if name == "msgctxt" or (name == "msgid" and state != "msgctxt"):
+            key = []
+        if name in ("msgctxt", "msgid"):
+            key.append(f"{name}:{line[keyword.end(1):].strip()[1:-1]}")
         state = name
         if name in ("msgctxt", "msgid"):
             opened = number
@@ -179,6 +193,9 @@ def read_catalog(path: Path, locale: str | None = None, display: str | None = No
 def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list[str]]:
     """Checked before Babel parses it: control characters (a NUL used to reach MJML as "invalid MJML in
     the template"), the charset, the encoding and the syntax (Babel's parser lets most mistakes pass)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Else reported as "a NUL byte" at 1:4, which does not tell the translator what to do.
+        raise _located(display, raw, 0, "the catalog is UTF-16 text; save it as UTF-8")
     control = _CONTROL.search(raw)
     if control:
         name = "a NUL byte" if control.group() == b"\0" else f"the control character U+{control.group()[0]:04X}"
@@ -195,7 +212,9 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
         text = raw.decode(charset)
     except UnicodeDecodeError as exc:
         raise _located(display, raw, exc.start, f"not {charset} text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as {charset}") from None
-    lines = text.removeprefix("\ufeff").splitlines()
+    # Lines end at "\n" only, as GNU gettext reads them: `splitlines` also breaks at U+2028, U+0085 and the
+    # like, which a translation may hold (msgfmt takes them), and then reported an unclosed string.
+    lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
     syntax = _syntax_error(lines)
     if syntax:
         raise InvalidInput([Diagnostic(display, syntax.line, 0, "", syntax.message)])
@@ -269,7 +288,7 @@ _reported: set[tuple[object, ...]] = set()
 
 def _usable(path: Path, display: str) -> Loaded | None:
     """The catalog at `path`, or None when there is none or it cannot be read (logged once: English is shown)."""
-    if not path.is_file():
+    if not path.exists():
         return None
     try:
         return load_catalog(path, display)
@@ -373,12 +392,18 @@ def translations(path: Path, locale: str, display: str | None = None) -> Transla
     return cached[1]
 
 
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--")
+# Whatever a browser starts a tag at (`<` then a letter, `/`, `!` or `?`), up to its `>` or the end of the text:
+# a tag only counted when well formed let `<svg/onload=alert(1)>` and an unclosed `<img src=x onerror=...`
+# (which the template's next `>` closes) through as trusted markup.
+_TAG = re.compile(r"<(?:/?[A-Za-z]|!|\?)[^>]*>?")
+# CommonMark's autolinks, which hold neither spaces nor angle brackets: `<https://...>`, `<someone@example.org>`.
+_AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>|<[^\s<>@]+@[^\s<>]+>")
 
 
-def tags(text: str) -> Counter[str]:
-    """The HTML tags written in `text` (not Markdown autolinks like <https://...>)."""
-    return Counter(_TAG.findall(text))
+def tags(text: str, *, markdown: bool = False) -> Counter[str]:
+    """The HTML tags written in `text`; in `markdown`, not its autolinks like <https://...>. Outside Markdown a
+    browser reads those as tags too (`<https://x/onmouseover=alert(1)>` is an element with a handler)."""
+    return Counter(_TAG.findall(_AUTOLINK.sub("", text) if markdown else text))
 
 
 def _formatted(text: str, original: str, variables: dict[str, Any], autoescape: bool) -> str:
@@ -388,13 +413,19 @@ def _formatted(text: str, original: str, variables: dict[str, Any], autoescape: 
     return text % variables
 
 
+class MessageFormatError(ValueError):
+    """A template's own text of a message cannot be formatted with the variables the template gives it."""
+
+
 def _safe(translations: gettext.NullTranslations, key: str, original: str, translated: str, variables: dict[str, Any], autoescape: bool) -> str:
     """`translated` formatted with `variables`; the English `original` when the translation cannot be."""
     try:
         return _formatted(translated, original, variables, autoescape)
     except (KeyError, ValueError, TypeError) as exc:
         if translated == original or not isinstance(translations, Translations):
-            raise  # the template's own text: a template problem, not a translator's
+            # The template's own text: a template problem, not a translator's.
+            problem = f"the template gives it no variable {exc}" if isinstance(exc, KeyError) else f"{exc}; a literal % is written %%"
+            raise MessageFormatError(f"the message {original!r} cannot be formatted: {problem}") from None
         translations.unusable(key, exc)
         return _formatted(original, original, variables, autoescape)
 

@@ -58,7 +58,7 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
 
     localized = _translate(issue, locale, source, content, names)
     interface_translations = translations(interface_path, locale, shown(project, interface_path))
-    severity = Severity.ERROR if strict else Severity.WARNING
+    # `strict` refuses only English the email shows: a web page's message left untranslated stays a warning.
     diagnostics = tuple(
         Diagnostic(
             issue.source,
@@ -66,11 +66,12 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
             0,
             "",
             f"{locale}: {len(lookup.missing)} of {len(lookup.needed)} messages in {shown(project, lookup.path)} "
-            f"untranslated; {'--strict forbids falling back to English' if strict else 'English shown'}",
-            severity,
+            f"untranslated; {'--strict forbids falling back to English' if refused else 'English shown'}",
+            Severity.ERROR if refused else Severity.WARNING,
         )
-        for lookup in (interface, names, content)
+        for lookup, in_edition in ((interface, in_email), (names, names.missing), (content, content.missing))
         if lookup.missing
+        for refused in [strict and bool(in_edition)]
     )
     fallback = bool(in_email or names.missing or content.missing)
     return Edition(locale, localized, interface_translations, diagnostics, fallback=fallback)

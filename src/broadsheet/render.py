@@ -13,6 +13,7 @@ import math
 import os
 import re
 import textwrap
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -162,6 +163,11 @@ class Renderer:
             raise TemplateProblem([Diagnostic(str(templates / str(exc.name)), 0, 0, "", "template not found")]) from None
         except jinja2.UndefinedError as exc:
             raise TemplateProblem([Diagnostic(str(templates / name), 0, 0, "", f"template uses an unknown name: {exc.message}")]) from None
+        except i18n.MessageFormatError as exc:
+            # Jinja2 maps the traceback's frames to the template lines that raised.
+            lines = [(frame.filename, frame.lineno or 0) for frame in traceback.extract_tb(exc.__traceback__) if frame.filename.endswith(".j2")]
+            where, line = lines[-1] if lines else (str(templates / name), 0)
+            raise TemplateProblem([Diagnostic(where, line, 0, "", str(exc))]) from None
 
     def render(self, edition: Edition) -> Email:
         """The email of one edition, within the size budget: MJML made into HTML, and the text part.

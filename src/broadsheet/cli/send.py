@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -17,16 +17,19 @@ from ..errors import EXIT_INPUT, InvalidInput, UsageError
 from .output import print_table, project_of, report, shown
 
 if TYPE_CHECKING:
+    from ..delivery.ledger import Copy
     from ..delivery.send import Progress
 
 
 @click.command("send")
 @click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--status", "show_status", is_flag=True, help="Show how many copies are pending, sent, failed or of unknown fate, per locale; send nothing.")
+@click.option("--status", "show_status", is_flag=True, help="Show how many copies are in each state (pending, deferred, unknown, sent, failed...), per locale; send nothing.")
+@click.option("--list", "list_state", type=click.Choice(["unknown", "deferred", "failed"]), help="With --status: name each copy in this state (address, locale, last answer, subscriber id, tries).")
 @click.option("--to", "test_address", metavar="ADDRESS", help="Send one test copy to ADDRESS, outside the ledger.")
 @click.option("-l", "--locale", "test_locale", metavar="L", help="With --to: the edition to send (default: the first locale).")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent to whom; send nothing.")
-@click.option("--retry-unknown", is_flag=True, help="Also send copies whose fate is unknown (a sender died after handing them over).")
+@click.option("--retry-unknown", is_flag=True, help="Also send again the copies of unknown fate (handed over, the answer never came).")
+@click.option("--give-up-deferred", is_flag=True, help="Mark every deferred copy failed, and say how many; send nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
 @click.option("--transport", "transport_spec", metavar="SPEC", help="sendgrid, smtp://..., smtps://... or outbox:PATH (default: BROADSHEET_TRANSPORT or the settings).")
 @click.option("--batch-size", type=click.IntRange(1, 1000), help="Recipients per request (default: the transport's maximum).")
@@ -36,10 +39,12 @@ def send_command(
     ctx: click.Context,
     issue: Path,
     show_status: bool,
+    list_state: str | None,
     test_address: str | None,
     test_locale: str | None,
     dry_run: bool,
     retry_unknown: bool,
+    give_up_deferred: bool,
     yes: bool,
     transport_spec: str | None,
     batch_size: int | None,
@@ -48,38 +53,49 @@ def send_command(
     """Deliver an issue to every active subscriber, in their language, exactly once.
 
     Resumable: run it again after an interruption and it sends only what was not
-    sent. Needs BROADSHEET_SECRET (signs unsubscribe links); SendGrid needs
-    SENDGRID_API_KEY.
+    sent. Copies of unknown fate (handed over, the answer never came) are never
+    sent again unless --retry-unknown; deferred ones (the recipient's server said
+    "later") are tried again. Needs BROADSHEET_SECRET (signs unsubscribe links);
+    SendGrid needs SENDGRID_API_KEY.
     """
     from ..delivery import send as sending
     from ..delivery.ledger import SendLedger
     from ..delivery.personalize import Signer, secret_from
-    from ..delivery.store import database_url, open_store
-    from ..delivery.transports import open_transport
+    from ..delivery.store import State, database_url, open_store
+    from ..delivery.transports import TransportError, open_transport
     from ..issue import read_issue
     from ..pipeline import editions
 
+    if list_state and not show_status:
+        raise UsageError("--list goes with --status: broadsheet send ISSUE --status --list STATE")
     project = project_of(ctx)
+    settings = project.settings
     environ = dict(os.environ)
     engine = open_store(database_url(project, environ))
     ctx.call_on_close(engine.dispose)
-    if show_status:
-        reading = read_issue(shown(issue), project.settings)
+    if show_status or give_up_deferred:
+        reading = read_issue(shown(issue), settings)
         if reading.issue is None:
             raise InvalidInput(reading.diagnostics)
-        counts = SendLedger(engine, reading.issue.date.isoformat()).counts()
-        states = ("pending", "sending", "unknown", "sent", "failed")
-        print_table(
-            f"Copies of {reading.issue.date.isoformat()}",
-            ("locale", *states),
-            [(locale, *(counts[(state, locale)] for state in states)) for locale in project.settings.locales],
-        )
+        ledger = SendLedger(engine, reading.issue.date.isoformat())
+        if give_up_deferred:
+            click.echo(f"{_copies(ledger.give_up_deferred())} of {ledger.issue} deferred, now failed")
+        elif list_state:
+            _print_copies(ledger.copies(State(list_state)), list_state, ledger.issue)
+        else:
+            counts = ledger.counts()
+            states = ("pending", "queued", "sending", "deferred", "unknown", "sent", "failed")
+            print_table(
+                f"Copies of {ledger.issue}",
+                ("locale", *states),
+                [(locale, *(counts[(state, locale)] for state in states)) for locale in settings.locales],
+            )
         return
     made = editions(project, shown(issue), strict=strict)
     found, emails = made.issue, made.emails
     report(made.diagnostics)
     signer = Signer(secret_from(environ))
-    spec = transport_spec or environ.get("BROADSHEET_TRANSPORT") or project.settings.transport
+    spec = transport_spec or environ.get("BROADSHEET_TRANSPORT") or settings.transport
     if dry_run:
         for locale, addresses in sending.active_addresses(engine, list(emails)).items():
             click.echo(f"{locale}: {len(addresses)} subscriber(s), subject {emails[locale].subject!r}")
@@ -87,10 +103,18 @@ def send_command(
                 click.echo(f"  {address}")
         click.echo("dry run: nothing sent")
         return
-    transport = open_transport(spec, environ=environ, unsubscribe_group=project.settings.sendgrid_unsubscribe_group)
+    transport = open_transport(
+        spec,
+        environ=environ,
+        unsubscribe_group=settings.sendgrid_unsubscribe_group,
+        smtp_connections=settings.smtp_connections,
+        sendgrid_concurrency=settings.sendgrid_concurrency,
+        backoff=sending.retry_backoff(settings),
+    )
+    stopped: TransportError | None = None
     try:
         if test_address:
-            locale = test_locale or project.settings.source_locale
+            locale = test_locale or settings.source_locale
             if locale not in emails:
                 raise UsageError(f"unknown locale {locale}; configured locales: {', '.join(emails)}")
             delivery = sending.send_test_copy(project, found, emails[locale], transport, signer, test_address)
@@ -103,21 +127,64 @@ def send_command(
                 raise UsageError(f"not on a terminal, so not asking: add --yes to send {found.date.isoformat()} to active subscribers ({summary})")
             click.confirm(f"Send {found.date.isoformat()} through {transport.name} to active subscribers ({summary})?", abort=True)
         # The bar ends before any error is printed, and gives the terminal its cursor back.
-        with _progress_reporter() as reporter:
-            progress = sending.send_issue(
-                project, found, emails, engine, transport, signer,
-                retry_unknown=retry_unknown, batch_size=batch_size, progress=reporter,
-            )
+        with _progress_reporter() as progress:
+            try:
+                sending.send_issue(
+                    project, found, emails, engine, transport, signer,
+                    retry_unknown=retry_unknown, batch_size=batch_size, progress=progress,
+                )
+            except TransportError as exc:
+                stopped = exc
     finally:
         transport.close()
     click.echo(f"sent {progress.sent}, failed {progress.failed}")
-    if progress.unknown:
-        click.echo(
-            f"{len(progress.unknown)} copies have an unknown fate (a sender died after handing them over); "
-            "check the provider's log, then rerun with --retry-unknown to send them",
-            err=True,
-        )
+    problems = _fates_to_check(progress, shown(issue), settings.deferred_max_attempts, settings.deferred_max_age_hours)
+    for problem in problems:
+        click.echo(f"broadsheet: {problem}", err=True)
+    if stopped is not None:
+        raise stopped
+    if problems:
         sys.exit(EXIT_INPUT)
+
+
+def _copies(number: int) -> str:
+    return "1 copy" if number == 1 else f"{number} copies"
+
+
+def _fates_to_check(progress: Progress, issue: Path, max_attempts: int, max_age_hours: int) -> list[str]:
+    """What the editor should look at after a send: copies of unknown fate, and deferred ones."""
+    problems = []
+    listing = f"`broadsheet send {issue} --status --list"
+    if progress.unknown:
+        problems.append(
+            f"{_copies(progress.unknown)} of unknown fate: {progress.unknown_answer}. They may have arrived, so nothing "
+            f"sends them again by itself: {listing} unknown` names them; look for them in the mail server's (or SendGrid's) "
+            "log, and rerun with --retry-unknown to send them all again"
+        )
+    if progress.unknown_before:
+        problems.append(
+            f"{_copies(progress.unknown_before)} of unknown fate from an earlier send that stopped (killed, or its machine "
+            f"went down) after handing them over: {listing} unknown` names them; rerun with --retry-unknown to send them again"
+        )
+    if progress.deferred:
+        problems.append(
+            f"{_copies(progress.deferred)} deferred: refused for now by the recipient's mail server (a full mailbox, "
+            f"greylisting). The next run tries them again, up to {max_attempts} tries or {max_age_hours} hours; "
+            f"{listing} deferred` names them, --give-up-deferred marks them failed"
+        )
+    return problems
+
+
+def _print_copies(copies: Sequence[Copy], state: str, issue: str) -> None:
+    if not copies:
+        click.echo(f"no {state} copies of {issue}")
+        return
+    print_table(
+        f"{state.capitalize()} copies of {issue}",
+        ("address", "locale", "last answer", "subscriber", "tries"),
+        [(copy.address, copy.locale, copy.answer, copy.subscriber_id, copy.attempts) for copy in copies],
+        text_columns=3,
+    )
 
 
 @contextmanager

@@ -51,6 +51,9 @@ REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
 """The report's columns from events, and the SendGrid events each counts."""
 
 _ISSUE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""What no database can take in a text: PostgreSQL refuses NUL, and a lone surrogate (JSON may write one,
+`"\\ud800"`) is not UTF-8. One such event used to fail its whole post with a 500, and SendGrid's retries of it."""
 
 
 # -- Links in the emails ---------------------------------------------------------------
@@ -129,7 +132,19 @@ def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
 
 
 def _wanted(event: Any) -> bool:
-    return isinstance(event, Mapping) and isinstance(kind := event.get("event"), str) and kind in RECORDED_EVENTS and bool(event.get("sg_event_id"))
+    return (
+        isinstance(event, Mapping)
+        and isinstance(kind := event.get("event"), str)
+        and kind in RECORDED_EVENTS
+        and bool(event.get("sg_event_id"))
+        and not _UNSTORABLE.search(str(event["sg_event_id"]))
+    )
+
+
+def _address_of(event: Mapping[str, Any]) -> str | None:
+    """The address an event names, in lower case; None when it names none."""
+    address = event.get("email")
+    return address.lower() if isinstance(address, str) else None
 
 
 _LARGEST_ID = 2**63 - 1
@@ -161,12 +176,13 @@ def _time_of(event: Mapping[str, Any]) -> datetime:
 def _subscriber_ids(session: Session, events: Sequence[Mapping[str, Any]]) -> dict[int, int]:
     """The subscriber of each event (by its index) that names one who exists."""
     claimed = {identifier for event in events if (identifier := _claimed_id(event.get("subscriber"))) is not None}
-    addresses = {str(event["email"]).lower() for event in events if isinstance(event.get("email"), str)}
+    # An address no database can take is nobody's, and not looked up.
+    addresses = {address for event in events if (address := _address_of(event)) and not _UNSTORABLE.search(address)}
     by_id = {identifier: key for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.id.in_(sorted(claimed))))} if claimed else {}
     by_key = {key: identifier for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.email_key.in_(sorted(addresses))))} if addresses else {}
     found: dict[int, int] = {}
     for index, event in enumerate(events):
-        address = str(event["email"]).lower() if isinstance(event.get("email"), str) else None
+        address = _address_of(event)
         identifier = _claimed_id(event.get("subscriber"))
         # An id whose address differs belongs to someone else now (SQLite may reuse a deleted subscriber's id).
         if identifier in by_id and (address is None or by_id[identifier] == address):

@@ -1,30 +1,89 @@
-"""The send ledger: one row per (issue, subscriber), so that each copy goes out exactly once.
+"""The send ledger: one row per (issue, subscriber), so that each copy goes out at most once and its fate is known.
 
-A row is `pending` when recorded, `sending` from the moment it is handed to
-the transport (committed before the hand-over), and `sent` or `failed` once
-the transport answered. A row left `sending` by a process that died has an
-unknown fate: it is reported, and resent only when asked. On PostgreSQL,
-concurrent senders claim rows with `FOR UPDATE SKIP LOCKED`; SQLite cannot
-share the work, so a second sender for the same issue is refused.
+A row is `pending` when recorded. A run claims rows in chunks as `queued`
+(not handed over yet: a run that stops gives them back, and so does the next
+run for one that died). Just before the transport gets a row, the row is
+marked `sending`, and that mark is committed; the transport's answer makes it
+`sent`, `failed`, `deferred` (refused for now: tried again after everyone
+else, and by later runs, until it fails after `deferred_max_attempts` tries or
+`deferred_max_age_hours`) or `unknown` (its data went out, its answer never
+came). Each answer is committed together with the next hand-over's `sending`
+mark, so a channel of the transport (an SMTP connection, a SendGrid request)
+has at most one hand-over `sending` at any moment: after `kill -9` at most
+that many copies per channel are of unknown fate, and the next run turns the
+dead run's `sending` rows into `unknown`. Unknown copies go again only when
+asked (`send --retry-unknown`). On PostgreSQL, concurrent senders claim rows
+with `FOR UPDATE SKIP LOCKED`; SQLite cannot share the work, so a second
+sender for the same issue is refused.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import socket
+import threading
 import uuid
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, String, and_, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import ColumnElement, Executable
 
 from ..errors import BroadsheetError
 from .store import LedgerEntry, Run, State, Status, Subscriber, utcnow
 from .transports import Delivery, Outcome
+
+_LEDGER: Table = LedgerEntry.__table__  # type: ignore[assignment]
+_STATE_OF = {outcome: State(outcome.value) for outcome in Outcome}
+"""The state a copy takes from the transport's answer: they share their names."""
+DIED = "handed over by a send that stopped before it heard the answer (killed, or its machine went down)"
+"""What a dead run's `sending` rows say once they are `unknown`."""
+
+T = TypeVar("T")
+
+# The two statements of every hand-over, built once: building them anew costs more than running them.
+_SETTLE = (
+    update(_LEDGER)
+    .where(
+        _LEDGER.c.id == bindparam("entry"),
+        _LEDGER.c.run_id == bindparam("run"),
+        _LEDGER.c.state == State.SENDING.value,
+        # A subscriber forgotten meanwhile keeps their copy anonymous, without the answer (it may quote the address).
+        _LEDGER.c.subscriber_id.is_not(None),
+    )
+    .values(state=bindparam("outcome"), detail=bindparam("answer"), updated_at=bindparam("now"))
+)
+_MARK_SENDING = (
+    update(_LEDGER)
+    .where(
+        _LEDGER.c.id.in_(bindparam("entries", expanding=True)),
+        _LEDGER.c.run_id == bindparam("run"),
+        _LEDGER.c.state == State.QUEUED.value,
+        _LEDGER.c.subscriber_id.is_not(None),
+    )
+    .values(state=State.SENDING.value, attempts=_LEDGER.c.attempts + 1, updated_at=bindparam("now"))
+)
 
 
 class SendRefused(BroadsheetError):
@@ -50,54 +109,104 @@ def _alive(run: Run) -> bool:
 class Claimed:
     entry_id: int
     subscriber: Subscriber
+    """Not attached to any session: the columns a copy needs, read in the claim's own query."""
 
 
+@dataclass(frozen=True)
+class Copy:
+    """One copy as `send --status --list` shows it."""
+
+    subscriber_id: int
+    address: str
+    locale: str
+    attempts: int
+    answer: str
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How long a deferred copy is tried: `max_attempts` tries in all runs, or `max_age_hours` after its first deferral."""
+
+    max_attempts: int
+    max_age_hours: float
+
+    def eligible(self) -> ColumnElement[bool]:
+        """The deferred rows still worth a try."""
+        since = utcnow() - timedelta(hours=self.max_age_hours)
+        return and_(
+            LedgerEntry.attempts < self.max_attempts,
+            or_(LedgerEntry.deferred_at.is_(None), LedgerEntry.deferred_at > since),
+        )
+
+
+@dataclass
 class SendLedger:
-    """The ledger rows of one issue, worked through by one run of `broadsheet send`."""
+    """The ledger rows of one issue, worked through by one run of `broadsheet send`.
 
-    def __init__(self, engine: Engine, issue: str) -> None:
-        self.engine = engine
-        self.issue = issue
-        self.run_id: str | None = None
+    Methods that change rows during a send take the `Connection` of a transaction: the
+    `LedgerWriter` groups the writes of all channels into as few transactions as it can.
+    """
+
+    engine: Engine
+    issue: str
+    run_id: str | None = field(default=None, init=False)
 
     @property
     def shares_work(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    # -- a run ------------------------------------------------------------------------------------------
+
     def start(self) -> str:
-        """Register this process as a sender of the issue; refused on SQLite while another one runs."""
-        with Session(self.engine) as session, session.begin():
-            if not self.shares_work:
-                others = session.scalars(select(Run).where(Run.issue == self.issue, Run.finished_at.is_(None))).all()
-                live = [run for run in others if _alive(run)]
-                if live:
-                    raise SendRefused(
-                        f"another `broadsheet send` of {self.issue} is running (process {live[0].pid} on {live[0].host}); "
-                        "SQLite cannot share the work: wait for it to finish, or use PostgreSQL"
-                    )
-                for run in others:
-                    run.finished_at = utcnow()
-            run = Run(id=str(uuid.uuid4()), issue=self.issue, pid=os.getpid(), host=socket.gethostname())
-            session.add(run)
-            self.run_id = run.id
+        """Register this process as a sender of the issue, and settle what dead runs left; refused on SQLite
+        while another sender runs."""
+        with self.engine.begin() as connection:
+            others = self._runs(connection)
+            live = [run for run in others if _alive(run)]
+            if live and not self.shares_work:
+                raise SendRefused(
+                    f"another `broadsheet send` of {self.issue} is running (process {live[0].pid} on {live[0].host}); "
+                    "SQLite cannot share the work: wait for it to finish, or use PostgreSQL"
+                )
+            dead = [run.id for run in others if not _alive(run)]
+            if dead:
+                connection.execute(
+                    update(Run).where(Run.id.in_(dead), Run.finished_at.is_(None)).values(finished_at=utcnow())
+                )
+                connection.execute(
+                    update(LedgerEntry)
+                    .where(LedgerEntry.run_id.in_(dead), LedgerEntry.state == State.SENDING.value)
+                    .values(state=State.UNKNOWN.value, detail=DIED, updated_at=utcnow())
+                )
+                self._give_back(connection, LedgerEntry.run_id.in_(dead))
+            self.run_id = str(uuid.uuid4())
+            connection.execute(
+                insert(Run).values(id=self.run_id, issue=self.issue, pid=os.getpid(), host=socket.gethostname(),
+                                   started_at=utcnow(), heartbeat_at=utcnow())
+            )
         return self.run_id
 
     def finish(self) -> None:
+        """Give back the rows this run claimed and did not hand over, and mark the run finished.
+
+        A row left `sending` (the run was interrupted while the transport had it) stays so: the next
+        run counts it unknown.
+        """
         if self.run_id is None:
             return
-        with Session(self.engine) as session, session.begin():
-            session.execute(update(Run).where(Run.id == self.run_id).values(finished_at=utcnow()))
+        with self.engine.begin() as connection:
+            self._give_back(connection, LedgerEntry.run_id == self.run_id)
+            connection.execute(update(Run).where(Run.id == self.run_id).values(finished_at=utcnow()))
 
     def record(self, locales: Sequence[str]) -> int:
         """Add a pending row for every active subscriber (in `locales`) without one; how many were added."""
-        with Session(self.engine) as session, session.begin():
+        with self.engine.begin() as connection:
             already = exists().where(and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id == Subscriber.id))
             chosen = select(
                 literal(self.issue, String()).label("issue"),
                 Subscriber.id,
                 Subscriber.locale,
             ).where(Subscriber.status == Status.ACTIVE.value, Subscriber.locale.in_(locales), ~already)
-            before = session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.issue == self.issue)) or 0
             # Two senders starting at once on PostgreSQL may both find a subscriber without a row:
             # the unique (issue, subscriber) index settles it, and the later insert skips the row.
             columns, key = ["issue", "subscriber_id", "locale"], ["issue", "subscriber_id"]
@@ -108,107 +217,299 @@ class SendLedger:
                 statement = sqlite.insert(LedgerEntry).from_select(columns, chosen).on_conflict_do_nothing(index_elements=key)
             else:
                 statement = insert(LedgerEntry).from_select(columns, chosen)
-            session.execute(statement)
-            after = session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.issue == self.issue)) or 0
-            return int(after - before)
+            return int(connection.execute(statement).rowcount or 0)
 
-    def unknown(self) -> list[int]:
-        """Rows handed to the transport by a process that died before recording the answer."""
-        with Session(self.engine) as session:
-            # A forgotten subscriber's row (no subscriber_id) has nobody to be sent again to.
-            rows = session.execute(
-                select(LedgerEntry.id, Run).join(Run, LedgerEntry.run_id == Run.id).where(
-                    LedgerEntry.issue == self.issue, LedgerEntry.state == State.SENDING.value, LedgerEntry.subscriber_id.is_not(None)
-                )
-            ).all()
-            return sorted(entry_id for entry_id, run in rows if run.id != self.run_id and not _alive(run))
+    # -- before the copies go: what to try ----------------------------------------------------------------
 
-    def requeue(self, entry_ids: Sequence[int]) -> None:
-        """Send these rows again (`--retry-unknown`)."""
-        with Session(self.engine) as session, session.begin():
-            session.execute(
-                update(LedgerEntry)
-                .where(LedgerEntry.id.in_(entry_ids), LedgerEntry.state == State.SENDING.value, LedgerEntry.subscriber_id.is_not(None))
-                .values(state=State.PENDING.value, run_id=None, detail="requeued after an unknown outcome")
+    def requeue_unknown(self) -> int:
+        """Make every copy of unknown fate pending again (`--retry-unknown`); how many."""
+        with self.engine.begin() as connection:
+            return int(
+                connection.execute(
+                    update(LedgerEntry)
+                    .where(self._mine(), LedgerEntry.state == State.UNKNOWN.value)
+                    .values(state=State.PENDING.value, run_id=None, deferred_at=None, detail="sent again after an unknown fate")
+                ).rowcount
             )
 
-    def claim(self, locale: str, limit: int) -> list[Claimed]:
-        """Take up to `limit` pending rows of `locale` for this run and mark them `sending`, committed."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            query = (
-                select(LedgerEntry.id)
+    def give_up_deferred(self, patience: Patience | None = None) -> int:
+        """Mark failed the deferred copies past `patience` (all of them without one); how many."""
+        past = ~patience.eligible() if patience is not None else literal(True)
+        with self.engine.begin() as connection:
+            return int(
+                connection.execute(
+                    update(LedgerEntry)
+                    .where(self._mine(), LedgerEntry.state == State.DEFERRED.value, past)
+                    .values(
+                        state=State.FAILED.value,
+                        detail=func.substr(literal("gave up on a deferred copy; its last answer: ", String()) + LedgerEntry.detail, 1, 500),
+                        updated_at=utcnow(),
+                    )
+                ).rowcount
+            )
+
+    def due(self, patience: Patience) -> Counter[str]:
+        """How many copies this run would try: `pending`, and `deferred` still within `patience`."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(LedgerEntry.state, func.count())
                 .where(
-                    LedgerEntry.issue == self.issue,
-                    LedgerEntry.locale == locale,
-                    LedgerEntry.state == State.PENDING.value,
-                    LedgerEntry.subscriber_id.is_not(None),
+                    self._mine(),
+                    or_(LedgerEntry.state == State.PENDING.value, and_(LedgerEntry.state == State.DEFERRED.value, patience.eligible())),
                 )
-                .order_by(LedgerEntry.id)
-                .limit(limit)
-            )
-            if self.shares_work:
-                query = query.with_for_update(skip_locked=True)
-            ids = list(session.scalars(query))
-            if not ids:
-                return []
-            session.execute(
-                update(LedgerEntry)
-                .where(LedgerEntry.id.in_(ids))
-                .values(state=State.SENDING.value, run_id=self.run_id, attempts=LedgerEntry.attempts + 1)
-            )
-            session.execute(update(Run).where(Run.id == self.run_id).values(heartbeat_at=utcnow()))
-            pairs = session.execute(
-                select(LedgerEntry.id, Subscriber).join(Subscriber, LedgerEntry.subscriber_id == Subscriber.id).where(LedgerEntry.id.in_(ids)).order_by(LedgerEntry.id)
+                .group_by(LedgerEntry.state)
             ).all()
-            return [Claimed(entry_id, subscriber) for entry_id, subscriber in pairs]
+        return Counter({state: int(number) for state, number in rows})
 
-    def settle(self, claimed: Sequence[Claimed], deliveries: Sequence[Delivery]) -> None:
-        """Record what the transport answered for each claimed row."""
-        changes = [
-            {
-                "id": row.entry_id,
-                "state": (State.SENT if delivery.outcome is Outcome.SENT else State.FAILED).value,
-                "detail": delivery.detail[:500],
-            }
-            for row, delivery in zip(claimed, deliveries, strict=True)
+    # -- during a send: each write in a transaction of the `LedgerWriter` ---------------------------------
+
+    def claim(
+        self, connection: Connection, locale: str, limit: int, *, state: State = State.PENDING,
+        after: int = 0, patience: Patience | None = None,
+    ) -> list[Claimed]:
+        """Take up to `limit` rows of `locale` in `state` (deferred ones within `patience`), of ids above
+        `after`, in order, for this run: `queued`, and the subscriber's columns that a copy needs."""
+        chosen = (
+            select(LedgerEntry.id)
+            .where(
+                self._mine(),
+                LedgerEntry.locale == locale,
+                LedgerEntry.state == state.value,
+                LedgerEntry.id > after,
+                patience.eligible() if patience is not None else literal(True),
+            )
+            .order_by(LedgerEntry.id)
+            .limit(limit)
+        )
+        if self.shares_work:
+            chosen = chosen.with_for_update(skip_locked=True)
+        # One UPDATE choosing its rows itself: no list of a thousand ids goes to the database and back.
+        claimed = connection.execute(
+            update(LedgerEntry).where(LedgerEntry.id.in_(chosen)).values(state=State.QUEUED.value, run_id=self.run_id)
+        ).rowcount
+        if not claimed:
+            return []
+        connection.execute(update(Run).where(Run.id == self.run_id).values(heartbeat_at=utcnow()))
+        # This round's rows of the locale above `after` that the run holds are exactly the ones just claimed.
+        rows = connection.execute(
+            select(LedgerEntry.id, Subscriber.id, Subscriber.email, Subscriber.email_key, Subscriber.name, Subscriber.locale)
+            .join(Subscriber, LedgerEntry.subscriber_id == Subscriber.id)
+            .where(
+                LedgerEntry.issue == self.issue,
+                LedgerEntry.run_id == self.run_id,
+                LedgerEntry.state == State.QUEUED.value,
+                LedgerEntry.locale == locale,
+                LedgerEntry.id > after,
+            )
+            .order_by(LedgerEntry.id)
+        ).all()
+        return [
+            Claimed(entry_id, Subscriber(id=subscriber_id, email=email, email_key=key, name=name, locale=row_locale))
+            for entry_id, subscriber_id, email, key, name, row_locale in rows
         ]
-        if not changes:
+
+    def hand_over(
+        self, connection: Connection, entry_ids: Collection[int], settled: Sequence[tuple[int, Delivery]] = ()
+    ) -> set[int]:
+        """Record the answers in `settled`, and mark `entry_ids` `sending` (one more attempt each): the
+        ids that may go now. A row whose subscriber was forgotten since its claim is not among them."""
+        self.settle(connection, settled)
+        if not entry_ids:
+            return set()
+        marked = connection.execute(_MARK_SENDING, {"entries": list(entry_ids), "run": self.run_id, "now": utcnow()}).rowcount
+        if marked == len(entry_ids):
+            return set(entry_ids)
+        return set(
+            connection.scalars(
+                select(LedgerEntry.id).where(
+                    LedgerEntry.id.in_(entry_ids), LedgerEntry.run_id == self.run_id, LedgerEntry.state == State.SENDING.value
+                )
+            )
+        )
+
+    def settle(self, connection: Connection, settled: Sequence[tuple[int, Delivery]]) -> None:
+        """Record what the transport answered for rows it was handed."""
+        if not settled:
             return
-        with Session(self.engine) as session, session.begin():
-            # One statement, executed for many rows; only rows still this run's and someone's: a subscriber
-            # forgotten meanwhile keeps their copy anonymous, without the answer, which may quote the address.
-            session.execute(
-                update(LedgerEntry).where(LedgerEntry.run_id == self.run_id, LedgerEntry.subscriber_id.is_not(None)),
-                changes,
-                execution_options={"synchronize_session": None},
+        now = utcnow()
+        # One statement, executed for many rows; only rows still this run's.
+        connection.execute(
+            _SETTLE,
+            [
+                {"entry": entry_id, "run": self.run_id, "outcome": _STATE_OF[delivery.outcome].value,
+                 "answer": delivery.detail[:500], "now": now}
+                for entry_id, delivery in settled
+            ],
+        )
+        deferred = [entry_id for entry_id, delivery in settled if delivery.outcome is Outcome.DEFERRED]
+        if deferred:
+            connection.execute(
+                update(LedgerEntry)
+                .where(LedgerEntry.id.in_(deferred), LedgerEntry.deferred_at.is_(None))
+                .values(deferred_at=now)
             )
 
-    def release(self, claimed: Sequence[Claimed], detail: str) -> None:
-        """Give rows back as pending: the transport certainly did not send them."""
-        with Session(self.engine) as session, session.begin():
-            session.execute(
-                update(LedgerEntry)
-                .where(
-                    LedgerEntry.id.in_([row.entry_id for row in claimed]),
-                    LedgerEntry.run_id == self.run_id,
-                    LedgerEntry.subscriber_id.is_not(None),
-                )
-                .values(state=State.PENDING.value, run_id=None, detail=detail[:500])
-            )
+    def release(self, connection: Connection, entry_ids: Collection[int], detail: str) -> None:
+        """Give rows back: the transport certainly did not take them."""
+        self._give_back(connection, and_(LedgerEntry.id.in_(entry_ids), LedgerEntry.run_id == self.run_id), detail)
+
+    def _give_back(self, connection: Connection, which: ColumnElement[bool], detail: str | None = None) -> None:
+        """`queued` and `sending` rows in `which` back to what they were before their claim."""
+        values: dict[str, Any] = {
+            "state": case((LedgerEntry.deferred_at.is_(None), State.PENDING.value), else_=State.DEFERRED.value),
+            "run_id": None,
+        }
+        if detail is not None:
+            values["detail"] = detail[:500]
+        states = [State.QUEUED.value] if detail is None else [State.QUEUED.value, State.SENDING.value]
+        connection.execute(update(LedgerEntry).where(which, LedgerEntry.state.in_(states)).values(**values))
+
+    # -- what became of the copies -------------------------------------------------------------------------
 
     def counts(self) -> Counter[tuple[str, str]]:
-        """Rows per (state, locale), counted by the database; `sending` rows of dead processes count as `unknown`."""
-        with Session(self.engine) as session:
-            groups = session.execute(
-                select(LedgerEntry.state, LedgerEntry.locale, LedgerEntry.run_id, func.count())
+        """Rows per (state, locale), counted by the database. Rows of dead runs count as what the next run
+        will make of them: `sending` as `unknown`, `queued` as what they were before."""
+        with self.engine.connect() as connection:
+            groups = connection.execute(
+                select(
+                    LedgerEntry.state, LedgerEntry.locale, LedgerEntry.run_id, LedgerEntry.deferred_at.is_(None), func.count()
+                )
                 .where(LedgerEntry.issue == self.issue)
-                .group_by(LedgerEntry.state, LedgerEntry.locale, LedgerEntry.run_id)
+                .group_by(LedgerEntry.state, LedgerEntry.locale, LedgerEntry.run_id, LedgerEntry.deferred_at.is_(None))
             ).all()
-            runs = {run.id: run for run in session.scalars(select(Run).where(Run.issue == self.issue))}
+            dead = self._dead_runs(connection)
         counts: Counter[tuple[str, str]] = Counter()
-        for state, locale, run_id, number in groups:
-            run = runs.get(run_id) if run_id else None
-            if state == State.SENDING.value and run is not None and run.id != self.run_id and not _alive(run):
-                state = "unknown"
+        for state, locale, run_id, never_deferred, number in groups:
+            if run_id in dead and state == State.SENDING.value:
+                state = State.UNKNOWN.value
+            elif run_id in dead and state == State.QUEUED.value:
+                state = State.PENDING.value if never_deferred else State.DEFERRED.value
             counts[(state, locale)] += int(number)
         return counts
+
+    def unknown(self) -> list[int]:
+        """The rows of unknown fate, and those a dead run left `sending` (unknown to the next run)."""
+        with self.engine.connect() as connection:
+            dead = self._dead_runs(connection)
+            return list(
+                connection.scalars(
+                    select(LedgerEntry.id)
+                    .where(self._mine(), or_(
+                        LedgerEntry.state == State.UNKNOWN.value,
+                        and_(LedgerEntry.state == State.SENDING.value, LedgerEntry.run_id.in_(dead)),
+                    ))
+                    .order_by(LedgerEntry.id)
+                )
+            )
+
+    def copies(self, state: State) -> list[Copy]:
+        """Each copy in `state` (unknown: with those a dead run left `sending`), by subscriber id."""
+        with self.engine.connect() as connection:
+            which: ColumnElement[bool] = LedgerEntry.state == state.value
+            if state is State.UNKNOWN:
+                which = or_(which, and_(LedgerEntry.state == State.SENDING.value, LedgerEntry.run_id.in_(self._dead_runs(connection))))
+            rows = connection.execute(
+                select(Subscriber.id, Subscriber.email, LedgerEntry.locale, LedgerEntry.attempts, LedgerEntry.state, LedgerEntry.detail)
+                .join(Subscriber, LedgerEntry.subscriber_id == Subscriber.id)
+                .where(LedgerEntry.issue == self.issue, which)
+                .order_by(Subscriber.id)
+            ).all()
+        return [
+            Copy(subscriber_id, address, locale, attempts, DIED if row_state == State.SENDING.value else answer)
+            for subscriber_id, address, locale, attempts, row_state, answer in rows
+        ]
+
+    def _mine(self) -> ColumnElement[bool]:
+        """This issue's rows that someone can still be sent (a forgotten subscriber's copy has nobody)."""
+        return and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id.is_not(None))
+
+    def _runs(self, connection: Connection) -> list[Run]:
+        """Every run of the issue, as detached objects (a handful: one per `send` of it)."""
+        return [Run(**row._mapping) for row in connection.execute(select(Run).where(Run.issue == self.issue))]
+
+    def _dead_runs(self, connection: Connection) -> set[str]:
+        return {run.id for run in self._runs(connection) if run.id != self.run_id and not _alive(run)}
+
+
+@dataclass
+class _Request:
+    work: Callable[[Connection], Any] | None
+    """What to run in the transaction; None for a hand-over, which runs with the others of its group."""
+    entry_ids: Collection[int] = ()
+    settled: Sequence[tuple[int, Delivery]] = ()
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+class LedgerWriter:
+    """Runs the ledger writes of all the channels of a send in one thread, as many as wait in one transaction.
+
+    A channel waits for its write to be committed before it hands anything over, so grouping the writes
+    (a group commit) weakens no promise; it saves commits and statements (the hand-overs of a group are
+    one UPDATE), and on SQLite it keeps writers from waiting for each other's locks.
+    """
+
+    def __init__(self, ledger: SendLedger) -> None:
+        self.ledger = ledger
+        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="ledger-writer", daemon=True)
+
+    def __enter__(self) -> LedgerWriter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None) -> None:
+        self._requests.put(None)
+        self._thread.join()
+
+    def call(self, work: Callable[[Connection], T]) -> T:
+        """`work(connection)` in a transaction, committed when this returns; raises what it raised."""
+        result: T = self._wait(_Request(work))
+        return result
+
+    def hand_over(self, entry_ids: Collection[int], settled: Sequence[tuple[int, Delivery]] = ()) -> set[int]:
+        """`SendLedger.hand_over`, committed when this returns."""
+        handed: set[int] = self._wait(_Request(None, entry_ids, settled))
+        return handed
+
+    def _wait(self, request: _Request) -> Any:
+        self._requests.put(request)
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        return request.result
+
+    def _serve(self) -> None:
+        while (first := self._requests.get()) is not None:
+            group, last = [first], False
+            while not last:
+                try:
+                    waiting = self._requests.get_nowait()
+                except queue.Empty:
+                    break
+                if waiting is None:
+                    last = True
+                else:
+                    group.append(waiting)
+            try:
+                with self.ledger.engine.begin() as connection:
+                    hand_overs = [request for request in group if request.work is None]
+                    if hand_overs:
+                        handed = self.ledger.hand_over(
+                            connection,
+                            [entry_id for request in hand_overs for entry_id in request.entry_ids],
+                            [answer for request in hand_overs for answer in request.settled],
+                        )
+                        for request in hand_overs:
+                            request.result = handed.intersection(request.entry_ids)
+                    for request in group:
+                        if request.work is not None:
+                            request.result = request.work(connection)
+            except BaseException as exc:  # handed to every caller of the group, in its own thread
+                for request in group:
+                    request.error = exc
+            for request in group:
+                request.done.set()
+            if last:
+                return

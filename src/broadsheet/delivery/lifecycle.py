@@ -376,6 +376,8 @@ def import_rows(
             done.left_alone.append((line, "this address asked to be forgotten; not imported"))
         elif old is None:
             additions.append(_columns_of(row, source, now))
+        elif new_status is None and old.status is Status.PENDING:
+            done.left_alone.append((line, f"{old.email!r} awaits the confirmation of its sign-up: an import never skips it"))
         elif new_status is None and old.status is not row.status:
             done.left_alone.append((line, f"{old.email!r} is {old.status}: an import never re-activates an address"))
         else:
@@ -486,7 +488,9 @@ def _erase(session: Session, subscriber: Subscriber) -> None:
     name a message the mail server could look up), and so do SendGrid's event ids, for the same reason.
     """
     session.execute(
-        delete(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id, LedgerEntry.state == State.PENDING.value)
+        delete(LedgerEntry).where(
+            LedgerEntry.subscriber_id == subscriber.id, LedgerEntry.state.in_([State.PENDING.value, State.QUEUED.value])
+        )
     )
     anonymous: dict[str | None, str] = {}
     for entry in session.scalars(select(LedgerEntry).where(LedgerEntry.subscriber_id == subscriber.id)):

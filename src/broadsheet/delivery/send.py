@@ -1,25 +1,32 @@
-"""Sending an issue: every locale rendered once, then the ledger worked through in batches.
+"""Sending an issue: every locale rendered once, then the ledger worked through by all the transport's channels.
 
 `send_issue` is resumable: run it again after a crash, a rate limit or a
-network failure, and it sends only what was not sent.
+network failure, and it sends only what was not sent. Each copy's answer is
+recorded as the transport learns it (see `ledger.py` for what that promises
+after `kill -9`); copies deferred by the recipient's server are tried again
+after everyone else.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import functools
+import threading
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ..model import Issue
 from ..render import Email
-from ..settings import Project
-from .ledger import Claimed, SendLedger
+from ..settings import Project, Settings
+from .ledger import Claimed, LedgerWriter, Patience, SendLedger
 from .personalize import Signer, recipient
-from .store import Status, Subscriber
+from .store import State, Status, Subscriber
 from .transports import Batch, Delivery, Outcome, Recipient, Transport, TransportError
+from .transports.retry import Backoff
 
 
 def batch_of(issue: Issue, email: Email, project: Project, recipients: Sequence[Recipient]) -> Batch:
@@ -64,17 +71,34 @@ def active_addresses(engine: Engine, locales: Sequence[str]) -> dict[str, list[s
 
 @dataclass
 class Progress:
-    """What a send did so far; `on_change` is called after every batch."""
+    """What a send did so far; `on_change` is called as copies are settled (a few times a second at most)."""
 
     total: int = 0
+    """Copies this run settles: pending when it started, and deferred ones (those past trying fail at once)."""
     sent: int = 0
     failed: int = 0
-    unknown: list[int] = field(default_factory=list)
+    deferred: int = 0
+    """Copies waiting to be tried again: the recipient's server refused them for now."""
+    unknown: int = 0
+    """Copies this run handed over without hearing the answer."""
+    unknown_before: int = 0
+    """Copies of unknown fate left by earlier runs (and not sent again: `retry_unknown` was not asked)."""
+    unknown_answer: str = ""
+    """What happened to the first copy this run left unknown, as the transport said it."""
     on_change: Callable[[Progress], None] = lambda progress: None
 
     @property
     def remaining(self) -> int:
-        return max(0, self.total - self.sent - self.failed)
+        return max(0, self.total - self.sent - self.failed - self.deferred - self.unknown)
+
+
+def retry_backoff(settings: Settings) -> Backoff:
+    """How long to wait before trying again what certainly did not go: from `retry_base_seconds`, doubling."""
+    return Backoff(base=settings.retry_base_seconds, cap=30 * settings.retry_base_seconds)
+
+
+DEFERRED_ROUNDS = 3
+"""How many times in a run the deferred copies are tried again, after everyone else, with growing waits."""
 
 
 def send_issue(
@@ -89,43 +113,192 @@ def send_issue(
     batch_size: int | None = None,
     progress: Progress | None = None,
 ) -> Progress:
-    """Deliver every pending copy of `issue`; the counts, and rows of unknown fate left alone."""
+    """Deliver every pending copy of `issue`, then try the deferred ones again; copies of unknown fate are
+    left alone unless `retry_unknown`. Raises TransportError when the transport cannot go on (what it
+    did until then is recorded)."""
+    settings = project.settings
     progress = progress or Progress()
     ledger = SendLedger(engine, issue.date.isoformat())
+    patience = Patience(settings.deferred_max_attempts, settings.deferred_max_age_hours)
+    backoff = retry_backoff(settings)
     ledger.start()
     try:
         ledger.record(list(emails))
-        unknown = ledger.unknown()
-        if unknown and retry_unknown:
-            ledger.requeue(unknown)
-            unknown = []
-        progress.unknown = unknown
-        counts = ledger.counts()
-        progress.total = sum(n for (state, _), n in counts.items() if state == "pending")
+        progress.failed = ledger.give_up_deferred(patience)
+        if retry_unknown:
+            ledger.requeue_unknown()
+        progress.unknown_before = len(ledger.unknown())
+        due = ledger.due(patience)
+        progress.total = due[State.PENDING.value] + due[State.DEFERRED.value] + progress.failed
+        progress.deferred = due[State.DEFERRED.value]
         progress.on_change(progress)
-        size = min(batch_size or transport.max_batch, transport.max_batch)
-        for locale, email in emails.items():
-            while claimed := ledger.claim(locale, size):
-                deliveries = _deliver(ledger, claimed, transport, batch_of(issue, email, project, [recipient(row.subscriber, ledger.issue, project.settings, signer) for row in claimed]))
-                ledger.settle(claimed, deliveries)
-                progress.sent += sum(1 for d in deliveries if d.outcome is Outcome.SENT)
-                progress.failed += sum(1 for d in deliveries if d.outcome is Outcome.FAILED)
-                progress.on_change(progress)
+        with LedgerWriter(ledger) as writer:
+            channels = _Channels(project, issue, emails, ledger, writer, transport, signer, progress, batch_size)
+            channels.run(State.PENDING)
+            for round_number in range(1, DEFERRED_ROUNDS + 1):
+                if not ledger.due(patience)[State.DEFERRED.value]:
+                    break
+                backoff.wait(round_number)
+                channels.run(State.DEFERRED, patience)
+        given_up = ledger.give_up_deferred(patience)
+        progress.failed += given_up
+        progress.deferred -= given_up
+        progress.on_change(progress)
     finally:
         ledger.finish()
     return progress
 
 
-def _deliver(ledger: SendLedger, claimed: Sequence[Claimed], transport: Transport, batch: Batch) -> list[Delivery]:
-    try:
-        return transport.send(batch)
-    except TransportError as exc:
-        done = len(exc.delivered)
-        ledger.settle(claimed[:done], exc.delivered)
-        unsure = exc.unsure_count(len(claimed) - done)
-        if claimed[done + unsure :]:
-            ledger.release(claimed[done + unsure :], exc.message)
-        raise
+class _Channels:
+    """The copies of one run going out over all the transport's channels at once, one thread each."""
+
+    def __init__(
+        self,
+        project: Project,
+        issue: Issue,
+        emails: Mapping[str, Email],
+        ledger: SendLedger,
+        writer: LedgerWriter,
+        transport: Transport,
+        signer: Signer,
+        progress: Progress,
+        batch_size: int | None,
+    ) -> None:
+        self.project, self.issue, self.emails = project, issue, emails
+        self.ledger, self.writer, self.transport, self.signer = ledger, writer, transport, signer
+        self.progress = progress
+        self.size = min(batch_size or transport.max_batch, transport.max_batch)
+        self._lock = threading.Lock()
+        self._reported = 0.0
+
+    def run(self, state: State, patience: Patience | None = None) -> None:
+        """Hand over every row in `state` (deferred ones within `patience`); raises the first error of any channel."""
+        chunk = max(self.size * self.transport.channels, CLAIM_AT_LEAST)
+        feed = _Feed(self.ledger, self.writer, list(self.emails), state, patience, self.size, chunk)
+        stop = threading.Event()
+        errors: list[BaseException] = []
+        channels = [
+            threading.Thread(target=self._channel, args=(feed, state, stop, errors), name=f"send-{number}", daemon=True)
+            for number in range(self.transport.channels)
+        ]
+        for channel in channels:
+            channel.start()
+        try:
+            for channel in channels:
+                channel.join()
+        except BaseException:
+            # Interrupted (Ctrl-C): each channel ends after the hand-over it is in, its answer recorded.
+            stop.set()
+            for channel in channels:
+                channel.join()
+            raise
+        finally:
+            self._report(force=True)
+        if errors:
+            raise errors[0]
+
+    def _channel(self, feed: _Feed, state: State, stop: threading.Event, errors: list[BaseException]) -> None:
+        """One channel's loop: each answer is committed with the next hand-over's `sending` mark."""
+        settled: list[tuple[int, Delivery]] = []
+        try:
+            while not stop.is_set() and (taken := feed.next()) is not None:
+                locale, claimed = taken
+                ids = [row.entry_id for row in claimed]
+                handed = self.writer.hand_over(ids, settled)
+                settled = []
+                rows = [row for row in claimed if row.entry_id in handed]
+                if not rows:
+                    continue
+                if state is State.DEFERRED:
+                    self._count(deferred=-len(rows))
+                batch = batch_of(
+                    self.issue,
+                    self.emails[locale],
+                    self.project,
+                    [recipient(row.subscriber, self.ledger.issue, self.project.settings, self.signer) for row in rows],
+                )
+                try:
+                    deliveries = self.transport.send(batch)
+                except TransportError as exc:
+                    self.writer.call(functools.partial(self.ledger.release, entry_ids=[row.entry_id for row in rows], detail=str(exc)))
+                    raise
+                settled = [(row.entry_id, delivery) for row, delivery in zip(rows, deliveries, strict=True)]
+                self._count(settled=deliveries)
+        except BaseException as exc:  # reported by `run`, in the main thread
+            errors.append(exc)
+            stop.set()
+        finally:
+            if settled:
+                try:
+                    self.writer.hand_over((), settled)
+                except BaseException as exc:  # as above
+                    errors.append(exc)
+
+    def _count(self, *, settled: Sequence[Delivery] = (), deferred: int = 0) -> None:
+        with self._lock:
+            progress = self.progress
+            progress.deferred += deferred
+            for delivery in settled:
+                if delivery.outcome is Outcome.SENT:
+                    progress.sent += 1
+                elif delivery.outcome is Outcome.FAILED:
+                    progress.failed += 1
+                elif delivery.outcome is Outcome.DEFERRED:
+                    progress.deferred += 1
+                else:
+                    progress.unknown += 1
+                    progress.unknown_answer = progress.unknown_answer or delivery.detail
+        self._report()
+
+    def _report(self, *, force: bool = False) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if not force and now - self._reported < REPORT_EVERY:
+                return
+            self._reported = now
+            self.progress.on_change(self.progress)
+
+
+CLAIM_AT_LEAST = 200
+"""Rows claimed at a time (more when the channels take more at once): a claim is a transaction of its own."""
+
+REPORT_EVERY = 0.25
+"""Seconds between progress reports: an SMTP send settles hundreds of copies a second."""
+
+
+class _Feed:
+    """The batches of one round, claimed from the ledger a chunk at a time, locale after locale, for the channels to take."""
+
+    def __init__(
+        self, ledger: SendLedger, writer: LedgerWriter, locales: list[str], state: State,
+        patience: Patience | None, size: int, chunk: int,
+    ) -> None:
+        self.ledger, self.writer, self.locales = ledger, writer, locales
+        self.state, self.patience, self.size, self.chunk = state, patience, size, chunk
+        self._after = 0
+        self._batches: deque[tuple[str, list[Claimed]]] = deque()
+        self._lock = threading.Lock()
+
+    def next(self) -> tuple[str, list[Claimed]] | None:
+        """The next batch of one locale, or None when the round has no more."""
+        with self._lock:
+            while not self._batches:
+                if not self.locales:
+                    return None
+                locale = self.locales[0]
+                claimed = self.writer.call(
+                    functools.partial(
+                        self.ledger.claim, locale=locale, limit=self.chunk, state=self.state, after=self._after, patience=self.patience
+                    )
+                )
+                if not claimed:
+                    self.locales.pop(0)
+                    self._after = 0
+                    continue
+                # Keyset order: a row deferred again in this round is not claimed twice in it.
+                self._after = claimed[-1].entry_id
+                self._batches.extend((locale, claimed[i : i + self.size]) for i in range(0, len(claimed), self.size))
+            return self._batches.popleft()
 
 
 def send_test_copy(project: Project, issue: Issue, email: Email, transport: Transport, signer: Signer, address: str) -> Delivery:

@@ -56,6 +56,9 @@ ADDED_BY_HAND = "added by hand"
 IMPORT_CHUNK = 1000
 """Rows of an import file read, checked and written at a time: the memory an import takes stays the same
 however long the file."""
+IMPORT_LINE_LENGTH = 1_000_000
+"""Characters of one line of an import file, at most: a row of a real list is under a kilobyte, and a file
+without line breaks (or /dev/zero) used to be read into memory whole before the CSV reader saw any of it."""
 
 _LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _HIDDEN = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff]")
@@ -311,7 +314,7 @@ class _ImportFile:
 
     def chunks(self) -> Iterator[list[tuple[int, SubscriberRow]]]:
         """The valid rows (line, subscriber), `IMPORT_CHUNK` at most at a time."""
-        reader = csv.reader(self._text)
+        reader = csv.reader(_bounded_lines(self._text))
         checked: list[_Checked] = []
         try:
             header = next(reader, [])
@@ -331,7 +334,9 @@ class _ImportFile:
             raise InvalidInput(self.diagnostics) from None
         except csv.Error as exc:
             self._valid(checked)
-            self.diagnostics.append(Diagnostic(self.display, reader.line_num, 0, "", f"not valid CSV: {exc}"))
+            # The reader counts the lines it was given: the line too long never was.
+            line = reader.line_num + isinstance(exc, _LineTooLong)
+            self.diagnostics.append(Diagnostic(self.display, line, 0, "", f"not valid CSV: {exc}"))
             raise InvalidInput(self.diagnostics) from None
 
     def _check(self, line: int, record: list[str], header: list[str], columns: dict[str, int]) -> _Checked | None:
@@ -386,6 +391,18 @@ class _Checked:
     problems: list[tuple[str, str]]
     key: str | None = None
     written: str = ""
+
+
+class _LineTooLong(csv.Error):
+    """A line of an import file longer than `IMPORT_LINE_LENGTH`."""
+
+
+def _bounded_lines(text: TextIO) -> Iterator[str]:
+    """The lines of `text`, each read no further than `IMPORT_LINE_LENGTH` characters; `_LineTooLong` past it."""
+    while line := text.readline(IMPORT_LINE_LENGTH + 1):
+        if len(line) > IMPORT_LINE_LENGTH:
+            raise _LineTooLong(f"a line longer than {IMPORT_LINE_LENGTH:,} characters")
+        yield line
 
 
 class _FirstLines:

@@ -47,7 +47,7 @@ class Synced:
 def client_from(environ: Mapping[str, str]) -> SendGridAPIClient:
     key = environ.get(KEY_VARIABLE, "")
     if not key:
-        raise TransportError(f"set {KEY_VARIABLE} to a SendGrid API key with the Suppressions read permission", nothing_sent=True)
+        raise TransportError(f"set {KEY_VARIABLE} to a SendGrid API key with the Suppressions read permission")
     return SendGridAPIClient(api_key=key, host=environ.get(URL_VARIABLE, "https://api.sendgrid.com").rstrip("/"))
 
 
@@ -60,12 +60,12 @@ def _entries(client: SendGridAPIClient, name: str) -> Iterator[str]:
         except http_errors.HTTPError as exc:
             status = int(exc.status_code)
             cause = "SendGrid rejected the API key" if status == 401 else f"SendGrid answered {status} {exc.reason}"
-            raise TransportError(f"sendgrid: reading the {name} list: {cause}", nothing_sent=True) from None
+            raise TransportError(f"sendgrid: reading the {name} list: {cause}") from None
         except OSError as exc:
-            raise TransportError(f"sendgrid: reading the {name} list: cannot reach SendGrid ({exc})", nothing_sent=True) from None
+            raise TransportError(f"sendgrid: reading the {name} list: cannot reach SendGrid ({exc})") from None
         page: Any = json.loads(response.body or b"[]")
         if not isinstance(page, list):
-            raise TransportError(f"sendgrid: the {name} list came back as {type(page).__name__}, not a list", nothing_sent=True)
+            raise TransportError(f"sendgrid: the {name} list came back as {type(page).__name__}, not a list")
         for entry in page:
             if isinstance(entry, dict) and isinstance(entry.get("email"), str):
                 yield entry["email"]

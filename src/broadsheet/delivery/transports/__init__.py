@@ -6,9 +6,11 @@
 A transport receives a `Batch`: one locale's rendered edition, with
 placeholders, and up to `max_batch` recipients, each with the values of
 those placeholders. It answers one `Delivery` per recipient, in order.
-Transient failures (rate limits, 5xx, dropped connections, SMTP 4xx) are
-retried inside the transport, a bounded number of times; what it returns is
-final for that attempt.
+Failures that certainly left the batch untaken (a connection that could not
+be made, a rate limit, a 5xx answer) are retried inside the transport, a
+bounded number of times. A copy whose data went out but whose answer never
+came is `UNKNOWN` and is never sent again by the transport; a recipient's
+temporary refusal (SMTP 4xx) is `DEFERRED`, for the sender to try later.
 """
 
 from __future__ import annotations
@@ -19,45 +21,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ...errors import BroadsheetError
+from .retry import Backoff
 
 
 class TransportError(BroadsheetError):
-    """The transport cannot go on at all (bad API key, refused login, bad URL): stop the send.
+    """The transport cannot go on at all (bad API key, refused login, a server that stays unreachable): stop the send.
 
-    `delivered` holds the final answers for the first recipients of the
-    batch, in order. Of the recipients after them, the first `unsure` may have
-    gone out (their fate is unknown: they wait for `--retry-unknown`) and the
-    rest certainly did not (they go back to pending). `unsure` None means all
-    of them may have gone out; `nothing_sent` means none did.
+    Raised by `send` only before any of its batch was handed over: the batch's
+    copies were certainly not taken, and may be sent again. What happened to
+    each copy that was handed over is a `Delivery`, never an exception.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        nothing_sent: bool = False,
-        delivered: Sequence[Delivery] = (),
-        unsure: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.delivered = list(delivered)
-        self.unsure = 0 if nothing_sent else unsure
-
-    @property
-    def nothing_sent(self) -> bool:
-        """Whether no message of the batch went out."""
-        return self.unsure == 0 and not any(d.outcome is Outcome.SENT for d in self.delivered)
-
-    @nothing_sent.setter
-    def nothing_sent(self, value: bool) -> None:
-        if value:
-            self.unsure = 0
-        elif self.unsure == 0:
-            self.unsure = None
-
-    def unsure_count(self, remaining: int) -> int:
-        """How many of the `remaining` recipients after `delivered` may have gone out."""
-        return remaining if self.unsure is None else min(self.unsure, remaining)
 
 
 @dataclass(frozen=True)
@@ -97,6 +70,11 @@ class Outcome(enum.Enum):
     """The transport accepted the message."""
     FAILED = "failed"
     """Permanently refused for this recipient (SMTP 5xx for the address, invalid address)."""
+    DEFERRED = "deferred"
+    """Refused for now (SMTP 4xx: mailbox full, greylisted): certainly not taken, worth trying again later."""
+    UNKNOWN = "unknown"
+    """The message went out but its answer never came (the connection broke, a timeout): it may have been
+    taken, so it is never sent again without being asked."""
 
 
 @dataclass(frozen=True)
@@ -109,10 +87,14 @@ class Delivery:
 class Transport(Protocol):
     name: str
     max_batch: int
-    """How many recipients one `send` call takes at most."""
+    """How many recipients one `send` call takes at most: also the most copies that one hand-over in flight
+    leaves of unknown fate when the sending process is killed."""
+    channels: int
+    """How many `send` calls may run at once, each from its own thread (SMTP connections, SendGrid requests)."""
 
     def send(self, batch: Batch) -> list[Delivery]:
-        """Hand `batch` over; one Delivery per recipient, in order. Raises TransportError to stop everything."""
+        """Hand `batch` over; one Delivery per recipient, in order. Raises TransportError, having handed
+        none of the batch over, when it cannot go on at all."""
         ...
 
     def close(self) -> None: ...
@@ -125,16 +107,30 @@ def personalize(text: str, substitutions: Mapping[str, str]) -> str:
     return text
 
 
-def open_transport(spec: str, *, environ: Mapping[str, str], unsubscribe_group: int | None = None) -> Transport:
-    """The transport named by `spec`: `sendgrid`, `smtp://...`, `smtps://...` or `outbox:PATH`."""
+def open_transport(
+    spec: str,
+    *,
+    environ: Mapping[str, str],
+    unsubscribe_group: int | None = None,
+    smtp_connections: int = 1,
+    sendgrid_concurrency: int = 1,
+    backoff: Backoff | None = None,
+) -> Transport:
+    """The transport named by `spec`: `sendgrid`, `smtp://...`, `smtps://...` or `outbox:PATH`.
+
+    `smtp_connections` and `sendgrid_concurrency` say how many messages or requests it sends at once;
+    `backoff`, how it waits before trying again what certainly did not go.
+    """
     if spec == "sendgrid":
         from .sendgrid import SendGridTransport
 
-        return SendGridTransport.from_environment(environ, unsubscribe_group=unsubscribe_group)
+        return SendGridTransport.from_environment(
+            environ, unsubscribe_group=unsubscribe_group, concurrency=sendgrid_concurrency, backoff=backoff
+        )
     if spec.startswith(("smtp://", "smtps://")):
         from .smtp import SMTPTransport
 
-        return SMTPTransport.from_url(spec)
+        return SMTPTransport.from_url(spec, connections=smtp_connections, backoff=backoff)
     if spec.startswith("outbox:"):
         from .outbox import OutboxTransport
 

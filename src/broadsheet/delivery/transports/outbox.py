@@ -2,6 +2,8 @@
 
 Files go to `PATH/<issue>/<locale>/<address>.eml`; a rerun replaces a file
 whole, so the folder always holds one complete message per recipient.
+Writing a file cannot half-succeed: no copy's fate is ever unknown here
+except when the process is killed in the middle of a batch.
 """
 
 from __future__ import annotations
@@ -34,11 +36,12 @@ class OutboxTransport:
     """Writes each recipient's message to a folder."""
 
     name = "outbox"
-    max_batch = 1000
+    max_batch = 100
+    channels = 1
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         if not str(path):
-            raise TransportError("outbox: needs a folder, e.g. outbox:build/outbox", nothing_sent=True)
+            raise TransportError("outbox: needs a folder, e.g. outbox:build/outbox")
         self.path = Path(path)
 
     def __repr__(self) -> str:
@@ -57,10 +60,9 @@ class OutboxTransport:
             try:
                 write_atomic(target, data)
             except OSError as exc:
-                # The file was written whole or not at all: this one certainly did not go.
-                raise TransportError(
-                    f"outbox: cannot write {target}: {exc.strerror or exc}", delivered=deliveries, unsure=0
-                ) from None
+                # Each file is written whole or not at all, and written again whole by the rerun: the batch
+                # counts as not handed over.
+                raise TransportError(f"outbox: cannot write {target}: {exc.strerror or exc}") from None
             deliveries.append(Delivery(recipient.address, Outcome.SENT, str(target)))
         return deliveries
 

@@ -2,8 +2,12 @@
 
 The edition goes once per request with its placeholders; SendGrid fills them
 per recipient from each personalization's `substitutions`. The request is
-checked against SendGrid's limits before it leaves; rate limits, 5xx answers
-and dropped connections are retried; any other refusal stops the send.
+checked against SendGrid's limits before it leaves. Several requests may be in
+flight at once (`concurrency`); a rate limit pauses all of them until it
+resets. Rate limits, 5xx answers and connections that failed before the
+request went out are retried; a request whose answer was lost (the connection
+broke after its body went out, a timeout) leaves its recipients unknown and is
+never sent again from here; any other refusal stops the send.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import logging
 import re
 import ssl
+import threading
 import time
 import urllib.error
 from collections.abc import Callable, Mapping, Sequence
@@ -68,13 +73,18 @@ class _HideRequestDumps(logging.Filter):
 logging.getLogger("python_http_client.client").addFilter(_HideRequestDumps())
 
 
-class _Transient(Exception):
-    def __init__(self, detail: str, wait: float | None = None, *, maybe_delivered: bool = False) -> None:
+class _NotTaken(Exception):
+    """SendGrid certainly did not take the request (a rate limit, a 5xx answer, no connection): try again."""
+
+    def __init__(self, detail: str, wait: float | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.wait = wait
         """Seconds SendGrid asked us to wait, when it said."""
-        self.maybe_delivered = maybe_delivered
+
+
+class _AnswerLost(Exception):
+    """The request went out but its answer never came: SendGrid may have taken it."""
 
 
 class SendGridTransport:
@@ -93,24 +103,29 @@ class SendGridTransport:
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
         max_wait: float = 120.0,
+        concurrency: int = 1,
     ) -> None:
         # The key goes into an HTTP header; http.client would quote a bad one in its error message.
         if not re.fullmatch(r"[\x21-\x7e]+", api_key):
             raise TransportError(
-                f"{KEY_VARIABLE} is not an API key: it is empty or has spaces, control or non-ASCII characters",
-                nothing_sent=True,
+                f"{KEY_VARIABLE} is not an API key: it is empty or has spaces, control or non-ASCII characters"
             )
         if not url.startswith(("https://", "http://")):
-            raise TransportError(f"{URL_VARIABLE}: expected an http(s) URL but received: {url!r}", nothing_sent=True)
+            raise TransportError(f"{URL_VARIABLE}: expected an http(s) URL but received: {url!r}")
         self.url = url.rstrip("/")
         self.unsubscribe_group = unsubscribe_group
         self.backoff = backoff or Backoff()
         self.max_wait = max_wait
         """The longest wait for a rate limit to reset; a later reset stops the send instead."""
+        self.channels = concurrency
+        self.timeout = timeout
         self._clock = clock
         self._api_key = api_key
-        self._client = SendGridAPIClient(api_key, host=self.url)
-        self._client.client.timeout = timeout
+        # A client for each sending thread: the library keeps per-request state on the client object.
+        self._clients = threading.local()
+        self._paused_until = 0.0
+        """When the last rate limit SendGrid reported resets (by `clock`): no request leaves before."""
+        self._pause = threading.Lock()
 
     @classmethod
     def from_environment(
@@ -120,15 +135,16 @@ class SendGridTransport:
         unsubscribe_group: int | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
+        concurrency: int = 1,
     ) -> SendGridTransport:
         """The transport for the key in SENDGRID_API_KEY, at BROADSHEET_SENDGRID_URL (SendGrid's own API by default)."""
         api_key = environ.get(KEY_VARIABLE, "").strip()
         if not api_key:
-            raise TransportError(
-                f"set {KEY_VARIABLE} to a SendGrid API key with the Mail Send permission", nothing_sent=True
-            )
+            raise TransportError(f"set {KEY_VARIABLE} to a SendGrid API key with the Mail Send permission")
         url = environ.get(URL_VARIABLE, "").strip() or DEFAULT_URL
-        return cls(api_key, url=url, unsubscribe_group=unsubscribe_group, backoff=backoff, clock=clock)
+        return cls(
+            api_key, url=url, unsubscribe_group=unsubscribe_group, backoff=backoff, clock=clock, concurrency=concurrency
+        )
 
     def __repr__(self) -> str:
         return f"SendGridTransport(url={self.url!r})"
@@ -138,26 +154,38 @@ class SendGridTransport:
             return []
         body = self.request_body(batch)
         failures = 0
-        maybe_delivered = False
         while True:
+            self._wait_for_rate_limit()
             try:
                 self._post(body)
-            except _Transient as exc:
+            except _AnswerLost as exc:
+                detail = f"the connection to SendGrid broke after the request went out, before the answer ({exc})"
+                log.warning("SendGrid: %s; its %d recipients are of unknown fate", without_addresses(detail), len(batch.recipients))
+                return [Delivery(r.address, Outcome.UNKNOWN, detail) for r in batch.recipients]
+            except _NotTaken as exc:
                 failures += 1
-                maybe_delivered = maybe_delivered or exc.maybe_delivered
                 if failures >= self.backoff.attempts:
-                    raise self._stop(f"{exc.detail}, still after {failures} tries", nothing_sent=not maybe_delivered) from None
+                    raise self._stop(f"{exc.detail}, still after {failures} tries") from None
                 if exc.wait is not None and exc.wait > self.max_wait:
-                    raise self._stop(
-                        f"{exc.detail}; the limit resets in {exc.wait:.0f} s, later than this send waits",
-                        nothing_sent=not maybe_delivered,
-                    ) from None
+                    raise self._stop(f"{exc.detail}; the limit resets in {exc.wait:.0f} s, later than this send waits") from None
                 # Never sooner than the backoff: our clock and SendGrid's may disagree by a second or two.
                 wait = max(exc.wait or 0.0, self.backoff.delay(failures))
-                log.warning("SendGrid: %s; trying again in %.1f s", without_addresses(exc.detail), wait)
-                self.backoff.sleep(wait)
+                if exc.wait is not None:
+                    with self._pause:
+                        self._paused_until = max(self._paused_until, self._clock() + wait)
+                    log.warning("SendGrid: %s; every request waits %.1f s", without_addresses(exc.detail), wait)
+                else:
+                    log.warning("SendGrid: %s; trying again in %.1f s", without_addresses(exc.detail), wait)
+                    self.backoff.sleep(wait)
             else:
                 return [Delivery(r.address, Outcome.SENT) for r in batch.recipients]
+
+    def _wait_for_rate_limit(self) -> None:
+        """Sleep until the last reported rate limit resets: a 429 to one request pauses all of them."""
+        with self._pause:
+            wait = self._paused_until - self._clock()
+        if wait > 0:
+            self.backoff.sleep(wait)
 
     def close(self) -> None:
         pass
@@ -214,25 +242,29 @@ class SendGridTransport:
 
     def _post(self, body: dict[str, Any]) -> None:
         """One try at `mail/send`: returns when SendGrid accepted it; raises `_Transient` or TransportError."""
+        client = getattr(self._clients, "client", None)
+        if client is None:
+            client = self._clients.client = SendGridAPIClient(self._api_key, host=self.url)
+            client.client.timeout = self.timeout
         try:
-            self._client.send(body)
+            client.send(body)
         except http_errors.HTTPError as exc:
             status = int(exc.status_code)
             problems = self._problems(exc.body)
             if status == 429:
-                raise _Transient(f"429 Too Many Requests{problems}", self._rate_limit_wait(exc.headers)) from None
+                raise _NotTaken(f"429 Too Many Requests{problems}", self._rate_limit_wait(exc.headers)) from None
             if status >= 500:
-                raise _Transient(f"{status} {exc.reason}{problems}") from None
+                raise _NotTaken(f"{status} {exc.reason}{problems}") from None
             cause = _REFUSALS.get(status, f"SendGrid refused the request ({status} {exc.reason})")
             raise self._stop(f"{cause}{problems}") from None
         except urllib.error.URLError as exc:
             # urllib raises URLError only while connecting and sending: the request did not arrive whole.
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
                 raise self._stop(f"{self.url}: the TLS certificate does not verify ({exc.reason.verify_message})") from None
-            raise _Transient(f"cannot reach SendGrid ({exc.reason})") from None
+            raise _NotTaken(f"cannot reach SendGrid ({exc.reason})") from None
         except (OSError, http.client.HTTPException) as exc:
             # Broke while waiting for the answer: SendGrid may have taken the request.
-            raise _Transient(f"the connection to SendGrid broke ({exc!r})", maybe_delivered=True) from None
+            raise _AnswerLost(repr(exc)) from None
 
     def _rate_limit_wait(self, headers: Any) -> float | None:
         """Seconds until SendGrid's rate limit resets, from X-RateLimit-Reset (a Unix time) or Retry-After."""
@@ -259,8 +291,8 @@ class SendGridTransport:
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "[API key]")
 
-    def _stop(self, message: str, *, nothing_sent: bool = True) -> TransportError:
-        return TransportError(f"sendgrid: {without_addresses(self._redact(message))}", nothing_sent=nothing_sent)
+    def _stop(self, message: str) -> TransportError:
+        return TransportError(f"sendgrid: {without_addresses(self._redact(message))}")
 
 
 def _parse(address: str) -> tuple[str, str | None]:
@@ -274,7 +306,7 @@ def _check_unique(recipients: Sequence[Recipient]) -> None:
         key = recipient.address.casefold()
         if key in seen:
             raise TransportError(
-                f"sendgrid: each address may appear once in a request; {recipient.address} appears twice", nothing_sent=True
+                f"sendgrid: each address may appear once in a request; {recipient.address} appears twice"
             )
         seen.add(key)
 

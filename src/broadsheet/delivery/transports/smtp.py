@@ -1,17 +1,23 @@
-"""The `smtp://` and `smtps://` transports: one message per recipient over one reused SMTP connection.
+"""The `smtp://` and `smtps://` transports: one message per recipient over a few reused SMTP connections.
 
 `smtp://user:password@host:587` upgrades with STARTTLS when the server offers
-it; `smtps://...:465` speaks TLS from the start. A reply of 5xx to a recipient
-fails that recipient; 4xx replies and dropped connections are retried with
-backoff, and when they persist the send stops.
+it; `smtps://...:465` speaks TLS from the start. Each message's fate is what
+the server said: 250 sent, 5xx failed, 4xx deferred (to be tried again later
+by the sender, not here). A connection that breaks before the message's data
+went out is opened again and the message tried again, with backoff; one that
+breaks after the data went out, before the answer, leaves the message
+unknown: it may have been taken, so it is never sent again from here.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import queue
+import re
 import smtplib
 import ssl
+import threading
 from collections.abc import Callable
 from email.utils import parseaddr
 from urllib.parse import quote, unquote, urlsplit
@@ -25,16 +31,18 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
 
+UNKNOWN_IN_A_ROW = 5
+"""Messages in a row whose answer was lost before the transport stops: a server (or a proxy before it)
+that loses every answer would otherwise leave the whole list unknown."""
 
-class _Transient(Exception):
-    """A failure worth trying again: a 4xx reply, or a connection that went away."""
 
-    def __init__(self, detail: str, *, reconnect: bool = False, maybe_delivered: bool = False) -> None:
+class _NotTaken(Exception):
+    """The connection failed before the message's data went out whole (or the server closed it with 421):
+    the message was certainly not taken; open a new connection and try again."""
+
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.reconnect = reconnect
-        self.maybe_delivered = maybe_delivered
-        """The message may have reached the server before the connection broke."""
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -51,12 +59,25 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+_LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
+
+
+def _data_payload(message: bytes) -> bytes:
+    """The message as DATA carries it (RFC 5321 4.5.2): CRLF line ends, leading dots doubled, ended by `.`."""
+    crlf = message.count(b"\r\n")
+    # Prepared messages already end their lines with CRLF: counting is ~20 times cheaper than a regex pass.
+    if message.count(b"\n") != crlf or message.count(b"\r") != crlf:
+        message = _LINE_ENDS.sub(b"\r\n", message)
+    payload = (b"." if message.startswith(b".") else b"") + message.replace(b"\r\n.", b"\r\n..")
+    return payload + (b".\r\n" if payload.endswith(b"\r\n") else b"\r\n.\r\n")
+
+
 class SMTPTransport:
-    """Sends through an SMTP server, keeping one connection open across messages and batches."""
+    """Sends through an SMTP server over up to `connections` connections at once, each kept open across messages."""
 
     name = "smtp"
-    max_batch = 50
-    """Small, because a batch stopped halfway leaves all of it of unknown fate."""
+    max_batch = 1
+    """One message per hand-over: the ledger records each message's fate before the next one goes."""
 
     def __init__(
         self,
@@ -69,6 +90,7 @@ class SMTPTransport:
         timeout: float = 60.0,
         tls_context: ssl.SSLContext | None = None,
         backoff: Backoff | None = None,
+        connections: int = 1,
     ) -> None:
         self.host = host
         self.port = port
@@ -78,7 +100,13 @@ class SMTPTransport:
         self.timeout = timeout
         self._tls_context = tls_context
         self.backoff = backoff or Backoff()
-        self._connection: smtplib.SMTP | None = None
+        self.channels = connections
+        self._unknown_in_a_row = 0
+        self._counting = threading.Lock()
+        # One slot per connection that may be open at once; a `send` holds one slot from start to end.
+        self._slots: queue.LifoQueue[smtplib.SMTP | None] = queue.LifoQueue()
+        for _ in range(connections):
+            self._slots.put(None)
 
     @classmethod
     def from_url(
@@ -88,16 +116,17 @@ class SMTPTransport:
         timeout: float = 60.0,
         tls_context: ssl.SSLContext | None = None,
         backoff: Backoff | None = None,
+        connections: int = 1,
     ) -> SMTPTransport:
         """The transport for `smtp://[user[:password]@]host[:port]` or `smtps://...`; user and password percent-encoded."""
         parts = urlsplit(url)
         where = f"{parts.scheme}://{parts.hostname or ''}"
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-            raise TransportError(f"{where}: expected smtp://[user:password@]host[:port] or smtps://...", nothing_sent=True)
+            raise TransportError(f"{where}: expected smtp://[user:password@]host[:port] or smtps://...")
         try:
             port = parts.port or DEFAULT_PORTS[parts.scheme]
         except ValueError:
-            raise TransportError(f"{where}: the port must be a number from 1 to 65535", nothing_sent=True) from None
+            raise TransportError(f"{where}: the port must be a number from 1 to 65535") from None
         return cls(
             parts.hostname,
             port,
@@ -107,6 +136,7 @@ class SMTPTransport:
             timeout=timeout,
             tls_context=tls_context,
             backoff=backoff,
+            connections=connections,
         )
 
     def __repr__(self) -> str:
@@ -120,113 +150,134 @@ class SMTPTransport:
         return f"{'smtps' if self.implicit_tls else 'smtp'}://{user}{host}:{self.port}"
 
     def send(self, batch: Batch) -> list[Delivery]:
+        if len(batch.recipients) > self.max_batch:
+            raise TransportError(f"{self._where}: one recipient per hand-over; this batch has {len(batch.recipients)}")
         try:
             sender = ascii_address(parseaddr(batch.sender)[1])
         except ValueError as exc:
-            raise TransportError(f"{self._where}: the sender {batch.sender!r}: {exc}", nothing_sent=True) from None
+            raise TransportError(f"{self._where}: the sender {batch.sender!r}: {exc}") from None
+        if self._unknown_in_a_row >= UNKNOWN_IN_A_ROW:
+            raise TransportError(
+                f"{self._where}: the mail server closed the connection after taking the data of {self._unknown_in_a_row} "
+                "messages in a row, before answering; stopping so as to leave no more copies unknown. Check the server "
+                "(or a proxy before it) and its log, then run the same send again"
+            )
         deliveries: list[Delivery] = []
-        for recipient in batch.recipients:
-            try:
-                address = ascii_address(recipient.address)
-                data = prepare(batch).message_bytes(recipient)
-            except ValueError as exc:
-                deliveries.append(Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}"))
-                continue
-            try:
-                deliveries.append(self._deliver(sender, address, recipient.address, data))
-            except _Transient as exc:
-                # The answers so far stand; this recipient's fate is unknown only if the message may have gone.
-                raise TransportError(
-                    f"{self._where}: {without_addresses(recipient.address)}: {without_addresses(exc.detail)}, "
-                    f"still after {self.backoff.attempts} tries; "
-                    "stopping the send",
-                    delivered=deliveries,
-                    unsure=1 if exc.maybe_delivered else 0,
-                ) from None
-            except TransportError as exc:
-                raise TransportError(exc.message, delivered=deliveries, unsure=0 if exc.nothing_sent else 1) from None
+        connection = self._slots.get()
+        try:
+            for recipient in batch.recipients:
+                try:
+                    address = ascii_address(recipient.address)
+                    data = prepare(batch).message_bytes(recipient)
+                except ValueError as exc:
+                    deliveries.append(Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}"))
+                    continue
+                connection, delivery = self._deliver(connection, sender, address, recipient.address, data)
+                deliveries.append(delivery)
+                with self._counting:
+                    self._unknown_in_a_row = self._unknown_in_a_row + 1 if delivery.outcome is Outcome.UNKNOWN else 0
+        finally:
+            self._slots.put(connection)
         return deliveries
 
     def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            connection.quit()
-        except (smtplib.SMTPException, OSError):
-            connection.close()
+        """Say QUIT on every open connection; call it when no `send` runs."""
+        for _ in range(self.channels):
+            connection = self._slots.get()
+            if connection is not None:
+                try:
+                    connection.quit()
+                except (smtplib.SMTPException, OSError):
+                    connection.close()
+        for _ in range(self.channels):
+            self._slots.put(None)
 
-    def _deliver(self, sender: str, address: str, original: str, data: bytes) -> Delivery:
-        """One message to one recipient, retrying transient failures; raises the last `_Transient` when they persist."""
+    def _deliver(
+        self, connection: smtplib.SMTP | None, sender: str, address: str, original: str, data: bytes
+    ) -> tuple[smtplib.SMTP | None, Delivery]:
+        """One message over `connection` (opened when None, again when it breaks before the data went out);
+        the connection to keep, and the message's fate. Raises TransportError when no connection takes it."""
         failures = 0
-        maybe_delivered = False
+        retried_at_once = False
         while True:
+            reused = connection is not None
             try:
-                return self._transaction(sender, address, original, data)
-            except TransportError as exc:
-                exc.nothing_sent = exc.nothing_sent and not maybe_delivered
-                raise
-            except _Transient as exc:
+                connection = connection or self._connect()
+                delivery = self._transaction(connection, sender, address, original, data)
+            except _NotTaken as exc:
+                _close(connection)
+                connection = None
+                # A connection the server closed while it sat idle is opened again at once.
+                if reused and not retried_at_once:
+                    retried_at_once = True
+                    continue
                 failures += 1
-                maybe_delivered = maybe_delivered or exc.maybe_delivered
-                if exc.reconnect:
-                    self._drop()
                 if failures >= self.backoff.attempts:
-                    exc.maybe_delivered = maybe_delivered
-                    raise
-                log.warning("%s: %s: %s; trying again", self._where, without_addresses(original), without_addresses(exc.detail))
+                    raise TransportError(
+                        f"{self._where}: {without_addresses(exc.detail)}, still after {failures} tries. "
+                        "The messages not handed over stay pending: run the same send again once the mail server "
+                        "takes connections"
+                    ) from None
+                log.warning("%s: %s; trying again", self._where, without_addresses(exc.detail))
                 self.backoff.wait(failures)
-
-    def _transaction(self, sender: str, address: str, original: str, data: bytes) -> Delivery:
-        """MAIL, RCPT, DATA: the recipient's Delivery, a `_Transient`, or a TransportError when the sender is refused."""
-        reused = self._connection is not None
-        connection = self._connect()
-        try:
-            code, text = _run(connection.mail, sender)
-            if code == 421:
-                raise _Transient(_reply(code, text), reconnect=True)
-        except _Transient:
-            if not reused:
+                continue
+            except TransportError:
+                _close(connection)
                 raise
-            # The server closed the connection while it sat idle: open a new one at once.
-            self._drop()
-            connection = self._connect()
-            code, text = _run(connection.mail, sender)
+            if delivery.outcome is Outcome.UNKNOWN:
+                _close(connection)
+                return None, delivery
+            if delivery.outcome is Outcome.DEFERRED:
+                log.warning("%s: %s: deferred: %s", self._where, without_addresses(original), without_addresses(delivery.detail))
+            return connection, delivery
+
+    def _transaction(self, connection: smtplib.SMTP, sender: str, address: str, original: str, data: bytes) -> Delivery:
+        """MAIL, RCPT, DATA: the recipient's Delivery; raises `_NotTaken`, or TransportError when the sender is refused."""
+        code, text = _run(connection.mail, sender)
         if refusal := self._refusal(connection, "MAIL FROM", code, text):
-            raise TransportError(f"{self._where}: the server refused the sender: {refusal}", nothing_sent=True)
+            if code >= 500:
+                raise TransportError(f"{self._where}: the server refused the sender: {refusal}")
+            return Delivery(original, Outcome.DEFERRED, refusal)
         code, text = _run(connection.rcpt, address)
         if refusal := self._refusal(connection, "RCPT TO", code, text):
-            return Delivery(original, Outcome.FAILED, refusal)
-        reply: bytes | str
+            return Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
+        code, text = _run(connection.docmd, "data")
+        if refusal := self._refusal(connection, "DATA", code, text, expected=354):
+            return Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
         try:
-            code, reply = connection.data(data)
-        except smtplib.SMTPDataError as exc:
-            code, reply = exc.smtp_code, exc.smtp_error
+            connection.send(_data_payload(data))
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            raise _Transient(f"the connection broke during DATA ({exc})", reconnect=True, maybe_delivered=True) from None
-        if refusal := self._refusal(connection, "DATA", code, reply):
-            return Delivery(original, Outcome.FAILED, refusal)
-        return Delivery(original, Outcome.SENT, _reply(code, reply))
+            # Not all of the message reached the server, so not its final dot: nothing was taken.
+            raise _NotTaken(f"the mail server closed the connection while the message was going out ({exc})") from None
+        try:
+            code, text = connection.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            return Delivery(
+                original,
+                Outcome.UNKNOWN,
+                f"the mail server closed the connection after the message went out, before answering ({exc})",
+            )
+        if refusal := self._refusal(connection, "DATA", code, text):
+            return Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
+        return Delivery(original, Outcome.SENT, _reply(code, text))
 
-    def _refusal(self, connection: smtplib.SMTP, command: str, code: int, text: bytes | str) -> str | None:
-        """None for a reply that lets the transaction go on, the reply for a permanent (5xx) refusal; raises `_Transient` for 4xx."""
-        if code < 400:
+    def _refusal(self, connection: smtplib.SMTP, command: str, code: int, text: bytes | str, expected: int = 250) -> str | None:
+        """None for a reply that lets the transaction go on, else the reply; raises `_NotTaken` for 421 (closing)."""
+        if code == expected or (expected == 250 and 200 <= code < 300):
             return None
         reply = f"{command}: {_reply(code, text)}"
         if code == 421:
-            raise _Transient(reply, reconnect=True)
+            raise _NotTaken(f"the mail server closed the connection: {reply}")
+        if code < 400:
+            raise _NotTaken(f"the mail server answered out of turn: {reply}")
         try:
             connection.rset()
-        except (smtplib.SMTPException, OSError):
-            self._drop()
-        if code < 500:
-            raise _Transient(reply)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _NotTaken(f"the connection broke after {reply} ({exc})") from None
         return reply
 
     def _connect(self) -> smtplib.SMTP:
-        """The open connection, or a new one: TLS as the URL says, logged in when it names a user."""
-        if self._connection is not None:
-            return self._connection
+        """A new connection: TLS as the URL says, logged in when it names a user."""
         context = self._tls_context or ssl.create_default_context()
         connection: smtplib.SMTP | None = None
         try:
@@ -242,7 +293,6 @@ class SMTPTransport:
                 raise TransportError(
                     f"{self._where}: the server does not offer STARTTLS; refusing to send the password "
                     "unencrypted (use smtps:// if the server speaks TLS on connect)",
-                    nothing_sent=True,
                 )
             if self.username:
                 connection.login(self.username, self._password)
@@ -250,41 +300,35 @@ class SMTPTransport:
             _close(connection)
             raise TransportError(
                 f"{self._where}: the server refused the login of {self.username!r}: {_reply(exc.smtp_code, exc.smtp_error)}",
-                nothing_sent=True,
             ) from None
         except smtplib.SMTPNotSupportedError:
             _close(connection)
             raise TransportError(
-                f"{self._where}: the server does not offer AUTH; remove the user from the URL", nothing_sent=True
+                f"{self._where}: the server does not offer AUTH; remove the user from the URL"
             ) from None
         except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
             _close(connection)
-            raise _Transient(f"the server closed the connection during the TLS handshake ({exc})", reconnect=True) from None
+            raise _NotTaken(f"the server closed the connection during the TLS handshake ({exc})") from None
         except ssl.SSLError as exc:
             _close(connection)
-            raise TransportError(f"{self._where}: TLS failed: {exc.reason or exc}", nothing_sent=True) from None
+            raise TransportError(f"{self._where}: TLS failed: {exc.reason or exc}") from None
         except TransportError:
             _close(connection)
             raise
         except smtplib.SMTPResponseException as exc:
             _close(connection)
-            raise _Transient(f"connecting: {_reply(exc.smtp_code, exc.smtp_error)}", reconnect=True) from None
+            raise _NotTaken(f"connecting: {_reply(exc.smtp_code, exc.smtp_error)}") from None
         except (smtplib.SMTPException, OSError) as exc:
             _close(connection)
-            raise _Transient(f"cannot connect ({exc})", reconnect=True) from None
-        self._connection = connection
+            raise _NotTaken(f"cannot connect ({exc})") from None
         return connection
-
-    def _drop(self) -> None:
-        connection, self._connection = self._connection, None
-        _close(connection)
 
 
 def _run(command: Callable[[str], tuple[int, bytes]], argument: str) -> tuple[int, bytes]:
     try:
         return command(argument)
     except (smtplib.SMTPServerDisconnected, OSError) as exc:
-        raise _Transient(f"the connection broke ({exc})", reconnect=True) from None
+        raise _NotTaken(f"the mail server closed the connection ({exc})") from None
 
 
 def _close(connection: smtplib.SMTP | None) -> None:

@@ -1,0 +1,445 @@
+"""Sending against servers that misbehave as real ones do: every copy's fate exact, nobody sent two copies.
+
+A real SMTP server (aiosmtpd) that drops connections after taking a message, refuses, defers, greylists
+and closes with 421; a real `broadsheet send` killed with SIGKILL; an HTTP server standing in for SendGrid
+that loses answers and rate-limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from pytest_httpserver import HTTPServer
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session as OrmSession
+from werkzeug import Request, Response
+
+from broadsheet.delivery.ledger import SendLedger
+from broadsheet.delivery.store import LedgerEntry, Subscriber, utcnow
+from broadsheet.settings import Project
+
+from .support import FakeSendGrid, add_subscribers, environment, free_port, states, table_rows
+
+ISSUE = "issues/2023-12-21.yaml"
+CONNECTIONS = 4
+
+
+@pytest.fixture
+def project(sample_project: Project) -> Project:
+    settings = sample_project.root / "broadsheet.toml"
+    settings.write_text(
+        f"retry_base_seconds = 0.01\nsmtp_connections = {CONNECTIONS}\nsendgrid_concurrency = 4\n"
+        + settings.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    return sample_project
+
+
+@pytest.fixture
+def engine(project: Project, sample_store: Engine) -> Engine:
+    return sample_store
+
+
+def send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "broadsheet", "send", ISSUE, *args],
+        cwd=project.root, env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=300,
+    )
+
+
+def listed(result: subprocess.CompletedProcess[str]) -> dict[str, list[str]]:
+    """`send --status --list STATE` as {address: [locale, last answer, subscriber id, tries]}."""
+    assert result.returncode == 0, result.stderr
+    if result.stdout.startswith("no "):
+        return {}
+    _title, headings, *rows = table_rows(result.stdout)
+    assert headings == ["address", "locale", "last answer", "subscriber", "tries"]
+    return {row[0]: row[1:] for row in rows}
+
+
+# -- a mail server that misbehaves on demand ------------------------------------------------------------
+
+
+class Misbehaving:
+    """An aiosmtpd handler that records every message it takes, and fails as it is told to."""
+
+    def __init__(self) -> None:
+        self.received: Counter[str] = Counter()
+        self.lose_answer: set[str] = set()
+        """Take the message, then drop the connection before answering."""
+        self.refuse: set[str] = set()
+        """550 to RCPT."""
+        self.full: set[str] = set()
+        """452 to RCPT, every time."""
+        self.greylist: set[str] = set()
+        """451 to the first RCPT, then accepted."""
+        self.close_every = 0
+        """Close the connection with 421 at every Nth MAIL (0: never)."""
+        self.delay = 0.0
+        """Seconds each message takes to be taken."""
+        self.mails = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.peers: set[object] = set()
+        self.lock = threading.Lock()
+        self.on_lost: Callable[[], None] = lambda: None
+        """Called in the server's loop when it drops a connection after taking a message."""
+        self.stop_listening: Callable[[], None] = lambda: None
+        """Stop taking new connections (set by the fixture)."""
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
+        self.peers.add(session.peer)
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        self.mails += 1
+        if self.close_every and self.mails % self.close_every == 0:
+            await server.push("421 4.3.2 too many messages on this connection, closing")
+            assert server.transport is not None
+            server.transport.close()
+            return "421 closing"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        if address in self.refuse:
+            return f"550 5.1.1 <{address}>: no such user"
+        if address in self.full:
+            return f"452 4.2.2 <{address}>: mailbox full"
+        if address in self.greylist:
+            self.greylist.discard(address)
+            return "451 4.7.1 greylisted, come back later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
+        with self.lock:
+            self.received.update(envelope.rcpt_tos)
+        if self.lose_answer & set(envelope.rcpt_tos):
+            self.on_lost()
+            assert server.transport is not None
+            server.transport.abort()
+        return "250 2.0.0 queued"
+
+
+@pytest.fixture
+def mail_server() -> Iterator[tuple[Misbehaving, str]]:
+    handler = Misbehaving()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    assert controller.server is not None
+    handler.stop_listening = controller.server.close
+    yield handler, f"smtp://127.0.0.1:{controller.port}"
+    controller.stop()
+
+
+def test_faults_of_a_real_mail_server_leave_every_copy_exact_and_hold_back_nobody(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    addresses = add_subscribers(engine, 300)
+    lost = {addresses[n] for n in (10, 111, 222)}
+    refused, full = addresses[50], addresses[51]
+    greylisted = set(addresses[7::31])  # about 3%
+    server.lose_answer |= lost
+    server.refuse.add(refused)
+    server.full.add(full)
+    server.greylist |= greylisted
+    server.close_every = 40
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+
+    first = send(project, env, "--yes")
+
+    # One run: everyone gets exactly one copy but the refused and the full mailbox; nobody two.
+    assert first.returncode == 1
+    assert set(server.received) == set(addresses) - {refused, full}
+    assert set(server.received.values()) == {1}
+    assert first.stdout.splitlines()[-1] == "sent 295, failed 1"
+    assert "3 copies of unknown fate: the mail server closed the connection after the message went out, before answering" in first.stderr
+    assert "1 copy deferred: refused for now by the recipient's mail server" in first.stderr
+    assert not any(address in first.stderr for address in addresses)  # logs say …@example.org
+    assert states(engine) == Counter({"sent": 295, "unknown": 3, "deferred": 1, "failed": 1})
+
+    deferred = listed(send(project, env, "--status", "--list", "deferred"))
+    assert list(deferred) == [full]
+    assert deferred[full][0] == "my"
+    assert deferred[full][3] == "4"  # tried in the run and in three rounds after everyone else
+    assert deferred[full][1] == f"RCPT TO: 452 4.2.2 <{full}>: mailbox full"
+    unknown = listed(send(project, env, "--status", "--list", "unknown"))
+    assert set(unknown) == lost
+    assert all(row[1].startswith("the mail server closed the connection after the message went out") for row in unknown.values())
+    failed = listed(send(project, env, "--status", "--list", "failed"))
+    assert list(failed) == [refused]
+
+    # A rerun sends none of the unknown again, and tries the full mailbox again.
+    server.lose_answer.clear()
+    again = send(project, env, "--yes")
+    assert again.returncode == 1
+    assert again.stdout.splitlines()[-1] == "sent 0, failed 0"
+    assert "3 copies of unknown fate from an earlier send" in again.stderr
+    assert set(server.received.values()) == {1}
+
+    # --retry-unknown sends exactly those.
+    retried = send(project, env, "--yes", "--retry-unknown")
+    assert retried.stdout.splitlines()[-1] == "sent 3, failed 0"
+    assert {address for address, count in server.received.items() if count == 2} == lost
+    assert set(server.received.values()) == {1, 2}
+    assert send(project, env, "--status", "--list", "unknown").stdout == "no unknown copies of 2023-12-21\n"
+
+
+def test_deferred_copies_fail_after_the_configured_tries_and_age_and_can_be_given_up(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    addresses = add_subscribers(engine, 6)
+    server.full |= {addresses[0], addresses[1], addresses[2]}
+    settings = project.root / "broadsheet.toml"
+    settings.write_text("deferred_max_attempts = 6\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+
+    assert send(project, env, "--yes").returncode == 1  # 4 tries each
+    assert states(engine) == Counter({"sent": 3, "deferred": 3})
+    # One of them was first deferred long ago.
+    with OrmSession(engine) as session, session.begin():
+        session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.subscriber_id == select(Subscriber.id).where(Subscriber.email == addresses[2]).scalar_subquery())
+            .values(deferred_at=utcnow() - timedelta(hours=73))
+        )
+
+    second = send(project, env, "--yes")  # the old one fails at once; the others' 5th and 6th tries fail too
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.splitlines()[-1] == "sent 0, failed 3"
+    failed = listed(send(project, env, "--status", "--list", "failed"))
+    assert set(failed) == set(addresses[:3])
+    assert failed[addresses[0]][3] == "6" and failed[addresses[2]][3] == "4"
+    assert all(row[1].startswith("gave up on a deferred copy; its last answer: RCPT TO: 452") for row in failed.values())
+    assert sum(server.received.values()) == 3
+
+
+def test_give_up_deferred_marks_them_failed_and_says_how_many(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    addresses = add_subscribers(engine, 4)
+    server.full |= {addresses[1], addresses[3]}
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+    assert send(project, env, "--yes").returncode == 1
+
+    given_up = send(project, env, "--give-up-deferred")
+
+    assert (given_up.returncode, given_up.stdout) == (0, "2 copies of 2023-12-21 deferred, now failed\n")
+    assert states(engine) == Counter({"sent": 2, "failed": 2})
+    assert send(project, env, "--give-up-deferred").stdout == "0 copies of 2023-12-21 deferred, now failed\n"
+
+
+def test_status_list_goes_with_status() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "broadsheet", "send", ISSUE, "--list", "unknown"],
+        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, check=False, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "broadsheet: --list goes with --status: broadsheet send ISSUE --status --list STATE\n"
+
+
+def test_connections_are_used_in_parallel_each_for_many_messages_and_nobody_twice(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    server.delay = 0.02
+    addresses = add_subscribers(engine, 120)
+
+    result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert server.received == Counter(addresses)
+    assert server.most_in_flight == CONNECTIONS  # the server saw four messages at once
+    assert len(server.peers) == CONNECTIONS  # each connection reused for all its messages
+
+
+# -- kill -9 ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kill_after", [1, 23, 70])
+def test_sigkill_leaves_at_most_one_unknown_copy_per_connection_and_the_rerun_duplicates_nobody(
+    project: Project, store: Engine, mail_server: tuple[Misbehaving, str], kill_after: int
+) -> None:
+    engine = store  # SQLite, then PostgreSQL
+    server, url = mail_server
+    server.delay = 0.01
+    addresses = add_subscribers(engine, 100)
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+    sender = subprocess.Popen(
+        [sys.executable, "-m", "broadsheet", "send", ISSUE, "--yes"],
+        cwd=project.root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        while sum(server.received.values()) < kill_after and sender.poll() is None:
+            time.sleep(0.002)
+        sender.send_signal(signal.SIGKILL)
+    finally:
+        sender.wait(60)
+    assert sender.returncode == -signal.SIGKILL
+
+    unknown = SendLedger(engine, "2023-12-21").unknown()
+    assert 0 < len(unknown) <= CONNECTIONS  # the README's bound
+
+    rerun = send(project, env, "--yes")
+    assert rerun.returncode == 1
+    assert set(server.received.values()) == {1}  # nobody twice
+    assert set(server.received) >= set(addresses) - set(listed(send(project, env, "--status", "--list", "unknown")))
+    assert states(engine) == Counter({"sent": 100 - len(unknown), "unknown": len(unknown)})
+
+
+def test_a_mail_server_that_dies_mid_send_is_named_with_what_to_do(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    addresses = add_subscribers(engine, 10)
+    server.lose_answer.add(addresses[0])
+    server.on_lost = server.stop_listening  # it takes the first message, then goes away
+    settings = project.root / "broadsheet.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(f"smtp_connections = {CONNECTIONS}", "smtp_connections = 1"), encoding="utf-8")
+
+    result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1] == "sent 0, failed 0"
+    lines = result.stderr.splitlines()
+    assert lines[-2].startswith(
+        "broadsheet: 1 copy of unknown fate: the mail server closed the connection after the message went out, before answering"
+    )
+    assert lines[-1] == (
+        f"broadsheet: {url}: cannot connect ([Errno 111] Connection refused), still after 5 tries. The messages not "
+        "handed over stay pending: run the same send again once the mail server takes connections"
+    )
+    assert states(engine) == Counter({"unknown": 1, "pending": 9})
+
+
+def test_a_mail_server_that_loses_every_answer_stops_the_send_after_a_few(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    addresses = add_subscribers(engine, 12)
+    server.lose_answer |= set(addresses)
+    settings = project.root / "broadsheet.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(f"smtp_connections = {CONNECTIONS}", "smtp_connections = 1"), encoding="utf-8")
+
+    result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"broadsheet: {url}: the mail server closed the connection after taking the data of 5 messages in a row, "
+        "before answering; stopping so as to leave no more copies unknown. Check the server (or a proxy before it) "
+        "and its log, then run the same send again"
+    )
+    assert sum(server.received.values()) == 5
+    assert states(engine) == Counter({"unknown": 5, "pending": 7})
+
+
+# -- SendGrid --------------------------------------------------------------------------------------------
+
+API_KEY = "SG.fault-test-key"
+
+
+@pytest.fixture
+def sendgrid() -> Iterator[tuple[FakeSendGrid, HTTPServer]]:
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    fake = FakeSendGrid(API_KEY)
+    server.expect_request("/v3/mail/send", method="POST").respond_with_handler(fake.handle)
+    yield fake, server
+    server.clear()
+    server.stop()
+    assert fake.problems == []
+
+
+def sendgrid_env(engine: Engine, server: HTTPServer) -> dict[str, str]:
+    return environment(
+        engine, BROADSHEET_TRANSPORT="sendgrid", SENDGRID_API_KEY=API_KEY, BROADSHEET_SENDGRID_URL=server.url_for("/").rstrip("/")
+    )
+
+
+def addressed(requests: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(to["email"] for mail in requests for p in mail["personalizations"] for to in p["to"])
+
+
+def test_sendgrid_request_whose_answer_was_lost_leaves_its_recipients_unknown_and_none_is_resent(
+    project: Project, engine: Engine, sendgrid: tuple[FakeSendGrid, HTTPServer]
+) -> None:
+    fake, server = sendgrid
+    addresses = add_subscribers(engine, 2400)
+    fake.drop_containing.add(addresses[4])  # an English reader: in the first English request
+    env = sendgrid_env(engine, server)
+
+    first = send(project, env, "--yes")
+
+    assert first.returncode == 1
+    assert sorted(len(mail["personalizations"]) for mail in fake.requests) == [200, 200, 1000, 1000]
+    [lost] = [mail for mail in fake.requests if addresses[4] in addressed([mail])]
+    lost_addresses = set(addressed([lost]))
+    assert first.stdout.splitlines()[-1] == "sent 1400, failed 0"
+    assert "1000 copies of unknown fate: the connection to SendGrid broke after the request went out" in first.stderr
+    assert set(listed(send(project, env, "--status", "--list", "unknown"))) == lost_addresses
+
+    again = send(project, env, "--yes")
+    assert again.stdout.splitlines()[-1] == "sent 0, failed 0"
+    assert addressed(fake.requests) == Counter(addresses)  # every address in exactly one request, none resent
+
+
+def test_sendgrid_rate_limit_is_honoured_by_every_request_in_flight(
+    project: Project, engine: Engine, sendgrid: tuple[FakeSendGrid, HTTPServer]
+) -> None:
+    fake, server = sendgrid
+    addresses = add_subscribers(engine, 160)
+    limited: list[float] = []
+    accepted: list[float] = []
+    resets: list[int] = []
+    lock = threading.Lock()
+
+    def rate_limited(request: Request) -> Response:
+        now = time.time()
+        with lock:
+            if not resets:
+                resets.append(math.ceil(now) + 1)  # X-RateLimit-Reset counts whole seconds
+            reset = resets[0]
+            if now < reset:
+                limited.append(now)
+                headers = {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}
+                return Response(json.dumps({"errors": [{"message": "too many requests"}]}), 429, headers=headers)
+            accepted.append(now)
+        return fake.handle(request)
+
+    server.clear()
+    server.expect_request("/v3/mail/send", method="POST").respond_with_handler(rate_limited)
+
+    result = send(project, sendgrid_env(engine, server), "--yes", "--batch-size", "10")
+
+    assert result.returncode == 0, result.stderr
+    assert addressed(fake.requests) == Counter(addresses)
+    assert all(request.get("personalizations") for request in fake.requests)
+    assert min(accepted) >= resets[0]
+    assert 1 <= len(limited) <= 4  # the requests in flight when the limit came; the others waited for it
