@@ -28,35 +28,8 @@ from broadsheet.settings import Project
 from broadsheet.site import build_site
 from broadsheet.web import create_app
 
-from .conftest import REPO, table_rows, translate
 from .live import serving
-
-ISSUE = """\
-date: 2024-01-04
-title: The Year Ahead
-summary: What to watch in 2024.
-image:
-  src: https://example.org/a.jpg
-  alt: A road at dawn
-editorial: |
-  First paragraph with a [link](https://example.org/one) and *emphasis*.
-
-  Second paragraph with a footnote.[^1]
-
-  Third paragraph, plain.
-footnotes:
-  "1": The source of the figure.
-resources:
-  statements:
-    - title: A statement about 50% of the cases
-      url: https://example.org/s
-      by: [Org One, Org Two]
-  reports:
-    - title: မြန်မာ အစီရင်ခံစာ
-      url: https://example.org/r
-      by: Org One
-      lang: my
-"""
+from .support import ISSUE, REPO, table_rows, translate
 
 
 @pytest.fixture

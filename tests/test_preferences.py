@@ -21,22 +21,11 @@ from broadsheet.settings import Project
 from broadsheet.web import create_app
 
 from .live import serving
-from .test_send import environment, read_outbox, run_send
+from .support import environment, read_outbox, run_send
 
 SECRET = "test-secret-for-signing-unsubscribe-links"
 SIGNER = Signer(SECRET)
 PREFERENCES_LINK = re.compile(r"https://progressivevoicemyanmar\.org/newsletter(/preferences/[A-Za-z0-9_.%-]+)")
-
-
-@pytest.fixture
-def project(sample_project: Project) -> Project:
-    """The repository's templates and catalogs (Burmese interface translated) and the sample issue."""
-    return sample_project
-
-
-@pytest.fixture
-def engine(sample_store: Engine) -> Engine:
-    return sample_store
 
 
 @pytest.fixture

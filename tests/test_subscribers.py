@@ -22,7 +22,7 @@ from broadsheet.delivery.subscribers import SubscriberRow
 from broadsheet.errors import BroadsheetError, InvalidInput, UsageError
 from broadsheet.settings import Project
 
-from .conftest import table_rows
+from .support import table_rows
 
 LOCALES = ("en", "my")
 

@@ -30,6 +30,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import write_po
 
 from . import __version__, burmese, markdown
+from .atomic import write_atomic
 from .errors import BroadsheetError, Diagnostic, InvalidInput, errors_in
 from .i18n import (
     INTERFACE,
@@ -192,10 +193,7 @@ def _write_if_changed(path: Path, content: bytes) -> bool:
     """Write `content` unless the file already says the same, dates aside; True when written."""
     if path.is_file() and _DATE_HEADER.sub(b"", path.read_bytes()) == _DATE_HEADER.sub(b"", content):
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(content)
-    temporary.replace(path)
+    write_atomic(path, content)
     return True
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from ...atomic import write_atomic
 from . import Batch, Delivery, Outcome, TransportError
 from .mime import prepare
 
@@ -58,7 +58,7 @@ class OutboxTransport:
                 continue
             target = folder / f"{file_name(recipient.address)}.eml"
             try:
-                _write_atomically(target, data)
+                write_atomic(target, data)
             except OSError as exc:
                 # Each file is written whole or not at all, and written again whole by the rerun: the batch
                 # counts as not handed over.
@@ -68,16 +68,3 @@ class OutboxTransport:
 
     def close(self) -> None:
         pass
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write `data` to `target` so that a reader sees the old file or the new one, never part of it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
