@@ -285,7 +285,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
 
 
 @dataclass(frozen=True)
-class Status:
+class CatalogStatus:
     locale: str
     domain: str
     catalog: str
@@ -326,7 +326,7 @@ def _state(message: BabelMessage) -> str:
     return "fuzzy" if message.fuzzy else "translated"
 
 
-def status(project: Project, locale: str, domain: str) -> Status:
+def status(project: Project, locale: str, domain: str) -> CatalogStatus:
     """How much of `domain` is translated into `locale` (counting the template's messages)."""
     template = _keep_lang(_read(template_path(project, domain)), locale)
     path = catalog_path(project, locale, domain)
@@ -339,10 +339,10 @@ def status(project: Project, locale: str, domain: str) -> Status:
         state = _state(found) if found is not None else "untranslated"
         counts[state] += 1
         counts[f"{state}_words"] += _words(message)
-    return Status(locale, domain, shown(project, path), **counts)
+    return CatalogStatus(locale, domain, shown(project, path), **counts)
 
 
-def status_report(project: Project, issue_path: Path | None = None) -> list[Status]:
+def status_report(project: Project, issue_path: Path | None = None) -> list[CatalogStatus]:
     """Status of every catalog (or those of one issue) for every locale but the source."""
     domains = [INTERFACE, NAMES]
     if issue_path is None:

@@ -61,7 +61,7 @@ class Preview:
     emails: dict[str, Email]
     diagnostics: list[Diagnostic]
     problem: str = ""
-    status: tuple[catalogs.Status, ...] = ()
+    status: tuple[catalogs.CatalogStatus, ...] = ()
 
 
 def build_preview(root: Path, issue: Path, state: str) -> Preview:
