@@ -171,7 +171,9 @@ class SendLedger:
             dead = [run.id for run in others if not _alive(run)]
             if dead:
                 connection.execute(
-                    update(Run).where(Run.id.in_(dead), Run.finished_at.is_(None)).values(finished_at=utcnow())
+                    update(Run)
+                    .where(Run.id.in_(dead), Run.finished_at.is_(None))
+                    .values(finished_at=utcnow())
                 )
                 connection.execute(
                     update(LedgerEntry)
@@ -181,8 +183,14 @@ class SendLedger:
                 self._give_back(connection, LedgerEntry.run_id.in_(dead))
             self.run_id = str(uuid.uuid4())
             connection.execute(
-                insert(Run).values(id=self.run_id, issue=self.issue, pid=os.getpid(), host=socket.gethostname(),
-                                   started_at=utcnow(), heartbeat_at=utcnow())
+                insert(Run).values(
+                    id=self.run_id,
+                    issue=self.issue,
+                    pid=os.getpid(),
+                    host=socket.gethostname(),
+                    started_at=utcnow(),
+                    heartbeat_at=utcnow(),
+                )
             )
         return self.run_id
 
@@ -201,7 +209,9 @@ class SendLedger:
     def record(self, locales: Sequence[str]) -> int:
         """Add a pending row for every active subscriber (in `locales`) without one; how many were added."""
         with self.engine.begin() as connection:
-            already = exists().where(and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id == Subscriber.id))
+            already = exists().where(
+                and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id == Subscriber.id)
+            )
             chosen = select(
                 literal(self.issue, String()).label("issue"),
                 Subscriber.id,
@@ -212,9 +222,17 @@ class SendLedger:
             columns, key = ["issue", "subscriber_id", "locale"], ["issue", "subscriber_id"]
             statement: Executable
             if self.engine.dialect.name == "postgresql":
-                statement = postgresql.insert(LedgerEntry).from_select(columns, chosen).on_conflict_do_nothing(index_elements=key)
+                statement = (
+                    postgresql.insert(LedgerEntry)
+                    .from_select(columns, chosen)
+                    .on_conflict_do_nothing(index_elements=key)
+                )
             elif self.engine.dialect.name == "sqlite":
-                statement = sqlite.insert(LedgerEntry).from_select(columns, chosen).on_conflict_do_nothing(index_elements=key)
+                statement = (
+                    sqlite.insert(LedgerEntry)
+                    .from_select(columns, chosen)
+                    .on_conflict_do_nothing(index_elements=key)
+                )
             else:
                 statement = insert(LedgerEntry).from_select(columns, chosen)
             return int(connection.execute(statement).rowcount or 0)
@@ -228,7 +246,12 @@ class SendLedger:
                 connection.execute(
                     update(LedgerEntry)
                     .where(self._mine(), LedgerEntry.state == State.UNKNOWN.value)
-                    .values(state=State.PENDING.value, run_id=None, deferred_at=None, detail="sent again after an unknown fate")
+                    .values(
+                        state=State.PENDING.value,
+                        run_id=None,
+                        deferred_at=None,
+                        detail="sent again after an unknown fate",
+                    )
                 ).rowcount
             )
 
@@ -242,7 +265,12 @@ class SendLedger:
                     .where(self._mine(), LedgerEntry.state == State.DEFERRED.value, past)
                     .values(
                         state=State.FAILED.value,
-                        detail=func.substr(literal("gave up on a deferred copy; its last answer: ", String()) + LedgerEntry.detail, 1, 500),
+                        detail=func.substr(
+                            literal("gave up on a deferred copy; its last answer: ", String())
+                            + LedgerEntry.detail,
+                            1,
+                            500,
+                        ),
                         updated_at=utcnow(),
                     )
                 ).rowcount
@@ -255,7 +283,10 @@ class SendLedger:
                 select(LedgerEntry.state, func.count())
                 .where(
                     self._mine(),
-                    or_(LedgerEntry.state == State.PENDING.value, and_(LedgerEntry.state == State.DEFERRED.value, patience.eligible())),
+                    or_(
+                        LedgerEntry.state == State.PENDING.value,
+                        and_(LedgerEntry.state == State.DEFERRED.value, patience.eligible()),
+                    ),
                 )
                 .group_by(LedgerEntry.state)
             ).all()
@@ -264,8 +295,14 @@ class SendLedger:
     # -- during a send: each write in a transaction of the `LedgerWriter` ---------------------------------
 
     def claim(
-        self, connection: Connection, locale: str, limit: int, *, state: State = State.PENDING,
-        after: int = 0, patience: Patience | None = None,
+        self,
+        connection: Connection,
+        locale: str,
+        limit: int,
+        *,
+        state: State = State.PENDING,
+        after: int = 0,
+        patience: Patience | None = None,
     ) -> list[Claimed]:
         """Take up to `limit` rows of `locale` in `state` (deferred ones within `patience`), of ids above
         `after`, in order, for this run: `queued`, and the subscriber's columns that a copy needs."""
@@ -285,14 +322,23 @@ class SendLedger:
             chosen = chosen.with_for_update(skip_locked=True)
         # One UPDATE choosing its rows itself: no list of a thousand ids goes to the database and back.
         claimed = connection.execute(
-            update(LedgerEntry).where(LedgerEntry.id.in_(chosen)).values(state=State.QUEUED.value, run_id=self.run_id)
+            update(LedgerEntry)
+            .where(LedgerEntry.id.in_(chosen))
+            .values(state=State.QUEUED.value, run_id=self.run_id)
         ).rowcount
         if not claimed:
             return []
         connection.execute(update(Run).where(Run.id == self.run_id).values(heartbeat_at=utcnow()))
         # This round's rows of the locale above `after` that the run holds are exactly the ones just claimed.
         rows = connection.execute(
-            select(LedgerEntry.id, Subscriber.id, Subscriber.email, Subscriber.email_key, Subscriber.name, Subscriber.locale)
+            select(
+                LedgerEntry.id,
+                Subscriber.id,
+                Subscriber.email,
+                Subscriber.email_key,
+                Subscriber.name,
+                Subscriber.locale,
+            )
             .join(Subscriber, LedgerEntry.subscriber_id == Subscriber.id)
             .where(
                 LedgerEntry.issue == self.issue,
@@ -304,7 +350,10 @@ class SendLedger:
             .order_by(LedgerEntry.id)
         ).all()
         return [
-            Claimed(entry_id, Subscriber(id=subscriber_id, email=email, email_key=key, name=name, locale=row_locale))
+            Claimed(
+                entry_id,
+                Subscriber(id=subscriber_id, email=email, email_key=key, name=name, locale=row_locale),
+            )
             for entry_id, subscriber_id, email, key, name, row_locale in rows
         ]
 
@@ -316,13 +365,17 @@ class SendLedger:
         self.settle(connection, settled)
         if not entry_ids:
             return set()
-        marked = connection.execute(_MARK_SENDING, {"entries": list(entry_ids), "run": self.run_id, "now": utcnow()}).rowcount
+        marked = connection.execute(
+            _MARK_SENDING, {"entries": list(entry_ids), "run": self.run_id, "now": utcnow()}
+        ).rowcount
         if marked == len(entry_ids):
             return set(entry_ids)
         return set(
             connection.scalars(
                 select(LedgerEntry.id).where(
-                    LedgerEntry.id.in_(entry_ids), LedgerEntry.run_id == self.run_id, LedgerEntry.state == State.SENDING.value
+                    LedgerEntry.id.in_(entry_ids),
+                    LedgerEntry.run_id == self.run_id,
+                    LedgerEntry.state == State.SENDING.value,
                 )
             )
         )
@@ -336,8 +389,13 @@ class SendLedger:
         connection.execute(
             _SETTLE,
             [
-                {"entry": entry_id, "run": self.run_id, "outcome": _STATE_OF[delivery.outcome].value,
-                 "answer": delivery.detail[:500], "now": now}
+                {
+                    "entry": entry_id,
+                    "run": self.run_id,
+                    "outcome": _STATE_OF[delivery.outcome].value,
+                    "answer": delivery.detail[:500],
+                    "now": now,
+                }
                 for entry_id, delivery in settled
             ],
         )
@@ -351,12 +409,18 @@ class SendLedger:
 
     def release(self, connection: Connection, entry_ids: Collection[int], detail: str) -> None:
         """Give rows back: the transport certainly did not take them."""
-        self._give_back(connection, and_(LedgerEntry.id.in_(entry_ids), LedgerEntry.run_id == self.run_id), detail)
+        self._give_back(
+            connection, and_(LedgerEntry.id.in_(entry_ids), LedgerEntry.run_id == self.run_id), detail
+        )
 
-    def _give_back(self, connection: Connection, which: ColumnElement[bool], detail: str | None = None) -> None:
+    def _give_back(
+        self, connection: Connection, which: ColumnElement[bool], detail: str | None = None
+    ) -> None:
         """`queued` and `sending` rows in `which` back to what they were before their claim."""
         values: dict[str, Any] = {
-            "state": case((LedgerEntry.deferred_at.is_(None), State.PENDING.value), else_=State.DEFERRED.value),
+            "state": case(
+                (LedgerEntry.deferred_at.is_(None), State.PENDING.value), else_=State.DEFERRED.value
+            ),
             "run_id": None,
         }
         if detail is not None:
@@ -372,10 +436,19 @@ class SendLedger:
         with self.engine.connect() as connection:
             groups = connection.execute(
                 select(
-                    LedgerEntry.state, LedgerEntry.locale, LedgerEntry.run_id, LedgerEntry.deferred_at.is_(None), func.count()
+                    LedgerEntry.state,
+                    LedgerEntry.locale,
+                    LedgerEntry.run_id,
+                    LedgerEntry.deferred_at.is_(None),
+                    func.count(),
                 )
                 .where(LedgerEntry.issue == self.issue)
-                .group_by(LedgerEntry.state, LedgerEntry.locale, LedgerEntry.run_id, LedgerEntry.deferred_at.is_(None))
+                .group_by(
+                    LedgerEntry.state,
+                    LedgerEntry.locale,
+                    LedgerEntry.run_id,
+                    LedgerEntry.deferred_at.is_(None),
+                )
             ).all()
             dead = self._dead_runs(connection)
         counts: Counter[tuple[str, str]] = Counter()
@@ -394,10 +467,13 @@ class SendLedger:
             return list(
                 connection.scalars(
                     select(LedgerEntry.id)
-                    .where(self._mine(), or_(
-                        LedgerEntry.state == State.UNKNOWN.value,
-                        and_(LedgerEntry.state == State.SENDING.value, LedgerEntry.run_id.in_(dead)),
-                    ))
+                    .where(
+                        self._mine(),
+                        or_(
+                            LedgerEntry.state == State.UNKNOWN.value,
+                            and_(LedgerEntry.state == State.SENDING.value, LedgerEntry.run_id.in_(dead)),
+                        ),
+                    )
                     .order_by(LedgerEntry.id)
                 )
             )
@@ -407,15 +483,30 @@ class SendLedger:
         with self.engine.connect() as connection:
             which: ColumnElement[bool] = LedgerEntry.state == state.value
             if state is State.UNKNOWN:
-                which = or_(which, and_(LedgerEntry.state == State.SENDING.value, LedgerEntry.run_id.in_(self._dead_runs(connection))))
+                which = or_(
+                    which,
+                    and_(
+                        LedgerEntry.state == State.SENDING.value,
+                        LedgerEntry.run_id.in_(self._dead_runs(connection)),
+                    ),
+                )
             rows = connection.execute(
-                select(Subscriber.id, Subscriber.email, LedgerEntry.locale, LedgerEntry.attempts, LedgerEntry.state, LedgerEntry.detail)
+                select(
+                    Subscriber.id,
+                    Subscriber.email,
+                    LedgerEntry.locale,
+                    LedgerEntry.attempts,
+                    LedgerEntry.state,
+                    LedgerEntry.detail,
+                )
                 .join(Subscriber, LedgerEntry.subscriber_id == Subscriber.id)
                 .where(LedgerEntry.issue == self.issue, which)
                 .order_by(Subscriber.id)
             ).all()
         return [
-            Copy(subscriber_id, address, locale, attempts, DIED if row_state == State.SENDING.value else answer)
+            Copy(
+                subscriber_id, address, locale, attempts, DIED if row_state == State.SENDING.value else answer
+            )
             for subscriber_id, address, locale, attempts, row_state, answer in rows
         ]
 
@@ -459,7 +550,9 @@ class LedgerWriter:
         self._thread.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self._requests.put(None)
         self._thread.join()
 
