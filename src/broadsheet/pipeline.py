@@ -40,15 +40,16 @@ class Editions:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def prepare(project: Project, path: Path, shown: str | None = None) -> Prepared:
-    """Read the issue at `path` (named `shown` in diagnostics) and check its catalogs.
+def prepare(project: Project, path: Path, shown: str | None = None, locales: Sequence[str] = ()) -> Prepared:
+    """Read the issue at `path` (named `shown` in diagnostics) and check its catalogs for `locales`
+    (default: every configured one; a build of some locales need not read the others' catalogs).
 
     Raises `InvalidInput`, with every diagnostic, when anything is an error.
     """
     reading = read_issue(path, project.settings, shown)
     if reading.issue is None:
         raise InvalidInput(reading.diagnostics)
-    diagnostics = [*reading.diagnostics, *check_catalogs(project, reading.issue)]
+    diagnostics = [*reading.diagnostics, *check_catalogs(project, reading.issue, locales)]
     if errors_in(diagnostics):
         raise InvalidInput(diagnostics)
     return Prepared(reading.issue, tuple(diagnostics))
@@ -68,7 +69,7 @@ def editions(
     missing translation is an error. Raises `InvalidInput`, with every
     diagnostic, when anything is an error: no edition is half made.
     """
-    prepared = prepare(project, path, shown)
+    prepared = prepare(project, path, shown, locales)
     strict = strict or not project.settings.send_incomplete_translations
     diagnostics = list(prepared.diagnostics)
     renderer = Renderer(project)
