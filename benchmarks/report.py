@@ -62,7 +62,7 @@ def main() -> None:
     from broadsheet.delivery.feedback import issue_report
 
     sys.path.insert(0, str(REPO))  # for the tests' scratch PostgreSQL schema
-    from tests.conftest import scratch_schema
+    from tests.support import scratch_schema
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:

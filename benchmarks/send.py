@@ -265,12 +265,14 @@ def in_threads(count: int, work: Callable[[int], None]) -> float:
 def measure_message(_: int, repeat: int = 30) -> dict[str, Any]:
     """Milliseconds for one copy: composed whole, and filled in from the prepared edition (median of `repeat`)."""
     from broadsheet.delivery.personalize import Signer, recipient
-    from broadsheet.delivery.send import batch_of, editions
+    from broadsheet.delivery.send import batch_of
     from broadsheet.delivery.store import Subscriber
     from broadsheet.delivery.transports import mime
+    from broadsheet.pipeline import editions
 
     project, _ = project_with()
-    issue, emails, _ = editions(project, SAMPLE)
+    made = editions(project, SAMPLE)
+    issue, emails = made.issue, made.emails
     result: dict[str, Any] = {}
     for locale, email in emails.items():
         copies = [
@@ -288,11 +290,12 @@ def measure_message(_: int, repeat: int = 30) -> dict[str, Any]:
 
 
 def measure_outbox(count: int) -> dict[str, Any]:
-    from broadsheet.delivery.send import editions
     from broadsheet.delivery.transports.outbox import OutboxTransport
+    from broadsheet.pipeline import editions
 
     project, _ = project_with()
-    issue, emails, _ = editions(project, SAMPLE)
+    made = editions(project, SAMPLE)
+    issue, emails = made.issue, made.emails
     copies = prebuilt(project, issue, emails)
     with tempfile.TemporaryDirectory() as folder:
         engine = store(folder, count)
@@ -315,10 +318,11 @@ def measure_outbox(count: int) -> dict[str, Any]:
 
 
 def measure_smtp(count: int, connections: int) -> dict[str, Any]:
-    from broadsheet.delivery.send import editions
+    from broadsheet.pipeline import editions
 
     project, declared = project_with(smtp_connections=connections)
-    issue, emails, _ = editions(project, SAMPLE)
+    made = editions(project, SAMPLE)
+    issue, emails = made.issue, made.emails
     copies = prebuilt(project, issue, emails)
     with tempfile.TemporaryDirectory() as folder, server("smtp") as (port, sink):
         engine = store(folder, count)
@@ -347,10 +351,11 @@ def measure_smtp(count: int, connections: int) -> dict[str, Any]:
 
 
 def measure_sendgrid(count: int, concurrency: int) -> dict[str, Any]:
-    from broadsheet.delivery.send import editions
+    from broadsheet.pipeline import editions
 
     project, declared = project_with(sendgrid_concurrency=concurrency)
-    issue, emails, _ = editions(project, SAMPLE)
+    made = editions(project, SAMPLE)
+    issue, emails = made.issue, made.emails
     in_flight = declared.get("sendgrid_concurrency", 1)
     with tempfile.TemporaryDirectory() as folder, server("sendgrid") as (port, _):
         engine = store(folder, count)

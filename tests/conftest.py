@@ -1,31 +1,27 @@
-"""Shared fixtures: the repository's own project, and throwaway projects in tmp_path."""
+"""Shared fixtures (the repository's project, throwaway projects, stores, Chromium) and the markers.
+
+Tests are marked by what they need, from the fixtures they use: `browser` (Chromium),
+`postgres` (the PostgreSQL server); `slow` is set by the modules whose tests take seconds.
+`./scripts/test -m "not browser"` runs the rest.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import textwrap
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po, write_po
 from click.testing import CliRunner, Result
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
-from broadsheet import catalogs
 from broadsheet.cli import main
 from broadsheet.delivery.store import open_store
 from broadsheet.settings import Project, find_project
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "issues" / "2023-12-21.yaml"
-ROOTS = Path(__file__).resolve().parent / "roots"
-EXPECTED = Path(__file__).resolve().parent / "expected"
+from .support import CHROMIUM_ARGS, REPO, SAMPLE, chromium, scratch_schema
 
 
 @pytest.fixture(scope="session")
@@ -83,28 +79,6 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     return run
 
 
-def translate(
-    project: Project,
-    locale: str,
-    domain: str,
-    translations: dict[str, str | tuple[str, ...]],
-    *,
-    fuzzy: frozenset[str] = frozenset(),
-) -> None:
-    """Translate messages of a `.po` file the way a translator's tool would (msgid -> msgstr)."""
-    path = catalogs.catalog_path(project, locale, domain)
-    with path.open("rb") as handle:
-        catalog = read_po(handle)
-    for message in catalog:
-        key = message.id if isinstance(message.id, str) else message.id[0]
-        if key in translations:
-            message.string = translations[key]
-            if key in fuzzy:
-                message.flags.add("fuzzy")
-    with path.open("wb") as handle:
-        write_po(handle, catalog, width=76)
-
-
 POSTGRES_VARIABLE = "BROADSHEET_TEST_POSTGRES_URL"
 
 
@@ -124,22 +98,6 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@contextmanager
-def scratch_schema(server: str, prefix: str = "test") -> Iterator[str]:
-    """A URL on a new, empty schema of the PostgreSQL database at `server`, dropped with all it holds after."""
-    url = make_url(server).set(drivername="postgresql+psycopg")
-    schema = f"{prefix}_{uuid.uuid4().hex}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty database: an SQLite file in tmp_path, then a PostgreSQL schema (see `postgres_url`)."""
@@ -156,13 +114,43 @@ def store(store_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def table_rows(output: str) -> list[list[str]]:
-    """The tables in a command's output, line by line, each line split into its cells (a title is one cell).
+@pytest.fixture
+def project(sample_project: Project) -> Project:
+    """The project most tests work in: the sample issue with its catalogs (a module may define its own)."""
+    return sample_project
 
-    rich puts at least three spaces between cells and no cell here holds two in a
-    row; an empty last cell leaves its line shorter. Blank lines and the rule
-    under the headings are left out.
+
+@pytest.fixture
+def engine(sample_store: Engine) -> Engine:
+    """The store of `project` (a module may define its own)."""
+    return sample_store
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Chromium, launched once for a module's tests.
+
+    Not once for the session: playwright's sync API keeps an asyncio loop running
+    in the main thread while it is open, and `asyncio.run` refuses to start there.
     """
-    lines = (line.strip() for line in output.splitlines())
-    return [re.split(r" {2,}", line) for line in lines if line and set(line) != {"─"}]
+    executable = chromium()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed; ./scripts/test installs it (Debian package chromium)")
+        pytest.skip("Chromium is not installed; run ./scripts/test to install it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs, so that a run can leave out what the machine lacks."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if "postgres_url" in fixtures or params.get("store_url") == "postgresql":
+            item.add_marker(pytest.mark.postgres)

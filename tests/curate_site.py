@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 
 from broadsheet.settings import Project, find_project
 
-from .conftest import REPO
+from .support import REPO
 
 WORDPRESS = """<!DOCTYPE html>
 <html lang="en-US"><head>

@@ -16,7 +16,7 @@ from urllib.error import HTTPError, URLError
 
 from aiosmtpd.controller import Controller
 
-from .test_transports import Mailbox, free_port
+from .support import Mailbox, free_port
 
 START_TIMEOUT = 20.0
 """Seconds `broadsheet serve` may take to answer its health check (imports, migrations, binding)."""

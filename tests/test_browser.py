@@ -7,10 +7,8 @@ Images are always blocked (there is no network here), as many readers' clients b
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,36 +17,8 @@ from broadsheet.build import build
 from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER
 from broadsheet.settings import Project, find_project
 
-from .conftest import REPO, SAMPLE
 from .pseudo import write_issue_translated
-
-SCREENSHOTS = Path(__file__).resolve().parent / "output" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _chromium() -> str | None:
-    return os.environ.get("BROADSHEET_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    executable = _chromium()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed; ./scripts/test installs it (Debian package chromium)")
-        pytest.skip("Chromium is not installed; run ./scripts/test to install it")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+from .support import REPO, SAMPLE, SCREENSHOTS
 
 
 @pytest.fixture(scope="module")

@@ -28,35 +28,8 @@ from broadsheet.settings import Project
 from broadsheet.site import build_site
 from broadsheet.web import create_app
 
-from .conftest import REPO, table_rows, translate
 from .live import serving
-
-ISSUE = """\
-date: 2024-01-04
-title: The Year Ahead
-summary: What to watch in 2024.
-image:
-  src: https://example.org/a.jpg
-  alt: A road at dawn
-editorial: |
-  First paragraph with a [link](https://example.org/one) and *emphasis*.
-
-  Second paragraph with a footnote.[^1]
-
-  Third paragraph, plain.
-footnotes:
-  "1": The source of the figure.
-resources:
-  statements:
-    - title: A statement about 50% of the cases
-      url: https://example.org/s
-      by: [Org One, Org Two]
-  reports:
-    - title: မြန်မာ အစီရင်ခံစာ
-      url: https://example.org/r
-      by: Org One
-      lang: my
-"""
+from .support import ISSUE, REPO, table_rows, translate
 
 
 @pytest.fixture
@@ -642,3 +615,35 @@ def test_one_msgid_in_two_contexts_is_no_second_definition(tmp_path: Path) -> No
     assert subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 0
     catalog, _lines = read_catalog(path, display="messages.po")
     assert catalog.get("a").string == "x" and catalog.get("a", context="c").string == "y"
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ("We send 100% of issues", "%o format: an integer is required, not _MarkupEscapeHelper; a literal % is written %%"),
+        ("We send %(issues)s issues", "the template gives it no variable 'issues'"),
+    ],
+    ids=["stray-percent", "unknown-variable"],
+)
+@pytest.mark.parametrize("locale", ["en", "my"])
+def test_web_page_whose_template_message_cannot_be_formatted_answers_and_logs_where_once(
+    sample_project: Project, sample_store: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture, message: str, problem: str, locale: str
+) -> None:
+    # `build` reports such a message as a located error; a page must answer all the same.
+    template = sample_project.templates_dir / "web" / "signup.html.j2"
+    lines = template.read_text(encoding="utf-8").splitlines(keepends=True)
+    line = next(n for n, text in enumerate(lines, 1) if '_("We will send you an email with a link to confirm your subscription.")' in text)
+    lines[line - 1] = lines[line - 1].replace("We will send you an email with a link to confirm your subscription.", message)
+    template.write_text("".join(lines), encoding="utf-8")
+    app = create_app(
+        sample_project, sample_store, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        transport_factory=lambda: OutboxTransport(tmp_path / "outbox"),
+    )
+    with caplog.at_level(logging.WARNING, "broadsheet.i18n"), serving(app) as client:
+        pages = [client.get("/subscribe", params={"lang": locale}) for _ in range(2)]
+    for page in pages:
+        assert page.status_code == 200
+        assert f"<p>{message}</p>" in page.text  # the English text, as the template has it
+        assert "Email address" in page.text or "အီးမေးလ် လိပ်စာ" in page.text
+    logged = [record.getMessage() for record in caplog.records if record.name == "broadsheet.i18n"]
+    assert logged == [f"{template}:{line}: error: the message {message!r} cannot be formatted: {problem}; shown unformatted"]

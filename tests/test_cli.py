@@ -19,7 +19,7 @@ from broadsheet.cli import COMMANDS, main
 from broadsheet.issue import read_issue
 from broadsheet.settings import Project
 
-from .conftest import REPO, SAMPLE
+from .support import REPO, SAMPLE
 
 
 def test_build_writes_both_parts_for_every_locale(cli, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from broadsheet.settings import (
     load_settings,
 )
 
-from .conftest import REPO
+from .support import REPO
 
 ISSUE_FORMAT = REPO / "docs" / "issue-format.md"
 SETTINGS_DOC = REPO / "docs" / "settings.md"
@@ -159,3 +159,30 @@ def test_settings_doc_gives_the_declared_defaults(model: type[BaseModel], headin
             assert default == "required", name
         elif field.default_factory is None and toml_literal(field.default) is not None:
             assert f"`{toml_literal(field.default)}`" in default, name
+
+
+ARCHITECTURE = REPO / "docs" / "architecture.md"
+MODULE_PATH = re.compile(r"(?<![\w./*<])((?:[\w-]+/)*[\w-]+\.py|(?:[\w-]+/)+(?=`))")
+
+
+def test_architecture_names_only_modules_and_folders_that_exist() -> None:
+    named = set(MODULE_PATH.findall(ARCHITECTURE.read_text(encoding="utf-8")))
+    assert {"pipeline.py", "delivery/ledger.py", "src/broadsheet/delivery/migrations/versions/"} <= named
+    package = REPO / "src" / "broadsheet"
+    missing = sorted(path for path in named if not (REPO / path).exists() and not (package / path).exists())
+    assert missing == []
+
+
+# Writes to the subscribers' records: a statement on their tables, a status set on a loaded row.
+SUBSCRIBER_WRITE = re.compile(r"\b(?:update|insert|delete)\((?:Subscriber|Forgotten)\b|(?<!class )\bForgotten\(|(?<!self)\.status\s*=[^=]|\.values\([^)]*\bstatus=")
+
+
+def test_only_the_module_the_architecture_names_writes_subscribers() -> None:
+    assert "Only `delivery/lifecycle.py`\nchanges a subscriber's status or record" in ARCHITECTURE.read_text(encoding="utf-8")
+    package = REPO / "src" / "broadsheet"
+    writers = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "migrations" not in path.parts and SUBSCRIBER_WRITE.search(path.read_text(encoding="utf-8"))
+    )
+    assert writers == ["delivery/lifecycle.py"]

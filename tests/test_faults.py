@@ -33,9 +33,7 @@ from broadsheet.delivery.ledger import SendLedger
 from broadsheet.delivery.store import LedgerEntry, Subscriber, utcnow
 from broadsheet.settings import Project
 
-from .conftest import table_rows
-from .test_send import add_subscribers, environment, free_port, states
-from .test_transports import FakeSendGrid
+from .support import FakeSendGrid, add_subscribers, environment, free_port, states, table_rows
 
 ISSUE = "issues/2023-12-21.yaml"
 CONNECTIONS = 4

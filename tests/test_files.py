@@ -13,7 +13,7 @@ from broadsheet import files
 from broadsheet.errors import InvalidInput
 from broadsheet.settings import Project
 
-from .conftest import SAMPLE
+from .support import SAMPLE
 
 
 def _padded(path: Path, size: int, comment: bytes = b"#") -> None:

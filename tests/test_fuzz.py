@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from broadsheet.issue import Reading, read_issue
 from broadsheet.settings import Project
 
-from .conftest import SAMPLE
+from .support import SAMPLE
 
 Reader = Callable[[bytes], Reading]
 

@@ -12,7 +12,7 @@ from broadsheet.issue import Reading, read_issue
 from broadsheet.model import Category, Footnote, Paragraph, Resource
 from broadsheet.settings import Project
 
-from .conftest import REPO, SAMPLE
+from .support import REPO, SAMPLE
 
 FILE = "issues/2023-12-21.yaml"
 

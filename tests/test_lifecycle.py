@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -105,3 +106,101 @@ def test_every_change_of_status_records_when(engine: Engine, tmp_path: Path) -> 
     with Session(engine) as session:
         changed = session.scalar(select(Subscriber.status_changed_at).where(Subscriber.id == reader))
     assert changed is not None and changed >= started
+
+
+def meanwhile(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object], between: str = "after") -> None:
+    """Run `action` (on its own connection) the first time a lifecycle function calls `lifecycle.<between>`
+    (by default, looks a rule up): after it read the subscriber's row and before it writes it, as a request
+    at the same moment would."""
+    called = getattr(lifecycle, between)
+
+    def first(*args: Any) -> Any:
+        monkeypatch.setattr(lifecycle, between, called)
+        action()
+        return called(*args)
+
+    monkeypatch.setattr(lifecycle, between, first)
+
+
+def test_a_confirmation_does_not_undo_an_import_that_came_between_its_read_and_its_write(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = put_reader(store, Status.PENDING)
+    # The editor imports the address as unsubscribed between the confirmation's read and its write.
+    meanwhile(monkeypatch, lambda: cause(store, Cause.IMPORT_UNSUBSCRIBED, reader, tmp_path))
+    subscriber, made_active = lifecycle.confirm(store, reader, Signer.address_digest(EMAIL), utcnow())
+    assert (subscriber, made_active) == (None, False)
+    assert status_of_reader(store) is Status.UNSUBSCRIBED
+
+
+def test_a_confirmation_that_loses_a_race_to_another_confirmation_answers_as_that_one_left_it(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = put_reader(store, Status.PENDING)
+    digest = Signer.address_digest(EMAIL)
+    meanwhile(monkeypatch, lambda: lifecycle.confirm(store, reader, digest, utcnow()))
+    subscriber, made_active = lifecycle.confirm(store, reader, digest, utcnow())
+    assert subscriber is not None and subscriber.status is Status.ACTIVE and not made_active
+
+
+def test_events_find_a_subscriber_of_an_internationalized_domain_in_either_form(store: Engine) -> None:
+    subscribers.add(store, "a@bücher.example", "A", "en", locales=LOCALES)
+    subscribers.add(store, "b@bücher.example", "B", "en", locales=LOCALES)
+    with Session(store) as session, session.begin():
+        # A row stored before addresses were normalized, under the ASCII form of its domain.
+        session.add(Subscriber(email="c@xn--bcher-kva.example", email_key="c@xn--bcher-kva.example", name="C", locale="en", status=Status.ACTIVE))
+    now = int(time.time())
+    events = [
+        {"event": "bounce", "sg_event_id": "e-a", "email": "A@XN--BCHER-KVA.example", "timestamp": now},
+        {"event": "spamreport", "sg_event_id": "e-b", "email": "b@BÜCHER.example", "timestamp": now},
+        {"event": "unsubscribe", "sg_event_id": "e-c", "email": "c@bücher.example", "timestamp": now},
+    ]
+    recorded = feedback.record_events(store, events)
+    assert (recorded.recorded, recorded.ignored, recorded.status_changes) == (3, 0, 3)
+    with Session(store) as session:
+        statuses = {name: status for name, status in session.execute(select(Subscriber.name, Subscriber.status))}
+    assert statuses == {"A": Status.BOUNCED, "B": Status.COMPLAINED, "C": Status.UNSUBSCRIBED}
+
+
+def test_an_event_with_the_subscribers_id_is_theirs_whichever_form_its_domain_takes(store: Engine) -> None:
+    subscribers.add(store, "a@bücher.example", "A", "en", locales=LOCALES)
+    with Session(store) as session:
+        reader = session.scalars(select(Subscriber.id)).one()
+    event = {"event": "bounce", "sg_event_id": "e-a", "email": "a@xn--bcher-kva.example", "timestamp": int(time.time()), "subscriber": str(reader)}
+    assert feedback.record_events(store, [event]).status_changes == 1
+
+
+def test_an_import_does_not_undo_an_unsubscribe_that_came_between_its_read_and_its_write(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = put_reader(store, Status.ACTIVE)
+    # The reader follows the unsubscribe link between the import's read and its write.
+    meanwhile(monkeypatch, lambda: lifecycle.unsubscribe(store, reader))
+    path = tmp_path / "subscribers.csv"
+    path.write_text(f"email,name,locale\n{EMAIL},Reader Renamed,my\n", encoding="utf-8")
+    subscribers.import_csv(store, path, LOCALES)
+    assert status_of_reader(store) is Status.UNSUBSCRIBED
+
+
+def test_an_import_still_updates_names_and_statuses(store: Engine, tmp_path: Path) -> None:
+    reader = put_reader(store, Status.ACTIVE)
+    path = tmp_path / "subscribers.csv"
+    path.write_text(f"email,name,locale,status\n{EMAIL},Reader Renamed,my,bounced\n", encoding="utf-8")
+    subscribers.import_csv(store, path, LOCALES)
+    with Session(store) as session:
+        found = session.get(Subscriber, reader)
+        assert found is not None and (found.name, found.locale, found.status) == ("Reader Renamed", "my", Status.BOUNCED)
+
+
+def test_a_sign_up_does_not_write_over_a_confirmation_that_came_between_its_read_and_its_write(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = put_reader(store, Status.PENDING)
+    # Someone types the address on the form while the reader follows their confirmation link.
+    meanwhile(monkeypatch, lambda: lifecycle.confirm(store, reader, Signer.address_digest(EMAIL), utcnow()), between="_recently_sent")
+    pending = lifecycle.sign_up(store, SubscriberRow(EMAIL, "Someone Else", "my", Status.ACTIVE), "I agree.", utcnow(), timedelta(days=7))
+    assert pending is not None and pending.active  # answered as the newer state says: the preferences link
+    with Session(store) as session:
+        found = session.get(Subscriber, reader)
+        assert found is not None
+        assert (found.name, found.locale, found.status, found.pending_consent_text) == ("Reader", "en", Status.ACTIVE, None)

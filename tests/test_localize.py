@@ -13,8 +13,7 @@ from broadsheet.localize import localize
 from broadsheet.render import Renderer
 from broadsheet.settings import Project, find_project
 
-from .conftest import REPO, SAMPLE, translate
-from .test_catalogs import ISSUE
+from .support import ISSUE, REPO, SAMPLE, translate
 
 
 @pytest.fixture

@@ -13,19 +13,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadsheet.delivery.personalize import Signer, recipient
-from broadsheet.delivery.send import editions
 from broadsheet.delivery.store import Subscriber
 from broadsheet.delivery.transports import Batch, Outcome, Recipient, mime
 from broadsheet.delivery.transports.mime import PreparedMessage, compose, prepare
 from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.delivery.transports.smtp import SMTPTransport
 from broadsheet.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
+from broadsheet.pipeline import editions
 from broadsheet.render import Email
 from broadsheet.settings import Project, find_project
 
-from .conftest import REPO, SAMPLE
 from .serving import smtp_server
-from .test_transports import Mailbox
+from .support import REPO, SAMPLE, Mailbox
 
 SIGNER = Signer("a-long-random-test-secret")
 NOW = datetime.datetime(2026, 12, 1, 15, 4, 5, tzinfo=datetime.UTC)
@@ -73,8 +72,7 @@ def project() -> Project:
 @pytest.fixture(scope="module")
 def sample_editions(project: Project) -> dict[str, Email]:
     """The sample issue rendered for each locale, as a send renders it."""
-    _, emails, _ = editions(project, SAMPLE)
-    return emails
+    return editions(project, SAMPLE).emails
 
 
 def copy(project: Project, number: int, name: str = "Reader", address: str = "reader@example.org", locale: str = "en") -> Recipient:

@@ -8,25 +8,38 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from broadsheet.preview import create_app, fingerprint
+from broadsheet.preview import create_app
 from broadsheet.settings import Project
 
-from .test_browser import CHROMIUM_ARGS, SCREENSHOTS, _chromium
+from .support import SCREENSHOTS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @pytest.fixture
-def project(sample_project: Project) -> Project:
-    return sample_project
+def client(project: Project) -> Iterator[TestClient]:
+    with TestClient(create_app(project.root, project.issues_dir / "2023-12-21.yaml")) as client:
+        yield client
 
 
-@pytest.fixture
-def client(project: Project) -> TestClient:
-    return TestClient(create_app(project.root, project.issues_dir / "2023-12-21.yaml"))
+def save(client: TestClient, path: Path, text: str | None = None) -> None:
+    """Write `text` to `path` (or touch it), as an editor's save does, and wait until the preview noticed."""
+    before = client.get("/state").json()["state"]
+    if text is None:
+        bump(path)
+    else:
+        path.write_text(text, encoding="utf-8")
+    deadline = time.monotonic() + 10
+    while client.get("/state").json()["state"] == before:
+        assert time.monotonic() < deadline, f"no change of {path} noticed in 10 s"
+        time.sleep(0.02)
 
 
 def test_page_offers_every_locale_width_and_part(client: TestClient) -> None:
@@ -58,31 +71,36 @@ def test_page_shows_catalog_status_and_fallback_warnings(client: TestClient) -> 
 def test_errors_replace_the_email_until_they_are_fixed(client: TestClient, project: Project) -> None:
     issue = project.issues_dir / "2023-12-21.yaml"
     good = issue.read_text(encoding="utf-8")
-    issue.write_text(good.replace("date: 2023-12-21", "date: 2023-12-21\ntitel: typo"), encoding="utf-8")
-    bump(issue)
+    save(client, issue, good.replace("date: 2023-12-21", "date: 2023-12-21\ntitel: typo"))
     page = client.get("/").text
     assert "issues/2023-12-21.yaml:3:1: error: titel: unknown field &#x27;titel&#x27;; did you mean &#x27;title&#x27;?" in page
     assert "<iframe" not in page
-    issue.write_text(good, encoding="utf-8")
-    bump(issue)
+    save(client, issue, good)
     assert "<iframe" in client.get("/").text
 
 
 def test_broken_template_is_shown_not_fatal(client: TestClient, project: Project) -> None:
     template = project.templates_dir / "email.txt.j2"
-    template.write_text("{{ oops \n")
+    save(client, template, "{{ oops \n")
     page = client.get("/")
     assert page.status_code == 200
     assert "error: template" in page.text
 
 
-def test_state_changes_with_the_issue_templates_and_catalogs(project: Project, client: TestClient) -> None:
-    first = client.get("/state").json()["state"]
-    for path in (project.templates_dir / "email.mjml.j2", project.locales_dir / "my" / "LC_MESSAGES" / "messages.po", project.issues_dir / "2023-12-21.yaml"):
-        before = fingerprint(project, project.issues_dir / "2023-12-21.yaml")
-        bump(path)
-        assert fingerprint(project, project.issues_dir / "2023-12-21.yaml") != before
-    assert client.get("/state").json()["state"] != first
+def test_state_changes_with_the_issue_templates_catalogs_and_settings(project: Project, client: TestClient) -> None:
+    for path in (
+        project.templates_dir / "email.mjml.j2",
+        project.locales_dir / "my" / "LC_MESSAGES" / "messages.po",
+        project.issues_dir / "2023-12-21.yaml",
+        project.root / "broadsheet.toml",
+    ):
+        save(client, path)
+
+
+def test_state_stays_while_nothing_changes(client: TestClient) -> None:
+    state = client.get("/state").json()["state"]
+    assert client.get("/state").json()["state"] == state
+    assert client.get("/").text.count(f'data-state="{state}"') == 1
 
 
 def bump(path: Path) -> None:
@@ -107,28 +125,19 @@ def served(project: Project) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_page_reloads_by_itself_when_the_issue_changes(project: Project, served: str) -> None:
-    executable = _chromium()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed; ./scripts/test installs it")
-        pytest.skip("Chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 900, "height": 900})
-        page.route("https://**/*", lambda route: route.abort())
-        page.goto(served + "/?locale=en&width=phone")
-        frame = page.frame_locator("iframe")
-        assert "A Year of Tragedy and Hope" in frame.locator("h1").inner_text()
-        issue = project.issues_dir / "2023-12-21.yaml"
-        issue.write_text(issue.read_text(encoding="utf-8").replace("title: A Year of Tragedy and Hope", "title: A Year of Grief and Hope"), encoding="utf-8")
-        bump(issue)
-        started = time.monotonic()
-        page.wait_for_function("document.body.dataset.state !== undefined && performance.getEntriesByType('navigation').length > 0", timeout=5000)
-        frame.locator("h1", has_text="A Year of Grief and Hope").wait_for(timeout=5000)
-        assert time.monotonic() - started < 5
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "preview-reloaded.png"))
-        browser.close()
+def test_page_reloads_by_itself_when_the_issue_changes(project: Project, served: str, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    page.route("https://**/*", lambda route: route.abort())
+    page.goto(served + "/?locale=en&width=phone")
+    frame = page.frame_locator("iframe")
+    assert "A Year of Tragedy and Hope" in frame.locator("h1").inner_text()
+    issue = project.issues_dir / "2023-12-21.yaml"
+    issue.write_text(issue.read_text(encoding="utf-8").replace("title: A Year of Tragedy and Hope", "title: A Year of Grief and Hope"), encoding="utf-8")
+    bump(issue)
+    started = time.monotonic()
+    page.wait_for_function("document.body.dataset.state !== undefined && performance.getEntriesByType('navigation').length > 0", timeout=5000)
+    frame.locator("h1", has_text="A Year of Grief and Hope").wait_for(timeout=5000)
+    assert time.monotonic() - started < 5
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "preview-reloaded.png"))
+    page.close()

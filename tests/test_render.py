@@ -19,7 +19,7 @@ from broadsheet.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, I
 from broadsheet.render import Email, Renderer, TemplateProblem, fair_shares, reading_minutes
 from broadsheet.settings import Language, Project, find_project
 
-from .conftest import EXPECTED, REPO, SAMPLE
+from .support import EXPECTED, REPO, SAMPLE
 
 
 class _Text(HTMLParser):

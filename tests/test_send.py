@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import signal
 import socket
@@ -16,17 +14,17 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from broadsheet.delivery.ledger import SendLedger
 from broadsheet.delivery.personalize import Signer
-from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store
+from broadsheet.delivery.store import Status, open_store
 from broadsheet.settings import Project
 
-from .conftest import table_rows
+from .support import SECRET, add_subscribers, environment, read_outbox, run_send, states, table_rows
 
-SECRET = "test-secret-for-signing-unsubscribe-links"
+# Each test runs `broadsheet` as a process, some of them several.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -35,43 +33,6 @@ def project(sample_project: Project) -> Project:
     # Backoff waits of a hundredth of a second: tests do not sleep through retries.
     settings.write_text("retry_base_seconds = 0.01\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
     return sample_project
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return open_store(f"sqlite:///{tmp_path / 'broadsheet.db'}")
-
-
-def add_subscribers(engine: Engine, count: int, *, locales: tuple[str, ...] = ("en", "my"), status: Status = Status.ACTIVE, start: int = 0) -> list[str]:
-    addresses = []
-    with Session(engine) as session, session.begin():
-        for number in range(start, start + count):
-            address = f"reader{number}@example.org"
-            session.add(Subscriber(email=address, email_key=address, name=f"Reader {number}", locale=locales[number % len(locales)], status=status.value))
-            addresses.append(address)
-    return addresses
-
-
-def environment(engine: Engine, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "SENDGRID_"))}
-    env.update(BROADSHEET_SECRET=SECRET, BROADSHEET_DATABASE_URL=engine.url.render_as_string(hide_password=False), **extra)
-    return env
-
-
-def run_send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", *args],
-        cwd=project.root, env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=120,
-    )
-
-
-def read_outbox(folder: Path) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in sorted(folder.rglob("*.eml"))]  # type: ignore[misc]
-
-
-def states(engine: Engine) -> Counter[str]:
-    with Session(engine) as session:
-        return Counter(session.scalars(select(LedgerEntry.state)))
 
 
 def test_every_active_subscriber_gets_one_copy_in_their_language(project: Project, engine: Engine, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from broadsheet.errors import EXIT_INPUT, InvalidInput
 from broadsheet.settings import DEFAULT_CATEGORIES, SETTINGS_FILE, Settings, find_project, load_settings
 
-from .conftest import REPO
+from .support import REPO
 
 
 def write_settings(folder: Path, text: str) -> Path:
@@ -141,6 +141,14 @@ def test_find_project_reports_a_bad_settings_file_above(tmp_path: Path) -> None:
 def test_wrong_type_is_reported_at_its_line(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en"]\ntext_width = "wide"\n')
     assert problems(path) == [f"{path}:2: error: text_width: Expected an integer but received: 'wide'"]
+
+
+def test_a_commented_out_setting_does_not_take_the_line_of_the_one_set(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, '# text_width = 72\ntext_width = "wide"\n[organization]\n# website = "https://old.example.org"\nwebsite = "ftp://example.org"\n')
+    assert problems(path) == [
+        f"{path}:2: error: text_width: Expected an integer but received: 'wide'",
+        f"{path}:5: error: organization.website: Expected an http(s) URL but received: 'ftp://example.org'",
+    ]
 
 
 def test_fraction_where_an_integer_belongs_is_an_error(tmp_path: Path) -> None:

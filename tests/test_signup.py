@@ -37,17 +37,6 @@ LINK = re.compile(r"https://progressivevoicemyanmar\.org/newsletter(/confirm/[A-
 
 
 @pytest.fixture
-def project(sample_project: Project) -> Project:
-    """The repository's templates and catalogs (Burmese interface translated) and the sample issue."""
-    return sample_project
-
-
-@pytest.fixture
-def engine(sample_store: Engine) -> Engine:
-    return sample_store
-
-
-@pytest.fixture
 def outbox(tmp_path: Path) -> Path:
     return tmp_path / "outbox"
 

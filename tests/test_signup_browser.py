@@ -22,9 +22,8 @@ from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Subscriber
 from broadsheet.settings import Project
 
-from . import test_browser
 from .serving import broadsheet_server, smtp_server
-from .test_transports import parse
+from .support import SCREENSHOTS, parse
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -39,9 +38,6 @@ CONSENT = (
     "at any time."
 )
 
-
-# test_browser's fixture, Chromium once for this module too.
-browser = test_browser.browser
 
 
 @pytest.fixture
@@ -120,8 +116,8 @@ def test_burmese_reader_signs_up_confirms_by_email_then_switches_to_english(
             page.fill("[name=email]", ADDRESS)
             page.fill("[name=name]", NAME)
             page.select_option("select[name=language]", "my")
-            test_browser.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(test_browser.SCREENSHOTS / "signup-my.png"), full_page=True)
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "signup-my.png"), full_page=True)
             follow(page, "form button[type=submit]")
             assert page.get_attribute("html", "lang") == "my"
             assert page.inner_text("h1") == burmese(sample_project, "Check your inbox")

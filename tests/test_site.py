@@ -17,7 +17,7 @@ from broadsheet.issue import read_issue
 from broadsheet.settings import Project, find_project
 from broadsheet.site import build_site
 
-from .conftest import REPO, SAMPLE
+from .support import REPO, SAMPLE
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -21,7 +21,6 @@ from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.settings import Project
 from broadsheet.web import Outgoing, create_app, snippet
 
-from . import test_browser
 from .live import serving
 
 if TYPE_CHECKING:
@@ -29,8 +28,6 @@ if TYPE_CHECKING:
 
 SECRET = "test-secret-for-signing-sign-up-links"
 Cli = Callable[..., Result]
-
-browser = test_browser.browser
 
 
 def test_prints_a_form_posting_to_the_sign_up_page_beside_the_unsubscribe_pages(cli: Cli) -> None:

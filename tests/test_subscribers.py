@@ -22,7 +22,7 @@ from broadsheet.delivery.subscribers import SubscriberRow
 from broadsheet.errors import BroadsheetError, InvalidInput, UsageError
 from broadsheet.settings import Project
 
-from .conftest import table_rows
+from .support import table_rows
 
 LOCALES = ("en", "my")
 
@@ -205,17 +205,22 @@ def test_a_file_that_is_not_csv_is_refused_whole_with_the_problems_found_before(
     assert subscribers.list_subscribers(store) == []
 
 
-def test_a_file_without_line_breaks_is_refused_without_being_read_into_memory(
-    store: Engine, write_csv: Callable[..., Path]
-) -> None:
-    path = write_csv("email,name,locale\nok@example.org,Ok,en\n" + "x" * 30_000_000)
+def refused_import(store: Engine, path: Path) -> tuple[pytest.ExceptionInfo[InvalidInput], int]:
+    """The error of importing `path`, refused, and the most memory the import held at once (bytes)."""
     tracemalloc.start()
     try:
         with pytest.raises(InvalidInput) as raised:
             subscribers.import_csv(store, path, LOCALES)
-        peak = tracemalloc.get_traced_memory()[1]
+        return raised, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def test_a_file_without_line_breaks_is_refused_without_being_read_into_memory(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv("email,name,locale\nok@example.org,Ok,en\n" + "x" * 30_000_000)
+    raised, peak = refused_import(store, path)
     assert str(raised.value) == f"{path}:3: error: not valid CSV: a line longer than 1,000,000 characters"
     assert peak < 15_000_000  # the 30 MB line is never held whole
     assert subscribers.list_subscribers(store) == []
@@ -642,3 +647,38 @@ def test_a_file_found_unreadable_after_its_first_chunks_imports_nothing(
     offset = len(("email,name,locale\n" + rows).encode("utf-8")) + len("s@example.org,S")
     assert str(raised.value) == f"{path}:7: error: not UTF-8 text (invalid start byte at byte {offset}); save the file as CSV UTF-8"
     assert subscribers.list_subscribers(store) == []
+
+
+def test_a_file_without_line_breaks_that_is_not_utf8_is_located_without_being_read_into_memory(
+    store: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "subscribers.csv"
+    head = b"email,name,locale\nok@example.org,Ok,en\nbad@example.org,Caf"
+    path.write_bytes(head + b"\xe9" + b"x" * 30_000_000)
+    raised, peak = refused_import(store, path)
+    assert str(raised.value) == f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte {len(head)}); save the file as CSV UTF-8"
+    assert peak < 15_000_000  # the 30 MB line is never held whole
+    assert subscribers.list_subscribers(store) == []
+
+
+@pytest.mark.parametrize("split", [1, 2, 3])
+def test_a_character_split_between_two_pieces_of_a_long_line_is_not_taken_for_a_bad_byte(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: int
+) -> None:
+    monkeypatch.setattr(subscribers, "IMPORT_LINE_LENGTH", 40)
+    path = tmp_path / "subscribers.csv"
+    # "မ" is three bytes: the re-reading's pieces of 40 bytes cut it after `split` of them; the bad byte comes after it.
+    head = "\ufeffemail,name,locale\n".encode() + b"a@example.org," + b"x" * (25 - split) + "မ".encode()
+    path.write_bytes(head + b"\xff,en\n")
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert str(raised.value) == f"{path}:2: error: not UTF-8 text (invalid start byte at byte {len(head)}); save the file as CSV UTF-8"
+
+
+def test_a_file_ending_in_the_middle_of_a_character_is_located(store: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "subscribers.csv"
+    head = b"email,name,locale\na@example.org,A,en\n"
+    path.write_bytes(head + "မ".encode()[:2])
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert str(raised.value) == f"{path}:3: error: not UTF-8 text (unexpected end of data at byte {len(head)}); save the file as CSV UTF-8"

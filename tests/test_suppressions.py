@@ -82,3 +82,20 @@ def test_missing_key_is_a_clear_error(cli: Callable[..., Result], tmp_project: A
     result = cli("suppressions", "sync", cwd=tmp_project.root)
     assert result.exit_code == 1
     assert result.stderr == "broadsheet: set SENDGRID_API_KEY to a SendGrid API key with the Suppressions read permission\n"
+
+
+def test_sync_finds_a_subscriber_of_an_internationalized_domain_in_either_form(
+    store: Engine, httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any
+) -> None:
+    with Session(store) as session, session.begin():
+        for address in ("a@bücher.example", "b@bücher.example"):
+            session.add(Subscriber(email=address, email_key=address, name="", locale="en", status=Status.ACTIVE.value))
+    _lists(httpserver, {"bounces": ["A@xn--bcher-kva.example"], "spam_reports": ["b@BÜCHER.example"], "unsubscribes": []})
+    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
+    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    result = cli("suppressions", "sync", cwd=tmp_project.root)
+    assert result.exit_code == 0, result.output
+    with Session(store) as session:
+        statuses = dict(session.execute(select(Subscriber.email_key, Subscriber.status)).all())
+    assert statuses == {"a@bücher.example": "bounced", "b@bücher.example": "complained"}

@@ -28,8 +28,8 @@ from broadsheet.delivery.store import Event, LedgerEntry, State, Status, Subscri
 from broadsheet.settings import Project
 from broadsheet.web import MAX_WEBHOOK_BODY, InvalidWebhookKey, create_app
 
-from .conftest import table_rows
 from .serving import broadsheet_server
+from .support import table_rows
 
 SECRET = "test-secret-for-signing-unsubscribe-links"
 SIGNER = Signer(SECRET)
@@ -37,12 +37,6 @@ PRIVATE_KEY = ec.generate_private_key(ec.SECP256R1())
 PUBLIC_KEY = base64.b64encode(
     PRIVATE_KEY.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 ).decode("ascii")
-
-
-@pytest.fixture
-def project(sample_project: Project) -> Project:
-    """The repository's templates and catalogs (Burmese interface translated) and the sample issue."""
-    return sample_project
 
 
 @pytest.fixture
@@ -562,6 +556,7 @@ def test_serve_refuses_proxies_it_cannot_trust_precisely(
     assert result.stderr.startswith("broadsheet: --forwarded-allow-ips: ") and message in result.stderr
 
 
+@pytest.mark.slow
 def test_serve_without_an_address_for_confirmation_links_serves_no_sign_up_and_says_why(
     sample_project: Project, tmp_path: Path
 ) -> None:

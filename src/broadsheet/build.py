@@ -1,7 +1,7 @@
 """The editor's jobs on one issue, stage after stage: check it, build its editions, start a new one.
 
-Each function reads the issue (compose), renders each locale (render) and
-returns what happened; the command line only prints it.
+Checking and building run the issue through the pipeline (`pipeline.editions`)
+and return what happened; the command line only prints it.
 """
 
 from __future__ import annotations
@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from importlib.resources import files
 from pathlib import Path
 
 import jinja2
 
-from .catalogs import check_catalogs
-from .errors import Diagnostic, InvalidInput, UsageError, errors_in
-from .issue import read_issue
-from .localize import localize
+from .errors import Diagnostic, InvalidInput, UsageError
 from .model import Issue
-from .render import Email, Renderer, write_email
+from .pipeline import editions
+from .render import Email, write_email
 from .settings import WEEKDAYS, Project, Weekday
 
 
@@ -39,36 +36,12 @@ def translation_locales(project: Project, requested: Sequence[str]) -> list[str]
     return _locales(project, requested) if requested else [code for code in project.settings.locales if code != source]
 
 
-def _read_valid(project: Project, path: Path) -> tuple[Issue, list[Diagnostic]]:
-    reading = read_issue(path, project.settings)
-    if reading.issue is None:
-        raise InvalidInput(reading.diagnostics)
-    return reading.issue, list(reading.diagnostics)
-
-
-def _editions(project: Project, issue: Issue, locales: Sequence[str], *, strict: bool) -> tuple[list[Email], list[Diagnostic]]:
-    """Localize and render `issue` in each locale; the emails and what localizing reported."""
-    renderer = Renderer(project)
-    emails: list[Email] = []
-    diagnostics: list[Diagnostic] = []
-    for locale in locales:
-        edition = localize(project, issue, locale, strict=strict or not project.settings.send_incomplete_translations)
-        diagnostics += edition.diagnostics
-        emails.append(renderer.render(edition))
-        diagnostics += emails[-1].diagnostics
-    return emails, diagnostics
-
-
 def check(project: Project, path: Path) -> list[Diagnostic]:
     """Every error and warning of the issue at `path` and its catalogs, its built size included."""
-    reading = read_issue(path, project.settings)
-    if reading.issue is None:
-        return list(reading.diagnostics)
-    catalog_problems = check_catalogs(project, reading.issue)
-    if errors_in(catalog_problems):
-        return list(reading.diagnostics) + catalog_problems
-    _, diagnostics = _editions(project, reading.issue, project.settings.locales, strict=False)
-    return list(reading.diagnostics) + catalog_problems + diagnostics
+    try:
+        return list(editions(project, path).diagnostics)
+    except InvalidInput as exc:
+        return list(exc.diagnostics)
 
 
 @dataclass(frozen=True)
@@ -85,18 +58,10 @@ def build(project: Project, path: Path, locales: Sequence[str] = (), out: Path |
     Nothing is written unless every locale renders; with `strict`, unless
     every message of every locale is translated.
     """
-    chosen = _locales(project, locales)
-    issue, diagnostics = _read_valid(project, path)
-    catalog_problems = check_catalogs(project, issue)
-    if errors_in(catalog_problems):
-        raise InvalidInput(catalog_problems)
-    emails, found = _editions(project, issue, chosen, strict=strict)
-    diagnostics += catalog_problems + found
-    if errors_in(found):
-        raise InvalidInput(diagnostics)
-    folder = out or project.build_dir / issue.date.isoformat()
-    written = [file for email in emails for file in write_email(email, folder / email.locale)]
-    return Built(issue, tuple(emails), tuple(written), tuple(diagnostics))
+    made = editions(project, path, _locales(project, locales), strict=strict)
+    folder = out or project.build_dir / made.issue.date.isoformat()
+    written = [file for email in made.emails.values() for file in write_email(email, folder / email.locale)]
+    return Built(made.issue, tuple(made.emails.values()), tuple(written), made.diagnostics)
 
 
 def next_publication_day(today: date, weekday: Weekday) -> date:
@@ -112,6 +77,8 @@ def new_issue(project: Project, day: date | None = None, today: date | None = No
     target = project.issues_dir / f"{day.isoformat()}.yaml"
     if target.exists():
         raise InvalidInput([Diagnostic(str(target), 0, 0, "", "already exists; not overwritten")])
+    from importlib.resources import files  # here: importing it (and tempfile) costs every other command
+
     skeleton = files("broadsheet").joinpath("skeleton.yaml.j2").read_text(encoding="utf-8")
     text = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True).from_string(skeleton).render(
         date=day, categories=settings.categories, default_author=settings.default_author
@@ -120,6 +87,3 @@ def new_issue(project: Project, day: date | None = None, today: date | None = No
     with target.open("x", encoding="utf-8") as handle:
         handle.write(text)
     return target
-
-
-

@@ -225,7 +225,11 @@ def _chunks(paragraph: str, room: int) -> list[str]:
 
 def zawgyi_probability(text: str) -> float:
     """How likely `text` is Zawgyi-encoded Burmese rather than Unicode, from 0 to 1."""
-    # The detector answers -inf when it sees no Myanmar character at all: that is "not Zawgyi".
+    # Text without a Myanmar character is not Zawgyi, and the detector, which walks every
+    # character in Python, took 50 of read_issue's 55 ms on the sample, English included;
+    # the regular expression takes 0.4 ms. (The detector answers -inf for such text anyway.)
+    if not _MYANMAR_CHAR.search(text):
+        return 0.0
     return max(0.0, float(_zawgyi_detector().get_zawgyi_probability(text)))
 
 

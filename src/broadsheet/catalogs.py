@@ -30,6 +30,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import write_po
 
 from . import __version__, burmese, markdown
+from .atomic import write_atomic
 from .errors import BroadsheetError, Diagnostic, InvalidInput, errors_in
 from .i18n import (
     INTERFACE,
@@ -192,10 +193,7 @@ def _write_if_changed(path: Path, content: bytes) -> bool:
     """Write `content` unless the file already says the same, dates aside; True when written."""
     if path.is_file() and _DATE_HEADER.sub(b"", path.read_bytes()) == _DATE_HEADER.sub(b"", content):
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(content)
-    temporary.replace(path)
+    write_atomic(path, content)
     return True
 
 
@@ -287,7 +285,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
 
 
 @dataclass(frozen=True)
-class Status:
+class CatalogStatus:
     locale: str
     domain: str
     catalog: str
@@ -328,7 +326,7 @@ def _state(message: BabelMessage) -> str:
     return "fuzzy" if message.fuzzy else "translated"
 
 
-def status(project: Project, locale: str, domain: str) -> Status:
+def status(project: Project, locale: str, domain: str) -> CatalogStatus:
     """How much of `domain` is translated into `locale` (counting the template's messages)."""
     template = _keep_lang(_read(template_path(project, domain)), locale)
     path = catalog_path(project, locale, domain)
@@ -341,10 +339,10 @@ def status(project: Project, locale: str, domain: str) -> Status:
         state = _state(found) if found is not None else "untranslated"
         counts[state] += 1
         counts[f"{state}_words"] += _words(message)
-    return Status(locale, domain, shown(project, path), **counts)
+    return CatalogStatus(locale, domain, shown(project, path), **counts)
 
 
-def status_report(project: Project, issue_path: Path | None = None) -> list[Status]:
+def status_report(project: Project, issue_path: Path | None = None) -> list[CatalogStatus]:
     """Status of every catalog (or those of one issue) for every locale but the source."""
     domains = [INTERFACE, NAMES]
     if issue_path is None:

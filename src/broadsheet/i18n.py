@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import gettext
 import hashlib
+import inspect
 import logging
 import re
 import threading
@@ -423,26 +424,62 @@ def _safe(translations: gettext.NullTranslations, key: str, original: str, trans
         return _formatted(translated, original, variables, autoescape)
     except (KeyError, ValueError, TypeError) as exc:
         if translated == original or not isinstance(translations, Translations):
-            # The template's own text: a template problem, not a translator's.
-            problem = f"the template gives it no variable {exc}" if isinstance(exc, KeyError) else f"{exc}; a literal % is written %%"
-            raise MessageFormatError(f"the message {original!r} cannot be formatted: {problem}") from None
+            raise _template_problem(original, exc) from None
         translations.unusable(key, exc)
+    try:
         return _formatted(original, original, variables, autoescape)
+    except (KeyError, ValueError, TypeError) as exc:
+        # The template's own text cannot be formatted either.
+        raise _template_problem(original, exc) from None
 
 
-def install(env: jinja2.Environment, translations: gettext.NullTranslations) -> None:
-    """Make `translations` the gettext of `env`, new-style (`_("By %(author)s", author=...)`), never failing on a translation."""
+def _template_problem(original: str, problem: Exception) -> MessageFormatError:
+    """The template's own text cannot be formatted: a template problem, not a translator's."""
+    why = f"the template gives it no variable {problem}" if isinstance(problem, KeyError) else f"{problem}; a literal % is written %%"
+    return MessageFormatError(f"the message {original!r} cannot be formatted: {why}")
+
+
+def _template_line() -> str:
+    """FILE:LINE of the template being rendered where this is called from (its innermost one), or "template"."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        template = frame.f_globals.get("__jinja_template__")
+        if isinstance(template, jinja2.Template):
+            return f"{template.filename}:{template.get_corresponding_lineno(frame.f_lineno)}"
+        frame = frame.f_back
+    return "template"
+
+
+def install(env: jinja2.Environment, translations: gettext.NullTranslations, *, lenient: bool = False) -> None:
+    """Make `translations` the gettext of `env`, new-style (`_("By %(author)s", author=...)`), never failing on a translation.
+
+    A template's own message that cannot be formatted (a stray `%`, a variable
+    it is not given) raises `MessageFormatError`, for `build` and `check` to
+    report where; `lenient` (the web pages, which must answer) shows it
+    unformatted instead, in English, and logs once where it is.
+    """
+
+    def safe(key: str, original: str, translated: str, variables: dict[str, Any], autoescape: bool) -> str:
+        try:
+            return _safe(translations, key, original, translated, variables, autoescape)
+        except MessageFormatError as exc:
+            if not lenient:
+                raise
+            where = _template_line()
+            _report_once(("template message", where, original), f"{where}: error: {exc}; shown unformatted")
+            # The template's own text, trusted as its markup is.
+            return Markup(original) if autoescape else original
 
     @jinja2.pass_context
     def gettext_(context: jinja2.runtime.Context, message: str, /, **variables: Any) -> str:
-        return _safe(translations, message, message, translations.gettext(message), variables, context.eval_ctx.autoescape)
+        return safe(message, message, translations.gettext(message), variables, context.eval_ctx.autoescape)
 
     @jinja2.pass_context
     def ngettext_(context: jinja2.runtime.Context, singular: str, plural: str, n: int, /, **variables: Any) -> str:
         variables.setdefault("num", n)
         translated = translations.ngettext(singular, plural, n)
         original = singular if n == 1 else plural
-        return _safe(translations, singular, original, translated, variables, context.eval_ctx.autoescape)
+        return safe(singular, original, translated, variables, context.eval_ctx.autoescape)
 
     env.newstyle_gettext = True  # type: ignore[attr-defined]
     env.globals.update(gettext=gettext_, ngettext=ngettext_)

@@ -1,16 +1,19 @@
 """Live preview for editors: the issue rendered in every locale, rebuilt and reloaded as files change.
 
-The page polls `/state`, a fingerprint of the issue, the templates, the
-catalogs and the settings; when it changes, the page reloads and the issue is
+watchfiles tells the server when the issue, a template, a catalog or the
+settings change, and `/state` counts the changes; the page asks for it every
+400 ms (an answer from memory) and reloads when it moves, and the issue is
 built again. Errors in the issue are shown in place of the email, with their
 locations, and the server keeps running until they are fixed.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
+import contextlib
 import html
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,32 +21,36 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from watchfiles import awatch
 
 from . import catalogs
 from .catalogs import INTERFACE, NAMES, issue_domain
-from .errors import BroadsheetError, Diagnostic, InvalidInput, errors_in
-from .issue import read_issue
-from .localize import localize
-from .render import Email, Renderer
+from .errors import BroadsheetError, Diagnostic, InvalidInput
+from .pipeline import editions
+from .render import Email
 from .settings import SETTINGS_FILE, Project, find_project
 
 PHONE, DESKTOP = 375, 680
 
 
-def fingerprint(project: Project, issue: Path) -> str:
-    """Changes whenever the issue, a template, a catalog or the settings change."""
-    watched = [issue, project.root / SETTINGS_FILE]
-    for folder in (project.templates_dir, project.locales_dir):
-        if folder.is_dir():
-            watched += sorted(p for p in folder.rglob("*") if p.is_file())
-    digest = hashlib.sha256()
-    for path in watched:
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        digest.update(f"{path}:{stat.st_mtime_ns}:{stat.st_size};".encode())
-    return digest.hexdigest()[:16]
+class _Changes:
+    """Counts the changes watchfiles reports in the files an issue's preview is built from."""
+
+    def __init__(self, project: Project, issue: Path) -> None:
+        settings = project.root / SETTINGS_FILE
+        # The issue's folder rather than the file: an editor may save by replacing the file.
+        watched = [issue.parent, project.templates_dir, project.locales_dir, settings]
+        self.paths = [path for path in watched if path.exists()]
+        self.count = 0
+
+    @property
+    def state(self) -> str:
+        return str(self.count)
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Count changes until `stop` is set."""
+        async for _ in awatch(*self.paths, stop_event=stop):
+            self.count += 1
 
 
 @dataclass(frozen=True)
@@ -54,33 +61,21 @@ class Preview:
     emails: dict[str, Email]
     diagnostics: list[Diagnostic]
     problem: str = ""
-    status: tuple[catalogs.Status, ...] = ()
+    status: tuple[catalogs.CatalogStatus, ...] = ()
 
 
 def build_preview(root: Path, issue: Path, state: str) -> Preview:
     """Build every locale of `issue`; never raises for anything in the user's files."""
     try:
         project = find_project(root)
-        reading = read_issue(issue, project.settings, _shown(issue, project))
-        if reading.issue is None:
-            return Preview(state, {}, list(reading.diagnostics))
-        diagnostics = list(reading.diagnostics) + catalogs.check_catalogs(project, reading.issue)
-        if errors_in(diagnostics):
-            return Preview(state, {}, diagnostics)
-        renderer = Renderer(project)
-        emails = {}
-        for locale in project.settings.locales:
-            edition = localize(project, reading.issue, locale)
-            diagnostics += edition.diagnostics
-            emails[locale] = renderer.render(edition)
-            diagnostics += emails[locale].diagnostics
+        made = editions(project, issue, shown=_shown(issue, project))
         status = tuple(
             catalogs.status(project, locale, domain)
             for locale in project.settings.locales[1:]
-            for domain in (INTERFACE, NAMES, issue_domain(reading.issue))
+            for domain in (INTERFACE, NAMES, issue_domain(made.issue))
             if catalogs.template_path(project, domain).is_file()
         )
-        return Preview(state, emails, diagnostics, status=status)
+        return Preview(state, made.emails, list(made.diagnostics), status=status)
     except InvalidInput as exc:
         return Preview(state, {}, list(exc.diagnostics))
     except BroadsheetError as exc:
@@ -96,11 +91,12 @@ def _shown(path: Path, project: Project) -> str:
 
 def create_app(root: Path, issue: Path) -> Starlette:
     """The preview server of `issue` in the project at `root`."""
+    changes = _Changes(find_project(root), issue)
     lock = threading.Lock()
     cache: dict[str, Preview] = {}
 
     def current() -> Preview:
-        state = fingerprint(find_project(root), issue)
+        state = changes.state
         with lock:
             if state not in cache:
                 cache.clear()
@@ -124,9 +120,22 @@ def create_app(root: Path, issue: Path) -> Starlette:
         return HTMLResponse(found.html)
 
     async def state(request: Request) -> Response:
-        return JSONResponse({"state": current().state})
+        return JSONResponse({"state": changes.state})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        watching = asyncio.create_task(changes.watch(stop))
+        # The task's first step starts the watcher, before it first waits; let it run before serving.
+        await asyncio.sleep(0)
+        try:
+            yield
+        finally:
+            stop.set()
+            await watching
 
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/", page),
             Route("/state", state),

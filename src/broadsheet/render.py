@@ -31,6 +31,7 @@ from babel.numbers import format_decimal
 from markupsafe import Markup
 
 from . import burmese, i18n, markdown
+from .atomic import write_atomic
 from .errors import Diagnostic, InvalidInput, Severity
 from .localize import Edition
 from .model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Resource
@@ -366,12 +367,4 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 
 def write_email(email: Email, folder: Path) -> list[Path]:
     """Write `email.html` and `email.txt` to `folder`, each replaced whole or not at all."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, content in (("email.html", email.html), ("email.txt", email.text)):
-        target = folder / name
-        temporary = target.with_name(f".{name}.tmp")
-        temporary.write_text(content, encoding="utf-8", newline="\n")
-        temporary.replace(target)
-        written.append(target)
-    return written
+    return [write_atomic(folder / name, content.encode("utf-8")) for name, content in (("email.html", email.html), ("email.txt", email.text))]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -364,82 +363,43 @@ def _toml_position(message: str, text: str) -> tuple[int, int]:
     return (max(1, len(text.splitlines())), 0) if "at end of document" in message else (0, 0)
 
 
-_TOML_TOKEN = re.compile(
-    r"""(?P<newline>\n)|(?P<skip>[ \t\r]+|#[^\n]*)"""
-    r"""|(?P<string>""\"[\s\S]*?""\"|'''[\s\S]*?'''|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
-    r"""|(?P<punct>[\[\]{}=,.])|(?P<bare>[^\s\[\]{}=,.#"']+)"""
-)
-
-
-def _toml_lines(text: str) -> dict[tuple[int | str, ...], int]:
-    """The line where each table, key and array item of the (valid) TOML `text` starts, by its path.
-
-    Paths are those of pydantic's errors: `('organization', 'links', 2, 'url')`.
-    """
-    found: dict[tuple[int | str, ...], int] = {}
-    arrays_of_tables: Counter[tuple[int | str, ...]] = Counter()
-    table: tuple[int | str, ...] = ()
-    stack: list[tuple[tuple[int | str, ...], list[int] | None]] = []  # open arrays (with their item count) and inline tables
-    key: list[str] = []
-    header = ""  # "[" or "[[" while a table header is being read
-    expect = "key"  # "key", "value", "item" (of an array) or "other"
-    path: tuple[int | str, ...] = ()
-    line = 1
-    for match in _TOML_TOKEN.finditer(text):
-        kind, token = match.lastgroup, match.group()
-        start, line = line, line + token.count("\n")
-        if kind == "newline" and not stack:
-            expect, header, key = "key", "", []
-        if kind in ("newline", "skip"):
-            continue
-        name = token[1:-1] if kind == "string" else token
-        top = stack[-1] if stack else None
-        if header:
-            if token == "[" and not key:
-                header = "[["
-            elif token == "]" and key:
-                table = tuple(key)
-                if header == "[[":
-                    arrays_of_tables[table] += 1
-                    table = (*table, arrays_of_tables[table] - 1)
-                found.setdefault(table, start)
-                header, key, expect = "", [], "other"
-            elif kind != "punct":
-                key.append(name)
-        elif expect == "key":
-            if token == "[" and not stack and not key:
-                header = "["
-            elif token == "=":
-                path = (*(top[0] if top else table), *key)
-                found.setdefault(path, start)
-                key, expect = [], "value"
-            elif token == "}" and top:
-                stack.pop()
-                expect = "other"
-            elif kind != "punct":
-                key.append(name)
-        elif token == "," and top:
-            expect = "item" if top[1] is not None else "key"
-        elif token in ("]", "}") and top:
-            stack.pop()
-            expect = "other"
-        elif expect in ("value", "item"):
-            if expect == "item" and top and top[1] is not None:
-                top[1][0] += 1
-                path = (*top[0], top[1][0])
-                found.setdefault(path, start)
-            if token == "[":
-                stack.append((path, [-1]))
-                expect = "item"
-            elif token == "{":
-                stack.append((path, None))
-                expect = "key"
-            else:
-                expect = "other"
-    return found
+_TOML_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
 
 def _toml_line(text: str, loc: tuple[int | str, ...]) -> int:
-    """The line of `loc` in the TOML `text`, or of its nearest ancestor found there; 0 if none is."""
-    found = _toml_lines(text)
-    return next((found[loc[:end]] for end in range(len(loc), 0, -1) if loc[:end] in found), 0)
+    """The line where `loc` (a path of pydantic's, like `('organization', 'links', 2, 'url')`) is set in
+    the valid TOML `text`, or that of its nearest ancestor; 0 if none is found.
+
+    A key search, not a parser (tomllib keeps no positions): the table's `[header]`
+    (for `[[header]]`, the one the index names), then each key's `key =` line after
+    it, an index taking the n-th line of the key that follows. Comment lines are
+    skipped; a `key =` inside a multi-line string could mislead it.
+    """
+    lines = text.splitlines()
+    headers = [
+        (number, tuple(part.strip().strip("\"'") for part in match.group(1).split(".")))
+        for number, line in enumerate(lines)
+        if (match := _TOML_HEADER.match(line))
+    ]
+    found, start, end, rest = 0, 0, headers[0][0] if headers else len(lines), loc
+    for size in range(len(loc), 0, -1):
+        following = loc[size] if size < len(loc) else None
+        index = following if isinstance(following, int) else None
+        matching = [number for number, name in headers if name == loc[:size]]
+        if len(matching) > (index or 0):
+            number = matching[index or 0]
+            found, start = number + 1, number + 1
+            end = next((later for later, _ in headers if later > number), len(lines))
+            rest = loc[size + (index is not None) :]
+            break
+    skip = 0
+    for part in rest:
+        if isinstance(part, int):
+            skip = part
+            continue
+        key = re.compile(rf"""(?:^|[{{,\s])["']?{re.escape(part)}["']?\s*=""")
+        hits = [number for number in range(start, end) if not lines[number].lstrip().startswith("#") and key.search(lines[number])]
+        if len(hits) <= skip:
+            break
+        found, start, skip = hits[skip] + 1, hits[skip], 0
+    return found

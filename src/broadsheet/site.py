@@ -20,11 +20,12 @@ from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # feedge
 from markupsafe import Markup
 
 from . import __version__, burmese, markdown
-from .catalogs import check_catalogs, shown
+from .atomic import write_atomic
+from .catalogs import shown
 from .errors import Diagnostic, InvalidInput, errors_in
-from .issue import read_issue
 from .localize import Edition, localize
 from .model import Issue
+from .pipeline import Prepared, prepare
 from .render import Renderer, footer_address
 from .settings import Project
 
@@ -44,32 +45,30 @@ class Alternate:
     """Absolute, under `web_url`."""
 
 
-def read_issues(project: Project) -> list[Issue]:
-    """Every issue in `issues/`, newest first; any invalid one stops everything, with all their errors."""
+def read_issues(project: Project) -> list[Prepared]:
+    """Every issue in `issues/`, read and checked, newest first; any invalid one stops everything, with all their errors."""
     paths = sorted(project.issues_dir.glob("*.yaml"))
     if not paths:
         raise InvalidInput([Diagnostic(str(project.issues_dir), 0, 0, "", "no issue files (*.yaml) to publish")])
-    issues: list[Issue] = []
+    prepared: list[Prepared] = []
     problems: list[Diagnostic] = []
     for path in paths:
-        reading = read_issue(path, project.settings, shown(project, path))
-        if reading.issue is None:
-            problems += reading.diagnostics
-            continue
-        problems += errors_in(check_catalogs(project, reading.issue))
-        issues.append(reading.issue)
-    if errors_in(problems):
-        raise InvalidInput(errors_in(problems))
-    dates = [issue.date for issue in issues]
-    repeated = sorted({issue.source for issue in issues if dates.count(issue.date) > 1})
+        try:
+            prepared.append(prepare(project, path, shown(project, path)))
+        except InvalidInput as exc:
+            problems += errors_in(exc.diagnostics)
+    if problems:
+        raise InvalidInput(problems)
+    dates = [found.issue.date for found in prepared]
+    repeated = sorted({found.issue.source for found in prepared if dates.count(found.issue.date) > 1})
     if repeated:
         raise InvalidInput([Diagnostic(source, 0, 0, "date", "another issue has the same date; each date has one page") for source in repeated])
-    return sorted(issues, key=lambda issue: issue.date, reverse=True)
+    return sorted(prepared, key=lambda found: found.issue.date, reverse=True)
 
 
 @dataclass(frozen=True)
 class Published:
-    """What `build_site` wrote, and what localizing reported: the text each edition shows in English."""
+    """What `build_site` wrote, and the warnings of reading, checking and localizing each issue (as build's, without the email's size budget)."""
 
     written: tuple[Path, ...]
     diagnostics: tuple[Diagnostic, ...]
@@ -81,10 +80,11 @@ def build_site(project: Project, out: Path | None = None) -> Published:
     Every page is rendered before any is written: an invalid issue or a broken
     template leaves OUT as it was.
     """
-    issues = read_issues(project)
+    prepared = read_issues(project)
+    issues = [found.issue for found in prepared]
     publisher = _Publisher(project)
     files: dict[Path, str] = {}
-    diagnostics: list[Diagnostic] = []
+    diagnostics = [found for one in prepared for found in one.diagnostics]
     for locale in project.settings.locales:
         editions = [localize(project, issue, locale) for issue in issues]
         diagnostics += [found for edition in editions for found in edition.diagnostics]
@@ -93,16 +93,7 @@ def build_site(project: Project, out: Path | None = None) -> Published:
             files[Path(locale, edition.issue.date.isoformat(), "index.html")] = publisher.issue_page(edition, issues)
         files[Path(locale, "feed.atom")] = publisher.feed(locale, editions)
     folder = out or project.build_dir / "site"
-    return Published(tuple(_write(folder / name, content) for name, content in files.items()), tuple(diagnostics))
-
-
-def _write(target: Path, content: str) -> Path:
-    """Replace `target` whole or not at all."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(content, encoding="utf-8", newline="\n")
-    temporary.replace(target)
-    return target
+    return Published(tuple(write_atomic(folder / name, content.encode("utf-8")) for name, content in files.items()), tuple(diagnostics))
 
 
 def _language_name(locale: str) -> str:

@@ -64,6 +64,7 @@ def send_command(
     from ..delivery.store import State, database_url, open_store
     from ..delivery.transports import TransportError, open_transport
     from ..issue import read_issue
+    from ..pipeline import editions
 
     if list_state and not show_status:
         raise UsageError("--list goes with --status: broadsheet send ISSUE --status --list STATE")
@@ -90,8 +91,9 @@ def send_command(
                 [(locale, *(counts[(state, locale)] for state in states)) for locale in settings.locales],
             )
         return
-    found, emails, diagnostics = sending.editions(project, shown(issue), strict=strict)
-    report(diagnostics)
+    made = editions(project, shown(issue), strict=strict)
+    found, emails = made.issue, made.emails
+    report(made.diagnostics)
     signer = Signer(secret_from(environ))
     spec = transport_spec or environ.get("BROADSHEET_TRANSPORT") or settings.transport
     if dry_run:

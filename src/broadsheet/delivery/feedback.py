@@ -142,7 +142,7 @@ def _wanted(event: Any) -> bool:
 
 
 def _address_of(event: Mapping[str, Any]) -> str | None:
-    """The address an event names, in lower case; None when it names none."""
+    """The address an event names, in lower case; None when it names none (see `lifecycle.address_keys`)."""
     address = event.get("email")
     return address.lower() if isinstance(address, str) else None
 
@@ -176,19 +176,22 @@ def _time_of(event: Mapping[str, Any]) -> datetime:
 def _subscriber_ids(session: Session, events: Sequence[Mapping[str, Any]]) -> dict[int, int]:
     """The subscriber of each event (by its index) that names one who exists."""
     claimed = {identifier for event in events if (identifier := _claimed_id(event.get("subscriber"))) is not None}
-    # An address no database can take is nobody's, and not looked up.
-    addresses = {address for event in events if (address := _address_of(event)) and not _UNSTORABLE.search(address)}
+    # Each address by every key it may be stored under (SendGrid may give an IDN domain in Unicode or as xn--);
+    # an address no database can take is nobody's, and not looked up.
+    keys = {address: lifecycle.address_keys(address) for event in events if (address := _address_of(event)) and not _UNSTORABLE.search(address)}
+    wanted = sorted({key for found in keys.values() for key in found})
     by_id = {identifier: key for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.id.in_(sorted(claimed))))} if claimed else {}
-    by_key = {key: identifier for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.email_key.in_(sorted(addresses))))} if addresses else {}
+    by_key = {key: identifier for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.email_key.in_(wanted)))} if wanted else {}
     found: dict[int, int] = {}
     for index, event in enumerate(events):
         address = _address_of(event)
+        known = keys.get(address, ()) if address is not None else ()
         identifier = _claimed_id(event.get("subscriber"))
         # An id whose address differs belongs to someone else now (SQLite may reuse a deleted subscriber's id).
-        if identifier in by_id and (address is None or by_id[identifier] == address):
+        if identifier in by_id and (address is None or by_id[identifier] in known):
             found[index] = identifier
-        elif address in by_key:
-            found[index] = by_key[address]
+        elif matched := next((by_key[key] for key in known if key in by_key), None):
+            found[index] = matched
     return found
 
 

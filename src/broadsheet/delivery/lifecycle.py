@@ -24,10 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import BroadsheetError
 from .personalize import MIN_SECRET_LENGTH, SECRET_VARIABLE, Signer
@@ -135,6 +134,18 @@ def email_key(address: str) -> str:
     except EmailNotValidError:
         address = address.strip()
     return address.lower()
+
+
+def address_keys(address: str) -> tuple[str, ...]:
+    """Every `email_key` a subscriber of `address` may be stored under, as SendGrid may report the address
+    (an internationalized domain in Unicode or as `xn--` ASCII): the normalized key (domain in Unicode) first,
+    then the same with the domain in ASCII, which rows stored before normalization may hold."""
+    try:
+        valid = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return (address.strip().lower(),)
+    keys = (valid.normalized.lower(), f"{valid.local_part}@{valid.ascii_domain}".lower())
+    return tuple(dict.fromkeys(keys))
 
 
 # -- Changes of status caused by something outside: events, suppression lists, the unsubscribe link -----------
@@ -247,34 +258,57 @@ def sign_up(
     (`drop_unconfirmed`).
     """
     drop_unconfirmed(engine, now - expiry)
-    with Session(engine, expire_on_commit=False) as session:
-        subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == row.key)).one_or_none()
-        if subscriber is None:
-            status = after(None, Cause.SIGN_UP)
-            subscriber = Subscriber(
-                email=row.email, email_key=row.key, name=row.name, locale=row.locale, status=status, status_changed_at=now
-            )
-            session.add(subscriber)
-        elif _recently_sent(subscriber, now):
-            return None
-        elif subscriber.status is Status.ACTIVE:
-            # Nothing on record changes: they are told so, with the way to their preferences.
-            subscriber.confirmation_sent_at = now
+    # An address already there is written only if its status is still the one read (a confirmation, an
+    # unsubscribe or an import in another request meanwhile is not undone); a lost race is tried once more.
+    for _attempt in range(2):
+        with Session(engine, expire_on_commit=False) as session:
+            subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == row.key)).one_or_none()
+            if subscriber is None:
+                status = after(None, Cause.SIGN_UP)
+                subscriber = Subscriber(
+                    email=row.email, email_key=row.key, name=row.name, locale=row.locale, status=status,
+                    status_changed_at=now, confirmation_sent_at=now, pending_consent_text=consent,
+                )  # fmt: skip
+                session.add(subscriber)
+                try:
+                    session.commit()
+                except IntegrityError:
+                    # The same address signed up in another request at the same moment (that one sends).
+                    return None
+                return PendingSignUp(subscriber.id, subscriber.email_key, row.email, row.name, row.locale)
+            if _recently_sent(subscriber, now):
+                return None
+            values: dict[str, Any] = {"confirmation_sent_at": now}
+            if subscriber.status is Status.ACTIVE:
+                # Nothing on record changes: they are told so, with the way to their preferences.
+                pass
+            elif subscriber.status is Status.PENDING:
+                values.update(email=row.email, name=row.name, locale=row.locale, pending_consent_text=consent)
+            else:
+                values.update(pending_name=row.name, pending_locale=row.locale, pending_consent_text=consent)
+            if not _write_if_unchanged(session, subscriber, values):
+                continue
             session.commit()
-            return PendingSignUp(subscriber.id, subscriber.email_key, subscriber.email, subscriber.name, row.locale, active=True)
-        elif subscriber.status is Status.PENDING:
-            subscriber.email, subscriber.name, subscriber.locale = row.email, row.name, row.locale
-        else:
-            subscriber.pending_name, subscriber.pending_locale = row.name, row.locale
-        subscriber.confirmation_sent_at = now
-        subscriber.pending_consent_text = consent
-        try:
-            session.commit()
-        except (IntegrityError, StaleDataError):
-            # The same address signed up in another request at the same moment (that one sends), or the
-            # hourly tidying dropped its stale row meanwhile.
-            return None
-        return PendingSignUp(subscriber.id, subscriber.email_key, row.email, row.name, row.locale)
+            if subscriber.status is Status.ACTIVE:
+                return PendingSignUp(subscriber.id, subscriber.email_key, subscriber.email, subscriber.name, row.locale, active=True)
+            return PendingSignUp(subscriber.id, subscriber.email_key, row.email, row.name, row.locale)
+    return None
+
+
+def _write_if_unchanged(session: Session, subscriber: Subscriber, values: dict[str, Any]) -> bool:
+    """Write `values` to the row of `subscriber` if its status is still the one read into it (neither changed
+    nor dropped by another request since); whether it was."""
+    written = session.execute(
+        update(Subscriber)
+        .where(
+            Subscriber.id == subscriber.id,
+            Subscriber.status == subscriber.status,
+            Subscriber.status_changed_at.is_not_distinct_from(subscriber.status_changed_at),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(written.rowcount)  # type: ignore[attr-defined]
 
 
 def confirm(
@@ -285,25 +319,37 @@ def confirm(
     left and signed up again takes the name and language of that sign-up. None when the link names nobody, or
     an address with no sign-up awaiting confirmation (it left since it signed up: the old link does not bring
     it back)."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None or Signer.address_digest(subscriber.email_key) != digest:
-            return None, False
-        if subscriber.status is Status.ACTIVE:
-            return subscriber, False
-        returning = subscriber.status is not Status.PENDING
-        new = after(subscriber.status, Cause.CONFIRMATION)
-        if new is None or (returning and subscriber.pending_locale is None):
-            return None, False
-        if returning:
-            subscriber.name, subscriber.locale = subscriber.pending_name or "", subscriber.pending_locale or subscriber.locale
-        subscriber.status, subscriber.status_changed_at = new, now
-        subscriber.consented_at = now
-        subscriber.consent_source = f"{CONSENT_SOURCE}: {source}" if source else CONSENT_SOURCE
-        if subscriber.pending_consent_text is not None:
-            subscriber.consent_text = subscriber.pending_consent_text
-        subscriber.pending_consent_text = subscriber.pending_name = subscriber.pending_locale = None
-        return subscriber, True
+    # Read, then write only if the status is still the one read: an unsubscribe or an import in another request
+    # between the two is not undone. A lost race is tried once more on what is there now.
+    for _attempt in range(2):
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            subscriber = session.get(Subscriber, subscriber_id)
+            if subscriber is None or Signer.address_digest(subscriber.email_key) != digest:
+                return None, False
+            if subscriber.status is Status.ACTIVE:
+                return subscriber, False
+            returning = subscriber.status is not Status.PENDING
+            new = after(subscriber.status, Cause.CONFIRMATION)
+            if new is None or (returning and subscriber.pending_locale is None):
+                return None, False
+            values: dict[str, Any] = {
+                "status": new,
+                "status_changed_at": now,
+                "updated_at": now,
+                "consented_at": now,
+                "consent_source": f"{CONSENT_SOURCE}: {source}" if source else CONSENT_SOURCE,
+                "pending_consent_text": None,
+                "pending_name": None,
+                "pending_locale": None,
+            }
+            if returning:
+                values["name"], values["locale"] = subscriber.pending_name or "", subscriber.pending_locale or subscriber.locale
+            if subscriber.pending_consent_text is not None:
+                values["consent_text"] = subscriber.pending_consent_text
+            if _write_if_unchanged(session, subscriber, values):
+                session.refresh(subscriber)
+                return subscriber, True
+    return None, False
 
 
 def forget_confirmation(engine: Engine, subscriber_id: int) -> None:
@@ -387,22 +433,35 @@ def import_rows(
                 continue
             updates.append(
                 {
-                    "id": old.id, "name": row.name, "locale": row.locale, "updated_at": now,
+                    "b_id": old.id, "name": row.name, "locale": row.locale, "updated_at": now,
                     "status": new_status or old.status,
                     "status_changed_at": now if new_status is not None else old.status_changed_at,
                     "consented_at": row.consented_at if gives_consent else old.consented_at,
                     "consent_text": (row.consent_text or None) if gives_consent else old.consent_text,
                     "consent_source": source if gives_consent else old.consent_source,
+                    "b_status": old.status, "b_since": old.status_changed_at,
                 }
             )
     if additions:
         session.execute(insert(Subscriber), additions)
     if updates:
-        # By primary key, one statement run for all the rows (executemany).
-        session.execute(update(Subscriber), updates)
+        # One statement run for all the rows (executemany), each only if its status is still the one read: an
+        # unsubscribe or an event between the read and the write is not undone (that row keeps what it got).
+        session.connection().execute(_IMPORT_UPDATE, updates)
     done.added, done.updated = len(additions), len(updates)
     return done
 
+
+_IMPORT_UPDATED = ("name", "locale", "updated_at", "status", "status_changed_at", "consented_at", "consent_text", "consent_source")
+_IMPORT_UPDATE = (
+    update(Subscriber)
+    .where(
+        Subscriber.id == bindparam("b_id"),
+        Subscriber.status == bindparam("b_status"),
+        Subscriber.status_changed_at.is_not_distinct_from(bindparam("b_since")),
+    )
+    .values({column: bindparam(column) for column in _IMPORT_UPDATED})
+)
 
 _IMPORTED_COLUMNS = (
     Subscriber.id, Subscriber.email, Subscriber.email_key, Subscriber.name, Subscriber.locale, Subscriber.status,

@@ -17,44 +17,18 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ..catalogs import check_catalogs
-from ..errors import Diagnostic, InvalidInput, errors_in
-from ..issue import read_issue
-from ..localize import localize
 from ..model import Issue
-from ..render import Email, Renderer
+from ..render import Email
 from ..settings import Project, Settings
 from .ledger import Claimed, LedgerWriter, Patience, SendLedger
 from .personalize import Signer, recipient
 from .store import State, Status, Subscriber
 from .transports import Batch, Delivery, Outcome, Recipient, Transport, TransportError
 from .transports.retry import Backoff
-
-
-def editions(project: Project, path: Path, *, strict: bool = False) -> tuple[Issue, dict[str, Email], list[Diagnostic]]:
-    """The issue at `path` rendered once per locale; refuses an issue or catalogs with errors."""
-    reading = read_issue(path, project.settings)
-    if reading.issue is None:
-        raise InvalidInput(reading.diagnostics)
-    issue = reading.issue
-    diagnostics = list(reading.diagnostics) + check_catalogs(project, issue)
-    if errors_in(diagnostics):
-        raise InvalidInput(diagnostics)
-    renderer = Renderer(project)
-    emails = {}
-    for locale in project.settings.locales:
-        edition = localize(project, issue, locale, strict=strict or not project.settings.send_incomplete_translations)
-        diagnostics += edition.diagnostics
-        emails[locale] = renderer.render(edition)
-        diagnostics += emails[locale].diagnostics
-    if errors_in(diagnostics):
-        raise InvalidInput(diagnostics)
-    return issue, emails, diagnostics
 
 
 def batch_of(issue: Issue, email: Email, project: Project, recipients: Sequence[Recipient]) -> Batch:

@@ -106,6 +106,30 @@ def check(
     except ValueError:
         # Such as `=?utf-8?q?e6?=@example.org`: valid by RFC 5321, but no header can hold it.
         problems.append(("email", f"Expected an email address but received: {email!r} (no message can be addressed to it)"))
+    problems += _name_and_locale_problems(name, locale, locales)
+    configured = {code.lower(): code for code in locales}
+    # `pending` is only for sign-ups awaiting their confirmation: an import cannot skip the opt-in.
+    statuses = [member.value for member in Status if member is not Status.PENDING]
+    if status and status not in statuses:
+        expected = ", ".join(repr(value) for value in statuses)
+        problems.append((STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}"))
+    if problems:
+        return None, problems
+    return SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), []
+
+
+def check_preferences(name: str, locale: str, locales: Sequence[str]) -> tuple[tuple[str, str] | None, list[tuple[str, str]]]:
+    """The (name, locale) a subscriber's preferences form gives, or None and what is wrong with them (field,
+    message): only what the form changes is checked, not the address on record (kept under older rules)."""
+    name, locale = name.strip(), locale.strip()
+    problems = _name_and_locale_problems(name, locale, locales)
+    if problems:
+        return None, problems
+    return (name, {code.lower(): code for code in locales}[locale.lower()]), []
+
+
+def _name_and_locale_problems(name: str, locale: str, locales: Sequence[str]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
     if len(name) > NAME_LENGTH:
         problems.append(("name", f"Expected at most {NAME_LENGTH} characters but received {len(name)}"))
     if _LINE_BREAKS.search(name):
@@ -125,14 +149,7 @@ def check(
     if locale.lower() not in configured:
         expected = ", ".join(repr(code) for code in locales)
         problems.append(("locale", f"Expected one of the configured locales {expected} but received: {locale!r}"))
-    # `pending` is only for sign-ups awaiting their confirmation: an import cannot skip the opt-in.
-    statuses = [member.value for member in Status if member is not Status.PENDING]
-    if status and status not in statuses:
-        expected = ", ".join(repr(value) for value in statuses)
-        problems.append((STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}"))
-    if problems:
-        return None, problems
-    return SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), []
+    return problems
 
 
 def import_csv(
@@ -438,20 +455,32 @@ class _FirstLines:
 
 
 def _undecodable(path: Path) -> Diagnostic:
-    """Where the first byte of `path` that is not UTF-8 is, read again line by line (a UTF-8 character never
-    holds the byte of a line feed)."""
-    offset = 0
+    """Where the first byte of `path` that is not UTF-8 is, read again in pieces of at most a line and at most
+    `IMPORT_LINE_LENGTH` bytes (a UTF-8 character never holds the byte of a line feed; one split between two
+    pieces is joined by the incremental decoder), so that a file without line breaks is never held whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    number, offset = 1, 0
     with path.open("rb") as binary:
-        for number, line in enumerate(binary, start=1):
-            body = line.removeprefix(codecs.BOM_UTF8) if number == 1 else line
+        while piece := binary.readline(IMPORT_LINE_LENGTH):
+            body = piece.removeprefix(codecs.BOM_UTF8) if offset == 0 else piece
+            # The bytes of a character begun in the piece before are decoded with this one: the error's position counts them.
+            begun = len(decoder.getstate()[0])
             try:
-                body.decode("utf-8")
+                decoder.decode(body)
             except UnicodeDecodeError as exc:
-                at = offset + len(line) - len(body) + exc.start
-                message = f"not UTF-8 text ({exc.reason} at byte {at}); save the file as CSV UTF-8"
-                return Diagnostic(str(path), number, 0, "", message)
-            offset += len(line)
+                return _not_utf8(path, number, offset + len(piece) - len(body) - begun + exc.start, exc.reason)
+            offset += len(piece)
+            number += piece.endswith(b"\n")
+        begun = len(decoder.getstate()[0])
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            return _not_utf8(path, number, offset - begun + exc.start, exc.reason)
     return Diagnostic(str(path), 1, 0, "", "not UTF-8 text; save the file as CSV UTF-8")
+
+
+def _not_utf8(path: Path, line: int, at: int, reason: str) -> Diagnostic:
+    return Diagnostic(str(path), line, 0, "", f"not UTF-8 text ({reason} at byte {at}); save the file as CSV UTF-8")
 
 
 def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:

@@ -78,8 +78,10 @@ def sync(engine: Engine, client: SendGridAPIClient) -> Synced:
     """Mark the subscribers SendGrid suppresses; what each list held and what changed."""
     synced = Synced()
     for name, _status in LISTS:
-        addresses = sorted({address.strip().lower() for address in _entries(client, name)})
-        synced.listed[name] = len(addresses)
+        listed = {address.strip().lower() for address in _entries(client, name)}
+        synced.listed[name] = len(listed)
+        # Every key a listed address may be stored under: SendGrid may give an IDN domain in Unicode or as xn--.
+        addresses = sorted({key for address in listed for key in lifecycle.address_keys(address)})
         with Session(engine) as session, session.begin():
             ids = [
                 identifier

@@ -52,7 +52,8 @@ class WebPages:
                 trim_blocks=True,
                 lstrip_blocks=True,
             )
-            i18n.install(env, self._translations(locale))
+            # A page must answer: a template message that cannot be formatted is shown unformatted, and logged.
+            i18n.install(env, self._translations(locale), lenient=True)
             self._environments[locale] = env
         return self._environments[locale]
 

@@ -52,16 +52,18 @@ class Preferences:
             return self.pages.render(PREFERENCES_TEMPLATE, "expired-form", subscriber.locale, status_code=400)
         if subscriber.status is not Status.ACTIVE:
             return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
-        row, problems = subscribers.check(subscriber.email, fields["name"], fields["language"], "", self.project.settings.locales)
-        if row is None:
+        # Only what the form changes is checked: an address taken under older rules does not block it.
+        chosen, problems = subscribers.check_preferences(fields["name"], fields["language"], self.project.settings.locales)
+        if chosen is None:
             values = {"name": fields["name"], "language": fields["language"]}
             return self._form_page(subscriber, request, values, errors={field for field, _message in problems}, status_code=400)
-        changed = await run_in_threadpool(lifecycle.change_preferences, self.engine, subscriber.id, row.name, row.locale)
+        name, locale = chosen
+        changed = await run_in_threadpool(lifecycle.change_preferences, self.engine, subscriber.id, name, locale)
         if not changed:
             # Unsubscribed (or bounced) between the check above and the update.
             return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
-        logger.info("event=preferences outcome=saved subscriber=%d locale=%s", subscriber.id, row.locale)
-        return self.pages.render(PREFERENCES_TEMPLATE, "saved", row.locale)
+        logger.info("event=preferences outcome=saved subscriber=%d locale=%s", subscriber.id, locale)
+        return self.pages.render(PREFERENCES_TEMPLATE, "saved", locale)
 
     def _form_page(
         self, subscriber: Subscriber, request: Request, values: dict[str, str], *, errors: set[str], status_code: int = 200

@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from ...atomic import write_atomic
 from . import Batch, Delivery, Outcome, TransportError
 from .mime import prepare
 
@@ -61,7 +62,7 @@ class OutboxTransport:
                 continue
             target = folder / f"{file_name(recipient.address)}.eml"
             try:
-                _write_atomically(target, data)
+                write_atomic(target, data)
             except OSError as exc:
                 # Each file is written whole or not at all, and written again whole by the rerun: the batch
                 # counts as not handed over.
@@ -71,28 +72,3 @@ class OutboxTransport:
 
     def close(self) -> None:
         pass
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write `data` to `target` so that a reader sees the old file or the new one, never part of it."""
-    # A temporary name of this process (the transport has one channel), made without `tempfile`'s random
-    # names and buffered file object: they cost more than the write. Created afresh, never followed through
-    # a link, as `mkstemp` does; one left by a killed process of the same id is replaced.
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        handle = os.open(temporary, flags, 0o600)
-    except FileExistsError:
-        temporary.unlink()
-        handle = os.open(temporary, flags, 0o600)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(handle, view) :]
-        finally:
-            os.close(handle)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

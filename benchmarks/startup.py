@@ -1,0 +1,118 @@
+"""Benchmark: how fast the commands start, each beside the floor of the libraries it cannot avoid.
+
+Run from the repository root: `.venv/bin/python benchmarks/startup.py [--importtime]`.
+Measured side by side in one run, the processes interleaved so that a busy
+machine slows them alike, and reported as medians:
+
+- the import floor: a process importing jinja2, yaml, babel.dates and mjml, what rendering needs;
+- `broadsheet build` of the sample in one locale (target: at most 1.6 times the floor);
+- `broadsheet --help` (target: under 250 ms);
+- `broadsheet site` of 200 generated issues, each with its Burmese catalog (target: under 5 s).
+
+With `--importtime`, also prints the modules that `broadsheet build` spends
+most on importing, from `python -X importtime`.
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DATE = "2023-12-21"
+ISSUES = 200
+RUNS = 9
+SITE_RUNS = 1
+
+FLOOR = [sys.executable, "-c", "import jinja2, yaml, babel.dates, mjml"]
+BROADSHEET = [sys.executable, "-m", "broadsheet"]
+
+
+def seconds(command: list[str], cwd: Path) -> tuple[float, float]:
+    """The wall time of running `command`, and the CPU time it used (steadier on a shared machine)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def medians(commands: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, tuple[float, float]]:
+    """Each command's median wall and CPU times over `runs`, the commands taking turns."""
+    times: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for _ in range(runs):
+        for name, command in commands.items():
+            times[name].append(seconds(command, cwd))
+    return {name: (statistics.median(w for w, _ in found), statistics.median(c for _, c in found)) for name, found in times.items()}
+
+
+def project_of(folder: Path, issues: int) -> Path:
+    """A copy of the repository's project with `issues` copies of the sample, each on its own date, with its catalogs."""
+    folder.mkdir()
+    shutil.copy(REPO / "broadsheet.toml", folder / "broadsheet.toml")
+    shutil.copytree(REPO / "templates", folder / "templates")
+    shutil.copytree(REPO / "locales", folder / "locales")
+    (folder / "issues").mkdir()
+    text = (REPO / "issues" / f"{SAMPLE_DATE}.yaml").read_text(encoding="utf-8")
+    catalogs = [path for path in (REPO / "locales").rglob(f"{SAMPLE_DATE}.po*") if path.is_file()]
+    first = date.fromisoformat(SAMPLE_DATE)
+    for n in range(issues):
+        day = (first - timedelta(weeks=n)).isoformat()
+        (folder / "issues" / f"{day}.yaml").write_text(text.replace(SAMPLE_DATE, day), encoding="utf-8")
+        for catalog in catalogs:
+            target = folder / catalog.relative_to(REPO).with_name(catalog.name.replace(SAMPLE_DATE, day))
+            target.write_text(catalog.read_text(encoding="utf-8").replace(SAMPLE_DATE, day), encoding="utf-8")
+    return folder
+
+
+def import_times(command: list[str], cwd: Path, top: int = 12, runs: int = 5) -> list[tuple[str, float]]:
+    """The packages `command` spends most on importing: each one's own import time summed over its modules,
+    in ms, the median of `runs` runs of `python -X importtime`."""
+    totals: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        found = subprocess.run([command[0], "-X", "importtime", *command[1:]], cwd=cwd, capture_output=True, text=True, check=True)
+        run: dict[str, float] = defaultdict(float)
+        for line in found.stderr.splitlines():
+            match = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)$", line)
+            if match:
+                run[match.group(2).split(".")[0]] += int(match.group(1)) / 1000
+        for name, ms in run.items():
+            totals[name].append(ms)
+    medians = {name: statistics.median(found + [0.0] * (runs - len(found))) for name, found in totals.items()}
+    return sorted(medians.items(), key=lambda item: -item[1])[:top]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = project_of(Path(scratch, "project"), ISSUES)
+        one = project_of(Path(scratch, "one"), 1)
+        build = [*BROADSHEET, "build", f"issues/{SAMPLE_DATE}.yaml", "-l", "en", "-o", str(Path(scratch, "out"))]
+        found = medians({"floor": FLOOR, "build": build, "help": [*BROADSHEET, "--help"]}, one, RUNS)
+        site = medians({"site": [*BROADSHEET, "site", "-o", str(Path(scratch, "site"))]}, root, SITE_RUNS)
+        (floor, floor_cpu), (build_wall, build_cpu), (help_wall, help_cpu) = found["floor"], found["build"], found["help"]
+        print(f"{'':48} {'wall':>8} {'cpu':>8}")
+        print(f"{'import floor (jinja2, yaml, babel.dates, mjml)':48} {floor * 1000:6.0f}ms {floor_cpu * 1000:6.0f}ms")
+        print(
+            f"{'broadsheet build -l en':48} {build_wall * 1000:6.0f}ms {build_cpu * 1000:6.0f}ms"
+            f"  {build_wall / floor:.2f}x the floor ({build_cpu / floor_cpu:.2f}x in CPU; target <= 1.6x)"
+        )
+        print(f"{'broadsheet --help':48} {help_wall * 1000:6.0f}ms {help_cpu * 1000:6.0f}ms  (target < 250 ms)")
+        print(f"{f'broadsheet site, {ISSUES} issues':48} {site['site'][0]:7.2f}s {site['site'][1]:7.2f}s  (target < 5 s)")
+        if "--importtime" in sys.argv[1:]:
+            print("\nimports of `broadsheet build -l en`, ms by package (-X importtime, self times summed, median of 5):")
+            for name, ms in import_times(build, one):
+                print(f"  {name:<28} {ms:6.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The one driver of an issue's editions: read -> check the catalogs -> localize -> render.
+
+`editions` runs every stage and is what check, build, send and preview call,
+so that they all report the same diagnostics. The site renders web pages
+instead of emails: it runs `prepare`, then `localize` and its own renderer.
+
+    issues/<date>.yaml --read_issue--> Issue --check_catalogs--> Prepared
+        --localize(locale)--> Edition --Renderer.render--> Email (+ what rendering reports: the size budget)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalogs import check_catalogs
+from .errors import Diagnostic, InvalidInput, errors_in
+from .issue import read_issue
+from .localize import localize
+from .model import Issue
+from .render import Email, Renderer
+from .settings import Project
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An issue read and its catalogs checked, with what both reported: ready to localize."""
+
+    issue: Issue
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
+class Editions:
+    """The issue, its email in each locale (in the order asked for), and every diagnostic, in the order found."""
+
+    issue: Issue
+    emails: dict[str, Email]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def prepare(project: Project, path: Path, shown: str | None = None) -> Prepared:
+    """Read the issue at `path` (named `shown` in diagnostics) and check its catalogs.
+
+    Raises `InvalidInput`, with every diagnostic, when anything is an error.
+    """
+    reading = read_issue(path, project.settings, shown)
+    if reading.issue is None:
+        raise InvalidInput(reading.diagnostics)
+    diagnostics = [*reading.diagnostics, *check_catalogs(project, reading.issue)]
+    if errors_in(diagnostics):
+        raise InvalidInput(diagnostics)
+    return Prepared(reading.issue, tuple(diagnostics))
+
+
+def editions(
+    project: Project, path: Path, locales: Sequence[str] = (), *, strict: bool = False, shown: str | None = None
+) -> Editions:
+    """The issue at `path` rendered once per locale (default: every configured one).
+
+    With `strict`, or when the settings refuse incomplete translations, a
+    missing translation is an error. Raises `InvalidInput`, with every
+    diagnostic, when anything is an error: no edition is half made.
+    """
+    prepared = prepare(project, path, shown)
+    strict = strict or not project.settings.send_incomplete_translations
+    diagnostics = list(prepared.diagnostics)
+    renderer = Renderer(project)
+    emails: dict[str, Email] = {}
+    for locale in locales or project.settings.locales:
+        edition = localize(project, prepared.issue, locale, strict=strict)
+        email = renderer.render(edition)
+        diagnostics += [*edition.diagnostics, *email.diagnostics]
+        emails[locale] = email
+    if errors_in(diagnostics):
+        raise InvalidInput(diagnostics)
+    return Editions(prepared.issue, emails, tuple(diagnostics))

@@ -1,0 +1,42 @@
+"""One way to write a file whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from broadsheet.atomic import write_atomic
+
+
+def test_a_file_is_written_in_a_new_folder_and_replaced_whole(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "email.html"
+    assert write_atomic(target, b"first") == target
+    write_atomic(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert [path.name for path in target.parent.iterdir()] == ["email.html"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "feed.atom"
+    target.write_bytes(b"old")
+
+    def fail(source: str, destination: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", fail)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [path.name for path in tmp_path.iterdir()] == ["feed.atom"]
+
+
+def test_a_new_file_has_the_permissions_the_umask_gives(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        written = write_atomic(tmp_path / "index.html", b"<p>")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(written.stat().st_mode) == 0o644
