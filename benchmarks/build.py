@@ -33,9 +33,14 @@ def issue_text(resources: int) -> str:
     items = []
     for i in range(resources):
         category = "statements" if i % 2 else "reports"
-        items.append((category, f"    - title: Statement number {i} on the human rights situation in Myanmar\n"
-                                f"      url: https://example.org/2023/12/item-{i}\n"
-                                f"      by: [Progressive Voice, Another Organization]\n"))
+        items.append(
+            (
+                category,
+                f"    - title: Statement number {i} on the human rights situation in Myanmar\n"
+                f"      url: https://example.org/2023/12/item-{i}\n"
+                f"      by: [Progressive Voice, Another Organization]\n",
+            )
+        )
     by_category = {key: "".join(text for k, text in items if k == key) for key in ("statements", "reports")}
     return (
         "date: 2023-12-21\ntitle: Benchmark issue\nsummary: A standfirst.\n"
@@ -69,7 +74,9 @@ def translated_project(folder: Path, text: str) -> Project:
             catalog = read_po(handle)
         for message in catalog:
             if message.id:
-                message.string = ("မြန်မာ " + message.id) if isinstance(message.id, str) else ("မြန်မာ " + message.id[0],)
+                message.string = (
+                    ("မြန်မာ " + message.id) if isinstance(message.id, str) else ("မြန်မာ " + message.id[0],)
+                )
         with po.open("wb") as handle:
             write_po(handle, catalog)
     return project
@@ -105,7 +112,9 @@ def main() -> None:
         render = median_ms(lambda: renderer.render(english), 50)
         both = median_ms(lambda: renderer.render(localize(project, fresh_read().issue, "en")), 50)  # type: ignore[attr-defined]
 
-        print(f"80 resources, one locale, HTML {email.html_bytes / 1000:.1f} KB, text {len(email.text.encode()) / 1000:.1f} KB")
+        print(
+            f"80 resources, one locale, HTML {email.html_bytes / 1000:.1f} KB, text {len(email.text.encode()) / 1000:.1f} KB"
+        )
         print(f"first build in a process (templates compiled): {first:.1f} ms")
         print(f"read + validate issue:                          {read:.1f} ms (median of 50)")
         print(f"render one locale (Jinja, MJML, CSS inlining):  {render:.1f} ms (median of 50)")
@@ -116,16 +125,26 @@ def main() -> None:
         one = median_ms(lambda: build_editions(translated, issue_path, ["en"]), 30)
         two = median_ms(lambda: build_editions(translated, issue_path, ["en", "my"]), 30)
         print(f"one locale, no catalogs (read, render):         {one:.1f} ms (median of 30)")
-        print(f"both locales, Burmese catalogs loaded/compiled: {two:.1f} ms (median of 30), {two / one:.2f} times one locale")
+        print(
+            f"both locales, Burmese catalogs loaded/compiled: {two:.1f} ms (median of 30), {two / one:.2f} times one locale"
+        )
 
         broadsheet = shutil.which("broadsheet", path=str(Path(sys.executable).parent))
         command = [broadsheet] if broadsheet else [sys.executable, "-m", "broadsheet"]
         out = Path(folder) / "out"
         process = median_ms(
-            lambda: subprocess.run([*command, "build", str(path), "-l", "en", "-o", str(out)], check=True, capture_output=True, cwd=REPO), 10
+            lambda: subprocess.run(
+                [*command, "build", str(path), "-l", "en", "-o", str(out)],
+                check=True,
+                capture_output=True,
+                cwd=REPO,
+            ),
+            10,
         )
         bare = median_ms(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 10)
-        imports = median_ms(lambda: subprocess.run([sys.executable, "-c", "import broadsheet.cli"], check=True), 10)
+        imports = median_ms(
+            lambda: subprocess.run([sys.executable, "-c", "import broadsheet.cli"], check=True), 10
+        )
         print(f"`broadsheet build` process, one locale:        {process:.0f} ms (median of 10)")
         print(f"  of which Python start-up:                     {bare:.0f} ms")
         print(f"  of which importing broadsheet.cli:            {imports - bare:.0f} ms")

@@ -58,7 +58,9 @@ def sample_project(folder: Path, issues: int) -> Path:
     for number in range(issues):
         day = f"2024-{1 + number // 28:02d}-{1 + number % 28:02d}" if number else SAMPLE_DAY
         (folder / "issues" / f"{day}.yaml").write_text(text.replace(SAMPLE_DAY, day), encoding="utf-8")
-        (folder / "locales" / "my" / "LC_MESSAGES" / "issues" / f"{day}.po").write_text(po.replace(SAMPLE_DAY, day), encoding="utf-8")
+        (folder / "locales" / "my" / "LC_MESSAGES" / "issues" / f"{day}.po").write_text(
+            po.replace(SAMPLE_DAY, day), encoding="utf-8"
+        )
     return folder
 
 
@@ -85,7 +87,9 @@ def main() -> None:
         site_ms, site_parses = measure(src, "site", many)
     print(f"package: {src}")
     print(f"build of the sample, both locales, after imports: {build_ms:.0f} ms, {build_parses} .po parses")
-    print(f"site of {ISSUES} issues, after imports: {site_ms:.0f} ms ({site_ms / ISSUES:.0f} ms an issue), {site_parses} .po parses")
+    print(
+        f"site of {ISSUES} issues, after imports: {site_ms:.0f} ms ({site_ms / ISSUES:.0f} ms an issue), {site_parses} .po parses"
+    )
 
 
 if __name__ == "__main__":

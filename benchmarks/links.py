@@ -31,7 +31,9 @@ ADDRESSES = [f"127.0.0.{2 + n}" for n in range(HOSTS)]
 
 
 async def _serve(ports: multiprocessing.Queue[list[int]]) -> None:
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float, body: bytes) -> None:
+    async def answer(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float, body: bytes
+    ) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -52,10 +54,17 @@ async def _serve(ports: multiprocessing.Queue[list[int]]) -> None:
     page = b"<html><title>ok</title></html>"
     # Each host an address of its own (127.0.0.2 to 127.0.0.31; Linux routes all of 127/8 to loopback): LinkChecker
     # bounds requests per host name, whatever the port.
-    servers = [await asyncio.start_server(lambda r, w: answer(r, w, DELAY, page), address, 0, backlog=512) for address in ADDRESSES]
+    servers = [
+        await asyncio.start_server(lambda r, w: answer(r, w, DELAY, page), address, 0, backlog=512)
+        for address in ADDRESSES
+    ]
     numbers = [s.sockets[0].getsockname()[1] for s in servers]
     # LinkChecker checks the links of a page: the same 300, served without delay from a host of its own.
-    index = ("<html><body>" + "".join(f'<a href="{url}">{n}</a>\n' for n, url in enumerate(link_urls(numbers))) + "</body></html>").encode()
+    index = (
+        "<html><body>"
+        + "".join(f'<a href="{url}">{n}</a>\n' for n, url in enumerate(link_urls(numbers)))
+        + "</body></html>"
+    ).encode()
     index_server = await asyncio.start_server(lambda r, w: answer(r, w, 0.0, index), "127.0.0.1", 0)
     ports.put([*numbers, index_server.sockets[0].getsockname()[1]])
     await asyncio.Event().wait()
@@ -66,7 +75,11 @@ def _server_process(ports: multiprocessing.Queue[list[int]]) -> None:
 
 
 def link_urls(ports: list[int]) -> list[str]:
-    return [f"http://{address}:{port}/page/{n}" for address, port in zip(ADDRESSES, ports, strict=True) for n in range(LINKS_PER_HOST)]
+    return [
+        f"http://{address}:{port}/page/{n}"
+        for address, port in zip(ADDRESSES, ports, strict=True)
+        for n in range(LINKS_PER_HOST)
+    ]
 
 
 def issue_text(urls: list[str]) -> str:
@@ -97,7 +110,12 @@ def time_process(urls: list[str]) -> float:
     with tempfile.TemporaryDirectory() as folder:
         project_with(urls, Path(folder))
         start = time.perf_counter()
-        subprocess.run([str(REPO / ".venv" / "bin" / "broadsheet"), "links", "issues/2024-03-14.yaml"], cwd=folder, check=True, capture_output=True)
+        subprocess.run(
+            [str(REPO / ".venv" / "bin" / "broadsheet"), "links", "issues/2024-03-14.yaml"],
+            cwd=folder,
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - start
 
 
@@ -125,12 +143,27 @@ def time_linkchecker(program: str, index_port: int, settings: str | None) -> tup
             extra = ["--config", str(Path(folder) / "linkcheckerrc")]
         start = time.perf_counter()
         done = subprocess.run(
-            [program, *extra, "--check-extern", "--recursion-level=1", "--no-status", "--no-robots", f"http://127.0.0.1:{index_port}/index.html"],
-            capture_output=True, text=True, cwd=folder, env={**os.environ, "HOME": folder},
+            [
+                program,
+                *extra,
+                "--check-extern",
+                "--recursion-level=1",
+                "--no-status",
+                "--no-robots",
+                f"http://127.0.0.1:{index_port}/index.html",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            env={**os.environ, "HOME": folder},
         )
         elapsed = time.perf_counter() - start
     found = re.search(r"(\d+) links? in (\d+) URLs? checked", done.stdout)
-    return elapsed, (f"{found.group(2)} URLs" if found else f"exit {done.returncode}: {(done.stdout + done.stderr).strip()[-300:]}")
+    return elapsed, (
+        f"{found.group(2)} URLs"
+        if found
+        else f"exit {done.returncode}: {(done.stdout + done.stderr).strip()[-300:]}"
+    )
 
 
 # As many threads as broadsheet has connections (30 hosts x 4), and no pause between requests to a host.
@@ -139,7 +172,11 @@ LINKCHECKER_TUNED = "[checking]\nthreads=120\nmaxrequestspersecond=1000\n"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--linkchecker", default=shutil.which("linkchecker"), help="The linkchecker program (default: the one on PATH).")
+    parser.add_argument(
+        "--linkchecker",
+        default=shutil.which("linkchecker"),
+        help="The linkchecker program (default: the one on PATH).",
+    )
     parser.add_argument("--runs", type=int, default=3)
     options = parser.parse_args()
 
@@ -150,17 +187,37 @@ def main() -> None:
     try:
         ports = ports_queue.get(timeout=30)
         urls = link_urls(ports[:HOSTS])
-        print(f"{len(urls)} links on {HOSTS} hosts, each answering after {DELAY * 1000:.0f} ms; median of {options.runs} runs")
+        print(
+            f"{len(urls)} links on {HOSTS} hosts, each answering after {DELAY * 1000:.0f} ms; median of {options.runs} runs"
+        )
         library = [time_library(urls) for _ in range(options.runs)]
         assert all(checked == len(urls) for _, checked in library)
         rows = [
-            ("broadsheet, check_links (library call)", statistics.median(t for t, _ in library), f"{len(urls)} URLs"),
-            ("broadsheet links (a new process)", statistics.median(time_process(urls) for _ in range(options.runs)), f"{len(urls)} URLs"),
-            ("floor: httpx HEAD loop, no per-host bound", statistics.median(time_floor(urls) for _ in range(options.runs)), f"{len(urls)} URLs"),
+            (
+                "broadsheet, check_links (library call)",
+                statistics.median(t for t, _ in library),
+                f"{len(urls)} URLs",
+            ),
+            (
+                "broadsheet links (a new process)",
+                statistics.median(time_process(urls) for _ in range(options.runs)),
+                f"{len(urls)} URLs",
+            ),
+            (
+                "floor: httpx HEAD loop, no per-host bound",
+                statistics.median(time_floor(urls) for _ in range(options.runs)),
+                f"{len(urls)} URLs",
+            ),
         ]
         if options.linkchecker:
-            for name, settings in (("linkchecker, its defaults", None), ("linkchecker, 120 threads, no pause per host", LINKCHECKER_TUNED)):
-                runs = [time_linkchecker(options.linkchecker, ports[HOSTS], settings) for _ in range(options.runs if settings else 1)]
+            for name, settings in (
+                ("linkchecker, its defaults", None),
+                ("linkchecker, 120 threads, no pause per host", LINKCHECKER_TUNED),
+            ):
+                runs = [
+                    time_linkchecker(options.linkchecker, ports[HOSTS], settings)
+                    for _ in range(options.runs if settings else 1)
+                ]
                 rows.append((name, statistics.median(t for t, _ in runs), runs[0][1]))
         else:
             rows.append(("linkchecker", float("nan"), "not installed: give --linkchecker PATH"))

@@ -34,24 +34,48 @@ def fill(url: str, count: int) -> object:
     with engine.begin() as connection:
         for first in range(0, count, 5000):
             numbers = range(first, min(count, first + 5000))
-            ids = connection.execute(
-                insert(Subscriber).returning(Subscriber.id),
-                [{"email": f"r{n}@example.org", "email_key": f"r{n}@example.org", "name": "", "locale": ("en", "my")[n % 2], "status": "active"} for n in numbers],
-            ).scalars().all()
+            ids = (
+                connection.execute(
+                    insert(Subscriber).returning(Subscriber.id),
+                    [
+                        {
+                            "email": f"r{n}@example.org",
+                            "email_key": f"r{n}@example.org",
+                            "name": "",
+                            "locale": ("en", "my")[n % 2],
+                            "status": "active",
+                        }
+                        for n in numbers
+                    ],
+                )
+                .scalars()
+                .all()
+            )
             connection.execute(
                 insert(LedgerEntry),
-                [{"issue": ISSUE, "subscriber_id": id_, "locale": ("en", "my")[n % 2], "state": "sent"} for id_, n in zip(ids, numbers, strict=True)],
+                [
+                    {"issue": ISSUE, "subscriber_id": id_, "locale": ("en", "my")[n % 2], "state": "sent"}
+                    for id_, n in zip(ids, numbers, strict=True)
+                ],
             )
             connection.execute(
                 insert(Event),
                 [
-                    {"sg_event_id": f"{kind}-{id_}", "issue": ISSUE, "subscriber_id": id_, "kind": kind, "created_at": moment}
+                    {
+                        "sg_event_id": f"{kind}-{id_}",
+                        "issue": ISSUE,
+                        "subscriber_id": id_,
+                        "kind": kind,
+                        "created_at": moment,
+                    }
                     for id_ in ids
                     for kind in ("delivered", "open", "click")
                 ],
             )
     with engine.connect() as connection:
-        leaving = connection.scalars(select(Subscriber.email).where(Subscriber.id % FORGOTTEN_EVERY == 0)).all()
+        leaving = connection.scalars(
+            select(Subscriber.email).where(Subscriber.id % FORGOTTEN_EVERY == 0)
+        ).all()
     for email in leaving:
         # As `forget` leaves them, without the keyed hash of the address, which the report never reads.
         lifecycle.remove(engine, email)
@@ -66,7 +90,10 @@ def main() -> None:
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
-        urls = [f"sqlite:///{folder}/report.db", *(stack.enter_context(scratch_schema(url, 'bench')) for url in sys.argv[2:3])]
+        urls = [
+            f"sqlite:///{folder}/report.db",
+            *(stack.enter_context(scratch_schema(url, "bench")) for url in sys.argv[2:3]),
+        ]
         for url in urls:
             engine = fill(url, count)
             timings = []
@@ -76,8 +103,10 @@ def main() -> None:
                 timings.append(time.perf_counter() - start)
             sent = sum(row.sent for row in rows)
             opened = sum(row.counts.get("opened", 0) for row in rows)
-            print(f"{url.split(':')[0]}: {count} subscribers, {count // FORGOTTEN_EVERY} forgotten: "
-                  f"report in {statistics.median(timings) * 1000:.0f} ms (sent {sent}, opened {opened})")
+            print(
+                f"{url.split(':')[0]}: {count} subscribers, {count // FORGOTTEN_EVERY} forgotten: "
+                f"report in {statistics.median(timings) * 1000:.0f} ms (sent {sent}, opened {opened})"
+            )
             engine.dispose()  # type: ignore[attr-defined]
 
 

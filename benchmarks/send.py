@@ -142,7 +142,10 @@ def serve_sendgrid() -> None:
 @contextmanager
 def server(kind: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
     process = subprocess.Popen(
-        [sys.executable, __file__, f"--serve-{kind}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, f"--serve-{kind}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None and process.stdin is not None
     try:
@@ -204,7 +207,13 @@ def store(folder: str, count: int) -> Any:
             connection.execute(
                 insert(Subscriber),
                 [
-                    {"email": f"r{n}@example.org", "email_key": f"r{n}@example.org", "name": f"Reader {n}", "locale": ("en", "my")[n % 2], "status": "active"}
+                    {
+                        "email": f"r{n}@example.org",
+                        "email_key": f"r{n}@example.org",
+                        "name": f"Reader {n}",
+                        "locale": ("en", "my")[n % 2],
+                        "status": "active",
+                    }
                     for n in range(first, min(count, first + 10_000))
                 ],
             )
@@ -220,7 +229,9 @@ def prebuilt(project: Any, issue: Any, emails: dict[str, Any]) -> dict[str, byte
 
     copies = {}
     for locale, email in emails.items():
-        reader = Subscriber(id=1, email=PLACEHOLDER_ADDRESS, email_key=PLACEHOLDER_ADDRESS, name="Reader 1", locale=locale)
+        reader = Subscriber(
+            id=1, email=PLACEHOLDER_ADDRESS, email_key=PLACEHOLDER_ADDRESS, name="Reader 1", locale=locale
+        )
         copy = recipient(reader, issue.date.isoformat(), project.settings, Signer(SECRET))
         copies[locale] = compose(batch_of(issue, email, project, [copy]), copy).as_bytes()
     return copies
@@ -276,14 +287,27 @@ def measure_message(_: int, repeat: int = 30) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for locale, email in emails.items():
         copies = [
-            recipient(Subscriber(id=n, email=f"r{n}@example.org", email_key=f"r{n}@example.org", name=f"Reader {n}", locale=locale), issue.date.isoformat(), project.settings, Signer(SECRET))
+            recipient(
+                Subscriber(
+                    id=n,
+                    email=f"r{n}@example.org",
+                    email_key=f"r{n}@example.org",
+                    name=f"Reader {n}",
+                    locale=locale,
+                ),
+                issue.date.isoformat(),
+                project.settings,
+                Signer(SECRET),
+            )
             for n in range(repeat)
         ]
         batch = batch_of(issue, email, project, copies)
         composing = [timed(lambda b=batch, c=c: mime.compose(b, c).as_bytes()) for c in copies]
         result[f"{locale}_compose_ms"] = round(statistics.median(composing) * 1000, 3)
         if hasattr(mime, "prepare"):
-            mime.prepare(batch).message_bytes(copies[0])  # the edition is prepared once, before the first copy
+            mime.prepare(batch).message_bytes(
+                copies[0]
+            )  # the edition is prepared once, before the first copy
             filling = [timed(lambda b=batch, c=c: mime.prepare(b).message_bytes(c)) for c in copies * 10]
             result[f"{locale}_prepared_ms"] = round(statistics.median(filling) * 1000, 3)
     return result
@@ -305,7 +329,9 @@ def measure_outbox(count: int) -> dict[str, Any]:
 
         def floor() -> None:
             for address, locale in addresses(count):
-                (floor_folder / locale / f"{address}.eml").write_bytes(copies[locale].replace(PLACEHOLDER_ADDRESS.encode(), address.encode()))
+                (floor_folder / locale / f"{address}.eml").write_bytes(
+                    copies[locale].replace(PLACEHOLDER_ADDRESS.encode(), address.encode())
+                )
 
         # Each timed part starts with nothing left to write back: neither pays for the other's writes.
         os.sync()
@@ -372,7 +398,14 @@ def measure_sendgrid(count: int, concurrency: int) -> dict[str, Any]:
                 connection.close()
 
         floor_seconds = in_threads(in_flight, floor)
-    return {"concurrency": in_flight, "sent": progress.sent, "requests": stats["requests"], "request_kb": len(body) // 1024, "seconds": seconds, "floor_seconds": floor_seconds}
+    return {
+        "concurrency": in_flight,
+        "sent": progress.sent,
+        "requests": stats["requests"],
+        "request_kb": len(body) // 1024,
+        "seconds": seconds,
+        "floor_seconds": floor_seconds,
+    }
 
 
 def measure_memory(count: int) -> dict[str, Any]:
@@ -382,7 +415,9 @@ def measure_memory(count: int) -> dict[str, Any]:
         with listing.open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
             writer.writerow(["email", "name", "locale"])
-            writer.writerows([address, f"Reader {address[1:-12]}", locale] for address, locale in addresses(count))
+            writer.writerows(
+                [address, f"Reader {address[1:-12]}", locale] for address, locale in addresses(count)
+            )
         environ = dict(
             os.environ,
             BROADSHEET_DATABASE_URL=f"sqlite:///{folder}/bench.db",
@@ -405,7 +440,9 @@ def peak(command: list[str], environ: dict[str, str]) -> tuple[float, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     assert process.stderr is not None
     if process.returncode:
-        raise SystemExit(f"{' '.join(command[3:])} failed ({process.returncode}): {process.stderr.read().decode()[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(command[3:])} failed ({process.returncode}): {process.stderr.read().decode()[-2000:]}"
+        )
     return seconds, usage.ru_maxrss / 1024
 
 
@@ -423,26 +460,48 @@ def child(kind: str, count: int, connections: int) -> None:
         result = measure_sendgrid(count, connections)
     else:
         result = measure_memory(count)
-    print(json.dumps({name: round(value, 3) if isinstance(value, float) else value for name, value in result.items()}))
+    print(
+        json.dumps(
+            {name: round(value, 3) if isinstance(value, float) else value for name, value in result.items()}
+        )
+    )
 
 
 def row(kind: str, count: int, result: dict[str, Any]) -> str:
     """One line of the Markdown table: the send, its floor, their ratio of rates."""
     if kind == "message":
-        cells = [f"{locale}: {result[f'{locale}_compose_ms']} ms composed, {result.get(f'{locale}_prepared_ms', '-')} ms prepared" for locale in ("en", "my")]
+        cells = [
+            f"{locale}: {result[f'{locale}_compose_ms']} ms composed, {result.get(f'{locale}_prepared_ms', '-')} ms prepared"
+            for locale in ("en", "my")
+        ]
         return f"| one copy | | {'; '.join(cells)} | | |"
     if kind == "memory":
         return f"| memory | {count:,} | import {result['import_mb']:.0f} MB ({result['import_seconds']:.1f} s), send {result['send_mb']:.0f} MB ({result['send_seconds']:.1f} s) | | |"
-    what = {"outbox": "outbox", "smtp": f"SMTP, {result.get('connections')} connection(s)", "sendgrid": f"SendGrid stand-in, {result.get('concurrency')} in flight"}[kind]
+    what = {
+        "outbox": "outbox",
+        "smtp": f"SMTP, {result.get('connections')} connection(s)",
+        "sendgrid": f"SendGrid stand-in, {result.get('concurrency')} in flight",
+    }[kind]
     rate, floor_rate = count / result["seconds"], count / result["floor_seconds"]
     return f"| {what} | {count:,} | {result['seconds']:.1f} s ({rate:,.0f}/s) | {result['floor_seconds']:.1f} s ({floor_rate:,.0f}/s) | {rate / floor_rate:.2f} |"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10000,100000", help="Subscriber counts, comma-separated (default: 10000,100000).")
-    parser.add_argument("--only", default=",".join(KINDS), help=f"Measurements to run, comma-separated, of: {', '.join(KINDS)}.")
-    parser.add_argument("--connections", type=int, default=4, help="SMTP connections and SendGrid requests in flight (default: 4).")
+    parser.add_argument(
+        "--sizes", default="10000,100000", help="Subscriber counts, comma-separated (default: 10000,100000)."
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(KINDS),
+        help=f"Measurements to run, comma-separated, of: {', '.join(KINDS)}.",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=4,
+        help="SMTP connections and SendGrid requests in flight (default: 4).",
+    )
     parser.add_argument("--one", nargs=2, metavar=("KIND", "COUNT"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-smtp", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-sendgrid", action="store_true", help=argparse.SUPPRESS)
@@ -463,7 +522,9 @@ def main() -> None:
         for count in [0] if kind == "message" else sizes:
             output = subprocess.run(
                 [sys.executable, __file__, "--one", kind, str(count), "--connections", str(args.connections)],
-                check=True, stdout=subprocess.PIPE, text=True,
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
             ).stdout
             result = json.loads(output.strip().splitlines()[-1])
             print(row(kind, count, result), flush=True)

@@ -53,7 +53,10 @@ def medians(commands: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, t
     for _ in range(runs):
         for name, command in commands.items():
             times[name].append(seconds(command, cwd))
-    return {name: (statistics.median(w for w, _ in found), statistics.median(c for _, c in found)) for name, found in times.items()}
+    return {
+        name: (statistics.median(w for w, _ in found), statistics.median(c for _, c in found))
+        for name, found in times.items()
+    }
 
 
 def project_of(folder: Path, issues: int) -> Path:
@@ -80,7 +83,13 @@ def import_times(command: list[str], cwd: Path, top: int = 12, runs: int = 5) ->
     in ms, the median of `runs` runs of `python -X importtime`."""
     totals: dict[str, list[float]] = defaultdict(list)
     for _ in range(runs):
-        found = subprocess.run([command[0], "-X", "importtime", *command[1:]], cwd=cwd, capture_output=True, text=True, check=True)
+        found = subprocess.run(
+            [command[0], "-X", "importtime", *command[1:]],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         run: dict[str, float] = defaultdict(float)
         for line in found.stderr.splitlines():
             match = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)$", line)
@@ -96,20 +105,40 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = project_of(Path(scratch, "project"), ISSUES)
         one = project_of(Path(scratch, "one"), 1)
-        build = [*BROADSHEET, "build", f"issues/{SAMPLE_DATE}.yaml", "-l", "en", "-o", str(Path(scratch, "out"))]
+        build = [
+            *BROADSHEET,
+            "build",
+            f"issues/{SAMPLE_DATE}.yaml",
+            "-l",
+            "en",
+            "-o",
+            str(Path(scratch, "out")),
+        ]
         found = medians({"floor": FLOOR, "build": build, "help": [*BROADSHEET, "--help"]}, one, RUNS)
         site = medians({"site": [*BROADSHEET, "site", "-o", str(Path(scratch, "site"))]}, root, SITE_RUNS)
-        (floor, floor_cpu), (build_wall, build_cpu), (help_wall, help_cpu) = found["floor"], found["build"], found["help"]
+        (floor, floor_cpu), (build_wall, build_cpu), (help_wall, help_cpu) = (
+            found["floor"],
+            found["build"],
+            found["help"],
+        )
         print(f"{'':48} {'wall':>8} {'cpu':>8}")
-        print(f"{'import floor (jinja2, yaml, babel.dates, mjml)':48} {floor * 1000:6.0f}ms {floor_cpu * 1000:6.0f}ms")
+        print(
+            f"{'import floor (jinja2, yaml, babel.dates, mjml)':48} {floor * 1000:6.0f}ms {floor_cpu * 1000:6.0f}ms"
+        )
         print(
             f"{'broadsheet build -l en':48} {build_wall * 1000:6.0f}ms {build_cpu * 1000:6.0f}ms"
             f"  {build_wall / floor:.2f}x the floor ({build_cpu / floor_cpu:.2f}x in CPU; target <= 1.6x)"
         )
-        print(f"{'broadsheet --help':48} {help_wall * 1000:6.0f}ms {help_cpu * 1000:6.0f}ms  (target < 250 ms)")
-        print(f"{f'broadsheet site, {ISSUES} issues':48} {site['site'][0]:7.2f}s {site['site'][1]:7.2f}s  (target < 5 s)")
+        print(
+            f"{'broadsheet --help':48} {help_wall * 1000:6.0f}ms {help_cpu * 1000:6.0f}ms  (target < 250 ms)"
+        )
+        print(
+            f"{f'broadsheet site, {ISSUES} issues':48} {site['site'][0]:7.2f}s {site['site'][1]:7.2f}s  (target < 5 s)"
+        )
         if "--importtime" in sys.argv[1:]:
-            print("\nimports of `broadsheet build -l en`, ms by package (-X importtime, self times summed, median of 5):")
+            print(
+                "\nimports of `broadsheet build -l en`, ms by package (-X importtime, self times summed, median of 5):"
+            )
             for name, ms in import_times(build, one):
                 print(f"  {name:<28} {ms:6.0f}")
 

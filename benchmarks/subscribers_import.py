@@ -37,7 +37,9 @@ def run(count: int) -> None:
                     out.write(f"r{n - 50}@example.org,Again,en,,,\n")
                 else:
                     locale = ("en", "my")[n % 2]
-                    out.write(f"r{n}@example.org,Reader {n} မြန်မာ,{locale},active,2024-01-04T09:30:00+00:00,I agree to receive the newsletter.\n")
+                    out.write(
+                        f"r{n}@example.org,Reader {n} မြန်မာ,{locale},active,2024-01-04T09:30:00+00:00,I agree to receive the newsletter.\n"
+                    )
         engine = open_store(f"sqlite:///{folder}/bench.db")
         timings = []
         for _ in range(2):

@@ -61,7 +61,7 @@ ZAWGYI = f"""<html><head><meta charset="utf-8"><meta property="og:title" content
 
 WINDOWS_1252_META = (
     b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
-    b"<meta property=\"og:title\" content=\"Caf\xe9 Owners\x92 Statement on the \x93New\x94 Curfew\">"
+    b'<meta property="og:title" content="Caf\xe9 Owners\x92 Statement on the \x93New\x94 Curfew">'
     b"</head></html>"
 )
 WINDOWS_1252_HEADER = b"<html><head><title>Na\xefve Promises \x96 Part Two</title></head></html>"
@@ -92,14 +92,22 @@ def serve_pages(server: HTTPServer) -> None:
     server.expect_request("/my/report").respond_with_data(BURMESE, content_type=html)
     server.expect_request("/my/zawgyi").respond_with_data(ZAWGYI, content_type=html)
     server.expect_request("/cp1252/meta").respond_with_data(WINDOWS_1252_META, content_type="text/html")
-    server.expect_request("/cp1252/header").respond_with_data(WINDOWS_1252_HEADER, content_type="text/html; charset=windows-1252")
+    server.expect_request("/cp1252/header").respond_with_data(
+        WINDOWS_1252_HEADER, content_type="text/html; charset=windows-1252"
+    )
     server.expect_request("/press/villages").respond_with_data(TITLE_ONLY, content_type="text/html")
     server.expect_request("/files/needs.pdf").respond_with_data(
         pdf("Cold Season Needs Assessment", "Example Relief Network"), content_type="application/pdf"
     )
-    server.expect_request("/files/cold-season_needs-2024.pdf").respond_with_data(pdf(None, None), content_type="application/pdf")
-    server.expect_request("/moved").respond_with_data("", status=301, headers={"Location": "/statements/appeal?utm_source=old"})
-    server.expect_request("/latest").respond_with_data("", status=302, headers={"Location": "/statements/appeal"})
+    server.expect_request("/files/cold-season_needs-2024.pdf").respond_with_data(
+        pdf(None, None), content_type="application/pdf"
+    )
+    server.expect_request("/moved").respond_with_data(
+        "", status=301, headers={"Location": "/statements/appeal?utm_source=old"}
+    )
+    server.expect_request("/latest").respond_with_data(
+        "", status=302, headers={"Location": "/statements/appeal"}
+    )
     server.expect_request("/gone").respond_with_data("gone", status=410)
     server.expect_request("/missing").respond_with_data("not here", status=404)
     server.expect_request("/missing-image.jpg").respond_with_data("not here", status=404)
@@ -127,7 +135,9 @@ def make_project(root: Path, extra: str = "") -> Project:
     """The repository's settings and templates in `root`, a 1 s timeout, and `extra` TOML appended."""
     root.mkdir(parents=True, exist_ok=True)
     settings = (REPO / "broadsheet.toml").read_text(encoding="utf-8")
-    (root / "broadsheet.toml").write_text(settings + "\n[curation]\ntimeout = 1\n" + textwrap.dedent(extra), encoding="utf-8")
+    (root / "broadsheet.toml").write_text(
+        settings + "\n[curation]\ntimeout = 1\n" + textwrap.dedent(extra), encoding="utf-8"
+    )
     shutil.copytree(REPO / "templates", root / "templates")
     (root / "issues").mkdir()
     return find_project(root)

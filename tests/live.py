@@ -37,8 +37,14 @@ def serving(app: Starlette, *, wait_for_email: bool = True) -> Iterator[httpx.Cl
 
         hooks = {"response": [sent]}
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="on", access_log=False, log_level="warning",
-        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

@@ -67,8 +67,16 @@ def write_issue_translated(project: Project, resources: int) -> Path:
     path.write_text(issue_text(resources), encoding="utf-8")
     issue = read_issue(path, project.settings).issue
     assert issue is not None
-    _translate_all(project, catalogs.catalog_path(project, "my", catalogs.issue_domain(issue)), [m.key for m in catalogs.issue_messages(issue)])
-    _translate_all(project, catalogs.catalog_path(project, "my", catalogs.NAMES), [m.key for m in catalogs.name_messages([issue])])
+    _translate_all(
+        project,
+        catalogs.catalog_path(project, "my", catalogs.issue_domain(issue)),
+        [m.key for m in catalogs.issue_messages(issue)],
+    )
+    _translate_all(
+        project,
+        catalogs.catalog_path(project, "my", catalogs.NAMES),
+        [m.key for m in catalogs.name_messages([issue])],
+    )
     return path
 
 
@@ -86,4 +94,3 @@ def _translate_all(project: Project, path: Path, keys: list[str]) -> None:
         catalog.add(key, burmese_like(key))
     with path.open("wb") as handle:
         write_po(handle, catalog, width=76)
-

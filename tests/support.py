@@ -101,7 +101,9 @@ def scratch_schema(server: str, prefix: str = "test") -> Iterator[str]:
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -122,10 +124,13 @@ CHROMIUM_ARGS = [
 
 
 def chromium() -> str | None:
-    return os.environ.get("BROADSHEET_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (
+        os.environ.get("BROADSHEET_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
 
 
 # -- A real SMTP server's mailbox -------------------------------------------------------------
+
 
 def parse(data: bytes) -> EmailMessage:
     message = email.message_from_bytes(data, policy=email.policy.default)
@@ -170,16 +175,22 @@ class Mailbox:
         """The messages received, once there are at least `count` (the server's thread appends them)."""
         deadline = time.monotonic() + timeout
         while len(self.messages) < count:
-            assert time.monotonic() < deadline, f"{len(self.messages)} of {count} messages arrived in {timeout} s"
+            assert time.monotonic() < deadline, (
+                f"{len(self.messages)} of {count} messages arrived in {timeout} s"
+            )
             time.sleep(0.01)
         return list(self.messages)
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         self.peers.add(session.peer)
         session.host_name = hostname  # a handler's EHLO hook must do what aiosmtpd does without one
         return responses
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if self.close_on_mail:
             await server.push(self.close_on_mail.pop(0))
             assert server.transport is not None
@@ -188,7 +199,9 @@ class Mailbox:
         envelope.mail_from = address
         return "250 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         replies = self.rcpt_replies.get(address)
         if replies:
             return replies.pop(0)
@@ -215,21 +228,35 @@ class Mailbox:
 
 # -- `broadsheet send` as a process ------------------------------------------------------------
 
+
 def environment(engine: Engine, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "SENDGRID_"))}
-    env.update(BROADSHEET_SECRET=SECRET, BROADSHEET_DATABASE_URL=engine.url.render_as_string(hide_password=False), **extra)
+    env.update(
+        BROADSHEET_SECRET=SECRET,
+        BROADSHEET_DATABASE_URL=engine.url.render_as_string(hide_password=False),
+        **extra,
+    )
     return env
 
 
 def run_send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", *args],
-        cwd=project.root, env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=120,
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
     )
 
 
 def read_outbox(folder: Path) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in sorted(folder.rglob("*.eml"))]  # type: ignore[misc]
+    return [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted(folder.rglob("*.eml"))
+    ]  # type: ignore[misc]
 
 
 # -- Command output -----------------------------------------------------------------------------
@@ -248,12 +275,28 @@ def table_rows(output: str) -> list[list[str]]:
 
 # -- Subscribers and their copies --------------------------------------------------------------
 
-def add_subscribers(engine: Engine, count: int, *, locales: tuple[str, ...] = ("en", "my"), status: Status = Status.ACTIVE, start: int = 0) -> list[str]:
+
+def add_subscribers(
+    engine: Engine,
+    count: int,
+    *,
+    locales: tuple[str, ...] = ("en", "my"),
+    status: Status = Status.ACTIVE,
+    start: int = 0,
+) -> list[str]:
     addresses = []
     with OrmSession(engine) as session, session.begin():
         for number in range(start, start + count):
             address = f"reader{number}@example.org"
-            session.add(Subscriber(email=address, email_key=address, name=f"Reader {number}", locale=locales[number % len(locales)], status=status.value))
+            session.add(
+                Subscriber(
+                    email=address,
+                    email_key=address,
+                    name=f"Reader {number}",
+                    locale=locales[number % len(locales)],
+                    status=status.value,
+                )
+            )
             addresses.append(address)
     return addresses
 
@@ -265,7 +308,20 @@ def states(engine: Engine) -> Counter[str]:
 
 # -- A stand-in for SendGrid ---------------------------------------------------------------------
 
-RESERVED_HEADERS = {"to", "from", "subject", "reply-to", "cc", "bcc", "content-type", "content-transfer-encoding", "dkim-signature", "received", "x-sg-id", "x-sg-eid"}
+RESERVED_HEADERS = {
+    "to",
+    "from",
+    "subject",
+    "reply-to",
+    "cc",
+    "bcc",
+    "content-type",
+    "content-transfer-encoding",
+    "dkim-signature",
+    "received",
+    "x-sg-id",
+    "x-sg-eid",
+}
 
 
 def sendgrid_errors(*messages: tuple[str | None, str]) -> str:
@@ -290,12 +346,17 @@ class FakeSendGrid:
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return Response(sendgrid_errors((None, "The provided authorization grant is invalid, expired, or revoked")), 401)
+            return Response(
+                sendgrid_errors((None, "The provided authorization grant is invalid, expired, or revoked")),
+                401,
+            )
         body = request.get_data()
         problems = self.check(request, body)
         self.problems += problems
         if problems:
-            return Response(sendgrid_errors(*((None, p) for p in problems)), 400, content_type="application/json")
+            return Response(
+                sendgrid_errors(*((None, p) for p in problems)), 400, content_type="application/json"
+            )
         mail = json.loads(body)
         self.requests.append(mail)
         answer = self.script.pop(0) if self.script else "202"
@@ -310,11 +371,18 @@ class FakeSendGrid:
             return Response(
                 sendgrid_errors((None, "too many requests")),
                 429,
-                headers={"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(self.rate_limit_reset)},
+                headers={
+                    "X-RateLimit-Limit": "600",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(self.rate_limit_reset),
+                },
             )
         if answer == "202":
             return Response("", 202)
-        return Response(sendgrid_errors(("personalizations.0.to.0.email", "Does not contain a valid address.")), int(answer))
+        return Response(
+            sendgrid_errors(("personalizations.0.to.0.email", "Does not contain a valid address.")),
+            int(answer),
+        )
 
     def check(self, request: Request, body: bytes) -> list[str]:
         if not request.headers.get("Content-Type", "").startswith("application/json"):
@@ -330,15 +398,31 @@ class FakeSendGrid:
         if len(addresses) > 1000:
             problems.append("There is a limit of 1000 total recipients (to + cc + bcc) per request.")
         if len(set(addresses)) != len(addresses):
-            problems.append("Each unique email address in the personalizations array should only be included once.")
+            problems.append(
+                "Each unique email address in the personalizations array should only be included once."
+            )
         for p in personalizations:
-            if not p.get("to") or any(not to.get("email") or set(to.get("name", "")) & {",", ";"} for to in p["to"]):
+            if not p.get("to") or any(
+                not to.get("email") or set(to.get("name", "")) & {",", ";"} for to in p["to"]
+            ):
                 problems.append("personalizations.to: an email, and a name without ; or ,")
-            if len(json.dumps({**mail.get("custom_args", {}), **p.get("custom_args", {})}).encode()) >= 10_000:
-                problems.append("custom_args: the total length of custom arguments must be less than 10000 bytes")
+            if (
+                len(json.dumps({**mail.get("custom_args", {}), **p.get("custom_args", {})}).encode())
+                >= 10_000
+            ):
+                problems.append(
+                    "custom_args: the total length of custom arguments must be less than 10000 bytes"
+                )
             if len(json.dumps(p.get("substitutions", {})).encode()) >= 10_000:
                 problems.append("substitutions: at most 10000 bytes a personalization")
-            if not all(isinstance(v, str) for v in (*p.get("substitutions", {}).values(), *p.get("custom_args", {}).values(), *p.get("headers", {}).values())):
+            if not all(
+                isinstance(v, str)
+                for v in (
+                    *p.get("substitutions", {}).values(),
+                    *p.get("custom_args", {}).values(),
+                    *p.get("headers", {}).values(),
+                )
+            ):
                 problems.append("substitutions, custom_args and headers take strings")
             if RESERVED_HEADERS & {h.lower() for h in p.get("headers", {})}:
                 problems.append("headers: a reserved header")
@@ -347,9 +431,17 @@ class FakeSendGrid:
         if not mail.get("from", {}).get("email"):
             problems.append("from.email is required")
         types = [c.get("type") for c in mail.get("content", [])]
-        if not types or not all(c.get("value") for c in mail["content"]) or ("text/plain" in types and types[0] != "text/plain"):
+        if (
+            not types
+            or not all(c.get("value") for c in mail["content"])
+            or ("text/plain" in types and types[0] != "text/plain")
+        ):
             problems.append("content: text/plain must come first, and every value must be non-empty")
         categories = mail.get("categories", [])
-        if len(categories) > 10 or len(set(categories)) != len(categories) or any(len(c) > 255 for c in categories):
+        if (
+            len(categories) > 10
+            or len(set(categories)) != len(categories)
+            or any(len(c) > 255 for c in categories)
+        ):
             problems.append("categories: at most 10 unique categories of at most 255 characters")
         return problems

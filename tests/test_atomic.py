@@ -19,7 +19,9 @@ def test_a_file_is_written_in_a_new_folder_and_replaced_whole(tmp_path: Path) ->
     assert [path.name for path in target.parent.iterdir()] == ["email.html"]
 
 
-def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "feed.atom"
     target.write_bytes(b"old")
 

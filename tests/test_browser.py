@@ -39,7 +39,9 @@ def _open(browser: object, page_file: Path, width: int, scheme: str) -> object:
 @pytest.mark.parametrize("locale", ["en", "my"])
 @pytest.mark.parametrize("width", [320, 375, 600])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_email_fits_the_screen_without_horizontal_scrolling(browser: object, built: Path, locale: str, width: int, scheme: str) -> None:
+def test_email_fits_the_screen_without_horizontal_scrolling(
+    browser: object, built: Path, locale: str, width: int, scheme: str
+) -> None:
     page = _open(browser, built / locale / "email.html", width, scheme)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{locale}-{width}-{scheme}.png"), full_page=True)  # type: ignore[attr-defined]
@@ -57,12 +59,25 @@ def test_every_image_has_alt_text_and_every_link_a_safe_target(browser: object, 
     hrefs = page.evaluate("[...document.links].map(a => a.getAttribute('href'))")  # type: ignore[attr-defined]
     assert len(hrefs) > 20
     for href in hrefs:
-        assert href.startswith(("https://", "http://", "mailto:", "#fn-", "#statements", "#reports", "%%unsubscribe_url%%", "%%preferences_url%%")), href
+        assert href.startswith(
+            (
+                "https://",
+                "http://",
+                "mailto:",
+                "#fn-",
+                "#statements",
+                "#reports",
+                "%%unsubscribe_url%%",
+                "%%preferences_url%%",
+            )
+        ), href
     page.close()  # type: ignore[attr-defined]
 
 
 def _luminance(css_color: str) -> float:
-    red, green, blue = (int(part) for part in css_color[css_color.index("(") + 1 : css_color.index(")")].split(",")[:3])
+    red, green, blue = (
+        int(part) for part in css_color[css_color.index("(") + 1 : css_color.index(")")].split(",")[:3]
+    )
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
 
 
@@ -141,7 +156,9 @@ def _alt_text_lines(page: object) -> list[dict[str, float]]:
 @pytest.mark.parametrize("locale", ["en", "my"])
 @pytest.mark.parametrize("width", [375, 600])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_alt_text_lines_do_not_overlap_when_images_are_blocked(browser: object, built: Path, locale: str, width: int, scheme: str) -> None:
+def test_alt_text_lines_do_not_overlap_when_images_are_blocked(
+    browser: object, built: Path, locale: str, width: int, scheme: str
+) -> None:
     page = _open(browser, built / locale / "email.html", width, scheme)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{locale}-{width}-{scheme}-no-images.png"))  # type: ignore[attr-defined]
@@ -174,7 +191,10 @@ def test_burmese_small_text_is_at_least_14px_and_body_text_16px(browser: object,
 
 
 def test_the_note_about_english_text_shows_only_when_there_is_some(browser: object, built: Path) -> None:
-    for locale, expected in (("my", True), ("en", False)):  # the sample's Burmese edition is partly in English
+    for locale, expected in (
+        ("my", True),
+        ("en", False),
+    ):  # the sample's Burmese edition is partly in English
         page = _open(browser, built / locale / "email.html", 375, "light")
         note = page.query_selector(".notice")  # type: ignore[attr-defined]
         assert (note is not None and note.is_visible()) is expected
@@ -194,11 +214,13 @@ def long_burmese(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "out" / "my" / "email.html"
 
 
-def test_a_long_burmese_edition_stays_under_the_budget_with_its_footer_reachable(browser: object, long_burmese: Path) -> None:
+def test_a_long_burmese_edition_stays_under_the_budget_with_its_footer_reachable(
+    browser: object, long_burmese: Path
+) -> None:
     html = long_burmese.read_text(encoding="utf-8")
     assert len(html.encode("utf-8")) <= 90_000
     assert f'href="{UNSUBSCRIBE_PLACEHOLDER}"' in html
-    assert "class=\"notice\"" not in html  # wholly translated: no note
+    assert 'class="notice"' not in html  # wholly translated: no note
     page = _open(browser, long_burmese, 375, "light")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "my-75-resources-375.png"), full_page=True)  # type: ignore[attr-defined]

@@ -56,7 +56,10 @@ def test_extract_writes_every_kind_of_message_with_its_location(project: Project
         ("issues/2024-01-04.yaml:2", "The Year Ahead"),
         ("issues/2024-01-04.yaml:3", "What to watch in 2024."),
         ("issues/2024-01-04.yaml:6", "A road at dawn"),
-        ("issues/2024-01-04.yaml:8", "First paragraph with a [link](https://example.org/one) and *emphasis*."),
+        (
+            "issues/2024-01-04.yaml:8",
+            "First paragraph with a [link](https://example.org/one) and *emphasis*.",
+        ),
         ("issues/2024-01-04.yaml:10", "Second paragraph with a footnote.[^1]"),
         ("issues/2024-01-04.yaml:12", "Third paragraph, plain."),
         ("issues/2024-01-04.yaml:14", "The source of the figure."),
@@ -71,10 +74,16 @@ def test_extract_writes_every_kind_of_message_with_its_location(project: Project
     assert '#: issues/2024-01-04.yaml:17 issues/2024-01-04.yaml:21\nmsgid "Org One"' in names
     assert names.count('msgid "Org One"') == 1
     interface = (project.locales_dir / "messages.pot").read_text(encoding="utf-8")
-    for msgid in ("By %(author)s", "Resources from the past week", "Unsubscribe", "Statements and Press Releases", "Facebook"):
+    for msgid in (
+        "By %(author)s",
+        "Resources from the past week",
+        "Unsubscribe",
+        "Statements and Press Releases",
+        "Facebook",
+    ):
         assert f'msgid "{msgid}"' in interface
-    assert '#: templates/email.mjml.j2:' in interface
-    assert '#: broadsheet.toml:' in interface
+    assert "#: templates/email.mjml.j2:" in interface
+    assert "#: broadsheet.toml:" in interface
     assert 'msgid_plural "%(n)s minute read"' in interface
 
 
@@ -129,7 +138,9 @@ def test_catalogs_written_by_broadsheet_pass_msgfmt_check(project: Project, cli)
     cli("catalog", "update", cwd=project.root)
     translate(project, "my", "messages", {"By %(author)s": "ရေးသားသူ - %(author)s"})
     for path in [*project.locales_dir.rglob("*.po"), *project.locales_dir.rglob("*.pot")]:
-        run = subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True, check=False)
+        run = subprocess.run(
+            [msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True, check=False
+        )
         assert run.returncode == 0, f"{path}: {run.stderr}"
 
 
@@ -138,7 +149,9 @@ def test_edited_paragraph_becomes_fuzzy_with_its_old_translation(project: Projec
     cli("catalog", "update", cwd=project.root)
     translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
     issue = project.issues_dir / "2024-01-04.yaml"
-    issue.write_text(ISSUE.replace("Third paragraph, plain.", "Third paragraph, plain and edited."), encoding="utf-8")
+    issue.write_text(
+        ISSUE.replace("Third paragraph, plain.", "Third paragraph, plain and edited."), encoding="utf-8"
+    )
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
     catalog = _po(project, "my", "issues/2024-01-04")
@@ -212,23 +225,41 @@ def test_status_counts_messages_and_words(project: Project, cli) -> None:
         ["locale", "catalog", "translated", "fuzzy", "untranslated", "words left", "done"],
     )
     assert interface[:2] == ["my", "messages"]  # its counts are those of the templates
-    assert rows == [["my", "names", "0", "0", "3", "6", "0%"], ["my", "issues/2024-01-04", "1", "1", "6", "36", "12%"]]
+    assert rows == [
+        ["my", "names", "0", "0", "3", "6", "0%"],
+        ["my", "issues/2024-01-04", "1", "1", "6", "36", "12%"],
+    ]
 
 
 def test_status_before_extract_says_what_to_run(project: Project, cli) -> None:
     result = cli("catalog", "status", cwd=project.root)
     assert result.exit_code == 1
-    assert result.stderr == "broadsheet: no template locales/messages.pot; run `broadsheet catalog extract` first\n"
+    assert (
+        result.stderr
+        == "broadsheet: no template locales/messages.pot; run `broadsheet catalog extract` first\n"
+    )
 
 
 @pytest.mark.parametrize(
     ("msgid", "msgstr", "problem"),
     [
         ("By %(author)s", "ရေးသားသူ", "translation has missing placeholder %(author)s"),
-        ("By %(author)s", "ရေးသားသူ %(autor)s", "translation has missing placeholder %(author)s and unexpected placeholder %(autor)s"),
-        ("See [this](https://a.org/x).", "[ဒီမှာ](https://a.org/y) ကြည့်ပါ။", "translation has missing link https://a.org/x and unexpected link https://a.org/y"),
+        (
+            "By %(author)s",
+            "ရေးသားသူ %(autor)s",
+            "translation has missing placeholder %(author)s and unexpected placeholder %(autor)s",
+        ),
+        (
+            "See [this](https://a.org/x).",
+            "[ဒီမှာ](https://a.org/y) ကြည့်ပါ။",
+            "translation has missing link https://a.org/x and unexpected link https://a.org/y",
+        ),
         ("A figure.[^1]", "ကိန်းဂဏန်း။", "translation has missing footnote reference [^1]"),
-        ("Some *emphasis* here.", "အလေး *ပေး ဒီမှာ။", "Markdown markup differs from the original (em: 1 in the original, 0 here); check that every *, ** and [ ] is closed"),
+        (
+            "Some *emphasis* here.",
+            "အလေး *ပေး ဒီမှာ။",
+            "Markdown markup differs from the original (em: 1 in the original, 0 here); check that every *, ** and [ ] is closed",
+        ),
     ],
 )
 def test_translation_that_loses_structure_is_an_error(msgid: str, msgstr: str, problem: str) -> None:
@@ -249,7 +280,10 @@ def test_check_reports_catalog_problems_with_their_line(project: Project, cli) -
     assert result.exit_code == 1
     po = catalogs.catalog_path(project, "my", "issues/2024-01-04")
     line = po.read_text(encoding="utf-8").splitlines().index('msgstr "ဒုတိယ စာပိုဒ်။"') + 1
-    assert f"locales/my/LC_MESSAGES/issues/2024-01-04.po:{line}: error: msgstr: translation has missing footnote reference [^1]" in result.stderr.splitlines()
+    assert (
+        f"locales/my/LC_MESSAGES/issues/2024-01-04.po:{line}: error: msgstr: translation has missing footnote reference [^1]"
+        in result.stderr.splitlines()
+    )
 
 
 def test_pybabel_extract_uses_the_registered_extractor(project: Project, tmp_path: Path) -> None:
@@ -258,7 +292,13 @@ def test_pybabel_extract_uses_the_registered_extractor(project: Project, tmp_pat
     mapping = tmp_path / "babel.cfg"
     mapping.write_text("[broadsheet: issues/*.yaml]\n")
     out = tmp_path / "out.pot"
-    run = subprocess.run([pybabel, "extract", "-F", str(mapping), "-o", str(out), "."], cwd=project.root, capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [pybabel, "extract", "-F", str(mapping), "-o", str(out), "."],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     pot = out.read_text(encoding="utf-8")
     assert '#: issues/2024-01-04.yaml:2\nmsgid "The Year Ahead"' in pot
@@ -268,7 +308,12 @@ def test_pybabel_extract_uses_the_registered_extractor(project: Project, tmp_pat
 
 def test_repeated_text_is_one_message_with_every_location(project: Project) -> None:
     path = project.issues_dir / "2024-01-04.yaml"
-    path.write_text(ISSUE.replace("Third paragraph, plain.", "First paragraph with a [link](https://example.org/one) and *emphasis*."))
+    path.write_text(
+        ISSUE.replace(
+            "Third paragraph, plain.",
+            "First paragraph with a [link](https://example.org/one) and *emphasis*.",
+        )
+    )
     issue = read_issue(path, project.settings, "issues/2024-01-04.yaml").issue
     assert issue is not None
     messages = catalogs.issue_messages(issue)
@@ -281,7 +326,9 @@ ZAWGYI = "ကၽြန္ေတာ္ ရန္ကုန္ၿမိဳ႕မွ
 UNICODE = "ကျွန်တော် ရန်ကုန်မြို့မှာ နေပါတယ်"  # the same sentence, checked with ICU's Zawgyi-my
 
 
-def test_zawgyi_translation_is_reported_with_its_line_and_the_command_that_converts_it(project: Project, cli) -> None:
+def test_zawgyi_translation_is_reported_with_its_line_and_the_command_that_converts_it(
+    project: Project, cli
+) -> None:
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
     translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": ZAWGYI})
@@ -295,9 +342,14 @@ def test_zawgyi_translation_is_reported_with_its_line_and_the_command_that_conve
         "broadsheet catalog convert-zawgyi locales/my/LC_MESSAGES/issues/2024-01-04.po"
     ) in result.stderr.splitlines()
 
-    converted = cli("catalog", "convert-zawgyi", "locales/my/LC_MESSAGES/issues/2024-01-04.po", cwd=project.root)
+    converted = cli(
+        "catalog", "convert-zawgyi", "locales/my/LC_MESSAGES/issues/2024-01-04.po", cwd=project.root
+    )
     assert converted.exit_code == 0
-    assert converted.stdout == "locales/my/LC_MESSAGES/issues/2024-01-04.po: converted 1 message(s) from Zawgyi to Unicode\n"
+    assert (
+        converted.stdout
+        == "locales/my/LC_MESSAGES/issues/2024-01-04.po: converted 1 message(s) from Zawgyi to Unicode\n"
+    )
     assert _po(project, "my", "issues/2024-01-04").get("Third paragraph, plain.").string == UNICODE
     assert cli("check", "issues/2024-01-04.yaml", cwd=project.root).exit_code == 0
 
@@ -306,7 +358,12 @@ def test_unicode_burmese_translation_is_not_taken_for_zawgyi(project: Project, c
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
     translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": UNICODE})
-    assert catalogs.check_catalog(project, catalogs.catalog_path(project, "my", "issues/2024-01-04"), is_markdown=True) == []
+    assert (
+        catalogs.check_catalog(
+            project, catalogs.catalog_path(project, "my", "issues/2024-01-04"), is_markdown=True
+        )
+        == []
+    )
 
 
 # -- Translators' mistakes never break a build or a page ----------------------------
@@ -347,50 +404,73 @@ class Broken:
 
 BROKEN = {
     "stray percent": Broken(
-        "messages", BY.encode(), 'msgstr "ရေးသားသူ 100% - %(author)s"'.encode(),
+        "messages",
+        BY.encode(),
+        'msgstr "ရေးသားသူ 100% - %(author)s"'.encode(),
         "msgstr: translation has a % (character 13) that is neither a placeholder like %(name)s nor written %% "
         "for a literal %: Python cannot format it",
     ),
     "wrong conversion": Broken(
-        "messages", BY.encode(), 'msgstr "ရေးသားသူ - %(author)d"'.encode(),
+        "messages",
+        BY.encode(),
+        'msgstr "ရေးသားသူ - %(author)d"'.encode(),
         "msgstr: translation has %(author)d where the original has %(author)s: Python cannot format it "
         "(%d format: a real number is required, not str)",
     ),
     "unknown charset": Broken(
-        "messages", b"charset=utf-8", b"charset=no-such-charset",
-        "unknown charset 'no-such-charset' in the Content-Type header; write charset=UTF-8", b"no-such-charset",
+        "messages",
+        b"charset=utf-8",
+        b"charset=no-such-charset",
+        "unknown charset 'no-such-charset' in the Content-Type header; write charset=UTF-8",
+        b"no-such-charset",
     ),
     "NUL byte": Broken(
-        "messages", BY.encode(), 'msgstr "ရေးသားသူ -\0 %(author)s"'.encode(),
-        "the catalog holds a NUL byte; a .po file is text (was it saved by another program?)", b"\0",
+        "messages",
+        BY.encode(),
+        'msgstr "ရေးသားသူ -\0 %(author)s"'.encode(),
+        "the catalog holds a NUL byte; a .po file is text (was it saved by another program?)",
+        b"\0",
     ),
     "syntax error": Broken(
-        "messages", BY.encode(), 'msgstr "ရေးသားသူ - %(author)s'.encode(),
+        "messages",
+        BY.encode(),
+        'msgstr "ရေးသားသူ - %(author)s'.encode(),
         'a string is not closed: it needs a " at its end, and a " inside it is written \\"',
     ),
     "misspelt keyword in names": Broken(
-        "names", 'msgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(), 'msgstrr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),
+        "names",
+        'msgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),
+        'msgstrr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),
         "cannot read 'msgstrr \"ပရိုဂရက်ဆစ်ဗွိုက်စ်\"': expected a comment (#), a keyword (msgid, msgstr...) "
         "with a quoted string, or a quoted string",
     ),
     "msgid without msgstr in an issue catalog": Broken(
-        "issues/2023-12-21", 'msgstr "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"\n'.encode(), b"\n",
-        "msgid without a msgstr after it", line_at=b'msgid "A Year of Tragedy and Hope"',
+        "issues/2023-12-21",
+        'msgstr "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"\n'.encode(),
+        b"\n",
+        "msgid without a msgstr after it",
+        line_at=b'msgid "A Year of Tragedy and Hope"',
     ),
     "HTML in an interface translation": Broken(
-        "messages", BY.encode(), b'msgstr "<a href=\\"https://evil.example/\\"><script>alert(1)</script></a> %(author)s"',
+        "messages",
+        BY.encode(),
+        b'msgstr "<a href=\\"https://evil.example/\\"><script>alert(1)</script></a> %(author)s"',
         'msgstr: translation has HTML markup the original has not (</a>, </script>, <a href="https://evil.example/">, '
         "<script>); it would be shown as text, so write it without",
     ),
     "HTML without a space after its tag name": Broken(
-        "messages", BY.encode(), b'msgstr "<svg/onload=alert(1)> %(author)s"',
+        "messages",
+        BY.encode(),
+        b'msgstr "<svg/onload=alert(1)> %(author)s"',
         "msgstr: translation has HTML markup the original has not (<svg/onload=alert(1)>); it would be shown as text, so write it without",
     ),
 }
 
 
 @pytest.mark.parametrize("case", BROKEN.values(), ids=BROKEN.keys())
-def test_broken_catalog_is_one_located_error_for_check_build_site_and_send(sample_project: Project, cli, case: Broken) -> None:
+def test_broken_catalog_is_one_located_error_for_check_build_site_and_send(
+    sample_project: Project, cli, case: Broken
+) -> None:
     where = case.apply(sample_project)
     expected = f"{where}: error: {case.message}"
     for command in (["check", SAMPLE_ISSUE], ["build", SAMPLE_ISSUE], ["site"]):
@@ -399,17 +479,26 @@ def test_broken_catalog_is_one_located_error_for_check_build_site_and_send(sampl
         assert expected in result.stderr.splitlines(), (command, result.stderr)
     assert not (sample_project.build_dir / "2023-12-21").exists()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "SENDGRID_"))}
-    env.update(BROADSHEET_SECRET=SECRET, BROADSHEET_DATABASE_URL=f"sqlite:///{sample_project.root / 'send.db'}")
+    env.update(
+        BROADSHEET_SECRET=SECRET, BROADSHEET_DATABASE_URL=f"sqlite:///{sample_project.root / 'send.db'}"
+    )
     send = subprocess.run(
         [sys.executable, "-m", "broadsheet", "send", SAMPLE_ISSUE, "--dry-run"],
-        cwd=sample_project.root, env=env, capture_output=True, text=True, check=False, timeout=120,
+        cwd=sample_project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert send.returncode == 1, send.stderr
     assert expected in send.stderr.splitlines()
     assert "Traceback" not in send.stderr
 
 
-def test_translation_that_cannot_be_formatted_falls_back_to_english_when_rendering(sample_project: Project, caplog: pytest.LogCaptureFixture) -> None:
+def test_translation_that_cannot_be_formatted_falls_back_to_english_when_rendering(
+    sample_project: Project, caplog: pytest.LogCaptureFixture
+) -> None:
     # `check` and `build` refuse this catalog; rendering must not break on it all the same (the web pages, a preview).
     Broken("messages", BY.encode(), 'msgstr "ရေးသားသူ 100% - %(author)s"'.encode(), "").apply(sample_project)
     issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
@@ -423,7 +512,11 @@ def test_translation_that_cannot_be_formatted_falls_back_to_english_when_renderi
     assert "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ" in email.text  # and every other translation used
     warnings = [record.getMessage() for record in caplog.records]
     assert len(warnings) == 1  # once, however often the string is shown
-    po = (sample_project.locales_dir / "my" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8").splitlines()
+    po = (
+        (sample_project.locales_dir / "my" / "LC_MESSAGES" / "messages.po")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
     line = po.index('msgstr "ရေးသားသူ 100% - %(author)s"') + 1
     assert warnings[0].startswith(
         f"locales/my/LC_MESSAGES/messages.po:{line}: warning: msgstr: the translation of 'By %(author)s' cannot be formatted (ValueError:"
@@ -432,7 +525,9 @@ def test_translation_that_cannot_be_formatted_falls_back_to_english_when_renderi
 
 
 def test_html_in_a_translation_is_escaped_when_rendering(sample_project: Project) -> None:
-    Broken("messages", BY.encode(), b'msgstr "<script>alert(1)</script> %(author)s"', "").apply(sample_project)
+    Broken("messages", BY.encode(), b'msgstr "<script>alert(1)</script> %(author)s"', "").apply(
+        sample_project
+    )
     issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
     assert issue is not None
     email = Renderer(sample_project).render(localize(sample_project, issue, "my"))
@@ -450,7 +545,9 @@ def test_html_in_a_translation_is_escaped_when_rendering(sample_project: Project
     ],
     ids=["no-space", "unclosed", "autolink-shaped"],
 )
-def test_any_tag_a_browser_would_read_in_a_translation_is_escaped(sample_project: Project, translation: str, shown: str) -> None:
+def test_any_tag_a_browser_would_read_in_a_translation_is_escaped(
+    sample_project: Project, translation: str, shown: str
+) -> None:
     Broken("messages", BY.encode(), f'msgstr "{translation}"'.encode(), "").apply(sample_project)
     issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
     assert issue is not None
@@ -468,11 +565,15 @@ def test_rendering_imports_neither_the_tooling_nor_the_extractor() -> None:
     assert run.stdout == "[]\n"
 
 
-def test_a_catalog_is_parsed_once_for_every_issue_of_the_site(sample_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_catalog_is_parsed_once_for_every_issue_of_the_site(
+    sample_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = (sample_project.issues_dir / "2023-12-21.yaml").read_text(encoding="utf-8")
     po = catalogs.catalog_path(sample_project, "my", "issues/2023-12-21")
     for day in ("2024-01-04", "2024-01-11", "2024-01-18"):
-        (sample_project.issues_dir / f"{day}.yaml").write_text(text.replace("2023-12-21", day), encoding="utf-8")
+        (sample_project.issues_dir / f"{day}.yaml").write_text(
+            text.replace("2023-12-21", day), encoding="utf-8"
+        )
         po.with_name(f"{day}.po").write_bytes(po.read_bytes())
     parsed: list[str] = []
     parse = PoFileParser.parse
@@ -491,10 +592,16 @@ def test_web_page_with_a_broken_translation_answers_in_burmese_with_that_string_
     sample_project: Project, sample_store: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     heading = 'msgstr "%(organization)s ၏ သတင်းလွှာကို စာရင်းသွင်းရန်"'
-    broken = Broken("messages", heading.encode(), 'msgstr "%(organization)s ၏ 100% သတင်းလွှာကို စာရင်းသွင်းရန်"'.encode(), "")
+    broken = Broken(
+        "messages", heading.encode(), 'msgstr "%(organization)s ၏ 100% သတင်းလွှာကို စာရင်းသွင်းရန်"'.encode(), ""
+    )
     line = broken.apply(sample_project).rsplit(":", 1)[1]
     app = create_app(
-        sample_project, sample_store, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        sample_project,
+        sample_store,
+        Signer(SECRET),
+        webhook_public_key=None,
+        secret=SECRET,
         transport_factory=lambda: OutboxTransport(tmp_path / "outbox"),
     )
     with caplog.at_level(logging.WARNING, "broadsheet.i18n"), serving(app) as client:
@@ -516,7 +623,11 @@ def test_web_page_with_an_unreadable_catalog_answers_in_english_and_logs_where(
 ) -> None:
     where = BROKEN["syntax error"].apply(sample_project)
     app = create_app(
-        sample_project, sample_store, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        sample_project,
+        sample_store,
+        Signer(SECRET),
+        webhook_public_key=None,
+        secret=SECRET,
         transport_factory=lambda: OutboxTransport(tmp_path / "outbox"),
     )
     with caplog.at_level(logging.WARNING, "broadsheet.i18n"), serving(app) as client:
@@ -525,7 +636,9 @@ def test_web_page_with_an_unreadable_catalog_answers_in_english_and_logs_where(
     assert '<html lang="my"' in page.text
     assert "Email address" in page.text
     logged = [record.getMessage() for record in caplog.records if record.name == "broadsheet.i18n"]
-    assert logged == [f"{where}: error: {BROKEN['syntax error'].message}; English shown instead of this catalog"]
+    assert logged == [
+        f"{where}: error: {BROKEN['syntax error'].message}; English shown instead of this catalog"
+    ]
 
 
 PO_HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n"Language: my\\n"\n\n'
@@ -536,17 +649,47 @@ PO_HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n
     [
         (PO_HEADER + 'msgid "a"\nmsgid "b"\nmsgstr ""\n', 6, "msgid without a msgstr after it"),
         (PO_HEADER + 'msgid "a"\nmsgstr ""\nmsgid "b"\n', 8, "msgid without a msgstr after it"),
-        (PO_HEADER + 'msgstr "a"\n', 6, "msgstr is out of order here: an entry is [msgctxt,] msgid, [msgid_plural,] msgstr"),
-        (PO_HEADER + 'msgid "a"\nmsgid_plural "b"\nmsgstr[1] "x"\n', 8, "msgstr[1] is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural"),
+        (
+            PO_HEADER + 'msgstr "a"\n',
+            6,
+            "msgstr is out of order here: an entry is [msgctxt,] msgid, [msgid_plural,] msgstr",
+        ),
+        (
+            PO_HEADER + 'msgid "a"\nmsgid_plural "b"\nmsgstr[1] "x"\n',
+            8,
+            "msgstr[1] is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural",
+        ),
         ('"x"\n' + PO_HEADER, 1, "a string outside any msgid or msgstr"),
-        (PO_HEADER + 'msgid "a" x\nmsgstr ""\n', 6, "cannot read 'msgid \"a\" x': expected a comment (#), a keyword (msgid, msgstr...) with a quoted string, or a quoted string"),
-        (PO_HEADER + 'msgid "a"\nmsgstr "b\n', 7, 'a string is not closed: it needs a " at its end, and a " inside it is written \\"'),
-        (PO_HEADER + 'msgid "a"\nmsgstr "x"\n\nmsgid "a"\nmsgstr "y"\n', 9, "this message is defined twice: first at line 6; keep one of them"),
-        (PO_HEADER + '#, fuzzy\nmsgid ""\n"a"\nmsgstr "x"\nmsgid "a"\nmsgid_plural "as"\nmsgstr[0] "y"\n', 10, "this message is defined twice: first at line 7; keep one of them"),
-        (PO_HEADER + 'msgctxt "c"\nmsgid "a"\nmsgstr "x"\nmsgctxt "c"\nmsgid "a"\nmsgstr "y"\n', 10, "this message is defined twice: first at line 7; keep one of them"),
+        (
+            PO_HEADER + 'msgid "a" x\nmsgstr ""\n',
+            6,
+            "cannot read 'msgid \"a\" x': expected a comment (#), a keyword (msgid, msgstr...) with a quoted string, or a quoted string",
+        ),
+        (
+            PO_HEADER + 'msgid "a"\nmsgstr "b\n',
+            7,
+            'a string is not closed: it needs a " at its end, and a " inside it is written \\"',
+        ),
+        (
+            PO_HEADER + 'msgid "a"\nmsgstr "x"\n\nmsgid "a"\nmsgstr "y"\n',
+            9,
+            "this message is defined twice: first at line 6; keep one of them",
+        ),
+        (
+            PO_HEADER + '#, fuzzy\nmsgid ""\n"a"\nmsgstr "x"\nmsgid "a"\nmsgid_plural "as"\nmsgstr[0] "y"\n',
+            10,
+            "this message is defined twice: first at line 7; keep one of them",
+        ),
+        (
+            PO_HEADER + 'msgctxt "c"\nmsgid "a"\nmsgstr "x"\nmsgctxt "c"\nmsgid "a"\nmsgstr "y"\n',
+            10,
+            "this message is defined twice: first at line 7; keep one of them",
+        ),
     ],
 )
-def test_syntax_errors_that_babel_lets_pass_are_located_as_msgfmt_refuses_them(tmp_path: Path, text: str, line: int, message: str) -> None:
+def test_syntax_errors_that_babel_lets_pass_are_located_as_msgfmt_refuses_them(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
     path = tmp_path / "messages.po"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InvalidInput) as refused:
@@ -554,16 +697,30 @@ def test_syntax_errors_that_babel_lets_pass_are_located_as_msgfmt_refuses_them(t
     assert [str(d) for d in refused.value.diagnostics] == [f"messages.po:{line}: error: {message}"]
     msgfmt = shutil.which("msgfmt")
     assert msgfmt, "GNU gettext's msgfmt is missing; ./scripts/test installs it"
-    assert subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 1
+    assert (
+        subprocess.run(
+            [msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False
+        ).returncode
+        == 1
+    )
 
 
-@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x1c"], ids=["U+2028", "U+2029", "U+0085", "U+001C"])
-def test_a_translation_holding_a_unicode_line_separator_is_read_as_msgfmt_reads_it(tmp_path: Path, separator: str) -> None:
+@pytest.mark.parametrize(
+    "separator", ["\u2028", "\u2029", "\x85", "\x1c"], ids=["U+2028", "U+2029", "U+0085", "U+001C"]
+)
+def test_a_translation_holding_a_unicode_line_separator_is_read_as_msgfmt_reads_it(
+    tmp_path: Path, separator: str
+) -> None:
     # Lines of a .po end at "\n" only: these characters used to split a string in two, "a string is not closed".
     path = tmp_path / "messages.po"
     path.write_text(PO_HEADER + f'msgid "a"\nmsgstr "x{separator}y"\n', encoding="utf-8")
     if separator != "\x1c":  # a control character, refused as such; the others msgfmt takes
-        assert subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 0
+        assert (
+            subprocess.run(
+                ["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False
+            ).returncode
+            == 0
+        )
         catalog, _lines = read_catalog(path, display="messages.po")
         assert catalog["a"].string == f"x{separator}y"
     else:
@@ -579,14 +736,19 @@ def test_a_catalog_saved_as_utf16_is_told_to_be_saved_as_utf8(tmp_path: Path) ->
     path.write_text(PO_HEADER + 'msgid "a"\nmsgstr "b"\n', encoding="utf-16")
     with pytest.raises(InvalidInput) as refused:
         read_catalog(path, display="messages.po")
-    assert [str(d) for d in refused.value.diagnostics] == ["messages.po:1:1: error: the catalog is UTF-16 text; save it as UTF-8"]
+    assert [str(d) for d in refused.value.diagnostics] == [
+        "messages.po:1:1: error: the catalog is UTF-16 text; save it as UTF-8"
+    ]
 
 
 @pytest.mark.parametrize(
     ("replace", "message"),
     [
         (lambda path: path.mkdir(), "cannot read catalog: Is a directory"),
-        (lambda path: path.symlink_to("/dev/zero"), "not a file but a named pipe or a device; catalog files must be ordinary files"),
+        (
+            lambda path: path.symlink_to("/dev/zero"),
+            "not a file but a named pipe or a device; catalog files must be ordinary files",
+        ),
     ],
     ids=["directory", "dev-zero"],
 )
@@ -611,8 +773,15 @@ def test_something_else_where_a_catalog_should_be_is_an_error_not_a_missing_cata
 
 def test_one_msgid_in_two_contexts_is_no_second_definition(tmp_path: Path) -> None:
     path = tmp_path / "messages.po"
-    path.write_text(PO_HEADER + 'msgid "a"\nmsgstr "x"\n\nmsgctxt "c"\nmsgid "a"\nmsgstr "y"\n', encoding="utf-8")
-    assert subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False).returncode == 0
+    path.write_text(
+        PO_HEADER + 'msgid "a"\nmsgstr "x"\n\nmsgctxt "c"\nmsgid "a"\nmsgstr "y"\n', encoding="utf-8"
+    )
+    assert (
+        subprocess.run(
+            ["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
     catalog, _lines = read_catalog(path, display="messages.po")
     assert catalog.get("a").string == "x" and catalog.get("a", context="c").string == "y"
 
@@ -620,23 +789,42 @@ def test_one_msgid_in_two_contexts_is_no_second_definition(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("message", "problem"),
     [
-        ("We send 100% of issues", "%o format: an integer is required, not _MarkupEscapeHelper; a literal % is written %%"),
+        (
+            "We send 100% of issues",
+            "%o format: an integer is required, not _MarkupEscapeHelper; a literal % is written %%",
+        ),
         ("We send %(issues)s issues", "the template gives it no variable 'issues'"),
     ],
     ids=["stray-percent", "unknown-variable"],
 )
 @pytest.mark.parametrize("locale", ["en", "my"])
 def test_web_page_whose_template_message_cannot_be_formatted_answers_and_logs_where_once(
-    sample_project: Project, sample_store: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture, message: str, problem: str, locale: str
+    sample_project: Project,
+    sample_store: Engine,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    message: str,
+    problem: str,
+    locale: str,
 ) -> None:
     # `build` reports such a message as a located error; a page must answer all the same.
     template = sample_project.templates_dir / "web" / "signup.html.j2"
     lines = template.read_text(encoding="utf-8").splitlines(keepends=True)
-    line = next(n for n, text in enumerate(lines, 1) if '_("We will send you an email with a link to confirm your subscription.")' in text)
-    lines[line - 1] = lines[line - 1].replace("We will send you an email with a link to confirm your subscription.", message)
+    line = next(
+        n
+        for n, text in enumerate(lines, 1)
+        if '_("We will send you an email with a link to confirm your subscription.")' in text
+    )
+    lines[line - 1] = lines[line - 1].replace(
+        "We will send you an email with a link to confirm your subscription.", message
+    )
     template.write_text("".join(lines), encoding="utf-8")
     app = create_app(
-        sample_project, sample_store, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        sample_project,
+        sample_store,
+        Signer(SECRET),
+        webhook_public_key=None,
+        secret=SECRET,
         transport_factory=lambda: OutboxTransport(tmp_path / "outbox"),
     )
     with caplog.at_level(logging.WARNING, "broadsheet.i18n"), serving(app) as client:
@@ -646,4 +834,6 @@ def test_web_page_whose_template_message_cannot_be_formatted_answers_and_logs_wh
         assert f"<p>{message}</p>" in page.text  # the English text, as the template has it
         assert "Email address" in page.text or "အီးမေးလ် လိပ်စာ" in page.text
     logged = [record.getMessage() for record in caplog.records if record.name == "broadsheet.i18n"]
-    assert logged == [f"{template}:{line}: error: the message {message!r} cannot be formatted: {problem}; shown unformatted"]
+    assert logged == [
+        f"{template}:{line}: error: the message {message!r} cannot be formatted: {problem}; shown unformatted"
+    ]

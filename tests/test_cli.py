@@ -120,9 +120,27 @@ def test_new_with_a_bad_date_is_a_usage_error(cli, tmp_project: Project) -> None
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["check"], ["build"], ["new"], ["catalog"], ["catalog", "extract"], ["catalog", "update"], ["catalog", "status"],
-     ["catalog", "convert-zawgyi"], ["send"], ["report"], ["subscribers"], ["subscribers", "import"],
-     ["subscribers", "list"], ["suppressions", "sync"], ["preview"], ["site"], ["serve"], ["snippet"]],
+    [
+        [],
+        ["check"],
+        ["build"],
+        ["new"],
+        ["catalog"],
+        ["catalog", "extract"],
+        ["catalog", "update"],
+        ["catalog", "status"],
+        ["catalog", "convert-zawgyi"],
+        ["send"],
+        ["report"],
+        ["subscribers"],
+        ["subscribers", "import"],
+        ["subscribers", "list"],
+        ["suppressions", "sync"],
+        ["preview"],
+        ["site"],
+        ["serve"],
+        ["snippet"],
+    ],
 )
 def test_every_command_has_help(cli, command: list[str]) -> None:
     result = cli(*command, "--help")
@@ -220,7 +238,9 @@ def test_each_command_imports_only_its_own_module() -> None:
     modules = {name: f"broadsheet.cli.{COMMANDS[name][0].partition(':')[0]}" for name in names}
     # The first command of a module imports it; the neighbours run after it find it loaded.
     assert {name: new for name, new in imported.items() if new} == {
-        name: [module] for name, module in modules.items() if name == min(n for n in names if modules[n] == module)
+        name: [module]
+        for name, module in modules.items()
+        if name == min(n for n in names if modules[n] == module)
     }
 
 
@@ -230,4 +250,3 @@ def test_every_listed_command_resolves_to_the_help_it_is_listed_with(name: str) 
         command = main.get_command(ctx, name)
     assert command is not None and command.name == name
     assert inspect.cleandoc(command.help or "").partition("\n\n")[0].replace("\n", " ") == COMMANDS[name][1]
-

@@ -41,17 +41,21 @@ def base_of(server: HTTPServer) -> str:
     return server.url_for("").rstrip("/")
 
 
-def test_wordpress_page_is_added_under_the_first_category_and_nothing_else_changes(project: Project, site: HTTPServer) -> None:
+def test_wordpress_page_is_added_under_the_first_category_and_nothing_else_changes(
+    project: Project, site: HTTPServer
+) -> None:
     base = base_of(site)
     path = write_issue_file(project, base)
     before = path.read_text(encoding="utf-8")
 
-    report = add_resources(project, path, [f"{base}/statements/appeal?id=7&utm_source=newsletter&utm_medium=email&fbclid=abc"])
+    report = add_resources(
+        project, path, [f"{base}/statements/appeal?id=7&utm_source=newsletter&utm_medium=email&fbclid=abc"]
+    )
 
     [outcome] = report.outcomes
     assert (outcome.status, outcome.category, outcome.warnings) == ("added", "statements", ())
     entry = (
-        "    - title: \"Joint Appeal: Winter Aid for Displaced Families\"\n"
+        '    - title: "Joint Appeal: Winter Aid for Displaced Families"\n'
         f"      url: {base}/statements/appeal?id=7\n"
         "      by: Coalition for Rights Monitoring\n"
     )
@@ -60,7 +64,9 @@ def test_wordpress_page_is_added_under_the_first_category_and_nothing_else_chang
     assert errors_in(check(project, path)) == []
 
 
-def test_report_page_gives_every_citation_author_and_goes_under_the_chosen_category(project: Project, site: HTTPServer) -> None:
+def test_report_page_gives_every_citation_author_and_goes_under_the_chosen_category(
+    project: Project, site: HTTPServer
+) -> None:
     base = base_of(site)
     path = write_issue_file(project, base)
     before = path.read_text(encoding="utf-8")
@@ -72,17 +78,24 @@ def test_report_page_gives_every_citation_author_and_goes_under_the_chosen_categ
         f"      url: {base}/reports/cold-season\n"
         "      by: [Example Relief Network, Karen Human Rights Group, Women's League of Burma]\n"
     )
-    assert path.read_text(encoding="utf-8") == before.replace(REPORTS_ANCHOR, "  reports:   # none yet\n" + entry)
+    assert path.read_text(encoding="utf-8") == before.replace(
+        REPORTS_ANCHOR, "  reports:   # none yet\n" + entry
+    )
     assert errors_in(check(project, path)) == []
 
 
-def test_burmese_title_is_marked_my_and_pdf_reads_its_metadata_and_a_file_name(project: Project, site: HTTPServer) -> None:
+def test_burmese_title_is_marked_my_and_pdf_reads_its_metadata_and_a_file_name(
+    project: Project, site: HTTPServer
+) -> None:
     base = base_of(site)
     path = write_issue_file(project, base)
     before = path.read_text(encoding="utf-8")
 
     report = add_resources(
-        project, path, [f"{base}/my/report", f"{base}/files/needs.pdf", f"{base}/files/cold-season_needs-2024.pdf"], category="reports"
+        project,
+        path,
+        [f"{base}/my/report", f"{base}/files/needs.pdf", f"{base}/files/cold-season_needs-2024.pdf"],
+        category="reports",
     )
 
     assert [o.status for o in report.outcomes] == ["added", "added", "added"]
@@ -97,7 +110,9 @@ def test_burmese_title_is_marked_my_and_pdf_reads_its_metadata_and_a_file_name(p
         "    - title: Cold season needs 2024\n"
         f"      url: {base}/files/cold-season_needs-2024.pdf\n"
     )
-    assert path.read_text(encoding="utf-8") == before.replace(REPORTS_ANCHOR, "  reports:   # none yet\n" + entries)
+    assert path.read_text(encoding="utf-8") == before.replace(
+        REPORTS_ANCHOR, "  reports:   # none yet\n" + entries
+    )
 
 
 @pytest.mark.parametrize(
@@ -109,7 +124,9 @@ def test_burmese_title_is_marked_my_and_pdf_reads_its_metadata_and_a_file_name(p
     ],
     ids=["windows-1252 in a meta", "windows-1252 in the header", "title element only"],
 )
-def test_legacy_encodings_and_bare_titles_read_right(project: Project, site: HTTPServer, page: str, title: str) -> None:
+def test_legacy_encodings_and_bare_titles_read_right(
+    project: Project, site: HTTPServer, page: str, title: str
+) -> None:
     base = base_of(site)
     path = write_issue_file(project, base)
 
@@ -150,7 +167,9 @@ def test_zawgyi_title_without_pyicu_names_the_command_and_writes_nothing(
     assert path.read_bytes() == before
 
 
-def test_permanent_redirect_is_followed_to_the_url_to_publish_and_a_temporary_one_is_not(project: Project, site: HTTPServer) -> None:
+def test_permanent_redirect_is_followed_to_the_url_to_publish_and_a_temporary_one_is_not(
+    project: Project, site: HTTPServer
+) -> None:
     base = base_of(site)
     path = write_issue_file(project, base)
 
@@ -171,7 +190,14 @@ def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
     report = add_resources(
         project,
         path,
-        [f"{base}/missing", f"{base}/gone", slow_site.url_for("/slow"), f"{base}/data.json", "ftp://example.org/file", f"{base}/press/villages"],
+        [
+            f"{base}/missing",
+            f"{base}/gone",
+            slow_site.url_for("/slow"),
+            f"{base}/data.json",
+            "ftp://example.org/file",
+            f"{base}/press/villages",
+        ],
     )
 
     assert [(o.status, o.message) for o in report.outcomes] == [
@@ -202,25 +228,43 @@ def test_adding_again_adds_nothing_and_an_earlier_issue_is_named(project: Projec
     assert path.read_bytes() == after_first
 
 
-def test_title_and_by_override_the_page_and_names_follow_the_catalog(project: Project, site: HTTPServer) -> None:
+def test_title_and_by_override_the_page_and_names_follow_the_catalog(
+    project: Project, site: HTTPServer
+) -> None:
     base = base_of(site)
     path = write_issue_file(project, base)
 
-    [given] = add_resources(project, path, [f"{base}/statements/appeal"], title="Winter Aid: A Joint Appeal", by=["Progressive voice", "Fortify Rights"]).outcomes
+    [given] = add_resources(
+        project,
+        path,
+        [f"{base}/statements/appeal"],
+        title="Winter Aid: A Joint Appeal",
+        by=["Progressive voice", "Fortify Rights"],
+    ).outcomes
 
     assert given.resource is not None
-    assert (given.resource.title, given.resource.by) == ("Winter Aid: A Joint Appeal", ("Progressive voice", "Fortify Rights"))
-    page = read_html(decode_html(b'<meta property="og:title" content="X"><meta name="citation_author" content="progressive  VOICE">'))
+    assert (given.resource.title, given.resource.by) == (
+        "Winter Aid: A Joint Appeal",
+        ("Progressive voice", "Fortify Rights"),
+    )
+    page = read_html(
+        decode_html(
+            b'<meta property="og:title" content="X"><meta name="citation_author" content="progressive  VOICE">'
+        )
+    )
     assert page.organizations == ("progressive VOICE",)
 
 
 def test_organizations_take_the_spelling_of_the_names_catalog(project: Project, site: HTTPServer) -> None:
     base = base_of(site)
     site.expect_request("/spelling").respond_with_data(
-        '<meta property="og:title" content="A Report"><meta name="citation_author" content="example relief  NETWORK">', content_type="text/html"
+        '<meta property="og:title" content="A Report"><meta name="citation_author" content="example relief  NETWORK">',
+        content_type="text/html",
     )
     project.locales_dir.mkdir()
-    (project.locales_dir / "names.pot").write_text('msgid ""\nmsgstr ""\n\nmsgid "Example Relief Network"\nmsgstr ""\n', encoding="utf-8")
+    (project.locales_dir / "names.pot").write_text(
+        'msgid ""\nmsgstr ""\n\nmsgid "Example Relief Network"\nmsgstr ""\n', encoding="utf-8"
+    )
     path = write_issue_file(project, base)
 
     [outcome] = add_resources(project, path, [f"{base}/spelling"]).outcomes
@@ -229,18 +273,33 @@ def test_organizations_take_the_spelling_of_the_names_catalog(project: Project, 
     assert outcome.resource.by == ("Example Relief Network",)
 
 
-def test_unknown_category_is_a_usage_error_naming_the_configured_ones(project: Project, site: HTTPServer) -> None:
+def test_unknown_category_is_a_usage_error_naming_the_configured_ones(
+    project: Project, site: HTTPServer
+) -> None:
     path = write_issue_file(project, base_of(site))
 
-    with pytest.raises(UsageError, match=r"unknown category 'report'; did you mean 'reports'\? \(configured categories: statements, reports\)"):
+    with pytest.raises(
+        UsageError,
+        match=r"unknown category 'report'; did you mean 'reports'\? \(configured categories: statements, reports\)",
+    ):
         add_resources(project, path, [base_of(site) + "/reports/cold-season"], category="report")
 
 
-def test_add_command_prints_each_outcome_and_exits_1_when_one_failed(project: Project, site: HTTPServer, cli: Callable[..., Result]) -> None:
+def test_add_command_prints_each_outcome_and_exits_1_when_one_failed(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
     base = base_of(site)
     write_issue_file(project, base)
 
-    result = cli("add", "issues/2024-03-14.yaml", f"{base}/reports/cold-season", f"{base}/gone", "--category", "reports", cwd=project.root)
+    result = cli(
+        "add",
+        "issues/2024-03-14.yaml",
+        f"{base}/reports/cold-season",
+        f"{base}/gone",
+        "--category",
+        "reports",
+        cwd=project.root,
+    )
 
     assert result.exit_code == 1
     assert result.stdout == (
@@ -250,10 +309,22 @@ def test_add_command_prints_each_outcome_and_exits_1_when_one_failed(project: Pr
     assert result.stderr == f"issues/2024-03-14.yaml: error: {base}/gone: 410 Gone\n"
 
 
-def test_add_command_refuses_an_unknown_category_with_exit_2(project: Project, site: HTTPServer, cli: Callable[..., Result]) -> None:
+def test_add_command_refuses_an_unknown_category_with_exit_2(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
     write_issue_file(project, base_of(site))
 
-    result = cli("add", "issues/2024-03-14.yaml", f"{base_of(site)}/reports/cold-season", "--category", "report", cwd=project.root)
+    result = cli(
+        "add",
+        "issues/2024-03-14.yaml",
+        f"{base_of(site)}/reports/cold-season",
+        "--category",
+        "report",
+        cwd=project.root,
+    )
 
     assert result.exit_code == 2
-    assert result.stderr == "broadsheet: unknown category 'report'; did you mean 'reports'? (configured categories: statements, reports)\n"
+    assert (
+        result.stderr
+        == "broadsheet: unknown category 'report'; did you mean 'reports'? (configured categories: statements, reports)\n"
+    )

@@ -77,13 +77,23 @@ feed = "{base}/feeds/nowhere"
 @pytest.fixture
 def feeds(site: HTTPServer) -> HTTPServer:
     base = site.url_for("").rstrip("/")
-    site.expect_request("/feeds/crm.xml", headers={"If-None-Match": '"crm-1"'}).respond_with_data("", status=304)
-    site.expect_request("/feeds/crm.xml").respond_with_data(RSS2.format(base=base), content_type="application/rss+xml", headers={"ETag": '"crm-1"'})
-    site.expect_request("/feeds/ern.atom").respond_with_data(
-        ATOM.format(base=base), content_type="application/atom+xml", headers={"Last-Modified": "Wed, 13 Mar 2024 00:00:00 GMT"}
+    site.expect_request("/feeds/crm.xml", headers={"If-None-Match": '"crm-1"'}).respond_with_data(
+        "", status=304
     )
-    site.expect_request("/feeds/burma.rdf").respond_with_data(RSS1.format(base=base, title=BURMESE_TITLE), content_type="application/rdf+xml")
-    site.expect_request("/feeds/broken").respond_with_data("<html><body>Not a feed</body></html>", content_type="text/html")
+    site.expect_request("/feeds/crm.xml").respond_with_data(
+        RSS2.format(base=base), content_type="application/rss+xml", headers={"ETag": '"crm-1"'}
+    )
+    site.expect_request("/feeds/ern.atom").respond_with_data(
+        ATOM.format(base=base),
+        content_type="application/atom+xml",
+        headers={"Last-Modified": "Wed, 13 Mar 2024 00:00:00 GMT"},
+    )
+    site.expect_request("/feeds/burma.rdf").respond_with_data(
+        RSS1.format(base=base, title=BURMESE_TITLE), content_type="application/rdf+xml"
+    )
+    site.expect_request("/feeds/broken").respond_with_data(
+        "<html><body>Not a feed</body></html>", content_type="text/html"
+    )
     site.expect_request("/feeds/nowhere").respond_with_data("", status=404)
     return site
 
@@ -97,7 +107,9 @@ def project(tmp_path: Path, feeds: HTTPServer, monkeypatch: pytest.MonkeyPatch) 
     return project
 
 
-def test_collect_adds_the_entries_of_the_week_under_their_sources_categories(project: Project, feeds: HTTPServer) -> None:
+def test_collect_adds_the_entries_of_the_week_under_their_sources_categories(
+    project: Project, feeds: HTTPServer
+) -> None:
     base = feeds.url_for("").rstrip("/")
     path = write_issue_file(project, base)
     before = path.read_text(encoding="utf-8")
@@ -105,7 +117,7 @@ def test_collect_adds_the_entries_of_the_week_under_their_sources_categories(pro
     report = collect(project, path)
 
     statements = (
-        "    - title: \"Joint Appeal: Winter Aid for Displaced Families\"\n"
+        '    - title: "Joint Appeal: Winter Aid for Displaced Families"\n'
         f"      url: {base}/statements/appeal\n"
         "      by: Coalition for Rights Monitoring\n"
     )
@@ -122,7 +134,9 @@ def test_collect_adds_the_entries_of_the_week_under_their_sources_categories(pro
         "      by: Burma Partner\n"
         "      lang: my\n"
     )
-    expected = before.replace("      by: [Progressive Voice]\n", "      by: [Progressive Voice]\n" + statements).replace("  reports: []   # none yet\n", reports)
+    expected = before.replace(
+        "      by: [Progressive Voice]\n", "      by: [Progressive Voice]\n" + statements
+    ).replace("  reports: []   # none yet\n", reports)
     assert path.read_text(encoding="utf-8") == expected
     assert errors_in(check(project, path)) == []
     assert (report.since, report.until, report.already_published) == (date(2024, 3, 7), date(2024, 3, 14), 1)
@@ -134,7 +148,9 @@ def test_collect_adds_the_entries_of_the_week_under_their_sources_categories(pro
     ]
 
 
-def test_collect_again_adds_nothing_asks_with_validators_and_never_offers_a_deleted_entry_again(project: Project, feeds: HTTPServer) -> None:
+def test_collect_again_adds_nothing_asks_with_validators_and_never_offers_a_deleted_entry_again(
+    project: Project, feeds: HTTPServer
+) -> None:
     base = feeds.url_for("").rstrip("/")
     path = write_issue_file(project, base)
     collect(project, path)
@@ -145,12 +161,22 @@ def test_collect_again_adds_nothing_asks_with_validators_and_never_offers_a_dele
 
     assert path.read_bytes() == after_first
     assert (second.added_count, second.already_published) == (0, 5)
-    asked = {request.path: (request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"), response.status_code) for request, response in feeds.log}
+    asked = {
+        request.path: (
+            request.headers.get("If-None-Match"),
+            request.headers.get("If-Modified-Since"),
+            response.status_code,
+        )
+        for request, response in feeds.log
+    }
     assert asked["/feeds/crm.xml"] == ('"crm-1"', None, 304)
     assert asked["/feeds/ern.atom"] == (None, "Wed, 13 Mar 2024 00:00:00 GMT", 200)
     assert not any(path.startswith(("/statements", "/reports", "/files", "/my")) for path in asked)
 
-    deleted = after_first.decode("utf-8").replace(f"    - title: Cold Season Needs Assessment\n      url: {base}/reports/cold-season\n      by: Example Relief Network\n", "")
+    deleted = after_first.decode("utf-8").replace(
+        f"    - title: Cold Season Needs Assessment\n      url: {base}/reports/cold-season\n      by: Example Relief Network\n",
+        "",
+    )
     path.write_text(deleted, encoding="utf-8")
     third = collect(project, path)
 
@@ -158,12 +184,16 @@ def test_collect_again_adds_nothing_asks_with_validators_and_never_offers_a_dele
     assert (third.added_count, third.already_offered) == (0, 1)
 
 
-def test_since_overrides_the_previous_issue_and_without_either_collect_says_what_to_give(project: Project, feeds: HTTPServer) -> None:
+def test_since_overrides_the_previous_issue_and_without_either_collect_says_what_to_give(
+    project: Project, feeds: HTTPServer
+) -> None:
     base = feeds.url_for("").rstrip("/")
     path = write_issue_file(project, base)
     (project.issues_dir / "2024-03-07.yaml").unlink()
 
-    with pytest.raises(UsageError, match=r"no issue before 2024-03-14 in issues/ to collect since; give --since DATE"):
+    with pytest.raises(
+        UsageError, match=r"no issue before 2024-03-14 in issues/ to collect since; give --since DATE"
+    ):
         collect(project, path)
     report = collect(project, path, since=date(2024, 3, 12))
 
@@ -174,23 +204,33 @@ def test_sources_are_validated_like_every_setting(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as missing:
         make_project(tmp_path / "a", '[[sources]]\nname = "No Feed"\n')
     with pytest.raises(InvalidInput) as category:
-        make_project(tmp_path / "b", '[[sources]]\nname = "P"\nfeed = "https://example.org/feed"\ncategory = "statement"\n')
+        make_project(
+            tmp_path / "b",
+            '[[sources]]\nname = "P"\nfeed = "https://example.org/feed"\ncategory = "statement"\n',
+        )
     with pytest.raises(InvalidInput) as scheme:
         make_project(tmp_path / "c", '[[sources]]\nname = "P"\nfeed = "ftp://example.org/feed"\n')
 
-    assert [d.field + ": " + d.message for d in missing.value.diagnostics] == ["sources[0].feed: required field is missing"]
+    assert [d.field + ": " + d.message for d in missing.value.diagnostics] == [
+        "sources[0].feed: required field is missing"
+    ]
     assert [str(d) for d in category.value.diagnostics] == [
         f"{tmp_path / 'b' / 'broadsheet.toml'}:32: error: sources[0].category: unknown category 'statement'; did you mean 'statements'? "
         "(configured categories: statements, reports)"
     ]
-    assert "Expected an http(s) URL but received: 'ftp://example.org/feed'" in scheme.value.diagnostics[0].message
+    assert (
+        "Expected an http(s) URL but received: 'ftp://example.org/feed'"
+        in scheme.value.diagnostics[0].message
+    )
 
 
 def test_collect_without_sources_says_where_to_declare_them(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     path = write_issue_file(project, "https://example.org")
 
-    with pytest.raises(BroadsheetError, match=r"declare each partner's feed as a \[\[sources\]\] table in broadsheet.toml"):
+    with pytest.raises(
+        BroadsheetError, match=r"declare each partner's feed as a \[\[sources\]\] table in broadsheet.toml"
+    ):
         collect(project, path)
 
 

@@ -101,11 +101,16 @@ def test_each_broken_link_is_an_error_at_its_place_and_a_permanent_redirect_a_wa
         f"{path}:28:12: error: resources.reports[2].url: timed out after 1 s",
     ]
     assert report.broken
-    assert [(r.method, r.path) for r, _ in other.log if r.path == "/no-head"] == [("HEAD", "/no-head"), ("GET", "/no-head")]
+    assert [(r.method, r.path) for r, _ in other.log if r.path == "/no-head"] == [
+        ("HEAD", "/no-head"),
+        ("GET", "/no-head"),
+    ]
     assert [response.status_code for r, response in other.log if r.path == "/busy"] == [429, 200]
 
 
-def test_a_second_run_within_the_cache_time_asks_only_for_what_was_not_good(project: Project, site: HTTPServer, other: HTTPServer) -> None:
+def test_a_second_run_within_the_cache_time_asks_only_for_what_was_not_good(
+    project: Project, site: HTTPServer, other: HTTPServer
+) -> None:
     path = write(project, site, other)
     check_links(project, path)
     site.clear_log()
@@ -116,10 +121,18 @@ def test_a_second_run_within_the_cache_time_asks_only_for_what_was_not_good(proj
     asked = sorted(request.path for request, _ in [*site.log, *other.log])
     assert asked == ["/gone", "/missing", "/missing-image.jpg", "/slow"]
     assert again.checked == 4
-    assert [d.field for d in again.diagnostics] == ["image.src", "editorial", "resources.statements[0].url", "resources.statements[2].url", "resources.reports[2].url"]
+    assert [d.field for d in again.diagnostics] == [
+        "image.src",
+        "editorial",
+        "resources.statements[0].url",
+        "resources.statements[2].url",
+        "resources.reports[2].url",
+    ]
 
 
-def test_after_the_cache_time_every_link_is_checked_again(project: Project, site: HTTPServer, other: HTTPServer) -> None:
+def test_after_the_cache_time_every_link_is_checked_again(
+    project: Project, site: HTTPServer, other: HTTPServer
+) -> None:
     path = write(project, site, other)
     check_links(project, path)
 
@@ -128,7 +141,9 @@ def test_after_the_cache_time_every_link_is_checked_again(project: Project, site
     assert again.checked == 9
 
 
-def test_fix_writes_the_new_url_of_a_permanent_redirect_and_nothing_else(project: Project, site: HTTPServer, other: HTTPServer) -> None:
+def test_fix_writes_the_new_url_of_a_permanent_redirect_and_nothing_else(
+    project: Project, site: HTTPServer, other: HTTPServer
+) -> None:
     path = write(project, site, other)
     before = path.read_text(encoding="utf-8")
     base = base_of(site)
@@ -136,8 +151,14 @@ def test_fix_writes_the_new_url_of_a_permanent_redirect_and_nothing_else(project
     report = check_links(project, path, fix=True)
 
     assert report.fixed == 1
-    assert path.read_text(encoding="utf-8") == before.replace(f"      url: {base}/moved   # moved for good\n", f"      url: {base}/statements/appeal   # moved for good\n")
-    assert f"{path}:12:12: warning: resources.statements[0].url: moved permanently to {base}/statements/appeal; replaced by it" in [str(d) for d in report.diagnostics]
+    assert path.read_text(encoding="utf-8") == before.replace(
+        f"      url: {base}/moved   # moved for good\n",
+        f"      url: {base}/statements/appeal   # moved for good\n",
+    )
+    assert (
+        f"{path}:12:12: warning: resources.statements[0].url: moved permanently to {base}/statements/appeal; replaced by it"
+        in [str(d) for d in report.diagnostics]
+    )
 
 
 def test_links_and_check_links_commands_exit_1_on_a_broken_link(
@@ -152,7 +173,10 @@ def test_links_and_check_links_commands_exit_1_on_a_broken_link(
     assert links.stderr.splitlines()[0] == "issues/2024-03-14.yaml:4:8: error: image.src: 404 Not Found"
     assert links.stderr.splitlines()[-1] == "issues/2024-03-14.yaml: links 4 broken (1 warning(s))"
     assert checked.exit_code == 1
-    assert "issues/2024-03-14.yaml:18:13: error: resources.statements[2].url: 404 Not Found" in checked.stderr.splitlines()
+    assert (
+        "issues/2024-03-14.yaml:18:13: error: resources.statements[2].url: 404 Not Found"
+        in checked.stderr.splitlines()
+    )
 
 
 def test_links_command_exits_0_when_every_link_is_good_and_asks_nothing_the_second_time(
@@ -186,13 +210,20 @@ def test_a_closed_port_is_named_as_a_refused_connection(project: Project) -> Non
 
     report = check_links(project, path)
 
-    assert [str(d) for d in report.diagnostics] == [f"{path}:7:12: error: resources.reports[0].url: connection refused"]
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:7:12: error: resources.reports[0].url: connection refused"
+    ]
 
 
-def test_https_to_a_server_that_speaks_no_tls_is_named_a_tls_failure(project: Project, site: HTTPServer) -> None:
+def test_https_to_a_server_that_speaks_no_tls_is_named_a_tls_failure(
+    project: Project, site: HTTPServer
+) -> None:
     url = base_of(site).replace("http://", "https://") + "/statements/appeal"
     path = project.issues_dir / "2024-03-14.yaml"
-    path.write_text(f"date: 2024-03-14\ntitle: T\neditorial: Text.\nimage:\n  src: {url}\n  alt: A\nresources: {{}}\n", encoding="utf-8")
+    path.write_text(
+        f"date: 2024-03-14\ntitle: T\neditorial: Text.\nimage:\n  src: {url}\n  alt: A\nresources: {{}}\n",
+        encoding="utf-8",
+    )
 
     [diagnostic] = check_links(project, path).diagnostics
 

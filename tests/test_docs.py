@@ -83,10 +83,13 @@ SETTINGS_REFERENCE = [
 
 @pytest.mark.parametrize(
     ("doc", "model", "heading"),
-    [(ISSUE_FORMAT, *entry) for entry in ISSUE_REFERENCE] + [(SETTINGS_DOC, *entry) for entry in SETTINGS_REFERENCE],
+    [(ISSUE_FORMAT, *entry) for entry in ISSUE_REFERENCE]
+    + [(SETTINGS_DOC, *entry) for entry in SETTINGS_REFERENCE],
     ids=[model.__name__ for model, _ in ISSUE_REFERENCE + SETTINGS_REFERENCE],
 )
-def test_reference_documents_exactly_the_declared_fields(doc: Path, model: type[BaseModel], heading: str) -> None:
+def test_reference_documents_exactly_the_declared_fields(
+    doc: Path, model: type[BaseModel], heading: str
+) -> None:
     documented = reference_rows(doc, heading)
 
     assert sorted(f"`{name}`" for name in documented) == sorted(f"`{name}`" for name in model.model_fields)
@@ -95,7 +98,9 @@ def test_reference_documents_exactly_the_declared_fields(doc: Path, model: type[
 # -- docs/issue-format.md -------------------------------------------------------
 
 
-def test_issue_format_example_is_a_valid_issue_without_warnings(repo_project: Project, tmp_path: Path) -> None:
+def test_issue_format_example_is_a_valid_issue_without_warnings(
+    repo_project: Project, tmp_path: Path
+) -> None:
     path = tmp_path / "2024-01-04.yaml"
     path.write_text(first_block(ISSUE_FORMAT, "yaml"), encoding="utf-8")
 
@@ -114,7 +119,9 @@ def test_issue_format_example_uses_every_field() -> None:
     assert used == set(ResourceFile.model_fields)
 
 
-@pytest.mark.parametrize(("model", "heading"), ISSUE_REFERENCE, ids=[model.__name__ for model, _ in ISSUE_REFERENCE])
+@pytest.mark.parametrize(
+    ("model", "heading"), ISSUE_REFERENCE, ids=[model.__name__ for model, _ in ISSUE_REFERENCE]
+)
 def test_issue_format_reference_says_which_fields_are_required(model: type[BaseModel], heading: str) -> None:
     documented = reference_rows(ISSUE_FORMAT, heading)
 
@@ -149,7 +156,9 @@ def test_settings_example_sets_every_setting() -> None:
         assert set(source) == set(Source.model_fields)
 
 
-@pytest.mark.parametrize(("model", "heading"), SETTINGS_REFERENCE, ids=[model.__name__ for model, _ in SETTINGS_REFERENCE])
+@pytest.mark.parametrize(
+    ("model", "heading"), SETTINGS_REFERENCE, ids=[model.__name__ for model, _ in SETTINGS_REFERENCE]
+)
 def test_settings_doc_gives_the_declared_defaults(model: type[BaseModel], heading: str) -> None:
     documented = reference_rows(SETTINGS_DOC, heading)
 
@@ -174,11 +183,15 @@ def test_architecture_names_only_modules_and_folders_that_exist() -> None:
 
 
 # Writes to the subscribers' records: a statement on their tables, a status set on a loaded row.
-SUBSCRIBER_WRITE = re.compile(r"\b(?:update|insert|delete)\((?:Subscriber|Forgotten)\b|(?<!class )\bForgotten\(|(?<!self)\.status\s*=[^=]|\.values\([^)]*\bstatus=")
+SUBSCRIBER_WRITE = re.compile(
+    r"\b(?:update|insert|delete)\((?:Subscriber|Forgotten)\b|(?<!class )\bForgotten\(|(?<!self)\.status\s*=[^=]|\.values\([^)]*\bstatus="
+)
 
 
 def test_only_the_module_the_architecture_names_writes_subscribers() -> None:
-    assert "Only `delivery/lifecycle.py`\nchanges a subscriber's status or record" in ARCHITECTURE.read_text(encoding="utf-8")
+    assert "Only `delivery/lifecycle.py`\nchanges a subscriber's status or record" in ARCHITECTURE.read_text(
+        encoding="utf-8"
+    )
     package = REPO / "src" / "broadsheet"
     writers = sorted(
         path.relative_to(package).as_posix()

@@ -58,7 +58,13 @@ def engine(project: Project, sample_store: Engine) -> Engine:
 def send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "broadsheet", "send", ISSUE, *args],
-        cwd=project.root, env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=300,
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
     )
 
 
@@ -102,12 +108,16 @@ class Misbehaving:
         self.stop_listening: Callable[[], None] = lambda: None
         """Stop taking new connections (set by the fixture)."""
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         self.peers.add(session.peer)
         session.host_name = hostname
         return responses
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         self.mails += 1
         if self.close_every and self.mails % self.close_every == 0:
             await server.push("421 4.3.2 too many messages on this connection, closing")
@@ -117,7 +127,9 @@ class Misbehaving:
         envelope.mail_from = address
         return "250 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if address in self.refuse:
             return f"550 5.1.1 <{address}>: no such user"
         if address in self.full:
@@ -178,7 +190,10 @@ def test_faults_of_a_real_mail_server_leave_every_copy_exact_and_hold_back_nobod
     assert set(server.received) == set(addresses) - {refused, full}
     assert set(server.received.values()) == {1}
     assert first.stdout.splitlines()[-1] == "sent 295, failed 1"
-    assert "3 copies of unknown fate: the mail server closed the connection after the message went out, before answering" in first.stderr
+    assert (
+        "3 copies of unknown fate: the mail server closed the connection after the message went out, before answering"
+        in first.stderr
+    )
     assert "1 copy deferred: refused for now by the recipient's mail server" in first.stderr
     assert not any(address in first.stderr for address in addresses)  # logs say …@example.org
     assert states(engine) == Counter({"sent": 295, "unknown": 3, "deferred": 1, "failed": 1})
@@ -190,7 +205,10 @@ def test_faults_of_a_real_mail_server_leave_every_copy_exact_and_hold_back_nobod
     assert deferred[full][1] == f"RCPT TO: 452 4.2.2 <{full}>: mailbox full"
     unknown = listed(send(project, env, "--status", "--list", "unknown"))
     assert set(unknown) == lost
-    assert all(row[1].startswith("the mail server closed the connection after the message went out") for row in unknown.values())
+    assert all(
+        row[1].startswith("the mail server closed the connection after the message went out")
+        for row in unknown.values()
+    )
     failed = listed(send(project, env, "--status", "--list", "failed"))
     assert list(failed) == [refused]
 
@@ -217,7 +235,9 @@ def test_deferred_copies_fail_after_the_configured_tries_and_age_and_can_be_give
     addresses = add_subscribers(engine, 6)
     server.full |= {addresses[0], addresses[1], addresses[2]}
     settings = project.root / "broadsheet.toml"
-    settings.write_text("deferred_max_attempts = 6\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    settings.write_text(
+        "deferred_max_attempts = 6\n" + settings.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     env = environment(engine, BROADSHEET_TRANSPORT=url)
 
     assert send(project, env, "--yes").returncode == 1  # 4 tries each
@@ -226,7 +246,10 @@ def test_deferred_copies_fail_after_the_configured_tries_and_age_and_can_be_give
     with OrmSession(engine) as session, session.begin():
         session.execute(
             update(LedgerEntry)
-            .where(LedgerEntry.subscriber_id == select(Subscriber.id).where(Subscriber.email == addresses[2]).scalar_subquery())
+            .where(
+                LedgerEntry.subscriber_id
+                == select(Subscriber.id).where(Subscriber.email == addresses[2]).scalar_subquery()
+            )
             .values(deferred_at=utcnow() - timedelta(hours=73))
         )
 
@@ -236,7 +259,10 @@ def test_deferred_copies_fail_after_the_configured_tries_and_age_and_can_be_give
     failed = listed(send(project, env, "--status", "--list", "failed"))
     assert set(failed) == set(addresses[:3])
     assert failed[addresses[0]][3] == "6" and failed[addresses[2]][3] == "4"
-    assert all(row[1].startswith("gave up on a deferred copy; its last answer: RCPT TO: 452") for row in failed.values())
+    assert all(
+        row[1].startswith("gave up on a deferred copy; its last answer: RCPT TO: 452")
+        for row in failed.values()
+    )
     assert sum(server.received.values()) == 3
 
 
@@ -259,10 +285,17 @@ def test_give_up_deferred_marks_them_failed_and_says_how_many(
 def test_status_list_goes_with_status() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "broadsheet", "send", ISSUE, "--list", "unknown"],
-        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, check=False, timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert result.returncode == 2
-    assert result.stderr == "broadsheet: --list goes with --status: broadsheet send ISSUE --status --list STATE\n"
+    assert (
+        result.stderr
+        == "broadsheet: --list goes with --status: broadsheet send ISSUE --status --list STATE\n"
+    )
 
 
 def test_connections_are_used_in_parallel_each_for_many_messages_and_nobody_twice(
@@ -294,7 +327,11 @@ def test_sigkill_leaves_at_most_one_unknown_copy_per_connection_and_the_rerun_du
     env = environment(engine, BROADSHEET_TRANSPORT=url)
     sender = subprocess.Popen(
         [sys.executable, "-m", "broadsheet", "send", ISSUE, "--yes"],
-        cwd=project.root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=project.root,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while sum(server.received.values()) < kill_after and sender.poll() is None:
@@ -310,7 +347,9 @@ def test_sigkill_leaves_at_most_one_unknown_copy_per_connection_and_the_rerun_du
     rerun = send(project, env, "--yes")
     assert rerun.returncode == 1
     assert set(server.received.values()) == {1}  # nobody twice
-    assert set(server.received) >= set(addresses) - set(listed(send(project, env, "--status", "--list", "unknown")))
+    assert set(server.received) >= set(addresses) - set(
+        listed(send(project, env, "--status", "--list", "unknown"))
+    )
     assert states(engine) == Counter({"sent": 100 - len(unknown), "unknown": len(unknown)})
 
 
@@ -322,7 +361,12 @@ def test_a_mail_server_that_dies_mid_send_is_named_with_what_to_do(
     server.lose_answer.add(addresses[0])
     server.on_lost = server.stop_listening  # it takes the first message, then goes away
     settings = project.root / "broadsheet.toml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(f"smtp_connections = {CONNECTIONS}", "smtp_connections = 1"), encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace(
+            f"smtp_connections = {CONNECTIONS}", "smtp_connections = 1"
+        ),
+        encoding="utf-8",
+    )
 
     result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
 
@@ -346,7 +390,12 @@ def test_a_mail_server_that_loses_every_answer_stops_the_send_after_a_few(
     addresses = add_subscribers(engine, 12)
     server.lose_answer |= set(addresses)
     settings = project.root / "broadsheet.toml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(f"smtp_connections = {CONNECTIONS}", "smtp_connections = 1"), encoding="utf-8")
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace(
+            f"smtp_connections = {CONNECTIONS}", "smtp_connections = 1"
+        ),
+        encoding="utf-8",
+    )
 
     result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
 
@@ -379,7 +428,10 @@ def sendgrid() -> Iterator[tuple[FakeSendGrid, HTTPServer]]:
 
 def sendgrid_env(engine: Engine, server: HTTPServer) -> dict[str, str]:
     return environment(
-        engine, BROADSHEET_TRANSPORT="sendgrid", SENDGRID_API_KEY=API_KEY, BROADSHEET_SENDGRID_URL=server.url_for("/").rstrip("/")
+        engine,
+        BROADSHEET_TRANSPORT="sendgrid",
+        SENDGRID_API_KEY=API_KEY,
+        BROADSHEET_SENDGRID_URL=server.url_for("/").rstrip("/"),
     )
 
 
@@ -402,7 +454,10 @@ def test_sendgrid_request_whose_answer_was_lost_leaves_its_recipients_unknown_an
     [lost] = [mail for mail in fake.requests if addresses[4] in addressed([mail])]
     lost_addresses = set(addressed([lost]))
     assert first.stdout.splitlines()[-1] == "sent 1400, failed 0"
-    assert "1000 copies of unknown fate: the connection to SendGrid broke after the request went out" in first.stderr
+    assert (
+        "1000 copies of unknown fate: the connection to SendGrid broke after the request went out"
+        in first.stderr
+    )
     assert set(listed(send(project, env, "--status", "--list", "unknown"))) == lost_addresses
 
     again = send(project, env, "--yes")
@@ -428,8 +483,14 @@ def test_sendgrid_rate_limit_is_honoured_by_every_request_in_flight(
             reset = resets[0]
             if now < reset:
                 limited.append(now)
-                headers = {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}
-                return Response(json.dumps({"errors": [{"message": "too many requests"}]}), 429, headers=headers)
+                headers = {
+                    "X-RateLimit-Limit": "600",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(reset),
+                }
+                return Response(
+                    json.dumps({"errors": [{"message": "too many requests"}]}), 429, headers=headers
+                )
             accepted.append(now)
         return fake.handle(request)
 

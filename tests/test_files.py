@@ -30,14 +30,20 @@ def test_an_oversized_issue_is_refused_with_its_size(tmp_project: Project, cli) 
     for command in ("check", "build"):
         result = cli(command, "issues/2023-12-21.yaml", cwd=tmp_project.root)
         assert result.exit_code == 1
-        assert result.stderr.splitlines()[0] == "issues/2023-12-21.yaml: error: the file is 2.1 MB; issue files are limited to 2 MB"
+        assert (
+            result.stderr.splitlines()[0]
+            == "issues/2023-12-21.yaml: error: the file is 2.1 MB; issue files are limited to 2 MB"
+        )
 
 
 def test_an_oversized_catalog_is_refused_with_its_size(sample_project: Project, cli) -> None:
     _padded(sample_project.locales_dir / "my" / "LC_MESSAGES" / "messages.po", files.CATALOG_LIMIT + 400_000)
     result = cli("check", "issues/2023-12-21.yaml", cwd=sample_project.root)
     assert result.exit_code == 1
-    assert "locales/my/LC_MESSAGES/messages.po: error: the file is 5.4 MB; catalog files are limited to 5 MB" in result.stderr.splitlines()
+    assert (
+        "locales/my/LC_MESSAGES/messages.po: error: the file is 5.4 MB; catalog files are limited to 5 MB"
+        in result.stderr.splitlines()
+    )
 
 
 def test_oversized_settings_are_refused_with_their_size(tmp_project: Project, cli) -> None:
@@ -55,22 +61,34 @@ def test_a_file_of_exactly_its_limit_is_read_and_one_byte_more_is_not(tmp_path: 
     path.write_bytes(b"#" * (files.SETTINGS_LIMIT + 1))
     with pytest.raises(InvalidInput) as refused:
         files.read_limited(path, "settings", "broadsheet.toml")
-    assert str(refused.value) == "broadsheet.toml: error: the file is 1.0 MB; settings files are limited to 1 MB"
+    assert (
+        str(refused.value) == "broadsheet.toml: error: the file is 1.0 MB; settings files are limited to 1 MB"
+    )
 
 
 def test_the_limits_are_documented_as_declared() -> None:
     text = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text(encoding="utf-8")
-    rows = {line.split("|")[1].strip().split(" ")[1]: line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| a") or line.startswith("| the")}
+    rows = {
+        line.split("|")[1].strip().split(" ")[1]: line.split("|")[2].strip()
+        for line in text.splitlines()
+        if line.startswith("| a") or line.startswith("| the")
+    }
     assert rows == {kind: f"{limit / files.MB:g} MB" for kind, limit in files.LIMITS.items()}
 
 
-def test_a_named_pipe_in_place_of_an_issue_is_refused_without_waiting_for_a_writer(tmp_project: Project) -> None:
+def test_a_named_pipe_in_place_of_an_issue_is_refused_without_waiting_for_a_writer(
+    tmp_project: Project,
+) -> None:
     # `open` of a FIFO waits for a writer: `check` hung for ever. A real process, so that a hang is a failure, not a stuck suite.
     os.mkfifo(tmp_project.issues_dir / "2024-01-04.yaml")
     try:
         run = subprocess.run(
             [sys.executable, "-m", "broadsheet", "check", "issues/2024-01-04.yaml"],
-            cwd=tmp_project.root, capture_output=True, text=True, check=False, timeout=120,
+            cwd=tmp_project.root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
         )
     except subprocess.TimeoutExpired:
         pytest.fail("check waited on the named pipe")

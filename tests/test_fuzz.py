@@ -60,18 +60,63 @@ def assert_well_formed(reader: Reader, raw: bytes) -> Reading:
 # -- Random YAML values, biased towards the names and texts of the issue format --
 
 NAMES = st.sampled_from(
-    ["date", "title", "author", "summary", "image", "src", "alt", "editorial", "footnotes",
-     "resources", "statements", "reports", "url", "by", "lang", "1", "a"]
+    [
+        "date",
+        "title",
+        "author",
+        "summary",
+        "image",
+        "src",
+        "alt",
+        "editorial",
+        "footnotes",
+        "resources",
+        "statements",
+        "reports",
+        "url",
+        "by",
+        "lang",
+        "1",
+        "a",
+    ]
 )
 TEXTS = st.sampled_from(
-    ["", " ", "2023-12-21", "2023-02-30", "https://example.org/a", "javascript:alert(1)",
-     "data:text/html,x", "/relative", "mailto:a@example.org", "Hello [^1].", "[^a]", "[x](javascript:y)",
-     "[x](https://example.org)", "<b>bold</b>", "<div>\n</div>", "![i](https://example.org/i.png)",
-     "line\nbreak", "tab\there", "my", "xx-nope", "[^1]: inside", "- item\n- item", "&", "\u1000\u103a"]
+    [
+        "",
+        " ",
+        "2023-12-21",
+        "2023-02-30",
+        "https://example.org/a",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "/relative",
+        "mailto:a@example.org",
+        "Hello [^1].",
+        "[^a]",
+        "[x](javascript:y)",
+        "[x](https://example.org)",
+        "<b>bold</b>",
+        "<div>\n</div>",
+        "![i](https://example.org/i.png)",
+        "line\nbreak",
+        "tab\there",
+        "my",
+        "xx-nope",
+        "[^1]: inside",
+        "- item\n- item",
+        "&",
+        "\u1000\u103a",
+    ]
 )
 SCALARS = (
-    st.none() | st.booleans() | st.integers() | st.floats() | st.dates() | st.datetimes()
-    | st.text(max_size=40) | TEXTS
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.dates()
+    | st.datetimes()
+    | st.text(max_size=40)
+    | TEXTS
 )
 KEYS = NAMES | st.text(max_size=12)
 VALUES = st.recursive(
@@ -108,7 +153,9 @@ def test_random_yaml_never_raises(reader: Reader, document: Any) -> None:
 
 SAMPLE_LINES = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
 VALUE_LINE = re.compile(r"^(\s*(?:- )?[\w\"']+: )(.+)$")
-AWKWARD = st.sampled_from(list("\t\n\r:-[]{}&*!|>#'\"%@`,?\\\x00\x07\x85\ufeff\u2028 ")) | st.characters(codec="utf-8")
+AWKWARD = st.sampled_from(list("\t\n\r:-[]{}&*!|>#'\"%@`,?\\\x00\x07\x85\ufeff\u2028 ")) | st.characters(
+    codec="utf-8"
+)
 
 
 @st.composite

@@ -60,12 +60,21 @@ def test_minimal_issue_is_read_without_findings(read: Callable[[str], Reading], 
     assert reading.diagnostics == ()
     issue = reading.issue
     assert issue is not None
-    assert (issue.source, issue.date, issue.title, issue.title_line) == (FILE, date(2023, 12, 21), "A Year of Tragedy and Hope", 2)
+    assert (issue.source, issue.date, issue.title, issue.title_line) == (
+        FILE,
+        date(2023, 12, 21),
+        "A Year of Tragedy and Hope",
+        2,
+    )
     assert (issue.summary, issue.summary_line, issue.image, issue.footnotes) == ("", 0, None, ())
     assert issue.locale == tmp_project.settings.source_locale == "en"
     assert issue.paragraphs == (Paragraph("Hello.", 4),)
     assert issue.categories == (
-        Category("reports", "Reports and Publications", (Resource("R", "https://example.org/r", ("Org",), None, 7),)),
+        Category(
+            "reports",
+            "Reports and Publications",
+            (Resource("R", "https://example.org/r", ("Org",), None, 7),),
+        ),
     )
 
 
@@ -144,7 +153,9 @@ def test_by_as_one_string_becomes_a_one_tuple_and_a_list_a_tuple(read: Callable[
     )
 
 
-def test_author_defaults_to_the_settings_default_author(read: Callable[[str], Reading], tmp_project: Project) -> None:
+def test_author_defaults_to_the_settings_default_author(
+    read: Callable[[str], Reading], tmp_project: Project
+) -> None:
     reading = read("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources: {}\n")
     assert reading.issue is not None
     assert tmp_project.settings.default_author == "Progressive Voice"
@@ -203,7 +214,11 @@ def test_summary_and_image_are_read_with_their_lines(read: Callable[[str], Readi
     assert (reading.issue.summary, reading.issue.summary_line) == ("A standfirst on two lines.", 4)
     image = reading.issue.image
     assert image is not None
-    assert (image.src, image.alt, image.alt_line) == ("https://example.org/i.jpg", "Families walking along a forest path.", 8)
+    assert (image.src, image.alt, image.alt_line) == (
+        "https://example.org/i.jpg",
+        "Families walking along a forest path.",
+        8,
+    )
 
 
 def test_sample_issue_reads_without_findings(repo_project: Project) -> None:
@@ -219,7 +234,9 @@ def test_sample_issue_reads_without_findings(repo_project: Project) -> None:
     assert [c.key for c in issue.categories] == ["statements", "reports"]
 
 
-def test_byte_order_mark_at_the_start_is_accepted(write_issue: Callable[[str], Path], tmp_project: Project) -> None:
+def test_byte_order_mark_at_the_start_is_accepted(
+    write_issue: Callable[[str], Path], tmp_project: Project
+) -> None:
     path = write_issue("")
     path.write_bytes(b"\xef\xbb\xbf" + b"date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources: {}\n")
     reading = read_issue(path, tmp_project.settings)
@@ -228,7 +245,9 @@ def test_byte_order_mark_at_the_start_is_accepted(write_issue: Callable[[str], P
     assert reading.issue.date == date(2023, 12, 21)
 
 
-def test_diagnostics_name_the_file_as_given_by_default(write_issue: Callable[[str], Path], tmp_project: Project) -> None:
+def test_diagnostics_name_the_file_as_given_by_default(
+    write_issue: Callable[[str], Path], tmp_project: Project
+) -> None:
     path = write_issue("date: 2023-12-21\n")
     reading = read_issue(path, tmp_project.settings)
     assert [str(d) for d in reading.diagnostics] == [
@@ -254,7 +273,9 @@ def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[
     ]
 
 
-def test_non_utf8_bytes_are_an_error_at_the_byte(write_issue: Callable[[str], Path], tmp_project: Project) -> None:
+def test_non_utf8_bytes_are_an_error_at_the_byte(
+    write_issue: Callable[[str], Path], tmp_project: Project
+) -> None:
     path = write_issue("")
     path.write_bytes(b"date: 2023-12-21\ntitle: Caf\xe9 news\n")
     reading = read_issue(path, tmp_project.settings, display=FILE)
@@ -388,7 +409,9 @@ def test_list_where_a_mapping_belongs_is_an_error(findings: Callable[[str], list
 
 
 def test_text_where_a_resource_belongs_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - https://example.org/r\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - https://example.org/r\n"
+    ) == [
         f"{FILE}:6:7: error: resources.reports[0]: Expected a mapping but received: 'https://example.org/r'"
     ]
 
@@ -443,13 +466,15 @@ def test_unknown_resource_key_suggests_a_resource_field(findings: Callable[[str]
 
 
 def test_unknown_image_key_suggests_an_image_field(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nimage:\n  src: https://example.org/i.jpg\n  alt: A\n  salt: B\nresources: {}\n") == [
-        f"{FILE}:7:3: error: image.salt: unknown field 'salt'; did you mean 'alt'?"
-    ]
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nimage:\n  src: https://example.org/i.jpg\n  alt: A\n  salt: B\nresources: {}\n"
+    ) == [f"{FILE}:7:3: error: image.salt: unknown field 'salt'; did you mean 'alt'?"]
 
 
 def test_unknown_language_code_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - {title: R, url: 'https://example.org/r', by: O, lang: xx-nope}\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - {title: R, url: 'https://example.org/r', by: O, lang: xx-nope}\n"
+    ) == [
         f"{FILE}:6:61: error: resources.reports[0].lang: Expected a language code such as 'en' or 'my' but received: 'xx-nope'"
     ]
 
@@ -502,23 +527,29 @@ def test_javascript_url_in_a_resource_is_an_error(findings: Callable[[str], list
               url: javascript:alert(1)
               by: Org
         """
-    ) == [f"{FILE}:13:12: error: resources.reports[2].url: Expected an http(s) URL but received: 'javascript:alert(1)'"]
-
-
-def test_data_url_for_the_image_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nimage:\n  src: data:image/png;base64,AAAA\n  alt: A\nresources: {}\n") == [
-        f"{FILE}:5:8: error: image.src: Expected an http(s) URL but received: 'data:image/png;base64,AAAA'"
+    ) == [
+        f"{FILE}:13:12: error: resources.reports[2].url: Expected an http(s) URL but received: 'javascript:alert(1)'"
     ]
 
 
+def test_data_url_for_the_image_is_an_error(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nimage:\n  src: data:image/png;base64,AAAA\n  alt: A\nresources: {}\n"
+    ) == [f"{FILE}:5:8: error: image.src: Expected an http(s) URL but received: 'data:image/png;base64,AAAA'"]
+
+
 def test_relative_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: /2023/12/report\n      by: O\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: /2023/12/report\n      by: O\n"
+    ) == [
         f"{FILE}:7:12: error: resources.reports[0].url: Expected an http(s) URL but received: '/2023/12/report'"
     ]
 
 
 def test_mailto_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n"
+    ) == [
         f"{FILE}:7:12: error: resources.reports[0].url: Expected an http(s) URL but received: 'mailto:info@example.org'"
     ]
 
@@ -534,32 +565,41 @@ def test_javascript_url_in_markdown_link_is_an_error(findings: Callable[[str], l
           Read [the report](javascript:alert(1)) today.
         resources: {}
         """
-    ) == [f"{FILE}:6:21: error: editorial: Expected an http(s) or mailto: URL but received: 'javascript:alert(1)'"]
+    ) == [
+        f"{FILE}:6:21: error: editorial: Expected an http(s) or mailto: URL but received: 'javascript:alert(1)'"
+    ]
 
 
 def test_data_url_in_markdown_link_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  See [this](data:text/html,hi).\nresources: {}\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  See [this](data:text/html,hi).\nresources: {}\n"
+    ) == [
         f"{FILE}:4:14: error: editorial: Expected an http(s) or mailto: URL but received: 'data:text/html,hi'"
     ]
 
 
 def test_relative_url_in_markdown_link_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  See [our report](/reports/2023).\nresources: {}\n") == [
-        f"{FILE}:4:20: error: editorial: Expected an http(s) or mailto: URL but received: '/reports/2023'"
-    ]
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  See [our report](/reports/2023).\nresources: {}\n"
+    ) == [f"{FILE}:4:20: error: editorial: Expected an http(s) or mailto: URL but received: '/reports/2023'"]
 
 
 def test_javascript_url_in_a_footnote_link_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.[^1]\nfootnotes:\n  '1': See [x](javascript:void(0)).\nresources: {}\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.[^1]\nfootnotes:\n  '1': See [x](javascript:void(0)).\nresources: {}\n"
+    ) == [
         f"{FILE}:5:16: error: footnotes.1: Expected an http(s) or mailto: URL but received: 'javascript:void(0)'"
     ]
 
 
 def test_mailto_and_https_links_in_markdown_are_accepted(findings: Callable[[str], list[str]]) -> None:
-    assert findings(
-        "date: 2023-12-21\ntitle: T\neditorial: |\n"
-        "  Write to [us](mailto:info@example.org), read <https://example.org/a>.\nresources: {}\n"
-    ) == []
+    assert (
+        findings(
+            "date: 2023-12-21\ntitle: T\neditorial: |\n"
+            "  Write to [us](mailto:info@example.org), read <https://example.org/a>.\nresources: {}\n"
+        )
+        == []
+    )
 
 
 # -- Markdown --------------------------------------------------------------------------
@@ -583,17 +623,23 @@ def test_raw_html_block_in_markdown_is_rejected(findings: Callable[[str], list[s
           <script>alert(1)</script>
         resources: {}
         """
-    ) == [f"{FILE}:6:3: error: editorial: raw HTML is not allowed in Markdown (found '<script>alert(1)</script>'); use Markdown instead"]
+    ) == [
+        f"{FILE}:6:3: error: editorial: raw HTML is not allowed in Markdown (found '<script>alert(1)</script>'); use Markdown instead"
+    ]
 
 
 def test_raw_html_in_a_footnote_is_rejected(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.[^1]\nfootnotes:\n  '1': <img src=x onerror=alert(1)>\nresources: {}\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.[^1]\nfootnotes:\n  '1': <img src=x onerror=alert(1)>\nresources: {}\n"
+    ) == [
         f"{FILE}:5:8: error: footnotes.1: raw HTML is not allowed in Markdown (found '<img src=x onerror=alert(1)>'); use Markdown instead"
     ]
 
 
 def test_image_in_markdown_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  Look: ![a chart](https://example.org/c.png)\nresources: {}\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  Look: ![a chart](https://example.org/c.png)\nresources: {}\n"
+    ) == [
         f"{FILE}:4:9: error: editorial: images are not allowed in the text; the issue's image goes under 'image:'"
     ]
 
@@ -602,40 +648,52 @@ def test_image_in_markdown_is_an_error(findings: Callable[[str], list[str]]) -> 
 
 
 def test_footnote_reference_without_definition_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  Hello.\n\n  A figure.[^2]\nresources: {}\n") == [
-        f"{FILE}:6:12: error: editorial: footnote [^2] is referenced but not defined under 'footnotes:'"
-    ]
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  Hello.\n\n  A figure.[^2]\nresources: {}\n"
+    ) == [f"{FILE}:6:12: error: editorial: footnote [^2] is referenced but not defined under 'footnotes:'"]
 
 
 def test_footnote_definition_without_reference_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nfootnotes:\n  '1': A source.\nresources: {}\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nfootnotes:\n  '1': A source.\nresources: {}\n"
+    ) == [
         f"{FILE}:5:3: error: footnotes.1: footnote '1' is defined but never referenced as [^1] in the editorial"
     ]
 
 
-def test_misspelt_footnote_label_is_reported_both_ways_with_a_suggestion(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: A figure.[^ocha]\nfootnotes:\n  ohca: OCHA.\nresources: {}\n") == [
+def test_misspelt_footnote_label_is_reported_both_ways_with_a_suggestion(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: A figure.[^ocha]\nfootnotes:\n  ohca: OCHA.\nresources: {}\n"
+    ) == [
         f"{FILE}:3:21: error: editorial: footnote [^ocha] is referenced but not defined under 'footnotes:'; did you mean 'ohca'?",
         f"{FILE}:5:3: error: footnotes.ohca: footnote 'ohca' is defined but never referenced as [^ohca] in the editorial",
     ]
 
 
 def test_footnote_defined_inside_the_markdown_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  A figure.[^1]\n\n  [^1]: A source.\nresources: {}\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  A figure.[^1]\n\n  [^1]: A source.\nresources: {}\n"
+    ) == [
         f"{FILE}:4:12: error: editorial: footnote [^1] is referenced but not defined under 'footnotes:'",
         f"{FILE}:6:3: error: editorial: footnote [^1] is defined inside the Markdown; define it under 'footnotes:' instead",
     ]
 
 
 def test_footnote_reference_inside_a_footnote_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: A.[^1]\nfootnotes:\n  '1': See [^2].\n  '2': B.\nresources: {}\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: A.[^1]\nfootnotes:\n  '1': See [^2].\n  '2': B.\nresources: {}\n"
+    ) == [
         f"{FILE}:5:8: error: footnotes.1: footnote [^2] is referenced inside a footnote; references belong in the editorial",
         f"{FILE}:6:3: error: footnotes.2: footnote '2' is defined but never referenced as [^2] in the editorial",
     ]
 
 
 def test_empty_footnote_text_is_an_error_at_the_text(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: A.[^1] B.[^2]\nfootnotes:\n  '1': ''\n  '2': ' '\nresources: {}\n") == [
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: A.[^1] B.[^2]\nfootnotes:\n  '1': ''\n  '2': ' '\nresources: {}\n"
+    ) == [
         f"{FILE}:5:8: error: footnotes.1: footnote '1' has no text",
         f"{FILE}:6:8: error: footnotes.2: footnote '2' has no text",
     ]
@@ -644,15 +702,21 @@ def test_empty_footnote_text_is_an_error_at_the_text(findings: Callable[[str], l
 # -- Categories ------------------------------------------------------------------------
 
 
-def test_unknown_category_is_an_error_naming_the_configured_ones(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  statements: []\n  news: []\n  report: []\n") == [
+def test_unknown_category_is_an_error_naming_the_configured_ones(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  statements: []\n  news: []\n  report: []\n"
+    ) == [
         f"{FILE}:6:3: error: resources.news: unknown category 'news' (configured categories: statements, reports)",
         f"{FILE}:7:3: error: resources.report: unknown category 'report'; did you mean 'reports'? "
         "(configured categories: statements, reports)",
     ]
 
 
-def test_categories_come_from_the_project_settings(write_issue: Callable[[str], Path], tmp_project: Project) -> None:
+def test_categories_come_from_the_project_settings(
+    write_issue: Callable[[str], Path], tmp_project: Project
+) -> None:
     settings = tmp_project.settings.model_copy(update={"categories": {"news": "News"}})
     path = write_issue("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports: []\n")
     assert [str(d) for d in read_issue(path, settings, display=FILE).diagnostics] == [
@@ -664,7 +728,9 @@ def test_categories_come_from_the_project_settings(write_issue: Callable[[str], 
 
 
 def test_line_break_in_the_title_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings('date: 2023-12-21\ntitle: "Breaking\\nBcc: everyone@example.org"\neditorial: Hello.\nresources: {}\n') == [
+    assert findings(
+        'date: 2023-12-21\ntitle: "Breaking\\nBcc: everyone@example.org"\neditorial: Hello.\nresources: {}\n'
+    ) == [
         f"{FILE}:2:8: error: title: contains a line break or control character (U+000A), "
         "which cannot appear in an email subject; write it on one line"
     ]
@@ -695,7 +761,9 @@ def test_unicode_line_separator_in_the_author_is_an_error(findings: Callable[[st
 
 
 def test_resource_without_by_is_a_warning_and_the_issue_is_still_read(read: Callable[[str], Reading]) -> None:
-    reading = read("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: https://example.org/r\n")
+    reading = read(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: https://example.org/r\n"
+    )
     assert [str(d) for d in reading.diagnostics] == [
         f"{FILE}:6:7: warning: resources.reports[0]: resource has no 'by': readers will not see who published it"
     ]
@@ -730,7 +798,9 @@ def test_duplicate_url_is_a_warning_naming_the_first(read: Callable[[str], Readi
 # -- Every error in the file ----------------------------------------------------------------
 
 
-def test_several_errors_in_one_file_are_all_reported_in_file_order(findings: Callable[[str], list[str]]) -> None:
+def test_several_errors_in_one_file_are_all_reported_in_file_order(
+    findings: Callable[[str], list[str]],
+) -> None:
     assert findings(
         """
         date: 2023-13-01
@@ -797,10 +867,18 @@ def test_check_command_on_the_sample_exits_0(cli) -> None:
 
 def test_check_command_checks_every_file_given(cli, tmp_project: Project) -> None:
     issues = tmp_project.issues_dir
-    (issues / "2023-12-14.yaml").write_text(BAD.replace("date: 2023-12-21", "date: 2023-12-14"), encoding="utf-8")
+    (issues / "2023-12-14.yaml").write_text(
+        BAD.replace("date: 2023-12-21", "date: 2023-12-14"), encoding="utf-8"
+    )
     (issues / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
     (issues / "2023-12-28.yaml").write_text("- not\n- a mapping\n", encoding="utf-8")
-    result = cli("check", "issues/2023-12-14.yaml", "issues/2023-12-21.yaml", "issues/2023-12-28.yaml", cwd=tmp_project.root)
+    result = cli(
+        "check",
+        "issues/2023-12-14.yaml",
+        "issues/2023-12-21.yaml",
+        "issues/2023-12-28.yaml",
+        cwd=tmp_project.root,
+    )
     assert result.exit_code == 1
     assert result.stdout.startswith("issues/2023-12-21.yaml: ok")
     assert [line for line in result.stderr.splitlines() if ": error: " in line or " error(s)" in line] == [
@@ -809,7 +887,6 @@ def test_check_command_checks_every_file_given(cli, tmp_project: Project) -> Non
         "issues/2023-12-28.yaml:1:1: error: Expected a mapping of fields (date, title, ...) but received: a list",
         "issues/2023-12-28.yaml: 1 error(s), 0 warning(s)",
     ]
-
 
 
 MINIMAL = "date: 2023-12-21\ntitle: T\neditorial: x\nresources: {}\n"
@@ -836,7 +913,9 @@ def test_blank_texts_are_errors_wherever_text_is_required(write_issue, tmp_proje
             - {title: " ", url: "https://example.org/r", by: ["Org", " "]}
         """
     )
-    assert [f"{d.line}:{d.col} {d.field}: {d.message}" for d in read_issue(path, tmp_project.settings).errors] == [
+    assert [
+        f"{d.line}:{d.col} {d.field}: {d.message}" for d in read_issue(path, tmp_project.settings).errors
+    ] == [
         "3:9 author: must not be empty",
         "4:48 image.alt: must not be empty",
         "8:15 resources.reports[0].title: must not be empty",
@@ -868,7 +947,9 @@ def test_a_diagnostic_is_always_one_line() -> None:
 
 
 def test_empty_footnotes_and_empty_categories_mean_none(write_issue, tmp_project: Project) -> None:
-    path = write_issue("date: 2023-12-21\ntitle: T\neditorial: x\nfootnotes:\nresources:\n  statements:\n  reports: []\n")
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: x\nfootnotes:\nresources:\n  statements:\n  reports: []\n"
+    )
     reading = read_issue(path, tmp_project.settings)
     assert reading.diagnostics == ()
     assert reading.issue is not None

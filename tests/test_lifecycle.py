@@ -68,7 +68,12 @@ def cause(engine: Engine, what: Cause, reader: int, tmp_path: Path) -> None:
     elif what is Cause.UNSUBSCRIBE:
         lifecycle.unsubscribe(engine, reader or 12345)
     elif what in EVENTS:
-        event = {"event": EVENTS[what], "sg_event_id": "event-1", "email": EMAIL, "timestamp": int(time.time())}
+        event = {
+            "event": EVENTS[what],
+            "sg_event_id": "event-1",
+            "email": EMAIL,
+            "timestamp": int(time.time()),
+        }
         feedback.record_events(engine, [{**event, "subscriber": str(reader)} if reader else event])
     else:
         status = what.value.removeprefix("import as ")
@@ -95,7 +100,11 @@ def test_the_table_has_a_rule_for_every_status_and_cause() -> None:
 
 
 def test_nothing_but_a_confirmation_brings_back_an_address_that_left() -> None:
-    back = {(before, what) for (before, what), after in TRANSITIONS.items() if before and before is not Status.ACTIVE and after is Status.ACTIVE}
+    back = {
+        (before, what)
+        for (before, what), after in TRANSITIONS.items()
+        if before and before is not Status.ACTIVE and after is Status.ACTIVE
+    }
     assert {what for _before, what in back} == {Cause.CONFIRMATION}
 
 
@@ -148,7 +157,15 @@ def test_events_find_a_subscriber_of_an_internationalized_domain_in_either_form(
     subscribers.add(store, "b@bücher.example", "B", "en", locales=LOCALES)
     with Session(store) as session, session.begin():
         # A row stored before addresses were normalized, under the ASCII form of its domain.
-        session.add(Subscriber(email="c@xn--bcher-kva.example", email_key="c@xn--bcher-kva.example", name="C", locale="en", status=Status.ACTIVE))
+        session.add(
+            Subscriber(
+                email="c@xn--bcher-kva.example",
+                email_key="c@xn--bcher-kva.example",
+                name="C",
+                locale="en",
+                status=Status.ACTIVE,
+            )
+        )
     now = int(time.time())
     events = [
         {"event": "bounce", "sg_event_id": "e-a", "email": "A@XN--BCHER-KVA.example", "timestamp": now},
@@ -158,7 +175,9 @@ def test_events_find_a_subscriber_of_an_internationalized_domain_in_either_form(
     recorded = feedback.record_events(store, events)
     assert (recorded.recorded, recorded.ignored, recorded.status_changes) == (3, 0, 3)
     with Session(store) as session:
-        statuses = {name: status for name, status in session.execute(select(Subscriber.name, Subscriber.status))}
+        statuses = {
+            name: status for name, status in session.execute(select(Subscriber.name, Subscriber.status))
+        }
     assert statuses == {"A": Status.BOUNCED, "B": Status.COMPLAINED, "C": Status.UNSUBSCRIBED}
 
 
@@ -166,7 +185,13 @@ def test_an_event_with_the_subscribers_id_is_theirs_whichever_form_its_domain_ta
     subscribers.add(store, "a@bücher.example", "A", "en", locales=LOCALES)
     with Session(store) as session:
         reader = session.scalars(select(Subscriber.id)).one()
-    event = {"event": "bounce", "sg_event_id": "e-a", "email": "a@xn--bcher-kva.example", "timestamp": int(time.time()), "subscriber": str(reader)}
+    event = {
+        "event": "bounce",
+        "sg_event_id": "e-a",
+        "email": "a@xn--bcher-kva.example",
+        "timestamp": int(time.time()),
+        "subscriber": str(reader),
+    }
     assert feedback.record_events(store, [event]).status_changes == 1
 
 
@@ -189,7 +214,11 @@ def test_an_import_still_updates_names_and_statuses(store: Engine, tmp_path: Pat
     subscribers.import_csv(store, path, LOCALES)
     with Session(store) as session:
         found = session.get(Subscriber, reader)
-        assert found is not None and (found.name, found.locale, found.status) == ("Reader Renamed", "my", Status.BOUNCED)
+        assert found is not None and (found.name, found.locale, found.status) == (
+            "Reader Renamed",
+            "my",
+            Status.BOUNCED,
+        )
 
 
 def test_a_sign_up_does_not_write_over_a_confirmation_that_came_between_its_read_and_its_write(
@@ -197,10 +226,25 @@ def test_a_sign_up_does_not_write_over_a_confirmation_that_came_between_its_read
 ) -> None:
     reader = put_reader(store, Status.PENDING)
     # Someone types the address on the form while the reader follows their confirmation link.
-    meanwhile(monkeypatch, lambda: lifecycle.confirm(store, reader, Signer.address_digest(EMAIL), utcnow()), between="_recently_sent")
-    pending = lifecycle.sign_up(store, SubscriberRow(EMAIL, "Someone Else", "my", Status.ACTIVE), "I agree.", utcnow(), timedelta(days=7))
+    meanwhile(
+        monkeypatch,
+        lambda: lifecycle.confirm(store, reader, Signer.address_digest(EMAIL), utcnow()),
+        between="_recently_sent",
+    )
+    pending = lifecycle.sign_up(
+        store,
+        SubscriberRow(EMAIL, "Someone Else", "my", Status.ACTIVE),
+        "I agree.",
+        utcnow(),
+        timedelta(days=7),
+    )
     assert pending is not None and pending.active  # answered as the newer state says: the preferences link
     with Session(store) as session:
         found = session.get(Subscriber, reader)
         assert found is not None
-        assert (found.name, found.locale, found.status, found.pending_consent_text) == ("Reader", "en", Status.ACTIVE, None)
+        assert (found.name, found.locale, found.status, found.pending_consent_text) == (
+            "Reader",
+            "en",
+            Status.ACTIVE,
+            None,
+        )

@@ -25,13 +25,20 @@ def project(tmp_project: Project, cli) -> Project:
 
 
 def _issue(project: Project):  # type: ignore[no-untyped-def]
-    issue = read_issue(project.issues_dir / "2024-01-04.yaml", project.settings, "issues/2024-01-04.yaml").issue
+    issue = read_issue(
+        project.issues_dir / "2024-01-04.yaml", project.settings, "issues/2024-01-04.yaml"
+    ).issue
     assert issue is not None
     return issue
 
 
 def test_translated_strings_are_used_and_the_subject_is_localized(project: Project) -> None:
-    translate(project, "my", "issues/2024-01-04", {"The Year Ahead": "ရှေ့ဆက်မည့် နှစ်", "Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
+    translate(
+        project,
+        "my",
+        "issues/2024-01-04",
+        {"The Year Ahead": "ရှေ့ဆက်မည့် နှစ်", "Third paragraph, plain.": "တတိယ စာပိုဒ်။"},
+    )
     translate(project, "my", "messages", {"Resources from the past week": "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ"})
     translate(project, "my", "names", {"Org One": "အဖွဲ့ တစ်"})
     edition = localize(project, _issue(project), "my")
@@ -50,12 +57,21 @@ def test_untranslated_paragraph_falls_back_to_english_marked_and_reported(projec
     edition = localize(project, _issue(project), "my")
     email = Renderer(project).render(edition)
     # English text inside the Burmese edition is marked, and set in the English fonts.
-    assert re.search(r'<div lang="en" style="font-family: Helvetica, Arial, sans-serif;line-height: 1.6;"><p style="[^"]*">Third paragraph, plain.</p>', email.html)
+    assert re.search(
+        r'<div lang="en" style="font-family: Helvetica, Arial, sans-serif;line-height: 1.6;"><p style="[^"]*">Third paragraph, plain.</p>',
+        email.html,
+    )
     assert "Third paragraph, plain." in email.text
     assert re.search(r'<h1 style="[^"]*">ရှေ့ဆက်မည့် နှစ်</h1>', email.html)
     messages = [str(d) for d in edition.diagnostics]
-    assert "issues/2024-01-04.yaml: warning: my: 7 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown" in messages
-    assert "issues/2024-01-04.yaml: warning: my: 3 of 3 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown" in messages
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 7 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown"
+        in messages
+    )
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 3 of 3 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown"
+        in messages
+    )
     assert len(messages) == 3  # one line per catalog: content, names, interface
 
 
@@ -74,12 +90,18 @@ def test_an_edition_with_english_fallback_says_so_at_the_top(project: Project) -
 
 
 def test_a_fully_translated_edition_has_no_note(project: Project) -> None:
-    translations = {message.key: f"မြန်မာ {n}" for n, message in enumerate(catalogs.issue_messages(_issue(project)))}
+    translations = {
+        message.key: f"မြန်မာ {n}" for n, message in enumerate(catalogs.issue_messages(_issue(project)))
+    }
     translate(project, "my", "issues/2024-01-04", translations)
-    translate(project, "my", "names", {"Org One": "အဖွဲ့ တစ်", "Org Two": "အဖွဲ့ နှစ်", "Progressive Voice": "တိုးတက်သောအသံ"})
+    translate(
+        project, "my", "names", {"Org One": "အဖွဲ့ တစ်", "Org Two": "အဖွဲ့ နှစ်", "Progressive Voice": "တိုးတက်သောအသံ"}
+    )
     interface: dict[str, str | tuple[str, ...]] = {}
     for message in catalogs.interface_messages(project):
-        text = " ".join(["မြန်မာ", *re.findall(r"%\(\w+\)s", message.key)])  # a pseudo-translation keeping the placeholders
+        text = " ".join(
+            ["မြန်မာ", *re.findall(r"%\(\w+\)s", message.key)]
+        )  # a pseudo-translation keeping the placeholders
         interface[message.key] = text if isinstance(message.id, str) else (text,)
     translate(project, "my", "messages", interface)
     edition = localize(project, _issue(project), "my")
@@ -96,10 +118,15 @@ def test_the_english_edition_has_no_note(project: Project) -> None:
 
 def test_a_project_that_sends_only_complete_editions_refuses_fallback(project: Project, cli) -> None:
     settings = project.root / "broadsheet.toml"
-    settings.write_text("send_incomplete_translations = false\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    settings.write_text(
+        "send_incomplete_translations = false\n" + settings.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     result = cli("build", "issues/2024-01-04.yaml", cwd=project.root)
     assert result.exit_code == 1
-    assert "issues/2024-01-04.yaml: error: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; --strict forbids falling back to English" in result.stderr.splitlines()
+    assert (
+        "issues/2024-01-04.yaml: error: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; --strict forbids falling back to English"
+        in result.stderr.splitlines()
+    )
     assert not project.build_dir.exists()
 
 
@@ -113,13 +140,21 @@ def test_english_fallback_keeps_the_typography_of_its_element(project: Project) 
 
 
 def test_fuzzy_translation_is_not_used(project: Project) -> None:
-    translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"}, fuzzy=frozenset({"Third paragraph, plain."}))
+    translate(
+        project,
+        "my",
+        "issues/2024-01-04",
+        {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"},
+        fuzzy=frozenset({"Third paragraph, plain."}),
+    )
     edition = localize(project, _issue(project), "my")
     assert "တတိယ" not in Renderer(project).render(edition).html
 
 
 def test_build_prints_one_warning_per_catalog(project: Project, cli) -> None:
-    interface = len(catalogs.interface_messages(project))  # the email's, the web pages' and the settings' strings
+    interface = len(
+        catalogs.interface_messages(project)
+    )  # the email's, the web pages' and the settings' strings
     assert interface > 10
     result = cli("build", "issues/2024-01-04.yaml", cwd=project.root)
     assert result.exit_code == 0, result.output
@@ -133,7 +168,10 @@ def test_build_prints_one_warning_per_catalog(project: Project, cli) -> None:
 def test_strict_build_refuses_fallback_and_writes_nothing(project: Project, cli) -> None:
     result = cli("build", "issues/2024-01-04.yaml", "--strict", cwd=project.root)
     assert result.exit_code == 1
-    assert "issues/2024-01-04.yaml: error: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; --strict forbids falling back to English" in result.stderr.splitlines()
+    assert (
+        "issues/2024-01-04.yaml: error: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; --strict forbids falling back to English"
+        in result.stderr.splitlines()
+    )
     assert not project.build_dir.exists()
     english = cli("build", "issues/2024-01-04.yaml", "--strict", "--locale", "en", cwd=project.root)
     assert english.exit_code == 0
@@ -142,7 +180,10 @@ def test_strict_build_refuses_fallback_and_writes_nothing(project: Project, cli)
 def test_missing_catalog_counts_everything_as_untranslated(tmp_project: Project) -> None:
     (tmp_project.issues_dir / "2024-01-04.yaml").write_text(ISSUE, encoding="utf-8")
     edition = localize(tmp_project, _issue(tmp_project), "my")
-    assert "issues/2024-01-04.yaml: warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown" in [str(d) for d in edition.diagnostics]
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown"
+        in [str(d) for d in edition.diagnostics]
+    )
     assert edition.issue.title == "The Year Ahead"
     assert edition.issue.title_lang == "en"
 
@@ -201,7 +242,11 @@ def test_burmese_text_part_wraps_at_syllables(repo_project: Project) -> None:
 
 
 def test_a_third_locale_needs_only_configuration_and_a_catalog(tmp_path: Path, cli) -> None:
-    settings = (REPO / "broadsheet.toml").read_text(encoding="utf-8").replace('locales = ["en", "my"]', 'locales = ["en", "my", "th"]')
+    settings = (
+        (REPO / "broadsheet.toml")
+        .read_text(encoding="utf-8")
+        .replace('locales = ["en", "my"]', 'locales = ["en", "my", "th"]')
+    )
     (tmp_path / "broadsheet.toml").write_text(settings, encoding="utf-8")
     (tmp_path / "templates").symlink_to(REPO / "templates")
     (tmp_path / "issues").mkdir()

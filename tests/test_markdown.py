@@ -48,9 +48,13 @@ def test_inspect_reports_raw_html_on_its_line() -> None:
 
 
 def test_inspect_reports_an_html_block_by_its_first_line() -> None:
-    problems, _ = inspect("Fine.\n\n<div class=\"box\">\nInside.\n</div>\n")
+    problems, _ = inspect('Fine.\n\n<div class="box">\nInside.\n</div>\n')
     assert problems == [
-        Problem(2, '<div class="box">', "raw HTML is not allowed in Markdown (found '<div class=\"box\">'); use Markdown instead")
+        Problem(
+            2,
+            '<div class="box">',
+            "raw HTML is not allowed in Markdown (found '<div class=\"box\">'); use Markdown instead",
+        )
     ]
 
 
@@ -63,8 +67,17 @@ def test_inspect_shortens_long_html_in_its_message() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["javascript:alert(1)", "data:text/html,hi", "vbscript:x", "ftp://example.org/f", "/relative/path", "//example.org/x",
-     "#anchor", "example.org", "mailto:nobody"],
+    [
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "vbscript:x",
+        "ftp://example.org/f",
+        "/relative/path",
+        "//example.org/x",
+        "#anchor",
+        "example.org",
+        "mailto:nobody",
+    ],
 )
 def test_inspect_reports_links_that_are_not_http_or_mailto(url: str) -> None:
     problems, _ = inspect(f"Intro.\n[a link]({url})")
@@ -75,7 +88,9 @@ def test_inspect_reports_images_and_footnotes_defined_in_the_markdown() -> None:
     problems, refs = inspect("![chart](https://example.org/c.png)\n\nA figure.[^1]\n\n[^1]: The source.")
     assert problems == [
         Problem(0, "![", "images are not allowed in the text; the issue's image goes under 'image:'"),
-        Problem(4, "[^1]:", "footnote [^1] is defined inside the Markdown; define it under 'footnotes:' instead"),
+        Problem(
+            4, "[^1]:", "footnote [^1] is defined inside the Markdown; define it under 'footnotes:' instead"
+        ),
     ]
     assert refs == [("1", 2)]
 
@@ -95,7 +110,10 @@ def test_inspect_inline_text_counts_lines_from_the_start() -> None:
 
 
 def test_to_html_escapes_text() -> None:
-    assert to_html('Fish & chips < 5 > 3 "quoted"', {}) == "<p>Fish &amp; chips &lt; 5 &gt; 3 &quot;quoted&quot;</p>\n"
+    assert (
+        to_html('Fish & chips < 5 > 3 "quoted"', {})
+        == "<p>Fish &amp; chips &lt; 5 &gt; 3 &quot;quoted&quot;</p>\n"
+    )
 
 
 def test_to_html_escapes_raw_html_instead_of_passing_it_through() -> None:
@@ -105,7 +123,10 @@ def test_to_html_escapes_raw_html_instead_of_passing_it_through() -> None:
 
 
 def test_to_html_renders_emphasis_inline() -> None:
-    assert to_html("*em* **strong** `a < b`", {}, inline=True) == "<em>em</em> <strong>strong</strong> <code>a &lt; b</code>"
+    assert (
+        to_html("*em* **strong** `a < b`", {}, inline=True)
+        == "<em>em</em> <strong>strong</strong> <code>a &lt; b</code>"
+    )
 
 
 def test_to_html_footnote_reference_is_a_numbered_sup_linking_to_its_footnote() -> None:
@@ -125,7 +146,10 @@ def test_to_html_leaves_an_unnumbered_reference_as_text() -> None:
 
 
 def test_to_html_links_http_https_and_mailto() -> None:
-    html = to_html("[a](https://example.org/?a=1&b=2) [b](http://example.org) [c](mailto:info@example.org) <https://example.org/d>", {})
+    html = to_html(
+        "[a](https://example.org/?a=1&b=2) [b](http://example.org) [c](mailto:info@example.org) <https://example.org/d>",
+        {},
+    )
     assert html == (
         '<p><a href="https://example.org/?a=1&amp;b=2">a</a> <a href="http://example.org">b</a> '
         '<a href="mailto:info@example.org">c</a> <a href="https://example.org/d">https://example.org/d</a></p>\n'
@@ -134,8 +158,14 @@ def test_to_html_links_http_https_and_mailto() -> None:
 
 @pytest.mark.parametrize(
     "markdown",
-    ["[x](javascript:alert(1))", "<javascript:alert(1)>", "[x](data:text/html,hi)", "[x](/relative)", "[x](#top)",
-     "[x](ftp://example.org)"],
+    [
+        "[x](javascript:alert(1))",
+        "<javascript:alert(1)>",
+        "[x](data:text/html,hi)",
+        "[x](/relative)",
+        "[x](#top)",
+        "[x](ftp://example.org)",
+    ],
 )
 def test_to_html_makes_no_link_for_other_urls(markdown: str) -> None:
     html = to_html(markdown, {})
@@ -160,7 +190,9 @@ def test_to_html_cannot_break_out_of_the_href() -> None:
 
 
 def test_to_text_writes_links_as_text_and_url() -> None:
-    assert to_text("Read [the report](https://example.org/r) today.", {}) == ["Read the report (https://example.org/r) today."]
+    assert to_text("Read [the report](https://example.org/r) today.", {}) == [
+        "Read the report (https://example.org/r) today."
+    ]
 
 
 def test_to_text_shows_an_autolink_once() -> None:
@@ -170,9 +202,9 @@ def test_to_text_shows_an_autolink_once() -> None:
 
 
 def test_to_text_shows_mail_addresses_without_mailto() -> None:
-    assert to_text("Write [to us](mailto:info@example.org) or [info@example.org](mailto:info@example.org).", {}) == [
-        "Write to us (info@example.org) or info@example.org."
-    ]
+    assert to_text(
+        "Write [to us](mailto:info@example.org) or [info@example.org](mailto:info@example.org).", {}
+    ) == ["Write to us (info@example.org) or info@example.org."]
 
 
 def test_to_text_shows_no_url_for_a_link_that_is_not_allowed() -> None:

@@ -75,8 +75,16 @@ def sample_editions(project: Project) -> dict[str, Email]:
     return editions(project, SAMPLE).emails
 
 
-def copy(project: Project, number: int, name: str = "Reader", address: str = "reader@example.org", locale: str = "en") -> Recipient:
-    reader = Subscriber(id=number, email=address, email_key=address.lower(), name=name, locale=locale, status="active")
+def copy(
+    project: Project,
+    number: int,
+    name: str = "Reader",
+    address: str = "reader@example.org",
+    locale: str = "en",
+) -> Recipient:
+    reader = Subscriber(
+        id=number, email=address, email_key=address.lower(), name=name, locale=locale, status="active"
+    )
     return recipient(reader, "2023-12-21", project.settings, SIGNER)
 
 
@@ -131,9 +139,16 @@ def assert_filled_in(prepared: PreparedMessage, batch: Batch, copy: Recipient) -
 
 
 @pytest.mark.parametrize("locale", ["en", "my"])
-def test_prepared_copies_are_byte_for_byte_the_composed_ones(project: Project, sample_editions: dict[str, Email], locale: str) -> None:
-    recipients = [copy(project, number, name, "reader@example.org", locale) for number, name in enumerate(ODD_NAMES, start=1)]
-    recipients += [copy(project, 100 + number, "Reader", address, locale) for number, address in enumerate(ODD_ADDRESSES)]
+def test_prepared_copies_are_byte_for_byte_the_composed_ones(
+    project: Project, sample_editions: dict[str, Email], locale: str
+) -> None:
+    recipients = [
+        copy(project, number, name, "reader@example.org", locale)
+        for number, name in enumerate(ODD_NAMES, start=1)
+    ]
+    recipients += [
+        copy(project, 100 + number, "Reader", address, locale) for number, address in enumerate(ODD_ADDRESSES)
+    ]
     batch = edition_batch(project, sample_editions[locale], recipients)
     prepared = prepare(batch)
     for reader in recipients:
@@ -163,7 +178,9 @@ def test_unsubscribe_links_of_any_length_are_encoded_as_composed(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=TEXT, locale=st.sampled_from(["en", "my"]), number=st.integers(min_value=1, max_value=10**9))
-def test_any_name_gives_the_composed_copy(project: Project, sample_editions: dict[str, Email], name: str, locale: str, number: int) -> None:
+def test_any_name_gives_the_composed_copy(
+    project: Project, sample_editions: dict[str, Email], name: str, locale: str, number: int
+) -> None:
     reader = copy(project, number, name, locale=locale)
     batch = edition_batch(project, sample_editions[locale], [reader])
     assert_same_copy(prepare(batch), batch, reader)
@@ -177,7 +194,10 @@ def test_any_substituted_values_give_the_composed_copy(
     reader = dataclasses.replace(
         copy(project, 3, "Ma Ma", locale=locale),
         substitutions={UNSUBSCRIBE_PLACEHOLDER: unsubscribe, PREFERENCES_PLACEHOLDER: preferences},
-        headers={"List-Unsubscribe": f"<{UNSUBSCRIBE_PLACEHOLDER}>", "X-Preferences": PREFERENCES_PLACEHOLDER},
+        headers={
+            "List-Unsubscribe": f"<{UNSUBSCRIBE_PLACEHOLDER}>",
+            "X-Preferences": PREFERENCES_PLACEHOLDER,
+        },
     )
     batch = edition_batch(project, sample_editions[locale], [reader])
     assert_same_copy(prepare(batch), batch, reader)
@@ -186,16 +206,23 @@ def test_any_substituted_values_give_the_composed_copy(
 # Templates: short and long lines, spaces and tabs at line ends, escapes, Burmese, and the placeholders anywhere.
 PIECE = st.one_of(
     st.text(st.sampled_from(list("ab =\t.-\r\nမé")), max_size=40),
-    st.sampled_from(["x" * 90, "=" * 30, "မြန်မာ" * 12, " " * 80, UNSUBSCRIBE_PLACEHOLDER, PREFERENCES_PLACEHOLDER]),
+    st.sampled_from(
+        ["x" * 90, "=" * 30, "မြန်မာ" * 12, " " * 80, UNSUBSCRIBE_PLACEHOLDER, PREFERENCES_PLACEHOLDER]
+    ),
 )
 TEMPLATE = st.lists(PIECE, max_size=30).map("".join)
-SUBJECT = st.lists(st.one_of(st.text(st.sampled_from(list("ab =\tမé")), max_size=40), st.just(UNSUBSCRIBE_PLACEHOLDER)), max_size=5).map("".join)
+SUBJECT = st.lists(
+    st.one_of(st.text(st.sampled_from(list("ab =\tမé")), max_size=40), st.just(UNSUBSCRIBE_PLACEHOLDER)),
+    max_size=5,
+).map("".join)
 VALUE = st.text(st.sampled_from(list("ab =\t%/:.မ")), max_size=160)
 
 
 @settings(max_examples=300, deadline=None)
 @given(html=TEMPLATE, text=TEMPLATE, subject=SUBJECT, unsubscribe=VALUE, preferences=VALUE)
-def test_any_edition_gives_the_composed_copy(html: str, text: str, subject: str, unsubscribe: str, preferences: str) -> None:
+def test_any_edition_gives_the_composed_copy(
+    html: str, text: str, subject: str, unsubscribe: str, preferences: str
+) -> None:
     """Each transfer encoding (7bit, quoted-printable, base64), chosen as the content manager chooses it."""
     reader = Recipient(
         address="ko@example.org",
@@ -209,7 +236,9 @@ def test_any_edition_gives_the_composed_copy(html: str, text: str, subject: str,
     assert_same_copy(prepared, batch, reader)
 
 
-def test_batches_of_one_edition_share_one_prepared_message(project: Project, sample_editions: dict[str, Email]) -> None:
+def test_batches_of_one_edition_share_one_prepared_message(
+    project: Project, sample_editions: dict[str, Email]
+) -> None:
     first = edition_batch(project, sample_editions["my"], [copy(project, 1)])
     second = edition_batch(project, sample_editions["my"], [copy(project, 2)])
     other = dataclasses.replace(second, subject="Another subject")
@@ -222,11 +251,17 @@ def test_batches_of_one_edition_share_one_prepared_message(project: Project, sam
 
 def sample_batch(project: Project, sample_editions: dict[str, Email], locale: str) -> Batch:
     names = ["Ko Ko", "ကိုကို", 'Daw "Su", Yangon', ""]
-    return edition_batch(project, sample_editions[locale], [copy(project, n, name, f"reader{n}@example.org", locale) for n, name in enumerate(names, 1)])
+    return edition_batch(
+        project,
+        sample_editions[locale],
+        [copy(project, n, name, f"reader{n}@example.org", locale) for n, name in enumerate(names, 1)],
+    )
 
 
 @pytest.mark.parametrize("locale", ["en", "my"])
-def test_outbox_files_hold_the_composed_copies(project: Project, sample_editions: dict[str, Email], locale: str, tmp_path: Path) -> None:
+def test_outbox_files_hold_the_composed_copies(
+    project: Project, sample_editions: dict[str, Email], locale: str, tmp_path: Path
+) -> None:
     batch = sample_batch(project, sample_editions, locale)
     deliveries = OutboxTransport(tmp_path).send(batch)
     boundary = prepare(batch).boundary
@@ -242,12 +277,18 @@ def mailbox() -> Iterator[Mailbox]:
 
 
 @pytest.mark.parametrize("locale", ["en", "my"])
-def test_smtp_sends_the_composed_copies(project: Project, sample_editions: dict[str, Email], locale: str, mailbox: Mailbox) -> None:
+def test_smtp_sends_the_composed_copies(
+    project: Project, sample_editions: dict[str, Email], locale: str, mailbox: Mailbox
+) -> None:
     batch = sample_batch(project, sample_editions, locale)
     transport = SMTPTransport.from_url(f"smtp://127.0.0.1:{mailbox.port}", timeout=5.0)
     try:
         # One recipient per hand-over, as the sender hands them (SMTPTransport.max_batch).
-        deliveries = [d for reader in batch.recipients for d in transport.send(dataclasses.replace(batch, recipients=[reader]))]
+        deliveries = [
+            d
+            for reader in batch.recipients
+            for d in transport.send(dataclasses.replace(batch, recipients=[reader]))
+        ]
     finally:
         transport.close()
     assert [d.outcome for d in deliveries] == [Outcome.SENT] * len(batch.recipients)

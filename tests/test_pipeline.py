@@ -62,12 +62,17 @@ def test_every_command_that_renders_the_email_reports_its_size(
         "send": cli("send", ISSUE, "--dry-run", cwd=root),
     }
     expected = [str(d) for d in check(warned_project, Path(ISSUE)) if GMAIL in d.message]
-    assert [line.split(": warning: ")[1][:16] for line in expected] == ["en: the HTML is ", "my: the HTML is "]
+    assert [line.split(": warning: ")[1][:16] for line in expected] == [
+        "en: the HTML is ",
+        "my: the HTML is ",
+    ]
     for command, result in printed.items():
         assert result.exit_code == 0, (command, result.stderr)
         assert [line for line in _lines(result) if GMAIL in line] == expected, command
     preview = build_preview(root, root / ISSUE, "state")
-    assert [d for d in preview.diagnostics if GMAIL in d.message] == [d for d in check(warned_project, Path(ISSUE)) if GMAIL in d.message]
+    assert [d for d in preview.diagnostics if GMAIL in d.message] == [
+        d for d in check(warned_project, Path(ISSUE)) if GMAIL in d.message
+    ]
 
 
 def test_build_send_preview_and_site_report_the_same_diagnostics(
@@ -83,4 +88,6 @@ def test_build_send_preview_and_site_report_the_same_diagnostics(
     monkeypatch.setenv("BROADSHEET_DATABASE_URL", sample_store.url.render_as_string(hide_password=False))
     assert _lines(cli("send", ISSUE, "--dry-run", cwd=root)) == [str(d) for d in built]
     # The site renders web pages, not the email: everything but the email's size budget.
-    assert list(build_site(warned_project).diagnostics) == [d for d in built if "(email_max_html_kb)" not in d.message]
+    assert list(build_site(warned_project).diagnostics) == [
+        d for d in built if "(email_max_html_kb)" not in d.message
+    ]

@@ -25,7 +25,9 @@ from .support import environment, read_outbox, run_send
 
 SECRET = "test-secret-for-signing-unsubscribe-links"
 SIGNER = Signer(SECRET)
-PREFERENCES_LINK = re.compile(r"https://progressivevoicemyanmar\.org/newsletter(/preferences/[A-Za-z0-9_.%-]+)")
+PREFERENCES_LINK = re.compile(
+    r"https://progressivevoicemyanmar\.org/newsletter(/preferences/[A-Za-z0-9_.%-]+)"
+)
 
 
 @pytest.fixture
@@ -34,9 +36,13 @@ def client(project: Project, engine: Engine) -> Iterator[Client]:
         yield client
 
 
-def subscribe(engine: Engine, email: str, *, name: str = "Ko Aung", locale: str = "my", status: Status = Status.ACTIVE) -> Subscriber:
+def subscribe(
+    engine: Engine, email: str, *, name: str = "Ko Aung", locale: str = "my", status: Status = Status.ACTIVE
+) -> Subscriber:
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        subscriber = Subscriber(email=email, email_key=email.lower(), name=name, locale=locale, status=status.value)
+        subscriber = Subscriber(
+            email=email, email_key=email.lower(), name=name, locale=locale, status=status.value
+        )
         session.add(subscriber)
     return subscriber
 
@@ -61,7 +67,9 @@ def opened_form(client: Client, engine: Engine) -> tuple[Subscriber, str, str]:
     return subscriber, token, form_token(client.get(f"/preferences/{token}").text)
 
 
-def test_page_is_in_the_subscribers_language_with_their_current_values(client: Client, engine: Engine) -> None:
+def test_page_is_in_the_subscribers_language_with_their_current_values(
+    client: Client, engine: Engine
+) -> None:
     subscriber = subscribe(engine, "reader@example.org")
     token = SIGNER.token(subscriber)
     response = client.get(f"/preferences/{token}")
@@ -81,9 +89,13 @@ def test_page_is_in_the_subscribers_language_with_their_current_values(client: C
     form_token(page)
 
 
-def test_saving_changes_the_language_and_name_and_answers_in_the_new_language(client: Client, engine: Engine) -> None:
+def test_saving_changes_the_language_and_name_and_answers_in_the_new_language(
+    client: Client, engine: Engine
+) -> None:
     subscriber, token, csrf = opened_form(client, engine)
-    response = client.post(f"/preferences/{token}", data={"csrf": csrf, "name": "  Daw Su  ", "language": "en"})
+    response = client.post(
+        f"/preferences/{token}", data={"csrf": csrf, "name": "  Daw Su  ", "language": "en"}
+    )
     assert response.status_code == 200
     assert '<html lang="en">' in response.text
     assert "Your preferences are saved" in response.text
@@ -109,7 +121,10 @@ def test_a_post_without_the_form_token_is_refused_and_changes_nothing(client: Cl
     other = subscribe(engine, "other@example.org")
     token = SIGNER.token(subscriber)
     others_csrf = form_token(client.get(f"/preferences/{SIGNER.token(other)}").text)
-    for data in ({"name": "Mallory", "language": "en"}, {"csrf": others_csrf, "name": "Mallory", "language": "en"}):
+    for data in (
+        {"name": "Mallory", "language": "en"},
+        {"csrf": others_csrf, "name": "Mallory", "language": "en"},
+    ):
         response = client.post(f"/preferences/{token}", data=data)
         assert response.status_code == 400
         assert '<html lang="my">' in response.text
@@ -125,9 +140,13 @@ def test_a_language_not_offered_is_refused_with_the_form_again(client: Client, e
     assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
 
 
-def test_a_name_with_a_direction_override_is_refused_with_the_form_again(client: Client, engine: Engine) -> None:
+def test_a_name_with_a_direction_override_is_refused_with_the_form_again(
+    client: Client, engine: Engine
+) -> None:
     subscriber, token, csrf = opened_form(client, engine)
-    response = client.post(f"/preferences/{token}", data={"csrf": csrf, "name": "Daw \u202eSu", "language": "en"})
+    response = client.post(
+        f"/preferences/{token}", data={"csrf": csrf, "name": "Daw \u202eSu", "language": "en"}
+    )
     assert response.status_code == 400
     assert "စာလုံး ၂၀၀ ထက် မပိုသော အမည်ကို တစ်ကြောင်းတည်းဖြင့် ထည့်ပါ။" in response.text
     assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
@@ -154,7 +173,10 @@ def test_the_email_links_to_a_working_preferences_page_and_the_other_edition(
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
     html = message.get_body(("html",)).get_content()
     assert "English (အင်္ဂလိပ်):\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n" in text
-    assert re.search(r'<a href="https://progressivevoicemyanmar\.org/newsletter/en/2023-12-21/" hreflang="en"[^>]*><span lang="en"[^>]*>English</span>', html)
+    assert re.search(
+        r'<a href="https://progressivevoicemyanmar\.org/newsletter/en/2023-12-21/" hreflang="en"[^>]*><span lang="en"[^>]*>English</span>',
+        html,
+    )
     match = PREFERENCES_LINK.search(text)
     assert match is not None, text
     path = match.group(1)
@@ -166,12 +188,19 @@ def test_the_email_links_to_a_working_preferences_page_and_the_other_edition(
     assert stored(engine, subscriber) == ("Daw Su", "en", Status.ACTIVE.value)
 
 
-def test_every_form_works_when_a_proxy_serves_the_app_under_a_path(project: Project, engine: Engine, tmp_path: Path) -> None:
+def test_every_form_works_when_a_proxy_serves_the_app_under_a_path(
+    project: Project, engine: Engine, tmp_path: Path
+) -> None:
     # As behind the organization's proxy at /newsletter/: each form posts where the browser resolves its
     # action from the page's own address.
     outbox = tmp_path / "outbox"
     app = create_app(
-        project, engine, SIGNER, webhook_public_key=None, secret=SECRET, transport_factory=lambda: OutboxTransport(outbox)
+        project,
+        engine,
+        SIGNER,
+        webhook_public_key=None,
+        secret=SECRET,
+        transport_factory=lambda: OutboxTransport(outbox),
     )
     behind_proxy = Starlette(routes=[Mount("/newsletter", app=app)])
     behind_proxy.state.outgoing = app.state.outgoing
@@ -199,7 +228,9 @@ def test_every_form_works_when_a_proxy_serves_the_app_under_a_path(project: Proj
     assert stored(engine, reader)[2] == Status.UNSUBSCRIBED.value
 
 
-def test_an_address_taken_under_older_rules_does_not_block_changing_the_name_language_or_leaving(client: Client, engine: Engine) -> None:
+def test_an_address_taken_under_older_rules_does_not_block_changing_the_name_language_or_leaving(
+    client: Client, engine: Engine
+) -> None:
     # Valid by RFC 5321 and once taken; today's sign-up form refuses it (no header can hold it).
     subscriber = subscribe(engine, "=?utf-8?q?e6?=@example.org")
     token = SIGNER.token(subscriber)

@@ -44,7 +44,13 @@ def save(client: TestClient, path: Path, text: str | None = None) -> None:
 
 def test_page_offers_every_locale_width_and_part(client: TestClient) -> None:
     page = client.get("/").text
-    for query in ("locale=en&width=phone", "locale=en&width=desktop", "locale=en&part=text", "locale=my&width=phone", "locale=my&part=text"):
+    for query in (
+        "locale=en&width=phone",
+        "locale=en&width=desktop",
+        "locale=en&part=text",
+        "locale=my&width=phone",
+        "locale=my&part=text",
+    ):
         assert f'href="/?{query}"' in page
     assert '<iframe title="en edition" src="/email/en.html" style="width:375px' in page
     assert "of the 102 KB Gmail shows unclipped" in page
@@ -65,7 +71,10 @@ def test_editions_are_served_as_html_and_text(client: TestClient) -> None:
 def test_page_shows_catalog_status_and_fallback_warnings(client: TestClient) -> None:
     page = client.get("/").text
     assert "<tr><td>my</td><td>issues/2023-12-21</td><td>6</td><td>0</td><td>25</td><td>19%</td></tr>" in page
-    assert "warning: my: 25 of 31 messages in locales/my/LC_MESSAGES/issues/2023-12-21.po untranslated; English shown" in page
+    assert (
+        "warning: my: 25 of 31 messages in locales/my/LC_MESSAGES/issues/2023-12-21.po untranslated; English shown"
+        in page
+    )
 
 
 def test_errors_replace_the_email_until_they_are_fixed(client: TestClient, project: Project) -> None:
@@ -73,7 +82,10 @@ def test_errors_replace_the_email_until_they_are_fixed(client: TestClient, proje
     good = issue.read_text(encoding="utf-8")
     save(client, issue, good.replace("date: 2023-12-21", "date: 2023-12-21\ntitel: typo"))
     page = client.get("/").text
-    assert "issues/2023-12-21.yaml:3:1: error: titel: unknown field &#x27;titel&#x27;; did you mean &#x27;title&#x27;?" in page
+    assert (
+        "issues/2023-12-21.yaml:3:1: error: titel: unknown field &#x27;titel&#x27;; did you mean &#x27;title&#x27;?"
+        in page
+    )
     assert "<iframe" not in page
     save(client, issue, good)
     assert "<iframe" in client.get("/").text
@@ -87,7 +99,9 @@ def test_broken_template_is_shown_not_fatal(client: TestClient, project: Project
     assert "error: template" in page.text
 
 
-def test_state_changes_with_the_issue_templates_catalogs_and_settings(project: Project, client: TestClient) -> None:
+def test_state_changes_with_the_issue_templates_catalogs_and_settings(
+    project: Project, client: TestClient
+) -> None:
     for path in (
         project.templates_dir / "email.mjml.j2",
         project.locales_dir / "my" / "LC_MESSAGES" / "messages.po",
@@ -114,7 +128,14 @@ def served(project: Project) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(project.root, project.issues_dir / "2023-12-21.yaml"), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(project.root, project.issues_dir / "2023-12-21.yaml"),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -125,17 +146,27 @@ def served(project: Project) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_page_reloads_by_itself_when_the_issue_changes(project: Project, served: str, browser: Browser) -> None:
+def test_page_reloads_by_itself_when_the_issue_changes(
+    project: Project, served: str, browser: Browser
+) -> None:
     page = browser.new_page(viewport={"width": 900, "height": 900})
     page.route("https://**/*", lambda route: route.abort())
     page.goto(served + "/?locale=en&width=phone")
     frame = page.frame_locator("iframe")
     assert "A Year of Tragedy and Hope" in frame.locator("h1").inner_text()
     issue = project.issues_dir / "2023-12-21.yaml"
-    issue.write_text(issue.read_text(encoding="utf-8").replace("title: A Year of Tragedy and Hope", "title: A Year of Grief and Hope"), encoding="utf-8")
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace(
+            "title: A Year of Tragedy and Hope", "title: A Year of Grief and Hope"
+        ),
+        encoding="utf-8",
+    )
     bump(issue)
     started = time.monotonic()
-    page.wait_for_function("document.body.dataset.state !== undefined && performance.getEntriesByType('navigation').length > 0", timeout=5000)
+    page.wait_for_function(
+        "document.body.dataset.state !== undefined && performance.getEntriesByType('navigation').length > 0",
+        timeout=5000,
+    )
     frame.locator("h1", has_text="A Year of Grief and Hope").wait_for(timeout=5000)
     assert time.monotonic() - started < 5
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

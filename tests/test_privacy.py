@@ -30,7 +30,9 @@ Cli = Callable[..., Result]
 
 
 @pytest.fixture
-def project_cli(cli: Cli, tmp_project: Project, store: Engine, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
+def project_cli(
+    cli: Cli, tmp_project: Project, store: Engine, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Cli:
     """`broadsheet ARGS...` run in a throwaway project on the test's database, with BROADSHEET_SECRET set."""
     monkeypatch.setenv("BROADSHEET_DATABASE_URL", store_url)
     monkeypatch.setenv("BROADSHEET_SECRET", SECRET)
@@ -46,19 +48,39 @@ def aung(store: Engine) -> int:
     """A subscriber with one ledger row and one event; their id."""
     with Session(store) as session:
         subscriber = Subscriber(
-            email="Aung@Example.org", email_key="aung@example.org", name="Aung Kyaw Zin", locale="my",
-            created_at=SENT_AT, updated_at=SENT_AT, status_changed_at=CONSENTED_AT, confirmation_sent_at=SENT_AT, consented_at=CONSENTED_AT,
-            consent_source="web form", consent_text=CONSENT,
+            email="Aung@Example.org",
+            email_key="aung@example.org",
+            name="Aung Kyaw Zin",
+            locale="my",
+            created_at=SENT_AT,
+            updated_at=SENT_AT,
+            status_changed_at=CONSENTED_AT,
+            confirmation_sent_at=SENT_AT,
+            consented_at=CONSENTED_AT,
+            consent_source="web form",
+            consent_text=CONSENT,
         )
         session.add(subscriber)
         session.flush()
         session.add(
             LedgerEntry(
-                issue="2024-01-04", subscriber_id=subscriber.id, locale="my", state="sent", updated_at=SENT_AT,
+                issue="2024-01-04",
+                subscriber_id=subscriber.id,
+                locale="my",
+                state="sent",
+                updated_at=SENT_AT,
                 detail="outbox/2024-01-04/my/Aung@Example.org.eml",
             )
         )
-        session.add(Event(sg_event_id="ev-1", issue="2024-01-04", subscriber_id=subscriber.id, kind="delivered", created_at=DELIVERED_AT))
+        session.add(
+            Event(
+                sg_event_id="ev-1",
+                issue="2024-01-04",
+                subscriber_id=subscriber.id,
+                kind="delivered",
+                created_at=DELIVERED_AT,
+            )
+        )
         session.commit()
         return subscriber.id
 
@@ -69,14 +91,19 @@ def _write(tmp_project: Project, text: str) -> Path:
     return path
 
 
-def test_forget_keeps_no_name_or_address_in_any_table_only_a_keyed_hash(project_cli: Cli, store: Engine, aung: int) -> None:
+def test_forget_keeps_no_name_or_address_in_any_table_only_a_keyed_hash(
+    project_cli: Cli, store: Engine, aung: int
+) -> None:
     result = project_cli("subscribers", "forget", "AUNG@example.org")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "forgot AUNG@example.org\n", "")
 
     metadata = MetaData()
     metadata.reflect(store)
     with store.connect() as connection:
-        stored = {name: [tuple(row) for row in connection.execute(table.select())] for name, table in metadata.tables.items()}
+        stored = {
+            name: [tuple(row) for row in connection.execute(table.select())]
+            for name, table in metadata.tables.items()
+        }
     text = repr(stored).lower()
     assert "aung@example.org" not in text and "aung kyaw zin" not in text
     assert stored["subscribers"] == []
@@ -90,7 +117,15 @@ def test_forget_keeps_past_copies_and_events_under_an_anonymous_id_per_issue_and
 ) -> None:
     with Session(store) as session:
         session.add(LedgerEntry(issue="2024-01-11", subscriber_id=aung, locale="my", state="sending"))
-        session.add(Event(sg_event_id="ev-2", issue="2024-01-11", subscriber_id=aung, kind="delivered", created_at=DELIVERED_AT))
+        session.add(
+            Event(
+                sg_event_id="ev-2",
+                issue="2024-01-11",
+                subscriber_id=aung,
+                kind="delivered",
+                created_at=DELIVERED_AT,
+            )
+        )
         session.add(LedgerEntry(issue="2024-01-18", subscriber_id=aung, locale="my", state="pending"))
         session.commit()
     before = project_cli("report", "2024-01-04", "--json")
@@ -101,7 +136,8 @@ def test_forget_keeps_past_copies_and_events_under_an_anonymous_id_per_issue_and
         events = {row.issue: row for row in session.scalars(select(Event))}
     # The copy of 2024-01-18 was never handed over: it goes. That of 2024-01-11 never had its answer: failed.
     assert {issue: (row.state, row.subscriber_id) for issue, row in ledger.items()} == {
-        "2024-01-04": ("sent", None), "2024-01-11": ("failed", None)
+        "2024-01-04": ("sent", None),
+        "2024-01-11": ("failed", None),
     }
     # The transport's answers go: they may quote the address, or name a message the mail server could find.
     assert {row.detail for row in ledger.values()} == {""}
@@ -134,7 +170,15 @@ def test_forgetting_during_a_send_keeps_the_copy_anonymous_whatever_the_transpor
     assert project_cli("subscribers", "forget", "aung@example.org").exit_code == 0
     with store.begin() as connection:
         if answer == "settle":
-            ledger.settle(connection, [(claimed.entry_id, Delivery("Aung@Example.org", Outcome.FAILED, "550 5.1.1 <Aung@Example.org> unknown"))])
+            ledger.settle(
+                connection,
+                [
+                    (
+                        claimed.entry_id,
+                        Delivery("Aung@Example.org", Outcome.FAILED, "550 5.1.1 <Aung@Example.org> unknown"),
+                    )
+                ],
+            )
         else:
             ledger.release(connection, [claimed.entry_id], "connection refused")
     ledger.finish()
@@ -160,7 +204,10 @@ def test_forgetting_twice_is_harmless(project_cli: Cli, store: Engine, aung: int
 def test_forgetting_an_unknown_address_exits_1(project_cli: Cli) -> None:
     result = project_cli("subscribers", "forget", "nobody@example.org")
     assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == "broadsheet: no subscriber has the address 'nobody@example.org', and it was never forgotten\n"
+    assert (
+        result.stderr
+        == "broadsheet: no subscriber has the address 'nobody@example.org', and it was never forgotten\n"
+    )
 
 
 def test_an_import_skips_a_forgotten_address_with_a_warning_and_goes_on(
@@ -180,7 +227,9 @@ def test_add_refuses_a_forgotten_address(project_cli: Cli, store: Engine, aung: 
     project_cli("subscribers", "forget", "aung@example.org")
     result = project_cli("subscribers", "add", "Aung@example.org", "--locale", "my")
     assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == "broadsheet: 'Aung@example.org' asked to be forgotten: it is not subscribed again\n"
+    assert (
+        result.stderr == "broadsheet: 'Aung@example.org' asked to be forgotten: it is not subscribed again\n"
+    )
     assert project_cli("subscribers", "add", "su@example.org", "--locale", "en").exit_code == 0
 
 
@@ -241,7 +290,10 @@ def test_show_json_prints_everything_stored_about_one_subscriber(project_cli: Cl
         },
         "ledger": [
             {
-                "issue": "2024-01-04", "locale": "my", "state": "sent", "detail": "outbox/2024-01-04/my/Aung@Example.org.eml",
+                "issue": "2024-01-04",
+                "locale": "my",
+                "state": "sent",
+                "detail": "outbox/2024-01-04/my/Aung@Example.org.eml",
                 "updated_at": "2024-01-04T09:30:00+00:00",
             }
         ],

@@ -120,7 +120,11 @@ def test_every_resource_appears_with_title_url_and_organizations(sample: Issue, 
         assert _squash(resource.title) in parsed.text
         assert re.sub(r"\s", "", resource.title) in unspaced
         assert f"\n  {resource.url}\n" in english.text
-        by = "By " + (", ".join(resource.by) if len(resource.by) <= 3 else f"{resource.by[0]}, {resource.by[1]} and {len(resource.by) - 2} others")
+        by = "By " + (
+            ", ".join(resource.by)
+            if len(resource.by) <= 3
+            else f"{resource.by[0]}, {resource.by[1]} and {len(resource.by) - 2} others"
+        )
         assert by in parsed.text
         assert by in text
 
@@ -140,7 +144,9 @@ def test_burmese_titles_are_marked_with_their_language(sample: Issue, english: E
         assert f'<a href="{resource.url}" lang="my"' in english.html
 
 
-def test_header_shows_date_author_and_reading_time(repo_project: Project, sample: Issue, english: Email) -> None:
+def test_header_shows_date_author_and_reading_time(
+    repo_project: Project, sample: Issue, english: Email
+) -> None:
     visible = _parse(english.html).text
     minutes = reading_minutes(sample, repo_project.settings)
     assert "Progressive Voice · December 21, 2023" in visible
@@ -166,7 +172,9 @@ def test_featured_image_has_its_alt_text(sample: Issue, english: Email) -> None:
     assert images[0]["alt"] == sample.image.alt
 
 
-def test_footer_has_boilerplate_view_in_browser_other_edition_preferences_and_unsubscribe(english: Email) -> None:
+def test_footer_has_boilerplate_view_in_browser_other_edition_preferences_and_unsubscribe(
+    english: Email,
+) -> None:
     parsed = _parse(english.html)
     assert parsed.hrefs[-4:] == [
         "https://progressivevoicemyanmar.org/newsletter/en/2023-12-21/",
@@ -177,9 +185,12 @@ def test_footer_has_boilerplate_view_in_browser_other_edition_preferences_and_un
     # The address starts with the organization's name, shown just above it: once is enough.
     assert "Progressive Voice P.O. Box 000, Chiang Mai" in parsed.text
     assert "Progressive Voice\nP.O. Box 000, Chiang Mai" in english.text
-    assert parsed.text.endswith("View this email in your browser · မြန်မာ (Burmese) Change your language or name · Unsubscribe")
+    assert parsed.text.endswith(
+        "View this email in your browser · မြန်မာ (Burmese) Change your language or name · Unsubscribe"
+    )
     assert re.search(
-        r'<a href="https://progressivevoicemyanmar\.org/newsletter/my/2023-12-21/" hreflang="my"[^>]*><span lang="my"[^>]*>မြန်မာ</span> \(Burmese\)</a>', english.html
+        r'<a href="https://progressivevoicemyanmar\.org/newsletter/my/2023-12-21/" hreflang="my"[^>]*><span lang="my"[^>]*>မြန်မာ</span> \(Burmese\)</a>',
+        english.html,
     )
     assert english.text.endswith(
         "View this email in your browser:\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n\n"
@@ -189,18 +200,27 @@ def test_footer_has_boilerplate_view_in_browser_other_edition_preferences_and_un
     )
 
 
-def test_burmese_footer_offers_the_english_edition_by_its_name_in_both_languages(repo_project: Project, sample: Issue) -> None:
+def test_burmese_footer_offers_the_english_edition_by_its_name_in_both_languages(
+    repo_project: Project, sample: Issue
+) -> None:
     burmese_email = Renderer(repo_project).render(localize(repo_project, sample, "my"))
     assert re.search(
-        r'<a href="https://progressivevoicemyanmar\.org/newsletter/en/2023-12-21/" hreflang="en"[^>]*><span lang="en"[^>]*>English</span> \(အင်္ဂလိပ်\)</a>', burmese_email.html
+        r'<a href="https://progressivevoicemyanmar\.org/newsletter/en/2023-12-21/" hreflang="en"[^>]*><span lang="en"[^>]*>English</span> \(အင်္ဂလိပ်\)</a>',
+        burmese_email.html,
     )
-    assert "English (အင်္ဂလိပ်):\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n" in burmese_email.text
+    assert (
+        "English (အင်္ဂလိပ်):\nhttps://progressivevoicemyanmar.org/newsletter/en/2023-12-21/\n"
+        in burmese_email.text
+    )
     assert f"ဘာသာစကား သို့မဟုတ် အမည် ပြောင်းရန်:\n{PREFERENCES_PLACEHOLDER}\n" in burmese_email.text
 
 
 def test_template_css_is_inlined_and_head_styles_kept(english: Email) -> None:
     assert re.search(r'<h1 style="[^"]*font-size: 28px', english.html)
-    assert re.search(r'<div class="res"><p style="margin: 0 0 16px;"><a href="[^"]*" style="color: #0b5cab;font-weight: bold;text-decoration: none;">', english.html)
+    assert re.search(
+        r'<div class="res"><p style="margin: 0 0 16px;"><a href="[^"]*" style="color: #0b5cab;font-weight: bold;text-decoration: none;">',
+        english.html,
+    )
     assert "prefers-color-scheme: dark" in english.html  # dark-mode rules stay in <head>
     assert "@media only screen and (min-width:480px)" in english.html
     assert "mj-style" not in english.html
@@ -218,7 +238,7 @@ def test_no_outside_stylesheets_or_web_fonts(english: Email) -> None:
 
 
 def test_html_declares_language_and_color_schemes(english: Email) -> None:
-    assert english.html.startswith("<!DOCTYPE html><html lang=\"en\" dir=\"ltr\"")
+    assert english.html.startswith('<!DOCTYPE html><html lang="en" dir="ltr"')
     assert '<meta name="color-scheme" content="light dark">' in english.html
 
 
@@ -249,7 +269,7 @@ def test_title_with_markup_renders_as_text(tmp_project: Project, write_issue) ->
     assert 'Q&A <Special> "quoted"' in parsed.text
     assert "A & B <script>alert(1)</script>" in parsed.text
     assert "Q&amp;A &lt;Special&gt;" in email.html
-    assert "<title>Q&amp;A &lt;Special&gt; \"quoted\"</title>" in email.html
+    assert '<title>Q&amp;A &lt;Special&gt; "quoted"</title>' in email.html
     assert "A &amp; B &lt;script&gt;alert(1)&lt;/script&gt;" in email.html
     assert 'href="https://example.org/?a=1&amp;b=2"' in email.html
     assert "Tom &amp; Jerry say 1 &lt; 2" in email.html
@@ -343,7 +363,9 @@ def test_a_resource_costs_at_most_250_bytes_of_markup(tmp_path: Path, write_issu
     for count in (20, 21):
         sizes.append(_email(project, write_issue(_categories(0, count))).html_bytes)
     title = "Reports 20 on the human rights situation in Myanmar"
-    text = len(title) + len("https://example.org/reports/20") + len("By Progressive Voice, Another Organization")
+    text = (
+        len(title) + len("https://example.org/reports/20") + len("By Progressive Voice, Another Organization")
+    )
     assert sizes[1] - sizes[0] - text <= 250
 
 
@@ -360,7 +382,9 @@ def test_fair_shares_keep_short_categories_whole_and_cut_long_ones() -> None:
     assert fair_shares([4, 4], 0) == [0, 0]
 
 
-def test_resources_over_the_budget_go_to_the_web_edition_fairly_with_a_warning(tmp_path: Path, write_issue) -> None:
+def test_resources_over_the_budget_go_to_the_web_edition_fairly_with_a_warning(
+    tmp_path: Path, write_issue
+) -> None:
     project = _project(tmp_path, "email_max_html_kb = 20\n")
     path = write_issue(_categories(5, 60))
     email = _email(project, path)
@@ -372,7 +396,9 @@ def test_resources_over_the_budget_go_to_the_web_edition_fairly_with_a_warning(t
     assert 10 < len(reports) < 60
     more = 60 - len(reports)
     web = "https://progressivevoicemyanmar.org/newsletter/en/2023-12-21/#reports"
-    assert re.search(rf'<a class="more" href="{re.escape(web)}"[^>]*>and {more} more on the web</a>', email.html)
+    assert re.search(
+        rf'<a class="more" href="{re.escape(web)}"[^>]*>and {more} more on the web</a>', email.html
+    )
     assert f"and {more} more on the web:\n  {web}\n" in email.text
     assert [str(d) for d in email.diagnostics] == [
         f"{path}:{_line_of(path, f'reports/{len(reports)}') - 1}: warning: resources.reports[{len(reports)}]: en: {more} of 65 resources "
@@ -386,12 +412,19 @@ def _line_of(path: Path, needle: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
 
 
-def test_a_cap_per_category_lists_the_first_resources_and_links_to_the_rest(tmp_path: Path, write_issue) -> None:
-    email = _email(_project(tmp_path, "email_max_resources_per_category = 3\n"), write_issue(_categories(2, 7)))
+def test_a_cap_per_category_lists_the_first_resources_and_links_to_the_rest(
+    tmp_path: Path, write_issue
+) -> None:
+    email = _email(
+        _project(tmp_path, "email_max_resources_per_category = 3\n"), write_issue(_categories(2, 7))
+    )
     hrefs = _parse(email.html).hrefs
     assert [h for h in hrefs if h.startswith("https://example.org/")] == [
-        "https://example.org/statements/0", "https://example.org/statements/1",
-        "https://example.org/reports/0", "https://example.org/reports/1", "https://example.org/reports/2",
+        "https://example.org/statements/0",
+        "https://example.org/statements/1",
+        "https://example.org/reports/0",
+        "https://example.org/reports/1",
+        "https://example.org/reports/2",
     ]
     assert ">and 4 more on the web</a>" in email.html
     assert "1 more" not in email.html
@@ -399,7 +432,10 @@ def test_a_cap_per_category_lists_the_first_resources_and_links_to_the_rest(tmp_
 
 
 def test_the_warning_counts_what_the_budget_left_out_not_the_cap(tmp_path: Path, write_issue) -> None:
-    email = _email(_project(tmp_path, "email_max_html_kb = 20\nemail_max_resources_per_category = 40\n"), write_issue(_categories(5, 60)))
+    email = _email(
+        _project(tmp_path, "email_max_html_kb = 20\nemail_max_resources_per_category = 40\n"),
+        write_issue(_categories(5, 60)),
+    )
     listed = len([h for h in _parse(email.html).hrefs if h.startswith("https://example.org/")])
     assert 15 < listed < 45
     [warning] = email.diagnostics
@@ -409,7 +445,9 @@ def test_the_warning_counts_what_the_budget_left_out_not_the_cap(tmp_path: Path,
 
 def test_html_over_the_budget_even_without_resources_is_a_warning(tmp_path: Path, write_issue) -> None:
     words = " ".join(["word"] * 5000)
-    path = write_issue(f"date: 2023-12-21\ntitle: T\neditorial: {words}\nresources:\n  reports:\n    - {{title: R, url: 'https://example.org/r', by: O}}\n")
+    path = write_issue(
+        f"date: 2023-12-21\ntitle: T\neditorial: {words}\nresources:\n  reports:\n    - {{title: R, url: 'https://example.org/r', by: O}}\n"
+    )
     diagnostics = check(_project(tmp_path, "email_max_html_kb = 20\n"), path)
     messages = [str(d) for d in diagnostics]
     assert len(messages) == 2, messages
@@ -435,15 +473,21 @@ def test_long_bylines_are_shortened_in_the_email(tmp_path: Path, write_issue) ->
     assert "  By Fortify Rights, Human Rights Watch and 7 others\n" in email.text
 
 
-def test_compiled_templates_are_kept_in_the_user_cache_and_follow_edits(tmp_project: Project, write_issue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compiled_templates_are_kept_in_the_user_cache_and_follow_edits(
+    tmp_project: Project, write_issue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = write_issue(_categories(1, 1))
     issue = read_issue(path, tmp_project.settings).issue
     assert issue is not None
     Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
-    assert len(list((tmp_path / "cache" / "broadsheet" / "jinja2").iterdir())) == 2  # the HTML and the text template
+    assert (
+        len(list((tmp_path / "cache" / "broadsheet" / "jinja2").iterdir())) == 2
+    )  # the HTML and the text template
     template = tmp_project.templates_dir / "email.txt.j2"
-    template.write_text(template.read_text(encoding="utf-8").replace("{{ _(\"Unsubscribe\") }}:", "Leave:"), encoding="utf-8")
+    template.write_text(
+        template.read_text(encoding="utf-8").replace('{{ _("Unsubscribe") }}:', "Leave:"), encoding="utf-8"
+    )
     email = Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
     assert "\nLeave:\n" in email.text
 
@@ -461,7 +505,10 @@ def test_broken_template_is_reported_with_file_and_line(tmp_project: Project, wr
 @pytest.mark.parametrize(
     ("message", "problem"),
     [
-        ("View 100% of this email", "%o format: an integer is required, not _MarkupEscapeHelper; a literal % is written %%"),
+        (
+            "View 100% of this email",
+            "%o format: an integer is required, not _MarkupEscapeHelper; a literal % is written %%",
+        ),
         ("View %(page)s", "the template gives it no variable 'page'"),
     ],
     ids=["stray-percent", "unknown-variable"],
@@ -472,13 +519,18 @@ def test_a_template_message_that_cannot_be_formatted_is_reported_with_file_and_l
     # An editor's own message in a template raised a Python traceback out of `build`.
     template = tmp_project.templates_dir / "email.mjml.j2"
     lines = template.read_text(encoding="utf-8").splitlines(keepends=True)
-    line = next(number for number, text in enumerate(lines, 1) if '{{ _("View this email in your browser") }}' in text)
+    line = next(
+        number for number, text in enumerate(lines, 1) if '{{ _("View this email in your browser") }}' in text
+    )
     lines[line - 1] = lines[line - 1].replace("View this email in your browser", message)
     template.write_text("".join(lines), encoding="utf-8")
     path = write_issue(_many_resources(1))
     with pytest.raises(TemplateProblem) as raised:
         build(tmp_project, path)
-    assert raised.value.message == f"{template}:{line}: error: the message {message!r} cannot be formatted: {problem}"
+    assert (
+        raised.value.message
+        == f"{template}:{line}: error: the message {message!r} cannot be formatted: {problem}"
+    )
 
 
 def test_reading_time_counts_editorial_and_footnote_words(tmp_project: Project, write_issue) -> None:
@@ -517,8 +569,6 @@ def test_reading_time_counts_each_text_at_its_own_languages_rate(tmp_project: Pr
     all_burmese = replace(edition, paragraphs=(Paragraph(burmese, 3), Paragraph(english, 4)))
     assert reading_minutes(all_burmese, tmp_project.settings) == 3
     assert reading_minutes(replace(edition, paragraphs=edition.paragraphs[:1]), tmp_project.settings) == 2
-
-
 
 
 def test_text_part_lines_fit_the_width_unless_one_word(english: Email) -> None:

@@ -31,11 +31,15 @@ pytestmark = pytest.mark.slow
 def project(sample_project: Project) -> Project:
     settings = sample_project.root / "broadsheet.toml"
     # Backoff waits of a hundredth of a second: tests do not sleep through retries.
-    settings.write_text("retry_base_seconds = 0.01\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    settings.write_text(
+        "retry_base_seconds = 0.01\n" + settings.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     return sample_project
 
 
-def test_every_active_subscriber_gets_one_copy_in_their_language(project: Project, engine: Engine, tmp_path: Path) -> None:
+def test_every_active_subscriber_gets_one_copy_in_their_language(
+    project: Project, engine: Engine, tmp_path: Path
+) -> None:
     addresses = add_subscribers(engine, 6)
     add_subscribers(engine, 2, status=Status.UNSUBSCRIBED, start=100)
     add_subscribers(engine, 1, status=Status.BOUNCED, start=200)
@@ -44,12 +48,16 @@ def test_every_active_subscriber_gets_one_copy_in_their_language(project: Projec
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "sent 6, failed 0"
     messages = read_outbox(outbox)
-    assert sorted(str(m["To"]) for m in messages) == sorted(f"Reader {n} <{a}>" for n, a in enumerate(addresses))
+    assert sorted(str(m["To"]) for m in messages) == sorted(
+        f"Reader {n} <{a}>" for n, a in enumerate(addresses)
+    )
     signer = Signer(SECRET)
     for message in messages:
         number = int(str(message["To"]).split()[1])
         burmese = number % 2 == 1
-        assert str(message["Subject"]) == ("ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ" if burmese else "A Year of Tragedy and Hope")
+        assert str(message["Subject"]) == (
+            "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ" if burmese else "A Year of Tragedy and Hope"
+        )
         assert message.get_content_type() == "multipart/alternative"
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
@@ -64,13 +72,20 @@ def test_every_active_subscriber_gets_one_copy_in_their_language(project: Projec
         assert subscriber is not None and subscriber[1] == Signer.address_digest(addresses[number])
         assert signer.subscriber_of("9" + token) is None  # another subscriber's id
         middle = len(token) - 10
-        assert signer.subscriber_of(token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]) is None
+        assert (
+            signer.subscriber_of(
+                token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+            )
+            is None
+        )
         assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
         assert str(message["Message-ID"]).startswith("<2023-12-21.")
     assert states(engine) == Counter({"sent": 6})
 
 
-def test_running_again_sends_nothing_twice_and_reaches_newcomers(project: Project, engine: Engine, tmp_path: Path) -> None:
+def test_running_again_sends_nothing_twice_and_reaches_newcomers(
+    project: Project, engine: Engine, tmp_path: Path
+) -> None:
     add_subscribers(engine, 4)
     outbox = tmp_path / "outbox"
     assert run_send(project, environment(engine), "--yes", "--transport", f"outbox:{outbox}").returncode == 0
@@ -93,13 +108,18 @@ def test_without_a_terminal_send_refuses_unless_yes(project: Project, engine: En
     add_subscribers(engine, 2)
     result = run_send(project, environment(engine), "--transport", f"outbox:{tmp_path / 'outbox'}")
     assert result.returncode == 2
-    assert "not on a terminal, so not asking: add --yes to send 2023-12-21 to active subscribers (en: 1, my: 1)" in result.stderr
+    assert (
+        "not on a terminal, so not asking: add --yes to send 2023-12-21 to active subscribers (en: 1, my: 1)"
+        in result.stderr
+    )
     assert not (tmp_path / "outbox").exists()
 
 
 def test_dry_run_shows_who_and_sends_nothing(project: Project, engine: Engine, tmp_path: Path) -> None:
     add_subscribers(engine, 3)
-    result = run_send(project, environment(engine), "--dry-run", "--transport", f"outbox:{tmp_path / 'outbox'}")
+    result = run_send(
+        project, environment(engine), "--dry-run", "--transport", f"outbox:{tmp_path / 'outbox'}"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "en: 2 subscriber(s), subject 'A Year of Tragedy and Hope'",
@@ -116,9 +136,21 @@ def test_dry_run_shows_who_and_sends_nothing(project: Project, engine: Engine, t
 def test_test_copy_goes_outside_the_ledger(project: Project, engine: Engine, tmp_path: Path) -> None:
     add_subscribers(engine, 2)
     outbox = tmp_path / "outbox"
-    result = run_send(project, environment(engine), "--to", "editor@example.org", "--locale", "my", "--transport", f"outbox:{outbox}")
+    result = run_send(
+        project,
+        environment(engine),
+        "--to",
+        "editor@example.org",
+        "--locale",
+        "my",
+        "--transport",
+        f"outbox:{outbox}",
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"my test copy to editor@example.org: sent: {outbox}/2023-12-21/my/editor@example.org.eml\n"
+    assert (
+        result.stdout
+        == f"my test copy to editor@example.org: sent: {outbox}/2023-12-21/my/editor@example.org.eml\n"
+    )
     [message] = read_outbox(outbox)
     assert str(message["To"]) == "editor@example.org"
     assert str(message["Subject"]) == "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"
@@ -128,12 +160,20 @@ def test_test_copy_goes_outside_the_ledger(project: Project, engine: Engine, tmp
 @pytest.mark.parametrize(
     ("env_change", "message"),
     [
-        ({"BROADSHEET_SECRET": ""}, "broadsheet: set BROADSHEET_SECRET to a long random string (at least 16 characters) before sending: it signs each subscriber's unsubscribe link"),
-        ({"BROADSHEET_TRANSPORT": "carrier-pigeon"}, "broadsheet: unknown transport 'carrier-pigeon'; use sendgrid, an smtp:// or smtps:// URL, or outbox:PATH"),
+        (
+            {"BROADSHEET_SECRET": ""},
+            "broadsheet: set BROADSHEET_SECRET to a long random string (at least 16 characters) before sending: it signs each subscriber's unsubscribe link",
+        ),
+        (
+            {"BROADSHEET_TRANSPORT": "carrier-pigeon"},
+            "broadsheet: unknown transport 'carrier-pigeon'; use sendgrid, an smtp:// or smtps:// URL, or outbox:PATH",
+        ),
         ({"BROADSHEET_TRANSPORT": "sendgrid"}, "SENDGRID_API_KEY"),
     ],
 )
-def test_bad_configuration_sends_nothing(project: Project, engine: Engine, env_change: dict[str, str], message: str) -> None:
+def test_bad_configuration_sends_nothing(
+    project: Project, engine: Engine, env_change: dict[str, str], message: str
+) -> None:
     add_subscribers(engine, 2)
     result = run_send(project, environment(engine) | env_change, "--yes")
     assert result.returncode == 1
@@ -145,10 +185,16 @@ def test_bad_configuration_sends_nothing(project: Project, engine: Engine, env_c
 def test_an_issue_that_fails_check_is_not_sent(project: Project, engine: Engine, tmp_path: Path) -> None:
     add_subscribers(engine, 2)
     issue = project.issues_dir / "2023-12-21.yaml"
-    issue.write_text(issue.read_text(encoding="utf-8").replace("https://www.hrw.org", "javascript:alert(1)//", 1), encoding="utf-8")
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace("https://www.hrw.org", "javascript:alert(1)//", 1),
+        encoding="utf-8",
+    )
     result = run_send(project, environment(engine), "--yes", "--transport", f"outbox:{tmp_path / 'outbox'}")
     assert result.returncode == 1
-    assert "error: resources.statements[0].url: Expected an http(s) URL but received: 'javascript:alert(1)//" in result.stderr
+    assert (
+        "error: resources.statements[0].url: Expected an http(s) URL but received: 'javascript:alert(1)//"
+        in result.stderr
+    )
     assert not (tmp_path / "outbox").exists()
     assert states(engine) == Counter()
 
@@ -198,12 +244,33 @@ def smtp_server() -> Any:
 
 
 @pytest.mark.parametrize("kill_at", [1, 7, 13, 20])
-def test_killed_sender_resumes_without_duplicates(project: Project, engine: Engine, smtp_server: Any, kill_at: int) -> None:
+def test_killed_sender_resumes_without_duplicates(
+    project: Project, engine: Engine, smtp_server: Any, kill_at: int
+) -> None:
     recorder, url = smtp_server
     addresses = add_subscribers(engine, 20)
     recorder.kill_at = kill_at
-    command = [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", "--yes", "--transport", url, "--batch-size", "3"]
-    process = subprocess.Popen(command, cwd=project.root, env=environment(engine), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "broadsheet",
+        "send",
+        "issues/2023-12-21.yaml",
+        "--yes",
+        "--transport",
+        url,
+        "--batch-size",
+        "3",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=project.root,
+        env=environment(engine),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     recorder.victim = process.pid
     process.communicate(timeout=120)
     assert process.returncode == -signal.SIGKILL
@@ -214,28 +281,37 @@ def test_killed_sender_resumes_without_duplicates(project: Project, engine: Engi
     ledger_unknown = SendLedger(engine, "2023-12-21").unknown()
     assert 1 <= len(ledger_unknown) <= 4  # at most one message in flight on each of the 4 connections
     assert resumed.returncode == 1
-    assert f"{len(ledger_unknown)} cop{'y' if len(ledger_unknown) == 1 else 'ies'} of unknown fate from an earlier send that stopped" in resumed.stderr
+    assert (
+        f"{len(ledger_unknown)} cop{'y' if len(ledger_unknown) == 1 else 'ies'} of unknown fate from an earlier send that stopped"
+        in resumed.stderr
+    )
     assert len(counts) >= 20 - len(ledger_unknown)
 
-    retried = run_send(project, environment(engine), "--yes", "--transport", url, "--batch-size", "3", "--retry-unknown")
+    retried = run_send(
+        project, environment(engine), "--yes", "--transport", url, "--batch-size", "3", "--retry-unknown"
+    )
     assert retried.returncode == 0, retried.stderr
     assert set(recorder.received) == set(addresses)
     assert states(engine) == Counter({"sent": 20})
 
 
-def test_second_sender_on_sqlite_is_refused_while_the_first_runs(project: Project, engine: Engine, smtp_server: Any) -> None:
+def test_second_sender_on_sqlite_is_refused_while_the_first_runs(
+    project: Project, engine: Engine, smtp_server: Any
+) -> None:
     recorder, url = smtp_server
     add_subscribers(engine, 6)
     ledger = SendLedger(engine, "2023-12-21")
     ledger.start()  # this test process plays the first sender, alive
     result = run_send(project, environment(engine), "--yes", "--transport", url)
     assert result.returncode == 1
-    assert f"another `broadsheet send` of 2023-12-21 is running (process {os.getpid()} on {socket.gethostname()}); SQLite cannot share the work" in result.stderr
+    assert (
+        f"another `broadsheet send` of 2023-12-21 is running (process {os.getpid()} on {socket.gethostname()}); SQLite cannot share the work"
+        in result.stderr
+    )
     assert recorder.received == []
     ledger.finish()
     assert run_send(project, environment(engine), "--yes", "--transport", url).returncode == 0
     assert len(recorder.received) == 6
-
 
 
 class Refusing(Recorder):
@@ -245,7 +321,9 @@ class Refusing(Recorder):
         super().__init__()
         self.refused = refused
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         if address == self.refused:
             return f"452 4.2.2 <{address}>: mailbox full"
         envelope.rcpt_tos.append(address)
@@ -277,14 +355,35 @@ def test_a_full_mailbox_is_deferred_and_holds_back_nobody(project: Project, engi
     assert states(engine) == Counter({"sent": 6})
 
 
-def test_two_senders_on_postgresql_share_the_work_and_send_each_copy_once(project: Project, postgres_url: str, smtp_server: Any) -> None:
+def test_two_senders_on_postgresql_share_the_work_and_send_each_copy_once(
+    project: Project, postgres_url: str, smtp_server: Any
+) -> None:
     recorder, url = smtp_server
     engine = open_store(postgres_url)
     try:
         addresses = add_subscribers(engine, 40)
-        command = [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", "--yes", "--transport", url, "--batch-size", "2"]
+        command = [
+            sys.executable,
+            "-m",
+            "broadsheet",
+            "send",
+            "issues/2023-12-21.yaml",
+            "--yes",
+            "--transport",
+            url,
+            "--batch-size",
+            "2",
+        ]
         senders = [
-            subprocess.Popen(command, cwd=project.root, env=environment(engine), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+            subprocess.Popen(
+                command,
+                cwd=project.root,
+                env=environment(engine),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
             for _ in range(2)
         ]
         outputs = [sender.communicate(timeout=120) for sender in senders]
@@ -297,7 +396,9 @@ def test_two_senders_on_postgresql_share_the_work_and_send_each_copy_once(projec
         engine.dispose()
 
 
-def test_send_through_sendgrid_uses_the_settings_and_never_shows_the_key(project: Project, engine: Engine, httpserver: Any) -> None:
+def test_send_through_sendgrid_uses_the_settings_and_never_shows_the_key(
+    project: Project, engine: Engine, httpserver: Any
+) -> None:
     from werkzeug import Request, Response
 
     key = "SG.secret-key-that-must-not-leak"
@@ -310,9 +411,16 @@ def test_send_through_sendgrid_uses_the_settings_and_never_shows_the_key(project
 
     httpserver.expect_request("/v3/mail/send", method="POST").respond_with_handler(accept)
     settings = project.root / "broadsheet.toml"
-    settings.write_text("sendgrid_unsubscribe_group = 42\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    settings.write_text(
+        "sendgrid_unsubscribe_group = 42\n" + settings.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     add_subscribers(engine, 5)
-    env = environment(engine, BROADSHEET_TRANSPORT="sendgrid", SENDGRID_API_KEY=key, BROADSHEET_SENDGRID_URL=httpserver.url_for("").rstrip("/"))
+    env = environment(
+        engine,
+        BROADSHEET_TRANSPORT="sendgrid",
+        SENDGRID_API_KEY=key,
+        BROADSHEET_SENDGRID_URL=httpserver.url_for("").rstrip("/"),
+    )
     result = run_send(project, env, "--yes", "--batch-size", "2")
     assert result.returncode == 0, result.stderr
     assert key not in result.stdout + result.stderr
@@ -324,7 +432,9 @@ def test_send_through_sendgrid_uses_the_settings_and_never_shows_the_key(project
     assert sorted(addressed) == [f"reader{n}@example.org" for n in range(5)]
 
 
-def test_on_a_terminal_a_send_that_stops_ends_its_progress_bar_before_the_error(project: Project, engine: Engine) -> None:
+def test_on_a_terminal_a_send_that_stops_ends_its_progress_bar_before_the_error(
+    project: Project, engine: Engine
+) -> None:
     add_subscribers(engine, 3)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -336,10 +446,23 @@ def test_on_a_terminal_a_send_that_stops_ends_its_progress_bar_before_the_error(
     try:
         # stderr on a terminal, where the live bar hides the cursor while it draws.
         completed = subprocess.run(
-            [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", "--yes",
-             "--transport", f"smtp://127.0.0.1:{closed_port}"],
-            cwd=project.root, env={**environment(engine), "COLUMNS": "100", "TERM": "xterm"},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, timeout=120, check=False,
+            [
+                sys.executable,
+                "-m",
+                "broadsheet",
+                "send",
+                "issues/2023-12-21.yaml",
+                "--yes",
+                "--transport",
+                f"smtp://127.0.0.1:{closed_port}",
+            ],
+            cwd=project.root,
+            env={**environment(engine), "COLUMNS": "100", "TERM": "xterm"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+            check=False,
         )
     finally:
         os.close(follower)

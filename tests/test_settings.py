@@ -41,7 +41,11 @@ def test_every_setting_has_its_default_without_a_settings_file(tmp_path: Path) -
     assert defaults.locales == ("en", "my")
     assert defaults.source_locale == "en"
     assert defaults.categories == DEFAULT_CATEGORIES
-    assert (defaults.text_width, defaults.publication_weekday, defaults.email_max_html_kb) == (72, "thursday", 90)
+    assert (defaults.text_width, defaults.publication_weekday, defaults.email_max_html_kb) == (
+        72,
+        "thursday",
+        90,
+    )
     assert defaults.web_url == "https://progressivevoicemyanmar.org/newsletter"
     assert defaults.default_author == defaults.organization.name == "Progressive Voice"
     assert (project.issues_dir, project.templates_dir, project.locales_dir, project.build_dir) == tuple(
@@ -56,7 +60,9 @@ def test_empty_settings_file_is_all_defaults(tmp_path: Path) -> None:
 def test_default_author_is_the_organization_name_unless_set(tmp_path: Path) -> None:
     path = write_settings(tmp_path, '[organization]\nname = "Burma Campaign UK"\n')
     assert load_settings(path).default_author == "Burma Campaign UK"
-    path = write_settings(tmp_path, 'default_author = "The editors"\n[organization]\nname = "Burma Campaign UK"\n')
+    path = write_settings(
+        tmp_path, 'default_author = "The editors"\n[organization]\nname = "Burma Campaign UK"\n'
+    )
     assert load_settings(path).default_author == "The editors"
 
 
@@ -132,7 +138,10 @@ def test_find_project_reports_a_bad_settings_file_above(tmp_path: Path) -> None:
     (tmp_path / "issues").mkdir()
     with pytest.raises(InvalidInput) as raised:
         find_project(tmp_path / "issues")
-    assert str(raised.value) == f"{tmp_path.resolve() / SETTINGS_FILE}:1: error: text_width: Expected an integer but received: 'wide'"
+    assert (
+        str(raised.value)
+        == f"{tmp_path.resolve() / SETTINGS_FILE}:1: error: text_width: Expected an integer but received: 'wide'"
+    )
 
 
 # -- Bad values, each at its line ------------------------------------------------------
@@ -144,7 +153,10 @@ def test_wrong_type_is_reported_at_its_line(tmp_path: Path) -> None:
 
 
 def test_a_commented_out_setting_does_not_take_the_line_of_the_one_set(tmp_path: Path) -> None:
-    path = write_settings(tmp_path, '# text_width = 72\ntext_width = "wide"\n[organization]\n# website = "https://old.example.org"\nwebsite = "ftp://example.org"\n')
+    path = write_settings(
+        tmp_path,
+        '# text_width = 72\ntext_width = "wide"\n[organization]\n# website = "https://old.example.org"\nwebsite = "ftp://example.org"\n',
+    )
     assert problems(path) == [
         f"{path}:2: error: text_width: Expected an integer but received: 'wide'",
         f"{path}:5: error: organization.website: Expected an http(s) URL but received: 'ftp://example.org'",
@@ -163,12 +175,16 @@ def test_value_out_of_range_is_an_error(tmp_path: Path) -> None:
 
 def test_unknown_key_suggests_the_closest_setting(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en"]\ntext_widht = 72\n')
-    assert problems(path) == [f"{path}:2: error: text_widht: unknown field 'text_widht'; did you mean 'text_width'?"]
+    assert problems(path) == [
+        f"{path}:2: error: text_widht: unknown field 'text_widht'; did you mean 'text_width'?"
+    ]
 
 
 def test_unknown_key_in_a_table_suggests_a_key_of_that_table(tmp_path: Path) -> None:
     path = write_settings(tmp_path, '[organization]\nname = "PV"\nadress = "Chiang Mai"\n')
-    assert problems(path) == [f"{path}:3: error: organization.adress: unknown field 'adress'; did you mean 'address'?"]
+    assert problems(path) == [
+        f"{path}:3: error: organization.adress: unknown field 'adress'; did you mean 'address'?"
+    ]
 
 
 def test_unknown_key_is_found_in_its_own_table(tmp_path: Path) -> None:
@@ -178,7 +194,9 @@ def test_unknown_key_is_found_in_its_own_table(tmp_path: Path) -> None:
 
 def test_bad_url_is_an_error(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en"]\nweb_url = "ftp://example.org/newsletter"\n')
-    assert problems(path) == [f"{path}:2: error: web_url: Expected an http(s) URL but received: 'ftp://example.org/newsletter'"]
+    assert problems(path) == [
+        f"{path}:2: error: web_url: Expected an http(s) URL but received: 'ftp://example.org/newsletter'"
+    ]
 
 
 def test_bad_url_in_an_inline_link_is_reported_on_its_own_line(tmp_path: Path) -> None:
@@ -210,19 +228,26 @@ def test_bad_url_in_a_second_link_table_is_reported_at_that_link(tmp_path: Path)
         url = "javascript:alert(1)"
         """,
     )
-    assert problems(path) == [f"{path}:7: error: organization.links[1].url: Expected an http(s) URL but received: 'javascript:alert(1)'"]
+    assert problems(path) == [
+        f"{path}:7: error: organization.links[1].url: Expected an http(s) URL but received: 'javascript:alert(1)'"
+    ]
 
 
 def test_unknown_locale_code_is_an_error(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en", "xx-nope"]\n')
-    assert problems(path) == [f"{path}:1: error: locales: Expected a locale code such as 'en' or 'my' but received: 'xx-nope'"]
+    assert problems(path) == [
+        f"{path}:1: error: locales: Expected a locale code such as 'en' or 'my' but received: 'xx-nope'"
+    ]
 
 
 @pytest.mark.parametrize(
     ("rate", "message"),
     [
         ("20 an hour", "Expected a rate such as '20/hour' or '20/hour;100/day' but received: '20 an hour'"),
-        ("20/hour;0/day", "Expected at least 1 in each rate (0 would close the sign-up page) but received: '20/hour;0/day'"),
+        (
+            "20/hour;0/day",
+            "Expected at least 1 in each rate (0 would close the sign-up page) but received: '20/hour;0/day'",
+        ),
     ],
 )
 def test_a_sign_up_limit_must_be_a_rate_of_at_least_one(tmp_path: Path, rate: str, message: str) -> None:
@@ -233,7 +258,9 @@ def test_a_sign_up_limit_must_be_a_rate_of_at_least_one(tmp_path: Path, rate: st
 def test_a_confirmation_link_lives_at_least_a_day(tmp_path: Path) -> None:
     # 0 would refuse every link at once, and drop every sign-up as it is made.
     path = write_settings(tmp_path, "confirmation_max_age_days = 0\n")
-    assert problems(path) == [f"{path}:1: error: confirmation_max_age_days: must be greater than or equal to 1"]
+    assert problems(path) == [
+        f"{path}:1: error: confirmation_max_age_days: must be greater than or equal to 1"
+    ]
 
 
 def test_confirm_url_is_empty_or_a_link_with_a_token(tmp_path: Path) -> None:
@@ -252,7 +279,7 @@ def test_duplicate_locale_is_an_error(tmp_path: Path) -> None:
 
 
 def test_locales_must_be_a_non_empty_list(tmp_path: Path) -> None:
-    path = write_settings(tmp_path, 'locales = []\n')
+    path = write_settings(tmp_path, "locales = []\n")
     assert problems(path) == [f"{path}:1: error: locales: must not be empty"]
     path = write_settings(tmp_path, 'locales = "en"\n')
     assert problems(path) == [f"{path}:1: error: locales: Expected a list but received: 'en'"]
@@ -320,18 +347,59 @@ def test_settings_file_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
 
 
 KEYS = st.sampled_from(
-    ["locales", "categories", "organization", "default_author", "web_url", "publication_weekday", "text_width",
-     "languages", "email_max_html_kb", "issues_dir", "nope", "organization.links", "languages.my", "categories.news"]
+    [
+        "locales",
+        "categories",
+        "organization",
+        "default_author",
+        "web_url",
+        "publication_weekday",
+        "text_width",
+        "languages",
+        "email_max_html_kb",
+        "issues_dir",
+        "nope",
+        "organization.links",
+        "languages.my",
+        "categories.news",
+    ]
 )
 VALUES = st.sampled_from(
-    ['"en"', '["en", "my"]', '["xx-nope"]', "[]", "72", "72.5", "-1", "true", '"https://example.org"', '"/x"',
-     "{}", '{ name = "X" }', '[{ label = "A", url = "/a" }]', '{ line_height = 9 }', "1979-05-27", '"""\nx\n"""']
+    [
+        '"en"',
+        '["en", "my"]',
+        '["xx-nope"]',
+        "[]",
+        "72",
+        "72.5",
+        "-1",
+        "true",
+        '"https://example.org"',
+        '"/x"',
+        "{}",
+        '{ name = "X" }',
+        '[{ label = "A", url = "/a" }]',
+        "{ line_height = 9 }",
+        "1979-05-27",
+        '"""\nx\n"""',
+    ]
 )
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["", "[organization]\n", "[[organization.links]]\n", "[languages.my]\n"]), KEYS, VALUES), max_size=6))
-def test_any_settings_file_loads_or_raises_invalid_input(tmp_path_factory: pytest.TempPathFactory, lines: list[tuple[str, str, str]]) -> None:
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", "[organization]\n", "[[organization.links]]\n", "[languages.my]\n"]),
+            KEYS,
+            VALUES,
+        ),
+        max_size=6,
+    )
+)
+def test_any_settings_file_loads_or_raises_invalid_input(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[tuple[str, str, str]]
+) -> None:
     folder = tmp_path_factory.mktemp("settings", numbered=True)
     path = write_settings(folder, "".join(f"{table}{key} = {value}\n" for table, key, value in lines))
     try:

@@ -41,7 +41,11 @@ def outbox(tmp_path: Path) -> Path:
     return tmp_path / "outbox"
 
 
-GENEROUS = {"signup_limit_per_client": "1000/hour", "signup_limit_per_address": "1000/hour", "signup_limit_total": "1000/hour"}
+GENEROUS = {
+    "signup_limit_per_client": "1000/hour",
+    "signup_limit_per_address": "1000/hour",
+    "signup_limit_total": "1000/hour",
+}
 
 
 @pytest.fixture
@@ -53,14 +57,20 @@ def limits() -> dict[str, str]:
 def with_limits(**rates: str) -> pytest.MarkDecorator:
     """Test with these sign-up limits (`per_client`, `per_address`, `total`), the others generous."""
     chosen = {**GENEROUS, **{f"signup_limit_{kind}": rate for kind, rate in rates.items()}}
-    return pytest.mark.parametrize("limits", [chosen], ids=[";".join(f"{kind}={rate}" for kind, rate in rates.items())])
+    return pytest.mark.parametrize(
+        "limits", [chosen], ids=[";".join(f"{kind}={rate}" for kind, rate in rates.items())]
+    )
 
 
 @pytest.fixture
 def client(project: Project, engine: Engine, outbox: Path, limits: dict[str, str]) -> Iterator[Client]:
     limited = dataclasses.replace(project, settings=project.settings.model_copy(update=limits))
     app = create_app(
-        limited, engine, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        limited,
+        engine,
+        Signer(SECRET),
+        webhook_public_key=None,
+        secret=SECRET,
         transport_factory=lambda: OutboxTransport(outbox),
     )
     with serving(app) as client:
@@ -73,18 +83,29 @@ def form_token(page: str) -> str:
     return match.group(1)
 
 
-def sign_up(client: Client, email: str, language: str = "my", *, page: str | None = None, **fields: str) -> str:
+def sign_up(
+    client: Client, email: str, language: str = "my", *, page: str | None = None, **fields: str
+) -> str:
     """Open the form in `page` (default: `language`), fill it in for `email` in `language` and send it; the answer page."""
     form = client.get("/subscribe", params={"lang": page or language})
     response = client.post(
         "/subscribe",
-        data={"csrf": form_token(form.text), "email": email, "name": "Ko Aung", "language": language, "website": "", **fields},
+        data={
+            "csrf": form_token(form.text),
+            "email": email,
+            "name": "Ko Aung",
+            "language": language,
+            "website": "",
+            **fields,
+        },
     )
     return response.text
 
 
 def emails(outbox: Path) -> list[EmailMessage]:
-    found = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in sorted(outbox.rglob("*.eml"))]
+    found = [
+        message_from_bytes(path.read_bytes(), policy=policy.default) for path in sorted(outbox.rglob("*.eml"))
+    ]
     return [message for message in found if isinstance(message, EmailMessage)]
 
 
@@ -103,7 +124,9 @@ def subscriber(engine: Engine, email: str) -> Subscriber | None:
 
 def add(engine: Engine, email: str, status: Status) -> None:
     with Session(engine) as session, session.begin():
-        session.add(Subscriber(email=email, email_key=email.lower(), name="", locale="en", status=status.value))
+        session.add(
+            Subscriber(email=email, email_key=email.lower(), name="", locale="en", status=status.value)
+        )
 
 
 def test_form_in_burmese_has_a_signed_token_and_a_hidden_honeypot(client: Client) -> None:
@@ -132,7 +155,9 @@ def test_form_in_burmese_has_a_signed_token_and_a_hidden_honeypot(client: Client
         ("en-GB;q=0.3, my;level=1;q=0.4", "my"),
     ],
 )
-def test_form_language_follows_accept_language_then_the_source_locale(client: Client, accept_language: str, lang: str) -> None:
+def test_form_language_follows_accept_language_then_the_source_locale(
+    client: Client, accept_language: str, lang: str
+) -> None:
     page = client.get("/subscribe", headers={"Accept-Language": accept_language})
     assert page.status_code == 200
     assert f'<html lang="{lang}">' in page.text
@@ -146,7 +171,12 @@ def test_sign_up_then_confirm_makes_an_active_burmese_subscriber_with_consent(
     assert "သင်၏ စာဝင်ပုံးကို စစ်ဆေးပါ" in page
     pending = subscriber(engine, "new.reader@example.org")
     assert pending is not None
-    assert (pending.status, pending.locale, pending.name, pending.consented_at) == ("pending", "my", "Ko Aung", None)
+    assert (pending.status, pending.locale, pending.name, pending.consented_at) == (
+        "pending",
+        "my",
+        "Ko Aung",
+        None,
+    )
     assert pending.confirmation_sent_at is not None
     [message] = emails(outbox)
     assert message["To"] == "Ko Aung <New.Reader@example.org>"
@@ -212,29 +242,43 @@ def test_forged_or_expired_form_token_is_refused_with_the_form_filled_in(
 def test_a_preferences_form_token_does_not_serve_for_a_sign_up(client: Client, engine: Engine) -> None:
     forms = FormTokens(SECRET)
     response = client.post(
-        "/subscribe", data={"csrf": forms.issue("preferences:1"), "email": "reader@example.org", "language": "en"}
+        "/subscribe",
+        data={"csrf": forms.issue("preferences:1"), "email": "reader@example.org", "language": "en"},
     )
     assert response.status_code == 400
     assert subscriber(engine, "reader@example.org") is None
 
 
-def test_consent_is_recorded_in_the_words_and_language_the_form_showed(client: Client, engine: Engine, outbox: Path) -> None:
+def test_consent_is_recorded_in_the_words_and_language_the_form_showed(
+    client: Client, engine: Engine, outbox: Path
+) -> None:
     form = client.get("/subscribe", params={"lang": "my"})
     shown = re.search(r'<p class="consent">(.*?)</p>', form.text, re.DOTALL)
     assert shown is not None
     statement = html.unescape(shown.group(1))
     assert "Progressive Voice" in statement and re.search("[\u1000-\u109f]", statement)
     # The page in Burmese, the newsletter chosen in English.
-    client.post("/subscribe", data={"csrf": form_token(form.text), "email": "reader@example.org", "language": "en"})
+    client.post(
+        "/subscribe", data={"csrf": form_token(form.text), "email": "reader@example.org", "language": "en"}
+    )
     pending = subscriber(engine, "reader@example.org")
     assert pending is not None
     # Not a consent until confirmed.
-    assert (pending.locale, pending.pending_consent_text, pending.consent_text, pending.consented_at) == ("en", statement, None, None)
+    assert (pending.locale, pending.pending_consent_text, pending.consent_text, pending.consented_at) == (
+        "en",
+        statement,
+        None,
+        None,
+    )
 
     client.get(confirmation_path(emails(outbox)[0]))
     confirmed = subscriber(engine, "reader@example.org")
     assert confirmed is not None
-    assert (confirmed.consent_text, confirmed.pending_consent_text, confirmed.consent_source) == (statement, None, "web form")
+    assert (confirmed.consent_text, confirmed.pending_consent_text, confirmed.consent_source) == (
+        statement,
+        None,
+        "web form",
+    )
     assert confirmed.consented_at is not None
 
 
@@ -242,16 +286,28 @@ def test_an_unconfirmed_sign_up_changes_no_consent_on_record(client: Client, eng
     with Session(engine) as session, session.begin():
         session.add(
             Subscriber(
-                email="leaver@example.org", email_key="leaver@example.org", name="", locale="en", status=Status.UNSUBSCRIBED.value,
-                consented_at=datetime(2023, 5, 1, tzinfo=UTC), consent_source="import of paper.csv", consent_text="Paper form",
+                email="leaver@example.org",
+                email_key="leaver@example.org",
+                name="",
+                locale="en",
+                status=Status.UNSUBSCRIBED.value,
+                consented_at=datetime(2023, 5, 1, tzinfo=UTC),
+                consent_source="import of paper.csv",
+                consent_text="Paper form",
             )
         )
     # Anyone may type the address into the form: until the owner confirms, what they agreed to stays on record.
     sign_up(client, "leaver@example.org", "en")
     found = subscriber(engine, "leaver@example.org")
     assert found is not None
-    assert (found.status, found.consent_source, found.consent_text) == ("unsubscribed", "import of paper.csv", "Paper form")
-    assert found.pending_consent_text is not None and found.pending_consent_text.startswith("By subscribing you agree")
+    assert (found.status, found.consent_source, found.consent_text) == (
+        "unsubscribed",
+        "import of paper.csv",
+        "Paper form",
+    )
+    assert found.pending_consent_text is not None and found.pending_consent_text.startswith(
+        "By subscribing you agree"
+    )
 
 
 def test_a_form_whose_consent_was_changed_since_it_was_shown_is_shown_again_with_the_new_one(
@@ -269,10 +325,14 @@ def test_a_form_whose_consent_was_changed_since_it_was_shown_is_shown_again_with
     assert emails(outbox) == []
 
 
-def post_as(client: Client, client_address: str, email: str, *, token: str | None = None, **headers: str) -> int:
+def post_as(
+    client: Client, client_address: str, email: str, *, token: str | None = None, **headers: str
+) -> int:
     """Send the sign-up form for `email` from `client_address` (as a proxy names it in X-Forwarded-For); the status."""
     data = {"email": email, "language": "en", "website": "", **({"csrf": token} if token is not None else {})}
-    return client.post("/subscribe", data=data, headers={"X-Forwarded-For": client_address, **headers}).status_code
+    return client.post(
+        "/subscribe", data=data, headers={"X-Forwarded-For": client_address, **headers}
+    ).status_code
 
 
 @with_limits(per_client="3/hour")
@@ -280,9 +340,14 @@ def test_one_client_gets_429_past_its_limit_and_others_go_on(
     client: Client, engine: Engine, outbox: Path, limits: dict[str, str]
 ) -> None:
     token = form_token(client.get("/subscribe").text)
-    assert [post_as(client, "203.0.113.7", f"reader{n}@example.org", token=token) for n in range(3)] == [200, 200, 200]
+    assert [post_as(client, "203.0.113.7", f"reader{n}@example.org", token=token) for n in range(3)] == [
+        200,
+        200,
+        200,
+    ]
     refused = client.post(
-        "/subscribe", data={"csrf": token, "email": "reader3@example.org", "language": "en"},
+        "/subscribe",
+        data={"csrf": token, "email": "reader3@example.org", "language": "en"},
         headers={"X-Forwarded-For": "203.0.113.7"},
     )
     assert refused.status_code == 429
@@ -328,7 +393,9 @@ def test_a_transport_failure_is_logged_without_the_address_and_lets_the_next_sig
             raise failures.pop()
         return OutboxTransport(outbox)
 
-    app = create_app(project, engine, Signer(SECRET), webhook_public_key=None, secret=SECRET, transport_factory=transport)
+    app = create_app(
+        project, engine, Signer(SECRET), webhook_public_key=None, secret=SECRET, transport_factory=transport
+    )
     with serving(app) as client, caplog.at_level(logging.INFO, logger="broadsheet.web"):
         assert "သင်၏ စာဝင်ပုံးကို စစ်ဆေးပါ" in sign_up(client, "Reader@example.org")
         assert emails(outbox) == []
@@ -339,7 +406,9 @@ def test_a_transport_failure_is_logged_without_the_address_and_lets_the_next_sig
     assert "reader@" not in logged.lower()
 
 
-def test_filled_honeypot_pretends_success_and_does_nothing(client: Client, engine: Engine, outbox: Path) -> None:
+def test_filled_honeypot_pretends_success_and_does_nothing(
+    client: Client, engine: Engine, outbox: Path
+) -> None:
     page = sign_up(client, "robot@example.org", website="http://spam.example")
     assert page == sign_up(client, "person@example.org")
     assert subscriber(engine, "robot@example.org") is None
@@ -350,17 +419,23 @@ def test_invalid_address_shows_the_form_again_with_the_error(client: Client, eng
     form = client.get("/subscribe")
     match = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert match is not None
-    response = client.post("/subscribe", data={"csrf": match.group(1), "email": "not an address", "language": "en"})
+    response = client.post(
+        "/subscribe", data={"csrf": match.group(1), "email": "not an address", "language": "en"}
+    )
     assert response.status_code == 400
     assert "Enter a valid email address." in response.text
     assert 'value="not an address"' in response.text
     assert subscriber(engine, "not an address") is None
 
 
-def test_an_address_no_transport_can_send_to_is_refused_on_the_form(client: Client, engine: Engine, outbox: Path) -> None:
+def test_an_address_no_transport_can_send_to_is_refused_on_the_form(
+    client: Client, engine: Engine, outbox: Path
+) -> None:
     # A non-ASCII local part needs SMTPUTF8: "check your inbox" would be a lie.
     form = client.get("/subscribe", params={"lang": "en"})
-    answer = client.post("/subscribe", data={"csrf": form_token(form.text), "email": "üser@example.org", "language": "en"})
+    answer = client.post(
+        "/subscribe", data={"csrf": form_token(form.text), "email": "üser@example.org", "language": "en"}
+    )
     assert answer.status_code == 400
     assert "Enter a valid email address." in answer.text
     assert subscriber(engine, "üser@example.org") is None
@@ -377,7 +452,9 @@ def test_an_address_no_header_can_hold_is_refused_before_anything_is_stored(
     # Valid by RFC 5321, but the mail composer cannot write it in a To header: no confirmation could be built.
     address = "=?utf-8?q?e6?=@example.org"
     form = client.get("/subscribe", params={"lang": "en"})
-    answer = client.post("/subscribe", data={"csrf": form_token(form.text), "email": address, "language": "en"})
+    answer = client.post(
+        "/subscribe", data={"csrf": form_token(form.text), "email": address, "language": "en"}
+    )
     assert answer.status_code == 400
     assert "Enter a valid email address." in answer.text
     assert subscriber(engine, address) is None
@@ -401,12 +478,21 @@ def test_a_name_with_characters_that_reorder_or_hide_text_is_refused(
 
 def test_a_name_with_joiners_that_scripts_need_is_taken(client: Client, engine: Engine, outbox: Path) -> None:
     # Zero-width non-joiner and joiner shape Persian and Indic names and emoji sequences.
-    sign_up(client, "reader@example.org", "en", name="\u0645\u06cc\u200c\u0631\u0648\u0645 \U0001f469\u200d\U0001f4bb")
+    sign_up(
+        client,
+        "reader@example.org",
+        "en",
+        name="\u0645\u06cc\u200c\u0631\u0648\u0645 \U0001f469\u200d\U0001f4bb",
+    )
     found = subscriber(engine, "reader@example.org")
-    assert found is not None and found.name == "\u0645\u06cc\u200c\u0631\u0648\u0645 \U0001f469\u200d\U0001f4bb"
+    assert (
+        found is not None and found.name == "\u0645\u06cc\u200c\u0631\u0648\u0645 \U0001f469\u200d\U0001f4bb"
+    )
 
 
-def test_active_address_gets_the_same_page_and_a_link_to_its_preferences(client: Client, engine: Engine, outbox: Path) -> None:
+def test_active_address_gets_the_same_page_and_a_link_to_its_preferences(
+    client: Client, engine: Engine, outbox: Path
+) -> None:
     add(engine, "reader@example.org", Status.ACTIVE)
     assert sign_up(client, "Reader@example.org") == sign_up(client, "someone.new@example.org")
     found = subscriber(engine, "reader@example.org")
@@ -419,7 +505,9 @@ def test_active_address_gets_the_same_page_and_a_link_to_its_preferences(client:
     assert note["Subject"] == "သင်သည် Progressive Voice ၏ သတင်းလွှာကို လက်ခံရရှိနေပြီး ဖြစ်ပါသည်"
     plain = note.get_body(("plain",))
     assert plain is not None
-    link = re.search(r"https://progressivevoicemyanmar\.org/newsletter(/preferences/\S+)", plain.get_content())
+    link = re.search(
+        r"https://progressivevoicemyanmar\.org/newsletter(/preferences/\S+)", plain.get_content()
+    )
     assert link is not None
     page = client.get(link.group(1))
     assert page.status_code == 200
@@ -472,7 +560,9 @@ def test_expired_link_is_refused_and_changes_nothing(
 
 
 @pytest.mark.parametrize("left", [Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED])
-def test_an_address_that_left_may_sign_up_again(client: Client, engine: Engine, outbox: Path, left: Status) -> None:
+def test_an_address_that_left_may_sign_up_again(
+    client: Client, engine: Engine, outbox: Path, left: Status
+) -> None:
     # Bounced or complained too: following the link proves the mailbox is theirs and takes mail.
     add(engine, "leaver@example.org", left)
     sign_up(client, "leaver@example.org")
@@ -483,7 +573,11 @@ def test_an_address_that_left_may_sign_up_again(client: Client, engine: Engine, 
     assert (waiting.pending_locale, waiting.pending_name) == ("my", "Ko Aung")
     # What waits is part of what is stored about them, and so of a data-access request.
     stored = personal_data(engine, "leaver@example.org")["subscriber"]
-    assert (stored["status"], stored["pending_name"], stored["pending_locale"]) == (left.value, "Ko Aung", "my")
+    assert (stored["status"], stored["pending_name"], stored["pending_locale"]) == (
+        left.value,
+        "Ko Aung",
+        "my",
+    )
     [message] = emails(outbox)
     assert message["Subject"] == "Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ"
     assert client.get(confirmation_path(message)).status_code == 200
@@ -520,7 +614,9 @@ def test_past_the_total_limit_everyone_waits(client: Client, outbox: Path, limit
     assert len(emails(outbox)) == 2
 
 
-def test_link_of_an_address_that_left_since_does_not_bring_it_back(client: Client, engine: Engine, outbox: Path) -> None:
+def test_link_of_an_address_that_left_since_does_not_bring_it_back(
+    client: Client, engine: Engine, outbox: Path
+) -> None:
     sign_up(client, "reader@example.org")
     with Session(engine) as session, session.begin():
         found = session.scalars(select(Subscriber)).one()
@@ -532,11 +628,15 @@ def test_link_of_an_address_that_left_since_does_not_bring_it_back(client: Clien
 
 
 @with_limits(per_client="3/hour", total="4/hour")
-def test_a_client_past_its_limit_uses_up_nobody_elses_sign_ups(client: Client, outbox: Path, limits: dict[str, str]) -> None:
+def test_a_client_past_its_limit_uses_up_nobody_elses_sign_ups(
+    client: Client, outbox: Path, limits: dict[str, str]
+) -> None:
     token = form_token(client.get("/subscribe").text)
     # One client posting nonsense, then refused, again and again: none of it counts in the total.
     assert [post_as(client, "203.0.113.66", "not-an-address", token=token) for _ in range(3)] == [400] * 3
-    assert {post_as(client, "203.0.113.66", f"reader{n}@example.org", token=token) for n in range(20)} == {429}
+    assert {post_as(client, "203.0.113.66", f"reader{n}@example.org", token=token) for n in range(20)} == {
+        429
+    }
     # So everyone else still has the whole total: four sign-ups, then the fifth waits.
     others = [post_as(client, f"198.51.100.{n}", f"other{n}@example.org", token=token) for n in range(5)]
     assert others == [200, 200, 200, 200, 429]
@@ -560,7 +660,11 @@ def test_the_answer_does_not_wait_for_the_mail_server(project: Project, engine: 
     # (a mail server may take longer over a stranger's, or an email may not go at all), whatever the page said.
     release = threading.Event()
     app = create_app(
-        project, engine, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        project,
+        engine,
+        Signer(SECRET),
+        webhook_public_key=None,
+        secret=SECRET,
         transport_factory=lambda: HeldOutbox(outbox, release),
     )
     with serving(app, wait_for_email=False) as client:
@@ -578,10 +682,13 @@ def test_the_answer_does_not_wait_for_the_mail_server(project: Project, engine: 
     ]
 
 
-def test_the_link_goes_to_the_public_address_whatever_host_the_form_was_posted_to(client: Client, outbox: Path) -> None:
+def test_the_link_goes_to_the_public_address_whatever_host_the_form_was_posted_to(
+    client: Client, outbox: Path
+) -> None:
     form = client.get("/subscribe", headers={"Host": "evil.example"})
     client.post(
-        "/subscribe", headers={"Host": "evil.example"},
+        "/subscribe",
+        headers={"Host": "evil.example"},
         data={"csrf": form_token(form.text), "email": "reader@example.org", "language": "en"},
     )
     [message] = emails(outbox)
@@ -601,7 +708,11 @@ def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine,
         }
     )
     app = create_app(
-        dataclasses.replace(project, settings=settings), engine, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        dataclasses.replace(project, settings=settings),
+        engine,
+        Signer(SECRET),
+        webhook_public_key=None,
+        secret=SECRET,
         transport_factory=lambda: OutboxTransport(outbox),
     )
     with serving(app) as client:
@@ -621,10 +732,16 @@ def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine,
 
 
 def test_without_an_address_for_the_link_there_is_no_sign_up(project: Project, engine: Engine) -> None:
-    settings = project.settings.model_copy(update={"unsubscribe_url": "https://mail.example.org/leave?t={token}"})
+    settings = project.settings.model_copy(
+        update={"unsubscribe_url": "https://mail.example.org/leave?t={token}"}
+    )
     assert confirmation_link(settings) is None
     app = create_app(
-        dataclasses.replace(project, settings=settings), engine, Signer(SECRET), webhook_public_key=None, secret=SECRET
+        dataclasses.replace(project, settings=settings),
+        engine,
+        Signer(SECRET),
+        webhook_public_key=None,
+        secret=SECRET,
     )
     with serving(app) as client:
         assert client.get("/subscribe").status_code == 404
@@ -634,7 +751,9 @@ def test_without_an_address_for_the_link_there_is_no_sign_up(project: Project, e
     assert subscriber(engine, "reader@example.org") is None
 
 
-def test_sign_ups_nobody_confirmed_are_dropped_when_the_server_starts(project: Project, engine: Engine) -> None:
+def test_sign_ups_nobody_confirmed_are_dropped_when_the_server_starts(
+    project: Project, engine: Engine
+) -> None:
     add(engine, "stranger@example.org", Status.PENDING)
     add(engine, "reader@example.org", Status.ACTIVE)
     with Session(engine) as session, session.begin():
@@ -672,7 +791,12 @@ def test_a_source_in_the_forms_address_is_recorded_with_the_consent(
     # Carried in the form's signed token, which a post cannot change.
     client.post(
         "/subscribe",
-        data={"csrf": form_token(form.text), "email": "reader@example.org", "language": "en", "source": "forged"},
+        data={
+            "csrf": form_token(form.text),
+            "email": "reader@example.org",
+            "language": "en",
+            "source": "forged",
+        },
     )
     assert client.get(confirmation_path(emails(outbox)[0])).status_code == 200
     found = subscriber(engine, "reader@example.org")
@@ -680,17 +804,25 @@ def test_a_source_in_the_forms_address_is_recorded_with_the_consent(
     assert found.consent_source == recorded
 
 
-def test_a_name_that_is_not_utf8_is_refused_not_stored_garbled(client: Client, engine: Engine, outbox: Path) -> None:
+def test_a_name_that_is_not_utf8_is_refused_not_stored_garbled(
+    client: Client, engine: Engine, outbox: Path
+) -> None:
     form = client.get("/subscribe", params={"lang": "en"})
-    body = f"csrf={form_token(form.text)}&email=reader%40example.org&language=en&name=Ko%FFAung".encode("ascii")
-    answer = client.post("/subscribe", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    body = f"csrf={form_token(form.text)}&email=reader%40example.org&language=en&name=Ko%FFAung".encode(
+        "ascii"
+    )
+    answer = client.post(
+        "/subscribe", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert answer.status_code == 400
     assert "Enter a name of at most 200 characters, on one line." in answer.text
     assert subscriber(engine, "reader@example.org") is None
     assert emails(outbox) == []
 
 
-def test_a_form_left_open_too_long_keeps_its_source(client: Client, engine: Engine, outbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_form_left_open_too_long_keeps_its_source(
+    client: Client, engine: Engine, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     form = client.get("/subscribe", params={"lang": "en", "source": "facebook"})
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.text))
     issued = TimestampSigner.get_timestamp
@@ -704,4 +836,3 @@ def test_a_form_left_open_too_long_keeps_its_source(client: Client, engine: Engi
     assert client.get(confirmation_path(emails(outbox)[0])).status_code == 200
     found = subscriber(engine, "reader@example.org")
     assert found is not None and found.consent_source == "web form: facebook"
-

@@ -39,7 +39,6 @@ CONSENT = (
 )
 
 
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     """A page in a context of its own: no cookies or cache shared between tests."""

@@ -94,7 +94,7 @@ def test_page_holds_every_paragraph_footnote_and_resource(repo_project: Project,
     assert issue is not None
     page = (sample_site / "en" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
     assert page.startswith('<!DOCTYPE html>\n<html lang="en"')
-    assert '<h1>A Year of Tragedy and Hope</h1>' in page
+    assert "<h1>A Year of Tragedy and Hope</h1>" in page
     assert "By Progressive Voice" in page
     assert "December 21, 2023" in page
     assert issue.image is not None
@@ -128,13 +128,20 @@ def test_pages_name_their_other_locales_with_hreflang(sample_site: Path) -> None
     en_tags = _tags(sample_site / "en" / "2023-12-21" / "index.html")
     assert ("link", {"rel": "canonical", "href": f"{base}/en/2023-12-21/"}) in en_tags
     assert ("a", {"href": "../../my/2023-12-21/index.html", "hreflang": "my", "lang": "my"}) in en_tags
-    assert ("link", {"rel": "alternate", "hreflang": "x-default", "href": f"{base}/en/2023-12-21/"}) in en_tags
+    assert (
+        "link",
+        {"rel": "alternate", "hreflang": "x-default", "href": f"{base}/en/2023-12-21/"},
+    ) in en_tags
 
 
 def test_index_lists_issues_newest_first_with_local_dates(two_issues: Project, tmp_path: Path) -> None:
     build_site(two_issues, tmp_path / "out")
     index = (tmp_path / "out" / "en" / "index.html").read_text(encoding="utf-8")
-    links = [a["href"] for tag, a in _tags(tmp_path / "out" / "en" / "index.html") if tag == "a" and a["href"].endswith("/index.html") and "hreflang" not in a]
+    links = [
+        a["href"]
+        for tag, a in _tags(tmp_path / "out" / "en" / "index.html")
+        if tag == "a" and a["href"].endswith("/index.html") and "hreflang" not in a
+    ]
     assert links == ["2024-01-04/index.html", "2023-12-21/index.html"]
     assert index.index("January 4, 2024") < index.index("December 21, 2023")
     assert "What to watch in 2024." in index
@@ -154,7 +161,9 @@ def test_issue_text_is_escaped_never_markup(two_issues: Project, tmp_path: Path)
 
 
 @pytest.mark.parametrize("locale", ["en", "my"])
-def test_feed_is_atom_with_one_entry_per_issue_newest_first(two_issues: Project, tmp_path: Path, locale: str) -> None:
+def test_feed_is_atom_with_one_entry_per_issue_newest_first(
+    two_issues: Project, tmp_path: Path, locale: str
+) -> None:
     build_site(two_issues, tmp_path / "out")
     feed = ET.parse(tmp_path / "out" / locale / "feed.atom").getroot()
     assert feed.tag == f"{ATOM}feed"
@@ -163,8 +172,14 @@ def test_feed_is_atom_with_one_entry_per_issue_newest_first(two_issues: Project,
     assert feed.findtext(f"{ATOM}updated") == "2024-01-04T00:00:00+00:00"
     entries = feed.findall(f"{ATOM}entry")
     assert [entry.findtext(f"{ATOM}id") for entry in entries] == [f"{base}2024-01-04/", f"{base}2023-12-21/"]
-    assert [entry.find(f"{ATOM}link").get("href", "").removeprefix(base) for entry in entries] == ["2024-01-04/", "2023-12-21/"]  # type: ignore[union-attr]
-    assert [entry.findtext(f"{ATOM}updated") for entry in entries] == ["2024-01-04T00:00:00+00:00", "2023-12-21T00:00:00+00:00"]
+    assert [entry.find(f"{ATOM}link").get("href", "").removeprefix(base) for entry in entries] == [
+        "2024-01-04/",
+        "2023-12-21/",
+    ]  # type: ignore[union-attr]
+    assert [entry.findtext(f"{ATOM}updated") for entry in entries] == [
+        "2024-01-04T00:00:00+00:00",
+        "2023-12-21T00:00:00+00:00",
+    ]
 
 
 def test_rebuild_is_byte_identical(two_issues: Project, tmp_path: Path) -> None:
@@ -196,7 +211,9 @@ def test_default_output_is_build_site(two_issues: Project) -> None:
 
 
 def test_an_invalid_issue_stops_everything_with_its_errors(two_issues: Project, tmp_path: Path) -> None:
-    (two_issues.issues_dir / "2024-01-11.yaml").write_text("date: 2024-01-11\ntitle: T\neditorial: x\nresources:\n  report: []\n", encoding="utf-8")
+    (two_issues.issues_dir / "2024-01-11.yaml").write_text(
+        "date: 2024-01-11\ntitle: T\neditorial: x\nresources:\n  report: []\n", encoding="utf-8"
+    )
     with pytest.raises(InvalidInput) as caught:
         build_site(two_issues, tmp_path / "out")
     assert [str(d) for d in caught.value.diagnostics] == [
@@ -212,7 +229,12 @@ def test_cli_prints_every_written_path(cli, two_issues: Project) -> None:
     assert result.stdout.splitlines() == [
         f"wrote public/{name}"
         for locale in ("en", "my")
-        for name in (f"{locale}/index.html", f"{locale}/2024-01-04/index.html", f"{locale}/2023-12-21/index.html", f"{locale}/feed.atom")
+        for name in (
+            f"{locale}/index.html",
+            f"{locale}/2024-01-04/index.html",
+            f"{locale}/2023-12-21/index.html",
+            f"{locale}/feed.atom",
+        )
     ]
     # As `build` does: what each Burmese page shows in English.
     assert result.stderr.splitlines() == [
@@ -223,7 +245,9 @@ def test_cli_prints_every_written_path(cli, two_issues: Project) -> None:
 
 
 def test_cli_with_an_invalid_issue_exits_1_writing_nothing(cli, two_issues: Project) -> None:
-    (two_issues.issues_dir / "2024-01-11.yaml").write_text("date: 2024-01-11\ntitle: T\neditorial: x\nresources:\n  report: []\n", encoding="utf-8")
+    (two_issues.issues_dir / "2024-01-11.yaml").write_text(
+        "date: 2024-01-11\ntitle: T\neditorial: x\nresources:\n  report: []\n", encoding="utf-8"
+    )
     result = cli("site", cwd=two_issues.root)
     assert result.exit_code == 1
     assert result.stdout == ""

@@ -34,7 +34,9 @@ def test_prints_a_form_posting_to_the_sign_up_page_beside_the_unsubscribe_pages(
     result = cli("snippet")
     assert (result.exit_code, result.stderr) == (0, "")
     page = result.stdout
-    assert page.startswith('<form class="broadsheet-signup" method="post" action="https://progressivevoicemyanmar.org/newsletter/subscribe"')
+    assert page.startswith(
+        '<form class="broadsheet-signup" method="post" action="https://progressivevoicemyanmar.org/newsletter/subscribe"'
+    )
     assert page.rstrip().endswith("</form>")
     for field in ('name="email" type="email" required', 'name="name"', 'name="language"', 'name="website"'):
         assert field in page
@@ -59,12 +61,18 @@ def test_in_burmese_every_label_and_the_consent_are_burmese(cli: Cli) -> None:
     ("args", "message"),
     [
         (("--locale", "fr"), "broadsheet: --locale: unknown locale 'fr'; configured locales: en, my\n"),
-        (("--action", "/subscribe"), "broadsheet: --action: Expected an http(s) URL but received: '/subscribe'\n"),
+        (
+            ("--action", "/subscribe"),
+            "broadsheet: --action: Expected an http(s) URL but received: '/subscribe'\n",
+        ),
         (
             ("--source", "home\npage"),
             "broadsheet: --source: Expected a name of 1 to 40 printable characters on one line but received: 'home\\npage'\n",
         ),
-        (("--source", "x" * 41), f"broadsheet: --source: Expected a name of 1 to 40 printable characters on one line but received: '{'x' * 41}'\n"),
+        (
+            ("--source", "x" * 41),
+            f"broadsheet: --source: Expected a name of 1 to 40 printable characters on one line but received: '{'x' * 41}'\n",
+        ),
     ],
 )
 def test_a_wrong_option_exits_2(cli: Cli, args: tuple[str, ...], message: str) -> None:
@@ -74,7 +82,10 @@ def test_a_wrong_option_exits_2(cli: Cli, args: tuple[str, ...], message: str) -
 
 def test_without_an_unsubscribe_url_to_go_by_it_asks_for_the_action(cli: Cli, tmp_project: Project) -> None:
     settings = tmp_project.root / "broadsheet.toml"
-    settings.write_text('unsubscribe_url = "https://example.org/leave?t={token}"\n' + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    settings.write_text(
+        'unsubscribe_url = "https://example.org/leave?t={token}"\n' + settings.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
     result = cli("snippet", cwd=tmp_project.root)
     assert result.exit_code == 2
     assert "give --action URL" in result.stderr
@@ -84,11 +95,17 @@ def test_without_an_unsubscribe_url_to_go_by_it_asks_for_the_action(cli: Cli, tm
 
 
 @pytest.fixture
-def site(sample_project: Project, sample_store: Engine, tmp_path: Path) -> Iterator[tuple[str, Path, Outgoing]]:
+def site(
+    sample_project: Project, sample_store: Engine, tmp_path: Path
+) -> Iterator[tuple[str, Path, Outgoing]]:
     """The app served over HTTP, sending to an outbox: its base URL, the outbox, and the emails it is sending."""
     outbox = tmp_path / "outbox"
     app = create_app(
-        sample_project, sample_store, Signer(SECRET), webhook_public_key=None, secret=SECRET,
+        sample_project,
+        sample_store,
+        Signer(SECRET),
+        webhook_public_key=None,
+        secret=SECRET,
         transport_factory=lambda: OutboxTransport(outbox),
     )
     with serving(app) as client:
@@ -96,13 +113,19 @@ def site(sample_project: Project, sample_store: Engine, tmp_path: Path) -> Itera
 
 
 def test_a_reader_signs_up_from_the_snippet_on_another_site_in_two_presses(
-    browser: Browser, site: tuple[str, Path, Outgoing], sample_project: Project, sample_store: Engine, tmp_path: Path
+    browser: Browser,
+    site: tuple[str, Path, Outgoing],
+    sample_project: Project,
+    sample_store: Engine,
+    tmp_path: Path,
 ) -> None:
     base, outbox, outgoing = site
     # The organization's page, elsewhere (here a file), with the Burmese form pasted in.
     page_file = tmp_path / "join.html"
     form = snippet(sample_project, "my", f"{base}/subscribe")
-    page_file.write_text(f'<!DOCTYPE html>\n<html lang="my"><meta charset="utf-8"><body>{form}</body></html>', encoding="utf-8")
+    page_file.write_text(
+        f'<!DOCTYPE html>\n<html lang="my"><meta charset="utf-8"><body>{form}</body></html>', encoding="utf-8"
+    )
 
     context = browser.new_context()
     page = context.new_page()
@@ -130,7 +153,11 @@ def test_a_reader_signs_up_from_the_snippet_on_another_site_in_two_presses(
     assert message["To"] == "ကိုအောင် <reader@example.org>"
     with Session(sample_store) as session:
         stored = session.scalars(select(Subscriber)).one()
-    assert (stored.status, stored.locale, stored.pending_consent_text) == ("pending", "my", html.unescape(statement))
+    assert (stored.status, stored.locale, stored.pending_consent_text) == (
+        "pending",
+        "my",
+        html.unescape(statement),
+    )
 
 
 def test_the_form_it_sends_to_speaks_the_snippets_language_whatever_newsletter_is_chosen(
@@ -142,7 +169,8 @@ def test_the_form_it_sends_to_speaks_the_snippets_language_whatever_newsletter_i
     assert hidden == {"page_language": "my", "source": "snippet"}
     with Client(base_url=base) as client:
         review = client.post(
-            "/subscribe", data={**hidden, "email": "reader@example.org", "name": "", "language": "en", "website": ""}
+            "/subscribe",
+            data={**hidden, "email": "reader@example.org", "name": "", "language": "en", "website": ""},
         )
     assert review.status_code == 200
     assert '<html lang="my">' in review.text
@@ -160,14 +188,20 @@ def test_the_consent_of_a_sign_up_through_it_records_which_form(
     with Client(base_url=base) as client:
         # The post from the organization's page, then the press on the app's own form, whose signed token
         # carries the source (sent here without the form's copy of it in a field, which serves only an expired token).
-        review = client.post("/subscribe", data={**hidden, "email": "reader@example.org", "language": "en", "website": ""})
+        review = client.post(
+            "/subscribe", data={**hidden, "email": "reader@example.org", "language": "en", "website": ""}
+        )
         assert '<input type="hidden" name="source" value="home page">' in review.text
         token = re.search(r'name="csrf" value="([^"]+)"', review.text)
         assert token is not None
-        sent = client.post("/subscribe", data={"csrf": token.group(1), "email": "reader@example.org", "language": "en"})
+        sent = client.post(
+            "/subscribe", data={"csrf": token.group(1), "email": "reader@example.org", "language": "en"}
+        )
         assert sent.status_code == 200
         assert outgoing.wait(10)
-        [message] = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in outbox.rglob("*.eml")]
+        [message] = [
+            message_from_bytes(path.read_bytes(), policy=policy.default) for path in outbox.rglob("*.eml")
+        ]
         body = message.get_body(("plain",))
         assert body is not None
         link = re.search(r"/newsletter(/confirm/\S+)", body.get_content())

@@ -74,20 +74,25 @@ def test_migrations_down_and_up_keep_every_subscriber_copy_and_event(store: Engi
     subscriber = _add_subscriber(store)
     with store.begin() as connection:
         connection.execute(
-            text("INSERT INTO ledger (issue, subscriber_id, locale, state, attempts, detail, created_at, updated_at) "
-                 "VALUES ('2024-01-04', :id, 'my', 'sent', 1, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            text(
+                "INSERT INTO ledger (issue, subscriber_id, locale, state, attempts, detail, created_at, updated_at) "
+                "VALUES ('2024-01-04', :id, 'my', 'sent', 1, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
             {"id": subscriber},
         )
         connection.execute(
-            text("INSERT INTO events (sg_event_id, issue, subscriber_id, kind, created_at) "
-                 "VALUES ('ev-1', '2024-01-04', :id, 'delivered', CURRENT_TIMESTAMP)"),
+            text(
+                "INSERT INTO events (sg_event_id, issue, subscriber_id, kind, created_at) "
+                "VALUES ('ev-1', '2024-01-04', :id, 'delivered', CURRENT_TIMESTAMP)"
+            ),
             {"id": subscriber},
         )
 
     def counts() -> tuple[int, int, int]:
         with store.connect() as connection:
             return tuple(  # type: ignore[return-value]
-                connection.scalar(text(f"SELECT count(*) FROM {table}")) for table in ("subscribers", "ledger", "events")
+                connection.scalar(text(f"SELECT count(*) FROM {table}"))
+                for table in ("subscribers", "ledger", "events")
             )
 
     # Down past the revisions that dropped columns of `subscribers` (which SQLite must copy with care).
@@ -104,32 +109,48 @@ def test_migrations_down_and_up_keep_every_subscriber_copy_and_event(store: Engi
 def test_0006_moves_the_statement_of_an_unconfirmed_sign_up_out_of_the_consent(store: Engine) -> None:
     with store.begin() as connection:
         command.downgrade(alembic_config(connection), "0005")
-        for email, status, consented in (("new@example.org", "pending", None), ("old@example.org", "active", "2024-01-01")):
+        for email, status, consented in (
+            ("new@example.org", "pending", None),
+            ("old@example.org", "active", "2024-01-01"),
+        ):
             connection.execute(
-                text("INSERT INTO subscribers (email, email_key, name, locale, status, created_at, updated_at, consented_at, consent_text) "
-                     "VALUES (:email, :email, '', 'en', :status, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :consented, 'Statement')"),
+                text(
+                    "INSERT INTO subscribers (email, email_key, name, locale, status, created_at, updated_at, consented_at, consent_text) "
+                    "VALUES (:email, :email, '', 'en', :status, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :consented, 'Statement')"
+                ),
                 {"email": email, "status": status, "consented": consented},
             )
         command.upgrade(alembic_config(connection), "head")
     with Session(store) as session:
         rows = session.execute(
-            select(Subscriber.email, Subscriber.consent_text, Subscriber.pending_consent_text).order_by(Subscriber.email)
+            select(Subscriber.email, Subscriber.consent_text, Subscriber.pending_consent_text).order_by(
+                Subscriber.email
+            )
         ).all()
     # Revision 0005 kept a pending sign-up's statement as its consent: from 0006 it waits for the confirmation.
-    assert [tuple(row) for row in rows] == [("new@example.org", None, "Statement"), ("old@example.org", "Statement", None)]
+    assert [tuple(row) for row in rows] == [
+        ("new@example.org", None, "Statement"),
+        ("old@example.org", "Statement", None),
+    ]
 
 
-def test_0010_checks_the_states_and_down_gives_older_versions_the_copies_as_they_knew_them(store: Engine) -> None:
+def test_0010_checks_the_states_and_down_gives_older_versions_the_copies_as_they_knew_them(
+    store: Engine,
+) -> None:
     subscriber = _add_subscriber(store)
     with store.begin() as connection:
         connection.execute(
-            text("INSERT INTO runs (id, issue, pid, host, started_at, heartbeat_at, finished_at) "
-                 "VALUES ('run', '2024-01-04', 1, 'host', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+            text(
+                "INSERT INTO runs (id, issue, pid, host, started_at, heartbeat_at, finished_at) "
+                "VALUES ('run', '2024-01-04', 1, 'host', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
         )
         for issue, state in (("2024-01-04", "unknown"), ("2024-01-11", "deferred"), ("2024-01-18", "queued")):
             connection.execute(
-                text("INSERT INTO ledger (issue, subscriber_id, locale, state, run_id, attempts, detail, created_at, updated_at) "
-                     "VALUES (:issue, :id, 'my', :state, 'run', 1, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                text(
+                    "INSERT INTO ledger (issue, subscriber_id, locale, state, run_id, attempts, detail, created_at, updated_at) "
+                    "VALUES (:issue, :id, 'my', :state, 'run', 1, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
                 {"issue": issue, "id": subscriber, "state": state},
             )
     with pytest.raises(IntegrityError), store.begin() as connection:
@@ -140,13 +161,20 @@ def test_0010_checks_the_states_and_down_gives_older_versions_the_copies_as_they
     with store.connect() as connection:
         rows = connection.execute(text("SELECT issue, state, run_id FROM ledger ORDER BY issue")).all()
     # Before 0010, a copy of unknown fate was one left `sending` by a finished run.
-    assert [tuple(row) for row in rows] == [("2024-01-04", "sending", "run"), ("2024-01-11", "pending", None), ("2024-01-18", "pending", None)]
+    assert [tuple(row) for row in rows] == [
+        ("2024-01-04", "sending", "run"),
+        ("2024-01-11", "pending", None),
+        ("2024-01-18", "pending", None),
+    ]
 
 
 def test_processes_opening_a_new_database_at_once_all_succeed(store_url: str) -> None:
-    opening = "import sys; from broadsheet.delivery.store import open_store; open_store(sys.argv[1]).dispose()"
+    opening = (
+        "import sys; from broadsheet.delivery.store import open_store; open_store(sys.argv[1]).dispose()"
+    )
     processes = [
-        subprocess.Popen([sys.executable, "-c", opening, store_url], stderr=subprocess.PIPE, text=True) for _ in range(4)
+        subprocess.Popen([sys.executable, "-c", opening, store_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
     ]
     assert [process.communicate()[1] for process in processes] == ["", "", "", ""]
     assert [process.returncode for process in processes] == [0, 0, 0, 0]
@@ -190,14 +218,20 @@ def test_a_database_from_a_newer_broadsheet_is_refused(store_url: str) -> None:
     engine.dispose()
     with pytest.raises(BroadsheetError) as raised:
         open_store(store_url)
-    assert "has a schema this version of broadsheet does not know (Can't locate revision identified by '9999')" in raised.value.message
+    assert (
+        "has a schema this version of broadsheet does not know (Can't locate revision identified by '9999')"
+        in raised.value.message
+    )
     assert raised.value.message.endswith("; upgrade broadsheet")
 
 
 def test_database_is_the_settings_sqlite_file_in_the_project_folder(tmp_path: Path) -> None:
     project = Project(tmp_path, Settings())
     assert database_url(project, {}) == f"sqlite:///{tmp_path / 'broadsheet.db'}"
-    assert database_url(project, {"BROADSHEET_DATABASE_URL": "sqlite:///data/list.db"}) == f"sqlite:///{tmp_path / 'data/list.db'}"
+    assert (
+        database_url(project, {"BROADSHEET_DATABASE_URL": "sqlite:///data/list.db"})
+        == f"sqlite:///{tmp_path / 'data/list.db'}"
+    )
 
 
 def test_absolute_and_in_memory_sqlite_urls_stay_as_they_are(tmp_path: Path) -> None:
@@ -226,7 +260,9 @@ def test_an_unreachable_server_is_reported_without_its_password() -> None:
     with pytest.raises(BroadsheetError) as raised:
         open_store("postgresql://news:s3cret@127.0.0.1:1/broadsheet")
     message = raised.value.message
-    assert message.startswith("cannot open the database postgresql+psycopg://news:***@127.0.0.1:1/broadsheet: ")
+    assert message.startswith(
+        "cannot open the database postgresql+psycopg://news:***@127.0.0.1:1/broadsheet: "
+    )
     assert "Connection refused" in message
     assert "s3cret" not in message
 
@@ -234,7 +270,10 @@ def test_an_unreachable_server_is_reported_without_its_password() -> None:
 def test_an_unknown_kind_of_database_is_reported() -> None:
     with pytest.raises(BroadsheetError) as raised:
         open_store("nosuchdb://news:s3cret@db/broadsheet")
-    assert raised.value.message == "cannot use the database nosuchdb://news:***@db/broadsheet: Can't load plugin: sqlalchemy.dialects:nosuchdb"
+    assert (
+        raised.value.message
+        == "cannot use the database nosuchdb://news:***@db/broadsheet: Can't load plugin: sqlalchemy.dialects:nosuchdb"
+    )
 
 
 def test_an_sqlite_file_in_a_missing_folder_is_reported(tmp_path: Path) -> None:
@@ -256,18 +295,51 @@ def test_0008_dates_each_subscribers_last_change_of_status_no_later_than_it_was(
     with store.begin() as connection:
         command.downgrade(alembic_config(connection), "0006")
         for email, status, source, consented, created, updated in (
-            ("confirmed@example.org", "active", "web form: snippet", "2024-03-01 10:00:00", "2024-02-01 10:00:00", "2024-03-05 10:00:00"),
-            ("imported@example.org", "active", "import of list.csv", "2023-01-01 00:00:00", "2024-02-01 10:00:00", "2024-03-05 10:00:00"),
-            ("left@example.org", "unsubscribed", "web form", "2024-03-01 10:00:00", "2024-02-01 10:00:00", "2024-04-01 10:00:00"),
+            (
+                "confirmed@example.org",
+                "active",
+                "web form: snippet",
+                "2024-03-01 10:00:00",
+                "2024-02-01 10:00:00",
+                "2024-03-05 10:00:00",
+            ),
+            (
+                "imported@example.org",
+                "active",
+                "import of list.csv",
+                "2023-01-01 00:00:00",
+                "2024-02-01 10:00:00",
+                "2024-03-05 10:00:00",
+            ),
+            (
+                "left@example.org",
+                "unsubscribed",
+                "web form",
+                "2024-03-01 10:00:00",
+                "2024-02-01 10:00:00",
+                "2024-04-01 10:00:00",
+            ),
         ):
             connection.execute(
-                text("INSERT INTO subscribers (email, email_key, name, locale, status, created_at, updated_at, consented_at, consent_source) "
-                     "VALUES (:email, :email, '', 'en', :status, :created, :updated, :consented, :source)"),
-                {"email": email, "status": status, "source": source, "consented": consented, "created": created, "updated": updated},
+                text(
+                    "INSERT INTO subscribers (email, email_key, name, locale, status, created_at, updated_at, consented_at, consent_source) "
+                    "VALUES (:email, :email, '', 'en', :status, :created, :updated, :consented, :source)"
+                ),
+                {
+                    "email": email,
+                    "status": status,
+                    "source": source,
+                    "consented": consented,
+                    "created": created,
+                    "updated": updated,
+                },
             )
         command.upgrade(alembic_config(connection), "head")
     with Session(store) as session:
-        changed = {email: moment for email, moment in session.execute(select(Subscriber.email, Subscriber.status_changed_at))}
+        changed = {
+            email: moment
+            for email, moment in session.execute(select(Subscriber.email, Subscriber.status_changed_at))
+        }
     # Their confirmation on the web form; when they were added; their record's last change.
     assert {email: moment.isoformat() if moment else None for email, moment in changed.items()} == {
         "confirmed@example.org": "2024-03-01T10:00:00+00:00",

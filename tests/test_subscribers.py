@@ -43,7 +43,9 @@ def write_csv(tmp_path: Path) -> Callable[..., Path]:
 
 def _set_status(engine: Engine, email_key: str, status: Status) -> None:
     with Session(engine) as session:
-        session.execute(update(Subscriber).where(Subscriber.email_key == email_key).values(status=status.value))
+        session.execute(
+            update(Subscriber).where(Subscriber.email_key == email_key).values(status=status.value)
+        )
         session.commit()
 
 
@@ -53,7 +55,9 @@ def _exported(engine: Engine) -> str:
     return out.getvalue()
 
 
-def test_import_adds_the_valid_rows_and_reports_every_bad_one(store: Engine, write_csv: Callable[..., Path]) -> None:
+def test_import_adds_the_valid_rows_and_reports_every_bad_one(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
     path = write_csv(
         """
         email,name,locale
@@ -85,15 +89,23 @@ def test_import_adds_the_valid_rows_and_reports_every_bad_one(store: Engine, wri
     ]
 
 
-def test_an_address_already_there_in_another_case_is_updated(store: Engine, write_csv: Callable[..., Path]) -> None:
+def test_an_address_already_there_in_another_case_is_updated(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
     subscribers.add(store, "foo@example.org", "Old Name", "en", locales=LOCALES)
-    report = subscribers.import_csv(store, write_csv("email,name,locale\nFoo@Example.ORG,New Name,my\n"), LOCALES)
+    report = subscribers.import_csv(
+        store, write_csv("email,name,locale\nFoo@Example.ORG,New Name,my\n"), LOCALES
+    )
     assert (report.added, report.updated, report.unchanged, report.skipped) == (0, 1, 0, 0)
     assert report.diagnostics == ()
-    assert subscribers.list_subscribers(store) == [SubscriberRow("foo@example.org", "New Name", "my", Status.ACTIVE)]
+    assert subscribers.list_subscribers(store) == [
+        SubscriberRow("foo@example.org", "New Name", "my", Status.ACTIVE)
+    ]
 
 
-def test_importing_the_same_file_twice_changes_nothing_the_second_time(store: Engine, write_csv: Callable[..., Path]) -> None:
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
     path = write_csv("email,name,locale\na@example.org,A,en\nb@example.org,B,my\n")
     subscribers.import_csv(store, path, LOCALES)
     report = subscribers.import_csv(store, path, LOCALES)
@@ -105,10 +117,13 @@ def test_each_address_records_where_it_came_from(store: Engine, write_csv: Calla
     subscribers.import_csv(store, path, LOCALES)
     subscribers.add(store, "b@example.org", "B", "my", locales=LOCALES)
     with Session(store) as session:
-        sources = session.execute(select(Subscriber.email, Subscriber.consent_source, Subscriber.consented_at)).all()
+        sources = session.execute(
+            select(Subscriber.email, Subscriber.consent_source, Subscriber.consented_at)
+        ).all()
     # Neither consented here: when they did is not known.
     assert sorted(tuple(row) for row in sources) == [
-        ("a@example.org", f"import of {path.name}", None), ("b@example.org", "added by hand", None)
+        ("a@example.org", f"import of {path.name}", None),
+        ("b@example.org", "added by hand", None),
     ]
 
 
@@ -124,19 +139,31 @@ def test_an_import_never_reactivates_an_address_that_left(
         f"{path}:3: warning: email: 'gone@example.org' is {status}: an import never re-activates an address"
     ]
     assert (report.added, report.updated, report.unchanged, report.skipped) == (1, 0, 0, 1)
-    assert subscribers.list_subscribers(store, status) == [SubscriberRow("gone@example.org", "Gone", "en", status)]
+    assert subscribers.list_subscribers(store, status) == [
+        SubscriberRow("gone@example.org", "Gone", "en", status)
+    ]
 
 
-def test_an_import_never_skips_the_confirmation_of_a_pending_sign_up(store: Engine, write_csv: Callable[..., Path]) -> None:
+def test_an_import_never_skips_the_confirmation_of_a_pending_sign_up(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
     # It said "'new@example.org' is pending: an import never re-activates an address": the address never was active.
-    lifecycle.sign_up(store, SubscriberRow("new@example.org", "New", "en", Status.ACTIVE), "consent", utcnow(), timedelta(days=7))
+    lifecycle.sign_up(
+        store,
+        SubscriberRow("new@example.org", "New", "en", Status.ACTIVE),
+        "consent",
+        utcnow(),
+        timedelta(days=7),
+    )
     path = write_csv("email,name,locale\nnew@example.org,New,en\n")
     report = subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in report.diagnostics] == [
         f"{path}:2: warning: email: 'new@example.org' awaits the confirmation of its sign-up: an import never skips it"
     ]
     assert (report.added, report.updated, report.unchanged, report.skipped) == (0, 0, 0, 1)
-    assert subscribers.list_subscribers(store, Status.PENDING) == [SubscriberRow("new@example.org", "New", "en", Status.PENDING)]
+    assert subscribers.list_subscribers(store, Status.PENDING) == [
+        SubscriberRow("new@example.org", "New", "en", Status.PENDING)
+    ]
 
 
 def test_extra_columns_are_ignored_with_one_warning(store: Engine, write_csv: Callable[..., Path]) -> None:
@@ -152,7 +179,10 @@ def test_extra_columns_are_ignored_with_one_warning(store: Engine, write_csv: Ca
         f"{path}:1: warning: ignored column(s) 'Phone', 'City', column 6 (no name)"
     ]
     assert report.added == 2
-    assert [row.email for row in subscribers.list_subscribers(store)] == ["aung@example.org", "su@example.org"]
+    assert [row.email for row in subscribers.list_subscribers(store)] == [
+        "aung@example.org",
+        "su@example.org",
+    ]
 
 
 def test_a_status_column_brings_addresses_in_as_they_left_but_never_back(
@@ -195,7 +225,7 @@ def test_a_file_that_is_not_utf8_is_refused_whole(store: Engine, tmp_path: Path)
 def test_a_file_that_is_not_csv_is_refused_whole_with_the_problems_found_before(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:
-    path = write_csv("email,name,locale\nbad,Bad,en\nlong@example.org,\"" + "x" * 200_000 + "\",en\n")
+    path = write_csv('email,name,locale\nbad,Bad,en\nlong@example.org,"' + "x" * 200_000 + '",en\n')
     with pytest.raises(InvalidInput) as raised:
         subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in raised.value.diagnostics] == [
@@ -230,7 +260,10 @@ def test_a_file_without_line_breaks_is_refused_without_being_read_into_memory(
     ("header", "problem"),
     [
         ("email,locale", "missing column 'name'"),
-        ("aung@example.org,Aung,my", "missing column 'email'; missing column 'name'; missing column 'locale'"),
+        (
+            "aung@example.org,Aung,my",
+            "missing column 'email'; missing column 'name'; missing column 'locale'",
+        ),
         ("email,name,locale,Email", "column 'email' appears 2 times"),
         ("", "empty file"),
     ],
@@ -252,7 +285,9 @@ def test_a_byte_order_mark_is_not_part_of_the_first_column(store: Engine, tmp_pa
     path.write_bytes("email,name,locale\r\nmya@example.org,မြ,my\r\n".encode("utf-8-sig"))
     report = subscribers.import_csv(store, path, LOCALES)
     assert report.diagnostics == ()
-    assert subscribers.list_subscribers(store) == [SubscriberRow("mya@example.org", "မြ", "my", Status.ACTIVE)]
+    assert subscribers.list_subscribers(store) == [
+        SubscriberRow("mya@example.org", "မြ", "my", Status.ACTIVE)
+    ]
 
 
 def test_export_lists_every_subscriber_by_address_and_imports_back_the_same(
@@ -294,10 +329,16 @@ def test_export_lists_every_subscriber_by_address_and_imports_back_the_same(
 def test_an_import_records_a_consent_where_none_was_and_never_replaces_one(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:
-    subscribers.import_csv(store, write_csv("email,name,locale\na@example.org,A,en\nb@example.org,B,en\n", "first.csv"), LOCALES)
+    subscribers.import_csv(
+        store, write_csv("email,name,locale\na@example.org,A,en\nb@example.org,B,en\n", "first.csv"), LOCALES
+    )
     with Session(store) as session, session.begin():
         b = session.scalars(select(Subscriber).where(Subscriber.email_key == "b@example.org")).one()
-        b.consented_at, b.consent_text, b.consent_source = datetime(2024, 1, 1, tzinfo=UTC), "Web text", "web form"
+        b.consented_at, b.consent_text, b.consent_source = (
+            datetime(2024, 1, 1, tzinfo=UTC),
+            "Web text",
+            "web form",
+        )
     later = write_csv(
         "email,name,locale,consented_at,consent_text\n"
         "a@example.org,A,en,2023-06-01,Paper form\n"
@@ -308,17 +349,23 @@ def test_an_import_records_a_consent_where_none_was_and_never_replaces_one(
     assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
     with Session(store) as session:
         rows = session.execute(
-            select(Subscriber.email, Subscriber.consent_source, Subscriber.consent_text).order_by(Subscriber.email)
+            select(Subscriber.email, Subscriber.consent_source, Subscriber.consent_text).order_by(
+                Subscriber.email
+            )
         ).all()
     assert [tuple(row) for row in rows] == [
-        ("a@example.org", "import of second.csv", "Paper form"), ("b@example.org", "web form", "Web text")
+        ("a@example.org", "import of second.csv", "Paper form"),
+        ("b@example.org", "web form", "Web text"),
     ]
 
 
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
-        ("01/05/2023", "Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z but received: '01/05/2023'"),
+        (
+            "01/05/2023",
+            "Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z but received: '01/05/2023'",
+        ),
         ("2999-01-01", "Expected a time in the past but received: '2999-01-01'"),
     ],
 )
@@ -333,12 +380,29 @@ def test_a_bad_consent_time_is_reported_on_its_line_and_the_row_skipped(
 
 def test_counts_per_locale_and_status(store: Engine) -> None:
     assert subscribers.list_counts(store) == {}
-    for email, locale in [("a@example.org", "en"), ("b@example.org", "my"), ("c@example.org", "my"), ("d@example.org", "my")]:
+    for email, locale in [
+        ("a@example.org", "en"),
+        ("b@example.org", "my"),
+        ("c@example.org", "my"),
+        ("d@example.org", "my"),
+    ]:
         subscribers.add(store, email, "", locale, locales=LOCALES)
     _set_status(store, "c@example.org", Status.BOUNCED)
     assert subscribers.list_counts(store) == {
-        "en": {Status.ACTIVE: 1, Status.UNSUBSCRIBED: 0, Status.BOUNCED: 0, Status.COMPLAINED: 0, Status.PENDING: 0},
-        "my": {Status.ACTIVE: 2, Status.UNSUBSCRIBED: 0, Status.BOUNCED: 1, Status.COMPLAINED: 0, Status.PENDING: 0},
+        "en": {
+            Status.ACTIVE: 1,
+            Status.UNSUBSCRIBED: 0,
+            Status.BOUNCED: 0,
+            Status.COMPLAINED: 0,
+            Status.PENDING: 0,
+        },
+        "my": {
+            Status.ACTIVE: 2,
+            Status.UNSUBSCRIBED: 0,
+            Status.BOUNCED: 1,
+            Status.COMPLAINED: 0,
+            Status.PENDING: 0,
+        },
     }
 
 
@@ -362,23 +426,39 @@ def test_add_refuses_a_bad_address_or_locale(store: Engine) -> None:
     assert subscribers.list_subscribers(store) == []
 
 
-def test_remove_deletes_the_subscriber_and_their_unsent_copies_and_keeps_sent_ones_anonymous(store: Engine) -> None:
+def test_remove_deletes_the_subscriber_and_their_unsent_copies_and_keeps_sent_ones_anonymous(
+    store: Engine,
+) -> None:
     subscribers.add(store, "su@example.org", "Su", "en", locales=LOCALES)
     subscribers.add(store, "mya@example.org", "Mya", "my", locales=LOCALES)
     with Session(store) as session:
         for subscriber in session.scalars(select(Subscriber)):
-            session.add(LedgerEntry(issue="2023-12-14", subscriber_id=subscriber.id, locale=subscriber.locale, state="sent"))
-            session.add(LedgerEntry(issue="2023-12-21", subscriber_id=subscriber.id, locale=subscriber.locale))
+            session.add(
+                LedgerEntry(
+                    issue="2023-12-14", subscriber_id=subscriber.id, locale=subscriber.locale, state="sent"
+                )
+            )
+            session.add(
+                LedgerEntry(issue="2023-12-21", subscriber_id=subscriber.id, locale=subscriber.locale)
+            )
         session.commit()
-    assert subscribers.remove(store, "SU@example.org") == SubscriberRow("su@example.org", "Su", "en", Status.ACTIVE)
+    assert subscribers.remove(store, "SU@example.org") == SubscriberRow(
+        "su@example.org", "Su", "en", Status.ACTIVE
+    )
     assert [row.email for row in subscribers.list_subscribers(store)] == ["mya@example.org"]
     with Session(store) as session:
         rows = session.execute(
-            select(LedgerEntry.issue, LedgerEntry.locale, LedgerEntry.subscriber_id.is_(None), LedgerEntry.anonymous_id.is_(None))
-            .order_by(LedgerEntry.issue, LedgerEntry.locale)
+            select(
+                LedgerEntry.issue,
+                LedgerEntry.locale,
+                LedgerEntry.subscriber_id.is_(None),
+                LedgerEntry.anonymous_id.is_(None),
+            ).order_by(LedgerEntry.issue, LedgerEntry.locale)
         ).all()
     assert [tuple(row) for row in rows] == [
-        ("2023-12-14", "en", True, False), ("2023-12-14", "my", False, True), ("2023-12-21", "my", False, True)
+        ("2023-12-14", "en", True, False),
+        ("2023-12-14", "my", False, True),
+        ("2023-12-21", "my", False, True),
     ]
     with pytest.raises(BroadsheetError) as raised:
         subscribers.remove(store, "su@example.org")
@@ -403,7 +483,8 @@ def test_import_command_prints_every_bad_row_and_exits_1_keeping_the_valid_ones(
     project_cli: Cli, tmp_project: Project
 ) -> None:
     (tmp_project.root / "list.csv").write_text(
-        "email,name,locale,phone\nsu@example.org,Su,en,1\nbad,Bad,en,2\nmya@example.org,Mya,de,3\n", encoding="utf-8"
+        "email,name,locale,phone\nsu@example.org,Su,en,1\nbad,Bad,en,2\nmya@example.org,Mya,de,3\n",
+        encoding="utf-8",
     )
     result = project_cli("subscribers", "import", "list.csv")
     assert result.exit_code == 1
@@ -422,22 +503,40 @@ def test_import_command_prints_every_bad_row_and_exits_1_keeping_the_valid_ones(
 def test_import_command_of_a_good_file_exits_0(project_cli: Cli, tmp_project: Project) -> None:
     (tmp_project.root / "list.csv").write_text("email,name,locale\nsu@example.org,Su,en\n", encoding="utf-8")
     result = project_cli("subscribers", "import", "list.csv")
-    assert (result.exit_code, result.stderr, result.stdout) == (0, "", "list.csv: added 1, updated 0, unchanged 0, skipped 0\n")
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        0,
+        "",
+        "list.csv: added 1, updated 0, unchanged 0, skipped 0\n",
+    )
 
 
 def test_import_command_of_an_unreadable_file_exits_1(project_cli: Cli, tmp_project: Project) -> None:
     (tmp_project.root / "list.csv").write_bytes(b"email,name,locale\nsu@example.org,S\xfc,en\n")
     result = project_cli("subscribers", "import", "list.csv")
     assert result.exit_code == 1
-    assert result.stderr == "list.csv:2: error: not UTF-8 text (invalid start byte at byte 34); save the file as CSV UTF-8\n"
+    assert (
+        result.stderr
+        == "list.csv:2: error: not UTF-8 text (invalid start byte at byte 34); save the file as CSV UTF-8\n"
+    )
     assert result.stdout == ""
 
 
 def test_add_list_export_and_remove_commands(project_cli: Cli, tmp_project: Project) -> None:
     assert project_cli("subscribers", "list").stdout == "no subscribers\n"
-    assert project_cli("subscribers", "add", "su@example.org", "--name", "Su", "--locale", "en").stdout == "added su@example.org (en)\n"
-    assert project_cli("subscribers", "add", "mya@example.org", "--locale", "my").stdout == "added mya@example.org (my)\n"
-    assert project_cli("subscribers", "add", "thida@example.org", "--name", "Daw Thida", "--locale", "my").exit_code == 0
+    assert (
+        project_cli("subscribers", "add", "su@example.org", "--name", "Su", "--locale", "en").stdout
+        == "added su@example.org (en)\n"
+    )
+    assert (
+        project_cli("subscribers", "add", "mya@example.org", "--locale", "my").stdout
+        == "added mya@example.org (my)\n"
+    )
+    assert (
+        project_cli(
+            "subscribers", "add", "thida@example.org", "--name", "Daw Thida", "--locale", "my"
+        ).exit_code
+        == 0
+    )
 
     listed = project_cli("subscribers", "list", "--all")
     assert listed.exit_code == 0
@@ -456,12 +555,17 @@ def test_add_list_export_and_remove_commands(project_cli: Cli, tmp_project: Proj
 
     written = project_cli("subscribers", "export", "--out", "exports/list.csv")
     assert (written.exit_code, written.stdout) == (0, "wrote exports/list.csv (3 subscriber(s))\n")
-    assert (tmp_project.root / "exports/list.csv").read_text(encoding="utf-8") == project_cli("subscribers", "export").stdout
+    assert (tmp_project.root / "exports/list.csv").read_text(encoding="utf-8") == project_cli(
+        "subscribers", "export"
+    ).stdout
     assert project_cli("subscribers", "export").stdout.splitlines()[1] == "mya@example.org,,my,active,,"
 
     assert project_cli("subscribers", "remove", "MYA@example.org").stdout == "removed mya@example.org\n"
     gone = project_cli("subscribers", "remove", "mya@example.org")
-    assert (gone.exit_code, gone.stderr) == (1, "broadsheet: no subscriber has the address 'mya@example.org'\n")
+    assert (gone.exit_code, gone.stderr) == (
+        1,
+        "broadsheet: no subscriber has the address 'mya@example.org'\n",
+    )
 
 
 def test_add_command_with_a_bad_address_is_a_usage_error(project_cli: Cli) -> None:
@@ -470,8 +574,9 @@ def test_add_command_with_a_bad_address_is_a_usage_error(project_cli: Cli) -> No
     assert result.stderr == (
         "broadsheet: email: Expected an email address but received: 'not-an-address' (An email address must have an @-sign.)\n"
     )
-    twice = project_cli("subscribers", "add", "su@example.org", "--locale", "en"), project_cli(
-        "subscribers", "add", "SU@example.org", "--locale", "en"
+    twice = (
+        project_cli("subscribers", "add", "su@example.org", "--locale", "en"),
+        project_cli("subscribers", "add", "SU@example.org", "--locale", "en"),
     )
     assert [r.exit_code for r in twice] == [0, 1]
     assert twice[1].stderr == "broadsheet: 'su@example.org' is already a subscriber (active)\n"
@@ -483,7 +588,9 @@ def test_commands_report_an_unreachable_database_without_its_password(
     monkeypatch.setenv("BROADSHEET_DATABASE_URL", "postgresql://news:s3cret@127.0.0.1:1/broadsheet")
     result = project_cli("subscribers", "list")
     assert result.exit_code == 1
-    assert result.stderr.startswith("broadsheet: cannot open the database postgresql+psycopg://news:***@127.0.0.1:1/broadsheet: ")
+    assert result.stderr.startswith(
+        "broadsheet: cannot open the database postgresql+psycopg://news:***@127.0.0.1:1/broadsheet: "
+    )
     assert "s3cret" not in result.output
 
 
@@ -503,7 +610,9 @@ def test_an_import_cannot_skip_the_opt_in_of_a_pending_sign_up(store: Engine, tm
 # -- Cells a spreadsheet would run, and names that hide or reorder text -----------------------------------
 
 
-def test_export_writes_formulas_as_text_and_import_reads_back_the_same_names(project_cli: Cli, tmp_project: Project) -> None:
+def test_export_writes_formulas_as_text_and_import_reads_back_the_same_names(
+    project_cli: Cli, tmp_project: Project
+) -> None:
     (tmp_project.root / "list.csv").write_text(
         "email,name,locale\n"
         'a@example.org,"=HYPERLINK(""http://evil.example"",""Click"")",en\n'
@@ -517,13 +626,16 @@ def test_export_writes_formulas_as_text_and_import_reads_back_the_same_names(pro
     )
     assert project_cli("subscribers", "import", "list.csv").exit_code == 0
     # A name that truly begins with a quote and =.
-    assert project_cli("subscribers", "add", "h@example.org", "--name", "'=genuine", "--locale", "en").exit_code == 0
+    assert (
+        project_cli("subscribers", "add", "h@example.org", "--name", "'=genuine", "--locale", "en").exit_code
+        == 0
+    )
     exported = project_cli("subscribers", "export")
     assert exported.exit_code == 0
     assert exported.stdout == (
         "email,name,locale,status,consented_at,consent_text\n"
         "'-g@example.org,G,my,active,,\n"
-        "a@example.org,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Click\"\")\",en,active,,\n"
+        'a@example.org,"\'=HYPERLINK(""http://evil.example"",""Click"")",en,active,,\n'
         "b@example.org,'+95 9 123,en,active,,\n"
         "c@example.org,'-Aung,en,active,,\n"
         "d@example.org,'@Daw Su,en,active,,\n"
@@ -534,7 +646,10 @@ def test_export_writes_formulas_as_text_and_import_reads_back_the_same_names(pro
     )
     (tmp_project.root / "list.csv").write_text(exported.stdout, encoding="utf-8")
     (tmp_project.root / "broadsheet.db").unlink()
-    assert project_cli("subscribers", "import", "list.csv").stdout == "list.csv: added 8, updated 0, unchanged 0, skipped 0\n"
+    assert (
+        project_cli("subscribers", "import", "list.csv").stdout
+        == "list.csv: added 8, updated 0, unchanged 0, skipped 0\n"
+    )
     assert project_cli("subscribers", "export").stdout == exported.stdout
 
 
@@ -552,7 +667,10 @@ def test_reading_a_cell_takes_off_only_a_quote_that_writing_would_have_put(cell:
 
 
 NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60).filter(
-    lambda name: subscribers.check("reader@example.org", name, "en", "", LOCALES)[0] is not None and name == name.strip()
+    lambda name: (
+        subscribers.check("reader@example.org", name, "en", "", LOCALES)[0] is not None
+        and name == name.strip()
+    )
 )
 
 
@@ -576,8 +694,12 @@ def test_any_name_comes_back_the_same_through_export_and_import(tmp_path: Path, 
         target.dispose()
 
 
-def test_an_import_refuses_names_that_reorder_or_hide_text_on_their_line(store: Engine, write_csv: Callable[..., Path]) -> None:
-    path = write_csv("email,name,locale\na@example.org,Ko \u202eAung,en\nb@example.org,Ma\u200bMa,my\nc@example.org,\u200c\u200d,en\n")
+def test_an_import_refuses_names_that_reorder_or_hide_text_on_their_line(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv(
+        "email,name,locale\na@example.org,Ko \u202eAung,en\nb@example.org,Ma\u200bMa,my\nc@example.org,\u200c\u200d,en\n"
+    )
     report = subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in report.diagnostics] == [
         f"{path}:2: error: name: Expected a name without invisible characters that change the direction of text "
@@ -632,7 +754,11 @@ def test_an_import_read_in_chunks_reports_what_a_whole_reading_would(
         f"{path}:7: error: email: 'C@example.org' is already on line 6",
     ]
     assert (report.added, report.updated, report.unchanged, report.skipped) == (3, 0, 0, 4)
-    assert [row.email for row in subscribers.list_subscribers(store)] == ["a@example.org", "b@example.org", "d@example.org"]
+    assert [row.email for row in subscribers.list_subscribers(store)] == [
+        "a@example.org",
+        "b@example.org",
+        "d@example.org",
+    ]
 
 
 def test_a_file_found_unreadable_after_its_first_chunks_imports_nothing(
@@ -641,11 +767,16 @@ def test_a_file_found_unreadable_after_its_first_chunks_imports_nothing(
     monkeypatch.setattr(subscribers, "IMPORT_CHUNK", 2)
     path = tmp_path / "subscribers.csv"
     rows = "".join(f"r{n}@example.org,R,en\n" for n in range(5))
-    path.write_bytes(("email,name,locale\n" + rows).encode("utf-8") + "s@example.org,Sü,en\n".encode("cp1252"))
+    path.write_bytes(
+        ("email,name,locale\n" + rows).encode("utf-8") + "s@example.org,Sü,en\n".encode("cp1252")
+    )
     with pytest.raises(InvalidInput) as raised:
         subscribers.import_csv(store, path, LOCALES)
     offset = len(("email,name,locale\n" + rows).encode("utf-8")) + len("s@example.org,S")
-    assert str(raised.value) == f"{path}:7: error: not UTF-8 text (invalid start byte at byte {offset}); save the file as CSV UTF-8"
+    assert (
+        str(raised.value)
+        == f"{path}:7: error: not UTF-8 text (invalid start byte at byte {offset}); save the file as CSV UTF-8"
+    )
     assert subscribers.list_subscribers(store) == []
 
 
@@ -656,7 +787,10 @@ def test_a_file_without_line_breaks_that_is_not_utf8_is_located_without_being_re
     head = b"email,name,locale\nok@example.org,Ok,en\nbad@example.org,Caf"
     path.write_bytes(head + b"\xe9" + b"x" * 30_000_000)
     raised, peak = refused_import(store, path)
-    assert str(raised.value) == f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte {len(head)}); save the file as CSV UTF-8"
+    assert (
+        str(raised.value)
+        == f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte {len(head)}); save the file as CSV UTF-8"
+    )
     assert peak < 15_000_000  # the 30 MB line is never held whole
     assert subscribers.list_subscribers(store) == []
 
@@ -672,7 +806,10 @@ def test_a_character_split_between_two_pieces_of_a_long_line_is_not_taken_for_a_
     path.write_bytes(head + b"\xff,en\n")
     with pytest.raises(InvalidInput) as raised:
         subscribers.import_csv(store, path, LOCALES)
-    assert str(raised.value) == f"{path}:2: error: not UTF-8 text (invalid start byte at byte {len(head)}); save the file as CSV UTF-8"
+    assert (
+        str(raised.value)
+        == f"{path}:2: error: not UTF-8 text (invalid start byte at byte {len(head)}); save the file as CSV UTF-8"
+    )
 
 
 def test_a_file_ending_in_the_middle_of_a_character_is_located(store: Engine, tmp_path: Path) -> None:
@@ -681,4 +818,7 @@ def test_a_file_ending_in_the_middle_of_a_character_is_located(store: Engine, tm
     path.write_bytes(head + "မ".encode()[:2])
     with pytest.raises(InvalidInput) as raised:
         subscribers.import_csv(store, path, LOCALES)
-    assert str(raised.value) == f"{path}:3: error: not UTF-8 text (unexpected end of data at byte {len(head)}); save the file as CSV UTF-8"
+    assert (
+        str(raised.value)
+        == f"{path}:3: error: not UTF-8 text (unexpected end of data at byte {len(head)}); save the file as CSV UTF-8"
+    )

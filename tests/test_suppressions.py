@@ -40,12 +40,26 @@ def test_sync_marks_suppressed_subscribers_and_pages_through_long_lists(
 ) -> None:
     with Session(store) as session, session.begin():
         for address, status in [
-            ("bounced@example.org", Status.ACTIVE), ("spam@example.org", Status.ACTIVE), ("gone@example.org", Status.ACTIVE),
-            ("fine@example.org", Status.ACTIVE), ("Left@Example.org", Status.UNSUBSCRIBED),
+            ("bounced@example.org", Status.ACTIVE),
+            ("spam@example.org", Status.ACTIVE),
+            ("gone@example.org", Status.ACTIVE),
+            ("fine@example.org", Status.ACTIVE),
+            ("Left@Example.org", Status.UNSUBSCRIBED),
         ]:
-            session.add(Subscriber(email=address, email_key=address.lower(), name="", locale="en", status=status.value))
+            session.add(
+                Subscriber(
+                    email=address, email_key=address.lower(), name="", locale="en", status=status.value
+                )
+            )
     many = [f"other{n}@example.net" for n in range(600)] + ["BOUNCED@example.org"]
-    asked = _lists(httpserver, {"bounces": many, "spam_reports": ["spam@example.org"], "unsubscribes": ["gone@example.org", "left@example.org"]})
+    asked = _lists(
+        httpserver,
+        {
+            "bounces": many,
+            "spam_reports": ["spam@example.org"],
+            "unsubscribes": ["gone@example.org", "left@example.org"],
+        },
+    )
     monkeypatch.setenv("SENDGRID_API_KEY", KEY)
     monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
     monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
@@ -57,17 +71,29 @@ def test_sync_marks_suppressed_subscribers_and_pages_through_long_lists(
         "unsubscribes: 2 on SendGrid's list, 1 subscriber(s) marked unsubscribed",
     ]
     assert KEY not in result.output
-    assert asked == ["bounces?offset=0", "bounces?offset=500", "spam_reports?offset=0", "unsubscribes?offset=0"]
+    assert asked == [
+        "bounces?offset=0",
+        "bounces?offset=500",
+        "spam_reports?offset=0",
+        "unsubscribes?offset=0",
+    ]
     with Session(store) as session:
         statuses = dict(session.execute(select(Subscriber.email_key, Subscriber.status)).all())
     assert statuses == {
-        "bounced@example.org": "bounced", "spam@example.org": "complained", "gone@example.org": "unsubscribed",
-        "fine@example.org": "active", "left@example.org": "unsubscribed",
+        "bounced@example.org": "bounced",
+        "spam@example.org": "complained",
+        "gone@example.org": "unsubscribed",
+        "fine@example.org": "active",
+        "left@example.org": "unsubscribed",
     }
 
 
-def test_rejected_key_is_a_clear_error(httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any, tmp_path: Path) -> None:
-    httpserver.expect_request("/v3/suppression/bounces").respond_with_json({"errors": [{"message": "authorization required"}]}, status=401)
+def test_rejected_key_is_a_clear_error(
+    httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/v3/suppression/bounces").respond_with_json(
+        {"errors": [{"message": "authorization required"}]}, status=401
+    )
     monkeypatch.setenv("SENDGRID_API_KEY", KEY)
     monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
     monkeypatch.setenv("BROADSHEET_DATABASE_URL", f"sqlite:///{tmp_path / 'b.db'}")
@@ -81,7 +107,10 @@ def test_missing_key_is_a_clear_error(cli: Callable[..., Result], tmp_project: A
     monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
     result = cli("suppressions", "sync", cwd=tmp_project.root)
     assert result.exit_code == 1
-    assert result.stderr == "broadsheet: set SENDGRID_API_KEY to a SendGrid API key with the Suppressions read permission\n"
+    assert (
+        result.stderr
+        == "broadsheet: set SENDGRID_API_KEY to a SendGrid API key with the Suppressions read permission\n"
+    )
 
 
 def test_sync_finds_a_subscriber_of_an_internationalized_domain_in_either_form(
@@ -89,8 +118,13 @@ def test_sync_finds_a_subscriber_of_an_internationalized_domain_in_either_form(
 ) -> None:
     with Session(store) as session, session.begin():
         for address in ("a@bücher.example", "b@bücher.example"):
-            session.add(Subscriber(email=address, email_key=address, name="", locale="en", status=Status.ACTIVE.value))
-    _lists(httpserver, {"bounces": ["A@xn--bcher-kva.example"], "spam_reports": ["b@BÜCHER.example"], "unsubscribes": []})
+            session.add(
+                Subscriber(email=address, email_key=address, name="", locale="en", status=Status.ACTIVE.value)
+            )
+    _lists(
+        httpserver,
+        {"bounces": ["A@xn--bcher-kva.example"], "spam_reports": ["b@BÜCHER.example"], "unsubscribes": []},
+    )
     monkeypatch.setenv("SENDGRID_API_KEY", KEY)
     monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
     monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))

@@ -77,7 +77,10 @@ def subscriber(address: str, number: int = 1, name: str = "") -> Recipient:
         name=name,
         message_id=f"<2023-12-21.{number}.abc@news.example.org>",
         substitutions={UNSUBSCRIBE_PLACEHOLDER: url},
-        headers={"List-Unsubscribe": f"<{UNSUBSCRIBE_PLACEHOLDER}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        headers={
+            "List-Unsubscribe": f"<{UNSUBSCRIBE_PLACEHOLDER}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
         custom_args={"issue": "2023-12-21", "subscriber": str(number)},
     )
 
@@ -152,12 +155,17 @@ def test_list_unsubscribe_is_written_as_it_is_however_long() -> None:
     recipient = dataclasses.replace(
         subscriber("ko.ko@example.com"),
         substitutions={UNSUBSCRIBE_PLACEHOLDER: url},
-        headers={"List-Unsubscribe": f"<{UNSUBSCRIBE_PLACEHOLDER}>, <mailto:leave@example.org?subject=unsubscribe>"},
+        headers={
+            "List-Unsubscribe": f"<{UNSUBSCRIBE_PLACEHOLDER}>, <mailto:leave@example.org?subject=unsubscribe>"
+        },
     )
     data = compose(edition(recipient), recipient).as_bytes()
     header = data.split(b"\r\nList-Unsubscribe: ")[1].split(b"\r\nMIME-Version: ")[0]
     assert b"=?" not in header
-    assert header.replace(b"\r\n ", b" ").decode("ascii") == f"<{url}>, <mailto:leave@example.org?subject=unsubscribe>"
+    assert (
+        header.replace(b"\r\n ", b" ").decode("ascii")
+        == f"<{url}>, <mailto:leave@example.org?subject=unsubscribe>"
+    )
     assert max(len(line) for line in data.split(b"\r\n")) <= 998
 
 
@@ -192,8 +200,17 @@ def test_an_organization_on_a_non_ascii_domain_gets_headers_in_idna_form() -> No
         unsubscribe_url="https://bücher.example/abmelden/{token}",
         unsubscribe_email="leave@bücher.example",
     )
-    reader = Subscriber(id=7, email="reader@example.org", email_key="reader@example.org", name="", locale="en", status="active")
-    copy = personalize.recipient(reader, "2023-12-21", settings, personalize.Signer("a-long-random-test-secret"))
+    reader = Subscriber(
+        id=7,
+        email="reader@example.org",
+        email_key="reader@example.org",
+        name="",
+        locale="en",
+        status="active",
+    )
+    copy = personalize.recipient(
+        reader, "2023-12-21", settings, personalize.Signer("a-long-random-test-secret")
+    )
     batch = dataclasses.replace(edition(copy), sender=settings.sender, reply_to=settings.reply_to)
     message = parse(compose(batch, copy).as_bytes())
     assert message["From"].addresses[0].addr_spec == "news@xn--bcher-kva.example"
@@ -212,7 +229,9 @@ def test_unsubscribe_tokens_are_those_itsdangerous_signs_and_verify_with_it() ->
     readers = [
         personalize.Reader(1, "a@example.org", "a@example.org", ""),
         personalize.Reader(987654321, "Ünï@bücher.example", "ünï@bücher.example", "ဦး"),
-        Subscriber(id=42, email="B@Example.org", email_key="b@example.org", name="B", locale="en", status="active"),
+        Subscriber(
+            id=42, email="B@Example.org", email_key="b@example.org", name="B", locale="en", status="active"
+        ),
     ]
     for reader in readers:
         token = signer.token(reader)
@@ -220,14 +239,21 @@ def test_unsubscribe_tokens_are_those_itsdangerous_signs_and_verify_with_it() ->
         assert token == reference.sign(value).decode("ascii")
         assert reference.unsign(token).decode("ascii") == value
         assert signer.subscriber_of(token) == (reader.id, personalize.Signer.address_digest(reader.email_key))
-        digest = hmac.new(secret.encode(), f"2023-12-21:{reader.id}".encode(), hashlib.sha256).hexdigest()[:16]
-        assert signer.message_id("2023-12-21", reader, "example.org") == f"<2023-12-21.{reader.id}.{digest}@example.org>"
+        digest = hmac.new(secret.encode(), f"2023-12-21:{reader.id}".encode(), hashlib.sha256).hexdigest()[
+            :16
+        ]
+        assert (
+            signer.message_id("2023-12-21", reader, "example.org")
+            == f"<2023-12-21.{reader.id}.{digest}@example.org>"
+        )
 
 
 def test_recipient_name_with_comma_is_quoted_not_split() -> None:
     recipient = subscriber("ko.ko@example.com", name="Ko, Ko")
     message = parse(compose(edition(recipient), recipient).as_bytes())
-    assert [(a.display_name, a.addr_spec) for a in message["To"].addresses] == [("Ko, Ko", "ko.ko@example.com")]
+    assert [(a.display_name, a.addr_spec) for a in message["To"].addresses] == [
+        ("Ko, Ko", "ko.ko@example.com")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -276,7 +302,9 @@ def test_outbox_rerun_replaces_each_file_whole_and_leaves_no_temporary_files(tmp
 
 
 def test_outbox_fails_an_unwritable_address_and_writes_the_others(tmp_path: Path) -> None:
-    deliveries = OutboxTransport(tmp_path).send(edition(subscriber("not an address"), subscriber("ma.ma@example.com", 2)))
+    deliveries = OutboxTransport(tmp_path).send(
+        edition(subscriber("not an address"), subscriber("ma.ma@example.com", 2))
+    )
     assert [(d.address, d.outcome) for d in deliveries] == [
         ("not an address", Outcome.FAILED),
         ("ma.ma@example.com", Outcome.SENT),
@@ -285,7 +313,14 @@ def test_outbox_fails_an_unwritable_address_and_writes_the_others(tmp_path: Path
 
 
 def test_outbox_file_names_never_collide_even_on_case_insensitive_disks() -> None:
-    addresses = ["ko@example.com", "KO@example.com", "Ko@example.com", "a~b@example.com", "a_b@example.com", ".hidden@example.com"]
+    addresses = [
+        "ko@example.com",
+        "KO@example.com",
+        "Ko@example.com",
+        "a~b@example.com",
+        "a_b@example.com",
+        ".hidden@example.com",
+    ]
     names = [file_name(a) for a in addresses]
     assert names[0] == "ko@example.com"
     assert len({n.lower() for n in names}) == len(addresses)
@@ -362,7 +397,9 @@ def test_smtp_delivers_each_recipients_copy_over_one_connection(
 
     deliveries = send_each(transport, first, second, third)
 
-    assert [(d.address, d.outcome) for d in deliveries] == [(r.address, Outcome.SENT) for r in (first, second, third)]
+    assert [(d.address, d.outcome) for d in deliveries] == [
+        (r.address, Outcome.SENT) for r in (first, second, third)
+    ]
     assert all(d.detail.startswith("250") for d in deliveries)
     copies = mailbox.copies()
     for recipient in (first, second, third):
@@ -412,7 +449,11 @@ def test_smtp_rejected_recipient_fails_with_the_server_reply_and_others_are_sent
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
 
     deliveries = send_each(
-        transport, subscriber("ok1@example.com", 1), subscriber("gone@example.com", 2), subscriber("spammy@example.com", 3), subscriber("ok2@example.com", 4)
+        transport,
+        subscriber("ok1@example.com", 1),
+        subscriber("gone@example.com", 2),
+        subscriber("spammy@example.com", 3),
+        subscriber("ok2@example.com", 4),
     )
 
     assert deliveries == [
@@ -427,7 +468,10 @@ def test_smtp_rejected_recipient_fails_with_the_server_reply_and_others_are_sent
 
 
 def test_smtp_temporary_refusal_defers_the_recipient_at_once_and_the_next_one_goes(
-    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float], caplog: pytest.LogCaptureFixture
+    start_smtp: Callable[..., Mailbox],
+    smtp: Callable[..., SMTPTransport],
+    waits: list[float],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     mailbox = start_smtp()
     mailbox.rcpt_replies["full@example.com"] = ["452 4.2.2 <full@example.com>: mailbox full"]
@@ -456,9 +500,17 @@ def test_smtp_answer_lost_after_the_data_went_out_is_unknown_and_never_sent_agai
 
     deliveries = send_each(transport, subscriber("taken@example.com", 1), subscriber("next@example.com", 2))
 
-    assert [(d.address, d.outcome) for d in deliveries] == [("taken@example.com", Outcome.UNKNOWN), ("next@example.com", Outcome.SENT)]
-    assert deliveries[0].detail.startswith("the mail server closed the connection after the message went out, before answering")
-    assert [m.rcpt_tos for m in mailbox.messages] == [["taken@example.com"], ["next@example.com"]]  # once each
+    assert [(d.address, d.outcome) for d in deliveries] == [
+        ("taken@example.com", Outcome.UNKNOWN),
+        ("next@example.com", Outcome.SENT),
+    ]
+    assert deliveries[0].detail.startswith(
+        "the mail server closed the connection after the message went out, before answering"
+    )
+    assert [m.rcpt_tos for m in mailbox.messages] == [
+        ["taken@example.com"],
+        ["next@example.com"],
+    ]  # once each
     assert len(mailbox.peers) == 2  # a new connection for the next message
     assert waits == []
 
@@ -498,7 +550,13 @@ def test_smtp_server_that_keeps_closing_stops_the_send_saying_what_happened(
 
 @pytest.mark.parametrize(
     "message",
-    [b"Subject: a\r\n\r\n.hidden\r\nline\r\n", b".first\n.second\rthird\r\n..", b"no end of line", b"", b"a\r\n.\r\n"],
+    [
+        b"Subject: a\r\n\r\n.hidden\r\nline\r\n",
+        b".first\n.second\rthird\r\n..",
+        b"no end of line",
+        b"",
+        b"a\r\n.\r\n",
+    ],
 )
 def test_smtp_data_is_what_smtplib_would_send(message: bytes) -> None:
     import smtplib
@@ -511,7 +569,9 @@ def test_smtp_data_is_what_smtplib_would_send(message: bytes) -> None:
     assert _data_payload(message) == expected
 
 
-def test_smtp_takes_one_recipient_per_hand_over(start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]) -> None:
+def test_smtp_takes_one_recipient_per_hand_over(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
     mailbox = start_smtp()
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
     with pytest.raises(TransportError, match="one recipient per hand-over; this batch has 2"):
@@ -553,7 +613,9 @@ def test_smtp_server_that_cannot_be_reached_is_retried_then_stops_the_send(
 
 
 def accept_only(login: bytes, password: bytes) -> Callable[..., AuthResult]:
-    def authenticator(server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
         ok = isinstance(data, LoginPassword) and (data.login, data.password) == (login, password)
         return AuthResult(success=ok, handled=False)
 
@@ -563,7 +625,9 @@ def accept_only(login: bytes, password: bytes) -> Callable[..., AuthResult]:
 def test_smtp_logs_in_with_percent_decoded_user_and_password(
     start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
 ) -> None:
-    mailbox = start_smtp(authenticator=accept_only(b"editor@example.org", b"p@ss:w/rd"), auth_require_tls=False)
+    mailbox = start_smtp(
+        authenticator=accept_only(b"editor@example.org", b"p@ss:w/rd"), auth_require_tls=False
+    )
     transport = smtp(f"smtp://editor%40example.org:p%40ss%3Aw%2Frd@127.0.0.1:{mailbox.port}")
     assert transport.send(edition(subscriber("reader@example.com")))[0].outcome is Outcome.SENT
 
@@ -578,8 +642,12 @@ def test_smtp_refused_login_stops_the_send_without_showing_the_password(
         transport.send(edition(subscriber("reader@example.com")))
 
     message = caught.value.message
-    assert message.startswith(f"smtp://editor@127.0.0.1:{mailbox.port}: the server refused the login of 'editor': 535")
-    assert "wr0ng-pa55" not in message + repr(transport) + str(caught.value.__cause__) + str(caught.value.__context__)
+    assert message.startswith(
+        f"smtp://editor@127.0.0.1:{mailbox.port}: the server refused the login of 'editor': 535"
+    )
+    assert "wr0ng-pa55" not in message + repr(transport) + str(caught.value.__cause__) + str(
+        caught.value.__context__
+    )
     assert waits == []
     assert mailbox.messages == []
 
@@ -598,7 +666,9 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
@@ -606,7 +676,9 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     (folder / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return folder / "cert.pem", folder / "key.pem"
 
@@ -621,7 +693,9 @@ def test_smtp_upgrades_with_starttls_before_logging_in(
     start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], certificate: tuple[Path, Path]
 ) -> None:
     mailbox = start_smtp(
-        tls_context=server_context(certificate), require_starttls=True, authenticator=accept_only(b"editor", b"secret")
+        tls_context=server_context(certificate),
+        require_starttls=True,
+        authenticator=accept_only(b"editor", b"secret"),
     )
     trusting = ssl.create_default_context(cafile=certificate[0])
     transport = smtp(f"smtp://editor:secret@127.0.0.1:{mailbox.port}", tls_context=trusting)
@@ -640,10 +714,15 @@ def test_smtps_speaks_tls_from_the_start(
 
 
 def test_smtp_server_certificate_that_does_not_verify_stops_the_send(
-    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], certificate: tuple[Path, Path], waits: list[float]
+    start_smtp: Callable[..., Mailbox],
+    smtp: Callable[..., SMTPTransport],
+    certificate: tuple[Path, Path],
+    waits: list[float],
 ) -> None:
     mailbox = start_smtp(ssl_context=server_context(certificate))
-    transport = smtp(f"smtps://127.0.0.1:{mailbox.port}")  # the system's trust store does not know the test certificate
+    transport = smtp(
+        f"smtps://127.0.0.1:{mailbox.port}"
+    )  # the system's trust store does not know the test certificate
     with pytest.raises(TransportError, match="TLS failed"):
         transport.send(edition(subscriber("reader@example.com")))
     assert waits == []
@@ -651,7 +730,12 @@ def test_smtp_server_certificate_that_does_not_verify_stops_the_send(
 
 def test_smtp_url_gives_user_port_and_tls() -> None:
     plain = SMTPTransport.from_url("smtp://mail.example.org")
-    assert (plain.host, plain.port, plain.implicit_tls, plain.username) == ("mail.example.org", 587, False, "")
+    assert (plain.host, plain.port, plain.implicit_tls, plain.username) == (
+        "mail.example.org",
+        587,
+        False,
+        "",
+    )
     tls = open_transport("smtps://editor%40example.org:p%40ss@mail.example.org", environ={})
     assert isinstance(tls, SMTPTransport)
     assert (tls.port, tls.implicit_tls, tls.username) == (465, True, "editor@example.org")
@@ -663,7 +747,10 @@ def test_smtp_url_gives_user_port_and_tls() -> None:
     ("url", "message"),
     [
         ("smtp://", "smtp://: expected smtp://[user:password@]host[:port] or smtps://..."),
-        ("smtp://u:secret@mail.example.org:99999", "smtp://mail.example.org: the port must be a number from 1 to 65535"),
+        (
+            "smtp://u:secret@mail.example.org:99999",
+            "smtp://mail.example.org: the port must be a number from 1 to 65535",
+        ),
     ],
 )
 def test_smtp_bad_url_is_refused_without_its_password(url: str, message: str) -> None:
@@ -673,6 +760,7 @@ def test_smtp_bad_url_is_refused_without_its_password(url: str, message: str) ->
 
 
 # --- SendGrid ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def sendgrid(httpserver: HTTPServer) -> Iterator[FakeSendGrid]:
@@ -687,7 +775,9 @@ def sendgrid(httpserver: HTTPServer) -> Iterator[FakeSendGrid]:
 def sendgrid_transport(httpserver: HTTPServer, backoff: Backoff) -> Callable[..., SendGridTransport]:
     def make(api_key: str = API_KEY, **options: Any) -> SendGridTransport:
         environ = {"SENDGRID_API_KEY": api_key, "BROADSHEET_SENDGRID_URL": httpserver.url_for("/")}
-        return SendGridTransport.from_environment(environ, backoff=backoff, clock=lambda: 1_700_000_000.0, **options)
+        return SendGridTransport.from_environment(
+            environ, backoff=backoff, clock=lambda: 1_700_000_000.0, **options
+        )
 
     return make
 
@@ -708,7 +798,9 @@ def test_sendgrid_sends_a_batch_in_one_request_with_one_personalization_per_reci
     assert mail["content"] == [{"type": "text/plain", "value": TEXT}, {"type": "text/html", "value": HTML}]
     assert mail["categories"] == ["2023-12-21"]
     assert mail["asm"] == {"group_id": 42}
-    assert [p["to"] for p in mail["personalizations"]] == [[{"email": r.address, "name": r.name}] for r in recipients]
+    assert [p["to"] for p in mail["personalizations"]] == [
+        [{"email": r.address, "name": r.name}] for r in recipients
+    ]
     first = mail["personalizations"][0]
     assert first["substitutions"] == {UNSUBSCRIBE_PLACEHOLDER: "https://news.example.org/unsubscribe/1"}
     assert first["custom_args"] == {"issue": "2023-12-21", "subscriber": "1"}
@@ -731,14 +823,20 @@ def test_sendgrid_takes_a_full_batch_of_1000_and_refuses_1001_before_sending(
     assert sendgrid.requests == []
 
     assert all(d.outcome is Outcome.SENT for d in transport.send(edition(*recipients[:1000])))
-    assert [p["to"][0]["email"] for p in sendgrid.requests[0]["personalizations"]] == [r.address for r in recipients[:1000]]
+    assert [p["to"][0]["email"] for p in sendgrid.requests[0]["personalizations"]] == [
+        r.address for r in recipients[:1000]
+    ]
 
 
 def test_sendgrid_refuses_an_address_twice_in_one_request(
     sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport]
 ) -> None:
-    with pytest.raises(TransportError, match=r"each address may appear once in a request; Reader@example\.com appears twice"):
-        sendgrid_transport().send(edition(subscriber("reader@example.com", 1), subscriber("Reader@example.com", 2)))
+    with pytest.raises(
+        TransportError, match=r"each address may appear once in a request; Reader@example\.com appears twice"
+    ):
+        sendgrid_transport().send(
+            edition(subscriber("reader@example.com", 1), subscriber("Reader@example.com", 2))
+        )
     assert sendgrid.requests == []
 
 
@@ -755,17 +853,36 @@ def test_sendgrid_drops_the_characters_it_refuses_in_names(
     sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport]
 ) -> None:
     sendgrid_transport().send(edition(subscriber("reader@example.com", name="Ko, Ko; Jr.")))
-    assert sendgrid.requests[0]["personalizations"][0]["to"] == [{"email": "reader@example.com", "name": "Ko Ko Jr."}]
+    assert sendgrid.requests[0]["personalizations"][0]["to"] == [
+        {"email": "reader@example.com", "name": "Ko Ko Jr."}
+    ]
 
 
-ODD_NAMES = ["", "မောင် ကိုကို", "Ko, Ko; Jr.", 'O\'Brien "Bob" \\ back', "  Tab\tand\nline  ", "=?utf-8?q?e6?=", "Zoë 🌧️ </script>"]
+ODD_NAMES = [
+    "",
+    "မောင် ကိုကို",
+    "Ko, Ko; Jr.",
+    'O\'Brien "Bob" \\ back',
+    "  Tab\tand\nline  ",
+    "=?utf-8?q?e6?=",
+    "Zoë 🌧️ </script>",
+]
 
 
-def test_sendgrid_request_is_the_json_the_sendgrid_library_writes(sendgrid_transport: Callable[..., SendGridTransport]) -> None:
-    settings = Settings(unsubscribe_url="https://news.example.org/u/{token}", unsubscribe_email="leave@example.org")
+def test_sendgrid_request_is_the_json_the_sendgrid_library_writes(
+    sendgrid_transport: Callable[..., SendGridTransport],
+) -> None:
+    settings = Settings(
+        unsubscribe_url="https://news.example.org/u/{token}", unsubscribe_email="leave@example.org"
+    )
     signer = personalize.Signer("a-long-random-test-secret")
     recipients = [
-        personalize.recipient(personalize.Reader(n, f"reader{n}@example.com", f"reader{n}@example.com", name), "2023-12-21", settings, signer)
+        personalize.recipient(
+            personalize.Reader(n, f"reader{n}@example.com", f"reader{n}@example.com", name),
+            "2023-12-21",
+            settings,
+            signer,
+        )
         for n, name in enumerate(ODD_NAMES, start=1)
     ]
     batch = edition(*recipients)
@@ -788,7 +905,9 @@ def test_sendgrid_request_is_the_json_the_sendgrid_library_writes(sendgrid_trans
             each.add_header(Header(header, value))
         for key, value in copy.custom_args.items():
             each.add_custom_arg(CustomArg(key, value))
-        mail.add_personalization(each, index=len(mail.personalizations or []))  # at the front, without an index
+        mail.add_personalization(
+            each, index=len(mail.personalizations or [])
+        )  # at the front, without an index
 
     body = sendgrid_transport(unsubscribe_group=42).request_body(batch)
 
@@ -861,7 +980,10 @@ def test_sendgrid_server_errors_that_persist_stop_the_send(
 
 
 def test_sendgrid_request_whose_answer_was_lost_leaves_its_recipients_unknown_and_is_not_sent_again(
-    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float], caplog: pytest.LogCaptureFixture
+    sendgrid: FakeSendGrid,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     sendgrid.script = ["drop"]
     recipients = [subscriber(f"reader{n}@example.com", n) for n in range(3)]
@@ -869,7 +991,9 @@ def test_sendgrid_request_whose_answer_was_lost_leaves_its_recipients_unknown_an
     deliveries = sendgrid_transport().send(edition(*recipients))
 
     assert [(d.address, d.outcome) for d in deliveries] == [(r.address, Outcome.UNKNOWN) for r in recipients]
-    assert deliveries[0].detail.startswith("the connection to SendGrid broke after the request went out, before the answer")
+    assert deliveries[0].detail.startswith(
+        "the connection to SendGrid broke after the request went out, before the answer"
+    )
     assert len(sendgrid.requests) == 1  # SendGrid read it whole: it may have taken it
     assert waits == []
     assert "its 3 recipients are of unknown fate" in caplog.text
@@ -878,7 +1002,9 @@ def test_sendgrid_request_whose_answer_was_lost_leaves_its_recipients_unknown_an
 def test_sendgrid_unreachable_is_retried_then_stops_the_send(waits: list[float], backoff: Backoff) -> None:
     environ = {"SENDGRID_API_KEY": API_KEY, "BROADSHEET_SENDGRID_URL": f"http://127.0.0.1:{free_port()}"}
     with pytest.raises(TransportError, match="cannot reach SendGrid"):
-        SendGridTransport.from_environment(environ, backoff=backoff).send(edition(subscriber("reader@example.com")))
+        SendGridTransport.from_environment(environ, backoff=backoff).send(
+            edition(subscriber("reader@example.com"))
+        )
     assert waits == [1.0, 2.0]
 
 
@@ -896,7 +1022,9 @@ def test_sendgrid_bad_request_stops_the_send_with_sendgrids_own_messages(
 
 
 def test_sendgrid_rejected_key_stops_the_send_and_the_key_shows_nowhere(
-    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], caplog: pytest.LogCaptureFixture
+    sendgrid: FakeSendGrid,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     wrong_key = "SG.wrong-key.do-not-show-me"
     caplog.set_level(logging.DEBUG)
@@ -927,7 +1055,9 @@ def test_sendgrid_key_with_a_line_break_is_refused_without_showing_it() -> None:
 
 
 def test_sendgrid_transport_comes_from_the_environment() -> None:
-    transport = open_transport("sendgrid", environ={"SENDGRID_API_KEY": API_KEY, "BROADSHEET_SENDGRID_URL": "http://127.0.0.1:9/"})
+    transport = open_transport(
+        "sendgrid", environ={"SENDGRID_API_KEY": API_KEY, "BROADSHEET_SENDGRID_URL": "http://127.0.0.1:9/"}
+    )
     assert isinstance(transport, SendGridTransport)
     assert repr(transport) == "SendGridTransport(url='http://127.0.0.1:9')"
     assert (transport.name, transport.max_batch) == ("sendgrid", 1000)
@@ -939,4 +1069,7 @@ def test_sendgrid_transport_comes_from_the_environment() -> None:
 def test_unknown_transport_is_refused_with_the_choices() -> None:
     with pytest.raises(TransportError) as caught:
         open_transport("carrier-pigeon", environ={})
-    assert caught.value.message == "unknown transport 'carrier-pigeon'; use sendgrid, an smtp:// or smtps:// URL, or outbox:PATH"
+    assert (
+        caught.value.message
+        == "unknown transport 'carrier-pigeon'; use sendgrid, an smtp:// or smtps:// URL, or outbox:PATH"
+    )

@@ -35,7 +35,9 @@ SECRET = "test-secret-for-signing-unsubscribe-links"
 SIGNER = Signer(SECRET)
 PRIVATE_KEY = ec.generate_private_key(ec.SECP256R1())
 PUBLIC_KEY = base64.b64encode(
-    PRIVATE_KEY.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    PRIVATE_KEY.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 ).decode("ascii")
 
 
@@ -53,7 +55,12 @@ def subscribe(engine: Engine, email: str, locale: str = "en") -> Subscriber:
     since = utcnow() - timedelta(hours=1)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         subscriber = Subscriber(
-            email=email, email_key=email.lower(), name="", locale=locale, created_at=since, status_changed_at=since
+            email=email,
+            email_key=email.lower(),
+            name="",
+            locale=locale,
+            created_at=since,
+            status_changed_at=since,
         )
         session.add(subscriber)
     return subscriber
@@ -113,7 +120,9 @@ def test_unsubscribe_page_asks_in_english_and_changes_nothing(project: Project, 
     assert status_of(sqlite_store, reader)[0] == Status.ACTIVE.value
 
 
-def test_a_head_request_of_the_unsubscribe_link_changes_nothing(project: Project, sqlite_store: Engine) -> None:
+def test_a_head_request_of_the_unsubscribe_link_changes_nothing(
+    project: Project, sqlite_store: Engine
+) -> None:
     # Mail scanners and link checkers ask HEAD of the links in an email.
     reader = subscribe(sqlite_store, "reader@example.org")
     response = client_for(project, sqlite_store).head(f"/unsubscribe/{SIGNER.token(reader)}")
@@ -140,7 +149,9 @@ def test_post_unsubscribes_at_once(project: Project, store: Engine, body: bytes)
     other = subscribe(store, "other@example.org")
     before = status_of(store, reader)[1]
     response = client_for(project, store).post(
-        f"/unsubscribe/{SIGNER.token(reader)}", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        f"/unsubscribe/{SIGNER.token(reader)}",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 200
     assert "You have been unsubscribed" in response.text
@@ -188,7 +199,9 @@ def _tampered(reader: Subscriber, other: Subscriber) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_a_bad_or_tampered_token_gets_400_and_changes_nothing(project: Project, store: Engine, method: str) -> None:
+def test_a_bad_or_tampered_token_gets_400_and_changes_nothing(
+    project: Project, store: Engine, method: str
+) -> None:
     reader = subscribe(store, "reader@example.org")
     other = subscribe(store, "other@example.org")
     client = client_for(project, store)
@@ -205,9 +218,15 @@ def test_a_bad_or_tampered_token_gets_400_and_changes_nothing(project: Project, 
 
 def test_signed_events_take_subscribers_off_the_list(project: Project, store: Engine) -> None:
     bounced, dropped, complaining, leaving, grouped, reading = (
-        subscribe(store, f"{name}@example.org") for name in ("bounced", "dropped", "complaining", "leaving", "grouped", "reading")
+        subscribe(store, f"{name}@example.org")
+        for name in ("bounced", "dropped", "complaining", "leaving", "grouped", "reading")
     )
-    by_address = {**event("bounce", dropped, "e0"), "subscriber": None, "email": "DROPPED@example.org", "event": "dropped"}
+    by_address = {
+        **event("bounce", dropped, "e0"),
+        "subscriber": None,
+        "email": "DROPPED@example.org",
+        "event": "dropped",
+    }
     events = [
         event("bounce", bounced, "e1"),
         by_address,
@@ -222,10 +241,19 @@ def test_signed_events_take_subscribers_off_the_list(project: Project, store: En
     response = post_events(client_for(project, store), events)
     assert response.status_code == 200
     assert [status_of(store, s)[0] for s in (bounced, dropped, complaining, leaving, grouped, reading)] == [
-        "bounced", "bounced", "complained", "unsubscribed", "unsubscribed", "active",
+        "bounced",
+        "bounced",
+        "complained",
+        "unsubscribed",
+        "unsubscribed",
+        "active",
     ]
     with Session(store) as session:
-        recorded = session.execute(select(Event.sg_event_id, Event.issue, Event.subscriber_id, Event.kind).order_by(Event.sg_event_id)).all()
+        recorded = session.execute(
+            select(Event.sg_event_id, Event.issue, Event.subscriber_id, Event.kind).order_by(
+                Event.sg_event_id
+            )
+        ).all()
     assert [tuple(row) for row in recorded] == [
         ("e0", "2024-01-04", dropped.id, "dropped"),
         ("e1", "2024-01-04", bounced.id, "bounce"),
@@ -238,14 +266,22 @@ def test_signed_events_take_subscribers_off_the_list(project: Project, store: En
     ]
 
 
-def test_events_of_nobody_on_the_list_are_not_kept(project: Project, store: Engine, caplog: pytest.LogCaptureFixture) -> None:
+def test_events_of_nobody_on_the_list_are_not_kept(
+    project: Project, store: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     reader = subscribe(store, "reader@example.org")
     # A test copy sent to an editor, and a late open of someone removed since.
     stranger = {**event("open", reader, "e1"), "subscriber": None, "email": "editor@example.org"}
     gone = {**event("open", reader, "e2"), "subscriber": str(reader.id + 1000), "email": "gone@example.org"}
     with caplog.at_level(logging.INFO, logger="broadsheet.web"):
-        assert post_events(client_for(project, store), [stranger, gone, event("open", reader, "e3")]).status_code == 200
-    assert "event=webhook outcome=ok received=3 recorded=1 duplicates=0 ignored=2 status_changes=0" in caplog.messages
+        assert (
+            post_events(client_for(project, store), [stranger, gone, event("open", reader, "e3")]).status_code
+            == 200
+        )
+    assert (
+        "event=webhook outcome=ok received=3 recorded=1 duplicates=0 ignored=2 status_changes=0"
+        in caplog.messages
+    )
     with Session(store) as session:
         assert session.scalars(select(Event.sg_event_id)).all() == ["e3"]
 
@@ -268,10 +304,14 @@ def test_an_event_never_reactivates_or_changes_the_reason(project: Project, sqli
     assert status_of(sqlite_store, reader)[0] == Status.UNSUBSCRIBED.value
 
 
-def test_an_id_belonging_to_another_address_falls_back_to_the_address(project: Project, sqlite_store: Engine) -> None:
+def test_an_id_belonging_to_another_address_falls_back_to_the_address(
+    project: Project, sqlite_store: Engine
+) -> None:
     reader = subscribe(sqlite_store, "reader@example.org")
     other = subscribe(sqlite_store, "other@example.org")
-    post_events(client_for(project, sqlite_store), [{**event("bounce", reader, "e1"), "subscriber": str(other.id)}])
+    post_events(
+        client_for(project, sqlite_store), [{**event("bounce", reader, "e1"), "subscriber": str(other.id)}]
+    )
     assert status_of(sqlite_store, reader)[0] == Status.BOUNCED.value
     assert status_of(sqlite_store, other)[0] == Status.ACTIVE.value
 
@@ -284,11 +324,16 @@ def test_an_id_belonging_to_another_address_falls_back_to_the_address(project: P
         "tampered body",
         "other timestamp",
         "other key",
-        {"X-Twilio-Email-Event-Webhook-Signature": "%%%not base64", "X-Twilio-Email-Event-Webhook-Timestamp": "1"},
+        {
+            "X-Twilio-Email-Event-Webhook-Signature": "%%%not base64",
+            "X-Twilio-Email-Event-Webhook-Timestamp": "1",
+        },
     ],
     ids=["unsigned", "no signature", "tampered body", "other timestamp", "other key", "garbage"],
 )
-def test_events_without_a_valid_signature_get_403_and_change_nothing(project: Project, store: Engine, headers: Any) -> None:
+def test_events_without_a_valid_signature_get_403_and_change_nothing(
+    project: Project, store: Engine, headers: Any
+) -> None:
     reader = subscribe(store, "reader@example.org")
     body = json.dumps([event("bounce", reader, "e1")]).encode()
     if headers == "tampered body":
@@ -296,8 +341,13 @@ def test_events_without_a_valid_signature_get_403_and_change_nothing(project: Pr
     elif headers == "other timestamp":
         headers = {**signed(body), "X-Twilio-Email-Event-Webhook-Timestamp": "1704355201"}
     elif headers == "other key":
-        signature = ec.generate_private_key(ec.SECP256R1()).sign(b"1704355200" + body, ec.ECDSA(hashes.SHA256()))
-        headers = {**signed(body), "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode()}
+        signature = ec.generate_private_key(ec.SECP256R1()).sign(
+            b"1704355200" + body, ec.ECDSA(hashes.SHA256())
+        )
+        headers = {
+            **signed(body),
+            "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+        }
     response = client_for(project, store).post("/webhooks/sendgrid", content=body, headers=headers)
     assert response.status_code == 403
     assert status_of(store, reader)[0] == Status.ACTIVE.value
@@ -310,7 +360,9 @@ def sign_up_again_and_confirm(engine: Engine, subscriber: Subscriber) -> None:
     row = SubscriberRow(subscriber.email.lower(), "Back", subscriber.locale, Status.ACTIVE)
     pending = lifecycle.sign_up(engine, row, "I agree.", utcnow(), timedelta(days=7))
     assert pending is not None and not pending.active
-    confirmed, newly = lifecycle.confirm(engine, pending.id, Signer.address_digest(pending.email_key), utcnow())
+    confirmed, newly = lifecycle.confirm(
+        engine, pending.id, Signer.address_digest(pending.email_key), utcnow()
+    )
     assert confirmed is not None and newly
 
 
@@ -356,27 +408,45 @@ def test_a_signed_request_outside_the_window_gets_403_and_changes_nothing(
 
 
 @pytest.mark.parametrize("age", [-60, 0, 299], ids=["a-minute-ahead", "now", "nearly-five-minutes-old"])
-def test_a_signed_request_within_the_window_is_taken(project: Project, sqlite_store: Engine, age: int) -> None:
+def test_a_signed_request_within_the_window_is_taken(
+    project: Project, sqlite_store: Engine, age: int
+) -> None:
     reader = subscribe(sqlite_store, "reader@example.org")
     body = json.dumps([event("bounce", reader, "bounce-1", at=time.time() + 1)]).encode()
     headers = signed(body, str(int(time.time()) - age))
-    assert client_for(project, sqlite_store).post("/webhooks/sendgrid", content=body, headers=headers).status_code == 200
+    assert (
+        client_for(project, sqlite_store)
+        .post("/webhooks/sendgrid", content=body, headers=headers)
+        .status_code
+        == 200
+    )
     assert status_of(sqlite_store, reader)[0] == Status.BOUNCED
 
 
 def test_the_window_is_the_webhook_max_age_seconds_setting(project: Project, sqlite_store: Engine) -> None:
-    strict = dataclasses.replace(project, settings=project.settings.model_copy(update={"webhook_max_age_seconds": 30}))
+    strict = dataclasses.replace(
+        project, settings=project.settings.model_copy(update={"webhook_max_age_seconds": 30})
+    )
     reader = subscribe(sqlite_store, "reader@example.org")
     body = json.dumps([event("bounce", reader, "bounce-1")]).encode()
     client = client_for(strict, sqlite_store)
-    assert client.post("/webhooks/sendgrid", content=body, headers=signed(body, str(int(time.time()) - 60))).status_code == 403
+    assert (
+        client.post(
+            "/webhooks/sendgrid", content=body, headers=signed(body, str(int(time.time()) - 60))
+        ).status_code
+        == 403
+    )
     assert client.post("/webhooks/sendgrid", content=body, headers=signed(body)).status_code == 200
 
 
-def test_an_old_bounce_after_a_new_confirmation_leaves_the_subscriber_active(project: Project, store: Engine) -> None:
+def test_an_old_bounce_after_a_new_confirmation_leaves_the_subscriber_active(
+    project: Project, store: Engine
+) -> None:
     reader = subscribe(store, "reader@example.org")
     client = client_for(project, store)
-    assert post_events(client, [event("bounce", reader, "bounce-1", at=time.time() - 1800)]).status_code == 200
+    assert (
+        post_events(client, [event("bounce", reader, "bounce-1", at=time.time() - 1800)]).status_code == 200
+    )
     assert status_of(store, reader)[0] == Status.BOUNCED
     sign_up_again_and_confirm(store, reader)
     # Reported late, or under another id: it happened before they confirmed, so it is about the old mailbox.
@@ -388,20 +458,29 @@ def test_an_old_bounce_after_a_new_confirmation_leaves_the_subscriber_active(pro
     assert events_recorded(store) == ["bounce-1", "bounce-2", "bounce-3"]
 
 
-def test_an_event_id_already_recorded_changes_nothing_in_a_new_request(project: Project, store: Engine) -> None:
+def test_an_event_id_already_recorded_changes_nothing_in_a_new_request(
+    project: Project, store: Engine
+) -> None:
     reader = subscribe(store, "reader@example.org")
     client = client_for(project, store)
     assert post_events(client, [event("unsubscribe", reader, "event-1")]).status_code == 200
     sign_up_again_and_confirm(store, reader)
     # A new request, freshly signed, with an event dated after the confirmation: only its id is old.
-    assert post_events(client, [event("unsubscribe", reader, "event-1", at=time.time() + 1)]).status_code == 200
+    assert (
+        post_events(client, [event("unsubscribe", reader, "event-1", at=time.time() + 1)]).status_code == 200
+    )
     assert status_of(store, reader)[0] == Status.ACTIVE
     assert events_recorded(store) == ["event-1"]
 
 
 def test_without_a_public_key_every_event_is_refused(project: Project, sqlite_store: Engine) -> None:
     reader = subscribe(sqlite_store, "reader@example.org")
-    assert post_events(client_for(project, sqlite_store, public_key=None), [event("bounce", reader, "e1")]).status_code == 403
+    assert (
+        post_events(
+            client_for(project, sqlite_store, public_key=None), [event("bounce", reader, "e1")]
+        ).status_code
+        == 403
+    )
     assert status_of(sqlite_store, reader)[0] == Status.ACTIVE.value
 
 
@@ -424,7 +503,12 @@ def test_an_oversize_body_gets_413(project: Project, sqlite_store: Engine) -> No
 
 def test_a_signed_body_that_is_not_an_event_list_gets_400(project: Project, sqlite_store: Engine) -> None:
     body = b'{"event": "bounce"}'
-    assert client_for(project, sqlite_store).post("/webhooks/sendgrid", content=body, headers=signed(body)).status_code == 400
+    assert (
+        client_for(project, sqlite_store)
+        .post("/webhooks/sendgrid", content=body, headers=signed(body))
+        .status_code
+        == 400
+    )
 
 
 @pytest.mark.parametrize(
@@ -442,11 +526,21 @@ def test_a_signed_body_that_is_not_an_event_list_gets_400(project: Project, sqli
         {"sg_event_id": "odd\udfff"},
     ],
     ids=[
-        "superscript-digit", "5000-digits", "huge-number", "boolean", "event-list", "event-object",
-        "NUL-address", "surrogate-address", "NUL-event-id", "surrogate-event-id",
+        "superscript-digit",
+        "5000-digits",
+        "huge-number",
+        "boolean",
+        "event-list",
+        "event-object",
+        "NUL-address",
+        "surrogate-address",
+        "NUL-event-id",
+        "surrogate-event-id",
     ],
 )
-def test_signed_events_with_odd_fields_are_ignored_not_a_crash(project: Project, store: Engine, odd: dict[str, Any]) -> None:
+def test_signed_events_with_odd_fields_are_ignored_not_a_crash(
+    project: Project, store: Engine, odd: dict[str, Any]
+) -> None:
     reader = subscribe(store, "reader@example.org")
     strange = {**event("bounce", reader, "odd-1"), **odd}
     if "subscriber" in odd:
@@ -455,22 +549,34 @@ def test_signed_events_with_odd_fields_are_ignored_not_a_crash(project: Project,
     assert response.status_code == 200
     assert status_of(store, reader)[0] == Status.ACTIVE.value
     with Session(store) as session:
-        assert session.scalars(select(Event.sg_event_id).where(Event.sg_event_id == "fine-1")).one() == "fine-1"
+        assert (
+            session.scalars(select(Event.sg_event_id).where(Event.sg_event_id == "fine-1")).one() == "fine-1"
+        )
 
 
 def test_a_signed_body_nested_thousands_deep_gets_400(project: Project, sqlite_store: Engine) -> None:
     body = b"[" * 5000 + b"]" * 5000
-    assert client_for(project, sqlite_store).post("/webhooks/sendgrid", content=body, headers=signed(body)).status_code == 400
+    assert (
+        client_for(project, sqlite_store)
+        .post("/webhooks/sendgrid", content=body, headers=signed(body))
+        .status_code
+        == 400
+    )
 
 
-def test_logs_name_subscribers_by_id_never_by_address(project: Project, sqlite_store: Engine, caplog: pytest.LogCaptureFixture) -> None:
+def test_logs_name_subscribers_by_id_never_by_address(
+    project: Project, sqlite_store: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     reader = subscribe(sqlite_store, "reader@example.org")
     client = client_for(project, sqlite_store)
     with caplog.at_level(logging.INFO, logger="broadsheet.web"):
         client.post(f"/unsubscribe/{SIGNER.token(reader)}")
         post_events(client, [event("open", reader, "e1")])
     assert f"event=unsubscribe outcome=unsubscribed subscriber={reader.id}" in caplog.messages
-    assert "event=webhook outcome=ok received=1 recorded=1 duplicates=0 ignored=0 status_changes=0" in caplog.messages
+    assert (
+        "event=webhook outcome=ok received=1 recorded=1 duplicates=0 ignored=0 status_changes=0"
+        in caplog.messages
+    )
     assert not [line for line in caplog.messages if "example.org" in line or SIGNER.token(reader) in line]
 
 
@@ -483,17 +589,32 @@ def test_health_answers_after_asking_the_database(project: Project, sqlite_store
     assert response.json() == {"status": "ok"}
 
 
-def test_report_counts_sent_copies_and_subscribers_per_event(project: Project, sqlite_store: Engine, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_report_counts_sent_copies_and_subscribers_per_event(
+    project: Project, sqlite_store: Engine, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("BROADSHEET_DATABASE_URL", raising=False)
     english = [subscribe(sqlite_store, f"en{n}@example.org") for n in range(3)]
     burmese = [subscribe(sqlite_store, f"my{n}@example.org", locale="my") for n in range(2)]
     with Session(sqlite_store) as session, session.begin():
         for subscriber in english + burmese:
-            session.add(LedgerEntry(issue="2024-01-04", subscriber_id=subscriber.id, locale=subscriber.locale, state=State.SENT.value))
+            session.add(
+                LedgerEntry(
+                    issue="2024-01-04",
+                    subscriber_id=subscriber.id,
+                    locale=subscriber.locale,
+                    state=State.SENT.value,
+                )
+            )
     events = [
-        event("delivered", english[0], "d0"), event("delivered", english[1], "d1"), event("bounce", english[2], "b2"),
-        event("open", english[0], "o0"), event("open", english[0], "o0-again"), event("click", english[0], "c0"),
-        event("delivered", burmese[0], "d3"), event("unsubscribe", burmese[0], "u3"), event("spamreport", burmese[1], "s4"),
+        event("delivered", english[0], "d0"),
+        event("delivered", english[1], "d1"),
+        event("bounce", english[2], "b2"),
+        event("open", english[0], "o0"),
+        event("open", english[0], "o0-again"),
+        event("click", english[0], "c0"),
+        event("delivered", burmese[0], "d3"),
+        event("unsubscribe", burmese[0], "u3"),
+        event("spamreport", burmese[1], "s4"),
         event("open", english[1], "other-issue", issue="2023-12-21"),
     ]
     assert post_events(client_for(project, sqlite_store), events).status_code == 200
@@ -510,8 +631,26 @@ def test_report_counts_sent_copies_and_subscribers_per_event(project: Project, s
     assert json.loads(as_json.stdout) == {
         "issue": "2024-01-04",
         "locales": [
-            {"locale": "en", "sent": 3, "delivered": 2, "bounced": 1, "opened": 1, "clicked": 1, "unsubscribed": 0, "complained": 0},
-            {"locale": "my", "sent": 2, "delivered": 1, "bounced": 0, "opened": 0, "clicked": 0, "unsubscribed": 1, "complained": 1},
+            {
+                "locale": "en",
+                "sent": 3,
+                "delivered": 2,
+                "bounced": 1,
+                "opened": 1,
+                "clicked": 1,
+                "unsubscribed": 0,
+                "complained": 0,
+            },
+            {
+                "locale": "my",
+                "sent": 2,
+                "delivered": 1,
+                "bounced": 0,
+                "opened": 0,
+                "clicked": 0,
+                "unsubscribed": 1,
+                "complained": 1,
+            },
         ],
     }
 
@@ -519,7 +658,10 @@ def test_report_counts_sent_copies_and_subscribers_per_event(project: Project, s
 def test_report_refuses_what_is_not_an_issue(project: Project, cli: Any) -> None:
     result = cli("report", "last-week", cwd=project.root)
     assert result.exit_code != 0
-    assert "ISSUE: Expected a date such as 2024-01-04 or an issue file but received: 'last-week'" in result.stderr
+    assert (
+        "ISSUE: Expected a date such as 2024-01-04 or an issue file but received: 'last-week'"
+        in result.stderr
+    )
 
 
 def test_serve_without_the_secret_says_what_it_is_for_and_exits_1(
@@ -537,18 +679,31 @@ def test_serve_without_the_secret_says_what_it_is_for_and_exits_1(
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ("*", "'*' would let every client name its own address in X-Forwarded-For and so escape the per-client sign-up limit"),
-        ("127.0.0.1, proxy.internal", "Expected an IP address or a network such as 10.0.0.0/8 but received: 'proxy.internal'"),
+        (
+            "*",
+            "'*' would let every client name its own address in X-Forwarded-For and so escape the per-client sign-up limit",
+        ),
+        (
+            "127.0.0.1, proxy.internal",
+            "Expected an IP address or a network such as 10.0.0.0/8 but received: 'proxy.internal'",
+        ),
         # uvicorn would take this for a name, not a network, and trust nobody.
         ("10.0.0.1/8", "Expected an IP address or a network such as 10.0.0.0/8 but received: '10.0.0.1/8'"),
         ("0.0.0.0/0", "'0.0.0.0/0' covers every IPv4 address, as '*' would"),
         ("::/0", "'::/0' covers every IPv6 address, as '*' would"),
-        ("10.0.0.1, 0.0.0.0/1,128.0.0.0/1", "'10.0.0.1, 0.0.0.0/1,128.0.0.0/1' covers every IPv4 address, as '*' would"),
+        (
+            "10.0.0.1, 0.0.0.0/1,128.0.0.0/1",
+            "'10.0.0.1, 0.0.0.0/1,128.0.0.0/1' covers every IPv4 address, as '*' would",
+        ),
         ("::ffff:0:0/96", "'::ffff:0:0/96' covers every IPv4 (as IPv6) address, as '*' would"),
     ],
 )
 def test_serve_refuses_proxies_it_cannot_trust_precisely(
-    cli: Callable[..., Result], sample_project: Project, monkeypatch: pytest.MonkeyPatch, given: str, message: str
+    cli: Callable[..., Result],
+    sample_project: Project,
+    monkeypatch: pytest.MonkeyPatch,
+    given: str,
+    message: str,
 ) -> None:
     monkeypatch.setenv("BROADSHEET_SECRET", "a-long-random-test-secret")
     result = cli("serve", "--forwarded-allow-ips", given, cwd=sample_project.root)
@@ -562,10 +717,22 @@ def test_serve_without_an_address_for_confirmation_links_serves_no_sign_up_and_s
 ) -> None:
     settings = sample_project.root / "broadsheet.toml"
     # Unsubscribes handled elsewhere: where /confirm is cannot be told, and the poster's Host is not trusted.
-    settings.write_text('unsubscribe_url = "https://mail.example.org/leave?t={token}"\n' + settings.read_text(encoding="utf-8"))
+    settings.write_text(
+        'unsubscribe_url = "https://mail.example.org/leave?t={token}"\n'
+        + settings.read_text(encoding="utf-8")
+    )
     log = tmp_path / "serve.log"
-    environ = {"BROADSHEET_SECRET": "a-long-random-test-secret", "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
-    with broadsheet_server(sample_project.root, environ, log=log) as base, httpx.Client(base_url=base) as client:
+    environ = {
+        "BROADSHEET_SECRET": "a-long-random-test-secret",
+        "BROADSHEET_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+    }
+    with (
+        broadsheet_server(sample_project.root, environ, log=log) as base,
+        httpx.Client(base_url=base) as client,
+    ):
         assert client.get("/subscribe").status_code == 404
         assert client.get("/preferences/not-a-token").status_code == 400
-    assert "broadsheet: no sign-up page: set confirm_url, the link of the confirmation emails" in log.read_text(encoding="utf-8")
+    assert (
+        "broadsheet: no sign-up page: set confirm_url, the link of the confirmation emails"
+        in log.read_text(encoding="utf-8")
+    )

@@ -33,7 +33,11 @@ def translation_locales(project: Project, requested: Sequence[str]) -> list[str]
     source = project.settings.source_locale
     if source in requested:
         raise UsageError(f"{source} is the source language; it has no catalogs to update")
-    return _locales(project, requested) if requested else [code for code in project.settings.locales if code != source]
+    return (
+        _locales(project, requested)
+        if requested
+        else [code for code in project.settings.locales if code != source]
+    )
 
 
 def check(project: Project, path: Path) -> list[Diagnostic]:
@@ -52,7 +56,14 @@ class Built:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def build(project: Project, path: Path, locales: Sequence[str] = (), out: Path | None = None, *, strict: bool = False) -> Built:
+def build(
+    project: Project,
+    path: Path,
+    locales: Sequence[str] = (),
+    out: Path | None = None,
+    *,
+    strict: bool = False,
+) -> Built:
     """Render the issue at `path` in each locale and write `OUT/<locale>/email.{html,txt}`.
 
     Nothing is written unless every locale renders; with `strict`, unless
@@ -80,8 +91,10 @@ def new_issue(project: Project, day: date | None = None, today: date | None = No
     from importlib.resources import files  # here: importing it (and tempfile) costs every other command
 
     skeleton = files("broadsheet").joinpath("skeleton.yaml.j2").read_text(encoding="utf-8")
-    text = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True).from_string(skeleton).render(
-        date=day, categories=settings.categories, default_author=settings.default_author
+    text = (
+        jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        .from_string(skeleton)
+        .render(date=day, categories=settings.categories, default_author=settings.default_author)
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("x", encoding="utf-8") as handle:

@@ -142,7 +142,14 @@ def wrap(text: str, width: int, indent: str = "", first: str | None = None) -> s
             filled = initial + paragraph
         elif paragraph.isascii() and initial.isascii() and indent.isascii():
             # Plain ASCII: textwrap gives the same lines, much faster.
-            filled = textwrap.fill(paragraph, width, initial_indent=initial, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+            filled = textwrap.fill(
+                paragraph,
+                width,
+                initial_indent=initial,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
         else:
             filled = _fill(paragraph, width, initial, indent)
         # An empty paragraph keeps its place as a line, with no trailing spaces.

@@ -80,7 +80,9 @@ def _merged(messages: Iterable[Message]) -> list[Message]:
             merged[message.key] = message
         else:
             locations = tuple(dict.fromkeys(seen.locations + message.locations))
-            comment = seen.comment if message.comment in seen.comment else f"{seen.comment}; {message.comment}"
+            comment = (
+                seen.comment if message.comment in seen.comment else f"{seen.comment}; {message.comment}"
+            )
             merged[message.key] = Message(seen.id, locations, comment, seen.lang)
     return list(merged.values())
 
@@ -93,9 +95,17 @@ def issue_messages(issue: Issue) -> list[Message]:
     source = issue.source
     found = [Message(issue.title, ((source, issue.title_line),), "title; also the email subject")]
     if issue.summary:
-        found.append(Message(issue.summary, ((source, issue.summary_line),), "summary; also the inbox preview"))
+        found.append(
+            Message(issue.summary, ((source, issue.summary_line),), "summary; also the inbox preview")
+        )
     if issue.image:
-        found.append(Message(issue.image.alt, ((source, issue.image.alt_line),), "image description for people who cannot see it"))
+        found.append(
+            Message(
+                issue.image.alt,
+                ((source, issue.image.alt_line),),
+                "image description for people who cannot see it",
+            )
+        )
     for number, paragraph in enumerate(issue.paragraphs, 1):
         found.append(
             Message(
@@ -109,7 +119,12 @@ def issue_messages(issue: Issue) -> list[Message]:
     for category in issue.categories:
         for resource in category.resources:
             found.append(
-                Message(resource.title, ((source, resource.line),), f"title of a linked item ({category.key})", resource.lang)
+                Message(
+                    resource.title,
+                    ((source, resource.line),),
+                    f"title of a linked item ({category.key})",
+                    resource.lang,
+                )
             )
     return _merged(found)
 
@@ -142,12 +157,18 @@ def interface_messages(project: Project) -> list[Message]:
             ids = text if isinstance(text, tuple) else (text,)
             if all(ids):
                 found.append(Message(ids[0] if len(ids) == 1 else (ids[0], ids[1]), ((shown, line),)))
-    settings_text = (root / SETTINGS_FILE).read_text(encoding="utf-8") if (root / SETTINGS_FILE).is_file() else ""
+    settings_text = (
+        (root / SETTINGS_FILE).read_text(encoding="utf-8") if (root / SETTINGS_FILE).is_file() else ""
+    )
     settings = project.settings
     for label in settings.categories.values():
-        found.append(Message(label, ((SETTINGS_FILE, _line_of(settings_text, label)),), "resource category heading"))
+        found.append(
+            Message(label, ((SETTINGS_FILE, _line_of(settings_text, label)),), "resource category heading")
+        )
     for link in settings.organization.links:
-        found.append(Message(link.label, ((SETTINGS_FILE, _line_of(settings_text, link.label)),), "footer link"))
+        found.append(
+            Message(link.label, ((SETTINGS_FILE, _line_of(settings_text, link.label)),), "footer link")
+        )
     return _merged(found)
 
 
@@ -211,7 +232,10 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
     """
     everything = sorted(project.issues_dir.glob("*.yaml"))
     chosen = list(paths) or everything
-    readings = {path.resolve(): read_issue(path, project.settings, shown(project, path.resolve())) for path in [*chosen, *everything]}
+    readings = {
+        path.resolve(): read_issue(path, project.settings, shown(project, path.resolve()))
+        for path in [*chosen, *everything]
+    }
     diagnostics = [d for reading in readings.values() for d in reading.diagnostics]
     chosen_issues = [issue for path in chosen if (issue := readings[path.resolve()].issue) is not None]
     plan: list[tuple[str, list[Message]]] = [(INTERFACE, interface_messages(project))]
@@ -239,7 +263,13 @@ def _set_plural_forms(catalog: Catalog, locale: str) -> None:
 
 def _keep_lang(template: Catalog, locale: str) -> Catalog:
     """`template` without the messages that are already in `locale` (a Burmese title for `my`)."""
-    kept = Catalog(domain=template.domain, project=template.project, version=template.version, fuzzy=False, creation_date=_EPOCH)
+    kept = Catalog(
+        domain=template.domain,
+        project=template.project,
+        version=template.version,
+        fuzzy=False,
+        creation_date=_EPOCH,
+    )
     for message in template:
         if message.id and f"lang: {locale}" not in message.auto_comments:
             kept[message.id] = message
@@ -253,7 +283,9 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
     translator; a message gone from the template becomes obsolete (`#~`).
     """
     results = []
-    templates = sorted(project.locales_dir.glob("*.pot")) + sorted((project.locales_dir / "issues").glob("*.pot"))
+    templates = sorted(project.locales_dir.glob("*.pot")) + sorted(
+        (project.locales_dir / "issues").glob("*.pot")
+    )
     for template_file in templates:
         domain = template_file.relative_to(project.locales_dir).with_suffix("").as_posix()
         template = _read(template_file)
@@ -309,8 +341,17 @@ class CatalogStatus:
             "locale": self.locale,
             "domain": self.domain,
             "catalog": self.catalog,
-            "messages": {"translated": self.translated, "fuzzy": self.fuzzy, "untranslated": self.untranslated, "total": self.total},
-            "words": {"translated": self.translated_words, "fuzzy": self.fuzzy_words, "untranslated": self.untranslated_words},
+            "messages": {
+                "translated": self.translated,
+                "fuzzy": self.fuzzy,
+                "untranslated": self.untranslated,
+                "total": self.total,
+            },
+            "words": {
+                "translated": self.translated_words,
+                "fuzzy": self.fuzzy_words,
+                "untranslated": self.untranslated_words,
+            },
             "percent": round(self.percent, 1),
         }
 
@@ -346,7 +387,10 @@ def status_report(project: Project, issue_path: Path | None = None) -> list[Cata
     """Status of every catalog (or those of one issue) for every locale but the source."""
     domains = [INTERFACE, NAMES]
     if issue_path is None:
-        domains += [p.relative_to(project.locales_dir).with_suffix("").as_posix() for p in sorted((project.locales_dir / "issues").glob("*.pot"))]
+        domains += [
+            p.relative_to(project.locales_dir).with_suffix("").as_posix()
+            for p in sorted((project.locales_dir / "issues").glob("*.pot"))
+        ]
     else:
         reading = read_issue(issue_path, project.settings)
         if reading.issue is None:
@@ -354,13 +398,17 @@ def status_report(project: Project, issue_path: Path | None = None) -> list[Cata
         domains.append(issue_domain(reading.issue))
     missing = [template_path(project, d) for d in domains if not template_path(project, d).is_file()]
     if missing:
-        raise BroadsheetError(f"no template {shown(project, missing[0])}; run `broadsheet catalog extract` first")
+        raise BroadsheetError(
+            f"no template {shown(project, missing[0])}; run `broadsheet catalog extract` first"
+        )
     return [status(project, locale, domain) for locale in project.settings.locales[1:] for domain in domains]
 
 
 # -- Checks of translations ------------------------------------------------------
 
-_PLACEHOLDER = re.compile(r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]|%[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|\{[A-Za-z_][A-Za-z0-9_]*\}")
+_PLACEHOLDER = re.compile(
+    r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]|%[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|\{[A-Za-z_][A-Za-z0-9_]*\}"
+)
 
 
 def placeholders(text: str) -> Counter[str]:
@@ -373,7 +421,11 @@ def _markup(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
 
 
 _NAMED = re.compile(r"%\((\w+)\)[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?([diouxXeEfFgGcrsa])")
-_SAMPLE: dict[str, object] = {**dict.fromkeys("sra", "text"), **dict.fromkeys("diouxXc", 1), **dict.fromkeys("eEfFgG", 1.0)}
+_SAMPLE: dict[str, object] = {
+    **dict.fromkeys("sra", "text"),
+    **dict.fromkeys("diouxXc", 1),
+    **dict.fromkeys("eEfFgG", 1.0),
+}
 
 
 def _stray_percent(text: str) -> int | None:
@@ -427,7 +479,9 @@ def markup_problem(message_id: str, translation: str, *, is_markdown: bool = Fal
     return f"translation has HTML markup the original has not ({found}); it would be shown as text, so write it without"
 
 
-def translation_problems(message_id: str, translation: str, *, is_markdown: bool, is_format: bool = False) -> list[str]:
+def translation_problems(
+    message_id: str, translation: str, *, is_markdown: bool, is_format: bool = False
+) -> list[str]:
     """What a translation lost or broke compared with its source text.
 
     `is_format` for the interface, whose every message Jinja2's gettext formats with `%`.
@@ -436,7 +490,10 @@ def translation_problems(message_id: str, translation: str, *, is_markdown: bool
     formatting = format_problem(message_id, translation) if is_format else None
     if formatting:
         problems.append(formatting)
-    missing, extra = placeholders(message_id) - placeholders(translation), placeholders(translation) - placeholders(message_id)
+    missing, extra = (
+        placeholders(message_id) - placeholders(translation),
+        placeholders(translation) - placeholders(message_id),
+    )
     if (missing or extra) and not (formatting and "where the original has" in formatting):
         problems.append(_difference("placeholder", missing, extra))
     markup = markup_problem(message_id, translation, is_markdown=is_markdown)
@@ -452,7 +509,11 @@ def translation_problems(message_id: str, translation: str, *, is_markdown: bool
         if source_markup != inline:
             problems.append(
                 "Markdown markup differs from the original ("
-                + ", ".join(f"{k}: {source_markup[k]} in the original, {inline[k]} here" for k in sorted(set(source_markup) | set(inline)) if source_markup[k] != inline[k])
+                + ", ".join(
+                    f"{k}: {source_markup[k]} in the original, {inline[k]} here"
+                    for k in sorted(set(source_markup) | set(inline))
+                    if source_markup[k] != inline[k]
+                )
                 + "); check that every *, ** and [ ] is closed"
             )
     return problems
@@ -467,7 +528,9 @@ def _difference(kind: str, missing: Counter[str], extra: Counter[str]) -> str:
     return "translation has " + " and ".join(parts)
 
 
-def check_catalog(project: Project, path: Path, *, is_markdown: bool, is_format: bool = False) -> list[Diagnostic]:
+def check_catalog(
+    project: Project, path: Path, *, is_markdown: bool, is_format: bool = False
+) -> list[Diagnostic]:
     """Errors in one `.po` file: its syntax and encoding, translations Python cannot format, lost
     placeholders, links and markup, HTML the original has not, Zawgyi text."""
     display = shown(project, path)
@@ -498,7 +561,12 @@ def _problems(loaded: Loaded, *, is_markdown: bool, is_format: bool) -> list[Dia
         for translation in strings:
             if not translation:
                 continue
-            for problem in translation_problems(ids[0] if len(ids) == 1 else ids[-1], translation, is_markdown=is_markdown and len(ids) == 1, is_format=is_format):
+            for problem in translation_problems(
+                ids[0] if len(ids) == 1 else ids[-1],
+                translation,
+                is_markdown=is_markdown and len(ids) == 1,
+                is_format=is_format,
+            ):
                 diagnostics.append(Diagnostic(display, line, 0, "msgstr", problem))
             if burmese.is_zawgyi(translation):
                 diagnostics.append(
@@ -522,7 +590,9 @@ def check_catalogs(project: Project, issue: Issue) -> list[Diagnostic]:
             path = catalog_path(project, locale, domain)
             # Anything there but no catalog (a directory, /dev/zero) is an error to report, not a missing catalog.
             if path.exists():
-                diagnostics += check_catalog(project, path, is_markdown=is_markdown, is_format=domain == INTERFACE)
+                diagnostics += check_catalog(
+                    project, path, is_markdown=is_markdown, is_format=domain == INTERFACE
+                )
     return diagnostics
 
 
@@ -546,7 +616,9 @@ def convert_zawgyi(project: Project, path: Path) -> int:
     return converted
 
 
-def babel_extract(fileobj: BinaryIO, keywords: Any, comment_tags: Any, options: dict[str, Any]) -> Iterator[tuple[int, None, str, list[str]]]:
+def babel_extract(
+    fileobj: BinaryIO, keywords: Any, comment_tags: Any, options: dict[str, Any]
+) -> Iterator[tuple[int, None, str, list[str]]]:
     """Babel extraction method for issue files, so that `pybabel extract` works too.
 
     Register in a mapping file as `[broadsheet: issues/**.yaml]`. Yields the

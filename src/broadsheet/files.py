@@ -40,12 +40,30 @@ def read_limited(path: Path, kind: str, display: str | None = None) -> bytes:
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         if not stat.S_ISREG(mode):
             where = display or str(path)
-            raise InvalidInput([Diagnostic(where, 0, 0, "", f"not a file but a named pipe or a device; {kind} files must be ordinary files")])
+            raise InvalidInput(
+                [
+                    Diagnostic(
+                        where,
+                        0,
+                        0,
+                        "",
+                        f"not a file but a named pipe or a device; {kind} files must be ordinary files",
+                    )
+                ]
+            )
         data = handle.read(limit + 1)
         if len(data) > limit:
             size = max(path.stat().st_size, len(data))
             where = display or str(path)
             raise InvalidInput(
-                [Diagnostic(where, 0, 0, "", f"the file is {size / MB:.1f} MB; {kind} files are limited to {limit / MB:g} MB")]
+                [
+                    Diagnostic(
+                        where,
+                        0,
+                        0,
+                        "",
+                        f"the file is {size / MB:.1f} MB; {kind} files are limited to {limit / MB:g} MB",
+                    )
+                ]
             )
     return data

@@ -141,22 +141,33 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
         name, index = keyword.group(1).split("[")[0], keyword.group(2)
         if name == "msgstr" and state in ("msgid", "msgid_plural"):
             if tuple(key) in defined:
-                return _Syntax(opened, f"this message is defined twice: first at line {defined[tuple(key)]}; keep one of them")
+                return _Syntax(
+                    opened,
+                    f"this message is defined twice: first at line {defined[tuple(key)]}; keep one of them",
+                )
             defined[tuple(key)] = opened
         if index is not None:
-            if not ((state == "msgid_plural" and index == "0") or (state == "msgstr[]" and int(index) == plural + 1)):
-                return _Syntax(number, f"{keyword.group(1)} is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural")
+            if not (
+                (state == "msgid_plural" and index == "0")
+                or (state == "msgstr[]" and int(index) == plural + 1)
+            ):
+                return _Syntax(
+                    number,
+                    f"{keyword.group(1)} is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural",
+                )
             state, plural = "msgstr[]", int(index)
             continue
         allowed = _FOLLOWS[name]
         if state not in allowed and not (state == "msgstr[]" and "msgstr" in allowed):
             if state in ("msgid", "msgid_plural"):
                 return _Syntax(opened, f"{state} without a msgstr after it")
-            return _Syntax(number, f"{name} is out of order here: an entry is [msgctxt,] msgid, [msgid_plural,] msgstr")
+            return _Syntax(
+                number, f"{name} is out of order here: an entry is [msgctxt,] msgid, [msgid_plural,] msgstr"
+            )
         if name == "msgctxt" or (name == "msgid" and state != "msgctxt"):
             key = []
         if name in ("msgctxt", "msgid"):
-            key.append(f"{name}:{line[keyword.end(1):].strip()[1:-1]}")
+            key.append(f"{name}:{line[keyword.end(1) :].strip()[1:-1]}")
         state = name
         if name in ("msgctxt", "msgid"):
             opened = number
@@ -185,7 +196,9 @@ def _read(path: Path, display: str) -> bytes:
         raise InvalidInput([Diagnostic(display, 0, 0, "", f"cannot read catalog: {exc.strerror}")]) from None
 
 
-def read_catalog(path: Path, locale: str | None = None, display: str | None = None) -> tuple[Catalog, list[str]]:
+def read_catalog(
+    path: Path, locale: str | None = None, display: str | None = None
+) -> tuple[Catalog, list[str]]:
     """The catalog at `path` and its lines of text, read afresh; InvalidInput, located, for anything wrong in it."""
     display = display or str(path)
     return _parsed(_read(path, display), locale, display)
@@ -199,8 +212,15 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
         raise _located(display, raw, 0, "the catalog is UTF-16 text; save it as UTF-8")
     control = _CONTROL.search(raw)
     if control:
-        name = "a NUL byte" if control.group() == b"\0" else f"the control character U+{control.group()[0]:04X}"
-        raise _located(display, raw, control.start(), f"the catalog holds {name}; a .po file is text (was it saved by another program?)")
+        name = (
+            "a NUL byte" if control.group() == b"\0" else f"the control character U+{control.group()[0]:04X}"
+        )
+        raise _located(
+            display,
+            raw,
+            control.start(),
+            f"the catalog holds {name}; a .po file is text (was it saved by another program?)",
+        )
     charset = "utf-8"
     declared = _CHARSET.search(raw)
     if declared:
@@ -208,11 +228,21 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
         try:
             codecs.lookup(charset)
         except LookupError:
-            raise _located(display, raw, declared.start(1), f"unknown charset {charset!r} in the Content-Type header; write charset=UTF-8") from None
+            raise _located(
+                display,
+                raw,
+                declared.start(1),
+                f"unknown charset {charset!r} in the Content-Type header; write charset=UTF-8",
+            ) from None
     try:
         text = raw.decode(charset)
     except UnicodeDecodeError as exc:
-        raise _located(display, raw, exc.start, f"not {charset} text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as {charset}") from None
+        raise _located(
+            display,
+            raw,
+            exc.start,
+            f"not {charset} text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as {charset}",
+        ) from None
     # Lines end at "\n" only, as GNU gettext reads them: `splitlines` also breaks at U+2028, U+0085 and the
     # like, which a translation may hold (msgfmt takes them), and then reported an unclosed string.
     lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
@@ -222,7 +252,9 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
     try:
         catalog = read_po([f"{line}\n" for line in lines], locale=locale, abort_invalid=True)
     except PoFileError as exc:
-        raise InvalidInput([Diagnostic(display, getattr(exc, "lineno", -1) + 1, 0, "", str(exc).rsplit(" on ", 1)[0])]) from None
+        raise InvalidInput(
+            [Diagnostic(display, getattr(exc, "lineno", -1) + 1, 0, "", str(exc).rsplit(" on ", 1)[0])]
+        ) from None
     except ValueError as exc:
         raise InvalidInput([Diagnostic(display, 0, 0, "", f"cannot read catalog: {exc}")]) from None
     return catalog, lines
@@ -295,7 +327,10 @@ def _usable(path: Path, display: str) -> Loaded | None:
         return load_catalog(path, display)
     except InvalidInput as exc:
         for diagnostic in exc.diagnostics:
-            _report_once(("unreadable", path.resolve(), str(diagnostic)), f"{diagnostic}; English shown instead of this catalog")
+            _report_once(
+                ("unreadable", path.resolve(), str(diagnostic)),
+                f"{diagnostic}; English shown instead of this catalog",
+            )
         return None
 
 
@@ -335,7 +370,9 @@ def _translated(loaded: Loaded | None) -> dict[str, tuple[str, ...]]:
 def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
     """Translated, non-fuzzy messages of the catalog at `path` (none if it does not exist or cannot be read)."""
     loaded = _usable(path, display or str(path))
-    return Lookup(path, {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded).items()})
+    return Lookup(
+        path, {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded).items()}
+    )
 
 
 # -- The interface: gettext for Jinja2, safe to format -----------------------------------
@@ -344,7 +381,13 @@ def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
 class Translations(gettext.NullTranslations):
     """The interface translations of one locale: gettext and ngettext from a catalog read once."""
 
-    def __init__(self, locale: str, display: str = "", messages: dict[str, tuple[str, ...]] | None = None, lines: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        locale: str,
+        display: str = "",
+        messages: dict[str, tuple[str, ...]] | None = None,
+        lines: dict[str, int] | None = None,
+    ) -> None:
         super().__init__()
         self.locale = locale
         self.display = display
@@ -372,7 +415,13 @@ class Translations(gettext.NullTranslations):
             self._reported.add(message)
         line = self._lines.get(message)
         where = f"{self.display}:{line}" if line else self.display
-        log.warning("%s: warning: msgstr: the translation of %r cannot be formatted (%s: %s); English shown", where, message, type(problem).__name__, problem)
+        log.warning(
+            "%s: warning: msgstr: the translation of %r cannot be formatted (%s: %s); English shown",
+            where,
+            message,
+            type(problem).__name__,
+            problem,
+        )
 
 
 _translations: dict[tuple[Path, str], tuple[Loaded, Translations]] = {}
@@ -418,7 +467,14 @@ class MessageFormatError(ValueError):
     """A template's own text of a message cannot be formatted with the variables the template gives it."""
 
 
-def _safe(translations: gettext.NullTranslations, key: str, original: str, translated: str, variables: dict[str, Any], autoescape: bool) -> str:
+def _safe(
+    translations: gettext.NullTranslations,
+    key: str,
+    original: str,
+    translated: str,
+    variables: dict[str, Any],
+    autoescape: bool,
+) -> str:
     """`translated` formatted with `variables`; the English `original` when the translation cannot be."""
     try:
         return _formatted(translated, original, variables, autoescape)
@@ -435,7 +491,11 @@ def _safe(translations: gettext.NullTranslations, key: str, original: str, trans
 
 def _template_problem(original: str, problem: Exception) -> MessageFormatError:
     """The template's own text cannot be formatted: a template problem, not a translator's."""
-    why = f"the template gives it no variable {problem}" if isinstance(problem, KeyError) else f"{problem}; a literal % is written %%"
+    why = (
+        f"the template gives it no variable {problem}"
+        if isinstance(problem, KeyError)
+        else f"{problem}; a literal % is written %%"
+    )
     return MessageFormatError(f"the message {original!r} cannot be formatted: {why}")
 
 
@@ -450,7 +510,9 @@ def _template_line() -> str:
     return "template"
 
 
-def install(env: jinja2.Environment, translations: gettext.NullTranslations, *, lenient: bool = False) -> None:
+def install(
+    env: jinja2.Environment, translations: gettext.NullTranslations, *, lenient: bool = False
+) -> None:
     """Make `translations` the gettext of `env`, new-style (`_("By %(author)s", author=...)`), never failing on a translation.
 
     A template's own message that cannot be formatted (a stray `%`, a variable
@@ -475,7 +537,9 @@ def install(env: jinja2.Environment, translations: gettext.NullTranslations, *, 
         return safe(message, message, translations.gettext(message), variables, context.eval_ctx.autoescape)
 
     @jinja2.pass_context
-    def ngettext_(context: jinja2.runtime.Context, singular: str, plural: str, n: int, /, **variables: Any) -> str:
+    def ngettext_(
+        context: jinja2.runtime.Context, singular: str, plural: str, n: int, /, **variables: Any
+    ) -> str:
         variables.setdefault("num", n)
         translated = translations.ngettext(singular, plural, n)
         original = singular if n == 1 else plural
@@ -517,7 +581,10 @@ def _interface_entries(project: Project) -> tuple[tuple[str, tuple[str, ...]], .
     if key not in _interface:
         from .catalogs import interface_messages
 
-        _interface[key] = tuple((message.key, tuple(path for path, _line in message.locations)) for message in interface_messages(project))
+        _interface[key] = tuple(
+            (message.key, tuple(path for path, _line in message.locations))
+            for message in interface_messages(project)
+        )
     return _interface[key]
 
 
@@ -530,5 +597,6 @@ def email_msgids(project: Project) -> frozenset[str]:
     """The interface's messages an email may show: every one but those only of web pages (`site/`, `web/`)."""
     templates = project.templates_dir.relative_to(project.root).as_posix()
     pages = (f"{templates}/site/", f"{templates}/web/")
-    return frozenset(key for key, paths in _interface_entries(project) if not all(path.startswith(pages) for path in paths))
-
+    return frozenset(
+        key for key, paths in _interface_entries(project) if not all(path.startswith(pages) for path in paths)
+    )

@@ -45,7 +45,9 @@ class ResourceFile(Declared):
     title: str = Field(min_length=1, description="Title of the linked item, in its own language.")
     url: str = Field(description="Absolute http(s) URL of the item.")
     by: tuple[str, ...] = Field((), description="Organization(s) behind it: one name or a list.")
-    lang: str | None = Field(None, description="Language of the item, when it differs from the issue's (for example `my`).")
+    lang: str | None = Field(
+        None, description="Language of the item, when it differs from the issue's (for example `my`)."
+    )
 
     _url = field_validator("url")(http_url)
 
@@ -57,7 +59,9 @@ class ResourceFile(Declared):
         if value is None:
             return ()
         if not isinstance(value, list):
-            raise ValueError(f"Expected an organization name or a list of them but received: {received(value)}")
+            raise ValueError(
+                f"Expected an organization name or a list of them but received: {received(value)}"
+            )
         return value
 
     @field_validator("by")
@@ -74,7 +78,9 @@ class ResourceFile(Declared):
             try:
                 Locale.parse(value.replace("-", "_"))
             except (ValueError, UnknownLocaleError):
-                raise ValueError(f"Expected a language code such as 'en' or 'my' but received: {value!r}") from None
+                raise ValueError(
+                    f"Expected a language code such as 'en' or 'my' but received: {value!r}"
+                ) from None
         return value
 
 
@@ -107,11 +113,21 @@ class IssueFile(Declared):
     date: dt.date = Field(description="Publication date, `YYYY-MM-DD`.")
     title: str = Field(min_length=1, description="Title of the issue; also the email's subject.")
     author: str | None = Field(None, description="Byline; the project's `default_author` when absent.")
-    summary: str | None = Field(None, description="A one-paragraph standfirst, plain text; also the email's preheader.")
+    summary: str | None = Field(
+        None, description="A one-paragraph standfirst, plain text; also the email's preheader."
+    )
     image: ImageFile | None = Field(None, description="Featured image.")
-    editorial: str = Field(min_length=1, description="The editorial in Markdown: paragraphs separated by blank lines; footnote references as `[^1]`.")
-    footnotes: dict[str, str] = Field(default_factory=dict, description="Footnote label -> text (inline Markdown). Every reference must be defined and every definition used.")
-    resources: dict[str, list[ResourceFile]] = Field(description="Category key -> list of items, in display order. Keys come from the project's `categories`.")
+    editorial: str = Field(
+        min_length=1,
+        description="The editorial in Markdown: paragraphs separated by blank lines; footnote references as `[^1]`.",
+    )
+    footnotes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Footnote label -> text (inline Markdown). Every reference must be defined and every definition used.",
+    )
+    resources: dict[str, list[ResourceFile]] = Field(
+        description="Category key -> list of items, in display order. Keys come from the project's `categories`."
+    )
 
     @field_validator("date", mode="before")
     @classmethod
@@ -220,7 +236,9 @@ class _Converter:
         except (ValueError, KeyError):
             # PyYAML's own constructors let these escape: `!!int abc`, `!!bool maybe`, a 5000-digit number.
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            self.problems.append((_spot(node), f"cannot read value: {received(node.value)} is not a valid {tag}", path))
+            self.problems.append(
+                (_spot(node), f"cannot read value: {received(node.value)} is not a valid {tag}", path)
+            )
             return node.value
 
     def _mapping(self, node: MappingNode, path: tuple[int | str, ...]) -> dict[str, Any]:
@@ -228,11 +246,19 @@ class _Converter:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                self.problems.append((_spot(key_node), "keys must be plain names, not lists or mappings", path))
+                self.problems.append(
+                    (_spot(key_node), "keys must be plain names, not lists or mappings", path)
+                )
                 continue
             key = key_node.value
             if _control_character(key):
-                self.problems.append((_spot(key_node), f"the key {key!r} contains a line break or control character; keys are plain names", path))
+                self.problems.append(
+                    (
+                        _spot(key_node),
+                        f"the key {key!r} contains a line break or control character; keys are plain names",
+                        path,
+                    )
+                )
                 continue
             if key in out:
                 first = self.positions.keys[(*path, key)]
@@ -264,7 +290,13 @@ def _compose(text: str) -> tuple[yaml.SafeLoader, Node | None]:
 
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
     diagnostics = [
-        Diagnostic(display, number, len(line) - len(line.lstrip(" ")) + 1, "", "tab characters cannot indent YAML; use spaces")
+        Diagnostic(
+            display,
+            number,
+            len(line) - len(line.lstrip(" ")) + 1,
+            "",
+            "tab characters cannot indent YAML; use spaces",
+        )
         for number, line in enumerate(text.splitlines(), 1)
         if line.lstrip(" ").startswith("\t")
     ]
@@ -274,7 +306,19 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
     try:
         loader, node = _compose(text)
         if node is None:
-            return None, Positions(), [Diagnostic(display, 1, 1, "", "the file is empty; an issue needs at least date, title, editorial and resources")]
+            return (
+                None,
+                Positions(),
+                [
+                    Diagnostic(
+                        display,
+                        1,
+                        1,
+                        "",
+                        "the file is empty; an issue needs at least date, title, editorial and resources",
+                    )
+                ],
+            )
         converter = _Converter(loader)
         data = converter.convert(node, ())
     except yaml.reader.ReaderError as exc:
@@ -292,7 +336,11 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
     except _Problem as exc:
         return None, Positions(), [Diagnostic(display, exc.spot.line, exc.spot.col, "", exc.message)]
     except RecursionError:
-        return None, Positions(), [Diagnostic(display, 1, 1, "", "the file is nested too deeply to be an issue")]
+        return (
+            None,
+            Positions(),
+            [Diagnostic(display, 1, 1, "", "the file is nested too deeply to be an issue")],
+        )
     finally:
         if loader is not None:
             loader.dispose()
@@ -329,7 +377,18 @@ def read_issue(path: Path, settings: Settings, display: str | None = None) -> Re
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return Reading(None, (Diagnostic(display, line, col, "", f"not UTF-8 text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as UTF-8"),))
+        return Reading(
+            None,
+            (
+                Diagnostic(
+                    display,
+                    line,
+                    col,
+                    "",
+                    f"not UTF-8 text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as UTF-8",
+                ),
+            ),
+        )
     text = text.removeprefix("\ufeff")
     data, positions, diagnostics = _parse_yaml(text, display)
     if data is None and not diagnostics:
@@ -337,7 +396,15 @@ def read_issue(path: Path, settings: Settings, display: str | None = None) -> Re
     if diagnostics and data is None:
         return Reading(None, tuple(sorted(diagnostics)))
     if not isinstance(data, dict):
-        diagnostics.append(Diagnostic(display, 1, 1, "", f"Expected a mapping of fields (date, title, ...) but received: {received(data)}"))
+        diagnostics.append(
+            Diagnostic(
+                display,
+                1,
+                1,
+                "",
+                f"Expected a mapping of fields (date, title, ...) but received: {received(data)}",
+            )
+        )
         return Reading(None, tuple(sorted(diagnostics)))
 
     checker = _Checker(display, text, positions, settings)
@@ -364,9 +431,19 @@ class _Checker:
         self.settings = settings
         self.diagnostics: list[Diagnostic] = []
 
-    def add(self, path: tuple[int | str, ...], message: str, *, key: bool = False, spot: Spot | None = None, severity: Severity = Severity.ERROR) -> None:
+    def add(
+        self,
+        path: tuple[int | str, ...],
+        message: str,
+        *,
+        key: bool = False,
+        spot: Spot | None = None,
+        severity: Severity = Severity.ERROR,
+    ) -> None:
         spot = spot or self.positions.of(path, key=key)
-        self.diagnostics.append(Diagnostic(self.display, spot.line, spot.col, field_path(path), message, severity))
+        self.diagnostics.append(
+            Diagnostic(self.display, spot.line, spot.col, field_path(path), message, severity)
+        )
 
     def pydantic_error(self, error: Any) -> None:
         loc = tuple(error["loc"])
@@ -402,7 +479,11 @@ class _Checker:
         if isinstance(editorial, str):
             problems, refs = markdown.inspect(editorial)
             for problem in problems:
-                self.add(("editorial",), problem.message, spot=self.text_spot(("editorial",), problem.line, problem.needle))
+                self.add(
+                    ("editorial",),
+                    problem.message,
+                    spot=self.text_spot(("editorial",), problem.line, problem.needle),
+                )
         footnotes = data.get("footnotes")
         defined = footnotes if isinstance(footnotes, dict) else {}
         for label, text in defined.items():
@@ -411,17 +492,32 @@ class _Checker:
             elif isinstance(text, str):
                 problems, nested = markdown.inspect(text, inline=True)
                 for problem in problems:
-                    self.add(("footnotes", label), problem.message, spot=self.text_spot(("footnotes", label), problem.line, problem.needle))
+                    self.add(
+                        ("footnotes", label),
+                        problem.message,
+                        spot=self.text_spot(("footnotes", label), problem.line, problem.needle),
+                    )
                 for nested_label, _ in nested:
-                    self.add(("footnotes", label), f"footnote [^{nested_label}] is referenced inside a footnote; references belong in the editorial")
+                    self.add(
+                        ("footnotes", label),
+                        f"footnote [^{nested_label}] is referenced inside a footnote; references belong in the editorial",
+                    )
         used = {label for label, _ in refs}
         for label, line in refs:
             if label not in defined:
                 hint = did_you_mean(label, defined)
-                self.add(("editorial",), f"footnote [^{label}] is referenced but not defined under 'footnotes:'{hint}", spot=self.text_spot(("editorial",), line, f"[^{label}]"))
+                self.add(
+                    ("editorial",),
+                    f"footnote [^{label}] is referenced but not defined under 'footnotes:'{hint}",
+                    spot=self.text_spot(("editorial",), line, f"[^{label}]"),
+                )
         for label in defined:
             if label not in used:
-                self.add(("footnotes", label), f"footnote '{label}' is defined but never referenced as [^{label}] in the editorial", key=True)
+                self.add(
+                    ("footnotes", label),
+                    f"footnote '{label}' is defined but never referenced as [^{label}] in the editorial",
+                    key=True,
+                )
         self._resources(data.get("resources"))
 
     def _texts(self, value: Any, path: tuple[int | str, ...]) -> None:
@@ -434,16 +530,26 @@ class _Checker:
                 self._texts(item, (*path, index))
         elif isinstance(value, str):
             names = [part for part in path if isinstance(part, str)]
-            if value and not value.strip() and (names[-1:] in (["title"], ["editorial"], ["alt"], ["author"], ["by"])):
+            if (
+                value
+                and not value.strip()
+                and (names[-1:] in (["title"], ["editorial"], ["alt"], ["author"], ["by"]))
+            ):
                 self.add(path, "must not be empty")
             if burmese.is_zawgyi(value):
-                self.add(path, "text is Zawgyi-encoded Burmese, not Unicode: readers without a Zawgyi font see garbage; convert it to Unicode")
+                self.add(
+                    path,
+                    "text is Zawgyi-encoded Burmese, not Unicode: readers without a Zawgyi font see garbage; convert it to Unicode",
+                )
 
     def _date_matches_file_name(self, value: Any) -> None:
         stem = Path(self.display).stem
         written = value if isinstance(value, str) else None
         if written and re.fullmatch(r"\d{4}-\d{2}-\d{2}", stem) and _is_date(written) and written != stem:
-            self.add(("date",), f"the date {written} does not match the file name {Path(self.display).name}; catalogs and the build folder are named after the date")
+            self.add(
+                ("date",),
+                f"the date {written} does not match the file name {Path(self.display).name}; catalogs and the build folder are named after the date",
+            )
 
     def _resources(self, resources: Any) -> None:
         if not isinstance(resources, dict):
@@ -453,7 +559,11 @@ class _Checker:
         for key, items in resources.items():
             if key not in configured:
                 names = ", ".join(configured)
-                self.add(("resources", key), f"unknown category '{key}'{did_you_mean(key, configured)} (configured categories: {names})", key=True)
+                self.add(
+                    ("resources", key),
+                    f"unknown category '{key}'{did_you_mean(key, configured)} (configured categories: {names})",
+                    key=True,
+                )
             if not isinstance(items, list):
                 continue
             for i, item in enumerate(items):
@@ -461,12 +571,20 @@ class _Checker:
                     continue
                 path: tuple[int | str, ...] = ("resources", key, i)
                 if not item.get("by"):
-                    self.add(path, "resource has no 'by': readers will not see who published it", severity=Severity.WARNING)
+                    self.add(
+                        path,
+                        "resource has no 'by': readers will not see who published it",
+                        severity=Severity.WARNING,
+                    )
                 url = item.get("url")
                 if isinstance(url, str):
                     if url in seen:
                         first = self.positions.of((*seen[url], "url"))
-                        self.add((*path, "url"), f"duplicate URL, also at line {first.line} ({field_path(seen[url])})", severity=Severity.WARNING)
+                        self.add(
+                            (*path, "url"),
+                            f"duplicate URL, also at line {first.line} ({field_path(seen[url])})",
+                            severity=Severity.WARNING,
+                        )
                     else:
                         seen[url] = path
 

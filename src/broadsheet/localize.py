@@ -94,7 +94,11 @@ def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: L
     paragraphs = tuple(_paragraph(p, *text(p.markdown)) for p in issue.paragraphs)
     footnotes = tuple(_footnote(n, *text(n.markdown)) for n in issue.footnotes)
     categories = tuple(
-        Category(category.key, category.label, tuple(_resource(r, *text(r.title, r.lang), names) for r in category.resources))
+        Category(
+            category.key,
+            category.label,
+            tuple(_resource(r, *text(r.title, r.lang), names) for r in category.resources),
+        )
         for category in issue.categories
     )
     return replace(

@@ -83,7 +83,13 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
             line = token.map[0]
         if token.type == "footnote_reference_open":
             label = token.meta.get("label", "")
-            problems.append(Problem(line, f"[^{label}]:", f"footnote [^{label}] is defined inside the Markdown; define it under 'footnotes:' instead"))
+            problems.append(
+                Problem(
+                    line,
+                    f"[^{label}]:",
+                    f"footnote [^{label}] is defined inside the Markdown; define it under 'footnotes:' instead",
+                )
+            )
         if token.type == "html_block":
             problems.append(Problem(line, token.content.strip().split("\n")[0], _html_message(token.content)))
         offset = 0
@@ -101,7 +107,13 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
             elif child.type == "footnote_ref":
                 refs.append((child.meta["label"], here))
             elif child.type == "image":
-                problems.append(Problem(here, "![", "images are not allowed in the text; the issue's image goes under 'image:'"))
+                problems.append(
+                    Problem(
+                        here,
+                        "![",
+                        "images are not allowed in the text; the issue's image goes under 'image:'",
+                    )
+                )
     return problems, refs
 
 
@@ -142,7 +154,9 @@ def _same(digits: str) -> str:
     return digits
 
 
-def to_html(text: str, numbers: Mapping[str, int], *, inline: bool = False, digits: Callable[[str], str] = _same) -> str:
+def to_html(
+    text: str, numbers: Mapping[str, int], *, inline: bool = False, digits: Callable[[str], str] = _same
+) -> str:
     """Safe HTML for `text`; footnote references become `[n]` linked to `#fn-n`.
 
     `digits` writes a footnote number in the edition's digits.
@@ -152,7 +166,9 @@ def to_html(text: str, numbers: Mapping[str, int], *, inline: bool = False, digi
     return html
 
 
-def to_text(text: str, numbers: Mapping[str, int], *, inline: bool = False, digits: Callable[[str], str] = _same) -> list[str]:
+def to_text(
+    text: str, numbers: Mapping[str, int], *, inline: bool = False, digits: Callable[[str], str] = _same
+) -> list[str]:
     """Plain-text paragraphs of `text`: links as `text (url)`, footnotes as `[n]`.
 
     Each list item, quote line and heading comes out as a paragraph of its own,

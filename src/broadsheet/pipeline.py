@@ -55,7 +55,12 @@ def prepare(project: Project, path: Path, shown: str | None = None) -> Prepared:
 
 
 def editions(
-    project: Project, path: Path, locales: Sequence[str] = (), *, strict: bool = False, shown: str | None = None
+    project: Project,
+    path: Path,
+    locales: Sequence[str] = (),
+    *,
+    strict: bool = False,
+    shown: str | None = None,
 ) -> Editions:
     """The issue at `path` rendered once per locale (default: every configured one).
 

@@ -140,7 +140,7 @@ def create_app(root: Path, issue: Path) -> Starlette:
             Route("/", page),
             Route("/state", state),
             Route("/email/{locale}.{part:str}", email),
-        ]
+        ],
     )
 
 
@@ -149,9 +149,13 @@ def _page(preview: Preview, name: str, locale: str, width: int, part: str) -> st
     e = html.escape
     links = []
     for code in preview.emails:
-        for label, query in ((f"{code} phone", f"locale={code}&width=phone"), (f"{code} desktop", f"locale={code}&width=desktop"), (f"{code} text", f"locale={code}&part=text")):
+        for label, query in (
+            (f"{code} phone", f"locale={code}&width=phone"),
+            (f"{code} desktop", f"locale={code}&width=desktop"),
+            (f"{code} text", f"locale={code}&part=text"),
+        ):
             links.append(f'<a href="/?{query}">{e(label)}</a>')
-    problems = "".join(f"<li class=\"{d.severity.value}\">{e(str(d))}</li>" for d in preview.diagnostics)
+    problems = "".join(f'<li class="{d.severity.value}">{e(str(d))}</li>' for d in preview.diagnostics)
     if preview.problem:
         problems += f'<li class="error">{e(preview.problem)}</li>'
     status = "".join(
@@ -160,7 +164,7 @@ def _page(preview: Preview, name: str, locale: str, width: int, part: str) -> st
     )
     chosen = preview.emails.get(locale)
     if chosen is None:
-        body = "<p class=\"error\">The issue has errors: the email is shown again once they are fixed.</p>"
+        body = '<p class="error">The issue has errors: the email is shown again once they are fixed.</p>'
     else:
         size = f"HTML {chosen.html_bytes / 1000:.1f} KB of the 102 KB Gmail shows unclipped"
         body = (

@@ -144,7 +144,9 @@ class Renderer:
             bytecode_cache=_bytecode_cache(),
         )
         width = self.settings.text_width
-        env.filters["wrap"] = lambda text, indent="", first=None: burmese.wrap(str(text), width, indent, first)
+        env.filters["wrap"] = lambda text, indent="", first=None: burmese.wrap(
+            str(text), width, indent, first
+        )
         env.filters["underline"] = lambda text, char="=": char * min(burmese.columns(str(text)), width)
         env.filters["number"] = _number
         env.filters["names"] = _names
@@ -158,14 +160,24 @@ class Renderer:
         try:
             return env.get_template(name).render(context)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem([Diagnostic(str(exc.filename), exc.lineno, 0, "template", str(exc.message))]) from None
+            raise TemplateProblem(
+                [Diagnostic(str(exc.filename), exc.lineno, 0, "template", str(exc.message))]
+            ) from None
         except jinja2.TemplateNotFound as exc:
-            raise TemplateProblem([Diagnostic(str(templates / str(exc.name)), 0, 0, "", "template not found")]) from None
+            raise TemplateProblem(
+                [Diagnostic(str(templates / str(exc.name)), 0, 0, "", "template not found")]
+            ) from None
         except jinja2.UndefinedError as exc:
-            raise TemplateProblem([Diagnostic(str(templates / name), 0, 0, "", f"template uses an unknown name: {exc.message}")]) from None
+            raise TemplateProblem(
+                [Diagnostic(str(templates / name), 0, 0, "", f"template uses an unknown name: {exc.message}")]
+            ) from None
         except i18n.MessageFormatError as exc:
             # Jinja2 maps the traceback's frames to the template lines that raised.
-            lines = [(frame.filename, frame.lineno or 0) for frame in traceback.extract_tb(exc.__traceback__) if frame.filename.endswith(".j2")]
+            lines = [
+                (frame.filename, frame.lineno or 0)
+                for frame in traceback.extract_tb(exc.__traceback__)
+                if frame.filename.endswith(".j2")
+            ]
             where, line = lines[-1] if lines else (str(templates / name), 0)
             raise TemplateProblem([Diagnostic(where, line, 0, "", str(exc))]) from None
 
@@ -199,12 +211,16 @@ class Renderer:
         warnings = self._budget_warnings(edition, sizes, fair_shares(sizes, fits), fitting)
         return Email(fitting.locale, fitting.subject, fitting.preheader, fitting.html, fitting.text, warnings)
 
-    def _budget_warnings(self, edition: Edition, sizes: Sequence[int], shown: Sequence[int], email: Email) -> tuple[Diagnostic, ...]:
+    def _budget_warnings(
+        self, edition: Edition, sizes: Sequence[int], shown: Sequence[int], email: Email
+    ) -> tuple[Diagnostic, ...]:
         """A warning at the first resource the budget left out (not the cap), and one if even none fit."""
         issue, locale = edition.issue, edition.locale
         kb = self.settings.email_max_html_kb
         warnings = []
-        first = next(((c, n) for c, n, size in zip(issue.categories, shown, sizes, strict=True) if n < size), None)
+        first = next(
+            ((c, n) for c, n, size in zip(issue.categories, shown, sizes, strict=True) if n < size), None
+        )
         if first is not None:
             category, index = first
             warnings.append(
@@ -241,7 +257,9 @@ class Renderer:
                     "key": category.key,
                     "label": category.label,
                     "total": len(category.resources),
-                    "resources": [_listed(resource, edition.locale) for resource in category.resources[:count]],
+                    "resources": [
+                        _listed(resource, edition.locale) for resource in category.resources[:count]
+                    ],
                     "more": len(category.resources) - count,
                     "more_url": f"{view_url}#{category.key}",
                 }
@@ -260,7 +278,15 @@ class Renderer:
             html = mjml.mjml2html(mjml_source)
         except ValueError as exc:
             raise TemplateProblem(
-                [Diagnostic(str(self.project.templates_dir / HTML_TEMPLATE), 0, 0, "", f"the template made invalid MJML: {exc}")]
+                [
+                    Diagnostic(
+                        str(self.project.templates_dir / HTML_TEMPLATE),
+                        0,
+                        0,
+                        "",
+                        f"the template made invalid MJML: {exc}",
+                    )
+                ]
             ) from None
         html = self._inline_css(html, css)
         return Email(edition.locale, edition.issue.title, context["preheader"], html, text)
@@ -269,7 +295,9 @@ class Renderer:
         issue, locale = edition.issue, edition.locale
         numbers = issue.footnote_numbers
         summary = issue.summary
-        first_paragraph = " ".join(markdown.to_text(issue.paragraphs[0].markdown, numbers)) if issue.paragraphs else ""
+        first_paragraph = (
+            " ".join(markdown.to_text(issue.paragraphs[0].markdown, numbers)) if issue.paragraphs else ""
+        )
         preheader = summary or textwrap.shorten(first_paragraph, 150, placeholder="…")
         settings = self.settings
 
@@ -293,7 +321,9 @@ class Renderer:
                 for p in issue.paragraphs
             ],
             "paragraphs_text": [
-                text for p in issue.paragraphs for text in markdown.to_text(p.markdown, numbers, digits=digits)
+                text
+                for p in issue.paragraphs
+                for text in markdown.to_text(p.markdown, numbers, digits=digits)
             ],
             "footnotes": [
                 {
@@ -327,7 +357,13 @@ class Renderer:
 def _listed(resource: Resource, locale: str) -> dict[str, Any]:
     """A resource as the email lists it: a by-line of many organizations cut to two and a count."""
     names = resource.by if len(resource.by) <= BYLINE_NAMES else resource.by[:2]
-    return {"title": resource.title, "url": resource.url, "lang": resource.lang, "names": join_names(names, locale), "others": len(resource.by) - len(names)}
+    return {
+        "title": resource.title,
+        "url": resource.url,
+        "lang": resource.lang,
+        "names": join_names(names, locale),
+        "others": len(resource.by) - len(names),
+    }
 
 
 def join_names(names: Sequence[str], locale: str) -> str:
@@ -367,4 +403,7 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 
 def write_email(email: Email, folder: Path) -> list[Path]:
     """Write `email.html` and `email.txt` to `folder`, each replaced whole or not at all."""
-    return [write_atomic(folder / name, content.encode("utf-8")) for name, content in (("email.html", email.html), ("email.txt", email.text))]
+    return [
+        write_atomic(folder / name, content.encode("utf-8"))
+        for name, content in (("email.html", email.html), ("email.txt", email.text))
+    ]

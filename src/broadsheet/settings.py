@@ -57,7 +57,9 @@ class Organization(Declared):
     """Who publishes the newsletter: shown in the masthead and the footer."""
 
     name: str = Field("Progressive Voice", min_length=1, description="Name of the publisher.")
-    address: str = Field("", description="Postal address for the footer (required by law for bulk mail in many places).")
+    address: str = Field(
+        "", description="Postal address for the footer (required by law for bulk mail in many places)."
+    )
     website: str = Field("https://progressivevoicemyanmar.org", description="Home page.")
     email: str = Field("", description="Contact address shown in the footer.")
     links: tuple[Link, ...] = Field((), description="Further footer links, in order.")
@@ -75,13 +77,31 @@ class Organization(Declared):
 class Language(Declared):
     """How text in one language is set and read: fonts, line heights, reading speed."""
 
-    font_family: str = Field("Helvetica, Arial, sans-serif", min_length=1, description="CSS font stack for body text; system fonts only (mail clients block web fonts).")
-    serif_font_family: str = Field("Georgia, 'Times New Roman', serif", min_length=1, description="CSS font stack for the title and standfirst.")
+    font_family: str = Field(
+        "Helvetica, Arial, sans-serif",
+        min_length=1,
+        description="CSS font stack for body text; system fonts only (mail clients block web fonts).",
+    )
+    serif_font_family: str = Field(
+        "Georgia, 'Times New Roman', serif",
+        min_length=1,
+        description="CSS font stack for the title and standfirst.",
+    )
     line_height: float = Field(1.6, ge=1.0, le=3.0, description="Line height of body text.")
     heading_line_height: float = Field(1.25, ge=1.0, le=3.0, description="Line height of headings.")
-    reading_rate: int = Field(200, ge=20, le=2000, description="Reading speed for the reading time: words per minute, or syllables per minute for scripts written without spaces (Burmese).")
+    reading_rate: int = Field(
+        200,
+        ge=20,
+        le=2000,
+        description="Reading speed for the reading time: words per minute, or syllables per minute for scripts written without spaces (Burmese).",
+    )
     font_size: int = Field(16, ge=12, le=32, description="Size of body text in the email, in CSS pixels.")
-    small_font_size: int = Field(13, ge=10, le=32, description="Size of small text in the email (by-lines, notes, footer), in CSS pixels.")
+    small_font_size: int = Field(
+        13,
+        ge=10,
+        le=32,
+        description="Size of small text in the email (by-lines, notes, footer), in CSS pixels.",
+    )
 
 
 class Source(Declared):
@@ -89,8 +109,12 @@ class Source(Declared):
 
     name: str = Field(min_length=1, description="Name of the source, shown in `collect`'s reports.")
     feed: str = Field(description="URL of its RSS or Atom feed (http or https).")
-    category: str | None = Field(None, description="Category key its entries go under; the first configured category when absent.")
-    organization: str | None = Field(None, description="Organization named in `by` of its entries; the feed's own title when absent.")
+    category: str | None = Field(
+        None, description="Category key its entries go under; the first configured category when absent."
+    )
+    organization: str | None = Field(
+        None, description="Organization named in `by` of its entries; the feed's own title when absent."
+    )
 
     _feed = field_validator("feed")(http_url)
 
@@ -98,13 +122,25 @@ class Source(Declared):
 class Curation(Declared):
     """How `broadsheet add`, `collect` and `links` reach other sites."""
 
-    timeout: float = Field(15.0, gt=0, le=300, description="Seconds to wait for a site to answer before giving up on it.")
-    max_bytes: int = Field(20_000_000, ge=10_000, description="Largest page or PDF read, in bytes; HTML beyond it is cut, a larger PDF fails.")
-    connections_per_host: int = Field(4, ge=1, le=64, description="Connections open at once to one host (host and port).")
-    link_cache_hours: float = Field(24.0, ge=0, description="How long a link found good is not checked again; 0 checks every time.")
+    timeout: float = Field(
+        15.0, gt=0, le=300, description="Seconds to wait for a site to answer before giving up on it."
+    )
+    max_bytes: int = Field(
+        20_000_000,
+        ge=10_000,
+        description="Largest page or PDF read, in bytes; HTML beyond it is cut, a larger PDF fails.",
+    )
+    connections_per_host: int = Field(
+        4, ge=1, le=64, description="Connections open at once to one host (host and port)."
+    )
+    link_cache_hours: float = Field(
+        24.0, ge=0, description="How long a link found good is not checked again; 0 checks every time."
+    )
 
 
-BURMESE_FONTS = "'Noto Sans Myanmar', 'Myanmar Text', 'Myanmar Sangam MN', 'Myanmar MN', Pyidaungsu, Padauk, sans-serif"
+BURMESE_FONTS = (
+    "'Noto Sans Myanmar', 'Myanmar Text', 'Myanmar Sangam MN', 'Myanmar MN', Pyidaungsu, Padauk, sans-serif"
+)
 
 DEFAULT_LANGUAGES = {
     # Burmese stacks marks above and below the line: tighter line heights clip them.
@@ -129,39 +165,147 @@ DEFAULT_CATEGORIES = {
 class Settings(Declared):
     """Everything in `broadsheet.toml`; every key is optional."""
 
-    locales: tuple[str, ...] = Field(("en", "my"), min_length=1, description="Editions to build, as locale codes; the first is the language issues are written in.")
-    categories: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CATEGORIES), min_length=1, description="Resource category keys and their display labels, in the order editors usually use them.")
-    organization: Organization = Field(default_factory=Organization, description="The publisher, shown in the masthead and footer.")
-    default_author: str = Field("", description="Author shown when an issue names none; the organization's name when empty.")
-    web_url: str = Field("https://progressivevoicemyanmar.org/newsletter", description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.")
-    publication_weekday: Weekday = Field("thursday", description="Day the newsletter goes out; `broadsheet new` dates the next issue on it.")
+    locales: tuple[str, ...] = Field(
+        ("en", "my"),
+        min_length=1,
+        description="Editions to build, as locale codes; the first is the language issues are written in.",
+    )
+    categories: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_CATEGORIES),
+        min_length=1,
+        description="Resource category keys and their display labels, in the order editors usually use them.",
+    )
+    organization: Organization = Field(
+        default_factory=Organization, description="The publisher, shown in the masthead and footer."
+    )
+    default_author: str = Field(
+        "", description="Author shown when an issue names none; the organization's name when empty."
+    )
+    web_url: str = Field(
+        "https://progressivevoicemyanmar.org/newsletter",
+        description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.",
+    )
+    publication_weekday: Weekday = Field(
+        "thursday", description="Day the newsletter goes out; `broadsheet new` dates the next issue on it."
+    )
     text_width: int = Field(72, ge=20, le=200, description="Line width of the plain-text part.")
-    languages: dict[str, Language] = Field(default_factory=lambda: dict(DEFAULT_LANGUAGES), description="Per-language typography and reading speed, by language code; languages not listed use the defaults of `Language`. Burmese (`my`) has its own defaults.")
-    email_max_html_kb: int = Field(90, ge=20, le=10_000, description="Size budget of each edition's HTML, in kilobytes of 1000 bytes (Gmail clips at about 102 KB): resources that do not fit are listed on the web edition instead.")
-    email_max_resources_per_category: int | None = Field(None, ge=1, description="Most resources of one category listed in the email; the rest are on the web edition. No cap when empty.")
-    send_incomplete_translations: bool = Field(True, description="Whether an edition with text still in English (marked, with a note to readers) may be built and sent; false refuses it as `--strict` does.")
-    sender: str = Field("Progressive Voice <newsletter@progressivevoicemyanmar.org>", min_length=3, description="The From header of every email: `Name <address>`.")
+    languages: dict[str, Language] = Field(
+        default_factory=lambda: dict(DEFAULT_LANGUAGES),
+        description="Per-language typography and reading speed, by language code; languages not listed use the defaults of `Language`. Burmese (`my`) has its own defaults.",
+    )
+    email_max_html_kb: int = Field(
+        90,
+        ge=20,
+        le=10_000,
+        description="Size budget of each edition's HTML, in kilobytes of 1000 bytes (Gmail clips at about 102 KB): resources that do not fit are listed on the web edition instead.",
+    )
+    email_max_resources_per_category: int | None = Field(
+        None,
+        ge=1,
+        description="Most resources of one category listed in the email; the rest are on the web edition. No cap when empty.",
+    )
+    send_incomplete_translations: bool = Field(
+        True,
+        description="Whether an edition with text still in English (marked, with a note to readers) may be built and sent; false refuses it as `--strict` does.",
+    )
+    sender: str = Field(
+        "Progressive Voice <newsletter@progressivevoicemyanmar.org>",
+        min_length=3,
+        description="The From header of every email: `Name <address>`.",
+    )
     reply_to: str = Field("", description="The Reply-To header; none when empty.")
-    database_url: str = Field("sqlite:///broadsheet.db", description="Where subscribers and the send ledger live: an SQLAlchemy URL (a relative SQLite path is relative to the project folder). The environment variable `BROADSHEET_DATABASE_URL` overrides it.")
-    transport: str = Field("sendgrid", description="How mail leaves: `sendgrid`, an `smtp://user:pass@host:port` or `smtps://` URL, or `outbox:PATH` (one .eml file per message). The environment variable `BROADSHEET_TRANSPORT` overrides it.")
-    smtp_connections: int = Field(4, ge=1, le=32, description="How many connections an `smtp://` or `smtps://` transport keeps open at once, each reused for many messages; after `kill -9` at most this many copies are of unknown fate.")
-    sendgrid_concurrency: int = Field(4, ge=1, le=16, description="How many requests (of up to 1000 recipients each) the `sendgrid` transport has in flight at once; a rate limit pauses all of them.")
-    retry_base_seconds: float = Field(5.0, gt=0, le=600, description="The first wait, in seconds, before trying again what certainly did not go (a connection that failed, a rate limit, a deferred copy); each further wait doubles, up to 30 times this.")
-    deferred_max_attempts: int = Field(12, ge=1, le=1000, description="How many tries, over all runs, a copy the recipient's server keeps refusing for now (SMTP 4xx, such as a full mailbox) gets before it counts as failed.")
-    deferred_max_age_hours: int = Field(72, ge=1, le=8760, description="How many hours after it was first deferred a copy counts as failed, however few tries it had.")
-    unsubscribe_url: str = Field("https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}", description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.")
-    preferences_url: str = Field("https://progressivevoicemyanmar.org/newsletter/preferences/{token}", description="Each recipient's page for changing their name and language, linked from the footer; `{token}` becomes their signed token, the same as in the unsubscribe link.")
-    confirm_url: str = Field("", description="The link in the confirmation email of a sign-up on the `/subscribe` page (`/confirm/{token}` of `broadsheet serve`); `{token}` becomes its signed token. Empty: beside the unsubscribe pages, `unsubscribe_url` with `/confirm/{token}` for `/unsubscribe/{token}`.")
-    unsubscribe_email: str = Field("", description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.")
-    confirmation_max_age_days: int = Field(7, ge=1, le=365, description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid; a new address that never confirmed is deleted after it.")
-    signup_limit_per_client: str = Field("20/hour", description="How many sign-ups the `/subscribe` form takes from one client address (an IPv6 client: its /64 network), in the notation of the `limits` library: `20/hour`, or several limits such as `20/hour;100/day`. Behind a reverse proxy, see `broadsheet serve --forwarded-allow-ips`.")
-    signup_limit_per_address: str = Field("5/hour", description="How many sign-ups the `/subscribe` form takes for one email address, in the same notation; at most one confirmation email an hour goes to an address whatever this says.")
-    signup_limit_total: str = Field("200/hour", description="How many sign-ups the `/subscribe` form takes in all, from everyone, in the same notation: a ceiling on the confirmation emails sent should many clients sign up strangers at once.")
-    sendgrid_unsubscribe_group: int | None = Field(None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty.")
-    webhook_max_age_seconds: int = Field(300, ge=1, le=86400, description="How many seconds after SendGrid signed an Event Webhook post `broadsheet serve` still takes it; an older one (a captured post played again) is refused with 403, as is one signed more than a minute ahead of this machine's clock.")
-    sendgrid_webhook_public_key: str = Field("", description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it.")
-    sources: tuple[Source, ...] = Field((), description="Partners' feeds that `broadsheet collect` reads, one `[[sources]]` table each.")
-    curation: Curation = Field(default_factory=Curation, description="Timeouts, size cap, connections and link-result memory of `add`, `collect` and `links`.")
+    database_url: str = Field(
+        "sqlite:///broadsheet.db",
+        description="Where subscribers and the send ledger live: an SQLAlchemy URL (a relative SQLite path is relative to the project folder). The environment variable `BROADSHEET_DATABASE_URL` overrides it.",
+    )
+    transport: str = Field(
+        "sendgrid",
+        description="How mail leaves: `sendgrid`, an `smtp://user:pass@host:port` or `smtps://` URL, or `outbox:PATH` (one .eml file per message). The environment variable `BROADSHEET_TRANSPORT` overrides it.",
+    )
+    smtp_connections: int = Field(
+        4,
+        ge=1,
+        le=32,
+        description="How many connections an `smtp://` or `smtps://` transport keeps open at once, each reused for many messages; after `kill -9` at most this many copies are of unknown fate.",
+    )
+    sendgrid_concurrency: int = Field(
+        4,
+        ge=1,
+        le=16,
+        description="How many requests (of up to 1000 recipients each) the `sendgrid` transport has in flight at once; a rate limit pauses all of them.",
+    )
+    retry_base_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="The first wait, in seconds, before trying again what certainly did not go (a connection that failed, a rate limit, a deferred copy); each further wait doubles, up to 30 times this.",
+    )
+    deferred_max_attempts: int = Field(
+        12,
+        ge=1,
+        le=1000,
+        description="How many tries, over all runs, a copy the recipient's server keeps refusing for now (SMTP 4xx, such as a full mailbox) gets before it counts as failed.",
+    )
+    deferred_max_age_hours: int = Field(
+        72,
+        ge=1,
+        le=8760,
+        description="How many hours after it was first deferred a copy counts as failed, however few tries it had.",
+    )
+    unsubscribe_url: str = Field(
+        "https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}",
+        description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.",
+    )
+    preferences_url: str = Field(
+        "https://progressivevoicemyanmar.org/newsletter/preferences/{token}",
+        description="Each recipient's page for changing their name and language, linked from the footer; `{token}` becomes their signed token, the same as in the unsubscribe link.",
+    )
+    confirm_url: str = Field(
+        "",
+        description="The link in the confirmation email of a sign-up on the `/subscribe` page (`/confirm/{token}` of `broadsheet serve`); `{token}` becomes its signed token. Empty: beside the unsubscribe pages, `unsubscribe_url` with `/confirm/{token}` for `/unsubscribe/{token}`.",
+    )
+    unsubscribe_email: str = Field(
+        "",
+        description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.",
+    )
+    confirmation_max_age_days: int = Field(
+        7,
+        ge=1,
+        le=365,
+        description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid; a new address that never confirmed is deleted after it.",
+    )
+    signup_limit_per_client: str = Field(
+        "20/hour",
+        description="How many sign-ups the `/subscribe` form takes from one client address (an IPv6 client: its /64 network), in the notation of the `limits` library: `20/hour`, or several limits such as `20/hour;100/day`. Behind a reverse proxy, see `broadsheet serve --forwarded-allow-ips`.",
+    )
+    signup_limit_per_address: str = Field(
+        "5/hour",
+        description="How many sign-ups the `/subscribe` form takes for one email address, in the same notation; at most one confirmation email an hour goes to an address whatever this says.",
+    )
+    signup_limit_total: str = Field(
+        "200/hour",
+        description="How many sign-ups the `/subscribe` form takes in all, from everyone, in the same notation: a ceiling on the confirmation emails sent should many clients sign up strangers at once.",
+    )
+    sendgrid_unsubscribe_group: int | None = Field(
+        None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty."
+    )
+    webhook_max_age_seconds: int = Field(
+        300,
+        ge=1,
+        le=86400,
+        description="How many seconds after SendGrid signed an Event Webhook post `broadsheet serve` still takes it; an older one (a captured post played again) is refused with 403, as is one signed more than a minute ahead of this machine's clock.",
+    )
+    sendgrid_webhook_public_key: str = Field(
+        "",
+        description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it.",
+    )
+    sources: tuple[Source, ...] = Field(
+        (), description="Partners' feeds that `broadsheet collect` reads, one `[[sources]]` table each."
+    )
+    curation: Curation = Field(
+        default_factory=Curation,
+        description="Timeouts, size cap, connections and link-result memory of `add`, `collect` and `links`.",
+    )
     issues_dir: str = Field("issues", description="Folder of issue files.")
     templates_dir: str = Field("templates", description="Folder of Jinja2 templates.")
     locales_dir: str = Field("locales", description="Folder of gettext catalogs.")
@@ -204,9 +348,13 @@ class Settings(Declared):
         try:
             rates = parse_many(value)
         except ValueError:
-            raise ValueError(f"Expected a rate such as '20/hour' or '20/hour;100/day' but received: {value!r}") from None
+            raise ValueError(
+                f"Expected a rate such as '20/hour' or '20/hour;100/day' but received: {value!r}"
+            ) from None
         if any(rate.amount < 1 for rate in rates):
-            raise ValueError(f"Expected at least 1 in each rate (0 would close the sign-up page) but received: {value!r}")
+            raise ValueError(
+                f"Expected at least 1 in each rate (0 would close the sign-up page) but received: {value!r}"
+            )
         return value
 
     @field_validator("locales")
@@ -216,7 +364,9 @@ class Settings(Declared):
             try:
                 Locale.parse(code)
             except (ValueError, UnknownLocaleError):
-                raise ValueError(f"Expected a locale code such as 'en' or 'my' but received: {code!r}") from None
+                raise ValueError(
+                    f"Expected a locale code such as 'en' or 'my' but received: {code!r}"
+                ) from None
         if len(set(value)) != len(value):
             raise ValueError("each locale may be listed only once")
         return value
@@ -244,7 +394,9 @@ class Settings(Declared):
 
     @field_validator("sources", mode="wrap")
     @classmethod
-    def _source_categories(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> tuple[Source, ...]:
+    def _source_categories(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> tuple[Source, ...]:
         """Each source's category is a configured one, the error located at that source's `category`."""
         sources: tuple[Source, ...] = handler(value)
         categories = info.data.get("categories") or {}
@@ -253,7 +405,11 @@ class Settings(Declared):
                 type=PydanticCustomError(
                     "unknown_category",
                     "unknown category '{category}'{hint} (configured categories: {names})",
-                    {"category": source.category, "hint": did_you_mean(source.category, categories), "names": ", ".join(categories)},
+                    {
+                        "category": source.category,
+                        "hint": did_you_mean(source.category, categories),
+                        "names": ", ".join(categories),
+                    },
                 ),
                 loc=(number, "category"),
                 input=source.category,
@@ -325,7 +481,9 @@ def load_settings(path: Path) -> Settings:
         text = read_limited(path, "settings", display).decode("utf-8")
         raw = tomllib.loads(text)
     except UnicodeDecodeError as exc:
-        raise InvalidInput([Diagnostic(display, 0, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+        raise InvalidInput(
+            [Diagnostic(display, 0, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         line, col = _toml_position(str(exc), text)
         message = re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(exc))
@@ -398,7 +556,11 @@ def _toml_line(text: str, loc: tuple[int | str, ...]) -> int:
             skip = part
             continue
         key = re.compile(rf"""(?:^|[{{,\s])["']?{re.escape(part)}["']?\s*=""")
-        hits = [number for number in range(start, end) if not lines[number].lstrip().startswith("#") and key.search(lines[number])]
+        hits = [
+            number
+            for number in range(start, end)
+            if not lines[number].lstrip().startswith("#") and key.search(lines[number])
+        ]
         if len(hits) <= skip:
             break
         found, start, skip = hits[skip] + 1, hits[skip], 0

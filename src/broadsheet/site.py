@@ -49,7 +49,9 @@ def read_issues(project: Project) -> list[Prepared]:
     """Every issue in `issues/`, read and checked, newest first; any invalid one stops everything, with all their errors."""
     paths = sorted(project.issues_dir.glob("*.yaml"))
     if not paths:
-        raise InvalidInput([Diagnostic(str(project.issues_dir), 0, 0, "", "no issue files (*.yaml) to publish")])
+        raise InvalidInput(
+            [Diagnostic(str(project.issues_dir), 0, 0, "", "no issue files (*.yaml) to publish")]
+        )
     prepared: list[Prepared] = []
     problems: list[Diagnostic] = []
     for path in paths:
@@ -62,7 +64,12 @@ def read_issues(project: Project) -> list[Prepared]:
     dates = [found.issue.date for found in prepared]
     repeated = sorted({found.issue.source for found in prepared if dates.count(found.issue.date) > 1})
     if repeated:
-        raise InvalidInput([Diagnostic(source, 0, 0, "date", "another issue has the same date; each date has one page") for source in repeated])
+        raise InvalidInput(
+            [
+                Diagnostic(source, 0, 0, "date", "another issue has the same date; each date has one page")
+                for source in repeated
+            ]
+        )
     return sorted(prepared, key=lambda found: found.issue.date, reverse=True)
 
 
@@ -90,10 +97,15 @@ def build_site(project: Project, out: Path | None = None) -> Published:
         diagnostics += [found for edition in editions for found in edition.diagnostics]
         files[Path(locale, "index.html")] = publisher.index(locale, editions)
         for edition in editions:
-            files[Path(locale, edition.issue.date.isoformat(), "index.html")] = publisher.issue_page(edition, issues)
+            files[Path(locale, edition.issue.date.isoformat(), "index.html")] = publisher.issue_page(
+                edition, issues
+            )
         files[Path(locale, "feed.atom")] = publisher.feed(locale, editions)
     folder = out or project.build_dir / "site"
-    return Published(tuple(write_atomic(folder / name, content.encode("utf-8")) for name, content in files.items()), tuple(diagnostics))
+    return Published(
+        tuple(write_atomic(folder / name, content.encode("utf-8")) for name, content in files.items()),
+        tuple(diagnostics),
+    )
 
 
 def _language_name(locale: str) -> str:
@@ -121,14 +133,21 @@ class _Publisher:
             if code != locale
         ]
         source = self.settings.source_locale
-        return [*found, Alternate("x-default", _language_name(source), f"{root}{source}/{path}", self.url(source, day))]
+        return [
+            *found,
+            Alternate("x-default", _language_name(source), f"{root}{source}/{path}", self.url(source, day)),
+        ]
 
     def date(self, issue: Issue, locale: str) -> str:
         return burmese.native_digits(format_date(issue.date, format="long", locale=locale), locale)
 
     def index(self, locale: str, editions: Sequence[Edition]) -> str:
         entries = [
-            {"issue": edition.issue, "date": self.date(edition.issue, locale), "href": f"{edition.issue.date.isoformat()}/index.html"}
+            {
+                "issue": edition.issue,
+                "date": self.date(edition.issue, locale),
+                "href": f"{edition.issue.date.isoformat()}/index.html",
+            }
             for edition in editions
         ]
         context = self._page(locale, None, "../") | {"entries": entries, "home": "index.html"}
@@ -147,10 +166,15 @@ class _Publisher:
             "date": self.date(issue, locale),
             "home": "../index.html",
             "paragraphs": [
-                {"html": Markup(markdown.to_html(p.markdown, numbers, digits=digits)), "lang": p.lang} for p in issue.paragraphs
+                {"html": Markup(markdown.to_html(p.markdown, numbers, digits=digits)), "lang": p.lang}
+                for p in issue.paragraphs
             ],
             "footnotes": [
-                {"number": note.number, "html": Markup(markdown.to_html(note.markdown, numbers, inline=True, digits=digits)), "lang": note.lang}
+                {
+                    "number": note.number,
+                    "html": Markup(markdown.to_html(note.markdown, numbers, inline=True, digits=digits)),
+                    "lang": note.lang,
+                }
                 for note in issue.footnotes
             ],
         }
@@ -179,7 +203,9 @@ class _Publisher:
         feed = FeedGenerator()
         feed.id(self.url(locale))
         feed.title(organization.name)
-        feed.author({"name": organization.name, **({"email": organization.email} if organization.email else {})})
+        feed.author(
+            {"name": organization.name, **({"email": organization.email} if organization.email else {})}
+        )
         feed.link(href=self.url(locale), rel="alternate")
         feed.link(href=f"{self.url(locale)}feed.atom", rel="self")
         feed.language(locale)

@@ -26,27 +26,51 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("editor:new_command", "Start issues/<DATE>.yaml from a commented skeleton."),
     "check": ("editor:check_command", "Check issue files: print every error and warning with its place."),
     "build": ("editor:build_command", "Build an issue into DIR/<locale>/email.html and email.txt."),
-    "preview": ("editor:preview_command", "Serve a live preview of ISSUE (default: the newest in issues/) in every locale."),
+    "preview": (
+        "editor:preview_command",
+        "Serve a live preview of ISSUE (default: the newest in issues/) in every locale.",
+    ),
     "site": (
         "editor:site_command",
         "Build the web archive of every issue: DIR/<locale>/index.html, a page per issue and feed.atom.",
     ),
-    "add": ("curate:add_command", "Add resources to ISSUE from their URLs: title, organizations and language read from each page or PDF."),
-    "collect": ("curate:collect_command", "Add to ISSUE the entries of every [[sources]] feed published since the previous issue."),
-    "links": ("curate:links_command", "Check every link of ISSUE: resources, the editorial, footnotes and the image."),
+    "add": (
+        "curate:add_command",
+        "Add resources to ISSUE from their URLs: title, organizations and language read from each page or PDF.",
+    ),
+    "collect": (
+        "curate:collect_command",
+        "Add to ISSUE the entries of every [[sources]] feed published since the previous issue.",
+    ),
+    "links": (
+        "curate:links_command",
+        "Check every link of ISSUE: resources, the editorial, footnotes and the image.",
+    ),
     "catalog": ("catalog:catalog_group", "Translators' catalogs: extract, update, status, convert-zawgyi."),
-    "send": ("send:send_command", "Deliver an issue to every active subscriber, in their language, exactly once."),
+    "send": (
+        "send:send_command",
+        "Deliver an issue to every active subscriber, in their language, exactly once.",
+    ),
     "report": (
         "send:report_command",
         "What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed.",
     ),
-    "subscribers": ("subscribers:subscribers_group", "The subscriber list: import, export, list, add, remove."),
+    "subscribers": (
+        "subscribers:subscribers_group",
+        "The subscriber list: import, export, list, add, remove.",
+    ),
     "suppressions": (
         "subscribers:suppressions_group",
         "SendGrid's suppression lists (bounces, spam reports, unsubscribes).",
     ),
-    "serve": ("web:serve_command", "Serve the subscriber pages, SendGrid's Event Webhook and a health check."),
-    "snippet": ("web:snippet_command", "Print an HTML sign-up form to paste into a page of the organization's website."),
+    "serve": (
+        "web:serve_command",
+        "Serve the subscriber pages, SendGrid's Event Webhook and a health check.",
+    ),
+    "snippet": (
+        "web:snippet_command",
+        "Print an HTML sign-up form to paste into a page of the organization's website.",
+    ),
 }
 
 

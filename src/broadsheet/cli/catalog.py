@@ -41,7 +41,14 @@ def catalog_extract(ctx: click.Context, issues: tuple[Path, ...]) -> None:
 
 
 @catalog_group.command("update")
-@click.option("-l", "--locale", "locales", multiple=True, metavar="L", help="Only this locale (repeatable). Default: every configured locale but the source one.")
+@click.option(
+    "-l",
+    "--locale",
+    "locales",
+    multiple=True,
+    metavar="L",
+    help="Only this locale (repeatable). Default: every configured locale but the source one.",
+)
 @click.pass_context
 def catalog_update(ctx: click.Context, locales: tuple[str, ...]) -> None:
     """Create or merge each locale's .po files from the .pot templates.
@@ -73,8 +80,13 @@ def catalog_status(ctx: click.Context, issue: Path | None, as_json: bool) -> Non
         ("locale", "catalog", "translated", "fuzzy", "untranslated", "words left", "done"),
         [
             (
-                row.locale, row.domain, row.translated, row.fuzzy, row.untranslated,
-                row.fuzzy_words + row.untranslated_words, f"{row.percent:.0f}%",
+                row.locale,
+                row.domain,
+                row.translated,
+                row.fuzzy,
+                row.untranslated,
+                row.fuzzy_words + row.untranslated_words,
+                f"{row.percent:.0f}%",
             )
             for row in rows
         ],
@@ -83,7 +95,9 @@ def catalog_status(ctx: click.Context, issue: Path | None, as_json: bool) -> Non
 
 
 @catalog_group.command("convert-zawgyi")
-@click.argument("catalog_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "catalog_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.pass_context
 def catalog_convert_zawgyi(ctx: click.Context, catalog_files: tuple[Path, ...]) -> None:
     """Convert Zawgyi-encoded Burmese translations in CATALOG_FILES to Unicode, in place."""

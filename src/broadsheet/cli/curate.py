@@ -21,11 +21,28 @@ if TYPE_CHECKING:
 @click.command("add")
 @click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("urls", nargs=-1, required=True, metavar="URL...")
-@click.option("--category", metavar="KEY", help="Category to add under. Default: the source's (see [[sources]]), else the first configured.")
-@click.option("--by", "by", multiple=True, metavar="ORG", help="Organization behind it (repeatable); overrides what the page says.")
+@click.option(
+    "--category",
+    metavar="KEY",
+    help="Category to add under. Default: the source's (see [[sources]]), else the first configured.",
+)
+@click.option(
+    "--by",
+    "by",
+    multiple=True,
+    metavar="ORG",
+    help="Organization behind it (repeatable); overrides what the page says.",
+)
 @click.option("--title", metavar="TEXT", help="Title to use; overrides what the page says.")
 @click.pass_context
-def add_command(ctx: click.Context, issue: Path, urls: tuple[str, ...], category: str | None, by: tuple[str, ...], title: str | None) -> None:
+def add_command(
+    ctx: click.Context,
+    issue: Path,
+    urls: tuple[str, ...],
+    category: str | None,
+    by: tuple[str, ...],
+    title: str | None,
+) -> None:
     """Add resources to ISSUE from their URLs: title, organizations and language read from each page or PDF.
 
     The new entries are written under their category; the rest of the file is
@@ -57,7 +74,12 @@ def _resource_line(resource: NewResource) -> str:
 
 @click.command("collect")
 @click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE", help="Take entries published after DATE. Default: the previous issue's date.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="DATE",
+    help="Take entries published after DATE. Default: the previous issue's date.",
+)
 @click.pass_context
 def collect_command(ctx: click.Context, issue: Path, since: Any) -> None:
     """Add to ISSUE the entries of every [[sources]] feed published since the previous issue.
@@ -91,8 +113,12 @@ def _collect_progress() -> Iterator[Callable[[int, int, str], None] | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     bar = Progress(
-        TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-        transient=True, console=Console(stderr=True),
+        TextColumn("collecting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        transient=True,
+        console=Console(stderr=True),
     )
     task = bar.add_task("", total=None)
 
@@ -124,7 +150,9 @@ def links_command(ctx: click.Context, issue: Path, fix: bool) -> None:
     if checked.fixed:
         click.echo(f"{path}: wrote {checked.fixed} new URL(s)")
     verdict = f"{len(errors)} broken" if errors else "ok"
-    click.echo(f"{path}: links {verdict}" + (f" ({warnings} warning(s))" if warnings else ""), err=bool(errors))
+    click.echo(
+        f"{path}: links {verdict}" + (f" ({warnings} warning(s))" if warnings else ""), err=bool(errors)
+    )
     if errors:
         sys.exit(EXIT_INPUT)
 

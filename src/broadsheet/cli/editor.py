@@ -29,7 +29,9 @@ def new_command(ctx: click.Context, day: Any) -> None:
 
 
 @click.command("check")
-@click.argument("issues", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "issues", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--links", "with_links", is_flag=True, help="Also check every link, as broadsheet links does.")
 @click.pass_context
 def check_command(ctx: click.Context, issues: tuple[Path, ...], with_links: bool) -> None:
@@ -59,11 +61,29 @@ def check_command(ctx: click.Context, issues: tuple[Path, ...], with_links: bool
 
 @click.command("build")
 @click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-l", "--locale", "locales", multiple=True, metavar="L", help="Build only this locale (repeatable). Default: every configured locale.")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder. Default: build/<date>.")
-@click.option("--strict", is_flag=True, help="Fail instead of falling back to English for untranslated or fuzzy messages.")
+@click.option(
+    "-l",
+    "--locale",
+    "locales",
+    multiple=True,
+    metavar="L",
+    help="Build only this locale (repeatable). Default: every configured locale.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder. Default: build/<date>.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail instead of falling back to English for untranslated or fuzzy messages.",
+)
 @click.pass_context
-def build_command(ctx: click.Context, issue: Path, locales: tuple[str, ...], out: Path | None, strict: bool) -> None:
+def build_command(
+    ctx: click.Context, issue: Path, locales: tuple[str, ...], out: Path | None, strict: bool
+) -> None:
     """Build an issue into DIR/<locale>/email.html and email.txt.
 
     Untranslated text falls back to English and is reported, one warning per
@@ -78,7 +98,9 @@ def build_command(ctx: click.Context, issue: Path, locales: tuple[str, ...], out
 @click.command("preview")
 @click.argument("issue", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
+)
 @click.pass_context
 def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int) -> None:
     """Serve a live preview of ISSUE (default: the newest in issues/) in every locale.
@@ -94,14 +116,21 @@ def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int
     if issue is None:
         found = sorted(project.issues_dir.glob("*.yaml"))
         if not found:
-            raise UsageError(f"no issue in {project.issues_dir}; name one, or start one with `broadsheet new`")
+            raise UsageError(
+                f"no issue in {project.issues_dir}; name one, or start one with `broadsheet new`"
+            )
         issue = found[-1]
     click.echo(f"previewing {shown(issue)} at http://{host}:{port}/ (Ctrl+C stops)")
     uvicorn.run(create_app(project.root, issue.resolve()), host=host, port=port, log_level="warning")
 
 
 @click.command("site")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder. Default: build/site.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder. Default: build/site.",
+)
 @click.pass_context
 def site_command(ctx: click.Context, out: Path | None) -> None:
     """Build the web archive of every issue: DIR/<locale>/index.html, a page per issue and feed.atom.

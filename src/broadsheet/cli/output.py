@@ -32,7 +32,9 @@ def report(diagnostics: Iterable[Diagnostic]) -> None:
         click.echo(str(diagnostic), err=True)
 
 
-def print_table(title: str, headings: Sequence[str], rows: Iterable[Sequence[object]], *, text_columns: int = 1) -> None:
+def print_table(
+    title: str, headings: Sequence[str], rows: Iterable[Sequence[object]], *, text_columns: int = 1
+) -> None:
     """Print a table: the first `text_columns` columns aligned left, the numbers after them right.
 
     The table is as wide as its cells: a narrow terminal wraps its lines

@@ -23,16 +23,51 @@ if TYPE_CHECKING:
 
 @click.command("send")
 @click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--status", "show_status", is_flag=True, help="Show how many copies are in each state (pending, deferred, unknown, sent, failed...), per locale; send nothing.")
-@click.option("--list", "list_state", type=click.Choice(["unknown", "deferred", "failed"]), help="With --status: name each copy in this state (address, locale, last answer, subscriber id, tries).")
-@click.option("--to", "test_address", metavar="ADDRESS", help="Send one test copy to ADDRESS, outside the ledger.")
-@click.option("-l", "--locale", "test_locale", metavar="L", help="With --to: the edition to send (default: the first locale).")
+@click.option(
+    "--status",
+    "show_status",
+    is_flag=True,
+    help="Show how many copies are in each state (pending, deferred, unknown, sent, failed...), per locale; send nothing.",
+)
+@click.option(
+    "--list",
+    "list_state",
+    type=click.Choice(["unknown", "deferred", "failed"]),
+    help="With --status: name each copy in this state (address, locale, last answer, subscriber id, tries).",
+)
+@click.option(
+    "--to", "test_address", metavar="ADDRESS", help="Send one test copy to ADDRESS, outside the ledger."
+)
+@click.option(
+    "-l",
+    "--locale",
+    "test_locale",
+    metavar="L",
+    help="With --to: the edition to send (default: the first locale).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be sent to whom; send nothing.")
-@click.option("--retry-unknown", is_flag=True, help="Also send again the copies of unknown fate (handed over, the answer never came).")
-@click.option("--give-up-deferred", is_flag=True, help="Mark every deferred copy failed, and say how many; send nothing.")
+@click.option(
+    "--retry-unknown",
+    is_flag=True,
+    help="Also send again the copies of unknown fate (handed over, the answer never came).",
+)
+@click.option(
+    "--give-up-deferred",
+    is_flag=True,
+    help="Mark every deferred copy failed, and say how many; send nothing.",
+)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
-@click.option("--transport", "transport_spec", metavar="SPEC", help="sendgrid, smtp://..., smtps://... or outbox:PATH (default: BROADSHEET_TRANSPORT or the settings).")
-@click.option("--batch-size", type=click.IntRange(1, 1000), help="Recipients per request (default: the transport's maximum).")
+@click.option(
+    "--transport",
+    "transport_spec",
+    metavar="SPEC",
+    help="sendgrid, smtp://..., smtps://... or outbox:PATH (default: BROADSHEET_TRANSPORT or the settings).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 1000),
+    help="Recipients per request (default: the transport's maximum).",
+)
 @click.option("--strict", is_flag=True, help="Refuse to send editions with untranslated text.")
 @click.pass_context
 def send_command(
@@ -118,27 +153,43 @@ def send_command(
             if locale not in emails:
                 raise UsageError(f"unknown locale {locale}; configured locales: {', '.join(emails)}")
             delivery = sending.send_test_copy(project, found, emails[locale], transport, signer, test_address)
-            click.echo(f"{locale} test copy to {test_address}: {delivery.outcome.value}{': ' + delivery.detail if delivery.detail else ''}")
+            click.echo(
+                f"{locale} test copy to {test_address}: {delivery.outcome.value}{': ' + delivery.detail if delivery.detail else ''}"
+            )
             return
         audience = sending.audience(engine, list(emails))
         summary = ", ".join(f"{locale}: {audience[locale]}" for locale in emails)
         if not yes:
             if not sys.stdin.isatty():
-                raise UsageError(f"not on a terminal, so not asking: add --yes to send {found.date.isoformat()} to active subscribers ({summary})")
-            click.confirm(f"Send {found.date.isoformat()} through {transport.name} to active subscribers ({summary})?", abort=True)
+                raise UsageError(
+                    f"not on a terminal, so not asking: add --yes to send {found.date.isoformat()} to active subscribers ({summary})"
+                )
+            click.confirm(
+                f"Send {found.date.isoformat()} through {transport.name} to active subscribers ({summary})?",
+                abort=True,
+            )
         # The bar ends before any error is printed, and gives the terminal its cursor back.
         with _progress_reporter() as progress:
             try:
                 sending.send_issue(
-                    project, found, emails, engine, transport, signer,
-                    retry_unknown=retry_unknown, batch_size=batch_size, progress=progress,
+                    project,
+                    found,
+                    emails,
+                    engine,
+                    transport,
+                    signer,
+                    retry_unknown=retry_unknown,
+                    batch_size=batch_size,
+                    progress=progress,
                 )
             except TransportError as exc:
                 stopped = exc
     finally:
         transport.close()
     click.echo(f"sent {progress.sent}, failed {progress.failed}")
-    problems = _fates_to_check(progress, shown(issue), settings.deferred_max_attempts, settings.deferred_max_age_hours)
+    problems = _fates_to_check(
+        progress, shown(issue), settings.deferred_max_attempts, settings.deferred_max_age_hours
+    )
     for problem in problems:
         click.echo(f"broadsheet: {problem}", err=True)
     if stopped is not None:
@@ -193,8 +244,12 @@ def _progress_reporter() -> Iterator[Progress]:
     from ..delivery.send import Progress
 
     if not sys.stderr.isatty():
+
         def log(progress: Progress) -> None:
-            click.echo(f"sent {progress.sent}, failed {progress.failed}, remaining {progress.remaining} of {progress.total}", err=True)
+            click.echo(
+                f"sent {progress.sent}, failed {progress.failed}, remaining {progress.remaining} of {progress.total}",
+                err=True,
+            )
 
         yield Progress(on_change=log)
         return
@@ -210,13 +265,21 @@ def _progress_reporter() -> Iterator[Progress]:
     from rich.progress import Progress as Bar
 
     bar = Bar(
-        TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("failed {task.fields[failed]}"),
-        TransferSpeedColumn(), TimeRemainingColumn(), transient=False, console=Console(stderr=True),
+        TextColumn("sending"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failed {task.fields[failed]}"),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+        console=Console(stderr=True),
     )
     task = bar.add_task("send", total=None, failed=0)
 
     def draw(progress: Progress) -> None:
-        bar.update(task, total=progress.total, completed=progress.sent + progress.failed, failed=progress.failed)
+        bar.update(
+            task, total=progress.total, completed=progress.sent + progress.failed, failed=progress.failed
+        )
 
     with bar:
         yield Progress(on_change=draw)
@@ -241,10 +304,20 @@ def report_command(ctx: click.Context, issue: str, as_json: bool) -> None:
     try:
         date.fromisoformat(name)
     except ValueError:
-        raise UsageError(f"ISSUE: Expected a date such as 2024-01-04 or an issue file but received: {issue!r}") from None
+        raise UsageError(
+            f"ISSUE: Expected a date such as 2024-01-04 or an issue file but received: {issue!r}"
+        ) from None
     with project_store(project) as engine:
         rows = issue_report(engine, name, project.settings.locales)
     if as_json:
-        click.echo(json.dumps({"issue": name, "locales": [row.as_dict() for row in rows]}, ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {"issue": name, "locales": [row.as_dict() for row in rows]}, ensure_ascii=False, indent=2
+            )
+        )
         return
-    print_table(f"What became of {name}", ("locale", "sent", *REPORT_COLUMNS), [list(row.as_dict().values()) for row in rows])
+    print_table(
+        f"What became of {name}",
+        ("locale", "sent", *REPORT_COLUMNS),
+        [list(row.as_dict().values()) for row in rows],
+    )

@@ -50,7 +50,12 @@ def subscribers_import(ctx: click.Context, file: Path) -> None:
 
 
 @subscribers_group.command("export")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file. Default: standard output.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file. Default: standard output.",
+)
 @click.pass_context
 def subscribers_export(ctx: click.Context, out: Path | None) -> None:
     """Write every subscriber as CSV, ordered by address.
@@ -69,7 +74,9 @@ def subscribers_export(ctx: click.Context, out: Path | None) -> None:
 
 
 @subscribers_group.command("list")
-@click.option("--all", "show_all", is_flag=True, help="Also list every address, with its locale, status and name.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Also list every address, with its locale, status and name."
+)
 @click.pass_context
 def subscribers_list(ctx: click.Context, show_all: bool) -> None:
     """How many subscribers each locale has, in each status."""
@@ -97,7 +104,9 @@ def subscribers_list(ctx: click.Context, show_all: bool) -> None:
 @subscribers_group.command("add")
 @click.argument("email")
 @click.option("--name", default="", help="The subscriber's name. Default: none.")
-@click.option("--locale", required=True, metavar="L", help="The edition they receive: one of the configured locales.")
+@click.option(
+    "--locale", required=True, metavar="L", help="The edition they receive: one of the configured locales."
+)
 @click.pass_context
 def subscribers_add(ctx: click.Context, email: str, name: str, locale: str) -> None:
     """Subscribe EMAIL. An address already there, whatever its status, is refused."""
@@ -151,7 +160,10 @@ def subscribers_show(ctx: click.Context, email: str, as_json: bool) -> None:
         click.echo(f"{field + ':':<{width}}{'-' if value is None else value}")
     click.echo(f"\nledger ({len(data['ledger'])}):")
     for row in data["ledger"]:
-        click.echo(f"  {row['issue']}  {row['locale']}  {row['state']}  {row['updated_at']}" + (f"  {row['detail']}" if row["detail"] else ""))
+        click.echo(
+            f"  {row['issue']}  {row['locale']}  {row['state']}  {row['updated_at']}"
+            + (f"  {row['detail']}" if row["detail"] else "")
+        )
     click.echo(f"\nevents ({len(data['events'])}):")
     for row in data["events"]:
         click.echo(f"  {row['issue'] or '-'}  {row['kind']}  {row['created_at']}")
@@ -175,4 +187,6 @@ def suppressions_sync(ctx: click.Context) -> None:
     with project_store(project_of(ctx)) as engine:
         synced = suppressions.sync(engine, client)
     for name, status in suppressions.LISTS:
-        click.echo(f"{name}: {synced.listed[name]} on SendGrid's list, {synced.changed[name]} subscriber(s) marked {status.value}")
+        click.echo(
+            f"{name}: {synced.listed[name]} on SendGrid's list, {synced.changed[name]} subscriber(s) marked {status.value}"
+        )

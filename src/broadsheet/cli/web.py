@@ -12,7 +12,9 @@ from .output import project_of
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
+)
 @click.option(
     "--forwarded-allow-ips",
     default="127.0.0.1",
@@ -55,17 +57,34 @@ def serve_command(ctx: click.Context, host: str, port: int, forwarded_allow_ips:
             err=True,
         )
     if public_key is None:
-        click.echo("broadsheet: no SENDGRID_WEBHOOK_PUBLIC_KEY (or sendgrid_webhook_public_key setting): the webhook refuses every event", err=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+        click.echo(
+            "broadsheet: no SENDGRID_WEBHOOK_PUBLIC_KEY (or sendgrid_webhook_public_key setting): the webhook refuses every event",
+            err=True,
+        )
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+    )
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C stops)")
     # uvicorn's access log would print every unsubscribe token; the app logs each request without it.
     uvicorn.run(
-        app, host=host, port=port, access_log=False, log_level="info", proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
 @click.command("snippet")
-@click.option("-l", "--locale", "--lang", default=None, help="Language of the form (a configured locale). Default: the source locale.")
+@click.option(
+    "-l",
+    "--locale",
+    "--lang",
+    default=None,
+    help="Language of the form (a configured locale). Default: the source locale.",
+)
 @click.option(
     "--action",
     default=None,
@@ -93,7 +112,9 @@ def snippet_command(ctx: click.Context, locale: str | None, action: str | None, 
     settings = project.settings
     chosen = locale or settings.source_locale
     if chosen not in settings.locales:
-        raise UsageError(f"--locale: unknown locale {chosen!r}; configured locales: {', '.join(settings.locales)}")
+        raise UsageError(
+            f"--locale: unknown locale {chosen!r}; configured locales: {', '.join(settings.locales)}"
+        )
     if action is None:
         base = public_url(settings)
         if base is None:
@@ -106,5 +127,7 @@ def snippet_command(ctx: click.Context, locale: str | None, action: str | None, 
     if problem:
         raise UsageError(f"--action: {problem}")
     if source is not None and not (source.isprintable() and 0 < len(source.strip()) <= MAX_SOURCE):
-        raise UsageError(f"--source: Expected a name of 1 to {MAX_SOURCE} printable characters on one line but received: {source!r}")
+        raise UsageError(
+            f"--source: Expected a name of 1 to {MAX_SOURCE} printable characters on one line but received: {source!r}"
+        )
     click.echo(snippet(project, chosen, action, form_source(source or SNIPPET_SOURCE)), nl=False)

@@ -116,7 +116,14 @@ def choose_category(settings: Settings, given: str | None, source: Source | None
 
 
 def make_resource(
-    settings: Settings, archive: Archive, url: str, page: PageMetadata, *, title: str | None = None, by: Sequence[str] = (), organization: str | None = None
+    settings: Settings,
+    archive: Archive,
+    url: str,
+    page: PageMetadata,
+    *,
+    title: str | None = None,
+    by: Sequence[str] = (),
+    organization: str | None = None,
 ) -> tuple[NewResource, list[str]]:
     """The resource for `url` from what its page says, `title` and `by` overriding it; `Unusable` when it has no usable title."""
     warnings: list[str] = []
@@ -132,7 +139,11 @@ def make_resource(
                 "pip install 'broadsheet[zawgyi]', then run the command again (or give the title with --title)"
             ) from None
         warnings.append("the title was Zawgyi-encoded Burmese; converted to Unicode")
-    names = tuple(by) or tuple(archive.spelled(name) for name in page.organizations) or ((organization,) if organization else ())
+    names = (
+        tuple(by)
+        or tuple(archive.spelled(name) for name in page.organizations)
+        or ((organization,) if organization else ())
+    )
     lang = title_language(chosen, page.lang)
     source_language = settings.source_locale.replace("-", "_").split("_")[0]
     return NewResource(chosen, url, names, lang if lang and lang != source_language else None), warnings
@@ -151,7 +162,13 @@ async def read_page(fetcher: Fetcher, url: str) -> Page:
 
 
 def add_resources(
-    project: Project, path: Path, urls: Sequence[str], *, category: str | None = None, by: Sequence[str] = (), title: str | None = None
+    project: Project,
+    path: Path,
+    urls: Sequence[str],
+    *,
+    category: str | None = None,
+    by: Sequence[str] = (),
+    title: str | None = None,
 ) -> AddReport:
     """Read each URL and write it as a resource into the issue at `path`; every other byte of the file stays."""
     settings = project.settings
@@ -175,17 +192,27 @@ def add_resources(
     for (number, cleaned), page in zip(wanted.items(), pages, strict=True):
         url = urls[number]
         if isinstance(page, Exception):
-            outcomes[number] = Outcome(url, "failed", page.cause if isinstance(page, FetchError) else str(page))
+            outcomes[number] = Outcome(
+                url, "failed", page.cause if isinstance(page, FetchError) else str(page)
+            )
             continue
         published = clean(page.fetched.permanent_url)
         if published in in_issue:
-            outcomes[number] = Outcome(url, "present", f"already in this issue as {published}; not added again")
+            outcomes[number] = Outcome(
+                url, "present", f"already in this issue as {published}; not added again"
+            )
             continue
         source = source_for(settings, published) or source_for(settings, cleaned)
         chosen = choose_category(settings, category, source)
         try:
             resource, warnings = make_resource(
-                settings, archive, published, page.metadata, title=title, by=by, organization=source.organization if source else None
+                settings,
+                archive,
+                published,
+                page.metadata,
+                title=title,
+                by=by,
+                organization=source.organization if source else None,
             )
         except Unusable as exc:
             outcomes[number] = Outcome(url, "failed", str(exc))

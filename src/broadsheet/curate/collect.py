@@ -66,25 +66,35 @@ def previous_issue_date(project: Project, issue_date: date) -> date | None:
     return max(earlier) if earlier else None
 
 
-def collect(project: Project, path: Path, *, since: date | None = None, progress: Progress | None = None) -> CollectReport:
+def collect(
+    project: Project, path: Path, *, since: date | None = None, progress: Progress | None = None
+) -> CollectReport:
     """Add to the issue at `path` the entries of every source published in its window; see the module's docstring."""
     settings = project.settings
     if not settings.sources:
-        raise BroadsheetError("no sources to collect from: declare each partner's feed as a [[sources]] table in broadsheet.toml (see docs/settings.md)")
+        raise BroadsheetError(
+            "no sources to collect from: declare each partner's feed as a [[sources]] table in broadsheet.toml (see docs/settings.md)"
+        )
     issue = IssueText(path)
     try:
         until = date.fromisoformat(issue.date or "")
     except ValueError:
-        raise BroadsheetError(f"{issue.display}: the issue has no valid date (YYYY-MM-DD); run broadsheet check on it") from None
+        raise BroadsheetError(
+            f"{issue.display}: the issue has no valid date (YYYY-MM-DD); run broadsheet check on it"
+        ) from None
     start = since or previous_issue_date(project, until)
     if start is None:
-        raise UsageError(f"no issue before {until} in {settings.issues_dir}/ to collect since; give --since DATE")
+        raise UsageError(
+            f"no issue before {until} in {settings.issues_dir}/ to collect since; give --since DATE"
+        )
     report = CollectReport(start, until)
     archive = read_archive(project)
     published = set(archive.published) | {clean(located.url) for located in issue.resource_urls()}
     with project_store(project) as engine:
         offered = memory.offered(engine, until.isoformat())
-        candidates, pages = asyncio.run(_fetch(project, settings.sources, report, progress, published, offered))
+        candidates, pages = asyncio.run(
+            _fetch(project, settings.sources, report, progress, published, offered)
+        )
         remembered: list[str] = []
         for candidate, page in zip(candidates, pages, strict=True):
             made = _resource(project, archive, candidate, page, report, published, offered)
@@ -102,7 +112,12 @@ def collect(project: Project, path: Path, *, since: date | None = None, progress
 
 
 async def _fetch(
-    project: Project, sources: Sequence[Source], report: CollectReport, progress: Progress | None, published: set[str], offered: set[str]
+    project: Project,
+    sources: Sequence[Source],
+    report: CollectReport,
+    progress: Progress | None,
+    published: set[str],
+    offered: set[str],
 ) -> tuple[list[_Candidate], list[Page | FetchError | Unreadable]]:
     settings = project.settings
     cache = FeedCache(project.build_dir / ".cache" / "feeds")
@@ -121,7 +136,9 @@ async def _fetch(
             try:
                 return await fetch_feed(fetcher, cache, source.feed)
             except (FetchError, NotAFeed) as exc:
-                report.failed_feeds.append((source.name, exc.cause if isinstance(exc, FetchError) else str(exc)))
+                report.failed_feeds.append(
+                    (source.name, exc.cause if isinstance(exc, FetchError) else str(exc))
+                )
                 return None
             finally:
                 tick(source.name)
@@ -190,7 +207,12 @@ def _resource(
     organization = source.organization or candidate.feed.title
     try:
         resource, warnings = make_resource(
-            settings, archive, url, metadata, title=entry.title, by=(archive.spelled(organization),) if organization else ()
+            settings,
+            archive,
+            url,
+            metadata,
+            title=entry.title,
+            by=(archive.spelled(organization),) if organization else (),
         )
     except Unusable as exc:
         notes.append(f"{url}: {exc}")

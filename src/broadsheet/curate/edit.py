@@ -63,7 +63,9 @@ class IssueText:
         except OSError as exc:
             raise BroadsheetError(f"{self.display}: cannot read file: {exc.strerror}") from None
         except UnicodeDecodeError:
-            raise InvalidInput([Diagnostic(self.display, 0, 0, "", "not UTF-8 text; run broadsheet check on it")]) from None
+            raise InvalidInput(
+                [Diagnostic(self.display, 0, 0, "", "not UTF-8 text; run broadsheet check on it")]
+            ) from None
         self.root = self._compose(self.text)
         self.newline = "\r\n" if "\r\n" in self.text else "\n"
 
@@ -71,15 +73,21 @@ class IssueText:
         try:
             root = yaml.compose(text, Loader=_LOADER)
         except yaml.YAMLError:
-            raise InvalidInput([Diagnostic(self.display, 0, 0, "", "not valid YAML; run broadsheet check on it")]) from None
+            raise InvalidInput(
+                [Diagnostic(self.display, 0, 0, "", "not valid YAML; run broadsheet check on it")]
+            ) from None
         if not isinstance(root, MappingNode):
-            raise InvalidInput([Diagnostic(self.display, 1, 1, "", "Expected a mapping of fields (date, title, ...)")])
+            raise InvalidInput(
+                [Diagnostic(self.display, 1, 1, "", "Expected a mapping of fields (date, title, ...)")]
+            )
         return root
 
     # -- reading ---------------------------------------------------------------
 
     def value(self, key: str, mapping: MappingNode | None = None) -> Node | None:
-        return next((v for k, v in (mapping or self.root).value if isinstance(k, ScalarNode) and k.value == key), None)
+        return next(
+            (v for k, v in (mapping or self.root).value if isinstance(k, ScalarNode) and k.value == key), None
+        )
 
     def _key(self, key: str, mapping: MappingNode) -> ScalarNode | None:
         return next((k for k, _ in mapping.value if isinstance(k, ScalarNode) and k.value == key), None)
@@ -134,7 +142,9 @@ class IssueText:
 
     # -- writing ---------------------------------------------------------------
 
-    def with_resources(self, additions: Mapping[str, Sequence[NewResource]], category_order: Sequence[str]) -> str:
+    def with_resources(
+        self, additions: Mapping[str, Sequence[NewResource]], category_order: Sequence[str]
+    ) -> str:
         """The text with `additions` appended to their categories (a missing category is added in configured order)."""
         text = self.text
         # Edits from the end of the file backwards, so that earlier indexes stay true.
@@ -142,13 +152,21 @@ class IssueText:
         resources = self.value("resources")
         resources_key = self._key("resources", self.root)
         if resources_key is None:
-            raise InvalidInput([Diagnostic(self.display, 1, 1, "resources", "required field is missing; add 'resources:' first")])
+            raise InvalidInput(
+                [
+                    Diagnostic(
+                        self.display, 1, 1, "resources", "required field is missing; add 'resources:' first"
+                    )
+                ]
+            )
         dash, key_offset = self._item_indent()
         for category, items in additions.items():
             if not items:
                 continue
             if isinstance(resources, MappingNode) and resources.value:
-                edits.append(self._into_category(resources, category, items, category_order, dash, key_offset))
+                edits.append(
+                    self._into_category(resources, category, items, category_order, dash, key_offset)
+                )
             else:
                 # `resources:` empty, `{}` or `~`: the categories start on the next line.
                 indent = resources_key.start_mark.column + 2
@@ -166,9 +184,10 @@ class IssueText:
             node = located.node
             if located.path[-1] in ("url", "src"):
                 start, end = node.start_mark.index, node.end_mark.index
-                rendered = {"'": "'" + new.replace("'", "''") + "'", '"': json.dumps(new, ensure_ascii=False)}.get(
-                    node.style or "", scalar(new)
-                )
+                rendered = {
+                    "'": "'" + new.replace("'", "''") + "'",
+                    '"': json.dumps(new, ensure_ascii=False),
+                }.get(node.style or "", scalar(new))
                 text = text[:start] + rendered + text[end:]
             else:
                 text = text[: located.start] + new + text[located.start + len(located.url) :]
@@ -193,13 +212,27 @@ class IssueText:
         return 2, 2
 
     def _into_category(
-        self, resources: MappingNode, category: str, items: Sequence[NewResource], order: Sequence[str], dash: int, key_offset: int
+        self,
+        resources: MappingNode,
+        category: str,
+        items: Sequence[NewResource],
+        order: Sequence[str],
+        dash: int,
+        key_offset: int,
     ) -> tuple[int, int, str]:
         key_node = self._key(category, resources)
         if key_node is None:
             indent = resources.value[0][0].start_mark.column
             block = self._category_block(category, items, indent, indent + dash, key_offset)
-            later = [k for k, _ in resources.value if k.value in order and order.index(k.value) > order.index(category)] if category in order else []
+            later = (
+                [
+                    k
+                    for k, _ in resources.value
+                    if k.value in order and order.index(k.value) > order.index(category)
+                ]
+                if category in order
+                else []
+            )
             if later:
                 at = self.text.rfind("\n", 0, later[0].start_mark.index) + 1
                 return at, at, block
@@ -209,16 +242,29 @@ class IssueText:
         indent = key_node.start_mark.column
         if isinstance(existing, SequenceNode) and existing.value:
             if existing.flow_style:
-                raise InvalidInput([Diagnostic(self.display, *self._spot(existing.start_mark.index), f"resources.{category}", "the list is written in brackets; write it one item per line to add to it")])
+                raise InvalidInput(
+                    [
+                        Diagnostic(
+                            self.display,
+                            *self._spot(existing.start_mark.index),
+                            f"resources.{category}",
+                            "the list is written in brackets; write it one item per line to add to it",
+                        )
+                    ]
+                )
             first = existing.value[0]
-            dash_col = self.text.rfind("-", 0, first.start_mark.index) - (self.text.rfind("\n", 0, first.start_mark.index) + 1)
+            dash_col = self.text.rfind("-", 0, first.start_mark.index) - (
+                self.text.rfind("\n", 0, first.start_mark.index) + 1
+            )
             block = "".join(self._item(item, dash_col, first.start_mark.column - dash_col) for item in items)
             at = self._line_end(self._end_of(existing))
             return at, at, self._lead(at) + block
         block = "".join(self._item(item, indent + dash, key_offset) for item in items)
         return self._after_key(key_node, block)
 
-    def _after_key(self, key_node: ScalarNode, block: str, merge_with: str | None = None) -> tuple[int, int, str]:
+    def _after_key(
+        self, key_node: ScalarNode, block: str, merge_with: str | None = None
+    ) -> tuple[int, int, str]:
         """Replace an empty value (`key:`, `key: []`, `key: {}`, `key: ~`) by the lines of `block`, keeping a comment after it."""
         start = key_node.end_mark.index
         end = self.text.find("\n", start)
@@ -227,17 +273,36 @@ class IssueText:
         match = re.fullmatch(r"\s*:\s*(?:\[\s*\]|\{\s*\}|~|null|Null|NULL)?(\s*#.*)?\s*", rest)
         if not match:
             where = merge_with or key_node.value
-            raise InvalidInput([Diagnostic(self.display, *self._spot(start), where, "cannot add here: the value is not an empty list or a list of items")])
+            raise InvalidInput(
+                [
+                    Diagnostic(
+                        self.display,
+                        *self._spot(start),
+                        where,
+                        "cannot add here: the value is not an empty list or a list of items",
+                    )
+                ]
+            )
         stop = start + len(rest)
         return start, stop, ":" + (match.group(1) or "") + self.newline + block.removesuffix(self.newline)
 
-    def _category_block(self, category: str, items: Sequence[NewResource], indent: int, dash_col: int, key_offset: int) -> str:
-        return " " * indent + f"{category}:" + self.newline + "".join(self._item(item, dash_col, key_offset) for item in items)
+    def _category_block(
+        self, category: str, items: Sequence[NewResource], indent: int, dash_col: int, key_offset: int
+    ) -> str:
+        return (
+            " " * indent
+            + f"{category}:"
+            + self.newline
+            + "".join(self._item(item, dash_col, key_offset) for item in items)
+        )
 
     def _item(self, item: NewResource, dash_col: int, key_offset: int) -> str:
         nl = self.newline
         keys = " " * (dash_col + key_offset)
-        lines = [" " * dash_col + "-" + " " * (key_offset - 1) + f"title: {scalar(item.title)}", f"{keys}url: {scalar(item.url)}"]
+        lines = [
+            " " * dash_col + "-" + " " * (key_offset - 1) + f"title: {scalar(item.title)}",
+            f"{keys}url: {scalar(item.url)}",
+        ]
         if len(item.by) == 1:
             lines.append(f"{keys}by: {scalar(item.by[0])}")
         elif item.by:
@@ -269,7 +334,9 @@ class IssueText:
             written = (data.get("resources") or {}).get(category) or []
             expected = [_as_written(item) for item in items]
             if not items or written[-len(items) :] != expected:
-                raise BroadsheetError(f"{self.display}: could not write the new resources under '{category}' without changing the rest; add them by hand")
+                raise BroadsheetError(
+                    f"{self.display}: could not write the new resources under '{category}' without changing the rest; add them by hand"
+                )
 
 
 def _as_written(item: NewResource) -> dict[str, object]:

@@ -84,7 +84,9 @@ class FeedCache:
         meta, body = self._paths(url)
         self.folder.mkdir(parents=True, exist_ok=True)
         body.write_bytes(content)
-        meta.write_text(json.dumps({"url": url, "etag": etag, "last_modified": last_modified}), encoding="utf-8")
+        meta.write_text(
+            json.dumps({"url": url, "etag": etag, "last_modified": last_modified}), encoding="utf-8"
+        )
 
 
 async def fetch_feed(fetcher: Fetcher, cache: FeedCache, url: str) -> Feed:

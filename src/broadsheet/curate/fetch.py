@@ -143,7 +143,9 @@ class Fetcher:
         await self._client.__aenter__()
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self._client.__aexit__(kind, exc, tb)
 
     async def get(self, url: str, headers: Mapping[str, str] | None = None) -> Fetched:
@@ -183,8 +185,13 @@ class Fetcher:
                             truncated = True
                             break
                 return Fetched(
-                    url, str(response.url), _permanent_url(response), response.status_code,
-                    response.headers, bytes(body), truncated,
+                    url,
+                    str(response.url),
+                    _permanent_url(response),
+                    response.status_code,
+                    response.headers,
+                    bytes(body),
+                    truncated,
                 )
         except (httpx.HTTPError, OSError) as exc:
             raise FetchError(url, _cause(exc, self.curation.timeout)) from None

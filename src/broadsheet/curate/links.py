@@ -56,7 +56,12 @@ class ResultCache:
         except (OSError, ValueError):
             saved = {}
         for url, entry in saved.items() if isinstance(saved, dict) else ():
-            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], float | int) and isinstance(entry[1], str | None):
+            if (
+                isinstance(entry, list)
+                and len(entry) == 2
+                and isinstance(entry[0], float | int)
+                and isinstance(entry[1], str | None)
+            ):
                 self.entries[url] = (float(entry[0]), entry[1])
 
     def fresh(self, url: str, now: float) -> LinkResult | None:
@@ -69,7 +74,9 @@ class ResultCache:
         for result in results:
             if result.broken is None and result.note is None:
                 self.entries[result.url] = (now, result.moved_to)
-        kept = {url: list(entry) for url, entry in sorted(self.entries.items()) if now - entry[0] <= self.seconds}
+        kept = {
+            url: list(entry) for url, entry in sorted(self.entries.items()) if now - entry[0] <= self.seconds
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(kept, indent=0), encoding="utf-8")
 
@@ -77,7 +84,10 @@ class ResultCache:
 def judge(url: str, fetched: Fetched, timeout: float) -> LinkResult:
     if fetched.status == 429:
         wait = fetched.headers.get("retry-after", "?")
-        return LinkResult(url, note=f"429 Too Many Requests: the server asks to wait {wait} s, longer than the timeout ({timeout:g} s); not checked")
+        return LinkResult(
+            url,
+            note=f"429 Too Many Requests: the server asks to wait {wait} s, longer than the timeout ({timeout:g} s); not checked",
+        )
     if fetched.status >= 400:
         return LinkResult(url, broken=reason(fetched.status))
     moved = clean(fetched.permanent_url) if fetched.permanent_url != url else None

@@ -42,11 +42,29 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)"""
 _STRONG_SEPARATOR = r"\s+(?:\||\u2013|\u2014|\u00b7|\u00bb)\s+"  # | en dash, em dash, middle dot, >>
 _SEPARATORS = re.compile(r"\s+(?:\||\u2013|\u2014|\u00b7|\u00bb|::|-)\s+")
 _SEPARATOR_CHARS = " |\u2013\u2014\u00b7\u00bb:-"
-_GENERIC_LABEL = re.compile(r"(?:report|reports|statement|statements|press release|news|publication|publications|briefing paper)", re.IGNORECASE)
-_ORGANIZATION_TYPES = re.compile(r".*(?:Organization|Organisation|NGO|Corporation|GovernmentOrganization|NewsMediaOrganization)")
-_ARTICLE_TYPES = {"Article", "NewsArticle", "BlogPosting", "Report", "ScholarlyArticle", "CreativeWork", "WebPage", "Blog", "AnalysisNewsArticle", "ReportageNewsArticle"}
+_GENERIC_LABEL = re.compile(
+    r"(?:report|reports|statement|statements|press release|news|publication|publications|briefing paper)",
+    re.IGNORECASE,
+)
+_ORGANIZATION_TYPES = re.compile(
+    r".*(?:Organization|Organisation|NGO|Corporation|GovernmentOrganization|NewsMediaOrganization)"
+)
+_ARTICLE_TYPES = {
+    "Article",
+    "NewsArticle",
+    "BlogPosting",
+    "Report",
+    "ScholarlyArticle",
+    "CreativeWork",
+    "WebPage",
+    "Blog",
+    "AnalysisNewsArticle",
+    "ReportageNewsArticle",
+}
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
-_JUNK_PDF_TITLE = re.compile(r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|.*\.(?:docx?|indd|pptx?|odt))$", re.IGNORECASE)
+_JUNK_PDF_TITLE = re.compile(
+    r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|.*\.(?:docx?|indd|pptx?|odt))$", re.IGNORECASE
+)
 
 
 def read_document(fetched: Fetched) -> PageMetadata:
@@ -75,7 +93,11 @@ def _codec(label: str) -> str | None:
 
 def decode_html(content: bytes, content_type: str = "") -> str:
     """The text of an HTML page: a BOM, else the header's charset, else a `<meta>` in the first 1024 bytes, else UTF-8 or windows-1252."""
-    for bom, bom_codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, bom_codec in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         if content.startswith(bom):
             return content[len(bom) :].decode(bom_codec, errors="replace")
     declared = re.search(r"charset\s*=\s*([^;\s]+)", content_type, re.IGNORECASE)
@@ -110,7 +132,9 @@ def read_html(text: str) -> PageMetadata:
         if key and value:
             meta.setdefault(key, []).append(value)
     nodes = list(_json_ld(tree))
-    article = next((n for n in nodes if _types(n) & _ARTICLE_TYPES and (n.get("headline") or n.get("name"))), None)
+    article = next(
+        (n for n in nodes if _types(n) & _ARTICLE_TYPES and (n.get("headline") or n.get("name"))), None
+    )
     site = _first(meta, "og:site_name") or _site_from_json_ld(nodes)
 
     title_node = tree.css_first("title")
@@ -121,7 +145,11 @@ def read_html(text: str) -> PageMetadata:
         or _first(meta, "citation_title")
         or _first(meta, "twitter:title")
     )
-    title = _without_site(title, site) if title else _from_title_element(tidy(title_node.text()) if title_node else None, site)
+    title = (
+        _without_site(title, site)
+        if title
+        else _from_title_element(tidy(title_node.text()) if title_node else None, site)
+    )
 
     organizations = list(meta.get("citation_author", []))
     if article:
@@ -169,7 +197,13 @@ def _json_ld(tree: LexborHTMLParser) -> Iterator[dict[str, Any]]:
 
 def _types(node: dict[str, Any]) -> set[str]:
     kind = node.get("@type")
-    return {kind} if isinstance(kind, str) else {k for k in kind if isinstance(k, str)} if isinstance(kind, list) else set()
+    return (
+        {kind}
+        if isinstance(kind, str)
+        else {k for k in kind if isinstance(k, str)}
+        if isinstance(kind, list)
+        else set()
+    )
 
 
 def _organizations(value: Any, nodes: list[dict[str, Any]]) -> Iterator[str]:
@@ -266,7 +300,12 @@ def read_pdf(content: bytes, url: str) -> PageMetadata:
         except ValueError:
             created = None
     organizations = tuple(name.strip() for name in author.split(";") if name.strip()) if author else ()
-    return PageMetadata(title or readable_file_name(url), organizations, title_language(title, None), created.date() if created else None)
+    return PageMetadata(
+        title or readable_file_name(url),
+        organizations,
+        title_language(title, None),
+        created.date() if created else None,
+    )
 
 
 def readable_file_name(url: str) -> str | None:

@@ -13,7 +13,9 @@ def clean(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    kept = [pair for pair in parts.query.split("&") if pair and not _TRACKING.fullmatch(pair.split("=", 1)[0])]
+    kept = [
+        pair for pair in parts.query.split("&") if pair and not _TRACKING.fullmatch(pair.split("=", 1)[0])
+    ]
     return urlunsplit(parts._replace(query="&".join(kept)))
 
 

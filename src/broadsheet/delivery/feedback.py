@@ -155,7 +155,9 @@ def _claimed_id(value: Any) -> int | None:
     database id can be; None for anything else."""
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         value = int(value)
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _LARGEST_ID else None
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _LARGEST_ID else None
+    )
 
 
 def _issue_of(event: Mapping[str, Any]) -> str | None:
@@ -175,13 +177,37 @@ def _time_of(event: Mapping[str, Any]) -> datetime:
 
 def _subscriber_ids(session: Session, events: Sequence[Mapping[str, Any]]) -> dict[int, int]:
     """The subscriber of each event (by its index) that names one who exists."""
-    claimed = {identifier for event in events if (identifier := _claimed_id(event.get("subscriber"))) is not None}
+    claimed = {
+        identifier for event in events if (identifier := _claimed_id(event.get("subscriber"))) is not None
+    }
     # Each address by every key it may be stored under (SendGrid may give an IDN domain in Unicode or as xn--);
     # an address no database can take is nobody's, and not looked up.
-    keys = {address: lifecycle.address_keys(address) for event in events if (address := _address_of(event)) and not _UNSTORABLE.search(address)}
+    keys = {
+        address: lifecycle.address_keys(address)
+        for event in events
+        if (address := _address_of(event)) and not _UNSTORABLE.search(address)
+    }
     wanted = sorted({key for found in keys.values() for key in found})
-    by_id = {identifier: key for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.id.in_(sorted(claimed))))} if claimed else {}
-    by_key = {key: identifier for identifier, key in session.execute(select(Subscriber.id, Subscriber.email_key).where(Subscriber.email_key.in_(wanted)))} if wanted else {}
+    by_id = (
+        {
+            identifier: key
+            for identifier, key in session.execute(
+                select(Subscriber.id, Subscriber.email_key).where(Subscriber.id.in_(sorted(claimed)))
+            )
+        }
+        if claimed
+        else {}
+    )
+    by_key = (
+        {
+            key: identifier
+            for identifier, key in session.execute(
+                select(Subscriber.id, Subscriber.email_key).where(Subscriber.email_key.in_(wanted))
+            )
+        }
+        if wanted
+        else {}
+    )
     found: dict[int, int] = {}
     for index, event in enumerate(events):
         address = _address_of(event)
@@ -200,9 +226,15 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(Event).on_conflict_do_nothing(index_elements=["sg_event_id"]).returning(Event.sg_event_id)
+        statement = (
+            insert(Event).on_conflict_do_nothing(index_elements=["sg_event_id"]).returning(Event.sg_event_id)
+        )
         return set(session.scalars(statement, rows))
-    known = set(session.scalars(select(Event.sg_event_id).where(Event.sg_event_id.in_([row["sg_event_id"] for row in rows]))))
+    known = set(
+        session.scalars(
+            select(Event.sg_event_id).where(Event.sg_event_id.in_([row["sg_event_id"] for row in rows]))
+        )
+    )
     new = [row for row in rows if row["sg_event_id"] not in known]
     if new:
         session.execute(insert_rows(Event), new)
@@ -221,7 +253,11 @@ class ReportRow:
     counts: Mapping[str, int]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"locale": self.locale, "sent": self.sent, **{column: self.counts.get(column, 0) for column in REPORT_COLUMNS}}
+        return {
+            "locale": self.locale,
+            "sent": self.sent,
+            **{column: self.counts.get(column, 0) for column in REPORT_COLUMNS},
+        }
 
 
 def issue_report(engine: Engine, issue: str, locales: Iterable[str]) -> list[ReportRow]:
@@ -247,7 +283,10 @@ def issue_report(engine: Engine, issue: str, locales: Iterable[str]) -> list[Rep
             select(locale, Event.kind, func.count(func.distinct(person)))
             .outerjoin(Subscriber, Event.subscriber_id == Subscriber.id)
             .outerjoin(copy, (copy.issue == Event.issue) & (copy.subscriber_id == Event.subscriber_id))
-            .outerjoin(anonymous_copy, (anonymous_copy.issue == Event.issue) & (anonymous_copy.anonymous_id == Event.anonymous_id))
+            .outerjoin(
+                anonymous_copy,
+                (anonymous_copy.issue == Event.issue) & (anonymous_copy.anonymous_id == Event.anonymous_id),
+            )
             .where(Event.issue == issue, person.is_not(None), locale.is_not(None))
             .group_by(locale, Event.kind)
         ).all()
@@ -259,7 +298,10 @@ def issue_report(engine: Engine, issue: str, locales: Iterable[str]) -> list[Rep
         ReportRow(
             where,
             int(sent[where]),
-            {column: sum(by_kind.get(where, Counter())[kind] for kind in kinds) for column, kinds in REPORT_COLUMNS.items()},
+            {
+                column: sum(by_kind.get(where, Counter())[kind] for kind in kinds)
+                for column, kinds in REPORT_COLUMNS.items()
+            },
         )
         for where in order
     ]

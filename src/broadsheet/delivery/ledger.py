@@ -178,7 +178,9 @@ class SendLedger:
             dead = [run.id for run in others if not _alive(run)]
             if dead:
                 connection.execute(
-                    update(Run).where(Run.id.in_(dead), Run.finished_at.is_(None)).values(finished_at=utcnow())
+                    update(Run)
+                    .where(Run.id.in_(dead), Run.finished_at.is_(None))
+                    .values(finished_at=utcnow())
                 )
                 connection.execute(
                     update(LedgerEntry)
@@ -188,8 +190,14 @@ class SendLedger:
                 self._give_back(connection, LedgerEntry.run_id.in_(dead))
             self.run_id = str(uuid.uuid4())
             connection.execute(
-                insert(Run).values(id=self.run_id, issue=self.issue, pid=os.getpid(), host=socket.gethostname(),
-                                   started_at=utcnow(), heartbeat_at=utcnow())
+                insert(Run).values(
+                    id=self.run_id,
+                    issue=self.issue,
+                    pid=os.getpid(),
+                    host=socket.gethostname(),
+                    started_at=utcnow(),
+                    heartbeat_at=utcnow(),
+                )
             )
         return self.run_id
 
@@ -208,7 +216,9 @@ class SendLedger:
     def record(self, locales: Sequence[str]) -> int:
         """Add a pending row for every active subscriber (in `locales`) without one; how many were added."""
         with self.engine.begin() as connection:
-            already = exists().where(and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id == Subscriber.id))
+            already = exists().where(
+                and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id == Subscriber.id)
+            )
             chosen = select(
                 literal(self.issue, String()).label("issue"),
                 Subscriber.id,
@@ -219,9 +229,17 @@ class SendLedger:
             columns, key = ["issue", "subscriber_id", "locale"], ["issue", "subscriber_id"]
             statement: Executable
             if self.engine.dialect.name == "postgresql":
-                statement = postgresql.insert(LedgerEntry).from_select(columns, chosen).on_conflict_do_nothing(index_elements=key)
+                statement = (
+                    postgresql.insert(LedgerEntry)
+                    .from_select(columns, chosen)
+                    .on_conflict_do_nothing(index_elements=key)
+                )
             elif self.engine.dialect.name == "sqlite":
-                statement = sqlite.insert(LedgerEntry).from_select(columns, chosen).on_conflict_do_nothing(index_elements=key)
+                statement = (
+                    sqlite.insert(LedgerEntry)
+                    .from_select(columns, chosen)
+                    .on_conflict_do_nothing(index_elements=key)
+                )
             else:
                 statement = insert(LedgerEntry).from_select(columns, chosen)
             return int(connection.execute(statement).rowcount or 0)
@@ -235,7 +253,12 @@ class SendLedger:
                 connection.execute(
                     update(LedgerEntry)
                     .where(self._mine(), LedgerEntry.state == State.UNKNOWN.value)
-                    .values(state=State.PENDING.value, run_id=None, deferred_at=None, detail="sent again after an unknown fate")
+                    .values(
+                        state=State.PENDING.value,
+                        run_id=None,
+                        deferred_at=None,
+                        detail="sent again after an unknown fate",
+                    )
                 ).rowcount
             )
 
@@ -249,7 +272,12 @@ class SendLedger:
                     .where(self._mine(), LedgerEntry.state == State.DEFERRED.value, past)
                     .values(
                         state=State.FAILED.value,
-                        detail=func.substr(literal("gave up on a deferred copy; its last answer: ", String()) + LedgerEntry.detail, 1, 500),
+                        detail=func.substr(
+                            literal("gave up on a deferred copy; its last answer: ", String())
+                            + LedgerEntry.detail,
+                            1,
+                            500,
+                        ),
                         updated_at=utcnow(),
                     )
                 ).rowcount
@@ -262,7 +290,10 @@ class SendLedger:
                 select(LedgerEntry.state, func.count())
                 .where(
                     self._mine(),
-                    or_(LedgerEntry.state == State.PENDING.value, and_(LedgerEntry.state == State.DEFERRED.value, patience.eligible())),
+                    or_(
+                        LedgerEntry.state == State.PENDING.value,
+                        and_(LedgerEntry.state == State.DEFERRED.value, patience.eligible()),
+                    ),
                 )
                 .group_by(LedgerEntry.state)
             ).all()
@@ -271,8 +302,14 @@ class SendLedger:
     # -- during a send: each write in a transaction of the `LedgerWriter` ---------------------------------
 
     def claim(
-        self, connection: Connection, locale: str, limit: int, *, state: State = State.PENDING,
-        after: int = 0, patience: Patience | None = None,
+        self,
+        connection: Connection,
+        locale: str,
+        limit: int,
+        *,
+        state: State = State.PENDING,
+        after: int = 0,
+        patience: Patience | None = None,
     ) -> list[Claimed]:
         """Take up to `limit` rows of `locale` in `state` (deferred ones within `patience`), of ids above
         `after`, in order, for this run: `queued`, and the subscriber's columns that a copy needs."""
@@ -292,7 +329,9 @@ class SendLedger:
             chosen = chosen.with_for_update(skip_locked=True)
         # One UPDATE choosing its rows itself: no list of a thousand ids goes to the database and back.
         claimed = connection.execute(
-            update(LedgerEntry).where(LedgerEntry.id.in_(chosen)).values(state=State.QUEUED.value, run_id=self.run_id)
+            update(LedgerEntry)
+            .where(LedgerEntry.id.in_(chosen))
+            .values(state=State.QUEUED.value, run_id=self.run_id)
         ).rowcount
         if not claimed:
             return []
@@ -310,7 +349,10 @@ class SendLedger:
             )
             .order_by(LedgerEntry.id)
         ).all()
-        return [Claimed(entry_id, Reader(subscriber_id, email, key, name)) for entry_id, subscriber_id, email, key, name in rows]
+        return [
+            Claimed(entry_id, Reader(subscriber_id, email, key, name))
+            for entry_id, subscriber_id, email, key, name in rows
+        ]
 
     def hand_over(
         self, connection: Connection, entry_ids: Collection[int], settled: Sequence[tuple[int, Delivery]] = ()
@@ -320,13 +362,17 @@ class SendLedger:
         self.settle(connection, settled)
         if not entry_ids:
             return set()
-        marked = connection.execute(_MARK_SENDING, {"entries": list(entry_ids), "run": self.run_id, "now": utcnow()}).rowcount
+        marked = connection.execute(
+            _MARK_SENDING, {"entries": list(entry_ids), "run": self.run_id, "now": utcnow()}
+        ).rowcount
         if marked == len(entry_ids):
             return set(entry_ids)
         return set(
             connection.scalars(
                 select(LedgerEntry.id).where(
-                    LedgerEntry.id.in_(entry_ids), LedgerEntry.run_id == self.run_id, LedgerEntry.state == State.SENDING.value
+                    LedgerEntry.id.in_(entry_ids),
+                    LedgerEntry.run_id == self.run_id,
+                    LedgerEntry.state == State.SENDING.value,
                 )
             )
         )
@@ -339,13 +385,32 @@ class SendLedger:
         # Only rows still this run's are settled.
         answers: dict[tuple[str, str], list[int]] = {}
         for entry_id, delivery in settled:
-            answers.setdefault((_STATE_OF[delivery.outcome].value, delivery.detail[:500]), []).append(entry_id)
+            answers.setdefault((_STATE_OF[delivery.outcome].value, delivery.detail[:500]), []).append(
+                entry_id
+            )
         each = []
         for (outcome, answer), entry_ids in answers.items():
             if len(entry_ids) > 1:
-                connection.execute(_SETTLE_ALL, {"entries": entry_ids, "run": self.run_id, "outcome": outcome, "answer": answer, "now": now})
+                connection.execute(
+                    _SETTLE_ALL,
+                    {
+                        "entries": entry_ids,
+                        "run": self.run_id,
+                        "outcome": outcome,
+                        "answer": answer,
+                        "now": now,
+                    },
+                )
             else:
-                each.append({"entry": entry_ids[0], "run": self.run_id, "outcome": outcome, "answer": answer, "now": now})
+                each.append(
+                    {
+                        "entry": entry_ids[0],
+                        "run": self.run_id,
+                        "outcome": outcome,
+                        "answer": answer,
+                        "now": now,
+                    }
+                )
         if each:
             connection.execute(_SETTLE_EACH, each)
         deferred = [entry_id for entry_id, delivery in settled if delivery.outcome is Outcome.DEFERRED]
@@ -358,12 +423,18 @@ class SendLedger:
 
     def release(self, connection: Connection, entry_ids: Collection[int], detail: str) -> None:
         """Give rows back: the transport certainly did not take them."""
-        self._give_back(connection, and_(LedgerEntry.id.in_(entry_ids), LedgerEntry.run_id == self.run_id), detail)
+        self._give_back(
+            connection, and_(LedgerEntry.id.in_(entry_ids), LedgerEntry.run_id == self.run_id), detail
+        )
 
-    def _give_back(self, connection: Connection, which: ColumnElement[bool], detail: str | None = None) -> None:
+    def _give_back(
+        self, connection: Connection, which: ColumnElement[bool], detail: str | None = None
+    ) -> None:
         """`queued` and `sending` rows in `which` back to what they were before their claim."""
         values: dict[str, Any] = {
-            "state": case((LedgerEntry.deferred_at.is_(None), State.PENDING.value), else_=State.DEFERRED.value),
+            "state": case(
+                (LedgerEntry.deferred_at.is_(None), State.PENDING.value), else_=State.DEFERRED.value
+            ),
             "run_id": None,
         }
         if detail is not None:
@@ -379,10 +450,19 @@ class SendLedger:
         with self.engine.connect() as connection:
             groups = connection.execute(
                 select(
-                    LedgerEntry.state, LedgerEntry.locale, LedgerEntry.run_id, LedgerEntry.deferred_at.is_(None), func.count()
+                    LedgerEntry.state,
+                    LedgerEntry.locale,
+                    LedgerEntry.run_id,
+                    LedgerEntry.deferred_at.is_(None),
+                    func.count(),
                 )
                 .where(LedgerEntry.issue == self.issue)
-                .group_by(LedgerEntry.state, LedgerEntry.locale, LedgerEntry.run_id, LedgerEntry.deferred_at.is_(None))
+                .group_by(
+                    LedgerEntry.state,
+                    LedgerEntry.locale,
+                    LedgerEntry.run_id,
+                    LedgerEntry.deferred_at.is_(None),
+                )
             ).all()
             dead = self._dead_runs(connection)
         counts: Counter[tuple[str, str]] = Counter()
@@ -401,10 +481,13 @@ class SendLedger:
             return list(
                 connection.scalars(
                     select(LedgerEntry.id)
-                    .where(self._mine(), or_(
-                        LedgerEntry.state == State.UNKNOWN.value,
-                        and_(LedgerEntry.state == State.SENDING.value, LedgerEntry.run_id.in_(dead)),
-                    ))
+                    .where(
+                        self._mine(),
+                        or_(
+                            LedgerEntry.state == State.UNKNOWN.value,
+                            and_(LedgerEntry.state == State.SENDING.value, LedgerEntry.run_id.in_(dead)),
+                        ),
+                    )
                     .order_by(LedgerEntry.id)
                 )
             )
@@ -414,15 +497,30 @@ class SendLedger:
         with self.engine.connect() as connection:
             which: ColumnElement[bool] = LedgerEntry.state == state.value
             if state is State.UNKNOWN:
-                which = or_(which, and_(LedgerEntry.state == State.SENDING.value, LedgerEntry.run_id.in_(self._dead_runs(connection))))
+                which = or_(
+                    which,
+                    and_(
+                        LedgerEntry.state == State.SENDING.value,
+                        LedgerEntry.run_id.in_(self._dead_runs(connection)),
+                    ),
+                )
             rows = connection.execute(
-                select(Subscriber.id, Subscriber.email, LedgerEntry.locale, LedgerEntry.attempts, LedgerEntry.state, LedgerEntry.detail)
+                select(
+                    Subscriber.id,
+                    Subscriber.email,
+                    LedgerEntry.locale,
+                    LedgerEntry.attempts,
+                    LedgerEntry.state,
+                    LedgerEntry.detail,
+                )
                 .join(Subscriber, LedgerEntry.subscriber_id == Subscriber.id)
                 .where(LedgerEntry.issue == self.issue, which)
                 .order_by(Subscriber.id)
             ).all()
         return [
-            Copy(subscriber_id, address, locale, attempts, DIED if row_state == State.SENDING.value else answer)
+            Copy(
+                subscriber_id, address, locale, attempts, DIED if row_state == State.SENDING.value else answer
+            )
             for subscriber_id, address, locale, attempts, row_state, answer in rows
         ]
 
@@ -466,7 +564,9 @@ class LedgerWriter:
         self._thread.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self._requests.put(None)
         self._thread.join()
 

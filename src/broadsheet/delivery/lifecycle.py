@@ -83,7 +83,9 @@ _RULES: dict[Cause, tuple[Status | None, ...]] = {
 # fmt: on
 
 TRANSITIONS: dict[tuple[Status | None, Cause], Status | None] = {
-    (before, cause): after for cause, row in _RULES.items() for before, after in zip(_COLUMNS, row, strict=True)
+    (before, cause): after
+    for cause, row in _RULES.items()
+    for before, after in zip(_COLUMNS, row, strict=True)
 }
 """(status before or None for a new address, cause) -> the status after, or None when it stays as it is."""
 
@@ -262,7 +264,9 @@ def sign_up(
     # unsubscribe or an import in another request meanwhile is not undone); a lost race is tried once more.
     for _attempt in range(2):
         with Session(engine, expire_on_commit=False) as session:
-            subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == row.key)).one_or_none()
+            subscriber = session.scalars(
+                select(Subscriber).where(Subscriber.email_key == row.key)
+            ).one_or_none()
             if subscriber is None:
                 status = after(None, Cause.SIGN_UP)
                 subscriber = Subscriber(
@@ -290,7 +294,14 @@ def sign_up(
                 continue
             session.commit()
             if subscriber.status is Status.ACTIVE:
-                return PendingSignUp(subscriber.id, subscriber.email_key, subscriber.email, subscriber.name, row.locale, active=True)
+                return PendingSignUp(
+                    subscriber.id,
+                    subscriber.email_key,
+                    subscriber.email,
+                    subscriber.name,
+                    row.locale,
+                    active=True,
+                )
             return PendingSignUp(subscriber.id, subscriber.email_key, row.email, row.name, row.locale)
     return None
 
@@ -343,7 +354,10 @@ def confirm(
                 "pending_locale": None,
             }
             if returning:
-                values["name"], values["locale"] = subscriber.pending_name or "", subscriber.pending_locale or subscriber.locale
+                values["name"], values["locale"] = (
+                    subscriber.pending_name or "",
+                    subscriber.pending_locale or subscriber.locale,
+                )
             if subscriber.pending_consent_text is not None:
                 values["consent_text"] = subscriber.pending_consent_text
             if _write_if_unchanged(session, subscriber, values):
@@ -355,7 +369,9 @@ def confirm(
 def forget_confirmation(engine: Engine, subscriber_id: int) -> None:
     """Record that no confirmation email went to the subscriber after all: the next sign-up may send one at once."""
     with Session(engine) as session, session.begin():
-        session.execute(update(Subscriber).where(Subscriber.id == subscriber_id).values(confirmation_sent_at=None))
+        session.execute(
+            update(Subscriber).where(Subscriber.id == subscriber_id).values(confirmation_sent_at=None)
+        )
 
 
 def drop_unconfirmed(engine: Engine, cutoff: datetime) -> int:
@@ -409,7 +425,9 @@ def import_rows(
     existing = {
         found.email_key: found
         for start in range(0, len(keys), _BATCH)
-        for found in session.execute(select(*_IMPORTED_COLUMNS).where(Subscriber.email_key.in_(keys[start : start + _BATCH])))
+        for found in session.execute(
+            select(*_IMPORTED_COLUMNS).where(Subscriber.email_key.in_(keys[start : start + _BATCH]))
+        )
     }
     forgotten = _forgotten(session, [key for key in keys if key not in existing], environ)
     done = Imported()
@@ -423,9 +441,13 @@ def import_rows(
         elif old is None:
             additions.append(_columns_of(row, source, now))
         elif new_status is None and old.status is Status.PENDING:
-            done.left_alone.append((line, f"{old.email!r} awaits the confirmation of its sign-up: an import never skips it"))
+            done.left_alone.append(
+                (line, f"{old.email!r} awaits the confirmation of its sign-up: an import never skips it")
+            )
         elif new_status is None and old.status is not row.status:
-            done.left_alone.append((line, f"{old.email!r} is {old.status}: an import never re-activates an address"))
+            done.left_alone.append(
+                (line, f"{old.email!r} is {old.status}: an import never re-activates an address")
+            )
         else:
             gives_consent = row.consented_at is not None and old.consented_at is None
             if (old.name, old.locale) == (row.name, row.locale) and new_status is None and not gives_consent:
@@ -433,13 +455,17 @@ def import_rows(
                 continue
             updates.append(
                 {
-                    "b_id": old.id, "name": row.name, "locale": row.locale, "updated_at": now,
+                    "b_id": old.id,
+                    "name": row.name,
+                    "locale": row.locale,
+                    "updated_at": now,
                     "status": new_status or old.status,
                     "status_changed_at": now if new_status is not None else old.status_changed_at,
                     "consented_at": row.consented_at if gives_consent else old.consented_at,
                     "consent_text": (row.consent_text or None) if gives_consent else old.consent_text,
                     "consent_source": source if gives_consent else old.consent_source,
-                    "b_status": old.status, "b_since": old.status_changed_at,
+                    "b_status": old.status,
+                    "b_since": old.status_changed_at,
                 }
             )
     if additions:
@@ -452,7 +478,16 @@ def import_rows(
     return done
 
 
-_IMPORT_UPDATED = ("name", "locale", "updated_at", "status", "status_changed_at", "consented_at", "consent_text", "consent_source")
+_IMPORT_UPDATED = (
+    "name",
+    "locale",
+    "updated_at",
+    "status",
+    "status_changed_at",
+    "consented_at",
+    "consent_text",
+    "consent_source",
+)
 _IMPORT_UPDATE = (
     update(Subscriber)
     .where(
@@ -464,8 +499,16 @@ _IMPORT_UPDATE = (
 )
 
 _IMPORTED_COLUMNS = (
-    Subscriber.id, Subscriber.email, Subscriber.email_key, Subscriber.name, Subscriber.locale, Subscriber.status,
-    Subscriber.status_changed_at, Subscriber.consented_at, Subscriber.consent_text, Subscriber.consent_source,
+    Subscriber.id,
+    Subscriber.email,
+    Subscriber.email_key,
+    Subscriber.name,
+    Subscriber.locale,
+    Subscriber.status,
+    Subscriber.status_changed_at,
+    Subscriber.consented_at,
+    Subscriber.consent_text,
+    Subscriber.consent_source,
 )
 
 
@@ -515,7 +558,9 @@ def forget(engine: Engine, email: str, environ: Mapping[str, str] = os.environ) 
     (from `environ`), which keys the hash.
     """
     key = email_key(email)
-    digest = _address_hash(_forgetting_key(environ, f"set {SECRET_VARIABLE} before forgetting an address"), key)
+    digest = _address_hash(
+        _forgetting_key(environ, f"set {SECRET_VARIABLE} before forgetting an address"), key
+    )
     with transaction(engine) as session:
         subscriber = session.scalars(select(Subscriber).where(Subscriber.email_key == key)).one_or_none()
         known = session.scalar(select(Forgotten.id).where(Forgotten.address_hash == digest)) is not None
@@ -532,7 +577,11 @@ def forget(engine: Engine, email: str, environ: Mapping[str, str] = os.environ) 
 def row_of(subscriber: Subscriber) -> SubscriberRow:
     """`subscriber` as listed and exported."""
     return SubscriberRow(
-        subscriber.email, subscriber.name, subscriber.locale, subscriber.status, subscriber.consented_at,
+        subscriber.email,
+        subscriber.name,
+        subscriber.locale,
+        subscriber.status,
+        subscriber.consented_at,
         subscriber.consent_text or "",
     )
 
@@ -548,7 +597,8 @@ def _erase(session: Session, subscriber: Subscriber) -> None:
     """
     session.execute(
         delete(LedgerEntry).where(
-            LedgerEntry.subscriber_id == subscriber.id, LedgerEntry.state.in_([State.PENDING.value, State.QUEUED.value])
+            LedgerEntry.subscriber_id == subscriber.id,
+            LedgerEntry.state.in_([State.PENDING.value, State.QUEUED.value]),
         )
     )
     anonymous: dict[str | None, str] = {}
@@ -569,8 +619,14 @@ def _columns_of(row: SubscriberRow, source: str, now: datetime, cause: Cause | N
     (default: the import of `row`); the rest take their defaults."""
     status = after(None, cause or IMPORTED[row.status])
     return {
-        "email": row.email, "email_key": row.key, "name": row.name, "locale": row.locale, "status": status,
-        "status_changed_at": now, "consent_source": source, "consented_at": row.consented_at,
+        "email": row.email,
+        "email_key": row.key,
+        "name": row.name,
+        "locale": row.locale,
+        "status": status,
+        "status_changed_at": now,
+        "consent_source": source,
+        "consented_at": row.consented_at,
         "consent_text": row.consent_text or None,
     }
 
@@ -583,7 +639,9 @@ def transaction(engine: Engine) -> Iterator[Session]:
         with Session(engine) as session, session.begin():
             yield session
     except IntegrityError:
-        raise BroadsheetError("another program changed the same subscribers at the same time: try again") from None
+        raise BroadsheetError(
+            "another program changed the same subscribers at the same time: try again"
+        ) from None
 
 
 def _forgetting_key(environ: Mapping[str, str], why: str) -> bytes:
@@ -610,6 +668,8 @@ def _forgotten(session: Session, keys: Iterable[str], environ: Mapping[str, str]
     found: set[str] = set()
     digests = list(hashes)
     for start in range(0, len(digests), _BATCH):
-        query = select(Forgotten.address_hash).where(Forgotten.address_hash.in_(digests[start : start + _BATCH]))
+        query = select(Forgotten.address_hash).where(
+            Forgotten.address_hash.in_(digests[start : start + _BATCH])
+        )
         found.update(hashes[digest] for digest in session.scalars(query))
     return found

@@ -36,11 +36,15 @@ class MissingSecret(BroadsheetError):
     """Unsubscribe links cannot be signed without the secret."""
 
 
-def secret_from(environ: Mapping[str, str], why: str = "before sending: it signs each subscriber's unsubscribe link") -> str:
+def secret_from(
+    environ: Mapping[str, str], why: str = "before sending: it signs each subscriber's unsubscribe link"
+) -> str:
     """BROADSHEET_SECRET from `environ`; raises `MissingSecret`, saying `why` it is needed, when it is unset or short."""
     secret = environ.get(SECRET_VARIABLE, "")
     if len(secret) < MIN_SECRET_LENGTH:
-        raise MissingSecret(f"set {SECRET_VARIABLE} to a long random string (at least {MIN_SECRET_LENGTH} characters) {why}")
+        raise MissingSecret(
+            f"set {SECRET_VARIABLE} to a long random string (at least {MIN_SECRET_LENGTH} characters) {why}"
+        )
     return secret
 
 
@@ -141,11 +145,19 @@ def ascii_url(url: str) -> str:
         return url
     parts = urlsplit(url)
     userinfo, at, hostport = parts.netloc.rpartition("@")
-    host, colon, port = hostport.rpartition(":") if hostport.rpartition(":")[2].isdigit() else (hostport, "", "")
+    host, colon, port = (
+        hostport.rpartition(":") if hostport.rpartition(":")[2].isdigit() else (hostport, "", "")
+    )
     netloc = f"{userinfo}{at}{_ascii_host(host)}{colon}{port}"
     unreserved = "/:@!$&'()*+,;=%?#~"
     return urlunsplit(
-        (parts.scheme, netloc, quote(parts.path, safe=unreserved), quote(parts.query, safe=unreserved), quote(parts.fragment, safe=unreserved))
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=unreserved),
+            quote(parts.query, safe=unreserved),
+            quote(parts.fragment, safe=unreserved),
+        )
     )
 
 

@@ -135,7 +135,9 @@ def send_issue(
         progress.deferred = due[State.DEFERRED.value]
         progress.on_change(progress)
         with _untouched_by_collections(), LedgerWriter(ledger) as writer:
-            channels = _Channels(project, issue, emails, ledger, writer, transport, signer, progress, batch_size)
+            channels = _Channels(
+                project, issue, emails, ledger, writer, transport, signer, progress, batch_size
+            )
             channels.run(State.PENDING)
             for round_number in range(1, DEFERRED_ROUNDS + 1):
                 if not ledger.due(patience)[State.DEFERRED.value]:
@@ -194,7 +196,9 @@ class _Channels:
         stop = threading.Event()
         errors: list[BaseException] = []
         channels = [
-            threading.Thread(target=self._channel, args=(feed, state, stop, errors), name=f"send-{number}", daemon=True)
+            threading.Thread(
+                target=self._channel, args=(feed, state, stop, errors), name=f"send-{number}", daemon=True
+            )
             for number in range(self.transport.channels)
         ]
         for channel in channels:
@@ -231,12 +235,19 @@ class _Channels:
                     self.issue,
                     self.emails[locale],
                     self.project,
-                    [recipient(row.subscriber, self.ledger.issue, self.project.settings, self.signer) for row in rows],
+                    [
+                        recipient(row.subscriber, self.ledger.issue, self.project.settings, self.signer)
+                        for row in rows
+                    ],
                 )
                 try:
                     deliveries = self.transport.send(batch)
                 except TransportError as exc:
-                    self.writer.call(functools.partial(self.ledger.release, entry_ids=[row.entry_id for row in rows], detail=str(exc)))
+                    self.writer.call(
+                        functools.partial(
+                            self.ledger.release, entry_ids=[row.entry_id for row in rows], detail=str(exc)
+                        )
+                    )
                     raise
                 settled = [(row.entry_id, delivery) for row, delivery in zip(rows, deliveries, strict=True)]
                 self._count(settled=deliveries)
@@ -286,8 +297,14 @@ class _Feed:
     """The batches of one round, claimed from the ledger a chunk at a time, locale after locale, for the channels to take."""
 
     def __init__(
-        self, ledger: SendLedger, writer: LedgerWriter, locales: list[str], state: State,
-        patience: Patience | None, size: int, chunk: int,
+        self,
+        ledger: SendLedger,
+        writer: LedgerWriter,
+        locales: list[str],
+        state: State,
+        patience: Patience | None,
+        size: int,
+        chunk: int,
     ) -> None:
         self.ledger, self.writer, self.locales = ledger, writer, locales
         self.state, self.patience, self.size, self.chunk = state, patience, size, chunk
@@ -304,7 +321,12 @@ class _Feed:
                 locale = self.locales[0]
                 claimed = self.writer.call(
                     functools.partial(
-                        self.ledger.claim, locale=locale, limit=self.chunk, state=self.state, after=self._after, patience=self.patience
+                        self.ledger.claim,
+                        locale=locale,
+                        limit=self.chunk,
+                        state=self.state,
+                        after=self._after,
+                        patience=self.patience,
                     )
                 )
                 if not claimed:
@@ -313,11 +335,15 @@ class _Feed:
                     continue
                 # Keyset order: a row deferred again in this round is not claimed twice in it.
                 self._after = claimed[-1].entry_id
-                self._batches.extend((locale, claimed[i : i + self.size]) for i in range(0, len(claimed), self.size))
+                self._batches.extend(
+                    (locale, claimed[i : i + self.size]) for i in range(0, len(claimed), self.size)
+                )
             return self._batches.popleft()
 
 
-def send_test_copy(project: Project, issue: Issue, email: Email, transport: Transport, signer: Signer, address: str) -> Delivery:
+def send_test_copy(
+    project: Project, issue: Issue, email: Email, transport: Transport, signer: Signer, address: str
+) -> Delivery:
     """One copy to `address`, outside the ledger (its unsubscribe link names no subscriber)."""
     stand_in = Subscriber(id=0, email=address, email_key=address.lower(), name="", locale=email.locale)
     copy = recipient(stand_in, issue.date.isoformat(), project.settings, signer)

@@ -108,7 +108,13 @@ class Subscriber(Base):
     locale: Mapped[str] = mapped_column(String(35))
     status: Mapped[Status] = mapped_column(
         # Stored as the value strings ("active"), in a VARCHAR as before: no CHECK constraint, no schema change.
-        Enum(Status, native_enum=False, create_constraint=False, length=20, values_callable=lambda members: [m.value for m in members]),
+        Enum(
+            Status,
+            native_enum=False,
+            create_constraint=False,
+            length=20,
+            values_callable=lambda members: [m.value for m in members],
+        ),
         default=Status.ACTIVE,
         index=True,
     )
@@ -182,7 +188,9 @@ class LedgerEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     issue: Mapped[str] = mapped_column(String(10))
-    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True
+    )
     """None once the subscriber was forgotten: the row stays, counted, under `anonymous_id`."""
     anonymous_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     """A random id, one per forgotten subscriber and issue, tying their copy of the issue to its events and to nobody."""
@@ -208,7 +216,9 @@ class Event(Base):
     sg_event_id: Mapped[str] = mapped_column(String(100), unique=True)
     """SendGrid's id of the event: a retried delivery of the same event is recorded once."""
     issue: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True
+    )
     anonymous_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     """As in the ledger: the random id of a forgotten subscriber."""
     kind: Mapped[str] = mapped_column(String(30))
@@ -267,7 +277,13 @@ def database_url(project: Project, environ: Mapping[str, str]) -> str:
     written = given or project.settings.database_url
     url = _parse(written, source)
     path = url.database
-    if url.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:") or Path(path).is_absolute():
+    if (
+        url.get_backend_name() != "sqlite"
+        or not path
+        or path == ":memory:"
+        or path.startswith("file:")
+        or Path(path).is_absolute()
+    ):
         return written
     return url.set(database=str(project.root / path)).render_as_string(hide_password=False)
 

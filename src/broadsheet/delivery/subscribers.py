@@ -105,20 +105,29 @@ def check(
         problems.append(("email", f"Expected an email address but received: {email!r} ({exc})"))
     except ValueError:
         # Such as `=?utf-8?q?e6?=@example.org`: valid by RFC 5321, but no header can hold it.
-        problems.append(("email", f"Expected an email address but received: {email!r} (no message can be addressed to it)"))
+        problems.append(
+            (
+                "email",
+                f"Expected an email address but received: {email!r} (no message can be addressed to it)",
+            )
+        )
     problems += _name_and_locale_problems(name, locale, locales)
     configured = {code.lower(): code for code in locales}
     # `pending` is only for sign-ups awaiting their confirmation: an import cannot skip the opt-in.
     statuses = [member.value for member in Status if member is not Status.PENDING]
     if status and status not in statuses:
         expected = ", ".join(repr(value) for value in statuses)
-        problems.append((STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}"))
+        problems.append(
+            (STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}")
+        )
     if problems:
         return None, problems
     return SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), []
 
 
-def check_preferences(name: str, locale: str, locales: Sequence[str]) -> tuple[tuple[str, str] | None, list[tuple[str, str]]]:
+def check_preferences(
+    name: str, locale: str, locales: Sequence[str]
+) -> tuple[tuple[str, str] | None, list[tuple[str, str]]]:
     """The (name, locale) a subscriber's preferences form gives, or None and what is wrong with them (field,
     message): only what the form changes is checked, not the address on record (kept under older rules)."""
     name, locale = name.strip(), locale.strip()
@@ -133,7 +142,9 @@ def _name_and_locale_problems(name: str, locale: str, locales: Sequence[str]) ->
     if len(name) > NAME_LENGTH:
         problems.append(("name", f"Expected at most {NAME_LENGTH} characters but received {len(name)}"))
     if _LINE_BREAKS.search(name):
-        problems.append(("name", f"Expected a name on one line, without control characters, but received: {name!r}"))
+        problems.append(
+            ("name", f"Expected a name on one line, without control characters, but received: {name!r}")
+        )
     elif hidden := _HIDDEN.search(name):
         problems.append(
             (
@@ -144,11 +155,15 @@ def _name_and_locale_problems(name: str, locale: str, locales: Sequence[str]) ->
         )
     elif "\ufffd" in name:
         # U+FFFD stands where bytes could not be read as UTF-8: a name garbled on its way, not one to keep.
-        problems.append(("name", f"Expected a name in UTF-8 but received one with unreadable characters: {name!r}"))
+        problems.append(
+            ("name", f"Expected a name in UTF-8 but received one with unreadable characters: {name!r}")
+        )
     configured = {code.lower(): code for code in locales}
     if locale.lower() not in configured:
         expected = ", ".join(repr(code) for code in locales)
-        problems.append(("locale", f"Expected one of the configured locales {expected} but received: {locale!r}"))
+        problems.append(
+            ("locale", f"Expected one of the configured locales {expected} but received: {locale!r}")
+        )
     return problems
 
 
@@ -182,7 +197,9 @@ def import_csv(
             rows.diagnostics.extend(
                 Diagnostic(display, line, 0, "email", why, Severity.WARNING) for line, why in done.left_alone
             )
-    return ImportReport(added, updated, unchanged, rows.bad_rows + left_alone, tuple(sorted(rows.diagnostics)))
+    return ImportReport(
+        added, updated, unchanged, rows.bad_rows + left_alone, tuple(sorted(rows.diagnostics))
+    )
 
 
 def export_csv(engine: Engine, out: TextIO) -> int:
@@ -219,7 +236,9 @@ def from_spreadsheet_cell(cell: str) -> str:
 
 def list_counts(engine: Engine) -> dict[str, dict[Status, int]]:
     """How many subscribers each locale has in each status (every status present, zeros too), by locale."""
-    query = select(Subscriber.locale, Subscriber.status, func.count()).group_by(Subscriber.locale, Subscriber.status)
+    query = select(Subscriber.locale, Subscriber.status, func.count()).group_by(
+        Subscriber.locale, Subscriber.status
+    )
     counts: dict[str, dict[Status, int]] = {}
     with engine.connect() as connection:
         for locale, status, count in connection.execute(query):
@@ -284,10 +303,18 @@ def personal_data(engine: Engine, email: str) -> dict[str, Any]:
                 "pending_locale": subscriber.pending_locale,
             },
             "ledger": [
-                {"issue": row.issue, "locale": row.locale, "state": row.state, "detail": row.detail, "updated_at": _iso(row.updated_at)}
+                {
+                    "issue": row.issue,
+                    "locale": row.locale,
+                    "state": row.state,
+                    "detail": row.detail,
+                    "updated_at": _iso(row.updated_at),
+                }
                 for row in ledger
             ],
-            "events": [{"issue": row.issue, "kind": row.kind, "created_at": _iso(row.created_at)} for row in events],
+            "events": [
+                {"issue": row.issue, "kind": row.kind, "created_at": _iso(row.created_at)} for row in events
+            ],
         }
 
 
@@ -339,7 +366,9 @@ class _ImportFile:
             start = reader.line_num + 1
             for record in reader:
                 line, start = start, reader.line_num + 1
-                if any(cell.strip() for cell in record) and (row := self._check(line, record, header, columns)):
+                if any(cell.strip() for cell in record) and (
+                    row := self._check(line, record, header, columns)
+                ):
                     checked.append(row)
                 if len(checked) >= IMPORT_CHUNK:
                     yield self._valid(checked)
@@ -356,30 +385,44 @@ class _ImportFile:
             self.diagnostics.append(Diagnostic(self.display, line, 0, "", f"not valid CSV: {exc}"))
             raise InvalidInput(self.diagnostics) from None
 
-    def _check(self, line: int, record: list[str], header: list[str], columns: dict[str, int]) -> _Checked | None:
+    def _check(
+        self, line: int, record: list[str], header: list[str], columns: dict[str, int]
+    ) -> _Checked | None:
         """One row checked; None for a row passed over with a warning."""
         if len(record) > len(header) or len(record) <= max(columns.values()):
             # Rows may leave out trailing cells of ignored columns, not those of the columns read.
             hint = " (quote a value that holds a comma)" if len(record) > len(header) else ""
-            return _Checked(line, None, [("", f"Expected {len(header)} fields, as in the header, but received {len(record)}{hint}")])
+            return _Checked(
+                line,
+                None,
+                [("", f"Expected {len(header)} fields, as in the header, but received {len(record)}{hint}")],
+            )
         values = {column: from_spreadsheet_cell(record[index]) for column, index in columns.items()}
         if values.get(STATUS_COLUMN, "").strip().lower() == Status.PENDING.value:
             # An export holds the sign-ups awaiting confirmation; only the person's confirmation adds them.
             message = "a sign-up awaiting its confirmation; not imported (only confirming it subscribes the address)"
-            self.diagnostics.append(Diagnostic(self.display, line, 0, STATUS_COLUMN, message, Severity.WARNING))
+            self.diagnostics.append(
+                Diagnostic(self.display, line, 0, STATUS_COLUMN, message, Severity.WARNING)
+            )
             self.bad_rows += 1
             return None
-        new, problems = check(values["email"], values["name"], values["locale"], values.get(STATUS_COLUMN, ""), self.locales)
+        new, problems = check(
+            values["email"], values["name"], values["locale"], values.get(STATUS_COLUMN, ""), self.locales
+        )
         consented_at, problem = _moment(values.get(CONSENTED_AT_COLUMN, ""))
         if problem:
             new = None
             problems.append((CONSENTED_AT_COLUMN, problem))
         elif new is not None:
-            new = dataclasses.replace(new, consented_at=consented_at, consent_text=values.get(CONSENT_TEXT_COLUMN, "").strip())
+            new = dataclasses.replace(
+                new, consented_at=consented_at, consent_text=values.get(CONSENT_TEXT_COLUMN, "").strip()
+            )
         if new is None and any(field == "email" for field, _ in problems):
             return _Checked(line, None, problems)
         # A row bad for another reason still claims its address: a later row with it is a duplicate.
-        return _Checked(line, new, problems, new.key if new else email_key(values["email"]), values["email"].strip())
+        return _Checked(
+            line, new, problems, new.key if new else email_key(values["email"]), values["email"].strip()
+        )
 
     def _valid(self, checked: list[_Checked]) -> list[tuple[int, SubscriberRow]]:
         """The valid rows of `checked`; the others reported, an address already on an earlier line among them."""
@@ -392,7 +435,9 @@ class _ImportFile:
                 problems = [*problems, ("email", f"{row.written!r} is already on line {earlier[row.line]}")]
             if subscriber is None:
                 self.bad_rows += 1
-                self.diagnostics.extend(Diagnostic(self.display, row.line, 0, field, message) for field, message in problems)
+                self.diagnostics.extend(
+                    Diagnostic(self.display, row.line, 0, field, message) for field, message in problems
+                )
             else:
                 valid.append((row.line, subscriber))
         return valid
@@ -438,7 +483,9 @@ class _FirstLines:
         for start in range(0, len(keys), 500):
             batch = keys[start : start + 500]
             marks = ", ".join("?" * len(batch))
-            first.update(self._database.execute(f"SELECT key, line FROM first_lines WHERE key IN ({marks})", batch))
+            first.update(
+                self._database.execute(f"SELECT key, line FROM first_lines WHERE key IN ({marks})", batch)
+            )
         earlier: dict[int, int] = {}
         new: list[tuple[str, int]] = []
         for key, line in rows:
@@ -468,7 +515,9 @@ def _undecodable(path: Path) -> Diagnostic:
             try:
                 decoder.decode(body)
             except UnicodeDecodeError as exc:
-                return _not_utf8(path, number, offset + len(piece) - len(body) - begun + exc.start, exc.reason)
+                return _not_utf8(
+                    path, number, offset + len(piece) - len(body) - begun + exc.start, exc.reason
+                )
             offset += len(piece)
             number += piece.endswith(b"\n")
         begun = len(decoder.getstate()[0])
@@ -480,15 +529,25 @@ def _undecodable(path: Path) -> Diagnostic:
 
 
 def _not_utf8(path: Path, line: int, at: int, reason: str) -> Diagnostic:
-    return Diagnostic(str(path), line, 0, "", f"not UTF-8 text ({reason} at byte {at}); save the file as CSV UTF-8")
+    return Diagnostic(
+        str(path), line, 0, "", f"not UTF-8 text ({reason} at byte {at}); save the file as CSV UTF-8"
+    )
 
 
 def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:
     """Where each known column is in `header`; warns of the others and raises for a missing one."""
     names = [cell.strip().lower() for cell in header]
     known = (*COLUMNS, *OPTIONAL_COLUMNS)
-    problems = [f"missing column {column!r}" for column in COLUMNS if column not in names] if header else ["empty file"]
-    problems += [f"column {column!r} appears {names.count(column)} times" for column in known if names.count(column) > 1]
+    problems = (
+        [f"missing column {column!r}" for column in COLUMNS if column not in names]
+        if header
+        else ["empty file"]
+    )
+    problems += [
+        f"column {column!r} appears {names.count(column)} times"
+        for column in known
+        if names.count(column) > 1
+    ]
     if problems:
         wanted = ", ".join(COLUMNS)
         message = f"{'; '.join(problems)}: the first line must name the columns {wanted} (in any order)"
@@ -499,9 +558,10 @@ def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> 
         if name not in known
     ]
     if ignored:
-        diagnostics.append(Diagnostic(display, 1, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING))
+        diagnostics.append(
+            Diagnostic(display, 1, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING)
+        )
     return {column: names.index(column) for column in known if column in names}
-
 
 
 def _moment(text: str) -> tuple[datetime | None, str]:
@@ -513,7 +573,10 @@ def _moment(text: str) -> tuple[datetime | None, str]:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        return None, f"Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z but received: {text!r}"
+        return (
+            None,
+            f"Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z but received: {text!r}",
+        )
     # In UTC, as the store keeps every time (SQLite would drop any other zone without converting).
     moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     if moment > datetime.now(UTC):

@@ -47,8 +47,12 @@ class Synced:
 def client_from(environ: Mapping[str, str]) -> SendGridAPIClient:
     key = environ.get(KEY_VARIABLE, "")
     if not key:
-        raise TransportError(f"set {KEY_VARIABLE} to a SendGrid API key with the Suppressions read permission")
-    return SendGridAPIClient(api_key=key, host=environ.get(URL_VARIABLE, "https://api.sendgrid.com").rstrip("/"))
+        raise TransportError(
+            f"set {KEY_VARIABLE} to a SendGrid API key with the Suppressions read permission"
+        )
+    return SendGridAPIClient(
+        api_key=key, host=environ.get(URL_VARIABLE, "https://api.sendgrid.com").rstrip("/")
+    )
 
 
 def _entries(client: SendGridAPIClient, name: str) -> Iterator[str]:
@@ -56,13 +60,21 @@ def _entries(client: SendGridAPIClient, name: str) -> Iterator[str]:
     offset = 0
     while True:
         try:
-            response = getattr(client.client.suppression, name).get(query_params={"limit": PAGE, "offset": offset})
+            response = getattr(client.client.suppression, name).get(
+                query_params={"limit": PAGE, "offset": offset}
+            )
         except http_errors.HTTPError as exc:
             status = int(exc.status_code)
-            cause = "SendGrid rejected the API key" if status == 401 else f"SendGrid answered {status} {exc.reason}"
+            cause = (
+                "SendGrid rejected the API key"
+                if status == 401
+                else f"SendGrid answered {status} {exc.reason}"
+            )
             raise TransportError(f"sendgrid: reading the {name} list: {cause}") from None
         except OSError as exc:
-            raise TransportError(f"sendgrid: reading the {name} list: cannot reach SendGrid ({exc})") from None
+            raise TransportError(
+                f"sendgrid: reading the {name} list: cannot reach SendGrid ({exc})"
+            ) from None
         page: Any = json.loads(response.body or b"[]")
         if not isinstance(page, list):
             raise TransportError(f"sendgrid: the {name} list came back as {type(page).__name__}, not a list")

@@ -93,7 +93,9 @@ def create_app(
     signup_secret = secret if secret is not None else os.environ.get(SECRET_VARIABLE, "")
     opened = transport_factory or (lambda: _configured_transport(project))
     forms = FormTokens(signup_secret)
-    limits = SignUpLimits(settings.signup_limit_per_client, settings.signup_limit_per_address, settings.signup_limit_total)
+    limits = SignUpLimits(
+        settings.signup_limit_per_client, settings.signup_limit_per_address, settings.signup_limit_total
+    )
     link = confirmation_link(settings)
     signup = SignUp(project, engine, pages, forms, signup_secret, opened, signer, limits, link or "")
     preferences = Preferences(project, engine, signer, pages, forms)

@@ -24,7 +24,11 @@ class SignUpLimits:
 
     def __init__(self, per_client: str, per_address: str, total: str) -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._rates = {"client": parse_many(per_client), "address": parse_many(per_address), "total": parse_many(total)}
+        self._rates = {
+            "client": parse_many(per_client),
+            "address": parse_many(per_address),
+            "total": parse_many(total),
+        }
 
     def take(self, *counted: tuple[Literal["client", "address", "total"], str]) -> int | None:
         """Count one sign-up against each (kind, key) of `counted`, kind "client", "address" or "total" (whose
@@ -33,9 +37,16 @@ class SignUpLimits:
         checks: list[tuple[RateLimitItem, str, str]] = [
             (rate, kind, self._identity(kind, key)) for kind, key in counted for rate in self._rates[kind]
         ]
-        full = [(rate, kind, identity) for rate, kind, identity in checks if not self._limiter.test(rate, kind, identity)]
+        full = [
+            (rate, kind, identity)
+            for rate, kind, identity in checks
+            if not self._limiter.test(rate, kind, identity)
+        ]
         if full:
-            reset = max(self._limiter.get_window_stats(rate, kind, identity).reset_time for rate, kind, identity in full)
+            reset = max(
+                self._limiter.get_window_stats(rate, kind, identity).reset_time
+                for rate, kind, identity in full
+            )
             return max(1, math.ceil(reset - time.time()))
         for rate, kind, identity in checks:
             self._limiter.hit(rate, kind, identity)
@@ -44,8 +55,6 @@ class SignUpLimits:
     @staticmethod
     def _identity(kind: str, key: str) -> str:
         return hashlib.sha256(key.encode("utf-8")).hexdigest() if kind == "address" else key
-
-
 
 
 def client_key(host: str) -> str:

@@ -80,9 +80,13 @@ class WebPages:
         template = self.environment(locale).get_template(CONSENT_TEMPLATE)
         return " ".join(template.render(self.values(locale)).split())
 
-    def render(self, template: str, state: str, locale: str, *, status_code: int = 200, **values: Any) -> HTMLResponse:
-        page = self.environment(locale).get_template(template).render(
-            state=state, **{"action": "", **self.values(locale), **values}
+    def render(
+        self, template: str, state: str, locale: str, *, status_code: int = 200, **values: Any
+    ) -> HTMLResponse:
+        page = (
+            self.environment(locale)
+            .get_template(template)
+            .render(state=state, **{"action": "", **self.values(locale), **values})
         )
         return HTMLResponse(page, status_code=status_code, headers=PAGE_HEADERS)
 
@@ -113,7 +117,11 @@ def visitor_locale(request: Request, settings: Settings) -> str:
     """The language of a page for a visitor nothing else tells about: `?lang=`, else their Accept-Language,
     else the source locale."""
     asked = locale_named(request.query_params.get("lang", ""), settings.locales)
-    return asked or _negotiated(request.headers.get("accept-language", ""), settings.locales) or settings.source_locale
+    return (
+        asked
+        or _negotiated(request.headers.get("accept-language", ""), settings.locales)
+        or settings.source_locale
+    )
 
 
 def languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -148,8 +156,12 @@ def _negotiated(accept_language: str, locales: tuple[str, ...]) -> str | None:
         elif tag and 0 < quality <= 1:
             ranked.append((-quality, position, tag))
     named = {tag for _quality, _position, tag in ranked} | refused
-    unnamed = [code for code in locales if code.lower() not in named and code.lower().split("_")[0] not in named]
-    preferred = [code for _quality, _position, tag in sorted(ranked) for code in (unnamed if tag == "*" else [tag])]
+    unnamed = [
+        code for code in locales if code.lower() not in named and code.lower().split("_")[0] not in named
+    ]
+    preferred = [
+        code for _quality, _position, tag in sorted(ranked) for code in (unnamed if tag == "*" else [tag])
+    ]
     allowed = [code for code in locales if code.lower() not in refused]
     found = negotiate_locale(preferred, allowed, sep="_")
     return locale_named(found, locales) if found else None

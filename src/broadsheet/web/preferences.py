@@ -27,7 +27,9 @@ class Preferences:
     """A subscriber's own page, reached by the signed token of their emails: their name and the language
     of the newsletter, which the next send reads."""
 
-    def __init__(self, project: Project, engine: Engine, signer: Signer, pages: WebPages, forms: FormTokens) -> None:
+    def __init__(
+        self, project: Project, engine: Engine, signer: Signer, pages: WebPages, forms: FormTokens
+    ) -> None:
         self.project = project
         self.engine = engine
         self.signer = signer
@@ -40,7 +42,9 @@ class Preferences:
             return self._invalid(request)
         if subscriber.status is not Status.ACTIVE:
             return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale)
-        return self._form_page(subscriber, request, {"name": subscriber.name, "language": subscriber.locale}, errors=set())
+        return self._form_page(
+            subscriber, request, {"name": subscriber.name, "language": subscriber.locale}, errors=set()
+        )
 
     async def submit(self, request: Request) -> Response:
         subscriber = await self._subscriber(request)
@@ -53,12 +57,18 @@ class Preferences:
         if subscriber.status is not Status.ACTIVE:
             return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
         # Only what the form changes is checked: an address taken under older rules does not block it.
-        chosen, problems = subscribers.check_preferences(fields["name"], fields["language"], self.project.settings.locales)
+        chosen, problems = subscribers.check_preferences(
+            fields["name"], fields["language"], self.project.settings.locales
+        )
         if chosen is None:
             values = {"name": fields["name"], "language": fields["language"]}
-            return self._form_page(subscriber, request, values, errors={field for field, _message in problems}, status_code=400)
+            return self._form_page(
+                subscriber, request, values, errors={field for field, _message in problems}, status_code=400
+            )
         name, locale = chosen
-        changed = await run_in_threadpool(lifecycle.change_preferences, self.engine, subscriber.id, name, locale)
+        changed = await run_in_threadpool(
+            lifecycle.change_preferences, self.engine, subscriber.id, name, locale
+        )
         if not changed:
             # Unsubscribed (or bounced) between the check above and the update.
             return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
@@ -66,15 +76,27 @@ class Preferences:
         return self.pages.render(PREFERENCES_TEMPLATE, "saved", locale)
 
     def _form_page(
-        self, subscriber: Subscriber, request: Request, values: dict[str, str], *, errors: set[str], status_code: int = 200
+        self,
+        subscriber: Subscriber,
+        request: Request,
+        values: dict[str, str],
+        *,
+        errors: set[str],
+        status_code: int = 200,
     ) -> HTMLResponse:
         token = quote(str(request.path_params["token"]), safe="")
         return self.pages.render(
-            PREFERENCES_TEMPLATE, "form", subscriber.locale, status_code=status_code,
+            PREFERENCES_TEMPLATE,
+            "form",
+            subscriber.locale,
+            status_code=status_code,
             # Relative, so that they hold wherever the app is mounted: the page is /preferences/{token} itself.
-            action=token, csrf=self._forms.issue(self._purpose(subscriber)),
+            action=token,
+            csrf=self._forms.issue(self._purpose(subscriber)),
             unsubscribe_action=f"../unsubscribe/{token}",
-            languages=languages(self.project.settings.locales), values=values, errors=errors,
+            languages=languages(self.project.settings.locales),
+            values=values,
+            errors=errors,
         )
 
     async def _subscriber(self, request: Request) -> Subscriber | None:
@@ -86,7 +108,9 @@ class Preferences:
         return subscriber
 
     def _invalid(self, request: Request) -> HTMLResponse:
-        return self.pages.render(PREFERENCES_TEMPLATE, "invalid", visitor_locale(request, self.project.settings), status_code=400)
+        return self.pages.render(
+            PREFERENCES_TEMPLATE, "invalid", visitor_locale(request, self.project.settings), status_code=400
+        )
 
     @staticmethod
     def _purpose(subscriber: Subscriber) -> str:

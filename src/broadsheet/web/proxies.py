@@ -36,7 +36,13 @@ def trusted_proxies(given: str) -> str:
             ) from None
     v4 = [network for network in networks if isinstance(network, ipaddress.IPv4Network)]
     v6 = [network for network in networks if isinstance(network, ipaddress.IPv6Network)]
-    mapped = [*v6, *(ipaddress.IPv6Network(f"::ffff:{network.network_address}/{96 + network.prefixlen}") for network in v4)]
+    mapped = [
+        *v6,
+        *(
+            ipaddress.IPv6Network(f"::ffff:{network.network_address}/{96 + network.prefixlen}")
+            for network in v4
+        ),
+    ]
     for family, everything, among in (
         ("IPv4", ipaddress.IPv4Network("0.0.0.0/0"), v4),
         ("IPv6", ipaddress.IPv6Network("::/0"), v6),
@@ -52,7 +58,8 @@ def trusted_proxies(given: str) -> str:
 
 
 def _covered(
-    everything: ipaddress.IPv4Network | ipaddress.IPv6Network, networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]
+    everything: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network],
 ) -> bool:
     """Whether `networks` (all of `everything`'s family) together hold every address of `everything`."""
     merged = ipaddress.collapse_addresses(networks)  # type: ignore[type-var]

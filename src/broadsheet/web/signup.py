@@ -117,7 +117,9 @@ class SignUp:
     async def form(self, request: Request) -> Response:
         locale = self._page_locale(request)
         source = form_source(request.query_params.get(SOURCE_FIELD, ""))
-        return self._form_page(locale, {"email": "", "name": "", "language": locale}, errors=set(), source=source)
+        return self._form_page(
+            locale, {"email": "", "name": "", "language": locale}, errors=set(), source=source
+        )
 
     async def submit(self, request: Request) -> Response:
         locales = self.project.settings.locales
@@ -141,7 +143,12 @@ class SignUp:
             # A form of the app's own keeps its source in a hidden field too, for when its token has expired.
             source = source if page_locale is not None else form_source(fields[SOURCE_FIELD])
             return self._form_page(
-                shown_in, values, errors=set(), notice=notice, source=source, status_code=400 if given_token else 200
+                shown_in,
+                values,
+                errors=set(),
+                notice=notice,
+                source=source,
+                status_code=400 if given_token else 200,
             )
         # Only a post from this app's own form counts: it is what may store an address and send an email.
         # Every such post counts against its client; a valid one also against its address and the total,
@@ -168,7 +175,9 @@ class SignUp:
         else:
             # Sent once the answer has gone: whether an email goes or not, and however long the mail server
             # takes, the answer comes as fast, so its timing tells nobody who subscribes either.
-            response.background = self.outgoing.task(self._send_confirmation, dataclasses.replace(pending, source=source))
+            response.background = self.outgoing.task(
+                self._send_confirmation, dataclasses.replace(pending, source=source)
+            )
         return response
 
     async def confirm(self, request: Request) -> Response:
@@ -186,28 +195,51 @@ class SignUp:
         except (BadData, TypeError, ValueError):
             logger.info("event=confirm outcome=invalid-token")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
-        subscriber, newly = await run_in_threadpool(lifecycle.confirm, self.engine, identifier, digest, utcnow(), form_source(source))
+        subscriber, newly = await run_in_threadpool(
+            lifecycle.confirm, self.engine, identifier, digest, utcnow(), form_source(source)
+        )
         if subscriber is None:
             logger.info("event=confirm outcome=not-pending")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
-        logger.info("event=confirm outcome=%s subscriber=%d", "active" if newly else "already-active", subscriber.id)
+        logger.info(
+            "event=confirm outcome=%s subscriber=%d", "active" if newly else "already-active", subscriber.id
+        )
         # Where the emails' footers send them (preferences_url): the confirmation link may live elsewhere (confirm_url).
-        preferences = self.project.settings.preferences_url.replace("{token}", quote(self.signer.token(subscriber), safe=""))
+        preferences = self.project.settings.preferences_url.replace(
+            "{token}", quote(self.signer.token(subscriber), safe="")
+        )
         state = "confirmed" if newly else "already-confirmed"
         return self.pages.render(SIGNUP_TEMPLATE, state, subscriber.locale, preferences=preferences)
 
     def _form_page(
-        self, locale: str, values: dict[str, str], *, errors: set[str], source: str, notice: str = "", status_code: int = 200
+        self,
+        locale: str,
+        values: dict[str, str],
+        *,
+        errors: set[str],
+        source: str,
+        notice: str = "",
+        status_code: int = 200,
     ) -> HTMLResponse:
         # The token names the language of the page and the consent it shows (what is recorded is what the
         # person read), and the form's source, signed so that a post cannot claim another.
         consent = self.pages.consent(locale)
         return self.pages.render(
-            SIGNUP_TEMPLATE, "form", locale, status_code=status_code,
+            SIGNUP_TEMPLATE,
+            "form",
+            locale,
+            status_code=status_code,
             # Relative, so that it holds wherever the app is mounted: the page is /subscribe itself.
-            action="subscribe", csrf=self._forms.issue(f"{SIGNUP_PURPOSE}:{locale}:{_digest(consent)}:{source}"),
-            honeypot=HONEYPOT_FIELD, languages=languages(self.project.settings.locales), values=values, errors=errors,
-            consent=consent, notice=notice, source_field=SOURCE_FIELD, source=source,
+            action="subscribe",
+            csrf=self._forms.issue(f"{SIGNUP_PURPOSE}:{locale}:{_digest(consent)}:{source}"),
+            honeypot=HONEYPOT_FIELD,
+            languages=languages(self.project.settings.locales),
+            values=values,
+            errors=errors,
+            consent=consent,
+            notice=notice,
+            source_field=SOURCE_FIELD,
+            source=source,
         )
 
     def _form_locale(self, token: str) -> tuple[str | None, bool, str]:
@@ -234,7 +266,9 @@ class SignUp:
         except Exception as exc:
             logger.error(
                 "event=signup outcome=not-sent subscriber=%d error=%s: %s",
-                subscriber.id, type(exc).__name__, without_addresses(str(exc)),
+                subscriber.id,
+                type(exc).__name__,
+                without_addresses(str(exc)),
             )
             # Nothing went out: the next sign-up with the address may try again at once, if the database lets it.
             with contextlib.suppress(Exception):
@@ -246,7 +280,11 @@ class SignUp:
             link = settings.preferences_url.replace("{token}", self.signer.token(subscriber))
             templates, kind = (SUBSCRIBED_HTML_TEMPLATE, SUBSCRIBED_TEXT_TEMPLATE), "already-subscribed"
         else:
-            signed = [subscriber.id, Signer.address_digest(subscriber.email_key), *([subscriber.source] if subscriber.source else [])]
+            signed = [
+                subscriber.id,
+                Signer.address_digest(subscriber.email_key),
+                *([subscriber.source] if subscriber.source else []),
+            ]
             link = self.link.replace("{token}", self._links.dumps(signed))
             templates, kind = (CONFIRMATION_HTML_TEMPLATE, CONFIRMATION_TEXT_TEMPLATE), "confirmation"
         environment = self.pages.environment(subscriber.locale)
@@ -280,7 +318,9 @@ class SignUp:
             delivery = None
             logger.error(
                 "event=signup outcome=transport-error subscriber=%d error=%s: %s",
-                subscriber.id, type(exc).__name__, without_addresses(str(exc)),
+                subscriber.id,
+                type(exc).__name__,
+                without_addresses(str(exc)),
             )
         if delivery is None or delivery.outcome is not Outcome.SENT:
             # Nothing went out: the next sign-up with the address may try again at once.
@@ -307,7 +347,9 @@ def public_url(settings: Settings) -> str | None:
     """Where the public reaches this app: the address of the unsubscribe pages (`unsubscribe_url`) without
     its `/unsubscribe/{token}`; None when `unsubscribe_url` does not end so (the app is not where it points)."""
     suffix = "/unsubscribe/{token}"
-    return settings.unsubscribe_url.removesuffix(suffix) if settings.unsubscribe_url.endswith(suffix) else None
+    return (
+        settings.unsubscribe_url.removesuffix(suffix) if settings.unsubscribe_url.endswith(suffix) else None
+    )
 
 
 def confirmation_link(settings: Settings) -> str | None:

@@ -18,7 +18,13 @@ def snippet(project: Project, locale: str, action: str, source: str = SNIPPET_SO
     pages = WebPages(project)
     template = pages.environment(locale).get_template(SNIPPET_TEMPLATE)
     return template.render(
-        **pages.values(locale), action=action, honeypot=HONEYPOT_FIELD, consent=pages.consent(locale),
-        page_language=PAGE_LANGUAGE_FIELD, source_field=SOURCE_FIELD, source=form_source(source),
-        languages=languages(project.settings.locales), selected=locale,
+        **pages.values(locale),
+        action=action,
+        honeypot=HONEYPOT_FIELD,
+        consent=pages.consent(locale),
+        page_language=PAGE_LANGUAGE_FIELD,
+        source_field=SOURCE_FIELD,
+        source=form_source(source),
+        languages=languages(project.settings.locales),
+        selected=locale,
     )

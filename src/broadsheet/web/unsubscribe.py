@@ -36,14 +36,22 @@ class Unsubscribe:
         subscriber = await run_in_threadpool(feedback.subscriber_of_token, self.engine, self.signer, token)
         if subscriber is None:
             logger.info("event=unsubscribe outcome=invalid-token method=%s", request.method)
-            return self.pages.render(UNSUBSCRIBE_TEMPLATE, "invalid", visitor_locale(request, self.settings), status_code=400)
+            return self.pages.render(
+                UNSUBSCRIBE_TEMPLATE, "invalid", visitor_locale(request, self.settings), status_code=400
+            )
         if request.method in ("GET", "HEAD"):
             # HEAD too (Starlette answers it with this handler): link checkers ask it, and change nothing.
             state = "confirm" if subscriber.status is Status.ACTIVE else "done"
             # Relative, so that it holds wherever the app is mounted: the page is /unsubscribe/{token} itself.
-            return self.pages.render(UNSUBSCRIBE_TEMPLATE, state, subscriber.locale, action=quote(token, safe=""))
+            return self.pages.render(
+                UNSUBSCRIBE_TEMPLATE, state, subscriber.locale, action=quote(token, safe="")
+            )
         # RFC 8058: a mail client's one-click POST carries `List-Unsubscribe=One-Click`; the form, nothing
         # that matters. The signed token alone decides, so the body is not read.
         changed = await run_in_threadpool(lifecycle.unsubscribe, self.engine, subscriber.id)
-        logger.info("event=unsubscribe outcome=%s subscriber=%d", "unsubscribed" if changed else "already-off-list", subscriber.id)
+        logger.info(
+            "event=unsubscribe outcome=%s subscriber=%d",
+            "unsubscribed" if changed else "already-off-list",
+            subscriber.id,
+        )
         return self.pages.render(UNSUBSCRIBE_TEMPLATE, "done", subscriber.locale)

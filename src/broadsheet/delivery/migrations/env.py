@@ -13,7 +13,9 @@ from broadsheet.delivery.store import Base
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
-    raise RuntimeError("the store's migrations run on a connection: use broadsheet.delivery.store.alembic_config(connection)")
+    raise RuntimeError(
+        "the store's migrations run on a connection: use broadsheet.delivery.store.alembic_config(connection)"
+    )
 
 # Batch mode lets later migrations alter SQLite tables, which can only be copied and replaced.
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

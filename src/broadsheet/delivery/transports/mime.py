@@ -73,7 +73,9 @@ class _SMTPPolicy(EmailPolicy):
         if display.isascii():
             # One quoted string, however long: never split where a comma is.
             return self._folded(name, formataddr((display, spec)))
-        encoded = Header(display, "utf-8", header_name=name).encode(linesep=self.linesep, maxlinelen=self.max_line_length)
+        encoded = Header(display, "utf-8", header_name=name).encode(
+            linesep=self.linesep, maxlinelen=self.max_line_length
+        )
         return f"{name}: {encoded} <{spec}>{self.linesep}"
 
     def _folded(self, name: str, value: str) -> str:
@@ -83,11 +85,17 @@ class _SMTPPolicy(EmailPolicy):
         lines = [f"{name}:"]
         for position, word in enumerate(value.split(" ")):
             # Never a line of spaces only (obsolete syntax, which some readers take for the end of the headers).
-            if position and word and len(lines[-1]) + 1 + len(word) > (self.max_line_length or MAX_HEADER_LINE):
+            if (
+                position
+                and word
+                and len(lines[-1]) + 1 + len(word) > (self.max_line_length or MAX_HEADER_LINE)
+            ):
                 lines.append("")
             lines[-1] += f" {word}"
         if max(map(len, lines)) > MAX_HEADER_LINE:
-            raise ValueError(f"{name}: a word of the header is longer than a line may be ({MAX_HEADER_LINE} characters)")
+            raise ValueError(
+                f"{name}: a word of the header is longer than a line may be ({MAX_HEADER_LINE} characters)"
+            )
         return self.linesep.join(lines) + self.linesep
 
     def fold(self, name: str, value: Any) -> str:
@@ -110,7 +118,9 @@ def ascii_address(address: str) -> str:
     try:
         parsed = Address(addr_spec=address)
     except NonASCIILocalPartDefect:
-        raise ValueError(f"{address!r}: the part before @ is not ASCII, which needs SMTPUTF8 (not supported)") from None
+        raise ValueError(
+            f"{address!r}: the part before @ is not ASCII, which needs SMTPUTF8 (not supported)"
+        ) from None
     except (ValueError, IndexError, HeaderParseError):
         raise ValueError(f"{address!r} is not an email address") from None
     if not parsed.username or not parsed.domain:
@@ -167,9 +177,13 @@ _QP_PIECE = _LINE - 1
 """A quoted-printable line's text before its soft break, as `quoprimime.body_encode` cuts it."""
 _BASE64_CHUNK = _LINE // 4 * 3
 """Bytes a base64 line holds: 57, written as 76 characters."""
-_QP_TABLE = [quoprimime.quote(chr(octet)) if quoprimime.body_check(octet) else chr(octet) for octet in range(256)]
+_QP_TABLE = [
+    quoprimime.quote(chr(octet)) if quoprimime.body_check(octet) else chr(octet) for octet in range(256)
+]
 """Byte (as a latin-1 character) -> its quoted-printable form in a body."""
-_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+"
+)
 """Addresses that `ascii_address` and the `To` header write as they are."""
 _PLAIN_MESSAGE_ID = re.compile(r"<[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*>")
 _CRLF = b"\r\n"
@@ -215,11 +229,22 @@ class PreparedMessage:
     def _fill(self, recipient: Recipient) -> bytes:
         values = recipient.substitutions
         layout = self._layout(tuple(values))
-        if self._senders is None or layout is None or any(self.boundary in value or "\r" in value or "\n" in value for value in values.values()):
+        if (
+            self._senders is None
+            or layout is None
+            or any(self.boundary in value or "\r" in value or "\n" in value for value in values.values())
+        ):
             raise _Unprepared
         subject = layout.subject or _header_line("Subject", personalize(self.batch.subject, values))
         sender, reply_to = self._senders
-        lines = [sender, _to_line(recipient), reply_to, subject, self._date_line(), _message_id_line(recipient.message_id)]
+        lines = [
+            sender,
+            _to_line(recipient),
+            reply_to,
+            subject,
+            self._date_line(),
+            _message_id_line(recipient.message_id),
+        ]
         for name, value in recipient.headers.items():
             if _limited(name):
                 raise _Unprepared
@@ -250,11 +275,15 @@ class PreparedMessage:
 
 def prepare(batch: Batch) -> PreparedMessage:
     """`batch`'s edition prepared for its recipients; batches of the same edition share one."""
-    return _prepared(batch.issue, batch.locale, batch.subject, batch.html, batch.text, batch.sender, batch.reply_to)
+    return _prepared(
+        batch.issue, batch.locale, batch.subject, batch.html, batch.text, batch.sender, batch.reply_to
+    )
 
 
 @functools.lru_cache(maxsize=8)
-def _prepared(issue: str, locale: str, subject: str, html: str, text: str, sender: str, reply_to: str | None) -> PreparedMessage:
+def _prepared(
+    issue: str, locale: str, subject: str, html: str, text: str, sender: str, reply_to: str | None
+) -> PreparedMessage:
     return PreparedMessage(Batch(issue, locale, subject, html, text, sender, reply_to, recipients=()))
 
 
@@ -279,14 +308,22 @@ def _unstructured(name: str) -> bool:
 
 def _header_line(name: str, value: Any) -> bytes:
     """The header as `compose`'s message writes it. Printable ASCII text is folded directly: parsing it costs 50 µs."""
-    if isinstance(value, str) and value.isascii() and value.isprintable() and "=?" not in value and _unstructured(name):
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isprintable()
+        and "=?" not in value
+        and _unstructured(name)
+    ):
         return POLICY._folded(name, value).encode("ascii")
     return POLICY.fold_binary(name, POLICY.header_store_parse(name, value)[1])
 
 
 def _to_line(recipient: Recipient) -> bytes:
     """The `To` line `compose` writes, for a plain address and a printable name."""
-    address = recipient.address if _PLAIN_ADDRESS.fullmatch(recipient.address) else ascii_address(recipient.address)
+    address = (
+        recipient.address if _PLAIN_ADDRESS.fullmatch(recipient.address) else ascii_address(recipient.address)
+    )
     if not _PLAIN_ADDRESS.fullmatch(address) or not recipient.name.isprintable():
         raise _Unprepared
     display = "" if "=?" in recipient.name else recipient.name
@@ -305,9 +342,15 @@ class _Layout:
     def __init__(self, batch: Batch, keys: tuple[str, ...]) -> None:
         if any(not key or "\r" in key or "\n" in key for key in keys):
             raise _Unprepared
-        self.subject = b"" if any(key in batch.subject for key in keys) else _header_line("Subject", batch.subject)
+        self.subject = (
+            b"" if any(key in batch.subject for key in keys) else _header_line("Subject", batch.subject)
+        )
         # Longest first, so that a placeholder that begins another is not taken for it.
-        pattern = re.compile("(" + "|".join(re.escape(key) for key in sorted(keys, key=len, reverse=True)) + ")") if keys else None
+        pattern = (
+            re.compile("(" + "|".join(re.escape(key) for key in sorted(keys, key=len, reverse=True)) + ")")
+            if keys
+            else None
+        )
         self.text = _Body("plain", batch.text, pattern, keys)
         self.html = _Body("html", batch.html, pattern, keys)
 
@@ -347,7 +390,11 @@ class _Line:
             return inserted
         for number, value in enumerate(inserted):
             before, after = self.fixed[number][-1:], self.fixed[number + 1][:1]
-            if before + value[0] in self.pairs or value[-1] + after in self.pairs or any(key in value for key in self.placeholders):
+            if (
+                before + value[0] in self.pairs
+                or value[-1] + after in self.pairs
+                or any(key in value for key in self.placeholders)
+            ):
                 raise _Unprepared
         return inserted
 
@@ -364,7 +411,9 @@ class _Line:
 class _Body:
     """One text part: its lines, and per recipient the transfer encoding and payload the content manager would give."""
 
-    def __init__(self, subtype: str, text: str, pattern: re.Pattern[str] | None, keys: tuple[str, ...]) -> None:
+    def __init__(
+        self, subtype: str, text: str, pattern: re.Pattern[str] | None, keys: tuple[str, ...]
+    ) -> None:
         self.subtype = subtype
         # No lines encode like one empty line: a 7bit payload of one line break.
         self.lines = text.encode("utf-8").splitlines() or [b""]
@@ -394,19 +443,34 @@ class _Body:
         pieces = [head, runs[0]]
         for (index, line), run in zip(self.marked.items(), runs[1:], strict=True):
             inserted = filled[index]
-            pieces += [line.filled(inserted).encode("ascii") if cte == "7bit" else line.quoted(inserted), _CRLF, run]
+            pieces += [
+                line.filled(inserted).encode("ascii") if cte == "7bit" else line.quoted(inserted),
+                _CRLF,
+                run,
+            ]
         return pieces
 
     def _encoding(self, filled: Mapping[int, list[str]]) -> str:
         """The content manager's choice: 7bit for short ASCII lines, else what its first ten lines make shorter."""
-        if self.fixed_ascii and all(line.ascii and all(map(str.isascii, filled[index])) for index, line in self.marked.items()):
-            longest = max([self.fixed_longest, *(line.size + sum(map(len, filled[index])) for index, line in self.marked.items())])
+        if self.fixed_ascii and all(
+            line.ascii and all(map(str.isascii, filled[index])) for index, line in self.marked.items()
+        ):
+            longest = max(
+                [
+                    self.fixed_longest,
+                    *(line.size + sum(map(len, filled[index])) for index, line in self.marked.items()),
+                ]
+            )
             if longest <= _LINE:
                 return "7bit"
-        return self.sniffed or _sniff([self._line(index, filled) for index in range(min(10, len(self.lines)))])
+        return self.sniffed or _sniff(
+            [self._line(index, filled) for index in range(min(10, len(self.lines)))]
+        )
 
     def _line(self, index: int, filled: Mapping[int, list[str]]) -> bytes:
-        return self.marked[index].filled(filled[index]).encode("utf-8") if index in filled else self.lines[index]
+        return (
+            self.marked[index].filled(filled[index]).encode("utf-8") if index in filled else self.lines[index]
+        )
 
     def _fixed_runs(self, cte: str) -> list[bytes]:
         """The encoded lines before, between and after the marked lines, each with its line break."""
@@ -418,7 +482,10 @@ class _Body:
                 elif cte == "7bit":
                     runs[-1] += [line, _CRLF]
                 else:
-                    runs[-1] += [quoprimime.body_encode(line.decode("latin-1"), _LINE, "\r\n").encode("ascii"), _CRLF]
+                    runs[-1] += [
+                        quoprimime.body_encode(line.decode("latin-1"), _LINE, "\r\n").encode("ascii"),
+                        _CRLF,
+                    ]
             self._runs[cte] = [b"".join(run) for run in runs]
         return self._runs[cte]
 
@@ -496,7 +563,11 @@ class _QuotedLine:
             end = begin + len(fixed)
             start = _cut(line, start, min(last, begin - 1), out)
             final = number == len(self.fixed) - 1
-            if begin <= start < end and start <= last and (final or (len(line) - end >= 2 and start + _QP_PIECE <= end)):
+            if (
+                begin <= start < end
+                and start <= last
+                and (final or (len(line) - end >= 2 and start + _QP_PIECE <= end))
+            ):
                 text, after = self._run(number, start - begin, final)
                 out.append(text)
                 if final:

@@ -58,7 +58,9 @@ class OutboxTransport:
             try:
                 data = prepare(batch).message_bytes(recipient)
             except ValueError as exc:
-                deliveries.append(Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}"))
+                deliveries.append(
+                    Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}")
+                )
                 continue
             target = folder / f"{file_name(recipient.address)}.eml"
             try:

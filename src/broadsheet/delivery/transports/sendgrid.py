@@ -150,7 +150,12 @@ class SendGridTransport:
             raise TransportError(f"set {KEY_VARIABLE} to a SendGrid API key with the Mail Send permission")
         url = environ.get(URL_VARIABLE, "").strip() or DEFAULT_URL
         return cls(
-            api_key, url=url, unsubscribe_group=unsubscribe_group, backoff=backoff, clock=clock, concurrency=concurrency
+            api_key,
+            url=url,
+            unsubscribe_group=unsubscribe_group,
+            backoff=backoff,
+            clock=clock,
+            concurrency=concurrency,
         )
 
     def __repr__(self) -> str:
@@ -166,21 +171,31 @@ class SendGridTransport:
             try:
                 self._post(body)
             except _AnswerLost as exc:
-                detail = f"the connection to SendGrid broke after the request went out, before the answer ({exc})"
-                log.warning("SendGrid: %s; its %d recipients are of unknown fate", without_addresses(detail), len(batch.recipients))
+                detail = (
+                    f"the connection to SendGrid broke after the request went out, before the answer ({exc})"
+                )
+                log.warning(
+                    "SendGrid: %s; its %d recipients are of unknown fate",
+                    without_addresses(detail),
+                    len(batch.recipients),
+                )
                 return [Delivery(r.address, Outcome.UNKNOWN, detail) for r in batch.recipients]
             except _NotTaken as exc:
                 failures += 1
                 if failures >= self.backoff.attempts:
                     raise self._stop(f"{exc.detail}, still after {failures} tries") from None
                 if exc.wait is not None and exc.wait > self.max_wait:
-                    raise self._stop(f"{exc.detail}; the limit resets in {exc.wait:.0f} s, later than this send waits") from None
+                    raise self._stop(
+                        f"{exc.detail}; the limit resets in {exc.wait:.0f} s, later than this send waits"
+                    ) from None
                 # Never sooner than the backoff: our clock and SendGrid's may disagree by a second or two.
                 wait = max(exc.wait or 0.0, self.backoff.delay(failures))
                 if exc.wait is not None:
                     with self._pause:
                         self._paused_until = max(self._paused_until, self._clock() + wait)
-                    log.warning("SendGrid: %s; every request waits %.1f s", without_addresses(exc.detail), wait)
+                    log.warning(
+                        "SendGrid: %s; every request waits %.1f s", without_addresses(exc.detail), wait
+                    )
                 else:
                     log.warning("SendGrid: %s; trying again in %.1f s", without_addresses(exc.detail), wait)
                     self.backoff.sleep(wait)
@@ -201,7 +216,9 @@ class SendGridTransport:
         """The JSON of the `mail/send` request for `batch`; raises TransportError when it breaks one of SendGrid's limits."""
         recipients = batch.recipients
         if len(recipients) > MAX_RECIPIENTS:
-            raise self._stop(f"a request takes at most {MAX_RECIPIENTS} recipients; this batch has {len(recipients)}")
+            raise self._stop(
+                f"a request takes at most {MAX_RECIPIENTS} recipients; this batch has {len(recipients)}"
+            )
         _check_unique(recipients)
         mail = Mail()
         mail.from_email = From(*_parse(batch.sender))
@@ -220,15 +237,21 @@ class SendGridTransport:
         # As the library writes it (ASCII, escaped), once.
         data = json.dumps(body).encode("ascii")
         if len(data) >= MAX_BODY_BYTES:
-            raise self._stop(f"a request must be under {MAX_BODY_BYTES // 1_000_000} MB; this one is {len(data) / 1_000_000:.1f} MB")
+            raise self._stop(
+                f"a request must be under {MAX_BODY_BYTES // 1_000_000} MB; this one is {len(data) / 1_000_000:.1f} MB"
+            )
         return data
 
     def _personalization(self, recipient: Recipient) -> dict[str, Any]:
-        if (custom_args := _json_bytes(recipient.custom_args, MAX_CUSTOM_ARGS_BYTES)) >= MAX_CUSTOM_ARGS_BYTES:
+        if (
+            custom_args := _json_bytes(recipient.custom_args, MAX_CUSTOM_ARGS_BYTES)
+        ) >= MAX_CUSTOM_ARGS_BYTES:
             raise self._stop(
                 f"{recipient.address}: custom_args must be under {MAX_CUSTOM_ARGS_BYTES} bytes a message; these are {custom_args}"
             )
-        if (substitutions := _json_bytes(recipient.substitutions, MAX_SUBSTITUTIONS_BYTES)) >= MAX_SUBSTITUTIONS_BYTES:
+        if (
+            substitutions := _json_bytes(recipient.substitutions, MAX_SUBSTITUTIONS_BYTES)
+        ) >= MAX_SUBSTITUTIONS_BYTES:
             raise self._stop(
                 f"{recipient.address}: substitutions must be under {MAX_SUBSTITUTIONS_BYTES} bytes a recipient; these are {substitutions}"
             )
@@ -248,7 +271,9 @@ class SendGridTransport:
 
     def _post(self, body: bytes) -> None:
         """One try at `mail/send`: returns when SendGrid accepted it; raises `_NotTaken`, `_AnswerLost` or TransportError."""
-        request = urllib.request.Request(f"{self.url}/v3/mail/send", data=body, headers=self._headers, method="POST")
+        request = urllib.request.Request(
+            f"{self.url}/v3/mail/send", data=body, headers=self._headers, method="POST"
+        )
         try:
             try:
                 with urllib.request.build_opener().open(request, timeout=self.timeout) as response:
@@ -260,7 +285,9 @@ class SendGridTransport:
         except urllib.error.URLError as exc:
             # urllib raises URLError only while connecting and sending: the request did not arrive whole.
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
-                raise self._stop(f"{self.url}: the TLS certificate does not verify ({exc.reason.verify_message})") from None
+                raise self._stop(
+                    f"{self.url}: the TLS certificate does not verify ({exc.reason.verify_message})"
+                ) from None
             raise _NotTaken(f"cannot reach SendGrid ({exc.reason})") from None
         except (OSError, http.client.HTTPException) as exc:
             # Broke while waiting for the answer: SendGrid may have taken the request.

@@ -151,7 +151,9 @@ class SMTPTransport:
 
     def send(self, batch: Batch) -> list[Delivery]:
         if len(batch.recipients) > self.max_batch:
-            raise TransportError(f"{self._where}: one recipient per hand-over; this batch has {len(batch.recipients)}")
+            raise TransportError(
+                f"{self._where}: one recipient per hand-over; this batch has {len(batch.recipients)}"
+            )
         try:
             sender = ascii_address(parseaddr(batch.sender)[1])
         except ValueError as exc:
@@ -170,12 +172,16 @@ class SMTPTransport:
                     address = ascii_address(recipient.address)
                     data = prepare(batch).message_bytes(recipient)
                 except ValueError as exc:
-                    deliveries.append(Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}"))
+                    deliveries.append(
+                        Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}")
+                    )
                     continue
                 connection, delivery = self._deliver(connection, sender, address, recipient.address, data)
                 deliveries.append(delivery)
                 with self._counting:
-                    self._unknown_in_a_row = self._unknown_in_a_row + 1 if delivery.outcome is Outcome.UNKNOWN else 0
+                    self._unknown_in_a_row = (
+                        self._unknown_in_a_row + 1 if delivery.outcome is Outcome.UNKNOWN else 0
+                    )
         finally:
             self._slots.put(connection)
         return deliveries
@@ -228,10 +234,17 @@ class SMTPTransport:
                 _close(connection)
                 return None, delivery
             if delivery.outcome is Outcome.DEFERRED:
-                log.warning("%s: %s: deferred: %s", self._where, without_addresses(original), without_addresses(delivery.detail))
+                log.warning(
+                    "%s: %s: deferred: %s",
+                    self._where,
+                    without_addresses(original),
+                    without_addresses(delivery.detail),
+                )
             return connection, delivery
 
-    def _transaction(self, connection: smtplib.SMTP, sender: str, address: str, original: str, data: bytes) -> Delivery:
+    def _transaction(
+        self, connection: smtplib.SMTP, sender: str, address: str, original: str, data: bytes
+    ) -> Delivery:
         """MAIL, RCPT, DATA: the recipient's Delivery; raises `_NotTaken`, or TransportError when the sender is refused."""
         code, text = _run(connection.mail, sender)
         if refusal := self._refusal(connection, "MAIL FROM", code, text):
@@ -248,7 +261,9 @@ class SMTPTransport:
             connection.send(_data_payload(data))
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             # Not all of the message reached the server, so not its final dot: nothing was taken.
-            raise _NotTaken(f"the mail server closed the connection while the message was going out ({exc})") from None
+            raise _NotTaken(
+                f"the mail server closed the connection while the message was going out ({exc})"
+            ) from None
         try:
             code, text = connection.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
@@ -261,7 +276,9 @@ class SMTPTransport:
             return Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
         return Delivery(original, Outcome.SENT, _reply(code, text))
 
-    def _refusal(self, connection: smtplib.SMTP, command: str, code: int, text: bytes | str, expected: int = 250) -> str | None:
+    def _refusal(
+        self, connection: smtplib.SMTP, command: str, code: int, text: bytes | str, expected: int = 250
+    ) -> str | None:
         """None for a reply that lets the transaction go on, else the reply; raises `_NotTaken` for 421 (closing)."""
         if code == expected or (expected == 250 and 200 <= code < 300):
             return None

@@ -61,7 +61,10 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_ledger"),
         sa.ForeignKeyConstraint(
-            ["subscriber_id"], ["subscribers.id"], name="fk_ledger_subscriber_id_subscribers", ondelete="CASCADE"
+            ["subscriber_id"],
+            ["subscribers.id"],
+            name="fk_ledger_subscriber_id_subscribers",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_ledger_run_id_runs"),
         sa.UniqueConstraint("issue", "subscriber_id", name="uq_ledger_issue_subscriber"),

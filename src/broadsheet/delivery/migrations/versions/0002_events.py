@@ -29,7 +29,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_events"),
         sa.ForeignKeyConstraint(
-            ["subscriber_id"], ["subscribers.id"], name="fk_events_subscriber_id_subscribers", ondelete="CASCADE"
+            ["subscriber_id"],
+            ["subscribers.id"],
+            name="fk_events_subscriber_id_subscribers",
+            ondelete="CASCADE",
         ),
         sa.UniqueConstraint("sg_event_id", name="uq_events_sg_event_id"),
     )

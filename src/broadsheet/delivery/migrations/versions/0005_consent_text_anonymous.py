@@ -27,7 +27,11 @@ def upgrade() -> None:
             batch.alter_column("subscriber_id", existing_type=sa.Integer(), nullable=True)
             batch.drop_constraint(f"fk_{table}_subscriber_id_subscribers", type_="foreignkey")
             batch.create_foreign_key(
-                f"fk_{table}_subscriber_id_subscribers", "subscribers", ["subscriber_id"], ["id"], ondelete="SET NULL"
+                f"fk_{table}_subscriber_id_subscribers",
+                "subscribers",
+                ["subscriber_id"],
+                ["id"],
+                ondelete="SET NULL",
             )
 
 
@@ -39,7 +43,11 @@ def downgrade() -> None:
         with op.batch_alter_table(table) as batch:
             batch.drop_constraint(f"fk_{table}_subscriber_id_subscribers", type_="foreignkey")
             batch.create_foreign_key(
-                f"fk_{table}_subscriber_id_subscribers", "subscribers", ["subscriber_id"], ["id"], ondelete="CASCADE"
+                f"fk_{table}_subscriber_id_subscribers",
+                "subscribers",
+                ["subscriber_id"],
+                ["id"],
+                ondelete="CASCADE",
             )
             if table == "ledger":
                 batch.alter_column("subscriber_id", existing_type=sa.Integer(), nullable=False)
