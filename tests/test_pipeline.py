@@ -91,21 +91,3 @@ def test_build_send_preview_and_site_report_the_same_diagnostics(
     assert list(build_site(warned_project).diagnostics) == [
         d for d in built if "(email_max_html_kb)" not in d.message
     ]
-
-
-def test_a_build_in_some_locales_checks_only_their_catalogs_and_check_checks_all(
-    sample_project: Project, cli: Callable[..., Result]
-) -> None:
-    broken = catalog_path(sample_project, "my", NAMES)
-    broken.write_text('msgid "Mizzima"\nmsgstr "unterminated\n', encoding="utf-8")
-    root = sample_project.root
-    english = cli("build", ISSUE, "-l", "en", "-o", "out", cwd=root)
-    assert english.exit_code == 0, english.stderr
-    assert (root / "out" / "en" / "email.html").is_file()
-    for refused in (
-        cli("build", ISSUE, "-l", "my", "-o", "out", cwd=root),
-        cli("build", ISSUE, "-o", "out", cwd=root),
-        cli("check", ISSUE, cwd=root),
-    ):
-        assert refused.exit_code == 1
-        assert f"{broken.relative_to(root)}:" in refused.stderr

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
+import hmac
 import ipaddress
+import json
 import logging
 import ssl
 import time
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import itsdangerous
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -22,6 +26,20 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
+from sendgrid.helpers.mail import (  # type: ignore[import-untyped]
+    Asm,
+    Category,
+    Content,
+    CustomArg,
+    From,
+    Header,
+    Mail,
+    Personalization,
+    ReplyTo,
+    Subject,
+    Substitution,
+    To,
+)
 
 from broadsheet.delivery import personalize
 from broadsheet.delivery.store import Subscriber
@@ -203,6 +221,31 @@ def test_an_organization_on_a_non_ascii_domain_gets_headers_in_idna_form() -> No
     assert str(message["List-Unsubscribe"]) == (
         f"<https://xn--bcher-kva.example/abmelden/{token}>, <mailto:leave@xn--bcher-kva.example?subject=unsubscribe>"
     )
+
+
+def test_unsubscribe_tokens_are_those_itsdangerous_signs_and_verify_with_it() -> None:
+    secret = "a-long-random-test-secret"
+    signer, reference = personalize.Signer(secret), itsdangerous.Signer(secret, salt="broadsheet-unsubscribe")
+    readers = [
+        personalize.Reader(1, "a@example.org", "a@example.org", ""),
+        personalize.Reader(987654321, "Ünï@bücher.example", "ünï@bücher.example", "ဦး"),
+        Subscriber(
+            id=42, email="B@Example.org", email_key="b@example.org", name="B", locale="en", status="active"
+        ),
+    ]
+    for reader in readers:
+        token = signer.token(reader)
+        value = f"{reader.id}.{personalize.Signer.address_digest(reader.email_key)}"
+        assert token == reference.sign(value).decode("ascii")
+        assert reference.unsign(token).decode("ascii") == value
+        assert signer.subscriber_of(token) == (reader.id, personalize.Signer.address_digest(reader.email_key))
+        digest = hmac.new(secret.encode(), f"2023-12-21:{reader.id}".encode(), hashlib.sha256).hexdigest()[
+            :16
+        ]
+        assert (
+            signer.message_id("2023-12-21", reader, "example.org")
+            == f"<2023-12-21.{reader.id}.{digest}@example.org>"
+        )
 
 
 def test_recipient_name_with_comma_is_quoted_not_split() -> None:
@@ -813,6 +856,63 @@ def test_sendgrid_drops_the_characters_it_refuses_in_names(
     assert sendgrid.requests[0]["personalizations"][0]["to"] == [
         {"email": "reader@example.com", "name": "Ko Ko Jr."}
     ]
+
+
+ODD_NAMES = [
+    "",
+    "မောင် ကိုကို",
+    "Ko, Ko; Jr.",
+    'O\'Brien "Bob" \\ back',
+    "  Tab\tand\nline  ",
+    "=?utf-8?q?e6?=",
+    "Zoë 🌧️ </script>",
+]
+
+
+def test_sendgrid_request_is_the_json_the_sendgrid_library_writes(
+    sendgrid_transport: Callable[..., SendGridTransport],
+) -> None:
+    settings = Settings(
+        unsubscribe_url="https://news.example.org/u/{token}", unsubscribe_email="leave@example.org"
+    )
+    signer = personalize.Signer("a-long-random-test-secret")
+    recipients = [
+        personalize.recipient(
+            personalize.Reader(n, f"reader{n}@example.com", f"reader{n}@example.com", name),
+            "2023-12-21",
+            settings,
+            signer,
+        )
+        for n, name in enumerate(ODD_NAMES, start=1)
+    ]
+    batch = edition(*recipients)
+    mail = Mail()
+    mail.from_email = From("news@example.org", "ဒီဇင်ဘာ သတင်း")
+    mail.reply_to = ReplyTo("editors@example.org", "Editors")
+    mail.subject = Subject(SUBJECT)
+    mail.add_content(Content("text/plain", TEXT))
+    mail.add_content(Content("text/html", HTML))
+    mail.add_category(Category("2023-12-21"))
+    mail.asm = Asm(42)
+    for copy in recipients:
+        each = Personalization()
+        # SendGrid refuses `,` and `;` in a name: the transport drops them, and the spaces around.
+        name = " ".join(copy.name.replace(",", " ").replace(";", " ").split())
+        each.add_to(To(copy.address, name or None))
+        for placeholder, value in copy.substitutions.items():
+            each.add_substitution(Substitution(placeholder, value))
+        for header, value in {"Message-ID": copy.message_id, **copy.headers}.items():
+            each.add_header(Header(header, value))
+        for key, value in copy.custom_args.items():
+            each.add_custom_arg(CustomArg(key, value))
+        mail.add_personalization(
+            each, index=len(mail.personalizations or [])
+        )  # at the front, without an index
+
+    body = sendgrid_transport(unsubscribe_group=42).request_body(batch)
+
+    assert json.loads(body) == json.loads(json.dumps(mail.get()))
+    assert body == json.dumps(json.loads(body)).encode("ascii")  # as the library writes it: ASCII, escaped
 
 
 def test_sendgrid_waits_for_the_rate_limit_to_reset_then_sends(

@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -51,6 +51,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import ColumnElement, Executable
 
 from ..errors import BroadsheetError
+from .personalize import Reader
 from .store import LedgerEntry, Run, State, Status, Subscriber, utcnow
 from .transports import Delivery, Outcome
 
@@ -62,18 +63,25 @@ DIED = "handed over by a send that stopped before it heard the answer (killed, o
 
 T = TypeVar("T")
 
-# The two statements of every hand-over, built once: building them anew costs more than running them.
-_SETTLE = (
+# The statements of every hand-over, built once: building them anew costs more than running them.
+_SETTLED_ROWS = (
+    _LEDGER.c.run_id == bindparam("run"),
+    _LEDGER.c.state == State.SENDING.value,
+    # A subscriber forgotten meanwhile keeps their copy anonymous, without the answer (it may quote the address).
+    _LEDGER.c.subscriber_id.is_not(None),
+)
+_SETTLE_EACH = (
     update(_LEDGER)
-    .where(
-        _LEDGER.c.id == bindparam("entry"),
-        _LEDGER.c.run_id == bindparam("run"),
-        _LEDGER.c.state == State.SENDING.value,
-        # A subscriber forgotten meanwhile keeps their copy anonymous, without the answer (it may quote the address).
-        _LEDGER.c.subscriber_id.is_not(None),
-    )
+    .where(_LEDGER.c.id == bindparam("entry"), *_SETTLED_ROWS)
     .values(state=bindparam("outcome"), detail=bindparam("answer"), updated_at=bindparam("now"))
 )
+"""Executed for many rows, each with its own answer (an SMTP reply, an outbox file)."""
+_SETTLE_ALL = (
+    update(_LEDGER)
+    .where(_LEDGER.c.id.in_(bindparam("entries", expanding=True)), *_SETTLED_ROWS)
+    .values(state=bindparam("outcome"), detail=bindparam("answer"), updated_at=bindparam("now"))
+)
+"""For rows that share their answer (a SendGrid request's thousand copies): one statement, not a thousand."""
 _MARK_SENDING = (
     update(_LEDGER)
     .where(
@@ -105,11 +113,10 @@ def _alive(run: Run) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Claimed:
+class Claimed(NamedTuple):
     entry_id: int
-    subscriber: Subscriber
-    """Not attached to any session: the columns a copy needs, read in the claim's own query."""
+    subscriber: Reader
+    """The columns a copy needs, read in the claim's own query."""
 
 
 @dataclass(frozen=True)
@@ -331,14 +338,7 @@ class SendLedger:
         connection.execute(update(Run).where(Run.id == self.run_id).values(heartbeat_at=utcnow()))
         # This round's rows of the locale above `after` that the run holds are exactly the ones just claimed.
         rows = connection.execute(
-            select(
-                LedgerEntry.id,
-                Subscriber.id,
-                Subscriber.email,
-                Subscriber.email_key,
-                Subscriber.name,
-                Subscriber.locale,
-            )
+            select(LedgerEntry.id, Subscriber.id, Subscriber.email, Subscriber.email_key, Subscriber.name)
             .join(Subscriber, LedgerEntry.subscriber_id == Subscriber.id)
             .where(
                 LedgerEntry.issue == self.issue,
@@ -350,11 +350,8 @@ class SendLedger:
             .order_by(LedgerEntry.id)
         ).all()
         return [
-            Claimed(
-                entry_id,
-                Subscriber(id=subscriber_id, email=email, email_key=key, name=name, locale=row_locale),
-            )
-            for entry_id, subscriber_id, email, key, name, row_locale in rows
+            Claimed(entry_id, Reader(subscriber_id, email, key, name))
+            for entry_id, subscriber_id, email, key, name in rows
         ]
 
     def hand_over(
@@ -385,20 +382,37 @@ class SendLedger:
         if not settled:
             return
         now = utcnow()
-        # One statement, executed for many rows; only rows still this run's.
-        connection.execute(
-            _SETTLE,
-            [
-                {
-                    "entry": entry_id,
-                    "run": self.run_id,
-                    "outcome": _STATE_OF[delivery.outcome].value,
-                    "answer": delivery.detail[:500],
-                    "now": now,
-                }
-                for entry_id, delivery in settled
-            ],
-        )
+        # Only rows still this run's are settled.
+        answers: dict[tuple[str, str], list[int]] = {}
+        for entry_id, delivery in settled:
+            answers.setdefault((_STATE_OF[delivery.outcome].value, delivery.detail[:500]), []).append(
+                entry_id
+            )
+        each = []
+        for (outcome, answer), entry_ids in answers.items():
+            if len(entry_ids) > 1:
+                connection.execute(
+                    _SETTLE_ALL,
+                    {
+                        "entries": entry_ids,
+                        "run": self.run_id,
+                        "outcome": outcome,
+                        "answer": answer,
+                        "now": now,
+                    },
+                )
+            else:
+                each.append(
+                    {
+                        "entry": entry_ids[0],
+                        "run": self.run_id,
+                        "outcome": outcome,
+                        "answer": answer,
+                        "now": now,
+                    }
+                )
+        if each:
+            connection.execute(_SETTLE_EACH, each)
         deferred = [entry_id for entry_id, delivery in settled if delivery.outcome is Outcome.DEFERRED]
         if deferred:
             connection.execute(

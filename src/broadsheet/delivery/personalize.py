@@ -6,13 +6,14 @@ headers, so nothing here renders MJML or Jinja.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
 import re
 from collections.abc import Mapping
 from email.utils import parseaddr
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from itsdangerous import BadSignature
@@ -21,7 +22,6 @@ from itsdangerous import Signer as ItsdangerousSigner
 from ..errors import BroadsheetError
 from ..model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from ..settings import Settings
-from .store import Subscriber
 from .transports import Recipient
 
 SECRET_VARIABLE = "BROADSHEET_SECRET"
@@ -58,6 +58,25 @@ class Keyed(Protocol):
     def email_key(self) -> str: ...
 
 
+class Addressee(Keyed, Protocol):
+    """Whom a copy goes to: a `Subscriber`, or a `Reader` row of the ledger's claim."""
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class Reader(NamedTuple):
+    """A subscriber's columns that a copy needs, as a plain row: building ORM objects cost more than the rest of a copy."""
+
+    id: int
+    email: str
+    email_key: str
+    name: str
+
+
 class Signer:
     """Signs and checks unsubscribe tokens; a token names one subscriber and cannot be guessed or altered.
 
@@ -68,16 +87,22 @@ class Signer:
 
     def __init__(self, secret: str) -> None:
         self._signer = ItsdangerousSigner(secret, salt=_SALT)
-        self._key = secret.encode("utf-8")
+        # itsdangerous derives its key anew for every signature, and a one-shot HMAC looks its digest up
+        # anew in OpenSSL (a lock that the channels' threads contend for): each was most of a copy's
+        # signing. Keyed once here, and copied per signature; signed as itsdangerous signs (HMAC-SHA1,
+        # URL-safe base64 unpadded), so the tokens are the same.
+        self._token_mac = hmac.new(self._signer.derive_key(), digestmod=hashlib.sha1)
+        self._message_id_mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
 
     @staticmethod
     def address_digest(email_key: str) -> str:
         return hashlib.sha256(email_key.encode("utf-8")).hexdigest()[:12]
 
     def token(self, subscriber: Keyed) -> str:
-        return str(
-            self._signer.sign(f"{subscriber.id}.{self.address_digest(subscriber.email_key)}").decode("ascii")
-        )
+        value = f"{subscriber.id}.{self.address_digest(subscriber.email_key)}"
+        mac = self._token_mac.copy()
+        mac.update(value.encode("ascii"))
+        return f"{value}.{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode('ascii')}"
 
     def subscriber_of(self, token: str) -> tuple[int, str] | None:
         """(id, address digest) of a valid token, or None for a bad or tampered one."""
@@ -91,9 +116,11 @@ class Signer:
         identifier, _, digest = value.partition(".")
         return (int(identifier), digest) if identifier.isdigit() and digest else None
 
-    def message_id(self, issue: str, subscriber: Subscriber, domain: str) -> str:
+    def message_id(self, issue: str, subscriber: Keyed, domain: str) -> str:
         """The same Message-ID every time this issue goes to this subscriber, so a resend is recognisably the same mail."""
-        digest = hmac.new(self._key, f"{issue}:{subscriber.id}".encode(), hashlib.sha256).hexdigest()[:16]
+        mac = self._message_id_mac.copy()
+        mac.update(f"{issue}:{subscriber.id}".encode())
+        digest = mac.hexdigest()[:16]
         return f"<{issue}.{subscriber.id}.{digest}@{domain}>"
 
 
@@ -134,14 +161,20 @@ def ascii_url(url: str) -> str:
     )
 
 
-def recipient(subscriber: Subscriber, issue: str, settings: Settings, signer: Signer) -> Recipient:
+@functools.lru_cache(maxsize=8)
+def _unsubscribe_mailto(address: str) -> str:
+    """The List-Unsubscribe target that mails `address`, as a header carries it."""
+    mailbox, _, domain = address.rpartition("@")
+    return f"<mailto:{ascii_url(mailbox)}@{_ascii_host(domain)}?subject=unsubscribe>"
+
+
+def recipient(subscriber: Addressee, issue: str, settings: Settings, signer: Signer) -> Recipient:
     """One subscriber's copy of an edition: unsubscribe and preferences links, headers, ids."""
     token = quote(signer.token(subscriber), safe="")
     unsubscribe = settings.unsubscribe_url.replace("{token}", token)
     targets = [f"<{ascii_url(unsubscribe)}>"]
     if settings.unsubscribe_email:
-        mailbox, _, domain = settings.unsubscribe_email.rpartition("@")
-        targets.append(f"<mailto:{ascii_url(mailbox)}@{_ascii_host(domain)}?subject=unsubscribe>")
+        targets.append(_unsubscribe_mailto(settings.unsubscribe_email))
     return Recipient(
         address=subscriber.email,
         name=subscriber.name,

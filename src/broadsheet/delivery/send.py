@@ -9,11 +9,13 @@ after everyone else.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
@@ -132,7 +134,7 @@ def send_issue(
         progress.total = due[State.PENDING.value] + due[State.DEFERRED.value] + progress.failed
         progress.deferred = due[State.DEFERRED.value]
         progress.on_change(progress)
-        with LedgerWriter(ledger) as writer:
+        with _untouched_by_collections(), LedgerWriter(ledger) as writer:
             channels = _Channels(
                 project, issue, emails, ledger, writer, transport, signer, progress, batch_size
             )
@@ -149,6 +151,20 @@ def send_issue(
     finally:
         ledger.finish()
     return progress
+
+
+@contextlib.contextmanager
+def _untouched_by_collections() -> Iterator[None]:
+    """Keep what is alive now (modules, editions, the engine) out of the garbage collector's scans until the end.
+
+    Each request's or message's making allocates thousands of small containers, and the full collections
+    they set off went through every object of the process each time: a third of a SendGrid send's time.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class _Channels:

@@ -49,6 +49,10 @@ class OutboxTransport:
 
     def send(self, batch: Batch) -> list[Delivery]:
         folder = self.path / file_name(batch.issue) / file_name(batch.locale)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TransportError(f"outbox: cannot write {folder}: {exc.strerror or exc}") from None
         deliveries = []
         for recipient in batch.recipients:
             try:
