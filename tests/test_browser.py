@@ -181,12 +181,13 @@ def test_burmese_small_text_is_at_least_14px_and_body_text_16px(browser: object,
         """() => {
             const size = selector => [...document.querySelectorAll(selector)].map(e => parseFloat(getComputedStyle(e).fontSize));
             return {small: [...size('.res span'), ...size('.fn'), ...size('.foot'), ...size('.meta'), ...size('.toc'), ...size('.notice')],
-                    body: [...size('.card p:not([class]):not(:empty)')]};
+                    body: [...size('.card p:not([class]):not(:empty)')], marks: size('sup')};
         }"""
     )
     assert len(sizes["small"]) > 20 and len(sizes["body"]) > 10
     assert min(sizes["small"]) >= 14
     assert min(sizes["body"]) >= 16
+    assert sizes["marks"] and min(sizes["marks"]) >= 13  # footnote numbers in Burmese digits
     page.close()  # type: ignore[attr-defined]
 
 
