@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import Result
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -133,3 +135,17 @@ def test_sync_finds_a_subscriber_of_an_internationalized_domain_in_either_form(
     with Session(store) as session:
         statuses = dict(session.execute(select(Subscriber.email_key, Subscriber.status)).all())
     assert statuses == {"a@bücher.example": "bounced", "b@bücher.example": "complained"}
+
+
+def test_the_sendgrid_librarys_request_dumps_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    # python-http-client logs each request's headers (the API key) and body (every address) at DEBUG.
+    from broadsheet.delivery import suppressions  # noqa: F401  (installs the filter)
+
+    client_log = logging.getLogger("python_http_client.client")
+    with caplog.at_level(logging.DEBUG, "python_http_client.client"):
+        client_log.debug("HEADERS: {'Authorization': 'Bearer SG.secret'}")
+        client_log.debug("PAYLOAD: {'personalizations': []}")
+        client_log.debug("GET https://api.sendgrid.com/v3/suppression/bounces")
+    assert [record.getMessage() for record in caplog.records] == [
+        "GET https://api.sendgrid.com/v3/suppression/bounces"
+    ]

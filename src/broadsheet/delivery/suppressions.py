@@ -10,6 +10,7 @@ happened once: however old its entry, an active subscriber on it is marked.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,17 @@ LISTS = (
 _CAUSES = {"bounces": Cause.BOUNCE, "spam_reports": Cause.COMPLAINT, "unsubscribes": Cause.UNSUBSCRIBE}
 PAGE = 500
 """SendGrid's largest page of a suppression list."""
+
+
+class _HideRequestDumps(logging.Filter):
+    """python-http-client (the `sendgrid` library's client, which this module calls) logs each request's
+    headers (the API key) and body (every address) at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("HEADERS:", "PAYLOAD:"))
+
+
+logging.getLogger("python_http_client.client").addFilter(_HideRequestDumps())
 
 
 @dataclass

@@ -63,17 +63,6 @@ _REFUSALS = {
 }
 
 
-class _HideRequestDumps(logging.Filter):
-    """python-http-client (the `sendgrid` library's, which `suppressions` calls) logs each request's headers
-    (the API key) and body (every address) at DEBUG."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(("HEADERS:", "PAYLOAD:"))
-
-
-logging.getLogger("python_http_client.client").addFilter(_HideRequestDumps())
-
-
 class _NotTaken(Exception):
     """SendGrid certainly did not take the request (a rate limit, a 5xx answer, no connection): try again."""
 
