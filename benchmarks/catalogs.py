@@ -9,15 +9,15 @@ Prints medians of 5 processes, in CPU time (the machine is shared); the figures 
 from __future__ import annotations
 
 import json
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from startup import project_of  # the same copies of the sample the start-up benchmark makes
+
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE_DAY = "2023-12-21"
 ISSUES = 50
 RUNS = 5
 
@@ -46,24 +46,6 @@ print(json.dumps({"ms": (time.process_time() - start) * 1000, "parses": parses})
 """
 
 
-def sample_project(folder: Path, issues: int) -> Path:
-    """This repository's project with the sample issue, its catalogs, and `issues - 1` copies on other dates."""
-    folder.mkdir()
-    shutil.copy(REPO / "broadsheet.toml", folder / "broadsheet.toml")
-    shutil.copytree(REPO / "templates", folder / "templates")
-    shutil.copytree(REPO / "locales", folder / "locales")
-    (folder / "issues").mkdir()
-    text = (REPO / "issues" / f"{SAMPLE_DAY}.yaml").read_text(encoding="utf-8")
-    po = (REPO / "locales" / "my" / "LC_MESSAGES" / "issues" / f"{SAMPLE_DAY}.po").read_text(encoding="utf-8")
-    for number in range(issues):
-        day = f"2024-{1 + number // 28:02d}-{1 + number % 28:02d}" if number else SAMPLE_DAY
-        (folder / "issues" / f"{day}.yaml").write_text(text.replace(SAMPLE_DAY, day), encoding="utf-8")
-        (folder / "locales" / "my" / "LC_MESSAGES" / "issues" / f"{day}.po").write_text(
-            po.replace(SAMPLE_DAY, day), encoding="utf-8"
-        )
-    return folder
-
-
 def measure(src: Path, job: str, project: Path) -> tuple[float, int]:
     results = []
     for _ in range(RUNS):
@@ -81,8 +63,8 @@ def measure(src: Path, job: str, project: Path) -> tuple[float, int]:
 def main() -> None:
     src = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else REPO / "src"
     with tempfile.TemporaryDirectory() as folder:
-        one = sample_project(Path(folder) / "one", 1)
-        many = sample_project(Path(folder) / "many", ISSUES)
+        one = project_of(Path(folder) / "one", 1)
+        many = project_of(Path(folder) / "many", ISSUES)
         build_ms, build_parses = measure(src, "build", one)
         site_ms, site_parses = measure(src, "site", many)
     print(f"package: {src}")
