@@ -131,11 +131,7 @@ class SubscriberRow:
 
 def email_key(address: str) -> str:
     """The key that makes every spelling of an address one subscriber: its normalized form in lower case."""
-    try:
-        address = validate_email(address.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        address = address.strip()
-    return address.lower()
+    return address_keys(address)[0]
 
 
 def address_keys(address: str) -> tuple[str, ...]:
