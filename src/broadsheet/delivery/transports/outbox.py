@@ -64,7 +64,7 @@ class OutboxTransport:
                 continue
             target = folder / f"{file_name(recipient.address)}.eml"
             try:
-                write_atomic(target, data)
+                write_atomic(target, data, sync=False, make_folder=False)
             except OSError as exc:
                 # Each file is written whole or not at all, and written again whole by the rerun: the batch
                 # counts as not handed over.
