@@ -98,6 +98,7 @@ def import_times(command: list[str], cwd: Path, top: int = 12, runs: int = 5) ->
         found = subprocess.run(
             [command[0], "-X", "importtime", *command[1:]],
             cwd=cwd,
+            env=ENVIRONMENT,
             capture_output=True,
             text=True,
             check=True,
