@@ -582,12 +582,10 @@ def _problems(loaded: Loaded, *, is_markdown: bool, is_format: bool) -> list[Dia
     return diagnostics
 
 
-def check_catalogs(project: Project, issue: Issue, locales: Sequence[str] = ()) -> list[Diagnostic]:
-    """Errors in the catalogs the editions of `issue` in `locales` (default: every configured one) are built from."""
+def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> list[Diagnostic]:
+    """Errors in the catalogs the editions of `issue` in `locales`, translated ones, are built from."""
     diagnostics = []
-    for locale in [
-        locale for locale in locales or project.settings.locales if locale != project.settings.source_locale
-    ]:
+    for locale in locales:
         for domain, is_markdown in ((INTERFACE, False), (NAMES, False), (issue_domain(issue), True)):
             path = catalog_path(project, locale, domain)
             # Anything there but no catalog (a directory, /dev/zero) is an error to report, not a missing catalog.
