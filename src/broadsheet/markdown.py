@@ -150,6 +150,13 @@ _renderer.add_render_rule("link_close", _render_link_close)
 _renderer.add_render_rule("footnote_ref", _render_footnote_ref)
 
 
+@functools.lru_cache(maxsize=512)
+def _rendered_tokens(text: str, inline: bool = False) -> tuple[Token, ...]:
+    """The renderer's tokens for `text`, read (never changed) by `to_text`: an email's reading time,
+    preheader and text part each take the text of the same paragraphs."""
+    return tuple(_renderer.parseInline(text, {}) if inline else _renderer.parse(text, {}))
+
+
 def _same(digits: str) -> str:
     return digits
 
@@ -174,7 +181,7 @@ def to_text(
     Each list item, quote line and heading comes out as a paragraph of its own,
     prefixed the way plain-text mail writes them (`- `, `2. `, `> `).
     """
-    tokens = _renderer.parseInline(text, {}) if inline else _renderer.parse(text, {})
+    tokens = _rendered_tokens(text, inline)
     paragraphs: list[str] = []
     prefixes: list[str] = []  # one for each open quote ("> ") and list (its item's marker)
     counters: list[int] = []  # the next number of each open ordered list
