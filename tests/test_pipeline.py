@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,3 +93,24 @@ def test_build_send_preview_and_site_report_the_same_diagnostics(
     assert list(build_site(warned_project).diagnostics) == [
         d for d in built if "(email_max_html_kb)" not in d.message
     ]
+
+
+def test_an_edition_in_the_source_language_loads_no_catalog_code(
+    sample_project: Project, tmp_path: Path
+) -> None:
+    """It has no catalog to check or read: neither the translators' tooling nor Babel's catalog modules
+    are imported (9 ms of a build's start, benchmarks/README.md); a Burmese edition needs both."""
+    loaded = {}
+    for locale in ("en", "my"):
+        code = (
+            "import sys\n"
+            "from broadsheet.cli import main\n"
+            f"main(['build', '{ISSUE}', '-l', '{locale}', '-o', {str(tmp_path)!r}], standalone_mode=False)\n"
+            "print(sorted(m for m in ('broadsheet.catalogs', 'babel.messages.catalog') if m in sys.modules))"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", code], cwd=sample_project.root, capture_output=True, text=True, check=True
+        )
+        loaded[locale] = run.stdout.splitlines()[-1]
+        assert (tmp_path / locale / "email.html").is_file()
+    assert loaded == {"en": "[]", "my": "['babel.messages.catalog', 'broadsheet.catalogs']"}
