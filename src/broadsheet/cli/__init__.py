@@ -10,7 +10,6 @@ raised by any command becomes its message and exit code here, once.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -130,9 +129,6 @@ def main(ctx: click.Context, project_dir: Path | None) -> None:
     Editors write issues/<date>.yaml, check it, and build it into an HTML email
     and its plain-text part for each locale.
     """
-    # broadsheet uses no pydantic plugin: skip pydantic's search of every installed
-    # package's entry points for one (see benchmarks/README.md), unless the environment says otherwise.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from ..settings import find_project  # pydantic and Babel: only once a command runs
+    from ..settings import find_project  # Babel: only once a command runs
 
     ctx.ensure_object(dict)["project"] = find_project(project_dir or Path.cwd())
