@@ -154,6 +154,30 @@ def test_by_as_one_string_becomes_a_one_tuple_and_a_list_a_tuple(read: Callable[
     )
 
 
+def test_numbers_where_text_belongs_are_read_as_text(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: 2024
+        editorial: Hello [^1].
+        footnotes:
+          1: 1.5
+        resources:
+          reports:
+            - title: 1984
+              url: https://example.org/1984
+              by: [88, Progressive Voice]
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.title == "2024"
+    assert reading.issue.footnotes[0].markdown == "1.5"
+    assert reading.issue.resources == (
+        Resource("1984", "https://example.org/1984", ("88", "Progressive Voice"), None, 8),
+    )
+
+
 def test_author_defaults_to_the_settings_default_author(
     read: Callable[[str], Reading], tmp_project: Project
 ) -> None:
