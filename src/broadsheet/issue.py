@@ -168,6 +168,8 @@ class Spot:
 
 @dataclass
 class Positions:
+    """Where each value, and each mapping's key, starts in the file, by its location path."""
+
     values: dict[tuple[int | str, ...], Spot] = field(default_factory=dict)
     keys: dict[tuple[int | str, ...], Spot] = field(default_factory=dict)
 

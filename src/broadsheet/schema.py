@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import functools
 import math
 import operator
@@ -60,6 +59,8 @@ def received(value: Any) -> str:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # 2 ms to import, needed only for a mistake
+
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
 
@@ -282,7 +283,7 @@ def _value(kind: Any, value: Any, loc: Location, problems: list[Problem]) -> Any
     try:
         return _converted(kind, value, loc, problems)
     except _Mismatch as mismatch:
-        if value is None and mismatch.expected == "a string":
+        if value is None and mismatch.expected == "a string":  # `title:` left blank reads as null
             problems.append(Problem(loc, "must not be empty"))
         else:
             problems.append(Problem(loc, f"Expected {mismatch.expected} but received: {received(value)}"))
@@ -307,7 +308,7 @@ def _converted(kind: Any, value: Any, loc: Location, problems: list[Problem]) ->
         if not isinstance(value, list | tuple):
             raise _Mismatch("a list")
         items = [_value(args[0], item, (*loc, i), problems) for i, item in enumerate(value)]
-        return _FAILED if _FAILED in items else origin(items)
+        return _FAILED if any(item is _FAILED for item in items) else origin(items)
     if origin is dict:
         if not isinstance(value, Mapping):
             raise _Mismatch("a mapping")
@@ -315,7 +316,7 @@ def _converted(kind: Any, value: Any, loc: Location, problems: list[Problem]) ->
             _value(args[0], key, (*loc, key), problems): _value(args[1], item, (*loc, key), problems)
             for key, item in value.items()
         }
-        return _FAILED if _FAILED in pairs or _FAILED in pairs.values() else pairs
+        return _FAILED if any(part is _FAILED for pair in pairs.items() for part in pair) else pairs
     if dataclasses.is_dataclass(kind):
         return _record(typing.cast(type, kind), value, loc, problems)
     raise TypeError(f"{kind!r} cannot be declared: {field_path(loc)}")
@@ -347,18 +348,21 @@ def _record(cls: type, value: Any, loc: Location, problems: list[Problem]) -> An
             problems.append(Problem((*loc, key), f"unknown field '{key}'{hint}", at_key=True))
             failed = True
     good = {name: item for name, item in found.items() if item is not _FAILED}
-    across: Callable[[Mapping[str, Any]], Iterable[tuple[Location, str]]] = getattr(cls, ACROSS_FIELDS, _none)
+    across: Callable[[Mapping[str, Any]], Iterable[tuple[Location, str]]] = getattr(
+        cls, ACROSS_FIELDS, _no_problems
+    )
     for where, message in across(good):
         problems.append(Problem((*loc, *where), message))
         failed = True
     return _FAILED if failed else cls(**good)
 
 
-def _none(valid: Mapping[str, Any]) -> Iterable[tuple[Location, str]]:
+def _no_problems(valid: Mapping[str, Any]) -> Iterable[tuple[Location, str]]:
     return ()
 
 
 def _field(declaration: DeclaredField, value: Any, loc: Location, problems: list[Problem]) -> Any:
+    """The value of one field: reshaped, converted to its type, then within its limits and checked."""
     rule = declaration.rule
     try:
         if rule.before:
