@@ -6,11 +6,11 @@ a mapping read from TOML or YAML against such a class and reports every problem
 in it, each with its location (`('resources', 'reports', 2, 'url')`) and in the
 words users read (`Expected a string but received: [1, 2]`).
 
-Not a library: pydantic cost every command about 150 ms of CPU (its import,
-and building the models as their classes were defined), most of the gap
-between `broadsheet build` and the import floor of its rendering libraries;
-msgspec, measured, takes 28-32 ms to import and stops at the first error,
-where a user should see every error in a file at once.
+Not a library: pydantic cost every command about 130 ms of CPU (its import,
+and building the models as their classes were defined), a quarter of a
+`broadsheet build` and the largest part of its gap to the import floor
+(benchmarks/README.md, Start-up); msgspec, measured, takes 28-32 ms to import
+and stops at the first error, where a user should see every error of a file.
 """
 
 from __future__ import annotations
