@@ -175,22 +175,24 @@ def stand_in_stats(port: int) -> dict[str, int]:
 
 def project_with(**values: int) -> Any:
     """The repository's project, with those of `values` that its settings declare; and what was set."""
+    from broadsheet.schema import fields_of
     from broadsheet.settings import find_project
 
     project = find_project(REPO)
-    declared = {name: value for name, value in values.items() if name in type(project.settings).model_fields}
-    return dataclasses.replace(project, settings=project.settings.model_copy(update=declared)), declared
+    declared = {name: value for name, value in values.items() if name in fields_of(type(project.settings))}
+    return dataclasses.replace(project, settings=dataclasses.replace(project.settings, **declared)), declared
 
 
 def open_for(spec: str, project: Any, environ: dict[str, str]) -> Any:
     """The transport for `spec`, given the settings `open_transport` takes (by the settings' own names)."""
     from broadsheet.delivery.transports import open_transport
+    from broadsheet.schema import fields_of
 
     options: dict[str, Any] = {"environ": environ}
     for name in inspect.signature(open_transport).parameters:
         if name == "settings":
             options[name] = project.settings
-        elif name in type(project.settings).model_fields:
+        elif name in fields_of(type(project.settings)):
             options[name] = getattr(project.settings, name)
     return open_transport(spec, **options)
 

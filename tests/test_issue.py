@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -150,6 +151,30 @@ def test_by_as_one_string_becomes_a_one_tuple_and_a_list_a_tuple(read: Callable[
     assert reading.issue.resources == (
         Resource("One", "https://example.org/1", ("Human Rights Watch",), None, 6),
         Resource("Two", "https://example.org/2", ("Progressive Voice", "Fortify Rights"), "my", 9),
+    )
+
+
+def test_numbers_where_text_belongs_are_read_as_text(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: 2024
+        editorial: Hello [^1].
+        footnotes:
+          1: 1.5
+        resources:
+          reports:
+            - title: 1984
+              url: https://example.org/1984
+              by: [88, Progressive Voice]
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.title == "2024"
+    assert reading.issue.footnotes[0].markdown == "1.5"
+    assert reading.issue.resources == (
+        Resource("1984", "https://example.org/1984", ("88", "Progressive Voice"), None, 8),
     )
 
 
@@ -717,7 +742,7 @@ def test_unknown_category_is_an_error_naming_the_configured_ones(
 def test_categories_come_from_the_project_settings(
     write_issue: Callable[[str], Path], tmp_project: Project
 ) -> None:
-    settings = tmp_project.settings.model_copy(update={"categories": {"news": "News"}})
+    settings = dataclasses.replace(tmp_project.settings, categories={"news": "News"})
     path = write_issue("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports: []\n")
     assert [str(d) for d in read_issue(path, settings, display=FILE).diagnostics] == [
         f"{FILE}:5:3: error: resources.reports: unknown category 'reports' (configured categories: news)"

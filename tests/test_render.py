@@ -549,7 +549,7 @@ def test_reading_time_counts_editorial_and_footnote_words(tmp_project: Project, 
     issue = read_issue(path, tmp_project.settings).issue
     assert issue is not None
     assert reading_minutes(issue, tmp_project.settings) == 3  # 400 + 5 words at 200 a minute
-    fast = tmp_project.settings.model_copy(update={"languages": {"en": Language(reading_rate=1000)}})
+    fast = replace(tmp_project.settings, languages={"en": Language(reading_rate=1000)})
     assert reading_minutes(issue, fast) == 1
 
 

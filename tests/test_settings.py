@@ -192,6 +192,68 @@ def test_unknown_key_is_found_in_its_own_table(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}:5: error: languages.my.name: unknown field 'name'"]
 
 
+def test_unknown_key_in_a_table_of_a_list_suggests_a_key_of_that_table(tmp_path: Path) -> None:
+    path = write_settings(
+        tmp_path,
+        """
+        [[sources]]
+        name = "Partner"
+        feed = "https://example.org/feed"
+
+        [[sources]]
+        name = "Other"
+        fed = "https://example.org/other"
+
+        [languages.my]
+        line_heigth = 2
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:5: error: sources[1].feed: required field is missing",
+        f"{path}:7: error: sources[1].fed: unknown field 'fed'; did you mean 'feed'?",
+        f"{path}:10: error: languages.my.line_heigth: unknown field 'line_heigth'; did you mean 'line_height'?",
+    ]
+
+
+def test_every_problem_in_a_list_of_tables_is_reported_at_its_table(tmp_path: Path) -> None:
+    path = write_settings(
+        tmp_path,
+        """
+        [[organization.links]]
+        label = ""
+        url = "https://example.org"
+
+        [[organization.links]]
+        label = "Facebook"
+
+        [[organization.links]]
+        label = 7
+        url = "https://example.org/7"
+        lable = "Seven"
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:2: error: organization.links[0].label: must not be empty",
+        f"{path}:5: error: organization.links[1].url: required field is missing",
+        f"{path}:11: error: organization.links[2].lable: unknown field 'lable'; did you mean 'label'?",
+    ]
+    assert (
+        load_settings(
+            write_settings(tmp_path, '[[organization.links]]\nlabel = 7\nurl = "https://example.org/7"\n')
+        )
+        .organization.links[0]
+        .label
+        == "7"
+    )
+
+
+def test_numbers_written_as_text_or_with_a_zero_fraction_are_taken(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'text_width = "66"\nemail_max_html_kb = 80.0\n[curation]\ntimeout = 5\n')
+    loaded = load_settings(path)
+    assert (loaded.text_width, loaded.email_max_html_kb, loaded.curation.timeout) == (66, 80, 5.0)
+    assert isinstance(loaded.curation.timeout, float)
+
+
 def test_bad_url_is_an_error(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en"]\nweb_url = "ftp://example.org/newsletter"\n')
     assert problems(path) == [

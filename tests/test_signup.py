@@ -64,7 +64,7 @@ def with_limits(**rates: str) -> pytest.MarkDecorator:
 
 @pytest.fixture
 def client(project: Project, engine: Engine, outbox: Path, limits: dict[str, str]) -> Iterator[Client]:
-    limited = dataclasses.replace(project, settings=project.settings.model_copy(update=limits))
+    limited = dataclasses.replace(project, settings=dataclasses.replace(project.settings, **limits))
     app = create_app(
         limited,
         engine,
@@ -700,12 +700,11 @@ def test_the_link_goes_to_the_public_address_whatever_host_the_form_was_posted_t
 
 
 def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine, outbox: Path) -> None:
-    settings = project.settings.model_copy(
-        update={
-            "unsubscribe_url": "https://mail.example.org/leave?t={token}",
-            "confirm_url": "https://news.example.org/c/{token}",
-            "preferences_url": "https://pv.example.org/prefs/{token}",
-        }
+    settings = dataclasses.replace(
+        project.settings,
+        unsubscribe_url="https://mail.example.org/leave?t={token}",
+        confirm_url="https://news.example.org/c/{token}",
+        preferences_url="https://pv.example.org/prefs/{token}",
     )
     app = create_app(
         dataclasses.replace(project, settings=settings),
@@ -732,8 +731,8 @@ def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine,
 
 
 def test_without_an_address_for_the_link_there_is_no_sign_up(project: Project, engine: Engine) -> None:
-    settings = project.settings.model_copy(
-        update={"unsubscribe_url": "https://mail.example.org/leave?t={token}"}
+    settings = dataclasses.replace(
+        project.settings, unsubscribe_url="https://mail.example.org/leave?t={token}"
     )
     assert confirmation_link(settings) is None
     app = create_app(

@@ -437,7 +437,7 @@ def test_a_signed_request_within_the_window_is_taken(
 
 def test_the_window_is_the_webhook_max_age_seconds_setting(project: Project, sqlite_store: Engine) -> None:
     strict = dataclasses.replace(
-        project, settings=project.settings.model_copy(update={"webhook_max_age_seconds": 30})
+        project, settings=dataclasses.replace(project.settings, webhook_max_age_seconds=30)
     )
     reader = subscribe(sqlite_store, "reader@example.org")
     body = json.dumps([event("bounce", reader, "bounce-1")]).encode()

@@ -1,6 +1,6 @@
 """Reading the user's files: each kind has a size limit, checked before anything is parsed.
 
-A valid 50 MB issue took 342 s and 1.4 GB of memory to build (YAML, pydantic
+A valid 50 MB issue took 342 s and 1.4 GB of memory to build (YAML, validation
 and Markdown all scale with it), so a file far larger than any real one is
 refused at once with its size, instead of being read.
 """

@@ -578,7 +578,7 @@ def _interface_entries(project: Project) -> tuple[tuple[str, tuple[str, ...]], .
             for diagnostic in exc.diagnostics:
                 _report_once(("unreadable", str(diagnostic)), str(diagnostic))
     # The settings' labels are interface messages too.
-    watched = [project.settings.model_dump_json()]
+    watched = [repr(project.settings)]
     for path in sorted(project.templates_dir.rglob("*")):
         stat = path.stat()
         watched.append(f"{path}:{stat.st_mtime_ns}:{stat.st_size}")

@@ -16,72 +16,40 @@ from typing import Any
 
 import yaml
 from babel import Locale, UnknownLocaleError
-from pydantic import Field, ValidationError, field_validator
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import burmese, markdown
 from .errors import Diagnostic, InvalidInput, Severity, errors_in
 from .files import read_limited
 from .model import Category, Footnote, Image, Issue, Paragraph, Resource
-from .schema import Declared, describe, did_you_mean, field_path, http_url, received
-from .settings import Settings
+from .schema import Invalid, Problem, declared, did_you_mean, field_path, http_url, received, validate
+from .settings import Settings, unknown_category
 
 MAX_NODES = 50_000
 """More YAML nodes than any issue has; stops alias bombs before they expand."""
 
 
-class ImageFile(Declared):
-    """`image:` the featured image."""
+def _one_or_many(value: Any) -> Any:
+    """`by:` takes one organization's name or a list of them."""
+    if isinstance(value, str):
+        return (value,)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValueError(f"Expected an organization name or a list of them but received: {received(value)}")
+    return value
 
-    src: str = Field(description="Absolute http(s) URL of the image.")
-    alt: str = Field(min_length=1, description="Text describing the image, for people who cannot see it.")
 
-    _src = field_validator("src")(http_url)
+def _no_empty_names(value: tuple[str, ...]) -> None:
+    if any(not name for name in value):
+        raise ValueError("organization names must not be empty")
 
 
-class ResourceFile(Declared):
-    """One item under `resources: CATEGORY:`."""
-
-    title: str = Field(min_length=1, description="Title of the linked item, in its own language.")
-    url: str = Field(description="Absolute http(s) URL of the item.")
-    by: tuple[str, ...] = Field((), description="Organization(s) behind it: one name or a list.")
-    lang: str | None = Field(
-        None, description="Language of the item, when it differs from the issue's (for example `my`)."
-    )
-
-    _url = field_validator("url")(http_url)
-
-    @field_validator("by", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return (value,)
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            raise ValueError(
-                f"Expected an organization name or a list of them but received: {received(value)}"
-            )
-        return value
-
-    @field_validator("by")
-    @classmethod
-    def _no_empty_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not name for name in value):
-            raise ValueError("organization names must not be empty")
-        return value
-
-    @field_validator("lang")
-    @classmethod
-    def _locale(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                Locale.parse(value.replace("-", "_"))
-            except (ValueError, UnknownLocaleError):
-                raise ValueError(
-                    f"Expected a language code such as 'en' or 'my' but received: {value!r}"
-                ) from None
-        return value
+def _language_code(value: str) -> None:
+    try:
+        Locale.parse(value.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        raise ValueError(f"Expected a language code such as 'en' or 'my' but received: {value!r}") from None
 
 
 def _control_character(text: str) -> str | None:
@@ -97,72 +65,93 @@ def _is_date(text: str) -> bool:
     return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
 
 
-def _header_safe(value: str | None) -> str | None:
-    ch = _control_character(value or "")
+def _header_safe(value: str) -> None:
+    ch = _control_character(value)
     if ch:
         raise ValueError(
             f"contains a line break or control character (U+{ord(ch):04X}), "
             "which cannot appear in an email subject; write it on one line"
         )
+
+
+def _iso_date(value: Any) -> dt.date:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {value!r} ({exc})") from None
+    if isinstance(value, dt.date):
+        return value
+    raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {received(value)}")
+
+
+def _no_footnotes(value: Any) -> Any:
+    """`footnotes:` left empty means none."""
+    return {} if value is None else value
+
+
+def _empty_categories(value: Any) -> Any:
+    """A category left empty (`reports:`) has no items this week."""
+    if isinstance(value, dict):
+        return {key: [] if items is None else items for key, items in value.items()}
     return value
 
 
-class IssueFile(Declared):
+@dataclass(frozen=True, kw_only=True)
+class ImageFile:
+    """`image:` the featured image."""
+
+    src: str = declared(description="Absolute http(s) URL of the image.", check=http_url)
+    alt: str = declared(nonempty=True, description="Text describing the image, for people who cannot see it.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceFile:
+    """One item under `resources: CATEGORY:`."""
+
+    title: str = declared(nonempty=True, description="Title of the linked item, in its own language.")
+    url: str = declared(description="Absolute http(s) URL of the item.", check=http_url)
+    by: tuple[str, ...] = declared(
+        (),
+        description="Organization(s) behind it: one name or a list.",
+        before=_one_or_many,
+        check=_no_empty_names,
+    )
+    lang: str | None = declared(
+        None,
+        description="Language of the item, when it differs from the issue's (for example `my`).",
+        check=_language_code,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueFile:
     """An issue file, `issues/<date>.yaml`."""
 
-    date: dt.date = Field(description="Publication date, `YYYY-MM-DD`.")
-    title: str = Field(min_length=1, description="Title of the issue; also the email's subject.")
-    author: str | None = Field(None, description="Byline; the project's `default_author` when absent.")
-    summary: str | None = Field(
+    date: dt.date = declared(description="Publication date, `YYYY-MM-DD`.", before=_iso_date)
+    title: str = declared(
+        nonempty=True, description="Title of the issue; also the email's subject.", check=_header_safe
+    )
+    author: str | None = declared(
+        None, description="Byline; the project's `default_author` when absent.", check=_header_safe
+    )
+    summary: str | None = declared(
         None, description="A one-paragraph standfirst, plain text; also the email's preheader."
     )
-    image: ImageFile | None = Field(None, description="Featured image.")
-    editorial: str = Field(
-        min_length=1,
+    image: ImageFile | None = declared(None, description="Featured image.")
+    editorial: str = declared(
+        nonempty=True,
         description="The editorial in Markdown: paragraphs separated by blank lines; footnote references as `[^1]`.",
     )
-    footnotes: dict[str, str] = Field(
-        default_factory=dict,
+    footnotes: dict[str, str] = declared(
+        factory=dict,
         description="Footnote label -> text (inline Markdown). Every reference must be defined and every definition used.",
+        before=_no_footnotes,
     )
-    resources: dict[str, list[ResourceFile]] = Field(
-        description="Category key -> list of items, in display order. Keys come from the project's `categories`."
+    resources: dict[str, list[ResourceFile]] = declared(
+        description="Category key -> list of items, in display order. Keys come from the project's `categories`.",
+        before=_empty_categories,
     )
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _iso_date(cls, value: Any) -> dt.date:
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError as exc:
-                raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {value!r} ({exc})") from None
-        if isinstance(value, dt.date):
-            return value
-        raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {received(value)}")
-
-    _title = field_validator("title", "author")(_header_safe)
-
-    @field_validator("footnotes", mode="before")
-    @classmethod
-    def _no_footnotes(cls, value: Any) -> Any:
-        """`footnotes:` left empty means none."""
-        return {} if value is None else value
-
-    @field_validator("resources", mode="before")
-    @classmethod
-    def _empty_categories(cls, value: Any) -> Any:
-        """A category left empty (`reports:`) has no items this week."""
-        if isinstance(value, dict):
-            return {key: [] if items is None else items for key, items in value.items()}
-        return value
-
-
-SCHEMA_KEYS: dict[str, list[str]] = {
-    "": list(IssueFile.model_fields),
-    "image": list(ImageFile.model_fields),
-    "resource": list(ResourceFile.model_fields),
-}
 
 
 # -- YAML with positions ------------------------------------------------------
@@ -179,6 +168,8 @@ class Spot:
 
 @dataclass
 class Positions:
+    """Where each value, and each mapping's key, starts in the file, by its location path."""
+
     values: dict[tuple[int | str, ...], Spot] = field(default_factory=dict)
     keys: dict[tuple[int | str, ...], Spot] = field(default_factory=dict)
 
@@ -410,10 +401,10 @@ def read_issue(path: Path, settings: Settings, display: str | None = None) -> Re
     checker = _Checker(display, text, positions, settings)
     model: IssueFile | None = None
     try:
-        model = IssueFile.model_validate(data)
-    except ValidationError as exc:
-        for error in exc.errors():
-            checker.pydantic_error(error)
+        model = validate(IssueFile, data)
+    except Invalid as exc:
+        for problem in exc.problems:
+            checker.problem(problem)
     checker.content(data)
     diagnostics.extend(checker.diagnostics)
     if model is None or errors_in(diagnostics):
@@ -445,15 +436,9 @@ class _Checker:
             Diagnostic(self.display, spot.line, spot.col, field_path(path), message, severity)
         )
 
-    def pydantic_error(self, error: Any) -> None:
-        loc = tuple(error["loc"])
-        if error["type"] == "extra_forbidden":
-            parent = "image" if loc[:1] == ("image",) else "resource" if loc[:1] == ("resources",) else ""
-            self.add(loc, describe(error, SCHEMA_KEYS[parent]), key=True)
-        elif error["type"] == "string_type" and error.get("input") is None:
-            self.add(loc, "must not be empty")
-        else:
-            self.add(loc, describe(error))
+    def problem(self, problem: Problem) -> None:
+        """A problem the declaration found, at its value (an unknown field: at its key)."""
+        self.add(problem.loc, problem.message, key=problem.at_key)
 
     def text_spot(self, path: tuple[int | str, ...], line_in_text: int, needle: str) -> Spot:
         """Where `needle`, on line `line_in_text` of the string at `path`, is in the file."""
@@ -558,12 +543,7 @@ class _Checker:
         seen: dict[str, tuple[int | str, ...]] = {}
         for key, items in resources.items():
             if key not in configured:
-                names = ", ".join(configured)
-                self.add(
-                    ("resources", key),
-                    f"unknown category '{key}'{did_you_mean(key, configured)} (configured categories: {names})",
-                    key=True,
-                )
+                self.add(("resources", key), unknown_category(key, configured), key=True)
             if not isinstance(items, list):
                 continue
             for i, item in enumerate(items):

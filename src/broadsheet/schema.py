@@ -1,31 +1,34 @@
-"""What the declared schemas (settings, issue format) share: model config and error wording.
+"""What the declared formats (settings, issue format) share: one way to declare them, one validator, one wording.
 
-Both `settings.py` and `issue.py` declare their formats as pydantic models;
-this module turns pydantic's errors into the one-line messages users read
-(`Expected a string but received: [1, 2]`).
+`settings.py` and `issue.py` declare their formats as frozen dataclasses whose
+fields carry a description and their constraints (`declared`). `validate` walks
+a mapping read from TOML or YAML against such a class and reports every problem
+in it, each with its location (`('resources', 'reports', 2, 'url')`) and in the
+words users read (`Expected a string but received: [1, 2]`).
+
+Not a library: pydantic cost every command about 130 ms of CPU (its import,
+and building the models as their classes were defined), a quarter of a
+`broadsheet build` and the largest part of its gap to the import floor
+(benchmarks/README.md, Start-up); msgspec, measured, takes 28-32 ms to import
+and stops at the first error, where a user should see every error of a file.
 """
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
+import datetime as dt
+import functools
+import math
+import operator
 import re
-from collections.abc import Iterable, Sequence
-from datetime import date
-from typing import Any
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
-from pydantic_core import ErrorDetails
-
-
-class Declared(BaseModel):
-    """Base of every declared format: immutable, unknown keys rejected."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        coerce_numbers_to_str=True,
-    )
+Location = tuple[int | str, ...]
+T = TypeVar("T")
 
 
 def field_path(loc: Sequence[int | str]) -> str:
@@ -49,57 +52,17 @@ def received(value: Any) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, date):
+    if isinstance(value, dt.date):
         return f"the date {value.isoformat()}"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-_EXPECTED = {
-    "string_type": "a string",
-    "int_type": "an integer",
-    "int_parsing": "an integer",
-    "int_from_float": "an integer",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "list_type": "a list",
-    "tuple_type": "a list",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-    "date_type": "a date (YYYY-MM-DD)",
-    "date_parsing": "a date (YYYY-MM-DD)",
-    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
-}
-
-
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # 2 ms to import, needed only for a mistake
+
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
-
-
-def describe(error: ErrorDetails, allowed_keys: Iterable[str] = ()) -> str:
-    """One sentence for one pydantic error, in the project's wording."""
-    kind = error["type"]
-    value = error.get("input")
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        name = str(error["loc"][-1])
-        return f"unknown field '{name}'{did_you_mean(name, allowed_keys)}"
-    if kind in _EXPECTED:
-        return f"Expected {_EXPECTED[kind]} but received: {received(value)}"
-    if kind in ("string_too_short", "too_short"):
-        return "must not be empty"
-    if kind == "literal_error":
-        return f"Expected {error.get('ctx', {}).get('expected', '')} but received: {received(value)}"
-    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
-        return error["msg"].replace("Input should be", "must be")
-    if kind == "value_error":
-        return str(error.get("ctx", {}).get("error", error["msg"]))
-    return error["msg"]
 
 
 _NOT_IN_URLS = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -122,9 +85,312 @@ def url_problem(url: str, schemes: Sequence[str] = ("http", "https")) -> str | N
     return None if parts.hostname else expectation
 
 
-def http_url(url: str) -> str:
-    """A pydantic validator: `url` when it is an absolute http(s) URL, else the reason as a ValueError."""
+def http_url(url: str) -> None:
+    """A field's check: `url` is an absolute http(s) URL, else the reason as a ValueError."""
     problem = url_problem(url)
     if problem:
         raise ValueError(problem)
-    return url
+
+
+# -- Declaring a format ----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What a declared field asks of its value beyond its type, and what the docs say of it.
+
+    `before` may reshape the value as read (one name for a list of names) and
+    `check` inspects the value once it has its type; either raises ValueError
+    with the message a user reads.
+    """
+
+    description: str
+    nonempty: bool = False
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    before: Callable[[Any], Any] | None = None
+    check: Callable[[Any], object] | None = None
+
+
+_RULE = "broadsheet.rule"
+_NO_DEFAULT: Any = dataclasses.MISSING
+
+
+def declared(
+    default: Any = _NO_DEFAULT,
+    *,
+    description: str,
+    factory: Callable[[], Any] = _NO_DEFAULT,
+    nonempty: bool = False,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    before: Callable[[Any], Any] | None = None,
+    check: Callable[[Any], object] | None = None,
+) -> Any:
+    """A field of a declared format: required unless it has a `default` (or a `factory` of one)."""
+    rule = Rule(description, nonempty, ge, gt, le, before, check)
+    return dataclasses.field(default=default, default_factory=factory, metadata={_RULE: rule})
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredField:
+    """One field of a declared format, as validation and the docs see it."""
+
+    name: str
+    kind: Any
+    rule: Rule
+    default: Any
+    factory: Callable[[], Any] | None
+
+    @property
+    def required(self) -> bool:
+        return self.default is _NO_DEFAULT and self.factory is None
+
+    @property
+    def description(self) -> str:
+        return self.rule.description
+
+
+@functools.cache
+def fields_of(cls: type) -> dict[str, DeclaredField]:
+    """The declared fields of the format `cls`, in declaration order."""
+    kinds = typing.get_type_hints(cls)
+    return {
+        spec.name: DeclaredField(
+            spec.name,
+            kinds[spec.name],
+            spec.metadata[_RULE],
+            spec.default,
+            None if spec.default_factory is dataclasses.MISSING else spec.default_factory,
+        )
+        for spec in dataclasses.fields(cls)
+    }
+
+
+# -- Validating a mapping against a format --------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a file, at `loc`; `at_key` when the key itself is wrong (an unknown field)."""
+
+    loc: Location
+    message: str
+    at_key: bool = False
+
+
+class Invalid(Exception):
+    """Every problem `validate` found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("; ".join(f"{field_path(p.loc)}: {p.message}" for p in problems))
+        self.problems = tuple(problems)
+
+
+class _Mismatch(Exception):
+    """A value is not of the type expected; `expected` says what it should be, as in 'Expected a list'."""
+
+    def __init__(self, expected: str) -> None:
+        super().__init__(expected)
+        self.expected = expected
+
+
+ACROSS_FIELDS = "problems_across_fields"
+"""A format may define this static method: given its fields that are valid, by name, it yields
+(location within the format, message) for each problem that involves more than one field."""
+
+_FAILED: Any = object()
+_TRUE = {"true", "t", "yes", "y", "on", "1"}
+_FALSE = {"false", "f", "no", "n", "off", "0"}
+
+
+def _to_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # `title: 2024` is text too
+    raise _Mismatch("a string")
+
+
+def _to_int(value: Any) -> int:
+    # As lenient as the pydantic models were: 72.0, "72" and "72.0" are 72; 72.5 and "1e3" are errors.
+    if isinstance(value, str):
+        written = re.fullmatch(r"\s*([+-]?[0-9](?:_?[0-9])*)(?:\.0*)?\s*", value)
+        if written:
+            return int(written.group(1))
+        raise _Mismatch("an integer")
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    raise _Mismatch("an integer")
+
+
+def _to_float(value: Any) -> float:
+    try:
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
+            return float(value.strip())
+    except (ValueError, OverflowError):
+        pass
+    raise _Mismatch("a number")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    raise _Mismatch("true or false")
+
+
+def _to_date(value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Mismatch("a date (YYYY-MM-DD)")
+
+
+_SCALARS: dict[Any, Callable[[Any], Any]] = {
+    str: _to_str,
+    int: _to_int,
+    float: _to_float,
+    bool: _to_bool,
+    dt.date: _to_date,
+}
+
+
+def validate(cls: type[T], data: Any) -> T:
+    """An instance of the declared format `cls` made from `data`, or `Invalid` with every problem in it."""
+    problems: list[Problem] = []
+    value = _value(cls, data, (), problems)
+    if problems:
+        raise Invalid(problems)
+    return typing.cast(T, value)
+
+
+def _value(kind: Any, value: Any, loc: Location, problems: list[Problem]) -> Any:
+    """`value` as an instance of `kind`, or _FAILED with the reasons added to `problems`."""
+    try:
+        return _converted(kind, value, loc, problems)
+    except _Mismatch as mismatch:
+        if value is None and mismatch.expected == "a string":  # `title:` left blank reads as null
+            problems.append(Problem(loc, "must not be empty"))
+        else:
+            problems.append(Problem(loc, f"Expected {mismatch.expected} but received: {received(value)}"))
+        return _FAILED
+
+
+def _converted(kind: Any, value: Any, loc: Location, problems: list[Problem]) -> Any:
+    if kind in _SCALARS:
+        return _SCALARS[kind](value)
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union):  # `X | None`, the only union declared
+        if value is None:
+            return None
+        [kind] = [arg for arg in args if arg is not types.NoneType]
+        return _converted(kind, value, loc, problems)
+    if origin is Literal:
+        if value in args and isinstance(value, str):
+            return value
+        choices = ", ".join(repr(arg) for arg in args[:-1]) + f" or {args[-1]!r}"
+        raise _Mismatch(choices)
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            raise _Mismatch("a list")
+        items = [_value(args[0], item, (*loc, i), problems) for i, item in enumerate(value)]
+        return _FAILED if any(item is _FAILED for item in items) else origin(items)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise _Mismatch("a mapping")
+        pairs = {
+            _value(args[0], key, (*loc, key), problems): _value(args[1], item, (*loc, key), problems)
+            for key, item in value.items()
+        }
+        return _FAILED if any(part is _FAILED for pair in pairs.items() for part in pair) else pairs
+    if dataclasses.is_dataclass(kind):
+        return _record(typing.cast(type, kind), value, loc, problems)
+    raise TypeError(f"{kind!r} cannot be declared: {field_path(loc)}")
+
+
+def _record(cls: type, value: Any, loc: Location, problems: list[Problem]) -> Any:
+    """An instance of the declared format `cls` from the mapping `value`."""
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise _Mismatch("a mapping")
+    fields = fields_of(cls)
+    found: dict[str, Any] = {}
+    failed = False
+    for name, declaration in fields.items():
+        if name in value:
+            found[name] = _field(declaration, value[name], (*loc, name), problems)
+            failed = failed or found[name] is _FAILED
+        elif declaration.factory:
+            found[name] = declaration.factory()
+        elif not declaration.required:
+            found[name] = declaration.default
+        else:
+            problems.append(Problem((*loc, name), "required field is missing"))
+            failed = True
+    for key in value:
+        if key not in fields:
+            hint = did_you_mean(str(key), fields)
+            problems.append(Problem((*loc, key), f"unknown field '{key}'{hint}", at_key=True))
+            failed = True
+    good = {name: item for name, item in found.items() if item is not _FAILED}
+    across: Callable[[Mapping[str, Any]], Iterable[tuple[Location, str]]] = getattr(
+        cls, ACROSS_FIELDS, _no_problems
+    )
+    for where, message in across(good):
+        problems.append(Problem((*loc, *where), message))
+        failed = True
+    return _FAILED if failed else cls(**good)
+
+
+def _no_problems(valid: Mapping[str, Any]) -> Iterable[tuple[Location, str]]:
+    return ()
+
+
+def _field(declaration: DeclaredField, value: Any, loc: Location, problems: list[Problem]) -> Any:
+    """The value of one field: reshaped, converted to its type, then within its limits and checked."""
+    rule = declaration.rule
+    try:
+        if rule.before:
+            value = rule.before(value)
+        value = _value(declaration.kind, value, loc, problems)
+        if value is _FAILED or value is None:
+            return value
+        limit = _limit_problem(rule, value)
+        if limit:
+            raise ValueError(limit)
+        if rule.check:
+            rule.check(value)
+    except ValueError as exc:
+        problems.append(Problem(loc, str(exc)))
+        return _FAILED
+    return value
+
+
+def _limit_problem(rule: Rule, value: Any) -> str | None:
+    if rule.nonempty and not value:
+        return "must not be empty"
+    bounds = (
+        ("less than or equal to", rule.le, operator.le),
+        ("greater than or equal to", rule.ge, operator.ge),
+        ("greater than", rule.gt, operator.gt),
+    )
+    for words, limit, holds in bounds:
+        if limit is not None and not holds(value, limit):
+            shown = int(limit) if float(limit).is_integer() else limit
+            return f"must be {words} {shown}"
+    return None

@@ -6,26 +6,19 @@ A project is a folder holding `broadsheet.toml`, `issues/`, `templates/` and
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from babel import Locale, UnknownLocaleError
-from pydantic import (
-    Field,
-    ValidationError,
-    ValidationInfo,
-    ValidatorFunctionWrapHandler,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .errors import Diagnostic, InvalidInput
 from .files import read_limited
-from .schema import Declared, describe, did_you_mean, field_path, http_url
+from .schema import Invalid, Location, declared, did_you_mean, field_path, http_url, validate
 
 SETTINGS_FILE = "broadsheet.toml"
 
@@ -44,59 +37,133 @@ WEEKDAYS: tuple[Weekday, ...] = (
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
 
 
-class Link(Declared):
+# -- Checks of single values, each raising ValueError with the message users read ------------
+
+
+def _optional_address(value: str) -> None:
+    if value and not _EMAIL.fullmatch(value):
+        raise ValueError(f"Expected an email address but received: {value!r}")
+
+
+def _sender(value: str) -> None:
+    from email.utils import parseaddr
+
+    if not _EMAIL.fullmatch(parseaddr(value)[1]):
+        raise ValueError(f"Expected 'Name <address>' but received: {value!r}")
+
+
+def _token_url(what: str, *, optional: bool = False) -> Callable[[str], None]:
+    """The check of a link that carries each recipient's `{token}`; `optional` ones may be empty."""
+
+    def check(value: str) -> None:
+        if not value and optional:
+            return
+        http_url(value.replace("{token}", "token"))
+        if "{token}" not in value:
+            raise ValueError(f"the {what} URL must contain {{token}}; received: {value!r}")
+
+    return check
+
+
+def _rate_limit(value: str) -> None:
+    from limits import parse_many
+
+    try:
+        rates = parse_many(value)
+    except ValueError:
+        raise ValueError(
+            f"Expected a rate such as '20/hour' or '20/hour;100/day' but received: {value!r}"
+        ) from None
+    if any(rate.amount < 1 for rate in rates):
+        raise ValueError(
+            f"Expected at least 1 in each rate (0 would close the sign-up page) but received: {value!r}"
+        )
+
+
+def _known_locales(value: tuple[str, ...]) -> None:
+    for code in value:
+        try:
+            Locale.parse(code)
+        except (ValueError, UnknownLocaleError):
+            raise ValueError(f"Expected a locale code such as 'en' or 'my' but received: {code!r}") from None
+    if len(set(value)) != len(value):
+        raise ValueError("each locale may be listed only once")
+
+
+def _category_keys(value: dict[str, str]) -> None:
+    for key, label in value.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
+            raise ValueError(f"category keys are lowercase words (a-z, 0-9, _ and -); received: {key!r}")
+        if not label.strip():
+            raise ValueError(f"category '{key}' needs a label")
+
+
+def _over_defaults(value: Any) -> Any:
+    """Settings for one language add to the defaults of the others instead of replacing them all."""
+    if not isinstance(value, dict):
+        return value
+    merged: dict[str, Any] = {
+        code: dataclasses.asdict(language) for code, language in DEFAULT_LANGUAGES.items()
+    }
+    for code, given in value.items():
+        merged[code] = {**merged.get(code, {}), **given} if isinstance(given, dict) else given
+    return merged
+
+
+def unknown_category(key: str, categories: Mapping[str, str]) -> str:
+    """The message for a category key that is not among the configured `categories`."""
+    names = ", ".join(categories)
+    return f"unknown category '{key}'{did_you_mean(key, categories)} (configured categories: {names})"
+
+
+# -- The declaration ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Link:
     """A link in the footer, such as the organization's Facebook page."""
 
-    label: str = Field(min_length=1, description="Text of the link.")
-    url: str = Field(description="Where it points (http or https).")
-
-    _url = field_validator("url")(http_url)
+    label: str = declared(nonempty=True, description="Text of the link.")
+    url: str = declared(description="Where it points (http or https).", check=http_url)
 
 
-class Organization(Declared):
+@dataclass(frozen=True, kw_only=True)
+class Organization:
     """Who publishes the newsletter: shown in the masthead and the footer."""
 
-    name: str = Field("Progressive Voice", min_length=1, description="Name of the publisher.")
-    address: str = Field(
+    name: str = declared("Progressive Voice", nonempty=True, description="Name of the publisher.")
+    address: str = declared(
         "", description="Postal address for the footer (required by law for bulk mail in many places)."
     )
-    website: str = Field("https://progressivevoicemyanmar.org", description="Home page.")
-    email: str = Field("", description="Contact address shown in the footer.")
-    links: tuple[Link, ...] = Field((), description="Further footer links, in order.")
-
-    _website = field_validator("website")(http_url)
-
-    @field_validator("email")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        if value and not _EMAIL.fullmatch(value):
-            raise ValueError(f"Expected an email address but received: {value!r}")
-        return value
+    website: str = declared("https://progressivevoicemyanmar.org", description="Home page.", check=http_url)
+    email: str = declared("", description="Contact address shown in the footer.", check=_optional_address)
+    links: tuple[Link, ...] = declared((), description="Further footer links, in order.")
 
 
-class Language(Declared):
+@dataclass(frozen=True, kw_only=True)
+class Language:
     """How text in one language is set and read: fonts, line heights, reading speed."""
 
-    font_family: str = Field(
+    font_family: str = declared(
         "Helvetica, Arial, sans-serif",
-        min_length=1,
+        nonempty=True,
         description="CSS font stack for body text; system fonts only (mail clients block web fonts).",
     )
-    serif_font_family: str = Field(
+    serif_font_family: str = declared(
         "Georgia, 'Times New Roman', serif",
-        min_length=1,
+        nonempty=True,
         description="CSS font stack for the title and standfirst.",
     )
-    line_height: float = Field(1.6, ge=1.0, le=3.0, description="Line height of body text.")
-    heading_line_height: float = Field(1.25, ge=1.0, le=3.0, description="Line height of headings.")
-    reading_rate: int = Field(
+    line_height: float = declared(1.6, ge=1.0, le=3.0, description="Line height of body text.")
+    heading_line_height: float = declared(1.25, ge=1.0, le=3.0, description="Line height of headings.")
+    reading_rate: int = declared(
         200,
         ge=20,
         le=2000,
         description="Reading speed for the reading time: words per minute, or syllables per minute for scripts written without spaces (Burmese).",
     )
-    font_size: int = Field(16, ge=12, le=32, description="Size of body text in the email, in CSS pixels.")
-    small_font_size: int = Field(
+    font_size: int = declared(16, ge=12, le=32, description="Size of body text in the email, in CSS pixels.")
+    small_font_size: int = declared(
         13,
         ge=10,
         le=32,
@@ -104,36 +171,36 @@ class Language(Declared):
     )
 
 
-class Source(Declared):
+@dataclass(frozen=True, kw_only=True)
+class Source:
     """A partner's feed, read by `broadsheet collect`: one `[[sources]]` table."""
 
-    name: str = Field(min_length=1, description="Name of the source, shown in `collect`'s reports.")
-    feed: str = Field(description="URL of its RSS or Atom feed (http or https).")
-    category: str | None = Field(
+    name: str = declared(nonempty=True, description="Name of the source, shown in `collect`'s reports.")
+    feed: str = declared(description="URL of its RSS or Atom feed (http or https).", check=http_url)
+    category: str | None = declared(
         None, description="Category key its entries go under; the first configured category when absent."
     )
-    organization: str | None = Field(
+    organization: str | None = declared(
         None, description="Organization named in `by` of its entries; the feed's own title when absent."
     )
 
-    _feed = field_validator("feed")(http_url)
 
-
-class Curation(Declared):
+@dataclass(frozen=True, kw_only=True)
+class Curation:
     """How `broadsheet add`, `collect` and `links` reach other sites."""
 
-    timeout: float = Field(
+    timeout: float = declared(
         15.0, gt=0, le=300, description="Seconds to wait for a site to answer before giving up on it."
     )
-    max_bytes: int = Field(
+    max_bytes: int = declared(
         20_000_000,
         ge=10_000,
         description="Largest page or PDF read, in bytes; HTML beyond it is cut, a larger PDF fails.",
     )
-    connections_per_host: int = Field(
+    connections_per_host: int = declared(
         4, ge=1, le=64, description="Connections open at once to one host (host and port)."
     )
-    link_cache_hours: float = Field(
+    link_cache_hours: float = declared(
         24.0, ge=0, description="How long a link found good is not checked again; 0 checks every time."
     )
 
@@ -162,270 +229,179 @@ DEFAULT_CATEGORIES = {
 }
 
 
-class Settings(Declared):
+@dataclass(frozen=True, kw_only=True)
+class Settings:
     """Everything in `broadsheet.toml`; every key is optional."""
 
-    locales: tuple[str, ...] = Field(
+    locales: tuple[str, ...] = declared(
         ("en", "my"),
-        min_length=1,
+        nonempty=True,
+        check=_known_locales,
         description="Editions to build, as locale codes; the first is the language issues are written in.",
     )
-    categories: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_CATEGORIES),
-        min_length=1,
+    categories: dict[str, str] = declared(
+        factory=lambda: dict(DEFAULT_CATEGORIES),
+        nonempty=True,
+        check=_category_keys,
         description="Resource category keys and their display labels, in the order editors usually use them.",
     )
-    organization: Organization = Field(
-        default_factory=Organization, description="The publisher, shown in the masthead and footer."
+    organization: Organization = declared(
+        factory=Organization, description="The publisher, shown in the masthead and footer."
     )
-    default_author: str = Field(
+    default_author: str = declared(
         "", description="Author shown when an issue names none; the organization's name when empty."
     )
-    web_url: str = Field(
+    web_url: str = declared(
         "https://progressivevoicemyanmar.org/newsletter",
+        check=http_url,
         description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.",
     )
-    publication_weekday: Weekday = Field(
+    publication_weekday: Weekday = declared(
         "thursday", description="Day the newsletter goes out; `broadsheet new` dates the next issue on it."
     )
-    text_width: int = Field(72, ge=20, le=200, description="Line width of the plain-text part.")
-    languages: dict[str, Language] = Field(
-        default_factory=lambda: dict(DEFAULT_LANGUAGES),
+    text_width: int = declared(72, ge=20, le=200, description="Line width of the plain-text part.")
+    languages: dict[str, Language] = declared(
+        factory=lambda: dict(DEFAULT_LANGUAGES),
+        before=_over_defaults,
         description="Per-language typography and reading speed, by language code; languages not listed use the defaults of `Language`. Burmese (`my`) has its own defaults.",
     )
-    email_max_html_kb: int = Field(
+    email_max_html_kb: int = declared(
         90,
         ge=20,
         le=10_000,
         description="Size budget of each edition's HTML, in kilobytes of 1000 bytes (Gmail clips at about 102 KB): resources that do not fit are listed on the web edition instead.",
     )
-    email_max_resources_per_category: int | None = Field(
+    email_max_resources_per_category: int | None = declared(
         None,
         ge=1,
         description="Most resources of one category listed in the email; the rest are on the web edition. No cap when empty.",
     )
-    send_incomplete_translations: bool = Field(
+    send_incomplete_translations: bool = declared(
         True,
         description="Whether an edition with text still in English (marked, with a note to readers) may be built and sent; false refuses it as `--strict` does.",
     )
-    sender: str = Field(
+    sender: str = declared(
         "Progressive Voice <newsletter@progressivevoicemyanmar.org>",
-        min_length=3,
+        nonempty=True,
+        check=_sender,
         description="The From header of every email: `Name <address>`.",
     )
-    reply_to: str = Field("", description="The Reply-To header; none when empty.")
-    database_url: str = Field(
+    reply_to: str = declared("", description="The Reply-To header; none when empty.", check=_optional_address)
+    database_url: str = declared(
         "sqlite:///broadsheet.db",
         description="Where subscribers and the send ledger live: an SQLAlchemy URL (a relative SQLite path is relative to the project folder). The environment variable `BROADSHEET_DATABASE_URL` overrides it.",
     )
-    transport: str = Field(
+    transport: str = declared(
         "sendgrid",
         description="How mail leaves: `sendgrid`, an `smtp://user:pass@host:port` or `smtps://` URL, or `outbox:PATH` (one .eml file per message). The environment variable `BROADSHEET_TRANSPORT` overrides it.",
     )
-    smtp_connections: int = Field(
+    smtp_connections: int = declared(
         4,
         ge=1,
         le=32,
         description="How many connections an `smtp://` or `smtps://` transport keeps open at once, each reused for many messages; after `kill -9` at most this many copies are of unknown fate.",
     )
-    sendgrid_concurrency: int = Field(
+    sendgrid_concurrency: int = declared(
         4,
         ge=1,
         le=16,
         description="How many requests (of up to 1000 recipients each) the `sendgrid` transport has in flight at once; a rate limit pauses all of them.",
     )
-    retry_base_seconds: float = Field(
+    retry_base_seconds: float = declared(
         5.0,
         gt=0,
         le=600,
         description="The first wait, in seconds, before trying again what certainly did not go (a connection that failed, a rate limit, a deferred copy); each further wait doubles, up to 30 times this.",
     )
-    deferred_max_attempts: int = Field(
+    deferred_max_attempts: int = declared(
         12,
         ge=1,
         le=1000,
         description="How many tries, over all runs, a copy the recipient's server keeps refusing for now (SMTP 4xx, such as a full mailbox) gets before it counts as failed.",
     )
-    deferred_max_age_hours: int = Field(
+    deferred_max_age_hours: int = declared(
         72,
         ge=1,
         le=8760,
         description="How many hours after it was first deferred a copy counts as failed, however few tries it had.",
     )
-    unsubscribe_url: str = Field(
+    unsubscribe_url: str = declared(
         "https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}",
+        check=_token_url("unsubscribe"),
         description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.",
     )
-    preferences_url: str = Field(
+    preferences_url: str = declared(
         "https://progressivevoicemyanmar.org/newsletter/preferences/{token}",
+        check=_token_url("preferences"),
         description="Each recipient's page for changing their name and language, linked from the footer; `{token}` becomes their signed token, the same as in the unsubscribe link.",
     )
-    confirm_url: str = Field(
+    confirm_url: str = declared(
         "",
+        check=_token_url("confirm", optional=True),
         description="The link in the confirmation email of a sign-up on the `/subscribe` page (`/confirm/{token}` of `broadsheet serve`); `{token}` becomes its signed token. Empty: beside the unsubscribe pages, `unsubscribe_url` with `/confirm/{token}` for `/unsubscribe/{token}`.",
     )
-    unsubscribe_email: str = Field(
+    unsubscribe_email: str = declared(
         "",
+        check=_optional_address,
         description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.",
     )
-    confirmation_max_age_days: int = Field(
+    confirmation_max_age_days: int = declared(
         7,
         ge=1,
         le=365,
         description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid; a new address that never confirmed is deleted after it.",
     )
-    signup_limit_per_client: str = Field(
+    signup_limit_per_client: str = declared(
         "20/hour",
+        check=_rate_limit,
         description="How many sign-ups the `/subscribe` form takes from one client address (an IPv6 client: its /64 network), in the notation of the `limits` library: `20/hour`, or several limits such as `20/hour;100/day`. Behind a reverse proxy, see `broadsheet serve --forwarded-allow-ips`.",
     )
-    signup_limit_per_address: str = Field(
+    signup_limit_per_address: str = declared(
         "5/hour",
+        check=_rate_limit,
         description="How many sign-ups the `/subscribe` form takes for one email address, in the same notation; at most one confirmation email an hour goes to an address whatever this says.",
     )
-    signup_limit_total: str = Field(
+    signup_limit_total: str = declared(
         "200/hour",
+        check=_rate_limit,
         description="How many sign-ups the `/subscribe` form takes in all, from everyone, in the same notation: a ceiling on the confirmation emails sent should many clients sign up strangers at once.",
     )
-    sendgrid_unsubscribe_group: int | None = Field(
+    sendgrid_unsubscribe_group: int | None = declared(
         None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty."
     )
-    webhook_max_age_seconds: int = Field(
+    webhook_max_age_seconds: int = declared(
         300,
         ge=1,
         le=86400,
         description="How many seconds after SendGrid signed an Event Webhook post `broadsheet serve` still takes it; an older one (a captured post played again) is refused with 403, as is one signed more than a minute ahead of this machine's clock.",
     )
-    sendgrid_webhook_public_key: str = Field(
+    sendgrid_webhook_public_key: str = declared(
         "",
         description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it.",
     )
-    sources: tuple[Source, ...] = Field(
+    sources: tuple[Source, ...] = declared(
         (), description="Partners' feeds that `broadsheet collect` reads, one `[[sources]]` table each."
     )
-    curation: Curation = Field(
-        default_factory=Curation,
+    curation: Curation = declared(
+        factory=Curation,
         description="Timeouts, size cap, connections and link-result memory of `add`, `collect` and `links`.",
     )
-    issues_dir: str = Field("issues", description="Folder of issue files.")
-    templates_dir: str = Field("templates", description="Folder of Jinja2 templates.")
-    locales_dir: str = Field("locales", description="Folder of gettext catalogs.")
-    build_dir: str = Field("build", description="Where `broadsheet build` writes by default.")
+    issues_dir: str = declared("issues", description="Folder of issue files.")
+    templates_dir: str = declared("templates", description="Folder of Jinja2 templates.")
+    locales_dir: str = declared("locales", description="Folder of gettext catalogs.")
+    build_dir: str = declared("build", description="Where `broadsheet build` writes by default.")
 
-    _web_url = field_validator("web_url")(http_url)
-
-    @field_validator("sender")
-    @classmethod
-    def _sender(cls, value: str) -> str:
-        from email.utils import parseaddr
-
-        if not _EMAIL.fullmatch(parseaddr(value)[1]):
-            raise ValueError(f"Expected 'Name <address>' but received: {value!r}")
-        return value
-
-    @field_validator("reply_to", "unsubscribe_email")
-    @classmethod
-    def _optional_address(cls, value: str) -> str:
-        if value and not _EMAIL.fullmatch(value):
-            raise ValueError(f"Expected an email address but received: {value!r}")
-        return value
-
-    @field_validator("unsubscribe_url", "preferences_url", "confirm_url")
-    @classmethod
-    def _token_url(cls, value: str, info: ValidationInfo) -> str:
-        if not value and info.field_name == "confirm_url":
-            return value
-        http_url(value.replace("{token}", "token"))
-        if "{token}" not in value:
-            what = str(info.field_name).removesuffix("_url")
-            raise ValueError(f"the {what} URL must contain {{token}}; received: {value!r}")
-        return value
-
-    @field_validator("signup_limit_per_client", "signup_limit_per_address", "signup_limit_total")
-    @classmethod
-    def _rate_limit(cls, value: str) -> str:
-        from limits import parse_many
-
-        try:
-            rates = parse_many(value)
-        except ValueError:
-            raise ValueError(
-                f"Expected a rate such as '20/hour' or '20/hour;100/day' but received: {value!r}"
-            ) from None
-        if any(rate.amount < 1 for rate in rates):
-            raise ValueError(
-                f"Expected at least 1 in each rate (0 would close the sign-up page) but received: {value!r}"
-            )
-        return value
-
-    @field_validator("locales")
-    @classmethod
-    def _known_locales(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for code in value:
-            try:
-                Locale.parse(code)
-            except (ValueError, UnknownLocaleError):
-                raise ValueError(
-                    f"Expected a locale code such as 'en' or 'my' but received: {code!r}"
-                ) from None
-        if len(set(value)) != len(value):
-            raise ValueError("each locale may be listed only once")
-        return value
-
-    @field_validator("languages", mode="before")
-    @classmethod
-    def _over_defaults(cls, value: Any) -> Any:
-        """Settings for one language add to the defaults of the others instead of replacing them all."""
-        if not isinstance(value, dict):
-            return value
-        merged: dict[str, Any] = {code: language.model_dump() for code, language in DEFAULT_LANGUAGES.items()}
-        for code, given in value.items():
-            merged[code] = {**merged.get(code, {}), **given} if isinstance(given, dict) else given
-        return merged
-
-    @field_validator("categories")
-    @classmethod
-    def _category_keys(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, label in value.items():
-            if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
-                raise ValueError(f"category keys are lowercase words (a-z, 0-9, _ and -); received: {key!r}")
-            if not label.strip():
-                raise ValueError(f"category '{key}' needs a label")
-        return value
-
-    @field_validator("sources", mode="wrap")
-    @classmethod
-    def _source_categories(
-        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
-    ) -> tuple[Source, ...]:
-        """Each source's category is a configured one, the error located at that source's `category`."""
-        sources: tuple[Source, ...] = handler(value)
-        categories = info.data.get("categories") or {}
-        problems = [
-            InitErrorDetails(
-                type=PydanticCustomError(
-                    "unknown_category",
-                    "unknown category '{category}'{hint} (configured categories: {names})",
-                    {
-                        "category": source.category,
-                        "hint": did_you_mean(source.category, categories),
-                        "names": ", ".join(categories),
-                    },
-                ),
-                loc=(number, "category"),
-                input=source.category,
-            )
-            for number, source in enumerate(sources)
-            if source.category is not None and categories and source.category not in categories
-        ]
-        if problems:
-            raise ValidationError.from_exception_data("sources", problems)
-        return sources
-
-    @model_validator(mode="after")
-    def _author(self) -> Settings:
+    def __post_init__(self) -> None:
         if not self.default_author:
             object.__setattr__(self, "default_author", self.organization.name)
-        return self
+
+    @staticmethod
+    def problems_across_fields(valid: Mapping[str, Any]) -> Iterator[tuple[Location, str]]:
+        """Each source's category is a configured one, the error located at that source's `category`."""
+        categories = valid.get("categories") or {}
+        for number, source in enumerate(valid.get("sources") or ()):
+            if source.category is not None and categories and source.category not in categories:
+                yield ("sources", number, "category"), unknown_category(source.category, categories)
 
     @property
     def source_locale(self) -> str:
@@ -489,28 +465,16 @@ def load_settings(path: Path) -> Settings:
         message = re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(exc))
         raise InvalidInput([Diagnostic(display, line, col, "", f"not valid TOML: {message}")]) from None
     try:
-        return Settings.model_validate(raw)
-    except ValidationError as exc:
-        diagnostics = []
-        for error in exc.errors():
-            loc = error["loc"]
-            allowed = _allowed_keys(loc)
-            diagnostics.append(
-                Diagnostic(display, _toml_line(text, loc), 0, field_path(loc), describe(error, allowed))
-            )
-        raise InvalidInput(diagnostics) from None
-
-
-def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
-    model: type[Declared] = Settings
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
-        if isinstance(annotation, type) and issubclass(annotation, Declared):
-            model = annotation
-        else:
-            return []
-    return list(model.model_fields)
+        return validate(Settings, raw)
+    except Invalid as exc:
+        raise InvalidInput(
+            [
+                Diagnostic(
+                    display, _toml_line(text, problem.loc), 0, field_path(problem.loc), problem.message
+                )
+                for problem in exc.problems
+            ]
+        ) from None
 
 
 def _toml_position(message: str, text: str) -> tuple[int, int]:
@@ -525,7 +489,7 @@ _TOML_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
 
 def _toml_line(text: str, loc: tuple[int | str, ...]) -> int:
-    """The line where `loc` (a path of pydantic's, like `('organization', 'links', 2, 'url')`) is set in
+    """The line where `loc` (a field's location, like `('organization', 'links', 2, 'url')`) is set in
     the valid TOML `text`, or that of its nearest ancestor; 0 if none is found.
 
     A key search, not a parser (tomllib keeps no positions): the table's `[header]`

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -115,7 +114,7 @@ def _import_unwatched(name: str) -> ModuleType:
     """Import the module `name` with the cycle collector paused, then keep what it made out of the collector's sight.
 
     A command's libraries make tens of thousands of objects as they load (modules, classes,
-    Babel's and pydantic's tables), which live as long as the process. The collector, run
+    Babel's tables, Jinja's and markdown-it's rules), which live as long as the process. The collector, run
     every 700 new objects, walked them over and over while they loaded: 20 of the 300 ms of
     CPU of `broadsheet build` (benchmarks/README.md). `gc.freeze` leaves them out of every
     later collection; what the command then makes is collected as usual.
@@ -151,9 +150,6 @@ def main(ctx: click.Context, project_dir: Path | None) -> None:
     Editors write issues/<date>.yaml, check it, and build it into an HTML email
     and its plain-text part for each locale.
     """
-    # broadsheet uses no pydantic plugin: skip pydantic's search of every installed
-    # package's entry points for one (see benchmarks/README.md), unless the environment says otherwise.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from ..settings import find_project  # pydantic and Babel: only once a command runs
+    from ..settings import find_project  # Babel: only once a command runs
 
     ctx.ensure_object(dict)["project"] = find_project(project_dir or Path.cwd())

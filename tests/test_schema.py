@@ -1,0 +1,184 @@
+"""The validator of the declared formats: every problem of a mapping at once, each located, in the users' words."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pytest
+
+from broadsheet.schema import Invalid, Location, Problem, declared, fields_of, http_url, validate
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entry:
+    """A table inside a list inside a mapping, as a resource is in an issue."""
+
+    title: str = declared(nonempty=True, description="Title.")
+    url: str = declared(description="Where.", check=http_url)
+    tags: tuple[str, ...] = declared(
+        (), description="Tags.", before=lambda v: (v,) if isinstance(v, str) else v
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Document:
+    """A format with a field of every kind the declarations use."""
+
+    day: dt.date = declared(description="A day.")
+    name: str = declared(nonempty=True, description="A name.")
+    note: str | None = declared(None, description="A note.")
+    width: int = declared(72, ge=20, le=200, description="A width.")
+    height: float = declared(1.5, ge=1.0, le=3.0, description="A height.")
+    timeout: float = declared(15.0, gt=0, description="Seconds.")
+    limit: int | None = declared(None, ge=1, description="A cap, or none.")
+    strict: bool = declared(False, description="A switch.")
+    weekday: Literal["monday", "thursday"] = declared("thursday", description="A day of the week.")
+    labels: dict[str, str] = declared(factory=dict, description="Labels.")
+    entries: dict[str, list[Entry]] = declared(factory=dict, description="Entries by group.")
+
+    @staticmethod
+    def problems_across_fields(valid: Mapping[str, Any]) -> Iterator[tuple[Location, str]]:
+        labels = valid.get("labels")
+        for group in valid.get("entries", {}) if labels is not None else ():
+            if group not in labels:
+                yield ("entries", group), f"group '{group}' has no label"
+
+
+def problems(data: Any) -> list[tuple[Location, str]]:
+    with pytest.raises(Invalid) as raised:
+        validate(Document, data)
+    return sorted((problem.loc, problem.message) for problem in raised.value.problems)
+
+
+def test_a_valid_mapping_becomes_the_declared_dataclass_with_its_defaults() -> None:
+    document = validate(
+        Document,
+        {
+            "day": "2023-12-21",
+            "name": "Weekly",
+            "labels": {"news": "News"},
+            "entries": {"news": [{"title": "A", "url": "https://example.org/a", "tags": "one"}]},
+        },
+    )
+
+    assert document == Document(
+        day=dt.date(2023, 12, 21),
+        name="Weekly",
+        labels={"news": "News"},
+        entries={"news": [Entry(title="A", url="https://example.org/a", tags=("one",))]},
+    )
+    assert (document.width, document.height, document.weekday, document.note) == (72, 1.5, "thursday", None)
+
+
+def test_every_problem_in_the_mapping_is_reported_each_at_its_place() -> None:
+    assert problems(
+        {
+            "name": "",
+            "width": "wide",
+            "weekday": "thurs",
+            "nmae": "x",
+            "labels": {"news": "News"},
+            "entries": {
+                "news": [
+                    {"title": "A", "url": "https://example.org/a"},
+                    "https://example.org/b",
+                    {"title": ["B"], "url": "javascript:alert(1)", "tag": "x"},
+                ]
+            },
+        }
+    ) == [
+        (("day",), "required field is missing"),
+        (("entries", "news", 1), "Expected a mapping but received: 'https://example.org/b'"),
+        (("entries", "news", 2, "tag"), "unknown field 'tag'; did you mean 'tags'?"),
+        (("entries", "news", 2, "title"), "Expected a string but received: a list"),
+        (("entries", "news", 2, "url"), "Expected an http(s) URL but received: 'javascript:alert(1)'"),
+        (("name",), "must not be empty"),
+        (("nmae",), "unknown field 'nmae'; did you mean 'name'?"),
+        (("weekday",), "Expected 'monday' or 'thursday' but received: 'thurs'"),
+        (("width",), "Expected an integer but received: 'wide'"),
+    ]
+
+
+def test_an_unknown_field_is_a_problem_of_its_key() -> None:
+    with pytest.raises(Invalid) as raised:
+        validate(Document, {"day": "2023-12-21", "name": "N", "colour": "red"})
+
+    assert raised.value.problems == (Problem(("colour",), "unknown field 'colour'", at_key=True),)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"name": 2024}, {"name": "2024"}),
+        ({"name": 1.5}, {"name": "1.5"}),
+        ({"width": 72.0}, {"width": 72}),
+        ({"width": "72"}, {"width": 72}),
+        ({"width": " 72.0 "}, {"width": 72}),
+        ({"height": 2}, {"height": 2.0}),
+        ({"height": "2.5"}, {"height": 2.5}),
+        ({"strict": "yes"}, {"strict": True}),
+        ({"strict": 0}, {"strict": False}),
+        ({"day": dt.date(2023, 12, 21)}, {"day": dt.date(2023, 12, 21)}),
+        ({"labels": {"a": 1}}, {"labels": {"a": "1"}}),
+    ],
+)
+def test_values_written_another_way_are_taken_as_the_declared_type(
+    data: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    document = validate(Document, {"day": "2023-12-21", "name": "N", **data})
+
+    assert {name: getattr(document, name) for name in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": True}, "Expected a string but received: true"),
+        ({"name": None}, "must not be empty"),
+        ({"width": 72.5}, "Expected an integer but received: 72.5"),
+        ({"width": "1e3"}, "Expected an integer but received: '1e3'"),
+        ({"width": float("inf")}, "Expected an integer but received: inf"),
+        ({"width": 5}, "must be greater than or equal to 20"),
+        ({"height": 3.5}, "must be less than or equal to 3"),
+        ({"height": "high"}, "Expected a number but received: 'high'"),
+        ({"timeout": 0}, "must be greater than 0"),
+        ({"limit": 0}, "must be greater than or equal to 1"),
+        ({"strict": "maybe"}, "Expected true or false but received: 'maybe'"),
+        ({"day": "21 December 2023"}, "Expected a date (YYYY-MM-DD) but received: '21 December 2023'"),
+        ({"day": "2023-02-30"}, "Expected a date (YYYY-MM-DD) but received: '2023-02-30'"),
+        ({"labels": ["news"]}, "Expected a mapping but received: a list"),
+        ({"entries": {"news": "x"}}, "Expected a list but received: 'x'"),
+    ],
+)
+def test_a_wrong_value_is_said_in_the_users_words(data: dict[str, Any], message: str) -> None:
+    [(_, found)] = problems({"day": "2023-12-21", "name": "N", **data})
+
+    assert found == message
+
+
+def test_problems_across_fields_are_looked_for_among_the_valid_fields_only() -> None:
+    entries = {"news": [{"title": "A", "url": "https://example.org/a"}]}
+
+    assert problems({"day": "2023-12-21", "name": "N", "entries": entries}) == [
+        (("entries", "news"), "group 'news' has no label")
+    ]
+    # Labels that are wrong are reported, not compared with.
+    assert problems({"day": "2023-12-21", "name": "N", "labels": [], "entries": entries}) == [
+        (("labels",), "Expected a mapping but received: a list")
+    ]
+
+
+def test_a_mapping_is_needed_at_the_top() -> None:
+    assert problems(["day"]) == [((), "Expected a mapping but received: a list")]
+
+
+def test_fields_of_lists_each_field_with_its_description_and_default() -> None:
+    fields = fields_of(Document)
+
+    assert list(fields)[:3] == ["day", "name", "note"]
+    assert (fields["day"].required, fields["day"].description) == (True, "A day.")
+    assert (fields["width"].required, fields["width"].default) == (False, 72)
+    assert fields["labels"].factory is dict and not fields["labels"].required
