@@ -166,13 +166,18 @@ def _issue_of(event: Mapping[str, Any]) -> str | None:
 
 
 def _time_of(event: Mapping[str, Any]) -> datetime:
-    stamp = event.get("timestamp")
+    return sendgrid_time(event.get("timestamp")) or utcnow()
+
+
+def sendgrid_time(stamp: Any) -> datetime | None:
+    """A time as SendGrid gives it (an event's `timestamp`, a suppression entry's `created`: seconds since 1970);
+    None for anything else."""
     if isinstance(stamp, int | float) and not isinstance(stamp, bool):
         try:
             return datetime.fromtimestamp(stamp, UTC)
         except (OverflowError, OSError, ValueError):
             pass
-    return utcnow()
+    return None
 
 
 def _subscriber_ids(session: Session, events: Sequence[Mapping[str, Any]]) -> dict[int, int]:

@@ -201,6 +201,67 @@ def apply(session: Session, changes: Sequence[Change]) -> dict[int, Status]:
     return changed
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A subscriber on one of SendGrid's suppression lists."""
+
+    subscriber_id: int
+    cause: Cause
+    listed_at: datetime | None
+    """When SendGrid listed the address (its entry's `created`); None when the entry does not say."""
+
+
+def apply_listings(session: Session, listings: Sequence[Listing]) -> tuple[dict[int, Status], set[int]]:
+    """Apply SendGrid's suppression list entries by `TRANSITIONS`, in the transaction of `session`: the
+    subscribers whose status changed and their new status, and the active subscribers left so because they
+    confirmed a sign-up after SendGrid listed them.
+
+    A list says what SendGrid does now (it drops every message to an address on
+    it), not what happened once, so an entry counts however old it is, even
+    from before an import or an add: only the person's own confirmation on the
+    web form proves the mailbox theirs and working since, and makes an older
+    entry one of an earlier spell on the list.
+    """
+    ids = sorted({listing.subscriber_id for listing in listings})
+    confirmed: dict[int, datetime] = {}
+    for start in range(0, len(ids), _BATCH):
+        query = select(Subscriber.id, Subscriber.consented_at, Subscriber.consent_source).where(
+            Subscriber.id.in_(ids[start : start + _BATCH])
+        )
+        confirmed.update(
+            (identifier, at)
+            for identifier, at, source in session.execute(query)
+            if at is not None and source is not None and source.startswith(CONSENT_SOURCE)
+        )
+    # By whole seconds, as SendGrid gives its times: an entry in the same second as the confirmation still counts.
+    earlier = {
+        listing.subscriber_id
+        for listing in listings
+        if listing.listed_at is not None
+        and listing.subscriber_id in confirmed
+        and listing.listed_at < confirmed[listing.subscriber_id].replace(microsecond=0)
+    }
+    changed = apply(
+        session,
+        [
+            Change(listing.subscriber_id, listing.cause)
+            for listing in listings
+            if listing.subscriber_id not in earlier
+        ],
+    )
+    kept = sorted(earlier)
+    still_active = {
+        identifier
+        for start in range(0, len(kept), _BATCH)
+        for identifier in session.scalars(
+            select(Subscriber.id).where(
+                Subscriber.id.in_(kept[start : start + _BATCH]), Subscriber.status == Status.ACTIVE
+            )
+        )
+    }
+    return changed, still_active
+
+
 def unsubscribe(engine: Engine, subscriber_id: int) -> bool:
     """Unsubscribe a subscriber by the link in their emails; whether anything changed (not for one already off the list)."""
     with Session(engine) as session, session.begin():
