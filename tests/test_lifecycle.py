@@ -207,6 +207,36 @@ def test_an_import_does_not_undo_an_unsubscribe_that_came_between_its_read_and_i
     assert status_of_reader(store) is Status.UNSUBSCRIBED
 
 
+def test_an_import_counts_a_row_that_lost_a_race_as_skipped_and_says_so(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    reader = put_reader(store, Status.ACTIVE)
+    with Session(store) as session, session.begin():
+        session.add(
+            Subscriber(email="other@example.org", email_key="other@example.org", name="Other", locale="en")
+        )
+    meanwhile(monkeypatch, lambda: lifecycle.unsubscribe(store, reader))
+    path = tmp_path / "subscribers.csv"
+    path.write_text(
+        f"email,name,locale\n{EMAIL},Reader Renamed,my\nother@example.org,Other Renamed,my\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    result = cli("subscribers", "import", str(path), cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"subscribers.csv:2: warning: email: '{EMAIL}' changed while this import ran (an unsubscribe, an event, a "
+        "confirmation): left as it is now; import the file again to update it\n"
+    )
+    assert result.stdout == "subscribers.csv: added 0, updated 1, unchanged 0, skipped 1\n"
+    with Session(store) as session:
+        found = {row.email: (row.name, row.status) for row in session.scalars(select(Subscriber))}
+    assert found == {
+        EMAIL: ("Reader", Status.UNSUBSCRIBED),
+        "other@example.org": ("Other Renamed", Status.ACTIVE),
+    }
+
+
 def test_an_import_still_updates_names_and_statuses(store: Engine, tmp_path: Path) -> None:
     reader = put_reader(store, Status.ACTIVE)
     path = tmp_path / "subscribers.csv"

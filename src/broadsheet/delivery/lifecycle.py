@@ -490,6 +490,7 @@ def import_rows(
     done = Imported()
     additions: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    updating: dict[int, tuple[int, str]] = {}  # by subscriber id: the line and address of their row
     for line, row in rows:
         old = existing.get(row.key)
         new_status = after(old.status if old else None, IMPORTED[row.status])
@@ -510,6 +511,7 @@ def import_rows(
             if (old.name, old.locale) == (row.name, row.locale) and new_status is None and not gives_consent:
                 done.unchanged += 1
                 continue
+            updating[old.id] = (line, old.email)
             updates.append(
                 {
                     "b_id": old.id,
@@ -530,7 +532,30 @@ def import_rows(
     if updates:
         # One statement run for all the rows (executemany), each only if its status is still the one read: an
         # unsubscribe or an event between the read and the write is not undone (that row keeps what it got).
-        session.connection().execute(_IMPORT_UPDATE, updates)
+        written = session.connection().execute(_IMPORT_UPDATE, updates).rowcount
+        if written != len(updates):
+            # Some lost that race (or the driver does not count an executemany): the rows written are the ones
+            # carrying this import's time.
+            ids = [update["b_id"] for update in updates]
+            written_ids = {
+                identifier
+                for start in range(0, len(ids), _BATCH)
+                for identifier in session.scalars(
+                    select(Subscriber.id).where(
+                        Subscriber.id.in_(ids[start : start + _BATCH]), Subscriber.updated_at == now
+                    )
+                )
+            }
+            for identifier, (line, address) in updating.items():
+                if identifier not in written_ids:
+                    done.left_alone.append(
+                        (
+                            line,
+                            f"{address!r} changed while this import ran (an unsubscribe, an event, a "
+                            "confirmation): left as it is now; import the file again to update it",
+                        )
+                    )
+            updates = [update for update in updates if update["b_id"] in written_ids]
     done.added, done.updated = len(additions), len(updates)
     return done
 
