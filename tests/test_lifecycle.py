@@ -207,6 +207,27 @@ def test_an_import_does_not_undo_an_unsubscribe_that_came_between_its_read_and_i
     assert status_of_reader(store) is Status.UNSUBSCRIBED
 
 
+def test_a_bounce_does_not_end_a_new_spell_on_the_list_that_began_between_its_read_and_its_write(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = put_reader(store, Status.ACTIVE)  # since an hour ago
+
+    def leave_and_come_back() -> None:
+        lifecycle.unsubscribe(store, reader)
+        cause(store, Cause.CONFIRMATION, reader, tmp_path)  # a new sign-up, confirmed
+
+    # A bounce of half an hour ago, applied while the reader leaves and comes back (active again since now).
+    meanwhile(monkeypatch, leave_and_come_back)
+    with Session(store) as session, session.begin():
+        changed = lifecycle.apply(
+            session, [lifecycle.Change(reader, Cause.BOUNCE, utcnow() - timedelta(minutes=30))]
+        )
+    assert changed == {}
+    with Session(store) as session:
+        found = session.get(Subscriber, reader)
+        assert found is not None and (found.status, found.name) == (Status.ACTIVE, "Reader Again")
+
+
 def test_an_import_counts_a_row_that_lost_a_race_as_skipped_and_says_so(
     store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:

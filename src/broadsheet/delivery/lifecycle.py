@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import os
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -182,23 +181,47 @@ def apply(session: Session, changes: Sequence[Change]) -> dict[int, Status]:
         new = after(current[change.subscriber_id], change.cause)
         if new is not None:
             current[change.subscriber_id] = new
-    moved: dict[tuple[Status, Status], list[int]] = defaultdict(list)
-    for identifier, status in current.items():
-        if status is not found[identifier][0]:
-            moved[(found[identifier][0], status)].append(identifier)
-    changed: dict[int, Status] = {}
-    for (before, new), moving in moved.items():
-        for start in range(0, len(moving), _BATCH):
-            batch = moving[start : start + _BATCH]
-            # Only if nobody changed them meanwhile: a re-activation in another request is not undone by this.
-            rows = session.execute(
-                update(Subscriber)
-                .where(Subscriber.id.in_(batch), Subscriber.status == before)
-                .values(status=new, status_changed_at=now, updated_at=now)
-                .returning(Subscriber.id)
+    moved = {
+        identifier: status for identifier, status in current.items() if status is not found[identifier][0]
+    }
+    if not moved:
+        return {}
+    # One statement for all the rows (executemany), each only if nobody changed its status since it was read: a
+    # re-activation in another request (a new spell on the list, which these causes are older than) stays.
+    rows = [
+        {
+            "b_id": identifier,
+            "b_status": found[identifier][0],
+            "b_since": found[identifier][1],
+            "status": status,
+            "now": now,
+        }
+        for identifier, status in moved.items()
+    ]
+    if session.connection().execute(_STATUS_UPDATE, rows).rowcount == len(moved):
+        return moved
+    # Some lost that race (or the driver does not count an executemany): the rows written carry this change's time.
+    ids = list(moved)
+    return {
+        identifier: status
+        for start in range(0, len(ids), _BATCH)
+        for identifier, status in session.execute(
+            select(Subscriber.id, Subscriber.status).where(
+                Subscriber.id.in_(ids[start : start + _BATCH]), Subscriber.status_changed_at == now
             )
-            changed.update((identifier, new) for identifier in rows.scalars())
-    return changed
+        )
+    }
+
+
+_STATUS_UPDATE = (
+    update(Subscriber)
+    .where(
+        Subscriber.id == bindparam("b_id"),
+        Subscriber.status == bindparam("b_status"),
+        Subscriber.status_changed_at.is_not_distinct_from(bindparam("b_since")),
+    )
+    .values(status=bindparam("status"), status_changed_at=bindparam("now"), updated_at=bindparam("now"))
+)
 
 
 @dataclass(frozen=True)
