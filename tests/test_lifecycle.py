@@ -207,6 +207,17 @@ def test_an_import_does_not_undo_an_unsubscribe_that_came_between_its_read_and_i
     assert status_of_reader(store) is Status.UNSUBSCRIBED
 
 
+@pytest.mark.parametrize("stamp", [None, "1700000000", "not-a-number", True, 10**30], ids=repr)
+def test_an_event_that_does_not_say_when_it_happened_is_kept_but_changes_no_status(
+    store: Engine, stamp: object
+) -> None:
+    reader = put_reader(store, Status.ACTIVE)
+    event = {"event": "bounce", "sg_event_id": "undated", "email": EMAIL, "subscriber": str(reader)}
+    recorded = feedback.record_events(store, [event if stamp is None else {**event, "timestamp": stamp}])
+    assert (recorded.recorded, recorded.status_changes) == (1, 0)
+    assert status_of_reader(store) is Status.ACTIVE
+
+
 def test_a_bounce_does_not_end_a_new_spell_on_the_list_that_began_between_its_read_and_its_write(
     store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
