@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Engine, Update, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -186,8 +186,8 @@ def apply(session: Session, changes: Sequence[Change]) -> dict[int, Status]:
     }
     if not moved:
         return {}
-    # One statement for all the rows (executemany), each only if nobody changed its status since it was read: a
-    # re-activation in another request (a new spell on the list, which these causes are older than) stays.
+    # One statement for all the rows, each only if nobody changed its status since it was read: a re-activation
+    # in another request (a new spell on the list, which these causes are older than) stays.
     rows = [
         {
             "b_id": identifier,
@@ -198,30 +198,45 @@ def apply(session: Session, changes: Sequence[Change]) -> dict[int, Status]:
         }
         for identifier, status in moved.items()
     ]
-    if session.connection().execute(_STATUS_UPDATE, rows).rowcount == len(moved):
-        return moved
-    # Some lost that race (or the driver does not count an executemany): the rows written carry this change's time.
-    ids = list(moved)
     return {
-        identifier: status
-        for start in range(0, len(ids), _BATCH)
-        for identifier, status in session.execute(
-            select(Subscriber.id, Subscriber.status).where(
-                Subscriber.id.in_(ids[start : start + _BATCH]), Subscriber.status_changed_at == now
-            )
-        )
+        identifier: moved[identifier] for identifier in _write_as_read(session, _STATUS_UPDATE, rows, now)
     }
 
 
+_AS_READ = (
+    Subscriber.id == bindparam("b_id"),
+    Subscriber.status == bindparam("b_status"),
+    Subscriber.status_changed_at.is_not_distinct_from(bindparam("b_since")),
+)
+"""The condition of a conditional write: the row `b_id` still has the status `b_status` it was read with, since
+`b_since`."""
+
 _STATUS_UPDATE = (
     update(Subscriber)
-    .where(
-        Subscriber.id == bindparam("b_id"),
-        Subscriber.status == bindparam("b_status"),
-        Subscriber.status_changed_at.is_not_distinct_from(bindparam("b_since")),
-    )
+    .where(*_AS_READ)
     .values(status=bindparam("status"), status_changed_at=bindparam("now"), updated_at=bindparam("now"))
 )
+
+
+def _write_as_read(
+    session: Session, statement: Update, rows: list[dict[str, Any]], now: datetime
+) -> set[int]:
+    """Run `statement` (an UPDATE of subscribers `where(*_AS_READ)` that sets `updated_at` to `now`) for each of
+    `rows` in one executemany; the ids of the rows it wrote, without those changed by someone else since they
+    were read."""
+    ids = [row["b_id"] for row in rows]
+    if session.connection().execute(statement, rows).rowcount == len(rows):
+        return set(ids)
+    # Some lost that race (or the driver does not count an executemany): the rows written carry this write's time.
+    return {
+        identifier
+        for start in range(0, len(ids), _BATCH)
+        for identifier in session.scalars(
+            select(Subscriber.id).where(
+                Subscriber.id.in_(ids[start : start + _BATCH]), Subscriber.updated_at == now
+            )
+        )
+    }
 
 
 @dataclass(frozen=True)
@@ -555,30 +570,17 @@ def import_rows(
     if updates:
         # One statement run for all the rows (executemany), each only if its status is still the one read: an
         # unsubscribe or an event between the read and the write is not undone (that row keeps what it got).
-        written = session.connection().execute(_IMPORT_UPDATE, updates).rowcount
-        if written != len(updates):
-            # Some lost that race (or the driver does not count an executemany): the rows written are the ones
-            # carrying this import's time.
-            ids = [update["b_id"] for update in updates]
-            written_ids = {
-                identifier
-                for start in range(0, len(ids), _BATCH)
-                for identifier in session.scalars(
-                    select(Subscriber.id).where(
-                        Subscriber.id.in_(ids[start : start + _BATCH]), Subscriber.updated_at == now
+        written = _write_as_read(session, _IMPORT_UPDATE, updates, now)
+        for identifier, (line, address) in updating.items():
+            if identifier not in written:
+                done.left_alone.append(
+                    (
+                        line,
+                        f"{address!r} changed while this import ran (an unsubscribe, an event, a "
+                        "confirmation): left as it is now; import the file again to update it",
                     )
                 )
-            }
-            for identifier, (line, address) in updating.items():
-                if identifier not in written_ids:
-                    done.left_alone.append(
-                        (
-                            line,
-                            f"{address!r} changed while this import ran (an unsubscribe, an event, a "
-                            "confirmation): left as it is now; import the file again to update it",
-                        )
-                    )
-            updates = [update for update in updates if update["b_id"] in written_ids]
+        updates = [update for update in updates if update["b_id"] in written]
     done.added, done.updated = len(additions), len(updates)
     return done
 
@@ -594,13 +596,7 @@ _IMPORT_UPDATED = (
     "consent_source",
 )
 _IMPORT_UPDATE = (
-    update(Subscriber)
-    .where(
-        Subscriber.id == bindparam("b_id"),
-        Subscriber.status == bindparam("b_status"),
-        Subscriber.status_changed_at.is_not_distinct_from(bindparam("b_since")),
-    )
-    .values({column: bindparam(column) for column in _IMPORT_UPDATED})
+    update(Subscriber).where(*_AS_READ).values({column: bindparam(column) for column in _IMPORT_UPDATED})
 )
 
 _IMPORTED_COLUMNS = (
