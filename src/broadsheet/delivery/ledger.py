@@ -16,13 +16,13 @@ asked (`send --retry-unknown`). On PostgreSQL, concurrent senders claim rows
 with `FOR UPDATE SKIP LOCKED`; SQLite cannot share the work, so a second
 sender for the same issue is refused.
 
-A run writes its heartbeat (`runs.heartbeat_at`, by the database's clock) from a
-thread of its own every fifth of `stale_after`, whatever its channels are doing
-(waiting on a slow server, paused by a rate limit). A run that did not finish is
-dead when its heartbeat is older than `stale_after`, wherever it ran (another
-machine sharing the database, a container since replaced), or sooner when it
-ran on this host and its process is gone; the next run settles a dead run's
-rows as above.
+A run writes its heartbeat (`runs.heartbeat_at`, by the database's clock on
+PostgreSQL) from a thread of its own every fifth of `stale_after`, whatever its
+channels are doing (waiting on a slow server, paused by a rate limit). A run
+that did not finish is dead when its heartbeat is older than `stale_after`,
+wherever it ran (another machine sharing the database, a container since
+replaced), or sooner when it ran on this host and its process is gone; the
+next run settles a dead run's rows as above.
 """
 
 from __future__ import annotations
