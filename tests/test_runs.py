@@ -4,13 +4,18 @@ as a dead local process's are; a live run, on any host, keeps its copies and (on
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
@@ -18,7 +23,7 @@ from broadsheet.delivery.ledger import DIED, SendLedger, SendRefused, TakenForDe
 from broadsheet.delivery.store import LedgerEntry, Run, State, Subscriber, utcnow
 from broadsheet.settings import Project
 
-from .support import add_subscribers, environment, read_outbox, run_send, table_rows
+from .support import add_subscribers, environment, free_port, read_outbox, run_send, table_rows
 
 # Most tests run `broadsheet send` as a process.
 pytestmark = pytest.mark.slow
@@ -218,8 +223,78 @@ def test_a_run_taken_for_dead_claims_nothing_more(store: Engine) -> None:
         second.finish()
         assert first._heartbeat is not None
         first._heartbeat.beat()  # the first beat after it woke up
-        assert first._heartbeat.lost
         with store.begin() as connection, pytest.raises(TakenForDead, match="taken for dead by another"):
             first.claim(connection, "en", 10)
     finally:
         first.finish()
+
+
+class Stopping:
+    """An SMTP server's handler that records every message and stops the sender (SIGSTOP, as a machine
+    suspended) just after the Nth message arrived, before the sender hears its "250"."""
+
+    def __init__(self, stop_at: int) -> None:
+        self.received: list[str] = []
+        self.stop_at, self.victim = stop_at, 0
+        self.stopped = threading.Event()
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.received.extend(envelope.rcpt_tos)  # type: ignore[attr-defined]
+        if len(self.received) == self.stop_at and self.victim:
+            os.kill(self.victim, signal.SIGSTOP)
+            self.stopped.set()
+        return "250 OK"
+
+
+def test_a_sender_stopped_past_the_limit_is_taken_for_dead_and_when_it_goes_on_nobody_gets_two_copies(
+    project: Project, engine: Engine
+) -> None:
+    settings = project.root / "broadsheet.toml"
+    settings.write_text(
+        "smtp_connections = 1\nsend_run_stale_seconds = 30\n" + settings.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    addresses = add_subscribers(engine, 12)
+    handler = Stopping(stop_at=4)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    url = f"smtp://127.0.0.1:{port}"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", "--yes", "--transport", url],
+        cwd=project.root,
+        env=environment(engine),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    handler.victim = first.pid
+    try:
+        assert handler.stopped.wait(timeout=60)
+        # The first sender stays stopped past send_run_stale_seconds: its heartbeat is as old as that makes it.
+        with engine.begin() as connection:
+            connection.execute(update(Run).values(heartbeat_at=utcnow() - timedelta(minutes=1)))
+        second = run_send(project, environment(engine), "--yes", "--transport", url)
+        assert second.returncode == 1  # the copy the first sender was handing over is unknown
+        assert "1 copy of unknown fate from an earlier send that stopped" in second.stderr
+        assert second.stdout.splitlines()[-1] == "sent 8, failed 0"
+        os.kill(first.pid, signal.SIGCONT)
+        _out, error = first.communicate(timeout=120)
+        # It goes on, hands nothing over that the second one took, and says what happened.
+        assert first.returncode == 1
+        assert error.splitlines()[-1] == (
+            "broadsheet: this send of 2023-12-21 was taken for dead by another: its heartbeat went unwritten for "
+            "more than 30 s (was the process stopped, or the database out of reach?), so the copies it held are "
+            "pending again or unknown (`--status` counts them): run `broadsheet send` again"
+        )
+    finally:
+        if first.poll() is None:
+            os.kill(first.pid, signal.SIGCONT)
+            first.kill()
+            first.communicate()
+        controller.stop()
+    assert Counter(handler.received) == Counter(addresses)  # each copy exactly once
+    copies = _copies(engine)
+    assert Counter(state for state, _run in copies.values()) == Counter({"sent": 11, "unknown": 1})
+    assert copies[handler.received[3]][0] == State.UNKNOWN.value

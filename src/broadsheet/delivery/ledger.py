@@ -146,11 +146,11 @@ class _Heartbeat:
     """Writes a run's `heartbeat_at` every fifth of `stale_after`, from a thread of its own, so that a run busy
     or waiting for a long time (a slow server, a rate limit's pause) is never taken for dead."""
 
-    def __init__(self, engine: Engine, run_id: str, stale_after: timedelta) -> None:
+    def __init__(self, engine: Engine, run_id: str, stale_after: timedelta, lost: threading.Event) -> None:
         self.engine, self.run_id, self.stale_after = engine, run_id, stale_after
         self.interval = stale_after.total_seconds() / 5
-        self.lost = False
-        """Another run found this one's heartbeat stale and finished it: it is no longer this run's to go on."""
+        self.lost = lost
+        """Set when another run is found to have taken this one for dead (and finished it)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat_until_stopped, name="send-heartbeat", daemon=True)
 
@@ -162,7 +162,7 @@ class _Heartbeat:
         self._thread.join()
 
     def _beat_until_stopped(self) -> None:
-        while not self._stop.wait(self.interval) and not self.lost:
+        while not self._stop.wait(self.interval) and not self.lost.is_set():
             try:
                 self.beat()
             except SQLAlchemyError as exc:
@@ -182,7 +182,7 @@ class _Heartbeat:
                 .values(heartbeat_at=_clock(connection))
             ).rowcount
         if not written:
-            self.lost = True
+            self.lost.set()
             log.error(
                 "another send took this one for dead (its heartbeat was older than %.0f s) and settled its copies",
                 self.stale_after.total_seconds(),
@@ -236,6 +236,7 @@ class SendLedger:
     """How old a run's heartbeat may be before it counts as dead (`send_run_stale_seconds`)."""
     run_id: str | None = field(default=None, init=False)
     _heartbeat: _Heartbeat | None = field(default=None, init=False, repr=False)
+    _taken_for_dead: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     @property
     def shares_work(self) -> bool:
@@ -279,7 +280,7 @@ class SendLedger:
                     heartbeat_at=now,
                 )
             )
-        self._heartbeat = _Heartbeat(self.engine, self.run_id, self.stale_after)
+        self._heartbeat = _Heartbeat(self.engine, self.run_id, self.stale_after, self._taken_for_dead)
         self._heartbeat.start()
         return self.run_id
 
@@ -295,7 +296,23 @@ class SendLedger:
             self._heartbeat.stop()
         with self.engine.begin() as connection:
             self._give_back(connection, LedgerEntry.run_id == self.run_id)
-            connection.execute(update(Run).where(Run.id == self.run_id).values(finished_at=utcnow()))
+            finished = connection.execute(
+                update(Run)
+                .where(Run.id == self.run_id, Run.finished_at.is_(None))
+                .values(finished_at=utcnow())
+            ).rowcount
+        if not finished:
+            self._taken_for_dead.set()
+
+    def raise_if_taken_for_dead(self) -> None:
+        """Raise `TakenForDead` if another run found this one's heartbeat stale and settled its rows."""
+        if self._taken_for_dead.is_set():
+            raise TakenForDead(
+                f"this send of {self.issue} was taken for dead by another: its heartbeat went unwritten for more "
+                f"than {self.stale_after.total_seconds():.0f} s (was the process stopped, or the database out of "
+                "reach?), so the copies it held are pending again or unknown (`--status` counts them): run "
+                "`broadsheet send` again"
+            )
 
     def record(self, locales: Sequence[str]) -> int:
         """Add a pending row for every active subscriber (in `locales`) without one; how many were added."""
@@ -397,12 +414,7 @@ class SendLedger:
     ) -> list[Claimed]:
         """Take up to `limit` rows of `locale` in `state` (deferred ones within `patience`), of ids above
         `after`, in order, for this run: `queued`, and the subscriber's columns that a copy needs."""
-        if self._heartbeat is not None and self._heartbeat.lost:
-            raise TakenForDead(
-                f"this send of {self.issue} was taken for dead by another: its heartbeat went unwritten for more "
-                f"than {self.stale_after.total_seconds():.0f} s (was the process stopped, or the database out of "
-                "reach?), and the copies it held are pending again or unknown: run `broadsheet send` again"
-            )
+        self.raise_if_taken_for_dead()
         chosen = (
             select(LedgerEntry.id)
             .where(

@@ -151,6 +151,7 @@ def send_issue(
         progress.on_change(progress)
     finally:
         ledger.finish()
+    ledger.raise_if_taken_for_dead()
     return progress
 
 
