@@ -405,26 +405,27 @@ def _write_if_unchanged(session: Session, subscriber: Subscriber, values: dict[s
     """Write `values` to the row of `subscriber` if its status is still the one read into it (neither changed
     nor dropped by another request since); whether it was."""
     written = session.execute(
-        update(Subscriber)
-        .where(
-            Subscriber.id == subscriber.id,
-            Subscriber.status == subscriber.status,
-            Subscriber.status_changed_at.is_not_distinct_from(subscriber.status_changed_at),
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        update(Subscriber).where(*_AS_READ).values(**values).execution_options(synchronize_session=False),
+        {"b_id": subscriber.id, "b_status": subscriber.status, "b_since": subscriber.status_changed_at},
     )
     return bool(written.rowcount)  # type: ignore[attr-defined]
 
 
 def confirm(
-    engine: Engine, subscriber_id: int, digest: str, now: datetime, source: str = ""
+    engine: Engine,
+    subscriber_id: int,
+    digest: str,
+    now: datetime,
+    source: str = "",
+    signed_at: datetime | None = None,
 ) -> tuple[Subscriber | None, bool]:
     """The subscriber of a confirmation link, made active with their consent recorded (from the form `source`
     when the link names one), and whether this link made them so (False: they already were). An address that
     left and signed up again takes the name and language of that sign-up. None when the link names nobody, or
     an address with no sign-up awaiting confirmation (it left since it signed up: the old link does not bring
-    it back)."""
+    it back), or when the link was made (`signed_at`; None: now) before the subscriber's last change of status:
+    a link of an earlier sign-up does not confirm the one awaiting confirmation now, whose data another
+    person may have typed."""
     # Read, then write only if the status is still the one read: an unsubscribe or an import in another request
     # between the two is not undone. A lost race is tried once more on what is there now.
     for _attempt in range(2):
@@ -437,6 +438,10 @@ def confirm(
             returning = subscriber.status is not Status.PENDING
             new = after(subscriber.status, Cause.CONFIRMATION)
             if new is None or (returning and subscriber.pending_locale is None):
+                return None, False
+            since = subscriber.status_changed_at
+            # By whole seconds, as the link gives its time: a link of the same second as the change still counts.
+            if signed_at is not None and since is not None and signed_at < since.replace(microsecond=0):
                 return None, False
             values: dict[str, Any] = {
                 "status": new,
