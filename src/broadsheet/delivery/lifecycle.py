@@ -26,6 +26,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, Update, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from ..errors import BroadsheetError
 from .personalize import MIN_SECRET_LENGTH, SECRET_VARIABLE, Signer
@@ -228,13 +229,16 @@ def _write_as_read(
     if session.connection().execute(statement, rows).rowcount == len(rows):
         return set(ids)
     # Some lost that race (or the driver does not count an executemany): the rows written carry this write's time.
+    return _those(session, ids, Subscriber.updated_at == now)
+
+
+def _those(session: Session, ids: Sequence[int], condition: ColumnElement[bool]) -> set[int]:
+    """Those of the subscribers `ids` that meet `condition`, looked up `_BATCH` at a time."""
     return {
         identifier
         for start in range(0, len(ids), _BATCH)
         for identifier in session.scalars(
-            select(Subscriber.id).where(
-                Subscriber.id.in_(ids[start : start + _BATCH]), Subscriber.updated_at == now
-            )
+            select(Subscriber.id).where(Subscriber.id.in_(ids[start : start + _BATCH]), condition)
         )
     }
 
@@ -287,17 +291,7 @@ def apply_listings(session: Session, listings: Sequence[Listing]) -> tuple[dict[
             if listing.subscriber_id not in earlier
         ],
     )
-    kept = sorted(earlier)
-    still_active = {
-        identifier
-        for start in range(0, len(kept), _BATCH)
-        for identifier in session.scalars(
-            select(Subscriber.id).where(
-                Subscriber.id.in_(kept[start : start + _BATCH]), Subscriber.status == Status.ACTIVE
-            )
-        )
-    }
-    return changed, still_active
+    return changed, _those(session, sorted(earlier), Subscriber.status == Status.ACTIVE)
 
 
 def unsubscribe(engine: Engine, subscriber_id: int) -> bool:
