@@ -207,6 +207,68 @@ def test_an_import_does_not_undo_an_unsubscribe_that_came_between_its_read_and_i
     assert status_of_reader(store) is Status.UNSUBSCRIBED
 
 
+@pytest.mark.parametrize("stamp", [None, "1700000000", "not-a-number", True, 10**30], ids=repr)
+def test_an_event_that_does_not_say_when_it_happened_is_kept_but_changes_no_status(
+    store: Engine, stamp: object
+) -> None:
+    reader = put_reader(store, Status.ACTIVE)
+    event = {"event": "bounce", "sg_event_id": "undated", "email": EMAIL, "subscriber": str(reader)}
+    recorded = feedback.record_events(store, [event if stamp is None else {**event, "timestamp": stamp}])
+    assert (recorded.recorded, recorded.status_changes) == (1, 0)
+    assert status_of_reader(store) is Status.ACTIVE
+
+
+def test_a_bounce_does_not_end_a_new_spell_on_the_list_that_began_between_its_read_and_its_write(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = put_reader(store, Status.ACTIVE)  # since an hour ago
+
+    def leave_and_come_back() -> None:
+        lifecycle.unsubscribe(store, reader)
+        cause(store, Cause.CONFIRMATION, reader, tmp_path)  # a new sign-up, confirmed
+
+    # A bounce of half an hour ago, applied while the reader leaves and comes back (active again since now).
+    meanwhile(monkeypatch, leave_and_come_back)
+    with Session(store) as session, session.begin():
+        changed = lifecycle.apply(
+            session, [lifecycle.Change(reader, Cause.BOUNCE, utcnow() - timedelta(minutes=30))]
+        )
+    assert changed == {}
+    with Session(store) as session:
+        found = session.get(Subscriber, reader)
+        assert found is not None and (found.status, found.name) == (Status.ACTIVE, "Reader Again")
+
+
+def test_an_import_counts_a_row_that_lost_a_race_as_skipped_and_says_so(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    reader = put_reader(store, Status.ACTIVE)
+    with Session(store) as session, session.begin():
+        session.add(
+            Subscriber(email="other@example.org", email_key="other@example.org", name="Other", locale="en")
+        )
+    meanwhile(monkeypatch, lambda: lifecycle.unsubscribe(store, reader))
+    path = tmp_path / "subscribers.csv"
+    path.write_text(
+        f"email,name,locale\n{EMAIL},Reader Renamed,my\nother@example.org,Other Renamed,my\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    result = cli("subscribers", "import", str(path), cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"subscribers.csv:2: warning: email: '{EMAIL}' changed while this import ran (an unsubscribe, an event, a "
+        "confirmation): left as it is now; import the file again to update it\n"
+    )
+    assert result.stdout == "subscribers.csv: added 0, updated 1, unchanged 0, skipped 1\n"
+    with Session(store) as session:
+        found = {row.email: (row.name, row.status) for row in session.scalars(select(Subscriber))}
+    assert found == {
+        EMAIL: ("Reader", Status.UNSUBSCRIBED),
+        "other@example.org": ("Other Renamed", Status.ACTIVE),
+    }
+
+
 def test_an_import_still_updates_names_and_statuses(store: Engine, tmp_path: Path) -> None:
     reader = put_reader(store, Status.ACTIVE)
     path = tmp_path / "subscribers.csv"

@@ -627,6 +627,34 @@ def test_link_of_an_address_that_left_since_does_not_bring_it_back(
     assert left.status == "unsubscribed"
 
 
+def test_the_link_of_an_earlier_sign_up_does_not_confirm_one_someone_else_made_since(
+    client: Client, engine: Engine, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reader signed up two days ago and confirmed; the link stays in their mailbox, valid for 7 days.
+    issued = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: issued(self) - 2 * 86400)
+    sign_up(client, "reader@example.org")
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", issued)
+    with Session(engine) as session, session.begin():
+        then = datetime.now(UTC) - timedelta(days=2, minutes=1)
+        session.execute(update(Subscriber).values(status_changed_at=then, confirmation_sent_at=then))
+    first_link = confirmation_path(emails(outbox)[0])
+    assert client.get(first_link).status_code == 200
+    reader = subscriber(engine, "reader@example.org")
+    assert reader is not None and reader.status == "active"
+    # Yesterday they left; today someone else types their address, with a name and a language of their own.
+    assert client.post(f"/unsubscribe/{Signer(SECRET).token(reader)}").status_code == 200
+    sign_up(client, "reader@example.org", "en", name="Someone Else")
+    assert client.get(first_link).status_code == 400
+    left = subscriber(engine, "reader@example.org")
+    assert left is not None and (left.status, left.name) == ("unsubscribed", "Ko Aung")
+    # Only the link of the new sign-up, sent to the reader's mailbox, confirms it.
+    [second] = [message for message in emails(outbox) if confirmation_path(message) != first_link]
+    assert client.get(confirmation_path(second)).status_code == 200
+    back = subscriber(engine, "reader@example.org")
+    assert back is not None and back.status == "active"
+
+
 @with_limits(per_client="3/hour", total="4/hour")
 def test_a_client_past_its_limit_uses_up_nobody_elses_sign_ups(
     client: Client, outbox: Path, limits: dict[str, str]

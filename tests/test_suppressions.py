@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ from broadsheet.delivery.store import Status, Subscriber
 KEY = "SG.suppressions-key-not-to-be-shown"
 
 
-def _lists(httpserver: Any, lists: dict[str, list[str]]) -> list[str]:
-    """Serve each list in pages of 500, checking the key; the paths asked for, in order."""
+def _lists(httpserver: Any, lists: dict[str, list[str]], created: dict[str, int] | None = None) -> list[str]:
+    """Serve each list in pages of 500, checking the key, each entry `created` at the time given for its address
+    (or in November 2023); the paths asked for, in order."""
     asked: list[str] = []
 
     def handler(request: Request) -> Response:
@@ -29,7 +31,10 @@ def _lists(httpserver: Any, lists: dict[str, list[str]]) -> list[str]:
         asked.append(f"{name}?offset={request.args['offset']}")
         offset, limit = int(request.args["offset"]), int(request.args["limit"])
         assert limit == 500
-        page = [{"email": e, "created": 1700000000} for e in lists[name][offset : offset + limit]]
+        page = [
+            {"email": e, "created": (created or {}).get(e, 1700000000)}
+            for e in lists[name][offset : offset + limit]
+        ]
         return Response(json.dumps(page), content_type="application/json")
 
     for name in lists:
@@ -88,6 +93,77 @@ def test_sync_marks_suppressed_subscribers_and_pages_through_long_lists(
         "fine@example.org": "active",
         "left@example.org": "unsubscribed",
     }
+
+
+def test_an_entry_from_before_a_subscriber_confirmed_again_leaves_them_active_and_is_reported(
+    store: Engine, httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any
+) -> None:
+    confirmed = datetime(2025, 3, 1, 12, 0, 0, 500000, tzinfo=UTC)
+    with Session(store) as session, session.begin():
+        for address, source in [
+            ("back@example.org", "web form"),  # bounced and unsubscribed once; signed up again and confirmed
+            ("later@example.org", "web form: footer"),  # confirmed, then listed
+            ("imported@example.org", "import of readers.csv"),  # an import proves nothing about the mailbox
+        ]:
+            session.add(
+                Subscriber(
+                    email=address,
+                    email_key=address,
+                    name="",
+                    locale="en",
+                    status=Status.ACTIVE.value,
+                    status_changed_at=confirmed,
+                    consented_at=confirmed,
+                    consent_source=source,
+                )
+            )
+    before, same_second, after = (int(confirmed.timestamp()) + delta for delta in (-86400, 0, 60))
+    _lists(
+        httpserver,
+        {
+            "bounces": ["back@example.org", "imported@example.org"],
+            "spam_reports": [],
+            "unsubscribes": ["back@example.org", "later@example.org"],
+        },
+        created={
+            "back@example.org": before,
+            "imported@example.org": before,
+            "later@example.org": same_second,
+        },
+    )
+    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
+    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    result = cli("suppressions", "sync", cwd=tmp_project.root)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "bounces: 2 on SendGrid's list, 1 subscriber(s) marked bounced, 1 left active (they confirmed a sign-up "
+        "after SendGrid listed them: SendGrid drops their mail until you take them off its list)",
+        "spam_reports: 0 on SendGrid's list, 0 subscriber(s) marked complained",
+        "unsubscribes: 2 on SendGrid's list, 1 subscriber(s) marked unsubscribed, 1 left active (they confirmed a "
+        "sign-up after SendGrid listed them: SendGrid drops their mail until you take them off its list)",
+    ]
+    with Session(store) as session:
+        statuses = dict(session.execute(select(Subscriber.email_key, Subscriber.status)).all())
+    assert statuses == {
+        "back@example.org": "active",
+        "later@example.org": "unsubscribed",
+        "imported@example.org": "bounced",
+    }
+    # Listed again after the confirmation: it counts.
+    httpserver.clear()
+    _lists(
+        httpserver,
+        {"bounces": ["back@example.org"], "spam_reports": [], "unsubscribes": []},
+        created={"back@example.org": after},
+    )
+    again = cli("suppressions", "sync", cwd=tmp_project.root)
+    assert again.stdout.splitlines()[0] == "bounces: 1 on SendGrid's list, 1 subscriber(s) marked bounced"
+    with Session(store) as session:
+        assert (
+            session.scalar(select(Subscriber.status).where(Subscriber.email_key == "back@example.org"))
+            == "bounced"
+        )
 
 
 def test_rejected_key_is_a_clear_error(

@@ -325,6 +325,12 @@ class Settings:
         le=8760,
         description="How many hours after it was first deferred a copy counts as failed, however few tries it had.",
     )
+    send_run_stale_seconds: int = declared(
+        300,
+        ge=30,
+        le=86400,
+        description="How many seconds a `send` may go without writing its heartbeat (it writes one every fifth of this) before another `send` takes it for dead, wherever it ran, and settles the copies it held.",
+    )
     unsubscribe_url: str = declared(
         "https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}",
         check=_token_url("unsubscribe"),

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,7 +112,9 @@ def send_command(
         reading = read_issue(shown(issue), settings)
         if reading.issue is None:
             raise InvalidInput(reading.diagnostics)
-        ledger = SendLedger(engine, reading.issue.date.isoformat())
+        ledger = SendLedger(
+            engine, reading.issue.date.isoformat(), timedelta(seconds=settings.send_run_stale_seconds)
+        )
         if give_up_deferred:
             click.echo(f"{_copies(ledger.give_up_deferred())} of {ledger.issue} deferred, now failed")
         elif list_state:

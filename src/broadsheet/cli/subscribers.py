@@ -187,6 +187,10 @@ def suppressions_sync(ctx: click.Context) -> None:
     with project_store(project_of(ctx)) as engine:
         synced = suppressions.sync(engine, client)
     for name, status in suppressions.LISTS:
-        click.echo(
-            f"{name}: {synced.listed[name]} on SendGrid's list, {synced.changed[name]} subscriber(s) marked {status.value}"
-        )
+        line = f"{name}: {synced.listed[name]} on SendGrid's list, {synced.changed[name]} subscriber(s) marked {status.value}"
+        if synced.confirmed_since[name]:
+            line += (
+                f", {synced.confirmed_since[name]} left active (they confirmed a sign-up after SendGrid listed them: "
+                "SendGrid drops their mail until you take them off its list)"
+            )
+        click.echo(line)

@@ -3,7 +3,8 @@
 Every event is kept once (by SendGrid's event id) for the per-issue report.
 Bounces, complaints and unsubscribes take a subscriber off the list, by the
 rules of `lifecycle`: the first time their event id is seen, and only if
-they happened after the subscriber's last change of status.
+they happened after the subscriber's last change of status (an event that
+does not say when it happened changes nothing).
 """
 
 from __future__ import annotations
@@ -101,25 +102,34 @@ def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
     subscriber's last change of status (before they signed up again) changes nothing.
     """
     wanted = [event for event in events if _wanted(event)]
+    received = utcnow()
     with Session(engine) as session, session.begin():
         ids = _subscriber_ids(session, wanted)
+        times = [sendgrid_time(event.get("timestamp")) for event in wanted]
         rows: list[dict[str, Any]] = [
             {
                 "sg_event_id": str(event["sg_event_id"])[:100],
                 "issue": _issue_of(event),
                 "subscriber_id": ids[index],
                 "kind": str(event["event"]),
-                "created_at": _time_of(event),
+                "created_at": times[index] or received,
             }
             for index, event in enumerate(wanted)
             if index in ids
         ]
         unique = list({row["sg_event_id"]: row for row in rows}.values())
+        # An event that does not say when it happened cannot be shown to be of the subscriber's present spell on
+        # the list: it is kept (dated when it came), and changes no status.
+        undated = {
+            str(event["sg_event_id"])[:100] for index, event in enumerate(wanted) if times[index] is None
+        }
         new = _insert_new(session, unique) if unique else set()
         changes = [
             lifecycle.Change(row["subscriber_id"], CAUSE_OF_EVENT[row["kind"]], row["created_at"])
             for row in unique
-            if row["sg_event_id"] in new and row["kind"] in CAUSE_OF_EVENT
+            if row["sg_event_id"] in new
+            and row["kind"] in CAUSE_OF_EVENT
+            and row["sg_event_id"] not in undated
         ]
         changed = lifecycle.apply(session, changes)
     return Recorded(
@@ -165,14 +175,15 @@ def _issue_of(event: Mapping[str, Any]) -> str | None:
     return issue if isinstance(issue, str) and _ISSUE.fullmatch(issue) else None
 
 
-def _time_of(event: Mapping[str, Any]) -> datetime:
-    stamp = event.get("timestamp")
+def sendgrid_time(stamp: Any) -> datetime | None:
+    """A time as SendGrid gives it (an event's `timestamp`, a suppression entry's `created`: seconds since 1970);
+    None for anything else."""
     if isinstance(stamp, int | float) and not isinstance(stamp, bool):
         try:
             return datetime.fromtimestamp(stamp, UTC)
         except (OverflowError, OSError, ValueError):
             pass
-    return utcnow()
+    return None
 
 
 def _subscriber_ids(session: Session, events: Sequence[Mapping[str, Any]]) -> dict[int, int]:

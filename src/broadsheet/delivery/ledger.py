@@ -15,10 +15,19 @@ dead run's `sending` rows into `unknown`. Unknown copies go again only when
 asked (`send --retry-unknown`). On PostgreSQL, concurrent senders claim rows
 with `FOR UPDATE SKIP LOCKED`; SQLite cannot share the work, so a second
 sender for the same issue is refused.
+
+A run writes its heartbeat (`runs.heartbeat_at`, by the database's clock on
+PostgreSQL) from a thread of its own every fifth of `stale_after`, whatever its
+channels are doing (waiting on a slow server, paused by a rate limit). A run
+that did not finish is dead when its heartbeat is older than `stale_after`,
+wherever it ran (another machine sharing the database, a container since
+replaced), or sooner when it ran on this host and its process is gone; the
+next run settles a dead run's rows as above.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import socket
@@ -27,7 +36,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
 
@@ -48,6 +57,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import ColumnElement, Executable
 
 from ..errors import BroadsheetError
@@ -58,7 +68,10 @@ from .transports import Delivery, Outcome
 _LEDGER: Table = LedgerEntry.__table__  # type: ignore[assignment]
 _STATE_OF = {outcome: State(outcome.value) for outcome in Outcome}
 """The state a copy takes from the transport's answer: they share their names."""
-DIED = "handed over by a send that stopped before it heard the answer (killed, or its machine went down)"
+DIED = (
+    "handed over by a send that stopped before it heard the answer (killed, its machine went down, or it went "
+    "silent for longer than send_run_stale_seconds)"
+)
 """What a dead run's `sending` rows say once they are `unknown`."""
 
 T = TypeVar("T")
@@ -98,9 +111,21 @@ class SendRefused(BroadsheetError):
     """Another sender is at work and the database cannot share the work."""
 
 
-def _alive(run: Run) -> bool:
-    """Whether the process of `run` still runs (known only on this host; elsewhere, assumed)."""
-    if run.finished_at is not None:
+class TakenForDead(BroadsheetError):
+    """Another run found this run's heartbeat stale and settled its rows: it must not claim any more."""
+
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(seconds=300)
+"""The default of the `send_run_stale_seconds` setting: how old a run's heartbeat may be before it counts as dead."""
+
+
+def _alive(run: Run, beaten_since: datetime) -> bool:
+    """Whether the process of `run` still runs: it did not finish, it wrote its heartbeat since `beaten_since`
+    (wherever it runs), and on this host its process exists. A process found under the pid of a run whose
+    heartbeat is stale is another one that was given the same number."""
+    if run.finished_at is not None or run.heartbeat_at < beaten_since:
         return False
     if run.host != socket.gethostname():
         return True
@@ -111,6 +136,60 @@ def _alive(run: Run) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _clock(connection: Connection) -> datetime:
+    """Now, by the database's clock where several machines may share it (PostgreSQL): the heartbeats of runs on
+    different hosts are written and judged by one clock, whatever the hosts' own clocks say."""
+    now = connection.scalar(select(func.now())) if connection.dialect.name == "postgresql" else None
+    return now if isinstance(now, datetime) else utcnow()
+
+
+class _Heartbeat:
+    """Writes a run's `heartbeat_at` every fifth of `stale_after`, from a thread of its own, so that a run busy
+    or waiting for a long time (a slow server, a rate limit's pause) is never taken for dead."""
+
+    def __init__(self, engine: Engine, run_id: str, stale_after: timedelta, lost: threading.Event) -> None:
+        self.engine, self.run_id, self.stale_after = engine, run_id, stale_after
+        self.interval = stale_after.total_seconds() / 5
+        self.lost = lost
+        """Set when another run is found to have taken this one for dead (and finished it)."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat_until_stopped, name="send-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat_until_stopped(self) -> None:
+        while not self._stop.wait(self.interval) and not self.lost.is_set():
+            try:
+                self.beat()
+            except SQLAlchemyError as exc:
+                # The next beat may get through; a send whose database stays away fails on its own writes.
+                log.warning(
+                    "the heartbeat of this send could not be written (%s); trying again in %.0f s",
+                    type(exc).__name__,
+                    self.interval,
+                )
+
+    def beat(self) -> None:
+        """Write the heartbeat now, unless another run has taken this one for dead (then `lost`)."""
+        with self.engine.begin() as connection:
+            written = connection.execute(
+                update(Run)
+                .where(Run.id == self.run_id, Run.finished_at.is_(None))
+                .values(heartbeat_at=_clock(connection))
+            ).rowcount
+        if not written:
+            self.lost.set()
+            log.error(
+                "another send took this one for dead (its heartbeat was older than %.0f s) and settled its copies",
+                self.stale_after.total_seconds(),
+            )
 
 
 class Claimed(NamedTuple):
@@ -156,7 +235,11 @@ class SendLedger:
 
     engine: Engine
     issue: str
+    stale_after: timedelta = STALE_AFTER
+    """How old a run's heartbeat may be before it counts as dead (`send_run_stale_seconds`)."""
     run_id: str | None = field(default=None, init=False)
+    _heartbeat: _Heartbeat | None = field(default=None, init=False, repr=False)
+    _taken_for_dead: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     @property
     def shares_work(self) -> bool:
@@ -165,17 +248,18 @@ class SendLedger:
     # -- a run ------------------------------------------------------------------------------------------
 
     def start(self) -> str:
-        """Register this process as a sender of the issue, and settle what dead runs left; refused on SQLite
-        while another sender runs."""
+        """Register this process as a sender of the issue, start its heartbeat, and settle what dead runs left;
+        refused on SQLite while another sender runs."""
         with self.engine.begin() as connection:
+            now = _clock(connection)
             others = self._runs(connection)
-            live = [run for run in others if _alive(run)]
+            live = [run for run in others if _alive(run, now - self.stale_after)]
             if live and not self.shares_work:
                 raise SendRefused(
                     f"another `broadsheet send` of {self.issue} is running (process {live[0].pid} on {live[0].host}); "
                     "SQLite cannot share the work: wait for it to finish, or use PostgreSQL"
                 )
-            dead = [run.id for run in others if not _alive(run)]
+            dead = [run.id for run in others if run not in live]
             if dead:
                 connection.execute(
                     update(Run)
@@ -196,22 +280,42 @@ class SendLedger:
                     pid=os.getpid(),
                     host=socket.gethostname(),
                     started_at=utcnow(),
-                    heartbeat_at=utcnow(),
+                    heartbeat_at=now,
                 )
             )
+        self._heartbeat = _Heartbeat(self.engine, self.run_id, self.stale_after, self._taken_for_dead)
+        self._heartbeat.start()
         return self.run_id
 
     def finish(self) -> None:
-        """Give back the rows this run claimed and did not hand over, and mark the run finished.
+        """Stop the heartbeat, give back the rows this run claimed and did not hand over, and mark the run finished.
 
         A row left `sending` (the run was interrupted while the transport had it) stays so: the next
         run counts it unknown.
         """
         if self.run_id is None:
             return
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         with self.engine.begin() as connection:
             self._give_back(connection, LedgerEntry.run_id == self.run_id)
-            connection.execute(update(Run).where(Run.id == self.run_id).values(finished_at=utcnow()))
+            finished = connection.execute(
+                update(Run)
+                .where(Run.id == self.run_id, Run.finished_at.is_(None))
+                .values(finished_at=utcnow())
+            ).rowcount
+        if not finished:
+            self._taken_for_dead.set()
+
+    def raise_if_taken_for_dead(self) -> None:
+        """Raise `TakenForDead` if another run found this one's heartbeat stale and settled its rows."""
+        if self._taken_for_dead.is_set():
+            raise TakenForDead(
+                f"this send of {self.issue} was taken for dead by another: its heartbeat went unwritten for more "
+                f"than {self.stale_after.total_seconds():.0f} s (was the process stopped, or the database out of "
+                "reach?), so the copies it held are pending again or unknown (`--status` counts them): run "
+                "`broadsheet send` again"
+            )
 
     def record(self, locales: Sequence[str]) -> int:
         """Add a pending row for every active subscriber (in `locales`) without one; how many were added."""
@@ -313,6 +417,7 @@ class SendLedger:
     ) -> list[Claimed]:
         """Take up to `limit` rows of `locale` in `state` (deferred ones within `patience`), of ids above
         `after`, in order, for this run: `queued`, and the subscriber's columns that a copy needs."""
+        self.raise_if_taken_for_dead()
         chosen = (
             select(LedgerEntry.id)
             .where(
@@ -335,7 +440,6 @@ class SendLedger:
         ).rowcount
         if not claimed:
             return []
-        connection.execute(update(Run).where(Run.id == self.run_id).values(heartbeat_at=utcnow()))
         # This round's rows of the locale above `after` that the run holds are exactly the ones just claimed.
         rows = connection.execute(
             select(LedgerEntry.id, Subscriber.id, Subscriber.email, Subscriber.email_key, Subscriber.name)
@@ -533,7 +637,12 @@ class SendLedger:
         return [Run(**row._mapping) for row in connection.execute(select(Run).where(Run.issue == self.issue))]
 
     def _dead_runs(self, connection: Connection) -> set[str]:
-        return {run.id for run in self._runs(connection) if run.id != self.run_id and not _alive(run)}
+        beaten_since = _clock(connection) - self.stale_after
+        return {
+            run.id
+            for run in self._runs(connection)
+            if run.id != self.run_id and not _alive(run, beaten_since)
+        }
 
 
 @dataclass

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import os
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,9 +23,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Engine, Update, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from ..errors import BroadsheetError
 from .personalize import MIN_SECRET_LENGTH, SECRET_VARIABLE, Signer
@@ -182,23 +182,116 @@ def apply(session: Session, changes: Sequence[Change]) -> dict[int, Status]:
         new = after(current[change.subscriber_id], change.cause)
         if new is not None:
             current[change.subscriber_id] = new
-    moved: dict[tuple[Status, Status], list[int]] = defaultdict(list)
-    for identifier, status in current.items():
-        if status is not found[identifier][0]:
-            moved[(found[identifier][0], status)].append(identifier)
-    changed: dict[int, Status] = {}
-    for (before, new), moving in moved.items():
-        for start in range(0, len(moving), _BATCH):
-            batch = moving[start : start + _BATCH]
-            # Only if nobody changed them meanwhile: a re-activation in another request is not undone by this.
-            rows = session.execute(
-                update(Subscriber)
-                .where(Subscriber.id.in_(batch), Subscriber.status == before)
-                .values(status=new, status_changed_at=now, updated_at=now)
-                .returning(Subscriber.id)
-            )
-            changed.update((identifier, new) for identifier in rows.scalars())
-    return changed
+    moved = {
+        identifier: status for identifier, status in current.items() if status is not found[identifier][0]
+    }
+    if not moved:
+        return {}
+    # One statement for all the rows, each only if nobody changed its status since it was read: a re-activation
+    # in another request (a new spell on the list, which these causes are older than) stays.
+    rows = [
+        {
+            "b_id": identifier,
+            "b_status": found[identifier][0],
+            "b_since": found[identifier][1],
+            "status": status,
+            "now": now,
+        }
+        for identifier, status in moved.items()
+    ]
+    return {
+        identifier: moved[identifier] for identifier in _write_as_read(session, _STATUS_UPDATE, rows, now)
+    }
+
+
+_AS_READ = (
+    Subscriber.id == bindparam("b_id"),
+    Subscriber.status == bindparam("b_status"),
+    Subscriber.status_changed_at.is_not_distinct_from(bindparam("b_since")),
+)
+"""The condition of a conditional write: the row `b_id` still has the status `b_status` it was read with, since
+`b_since`."""
+
+_STATUS_UPDATE = (
+    update(Subscriber)
+    .where(*_AS_READ)
+    .values(status=bindparam("status"), status_changed_at=bindparam("now"), updated_at=bindparam("now"))
+)
+
+
+def _write_as_read(
+    session: Session, statement: Update, rows: list[dict[str, Any]], now: datetime
+) -> set[int]:
+    """Run `statement` (an UPDATE of subscribers `where(*_AS_READ)` that sets `updated_at` to `now`) for each of
+    `rows` in one executemany; the ids of the rows it wrote, without those changed by someone else since they
+    were read."""
+    ids = [row["b_id"] for row in rows]
+    if session.connection().execute(statement, rows).rowcount == len(rows):
+        return set(ids)
+    # Some lost that race (or the driver does not count an executemany): the rows written carry this write's time.
+    return _those(session, ids, Subscriber.updated_at == now)
+
+
+def _those(session: Session, ids: Sequence[int], condition: ColumnElement[bool]) -> set[int]:
+    """Those of the subscribers `ids` that meet `condition`, looked up `_BATCH` at a time."""
+    return {
+        identifier
+        for start in range(0, len(ids), _BATCH)
+        for identifier in session.scalars(
+            select(Subscriber.id).where(Subscriber.id.in_(ids[start : start + _BATCH]), condition)
+        )
+    }
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A subscriber on one of SendGrid's suppression lists."""
+
+    subscriber_id: int
+    cause: Cause
+    listed_at: datetime | None
+    """When SendGrid listed the address (its entry's `created`); None when the entry does not say."""
+
+
+def apply_listings(session: Session, listings: Sequence[Listing]) -> tuple[dict[int, Status], set[int]]:
+    """Apply SendGrid's suppression list entries by `TRANSITIONS`, in the transaction of `session`: the
+    subscribers whose status changed and their new status, and the active subscribers left so because they
+    confirmed a sign-up after SendGrid listed them.
+
+    A list says what SendGrid does now (it drops every message to an address on
+    it), not what happened once, so an entry counts however old it is, even
+    from before an import or an add: only the person's own confirmation on the
+    web form proves the mailbox theirs and working since, and makes an older
+    entry one of an earlier spell on the list.
+    """
+    ids = sorted({listing.subscriber_id for listing in listings})
+    confirmed: dict[int, datetime] = {}
+    for start in range(0, len(ids), _BATCH):
+        query = select(Subscriber.id, Subscriber.consented_at, Subscriber.consent_source).where(
+            Subscriber.id.in_(ids[start : start + _BATCH])
+        )
+        confirmed.update(
+            (identifier, at)
+            for identifier, at, source in session.execute(query)
+            if at is not None and source is not None and source.startswith(CONSENT_SOURCE)
+        )
+    # By whole seconds, as SendGrid gives its times: an entry in the same second as the confirmation still counts.
+    earlier = {
+        listing.subscriber_id
+        for listing in listings
+        if listing.listed_at is not None
+        and listing.subscriber_id in confirmed
+        and listing.listed_at < confirmed[listing.subscriber_id].replace(microsecond=0)
+    }
+    changed = apply(
+        session,
+        [
+            Change(listing.subscriber_id, listing.cause)
+            for listing in listings
+            if listing.subscriber_id not in earlier
+        ],
+    )
+    return changed, _those(session, sorted(earlier), Subscriber.status == Status.ACTIVE)
 
 
 def unsubscribe(engine: Engine, subscriber_id: int) -> bool:
@@ -306,26 +399,27 @@ def _write_if_unchanged(session: Session, subscriber: Subscriber, values: dict[s
     """Write `values` to the row of `subscriber` if its status is still the one read into it (neither changed
     nor dropped by another request since); whether it was."""
     written = session.execute(
-        update(Subscriber)
-        .where(
-            Subscriber.id == subscriber.id,
-            Subscriber.status == subscriber.status,
-            Subscriber.status_changed_at.is_not_distinct_from(subscriber.status_changed_at),
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        update(Subscriber).where(*_AS_READ).values(**values).execution_options(synchronize_session=False),
+        {"b_id": subscriber.id, "b_status": subscriber.status, "b_since": subscriber.status_changed_at},
     )
     return bool(written.rowcount)  # type: ignore[attr-defined]
 
 
 def confirm(
-    engine: Engine, subscriber_id: int, digest: str, now: datetime, source: str = ""
+    engine: Engine,
+    subscriber_id: int,
+    digest: str,
+    now: datetime,
+    source: str = "",
+    signed_at: datetime | None = None,
 ) -> tuple[Subscriber | None, bool]:
     """The subscriber of a confirmation link, made active with their consent recorded (from the form `source`
     when the link names one), and whether this link made them so (False: they already were). An address that
     left and signed up again takes the name and language of that sign-up. None when the link names nobody, or
     an address with no sign-up awaiting confirmation (it left since it signed up: the old link does not bring
-    it back)."""
+    it back), or when the link was made (`signed_at`; None: now) before the subscriber's last change of status:
+    a link of an earlier sign-up does not confirm the one awaiting confirmation now, whose data another
+    person may have typed."""
     # Read, then write only if the status is still the one read: an unsubscribe or an import in another request
     # between the two is not undone. A lost race is tried once more on what is there now.
     for _attempt in range(2):
@@ -338,6 +432,10 @@ def confirm(
             returning = subscriber.status is not Status.PENDING
             new = after(subscriber.status, Cause.CONFIRMATION)
             if new is None or (returning and subscriber.pending_locale is None):
+                return None, False
+            since = subscriber.status_changed_at
+            # By whole seconds, as the link gives its time: a link of the same second as the change still counts.
+            if signed_at is not None and since is not None and signed_at < since.replace(microsecond=0):
                 return None, False
             values: dict[str, Any] = {
                 "status": new,
@@ -429,6 +527,7 @@ def import_rows(
     done = Imported()
     additions: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    updating: dict[int, tuple[int, str]] = {}  # by subscriber id: the line and address of their row
     for line, row in rows:
         old = existing.get(row.key)
         new_status = after(old.status if old else None, IMPORTED[row.status])
@@ -449,6 +548,7 @@ def import_rows(
             if (old.name, old.locale) == (row.name, row.locale) and new_status is None and not gives_consent:
                 done.unchanged += 1
                 continue
+            updating[old.id] = (line, old.email)
             updates.append(
                 {
                     "b_id": old.id,
@@ -469,7 +569,17 @@ def import_rows(
     if updates:
         # One statement run for all the rows (executemany), each only if its status is still the one read: an
         # unsubscribe or an event between the read and the write is not undone (that row keeps what it got).
-        session.connection().execute(_IMPORT_UPDATE, updates)
+        written = _write_as_read(session, _IMPORT_UPDATE, updates, now)
+        for identifier, (line, address) in updating.items():
+            if identifier not in written:
+                done.left_alone.append(
+                    (
+                        line,
+                        f"{address!r} changed while this import ran (an unsubscribe, an event, a "
+                        "confirmation): left as it is now; import the file again to update it",
+                    )
+                )
+        updates = [update for update in updates if update["b_id"] in written]
     done.added, done.updated = len(additions), len(updates)
     return done
 
@@ -485,13 +595,7 @@ _IMPORT_UPDATED = (
     "consent_source",
 )
 _IMPORT_UPDATE = (
-    update(Subscriber)
-    .where(
-        Subscriber.id == bindparam("b_id"),
-        Subscriber.status == bindparam("b_status"),
-        Subscriber.status_changed_at.is_not_distinct_from(bindparam("b_since")),
-    )
-    .values({column: bindparam(column) for column in _IMPORT_UPDATED})
+    update(Subscriber).where(*_AS_READ).values({column: bindparam(column) for column in _IMPORT_UPDATED})
 )
 
 _IMPORTED_COLUMNS = (

@@ -17,6 +17,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -120,7 +121,7 @@ def send_issue(
     did until then is recorded)."""
     settings = project.settings
     progress = progress or Progress()
-    ledger = SendLedger(engine, issue.date.isoformat())
+    ledger = SendLedger(engine, issue.date.isoformat(), timedelta(seconds=settings.send_run_stale_seconds))
     patience = Patience(settings.deferred_max_attempts, settings.deferred_max_age_hours)
     backoff = retry_backoff(settings)
     ledger.start()
@@ -150,6 +151,7 @@ def send_issue(
         progress.on_change(progress)
     finally:
         ledger.finish()
+    ledger.raise_if_taken_for_dead()
     return progress
 
 

@@ -4,7 +4,8 @@ Bounces become `bounced`, spam reports `complained`, global unsubscribes
 `unsubscribed`, by the rules of `lifecycle`: only active subscribers change,
 nobody is re-activated and a reason already recorded stays. A list says what
 SendGrid does now (it drops every message to an address on it), not what
-happened once: however old its entry, an active subscriber on it is marked.
+happened once: however old its entry, an active subscriber on it is marked,
+unless they confirmed a sign-up after SendGrid listed them (`lifecycle.apply_listings`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from python_http_client import exceptions as http_errors  # type: ignore[import-untyped]
@@ -21,7 +23,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from . import lifecycle
-from .lifecycle import Cause, Change
+from .feedback import sendgrid_time
+from .lifecycle import Cause, Listing
 from .store import Status, Subscriber
 from .transports import TransportError
 from .transports.sendgrid import KEY_VARIABLE, URL_VARIABLE
@@ -50,10 +53,12 @@ logging.getLogger("python_http_client.client").addFilter(_HideRequestDumps())
 
 @dataclass
 class Synced:
-    """Per list: addresses SendGrid holds, and subscribers whose status changed."""
+    """Per list: addresses SendGrid holds, subscribers whose status changed, and active subscribers on it left
+    so (they confirmed a sign-up after SendGrid listed them; it drops their mail until it takes them off)."""
 
     listed: dict[str, int] = field(default_factory=dict)
     changed: dict[str, int] = field(default_factory=dict)
+    confirmed_since: dict[str, int] = field(default_factory=dict)
 
 
 def client_from(environ: Mapping[str, str]) -> SendGridAPIClient:
@@ -67,8 +72,8 @@ def client_from(environ: Mapping[str, str]) -> SendGridAPIClient:
     )
 
 
-def _entries(client: SendGridAPIClient, name: str) -> Iterator[str]:
-    """Every address on one suppression list, page by page."""
+def _entries(client: SendGridAPIClient, name: str) -> Iterator[tuple[str, datetime | None]]:
+    """Every address on one suppression list, and when it was listed (None: the entry does not say), page by page."""
     offset = 0
     while True:
         try:
@@ -92,7 +97,7 @@ def _entries(client: SendGridAPIClient, name: str) -> Iterator[str]:
             raise TransportError(f"sendgrid: the {name} list came back as {type(page).__name__}, not a list")
         for entry in page:
             if isinstance(entry, dict) and isinstance(entry.get("email"), str):
-                yield entry["email"]
+                yield entry["email"], sendgrid_time(entry.get("created"))
         if len(page) < PAGE:
             return
         offset += PAGE
@@ -102,18 +107,35 @@ def sync(engine: Engine, client: SendGridAPIClient) -> Synced:
     """Mark the subscribers SendGrid suppresses; what each list held and what changed."""
     synced = Synced()
     for name, _status in LISTS:
-        listed = {address.strip().lower() for address in _entries(client, name)}
+        listed: dict[str, datetime | None] = {}
+        for address, listed_at in _entries(client, name):
+            address = address.strip().lower()
+            listed[address] = _later(listed.get(address), listed_at) if address in listed else listed_at
         synced.listed[name] = len(listed)
         # Every key a listed address may be stored under: SendGrid may give an IDN domain in Unicode or as xn--.
-        addresses = sorted({key for address in listed for key in lifecycle.address_keys(address)})
+        since = {
+            key: listed_at for address, listed_at in listed.items() for key in lifecycle.address_keys(address)
+        }
+        keys = sorted(since)
         with Session(engine) as session, session.begin():
-            ids = [
-                identifier
-                for start in range(0, len(addresses), PAGE)
-                for identifier in session.scalars(
-                    select(Subscriber.id).where(Subscriber.email_key.in_(addresses[start : start + PAGE]))
+            subscribers = [
+                (identifier, since[key])
+                for start in range(0, len(keys), PAGE)
+                for identifier, key in session.execute(
+                    select(Subscriber.id, Subscriber.email_key).where(
+                        Subscriber.email_key.in_(keys[start : start + PAGE])
+                    )
                 )
             ]
-            changed = lifecycle.apply(session, [Change(identifier, _CAUSES[name]) for identifier in ids])
+            changed, confirmed_since = lifecycle.apply_listings(
+                session,
+                [Listing(identifier, _CAUSES[name], listed_at) for identifier, listed_at in subscribers],
+            )
         synced.changed[name] = len(changed)
+        synced.confirmed_since[name] = len(confirmed_since)
     return synced
+
+
+def _later(one: datetime | None, other: datetime | None) -> datetime | None:
+    """The later of two listing times; None (not known) when either is."""
+    return None if one is None or other is None else max(one, other)

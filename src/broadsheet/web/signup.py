@@ -190,13 +190,15 @@ class SignUp:
             if not TOKEN_CHARACTERS.fullmatch(token):
                 raise BadData("not a token of ours")
             # [id, address digest], then the form's source if it had one.
-            identifier, digest, *rest = self._links.loads(token, max_age=max_age)
+            (identifier, digest, *rest), signed_at = self._links.loads(
+                token, max_age=max_age, return_timestamp=True
+            )
             source = str(rest[0]) if rest else ""
         except (BadData, TypeError, ValueError):
             logger.info("event=confirm outcome=invalid-token")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
         subscriber, newly = await run_in_threadpool(
-            lifecycle.confirm, self.engine, identifier, digest, utcnow(), form_source(source)
+            lifecycle.confirm, self.engine, identifier, digest, utcnow(), form_source(source), signed_at
         )
         if subscriber is None:
             logger.info("event=confirm outcome=not-pending")
