@@ -48,6 +48,7 @@ class OutboxTransport:
         return f"OutboxTransport({str(self.path)!r})"
 
     def send(self, batch: Batch) -> list[Delivery]:
+        batch = batch.going()
         folder = self.path / file_name(batch.issue) / file_name(batch.locale)
         try:
             folder.mkdir(parents=True, exist_ok=True)
