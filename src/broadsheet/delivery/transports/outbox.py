@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from ...atomic import write_atomic
+from ...atomic import replace_whole
 from . import Batch, Delivery, Outcome, TransportError
 from .mime import prepare
 
@@ -48,29 +48,34 @@ class OutboxTransport:
         return f"OutboxTransport({str(self.path)!r})"
 
     def send(self, batch: Batch) -> list[Delivery]:
-        batch = batch.going()
         folder = self.path / file_name(batch.issue) / file_name(batch.locale)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise TransportError(f"outbox: cannot write {folder}: {exc.strerror or exc}") from None
-        deliveries = []
+        prepared = prepare(batch)
+        # Each copy made while the sender's ledger records the batch as going, written once it has.
+        copies: list[bytes | str] = []
         for recipient in batch.recipients:
             try:
-                data = prepare(batch).message_bytes(recipient)
+                copies.append(prepared.message_bytes(recipient))
             except ValueError as exc:
-                deliveries.append(
-                    Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}")
-                )
+                copies.append(f"cannot compose the message: {exc}")
+        where = os.fspath(folder)
+        deliveries = []
+        for position in batch.cleared():
+            address, copy = batch.recipients[position].address, copies[position]
+            if isinstance(copy, str):
+                deliveries.append(Delivery(address, Outcome.FAILED, copy))
                 continue
-            target = folder / f"{file_name(recipient.address)}.eml"
+            target = os.path.join(where, f"{file_name(address)}.eml")
             try:
-                write_atomic(target, data, sync=False, make_folder=False)
+                replace_whole(target, copy, sync=False)
             except OSError as exc:
                 # Each file is written whole or not at all, and written again whole by the rerun: the batch
                 # counts as not handed over.
                 raise TransportError(f"outbox: cannot write {target}: {exc.strerror or exc}") from None
-            deliveries.append(Delivery(recipient.address, Outcome.SENT, str(target)))
+            deliveries.append(Delivery(address, Outcome.SENT, target))
         return deliveries
 
     def close(self) -> None:
