@@ -8,15 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet import atomic
 from broadsheet.atomic import write_atomic
-
-
-@pytest.fixture(autouse=True, params=["unnamed file, then named", "temporary file, then renamed"])
-def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each behaviour holds both where the system makes files without a name (Linux) and where it does not."""
-    if request.param.startswith("temporary"):
-        monkeypatch.setattr(atomic, "_O_TMPFILE", 0)
 
 
 def test_a_file_is_written_in_a_new_folder_and_replaced_whole(tmp_path: Path) -> None:
@@ -50,13 +42,3 @@ def test_a_new_file_has_the_permissions_the_umask_gives(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert stat.S_IMODE(written.stat().st_mode) == 0o644
-
-
-def test_a_killed_writer_leaves_no_file_behind_where_files_can_be_made_without_a_name(tmp_path: Path) -> None:
-    if not atomic._O_TMPFILE:
-        pytest.skip("the system makes no files without a name")
-    unnamed = atomic._unnamed(str(tmp_path))
-    assert unnamed is not None
-    os.write(unnamed, b"half a mess")
-    os.close(unnamed)  # as the kernel does for a process killed before naming it
-    assert list(tmp_path.iterdir()) == []
