@@ -2,8 +2,9 @@
 
 A row is `pending` when recorded. A run claims rows in chunks as `queued`
 (not handed over yet: a run that stops gives them back, and so does the next
-run for one that died). Just before the transport gets a row, the row is
-marked `sending`, and that mark is committed; the transport's answer makes it
+run for one that died). Before a row's data goes out, the row is marked
+`sending`, and that mark is committed (the transport prepares the copy
+meanwhile, and waits for it: `Batch.cleared`); the transport's answer makes it
 `sent`, `failed`, `deferred` (refused for now: tried again after everyone
 else, and by later runs, until it fails after `deferred_max_attempts` tries or
 `deferred_max_age_hours`) or `unknown` (its data went out, its answer never
