@@ -318,7 +318,7 @@ def test_outbox_writes_only_the_copies_the_ledger_cleared(tmp_path: Path) -> Non
     written_when_asked: list[list[Path]] = []
 
     def clearance() -> list[int]:
-        written_when_asked.append(list(folder.iterdir()))
+        written_when_asked.append(sorted(folder.glob("*")))
         return [1]
 
     deliveries = OutboxTransport(tmp_path).send(
