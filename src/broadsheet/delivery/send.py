@@ -226,7 +226,7 @@ class _Channels:
 
     def _channel(self, feed: _Feed, state: State, stop: threading.Event, errors: list[BaseException]) -> None:
         """One channel's loop: each answer is committed with the next hand-over's `sending` mark, which the
-        transport waits for (`Batch.cleared`) before any copy's data goes out, making the copies meanwhile."""
+        transport waits for (`Batch.cleared`) before any copy's data goes out, preparing what it can meanwhile."""
         settled: list[tuple[int, Delivery]] = []
         try:
             while not stop.is_set() and (taken := feed.next()) is not None:
