@@ -312,6 +312,24 @@ def test_outbox_fails_an_unwritable_address_and_writes_the_others(tmp_path: Path
     assert "is not an email address" in deliveries[0].detail
 
 
+def test_outbox_writes_only_the_copies_the_ledger_cleared(tmp_path: Path) -> None:
+    first, second = subscriber("ko.ko@example.com", 1), subscriber("ma.ma@example.com", 2)
+    folder = tmp_path / "2023-12-21" / "my"
+    written_when_asked: list[list[Path]] = []
+
+    def clearance() -> list[int]:
+        written_when_asked.append(sorted(folder.glob("*")))
+        return [1]
+
+    deliveries = OutboxTransport(tmp_path).send(
+        dataclasses.replace(edition(first, second), clearance=clearance)
+    )
+
+    assert written_when_asked == [[]]
+    assert deliveries == [Delivery("ma.ma@example.com", Outcome.SENT, str(folder / "ma.ma@example.com.eml"))]
+    assert [p.name for p in folder.iterdir()] == ["ma.ma@example.com.eml"]
+
+
 def test_outbox_file_names_never_collide_even_on_case_insensitive_disks() -> None:
     addresses = [
         "ko@example.com",
@@ -577,6 +595,30 @@ def test_smtp_takes_one_recipient_per_hand_over(
     with pytest.raises(TransportError, match="one recipient per hand-over; this batch has 2"):
         transport.send(edition(subscriber("a@example.com", 1), subscriber("b@example.com", 2)))
     assert mailbox.messages == []
+
+
+def test_smtp_hands_over_only_a_cleared_copy_asking_before_its_data_and_keeps_the_connection(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    mailbox = start_smtp()
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+    received_when_asked: list[int] = []
+
+    def cleared_if(answer: list[int]) -> Callable[[], list[int]]:
+        def clearance() -> list[int]:
+            received_when_asked.append(len(mailbox.messages))
+            return answer
+
+        return clearance
+
+    held, cleared = subscriber("held@example.com", 1), subscriber("cleared@example.com", 2)
+    assert transport.send(dataclasses.replace(edition(held), clearance=cleared_if([]))) == []
+    deliveries = transport.send(dataclasses.replace(edition(cleared), clearance=cleared_if([0])))
+
+    assert [(d.address, d.outcome) for d in deliveries] == [("cleared@example.com", Outcome.SENT)]
+    assert [m.rcpt_tos for m in mailbox.wait_for(1)] == [["cleared@example.com"]]
+    assert received_when_asked == [0, 0]
+    assert len(mailbox.peers) == 1
 
 
 def test_smtp_connections_are_used_at_once_and_each_reused(

@@ -15,7 +15,7 @@ import gc
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,7 +32,13 @@ from .transports import Batch, Delivery, Outcome, Recipient, Transport, Transpor
 from .transports.retry import Backoff
 
 
-def batch_of(issue: Issue, email: Email, project: Project, recipients: Sequence[Recipient]) -> Batch:
+def batch_of(
+    issue: Issue,
+    email: Email,
+    project: Project,
+    recipients: Sequence[Recipient],
+    clearance: Callable[[], Collection[int]] | None = None,
+) -> Batch:
     settings = project.settings
     return Batch(
         issue=issue.date.isoformat(),
@@ -43,6 +49,7 @@ def batch_of(issue: Issue, email: Email, project: Project, recipients: Sequence[
         sender=settings.sender,
         reply_to=settings.reply_to or None,
         recipients=recipients,
+        clearance=clearance,
     )
 
 
@@ -220,37 +227,41 @@ class _Channels:
             raise errors[0]
 
     def _channel(self, feed: _Feed, state: State, stop: threading.Event, errors: list[BaseException]) -> None:
-        """One channel's loop: each answer is committed with the next hand-over's `sending` mark."""
+        """One channel's loop: each answer is committed with the next hand-over's `sending` mark, which the
+        transport waits for (`Batch.cleared`) before any copy's data goes out, preparing what it can meanwhile."""
         settled: list[tuple[int, Delivery]] = []
         try:
             while not stop.is_set() and (taken := feed.next()) is not None:
                 locale, claimed = taken
-                ids = [row.entry_id for row in claimed]
-                handed = self.writer.hand_over(ids, settled)
-                settled = []
-                rows = [row for row in claimed if row.entry_id in handed]
-                if not rows:
-                    continue
-                if state is State.DEFERRED:
-                    self._count(deferred=-len(rows))
+                clearance = _Clearance(
+                    self.writer.hand_over([row.entry_id for row in claimed], settled), claimed
+                )
                 batch = batch_of(
                     self.issue,
                     self.emails[locale],
                     self.project,
                     [
                         recipient(row.subscriber, self.ledger.issue, self.project.settings, self.signer)
-                        for row in rows
+                        for row in claimed
                     ],
+                    clearance,
                 )
                 try:
                     deliveries = self.transport.send(batch)
                 except TransportError as exc:
                     self.writer.call(
                         functools.partial(
-                            self.ledger.release, entry_ids=[row.entry_id for row in rows], detail=str(exc)
+                            self.ledger.release, entry_ids=[row.entry_id for row in claimed], detail=str(exc)
                         )
                     )
                     raise
+                finally:
+                    # The hand-over is committed, and the answers it carried with it, whether the transport
+                    # waited for it or not (it raised first).
+                    rows = [claimed[position] for position in clearance()]
+                    settled = []
+                if state is State.DEFERRED:
+                    self._count(deferred=-len(rows))
                 settled = [(row.entry_id, delivery) for row, delivery in zip(rows, deliveries, strict=True)]
                 self._count(settled=deliveries)
         except BaseException as exc:  # reported by `run`, in the main thread
@@ -259,7 +270,7 @@ class _Channels:
         finally:
             if settled:
                 try:
-                    self.writer.hand_over((), settled)
+                    self.writer.hand_over((), settled)()
                 except BaseException as exc:  # as above
                     errors.append(exc)
 
@@ -286,6 +297,23 @@ class _Channels:
                 return
             self._reported = now
             self.progress.on_change(self.progress)
+
+
+class _Clearance:
+    """A batch's `clearance`: waits once for its hand-over to be committed, then gives the positions of the rows
+    it marked `sending` (a row whose subscriber was forgotten since its claim is not among them)."""
+
+    def __init__(self, answer: Callable[[], set[int]], claimed: Sequence[Claimed]) -> None:
+        self._answer, self._claimed = answer, claimed
+        self._positions: list[int] | None = None
+
+    def __call__(self) -> list[int]:
+        if self._positions is None:
+            handed = self._answer()
+            self._positions = [
+                position for position, row in enumerate(self._claimed) if row.entry_id in handed
+            ]
+        return self._positions
 
 
 CLAIM_AT_LEAST = 200

@@ -5,7 +5,9 @@
 
 A transport receives a `Batch`: one locale's rendered edition, with
 placeholders, and up to `max_batch` recipients, each with the values of
-those placeholders. It answers one `Delivery` per recipient, in order.
+those placeholders. It answers one `Delivery` per recipient it was cleared
+to hand over (`Batch.cleared`: all of them, unless the sender's ledger
+could not record some as going), in order.
 Failures that certainly left the batch untaken (a connection that could not
 be made, a rate limit, a 5xx answer) are retried inside the transport, a
 bounded number of times. A copy whose data went out but whose answer never
@@ -15,8 +17,9 @@ temporary refusal (SMTP 4xx) is `DEFERRED`, for the sender to try later.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -63,6 +66,25 @@ class Batch:
     """From: `Name <address>`."""
     reply_to: str | None
     recipients: Sequence[Recipient]
+    clearance: Callable[[], Collection[int]] | None = None
+    """Waits until the sender's ledger records the copies as going, and gives the positions in `recipients`
+    of those that may go; None when they all may."""
+
+    def cleared(self) -> Collection[int]:
+        """The positions in `recipients` of the copies that may go. A transport calls it once, as late as it
+        can but before any copy's data goes out (preparing meanwhile what it sends), and hands over only those."""
+        return range(len(self.recipients)) if self.clearance is None else self.clearance()
+
+    def going(self) -> Batch:
+        """The batch of the copies that may go (`cleared`, waiting as it does), for a transport that prepares nothing before."""
+        if self.clearance is None:
+            return self
+        cleared = self.cleared()
+        if len(cleared) == len(self.recipients):
+            return dataclasses.replace(self, clearance=None)
+        return dataclasses.replace(
+            self, recipients=[self.recipients[position] for position in cleared], clearance=None
+        )
 
 
 class Outcome(enum.Enum):
@@ -93,8 +115,8 @@ class Transport(Protocol):
     """How many `send` calls may run at once, each from its own thread (SMTP connections, SendGrid requests)."""
 
     def send(self, batch: Batch) -> list[Delivery]:
-        """Hand `batch` over; one Delivery per recipient, in order. Raises TransportError, having handed
-        none of the batch over, when it cannot go on at all."""
+        """Hand `batch` over; one Delivery per recipient that `batch.cleared()` lets go, in order. Raises
+        TransportError, having handed none of the batch over, when it cannot go on at all."""
         ...
 
     def close(self) -> None: ...

@@ -80,8 +80,12 @@ class _SMTPPolicy(EmailPolicy):
 
     def _folded(self, name: str, value: str) -> str:
         """`name: value` folded at spaces into lines of at most `max_line_length` where the words allow."""
-        if any(character in value for character in "\r\n"):
+        if "\r" in value or "\n" in value:
             raise ValueError(f"{name}: a header may not hold a line break")
+        if len(name) + 2 + len(value) <= (self.max_line_length or MAX_HEADER_LINE):
+            return (
+                f"{name}: {value}{self.linesep}"  # what the loop below gives for a line that needs no folding
+            )
         lines = [f"{name}:"]
         for position, word in enumerate(value.split(" ")):
             # Never a line of spaces only (obsolete syntax, which some readers take for the end of the headers).
@@ -217,7 +221,7 @@ class PreparedMessage:
         except ValueError:
             self._senders = None  # `compose` says what is wrong with them, for every recipient
         self._layouts: dict[tuple[str, ...], _Layout | None] = {}
-        self._date = ("", b"")
+        self._date: tuple[datetime | None, bytes] = (None, b"")
 
     def message_bytes(self, recipient: Recipient) -> bytes:
         """`recipient`'s copy as CRLF lines, 7-bit clean. Raises ValueError as `compose` does."""
@@ -267,9 +271,10 @@ class PreparedMessage:
         return self._layouts[keys]
 
     def _date_line(self) -> bytes:
-        date = format_datetime(datetime.now(UTC))
-        if date != self._date[0]:
-            self._date = (date, _header_line("Date", date))
+        """The `Date` of this second (`compose` writes the moment's, to the second): made once a second."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        if now != self._date[0]:
+            self._date = (now, _header_line("Date", format_datetime(now)))
         return self._date[1]
 
 
@@ -321,10 +326,12 @@ def _header_line(name: str, value: Any) -> bytes:
 
 def _to_line(recipient: Recipient) -> bytes:
     """The `To` line `compose` writes, for a plain address and a printable name."""
-    address = (
-        recipient.address if _PLAIN_ADDRESS.fullmatch(recipient.address) else ascii_address(recipient.address)
-    )
-    if not _PLAIN_ADDRESS.fullmatch(address) or not recipient.name.isprintable():
+    address = recipient.address
+    if not _PLAIN_ADDRESS.fullmatch(address):
+        address = ascii_address(address)
+        if not _PLAIN_ADDRESS.fullmatch(address):
+            raise _Unprepared
+    if not recipient.name.isprintable():
         raise _Unprepared
     display = "" if "=?" in recipient.name else recipient.name
     return POLICY._mailbox("To", display, address).encode("ascii")

@@ -151,6 +151,7 @@ class SendGridTransport:
         return f"SendGridTransport(url={self.url!r})"
 
     def send(self, batch: Batch) -> list[Delivery]:
+        batch = batch.going()
         if not batch.recipients:
             return []
         body = self.request_body(batch)

@@ -11,6 +11,7 @@ unknown: it may have been taken, so it is never sent again from here.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import queue
@@ -167,16 +168,27 @@ class SMTPTransport:
         deliveries: list[Delivery] = []
         connection = self._slots.get()
         try:
-            for recipient in batch.recipients:
+            for position, recipient in enumerate(batch.recipients):
                 try:
                     address = ascii_address(recipient.address)
                     data = prepare(batch).message_bytes(recipient)
                 except ValueError as exc:
-                    deliveries.append(
-                        Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}")
-                    )
+                    if position in batch.cleared():
+                        deliveries.append(
+                            Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}")
+                        )
                     continue
-                connection, delivery = self._deliver(connection, sender, address, recipient.address, data)
+                # The sender's ledger records the copy as going while MAIL and RCPT go back and forth.
+                connection, delivery = self._deliver(
+                    connection,
+                    sender,
+                    address,
+                    recipient.address,
+                    data,
+                    functools.partial(_cleared, batch, position),
+                )
+                if delivery is None:
+                    continue
                 deliveries.append(delivery)
                 with self._counting:
                     self._unknown_in_a_row = (
@@ -199,17 +211,24 @@ class SMTPTransport:
             self._slots.put(None)
 
     def _deliver(
-        self, connection: smtplib.SMTP | None, sender: str, address: str, original: str, data: bytes
-    ) -> tuple[smtplib.SMTP | None, Delivery]:
+        self,
+        connection: smtplib.SMTP | None,
+        sender: str,
+        address: str,
+        original: str,
+        data: bytes,
+        cleared: Callable[[], bool],
+    ) -> tuple[smtplib.SMTP | None, Delivery | None]:
         """One message over `connection` (opened when None, again when it breaks before the data went out);
-        the connection to keep, and the message's fate. Raises TransportError when no connection takes it."""
+        the connection to keep, and the message's fate (None: not `cleared` to go, so not sent). Raises
+        TransportError when no connection takes it."""
         failures = 0
         retried_at_once = False
         while True:
             reused = connection is not None
             try:
                 connection = connection or self._connect()
-                delivery = self._transaction(connection, sender, address, original, data)
+                delivery = self._transaction(connection, sender, address, original, data, cleared)
             except _NotTaken as exc:
                 _close(connection)
                 connection = None
@@ -230,6 +249,8 @@ class SMTPTransport:
             except TransportError:
                 _close(connection)
                 raise
+            if delivery is None:
+                return connection, None
             if delivery.outcome is Outcome.UNKNOWN:
                 _close(connection)
                 return None, delivery
@@ -243,17 +264,31 @@ class SMTPTransport:
             return connection, delivery
 
     def _transaction(
-        self, connection: smtplib.SMTP, sender: str, address: str, original: str, data: bytes
-    ) -> Delivery:
-        """MAIL, RCPT, DATA: the recipient's Delivery; raises `_NotTaken`, or TransportError when the sender is refused."""
+        self,
+        connection: smtplib.SMTP,
+        sender: str,
+        address: str,
+        original: str,
+        data: bytes,
+        cleared: Callable[[], bool],
+    ) -> Delivery | None:
+        """MAIL, RCPT, DATA: the recipient's Delivery (None when not `cleared`: the transaction is reset);
+        raises `_NotTaken`, or TransportError when the sender is refused."""
         code, text = _run(connection.mail, sender)
         if refusal := self._refusal(connection, "MAIL FROM", code, text):
             if code >= 500:
                 raise TransportError(f"{self._where}: the server refused the sender: {refusal}")
-            return Delivery(original, Outcome.DEFERRED, refusal)
+            return Delivery(original, Outcome.DEFERRED, refusal) if cleared() else None
         code, text = _run(connection.rcpt, address)
         if refusal := self._refusal(connection, "RCPT TO", code, text):
-            return Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
+            return (
+                Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
+                if cleared()
+                else None
+            )
+        if not cleared():
+            _run(connection.docmd, "rset")
+            return None
         code, text = _run(connection.docmd, "data")
         if refusal := self._refusal(connection, "DATA", code, text, expected=354):
             return Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
@@ -339,6 +374,10 @@ class SMTPTransport:
             _close(connection)
             raise _NotTaken(f"cannot connect ({exc})") from None
         return connection
+
+
+def _cleared(batch: Batch, position: int) -> bool:
+    return position in batch.cleared()
 
 
 def _run(command: Callable[[str], tuple[int, bytes]], argument: str) -> tuple[int, bytes]:
