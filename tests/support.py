@@ -239,6 +239,13 @@ def environment(engine: Engine, **extra: str) -> dict[str, str]:
     return env
 
 
+def with_settings(project: Project, lines: str) -> Project:
+    """`project` with `lines` of TOML put before its settings (top-level keys), e.g. a tenth of the retry backoff."""
+    settings = project.root / "broadsheet.toml"
+    settings.write_text(lines + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    return project
+
+
 def run_send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", *args],

@@ -33,7 +33,7 @@ from broadsheet.delivery.ledger import SendLedger
 from broadsheet.delivery.store import LedgerEntry, Subscriber, utcnow
 from broadsheet.settings import Project
 
-from .support import FakeSendGrid, add_subscribers, environment, free_port, states, table_rows
+from .support import FakeSendGrid, add_subscribers, environment, free_port, states, table_rows, with_settings
 
 ISSUE = "issues/2023-12-21.yaml"
 CONNECTIONS = 4
@@ -41,13 +41,10 @@ CONNECTIONS = 4
 
 @pytest.fixture
 def project(sample_project: Project) -> Project:
-    settings = sample_project.root / "broadsheet.toml"
-    settings.write_text(
-        f"retry_base_seconds = 0.01\nsmtp_connections = {CONNECTIONS}\nsendgrid_concurrency = 4\n"
-        + settings.read_text(encoding="utf-8"),
-        encoding="utf-8",
+    return with_settings(
+        sample_project,
+        f"retry_base_seconds = 0.01\nsmtp_connections = {CONNECTIONS}\nsendgrid_concurrency = 4\n",
     )
-    return sample_project
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from broadsheet.delivery.ledger import DIED, SendLedger, SendRefused, TakenForDe
 from broadsheet.delivery.store import LedgerEntry, Run, State, Subscriber, utcnow
 from broadsheet.settings import Project
 
-from .support import add_subscribers, environment, free_port, read_outbox, run_send, table_rows
+from .support import add_subscribers, environment, free_port, read_outbox, run_send, table_rows, with_settings
 
 # Most tests run `broadsheet send` as a process.
 pytestmark = pytest.mark.slow
@@ -31,12 +31,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def project(sample_project: Project) -> Project:
-    settings = sample_project.root / "broadsheet.toml"
     # Deferred copies are tried again after a hundredth of a second: tests do not sleep through retries.
-    settings.write_text(
-        "retry_base_seconds = 0.01\n" + settings.read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    return sample_project
+    return with_settings(sample_project, "retry_base_seconds = 0.01\n")
 
 
 ISSUE = "2023-12-21"

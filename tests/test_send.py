@@ -21,7 +21,16 @@ from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Status, open_store
 from broadsheet.settings import Project
 
-from .support import SECRET, add_subscribers, environment, read_outbox, run_send, states, table_rows
+from .support import (
+    SECRET,
+    add_subscribers,
+    environment,
+    read_outbox,
+    run_send,
+    states,
+    table_rows,
+    with_settings,
+)
 
 # Each test runs `broadsheet` as a process, some of them several.
 pytestmark = pytest.mark.slow
@@ -29,12 +38,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def project(sample_project: Project) -> Project:
-    settings = sample_project.root / "broadsheet.toml"
     # Backoff waits of a hundredth of a second: tests do not sleep through retries.
-    settings.write_text(
-        "retry_base_seconds = 0.01\n" + settings.read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    return sample_project
+    return with_settings(sample_project, "retry_base_seconds = 0.01\n")
 
 
 def test_every_active_subscriber_gets_one_copy_in_their_language(
