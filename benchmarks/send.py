@@ -173,7 +173,7 @@ def stand_in_stats(port: int) -> dict[str, int]:
 # --- what every measurement needs ----------------------------------------------------------------
 
 
-def project_with(**values: int) -> Any:
+def project_with(**values: Any) -> Any:
     """The repository's project, with those of `values` that its settings declare; and what was set."""
     from broadsheet.schema import fields_of
     from broadsheet.settings import find_project
