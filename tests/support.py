@@ -246,7 +246,9 @@ def with_settings(project: Project, lines: str) -> Project:
     return project
 
 
-def run_send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def run_send(
+    project: Project, env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", *args],
         cwd=project.root,
@@ -255,7 +257,7 @@ def run_send(project: Project, env: dict[str, str], *args: str) -> subprocess.Co
         text=True,
         check=False,
         stdin=subprocess.DEVNULL,
-        timeout=120,
+        timeout=timeout,
     )
 
 

@@ -33,7 +33,16 @@ from broadsheet.delivery.ledger import SendLedger
 from broadsheet.delivery.store import LedgerEntry, Subscriber, utcnow
 from broadsheet.settings import Project
 
-from .support import FakeSendGrid, add_subscribers, environment, free_port, states, table_rows, with_settings
+from .support import (
+    FakeSendGrid,
+    add_subscribers,
+    environment,
+    free_port,
+    run_send,
+    states,
+    table_rows,
+    with_settings,
+)
 
 ISSUE = "issues/2023-12-21.yaml"
 CONNECTIONS = 4
@@ -53,15 +62,17 @@ def engine(project: Project, sample_store: Engine) -> Engine:
 
 
 def send(project: Project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "broadsheet", "send", ISSUE, *args],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
+    # Misbehaving servers make a run slow: more time than other sends get.
+    return run_send(project, env, *args, timeout=300)
+
+
+def over_one_connection(project: Project) -> None:
+    """Make the project's sends go over one SMTP connection instead of the fixture's several."""
+    settings = project.root / "broadsheet.toml"
+    text = settings.read_text(encoding="utf-8")
+    assert f"smtp_connections = {CONNECTIONS}\n" in text
+    settings.write_text(
+        text.replace(f"smtp_connections = {CONNECTIONS}", "smtp_connections = 1"), encoding="utf-8"
     )
 
 
@@ -357,13 +368,7 @@ def test_a_mail_server_that_dies_mid_send_is_named_with_what_to_do(
     addresses = add_subscribers(engine, 10)
     server.lose_answer.add(addresses[0])
     server.on_lost = server.stop_listening  # it takes the first message, then goes away
-    settings = project.root / "broadsheet.toml"
-    settings.write_text(
-        settings.read_text(encoding="utf-8").replace(
-            f"smtp_connections = {CONNECTIONS}", "smtp_connections = 1"
-        ),
-        encoding="utf-8",
-    )
+    over_one_connection(project)
 
     result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
 
@@ -386,13 +391,7 @@ def test_a_mail_server_that_loses_every_answer_stops_the_send_after_a_few(
     server, url = mail_server
     addresses = add_subscribers(engine, 12)
     server.lose_answer |= set(addresses)
-    settings = project.root / "broadsheet.toml"
-    settings.write_text(
-        settings.read_text(encoding="utf-8").replace(
-            f"smtp_connections = {CONNECTIONS}", "smtp_connections = 1"
-        ),
-        encoding="utf-8",
-    )
+    over_one_connection(project)
 
     result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
 
