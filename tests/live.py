@@ -6,16 +6,33 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx2 as httpx
 import uvicorn
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 
-from broadsheet.web import Outgoing
+from broadsheet.delivery.personalize import Signer
+from broadsheet.delivery.transports.outbox import OutboxTransport
+from broadsheet.settings import Project
+from broadsheet.web import Outgoing, create_app
 
 STARTUP_SECONDS = 10
 SENDING_SECONDS = 10
 """How long a confirmation email may take to leave after its answer, at most."""
+
+
+def app_sending_to(outbox: Path, project: Project, engine: Engine, secret: str) -> Starlette:
+    """The subscriber pages of `project`, tokens signed with `secret`, no webhook key, emails written to `outbox`."""
+    return create_app(
+        project,
+        engine,
+        Signer(secret),
+        webhook_public_key=None,
+        secret=secret,
+        transport_factory=lambda: OutboxTransport(outbox),
+    )
 
 
 @contextmanager

@@ -17,8 +17,6 @@ from babel.messages.pofile import PoFileParser, read_po
 from sqlalchemy import Engine
 
 from broadsheet import catalogs
-from broadsheet.delivery.personalize import Signer
-from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.errors import InvalidInput
 from broadsheet.i18n import read_catalog
 from broadsheet.issue import read_issue
@@ -26,9 +24,8 @@ from broadsheet.localize import localize
 from broadsheet.render import Renderer
 from broadsheet.settings import Project
 from broadsheet.site import build_site
-from broadsheet.web import create_app
 
-from .live import serving
+from .live import app_sending_to, serving
 from .support import ISSUE, REPO, table_rows, translate
 
 
@@ -596,14 +593,7 @@ def test_web_page_with_a_broken_translation_answers_in_burmese_with_that_string_
         "messages", heading.encode(), 'msgstr "%(organization)s ၏ 100% သတင်းလွှာကို စာရင်းသွင်းရန်"'.encode(), ""
     )
     line = broken.apply(sample_project).rsplit(":", 1)[1]
-    app = create_app(
-        sample_project,
-        sample_store,
-        Signer(SECRET),
-        webhook_public_key=None,
-        secret=SECRET,
-        transport_factory=lambda: OutboxTransport(tmp_path / "outbox"),
-    )
+    app = app_sending_to(tmp_path / "outbox", sample_project, sample_store, SECRET)
     with caplog.at_level(logging.WARNING, "broadsheet.i18n"), serving(app) as client:
         pages = [client.get("/subscribe", params={"lang": "my"}) for _ in range(2)]
     for page in pages:
@@ -622,14 +612,7 @@ def test_web_page_with_an_unreadable_catalog_answers_in_english_and_logs_where(
     sample_project: Project, sample_store: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     where = BROKEN["syntax error"].apply(sample_project)
-    app = create_app(
-        sample_project,
-        sample_store,
-        Signer(SECRET),
-        webhook_public_key=None,
-        secret=SECRET,
-        transport_factory=lambda: OutboxTransport(tmp_path / "outbox"),
-    )
+    app = app_sending_to(tmp_path / "outbox", sample_project, sample_store, SECRET)
     with caplog.at_level(logging.WARNING, "broadsheet.i18n"), serving(app) as client:
         page = client.get("/subscribe", params={"lang": "my"})
     assert page.status_code == 200
@@ -819,14 +802,7 @@ def test_web_page_whose_template_message_cannot_be_formatted_answers_and_logs_wh
         "We will send you an email with a link to confirm your subscription.", message
     )
     template.write_text("".join(lines), encoding="utf-8")
-    app = create_app(
-        sample_project,
-        sample_store,
-        Signer(SECRET),
-        webhook_public_key=None,
-        secret=SECRET,
-        transport_factory=lambda: OutboxTransport(tmp_path / "outbox"),
-    )
+    app = app_sending_to(tmp_path / "outbox", sample_project, sample_store, SECRET)
     with caplog.at_level(logging.WARNING, "broadsheet.i18n"), serving(app) as client:
         pages = [client.get("/subscribe", params={"lang": locale}) for _ in range(2)]
     for page in pages:

@@ -16,11 +16,10 @@ from starlette.routing import Mount
 
 from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Status, Subscriber
-from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.settings import Project
 from broadsheet.web import create_app
 
-from .live import serving
+from .live import app_sending_to, serving
 from .support import environment, read_outbox, run_send
 
 SECRET = "test-secret-for-signing-unsubscribe-links"
@@ -194,14 +193,7 @@ def test_every_form_works_when_a_proxy_serves_the_app_under_a_path(
     # As behind the organization's proxy at /newsletter/: each form posts where the browser resolves its
     # action from the page's own address.
     outbox = tmp_path / "outbox"
-    app = create_app(
-        project,
-        engine,
-        SIGNER,
-        webhook_public_key=None,
-        secret=SECRET,
-        transport_factory=lambda: OutboxTransport(outbox),
-    )
+    app = app_sending_to(outbox, project, engine, SECRET)
     behind_proxy = Starlette(routes=[Mount("/newsletter", app=app)])
     behind_proxy.state.outgoing = app.state.outgoing
     reader = subscribe(engine, "reader@example.org")

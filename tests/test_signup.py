@@ -30,7 +30,7 @@ from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.settings import Project
 from broadsheet.web import FormTokens, confirmation_link, create_app
 
-from .live import serving
+from .live import app_sending_to, serving
 
 SECRET = "test-secret-for-signing-sign-up-links"
 LINK = re.compile(r"https://progressivevoicemyanmar\.org/newsletter(/confirm/[A-Za-z0-9_.-]+)")
@@ -65,14 +65,7 @@ def with_limits(**rates: str) -> pytest.MarkDecorator:
 @pytest.fixture
 def client(project: Project, engine: Engine, outbox: Path, limits: dict[str, str]) -> Iterator[Client]:
     limited = dataclasses.replace(project, settings=dataclasses.replace(project.settings, **limits))
-    app = create_app(
-        limited,
-        engine,
-        Signer(SECRET),
-        webhook_public_key=None,
-        secret=SECRET,
-        transport_factory=lambda: OutboxTransport(outbox),
-    )
+    app = app_sending_to(outbox, limited, engine, SECRET)
     with serving(app) as client:
         yield client
 
@@ -734,14 +727,7 @@ def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine,
         confirm_url="https://news.example.org/c/{token}",
         preferences_url="https://pv.example.org/prefs/{token}",
     )
-    app = create_app(
-        dataclasses.replace(project, settings=settings),
-        engine,
-        Signer(SECRET),
-        webhook_public_key=None,
-        secret=SECRET,
-        transport_factory=lambda: OutboxTransport(outbox),
-    )
+    app = app_sending_to(outbox, dataclasses.replace(project, settings=settings), engine, SECRET)
     with serving(app) as client:
         sign_up(client, "reader@example.org")
         [message] = emails(outbox)

@@ -15,13 +15,11 @@ from httpx2 import Client
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Subscriber
-from broadsheet.delivery.transports.outbox import OutboxTransport
 from broadsheet.settings import Project
-from broadsheet.web import Outgoing, create_app, snippet
+from broadsheet.web import Outgoing, snippet
 
-from .live import serving
+from .live import app_sending_to, serving
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -100,14 +98,7 @@ def site(
 ) -> Iterator[tuple[str, Path, Outgoing]]:
     """The app served over HTTP, sending to an outbox: its base URL, the outbox, and the emails it is sending."""
     outbox = tmp_path / "outbox"
-    app = create_app(
-        sample_project,
-        sample_store,
-        Signer(SECRET),
-        webhook_public_key=None,
-        secret=SECRET,
-        transport_factory=lambda: OutboxTransport(outbox),
-    )
+    app = app_sending_to(outbox, sample_project, sample_store, SECRET)
     with serving(app) as client:
         yield str(client.base_url).rstrip("/"), outbox, app.state.outgoing
 
