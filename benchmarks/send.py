@@ -3,13 +3,14 @@
 Run from the repository root:
 
     .venv/bin/python benchmarks/send.py                    # everything, at 10,000 and 100,000
-    .venv/bin/python benchmarks/send.py --sizes 1000       # a quick run (under half a minute)
+    .venv/bin/python benchmarks/send.py --sizes 1000       # a quick run (under 2 minutes, most of it filling the memory)
     .venv/bin/python benchmarks/send.py --only outbox,smtp --sizes 10000 --connections 4
 
 What is measured (half the subscribers English, half Burmese, on SQLite):
 
 - outbox: `send_issue` to `outbox:` against a floor that writes the same
-  prebuilt `.eml` per subscriber with the address put in;
+  prebuilt `.eml` per subscriber with the address put in, each part after
+  the free memory is filled with page cache (`fill_page_cache`);
 - smtp: `send_issue` over SMTP to a minimal asyncio sink (aiosmtpd spends
   4 ms of CPU a message) against bare `smtplib` loops sending one prebuilt
   message over as many connections;
@@ -33,11 +34,13 @@ import argparse
 import asyncio
 import csv
 import dataclasses
+import functools
 import http.client
 import inspect
 import json
 import os
 import resource
+import shutil
 import smtplib
 import statistics
 import subprocess
@@ -176,10 +179,10 @@ def stand_in_stats(port: int) -> dict[str, int]:
 def project_with(**values: Any) -> Any:
     """The repository's project, with those of `values` that its settings declare; and what was set."""
     from broadsheet.schema import fields_of
-    from broadsheet.settings import find_project
+    from broadsheet.settings import Settings, find_project
 
     project = find_project(REPO)
-    declared = {name: value for name, value in values.items() if name in fields_of(type(project.settings))}
+    declared = {name: value for name, value in values.items() if name in fields_of(Settings)}
     return dataclasses.replace(project, settings=dataclasses.replace(project.settings, **declared)), declared
 
 
@@ -187,12 +190,13 @@ def open_for(spec: str, project: Any, environ: dict[str, str]) -> Any:
     """The transport for `spec`, given the settings `open_transport` takes (by the settings' own names)."""
     from broadsheet.delivery.transports import open_transport
     from broadsheet.schema import fields_of
+    from broadsheet.settings import Settings
 
     options: dict[str, Any] = {"environ": environ}
     for name in inspect.signature(open_transport).parameters:
         if name == "settings":
             options[name] = project.settings
-        elif name in fields_of(type(project.settings)):
+        elif name in fields_of(Settings):
             options[name] = getattr(project.settings, name)
     return open_transport(spec, **options)
 
@@ -264,6 +268,49 @@ def kernel_time() -> Iterator[list[float]]:
     spent.append(resource.getrusage(resource.RUSAGE_SELF).ru_stime - before)
 
 
+def free_memory_mb() -> int | None:
+    """The machine's free memory in MB (Linux's `MemFree`), or None where /proc/meminfo is not there."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemFree:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return None
+
+
+def fill_page_cache(folder: Path, reserve_mb: int) -> int:
+    """Fill the machine's free memory with clean page cache: a file in `folder` written, then flushed, and left
+    there, keeping `reserve_mb` of the disk free for what follows. Returns the MB written.
+
+    On this project's machine (a virtual machine that gives every freed page back to its host at once), a page
+    the page cache takes from free memory costs the kernel about five times one it recycles from the cache: one
+    run at 100,000 spent 27 s of kernel time on the floor's 7.3 GB from free memory and 6 s on the same from
+    a full cache. So each timed part starts with the cache full, as on a machine that has been up a while, and
+    neither part is charged for having gone first.
+    """
+    free = free_memory_mb()
+    if free is None:
+        return 0
+    room = shutil.disk_usage(folder).free // 2**20 - reserve_mb
+    size = min(free + FILL_BEYOND_MB, room)
+    if size <= 0:
+        return 0
+    chunk = bytes(2**20 * 16)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix="fill-", delete=False) as filler:
+        for _ in range(size // 16):
+            filler.write(chunk)
+        filler.flush()
+        os.fsync(filler.fileno())
+    return size
+
+
+FILL_BEYOND_MB = 2048
+"""What `fill_page_cache` writes beyond the free memory: enough for the kernel to start recycling the cache, so
+that the free memory left is what it keeps for itself (about 100 MB here)."""
+
+
 def timed(work: Callable[[], object]) -> float:
     start = time.perf_counter()
     work()
@@ -313,26 +360,34 @@ def measure_message(_: int, repeat: int = 30) -> dict[str, Any]:
             for n in range(repeat)
         ]
         batch = batch_of(issue, email, project, copies)
-        composing = [timed(lambda b=batch, c=c: mime.compose(b, c).as_bytes()) for c in copies]
+        composing = [timed(functools.partial(composed, mime, batch, c)) for c in copies]
         result[f"{locale}_compose_ms"] = round(statistics.median(composing) * 1000, 3)
         if hasattr(mime, "prepare"):
             mime.prepare(batch).message_bytes(
                 copies[0]
             )  # the edition is prepared once, before the first copy
-            filling = [timed(lambda b=batch, c=c: mime.prepare(b).message_bytes(c)) for c in copies * 10]
+            filling = [timed(functools.partial(filled, mime, batch, c)) for c in copies * 10]
             result[f"{locale}_prepared_ms"] = round(statistics.median(filling) * 1000, 3)
     return result
+
+
+def composed(mime: Any, batch: Any, copy: Any) -> bytes:
+    """One copy composed whole, as before the edition was prepared once."""
+    return bytes(mime.compose(batch, copy).as_bytes())
+
+
+def filled(mime: Any, batch: Any, copy: Any) -> bytes:
+    """One copy filled in from the prepared edition."""
+    return bytes(mime.prepare(batch).message_bytes(copy))
 
 
 def measure_outbox(count: int) -> dict[str, Any]:
     """The outbox's send and its floor, in each order once (floor then send, send then floor), each round in a
     folder of its own; the seconds are the sums of both rounds, and each round's send is also given.
 
-    The order moved the ratio: in one run at 100,000 the part that went second spent about three times the
-    kernel time of the first, whichever it was (ext4 allocates the new inodes among the first part's files,
-    and skips one by one those freed by earlier runs: `perf`, `recently_deleted` under `ext4_create`); in
-    other runs the send spent three times the floor's in either order. Both orders are measured so that the
-    order does not decide the ratio.
+    Each part starts with the page cache full (`fill_page_cache`): what decided the ratio at 100,000 was which
+    part took its pages from free memory, five times dearer here than recycling the cache. Both orders are still
+    measured, so that what one part leaves behind (inodes, directories) does not favour the other.
     """
     from broadsheet.pipeline import editions
 
@@ -354,6 +409,13 @@ def measure_outbox(count: int) -> dict[str, Any]:
         "files": min(found["files"] for found in rounds),
         "send_seconds_second": rounds[0]["seconds"],
         "send_seconds_first": rounds[1]["seconds"],
+        "kernel_seconds_by_round": [
+            (found["kernel_seconds"], found["floor_kernel_seconds"]) for found in rounds
+        ],
+        "filled_mb": [found["filled_mb"] for found in rounds],
+        "free_mb_before_send_and_floor": [
+            (found["free_mb_before"], found["floor_free_mb_before"]) for found in rounds
+        ],
     }
 
 
@@ -371,6 +433,7 @@ def outbox_round(
     found: dict[str, Any] = {}
 
     def floor() -> None:
+        found["floor_free_mb_before"] = free_memory_mb()
         with kernel_time() as spent:
             found["floor_seconds"] = timed(
                 lambda: [
@@ -383,6 +446,7 @@ def outbox_round(
         found["floor_kernel_seconds"] = spent[0]
 
     def send_all() -> None:
+        found["free_mb_before"] = free_memory_mb()
         with kernel_time() as spent:
             found["seconds"], progress = send(
                 project, made.issue, made.emails, engine, OutboxTransport(folder / "outbox")
@@ -391,8 +455,11 @@ def outbox_round(
         found["sent"] = progress.sent
         found["files"] = sum(len(files) for _, _, files in os.walk(folder / "outbox"))
 
-    # Each timed part starts with nothing left to write back: neither pays for the other's writes.
+    # Each timed part starts with the page cache full and nothing left to write back: neither pays for the
+    # other's writes, nor for taking memory from the free pool (`fill_page_cache`).
+    reserve_mb = 4 * count * max(len(copy) for copy in copies.values()) // 2**20 + 2048
     for part in (floor, send_all) if floor_first else (send_all, floor):
+        found.setdefault("filled_mb", []).append(fill_page_cache(folder, reserve_mb))
         os.sync()
         part()
     engine.dispose()
