@@ -17,6 +17,8 @@ from werkzeug import Request, Response
 
 from broadsheet.delivery.store import Status, Subscriber
 
+from .support import with_settings
+
 KEY = "SG.suppressions-key-not-to-be-shown"
 
 
@@ -164,6 +166,91 @@ def test_an_entry_from_before_a_subscriber_confirmed_again_leaves_them_active_an
             session.scalar(select(Subscriber.status).where(Subscriber.email_key == "back@example.org"))
             == "bounced"
         )
+
+
+def test_with_an_unsubscribe_group_those_who_left_it_through_sendgrid_are_marked_unsubscribed(
+    store: Engine, httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any
+) -> None:
+    # Sends carry group 42: SendGrid's links put those who leave on the group's list, not the global one, and
+    # SendGrid drops the group's mail to them; another transport would still send it.
+    with_settings(tmp_project, "sendgrid_unsubscribe_group = 42\n")
+    with Session(store) as session, session.begin():
+        for address in ("left-group@example.org", "other-group@example.org", "stays@example.org"):
+            session.add(
+                Subscriber(email=address, email_key=address, name="", locale="my", status=Status.ACTIVE.value)
+            )
+    _lists(httpserver, {"bounces": [], "spam_reports": [], "unsubscribes": []})
+    group_asked: list[str] = []
+
+    def group_handler(request: Request) -> Response:
+        assert request.headers["Authorization"] == f"Bearer {KEY}"
+        group_asked.append(request.path)
+        entries = [
+            {
+                "email": "Left-Group@example.org",
+                "group_id": 42,
+                "group_name": "Weekly",
+                "created_at": 1700000000,
+            },
+            {
+                "email": "other-group@example.org",
+                "group_id": 7,
+                "group_name": "Alerts",
+                "created_at": 1700000000,
+            },
+            {"email": "nobody@example.org", "group_id": 42, "group_name": "Weekly", "created_at": 1700000000},
+        ]
+        return Response(json.dumps(entries), content_type="application/json")
+
+    httpserver.expect_request("/v3/asm/suppressions", method="GET").respond_with_handler(group_handler)
+    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
+    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    result = cli("suppressions", "sync", cwd=tmp_project.root)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        "unsubscribe group 42: 2 on SendGrid's list, 1 subscriber(s) marked unsubscribed"
+    )
+    assert group_asked == ["/v3/asm/suppressions"]
+    with Session(store) as session:
+        statuses = dict(session.execute(select(Subscriber.email_key, Subscriber.status)).all())
+    assert statuses == {
+        "left-group@example.org": "unsubscribed",
+        "other-group@example.org": "active",
+        "stays@example.org": "active",
+    }
+
+
+def test_without_an_unsubscribe_group_no_group_list_is_read(
+    store: Engine, httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any
+) -> None:
+    _lists(httpserver, {"bounces": [], "spam_reports": [], "unsubscribes": []})
+    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
+    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    result = cli("suppressions", "sync", cwd=tmp_project.root)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 3
+    assert [request.path for request, _ in httpserver.log] == [
+        "/v3/suppression/bounces",
+        "/v3/suppression/spam_reports",
+        "/v3/suppression/unsubscribes",
+    ]
+
+
+def test_a_group_list_that_is_not_json_is_a_clear_error(
+    store: Engine, httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any
+) -> None:
+    with_settings(tmp_project, "sendgrid_unsubscribe_group = 42\n")
+    _lists(httpserver, {"bounces": [], "spam_reports": [], "unsubscribes": []})
+    httpserver.expect_request("/v3/asm/suppressions").respond_with_data("<html>busy</html>", status=200)
+    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
+    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    result = cli("suppressions", "sync", cwd=tmp_project.root)
+    assert result.exit_code == 1
+    assert "sendgrid: the unsubscribe group 42 list came back as something other than JSON" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_rejected_key_is_a_clear_error(

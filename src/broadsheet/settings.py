@@ -373,7 +373,8 @@ class Settings:
         description="How many sign-ups the `/subscribe` form takes in all, from everyone, in the same notation: a ceiling on the confirmation emails sent should many clients sign up strangers at once.",
     )
     sendgrid_unsubscribe_group: int | None = declared(
-        None, description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty."
+        None,
+        description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty. `suppressions sync` also marks those who left the group unsubscribed.",
     )
     webhook_max_age_seconds: int = declared(
         300,

@@ -171,7 +171,7 @@ def subscribers_show(ctx: click.Context, email: str, as_json: bool) -> None:
 
 @click.group("suppressions")
 def suppressions_group() -> None:
-    """SendGrid's suppression lists (bounces, spam reports, unsubscribes)."""
+    """SendGrid's suppression lists (bounces, spam reports, unsubscribes, the unsubscribe group's)."""
 
 
 @suppressions_group.command("sync")
@@ -179,15 +179,19 @@ def suppressions_group() -> None:
 def suppressions_sync(ctx: click.Context) -> None:
     """Mark subscribers SendGrid suppresses as bounced, complained or unsubscribed, so send skips them.
 
+    With sendgrid_unsubscribe_group set, those who left that group through SendGrid's links too.
     Needs SENDGRID_API_KEY (with read access to suppressions).
     """
     from ..delivery import suppressions
 
     client = suppressions.client_from(os.environ)
-    with project_store(project_of(ctx)) as engine:
-        synced = suppressions.sync(engine, client)
-    for name, status in suppressions.LISTS:
-        line = f"{name}: {synced.listed[name]} on SendGrid's list, {synced.changed[name]} subscriber(s) marked {status.value}"
+    project = project_of(ctx)
+    group = project.settings.sendgrid_unsubscribe_group
+    with project_store(project) as engine:
+        synced = suppressions.sync(engine, client, group)
+    for name, status in suppressions.lists(group):
+        label = f"unsubscribe group {group}" if name == suppressions.GROUP_LIST[0] else name
+        line = f"{label}: {synced.listed[name]} on SendGrid's list, {synced.changed[name]} subscriber(s) marked {status.value}"
         if synced.confirmed_since[name]:
             line += (
                 f", {synced.confirmed_since[name]} left active (they confirmed a sign-up after SendGrid listed them: "

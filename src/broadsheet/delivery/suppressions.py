@@ -1,6 +1,7 @@
 """Pulling SendGrid's suppression lists into the store, so that `send` skips those addresses.
 
-Bounces become `bounced`, spam reports `complained`, global unsubscribes
+Bounces become `bounced`, spam reports `complained`, global unsubscribes and
+those of the unsubscribe group the sends carry (`sendgrid_unsubscribe_group`)
 `unsubscribed`, by the rules of `lifecycle`: only active subscribers change,
 nobody is re-activated and a reason already recorded stays. A list says what
 SendGrid does now (it drops every message to an address on it), not what
@@ -10,9 +11,10 @@ unless they confirmed a sign-up after SendGrid listed them (`lifecycle.apply_lis
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,7 +37,15 @@ LISTS = (
     ("unsubscribes", Status.UNSUBSCRIBED),
 )
 """SendGrid's suppression lists, and the status an active subscriber on each is given."""
-_CAUSES = {"bounces": Cause.BOUNCE, "spam_reports": Cause.COMPLAINT, "unsubscribes": Cause.UNSUBSCRIBE}
+GROUP_LIST = ("group_unsubscribes", Status.UNSUBSCRIBED)
+"""Who unsubscribed from the sends' unsubscribe group through SendGrid's links: SendGrid drops the group's mail to
+them as it does for the lists above, and another transport would not."""
+_CAUSES = {
+    "bounces": Cause.BOUNCE,
+    "spam_reports": Cause.COMPLAINT,
+    "unsubscribes": Cause.UNSUBSCRIBE,
+    "group_unsubscribes": Cause.UNSUBSCRIBE,
+}
 PAGE = 500
 """SendGrid's largest page of a suppression list."""
 
@@ -72,29 +82,22 @@ def client_from(environ: Mapping[str, str]) -> SendGridAPIClient:
     )
 
 
+def lists(group: int | None) -> list[tuple[str, Status]]:
+    """The lists `sync` reads, and the status an active subscriber on each is given: the group's unsubscribes
+    too when the sends carry an unsubscribe group."""
+    return [*LISTS, GROUP_LIST] if group is not None else list(LISTS)
+
+
 def _entries(client: SendGridAPIClient, name: str) -> Iterator[tuple[str, datetime | None]]:
     """Every address on one suppression list, and when it was listed (None: the entry does not say), page by page."""
     offset = 0
     while True:
-        try:
-            response = getattr(client.client.suppression, name).get(
-                query_params={"limit": PAGE, "offset": offset}
-            )
-        except http_errors.HTTPError as exc:
-            status = int(exc.status_code)
-            cause = (
-                "SendGrid rejected the API key"
-                if status == 401
-                else f"SendGrid answered {status} {exc.reason}"
-            )
-            raise TransportError(f"sendgrid: reading the {name} list: {cause}") from None
-        except OSError as exc:
-            raise TransportError(
-                f"sendgrid: reading the {name} list: cannot reach SendGrid ({exc})"
-            ) from None
-        page: Any = json.loads(response.body or b"[]")
-        if not isinstance(page, list):
-            raise TransportError(f"sendgrid: the {name} list came back as {type(page).__name__}, not a list")
+        page = _read(
+            name,
+            functools.partial(
+                getattr(client.client.suppression, name).get, query_params={"limit": PAGE, "offset": offset}
+            ),
+        )
         for entry in page:
             if isinstance(entry, dict) and isinstance(entry.get("email"), str):
                 yield entry["email"], sendgrid_time(entry.get("created"))
@@ -103,12 +106,47 @@ def _entries(client: SendGridAPIClient, name: str) -> Iterator[tuple[str, dateti
         offset += PAGE
 
 
-def sync(engine: Engine, client: SendGridAPIClient) -> Synced:
-    """Mark the subscribers SendGrid suppresses; what each list held and what changed."""
+def _group_entries(client: SendGridAPIClient, group: int) -> Iterator[tuple[str, datetime | None]]:
+    """Every address unsubscribed from `group`, and when. SendGrid lists every group's in one answer, not by
+    pages (`GET /v3/asm/suppressions`: email, group_id, group_name, created_at)."""
+    name = f"unsubscribe group {group}"
+    for entry in _read(name, client.client.asm.suppressions.get):
+        if isinstance(entry, dict) and entry.get("group_id") == group and isinstance(entry.get("email"), str):
+            yield entry["email"], sendgrid_time(entry.get("created_at"))
+
+
+def _read(name: str, request: Callable[[], Any]) -> list[Any]:
+    """The list `request` answers with; what went wrong, in a `TransportError` naming the list, if it did not."""
+    try:
+        response = request()
+    except http_errors.HTTPError as exc:
+        status = int(exc.status_code)
+        cause = (
+            "SendGrid rejected the API key" if status == 401 else f"SendGrid answered {status} {exc.reason}"
+        )
+        raise TransportError(f"sendgrid: reading the {name} list: {cause}") from None
+    except OSError as exc:
+        raise TransportError(f"sendgrid: reading the {name} list: cannot reach SendGrid ({exc})") from None
+    try:
+        page: Any = json.loads(response.body or b"[]")
+    except ValueError:
+        raise TransportError(f"sendgrid: the {name} list came back as something other than JSON") from None
+    if not isinstance(page, list):
+        raise TransportError(f"sendgrid: the {name} list came back as {type(page).__name__}, not a list")
+    return page
+
+
+def sync(engine: Engine, client: SendGridAPIClient, group: int | None = None) -> Synced:
+    """Mark the subscribers SendGrid suppresses, on `lists(group)`; what each list held and what changed."""
     synced = Synced()
-    for name, _status in LISTS:
+    for name, _status in lists(group):
         listed: dict[str, datetime | None] = {}
-        for address, listed_at in _entries(client, name):
+        entries = (
+            _group_entries(client, group)
+            if name == GROUP_LIST[0] and group is not None
+            else _entries(client, name)
+        )
+        for address, listed_at in entries:
             address = address.strip().lower()
             listed[address] = _later(listed.get(address), listed_at) if address in listed else listed_at
         synced.listed[name] = len(listed)
