@@ -38,6 +38,7 @@ from .support import (
     add_subscribers,
     environment,
     free_port,
+    read_outbox,
     run_send,
     states,
     table_rows,
@@ -383,6 +384,46 @@ def test_a_mail_server_that_dies_mid_send_is_named_with_what_to_do(
         "handed over stay pending: run the same send again once the mail server takes connections"
     )
     assert states(engine) == Counter({"unknown": 1, "pending": 9})
+
+
+def test_a_database_that_refuses_a_write_mid_send_is_a_clear_error_and_the_rerun_settles_every_copy(
+    project: Project, engine: Engine, tmp_path: Path
+) -> None:
+    # The real SQLite database refuses the first write of an answer, as a full disk would: the copies written
+    # by then have no answer on record.
+    add_subscribers(engine, 10)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_answers BEFORE UPDATE OF state ON ledger WHEN NEW.state = 'sent' "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    outbox = tmp_path / "outbox"
+    env = environment(engine)
+
+    result = send(project, env, "--yes", "--transport", f"outbox:{outbox}")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "broadsheet: the database failed: database or disk is full. What was recorded before stays; run the "
+        "command again once the database works (a send takes up where it stopped)"
+    )
+    written = len(read_outbox(outbox))
+    assert states(engine) == Counter({"sending": written, "pending": 10 - written})
+
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER refuse_answers")
+    again = send(project, env, "--yes", "--transport", f"outbox:{outbox}")
+
+    # Written, but with no answer on record: never sent again (`--retry-unknown` would), and named as such; the
+    # rest go once.
+    assert again.returncode == 1
+    assert again.stderr.splitlines()[-1].startswith(
+        f"broadsheet: {written} copies of unknown fate from an earlier send that stopped (killed, its machine or "
+        "its database went down)"
+    )
+    assert states(engine) == Counter({"unknown": written, "sent": 10 - written})
+    assert len(read_outbox(outbox)) == 10
 
 
 def test_a_mail_server_that_loses_every_answer_stops_the_send_after_a_few(

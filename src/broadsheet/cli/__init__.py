@@ -108,6 +108,21 @@ class Broadsheet(click.Group):
         except BroadsheetError as exc:
             click.echo(f"broadsheet: {exc.message}", err=True)
             sys.exit(exc.exit_code)
+        except Exception as exc:
+            if not _from_the_database(exc):
+                raise
+            from ..delivery.store import failure
+
+            said = failure(exc)
+            click.echo(f"broadsheet: {said.message}", err=True)
+            sys.exit(said.exit_code)
+
+
+def _from_the_database(exc: Exception) -> bool:
+    """Whether `exc` is the database failing (SQLAlchemy's `DBAPIError`), without importing SQLAlchemy: only the
+    commands that open the store load it."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.DBAPIError)
 
 
 def _import_unwatched(name: str) -> ModuleType:

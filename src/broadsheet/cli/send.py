@@ -216,7 +216,7 @@ def _fates_to_check(progress: Progress, issue: Path, max_attempts: int, max_age_
         )
     if progress.unknown_before:
         problems.append(
-            f"{_copies(progress.unknown_before)} of unknown fate from an earlier send that stopped (killed, or its machine "
+            f"{_copies(progress.unknown_before)} of unknown fate from an earlier send that stopped (killed, its machine or its database "
             f"went down) after handing them over: {listing} unknown` names them; rerun with --retry-unknown to send them again"
         )
     if progress.deferred:

@@ -72,8 +72,8 @@ _LEDGER: Table = LedgerEntry.__table__  # type: ignore[assignment]
 _STATE_OF = {outcome: State(outcome.value) for outcome in Outcome}
 """The state a copy takes from the transport's answer: they share their names."""
 DIED = (
-    "handed over by a send that stopped before it heard the answer (killed, its machine went down, or it went "
-    "silent for longer than send_run_stale_seconds)"
+    "handed over by a send that stopped before it heard the answer (killed, its machine or its database went "
+    "down, or it went silent for longer than send_run_stale_seconds)"
 )
 """What a dead run's `sending` rows say once they are `unknown`."""
 

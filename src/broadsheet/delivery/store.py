@@ -398,6 +398,15 @@ def _migrate(engine: Engine, shown: str) -> None:
         connection.close()
 
 
+def failure(exc: BaseException) -> BroadsheetError:
+    """What a command says when the database fails under it (its server restarted, its disk full): the driver's
+    reason, and that what was committed before stays."""
+    return BroadsheetError(
+        f"the database failed: {_reason(exc)}. What was recorded before stays; run the command again once the "
+        "database works (a send takes up where it stopped)"
+    )
+
+
 def _reason(exc: BaseException) -> str:
     """The driver's own words for what went wrong, on one line."""
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
