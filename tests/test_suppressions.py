@@ -44,6 +44,21 @@ def _lists(httpserver: Any, lists: dict[str, list[str]], created: dict[str, int]
     return asked
 
 
+def _sync_against(monkeypatch: Any, httpserver: Any, store: Engine) -> None:
+    """Point `suppressions sync` at the stand-in, with the key, and at `store`."""
+    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
+    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
+    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+
+
+def _statuses(store: Engine) -> dict[str, str]:
+    """Each subscriber's status, by address key."""
+    with Session(store) as session:
+        return {
+            key: status for key, status in session.execute(select(Subscriber.email_key, Subscriber.status))
+        }
+
+
 def test_sync_marks_suppressed_subscribers_and_pages_through_long_lists(
     store: Engine, httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any
 ) -> None:
@@ -69,9 +84,7 @@ def test_sync_marks_suppressed_subscribers_and_pages_through_long_lists(
             "unsubscribes": ["gone@example.org", "left@example.org"],
         },
     )
-    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
-    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
-    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    _sync_against(monkeypatch, httpserver, store)
     result = cli("suppressions", "sync", cwd=tmp_project.root)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
@@ -86,8 +99,7 @@ def test_sync_marks_suppressed_subscribers_and_pages_through_long_lists(
         "spam_reports?offset=0",
         "unsubscribes?offset=0",
     ]
-    with Session(store) as session:
-        statuses = dict(session.execute(select(Subscriber.email_key, Subscriber.status)).all())
+    statuses = _statuses(store)
     assert statuses == {
         "bounced@example.org": "bounced",
         "spam@example.org": "complained",
@@ -133,9 +145,7 @@ def test_an_entry_from_before_a_subscriber_confirmed_again_leaves_them_active_an
             "later@example.org": same_second,
         },
     )
-    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
-    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
-    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    _sync_against(monkeypatch, httpserver, store)
     result = cli("suppressions", "sync", cwd=tmp_project.root)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
@@ -145,8 +155,7 @@ def test_an_entry_from_before_a_subscriber_confirmed_again_leaves_them_active_an
         "unsubscribes: 2 on SendGrid's list, 1 subscriber(s) marked unsubscribed, 1 left active (they confirmed a "
         "sign-up after SendGrid listed them: SendGrid drops their mail until you take them off its list)",
     ]
-    with Session(store) as session:
-        statuses = dict(session.execute(select(Subscriber.email_key, Subscriber.status)).all())
+    statuses = _statuses(store)
     assert statuses == {
         "back@example.org": "active",
         "later@example.org": "unsubscribed",
@@ -203,17 +212,14 @@ def test_with_an_unsubscribe_group_those_who_left_it_through_sendgrid_are_marked
         return Response(json.dumps(entries), content_type="application/json")
 
     httpserver.expect_request("/v3/asm/suppressions", method="GET").respond_with_handler(group_handler)
-    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
-    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
-    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    _sync_against(monkeypatch, httpserver, store)
     result = cli("suppressions", "sync", cwd=tmp_project.root)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == (
         "unsubscribe group 42: 2 on SendGrid's list, 1 subscriber(s) marked unsubscribed"
     )
     assert group_asked == ["/v3/asm/suppressions"]
-    with Session(store) as session:
-        statuses = dict(session.execute(select(Subscriber.email_key, Subscriber.status)).all())
+    statuses = _statuses(store)
     assert statuses == {
         "left-group@example.org": "unsubscribed",
         "other-group@example.org": "active",
@@ -225,9 +231,7 @@ def test_without_an_unsubscribe_group_no_group_list_is_read(
     store: Engine, httpserver: Any, cli: Callable[..., Result], tmp_project: Any, monkeypatch: Any
 ) -> None:
     _lists(httpserver, {"bounces": [], "spam_reports": [], "unsubscribes": []})
-    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
-    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
-    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    _sync_against(monkeypatch, httpserver, store)
     result = cli("suppressions", "sync", cwd=tmp_project.root)
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 3
@@ -244,9 +248,7 @@ def test_a_group_list_that_is_not_json_is_a_clear_error(
     with_settings(tmp_project, "sendgrid_unsubscribe_group = 42\n")
     _lists(httpserver, {"bounces": [], "spam_reports": [], "unsubscribes": []})
     httpserver.expect_request("/v3/asm/suppressions").respond_with_data("<html>busy</html>", status=200)
-    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
-    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
-    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    _sync_against(monkeypatch, httpserver, store)
     result = cli("suppressions", "sync", cwd=tmp_project.root)
     assert result.exit_code == 1
     assert "sendgrid: the unsubscribe group 42 list came back as something other than JSON" in result.output
@@ -290,13 +292,10 @@ def test_sync_finds_a_subscriber_of_an_internationalized_domain_in_either_form(
         httpserver,
         {"bounces": ["A@xn--bcher-kva.example"], "spam_reports": ["b@BÜCHER.example"], "unsubscribes": []},
     )
-    monkeypatch.setenv("SENDGRID_API_KEY", KEY)
-    monkeypatch.setenv("BROADSHEET_SENDGRID_URL", httpserver.url_for("").rstrip("/"))
-    monkeypatch.setenv("BROADSHEET_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    _sync_against(monkeypatch, httpserver, store)
     result = cli("suppressions", "sync", cwd=tmp_project.root)
     assert result.exit_code == 0, result.output
-    with Session(store) as session:
-        statuses = dict(session.execute(select(Subscriber.email_key, Subscriber.status)).all())
+    statuses = _statuses(store)
     assert statuses == {"a@bücher.example": "bounced", "b@bücher.example": "complained"}
 
 
