@@ -63,7 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "suppressions": (
         "subscribers:suppressions_group",
-        "SendGrid's suppression lists (bounces, spam reports, unsubscribes).",
+        "SendGrid's suppression lists (bounces, spam reports, unsubscribes, the unsubscribe group's).",
     ),
     "serve": (
         "web:serve_command",
