@@ -688,6 +688,24 @@ def test_syntax_errors_that_babel_lets_pass_are_located_as_msgfmt_refuses_them(
     )
 
 
+def test_two_strings_on_one_line_which_babel_would_misread_are_refused_with_what_to_do(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "messages.po"
+    path.write_text(PO_HEADER + 'msgid "By %(author)s"\nmsgstr "By " "%(author)s"\n', encoding="utf-8")
+    # msgfmt joins the two strings, as gettext allows; Babel keeps the quotes between them in the translation.
+    msgfmt = shutil.which("msgfmt")
+    assert msgfmt, "GNU gettext's msgfmt is missing; ./scripts/test installs it"
+    assert subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], check=False).returncode == 0
+    with path.open("rb") as handle:
+        assert read_po(handle).get("By %(author)s").string == 'By " "%(author)s'
+    with pytest.raises(InvalidInput) as refused:
+        read_catalog(path, display="messages.po")
+    assert [str(d) for d in refused.value.diagnostics] == [
+        "messages.po:7: error: two quoted strings on one line: put each on a line of its own, or join them into one"
+    ]
+
+
 @pytest.mark.parametrize(
     "separator", ["\u2028", "\u2029", "\x85", "\x1c"], ids=["U+2028", "U+2029", "U+0085", "U+001C"]
 )

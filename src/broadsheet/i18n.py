@@ -89,6 +89,9 @@ def texts(value: object) -> tuple[str, ...]:
 _STRING = r'"(?:[^"\\]|\\.)*"'
 _KEYWORD_LINE = re.compile(rf"(msgctxt|msgid|msgid_plural|msgstr|msgstr\[(\d+)\])\s+{_STRING}")
 _STRING_LINE = re.compile(_STRING)
+_STRINGS_IN_A_ROW = re.compile(
+    rf"(?:(?:msgctxt|msgid|msgid_plural|msgstr|msgstr\[\d+\])\s+)?{_STRING}(?:\s+{_STRING})+"
+)
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CHARSET = re.compile(rb'^"Content-Type:[^"\n]*charset=([^\\"\s;]*)', re.M)
 # What may follow each part of an entry: a msgid after its msgctxt, a msgstr after its msgid...
@@ -180,6 +183,9 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
 def _unreadable(line: str) -> str:
     if line.count('"') % 2 or line.endswith('\\"'):
         return 'a string is not closed: it needs a " at its end, and a " inside it is written \\"'
+    if _STRINGS_IN_A_ROW.fullmatch(line):
+        # msgfmt joins them; Babel, which reads the catalogs, would keep the quotes between them in the text.
+        return "two quoted strings on one line: put each on a line of its own, or join them into one"
     shown = line if len(line) <= 40 else line[:37] + "..."
     return f"cannot read {shown!r}: expected a comment (#), a keyword (msgid, msgstr...) with a quoted string, or a quoted string"
 
