@@ -55,6 +55,7 @@ def read_limited(path: Path, kind: str, display: str | None = None) -> bytes:
         if len(data) > limit:
             size = max(path.stat().st_size, len(data))
             where = display or str(path)
+            shown, allowed = _measured(size, limit)
             raise InvalidInput(
                 [
                     Diagnostic(
@@ -62,8 +63,16 @@ def read_limited(path: Path, kind: str, display: str | None = None) -> bytes:
                         0,
                         0,
                         "",
-                        f"the file is {size / MB:.1f} MB; {kind} files are limited to {limit / MB:g} MB",
+                        f"the file is {shown}; {kind} files are limited to {allowed}",
                     )
                 ]
             )
     return data
+
+
+def _measured(size: int, limit: int) -> tuple[str, str]:
+    """The file's size and the limit as the error shows them: in MB, and in bytes where MB to a tenth would not
+    show the file over the limit (one byte over 1 MB is "1.0 MB")."""
+    if round(size / MB, 1) > limit / MB:
+        return f"{size / MB:.1f} MB", f"{limit / MB:g} MB"
+    return f"{size:,} bytes", f"{limit / MB:g} MB ({limit:,} bytes)"
