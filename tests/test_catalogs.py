@@ -750,8 +750,16 @@ def test_a_catalog_saved_as_utf16_is_told_to_be_saved_as_utf8(tmp_path: Path) ->
             lambda path: path.symlink_to("/dev/zero"),
             "not a file but a named pipe or a device; catalog files must be ordinary files",
         ),
+        (
+            lambda path: path.symlink_to(path.name),
+            "cannot read catalog: Too many levels of symbolic links (it is a symbolic link to messages.po)",
+        ),
+        (
+            lambda path: path.symlink_to("moved-away.po"),
+            "cannot read catalog: No such file or directory (it is a symbolic link to moved-away.po)",
+        ),
     ],
-    ids=["directory", "dev-zero"],
+    ids=["directory", "dev-zero", "link-to-itself", "link-to-nowhere"],
 )
 def test_something_else_where_a_catalog_should_be_is_an_error_not_a_missing_catalog(
     sample_project: Project, cli, replace: Any, message: str

@@ -40,6 +40,7 @@ from .i18n import (
     issue_domain,
     load_catalog,
     plural_forms,
+    present,
     read_catalog,
     shown,
     tags,
@@ -292,7 +293,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
         for locale in locales:
             path = catalog_path(project, locale, domain)
             wanted = _keep_lang(template, locale)
-            if path.exists():
+            if present(path):
                 catalog = _read(path, locale)
                 catalog.update(wanted, update_header_comment=False)
             else:
@@ -371,7 +372,7 @@ def status(project: Project, locale: str, domain: str) -> CatalogStatus:
     """How much of `domain` is translated into `locale` (counting the template's messages)."""
     template = _keep_lang(_read(template_path(project, domain)), locale)
     path = catalog_path(project, locale, domain)
-    catalog = _read(path, locale) if path.exists() else None
+    catalog = _read(path, locale) if present(path) else None
     counts: Counter[str] = Counter()
     for message in template:
         if not message.id:
@@ -588,8 +589,9 @@ def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> li
     for locale in locales:
         for domain, is_markdown in ((INTERFACE, False), (NAMES, False), (issue_domain(issue), True)):
             path = catalog_path(project, locale, domain)
-            # Anything there but no catalog (a directory, /dev/zero) is an error to report, not a missing catalog.
-            if path.exists():
+            # Anything there but no catalog (a directory, /dev/zero, a link to nowhere) is an error to report, not a
+            # missing catalog.
+            if present(path):
                 diagnostics += check_catalog(
                     project, path, is_markdown=is_markdown, is_format=domain == INTERFACE
                 )

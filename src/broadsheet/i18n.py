@@ -14,6 +14,7 @@ import gettext
 import hashlib
 import inspect
 import logging
+import os
 import re
 import threading
 from collections import Counter
@@ -200,7 +201,10 @@ def _read(path: Path, display: str) -> bytes:
     try:
         return read_limited(path, "catalog", display)
     except OSError as exc:
-        raise InvalidInput([Diagnostic(display, 0, 0, "", f"cannot read catalog: {exc.strerror}")]) from None
+        link = f" (it is a symbolic link to {os.readlink(path)})" if path.is_symlink() else ""
+        raise InvalidInput(
+            [Diagnostic(display, 0, 0, "", f"cannot read catalog: {exc.strerror}{link}")]
+        ) from None
 
 
 def read_catalog(
@@ -330,9 +334,15 @@ def _report_once(key: tuple[object, ...], message: str) -> None:
 _reported: set[tuple[object, ...]] = set()
 
 
+def present(path: Path) -> bool:
+    """Whether there is anything at `path`, a symbolic link that leads nowhere (or back to itself) included:
+    reading it then says what is wrong, where `exists()` takes it for no catalog and English is shown silently."""
+    return path.exists() or path.is_symlink()
+
+
 def _usable(path: Path, display: str) -> Loaded | None:
     """The catalog at `path`, or None when there is none or it cannot be read (logged once: English is shown)."""
-    if not path.exists():
+    if not present(path):
         return None
     try:
         return load_catalog(path, display)
