@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,7 +94,6 @@ def send_command(
     SendGrid needs SENDGRID_API_KEY.
     """
     from ..delivery import send as sending
-    from ..delivery.ledger import SendLedger
     from ..delivery.personalize import Signer, secret_from
     from ..delivery.store import State, database_url, open_store
     from ..delivery.transports import TransportError, open_transport
@@ -112,9 +111,7 @@ def send_command(
         reading = read_issue(shown(issue), settings)
         if reading.issue is None:
             raise InvalidInput(reading.diagnostics)
-        ledger = SendLedger(
-            engine, reading.issue.date.isoformat(), timedelta(seconds=settings.send_run_stale_seconds)
-        )
+        ledger = sending.ledger_of(engine, reading.issue, settings)
         if give_up_deferred:
             click.echo(f"{_copies(ledger.give_up_deferred())} of {ledger.issue} deferred, now failed")
         elif list_state:

@@ -32,6 +32,11 @@ from .transports import Batch, Delivery, Outcome, Recipient, Transport, Transpor
 from .transports.retry import Backoff
 
 
+def ledger_of(engine: Engine, issue: Issue, settings: Settings) -> SendLedger:
+    """The send ledger of `issue`, in which a run is taken for dead after `send_run_stale_seconds` of silence."""
+    return SendLedger(engine, issue.date.isoformat(), timedelta(seconds=settings.send_run_stale_seconds))
+
+
 def batch_of(
     issue: Issue,
     email: Email,
@@ -128,7 +133,7 @@ def send_issue(
     did until then is recorded)."""
     settings = project.settings
     progress = progress or Progress()
-    ledger = SendLedger(engine, issue.date.isoformat(), timedelta(seconds=settings.send_run_stale_seconds))
+    ledger = ledger_of(engine, issue, settings)
     patience = Patience(settings.deferred_max_attempts, settings.deferred_max_age_hours)
     backoff = retry_backoff(settings)
     ledger.start()
