@@ -246,11 +246,16 @@ def with_settings(project: Project, lines: str) -> Project:
     return project
 
 
+def _send_command(*args: str) -> list[str]:
+    """`broadsheet send` of the sample issue with `args`, as a process's command line."""
+    return [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", *args]
+
+
 def run_send(
     project: Project, env: dict[str, str], *args: str, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", *args],
+        _send_command(*args),
         cwd=project.root,
         env=env,
         capture_output=True,
@@ -258,6 +263,19 @@ def run_send(
         check=False,
         stdin=subprocess.DEVNULL,
         timeout=timeout,
+    )
+
+
+def start_send(project: Project, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """`run_send` started in the background, its output piped: read it with `communicate`."""
+    return subprocess.Popen(
+        _send_command(*args),
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
     )
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -23,7 +21,16 @@ from broadsheet.delivery.ledger import DIED, SendLedger, SendRefused, TakenForDe
 from broadsheet.delivery.store import LedgerEntry, Run, State, Subscriber, utcnow
 from broadsheet.settings import Project
 
-from .support import add_subscribers, environment, free_port, read_outbox, run_send, table_rows, with_settings
+from .support import (
+    add_subscribers,
+    environment,
+    free_port,
+    read_outbox,
+    run_send,
+    start_send,
+    table_rows,
+    with_settings,
+)
 
 # Most tests run `broadsheet send` as a process.
 pytestmark = pytest.mark.slow
@@ -256,15 +263,7 @@ def test_a_sender_stopped_past_the_limit_is_taken_for_dead_and_when_it_goes_on_n
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     url = f"smtp://127.0.0.1:{port}"
-    first = subprocess.Popen(
-        [sys.executable, "-m", "broadsheet", "send", "issues/2023-12-21.yaml", "--yes", "--transport", url],
-        cwd=project.root,
-        env=environment(engine),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    first = start_send(project, environment(engine), "--yes", "--transport", url)
     handler.victim = first.pid
     try:
         assert handler.stopped.wait(timeout=60)

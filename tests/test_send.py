@@ -27,6 +27,7 @@ from .support import (
     environment,
     read_outbox,
     run_send,
+    start_send,
     states,
     table_rows,
     with_settings,
@@ -255,27 +256,7 @@ def test_killed_sender_resumes_without_duplicates(
     recorder, url = smtp_server
     addresses = add_subscribers(engine, 20)
     recorder.kill_at = kill_at
-    command = [
-        sys.executable,
-        "-m",
-        "broadsheet",
-        "send",
-        "issues/2023-12-21.yaml",
-        "--yes",
-        "--transport",
-        url,
-        "--batch-size",
-        "3",
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=project.root,
-        env=environment(engine),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    process = start_send(project, environment(engine), "--yes", "--transport", url, "--batch-size", "3")
     recorder.victim = process.pid
     process.communicate(timeout=120)
     assert process.returncode == -signal.SIGKILL
@@ -367,28 +348,8 @@ def test_two_senders_on_postgresql_share_the_work_and_send_each_copy_once(
     engine = open_store(postgres_url)
     try:
         addresses = add_subscribers(engine, 40)
-        command = [
-            sys.executable,
-            "-m",
-            "broadsheet",
-            "send",
-            "issues/2023-12-21.yaml",
-            "--yes",
-            "--transport",
-            url,
-            "--batch-size",
-            "2",
-        ]
         senders = [
-            subprocess.Popen(
-                command,
-                cwd=project.root,
-                env=environment(engine),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL,
-                text=True,
-            )
+            start_send(project, environment(engine), "--yes", "--transport", url, "--batch-size", "2")
             for _ in range(2)
         ]
         outputs = [sender.communicate(timeout=120) for sender in senders]

@@ -99,8 +99,7 @@ def test_sync_marks_suppressed_subscribers_and_pages_through_long_lists(
         "spam_reports?offset=0",
         "unsubscribes?offset=0",
     ]
-    statuses = _statuses(store)
-    assert statuses == {
+    assert _statuses(store) == {
         "bounced@example.org": "bounced",
         "spam@example.org": "complained",
         "gone@example.org": "unsubscribed",
@@ -155,8 +154,7 @@ def test_an_entry_from_before_a_subscriber_confirmed_again_leaves_them_active_an
         "unsubscribes: 2 on SendGrid's list, 1 subscriber(s) marked unsubscribed, 1 left active (they confirmed a "
         "sign-up after SendGrid listed them: SendGrid drops their mail until you take them off its list)",
     ]
-    statuses = _statuses(store)
-    assert statuses == {
+    assert _statuses(store) == {
         "back@example.org": "active",
         "later@example.org": "unsubscribed",
         "imported@example.org": "bounced",
@@ -219,8 +217,7 @@ def test_with_an_unsubscribe_group_those_who_left_it_through_sendgrid_are_marked
         "unsubscribe group 42: 2 on SendGrid's list, 1 subscriber(s) marked unsubscribed"
     )
     assert group_asked == ["/v3/asm/suppressions"]
-    statuses = _statuses(store)
-    assert statuses == {
+    assert _statuses(store) == {
         "left-group@example.org": "unsubscribed",
         "other-group@example.org": "active",
         "stays@example.org": "active",
@@ -295,8 +292,7 @@ def test_sync_finds_a_subscriber_of_an_internationalized_domain_in_either_form(
     _sync_against(monkeypatch, httpserver, store)
     result = cli("suppressions", "sync", cwd=tmp_project.root)
     assert result.exit_code == 0, result.output
-    statuses = _statuses(store)
-    assert statuses == {"a@bücher.example": "bounced", "b@bücher.example": "complained"}
+    assert _statuses(store) == {"a@bücher.example": "bounced", "b@bücher.example": "complained"}
 
 
 def test_the_sendgrid_librarys_request_dumps_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
