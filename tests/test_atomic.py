@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.atomic import write_atomic
+from broadsheet.atomic import replace_whole, write_atomic
 
 
 def test_a_file_is_written_in_a_new_folder_and_replaced_whole(tmp_path: Path) -> None:
@@ -42,3 +42,34 @@ def test_a_new_file_has_the_permissions_the_umask_gives(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert stat.S_IMODE(written.stat().st_mode) == 0o644
+
+
+def test_pieces_are_written_in_order_however_few_bytes_the_system_takes_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write may take part of what it is given (a signal, a full pipe, another system): the rest follows."""
+    writev = os.writev
+    calls = []
+
+    def a_few_bytes_at_a_time(handle: int, buffers: list[memoryview]) -> int:
+        calls.append(len(buffers))
+        taken, room = [], 5
+        for buffer in buffers:
+            taken.append(buffer[:room])
+            room -= len(taken[-1])
+            if not room:
+                break
+        return writev(handle, taken)
+
+    monkeypatch.setattr("os.writev", a_few_bytes_at_a_time)
+    pieces = [b"From: news", b"", b"\r\n", b"x" * 23, "မြန်မာ".encode(), b"\r\n"]
+    replace_whole(str(tmp_path / "copy.eml"), pieces, sync=False)
+    assert (tmp_path / "copy.eml").read_bytes() == b"".join(pieces)
+    assert len(calls) == -(-len(b"".join(pieces)) // 5)
+    assert [path.name for path in tmp_path.iterdir()] == ["copy.eml"]
+
+
+def test_more_pieces_than_one_write_takes_are_all_written(tmp_path: Path) -> None:
+    pieces = [f"{n}\n".encode() for n in range(5000)]
+    replace_whole(str(tmp_path / "many"), pieces)
+    assert (tmp_path / "many").read_bytes() == b"".join(pieces)

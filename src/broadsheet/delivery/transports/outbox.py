@@ -60,7 +60,7 @@ class OutboxTransport:
         deliveries = []
         for recipient in batch.recipients:
             try:
-                data = prepared.message_bytes(recipient)
+                data = prepared.message_pieces(recipient)
             except ValueError as exc:
                 deliveries.append(
                     Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}")
