@@ -330,6 +330,29 @@ def test_outbox_writes_only_the_copies_the_ledger_cleared(tmp_path: Path) -> Non
     assert [p.name for p in folder.iterdir()] == ["ma.ma@example.com.eml"]
 
 
+def test_outbox_answers_only_for_the_cleared_copies_even_one_it_could_not_compose(tmp_path: Path) -> None:
+    """Copies are made before the ledger clears them: one it did not clear gets no answer, whatever its fate."""
+    unwritable, held, cleared = (
+        subscriber("not an address", 1),
+        subscriber("held@example.com", 2),
+        subscriber("ma.ma@example.com", 3),
+    )
+    batch = dataclasses.replace(edition(unwritable, held, cleared), clearance=lambda: [0, 2])
+    deliveries = OutboxTransport(tmp_path).send(batch)
+    assert [(d.address, d.outcome) for d in deliveries] == [
+        ("not an address", Outcome.FAILED),
+        ("ma.ma@example.com", Outcome.SENT),
+    ]
+    batch = dataclasses.replace(edition(unwritable, held, cleared), clearance=lambda: [1])
+    assert [(d.address, d.outcome) for d in OutboxTransport(tmp_path).send(batch)] == [
+        ("held@example.com", Outcome.SENT)
+    ]
+    assert sorted(p.name for p in (tmp_path / "2023-12-21" / "my").iterdir()) == [
+        "held@example.com.eml",
+        "ma.ma@example.com.eml",
+    ]
+
+
 def test_outbox_file_names_never_collide_even_on_case_insensitive_disks() -> None:
     addresses = [
         "ko@example.com",

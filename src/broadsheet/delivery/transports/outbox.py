@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 from ...atomic import replace_whole
-from . import Batch, Delivery, Outcome, TransportError
-from .mime import prepare
+from . import Batch, Delivery, Outcome, Recipient, TransportError
+from .mime import PreparedMessage, prepare
 
 _UNSAFE = re.compile(r"[^a-z0-9._@+-]")
 
@@ -48,27 +48,26 @@ class OutboxTransport:
         return f"OutboxTransport({str(self.path)!r})"
 
     def send(self, batch: Batch) -> list[Delivery]:
-        # Each copy written as soon as it is made: made all at once while the ledger committed the batch's
-        # hand-over, the batch's 10 MB of copies cost the kernel a second more per 10,000 in page faults.
-        batch = batch.going()
         folder = self.path / file_name(batch.issue) / file_name(batch.locale)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise TransportError(f"outbox: cannot write {folder}: {exc.strerror or exc}") from None
         prepared, where = prepare(batch), os.fspath(folder)
+        # The copies are made while the ledger commits their hand-over (a copy's own pieces are a few KB: the
+        # rest is the edition, shared), and written once it is committed, only those it cleared.
+        made = [_made(prepared, recipient) for recipient in batch.recipients]
         deliveries = []
-        for recipient in batch.recipients:
-            try:
-                data = prepared.message_pieces(recipient)
-            except ValueError as exc:
+        for position in batch.cleared():
+            recipient, pieces = batch.recipients[position], made[position]
+            if isinstance(pieces, ValueError):
                 deliveries.append(
-                    Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {exc}")
+                    Delivery(recipient.address, Outcome.FAILED, f"cannot compose the message: {pieces}")
                 )
                 continue
             target = os.path.join(where, f"{file_name(recipient.address)}.eml")
             try:
-                replace_whole(target, data, sync=False)
+                replace_whole(target, pieces, sync=False)
             except OSError as exc:
                 # Each file is written whole or not at all, and written again whole by the rerun: the batch
                 # counts as not handed over.
@@ -78,3 +77,11 @@ class OutboxTransport:
 
     def close(self) -> None:
         pass
+
+
+def _made(prepared: PreparedMessage, recipient: Recipient) -> list[bytes] | ValueError:
+    """`recipient`'s copy in pieces, or why it cannot be composed."""
+    try:
+        return prepared.message_pieces(recipient)
+    except ValueError as exc:
+        return exc
