@@ -6,6 +6,7 @@ Fixtures live in conftest.py; the app served over HTTP in live.py (in a thread) 
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -218,7 +219,7 @@ class Mailbox:
         tls = server.transport.get_extra_info("ssl_object") is not None
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), content, tls))
         if self.lose_answer & set(envelope.rcpt_tos):
-            assert server.transport is not None
+            assert isinstance(server.transport, asyncio.Transport)
             server.transport.abort()
         return "250 2.0.0 queued"
 
@@ -283,7 +284,7 @@ def read_outbox(folder: Path) -> list[email.message.EmailMessage]:
     return [
         email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         for path in sorted(folder.rglob("*.eml"))
-    ]  # type: ignore[misc]
+    ]
 
 
 # -- Command output -----------------------------------------------------------------------------
