@@ -240,8 +240,8 @@ def test_any_edition_gives_the_composed_copy(
 def test_copies_share_the_encoded_edition_instead_of_copying_it(
     project: Project, sample_editions: dict[str, Email], locale: str
 ) -> None:
-    """A copy is the edition's encoded text with a few pieces of its own: writing pieces spares a copy's size in
-    fresh memory per recipient. The pieces are the copy's bytes."""
+    """A copy is the edition's encoded text with a few pieces of its own: writing the pieces spares copying the
+    whole message per recipient. The pieces are the copy's bytes."""
     readers = [copy(project, 1, "Ko Ko", locale=locale), copy(project, 22, "ကိုကို", locale=locale)]
     batch = edition_batch(project, sample_editions[locale], readers)
     prepared = prepare(batch)
