@@ -108,6 +108,24 @@ def test_extract_of_an_invalid_issue_reports_it_and_exits_1(project: Project, cl
     assert (project.locales_dir / "issues" / "2024-01-04.pot").is_file()
 
 
+def test_extract_of_two_issues_of_one_date_writes_neither_template(project: Project, cli) -> None:
+    """Both would write `issues/<date>.pot`, the second over the first: a draft copy would make the real issue's
+    translations obsolete at the next update."""
+    cli("catalog", "extract", cwd=project.root)
+    pot = project.locales_dir / "issues" / "2024-01-04.pot"
+    before = pot.read_bytes()
+    original = (project.issues_dir / "2024-01-04.yaml").read_text(encoding="utf-8")
+    (project.issues_dir / "draft.yaml").write_text(
+        original.replace("title:", "title: A draft,", 1), encoding="utf-8"
+    )
+    result = cli("catalog", "extract", cwd=project.root)
+    assert result.exit_code == 1
+    for name in ("2024-01-04.yaml", "draft.yaml"):
+        assert f"issues/{name}: error: date: another issue has the same date" in result.stderr
+    assert pot.read_bytes() == before
+    assert "issues/2024-01-04.pot" not in result.stdout
+
+
 def test_update_creates_catalogs_with_one_burmese_plural_form(project: Project, cli) -> None:
     cli("catalog", "extract", cwd=project.root)
     result = cli("catalog", "update", cwd=project.root)

@@ -47,7 +47,7 @@ from .i18n import (
     template_path,
     texts,
 )
-from .issue import read_issue
+from .issue import dated_alike, read_issue
 from .model import Issue
 from .settings import SETTINGS_FILE, Project, find_project
 
@@ -238,7 +238,15 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
         for path in [*chosen, *everything]
     }
     diagnostics = [d for reading in readings.values() for d in reading.diagnostics]
-    chosen_issues = [issue for path in chosen if (issue := readings[path.resolve()].issue) is not None]
+    # Two issues of one date would write one template, the second over the first.
+    repeated = dated_alike([r.issue for r in readings.values() if r.issue is not None])
+    diagnostics += repeated
+    chosen_issues = [
+        issue
+        for path in chosen
+        if (issue := readings[path.resolve()].issue) is not None
+        and not any(d.path == issue.source for d in repeated)
+    ]
     plan: list[tuple[str, list[Message]]] = [(INTERFACE, interface_messages(project))]
     if not errors_in(diagnostics):
         plan.append((NAMES, name_messages([r.issue for r in readings.values() if r.issue is not None])))

@@ -354,6 +354,16 @@ class Reading:
         return errors_in(self.diagnostics)
 
 
+def dated_alike(issues: list[Issue]) -> list[Diagnostic]:
+    """An error at each of `issues` that shares its date with another: an issue's date names its page, its
+    catalogs and its send, so two with one date would overwrite each other's."""
+    dates = Counter(issue.date for issue in issues)
+    return [
+        Diagnostic(source, 0, 0, "date", "another issue has the same date; each date has one page")
+        for source in sorted({issue.source for issue in issues if dates[issue.date] > 1})
+    ]
+
+
 def read_issue(path: Path, settings: Settings, display: str | None = None) -> Reading:
     """Read and validate the issue at `path`; never raises for anything in the file."""
     display = display or str(path)

@@ -24,6 +24,7 @@ from .atomic import write_atomic
 from .catalogs import shown
 from .errors import Diagnostic, InvalidInput, errors_in
 from .localize import Edition, localize
+from .issue import dated_alike
 from .model import Issue
 from .pipeline import Prepared, prepare
 from .render import Renderer, footer_address
@@ -61,15 +62,9 @@ def read_issues(project: Project) -> list[Prepared]:
             problems += errors_in(exc.diagnostics)
     if problems:
         raise InvalidInput(problems)
-    dates = [found.issue.date for found in prepared]
-    repeated = sorted({found.issue.source for found in prepared if dates.count(found.issue.date) > 1})
+    repeated = dated_alike([found.issue for found in prepared])
     if repeated:
-        raise InvalidInput(
-            [
-                Diagnostic(source, 0, 0, "date", "another issue has the same date; each date has one page")
-                for source in repeated
-            ]
-        )
+        raise InvalidInput(repeated)
     return sorted(prepared, key=lambda found: found.issue.date, reverse=True)
 
 
