@@ -196,6 +196,7 @@ def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
             slow_site.url_for("/slow"),
             f"{base}/data.json",
             "ftp://example.org/file",
+            "https://example.org:abc/file",
             f"{base}/press/villages",
         ],
     )
@@ -206,6 +207,7 @@ def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
         ("failed", "timed out after 1 s"),
         ("failed", "neither HTML nor PDF (Content-Type: application/json)"),
         ("failed", "Expected an http(s) URL but received: 'ftp://example.org/file'"),
+        ("failed", "Expected an http(s) URL but received: 'https://example.org:abc/file'"),
         ("added", "added under statements"),
     ]
     assert report.failed

@@ -571,6 +571,21 @@ def test_relative_url_in_a_resource_is_an_error(findings: Callable[[str], list[s
     ]
 
 
+@pytest.mark.parametrize("port", ["abc", "99999", "-1"])
+def test_a_url_whose_port_is_no_port_is_an_error_in_a_resource_and_in_a_link(
+    findings: Callable[[str], list[str]], port: str
+) -> None:
+    url = f"https://example.org:{port}/report"
+    why = f"received: {url!r} (the port must be a number from 1 to 65535)"
+    assert findings(
+        f"date: 2023-12-21\ntitle: T\neditorial: See [the report]({url}).\nresources:\n  reports:\n"
+        f"    - title: R\n      url: {url}\n      by: O\n"
+    ) == [
+        f"{FILE}:3:29: error: editorial: Expected an http(s) or mailto: URL but {why}",
+        f"{FILE}:7:12: error: resources.reports[0].url: Expected an http(s) URL but {why}",
+    ]
+
+
 def test_mailto_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n"

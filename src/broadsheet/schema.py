@@ -82,6 +82,10 @@ def url_problem(url: str, schemes: Sequence[str] = ("http", "https")) -> str | N
         return expectation
     if parts.scheme.lower() == "mailto":
         return None if "@" in parts.path else expectation
+    try:
+        _ = parts.port  # raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError:
+        return f"{expectation} (the port must be a number from 1 to 65535)"
     return None if parts.hostname else expectation
 
 

@@ -23,8 +23,8 @@ from . import __version__, burmese, markdown
 from .atomic import write_atomic
 from .catalogs import shown
 from .errors import Diagnostic, InvalidInput, errors_in
-from .localize import Edition, localize
 from .issue import dated_alike
+from .localize import Edition, localize
 from .model import Issue
 from .pipeline import Prepared, prepare
 from .render import Renderer, footer_address

@@ -24,6 +24,7 @@ def is_http(url: str) -> bool:
     try:
         parts = urlsplit(url)
         host = parts.hostname
+        _ = parts.port  # raises ValueError for a port that is not a number from 0 to 65535
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(host) and not any(ch.isspace() for ch in url)
@@ -32,7 +33,11 @@ def is_http(url: str) -> bool:
 def host_of(url: str) -> str:
     """Host and port, the unit that connections are bounded by."""
     parts = urlsplit(url)
-    return f"{(parts.hostname or '').lower()}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    try:
+        port = parts.port
+    except ValueError:  # not a number from 0 to 65535: the request fails, and says so, on its own
+        port = None
+    return f"{(parts.hostname or '').lower()}:{port or (443 if parts.scheme == 'https' else 80)}"
 
 
 def site_of(url: str) -> str:
