@@ -67,6 +67,30 @@ def test_build_of_an_invalid_issue_writes_nothing_and_exits_1(cli, tmp_project: 
     assert not tmp_project.build_dir.exists()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["build", str(SAMPLE), "--locale", "en", "--out", "{file}/out"],
+        ["site", "--out", "{file}/site"],
+        ["subscribers", "export", "--out", "{file}/subscribers.csv"],
+    ],
+)
+def test_an_output_path_through_a_file_is_an_error_in_a_line(
+    cli, tmp_project: Project, tmp_path: Path, command: list[str]
+) -> None:
+    """A folder given that is a file (or a full or read-only disk): the path and the reason, exit 1."""
+    (tmp_project.issues_dir / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
+    file = tmp_path / "a-file"
+    file.write_text("not a folder")
+    result = cli(*[part.format(file=file) for part in command], cwd=tmp_project.root)
+    assert result.exit_code == 1, result.output
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"broadsheet: {file}")
+    assert last.endswith(("Not a directory", "File exists"))
+    assert "Traceback" not in result.stderr
+    assert file.read_text() == "not a folder"
+
+
 def test_missing_issue_file_is_a_usage_error(cli) -> None:
     result = cli("build", "issues/1999-01-01.yaml")
     assert result.exit_code == 2

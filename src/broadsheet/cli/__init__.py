@@ -108,6 +108,12 @@ class Broadsheet(click.Group):
         except BroadsheetError as exc:
             click.echo(f"broadsheet: {exc.message}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            # A folder that is a file, a disk that is full or read-only, a path without permission: said in a
+            # line, with the path, like every other error the user can mend.
+            where = " -> ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None)
+            click.echo(f"broadsheet: {where + ': ' if where else ''}{exc.strerror or exc}", err=True)
+            sys.exit(1)
         except Exception as exc:
             if not _from_the_database(exc):
                 raise
