@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -279,6 +280,43 @@ def test_status_before_extract_says_what_to_run(project: Project, cli) -> None:
 )
 def test_translation_that_loses_structure_is_an_error(msgid: str, msgstr: str, problem: str) -> None:
     assert catalogs.translation_problems(msgid, msgstr, is_markdown=True) == [problem]
+
+
+@pytest.mark.parametrize(
+    ("msgid", "msgstr"),
+    [
+        ("Aid Falls 40% in a Year", "တစ်နှစ်အတွင်း အကူအညီ ၄၀% ကျဆင်း"),
+        ("100% of the villages, 5 %d less", "ရွာ ၁၀၀% နှင့် ၅ ရာခိုင်နှုန်း"),
+    ],
+)
+def test_a_percent_sign_in_an_issue_is_prose_not_a_placeholder(msgid: str, msgstr: str) -> None:
+    """An issue's text is never formatted: "40% in" holds no `% i` that a translation must keep."""
+    assert catalogs.translation_problems(msgid, msgstr, is_markdown=True) == []
+    # The interface's messages are formatted: there, a lost `%d` is a lost number.
+    assert catalogs.translation_problems("%d more", "ထပ်", is_markdown=False, is_format=True) == [
+        "translation has missing placeholder %d"
+    ]
+
+
+def test_an_issue_text_with_a_percent_sign_is_not_flagged_as_a_format_string(project: Project, cli) -> None:
+    """Babel flags "40% in" as `python-format`; a translator's editor would then ask for a `% i` placeholder."""
+    path = project.issues_dir / "2024-01-04.yaml"
+    text = path.read_text(encoding="utf-8")
+    title = re.search(r"^title: (.*)$", text, re.MULTILINE)
+    assert title is not None
+    path.write_text(text.replace(title.group(0), "title: Aid Falls 40% in a Year"), encoding="utf-8")
+    assert cli("catalog", "extract", cwd=project.root).exit_code == 0
+    assert cli("catalog", "update", cwd=project.root).exit_code == 0
+    for catalog in (
+        project.locales_dir / "issues" / "2024-01-04.pot",
+        catalogs.catalog_path(project, "my", "issues/2024-01-04"),
+    ):
+        entry = (
+            catalog.read_text(encoding="utf-8")
+            .split('msgid "Aid Falls 40% in a Year"')[0]
+            .rsplit("\n\n", 1)[-1]
+        )
+        assert entry and "python-format" not in entry
 
 
 def test_faithful_translation_has_no_problems() -> None:

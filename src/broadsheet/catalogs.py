@@ -195,11 +195,17 @@ def _template(messages: Sequence[Message], domain: str) -> Catalog:
         comments = [message.comment] if message.comment else []
         if message.lang:
             comments.append(f"lang: {message.lang}")
-        added = catalog.add(message.id, locations=message.locations, auto_comments=comments)
-        if added is not None and domain != INTERFACE:
-            # Content is not a format string, whatever '%' it holds.
-            added.flags.discard("python-format")
+        catalog.add(message.id, locations=message.locations, auto_comments=comments)
+    if domain != INTERFACE:
+        _not_formatted(catalog)
     return catalog
+
+
+def _not_formatted(catalog: Catalog) -> None:
+    """Content is no format string, whatever `%` it holds: without the `python-format` flag that Babel gives any
+    text with "% i" in it ("40% in a year"), a translator's editor does not ask for placeholders it has not."""
+    for message in [*catalog, *catalog.obsolete.values()]:
+        message.flags.discard("python-format")
 
 
 def _po_text(catalog: Catalog, **options: Any) -> bytes:
@@ -317,6 +323,8 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
                 )
                 catalog.update(wanted)
             _set_plural_forms(catalog, locale)
+            if domain != INTERFACE:
+                _not_formatted(catalog)
             content = _po_text(catalog, include_previous=True, ignore_obsolete=False)
             results.append(Written(path, _write_if_changed(path, content)))
     return results
@@ -418,10 +426,13 @@ def status_report(project: Project, issue_path: Path | None = None) -> list[Cata
 _PLACEHOLDER = re.compile(
     r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]|%[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|\{[A-Za-z_][A-Za-z0-9_]*\}"
 )
+_NAMED_PLACEHOLDER = re.compile(r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]|\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
-def placeholders(text: str) -> Counter[str]:
-    return Counter(_PLACEHOLDER.findall(text))
+def placeholders(text: str, *, formatted: bool = True) -> Counter[str]:
+    """The placeholders of `text`. In text that is never formatted (`formatted` false: an issue's content), a
+    `%` followed by a letter is prose, not a placeholder: "40% in a year" holds no `% i`."""
+    return Counter((_PLACEHOLDER if formatted else _NAMED_PLACEHOLDER).findall(text))
 
 
 def _markup(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
@@ -499,10 +510,11 @@ def translation_problems(
     formatting = format_problem(message_id, translation) if is_format else None
     if formatting:
         problems.append(formatting)
-    missing, extra = (
-        placeholders(message_id) - placeholders(translation),
-        placeholders(translation) - placeholders(message_id),
+    source, translated = (
+        placeholders(message_id, formatted=is_format),
+        placeholders(translation, formatted=is_format),
     )
+    missing, extra = source - translated, translated - source
     if (missing or extra) and not (formatting and "where the original has" in formatting):
         problems.append(_difference("placeholder", missing, extra))
     markup = markup_problem(message_id, translation, is_markdown=is_markdown)
