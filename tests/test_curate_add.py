@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 from broadsheet import burmese
 from broadsheet.build import check
 from broadsheet.curate.add import add_resources
-from broadsheet.curate.metadata import decode_html, read_html
+from broadsheet.curate.metadata import decode_html, read_html, title_language
 from broadsheet.errors import UsageError, errors_in
 from broadsheet.settings import Project
 
@@ -330,3 +330,23 @@ def test_add_command_refuses_an_unknown_category_with_exit_2(
         result.stderr
         == "broadsheet: unknown category 'report'; did you mean 'reports'? (configured categories: statements, reports)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        ("th-TH", "th"),
+        ("EN_us", "en"),
+        ("iw", "he"),
+        ("eng", "en"),
+        ("my-MM", None),
+        ("zz", None),
+        ("", None),
+    ],
+)
+def test_a_page_s_declared_language_becomes_a_code_as_check_wants_it(
+    declared: str, expected: str | None
+) -> None:
+    """`add` writes it as the resource's `lang`: an old or three-letter code would then fail `check`."""
+    assert title_language("Villages Burned in Sagaing", declared) == expected
+    assert title_language(BURMESE_TITLE, declared) == "my"

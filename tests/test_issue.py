@@ -586,6 +586,28 @@ def test_a_url_whose_port_is_no_port_is_an_error_in_a_resource_and_in_a_link(
     ]
 
 
+@pytest.mark.parametrize(
+    ("lang", "advice"),
+    [
+        ("my-MM", "write 'my_MM' (or 'my' for the language alone)"),
+        ("MY", "write 'my'"),
+        ("pt-br", "write 'pt_BR' (or 'pt' for the language alone)"),
+    ],
+)
+def test_a_language_code_not_written_as_in_locales_is_an_error_that_says_how(
+    findings: Callable[[str], list[str]], lang: str, advice: str
+) -> None:
+    """Editions match a title's language by its code as written: 'MY' would set a Burmese title apart in the
+    Burmese edition and offer it for translation into Burmese."""
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n"
+        f"    - {{title: R, url: 'https://example.org/r', by: O, lang: {lang}}}\n"
+    ) == [
+        f"{FILE}:6:61: error: resources.reports[0].lang: Expected a language code written as in `locales` "
+        f"('en', 'my', 'pt_BR') but received: {lang!r}; {advice}"
+    ]
+
+
 def test_mailto_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n"

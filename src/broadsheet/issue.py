@@ -47,9 +47,18 @@ def _no_empty_names(value: tuple[str, ...]) -> None:
 
 def _language_code(value: str) -> None:
     try:
-        Locale.parse(value.replace("-", "_"))
+        locale = Locale.parse(value.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
         raise ValueError(f"Expected a language code such as 'en' or 'my' but received: {value!r}") from None
+    # Editions are matched by the code as written: 'my-MM', 'MY' or 'mya' would make a Burmese title foreign
+    # to the Burmese edition, set apart and offered for translation into Burmese.
+    written = str(locale)
+    if value != written:
+        other = f" (or {locale.language!r} for the language alone)" if written != locale.language else ""
+        raise ValueError(
+            f"Expected a language code written as in `locales` ('en', 'my', 'pt_BR') but received: {value!r}; "
+            f"write {written!r}{other}"
+        )
 
 
 def _control_character(text: str) -> str | None:

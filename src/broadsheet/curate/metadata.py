@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from babel import Locale, UnknownLocaleError
 from selectolax.lexbor import LexborHTMLParser
 
 from .fetch import Fetched
@@ -262,9 +263,13 @@ def title_language(title: str | None, declared: str | None) -> str | None:
     if title and _MYANMAR.search(title):
         return "my"
     code = re.split(r"[-_]", declared.strip())[0].lower() if declared and declared.strip() else None
-    if not code or not code.isalpha() or code == "my":
+    if not code or not code.isalpha():
         return None
-    return code
+    try:  # as `check` wants it written: an old or three-letter code ('iw', 'eng') by its language's own
+        code = Locale.parse(code).language
+    except (ValueError, UnknownLocaleError):
+        return None
+    return None if code == "my" else code
 
 
 def _date(value: str | None) -> date | None:
