@@ -272,6 +272,17 @@ def test_status_before_extract_says_what_to_run(project: Project, cli) -> None:
         ),
         ("A figure.[^1]", "ကိန်းဂဏန်း။", "translation has missing footnote reference [^1]"),
         (
+            "See the report.[^1]",
+            "![x](https://evil.example/a.png)[^1]",
+            "translation has unexpected link https://evil.example/a.png",
+        ),
+        (
+            "See the report.",
+            "# ကြည့်ပါ",
+            "Markdown markup differs from the original (heading: 0 in the original, 1 here); a line that begins "
+            "with #, -, *, 1. or > makes a heading, list or quote",
+        ),
+        (
             "Some *emphasis* here.",
             "အလေး *ပေး ဒီမှာ။",
             "Markdown markup differs from the original (em: 1 in the original, 0 here); check that every *, ** and [ ] is closed",

@@ -426,7 +426,9 @@ def status_report(project: Project, issue_path: Path | None = None) -> list[Cata
 _PLACEHOLDER = re.compile(
     r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]|%[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|\{[A-Za-z_][A-Za-z0-9_]*\}"
 )
-_NAMED_PLACEHOLDER = re.compile(r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]|\{[A-Za-z_][A-Za-z0-9_]*\}")
+_NAMED_PLACEHOLDER = re.compile(
+    r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]|\{[A-Za-z_][A-Za-z0-9_]*\}"
+)
 
 
 def placeholders(text: str, *, formatted: bool = True) -> Counter[str]:
@@ -528,14 +530,15 @@ def translation_problems(
         if source_refs != refs:
             problems.append(_difference("footnote reference", source_refs - refs, refs - source_refs))
         if source_markup != inline:
+            differing = [k for k in sorted(set(source_markup) | set(inline)) if source_markup[k] != inline[k]]
             problems.append(
                 "Markdown markup differs from the original ("
-                + ", ".join(
-                    f"{k}: {source_markup[k]} in the original, {inline[k]} here"
-                    for k in sorted(set(source_markup) | set(inline))
-                    if source_markup[k] != inline[k]
+                + ", ".join(f"{k}: {source_markup[k]} in the original, {inline[k]} here" for k in differing)
+                + (
+                    "); check that every *, ** and [ ] is closed"
+                    if set(differing) <= {"em", "strong", "code_inline"}
+                    else "); a line that begins with #, -, *, 1. or > makes a heading, list or quote"
                 )
-                + "); check that every *, ** and [ ] is closed"
             )
     return problems
 

@@ -236,15 +236,30 @@ def _inline_text(children: Sequence[Token], numbers: Mapping[str, int], digits: 
     return "".join(out)
 
 
+_BLOCK_MARKUP = {
+    "heading_open": "heading",
+    "blockquote_open": "quote",
+    "bullet_list_open": "list",
+    "ordered_list_open": "numbered list",
+    "hr": "rule",
+    "fence": "code block",
+    "code_block": "code block",
+}
+
+
 def structure(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
     """What a translation of `text` must keep: link URLs, footnote labels, and inline markup."""
     links: Counter[str] = Counter()
     refs: Counter[str] = Counter()
     markup: Counter[str] = Counter()
     for token in _inspected(text):
+        if token.type in _BLOCK_MARKUP:  # a heading, list or quote that a translation adds changes the page
+            markup[_BLOCK_MARKUP[token.type]] += 1
         for child in token.children or []:
             if child.type == "link_open":
                 links[str(child.attrs.get("href", ""))] += 1
+            elif child.type == "image":  # shown as "!" and a link, since images are never rendered
+                links[str(child.attrs.get("src", ""))] += 1
             elif child.type == "footnote_ref":
                 refs[f"[^{child.meta['label']}]"] += 1
             elif child.type in ("em_open", "strong_open", "code_inline"):
