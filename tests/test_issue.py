@@ -723,6 +723,18 @@ def test_footnote_definition_without_reference_is_an_error(findings: Callable[[s
     ]
 
 
+def test_a_footnote_label_with_a_space_is_an_error_that_says_why(
+    findings: Callable[[str], list[str]],
+) -> None:
+    """Markdown reads no reference in [^Note A]: it would be shown as it is written, the note never numbered."""
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: A figure.[^Note A]\nfootnotes:\n  Note A: OCHA.\nresources: {}\n"
+    ) == [
+        f"{FILE}:5:3: error: footnotes.Note A: footnote label 'Note A' has a space, and Markdown reads [^Note A] "
+        "as text, not as a reference; use a label without spaces, such as 'Note-A'"
+    ]
+
+
 def test_misspelt_footnote_label_is_reported_both_ways_with_a_suggestion(
     findings: Callable[[str], list[str]],
 ) -> None:

@@ -516,7 +516,15 @@ class _Checker:
                     spot=self.text_spot(("editorial",), line, f"[^{label}]"),
                 )
         for label in defined:
-            if label not in used:
+            if isinstance(label, str) and any(character.isspace() for character in label):
+                # Markdown reads no reference with a space in its label: [^Note A] stays text.
+                self.add(
+                    ("footnotes", label),
+                    f"footnote label '{label}' has a space, and Markdown reads [^{label}] as text, not as a "
+                    f"reference; use a label without spaces, such as '{'-'.join(label.split())}'",
+                    key=True,
+                )
+            elif label not in used:
                 self.add(
                     ("footnotes", label),
                     f"footnote '{label}' is defined but never referenced as [^{label}] in the editorial",
