@@ -330,6 +330,11 @@ def test_an_issue_text_with_a_percent_sign_is_not_flagged_as_a_format_string(pro
         assert entry and "python-format" not in entry
 
 
+def test_a_list_numbered_in_burmese_digits_is_a_faithful_translation() -> None:
+    """ "၁။" makes no Markdown list: the translation reads as a paragraph, which is no error; adding one is."""
+    assert catalogs.translation_problems("1. Food\n2. Water", "၁။ အစားအစာ\n၂။ ရေ", is_markdown=True) == []
+
+
 def test_faithful_translation_has_no_problems() -> None:
     msgid = "By %(author)s, see [this](https://a.org/x) and *that*.[^1]"
     msgstr = "%(author)s ရေးသည်၊ [ဤ](https://a.org/x) နှင့် *ထို* ကို ကြည့်ပါ။[^1]"

@@ -501,6 +501,9 @@ def markup_problem(message_id: str, translation: str, *, is_markdown: bool = Fal
     return f"translation has HTML markup the original has not ({found}); it would be shown as text, so write it without"
 
 
+_INLINE_MARKUP = {"em", "strong", "code_inline"}
+
+
 def translation_problems(
     message_id: str, translation: str, *, is_markdown: bool, is_format: bool = False
 ) -> list[str]:
@@ -529,14 +532,20 @@ def translation_problems(
             problems.append(_difference("link", source_links - links, links - source_links))
         if source_refs != refs:
             problems.append(_difference("footnote reference", source_refs - refs, refs - source_refs))
-        if source_markup != inline:
-            differing = [k for k in sorted(set(source_markup) | set(inline)) if source_markup[k] != inline[k]]
+        # Inline markup must match; a heading, list or quote only must not be added (a list numbered in
+        # Burmese digits, "၁။", is no Markdown list, and reads well as it is).
+        differing = [
+            k
+            for k in sorted(set(source_markup) | set(inline))
+            if source_markup[k] != inline[k] and (k in _INLINE_MARKUP or inline[k] > source_markup[k])
+        ]
+        if differing:
             problems.append(
                 "Markdown markup differs from the original ("
                 + ", ".join(f"{k}: {source_markup[k]} in the original, {inline[k]} here" for k in differing)
                 + (
                     "); check that every *, ** and [ ] is closed"
-                    if set(differing) <= {"em", "strong", "code_inline"}
+                    if set(differing) <= _INLINE_MARKUP
                     else "); a line that begins with #, -, *, 1. or > makes a heading, list or quote"
                 )
             )

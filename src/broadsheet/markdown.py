@@ -248,7 +248,8 @@ _BLOCK_MARKUP = {
 
 
 def structure(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
-    """What a translation of `text` must keep: link URLs, footnote labels, and inline markup."""
+    """What a translation of `text` must keep: link URLs (an image's too), footnote labels, inline markup, and
+    the blocks its lines make (headings, lists, quotes)."""
     links: Counter[str] = Counter()
     refs: Counter[str] = Counter()
     markup: Counter[str] = Counter()
