@@ -723,6 +723,22 @@ def test_footnote_definition_without_reference_is_an_error(findings: Callable[[s
     ]
 
 
+@pytest.mark.parametrize(
+    ("character", "name"),
+    [("\u2028", "a line separator (U+2028)"), ("\x85", "a next-line character (U+0085)")],
+)
+def test_a_unicode_line_break_pasted_into_the_editorial_is_named_at_its_place(
+    findings: Callable[[str], list[str]], character: str, name: str
+) -> None:
+    """YAML counts lines by it: its own error pointed two lines further and named nothing."""
+    assert findings(
+        f"date: 2023-12-21\ntitle: T\neditorial: |\n  First paragraph.\n\n  It is hard{character}to find.\nresources: {{}}\n"
+    ) == [
+        f"{FILE}:6:13: error: {name}, as pasted text carries: YAML takes it for a line break; replace it with a "
+        "space (or a blank line, between paragraphs)"
+    ]
+
+
 def test_a_footnote_label_with_a_space_is_an_error_that_says_why(
     findings: Callable[[str], list[str]],
 ) -> None:

@@ -288,7 +288,36 @@ def _compose(text: str) -> tuple[yaml.SafeLoader, Node | None]:
     return loader, loader.get_single_node()
 
 
+_UNICODE_BREAKS = {
+    "\u2028": "a line separator (U+2028)",
+    "\u2029": "a paragraph separator (U+2029)",
+    "\x85": "a next-line character (U+0085)",
+}
+"""Line breaks to YAML (so it counts lines by them, and its errors point elsewhere), which text pasted from a
+word processor or a web page carries; to an editor they are invisible."""
+
+
+def _unicode_breaks(text: str, display: str) -> list[Diagnostic]:
+    found = []
+    for number, line in enumerate(text.split("\n"), 1):
+        for column, character in enumerate(line, 1):
+            if character in _UNICODE_BREAKS:
+                found.append(
+                    Diagnostic(
+                        display,
+                        number,
+                        column,
+                        "",
+                        f"{_UNICODE_BREAKS[character]}, as pasted text carries: YAML takes it for a line break; "
+                        "replace it with a space (or a blank line, between paragraphs)",
+                    )
+                )
+    return found
+
+
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
+    if any(character in text for character in _UNICODE_BREAKS):
+        return None, Positions(), _unicode_breaks(text, display)
     diagnostics = [
         Diagnostic(
             display,
