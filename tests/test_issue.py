@@ -608,6 +608,17 @@ def test_a_language_code_not_written_as_in_locales_is_an_error_that_says_how(
     ]
 
 
+def test_an_invisible_character_pasted_into_a_url_is_named(findings: Callable[[str], list[str]]) -> None:
+    """A zero-width space breaks the link, and nobody sees it."""
+    url = "https://example.org/re\u200bport"
+    assert findings(
+        f"date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: {url}\n      by: O\n"
+    ) == [
+        f"{FILE}:7:12: error: resources.reports[0].url: Expected an http(s) URL but received: {url!r} "
+        "(it holds an invisible character, U+200B, at character 23; retype the URL there)"
+    ]
+
+
 def test_mailto_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n"

@@ -66,6 +66,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 _NOT_IN_URLS = re.compile(r"[\s\x00-\x1f\x7f]")
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+"""Characters that pasted text may carry inside a URL, unseen: zero-width spaces, joiners, byte order marks and
+direction marks (a zero-width non-joiner or joiner may belong to a word in a path, so they are let be)."""
 
 
 def url_problem(url: str, schemes: Sequence[str] = ("http", "https")) -> str | None:
@@ -74,6 +77,9 @@ def url_problem(url: str, schemes: Sequence[str] = ("http", "https")) -> str | N
     expectation = f"Expected {wanted} URL but received: {received(url)}"
     if not url or _NOT_IN_URLS.search(url):
         return expectation
+    invisible = _INVISIBLE.search(url)
+    if invisible:
+        return f"{expectation} (it holds an invisible character, U+{ord(invisible.group()):04X}, at character {invisible.start() + 1}; retype the URL there)"
     try:
         parts = urlsplit(url)
     except ValueError:
