@@ -757,8 +757,21 @@ def test_a_footnote_label_with_a_space_is_an_error_that_says_why(
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: A figure.[^Note A]\nfootnotes:\n  Note A: OCHA.\nresources: {}\n"
     ) == [
+        f"{FILE}:3:21: error: editorial: [^Note A] is no footnote reference: Markdown shows it as written, a "
+        "label having no space; write [^Note-A], under 'footnotes:' too",
         f"{FILE}:5:3: error: footnotes.Note A: footnote label 'Note A' has a space, and Markdown reads [^Note A] "
-        "as text, not as a reference; use a label without spaces, such as 'Note-A'"
+        "as text, not as a reference; use a label without spaces, such as 'Note-A'",
+    ]
+
+
+def test_a_reference_with_a_space_in_its_label_is_an_error_at_its_place(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  Hello.\n\n  A figure.[^see note]\nresources: {}\n"
+    ) == [
+        f"{FILE}:6:12: error: editorial: [^see note] is no footnote reference: Markdown shows it as written, a "
+        "label having no space; write [^see-note], under 'footnotes:' too"
     ]
 
 

@@ -392,6 +392,10 @@ class Reading:
         return errors_in(self.diagnostics)
 
 
+_SPACED_REFERENCE = re.compile(r"\[\^([^\]\n]*\s[^\]\n]*)\]")
+"""What an editor may take for a footnote reference, its label holding a space: Markdown reads it as text."""
+
+
 def dated_alike(issues: list[Issue]) -> list[Diagnostic]:
     """An error at each of `issues` that shares its date with another: an issue's date names its page, its
     catalogs and its send, so two with one date would overwrite each other's."""
@@ -516,6 +520,15 @@ class _Checker:
                     ("editorial",),
                     problem.message,
                     spot=self.text_spot(("editorial",), problem.line, problem.needle),
+                )
+            for spaced in _SPACED_REFERENCE.finditer(editorial):
+                self.add(
+                    ("editorial",),
+                    f"{spaced.group()} is no footnote reference: Markdown shows it as written, a label having no "
+                    f"space; write [^{'-'.join(spaced.group(1).split())}], under 'footnotes:' too",
+                    spot=self.text_spot(
+                        ("editorial",), editorial.count("\n", 0, spaced.start()), spaced.group()
+                    ),
                 )
         footnotes = data.get("footnotes")
         defined = footnotes if isinstance(footnotes, dict) else {}
