@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from ..schema import url_problem
+
 _TRACKING = re.compile(r"utm_[^=&]*|fbclid|gclid|mc_cid|mc_eid", re.IGNORECASE)
 
 
@@ -20,14 +22,8 @@ def clean(url: str) -> str:
 
 
 def is_http(url: str) -> bool:
-    """Whether `url` is an absolute http(s) URL with a host and no spaces."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        _ = parts.port  # raises ValueError for a port that is not a number from 0 to 65535
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(host) and not any(ch.isspace() for ch in url)
+    """Whether `url` is an absolute http(s) URL that `check` takes (a host, a port that is one, no spaces)."""
+    return url_problem(url) is None
 
 
 def host_of(url: str) -> str:
