@@ -247,11 +247,11 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
     # Two issues of one date would write one template, the second over the first.
     repeated = dated_alike([r.issue for r in readings.values() if r.issue is not None])
     diagnostics += repeated
+    dated_twice = {d.path for d in repeated}
     chosen_issues = [
         issue
         for path in chosen
-        if (issue := readings[path.resolve()].issue) is not None
-        and not any(d.path == issue.source for d in repeated)
+        if (issue := readings[path.resolve()].issue) is not None and issue.source not in dated_twice
     ]
     plan: list[tuple[str, list[Message]]] = [(INTERFACE, interface_messages(project))]
     if not errors_in(diagnostics):

@@ -396,6 +396,11 @@ _SPACED_REFERENCE = re.compile(r"\[\^([^\]\n]*\s[^\]\n]*)\]")
 """What an editor may take for a footnote reference, its label holding a space: Markdown reads it as text."""
 
 
+def _unspaced(label: str) -> str:
+    """A footnote label with a space, as one Markdown reads: 'Note A' as 'Note-A'."""
+    return "-".join(label.split())
+
+
 def dated_alike(issues: list[Issue]) -> list[Diagnostic]:
     """An error at each of `issues` that shares its date with another: an issue's date names its page, its
     catalogs and its send, so two with one date would overwrite each other's."""
@@ -525,7 +530,7 @@ class _Checker:
                 self.add(
                     ("editorial",),
                     f"{spaced.group()} is no footnote reference: Markdown shows it as written, a label having no "
-                    f"space; write [^{'-'.join(spaced.group(1).split())}], under 'footnotes:' too",
+                    f"space; write [^{_unspaced(spaced.group(1))}], under 'footnotes:' too",
                     spot=self.text_spot(
                         ("editorial",), editorial.count("\n", 0, spaced.start()), spaced.group()
                     ),
@@ -563,7 +568,7 @@ class _Checker:
                 self.add(
                     ("footnotes", label),
                     f"footnote label '{label}' has a space, and Markdown reads [^{label}] as text, not as a "
-                    f"reference; use a label without spaces, such as '{'-'.join(label.split())}'",
+                    f"reference; use a label without spaces, such as '{_unspaced(label)}'",
                     key=True,
                 )
             elif label not in used:
