@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import pytest
 
-from broadsheet.schema import Invalid, Location, Problem, declared, fields_of, http_url, validate
+from broadsheet.schema import Invalid, Location, Problem, declared, fields_of, http_url, iso_date, validate
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,3 +182,20 @@ def test_fields_of_lists_each_field_with_its_description_and_default() -> None:
     assert (fields["day"].required, fields["day"].description) == (True, "A day.")
     assert (fields["width"].required, fields["width"].default) == (False, 72)
     assert fields["labels"].factory is dict and not fields["labels"].required
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2023-12-21", dt.date(2023, 12, 21)),
+        ("2024-02-29", dt.date(2024, 2, 29)),
+        ("2023-02-29", None),  # no such day
+        ("20231221", None),  # `date.fromisoformat` reads it; the issue format does not write it
+        ("2023-12-21T09:00", None),
+        ("၂၀၂၃-၁၂-၂၁", None),  # Burmese digits: `\d` matches them
+        (" 2023-12-21", None),
+        ("", None),
+    ],
+)
+def test_iso_date_is_exactly_yyyy_mm_dd_of_a_real_day(text: str, day: dt.date | None) -> None:
+    assert iso_date(text) == day

@@ -22,7 +22,18 @@ from . import burmese, markdown
 from .errors import Diagnostic, InvalidInput, Severity, errors_in
 from .files import read_limited
 from .model import Category, Footnote, Image, Issue, Paragraph, Resource
-from .schema import Invalid, Problem, declared, did_you_mean, field_path, http_url, received, validate
+from .schema import (
+    ISO_DATE,
+    Invalid,
+    Problem,
+    declared,
+    did_you_mean,
+    field_path,
+    http_url,
+    iso_date,
+    received,
+    validate,
+)
 from .settings import Settings, unknown_category
 
 MAX_NODES = 50_000
@@ -66,14 +77,6 @@ def _control_character(text: str) -> str | None:
     return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
 
 
-def _is_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
-
-
 def _header_safe(value: str) -> None:
     ch = _control_character(value)
     if ch:
@@ -84,7 +87,7 @@ def _header_safe(value: str) -> None:
 
 
 def _iso_date(value: Any) -> dt.date:
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError as exc:
@@ -604,7 +607,7 @@ class _Checker:
     def _date_matches_file_name(self, value: Any) -> None:
         stem = Path(self.display).stem
         written = value if isinstance(value, str) else None
-        if written and re.fullmatch(r"\d{4}-\d{2}-\d{2}", stem) and _is_date(written) and written != stem:
+        if written and iso_date(stem) and iso_date(written) and written != stem:
             self.add(
                 ("date",),
                 f"the date {written} does not match the file name {Path(self.display).name}; catalogs and the build folder are named after the date",

@@ -259,15 +259,28 @@ def _to_bool(value: Any) -> bool:
     raise _Mismatch("true or false")
 
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""A date as the issue format writes it; ASCII digits only."""
+
+
+def iso_date(text: str) -> dt.date | None:
+    """The day `text` writes as YYYY-MM-DD, exactly so (not `20231221`, which `fromisoformat` also reads); None
+    for anything else, an impossible day (`2023-02-30`) included."""
+    if not ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _to_date(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise _Mismatch("a date (YYYY-MM-DD)")
+    day = iso_date(value) if isinstance(value, str) else None
+    if day is None:
+        raise _Mismatch("a date (YYYY-MM-DD)")
+    return day
 
 
 _SCALARS: dict[Any, Callable[[Any], Any]] = {

@@ -8,7 +8,6 @@ database, so that an entry the editor deleted is not offered again.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from ..delivery.store import project_store
 from ..errors import BroadsheetError, UsageError
+from ..schema import iso_date
 from ..settings import Project, Source
 from . import memory
 from .add import Archive, Page, Unusable, choose_category, make_resource, read_archive, read_or_failure
@@ -55,14 +55,8 @@ class _Candidate:
 
 def previous_issue_date(project: Project, issue_date: date) -> date | None:
     """The date of the latest issue file dated before `issue_date`."""
-    dates = []
-    for path in project.issues_dir.glob("*.yaml"):
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", path.stem):
-            try:
-                dates.append(date.fromisoformat(path.stem))
-            except ValueError:
-                continue
-    earlier = [day for day in dates if day < issue_date]
+    dates = (iso_date(path.stem) for path in project.issues_dir.glob("*.yaml"))
+    earlier = [day for day in dates if day is not None and day < issue_date]
     return max(earlier) if earlier else None
 
 

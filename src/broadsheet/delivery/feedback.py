@@ -22,6 +22,7 @@ from sqlalchemy import insert as insert_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from ..schema import iso_date
 from . import lifecycle
 from .lifecycle import Cause
 from .personalize import Signer
@@ -51,7 +52,6 @@ REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """The report's columns from events, and the SendGrid events each counts."""
 
-_ISSUE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 """What no database can take in a text: PostgreSQL refuses NUL, and a lone surrogate (JSON may write one,
 `"\\ud800"`) is not UTF-8. One such event used to fail its whole post with a 500, and SendGrid's retries of it."""
@@ -172,7 +172,7 @@ def _claimed_id(value: Any) -> int | None:
 
 def _issue_of(event: Mapping[str, Any]) -> str | None:
     issue = event.get("issue")
-    return issue if isinstance(issue, str) and _ISSUE.fullmatch(issue) else None
+    return issue if isinstance(issue, str) and iso_date(issue) else None
 
 
 def sendgrid_time(stamp: Any) -> datetime | None:
