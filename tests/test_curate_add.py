@@ -197,6 +197,7 @@ def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
             f"{base}/data.json",
             "ftp://example.org/file",
             "https://example.org:abc/file",
+            "https://example.org/\u200breport",
             f"{base}/press/villages",
         ],
     )
@@ -207,7 +208,15 @@ def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
         ("failed", "timed out after 1 s"),
         ("failed", "neither HTML nor PDF (Content-Type: application/json)"),
         ("failed", "Expected an http(s) URL but received: 'ftp://example.org/file'"),
-        ("failed", "Expected an http(s) URL but received: 'https://example.org:abc/file'"),
+        (
+            "failed",
+            "Expected an http(s) URL but received: 'https://example.org:abc/file' (the port must be a number from 1 to 65535)",
+        ),
+        (
+            "failed",
+            "Expected an http(s) URL but received: 'https://example.org/\\u200breport' (it holds an invisible character, "
+            "U+200B, at character 21; retype the URL there)",
+        ),
         ("added", "added under statements"),
     ]
     assert report.failed

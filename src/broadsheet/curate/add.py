@@ -12,12 +12,12 @@ import yaml
 
 from .. import burmese
 from ..errors import UsageError
-from ..schema import did_you_mean
+from ..schema import did_you_mean, url_problem
 from ..settings import Project, Settings, Source
 from .edit import IssueText, NewResource
 from .fetch import Fetched, Fetcher, FetchError, user_agent
 from .metadata import PageMetadata, Unreadable, read_document, title_language
-from .urls import clean, is_http, site_of
+from .urls import clean, site_of
 
 
 class Unusable(Exception):
@@ -180,8 +180,10 @@ def add_resources(
     outcomes: dict[int, Outcome] = {}
     wanted: dict[int, str] = {}
     for number, url in enumerate(urls):
-        if not is_http(url):
-            outcomes[number] = Outcome(url, "failed", f"Expected an http(s) URL but received: {url!r}")
+        problem = url_problem(url)
+        if problem:
+            # What `check` would say of it in the issue.
+            outcomes[number] = Outcome(url, "failed", problem)
             continue
         if clean(url) in in_issue or clean(url) in wanted.values():
             outcomes[number] = Outcome(url, "present", "already in this issue; not added again")
