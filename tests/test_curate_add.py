@@ -233,9 +233,14 @@ def test_adding_again_adds_nothing_and_an_earlier_issue_is_named(project: Projec
     [first] = add_resources(project, path, [f"{base}/reports/cold-season?utm_campaign=x"]).outcomes
     after_first = path.read_bytes()
     [second] = add_resources(project, path, [f"{base}/reports/cold-season"]).outcomes
+    # The same page written another way: https, a last slash, a fragment a browser adds to a copied link.
+    [third] = add_resources(
+        project, path, [f"{base.replace('http:', 'https:')}/reports/cold-season/#:~:text=cold"]
+    ).outcomes
 
     assert first.warnings == ("already published in issues/2024-03-07.yaml",)
     assert (second.status, second.message) == ("present", "already in this issue; not added again")
+    assert (third.status, third.message) == ("present", "already in this issue; not added again")
     assert path.read_bytes() == after_first
 
 

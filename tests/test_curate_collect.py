@@ -19,12 +19,14 @@ from .curate_site import BURMESE_TITLE, ISSUE, make_project, site, write_issue_f
 
 __all__ = ["site"]
 
+# The already published statement is written here as another way of writing the issue's URL (http, www., a last
+# slash, a tracking parameter): the same page, never offered again.
 RSS2 = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Coalition for Rights Monitoring - Statements</title><link>{base}/</link><description>d</description>
 <item><title>Joint Appeal: Winter Aid for Displaced Families</title><link>{base}/statements/appeal?utm_source=rss&amp;utm_medium=feed</link>
  <pubDate>Tue, 12 Mar 2024 08:00:00 +0000</pubDate></item>
 <item><title>Last Week's Statement</title><link>{base}/statements/last-week</link><pubDate>Tue, 05 Mar 2024 08:00:00 +0000</pubDate></item>
-<item><title>An Old Statement, Already Published</title><link>https://example.org/old-statement</link><pubDate>Sun, 10 Mar 2024 08:00:00 +0000</pubDate></item>
+<item><title>An Old Statement, Already Published</title><link>http://www.example.org/old-statement/?utm_source=rss</link><pubDate>Sun, 10 Mar 2024 08:00:00 +0000</pubDate></item>
 <item><title>Next Week's Statement</title><link>{base}/statements/next-week</link><pubDate>Wed, 20 Mar 2024 08:00:00 +0000</pubDate></item>
 </channel></rss>
 """

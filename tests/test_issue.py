@@ -909,6 +909,30 @@ def test_duplicate_url_is_a_warning_naming_the_first(read: Callable[[str], Readi
     assert reading.issue is not None
 
 
+def test_one_page_written_two_ways_is_a_duplicate_but_two_parts_of_a_page_are_not(
+    read: Callable[[str], Reading],
+) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Hello.
+        resources:
+          statements:
+            - {title: A, by: X, url: "https://www.example.org/%E1%80%80/report"}
+            - {title: B, by: X, url: "http://example.org/က/report/?utm_source=mail"}
+            - {title: C, by: X, url: "https://example.org/statements#part-1"}
+            - {title: D, by: X, url: "https://example.org/statements#part-2"}
+            - {title: E, by: X, url: "https://example.org/list?id=1"}
+            - {title: F, by: X, url: "https://example.org/list?id=2"}
+        """
+    )
+    assert [str(d) for d in reading.diagnostics] == [
+        f"{FILE}:7:30: warning: resources.statements[1].url: duplicate URL, also at line 6 "
+        "(resources.statements[0], written there as https://www.example.org/%E1%80%80/report)"
+    ]
+
+
 # -- Every error in the file ----------------------------------------------------------------
 
 

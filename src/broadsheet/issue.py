@@ -19,6 +19,7 @@ from babel import Locale, UnknownLocaleError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import burmese, markdown
+from .curate.urls import same_page
 from .errors import Diagnostic, InvalidInput, Severity, errors_in
 from .files import read_limited
 from .model import Category, Footnote, Image, Issue, Paragraph, Resource
@@ -617,7 +618,7 @@ class _Checker:
         if not isinstance(resources, dict):
             return
         configured = self.settings.categories
-        seen: dict[str, tuple[int | str, ...]] = {}
+        seen: dict[str, tuple[tuple[int | str, ...], str]] = {}
         for key, items in resources.items():
             if key not in configured:
                 self.add(("resources", key), unknown_category(key, configured), key=True)
@@ -635,15 +636,18 @@ class _Checker:
                     )
                 url = item.get("url")
                 if isinstance(url, str):
-                    if url in seen:
-                        first = self.positions.of((*seen[url], "url"))
-                        self.add(
-                            (*path, "url"),
-                            f"duplicate URL, also at line {first.line} ({field_path(seen[url])})",
-                            severity=Severity.WARNING,
-                        )
-                    else:
-                        seen[url] = path
+                    page = same_page(url)
+                    if page not in seen:
+                        seen[page] = (path, url)
+                        continue
+                    first_path, first_url = seen[page]
+                    first = self.positions.of((*first_path, "url"))
+                    written = "" if first_url == url else f", written there as {first_url}"
+                    self.add(
+                        (*path, "url"),
+                        f"duplicate URL, also at line {first.line} ({field_path(first_path)}{written})",
+                        severity=Severity.WARNING,
+                    )
 
 
 def _build(model: IssueFile, checker: _Checker) -> Issue:

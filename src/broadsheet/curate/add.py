@@ -17,7 +17,7 @@ from ..settings import Project, Settings, Source
 from .edit import IssueText, NewResource
 from .fetch import Fetched, Fetcher, FetchError, user_agent
 from .metadata import PageMetadata, Unreadable, read_document, title_language
-from .urls import clean, site_of
+from .urls import clean, same_page, site_of
 
 
 class Unusable(Exception):
@@ -50,6 +50,7 @@ class Archive:
     """What every issue file already holds: its resource URLs (by issue) and the spelling of each organization."""
 
     published: dict[str, str] = field(default_factory=dict)
+    """The issue file that first published each page, by its `same_page` key."""
     names: dict[str, str] = field(default_factory=dict)
 
     def spelled(self, name: str) -> str:
@@ -86,7 +87,7 @@ def read_archive(project: Project, *, leave_out: Path | None = None) -> Archive:
                     if isinstance(name, str) and name.strip():
                         archive.names.setdefault(" ".join(name.split()).casefold(), name)
                 if isinstance(item.get("url"), str) and path.resolve() != skip:
-                    archive.published.setdefault(clean(item["url"]), _shown(project, path))
+                    archive.published.setdefault(same_page(item["url"]), _shown(project, path))
     return archive
 
 
@@ -176,19 +177,21 @@ def add_resources(
         choose_category(settings, category, None)
     issue = IssueText(path)
     archive = read_archive(project, leave_out=path)
-    in_issue = {clean(located.url) for located in issue.resource_urls()}
+    in_issue = {same_page(located.url) for located in issue.resource_urls()}
     outcomes: dict[int, Outcome] = {}
     wanted: dict[int, str] = {}
+    asked: set[str] = set()
     for number, url in enumerate(urls):
         problem = url_problem(url)
         if problem:
             # What `check` would say of it in the issue.
             outcomes[number] = Outcome(url, "failed", problem)
             continue
-        if clean(url) in in_issue or clean(url) in wanted.values():
+        if same_page(url) in in_issue or same_page(url) in asked:
             outcomes[number] = Outcome(url, "present", "already in this issue; not added again")
         else:
             wanted[number] = clean(url)
+            asked.add(same_page(url))
     pages = asyncio.run(_read_all(settings, list(wanted.values())))
     additions: dict[str, list[NewResource]] = {}
     for (number, cleaned), page in zip(wanted.items(), pages, strict=True):
@@ -199,7 +202,7 @@ def add_resources(
             )
             continue
         published = clean(page.fetched.permanent_url)
-        if published in in_issue:
+        if same_page(published) in in_issue:
             outcomes[number] = Outcome(
                 url, "present", f"already in this issue as {published}; not added again"
             )
@@ -219,9 +222,9 @@ def add_resources(
         except Unusable as exc:
             outcomes[number] = Outcome(url, "failed", str(exc))
             continue
-        if published in archive.published:
-            warnings.append(f"already published in {archive.published[published]}")
-        in_issue.add(published)
+        if same_page(published) in archive.published:
+            warnings.append(f"already published in {archive.published[same_page(published)]}")
+        in_issue.add(same_page(published))
         additions.setdefault(chosen, []).append(resource)
         outcomes[number] = Outcome(url, "added", f"added under {chosen}", chosen, resource, tuple(warnings))
     if additions:

@@ -24,7 +24,7 @@ from .edit import IssueText, NewResource
 from .feeds import Entry, Feed, FeedCache, NotAFeed, fetch_feed
 from .fetch import Fetcher, FetchError, user_agent
 from .metadata import PageMetadata, Unreadable
-from .urls import clean, is_http
+from .urls import clean, is_http, same_page
 
 Progress = Callable[[int, int, str], None]
 """Told `(done, total, what)` as feeds and pages arrive."""
@@ -83,9 +83,10 @@ def collect(
         )
     report = CollectReport(start, until)
     archive = read_archive(project)
-    published = set(archive.published) | {clean(located.url) for located in issue.resource_urls()}
+    # Pages by their `same_page` keys: one page written two ways is offered once.
+    published = set(archive.published) | {same_page(located.url) for located in issue.resource_urls()}
     with project_store(project) as engine:
-        offered = memory.offered(engine, until.isoformat())
+        offered = {same_page(url) for url in memory.offered(engine, until.isoformat())}
         candidates, pages = asyncio.run(
             _fetch(project, settings.sources, report, progress, published, offered)
         )
@@ -96,7 +97,7 @@ def collect(
                 continue  # not offered (out of the window, no usable title): a later run may offer it
             category, resource, notes = made
             remembered += [candidate.url, resource.url]
-            published.add(resource.url)
+            published.add(same_page(resource.url))
             report.added.setdefault(category, []).append(resource)
             report.notes += notes
         if report.added:
@@ -149,12 +150,12 @@ async def _fetch(
                 if not is_http(entry.link):
                     continue
                 url = clean(entry.link)
-                if url in seen:
+                if same_page(url) in seen:
                     continue
-                seen.add(url)
-                if url in published:
+                seen.add(same_page(url))
+                if same_page(url) in published:
                     report.already_published += 1
-                elif url in offered:
+                elif same_page(url) in offered:
                     report.already_offered += 1
                 else:
                     candidates.append(_Candidate(source, feed, entry, url))
@@ -189,10 +190,11 @@ def _resource(
         metadata, url = PageMetadata(), candidate.url
     else:
         metadata, url = page.metadata, clean(page.fetched.permanent_url)
-        if url != candidate.url and url in published:
+        moved = same_page(url) != same_page(candidate.url)
+        if moved and same_page(url) in published:
             report.already_published += 1
             return None
-        if url != candidate.url and url in offered:
+        if moved and same_page(url) in offered:
             report.already_offered += 1
             return None
     when = entry.published or metadata.published

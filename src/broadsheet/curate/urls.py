@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..schema import url_problem
 
@@ -19,6 +19,28 @@ def clean(url: str) -> str:
         pair for pair in parts.query.split("&") if pair and not _TRACKING.fullmatch(pair.split("=", 1)[0])
     ]
     return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+def same_page(url: str) -> str:
+    """A key that two ways of writing one page's URL share: `http://www.Example.org/report/?utm_source=x` and
+    `https://example.org/report` are one page to a reader, and listing both is a mistake.
+
+    Left out of the key: the scheme (http or https), `www.`, the host's case, a default port, tracking
+    parameters, a path's last `/`, percent-escapes (`%E1%80%80` is `က`), and a text fragment
+    (`#:~:text=`, which a browser adds to a copied link). Every other part counts: `?id=1` and `?id=2`, or
+    `#part-1` and `#part-2`, are different pages.
+    """
+    try:
+        parts = urlsplit(clean(url))
+        port = parts.port
+    except ValueError:
+        return url
+    host = (parts.hostname or "").rstrip(".").removeprefix("www.")
+    if port is not None and port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    fragment = "" if parts.fragment.startswith(":~:") else parts.fragment
+    path = unquote(parts.path).rstrip("/")
+    return urlunsplit(("", host, path, parts.query, fragment))
 
 
 def is_http(url: str) -> bool:
