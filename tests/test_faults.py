@@ -273,6 +273,20 @@ def test_deferred_copies_fail_after_the_configured_tries_and_age_and_can_be_give
         for row in failed.values()
     )
     assert sum(server.received.values()) == 3
+    assert (
+        "broadsheet: 3 copies failed (refused for good, or deferred too long): `broadsheet send "
+        "issues/2023-12-21.yaml --status --list failed` names them with the last answer; once what made them "
+        "fail is fixed, --retry-failed sends them again\n"
+    ) in second.stderr
+
+    # Their mailboxes emptied, --retry-failed sends exactly those; a plain rerun would not.
+    server.full.clear()
+    assert send(project, env, "--yes").stdout.splitlines()[-1] == "sent 0, failed 0"
+    retried = send(project, env, "--yes", "--retry-failed")
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout.splitlines()[-1] == "sent 3, failed 0"
+    assert server.received == Counter(addresses)
+    assert states(engine) == Counter({"sent": 6})
 
 
 def test_give_up_deferred_marks_them_failed_and_says_how_many(
@@ -289,6 +303,28 @@ def test_give_up_deferred_marks_them_failed_and_says_how_many(
     assert (given_up.returncode, given_up.stdout) == (0, "2 copies of 2023-12-21 deferred, now failed\n")
     assert states(engine) == Counter({"sent": 2, "failed": 2})
     assert send(project, env, "--give-up-deferred").stdout == "0 copies of 2023-12-21 deferred, now failed\n"
+
+
+def test_a_test_copy_the_server_refuses_or_defers_exits_1(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    server.refuse.add("editor@example.org")
+    server.full.add("desk@example.org")
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+
+    refused = send(project, env, "--to", "editor@example.org")
+    full = send(project, env, "--to", "desk@example.org")
+    taken = send(project, env, "--to", "chief@example.org")
+
+    assert (refused.returncode, full.returncode, taken.returncode) == (1, 1, 0)
+    assert (
+        refused.stdout
+        == "en test copy to editor@example.org: failed: RCPT TO: 550 5.1.1 <editor@example.org>: no such user\n"
+    )
+    assert full.stdout.startswith("en test copy to desk@example.org: deferred: RCPT TO: 452 ")
+    assert server.received == Counter({"chief@example.org": 1})
+    assert states(engine) == Counter()
 
 
 def test_status_list_goes_with_status() -> None:

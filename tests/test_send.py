@@ -115,10 +115,30 @@ def test_without_a_terminal_send_refuses_unless_yes(project: Project, engine: En
     result = run_send(project, environment(engine), "--transport", f"outbox:{tmp_path / 'outbox'}")
     assert result.returncode == 2
     assert (
-        "not on a terminal, so not asking: add --yes to send 2023-12-21 to active subscribers (en: 1, my: 1)"
+        "broadsheet: not on a terminal, so not asking: add --yes to send 2023-12-21: 2 copies not yet sent (en: 1, my: 1)\n"
         in result.stderr
     )
     assert not (tmp_path / "outbox").exists()
+
+
+def test_the_question_counts_only_what_is_left_to_send(
+    project: Project, engine: Engine, tmp_path: Path
+) -> None:
+    outbox = f"outbox:{tmp_path / 'outbox'}"
+    add_subscribers(engine, 4)
+    assert run_send(project, environment(engine), "--yes", "--transport", outbox).returncode == 0
+    add_subscribers(engine, 1, locales=("my",), start=10)
+
+    result = run_send(project, environment(engine), "--transport", outbox)
+
+    assert result.returncode == 2
+    assert "add --yes to send 2023-12-21: 1 copy not yet sent (en: 0, my: 1)\n" in result.stderr
+    assert states(engine) == Counter({"sent": 4})
+    # With nothing left, there is nothing to ask: the run settles nothing and says so.
+    assert run_send(project, environment(engine), "--yes", "--transport", outbox).returncode == 0
+    again = run_send(project, environment(engine), "--transport", outbox)
+    assert (again.returncode, again.stdout) == (0, "sent 0, failed 0\n")
+    assert states(engine) == Counter({"sent": 5})
 
 
 def test_dry_run_shows_who_and_sends_nothing(project: Project, engine: Engine, tmp_path: Path) -> None:
@@ -186,6 +206,60 @@ def test_bad_configuration_sends_nothing(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert states(engine)["sent"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--transport", "outbox", "--yes"),
+            "broadsheet: --transport: unknown transport 'outbox'; use sendgrid, an smtp:// or smtps:// URL, or outbox:PATH\n",
+        ),
+        (
+            ("--transport", "outbox:", "--yes"),
+            "broadsheet: --transport: outbox: needs a folder, e.g. outbox:build/outbox\n",
+        ),
+        (
+            ("--transport", "smtp://mail.example.org:abc", "--yes"),
+            "broadsheet: --transport: smtp://mail.example.org: the port must be a number from 1 to 65535\n",
+        ),
+        (
+            ("--to", "Editor <editor@example.org>"),
+            "broadsheet: --to: Expected an email address but received: 'Editor <editor@example.org>' "
+            "(A display name and angle brackets around the email address are not permitted here.)\n",
+        ),
+        (
+            ("--to", "editor@example.org", "--locale", "th"),
+            "broadsheet: --locale: unknown locale th; configured locales: en, my\n",
+        ),
+    ],
+)
+def test_a_wrong_command_line_exits_2_before_making_the_editions(
+    project: Project, engine: Engine, args: tuple[str, ...], message: str
+) -> None:
+    add_subscribers(engine, 2)
+    result = run_send(project, environment(engine), *args)
+    # Said at once: no edition was made (its warnings would come first), nothing recorded.
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", message)
+    assert states(engine) == Counter()
+
+
+def test_subscribers_of_a_locale_no_longer_configured_are_named_in_a_warning(
+    project: Project, engine: Engine, tmp_path: Path
+) -> None:
+    add_subscribers(engine, 2)
+    add_subscribers(engine, 3, locales=("th",), start=10)
+    add_subscribers(engine, 1, locales=("th",), start=20, status=Status.UNSUBSCRIBED)
+
+    for args in (("--dry-run",), ("--yes", "--transport", f"outbox:{tmp_path / 'outbox'}")):
+        result = run_send(project, environment(engine), *args)
+        assert result.returncode == 0, result.stderr
+        assert (
+            "broadsheet: warning: 3 active subscribers in locale 'th', which is not among the configured locales "
+            "(en, my), get no copy: add it to `locales` in broadsheet.toml, or import them again with a configured "
+            "locale\n" in result.stderr
+        )
+    assert states(engine) == Counter({"sent": 2})
 
 
 def test_an_issue_that_fails_check_is_not_sent(project: Project, engine: Engine, tmp_path: Path) -> None:

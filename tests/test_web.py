@@ -667,6 +667,15 @@ def test_report_counts_sent_copies_and_subscribers_per_event(
     }
 
 
+def test_report_of_an_issue_never_sent_says_so_and_exits_1(project: Project, cli: Any) -> None:
+    result = cli("report", "2023-12-22", cwd=project.root)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "broadsheet: nothing is recorded of 2023-12-22: no copy of it was sent, and no event names it; is the "
+        "date right?\n"
+    )
+
+
 def test_report_refuses_what_is_not_an_issue(project: Project, cli: Any) -> None:
     result = cli("report", "last-week", cwd=project.root)
     assert result.exit_code != 0

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import EXIT_INPUT, InvalidInput, UsageError
+from ..errors import EXIT_INPUT, BroadsheetError, InvalidInput, UsageError
 from .output import print_table, project_of, report, shown
 
 if TYPE_CHECKING:
@@ -52,6 +52,11 @@ if TYPE_CHECKING:
     help="Also send again the copies of unknown fate (handed over, the answer never came).",
 )
 @click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Also send again the failed copies (refused for good, or deferred too long), e.g. after fixing what made them fail.",
+)
+@click.option(
     "--give-up-deferred",
     is_flag=True,
     help="Mark every deferred copy failed, and say how many; send nothing.",
@@ -79,6 +84,7 @@ def send_command(
     test_locale: str | None,
     dry_run: bool,
     retry_unknown: bool,
+    retry_failed: bool,
     give_up_deferred: bool,
     yes: bool,
     transport_spec: str | None,
@@ -94,9 +100,10 @@ def send_command(
     SendGrid needs SENDGRID_API_KEY.
     """
     from ..delivery import send as sending
+    from ..delivery import subscribers
     from ..delivery.personalize import Signer, secret_from
     from ..delivery.store import State, database_url, open_store
-    from ..delivery.transports import TransportError, open_transport
+    from ..delivery.transports import Outcome, TransportError, TransportSpecError, open_transport
     from ..issue import read_issue
     from ..pipeline import editions
 
@@ -125,70 +132,97 @@ def send_command(
                 [(locale, *(counts[(state, locale)] for state in states)) for locale in settings.locales],
             )
         return
+    edition = test_locale or settings.source_locale
+    if test_address:
+        if edition not in settings.locales:
+            raise UsageError(
+                f"--locale: unknown locale {edition}; configured locales: {', '.join(settings.locales)}"
+            )
+        _, unusable = subscribers.check(test_address, "", edition, "", settings.locales)
+        if unusable:
+            raise UsageError(f"--to: {unusable[0][1]}")
+    # What the command line or the environment gets wrong is said before the editions are made.
+    spec = transport_spec or environ.get("BROADSHEET_TRANSPORT") or settings.transport
+    signer, transport = None, None
+    if not dry_run:
+        signer = Signer(secret_from(environ))
+        try:
+            transport = open_transport(
+                spec,
+                environ=environ,
+                unsubscribe_group=settings.sendgrid_unsubscribe_group,
+                smtp_connections=settings.smtp_connections,
+                sendgrid_concurrency=settings.sendgrid_concurrency,
+                backoff=sending.retry_backoff(settings),
+            )
+        except TransportSpecError as exc:
+            if transport_spec:
+                raise UsageError(f"--transport: {exc}") from None
+            raise
+        ctx.call_on_close(transport.close)
     made = editions(project, shown(issue), strict=strict)
     found, emails = made.issue, made.emails
     report(made.diagnostics)
-    signer = Signer(secret_from(environ))
-    spec = transport_spec or environ.get("BROADSHEET_TRANSPORT") or settings.transport
-    if dry_run:
+    for locale, number in sending.unserved(engine, list(emails)).items():
+        click.echo(
+            f"broadsheet: warning: {_subscribers(number)} in locale {locale!r}, which is not among the configured "
+            f"locales ({', '.join(emails)}), get no copy: add it to `locales` in broadsheet.toml, or import them "
+            "again with a configured locale",
+            err=True,
+        )
+    if dry_run or transport is None or signer is None:
         for locale, addresses in sending.active_addresses(engine, list(emails)).items():
             click.echo(f"{locale}: {len(addresses)} subscriber(s), subject {emails[locale].subject!r}")
             for address in addresses:
                 click.echo(f"  {address}")
         click.echo("dry run: nothing sent")
         return
-    transport = open_transport(
-        spec,
-        environ=environ,
-        unsubscribe_group=settings.sendgrid_unsubscribe_group,
-        smtp_connections=settings.smtp_connections,
-        sendgrid_concurrency=settings.sendgrid_concurrency,
-        backoff=sending.retry_backoff(settings),
-    )
+    if test_address:
+        delivery = sending.send_test_copy(project, found, emails[edition], transport, signer, test_address)
+        click.echo(
+            f"{edition} test copy to {test_address}: {delivery.outcome.value}{': ' + delivery.detail if delivery.detail else ''}"
+        )
+        if delivery.outcome is not Outcome.SENT:
+            sys.exit(EXIT_INPUT)
+        return
+    retry = [State.UNKNOWN] * retry_unknown + [State.FAILED] * retry_failed
+    left = sending.to_send(engine, found, settings, list(emails), retry=retry)
+    summary = f"{_copies(left.total())} not yet sent ({', '.join(f'{locale}: {left[locale]}' for locale in emails)})"
+    if not yes and left.total():
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"not on a terminal, so not asking: add --yes to send {found.date.isoformat()}: {summary}"
+            )
+        click.confirm(f"Send {found.date.isoformat()} through {transport.name}: {summary}?", abort=True)
     stopped: TransportError | None = None
-    try:
-        if test_address:
-            locale = test_locale or settings.source_locale
-            if locale not in emails:
-                raise UsageError(f"unknown locale {locale}; configured locales: {', '.join(emails)}")
-            delivery = sending.send_test_copy(project, found, emails[locale], transport, signer, test_address)
-            click.echo(
-                f"{locale} test copy to {test_address}: {delivery.outcome.value}{': ' + delivery.detail if delivery.detail else ''}"
+    # The bar ends before any error is printed, and gives the terminal its cursor back.
+    with _progress_reporter() as progress:
+        try:
+            sending.send_issue(
+                project,
+                found,
+                emails,
+                engine,
+                transport,
+                signer,
+                retry=retry,
+                batch_size=batch_size,
+                progress=progress,
             )
-            return
-        audience = sending.audience(engine, list(emails))
-        summary = ", ".join(f"{locale}: {audience[locale]}" for locale in emails)
-        if not yes:
-            if not sys.stdin.isatty():
-                raise UsageError(
-                    f"not on a terminal, so not asking: add --yes to send {found.date.isoformat()} to active subscribers ({summary})"
-                )
-            click.confirm(
-                f"Send {found.date.isoformat()} through {transport.name} to active subscribers ({summary})?",
-                abort=True,
-            )
-        # The bar ends before any error is printed, and gives the terminal its cursor back.
-        with _progress_reporter() as progress:
-            try:
-                sending.send_issue(
-                    project,
-                    found,
-                    emails,
-                    engine,
-                    transport,
-                    signer,
-                    retry_unknown=retry_unknown,
-                    batch_size=batch_size,
-                    progress=progress,
-                )
-            except TransportError as exc:
-                stopped = exc
-    finally:
-        transport.close()
+        except TransportError as exc:
+            stopped = exc
     click.echo(f"sent {progress.sent}, failed {progress.failed}")
     problems = _fates_to_check(
         progress, shown(issue), settings.deferred_max_attempts, settings.deferred_max_age_hours
     )
+    if progress.failed:
+        # Refused for good: nothing the run can do, and no reason to stop a script, but the editor should know.
+        click.echo(
+            f"broadsheet: {_copies(progress.failed)} failed (refused for good, or deferred too long): "
+            f"`broadsheet send {shown(issue)} --status --list failed` names them with the last answer; once what "
+            "made them fail is fixed, --retry-failed sends them again",
+            err=True,
+        )
     for problem in problems:
         click.echo(f"broadsheet: {problem}", err=True)
     if stopped is not None:
@@ -199,6 +233,10 @@ def send_command(
 
 def _copies(number: int) -> str:
     return "1 copy" if number == 1 else f"{number} copies"
+
+
+def _subscribers(number: int) -> str:
+    return "1 active subscriber" if number == 1 else f"{number} active subscribers"
 
 
 def _fates_to_check(progress: Progress, issue: Path, max_attempts: int, max_age_hours: int) -> list[str]:
@@ -295,7 +333,7 @@ def report_command(ctx: click.Context, issue: str, as_json: bool) -> None:
     copies come from the send ledger; the rest from SendGrid's events, each
     subscriber counted once per column.
     """
-    from ..delivery.feedback import REPORT_COLUMNS, issue_report
+    from ..delivery.feedback import REPORT_COLUMNS, anything_recorded, issue_report
     from ..delivery.store import project_store
 
     project = project_of(ctx)
@@ -307,6 +345,10 @@ def report_command(ctx: click.Context, issue: str, as_json: bool) -> None:
             f"ISSUE: Expected a date such as 2024-01-04 or an issue file but received: {issue!r}"
         ) from None
     with project_store(project) as engine:
+        if not anything_recorded(engine, name):
+            raise BroadsheetError(
+                f"nothing is recorded of {name}: no copy of it was sent, and no event names it; is the date right?"
+            )
         rows = issue_report(engine, name, project.settings.locales)
     if as_json:
         click.echo(

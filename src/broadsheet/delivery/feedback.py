@@ -271,6 +271,15 @@ class ReportRow:
         }
 
 
+def anything_recorded(engine: Engine, issue: str) -> bool:
+    """Whether the ledger holds a copy of `issue`, or an event names it: else there is nothing to report."""
+    with Session(engine) as session:
+        return any(
+            session.scalar(select(table.id).where(table.issue == issue).limit(1)) is not None
+            for table in (LedgerEntry, Event)
+        )
+
+
 def issue_report(engine: Engine, issue: str, locales: Iterable[str]) -> list[ReportRow]:
     """Per locale (`locales` first, then any other the ledger has), the copies sent and the subscribers per event.
 

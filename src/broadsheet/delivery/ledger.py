@@ -320,17 +320,31 @@ class SendLedger:
                 "`broadsheet send` again"
             )
 
+    def _without_a_row(self, locales: Sequence[str]) -> ColumnElement[bool]:
+        """Active subscribers (in `locales`) that this issue has no row for yet."""
+        already = exists().where(
+            and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id == Subscriber.id)
+        )
+        return and_(Subscriber.status == Status.ACTIVE.value, Subscriber.locale.in_(locales), ~already)
+
+    def unrecorded(self, locales: Sequence[str]) -> Counter[str]:
+        """Per locale, the active subscribers that `record` would add a row for now."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(Subscriber.locale, func.count())
+                .where(self._without_a_row(locales))
+                .group_by(Subscriber.locale)
+            ).all()
+        return Counter({locale: int(number) for locale, number in rows})
+
     def record(self, locales: Sequence[str]) -> int:
         """Add a pending row for every active subscriber (in `locales`) without one; how many were added."""
         with self.engine.begin() as connection:
-            already = exists().where(
-                and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id == Subscriber.id)
-            )
             chosen = select(
                 literal(self.issue, String()).label("issue"),
                 Subscriber.id,
                 Subscriber.locale,
-            ).where(Subscriber.status == Status.ACTIVE.value, Subscriber.locale.in_(locales), ~already)
+            ).where(self._without_a_row(locales))
             # Two senders starting at once on PostgreSQL may both find a subscriber without a row:
             # the unique (issue, subscriber) index settles it, and the later insert skips the row.
             columns, key = ["issue", "subscriber_id", "locale"], ["issue", "subscriber_id"]
@@ -353,18 +367,18 @@ class SendLedger:
 
     # -- before the copies go: what to try ----------------------------------------------------------------
 
-    def requeue_unknown(self) -> int:
-        """Make every copy of unknown fate pending again (`--retry-unknown`); how many."""
+    def requeue(self, state: State) -> int:
+        """Make every copy in `state` (unknown: `--retry-unknown`, failed: `--retry-failed`) pending again; how many."""
         with self.engine.begin() as connection:
             return int(
                 connection.execute(
                     update(LedgerEntry)
-                    .where(self._mine(), LedgerEntry.state == State.UNKNOWN.value)
+                    .where(self._mine(), LedgerEntry.state == state.value)
                     .values(
                         state=State.PENDING.value,
                         run_id=None,
                         deferred_at=None,
-                        detail="sent again after an unknown fate",
+                        detail=f"sent again after {'an unknown fate' if state is State.UNKNOWN else 'it failed'}",
                     )
                 ).rowcount
             )

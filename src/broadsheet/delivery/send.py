@@ -69,6 +69,32 @@ def audience(engine: Engine, locales: Sequence[str]) -> Counter[str]:
     return Counter({locale: int(count) for locale, count in rows})
 
 
+def unserved(engine: Engine, locales: Sequence[str]) -> Counter[str]:
+    """Active subscribers per locale that is not among `locales`: a send leaves them out."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Subscriber.locale, func.count())
+            .where(Subscriber.status == Status.ACTIVE.value, Subscriber.locale.not_in(locales))
+            .group_by(Subscriber.locale)
+        ).all()
+    return Counter({locale: int(count) for locale, count in rows})
+
+
+def to_send(
+    engine: Engine, issue: Issue, settings: Settings, locales: Sequence[str], *, retry: Collection[State] = ()
+) -> Counter[str]:
+    """Per locale, the copies a send of `issue` would try now: active subscribers without one yet, pending and
+    deferred copies, and those in the states of `retry` (unknown, failed)."""
+    ledger = ledger_of(engine, issue, settings)
+    counts = ledger.counts()
+    states = [State.PENDING.value, State.QUEUED.value, State.DEFERRED.value]
+    states += [state.value for state in retry]
+    left = ledger.unrecorded(locales)
+    for locale in locales:
+        left[locale] += sum(counts[(state, locale)] for state in states)
+    return left
+
+
 def active_addresses(engine: Engine, locales: Sequence[str]) -> dict[str, list[str]]:
     """The addresses of the active subscribers of each locale, ordered by address."""
     with Session(engine) as session:
@@ -97,7 +123,7 @@ class Progress:
     unknown: int = 0
     """Copies this run handed over without hearing the answer."""
     unknown_before: int = 0
-    """Copies of unknown fate left by earlier runs (and not sent again: `retry_unknown` was not asked)."""
+    """Copies of unknown fate left by earlier runs (and not sent again: `retry` did not name them)."""
     unknown_answer: str = ""
     """What happened to the first copy this run left unknown, as the transport said it."""
     on_change: Callable[[Progress], None] = lambda progress: None
@@ -124,12 +150,12 @@ def send_issue(
     transport: Transport,
     signer: Signer,
     *,
-    retry_unknown: bool = False,
+    retry: Collection[State] = (),
     batch_size: int | None = None,
     progress: Progress | None = None,
 ) -> Progress:
-    """Deliver every pending copy of `issue`, then try the deferred ones again; copies of unknown fate are
-    left alone unless `retry_unknown`. Raises TransportError when the transport cannot go on (what it
+    """Deliver every pending copy of `issue`, then try the deferred ones again; copies of unknown fate, and
+    failed ones, are left alone unless `retry` names their state. Raises TransportError when the transport cannot go on (what it
     did until then is recorded)."""
     settings = project.settings
     progress = progress or Progress()
@@ -140,8 +166,8 @@ def send_issue(
     try:
         ledger.record(list(emails))
         progress.failed = ledger.give_up_deferred(patience)
-        if retry_unknown:
-            ledger.requeue_unknown()
+        for state in retry:
+            ledger.requeue(state)
         progress.unknown_before = len(ledger.unknown())
         due = ledger.due(patience)
         progress.total = due[State.PENDING.value] + due[State.DEFERRED.value] + progress.failed

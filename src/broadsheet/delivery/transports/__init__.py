@@ -36,6 +36,11 @@ class TransportError(BroadsheetError):
     """
 
 
+class TransportSpecError(TransportError):
+    """A transport's spec that names none (`outbox:` without a folder, an SMTP URL without a host, a port that is
+    not one): a wrong command line when `--transport` gave it."""
+
+
 @dataclass(frozen=True)
 class Recipient:
     """One subscriber's copy: the address, and the values of the edition's placeholders."""
@@ -157,6 +162,6 @@ def open_transport(
         from .outbox import OutboxTransport
 
         return OutboxTransport(spec.removeprefix("outbox:"))
-    raise TransportError(
+    raise TransportSpecError(
         f"unknown transport {spec!r}; use sendgrid, an smtp:// or smtps:// URL, or outbox:PATH"
     )

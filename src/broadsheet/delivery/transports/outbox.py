@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from ...atomic import replace_whole
-from . import Batch, Delivery, Outcome, Recipient, TransportError
+from . import Batch, Delivery, Outcome, Recipient, TransportError, TransportSpecError
 from .mime import PreparedMessage, prepare
 
 _UNSAFE = re.compile(r"[^a-z0-9._@+-]")
@@ -41,7 +41,7 @@ class OutboxTransport:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         if not str(path):
-            raise TransportError("outbox: needs a folder, e.g. outbox:build/outbox")
+            raise TransportSpecError("outbox: needs a folder, e.g. outbox:build/outbox")
         self.path = Path(path)
 
     def __repr__(self) -> str:

@@ -24,7 +24,7 @@ from email.utils import parseaddr
 from urllib.parse import quote, unquote, urlsplit
 
 from ...logs import without_addresses
-from . import Batch, Delivery, Outcome, TransportError
+from . import Batch, Delivery, Outcome, TransportError, TransportSpecError
 from .mime import ascii_address, prepare
 from .retry import Backoff
 
@@ -123,11 +123,11 @@ class SMTPTransport:
         parts = urlsplit(url)
         where = f"{parts.scheme}://{parts.hostname or ''}"
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-            raise TransportError(f"{where}: expected smtp://[user:password@]host[:port] or smtps://...")
+            raise TransportSpecError(f"{where}: expected smtp://[user:password@]host[:port] or smtps://...")
         try:
             port = parts.port or DEFAULT_PORTS[parts.scheme]
         except ValueError:
-            raise TransportError(f"{where}: the port must be a number from 1 to 65535") from None
+            raise TransportSpecError(f"{where}: the port must be a number from 1 to 65535") from None
         return cls(
             parts.hostname,
             port,
