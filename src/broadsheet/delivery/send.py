@@ -58,17 +58,6 @@ def batch_of(
     )
 
 
-def audience(engine: Engine, locales: Sequence[str]) -> Counter[str]:
-    """Active subscribers per locale."""
-    with Session(engine) as session:
-        rows = session.execute(
-            select(Subscriber.locale, func.count())
-            .where(Subscriber.status == Status.ACTIVE.value, Subscriber.locale.in_(locales))
-            .group_by(Subscriber.locale)
-        ).all()
-    return Counter({locale: int(count) for locale, count in rows})
-
-
 def unserved(engine: Engine, locales: Sequence[str]) -> Counter[str]:
     """Active subscribers per locale that is not among `locales`: a send leaves them out."""
     with Session(engine) as session:
