@@ -27,7 +27,7 @@ from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.catalog import Message as BabelMessage
 from babel.messages.extract import extract_from_file
-from babel.messages.pofile import write_po
+from babel.messages.pofile import normalize, write_po
 
 from . import __version__, burmese, markdown
 from .atomic import write_atomic
@@ -208,10 +208,50 @@ def _not_formatted(catalog: Catalog) -> None:
         message.flags.discard("python-format")
 
 
-def _po_text(catalog: Catalog, **options: Any) -> bytes:
+_WIDTH = 76
+_MARKED = re.compile(rb'^#\| msgid "\x01(\d+)"\n', re.M)
+
+
+def _po_text(catalog: Catalog, *, history: bool = False) -> bytes:
+    """`catalog` as a .po file; with `history`, the obsolete messages (`#~`) and the previous msgid of each
+    fuzzy one (`#|`), as GNU gettext writes them.
+
+    Babel's writer wraps a previous msgid as a comment, which joined a long one's lines into `#| msgid "" "As
+    2023...` with its strings cut anywhere: a file that neither Babel nor msgfmt could read again. It writes a
+    mark in its place here, which is replaced by the msgid written as a msgid is.
+    """
+    previous = []
+    if history:
+        for message in catalog:
+            if message.previous_id:
+                previous.append(message.previous_id)
+                message.previous_id = [f"\x01{len(previous) - 1}"]
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=76, omit_header=False, **options)
-    return buffer.getvalue()
+    try:
+        write_po(
+            buffer,
+            catalog,
+            width=_WIDTH,
+            omit_header=False,
+            include_previous=history,
+            ignore_obsolete=not history,
+        )
+    finally:
+        for message in catalog:
+            if message.previous_id and message.previous_id[0].startswith("\x01"):
+                message.previous_id = previous[int(message.previous_id[0][1:])]
+
+    def written(mark: re.Match[bytes]) -> bytes:
+        ids = previous[int(mark.group(1))]
+        # Wrapped to the width less the prefix: `normalize` counts a prefix once for every word.
+        lines = [
+            f"#| {line}\n"
+            for keyword, text in zip(("msgid", "msgid_plural"), ids, strict=False)
+            for line in f"{keyword} {normalize(text, width=_WIDTH - 3)}".split("\n")
+        ]
+        return "".join(lines).encode(catalog.charset, "backslashreplace")
+
+    return _MARKED.sub(written, buffer.getvalue())
 
 
 _DATE_HEADER = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): .*\\n"\n', re.M)
@@ -267,9 +307,9 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
 # -- Updating translations -------------------------------------------------------
 
 
-def _read(path: Path, locale: str | None = None) -> Catalog:
+def _read(project: Project, path: Path, locale: str | None = None) -> Catalog:
     """A catalog of its own, to change and write back; InvalidInput, located, when it cannot be read."""
-    return read_catalog(path, locale)[0]
+    return read_catalog(path, locale, shown(project, path))[0]
 
 
 def _set_plural_forms(catalog: Catalog, locale: str) -> None:
@@ -291,6 +331,22 @@ def _keep_lang(template: Catalog, locale: str) -> Catalog:
     return kept
 
 
+def _merge(catalog: Catalog, template: Catalog) -> None:
+    """Merge `template` into `catalog` as GNU msgmerge does, keeping what a fuzzy message was translated from.
+
+    Babel's merge forgets the previous msgid of a message that was fuzzy already, and gives one edited twice
+    the msgid it had in between, whose text the translation never was.
+    """
+    was = {(texts(m.id), m.context): m.previous_id for m in catalog if m.id and m.fuzzy and m.previous_id}
+    catalog.update(template, update_header_comment=False)
+    for message in catalog:
+        if not message.fuzzy:
+            continue
+        key = (texts(message.previous_id or message.id), message.context)
+        if key in was:
+            message.previous_id = list(was[key])
+
+
 def update(project: Project, locales: Sequence[str]) -> list[Written]:
     """Create or merge `<locale>/LC_MESSAGES/<domain>.po` from every `.pot` under `locales/`.
 
@@ -303,13 +359,13 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
     )
     for template_file in templates:
         domain = template_file.relative_to(project.locales_dir).with_suffix("").as_posix()
-        template = _read(template_file)
+        template = _read(project, template_file)
         for locale in locales:
             path = catalog_path(project, locale, domain)
             wanted = _keep_lang(template, locale)
             if present(path):
-                catalog = _read(path, locale)
-                catalog.update(wanted, update_header_comment=False)
+                catalog = _read(project, path, locale)
+                _merge(catalog, wanted)
             else:
                 catalog = Catalog(
                     locale=locale,
@@ -325,7 +381,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
             _set_plural_forms(catalog, locale)
             if domain != INTERFACE:
                 _not_formatted(catalog)
-            content = _po_text(catalog, include_previous=True, ignore_obsolete=False)
+            content = _po_text(catalog, history=True)
             results.append(Written(path, _write_if_changed(path, content)))
     return results
 
@@ -386,9 +442,9 @@ def _state(message: BabelMessage) -> str:
 
 def status(project: Project, locale: str, domain: str) -> CatalogStatus:
     """How much of `domain` is translated into `locale` (counting the template's messages)."""
-    template = _keep_lang(_read(template_path(project, domain)), locale)
+    template = _keep_lang(_read(project, template_path(project, domain)), locale)
     path = catalog_path(project, locale, domain)
-    catalog = _read(path, locale) if present(path) else None
+    catalog = _read(project, path, locale) if present(path) else None
     counts: Counter[str] = Counter()
     for message in template:
         if not message.id:
@@ -632,7 +688,7 @@ def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> li
 
 def convert_zawgyi(project: Project, path: Path) -> int:
     """Convert every Zawgyi msgstr of the catalog at `path` to Unicode; the number converted."""
-    catalog = _read(path)
+    catalog = _read(project, path)
     converted = 0
     for message in catalog:
         if not message.id or not message.string:
@@ -646,7 +702,7 @@ def convert_zawgyi(project: Project, path: Path) -> int:
         locale = str(catalog.locale) if catalog.locale else None
         if locale:
             _set_plural_forms(catalog, locale)
-        _write_if_changed(path, _po_text(catalog, include_previous=True, ignore_obsolete=False))
+        _write_if_changed(path, _po_text(catalog, history=True))
     return converted
 
 

@@ -264,15 +264,47 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
     # in the source language reads no catalog.
     from babel.messages.pofile import PoFileError, read_po
 
+    babel_lines, previous = _previous_msgids(lines)
     try:
-        catalog = read_po([f"{line}\n" for line in lines], locale=locale, abort_invalid=True)
+        catalog = read_po([f"{line}\n" for line in babel_lines], locale=locale, abort_invalid=True)
     except PoFileError as exc:
         raise InvalidInput(
             [Diagnostic(display, getattr(exc, "lineno", -1) + 1, 0, "", str(exc).rsplit(" on ", 1)[0])]
         ) from None
     except ValueError as exc:
         raise InvalidInput([Diagnostic(display, 0, 0, "", f"cannot read catalog: {exc}")]) from None
+    for message in catalog:
+        if message.lineno in previous:
+            message.previous_id = list(previous[message.lineno])
     return catalog, lines
+
+
+def _previous_msgids(lines: list[str]) -> tuple[list[str], dict[int, tuple[str, ...]]]:
+    """`lines` without their previous msgids (`#| msgid ""` / `#| "..."`), and each one by the line of the
+    msgid it belongs to. Babel's reader takes a `#|` line for a translator's comment, which its writer then
+    wrote back as `# | msgid ""`, a comment that piled up at every update; and `#~|` it refuses."""
+    from babel.messages.pofile import unescape
+
+    kept, found = [], {}
+    parts: dict[str, list[str]] = {}
+    part = ""
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith(("#|", "#~|")):
+            body = stripped.removeprefix("#~").removeprefix("#").removeprefix("|").strip()
+            keyword, _, string = body.partition(" ")
+            if not body.startswith('"'):
+                part, body = keyword, string.strip()
+            # An obsolete message's previous msgid is dropped: no translator is shown it.
+            if not stripped.startswith("#~") and body:
+                parts.setdefault(part, []).append(unescape(body))
+            kept.append("")
+            continue
+        if stripped.startswith("msgid ") and parts:
+            found[number] = tuple("".join(parts[k]) for k in ("msgid", "msgid_plural") if k in parts)
+            parts = {}
+        kept.append(line)
+    return kept, found
 
 
 @dataclass(frozen=True)
