@@ -528,6 +528,22 @@ def test_unicode_burmese_translation_is_not_taken_for_zawgyi(project: Project, c
     )
 
 
+def test_a_fuzzy_translation_which_is_never_used_is_not_checked(project: Project, cli) -> None:
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    link = "First paragraph with a [link](https://example.org/one) and *emphasis*."
+    translate(
+        project,
+        "my",
+        "issues/2024-01-04",
+        {link: "လင့်ခ် မပါသော ပထမ စာပိုဒ်။", "Third paragraph, plain.": ZAWGYI},
+        fuzzy=frozenset({link, "Third paragraph, plain."}),
+    )
+    result = cli("check", "issues/2024-01-04.yaml", cwd=project.root)
+    assert result.exit_code == 0, result.output
+    assert "error" not in result.stderr
+
+
 # -- Translators' mistakes never break a build or a page ----------------------------
 
 BY = 'msgstr "ရေးသားသူ - %(author)s"'

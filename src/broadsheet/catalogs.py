@@ -643,7 +643,8 @@ def _problems(loaded: Loaded, *, is_markdown: bool, is_format: bool) -> list[Dia
     display = loaded.display
     diagnostics = []
     for message in loaded.catalog:
-        if not message.id or not message.string:
+        # A fuzzy translation is never used (English is shown): its mistakes are for the translator's revision.
+        if not message.id or not message.string or message.fuzzy:
             continue
         ids, strings = texts(message.id), texts(message.string)
         line = loaded.msgstr_line(message.lineno)
