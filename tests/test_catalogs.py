@@ -629,6 +629,13 @@ BROKEN = {
         "msgid without a msgstr after it",
         line_at=b'msgid "A Year of Tragedy and Hope"',
     ),
+    "line break in the translation of the title, the email's subject": Broken(
+        "issues/2023-12-21",
+        'msgstr "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"'.encode(),
+        'msgstr "ကြေကွဲမှု\\nBcc: evil@example.org"'.encode(),
+        "msgstr: translation contains a line break or control character (U+000A), which cannot appear in an "
+        "email subject; write it on one line",
+    ),
     "HTML in an interface translation": Broken(
         "messages",
         BY.encode(),
@@ -672,6 +679,32 @@ def test_broken_catalog_is_one_located_error_for_check_build_site_and_send(
     assert send.returncode == 1, send.stderr
     assert expected in send.stderr.splitlines()
     assert "Traceback" not in send.stderr
+
+
+def test_a_translation_that_is_only_spaces_is_untranslated_and_reported(sample_project: Project, cli) -> None:
+    # It was used: a blank subject and heading.
+    title = 'msgstr "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"'
+
+    def untranslated() -> int:
+        status = cli("catalog", "status", SAMPLE_ISSUE, "--json", cwd=sample_project.root)
+        return int(
+            next(row for row in json.loads(status.stdout) if row["domain"] == "issues/2023-12-21")[
+                "messages"
+            ]["untranslated"]
+        )
+
+    before = untranslated()
+    where = Broken("issues/2023-12-21", title.encode(), b'msgstr " "', "").apply(sample_project)
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{where}: warning: msgstr: translation is only spaces: taken as untranslated (English shown); "
+        "write the translation, or leave it empty"
+    ) in result.stderr.splitlines()
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    assert Renderer(sample_project).render(localize(sample_project, issue, "my")).subject == issue.title
+    assert untranslated() == before + 1
 
 
 def test_translation_that_cannot_be_formatted_falls_back_to_english_when_rendering(

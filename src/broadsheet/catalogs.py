@@ -31,7 +31,7 @@ from babel.messages.pofile import normalize, write_po
 
 from . import __version__, burmese, markdown
 from .atomic import write_atomic
-from .errors import BroadsheetError, Diagnostic, InvalidInput, errors_in
+from .errors import BroadsheetError, Diagnostic, InvalidInput, Severity, errors_in
 from .i18n import (
     INTERFACE,
     NAMES,
@@ -47,7 +47,7 @@ from .i18n import (
     template_path,
     texts,
 )
-from .issue import dated_alike, read_issue
+from .issue import dated_alike, read_issue, subject_problem
 from .model import Issue
 from .settings import SETTINGS_FILE, Project, find_project
 
@@ -435,7 +435,7 @@ def _words(message: BabelMessage) -> int:
 
 def _state(message: BabelMessage) -> str:
     strings = texts(message.string)
-    if not strings or not all(strings):
+    if not strings or not all(s.strip() for s in strings):
         return "untranslated"
     return "fuzzy" if message.fuzzy else "translated"
 
@@ -618,28 +618,39 @@ def _difference(kind: str, missing: Counter[str], extra: Counter[str]) -> str:
 
 
 def check_catalog(
-    project: Project, path: Path, *, is_markdown: bool, is_format: bool = False
+    project: Project,
+    path: Path,
+    *,
+    is_markdown: bool,
+    is_format: bool = False,
+    subjects: frozenset[str] = frozenset(),
 ) -> list[Diagnostic]:
     """Errors in one `.po` file: its syntax and encoding, translations Python cannot format, lost
-    placeholders, links and markup, HTML the original has not, Zawgyi text."""
+    placeholders, links and markup, HTML the original has not, Zawgyi text, a line break in a translation of
+    one of `subjects` (an email's subject); and, as warnings, translations that are only spaces."""
     display = shown(project, path)
     try:
         loaded = load_catalog(path, display)
     except InvalidInput as exc:
         return list(exc.diagnostics)
-    key = (display, is_markdown, is_format)
+    key = (display, is_markdown, is_format, subjects)
     checked = _checked.get(key)
     if checked is None or checked[0] is not loaded:
-        checked = (loaded, _problems(loaded, is_markdown=is_markdown, is_format=is_format))
+        checked = (
+            loaded,
+            _problems(loaded, is_markdown=is_markdown, is_format=is_format, subjects=subjects),
+        )
         _checked[key] = checked
     return list(checked[1])
 
 
-_checked: dict[tuple[str, bool, bool], tuple[Loaded, list[Diagnostic]]] = {}
+_checked: dict[tuple[str, bool, bool, frozenset[str]], tuple[Loaded, list[Diagnostic]]] = {}
 """The findings in each catalog as last read: `site` checks the shared catalogs once, not once per issue."""
 
 
-def _problems(loaded: Loaded, *, is_markdown: bool, is_format: bool) -> list[Diagnostic]:
+def _problems(
+    loaded: Loaded, *, is_markdown: bool, is_format: bool, subjects: frozenset[str]
+) -> list[Diagnostic]:
     display = loaded.display
     diagnostics = []
     for message in loaded.catalog:
@@ -651,6 +662,22 @@ def _problems(loaded: Loaded, *, is_markdown: bool, is_format: bool) -> list[Dia
         for translation in strings:
             if not translation:
                 continue
+            if not translation.strip():
+                diagnostics.append(
+                    Diagnostic(
+                        display,
+                        line,
+                        0,
+                        "msgstr",
+                        "translation is only spaces: taken as untranslated (English shown); "
+                        "write the translation, or leave it empty",
+                        Severity.WARNING,
+                    )
+                )
+                continue
+            subject = subject_problem(translation) if ids[0] in subjects else None
+            if subject:
+                diagnostics.append(Diagnostic(display, line, 0, "msgstr", f"translation {subject}"))
             for problem in translation_problems(
                 ids[0] if len(ids) == 1 else ids[-1],
                 translation,
@@ -682,7 +709,12 @@ def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> li
             # missing catalog.
             if present(path):
                 diagnostics += check_catalog(
-                    project, path, is_markdown=is_markdown, is_format=domain == INTERFACE
+                    project,
+                    path,
+                    is_markdown=is_markdown,
+                    is_format=domain == INTERFACE,
+                    # The title's translation is its edition's subject.
+                    subjects=frozenset({issue.title}) if is_markdown else frozenset(),
                 )
     return diagnostics
 

@@ -410,12 +410,13 @@ class Lookup:
 
 
 def _translated(loaded: Loaded | None) -> dict[str, tuple[str, ...]]:
-    """msgid -> every form of its translation, for the translated, non-fuzzy messages."""
+    """msgid -> every form of its translation, for the translated, non-fuzzy messages (a translation that is
+    only spaces is none: it gave a blank subject or heading)."""
     found: dict[str, tuple[str, ...]] = {}
     for message in loaded.catalog if loaded else ():
         if message.id and message.string and not message.fuzzy:
             strings = texts(message.string)
-            if all(strings):
+            if all(s.strip() for s in strings):
                 found[texts(message.id)[0]] = strings
     return found
 
