@@ -602,6 +602,14 @@ BROKEN = {
         "unknown charset 'no-such-charset' in the Content-Type header; write charset=UTF-8",
         b"no-such-charset",
     ),
+    "legacy charset declared for UTF-8 text": Broken(
+        "issues/2023-12-21",
+        b"charset=utf-8",
+        b"charset=ISO-8859-1",
+        "the Content-Type header declares charset=ISO-8859-1, but the text is UTF-8 and would be garbled; "
+        "write charset=UTF-8",
+        b"ISO-8859-1",
+    ),
     "NUL byte": Broken(
         "messages",
         BY.encode(),
@@ -944,6 +952,13 @@ def test_a_translation_holding_a_unicode_line_separator_is_read_as_msgfmt_reads_
         assert [str(d) for d in refused.value.diagnostics] == [
             "messages.po:7:10: error: the catalog holds the control character U+001C; a .po file is text (was it saved by another program?)"
         ]
+
+
+def test_a_catalog_in_the_legacy_charset_it_declares_is_read_in_it(tmp_path: Path) -> None:
+    path = tmp_path / "messages.po"
+    text = PO_HEADER.replace("UTF-8", "ISO-8859-1") + 'msgid "Coffee"\nmsgstr "Café"\n'
+    path.write_text(text, encoding="iso-8859-1")
+    assert read_catalog(path, display="messages.po")[0]["Coffee"].string == "Café"
 
 
 def test_a_catalog_saved_as_utf16_is_told_to_be_saved_as_utf8(tmp_path: Path) -> None:

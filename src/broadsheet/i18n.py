@@ -191,6 +191,14 @@ def _unreadable(line: str) -> str:
     return f"cannot read {shown!r}: expected a comment (#), a keyword (msgid, msgstr...) with a quoted string, or a quoted string"
 
 
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _located(display: str, raw: bytes, offset: int, message: str) -> InvalidInput:
     line = raw.count(b"\n", 0, offset) + 1
     column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
@@ -245,6 +253,15 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
                 declared.start(1),
                 f"unknown charset {charset!r} in the Content-Type header; write charset=UTF-8",
             ) from None
+        if codecs.lookup(charset).name != "utf-8" and not raw.isascii() and _is_utf8(raw):
+            # Read as the charset declared, the Burmese text became mojibake in every email, without a word.
+            raise _located(
+                display,
+                raw,
+                declared.start(1),
+                f"the Content-Type header declares charset={charset}, but the text is UTF-8 and would be "
+                "garbled; write charset=UTF-8",
+            )
     try:
         text = raw.decode(charset)
     except UnicodeDecodeError as exc:
