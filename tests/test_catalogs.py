@@ -961,6 +961,24 @@ def test_a_catalog_in_the_legacy_charset_it_declares_is_read_in_it(tmp_path: Pat
     assert read_catalog(path, display="messages.po")[0]["Coffee"].string == "Café"
 
 
+@pytest.mark.parametrize("end", ["\r", "\r\n"], ids=["CR", "CRLF"])
+def test_a_catalog_with_old_mac_or_windows_line_ends_is_read_as_it_is_written(
+    tmp_path: Path, end: str
+) -> None:
+    # With "\r" only, the whole file was one line: an empty catalog, every message untranslated without a word.
+    path = tmp_path / "messages.po"
+    text = PO_HEADER + 'msgid "Read more"\nmsgstr "ဆက်လက်ဖတ်ရှုရန်"\n\nmsgid "a"\nmsgstr "b\n'
+    path.write_bytes(text.replace("\n", end).encode())
+    with pytest.raises(InvalidInput) as refused:
+        read_catalog(path, display="messages.po")
+    assert [str(d) for d in refused.value.diagnostics] == [
+        'messages.po:10: error: a string is not closed: it needs a " at its end, and a " inside it is written \\"'
+    ]
+    path.write_bytes(text.replace('"b\n', '"b"\n').replace("\n", end).encode())
+    catalog, _lines = read_catalog(path, display="messages.po")
+    assert (catalog["Read more"].string, catalog["a"].string) == ("ဆက်လက်ဖတ်ရှုရန်", "b")
+
+
 def test_a_catalog_saved_as_utf16_is_told_to_be_saved_as_utf8(tmp_path: Path) -> None:
     path = tmp_path / "messages.po"
     path.write_text(PO_HEADER + 'msgid "a"\nmsgstr "b"\n', encoding="utf-16")

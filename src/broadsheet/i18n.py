@@ -229,6 +229,10 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Else reported as "a NUL byte" at 1:4, which does not tell the translator what to do.
         raise _located(display, raw, 0, "the catalog is UTF-16 text; save it as UTF-8")
+    # Lines end at "\n", "\r\n" (Windows) or "\r" (old Mac OS, once read as one line: an empty catalog) and at
+    # nothing else, as GNU gettext reads them: `splitlines` also breaks at U+2028, U+0085 and the like, which a
+    # translation may hold (msgfmt takes them), and then reported an unclosed string.
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     control = _CONTROL.search(raw)
     if control:
         name = (
@@ -271,9 +275,7 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
             exc.start,
             f"not {charset} text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as {charset}",
         ) from None
-    # Lines end at "\n" only, as GNU gettext reads them: `splitlines` also breaks at U+2028, U+0085 and the
-    # like, which a translation may hold (msgfmt takes them), and then reported an unclosed string.
-    lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
+    lines = text.removeprefix("\ufeff").split("\n")
     syntax = _syntax_error(lines)
     if syntax:
         raise InvalidInput([Diagnostic(display, syntax.line, 0, "", syntax.message)])
