@@ -448,6 +448,34 @@ def test_check_reports_catalog_problems_with_their_line(project: Project, cli) -
     )
 
 
+def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
+    sample_project: Project, cli
+) -> None:
+    # A translator's file named as another tool names it did nothing, without a word.
+    names = catalogs.catalog_path(sample_project, "my", "names").read_bytes()
+    expected = {
+        "th/LC_MESSAGES/messages.po": "locale 'th' is not configured, so its catalogs are not read; "
+        "add it to `locales` in broadsheet.toml if it should be sent",
+        "my_MM/LC_MESSAGES/names.po": "locale 'my_MM' is not configured, so its catalogs are not read; "
+        "did you mean 'my'? (locales/my/LC_MESSAGES/)",
+        "my/LC_MESSAGES/my_MM.po": "not a catalog broadsheet reads: expected messages.po, names.po or "
+        "issues/<date>.po",
+        "my/names.po": "not where broadsheet reads a catalog: expected locales/my/LC_MESSAGES/names.po",
+        "en/LC_MESSAGES/names.po": "en is the source language: its catalogs are not read",
+    }
+    for name in expected:
+        path = sample_project.locales_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(names)
+    warnings = sorted(f"locales/{name}: warning: {message}" for name, message in expected.items())
+    check = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert check.exit_code == 0, check.output
+    assert [line for line in check.stderr.splitlines() if line.startswith("locales/")] == warnings
+    status = cli("catalog", "status", cwd=sample_project.root)
+    assert status.exit_code == 0, status.output
+    assert status.stderr.splitlines() == warnings
+
+
 def test_pybabel_extract_uses_the_registered_extractor(project: Project, tmp_path: Path) -> None:
     pybabel = shutil.which("pybabel", path=str(Path(REPO / ".venv" / "bin"))) or shutil.which("pybabel")
     assert pybabel, "pybabel comes with Babel"

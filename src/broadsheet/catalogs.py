@@ -477,6 +477,51 @@ def status_report(project: Project, issue_path: Path | None = None) -> list[Cata
     return [status(project, locale, domain) for locale in project.settings.locales[1:] for domain in domains]
 
 
+_DOMAIN = re.compile(r"messages|names|issues/\d{4}-\d{2}-\d{2}")
+
+
+def stray_catalogs(project: Project) -> list[Diagnostic]:
+    """A warning for each `.po` file under `locales/` that broadsheet never reads, saying what it expected: a
+    translator's file named as another tool names it (`my_MM/`, `my.po`) did nothing, without a word."""
+    settings = project.settings
+    found = []
+    for path in sorted(project.locales_dir.rglob("*.po")):
+        parts = path.relative_to(project.locales_dir).parts
+        if len(parts) < 3 or parts[1] != "LC_MESSAGES":
+            if parts[0] in settings.locales[1:]:
+                expected = f"locales/{parts[0]}/LC_MESSAGES/{Path(*parts[1:]).as_posix()}"
+            else:
+                expected = (
+                    f"locales/<locale>/LC_MESSAGES/{'issues/<date>.po' if 'issues' in parts else path.name}"
+                )
+            problem = f"not where broadsheet reads a catalog: expected {expected}"
+        elif parts[0] == settings.source_locale:
+            problem = f"{parts[0]} is the source language: its catalogs are not read"
+        elif parts[0] not in settings.locales:
+            problem = f"locale {parts[0]!r} is not configured, so its catalogs are not read; " + _meant(
+                parts[0], settings.locales[1:]
+            )
+        elif not _DOMAIN.fullmatch(Path(*parts[2:]).with_suffix("").as_posix()):
+            problem = "not a catalog broadsheet reads: expected messages.po, names.po or issues/<date>.po"
+        else:
+            continue
+        found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
+    return found
+
+
+def _meant(locale: str, configured: Sequence[str]) -> str:
+    """What to do with a catalog for `locale`: rename its folder to a configured locale of its language, or
+    add `locale` to the settings."""
+    try:
+        language = Locale.parse(locale.replace("-", "_")).language
+    except (ValueError, TypeError):
+        language = None
+    alike = [code for code in configured if Locale.parse(code).language == language]
+    if alike:
+        return f"did you mean {alike[0]!r}? (locales/{alike[0]}/LC_MESSAGES/)"
+    return f"add it to `locales` in {SETTINGS_FILE} if it should be sent"
+
+
 # -- Checks of translations ------------------------------------------------------
 
 _PLACEHOLDER = re.compile(
