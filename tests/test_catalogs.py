@@ -458,6 +458,8 @@ def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
         "add it to `locales` in broadsheet.toml if it should be sent",
         "my_MM/LC_MESSAGES/names.po": "locale 'my_MM' is not configured, so its catalogs are not read; "
         "did you mean 'my'? (locales/my/LC_MESSAGES/)",
+        "zz/LC_MESSAGES/names.po": "locale 'zz' is not configured, so its catalogs are not read; "
+        "add it to `locales` in broadsheet.toml if it should be sent",
         "my/LC_MESSAGES/my_MM.po": "not a catalog broadsheet reads: expected messages.po, names.po or "
         "issues/<date>.po",
         "my/names.po": "not where broadsheet reads a catalog: expected locales/my/LC_MESSAGES/names.po",

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.catalog import Message as BabelMessage
 from babel.messages.extract import extract_from_file
@@ -514,7 +514,7 @@ def _meant(locale: str, configured: Sequence[str]) -> str:
     add `locale` to the settings."""
     try:
         language = Locale.parse(locale.replace("-", "_")).language
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnknownLocaleError):
         language = None
     alike = [code for code in configured if Locale.parse(code).language == language]
     if alike:
