@@ -703,7 +703,10 @@ def test_broken_catalog_is_one_located_error_for_check_build_site_and_send(
     assert not (sample_project.build_dir / "2023-12-21").exists()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BROADSHEET_", "SENDGRID_"))}
     env.update(
-        BROADSHEET_SECRET=SECRET, BROADSHEET_DATABASE_URL=f"sqlite:///{sample_project.root / 'send.db'}"
+        BROADSHEET_SECRET=SECRET,
+        BROADSHEET_DATABASE_URL=f"sqlite:///{sample_project.root / 'send.db'}",
+        # The code under test, not another copy installed: a relative PYTHONPATH=src means nothing in the project.
+        PYTHONPATH=os.pathsep.join([str(Path(catalogs.__file__).parents[1]), env.get("PYTHONPATH", "")]),
     )
     send = subprocess.run(
         [sys.executable, "-m", "broadsheet", "send", SAMPLE_ISSUE, "--dry-run"],
