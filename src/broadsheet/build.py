@@ -41,11 +41,15 @@ def translation_locales(project: Project, requested: Sequence[str]) -> list[str]
 
 
 def check(project: Project, path: Path) -> list[Diagnostic]:
-    """Every error and warning of the issue at `path` and its catalogs, its built size included."""
+    """Every error and warning of the issue at `path` and its catalogs, its built size included, and the
+    catalogs under `locales/` that are never read."""
+    from .catalogs import stray_catalogs
+
     try:
-        return list(editions(project, path).diagnostics)
+        found = list(editions(project, path).diagnostics)
     except InvalidInput as exc:
-        return list(exc.diagnostics)
+        found = list(exc.diagnostics)
+    return found + stray_catalogs(project)
 
 
 @dataclass(frozen=True)

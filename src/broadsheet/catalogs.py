@@ -23,15 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.catalog import Message as BabelMessage
 from babel.messages.extract import extract_from_file
-from babel.messages.pofile import write_po
+from babel.messages.pofile import normalize, write_po
 
 from . import __version__, burmese, markdown
 from .atomic import write_atomic
-from .errors import BroadsheetError, Diagnostic, InvalidInput, errors_in
+from .errors import BroadsheetError, Diagnostic, InvalidInput, Severity, errors_in
 from .i18n import (
     INTERFACE,
     NAMES,
@@ -47,7 +47,7 @@ from .i18n import (
     template_path,
     texts,
 )
-from .issue import dated_alike, read_issue
+from .issue import dated_alike, read_issue, subject_problem
 from .model import Issue
 from .settings import SETTINGS_FILE, Project, find_project
 
@@ -208,10 +208,50 @@ def _not_formatted(catalog: Catalog) -> None:
         message.flags.discard("python-format")
 
 
-def _po_text(catalog: Catalog, **options: Any) -> bytes:
+_WIDTH = 76
+_MARKED = re.compile(rb'^#\| msgid "\x01(\d+)"\n', re.M)
+
+
+def _po_text(catalog: Catalog, *, history: bool = False) -> bytes:
+    """`catalog` as a .po file; with `history`, the obsolete messages (`#~`) and the previous msgid of each
+    fuzzy one (`#|`), as GNU gettext writes them.
+
+    Babel's writer wraps a previous msgid as a comment, which joined a long one's lines into `#| msgid "" "As
+    2023...` with its strings cut anywhere: a file that neither Babel nor msgfmt could read again. It writes a
+    mark in its place here, which is replaced by the msgid written as a msgid is.
+    """
+    previous = []
+    if history:
+        for message in catalog:
+            if message.previous_id:
+                previous.append(message.previous_id)
+                message.previous_id = [f"\x01{len(previous) - 1}"]
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=76, omit_header=False, **options)
-    return buffer.getvalue()
+    try:
+        write_po(
+            buffer,
+            catalog,
+            width=_WIDTH,
+            omit_header=False,
+            include_previous=history,
+            ignore_obsolete=not history,
+        )
+    finally:
+        for message in catalog:
+            if message.previous_id and message.previous_id[0].startswith("\x01"):
+                message.previous_id = previous[int(message.previous_id[0][1:])]
+
+    def written(mark: re.Match[bytes]) -> bytes:
+        ids = previous[int(mark.group(1))]
+        # Wrapped to the width less the prefix: `normalize` counts a prefix once for every word.
+        lines = [
+            f"#| {line}\n"
+            for keyword, text in zip(("msgid", "msgid_plural"), ids, strict=False)
+            for line in f"{keyword} {normalize(text, width=_WIDTH - 3)}".split("\n")
+        ]
+        return "".join(lines).encode(catalog.charset, "backslashreplace")
+
+    return _MARKED.sub(written, buffer.getvalue())
 
 
 _DATE_HEADER = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): .*\\n"\n', re.M)
@@ -267,9 +307,9 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
 # -- Updating translations -------------------------------------------------------
 
 
-def _read(path: Path, locale: str | None = None) -> Catalog:
+def _read(project: Project, path: Path, locale: str | None = None) -> Catalog:
     """A catalog of its own, to change and write back; InvalidInput, located, when it cannot be read."""
-    return read_catalog(path, locale)[0]
+    return read_catalog(path, locale, shown(project, path))[0]
 
 
 def _set_plural_forms(catalog: Catalog, locale: str) -> None:
@@ -291,6 +331,22 @@ def _keep_lang(template: Catalog, locale: str) -> Catalog:
     return kept
 
 
+def _merge(catalog: Catalog, template: Catalog) -> None:
+    """Merge `template` into `catalog` as GNU msgmerge does, keeping what a fuzzy message was translated from.
+
+    Babel's merge forgets the previous msgid of a message that was fuzzy already, and gives one edited twice
+    the msgid it had in between, whose text the translation never was.
+    """
+    was = {(texts(m.id), m.context): m.previous_id for m in catalog if m.id and m.fuzzy and m.previous_id}
+    catalog.update(template, update_header_comment=False)
+    for message in catalog:
+        if not message.fuzzy:
+            continue
+        key = (texts(message.previous_id or message.id), message.context)
+        if key in was:
+            message.previous_id = list(was[key])
+
+
 def update(project: Project, locales: Sequence[str]) -> list[Written]:
     """Create or merge `<locale>/LC_MESSAGES/<domain>.po` from every `.pot` under `locales/`.
 
@@ -303,13 +359,13 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
     )
     for template_file in templates:
         domain = template_file.relative_to(project.locales_dir).with_suffix("").as_posix()
-        template = _read(template_file)
+        template = _read(project, template_file)
         for locale in locales:
             path = catalog_path(project, locale, domain)
             wanted = _keep_lang(template, locale)
             if present(path):
-                catalog = _read(path, locale)
-                catalog.update(wanted, update_header_comment=False)
+                catalog = _read(project, path, locale)
+                _merge(catalog, wanted)
             else:
                 catalog = Catalog(
                     locale=locale,
@@ -325,7 +381,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
             _set_plural_forms(catalog, locale)
             if domain != INTERFACE:
                 _not_formatted(catalog)
-            content = _po_text(catalog, include_previous=True, ignore_obsolete=False)
+            content = _po_text(catalog, history=True)
             results.append(Written(path, _write_if_changed(path, content)))
     return results
 
@@ -379,16 +435,16 @@ def _words(message: BabelMessage) -> int:
 
 def _state(message: BabelMessage) -> str:
     strings = texts(message.string)
-    if not strings or not all(strings):
+    if not strings or not all(s.strip() for s in strings):
         return "untranslated"
     return "fuzzy" if message.fuzzy else "translated"
 
 
 def status(project: Project, locale: str, domain: str) -> CatalogStatus:
     """How much of `domain` is translated into `locale` (counting the template's messages)."""
-    template = _keep_lang(_read(template_path(project, domain)), locale)
+    template = _keep_lang(_read(project, template_path(project, domain)), locale)
     path = catalog_path(project, locale, domain)
-    catalog = _read(path, locale) if present(path) else None
+    catalog = _read(project, path, locale) if present(path) else None
     counts: Counter[str] = Counter()
     for message in template:
         if not message.id:
@@ -419,6 +475,51 @@ def status_report(project: Project, issue_path: Path | None = None) -> list[Cata
             f"no template {shown(project, missing[0])}; run `broadsheet catalog extract` first"
         )
     return [status(project, locale, domain) for locale in project.settings.locales[1:] for domain in domains]
+
+
+_DOMAIN = re.compile(r"messages|names|issues/\d{4}-\d{2}-\d{2}")
+
+
+def stray_catalogs(project: Project) -> list[Diagnostic]:
+    """A warning for each `.po` file under `locales/` that broadsheet never reads, saying what it expected: a
+    translator's file named as another tool names it (`my_MM/`, `my.po`) did nothing, without a word."""
+    settings = project.settings
+    found = []
+    for path in sorted(project.locales_dir.rglob("*.po")):
+        parts = path.relative_to(project.locales_dir).parts
+        if len(parts) < 3 or parts[1] != "LC_MESSAGES":
+            if parts[0] in settings.locales[1:]:
+                expected = f"locales/{parts[0]}/LC_MESSAGES/{Path(*parts[1:]).as_posix()}"
+            else:
+                expected = (
+                    f"locales/<locale>/LC_MESSAGES/{'issues/<date>.po' if 'issues' in parts else path.name}"
+                )
+            problem = f"not where broadsheet reads a catalog: expected {expected}"
+        elif parts[0] == settings.source_locale:
+            problem = f"{parts[0]} is the source language: its catalogs are not read"
+        elif parts[0] not in settings.locales:
+            problem = f"locale {parts[0]!r} is not configured, so its catalogs are not read; " + _meant(
+                parts[0], settings.locales[1:]
+            )
+        elif not _DOMAIN.fullmatch(Path(*parts[2:]).with_suffix("").as_posix()):
+            problem = "not a catalog broadsheet reads: expected messages.po, names.po or issues/<date>.po"
+        else:
+            continue
+        found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
+    return found
+
+
+def _meant(locale: str, configured: Sequence[str]) -> str:
+    """What to do with a catalog for `locale`: rename its folder to a configured locale of its language, or
+    add `locale` to the settings."""
+    try:
+        language = Locale.parse(locale.replace("-", "_")).language
+    except (ValueError, TypeError, UnknownLocaleError):
+        language = None
+    alike = [code for code in configured if Locale.parse(code).language == language]
+    if alike:
+        return f"did you mean {alike[0]!r}? (locales/{alike[0]}/LC_MESSAGES/)"
+    return f"add it to `locales` in {SETTINGS_FILE} if it should be sent"
 
 
 # -- Checks of translations ------------------------------------------------------
@@ -562,38 +663,66 @@ def _difference(kind: str, missing: Counter[str], extra: Counter[str]) -> str:
 
 
 def check_catalog(
-    project: Project, path: Path, *, is_markdown: bool, is_format: bool = False
+    project: Project,
+    path: Path,
+    *,
+    is_markdown: bool,
+    is_format: bool = False,
+    subjects: frozenset[str] = frozenset(),
 ) -> list[Diagnostic]:
     """Errors in one `.po` file: its syntax and encoding, translations Python cannot format, lost
-    placeholders, links and markup, HTML the original has not, Zawgyi text."""
+    placeholders, links and markup, HTML the original has not, Zawgyi text, a line break in a translation of
+    one of `subjects` (an email's subject); and, as warnings, translations that are only spaces."""
     display = shown(project, path)
     try:
         loaded = load_catalog(path, display)
     except InvalidInput as exc:
         return list(exc.diagnostics)
-    key = (display, is_markdown, is_format)
+    key = (display, is_markdown, is_format, subjects)
     checked = _checked.get(key)
     if checked is None or checked[0] is not loaded:
-        checked = (loaded, _problems(loaded, is_markdown=is_markdown, is_format=is_format))
+        checked = (
+            loaded,
+            _problems(loaded, is_markdown=is_markdown, is_format=is_format, subjects=subjects),
+        )
         _checked[key] = checked
     return list(checked[1])
 
 
-_checked: dict[tuple[str, bool, bool], tuple[Loaded, list[Diagnostic]]] = {}
+_checked: dict[tuple[str, bool, bool, frozenset[str]], tuple[Loaded, list[Diagnostic]]] = {}
 """The findings in each catalog as last read: `site` checks the shared catalogs once, not once per issue."""
 
 
-def _problems(loaded: Loaded, *, is_markdown: bool, is_format: bool) -> list[Diagnostic]:
+def _problems(
+    loaded: Loaded, *, is_markdown: bool, is_format: bool, subjects: frozenset[str]
+) -> list[Diagnostic]:
     display = loaded.display
     diagnostics = []
     for message in loaded.catalog:
-        if not message.id or not message.string:
+        # A fuzzy translation is never used (English is shown): its mistakes are for the translator's revision.
+        if not message.id or not message.string or message.fuzzy:
             continue
         ids, strings = texts(message.id), texts(message.string)
         line = loaded.msgstr_line(message.lineno)
         for translation in strings:
             if not translation:
                 continue
+            if not translation.strip():
+                diagnostics.append(
+                    Diagnostic(
+                        display,
+                        line,
+                        0,
+                        "msgstr",
+                        "translation is only spaces: taken as untranslated (English shown); "
+                        "write the translation, or leave it empty",
+                        Severity.WARNING,
+                    )
+                )
+                continue
+            subject = subject_problem(translation) if ids[0] in subjects else None
+            if subject:
+                diagnostics.append(Diagnostic(display, line, 0, "msgstr", f"translation {subject}"))
             for problem in translation_problems(
                 ids[0] if len(ids) == 1 else ids[-1],
                 translation,
@@ -625,14 +754,19 @@ def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> li
             # missing catalog.
             if present(path):
                 diagnostics += check_catalog(
-                    project, path, is_markdown=is_markdown, is_format=domain == INTERFACE
+                    project,
+                    path,
+                    is_markdown=is_markdown,
+                    is_format=domain == INTERFACE,
+                    # The title's translation is its edition's subject.
+                    subjects=frozenset({issue.title}) if is_markdown else frozenset(),
                 )
     return diagnostics
 
 
 def convert_zawgyi(project: Project, path: Path) -> int:
     """Convert every Zawgyi msgstr of the catalog at `path` to Unicode; the number converted."""
-    catalog = _read(path)
+    catalog = _read(project, path)
     converted = 0
     for message in catalog:
         if not message.id or not message.string:
@@ -646,7 +780,7 @@ def convert_zawgyi(project: Project, path: Path) -> int:
         locale = str(catalog.locale) if catalog.locale else None
         if locale:
             _set_plural_forms(catalog, locale)
-        _write_if_changed(path, _po_text(catalog, include_previous=True, ignore_obsolete=False))
+        _write_if_changed(path, _po_text(catalog, history=True))
     return converted
 
 

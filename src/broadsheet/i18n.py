@@ -191,6 +191,14 @@ def _unreadable(line: str) -> str:
     return f"cannot read {shown!r}: expected a comment (#), a keyword (msgid, msgstr...) with a quoted string, or a quoted string"
 
 
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _located(display: str, raw: bytes, offset: int, message: str) -> InvalidInput:
     line = raw.count(b"\n", 0, offset) + 1
     column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
@@ -221,6 +229,10 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Else reported as "a NUL byte" at 1:4, which does not tell the translator what to do.
         raise _located(display, raw, 0, "the catalog is UTF-16 text; save it as UTF-8")
+    # Lines end at "\n", "\r\n" (Windows) or "\r" (old Mac OS, once read as one line: an empty catalog) and at
+    # nothing else, as GNU gettext reads them: `splitlines` also breaks at U+2028, U+0085 and the like, which a
+    # translation may hold (msgfmt takes them), and then reported an unclosed string.
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     control = _CONTROL.search(raw)
     if control:
         name = (
@@ -245,6 +257,15 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
                 declared.start(1),
                 f"unknown charset {charset!r} in the Content-Type header; write charset=UTF-8",
             ) from None
+        if codecs.lookup(charset).name != "utf-8" and not raw.isascii() and _is_utf8(raw):
+            # Read as the charset declared, the Burmese text became mojibake in every email, without a word.
+            raise _located(
+                display,
+                raw,
+                declared.start(1),
+                f"the Content-Type header declares charset={charset}, but the text is UTF-8 and would be "
+                "garbled; write charset=UTF-8",
+            )
     try:
         text = raw.decode(charset)
     except UnicodeDecodeError as exc:
@@ -254,9 +275,7 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
             exc.start,
             f"not {charset} text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as {charset}",
         ) from None
-    # Lines end at "\n" only, as GNU gettext reads them: `splitlines` also breaks at U+2028, U+0085 and the
-    # like, which a translation may hold (msgfmt takes them), and then reported an unclosed string.
-    lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
+    lines = text.removeprefix("\ufeff").split("\n")
     syntax = _syntax_error(lines)
     if syntax:
         raise InvalidInput([Diagnostic(display, syntax.line, 0, "", syntax.message)])
@@ -264,15 +283,47 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
     # in the source language reads no catalog.
     from babel.messages.pofile import PoFileError, read_po
 
+    babel_lines, previous = _previous_msgids(lines)
     try:
-        catalog = read_po([f"{line}\n" for line in lines], locale=locale, abort_invalid=True)
+        catalog = read_po([f"{line}\n" for line in babel_lines], locale=locale, abort_invalid=True)
     except PoFileError as exc:
         raise InvalidInput(
             [Diagnostic(display, getattr(exc, "lineno", -1) + 1, 0, "", str(exc).rsplit(" on ", 1)[0])]
         ) from None
     except ValueError as exc:
         raise InvalidInput([Diagnostic(display, 0, 0, "", f"cannot read catalog: {exc}")]) from None
+    for message in catalog:
+        if message.lineno in previous:
+            message.previous_id = list(previous[message.lineno])
     return catalog, lines
+
+
+def _previous_msgids(lines: list[str]) -> tuple[list[str], dict[int, tuple[str, ...]]]:
+    """`lines` without their previous msgids (`#| msgid ""` / `#| "..."`), and each one by the line of the
+    msgid it belongs to. Babel's reader takes a `#|` line for a translator's comment, which its writer then
+    wrote back as `# | msgid ""`, a comment that piled up at every update; and `#~|` it refuses."""
+    from babel.messages.pofile import unescape
+
+    kept, found = [], {}
+    parts: dict[str, list[str]] = {}
+    part = ""
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith(("#|", "#~|")):
+            body = stripped.removeprefix("#~").removeprefix("#").removeprefix("|").strip()
+            keyword, _, string = body.partition(" ")
+            if not body.startswith('"'):
+                part, body = keyword, string.strip()
+            # An obsolete message's previous msgid is dropped: no translator is shown it.
+            if not stripped.startswith("#~") and body:
+                parts.setdefault(part, []).append(unescape(body))
+            kept.append("")
+            continue
+        if stripped.startswith("msgid ") and parts:
+            found[number] = tuple("".join(parts[k]) for k in ("msgid", "msgid_plural") if k in parts)
+            parts = {}
+        kept.append(line)
+    return kept, found
 
 
 @dataclass(frozen=True)
@@ -378,12 +429,13 @@ class Lookup:
 
 
 def _translated(loaded: Loaded | None) -> dict[str, tuple[str, ...]]:
-    """msgid -> every form of its translation, for the translated, non-fuzzy messages."""
+    """msgid -> every form of its translation, for the translated, non-fuzzy messages (a translation that is
+    only spaces is none: it gave a blank subject or heading)."""
     found: dict[str, tuple[str, ...]] = {}
     for message in loaded.catalog if loaded else ():
         if message.id and message.string and not message.fuzzy:
             strings = texts(message.string)
-            if all(strings):
+            if all(s.strip() for s in strings):
                 found[texts(message.id)[0]] = strings
     return found
 

@@ -78,13 +78,22 @@ def _control_character(text: str) -> str | None:
     return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
 
 
-def _header_safe(value: str) -> None:
+def subject_problem(value: str) -> str | None:
+    """Why `value` cannot be an email's subject (a line break or control character), or None: for a title
+    and, in the catalogs, for its translations."""
     ch = _control_character(value)
     if ch:
-        raise ValueError(
+        return (
             f"contains a line break or control character (U+{ord(ch):04X}), "
             "which cannot appear in an email subject; write it on one line"
         )
+    return None
+
+
+def _header_safe(value: str) -> None:
+    problem = subject_problem(value)
+    if problem:
+        raise ValueError(problem)
 
 
 def _iso_date(value: Any) -> dt.date:
