@@ -41,15 +41,11 @@ def translation_locales(project: Project, requested: Sequence[str]) -> list[str]
 
 
 def check(project: Project, path: Path) -> list[Diagnostic]:
-    """Every error and warning of the issue at `path` and its catalogs, its built size included, and the
-    catalogs under `locales/` that are never read."""
-    from .catalogs import stray_catalogs
-
+    """Every error and warning of the issue at `path` and its catalogs, its built size included."""
     try:
-        found = list(editions(project, path).diagnostics)
+        return list(editions(project, path).diagnostics)
     except InvalidInput as exc:
-        found = list(exc.diagnostics)
-    return found + stray_catalogs(project)
+        return list(exc.diagnostics)
 
 
 @dataclass(frozen=True)

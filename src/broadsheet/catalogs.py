@@ -49,6 +49,7 @@ from .i18n import (
 )
 from .issue import dated_alike, read_issue, subject_problem
 from .model import Issue
+from .schema import ISO_DATE
 from .settings import SETTINGS_FILE, Project, find_project
 
 __all__ = ["INTERFACE", "NAMES", "catalog_path", "issue_domain", "plural_forms", "shown", "template_path"]
@@ -477,7 +478,7 @@ def status_report(project: Project, issue_path: Path | None = None) -> list[Cata
     return [status(project, locale, domain) for locale in project.settings.locales[1:] for domain in domains]
 
 
-_DOMAIN = re.compile(r"messages|names|issues/\d{4}-\d{2}-\d{2}")
+_DOMAIN = re.compile(rf"{INTERFACE}|{NAMES}|issues/{ISO_DATE.pattern}")
 
 
 def stray_catalogs(project: Project) -> list[Diagnostic]:

@@ -39,7 +39,11 @@ def check_command(ctx: click.Context, issues: tuple[Path, ...], with_links: bool
 
     Exits 0 when every file is valid (warnings allowed), 1 otherwise.
     """
+    from ..catalogs import stray_catalogs
+
     project = project_of(ctx)
+    # The project's, not an issue's: said once, however many issues are checked.
+    report(stray_catalogs(project))
     failed = 0
     for path in issues:
         diagnostics = check(project, shown(path))
