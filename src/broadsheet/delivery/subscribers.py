@@ -358,16 +358,24 @@ class _ImportFile:
 
     def chunks(self) -> Iterator[list[tuple[int, SubscriberRow]]]:
         """The valid rows (line, subscriber), `IMPORT_CHUNK` at most at a time."""
-        reader = csv.reader(_bounded_lines(self._text))
+        lines = _Lines(self._text)
+        reader = csv.reader(lines)
         checked: list[_Checked] = []
+        start = 1
         try:
             header = next(reader, [])
             columns = _columns(self.display, header, self.diagnostics)
-            start = reader.line_num + 1
-            for record in reader:
-                line, start = start, reader.line_num + 1
-                if any(cell.strip() for cell in record) and (
-                    row := self._check(line, record, header, columns)
+            while True:
+                start = lines.number + 1
+                lines.quotes = 0
+                record = next(reader, None)
+                if record is None:
+                    break
+                if lines.number > start and (run_on := self._run_on(start, lines, record, header, columns)):
+                    self.diagnostics.append(run_on)
+                    self.bad_rows += lines.number - start + 1
+                elif any(cell.strip() for cell in record) and (
+                    row := self._check(start, record, header, columns)
                 ):
                     checked.append(row)
                 if len(checked) >= IMPORT_CHUNK:
@@ -380,10 +388,34 @@ class _ImportFile:
             raise InvalidInput(self.diagnostics) from None
         except csv.Error as exc:
             self._valid(checked)
-            # The reader counts the lines it was given: the line too long never was.
-            line = reader.line_num + isinstance(exc, _LineTooLong)
-            self.diagnostics.append(Diagnostic(self.display, line, 0, "", f"not valid CSV: {exc}"))
+            # The line too long was never counted.
+            line = lines.number + isinstance(exc, _LineTooLong)
+            message = f"not valid CSV: {exc}"
+            if line > start:
+                message += (
+                    f": a quoted value opened on line {start} runs on to line {line}: {_CLOSE_THE_QUOTE}"
+                )
+                line = start
+            self.diagnostics.append(Diagnostic(self.display, line, 0, "", message))
             raise InvalidInput(self.diagnostics) from None
+
+    def _run_on(
+        self, start: int, lines: _Lines, record: list[str], header: list[str], columns: dict[str, int]
+    ) -> Diagnostic | None:
+        """The error of a row read from several lines, `start` to the last line read: None when its line breaks
+        are only in a consent text, closed (`export_csv` writes one so); else every line of it is skipped, as
+        a stray quote runs on over the rows after it, which are lost from the count unless counted here."""
+        broken = [index for index, cell in enumerate(record) if "\n" in cell or "\r" in cell]
+        unclosed = lines.quotes % 2 == 1  # the reader ended the file still inside the quotes
+        if not unclosed and broken == [columns.get(CONSENT_TEXT_COLUMN)]:
+            return None
+        field = header[broken[0]].strip().lower() if broken and broken[0] < len(header) else ""
+        end = f"{lines.number}, the end of the file" if unclosed else str(lines.number)
+        message = (
+            f"a quoted value opened on line {start} runs on to line {end}, so lines {start}-{lines.number} "
+            f"were read as one row and are skipped: {_CLOSE_THE_QUOTE}"
+        )
+        return Diagnostic(self.display, start, 0, field, message)
 
     def _check(
         self, line: int, record: list[str], header: list[str], columns: dict[str, int]
@@ -459,12 +491,30 @@ class _LineTooLong(csv.Error):
     """A line of an import file longer than `IMPORT_LINE_LENGTH`."""
 
 
-def _bounded_lines(text: TextIO) -> Iterator[str]:
-    """The lines of `text`, each read no further than `IMPORT_LINE_LENGTH` characters; `_LineTooLong` past it."""
-    while line := text.readline(IMPORT_LINE_LENGTH + 1):
+_CLOSE_THE_QUOTE = 'close its quote where the value ends, and double a quote that belongs in it ("")'
+
+
+class _Lines:
+    """The lines of an import file, each read no further than `IMPORT_LINE_LENGTH` characters (`_LineTooLong`
+    past it), counted (`number`), with the double quotes read since `quotes` was last set."""
+
+    def __init__(self, text: TextIO) -> None:
+        self._text = text
+        self.number = 0
+        self.quotes = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._text.readline(IMPORT_LINE_LENGTH + 1)
+        if not line:
+            raise StopIteration
         if len(line) > IMPORT_LINE_LENGTH:
             raise _LineTooLong(f"a line longer than {IMPORT_LINE_LENGTH:,} characters")
-        yield line
+        self.number += 1
+        self.quotes += line.count('"')
+        return line
 
 
 class _FirstLines:
