@@ -351,6 +351,53 @@ def test_a_file_without_the_columns_is_refused_whole(
     assert subscribers.list_subscribers(store) == []
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_file_separated_by_semicolons_or_tabs_is_read_by_its_header(
+    store: Engine, tmp_path: Path, separator: str
+) -> None:
+    # Excel saves "CSV" with semicolons where a comma is the decimal sign; Google Sheets saves TSV with tabs.
+    path = tmp_path / "list.csv"
+    rows = [
+        "email;name;locale",
+        "aung@example.org;Aung, U;my",
+        'su@example.org;"Daw ""Su""";en',
+        "bad;Bad;en",
+    ]
+    path.write_text("\n".join(row.replace(";", separator) for row in rows) + "\n", encoding="utf-8")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)"
+    ]
+    assert [(row.email, row.name) for row in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "Aung, U"),
+        ("su@example.org", 'Daw "Su"'),
+    ]
+
+
+def test_blank_lines_before_the_header_are_skipped_and_lines_keep_their_numbers(
+    store: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "\n  \r\n\nemail,name,locale,phone\nsu@example.org,Su,en,1\nbad,Bad,en,2\n", encoding="utf-8"
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4: warning: ignored column(s) 'phone'",
+        f"{path}:6: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
+    ]
+    assert (report.added, report.skipped) == (1, 1)
+
+
+def test_a_file_of_blank_lines_is_empty(store: Engine, write_csv: Callable[..., Path]) -> None:
+    path = write_csv("\n\n")
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert str(raised.value) == (
+        f"{path}:1: error: empty file: the first line must name the columns email, name, locale (in any order)"
+    )
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_column(store: Engine, tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes("email,name,locale\r\nmya@example.org,မြ,my\r\n".encode("utf-8-sig"))

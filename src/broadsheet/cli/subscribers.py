@@ -31,8 +31,9 @@ def subscribers_group() -> None:
 def subscribers_import(ctx: click.Context, file: Path) -> None:
     """Add and update subscribers from a CSV file (email, name, locale).
 
-    The file is UTF-8 and its first line names the columns; status,
-    consented_at and consent_text are optional. An address already subscribed
+    The file is UTF-8 and its first line names the columns, separated by
+    commas, semicolons or tabs; status, consented_at and consent_text are
+    optional. An address already subscribed
     (in any case) gets the file's name and locale. Every bad row is printed
     with its line and skipped, the valid rows are imported all the same, and
     the command then exits 1.

@@ -14,6 +14,7 @@ import codecs
 import contextlib
 import csv
 import dataclasses
+import itertools
 import os
 import re
 import sqlite3
@@ -172,8 +173,9 @@ def import_csv(
 ) -> ImportReport:
     """Add the subscribers in the CSV file `path` and update those already there (name and locale).
 
-    The header row names the columns `email`, `name` and `locale` (any order),
-    and may name `status`, `consented_at` and `consent_text`; other columns
+    The header row (its first line not blank) names the columns `email`, `name`
+    and `locale` (any order), separated by one of `SEPARATORS`, and may name
+    `status`, `consented_at` and `consent_text`; other columns
     are ignored with a warning. New addresses record the import as where they
     came from. A consent in the file is recorded for an address without one,
     and never replaces one already recorded. Each bad row is reported and
@@ -359,12 +361,13 @@ class _ImportFile:
     def chunks(self) -> Iterator[list[tuple[int, SubscriberRow]]]:
         """The valid rows (line, subscriber), `IMPORT_CHUNK` at most at a time."""
         lines = _Lines(self._text)
-        reader = csv.reader(lines)
         checked: list[_Checked] = []
         start = 1
         try:
-            header = next(reader, [])
-            columns = _columns(self.display, header, self.diagnostics)
+            first = next((line for line in lines if line.strip()), "")
+            reader = csv.reader(itertools.chain([first], lines), delimiter=_separator(first))
+            header = next(reader, []) if first else []
+            columns = _columns(self.display, max(lines.number, 1), header, self.diagnostics)
             while True:
                 start = lines.number + 1
                 lines.quotes = 0
@@ -584,8 +587,24 @@ def _not_utf8(path: Path, line: int, at: int, reason: str) -> Diagnostic:
     )
 
 
-def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:
-    """Where each known column is in `header`; warns of the others and raises for a missing one."""
+SEPARATORS = (",", ";", "\t")
+"""What may separate the columns of an import file: commas, or semicolons (spreadsheets save "CSV" so where the
+comma is the decimal sign) or tabs (TSV)."""
+
+
+def _separator(header: str) -> str:
+    """The one of `SEPARATORS` that splits the `header` line into the most known column names; a comma at a tie."""
+    known = {*COLUMNS, *OPTIONAL_COLUMNS}
+    return max(
+        SEPARATORS,
+        key=lambda separator: sum(
+            cell.strip().lower() in known for cell in next(csv.reader([header], delimiter=separator), [])
+        ),
+    )
+
+
+def _columns(display: str, line: int, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:
+    """Where each known column is in `header`, on `line`; warns of the others and raises for a missing one."""
     names = [cell.strip().lower() for cell in header]
     known = (*COLUMNS, *OPTIONAL_COLUMNS)
     problems = (
@@ -601,7 +620,7 @@ def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> 
     if problems:
         wanted = ", ".join(COLUMNS)
         message = f"{'; '.join(problems)}: the first line must name the columns {wanted} (in any order)"
-        raise InvalidInput([Diagnostic(display, 1, 0, "", message)])
+        raise InvalidInput([Diagnostic(display, line, 0, "", message)])
     ignored = [
         repr(cell.strip()) if cell.strip() else f"column {index + 1} (no name)"
         for index, (cell, name) in enumerate(zip(header, names, strict=True))
@@ -609,7 +628,7 @@ def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> 
     ]
     if ignored:
         diagnostics.append(
-            Diagnostic(display, 1, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING)
+            Diagnostic(display, line, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING)
         )
     return {column: names.index(column) for column in known if column in names}
 
