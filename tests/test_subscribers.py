@@ -525,8 +525,9 @@ def test_counts_per_locale_and_status(store: Engine) -> None:
 
 
 def test_add_refuses_an_address_already_there_whatever_its_case_or_status(store: Engine) -> None:
-    assert subscribers.add(store, " Su@Example.org ", " Su ", "MY", locales=LOCALES) == SubscriberRow(
-        "Su@example.org", "Su", "my", Status.ACTIVE
+    assert subscribers.add(store, " Su@Example.org ", " Su ", "MY", locales=LOCALES) == (
+        SubscriberRow("Su@example.org", "Su", "my", Status.ACTIVE),
+        [],
     )
     _set_status(store, "su@example.org", Status.UNSUBSCRIBED)
     with pytest.raises(BroadsheetError) as raised:
@@ -786,7 +787,8 @@ def test_reading_a_cell_takes_off_only_a_quote_that_writing_would_have_put(cell:
 
 NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60).filter(
     lambda name: (
-        subscribers.check("reader@example.org", name, "en", "", LOCALES)[0] is not None
+        (checked := subscribers.check("reader@example.org", name, "en", "", LOCALES)).row is not None
+        and not checked.notes  # a name in Zawgyi comes back in Unicode
         and name == name.strip()
     )
 )
@@ -842,6 +844,82 @@ def test_add_refuses_an_address_no_header_can_hold(store: Engine) -> None:
         subscribers.add(store, "=?utf-8?q?e6?=@example.org", "", "en", locales=LOCALES)
     assert raised.value.message == (
         "email: Expected an email address but received: '=?utf-8?q?e6?=@example.org' (no message can be addressed to it)"
+    )
+
+
+# -- Names in Zawgyi: converted to Unicode, with a warning ----------------------------------------------
+
+# Known pairs, checked with ICU's Zawgyi-my transliterator: (Zawgyi, Unicode). The first is the tester's.
+ZAWGYI_NAMES = [("မင္း", "မင်း"), ("ေဒၚခင္ခင္", "ဒေါ်ခင်ခင်")]
+
+
+def test_an_import_converts_zawgyi_names_to_unicode_with_a_warning_on_their_line(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    (zawgyi, unicode), (zawgyi_2, unicode_2) = ZAWGYI_NAMES
+    path = write_csv(
+        f"email,name,locale\nmin@example.org,{zawgyi},my\nkhin@example.org,{zawgyi_2},my\nmya@example.org,မြမြ,my\n"
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: warning: name: {zawgyi!r} is Zawgyi-encoded Burmese; converted to Unicode: {unicode!r}",
+        f"{path}:3: warning: name: {zawgyi_2!r} is Zawgyi-encoded Burmese; converted to Unicode: {unicode_2!r}",
+    ]
+    assert (report.added, report.skipped) == (3, 0)
+    assert [row.name for row in subscribers.list_subscribers(store)] == [unicode_2, unicode, "မြမြ"]
+
+
+@pytest.mark.usefixtures("without_pyicu")
+def test_without_pyicu_a_zawgyi_name_is_imported_as_it_is_with_a_warning_saying_how_to_convert_it(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    zawgyi, _unicode = ZAWGYI_NAMES[0]
+    path = write_csv(f"email,name,locale\nmin@example.org,{zawgyi},my\n")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: warning: name: {zawgyi!r} is Zawgyi-encoded Burmese, not Unicode, and is kept so: converting "
+        "it needs PyICU: pip install 'broadsheet[zawgyi]', then import it again (an import updates names)"
+    ]
+    assert (report.added, report.skipped) == (1, 0)
+    assert [row.name for row in subscribers.list_subscribers(store)] == [zawgyi]
+
+
+def test_importing_again_converts_a_zawgyi_name_already_stored(
+    store: Engine, write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zawgyi, unicode = ZAWGYI_NAMES[0]
+    with Session(store) as session, session.begin():
+        session.add(
+            Subscriber(
+                email="min@example.org",
+                email_key="min@example.org",
+                name=zawgyi,
+                locale="my",
+                status=Status.ACTIVE,
+            )
+        )
+    report = subscribers.import_csv(
+        store, write_csv(f"email,name,locale\nmin@example.org,{zawgyi},my\n"), LOCALES
+    )
+    assert (report.updated, [row.name for row in subscribers.list_subscribers(store)]) == (1, [unicode])
+
+
+def test_the_preferences_form_takes_a_zawgyi_name_in_unicode() -> None:
+    zawgyi, unicode = ZAWGYI_NAMES[1]
+    assert subscribers.check_preferences(zawgyi, "my", LOCALES) == ((unicode, "my"), [])
+
+
+def test_add_command_converts_a_zawgyi_name_and_says_so(project_cli: Cli) -> None:
+    zawgyi, unicode = ZAWGYI_NAMES[1]
+    result = project_cli("subscribers", "add", "khin@example.org", "--name", zawgyi, "--locale", "my")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "added khin@example.org (my)\n",
+        f"warning: name: {zawgyi!r} is Zawgyi-encoded Burmese; converted to Unicode: {unicode!r}\n",
+    )
+    assert (
+        project_cli("subscribers", "export").stdout.splitlines()[1]
+        == f"khin@example.org,{unicode},my,active,,"
     )
 
 

@@ -113,7 +113,9 @@ def subscribers_add(ctx: click.Context, email: str, name: str, locale: str) -> N
     """Subscribe EMAIL. An address already there, whatever its status, is refused."""
     project = project_of(ctx)
     with project_store(project) as engine:
-        added = subscribers.add(engine, email, name, locale, locales=project.settings.locales)
+        added, notes = subscribers.add(engine, email, name, locale, locales=project.settings.locales)
+    for field, message in notes:
+        click.echo(f"warning: {field}: {message}", err=True)
     click.echo(f"added {added.email} ({added.locale})")
 
 

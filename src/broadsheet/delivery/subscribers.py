@@ -22,12 +22,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, overload
+from typing import Any, NamedTuple, TextIO, overload
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from .. import burmese
 from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
 from . import lifecycle
 from .lifecycle import SubscriberRow as SubscriberRow
@@ -87,17 +88,31 @@ class ImportReport:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def check(
-    email: str, name: str, locale: str, status: str, locales: Sequence[str]
-) -> tuple[SubscriberRow | None, list[tuple[str, str]]]:
+class Checked(NamedTuple):
+    """What `check` made of the values given for one subscriber."""
+
+    row: SubscriberRow | None
+    """The subscriber, or None when the values have a problem."""
+    problems: list[tuple[str, str]]
+    """What is wrong with the values: (field, message)."""
+    notes: list[tuple[str, str]]
+    """What the subscriber was taken with all the same, or changed into: (field, message), such as a name in
+    Zawgyi."""
+
+
+def check(email: str, name: str, locale: str, status: str, locales: Sequence[str]) -> Checked:
     """A subscriber from the values given for one (on a form, a command line, a row of an import file), or
-    None and what is wrong with them (field, message).
+    None and what is wrong with them (field, message), and notes on what was taken or changed.
 
     The address must be one every transport can send to: valid, with an ASCII
-    part before the @, and one the mail composer can write in a header.
+    part before the @, and one the mail composer can write in a header. A name
+    in Zawgyi is converted to Unicode, as the newsletter is written, when PyICU
+    is installed, and taken as it is otherwise: a subscriber is not refused
+    over how their keyboard encodes their name. Either way a note says so.
     """
     problems: list[tuple[str, str]] = []
-    email, name, locale, status = email.strip(), name.strip(), locale.strip(), status.strip().lower()
+    email, locale, status = email.strip(), locale.strip(), status.strip().lower()
+    name, notes = unicode_name(name.strip())
     try:
         # No SMTPUTF8: none of the transports could send to a non-ASCII local part (üser@), so none is taken.
         address = validate_email(email, check_deliverability=False, allow_smtputf8=False).normalized
@@ -122,8 +137,26 @@ def check(
             (STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}")
         )
     if problems:
-        return None, problems
-    return SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), []
+        return Checked(None, problems, notes)
+    return Checked(
+        SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), [], notes
+    )
+
+
+def unicode_name(name: str) -> tuple[str, list[tuple[str, str]]]:
+    """`name` in Unicode: converted when it is Zawgyi-encoded Burmese and PyICU is there to convert it, as it
+    is otherwise; and a note (field, message) when it is Zawgyi."""
+    if not burmese.is_zawgyi(name):
+        return name, []
+    try:
+        converted = burmese.zawgyi_to_unicode(name)
+    except burmese.ZawgyiConversionUnavailable:
+        message = (
+            f"{name!r} is Zawgyi-encoded Burmese, not Unicode, and is kept so: converting it needs PyICU: "
+            "pip install 'broadsheet[zawgyi]', then import it again (an import updates names)"
+        )
+        return name, [("name", message)]
+    return converted, [("name", f"{name!r} is Zawgyi-encoded Burmese; converted to Unicode: {converted!r}")]
 
 
 def check_preferences(
@@ -131,7 +164,8 @@ def check_preferences(
 ) -> tuple[tuple[str, str] | None, list[tuple[str, str]]]:
     """The (name, locale) a subscriber's preferences form gives, or None and what is wrong with them (field,
     message): only what the form changes is checked, not the address on record (kept under older rules)."""
-    name, locale = name.strip(), locale.strip()
+    # A Zawgyi name is converted when it can be, as on the sign-up form; the person's own page says nothing of it.
+    (name, _notes), locale = unicode_name(name.strip()), locale.strip()
     problems = _name_and_locale_problems(name, locale, locales)
     if problems:
         return None, problems
@@ -265,13 +299,14 @@ def add(
     *,
     locales: Sequence[str],
     environ: Mapping[str, str] = os.environ,
-) -> SubscriberRow:
-    """Subscribe one address, active, in `locale` (one of the configured `locales`): see `lifecycle.add`."""
-    new, problems = check(email, name, locale, "", locales)
+) -> tuple[SubscriberRow, list[tuple[str, str]]]:
+    """Subscribe one address, active, in `locale` (one of the configured `locales`): see `lifecycle.add`.
+    Returns the subscriber and `check`'s notes on it (field, message)."""
+    new, problems, notes = check(email, name, locale, "", locales)
     if new is None:
         raise UsageError("; ".join(f"{field}: {message}" for field, message in problems))
     lifecycle.add(engine, new, ADDED_BY_HAND, environ)
-    return new
+    return new, notes
 
 
 def personal_data(engine: Engine, email: str) -> dict[str, Any]:
@@ -441,8 +476,11 @@ class _ImportFile:
             )
             self.bad_rows += 1
             return None
-        new, problems = check(
+        new, problems, notes = check(
             values["email"], values["name"], values["locale"], values.get(STATUS_COLUMN, ""), self.locales
+        )
+        self.diagnostics.extend(
+            Diagnostic(self.display, line, 0, field, message, Severity.WARNING) for field, message in notes
         )
         consented_at, problem = _moment(values.get(CONSENTED_AT_COLUMN, ""))
         if problem:
