@@ -144,7 +144,8 @@ def subscribers_forget(ctx: click.Context, email: str) -> None:
     """
     with project_store(project_of(ctx)) as engine:
         erased = subscribers.forget(engine, email)
-    click.echo(f"forgot {email.strip()}" if erased else f"{email.strip()} was already forgotten")
+    # As on record, or (nothing of it is left) as every spelling of it is keyed; never as typed.
+    click.echo(f"forgot {erased}" if erased else f"{subscribers.email_key(email)} was already forgotten")
 
 
 @subscribers_group.command("show")
