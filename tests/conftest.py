@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
+from broadsheet import burmese
 from broadsheet.cli import main
 from broadsheet.delivery.store import open_store
 from broadsheet.settings import Project, find_project
@@ -154,3 +156,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if "postgres_url" in fixtures or params.get("store_url") == "postgresql":
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def without_pyicu(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run the test as if the optional PyICU (the `zawgyi` extra) were not installed."""
+    burmese._zawgyi_transliterator.cache_clear()
+    # A None entry in sys.modules makes `import icu` raise ImportError.
+    monkeypatch.setitem(sys.modules, "icu", None)
+    yield
+    burmese._zawgyi_transliterator.cache_clear()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import sys
 import textwrap
 import unicodedata
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -319,15 +317,6 @@ def test_unicode_burmese_from_the_catalog_is_not_zawgyi() -> None:
 def test_text_without_burmese_is_never_zawgyi(text: str) -> None:
     assert zawgyi_probability(text) == 0.0
     assert not is_zawgyi(text)
-
-
-@pytest.fixture
-def without_pyicu(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    burmese._zawgyi_transliterator.cache_clear()
-    # A None entry in sys.modules makes `import icu` raise ImportError.
-    monkeypatch.setitem(sys.modules, "icu", None)
-    yield
-    burmese._zawgyi_transliterator.cache_clear()
 
 
 @pytest.mark.usefixtures("without_pyicu")

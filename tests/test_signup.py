@@ -483,6 +483,20 @@ def test_a_name_with_joiners_that_scripts_need_is_taken(client: Client, engine: 
     )
 
 
+def test_a_zawgyi_name_is_stored_and_addressed_in_unicode(
+    client: Client, engine: Engine, outbox: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Known pair, checked with ICU's Zawgyi-my: the newsletter is Unicode, and so is the To: header.
+    with caplog.at_level(logging.INFO, logger="broadsheet.web"):
+        sign_up(client, "khin@example.org", "my", name="ေဒၚခင္ခင္")
+    found = subscriber(engine, "khin@example.org")
+    assert found is not None and found.name == "ဒေါ်ခင်ခင်"
+    [message] = emails(outbox)
+    assert message["To"].addresses[0].display_name == "ဒေါ်ခင်ခင်"
+    assert "event=signup name=zawgyi-converted" in caplog.messages
+    assert "khin@example.org" not in "\n".join(caplog.messages)
+
+
 def test_active_address_gets_the_same_page_and_a_link_to_its_preferences(
     client: Client, engine: Engine, outbox: Path
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 import tracemalloc
 from collections.abc import Callable
@@ -80,13 +81,83 @@ def test_import_adds_the_valid_rows_and_reports_every_bad_one(
         f"{path}:5: error: email: 'AUNG@Example.org' is already on line 2",
         f"{path}:8: error: Expected 3 fields, as in the header, but received 4 (quote a value that holds a comma)",
         f"{path}:9: error: Expected 3 fields, as in the header, but received 2",
-        f"{path}:10: error: name: Expected a name on one line, without control characters, but received: 'Zaw\\nZaw'",
+        f"{path}:10: error: name: a quoted value opened on line 10 runs on to line 11, so lines 10-11 were read "
+        'as one row and are skipped: close its quote where the value ends, and double a quote that belongs in it ("")',
     ]
-    assert (report.added, report.updated, report.unchanged, report.skipped) == (2, 0, 0, 6)
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (2, 0, 0, 7)
     assert subscribers.list_subscribers(store) == [
         SubscriberRow("aung@example.org", "Aung Aung", "my", Status.ACTIVE),
         SubscriberRow("thida@example.org", "Thida, Dr", "en", Status.ACTIVE),
     ]
+
+
+def test_a_stray_quote_is_reported_with_the_lines_it_swallowed_and_every_row_counted(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    # The tester's file: 301 rows; the quote opened on line 3 is never closed, and took the rest of the file.
+    rows = [f"a{n}@example.org,A{n},en" for n in range(3, 302)]
+    path = write_csv(
+        "\n".join(["email,name,locale", "a1@example.org,A1,en", 'a2@example.org,"Ko ""Bo"" Aung,en', *rows])
+        + "\n"
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:3: error: name: a quoted value opened on line 3 runs on to line 302, the end of the file, "
+        "so lines 3-302 were read as one row and are skipped: close its quote where the value ends, "
+        'and double a quote that belongs in it ("")'
+    ]
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (1, 0, 0, 300)
+
+
+def test_a_value_quoted_over_two_lines_skips_both_and_the_import_goes_on(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv(
+        """
+        email,name,locale
+        zaw@example.org,"Zaw
+        Zaw",en
+        mya@example.org,"Mya "Mya",my
+        su@example.org,Su,en
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: error: name: a quoted value opened on line 2 runs on to line 3, so lines 2-3 were read as "
+        'one row and are skipped: close its quote where the value ends, and double a quote that belongs in it ("")'
+    ]
+    assert (report.added, report.skipped) == (2, 2)
+
+
+def test_a_consent_text_on_several_lines_imports_as_export_wrote_it(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv(
+        'email,name,locale,consent_text\nzaw@example.org,Zaw,my,"Paper form,\nsigned in Yangon"\n'
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert (report.diagnostics, report.added) == ((), 1)
+    assert _exported(store).splitlines()[1:] == [
+        'zaw@example.org,Zaw,my,active,,"Paper form,',
+        'signed in Yangon"',
+    ]
+
+
+def test_a_stray_quote_running_past_the_field_limit_says_where_it_opened(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    rows = "".join(f"reader{n}@example.org,Reader {n},en\n" for n in range(5000))
+    path = write_csv('email,name,locale\na@example.org,"Aung,en\n' + rows)
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    [diagnostic] = raised.value.diagnostics
+    assert diagnostic.line == 2
+    assert re.fullmatch(
+        "not valid CSV: field larger than field limit \\(131072\\): a quoted value opened on line 2 runs on to "
+        'line [0-9]{4}: close its quote where the value ends, and double a quote that belongs in it \\(""\\)',
+        diagnostic.message,
+    ), diagnostic.message
+    assert subscribers.list_subscribers(store) == []
 
 
 def test_an_address_already_there_in_another_case_is_updated(
@@ -280,6 +351,53 @@ def test_a_file_without_the_columns_is_refused_whole(
     assert subscribers.list_subscribers(store) == []
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_file_separated_by_semicolons_or_tabs_is_read_by_its_header(
+    store: Engine, tmp_path: Path, separator: str
+) -> None:
+    # Excel saves "CSV" with semicolons where a comma is the decimal sign; Google Sheets saves TSV with tabs.
+    path = tmp_path / "list.csv"
+    rows = [
+        "email;name;locale",
+        "aung@example.org;Aung, U;my",
+        'su@example.org;"Daw ""Su""";en',
+        "bad;Bad;en",
+    ]
+    path.write_text("\n".join(row.replace(";", separator) for row in rows) + "\n", encoding="utf-8")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)"
+    ]
+    assert [(row.email, row.name) for row in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "Aung, U"),
+        ("su@example.org", 'Daw "Su"'),
+    ]
+
+
+def test_blank_lines_before_the_header_are_skipped_and_lines_keep_their_numbers(
+    store: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "\n  \r\n\nemail,name,locale,phone\nsu@example.org,Su,en,1\nbad,Bad,en,2\n", encoding="utf-8"
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4: warning: ignored column(s) 'phone'",
+        f"{path}:6: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
+    ]
+    assert (report.added, report.skipped) == (1, 1)
+
+
+def test_a_file_of_blank_lines_is_empty(store: Engine, write_csv: Callable[..., Path]) -> None:
+    path = write_csv("\n\n")
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert str(raised.value) == (
+        f"{path}:1: error: empty file: the first line must name the columns email, name, locale (in any order)"
+    )
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_column(store: Engine, tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes("email,name,locale\r\nmya@example.org,မြ,my\r\n".encode("utf-8-sig"))
@@ -407,8 +525,9 @@ def test_counts_per_locale_and_status(store: Engine) -> None:
 
 
 def test_add_refuses_an_address_already_there_whatever_its_case_or_status(store: Engine) -> None:
-    assert subscribers.add(store, " Su@Example.org ", " Su ", "MY", locales=LOCALES) == SubscriberRow(
-        "Su@example.org", "Su", "my", Status.ACTIVE
+    assert subscribers.add(store, " Su@Example.org ", " Su ", "MY", locales=LOCALES) == (
+        SubscriberRow("Su@example.org", "Su", "my", Status.ACTIVE),
+        [],
     )
     _set_status(store, "su@example.org", Status.UNSUBSCRIBED)
     with pytest.raises(BroadsheetError) as raised:
@@ -668,7 +787,8 @@ def test_reading_a_cell_takes_off_only_a_quote_that_writing_would_have_put(cell:
 
 NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60).filter(
     lambda name: (
-        subscribers.check("reader@example.org", name, "en", "", LOCALES)[0] is not None
+        (checked := subscribers.check("reader@example.org", name, "en", "", LOCALES)).row is not None
+        and not checked.notes  # a name in Zawgyi comes back in Unicode
         and name == name.strip()
     )
 )
@@ -724,6 +844,82 @@ def test_add_refuses_an_address_no_header_can_hold(store: Engine) -> None:
         subscribers.add(store, "=?utf-8?q?e6?=@example.org", "", "en", locales=LOCALES)
     assert raised.value.message == (
         "email: Expected an email address but received: '=?utf-8?q?e6?=@example.org' (no message can be addressed to it)"
+    )
+
+
+# -- Names in Zawgyi: converted to Unicode, with a warning ----------------------------------------------
+
+# Known pairs, checked with ICU's Zawgyi-my transliterator: (Zawgyi, Unicode). The first is the tester's.
+ZAWGYI_NAMES = [("မင္း", "မင်း"), ("ေဒၚခင္ခင္", "ဒေါ်ခင်ခင်")]
+
+
+def test_an_import_converts_zawgyi_names_to_unicode_with_a_warning_on_their_line(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    (zawgyi, unicode), (zawgyi_2, unicode_2) = ZAWGYI_NAMES
+    path = write_csv(
+        f"email,name,locale\nmin@example.org,{zawgyi},my\nkhin@example.org,{zawgyi_2},my\nmya@example.org,မြမြ,my\n"
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: warning: name: {zawgyi!r} is Zawgyi-encoded Burmese; converted to Unicode: {unicode!r}",
+        f"{path}:3: warning: name: {zawgyi_2!r} is Zawgyi-encoded Burmese; converted to Unicode: {unicode_2!r}",
+    ]
+    assert (report.added, report.skipped) == (3, 0)
+    assert [row.name for row in subscribers.list_subscribers(store)] == [unicode_2, unicode, "မြမြ"]
+
+
+@pytest.mark.usefixtures("without_pyicu")
+def test_without_pyicu_a_zawgyi_name_is_imported_as_it_is_with_a_warning_saying_how_to_convert_it(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    zawgyi, _unicode = ZAWGYI_NAMES[0]
+    path = write_csv(f"email,name,locale\nmin@example.org,{zawgyi},my\n")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: warning: name: {zawgyi!r} is Zawgyi-encoded Burmese, not Unicode, and is kept so: converting "
+        "it needs PyICU: pip install 'broadsheet[zawgyi]', then import it again (an import updates names)"
+    ]
+    assert (report.added, report.skipped) == (1, 0)
+    assert [row.name for row in subscribers.list_subscribers(store)] == [zawgyi]
+
+
+def test_importing_again_converts_a_zawgyi_name_already_stored(
+    store: Engine, write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zawgyi, unicode = ZAWGYI_NAMES[0]
+    with Session(store) as session, session.begin():
+        session.add(
+            Subscriber(
+                email="min@example.org",
+                email_key="min@example.org",
+                name=zawgyi,
+                locale="my",
+                status=Status.ACTIVE,
+            )
+        )
+    report = subscribers.import_csv(
+        store, write_csv(f"email,name,locale\nmin@example.org,{zawgyi},my\n"), LOCALES
+    )
+    assert (report.updated, [row.name for row in subscribers.list_subscribers(store)]) == (1, [unicode])
+
+
+def test_the_preferences_form_takes_a_zawgyi_name_in_unicode() -> None:
+    zawgyi, unicode = ZAWGYI_NAMES[1]
+    assert subscribers.check_preferences(zawgyi, "my", LOCALES) == ((unicode, "my"), [])
+
+
+def test_add_command_converts_a_zawgyi_name_and_says_so(project_cli: Cli) -> None:
+    zawgyi, unicode = ZAWGYI_NAMES[1]
+    result = project_cli("subscribers", "add", "khin@example.org", "--name", zawgyi, "--locale", "my")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "added khin@example.org (my)\n",
+        f"warning: name: {zawgyi!r} is Zawgyi-encoded Burmese; converted to Unicode: {unicode!r}\n",
+    )
+    assert (
+        project_cli("subscribers", "export").stdout.splitlines()[1]
+        == f"khin@example.org,{unicode},my,active,,"
     )
 
 

@@ -31,8 +31,9 @@ def subscribers_group() -> None:
 def subscribers_import(ctx: click.Context, file: Path) -> None:
     """Add and update subscribers from a CSV file (email, name, locale).
 
-    The file is UTF-8 and its first line names the columns; status,
-    consented_at and consent_text are optional. An address already subscribed
+    The file is UTF-8 and its first line names the columns, separated by
+    commas, semicolons or tabs; status, consented_at and consent_text are
+    optional. An address already subscribed
     (in any case) gets the file's name and locale. Every bad row is printed
     with its line and skipped, the valid rows are imported all the same, and
     the command then exits 1.
@@ -112,7 +113,9 @@ def subscribers_add(ctx: click.Context, email: str, name: str, locale: str) -> N
     """Subscribe EMAIL. An address already there, whatever its status, is refused."""
     project = project_of(ctx)
     with project_store(project) as engine:
-        added = subscribers.add(engine, email, name, locale, locales=project.settings.locales)
+        added, notes = subscribers.add(engine, email, name, locale, locales=project.settings.locales)
+    for field, message in notes:
+        click.echo(f"warning: {field}: {message}", err=True)
     click.echo(f"added {added.email} ({added.locale})")
 
 
@@ -141,7 +144,8 @@ def subscribers_forget(ctx: click.Context, email: str) -> None:
     """
     with project_store(project_of(ctx)) as engine:
         erased = subscribers.forget(engine, email)
-    click.echo(f"forgot {email.strip()}" if erased else f"{email.strip()} was already forgotten")
+    # As on record, or (nothing of it is left) as every spelling of it is keyed; never as typed.
+    click.echo(f"forgot {erased}" if erased else f"{subscribers.email_key(email)} was already forgotten")
 
 
 @subscribers_group.command("show")

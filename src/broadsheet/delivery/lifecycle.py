@@ -647,15 +647,16 @@ def remove(engine: Engine, email: str) -> SubscriberRow:
     return removed
 
 
-def forget(engine: Engine, email: str, environ: Mapping[str, str] = os.environ) -> bool:
+def forget(engine: Engine, email: str, environ: Mapping[str, str] = os.environ) -> str | None:
     """Erase a subscriber at their request, keeping only a keyed hash of the address so it is never added again.
 
     The subscriber's row goes, with their address, name and consent. Their send
     ledger rows and events stay, so that past issues keep their counts, but
     point to a random anonymous id instead of to them; ledger rows not yet
-    handed to the transport go. Returns False when the address was already
-    forgotten; raises for an address never seen, or without BROADSHEET_SECRET
-    (from `environ`), which keys the hash.
+    handed to the transport go. Returns the address erased, as it was on
+    record, or None when the address was already forgotten; raises for an
+    address never seen, or without BROADSHEET_SECRET (from `environ`), which
+    keys the hash.
     """
     key = email_key(email)
     digest = _address_hash(
@@ -666,12 +667,13 @@ def forget(engine: Engine, email: str, environ: Mapping[str, str] = os.environ) 
         known = session.scalar(select(Forgotten.id).where(Forgotten.address_hash == digest)) is not None
         if subscriber is None:
             if known:
-                return False
+                return None
             raise BroadsheetError(f"no subscriber has the address {email!r}, and it was never forgotten")
+        erased = subscriber.email
         _erase(session, subscriber)
         if not known:
             session.add(Forgotten(address_hash=digest))
-    return True
+    return erased
 
 
 def row_of(subscriber: Subscriber) -> SubscriberRow:

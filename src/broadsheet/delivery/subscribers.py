@@ -14,6 +14,7 @@ import codecs
 import contextlib
 import csv
 import dataclasses
+import itertools
 import os
 import re
 import sqlite3
@@ -21,12 +22,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, overload
+from typing import Any, NamedTuple, TextIO, overload
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from .. import burmese
 from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
 from . import lifecycle
 from .lifecycle import SubscriberRow as SubscriberRow
@@ -86,17 +88,31 @@ class ImportReport:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def check(
-    email: str, name: str, locale: str, status: str, locales: Sequence[str]
-) -> tuple[SubscriberRow | None, list[tuple[str, str]]]:
+class Checked(NamedTuple):
+    """What `check` made of the values given for one subscriber."""
+
+    row: SubscriberRow | None
+    """The subscriber, or None when the values have a problem."""
+    problems: list[tuple[str, str]]
+    """What is wrong with the values: (field, message)."""
+    notes: list[tuple[str, str]]
+    """What the subscriber was taken with all the same, or changed into: (field, message), such as a name in
+    Zawgyi."""
+
+
+def check(email: str, name: str, locale: str, status: str, locales: Sequence[str]) -> Checked:
     """A subscriber from the values given for one (on a form, a command line, a row of an import file), or
-    None and what is wrong with them (field, message).
+    None and what is wrong with them (field, message), and notes on what was taken or changed.
 
     The address must be one every transport can send to: valid, with an ASCII
-    part before the @, and one the mail composer can write in a header.
+    part before the @, and one the mail composer can write in a header. A name
+    in Zawgyi is converted to Unicode, as the newsletter is written, when PyICU
+    is installed, and taken as it is otherwise: a subscriber is not refused
+    over how their keyboard encodes their name. Either way a note says so.
     """
     problems: list[tuple[str, str]] = []
-    email, name, locale, status = email.strip(), name.strip(), locale.strip(), status.strip().lower()
+    email, locale, status = email.strip(), locale.strip(), status.strip().lower()
+    name, notes = unicode_name(name.strip())
     try:
         # No SMTPUTF8: none of the transports could send to a non-ASCII local part (üser@), so none is taken.
         address = validate_email(email, check_deliverability=False, allow_smtputf8=False).normalized
@@ -121,8 +137,26 @@ def check(
             (STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}")
         )
     if problems:
-        return None, problems
-    return SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), []
+        return Checked(None, problems, notes)
+    return Checked(
+        SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), [], notes
+    )
+
+
+def unicode_name(name: str) -> tuple[str, list[tuple[str, str]]]:
+    """`name` in Unicode: converted when it is Zawgyi-encoded Burmese and PyICU is there to convert it, as it
+    is otherwise; and a note (field, message) when it is Zawgyi."""
+    if not burmese.is_zawgyi(name):
+        return name, []
+    try:
+        converted = burmese.zawgyi_to_unicode(name)
+    except burmese.ZawgyiConversionUnavailable:
+        message = (
+            f"{name!r} is Zawgyi-encoded Burmese, not Unicode, and is kept so: converting it needs PyICU: "
+            "pip install 'broadsheet[zawgyi]', then import it again (an import updates names)"
+        )
+        return name, [("name", message)]
+    return converted, [("name", f"{name!r} is Zawgyi-encoded Burmese; converted to Unicode: {converted!r}")]
 
 
 def check_preferences(
@@ -130,7 +164,8 @@ def check_preferences(
 ) -> tuple[tuple[str, str] | None, list[tuple[str, str]]]:
     """The (name, locale) a subscriber's preferences form gives, or None and what is wrong with them (field,
     message): only what the form changes is checked, not the address on record (kept under older rules)."""
-    name, locale = name.strip(), locale.strip()
+    # A Zawgyi name is converted when it can be, as on the sign-up form; the person's own page says nothing of it.
+    (name, _notes), locale = unicode_name(name.strip()), locale.strip()
     problems = _name_and_locale_problems(name, locale, locales)
     if problems:
         return None, problems
@@ -172,8 +207,9 @@ def import_csv(
 ) -> ImportReport:
     """Add the subscribers in the CSV file `path` and update those already there (name and locale).
 
-    The header row names the columns `email`, `name` and `locale` (any order),
-    and may name `status`, `consented_at` and `consent_text`; other columns
+    The header row (its first line not blank) names the columns `email`, `name`
+    and `locale` (any order), separated by one of `SEPARATORS`, and may name
+    `status`, `consented_at` and `consent_text`; other columns
     are ignored with a warning. New addresses record the import as where they
     came from. A consent in the file is recorded for an address without one,
     and never replaces one already recorded. Each bad row is reported and
@@ -263,13 +299,14 @@ def add(
     *,
     locales: Sequence[str],
     environ: Mapping[str, str] = os.environ,
-) -> SubscriberRow:
-    """Subscribe one address, active, in `locale` (one of the configured `locales`): see `lifecycle.add`."""
-    new, problems = check(email, name, locale, "", locales)
+) -> tuple[SubscriberRow, list[tuple[str, str]]]:
+    """Subscribe one address, active, in `locale` (one of the configured `locales`): see `lifecycle.add`.
+    Returns the subscriber and `check`'s notes on it (field, message)."""
+    new, problems, notes = check(email, name, locale, "", locales)
     if new is None:
         raise UsageError("; ".join(f"{field}: {message}" for field, message in problems))
     lifecycle.add(engine, new, ADDED_BY_HAND, environ)
-    return new
+    return new, notes
 
 
 def personal_data(engine: Engine, email: str) -> dict[str, Any]:
@@ -358,16 +395,25 @@ class _ImportFile:
 
     def chunks(self) -> Iterator[list[tuple[int, SubscriberRow]]]:
         """The valid rows (line, subscriber), `IMPORT_CHUNK` at most at a time."""
-        reader = csv.reader(_bounded_lines(self._text))
+        lines = _Lines(self._text)
         checked: list[_Checked] = []
+        start = 1
         try:
-            header = next(reader, [])
-            columns = _columns(self.display, header, self.diagnostics)
-            start = reader.line_num + 1
-            for record in reader:
-                line, start = start, reader.line_num + 1
-                if any(cell.strip() for cell in record) and (
-                    row := self._check(line, record, header, columns)
+            first = next((line for line in lines if line.strip()), "")
+            reader = csv.reader(itertools.chain([first], lines), delimiter=_separator(first))
+            header = next(reader, []) if first else []
+            columns = _columns(self.display, max(lines.number, 1), header, self.diagnostics)
+            while True:
+                start = lines.number + 1
+                lines.quotes = 0
+                record = next(reader, None)
+                if record is None:
+                    break
+                if lines.number > start and (run_on := self._run_on(start, lines, record, header, columns)):
+                    self.diagnostics.append(run_on)
+                    self.bad_rows += lines.number - start + 1
+                elif any(cell.strip() for cell in record) and (
+                    row := self._check(start, record, header, columns)
                 ):
                     checked.append(row)
                 if len(checked) >= IMPORT_CHUNK:
@@ -380,10 +426,34 @@ class _ImportFile:
             raise InvalidInput(self.diagnostics) from None
         except csv.Error as exc:
             self._valid(checked)
-            # The reader counts the lines it was given: the line too long never was.
-            line = reader.line_num + isinstance(exc, _LineTooLong)
-            self.diagnostics.append(Diagnostic(self.display, line, 0, "", f"not valid CSV: {exc}"))
+            # The line too long was never counted.
+            line = lines.number + isinstance(exc, _LineTooLong)
+            message = f"not valid CSV: {exc}"
+            if line > start:
+                message += (
+                    f": a quoted value opened on line {start} runs on to line {line}: {_CLOSE_THE_QUOTE}"
+                )
+                line = start
+            self.diagnostics.append(Diagnostic(self.display, line, 0, "", message))
             raise InvalidInput(self.diagnostics) from None
+
+    def _run_on(
+        self, start: int, lines: _Lines, record: list[str], header: list[str], columns: dict[str, int]
+    ) -> Diagnostic | None:
+        """The error of a row read from several lines, `start` to the last line read: None when its line breaks
+        are only in a consent text, closed (`export_csv` writes one so); else every line of it is skipped, as
+        a stray quote runs on over the rows after it, which are lost from the count unless counted here."""
+        broken = [index for index, cell in enumerate(record) if "\n" in cell or "\r" in cell]
+        unclosed = lines.quotes % 2 == 1  # the reader ended the file still inside the quotes
+        if not unclosed and broken == [columns.get(CONSENT_TEXT_COLUMN)]:
+            return None
+        field = header[broken[0]].strip().lower() if broken and broken[0] < len(header) else ""
+        end = f"{lines.number}, the end of the file" if unclosed else str(lines.number)
+        message = (
+            f"a quoted value opened on line {start} runs on to line {end}, so lines {start}-{lines.number} "
+            f"were read as one row and are skipped: {_CLOSE_THE_QUOTE}"
+        )
+        return Diagnostic(self.display, start, 0, field, message)
 
     def _check(
         self, line: int, record: list[str], header: list[str], columns: dict[str, int]
@@ -406,8 +476,11 @@ class _ImportFile:
             )
             self.bad_rows += 1
             return None
-        new, problems = check(
+        new, problems, notes = check(
             values["email"], values["name"], values["locale"], values.get(STATUS_COLUMN, ""), self.locales
+        )
+        self.diagnostics.extend(
+            Diagnostic(self.display, line, 0, field, message, Severity.WARNING) for field, message in notes
         )
         consented_at, problem = _moment(values.get(CONSENTED_AT_COLUMN, ""))
         if problem:
@@ -459,12 +532,30 @@ class _LineTooLong(csv.Error):
     """A line of an import file longer than `IMPORT_LINE_LENGTH`."""
 
 
-def _bounded_lines(text: TextIO) -> Iterator[str]:
-    """The lines of `text`, each read no further than `IMPORT_LINE_LENGTH` characters; `_LineTooLong` past it."""
-    while line := text.readline(IMPORT_LINE_LENGTH + 1):
+_CLOSE_THE_QUOTE = 'close its quote where the value ends, and double a quote that belongs in it ("")'
+
+
+class _Lines:
+    """The lines of an import file, each read no further than `IMPORT_LINE_LENGTH` characters (`_LineTooLong`
+    past it), counted (`number`), with the double quotes read since `quotes` was last set."""
+
+    def __init__(self, text: TextIO) -> None:
+        self._text = text
+        self.number = 0
+        self.quotes = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._text.readline(IMPORT_LINE_LENGTH + 1)
+        if not line:
+            raise StopIteration
         if len(line) > IMPORT_LINE_LENGTH:
             raise _LineTooLong(f"a line longer than {IMPORT_LINE_LENGTH:,} characters")
-        yield line
+        self.number += 1
+        self.quotes += line.count('"')
+        return line
 
 
 class _FirstLines:
@@ -534,8 +625,24 @@ def _not_utf8(path: Path, line: int, at: int, reason: str) -> Diagnostic:
     )
 
 
-def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:
-    """Where each known column is in `header`; warns of the others and raises for a missing one."""
+SEPARATORS = (",", ";", "\t")
+"""What may separate the columns of an import file: commas, or semicolons (spreadsheets save "CSV" so where the
+comma is the decimal sign) or tabs (TSV)."""
+
+
+def _separator(header: str) -> str:
+    """The one of `SEPARATORS` that splits the `header` line into the most known column names; a comma at a tie."""
+    known = {*COLUMNS, *OPTIONAL_COLUMNS}
+    return max(
+        SEPARATORS,
+        key=lambda separator: sum(
+            cell.strip().lower() in known for cell in next(csv.reader([header], delimiter=separator), [])
+        ),
+    )
+
+
+def _columns(display: str, line: int, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:
+    """Where each known column is in `header`, on `line`; warns of the others and raises for a missing one."""
     names = [cell.strip().lower() for cell in header]
     known = (*COLUMNS, *OPTIONAL_COLUMNS)
     problems = (
@@ -551,7 +658,7 @@ def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> 
     if problems:
         wanted = ", ".join(COLUMNS)
         message = f"{'; '.join(problems)}: the first line must name the columns {wanted} (in any order)"
-        raise InvalidInput([Diagnostic(display, 1, 0, "", message)])
+        raise InvalidInput([Diagnostic(display, line, 0, "", message)])
     ignored = [
         repr(cell.strip()) if cell.strip() else f"column {index + 1} (no name)"
         for index, (cell, name) in enumerate(zip(header, names, strict=True))
@@ -559,7 +666,7 @@ def _columns(display: str, header: list[str], diagnostics: list[Diagnostic]) -> 
     ]
     if ignored:
         diagnostics.append(
-            Diagnostic(display, 1, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING)
+            Diagnostic(display, line, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING)
         )
     return {column: names.index(column) for column in known if column in names}
 

@@ -158,10 +158,17 @@ class SignUp:
         if wait is not None:
             logger.info("event=signup outcome=rate-limited limit=client")
             return self._too_many(page_locale, wait)
-        row, problems = subscribers.check(fields["email"], fields["name"], fields["language"], "", locales)
+        row, problems, notes = subscribers.check(
+            fields["email"], fields["name"], fields["language"], "", locales
+        )
         if row is None:
             errors = {field for field, _message in problems}
             return self._form_page(page_locale, values, errors=errors, source=source, status_code=400)
+        if notes:
+            # A name in Zawgyi: stored in Unicode, as the newsletter is written, when PyICU can convert it; as
+            # typed otherwise (the person cannot change how their keyboard encodes it).
+            converted = row.name != fields["name"].strip()
+            logger.info("event=signup name=%s", "zawgyi-converted" if converted else "zawgyi-kept")
         wait = self.limits.take(("address", row.key), ("total", ""))
         if wait is not None:
             logger.info("event=signup outcome=rate-limited limit=address-or-total")
