@@ -138,7 +138,7 @@ def send_command(
             raise UsageError(
                 f"--locale: unknown locale {edition}; configured locales: {', '.join(settings.locales)}"
             )
-        _, unusable = subscribers.check(test_address, "", edition, "", settings.locales)
+        unusable = subscribers.check(test_address, "", edition, "", settings.locales).problems
         if unusable:
             raise UsageError(f"--to: {unusable[0][1]}")
     # What the command line or the environment gets wrong is said before the editions are made.
