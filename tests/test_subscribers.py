@@ -174,6 +174,21 @@ def test_an_address_already_there_in_another_case_is_updated(
     ]
 
 
+def test_a_blank_name_keeps_the_name_on_record(store: Engine, write_csv: Callable[..., Path]) -> None:
+    # A list exported from another tool without names, or with the cell left empty, erases nobody's name.
+    subscribers.import_csv(
+        store, write_csv("email,name,locale\na@example.org,Aung Aung,en\nb@example.org,B,en\n"), LOCALES
+    )
+    report = subscribers.import_csv(
+        store, write_csv("email,name,locale\na@example.org,,my\nb@example.org,  ,en\n"), LOCALES
+    )
+    assert (report.updated, report.unchanged) == (1, 1)
+    assert subscribers.list_subscribers(store) == [
+        SubscriberRow("a@example.org", "Aung Aung", "my", Status.ACTIVE),
+        SubscriberRow("b@example.org", "B", "en", Status.ACTIVE),
+    ]
+
+
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:

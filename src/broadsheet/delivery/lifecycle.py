@@ -545,14 +545,16 @@ def import_rows(
             )
         else:
             gives_consent = row.consented_at is not None and old.consented_at is None
-            if (old.name, old.locale) == (row.name, row.locale) and new_status is None and not gives_consent:
+            # A blank name keeps the one on record: a list exported without names does not erase them.
+            name = row.name or old.name
+            if (old.name, old.locale) == (name, row.locale) and new_status is None and not gives_consent:
                 done.unchanged += 1
                 continue
             updating[old.id] = (line, old.email)
             updates.append(
                 {
                     "b_id": old.id,
-                    "name": row.name,
+                    "name": name,
                     "locale": row.locale,
                     "updated_at": now,
                     "status": new_status or old.status,
