@@ -121,10 +121,24 @@ def test_extract_of_two_issues_of_one_date_writes_neither_template(project: Proj
     )
     result = cli("catalog", "extract", cwd=project.root)
     assert result.exit_code == 1
-    for name in ("2024-01-04.yaml", "draft.yaml"):
-        assert f"issues/{name}: error: date: another issue has the same date" in result.stderr
+    assert (
+        "issues/2024-01-04.yaml: error: date: another issue has the same date (issues/draft.yaml)"
+        in result.stderr
+    )
+    assert (
+        "issues/draft.yaml: error: date: another issue has the same date (issues/2024-01-04.yaml)"
+        in result.stderr
+    )
     assert pot.read_bytes() == before
     assert "issues/2024-01-04.pot" not in result.stdout
+
+
+def test_extract_leaves_hidden_files_alone(project: Project, cli) -> None:
+    # macOS's `._` companion of an issue file, copied from a shared disk: not YAML, not an issue.
+    (project.issues_dir / "._2024-01-04.yaml").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    result = cli("catalog", "extract", cwd=project.root)
+    assert result.exit_code == 0, result.stderr
+    assert "._" not in result.output
 
 
 def test_update_creates_catalogs_with_one_burmese_plural_form(project: Project, cli) -> None:

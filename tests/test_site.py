@@ -244,6 +244,36 @@ def test_cli_prints_every_written_path(cli, two_issues: Project) -> None:
     ]
 
 
+def test_hidden_files_are_not_issues_and_next_weeks_draft_waits_for_its_day(cli, two_issues: Project) -> None:
+    # macOS leaves `._` files beside the real ones on a shared or removable disk; a draft just started is empty.
+    (two_issues.issues_dir / "._2023-12-21.yaml").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (two_issues.issues_dir / ".2024-01-04.yaml.swp.yaml").write_text("", encoding="utf-8")
+    (two_issues.issues_dir / "2999-01-07.yaml").write_text("", encoding="utf-8")
+
+    today = cli("site", "--out", "public", cwd=two_issues.root)
+    assert today.exit_code == 0, today.stderr
+    assert "issues/2999-01-07.yaml: not published: dated after " in today.stderr
+    assert sorted(path.name for path in (two_issues.root / "public" / "en").iterdir()) == [
+        "2023-12-21",
+        "2024-01-04",
+        "feed.atom",
+        "index.html",
+    ]
+    # An earlier day leaves out what came after it; the day of the draft takes it, and its errors stop the site.
+    earlier = cli("site", "--out", "earlier", "--until", "2023-12-31", cwd=two_issues.root)
+    assert earlier.exit_code == 0, earlier.stderr
+    assert (
+        "issues/2024-01-04.yaml: not published: dated after 2023-12-31 (--until publishes it)\n"
+        in earlier.stderr
+    )
+    assert not (two_issues.root / "earlier" / "en" / "2024-01-04").exists()
+    later = cli("site", "--out", "later", "--until", "2999-01-07", cwd=two_issues.root)
+    assert later.exit_code == 1
+    assert "issues/2999-01-07.yaml" in later.stderr
+    assert "._2023-12-21" not in later.stderr and ".swp" not in later.stderr
+    assert not (two_issues.root / "later").exists()
+
+
 def test_cli_with_an_invalid_issue_exits_1_writing_nothing(cli, two_issues: Project) -> None:
     (two_issues.issues_dir / "2024-01-11.yaml").write_text(
         "date: 2024-01-11\ntitle: T\neditorial: x\nresources:\n  report: []\n", encoding="utf-8"

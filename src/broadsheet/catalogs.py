@@ -47,7 +47,7 @@ from .i18n import (
     template_path,
     texts,
 )
-from .issue import dated_alike, read_issue, subject_problem
+from .issue import dated_alike, issue_files, read_issue, subject_problem
 from .model import Issue
 from .schema import ISO_DATE
 from .settings import SETTINGS_FILE, Project, find_project
@@ -278,7 +278,7 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
     `names.pot` always covers every issue under `issues/`, and is left as it is
     while any issue has errors, so that no translated name turns obsolete.
     """
-    everything = sorted(project.issues_dir.glob("*.yaml"))
+    everything = issue_files(project.issues_dir)
     chosen = list(paths) or everything
     readings = {
         path.resolve(): read_issue(path, project.settings, shown(project, path.resolve()))

@@ -414,13 +414,29 @@ def _unspaced(label: str) -> str:
     return "-".join(label.split())
 
 
+def issue_files(folder: Path) -> list[Path]:
+    """The issue files in `folder` (`*.yaml`), in order of name: hidden ones left out, such as the `._*` files
+    macOS leaves on a shared or removable disk."""
+    return sorted(path for path in folder.glob("*.yaml") if not path.name.startswith("."))
+
+
 def dated_alike(issues: list[Issue]) -> list[Diagnostic]:
-    """An error at each of `issues` that shares its date with another: an issue's date names its page, its
-    catalogs and its send, so two with one date would overwrite each other's."""
-    dates = Counter(issue.date for issue in issues)
+    """An error at each of `issues` that shares its date with another, naming the others: an issue's date names
+    its page, its catalogs and its send, so two with one date would overwrite each other's."""
+    by_date: dict[dt.date, set[str]] = {}
+    for issue in issues:
+        by_date.setdefault(issue.date, set()).add(issue.source)
     return [
-        Diagnostic(source, 0, 0, "date", "another issue has the same date; each date has one page")
-        for source in sorted({issue.source for issue in issues if dates[issue.date] > 1})
+        Diagnostic(
+            source,
+            0,
+            0,
+            "date",
+            f"another issue has the same date ({', '.join(sorted(sources - {source}))}); each date has one page",
+        )
+        for sources in by_date.values()
+        if len(sources) > 1
+        for source in sorted(sources)
     ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gettext
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,12 @@ from . import __version__, burmese, markdown
 from .atomic import write_atomic
 from .catalogs import shown
 from .errors import Diagnostic, InvalidInput, errors_in
-from .issue import dated_alike
+from .issue import dated_alike, issue_files
 from .localize import Edition, localize
 from .model import Issue
 from .pipeline import Prepared, prepare
 from .render import Renderer, footer_address
+from .schema import iso_date
 from .settings import Project
 
 INDEX_TEMPLATE = "site/index.html.j2"
@@ -46,9 +47,20 @@ class Alternate:
     """Absolute, under `web_url`."""
 
 
-def read_issues(project: Project) -> list[Prepared]:
-    """Every issue in `issues/`, read and checked, newest first; any invalid one stops everything, with all their errors."""
-    paths = sorted(project.issues_dir.glob("*.yaml"))
+def later_than(project: Project, until: date) -> list[Path]:
+    """The issue files dated after `until` by their names: next week's draft, perhaps unfinished."""
+    return [
+        path
+        for path in issue_files(project.issues_dir)
+        if (day := iso_date(path.stem)) is not None and day > until
+    ]
+
+
+def read_issues(project: Project, until: date | None = None) -> list[Prepared]:
+    """Every issue in `issues/` (but those `later_than(until)`, when given), read and checked, newest first;
+    any invalid one stops everything, with all their errors."""
+    later = set(later_than(project, until)) if until else set()
+    paths = [path for path in issue_files(project.issues_dir) if path not in later]
     if not paths:
         raise InvalidInput(
             [Diagnostic(str(project.issues_dir), 0, 0, "", "no issue files (*.yaml) to publish")]
@@ -76,13 +88,14 @@ class Published:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def build_site(project: Project, out: Path | None = None) -> Published:
-    """Write the archive of every issue to OUT (default `<build_dir>/site`).
+def build_site(project: Project, out: Path | None = None, *, until: date | None = None) -> Published:
+    """Write the archive of every issue to OUT (default `<build_dir>/site`), of those dated `until` at the
+    latest when it is given.
 
     Every page is rendered before any is written: an invalid issue or a broken
     template leaves OUT as it was.
     """
-    prepared = read_issues(project)
+    prepared = read_issues(project, until)
     issues = [found.issue for found in prepared]
     publisher = _Publisher(project)
     files: dict[Path, str] = {}

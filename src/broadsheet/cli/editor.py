@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +114,12 @@ def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int
     """
     import uvicorn
 
+    from ..issue import issue_files
     from ..preview import create_app
 
     project = project_of(ctx)
     if issue is None:
-        found = sorted(project.issues_dir.glob("*.yaml"))
+        found = issue_files(project.issues_dir)
         if not found:
             raise UsageError(
                 f"no issue in {project.issues_dir}; name one, or start one with `broadsheet new`"
@@ -135,15 +136,24 @@ def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder. Default: build/site.",
 )
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Publish the issues dated up to this day. Default: today; next week's issue waits for its day.",
+)
 @click.pass_context
-def site_command(ctx: click.Context, out: Path | None) -> None:
+def site_command(ctx: click.Context, out: Path | None, until: datetime | None) -> None:
     """Build the web archive of every issue: DIR/<locale>/index.html, a page per issue and feed.atom.
 
     Serve DIR at the web_url setting: the emails' "view in browser" links point there.
     """
-    from ..site import build_site
+    from ..site import build_site, later_than
 
-    published = build_site(project_of(ctx), out)
+    project = project_of(ctx)
+    day = until.date() if until else date.today()
+    published = build_site(project, out, until=day)
     report(published.diagnostics)
+    for path in later_than(project, day):
+        click.echo(f"{shown(path)}: not published: dated after {day} (--until publishes it)", err=True)
     for path in published.written:
         click.echo(f"wrote {shown(path)}")

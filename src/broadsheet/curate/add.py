@@ -12,6 +12,7 @@ import yaml
 
 from .. import burmese
 from ..errors import UsageError
+from ..issue import issue_files
 from ..schema import did_you_mean, url_problem
 from ..settings import Project, Settings, Source
 from .edit import IssueText, NewResource
@@ -72,7 +73,7 @@ def read_archive(project: Project, *, leave_out: Path | None = None) -> Archive:
                 if isinstance(message.id, str) and message.id:
                     archive.names.setdefault(message.id.casefold(), message.id)
     skip = leave_out.resolve() if leave_out else None
-    for path in sorted(project.issues_dir.glob("*.yaml")):
+    for path in issue_files(project.issues_dir):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..delivery.store import project_store
 from ..errors import BroadsheetError, UsageError
+from ..issue import issue_files
 from ..schema import iso_date
 from ..settings import Project, Source
 from . import memory
@@ -55,7 +56,7 @@ class _Candidate:
 
 def previous_issue_date(project: Project, issue_date: date) -> date | None:
     """The date of the latest issue file dated before `issue_date`."""
-    dates = (iso_date(path.stem) for path in project.issues_dir.glob("*.yaml"))
+    dates = (iso_date(path.stem) for path in issue_files(project.issues_dir))
     earlier = [day for day in dates if day is not None and day < issue_date]
     return max(earlier) if earlier else None
 
