@@ -135,6 +135,21 @@ def test_to_html_footnote_reference_is_a_numbered_sup_linking_to_its_footnote() 
     )
 
 
+def test_to_html_anchors_only_the_first_reference_to_each_footnote_of_a_page() -> None:
+    cited: set[int] = set()
+    first = to_html("One.[^a] Two.[^a]", {"a": 1}, inline=True, cited=cited)
+    later = to_html("Three.[^a][^b]", {"a": 1, "b": 2}, inline=True, cited=cited)
+    assert first == (
+        'One.<sup class="fnref"><a href="#fn-1" id="fnref-1">[1]</a></sup> '
+        'Two.<sup class="fnref"><a href="#fn-1">[1]</a></sup>'
+    )
+    assert later == (
+        'Three.<sup class="fnref"><a href="#fn-1">[1]</a></sup>'
+        '<sup class="fnref"><a href="#fn-2" id="fnref-2">[2]</a></sup>'
+    )
+    assert cited == {1, 2}
+
+
 def test_to_html_writes_footnote_numbers_in_the_editions_digits() -> None:
     burmese = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
     html = to_html("A figure.[^1]", {"1": 12}, inline=True, digits=lambda n: n.translate(burmese))

@@ -110,6 +110,38 @@ def test_every_footnote_appears_in_both_parts_with_its_number(sample: Issue, eng
     assert 'id="fn-1"' in english.html
 
 
+def test_a_footnote_cited_twice_has_one_anchor_in_the_email_and_on_its_page(
+    tmp_project: Project, write_issue, tmp_path: Path
+) -> None:
+    path = write_issue(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          First.[^a] Again.[^a]
+
+          Later.[^a][^b]
+        footnotes:
+          a: Note A.
+          b: Note B.
+        resources: {}
+        """
+    )
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    html = Renderer(tmp_project).render(localize(tmp_project, issue, "en")).html
+    # Three links to the first note, one element named by its id; ids are unique in a page.
+    assert html.count('href="#fn-1"') == 3
+    assert (html.count('id="fnref-1"'), html.count('id="fnref-2"')) == (1, 1)
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    from broadsheet.site import build_site
+
+    build_site(tmp_project, tmp_path / "site")
+    page = (tmp_path / "site" / "en" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    assert (page.count('href="#fn-1"'), page.count('id="fnref-1"')) == (3, 1)
+
+
 def test_every_resource_appears_with_title_url_and_organizations(sample: Issue, english: Email) -> None:
     parsed = _parse(english.html)
     text = _squash(english.text)

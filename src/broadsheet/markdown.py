@@ -142,7 +142,11 @@ def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: 
     if number is None:
         return str(escape(f"[^{tokens[idx].meta['label']}]"))
     shown = escape(env["digits"](str(number)))
-    return f'<sup class="fnref"><a href="#fn-{number}" id="fnref-{number}">[{shown}]</a></sup>'
+    cited = env["cited"]
+    # An id names one element: a footnote cited twice has it at its first reference only.
+    anchor = "" if number in cited else f' id="fnref-{number}"'
+    cited.add(number)
+    return f'<sup class="fnref"><a href="#fn-{number}"{anchor}>[{shown}]</a></sup>'
 
 
 _renderer.add_render_rule("link_open", _render_link_open)
@@ -162,13 +166,20 @@ def _same(digits: str) -> str:
 
 
 def to_html(
-    text: str, numbers: Mapping[str, int], *, inline: bool = False, digits: Callable[[str], str] = _same
+    text: str,
+    numbers: Mapping[str, int],
+    *,
+    inline: bool = False,
+    digits: Callable[[str], str] = _same,
+    cited: set[int] | None = None,
 ) -> str:
     """Safe HTML for `text`; footnote references become `[n]` linked to `#fn-n`.
 
-    `digits` writes a footnote number in the edition's digits.
+    `digits` writes a footnote number in the edition's digits. The first reference to each footnote has the id
+    `fnref-n`, unless its number is in `cited`, the footnotes referred to before (in earlier paragraphs of the
+    page): this call adds those it refers to.
     """
-    env = {"numbers": numbers, "digits": digits}
+    env = {"numbers": numbers, "digits": digits, "cited": set() if cited is None else cited}
     html: str = _renderer.renderInline(text, env) if inline else _renderer.render(text, env)
     return html
 

@@ -14,7 +14,7 @@ import os
 import re
 import textwrap
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -65,6 +65,27 @@ class Email:
     @property
     def html_bytes(self) -> int:
         return len(self.html.encode("utf-8"))
+
+
+def article_html(
+    issue: Issue, digits: Callable[[str], str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The editorial's paragraphs and the footnotes as safe HTML (`html`, `lang`; a footnote's `number` too), for
+    one page: each footnote's first reference, wherever it is, carries the page's one `fnref-n` id."""
+    numbers, cited = issue.footnote_numbers, set[int]()
+    paragraphs = [
+        {"html": Markup(markdown.to_html(p.markdown, numbers, digits=digits, cited=cited)), "lang": p.lang}
+        for p in issue.paragraphs
+    ]
+    footnotes = [
+        {
+            "number": note.number,
+            "html": Markup(markdown.to_html(note.markdown, numbers, inline=True, digits=digits, cited=cited)),
+            "lang": note.lang,
+        }
+        for note in issue.footnotes
+    ]
+    return paragraphs, footnotes
 
 
 def reading_units(text: str) -> int:
@@ -304,6 +325,7 @@ class Renderer:
         def digits(text: str) -> str:
             return burmese.native_digits(text, locale)
 
+        paragraphs, footnotes = article_html(issue, digits)
         others = sorted((set(settings.locales) | set(settings.languages)) - {locale})
         web_url = settings.web_url.rstrip("/")
         day = issue.date.isoformat()
@@ -316,23 +338,16 @@ class Renderer:
             "minutes": reading_minutes(issue, settings),
             "fallback": edition.fallback,
             "preheader": preheader,
-            "paragraphs": [
-                {"html": Markup(markdown.to_html(p.markdown, numbers, digits=digits)), "lang": p.lang}
-                for p in issue.paragraphs
-            ],
+            "paragraphs": paragraphs,
             "paragraphs_text": [
                 text
                 for p in issue.paragraphs
                 for text in markdown.to_text(p.markdown, numbers, digits=digits)
             ],
             "footnotes": [
-                {
-                    "number": note.number,
-                    "html": Markup(markdown.to_html(note.markdown, numbers, inline=True, digits=digits)),
-                    "text": " ".join(markdown.to_text(note.markdown, numbers, inline=True, digits=digits)),
-                    "lang": note.lang,
-                }
-                for note in issue.footnotes
+                html
+                | {"text": " ".join(markdown.to_text(note.markdown, numbers, inline=True, digits=digits))}
+                for html, note in zip(footnotes, issue.footnotes, strict=True)
             ],
             "organization": settings.organization,
             "address": footer_address(settings.organization),

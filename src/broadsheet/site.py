@@ -17,9 +17,8 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # feedgen ships no type hints
-from markupsafe import Markup
 
-from . import __version__, burmese, markdown
+from . import __version__, burmese
 from .atomic import write_atomic
 from .catalogs import shown
 from .errors import Diagnostic, InvalidInput, errors_in
@@ -27,7 +26,7 @@ from .issue import dated_alike, issue_files
 from .localize import Edition, localize
 from .model import Issue
 from .pipeline import Prepared, prepare
-from .render import Renderer, footer_address
+from .render import Renderer, article_html, footer_address
 from .schema import iso_date
 from .settings import Project
 
@@ -164,7 +163,6 @@ class _Publisher:
 
     def issue_page(self, edition: Edition, issues: Sequence[Issue]) -> str:
         issue, locale = edition.issue, edition.locale
-        numbers = issue.footnote_numbers
 
         def digits(text: str) -> str:
             return burmese.native_digits(text, locale)
@@ -173,19 +171,8 @@ class _Publisher:
             "issue": issue,
             "date": self.date(issue, locale),
             "home": "../index.html",
-            "paragraphs": [
-                {"html": Markup(markdown.to_html(p.markdown, numbers, digits=digits)), "lang": p.lang}
-                for p in issue.paragraphs
-            ],
-            "footnotes": [
-                {
-                    "number": note.number,
-                    "html": Markup(markdown.to_html(note.markdown, numbers, inline=True, digits=digits)),
-                    "lang": note.lang,
-                }
-                for note in issue.footnotes
-            ],
         }
+        context["paragraphs"], context["footnotes"] = article_html(issue, digits)
         return self._render(ISSUE_TEMPLATE, edition.interface, context)
 
     def _page(self, locale: str, day: str | None, root: str) -> dict[str, Any]:
