@@ -102,8 +102,12 @@ def test_new_writes_a_skeleton_for_the_next_publication_day(cli, tmp_project: Pr
     assert result.exit_code == 0, result.output
     assert result.stdout == "wrote issues/2024-01-04.yaml\n"
     reading = read_issue(tmp_project.issues_dir / "2024-01-04.yaml", tmp_project.settings)
-    # The skeleton is a valid shape whose only error is the title the editor must write.
-    assert [d.field + ": " + d.message for d in reading.errors] == ["title: must not be empty"]
+    # The skeleton is a valid shape whose only errors are the title and the editorial the editor must write.
+    assert [f"{d.line}: {d.field}: {d.message}" for d in reading.errors] == [
+        "8: title: must not be empty",
+        "25: editorial: 'First paragraph.' is still the text `broadsheet new` wrote; write the editorial",
+        "27: editorial: 'Second paragraph.' is still the text `broadsheet new` wrote; write the editorial",
+    ]
     text = (tmp_project.issues_dir / "2024-01-04.yaml").read_text()
     assert "date: 2024-01-04\n" in text
     assert "  statements:  # Statements and Press Releases\n" in text

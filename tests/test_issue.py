@@ -85,7 +85,7 @@ def test_paragraph_lines_point_at_their_lines_in_the_yaml(read: Callable[[str], 
         date: 2023-12-21
         title: T
         editorial: |
-          First paragraph.
+          The first paragraph.
 
           Second paragraph,
           on two lines.
@@ -99,7 +99,7 @@ def test_paragraph_lines_point_at_their_lines_in_the_yaml(read: Callable[[str], 
     )
     assert reading.issue is not None
     assert reading.issue.paragraphs == (
-        Paragraph("First paragraph.", 4),
+        Paragraph("The first paragraph.", 4),
         Paragraph("Second paragraph,\non two lines.", 6),
         Paragraph("- a list item\n- another", 10),
     )
@@ -633,7 +633,7 @@ def test_javascript_url_in_markdown_link_is_an_error(findings: Callable[[str], l
         date: 2023-12-21
         title: T
         editorial: |
-          First paragraph.
+          The first paragraph.
 
           Read [the report](javascript:alert(1)) today.
         resources: {}
@@ -743,7 +743,7 @@ def test_a_unicode_line_break_pasted_into_the_editorial_is_named_at_its_place(
 ) -> None:
     """YAML counts lines by it: its own error pointed two lines further and named nothing."""
     assert findings(
-        f"date: 2023-12-21\ntitle: T\neditorial: |\n  First paragraph.\n\n  It is hard{character}to find.\nresources: {{}}\n"
+        f"date: 2023-12-21\ntitle: T\neditorial: |\n  The first paragraph.\n\n  It is hard{character}to find.\nresources: {{}}\n"
     ) == [
         f"{FILE}:6:13: error: {name}, as pasted text carries: YAML takes it for a line break; replace it with a "
         "space (or a blank line, between paragraphs)"

@@ -142,6 +142,22 @@ def test_a_footnote_cited_twice_has_one_anchor_in_the_email_and_on_its_page(
     assert (page.count('href="#fn-1"'), page.count('id="fnref-1"')) == (3, 1)
 
 
+def test_an_issue_without_resources_leaves_out_their_heading(
+    tmp_project: Project, write_issue, tmp_path: Path
+) -> None:
+    path = write_issue("date: 2023-12-21\ntitle: T\neditorial: A special edition.\nresources: {}\n")
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    email = Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
+    from broadsheet.site import build_site
+
+    build_site(tmp_project, tmp_path / "site")
+    page = (tmp_path / "site" / "en" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    for part in (email.html, email.text, page):
+        assert "A special edition." in part
+        assert "Resources from the past week" not in part
+
+
 def test_every_resource_appears_with_title_url_and_organizations(sample: Issue, english: Email) -> None:
     parsed = _parse(english.html)
     text = _squash(english.text)

@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from .errors import Diagnostic, InvalidInput, UsageError
+from .issue import SKELETON_PARAGRAPHS
 from .model import Issue
 from .pipeline import editions
 from .render import Email, write_email
@@ -94,7 +95,12 @@ def new_issue(project: Project, day: date | None = None, today: date | None = No
     text = (
         jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
         .from_string(skeleton)
-        .render(date=day, categories=settings.categories, default_author=settings.default_author)
+        .render(
+            date=day,
+            categories=settings.categories,
+            default_author=settings.default_author,
+            paragraphs=SKELETON_PARAGRAPHS,
+        )
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("x", encoding="utf-8") as handle:

@@ -414,6 +414,10 @@ def _unspaced(label: str) -> str:
     return "-".join(label.split())
 
 
+SKELETON_PARAGRAPHS = ("First paragraph.", "Second paragraph.")
+"""The editorial `broadsheet new` writes, for the editor to replace: an error while it is there."""
+
+
 def issue_files(folder: Path) -> list[Path]:
     """The issue files in `folder` (`*.yaml`), in order of name: hidden ones left out, such as the `._*` files
     macOS leaves on a shared or removable disk."""
@@ -548,6 +552,13 @@ class _Checker:
         self._date_matches_file_name(data.get("date"))
         editorial = data.get("editorial")
         if isinstance(editorial, str):
+            for block in markdown.split_blocks(editorial):
+                if block.markdown.strip() in SKELETON_PARAGRAPHS:
+                    self.add(
+                        ("editorial",),
+                        f"{block.markdown.strip()!r} is still the text `broadsheet new` wrote; write the editorial",
+                        spot=self.text_spot(("editorial",), block.line, block.markdown.strip()),
+                    )
             problems, refs = markdown.inspect(editorial)
             for problem in problems:
                 self.add(
