@@ -500,3 +500,34 @@ def test_an_entry_that_cannot_be_written_is_one_line_naming_the_file_and_the_fil
     )
     assert path.read_text(encoding="utf-8") == text
     assert list(project.issues_dir.iterdir()) == [path]
+
+
+def test_a_redirect_to_a_url_that_is_not_http_fails_that_url_alone_naming_where_it_led(
+    project: Project, site: HTTPServer, slow_site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    slow_site.expect_request("/slow").respond_with_handler(late)
+    site.expect_request("/to-slow").respond_with_data(
+        "", status=302, headers={"Location": slow_site.url_for("/slow")}
+    )
+    path = write_issue_file(project, base)
+
+    result = cli(
+        "add",
+        "issues/2024-03-14.yaml",
+        f"{base}/to-mailto",
+        f"{base}/to-javascript",
+        f"{base}/to-missing",
+        f"{base}/to-slow",
+        f"{base}/press/villages",
+        cwd=project.root,
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"issues/2024-03-14.yaml: error: {base}/to-mailto: redirected to a URL that is not http(s): 'mailto:x@y.z'",
+        f"issues/2024-03-14.yaml: error: {base}/to-javascript: redirected to a URL that is not http(s): 'javascript:alert(1)'",
+        f"issues/2024-03-14.yaml: error: {base}/to-missing: 404 Not Found (redirected to {base}/missing)",
+        f"issues/2024-03-14.yaml: error: {base}/to-slow: timed out after 1 s (redirected to {slow_site.url_for('/slow')})",
+    ]
+    assert f"url: {base}/press/villages\n" in path.read_text(encoding="utf-8")
