@@ -302,3 +302,32 @@ def test_an_entry_that_redirects_to_a_url_that_is_not_http_does_not_stop_the_oth
         f"{base}/to-mailto: the page could not be read (redirected to a URL that is not http(s): 'mailto:x@y.z'); "
         "added from the feed alone"
     ]
+
+
+def test_a_relative_link_is_read_against_the_feed_and_every_entry_left_out_is_counted_with_why(
+    tmp_path: Path, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BROADSHEET_DATABASE_URL", raising=False)
+    day = "<pubDate>Tue, 12 Mar 2024 08:00:00 +0000</pubDate>"
+    project, path = one_feed_project(
+        tmp_path,
+        site,
+        rss(
+            f"<title>Relative</title><link>/press/villages</link>{day}",
+            "<title>Undated, and its page too</title><link>{base}/my/report</link>",
+            "<title>Unreadable Date</title><link>{base}/cp1252/header</link><pubDate>sometime in March</pubDate>",
+            f"<title>Script</title><link>javascript:alert(1)</link>{day}",
+            f"<title>No Link</title>{day}",
+        ),
+    )
+    base = site.url_for("").rstrip("/")
+
+    report = collect(project, path, since=date(2024, 3, 7))
+
+    assert [r.url for r in report.added["reports"]] == [f"{base}/press/villages"]
+    assert summary(report) == [
+        "collected entries published after 2024-03-07 up to 2024-03-14: added 1 under reports",
+        "skipped 1 without a date, in the feed or on its page",
+        "skipped 1 whose date could not be read: 'sometime in March'",
+        "skipped 2 without an http(s) link, such as 'javascript:alert(1)'",
+    ]
