@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -531,3 +532,22 @@ def test_a_redirect_to_a_url_that_is_not_http_fails_that_url_alone_naming_where_
         f"issues/2024-03-14.yaml: error: {base}/to-slow: timed out after 1 s (redirected to {slow_site.url_for('/slow')})",
     ]
     assert f"url: {base}/press/villages\n" in path.read_text(encoding="utf-8")
+
+
+def test_a_page_served_as_a_pdf_that_is_not_one_fails_in_one_line_without_the_pdf_reader_s_complaints(
+    project: Project, site: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = base_of(site)
+    site.expect_request("/fake.pdf").respond_with_data(
+        "<html>not a PDF</html>", content_type="application/pdf"
+    )
+    path = write_issue_file(project, base)
+
+    with caplog.at_level(logging.DEBUG):
+        [outcome] = add_resources(project, path, [f"{base}/fake.pdf"]).outcomes
+
+    assert (outcome.status, outcome.message) == (
+        "failed",
+        "not a readable PDF (Stream has ended unexpectedly)",
+    )
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("pypdf")] == []

@@ -11,6 +11,7 @@ import codecs
 import html
 import io
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -287,13 +288,25 @@ def _date(value: str | None) -> date | None:
 
 def read_pdf(content: bytes, url: str) -> PageMetadata:
     """Title and author from the PDF's document information; the file name made readable when it has no title."""
-    from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    # pypdf logs what it works around ("invalid pdf header", "EOF marker not found") as warnings of its
+    # loggers (`pypdf._reader`, ...), which reach stderr ahead of the one line saying the PDF cannot be read.
+    quiet = logging.getLogger("pypdf")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL + 1)
     try:
-        info = PdfReader(io.BytesIO(content)).metadata
+        return _pdf_metadata(content, url)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Unreadable(f"not a readable PDF ({exc})") from None
+    finally:
+        quiet.setLevel(level)
+
+
+def _pdf_metadata(content: bytes, url: str) -> PageMetadata:
+    from pypdf import PdfReader
+
+    info = PdfReader(io.BytesIO(content)).metadata
     title = tidy(info.title) if info else None
     if title and _JUNK_PDF_TITLE.fullmatch(title):
         title = None
