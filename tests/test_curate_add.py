@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from werkzeug import Request, Response
 
 from broadsheet import burmese
 from broadsheet.build import check
+from broadsheet.curate import metadata
 from broadsheet.curate.add import add_resources
 from broadsheet.curate.edit import IssueText, NewResource
 from broadsheet.curate.metadata import decode_html, read_html, title_language
@@ -551,3 +554,34 @@ def test_a_page_served_as_a_pdf_that_is_not_one_fails_in_one_line_without_the_pd
         "not a readable PDF (Stream has ended unexpectedly)",
     )
     assert [record.getMessage() for record in caplog.records if record.name.startswith("pypdf")] == []
+
+
+READ_A_LARGE_PAGE = """
+import resource
+from broadsheet.curate.metadata import read_html
+
+body = '<div class="c"><p>Text <a href="/x">a link</a>, <b>bold</b> ဆောင်းရာသီ</p></div>' * 200_000
+page = (
+    '<html lang="en"><head><title>Big | Site</title><meta property="og:site_name" content="Site"></head>'
+    + body
+    + '<script type="application/ld+json">{"@type": "Report", "name": "Read From The Body", '
+    '"publisher": {"@type": "Organization", "name": "Body Org"}}</script><meta name="citation_date" content="2024-03-11">'
+)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+metadata = read_html(page)
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(len(page.encode()) // 1_000_000, grown // 1024, metadata.title, metadata.organizations, metadata.published)
+"""
+
+
+def test_a_large_page_is_read_for_its_metadata_without_building_its_whole_tree() -> None:
+    """Lexbor's tree of a whole 20 MB page took 15 times its size (benchmarks/README.md, Links)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(metadata.__file__).parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", READ_A_LARGE_PAGE], env=env, capture_output=True, text=True, check=True
+    )
+
+    megabytes, grown, *read = done.stdout.split(" ", 2)
+    assert int(megabytes) == 20
+    assert read == ["Read From The Body ('Body Org',) 2024-03-11\n"]
+    assert int(grown) < 40, f"reading 20 MB of HTML took {grown} MB more"

@@ -64,6 +64,10 @@ _ARTICLE_TYPES = {
     "ReportageNewsArticle",
 }
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+_HEAD_END = re.compile(r"</head\s*>|<body[\s>]", re.IGNORECASE)
+_LATE_METADATA = re.compile(
+    r"<meta\b[^>]*>|<script\b[^>]*application/ld\+json[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL
+)
 _JUNK_PDF_TITLE = re.compile(
     r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|.*\.(?:docx?|indd|pptx?|odt))$", re.IGNORECASE
 )
@@ -124,8 +128,21 @@ def tidy(text: str | None) -> str | None:
     return text or None
 
 
+def metadata_part(text: str) -> str:
+    """What `read_html` reads of a page: all of it up to the end of its head, then only the `<meta>` and JSON-LD
+    blocks of the body (where some sites put them).
+
+    Lexbor's tree of a whole page takes about 15 times its text: 370 MB for a page read up to the 20 MB
+    `max_bytes` (benchmarks/README.md, Links); of these parts, a few kilobytes.
+    """
+    end = _HEAD_END.search(text)
+    if end is None:
+        return text
+    return text[: end.start()] + "".join(match.group() for match in _LATE_METADATA.finditer(text, end.end()))
+
+
 def read_html(text: str) -> PageMetadata:
-    tree = LexborHTMLParser(text)
+    tree = LexborHTMLParser(metadata_part(text))
     meta: dict[str, list[str]] = {}
     for node in tree.css("meta"):
         attributes = node.attributes
