@@ -259,8 +259,14 @@ def test_collect_command_prints_what_it_added_and_the_summary_and_exits_1_for_a_
     ]
 
 
-def one_feed_project(tmp_path: Path, server: HTTPServer, feed: str) -> tuple[Project, Path]:
+DAY = "<pubDate>Tue, 12 Mar 2024 08:00:00 +0000</pubDate>"
+
+
+def one_feed_project(
+    tmp_path: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch, feed: str
+) -> tuple[Project, Path]:
     """A project whose one source serves `feed` (formatted with `base`), and its issue of 2024-03-14."""
+    monkeypatch.delenv("BROADSHEET_DATABASE_URL", raising=False)
     base = server.url_for("").rstrip("/")
     server.expect_request("/feeds/one.xml").respond_with_data(
         feed.format(base=base), content_type="application/rss+xml"
@@ -283,14 +289,13 @@ def rss(*items: str) -> str:
 def test_an_entry_that_redirects_to_a_url_that_is_not_http_does_not_stop_the_others(
     tmp_path: Path, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("BROADSHEET_DATABASE_URL", raising=False)
-    day = "<pubDate>Tue, 12 Mar 2024 08:00:00 +0000</pubDate>"
     project, path = one_feed_project(
         tmp_path,
         site,
+        monkeypatch,
         rss(
-            f"<title>Mail Us</title><link>{{base}}/to-mailto</link>{day}",
-            f"<title>Villages</title><link>{{base}}/press/villages</link>{day}",
+            f"<title>Mail Us</title><link>{{base}}/to-mailto</link>{DAY}",
+            f"<title>Villages</title><link>{{base}}/press/villages</link>{DAY}",
         ),
     )
     base = site.url_for("").rstrip("/")
@@ -307,17 +312,16 @@ def test_an_entry_that_redirects_to_a_url_that_is_not_http_does_not_stop_the_oth
 def test_a_relative_link_is_read_against_the_feed_and_every_entry_left_out_is_counted_with_why(
     tmp_path: Path, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("BROADSHEET_DATABASE_URL", raising=False)
-    day = "<pubDate>Tue, 12 Mar 2024 08:00:00 +0000</pubDate>"
     project, path = one_feed_project(
         tmp_path,
         site,
+        monkeypatch,
         rss(
-            f"<title>Relative</title><link>/press/villages</link>{day}",
+            f"<title>Relative</title><link>/press/villages</link>{DAY}",
             "<title>Undated, and its page too</title><link>{base}/my/report</link>",
             "<title>Unreadable Date</title><link>{base}/cp1252/header</link><pubDate>sometime in March</pubDate>",
-            f"<title>Script</title><link>javascript:alert(1)</link>{day}",
-            f"<title>No Link</title>{day}",
+            f"<title>Script</title><link>javascript:alert(1)</link>{DAY}",
+            f"<title>No Link</title>{DAY}",
         ),
     )
     base = site.url_for("").rstrip("/")
