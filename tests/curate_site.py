@@ -108,6 +108,13 @@ def serve_pages(server: HTTPServer) -> None:
     server.expect_request("/latest").respond_with_data(
         "", status=302, headers={"Location": "/statements/appeal"}
     )
+    server.expect_request("/to-mailto").respond_with_data(
+        "", status=301, headers={"Location": "mailto:x@y.z"}
+    )
+    server.expect_request("/to-javascript").respond_with_data(
+        "", status=302, headers={"Location": "javascript:alert(1)"}
+    )
+    server.expect_request("/to-missing").respond_with_data("", status=301, headers={"Location": "/missing"})
     server.expect_request("/gone").respond_with_data("gone", status=410)
     server.expect_request("/missing").respond_with_data("not here", status=404)
     server.expect_request("/missing-image.jpg").respond_with_data("not here", status=404)

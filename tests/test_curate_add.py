@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -14,7 +17,9 @@ from werkzeug import Request, Response
 
 from broadsheet import burmese
 from broadsheet.build import check
+from broadsheet.curate import metadata
 from broadsheet.curate.add import add_resources
+from broadsheet.curate.edit import IssueText, NewResource
 from broadsheet.curate.metadata import decode_html, read_html, title_language
 from broadsheet.errors import UsageError, errors_in
 from broadsheet.settings import Project
@@ -364,3 +369,219 @@ def test_a_page_s_declared_language_becomes_a_code_as_check_wants_it(
     """`add` writes it as the resource's `lang`: an old or three-letter code would then fail `check`."""
     assert title_language("Villages Burned in Sagaing", declared) == expected
     assert title_language(BURMESE_TITLE, declared) == "my"
+
+
+def test_add_writes_into_the_skeleton_that_new_writes_keeping_its_comments(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    assert cli("new", "2024-01-04", cwd=project.root).exit_code == 0
+    path = project.issues_dir / "2024-01-04.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace('title: ""', "title: Hello"), encoding="utf-8")
+    before = path.read_text(encoding="utf-8")
+    empty = "    #   by: [Organization A, Organization B]\n    []\n  reports:  # Reports and Publications\n"
+    assert empty in before
+
+    result = cli(
+        "add",
+        "issues/2024-01-04.yaml",
+        f"{base}/statements/appeal",
+        "--title",
+        "Hello world",
+        cwd=project.root,
+    )
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    entry = f"    - title: Hello world\n      url: {base}/statements/appeal\n      by: Coalition for Rights Monitoring\n"
+    assert path.read_text(encoding="utf-8") == before.replace(empty, empty.replace("    []\n", entry))
+    # The last category, at the end of the file, and a second addition to the first.
+    add_resources(project, path, [f"{base}/reports/cold-season"], category="reports")
+    add_resources(project, path, [f"{base}/press/villages"], category="statements")
+    after = path.read_text(encoding="utf-8")
+    assert after.endswith(
+        "    #   by: [Organization A, Organization B]\n"
+        "    - title: Cold Season Needs Assessment\n"
+        f"      url: {base}/reports/cold-season\n"
+        "      by: [Example Relief Network, Karen Human Rights Group, Women's League of Burma]\n"
+    )
+    assert (
+        f"{entry}    - title: Villages Burned in Sagaing\n      url: {base}/press/villages\n  reports:"
+        in after
+    )
+    assert "[]" not in after.split("resources:")[1]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("  reports:\n", "  reports:\n{entry}"),
+        ("  reports: []\n", "  reports:\n{entry}"),
+        ("  reports: []  # none\n", "  reports:  # none\n{entry}"),
+        ("  reports: ~\n", "  reports:\n{entry}"),
+        ("  reports:\n    # none yet\n    []\n", "  reports:\n    # none yet\n{entry}"),
+        ("  reports:\n    [ ]   # none yet\n", "  reports:\n    # none yet\n{entry}"),
+        ("  reports:  # label\n    # a comment\n\n    []", "  reports:  # label\n    # a comment\n\n{entry}"),
+        (
+            "  reports: [{{title: A, url: 'https://example.org/a', by: P}}]\n",
+            "  reports: [{{title: A, url: 'https://example.org/a', by: P}}, {flow}]\n",
+        ),
+        (
+            "  reports: [\n    {{title: A, url: 'https://example.org/a', by: P}},  # first\n  ]\n",
+            "  reports: [\n    {{title: A, url: 'https://example.org/a', by: P}}, {flow},  # first\n  ]\n",
+        ),
+    ],
+    ids=[
+        "bare key",
+        "brackets",
+        "brackets and a comment",
+        "tilde",
+        "brackets after comments",
+        "brackets and a comment on their own line",
+        "brackets at the end of the file",
+        "flow list",
+        "flow list on lines",
+    ],
+)
+def test_every_way_of_writing_a_category_takes_the_entry_and_keeps_the_rest(
+    project: Project, site: HTTPServer, written: str, expected: str
+) -> None:
+    base = base_of(site)
+    head = "date: 2024-03-14\ntitle: T\neditorial: Text.\nresources:\n  statements: []  # s\n"
+    path = write_issue_file(project, base, text=head + written)
+    url = f"{base}/reports/cold-season"
+    entry = (
+        f"    - title: Cold Season Needs Assessment\n      url: {url}\n"
+        "      by: [Example Relief Network, Karen Human Rights Group, Women's League of Burma]\n"
+    )
+    flow = (
+        f"{{title: Cold Season Needs Assessment, url: {url}, "
+        "by: [Example Relief Network, Karen Human Rights Group, Women's League of Burma]}"
+    )
+
+    [outcome] = add_resources(project, path, [url], category="reports").outcomes
+
+    assert outcome.status == "added"
+    assert path.read_text(encoding="utf-8") == head + expected.format(entry=entry, flow=flow)
+    assert errors_in(check(project, path)) == []
+
+
+def test_two_categories_added_to_empty_resources_come_in_configured_order(project: Project) -> None:
+    """As `collect` adds them, in one edit: one category after the other, not one inside the other."""
+    head = "date: 2024-03-14\ntitle: T\neditorial: Text.\n"
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(head + "resources: {}  # none yet\n", encoding="utf-8")
+    issue = IssueText(path)
+    report = NewResource("A Report", "https://example.org/report", ("P",))
+    statement = NewResource("A Statement, Signed", "https://example.org/statement")
+
+    issue.write(
+        issue.with_resources({"reports": [report], "statements": [statement]}, ["statements", "reports"])
+    )
+
+    assert path.read_text(encoding="utf-8") == head + (
+        "resources:  # none yet\n"
+        "  statements:\n"
+        "    - title: A Statement, Signed\n      url: https://example.org/statement\n"
+        "  reports:\n"
+        "    - title: A Report\n      url: https://example.org/report\n      by: P\n"
+    )
+
+
+def test_an_entry_that_cannot_be_written_is_one_line_naming_the_file_and_the_file_stays(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    text = "date: 2024-03-14\ntitle: T\neditorial: Text.\nresources: {statements: [], reports: []}\n"
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    result = cli("add", "issues/2024-03-14.yaml", f"{base}/press/villages", cwd=project.root)
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "broadsheet: issues/2024-03-14.yaml: could not write the new resources under 'statements' without "
+        "changing the rest; the file is left as it was: add them by hand\n"
+    )
+    assert path.read_text(encoding="utf-8") == text
+    assert list(project.issues_dir.iterdir()) == [path]
+
+
+def test_a_redirect_to_a_url_that_is_not_http_fails_that_url_alone_naming_where_it_led(
+    project: Project, site: HTTPServer, slow_site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    slow_site.expect_request("/slow").respond_with_handler(late)
+    site.expect_request("/to-slow").respond_with_data(
+        "", status=302, headers={"Location": slow_site.url_for("/slow")}
+    )
+    path = write_issue_file(project, base)
+
+    result = cli(
+        "add",
+        "issues/2024-03-14.yaml",
+        f"{base}/to-mailto",
+        f"{base}/to-javascript",
+        f"{base}/to-missing",
+        f"{base}/to-slow",
+        f"{base}/press/villages",
+        cwd=project.root,
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"issues/2024-03-14.yaml: error: {base}/to-mailto: redirected to a URL that is not http(s): 'mailto:x@y.z'",
+        f"issues/2024-03-14.yaml: error: {base}/to-javascript: redirected to a URL that is not http(s): 'javascript:alert(1)'",
+        f"issues/2024-03-14.yaml: error: {base}/to-missing: 404 Not Found (redirected to {base}/missing)",
+        f"issues/2024-03-14.yaml: error: {base}/to-slow: timed out after 1 s (redirected to {slow_site.url_for('/slow')})",
+    ]
+    assert f"url: {base}/press/villages\n" in path.read_text(encoding="utf-8")
+
+
+def test_a_page_served_as_a_pdf_that_is_not_one_fails_in_one_line_without_the_pdf_reader_s_complaints(
+    project: Project, site: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = base_of(site)
+    site.expect_request("/fake.pdf").respond_with_data(
+        "<html>not a PDF</html>", content_type="application/pdf"
+    )
+    path = write_issue_file(project, base)
+
+    with caplog.at_level(logging.DEBUG):
+        [outcome] = add_resources(project, path, [f"{base}/fake.pdf"]).outcomes
+
+    assert (outcome.status, outcome.message) == (
+        "failed",
+        "not a readable PDF (Stream has ended unexpectedly)",
+    )
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("pypdf")] == []
+
+
+READ_A_LARGE_PAGE = """
+import resource
+from broadsheet.curate.metadata import read_html
+
+body = '<div class="c"><p>Text <a href="/x">a link</a>, <b>bold</b> ဆောင်းရာသီ</p></div>' * 200_000
+page = (
+    '<html lang="en"><head><title>Big | Site</title><meta property="og:site_name" content="Site"></head>'
+    + body
+    + '<script type="application/ld+json">{"@type": "Report", "name": "Read From The Body", '
+    '"publisher": {"@type": "Organization", "name": "Body Org"}}</script><meta name="citation_date" content="2024-03-11">'
+)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+metadata = read_html(page)
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(len(page.encode()) // 1_000_000, grown // 1024, metadata.title, metadata.organizations, metadata.published)
+"""
+
+
+def test_a_large_page_is_read_for_its_metadata_without_building_its_whole_tree() -> None:
+    """Lexbor's tree of a whole 20 MB page took 15 times its size (benchmarks/README.md, Links)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(metadata.__file__).parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", READ_A_LARGE_PAGE], env=env, capture_output=True, text=True, check=True
+    )
+
+    megabytes, grown, *read = done.stdout.split(" ", 2)
+    assert int(megabytes) == 20
+    assert read == ["Read From The Body ('Body Org',) 2024-03-11\n"]
+    assert int(grown) < 40, f"reading 20 MB of HTML took {grown} MB more"

@@ -257,3 +257,81 @@ def test_collect_command_prints_what_it_added_and_the_summary_and_exits_1_for_a_
         "issues/2024-03-14.yaml: feed failed: Broken Partner: not an RSS or Atom feed",
         "issues/2024-03-14.yaml: feed failed: Moved Partner: 404 Not Found",
     ]
+
+
+DAY = "<pubDate>Tue, 12 Mar 2024 08:00:00 +0000</pubDate>"
+
+
+def one_feed_project(
+    tmp_path: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch, feed: str
+) -> tuple[Project, Path]:
+    """A project whose one source serves `feed` (formatted with `base`), and its issue of 2024-03-14."""
+    monkeypatch.delenv("BROADSHEET_DATABASE_URL", raising=False)
+    base = server.url_for("").rstrip("/")
+    server.expect_request("/feeds/one.xml").respond_with_data(
+        feed.format(base=base), content_type="application/rss+xml"
+    )
+    project = make_project(
+        tmp_path, f'[[sources]]\nname = "One"\nfeed = "{base}/feeds/one.xml"\ncategory = "reports"\n'
+    )
+    return project, write_issue_file(project, base)
+
+
+def rss(*items: str) -> str:
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>One</title><link>{base}/</link>'
+        "<description>d</description>"
+        + "".join(f"<item>{item}</item>" for item in items)
+        + "</channel></rss>"
+    )
+
+
+def test_an_entry_that_redirects_to_a_url_that_is_not_http_does_not_stop_the_others(
+    tmp_path: Path, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, path = one_feed_project(
+        tmp_path,
+        site,
+        monkeypatch,
+        rss(
+            f"<title>Mail Us</title><link>{{base}}/to-mailto</link>{DAY}",
+            f"<title>Villages</title><link>{{base}}/press/villages</link>{DAY}",
+        ),
+    )
+    base = site.url_for("").rstrip("/")
+
+    report = collect(project, path, since=date(2024, 3, 7))
+
+    assert [r.url for r in report.added["reports"]] == [f"{base}/to-mailto", f"{base}/press/villages"]
+    assert report.notes == [
+        f"{base}/to-mailto: the page could not be read (redirected to a URL that is not http(s): 'mailto:x@y.z'); "
+        "added from the feed alone"
+    ]
+
+
+def test_a_relative_link_is_read_against_the_feed_and_every_entry_left_out_is_counted_with_why(
+    tmp_path: Path, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, path = one_feed_project(
+        tmp_path,
+        site,
+        monkeypatch,
+        rss(
+            f"<title>Relative</title><link>/press/villages</link>{DAY}",
+            "<title>Undated, and its page too</title><link>{base}/my/report</link>",
+            "<title>Unreadable Date</title><link>{base}/cp1252/header</link><pubDate>sometime in March</pubDate>",
+            f"<title>Script</title><link>javascript:alert(1)</link>{DAY}",
+            f"<title>No Link</title>{DAY}",
+        ),
+    )
+    base = site.url_for("").rstrip("/")
+
+    report = collect(project, path, since=date(2024, 3, 7))
+
+    assert [r.url for r in report.added["reports"]] == [f"{base}/press/villages"]
+    assert summary(report) == [
+        "collected entries published after 2024-03-07 up to 2024-03-14: added 1 under reports",
+        "skipped 1 without a date, in the feed or on its page",
+        "skipped 1 whose date could not be read: 'sometime in March'",
+        "skipped 2 without an http(s) link, such as 'javascript:alert(1)'",
+    ]

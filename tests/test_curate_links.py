@@ -230,3 +230,27 @@ def test_https_to_a_server_that_speaks_no_tls_is_named_a_tls_failure(
     assert (diagnostic.line, diagnostic.col, diagnostic.field) == (5, 8, "image.src")
     # OpenSSL 3.0 says "wrong version number"; later versions word it otherwise.
     assert re.fullmatch(r"TLS failure: [a-z ]+", diagnostic.message), diagnostic.message
+
+
+def test_a_redirect_to_a_url_that_is_not_http_is_an_error_at_its_place_and_the_others_are_checked(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    (project.issues_dir / "2024-03-14.yaml").write_text(
+        f"date: 2024-03-14\ntitle: T\neditorial: See [this]({base}/to-javascript).\nresources:\n  reports:\n"
+        f"    - title: R\n      url: {base}/to-mailto\n      by: P\n"
+        f"    - title: S\n      url: {base}/to-missing\n      by: P\n"
+        f"    - title: T\n      url: {base}/gone\n      by: P\n",
+        encoding="utf-8",
+    )
+
+    result = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "issues/2024-03-14.yaml:3:23: error: editorial: redirected to a URL that is not http(s): 'javascript:alert(1)'",
+        "issues/2024-03-14.yaml:7:12: error: resources.reports[0].url: redirected to a URL that is not http(s): 'mailto:x@y.z'",
+        f"issues/2024-03-14.yaml:10:12: error: resources.reports[1].url: 404 Not Found (redirected to {base}/missing)",
+        "issues/2024-03-14.yaml:13:12: error: resources.reports[2].url: 410 Gone",
+        "issues/2024-03-14.yaml: links 4 broken",
+    ]

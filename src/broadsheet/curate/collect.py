@@ -38,6 +38,12 @@ class CollectReport:
     added: dict[str, list[NewResource]] = field(default_factory=dict)
     already_published: int = 0
     already_offered: int = 0
+    undated: int = 0
+    """Entries without a date in the feed or on their page."""
+    unreadable_dates: list[str] = field(default_factory=list)
+    """Dates, as the feed wrote them, that could not be read (and that the page did not make up for)."""
+    not_http: list[str] = field(default_factory=list)
+    """Links of entries that have none that is http(s), as the feed wrote them (`""` for none)."""
     failed_feeds: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -149,6 +155,7 @@ async def _fetch(
                 if entry.published is not None and not report.since < entry.published <= report.until:
                     continue
                 if not is_http(entry.link):
+                    report.not_http.append(entry.link)
                     continue
                 url = clean(entry.link)
                 if same_page(url) in seen:
@@ -199,7 +206,13 @@ def _resource(
             report.already_offered += 1
             return None
     when = entry.published or metadata.published
-    if when is None or not report.since < when <= report.until:
+    if when is None:
+        if entry.date_written:
+            report.unreadable_dates.append(entry.date_written)
+        else:
+            report.undated += 1
+        return None
+    if not report.since < when <= report.until:
         return None
     organization = source.organization or candidate.feed.title
     try:
@@ -227,5 +240,21 @@ def summary(report: CollectReport) -> list[str]:
         lines.append(f"skipped {report.already_published} already published in an issue")
     if report.already_offered:
         lines.append(f"skipped {report.already_offered} offered before for this issue")
+    if report.undated:
+        lines.append(f"skipped {report.undated} without a date, in the feed or on its page")
+    if report.unreadable_dates:
+        lines.append(
+            f"skipped {len(report.unreadable_dates)} whose date could not be read{_example(report.unreadable_dates)}"
+        )
+    if report.not_http:
+        lines.append(f"skipped {len(report.not_http)} without an http(s) link{_example(report.not_http)}")
     lines += [f"feed failed: {name}: {cause}" for name, cause in report.failed_feeds]
     return lines
+
+
+def _example(written: Sequence[str]) -> str:
+    """`: 'x'` for one, `, such as 'x'` for more: what the feed wrote, for the editor to find it there."""
+    shown = next((text for text in written if text), None)
+    if shown is None:
+        return ""
+    return f": {shown!r}" if len(written) == 1 else f", such as {shown!r}"

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ..atomic import write_atomic
 from ..errors import BroadsheetError, Diagnostic, InvalidInput
 from ..schema import field_path
 
@@ -147,7 +148,6 @@ class IssueText:
     ) -> str:
         """The text with `additions` appended to their categories (a missing category is added in configured order)."""
         text = self.text
-        # Edits from the end of the file backwards, so that earlier indexes stay true.
         edits: list[tuple[int, int, str]] = []
         resources = self.value("resources")
         resources_key = self._key("resources", self.root)
@@ -160,19 +160,31 @@ class IssueText:
                 ]
             )
         dash, key_offset = self._item_indent()
-        for category, items in additions.items():
-            if not items:
-                continue
-            if isinstance(resources, MappingNode) and resources.value:
-                edits.append(
-                    self._into_category(resources, category, items, category_order, dash, key_offset)
+        # In configured order, so that two insertions at one place come out in that order too.
+        wanted = sorted(
+            (category for category, items in additions.items() if items),
+            key=lambda category: (
+                category_order.index(category) if category in category_order else len(category_order)
+            ),
+        )
+        if isinstance(resources, MappingNode) and resources.value:
+            for category in wanted:
+                edits += self._into_category(
+                    resources, category, additions[category], category_order, dash, key_offset
                 )
-            else:
-                # `resources:` empty, `{}` or `~`: the categories start on the next line.
-                indent = resources_key.start_mark.column + 2
-                block = self._category_block(category, items, indent, indent + dash, key_offset)
-                edits.append(self._after_key(resources_key, block, merge_with=category))
-        for start, end, insert in sorted(edits, key=lambda edit: edit[0], reverse=True):
+        elif wanted:
+            # `resources:` empty, `{}` or `~`: the categories start on the next line.
+            indent = resources_key.start_mark.column + 2
+            block = "".join(
+                self._category_block(category, additions[category], indent, indent + dash, key_offset)
+                for category in wanted
+            )
+            edits += self._into_empty(resources_key, resources, block, "resources")
+        # From the end of the file backwards, so that earlier indexes stay true; of two edits at one place,
+        # the later one first, so that the earlier one's text comes first.
+        for _, (start, end, insert) in sorted(
+            enumerate(edits), key=lambda edit: (edit[1][0], edit[0]), reverse=True
+        ):
             text = text[:start] + insert + text[end:]
         self._read_back(text, additions)
         return text
@@ -195,7 +207,13 @@ class IssueText:
         return text
 
     def write(self, text: str) -> None:
-        self.path.write_bytes(text.encode("utf-8"))
+        """Replace the file with `text`, whole: a failure on the way leaves the file as it was."""
+        try:
+            write_atomic(self.path, text.encode("utf-8"))
+        except OSError as exc:
+            raise BroadsheetError(
+                f"{self.display}: cannot write file: {exc.strerror}; it is left as it was"
+            ) from None
         self.text = text
         self.root = self._compose(text)
 
@@ -219,7 +237,7 @@ class IssueText:
         order: Sequence[str],
         dash: int,
         key_offset: int,
-    ) -> tuple[int, int, str]:
+    ) -> list[tuple[int, int, str]]:
         key_node = self._key(category, resources)
         if key_node is None:
             indent = resources.value[0][0].start_mark.column
@@ -235,56 +253,64 @@ class IssueText:
             )
             if later:
                 at = self.text.rfind("\n", 0, later[0].start_mark.index) + 1
-                return at, at, block
+                return [(at, at, block)]
             at = self._line_end(self._end_of(resources.value[-1][1]))
-            return at, at, self._lead(at) + block
+            return [(at, at, self._lead(at) + block)]
         existing = self.value(category, resources)
         indent = key_node.start_mark.column
         if isinstance(existing, SequenceNode) and existing.value:
             if existing.flow_style:
-                raise InvalidInput(
-                    [
-                        Diagnostic(
-                            self.display,
-                            *self._spot(existing.start_mark.index),
-                            f"resources.{category}",
-                            "the list is written in brackets; write it one item per line to add to it",
-                        )
-                    ]
-                )
+                # `[{title: ..., url: ...}]`, on one line or several: the new items follow the last one.
+                at = existing.value[-1].end_mark.index
+                return [(at, at, "".join(", " + self._flow_item(item) for item in items))]
             first = existing.value[0]
             dash_col = self.text.rfind("-", 0, first.start_mark.index) - (
                 self.text.rfind("\n", 0, first.start_mark.index) + 1
             )
             block = "".join(self._item(item, dash_col, first.start_mark.column - dash_col) for item in items)
             at = self._line_end(self._end_of(existing))
-            return at, at, self._lead(at) + block
+            return [(at, at, self._lead(at) + block)]
         block = "".join(self._item(item, indent + dash, key_offset) for item in items)
-        return self._after_key(key_node, block)
+        return self._into_empty(key_node, existing, block, f"resources.{category}")
 
-    def _after_key(
-        self, key_node: ScalarNode, block: str, merge_with: str | None = None
-    ) -> tuple[int, int, str]:
-        """Replace an empty value (`key:`, `key: []`, `key: {}`, `key: ~`) by the lines of `block`, keeping a comment after it."""
-        start = key_node.end_mark.index
-        end = self.text.find("\n", start)
-        end = len(self.text) if end < 0 else end
-        rest = self.text[start:end].rstrip("\r")
-        match = re.fullmatch(r"\s*:\s*(?:\[\s*\]|\{\s*\}|~|null|Null|NULL)?(\s*#.*)?\s*", rest)
-        if not match:
-            where = merge_with or key_node.value
+    def _into_empty(
+        self, key_node: ScalarNode, value: Node | None, block: str, where: str
+    ) -> list[tuple[int, int, str]]:
+        """Edits that put the lines of `block` in place of an empty value (nothing, `[]`, `{}`, `~`, `null`), whether
+        it is written on the key's line or on a line of its own below comments (as `broadsheet new` writes it);
+        every comment stays."""
+        empty = (isinstance(value, SequenceNode | MappingNode) and not value.value) or (
+            isinstance(value, ScalarNode) and value.tag == "tag:yaml.org,2002:null"
+        )
+        if value is None or not empty:
             raise InvalidInput(
                 [
                     Diagnostic(
                         self.display,
-                        *self._spot(start),
+                        *self._spot(key_node.end_mark.index),
                         where,
                         "cannot add here: the value is not an empty list or a list of items",
                     )
                 ]
             )
-        stop = start + len(rest)
-        return start, stop, ":" + (match.group(1) or "") + self.newline + block.removesuffix(self.newline)
+        text = self.text
+        start, end = value.start_mark.index, value.end_mark.index
+        line_start = text.rfind("\n", 0, start) + 1
+        below = self._line_end(end)
+        insert = self._lead(below) + block
+        if line_start == text.rfind("\n", 0, key_node.start_mark.index) + 1:
+            # `key: []  # c` becomes `key:  # c`.
+            cut = start
+            while cut > 0 and text[cut - 1] in " \t":
+                cut -= 1
+            return [(cut, end, ""), (below, below, insert)]
+        if not text[line_start:start].strip() and not text[end:below].strip():
+            return [(line_start, below, block)]
+        # `[]  # c` on a line of its own: the comment stays where it was.
+        stop = end
+        while stop < len(text) and text[stop] in " \t":
+            stop += 1
+        return [(start, stop, ""), (below, below, insert)]
 
     def _category_block(
         self, category: str, items: Sequence[NewResource], indent: int, dash_col: int, key_offset: int
@@ -298,18 +324,13 @@ class IssueText:
 
     def _item(self, item: NewResource, dash_col: int, key_offset: int) -> str:
         nl = self.newline
-        keys = " " * (dash_col + key_offset)
-        lines = [
-            " " * dash_col + "-" + " " * (key_offset - 1) + f"title: {scalar(item.title)}",
-            f"{keys}url: {scalar(item.url)}",
-        ]
-        if len(item.by) == 1:
-            lines.append(f"{keys}by: {scalar(item.by[0])}")
-        elif item.by:
-            lines.append(f"{keys}by: [{', '.join(scalar(name, flow=True) for name in item.by)}]")
-        if item.lang:
-            lines.append(f"{keys}lang: {scalar(item.lang)}")
+        first, *rest = _fields(item, flow=False)
+        lines = [" " * dash_col + "-" + " " * (key_offset - 1) + first]
+        lines += [" " * (dash_col + key_offset) + field for field in rest]
         return nl.join(lines) + nl
+
+    def _flow_item(self, item: NewResource) -> str:
+        return "{" + ", ".join(_fields(item, flow=True)) + "}"
 
     def _end_of(self, node: Node) -> int:
         """Where the last written character of `node` ends (not the blank lines and comments a block's end mark takes in)."""
@@ -329,14 +350,31 @@ class IssueText:
         return self.newline if at == len(self.text) and not self.text.endswith("\n") else ""
 
     def _read_back(self, text: str, additions: Mapping[str, Sequence[NewResource]]) -> None:
-        data = yaml.load(text, Loader=_LOADER)
+        try:
+            data = yaml.load(text, Loader=_LOADER)
+        except yaml.YAMLError:
+            data = None
+        resources = data.get("resources") if isinstance(data, dict) else None
         for category, items in additions.items():
-            written = (data.get("resources") or {}).get(category) or []
+            written = (resources.get(category) if isinstance(resources, dict) else None) or []
             expected = [_as_written(item) for item in items]
-            if not items or written[-len(items) :] != expected:
+            if not items or not isinstance(written, list) or written[-len(items) :] != expected:
                 raise BroadsheetError(
-                    f"{self.display}: could not write the new resources under '{category}' without changing the rest; add them by hand"
+                    f"{self.display}: could not write the new resources under '{category}' without changing the rest; "
+                    "the file is left as it was: add them by hand"
                 )
+
+
+def _fields(item: NewResource, *, flow: bool) -> list[str]:
+    """`key: value` for each field of `item` that has one, in the issue format's order."""
+    fields = [f"title: {scalar(item.title, flow=flow)}", f"url: {scalar(item.url, flow=flow)}"]
+    if len(item.by) == 1:
+        fields.append(f"by: {scalar(item.by[0], flow=flow)}")
+    elif item.by:
+        fields.append(f"by: [{', '.join(scalar(name, flow=True) for name in item.by)}]")
+    if item.lang:
+        fields.append(f"lang: {scalar(item.lang, flow=flow)}")
+    return fields
 
 
 def _as_written(item: NewResource) -> dict[str, object]:
@@ -361,6 +399,8 @@ def _plain(value: str, *, flow: bool) -> bool:
     if ": " in value or " #" in value or value.endswith(":") or (flow and any(c in value for c in ",[]{}")):
         return False
     try:
+        if flow:
+            return bool(yaml.safe_load(f"k: [{value}]") == {"k": [value]})
         return bool(yaml.safe_load(f"k: {value}") == {"k": value})
     except yaml.YAMLError:
         return False

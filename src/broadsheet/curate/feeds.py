@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -28,7 +29,10 @@ class NotAFeed(Exception):
 class Entry:
     title: str | None
     link: str
+    """Absolute when the feed's was relative; `""` when the entry has none."""
     published: date | None
+    date_written: str | None = None
+    """The date as the feed wrote it, read or not."""
 
 
 @dataclass(frozen=True)
@@ -37,23 +41,43 @@ class Feed:
     entries: tuple[Entry, ...]
 
 
-def parse_feed(content: bytes) -> Feed:
-    """The entries of an RSS or Atom document; `NotAFeed` for anything else, named by the parser's complaint."""
+def parse_feed(content: bytes, url: str) -> Feed:
+    """The entries of the RSS or Atom document at `url`, their relative links read against it; `NotAFeed` for
+    anything else, named by the parser's complaint."""
     parsed = feedparser.parse(content)
     if not parsed.get("version"):
         problem = parsed.get("bozo_exception")
         raise NotAFeed(f"not an RSS or Atom feed ({problem})" if problem else "not an RSS or Atom feed")
     entries = tuple(
-        Entry(tidy(entry.get("title")), str(entry["link"]).strip(), _date(entry))
-        for entry in parsed.entries
-        if entry.get("link")
+        Entry(tidy(entry.get("title")), _link(entry, url), *_date(entry)) for entry in parsed.entries
     )
     return Feed(tidy(parsed.feed.get("title")), entries)
 
 
-def _date(entry: Any) -> date | None:
-    moment = entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
-    return date(*moment[:3]) if moment else None  # feedparser's struct_times are in UTC
+def _link(entry: Any, url: str) -> str:
+    # feedparser resolves against an `xml:base`; what is still relative is relative to the feed (RFC 3986, 5.1.3).
+    link = str(entry.get("link") or "").strip()
+    try:
+        return urljoin(url, link) if link else ""
+    except ValueError:
+        return link
+
+
+def _date(entry: Any) -> tuple[date | None, str | None]:
+    # dict.get: FeedParserDict's own maps a missing `updated_parsed` to `published_parsed`, with a DeprecationWarning.
+    moment = next(
+        (
+            dict.get(entry, key)
+            for key in ("published_parsed", "updated_parsed", "created_parsed")
+            if dict.get(entry, key)
+        ),
+        None,
+    )
+    written = next(
+        (str(dict.get(entry, key)) for key in ("published", "updated", "created") if dict.get(entry, key)),
+        None,
+    )
+    return (date(*moment[:3]) if moment else None), written  # feedparser's struct_times are in UTC
 
 
 class FeedCache:
@@ -93,8 +117,8 @@ async def fetch_feed(fetcher: Fetcher, cache: FeedCache, url: str) -> Feed:
     """The feed at `url`, asked for only if it changed since the last time; `FetchError` or `NotAFeed` when it fails."""
     fetched = await fetcher.get(url, cache.validators(url))
     if fetched.status == 304:
-        return parse_feed(cache.body(url))
-    feed = parse_feed(fetched.content)
+        return parse_feed(cache.body(url), fetched.final_url)
+    feed = parse_feed(fetched.content, fetched.final_url)
     etag, modified = fetched.headers.get("etag"), fetched.headers.get("last-modified")
     if etag or modified:
         cache.keep(url, fetched.content, etag, modified)

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -50,6 +51,40 @@ class FetchError(Exception):
         self.url = url
         self.cause = cause
         self.status = status
+
+
+class _BadRedirect(Exception):
+    """A redirect to a URL that is not http(s) (`mailto:`, `javascript:`), which httpx cannot follow or name."""
+
+
+async def _refuse_bad_redirect(response: httpx.Response) -> None:
+    """Stop at a `Location` that is not http(s), before httpx tries to follow it and fails with a bare `InvalidURL`."""
+    if not response.has_redirect_location:
+        return
+    location = response.headers["location"]
+    try:
+        scheme = urlsplit(urljoin(str(response.url), location)).scheme.lower()
+    except ValueError:
+        scheme = ""
+    if scheme not in ("http", "https"):
+        raise _BadRedirect(f"redirected to a URL that is not http(s): {location!r}")
+
+
+def redirected(cause: str, url: str, final_url: str) -> str:
+    """`cause`, saying where `url` was redirected to when the failure happened there."""
+    try:
+        moved = httpx.URL(url) != httpx.URL(final_url)
+    except httpx.InvalidURL:
+        moved = url != final_url
+    return f"{cause} (redirected to {final_url})" if moved else cause
+
+
+def _failed_url(exc: httpx.RequestError, url: str) -> str:
+    """The URL whose request failed: after redirects, not the one asked for."""
+    try:
+        return str(exc.request.url)
+    except RuntimeError:  # an error raised before httpx made a request of it
+        return url
 
 
 @dataclass(frozen=True)
@@ -135,6 +170,7 @@ class Fetcher:
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             timeout=curation.timeout,
+            event_hooks={"response": [_refuse_bad_redirect]},
             # The per-host semaphores bound the connections; a command is short, so every one is kept for reuse.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
         )
@@ -152,7 +188,7 @@ class Fetcher:
         """The body of `url` (up to the size cap), following redirects; `FetchError` unless 2xx or 304."""
         fetched = await self._send("GET", url, headers, read=True)
         if not (200 <= fetched.status < 300 or fetched.status == 304):
-            raise FetchError(url, reason(fetched.status), fetched.status)
+            raise FetchError(url, redirected(reason(fetched.status), url, fetched.final_url), fetched.status)
         return fetched
 
     async def probe(self, url: str) -> Fetched:
@@ -193,5 +229,10 @@ class Fetcher:
                     bytes(body),
                     truncated,
                 )
-        except (httpx.HTTPError, OSError) as exc:
-            raise FetchError(url, _cause(exc, self.curation.timeout)) from None
+        except _BadRedirect as exc:
+            raise FetchError(url, str(exc)) from None
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            cause = _cause(exc, self.curation.timeout)
+            if isinstance(exc, httpx.RequestError) and not isinstance(exc, httpx.TooManyRedirects):
+                cause = redirected(cause, url, _failed_url(exc, url))
+            raise FetchError(url, cause) from None

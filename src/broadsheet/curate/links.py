@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import Diagnostic, Severity
 from ..settings import Project
 from .edit import IssueText, LocatedURL
-from .fetch import Fetched, Fetcher, FetchError, reason, user_agent
+from .fetch import Fetched, Fetcher, FetchError, reason, redirected, user_agent
 from .urls import clean, is_http
 
 
@@ -89,7 +89,7 @@ def judge(url: str, fetched: Fetched, timeout: float) -> LinkResult:
             note=f"429 Too Many Requests: the server asks to wait {wait} s, longer than the timeout ({timeout:g} s); not checked",
         )
     if fetched.status >= 400:
-        return LinkResult(url, broken=reason(fetched.status))
+        return LinkResult(url, broken=redirected(reason(fetched.status), url, fetched.final_url))
     moved = clean(fetched.permanent_url) if fetched.permanent_url != url else None
     return LinkResult(url, moved_to=moved)
 

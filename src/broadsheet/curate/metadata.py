@@ -11,6 +11,7 @@ import codecs
 import html
 import io
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -63,6 +64,10 @@ _ARTICLE_TYPES = {
     "ReportageNewsArticle",
 }
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+_HEAD_END = re.compile(r"</head\s*>|<body[\s>]", re.IGNORECASE)
+_LATE_METADATA = re.compile(
+    r"<meta\b[^>]*>|<script\b[^>]*application/ld\+json[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL
+)
 _JUNK_PDF_TITLE = re.compile(
     r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|.*\.(?:docx?|indd|pptx?|odt))$", re.IGNORECASE
 )
@@ -123,8 +128,21 @@ def tidy(text: str | None) -> str | None:
     return text or None
 
 
+def metadata_part(text: str) -> str:
+    """What `read_html` reads of a page: all of it up to the end of its head, then only the `<meta>` and JSON-LD
+    blocks of the body (where some sites put them).
+
+    Lexbor's tree of a whole page takes about 15 times its text: 370 MB for a page read up to the 20 MB
+    `max_bytes` (benchmarks/README.md, Links); of these parts, a few kilobytes.
+    """
+    end = _HEAD_END.search(text)
+    if end is None:
+        return text
+    return text[: end.start()] + "".join(match.group() for match in _LATE_METADATA.finditer(text, end.end()))
+
+
 def read_html(text: str) -> PageMetadata:
-    tree = LexborHTMLParser(text)
+    tree = LexborHTMLParser(metadata_part(text))
     meta: dict[str, list[str]] = {}
     for node in tree.css("meta"):
         attributes = node.attributes
@@ -287,13 +305,25 @@ def _date(value: str | None) -> date | None:
 
 def read_pdf(content: bytes, url: str) -> PageMetadata:
     """Title and author from the PDF's document information; the file name made readable when it has no title."""
-    from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    # pypdf logs what it works around ("invalid pdf header", "EOF marker not found") as warnings of its
+    # loggers (`pypdf._reader`, ...), which reach stderr ahead of the one line saying the PDF cannot be read.
+    quiet = logging.getLogger("pypdf")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL + 1)
     try:
-        info = PdfReader(io.BytesIO(content)).metadata
+        return _pdf_metadata(content, url)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Unreadable(f"not a readable PDF ({exc})") from None
+    finally:
+        quiet.setLevel(level)
+
+
+def _pdf_metadata(content: bytes, url: str) -> PageMetadata:
+    from pypdf import PdfReader
+
+    info = PdfReader(io.BytesIO(content)).metadata
     title = tidy(info.title) if info else None
     if title and _JUNK_PDF_TITLE.fullmatch(title):
         title = None
