@@ -280,6 +280,20 @@ def test_title_with_markup_renders_as_text(tmp_project: Project, write_issue) ->
     assert "By Org <One>" in email.text
 
 
+def test_a_font_list_written_in_double_quotes_builds(sample_project: Project) -> None:
+    settings = sample_project.root / "broadsheet.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8")
+        + '\n[languages.my]\nfont_family = \'"Noto Sans Myanmar", "Myanmar Text", sans-serif\'\n',
+        encoding="utf-8",
+    )
+    project = find_project(sample_project.root)
+    built = build(project, project.issues_dir / "2023-12-21.yaml", ["my"], out=sample_project.root / "out")
+    html = (sample_project.root / "out" / "my" / "email.html").read_text(encoding="utf-8")
+    assert built.issue.date.isoformat() == "2023-12-21"
+    assert "font-family:'Noto Sans Myanmar', 'Myanmar Text', sans-serif" in html.replace("&#39;", "'")
+
+
 def test_output_is_byte_identical_across_builds(repo_project: Project, tmp_path: Path) -> None:
     first = build(repo_project, SAMPLE, out=tmp_path / "a")
     second = build(find_project(repo_project.root), SAMPLE, out=tmp_path / "b")

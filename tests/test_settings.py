@@ -110,6 +110,46 @@ def test_language_settings_add_to_the_burmese_defaults(tmp_path: Path) -> None:
     assert loaded.language("en").line_height == 1.6
 
 
+def test_a_font_list_in_double_quotes_is_taken_in_single_quotes(tmp_path: Path) -> None:
+    # The list goes into MJML attributes written in double quotes: one inside ended the attribute.
+    path = write_settings(
+        tmp_path,
+        """
+        [languages.my]
+        font_family = '"Noto Sans Myanmar",  "Myanmar Text", -apple-system, sans-serif'
+        serif_font_family = "Georgia, 'Times New Roman', serif"
+        """,
+    )
+    loaded = load_settings(path)
+    assert (
+        loaded.language("my").font_family == "'Noto Sans Myanmar', 'Myanmar Text', -apple-system, sans-serif"
+    )
+    assert loaded.language("my").serif_font_family == "Georgia, 'Times New Roman', serif"
+
+
+@pytest.mark.parametrize(
+    ("written", "font"),
+    [
+        ("Arial; } </style><script>", "Arial; } </style><script>"),
+        ("Arial, 'Noto Sans Myanmar", "'Noto Sans Myanmar"),
+        ("Arial, , serif", ""),
+        ("Arial {color: red}", "Arial {color: red}"),
+        ("'a\\62', serif", "'a\\62'"),
+    ],
+)
+def test_a_font_list_that_is_not_plain_css_is_an_error_at_its_line(
+    tmp_path: Path, written: str, font: str
+) -> None:
+    path = write_settings(
+        tmp_path, f"[organization]\nname = 'PV'\n[languages.my]\nfont_family = '''{written}'''\n"
+    )
+    example = "\"'Noto Sans Myanmar', 'Myanmar Text', sans-serif\""
+    assert problems(path) == [
+        f"{path}:4: error: languages.my.font_family: Expected a CSS font list such as {example} but received: "
+        f"{written!r} (font {font!r}: a name, or a name in quotes, without ; {{ }} < > or a backslash)"
+    ]
+
+
 # -- Finding the project ----------------------------------------------------------------
 
 

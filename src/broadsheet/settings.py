@@ -90,6 +90,36 @@ def _known_locales(value: tuple[str, ...]) -> None:
         raise ValueError("each locale may be listed only once")
 
 
+_FONT_NAME = re.compile(r"-?[^\W\d][\w-]*(?: +[\w-]+)*")
+_QUOTED_FONT = re.compile(r"""(["'])([^"'\\;{}<>\x00-\x1f\x7f]+)\1""")
+
+
+def _font_stack(value: Any) -> Any:
+    """A CSS font list written the one way every template can hold it: names in single quotes.
+
+    The stack goes into MJML attributes (`font-family="..."`) and into <style>
+    blocks as written, so a double quote would end the attribute and `;`, `{`,
+    `}`, `<` or `>` would end the rule or the block; CSS reads "A" and 'A' alike.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return value.strip() if isinstance(value, str) else value
+    example = "\"'Noto Sans Myanmar', 'Myanmar Text', sans-serif\""
+    families = []
+    for family in value.split(","):
+        family = " ".join(family.split())
+        quoted = _QUOTED_FONT.fullmatch(family)
+        if quoted:
+            families.append(f"'{quoted.group(2).strip()}'")
+        elif _FONT_NAME.fullmatch(family):
+            families.append(family)
+        else:
+            raise ValueError(
+                f"Expected a CSS font list such as {example} but received: {value!r} "
+                f"(font {family!r}: a name, or a name in quotes, without ; {{ }} < > or a backslash)"
+            )
+    return ", ".join(families)
+
+
 def _category_keys(value: dict[str, str]) -> None:
     for key, label in value.items():
         if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
@@ -147,11 +177,13 @@ class Language:
     font_family: str = declared(
         "Helvetica, Arial, sans-serif",
         nonempty=True,
+        before=_font_stack,
         description="CSS font stack for body text; system fonts only (mail clients block web fonts).",
     )
     serif_font_family: str = declared(
         "Georgia, 'Times New Roman', serif",
         nonempty=True,
+        before=_font_stack,
         description="CSS font stack for the title and standfirst.",
     )
     line_height: float = declared(1.6, ge=1.0, le=3.0, description="Line height of body text.")
