@@ -343,6 +343,35 @@ def test_unknown_locale_code_is_an_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("code", "hint"),
+    [
+        ("my_mm", "write 'my_MM' (or 'my' for the language alone)"),
+        ("My", "write 'my'"),
+        ("EN", "write 'en'"),
+        ("my-MM", "write 'my_MM' (or 'my' for the language alone)"),
+    ],
+)
+def test_a_locale_code_in_another_case_is_an_error_saying_how_to_write_it(
+    tmp_path: Path, code: str, hint: str
+) -> None:
+    # Catalogs' folders and build folders are named by the code as written: "EN" made build/…/EN/.
+    path = write_settings(tmp_path, f'locales = ["en", "{code}"]\n')
+    assert problems(path) == [
+        f"{path}:1: error: locales: Expected a locale code written as babel writes it ('en', 'my', 'pt_BR') "
+        f"but received: {code!r}; {hint}"
+    ]
+
+
+def test_the_same_locale_in_two_cases_is_refused(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en", "EN"]\n')
+    assert problems(path) == [
+        f"{path}:1: error: locales: Expected a locale code written as babel writes it ('en', 'my', 'pt_BR') "
+        "but received: 'EN'; write 'en'"
+    ]
+    assert load_settings(write_settings(tmp_path, 'locales = ["en", "my_MM"]\n')).locales == ("en", "my_MM")
+
+
+@pytest.mark.parametrize(
     ("rate", "message"),
     [
         ("20 an hour", "Expected a rate such as '20/hour' or '20/hour;100/day' but received: '20 an hour'"),

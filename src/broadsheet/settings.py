@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from babel import Locale, UnknownLocaleError
-
 from .errors import Diagnostic, InvalidInput
 from .files import read_limited
-from .schema import Invalid, Location, declared, did_you_mean, field_path, http_url, validate
+from .schema import (
+    Invalid,
+    Location,
+    declared,
+    did_you_mean,
+    field_path,
+    http_url,
+    rewrite_hint,
+    validate,
+    written_locale,
+)
 
 SETTINGS_FILE = "broadsheet.toml"
 
@@ -82,10 +90,15 @@ def _rate_limit(value: str) -> None:
 
 def _known_locales(value: tuple[str, ...]) -> None:
     for code in value:
-        try:
-            Locale.parse(code)
-        except (ValueError, UnknownLocaleError):
-            raise ValueError(f"Expected a locale code such as 'en' or 'my' but received: {code!r}") from None
+        locale = written_locale(code)
+        if locale is None:
+            raise ValueError(f"Expected a locale code such as 'en' or 'my' but received: {code!r}")
+        # Catalogs' folders, build folders and `lang` in issue files are matched by the code as written.
+        if code != str(locale):
+            raise ValueError(
+                f"Expected a locale code written as babel writes it ('en', 'my', 'pt_BR') but received: {code!r}; "
+                f"{rewrite_hint(locale)}"
+            )
     if len(set(value)) != len(value):
         raise ValueError("each locale may be listed only once")
 
