@@ -461,6 +461,19 @@ def test_bad_toml_syntax_is_reported_at_its_line_and_column(tmp_path: Path) -> N
     assert problems(path) == [f"{path}:2:11: error: not valid TOML: Invalid value"]
 
 
+def test_a_byte_order_mark_at_the_start_is_read_past(tmp_path: Path) -> None:
+    # Windows Notepad writes one; TOML does not allow it, so tomllib called it an "Invalid statement".
+    path = tmp_path / SETTINGS_FILE
+    path.write_bytes(b'\xef\xbb\xbftext_width = 66\nweb_url = "https://example.org"\n')
+    assert load_settings(path).text_width == 66
+    path.write_bytes(b"\xef\xbb\xbftext_width = 66\nweb_url = https://example.org\n")
+    assert problems(path) == [f"{path}:2:11: error: not valid TOML: Invalid value"]
+    path.write_bytes(b'\xef\xbb\xbf[organization]\nwebsite = "ftp://x"\n')
+    assert problems(path) == [
+        f"{path}:2: error: organization.website: Expected an http(s) URL but received: 'ftp://x'"
+    ]
+
+
 def test_key_set_twice_is_a_toml_error(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en"]\nlocales = ["my"]\n')
     assert problems(path) == [f"{path}:2:17: error: not valid TOML: Cannot overwrite a value"]

@@ -506,7 +506,7 @@ def find_project(start: Path) -> Project:
 def load_settings(path: Path) -> Settings:
     display = str(path)
     try:
-        text = read_limited(path, "settings", display).decode("utf-8")
+        text = read_limited(path, "settings", display).decode("utf-8-sig")
         raw = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise InvalidInput(
