@@ -301,6 +301,25 @@ def test_bad_url_is_an_error(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["https://example.org/newsletter/index.html", "https://example.org?x=1", "https://example.org/#top"],
+)
+def test_web_url_is_a_folder_without_query_fragment_or_file_name(tmp_path: Path, url: str) -> None:
+    # Editions' paths are appended to it: "…/index.html/en/2023-12-21/" led nowhere.
+    path = write_settings(tmp_path, f'locales = ["en"]\nweb_url = "{url}"\n')
+    assert problems(path) == [
+        f"{path}:2: error: web_url: Expected the URL of a folder, without '?', '#' or a file name, such as "
+        f"'https://example.org/newsletter' but received: {url!r}"
+    ]
+    for folder in (
+        "https://example.org",
+        "https://example.org/news.letter/",
+        "HTTPS://Example.org/newsletter/",
+    ):
+        assert load_settings(write_settings(tmp_path, f'web_url = "{folder}"\n')).web_url == folder
+
+
 def test_bad_url_in_an_inline_link_is_reported_on_its_own_line(tmp_path: Path) -> None:
     path = write_settings(
         tmp_path,

@@ -60,6 +60,19 @@ def _sender(value: str) -> None:
         raise ValueError(f"Expected 'Name <address>' but received: {value!r}")
 
 
+def _folder_url(value: str) -> None:
+    """`web_url` is a folder that edition paths are appended to: `?`, `#` or a file name would come before them."""
+    from urllib.parse import urlsplit
+
+    http_url(value)
+    last = urlsplit(value).path.rsplit("/", 1)[-1]
+    if "?" in value or "#" in value or "." in last:
+        raise ValueError(
+            "Expected the URL of a folder, without '?', '#' or a file name, such as "
+            f"'https://example.org/newsletter' but received: {value!r}"
+        )
+
+
 def _token_url(what: str, *, optional: bool = False) -> Callable[[str], None]:
     """The check of a link that carries each recipient's `{token}`; `optional` ones may be empty."""
 
@@ -298,7 +311,7 @@ class Settings:
     )
     web_url: str = declared(
         "https://progressivevoicemyanmar.org/newsletter",
-        check=http_url,
+        check=_folder_url,
         description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.",
     )
     publication_weekday: Weekday = declared(
