@@ -320,6 +320,26 @@ def test_web_url_is_a_folder_without_query_fragment_or_file_name(tmp_path: Path,
         assert load_settings(write_settings(tmp_path, f'web_url = "{folder}"\n')).web_url == folder
 
 
+@pytest.mark.parametrize(
+    ("written", "taken"),
+    [
+        (
+            "Progressive Voice, Myanmar <newsletter@example.org>",
+            '"Progressive Voice, Myanmar" <newsletter@example.org>',
+        ),
+        ("Voice (Myanmar) <newsletter@example.org>", '"Voice (Myanmar)" <newsletter@example.org>'),
+        (
+            '"Progressive Voice, Myanmar" <newsletter@example.org>',
+            '"Progressive Voice, Myanmar" <newsletter@example.org>',
+        ),
+        ("Progressive Voice <newsletter@example.org>", "Progressive Voice <newsletter@example.org>"),
+    ],
+)
+def test_a_sender_name_with_a_comma_is_put_in_quotes(tmp_path: Path, written: str, taken: str) -> None:
+    path = write_settings(tmp_path, f"sender = '{written}'\n")
+    assert load_settings(path).sender == taken
+
+
 def test_bad_url_in_an_inline_link_is_reported_on_its_own_line(tmp_path: Path) -> None:
     path = write_settings(
         tmp_path,

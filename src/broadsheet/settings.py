@@ -53,6 +53,20 @@ def _optional_address(value: str) -> None:
         raise ValueError(f"Expected an email address but received: {value!r}")
 
 
+_NAMED_ADDRESS = re.compile(r"\s*([^\"<>]*?)\s*<([^<>]*)>\s*")
+_SPECIALS = re.compile(r"[,;:@\[\]()\\]")
+
+
+def _quoted_sender(value: Any) -> Any:
+    """`Name, Org <address>` as RFC 5322 writes it, the name in double quotes: unquoted, its comma would split it
+    into two addresses in the From header and wherever the sender is read again."""
+    match = _NAMED_ADDRESS.fullmatch(value) if isinstance(value, str) else None
+    if not match or not _SPECIALS.search(match.group(1)):
+        return value
+    name = match.group(1).replace("\\", "\\\\")
+    return f'"{name}" <{match.group(2).strip()}>'
+
+
 def _sender(value: str) -> None:
     from email.utils import parseaddr
 
@@ -341,6 +355,7 @@ class Settings:
     sender: str = declared(
         "Progressive Voice <newsletter@progressivevoicemyanmar.org>",
         nonempty=True,
+        before=_quoted_sender,
         check=_sender,
         description="The From header of every email: `Name <address>`.",
     )
