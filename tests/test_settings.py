@@ -455,6 +455,30 @@ def test_locales_must_be_a_non_empty_list(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}:1: error: locales: Expected a list but received: 'en'"]
 
 
+def test_names_of_only_spaces_are_errors(tmp_path: Path) -> None:
+    path = write_settings(
+        tmp_path,
+        """
+        default_author = "   "
+        [organization]
+        name = "  "
+        [[organization.links]]
+        label = " "
+        url = "https://example.org"
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:1: error: default_author: must not be blank: leave it out, or empty, for the organization's name",
+        f"{path}:3: error: organization.name: must not be empty",
+        f"{path}:5: error: organization.links[0].label: must not be empty",
+    ]
+
+
+def test_a_weekday_is_taken_in_any_case(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'publication_weekday = "Thursday"\n')
+    assert load_settings(path).publication_weekday == "thursday"
+
+
 def test_unknown_weekday_names_the_allowed_ones(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'publication_weekday = "thurs"\n')
     assert problems(path) == [

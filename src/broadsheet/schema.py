@@ -426,7 +426,7 @@ def _field(declaration: DeclaredField, value: Any, loc: Location, problems: list
 
 
 def _limit_problem(rule: Rule, value: Any) -> str | None:
-    if rule.nonempty and not value:
+    if rule.nonempty and (not value or (isinstance(value, str) and not value.strip())):
         return "must not be empty"
     bounds = (
         ("less than or equal to", rule.le, operator.le),

@@ -87,6 +87,15 @@ def _folder_url(value: str) -> None:
         )
 
 
+def _not_blank(value: str) -> None:
+    if value and not value.strip():
+        raise ValueError("must not be blank: leave it out, or empty, for the organization's name")
+
+
+def _lowercase(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _token_url(what: str, *, optional: bool = False) -> Callable[[str], None]:
     """The check of a link that carries each recipient's `{token}`; `optional` ones may be empty."""
 
@@ -321,7 +330,9 @@ class Settings:
         factory=Organization, description="The publisher, shown in the masthead and footer."
     )
     default_author: str = declared(
-        "", description="Author shown when an issue names none; the organization's name when empty."
+        "",
+        check=_not_blank,
+        description="Author shown when an issue names none; the organization's name when empty.",
     )
     web_url: str = declared(
         "https://progressivevoicemyanmar.org/newsletter",
@@ -329,7 +340,9 @@ class Settings:
         description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.",
     )
     publication_weekday: Weekday = declared(
-        "thursday", description="Day the newsletter goes out; `broadsheet new` dates the next issue on it."
+        "thursday",
+        before=_lowercase,
+        description="Day the newsletter goes out; `broadsheet new` dates the next issue on it.",
     )
     text_width: int = declared(72, ge=20, le=200, description="Line width of the plain-text part.")
     languages: dict[str, Language] = declared(
