@@ -490,10 +490,29 @@ def test_unknown_weekday_names_the_allowed_ones(tmp_path: Path) -> None:
 def test_category_keys_are_lowercase_words_with_labels(tmp_path: Path) -> None:
     path = write_settings(tmp_path, '[categories]\n"Press Releases" = "Press releases"\n')
     assert problems(path) == [
-        f"{path}:1: error: categories: category keys are lowercase words (a-z, 0-9, _ and -); received: 'Press Releases'"
+        f"{path}:2: error: categories.Press Releases: category keys are lowercase words (a-z, 0-9, _ and -); received: 'Press Releases'"
     ]
-    path = write_settings(tmp_path, '[categories]\nnews = " "\n')
-    assert problems(path) == [f"{path}:1: error: categories: category 'news' needs a label"]
+    path = write_settings(tmp_path, '[categories]\nstatements = "Statements"\nnews = " "\n')
+    assert problems(path) == [f"{path}:3: error: categories.news: category 'news' needs a label"]
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (
+            "mm",
+            "Expected a language code such as 'en' or 'my' but received: 'mm'; did you mean 'my'? ('MM' is a country)",
+        ),
+        ("burmese", "Expected a language code such as 'en' or 'my' but received: 'burmese'"),
+        (
+            "My",
+            "Expected a language code written as in `locales` ('en', 'my', 'pt_BR') but received: 'My'; write 'my'",
+        ),
+    ],
+)
+def test_a_languages_table_must_name_a_language(tmp_path: Path, code: str, message: str) -> None:
+    path = write_settings(tmp_path, f'locales = ["en"]\n\n[languages.{code}]\nline_height = 2\n')
+    assert problems(path) == [f"{path}:3: error: languages.{code}: {message}"]
 
 
 def test_every_bad_value_in_the_file_is_reported(tmp_path: Path) -> None:

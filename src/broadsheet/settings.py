@@ -169,12 +169,27 @@ def _font_stack(value: Any) -> Any:
     return ", ".join(families)
 
 
-def _category_keys(value: dict[str, str]) -> None:
-    for key, label in value.items():
-        if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
-            raise ValueError(f"category keys are lowercase words (a-z, 0-9, _ and -); received: {key!r}")
-        if not label.strip():
-            raise ValueError(f"category '{key}' needs a label")
+def _category_problem(key: str, label: str) -> str | None:
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
+        return f"category keys are lowercase words (a-z, 0-9, _ and -); received: {key!r}"
+    if not label.strip():
+        return f"category '{key}' needs a label"
+    return None
+
+
+def _language_key_problem(code: str) -> str | None:
+    """Why `code`, a key of `[languages]`, names no language as `locales` writes them; None if it does."""
+    locale = written_locale(code)
+    if locale is None:
+        from babel.languages import get_official_languages
+
+        # `mm` for Burmese is Myanmar's country code (ISO 3166), a common mistake.
+        spoken = get_official_languages(code.upper()) if re.fullmatch(r"[A-Za-z]{2}", code) else ()
+        hint = f"; did you mean '{spoken[0]}'? ('{code.upper()}' is a country)" if spoken else ""
+        return f"Expected a language code such as 'en' or 'my' but received: {code!r}{hint}"
+    if code != str(locale):
+        return f"Expected a language code written as in `locales` ('en', 'my', 'pt_BR') but received: {code!r}; {rewrite_hint(locale)}"
+    return None
 
 
 def _over_defaults(value: Any) -> Any:
@@ -323,7 +338,6 @@ class Settings:
     categories: dict[str, str] = declared(
         factory=lambda: dict(DEFAULT_CATEGORIES),
         nonempty=True,
-        check=_category_keys,
         description="Resource category keys and their display labels, in the order editors usually use them.",
     )
     organization: Organization = declared(
@@ -492,6 +506,14 @@ class Settings:
     def problems_across_fields(valid: Mapping[str, Any]) -> Iterator[tuple[Location, str]]:
         """Each source's category is a configured one, the error located at that source's `category`."""
         categories = valid.get("categories") or {}
+        for key, label in categories.items():
+            problem = _category_problem(key, label)
+            if problem:
+                yield ("categories", key), problem
+        for code in valid.get("languages") or {}:
+            problem = _language_key_problem(code)
+            if problem:
+                yield ("languages", code), problem
         for number, source in enumerate(valid.get("sources") or ()):
             if source.category is not None and categories and source.category not in categories:
                 yield ("sources", number, "category"), unknown_category(source.category, categories)
