@@ -474,6 +474,11 @@ def test_names_of_only_spaces_are_errors(tmp_path: Path) -> None:
     ]
 
 
+def test_a_dotted_key_is_reported_at_its_line(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en"]\norganization.name = ""\n')
+    assert problems(path) == [f"{path}:2: error: organization.name: must not be empty"]
+
+
 def test_a_weekday_is_taken_in_any_case(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'publication_weekday = "Thursday"\n')
     assert load_settings(path).publication_weekday == "thursday"

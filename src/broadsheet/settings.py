@@ -634,7 +634,8 @@ def _toml_line(text: str, loc: tuple[int | str, ...]) -> int:
         if isinstance(part, int):
             skip = part
             continue
-        key = re.compile(rf"""(?:^|[{{,\s])["']?{re.escape(part)}["']?\s*=""")
+        # `organization.name = ""` sets a key of a table on a line of its own: a part may end at a dot.
+        key = re.compile(rf"""(?:^|[{{,\s.])["']?{re.escape(part)}["']?\s*[=.]""")
         hits = [
             number
             for number in range(start, end)
