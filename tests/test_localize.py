@@ -188,6 +188,21 @@ def test_missing_catalog_counts_everything_as_untranslated(tmp_project: Project)
     assert edition.issue.title_lang == "en"
 
 
+def test_a_region_without_catalogs_of_its_own_is_warned_of_its_languages(project: Project) -> None:
+    settings = project.root / "broadsheet.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace('locales = ["en", "my"]', 'locales = ["en", "my_MM"]'),
+        encoding="utf-8",
+    )
+    region = find_project(project.root)
+    diagnostics = [str(d) for d in localize(region, _issue(region), "my_MM").diagnostics]
+    assert diagnostics[0] == (
+        "issues/2024-01-04.yaml: warning: my_MM: locales/my_MM/ has no catalogs, so the my_MM edition is in "
+        "English; locales/my/ has the catalogs of 'my': write 'my' in `locales`, or copy locales/my/ to locales/my_MM/"
+    )
+    assert not any("has no catalogs" in str(d) for d in localize(project, _issue(project), "my").diagnostics)
+
+
 def test_burmese_edition_uses_burmese_digits_for_dates_and_numbers(repo_project: Project) -> None:
     issue = read_issue(SAMPLE, repo_project.settings).issue
     assert issue is not None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import email
+import email.policy
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from broadsheet.delivery.transports.smtp import SMTPTransport
 from broadsheet.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from broadsheet.pipeline import editions
 from broadsheet.render import Email
-from broadsheet.settings import Project, find_project
+from broadsheet.settings import Project, find_project, load_settings
 
 from .serving import smtp_server
 from .support import REPO, SAMPLE, Mailbox
@@ -136,6 +138,22 @@ def assert_filled_in(prepared: PreparedMessage, batch: Batch, copy: Recipient) -
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(mime, "compose", forbidden)
         assert prepared.message_bytes(copy) == expected
+
+
+def test_a_sender_named_with_a_comma_is_one_quoted_mailbox(
+    project: Project, sample_editions: dict[str, Email], tmp_path: Path
+) -> None:
+    path = tmp_path / "broadsheet.toml"
+    path.write_text('sender = "Progressive Voice, Myanmar <newsletter@example.org>"\n', encoding="utf-8")
+    sender = load_settings(path).sender
+    assert sender == '"Progressive Voice, Myanmar" <newsletter@example.org>'
+    batch = dataclasses.replace(edition_batch(project, sample_editions["en"], []), sender=sender)
+    reader = copy(project, 1)
+    data = compose(batch, reader).as_bytes()
+    assert data.startswith(b'From: "Progressive Voice, Myanmar" <newsletter@example.org>\r\n')
+    [author] = email.message_from_bytes(data, policy=email.policy.default)["From"].addresses
+    assert (author.display_name, author.addr_spec) == ("Progressive Voice, Myanmar", "newsletter@example.org")
+    assert_same_copy(prepare(dataclasses.replace(batch, recipients=[reader])), batch, reader)
 
 
 @pytest.mark.parametrize("locale", ["en", "my"])

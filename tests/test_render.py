@@ -16,8 +16,8 @@ from broadsheet.burmese import columns, wrap
 from broadsheet.issue import read_issue
 from broadsheet.localize import localize
 from broadsheet.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Paragraph
-from broadsheet.render import Email, Renderer, TemplateProblem, fair_shares, reading_minutes
-from broadsheet.settings import Language, Project, find_project
+from broadsheet.render import Email, Renderer, TemplateProblem, fair_shares, footer_address, reading_minutes
+from broadsheet.settings import Language, Organization, Project, find_project
 
 from .support import EXPECTED, REPO, SAMPLE
 
@@ -326,6 +326,64 @@ def test_title_with_markup_renders_as_text(tmp_project: Project, write_issue) ->
     assert 'Q&A <Special> "quoted"' in email.text
     assert "A & B <script>alert(1)</script>" in email.text
     assert "By Org <One>" in email.text
+
+
+@pytest.mark.parametrize(
+    ("name", "address", "shown"),
+    [
+        ("Progressive Voice", "Progressive Voice, 12 Main Rd, Yangon", "12 Main Rd, Yangon"),
+        (
+            "Progressive Voice",
+            "Progressive Voices Network Office, 12 Main Rd",
+            "Progressive Voices Network Office, 12 Main Rd",
+        ),
+        ("Progressive Voice", "Progressive Voice\n12 Main Rd\nYangon\n", "12 Main Rd\nYangon"),
+        ("Progressive Voice", "Progressive Voice", ""),
+        ("PV", "  Office 4,\n\n  12 Main Rd  \n", "Office 4,\n12 Main Rd"),
+    ],
+)
+def test_the_footer_address_drops_the_name_only_as_its_whole_first_part(
+    name: str, address: str, shown: str
+) -> None:
+    assert footer_address(Organization(name=name, address=address)) == shown
+
+
+def test_a_multi_line_address_keeps_its_lines_in_both_parts(sample_project: Project) -> None:
+    settings = sample_project.root / "broadsheet.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace(
+            'address = "Progressive Voice, P.O. Box 000, Chiang Mai 50200, Thailand"',
+            'address = """\nProgressive Voice\nP.O. Box 000 & <Co>\nChiang Mai 50200, Thailand\n"""',
+        ),
+        encoding="utf-8",
+    )
+    project = find_project(sample_project.root)
+    built = build(project, project.issues_dir / "2023-12-21.yaml", ["en"], out=project.root / "out")
+    html = (project.root / "out" / "en" / "email.html").read_text(encoding="utf-8")
+    text = (project.root / "out" / "en" / "email.txt").read_text(encoding="utf-8")
+    assert built.issue.date.isoformat() == "2023-12-21"
+    assert (
+        "<strong>Progressive Voice</strong><br>P.O. Box 000 &amp; &lt;Co&gt;<br>Chiang Mai 50200, Thailand<br>"
+        in html
+    )
+    assert (
+        "\nProgressive Voice\nP.O. Box 000 & <Co>\nChiang Mai 50200, Thailand\ninfo@progressivevoicemyanmar.org\n"
+        in text
+    )
+
+
+def test_a_font_list_written_in_double_quotes_builds(sample_project: Project) -> None:
+    settings = sample_project.root / "broadsheet.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8")
+        + '\n[languages.my]\nfont_family = \'"Noto Sans Myanmar", "Myanmar Text", sans-serif\'\n',
+        encoding="utf-8",
+    )
+    project = find_project(sample_project.root)
+    built = build(project, project.issues_dir / "2023-12-21.yaml", ["my"], out=sample_project.root / "out")
+    html = (sample_project.root / "out" / "my" / "email.html").read_text(encoding="utf-8")
+    assert built.issue.date.isoformat() == "2023-12-21"
+    assert "font-family:'Noto Sans Myanmar', 'Myanmar Text', sans-serif" in html.replace("&#39;", "'")
 
 
 def test_output_is_byte_identical_across_builds(repo_project: Project, tmp_path: Path) -> None:

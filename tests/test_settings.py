@@ -110,6 +110,46 @@ def test_language_settings_add_to_the_burmese_defaults(tmp_path: Path) -> None:
     assert loaded.language("en").line_height == 1.6
 
 
+def test_a_font_list_in_double_quotes_is_taken_in_single_quotes(tmp_path: Path) -> None:
+    # The list goes into MJML attributes written in double quotes: one inside ended the attribute.
+    path = write_settings(
+        tmp_path,
+        """
+        [languages.my]
+        font_family = '"Noto Sans Myanmar",  "Myanmar Text", -apple-system, sans-serif'
+        serif_font_family = "Georgia, 'Times New Roman', serif"
+        """,
+    )
+    loaded = load_settings(path)
+    assert (
+        loaded.language("my").font_family == "'Noto Sans Myanmar', 'Myanmar Text', -apple-system, sans-serif"
+    )
+    assert loaded.language("my").serif_font_family == "Georgia, 'Times New Roman', serif"
+
+
+@pytest.mark.parametrize(
+    ("written", "font"),
+    [
+        ("Arial; } </style><script>", "Arial; } </style><script>"),
+        ("Arial, 'Noto Sans Myanmar", "'Noto Sans Myanmar"),
+        ("Arial, , serif", ""),
+        ("Arial {color: red}", "Arial {color: red}"),
+        ("'a\\62', serif", "'a\\62'"),
+    ],
+)
+def test_a_font_list_that_is_not_plain_css_is_an_error_at_its_line(
+    tmp_path: Path, written: str, font: str
+) -> None:
+    path = write_settings(
+        tmp_path, f"[organization]\nname = 'PV'\n[languages.my]\nfont_family = '''{written}'''\n"
+    )
+    example = "\"'Noto Sans Myanmar', 'Myanmar Text', sans-serif\""
+    assert problems(path) == [
+        f"{path}:4: error: languages.my.font_family: Expected a CSS font list such as {example} but received: "
+        f"{written!r} (font {font!r}: a name, or a name in quotes, without ; {{ }} < > or a backslash)"
+    ]
+
+
 # -- Finding the project ----------------------------------------------------------------
 
 
@@ -261,6 +301,45 @@ def test_bad_url_is_an_error(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["https://example.org/newsletter/index.html", "https://example.org?x=1", "https://example.org/#top"],
+)
+def test_web_url_is_a_folder_without_query_fragment_or_file_name(tmp_path: Path, url: str) -> None:
+    # Editions' paths are appended to it: "…/index.html/en/2023-12-21/" led nowhere.
+    path = write_settings(tmp_path, f'locales = ["en"]\nweb_url = "{url}"\n')
+    assert problems(path) == [
+        f"{path}:2: error: web_url: Expected the URL of a folder, without '?', '#' or a file name, such as "
+        f"'https://example.org/newsletter' but received: {url!r}"
+    ]
+    for folder in (
+        "https://example.org",
+        "https://example.org/news.letter/",
+        "HTTPS://Example.org/newsletter/",
+    ):
+        assert load_settings(write_settings(tmp_path, f'web_url = "{folder}"\n')).web_url == folder
+
+
+@pytest.mark.parametrize(
+    ("written", "taken"),
+    [
+        (
+            "Progressive Voice, Myanmar <newsletter@example.org>",
+            '"Progressive Voice, Myanmar" <newsletter@example.org>',
+        ),
+        ("Voice (Myanmar) <newsletter@example.org>", '"Voice (Myanmar)" <newsletter@example.org>'),
+        (
+            '"Progressive Voice, Myanmar" <newsletter@example.org>',
+            '"Progressive Voice, Myanmar" <newsletter@example.org>',
+        ),
+        ("Progressive Voice <newsletter@example.org>", "Progressive Voice <newsletter@example.org>"),
+    ],
+)
+def test_a_sender_name_with_a_comma_is_put_in_quotes(tmp_path: Path, written: str, taken: str) -> None:
+    path = write_settings(tmp_path, f"sender = '{written}'\n")
+    assert load_settings(path).sender == taken
+
+
 def test_bad_url_in_an_inline_link_is_reported_on_its_own_line(tmp_path: Path) -> None:
     path = write_settings(
         tmp_path,
@@ -300,6 +379,35 @@ def test_unknown_locale_code_is_an_error(tmp_path: Path) -> None:
     assert problems(path) == [
         f"{path}:1: error: locales: Expected a locale code such as 'en' or 'my' but received: 'xx-nope'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [
+        ("my_mm", "write 'my_MM' (or 'my' for the language alone)"),
+        ("My", "write 'my'"),
+        ("EN", "write 'en'"),
+        ("my-MM", "write 'my_MM' (or 'my' for the language alone)"),
+    ],
+)
+def test_a_locale_code_in_another_case_is_an_error_saying_how_to_write_it(
+    tmp_path: Path, code: str, hint: str
+) -> None:
+    # Catalogs' folders and build folders are named by the code as written: "EN" made build/…/EN/.
+    path = write_settings(tmp_path, f'locales = ["en", "{code}"]\n')
+    assert problems(path) == [
+        f"{path}:1: error: locales: Expected a locale code written as babel writes it ('en', 'my', 'pt_BR') "
+        f"but received: {code!r}; {hint}"
+    ]
+
+
+def test_the_same_locale_in_two_cases_is_refused(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en", "EN"]\n')
+    assert problems(path) == [
+        f"{path}:1: error: locales: Expected a locale code written as babel writes it ('en', 'my', 'pt_BR') "
+        "but received: 'EN'; write 'en'"
+    ]
+    assert load_settings(write_settings(tmp_path, 'locales = ["en", "my_MM"]\n')).locales == ("en", "my_MM")
 
 
 @pytest.mark.parametrize(
@@ -347,6 +455,35 @@ def test_locales_must_be_a_non_empty_list(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}:1: error: locales: Expected a list but received: 'en'"]
 
 
+def test_names_of_only_spaces_are_errors(tmp_path: Path) -> None:
+    path = write_settings(
+        tmp_path,
+        """
+        default_author = "   "
+        [organization]
+        name = "  "
+        [[organization.links]]
+        label = " "
+        url = "https://example.org"
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:1: error: default_author: must not be blank: leave it out, or empty, for the organization's name",
+        f"{path}:3: error: organization.name: must not be empty",
+        f"{path}:5: error: organization.links[0].label: must not be empty",
+    ]
+
+
+def test_a_dotted_key_is_reported_at_its_line(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en"]\norganization.name = ""\n')
+    assert problems(path) == [f"{path}:2: error: organization.name: must not be empty"]
+
+
+def test_a_weekday_is_taken_in_any_case(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'publication_weekday = "Thursday"\n')
+    assert load_settings(path).publication_weekday == "thursday"
+
+
 def test_unknown_weekday_names_the_allowed_ones(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'publication_weekday = "thurs"\n')
     assert problems(path) == [
@@ -358,10 +495,29 @@ def test_unknown_weekday_names_the_allowed_ones(tmp_path: Path) -> None:
 def test_category_keys_are_lowercase_words_with_labels(tmp_path: Path) -> None:
     path = write_settings(tmp_path, '[categories]\n"Press Releases" = "Press releases"\n')
     assert problems(path) == [
-        f"{path}:1: error: categories: category keys are lowercase words (a-z, 0-9, _ and -); received: 'Press Releases'"
+        f"{path}:2: error: categories.Press Releases: category keys are lowercase words (a-z, 0-9, _ and -); received: 'Press Releases'"
     ]
-    path = write_settings(tmp_path, '[categories]\nnews = " "\n')
-    assert problems(path) == [f"{path}:1: error: categories: category 'news' needs a label"]
+    path = write_settings(tmp_path, '[categories]\nstatements = "Statements"\nnews = " "\n')
+    assert problems(path) == [f"{path}:3: error: categories.news: category 'news' needs a label"]
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (
+            "mm",
+            "Expected a language code such as 'en' or 'my' but received: 'mm'; did you mean 'my'? ('MM' is a country)",
+        ),
+        ("burmese", "Expected a language code such as 'en' or 'my' but received: 'burmese'"),
+        (
+            "My",
+            "Expected a language code written as in `locales` ('en', 'my', 'pt_BR') but received: 'My'; write 'my'",
+        ),
+    ],
+)
+def test_a_languages_table_must_name_a_language(tmp_path: Path, code: str, message: str) -> None:
+    path = write_settings(tmp_path, f'locales = ["en"]\n\n[languages.{code}]\nline_height = 2\n')
+    assert problems(path) == [f"{path}:3: error: languages.{code}: {message}"]
 
 
 def test_every_bad_value_in_the_file_is_reported(tmp_path: Path) -> None:
@@ -390,6 +546,19 @@ def test_every_bad_value_in_the_file_is_reported(tmp_path: Path) -> None:
 def test_bad_toml_syntax_is_reported_at_its_line_and_column(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en"]\nweb_url = https://example.org\n')
     assert problems(path) == [f"{path}:2:11: error: not valid TOML: Invalid value"]
+
+
+def test_a_byte_order_mark_at_the_start_is_read_past(tmp_path: Path) -> None:
+    # Windows Notepad writes one; TOML does not allow it, so tomllib called it an "Invalid statement".
+    path = tmp_path / SETTINGS_FILE
+    path.write_bytes(b'\xef\xbb\xbftext_width = 66\nweb_url = "https://example.org"\n')
+    assert load_settings(path).text_width == 66
+    path.write_bytes(b"\xef\xbb\xbftext_width = 66\nweb_url = https://example.org\n")
+    assert problems(path) == [f"{path}:2:11: error: not valid TOML: Invalid value"]
+    path.write_bytes(b'\xef\xbb\xbf[organization]\nwebsite = "ftp://x"\n')
+    assert problems(path) == [
+        f"{path}:2: error: organization.website: Expected an http(s) URL but received: 'ftp://x'"
+    ]
 
 
 def test_key_set_twice_is_a_toml_error(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Event, LedgerEntry, State, Status, Subscriber, utcnow
 from broadsheet.settings import Project
 from broadsheet.web import MAX_WEBHOOK_BODY, InvalidWebhookKey, create_app
+from broadsheet.web.pages import locale_named
 from broadsheet.web.webhook import FUTURE_SKEW, fresh
 
 from .serving import broadsheet_server
@@ -757,3 +758,21 @@ def test_serve_without_an_address_for_confirmation_links_serves_no_sign_up_and_s
         "broadsheet: no sign-up page: set confirm_url, the link of the confirmation emails"
         in log.read_text(encoding="utf-8")
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "locale"),
+    [
+        ("my", "my"),
+        ("MY", "my"),
+        ("my-MM", "my"),
+        ("my_mm", "my"),
+        ("en-GB", "en"),
+        ("fr", None),
+        ("", None),
+        ("-", None),
+    ],
+)
+def test_a_lang_parameter_finds_a_locale_as_accept_language_does(code: str, locale: str | None) -> None:
+    # `Accept-Language: my-MM` gave Burmese while `?lang=my-MM` gave English.
+    assert locale_named(code, ("en", "my")) == locale

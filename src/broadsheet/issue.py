@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from babel import Locale, UnknownLocaleError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import burmese, markdown
@@ -33,7 +32,9 @@ from .schema import (
     http_url,
     iso_date,
     received,
+    rewrite_hint,
     validate,
+    written_locale,
 )
 from .settings import Settings, unknown_category
 
@@ -58,18 +59,15 @@ def _no_empty_names(value: tuple[str, ...]) -> None:
 
 
 def _language_code(value: str) -> None:
-    try:
-        locale = Locale.parse(value.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        raise ValueError(f"Expected a language code such as 'en' or 'my' but received: {value!r}") from None
+    locale = written_locale(value)
+    if locale is None:
+        raise ValueError(f"Expected a language code such as 'en' or 'my' but received: {value!r}")
     # Editions are matched by the code as written: 'my-MM', 'MY' or 'mya' would make a Burmese title foreign
     # to the Burmese edition, set apart and offered for translation into Burmese.
-    written = str(locale)
-    if value != written:
-        other = f" (or {locale.language!r} for the language alone)" if written != locale.language else ""
+    if value != str(locale):
         raise ValueError(
             f"Expected a language code written as in `locales` ('en', 'my', 'pt_BR') but received: {value!r}; "
-            f"write {written!r}{other}"
+            f"{rewrite_hint(locale)}"
         )
 
 

@@ -74,7 +74,32 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
         for refused in [strict and bool(in_edition)]
     )
     fallback = bool(in_email or names.missing or content.missing)
-    return Edition(locale, localized, interface_translations, diagnostics, fallback=fallback)
+    return Edition(
+        locale,
+        localized,
+        interface_translations,
+        _language_catalogs(project, issue, locale) + diagnostics,
+        fallback=fallback,
+    )
+
+
+def _language_catalogs(project: Project, issue: Issue, locale: str) -> tuple[Diagnostic, ...]:
+    """A warning when `locale` (`my_MM`) has no catalogs of its own but its language (`my`) has.
+
+    gettext would fall back to the language's; the catalog commands write and count
+    each locale's own folder, so reading another here would make build and `catalog
+    status` disagree. Said instead, before the counts of what is untranslated.
+    """
+    language = locale.split("_")[0]
+    own, theirs = project.locales_dir / locale, project.locales_dir / language
+    if language == locale or own.is_dir() or not theirs.is_dir():
+        return ()
+    message = (
+        f"{locale}: {shown(project, own)}/ has no catalogs, so the {locale} edition is in English; "
+        f"{shown(project, theirs)}/ has the catalogs of '{language}': write '{language}' in `locales`, "
+        f"or copy {shown(project, theirs)}/ to {shown(project, own)}/"
+    )
+    return (Diagnostic(issue.source, 0, 0, "", message, Severity.WARNING),)
 
 
 def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: Lookup) -> Issue:

@@ -28,7 +28,7 @@ import mjml
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import burmese, i18n, markdown
 from .atomic import write_atomic
@@ -171,6 +171,7 @@ class Renderer:
         env.filters["underline"] = lambda text, char="=": char * min(burmese.columns(str(text)), width)
         env.filters["number"] = _number
         env.filters["names"] = _names
+        env.filters["lines"] = _lines
         return env
 
     def render_template(self, name: str, interface: NullTranslations, context: dict[str, Any]) -> str:
@@ -393,11 +394,17 @@ def _names(context: jinja2.runtime.Context, names: Sequence[str]) -> str:
 
 
 def footer_address(organization: Organization) -> str:
-    """The postal address, without the organization's name when it starts with it: footers show the name just above."""
-    address, name = organization.address, organization.name
-    if address.startswith(name):
-        return address.removeprefix(name).lstrip(" ,\n")
-    return address
+    """The postal address, one line of it a line, without the organization's name when it is the first part of
+    it (`Progressive Voice, P.O. Box 000`, not `Progressive Voices Network`): footers show the name just above."""
+    lines = [" ".join(line.split()) for line in organization.address.splitlines()]
+    address = "\n".join(line for line in lines if line)
+    name = re.escape(" ".join(organization.name.split()))
+    return re.sub(rf"\A{name}\s*(?:,\s*|\n|\Z)", "", address)
+
+
+def _lines(text: str) -> Markup:
+    """`text` escaped, each of its lines on a line of its own in HTML."""
+    return Markup("<br>").join(escape(line) for line in text.splitlines())
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+from babel import Locale, UnknownLocaleError
+
 Location = tuple[int | str, ...]
 T = TypeVar("T")
 
@@ -100,6 +102,25 @@ def http_url(url: str) -> None:
     problem = url_problem(url)
     if problem:
         raise ValueError(problem)
+
+
+def written_locale(code: str) -> Locale | None:
+    """The locale `code` names, written with `_` or `-` in any case (`my-mm` names `my_MM`), or None.
+
+    Editions, catalogs' folders and text marked with a language are matched by
+    the code as written, so formats take only `str(locale)` of what this returns.
+    """
+    try:
+        return Locale.parse(code.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return None
+
+
+def rewrite_hint(locale: Locale) -> str:
+    """How to write a variant of `locale`'s code (`my_mm`, `EN`) the way the formats take it."""
+    written = str(locale)
+    other = f" (or {locale.language!r} for the language alone)" if written != locale.language else ""
+    return f"write {written!r}{other}"
 
 
 # -- Declaring a format ----------------------------------------------------------
@@ -405,7 +426,7 @@ def _field(declaration: DeclaredField, value: Any, loc: Location, problems: list
 
 
 def _limit_problem(rule: Rule, value: Any) -> str | None:
-    if rule.nonempty and not value:
+    if rule.nonempty and (not value or (isinstance(value, str) and not value.strip())):
         return "must not be empty"
     bounds = (
         ("less than or equal to", rule.le, operator.le),

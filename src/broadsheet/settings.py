@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from babel import Locale, UnknownLocaleError
-
 from .errors import Diagnostic, InvalidInput
 from .files import read_limited
-from .schema import Invalid, Location, declared, did_you_mean, field_path, http_url, validate
+from .schema import (
+    Invalid,
+    Location,
+    declared,
+    did_you_mean,
+    field_path,
+    http_url,
+    rewrite_hint,
+    validate,
+    written_locale,
+)
 
 SETTINGS_FILE = "broadsheet.toml"
 
@@ -45,11 +53,47 @@ def _optional_address(value: str) -> None:
         raise ValueError(f"Expected an email address but received: {value!r}")
 
 
+_NAMED_ADDRESS = re.compile(r"\s*([^\"<>]*?)\s*<([^<>]*)>\s*")
+_SPECIALS = re.compile(r"[,;:@\[\]()\\]")
+
+
+def _quoted_sender(value: Any) -> Any:
+    """`Name, Org <address>` as RFC 5322 writes it, the name in double quotes: unquoted, its comma would split it
+    into two addresses in the From header and wherever the sender is read again."""
+    match = _NAMED_ADDRESS.fullmatch(value) if isinstance(value, str) else None
+    if not match or not _SPECIALS.search(match.group(1)):
+        return value
+    name = match.group(1).replace("\\", "\\\\")
+    return f'"{name}" <{match.group(2).strip()}>'
+
+
 def _sender(value: str) -> None:
     from email.utils import parseaddr
 
     if not _EMAIL.fullmatch(parseaddr(value)[1]):
         raise ValueError(f"Expected 'Name <address>' but received: {value!r}")
+
+
+def _folder_url(value: str) -> None:
+    """`web_url` is a folder that edition paths are appended to: `?`, `#` or a file name would come before them."""
+    from urllib.parse import urlsplit
+
+    http_url(value)
+    last = urlsplit(value).path.rsplit("/", 1)[-1]
+    if "?" in value or "#" in value or "." in last:
+        raise ValueError(
+            "Expected the URL of a folder, without '?', '#' or a file name, such as "
+            f"'https://example.org/newsletter' but received: {value!r}"
+        )
+
+
+def _not_blank(value: str) -> None:
+    if value and not value.strip():
+        raise ValueError("must not be blank: leave it out, or empty, for the organization's name")
+
+
+def _lowercase(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _token_url(what: str, *, optional: bool = False) -> Callable[[str], None]:
@@ -82,20 +126,70 @@ def _rate_limit(value: str) -> None:
 
 def _known_locales(value: tuple[str, ...]) -> None:
     for code in value:
-        try:
-            Locale.parse(code)
-        except (ValueError, UnknownLocaleError):
-            raise ValueError(f"Expected a locale code such as 'en' or 'my' but received: {code!r}") from None
+        locale = written_locale(code)
+        if locale is None:
+            raise ValueError(f"Expected a locale code such as 'en' or 'my' but received: {code!r}")
+        # Catalogs' folders, build folders and `lang` in issue files are matched by the code as written.
+        if code != str(locale):
+            raise ValueError(
+                f"Expected a locale code written as babel writes it ('en', 'my', 'pt_BR') but received: {code!r}; "
+                f"{rewrite_hint(locale)}"
+            )
     if len(set(value)) != len(value):
         raise ValueError("each locale may be listed only once")
 
 
-def _category_keys(value: dict[str, str]) -> None:
-    for key, label in value.items():
-        if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
-            raise ValueError(f"category keys are lowercase words (a-z, 0-9, _ and -); received: {key!r}")
-        if not label.strip():
-            raise ValueError(f"category '{key}' needs a label")
+_FONT_NAME = re.compile(r"-?[^\W\d][\w-]*(?: +[\w-]+)*")
+_QUOTED_FONT = re.compile(r"""(["'])([^"'\\;{}<>\x00-\x1f\x7f]+)\1""")
+
+
+def _font_stack(value: Any) -> Any:
+    """A CSS font list written the one way every template can hold it: names in single quotes.
+
+    The stack goes into MJML attributes (`font-family="..."`) and into <style>
+    blocks as written, so a double quote would end the attribute and `;`, `{`,
+    `}`, `<` or `>` would end the rule or the block; CSS reads "A" and 'A' alike.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return value.strip() if isinstance(value, str) else value
+    example = "\"'Noto Sans Myanmar', 'Myanmar Text', sans-serif\""
+    families = []
+    for family in value.split(","):
+        family = " ".join(family.split())
+        quoted = _QUOTED_FONT.fullmatch(family)
+        if quoted:
+            families.append(f"'{quoted.group(2).strip()}'")
+        elif _FONT_NAME.fullmatch(family):
+            families.append(family)
+        else:
+            raise ValueError(
+                f"Expected a CSS font list such as {example} but received: {value!r} "
+                f"(font {family!r}: a name, or a name in quotes, without ; {{ }} < > or a backslash)"
+            )
+    return ", ".join(families)
+
+
+def _category_problem(key: str, label: str) -> str | None:
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
+        return f"category keys are lowercase words (a-z, 0-9, _ and -); received: {key!r}"
+    if not label.strip():
+        return f"category '{key}' needs a label"
+    return None
+
+
+def _language_key_problem(code: str) -> str | None:
+    """Why `code`, a key of `[languages]`, names no language as `locales` writes them; None if it does."""
+    locale = written_locale(code)
+    if locale is None:
+        from babel.languages import get_official_languages
+
+        # `mm` for Burmese is Myanmar's country code (ISO 3166), a common mistake.
+        spoken = get_official_languages(code.upper()) if re.fullmatch(r"[A-Za-z]{2}", code) else ()
+        hint = f"; did you mean '{spoken[0]}'? ('{code.upper()}' is a country)" if spoken else ""
+        return f"Expected a language code such as 'en' or 'my' but received: {code!r}{hint}"
+    if code != str(locale):
+        return f"Expected a language code written as in `locales` ('en', 'my', 'pt_BR') but received: {code!r}; {rewrite_hint(locale)}"
+    return None
 
 
 def _over_defaults(value: Any) -> Any:
@@ -147,11 +241,13 @@ class Language:
     font_family: str = declared(
         "Helvetica, Arial, sans-serif",
         nonempty=True,
+        before=_font_stack,
         description="CSS font stack for body text; system fonts only (mail clients block web fonts).",
     )
     serif_font_family: str = declared(
         "Georgia, 'Times New Roman', serif",
         nonempty=True,
+        before=_font_stack,
         description="CSS font stack for the title and standfirst.",
     )
     line_height: float = declared(1.6, ge=1.0, le=3.0, description="Line height of body text.")
@@ -242,22 +338,25 @@ class Settings:
     categories: dict[str, str] = declared(
         factory=lambda: dict(DEFAULT_CATEGORIES),
         nonempty=True,
-        check=_category_keys,
         description="Resource category keys and their display labels, in the order editors usually use them.",
     )
     organization: Organization = declared(
         factory=Organization, description="The publisher, shown in the masthead and footer."
     )
     default_author: str = declared(
-        "", description="Author shown when an issue names none; the organization's name when empty."
+        "",
+        check=_not_blank,
+        description="Author shown when an issue names none; the organization's name when empty.",
     )
     web_url: str = declared(
         "https://progressivevoicemyanmar.org/newsletter",
-        check=http_url,
+        check=_folder_url,
         description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.",
     )
     publication_weekday: Weekday = declared(
-        "thursday", description="Day the newsletter goes out; `broadsheet new` dates the next issue on it."
+        "thursday",
+        before=_lowercase,
+        description="Day the newsletter goes out; `broadsheet new` dates the next issue on it.",
     )
     text_width: int = declared(72, ge=20, le=200, description="Line width of the plain-text part.")
     languages: dict[str, Language] = declared(
@@ -283,6 +382,7 @@ class Settings:
     sender: str = declared(
         "Progressive Voice <newsletter@progressivevoicemyanmar.org>",
         nonempty=True,
+        before=_quoted_sender,
         check=_sender,
         description="The From header of every email: `Name <address>`.",
     )
@@ -406,6 +506,14 @@ class Settings:
     def problems_across_fields(valid: Mapping[str, Any]) -> Iterator[tuple[Location, str]]:
         """Each source's category is a configured one, the error located at that source's `category`."""
         categories = valid.get("categories") or {}
+        for key, label in categories.items():
+            problem = _category_problem(key, label)
+            if problem:
+                yield ("categories", key), problem
+        for code in valid.get("languages") or {}:
+            problem = _language_key_problem(code)
+            if problem:
+                yield ("languages", code), problem
         for number, source in enumerate(valid.get("sources") or ()):
             if source.category is not None and categories and source.category not in categories:
                 yield ("sources", number, "category"), unknown_category(source.category, categories)
@@ -461,7 +569,7 @@ def find_project(start: Path) -> Project:
 def load_settings(path: Path) -> Settings:
     display = str(path)
     try:
-        text = read_limited(path, "settings", display).decode("utf-8")
+        text = read_limited(path, "settings", display).decode("utf-8-sig")
         raw = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise InvalidInput(
@@ -526,7 +634,8 @@ def _toml_line(text: str, loc: tuple[int | str, ...]) -> int:
         if isinstance(part, int):
             skip = part
             continue
-        key = re.compile(rf"""(?:^|[{{,\s])["']?{re.escape(part)}["']?\s*=""")
+        # `organization.name = ""` sets a key of a table on a line of its own: a part may end at a dot.
+        key = re.compile(rf"""(?:^|[{{,\s.])["']?{re.escape(part)}["']?\s*[=.]""")
         hits = [
             number
             for number in range(start, end)

@@ -130,9 +130,12 @@ def languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def locale_named(code: str, locales: tuple[str, ...]) -> str | None:
-    """The configured locale `code` names, whatever its case and separator, or None."""
+    """The configured locale `code` names, whatever its case and separator, or None. A region of a configured
+    language names that language (`?lang=my-MM` finds `my`), as in `_negotiated`."""
     configured = {locale.lower(): locale for locale in locales}
-    return configured.get(code.strip().lower().replace("-", "_"))
+    wanted = code.strip().lower().replace("-", "_")
+    found = configured.get(wanted) or (negotiate_locale([wanted], list(locales), sep="_") if wanted else None)
+    return configured.get(found.lower()) if found else None
 
 
 def _negotiated(accept_language: str, locales: tuple[str, ...]) -> str | None:
