@@ -132,6 +132,20 @@ def test_a_head_request_of_the_unsubscribe_link_changes_nothing(
     assert status_of(sqlite_store, reader)[0] == Status.ACTIVE.value
 
 
+def test_a_last_slash_is_taken_off_by_a_relative_redirect(project: Project, sqlite_store: Engine) -> None:
+    # Behind an HTTPS proxy at /newsletter/, an absolute `http://host/...` lost the scheme and the prefix; a forged
+    # Host header named another site.
+    reader = subscribe(sqlite_store, "reader@example.org")
+    token = SIGNER.token(reader)
+    client = client_for(project, sqlite_store)
+    for path, target in ((f"/unsubscribe/{token}/", f"../{token}"), ("/health/?x=1", "../health?x=1")):
+        for method in ("GET", "HEAD", "POST"):
+            response = client.request(method, path, headers={"Host": "evil.example"}, follow_redirects=False)
+            assert (response.status_code, response.headers["location"]) == (307, target)
+    assert client.get(f"/unsubscribe/{token}/").status_code == 200  # followed
+    assert status_of(sqlite_store, reader)[0] == Status.ACTIVE.value
+
+
 def test_unsubscribe_page_is_in_the_subscribers_language(project: Project, sqlite_store: Engine) -> None:
     reader = subscribe(sqlite_store, "burmese@example.org", locale="my")
     client = client_for(project, sqlite_store)

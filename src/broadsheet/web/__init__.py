@@ -16,6 +16,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -137,10 +138,22 @@ def create_app(
             Route("/unsubscribe/{token}", unsubscribe.page, methods=["GET", "POST"]),
             Route("/webhooks/sendgrid", webhook.receive, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
+            Route("/{path:path}/", _without_the_last_slash, methods=["GET", "HEAD", "POST"]),
         ],
     )
+    # Starlette's own redirect names the host and scheme it was asked for (`http://` behind an HTTPS proxy, a
+    # forged Host header) and drops a proxy's path prefix: `_without_the_last_slash` stays relative.
+    app.router.redirect_slashes = False
     app.state.outgoing = signup.outgoing
     return app
+
+
+async def _without_the_last_slash(request: Request) -> Response:
+    """`/subscribe/` -> `/subscribe`, by a Location relative to the page (`../subscribe`), which keeps the scheme,
+    the host and any path prefix the visitor came through."""
+    last = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+    query = f"?{request.url.query}" if request.url.query else ""
+    return Response(status_code=307, headers={"Location": f"../{quote(last)}{query}"})
 
 
 def _configured_transport(project: Project) -> Transport:
