@@ -147,7 +147,7 @@ def test_a_name_with_a_direction_override_is_refused_with_the_form_again(
         f"/preferences/{token}", data={"csrf": csrf, "name": "Daw \u202eSu", "language": "en"}
     )
     assert response.status_code == 400
-    assert "စာလုံး ၂၀၀ ထက် မပိုသော အမည်ကို တစ်ကြောင်းတည်းဖြင့် ထည့်ပါ။" in response.text
+    assert "သင့်အမည်တွင် မမြင်ရသော သို့မဟုတ် ဖတ်၍မရသော စာလုံး ပါဝင်နေသည်။ အမည်ကို ပြန်ရိုက်ထည့်ပါ။" in response.text
     assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
 
 

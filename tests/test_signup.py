@@ -464,9 +464,21 @@ def test_a_name_with_characters_that_reorder_or_hide_text_is_refused(
     client: Client, engine: Engine, outbox: Path, name: str
 ) -> None:
     answer = sign_up(client, "reader@example.org", "en", name=name)
-    assert "Enter a name of at most 200 characters, on one line." in answer
+    # The name looks right to the person: the page says what is wrong with it, not to shorten it.
+    assert "Your name holds a character that cannot be seen or read. Please type it again." in answer
+    assert "Enter a name of at most 200 characters" not in answer
     assert subscriber(engine, "reader@example.org") is None
     assert emails(outbox) == []
+
+
+def test_a_name_too_long_or_on_two_lines_is_asked_for_shorter_on_one_line(
+    client: Client, engine: Engine, outbox: Path
+) -> None:
+    for name in ("A" * 201, "Ko\nAung"):
+        answer = sign_up(client, "reader@example.org", "en", name=name)
+        assert "Enter a name of at most 200 characters, on one line." in answer
+        assert "cannot be seen or read" not in answer
+    assert subscriber(engine, "reader@example.org") is None
 
 
 def test_a_name_with_joiners_that_scripts_need_is_taken(client: Client, engine: Engine, outbox: Path) -> None:
@@ -842,7 +854,7 @@ def test_a_name_that_is_not_utf8_is_refused_not_stored_garbled(
         "/subscribe", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert answer.status_code == 400
-    assert "Enter a name of at most 200 characters, on one line." in answer.text
+    assert "Your name holds a character that cannot be seen or read. Please type it again." in answer.text
     assert subscriber(engine, "reader@example.org") is None
     assert emails(outbox) == []
 

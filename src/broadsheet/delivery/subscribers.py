@@ -172,6 +172,13 @@ def check_preferences(
     return (name, {code.lower(): code for code in locales}[locale.lower()]), []
 
 
+def unreadable_name(name: str) -> bool:
+    """Whether `name` holds a character that cannot be seen (one that reorders or hides text) or that could
+    not be read (U+FFFD, where bytes were not UTF-8): the name is refused, and the person asked to type it
+    again, as what they see of it looks right."""
+    return bool(_HIDDEN.search(name)) or "\ufffd" in name
+
+
 def _name_and_locale_problems(name: str, locale: str, locales: Sequence[str]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if len(name) > NAME_LENGTH:

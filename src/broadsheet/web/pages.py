@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from .. import i18n
+from ..delivery.subscribers import unreadable_name
 from ..settings import Project, Settings
 
 CONSENT_TEMPLATE = "web/consent.txt.j2"
@@ -192,3 +193,12 @@ async def limited_body(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def field_errors(problems: list[tuple[str, str]], name: str) -> set[str]:
+    """The fields of a form that `problems` (field, message) are about, and `name-characters` for a name holding a
+    character that cannot be seen or read: its page asks to type the name again, not to shorten it."""
+    errors = {field for field, _message in problems}
+    if "name" in errors and unreadable_name(name):
+        errors.add("name-characters")
+    return errors

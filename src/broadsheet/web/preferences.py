@@ -15,7 +15,7 @@ from ..delivery import feedback, lifecycle, subscribers
 from ..delivery.personalize import Signer
 from ..delivery.store import Status, Subscriber
 from ..settings import Project
-from .pages import FormTokens, WebPages, form_fields, languages, visitor_locale
+from .pages import FormTokens, WebPages, field_errors, form_fields, languages, visitor_locale
 
 # One logger for the whole app: its lines name `broadsheet.web`, whichever of its modules writes them.
 logger = logging.getLogger("broadsheet.web")
@@ -63,7 +63,7 @@ class Preferences:
         if chosen is None:
             values = {"name": fields["name"], "language": fields["language"]}
             return self._form_page(
-                subscriber, request, values, errors={field for field, _message in problems}, status_code=400
+                subscriber, request, values, errors=field_errors(problems, fields["name"]), status_code=400
             )
         name, locale = chosen
         changed = await run_in_threadpool(

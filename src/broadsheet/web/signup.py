@@ -30,7 +30,16 @@ from ..delivery.transports import Batch, Outcome, Recipient, Transport, Transpor
 from ..logs import without_addresses
 from ..settings import Project, Settings
 from .limits import SignUpLimits, client_key
-from .pages import PAGE_HEADERS, FormTokens, WebPages, form_fields, languages, locale_named, visitor_locale
+from .pages import (
+    PAGE_HEADERS,
+    FormTokens,
+    WebPages,
+    field_errors,
+    form_fields,
+    languages,
+    locale_named,
+    visitor_locale,
+)
 
 # One logger for the whole app: its lines name `broadsheet.web`, whichever of its modules writes them.
 logger = logging.getLogger("broadsheet.web")
@@ -162,7 +171,7 @@ class SignUp:
             fields["email"], fields["name"], fields["language"], "", locales
         )
         if row is None:
-            errors = {field for field, _message in problems}
+            errors = field_errors(problems, fields["name"])
             return self._form_page(page_locale, values, errors=errors, source=source, status_code=400)
         if notes:
             # A name in Zawgyi: stored in Unicode, as the newsletter is written, when PyICU can convert it; as
