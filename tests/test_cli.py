@@ -140,10 +140,26 @@ def test_next_publication_day(today: date, expected: date) -> None:
     assert next_publication_day(today, "thursday") == expected
 
 
-def test_new_with_a_bad_date_is_a_usage_error(cli, tmp_project: Project) -> None:
-    result = cli("new", "2024-13-01", cwd=tmp_project.root)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("new", "2024-02-30"), "Invalid value for '[DATE]': Expected a date (YYYY-MM-DD) but received: '2024-02-30' (no such day)"),
+        (("new", "2024-2-5"), "Invalid value for '[DATE]': Expected a date (YYYY-MM-DD) but received: '2024-2-5'"),
+        (("new", "20240104"), "Invalid value for '[DATE]': Expected a date (YYYY-MM-DD) but received: '20240104'"),
+        (("site", "--until", "2024-13-01"), "Invalid value for '--until': Expected a date (YYYY-MM-DD) but received: '2024-13-01' (no such day)"),
+        (("collect", "issues/x.yaml", "--since", "yesterday"), "Invalid value for '--since': Expected a date (YYYY-MM-DD) but received: 'yesterday'"),
+        (("report", "20240104"), "ISSUE: Expected a date such as 2024-01-04 or an issue file but received: '20240104'"),
+    ],
+)  # fmt: skip
+def test_a_bad_date_is_a_usage_error_saying_what_is_wrong(
+    cli, tmp_project: Project, args: tuple[str, ...], message: str
+) -> None:
+    (tmp_project.issues_dir / "x.yaml").parent.mkdir(exist_ok=True)
+    (tmp_project.issues_dir / "x.yaml").write_text("", encoding="utf-8")
+    result = cli(*args, cwd=tmp_project.root)
     assert result.exit_code == 2
-    assert "'2024-13-01' does not match the format '%Y-%m-%d'" in result.stderr
+    assert message in result.stderr
+    assert not list(tmp_project.issues_dir.glob("2024*"))
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import EXIT_INPUT, Diagnostic, InvalidInput, errors_in
-from .output import project_of, report, shown
+from .output import DATE, project_of, report, shown
 
 if TYPE_CHECKING:
     from ..curate.edit import NewResource
@@ -76,12 +77,12 @@ def _resource_line(resource: NewResource) -> str:
 @click.argument("issue", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--since",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     metavar="DATE",
     help="Take entries published after DATE. Default: the previous issue's date.",
 )
 @click.pass_context
-def collect_command(ctx: click.Context, issue: Path, since: Any) -> None:
+def collect_command(ctx: click.Context, issue: Path, since: date | None) -> None:
     """Add to ISSUE the entries of every [[sources]] feed published since the previous issue.
 
     Entries already in an issue, and entries offered before for this issue
@@ -91,7 +92,7 @@ def collect_command(ctx: click.Context, issue: Path, since: Any) -> None:
 
     path = shown(issue)
     with _collect_progress() as progress:
-        collected = collect(project_of(ctx), path, since=since.date() if since else None, progress=progress)
+        collected = collect(project_of(ctx), path, since=since, progress=progress)
     for category, resources in collected.added.items():
         for resource in resources:
             click.echo(f"{path}: added under {category}: {_resource_line(resource)}")

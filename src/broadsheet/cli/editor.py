@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..build import build, check, new_issue
 from ..errors import EXIT_INPUT, UsageError, errors_in
-from .output import project_of, report, shown
+from .output import DATE, project_of, report, shown
 
 
 @click.command("new")
-@click.argument("day", required=False, metavar="[DATE]", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("day", required=False, metavar="[DATE]", type=DATE)
 @click.pass_context
-def new_command(ctx: click.Context, day: Any) -> None:
+def new_command(ctx: click.Context, day: date | None) -> None:
     """Start issues/<DATE>.yaml from a commented skeleton.
 
     DATE is YYYY-MM-DD; by default the next publication day (a Thursday unless
     the project says otherwise). Never overwrites an existing file.
     """
-    chosen: date | None = day.date() if day else None
-    path = new_issue(project_of(ctx), chosen)
+    path = new_issue(project_of(ctx), day)
     click.echo(f"wrote {shown(path)}")
 
 
@@ -138,11 +136,11 @@ def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int
 )
 @click.option(
     "--until",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="Publish the issues dated up to this day. Default: today; next week's issue waits for its day.",
 )
 @click.pass_context
-def site_command(ctx: click.Context, out: Path | None, until: datetime | None) -> None:
+def site_command(ctx: click.Context, out: Path | None, until: date | None) -> None:
     """Build the web archive of every issue: DIR/<locale>/index.html, a page per issue and feed.atom.
 
     Serve DIR at the web_url setting: the emails' "view in browser" links point there.
@@ -150,7 +148,7 @@ def site_command(ctx: click.Context, out: Path | None, until: datetime | None) -
     from ..site import build_site, later_than
 
     project = project_of(ctx)
-    day = until.date() if until else date.today()
+    day = until or date.today()
     published = build_site(project, out, until=day)
     report(published.diagnostics)
     for path in later_than(project, day):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +13,26 @@ from ..errors import Diagnostic
 
 if TYPE_CHECKING:
     from ..settings import Project
+
+
+class IsoDate(click.ParamType[date]):
+    """A day written YYYY-MM-DD, as issues are dated: `2024-02-30` is no such day, `2024-2-3` not how to write one."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        from ..schema import ISO_DATE, iso_date  # here: `--help` does not need it
+
+        day = iso_date(value)
+        if day is None:
+            why = " (no such day)" if ISO_DATE.fullmatch(value) else ""
+            self.fail(f"Expected a date (YYYY-MM-DD) but received: {value!r}{why}", param, ctx)
+        return day
+
+
+DATE = IsoDate()
 
 
 def project_of(ctx: click.Context) -> Project:

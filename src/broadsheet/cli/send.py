@@ -7,7 +7,6 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -337,13 +336,13 @@ def report_command(ctx: click.Context, issue: str, as_json: bool) -> None:
     from ..delivery.store import project_store
 
     project = project_of(ctx)
+    from ..schema import iso_date
+
     name = Path(issue).stem if issue.endswith((".yaml", ".yml")) else issue
-    try:
-        date.fromisoformat(name)
-    except ValueError:
+    if iso_date(name) is None:
         raise UsageError(
             f"ISSUE: Expected a date such as 2024-01-04 or an issue file but received: {issue!r}"
-        ) from None
+        )
     with project_store(project) as engine:
         if not anything_recorded(engine, name):
             raise BroadsheetError(
