@@ -26,15 +26,14 @@ from .schema import (
     ISO_DATE,
     Invalid,
     Problem,
+    code_problem,
     declared,
     did_you_mean,
     field_path,
     http_url,
     iso_date,
     received,
-    rewrite_hint,
     validate,
-    written_locale,
 )
 from .settings import Settings, unknown_category
 
@@ -59,16 +58,9 @@ def _no_empty_names(value: tuple[str, ...]) -> None:
 
 
 def _language_code(value: str) -> None:
-    locale = written_locale(value)
-    if locale is None:
-        raise ValueError(f"Expected a language code such as 'en' or 'my' but received: {value!r}")
-    # Editions are matched by the code as written: 'my-MM', 'MY' or 'mya' would make a Burmese title foreign
-    # to the Burmese edition, set apart and offered for translation into Burmese.
-    if value != str(locale):
-        raise ValueError(
-            f"Expected a language code written as in `locales` ('en', 'my', 'pt_BR') but received: {value!r}; "
-            f"{rewrite_hint(locale)}"
-        )
+    problem = code_problem(value)
+    if problem:
+        raise ValueError(problem)
 
 
 def _control_character(text: str) -> str | None:

@@ -116,11 +116,20 @@ def written_locale(code: str) -> Locale | None:
         return None
 
 
-def rewrite_hint(locale: Locale) -> str:
-    """How to write a variant of `locale`'s code (`my_mm`, `EN`) the way the formats take it."""
-    written = str(locale)
-    other = f" (or {locale.language!r} for the language alone)" if written != locale.language else ""
-    return f"write {written!r}{other}"
+def code_problem(code: str, kind: str = "language", written: str = "as in `locales`") -> str | None:
+    """Why `code` is no `kind` code (`language`, `locale`) written as the formats take it, as `str(locale)`
+    writes it; None when it is one. Editions, catalogs' folders and text marked with a language are matched by
+    the code as written: `my-MM`, `MY` or `mya` would make a Burmese title foreign to the Burmese edition."""
+    locale = written_locale(code)
+    if locale is None:
+        return f"Expected a {kind} code such as 'en' or 'my' but received: {code!r}"
+    if code != str(locale):
+        alone = f" (or {locale.language!r} for the language alone)" if str(locale) != locale.language else ""
+        return (
+            f"Expected a {kind} code written {written} ('en', 'my', 'pt_BR') but received: {code!r}; "
+            f"write {str(locale)!r}{alone}"
+        )
+    return None
 
 
 # -- Declaring a format ----------------------------------------------------------

@@ -19,11 +19,11 @@ from .files import read_limited
 from .schema import (
     Invalid,
     Location,
+    code_problem,
     declared,
     did_you_mean,
     field_path,
     http_url,
-    rewrite_hint,
     validate,
     written_locale,
 )
@@ -126,15 +126,10 @@ def _rate_limit(value: str) -> None:
 
 def _known_locales(value: tuple[str, ...]) -> None:
     for code in value:
-        locale = written_locale(code)
-        if locale is None:
-            raise ValueError(f"Expected a locale code such as 'en' or 'my' but received: {code!r}")
         # Catalogs' folders, build folders and `lang` in issue files are matched by the code as written.
-        if code != str(locale):
-            raise ValueError(
-                f"Expected a locale code written as babel writes it ('en', 'my', 'pt_BR') but received: {code!r}; "
-                f"{rewrite_hint(locale)}"
-            )
+        problem = code_problem(code, "locale", "as babel writes it")
+        if problem:
+            raise ValueError(problem)
     if len(set(value)) != len(value):
         raise ValueError("each locale may be listed only once")
 
@@ -179,17 +174,14 @@ def _category_problem(key: str, label: str) -> str | None:
 
 def _language_key_problem(code: str) -> str | None:
     """Why `code`, a key of `[languages]`, names no language as `locales` writes them; None if it does."""
-    locale = written_locale(code)
-    if locale is None:
+    problem = code_problem(code)
+    if problem and written_locale(code) is None:
         from babel.languages import get_official_languages
 
         # `mm` for Burmese is Myanmar's country code (ISO 3166), a common mistake.
         spoken = get_official_languages(code.upper()) if re.fullmatch(r"[A-Za-z]{2}", code) else ()
-        hint = f"; did you mean '{spoken[0]}'? ('{code.upper()}' is a country)" if spoken else ""
-        return f"Expected a language code such as 'en' or 'my' but received: {code!r}{hint}"
-    if code != str(locale):
-        return f"Expected a language code written as in `locales` ('en', 'my', 'pt_BR') but received: {code!r}; {rewrite_hint(locale)}"
-    return None
+        problem += f"; did you mean '{spoken[0]}'? ('{code.upper()}' is a country)" if spoken else ""
+    return problem
 
 
 def _over_defaults(value: Any) -> Any:
