@@ -288,6 +288,8 @@ def test_strict_refuses_no_edition_for_a_web_page_message_left_untranslated(proj
     translate(project, "my", "messages", {"Confirm my subscription": ""})
     edition = localize(project, _issue(project), "my", strict=True)
     assert not edition.fallback
+    interface = len(catalogs.interface_messages(project))
     assert [str(d) for d in edition.diagnostics] == [
-        "issues/2024-01-04.yaml: warning: my: 1 of 64 messages in locales/my/LC_MESSAGES/messages.po untranslated; English shown"
+        f"issues/2024-01-04.yaml: warning: my: 1 of {interface} messages in locales/my/LC_MESSAGES/messages.po "
+        "untranslated; English shown"
     ]
