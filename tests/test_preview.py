@@ -172,3 +172,18 @@ def test_page_reloads_by_itself_when_the_issue_changes(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "preview-reloaded.png"))
     page.close()
+
+
+@pytest.mark.parametrize("command", ["preview", "serve"])
+def test_an_address_in_use_is_one_line_and_exit_1_before_claiming_to_start(
+    cli, project: Project, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BROADSHEET_SECRET", "s" * 32)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli(command, "--port", str(port), cwd=project.root)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert f"broadsheet: cannot listen on 127.0.0.1:{port}: Address already in use\n" in result.stderr
+    assert "Traceback" not in result.stderr and "ERROR" not in result.stderr

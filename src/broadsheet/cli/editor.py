@@ -10,7 +10,7 @@ import click
 
 from ..build import build, check, new_issue
 from ..errors import EXIT_INPUT, UsageError, errors_in
-from .output import DATE, project_of, report, shown
+from .output import DATE, project_of, report, serve, shown
 
 
 @click.command("new")
@@ -110,8 +110,6 @@ def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int
     The page reloads by itself when the issue, a template or a catalog changes,
     and shows the issue's errors until they are fixed.
     """
-    import uvicorn
-
     from ..issue import issue_files
     from ..preview import create_app
 
@@ -123,8 +121,13 @@ def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int
                 f"no issue in {project.issues_dir}; name one, or start one with `broadsheet new`"
             )
         issue = found[-1]
-    click.echo(f"previewing {shown(issue)} at http://{host}:{port}/ (Ctrl+C stops)")
-    uvicorn.run(create_app(project.root, issue.resolve()), host=host, port=port, log_level="warning")
+    serve(
+        create_app(project.root, issue.resolve()),
+        host,
+        port,
+        f"previewing {shown(issue)} at http://{host}:{port}/ (Ctrl+C stops)",
+        log_level="warning",
+    )
 
 
 @click.command("site")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import Diagnostic
+from ..errors import BroadsheetError, Diagnostic
 
 if TYPE_CHECKING:
     from ..settings import Project
@@ -33,6 +33,24 @@ class IsoDate(click.ParamType[date]):
 
 
 DATE = IsoDate()
+
+
+def serve(app: Any, host: str, port: int, started: str, **options: Any) -> None:
+    """Run the ASGI `app` with uvicorn on `host`:`port`, saying `started` once the address is ours; an address in
+    use (or not this machine's) is one line and exit 1, before anything claims to have started."""
+    import socket
+
+    import uvicorn
+
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        raise BroadsheetError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    click.echo(started)
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options)).run(sockets=[listening])
 
 
 def project_of(ctx: click.Context) -> Project:

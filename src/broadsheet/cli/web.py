@@ -7,7 +7,7 @@ import os
 import click
 
 from ..errors import UsageError
-from .output import project_of
+from .output import project_of, serve
 
 
 @click.command("serve")
@@ -34,8 +34,6 @@ def serve_command(ctx: click.Context, host: str, port: int, forwarded_allow_ips:
     SENDGRID_WEBHOOK_PUBLIC_KEY or the sendgrid_webhook_public_key setting.
     """
     import logging
-
-    import uvicorn
 
     from ..delivery.personalize import Signer, secret_from
     from ..delivery.store import database_url, open_store
@@ -64,12 +62,12 @@ def serve_command(ctx: click.Context, host: str, port: int, forwarded_allow_ips:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
     )
-    click.echo(f"serving on http://{host}:{port}/ (Ctrl+C stops)")
     # uvicorn's access log would print every unsubscribe token; the app logs each request without it.
-    uvicorn.run(
+    serve(
         app,
-        host=host,
-        port=port,
+        host,
+        port,
+        f"serving on http://{host}:{port}/ (Ctrl+C stops)",
         access_log=False,
         log_level="info",
         proxy_headers=True,
