@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import Result
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from broadsheet.curate.links import check_links
+from broadsheet.markdown import structure
 from broadsheet.settings import Project
 
 from .curate_site import make_project, site, slow_site
@@ -254,3 +257,58 @@ def test_a_redirect_to_a_url_that_is_not_http_is_an_error_at_its_place_and_the_o
         "issues/2024-03-14.yaml:13:12: error: resources.reports[2].url: 410 Gone",
         "issues/2024-03-14.yaml: links 4 broken",
     ]
+
+
+MOVED_IN_EVERY_PLACE = """\
+date: 2024-03-14
+title: T
+editorial: |
+  Read [the page]({base}/moved-to) today, and [the wiki]({base}/ok/Sagaing_(region)).
+footnotes:
+  a: "See [it]({base}/moved-to)."
+  b: 'See [it](<{base}/moved-to>).'
+resources:
+  reports:
+    - title: Plain
+      url: {base}/moved-to
+      by: P
+    - title: Single
+      url: '{base}/moved-to'
+      by: P
+    - title: Double
+      url: "{base}/moved-to"   # a comment
+      by: P
+"""
+
+
+@pytest.mark.parametrize(
+    ("location", "moved_to"),
+    [
+        ("/ok/a)b(c", "/ok/a)b(c"),
+        ("/ok/(a)", "/ok/(a)"),
+        ("/ok/a(b", "/ok/a(b"),
+        ("/ok/it's?q=a:b,c&d=#f:g", "/ok/it's?q=a:b,c&d=#f:g"),
+        ("/ok/%3Ca%3E%20b", "/ok/%3Ca%3E%20b"),
+        # httpx asks for a backslash percent-encoded, and names the URL so.
+        ("/ok/x\\(y\\z", "/ok/x%5C(y%5Cz"),
+    ],
+)
+def test_fix_writes_the_new_url_so_that_markdown_and_yaml_read_back_exactly_that_url(
+    project: Project, site: HTTPServer, location: str, moved_to: str
+) -> None:
+    base = base_of(site)
+    site.expect_request("/moved-to").respond_with_data("", status=301, headers={"Location": location})
+    site.expect_request(re.compile("^/ok/")).respond_with_data("fine")
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(MOVED_IN_EVERY_PLACE.format(base=base), encoding="utf-8")
+    new = base + moved_to
+
+    report = check_links(project, path, fix=True)
+
+    assert report.fixed == 6
+    written = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert structure(written["editorial"])[0] == Counter([new, f"{base}/ok/Sagaing_(region)"])
+    assert [structure(text)[0] for text in written["footnotes"].values()] == [Counter([new])] * 2
+    assert [item["url"] for item in written["resources"]["reports"]] == [new] * 3
+    again = check_links(project, path, now=time.time() + 25 * 3600)
+    assert (again.checked, again.diagnostics) == (2, ())
