@@ -121,8 +121,16 @@ def test_a_second_run_within_the_cache_time_asks_only_for_what_was_not_good(
 
     again = check_links(project, path, now=time.time() + 3600)
 
-    asked = sorted(request.path for request, _ in [*site.log, *other.log])
-    assert asked == ["/gone", "/missing", "/missing-image.jpg", "/slow"]
+    asked = sorted((request.method, request.path) for request, _ in [*site.log, *other.log])
+    assert asked == [
+        ("GET", "/gone"),
+        ("GET", "/missing"),
+        ("GET", "/missing-image.jpg"),
+        ("HEAD", "/gone"),
+        ("HEAD", "/missing"),
+        ("HEAD", "/missing-image.jpg"),
+        ("HEAD", "/slow"),
+    ]
     assert again.checked == 4
     assert [d.field for d in again.diagnostics] == [
         "image.src",
@@ -312,3 +320,45 @@ def test_fix_writes_the_new_url_so_that_markdown_and_yaml_read_back_exactly_that
     assert [item["url"] for item in written["resources"]["reports"]] == [new] * 3
     again = check_links(project, path, now=time.time() + 25 * 3600)
     assert (again.checked, again.diagnostics) == (2, ())
+
+
+def test_a_page_that_answers_head_with_an_error_is_asked_again_with_get_before_it_is_called_broken(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    site.expect_request("/bad-head", method="HEAD").respond_with_data("", status=404)
+    site.expect_request("/bad-head", method="GET").respond_with_data("fine")
+    site.expect_request("/head-500", method="HEAD").respond_with_data("", status=500)
+    site.expect_request("/head-500", method="GET").respond_with_data("fine")
+    (project.issues_dir / "2024-03-14.yaml").write_text(
+        f"date: 2024-03-14\ntitle: T\neditorial: See [this]({base}/bad-head).\nresources:\n  reports:\n"
+        f"    - title: R\n      url: {base}/head-500\n      by: P\n"
+        f"    - title: S\n      url: {base}/gone\n      by: P\n",
+        encoding="utf-8",
+    )
+
+    first = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+    asked = [(request.method, request.path) for request, _ in site.log]
+    site.clear_log()
+    second = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert (first.exit_code, first.stderr.splitlines()) == (
+        1,
+        [
+            "issues/2024-03-14.yaml:10:12: error: resources.reports[1].url: 410 Gone",
+            "issues/2024-03-14.yaml: links 1 broken",
+        ],
+    )
+    assert sorted(asked) == [
+        ("GET", "/bad-head"),
+        ("GET", "/gone"),
+        ("GET", "/head-500"),
+        ("HEAD", "/bad-head"),
+        ("HEAD", "/gone"),
+        ("HEAD", "/head-500"),
+    ]
+    assert second.exit_code == 1
+    assert sorted((request.method, request.path) for request, _ in site.log) == [
+        ("GET", "/gone"),
+        ("HEAD", "/gone"),
+    ]

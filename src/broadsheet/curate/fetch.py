@@ -192,9 +192,12 @@ class Fetcher:
         return fetched
 
     async def probe(self, url: str) -> Fetched:
-        """How `url` answers without reading its body: `HEAD`, then `GET` where `HEAD` is refused."""
+        """How `url` answers without reading its body: `HEAD`, then `GET` where `HEAD` fails.
+
+        Some servers answer `HEAD` with any error (404, 500) for pages that `GET` serves. A `429` is not asked
+        again: it was waited for already, and the server asked for fewer requests."""
         fetched = await self._send("HEAD", url, None, read=False)
-        if fetched.status in (403, 405, 501):
+        if fetched.status >= 400 and fetched.status != 429:
             fetched = await self._send("GET", url, None, read=False)
         return fetched
 
