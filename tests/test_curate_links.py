@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import re
 import socket
 import time
@@ -16,6 +17,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from broadsheet.curate.links import check_links
+from broadsheet.errors import Severity
 from broadsheet.markdown import structure
 from broadsheet.settings import Project
 
@@ -362,3 +364,48 @@ def test_a_page_that_answers_head_with_an_error_is_asked_again_with_get_before_i
         ("GET", "/gone"),
         ("HEAD", "/gone"),
     ]
+
+
+def test_a_429_says_whether_the_wait_asked_was_too_long_or_the_server_still_refused_after_waiting(
+    project: Project, site: HTTPServer
+) -> None:
+    base = base_of(site)
+    tomorrow = email.utils.formatdate(time.time() + 86400, usegmt=True)
+    answers = {
+        "/busy-seconds": {"Retry-After": "1"},
+        "/busy-past": {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"},
+        "/busy-tomorrow": {"Retry-After": tomorrow},
+        "/busy-hour": {"Retry-After": "3600"},
+        "/busy-soon": {"Retry-After": "soon"},
+        "/busy": {},
+    }
+    for page, headers in answers.items():
+        site.expect_request(page).respond_with_data("", status=429, headers=headers)
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(
+        "date: 2024-03-14\ntitle: T\neditorial: Text.\nresources:\n  reports:\n"
+        + "".join(f"    - title: R\n      url: {base}{page}\n      by: P\n" for page in answers),
+        encoding="utf-8",
+    )
+
+    report = check_links(project, path)
+
+    assert [d.message for d in report.diagnostics] == [
+        "429 Too Many Requests: still rate-limited after 3 tries (the last answer asked to wait 1 s); not checked",
+        "429 Too Many Requests: still rate-limited after 3 tries (the last answer asked to wait until "
+        "Wed, 21 Oct 2015 07:28:00 GMT); not checked",
+        f"429 Too Many Requests: the server asks to wait until {tomorrow}, longer than the timeout (1 s); not checked",
+        "429 Too Many Requests: the server asks to wait 3600 s, longer than the timeout (1 s); not checked",
+        "429 Too Many Requests: the server asks to wait 'soon', which is neither seconds nor a date; not checked",
+        "429 Too Many Requests, without a Retry-After saying how long to wait; not checked",
+    ]
+    assert {d.severity for d in report.diagnostics} == {Severity.WARNING}
+    asked = Counter((request.method, request.path) for request, _ in site.log)
+    assert asked == {
+        ("HEAD", "/busy-seconds"): 3,
+        ("HEAD", "/busy-past"): 3,
+        ("HEAD", "/busy-tomorrow"): 1,
+        ("HEAD", "/busy-hour"): 1,
+        ("HEAD", "/busy-soon"): 1,
+        ("HEAD", "/busy"): 1,
+    }
