@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import email.utils
 import re
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import Result
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from broadsheet.curate.links import check_links
+from broadsheet.errors import Severity
+from broadsheet.markdown import structure
 from broadsheet.settings import Project
 
 from .curate_site import make_project, site, slow_site
@@ -118,8 +123,16 @@ def test_a_second_run_within_the_cache_time_asks_only_for_what_was_not_good(
 
     again = check_links(project, path, now=time.time() + 3600)
 
-    asked = sorted(request.path for request, _ in [*site.log, *other.log])
-    assert asked == ["/gone", "/missing", "/missing-image.jpg", "/slow"]
+    asked = sorted((request.method, request.path) for request, _ in [*site.log, *other.log])
+    assert asked == [
+        ("GET", "/gone"),
+        ("GET", "/missing"),
+        ("GET", "/missing-image.jpg"),
+        ("HEAD", "/gone"),
+        ("HEAD", "/missing"),
+        ("HEAD", "/missing-image.jpg"),
+        ("HEAD", "/slow"),
+    ]
     assert again.checked == 4
     assert [d.field for d in again.diagnostics] == [
         "image.src",
@@ -254,3 +267,145 @@ def test_a_redirect_to_a_url_that_is_not_http_is_an_error_at_its_place_and_the_o
         "issues/2024-03-14.yaml:13:12: error: resources.reports[2].url: 410 Gone",
         "issues/2024-03-14.yaml: links 4 broken",
     ]
+
+
+MOVED_IN_EVERY_PLACE = """\
+date: 2024-03-14
+title: T
+editorial: |
+  Read [the page]({base}/moved-to) today, and [the wiki]({base}/ok/Sagaing_(region)).
+footnotes:
+  a: "See [it]({base}/moved-to)."
+  b: 'See [it](<{base}/moved-to>).'
+resources:
+  reports:
+    - title: Plain
+      url: {base}/moved-to
+      by: P
+    - title: Single
+      url: '{base}/moved-to'
+      by: P
+    - title: Double
+      url: "{base}/moved-to"   # a comment
+      by: P
+"""
+
+
+@pytest.mark.parametrize(
+    ("location", "moved_to"),
+    [
+        ("/ok/a)b(c", "/ok/a)b(c"),
+        ("/ok/(a)", "/ok/(a)"),
+        ("/ok/a(b", "/ok/a(b"),
+        ("/ok/it's?q=a:b,c&d=#f:g", "/ok/it's?q=a:b,c&d=#f:g"),
+        ("/ok/%3Ca%3E%20b", "/ok/%3Ca%3E%20b"),
+        # httpx asks for a backslash percent-encoded, and names the URL so.
+        ("/ok/x\\(y\\z", "/ok/x%5C(y%5Cz"),
+    ],
+)
+def test_fix_writes_the_new_url_so_that_markdown_and_yaml_read_back_exactly_that_url(
+    project: Project, site: HTTPServer, location: str, moved_to: str
+) -> None:
+    base = base_of(site)
+    site.expect_request("/moved-to").respond_with_data("", status=301, headers={"Location": location})
+    site.expect_request(re.compile("^/ok/")).respond_with_data("fine")
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(MOVED_IN_EVERY_PLACE.format(base=base), encoding="utf-8")
+    new = base + moved_to
+
+    report = check_links(project, path, fix=True)
+
+    assert report.fixed == 6
+    written = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert structure(written["editorial"])[0] == Counter([new, f"{base}/ok/Sagaing_(region)"])
+    assert [structure(text)[0] for text in written["footnotes"].values()] == [Counter([new])] * 2
+    assert [item["url"] for item in written["resources"]["reports"]] == [new] * 3
+    again = check_links(project, path, now=time.time() + 25 * 3600)
+    assert (again.checked, again.diagnostics) == (2, ())
+
+
+def test_a_page_that_answers_head_with_an_error_is_asked_again_with_get_before_it_is_called_broken(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    site.expect_request("/bad-head", method="HEAD").respond_with_data("", status=404)
+    site.expect_request("/bad-head", method="GET").respond_with_data("fine")
+    site.expect_request("/head-500", method="HEAD").respond_with_data("", status=500)
+    site.expect_request("/head-500", method="GET").respond_with_data("fine")
+    (project.issues_dir / "2024-03-14.yaml").write_text(
+        f"date: 2024-03-14\ntitle: T\neditorial: See [this]({base}/bad-head).\nresources:\n  reports:\n"
+        f"    - title: R\n      url: {base}/head-500\n      by: P\n"
+        f"    - title: S\n      url: {base}/gone\n      by: P\n",
+        encoding="utf-8",
+    )
+
+    first = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+    asked = [(request.method, request.path) for request, _ in site.log]
+    site.clear_log()
+    second = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert (first.exit_code, first.stderr.splitlines()) == (
+        1,
+        [
+            "issues/2024-03-14.yaml:10:12: error: resources.reports[1].url: 410 Gone",
+            "issues/2024-03-14.yaml: links 1 broken",
+        ],
+    )
+    assert sorted(asked) == [
+        ("GET", "/bad-head"),
+        ("GET", "/gone"),
+        ("GET", "/head-500"),
+        ("HEAD", "/bad-head"),
+        ("HEAD", "/gone"),
+        ("HEAD", "/head-500"),
+    ]
+    assert second.exit_code == 1
+    assert sorted((request.method, request.path) for request, _ in site.log) == [
+        ("GET", "/gone"),
+        ("HEAD", "/gone"),
+    ]
+
+
+def test_a_429_says_whether_the_wait_asked_was_too_long_or_the_server_still_refused_after_waiting(
+    project: Project, site: HTTPServer
+) -> None:
+    base = base_of(site)
+    tomorrow = email.utils.formatdate(time.time() + 86400, usegmt=True)
+    answers = {
+        "/busy-seconds": {"Retry-After": "1"},
+        "/busy-past": {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"},
+        "/busy-tomorrow": {"Retry-After": tomorrow},
+        "/busy-hour": {"Retry-After": "3600"},
+        "/busy-soon": {"Retry-After": "soon"},
+        "/busy": {},
+    }
+    for page, headers in answers.items():
+        site.expect_request(page).respond_with_data("", status=429, headers=headers)
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(
+        "date: 2024-03-14\ntitle: T\neditorial: Text.\nresources:\n  reports:\n"
+        + "".join(f"    - title: R\n      url: {base}{page}\n      by: P\n" for page in answers),
+        encoding="utf-8",
+    )
+
+    report = check_links(project, path)
+
+    assert [d.message for d in report.diagnostics] == [
+        "429 Too Many Requests: still rate-limited after 3 tries (the last answer asked to wait 1 s); not checked",
+        "429 Too Many Requests: still rate-limited after 3 tries (the last answer asked to wait until "
+        "Wed, 21 Oct 2015 07:28:00 GMT); not checked",
+        f"429 Too Many Requests: the server asks to wait until {tomorrow}, longer than the timeout (1 s); not checked",
+        "429 Too Many Requests: the server asks to wait 3600 s, longer than the timeout (1 s); not checked",
+        "429 Too Many Requests: the server asks to wait 'soon', which is neither seconds nor a date; not checked",
+        "429 Too Many Requests, without a Retry-After saying how long to wait; not checked",
+    ]
+    assert {d.severity for d in report.diagnostics} == {Severity.WARNING}
+    asked = Counter((request.method, request.path) for request, _ in site.log)
+    assert asked == {
+        ("HEAD", "/busy-seconds"): 3,
+        ("HEAD", "/busy-past"): 3,
+        ("HEAD", "/busy-tomorrow"): 1,
+        ("HEAD", "/busy-hour"): 1,
+        ("HEAD", "/busy-soon"): 1,
+        ("HEAD", "/busy"): 1,
+    }

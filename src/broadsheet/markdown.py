@@ -8,12 +8,14 @@ CommonMark through markdown-it-py with raw HTML off; footnote references
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.helpers import parseLinkDestination
 from markdown_it.token import Token
 from markupsafe import escape
 from mdit_py_plugins.footnote import footnote_plugin
@@ -40,6 +42,27 @@ _renderer = _parser(html=False).disable("image")
 def _inspected(text: str, inline: bool = False) -> tuple[Token, ...]:
     """The inspector's tokens for `text`; checking, splitting and extracting share one parse."""
     return tuple(_inspector.parseInline(text, {}) if inline else _inspector.parse(text, {}))
+
+
+def link_destination(url: str) -> str:
+    """`url` as written in `[text](HERE)` so that it reads back as `url`: as it is where it does (`a_(b)`), else
+    between `<` and `>` (`<a)b(c>`), where a backslash, `<` and `>` are escaped."""
+    written = read_destination(url, 0)
+    if written is not None and written == (url, len(url)):
+        return url
+    return "<" + re.sub(r"([\\<>])", r"\\\1", url) + ">"
+
+
+def read_destination(text: str, start: int) -> tuple[str, int] | None:
+    """The link destination written in `text` at `start` (`a_(b)` or `<a)b>`, escapes undone) and the index
+    after it; None where none is."""
+    found = parseLinkDestination(text, start, len(text))
+    return (found.str, found.pos) if found.ok else None
+
+
+def href(destination: str) -> str:
+    """What a link to `destination` (escapes undone) links to: a few characters percent-encoded, as the renderer does."""
+    return str(_inspector.normalizeLink(destination))
 
 
 @dataclass(frozen=True)

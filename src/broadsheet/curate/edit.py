@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,13 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..atomic import write_atomic
 from ..errors import BroadsheetError, Diagnostic, InvalidInput
+from ..markdown import href, link_destination, read_destination, structure
 from ..schema import field_path
 
 # libyaml marks nodes at the same character indexes as PyYAML's pure-Python parser, twenty times faster.
 _LOADER: type[yaml.SafeLoader] = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader  # type: ignore[assignment]
-_MARKDOWN_LINK = re.compile(r"\]\(\s*<?(https?://[^\s)>]+)|<(https?://[^\s>]+)>", re.IGNORECASE)
+# Where a link's destination starts (read from there as CommonMark does, balanced parentheses and all), or an autolink.
+_MARKDOWN_LINK = re.compile(r"\]\(\s*(?=<?https?://)|<(https?://[^\s<>]+)>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class LocatedURL:
     url: str
     start: int
     """Index of its first character in the file's text."""
+    end: int
+    """Index after its last character, as written (`<...>` and escapes too)."""
     line: int
     col: int
     node: ScalarNode
@@ -51,6 +56,11 @@ class LocatedURL:
     @property
     def field(self) -> str:
         return field_path(self.path)
+
+    @property
+    def in_markdown(self) -> bool:
+        """A link in the editorial or a footnote, rather than a field's whole value."""
+        return self.path[0] in ("editorial", "footnotes")
 
 
 class IssueText:
@@ -104,8 +114,12 @@ class IssueText:
 
     def _located(self, path: tuple[int | str, ...], node: ScalarNode) -> LocatedURL:
         written = self.text.find(node.value, node.start_mark.index, node.end_mark.index)
-        start = written if written >= 0 else node.start_mark.index
-        return LocatedURL(path, node.value, start, *self._spot(start), node)
+        start, end = (
+            (written, written + len(node.value))
+            if written >= 0
+            else (node.start_mark.index, node.end_mark.index)
+        )
+        return LocatedURL(path, node.value, start, end, *self._spot(start), node)
 
     def resource_urls(self) -> Iterator[LocatedURL]:
         resources = self.value("resources")
@@ -135,10 +149,20 @@ class IssueText:
             texts += [(("footnotes", k.value), v) for k, v in footnotes.value if isinstance(v, ScalarNode)]
         for path, node in texts:
             written = self.text[node.start_mark.index : node.end_mark.index]
+            end = 0
             for match in _MARKDOWN_LINK.finditer(written):
-                group = 1 if match.group(1) else 2
-                start = node.start_mark.index + match.start(group)
-                found.append(LocatedURL(path, match.group(group), start, *self._spot(start), node))
+                if match.start() < end:  # the `<...>` of a destination just read
+                    continue
+                if match.group(1):
+                    url, start, end = match.group(1), match.start(1), match.end(1)
+                else:
+                    destination = read_destination(written, match.end())
+                    if destination is None:
+                        continue
+                    (url, end), start = destination, match.end()
+                    url = _unquoted(url, node.style)
+                at = node.start_mark.index + start
+                found.append(LocatedURL(path, url, at, node.start_mark.index + end, *self._spot(at), node))
         return sorted(found, key=lambda located: located.start)
 
     # -- writing ---------------------------------------------------------------
@@ -194,7 +218,7 @@ class IssueText:
         text = self.text
         for located, new in sorted(replacements, key=lambda pair: pair[0].start, reverse=True):
             node = located.node
-            if located.path[-1] in ("url", "src"):
+            if not located.in_markdown:
                 start, end = node.start_mark.index, node.end_mark.index
                 rendered = {
                     "'": "'" + new.replace("'", "''") + "'",
@@ -202,9 +226,36 @@ class IssueText:
                 }.get(node.style or "", scalar(new))
                 text = text[:start] + rendered + text[end:]
             else:
-                text = text[: located.start] + new + text[located.start + len(located.url) :]
-        self._compose(text)
+                destination = link_destination(new)
+                rendered = {
+                    "'": destination.replace("'", "''"),
+                    '"': json.dumps(destination, ensure_ascii=False)[1:-1],
+                }.get(node.style or "", destination)
+                text = text[: located.start] + rendered + text[located.end :]
+        self._read_back_links(text, replacements)
         return text
+
+    def _read_back_links(self, text: str, replacements: Sequence[tuple[LocatedURL, str]]) -> None:
+        """Raise unless each replaced URL reads back from `text` as the new one: a field's value, or in Markdown a
+        link to it where the link to the old one was, the field's other links as they were."""
+        try:
+            root: Node = self._compose(text)
+        except InvalidInput:
+            root = MappingNode("tag:yaml.org,2002:map", [])
+        wanted: dict[tuple[int | str, ...], Counter[str]] = {}
+        for located, new in replacements:
+            if located.in_markdown:
+                links = wanted.setdefault(located.path, structure(located.node.value)[0])
+                links[href(located.url)] -= 1
+                links[href(new)] += 1
+        if all(
+            _scalar_at(root, located.path) == new for located, new in replacements if not located.in_markdown
+        ) and all(structure(_scalar_at(root, path) or "")[0] == +links for path, links in wanted.items()):
+            return
+        raise BroadsheetError(
+            f"{self.display}: could not write the new URLs without changing the rest; "
+            "the file is left as it was: replace them by hand"
+        )
 
     def write(self, text: str) -> None:
         """Replace the file with `text`, whole: a failure on the way leaves the file as it was."""
@@ -363,6 +414,33 @@ class IssueText:
                     f"{self.display}: could not write the new resources under '{category}' without changing the rest; "
                     "the file is left as it was: add them by hand"
                 )
+
+
+def _unquoted(written: str, style: str | None) -> str:
+    """Text as written inside a quoted scalar, as its value reads: `it''s` is `it's` between single quotes, and
+    escapes are undone between double quotes."""
+    if style == "'":
+        return written.replace("''", "'")
+    if style == '"':
+        try:
+            value = yaml.load(f'"{written}"', Loader=_LOADER)
+        except yaml.YAMLError:
+            return written
+        return value if isinstance(value, str) else written
+    return written
+
+
+def _scalar_at(root: Node, path: Sequence[int | str]) -> str | None:
+    """The value of the scalar at `path` (keys as written, list indexes), None where there is none."""
+    node: Node | None = root
+    for step in path:
+        if isinstance(node, MappingNode):
+            node = next((v for k, v in node.value if isinstance(k, ScalarNode) and k.value == step), None)
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            return None
+    return node.value if isinstance(node, ScalarNode) else None
 
 
 def _fields(item: NewResource, *, flow: bool) -> list[str]:

@@ -15,7 +15,7 @@ import ssl
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
@@ -100,6 +100,10 @@ class Fetched:
     headers: httpx.Headers
     content: bytes
     truncated: bool = False
+    tries: int = 1
+    """Requests made, counting those repeated after a `429`."""
+    wait: float | None = None
+    """For a `429`: the seconds its `Retry-After` asked to wait, None where it said none that could be read."""
 
     @property
     def content_type(self) -> str:
@@ -192,9 +196,12 @@ class Fetcher:
         return fetched
 
     async def probe(self, url: str) -> Fetched:
-        """How `url` answers without reading its body: `HEAD`, then `GET` where `HEAD` is refused."""
+        """How `url` answers without reading its body: `HEAD`, then `GET` where `HEAD` fails.
+
+        Some servers answer `HEAD` with any error (404, 500) for pages that `GET` serves. A `429` is not asked
+        again: it was waited for already, and the server asked for fewer requests."""
         fetched = await self._send("HEAD", url, None, read=False)
-        if fetched.status in (403, 405, 501):
+        if fetched.status >= 400 and fetched.status != 429:
             fetched = await self._send("GET", url, None, read=False)
         return fetched
 
@@ -202,9 +209,11 @@ class Fetcher:
         for attempt in range(RETRIES_AFTER_429 + 1):
             async with self._slots[host_of(url)]:
                 fetched = await self._once(method, url, headers, read=read)
-            wait = _retry_after(fetched.headers.get("retry-after")) if fetched.status == 429 else None
+            if fetched.status != 429:
+                return replace(fetched, tries=attempt + 1)
+            wait = _retry_after(fetched.headers.get("retry-after"))
             if wait is None or wait > self.curation.timeout or attempt == RETRIES_AFTER_429:
-                return fetched
+                return replace(fetched, tries=attempt + 1, wait=wait)
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 

@@ -29,7 +29,7 @@ class LinkResult:
     broken: str | None = None
     moved_to: str | None = None
     note: str | None = None
-    """Neither good nor broken: a server that asked to wait longer than the timeout."""
+    """Neither good nor broken: a server that answered `429 Too Many Requests` to the last try."""
 
 
 @dataclass(frozen=True)
@@ -83,15 +83,24 @@ class ResultCache:
 
 def judge(url: str, fetched: Fetched, timeout: float) -> LinkResult:
     if fetched.status == 429:
-        wait = fetched.headers.get("retry-after", "?")
-        return LinkResult(
-            url,
-            note=f"429 Too Many Requests: the server asks to wait {wait} s, longer than the timeout ({timeout:g} s); not checked",
-        )
+        return LinkResult(url, note=f"{reason(429)}{_rate_limited(fetched, timeout)}; not checked")
     if fetched.status >= 400:
         return LinkResult(url, broken=redirected(reason(fetched.status), url, fetched.final_url))
     moved = clean(fetched.permanent_url) if fetched.permanent_url != url else None
     return LinkResult(url, moved_to=moved)
+
+
+def _rate_limited(fetched: Fetched, timeout: float) -> str:
+    """Why a `429` was not waited for, or not for long enough: the wait asked as the server wrote it."""
+    written = str(fetched.headers.get("retry-after", "")).strip()
+    if not written:
+        return ", without a Retry-After saying how long to wait"
+    if fetched.wait is None:
+        return f": the server asks to wait {written!r}, which is neither seconds nor a date"
+    asked = f"{fetched.wait:g} s" if written.isdigit() else f"until {written}"
+    if fetched.wait > timeout:
+        return f": the server asks to wait {asked}, longer than the timeout ({timeout:g} s)"
+    return f": still rate-limited after {fetched.tries} tries (the last answer asked to wait {asked})"
 
 
 async def check_urls(fetcher: Fetcher, urls: Sequence[str]) -> list[LinkResult]:
