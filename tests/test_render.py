@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from broadsheet import markdown
 from broadsheet.build import build, check
-from broadsheet.burmese import columns, wrap
+from broadsheet.burmese import columns, syllables, wrap
 from broadsheet.issue import read_issue
 from broadsheet.localize import localize
 from broadsheet.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Paragraph
@@ -211,6 +213,37 @@ def test_preheader_is_the_summary_hidden_at_the_top(sample: Issue, english: Emai
     assert _squash(preview) == _squash(sample.summary)
     assert set(spacer.replace("&nbsp;", "")) == {"\u034f", "\u200c"}
     assert english.preheader == sample.summary
+
+
+def _without_summary(repo_project: Project, sample: Issue, locale: str, **changes: Any) -> Email:
+    edition = localize(repo_project, sample, locale)
+    return Renderer(repo_project).render(
+        replace(edition, issue=replace(edition.issue, summary="", **changes))
+    )
+
+
+@pytest.mark.parametrize("spaced", [True, False], ids=["phrases", "no-spaces"])
+def test_burmese_preheader_without_a_summary_is_150_columns_cut_between_syllables(
+    repo_project: Project, sample: Issue, spaced: bool
+) -> None:
+    """textwrap cut at spaces, counting characters: a phrase or two of Burmese, and `…` alone without spaces."""
+    first = localize(repo_project, sample, "my").issue.paragraphs[0]
+    paragraph = first if spaced else replace(first, markdown=first.markdown.replace(" ", ""))
+    email = _without_summary(repo_project, sample, "my", paragraphs=(paragraph,))
+    text = " ".join(paragraph.markdown.split())
+    head = email.preheader.removesuffix("…")
+    assert email.preheader.endswith("…") and text.startswith(head)
+    assert 140 <= columns(email.preheader) <= 150
+    assert len(head) in itertools.accumulate(map(len, syllables(text)))
+
+
+def test_preheader_from_the_first_paragraph_shows_link_text_without_urls_or_footnote_marks(
+    repo_project: Project, sample: Issue
+) -> None:
+    paragraph = Paragraph("Read [the report](https://example.org/a?x=1&y=2) now.[^1] Then *act*.", 3)
+    for locale in ("en", "my"):
+        email = _without_summary(repo_project, sample, locale, paragraphs=(paragraph,))
+        assert email.preheader == "Read the report now. Then act."
 
 
 def test_featured_image_has_its_alt_text(sample: Issue, english: Email) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import textwrap
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,9 @@ HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 
 _INLINE_STYLE = re.compile(r"<mj-style\s+inline=\"inline\"\s*>(.*?)</mj-style>", re.S)
+
+PREHEADER_COLUMNS = 150
+"""The inbox preview made from the first paragraph, for an issue without a summary, in display columns."""
 
 BYLINE_NAMES = 3
 """A by-line with more organizations than this shows the first two and "and N others" in the email."""
@@ -316,11 +318,12 @@ class Renderer:
     def _context(self, edition: Edition) -> dict[str, Any]:
         issue, locale = edition.issue, edition.locale
         numbers = issue.footnote_numbers
-        summary = issue.summary
         first_paragraph = (
-            " ".join(markdown.to_text(issue.paragraphs[0].markdown, numbers)) if issue.paragraphs else ""
+            " ".join(markdown.to_text(issue.paragraphs[0].markdown, numbers, bare=True))
+            if issue.paragraphs
+            else ""
         )
-        preheader = summary or textwrap.shorten(first_paragraph, 150, placeholder="…")
+        preheader = issue.summary or burmese.shorten(first_paragraph, PREHEADER_COLUMNS)
         settings = self.settings
 
         def digits(text: str) -> str:
