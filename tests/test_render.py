@@ -194,6 +194,29 @@ def test_burmese_titles_are_marked_with_their_language(sample: Issue, english: E
         assert f'<a href="{resource.url}" lang="my"' in english.html
 
 
+def test_right_to_left_titles_carry_their_direction_in_the_email_and_on_the_page(
+    tmp_project: Project, write_issue, tmp_path: Path
+) -> None:
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  reports:\n"
+        "    - {title: 'تقرير عن ميانمار', url: 'https://example.org/ar', by: Org, lang: ar}\n"
+        "    - {title: 'မြန်မာ', url: 'https://example.org/my', by: Org, lang: my}\n"
+    )
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    email = Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
+    from broadsheet.site import build_site
+
+    build_site(tmp_project, tmp_path / "site")
+    page = (tmp_path / "site" / "en" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    for html in (email.html, page):
+        assert re.search(r'<a href="https://example\.org/ar" lang="ar" dir="rtl"[ >]', html)
+        assert re.search(
+            r'<a href="https://example\.org/my" lang="my"[ >]', html
+        )  # left to right, as the page
+        assert re.search(r'<html lang="en" dir="ltr"', html)
+
+
 def test_header_shows_date_author_and_reading_time(
     repo_project: Project, sample: Issue, english: Email
 ) -> None:

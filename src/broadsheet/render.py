@@ -9,6 +9,7 @@ its HTML past it are left to the web edition, fairly across categories.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -174,6 +175,7 @@ class Renderer:
         env.filters["number"] = _number
         env.filters["names"] = _names
         env.filters["lines"] = _lines
+        env.filters["direction"] = text_direction
         return env
 
     def render_template(self, name: str, interface: NullTranslations, context: dict[str, Any]) -> str:
@@ -389,6 +391,13 @@ def join_names(names: Sequence[str], locale: str) -> str:
     """`names` separated as the locale separates the items of a list: "A, B" in English, "A၊ B" in Burmese."""
     middle: str = Locale.parse(locale).list_patterns["standard"]["middle"]
     return middle.replace("{0}", "").replace("{1}", "").join(names)
+
+
+@functools.cache
+def text_direction(code: str) -> str:
+    """`rtl` for a language written right to left (Arabic, Hebrew, Persian, Urdu...) as CLDR says, else `ltr`:
+    the `dir` of an element in that language, which lays it out right to left without reordering its neighbours."""
+    return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"
 
 
 @jinja2.pass_context
