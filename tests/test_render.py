@@ -620,6 +620,19 @@ def test_html_over_the_budget_even_without_resources_is_a_warning(tmp_path: Path
     ), messages
 
 
+def test_a_category_that_lists_none_of_its_resources_links_to_them_without_and(
+    tmp_path: Path, write_issue
+) -> None:
+    words = " ".join(["word"] * 5000)
+    items = "".join(f"    - {{title: R{i}, url: 'https://example.org/{i}', by: O}}\n" for i in range(45))
+    path = write_issue(f"date: 2023-12-21\ntitle: T\neditorial: {words}\nresources:\n  reports:\n{items}")
+    email = _email(_project(tmp_path, "email_max_html_kb = 20\n"), path)
+    web = "https://progressivevoicemyanmar.org/newsletter/en/2023-12-21/#reports"
+    assert re.search(rf'<a class="more" href="{re.escape(web)}"[^>]*>45 on the web</a>', email.html)
+    assert f"\n\n45 on the web:\n  {web}\n" in email.text
+    assert "more on the web" not in email.html + email.text
+
+
 def test_long_bylines_are_shortened_in_the_email(tmp_path: Path, write_issue) -> None:
     path = write_issue(
         "date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  reports:\n"
