@@ -21,6 +21,7 @@ from broadsheet.burmese import (
     count_syllables,
     is_zawgyi,
     native_digits,
+    shorten,
     syllables,
     wrap,
     zawgyi_probability,
@@ -188,6 +189,31 @@ def test_english_is_wrapped_exactly_as_textwrap_does() -> None:
     for width in (10, 20, 30, 72):
         assert wrap(ENGLISH, width) == textwrap_fill(ENGLISH, width)
         assert wrap(ENGLISH, width, "  ", "- ") == textwrap_fill(ENGLISH, width, "  ", "- ")
+
+
+def test_shorten_keeps_text_that_fits_on_one_line() -> None:
+    assert shorten("  one\ttwo\n three ", 20) == "one two three"
+    assert shorten(PARAGRAPH, columns(PARAGRAPH)) == PARAGRAPH
+
+
+def test_shorten_cuts_other_scripts_at_a_space() -> None:
+    assert shorten(ENGLISH, 40) == "Resources from the past week:…"
+    assert shorten("unbreakable-" * 20, 40) == "…"
+
+
+@pytest.mark.parametrize("text", [PARAGRAPH, PARAGRAPH.replace(" ", "")], ids=["phrases", "no-spaces"])
+@pytest.mark.parametrize("width", [20, 41, 80])
+def test_shorten_cuts_burmese_between_syllables_as_near_the_width_as_they_allow(
+    text: str, width: int
+) -> None:
+    short = shorten(text, width)
+    head = short.removesuffix("…")
+    assert short.endswith("…") and text.startswith(head)
+    # Cut where a syllable ends, and no syllable more would have fitted.
+    ends = list(itertools.accumulate(map(len, syllables(text))))
+    assert len(head) in ends
+    longer = next(text[:end].rstrip() for end in ends if len(text[:end].rstrip()) > len(head))
+    assert columns(short) <= width < columns(longer + "…")
 
 
 def test_each_line_of_the_text_is_a_paragraph_and_empty_ones_stay() -> None:

@@ -210,6 +210,12 @@ def test_to_text_writes_links_as_text_and_url() -> None:
     ]
 
 
+def test_bare_text_keeps_link_text_and_leaves_out_urls_and_footnote_marks() -> None:
+    assert to_text("Read [the report](https://example.org/r) today.[^a]", {"a": 1}, bare=True) == [
+        "Read the report today."
+    ]
+
+
 def test_to_text_shows_an_autolink_once() -> None:
     assert to_text("See <https://example.org> or [https://example.org/x](https://example.org/x).", {}) == [
         "See https://example.org or https://example.org/x."

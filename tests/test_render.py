@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from broadsheet import markdown
 from broadsheet.build import build, check
-from broadsheet.burmese import columns, wrap
+from broadsheet.burmese import columns, syllables, wrap
 from broadsheet.issue import read_issue
 from broadsheet.localize import localize
 from broadsheet.model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Paragraph
@@ -192,6 +194,29 @@ def test_burmese_titles_are_marked_with_their_language(sample: Issue, english: E
         assert f'<a href="{resource.url}" lang="my"' in english.html
 
 
+def test_right_to_left_titles_carry_their_direction_in_the_email_and_on_the_page(
+    tmp_project: Project, write_issue, tmp_path: Path
+) -> None:
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  reports:\n"
+        "    - {title: 'تقرير عن ميانمار', url: 'https://example.org/ar', by: Org, lang: ar}\n"
+        "    - {title: 'မြန်မာ', url: 'https://example.org/my', by: Org, lang: my}\n"
+    )
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    email = Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
+    from broadsheet.site import build_site
+
+    build_site(tmp_project, tmp_path / "site")
+    page = (tmp_path / "site" / "en" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    for html in (email.html, page):
+        assert re.search(r'<a href="https://example\.org/ar" lang="ar" dir="rtl"[ >]', html)
+        assert re.search(
+            r'<a href="https://example\.org/my" lang="my"[ >]', html
+        )  # left to right, as the page
+        assert re.search(r'<html lang="en" dir="ltr"', html)
+
+
 def test_header_shows_date_author_and_reading_time(
     repo_project: Project, sample: Issue, english: Email
 ) -> None:
@@ -211,6 +236,37 @@ def test_preheader_is_the_summary_hidden_at_the_top(sample: Issue, english: Emai
     assert _squash(preview) == _squash(sample.summary)
     assert set(spacer.replace("&nbsp;", "")) == {"\u034f", "\u200c"}
     assert english.preheader == sample.summary
+
+
+def _without_summary(repo_project: Project, sample: Issue, locale: str, **changes: Any) -> Email:
+    edition = localize(repo_project, sample, locale)
+    return Renderer(repo_project).render(
+        replace(edition, issue=replace(edition.issue, summary="", **changes))
+    )
+
+
+@pytest.mark.parametrize("spaced", [True, False], ids=["phrases", "no-spaces"])
+def test_burmese_preheader_without_a_summary_is_150_columns_cut_between_syllables(
+    repo_project: Project, sample: Issue, spaced: bool
+) -> None:
+    """textwrap cut at spaces, counting characters: a phrase or two of Burmese, and `…` alone without spaces."""
+    first = localize(repo_project, sample, "my").issue.paragraphs[0]
+    paragraph = first if spaced else replace(first, markdown=first.markdown.replace(" ", ""))
+    email = _without_summary(repo_project, sample, "my", paragraphs=(paragraph,))
+    text = " ".join(paragraph.markdown.split())
+    head = email.preheader.removesuffix("…")
+    assert email.preheader.endswith("…") and text.startswith(head)
+    assert 140 <= columns(email.preheader) <= 150
+    assert len(head) in itertools.accumulate(map(len, syllables(text)))
+
+
+def test_preheader_from_the_first_paragraph_shows_link_text_without_urls_or_footnote_marks(
+    repo_project: Project, sample: Issue
+) -> None:
+    paragraph = Paragraph("Read [the report](https://example.org/a?x=1&y=2) now.[^1] Then *act*.", 3)
+    for locale in ("en", "my"):
+        email = _without_summary(repo_project, sample, locale, paragraphs=(paragraph,))
+        assert email.preheader == "Read the report now. Then act."
 
 
 def test_featured_image_has_its_alt_text(sample: Issue, english: Email) -> None:
@@ -562,6 +618,19 @@ def test_html_over_the_budget_even_without_resources_is_a_warning(tmp_path: Path
         "Gmail clips messages over about 102 KB and hides the rest, unsubscribe link included",
         messages[1],
     ), messages
+
+
+def test_a_category_that_lists_none_of_its_resources_links_to_them_without_and(
+    tmp_path: Path, write_issue
+) -> None:
+    words = " ".join(["word"] * 5000)
+    items = "".join(f"    - {{title: R{i}, url: 'https://example.org/{i}', by: O}}\n" for i in range(45))
+    path = write_issue(f"date: 2023-12-21\ntitle: T\neditorial: {words}\nresources:\n  reports:\n{items}")
+    email = _email(_project(tmp_path, "email_max_html_kb = 20\n"), path)
+    web = "https://progressivevoicemyanmar.org/newsletter/en/2023-12-21/#reports"
+    assert re.search(rf'<a class="more" href="{re.escape(web)}"[^>]*>45 on the web</a>', email.html)
+    assert f"\n\n45 on the web:\n  {web}\n" in email.text
+    assert "more on the web" not in email.html + email.text
 
 
 def test_long_bylines_are_shortened_in_the_email(tmp_path: Path, write_issue) -> None:

@@ -230,6 +230,28 @@ def _chunks(paragraph: str, room: int) -> list[str]:
     return chunks
 
 
+def shorten(text: str, width: int, placeholder: str = "…") -> str:
+    """`text` on one line of at most `width` columns: whitespace collapsed and, when it is wider, cut where a
+    line may break (at a space, or between two Myanmar syllables), `placeholder` ending it.
+
+    `textwrap.shorten` cuts at spaces only and counts characters: Burmese, which
+    writes no space between words and spends a character on each mark, came out
+    as the placeholder alone or a single phrase. A first word wider than the
+    line leaves the placeholder alone, as textwrap does.
+    """
+    line = " ".join(text.split())
+    if columns(line) <= width:
+        return line
+    room = width - columns(placeholder)
+    kept: list[str] = []
+    for chunk in _chunks(line, 0):  # no room: every Myanmar phrase in syllables
+        room -= columns(chunk)
+        if room < 0:
+            break
+        kept.append(chunk)
+    return "".join(kept).rstrip() + placeholder
+
+
 def zawgyi_probability(text: str) -> float:
     """How likely `text` is Zawgyi-encoded Burmese rather than Unicode, from 0 to 1."""
     # Text without a Myanmar character is not Zawgyi, and the detector, which walks every

@@ -208,9 +208,15 @@ def to_html(
 
 
 def to_text(
-    text: str, numbers: Mapping[str, int], *, inline: bool = False, digits: Callable[[str], str] = _same
+    text: str,
+    numbers: Mapping[str, int],
+    *,
+    inline: bool = False,
+    digits: Callable[[str], str] = _same,
+    bare: bool = False,
 ) -> list[str]:
-    """Plain-text paragraphs of `text`: links as `text (url)`, footnotes as `[n]`.
+    """Plain-text paragraphs of `text`: links as `text (url)`, footnotes as `[n]`; with `bare`, links as their
+    text alone and no footnote marks (for the inbox preview, which shows neither as a link).
 
     Each list item, quote line and heading comes out as a paragraph of its own,
     prefixed the way plain-text mail writes them (`- `, `2. `, `> `).
@@ -236,7 +242,9 @@ def to_text(
         elif token.type == "blockquote_open":
             prefixes.append("> ")
         elif token.type == "inline":
-            paragraphs.append("".join(prefixes) + _inline_text(token.children or [], numbers, digits))
+            paragraphs.append(
+                "".join(prefixes) + _inline_text(token.children or [], numbers, digits, bare=bare)
+            )
             # A marker starts only its item's first paragraph; what follows in the item, nested lists too, is indented.
             prefixes = [p if p == "> " else " " * len(p) for p in prefixes]
         elif token.type in ("fence", "code_block"):
@@ -246,7 +254,9 @@ def to_text(
     return paragraphs
 
 
-def _inline_text(children: Sequence[Token], numbers: Mapping[str, int], digits: Callable[[str], str]) -> str:
+def _inline_text(
+    children: Sequence[Token], numbers: Mapping[str, int], digits: Callable[[str], str], *, bare: bool
+) -> str:
     out: list[str] = []
     href_stack: list[tuple[str, int]] = []
     for child in children:
@@ -262,9 +272,9 @@ def _inline_text(children: Sequence[Token], numbers: Mapping[str, int], digits: 
             href, start = href_stack.pop()
             label = "".join(out[start:])
             shown = href.removeprefix("mailto:")
-            if not url_problem(href, LINK_SCHEMES) and label not in (href, shown):
+            if not bare and not url_problem(href, LINK_SCHEMES) and label not in (href, shown):
                 out.append(f" ({shown})")
-        elif child.type == "footnote_ref":
+        elif child.type == "footnote_ref" and not bare:
             label = child.meta["label"]
             out.append(f"[{digits(str(numbers[label]))}]" if label in numbers else f"[^{label}]")
     return "".join(out)

@@ -9,10 +9,10 @@ its HTML past it are left to the web edition, fairly across categories.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
-import textwrap
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +41,9 @@ HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 
 _INLINE_STYLE = re.compile(r"<mj-style\s+inline=\"inline\"\s*>(.*?)</mj-style>", re.S)
+
+PREHEADER_COLUMNS = 150
+"""The inbox preview made from the first paragraph, for an issue without a summary, in display columns."""
 
 BYLINE_NAMES = 3
 """A by-line with more organizations than this shows the first two and "and N others" in the email."""
@@ -172,6 +175,7 @@ class Renderer:
         env.filters["number"] = _number
         env.filters["names"] = _names
         env.filters["lines"] = _lines
+        env.filters["direction"] = text_direction
         return env
 
     def render_template(self, name: str, interface: NullTranslations, context: dict[str, Any]) -> str:
@@ -316,11 +320,12 @@ class Renderer:
     def _context(self, edition: Edition) -> dict[str, Any]:
         issue, locale = edition.issue, edition.locale
         numbers = issue.footnote_numbers
-        summary = issue.summary
         first_paragraph = (
-            " ".join(markdown.to_text(issue.paragraphs[0].markdown, numbers)) if issue.paragraphs else ""
+            " ".join(markdown.to_text(issue.paragraphs[0].markdown, numbers, bare=True))
+            if issue.paragraphs
+            else ""
         )
-        preheader = summary or textwrap.shorten(first_paragraph, 150, placeholder="…")
+        preheader = issue.summary or burmese.shorten(first_paragraph, PREHEADER_COLUMNS)
         settings = self.settings
 
         def digits(text: str) -> str:
@@ -386,6 +391,13 @@ def join_names(names: Sequence[str], locale: str) -> str:
     """`names` separated as the locale separates the items of a list: "A, B" in English, "A၊ B" in Burmese."""
     middle: str = Locale.parse(locale).list_patterns["standard"]["middle"]
     return middle.replace("{0}", "").replace("{1}", "").join(names)
+
+
+@functools.cache
+def text_direction(code: str) -> str:
+    """`rtl` for a language written right to left (Arabic, Hebrew, Persian, Urdu...) as CLDR says, else `ltr`:
+    the `dir` of an element in that language, which lays it out right to left without reordering its neighbours."""
+    return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"
 
 
 @jinja2.pass_context

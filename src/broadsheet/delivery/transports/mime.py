@@ -157,18 +157,44 @@ def compose(batch: Batch, recipient: Recipient) -> EmailMessage:
     message["Message-ID"] = recipient.message_id
     for name, value in recipient.headers.items():
         message[name] = personalize(value, values)
-    message.set_content(personalize(batch.text, values), subtype="plain", charset="utf-8")
-    message.add_alternative(personalize(batch.html, values), subtype="html", charset="utf-8")
+    text, html = personalize(batch.text, values), personalize(batch.html, values)
+    message.set_content(text, subtype="plain", charset="utf-8", cte=_transfer_encoding(text, batch.text))
+    message.add_alternative(html, subtype="html", charset="utf-8", cte=_transfer_encoding(html, batch.html))
     for part in message.iter_parts():
         del part["MIME-Version"]  # belongs to the message, not to each part
     return message
 
 
+def _transfer_encoding(filled: str, edition: str) -> str | None:
+    """How a text part is sent: None (the content manager's 7bit) for short ASCII lines, else the shorter for
+    the edition's text (placeholders unfilled) of quoted-printable and base64, the same for every copy.
+
+    The content manager would choose by the first ten lines alone: the Burmese
+    HTML, whose first lines are the ASCII <head>, went as quoted-printable,
+    each UTF-8 byte of its text written =XX: 70 KB where base64 takes 58 KB.
+    """
+    lines = filled.encode("utf-8").splitlines()
+    if max(map(len, lines), default=0) <= _LINE and all(line.isascii() for line in lines):
+        return None
+    return _shorter_encoding(edition)
+
+
+@functools.lru_cache(maxsize=16)
+def _shorter_encoding(text: str) -> str:
+    """`base64` when it writes `text` shorter than quoted-printable does, else `quoted-printable`."""
+    lines = text.encode("utf-8").splitlines()
+    # As the content manager encodes them: quoted-printable lines end in "\n" (the generator writes CRLF),
+    # base64 holds the CRLFs themselves. Both counted with one character a line break.
+    quoted = len(quoprimime.body_encode(b"".join(line + b"\n" for line in lines).decode("latin-1"), _LINE))
+    chunks = -(-sum(len(line) + len(_CRLF) for line in lines) // _BASE64_CHUNK)
+    return "base64" if chunks * (_BASE64_CHUNK // 3 * 4 + 1) < quoted else "quoted-printable"
+
+
 # --- one edition serialized once ------------------------------------------------------------------
 #
-# `compose` takes 5 to 8 ms a message, most of it quoted-printable encoding of
-# the HTML part (Python's `quoprimime.body_encode` takes 2 ms for the 28 KB line
-# of an English edition, 7 ms for a Burmese one). A `PreparedMessage` does that
+# `compose` takes 5 to 8 ms a message, most of it encoding the HTML part
+# (Python's `quoprimime.body_encode` takes 2 ms for the 28 KB line of an
+# English edition). A `PreparedMessage` does that
 # work once per edition and, per recipient, writes only what differs: the
 # header lines that carry the recipient, and the body lines that hold a
 # placeholder, encoded as the content manager of Python 3.11 would
@@ -439,7 +465,7 @@ class _Body:
         fixed = [line for index, line in enumerate(self.lines) if index not in self.marked]
         self.fixed_ascii = all(line.isascii() for line in fixed)
         self.fixed_longest = max(map(len, fixed), default=0)
-        self.sniffed = None if any(index < 10 for index in self.marked) else _sniff(self.lines[:10])
+        self.shorter = _shorter_encoding(text)
         self._runs: dict[str, list[bytes]] = {}
 
     def encode(self, values: Mapping[str, str]) -> list[bytes]:
@@ -464,7 +490,7 @@ class _Body:
         return pieces
 
     def _encoding(self, filled: Mapping[int, list[str]]) -> str:
-        """The content manager's choice: 7bit for short ASCII lines, else what its first ten lines make shorter."""
+        """`compose`'s choice (`_transfer_encoding`): 7bit for short ASCII lines, else the edition's shorter."""
         if self.fixed_ascii and all(
             line.ascii and all(map(str.isascii, filled[index])) for index, line in self.marked.items()
         ):
@@ -476,9 +502,7 @@ class _Body:
             )
             if longest <= _LINE:
                 return "7bit"
-        return self.sniffed or _sniff(
-            [self._line(index, filled) for index in range(min(10, len(self.lines)))]
-        )
+        return self.shorter
 
     def _line(self, index: int, filled: Mapping[int, list[str]]) -> bytes:
         return (
@@ -528,14 +552,6 @@ def _part_head(subtype: str, cte: str) -> bytes:
     part.set_content("", subtype=subtype, charset="utf-8", cte=cte)
     del part["MIME-Version"]
     return b"".join(POLICY.fold_binary(name, value) for name, value in part.raw_items()) + _CRLF
-
-
-def _sniff(lines: list[bytes]) -> str:
-    """The content manager's choice for text that is not short ASCII, made on its first ten lines."""
-    sniff = b"".join(line + _CRLF for line in lines)
-    if len(quoprimime.body_encode(sniff.decode("latin-1"), _LINE)) > len(binascii.b2a_base64(sniff)):
-        return "base64"
-    return "quoted-printable"
 
 
 def _base64_lines(data: bytes) -> bytes:
