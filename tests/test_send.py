@@ -130,9 +130,21 @@ def test_the_question_counts_only_what_is_left_to_send(
     add_subscribers(engine, 1, locales=("my",), start=10)
 
     result = run_send(project, environment(engine), "--transport", outbox)
+    dry = run_send(project, environment(engine), "--dry-run")
+    status = run_send(project, environment(engine), "--status")
 
     assert result.returncode == 2
     assert "add --yes to send 2023-12-21: 1 copy not yet sent (en: 0, my: 1)\n" in result.stderr
+    # The dry run names who the send would send to now, and the status who has no copy yet.
+    assert dry.stdout.splitlines() == [
+        "en: 0 subscriber(s), subject 'A Year of Tragedy and Hope'",
+        "my: 1 subscriber(s), subject 'ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ'",
+        "  reader10@example.org",
+        "dry run: nothing sent",
+    ]
+    assert status.stdout.splitlines()[-1] == (
+        "1 active subscriber with no copy yet (en: 0, my: 1): the next send adds them"
+    )
     assert states(engine) == Counter({"sent": 4})
     # With nothing left, there is nothing to ask: the run settles nothing and says so.
     assert run_send(project, environment(engine), "--yes", "--transport", outbox).returncode == 0

@@ -130,6 +130,12 @@ def send_command(
                 ("locale", *states),
                 [(locale, *(counts[(state, locale)] for state in states)) for locale in settings.locales],
             )
+            new = ledger.unrecorded(settings.locales)
+            if new.total():
+                per_locale = ", ".join(f"{locale}: {new[locale]}" for locale in settings.locales)
+                click.echo(
+                    f"{_subscribers(new.total())} with no copy yet ({per_locale}): the next send adds them"
+                )
         return
     edition = test_locale or settings.source_locale
     if test_address:
@@ -169,8 +175,10 @@ def send_command(
             "again with a configured locale",
             err=True,
         )
+    retry = [State.UNKNOWN] * retry_unknown + [State.FAILED] * retry_failed
     if dry_run or transport is None or signer is None:
-        for locale, addresses in sending.active_addresses(engine, list(emails)).items():
+        waiting = sending.addresses_to_send(engine, found, settings, list(emails), retry=retry)
+        for locale, addresses in waiting.items():
             click.echo(f"{locale}: {len(addresses)} subscriber(s), subject {emails[locale].subject!r}")
             for address in addresses:
                 click.echo(f"  {address}")
@@ -184,7 +192,6 @@ def send_command(
         if delivery.outcome is not Outcome.SENT:
             sys.exit(EXIT_INPUT)
         return
-    retry = [State.UNKNOWN] * retry_unknown + [State.FAILED] * retry_failed
     left = sending.to_send(engine, found, settings, list(emails), retry=retry)
     summary = f"{_copies(left.total())} not yet sent ({', '.join(f'{locale}: {left[locale]}' for locale in emails)})"
     if not yes and left.total():

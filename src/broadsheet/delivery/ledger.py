@@ -337,6 +337,51 @@ class SendLedger:
             ).all()
         return Counter({locale: int(number) for locale, number in rows})
 
+    def waiting(self, locales: Sequence[str], retry: Collection[State] = ()) -> Counter[str]:
+        """Per locale, the active subscribers whose copy a send would try now (`_waiting`)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(Subscriber.locale, func.count())
+                .outerjoin(LedgerEntry, self._copy_of_subscriber())
+                .where(self._waiting(locales, retry))
+                .group_by(Subscriber.locale)
+            ).all()
+        return Counter({locale: int(number) for locale, number in rows})
+
+    def waiting_addresses(
+        self, locales: Sequence[str], retry: Collection[State] = ()
+    ) -> dict[str, list[str]]:
+        """Per locale (each of `locales`), the addresses of the active subscribers whose copy a send would try now,
+        in order of address."""
+        found: dict[str, list[str]] = {locale: [] for locale in locales}
+        with self.engine.connect() as connection:
+            for locale, address in connection.execute(
+                select(Subscriber.locale, Subscriber.email)
+                .outerjoin(LedgerEntry, self._copy_of_subscriber())
+                .where(self._waiting(locales, retry))
+                .order_by(Subscriber.email_key)
+            ):
+                found[locale].append(address)
+        return found
+
+    def _copy_of_subscriber(self) -> ColumnElement[bool]:
+        return and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id == Subscriber.id)
+
+    def _waiting(self, locales: Sequence[str], retry: Collection[State]) -> ColumnElement[bool]:
+        """The active subscribers (in `locales`, their copy joined) that a send would try now: those without a row
+        yet, and those whose copy is pending, claimed by a run that stopped, deferred, or in a state of `retry`."""
+        states = [
+            State.PENDING.value,
+            State.QUEUED.value,
+            State.DEFERRED.value,
+            *(state.value for state in retry),
+        ]
+        return and_(
+            Subscriber.status == Status.ACTIVE.value,
+            Subscriber.locale.in_(locales),
+            or_(LedgerEntry.id.is_(None), LedgerEntry.state.in_(states)),
+        )
+
     def record(self, locales: Sequence[str]) -> int:
         """Add a pending row for every active subscriber (in `locales`) without one; how many were added."""
         with self.engine.begin() as connection:

@@ -74,29 +74,14 @@ def to_send(
 ) -> Counter[str]:
     """Per locale, the copies a send of `issue` would try now: active subscribers without one yet, pending and
     deferred copies, and those in the states of `retry` (unknown, failed)."""
-    ledger = ledger_of(engine, issue, settings)
-    counts = ledger.counts()
-    states = [State.PENDING.value, State.QUEUED.value, State.DEFERRED.value]
-    states += [state.value for state in retry]
-    left = ledger.unrecorded(locales)
-    for locale in locales:
-        left[locale] += sum(counts[(state, locale)] for state in states)
-    return left
+    return ledger_of(engine, issue, settings).waiting(locales, retry)
 
 
-def active_addresses(engine: Engine, locales: Sequence[str]) -> dict[str, list[str]]:
-    """The addresses of the active subscribers of each locale, ordered by address."""
-    with Session(engine) as session:
-        return {
-            locale: list(
-                session.scalars(
-                    select(Subscriber.email)
-                    .where(Subscriber.status == Status.ACTIVE.value, Subscriber.locale == locale)
-                    .order_by(Subscriber.email_key)
-                )
-            )
-            for locale in locales
-        }
+def addresses_to_send(
+    engine: Engine, issue: Issue, settings: Settings, locales: Sequence[str], *, retry: Collection[State] = ()
+) -> dict[str, list[str]]:
+    """The addresses `to_send` counts, per locale, in order of address: who a send would send to now."""
+    return ledger_of(engine, issue, settings).waiting_addresses(locales, retry)
 
 
 @dataclass
