@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 import textwrap
 import tracemalloc
 from collections.abc import Callable
@@ -611,6 +613,29 @@ def project_cli(cli: Cli, tmp_project: Project, monkeypatch: pytest.MonkeyPatch)
         return cli(*args, cwd=tmp_project.root)
 
     return run
+
+
+def test_export_into_a_reader_that_stops_early_ends_without_a_word(
+    project_cli: Cli, tmp_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `broadsheet subscribers export | head -1`: head stops reading; that is no error to report.
+    rows = "".join(f"reader{n}@example.org,Reader {n},en\n" for n in range(5000))
+    (tmp_project.root / "list.csv").write_text("email,name,locale\n" + rows, encoding="utf-8")
+    assert project_cli("subscribers", "import", "list.csv").exit_code == 0
+    monkeypatch.delenv("BROADSHEET_DATABASE_URL", raising=False)
+    export = subprocess.Popen(
+        [sys.executable, "-m", "broadsheet", "subscribers", "export"],
+        cwd=tmp_project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert export.stdout is not None and export.stderr is not None
+    assert export.stdout.readline() == b"email,name,locale,status,consented_at,consent_text\n"
+    export.stdout.close()
+    assert export.wait(timeout=60) == 1
+    said = export.stderr.read()
+    export.stderr.close()
+    assert said == b""
 
 
 def test_import_command_prints_every_bad_row_and_exits_1_keeping_the_valid_ones(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -108,6 +109,11 @@ class Broadsheet(click.Group):
         except BroadsheetError as exc:
             click.echo(f"broadsheet: {exc.message}", err=True)
             sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            # What reads the output stopped (`broadsheet subscribers export | head`): nothing to tell it. Python
+            # would say so again as it flushes standard output on the way out, were it not pointed at nothing.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except OSError as exc:
             # A folder that is a file, a disk that is full or read-only, a path without permission: said in a
             # line, with the path, like every other error the user can mend.
