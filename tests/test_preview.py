@@ -65,11 +65,23 @@ def test_editions_are_served_as_html_and_text(client: TestClient) -> None:
     text = client.get("/email/en.text")
     assert text.headers["content-type"].startswith("text/plain")
     assert text.text.startswith("Progressive Voice · December 21, 2023\n")
+    assert client.get("/email/en.txt").text == text.text
     assert client.get("/email/fr.html").status_code == 404
+    assert client.get("/email/en.pdf").status_code == 404
+
+
+def test_an_edition_not_configured_is_named_not_taken_for_errors(client: TestClient) -> None:
+    page = client.get("/?locale=fr").text
+    assert "No edition 'fr': the editions are en, my." in page
+    assert "The issue has errors" not in page
 
 
 def test_page_shows_catalog_status_and_fallback_warnings(client: TestClient) -> None:
     page = client.get("/").text
+    assert (
+        "<tr><th>locale</th><th>catalog</th><th>translated</th><th>fuzzy</th><th>untranslated</th><th>done</th></tr>"
+        in page
+    )
     assert "<tr><td>my</td><td>issues/2023-12-21</td><td>6</td><td>0</td><td>25</td><td>19%</td></tr>" in page
     assert (
         "warning: my: 25 of 31 messages in locales/my/LC_MESSAGES/issues/2023-12-21.po untranslated; English shown"

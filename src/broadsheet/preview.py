@@ -115,9 +115,12 @@ def create_app(root: Path, issue: Path) -> Starlette:
         found = preview.emails.get(request.path_params["locale"])
         if found is None:
             return PlainTextResponse("no such edition", status_code=404)
-        if request.path_params["part"] == "text":
+        part = request.path_params["part"]
+        if part in ("text", "txt"):
             return PlainTextResponse(found.text)
-        return HTMLResponse(found.html)
+        if part == "html":
+            return HTMLResponse(found.html)
+        return PlainTextResponse("no such part: .html or .text", status_code=404)
 
     async def state(request: Request) -> Response:
         return JSONResponse({"state": changes.state})
@@ -162,8 +165,16 @@ def _page(preview: Preview, name: str, locale: str, width: int, part: str) -> st
         f"<tr><td>{e(s.locale)}</td><td>{e(s.domain)}</td><td>{s.translated}</td><td>{s.fuzzy}</td><td>{s.untranslated}</td><td>{s.percent:.0f}%</td></tr>"
         for s in preview.status
     )
+    if status:
+        status = (
+            "<tr><th>locale</th><th>catalog</th><th>translated</th><th>fuzzy</th><th>untranslated</th>"
+            f"<th>done</th></tr>{status}"
+        )
     chosen = preview.emails.get(locale)
-    if chosen is None:
+    if chosen is None and preview.emails:
+        known = ", ".join(preview.emails)
+        body = f'<p class="error">No edition {e(locale)!r}: the editions are {e(known)}.</p>'
+    elif chosen is None:
         body = '<p class="error">The issue has errors: the email is shown again once they are fixed.</p>'
     else:
         size = f"HTML {chosen.html_bytes / 1000:.1f} KB of the 102 KB Gmail shows unclipped"
