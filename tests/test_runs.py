@@ -3,6 +3,8 @@ as a dead local process's are; a live run, on any host, keeps its copies and (on
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -245,8 +247,24 @@ class Stopping:
         self.received.extend(envelope.rcpt_tos)  # type: ignore[attr-defined]
         if len(self.received) == self.stop_at and self.victim:
             os.kill(self.victim, signal.SIGSTOP)
+            # The signal takes effect when the kernel gets to it: on a busy machine the sender went on for two
+            # more messages before it did. The "250" goes out only once the sender is seen stopped.
+            deadline = time.monotonic() + 10
+            while not _stopped(self.victim):
+                assert time.monotonic() < deadline, "the sender did not stop"
+                await asyncio.sleep(0.001)
             self.stopped.set()
         return "250 OK"
+
+
+def _stopped(pid: int) -> bool:
+    """Whether every thread of process `pid` is stopped (state `T` in /proc/<pid>/task/*/stat): each stops on
+    its own once the signal reaches it."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            states.append((task / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0])
+    return bool(states) and all(state == "T" for state in states)
 
 
 def test_a_sender_stopped_past_the_limit_is_taken_for_dead_and_when_it_goes_on_nobody_gets_two_copies(
