@@ -184,6 +184,29 @@ def test_permanent_redirect_is_followed_to_the_url_to_publish_and_a_temporary_on
     assert latest.resource is not None and latest.resource.url == f"{base}/latest"
 
 
+def test_a_page_that_stays_rate_limited_says_why_it_was_not_added(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    site.expect_request("/busy").respond_with_data("", status=429, headers={"Retry-After": "1"})
+    site.expect_request("/busy-hour").respond_with_data("", status=429, headers={"Retry-After": "3600"})
+    path = write_issue_file(project, base)
+    before = path.read_bytes()
+
+    report = add_resources(project, path, [f"{base}/busy", f"{base}/busy-hour"])
+
+    assert [(o.status, o.message) for o in report.outcomes] == [
+        (
+            "failed",
+            "429 Too Many Requests: still rate-limited after 3 tries (the last answer asked to wait 1 s)",
+        ),
+        (
+            "failed",
+            "429 Too Many Requests: the server asks to wait 3600 s, longer than the timeout "
+            f"({project.settings.curation.timeout:g} s)",
+        ),
+    ]
+    assert path.read_bytes() == before
+
+
 def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
     project: Project, site: HTTPServer, slow_site: HTTPServer
 ) -> None:

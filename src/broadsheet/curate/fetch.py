@@ -191,6 +191,9 @@ class Fetcher:
     async def get(self, url: str, headers: Mapping[str, str] | None = None) -> Fetched:
         """The body of `url` (up to the size cap), following redirects; `FetchError` unless 2xx or 304."""
         fetched = await self._send("GET", url, headers, read=True)
+        if fetched.status == 429:
+            cause = f"{reason(429)}{rate_limited(fetched, self.curation.timeout)}"
+            raise FetchError(url, redirected(cause, url, fetched.final_url), fetched.status)
         if not (200 <= fetched.status < 300 or fetched.status == 304):
             raise FetchError(url, redirected(reason(fetched.status), url, fetched.final_url), fetched.status)
         return fetched
@@ -245,3 +248,16 @@ class Fetcher:
             if isinstance(exc, httpx.RequestError) and not isinstance(exc, httpx.TooManyRedirects):
                 cause = redirected(cause, url, _failed_url(exc, url))
             raise FetchError(url, cause) from None
+
+
+def rate_limited(fetched: Fetched, timeout: float) -> str:
+    """Why a `429` was not waited for, or not for long enough: the wait asked as the server wrote it."""
+    written = str(fetched.headers.get("retry-after", "")).strip()
+    if not written:
+        return ", without a Retry-After saying how long to wait"
+    if fetched.wait is None:
+        return f": the server asks to wait {written!r}, which is neither seconds nor a date"
+    asked = f"{fetched.wait:g} s" if written.isdigit() else f"until {written}"
+    if fetched.wait > timeout:
+        return f": the server asks to wait {asked}, longer than the timeout ({timeout:g} s)"
+    return f": still rate-limited after {fetched.tries} tries (the last answer asked to wait {asked})"

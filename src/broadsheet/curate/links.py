@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import Diagnostic, Severity
 from ..settings import Project
 from .edit import IssueText, LocatedURL
-from .fetch import Fetched, Fetcher, FetchError, reason, redirected, user_agent
+from .fetch import Fetched, Fetcher, FetchError, rate_limited, reason, redirected, user_agent
 from .urls import clean, is_http
 
 
@@ -83,24 +83,11 @@ class ResultCache:
 
 def judge(url: str, fetched: Fetched, timeout: float) -> LinkResult:
     if fetched.status == 429:
-        return LinkResult(url, note=f"{reason(429)}{_rate_limited(fetched, timeout)}; not checked")
+        return LinkResult(url, note=f"{reason(429)}{rate_limited(fetched, timeout)}; not checked")
     if fetched.status >= 400:
         return LinkResult(url, broken=redirected(reason(fetched.status), url, fetched.final_url))
     moved = clean(fetched.permanent_url) if fetched.permanent_url != url else None
     return LinkResult(url, moved_to=moved)
-
-
-def _rate_limited(fetched: Fetched, timeout: float) -> str:
-    """Why a `429` was not waited for, or not for long enough: the wait asked as the server wrote it."""
-    written = str(fetched.headers.get("retry-after", "")).strip()
-    if not written:
-        return ", without a Retry-After saying how long to wait"
-    if fetched.wait is None:
-        return f": the server asks to wait {written!r}, which is neither seconds nor a date"
-    asked = f"{fetched.wait:g} s" if written.isdigit() else f"until {written}"
-    if fetched.wait > timeout:
-        return f": the server asks to wait {asked}, longer than the timeout ({timeout:g} s)"
-    return f": still rate-limited after {fetched.tries} tries (the last answer asked to wait {asked})"
 
 
 async def check_urls(fetcher: Fetcher, urls: Sequence[str]) -> list[LinkResult]:
