@@ -79,6 +79,9 @@ DIED = (
 
 T = TypeVar("T")
 
+_TRIED = (State.PENDING, State.QUEUED, State.DEFERRED)
+"""The states of the copies a send tries without being asked to: not yet handed over, or refused for now."""
+
 # The statements of every hand-over, built once: building them anew costs more than running them.
 _SETTLED_ROWS = (
     _LEDGER.c.run_id == bindparam("run"),
@@ -329,57 +332,48 @@ class SendLedger:
 
     def unrecorded(self, locales: Sequence[str]) -> Counter[str]:
         """Per locale, the active subscribers that `record` would add a row for now."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(Subscriber.locale, func.count())
-                .where(self._without_a_row(locales))
-                .group_by(Subscriber.locale)
-            ).all()
-        return Counter({locale: int(number) for locale, number in rows})
+        return self._per_locale(locales, ())
 
     def waiting(self, locales: Sequence[str], retry: Collection[State] = ()) -> Counter[str]:
-        """Per locale, the active subscribers whose copy a send would try now (`_waiting`)."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(Subscriber.locale, func.count())
-                .outerjoin(LedgerEntry, self._copy_of_subscriber())
-                .where(self._waiting(locales, retry))
-                .group_by(Subscriber.locale)
-            ).all()
-        return Counter({locale: int(number) for locale, number in rows})
+        """Per locale, the active subscribers whose copy a send would try now: those without a row yet, and those
+        whose copy is pending, claimed by a run that stopped, deferred, or in a state of `retry`."""
+        return self._per_locale(locales, (*_TRIED, *retry))
 
     def waiting_addresses(
         self, locales: Sequence[str], retry: Collection[State] = ()
     ) -> dict[str, list[str]]:
-        """Per locale (each of `locales`), the addresses of the active subscribers whose copy a send would try now,
-        in order of address."""
+        """Per locale (each of `locales`), the addresses of the subscribers `waiting` counts, in order of address."""
         found: dict[str, list[str]] = {locale: [] for locale in locales}
         with self.engine.connect() as connection:
             for locale, address in connection.execute(
                 select(Subscriber.locale, Subscriber.email)
                 .outerjoin(LedgerEntry, self._copy_of_subscriber())
-                .where(self._waiting(locales, retry))
+                .where(self._active_with_copy_in(locales, (*_TRIED, *retry)))
                 .order_by(Subscriber.email_key)
             ):
                 found[locale].append(address)
         return found
 
+    def _per_locale(self, locales: Sequence[str], states: Collection[State]) -> Counter[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(Subscriber.locale, func.count())
+                .outerjoin(LedgerEntry, self._copy_of_subscriber())
+                .where(self._active_with_copy_in(locales, states))
+                .group_by(Subscriber.locale)
+            ).all()
+        return Counter({locale: int(number) for locale, number in rows})
+
     def _copy_of_subscriber(self) -> ColumnElement[bool]:
         return and_(LedgerEntry.issue == self.issue, LedgerEntry.subscriber_id == Subscriber.id)
 
-    def _waiting(self, locales: Sequence[str], retry: Collection[State]) -> ColumnElement[bool]:
-        """The active subscribers (in `locales`, their copy joined) that a send would try now: those without a row
-        yet, and those whose copy is pending, claimed by a run that stopped, deferred, or in a state of `retry`."""
-        states = [
-            State.PENDING.value,
-            State.QUEUED.value,
-            State.DEFERRED.value,
-            *(state.value for state in retry),
-        ]
+    def _active_with_copy_in(self, locales: Sequence[str], states: Collection[State]) -> ColumnElement[bool]:
+        """The active subscribers (in `locales`, their copy joined) without a copy of this issue yet, or with one
+        in `states`."""
         return and_(
             Subscriber.status == Status.ACTIVE.value,
             Subscriber.locale.in_(locales),
-            or_(LedgerEntry.id.is_(None), LedgerEntry.state.in_(states)),
+            or_(LedgerEntry.id.is_(None), LedgerEntry.state.in_([state.value for state in states])),
         )
 
     def record(self, locales: Sequence[str]) -> int:
