@@ -188,22 +188,24 @@ def add_resources(
             # What `check` would say of it in the issue.
             outcomes[number] = Outcome(url, "failed", problem)
             continue
-        if same_page(url) in in_issue or same_page(url) in asked:
+        page = same_page(url)
+        if page in in_issue or page in asked:
             outcomes[number] = Outcome(url, "present", "already in this issue; not added again")
         else:
             wanted[number] = clean(url)
-            asked.add(same_page(url))
+            asked.add(page)
     pages = asyncio.run(_read_all(settings, list(wanted.values())))
     additions: dict[str, list[NewResource]] = {}
-    for (number, cleaned), page in zip(wanted.items(), pages, strict=True):
+    for (number, cleaned), read in zip(wanted.items(), pages, strict=True):
         url = urls[number]
-        if isinstance(page, Exception):
+        if isinstance(read, Exception):
             outcomes[number] = Outcome(
-                url, "failed", page.cause if isinstance(page, FetchError) else str(page)
+                url, "failed", read.cause if isinstance(read, FetchError) else str(read)
             )
             continue
-        published = clean(page.fetched.permanent_url)
-        if same_page(published) in in_issue:
+        published = clean(read.fetched.permanent_url)
+        page = same_page(published)
+        if page in in_issue:
             outcomes[number] = Outcome(
                 url, "present", f"already in this issue as {published}; not added again"
             )
@@ -215,7 +217,7 @@ def add_resources(
                 settings,
                 archive,
                 published,
-                page.metadata,
+                read.metadata,
                 title=title,
                 by=by,
                 organization=source.organization if source else None,
@@ -223,9 +225,9 @@ def add_resources(
         except Unusable as exc:
             outcomes[number] = Outcome(url, "failed", str(exc))
             continue
-        if same_page(published) in archive.published:
-            warnings.append(f"already published in {archive.published[same_page(published)]}")
-        in_issue.add(same_page(published))
+        if page in archive.published:
+            warnings.append(f"already published in {archive.published[page]}")
+        in_issue.add(page)
         additions.setdefault(chosen, []).append(resource)
         outcomes[number] = Outcome(url, "added", f"added under {chosen}", chosen, resource, tuple(warnings))
     if additions:

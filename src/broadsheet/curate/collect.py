@@ -158,12 +158,13 @@ async def _fetch(
                     report.not_http.append(entry.link)
                     continue
                 url = clean(entry.link)
-                if same_page(url) in seen:
+                page = same_page(url)
+                if page in seen:
                     continue
-                seen.add(same_page(url))
-                if same_page(url) in published:
+                seen.add(page)
+                if page in published:
                     report.already_published += 1
-                elif same_page(url) in offered:
+                elif page in offered:
                     report.already_offered += 1
                 else:
                     candidates.append(_Candidate(source, feed, entry, url))
@@ -198,11 +199,12 @@ def _resource(
         metadata, url = PageMetadata(), candidate.url
     else:
         metadata, url = page.metadata, clean(page.fetched.permanent_url)
-        moved = same_page(url) != same_page(candidate.url)
-        if moved and same_page(url) in published:
+        page_key = same_page(url)
+        moved = page_key != same_page(candidate.url)
+        if moved and page_key in published:
             report.already_published += 1
             return None
-        if moved and same_page(url) in offered:
+        if moved and page_key in offered:
             report.already_offered += 1
             return None
     when = entry.published or metadata.published
