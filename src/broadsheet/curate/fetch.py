@@ -191,11 +191,9 @@ class Fetcher:
     async def get(self, url: str, headers: Mapping[str, str] | None = None) -> Fetched:
         """The body of `url` (up to the size cap), following redirects; `FetchError` unless 2xx or 304."""
         fetched = await self._send("GET", url, headers, read=True)
-        if fetched.status == 429:
-            cause = f"{reason(429)}{rate_limited(fetched, self.curation.timeout)}"
-            raise FetchError(url, redirected(cause, url, fetched.final_url), fetched.status)
         if not (200 <= fetched.status < 300 or fetched.status == 304):
-            raise FetchError(url, redirected(reason(fetched.status), url, fetched.final_url), fetched.status)
+            cause = refusal(fetched, self.curation.timeout)
+            raise FetchError(url, redirected(cause, url, fetched.final_url), fetched.status)
         return fetched
 
     async def probe(self, url: str) -> Fetched:
@@ -250,7 +248,13 @@ class Fetcher:
             raise FetchError(url, cause) from None
 
 
-def rate_limited(fetched: Fetched, timeout: float) -> str:
+def refusal(fetched: Fetched, timeout: float) -> str:
+    """An answer's error status in words (`404 Not Found`); for a `429`, why it was not waited for, or not for
+    long enough."""
+    return reason(fetched.status) + (_rate_limited(fetched, timeout) if fetched.status == 429 else "")
+
+
+def _rate_limited(fetched: Fetched, timeout: float) -> str:
     """Why a `429` was not waited for, or not for long enough: the wait asked as the server wrote it."""
     written = str(fetched.headers.get("retry-after", "")).strip()
     if not written:

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import Diagnostic, Severity
 from ..settings import Project
 from .edit import IssueText, LocatedURL
-from .fetch import Fetched, Fetcher, FetchError, rate_limited, reason, redirected, user_agent
+from .fetch import Fetched, Fetcher, FetchError, redirected, refusal, user_agent
 from .urls import clean, is_http
 
 
@@ -83,9 +83,9 @@ class ResultCache:
 
 def judge(url: str, fetched: Fetched, timeout: float) -> LinkResult:
     if fetched.status == 429:
-        return LinkResult(url, note=f"{reason(429)}{rate_limited(fetched, timeout)}; not checked")
+        return LinkResult(url, note=f"{refusal(fetched, timeout)}; not checked")
     if fetched.status >= 400:
-        return LinkResult(url, broken=redirected(reason(fetched.status), url, fetched.final_url))
+        return LinkResult(url, broken=redirected(refusal(fetched, timeout), url, fetched.final_url))
     moved = clean(fetched.permanent_url) if fetched.permanent_url != url else None
     return LinkResult(url, moved_to=moved)
 
