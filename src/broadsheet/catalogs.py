@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.catalog import Message as BabelMessage
 from babel.messages.extract import extract_from_file
@@ -49,7 +49,7 @@ from .i18n import (
 )
 from .issue import dated_alike, issue_files, read_issue, subject_problem
 from .model import Issue
-from .schema import ISO_DATE
+from .schema import ISO_DATE, written_locale
 from .settings import SETTINGS_FILE, Project, find_project
 
 __all__ = ["INTERFACE", "NAMES", "catalog_path", "issue_domain", "plural_forms", "shown", "template_path"]
@@ -513,11 +513,8 @@ def stray_catalogs(project: Project) -> list[Diagnostic]:
 def _meant(locale: str, configured: Sequence[str]) -> str:
     """What to do with a catalog for `locale`: rename its folder to a configured locale of its language, or
     add `locale` to the settings."""
-    try:
-        language = Locale.parse(locale.replace("-", "_")).language
-    except (ValueError, TypeError, UnknownLocaleError):
-        language = None
-    alike = [code for code in configured if Locale.parse(code).language == language]
+    named = written_locale(locale)
+    alike = [code for code in configured if named and Locale.parse(code).language == named.language]
     if alike:
         return f"did you mean {alike[0]!r}? (locales/{alike[0]}/LC_MESSAGES/)"
     return f"add it to `locales` in {SETTINGS_FILE} if it should be sent"

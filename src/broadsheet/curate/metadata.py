@@ -20,9 +20,9 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from babel import Locale, UnknownLocaleError
 from selectolax.lexbor import LexborHTMLParser
 
+from ..schema import written_locale
 from .fetch import Fetched
 
 
@@ -281,13 +281,11 @@ def title_language(title: str | None, declared: str | None) -> str | None:
     if title and _MYANMAR.search(title):
         return "my"
     code = re.split(r"[-_]", declared.strip())[0].lower() if declared and declared.strip() else None
-    if not code or not code.isalpha():
+    # As `check` wants it written: an old or three-letter code ('iw', 'eng') by its language's own.
+    locale = written_locale(code) if code and code.isalpha() else None
+    if locale is None:
         return None
-    try:  # as `check` wants it written: an old or three-letter code ('iw', 'eng') by its language's own
-        code = Locale.parse(code).language
-    except (ValueError, UnknownLocaleError):
-        return None
-    return None if code == "my" else code
+    return None if locale.language == "my" else locale.language
 
 
 def _date(value: str | None) -> date | None:
