@@ -220,17 +220,11 @@ class IssueText:
             node = located.node
             if not located.in_markdown:
                 start, end = node.start_mark.index, node.end_mark.index
-                rendered = {
-                    "'": "'" + new.replace("'", "''") + "'",
-                    '"': json.dumps(new, ensure_ascii=False),
-                }.get(node.style or "", scalar(new))
+                quote = node.style if node.style in ("'", '"') else ""
+                rendered = quote + _quoted(new, node.style) + quote if quote else scalar(new)
                 text = text[:start] + rendered + text[end:]
             else:
-                destination = link_destination(new)
-                rendered = {
-                    "'": destination.replace("'", "''"),
-                    '"': json.dumps(destination, ensure_ascii=False)[1:-1],
-                }.get(node.style or "", destination)
+                rendered = _quoted(link_destination(new), node.style)
                 text = text[: located.start] + rendered + text[located.end :]
         self._read_back_links(text, replacements)
         return text
@@ -414,6 +408,16 @@ class IssueText:
                     f"{self.display}: could not write the new resources under '{category}' without changing the rest; "
                     "the file is left as it was: add them by hand"
                 )
+
+
+def _quoted(value: str, style: str | None) -> str:
+    """`value` as written inside a scalar of `style` (between single or double quotes, or plain): `_unquoted`
+    read back."""
+    if style == "'":
+        return value.replace("'", "''")
+    if style == '"':
+        return json.dumps(value, ensure_ascii=False)[1:-1]
+    return value
 
 
 def _unquoted(written: str, style: str | None) -> str:
