@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,9 +133,9 @@ def send_command(
             )
             new = ledger.unrecorded(settings.locales)
             if new.total():
-                per_locale = ", ".join(f"{locale}: {new[locale]}" for locale in settings.locales)
                 click.echo(
-                    f"{_subscribers(new.total())} with no copy yet ({per_locale}): the next send adds them"
+                    f"{_subscribers(new.total())} with no copy yet ({_by_locale(new, settings.locales)}): "
+                    "the next send adds them"
                 )
         return
     edition = test_locale or settings.source_locale
@@ -193,7 +194,7 @@ def send_command(
             sys.exit(EXIT_INPUT)
         return
     left = sending.to_send(engine, found, settings, list(emails), retry=retry)
-    summary = f"{_copies(left.total())} not yet sent ({', '.join(f'{locale}: {left[locale]}' for locale in emails)})"
+    summary = f"{_copies(left.total())} not yet sent ({_by_locale(left, list(emails))})"
     if not yes and left.total():
         if not sys.stdin.isatty():
             raise UsageError(
@@ -239,6 +240,11 @@ def send_command(
 
 def _copies(number: int) -> str:
     return "1 copy" if number == 1 else f"{number} copies"
+
+
+def _by_locale(numbers: Counter[str], locales: Sequence[str]) -> str:
+    """`en: 0, my: 1`: a number for each of `locales`, none left out."""
+    return ", ".join(f"{locale}: {numbers[locale]}" for locale in locales)
 
 
 def _subscribers(number: int) -> str:
