@@ -46,20 +46,20 @@ class Alternate:
     """Absolute, under `web_url`."""
 
 
-def later_than(project: Project, until: date) -> list[Path]:
-    """The issue files dated after `until` by their names: next week's draft, perhaps unfinished."""
-    return [
-        path
-        for path in issue_files(project.issues_dir)
-        if (day := iso_date(path.stem)) is not None and day > until
-    ]
+def _dated_by(project: Project, until: date | None) -> tuple[list[Path], list[Path]]:
+    """The issue files to publish, and those dated after `until` by their names (next week's draft, perhaps
+    unfinished), which are not even read; all of them to publish when `until` is None."""
+    published: list[Path] = []
+    later: list[Path] = []
+    for path in issue_files(project.issues_dir):
+        day = iso_date(path.stem)
+        (later if until and day and day > until else published).append(path)
+    return published, later
 
 
-def read_issues(project: Project, until: date | None = None) -> list[Prepared]:
-    """Every issue in `issues/` (but those `later_than(until)`, when given), read and checked, newest first;
-    any invalid one stops everything, with all their errors."""
-    later = set(later_than(project, until)) if until else set()
-    paths = [path for path in issue_files(project.issues_dir) if path not in later]
+def read_issues(project: Project, paths: Sequence[Path]) -> list[Prepared]:
+    """The issues at `paths`, read and checked, newest first; any invalid one stops everything, with all their
+    errors."""
     if not paths:
         raise InvalidInput(
             [Diagnostic(str(project.issues_dir), 0, 0, "", "no issue files (*.yaml) to publish")]
@@ -85,6 +85,8 @@ class Published:
 
     written: tuple[Path, ...]
     diagnostics: tuple[Diagnostic, ...]
+    later: tuple[Path, ...] = ()
+    """The issue files left out, dated after the day the site was built for."""
 
 
 def build_site(project: Project, out: Path | None = None, *, until: date | None = None) -> Published:
@@ -94,7 +96,8 @@ def build_site(project: Project, out: Path | None = None, *, until: date | None 
     Every page is rendered before any is written: an invalid issue or a broken
     template leaves OUT as it was.
     """
-    prepared = read_issues(project, until)
+    paths, later = _dated_by(project, until)
+    prepared = read_issues(project, paths)
     issues = [found.issue for found in prepared]
     publisher = _Publisher(project)
     files: dict[Path, str] = {}
@@ -112,6 +115,7 @@ def build_site(project: Project, out: Path | None = None, *, until: date | None 
     return Published(
         tuple(write_atomic(folder / name, content.encode("utf-8")) for name, content in files.items()),
         tuple(diagnostics),
+        tuple(later),
     )
 
 

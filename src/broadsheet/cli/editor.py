@@ -148,13 +148,12 @@ def site_command(ctx: click.Context, out: Path | None, until: date | None) -> No
 
     Serve DIR at the web_url setting: the emails' "view in browser" links point there.
     """
-    from ..site import build_site, later_than
+    from ..site import build_site
 
-    project = project_of(ctx)
     day = until or date.today()
-    published = build_site(project, out, until=day)
+    published = build_site(project_of(ctx), out, until=day)
     report(published.diagnostics)
-    for path in later_than(project, day):
+    for path in published.later:
         click.echo(f"{shown(path)}: not published: dated after {day} (--until publishes it)", err=True)
     for path in published.written:
         click.echo(f"wrote {shown(path)}")
