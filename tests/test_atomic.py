@@ -44,6 +44,35 @@ def test_a_new_file_has_the_permissions_the_umask_gives(tmp_path: Path) -> None:
     assert stat.S_IMODE(written.stat().st_mode) == 0o644
 
 
+def test_a_replaced_file_keeps_its_permissions(tmp_path: Path) -> None:
+    """An issue file a team shares (group-writable) stays so when `add` or `catalog update` rewrites it."""
+    target = tmp_path / "2024-01-04.yaml"
+    target.write_bytes(b"old")
+    target.chmod(0o664)
+    umask = os.umask(0o022)
+    try:
+        write_atomic(target, b"new")
+    finally:
+        os.umask(umask)
+    assert target.read_bytes() == b"new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o664
+
+
+def test_a_symbolic_link_stays_one_and_its_file_is_replaced(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    real = tmp_path / "shared" / "messages.po"
+    real.write_bytes(b"old")
+    real.chmod(0o640)
+    link = tmp_path / "messages.po"
+    link.symlink_to(real)
+    assert write_atomic(link, b"new") == link
+    assert link.is_symlink()
+    assert real.read_bytes() == b"new"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["messages.po", "shared"]
+    assert [path.name for path in real.parent.iterdir()] == ["messages.po"]
+
+
 def test_pieces_are_written_in_order_however_few_bytes_the_system_takes_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

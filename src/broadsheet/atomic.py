@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,18 +15,28 @@ def write_atomic(path: Path, data: bytes) -> Path:
 
     The data goes to a file of its own in the same folder (so that two writers
     never share one, and the rename stays on one file system), is flushed to
-    disk, then renamed over `path`.
+    disk, then renamed over `path`. A file replaced keeps its permissions (an
+    issue file a team shares stays group-writable), and a symbolic link keeps
+    being one: the file it points to is replaced.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    replace_whole(os.fspath(path), data)
+    target = os.path.realpath(path)
+    try:
+        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+    replace_whole(target, data, mode=mode)
     return path
 
 
-def replace_whole(target: str, data: bytes | Sequence[bytes], *, sync: bool = True) -> None:
+def replace_whole(
+    target: str, data: bytes | Sequence[bytes], *, sync: bool = True, mode: int | None = None
+) -> None:
     """`write_atomic` for a caller writing many files into a folder it made: `target` a plain string, no
     folder made (building and taking apart `Path` objects cost the outbox a tenth of its time), `data` the
     bytes or the pieces to write one after the other. Without `sync`, a crash of the machine (not of the
-    process) may lose the file, or leave it empty."""
+    process) may lose the file, or leave it empty. With `mode`, the file gets those permissions instead of
+    the umask's."""
     folder, name = os.path.split(target)
     # A random name, created exclusively with the umask's permissions: tempfile.mkstemp's would be
     # 0600, unreadable to the web server that serves the site (and importing tempfile costs start-up).
@@ -38,6 +49,8 @@ def replace_whole(target: str, data: bytes | Sequence[bytes], *, sync: bool = Tr
                 os.fsync(handle)
         finally:
             os.close(handle)
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
