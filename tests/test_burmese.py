@@ -339,6 +339,48 @@ def test_unicode_burmese_from_the_catalog_is_not_zawgyi() -> None:
     assert not is_zawgyi(PARAGRAPH)
 
 
+# Text the detector may meet: Myanmar letters and signs (Zawgyi's and Unicode's), Myanmar digits
+# (which the model does not know), the spaces and joiners it does know, and Latin text around them.
+_DETECTOR_TEXT = st.text(
+    st.one_of(
+        st.characters(min_codepoint=0x1000, max_codepoint=0x109F),
+        st.characters(min_codepoint=0x2000, max_codepoint=0x200D),
+        st.characters(min_codepoint=0xA9E0, max_codepoint=0xA9FF),
+        st.characters(min_codepoint=0xAA60, max_codepoint=0xAA7F),
+        st.sampled_from(" .,-()\n0123456789abcXYZ"),
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_DETECTOR_TEXT)
+def test_the_detector_s_probability_is_the_library_s_to_the_bit(text: str) -> None:
+    """broadsheet walks myanmartools' model itself, faster: the answers must be the library's own."""
+    assert burmese._zawgyi_model()(text) == burmese._zawgyi_detector().get_zawgyi_probability(text)
+
+
+@pytest.mark.parametrize("text", [PARAGRAPH, *itertools.chain.from_iterable(ZAWGYI_SENTENCES)])
+def test_the_detector_s_probability_of_real_sentences_is_the_library_s(text: str) -> None:
+    assert burmese._zawgyi_model()(text) == burmese._zawgyi_detector().get_zawgyi_probability(text)
+
+
+def test_a_detector_without_the_names_read_answers_by_its_own_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another version of myanmartools, whose private names differ, still decides: by its own method."""
+
+    class Detector:
+        def get_zawgyi_probability(self, text: str) -> float:
+            return 0.99 if text == "ေမာင္" else 0.01
+
+    monkeypatch.setattr(burmese, "_zawgyi_detector", Detector)
+    burmese._zawgyi_model.cache_clear()
+    try:
+        assert is_zawgyi("ေမာင္")
+        assert not is_zawgyi("မောင်")
+    finally:
+        burmese._zawgyi_model.cache_clear()
+
+
 @pytest.mark.parametrize("text", ["Resources from the past week", "2023", ""])
 def test_text_without_burmese_is_never_zawgyi(text: str) -> None:
     assert zawgyi_probability(text) == 0.0

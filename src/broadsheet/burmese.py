@@ -4,10 +4,12 @@ line breaking between syllables, and detecting and converting Zawgyi-encoded Bur
 from __future__ import annotations
 
 import functools
+import math
 import re
 import textwrap
 import unicodedata
 import warnings
+from collections.abc import Callable
 from itertools import pairwise
 from typing import Any, Final
 
@@ -259,7 +261,7 @@ def zawgyi_probability(text: str) -> float:
     # the regular expression takes 0.4 ms. (The detector answers -inf for such text anyway.)
     if not _MYANMAR_CHAR.search(text):
         return 0.0
-    return max(0.0, float(_zawgyi_detector().get_zawgyi_probability(text)))
+    return max(0.0, float(_zawgyi_model()(text)))
 
 
 def is_zawgyi(text: str) -> bool:
@@ -277,6 +279,42 @@ def _zawgyi_detector() -> Any:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="open_binary is deprecated", category=DeprecationWarning)
         return ZawgyiDetector()
+
+
+@functools.cache
+def _zawgyi_model() -> Callable[[str], float]:
+    """The detector's `get_zawgyi_probability`, the same to the last bit, in a third of its time or less.
+
+    The detector is a Markov chain over pairs of neighbouring characters: the sum of a table's
+    values, one per pair, those of two characters it does not know (a state of 0) being NaN and
+    left out. Its own walk finds each character's state by a binary search and a lambda, twice
+    per character, in Python: 0.9 of `site`'s 4.1 s of CPU for 200 issues with Burmese catalogs.
+    This one looks each state up once in a dictionary made from the detector's own `_state`,
+    and sums the same values in the same order. Those are the detector's private names: a
+    version of myanmartools without them gets its own walk.
+    """
+    detector = _zawgyi_detector()
+    try:
+        known, table = detector._chars, detector._params
+        states: dict[str, int] = {char: detector._state(char) for char in known}
+    except AttributeError:
+        return detector.get_zawgyi_probability  # type: ignore[no-any-return]
+    size = len(known) + 1
+
+    def probability(text: str) -> float:
+        walk = [states.get(char, 0) for char in text]
+        ratios = [table[left * size + right] for left, right in pairwise([0, *walk, 0])]
+        # NaN is the one value not equal to itself.
+        total = sum(ratio for ratio in ratios if ratio == ratio)
+        if all(ratio != ratio for ratio in ratios):
+            return -math.inf
+        # The probability of Zawgyi, from the log-likelihood ratio, without overflow either way.
+        if total >= 0:
+            odds = math.exp(-total)
+            return odds / (odds + 1)
+        return 1 / (1 + math.exp(total))
+
+    return probability
 
 
 def zawgyi_to_unicode(text: str) -> str:
