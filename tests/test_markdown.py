@@ -254,6 +254,14 @@ def test_to_text_gives_each_paragraph_list_item_and_quote_its_own_line() -> None
     ]
 
 
+def test_to_text_gives_the_later_lines_of_an_item_or_quote_their_indent() -> None:
+    nested, quote, item, code = to_text("- one\n  - two\n\n> a\\\nb\n\n1. x\n\n   ```\n   y\n   ```", {})[1:]
+    assert (nested, nested.indent) == ("  - two", "    ")
+    assert (quote, quote.indent) == ("> a\nb", "> ")
+    assert (item, item.indent) == ("1. x", "   ")
+    assert (code, code.indent) == ("   y", "   ")
+
+
 def test_to_text_numbers_ordered_lists_from_their_start() -> None:
     assert to_text("3. three\n1. four\n9. five\n\n1) one", {}) == ["3. three", "4. four", "5. five", "1. one"]
 

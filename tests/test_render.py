@@ -752,6 +752,20 @@ def test_text_part_lines_fit_the_width_unless_one_word(english: Email) -> None:
             assert len(line.strip().split()) == 1 or line.strip().startswith(("(http", "https://")), line
 
 
+def test_text_part_wraps_a_list_item_under_its_text_and_a_quote_with_its_mark(
+    tmp_project: Project, write_issue
+) -> None:
+    long = " ".join(["words that go on"] * 6)
+    path = write_issue(
+        f"date: 2023-12-21\ntitle: T\neditorial: |\n  - {long}\n\n  > {long}\nresources: {{}}\n"
+    )
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    text = Renderer(tmp_project).render(localize(tmp_project, issue, "en")).text
+    assert "- words that go on words that go on words that go on words that go on\n  words" in text
+    assert "> words that go on words that go on words that go on words that go on\n> words" in text
+
+
 def test_wrap_never_splits_urls() -> None:
     url = "https://example.org/" + "x" * 80
     assert wrap(f"see {url} now", 20) == f"see\n{url}\nnow"

@@ -207,6 +207,18 @@ def to_html(
     return html
 
 
+class TextParagraph(str):
+    """A paragraph of the plain text, its list marker or quote mark included; `indent` starts each of its
+    lines after the first when it is wrapped (spaces under a list item's marker, `> ` in a quote)."""
+
+    indent: str
+
+    def __new__(cls, text: str, indent: str = "") -> TextParagraph:
+        paragraph = super().__new__(cls, text)
+        paragraph.indent = indent
+        return paragraph
+
+
 def to_text(
     text: str,
     numbers: Mapping[str, int],
@@ -214,15 +226,16 @@ def to_text(
     inline: bool = False,
     digits: Callable[[str], str] = _same,
     bare: bool = False,
-) -> list[str]:
+) -> list[TextParagraph]:
     """Plain-text paragraphs of `text`: links as `text (url)`, footnotes as `[n]`; with `bare`, links as their
     text alone and no footnote marks (for the inbox preview, which shows neither as a link).
 
     Each list item, quote line and heading comes out as a paragraph of its own,
-    prefixed the way plain-text mail writes them (`- `, `2. `, `> `).
+    prefixed the way plain-text mail writes them (`- `, `2. `, `> `), its `indent` the
+    prefix of its later lines: a wrapped item's lines start under its text, a quote's with `> `.
     """
     tokens = _rendered_tokens(text, inline)
-    paragraphs: list[str] = []
+    paragraphs: list[TextParagraph] = []
     prefixes: list[str] = []  # one for each open quote ("> ") and list (its item's marker)
     counters: list[int] = []  # the next number of each open ordered list
     for token in tokens:
@@ -241,16 +254,18 @@ def to_text(
                 counters.pop()
         elif token.type == "blockquote_open":
             prefixes.append("> ")
-        elif token.type == "inline":
-            paragraphs.append(
-                "".join(prefixes) + _inline_text(token.children or [], numbers, digits, bare=bare)
+        elif token.type in ("inline", "fence", "code_block"):
+            content = (
+                _inline_text(token.children or [], numbers, digits, bare=bare)
+                if token.type == "inline"
+                else token.content.rstrip("\n")
             )
-            # A marker starts only its item's first paragraph; what follows in the item, nested lists too, is indented.
-            prefixes = [p if p == "> " else " " * len(p) for p in prefixes]
-        elif token.type in ("fence", "code_block"):
-            paragraphs.append(token.content.rstrip("\n"))
+            # A marker starts only its item's first line; what follows in the item, nested lists too, is indented.
+            following = [p if p == "> " else " " * len(p) for p in prefixes]
+            paragraphs.append(TextParagraph("".join(prefixes) + content, "".join(following)))
+            prefixes = following
         elif token.type == "hr":
-            paragraphs.append("* * *")
+            paragraphs.append(TextParagraph("* * *"))
     return paragraphs
 
 
