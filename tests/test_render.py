@@ -346,6 +346,27 @@ def test_html_declares_language_and_color_schemes(english: Email) -> None:
     assert '<meta name="color-scheme" content="light dark">' in english.html
 
 
+def test_a_locale_with_a_territory_or_script_is_written_as_a_bcp47_tag(
+    tmp_project: Project, write_issue
+) -> None:
+    settings = tmp_project.root / "broadsheet.toml"
+    text = settings.read_text(encoding="utf-8").replace('locales = ["en", "my"]', 'locales = ["en", "pt_BR"]')
+    settings.write_text(text, encoding="utf-8")
+    project = find_project(tmp_project.root)
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  reports:\n"
+        "    - {title: Relatório, url: 'https://example.org/r', by: Org, lang: zh_Hant_TW}\n"
+    )
+    issue = read_issue(path, project.settings).issue
+    assert issue is not None
+    brazilian = Renderer(project).render(localize(project, issue, "pt_BR")).html
+    english = Renderer(project).render(localize(project, issue, "en")).html
+    assert brazilian.startswith('<!DOCTYPE html><html lang="pt-BR" dir="ltr"')
+    assert re.search(r'hreflang="pt-BR"[^>]*><span lang="pt-BR"', english)
+    assert re.search(r'lang="zh-Hant-TW"[^>]*>Relatório</a>', english)
+    assert not re.search(r'lang="[^"]*_', english + brazilian)  # the web edition's folder stays pt_BR/
+
+
 def test_title_with_markup_renders_as_text(tmp_project: Project, write_issue) -> None:
     path = write_issue(
         """

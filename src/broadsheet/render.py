@@ -35,6 +35,7 @@ from .atomic import write_atomic
 from .errors import Diagnostic, InvalidInput, Severity
 from .localize import Edition
 from .model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Resource
+from .schema import language_tag
 from .settings import Organization, Project, Settings
 
 HTML_TEMPLATE = "email.mjml.j2"
@@ -176,6 +177,7 @@ class Renderer:
         env.filters["names"] = _names
         env.filters["lines"] = _lines
         env.filters["direction"] = text_direction
+        env.filters["tag"] = language_tag
         return env
 
     def render_template(self, name: str, interface: NullTranslations, context: dict[str, Any]) -> str:
