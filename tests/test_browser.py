@@ -232,3 +232,51 @@ def test_a_long_burmese_edition_stays_under_the_budget_with_its_footer_reachable
     assert box is not None and box["height"] > 0
     assert page.query_selector(".notice") is None  # type: ignore[attr-defined]
     page.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def arabic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample issue built in English and in Arabic, an edition written right to left (untranslated: a note)."""
+    root = tmp_path_factory.mktemp("rtl")
+    settings = (REPO / "broadsheet.toml").read_text(encoding="utf-8")
+    (root / "broadsheet.toml").write_text(
+        settings.replace('locales = ["en", "my"]', 'locales = ["en", "ar"]'), encoding="utf-8"
+    )
+    shutil.copytree(REPO / "templates", root / "templates")
+    build(find_project(root), SAMPLE, out=root / "out")
+    return root / "out"
+
+
+# The edition's own text: English left untranslated is marked dir="ltr", and rightly laid out left to right.
+_SIDES = """[...document.querySelectorAll('.card p, .card h1, .card h2, .card h3')].filter(e => e.textContent.trim() && !e.closest('[dir="ltr"]'))
+  .map(e => (s => ({name: e.className, direction: s.direction, align: s.textAlign, left: s.borderLeftWidth, right: s.borderRightWidth,
+                    paddingLeft: s.paddingLeft, paddingRight: s.paddingRight}))(getComputedStyle(e)))"""
+
+
+@pytest.mark.parametrize("width", [375, 600])
+def test_an_edition_written_right_to_left_mirrors_its_layout(
+    browser: object, arabic: Path, width: int
+) -> None:
+    page = _open(browser, arabic / "ar" / "email.html", width, "light")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"ar-{width}-light.png"), full_page=True)  # type: ignore[attr-defined]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # type: ignore[attr-defined]
+    elements = page.evaluate(_SIDES)  # type: ignore[attr-defined]
+    assert len(elements) > 10
+    for element in elements:
+        # Laid out right to left, text against the right edge: the column's `direction: ltr` and the text's
+        # `text-align: left` made an Arabic edition read as English is laid out.
+        assert (element["direction"], element["align"]) == ("rtl", "right"), element
+    # The table of contents and the note about English text keep their rule on the side the lines start.
+    ruled = {e["name"]: (e["left"], e["right"]) for e in elements if e["name"] in ("toc", "notice")}
+    assert ruled == {"toc": ("0px", "3px"), "notice": ("0px", "3px")}
+    assert [(e["paddingLeft"], e["paddingRight"]) for e in elements if e["name"] == "toc"] == [
+        ("0px", "12px")
+    ]
+    english = _open(browser, arabic / "en" / "email.html", width, "light")
+    toc = english.evaluate(  # type: ignore[attr-defined]
+        "(s => [s.direction, s.borderLeftWidth, s.borderRightWidth, s.paddingLeft])(getComputedStyle(document.querySelector('.toc')))"
+    )
+    assert toc == ["ltr", "3px", "0px", "12px"]
+    page.close()  # type: ignore[attr-defined]
+    english.close()  # type: ignore[attr-defined]
