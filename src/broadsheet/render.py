@@ -9,7 +9,6 @@ its HTML past it are left to the web edition, fairly across categories.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
@@ -35,7 +34,7 @@ from .atomic import write_atomic
 from .errors import Diagnostic, InvalidInput, Severity
 from .localize import Edition
 from .model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Resource
-from .schema import language_tag
+from .schema import language_tag, text_direction
 from .settings import Organization, Project, Settings
 
 HTML_TEMPLATE = "email.mjml.j2"
@@ -393,13 +392,6 @@ def join_names(names: Sequence[str], locale: str) -> str:
     """`names` separated as the locale separates the items of a list: "A, B" in English, "A၊ B" in Burmese."""
     middle: str = Locale.parse(locale).list_patterns["standard"]["middle"]
     return middle.replace("{0}", "").replace("{1}", "").join(names)
-
-
-@functools.cache
-def text_direction(code: str) -> str:
-    """`rtl` for a language written right to left (Arabic, Hebrew, Persian, Urdu...) as CLDR says, else `ltr`:
-    the `dir` of an element in that language, which lays it out right to left without reordering its neighbours."""
-    return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"
 
 
 @jinja2.pass_context

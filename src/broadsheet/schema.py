@@ -122,6 +122,13 @@ def language_tag(code: str) -> str:
     return code.replace("_", "-")
 
 
+@functools.cache
+def text_direction(code: str) -> str:
+    """`rtl` for a language written right to left (Arabic, Hebrew, Persian, Urdu...) as CLDR says, else `ltr`:
+    the `dir` of an element in that language, which lays it out right to left without reordering its neighbours."""
+    return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"
+
+
 def code_problem(code: str, kind: str = "language", written: str = "as in `locales`") -> str | None:
     """Why `code` is no `kind` code (`language`, `locale`) written as the formats take it, as `str(locale)`
     writes it; None when it is one. Editions, catalogs' folders and text marked with a language are matched by

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse
 
 from .. import i18n
 from ..delivery.subscribers import unreadable_name
+from ..schema import language_tag, text_direction
 from ..settings import Project, Settings
 
 CONSENT_TEMPLATE = "web/consent.txt.j2"
@@ -69,7 +70,8 @@ class WebPages:
         settings = self.project.settings
         language = settings.language(locale)
         return {
-            "lang": locale.replace("_", "-"),
+            "lang": language_tag(locale),
+            "dir": text_direction(locale),
             "organization": settings.organization.name,
             "font_family": language.font_family,
             "line_height": language.line_height,
