@@ -280,3 +280,20 @@ def test_an_edition_written_right_to_left_mirrors_its_layout(
     assert toc == ["ltr", "3px", "0px", "12px"]
     page.close()  # type: ignore[attr-defined]
     english.close()  # type: ignore[attr-defined]
+
+
+def test_a_code_block_and_a_quote_fit_a_phone(browser: object, tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copy(REPO / "broadsheet.toml", root / "broadsheet.toml")
+    (root / "issues").mkdir()
+    long = "curl -s https://example.org/api/v1/reports?country=myanmar&year=2023&format=json&limit=100"
+    (root / "issues" / "2023-12-21.yaml").write_text(
+        f"date: 2023-12-21\ntitle: T\neditorial: |\n  ```\n  {long} {long}\n  ```\n\n"
+        f"  > {long}\n\n  - {long}\nresources: {{}}\n",
+        encoding="utf-8",
+    )
+    build(find_project(root), root / "issues" / "2023-12-21.yaml", out=root / "out", locales=["en"])
+    page = _open(browser, root / "out" / "en" / "email.html", 320, "light")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320  # type: ignore[attr-defined]
+    page.close()  # type: ignore[attr-defined]
