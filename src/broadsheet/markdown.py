@@ -20,6 +20,7 @@ from markdown_it.token import Token
 from markupsafe import escape
 from mdit_py_plugins.footnote import footnote_plugin
 
+from .errors import Severity
 from .schema import url_problem
 
 LINK_SCHEMES = ("http", "https", "mailto")
@@ -72,6 +73,24 @@ class Problem:
     line: int
     needle: str
     message: str
+    severity: Severity = Severity.ERROR
+
+
+# Markdown that CommonMark reads, or shows as written, otherwise than an editor pasting it from elsewhere means.
+_HEADING = (
+    "a heading has no place in the email's design: it is drawn as large as the title or the section headings; "
+    "write a paragraph, its first words in **bold** if they must stand out"
+)
+_CODE_BLOCK = (
+    "Markdown reads text indented by 4 spaces or more as a code block, shown as written in a fixed-width font; "
+    "remove the indentation if it is a paragraph"
+)
+_FENCE = "a code block is shown as written, in a fixed-width font; the email's design has no place for it"
+_TABLE = "Markdown here has no tables: this is shown as written, pipes and all; write a list instead"
+_STRIKE = (
+    "'~~' does not strike text through here: it is shown as written; delete the text or say it is withdrawn"
+)
+_TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
 @dataclass(frozen=True)
@@ -115,6 +134,13 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
             )
         if token.type == "html_block":
             problems.append(Problem(line, token.content.strip().split("\n")[0], _html_message(token.content)))
+        elif token.type == "heading_open":
+            problems.append(Problem(line, token.markup[:1], _HEADING, Severity.WARNING))
+        elif token.type in ("fence", "code_block"):
+            needle = token.markup or token.content.strip().split("\n")[0]
+            problems.append(Problem(line, needle, _FENCE if token.markup else _CODE_BLOCK, Severity.WARNING))
+        elif token.type == "inline" and token.map and _is_table(token.content):
+            problems.append(Problem(line, "|", _TABLE, Severity.WARNING))
         offset = 0
         for child in token.children or []:
             here = line + offset
@@ -127,6 +153,8 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                     problems.append(Problem(here, href, problem))
             elif child.type == "html_inline":
                 problems.append(Problem(here, child.content, _html_message(child.content)))
+            elif child.type == "text" and child.content.count("~~") >= 2:
+                problems.append(Problem(here, "~~", _STRIKE, Severity.WARNING))
             elif child.type == "footnote_ref":
                 refs.append((child.meta["label"], here))
             elif child.type == "image":
@@ -138,6 +166,12 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                     )
                 )
     return problems, refs
+
+
+def _is_table(paragraph: str) -> bool:
+    """Whether a paragraph is a table as GitHub writes one: a row of cells over a rule of dashes and pipes."""
+    lines = paragraph.split("\n")
+    return len(lines) >= 2 and "|" in lines[0] and "|" in lines[1] and bool(_TABLE_RULE.match(lines[1]))
 
 
 def _html_message(html: str) -> str:
