@@ -297,3 +297,31 @@ def test_a_code_block_and_a_quote_fit_a_phone(browser: object, tmp_path: Path) -
     page = _open(browser, root / "out" / "en" / "email.html", 320, "light")
     assert page.evaluate("document.documentElement.scrollWidth") <= 320  # type: ignore[attr-defined]
     page.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("locale", "start", "end"), [("en", "Left", "Right"), ("ar", "Right", "Left")])
+def test_a_list_and_a_quote_are_indented_from_the_side_lines_start(
+    browser: object, tmp_path: Path, locale: str, start: str, end: str
+) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "templates", root / "templates")
+    settings = (REPO / "broadsheet.toml").read_text(encoding="utf-8")
+    (root / "broadsheet.toml").write_text(settings.replace('"my"]', '"ar"]'), encoding="utf-8")
+    (root / "issues").mkdir()
+    (root / "issues" / "2023-12-21.yaml").write_text(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  - one\n    - nested\n\n  1. first\n\n  > A quote.\nresources: {}\n",
+        encoding="utf-8",
+    )
+    build(find_project(root), root / "issues" / "2023-12-21.yaml", out=root / "out", locales=[locale])
+    page = _open(browser, root / "out" / locale / "email.html", 375, "light")
+    sides = page.evaluate(  # type: ignore[attr-defined]
+        f"""[...document.querySelectorAll('ul, ol, blockquote')].map(e => (s => [e.tagName,
+            s.padding{start} !== '0px', s.padding{end}, s.border{start}Width, s.border{end}Width])(getComputedStyle(e)))"""
+    )
+    assert sides == [
+        ["UL", True, "0px", "0px", "0px"],
+        ["UL", True, "0px", "0px", "0px"],
+        ["OL", True, "0px", "0px", "0px"],
+        ["BLOCKQUOTE", True, "0px", "3px", "0px"],
+    ]
+    page.close()  # type: ignore[attr-defined]
