@@ -262,6 +262,22 @@ def test_to_text_gives_the_later_lines_of_an_item_or_quote_their_indent() -> Non
     assert (code, code.indent) == ("   y", "   ")
 
 
+def test_to_text_joins_the_items_of_a_list_written_without_blank_lines() -> None:
+    def joined(text: str) -> list[tuple[str, bool]]:
+        return [(str(p), p.joined) for p in to_text(text, {})]
+
+    assert joined("Before.\n\n- a\n  - nested\n- b\n\nAfter.") == [
+        ("Before.", False),
+        ("- a", False),
+        ("  - nested", True),
+        ("- b", True),
+        ("After.", False),
+    ]
+    assert joined("- a\n\n- b") == [("- a", False), ("- b", False)]  # a loose list keeps its blank lines
+    assert joined("- a\n- b\n\n1. c") == [("- a", False), ("- b", True), ("1. c", False)]  # another list
+    assert joined("> - a\n> - b") == [("> - a", False), ("> - b", True)]
+
+
 def test_to_text_numbers_ordered_lists_from_their_start() -> None:
     assert to_text("3. three\n1. four\n9. five\n\n1) one", {}) == ["3. three", "4. four", "5. five", "1. one"]
 

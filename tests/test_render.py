@@ -787,6 +787,16 @@ def test_text_part_wraps_a_list_item_under_its_text_and_a_quote_with_its_mark(
     assert "> words that go on words that go on words that go on words that go on\n> words" in text
 
 
+def test_text_part_writes_a_tight_list_on_consecutive_lines(tmp_project: Project, write_issue) -> None:
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  Intro.\n\n  - a\n    - b\n  - c\n\n  End.\nresources: {}\n"
+    )
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    text = Renderer(tmp_project).render(localize(tmp_project, issue, "en")).text
+    assert "\nIntro.\n\n- a\n  - b\n- c\n\nEnd.\n\n" in text
+
+
 def test_wrap_never_splits_urls() -> None:
     url = "https://example.org/" + "x" * 80
     assert wrap(f"see {url} now", 20) == f"see\n{url}\nnow"

@@ -243,13 +243,16 @@ def to_html(
 
 class TextParagraph(str):
     """A paragraph of the plain text, its list marker or quote mark included; `indent` starts each of its
-    lines after the first when it is wrapped (spaces under a list item's marker, `> ` in a quote)."""
+    lines after the first when it is wrapped (spaces under a list item's marker, `> ` in a quote); `joined`
+    when it follows the paragraph before on the next line, as the items of a list written without blank lines do."""
 
     indent: str
+    joined: bool
 
-    def __new__(cls, text: str, indent: str = "") -> TextParagraph:
+    def __new__(cls, text: str, indent: str = "", joined: bool = False) -> TextParagraph:
         paragraph = super().__new__(cls, text)
         paragraph.indent = indent
+        paragraph.joined = joined
         return paragraph
 
 
@@ -272,8 +275,17 @@ def to_text(
     paragraphs: list[TextParagraph] = []
     prefixes: list[str] = []  # one for each open quote ("> ") and list (its item's marker)
     counters: list[int] = []  # the next number of each open ordered list
+    lists = (
+        0  # how many top-level lists began so far: items of one tight list (nested ones too) stay together
+    )
+    tight, last_tight = (
+        False,
+        -1,
+    )  # whether the paragraph read is a tight list's; the list of the last one that was
     for token in tokens:
+        tight = (token.type == "paragraph_open" and token.hidden) or (tight and token.type == "inline")
         if token.type in ("bullet_list_open", "ordered_list_open"):
+            lists += all(p == "> " for p in prefixes)  # no list open: a new one
             prefixes.append("")
             if token.type == "ordered_list_open":
                 counters.append(int(token.attrs.get("start", 1)))
@@ -296,8 +308,10 @@ def to_text(
             )
             # A marker starts only its item's first line; what follows in the item, nested lists too, is indented.
             following = [p if p == "> " else " " * len(p) for p in prefixes]
-            paragraphs.append(TextParagraph("".join(prefixes) + content, "".join(following)))
+            joined = tight and last_tight == lists
+            paragraphs.append(TextParagraph("".join(prefixes) + content, "".join(following), joined))
             prefixes = following
+            last_tight = lists if tight else -1
         elif token.type == "hr":
             paragraphs.append(TextParagraph("* * *"))
     return paragraphs
