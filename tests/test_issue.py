@@ -754,6 +754,17 @@ def test_markdown_the_email_shows_otherwise_than_meant_is_a_warning_at_its_place
     ) == [f"{FILE}:5:12: warning: footnotes.1: {markdown._STRIKE}"]
 
 
+def test_emphasis_markdown_does_not_read_in_burmese_is_a_warning_at_its_place(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # ၏ is punctuation to CommonMark: emphasis cannot end after it when a letter follows, as Burmese writes.
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  ဆို၍ **စစ်ကောင်စီ၏**သည် _မြန်မာ_နိုင်ငံ၊ **စစ်ကောင်စီ**၏\nresources: {}\n"
+    ) == [
+        f"{FILE}:4:8: warning: editorial: {markdown._EMPHASIS.format('**')}",
+    ]
+
+
 # -- Footnotes, both ways ----------------------------------------------------------------
 
 

@@ -90,6 +90,13 @@ _TABLE = "Markdown here has no tables: this is shown as written, pipes and all; 
 _STRIKE = (
     "'~~' does not strike text through here: it is shown as written; delete the text or say it is withdrawn"
 )
+_EMPHASIS = (
+    "{!r} is shown as written: CommonMark ends emphasis right after punctuation (such as ၏ or ။) only before a "
+    "space or punctuation, and never takes '_' inside a word; end it before the punctuation (**စစ်ကောင်စီ**၏), or "
+    "use '*' for '_'"
+)
+# What is left of emphasis CommonMark did not read: `**` anywhere, or `*` or `_` touching Myanmar text.
+_UNREAD_EMPHASIS = re.compile(r"\*\*|__|(?<=[\u1000-\u109f])[*_]+|[*_]+(?=[\u1000-\u109f])")
 _TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
@@ -155,6 +162,10 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                 problems.append(Problem(here, child.content, _html_message(child.content)))
             elif child.type == "text" and child.content.count("~~") >= 2:
                 problems.append(Problem(here, "~~", _STRIKE, Severity.WARNING))
+            elif child.type == "text" and (unread := _UNREAD_EMPHASIS.search(child.content)):
+                problems.append(
+                    Problem(here, unread.group(), _EMPHASIS.format(unread.group()), Severity.WARNING)
+                )
             elif child.type == "footnote_ref":
                 refs.append((child.meta["label"], here))
             elif child.type == "image":
