@@ -165,7 +165,9 @@ def test_form_in_a_language_written_right_to_left_is_laid_out_right_to_left(
     )
     with serving(app_sending_to(outbox, rtl, engine, SECRET)) as client:
         assert '<html lang="ar" dir="rtl">' in client.get("/subscribe?lang=ar").text
-        assert '<html lang="pt-BR">' in client.get("/subscribe?lang=pt-BR").text
+        brazilian = client.get("/subscribe?lang=pt-BR")
+        assert '<html lang="pt-BR">' in brazilian.text
+        assert brazilian.headers["Content-Language"] == "pt-BR"
         assert '<html lang="en">' in client.get("/subscribe?lang=en").text
 
 

@@ -91,7 +91,9 @@ class WebPages:
             .get_template(template)
             .render(state=state, **{"action": "", **self.values(locale), **values})
         )
-        return HTMLResponse(page, status_code=status_code, headers=PAGE_HEADERS)
+        return HTMLResponse(
+            page, status_code=status_code, headers={**PAGE_HEADERS, "Content-Language": language_tag(locale)}
+        )
 
 
 class FormTokens:
