@@ -109,6 +109,15 @@ def test_inspect_inline_text_counts_lines_from_the_start() -> None:
 # -- to_html -----------------------------------------------------------------------
 
 
+def test_to_html_marks_burmese_in_text_of_another_language() -> None:
+    text = "Refugees from ရခိုင် ပြည်နယ် and **စစ်ကောင်စီ**၏ <rule>."
+    assert to_html(text, {}, language="en") == (
+        '<p>Refugees from <span lang="my">ရခိုင် ပြည်နယ်</span> and <strong><span lang="my">စစ်ကောင်စီ</span></strong>'
+        '<span lang="my">၏</span> &lt;rule&gt;.</p>\n'
+    )
+    assert "span" not in to_html(text, {}, language="my") + to_html(text, {})
+
+
 def test_to_html_escapes_text() -> None:
     assert (
         to_html('Fish & chips < 5 > 3 "quoted"', {})

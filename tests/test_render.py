@@ -797,6 +797,22 @@ def test_text_part_writes_a_tight_list_on_consecutive_lines(tmp_project: Project
     assert "\nIntro.\n\n- a\n  - b\n- c\n\nEnd.\n\n" in text
 
 
+def test_burmese_in_the_english_editorial_has_the_myanmar_fonts_and_line_height(
+    tmp_project: Project, write_issue
+) -> None:
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: Villages of စစ်ကိုင်း burned.[^1]\nfootnotes:\n  '1': In ရခိုင်.\nresources: {}\n"
+    )
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    html = Renderer(tmp_project).render(localize(tmp_project, issue, "en")).html
+    for burmese_text in ("စစ်ကိုင်း", "ရခိုင်"):
+        assert re.search(
+            rf'<span lang="my" style="font-family: \'Noto Sans Myanmar\'[^"]*line-height: 1.8;">{burmese_text}</span>',
+            html,
+        )
+
+
 def test_wrap_never_splits_urls() -> None:
     url = "https://example.org/" + "x" * 80
     assert wrap(f"see {url} now", 20) == f"see\n{url}\nnow"

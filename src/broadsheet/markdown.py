@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.helpers import parseLinkDestination
 from markdown_it.token import Token
 from markupsafe import escape
 from mdit_py_plugins.footnote import footnote_plugin
 
+from . import burmese
 from .errors import Severity
 from .schema import url_problem
 
@@ -217,6 +219,14 @@ def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: 
     return f'<sup class="fnref"><a href="#fn-{number}"{anchor}>[{shown}]</a></sup>'
 
 
+def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    text = escapeHtml(tokens[idx].content)
+    # Burmese in another language's text gets the Myanmar fonts and line height ([lang="my"] in the templates):
+    # in the Latin stack, at 1.6, its stacked marks are clipped and its lines collide.
+    return burmese.MYANMAR_RUN.sub(r'<span lang="my">\g<0></span>', text) if env.get("mark_burmese") else text
+
+
+_renderer.add_render_rule("text", _render_text)
 _renderer.add_render_rule("link_open", _render_link_open)
 _renderer.add_render_rule("link_close", _render_link_close)
 _renderer.add_render_rule("footnote_ref", _render_footnote_ref)
@@ -240,14 +250,21 @@ def to_html(
     inline: bool = False,
     digits: Callable[[str], str] = _same,
     cited: set[int] | None = None,
+    language: str = "",
 ) -> str:
-    """Safe HTML for `text`; footnote references become `[n]` linked to `#fn-n`.
+    """Safe HTML for `text`, written in `language`; footnote references become `[n]` linked to `#fn-n`, and
+    Burmese in a text in another language is marked `<span lang="my">`.
 
     `digits` writes a footnote number in the edition's digits. The first reference to each footnote has the id
     `fnref-n`, unless its number is in `cited`, the footnotes referred to before (in earlier paragraphs of the
     page): this call adds those it refers to.
     """
-    env = {"numbers": numbers, "digits": digits, "cited": set() if cited is None else cited}
+    env = {
+        "numbers": numbers,
+        "digits": digits,
+        "cited": set() if cited is None else cited,
+        "mark_burmese": bool(language) and language.split("_")[0] != "my",
+    }
     html: str = _renderer.renderInline(text, env) if inline else _renderer.render(text, env)
     return html
 

@@ -77,13 +77,29 @@ def article_html(
     one page: each footnote's first reference, wherever it is, carries the page's one `fnref-n` id."""
     numbers, cited = issue.footnote_numbers, set[int]()
     paragraphs = [
-        {"html": Markup(markdown.to_html(p.markdown, numbers, digits=digits, cited=cited)), "lang": p.lang}
+        {
+            "html": Markup(
+                markdown.to_html(
+                    p.markdown, numbers, digits=digits, cited=cited, language=p.lang or issue.locale
+                )
+            ),
+            "lang": p.lang,
+        }
         for p in issue.paragraphs
     ]
     footnotes = [
         {
             "number": note.number,
-            "html": Markup(markdown.to_html(note.markdown, numbers, inline=True, digits=digits, cited=cited)),
+            "html": Markup(
+                markdown.to_html(
+                    note.markdown,
+                    numbers,
+                    inline=True,
+                    digits=digits,
+                    cited=cited,
+                    language=note.lang or issue.locale,
+                )
+            ),
             "lang": note.lang,
         }
         for note in issue.footnotes
