@@ -273,6 +273,9 @@ def test_an_edition_written_right_to_left_mirrors_its_layout(
     assert [(e["paddingLeft"], e["paddingRight"]) for e in elements if e["name"] == "toc"] == [
         ("0px", "12px")
     ]
+    # English left untranslated (the sample's title, its paragraphs) reads left to right from the left edge.
+    title = page.evaluate("(s => [s.direction, s.textAlign])(getComputedStyle(document.querySelector('h1')))")  # type: ignore[attr-defined]
+    assert title == ["ltr", "left"]
     english = _open(browser, arabic / "en" / "email.html", width, "light")
     toc = english.evaluate(  # type: ignore[attr-defined]
         "(s => [s.direction, s.borderLeftWidth, s.borderRightWidth, s.paddingLeft])(getComputedStyle(document.querySelector('.toc')))"
