@@ -303,13 +303,9 @@ def to_text(
     paragraphs: list[TextParagraph] = []
     prefixes: list[str] = []  # one for each open quote ("> ") and list (its item's marker)
     counters: list[int] = []  # the next number of each open ordered list
-    lists = (
-        0  # how many top-level lists began so far: items of one tight list (nested ones too) stay together
-    )
-    tight, last_tight = (
-        False,
-        -1,
-    )  # whether the paragraph read is a tight list's; the list of the last one that was
+    # The items of one tight list, nested ones too, follow each other without a blank line: `lists` counts the
+    # top-level lists begun, `last_tight` is the list of the paragraph before when it was a tight list's, else -1.
+    lists, tight, last_tight = 0, False, -1
     for token in tokens:
         tight = (token.type == "paragraph_open" and token.hidden) or (tight and token.type == "inline")
         if token.type in ("bullet_list_open", "ordered_list_open"):
