@@ -761,7 +761,7 @@ def test_emphasis_markdown_does_not_read_in_burmese_is_a_warning_at_its_place(
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: |\n  ဆို၍ **စစ်ကောင်စီ၏**သည် _မြန်မာ_နိုင်ငံ၊ **စစ်ကောင်စီ**၏\nresources: {}\n"
     ) == [
-        f"{FILE}:4:8: warning: editorial: {markdown._EMPHASIS.format('**')}",
+        f"{FILE}:4:8: warning: editorial: {markdown.unread_emphasis_message('**')}",
     ]
 
 

@@ -166,7 +166,7 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                 problems.append(Problem(here, "~~", _STRIKE, Severity.WARNING))
             elif child.type == "text" and (unread := _UNREAD_EMPHASIS.search(child.content)):
                 problems.append(
-                    Problem(here, unread.group(), _EMPHASIS.format(unread.group()), Severity.WARNING)
+                    Problem(here, unread.group(), unread_emphasis_message(unread.group()), Severity.WARNING)
                 )
             elif child.type == "footnote_ref":
                 refs.append((child.meta["label"], here))
@@ -179,6 +179,22 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                     )
                 )
     return problems, refs
+
+
+def unread_emphasis(text: str) -> list[str]:
+    """The emphasis marks of `text` that Markdown shows as written (see `_UNREAD_EMPHASIS`), in order."""
+    return [
+        found.group()
+        for token in _inspected(text)
+        for child in token.children or []
+        if child.type == "text"
+        for found in _UNREAD_EMPHASIS.finditer(child.content)
+    ]
+
+
+def unread_emphasis_message(mark: str) -> str:
+    """Why emphasis marked with `mark` is shown as written, and what to write instead."""
+    return _EMPHASIS.format(mark)
 
 
 def _is_table(paragraph: str) -> bool:
