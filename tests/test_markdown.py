@@ -287,6 +287,10 @@ def test_to_text_joins_the_items_of_a_list_written_without_blank_lines() -> None
     assert joined("> - a\n> - b") == [("> - a", False), ("> - b", True)]
 
 
+def test_to_text_bare_leaves_out_list_and_quote_marks() -> None:
+    assert to_text("- one\n- two\n\n> said[^1]", {"1": 1}, bare=True) == ["one", "two", "said"]
+
+
 def test_to_text_numbers_ordered_lists_from_their_start() -> None:
     assert to_text("3. three\n1. four\n9. five\n\n1) one", {}) == ["3. three", "4. four", "5. five", "1. one"]
 

@@ -309,7 +309,7 @@ def to_text(
     bare: bool = False,
 ) -> list[TextParagraph]:
     """Plain-text paragraphs of `text`: links as `text (url)`, footnotes as `[n]`; with `bare`, links as their
-    text alone and no footnote marks (for the inbox preview, which shows neither as a link).
+    text alone and no footnote, list or quote marks (for the inbox preview, which shows them as clutter).
 
     Each list item, quote line and heading comes out as a paragraph of its own,
     prefixed the way plain-text mail writes them (`- `, `2. `, `> `), its `indent` the
@@ -349,7 +349,8 @@ def to_text(
             # A marker starts only its item's first line; what follows in the item, nested lists too, is indented.
             following = [p if p == "> " else " " * len(p) for p in prefixes]
             joined = tight and last_tight == lists
-            paragraphs.append(TextParagraph("".join(prefixes) + content, "".join(following), joined))
+            marks = "" if bare else "".join(prefixes)  # an inbox preview is one line: no item marks
+            paragraphs.append(TextParagraph(marks + content, "".join(following), joined))
             prefixes = following
             last_tight = lists if tight else -1
         elif token.type == "hr":
