@@ -232,3 +232,99 @@ def test_a_long_burmese_edition_stays_under_the_budget_with_its_footer_reachable
     assert box is not None and box["height"] > 0
     assert page.query_selector(".notice") is None  # type: ignore[attr-defined]
     page.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def arabic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample issue built in English and in Arabic, an edition written right to left (untranslated: a note)."""
+    root = tmp_path_factory.mktemp("rtl")
+    settings = (REPO / "broadsheet.toml").read_text(encoding="utf-8")
+    (root / "broadsheet.toml").write_text(
+        settings.replace('locales = ["en", "my"]', 'locales = ["en", "ar"]'), encoding="utf-8"
+    )
+    shutil.copytree(REPO / "templates", root / "templates")
+    build(find_project(root), SAMPLE, out=root / "out")
+    return root / "out"
+
+
+# The edition's own text: English left untranslated is marked dir="ltr", and rightly laid out left to right.
+_SIDES = """[...document.querySelectorAll('.card p, .card h1, .card h2, .card h3')].filter(e => e.textContent.trim() && !e.closest('[dir="ltr"]'))
+  .map(e => (s => ({name: e.className, direction: s.direction, align: s.textAlign, left: s.borderLeftWidth, right: s.borderRightWidth,
+                    paddingLeft: s.paddingLeft, paddingRight: s.paddingRight}))(getComputedStyle(e)))"""
+
+
+@pytest.mark.parametrize("width", [375, 600])
+def test_an_edition_written_right_to_left_mirrors_its_layout(
+    browser: object, arabic: Path, width: int
+) -> None:
+    page = _open(browser, arabic / "ar" / "email.html", width, "light")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"ar-{width}-light.png"), full_page=True)  # type: ignore[attr-defined]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # type: ignore[attr-defined]
+    elements = page.evaluate(_SIDES)  # type: ignore[attr-defined]
+    assert len(elements) > 10
+    for element in elements:
+        # Laid out right to left, text against the right edge: the column's `direction: ltr` and the text's
+        # `text-align: left` made an Arabic edition read as English is laid out.
+        assert (element["direction"], element["align"]) == ("rtl", "right"), element
+    # The table of contents and the note about English text keep their rule on the side the lines start.
+    ruled = {e["name"]: (e["left"], e["right"]) for e in elements if e["name"] in ("toc", "notice")}
+    assert ruled == {"toc": ("0px", "3px"), "notice": ("0px", "3px")}
+    assert [(e["paddingLeft"], e["paddingRight"]) for e in elements if e["name"] == "toc"] == [
+        ("0px", "12px")
+    ]
+    # English left untranslated (the sample's title, its paragraphs) reads left to right from the left edge.
+    title = page.evaluate("(s => [s.direction, s.textAlign])(getComputedStyle(document.querySelector('h1')))")  # type: ignore[attr-defined]
+    assert title == ["ltr", "left"]
+    english = _open(browser, arabic / "en" / "email.html", width, "light")
+    toc = english.evaluate(  # type: ignore[attr-defined]
+        "(s => [s.direction, s.borderLeftWidth, s.borderRightWidth, s.paddingLeft])(getComputedStyle(document.querySelector('.toc')))"
+    )
+    assert toc == ["ltr", "3px", "0px", "12px"]
+    page.close()  # type: ignore[attr-defined]
+    english.close()  # type: ignore[attr-defined]
+
+
+def test_a_code_block_and_a_quote_fit_a_phone(browser: object, tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copy(REPO / "broadsheet.toml", root / "broadsheet.toml")
+    (root / "issues").mkdir()
+    long = "curl -s https://example.org/api/v1/reports?country=myanmar&year=2023&format=json&limit=100"
+    (root / "issues" / "2023-12-21.yaml").write_text(
+        f"date: 2023-12-21\ntitle: T\neditorial: |\n  ```\n  {long} {long}\n  ```\n\n"
+        f"  > {long}\n\n  - {long}\nresources: {{}}\n",
+        encoding="utf-8",
+    )
+    build(find_project(root), root / "issues" / "2023-12-21.yaml", out=root / "out", locales=["en"])
+    page = _open(browser, root / "out" / "en" / "email.html", 320, "light")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320  # type: ignore[attr-defined]
+    page.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("locale", "start", "end"), [("en", "Left", "Right"), ("ar", "Right", "Left")])
+def test_a_list_and_a_quote_are_indented_from_the_side_lines_start(
+    browser: object, tmp_path: Path, locale: str, start: str, end: str
+) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "templates", root / "templates")
+    settings = (REPO / "broadsheet.toml").read_text(encoding="utf-8")
+    (root / "broadsheet.toml").write_text(settings.replace('"my"]', '"ar"]'), encoding="utf-8")
+    (root / "issues").mkdir()
+    (root / "issues" / "2023-12-21.yaml").write_text(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  - one\n    - nested\n\n  1. first\n\n  > A quote.\nresources: {}\n",
+        encoding="utf-8",
+    )
+    build(find_project(root), root / "issues" / "2023-12-21.yaml", out=root / "out", locales=[locale])
+    page = _open(browser, root / "out" / locale / "email.html", 375, "light")
+    sides = page.evaluate(  # type: ignore[attr-defined]
+        f"""[...document.querySelectorAll('ul, ol, blockquote')].map(e => (s => [e.tagName,
+            s.padding{start} !== '0px', s.padding{end}, s.border{start}Width, s.border{end}Width])(getComputedStyle(e)))"""
+    )
+    assert sides == [
+        ["UL", True, "0px", "0px", "0px"],
+        ["UL", True, "0px", "0px", "0px"],
+        ["OL", True, "0px", "0px", "0px"],
+        ["BLOCKQUOTE", True, "0px", "3px", "0px"],
+    ]
+    page.close()  # type: ignore[attr-defined]

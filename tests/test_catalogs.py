@@ -17,7 +17,7 @@ import pytest
 from babel.messages.pofile import PoFileParser, read_po
 from sqlalchemy import Engine
 
-from broadsheet import catalogs
+from broadsheet import catalogs, markdown
 from broadsheet.errors import InvalidInput
 from broadsheet.i18n import read_catalog
 from broadsheet.issue import read_issue
@@ -393,6 +393,12 @@ def test_status_before_extract_says_what_to_run(project: Project, cli) -> None:
             "Some *emphasis* here.",
             "အလေး *ပေး ဒီမှာ။",
             "Markdown markup differs from the original (em: 1 in the original, 0 here); check that every *, ** and [ ] is closed",
+        ),
+        (
+            "The **junta's** airstrikes.",
+            "**စစ်ကောင်စီ၏**လေကြောင်းတိုက်ခိုက်မှုများ။",
+            "Markdown markup differs from the original (strong: 1 in the original, 0 here); "
+            + markdown.unread_emphasis_message("**"),
         ),
     ],
 )

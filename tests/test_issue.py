@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet import markdown
 from broadsheet.issue import Reading, read_issue
 from broadsheet.model import Category, Footnote, Paragraph, Resource
 from broadsheet.settings import Project
@@ -717,6 +718,53 @@ def test_image_in_markdown_is_an_error(findings: Callable[[str], list[str]]) -> 
     ]
 
 
+def test_markdown_the_email_shows_otherwise_than_meant_is_a_warning_at_its_place(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          ## Background
+
+          A claim, ~~withdrawn~~ since.
+
+              Pasted with an indent.
+
+          | year | killed |
+          |------|--------|
+          | 2023 | 160    |
+
+          ```
+          code
+          ```
+        footnotes: {}
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:4:3: warning: editorial: {markdown._HEADING}",
+        f"{FILE}:6:12: warning: editorial: {markdown._STRIKE}",
+        f"{FILE}:8:7: warning: editorial: {markdown._CODE_BLOCK}",
+        f"{FILE}:10:3: warning: editorial: {markdown._TABLE}",
+        f"{FILE}:14:3: warning: editorial: {markdown._FENCE}",
+    ]
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: A.[^1]\nfootnotes:\n  '1': Was ~~B~~.\nresources: {}\n"
+    ) == [f"{FILE}:5:12: warning: footnotes.1: {markdown._STRIKE}"]
+
+
+def test_emphasis_markdown_does_not_read_in_burmese_is_a_warning_at_its_place(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # ၏ is punctuation to CommonMark: emphasis cannot end after it when a letter follows, as Burmese writes.
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  ဆို၍ **စစ်ကောင်စီ၏**သည် _မြန်မာ_နိုင်ငံ၊ **စစ်ကောင်စီ**၏\nresources: {}\n"
+    ) == [
+        f"{FILE}:4:8: warning: editorial: {markdown.unread_emphasis_message('**')}",
+    ]
+
+
 # -- Footnotes, both ways ----------------------------------------------------------------
 
 
@@ -799,7 +847,7 @@ def test_footnote_reference_inside_a_footnote_is_an_error(findings: Callable[[st
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: A.[^1]\nfootnotes:\n  '1': See [^2].\n  '2': B.\nresources: {}\n"
     ) == [
-        f"{FILE}:5:8: error: footnotes.1: footnote [^2] is referenced inside a footnote; references belong in the editorial",
+        f"{FILE}:5:12: error: footnotes.1: footnote [^2] is referenced inside a footnote; references belong in the editorial",
         f"{FILE}:6:3: error: footnotes.2: footnote '2' is defined but never referenced as [^2] in the editorial",
     ]
 

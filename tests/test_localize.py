@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gettext
 import re
 from pathlib import Path
 
 import pytest
 
-from broadsheet import catalogs
+from broadsheet import catalogs, i18n
 from broadsheet.issue import read_issue
 from broadsheet.localize import localize
 from broadsheet.render import Renderer
@@ -222,6 +223,17 @@ def test_burmese_plural_has_one_form(project: Project) -> None:
     edition = localize(project, _issue(project), "my")
     assert edition.interface.ngettext("%(n)s minute read", "%(n)s minute read", 1) == "ဖတ်ရှုချိန် %(n)s မိနစ်"
     assert edition.interface.ngettext("%(n)s minute read", "%(n)s minute read", 7) == "ဖတ်ရှုချိန် %(n)s မိနစ်"
+
+
+@pytest.mark.parametrize("locale", ["fr", "es", "pt_BR", "it", "ca"])
+def test_plural_forms_of_languages_whose_cldr_rules_read_the_exponent_are_gettext(locale: str) -> None:
+    header = i18n.plural_forms(locale)
+    plural = gettext.c2py(header.split("plural=", 1)[1].rstrip(";"))  # raised ValueError at `e`
+    assert [plural(n) for n in (1, 2, 1_000_000)] == [0, 2, 1]  # "un million de": CLDR's "many"
+    assert (
+        i18n.Translations(locale).ngettext("%(n)s minute read", "%(n)s minutes read", 7)
+        == "%(n)s minutes read"
+    )
 
 
 def test_burmese_edition_uses_burmese_fonts_and_line_heights(project: Project) -> None:

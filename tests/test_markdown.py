@@ -109,6 +109,15 @@ def test_inspect_inline_text_counts_lines_from_the_start() -> None:
 # -- to_html -----------------------------------------------------------------------
 
 
+def test_to_html_marks_burmese_in_text_of_another_language() -> None:
+    text = "Refugees from ရခိုင် ပြည်နယ် and **စစ်ကောင်စီ**၏ <rule>."
+    assert to_html(text, {}, language="en") == (
+        '<p>Refugees from <span lang="my">ရခိုင် ပြည်နယ်</span> and <strong><span lang="my">စစ်ကောင်စီ</span></strong>'
+        '<span lang="my">၏</span> &lt;rule&gt;.</p>\n'
+    )
+    assert "span" not in to_html(text, {}, language="my") + to_html(text, {})
+
+
 def test_to_html_escapes_text() -> None:
     assert (
         to_html('Fish & chips < 5 > 3 "quoted"', {})
@@ -252,6 +261,34 @@ def test_to_text_gives_each_paragraph_list_item_and_quote_its_own_line() -> None
         "* * *",
         "Last.\nWith a break.",
     ]
+
+
+def test_to_text_gives_the_later_lines_of_an_item_or_quote_their_indent() -> None:
+    nested, quote, item, code = to_text("- one\n  - two\n\n> a\\\nb\n\n1. x\n\n   ```\n   y\n   ```", {})[1:]
+    assert (nested, nested.indent) == ("  - two", "    ")
+    assert (quote, quote.indent) == ("> a\nb", "> ")
+    assert (item, item.indent) == ("1. x", "   ")
+    assert (code, code.indent) == ("   y", "   ")
+
+
+def test_to_text_joins_the_items_of_a_list_written_without_blank_lines() -> None:
+    def joined(text: str) -> list[tuple[str, bool]]:
+        return [(str(p), p.joined) for p in to_text(text, {})]
+
+    assert joined("Before.\n\n- a\n  - nested\n- b\n\nAfter.") == [
+        ("Before.", False),
+        ("- a", False),
+        ("  - nested", True),
+        ("- b", True),
+        ("After.", False),
+    ]
+    assert joined("- a\n\n- b") == [("- a", False), ("- b", False)]  # a loose list keeps its blank lines
+    assert joined("- a\n- b\n\n1. c") == [("- a", False), ("- b", True), ("1. c", False)]  # another list
+    assert joined("> - a\n> - b") == [("> - a", False), ("> - b", True)]
+
+
+def test_to_text_bare_leaves_out_list_and_quote_marks() -> None:
+    assert to_text("- one\n- two\n\n> said[^1]", {"1": 1}, bare=True) == ["one", "two", "said"]
 
 
 def test_to_text_numbers_ordered_lists_from_their_start() -> None:

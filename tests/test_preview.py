@@ -65,6 +65,7 @@ def test_editions_are_served_as_html_and_text(client: TestClient) -> None:
     text = client.get("/email/en.text")
     assert text.headers["content-type"].startswith("text/plain")
     assert text.text.startswith("Progressive Voice · December 21, 2023\n")
+    assert (html.headers["content-language"], text.headers["content-language"]) == ("my", "en")
     assert client.get("/email/en.txt").text == text.text
     assert client.get("/email/fr.html").status_code == 404
     assert client.get("/email/en.pdf").status_code == 404

@@ -346,6 +346,27 @@ def test_html_declares_language_and_color_schemes(english: Email) -> None:
     assert '<meta name="color-scheme" content="light dark">' in english.html
 
 
+def test_a_locale_with_a_territory_or_script_is_written_as_a_bcp47_tag(
+    tmp_project: Project, write_issue
+) -> None:
+    settings = tmp_project.root / "broadsheet.toml"
+    text = settings.read_text(encoding="utf-8").replace('locales = ["en", "my"]', 'locales = ["en", "pt_BR"]')
+    settings.write_text(text, encoding="utf-8")
+    project = find_project(tmp_project.root)
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  reports:\n"
+        "    - {title: Relatório, url: 'https://example.org/r', by: Org, lang: zh_Hant_TW}\n"
+    )
+    issue = read_issue(path, project.settings).issue
+    assert issue is not None
+    brazilian = Renderer(project).render(localize(project, issue, "pt_BR")).html
+    english = Renderer(project).render(localize(project, issue, "en")).html
+    assert brazilian.startswith('<!DOCTYPE html><html lang="pt-BR" dir="ltr"')
+    assert re.search(r'hreflang="pt-BR"[^>]*><span lang="pt-BR"', english)
+    assert re.search(r'lang="zh-Hant-TW"[^>]*>Relatório</a>', english)
+    assert not re.search(r'lang="[^"]*_', english + brazilian)  # the web edition's folder stays pt_BR/
+
+
 def test_title_with_markup_renders_as_text(tmp_project: Project, write_issue) -> None:
     path = write_issue(
         """
@@ -750,6 +771,46 @@ def test_text_part_lines_fit_the_width_unless_one_word(english: Email) -> None:
     for line in english.text.splitlines():
         if columns(line) > 72:
             assert len(line.strip().split()) == 1 or line.strip().startswith(("(http", "https://")), line
+
+
+def test_text_part_wraps_a_list_item_under_its_text_and_a_quote_with_its_mark(
+    tmp_project: Project, write_issue
+) -> None:
+    long = " ".join(["words that go on"] * 6)
+    path = write_issue(
+        f"date: 2023-12-21\ntitle: T\neditorial: |\n  - {long}\n\n  > {long}\nresources: {{}}\n"
+    )
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    text = Renderer(tmp_project).render(localize(tmp_project, issue, "en")).text
+    assert "- words that go on words that go on words that go on words that go on\n  words" in text
+    assert "> words that go on words that go on words that go on words that go on\n> words" in text
+
+
+def test_text_part_writes_a_tight_list_on_consecutive_lines(tmp_project: Project, write_issue) -> None:
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  Intro.\n\n  - a\n    - b\n  - c\n\n  End.\nresources: {}\n"
+    )
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    text = Renderer(tmp_project).render(localize(tmp_project, issue, "en")).text
+    assert "\nIntro.\n\n- a\n  - b\n- c\n\nEnd.\n\n" in text
+
+
+def test_burmese_in_the_english_editorial_has_the_myanmar_fonts_and_line_height(
+    tmp_project: Project, write_issue
+) -> None:
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: Villages of စစ်ကိုင်း burned.[^1]\nfootnotes:\n  '1': In ရခိုင်.\nresources: {}\n"
+    )
+    issue = read_issue(path, tmp_project.settings).issue
+    assert issue is not None
+    html = Renderer(tmp_project).render(localize(tmp_project, issue, "en")).html
+    for burmese_text in ("စစ်ကိုင်း", "ရခိုင်"):
+        assert re.search(
+            rf'<span lang="my" style="font-family: \'Noto Sans Myanmar\'[^"]*line-height: 1.8;">{burmese_text}</span>',
+            html,
+        )
 
 
 def test_wrap_never_splits_urls() -> None:

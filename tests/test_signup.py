@@ -157,6 +157,20 @@ def test_form_language_follows_accept_language_then_the_source_locale(
     assert '<html lang="en">' in client.get("/subscribe?lang=xx").text
 
 
+def test_form_in_a_language_written_right_to_left_is_laid_out_right_to_left(
+    project: Project, engine: Engine, outbox: Path
+) -> None:
+    rtl = dataclasses.replace(
+        project, settings=dataclasses.replace(project.settings, locales=("en", "ar", "pt_BR"))
+    )
+    with serving(app_sending_to(outbox, rtl, engine, SECRET)) as client:
+        assert '<html lang="ar" dir="rtl">' in client.get("/subscribe?lang=ar").text
+        brazilian = client.get("/subscribe?lang=pt-BR")
+        assert '<html lang="pt-BR">' in brazilian.text
+        assert brazilian.headers["Content-Language"] == "pt-BR"
+        assert '<html lang="en">' in client.get("/subscribe?lang=en").text
+
+
 def test_sign_up_then_confirm_makes_an_active_burmese_subscriber_with_consent(
     client: Client, engine: Engine, outbox: Path
 ) -> None:

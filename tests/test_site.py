@@ -134,6 +134,23 @@ def test_pages_name_their_other_locales_with_hreflang(sample_site: Path) -> None
     ) in en_tags
 
 
+def test_a_locale_with_a_territory_is_written_as_a_bcp47_tag(two_issues: Project, tmp_path: Path) -> None:
+    settings = two_issues.root / "broadsheet.toml"
+    text = settings.read_text(encoding="utf-8").replace('locales = ["en", "my"]', 'locales = ["en", "pt_BR"]')
+    settings.write_text(text, encoding="utf-8")
+    build_site(find_project(two_issues.root), tmp_path / "out")
+    page = tmp_path / "out" / "pt_BR" / "2023-12-21" / "index.html"
+    assert page.read_text(encoding="utf-8").startswith('<!DOCTYPE html>\n<html lang="pt-BR" dir="ltr">')
+    english = _tags(tmp_path / "out" / "en" / "2023-12-21" / "index.html")
+    assert (
+        "a",
+        {"href": "../../pt_BR/2023-12-21/index.html", "hreflang": "pt-BR", "lang": "pt-BR"},
+    ) in english
+    assert any(tag == "link" and a.get("hreflang") == "pt-BR" for tag, a in english)
+    feed = ET.parse(tmp_path / "out" / "pt_BR" / "feed.atom").getroot()
+    assert feed.get("{http://www.w3.org/XML/1998/namespace}lang") == "pt-BR"
+
+
 def test_index_lists_issues_newest_first_with_local_dates(two_issues: Project, tmp_path: Path) -> None:
     build_site(two_issues, tmp_path / "out")
     index = (tmp_path / "out" / "en" / "index.html").read_text(encoding="utf-8")

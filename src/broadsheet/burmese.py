@@ -38,6 +38,8 @@ _DIGIT_NAMES: Final = {
 
 _MYANMAR: Final = "\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f"
 _MYANMAR_CHAR: Final = re.compile(f"[{_MYANMAR}]")
+MYANMAR_RUN: Final = re.compile(f"[{_MYANMAR}](?:[{_MYANMAR}\u200b-\u200d ]*[{_MYANMAR}])?")
+"""A stretch of Myanmar text, the spaces between its phrases included: what text in another language marks `lang="my"`."""
 
 # Zero-width space and joiners belong to the Myanmar text they sit in, so a ZWSP that an author
 # put between two Burmese words stays at the end of a line instead of starting the next one.

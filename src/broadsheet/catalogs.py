@@ -639,11 +639,15 @@ def translation_problems(
             if source_markup[k] != inline[k] and (k in _INLINE_MARKUP or inline[k] > source_markup[k])
         ]
         if differing:
+            # Marks that come in pairs yet are shown as written were closed where Markdown cannot read them.
+            unread = markdown.unread_emphasis(translation)
             problems.append(
                 "Markdown markup differs from the original ("
                 + ", ".join(f"{k}: {source_markup[k]} in the original, {inline[k]} here" for k in differing)
                 + (
-                    "); check that every *, ** and [ ] is closed"
+                    "); " + markdown.unread_emphasis_message(unread[0])
+                    if set(differing) <= _INLINE_MARKUP and len(unread) >= 2
+                    else "); check that every *, ** and [ ] is closed"
                     if set(differing) <= _INLINE_MARKUP
                     else "); a line that begins with #, -, *, 1. or > makes a heading, list or quote"
                 )

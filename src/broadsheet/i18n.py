@@ -67,9 +67,12 @@ def plural_forms(locale: str) -> str:
     """The gettext Plural-Forms header of `locale`, from CLDR's rules.
 
     Babel's own table lacks some languages (Burmese among them) and then
-    guesses two forms; CLDR knows Burmese has one.
+    guesses two forms; CLDR knows Burmese has one. CLDR's rules for French,
+    Spanish, Portuguese, Italian and Catalan read `e`, the exponent of a number
+    written compactly ("1,2 M"), which Babel 2.19 leaves in the expression and
+    gettext (Python's and msgfmt) refuses; a count is never written so: `e` is 0.
     """
-    forms = to_gettext(Locale.parse(locale).plural_form)
+    forms = re.sub(r"\be\b", "0", to_gettext(Locale.parse(locale).plural_form))
     count = int(re.search(r"nplurals=(\d+)", forms).group(1))  # type: ignore[union-attr]
     if count == 1:
         return "nplurals=1; plural=0;"

@@ -555,6 +555,7 @@ class _Checker:
                     ("editorial",),
                     problem.message,
                     spot=self.text_spot(("editorial",), problem.line, problem.needle),
+                    severity=problem.severity,
                 )
             for spaced in _SPACED_REFERENCE.finditer(editorial):
                 self.add(
@@ -577,11 +578,13 @@ class _Checker:
                         ("footnotes", label),
                         problem.message,
                         spot=self.text_spot(("footnotes", label), problem.line, problem.needle),
+                        severity=problem.severity,
                     )
-                for nested_label, _ in nested:
+                for nested_label, line in nested:
                     self.add(
                         ("footnotes", label),
                         f"footnote [^{nested_label}] is referenced inside a footnote; references belong in the editorial",
+                        spot=self.text_spot(("footnotes", label), line, f"[^{nested_label}]"),
                     )
         used = {label for label, _ in refs}
         for label, line in refs:

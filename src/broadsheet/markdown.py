@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.helpers import parseLinkDestination
 from markdown_it.token import Token
 from markupsafe import escape
 from mdit_py_plugins.footnote import footnote_plugin
 
+from . import burmese
+from .errors import Severity
 from .schema import url_problem
 
 LINK_SCHEMES = ("http", "https", "mailto")
@@ -72,6 +75,31 @@ class Problem:
     line: int
     needle: str
     message: str
+    severity: Severity = Severity.ERROR
+
+
+# Markdown that CommonMark reads, or shows as written, otherwise than an editor pasting it from elsewhere means.
+_HEADING = (
+    "a heading has no place in the email's design: it is drawn as large as the title or the section headings; "
+    "write a paragraph, its first words in **bold** if they must stand out"
+)
+_CODE_BLOCK = (
+    "Markdown reads text indented by 4 spaces or more as a code block, shown as written in a fixed-width font; "
+    "remove the indentation if it is a paragraph"
+)
+_FENCE = "a code block is shown as written, in a fixed-width font; the email's design has no place for it"
+_TABLE = "Markdown here has no tables: this is shown as written, pipes and all; write a list instead"
+_STRIKE = (
+    "'~~' does not strike text through here: it is shown as written; delete the text or say it is withdrawn"
+)
+_EMPHASIS = (
+    "{!r} is shown as written: CommonMark ends emphasis right after punctuation (such as ၏ or ။) only before a "
+    "space or punctuation, and never takes '_' inside a word; end it before the punctuation (**စစ်ကောင်စီ**၏), or "
+    "use '*' for '_'"
+)
+# What is left of emphasis CommonMark did not read: `**` anywhere, or `*` or `_` touching Myanmar text.
+_UNREAD_EMPHASIS = re.compile(r"\*\*|__|(?<=[\u1000-\u109f])[*_]+|[*_]+(?=[\u1000-\u109f])")
+_TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
 @dataclass(frozen=True)
@@ -115,6 +143,13 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
             )
         if token.type == "html_block":
             problems.append(Problem(line, token.content.strip().split("\n")[0], _html_message(token.content)))
+        elif token.type == "heading_open":
+            problems.append(Problem(line, token.markup[:1], _HEADING, Severity.WARNING))
+        elif token.type in ("fence", "code_block"):
+            needle = token.markup or token.content.strip().split("\n")[0]
+            problems.append(Problem(line, needle, _FENCE if token.markup else _CODE_BLOCK, Severity.WARNING))
+        elif token.type == "inline" and token.map and _is_table(token.content):
+            problems.append(Problem(line, "|", _TABLE, Severity.WARNING))
         offset = 0
         for child in token.children or []:
             here = line + offset
@@ -127,6 +162,12 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                     problems.append(Problem(here, href, problem))
             elif child.type == "html_inline":
                 problems.append(Problem(here, child.content, _html_message(child.content)))
+            elif child.type == "text" and child.content.count("~~") >= 2:
+                problems.append(Problem(here, "~~", _STRIKE, Severity.WARNING))
+            elif child.type == "text" and (unread := _UNREAD_EMPHASIS.search(child.content)):
+                problems.append(
+                    Problem(here, unread.group(), unread_emphasis_message(unread.group()), Severity.WARNING)
+                )
             elif child.type == "footnote_ref":
                 refs.append((child.meta["label"], here))
             elif child.type == "image":
@@ -138,6 +179,28 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                     )
                 )
     return problems, refs
+
+
+def unread_emphasis(text: str) -> list[str]:
+    """The emphasis marks of `text` that Markdown shows as written (see `_UNREAD_EMPHASIS`), in order."""
+    return [
+        found.group()
+        for token in _inspected(text)
+        for child in token.children or []
+        if child.type == "text"
+        for found in _UNREAD_EMPHASIS.finditer(child.content)
+    ]
+
+
+def unread_emphasis_message(mark: str) -> str:
+    """Why emphasis marked with `mark` is shown as written, and what to write instead."""
+    return _EMPHASIS.format(mark)
+
+
+def _is_table(paragraph: str) -> bool:
+    """Whether a paragraph is a table as GitHub writes one: a row of cells over a rule of dashes and pipes."""
+    lines = paragraph.split("\n")
+    return len(lines) >= 2 and "|" in lines[0] and "|" in lines[1] and bool(_TABLE_RULE.match(lines[1]))
 
 
 def _html_message(html: str) -> str:
@@ -172,6 +235,14 @@ def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: 
     return f'<sup class="fnref"><a href="#fn-{number}"{anchor}>[{shown}]</a></sup>'
 
 
+def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    text = escapeHtml(tokens[idx].content)
+    # Burmese in another language's text gets the Myanmar fonts and line height ([lang="my"] in the templates):
+    # in the Latin stack, at 1.6, its stacked marks are clipped and its lines collide.
+    return burmese.MYANMAR_RUN.sub(r'<span lang="my">\g<0></span>', text) if env.get("mark_burmese") else text
+
+
+_renderer.add_render_rule("text", _render_text)
 _renderer.add_render_rule("link_open", _render_link_open)
 _renderer.add_render_rule("link_close", _render_link_close)
 _renderer.add_render_rule("footnote_ref", _render_footnote_ref)
@@ -195,16 +266,38 @@ def to_html(
     inline: bool = False,
     digits: Callable[[str], str] = _same,
     cited: set[int] | None = None,
+    language: str = "",
 ) -> str:
-    """Safe HTML for `text`; footnote references become `[n]` linked to `#fn-n`.
+    """Safe HTML for `text`, written in `language`; footnote references become `[n]` linked to `#fn-n`, and
+    Burmese in a text in another language is marked `<span lang="my">`.
 
     `digits` writes a footnote number in the edition's digits. The first reference to each footnote has the id
     `fnref-n`, unless its number is in `cited`, the footnotes referred to before (in earlier paragraphs of the
     page): this call adds those it refers to.
     """
-    env = {"numbers": numbers, "digits": digits, "cited": set() if cited is None else cited}
+    env = {
+        "numbers": numbers,
+        "digits": digits,
+        "cited": set() if cited is None else cited,
+        "mark_burmese": bool(language) and language.split("_")[0] != "my",
+    }
     html: str = _renderer.renderInline(text, env) if inline else _renderer.render(text, env)
     return html
+
+
+class TextParagraph(str):
+    """A paragraph of the plain text, its list marker or quote mark included; `indent` starts each of its
+    lines after the first when it is wrapped (spaces under a list item's marker, `> ` in a quote); `joined`
+    when it follows the paragraph before on the next line, as the items of a list written without blank lines do."""
+
+    indent: str
+    joined: bool
+
+    def __new__(cls, text: str, indent: str = "", joined: bool = False) -> TextParagraph:
+        paragraph = super().__new__(cls, text)
+        paragraph.indent = indent
+        paragraph.joined = joined
+        return paragraph
 
 
 def to_text(
@@ -214,19 +307,25 @@ def to_text(
     inline: bool = False,
     digits: Callable[[str], str] = _same,
     bare: bool = False,
-) -> list[str]:
+) -> list[TextParagraph]:
     """Plain-text paragraphs of `text`: links as `text (url)`, footnotes as `[n]`; with `bare`, links as their
-    text alone and no footnote marks (for the inbox preview, which shows neither as a link).
+    text alone and no footnote, list or quote marks (for the inbox preview, which shows them as clutter).
 
     Each list item, quote line and heading comes out as a paragraph of its own,
-    prefixed the way plain-text mail writes them (`- `, `2. `, `> `).
+    prefixed the way plain-text mail writes them (`- `, `2. `, `> `), its `indent` the
+    prefix of its later lines: a wrapped item's lines start under its text, a quote's with `> `.
     """
     tokens = _rendered_tokens(text, inline)
-    paragraphs: list[str] = []
+    paragraphs: list[TextParagraph] = []
     prefixes: list[str] = []  # one for each open quote ("> ") and list (its item's marker)
     counters: list[int] = []  # the next number of each open ordered list
+    # The items of one tight list, nested ones too, follow each other without a blank line: `lists` counts the
+    # top-level lists begun, `last_tight` is the list of the paragraph before when it was a tight list's, else -1.
+    lists, tight, last_tight = 0, False, -1
     for token in tokens:
+        tight = (token.type == "paragraph_open" and token.hidden) or (tight and token.type == "inline")
         if token.type in ("bullet_list_open", "ordered_list_open"):
+            lists += all(p == "> " for p in prefixes)  # no list open: a new one
             prefixes.append("")
             if token.type == "ordered_list_open":
                 counters.append(int(token.attrs.get("start", 1)))
@@ -241,16 +340,21 @@ def to_text(
                 counters.pop()
         elif token.type == "blockquote_open":
             prefixes.append("> ")
-        elif token.type == "inline":
-            paragraphs.append(
-                "".join(prefixes) + _inline_text(token.children or [], numbers, digits, bare=bare)
+        elif token.type in ("inline", "fence", "code_block"):
+            content = (
+                _inline_text(token.children or [], numbers, digits, bare=bare)
+                if token.type == "inline"
+                else token.content.rstrip("\n")
             )
-            # A marker starts only its item's first paragraph; what follows in the item, nested lists too, is indented.
-            prefixes = [p if p == "> " else " " * len(p) for p in prefixes]
-        elif token.type in ("fence", "code_block"):
-            paragraphs.append(token.content.rstrip("\n"))
+            # A marker starts only its item's first line; what follows in the item, nested lists too, is indented.
+            following = [p if p == "> " else " " * len(p) for p in prefixes]
+            joined = tight and last_tight == lists
+            marks = "" if bare else "".join(prefixes)  # an inbox preview is one line: no item marks
+            paragraphs.append(TextParagraph(marks + content, "".join(following), joined))
+            prefixes = following
+            last_tight = lists if tight else -1
         elif token.type == "hr":
-            paragraphs.append("* * *")
+            paragraphs.append(TextParagraph("* * *"))
     return paragraphs
 
 

@@ -28,6 +28,7 @@ from .catalogs import INTERFACE, NAMES, issue_domain
 from .errors import BroadsheetError, Diagnostic, InvalidInput
 from .pipeline import editions
 from .render import Email
+from .schema import language_tag
 from .settings import SETTINGS_FILE, Project, find_project
 
 PHONE, DESKTOP = 375, 680
@@ -116,10 +117,12 @@ def create_app(root: Path, issue: Path) -> Starlette:
         if found is None:
             return PlainTextResponse("no such edition", status_code=404)
         part = request.path_params["part"]
+        # The text part has no lang attribute: the header is what tells the browser its language.
+        language = {"Content-Language": language_tag(found.locale)}
         if part in ("text", "txt"):
-            return PlainTextResponse(found.text)
+            return PlainTextResponse(found.text, headers=language)
         if part == "html":
-            return HTMLResponse(found.html)
+            return HTMLResponse(found.html, headers=language)
         return PlainTextResponse("no such part: .html or .text", status_code=404)
 
     async def state(request: Request) -> Response:

@@ -9,7 +9,6 @@ its HTML past it are left to the web edition, fairly across categories.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
@@ -35,6 +34,7 @@ from .atomic import write_atomic
 from .errors import Diagnostic, InvalidInput, Severity
 from .localize import Edition
 from .model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Resource
+from .schema import language_tag, text_direction
 from .settings import Organization, Project, Settings
 
 HTML_TEMPLATE = "email.mjml.j2"
@@ -77,13 +77,29 @@ def article_html(
     one page: each footnote's first reference, wherever it is, carries the page's one `fnref-n` id."""
     numbers, cited = issue.footnote_numbers, set[int]()
     paragraphs = [
-        {"html": Markup(markdown.to_html(p.markdown, numbers, digits=digits, cited=cited)), "lang": p.lang}
+        {
+            "html": Markup(
+                markdown.to_html(
+                    p.markdown, numbers, digits=digits, cited=cited, language=p.lang or issue.locale
+                )
+            ),
+            "lang": p.lang,
+        }
         for p in issue.paragraphs
     ]
     footnotes = [
         {
             "number": note.number,
-            "html": Markup(markdown.to_html(note.markdown, numbers, inline=True, digits=digits, cited=cited)),
+            "html": Markup(
+                markdown.to_html(
+                    note.markdown,
+                    numbers,
+                    inline=True,
+                    digits=digits,
+                    cited=cited,
+                    language=note.lang or issue.locale,
+                )
+            ),
             "lang": note.lang,
         }
         for note in issue.footnotes
@@ -176,6 +192,7 @@ class Renderer:
         env.filters["names"] = _names
         env.filters["lines"] = _lines
         env.filters["direction"] = text_direction
+        env.filters["tag"] = language_tag
         return env
 
     def render_template(self, name: str, interface: NullTranslations, context: dict[str, Any]) -> str:
@@ -391,13 +408,6 @@ def join_names(names: Sequence[str], locale: str) -> str:
     """`names` separated as the locale separates the items of a list: "A, B" in English, "A၊ B" in Burmese."""
     middle: str = Locale.parse(locale).list_patterns["standard"]["middle"]
     return middle.replace("{0}", "").replace("{1}", "").join(names)
-
-
-@functools.cache
-def text_direction(code: str) -> str:
-    """`rtl` for a language written right to left (Arabic, Hebrew, Persian, Urdu...) as CLDR says, else `ltr`:
-    the `dir` of an element in that language, which lays it out right to left without reordering its neighbours."""
-    return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"
 
 
 @jinja2.pass_context

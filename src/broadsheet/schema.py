@@ -116,6 +116,19 @@ def written_locale(code: str) -> Locale | None:
         return None
 
 
+def language_tag(code: str) -> str:
+    """The BCP 47 tag of a locale code as configured (`pt_BR` -> `pt-BR`, `zh_Hant_TW` -> `zh-Hant-TW`): what HTML's
+    `lang` and `hreflang` and a feed's `xml:lang` take; a browser or screen reader reads `pt_BR` as no language."""
+    return code.replace("_", "-")
+
+
+@functools.cache
+def text_direction(code: str) -> str:
+    """`rtl` for a language written right to left (Arabic, Hebrew, Persian, Urdu...) as CLDR says, else `ltr`:
+    the `dir` of an element in that language, which lays it out right to left without reordering its neighbours."""
+    return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"
+
+
 def code_problem(code: str, kind: str = "language", written: str = "as in `locales`") -> str | None:
     """Why `code` is no `kind` code (`language`, `locale`) written as the formats take it, as `str(locale)`
     writes it; None when it is one. Editions, catalogs' folders and text marked with a language are matched by

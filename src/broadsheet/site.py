@@ -27,7 +27,7 @@ from .localize import Edition, localize
 from .model import Issue
 from .pipeline import Prepared, prepare
 from .render import Renderer, article_html, footer_address
-from .schema import iso_date
+from .schema import iso_date, language_tag
 from .settings import Project
 
 INDEX_TEMPLATE = "site/index.html.j2"
@@ -207,7 +207,7 @@ class _Publisher:
         )
         feed.link(href=self.url(locale), rel="alternate")
         feed.link(href=f"{self.url(locale)}feed.atom", rel="self")
-        feed.language(locale)
+        feed.language(language_tag(locale))
         feed.generator("broadsheet", version=__version__)
         feed.updated(_midnight(editions[0].issue))
         for edition in editions:

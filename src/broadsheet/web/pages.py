@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse
 
 from .. import i18n
 from ..delivery.subscribers import unreadable_name
+from ..schema import language_tag, text_direction
 from ..settings import Project, Settings
 
 CONSENT_TEMPLATE = "web/consent.txt.j2"
@@ -69,7 +70,8 @@ class WebPages:
         settings = self.project.settings
         language = settings.language(locale)
         return {
-            "lang": locale.replace("_", "-"),
+            "lang": language_tag(locale),
+            "dir": text_direction(locale),
             "organization": settings.organization.name,
             "font_family": language.font_family,
             "line_height": language.line_height,
@@ -89,7 +91,9 @@ class WebPages:
             .get_template(template)
             .render(state=state, **{"action": "", **self.values(locale), **values})
         )
-        return HTMLResponse(page, status_code=status_code, headers=PAGE_HEADERS)
+        return HTMLResponse(
+            page, status_code=status_code, headers={**PAGE_HEADERS, "Content-Language": language_tag(locale)}
+        )
 
 
 class FormTokens:
