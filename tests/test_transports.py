@@ -1086,6 +1086,32 @@ def test_sendgrid_bad_request_stops_the_send_with_sendgrids_own_messages(
     assert waits == []
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_sendgrid_redirect_stops_the_send_and_is_not_followed_with_the_key(
+    status: int,
+    httpserver: HTTPServer,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+) -> None:
+    moved = httpserver.url_for("/moved")
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_data(
+        "", status, headers={"Location": moved}
+    )
+    httpserver.expect_request("/moved").respond_with_data("OK")  # followed, a GET would get 200
+
+    with pytest.raises(TransportError) as caught:
+        sendgrid_transport().send(edition(subscriber("reader@example.com")))
+
+    assert caught.value.message.startswith(
+        f"sendgrid: {httpserver.url_for('/').rstrip('/')} answered {status} "
+    )
+    assert caught.value.message.endswith(
+        f"a redirect to '{moved}', which is not followed: set BROADSHEET_SENDGRID_URL to the API's own address"
+    )
+    assert [request.path for request, _ in httpserver.log] == ["/v3/mail/send"]  # the key went nowhere else
+    assert waits == []
+
+
 def test_sendgrid_rejected_key_stops_the_send_and_the_key_shows_nowhere(
     sendgrid: FakeSendGrid,
     sendgrid_transport: Callable[..., SendGridTransport],

@@ -77,6 +77,14 @@ class _AnswerLost(Exception):
     """The request went out but its answer never came: SendGrid may have taken it."""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not followed: urllib follows a POST's 301, 302 or 303 with a GET, without the
+    body but with the API key, to wherever it points, and would take that GET's 200 for SendGrid's 202."""
+
+    def redirect_request(self, *args: Any) -> None:
+        return None
+
+
 class SendGridTransport:
     """Sends through SendGrid's v3 Web API."""
 
@@ -266,7 +274,9 @@ class SendGridTransport:
         )
         try:
             try:
-                with urllib.request.build_opener().open(request, timeout=self.timeout) as response:
+                with urllib.request.build_opener(_NoRedirects).open(
+                    request, timeout=self.timeout
+                ) as response:
                     response.read()
                 return
             except urllib.error.HTTPError as exc:
@@ -286,6 +296,11 @@ class SendGridTransport:
             raise _NotTaken(f"429 Too Many Requests{problems}", self._rate_limit_wait(headers))
         if status >= 500:
             raise _NotTaken(f"{status} {reason}{problems}")
+        if 300 <= status < 400:
+            raise self._stop(
+                f"{self.url} answered {status} {reason}, a redirect to {headers.get('Location')!r}, which is not "
+                f"followed: set {URL_VARIABLE} to the API's own address"
+            )
         cause = _REFUSALS.get(status, f"SendGrid refused the request ({status} {reason})")
         raise self._stop(f"{cause}{problems}")
 
