@@ -9,6 +9,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ from sendgrid.helpers.mail import (  # type: ignore[import-untyped]
     Substitution,
     To,
 )
+from werkzeug import Request, Response
 
 from broadsheet.delivery import personalize
 from broadsheet.delivery.store import Subscriber
@@ -1062,6 +1064,44 @@ def test_sendgrid_request_whose_answer_was_lost_leaves_its_recipients_unknown_an
     assert len(sendgrid.requests) == 1  # SendGrid read it whole: it may have taken it
     assert waits == []
     assert "its 3 recipients are of unknown fate" in caplog.text
+
+
+ACCEPTED = (
+    b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{"id": "queued"}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected_waits"),
+    [
+        ([ACCEPTED], []),
+        ([ACCEPTED.replace(b"Length: 17", b"Length: 100")], []),
+        ([b'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100\r\n\r\n{"errors', ACCEPTED], [1.0]),
+    ],
+    ids=["202-with-a-body", "202-cut-short", "503-cut-short"],
+)
+def test_sendgrid_status_line_is_the_answer_whatever_follows_it(
+    answers: list[bytes],
+    expected_waits: list[float],
+    httpserver: HTTPServer,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+) -> None:
+    def answer(request: Request) -> Response:
+        request.get_data()
+        connection = request.environ["werkzeug.socket"]
+        connection.sendall(answers.pop(0))
+        connection.shutdown(socket.SHUT_RDWR)
+        return Response("", 500)  # never arrives: the connection is shut
+
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_handler(answer)
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(3)]
+
+    deliveries = sendgrid_transport().send(edition(*recipients))
+
+    assert deliveries == [Delivery(r.address, Outcome.SENT) for r in recipients]
+    assert answers == []
+    assert waits == expected_waits
 
 
 def test_sendgrid_unreachable_is_retried_then_stops_the_send(waits: list[float], backoff: Backoff) -> None:

@@ -277,11 +277,11 @@ class SendGridTransport:
                 with urllib.request.build_opener(_NoRedirects).open(
                     request, timeout=self.timeout
                 ) as response:
-                    response.read()
+                    _body(response)
                 return
             except urllib.error.HTTPError as exc:
                 status, reason, headers = exc.code, exc.reason, exc.headers
-                problems = self._problems(exc.read())
+                problems = self._problems(_body(exc))
         except urllib.error.URLError as exc:
             # urllib raises URLError only while connecting and sending: the request did not arrive whole.
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
@@ -331,6 +331,15 @@ class SendGridTransport:
 
     def _stop(self, message: str) -> TransportError:
         return TransportError(f"sendgrid: {without_addresses(self._redact(message))}")
+
+
+def _body(answer: Any) -> bytes:
+    """The body of SendGrid's answer, or none when the connection broke while it came: the status line,
+    already read, is the answer (a 202 cut short took the request all the same)."""
+    try:
+        return bytes(answer.read())
+    except (OSError, http.client.HTTPException):
+        return b""
 
 
 def _parse(address: str) -> tuple[str, str | None]:
