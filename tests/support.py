@@ -164,6 +164,8 @@ class Mailbox:
     """The client end of each connection."""
     rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
     """address -> replies to give its next RCPT commands, in turn; 250 once they run out."""
+    hang_up: set[str] = field(default_factory=set)
+    """Addresses whose refusals, from `rcpt_replies` or `data_replies`, the server follows by closing the connection."""
     data_replies: dict[str, str] = field(default_factory=dict)
     lose_answer: set[str] = field(default_factory=set)
     """Addresses whose message is taken, and the connection dropped before the answer."""
@@ -205,14 +207,14 @@ class Mailbox:
     ) -> str:
         replies = self.rcpt_replies.get(address)
         if replies:
-            return replies.pop(0)
+            return await self._refuse(server, address, replies.pop(0))
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         for address in envelope.rcpt_tos:
             if address in self.data_replies:
-                return self.data_replies[address]
+                return await self._refuse(server, address, self.data_replies[address])
         content = envelope.original_content
         assert isinstance(content, bytes) and isinstance(envelope.mail_from, str)
         assert server.transport is not None
@@ -222,6 +224,13 @@ class Mailbox:
             assert isinstance(server.transport, asyncio.Transport)
             server.transport.abort()
         return "250 2.0.0 queued"
+
+    async def _refuse(self, server: SMTP, address: str, reply: str) -> str:
+        if address in self.hang_up:
+            await server.push(reply)
+            assert server.transport is not None
+            server.transport.close()
+        return reply
 
     def copies(self) -> dict[str, EmailMessage]:
         return {message.rcpt_tos[0]: parse(message.data) for message in self.messages}

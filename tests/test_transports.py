@@ -510,6 +510,32 @@ def test_smtp_rejected_recipient_fails_with_the_server_reply_and_others_are_sent
     assert len(mailbox.peers) == 1
 
 
+def test_smtp_refusal_stands_when_the_server_hangs_up_after_it_and_the_next_message_goes(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.rcpt_replies["gone@example.com"] = ["550 5.1.1 <gone@example.com>: user unknown"]
+    mailbox.data_replies["later@example.com"] = "451 4.7.1 try again later"
+    mailbox.hang_up |= {"gone@example.com", "later@example.com"}
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    deliveries = send_each(
+        transport,
+        subscriber("gone@example.com", 1),
+        subscriber("later@example.com", 2),
+        subscriber("ok@example.com", 3),
+    )
+
+    assert deliveries == [
+        Delivery("gone@example.com", Outcome.FAILED, "RCPT TO: 550 5.1.1 <gone@example.com>: user unknown"),
+        Delivery("later@example.com", Outcome.DEFERRED, "DATA: 451 4.7.1 try again later"),
+        Delivery("ok@example.com", Outcome.SENT, "250 2.0.0 queued"),
+    ]
+    assert sorted(mailbox.copies()) == ["ok@example.com"]
+    assert len(mailbox.peers) == 3  # a new connection after each hang-up, at once
+    assert waits == []
+
+
 def test_smtp_temporary_refusal_defers_the_recipient_at_once_and_the_next_one_goes(
     start_smtp: Callable[..., Mailbox],
     smtp: Callable[..., SMTPTransport],

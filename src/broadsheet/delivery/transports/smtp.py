@@ -324,8 +324,9 @@ class SMTPTransport:
             raise _NotTaken(f"the mail server answered out of turn: {reply}")
         try:
             connection.rset()
-        except (smtplib.SMTPException, OSError) as exc:
-            raise _NotTaken(f"the connection broke after {reply} ({exc})") from None
+        except (smtplib.SMTPException, OSError):
+            # Some servers hang up after a refusal. It stands all the same; the next message opens a new connection.
+            connection.close()
         return reply
 
     def _connect(self) -> smtplib.SMTP:
