@@ -745,6 +745,29 @@ def test_smtp_refused_login_stops_the_send_without_showing_the_password(
     assert mailbox.messages == []
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("step", ["MAIL FROM", "RCPT TO"])
+def test_smtp_server_that_wants_a_login_stops_the_send_failing_nobody(
+    step: str, start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    if step == "MAIL FROM":  # as aiosmtpd, Gmail and Exchange do
+        mailbox = start_smtp(auth_required=True, auth_require_tls=False)
+    else:
+        mailbox = start_smtp()
+        mailbox.rcpt_replies["reader@example.com"] = ["530 5.7.0 Authentication required"]
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    with pytest.raises(TransportError) as caught:
+        transport.send(edition(subscriber("reader@example.com")))
+
+    assert caught.value.message == (
+        f"smtp://127.0.0.1:{mailbox.port}: the server takes no mail before a login (or TLS): {step}: 530 5.7.0 "
+        "Authentication required. Put the user and password in the transport's URL, smtp://user:password@host:port"
+    )
+    assert mailbox.messages == []
+    assert waits == []
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1: (certificate, key) files."""

@@ -322,6 +322,12 @@ class SMTPTransport:
             raise _NotTaken(f"the mail server closed the connection: {reply}")
         if code < 400:
             raise _NotTaken(f"the mail server answered out of turn: {reply}")
+        if code == 530:
+            # About the connection, not the recipient: every copy would be refused alike.
+            raise TransportError(
+                f"{self._where}: the server takes no mail before a login (or TLS): {reply}. Put the user and password "
+                "in the transport's URL, smtp://user:password@host:port"
+            )
         try:
             connection.rset()
         except (smtplib.SMTPException, OSError):
