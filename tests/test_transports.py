@@ -9,6 +9,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 import socket
 import ssl
 import time
@@ -615,6 +616,43 @@ def test_smtp_server_that_keeps_closing_stops_the_send_saying_what_happened(
         "takes connections"
     )
     assert mailbox.messages == []
+
+
+def test_smtp_message_larger_than_the_server_takes_stops_the_send_failing_nobody(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    limited = start_smtp(data_size_limit=1000)  # says SIZE 1000 in its EHLO answer
+    unsaid = start_smtp()
+    unsaid.data_replies["reader@example.com"] = "552 5.3.4 Message size exceeds fixed maximum message size"
+
+    for mailbox, why in [
+        (limited, r"it is [\d,]+ bytes; the server takes at most 1,000 \(its SIZE\)"),
+        (unsaid, "DATA: 552 5.3.4 Message size exceeds fixed maximum message size"),
+    ]:
+        with pytest.raises(TransportError) as caught:
+            smtp(f"smtp://127.0.0.1:{mailbox.port}").send(edition(subscriber("reader@example.com")))
+        assert re.fullmatch(
+            f"smtp://127.0.0.1:{mailbox.port}: the mail server refuses the message as too large: {why}. "
+            "Make the edition smaller, or raise the server's limit",
+            caught.value.message,
+        )
+        assert mailbox.messages == []
+    assert waits == []
+
+
+def test_smtp_full_mailbox_said_after_the_data_fails_only_that_copy(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.data_replies["full@example.com"] = "552 5.2.2 mailbox full"
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    deliveries = send_each(transport, subscriber("full@example.com", 1), subscriber("ok@example.com", 2))
+
+    assert [(d.address, d.outcome) for d in deliveries] == [
+        ("full@example.com", Outcome.FAILED),
+        ("ok@example.com", Outcome.SENT),
+    ]
 
 
 @pytest.mark.parametrize(

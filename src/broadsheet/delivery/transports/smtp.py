@@ -273,7 +273,12 @@ class SMTPTransport:
         cleared: Callable[[], bool],
     ) -> Delivery | None:
         """MAIL, RCPT, DATA: the recipient's Delivery (None when not `cleared`: the transaction is reset);
-        raises `_NotTaken`, or TransportError when the sender is refused."""
+        raises `_NotTaken`, or TransportError when the sender is refused or the message is too large."""
+        limit = connection.esmtp_features.get("size", "")
+        if limit.isdigit() and 0 < int(limit) < len(data):
+            raise self._too_large(
+                f"it is {len(data):,} bytes; the server takes at most {int(limit):,} (its SIZE)"
+            )
         code, text = _run(connection.mail, sender)
         if refusal := self._refusal(connection, "MAIL FROM", code, text):
             if code >= 500:
@@ -308,8 +313,18 @@ class SMTPTransport:
                 f"the mail server closed the connection after the message went out, before answering ({exc})",
             )
         if refusal := self._refusal(connection, "DATA", code, text):
+            # 552 after the data is the message's size (RFC 1870), the same for every copy, unless it says the
+            # mailbox is full (5.2.2).
+            if code == 552 and "5.2.2" not in refusal:
+                raise self._too_large(refusal)
             return Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
         return Delivery(original, Outcome.SENT, _reply(code, text))
+
+    def _too_large(self, why: str) -> TransportError:
+        return TransportError(
+            f"{self._where}: the mail server refuses the message as too large: {why}. Make the edition smaller, "
+            "or raise the server's limit"
+        )
 
     def _refusal(
         self, connection: smtplib.SMTP, command: str, code: int, text: bytes | str, expected: int = 250
