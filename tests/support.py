@@ -380,6 +380,8 @@ class FakeSendGrid:
     rate_limit_reset: int = 0
     drop_containing: set[str] = field(default_factory=set)
     """Addresses whose request is read whole and its connection then dropped, once each, whatever the script says."""
+    invalid: set[str] = field(default_factory=set)
+    """Addresses SendGrid calls invalid: a request holding any of them gets a 400 naming each one's personalization."""
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
@@ -395,6 +397,13 @@ class FakeSendGrid:
                 sendgrid_errors(*((None, p) for p in problems)), 400, content_type="application/json"
             )
         mail = json.loads(body)
+        invalid = [
+            (f"personalizations.{number}.to.0.email", "Does not contain a valid address.")
+            for number, p in enumerate(mail["personalizations"])
+            if p["to"][0]["email"] in self.invalid
+        ]
+        if invalid:  # SendGrid's validation takes nothing of the request
+            return Response(sendgrid_errors(*invalid), 400, content_type="application/json")
         self.requests.append(mail)
         answer = self.script.pop(0) if self.script else "202"
         addresses = {to["email"] for p in mail["personalizations"] for to in p["to"]}
@@ -417,7 +426,9 @@ class FakeSendGrid:
         if answer == "202":
             return Response("", 202)
         return Response(
-            sendgrid_errors(("personalizations.0.to.0.email", "Does not contain a valid address.")),
+            sendgrid_errors(
+                ("content.0.value", "The content value must be a string at least one character in length.")
+            ),
             int(answer),
         )
 

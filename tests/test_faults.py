@@ -594,3 +594,31 @@ def test_sendgrid_rate_limit_is_honoured_by_every_request_in_flight(
     assert all(request.get("personalizations") for request in fake.requests)
     assert min(accepted) >= resets[0]
     assert 1 <= len(limited) <= 4  # the requests in flight when the limit came; the others waited for it
+
+
+def test_sendgrid_addresses_it_calls_invalid_fail_alone_and_the_rest_of_their_request_goes(
+    project: Project, engine: Engine, sendgrid: tuple[FakeSendGrid, HTTPServer]
+) -> None:
+    fake, server = sendgrid
+    addresses = add_subscribers(engine, 30)
+    invalid = {addresses[3], addresses[8]}  # one in each locale's request
+    fake.invalid |= invalid
+    env = sendgrid_env(engine, server)
+
+    first = send(project, env, "--yes")
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-1] == "sent 28, failed 2"
+    assert "broadsheet: 2 copies failed (refused for good, or deferred too long)" in first.stderr
+    assert not any(address in first.stderr for address in addresses)
+    assert addressed(fake.requests) == Counter(set(addresses) - invalid)
+    failed = listed(send(project, env, "--status", "--list", "failed"))
+    assert set(failed) == invalid
+    assert {row[1] for row in failed.values()} == {
+        "SendGrid refused it: to.0.email: Does not contain a valid address."
+    }
+    assert states(engine) == Counter({"sent": 28, "failed": 2})
+
+    again = send(project, env, "--yes")
+    assert again.stdout.splitlines()[-1] == "sent 0, failed 0"
+    assert addressed(fake.requests) == Counter(set(addresses) - invalid)  # nobody twice

@@ -62,7 +62,7 @@ from broadsheet.delivery.transports.smtp import SMTPTransport
 from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER
 from broadsheet.settings import Settings
 
-from .support import FakeSendGrid, Mailbox, free_port, parse
+from .support import FakeSendGrid, Mailbox, free_port, parse, sendgrid_errors
 
 SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်"
 LONG_SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက် နှင့် အခြား သတင်းများ ၂၀၂၃ ခုနှစ် ဒီဇင်ဘာ ၂၁ ရက်"
@@ -1208,9 +1208,62 @@ def test_sendgrid_bad_request_stops_the_send_with_sendgrids_own_messages(
         sendgrid_transport().send(edition(subscriber("reader@example.com")))
     assert caught.value.message == (
         "sendgrid: SendGrid refused the request (400 Bad Request): "
-        "personalizations.0.to.0.email: Does not contain a valid address."
+        "content.0.value: The content value must be a string at least one character in length."
     )
     assert waits == []
+
+
+def test_sendgrid_recipients_a_bad_request_names_fail_and_the_request_goes_again_without_them(
+    sendgrid: FakeSendGrid,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(6)]
+    sendgrid.invalid |= {"reader1@example.com", "reader4@example.com"}
+
+    deliveries = sendgrid_transport().send(edition(*recipients))
+
+    refused = "SendGrid refused it: to.0.email: Does not contain a valid address."
+    assert deliveries == [
+        Delivery(r.address, Outcome.FAILED, refused)
+        if r.address in sendgrid.invalid
+        else Delivery(r.address, Outcome.SENT)
+        for r in recipients
+    ]
+    [taken] = sendgrid.requests
+    assert [p["to"][0]["email"] for p in taken["personalizations"]] == [
+        f"reader{n}@example.com" for n in (0, 2, 3, 5)
+    ]
+    assert waits == []
+    assert "SendGrid refused 2 recipients of a request of 6" in caplog.text
+    assert "reader1@" not in caplog.text
+
+
+def test_sendgrid_batch_whose_every_recipient_is_refused_fails_them_all_and_sends_nothing(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport]
+) -> None:
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(2)]
+    sendgrid.invalid |= {r.address for r in recipients}
+
+    deliveries = sendgrid_transport().send(edition(*recipients))
+
+    assert [(d.address, d.outcome) for d in deliveries] == [(r.address, Outcome.FAILED) for r in recipients]
+    assert sendgrid.requests == []
+
+
+def test_sendgrid_bad_request_naming_no_recipient_of_the_request_stops_the_send(
+    httpserver: HTTPServer, sendgrid_transport: Callable[..., SendGridTransport]
+) -> None:
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_data(
+        sendgrid_errors(("personalizations.7.to.0.email", "Does not contain a valid address.")), 400
+    )
+    with pytest.raises(TransportError) as caught:
+        sendgrid_transport().send(edition(subscriber("reader@example.com")))
+    assert caught.value.message == (
+        "sendgrid: SendGrid refused the request (400 Bad Request): "
+        "personalizations.7.to.0.email: Does not contain a valid address."
+    )
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])

@@ -12,6 +12,7 @@ never sent again from here; any other refusal stops the send.
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import logging
@@ -71,6 +72,18 @@ class _NotTaken(Exception):
         self.detail = detail
         self.wait = wait
         """Seconds SendGrid asked us to wait, when it said."""
+
+
+class _Refused(Exception):
+    """SendGrid refused the request (400) for what it said of some of its personalizations alone: nothing was
+    taken, and the request without them may go."""
+
+    def __init__(self, reasons: dict[int, str], problems: str) -> None:
+        super().__init__(problems)
+        self.reasons = reasons
+        """Position of a personalization in the request -> SendGrid's words about it."""
+        self.problems = problems
+        """SendGrid's words as they came, for a refusal that names none of the request's recipients."""
 
 
 class _AnswerLost(Exception):
@@ -160,8 +173,34 @@ class SendGridTransport:
 
     def send(self, batch: Batch) -> list[Delivery]:
         batch = batch.going()
-        if not batch.recipients:
-            return []
+        refused: dict[str, str] = {}
+        """Address -> why SendGrid refused it: its request goes again without it."""
+        outcome, detail = Outcome.FAILED, ""
+        while going := [r for r in batch.recipients if r.address not in refused]:
+            try:
+                outcome, detail = self._hand_over(dataclasses.replace(batch, recipients=going))
+                break
+            except _Refused as exc:
+                named = {going[n].address: why for n, why in exc.reasons.items() if n < len(going)}
+                if not named:
+                    raise self._stop(f"{_REFUSALS[400]}{exc.problems}") from None
+                log.warning(
+                    "SendGrid refused %d recipients of a request of %d (%s); the request goes again without them",
+                    len(named),
+                    len(going),
+                    without_addresses("; ".join(named.values())),
+                )
+                refused.update(named)
+        return [
+            Delivery(r.address, Outcome.FAILED, f"SendGrid refused it: {refused[r.address]}")
+            if r.address in refused
+            else Delivery(r.address, outcome, detail)
+            for r in batch.recipients
+        ]
+
+    def _hand_over(self, batch: Batch) -> tuple[Outcome, str]:
+        """One request for `batch`, tried again while SendGrid certainly did not take it: its recipients' fate and
+        why; raises `_Refused`, or TransportError when the send cannot go on."""
         body = self.request_body(batch)
         failures = 0
         while True:
@@ -177,7 +216,7 @@ class SendGridTransport:
                     without_addresses(detail),
                     len(batch.recipients),
                 )
-                return [Delivery(r.address, Outcome.UNKNOWN, detail) for r in batch.recipients]
+                return Outcome.UNKNOWN, detail
             except _NotTaken as exc:
                 failures += 1
                 if failures >= self.backoff.attempts:
@@ -198,7 +237,7 @@ class SendGridTransport:
                     log.warning("SendGrid: %s; trying again in %.1f s", without_addresses(exc.detail), wait)
                     self.backoff.sleep(wait)
             else:
-                return [Delivery(r.address, Outcome.SENT) for r in batch.recipients]
+                return Outcome.SENT, ""
 
     def _wait_for_rate_limit(self) -> None:
         """Sleep until the last reported rate limit resets: a 429 to one request pauses all of them."""
@@ -281,7 +320,8 @@ class SendGridTransport:
                 return
             except urllib.error.HTTPError as exc:
                 status, reason, headers = exc.code, exc.reason, exc.headers
-                problems = self._problems(_body(exc))
+                errors = _errors(_body(exc))
+                problems = self._problems(errors)
         except urllib.error.URLError as exc:
             # urllib raises URLError only while connecting and sending: the request did not arrive whole.
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
@@ -301,6 +341,15 @@ class SendGridTransport:
                 f"{self.url} answered {status} {reason}, a redirect to {headers.get('Location')!r}, which is not "
                 f"followed: set {URL_VARIABLE} to the API's own address"
             )
+        if status == 400 and errors and all(_PERSONALIZATION.match(field) for field, _ in errors):
+            reasons: dict[int, str] = {}
+            for field, message in errors:
+                about = _PERSONALIZATION.match(field)
+                assert about is not None
+                said = f"{about.group(2)}: {message}" if about.group(2) else message
+                number = int(about.group(1))
+                reasons[number] = self._redact(f"{reasons[number]}; {said}" if number in reasons else said)
+            raise _Refused(reasons, problems)
         cause = _REFUSALS.get(status, f"SendGrid refused the request ({status} {reason})")
         raise self._stop(f"{cause}{problems}")
 
@@ -313,17 +362,9 @@ class SendGridTransport:
             return max(0.0, reset - self._clock())
         return _number(headers.get("Retry-After"))
 
-    def _problems(self, body: Any) -> str:
-        """SendGrid's own error messages from a JSON error body, as `: field: message; ...`."""
-        try:
-            errors = json.loads(body)["errors"]
-            messages = [
-                f"{error['field']}: {error['message']}" if error.get("field") else str(error["message"])
-                for error in errors[:5]
-                if isinstance(error, dict) and error.get("message")
-            ]
-        except (TypeError, ValueError, KeyError):
-            return ""
+    def _problems(self, errors: Sequence[tuple[str, str]]) -> str:
+        """SendGrid's own error messages, as `: field: message; ...`."""
+        messages = [f"{field}: {message}" if field else message for field, message in errors[:5]]
         return self._redact(f": {'; '.join(messages)}") if messages else ""
 
     def _redact(self, text: str) -> str:
@@ -331,6 +372,23 @@ class SendGridTransport:
 
     def _stop(self, message: str) -> TransportError:
         return TransportError(f"sendgrid: {without_addresses(self._redact(message))}")
+
+
+_PERSONALIZATION = re.compile(r"personalizations\.(\d+)(?:\.(\S+))?$")
+"""A field of SendGrid's errors that names one personalization, and what in it."""
+
+
+def _errors(body: bytes) -> list[tuple[str, str]]:
+    """SendGrid's errors in an error answer's JSON body, as (field or "", message)."""
+    try:
+        errors = json.loads(body)["errors"]
+        return [
+            (str(error.get("field") or ""), str(error["message"]))
+            for error in errors
+            if isinstance(error, dict) and error.get("message")
+        ]
+    except (TypeError, ValueError, KeyError):
+        return []
 
 
 def _body(answer: Any) -> bytes:
