@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from babel.messages.pofile import read_po, write_po
 from sqlalchemy import Engine, create_engine, select, text
@@ -171,6 +172,10 @@ class Mailbox:
     """Addresses whose message is taken, and the connection dropped before the answer."""
     close_on_mail: list[str] = field(default_factory=list)
     """Replies (421) to give the next MAIL commands, in turn, closing the connection after each."""
+    busy: int = 0
+    """Connections still to greet with 421 and close, as a server at its limit of connections does."""
+    answer_after: float = 0.0
+    """Seconds the server takes to answer the end of a message's data (after taking it)."""
     stop: Callable[[], None] = lambda: None
     """Stops the server."""
 
@@ -220,6 +225,7 @@ class Mailbox:
         assert server.transport is not None
         tls = server.transport.get_extra_info("ssl_object") is not None
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), content, tls))
+        await asyncio.sleep(self.answer_after)
         if self.lose_answer & set(envelope.rcpt_tos):
             assert isinstance(server.transport, asyncio.Transport)
             server.transport.abort()
@@ -234,6 +240,25 @@ class Mailbox:
 
     def copies(self) -> dict[str, EmailMessage]:
         return {message.rcpt_tos[0]: parse(message.data) for message in self.messages}
+
+
+class MailServer(Controller):
+    """aiosmtpd's Controller, whose server greets a `Mailbox`'s `busy` connections with 421 before any other."""
+
+    def factory(self) -> SMTP:
+        return _Greeter(self.handler, **self.SMTP_kwargs)
+
+
+class _Greeter(SMTP):
+    async def _handle_client(self) -> None:
+        mailbox = self.event_handler
+        if isinstance(mailbox, Mailbox) and mailbox.busy:
+            mailbox.busy -= 1
+            await self.push("421 4.7.0 too many connections, try again later")
+            assert self.transport is not None
+            self.transport.close()
+            return
+        await super()._handle_client()
 
 
 # -- `broadsheet send` as a process ------------------------------------------------------------

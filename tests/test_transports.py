@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 import itsdangerous
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -62,7 +61,7 @@ from broadsheet.delivery.transports.smtp import SMTPTransport
 from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER
 from broadsheet.settings import Settings
 
-from .support import FakeSendGrid, Mailbox, free_port, parse, sendgrid_errors
+from .support import FakeSendGrid, Mailbox, MailServer, free_port, parse, sendgrid_errors
 
 SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်"
 LONG_SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက် နှင့် အခြား သတင်းများ ၂၀၂၃ ခုနှစ် ဒီဇင်ဘာ ၂၁ ရက်"
@@ -384,11 +383,11 @@ def test_outbox_that_cannot_write_stops_the_send(tmp_path: Path) -> None:
 @pytest.fixture
 def start_smtp() -> Iterator[Callable[..., Mailbox]]:
     """Start a real SMTP server on loopback: `start(mailbox=None, port=None, **Controller options)`."""
-    controllers: list[Controller] = []
+    controllers: list[MailServer] = []
 
     def start(mailbox: Mailbox | None = None, port: int | None = None, **options: Any) -> Mailbox:
         mailbox = mailbox or Mailbox()
-        controller = Controller(mailbox, hostname="127.0.0.1", port=port or free_port(), **options)
+        controller = MailServer(mailbox, hostname="127.0.0.1", port=port or free_port(), **options)
         controller.start()
         controllers.append(controller)
         mailbox.port = controller.port
@@ -418,7 +417,7 @@ def smtp(backoff: Backoff) -> Iterator[Callable[..., SMTPTransport]]:
     opened: list[SMTPTransport] = []
 
     def make(url: str, **options: Any) -> SMTPTransport:
-        transport = SMTPTransport.from_url(url, backoff=backoff, timeout=5.0, **options)
+        transport = SMTPTransport.from_url(url, backoff=backoff, **{"timeout": 5.0, **options})
         opened.append(transport)
         return transport
 
@@ -732,6 +731,66 @@ def test_smtp_connections_are_used_at_once_and_each_reused(
 
     assert sorted(m.rcpt_tos[0] for m in mailbox.messages) == sorted(r.address for r in recipients)
     assert len(mailbox.peers) <= 3
+
+
+def test_smtp_server_that_greets_with_421_is_tried_again_with_backoff(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.busy = 2
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    assert transport.send(edition(subscriber("reader@example.com")))[0].outcome is Outcome.SENT
+    assert waits == [1.0, 2.0]
+
+    mailbox.busy = 3
+    with pytest.raises(TransportError) as caught:
+        smtp(f"smtp://127.0.0.1:{mailbox.port}").send(edition(subscriber("next@example.com")))
+    assert caught.value.message.startswith(
+        f"smtp://127.0.0.1:{mailbox.port}: connecting: 421 4.7.0 too many connections, try again later, "
+        "still after 3 tries."
+    )
+    assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]
+
+
+def test_smtp_answer_slower_than_the_timeout_after_the_data_is_unknown_and_not_sent_again(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.answer_after = 1.0
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}", timeout=0.3)
+
+    [delivery] = transport.send(edition(subscriber("reader@example.com")))
+
+    assert delivery.outcome is Outcome.UNKNOWN
+    assert delivery.detail == (
+        "the mail server closed the connection after the message went out, before answering "
+        "(Connection unexpectedly closed: timed out)"
+    )
+    time.sleep(1.0)
+    assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]  # taken once, never sent again
+    assert waits == []
+
+
+def test_smtp_server_without_8bitmime_or_smtputf8_gets_seven_bit_copies_of_burmese_names_and_idn_domains(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    mailbox = start_smtp(decode_data=True, enable_SMTPUTF8=False)  # says neither 8BITMIME nor SMTPUTF8
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+    burmese = subscriber("ko.ko@example.com", 1, "ကိုကို")
+    idn = subscriber("reader@မြန်မာ.example", 2, "Reader")
+    non_ascii_mailbox = subscriber("ကိုကို@example.com", 3)
+
+    deliveries = send_each(transport, burmese, idn, non_ascii_mailbox)
+
+    assert [d.outcome for d in deliveries] == [Outcome.SENT, Outcome.SENT, Outcome.FAILED]
+    assert deliveries[2].detail.startswith("cannot compose the message: ")
+    assert "SMTPUTF8" in deliveries[2].detail
+    [to_burmese, to_idn] = mailbox.messages
+    assert to_idn.rcpt_tos == ["reader@xn--7idjb0f4ck.example"]
+    for received in (to_burmese, to_idn):
+        assert_smtp_safe(received.data)
+    assert_is_copy_for(parse(to_burmese.data), burmese)
 
 
 def test_smtp_server_that_cannot_be_reached_is_retried_then_stops_the_send(
@@ -1124,6 +1183,28 @@ def test_sendgrid_retries_server_errors_with_backoff(
     assert caplog.text.count(logged) == 2
 
 
+@pytest.mark.parametrize(
+    ("headers", "expected_waits"),
+    [({}, [1.0]), ({"Retry-After": "3"}, [3.0])],
+    ids=["no-reset", "retry-after"],
+)
+def test_sendgrid_rate_limit_without_its_reset_time_waits_as_told_or_backs_off(
+    headers: dict[str, str],
+    expected_waits: list[float],
+    httpserver: HTTPServer,
+    sendgrid: FakeSendGrid,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+) -> None:
+    httpserver.expect_oneshot_request("/v3/mail/send", method="POST").respond_with_data(
+        sendgrid_errors((None, "too many requests")), 429, headers=headers
+    )
+    deliveries = sendgrid_transport().send(edition(subscriber("reader@example.com")))
+    assert deliveries[0].outcome is Outcome.SENT
+    assert waits == expected_waits
+    assert len(sendgrid.requests) == 1
+
+
 def test_sendgrid_server_errors_that_persist_stop_the_send(
     sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
 ) -> None:
@@ -1189,6 +1270,41 @@ def test_sendgrid_status_line_is_the_answer_whatever_follows_it(
     assert deliveries == [Delivery(r.address, Outcome.SENT) for r in recipients]
     assert answers == []
     assert waits == expected_waits
+
+
+def test_sendgrid_answer_slower_than_the_timeout_leaves_the_batch_unknown_and_not_sent_again(
+    httpserver: HTTPServer, backoff: Backoff, waits: list[float]
+) -> None:
+    def slow(request: Request) -> Response:
+        request.get_data()
+        time.sleep(1.0)
+        return Response("", 202)
+
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_handler(slow)
+    transport = SendGridTransport(API_KEY, url=httpserver.url_for("/"), backoff=backoff, timeout=0.3)
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(2)]
+
+    deliveries = transport.send(edition(*recipients))
+
+    assert [(d.address, d.outcome) for d in deliveries] == [(r.address, Outcome.UNKNOWN) for r in recipients]
+    assert deliveries[0].detail.startswith(
+        "the connection to SendGrid broke after the request went out, before the answer (TimeoutError"
+    )
+    assert len(httpserver.log) <= 1 and waits == []  # one request, not tried again
+
+
+def test_sendgrid_host_that_does_not_resolve_is_retried_then_stops_the_send(
+    waits: list[float], backoff: Backoff
+) -> None:
+    environ = {"SENDGRID_API_KEY": API_KEY, "BROADSHEET_SENDGRID_URL": "https://api.sendgrid.invalid"}
+    with pytest.raises(TransportError) as caught:
+        SendGridTransport.from_environment(environ, backoff=backoff).send(
+            edition(subscriber("reader@example.com"))
+        )
+    assert caught.value.message.startswith("sendgrid: cannot reach SendGrid ([Errno ")
+    assert caught.value.message.endswith("still after 3 tries")
+    assert API_KEY not in caught.value.message
+    assert waits == [1.0, 2.0]
 
 
 def test_sendgrid_unreachable_is_retried_then_stops_the_send(waits: list[float], backoff: Backoff) -> None:
