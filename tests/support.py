@@ -405,10 +405,14 @@ class FakeSendGrid:
     rate_limit_reset: int = 0
     drop_containing: set[str] = field(default_factory=set)
     """Addresses whose request is read whole and its connection then dropped, once each, whatever the script says."""
+    forbidden_keys: set[str] = field(default_factory=set)
+    """Keys SendGrid knows that lack the Mail Send permission: 403."""
     invalid: set[str] = field(default_factory=set)
     """Addresses SendGrid calls invalid: a request holding any of them gets a 400 naming each one's personalization."""
 
     def handle(self, request: Request) -> Response:
+        if request.headers.get("Authorization") in {f"Bearer {key}" for key in self.forbidden_keys}:
+            return Response(sendgrid_errors((None, "access forbidden")), 403, content_type="application/json")
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return Response(
                 sendgrid_errors((None, "The provided authorization grant is invalid, expired, or revoked")),

@@ -622,3 +622,41 @@ def test_sendgrid_addresses_it_calls_invalid_fail_alone_and_the_rest_of_their_re
     again = send(project, env, "--yes")
     assert again.stdout.splitlines()[-1] == "sent 0, failed 0"
     assert addressed(fake.requests) == Counter(set(addresses) - invalid)  # nobody twice
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        (
+            "SG.wrong-key",
+            "SendGrid rejected the API key (401 Unauthorized); check SENDGRID_API_KEY: "
+            "The provided authorization grant is invalid, expired, or revoked",
+        ),
+        (
+            "SG.read-only-key",
+            "SendGrid refused the request (403 Forbidden); check that the API key in SENDGRID_API_KEY has the Mail "
+            "Send permission, and that `sender` in broadsheet.toml is a verified sender: access forbidden",
+        ),
+    ],
+)
+def test_sendgrid_key_refused_stops_the_send_at_once_failing_nobody_and_showing_no_key(
+    key: str, said: str, project: Project, engine: Engine, sendgrid: tuple[FakeSendGrid, HTTPServer]
+) -> None:
+    fake, server = sendgrid
+    fake.forbidden_keys.add("SG.read-only-key")
+    addresses = add_subscribers(engine, 40)
+    env = sendgrid_env(engine, server)
+
+    refused = send(project, {**env, "SENDGRID_API_KEY": key}, "--yes", "--batch-size", "5")
+
+    assert refused.returncode == 1
+    assert refused.stdout.splitlines()[-1] == "sent 0, failed 0"
+    assert refused.stderr.splitlines()[-1] == f"broadsheet: sendgrid: {said}"
+    assert key not in refused.stdout + refused.stderr
+    assert "read-only" not in refused.stdout + refused.stderr and "wrong-key" not in refused.stderr
+    assert len(server.log) <= 4  # the requests in flight when the first answer came: one per channel
+    assert states(engine) == Counter({"pending": 40})
+
+    fixed = send(project, env, "--yes", "--batch-size", "5")
+    assert fixed.returncode == 0, fixed.stderr
+    assert addressed(fake.requests) == Counter(addresses)
