@@ -1144,7 +1144,7 @@ def test_sendgrid_rate_limit_that_resets_too_late_stops_the_send(
 ) -> None:
     sendgrid.script = ["429"]
     sendgrid.rate_limit_reset = 1_700_003_600
-    with pytest.raises(TransportError, match="resets in 3600 s"):
+    with pytest.raises(TransportError, match="SendGrid asks to wait 3600 s, longer than this send waits"):
         sendgrid_transport().send(edition(subscriber("reader@example.com")))
     assert waits == []
 
@@ -1203,6 +1203,42 @@ def test_sendgrid_rate_limit_without_its_reset_time_waits_as_told_or_backs_off(
     assert deliveries[0].outcome is Outcome.SENT
     assert waits == expected_waits
     assert len(sendgrid.requests) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_sendgrid_server_error_with_retry_after_pauses_every_request_that_long(
+    status: int,
+    httpserver: HTTPServer,
+    sendgrid: FakeSendGrid,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+) -> None:
+    httpserver.expect_oneshot_request("/v3/mail/send", method="POST").respond_with_data(
+        "", status, headers={"Retry-After": "20"}
+    )
+    transport = sendgrid_transport(concurrency=2)
+
+    assert transport.send(edition(subscriber("first@example.com")))[0].outcome is Outcome.SENT
+    assert waits == [20.0]
+    waits.clear()
+    # Another request waits for the same time (the test clock stands still).
+    assert transport.send(edition(subscriber("second@example.com")))[0].outcome is Outcome.SENT
+    assert waits == [20.0]
+    assert len(sendgrid.requests) == 2
+
+
+def test_sendgrid_server_error_asking_to_wait_longer_than_a_send_waits_stops_it(
+    httpserver: HTTPServer, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+) -> None:
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_data(
+        "", 503, headers={"Retry-After": "3600"}
+    )
+    with pytest.raises(TransportError) as caught:
+        sendgrid_transport().send(edition(subscriber("reader@example.com")))
+    assert caught.value.message == (
+        "sendgrid: 503 SERVICE UNAVAILABLE; SendGrid asks to wait 3600 s, longer than this send waits"
+    )
+    assert waits == []
 
 
 def test_sendgrid_server_errors_that_persist_stop_the_send(

@@ -4,10 +4,12 @@ The edition goes once per request with its placeholders; SendGrid fills them
 per recipient from each personalization's `substitutions`. The request is
 checked against SendGrid's limits before it leaves. Several requests may be in
 flight at once (`concurrency`); a rate limit pauses all of them until it
-resets. Rate limits, 5xx answers and connections that failed before the
-request went out are retried; a request whose answer was lost (the connection
-broke after its body went out, a timeout) leaves its recipients unknown and is
-never sent again from here; any other refusal stops the send.
+resets, and so does a 5xx's Retry-After. Rate limits, 5xx answers and
+connections that failed before the request went out are retried; a request
+whose answer was lost (the connection broke after its body went out, a
+timeout) leaves its recipients unknown and is never sent again from here;
+recipients a 400 names fail, and the request goes again without them; any
+other refusal stops the send.
 """
 
 from __future__ import annotations
@@ -223,7 +225,7 @@ class SendGridTransport:
                     raise self._stop(f"{exc.detail}, still after {failures} tries") from None
                 if exc.wait is not None and exc.wait > self.max_wait:
                     raise self._stop(
-                        f"{exc.detail}; the limit resets in {exc.wait:.0f} s, later than this send waits"
+                        f"{exc.detail}; SendGrid asks to wait {exc.wait:.0f} s, longer than this send waits"
                     ) from None
                 # Never sooner than the backoff: our clock and SendGrid's may disagree by a second or two.
                 wait = max(exc.wait or 0.0, self.backoff.delay(failures))
@@ -335,7 +337,8 @@ class SendGridTransport:
         if status == 429:
             raise _NotTaken(f"429 Too Many Requests{problems}", self._rate_limit_wait(headers))
         if status >= 500:
-            raise _NotTaken(f"{status} {reason}{problems}")
+            # A 503's Retry-After says when the service is back (RFC 9110 10.2.3): trying sooner wastes the tries.
+            raise _NotTaken(f"{status} {reason}{problems}", _number(headers.get("Retry-After")))
         if 300 <= status < 400:
             raise self._stop(
                 f"{self.url} answered {status} {reason}, a redirect to {headers.get('Location')!r}, which is not "
