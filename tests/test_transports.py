@@ -61,7 +61,7 @@ from broadsheet.delivery.transports.smtp import SMTPTransport
 from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER
 from broadsheet.settings import Settings
 
-from .support import FakeSendGrid, Mailbox, MailServer, free_port, parse, sendgrid_errors
+from .support import FakeSendGrid, Mailbox, MailServer, free_port, outside_address, parse, sendgrid_errors
 
 SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်"
 LONG_SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက် နှင့် အခြား သတင်းများ ၂၀၂၃ ခုနှစ် ဒီဇင်ဘာ ၂၁ ရက်"
@@ -382,12 +382,12 @@ def test_outbox_that_cannot_write_stops_the_send(tmp_path: Path) -> None:
 
 @pytest.fixture
 def start_smtp() -> Iterator[Callable[..., Mailbox]]:
-    """Start a real SMTP server on loopback: `start(mailbox=None, port=None, **Controller options)`."""
+    """Start a real SMTP server, on loopback unless `hostname` says: `start(mailbox=None, port=None, **Controller options)`."""
     controllers: list[MailServer] = []
 
     def start(mailbox: Mailbox | None = None, port: int | None = None, **options: Any) -> Mailbox:
         mailbox = mailbox or Mailbox()
-        controller = MailServer(mailbox, hostname="127.0.0.1", port=port or free_port(), **options)
+        controller = MailServer(mailbox, port=port or free_port(), **{"hostname": "127.0.0.1", **options})
         controller.start()
         controllers.append(controller)
         mailbox.port = controller.port
@@ -533,6 +533,25 @@ def test_smtp_refusal_stands_when_the_server_hangs_up_after_it_and_the_next_mess
     ]
     assert sorted(mailbox.copies()) == ["ok@example.com"]
     assert len(mailbox.peers) == 3  # a new connection after each hang-up, at once
+    assert waits == []
+
+
+def test_smtp_server_that_takes_the_recipient_then_refuses_data_fails_that_copy_and_the_next_goes(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.rcpt_replies["odd@example.com"] = [
+        "250 2.1.5 OK"
+    ]  # said, but not kept: aiosmtpd then refuses DATA
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    deliveries = send_each(transport, subscriber("odd@example.com", 1), subscriber("ok@example.com", 2))
+
+    assert deliveries == [
+        Delivery("odd@example.com", Outcome.FAILED, "DATA: 503 Error: need RCPT command"),
+        Delivery("ok@example.com", Outcome.SENT, "250 2.0.0 queued"),
+    ]
+    assert len(mailbox.peers) == 1
     assert waits == []
 
 
@@ -861,6 +880,27 @@ def test_smtp_server_that_wants_a_login_stops_the_send_failing_nobody(
         f"smtp://127.0.0.1:{mailbox.port}: the server takes no mail before a login (or TLS): {step}: 530 5.7.0 "
         "Authentication required. Put the user and password in the transport's URL, smtp://user:password@host:port"
     )
+    assert mailbox.messages == []
+    assert waits == []
+
+
+def test_smtp_server_without_starttls_gets_no_password_unless_on_loopback(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    host = outside_address()
+    if host is None:
+        pytest.skip("this machine has no address but loopback ones")
+    mailbox = start_smtp(hostname=host)  # offers no STARTTLS: it has no certificate
+    transport = smtp(f"smtp://editor:s3cret-pa55@{host}:{mailbox.port}")
+
+    with pytest.raises(TransportError) as caught:
+        transport.send(edition(subscriber("reader@example.com")))
+
+    assert caught.value.message == (
+        f"smtp://editor@{host}:{mailbox.port}: the server does not offer STARTTLS; refusing to send the password "
+        "unencrypted (use smtps:// if the server speaks TLS on connect)"
+    )
+    assert "s3cret-pa55" not in caught.value.message + repr(transport)
     assert mailbox.messages == []
     assert waits == []
 
