@@ -1392,6 +1392,31 @@ def test_sendgrid_unreachable_is_retried_then_stops_the_send(waits: list[float],
     assert waits == [1.0, 2.0]
 
 
+def test_sendgrid_tls_that_fails_alike_every_time_stops_the_send_at_once(
+    certificate: tuple[Path, Path], backoff: Backoff, waits: list[float]
+) -> None:
+    self_signed = HTTPServer(host="127.0.0.1", ssl_context=server_context(certificate))
+    plain = HTTPServer(host="127.0.0.1")
+    for server in (self_signed, plain):
+        server.expect_request("/v3/mail/send", method="POST").respond_with_data("", 202)
+        server.start()
+    try:
+        for server, said in [
+            (self_signed, r"the TLS certificate does not verify \(self-signed certificate\)"),
+            (plain, r"TLS failed \(WRONG_VERSION_NUMBER\); check BROADSHEET_SENDGRID_URL"),
+        ]:
+            url = f"https://127.0.0.1:{server.port}"
+            transport = SendGridTransport(API_KEY, url=url, backoff=backoff)
+            with pytest.raises(TransportError) as caught:
+                transport.send(edition(subscriber("reader@example.com")))
+            assert re.fullmatch(f"sendgrid: {re.escape(url)}: {said}", caught.value.message)
+            assert server.log == []
+    finally:
+        self_signed.stop()
+        plain.stop()
+    assert waits == []
+
+
 def test_sendgrid_bad_request_stops_the_send_with_sendgrids_own_messages(
     sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
 ) -> None:

@@ -330,6 +330,14 @@ class SendGridTransport:
                 raise self._stop(
                     f"{self.url}: the TLS certificate does not verify ({exc.reason.verify_message})"
                 ) from None
+            # A handshake that fails alike every time (plain HTTP at an https:// address) is not tried again;
+            # one the other end cut short (EOF) may be.
+            if isinstance(exc.reason, ssl.SSLError) and not isinstance(
+                exc.reason, (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+            ):
+                raise self._stop(
+                    f"{self.url}: TLS failed ({exc.reason.reason or exc.reason}); check {URL_VARIABLE}"
+                ) from None
             raise _NotTaken(f"cannot reach SendGrid ({exc.reason})") from None
         except (OSError, http.client.HTTPException) as exc:
             # Broke while waiting for the answer: SendGrid may have taken the request.
