@@ -1392,6 +1392,21 @@ def test_sendgrid_unreachable_is_retried_then_stops_the_send(waits: list[float],
     assert waits == [1.0, 2.0]
 
 
+def test_sendgrid_request_too_large_stops_the_send_saying_what_to_make_smaller(
+    httpserver: HTTPServer, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+) -> None:
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_data(
+        "<html><body><h1>413 Request Entity Too Large</h1></body></html>", 413, content_type="text/html"
+    )
+    with pytest.raises(TransportError) as caught:
+        sendgrid_transport().send(edition(subscriber("reader@example.com")))
+    assert caught.value.message == (
+        "sendgrid: SendGrid refused the request as too large (413 Payload Too Large); send fewer recipients a "
+        "request (send --batch-size) or make the edition smaller"
+    )
+    assert waits == []
+
+
 def test_sendgrid_tls_that_fails_alike_every_time_stops_the_send_at_once(
     certificate: tuple[Path, Path], backoff: Backoff, waits: list[float]
 ) -> None:

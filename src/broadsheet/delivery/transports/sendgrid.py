@@ -62,7 +62,8 @@ _REFUSALS = {
     401: f"SendGrid rejected the API key (401 Unauthorized); check {KEY_VARIABLE}",
     403: f"SendGrid refused the request (403 Forbidden); check that the API key in {KEY_VARIABLE} has the Mail Send permission, and that `sender` in broadsheet.toml is a verified sender",
     404: f"SendGrid has no mail/send at this address (404 Not Found); check {URL_VARIABLE}",
-    413: "SendGrid refused the request as too large (413 Payload Too Large)",
+    413: "SendGrid refused the request as too large (413 Payload Too Large); send fewer recipients a request "
+    "(send --batch-size) or make the edition smaller",
 }
 
 
