@@ -861,6 +861,30 @@ def test_smtp_refused_login_stops_the_send_without_showing_the_password(
     assert mailbox.messages == []
 
 
+def test_smtp_login_refused_for_now_is_tried_again_with_backoff(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    peers: list[object] = []
+    accept = accept_only(b"editor", b"right")
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        peers.append(session.peer)
+        if session.peer == peers[0]:  # the first connection: the password store is down
+            return AuthResult(
+                success=False, handled=False, message="454 4.7.0 Temporary authentication failure"
+            )
+        return accept(server, session, envelope, mechanism, data)
+
+    mailbox = start_smtp(authenticator=authenticator, auth_require_tls=False)
+    transport = smtp(f"smtp://editor:right@127.0.0.1:{mailbox.port}")
+
+    assert transport.send(edition(subscriber("reader@example.com")))[0].outcome is Outcome.SENT
+    assert waits == [1.0]
+    assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 @pytest.mark.parametrize("step", ["MAIL FROM", "RCPT TO"])
 def test_smtp_server_that_wants_a_login_stops_the_send_failing_nobody(

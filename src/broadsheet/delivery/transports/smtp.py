@@ -372,6 +372,8 @@ class SMTPTransport:
                 connection.login(self.username, self._password)
         except smtplib.SMTPAuthenticationError as exc:
             _close(connection)
+            if 400 <= exc.smtp_code < 500:  # 454 4.7.0: the server cannot check the password now
+                raise _NotTaken(f"logging in: {_reply(exc.smtp_code, exc.smtp_error)}") from None
             raise TransportError(
                 f"{self._where}: the server refused the login of {self.username!r}: {_reply(exc.smtp_code, exc.smtp_error)}",
             ) from None
