@@ -1495,18 +1495,31 @@ def test_sendgrid_batch_whose_every_recipient_is_refused_fails_them_all_and_send
     assert sendgrid.requests == []
 
 
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("personalizations.7.to.0.email", "Does not contain a valid address."),  # not in this request
+        ("personalizations.0.headers", "Invalid type. Expected: object, given: string."),  # alike for all
+    ],
+)
 def test_sendgrid_bad_request_naming_no_recipient_of_the_request_stops_the_send(
-    httpserver: HTTPServer, sendgrid_transport: Callable[..., SendGridTransport]
+    field: str,
+    message: str,
+    httpserver: HTTPServer,
+    sendgrid_transport: Callable[..., SendGridTransport],
 ) -> None:
     httpserver.expect_request("/v3/mail/send", method="POST").respond_with_data(
-        sendgrid_errors(("personalizations.7.to.0.email", "Does not contain a valid address.")), 400
+        sendgrid_errors((field, message)), 400
     )
     with pytest.raises(TransportError) as caught:
-        sendgrid_transport().send(edition(subscriber("reader@example.com")))
-    assert caught.value.message == (
-        "sendgrid: SendGrid refused the request (400 Bad Request): "
-        "personalizations.7.to.0.email: Does not contain a valid address."
+        sendgrid_transport().send(
+            edition(subscriber("reader@example.com"), subscriber("other@example.com", 2))
+        )
+    assert (
+        caught.value.message
+        == f"sendgrid: SendGrid refused the request (400 Bad Request): {field}: {message}"
     )
+    assert len(httpserver.log) == 1
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])

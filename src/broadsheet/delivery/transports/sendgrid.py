@@ -358,7 +358,7 @@ class SendGridTransport:
             for field, message in errors:
                 about = _PERSONALIZATION.match(field)
                 assert about is not None
-                said = f"{about.group(2)}: {message}" if about.group(2) else message
+                said = f"{about.group(2)}: {message}"
                 number = int(about.group(1))
                 reasons[number] = self._redact(f"{reasons[number]}; {said}" if number in reasons else said)
             raise _Refused(reasons, problems)
@@ -386,8 +386,10 @@ class SendGridTransport:
         return TransportError(f"sendgrid: {without_addresses(self._redact(message))}")
 
 
-_PERSONALIZATION = re.compile(r"personalizations\.(\d+)(?:\.(\S+))?$")
-"""A field of SendGrid's errors that names one personalization, and what in it."""
+_PERSONALIZATION = re.compile(r"personalizations\.(\d+)\.(to(?:\.\S+)?)$")
+"""A field of SendGrid's errors that names one personalization's recipient (`personalizations.3.to.0.email`).
+Its headers, substitutions and custom arguments are made alike for every copy: an error there stops the send,
+lest each request be sent again once for each of its personalizations."""
 
 
 def _errors(body: bytes) -> list[tuple[str, str]]:
