@@ -183,8 +183,9 @@ class Mailbox:
     """Addresses whose message is taken, and the connection dropped before the answer."""
     close_on_mail: list[str] = field(default_factory=list)
     """Replies (421) to give the next MAIL commands, in turn, closing the connection after each."""
-    busy: int = 0
-    """Connections still to greet with 421 and close, as a server at its limit of connections does."""
+    greetings: list[str] = field(default_factory=list)
+    """Replies to greet the next connections with, in turn, closing each (a 421 from a server at its limit of
+    connections, a 554 from one that refuses this client); 220 once they run out."""
     answer_after: float = 0.0
     """Seconds the server takes to answer the end of a message's data (after taking it)."""
     stop: Callable[[], None] = lambda: None
@@ -254,7 +255,7 @@ class Mailbox:
 
 
 class MailServer(Controller):
-    """aiosmtpd's Controller, whose server greets a `Mailbox`'s `busy` connections with 421 before any other."""
+    """aiosmtpd's Controller, whose server greets connections as a `Mailbox`'s `greetings` say before any other."""
 
     def factory(self) -> SMTP:
         return _Greeter(self.handler, **self.SMTP_kwargs)
@@ -263,9 +264,8 @@ class MailServer(Controller):
 class _Greeter(SMTP):
     async def _handle_client(self) -> None:
         mailbox = self.event_handler
-        if isinstance(mailbox, Mailbox) and mailbox.busy:
-            mailbox.busy -= 1
-            await self.push("421 4.7.0 too many connections, try again later")
+        if isinstance(mailbox, Mailbox) and mailbox.greetings:
+            await self.push(mailbox.greetings.pop(0))
             assert self.transport is not None
             self.transport.close()
             return

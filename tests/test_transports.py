@@ -733,13 +733,13 @@ def test_smtp_server_that_greets_with_421_is_tried_again_with_backoff(
     start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
 ) -> None:
     mailbox = start_smtp()
-    mailbox.busy = 2
+    mailbox.greetings = ["421 4.7.0 too many connections, try again later"] * 2
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
 
     assert transport.send(edition(subscriber("reader@example.com")))[0].outcome is Outcome.SENT
     assert waits == [1.0, 2.0]
 
-    mailbox.busy = 3
+    mailbox.greetings = ["421 4.7.0 too many connections, try again later"] * 3
     with pytest.raises(TransportError) as caught:
         smtp(f"smtp://127.0.0.1:{mailbox.port}").send(edition(subscriber("next@example.com")))
     assert caught.value.message.startswith(
@@ -747,6 +747,24 @@ def test_smtp_server_that_greets_with_421_is_tried_again_with_backoff(
         "still after 3 tries."
     )
     assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]
+
+
+def test_smtp_server_that_refuses_this_client_at_greeting_stops_the_send_at_once(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.greetings = ["554 5.7.1 your address is on a block list"] * 3
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    with pytest.raises(TransportError) as caught:
+        transport.send(edition(subscriber("reader@example.com")))
+
+    assert caught.value.message == (
+        f"smtp://127.0.0.1:{mailbox.port}: the mail server refuses this client: "
+        "554 5.7.1 your address is on a block list"
+    )
+    assert mailbox.greetings == ["554 5.7.1 your address is on a block list"] * 2  # asked once
+    assert waits == []
 
 
 def test_smtp_answer_slower_than_the_timeout_after_the_data_is_unknown_and_not_sent_again(

@@ -395,6 +395,10 @@ class SMTPTransport:
             raise
         except smtplib.SMTPResponseException as exc:
             _close(connection)
+            if exc.smtp_code >= 500:  # a block list, a greeting of 554: asking again gets the same
+                raise TransportError(
+                    f"{self._where}: the mail server refuses this client: {_reply(exc.smtp_code, exc.smtp_error)}"
+                ) from None
             raise _NotTaken(f"connecting: {_reply(exc.smtp_code, exc.smtp_error)}") from None
         except (smtplib.SMTPException, OSError) as exc:
             _close(connection)
