@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from babel.messages.pofile import read_po, write_po
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -156,6 +156,18 @@ def outside_address() -> str | None:
             return None
         address = str(probe.getsockname()[0])
     return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def accept_only(login: bytes, password: bytes) -> Callable[..., AuthResult]:
+    """An aiosmtpd authenticator that lets in `login` with `password` alone."""
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (login, password)
+        return AuthResult(success=ok, handled=False)
+
+    return authenticator
 
 
 @dataclass

@@ -35,6 +35,7 @@ from broadsheet.settings import Project
 
 from .support import (
     FakeSendGrid,
+    accept_only,
     add_subscribers,
     environment,
     free_port,
@@ -420,6 +421,44 @@ def test_a_mail_server_that_dies_mid_send_is_named_with_what_to_do(
         "handed over stay pending: run the same send again once the mail server takes connections"
     )
     assert states(engine) == Counter({"unknown": 1, "pending": 9})
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_mail_server_that_wants_a_login_stops_the_send_and_the_rerun_with_one_sends_each_copy_once(
+    project: Project, engine: Engine
+) -> None:
+    handler = Misbehaving()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        auth_required=True,
+        auth_require_tls=False,  # loopback: no TLS wanted
+        authenticator=accept_only(b"editor", b"s3cret-pa55"),
+    )
+    controller.start()
+    try:
+        addresses = add_subscribers(engine, 20)
+        url = f"smtp://127.0.0.1:{controller.port}"
+
+        refused = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+        assert refused.returncode == 1
+        assert refused.stdout.splitlines()[-1] == "sent 0, failed 0"
+        assert refused.stderr.splitlines()[-1] == (
+            f"broadsheet: {url}: the server takes no mail before a login (or TLS): MAIL FROM: 530 5.7.0 "
+            "Authentication required. Put the user and password in the transport's URL, "
+            "smtp://user:password@host:port"
+        )
+        assert states(engine) == Counter({"pending": 20})
+
+        login = f"smtp://editor:s3cret-pa55@127.0.0.1:{controller.port}"
+        logged_in = send(project, environment(engine, BROADSHEET_TRANSPORT=login), "--yes")
+        assert logged_in.returncode == 0, logged_in.stderr
+        assert "s3cret-pa55" not in logged_in.stdout + logged_in.stderr
+        assert handler.received == Counter(addresses)
+    finally:
+        controller.stop()
 
 
 REFUSE_ANSWERS = {

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import itsdangerous
 import pytest
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -61,7 +61,16 @@ from broadsheet.delivery.transports.smtp import SMTPTransport
 from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER
 from broadsheet.settings import Settings
 
-from .support import FakeSendGrid, Mailbox, MailServer, free_port, outside_address, parse, sendgrid_errors
+from .support import (
+    FakeSendGrid,
+    Mailbox,
+    MailServer,
+    accept_only,
+    free_port,
+    outside_address,
+    parse,
+    sendgrid_errors,
+)
 
 SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်"
 LONG_SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက် နှင့် အခြား သတင်းများ ၂၀၂၃ ခုနှစ် ဒီဇင်ဘာ ၂၁ ရက်"
@@ -814,16 +823,6 @@ def test_smtp_server_that_cannot_be_reached_is_retried_then_stops_the_send(
     with pytest.raises(TransportError, match="cannot connect"):
         transport.send(edition(subscriber("reader@example.com")))
     assert waits == [1.0, 2.0]
-
-
-def accept_only(login: bytes, password: bytes) -> Callable[..., AuthResult]:
-    def authenticator(
-        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (login, password)
-        return AuthResult(success=ok, handled=False)
-
-    return authenticator
 
 
 def test_smtp_logs_in_with_percent_decoded_user_and_password(
