@@ -1411,6 +1411,20 @@ def test_sendgrid_host_that_does_not_resolve_is_retried_then_stops_the_send(
     assert waits == [1.0, 2.0]
 
 
+def test_sendgrid_gateway_timeout_leaves_the_batch_unknown_and_not_sent_again(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+) -> None:
+    sendgrid.script = ["504"]  # SendGrid read the request whole
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(2)]
+
+    deliveries = sendgrid_transport().send(edition(*recipients))
+
+    detail = "a gateway before SendGrid gave up waiting for its answer (504 GATEWAY TIMEOUT)"
+    assert deliveries == [Delivery(r.address, Outcome.UNKNOWN, detail) for r in recipients]
+    assert len(sendgrid.requests) == 1
+    assert waits == []
+
+
 def test_sendgrid_unreachable_is_retried_then_stops_the_send(waits: list[float], backoff: Backoff) -> None:
     environ = {"SENDGRID_API_KEY": API_KEY, "BROADSHEET_SENDGRID_URL": f"http://127.0.0.1:{free_port()}"}
     with pytest.raises(TransportError, match="cannot reach SendGrid"):

@@ -211,9 +211,7 @@ class SendGridTransport:
             try:
                 self._post(body)
             except _AnswerLost as exc:
-                detail = (
-                    f"the connection to SendGrid broke after the request went out, before the answer ({exc})"
-                )
+                detail = str(exc)
                 log.warning(
                     "SendGrid: %s; its %d recipients are of unknown fate",
                     without_addresses(detail),
@@ -342,9 +340,14 @@ class SendGridTransport:
             raise _NotTaken(f"cannot reach SendGrid ({exc.reason})") from None
         except (OSError, http.client.HTTPException) as exc:
             # Broke while waiting for the answer: SendGrid may have taken the request.
-            raise _AnswerLost(repr(exc)) from None
+            raise _AnswerLost(
+                f"the connection to SendGrid broke after the request went out, before the answer ({exc!r})"
+            ) from None
         if status == 429:
             raise _NotTaken(f"429 Too Many Requests{problems}", self._rate_limit_wait(headers))
+        if status == 504:
+            # A gateway before SendGrid gave up waiting for it: SendGrid may have taken the request all the same.
+            raise _AnswerLost(f"a gateway before SendGrid gave up waiting for its answer ({status} {reason})")
         if status >= 500:
             # A 503's Retry-After says when the service is back (RFC 9110 10.2.3): trying sooner wastes the tries.
             raise _NotTaken(f"{status} {reason}{problems}", _number(headers.get("Retry-After")))
