@@ -622,26 +622,73 @@ def test_smtp_server_that_keeps_closing_stops_the_send_saying_what_happened(
     assert mailbox.messages == []
 
 
-def test_smtp_message_larger_than_the_server_takes_stops_the_send_failing_nobody(
-    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
-) -> None:
-    limited = start_smtp(data_size_limit=1000)  # says SIZE 1000 in its EHLO answer
-    unsaid = start_smtp()
-    unsaid.data_replies["reader@example.com"] = "552 5.3.4 Message size exceeds fixed maximum message size"
+LOGIN_WANTED = (
+    "the server takes no mail before a login \\(or TLS\\): {step}: 530 5.7.0 Authentication required. "
+    "Put the user and password in the transport's URL, smtp://user:password@host:port"
+)
+TOO_LARGE = "the mail server refuses the message as too large: {why}. Make the edition smaller, or raise the server's limit"
 
-    for mailbox, why in [
-        (limited, r"it is [\d,]+ bytes; the server takes at most 1,000 \(its SIZE\)"),
-        (unsaid, "DATA: 552 5.3.4 Message size exceeds fixed maximum message size"),
-    ]:
-        with pytest.raises(TransportError) as caught:
-            smtp(f"smtp://127.0.0.1:{mailbox.port}").send(edition(subscriber("reader@example.com")))
-        assert re.fullmatch(
-            f"smtp://127.0.0.1:{mailbox.port}: the mail server refuses the message as too large: {why}. "
-            "Make the edition smaller, or raise the server's limit",
-            caught.value.message,
-        )
-        assert mailbox.messages == []
-    assert waits == []
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize(
+    ("options", "misbehave", "said"),
+    [
+        (
+            {},
+            lambda mailbox: mailbox.greetings.extend(["554 5.7.1 your address is on a block list"] * 3),
+            "the mail server refuses this client: 554 5.7.1 your address is on a block list",
+        ),
+        (  # as aiosmtpd, Gmail and Exchange do
+            {"auth_required": True, "auth_require_tls": False},
+            lambda mailbox: None,
+            LOGIN_WANTED.format(step="MAIL FROM"),
+        ),
+        (
+            {},
+            lambda mailbox: mailbox.rcpt_replies.update(
+                {"reader@example.com": ["530 5.7.0 Authentication required"]}
+            ),
+            LOGIN_WANTED.format(step="RCPT TO"),
+        ),
+        (  # says SIZE 1000 in its EHLO answer
+            {"data_size_limit": 1000},
+            lambda mailbox: None,
+            TOO_LARGE.format(why=r"it is [\d,]+ bytes; the server takes at most 1,000 \(its SIZE\)"),
+        ),
+        (
+            {},
+            lambda mailbox: mailbox.data_replies.update(
+                {"reader@example.com": "552 5.3.4 Message size exceeds fixed maximum message size"}
+            ),
+            TOO_LARGE.format(why="DATA: 552 5.3.4 Message size exceeds fixed maximum message size"),
+        ),
+    ],
+    ids=[
+        "greeting-554",
+        "login-wanted-at-mail",
+        "login-wanted-at-rcpt",
+        "larger-than-size",
+        "552-after-data",
+    ],
+)
+def test_smtp_server_answer_every_copy_would_meet_stops_the_send_at_once_failing_nobody(
+    options: dict[str, Any],
+    misbehave: Callable[[Mailbox], None],
+    said: str,
+    start_smtp: Callable[..., Mailbox],
+    smtp: Callable[..., SMTPTransport],
+    waits: list[float],
+) -> None:
+    mailbox = start_smtp(**options)
+    misbehave(mailbox)
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    with pytest.raises(TransportError) as caught:
+        transport.send(edition(subscriber("reader@example.com")))
+
+    assert re.fullmatch(f"smtp://127\\.0\\.0\\.1:{mailbox.port}: {said}", caught.value.message)
+    assert mailbox.messages == []
+    assert waits == []  # asked once
 
 
 def test_smtp_full_mailbox_said_after_the_data_fails_only_that_copy(
@@ -758,24 +805,6 @@ def test_smtp_server_that_greets_with_421_is_tried_again_with_backoff(
     assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]
 
 
-def test_smtp_server_that_refuses_this_client_at_greeting_stops_the_send_at_once(
-    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
-) -> None:
-    mailbox = start_smtp()
-    mailbox.greetings = ["554 5.7.1 your address is on a block list"] * 3
-    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
-
-    with pytest.raises(TransportError) as caught:
-        transport.send(edition(subscriber("reader@example.com")))
-
-    assert caught.value.message == (
-        f"smtp://127.0.0.1:{mailbox.port}: the mail server refuses this client: "
-        "554 5.7.1 your address is on a block list"
-    )
-    assert mailbox.greetings == ["554 5.7.1 your address is on a block list"] * 2  # asked once
-    assert waits == []
-
-
 def test_smtp_answer_slower_than_the_timeout_after_the_data_is_unknown_and_not_sent_again(
     start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
 ) -> None:
@@ -877,29 +906,6 @@ def test_smtp_login_refused_for_now_is_tried_again_with_backoff(
     assert transport.send(edition(subscriber("reader@example.com")))[0].outcome is Outcome.SENT
     assert waits == [1.0]
     assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]
-
-
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-@pytest.mark.parametrize("step", ["MAIL FROM", "RCPT TO"])
-def test_smtp_server_that_wants_a_login_stops_the_send_failing_nobody(
-    step: str, start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
-) -> None:
-    if step == "MAIL FROM":  # as aiosmtpd, Gmail and Exchange do
-        mailbox = start_smtp(auth_required=True, auth_require_tls=False)
-    else:
-        mailbox = start_smtp()
-        mailbox.rcpt_replies["reader@example.com"] = ["530 5.7.0 Authentication required"]
-    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
-
-    with pytest.raises(TransportError) as caught:
-        transport.send(edition(subscriber("reader@example.com")))
-
-    assert caught.value.message == (
-        f"smtp://127.0.0.1:{mailbox.port}: the server takes no mail before a login (or TLS): {step}: 530 5.7.0 "
-        "Authentication required. Put the user and password in the transport's URL, smtp://user:password@host:port"
-    )
-    assert mailbox.messages == []
-    assert waits == []
 
 
 def test_smtp_server_without_starttls_gets_no_password_unless_on_loopback(
@@ -1251,11 +1257,17 @@ def test_sendgrid_retries_server_errors_with_backoff(
 
 
 @pytest.mark.parametrize(
-    ("headers", "expected_waits"),
-    [({}, [1.0]), ({"Retry-After": "3"}, [3.0])],
-    ids=["no-reset", "retry-after"],
+    ("status", "headers", "expected_waits"),
+    [
+        (429, {}, [1.0]),  # no X-RateLimit-Reset: the backoff, for this request alone
+        (429, {"Retry-After": "3"}, [3.0, 3.0]),
+        (500, {"Retry-After": "20"}, [20.0, 20.0]),
+        (502, {"Retry-After": "20"}, [20.0, 20.0]),
+        (503, {"Retry-After": "20"}, [20.0, 20.0]),
+    ],
 )
-def test_sendgrid_rate_limit_without_its_reset_time_waits_as_told_or_backs_off(
+def test_sendgrid_answer_for_now_without_a_reset_time_waits_as_told_pausing_every_request_or_backs_off(
+    status: int,
     headers: dict[str, str],
     expected_waits: list[float],
     httpserver: HTTPServer,
@@ -1264,33 +1276,14 @@ def test_sendgrid_rate_limit_without_its_reset_time_waits_as_told_or_backs_off(
     waits: list[float],
 ) -> None:
     httpserver.expect_oneshot_request("/v3/mail/send", method="POST").respond_with_data(
-        sendgrid_errors((None, "too many requests")), 429, headers=headers
-    )
-    deliveries = sendgrid_transport().send(edition(subscriber("reader@example.com")))
-    assert deliveries[0].outcome is Outcome.SENT
-    assert waits == expected_waits
-    assert len(sendgrid.requests) == 1
-
-
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_sendgrid_server_error_with_retry_after_pauses_every_request_that_long(
-    status: int,
-    httpserver: HTTPServer,
-    sendgrid: FakeSendGrid,
-    sendgrid_transport: Callable[..., SendGridTransport],
-    waits: list[float],
-) -> None:
-    httpserver.expect_oneshot_request("/v3/mail/send", method="POST").respond_with_data(
-        "", status, headers={"Retry-After": "20"}
+        sendgrid_errors((None, "not now")), status, headers=headers
     )
     transport = sendgrid_transport(concurrency=2)
 
     assert transport.send(edition(subscriber("first@example.com")))[0].outcome is Outcome.SENT
-    assert waits == [20.0]
-    waits.clear()
-    # Another request waits for the same time (the test clock stands still).
+    # Another request, which got no such answer itself, waits as long (the test clock stands still).
     assert transport.send(edition(subscriber("second@example.com")))[0].outcome is Outcome.SENT
-    assert waits == [20.0]
+    assert waits == expected_waits
     assert len(sendgrid.requests) == 2
 
 
