@@ -7,9 +7,9 @@ flight at once (`concurrency`); a rate limit pauses all of them until it
 resets, and so does a 5xx's Retry-After. Rate limits, 5xx answers and
 connections that failed before the request went out are retried; a request
 whose answer was lost (the connection broke after its body went out, a
-timeout, a gateway's 504) leaves its recipients unknown and is never sent again from here;
-recipients a 400 names fail, and the request goes again without them; any
-other refusal stops the send.
+timeout, a gateway's 504) leaves its recipients unknown and is never sent
+again from here; recipients a 400 names fail, and the request goes again
+without them; any other refusal stops the send.
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ it; `smtps://...:465` speaks TLS from the start. Each message's fate is what
 the server said: 250 sent, 5xx failed, 4xx deferred (to be tried again later
 by the sender, not here), even when the server hangs up after saying it; what
 every copy would meet alike (530, a login wanted; a message larger than the
-server takes) stops the send instead. A connection that breaks before the message's data
-went out is opened again and the message tried again, with backoff; one that
-breaks after the data went out, before the answer, leaves the message
-unknown: it may have been taken, so it is never sent again from here.
+server takes) stops the send instead. A connection that breaks before the
+message's data went out is opened again and the message tried again, with
+backoff; one that breaks after the data went out, before the answer, leaves
+the message unknown: it may have been taken, so it is never sent again from
+here.
 """
 
 from __future__ import annotations
