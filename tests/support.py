@@ -26,7 +26,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from babel.messages.pofile import read_po, write_po
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -146,6 +147,29 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def outside_address() -> str | None:
+    """An address of this machine that is not a loopback one (where the route out leaves from), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent, the route is only looked up
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def accept_only(login: bytes, password: bytes) -> Callable[..., AuthResult]:
+    """An aiosmtpd authenticator that lets in `login` with `password` alone."""
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (login, password)
+        return AuthResult(success=ok, handled=False)
+
+    return authenticator
+
+
 @dataclass
 class Received:
     mail_from: str
@@ -164,11 +188,18 @@ class Mailbox:
     """The client end of each connection."""
     rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
     """address -> replies to give its next RCPT commands, in turn; 250 once they run out."""
+    hang_up: set[str] = field(default_factory=set)
+    """Addresses whose refusals, from `rcpt_replies` or `data_replies`, the server follows by closing the connection."""
     data_replies: dict[str, str] = field(default_factory=dict)
     lose_answer: set[str] = field(default_factory=set)
     """Addresses whose message is taken, and the connection dropped before the answer."""
     close_on_mail: list[str] = field(default_factory=list)
     """Replies (421) to give the next MAIL commands, in turn, closing the connection after each."""
+    greetings: list[str] = field(default_factory=list)
+    """Replies to greet the next connections with, in turn, closing each (a 421 from a server at its limit of
+    connections, a 554 from one that refuses this client); 220 once they run out."""
+    answer_after: float = 0.0
+    """Seconds the server takes to answer the end of a message's data (after taking it)."""
     stop: Callable[[], None] = lambda: None
     """Stops the server."""
 
@@ -205,26 +236,52 @@ class Mailbox:
     ) -> str:
         replies = self.rcpt_replies.get(address)
         if replies:
-            return replies.pop(0)
+            return await self._refuse(server, address, replies.pop(0))
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         for address in envelope.rcpt_tos:
             if address in self.data_replies:
-                return self.data_replies[address]
+                return await self._refuse(server, address, self.data_replies[address])
         content = envelope.original_content
         assert isinstance(content, bytes) and isinstance(envelope.mail_from, str)
         assert server.transport is not None
         tls = server.transport.get_extra_info("ssl_object") is not None
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), content, tls))
+        await asyncio.sleep(self.answer_after)
         if self.lose_answer & set(envelope.rcpt_tos):
             assert isinstance(server.transport, asyncio.Transport)
             server.transport.abort()
         return "250 2.0.0 queued"
 
+    async def _refuse(self, server: SMTP, address: str, reply: str) -> str:
+        if address in self.hang_up:
+            await server.push(reply)
+            assert server.transport is not None
+            server.transport.close()
+        return reply
+
     def copies(self) -> dict[str, EmailMessage]:
         return {message.rcpt_tos[0]: parse(message.data) for message in self.messages}
+
+
+class MailServer(Controller):
+    """aiosmtpd's Controller, whose server greets connections as a `Mailbox`'s `greetings` say before any other."""
+
+    def factory(self) -> SMTP:
+        return _Greeter(self.handler, **self.SMTP_kwargs)
+
+
+class _Greeter(SMTP):
+    async def _handle_client(self) -> None:
+        mailbox = self.event_handler
+        if isinstance(mailbox, Mailbox) and mailbox.greetings:
+            await self.push(mailbox.greetings.pop(0))
+            assert self.transport is not None
+            self.transport.close()
+            return
+        await super()._handle_client()
 
 
 # -- `broadsheet send` as a process ------------------------------------------------------------
@@ -371,8 +428,14 @@ class FakeSendGrid:
     rate_limit_reset: int = 0
     drop_containing: set[str] = field(default_factory=set)
     """Addresses whose request is read whole and its connection then dropped, once each, whatever the script says."""
+    forbidden_keys: set[str] = field(default_factory=set)
+    """Keys SendGrid knows that lack the Mail Send permission: 403."""
+    invalid: set[str] = field(default_factory=set)
+    """Addresses SendGrid calls invalid: a request holding any of them gets a 400 naming each one's personalization."""
 
     def handle(self, request: Request) -> Response:
+        if request.headers.get("Authorization") in {f"Bearer {key}" for key in self.forbidden_keys}:
+            return Response(sendgrid_errors((None, "access forbidden")), 403, content_type="application/json")
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return Response(
                 sendgrid_errors((None, "The provided authorization grant is invalid, expired, or revoked")),
@@ -386,6 +449,13 @@ class FakeSendGrid:
                 sendgrid_errors(*((None, p) for p in problems)), 400, content_type="application/json"
             )
         mail = json.loads(body)
+        invalid = [
+            (f"personalizations.{number}.to.0.email", "Does not contain a valid address.")
+            for number, p in enumerate(mail["personalizations"])
+            if p["to"][0]["email"] in self.invalid
+        ]
+        if invalid:  # SendGrid's validation takes nothing of the request
+            return Response(sendgrid_errors(*invalid), 400, content_type="application/json")
         self.requests.append(mail)
         answer = self.script.pop(0) if self.script else "202"
         addresses = {to["email"] for p in mail["personalizations"] for to in p["to"]}
@@ -408,7 +478,9 @@ class FakeSendGrid:
         if answer == "202":
             return Response("", 202)
         return Response(
-            sendgrid_errors(("personalizations.0.to.0.email", "Does not contain a valid address.")),
+            sendgrid_errors(
+                ("content.0.value", "The content value must be a string at least one character in length.")
+            ),
             int(answer),
         )
 

@@ -35,6 +35,7 @@ from broadsheet.settings import Project
 
 from .support import (
     FakeSendGrid,
+    accept_only,
     add_subscribers,
     environment,
     free_port,
@@ -422,6 +423,44 @@ def test_a_mail_server_that_dies_mid_send_is_named_with_what_to_do(
     assert states(engine) == Counter({"unknown": 1, "pending": 9})
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_mail_server_that_wants_a_login_stops_the_send_and_the_rerun_with_one_sends_each_copy_once(
+    project: Project, engine: Engine
+) -> None:
+    handler = Misbehaving()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        auth_required=True,
+        auth_require_tls=False,  # loopback: no TLS wanted
+        authenticator=accept_only(b"editor", b"s3cret-pa55"),
+    )
+    controller.start()
+    try:
+        addresses = add_subscribers(engine, 20)
+        url = f"smtp://127.0.0.1:{controller.port}"
+
+        refused = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+        assert refused.returncode == 1
+        assert refused.stdout.splitlines()[-1] == "sent 0, failed 0"
+        assert refused.stderr.splitlines()[-1] == (
+            f"broadsheet: {url}: the server takes no mail before a login (or TLS): MAIL FROM: 530 5.7.0 "
+            "Authentication required. Put the user and password in the transport's URL, "
+            "smtp://user:password@host:port"
+        )
+        assert states(engine) == Counter({"pending": 20})
+
+        login = f"smtp://editor:s3cret-pa55@127.0.0.1:{controller.port}"
+        logged_in = send(project, environment(engine, BROADSHEET_TRANSPORT=login), "--yes")
+        assert logged_in.returncode == 0, logged_in.stderr
+        assert "s3cret-pa55" not in logged_in.stdout + logged_in.stderr
+        assert handler.received == Counter(addresses)
+    finally:
+        controller.stop()
+
+
 REFUSE_ANSWERS = {
     "sqlite": [
         "CREATE TRIGGER refuse_answers BEFORE UPDATE OF state ON ledger WHEN NEW.state = 'sent' "
@@ -594,3 +633,69 @@ def test_sendgrid_rate_limit_is_honoured_by_every_request_in_flight(
     assert all(request.get("personalizations") for request in fake.requests)
     assert min(accepted) >= resets[0]
     assert 1 <= len(limited) <= 4  # the requests in flight when the limit came; the others waited for it
+
+
+def test_sendgrid_addresses_it_calls_invalid_fail_alone_and_the_rest_of_their_request_goes(
+    project: Project, engine: Engine, sendgrid: tuple[FakeSendGrid, HTTPServer]
+) -> None:
+    fake, server = sendgrid
+    addresses = add_subscribers(engine, 30)
+    invalid = {addresses[3], addresses[8]}  # one in each locale's request
+    fake.invalid |= invalid
+    env = sendgrid_env(engine, server)
+
+    first = send(project, env, "--yes")
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-1] == "sent 28, failed 2"
+    assert "broadsheet: 2 copies failed (refused for good, or deferred too long)" in first.stderr
+    assert not any(address in first.stderr for address in addresses)
+    assert addressed(fake.requests) == Counter(set(addresses) - invalid)
+    failed = listed(send(project, env, "--status", "--list", "failed"))
+    assert set(failed) == invalid
+    assert {row[1] for row in failed.values()} == {
+        "SendGrid refused it: to.0.email: Does not contain a valid address."
+    }
+    assert states(engine) == Counter({"sent": 28, "failed": 2})
+
+    again = send(project, env, "--yes")
+    assert again.stdout.splitlines()[-1] == "sent 0, failed 0"
+    assert addressed(fake.requests) == Counter(set(addresses) - invalid)  # nobody twice
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        (
+            "SG.wrong-key",
+            "SendGrid rejected the API key (401 Unauthorized); check SENDGRID_API_KEY: "
+            "The provided authorization grant is invalid, expired, or revoked",
+        ),
+        (
+            "SG.read-only-key",
+            "SendGrid refused the request (403 Forbidden); check that the API key in SENDGRID_API_KEY has the Mail "
+            "Send permission, and that `sender` in broadsheet.toml is a verified sender: access forbidden",
+        ),
+    ],
+)
+def test_sendgrid_key_refused_stops_the_send_at_once_failing_nobody_and_showing_no_key(
+    key: str, said: str, project: Project, engine: Engine, sendgrid: tuple[FakeSendGrid, HTTPServer]
+) -> None:
+    fake, server = sendgrid
+    fake.forbidden_keys.add("SG.read-only-key")
+    addresses = add_subscribers(engine, 40)
+    env = sendgrid_env(engine, server)
+
+    refused = send(project, {**env, "SENDGRID_API_KEY": key}, "--yes", "--batch-size", "5")
+
+    assert refused.returncode == 1
+    assert refused.stdout.splitlines()[-1] == "sent 0, failed 0"
+    assert refused.stderr.splitlines()[-1] == f"broadsheet: sendgrid: {said}"
+    assert key not in refused.stdout + refused.stderr
+    assert "read-only" not in refused.stdout + refused.stderr and "wrong-key" not in refused.stderr
+    assert len(server.log) <= 4  # the requests in flight when the first answer came: one per channel
+    assert states(engine) == Counter({"pending": 40})
+
+    fixed = send(project, env, "--yes", "--batch-size", "5")
+    assert fixed.returncode == 0, fixed.stderr
+    assert addressed(fake.requests) == Counter(addresses)

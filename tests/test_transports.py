@@ -9,6 +9,8 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -19,8 +21,7 @@ from urllib.parse import quote
 
 import itsdangerous
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,6 +41,7 @@ from sendgrid.helpers.mail import (  # type: ignore[import-untyped]
     Substitution,
     To,
 )
+from werkzeug import Request, Response
 
 from broadsheet.delivery import personalize
 from broadsheet.delivery.store import Subscriber
@@ -59,7 +61,16 @@ from broadsheet.delivery.transports.smtp import SMTPTransport
 from broadsheet.model import UNSUBSCRIBE_PLACEHOLDER
 from broadsheet.settings import Settings
 
-from .support import FakeSendGrid, Mailbox, free_port, parse
+from .support import (
+    FakeSendGrid,
+    Mailbox,
+    MailServer,
+    accept_only,
+    free_port,
+    outside_address,
+    parse,
+    sendgrid_errors,
+)
 
 SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်"
 LONG_SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက် နှင့် အခြား သတင်းများ ၂၀၂၃ ခုနှစ် ဒီဇင်ဘာ ၂၁ ရက်"
@@ -380,12 +391,12 @@ def test_outbox_that_cannot_write_stops_the_send(tmp_path: Path) -> None:
 
 @pytest.fixture
 def start_smtp() -> Iterator[Callable[..., Mailbox]]:
-    """Start a real SMTP server on loopback: `start(mailbox=None, port=None, **Controller options)`."""
-    controllers: list[Controller] = []
+    """Start a real SMTP server, on loopback unless `hostname` says: `start(mailbox=None, port=None, **Controller options)`."""
+    controllers: list[MailServer] = []
 
     def start(mailbox: Mailbox | None = None, port: int | None = None, **options: Any) -> Mailbox:
         mailbox = mailbox or Mailbox()
-        controller = Controller(mailbox, hostname="127.0.0.1", port=port or free_port(), **options)
+        controller = MailServer(mailbox, port=port or free_port(), **{"hostname": "127.0.0.1", **options})
         controller.start()
         controllers.append(controller)
         mailbox.port = controller.port
@@ -415,7 +426,7 @@ def smtp(backoff: Backoff) -> Iterator[Callable[..., SMTPTransport]]:
     opened: list[SMTPTransport] = []
 
     def make(url: str, **options: Any) -> SMTPTransport:
-        transport = SMTPTransport.from_url(url, backoff=backoff, timeout=5.0, **options)
+        transport = SMTPTransport.from_url(url, backoff=backoff, **{"timeout": 5.0, **options})
         opened.append(transport)
         return transport
 
@@ -481,12 +492,15 @@ def test_smtp_survives_a_server_restart_between_batches(
     assert waits == []
 
 
+@pytest.mark.parametrize("hang_up", [False, True], ids=["connection-kept", "server-hangs-up-after-refusing"])
 def test_smtp_rejected_recipient_fails_with_the_server_reply_and_others_are_sent(
-    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+    hang_up: bool, start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
 ) -> None:
     mailbox = start_smtp()
     mailbox.rcpt_replies["gone@example.com"] = ["550 5.1.1 <gone@example.com>: user unknown"]
     mailbox.data_replies["spammy@example.com"] = "554 5.7.1 message refused as spam"
+    if hang_up:  # as some servers do: the refusal stands all the same
+        mailbox.hang_up |= {"gone@example.com", "spammy@example.com"}
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
 
     deliveries = send_each(
@@ -505,7 +519,26 @@ def test_smtp_rejected_recipient_fails_with_the_server_reply_and_others_are_sent
     ]
     assert sorted(mailbox.copies()) == ["ok1@example.com", "ok2@example.com"]
     assert waits == []
+    assert len(mailbox.peers) == (3 if hang_up else 1)  # a new connection after each hang-up, at once
+
+
+def test_smtp_server_that_takes_the_recipient_then_refuses_data_fails_that_copy_and_the_next_goes(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.rcpt_replies["odd@example.com"] = [
+        "250 2.1.5 OK"
+    ]  # said, but not kept: aiosmtpd then refuses DATA
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    deliveries = send_each(transport, subscriber("odd@example.com", 1), subscriber("ok@example.com", 2))
+
+    assert deliveries == [
+        Delivery("odd@example.com", Outcome.FAILED, "DATA: 503 Error: need RCPT command"),
+        Delivery("ok@example.com", Outcome.SENT, "250 2.0.0 queued"),
+    ]
     assert len(mailbox.peers) == 1
+    assert waits == []
 
 
 def test_smtp_temporary_refusal_defers_the_recipient_at_once_and_the_next_one_goes(
@@ -589,6 +622,90 @@ def test_smtp_server_that_keeps_closing_stops_the_send_saying_what_happened(
     assert mailbox.messages == []
 
 
+LOGIN_WANTED = (
+    "the server takes no mail before a login \\(or TLS\\): {step}: 530 5.7.0 Authentication required. "
+    "Put the user and password in the transport's URL, smtp://user:password@host:port"
+)
+TOO_LARGE = "the mail server refuses the message as too large: {why}. Make the edition smaller, or raise the server's limit"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize(
+    ("options", "misbehave", "said"),
+    [
+        (
+            {},
+            lambda mailbox: mailbox.greetings.extend(["554 5.7.1 your address is on a block list"] * 3),
+            "the mail server refuses this client: 554 5.7.1 your address is on a block list",
+        ),
+        (  # as aiosmtpd, Gmail and Exchange do
+            {"auth_required": True, "auth_require_tls": False},
+            lambda mailbox: None,
+            LOGIN_WANTED.format(step="MAIL FROM"),
+        ),
+        (
+            {},
+            lambda mailbox: mailbox.rcpt_replies.update(
+                {"reader@example.com": ["530 5.7.0 Authentication required"]}
+            ),
+            LOGIN_WANTED.format(step="RCPT TO"),
+        ),
+        (  # says SIZE 1000 in its EHLO answer
+            {"data_size_limit": 1000},
+            lambda mailbox: None,
+            TOO_LARGE.format(why=r"it is [\d,]+ bytes; the server takes at most 1,000 \(its SIZE\)"),
+        ),
+        (
+            {},
+            lambda mailbox: mailbox.data_replies.update(
+                {"reader@example.com": "552 5.3.4 Message size exceeds fixed maximum message size"}
+            ),
+            TOO_LARGE.format(why="DATA: 552 5.3.4 Message size exceeds fixed maximum message size"),
+        ),
+    ],
+    ids=[
+        "greeting-554",
+        "login-wanted-at-mail",
+        "login-wanted-at-rcpt",
+        "larger-than-size",
+        "552-after-data",
+    ],
+)
+def test_smtp_server_answer_every_copy_would_meet_stops_the_send_at_once_failing_nobody(
+    options: dict[str, Any],
+    misbehave: Callable[[Mailbox], None],
+    said: str,
+    start_smtp: Callable[..., Mailbox],
+    smtp: Callable[..., SMTPTransport],
+    waits: list[float],
+) -> None:
+    mailbox = start_smtp(**options)
+    misbehave(mailbox)
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    with pytest.raises(TransportError) as caught:
+        transport.send(edition(subscriber("reader@example.com")))
+
+    assert re.fullmatch(f"smtp://127\\.0\\.0\\.1:{mailbox.port}: {said}", caught.value.message)
+    assert mailbox.messages == []
+    assert waits == []  # asked once
+
+
+def test_smtp_full_mailbox_said_after_the_data_fails_only_that_copy(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.data_replies["full@example.com"] = "552 5.2.2 mailbox full"
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    deliveries = send_each(transport, subscriber("full@example.com", 1), subscriber("ok@example.com", 2))
+
+    assert [(d.address, d.outcome) for d in deliveries] == [
+        ("full@example.com", Outcome.FAILED),
+        ("ok@example.com", Outcome.SENT),
+    ]
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -668,6 +785,66 @@ def test_smtp_connections_are_used_at_once_and_each_reused(
     assert len(mailbox.peers) <= 3
 
 
+def test_smtp_server_that_greets_with_421_is_tried_again_with_backoff(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.greetings = ["421 4.7.0 too many connections, try again later"] * 2
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    assert transport.send(edition(subscriber("reader@example.com")))[0].outcome is Outcome.SENT
+    assert waits == [1.0, 2.0]
+
+    mailbox.greetings = ["421 4.7.0 too many connections, try again later"] * 3
+    with pytest.raises(TransportError) as caught:
+        smtp(f"smtp://127.0.0.1:{mailbox.port}").send(edition(subscriber("next@example.com")))
+    assert caught.value.message.startswith(
+        f"smtp://127.0.0.1:{mailbox.port}: connecting: 421 4.7.0 too many connections, try again later, "
+        "still after 3 tries."
+    )
+    assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]
+
+
+def test_smtp_answer_slower_than_the_timeout_after_the_data_is_unknown_and_not_sent_again(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.answer_after = 1.0
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}", timeout=0.3)
+
+    [delivery] = transport.send(edition(subscriber("reader@example.com")))
+
+    assert delivery.outcome is Outcome.UNKNOWN
+    assert delivery.detail == (
+        "the mail server closed the connection after the message went out, before answering "
+        "(Connection unexpectedly closed: timed out)"
+    )
+    time.sleep(1.0)
+    assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]  # taken once, never sent again
+    assert waits == []
+
+
+def test_smtp_server_without_8bitmime_or_smtputf8_gets_seven_bit_copies_of_burmese_names_and_idn_domains(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    mailbox = start_smtp(decode_data=True, enable_SMTPUTF8=False)  # says neither 8BITMIME nor SMTPUTF8
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+    burmese = subscriber("ko.ko@example.com", 1, "ကိုကို")
+    idn = subscriber("reader@မြန်မာ.example", 2, "Reader")
+    non_ascii_mailbox = subscriber("ကိုကို@example.com", 3)
+
+    deliveries = send_each(transport, burmese, idn, non_ascii_mailbox)
+
+    assert [d.outcome for d in deliveries] == [Outcome.SENT, Outcome.SENT, Outcome.FAILED]
+    assert deliveries[2].detail.startswith("cannot compose the message: ")
+    assert "SMTPUTF8" in deliveries[2].detail
+    [to_burmese, to_idn] = mailbox.messages
+    assert to_idn.rcpt_tos == ["reader@xn--7idjb0f4ck.example"]
+    for received in (to_burmese, to_idn):
+        assert_smtp_safe(received.data)
+    assert_is_copy_for(parse(to_burmese.data), burmese)
+
+
 def test_smtp_server_that_cannot_be_reached_is_retried_then_stops_the_send(
     smtp: Callable[..., SMTPTransport], waits: list[float]
 ) -> None:
@@ -675,16 +852,6 @@ def test_smtp_server_that_cannot_be_reached_is_retried_then_stops_the_send(
     with pytest.raises(TransportError, match="cannot connect"):
         transport.send(edition(subscriber("reader@example.com")))
     assert waits == [1.0, 2.0]
-
-
-def accept_only(login: bytes, password: bytes) -> Callable[..., AuthResult]:
-    def authenticator(
-        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (login, password)
-        return AuthResult(success=ok, handled=False)
-
-    return authenticator
 
 
 def test_smtp_logs_in_with_percent_decoded_user_and_password(
@@ -715,6 +882,51 @@ def test_smtp_refused_login_stops_the_send_without_showing_the_password(
     )
     assert waits == []
     assert mailbox.messages == []
+
+
+def test_smtp_login_refused_for_now_is_tried_again_with_backoff(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    peers: list[object] = []
+    accept = accept_only(b"editor", b"right")
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        peers.append(session.peer)
+        if session.peer == peers[0]:  # the first connection: the password store is down
+            return AuthResult(
+                success=False, handled=False, message="454 4.7.0 Temporary authentication failure"
+            )
+        return accept(server, session, envelope, mechanism, data)
+
+    mailbox = start_smtp(authenticator=authenticator, auth_require_tls=False)
+    transport = smtp(f"smtp://editor:right@127.0.0.1:{mailbox.port}")
+
+    assert transport.send(edition(subscriber("reader@example.com")))[0].outcome is Outcome.SENT
+    assert waits == [1.0]
+    assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]
+
+
+def test_smtp_server_without_starttls_gets_no_password_unless_on_loopback(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    host = outside_address()
+    if host is None:
+        pytest.skip("this machine has no address but loopback ones")
+    mailbox = start_smtp(hostname=host)  # offers no STARTTLS: it has no certificate
+    transport = smtp(f"smtp://editor:s3cret-pa55@{host}:{mailbox.port}")
+
+    with pytest.raises(TransportError) as caught:
+        transport.send(edition(subscriber("reader@example.com")))
+
+    assert caught.value.message == (
+        f"smtp://editor@{host}:{mailbox.port}: the server does not offer STARTTLS; refusing to send the password "
+        "unencrypted (use smtps:// if the server speaks TLS on connect)"
+    )
+    assert "s3cret-pa55" not in caught.value.message + repr(transport)
+    assert mailbox.messages == []
+    assert waits == []
 
 
 @pytest.fixture(scope="module")
@@ -825,6 +1037,15 @@ def test_smtp_bad_url_is_refused_without_its_password(url: str, message: str) ->
 
 
 # --- SendGrid ----------------------------------------------------------------------------------
+
+
+def answered(server: HTTPServer, count: int) -> list[Any]:
+    """The server's log once it holds `count` requests: a handler that hung up, or answered after the client's
+    timeout, logs its request after the client has moved on, and would log it into a later test."""
+    deadline = time.monotonic() + 10
+    while len(server.log) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return list(server.log)
 
 
 @pytest.fixture
@@ -996,7 +1217,7 @@ def test_sendgrid_rate_limit_that_resets_too_late_stops_the_send(
 ) -> None:
     sendgrid.script = ["429"]
     sendgrid.rate_limit_reset = 1_700_003_600
-    with pytest.raises(TransportError, match="resets in 3600 s"):
+    with pytest.raises(TransportError, match="SendGrid asks to wait 3600 s, longer than this send waits"):
         sendgrid_transport().send(edition(subscriber("reader@example.com")))
     assert waits == []
 
@@ -1035,6 +1256,51 @@ def test_sendgrid_retries_server_errors_with_backoff(
     assert caplog.text.count(logged) == 2
 
 
+@pytest.mark.parametrize(
+    ("status", "headers", "expected_waits"),
+    [
+        (429, {}, [1.0]),  # no X-RateLimit-Reset: the backoff, for this request alone
+        (429, {"Retry-After": "3"}, [3.0, 3.0]),
+        (500, {"Retry-After": "20"}, [20.0, 20.0]),
+        (502, {"Retry-After": "20"}, [20.0, 20.0]),
+        (503, {"Retry-After": "20"}, [20.0, 20.0]),
+    ],
+)
+def test_sendgrid_answer_for_now_without_a_reset_time_waits_as_told_pausing_every_request_or_backs_off(
+    status: int,
+    headers: dict[str, str],
+    expected_waits: list[float],
+    httpserver: HTTPServer,
+    sendgrid: FakeSendGrid,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+) -> None:
+    httpserver.expect_oneshot_request("/v3/mail/send", method="POST").respond_with_data(
+        sendgrid_errors((None, "not now")), status, headers=headers
+    )
+    transport = sendgrid_transport(concurrency=2)
+
+    assert transport.send(edition(subscriber("first@example.com")))[0].outcome is Outcome.SENT
+    # Another request, which got no such answer itself, waits as long (the test clock stands still).
+    assert transport.send(edition(subscriber("second@example.com")))[0].outcome is Outcome.SENT
+    assert waits == expected_waits
+    assert len(sendgrid.requests) == 2
+
+
+def test_sendgrid_server_error_asking_to_wait_longer_than_a_send_waits_stops_it(
+    httpserver: HTTPServer, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+) -> None:
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_data(
+        "", 503, headers={"Retry-After": "3600"}
+    )
+    with pytest.raises(TransportError) as caught:
+        sendgrid_transport().send(edition(subscriber("reader@example.com")))
+    assert caught.value.message == (
+        "sendgrid: 503 SERVICE UNAVAILABLE; SendGrid asks to wait 3600 s, longer than this send waits"
+    )
+    assert waits == []
+
+
 def test_sendgrid_server_errors_that_persist_stop_the_send(
     sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
 ) -> None:
@@ -1064,6 +1330,94 @@ def test_sendgrid_request_whose_answer_was_lost_leaves_its_recipients_unknown_an
     assert "its 3 recipients are of unknown fate" in caplog.text
 
 
+ACCEPTED = (
+    b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{"id": "queued"}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected_waits"),
+    [
+        ([ACCEPTED], []),
+        ([ACCEPTED.replace(b"Length: 17", b"Length: 100")], []),
+        ([b'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100\r\n\r\n{"errors', ACCEPTED], [1.0]),
+    ],
+    ids=["202-with-a-body", "202-cut-short", "503-cut-short"],
+)
+def test_sendgrid_status_line_is_the_answer_whatever_follows_it(
+    answers: list[bytes],
+    expected_waits: list[float],
+    httpserver: HTTPServer,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+) -> None:
+    def answer(request: Request) -> Response:
+        request.get_data()
+        connection = request.environ["werkzeug.socket"]
+        connection.sendall(answers.pop(0))
+        connection.shutdown(socket.SHUT_RDWR)
+        return Response("", 500)  # never arrives: the connection is shut
+
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_handler(answer)
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(3)]
+
+    deliveries = sendgrid_transport().send(edition(*recipients))
+
+    assert deliveries == [Delivery(r.address, Outcome.SENT) for r in recipients]
+    assert answers == []
+    assert waits == expected_waits
+    answered(httpserver, len(expected_waits) + 1)
+
+
+def test_sendgrid_answer_slower_than_the_timeout_leaves_the_batch_unknown_and_not_sent_again(
+    httpserver: HTTPServer, backoff: Backoff, waits: list[float]
+) -> None:
+    def slow(request: Request) -> Response:
+        request.get_data()
+        time.sleep(1.0)
+        return Response("", 202)
+
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_handler(slow)
+    transport = SendGridTransport(API_KEY, url=httpserver.url_for("/"), backoff=backoff, timeout=0.3)
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(2)]
+
+    deliveries = transport.send(edition(*recipients))
+
+    assert [(d.address, d.outcome) for d in deliveries] == [(r.address, Outcome.UNKNOWN) for r in recipients]
+    assert deliveries[0].detail.startswith(
+        "the connection to SendGrid broke after the request went out, before the answer (TimeoutError"
+    )
+    assert len(answered(httpserver, 1)) == 1 and waits == []  # one request, not tried again
+
+
+def test_sendgrid_host_that_does_not_resolve_is_retried_then_stops_the_send(
+    waits: list[float], backoff: Backoff
+) -> None:
+    environ = {"SENDGRID_API_KEY": API_KEY, "BROADSHEET_SENDGRID_URL": "https://api.sendgrid.invalid"}
+    with pytest.raises(TransportError) as caught:
+        SendGridTransport.from_environment(environ, backoff=backoff).send(
+            edition(subscriber("reader@example.com"))
+        )
+    assert caught.value.message.startswith("sendgrid: cannot reach SendGrid ([Errno ")
+    assert caught.value.message.endswith("still after 3 tries")
+    assert API_KEY not in caught.value.message
+    assert waits == [1.0, 2.0]
+
+
+def test_sendgrid_gateway_timeout_leaves_the_batch_unknown_and_not_sent_again(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+) -> None:
+    sendgrid.script = ["504"]  # SendGrid read the request whole
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(2)]
+
+    deliveries = sendgrid_transport().send(edition(*recipients))
+
+    detail = "a gateway before SendGrid gave up waiting for its answer (504 GATEWAY TIMEOUT)"
+    assert deliveries == [Delivery(r.address, Outcome.UNKNOWN, detail) for r in recipients]
+    assert len(sendgrid.requests) == 1
+    assert waits == []
+
+
 def test_sendgrid_unreachable_is_retried_then_stops_the_send(waits: list[float], backoff: Backoff) -> None:
     environ = {"SENDGRID_API_KEY": API_KEY, "BROADSHEET_SENDGRID_URL": f"http://127.0.0.1:{free_port()}"}
     with pytest.raises(TransportError, match="cannot reach SendGrid"):
@@ -1073,16 +1427,155 @@ def test_sendgrid_unreachable_is_retried_then_stops_the_send(waits: list[float],
     assert waits == [1.0, 2.0]
 
 
-def test_sendgrid_bad_request_stops_the_send_with_sendgrids_own_messages(
-    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+def test_sendgrid_tls_that_fails_alike_every_time_stops_the_send_at_once(
+    certificate: tuple[Path, Path], backoff: Backoff, waits: list[float]
 ) -> None:
-    sendgrid.script = ["400"]
+    self_signed = HTTPServer(host="127.0.0.1", ssl_context=server_context(certificate))
+    plain = HTTPServer(host="127.0.0.1")
+    for server in (self_signed, plain):
+        server.expect_request("/v3/mail/send", method="POST").respond_with_data("", 202)
+        server.start()
+    try:
+        for server, said in [
+            (self_signed, r"the TLS certificate does not verify \(self-signed certificate\)"),
+            (plain, r"TLS failed \(WRONG_VERSION_NUMBER\); check BROADSHEET_SENDGRID_URL"),
+        ]:
+            url = f"https://127.0.0.1:{server.port}"
+            transport = SendGridTransport(API_KEY, url=url, backoff=backoff)
+            with pytest.raises(TransportError) as caught:
+                transport.send(edition(subscriber("reader@example.com")))
+            assert re.fullmatch(f"sendgrid: {re.escape(url)}: {said}", caught.value.message)
+            assert server.log == []
+    finally:
+        self_signed.stop()
+        plain.stop()
+    assert waits == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (
+            400,
+            sendgrid_errors(
+                ("content.0.value", "The content value must be a string at least one character in length.")
+            ),
+            "SendGrid refused the request (400 Bad Request): "
+            "content.0.value: The content value must be a string at least one character in length.",
+        ),
+        (
+            413,
+            "<html><body><h1>413 Request Entity Too Large</h1></body></html>",
+            "SendGrid refused the request as too large (413 Payload Too Large); send fewer recipients a request "
+            "(send --batch-size) or make the edition smaller",
+        ),
+    ],
+)
+def test_sendgrid_refusal_of_the_request_stops_the_send_with_sendgrids_own_messages(
+    status: int,
+    body: str,
+    said: str,
+    httpserver: HTTPServer,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+) -> None:
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_data(body, status)
     with pytest.raises(TransportError) as caught:
         sendgrid_transport().send(edition(subscriber("reader@example.com")))
-    assert caught.value.message == (
-        "sendgrid: SendGrid refused the request (400 Bad Request): "
-        "personalizations.0.to.0.email: Does not contain a valid address."
+    assert caught.value.message == f"sendgrid: {said}"
+    assert len(httpserver.log) == 1
+    assert waits == []
+
+
+def test_sendgrid_recipients_a_bad_request_names_fail_and_the_request_goes_again_without_them(
+    sendgrid: FakeSendGrid,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(6)]
+    sendgrid.invalid |= {"reader1@example.com", "reader4@example.com"}
+
+    deliveries = sendgrid_transport().send(edition(*recipients))
+
+    refused = "SendGrid refused it: to.0.email: Does not contain a valid address."
+    assert deliveries == [
+        Delivery(r.address, Outcome.FAILED, refused)
+        if r.address in sendgrid.invalid
+        else Delivery(r.address, Outcome.SENT)
+        for r in recipients
+    ]
+    [taken] = sendgrid.requests
+    assert [p["to"][0]["email"] for p in taken["personalizations"]] == [
+        f"reader{n}@example.com" for n in (0, 2, 3, 5)
+    ]
+    assert waits == []
+    assert "SendGrid refused 2 recipients of a request of 6" in caplog.text
+    assert "reader1@" not in caplog.text
+
+
+def test_sendgrid_batch_whose_every_recipient_is_refused_fails_them_all_and_sends_nothing(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport]
+) -> None:
+    recipients = [subscriber(f"reader{n}@example.com", n) for n in range(2)]
+    sendgrid.invalid |= {r.address for r in recipients}
+
+    deliveries = sendgrid_transport().send(edition(*recipients))
+
+    assert [(d.address, d.outcome) for d in deliveries] == [(r.address, Outcome.FAILED) for r in recipients]
+    assert sendgrid.requests == []
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("personalizations.7.to.0.email", "Does not contain a valid address."),  # not in this request
+        ("personalizations.0.headers", "Invalid type. Expected: object, given: string."),  # alike for all
+    ],
+)
+def test_sendgrid_bad_request_naming_no_recipient_of_the_request_stops_the_send(
+    field: str,
+    message: str,
+    httpserver: HTTPServer,
+    sendgrid_transport: Callable[..., SendGridTransport],
+) -> None:
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_data(
+        sendgrid_errors((field, message)), 400
     )
+    with pytest.raises(TransportError) as caught:
+        sendgrid_transport().send(
+            edition(subscriber("reader@example.com"), subscriber("other@example.com", 2))
+        )
+    assert (
+        caught.value.message
+        == f"sendgrid: SendGrid refused the request (400 Bad Request): {field}: {message}"
+    )
+    assert len(httpserver.log) == 1
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_sendgrid_redirect_stops_the_send_and_is_not_followed_with_the_key(
+    status: int,
+    httpserver: HTTPServer,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
+) -> None:
+    moved = httpserver.url_for("/moved")
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_data(
+        "", status, headers={"Location": moved}
+    )
+    httpserver.expect_request("/moved").respond_with_data("OK")  # followed, a GET would get 200
+
+    with pytest.raises(TransportError) as caught:
+        sendgrid_transport().send(edition(subscriber("reader@example.com")))
+
+    assert caught.value.message.startswith(
+        f"sendgrid: {httpserver.url_for('/').rstrip('/')} answered {status} "
+    )
+    assert caught.value.message.endswith(
+        f"a redirect to '{moved}', which is not followed: set BROADSHEET_SENDGRID_URL to the API's own address"
+    )
+    assert [request.path for request, _ in httpserver.log] == ["/v3/mail/send"]  # the key went nowhere else
     assert waits == []
 
 

@@ -8,11 +8,12 @@ placeholders, and up to `max_batch` recipients, each with the values of
 those placeholders. It answers one `Delivery` per recipient it was cleared
 to hand over (`Batch.cleared`: all of them, unless the sender's ledger
 could not record some as going), in order.
-Failures that certainly left the batch untaken (a connection that could not
-be made, a rate limit, a 5xx answer) are retried inside the transport, a
-bounded number of times. A copy whose data went out but whose answer never
-came is `UNKNOWN` and is never sent again by the transport; a recipient's
-temporary refusal (SMTP 4xx) is `DEFERRED`, for the sender to try later.
+Failures that certainly left the batch untaken (a connection that could not be
+made, a rate limit, a 5xx answer but a gateway's 504) are retried inside the
+transport, a bounded number of times. A copy whose data went out but whose
+answer never came is `UNKNOWN` and is never sent again by the transport; a
+recipient's temporary refusal (SMTP 4xx) is `DEFERRED`, for the sender to try
+later.
 """
 
 from __future__ import annotations

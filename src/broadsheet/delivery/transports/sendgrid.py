@@ -4,14 +4,17 @@ The edition goes once per request with its placeholders; SendGrid fills them
 per recipient from each personalization's `substitutions`. The request is
 checked against SendGrid's limits before it leaves. Several requests may be in
 flight at once (`concurrency`); a rate limit pauses all of them until it
-resets. Rate limits, 5xx answers and connections that failed before the
-request went out are retried; a request whose answer was lost (the connection
-broke after its body went out, a timeout) leaves its recipients unknown and is
-never sent again from here; any other refusal stops the send.
+resets, and so does a 5xx's Retry-After. Rate limits, 5xx answers and
+connections that failed before the request went out are retried; a request
+whose answer was lost (the connection broke after its body went out, a
+timeout, a gateway's 504) leaves its recipients unknown and is never sent
+again from here; recipients a 400 names fail, and the request goes again
+without them; any other refusal stops the send.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import logging
@@ -57,9 +60,10 @@ MAX_BODY_BYTES = 30_000_000
 _REFUSALS = {
     400: "SendGrid refused the request (400 Bad Request)",
     401: f"SendGrid rejected the API key (401 Unauthorized); check {KEY_VARIABLE}",
-    403: "SendGrid refused the request (403 Forbidden); check that the API key has the Mail Send permission and the sender is verified",
+    403: f"SendGrid refused the request (403 Forbidden); check that the API key in {KEY_VARIABLE} has the Mail Send permission, and that `sender` in broadsheet.toml is a verified sender",
     404: f"SendGrid has no mail/send at this address (404 Not Found); check {URL_VARIABLE}",
-    413: "SendGrid refused the request as too large (413 Payload Too Large)",
+    413: "SendGrid refused the request as too large (413 Payload Too Large); send fewer recipients a request "
+    "(send --batch-size) or make the edition smaller",
 }
 
 
@@ -73,8 +77,28 @@ class _NotTaken(Exception):
         """Seconds SendGrid asked us to wait, when it said."""
 
 
+class _Refused(Exception):
+    """SendGrid refused the request (400) for what it said of some of its personalizations alone: nothing was
+    taken, and the request without them may go."""
+
+    def __init__(self, reasons: dict[int, str], problems: str) -> None:
+        super().__init__(problems)
+        self.reasons = reasons
+        """Position of a personalization in the request -> SendGrid's words about it."""
+        self.problems = problems
+        """SendGrid's words as they came, for a refusal that names none of the request's recipients."""
+
+
 class _AnswerLost(Exception):
     """The request went out but its answer never came: SendGrid may have taken it."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not followed: urllib follows a POST's 301, 302 or 303 with a GET, without the
+    body but with the API key, to wherever it points, and would take that GET's 200 for SendGrid's 202."""
+
+    def redirect_request(self, *args: Any) -> None:
+        return None
 
 
 class SendGridTransport:
@@ -152,8 +176,34 @@ class SendGridTransport:
 
     def send(self, batch: Batch) -> list[Delivery]:
         batch = batch.going()
-        if not batch.recipients:
-            return []
+        refused: dict[str, str] = {}
+        """Address -> why SendGrid refused it: its request goes again without it."""
+        outcome, detail = Outcome.FAILED, ""
+        while going := [r for r in batch.recipients if r.address not in refused]:
+            try:
+                outcome, detail = self._hand_over(dataclasses.replace(batch, recipients=going))
+                break
+            except _Refused as exc:
+                named = {going[n].address: why for n, why in exc.reasons.items() if n < len(going)}
+                if not named:
+                    raise self._stop(f"{_REFUSALS[400]}{exc.problems}") from None
+                log.warning(
+                    "SendGrid refused %d recipients of a request of %d (%s); the request goes again without them",
+                    len(named),
+                    len(going),
+                    without_addresses("; ".join(named.values())),
+                )
+                refused.update(named)
+        return [
+            Delivery(r.address, Outcome.FAILED, f"SendGrid refused it: {refused[r.address]}")
+            if r.address in refused
+            else Delivery(r.address, outcome, detail)
+            for r in batch.recipients
+        ]
+
+    def _hand_over(self, batch: Batch) -> tuple[Outcome, str]:
+        """One request for `batch`, tried again while SendGrid certainly did not take it: its recipients' fate and
+        why; raises `_Refused`, or TransportError when the send cannot go on."""
         body = self.request_body(batch)
         failures = 0
         while True:
@@ -161,22 +211,20 @@ class SendGridTransport:
             try:
                 self._post(body)
             except _AnswerLost as exc:
-                detail = (
-                    f"the connection to SendGrid broke after the request went out, before the answer ({exc})"
-                )
+                detail = str(exc)
                 log.warning(
                     "SendGrid: %s; its %d recipients are of unknown fate",
                     without_addresses(detail),
                     len(batch.recipients),
                 )
-                return [Delivery(r.address, Outcome.UNKNOWN, detail) for r in batch.recipients]
+                return Outcome.UNKNOWN, detail
             except _NotTaken as exc:
                 failures += 1
                 if failures >= self.backoff.attempts:
                     raise self._stop(f"{exc.detail}, still after {failures} tries") from None
                 if exc.wait is not None and exc.wait > self.max_wait:
                     raise self._stop(
-                        f"{exc.detail}; the limit resets in {exc.wait:.0f} s, later than this send waits"
+                        f"{exc.detail}; SendGrid asks to wait {exc.wait:.0f} s, longer than this send waits"
                     ) from None
                 # Never sooner than the backoff: our clock and SendGrid's may disagree by a second or two.
                 wait = max(exc.wait or 0.0, self.backoff.delay(failures))
@@ -190,7 +238,7 @@ class SendGridTransport:
                     log.warning("SendGrid: %s; trying again in %.1f s", without_addresses(exc.detail), wait)
                     self.backoff.sleep(wait)
             else:
-                return [Delivery(r.address, Outcome.SENT) for r in batch.recipients]
+                return Outcome.SENT, ""
 
     def _wait_for_rate_limit(self) -> None:
         """Sleep until the last reported rate limit resets: a 429 to one request pauses all of them."""
@@ -266,26 +314,57 @@ class SendGridTransport:
         )
         try:
             try:
-                with urllib.request.build_opener().open(request, timeout=self.timeout) as response:
-                    response.read()
+                with urllib.request.build_opener(_NoRedirects).open(
+                    request, timeout=self.timeout
+                ) as response:
+                    _body(response)
                 return
             except urllib.error.HTTPError as exc:
                 status, reason, headers = exc.code, exc.reason, exc.headers
-                problems = self._problems(exc.read())
+                errors = _errors(_body(exc))
+                problems = self._problems(errors)
         except urllib.error.URLError as exc:
             # urllib raises URLError only while connecting and sending: the request did not arrive whole.
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
                 raise self._stop(
                     f"{self.url}: the TLS certificate does not verify ({exc.reason.verify_message})"
                 ) from None
+            # A handshake that fails alike every time (plain HTTP at an https:// address) is not tried again;
+            # one the other end cut short (EOF) may be.
+            if isinstance(exc.reason, ssl.SSLError) and not isinstance(
+                exc.reason, (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+            ):
+                raise self._stop(
+                    f"{self.url}: TLS failed ({exc.reason.reason or exc.reason}); check {URL_VARIABLE}"
+                ) from None
             raise _NotTaken(f"cannot reach SendGrid ({exc.reason})") from None
         except (OSError, http.client.HTTPException) as exc:
             # Broke while waiting for the answer: SendGrid may have taken the request.
-            raise _AnswerLost(repr(exc)) from None
+            raise _AnswerLost(
+                f"the connection to SendGrid broke after the request went out, before the answer ({exc!r})"
+            ) from None
         if status == 429:
             raise _NotTaken(f"429 Too Many Requests{problems}", self._rate_limit_wait(headers))
+        if status == 504:
+            # A gateway before SendGrid gave up waiting for it: SendGrid may have taken the request all the same.
+            raise _AnswerLost(f"a gateway before SendGrid gave up waiting for its answer ({status} {reason})")
         if status >= 500:
-            raise _NotTaken(f"{status} {reason}{problems}")
+            # A 503's Retry-After says when the service is back (RFC 9110 10.2.3): trying sooner wastes the tries.
+            raise _NotTaken(f"{status} {reason}{problems}", _number(headers.get("Retry-After")))
+        if 300 <= status < 400:
+            raise self._stop(
+                f"{self.url} answered {status} {reason}, a redirect to {headers.get('Location')!r}, which is not "
+                f"followed: set {URL_VARIABLE} to the API's own address"
+            )
+        if status == 400 and errors and all(_PERSONALIZATION.match(field) for field, _ in errors):
+            reasons: dict[int, str] = {}
+            for field, message in errors:
+                about = _PERSONALIZATION.match(field)
+                assert about is not None
+                said = f"{about.group(2)}: {message}"
+                number = int(about.group(1))
+                reasons[number] = self._redact(f"{reasons[number]}; {said}" if number in reasons else said)
+            raise _Refused(reasons, problems)
         cause = _REFUSALS.get(status, f"SendGrid refused the request ({status} {reason})")
         raise self._stop(f"{cause}{problems}")
 
@@ -298,17 +377,9 @@ class SendGridTransport:
             return max(0.0, reset - self._clock())
         return _number(headers.get("Retry-After"))
 
-    def _problems(self, body: Any) -> str:
-        """SendGrid's own error messages from a JSON error body, as `: field: message; ...`."""
-        try:
-            errors = json.loads(body)["errors"]
-            messages = [
-                f"{error['field']}: {error['message']}" if error.get("field") else str(error["message"])
-                for error in errors[:5]
-                if isinstance(error, dict) and error.get("message")
-            ]
-        except (TypeError, ValueError, KeyError):
-            return ""
+    def _problems(self, errors: Sequence[tuple[str, str]]) -> str:
+        """SendGrid's own error messages, as `: field: message; ...`."""
+        messages = [f"{field}: {message}" if field else message for field, message in errors[:5]]
         return self._redact(f": {'; '.join(messages)}") if messages else ""
 
     def _redact(self, text: str) -> str:
@@ -316,6 +387,34 @@ class SendGridTransport:
 
     def _stop(self, message: str) -> TransportError:
         return TransportError(f"sendgrid: {without_addresses(self._redact(message))}")
+
+
+_PERSONALIZATION = re.compile(r"personalizations\.(\d+)\.(to(?:\.\S+)?)$")
+"""A field of SendGrid's errors that names one personalization's recipient (`personalizations.3.to.0.email`).
+Its headers, substitutions and custom arguments are made alike for every copy: an error there stops the send,
+lest each request be sent again once for each of its personalizations."""
+
+
+def _errors(body: bytes) -> list[tuple[str, str]]:
+    """SendGrid's errors in an error answer's JSON body, as (field or "", message)."""
+    try:
+        errors = json.loads(body)["errors"]
+        return [
+            (str(error.get("field") or ""), str(error["message"]))
+            for error in errors
+            if isinstance(error, dict) and error.get("message")
+        ]
+    except (TypeError, ValueError, KeyError):
+        return []
+
+
+def _body(answer: Any) -> bytes:
+    """The body of SendGrid's answer, or none when the connection broke while it came: the status line,
+    already read, is the answer (a 202 cut short took the request all the same)."""
+    try:
+        return bytes(answer.read())
+    except (OSError, http.client.HTTPException):
+        return b""
 
 
 def _parse(address: str) -> tuple[str, str | None]:

@@ -3,10 +3,13 @@
 `smtp://user:password@host:587` upgrades with STARTTLS when the server offers
 it; `smtps://...:465` speaks TLS from the start. Each message's fate is what
 the server said: 250 sent, 5xx failed, 4xx deferred (to be tried again later
-by the sender, not here). A connection that breaks before the message's data
-went out is opened again and the message tried again, with backoff; one that
-breaks after the data went out, before the answer, leaves the message
-unknown: it may have been taken, so it is never sent again from here.
+by the sender, not here), even when the server hangs up after saying it; what
+every copy would meet alike (530, a login wanted; a message larger than the
+server takes) stops the send instead. A connection that breaks before the
+message's data went out is opened again and the message tried again, with
+backoff; one that breaks after the data went out, before the answer, leaves
+the message unknown: it may have been taken, so it is never sent again from
+here.
 """
 
 from __future__ import annotations
@@ -273,7 +276,12 @@ class SMTPTransport:
         cleared: Callable[[], bool],
     ) -> Delivery | None:
         """MAIL, RCPT, DATA: the recipient's Delivery (None when not `cleared`: the transaction is reset);
-        raises `_NotTaken`, or TransportError when the sender is refused."""
+        raises `_NotTaken`, or TransportError when the sender is refused or the message is too large."""
+        limit = connection.esmtp_features.get("size", "")
+        if limit.isdigit() and 0 < int(limit) < len(data):
+            raise self._too_large(
+                f"it is {len(data):,} bytes; the server takes at most {int(limit):,} (its SIZE)"
+            )
         code, text = _run(connection.mail, sender)
         if refusal := self._refusal(connection, "MAIL FROM", code, text):
             if code >= 500:
@@ -308,8 +316,18 @@ class SMTPTransport:
                 f"the mail server closed the connection after the message went out, before answering ({exc})",
             )
         if refusal := self._refusal(connection, "DATA", code, text):
+            # 552 after the data is the message's size (RFC 1870), the same for every copy, unless it says the
+            # mailbox is full (5.2.2).
+            if code == 552 and "5.2.2" not in refusal:
+                raise self._too_large(refusal)
             return Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
         return Delivery(original, Outcome.SENT, _reply(code, text))
+
+    def _too_large(self, why: str) -> TransportError:
+        return TransportError(
+            f"{self._where}: the mail server refuses the message as too large: {why}. Make the edition smaller, "
+            "or raise the server's limit"
+        )
 
     def _refusal(
         self, connection: smtplib.SMTP, command: str, code: int, text: bytes | str, expected: int = 250
@@ -322,10 +340,17 @@ class SMTPTransport:
             raise _NotTaken(f"the mail server closed the connection: {reply}")
         if code < 400:
             raise _NotTaken(f"the mail server answered out of turn: {reply}")
+        if code == 530:
+            # About the connection, not the recipient: every copy would be refused alike.
+            raise TransportError(
+                f"{self._where}: the server takes no mail before a login (or TLS): {reply}. Put the user and password "
+                "in the transport's URL, smtp://user:password@host:port"
+            )
         try:
             connection.rset()
-        except (smtplib.SMTPException, OSError) as exc:
-            raise _NotTaken(f"the connection broke after {reply} ({exc})") from None
+        except (smtplib.SMTPException, OSError):
+            # Some servers hang up after a refusal. It stands all the same; the next message opens a new connection.
+            connection.close()
         return reply
 
     def _connect(self) -> smtplib.SMTP:
@@ -350,6 +375,8 @@ class SMTPTransport:
                 connection.login(self.username, self._password)
         except smtplib.SMTPAuthenticationError as exc:
             _close(connection)
+            if 400 <= exc.smtp_code < 500:  # 454 4.7.0: the server cannot check the password now
+                raise _NotTaken(f"logging in: {_reply(exc.smtp_code, exc.smtp_error)}") from None
             raise TransportError(
                 f"{self._where}: the server refused the login of {self.username!r}: {_reply(exc.smtp_code, exc.smtp_error)}",
             ) from None
@@ -369,6 +396,10 @@ class SMTPTransport:
             raise
         except smtplib.SMTPResponseException as exc:
             _close(connection)
+            if exc.smtp_code >= 500:  # a block list, a greeting of 554: asking again gets the same
+                raise TransportError(
+                    f"{self._where}: the mail server refuses this client: {_reply(exc.smtp_code, exc.smtp_error)}"
+                ) from None
             raise _NotTaken(f"connecting: {_reply(exc.smtp_code, exc.smtp_error)}") from None
         except (smtplib.SMTPException, OSError) as exc:
             _close(connection)
