@@ -147,17 +147,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def outside_address() -> str | None:
-    """An address of this machine that is not a loopback one (where the route out leaves from), or None."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent, the route is only looked up
-        except OSError:
-            return None
-        address = str(probe.getsockname()[0])
-    return None if address.startswith("127.") or address == "0.0.0.0" else address
-
-
 def accept_only(login: bytes, password: bytes) -> Callable[..., AuthResult]:
     """An aiosmtpd authenticator that lets in `login` with `password` alone."""
 

@@ -67,7 +67,6 @@ from .support import (
     MailServer,
     accept_only,
     free_port,
-    outside_address,
     parse,
     sendgrid_errors,
 )
@@ -909,20 +908,28 @@ def test_smtp_login_refused_for_now_is_tried_again_with_backoff(
 
 
 def test_smtp_server_without_starttls_gets_no_password_unless_on_loopback(
-    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+    start_smtp: Callable[..., Mailbox],
+    smtp: Callable[..., SMTPTransport],
+    waits: list[float],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    host = outside_address()
-    if host is None:
-        pytest.skip("this machine has no address but loopback ones")
-    mailbox = start_smtp(hostname=host)  # offers no STARTTLS: it has no certificate
-    transport = smtp(f"smtp://editor:s3cret-pa55@{host}:{mailbox.port}")
+    """A server known by a name is not taken for this machine's own, whatever the name leads to: here the
+    test's resolver sends `mail.example.test` to the real server on loopback."""
+    resolve = socket.getaddrinfo
+
+    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return resolve("127.0.0.1" if host == "mail.example.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    mailbox = start_smtp()  # offers no STARTTLS: it has no certificate
+    transport = smtp(f"smtp://editor:s3cret-pa55@mail.example.test:{mailbox.port}")
 
     with pytest.raises(TransportError) as caught:
         transport.send(edition(subscriber("reader@example.com")))
 
     assert caught.value.message == (
-        f"smtp://editor@{host}:{mailbox.port}: the server does not offer STARTTLS; refusing to send the password "
-        "unencrypted (use smtps:// if the server speaks TLS on connect)"
+        f"smtp://editor@mail.example.test:{mailbox.port}: the server does not offer STARTTLS; refusing to send "
+        "the password unencrypted (use smtps:// if the server speaks TLS on connect)"
     )
     assert "s3cret-pa55" not in caught.value.message + repr(transport)
     assert mailbox.messages == []
