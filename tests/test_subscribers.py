@@ -502,6 +502,15 @@ def test_an_import_records_a_consent_where_none_was_and_never_replaces_one(
             "Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z but received: '01/05/2023'",
         ),
         ("2999-01-01", "Expected a time in the past but received: '2999-01-01'"),
+        # In UTC, these are before the first moment and after the last one that Python's datetime holds.
+        (
+            "0001-01-01T00:00:00+05:00",
+            "Expected a time after 0001-01-01 but received: '0001-01-01T00:00:00+05:00'",
+        ),
+        (
+            "9999-12-31T23:59:59-05:00",
+            "Expected a time in the past but received: '9999-12-31T23:59:59-05:00'",
+        ),
     ],
 )
 def test_a_bad_consent_time_is_reported_on_its_line_and_the_row_skipped(

@@ -692,7 +692,13 @@ def _moment(text: str) -> tuple[datetime | None, str]:
             f"Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z but received: {text!r}",
         )
     # In UTC, as the store keeps every time (SQLite would drop any other zone without converting).
-    moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        # Such as 0001-01-01T00:00+05:00, in UTC a moment of year 0, which no datetime holds (nor 10000, ahead).
+        if moment.year == 1:
+            return None, f"Expected a time after 0001-01-01 but received: {text!r}"
+        return None, f"Expected a time in the past but received: {text!r}"
     if moment > datetime.now(UTC):
         return None, f"Expected a time in the past but received: {text!r}"
     return moment, ""
