@@ -656,6 +656,22 @@ BROKEN = {
         "write charset=UTF-8",
         b"ISO-8859-1",
     ),
+    "more plural forms than any language has": Broken(
+        "messages",
+        b"nplurals=1;",
+        b"nplurals=7;",
+        "the Plural-Forms header gives nplurals=7, but a language has from 1 to 6 plural forms; delete the line: "
+        "broadsheet catalog update writes the right one",
+        b"nplurals=7;",
+    ),
+    "plural forms left as xgettext's placeholder": Broken(
+        "messages",
+        b"nplurals=1; plural=0;",
+        b"nplurals=INTEGER; plural=EXPRESSION;",
+        "the Plural-Forms header gives nplurals=INTEGER, but a language has from 1 to 6 plural forms; delete the "
+        "line: broadsheet catalog update writes the right one",
+        b"nplurals=INTEGER;",
+    ),
     "NUL byte": Broken(
         "messages",
         BY.encode(),

@@ -95,6 +95,10 @@ _STRINGS_IN_A_ROW = re.compile(
 )
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CHARSET = re.compile(rb'^"Content-Type:[^"\n]*charset=([^\\"\s;]*)', re.M)
+_PLURAL_FORMS = re.compile(rb'^"Plural-Forms:([^"\n]*?)(?:\\n)?"', re.M | re.I)
+_MOST_PLURAL_FORMS = 6
+"""The most plural forms a language has in CLDR (Arabic's). Babel gives every plural message a list of nplurals
+strings, so a header of nplurals=99999999999999999999 took all the memory there was."""
 # What may follow each part of an entry: a msgid after its msgctxt, a msgstr after its msgid...
 _FOLLOWS = {
     "msgctxt": ("start", "msgstr"),
@@ -281,7 +285,21 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
         raise InvalidInput([Diagnostic(display, syntax.line, 0, "", syntax.message)])
     # Here, not at the top: Babel's catalog modules take 4 ms to import, and an edition
     # in the source language reads no catalog.
+    from babel.messages.catalog import parse_separated_header
     from babel.messages.pofile import PoFileError, read_po
+
+    header = _PLURAL_FORMS.search(raw)
+    if header:
+        # Read as Babel reads it; which form a number takes comes from CLDR, not from this header.
+        count = parse_separated_header(f" ;{header.group(1).decode('ascii', 'replace')}").get("nplurals", "2")
+        if not (count.strip().isdecimal() and 1 <= int(count) <= _MOST_PLURAL_FORMS):
+            raise _located(
+                display,
+                raw,
+                header.start(1) + header.group(1).lower().find(b"nplurals"),
+                f"the Plural-Forms header gives nplurals={count}, but a language has from 1 to "
+                f"{_MOST_PLURAL_FORMS} plural forms; delete the line: broadsheet catalog update writes the right one",
+            )
 
     babel_lines, previous = _previous_msgids(lines)
     try:
