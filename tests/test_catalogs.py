@@ -595,6 +595,7 @@ def test_a_fuzzy_translation_which_is_never_used_is_not_checked(project: Project
 BY = 'msgstr "ရေးသားသူ - %(author)s"'
 SECRET = "a-secret-for-the-tests-of-broken-catalogs"
 SAMPLE_ISSUE = "issues/2023-12-21.yaml"
+ISSUE_TITLE = "A Year of Tragedy and Hope"
 
 
 @dataclass(frozen=True)
@@ -778,6 +779,22 @@ def test_a_translation_that_is_only_spaces_is_untranslated_and_reported(sample_p
     assert issue is not None
     assert Renderer(sample_project).render(localize(sample_project, issue, "my")).subject == issue.title
     assert untranslated() == before + 1
+
+
+def test_a_translation_with_a_context_is_not_taken_for_the_message_without_one(
+    sample_project: Project,
+) -> None:
+    # Broadsheet never asks for a context; gettext would not use these, and they replaced the translations above them.
+    for domain, msgid in [("messages", "Resources from the past week"), ("issues/2023-12-21", ISSUE_TITLE)]:
+        path = catalogs.catalog_path(sample_project, "my", domain)
+        entry = f'\nmsgctxt "menu"\nmsgid "{msgid}"\nmsgstr "IN ANOTHER CONTEXT"\n'
+        path.write_bytes(path.read_bytes() + entry.encode())
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    email = Renderer(sample_project).render(localize(sample_project, issue, "my"))
+    assert "IN ANOTHER CONTEXT" not in email.text
+    assert email.subject == "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"
+    assert "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ" in email.text
 
 
 def test_translation_that_cannot_be_formatted_falls_back_to_english_when_rendering(

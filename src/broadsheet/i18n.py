@@ -448,10 +448,11 @@ class Lookup:
 
 def _translated(loaded: Loaded | None) -> dict[str, tuple[str, ...]]:
     """msgid -> every form of its translation, for the translated, non-fuzzy messages (a translation that is
-    only spaces is none: it gave a blank subject or heading)."""
+    only spaces is none: it gave a blank subject or heading). A message with a context (`msgctxt`) is not one
+    broadsheet asks for, as gettext does not for a lookup without one: it replaced the translation of its msgid."""
     found: dict[str, tuple[str, ...]] = {}
     for message in loaded.catalog if loaded else ():
-        if message.id and message.string and not message.fuzzy:
+        if message.id and message.context is None and message.string and not message.fuzzy:
             strings = texts(message.string)
             if all(s.strip() for s in strings):
                 found[texts(message.id)[0]] = strings
@@ -527,7 +528,9 @@ def translations(path: Path, locale: str, display: str | None = None) -> Transla
     key = (path.resolve(), locale)
     cached = _translations.get(key)
     if cached is None or cached[0] is not loaded:
-        lines = {texts(m.id)[0]: loaded.msgstr_line(m.lineno) for m in loaded.catalog if m.id}
+        lines = {
+            texts(m.id)[0]: loaded.msgstr_line(m.lineno) for m in loaded.catalog if m.id and m.context is None
+        }
         cached = (loaded, Translations(locale, display, _translated(loaded), lines))
         _translations[key] = cached
     return cached[1]
