@@ -474,6 +474,30 @@ def test_names_of_only_spaces_are_errors(tmp_path: Path) -> None:
     ]
 
 
+def test_a_control_character_in_any_setting_is_an_error_at_its_line(tmp_path: Path) -> None:
+    # Written with TOML's escapes; a NUL in a category label was taken, and MJML then refused the template.
+    path = write_settings(
+        tmp_path,
+        """
+        text_width = 60
+        [categories]
+        statements = "Statements\\u0000"
+        reports = "Reports\\u001b[31m"
+        [organization]
+        address = "Line one\\nLine two\\tand a tab"
+        links = [{ label = "Web\\u007f", url = "https://example.org" }]
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:3: error: categories.statements: Expected text without control characters but received U+0000 at "
+        "character 11: 'Statements\\x00'",
+        f"{path}:4: error: categories.reports: Expected text without control characters but received U+001B at "
+        "character 8: 'Reports\\x1b[31m'",
+        f"{path}:7: error: organization.links[0].label: Expected text without control characters but received "
+        "U+007F at character 4: 'Web\\x7f'",
+    ]
+
+
 def test_a_dotted_key_is_reported_at_its_line(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en"]\norganization.name = ""\n')
     assert problems(path) == [f"{path}:2: error: organization.name: must not be empty"]

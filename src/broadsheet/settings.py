@@ -19,6 +19,7 @@ from .files import read_limited
 from .schema import (
     Invalid,
     Location,
+    Problem,
     code_problem,
     declared,
     did_you_mean,
@@ -571,17 +572,43 @@ def load_settings(path: Path) -> Settings:
         line, col = _toml_position(str(exc), text)
         message = re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(exc))
         raise InvalidInput([Diagnostic(display, line, col, "", f"not valid TOML: {message}")]) from None
+    problems = list(_control_characters(raw, ()))
     try:
-        return validate(Settings, raw)
+        settings = validate(Settings, raw)
     except Invalid as exc:
+        problems += exc.problems
+    if problems:
         raise InvalidInput(
             [
                 Diagnostic(
                     display, _toml_line(text, problem.loc), 0, field_path(problem.loc), problem.message
                 )
-                for problem in exc.problems
+                for problem in problems
             ]
-        ) from None
+        )
+    return settings
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+"""What no setting may hold: control characters other than tab and line breaks, which TOML's escapes
+(`"\\u0000"`) can write. A NUL or an escape in a category label reached MJML, which refused the email as an
+invalid template."""
+
+
+def _control_characters(value: Any, loc: Location) -> Iterator[Problem]:
+    """A problem for each string in the TOML `value` that holds a control character, at its location."""
+    if isinstance(value, str) and (control := _CONTROL.search(value)):
+        yield Problem(
+            loc,
+            f"Expected text without control characters but received U+{ord(control.group()):04X} at "
+            f"character {control.start() + 1}: {value!r}",
+        )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _control_characters(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _control_characters(item, (*loc, index))
 
 
 def _toml_position(message: str, text: str) -> tuple[int, int]:
