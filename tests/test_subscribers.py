@@ -1057,6 +1057,15 @@ def test_a_character_split_between_two_pieces_of_a_long_line_is_not_taken_for_a_
     )
 
 
+def test_a_file_in_utf16_as_excel_saves_unicode_text_is_named_so(store: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "subscribers.csv"
+    path.write_bytes("email\tname\tlocale\r\na@example.org\tAung\ten\r\n".encode("utf-16"))
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert str(raised.value) == f"{path}:1: error: UTF-16 text, not UTF-8; save the file as CSV UTF-8"
+    assert subscribers.list_subscribers(store) == []
+
+
 def test_a_file_ending_in_the_middle_of_a_character_is_located(store: Engine, tmp_path: Path) -> None:
     path = tmp_path / "subscribers.csv"
     head = b"email,name,locale\na@example.org,A,en\n"

@@ -606,6 +606,10 @@ def _undecodable(path: Path) -> Diagnostic:
     decoder = codecs.getincrementaldecoder("utf-8")()
     number, offset = 1, 0
     with path.open("rb") as binary:
+        if binary.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            # As Excel saves "Unicode Text": else "invalid start byte at byte 0", which does not say what to do.
+            return Diagnostic(str(path), 1, 0, "", "UTF-16 text, not UTF-8; save the file as CSV UTF-8")
+        binary.seek(0)
         while piece := binary.readline(IMPORT_LINE_LENGTH):
             body = piece.removeprefix(codecs.BOM_UTF8) if offset == 0 else piece
             # The bytes of a character begun in the piece before are decoded with this one: the error's position counts them.
