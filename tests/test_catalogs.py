@@ -797,6 +797,22 @@ def test_a_translation_with_a_context_is_not_taken_for_the_message_without_one(
     assert "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ" in email.text
 
 
+def test_a_translation_with_a_context_is_a_warning_at_its_line_and_not_checked(
+    sample_project: Project, cli
+) -> None:
+    path = catalogs.catalog_path(sample_project, "my", "messages")
+    raw = path.read_bytes()
+    # HTML the original has not would be an error in a message that is used.
+    path.write_bytes(raw + b'\nmsgctxt "menu"\nmsgid "Resources from the past week"\nmsgstr "<b>x</b>"\n')
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    line = raw.count(b"\n") + 2
+    assert (
+        f"locales/my/LC_MESSAGES/messages.po:{line}: warning: msgctxt: a message with a context ('menu') is never "
+        "used, as broadsheet asks for none; remove its msgctxt line, or the whole message"
+    ) in result.stderr.splitlines()
+
+
 def test_translation_that_cannot_be_formatted_falls_back_to_english_when_rendering(
     sample_project: Project, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -697,6 +697,24 @@ def _problems(
     display = loaded.display
     diagnostics = []
     for message in loaded.catalog:
+        if message.id and message.context is not None:
+            # Never used, as broadsheet asks for no context: the translator should know why English is shown.
+            msgid = message.lineno or 0
+            where = next(
+                (n for n in range(msgid - 1, 0, -1) if loaded.lines[n - 1].startswith("msgctxt")), msgid
+            )
+            diagnostics.append(
+                Diagnostic(
+                    display,
+                    where,
+                    0,
+                    "msgctxt",
+                    f"a message with a context ({message.context!r}) is never used, as broadsheet asks for none; "
+                    "remove its msgctxt line, or the whole message",
+                    Severity.WARNING,
+                )
+            )
+            continue
         # A fuzzy translation is never used (English is shown): its mistakes are for the translator's revision.
         if not message.id or not message.string or message.fuzzy:
             continue
