@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -308,6 +309,19 @@ def test_update_keeps_translations_and_is_stable(project: Project, cli) -> None:
     assert _po(project, "my", "names").get("Org One").string == "အဖွဲ့ တစ်"
     again = cli("catalog", "update", cwd=project.root)
     assert all(line.startswith("unchanged ") for line in again.stdout.splitlines())
+
+
+def test_update_of_a_translation_holding_a_very_long_word_takes_no_time(sample_project: Project, cli) -> None:
+    # Babel's wrapping took time quadratic in a run of letters: 15 s for this one, hours for a line of 1 MB.
+    word = "x" * 40_000
+    path = catalogs.catalog_path(sample_project, "my", "messages")
+    old = 'msgstr "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ"'
+    path.write_text(path.read_text(encoding="utf-8").replace(old, f'msgstr "{word}"'), encoding="utf-8")
+    started = time.monotonic()
+    result = cli("catalog", "update", cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 5
+    assert _po(sample_project, "my", "messages").get("Resources from the past week").string == word
 
 
 def test_update_refuses_the_source_locale(project: Project, cli) -> None:
