@@ -687,6 +687,14 @@ BROKEN = {
         "line: broadsheet catalog update writes the right one",
         b"nplurals=INTEGER;",
     ),
+    "a plural form more than the language has": Broken(
+        "messages",
+        'msgstr[0] "%(names)s နှင့် အခြား %(n)s ဖွဲ့"'.encode(),
+        'msgstr[0] "%(names)s နှင့် အခြား %(n)s ဖွဲ့"\nmsgstr[1] "%(names)s နှင့် အခြား %(n)s ဖွဲ့"'.encode(),
+        "msgstr[1]: the catalog's language has 1 plural form (Plural-Forms: nplurals=1); remove msgstr[1] and any "
+        "after it",
+        line_at=b"msgstr[1]",
+    ),
     "NUL byte": Broken(
         "messages",
         BY.encode(),

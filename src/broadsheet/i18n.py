@@ -305,9 +305,17 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
     try:
         catalog = read_po([f"{line}\n" for line in babel_lines], locale=locale, abort_invalid=True)
     except PoFileError as exc:
-        raise InvalidInput(
-            [Diagnostic(display, getattr(exc, "lineno", -1) + 1, 0, "", str(exc).rsplit(" on ", 1)[0])]
-        ) from None
+        line, field, said = getattr(exc, "lineno", -1) + 1, "", str(exc).rsplit(" on ", 1)[0]
+        if said.startswith("msg has more translations than num_plurals"):
+            # A plural message copied from a language with more forms: Babel names neither the form nor the count.
+            forms = exc.catalog.num_plurals
+            field = f"msgstr[{forms}]"
+            line = next((n for n in range(line, len(lines) + 1) if lines[n - 1].startswith(field)), line)
+            said = (
+                f"the catalog's language has {forms} plural form{'s' * (forms != 1)} (Plural-Forms: "
+                f"nplurals={forms}); remove {field} and any after it"
+            )
+        raise InvalidInput([Diagnostic(display, line, 0, field, said)]) from None
     except ValueError as exc:
         raise InvalidInput([Diagnostic(display, 0, 0, "", f"cannot read catalog: {exc}")]) from None
     for message in catalog:
