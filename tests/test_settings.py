@@ -598,7 +598,14 @@ def test_array_left_open_is_reported_at_the_last_line(tmp_path: Path) -> None:
 def test_settings_file_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / SETTINGS_FILE
     path.write_bytes(b'[organization]\nname = "Caf\xe9"\n')
-    assert problems(path) == [f"{path}: error: not UTF-8 text (invalid continuation byte at byte 26)"]
+    assert problems(path) == [f"{path}:2: error: not UTF-8 text (invalid continuation byte at byte 26)"]
+
+
+def test_settings_file_in_utf16_is_named_so(tmp_path: Path) -> None:
+    # Windows Notepad's "Unicode" is UTF-16, after a byte order mark.
+    path = tmp_path / SETTINGS_FILE
+    path.write_bytes('text_width = 66\n[organization]\nname = "Café"\n'.encode("utf-16"))
+    assert problems(path) == [f"{path}:1: error: UTF-16 text, not UTF-8; save the file as UTF-8"]
 
 
 KEYS = st.sampled_from(

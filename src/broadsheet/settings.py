@@ -6,6 +6,7 @@ A project is a folder holding `broadsheet.toml`, `issues/`, `templates/` and
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import re
 import tomllib
@@ -561,12 +562,17 @@ def find_project(start: Path) -> Project:
 
 def load_settings(path: Path) -> Settings:
     display = str(path)
+    content = read_limited(path, "settings", display)
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # As Windows Notepad saves "Unicode": else "invalid start byte at byte 0", which does not say what to do.
+        raise InvalidInput([Diagnostic(display, 1, 0, "", "UTF-16 text, not UTF-8; save the file as UTF-8")])
     try:
-        text = read_limited(path, "settings", display).decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
         raw = tomllib.loads(text)
     except UnicodeDecodeError as exc:
+        line = content.count(b"\n", 0, exc.start) + 1
         raise InvalidInput(
-            [Diagnostic(display, 0, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+            [Diagnostic(display, line, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
         ) from None
     except tomllib.TOMLDecodeError as exc:
         line, col = _toml_position(str(exc), text)
