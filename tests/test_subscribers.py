@@ -522,6 +522,26 @@ def test_a_bad_consent_time_is_reported_on_its_line_and_the_row_skipped(
     assert [row.email for row in subscribers.list_subscribers(store)] == ["b@example.org"]
 
 
+def test_a_control_character_in_a_consent_text_is_reported_on_its_line_and_the_row_skipped(
+    sample_store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv(
+        'email,name,locale,consent_text\na@example.org,A,en,"I agree\x00"\nb@example.org,B,en,"Two\n\tlines"\n'
+    )
+    report = subscribers.import_csv(sample_store, path, LOCALES)
+    assert [(d.line, d.field, d.message) for d in report.diagnostics] == [
+        (
+            2,
+            "consent_text",
+            "Expected text without control characters (line breaks and tabs aside) but received U+0000 at "
+            "character 8",
+        )
+    ]
+    assert [(row.email, row.consent_text) for row in subscribers.list_subscribers(sample_store)] == [
+        ("b@example.org", "Two\n\tlines")
+    ]
+
+
 def test_counts_per_locale_and_status(store: Engine) -> None:
     assert subscribers.list_counts(store) == {}
     for email, locale in [
