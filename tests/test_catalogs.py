@@ -1081,6 +1081,25 @@ def test_a_catalog_in_the_legacy_charset_it_declares_is_read_in_it(tmp_path: Pat
     assert read_catalog(path, display="messages.po")[0]["Coffee"].string == "Café"
 
 
+def test_update_writes_a_catalog_in_a_legacy_charset_back_in_utf8(sample_project: Project, cli) -> None:
+    issue = sample_project.issues_dir / "2023-12-21.yaml"
+    title = "“A Year” of Tragedy and Hope"  # the quotes are not in ISO-8859-1
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace("A Year of Tragedy and Hope", title), encoding="utf-8"
+    )
+    assert cli("catalog", "extract", SAMPLE_ISSUE, cwd=sample_project.root).exit_code == 0
+    path = catalogs.catalog_path(sample_project, "my", "issues/2023-12-21")
+    text = PO_HEADER.replace("UTF-8", "ISO-8859-1") + 'msgid "Coffee"\nmsgstr "Café"\n'
+    path.write_text(text, encoding="iso-8859-1")
+    assert cli("catalog", "update", cwd=sample_project.root).exit_code == 0
+    written = path.read_bytes().decode("utf-8")
+    assert "charset=utf-8" in written
+    assert f'msgid "{title}"' in written
+    catalog, _lines = read_catalog(path)
+    assert catalog.get(title) is not None
+    assert catalog.obsolete["Coffee"].string == "Café"  # nothing translated is lost
+
+
 @pytest.mark.parametrize("end", ["\r", "\r\n"], ids=["CR", "CRLF"])
 def test_a_catalog_with_old_mac_or_windows_line_ends_is_read_as_it_is_written(
     tmp_path: Path, end: str

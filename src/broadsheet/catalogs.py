@@ -377,6 +377,10 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
             wanted = _keep_lang(template, locale)
             if present(path):
                 catalog = _read(project, path, locale)
+                # Written back in UTF-8, whatever legacy charset it declared: in ISO-8859-1 a new msgid such as
+                # "“Aid” falls" was written "\u201cAid\u201d falls", which neither Babel nor msgfmt reads back
+                # as the text it stands for, so its translation was never used.
+                catalog.charset = "utf-8"
                 _merge(catalog, wanted)
             else:
                 catalog = Catalog(
