@@ -340,6 +340,15 @@ def test_a_sender_name_with_a_comma_is_put_in_quotes(tmp_path: Path, written: st
     assert load_settings(path).sender == taken
 
 
+def test_a_sender_on_two_lines_is_an_error(tmp_path: Path) -> None:
+    # It was taken, and every send failed: "Header values may not contain linefeed or carriage return characters".
+    path = write_settings(tmp_path, 'sender = "Progressive\\nVoice <news@example.org>"\n')
+    assert problems(path) == [
+        f"{path}:1: error: sender: Expected 'Name <address>' on one line but received: "
+        "'Progressive\\nVoice <news@example.org>'"
+    ]
+
+
 def test_bad_url_in_an_inline_link_is_reported_on_its_own_line(tmp_path: Path) -> None:
     path = write_settings(
         tmp_path,

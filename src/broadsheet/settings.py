@@ -72,8 +72,9 @@ def _quoted_sender(value: Any) -> Any:
 def _sender(value: str) -> None:
     from email.utils import parseaddr
 
-    if not _EMAIL.fullmatch(parseaddr(value)[1]):
-        raise ValueError(f"Expected 'Name <address>' but received: {value!r}")
+    # A line break in the name passed, and every send then failed as it wrote the From header.
+    if not _EMAIL.fullmatch(parseaddr(value)[1]) or "\n" in value or "\r" in value:
+        raise ValueError(f"Expected 'Name <address>' on one line but received: {value!r}")
 
 
 def _folder_url(value: str) -> None:
@@ -595,7 +596,7 @@ def load_settings(path: Path) -> Settings:
     return settings
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """What no setting may hold: control characters other than tab and line breaks, which TOML's escapes
 (`"\\u0000"`) can write. A NUL or an escape in a category label reached MJML, which refused the email as an
 invalid template."""
