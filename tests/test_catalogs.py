@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -310,6 +311,19 @@ def test_update_keeps_translations_and_is_stable(project: Project, cli) -> None:
     assert all(line.startswith("unchanged ") for line in again.stdout.splitlines())
 
 
+def test_update_of_a_translation_holding_a_very_long_word_takes_no_time(sample_project: Project, cli) -> None:
+    # Babel's wrapping took time quadratic in a run of letters: 15 s for this one, hours for a line of 1 MB.
+    word = "x" * 40_000
+    path = catalogs.catalog_path(sample_project, "my", "messages")
+    old = 'msgstr "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ"'
+    path.write_text(path.read_text(encoding="utf-8").replace(old, f'msgstr "{word}"'), encoding="utf-8")
+    started = time.monotonic()
+    result = cli("catalog", "update", cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 5
+    assert _po(sample_project, "my", "messages").get("Resources from the past week").string == word
+
+
 def test_update_refuses_the_source_locale(project: Project, cli) -> None:
     result = cli("catalog", "update", "--locale", "en", cwd=project.root)
     assert result.exit_code == 2
@@ -601,6 +615,7 @@ def test_a_fuzzy_translation_which_is_never_used_is_not_checked(project: Project
 BY = 'msgstr "ရေးသားသူ - %(author)s"'
 SECRET = "a-secret-for-the-tests-of-broken-catalogs"
 SAMPLE_ISSUE = "issues/2023-12-21.yaml"
+ISSUE_TITLE = "A Year of Tragedy and Hope"
 
 
 @dataclass(frozen=True)
@@ -661,6 +676,30 @@ BROKEN = {
         "the Content-Type header declares charset=ISO-8859-1, but the text is UTF-8 and would be garbled; "
         "write charset=UTF-8",
         b"ISO-8859-1",
+    ),
+    "more plural forms than any language has": Broken(
+        "messages",
+        b"nplurals=1;",
+        b"nplurals=7;",
+        "the Plural-Forms header gives nplurals=7, but a language has from 1 to 6 plural forms; delete the line: "
+        "broadsheet catalog update writes the right one",
+        b"nplurals=7;",
+    ),
+    "plural forms left as xgettext's placeholder": Broken(
+        "messages",
+        b"nplurals=1; plural=0;",
+        b"nplurals=INTEGER; plural=EXPRESSION;",
+        "the Plural-Forms header gives nplurals=INTEGER, but a language has from 1 to 6 plural forms; delete the "
+        "line: broadsheet catalog update writes the right one",
+        b"nplurals=INTEGER;",
+    ),
+    "a plural form more than the language has": Broken(
+        "messages",
+        'msgstr[0] "%(names)s နှင့် အခြား %(n)s ဖွဲ့"'.encode(),
+        'msgstr[0] "%(names)s နှင့် အခြား %(n)s ဖွဲ့"\nmsgstr[1] "%(names)s နှင့် အခြား %(n)s ဖွဲ့"'.encode(),
+        "msgstr[1]: the catalog's language has 1 plural form (Plural-Forms: nplurals=1); remove msgstr[1] and any "
+        "after it",
+        line_at=b"msgstr[1]",
     ),
     "NUL byte": Broken(
         "messages",
@@ -768,6 +807,38 @@ def test_a_translation_that_is_only_spaces_is_untranslated_and_reported(sample_p
     assert issue is not None
     assert Renderer(sample_project).render(localize(sample_project, issue, "my")).subject == issue.title
     assert untranslated() == before + 1
+
+
+def test_a_translation_with_a_context_is_not_taken_for_the_message_without_one(
+    sample_project: Project,
+) -> None:
+    # Broadsheet never asks for a context; gettext would not use these, and they replaced the translations above them.
+    for domain, msgid in [("messages", "Resources from the past week"), ("issues/2023-12-21", ISSUE_TITLE)]:
+        path = catalogs.catalog_path(sample_project, "my", domain)
+        entry = f'\nmsgctxt "menu"\nmsgid "{msgid}"\nmsgstr "IN ANOTHER CONTEXT"\n'
+        path.write_bytes(path.read_bytes() + entry.encode())
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    email = Renderer(sample_project).render(localize(sample_project, issue, "my"))
+    assert "IN ANOTHER CONTEXT" not in email.text
+    assert email.subject == "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"
+    assert "ပြီးခဲ့သည့် အပတ်မှ အရင်းအမြစ်များ" in email.text
+
+
+def test_a_translation_with_a_context_is_a_warning_at_its_line_and_not_checked(
+    sample_project: Project, cli
+) -> None:
+    path = catalogs.catalog_path(sample_project, "my", "messages")
+    raw = path.read_bytes()
+    # HTML the original has not would be an error in a message that is used.
+    path.write_bytes(raw + b'\nmsgctxt "menu"\nmsgid "Resources from the past week"\nmsgstr "<b>x</b>"\n')
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    line = raw.count(b"\n") + 2
+    assert (
+        f"locales/my/LC_MESSAGES/messages.po:{line}: warning: msgctxt: a message with a context ('menu') is never "
+        "used, as broadsheet asks for none; remove its msgctxt line, or the whole message"
+    ) in result.stderr.splitlines()
 
 
 def test_translation_that_cannot_be_formatted_falls_back_to_english_when_rendering(
@@ -1014,6 +1085,25 @@ def test_a_catalog_in_the_legacy_charset_it_declares_is_read_in_it(tmp_path: Pat
     text = PO_HEADER.replace("UTF-8", "ISO-8859-1") + 'msgid "Coffee"\nmsgstr "Café"\n'
     path.write_text(text, encoding="iso-8859-1")
     assert read_catalog(path, display="messages.po")[0]["Coffee"].string == "Café"
+
+
+def test_update_writes_a_catalog_in_a_legacy_charset_back_in_utf8(sample_project: Project, cli) -> None:
+    issue = sample_project.issues_dir / "2023-12-21.yaml"
+    title = "“A Year” of Tragedy and Hope"  # the quotes are not in ISO-8859-1
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace("A Year of Tragedy and Hope", title), encoding="utf-8"
+    )
+    assert cli("catalog", "extract", SAMPLE_ISSUE, cwd=sample_project.root).exit_code == 0
+    path = catalogs.catalog_path(sample_project, "my", "issues/2023-12-21")
+    text = PO_HEADER.replace("UTF-8", "ISO-8859-1") + 'msgid "Coffee"\nmsgstr "Café"\n'
+    path.write_text(text, encoding="iso-8859-1")
+    assert cli("catalog", "update", cwd=sample_project.root).exit_code == 0
+    written = path.read_bytes().decode("utf-8")
+    assert "charset=utf-8" in written
+    assert f'msgid "{title}"' in written
+    catalog, _lines = read_catalog(path)
+    assert catalog.get(title) is not None
+    assert catalog.obsolete["Coffee"].string == "Café"  # nothing translated is lost
 
 
 @pytest.mark.parametrize("end", ["\r", "\r\n"], ids=["CR", "CRLF"])

@@ -340,6 +340,15 @@ def test_a_sender_name_with_a_comma_is_put_in_quotes(tmp_path: Path, written: st
     assert load_settings(path).sender == taken
 
 
+def test_a_sender_on_two_lines_is_an_error(tmp_path: Path) -> None:
+    # It was taken, and every send failed: "Header values may not contain linefeed or carriage return characters".
+    path = write_settings(tmp_path, 'sender = "Progressive\\nVoice <news@example.org>"\n')
+    assert problems(path) == [
+        f"{path}:1: error: sender: Expected 'Name <address>' on one line but received: "
+        "'Progressive\\nVoice <news@example.org>'"
+    ]
+
+
 def test_bad_url_in_an_inline_link_is_reported_on_its_own_line(tmp_path: Path) -> None:
     path = write_settings(
         tmp_path,
@@ -474,6 +483,30 @@ def test_names_of_only_spaces_are_errors(tmp_path: Path) -> None:
     ]
 
 
+def test_a_control_character_in_any_setting_is_an_error_at_its_line(tmp_path: Path) -> None:
+    # Written with TOML's escapes; a NUL in a category label was taken, and MJML then refused the template.
+    path = write_settings(
+        tmp_path,
+        """
+        text_width = 60
+        [categories]
+        statements = "Statements\\u0000"
+        reports = "Reports\\u001b[31m"
+        [organization]
+        address = "Line one\\nLine two\\tand a tab"
+        links = [{ label = "Web\\u007f", url = "https://example.org" }]
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:3: error: categories.statements: Expected text without control characters but received U+0000 at "
+        "character 11: 'Statements\\x00'",
+        f"{path}:4: error: categories.reports: Expected text without control characters but received U+001B at "
+        "character 8: 'Reports\\x1b[31m'",
+        f"{path}:7: error: organization.links[0].label: Expected text without control characters but received "
+        "U+007F at character 4: 'Web\\x7f'",
+    ]
+
+
 def test_a_dotted_key_is_reported_at_its_line(tmp_path: Path) -> None:
     path = write_settings(tmp_path, 'locales = ["en"]\norganization.name = ""\n')
     assert problems(path) == [f"{path}:2: error: organization.name: must not be empty"]
@@ -574,7 +607,14 @@ def test_array_left_open_is_reported_at_the_last_line(tmp_path: Path) -> None:
 def test_settings_file_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / SETTINGS_FILE
     path.write_bytes(b'[organization]\nname = "Caf\xe9"\n')
-    assert problems(path) == [f"{path}: error: not UTF-8 text (invalid continuation byte at byte 26)"]
+    assert problems(path) == [f"{path}:2: error: not UTF-8 text (invalid continuation byte at byte 26)"]
+
+
+def test_settings_file_in_utf16_is_named_so(tmp_path: Path) -> None:
+    # Windows Notepad's "Unicode" is UTF-16, after a byte order mark.
+    path = tmp_path / SETTINGS_FILE
+    path.write_bytes('text_width = 66\n[organization]\nname = "Café"\n'.encode("utf-16"))
+    assert problems(path) == [f"{path}:1: error: UTF-16 text, not UTF-8; save the file as UTF-8"]
 
 
 KEYS = st.sampled_from(

@@ -502,6 +502,15 @@ def test_an_import_records_a_consent_where_none_was_and_never_replaces_one(
             "Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z but received: '01/05/2023'",
         ),
         ("2999-01-01", "Expected a time in the past but received: '2999-01-01'"),
+        # In UTC, these are before the first moment and after the last one that Python's datetime holds.
+        (
+            "0001-01-01T00:00:00+05:00",
+            "Expected a time after 0001-01-01 but received: '0001-01-01T00:00:00+05:00'",
+        ),
+        (
+            "9999-12-31T23:59:59-05:00",
+            "Expected a time in the past but received: '9999-12-31T23:59:59-05:00'",
+        ),
     ],
 )
 def test_a_bad_consent_time_is_reported_on_its_line_and_the_row_skipped(
@@ -511,6 +520,26 @@ def test_a_bad_consent_time_is_reported_on_its_line_and_the_row_skipped(
     report = subscribers.import_csv(store, path, LOCALES)
     assert [(d.line, d.field, d.message) for d in report.diagnostics] == [(2, "consented_at", message)]
     assert [row.email for row in subscribers.list_subscribers(store)] == ["b@example.org"]
+
+
+def test_a_control_character_in_a_consent_text_is_reported_on_its_line_and_the_row_skipped(
+    sample_store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv(
+        'email,name,locale,consent_text\na@example.org,A,en,"I agree\x00"\nb@example.org,B,en,"Two\n\tlines"\n'
+    )
+    report = subscribers.import_csv(sample_store, path, LOCALES)
+    assert [(d.line, d.field, d.message) for d in report.diagnostics] == [
+        (
+            2,
+            "consent_text",
+            "Expected text without control characters (line breaks and tabs aside) but received U+0000 at "
+            "character 8",
+        )
+    ]
+    assert [(row.email, row.consent_text) for row in subscribers.list_subscribers(sample_store)] == [
+        ("b@example.org", "Two\n\tlines")
+    ]
 
 
 def test_counts_per_locale_and_status(store: Engine) -> None:
@@ -1046,6 +1075,15 @@ def test_a_character_split_between_two_pieces_of_a_long_line_is_not_taken_for_a_
         str(raised.value)
         == f"{path}:2: error: not UTF-8 text (invalid start byte at byte {len(head)}); save the file as CSV UTF-8"
     )
+
+
+def test_a_file_in_utf16_as_excel_saves_unicode_text_is_named_so(store: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "subscribers.csv"
+    path.write_bytes("email\tname\tlocale\r\na@example.org\tAung\ten\r\n".encode("utf-16"))
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert str(raised.value) == f"{path}:1: error: UTF-16 text, not UTF-8; save the file as CSV UTF-8"
+    assert subscribers.list_subscribers(store) == []
 
 
 def test_a_file_ending_in_the_middle_of_a_character_is_located(store: Engine, tmp_path: Path) -> None:

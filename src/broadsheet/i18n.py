@@ -98,6 +98,10 @@ _STRINGS_IN_A_ROW = re.compile(
 )
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CHARSET = re.compile(rb'^"Content-Type:[^"\n]*charset=([^\\"\s;]*)', re.M)
+_PLURAL_FORMS = re.compile(rb'^"Plural-Forms:([^"\n]*?)(?:\\n)?"', re.M | re.I)
+_MOST_PLURAL_FORMS = 6
+"""The most plural forms a language has in CLDR (Arabic's). Babel gives every plural message a list of nplurals
+strings, so a header of nplurals=99999999999999999999 took all the memory there was."""
 # What may follow each part of an entry: a msgid after its msgctxt, a msgstr after its msgid...
 _FOLLOWS = {
     "msgctxt": ("start", "msgstr"),
@@ -284,15 +288,37 @@ def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list
         raise InvalidInput([Diagnostic(display, syntax.line, 0, "", syntax.message)])
     # Here, not at the top: Babel's catalog modules take 4 ms to import, and an edition
     # in the source language reads no catalog.
+    from babel.messages.catalog import parse_separated_header
     from babel.messages.pofile import PoFileError, read_po
+
+    header = _PLURAL_FORMS.search(raw)
+    if header:
+        # Read as Babel reads it; which form a number takes comes from CLDR, not from this header.
+        count = parse_separated_header(f" ;{header.group(1).decode('ascii', 'replace')}").get("nplurals", "2")
+        if not (count.strip().isdecimal() and 1 <= int(count) <= _MOST_PLURAL_FORMS):
+            raise _located(
+                display,
+                raw,
+                header.start(1) + header.group(1).lower().find(b"nplurals"),
+                f"the Plural-Forms header gives nplurals={count}, but a language has from 1 to "
+                f"{_MOST_PLURAL_FORMS} plural forms; delete the line: broadsheet catalog update writes the right one",
+            )
 
     babel_lines, previous = _previous_msgids(lines)
     try:
         catalog = read_po([f"{line}\n" for line in babel_lines], locale=locale, abort_invalid=True)
     except PoFileError as exc:
-        raise InvalidInput(
-            [Diagnostic(display, getattr(exc, "lineno", -1) + 1, 0, "", str(exc).rsplit(" on ", 1)[0])]
-        ) from None
+        line, field, said = getattr(exc, "lineno", -1) + 1, "", str(exc).rsplit(" on ", 1)[0]
+        if said.startswith("msg has more translations than num_plurals"):
+            # A plural message copied from a language with more forms: Babel names neither the form nor the count.
+            forms = exc.catalog.num_plurals
+            field = f"msgstr[{forms}]"
+            line = next((n for n in range(line, len(lines) + 1) if lines[n - 1].startswith(field)), line)
+            said = (
+                f"the catalog's language has {forms} plural form{'s' * (forms != 1)} (Plural-Forms: "
+                f"nplurals={forms}); remove {field} and any after it"
+            )
+        raise InvalidInput([Diagnostic(display, line, 0, field, said)]) from None
     except ValueError as exc:
         raise InvalidInput([Diagnostic(display, 0, 0, "", f"cannot read catalog: {exc}")]) from None
     for message in catalog:
@@ -433,10 +459,11 @@ class Lookup:
 
 def _translated(loaded: Loaded | None) -> dict[str, tuple[str, ...]]:
     """msgid -> every form of its translation, for the translated, non-fuzzy messages (a translation that is
-    only spaces is none: it gave a blank subject or heading)."""
+    only spaces is none: it gave a blank subject or heading). A message with a context (`msgctxt`) is not one
+    broadsheet asks for, as gettext does not for a lookup without one: it replaced the translation of its msgid."""
     found: dict[str, tuple[str, ...]] = {}
     for message in loaded.catalog if loaded else ():
-        if message.id and message.string and not message.fuzzy:
+        if message.id and message.context is None and message.string and not message.fuzzy:
             strings = texts(message.string)
             if all(s.strip() for s in strings):
                 found[texts(message.id)[0]] = strings
@@ -512,7 +539,9 @@ def translations(path: Path, locale: str, display: str | None = None) -> Transla
     key = (path.resolve(), locale)
     cached = _translations.get(key)
     if cached is None or cached[0] is not loaded:
-        lines = {texts(m.id)[0]: loaded.msgstr_line(m.lineno) for m in loaded.catalog if m.id}
+        lines = {
+            texts(m.id)[0]: loaded.msgstr_line(m.lineno) for m in loaded.catalog if m.id and m.context is None
+        }
         cached = (loaded, Translations(locale, display, _translated(loaded), lines))
         _translations[key] = cached
     return cached[1]

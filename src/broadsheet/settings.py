@@ -6,6 +6,7 @@ A project is a folder holding `broadsheet.toml`, `issues/`, `templates/` and
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import re
 import tomllib
@@ -19,6 +20,7 @@ from .files import read_limited
 from .schema import (
     Invalid,
     Location,
+    Problem,
     code_problem,
     declared,
     did_you_mean,
@@ -70,8 +72,9 @@ def _quoted_sender(value: Any) -> Any:
 def _sender(value: str) -> None:
     from email.utils import parseaddr
 
-    if not _EMAIL.fullmatch(parseaddr(value)[1]):
-        raise ValueError(f"Expected 'Name <address>' but received: {value!r}")
+    # A line break in the name passed, and every send then failed as it wrote the From header.
+    if not _EMAIL.fullmatch(parseaddr(value)[1]) or "\n" in value or "\r" in value:
+        raise ValueError(f"Expected 'Name <address>' on one line but received: {value!r}")
 
 
 def _folder_url(value: str) -> None:
@@ -560,28 +563,59 @@ def find_project(start: Path) -> Project:
 
 def load_settings(path: Path) -> Settings:
     display = str(path)
+    content = read_limited(path, "settings", display)
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # As Windows Notepad saves "Unicode": else "invalid start byte at byte 0", which does not say what to do.
+        raise InvalidInput([Diagnostic(display, 1, 0, "", "UTF-16 text, not UTF-8; save the file as UTF-8")])
     try:
-        text = read_limited(path, "settings", display).decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
         raw = tomllib.loads(text)
     except UnicodeDecodeError as exc:
+        line = content.count(b"\n", 0, exc.start) + 1
         raise InvalidInput(
-            [Diagnostic(display, 0, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+            [Diagnostic(display, line, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
         ) from None
     except tomllib.TOMLDecodeError as exc:
         line, col = _toml_position(str(exc), text)
         message = re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(exc))
         raise InvalidInput([Diagnostic(display, line, col, "", f"not valid TOML: {message}")]) from None
+    problems = list(_control_characters(raw, ()))
     try:
-        return validate(Settings, raw)
+        settings = validate(Settings, raw)
     except Invalid as exc:
+        problems += exc.problems
+    if problems:
         raise InvalidInput(
             [
                 Diagnostic(
                     display, _toml_line(text, problem.loc), 0, field_path(problem.loc), problem.message
                 )
-                for problem in exc.problems
+                for problem in problems
             ]
-        ) from None
+        )
+    return settings
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""What no setting may hold: control characters other than tab and line breaks, which TOML's escapes
+(`"\\u0000"`) can write. A NUL or an escape in a category label reached MJML, which refused the email as an
+invalid template."""
+
+
+def _control_characters(value: Any, loc: Location) -> Iterator[Problem]:
+    """A problem for each string in the TOML `value` that holds a control character, at its location."""
+    if isinstance(value, str) and (control := _CONTROL.search(value)):
+        yield Problem(
+            loc,
+            f"Expected text without control characters but received U+{ord(control.group()):04X} at "
+            f"character {control.start() + 1}: {value!r}",
+        )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _control_characters(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _control_characters(item, (*loc, index))
 
 
 def _toml_position(message: str, text: str) -> tuple[int, int]:

@@ -70,6 +70,10 @@ header, a list in a terminal), and the zero-width space, word joiner and byte or
 a name. Zero-width joiner and non-joiner (U+200C, U+200D) stay: Persian, Indic scripts and emoji sequences
 need them to write names correctly. Burmese needs none of these in a name: U+200B only marks where a long
 line of running text may break, which a name of a few syllables never needs."""
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""What a consent text may not hold, line breaks and tabs aside: a NUL, which PostgreSQL cannot store in text
+(where SQLite took it, and the same file would fail on the one and not the other), and the other control
+characters of no text."""
 _FORMULA = re.compile("'*[=+\\-@\t\r]")
 """A cell a spreadsheet would run as a formula (OWASP's CSV injection rule), after any quotes `export_csv` put
 before it: those quotes are doubled so that `import_csv` takes exactly one off."""
@@ -493,7 +497,16 @@ class _ImportFile:
         if problem:
             new = None
             problems.append((CONSENTED_AT_COLUMN, problem))
-        elif new is not None:
+        if control := _CONTROL.search(values.get(CONSENT_TEXT_COLUMN, "")):
+            new = None
+            problems.append(
+                (
+                    CONSENT_TEXT_COLUMN,
+                    f"Expected text without control characters (line breaks and tabs aside) but received "
+                    f"U+{ord(control.group()):04X} at character {control.start() + 1}",
+                )
+            )
+        if new is not None:
             new = dataclasses.replace(
                 new, consented_at=consented_at, consent_text=values.get(CONSENT_TEXT_COLUMN, "").strip()
             )
@@ -606,6 +619,10 @@ def _undecodable(path: Path) -> Diagnostic:
     decoder = codecs.getincrementaldecoder("utf-8")()
     number, offset = 1, 0
     with path.open("rb") as binary:
+        if binary.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            # As Excel saves "Unicode Text": else "invalid start byte at byte 0", which does not say what to do.
+            return Diagnostic(str(path), 1, 0, "", "UTF-16 text, not UTF-8; save the file as CSV UTF-8")
+        binary.seek(0)
         while piece := binary.readline(IMPORT_LINE_LENGTH):
             body = piece.removeprefix(codecs.BOM_UTF8) if offset == 0 else piece
             # The bytes of a character begun in the piece before are decoded with this one: the error's position counts them.
@@ -692,7 +709,13 @@ def _moment(text: str) -> tuple[datetime | None, str]:
             f"Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z but received: {text!r}",
         )
     # In UTC, as the store keeps every time (SQLite would drop any other zone without converting).
-    moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        # Such as 0001-01-01T00:00+05:00, in UTC a moment of year 0, which no datetime holds (nor 10000, ahead).
+        if moment.year == 1:
+            return None, f"Expected a time after 0001-01-01 but received: {text!r}"
+        return None, f"Expected a time in the past but received: {text!r}"
     if moment > datetime.now(UTC):
         return None, f"Expected a time in the past but received: {text!r}"
     return moment, ""
