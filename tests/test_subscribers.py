@@ -347,12 +347,11 @@ def test_a_file_without_line_breaks_is_refused_without_being_read_into_memory(
 @pytest.mark.parametrize(
     ("header", "problem"),
     [
-        ("email,locale", "missing column 'name'"),
-        (
-            "aung@example.org,Aung,my",
-            "missing column 'email'; missing column 'name'; missing column 'locale'",
-        ),
-        ("email,name,locale,Email", "column 'email' appears 2 times"),
+        ("email,name", "missing column 'locale'"),
+        ("aung@example.org,Aung,my", "missing column 'email'; missing column 'locale'"),
+        ("email,name,locale,email", "column 'email' appears 2 times"),
+        ("email,name,locale,Email", "columns 'email', 'Email' all give 'email'"),
+        ("email,name,locale,E-mail Address", "columns 'email', 'E-mail Address' all give 'email'"),
         ("", "empty file"),
     ],
 )
@@ -363,9 +362,100 @@ def test_a_file_without_the_columns_is_refused_whole(
     with pytest.raises(InvalidInput) as raised:
         subscribers.import_csv(store, path, LOCALES)
     assert str(raised.value) == (
-        f"{path}:1: error: {problem}: the first line must name the columns email, name, locale (in any order)"
+        f"{path}:1: error: {problem}: the first line must name the columns email and locale (or give every row's "
+        "locale: --locale L), and may name name, in any order (as mailing tools name them too: Email Address, "
+        "Language, First Name, Last Name)"
     )
     assert subscribers.list_subscribers(store) == []
+
+
+def test_a_list_exported_from_a_mailing_tool_imports_as_it_is(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """Mailchimp's columns, a form's language names (in English and in Burmese) and browsers' tags."""
+    path = write_csv(
+        """
+        Email Address,First Name,Last Name,Language,MEMBER_RATING,OPTIN_TIME
+        aung@example.org,Aung,Kyaw,Burmese,2,2023-05-01 09:30:00
+        su@example.org,Su,,မြန်မာ,3,
+        thida@example.org,,,English,1,
+        mya@example.org,Mya,Mya,en-US,1,
+        zaw@example.org,Zaw,,MY_mm,1,
+        nu@example.org,Nu,,Klingon,1,
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:1: warning: ignored column(s) 'MEMBER_RATING', 'OPTIN_TIME'",
+        f"{path}:7: error: locale: Expected one of the configured locales 'en', 'my' but received: 'Klingon'",
+    ]
+    assert (report.added, report.skipped) == (5, 1)
+    assert [(s.email, s.name, s.locale) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "Aung Kyaw", "my"),
+        ("mya@example.org", "Mya Mya", "en"),
+        ("su@example.org", "Su", "my"),
+        ("thida@example.org", "", "en"),
+        ("zaw@example.org", "Zaw", "my"),
+    ]
+
+
+def test_a_whole_name_is_read_before_its_parts(store: Engine, write_csv: Callable[..., Path]) -> None:
+    path = write_csv("first_name,Name,last_name,EMAIL,locale\nAung,Daw Aung,Kyaw,aung@example.org,my\n")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:1: warning: ignored column(s) 'first_name', 'last_name'"
+    ]
+    assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "Daw Aung")
+    ]
+
+
+def test_the_locale_given_to_an_import_is_that_of_rows_naming_none(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    no_column = write_csv("email,name\naung@example.org,Aung\n", "readers-my.csv")
+    blank_cells = write_csv("email,locale\nsu@example.org,\nthida@example.org,en\n", "readers.csv")
+    assert subscribers.import_csv(store, no_column, LOCALES, locale="my").added == 1
+    assert subscribers.import_csv(store, blank_cells, LOCALES, locale="my").added == 2
+    with pytest.raises(InvalidInput, match="missing column 'locale'"):
+        subscribers.import_csv(store, no_column, LOCALES)
+    report = subscribers.import_csv(store, blank_cells, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{blank_cells}:2: error: locale: Expected one of the configured locales 'en', 'my' but received: ''"
+    ]
+    assert [(s.email, s.locale) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "my"),
+        ("su@example.org", "my"),
+        ("thida@example.org", "en"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "locale"),
+    [
+        ("my", "my"),
+        (" EN ", "en"),
+        ("my-MM", "my"),
+        ("en_GB", "en"),
+        ("Burmese", "my"),
+        ("burmese", "my"),
+        ("မြန်မာ", "my"),
+        ("English", "en"),
+        ("အင်္ဂလိပ်", "en"),
+        ("fr", None),
+        ("French", None),
+        ("", None),
+        ("_", None),
+    ],
+)
+def test_a_locale_is_named_by_its_code_tag_or_language(value: str, locale: str | None) -> None:
+    assert subscribers.configured_locale(value, LOCALES) == locale
+
+
+def test_a_region_configured_apart_is_not_taken_for_its_language() -> None:
+    assert subscribers.configured_locale("pt-BR", ("en", "pt", "pt_BR")) == "pt_BR"
+    assert subscribers.configured_locale("pt-PT", ("en", "pt", "pt_BR")) == "pt"
+    assert subscribers.configured_locale("Portuguese", ("en", "pt_BR")) is None
 
 
 @pytest.mark.parametrize("separator", [";", "\t"])
@@ -411,7 +501,9 @@ def test_a_file_of_blank_lines_is_empty(store: Engine, write_csv: Callable[..., 
     with pytest.raises(InvalidInput) as raised:
         subscribers.import_csv(store, path, LOCALES)
     assert str(raised.value) == (
-        f"{path}:1: error: empty file: the first line must name the columns email, name, locale (in any order)"
+        f"{path}:1: error: empty file: the first line must name the columns email and locale (or give every "
+        "row's locale: --locale L), and may name name, in any order (as mailing tools name them too: Email "
+        "Address, Language, First Name, Last Name)"
     )
 
 
@@ -696,6 +788,26 @@ def test_import_command_of_a_good_file_exits_0(project_cli: Cli, tmp_project: Pr
         "",
         "list.csv: added 1, updated 0, unchanged 0, skipped 0\n",
     )
+
+
+def test_import_command_takes_the_locale_of_rows_naming_none(project_cli: Cli, tmp_project: Project) -> None:
+    (tmp_project.root / "list.csv").write_text("Email Address,Name\nsu@example.org,Su\n", encoding="utf-8")
+    refused = project_cli("subscribers", "import", "list.csv")
+    assert refused.exit_code == 1
+    assert "list.csv:1: error: missing column 'locale': " in refused.stderr
+    assert "--locale L" in refused.stderr
+    unknown = project_cli("subscribers", "import", "list.csv", "--locale", "fr")
+    assert (unknown.exit_code, unknown.stderr) == (
+        2,
+        "broadsheet: --locale: unknown locale 'fr'; configured locales: en, my\n",
+    )
+    result = project_cli("subscribers", "import", "list.csv", "--locale", "Burmese")
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        0,
+        "",
+        "list.csv: added 1, updated 0, unchanged 0, skipped 0\n",
+    )
+    assert project_cli("subscribers", "export").stdout.splitlines()[1] == "su@example.org,Su,my,active,,"
 
 
 def test_import_command_of_an_unreadable_file_exits_1(project_cli: Cli, tmp_project: Project) -> None:

@@ -11,7 +11,7 @@ import click
 
 from ..delivery import subscribers
 from ..delivery.store import Status, project_store
-from ..errors import EXIT_INPUT, errors_in
+from ..errors import EXIT_INPUT, UsageError, errors_in
 from .output import print_table, project_of, report, shown
 
 
@@ -27,20 +27,34 @@ def subscribers_group() -> None:
 
 @subscribers_group.command("import")
 @click.argument("file", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-l",
+    "--locale",
+    metavar="L",
+    help="The locale of rows that name none (a list without a locale column: every row's).",
+)
 @click.pass_context
-def subscribers_import(ctx: click.Context, file: Path) -> None:
+def subscribers_import(ctx: click.Context, file: Path, locale: str | None) -> None:
     """Add and update subscribers from a CSV file (email, name, locale).
 
     The file is UTF-8 and its first line names the columns, separated by
-    commas, semicolons or tabs; status, consented_at and consent_text are
-    optional. An address already subscribed
+    commas, semicolons or tabs; name, status, consented_at and consent_text
+    are optional. Columns may be named as mailing tools export them (Email
+    Address, First Name, Last Name, Language), and a locale by its language's
+    name (Burmese). An address already subscribed
     (in any case) gets the file's name and locale. Every bad row is printed
     with its line and skipped, the valid rows are imported all the same, and
     the command then exits 1.
     """
     project = project_of(ctx)
+    locales = project.settings.locales
+    if locale is not None:
+        chosen = subscribers.configured_locale(locale, locales)
+        if chosen is None:
+            raise UsageError(f"--locale: unknown locale {locale!r}; configured locales: {', '.join(locales)}")
+        locale = chosen
     with project_store(project) as engine:
-        imported = subscribers.import_csv(engine, shown(file), project.settings.locales)
+        imported = subscribers.import_csv(engine, shown(file), locales, locale=locale)
     report(imported.diagnostics)
     click.echo(
         f"{shown(file)}: added {imported.added}, updated {imported.updated}, "

@@ -14,6 +14,7 @@ import codecs
 import contextlib
 import csv
 import dataclasses
+import functools
 import itertools
 import os
 import re
@@ -22,8 +23,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO, overload
+from typing import Any, Final, NamedTuple, TextIO, overload
 
+from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -39,7 +41,10 @@ from .store import Event, LedgerEntry, Status, Subscriber
 from .transports.mime import ascii_address
 
 COLUMNS = ("email", "name", "locale")
-"""The columns every import file names in its header row."""
+"""The columns `export_csv` writes first, and an import file names in its header row (`name` may be left out,
+and `locale` too when the import is given the locale of every row)."""
+FIRST_NAME, LAST_NAME = "first name", "last name"
+"""Columns of a list exported from a mailing tool: the name in two parts, joined for `name`."""
 STATUS_COLUMN = "status"
 """An optional import column, written by `export_csv`: an address may come in unsubscribed, bounced or complained."""
 CONSENTED_AT_COLUMN = "consented_at"
@@ -47,6 +52,21 @@ CONSENTED_AT_COLUMN = "consented_at"
 CONSENT_TEXT_COLUMN = "consent_text"
 """An optional import column, written by `export_csv`: the statement they agreed to."""
 OPTIONAL_COLUMNS = (STATUS_COLUMN, CONSENTED_AT_COLUMN, CONSENT_TEXT_COLUMN)
+
+_COLUMN_NAMES: Final = {
+    "email": ("email", "e mail", "email address", "e mail address"),
+    "name": ("name", "full name", "fullname", "display name"),
+    FIRST_NAME: ("first name", "firstname", "fname", "given name"),
+    LAST_NAME: ("last name", "lastname", "lname", "surname", "family name"),
+    "locale": ("locale", "language", "lang", "preferred language"),
+    STATUS_COLUMN: ("status",),
+    CONSENTED_AT_COLUMN: ("consented at",),
+    CONSENT_TEXT_COLUMN: ("consent text",),
+}
+"""Each column an import reads, and the names a header may give it, written as `_column_name` writes them: as
+broadsheet exports them, and as mailing tools and forms do (Mailchimp's `Email Address`, `First Name` and
+`Last Name`, a form's `Language`)."""
+_COLUMN_OF: Final = {name: column for column, names in _COLUMN_NAMES.items() for name in names}
 
 NAME_LENGTH = 200
 """Longest name `Subscriber.name` holds."""
@@ -132,7 +152,6 @@ def check(email: str, name: str, locale: str, status: str, locales: Sequence[str
             )
         )
     problems += _name_and_locale_problems(name, locale, locales)
-    configured = {code.lower(): code for code in locales}
     # `pending` is only for sign-ups awaiting their confirmation: an import cannot skip the opt-in.
     statuses = [member.value for member in Status if member is not Status.PENDING]
     if status and status not in statuses:
@@ -142,9 +161,9 @@ def check(email: str, name: str, locale: str, status: str, locales: Sequence[str
         )
     if problems:
         return Checked(None, problems, notes)
-    return Checked(
-        SubscriberRow(address, name, configured[locale.lower()], Status(status or Status.ACTIVE)), [], notes
-    )
+    chosen = configured_locale(locale, locales)
+    assert chosen is not None  # else a problem above
+    return Checked(SubscriberRow(address, name, chosen, Status(status or Status.ACTIVE)), [], notes)
 
 
 def unicode_name(name: str) -> tuple[str, list[tuple[str, str]]]:
@@ -173,7 +192,9 @@ def check_preferences(
     problems = _name_and_locale_problems(name, locale, locales)
     if problems:
         return None, problems
-    return (name, {code.lower(): code for code in locales}[locale.lower()]), []
+    chosen = configured_locale(locale, locales)
+    assert chosen is not None  # else a problem above
+    return (name, chosen), []
 
 
 def unreadable_name(name: str) -> bool:
@@ -204,8 +225,7 @@ def _name_and_locale_problems(name: str, locale: str, locales: Sequence[str]) ->
         problems.append(
             ("name", f"Expected a name in UTF-8 but received one with unreadable characters: {name!r}")
         )
-    configured = {code.lower(): code for code in locales}
-    if locale.lower() not in configured:
+    if configured_locale(locale, locales) is None:
         expected = ", ".join(repr(code) for code in locales)
         problems.append(
             ("locale", f"Expected one of the configured locales {expected} but received: {locale!r}")
@@ -213,15 +233,43 @@ def _name_and_locale_problems(name: str, locale: str, locales: Sequence[str]) ->
     return problems
 
 
+def configured_locale(value: str, locales: Sequence[str]) -> str | None:
+    """The configured locale that `value` names, or None: its code in any case (`MY`), a tag of it with a
+    region (`en-US`, `my_MM`, when that region is not configured itself), or its language's name in English
+    or in any configured language (`Burmese`, `မြန်မာ`, `English`), as forms and mailing tools write them."""
+    known = _locale_names(tuple(locales))
+    written = " ".join(value.replace("-", "_").casefold().split())
+    return known.get(written) or known.get(written.split("_")[0] if "_" in written else "")
+
+
+@functools.cache
+def _locale_names(locales: tuple[str, ...]) -> dict[str, str]:
+    """What names each of `locales`, casefolded: its code first, then its name in English and in each of them."""
+    names = {code.casefold(): code for code in locales}
+    for code in locales:
+        for language in ("en", *locales):
+            shown = Locale.parse(code).get_display_name(language)
+            if shown:
+                names.setdefault(shown.casefold(), code)
+    return names
+
+
 def import_csv(
-    engine: Engine, path: Path, locales: Sequence[str], *, environ: Mapping[str, str] = os.environ
+    engine: Engine,
+    path: Path,
+    locales: Sequence[str],
+    *,
+    locale: str | None = None,
+    environ: Mapping[str, str] = os.environ,
 ) -> ImportReport:
     """Add the subscribers in the CSV file `path` and update those already there (name and locale).
 
-    The header row (its first line not blank) names the columns `email`, `name`
-    and `locale` (any order), separated by one of `SEPARATORS`, and may name
-    `status`, `consented_at` and `consent_text`; other columns
-    are ignored with a warning. New addresses record the import as where they
+    The header row (its first line not blank) names the columns `email`,
+    `locale` and `name` (any order; see `_COLUMN_NAMES` for the other names
+    they may have), separated by one of `SEPARATORS`, and may name `status`,
+    `consented_at` and `consent_text`; other columns are ignored with a
+    warning. `locale` is the locale of rows that name none (with no `locale`
+    column, every row's). New addresses record the import as where they
     came from. A consent in the file is recorded for an address without one,
     and never replaces one already recorded. Each bad row is reported and
     skipped while the valid ones are imported. An address that unsubscribed,
@@ -236,7 +284,7 @@ def import_csv(
     source = f"import of {path.name}"[:CONSENT_SOURCE_LENGTH]
     display = str(path)
     added = updated = unchanged = left_alone = 0
-    with _ImportFile(path, locales) as rows, lifecycle.transaction(engine) as session:
+    with _ImportFile(path, locales, locale) as rows, lifecycle.transaction(engine) as session:
         for chunk in rows.chunks():
             done = lifecycle.import_rows(session, chunk, source, environ)
             added, updated, unchanged = added + done.added, updated + done.updated, unchanged + done.unchanged
@@ -383,8 +431,8 @@ class _ImportFile:
     problem (`diagnostics`) and how many rows were bad (`bad_rows`). Raises `InvalidInput` for a file that
     cannot be read as a whole: not UTF-8, not CSV, or missing a column."""
 
-    def __init__(self, path: Path, locales: Sequence[str]) -> None:
-        self.path, self.locales = path, locales
+    def __init__(self, path: Path, locales: Sequence[str], locale: str | None = None) -> None:
+        self.path, self.locales, self.locale = path, locales, locale
         self.display = str(path)
         self.diagnostics: list[Diagnostic] = []
         self.bad_rows = 0
@@ -413,7 +461,13 @@ class _ImportFile:
             first = next((line for line in lines if line.strip()), "")
             reader = csv.reader(itertools.chain([first], lines), delimiter=_separator(first))
             header = next(reader, []) if first else []
-            columns = _columns(self.display, max(lines.number, 1), header, self.diagnostics)
+            columns = _columns(
+                self.display,
+                max(lines.number, 1),
+                header,
+                self.diagnostics,
+                locale_given=self.locale is not None,
+            )
             while True:
                 start = lines.number + 1
                 lines.quotes = 0
@@ -487,8 +541,13 @@ class _ImportFile:
             )
             self.bad_rows += 1
             return None
+        name = values.get(
+            "name",
+            " ".join(filter(None, (values.get(FIRST_NAME, "").strip(), values.get(LAST_NAME, "").strip()))),
+        )
+        locale = values.get("locale", "").strip() or self.locale or ""
         new, problems, notes = check(
-            values["email"], values["name"], values["locale"], values.get(STATUS_COLUMN, ""), self.locales
+            values["email"], name, locale, values.get(STATUS_COLUMN, ""), self.locales
         )
         self.diagnostics.extend(
             Diagnostic(self.display, line, 0, field, message, Severity.WARNING) for field, message in notes
@@ -656,43 +715,60 @@ comma is the decimal sign) or tabs (TSV)."""
 
 def _separator(header: str) -> str:
     """The one of `SEPARATORS` that splits the `header` line into the most known column names; a comma at a tie."""
-    known = {*COLUMNS, *OPTIONAL_COLUMNS}
     return max(
         SEPARATORS,
         key=lambda separator: sum(
-            cell.strip().lower() in known for cell in next(csv.reader([header], delimiter=separator), [])
+            _column_name(cell) in _COLUMN_NAMES
+            for cell in next(csv.reader([header], delimiter=separator), [])
         ),
     )
 
 
-def _columns(display: str, line: int, header: list[str], diagnostics: list[Diagnostic]) -> dict[str, int]:
-    """Where each known column is in `header`, on `line`; warns of the others and raises for a missing one."""
-    names = [cell.strip().lower() for cell in header]
-    known = (*COLUMNS, *OPTIONAL_COLUMNS)
-    problems = (
-        [f"missing column {column!r}" for column in COLUMNS if column not in names]
-        if header
-        else ["empty file"]
-    )
+def _column_name(cell: str) -> str:
+    """The column a header cell names (see `_COLUMN_NAMES`), else the cell as compared: in any case, `_` and
+    `-` read as spaces (`consented_at`, `E-mail`, `EMAIL_ADDRESS`)."""
+    written = " ".join(cell.replace("_", " ").replace("-", " ").casefold().split())
+    return _COLUMN_OF.get(written, written)
+
+
+def _columns(
+    display: str, line: int, header: list[str], diagnostics: list[Diagnostic], *, locale_given: bool = False
+) -> dict[str, int]:
+    """Where each column read is in `header`, on `line`; warns of the others and raises for a missing one
+    (`locale` is not missing when the import was `locale_given`)."""
+    names = [_column_name(cell) for cell in header]
+    required = ("email",) if locale_given else ("email", "locale")
+    problems = [f"missing column {column!r}" for column in required if column not in names] if header else []
     problems += [
-        f"column {column!r} appears {names.count(column)} times"
-        for column in known
+        f"columns {', '.join(repr(header[index].strip()) for index, name in enumerate(names) if name == column)} "
+        f"all give {column!r}"
+        if len({header[index].strip() for index, name in enumerate(names) if name == column}) > 1
+        else f"column {column!r} appears {names.count(column)} times"
+        for column in _COLUMN_NAMES
         if names.count(column) > 1
     ]
-    if problems:
-        wanted = ", ".join(COLUMNS)
-        message = f"{'; '.join(problems)}: the first line must name the columns {wanted} (in any order)"
+    if not header or problems:
+        hint = "" if locale_given else " (or give every row's locale: --locale L)"
+        message = (
+            f"{'; '.join(problems) or 'empty file'}: the first line must name the columns email and locale{hint}, "
+            "and may name name, in any order (as mailing tools name them too: Email Address, Language, First Name, "
+            "Last Name)"
+        )
         raise InvalidInput([Diagnostic(display, line, 0, "", message)])
+    read = {column: names.index(column) for column in _COLUMN_NAMES if column in names}
+    if "name" in read:  # a whole name wins over its parts
+        read.pop(FIRST_NAME, None)
+        read.pop(LAST_NAME, None)
     ignored = [
         repr(cell.strip()) if cell.strip() else f"column {index + 1} (no name)"
-        for index, (cell, name) in enumerate(zip(header, names, strict=True))
-        if name not in known
+        for index, cell in enumerate(header)
+        if index not in read.values()
     ]
     if ignored:
         diagnostics.append(
             Diagnostic(display, line, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING)
         )
-    return {column: names.index(column) for column in known if column in names}
+    return read
 
 
 def _moment(text: str) -> tuple[datetime | None, str]:
