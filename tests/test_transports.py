@@ -690,17 +690,47 @@ def test_smtp_server_answer_every_copy_would_meet_stops_the_send_at_once_failing
     assert waits == []  # asked once
 
 
-def test_smtp_full_mailbox_said_after_the_data_fails_only_that_copy(
-    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+@pytest.mark.parametrize(
+    ("step", "reply"),
+    [
+        ("rcpt", "552 5.2.2 mailbox full"),
+        ("rcpt", "552 Requested mail action aborted: exceeded storage allocation"),
+        ("rcpt", "550 5.2.2 The user's mailbox is over quota"),
+        ("data", "552 5.2.2 mailbox full"),
+    ],
+)
+def test_smtp_full_mailbox_defers_only_that_copy(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], step: str, reply: str
 ) -> None:
+    """A full mailbox may be emptied: its copy is tried again, as a 452's is, until deferred_max_attempts."""
     mailbox = start_smtp()
-    mailbox.data_replies["full@example.com"] = "552 5.2.2 mailbox full"
+    if step == "rcpt":
+        mailbox.rcpt_replies["full@example.com"] = [reply]
+    else:
+        mailbox.data_replies["full@example.com"] = reply
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
 
     deliveries = send_each(transport, subscriber("full@example.com", 1), subscriber("ok@example.com", 2))
 
+    command = "RCPT TO" if step == "rcpt" else "DATA"
+    assert [(d.address, d.outcome, d.detail) for d in deliveries] == [
+        ("full@example.com", Outcome.DEFERRED, f"{command}: {reply}"),
+        ("ok@example.com", Outcome.SENT, "250 2.0.0 queued"),
+    ]
+    assert [m.rcpt_tos for m in mailbox.messages] == [["ok@example.com"]]
+
+
+def test_smtp_unknown_recipient_fails_only_that_copy(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    mailbox = start_smtp()
+    mailbox.rcpt_replies["gone@example.com"] = ["550 5.1.1 No such user"]
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    deliveries = send_each(transport, subscriber("gone@example.com", 1), subscriber("ok@example.com", 2))
+
     assert [(d.address, d.outcome) for d in deliveries] == [
-        ("full@example.com", Outcome.FAILED),
+        ("gone@example.com", Outcome.FAILED),
         ("ok@example.com", Outcome.SENT),
     ]
 

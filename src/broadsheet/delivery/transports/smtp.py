@@ -63,6 +63,14 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _refused(code: int, refusal: str) -> Outcome:
+    """What a refusal of one recipient's copy makes it: deferred for a temporary one (4xx) and for a full
+    mailbox (552, or 5.2.2, which its owner may empty: tried again until `deferred_max_attempts`), else failed."""
+    if code < 500 or code == 552 or " 5.2.2 " in f" {refusal} ":
+        return Outcome.DEFERRED
+    return Outcome.FAILED
+
+
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
 
 
@@ -289,17 +297,15 @@ class SMTPTransport:
             return Delivery(original, Outcome.DEFERRED, refusal) if cleared() else None
         code, text = _run(connection.rcpt, address)
         if refusal := self._refusal(connection, "RCPT TO", code, text):
-            return (
-                Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
-                if cleared()
-                else None
-            )
+            # One recipient a transaction, so a 552 at RCPT is not RFC 821's "too many recipients" (RFC 5321
+            # 4.5.3.1.10 has clients take that one for 452 anyway): it is a full mailbox, as 5.2.2 says.
+            return Delivery(original, _refused(code, refusal), refusal) if cleared() else None
         if not cleared():
             _run(connection.docmd, "rset")
             return None
         code, text = _run(connection.docmd, "data")
         if refusal := self._refusal(connection, "DATA", code, text, expected=354):
-            return Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
+            return Delivery(original, _refused(code, refusal), refusal)
         try:
             connection.send(_data_payload(data))
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
@@ -320,7 +326,7 @@ class SMTPTransport:
             # mailbox is full (5.2.2).
             if code == 552 and "5.2.2" not in refusal:
                 raise self._too_large(refusal)
-            return Delivery(original, Outcome.FAILED if code >= 500 else Outcome.DEFERRED, refusal)
+            return Delivery(original, _refused(code, refusal), refusal)
         return Delivery(original, Outcome.SENT, _reply(code, text))
 
     def _too_large(self, why: str) -> TransportError:
