@@ -839,7 +839,7 @@ def test_smtp_answer_slower_than_the_timeout_after_the_data_is_unknown_and_not_s
 ) -> None:
     mailbox = start_smtp()
     mailbox.answer_after = 1.0
-    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}", timeout=0.3)
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}", timeout=0.3, data_timeout=0.3)
 
     [delivery] = transport.send(edition(subscriber("reader@example.com")))
 
@@ -850,6 +850,21 @@ def test_smtp_answer_slower_than_the_timeout_after_the_data_is_unknown_and_not_s
     )
     time.sleep(1.0)
     assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]  # taken once, never sent again
+    assert waits == []
+
+
+def test_smtp_answer_to_the_data_is_waited_for_longer_than_to_other_commands(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    """A server that scans each message before answering (1 s here) is waited for: the copy is sent, not unknown."""
+    mailbox = start_smtp()
+    mailbox.answer_after = 1.0
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}", timeout=0.5, data_timeout=5.0)
+
+    [delivery] = transport.send(edition(subscriber("reader@example.com")))
+
+    assert delivery.outcome is Outcome.SENT
+    assert [m.rcpt_tos for m in mailbox.messages] == [["reader@example.com"]]
     assert waits == []
 
 

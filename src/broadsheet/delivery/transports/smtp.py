@@ -63,6 +63,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+DATA_TIMEOUT = 600.0
+"""Seconds to wait for the answer to a message's data, as RFC 5321 4.5.3.2.6 says (other commands: `timeout`)."""
+
+
+def _wait_for_answers(connection: smtplib.SMTP, seconds: float) -> None:
+    if connection.sock is not None:
+        connection.sock.settimeout(seconds)
+
+
 def _refused(code: int, refusal: str) -> Outcome:
     """What a refusal of one recipient's copy makes it: deferred for a temporary one (4xx) and for a full
     mailbox (552, or 5.2.2, which its owner may empty: tried again until `deferred_max_attempts`), else failed."""
@@ -100,6 +109,7 @@ class SMTPTransport:
         username: str = "",
         password: str = "",
         timeout: float = 60.0,
+        data_timeout: float = DATA_TIMEOUT,
         tls_context: ssl.SSLContext | None = None,
         backoff: Backoff | None = None,
         connections: int = 1,
@@ -110,6 +120,7 @@ class SMTPTransport:
         self.username = username
         self._password = password
         self.timeout = timeout
+        self.data_timeout = data_timeout
         self._tls_context = tls_context
         self.backoff = backoff or Backoff()
         self.channels = connections
@@ -126,6 +137,7 @@ class SMTPTransport:
         url: str,
         *,
         timeout: float = 60.0,
+        data_timeout: float = DATA_TIMEOUT,
         tls_context: ssl.SSLContext | None = None,
         backoff: Backoff | None = None,
         connections: int = 1,
@@ -146,6 +158,7 @@ class SMTPTransport:
             username=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
             timeout=timeout,
+            data_timeout=data_timeout,
             tls_context=tls_context,
             backoff=backoff,
             connections=connections,
@@ -314,7 +327,11 @@ class SMTPTransport:
                 f"the mail server closed the connection while the message was going out ({exc})"
             ) from None
         try:
+            # The server may check the whole message before it answers (a virus scan, a spam filter): RFC 5321
+            # 4.5.3.2.6 has the client wait 10 minutes, and a copy given up on sooner is one of unknown fate.
+            _wait_for_answers(connection, self.data_timeout)
             code, text = connection.getreply()
+            _wait_for_answers(connection, self.timeout)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             return Delivery(
                 original,
