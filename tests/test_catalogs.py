@@ -24,7 +24,7 @@ from broadsheet.i18n import read_catalog
 from broadsheet.issue import read_issue
 from broadsheet.localize import localize
 from broadsheet.render import Renderer
-from broadsheet.settings import Project
+from broadsheet.settings import Project, find_project
 from broadsheet.site import build_site
 
 from .live import app_sending_to, serving
@@ -512,6 +512,41 @@ def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
     status = cli("catalog", "status", cwd=sample_project.root)
     assert status.exit_code == 0, status.output
     assert status.stderr.splitlines() == warnings
+
+
+def test_the_search_for_stray_catalogs_keeps_to_the_depth_of_catalogs_and_out_of_hidden_folders(
+    tmp_project: Project,
+) -> None:
+    """A `locales_dir` set to the project's own folder: its virtual environment, git objects and deep folders are
+    not walked, while a catalog where catalogs stand, or a linked folder of them, is still looked at."""
+    settings = tmp_project.root / "broadsheet.toml"
+    settings.write_text('locales_dir = "."\n' + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    project = find_project(tmp_project.root)
+    for name in (
+        ".venv/lib/python3.11/site-packages/django/conf/locale/my/LC_MESSAGES/django.po",
+        ".git/x.po",
+        "a/b/c/d/deep.po",
+    ):
+        (project.root / name).parent.mkdir(parents=True, exist_ok=True)
+        (project.root / name).write_text("", encoding="utf-8")
+    shared = project.root.parent / f"{project.root.name}-shared"
+    (shared / "LC_MESSAGES").mkdir(parents=True)
+    (shared / "LC_MESSAGES" / "notes.po").write_text("", encoding="utf-8")
+    (project.root / "my").symlink_to(shared, target_is_directory=True)
+    (project.root / "th" / "LC_MESSAGES" / "issues").mkdir(parents=True)
+    (project.root / "th" / "LC_MESSAGES" / "issues" / "2024-01-04.po").write_text("", encoding="utf-8")
+
+    assert [(d.path, d.message) for d in catalogs.stray_catalogs(project)] == [
+        (
+            "my/LC_MESSAGES/notes.po",
+            "not a catalog broadsheet reads: expected messages.po, names.po or issues/<date>.po",
+        ),
+        (
+            "th/LC_MESSAGES/issues/2024-01-04.po",
+            "locale 'th' is not configured, so its catalogs are not read; add it to `locales` in broadsheet.toml "
+            "if it should be sent",
+        ),
+    ]
 
 
 def test_pybabel_extract_uses_the_registered_extractor(project: Project, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ does for documents).
 from __future__ import annotations
 
 import io
+import os
 import re
 import sys
 from collections import Counter
@@ -501,7 +502,7 @@ def stray_catalogs(project: Project) -> list[Diagnostic]:
     translator's file named as another tool names it (`my_MM/`, `my.po`) did nothing, without a word."""
     settings = project.settings
     found = []
-    for path in sorted(project.locales_dir.rglob("*.po")):
+    for path in _po_files(project.locales_dir):
         parts = path.relative_to(project.locales_dir).parts
         if len(parts) < 3 or parts[1] != "LC_MESSAGES":
             if parts[0] in settings.locales[1:]:
@@ -523,6 +524,24 @@ def stray_catalogs(project: Project) -> list[Diagnostic]:
             continue
         found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
     return found
+
+
+_CATALOG_DEPTH = 4
+"""Folders deep that a catalog may be, counted from `locales/` (`my/LC_MESSAGES/issues/2024-01-04.po`)."""
+
+
+def _po_files(folder: Path) -> list[Path]:
+    """The `.po` files in `folder`, sorted, at most `_CATALOG_DEPTH` folders down, leaving out hidden folders:
+    a `locales_dir` set to the project's own folder (or above it) is not walked through `.venv`, `.git` or
+    the whole file system, and a folder that cannot be read is passed over."""
+    found = []
+    for here, folders, files in os.walk(folder, followlinks=True):
+        depth = len(Path(here).relative_to(folder).parts)
+        folders[:] = (
+            [] if depth + 1 >= _CATALOG_DEPTH else [name for name in folders if not name.startswith(".")]
+        )
+        found += [Path(here, name) for name in files if name.endswith(".po")]
+    return sorted(found)
 
 
 def _meant(locale: str, configured: Sequence[str]) -> str:
