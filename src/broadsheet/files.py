@@ -7,6 +7,7 @@ refused at once with its size, instead of being read.
 
 from __future__ import annotations
 
+import codecs
 import errno
 import os
 import stat
@@ -25,6 +26,13 @@ SETTINGS_LIMIT = 1 * MB
 
 LIMITS = {"issue": ISSUE_LIMIT, "catalog": CATALOG_LIMIT, "settings": SETTINGS_LIMIT}
 """Each kind of file and its limit, as `docs/limits.md` lists them."""
+
+
+def is_utf16(head: bytes) -> bool:
+    """Whether `head` starts with UTF-16's byte order mark, as Windows saves "Unicode" text (Notepad, Excel's
+    "Unicode Text"): such a file is named so, where decoding it as UTF-8 would report "invalid start byte at
+    byte 0" or a NUL byte, which do not say what to do."""
+    return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
 
 
 def read_limited(path: Path, kind: str, display: str | None = None) -> bytes:

@@ -28,7 +28,7 @@ from babel.plural import to_gettext
 from markupsafe import Markup, escape
 
 from .errors import Diagnostic, InvalidInput
-from .files import read_limited
+from .files import is_utf16, read_limited
 from .model import Issue
 from .settings import Project
 
@@ -233,8 +233,7 @@ def read_catalog(
 def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list[str]]:
     """Checked before Babel parses it: control characters (a NUL used to reach MJML as "invalid MJML in
     the template"), the charset, the encoding and the syntax (Babel's parser lets most mistakes pass)."""
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        # Else reported as "a NUL byte" at 1:4, which does not tell the translator what to do.
+    if is_utf16(raw):
         raise _located(display, raw, 0, "the catalog is UTF-16 text; save it as UTF-8")
     # Lines end at "\n", "\r\n" (Windows) or "\r" (old Mac OS, once read as one line: an empty catalog) and at
     # nothing else, as GNU gettext reads them: `splitlines` also breaks at U+2028, U+0085 and the like, which a

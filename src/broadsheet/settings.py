@@ -6,7 +6,6 @@ A project is a folder holding `broadsheet.toml`, `issues/`, `templates/` and
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import re
 import tomllib
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import Diagnostic, InvalidInput
-from .files import read_limited
+from .files import is_utf16, read_limited
 from .schema import (
     Invalid,
     Location,
@@ -564,8 +563,7 @@ def find_project(start: Path) -> Project:
 def load_settings(path: Path) -> Settings:
     display = str(path)
     content = read_limited(path, "settings", display)
-    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        # As Windows Notepad saves "Unicode": else "invalid start byte at byte 0", which does not say what to do.
+    if is_utf16(content):
         raise InvalidInput([Diagnostic(display, 1, 0, "", "UTF-16 text, not UTF-8; save the file as UTF-8")])
     try:
         text = content.decode("utf-8-sig")

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from .. import burmese
 from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
+from ..files import is_utf16
 from . import lifecycle
 from .lifecycle import SubscriberRow as SubscriberRow
 from .lifecycle import email_key as email_key
@@ -678,7 +679,7 @@ def _undecodable(path: Path) -> Diagnostic:
     decoder = codecs.getincrementaldecoder("utf-8")()
     number, offset = 1, 0
     with path.open("rb") as binary:
-        if binary.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if is_utf16(binary.read(2)):
             # As Excel saves "Unicode Text": else "invalid start byte at byte 0", which does not say what to do.
             return Diagnostic(str(path), 1, 0, "", "UTF-16 text, not UTF-8; save the file as CSV UTF-8")
         binary.seek(0)
