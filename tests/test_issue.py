@@ -311,6 +311,22 @@ def test_non_utf8_bytes_are_an_error_at_the_byte(
     ]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_an_issue_in_utf16_is_named_so(
+    write_issue: Callable[[str], Path], tmp_project: Project, encoding: str
+) -> None:
+    """As Windows Notepad saves "Unicode": 'byte 0xFF cannot be decoded' does not say what to do."""
+    path = write_issue("")
+    path.write_bytes(
+        ("\ufeff" if encoding == "utf-16-be" else "").encode(encoding) + "date: 2023-12-21\n".encode(encoding)
+    )
+    reading = read_issue(path, tmp_project.settings, display=FILE)
+    assert reading.issue is None
+    assert [str(d) for d in reading.diagnostics] == [
+        f"{FILE}:1:1: error: UTF-16 text, not UTF-8; save the file as UTF-8"
+    ]
+
+
 def test_control_character_in_the_file_is_an_error_at_it(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\ntitle: Bell\x07\n") == [
         f"{FILE}:2:12: error: not valid YAML: character U+0007 is not allowed (control characters cannot appear in YAML); remove it"

@@ -20,7 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from . import burmese, markdown
 from .curate.urls import same_page
 from .errors import Diagnostic, InvalidInput, Severity, errors_in
-from .files import read_limited
+from .files import is_utf16, read_limited
 from .model import Category, Footnote, Image, Issue, Paragraph, Resource
 from .schema import (
     ISO_DATE,
@@ -448,18 +448,12 @@ def read_issue(path: Path, settings: Settings, display: str | None = None) -> Re
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return Reading(
-            None,
-            (
-                Diagnostic(
-                    display,
-                    line,
-                    col,
-                    "",
-                    f"not UTF-8 text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as UTF-8",
-                ),
-            ),
+        message = (
+            "UTF-16 text, not UTF-8; save the file as UTF-8"
+            if is_utf16(raw)
+            else f"not UTF-8 text: byte 0x{raw[exc.start]:02X} cannot be decoded; save the file as UTF-8"
         )
+        return Reading(None, (Diagnostic(display, line, col, "", message),))
     text = text.removeprefix("\ufeff")
     data, positions, diagnostics = _parse_yaml(text, display)
     if data is None and not diagnostics:
