@@ -405,6 +405,23 @@ def test_title_with_markup_renders_as_text(tmp_project: Project, write_issue) ->
     assert "By Org <One>" in email.text
 
 
+def test_a_long_title_and_category_label_are_wrapped_and_underlined_in_the_text_part(
+    tmp_path: Path, write_issue
+) -> None:
+    label = "Statements, Press Releases and Open Letters from Civil Society Organizations"
+    project = _project(tmp_path, f'[categories]\nstatements = "{label}"\n')
+    title = "Myanmar: " + " ".join(["the long cold season in the displacement camps"] * 3)
+    path = write_issue(
+        f"date: 2023-12-21\ntitle: '{title}'\neditorial: One.\nresources:\n  statements:\n"
+        "    - title: A\n      url: https://example.org/a\n      by: PV\n"
+    )
+    text = _email(project, path).text
+    assert max(map(columns, text.splitlines())) <= 72
+    for heading, rule in ((title, "="), (label, "-")):
+        lines = wrap(heading, 72)
+        assert f"\n{lines}\n{rule * max(map(columns, lines.splitlines()))}\n" in text
+
+
 @pytest.mark.parametrize(
     ("name", "address", "shown"),
     [
