@@ -422,6 +422,18 @@ def test_a_long_title_and_category_label_are_wrapped_and_underlined_in_the_text_
         assert f"\n{lines}\n{rule * max(map(columns, lines.splitlines()))}\n" in text
 
 
+def test_the_text_parts_header_and_footer_keep_a_narrow_text_width(tmp_path: Path, write_issue) -> None:
+    project = _project(tmp_path, "text_width = 20\n")
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\nauthor: Progressive Voice and Friends\neditorial: One.\nresources:\n"
+        "  statements:\n    - title: A\n      url: https://example.org/a\n      by: PV\n"
+    )
+    lines = _email(project, path).text.splitlines()
+    assert [line for line in lines if columns(line) > 20 and "://" not in line] == []
+    assert "By Progressive Voice" in lines
+    assert "-" * 20 in lines
+
+
 @pytest.mark.parametrize(
     ("name", "address", "shown"),
     [
@@ -699,7 +711,8 @@ def test_compiled_templates_are_kept_in_the_user_cache_and_follow_edits(
     )  # the HTML and the text template
     template = tmp_project.templates_dir / "email.txt.j2"
     template.write_text(
-        template.read_text(encoding="utf-8").replace('{{ _("Unsubscribe") }}:', "Leave:"), encoding="utf-8"
+        template.read_text(encoding="utf-8").replace('{{ (_("Unsubscribe") ~ ":")|wrap }}', "Leave:"),
+        encoding="utf-8",
     )
     email = Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
     assert "\nLeave:\n" in email.text

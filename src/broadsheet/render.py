@@ -390,6 +390,7 @@ class Renderer:
                 if other != locale
             ],
             "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+            "text_width": settings.text_width,
             "preferences_url": PREFERENCES_PLACEHOLDER,
         }
 
