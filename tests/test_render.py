@@ -434,6 +434,24 @@ def test_the_text_parts_header_and_footer_keep_a_narrow_text_width(tmp_path: Pat
     assert "-" * 20 in lines
 
 
+def test_category_and_link_labels_with_markup_or_percent_signs_are_text(tmp_path: Path, write_issue) -> None:
+    project = _project(
+        tmp_path,
+        '[categories]\nreports = "50% Reports <Q&A>"\n'
+        '[organization]\nname = "PV"\nlinks = [{ label = "X <Twitter> 100%", url = "https://x.com/pv" }]\n',
+    )
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: One.\nresources:\n  reports:\n"
+        "    - title: A\n      url: https://example.org/a\n      by: PV\n"
+    )
+    email = _email(project, path)
+    assert '<h3 id="reports"' in email.html
+    assert ">50% Reports &lt;Q&amp;A&gt;</h3>" in email.html
+    assert ">X &lt;Twitter&gt; 100%</a>" in email.html
+    assert "\n50% Reports <Q&A>\n" in email.text
+    assert "\nX <Twitter> 100%: https://x.com/pv\n" in email.text
+
+
 @pytest.mark.parametrize(
     ("name", "address", "shown"),
     [
