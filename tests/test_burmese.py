@@ -339,6 +339,12 @@ def test_unicode_burmese_from_the_catalog_is_not_zawgyi() -> None:
     assert not is_zawgyi(PARAGRAPH)
 
 
+@pytest.mark.parametrize("text", ["၏", "Sagaing ၏ junta.", "winter ။", "a ၏ b ။ ၂၀၂၃"])
+def test_myanmar_punctuation_and_digits_alone_are_not_zawgyi(text: str) -> None:
+    assert zawgyi_probability(text) == 0.0
+    assert zawgyi_to_unicode(text) == text
+
+
 # Text the detector may meet: Myanmar letters and signs (Zawgyi's and Unicode's), Myanmar digits
 # (which the model does not know), the spaces and joiners it does know, and Latin text around them.
 _DETECTOR_TEXT = st.text(

@@ -1125,6 +1125,19 @@ def test_blank_texts_are_errors_wherever_text_is_required(write_issue, tmp_proje
     ]
 
 
+def test_a_recipients_link_placeholder_in_an_issue_is_an_error(write_issue, tmp_project: Project) -> None:
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: See %%preferences_url%%.\nresources:\n  reports:\n"
+        "    - title: A\n      url: https://example.org/?u=%%unsubscribe_url%%\n      by: Org\n"
+    )
+    assert [str(d) for d in read_issue(path, tmp_project.settings, FILE).errors] == [
+        f"{FILE}:3:12: error: editorial: %%preferences_url%% is each recipient's own link, filled in by delivery; "
+        "it cannot be written in an issue",
+        f"{FILE}:7:12: error: resources.reports[0].url: %%unsubscribe_url%% is each recipient's own link, filled in "
+        "by delivery; it cannot be written in an issue",
+    ]
+
+
 def test_zawgyi_text_in_an_issue_is_an_error(write_issue, tmp_project: Project) -> None:
     zawgyi = "ကၽြန္ေတာ္ ရန္ကုန္ၿမိဳ႕မွာ ေနပါတယ္"  # in Unicode: ကျွန်တော် ရန်ကုန်မြို့မှာ နေပါတယ်
     path = write_issue(

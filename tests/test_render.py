@@ -405,6 +405,53 @@ def test_title_with_markup_renders_as_text(tmp_project: Project, write_issue) ->
     assert "By Org <One>" in email.text
 
 
+def test_a_long_title_and_category_label_are_wrapped_and_underlined_in_the_text_part(
+    tmp_path: Path, write_issue
+) -> None:
+    label = "Statements, Press Releases and Open Letters from Civil Society Organizations"
+    project = _project(tmp_path, f'[categories]\nstatements = "{label}"\n')
+    title = "Myanmar: " + " ".join(["the long cold season in the displacement camps"] * 3)
+    path = write_issue(
+        f"date: 2023-12-21\ntitle: '{title}'\neditorial: One.\nresources:\n  statements:\n"
+        "    - title: A\n      url: https://example.org/a\n      by: PV\n"
+    )
+    text = _email(project, path).text
+    assert max(map(columns, text.splitlines())) <= 72
+    for heading, rule in ((title, "="), (label, "-")):
+        lines = wrap(heading, 72)
+        assert f"\n{lines}\n{rule * max(map(columns, lines.splitlines()))}\n" in text
+
+
+def test_the_text_parts_header_and_footer_keep_a_narrow_text_width(tmp_path: Path, write_issue) -> None:
+    project = _project(tmp_path, "text_width = 20\n")
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\nauthor: Progressive Voice and Friends\neditorial: One.\nresources:\n"
+        "  statements:\n    - title: A\n      url: https://example.org/a\n      by: PV\n"
+    )
+    lines = _email(project, path).text.splitlines()
+    assert [line for line in lines if columns(line) > 20 and "://" not in line] == []
+    assert "By Progressive Voice" in lines
+    assert "-" * 20 in lines
+
+
+def test_category_and_link_labels_with_markup_or_percent_signs_are_text(tmp_path: Path, write_issue) -> None:
+    project = _project(
+        tmp_path,
+        '[categories]\nreports = "50% Reports <Q&A>"\n'
+        '[organization]\nname = "PV"\nlinks = [{ label = "X <Twitter> 100%", url = "https://x.com/pv" }]\n',
+    )
+    path = write_issue(
+        "date: 2023-12-21\ntitle: T\neditorial: One.\nresources:\n  reports:\n"
+        "    - title: A\n      url: https://example.org/a\n      by: PV\n"
+    )
+    email = _email(project, path)
+    assert '<h3 id="reports"' in email.html
+    assert ">50% Reports &lt;Q&amp;A&gt;</h3>" in email.html
+    assert ">X &lt;Twitter&gt; 100%</a>" in email.html
+    assert "\n50% Reports <Q&A>\n" in email.text
+    assert "\nX <Twitter> 100%: https://x.com/pv\n" in email.text
+
+
 @pytest.mark.parametrize(
     ("name", "address", "shown"),
     [
@@ -682,7 +729,8 @@ def test_compiled_templates_are_kept_in_the_user_cache_and_follow_edits(
     )  # the HTML and the text template
     template = tmp_project.templates_dir / "email.txt.j2"
     template.write_text(
-        template.read_text(encoding="utf-8").replace('{{ _("Unsubscribe") }}:', "Leave:"), encoding="utf-8"
+        template.read_text(encoding="utf-8").replace('{{ (_("Unsubscribe") ~ ":")|wrap }}', "Leave:"),
+        encoding="utf-8",
     )
     email = Renderer(tmp_project).render(localize(tmp_project, issue, "en"))
     assert "\nLeave:\n" in email.text

@@ -534,6 +534,14 @@ def test_category_keys_are_lowercase_words_with_labels(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}:3: error: categories.news: category 'news' needs a label"]
 
 
+def test_a_category_key_may_not_be_a_footnotes_anchor(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, '[categories]\nfn-1 = "Notes"\nfnref-12 = "Refs"\nfn-news = "News"\n')
+    assert problems(path) == [
+        f"{path}:2: error: categories.fn-1: category key 'fn-1' is the name of a footnote's anchor (fn-N, fnref-N); choose another",
+        f"{path}:3: error: categories.fnref-12: category key 'fnref-12' is the name of a footnote's anchor (fn-N, fnref-N); choose another",
+    ]
+
+
 @pytest.mark.parametrize(
     ("code", "message"),
     [

@@ -38,6 +38,8 @@ _DIGIT_NAMES: Final = {
 
 _MYANMAR: Final = "\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f"
 _MYANMAR_CHAR: Final = re.compile(f"[{_MYANMAR}]")
+_ENCODED_APART: Final = re.compile("[\u1000-\u103f\u1050-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f]")
+"""A Myanmar character that Zawgyi and Unicode may write otherwise: any but the digits and punctuation."""
 MYANMAR_RUN: Final = re.compile(f"[{_MYANMAR}](?:[{_MYANMAR}\u200b-\u200d ]*[{_MYANMAR}])?")
 """A stretch of Myanmar text, the spaces between its phrases included: what text in another language marks `lang="my"`."""
 
@@ -262,6 +264,10 @@ def zawgyi_probability(text: str) -> float:
     # character in Python, took 50 of read_issue's 55 ms on the sample, English included;
     # the regular expression takes 0.4 ms. (The detector answers -inf for such text anyway.)
     if not _MYANMAR_CHAR.search(text):
+        return 0.0
+    # Myanmar digits and punctuation alone (`Sagaing ၏ junta`, `winter ။`) are written alike in both encodings,
+    # and the model gave them 0.98: an English title with a `၏` was refused as Zawgyi.
+    if not _ENCODED_APART.search(text):
         return 0.0
     return max(0.0, float(_zawgyi_model()(text)))
 

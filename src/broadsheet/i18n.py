@@ -651,6 +651,9 @@ def install(
 
     env.newstyle_gettext = True  # type: ignore[attr-defined]
     env.globals.update(gettext=gettext_, ngettext=ngettext_)
+    # The settings' labels (categories, links) are text, not the template's markup or format strings:
+    # through `_()` a label with `<` made invalid MJML and one with `%` failed every build.
+    env.filters["translated"] = translations.gettext
 
 
 # -- What the interface catalog should hold --------------------------------------------

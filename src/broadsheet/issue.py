@@ -21,7 +21,16 @@ from . import burmese, markdown
 from .curate.urls import same_page
 from .errors import Diagnostic, InvalidInput, Severity, errors_in
 from .files import is_utf16, read_limited
-from .model import Category, Footnote, Image, Issue, Paragraph, Resource
+from .model import (
+    PREFERENCES_PLACEHOLDER,
+    UNSUBSCRIBE_PLACEHOLDER,
+    Category,
+    Footnote,
+    Image,
+    Issue,
+    Paragraph,
+    Resource,
+)
 from .schema import (
     ISO_DATE,
     Invalid,
@@ -627,6 +636,14 @@ class _Checker:
                     path,
                     "text is Zawgyi-encoded Burmese, not Unicode: readers without a Zawgyi font see garbage; convert it to Unicode",
                 )
+            for placeholder in (UNSUBSCRIBE_PLACEHOLDER, PREFERENCES_PLACEHOLDER):
+                if placeholder in value:
+                    # Delivery fills it with each recipient's own link, token and all, wherever it stands:
+                    # in a resource's URL it would hand every reader's token to that site.
+                    self.add(
+                        path,
+                        f"{placeholder} is each recipient's own link, filled in by delivery; it cannot be written in an issue",
+                    )
 
     def _date_matches_file_name(self, value: Any) -> None:
         stem = Path(self.display).stem

@@ -187,7 +187,9 @@ class Renderer:
         env.filters["wrap"] = lambda text, indent="", first=None: burmese.wrap(
             str(text), width, indent, first
         )
-        env.filters["underline"] = lambda text, char="=": char * min(burmese.columns(str(text)), width)
+        env.filters["underline"] = lambda text, char="=": (
+            char * min(max(map(burmese.columns, str(text).splitlines() or [""])), width)
+        )
         env.filters["number"] = _number
         env.filters["names"] = _names
         env.filters["lines"] = _lines
@@ -388,6 +390,7 @@ class Renderer:
                 if other != locale
             ],
             "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+            "text_width": settings.text_width,
             "preferences_url": PREFERENCES_PLACEHOLDER,
         }
 

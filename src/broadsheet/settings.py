@@ -169,6 +169,9 @@ def _font_stack(value: Any) -> Any:
 def _category_problem(key: str, label: str) -> str | None:
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
         return f"category keys are lowercase words (a-z, 0-9, _ and -); received: {key!r}"
+    if re.fullmatch(r"fn(?:ref)?-[0-9]+", key):
+        # The key is the id of the category's heading, in the email and on the web page, beside the footnotes'.
+        return f"category key {key!r} is the name of a footnote's anchor (fn-N, fnref-N); choose another"
     if not label.strip():
         return f"category '{key}' needs a label"
     return None
