@@ -67,6 +67,18 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean '{match[0]}'?" if match else ""
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_character(text: str) -> str | None:
+    """Where `text` holds a control character other than a tab or a line break (`U+0000 at character 3`), or None:
+    what no setting nor consent text may hold. TOML's escapes can write one in a setting (a NUL or an escape
+    in a category label reached MJML, which refused the email as an invalid template), and PostgreSQL cannot
+    store a NUL in text (where SQLite took it: the same import would fail on one and not the other)."""
+    found = _CONTROL.search(text)
+    return f"U+{ord(found.group()):04X} at character {found.start() + 1}" if found else None
+
+
 _NOT_IN_URLS = re.compile(r"[\s\x00-\x1f\x7f]")
 _INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 """Characters that pasted text may carry inside a URL, unseen: zero-width spaces, joiners, byte order marks and

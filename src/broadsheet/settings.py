@@ -21,6 +21,7 @@ from .schema import (
     Location,
     Problem,
     code_problem,
+    control_character,
     declared,
     did_you_mean,
     field_path,
@@ -597,20 +598,10 @@ def load_settings(path: Path) -> Settings:
     return settings
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-"""What no setting may hold: control characters other than tab and line breaks, which TOML's escapes
-(`"\\u0000"`) can write. A NUL or an escape in a category label reached MJML, which refused the email as an
-invalid template."""
-
-
 def _control_characters(value: Any, loc: Location) -> Iterator[Problem]:
     """A problem for each string in the TOML `value` that holds a control character, at its location."""
-    if isinstance(value, str) and (control := _CONTROL.search(value)):
-        yield Problem(
-            loc,
-            f"Expected text without control characters but received U+{ord(control.group()):04X} at "
-            f"character {control.start() + 1}: {value!r}",
-        )
+    if isinstance(value, str) and (control := control_character(value)):
+        yield Problem(loc, f"Expected text without control characters but received {control}: {value!r}")
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _control_characters(item, (*loc, key))

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from .. import burmese
 from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
 from ..files import is_utf16
+from ..schema import control_character
 from . import lifecycle
 from .lifecycle import SubscriberRow as SubscriberRow
 from .lifecycle import email_key as email_key
@@ -91,10 +92,6 @@ header, a list in a terminal), and the zero-width space, word joiner and byte or
 a name. Zero-width joiner and non-joiner (U+200C, U+200D) stay: Persian, Indic scripts and emoji sequences
 need them to write names correctly. Burmese needs none of these in a name: U+200B only marks where a long
 line of running text may break, which a name of a few syllables never needs."""
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-"""What a consent text may not hold, line breaks and tabs aside: a NUL, which PostgreSQL cannot store in text
-(where SQLite took it, and the same file would fail on the one and not the other), and the other control
-characters of no text."""
 _FORMULA = re.compile("'*[=+\\-@\t\r]")
 """A cell a spreadsheet would run as a formula (OWASP's CSV injection rule), after any quotes `export_csv` put
 before it: those quotes are doubled so that `import_csv` takes exactly one off."""
@@ -557,13 +554,12 @@ class _ImportFile:
         if problem:
             new = None
             problems.append((CONSENTED_AT_COLUMN, problem))
-        if control := _CONTROL.search(values.get(CONSENT_TEXT_COLUMN, "")):
+        if control := control_character(values.get(CONSENT_TEXT_COLUMN, "")):
             new = None
             problems.append(
                 (
                     CONSENT_TEXT_COLUMN,
-                    f"Expected text without control characters (line breaks and tabs aside) but received "
-                    f"U+{ord(control.group()):04X} at character {control.start() + 1}",
+                    f"Expected text without control characters (line breaks and tabs aside) but received {control}",
                 )
             )
         if new is not None:
