@@ -237,7 +237,7 @@ def configured_locale(value: str, locales: Sequence[str]) -> str | None:
     or in any configured language (`Burmese`, `မြန်မာ`, `English`), as forms and mailing tools write them."""
     known = _locale_names(tuple(locales))
     written = " ".join(value.replace("-", "_").casefold().split())
-    return known.get(written) or known.get(written.split("_")[0] if "_" in written else "")
+    return known.get(written) or known.get(written.partition("_")[0])
 
 
 @functools.cache
@@ -736,14 +736,12 @@ def _columns(
     names = [_column_name(cell) for cell in header]
     required = ("email",) if locale_given else ("email", "locale")
     problems = [f"missing column {column!r}" for column in required if column not in names] if header else []
-    problems += [
-        f"columns {', '.join(repr(header[index].strip()) for index, name in enumerate(names) if name == column)} "
-        f"all give {column!r}"
-        if len({header[index].strip() for index, name in enumerate(names) if name == column}) > 1
-        else f"column {column!r} appears {names.count(column)} times"
-        for column in _COLUMN_NAMES
-        if names.count(column) > 1
-    ]
+    for column in _COLUMN_NAMES:
+        cells = [cell.strip() for cell, name in zip(header, names, strict=True) if name == column]
+        if len(set(cells)) > 1:
+            problems.append(f"columns {', '.join(map(repr, cells))} all give {column!r}")
+        elif len(cells) > 1:
+            problems.append(f"column {column!r} appears {len(cells)} times")
     if not header or problems:
         hint = "" if locale_given else " (or give every row's locale: --locale L)"
         message = (
