@@ -72,10 +72,14 @@ def _wait_for_answers(connection: smtplib.SMTP, seconds: float) -> None:
         connection.sock.settimeout(seconds)
 
 
+_MAILBOX_FULL = re.compile(r"\b5\.2\.2\b")
+"""The enhanced status code of a full mailbox (RFC 3463), in a reply."""
+
+
 def _refused(code: int, refusal: str) -> Outcome:
     """What a refusal of one recipient's copy makes it: deferred for a temporary one (4xx) and for a full
     mailbox (552, or 5.2.2, which its owner may empty: tried again until `deferred_max_attempts`), else failed."""
-    if code < 500 or code == 552 or " 5.2.2 " in f" {refusal} ":
+    if code < 500 or code == 552 or _MAILBOX_FULL.search(refusal):
         return Outcome.DEFERRED
     return Outcome.FAILED
 
@@ -341,7 +345,7 @@ class SMTPTransport:
         if refusal := self._refusal(connection, "DATA", code, text):
             # 552 after the data is the message's size (RFC 1870), the same for every copy, unless it says the
             # mailbox is full (5.2.2).
-            if code == 552 and "5.2.2" not in refusal:
+            if code == 552 and not _MAILBOX_FULL.search(refusal):
                 raise self._too_large(refusal)
             return Delivery(original, _refused(code, refusal), refusal)
         return Delivery(original, Outcome.SENT, _reply(code, text))
