@@ -260,13 +260,10 @@ def shorten(text: str, width: int, placeholder: str = "…") -> str:
 
 def zawgyi_probability(text: str) -> float:
     """How likely `text` is Zawgyi-encoded Burmese rather than Unicode, from 0 to 1."""
-    # Text without a Myanmar character is not Zawgyi, and the detector, which walks every
-    # character in Python, took 50 of read_issue's 55 ms on the sample, English included;
-    # the regular expression takes 0.4 ms. (The detector answers -inf for such text anyway.)
-    if not _MYANMAR_CHAR.search(text):
-        return 0.0
-    # Myanmar digits and punctuation alone (`Sagaing ၏ junta`, `winter ။`) are written alike in both encodings,
-    # and the model gave them 0.98: an English title with a `၏` was refused as Zawgyi.
+    # Only a Myanmar letter or sign can be written otherwise in Zawgyi. Text without one is not judged: English
+    # alone (the detector, which walks every character in Python, took 50 of read_issue's 55 ms on the sample;
+    # the regular expression takes 0.4 ms), and Myanmar digits and punctuation alone (`Sagaing ၏ junta`, written
+    # alike in both encodings, to which the model gave 0.98: an English title with a `၏` was refused as Zawgyi).
     if not _ENCODED_APART.search(text):
         return 0.0
     return max(0.0, float(_zawgyi_model()(text)))
