@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import struct
 import textwrap
 import unicodedata
 from datetime import date
@@ -371,18 +372,36 @@ def test_the_detector_s_probability_of_real_sentences_is_the_library_s(text: str
     assert burmese._zawgyi_model()(text) == burmese._zawgyi_detector().get_zawgyi_probability(text)
 
 
-def test_a_detector_without_the_names_read_answers_by_its_own_walk(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Another version of myanmartools, whose private names differ, still decides: by its own method."""
+def test_the_model_is_read_as_the_detector_reads_it() -> None:
+    """broadsheet reads myanmartools' model file itself, faster: its characters and table must be the detector's."""
+    known, table = burmese._zawgyi_tables()
+    detector = burmese._zawgyi_detector()
+    assert known == detector._chars
+    assert table.tobytes() == detector._params.tobytes()
+
+
+@pytest.mark.parametrize(
+    "fault", [ValueError("invalid ssv"), OSError("no such file"), struct.error("short read")]
+)
+def test_a_model_file_that_cannot_be_read_leaves_the_detector_to_answer(
+    monkeypatch: pytest.MonkeyPatch, fault: Exception
+) -> None:
+    """Another version of myanmartools, whose model file reads otherwise, still decides: by its own method."""
 
     class Detector:
+        # The opposite of the model's answers, so that only this detector can have given them.
         def get_zawgyi_probability(self, text: str) -> float:
-            return 0.99 if text == "ေမာင္" else 0.01
+            return 0.99 if text == "မောင်" else 0.01
 
+    def unreadable() -> None:
+        raise fault
+
+    monkeypatch.setattr(burmese, "_zawgyi_tables", unreadable)
     monkeypatch.setattr(burmese, "_zawgyi_detector", Detector)
     burmese._zawgyi_model.cache_clear()
     try:
-        assert is_zawgyi("ေမာင္")
-        assert not is_zawgyi("မောင်")
+        assert is_zawgyi("မောင်")
+        assert not is_zawgyi("ေမာင္")
     finally:
         burmese._zawgyi_model.cache_clear()
 

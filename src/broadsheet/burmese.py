@@ -3,12 +3,15 @@ line breaking between syllables, and detecting and converting Zawgyi-encoded Bur
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
+import struct
 import textwrap
 import unicodedata
 import warnings
+from array import array
 from collections.abc import Callable
 from itertools import pairwise
 from typing import Any, Final
@@ -294,16 +297,18 @@ def _zawgyi_model() -> Callable[[str], float]:
     values, one per pair, those of two characters it does not know (a state of 0) being NaN and
     left out. Its own walk finds each character's state by a binary search and a lambda, twice
     per character, in Python: 0.9 of `site`'s 4.1 s of CPU for 200 issues with Burmese catalogs.
-    This one looks each state up once in a dictionary made from the detector's own `_state`,
-    and sums the same values in the same order. Those are the detector's private names: a
-    version of myanmartools without them gets its own walk.
+    This one looks each state up once in a dictionary, found by the detector's own binary search
+    (its characters are not all in order, so some are unknown to it: so they stay), and sums the
+    same values in the same order. A model file this cannot read gets the detector's own walk.
     """
-    detector = _zawgyi_detector()
     try:
-        known, table = detector._chars, detector._params
-        states: dict[str, int] = {char: detector._state(char) for char in known}
-    except AttributeError:
-        return detector.get_zawgyi_probability  # type: ignore[no-any-return]
+        known, table = _zawgyi_tables()
+    except (OSError, ValueError, struct.error):
+        return _zawgyi_detector().get_zawgyi_probability  # type: ignore[no-any-return]
+    states: dict[str, int] = {}
+    for char in known:
+        found = bisect.bisect_left(known, char)
+        states[char] = found + 1 if found < len(known) and known[found] == char else 0
     size = len(known) + 1
 
     def probability(text: str) -> float:
@@ -320,6 +325,36 @@ def _zawgyi_model() -> Callable[[str], float]:
         return 1 / (1 + math.exp(total))
 
     return probability
+
+
+def _zawgyi_tables() -> tuple[str, array[float]]:
+    """The characters myanmartools' Zawgyi model knows and its table of pairs, read from the library's own model
+    file as its detector reads them, the same to the bit (a test holds them to the detector's).
+
+    The detector fills its 227 x 227 table one value at a time in Python: 9 to 13 ms of every
+    command that meets Burmese, a sixth of a build's own work. Here each row's default is
+    repeated in C and only the pairs the file names (4,502 of 51,529) are set one by one.
+    """
+    import importlib.resources
+
+    from myanmartools._params import check_signature  # type: ignore[import-untyped, unused-ignore]
+
+    model = importlib.resources.files("myanmartools.resources").joinpath("zawgyiUnicodeModel.dat")
+    with model.open("rb") as stream:
+        known = check_signature(stream)
+        (size,) = struct.unpack(">h", stream.read(2))
+        table = array("f", bytes(4 * size * size))
+        for start in range(0, size * size, size):
+            (count,) = struct.unpack(">h", stream.read(2))
+            if count:
+                table[start : start + size] = array("f", struct.unpack(">f", stream.read(4))) * size
+                for index, value in struct.iter_unpack(">hf", stream.read(6 * count)):
+                    table[start + index] = value
+    if size != len(known) + 1:
+        raise ValueError(f"a model of {size} states for {len(known)} characters")
+    # The pair of two unknown characters, as the detector marks it.
+    table[0] = math.nan
+    return known, table
 
 
 def zawgyi_to_unicode(text: str) -> str:
