@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broadsheet.markdown import Block, Problem, inspect, split_blocks, to_html, to_text
+from broadsheet.markdown import Block, Problem, inspect, split_blocks, to_html, to_text, unread_emphasis
 
 # -- split_blocks ------------------------------------------------------------------
 
@@ -303,3 +303,10 @@ def test_to_text_indents_nested_lists_and_later_paragraphs_of_an_item() -> None:
         "  More of next.",
         "> - quoted item",
     ]
+
+
+def test_emphasis_left_as_written_beside_letters_of_myanmar_extended_blocks_is_found() -> None:
+    # Shan, Khamti and Aiton letters (Myanmar Extended-A and -B) run without spaces as Burmese does.
+    # (`*` may emphasize inside a word, `_` may not.)
+    assert unread_emphasis("ꩠꩡ_ꩢꩣ_ꩤ and ꧠ_ꧡ_ꧢ") == ["_", "_", "_", "_"]
+    assert unread_emphasis("ꩠꩡ*ꩢꩣ*ꩤ and a _b_ c") == []

@@ -39,16 +39,17 @@ _DIGIT_NAMES: Final = {
     "tibt": "TIBETAN",
 }
 
-_MYANMAR: Final = "\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f"
-_MYANMAR_CHAR: Final = re.compile(f"[{_MYANMAR}]")
+MYANMAR: Final = "\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f"
+"""The Myanmar script's blocks (Myanmar, Extended-A and -B), as a regular expression's character class holds them."""
+MYANMAR_CHAR: Final = re.compile(f"[{MYANMAR}]")
 _ENCODED_APART: Final = re.compile("[\u1000-\u103f\u1050-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f]")
 """A Myanmar character that Zawgyi and Unicode may write otherwise: any but the digits and punctuation."""
-MYANMAR_RUN: Final = re.compile(f"[{_MYANMAR}](?:[{_MYANMAR}\u200b-\u200d ]*[{_MYANMAR}])?")
+MYANMAR_RUN: Final = re.compile(f"[{MYANMAR}](?:[{MYANMAR}\u200b-\u200d ]*[{MYANMAR}])?")
 """A stretch of Myanmar text, the spaces between its phrases included: what text in another language marks `lang="my"`."""
 
 # Zero-width space and joiners belong to the Myanmar text they sit in, so a ZWSP that an author
 # put between two Burmese words stays at the end of a line instead of starting the next one.
-_RUNS: Final = re.compile(rf"[{_MYANMAR}][{_MYANMAR}\u200b-\u200d]*|\s+|[^{_MYANMAR}\s]+")
+_RUNS: Final = re.compile(rf"[{MYANMAR}][{MYANMAR}\u200b-\u200d]*|\s+|[^{MYANMAR}\s]+")
 
 # The sylbreak rule (Ye Kyaw Thu, github.com/ye-kyaw-thu/sylbreak): a syllable starts at a
 # consonant that is not stacked under the one before (virama U+1039 precedes it) and does not
@@ -99,7 +100,7 @@ def syllables(text: str) -> list[str]:
     segments = []
     for run in _RUNS.finditer(text):
         piece = run.group()
-        if not _MYANMAR_CHAR.match(piece):
+        if not MYANMAR_CHAR.match(piece):
             segments.append(piece)
             continue
         starts = [m.start() for m in _SYLLABLE_START.finditer(piece) if m.start() > 0]
@@ -220,15 +221,15 @@ def _chunks(paragraph: str, room: int) -> list[str]:
     for word in _TEXTWRAP_SPACE.split(munged):
         if not word:
             continue
-        if word[0] == " " or not _MYANMAR_CHAR.search(word) or columns(word) <= room:
+        if word[0] == " " or not MYANMAR_CHAR.search(word) or columns(word) <= room:
             chunks.append(word)
             continue
         pieces = syllables(word)
         chunk = pieces[0]
         for before, after in pairwise(pieces):
             if (
-                _MYANMAR_CHAR.match(before)
-                and _MYANMAR_CHAR.match(after)
+                MYANMAR_CHAR.match(before)
+                and MYANMAR_CHAR.match(after)
                 and not after.startswith(_CLAUSE_MARKS)
             ):
                 chunks.append(chunk)

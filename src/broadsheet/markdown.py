@@ -98,7 +98,7 @@ _EMPHASIS = (
     "use '*' for '_'"
 )
 # What is left of emphasis CommonMark did not read: `**` anywhere, or `*` or `_` touching Myanmar text.
-_UNREAD_EMPHASIS = re.compile(r"\*\*|__|(?<=[\u1000-\u109f])[*_]+|[*_]+(?=[\u1000-\u109f])")
+_UNREAD_EMPHASIS = re.compile(rf"\*\*|__|(?<=[{burmese.MYANMAR}])[*_]+|[*_]+(?=[{burmese.MYANMAR}])")
 _TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 

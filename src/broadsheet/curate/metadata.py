@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
+from ..burmese import MYANMAR_CHAR
 from ..schema import written_locale
 from .fetch import Fetched
 
@@ -39,7 +40,6 @@ class PageMetadata:
     published: date | None = None
 
 
-_MYANMAR = re.compile("[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]")
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
 _STRONG_SEPARATOR = r"\s+(?:\||\u2013|\u2014|\u00b7|\u00bb)\s+"  # | en dash, em dash, middle dot, >>
 _SEPARATORS = re.compile(r"\s+(?:\||\u2013|\u2014|\u00b7|\u00bb|::|-)\s+")
@@ -278,7 +278,7 @@ def _from_title_element(title: str | None, site: str | None) -> str | None:
 
 def title_language(title: str | None, declared: str | None) -> str | None:
     """`my` for a title in Myanmar script; else the language the page declares, unless it claims Burmese for a title that is not."""
-    if title and _MYANMAR.search(title):
+    if title and MYANMAR_CHAR.search(title):
         return "my"
     code = re.split(r"[-_]", declared.strip())[0].lower() if declared and declared.strip() else None
     # As `check` wants it written: an old or three-letter code ('iw', 'eng') by its language's own.

@@ -31,7 +31,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from .. import burmese
-from ..errors import BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
+from ..errors import LINE_BREAKS, BroadsheetError, Diagnostic, InvalidInput, Severity, UsageError
 from ..files import is_utf16
 from ..schema import control_character
 from . import lifecycle
@@ -84,7 +84,6 @@ IMPORT_LINE_LENGTH = 1_000_000
 """Characters of one line of an import file, at most: a row of a real list is under a kilobyte, and a file
 without line breaks (or /dev/zero) used to be read into memory whole before the CSV reader saw any of it."""
 
-_LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _HIDDEN = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff]")
 """Characters a name may not hold: Unicode's Bidi_Control characters (marks, embeddings, overrides and
 isolates), which make a name read backwards or swallow the text after it wherever it is shown (the `To`
@@ -206,7 +205,7 @@ def _name_and_locale_problems(name: str, locale: str, locales: Sequence[str]) ->
     problems: list[tuple[str, str]] = []
     if len(name) > NAME_LENGTH:
         problems.append(("name", f"Expected at most {NAME_LENGTH} characters but received {len(name)}"))
-    if _LINE_BREAKS.search(name):
+    if LINE_BREAKS.search(name):
         problems.append(
             ("name", f"Expected a name on one line, without control characters, but received: {name!r}")
         )
