@@ -179,6 +179,30 @@ def test_numbers_where_text_belongs_are_read_as_text(read: Callable[[str], Readi
     )
 
 
+def test_numbers_where_text_belongs_keep_their_spelling(read: Callable[[str], Reading]) -> None:
+    # YAML 1.1 reads these as 1.1, 8, 750 (base 60) and 31.
+    reading = read(
+        """
+        date: 2023-12-21
+        title: 1.10
+        author: 010
+        editorial: Hello [^1].
+        footnotes:
+          1: 12:30
+        resources:
+          reports:
+            - title: 0x1F
+              url: https://example.org/1
+              by: 1.50
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert (reading.issue.title, reading.issue.author) == ("1.10", "010")
+    assert reading.issue.footnotes[0].markdown == "12:30"
+    assert (reading.issue.resources[0].title, reading.issue.resources[0].by) == ("0x1F", ("1.50",))
+
+
 def test_author_defaults_to_the_settings_default_author(
     read: Callable[[str], Reading], tmp_project: Project
 ) -> None:

@@ -241,7 +241,7 @@ class _Converter:
         if node.tag == "tag:yaml.org,2002:timestamp":
             return node.value  # validated where a date is expected; text elsewhere
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             self.problems.append((_spot(node), f"cannot read value: {getattr(exc, 'problem', exc)}", path))
             return node.value
@@ -252,6 +252,11 @@ class _Converter:
                 (_spot(node), f"cannot read value: {received(node.value)} is not a valid {tag}", path)
             )
             return node.value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # No field of an issue is a number: one is text as written, as YAML 1.1 reads `1.10` as 1.1,
+            # `010` as 8 and `12:30` (base 60) as 750.
+            return node.value
+        return value
 
     def _mapping(self, node: MappingNode, path: tuple[int | str, ...]) -> dict[str, Any]:
         self.loader.flatten_mapping(node)
