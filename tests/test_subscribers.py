@@ -481,6 +481,25 @@ def test_a_file_separated_by_semicolons_or_tabs_is_read_by_its_header(
     ]
 
 
+def test_a_value_quoted_after_a_space_is_read_without_its_quotes(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    # As people write a list by hand: the quotes were kept in the name, and the comma split it in two.
+    path = write_csv(
+        """
+        email, "name", locale
+        aung@example.org, "Aung, U", my
+        su@example.org,  "Su Su" , en
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert report.diagnostics == ()
+    assert [(row.email, row.name) for row in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "Aung, U"),
+        ("su@example.org", "Su Su"),
+    ]
+
+
 def test_blank_lines_before_the_header_are_skipped_and_lines_keep_their_numbers(
     store: Engine, tmp_path: Path
 ) -> None:

@@ -19,7 +19,7 @@ import itertools
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -457,7 +457,7 @@ class _ImportFile:
         start = 1
         try:
             first = next((line for line in lines if line.strip()), "")
-            reader = csv.reader(itertools.chain([first], lines), delimiter=_separator(first))
+            reader = _reader(itertools.chain([first], lines), _separator(first))
             header = next(reader, []) if first else []
             columns = _columns(
                 self.display,
@@ -715,10 +715,15 @@ def _separator(header: str) -> str:
     return max(
         SEPARATORS,
         key=lambda separator: sum(
-            _column_name(cell) in _COLUMN_NAMES
-            for cell in next(csv.reader([header], delimiter=separator), [])
+            _column_name(cell) in _COLUMN_NAMES for cell in next(_reader([header], separator), [])
         ),
     )
+
+
+def _reader(lines: Iterable[str], separator: str) -> Iterator[list[str]]:
+    """The rows of `lines`, split at `separator`. A value may be quoted after spaces, as people write by hand
+    (`a@example.org, "Aung, Aung", my`): read without them, its quotes and commas were taken for its text."""
+    return csv.reader(lines, delimiter=separator, skipinitialspace=True)
 
 
 def _column_name(cell: str) -> str:
