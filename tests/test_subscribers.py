@@ -131,6 +131,32 @@ def test_a_value_quoted_over_two_lines_skips_both_and_the_import_goes_on(
     assert (report.added, report.skipped) == (2, 2)
 
 
+def test_a_quote_not_doubled_inside_a_quoted_value_skips_its_row(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    # Read as CSV readers do, the first name was `Ma Hla" Win"` and the second `Ko Ko Gyi`.
+    path = write_csv(
+        """
+        email,name,locale
+        hla@example.org,"Ma "Hla" Win",my
+        ko@example.org,"Ko Ko" Gyi,my
+        su@example.org,"Daw ""Su"" Aye" ,en
+        mya@example.org,Ma "Mya",my
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    message = 'a quote inside a quoted value is not doubled, so the row is skipped: close its quote where the value ends, and double a quote that belongs in it ("")'
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: error: {message}",
+        f"{path}:3: error: {message}",
+    ]
+    assert (report.added, report.skipped) == (2, 2)
+    assert [(row.email, row.name) for row in subscribers.list_subscribers(store)] == [
+        ("mya@example.org", 'Ma "Mya"'),
+        ("su@example.org", 'Daw "Su" Aye'),
+    ]
+
+
 def test_a_consent_text_on_several_lines_imports_as_export_wrote_it(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:

@@ -457,7 +457,8 @@ class _ImportFile:
         start = 1
         try:
             first = next((line for line in lines if line.strip()), "")
-            reader = _reader(itertools.chain([first], lines), _separator(first))
+            separator = _separator(first)
+            reader = _reader(itertools.chain([first], lines), separator)
             header = next(reader, []) if first else []
             columns = _columns(
                 self.display,
@@ -468,13 +469,17 @@ class _ImportFile:
             )
             while True:
                 start = lines.number + 1
-                lines.quotes = 0
+                lines.start_row()
                 record = next(reader, None)
                 if record is None:
                     break
                 if lines.number > start and (run_on := self._run_on(start, lines, record, header, columns)):
                     self.diagnostics.append(run_on)
                     self.bad_rows += lines.number - start + 1
+                elif lines.quotes and lines.quotes % 2 == 0 and _quote_not_doubled(lines.row, separator):
+                    message = f"a quote inside a quoted value is not doubled, so the row is skipped: {_CLOSE_THE_QUOTE}"
+                    self.diagnostics.append(Diagnostic(self.display, start, 0, "", message))
+                    self.bad_rows += 1
                 elif any(cell.strip() for cell in record) and (
                     row := self._check(start, record, header, columns)
                 ):
@@ -613,12 +618,17 @@ _CLOSE_THE_QUOTE = 'close its quote where the value ends, and double a quote tha
 
 class _Lines:
     """The lines of an import file, each read no further than `IMPORT_LINE_LENGTH` characters (`_LineTooLong`
-    past it), counted (`number`), with the double quotes read since `quotes` was last set."""
+    past it), counted (`number`), with the lines (`row`) and double quotes read since `start_row`."""
 
     def __init__(self, text: TextIO) -> None:
         self._text = text
         self.number = 0
         self.quotes = 0
+        self.row: list[str] = []
+
+    def start_row(self) -> None:
+        self.quotes = 0
+        self.row = []
 
     def __iter__(self) -> _Lines:
         return self
@@ -631,6 +641,7 @@ class _Lines:
             raise _LineTooLong(f"a line longer than {IMPORT_LINE_LENGTH:,} characters")
         self.number += 1
         self.quotes += line.count('"')
+        self.row.append(line)
         return line
 
 
@@ -720,10 +731,22 @@ def _separator(header: str) -> str:
     )
 
 
-def _reader(lines: Iterable[str], separator: str) -> Iterator[list[str]]:
+def _reader(lines: Iterable[str], separator: str, *, strict: bool = False) -> Iterator[list[str]]:
     """The rows of `lines`, split at `separator`. A value may be quoted after spaces, as people write by hand
     (`a@example.org, "Aung, Aung", my`): read without them, its quotes and commas were taken for its text."""
-    return csv.reader(lines, delimiter=separator, skipinitialspace=True)
+    return csv.reader(lines, delimiter=separator, skipinitialspace=True, strict=strict)
+
+
+def _quote_not_doubled(lines: list[str], separator: str) -> bool:
+    """Whether the row read from `lines` has a quoted value with a quote inside it not doubled, as in
+    `"Ma "Hla" Win"`: read as CSV readers do, that is `Ma Hla" Win"`, its quotes moved. Spaces after a
+    closing quote are no such quote (cells are read without them)."""
+    closed = [re.sub(rf'" +(?={re.escape(separator)}|[\r\n]|$)', '"', line) for line in lines]
+    try:
+        next(_reader(closed, separator, strict=True), None)
+    except csv.Error:
+        return True
+    return False
 
 
 def _column_name(cell: str) -> str:
