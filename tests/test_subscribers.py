@@ -495,11 +495,14 @@ def test_a_file_separated_by_semicolons_or_tabs_is_read_by_its_header(
         "aung@example.org;Aung, U;my",
         'su@example.org;"Daw ""Su""";en',
         "bad;Bad;en",
+        "mya@example.org;Mya;Mya;my",
     ]
     path.write_text("\n".join(row.replace(";", separator) for row in rows) + "\n", encoding="utf-8")
     report = subscribers.import_csv(store, path, LOCALES)
+    named = {";": "a semicolon", "\t": "a tab"}[separator]
     assert [str(d) for d in report.diagnostics] == [
-        f"{path}:4: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)"
+        f"{path}:4: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
+        f"{path}:5: error: Expected 3 fields, as in the header, but received 4 (quote a value that holds {named})",
     ]
     assert [(row.email, row.name) for row in subscribers.list_subscribers(store)] == [
         ("aung@example.org", "Aung, U"),

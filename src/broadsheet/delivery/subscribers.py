@@ -434,6 +434,7 @@ class _ImportFile:
         self.display = str(path)
         self.diagnostics: list[Diagnostic] = []
         self.bad_rows = 0
+        self.separator = ","
         self._first_lines = _FirstLines()
         self._stack = contextlib.ExitStack()
 
@@ -457,7 +458,7 @@ class _ImportFile:
         start = 1
         try:
             first = next((line for line in lines if line.strip()), "")
-            separator = _separator(first)
+            separator = self.separator = _separator(first)
             reader = _reader(itertools.chain([first], lines), separator)
             header = next(reader, []) if first else []
             columns = _columns(
@@ -529,7 +530,11 @@ class _ImportFile:
         """One row checked; None for a row passed over with a warning."""
         if len(record) > len(header) or len(record) <= max(columns.values()):
             # Rows may leave out trailing cells of ignored columns, not those of the columns read.
-            hint = " (quote a value that holds a comma)" if len(record) > len(header) else ""
+            hint = (
+                f" (quote a value that holds {_SEPARATOR_NAMES[self.separator]})"
+                if len(record) > len(header)
+                else ""
+            )
             return _Checked(
                 line,
                 None,
@@ -716,7 +721,8 @@ def _not_utf8(path: Path, line: int, at: int, reason: str) -> Diagnostic:
     )
 
 
-SEPARATORS = (",", ";", "\t")
+_SEPARATOR_NAMES: Final = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
+SEPARATORS = tuple(_SEPARATOR_NAMES)
 """What may separate the columns of an import file: commas, or semicolons (spreadsheets save "CSV" so where the
 comma is the decimal sign) or tabs (TSV)."""
 
