@@ -316,6 +316,32 @@ def test_malformed_yaml_is_one_error_where_the_parser_stopped(findings: Callable
     ]
 
 
+def test_a_quote_left_open_is_an_error_where_it_opened(findings: Callable[[str], list[str]]) -> None:
+    # The parser stumbles where a later quote closes it: `expected <block end>, but found '<scalar>'` on line 5.
+    assert findings(
+        'date: 2023-12-21\ntitle: "Myanmar: A Year On\neditorial: Text.\nresources:\n  reports: ["x"]\n'
+    ) == [
+        f"{FILE}:2:8: error: not valid YAML: the quote opened here is closed only on line 5, where what follows "
+        "it cannot be read: close it where the value ends"
+    ]
+    assert findings('date: 2023-12-21\neditorial: Text.\nresources: {}\ntitle: "Myanmar: A Year On\n') == [
+        f"{FILE}:4:8: error: not valid YAML: the quote opened here is never closed: close it where the value ends"
+    ]
+
+
+def test_a_quote_inside_a_quoted_value_is_an_error_saying_how_to_write_it(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings("date: 2023-12-21\ntitle: 'Myanmar's Junta'\neditorial: Text.\nresources: {}\n") == [
+        f"{FILE}:2:8: error: not valid YAML: the quote opened here is closed before the value ends, at column "
+        "16: write a ' inside it as ''"
+    ]
+    assert findings('date: 2023-12-21\ntitle: "Say "No""\neditorial: Text.\nresources: {}\n') == [
+        f"{FILE}:2:8: error: not valid YAML: the quote opened here is closed before the value ends, at column "
+        '13: write a " inside it as \\"'
+    ]
+
+
 def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\nresources:\n\treports: []\n  \tstatements: []\n") == [
         f"{FILE}:3:1: error: tab characters cannot indent YAML; use spaces",
