@@ -181,7 +181,8 @@ def test_a_stray_quote_running_past_the_field_limit_says_where_it_opened(
     [diagnostic] = raised.value.diagnostics
     assert diagnostic.line == 2
     assert re.fullmatch(
-        "not valid CSV: field larger than field limit \\(131072\\): a quoted value opened on line 2 runs on to "
+        "not valid CSV: a value longer than 131,072 characters, which no address, name or consent is: a quoted "
+        "value opened on line 2 runs on to "
         'line [0-9]{4}: close its quote where the value ends, and double a quote that belongs in it \\(""\\)',
         diagnostic.message,
     ), diagnostic.message
@@ -344,7 +345,8 @@ def test_a_file_that_is_not_csv_is_refused_whole_with_the_problems_found_before(
         subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in raised.value.diagnostics] == [
         f"{path}:2: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
-        f"{path}:3: error: not valid CSV: field larger than field limit (131072)",
+        f"{path}:3: error: not valid CSV: a value longer than 131,072 characters, which no address, name or "
+        "consent is",
     ]
     assert subscribers.list_subscribers(store) == []
 

@@ -497,7 +497,11 @@ class _ImportFile:
             self._valid(checked)
             # The line too long was never counted.
             line = lines.number + isinstance(exc, _LineTooLong)
-            message = f"not valid CSV: {exc}"
+            reason = str(exc)
+            if sum(map(len, lines.row)) > (limit := csv.field_size_limit()):
+                # The reader's own words, 'field larger than field limit (131072)', name no field of the file.
+                reason = f"a value longer than {limit:,} characters, which no address, name or consent is"
+            message = f"not valid CSV: {reason}"
             if line > start:
                 message += (
                     f": a quoted value opened on line {start} runs on to line {line}: {_CLOSE_THE_QUOTE}"
