@@ -179,6 +179,30 @@ def test_numbers_where_text_belongs_are_read_as_text(read: Callable[[str], Readi
     )
 
 
+def test_numbers_where_text_belongs_keep_their_spelling(read: Callable[[str], Reading]) -> None:
+    # YAML 1.1 reads these as 1.1, 8, 750 (base 60) and 31.
+    reading = read(
+        """
+        date: 2023-12-21
+        title: 1.10
+        author: 010
+        editorial: Hello [^1].
+        footnotes:
+          1: 12:30
+        resources:
+          reports:
+            - title: 0x1F
+              url: https://example.org/1
+              by: 1.50
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert (reading.issue.title, reading.issue.author) == ("1.10", "010")
+    assert reading.issue.footnotes[0].markdown == "12:30"
+    assert (reading.issue.resources[0].title, reading.issue.resources[0].by) == ("0x1F", ("1.50",))
+
+
 def test_author_defaults_to_the_settings_default_author(
     read: Callable[[str], Reading], tmp_project: Project
 ) -> None:
@@ -289,6 +313,32 @@ def test_diagnostics_name_the_file_as_given_by_default(
 def test_malformed_yaml_is_one_error_where_the_parser_stopped(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\ntitle: [unclosed\neditorial: x\n") == [
         f"{FILE}:3:10: error: not valid YAML: while parsing a flow sequence expected ',' or ']', but got ':'"
+    ]
+
+
+def test_a_quote_left_open_is_an_error_where_it_opened(findings: Callable[[str], list[str]]) -> None:
+    # The parser stumbles where a later quote closes it: `expected <block end>, but found '<scalar>'` on line 5.
+    assert findings(
+        'date: 2023-12-21\ntitle: "Myanmar: A Year On\neditorial: Text.\nresources:\n  reports: ["x"]\n'
+    ) == [
+        f"{FILE}:2:8: error: not valid YAML: the quote opened here is closed only on line 5, where what follows "
+        "it cannot be read: close it where the value ends"
+    ]
+    assert findings('date: 2023-12-21\neditorial: Text.\nresources: {}\ntitle: "Myanmar: A Year On\n') == [
+        f"{FILE}:4:8: error: not valid YAML: the quote opened here is never closed: close it where the value ends"
+    ]
+
+
+def test_a_quote_inside_a_quoted_value_is_an_error_saying_how_to_write_it(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings("date: 2023-12-21\ntitle: 'Myanmar's Junta'\neditorial: Text.\nresources: {}\n") == [
+        f"{FILE}:2:8: error: not valid YAML: the quote opened here is closed before the value ends, at column "
+        "16: write a ' inside it as ''"
+    ]
+    assert findings('date: 2023-12-21\ntitle: "Say "No""\neditorial: Text.\nresources: {}\n') == [
+        f"{FILE}:2:8: error: not valid YAML: the quote opened here is closed before the value ends, at column "
+        '13: write a " inside it as \\"'
     ]
 
 

@@ -189,6 +189,19 @@ def test_missing_catalog_counts_everything_as_untranslated(tmp_project: Project)
     assert edition.issue.title_lang == "en"
 
 
+def test_a_paragraph_changed_after_its_translation_says_the_catalog_needs_updating(project: Project) -> None:
+    translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
+    issue_file = project.issues_dir / "2024-01-04.yaml"
+    issue_file.write_text(
+        ISSUE.replace("Third paragraph, plain.", "Third paragraph, plainer."), encoding="utf-8"
+    )
+    edition = localize(project, _issue(project), "my")
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po "
+        "untranslated (1 not in it: run `broadsheet catalog extract`, then `broadsheet catalog update`); English shown"
+    ) in [str(d) for d in edition.diagnostics]
+
+
 def test_a_region_without_catalogs_of_its_own_is_warned_of_its_languages(project: Project) -> None:
     settings = project.root / "broadsheet.toml"
     settings.write_text(

@@ -131,6 +131,32 @@ def test_a_value_quoted_over_two_lines_skips_both_and_the_import_goes_on(
     assert (report.added, report.skipped) == (2, 2)
 
 
+def test_a_quote_not_doubled_inside_a_quoted_value_skips_its_row(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    # Read as CSV readers do, the first name was `Ma Hla" Win"` and the second `Ko Ko Gyi`.
+    path = write_csv(
+        """
+        email,name,locale
+        hla@example.org,"Ma "Hla" Win",my
+        ko@example.org,"Ko Ko" Gyi,my
+        su@example.org,"Daw ""Su"" Aye" ,en
+        mya@example.org,Ma "Mya",my
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    message = 'a quote inside a quoted value is not doubled, so the row is skipped: close its quote where the value ends, and double a quote that belongs in it ("")'
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: error: {message}",
+        f"{path}:3: error: {message}",
+    ]
+    assert (report.added, report.skipped) == (2, 2)
+    assert [(row.email, row.name) for row in subscribers.list_subscribers(store)] == [
+        ("mya@example.org", 'Ma "Mya"'),
+        ("su@example.org", 'Daw "Su" Aye'),
+    ]
+
+
 def test_a_consent_text_on_several_lines_imports_as_export_wrote_it(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:
@@ -155,7 +181,8 @@ def test_a_stray_quote_running_past_the_field_limit_says_where_it_opened(
     [diagnostic] = raised.value.diagnostics
     assert diagnostic.line == 2
     assert re.fullmatch(
-        "not valid CSV: field larger than field limit \\(131072\\): a quoted value opened on line 2 runs on to "
+        "not valid CSV: a value longer than 131,072 characters, which no address, name or consent is: a quoted "
+        "value opened on line 2 runs on to "
         'line [0-9]{4}: close its quote where the value ends, and double a quote that belongs in it \\(""\\)',
         diagnostic.message,
     ), diagnostic.message
@@ -318,7 +345,8 @@ def test_a_file_that_is_not_csv_is_refused_whole_with_the_problems_found_before(
         subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in raised.value.diagnostics] == [
         f"{path}:2: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
-        f"{path}:3: error: not valid CSV: field larger than field limit (131072)",
+        f"{path}:3: error: not valid CSV: a value longer than 131,072 characters, which no address, name or "
+        "consent is",
     ]
     assert subscribers.list_subscribers(store) == []
 
@@ -469,15 +497,37 @@ def test_a_file_separated_by_semicolons_or_tabs_is_read_by_its_header(
         "aung@example.org;Aung, U;my",
         'su@example.org;"Daw ""Su""";en',
         "bad;Bad;en",
+        "mya@example.org;Mya;Mya;my",
     ]
     path.write_text("\n".join(row.replace(";", separator) for row in rows) + "\n", encoding="utf-8")
     report = subscribers.import_csv(store, path, LOCALES)
+    named = {";": "a semicolon", "\t": "a tab"}[separator]
     assert [str(d) for d in report.diagnostics] == [
-        f"{path}:4: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)"
+        f"{path}:4: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
+        f"{path}:5: error: Expected 3 fields, as in the header, but received 4 (quote a value that holds {named})",
     ]
     assert [(row.email, row.name) for row in subscribers.list_subscribers(store)] == [
         ("aung@example.org", "Aung, U"),
         ("su@example.org", 'Daw "Su"'),
+    ]
+
+
+def test_a_value_quoted_after_a_space_is_read_without_its_quotes(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    # As people write a list by hand: the quotes were kept in the name, and the comma split it in two.
+    path = write_csv(
+        """
+        email, "name", locale
+        aung@example.org, "Aung, U", my
+        su@example.org,  "Su Su" , en
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert report.diagnostics == ()
+    assert [(row.email, row.name) for row in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "Aung, U"),
+        ("su@example.org", "Su Su"),
     ]
 
 

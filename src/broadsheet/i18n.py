@@ -445,6 +445,14 @@ class Lookup:
     translations: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     needed: set[str] = field(default_factory=set)
     missing: set[str] = field(default_factory=set)
+    known: frozenset[str] = frozenset()
+    """Every msgid the catalog holds, translated or not (obsolete ones aside)."""
+
+    @property
+    def absent(self) -> set[str]:
+        """What is missing because the catalog does not hold it at all: text written or changed since its last
+        `catalog update` (none when there is no catalog yet)."""
+        return self.missing - self.known if self.known else set()
 
     def get(self, text: str) -> str | None:
         self.needed.add(text)
@@ -472,8 +480,13 @@ def _translated(loaded: Loaded | None) -> dict[str, tuple[str, ...]]:
 def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
     """Translated, non-fuzzy messages of the catalog at `path` (none if it does not exist or cannot be read)."""
     loaded = _usable(path, display or str(path))
+    known = (
+        frozenset(texts(message.id)[0] for message in loaded.catalog if message.id) if loaded else frozenset()
+    )
     return Lookup(
-        path, {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded).items()}
+        path,
+        {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded).items()},
+        known=known,
     )
 
 

@@ -6,6 +6,7 @@ write); `docs/issue-format.md` documents it and a test keeps the two in step.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import unicodedata
@@ -241,7 +242,7 @@ class _Converter:
         if node.tag == "tag:yaml.org,2002:timestamp":
             return node.value  # validated where a date is expected; text elsewhere
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             self.problems.append((_spot(node), f"cannot read value: {getattr(exc, 'problem', exc)}", path))
             return node.value
@@ -252,6 +253,11 @@ class _Converter:
                 (_spot(node), f"cannot read value: {received(node.value)} is not a valid {tag}", path)
             )
             return node.value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # No field of an issue is a number: one is text as written, as YAML 1.1 reads `1.10` as 1.1,
+            # `010` as 8 and `12:30` (base 60) as 750.
+            return node.value
+        return value
 
     def _mapping(self, node: MappingNode, path: tuple[int | str, ...]) -> dict[str, Any]:
         self.loader.flatten_mapping(node)
@@ -327,6 +333,34 @@ def _unicode_breaks(text: str, display: str) -> list[Diagnostic]:
     return found
 
 
+_CLOSE_THE_QUOTE = "close it where the value ends"
+
+
+def _quoted_before(text: str, problem: yaml.Mark) -> tuple[yaml.Mark, str] | None:
+    """Where the quoted value whose end the parser stumbled after, at `problem`, opened, and what went wrong
+    with it. A quote left open (`title: "Myanmar: A Year On`) takes in the lines after it, and a quote
+    inside the value (`title: 'Myanmar's Junta'`) ends it early; the parser says only `expected <block end>,
+    but found '<scalar>'`, where the value ends, lines further down for the first."""
+    found = None
+    with contextlib.suppress(yaml.YAMLError):
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index > problem.index:
+                break
+            if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'"):
+                found = token
+    if found is None or found.end_mark.line != problem.line:
+        return None
+    opened = found.start_mark
+    if opened.line < problem.line:
+        message = f"the quote opened here is closed only on line {problem.line + 1}, where what follows it cannot be read"
+        return opened, f"{message}: {_CLOSE_THE_QUOTE}"
+    if found.end_mark.index == problem.index:
+        inside = "''" if found.style == "'" else '\\"'
+        message = f"the quote opened here is closed before the value ends, at column {problem.column}"
+        return opened, f"{message}: write a {found.style} inside it as {inside}"
+    return None
+
+
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
     if any(character in text for character in _UNICODE_BREAKS):
         return None, Positions(), _unicode_breaks(text, display)
@@ -369,8 +403,12 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
         return None, Positions(), [Diagnostic(display, line, col, "", message)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        if exc.context == "while scanning a quoted scalar" and exc.context_mark:
+            mark, problem = exc.context_mark, f"the quote opened here is never closed: {_CLOSE_THE_QUOTE}"
+        elif mark and (quoted := _quoted_before(text, mark)):
+            mark, problem = quoted
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return None, Positions(), [Diagnostic(display, line, col, "", f"not valid YAML: {problem}")]
     except yaml.YAMLError as exc:
         return None, Positions(), [Diagnostic(display, 1, 1, "", f"not valid YAML: {exc}")]

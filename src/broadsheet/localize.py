@@ -66,7 +66,8 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
             0,
             "",
             f"{locale}: {len(lookup.missing)} of {len(lookup.needed)} messages in {shown(project, lookup.path)} "
-            f"untranslated; {'--strict forbids falling back to English' if refused else 'English shown'}",
+            f"untranslated{_not_in_catalog(lookup)}; "
+            f"{'--strict forbids falling back to English' if refused else 'English shown'}",
             Severity.ERROR if refused else Severity.WARNING,
         )
         for lookup, in_edition in ((interface, in_email), (names, names.missing), (content, content.missing))
@@ -81,6 +82,15 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
         _language_catalogs(project, issue, locale) + diagnostics,
         fallback=fallback,
     )
+
+
+def _not_in_catalog(lookup: Lookup) -> str:
+    """How many of what `lookup` lacked its catalog does not hold, and what brings them in. A paragraph changed
+    after it was translated is one: only `catalog update` offers its old translation to revise (fuzzy), so
+    without this its translator's work was left out for a count that read as work not done."""
+    if not (absent := len(lookup.absent)):
+        return ""
+    return f" ({absent} not in it: run `broadsheet catalog extract`, then `broadsheet catalog update`)"
 
 
 def _language_catalogs(project: Project, issue: Issue, locale: str) -> tuple[Diagnostic, ...]:

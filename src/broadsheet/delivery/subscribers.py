@@ -19,7 +19,7 @@ import itertools
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -433,6 +433,7 @@ class _ImportFile:
         self.display = str(path)
         self.diagnostics: list[Diagnostic] = []
         self.bad_rows = 0
+        self.separator = ","
         self._first_lines = _FirstLines()
         self._stack = contextlib.ExitStack()
 
@@ -456,7 +457,8 @@ class _ImportFile:
         start = 1
         try:
             first = next((line for line in lines if line.strip()), "")
-            reader = csv.reader(itertools.chain([first], lines), delimiter=_separator(first))
+            separator = self.separator = _separator(first)
+            reader = _reader(itertools.chain([first], lines), separator)
             header = next(reader, []) if first else []
             columns = _columns(
                 self.display,
@@ -467,13 +469,17 @@ class _ImportFile:
             )
             while True:
                 start = lines.number + 1
-                lines.quotes = 0
+                lines.start_row()
                 record = next(reader, None)
                 if record is None:
                     break
                 if lines.number > start and (run_on := self._run_on(start, lines, record, header, columns)):
                     self.diagnostics.append(run_on)
                     self.bad_rows += lines.number - start + 1
+                elif lines.quotes and lines.quotes % 2 == 0 and _quote_not_doubled(lines.row, separator):
+                    message = f"a quote inside a quoted value is not doubled, so the row is skipped: {_CLOSE_THE_QUOTE}"
+                    self.diagnostics.append(Diagnostic(self.display, start, 0, "", message))
+                    self.bad_rows += 1
                 elif any(cell.strip() for cell in record) and (
                     row := self._check(start, record, header, columns)
                 ):
@@ -490,7 +496,11 @@ class _ImportFile:
             self._valid(checked)
             # The line too long was never counted.
             line = lines.number + isinstance(exc, _LineTooLong)
-            message = f"not valid CSV: {exc}"
+            reason = str(exc)
+            if sum(map(len, lines.row)) > (limit := csv.field_size_limit()):
+                # The reader's own words, 'field larger than field limit (131072)', name no field of the file.
+                reason = f"a value longer than {limit:,} characters, which no address, name or consent is"
+            message = f"not valid CSV: {reason}"
             if line > start:
                 message += (
                     f": a quoted value opened on line {start} runs on to line {line}: {_CLOSE_THE_QUOTE}"
@@ -523,7 +533,11 @@ class _ImportFile:
         """One row checked; None for a row passed over with a warning."""
         if len(record) > len(header) or len(record) <= max(columns.values()):
             # Rows may leave out trailing cells of ignored columns, not those of the columns read.
-            hint = " (quote a value that holds a comma)" if len(record) > len(header) else ""
+            hint = (
+                f" (quote a value that holds {_SEPARATOR_NAMES[self.separator]})"
+                if len(record) > len(header)
+                else ""
+            )
             return _Checked(
                 line,
                 None,
@@ -612,12 +626,17 @@ _CLOSE_THE_QUOTE = 'close its quote where the value ends, and double a quote tha
 
 class _Lines:
     """The lines of an import file, each read no further than `IMPORT_LINE_LENGTH` characters (`_LineTooLong`
-    past it), counted (`number`), with the double quotes read since `quotes` was last set."""
+    past it), counted (`number`), with the lines (`row`) and double quotes read since `start_row`."""
 
     def __init__(self, text: TextIO) -> None:
         self._text = text
         self.number = 0
         self.quotes = 0
+        self.row: list[str] = []
+
+    def start_row(self) -> None:
+        self.quotes = 0
+        self.row = []
 
     def __iter__(self) -> _Lines:
         return self
@@ -630,6 +649,7 @@ class _Lines:
             raise _LineTooLong(f"a line longer than {IMPORT_LINE_LENGTH:,} characters")
         self.number += 1
         self.quotes += line.count('"')
+        self.row.append(line)
         return line
 
 
@@ -704,7 +724,8 @@ def _not_utf8(path: Path, line: int, at: int, reason: str) -> Diagnostic:
     )
 
 
-SEPARATORS = (",", ";", "\t")
+_SEPARATOR_NAMES: Final = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
+SEPARATORS = tuple(_SEPARATOR_NAMES)
 """What may separate the columns of an import file: commas, or semicolons (spreadsheets save "CSV" so where the
 comma is the decimal sign) or tabs (TSV)."""
 
@@ -714,10 +735,27 @@ def _separator(header: str) -> str:
     return max(
         SEPARATORS,
         key=lambda separator: sum(
-            _column_name(cell) in _COLUMN_NAMES
-            for cell in next(csv.reader([header], delimiter=separator), [])
+            _column_name(cell) in _COLUMN_NAMES for cell in next(_reader([header], separator), [])
         ),
     )
+
+
+def _reader(lines: Iterable[str], separator: str, *, strict: bool = False) -> Iterator[list[str]]:
+    """The rows of `lines`, split at `separator`. A value may be quoted after spaces, as people write by hand
+    (`a@example.org, "Aung, Aung", my`): read without them, its quotes and commas were taken for its text."""
+    return csv.reader(lines, delimiter=separator, skipinitialspace=True, strict=strict)
+
+
+def _quote_not_doubled(lines: list[str], separator: str) -> bool:
+    """Whether the row read from `lines` has a quoted value with a quote inside it not doubled, as in
+    `"Ma "Hla" Win"`: read as CSV readers do, that is `Ma Hla" Win"`, its quotes moved. Spaces after a
+    closing quote are no such quote (cells are read without them)."""
+    closed = [re.sub(rf'" +(?={re.escape(separator)}|[\r\n]|$)', '"', line) for line in lines]
+    try:
+        next(_reader(closed, separator, strict=True), None)
+    except csv.Error:
+        return True
+    return False
 
 
 def _column_name(cell: str) -> str:
