@@ -202,6 +202,24 @@ def test_a_paragraph_changed_after_its_translation_says_the_catalog_needs_updati
     ) in [str(d) for d in edition.diagnostics]
 
 
+def test_a_translation_made_fuzzy_by_the_update_is_counted_as_a_draft(project: Project, cli) -> None:
+    translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
+    issue_file = project.issues_dir / "2024-01-04.yaml"
+    issue_file.write_text(
+        ISSUE.replace("Third paragraph, plain.", "Third paragraph, plainer."), encoding="utf-8"
+    )
+    for command in ("extract", "update"):
+        assert cli("catalog", command, cwd=project.root).exit_code == 0
+    catalog = (project.root / "locales/my/LC_MESSAGES/issues/2024-01-04.po").read_text(encoding="utf-8")
+    assert '#, fuzzy\n#| msgid "Third paragraph, plain."\nmsgid "Third paragraph, plainer."' in catalog
+    edition = localize(project, _issue(project), "my")
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po "
+        "untranslated (1 marked fuzzy: drafts used once their translator removes the mark); English shown"
+    ) in [str(d) for d in edition.diagnostics]
+    assert "တတိယ" not in Renderer(project).render(edition).html
+
+
 def test_a_region_without_catalogs_of_its_own_is_warned_of_its_languages(project: Project) -> None:
     settings = project.root / "broadsheet.toml"
     settings.write_text(

@@ -447,12 +447,20 @@ class Lookup:
     missing: set[str] = field(default_factory=set)
     known: frozenset[str] = frozenset()
     """Every msgid the catalog holds, translated or not (obsolete ones aside)."""
+    fuzzy: frozenset[str] = frozenset()
+    """The msgids whose translation is marked fuzzy: a draft (an edited paragraph's old translation, say) that is
+    not used until its translator takes the mark off."""
 
     @property
     def absent(self) -> set[str]:
         """What is missing because the catalog does not hold it at all: text written or changed since its last
         `catalog update` (none when there is no catalog yet)."""
         return self.missing - self.known if self.known else set()
+
+    @property
+    def drafts(self) -> set[str]:
+        """What is missing because its translation is still marked fuzzy."""
+        return self.missing & self.fuzzy
 
     def get(self, text: str) -> str | None:
         self.needed.add(text)
@@ -480,13 +488,16 @@ def _translated(loaded: Loaded | None) -> dict[str, tuple[str, ...]]:
 def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
     """Translated, non-fuzzy messages of the catalog at `path` (none if it does not exist or cannot be read)."""
     loaded = _usable(path, display or str(path))
-    known = (
-        frozenset(texts(message.id)[0] for message in loaded.catalog if message.id) if loaded else frozenset()
-    )
+    messages = [message for message in loaded.catalog if message.id] if loaded else []
     return Lookup(
         path,
         {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded).items()},
-        known=known,
+        known=frozenset(texts(message.id)[0] for message in messages),
+        fuzzy=frozenset(
+            texts(message.id)[0]
+            for message in messages
+            if message.fuzzy and message.context is None and any(texts(message.string))
+        ),
     )
 
 

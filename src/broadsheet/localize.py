@@ -66,7 +66,7 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
             0,
             "",
             f"{locale}: {len(lookup.missing)} of {len(lookup.needed)} messages in {shown(project, lookup.path)} "
-            f"untranslated{_not_in_catalog(lookup)}; "
+            f"untranslated{_why_missing(lookup)}; "
             f"{'--strict forbids falling back to English' if refused else 'English shown'}",
             Severity.ERROR if refused else Severity.WARNING,
         )
@@ -84,13 +84,17 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
     )
 
 
-def _not_in_catalog(lookup: Lookup) -> str:
-    """How many of what `lookup` lacked its catalog does not hold, and what brings them in. A paragraph changed
-    after it was translated is one: only `catalog update` offers its old translation to revise (fuzzy), so
-    without this its translator's work was left out for a count that read as work not done."""
-    if not (absent := len(lookup.absent)):
-        return ""
-    return f" ({absent} not in it: run `broadsheet catalog extract`, then `broadsheet catalog update`)"
+def _why_missing(lookup: Lookup) -> str:
+    """Of what `lookup` lacked, how many are drafts marked fuzzy and how many its catalog does not hold at all,
+    and what to do about each. A paragraph changed after it was translated is one or the other: `catalog update`
+    offers its old translation to revise, as a draft; until then the catalog does not hold it. Without this, a
+    translator's work left out read as work not done."""
+    why = []
+    if drafts := len(lookup.drafts):
+        why.append(f"{drafts} marked fuzzy: drafts used once their translator removes the mark")
+    if absent := len(lookup.absent):
+        why.append(f"{absent} not in it: run `broadsheet catalog extract`, then `broadsheet catalog update`")
+    return f" ({'; '.join(why)})" if why else ""
 
 
 def _language_catalogs(project: Project, issue: Issue, locale: str) -> tuple[Diagnostic, ...]:
