@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple, TextIO, overload
 
 from babel import Locale
+from babel.languages import get_official_languages
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -232,22 +233,39 @@ def _name_and_locale_problems(name: str, locale: str, locales: Sequence[str]) ->
 
 def configured_locale(value: str, locales: Sequence[str]) -> str | None:
     """The configured locale that `value` names, or None: its code in any case (`MY`), a tag of it with a
-    region (`en-US`, `my_MM`, when that region is not configured itself), or its language's name in English
-    or in any configured language (`Burmese`, `မြန်မာ`, `English`), as forms and mailing tools write them."""
+    region (`en-US`, `my_MM`, when that region is not configured itself), its language's name in English
+    or in any configured language (`Burmese`, `မြန်မာ`, `English`), or the name of the country whose
+    language it is first (`Myanmar`), as forms and mailing tools write them, with a gloss in brackets
+    or not (`Myanmar (Burmese)`, `English (US)`)."""
     known = _locale_names(tuple(locales))
     written = " ".join(value.replace("-", "_").casefold().split())
-    return known.get(written) or known.get(written.partition("_")[0])
+    found = known.get(written) or known.get(written.partition("_")[0])
+    if found or not (glossed := _GLOSSED.fullmatch(written)):
+        return found
+    named = {known.get(part.strip()) for part in glossed.groups()} - {None}
+    return named.pop() if len(named) == 1 else None
+
+
+_GLOSSED: Final = re.compile(r"([^()]+)\(([^()]+)\)")
+"""A name with another in brackets after it, as forms list languages: `Myanmar (Burmese)`, `English (US)`."""
 
 
 @functools.cache
 def _locale_names(locales: tuple[str, ...]) -> dict[str, str]:
-    """What names each of `locales`, casefolded: its code first, then its name in English and in each of them."""
+    """What names each of `locales`, casefolded: its code first, then its name in English and in each of them,
+    then the name of each country (`Myanmar`, of `Myanmar (Burma)`) whose first official language it is."""
     names = {code.casefold(): code for code in locales}
     for code in locales:
         for language in ("en", *locales):
             shown = Locale.parse(code).get_display_name(language)
             if shown:
                 names.setdefault(shown.casefold(), code)
+    for language in ("en", *locales):
+        for territory, country in Locale.parse(language).territories.items():
+            official = get_official_languages(territory)
+            if official and (spoken := names.get(official[0].casefold())):
+                for name in (country, country.partition(" (")[0]):
+                    names.setdefault(name.casefold(), spoken)
     return names
 
 
