@@ -93,6 +93,27 @@ def test_import_adds_the_valid_rows_and_reports_every_bad_one(
     ]
 
 
+def test_empty_cells_past_the_header_s_are_read_as_none(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv(
+        """
+        email,name,locale
+        thein@example.org,Thein,my,,
+        hla@example.org,Hla,en, ,
+        mya@example.org,Mya,en,,note
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4: error: Expected 3 fields, as in the header, but received 5 (quote a value that holds a comma)",
+    ]
+    assert subscribers.list_subscribers(store) == [
+        SubscriberRow("hla@example.org", "Hla", "en", Status.ACTIVE),
+        SubscriberRow("thein@example.org", "Thein", "my", Status.ACTIVE),
+    ]
+
+
 def test_a_stray_quote_is_reported_with_the_lines_it_swallowed_and_every_row_counted(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:

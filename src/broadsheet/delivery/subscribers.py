@@ -549,6 +549,10 @@ class _ImportFile:
         self, line: int, record: list[str], header: list[str], columns: dict[str, int]
     ) -> _Checked | None:
         """One row checked; None for a row passed over with a warning."""
+        if not any(cell.strip() for cell in record[len(header) :]):
+            # Empty cells past the header's (`a@example.org,Aung,my,,`, where a column's text was cleared by
+            # hand) hold nothing to misread.
+            record = record[: len(header)]
         if len(record) > len(header) or len(record) <= max(columns.values()):
             # Rows may leave out trailing cells of ignored columns, not those of the columns read.
             hint = (
