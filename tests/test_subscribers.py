@@ -114,6 +114,20 @@ def test_empty_cells_past_the_header_s_are_read_as_none(
     ]
 
 
+@pytest.mark.parametrize("separator", [",", ";", "\t"])
+def test_excel_s_separator_line_before_the_header_names_the_separator(
+    store: Engine, tmp_path: Path, separator: str
+) -> None:
+    path = tmp_path / "list.csv"
+    rows = [f"sep={separator}", "email,name,locale".replace(",", separator), "aung@example.org,Aung,my"]
+    path.write_text("\r\n".join(row.replace(",", separator) for row in rows) + "\r\n", encoding="utf-8")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert report.diagnostics == ()
+    assert subscribers.list_subscribers(store) == [
+        SubscriberRow("aung@example.org", "Aung", "my", Status.ACTIVE)
+    ]
+
+
 def test_a_stray_quote_is_reported_with_the_lines_it_swallowed_and_every_row_counted(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:

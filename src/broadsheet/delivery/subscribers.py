@@ -475,7 +475,10 @@ class _ImportFile:
         start = 1
         try:
             first = next((line for line in lines if line.strip()), "")
-            separator = self.separator = _separator(first)
+            if hint := _EXCEL_SEPARATOR.fullmatch(first.rstrip("\r\n").strip(" ")):
+                # Excel's line naming the separator, which some tools write before the header for it.
+                first = next((line for line in lines if line.strip()), "")
+            separator = self.separator = hint.group(1) if hint else _separator(first)
             reader = _reader(itertools.chain([first], lines), separator)
             header = next(reader, []) if first else []
             columns = _columns(
@@ -760,6 +763,10 @@ def _separator(header: str) -> str:
             _column_name(cell) in _COLUMN_NAMES for cell in next(_reader([header], separator), [])
         ),
     )
+
+
+_EXCEL_SEPARATOR: Final = re.compile(r"sep=([,;\t])", re.IGNORECASE)
+"""`sep=;`: a first line Excel reads as the file's separator, and does not take for a row."""
 
 
 def _reader(lines: Iterable[str], separator: str, *, strict: bool = False) -> Iterator[list[str]]:
