@@ -1,6 +1,6 @@
 """Benchmark: how fast the commands start, each beside the floor of the libraries it cannot avoid.
 
-Run from the repository root: `.venv/bin/python benchmarks/startup.py [--importtime]`.
+Run from the repository root: `.venv/bin/python benchmarks/startup.py [--importtime] [--account]`.
 Measured side by side in one run, the processes interleaved so that a busy
 machine slows them alike, and reported as medians:
 
@@ -16,11 +16,16 @@ never compiled in an editable install, would be compiled from source in every
 timed run while the floor's libraries load their installed bytecode.
 
 With `--importtime`, also prints the modules that `broadsheet build` spends
-most on importing, from `python -X importtime`.
+most on importing, from `python -X importtime`. With `--account`, also where
+a build's time goes beyond the floor, timed inside its process (medians of
+nine processes): click, markdown-it, broadsheet's own modules (and the
+dataclasses they define), Babel's locale data, the Zawgyi model, and the
+build's own work once all of that is loaded.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -114,6 +119,78 @@ def import_times(command: list[str], cwd: Path, top: int = 12, runs: int = 5) ->
     return sorted(medians.items(), key=lambda item: -item[1])[:top]
 
 
+ACCOUNT = r"""
+import json, sys, time
+from pathlib import Path
+
+spent = {}
+started = time.perf_counter()
+import babel.dates, jinja2, mjml, yaml
+
+spent["the floor's imports (jinja2, yaml, babel.dates, mjml)"] = time.perf_counter() - started
+import dataclasses
+
+define, defining = dataclasses._process_class, [0.0]
+
+
+def timed(*args, **kwargs):
+    started = time.perf_counter()
+    try:
+        return define(*args, **kwargs)
+    finally:
+        defining[0] += time.perf_counter() - started
+
+
+dataclasses._process_class = timed
+for name, modules in (
+    ("click", ["click"]),
+    ("markdown-it and its footnotes", ["markdown_it", "mdit_py_plugins.footnote"]),
+    ("broadsheet's modules for a build", ["broadsheet.cli", "broadsheet.cli.editor", "broadsheet.build"]),
+):
+    defining[0], started = 0.0, time.perf_counter()
+    for module in modules:
+        __import__(module)
+    spent[name] = time.perf_counter() - started
+spent["  of which defining broadsheet's dataclasses"] = defining[0]
+from babel import localedata
+
+started = time.perf_counter()
+for locale in ("en", "my"):
+    localedata.load(locale)
+spent["Babel's locale data (global, root, en, my)"] = time.perf_counter() - started
+from broadsheet import burmese
+
+started = time.perf_counter()
+burmese._zawgyi_model()
+spent["the Zawgyi model"] = time.perf_counter() - started
+from broadsheet.build import build
+from broadsheet.settings import find_project
+
+started = time.perf_counter()
+build(find_project(Path(".")), Path(sys.argv[1]), ["en"], Path(sys.argv[2]))
+spent["the build's own work, all of the above loaded"] = time.perf_counter() - started
+print(json.dumps(spent))
+"""
+
+
+def account(cwd: Path, out: Path, runs: int = 9) -> dict[str, float]:
+    """Where a build's time goes, timed inside its process: each part's median over `runs` processes, in ms."""
+    found = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", ACCOUNT, f"issues/{SAMPLE_DATE}.yaml", str(out)],
+                cwd=cwd,
+                env=ENVIRONMENT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for _ in range(runs + 1)
+    ][1:]  # the first run writes the bytecode cache
+    return {part: statistics.median(run[part] for run in found) * 1000 for part in found[0]}
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         ENVIRONMENT["PYTHONPYCACHEPREFIX"] = str(Path(scratch, "pycache"))
@@ -149,6 +226,10 @@ def main() -> None:
         print(
             f"{f'broadsheet site, {ISSUES} issues':48} {site['site'][0]:7.2f}s {site['site'][1]:7.2f}s  (target < 5 s)"
         )
+        if "--account" in sys.argv[1:]:
+            print("\nwhere `broadsheet build -l en` spends its time, inside its process (median of 9):")
+            for part, ms in account(one, Path(scratch, "account")).items():
+                print(f"  {part:<56} {ms:6.1f} ms")
         if "--importtime" in sys.argv[1:]:
             print(
                 "\nimports of `broadsheet build -l en`, ms by package (-X importtime, self times summed, median of 5):"
