@@ -336,3 +336,19 @@ def test_strict_refuses_no_edition_for_a_web_page_message_left_untranslated(proj
         f"issues/2024-01-04.yaml: warning: my: 1 of {interface} messages in locales/my/LC_MESSAGES/messages.po "
         "untranslated; English shown"
     ]
+
+
+@pytest.mark.parametrize("marked", ["my", "my_MM"])
+def test_a_title_in_the_edition_s_language_is_shown_as_written_whatever_its_region(
+    project: Project, marked: str
+) -> None:
+    issue_file = project.issues_dir / "2024-01-04.yaml"
+    issue_file.write_text(ISSUE.replace("      lang: my\n", f"      lang: {marked}\n"), encoding="utf-8")
+    edition = localize(project, _issue(project), "my")
+    (reports,) = [category for category in edition.issue.categories if category.key == "reports"]
+    assert reports.resources[0].title == "မြန်မာ အစီရင်ခံစာ"
+    assert reports.resources[0].lang is None  # not marked as another language in this edition
+    # Nor counted as untranslated: the eight English texts are.
+    assert "8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po" in " ".join(
+        str(d) for d in edition.diagnostics
+    )

@@ -24,6 +24,7 @@ from .i18n import (
     translations,
 )
 from .model import Category, Footnote, Issue, Paragraph, Resource
+from .schema import same_language
 from .settings import Project
 
 
@@ -118,8 +119,9 @@ def _language_catalogs(project: Project, issue: Issue, locale: str) -> tuple[Dia
 
 def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: Lookup) -> Issue:
     def text(value: str, lang: str | None = None) -> tuple[str, str | None]:
-        """The translation and None, or the original and the language it is in."""
-        if (lang or source) == locale:
+        """The translation and None, or the original and the language it is in (a title marked with its own,
+        as written in this edition's language, whatever its region: `my_MM` in the `my` edition)."""
+        if (lang or source) == locale or (lang and same_language(lang, locale)):
             return value, None
         found = content.get(value)
         return (found, None) if found is not None else (value, lang or source)

@@ -128,6 +128,21 @@ def written_locale(code: str) -> Locale | None:
         return None
 
 
+@functools.cache
+def same_language(one: str, other: str) -> bool:
+    """Whether two locale codes name one language in one script, whatever their regions: a title marked `my_MM`
+    is read as written by the `my` edition's readers, one marked `zh_Hant` is not by the `zh_Hans` edition's."""
+    if one == other:
+        return True
+    first, second = written_locale(one), written_locale(other)
+    return (
+        first is not None
+        and second is not None
+        and first.language == second.language
+        and (first.script or "") == (second.script or "")
+    )
+
+
 def language_tag(code: str) -> str:
     """The BCP 47 tag of a locale code as configured (`pt_BR` -> `pt-BR`, `zh_Hant_TW` -> `zh-Hant-TW`): what HTML's
     `lang` and `hreflang` and a feed's `xml:lang` take; a browser or screen reader reads `pt_BR` as no language."""
