@@ -161,6 +161,24 @@ def test_update_creates_catalogs_with_one_burmese_plural_form(project: Project, 
     assert "The Year Ahead" in issue_po
 
 
+def test_a_title_marked_with_a_region_of_the_catalog_s_language_is_not_offered_for_translation(
+    project: Project, cli
+) -> None:
+    issue_file = project.issues_dir / "2024-01-04.yaml"
+    issue_file.write_text(
+        issue_file.read_text(encoding="utf-8").replace("      lang: my\n", "      lang: my_MM\n"),
+        encoding="utf-8",
+    )
+    for command in ("extract", "update"):
+        assert cli("catalog", command, cwd=project.root).exit_code == 0
+    assert "#. lang: my_MM\n" in (project.locales_dir / "issues" / "2024-01-04.pot").read_text(
+        encoding="utf-8"
+    )
+    issue_po = _po(project, "my", "issues/2024-01-04")
+    assert "မြန်မာ အစီရင်ခံစာ" not in issue_po
+    assert "The Year Ahead" in issue_po
+
+
 def test_catalogs_written_by_broadsheet_pass_msgfmt_check(project: Project, cli) -> None:
     msgfmt = shutil.which("msgfmt")
     if msgfmt is None:

@@ -50,7 +50,7 @@ from .i18n import (
 )
 from .issue import dated_alike, issue_files, read_issue, subject_problem
 from .model import Issue
-from .schema import ISO_DATE, written_locale
+from .schema import ISO_DATE, same_language, written_locale
 from .settings import SETTINGS_FILE, Project, find_project
 
 __all__ = ["INTERFACE", "NAMES", "catalog_path", "issue_domain", "plural_forms", "shown", "template_path"]
@@ -330,7 +330,8 @@ def _set_plural_forms(catalog: Catalog, locale: str) -> None:
 
 
 def _keep_lang(template: Catalog, locale: str) -> Catalog:
-    """`template` without the messages that are already in `locale` (a Burmese title for `my`)."""
+    """`template` without the messages that are already in `locale`'s language (a Burmese title, marked `my` or
+    `my_MM`, for `my`)."""
     kept = Catalog(
         domain=template.domain,
         project=template.project,
@@ -339,7 +340,12 @@ def _keep_lang(template: Catalog, locale: str) -> Catalog:
         creation_date=_EPOCH,
     )
     for message in template:
-        if message.id and f"lang: {locale}" not in message.auto_comments:
+        written_in = [
+            comment.removeprefix("lang: ")
+            for comment in message.auto_comments
+            if comment.startswith("lang: ")
+        ]
+        if message.id and not any(same_language(lang, locale) for lang in written_in):
             kept[message.id] = message
     return kept
 
