@@ -602,9 +602,22 @@ def test_a_byte_order_mark_at_the_start_is_read_past(tmp_path: Path) -> None:
     ]
 
 
-def test_key_set_twice_is_a_toml_error(tmp_path: Path) -> None:
-    path = write_settings(tmp_path, 'locales = ["en"]\nlocales = ["my"]\n')
-    assert problems(path) == [f"{path}:2:17: error: not valid TOML: Cannot overwrite a value"]
+def test_key_set_twice_is_an_error_naming_where_it_was_set_first(tmp_path: Path) -> None:
+    path = write_settings(tmp_path, 'locales = ["en"]\ntext_width = 66\nlocales = ["my"]\n')
+    assert problems(path) == [f"{path}:3:1: error: locales: set twice: first on line 1; keep one of them"]
+    path = write_settings(
+        tmp_path, '[organization]\nname = "A"\n# the new name:\nname = "B"\n[organization.address]\n'
+    )
+    assert problems(path) == [
+        f"{path}:4:1: error: organization.name: set twice: first on line 2; keep one of them"
+    ]
+
+
+def test_a_value_overwritten_otherwise_is_the_toml_error(tmp_path: Path) -> None:
+    # A key set once, and again as a table: no second `key =` line to point at.
+    path = write_settings(tmp_path, 'organization = "A"\n[organization]\nname = "B"\n')
+    assert problems(path)[0].startswith(f"{path}:2")
+    assert "not valid TOML" in problems(path)[0]
 
 
 def test_array_left_open_is_reported_at_the_last_line(tmp_path: Path) -> None:

@@ -580,6 +580,11 @@ def load_settings(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         line, col = _toml_position(str(exc), text)
         message = re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(exc))
+        if message == "Cannot overwrite a value" and (first := _set_before(text, line)):
+            key, at = first
+            raise InvalidInput(
+                [Diagnostic(display, line, 1, key, f"set twice: first on line {at}; keep one of them")]
+            ) from None
         raise InvalidInput([Diagnostic(display, line, col, "", f"not valid TOML: {message}")]) from None
     problems = list(_control_characters(raw, ()))
     try:
@@ -616,6 +621,26 @@ def _toml_position(message: str, text: str) -> tuple[int, int]:
         return int(match.group(1)), int(match.group(2))
     # An array or string left open is only noticed at the end: point at the last line.
     return (max(1, len(text.splitlines())), 0) if "at end of document" in message else (0, 0)
+
+
+_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_.-]+|\"[^\"]*\")\s*=")
+
+
+def _set_before(text: str, line: int) -> tuple[str, int] | None:
+    """The key set on `line` of `text` (with its table: `organization.sender`) and the line of the same table
+    where it was first set, if there is one: where tomllib says only "Cannot overwrite a value", at the second."""
+    lines = text.splitlines()
+    key = _TOML_KEY.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    if key is None:
+        return None
+    first, table = None, ""
+    for number in range(line - 1, 0, -1):
+        if header := _TOML_HEADER.match(lines[number - 1]):
+            table = f"{header.group(1)}."
+            break
+        if (earlier := _TOML_KEY.match(lines[number - 1])) and earlier.group(1) == key.group(1):
+            first = number
+    return (f"{table}{key.group(1)}", first) if first else None
 
 
 _TOML_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
