@@ -310,3 +310,23 @@ def test_emphasis_left_as_written_beside_letters_of_myanmar_extended_blocks_is_f
     # (`*` may emphasize inside a word, `_` may not.)
     assert unread_emphasis("ꩠꩡ_ꩢꩣ_ꩤ and ꧠ_ꧡ_ꧢ") == ["_", "_", "_", "_"]
     assert unread_emphasis("ꩠꩡ*ꩢꩣ*ꩤ and a _b_ c") == []
+
+
+@pytest.mark.parametrize(
+    ("written", "text"),
+    [
+        # Markdown links to a non-ASCII domain by its punycode, and shows it decoded: said once, as linked.
+        ("<https://münchen.de/x>", "https://xn--mnchen-3ya.de/x"),
+        ("[https://ဥပမာ.com/](https://ဥပမာ.com/)", "https://xn--8idi8a4a.com/"),
+        ("<mailto:ko@ဥပမာ.com>", "ko@xn--8idi8a4a.com"),
+        ("<ko@example.org>", "ko@example.org"),
+        # Shown decoded, `%20` is a space, where a reader's mail program would end the link.
+        ("<https://example.org/a%20b>", "https://example.org/a%20b"),
+        ("<https://example.org/x>", "https://example.org/x"),
+        ("[the report](https://ဥပမာ.com/)", "the report (https://xn--8idi8a4a.com/)"),
+    ],
+)
+def test_a_link_showing_its_own_address_gives_it_once_and_whole_in_the_text_part(
+    written: str, text: str
+) -> None:
+    assert to_text(written, {}) == [text]

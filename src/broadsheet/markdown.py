@@ -376,7 +376,14 @@ def _inline_text(
             href, start = href_stack.pop()
             label = "".join(out[start:])
             shown = href.removeprefix("mailto:")
-            if not bare and not url_problem(href, LINK_SCHEMES) and label not in (href, shown):
+            if url_problem(href, LINK_SCHEMES):
+                continue
+            if label in (href, shown, str(_inspector.normalizeLinkText(href))):
+                # A link showing its own address (`<https://münchen.de/>`, `<https://example.org/a%20b>`), which
+                # Markdown shows decoded: given once, as linked. Decoded, it may hold a space, or Burmese that
+                # the text is wrapped inside, and a reader's mail program would follow it no further.
+                out[start:] = [shown]
+            elif not bare:
                 out.append(f" ({shown})")
         elif child.type == "footnote_ref" and not bare:
             label = child.meta["label"]
