@@ -670,7 +670,9 @@ def test_the_link_of_an_earlier_sign_up_does_not_confirm_one_someone_else_made_s
     monkeypatch.setattr(TimestampSigner, "get_timestamp", issued)
     with Session(engine) as session, session.begin():
         then = datetime.now(UTC) - timedelta(days=2, minutes=1)
-        session.execute(update(Subscriber).values(status_changed_at=then, confirmation_sent_at=then))
+        session.execute(
+            update(Subscriber).values(status_changed_at=then, confirmation_sent_at=then, updated_at=then)
+        )
     first_link = confirmation_path(emails(outbox)[0])
     assert client.get(first_link).status_code == 200
     reader = subscriber(engine, "reader@example.org")
@@ -686,6 +688,39 @@ def test_the_link_of_an_earlier_sign_up_does_not_confirm_one_someone_else_made_s
     assert client.get(confirmation_path(second)).status_code == 200
     back = subscriber(engine, "reader@example.org")
     assert back is not None and back.status == "active"
+
+
+@pytest.mark.parametrize("before", [None, Status.UNSUBSCRIBED])
+def test_the_link_of_an_earlier_sign_up_does_not_confirm_a_newer_one_awaiting_confirmation(
+    client: Client, engine: Engine, outbox: Path, monkeypatch: pytest.MonkeyPatch, before: Status | None
+) -> None:
+    # A new address (pending), or one that left: either way a sign-up awaits its confirmation, made two hours ago.
+    if before is not None:
+        add(engine, "reader@example.org", before)
+    issued = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: issued(self) - 2 * 3600)
+    sign_up(client, "reader@example.org", "my", name="Ko Aung")
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", issued)
+    then = datetime.now(UTC) - timedelta(hours=2)
+    with Session(engine) as session, session.begin():
+        left = then - timedelta(days=1)
+        session.execute(
+            update(Subscriber).values(
+                status_changed_at=then if before is None else left, confirmation_sent_at=then, updated_at=then
+            )
+        )
+    [first] = emails(outbox)
+    # Now someone else types the address, with a name and a language of their own: the reader gets a second email.
+    sign_up(client, "reader@example.org", "en", name="Someone Else")
+    assert len(emails(outbox)) == 2
+    # The first link, still in the reader's mailbox, would confirm what the stranger typed: it no longer confirms.
+    assert client.get(confirmation_path(first)).status_code == 400
+    waiting = subscriber(engine, "reader@example.org")
+    assert waiting is not None and waiting.status == (before or Status.PENDING).value
+    [second] = [
+        message for message in emails(outbox) if confirmation_path(message) != confirmation_path(first)
+    ]
+    assert client.get(confirmation_path(second)).status_code == 200
 
 
 @with_limits(per_client="3/hour", total="4/hour")
