@@ -413,6 +413,28 @@ def test_a_transport_failure_is_logged_without_the_address_and_lets_the_next_sig
     assert "reader@" not in logged.lower()
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        ("application/json", '{{"csrf": "{csrf}", "email": "reader@example.org", "language": "my"}}', 415),
+        ("text/plain", "csrf={csrf}\r\nemail=reader@example.org\r\nlanguage=my\r\n", 415),
+        ("application/x-www-form-urlencoded", "csrf={csrf}&email=reader@example.org&x=" + "x" * 10_000, 413),
+    ],
+    ids=["json", "text", "oversize"],
+)
+def test_a_post_that_is_no_form_of_ours_gets_its_status_and_nothing_happens(
+    client: Client, engine: Engine, outbox: Path, content_type: str, body: str, status: int
+) -> None:
+    # It used to be read as an empty form: 200 and the form again, as if posted from another website.
+    csrf = form_token(client.get("/subscribe").text)
+    response = client.post(
+        "/subscribe", content=body.format(csrf=csrf), headers={"Content-Type": content_type}
+    )
+    assert response.status_code == status
+    assert subscriber(engine, "reader@example.org") is None
+    assert emails(outbox) == []
+
+
 def test_filled_honeypot_pretends_success_and_does_nothing(
     client: Client, engine: Engine, outbox: Path
 ) -> None:
