@@ -131,6 +131,31 @@ def test_a_post_without_the_form_token_is_refused_and_changes_nothing(client: Cl
     assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        ("application/json", '{{"csrf": "{csrf}", "name": "Mallory", "language": "en"}}', 415),
+        (
+            "multipart/form-data; boundary=b",
+            '--b\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n--b--\r\n',
+            415,
+        ),
+        ("application/x-www-form-urlencoded", "csrf={csrf}&name=Mallory&language=en&x=" + "x" * 10_000, 413),
+    ],
+    ids=["json", "multipart", "oversize"],
+)
+def test_a_post_that_is_no_form_of_ours_gets_its_status_and_changes_nothing(
+    client: Client, engine: Engine, content_type: str, body: str, status: int
+) -> None:
+    # It used to be read as an empty form, and answered as one left open too long (400).
+    subscriber, token, csrf = opened_form(client, engine)
+    response = client.post(
+        f"/preferences/{token}", content=body.format(csrf=csrf), headers={"Content-Type": content_type}
+    )
+    assert response.status_code == status
+    assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
+
+
 def test_a_language_not_offered_is_refused_with_the_form_again(client: Client, engine: Engine) -> None:
     subscriber, token, csrf = opened_form(client, engine)
     response = client.post(f"/preferences/{token}", data={"csrf": csrf, "name": "Daw Su", "language": "fr"})

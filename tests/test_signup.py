@@ -413,6 +413,28 @@ def test_a_transport_failure_is_logged_without_the_address_and_lets_the_next_sig
     assert "reader@" not in logged.lower()
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        ("application/json", '{{"csrf": "{csrf}", "email": "reader@example.org", "language": "my"}}', 415),
+        ("text/plain", "csrf={csrf}\r\nemail=reader@example.org\r\nlanguage=my\r\n", 415),
+        ("application/x-www-form-urlencoded", "csrf={csrf}&email=reader@example.org&x=" + "x" * 10_000, 413),
+    ],
+    ids=["json", "text", "oversize"],
+)
+def test_a_post_that_is_no_form_of_ours_gets_its_status_and_nothing_happens(
+    client: Client, engine: Engine, outbox: Path, content_type: str, body: str, status: int
+) -> None:
+    # It used to be read as an empty form: 200 and the form again, as if posted from another website.
+    csrf = form_token(client.get("/subscribe").text)
+    response = client.post(
+        "/subscribe", content=body.format(csrf=csrf), headers={"Content-Type": content_type}
+    )
+    assert response.status_code == status
+    assert subscriber(engine, "reader@example.org") is None
+    assert emails(outbox) == []
+
+
 def test_filled_honeypot_pretends_success_and_does_nothing(
     client: Client, engine: Engine, outbox: Path
 ) -> None:
@@ -670,7 +692,9 @@ def test_the_link_of_an_earlier_sign_up_does_not_confirm_one_someone_else_made_s
     monkeypatch.setattr(TimestampSigner, "get_timestamp", issued)
     with Session(engine) as session, session.begin():
         then = datetime.now(UTC) - timedelta(days=2, minutes=1)
-        session.execute(update(Subscriber).values(status_changed_at=then, confirmation_sent_at=then))
+        session.execute(
+            update(Subscriber).values(status_changed_at=then, confirmation_sent_at=then, updated_at=then)
+        )
     first_link = confirmation_path(emails(outbox)[0])
     assert client.get(first_link).status_code == 200
     reader = subscriber(engine, "reader@example.org")
@@ -686,6 +710,39 @@ def test_the_link_of_an_earlier_sign_up_does_not_confirm_one_someone_else_made_s
     assert client.get(confirmation_path(second)).status_code == 200
     back = subscriber(engine, "reader@example.org")
     assert back is not None and back.status == "active"
+
+
+@pytest.mark.parametrize("before", [None, Status.UNSUBSCRIBED])
+def test_the_link_of_an_earlier_sign_up_does_not_confirm_a_newer_one_awaiting_confirmation(
+    client: Client, engine: Engine, outbox: Path, monkeypatch: pytest.MonkeyPatch, before: Status | None
+) -> None:
+    # A new address (pending), or one that left: either way a sign-up awaits its confirmation, made two hours ago.
+    if before is not None:
+        add(engine, "reader@example.org", before)
+    issued = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: issued(self) - 2 * 3600)
+    sign_up(client, "reader@example.org", "my", name="Ko Aung")
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", issued)
+    then = datetime.now(UTC) - timedelta(hours=2)
+    with Session(engine) as session, session.begin():
+        left = then - timedelta(days=1)
+        session.execute(
+            update(Subscriber).values(
+                status_changed_at=then if before is None else left, confirmation_sent_at=then, updated_at=then
+            )
+        )
+    [first] = emails(outbox)
+    # Now someone else types the address, with a name and a language of their own: the reader gets a second email.
+    sign_up(client, "reader@example.org", "en", name="Someone Else")
+    assert len(emails(outbox)) == 2
+    # The first link, still in the reader's mailbox, would confirm what the stranger typed: it no longer confirms.
+    assert client.get(confirmation_path(first)).status_code == 400
+    waiting = subscriber(engine, "reader@example.org")
+    assert waiting is not None and waiting.status == (before or Status.PENDING).value
+    [second] = [
+        message for message in emails(outbox) if confirmation_path(message) != confirmation_path(first)
+    ]
+    assert client.get(confirmation_path(second)).status_code == 200
 
 
 @with_limits(per_client="3/hour", total="4/hour")

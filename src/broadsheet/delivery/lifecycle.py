@@ -417,9 +417,9 @@ def confirm(
     when the link names one), and whether this link made them so (False: they already were). An address that
     left and signed up again takes the name and language of that sign-up. None when the link names nobody, or
     an address with no sign-up awaiting confirmation (it left since it signed up: the old link does not bring
-    it back), or when the link was made (`signed_at`; None: now) before the subscriber's last change of status:
-    a link of an earlier sign-up does not confirm the one awaiting confirmation now, whose data another
-    person may have typed."""
+    it back), or when the link was made (`signed_at`; None: now) before the record last changed (`updated_at`:
+    its status, or a later sign-up of the address): a link of an earlier sign-up does not confirm the one
+    awaiting confirmation now, whose name and language another person may have typed."""
     # Read, then write only if the status is still the one read: an unsubscribe or an import in another request
     # between the two is not undone. A lost race is tried once more on what is there now.
     for _attempt in range(2):
@@ -433,9 +433,11 @@ def confirm(
             new = after(subscriber.status, Cause.CONFIRMATION)
             if new is None or (returning and subscriber.pending_locale is None):
                 return None, False
-            since = subscriber.status_changed_at
-            # By whole seconds, as the link gives its time: a link of the same second as the change still counts.
-            if signed_at is not None and since is not None and signed_at < since.replace(microsecond=0):
+            # Every change of status sets `updated_at` too, and so does each sign-up of a pending or returning
+            # address: the newest sign-up's link is made after it. By whole seconds, as the link gives its time:
+            # a link of the same second as the change still counts.
+            since = subscriber.updated_at
+            if signed_at is not None and signed_at < since.replace(microsecond=0):
                 return None, False
             values: dict[str, Any] = {
                 "status": new,
@@ -463,8 +465,11 @@ def confirm(
 def forget_confirmation(engine: Engine, subscriber_id: int) -> None:
     """Record that no confirmation email went to the subscriber after all: the next sign-up may send one at once."""
     with Session(engine) as session, session.begin():
+        # Not a change of the record (`updated_at` stays): a link that may have gone all the same still confirms.
         session.execute(
-            update(Subscriber).where(Subscriber.id == subscriber_id).values(confirmation_sent_at=None)
+            update(Subscriber)
+            .where(Subscriber.id == subscriber_id)
+            .values(confirmation_sent_at=None, updated_at=Subscriber.updated_at)
         )
 
 

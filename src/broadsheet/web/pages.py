@@ -4,12 +4,14 @@ carries, the signed token of each form, and a request's body read no further tha
 from __future__ import annotations
 
 import gettext
+import logging
 from typing import Any
 from urllib.parse import parse_qs
 
 import jinja2
 from babel import Locale, negotiate_locale
 from itsdangerous import BadData, URLSafeTimedSerializer
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -18,11 +20,16 @@ from ..delivery.subscribers import unreadable_name
 from ..schema import language_tag, text_direction
 from ..settings import Project, Settings
 
+# One logger for the whole app: its lines name `broadsheet.web`, whichever of its modules writes them.
+logger = logging.getLogger("broadsheet.web")
+
 CONSENT_TEMPLATE = "web/consent.txt.j2"
 """The statement a person agrees to by signing up: shown above the form's button and stored, word for word, with them."""
 FORM_SALT = "broadsheet-subscribe-form"
 MAX_FORM_BODY = 10_000
-"""Bytes; the sign-up and preferences forms are far smaller. A larger body is read as an empty form."""
+"""Bytes; the sign-up and preferences forms are far smaller. A larger body gets 413."""
+FORM_TYPE = "application/x-www-form-urlencoded"
+"""How every form of the app is posted (no JavaScript, no files)."""
 FORM_MAX_AGE = 2 * 3600
 """Seconds a sign-up or preferences form stays usable after it was served."""
 
@@ -177,10 +184,21 @@ def _negotiated(accept_language: str, locales: tuple[str, ...]) -> str | None:
 
 async def form_fields(request: Request, names: tuple[str, ...]) -> dict[str, str]:
     """The first value of each of `names` in a posted form ("" for one not given), in the forms' own
-    encoding (no JavaScript, no files: application/x-www-form-urlencoded). A body over `MAX_FORM_BODY`
-    bytes is read as an empty form."""
+    encoding (`FORM_TYPE`); an empty body is an empty form.
+
+    Raises `HTTPException`, answered as plain text: 413 for a body over
+    `MAX_FORM_BODY` bytes, 415 for one of another type (JSON, multipart). Read
+    as an empty form, they were answered as a form left open too long.
+    """
     body = await limited_body(request, MAX_FORM_BODY)
-    given = parse_qs(body.decode("utf-8", errors="replace")) if body is not None else {}
+    if body is None:
+        logger.info("event=form outcome=too-large limit=%d", MAX_FORM_BODY)
+        raise HTTPException(413, "request body too large\n")
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if body and media_type != FORM_TYPE:
+        logger.info("event=form outcome=not-a-form")
+        raise HTTPException(415, f"expected a form ({FORM_TYPE})\n")
+    given = parse_qs(body.decode("utf-8", errors="replace"))
     return {name: given.get(name, [""])[0] for name in names}
 
 
