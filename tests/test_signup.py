@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from httpx2 import Client
+from httpx2 import Client, Response
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -110,6 +110,15 @@ def confirmation_path(message: EmailMessage) -> str:
     return match.group(1)
 
 
+CONFIRM_BUTTON = '<form method="post" action="">'
+
+
+def follow(client: Client, path: str) -> Response:
+    """A confirmation link followed as its owner does: the page it opens, then the button on it, if it has one."""
+    page = client.get(path)
+    return client.post(path) if page.status_code == 200 and CONFIRM_BUTTON in page.text else page
+
+
 def subscriber(engine: Engine, email: str) -> Subscriber | None:
     with Session(engine) as session:
         return session.scalars(select(Subscriber).where(Subscriber.email_key == email.lower())).one_or_none()
@@ -192,7 +201,7 @@ def test_sign_up_then_confirm_makes_an_active_burmese_subscriber_with_consent(
     assert plain is not None
     assert "ကျွန်ုပ်၏ စာရင်းသွင်းမှုကို အတည်ပြုရန်" in plain.get_content()
 
-    confirmed = client.get(confirmation_path(message))
+    confirmed = follow(client, confirmation_path(message))
     assert confirmed.status_code == 200
     assert "စာရင်းသွင်းသည့်အတွက် ကျေးဇူးတင်ပါသည်" in confirmed.text
     active = subscriber(engine, "new.reader@example.org")
@@ -201,7 +210,7 @@ def test_sign_up_then_confirm_makes_an_active_burmese_subscriber_with_consent(
     assert active.consented_at is not None
 
     # Followed again: the page says so, and nothing changes.
-    again = client.get(confirmation_path(message))
+    again = follow(client, confirmation_path(message))
     assert again.status_code == 200
     assert "သင်၏ စာရင်းသွင်းမှုကို အတည်ပြုပြီး ဖြစ်ပါသည်" in again.text
     replayed = subscriber(engine, "new.reader@example.org")
@@ -278,7 +287,7 @@ def test_consent_is_recorded_in_the_words_and_language_the_form_showed(
         None,
     )
 
-    client.get(confirmation_path(emails(outbox)[0]))
+    follow(client, confirmation_path(emails(outbox)[0]))
     confirmed = subscriber(engine, "reader@example.org")
     assert confirmed is not None
     assert (confirmed.consent_text, confirmed.pending_consent_text, confirmed.consent_source) == (
@@ -585,7 +594,41 @@ def test_a_head_request_of_the_link_confirms_nothing(client: Client, engine: Eng
     found = subscriber(engine, "reader@example.org")
     assert found is not None
     assert (found.status, found.consented_at) == ("pending", None)
-    assert client.get(confirmation_path(emails(outbox)[0])).status_code == 200
+    assert follow(client, confirmation_path(emails(outbox)[0])).status_code == 200
+
+
+def test_opening_the_link_asks_and_only_its_button_confirms(
+    client: Client, engine: Engine, outbox: Path
+) -> None:
+    # A mail scanner (Safe Links, Mimecast) opens every link of the emails it passes, as a GET.
+    reader = "reader@example.org"
+    sign_up(client, reader)
+    path = confirmation_path(emails(outbox)[0])
+    for _ in range(2):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert "ကျွန်ုပ်၏ စာရင်းသွင်းမှုကို အတည်ပြုရန်</button>" in page.text  # in the language of the sign-up
+        assert CONFIRM_BUTTON in page.text
+        found = subscriber(engine, reader)
+        assert found is not None and (found.status, found.consented_at) == ("pending", None)
+    confirmed = client.post(path)
+    assert confirmed.status_code == 200
+    assert "စာရင်းသွင်းသည့်အတွက် ကျေးဇူးတင်ပါသည်" in confirmed.text
+    active = subscriber(engine, reader)
+    assert active is not None and active.status == "active"
+    # Opened again, the link says it is done, and asks nothing.
+    again = client.get(path)
+    assert "သင်၏ စာရင်းသွင်းမှုကို အတည်ပြုပြီး ဖြစ်ပါသည်" in again.text and CONFIRM_BUTTON not in again.text
+    # Someone who left, and whose address a stranger then typed: the scanner's opening brings nobody back.
+    assert client.post(f"/unsubscribe/{Signer(SECRET).token(active)}").status_code == 200
+    with Session(engine) as session, session.begin():
+        session.execute(update(Subscriber).values(confirmation_sent_at=None))
+    sent = {message["Message-ID"] for message in emails(outbox)}
+    sign_up(client, reader, "en", name="Someone Else")
+    [stranger_s] = [message for message in emails(outbox) if message["Message-ID"] not in sent]
+    assert client.get(confirmation_path(stranger_s)).status_code == 200
+    left = subscriber(engine, reader)
+    assert left is not None and (left.status, left.name) == ("unsubscribed", "Ko Aung")
 
 
 def test_tampered_link_is_refused_and_changes_nothing(client: Client, engine: Engine, outbox: Path) -> None:
@@ -593,6 +636,7 @@ def test_tampered_link_is_refused_and_changes_nothing(client: Client, engine: En
     path = confirmation_path(emails(outbox)[0])
     response = client.get(path[:-2] + ("AA" if not path.endswith("AA") else "BB"))
     assert response.status_code == 400
+    assert client.post(path[:-2] + ("AA" if not path.endswith("AA") else "BB")).status_code == 400
     # Characters base64 would skip over: altered all the same.
     assert client.get(path + "%C3%BF").status_code == 400
     assert "This confirmation link is not valid" in response.text
@@ -635,7 +679,7 @@ def test_an_address_that_left_may_sign_up_again(
     )
     [message] = emails(outbox)
     assert message["Subject"] == "Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ"
-    assert client.get(confirmation_path(message)).status_code == 200
+    assert follow(client, confirmation_path(message)).status_code == 200
     active = subscriber(engine, "leaver@example.org")
     assert active is not None
     assert (active.status, active.locale, active.name) == ("active", "my", "Ko Aung")
@@ -657,7 +701,7 @@ def test_sign_ups_nobody_confirmed_in_time_are_deleted(client: Client, engine: E
     assert (left.status, left.pending_locale, left.pending_consent_text) == ("unsubscribed", None, None)
     # Its link no longer subscribes it.
     [to_leaver] = [message for message in emails(outbox) if "leaver@" in message["To"]]
-    assert client.get(confirmation_path(to_leaver)).status_code == 400
+    assert follow(client, confirmation_path(to_leaver)).status_code == 400
 
 
 @with_limits(total="2/hour")
@@ -676,7 +720,7 @@ def test_link_of_an_address_that_left_since_does_not_bring_it_back(
     with Session(engine) as session, session.begin():
         found = session.scalars(select(Subscriber)).one()
         found.status = Status.UNSUBSCRIBED.value
-    assert client.get(confirmation_path(emails(outbox)[0])).status_code == 400
+    assert follow(client, confirmation_path(emails(outbox)[0])).status_code == 400
     left = subscriber(engine, "reader@example.org")
     assert left is not None
     assert left.status == "unsubscribed"
@@ -696,18 +740,18 @@ def test_the_link_of_an_earlier_sign_up_does_not_confirm_one_someone_else_made_s
             update(Subscriber).values(status_changed_at=then, confirmation_sent_at=then, updated_at=then)
         )
     first_link = confirmation_path(emails(outbox)[0])
-    assert client.get(first_link).status_code == 200
+    assert follow(client, first_link).status_code == 200
     reader = subscriber(engine, "reader@example.org")
     assert reader is not None and reader.status == "active"
     # Yesterday they left; today someone else types their address, with a name and a language of their own.
     assert client.post(f"/unsubscribe/{Signer(SECRET).token(reader)}").status_code == 200
     sign_up(client, "reader@example.org", "en", name="Someone Else")
-    assert client.get(first_link).status_code == 400
+    assert follow(client, first_link).status_code == 400
     left = subscriber(engine, "reader@example.org")
     assert left is not None and (left.status, left.name) == ("unsubscribed", "Ko Aung")
     # Only the link of the new sign-up, sent to the reader's mailbox, confirms it.
     [second] = [message for message in emails(outbox) if confirmation_path(message) != first_link]
-    assert client.get(confirmation_path(second)).status_code == 200
+    assert follow(client, confirmation_path(second)).status_code == 200
     back = subscriber(engine, "reader@example.org")
     assert back is not None and back.status == "active"
 
@@ -736,13 +780,13 @@ def test_the_link_of_an_earlier_sign_up_does_not_confirm_a_newer_one_awaiting_co
     sign_up(client, "reader@example.org", "en", name="Someone Else")
     assert len(emails(outbox)) == 2
     # The first link, still in the reader's mailbox, would confirm what the stranger typed: it no longer confirms.
-    assert client.get(confirmation_path(first)).status_code == 400
+    assert follow(client, confirmation_path(first)).status_code == 400
     waiting = subscriber(engine, "reader@example.org")
     assert waiting is not None and waiting.status == (before or Status.PENDING).value
     [second] = [
         message for message in emails(outbox) if confirmation_path(message) != confirmation_path(first)
     ]
-    assert client.get(confirmation_path(second)).status_code == 200
+    assert follow(client, confirmation_path(second)).status_code == 200
 
 
 @with_limits(per_client="3/hour", total="4/hour")
@@ -833,7 +877,7 @@ def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine,
         link = re.search(r"https://news\.example\.org/c/([A-Za-z0-9_.-]+)", plain.get_content())
         assert link is not None
         # The app serves it at /confirm/{token}: the proxy in front maps the one to the other.
-        thanks = client.get(f"/confirm/{link.group(1)}")
+        thanks = follow(client, f"/confirm/{link.group(1)}")
         assert thanks.status_code == 200
     found = subscriber(engine, "reader@example.org")
     assert found is not None and found.status == "active"
@@ -908,7 +952,7 @@ def test_a_source_in_the_forms_address_is_recorded_with_the_consent(
             "source": "forged",
         },
     )
-    assert client.get(confirmation_path(emails(outbox)[0])).status_code == 200
+    assert follow(client, confirmation_path(emails(outbox)[0])).status_code == 200
     found = subscriber(engine, "reader@example.org")
     assert found is not None
     assert found.consent_source == recorded
@@ -943,6 +987,6 @@ def test_a_form_left_open_too_long_keeps_its_source(
     again = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', expired.text))
     assert again["source"] == "facebook" and again["csrf"] != fields["csrf"]
     client.post("/subscribe", data={**again, "email": "reader@example.org", "language": "en"})
-    assert client.get(confirmation_path(emails(outbox)[0])).status_code == 200
+    assert follow(client, confirmation_path(emails(outbox)[0])).status_code == 200
     found = subscriber(engine, "reader@example.org")
     assert found is not None and found.consent_source == "web form: facebook"

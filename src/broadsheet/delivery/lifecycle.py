@@ -425,20 +425,13 @@ def confirm(
     for _attempt in range(2):
         with Session(engine, expire_on_commit=False) as session, session.begin():
             subscriber = session.get(Subscriber, subscriber_id)
-            if subscriber is None or Signer.address_digest(subscriber.email_key) != digest:
+            awaiting = _awaiting(subscriber, digest, signed_at)
+            if subscriber is None or awaiting is None:
                 return None, False
-            if subscriber.status is Status.ACTIVE:
+            if not awaiting:
                 return subscriber, False
             returning = subscriber.status is not Status.PENDING
             new = after(subscriber.status, Cause.CONFIRMATION)
-            if new is None or (returning and subscriber.pending_locale is None):
-                return None, False
-            # Every change of status sets `updated_at` too, and so does each sign-up of a pending or returning
-            # address: the newest sign-up's link is made after it. By whole seconds, as the link gives its time:
-            # a link of the same second as the change still counts.
-            since = subscriber.updated_at
-            if signed_at is not None and signed_at < since.replace(microsecond=0):
-                return None, False
             values: dict[str, Any] = {
                 "status": new,
                 "status_changed_at": now,
@@ -460,6 +453,38 @@ def confirm(
                 session.refresh(subscriber)
                 return subscriber, True
     return None, False
+
+
+def confirmation_of(
+    engine: Engine, subscriber_id: int, digest: str, signed_at: datetime | None = None
+) -> tuple[Subscriber | None, bool]:
+    """What `confirm` would find for the same link, changing nothing: the subscriber it names and whether it
+    would make them active (False: they are already); (None, False) where it would confirm nobody. For the page
+    a confirmation link opens, which asks before it confirms: mail scanners open the links of an email."""
+    with Session(engine, expire_on_commit=False) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        awaiting = _awaiting(subscriber, digest, signed_at)
+        return (subscriber, awaiting) if subscriber is not None and awaiting is not None else (None, False)
+
+
+def _awaiting(subscriber: Subscriber | None, digest: str, signed_at: datetime | None) -> bool | None:
+    """Whether a confirmation link for `digest` made at `signed_at` confirms `subscriber`: True, False for one
+    active already, None for a link that confirms nothing (see `confirm`)."""
+    if subscriber is None or Signer.address_digest(subscriber.email_key) != digest:
+        return None
+    if subscriber.status is Status.ACTIVE:
+        return False
+    returning = subscriber.status is not Status.PENDING
+    if after(subscriber.status, Cause.CONFIRMATION) is None or (
+        returning and subscriber.pending_locale is None
+    ):
+        return None
+    # Every change of status sets `updated_at` too, and so does each sign-up of a pending or returning address:
+    # the newest sign-up's link is made after it. By whole seconds, as the link gives its time: a link of the
+    # same second as the change still counts.
+    if signed_at is not None and signed_at < subscriber.updated_at.replace(microsecond=0):
+        return None
+    return True
 
 
 def forget_confirmation(engine: Engine, subscriber_id: int) -> None:

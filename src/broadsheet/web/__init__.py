@@ -77,7 +77,7 @@ def create_app(
     secret: str | None = None,
     transport_factory: Callable[[], Transport] | None = None,
 ) -> Starlette:
-    """The application: `GET|POST /subscribe`, `GET /confirm/{token}`, `GET|POST /preferences/{token}`,
+    """The application: `GET|POST /subscribe`, `GET|POST /confirm/{token}`, `GET|POST /preferences/{token}`,
     `GET|POST /unsubscribe/{token}`, `POST /webhooks/sendgrid`, `GET /health`.
 
     `secret` (default: BROADSHEET_SECRET) signs the sign-up and preferences forms and the confirmation
@@ -113,7 +113,7 @@ def create_app(
     signup_routes = [
         Route("/subscribe", signup.form, methods=["GET"]),
         Route("/subscribe", signup.submit, methods=["POST"]),
-        Route("/confirm/{token}", signup.confirm, methods=["GET"]),
+        Route("/confirm/{token}", signup.confirm, methods=["GET", "POST"]),
     ]
     preferences_routes = [
         Route("/preferences/{token}", preferences.form, methods=["GET"]),

@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from ..delivery import lifecycle, subscribers
 from ..delivery.lifecycle import CONSENT_SOURCE, PendingSignUp
 from ..delivery.personalize import TOKEN_CHARACTERS, Signer, sender_domain
-from ..delivery.store import utcnow
+from ..delivery.store import Subscriber, utcnow
 from ..delivery.transports import Batch, Outcome, Recipient, Transport, TransportError
 from ..logs import without_addresses
 from ..settings import Project, Settings
@@ -213,6 +213,22 @@ class SignUp:
         except (BadData, TypeError, ValueError):
             logger.info("event=confirm outcome=invalid-token")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
+        if request.method == "GET":
+            # Opening the link asks; only the button confirms. Mail scanners (Safe Links, Mimecast) open every
+            # link of an email they pass: a sign-up someone else typed would have been confirmed by them.
+            subscriber, awaiting = await run_in_threadpool(
+                lifecycle.confirmation_of, self.engine, identifier, digest, signed_at
+            )
+            if subscriber is None:
+                logger.info("event=confirm-page outcome=not-pending")
+                return self.pages.render(
+                    SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400
+                )
+            if awaiting:
+                locale = subscriber.pending_locale or subscriber.locale
+                # Relative: the button posts to the link itself, wherever `confirm_url` put it.
+                return self.pages.render(SIGNUP_TEMPLATE, "confirm", locale, action="")
+            return self._confirmed_page(subscriber, newly=False)
         subscriber, newly = await run_in_threadpool(
             lifecycle.confirm, self.engine, identifier, digest, utcnow(), form_source(source), signed_at
         )
@@ -222,6 +238,10 @@ class SignUp:
         logger.info(
             "event=confirm outcome=%s subscriber=%d", "active" if newly else "already-active", subscriber.id
         )
+        return self._confirmed_page(subscriber, newly=newly)
+
+    def _confirmed_page(self, subscriber: Subscriber, *, newly: bool) -> HTMLResponse:
+        """The page of a confirmed subscription (`newly` by this request), with the way to their preferences."""
         # Where the emails' footers send them (preferences_url): the confirmation link may live elsewhere (confirm_url).
         preferences = self.project.settings.preferences_url.replace(
             "{token}", quote(self.signer.token(subscriber), safe="")
