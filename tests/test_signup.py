@@ -637,6 +637,7 @@ def test_tampered_link_is_refused_and_changes_nothing(client: Client, engine: En
     response = client.get(path[:-2] + ("AA" if not path.endswith("AA") else "BB"))
     assert response.status_code == 400
     assert client.post(path[:-2] + ("AA" if not path.endswith("AA") else "BB")).status_code == 400
+    assert client.head(path[:-2] + ("AA" if not path.endswith("AA") else "BB")).status_code == 400
     # Characters base64 would skip over: altered all the same.
     assert client.get(path + "%C3%BF").status_code == 400
     assert "This confirmation link is not valid" in response.text

@@ -31,7 +31,6 @@ from ..logs import without_addresses
 from ..settings import Project, Settings
 from .limits import SignUpLimits, client_key
 from .pages import (
-    PAGE_HEADERS,
     FormTokens,
     WebPages,
     field_errors,
@@ -197,9 +196,6 @@ class SignUp:
         return response
 
     async def confirm(self, request: Request) -> Response:
-        if request.method == "HEAD":
-            # Link checkers ask HEAD of the links in an email: only following the link confirms.
-            return HTMLResponse(None, headers=PAGE_HEADERS)
         token = str(request.path_params["token"])
         max_age = int(timedelta(days=self.project.settings.confirmation_max_age_days).total_seconds())
         try:
@@ -213,9 +209,10 @@ class SignUp:
         except (BadData, TypeError, ValueError):
             logger.info("event=confirm outcome=invalid-token")
             return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
-        if request.method == "GET":
-            # Opening the link asks; only the button confirms. Mail scanners (Safe Links, Mimecast) open every
-            # link of an email they pass: a sign-up someone else typed would have been confirmed by them.
+        if request.method in ("GET", "HEAD"):
+            # Opening the link (or a link checker's HEAD of it) asks; only the button confirms. Mail scanners
+            # (Safe Links, Mimecast) open every link of an email they pass: a sign-up someone else typed would
+            # have been confirmed by them.
             subscriber, awaiting = await run_in_threadpool(
                 lifecycle.confirmation_of, self.engine, identifier, digest, signed_at
             )
