@@ -197,7 +197,9 @@ def test_the_consent_of_a_sign_up_through_it_records_which_form(
         assert body is not None
         link = re.search(r"/newsletter(/confirm/\S+)", body.get_content())
         assert link is not None
+        # The link's page, then its button, as the reader does.
         assert client.get(link.group(1)).status_code == 200
+        assert client.post(link.group(1)).status_code == 200
     with Session(sample_store) as session:
         stored = session.scalars(select(Subscriber)).one()
     assert (stored.status, stored.consent_source) == ("active", "web form: home page")
