@@ -409,3 +409,23 @@ def test_a_429_says_whether_the_wait_asked_was_too_long_or_the_server_still_refu
         ("HEAD", "/busy-soon"): 1,
         ("HEAD", "/busy"): 1,
     }
+
+
+def test_a_link_written_in_burmese_letters_or_capitals_is_not_called_moved_and_fix_leaves_it(
+    project: Project, site: HTTPServer
+) -> None:
+    base = base_of(site)
+    site.expect_request("/2024/03/ဆောင်းရာသီ").respond_with_data("fine")
+    shouting = base.upper()  # HTTP://LOCALHOST:PORT
+    text = (
+        "date: 2024-03-14\ntitle: T\n"
+        f"editorial: Read [the appeal]({shouting}/statements/appeal).\n"
+        f"resources:\n  reports:\n    - title: R\n      url: {base}/2024/03/ဆောင်းရာသီ\n      by: P\n"
+    )
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    report = check_links(project, path, fix=True)
+
+    assert (report.diagnostics, report.fixed) == ((), 0)
+    assert path.read_text(encoding="utf-8") == text

@@ -110,8 +110,10 @@ class Fetched:
         return str(self.headers.get("content-type", "")).split(";")[0].strip().lower()
 
 
-def _permanent_url(response: httpx.Response) -> str:
-    url = str(response.history[0].url) if response.history else str(response.url)
+def _permanent_url(response: httpx.Response, asked: str) -> str:
+    # `asked` as written, not as httpx rewrites it (`HTTPS://Example.org/ဆောင်း` reads
+    # `https://example.org/%E1%80%86...`): the same page, which `links` would call moved and `--fix` rewrite.
+    url = asked
     for hop, redirect in enumerate(response.history):
         if redirect.status_code not in PERMANENT:
             break
@@ -233,7 +235,7 @@ class Fetcher:
                 return Fetched(
                     url,
                     str(response.url),
-                    _permanent_url(response),
+                    _permanent_url(response, url),
                     response.status_code,
                     response.headers,
                     bytes(body),
