@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -24,9 +25,18 @@ from broadsheet.curate.metadata import decode_html, read_html, title_language
 from broadsheet.errors import UsageError, errors_in
 from broadsheet.settings import Project
 
-from .curate_site import BURMESE_TITLE, ISSUE, ZAWGYI_TITLE, make_project, site, slow_site, write_issue_file
+from .curate_site import (
+    BURMESE_TITLE,
+    ISSUE,
+    ZAWGYI_TITLE,
+    make_project,
+    site,
+    slow_site,
+    trickling_site,
+    write_issue_file,
+)
 
-__all__ = ["site", "slow_site"]
+__all__ = ["site", "slow_site", "trickling_site"]
 
 REPORTS_ANCHOR = "  reports: []   # none yet\n"
 STATEMENTS_ANCHOR = "      by: [Progressive Voice]\n"
@@ -250,6 +260,26 @@ def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
     assert report.failed
     entry = f"    - title: Villages Burned in Sagaing\n      url: {base}/press/villages\n"
     assert path.read_text(encoding="utf-8") == before.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)
+
+
+def test_a_server_that_trickles_its_answer_forever_is_given_up_within_the_timeout(
+    project: Project, site: HTTPServer, trickling_site: str
+) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    started = time.monotonic()
+
+    report = add_resources(
+        project, path, [f"{trickling_site}/headers", f"{trickling_site}/body", f"{base}/press/villages"]
+    )
+
+    headers, body, villages = [(o.status, o.message) for o in report.outcomes]
+    assert headers == ("failed", "timed out after 1 s")
+    assert body[0] == "failed" and re.fullmatch(
+        r"too slow: \d+ bytes in 1 s, under 1000 bytes a second", body[1]
+    )
+    assert villages == ("added", "added under statements")
+    assert time.monotonic() - started < 4
 
 
 def test_adding_again_adds_nothing_and_an_earlier_issue_is_named(project: Project, site: HTTPServer) -> None:
