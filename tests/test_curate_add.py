@@ -22,7 +22,7 @@ from broadsheet.curate import metadata
 from broadsheet.curate.add import add_resources
 from broadsheet.curate.edit import IssueText, NewResource
 from broadsheet.curate.metadata import decode_html, read_html, title_language
-from broadsheet.errors import UsageError, errors_in
+from broadsheet.errors import BroadsheetError, UsageError, errors_in
 from broadsheet.settings import Project
 
 from .curate_site import (
@@ -280,6 +280,41 @@ def test_a_server_that_trickles_its_answer_forever_is_given_up_within_the_timeou
     )
     assert villages == ("added", "added under statements")
     assert time.monotonic() - started < 4
+
+
+def test_what_the_editor_saves_while_pages_are_read_is_kept(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    before = path.read_text(encoding="utf-8")
+    saved = before.replace("A second paragraph.", "A second paragraph, saved meanwhile.")
+
+    def saved_meanwhile(_request: Request) -> Response:
+        path.write_text(saved, encoding="utf-8")
+        return Response("<title>Read While Saving | Partner</title>", content_type="text/html")
+
+    site.expect_request("/read-while-saving").respond_with_handler(saved_meanwhile)
+
+    add_resources(project, path, [f"{base}/read-while-saving"])
+
+    entry = f"    - title: Read While Saving\n      url: {base}/read-while-saving\n"
+    assert path.read_text(encoding="utf-8") == saved.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)
+
+
+def test_a_file_saved_between_reading_and_writing_is_left_as_saved(project: Project) -> None:
+    path = write_issue_file(project, "https://example.org")
+    issue = IssueText(path)
+    edited = issue.with_resources({"reports": [NewResource("T", "https://example.org/t")]}, ["reports"])
+    saved = issue.text.replace("A second paragraph.", "A second paragraph, saved meanwhile.")
+    path.write_text(saved, encoding="utf-8")
+
+    with pytest.raises(BroadsheetError) as raised:
+        issue.write(edited)
+
+    assert str(raised.value) == (
+        f"{path}: changed by someone else while it was being edited; "
+        "the file is left as they saved it: run the command again"
+    )
+    assert path.read_text(encoding="utf-8") == saved
 
 
 def test_adding_again_adds_nothing_and_an_earlier_issue_is_named(project: Project, site: HTTPServer) -> None:

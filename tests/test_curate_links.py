@@ -429,3 +429,25 @@ def test_a_link_written_in_burmese_letters_or_capitals_is_not_called_moved_and_f
 
     assert (report.diagnostics, report.fixed) == ((), 0)
     assert path.read_text(encoding="utf-8") == text
+
+
+def test_fix_keeps_what_the_editor_saved_while_links_were_checked(
+    project: Project, site: HTTPServer, other: HTTPServer
+) -> None:
+    path = write(project, site, other)
+    base = base_of(site)
+    saved = path.read_text(encoding="utf-8").replace("title: Links of the Week", "title: Links of This Week")
+
+    def saved_meanwhile(_request: Request) -> Response:
+        path.write_text(saved, encoding="utf-8")
+        return Response("fine")
+
+    site.expect_oneshot_request("/statements/appeal", method="HEAD").respond_with_handler(saved_meanwhile)
+
+    report = check_links(project, path, fix=True)
+
+    assert report.fixed == 1
+    assert path.read_text(encoding="utf-8") == saved.replace(
+        f"      url: {base}/moved   # moved for good\n",
+        f"      url: {base}/statements/appeal   # moved for good\n",
+    )

@@ -195,6 +195,8 @@ def add_resources(
             wanted[number] = clean(url)
             asked.add(page)
     pages = asyncio.run(_read_all(settings, list(wanted.values())))
+    issue = issue.reread()
+    in_issue |= {same_page(located.url) for located in issue.resource_urls()}
     additions: dict[str, list[NewResource]] = {}
     for (number, cleaned), read in zip(wanted.items(), pages, strict=True):
         url = urls[number]

@@ -119,6 +119,9 @@ def check_links(project: Project, path: Path, *, fix: bool = False, now: float |
         fresh = asyncio.run(_check(project, asked))
         results.update((result.url, result) for result in fresh)
         cache.keep(fresh, moment)
+        # Links saved meanwhile are checked the next time; the others are reported where they are now.
+        issue = issue.reread()
+        located = [link for link in issue.urls() if link.url in results]
     diagnostics = [d for link in located if (d := _diagnostic(issue, link, results[link.url], fix=fix))]
     fixed = 0
     if fix:
