@@ -163,6 +163,27 @@ def test_zawgyi_title_is_converted_to_unicode(project: Project, site: HTTPServer
     assert errors_in(check(project, path)) == []
 
 
+def test_a_zawgyi_organization_name_is_converted_to_unicode_as_check_wants_it(
+    project: Project, site: HTTPServer
+) -> None:
+    base = base_of(site)
+    site.expect_request("/my/zawgyi-site").respond_with_data(
+        '<html><head><meta property="og:title" content="Winter Appeal">'
+        f'<meta property="og:site_name" content="{ZAWGYI_TITLE[0]}"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    path = write_issue_file(project, base)
+
+    [outcome] = add_resources(project, path, [f"{base}/my/zawgyi-site"]).outcomes
+
+    assert outcome.resource is not None
+    assert (outcome.resource.title, outcome.resource.by) == ("Winter Appeal", (ZAWGYI_TITLE[1],))
+    assert outcome.warnings == (
+        f"the organization {ZAWGYI_TITLE[0]!r} was Zawgyi-encoded Burmese; converted to Unicode",
+    )
+    assert errors_in(check(project, path)) == []
+
+
 def test_zawgyi_title_without_pyicu_names_the_command_and_writes_nothing(
     project: Project, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
