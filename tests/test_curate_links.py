@@ -451,3 +451,29 @@ def test_fix_keeps_what_the_editor_saved_while_links_were_checked(
         f"      url: {base}/moved   # moved for good\n",
         f"      url: {base}/statements/appeal   # moved for good\n",
     )
+
+
+def test_a_cloudflare_bot_check_is_a_warning_and_a_plain_403_an_error(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    site.expect_request("/behind-cloudflare").respond_with_data(
+        "<title>Just a moment...</title>", status=403, headers={"cf-mitigated": "challenge"}
+    )
+    site.expect_request("/forbidden").respond_with_data("no", status=403)
+    (project.issues_dir / "2024-03-14.yaml").write_text(
+        "date: 2024-03-14\ntitle: T\neditorial: Text.\nresources:\n  reports:\n"
+        f"    - title: R\n      url: {base}/behind-cloudflare\n      by: P\n"
+        f"    - title: S\n      url: {base}/forbidden\n      by: P\n",
+        encoding="utf-8",
+    )
+
+    result = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "issues/2024-03-14.yaml:7:12: warning: resources.reports[0].url: 403 Forbidden: the site's bot check "
+        "(Cloudflare) lets only browsers through; not checked",
+        "issues/2024-03-14.yaml:10:12: error: resources.reports[1].url: 403 Forbidden",
+        "issues/2024-03-14.yaml: links 1 broken (1 warning(s))",
+    ]

@@ -298,9 +298,16 @@ class Fetcher:
         return bytes(body), False
 
 
+def challenged(fetched: Fetched) -> bool:
+    """Whether the answer is a bot check for browsers (Cloudflare marks its `403` so), not the page's own."""
+    return fetched.status == 403 and str(fetched.headers.get("cf-mitigated", "")).lower() == "challenge"
+
+
 def refusal(fetched: Fetched, timeout: float) -> str:
     """An answer's error status in words (`404 Not Found`); for a `429`, why it was not waited for, or not for
-    long enough."""
+    long enough; for a bot check, that it is one."""
+    if challenged(fetched):
+        return f"{reason(fetched.status)}: the site's bot check (Cloudflare) lets only browsers through"
     return reason(fetched.status) + (_rate_limited(fetched, timeout) if fetched.status == 429 else "")
 
 
