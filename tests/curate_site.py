@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import shutil
+import socket
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,6 +138,46 @@ def slow_site() -> Iterator[HTTPServer]:
     yield server
     server.clear()
     server.stop()
+
+
+@pytest.fixture
+def trickling_site() -> Iterator[str]:
+    """A server that takes 5 s to fail: `/headers` sends a header line, `/body` a byte of its body, every 0.1 s.
+
+    Each read brings something, so a timeout that bounds each read (1 s) never expires; a real one of this kind
+    goes on for hours. Its base URL is yielded."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle(connection: socket.socket) -> None:
+        with connection:
+            request = connection.recv(65536)
+            if b" /body " in request:
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n"
+                )
+            else:
+                connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            for count in range(50):
+                if stop.wait(0.1):
+                    break
+                try:
+                    connection.sendall(b" " if b" /body " in request else b"X-Count-%d: 1\r\n" % count)
+                except OSError:  # the client gave up
+                    break
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                break
+            threading.Thread(target=trickle, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
 
 
 def make_project(root: Path, extra: str = "") -> Project:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,12 +22,21 @@ from broadsheet.curate import metadata
 from broadsheet.curate.add import add_resources
 from broadsheet.curate.edit import IssueText, NewResource
 from broadsheet.curate.metadata import decode_html, read_html, title_language
-from broadsheet.errors import UsageError, errors_in
+from broadsheet.errors import BroadsheetError, UsageError, errors_in
 from broadsheet.settings import Project
 
-from .curate_site import BURMESE_TITLE, ISSUE, ZAWGYI_TITLE, make_project, site, slow_site, write_issue_file
+from .curate_site import (
+    BURMESE_TITLE,
+    ISSUE,
+    ZAWGYI_TITLE,
+    make_project,
+    site,
+    slow_site,
+    trickling_site,
+    write_issue_file,
+)
 
-__all__ = ["site", "slow_site"]
+__all__ = ["site", "slow_site", "trickling_site"]
 
 REPORTS_ANCHOR = "  reports: []   # none yet\n"
 STATEMENTS_ANCHOR = "      by: [Progressive Voice]\n"
@@ -153,6 +163,27 @@ def test_zawgyi_title_is_converted_to_unicode(project: Project, site: HTTPServer
     assert errors_in(check(project, path)) == []
 
 
+def test_a_zawgyi_organization_name_is_converted_to_unicode_as_check_wants_it(
+    project: Project, site: HTTPServer
+) -> None:
+    base = base_of(site)
+    site.expect_request("/my/zawgyi-site").respond_with_data(
+        '<html><head><meta property="og:title" content="Winter Appeal">'
+        f'<meta property="og:site_name" content="{ZAWGYI_TITLE[0]}"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    path = write_issue_file(project, base)
+
+    [outcome] = add_resources(project, path, [f"{base}/my/zawgyi-site"]).outcomes
+
+    assert outcome.resource is not None
+    assert (outcome.resource.title, outcome.resource.by) == ("Winter Appeal", (ZAWGYI_TITLE[1],))
+    assert outcome.warnings == (
+        f"the organization {ZAWGYI_TITLE[0]!r} was Zawgyi-encoded Burmese; converted to Unicode",
+    )
+    assert errors_in(check(project, path)) == []
+
+
 def test_zawgyi_title_without_pyicu_names_the_command_and_writes_nothing(
     project: Project, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -250,6 +281,61 @@ def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
     assert report.failed
     entry = f"    - title: Villages Burned in Sagaing\n      url: {base}/press/villages\n"
     assert path.read_text(encoding="utf-8") == before.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)
+
+
+def test_a_server_that_trickles_its_answer_forever_is_given_up_within_the_timeout(
+    project: Project, site: HTTPServer, trickling_site: str
+) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    started = time.monotonic()
+
+    report = add_resources(
+        project, path, [f"{trickling_site}/headers", f"{trickling_site}/body", f"{base}/press/villages"]
+    )
+
+    headers, body, villages = [(o.status, o.message) for o in report.outcomes]
+    assert headers == ("failed", "timed out after 1 s")
+    assert body[0] == "failed" and re.fullmatch(
+        r"too slow: \d+ bytes in 1 s, under 1000 bytes a second", body[1]
+    )
+    assert villages == ("added", "added under statements")
+    assert time.monotonic() - started < 4
+
+
+def test_what_the_editor_saves_while_pages_are_read_is_kept(project: Project, site: HTTPServer) -> None:
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    before = path.read_text(encoding="utf-8")
+    saved = before.replace("A second paragraph.", "A second paragraph, saved meanwhile.")
+
+    def saved_meanwhile(_request: Request) -> Response:
+        path.write_text(saved, encoding="utf-8")
+        return Response("<title>Read While Saving | Partner</title>", content_type="text/html")
+
+    site.expect_request("/read-while-saving").respond_with_handler(saved_meanwhile)
+
+    add_resources(project, path, [f"{base}/read-while-saving"])
+
+    entry = f"    - title: Read While Saving\n      url: {base}/read-while-saving\n"
+    assert path.read_text(encoding="utf-8") == saved.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)
+
+
+def test_a_file_saved_between_reading_and_writing_is_left_as_saved(project: Project) -> None:
+    path = write_issue_file(project, "https://example.org")
+    issue = IssueText(path)
+    edited = issue.with_resources({"reports": [NewResource("T", "https://example.org/t")]}, ["reports"])
+    saved = issue.text.replace("A second paragraph.", "A second paragraph, saved meanwhile.")
+    path.write_text(saved, encoding="utf-8")
+
+    with pytest.raises(BroadsheetError) as raised:
+        issue.write(edited)
+
+    assert str(raised.value) == (
+        f"{path}: changed by someone else while it was being edited; "
+        "the file is left as they saved it: run the command again"
+    )
+    assert path.read_text(encoding="utf-8") == saved
 
 
 def test_adding_again_adds_nothing_and_an_earlier_issue_is_named(project: Project, site: HTTPServer) -> None:

@@ -335,3 +335,30 @@ def test_a_relative_link_is_read_against_the_feed_and_every_entry_left_out_is_co
         "skipped 1 whose date could not be read: 'sometime in March'",
         "skipped 2 without an http(s) link, such as 'javascript:alert(1)'",
     ]
+
+
+def test_a_title_that_the_feed_writes_as_html_is_added_as_its_text(
+    tmp_path: Path, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    updated = "<updated>2024-03-12T08:00:00Z</updated>"
+    project, path = one_feed_project(
+        tmp_path,
+        site,
+        monkeypatch,
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        '<title type="html">UN &lt;b&gt;Relief&lt;/b&gt; Agency</title><id>urn:un</id>'
+        '<entry><title type="html">&lt;strong&gt;Alert&lt;/strong&gt;: floods &amp;amp; more</title>'
+        f'<link href="{{base}}/press/villages"/><id>urn:1</id>{updated}</entry>'
+        '<entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">An <em>urgent</em> call</div></title>'
+        f'<link href="{{base}}/reports/cold-season"/><id>urn:2</id>{updated}</entry>'
+        "<entry><title>Why 5 &lt; 6 &amp; &lt;b&gt; is text</title>"
+        f'<link href="{{base}}/files/needs.pdf"/><id>urn:3</id>{updated}</entry></feed>',
+    )
+
+    report = collect(project, path, since=date(2024, 3, 7))
+
+    assert [(r.title, r.by) for r in report.added["reports"]] == [
+        ("Alert: floods & more", ("UN Relief Agency",)),
+        ("An urgent call", ("UN Relief Agency",)),
+        ("Why 5 < 6 & <b> is text", ("UN Relief Agency",)),
+    ]

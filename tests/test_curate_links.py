@@ -409,3 +409,71 @@ def test_a_429_says_whether_the_wait_asked_was_too_long_or_the_server_still_refu
         ("HEAD", "/busy-soon"): 1,
         ("HEAD", "/busy"): 1,
     }
+
+
+def test_a_link_written_in_burmese_letters_or_capitals_is_not_called_moved_and_fix_leaves_it(
+    project: Project, site: HTTPServer
+) -> None:
+    base = base_of(site)
+    site.expect_request("/2024/03/ဆောင်းရာသီ").respond_with_data("fine")
+    shouting = base.upper()  # HTTP://LOCALHOST:PORT
+    text = (
+        "date: 2024-03-14\ntitle: T\n"
+        f"editorial: Read [the appeal]({shouting}/statements/appeal).\n"
+        f"resources:\n  reports:\n    - title: R\n      url: {base}/2024/03/ဆောင်းရာသီ\n      by: P\n"
+    )
+    path = project.issues_dir / "2024-03-14.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    report = check_links(project, path, fix=True)
+
+    assert (report.diagnostics, report.fixed) == ((), 0)
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_fix_keeps_what_the_editor_saved_while_links_were_checked(
+    project: Project, site: HTTPServer, other: HTTPServer
+) -> None:
+    path = write(project, site, other)
+    base = base_of(site)
+    saved = path.read_text(encoding="utf-8").replace("title: Links of the Week", "title: Links of This Week")
+
+    def saved_meanwhile(_request: Request) -> Response:
+        path.write_text(saved, encoding="utf-8")
+        return Response("fine")
+
+    site.expect_oneshot_request("/statements/appeal", method="HEAD").respond_with_handler(saved_meanwhile)
+
+    report = check_links(project, path, fix=True)
+
+    assert report.fixed == 1
+    assert path.read_text(encoding="utf-8") == saved.replace(
+        f"      url: {base}/moved   # moved for good\n",
+        f"      url: {base}/statements/appeal   # moved for good\n",
+    )
+
+
+def test_a_cloudflare_bot_check_is_a_warning_and_a_plain_403_an_error(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    base = base_of(site)
+    site.expect_request("/behind-cloudflare").respond_with_data(
+        "<title>Just a moment...</title>", status=403, headers={"cf-mitigated": "challenge"}
+    )
+    site.expect_request("/forbidden").respond_with_data("no", status=403)
+    (project.issues_dir / "2024-03-14.yaml").write_text(
+        "date: 2024-03-14\ntitle: T\neditorial: Text.\nresources:\n  reports:\n"
+        f"    - title: R\n      url: {base}/behind-cloudflare\n      by: P\n"
+        f"    - title: S\n      url: {base}/forbidden\n      by: P\n",
+        encoding="utf-8",
+    )
+
+    result = cli("links", "issues/2024-03-14.yaml", cwd=project.root)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "issues/2024-03-14.yaml:7:12: warning: resources.reports[0].url: 403 Forbidden: the site's bot check "
+        "(Cloudflare) lets only browsers through; not checked",
+        "issues/2024-03-14.yaml:10:12: error: resources.reports[1].url: 403 Forbidden",
+        "issues/2024-03-14.yaml: links 1 broken (1 warning(s))",
+    ]

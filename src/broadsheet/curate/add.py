@@ -132,23 +132,33 @@ def make_resource(
     chosen = title or page.title
     if not chosen:
         raise Unusable("found no title on the page; give one with --title")
-    if burmese.is_zawgyi(chosen):
-        try:
-            chosen = burmese.zawgyi_to_unicode(chosen)
-        except burmese.ZawgyiConversionUnavailable:
-            raise Unusable(
-                "the title is Zawgyi-encoded Burmese and converting it to Unicode needs PyICU: "
-                "pip install 'broadsheet[zawgyi]', then run the command again (or give the title with --title)"
-            ) from None
-        warnings.append("the title was Zawgyi-encoded Burmese; converted to Unicode")
-    names = (
-        tuple(by)
-        or tuple(archive.spelled(name) for name in page.organizations)
-        or ((organization,) if organization else ())
+    chosen = _unicode(chosen, "the title", "give the title with --title", warnings)
+    names = tuple(
+        _unicode(name, f"the organization {name!r}", "give the organizations with --by", warnings)
+        for name in (
+            tuple(by)
+            or tuple(archive.spelled(name) for name in page.organizations)
+            or ((organization,) if organization else ())
+        )
     )
     lang = title_language(chosen, page.lang)
     source_language = settings.source_locale.replace("-", "_").split("_")[0]
     return NewResource(chosen, url, names, lang if lang and lang != source_language else None), warnings
+
+
+def _unicode(text: str, what: str, instead: str, warnings: list[str]) -> str:
+    """`text` in Unicode, converted (with a warning) when it is Zawgyi-encoded, as `check` would refuse it."""
+    if not burmese.is_zawgyi(text):
+        return text
+    try:
+        converted = burmese.zawgyi_to_unicode(text)
+    except burmese.ZawgyiConversionUnavailable:
+        raise Unusable(
+            f"{what} is Zawgyi-encoded Burmese and converting it to Unicode needs PyICU: "
+            f"pip install 'broadsheet[zawgyi]', then run the command again (or {instead})"
+        ) from None
+    warnings.append(f"{what} was Zawgyi-encoded Burmese; converted to Unicode")
+    return converted
 
 
 @dataclass(frozen=True)
@@ -195,6 +205,8 @@ def add_resources(
             wanted[number] = clean(url)
             asked.add(page)
     pages = asyncio.run(_read_all(settings, list(wanted.values())))
+    issue = issue.reread()
+    in_issue |= {same_page(located.url) for located in issue.resource_urls()}
     additions: dict[str, list[NewResource]] = {}
     for (number, cleaned), read in zip(wanted.items(), pages, strict=True):
         url = urls[number]

@@ -108,6 +108,7 @@ def collect(
             report.added.setdefault(category, []).append(resource)
             report.notes += notes
         if report.added:
+            issue = issue.reread()
             issue.write(issue.with_resources(report.added, list(settings.categories)))
         memory.remember(engine, until.isoformat(), remembered)
     return report

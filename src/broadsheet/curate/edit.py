@@ -251,8 +251,23 @@ class IssueText:
             "the file is left as it was: replace them by hand"
         )
 
+    def reread(self) -> IssueText:
+        """The file as it is now: commands read it again after the network, which takes seconds to minutes, so
+        that what an editor saved meanwhile is kept."""
+        return IssueText(self.path, self.display)
+
     def write(self, text: str) -> None:
-        """Replace the file with `text`, whole: a failure on the way leaves the file as it was."""
+        """Replace the file with `text`, whole: a failure on the way leaves the file as it was, and so does a
+        change saved since it was read (`text` was made from what was read, and would undo it)."""
+        try:
+            changed = self.path.read_bytes() != self.text.encode("utf-8")
+        except OSError:
+            changed = False  # write_atomic says why it cannot be written
+        if changed:
+            raise BroadsheetError(
+                f"{self.display}: changed by someone else while it was being edited; "
+                "the file is left as they saved it: run the command again"
+            )
         try:
             write_atomic(self.path, text.encode("utf-8"))
         except OSError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+from selectolax.lexbor import LexborHTMLParser
 
 from .fetch import Fetcher
 from .metadata import tidy
@@ -48,10 +49,19 @@ def parse_feed(content: bytes, url: str) -> Feed:
     if not parsed.get("version"):
         problem = parsed.get("bozo_exception")
         raise NotAFeed(f"not an RSS or Atom feed ({problem})" if problem else "not an RSS or Atom feed")
-    entries = tuple(
-        Entry(tidy(entry.get("title")), _link(entry, url), *_date(entry)) for entry in parsed.entries
-    )
-    return Feed(tidy(parsed.feed.get("title")), entries)
+    entries = tuple(Entry(_title(entry), _link(entry, url), *_date(entry)) for entry in parsed.entries)
+    return Feed(_title(parsed.feed), entries)
+
+
+def _title(element: Any) -> str | None:
+    """An entry's or the feed's title as text. feedparser gives the markup of one that is HTML (Atom's
+    `type="html"` or `"xhtml"`, an RSS title with tags): `<em>urgent</em> call` is `urgent call`."""
+    title = element.get("title")
+    if not isinstance(title, str):
+        return None
+    if element.get("title_detail", {}).get("type") in ("text/html", "application/xhtml+xml"):
+        title = LexborHTMLParser(title).text(deep=True)
+    return tidy(title)
 
 
 def _link(entry: Any, url: str) -> str:

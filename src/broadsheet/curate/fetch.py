@@ -3,6 +3,12 @@
 Every request names broadsheet in its User-Agent. A `429 Too Many Requests`
 is waited for when its `Retry-After` is within the timeout; the connection
 slot is given back while waiting, so other links of that host go on.
+
+httpx's timeout bounds each read, not the whole: a server that sends its
+headers or body a byte at a time keeps it from ever expiring. So the answer
+(its headers, after redirects) must come within the timeout, and its body
+at `SLOWEST` bytes a second or more over each timeout's span, as curl's
+`--speed-limit` and `--speed-time` have it.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import ssl
 import time
 from collections import defaultdict
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
@@ -28,6 +35,9 @@ from .urls import host_of
 PERMANENT = (301, 308)
 MAX_REDIRECTS = 10
 RETRIES_AFTER_429 = 2
+SLOWEST = 1000
+"""Bytes a second: a 20 MB report at this pace takes five hours, so only a server that is stuck or hostile
+is slower."""
 
 
 def user_agent(website: str) -> str:
@@ -53,6 +63,10 @@ class FetchError(Exception):
         self.status = status
 
 
+class _TooSlow(Exception):
+    """A body arriving slower than `SLOWEST`, in the words of the cause."""
+
+
 class _BadRedirect(Exception):
     """A redirect to a URL that is not http(s) (`mailto:`, `javascript:`), which httpx cannot follow or name."""
 
@@ -68,6 +82,15 @@ async def _refuse_bad_redirect(response: httpx.Response) -> None:
         scheme = ""
     if scheme not in ("http", "https"):
         raise _BadRedirect(f"redirected to a URL that is not http(s): {location!r}")
+
+
+_asking: ContextVar[str] = ContextVar("asking")
+"""The URL the current task last sent a request to: where a deadline found it, redirects followed. Each task
+(each URL of `asyncio.gather`) has its own."""
+
+
+async def _note_request(request: httpx.Request) -> None:
+    _asking.set(str(request.url))
 
 
 def redirected(cause: str, url: str, final_url: str) -> str:
@@ -110,8 +133,10 @@ class Fetched:
         return str(self.headers.get("content-type", "")).split(";")[0].strip().lower()
 
 
-def _permanent_url(response: httpx.Response) -> str:
-    url = str(response.history[0].url) if response.history else str(response.url)
+def _permanent_url(response: httpx.Response, asked: str) -> str:
+    # `asked` as written, not as httpx rewrites it (`HTTPS://Example.org/ဆောင်း` reads
+    # `https://example.org/%E1%80%86...`): the same page, which `links` would call moved and `--fix` rewrite.
+    url = asked
     for hop, redirect in enumerate(response.history):
         if redirect.status_code not in PERMANENT:
             break
@@ -174,7 +199,7 @@ class Fetcher:
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             timeout=curation.timeout,
-            event_hooks={"response": [_refuse_bad_redirect]},
+            event_hooks={"request": [_note_request], "response": [_refuse_bad_redirect]},
             # The per-host semaphores bound the connections; a command is short, so every one is kept for reuse.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
         )
@@ -219,38 +244,70 @@ class Fetcher:
         raise AssertionError("unreachable")
 
     async def _once(self, method: str, url: str, headers: Mapping[str, str] | None, *, read: bool) -> Fetched:
+        timeout = self.curation.timeout
         try:
-            async with self._client.stream(method, url, headers=headers) as response:
-                body = bytearray()
-                truncated = False
-                if read:
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > self.curation.max_bytes:
-                            del body[self.curation.max_bytes :]
-                            truncated = True
-                            break
-                return Fetched(
-                    url,
-                    str(response.url),
-                    _permanent_url(response),
-                    response.status_code,
-                    response.headers,
-                    bytes(body),
-                    truncated,
-                )
+            request = self._client.build_request(method, url, headers=headers)
+            async with asyncio.timeout(timeout):
+                response = await self._client.send(request, stream=True)
+            try:
+                body, truncated = await self._body(response) if read else (b"", False)
+            finally:
+                await response.aclose()
         except _BadRedirect as exc:
             raise FetchError(url, str(exc)) from None
+        except _TooSlow as exc:
+            raise FetchError(url, redirected(str(exc), url, str(response.url))) from None
+        except TimeoutError:
+            raise FetchError(
+                url, redirected(f"timed out after {timeout:g} s", url, _asking.get(url))
+            ) from None
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-            cause = _cause(exc, self.curation.timeout)
+            cause = _cause(exc, timeout)
             if isinstance(exc, httpx.RequestError) and not isinstance(exc, httpx.TooManyRedirects):
                 cause = redirected(cause, url, _failed_url(exc, url))
             raise FetchError(url, cause) from None
+        return Fetched(
+            url,
+            str(response.url),
+            _permanent_url(response, url),
+            response.status_code,
+            response.headers,
+            body,
+            truncated,
+        )
+
+    async def _body(self, response: httpx.Response) -> tuple[bytes, bool]:
+        """The body up to `max_bytes`, and whether there was more; `_TooSlow` when it comes slower than `SLOWEST`."""
+        timeout, limit = self.curation.timeout, self.curation.max_bytes
+        body = bytearray()
+        clock = asyncio.get_running_loop().time
+        since, counted = clock(), 0
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > limit:
+                del body[limit:]
+                return bytes(body), True
+            counted += len(chunk)
+            elapsed = clock() - since
+            if elapsed >= timeout:
+                if counted < SLOWEST * elapsed:
+                    raise _TooSlow(
+                        f"too slow: {counted} bytes in {elapsed:.0f} s, under {SLOWEST} bytes a second"
+                    )
+                since, counted = clock(), 0
+        return bytes(body), False
+
+
+def challenged(fetched: Fetched) -> bool:
+    """Whether the answer is a bot check for browsers (Cloudflare marks its `403` so), not the page's own."""
+    return fetched.status == 403 and str(fetched.headers.get("cf-mitigated", "")).lower() == "challenge"
 
 
 def refusal(fetched: Fetched, timeout: float) -> str:
     """An answer's error status in words (`404 Not Found`); for a `429`, why it was not waited for, or not for
-    long enough."""
+    long enough; for a bot check, that it is one."""
+    if challenged(fetched):
+        return f"{reason(fetched.status)}: the site's bot check (Cloudflare) lets only browsers through"
     return reason(fetched.status) + (_rate_limited(fetched, timeout) if fetched.status == 429 else "")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import Diagnostic, Severity
 from ..settings import Project
 from .edit import IssueText, LocatedURL
-from .fetch import Fetched, Fetcher, FetchError, redirected, refusal, user_agent
+from .fetch import Fetched, Fetcher, FetchError, challenged, redirected, refusal, user_agent
 from .urls import clean, is_http
 
 
@@ -29,7 +29,7 @@ class LinkResult:
     broken: str | None = None
     moved_to: str | None = None
     note: str | None = None
-    """Neither good nor broken: a server that answered `429 Too Many Requests` to the last try."""
+    """Neither good nor broken: a server that answered `429 Too Many Requests` to the last try, or a bot check."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class ResultCache:
 
 
 def judge(url: str, fetched: Fetched, timeout: float) -> LinkResult:
-    if fetched.status == 429:
+    if fetched.status == 429 or challenged(fetched):
         return LinkResult(url, note=f"{refusal(fetched, timeout)}; not checked")
     if fetched.status >= 400:
         return LinkResult(url, broken=redirected(refusal(fetched, timeout), url, fetched.final_url))
@@ -119,6 +119,9 @@ def check_links(project: Project, path: Path, *, fix: bool = False, now: float |
         fresh = asyncio.run(_check(project, asked))
         results.update((result.url, result) for result in fresh)
         cache.keep(fresh, moment)
+        # Links saved meanwhile are checked the next time; the others are reported where they are now.
+        issue = issue.reread()
+        located = [link for link in issue.urls() if link.url in results]
     diagnostics = [d for link in located if (d := _diagnostic(issue, link, results[link.url], fix=fix))]
     fixed = 0
     if fix:
