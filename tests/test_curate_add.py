@@ -283,6 +283,49 @@ def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
     assert path.read_text(encoding="utf-8") == before.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Page not found &#8211; Partner Network",
+        "404 Not Found",
+        "Oops! That page can&rsquo;t be found.",
+        "စာမျက်နှာ ရှာမတွေ့ပါ",
+    ],
+)
+def test_a_page_whose_title_says_it_is_missing_is_not_added(
+    project: Project, site: HTTPServer, title: str
+) -> None:
+    # WordPress and many sites answer 200 with their "not found" page: the editor's URL is wrong all the same.
+    site.expect_request("/old-link").respond_with_data(
+        f"<!doctype html><html><head><title>{title}</title></head><body>Sorry.</body></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    before = path.read_text(encoding="utf-8")
+    [outcome] = add_resources(project, path, [f"{base}/old-link"]).outcomes
+    assert outcome.status == "failed"
+    assert outcome.message.startswith("the page answered, but its title says it is missing (")
+    assert outcome.message.endswith("check the URL, or give the title with --title to add it all the same")
+    assert path.read_text(encoding="utf-8") == before
+    # The editor who knows better names it.
+    [given] = add_resources(project, path, [f"{base}/old-link"], title="A Statement Since Moved").outcomes
+    assert given.status == "added"
+
+
+def test_a_title_speaking_of_something_not_found_is_added(project: Project, site: HTTPServer) -> None:
+    site.expect_request("/disappeared").respond_with_data(
+        "<!doctype html><html><head><title>Myanmar: Thousands of Disappeared Still Not Found</title></head></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    base = base_of(site)
+    [outcome] = add_resources(project, write_issue_file(project, base), [f"{base}/disappeared"]).outcomes
+    assert (outcome.status, outcome.resource.title if outcome.resource else None) == (
+        "added",
+        "Myanmar: Thousands of Disappeared Still Not Found",
+    )
+
+
 def test_a_server_that_trickles_its_answer_forever_is_given_up_within_the_timeout(
     project: Project, site: HTTPServer, trickling_site: str
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,18 @@ def choose_category(settings: Settings, given: str | None, source: Source | None
     return next(iter(settings.categories))
 
 
+_MISSING_PAGE = re.compile(
+    r"^\W*(error\W*)?404\b"
+    r"|^\W*(404\W*)?not\s+found\W*$"
+    r"|\bpage\b.{0,30}?\b(not\s+(be\s+)?found|can\W?t\s+be\s+found|cannot\s+be\s+found|no\s+longer\s+exists)"
+    r"|စာမျက်နှာ.{0,20}?(ရှာ\s*)?မတွေ့",
+    re.IGNORECASE,
+)
+"""A title that says its page is missing: a site answering 200 with its "page not found" page (WordPress's
+`Page not found`, `404`, `Error 404 - ...`, a Burmese site's `စာမျက်နှာ ရှာမတွေ့ပါ`). Not a report's title that
+speaks of something not found: only a page, or the whole title."""
+
+
 def make_resource(
     settings: Settings,
     archive: Archive,
@@ -132,6 +145,11 @@ def make_resource(
     chosen = title or page.title
     if not chosen:
         raise Unusable("found no title on the page; give one with --title")
+    if not title and _MISSING_PAGE.search(chosen):
+        raise Unusable(
+            f"the page answered, but its title says it is missing ({chosen!r}): check the URL, or give the "
+            "title with --title to add it all the same"
+        )
     chosen = _unicode(chosen, "the title", "give the title with --title", warnings)
     names = tuple(
         _unicode(name, f"the organization {name!r}", "give the organizations with --by", warnings)
