@@ -313,6 +313,22 @@ def test_a_page_whose_title_says_it_is_missing_is_not_added(
     assert given.status == "added"
 
 
+def test_a_body_not_compressed_as_its_header_says_is_a_fault_of_the_site_in_words(
+    project: Project, site: HTTPServer
+) -> None:
+    site.expect_request("/broken-gzip").respond_with_data(
+        "<html><head><title>A Statement</title></head></html>",
+        content_type="text/html; charset=utf-8",
+        headers={"Content-Encoding": "gzip"},
+    )
+    base = base_of(site)
+    [outcome] = add_resources(project, write_issue_file(project, base), [f"{base}/broken-gzip"]).outcomes
+    assert (outcome.status, outcome.message) == (
+        "failed",
+        "the site's answer is not compressed as its Content-Encoding header says (a fault of the site)",
+    )
+
+
 def test_a_title_speaking_of_something_not_found_is_added(project: Project, site: HTTPServer) -> None:
     site.expect_request("/disappeared").respond_with_data(
         "<!doctype html><html><head><title>Myanmar: Thousands of Disappeared Still Not Found</title></head></html>",

@@ -151,6 +151,9 @@ def _cause(exc: BaseException, timeout: float) -> str:
         return f"timed out after {timeout:g} s"
     if isinstance(exc, httpx.TooManyRedirects):
         return f"more than {MAX_REDIRECTS} redirects"
+    if isinstance(exc, httpx.DecodingError):
+        # zlib's words ("Error -3 while decompressing data: incorrect header check") name no cause an editor knows.
+        return "the site's answer is not compressed as its Content-Encoding header says (a fault of the site)"
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, socket.gaierror):
