@@ -292,6 +292,22 @@ def test_hidden_files_are_not_issues_and_next_weeks_draft_waits_for_its_day(cli,
     assert not (two_issues.root / "later").exists()
 
 
+def test_an_issue_file_not_named_by_its_date_waits_for_the_date_inside_it(cli, two_issues: Project) -> None:
+    (two_issues.issues_dir / "special.yaml").write_text(
+        SECOND.replace("2024-01-04", "2999-01-07"), encoding="utf-8"
+    )
+    result = cli("site", "--out", "public", cwd=two_issues.root)
+    assert result.exit_code == 0, result.stderr
+    assert "issues/special.yaml: not published: dated after " in result.stderr
+    assert not (two_issues.root / "public" / "en" / "2999-01-07").exists()
+    assert "2999-01-07" not in (two_issues.root / "public" / "en" / "feed.atom").read_text(encoding="utf-8")
+
+    nothing = cli("site", "--out", "earlier", "--until", "2023-12-01", cwd=two_issues.root)
+    assert nothing.exit_code == 1
+    assert "issues: error: no issue files (*.yaml) dated 2023-12-01 or earlier to publish\n" in nothing.stderr
+    assert not (two_issues.root / "earlier").exists()
+
+
 def test_cli_with_an_invalid_issue_exits_1_writing_nothing(cli, two_issues: Project) -> None:
     (two_issues.issues_dir / "2024-01-11.yaml").write_text(
         "date: 2024-01-11\ntitle: T\neditorial: x\nresources:\n  report: []\n", encoding="utf-8"

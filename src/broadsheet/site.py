@@ -57,26 +57,39 @@ def _dated_by(project: Project, until: date | None) -> tuple[list[Path], list[Pa
     return published, later
 
 
-def read_issues(project: Project, paths: Sequence[Path]) -> list[Prepared]:
-    """The issues at `paths`, read and checked, newest first; any invalid one stops everything, with all their
-    errors."""
-    if not paths:
-        raise InvalidInput(
-            [Diagnostic(str(project.issues_dir), 0, 0, "", "no issue files (*.yaml) to publish")]
-        )
+def read_issues(
+    project: Project, paths: Sequence[Path], until: date | None = None
+) -> tuple[list[Prepared], list[Path]]:
+    """The issues at `paths` dated `until` at the latest (all when None), read and checked, newest first, and the
+    paths of those dated later; any invalid one stops everything, with all their errors.
+
+    A file named after its date is left out unread when that date is later (`_dated_by`); one named otherwise
+    (`special.yaml`) tells its date only once read.
+    """
     prepared: list[Prepared] = []
+    later: list[Path] = []
     problems: list[Diagnostic] = []
     for path in paths:
         try:
-            prepared.append(prepare(project, path, shown(project, path)))
+            found = prepare(project, path, shown(project, path))
         except InvalidInput as exc:
             problems += errors_in(exc.diagnostics)
+            continue
+        if until and found.issue.date > until:
+            later.append(path)
+        else:
+            prepared.append(found)
     if problems:
         raise InvalidInput(problems)
+    if not prepared:
+        dated = f" dated {until} or earlier" if until else ""
+        raise InvalidInput(
+            [Diagnostic(str(project.issues_dir), 0, 0, "", f"no issue files (*.yaml){dated} to publish")]
+        )
     repeated = dated_alike([found.issue for found in prepared])
     if repeated:
         raise InvalidInput(repeated)
-    return sorted(prepared, key=lambda found: found.issue.date, reverse=True)
+    return sorted(prepared, key=lambda found: found.issue.date, reverse=True), later
 
 
 @dataclass(frozen=True)
@@ -97,7 +110,7 @@ def build_site(project: Project, out: Path | None = None, *, until: date | None 
     template leaves OUT as it was.
     """
     paths, later = _dated_by(project, until)
-    prepared = read_issues(project, paths)
+    prepared, read_later = read_issues(project, paths, until)
     issues = [found.issue for found in prepared]
     publisher = _Publisher(project)
     files: dict[Path, str] = {}
@@ -115,7 +128,7 @@ def build_site(project: Project, out: Path | None = None, *, until: date | None 
     return Published(
         tuple(write_atomic(folder / name, content.encode("utf-8")) for name, content in files.items()),
         tuple(diagnostics),
-        tuple(later),
+        tuple(sorted(later + read_later)),
     )
 
 
