@@ -86,7 +86,9 @@ def test_every_locale_has_an_index_a_page_per_issue_and_a_feed(repo_project: Pro
         for name in ["index.html", "feed.atom", *(f"{day}/index.html" for day in issues)]
     )
     assert sorted(path.relative_to(tmp_path).as_posix() for path in written) == expected
-    assert _relative_files(tmp_path) == expected
+    # And the list of them, for the next build to remove those it no longer writes.
+    assert _relative_files(tmp_path) == [".broadsheet-pages", *expected]
+    assert (tmp_path / ".broadsheet-pages").read_text(encoding="utf-8").splitlines() == expected
 
 
 def test_page_holds_every_paragraph_footnote_and_resource(repo_project: Project, sample_site: Path) -> None:
@@ -222,6 +224,56 @@ def test_relative_links_resolve_to_files_on_disk(two_issues: Project, tmp_path: 
     assert checked >= 20
 
 
+def test_a_rebuild_removes_the_pages_of_an_issue_taken_out_and_nothing_else(cli, two_issues: Project) -> None:
+    public = two_issues.root / "public"
+    assert cli("site", "--out", "public", cwd=two_issues.root).exit_code == 0
+    # What else the organization keeps beside the archive, and a list of pages that names a file outside it.
+    (public / "robots.txt").write_text("User-agent: *\n", encoding="utf-8")
+    (public / "en" / "2024-01-04" / "notes.html").write_text("kept", encoding="utf-8")
+    (two_issues.root / "outside").mkdir()
+    (two_issues.root / "outside" / "index.html").write_text("kept", encoding="utf-8")
+    with (public / ".broadsheet-pages").open("a", encoding="utf-8") as listed:
+        listed.write("../outside/index.html\n")
+    (two_issues.issues_dir / "2024-01-04.yaml").unlink()
+
+    result = cli("site", "--out", "public", cwd=two_issues.root)
+    assert result.exit_code == 0, result.stderr
+    assert [line for line in result.stdout.splitlines() if not line.startswith("wrote ")] == [
+        "removed public/en/2024-01-04/index.html",
+        "removed public/my/2024-01-04/index.html",
+    ]
+    assert _relative_files(public) == [
+        ".broadsheet-pages",
+        "en/2023-12-21/index.html",
+        "en/2024-01-04/notes.html",
+        "en/feed.atom",
+        "en/index.html",
+        "my/2023-12-21/index.html",
+        "my/feed.atom",
+        "my/index.html",
+        "robots.txt",
+    ]
+    assert (two_issues.root / "outside" / "index.html").read_text(encoding="utf-8") == "kept"
+
+
+def test_a_rebuild_without_a_locale_removes_its_folder(two_issues: Project, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build_site(two_issues, out)
+    settings = two_issues.root / "broadsheet.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace('locales = ["en", "my"]', 'locales = ["en"]'),
+        encoding="utf-8",
+    )
+    removed = build_site(find_project(two_issues.root), out).removed
+    assert sorted(path.relative_to(out).as_posix() for path in removed) == [
+        "my/2023-12-21/index.html",
+        "my/2024-01-04/index.html",
+        "my/feed.atom",
+        "my/index.html",
+    ]
+    assert sorted(path.name for path in out.iterdir()) == [".broadsheet-pages", "en"]
+
+
 def test_default_output_is_build_site(two_issues: Project) -> None:
     written = build_site(two_issues, None).written
     assert two_issues.build_dir / "site" / "en" / "2024-01-04" / "index.html" in written
@@ -290,6 +342,22 @@ def test_hidden_files_are_not_issues_and_next_weeks_draft_waits_for_its_day(cli,
     assert "issues/2999-01-07.yaml" in later.stderr
     assert "._2023-12-21" not in later.stderr and ".swp" not in later.stderr
     assert not (two_issues.root / "later").exists()
+
+
+def test_an_issue_file_not_named_by_its_date_waits_for_the_date_inside_it(cli, two_issues: Project) -> None:
+    (two_issues.issues_dir / "special.yaml").write_text(
+        SECOND.replace("2024-01-04", "2999-01-07"), encoding="utf-8"
+    )
+    result = cli("site", "--out", "public", cwd=two_issues.root)
+    assert result.exit_code == 0, result.stderr
+    assert "issues/special.yaml: not published: dated after " in result.stderr
+    assert not (two_issues.root / "public" / "en" / "2999-01-07").exists()
+    assert "2999-01-07" not in (two_issues.root / "public" / "en" / "feed.atom").read_text(encoding="utf-8")
+
+    nothing = cli("site", "--out", "earlier", "--until", "2023-12-01", cwd=two_issues.root)
+    assert nothing.exit_code == 1
+    assert "issues: error: no issue files (*.yaml) dated 2023-12-01 or earlier to publish\n" in nothing.stderr
+    assert not (two_issues.root / "earlier").exists()
 
 
 def test_cli_with_an_invalid_issue_exits_1_writing_nothing(cli, two_issues: Project) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from werkzeug import Request, Response
 
+from broadsheet.delivery import suppressions
 from broadsheet.delivery.store import Status, Subscriber
+from broadsheet.delivery.transports import TransportError
+from broadsheet.delivery.transports.retry import Backoff
 
 from .support import with_settings
 
@@ -250,6 +254,75 @@ def test_a_group_list_that_is_not_json_is_a_clear_error(
     assert result.exit_code == 1
     assert "sendgrid: the unsubscribe group 42 list came back as something other than JSON" in result.output
     assert "Traceback" not in result.output
+
+
+def _patient(waits: list[float]) -> suppressions.Patience:
+    """Waits recorded instead of slept, without jitter, at a clock stopped at 1,000 s."""
+    return suppressions.Patience(Backoff(sleep=waits.append, jitter=lambda: 0.0), clock=lambda: 1_000.0)
+
+
+def test_a_rate_limit_in_the_middle_of_a_list_is_waited_out_and_the_sync_goes_on(
+    store: Engine, httpserver: Any, monkeypatch: Any
+) -> None:
+    with Session(store) as session, session.begin():
+        session.add(Subscriber(email="late@example.org", email_key="late@example.org", name="", locale="en"))
+    httpserver.expect_oneshot_request(
+        "/v3/suppression/bounces", query_string={"limit": "500", "offset": "500"}
+    ).respond_with_json(
+        {"errors": [{"message": "too many requests"}]}, status=429, headers={"X-RateLimit-Reset": "1007"}
+    )
+    asked = _lists(
+        httpserver,
+        {
+            "bounces": [f"other{n}@example.net" for n in range(500)] + ["late@example.org"],
+            "spam_reports": [],
+            "unsubscribes": [],
+        },
+    )
+    _sync_against(monkeypatch, httpserver, store)
+    waits: list[float] = []
+    synced = suppressions.sync(store, suppressions.client_from(os.environ), patience=_patient(waits))
+    assert waits == [7.0]
+    assert synced.listed["bounces"] == 501 and synced.changed["bounces"] == 1
+    assert asked == [
+        "bounces?offset=0",
+        "bounces?offset=500",
+        "spam_reports?offset=0",
+        "unsubscribes?offset=0",
+    ]
+    assert _statuses(store) == {"late@example.org": "bounced"}
+
+
+def test_a_list_that_keeps_failing_gives_up_after_the_backoffs_tries(
+    store: Engine, httpserver: Any, monkeypatch: Any
+) -> None:
+    httpserver.expect_request("/v3/suppression/bounces").respond_with_data("busy", status=503)
+    _sync_against(monkeypatch, httpserver, store)
+    waits: list[float] = []
+    with pytest.raises(TransportError) as caught:
+        suppressions.sync(store, suppressions.client_from(os.environ), patience=_patient(waits))
+    assert (
+        str(caught.value)
+        == "sendgrid: reading the bounces list: SendGrid answered 503 SERVICE UNAVAILABLE, 5 times"
+    )
+    assert waits == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_a_rate_limit_that_resets_too_late_stops_at_once(
+    store: Engine, httpserver: Any, monkeypatch: Any
+) -> None:
+    httpserver.expect_request("/v3/suppression/bounces").respond_with_data(
+        "{}", status=429, headers={"Retry-After": "3600"}
+    )
+    _sync_against(monkeypatch, httpserver, store)
+    waits: list[float] = []
+    with pytest.raises(TransportError) as caught:
+        suppressions.sync(store, suppressions.client_from(os.environ), patience=_patient(waits))
+    assert str(caught.value) == (
+        "sendgrid: reading the bounces list: SendGrid answered 429 TOO MANY REQUESTS, and asks to wait 3600 s, "
+        "more than the 120 s this waits; run it again later"
+    )
+    assert waits == []
 
 
 def test_rejected_key_is_a_clear_error(

@@ -8,7 +8,7 @@ pages are relative, so the archive also works opened from disk.
 from __future__ import annotations
 
 import gettext
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -32,6 +32,10 @@ from .settings import Project
 
 INDEX_TEMPLATE = "site/index.html.j2"
 ISSUE_TEMPLATE = "site/issue.html.j2"
+PAGES_LIST = ".broadsheet-pages"
+"""In OUT, the files the last `site` wrote there, one a line: the next build removes those it no longer writes
+(the pages of an issue taken out of `issues/`, of a locale no longer configured), and nothing else in OUT."""
+PAGE_NAMES = ("index.html", "feed.atom")
 
 
 @dataclass(frozen=True)
@@ -57,26 +61,39 @@ def _dated_by(project: Project, until: date | None) -> tuple[list[Path], list[Pa
     return published, later
 
 
-def read_issues(project: Project, paths: Sequence[Path]) -> list[Prepared]:
-    """The issues at `paths`, read and checked, newest first; any invalid one stops everything, with all their
-    errors."""
-    if not paths:
-        raise InvalidInput(
-            [Diagnostic(str(project.issues_dir), 0, 0, "", "no issue files (*.yaml) to publish")]
-        )
+def read_issues(
+    project: Project, paths: Sequence[Path], until: date | None = None
+) -> tuple[list[Prepared], list[Path]]:
+    """The issues at `paths` dated `until` at the latest (all when None), read and checked, newest first, and the
+    paths of those dated later; any invalid one stops everything, with all their errors.
+
+    A file named after its date is left out unread when that date is later (`_dated_by`); one named otherwise
+    (`special.yaml`) tells its date only once read.
+    """
     prepared: list[Prepared] = []
+    later: list[Path] = []
     problems: list[Diagnostic] = []
     for path in paths:
         try:
-            prepared.append(prepare(project, path, shown(project, path)))
+            found = prepare(project, path, shown(project, path))
         except InvalidInput as exc:
             problems += errors_in(exc.diagnostics)
+            continue
+        if until and found.issue.date > until:
+            later.append(path)
+        else:
+            prepared.append(found)
     if problems:
         raise InvalidInput(problems)
+    if not prepared:
+        dated = f" dated {until} or earlier" if until else ""
+        raise InvalidInput(
+            [Diagnostic(str(project.issues_dir), 0, 0, "", f"no issue files (*.yaml){dated} to publish")]
+        )
     repeated = dated_alike([found.issue for found in prepared])
     if repeated:
         raise InvalidInput(repeated)
-    return sorted(prepared, key=lambda found: found.issue.date, reverse=True)
+    return sorted(prepared, key=lambda found: found.issue.date, reverse=True), later
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,8 @@ class Published:
     diagnostics: tuple[Diagnostic, ...]
     later: tuple[Path, ...] = ()
     """The issue files left out, dated after the day the site was built for."""
+    removed: tuple[Path, ...] = ()
+    """The files of the previous build that this one no longer writes, taken out of OUT."""
 
 
 def build_site(project: Project, out: Path | None = None, *, until: date | None = None) -> Published:
@@ -97,7 +116,7 @@ def build_site(project: Project, out: Path | None = None, *, until: date | None 
     template leaves OUT as it was.
     """
     paths, later = _dated_by(project, until)
-    prepared = read_issues(project, paths)
+    prepared, read_later = read_issues(project, paths, until)
     issues = [found.issue for found in prepared]
     publisher = _Publisher(project)
     files: dict[Path, str] = {}
@@ -112,11 +131,43 @@ def build_site(project: Project, out: Path | None = None, *, until: date | None 
             )
         files[Path(locale, "feed.atom")] = publisher.feed(locale, editions)
     folder = out or project.build_dir / "site"
-    return Published(
-        tuple(write_atomic(folder / name, content.encode("utf-8")) for name, content in files.items()),
-        tuple(diagnostics),
-        tuple(later),
+    stale = _no_longer_written(folder, files)
+    written = tuple(write_atomic(folder / name, content.encode("utf-8")) for name, content in files.items())
+    removed = _remove(folder, stale)
+    listed = "".join(f"{name.as_posix()}\n" for name in sorted(files))
+    write_atomic(folder / PAGES_LIST, listed.encode("utf-8"))
+    return Published(written, tuple(diagnostics), tuple(sorted(later + read_later)), removed)
+
+
+def _no_longer_written(folder: Path, files: Mapping[Path, str]) -> list[Path]:
+    """The files `folder`'s list of pages names that are not among `files`: only pages and feeds inside it,
+    whatever else a list edited by hand may hold."""
+    try:
+        listed = (folder / PAGES_LIST).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    names = {Path(line) for line in listed if line}
+    return sorted(
+        folder / name
+        for name in names - set(files)
+        if not name.is_absolute() and ".." not in name.parts and name.name in PAGE_NAMES
     )
+
+
+def _remove(folder: Path, stale: Sequence[Path]) -> tuple[Path, ...]:
+    """Delete the `stale` files that are still there, and the folders inside `folder` they leave empty."""
+    removed: list[Path] = []
+    for path in stale:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(path)
+        for parent in path.parents:
+            if parent == folder or any(parent.iterdir()):
+                break
+            parent.rmdir()
+    return tuple(removed)
 
 
 def _language_name(locale: str) -> str:

@@ -157,3 +157,5 @@ def site_command(ctx: click.Context, out: Path | None, until: date | None) -> No
         click.echo(f"{shown(path)}: not published: dated after {day} (--until publishes it)", err=True)
     for path in published.written:
         click.echo(f"wrote {shown(path)}")
+    for path in published.removed:
+        click.echo(f"removed {shown(path)}")

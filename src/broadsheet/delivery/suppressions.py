@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +30,8 @@ from .feedback import sendgrid_time
 from .lifecycle import Cause, Listing
 from .store import Status, Subscriber
 from .transports import TransportError
-from .transports.sendgrid import KEY_VARIABLE, URL_VARIABLE
+from .transports.retry import Backoff
+from .transports.sendgrid import KEY_VARIABLE, URL_VARIABLE, rate_limit_wait, retry_after
 
 LISTS = (
     ("bounces", Status.BOUNCED),
@@ -59,6 +61,7 @@ class _HideRequestDumps(logging.Filter):
 
 
 logging.getLogger("python_http_client.client").addFilter(_HideRequestDumps())
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,7 +91,19 @@ def lists(group: int | None) -> list[tuple[str, Status]]:
     return [*LISTS, GROUP_LIST] if group is not None else list(LISTS)
 
 
-def _entries(client: SendGridAPIClient, name: str) -> Iterator[tuple[str, datetime | None]]:
+@dataclass(frozen=True)
+class Patience:
+    """How `sync` waits out SendGrid's transient answers (a rate limit, a 5xx), as the `sendgrid` transport does:
+    until the limit resets or as Retry-After asks, never sooner than `backoff`, for at most `max_wait` at once."""
+
+    backoff: Backoff = field(default_factory=Backoff)
+    clock: Callable[[], float] = time.time
+    max_wait: float = 120.0
+
+
+def _entries(
+    client: SendGridAPIClient, name: str, patience: Patience
+) -> Iterator[tuple[str, datetime | None]]:
     """Every address on one suppression list, and when it was listed (None: the entry does not say), page by page."""
     offset = 0
     while True:
@@ -97,6 +112,7 @@ def _entries(client: SendGridAPIClient, name: str) -> Iterator[tuple[str, dateti
             functools.partial(
                 getattr(client.client.suppression, name).get, query_params={"limit": PAGE, "offset": offset}
             ),
+            patience,
         )
         for entry in page:
             if isinstance(entry, dict) and isinstance(entry.get("email"), str):
@@ -106,27 +122,51 @@ def _entries(client: SendGridAPIClient, name: str) -> Iterator[tuple[str, dateti
         offset += PAGE
 
 
-def _group_entries(client: SendGridAPIClient, group: int) -> Iterator[tuple[str, datetime | None]]:
+def _group_entries(
+    client: SendGridAPIClient, group: int, patience: Patience
+) -> Iterator[tuple[str, datetime | None]]:
     """Every address unsubscribed from `group`, and when. SendGrid lists every group's in one answer, not by
     pages (`GET /v3/asm/suppressions`: email, group_id, group_name, created_at)."""
     name = f"unsubscribe group {group}"
-    for entry in _read(name, client.client.asm.suppressions.get):
+    for entry in _read(name, client.client.asm.suppressions.get, patience):
         if isinstance(entry, dict) and entry.get("group_id") == group and isinstance(entry.get("email"), str):
             yield entry["email"], sendgrid_time(entry.get("created_at"))
 
 
-def _read(name: str, request: Callable[[], Any]) -> list[Any]:
+def _read(name: str, request: Callable[[], Any], patience: Patience) -> list[Any]:
     """The list `request` answers with; what went wrong, in a `TransportError` naming the list, if it did not."""
-    try:
-        response = request()
-    except http_errors.HTTPError as exc:
-        status = int(exc.status_code)
-        cause = (
-            "SendGrid rejected the API key" if status == 401 else f"SendGrid answered {status} {exc.reason}"
-        )
-        raise TransportError(f"sendgrid: reading the {name} list: {cause}") from None
-    except OSError as exc:
-        raise TransportError(f"sendgrid: reading the {name} list: cannot reach SendGrid ({exc})") from None
+    failures = 0
+    while True:
+        try:
+            response = request()
+            break
+        except http_errors.HTTPError as exc:
+            status = int(exc.status_code)
+            if status == 401:
+                raise TransportError(
+                    f"sendgrid: reading the {name} list: SendGrid rejected the API key"
+                ) from None
+            failures += 1
+            answered = f"sendgrid: reading the {name} list: SendGrid answered {status} {exc.reason}"
+            if not (status == 429 or status >= 500):
+                raise TransportError(answered) from None
+            if failures >= patience.backoff.attempts:
+                raise TransportError(f"{answered}, {failures} times") from None
+            asked = (
+                rate_limit_wait(exc.headers, patience.clock()) if status == 429 else retry_after(exc.headers)
+            )
+            if asked is not None and asked > patience.max_wait:
+                raise TransportError(
+                    f"{answered}, and asks to wait {asked:.0f} s, more than the {patience.max_wait:.0f} s this "
+                    "waits; run it again later"
+                ) from None
+            wait = max(asked or 0.0, patience.backoff.delay(failures))
+            log.warning("SendGrid answered %s to the %s list; trying again in %.1f s", status, name, wait)
+            patience.backoff.sleep(wait)
+        except OSError as exc:
+            raise TransportError(
+                f"sendgrid: reading the {name} list: cannot reach SendGrid ({exc})"
+            ) from None
     try:
         page: Any = json.loads(response.body or b"[]")
     except ValueError:
@@ -136,15 +176,18 @@ def _read(name: str, request: Callable[[], Any]) -> list[Any]:
     return page
 
 
-def sync(engine: Engine, client: SendGridAPIClient, group: int | None = None) -> Synced:
+def sync(
+    engine: Engine, client: SendGridAPIClient, group: int | None = None, patience: Patience | None = None
+) -> Synced:
     """Mark the subscribers SendGrid suppresses, on `lists(group)`; what each list held and what changed."""
+    patience = patience or Patience()
     synced = Synced()
     for name, _status in lists(group):
         listed: dict[str, datetime | None] = {}
         entries = (
-            _group_entries(client, group)
+            _group_entries(client, group, patience)
             if name == GROUP_LIST[0] and group is not None
-            else _entries(client, name)
+            else _entries(client, name, patience)
         )
         for address, listed_at in entries:
             address = address.strip().lower()

@@ -344,13 +344,13 @@ class SendGridTransport:
                 f"the connection to SendGrid broke after the request went out, before the answer ({exc!r})"
             ) from None
         if status == 429:
-            raise _NotTaken(f"429 Too Many Requests{problems}", self._rate_limit_wait(headers))
+            raise _NotTaken(f"429 Too Many Requests{problems}", rate_limit_wait(headers, self._clock()))
         if status == 504:
             # A gateway before SendGrid gave up waiting for it: SendGrid may have taken the request all the same.
             raise _AnswerLost(f"a gateway before SendGrid gave up waiting for its answer ({status} {reason})")
         if status >= 500:
             # A 503's Retry-After says when the service is back (RFC 9110 10.2.3): trying sooner wastes the tries.
-            raise _NotTaken(f"{status} {reason}{problems}", _number(headers.get("Retry-After")))
+            raise _NotTaken(f"{status} {reason}{problems}", retry_after(headers))
         if 300 <= status < 400:
             raise self._stop(
                 f"{self.url} answered {status} {reason}, a redirect to {headers.get('Location')!r}, which is not "
@@ -367,15 +367,6 @@ class SendGridTransport:
             raise _Refused(reasons, problems)
         cause = _REFUSALS.get(status, f"SendGrid refused the request ({status} {reason})")
         raise self._stop(f"{cause}{problems}")
-
-    def _rate_limit_wait(self, headers: Any) -> float | None:
-        """Seconds until SendGrid's rate limit resets, from X-RateLimit-Reset (a Unix time) or Retry-After."""
-        if headers is None:
-            return None
-        reset = _number(headers.get("X-RateLimit-Reset"))
-        if reset is not None:
-            return max(0.0, reset - self._clock())
-        return _number(headers.get("Retry-After"))
 
     def _problems(self, errors: Sequence[tuple[str, str]]) -> str:
         """SendGrid's own error messages, as `: field: message; ...`."""
@@ -444,6 +435,22 @@ def _json_bytes(values: Mapping[str, str], limit: int) -> int:
     if bound < limit:
         return bound
     return len(json.dumps(dict(values), ensure_ascii=False).encode("utf-8"))
+
+
+def rate_limit_wait(headers: Any, now: float) -> float | None:
+    """Seconds from `now` until SendGrid's rate limit resets, from X-RateLimit-Reset (a Unix time) or
+    Retry-After; None when the answer says neither."""
+    if headers is None:
+        return None
+    reset = _number(headers.get("X-RateLimit-Reset"))
+    if reset is not None:
+        return max(0.0, reset - now)
+    return retry_after(headers)
+
+
+def retry_after(headers: Any) -> float | None:
+    """The seconds a Retry-After header asks to wait (RFC 9110 10.2.3), when given as a number."""
+    return _number(headers.get("Retry-After")) if headers is not None else None
 
 
 def _number(value: Any) -> float | None:
