@@ -20,6 +20,7 @@ from broadsheet.site import build_site
 from .support import REPO, SAMPLE
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 SECOND = """\
 date: 2024-01-04
@@ -177,6 +178,30 @@ def test_issue_text_is_escaped_never_markup(two_issues: Project, tmp_path: Path)
         assert "<b>Ahead" not in html
     feed = ET.parse(tmp_path / "out" / "en" / "feed.atom").getroot()
     assert feed.findall(f"{ATOM}entry/{ATOM}title")[0].text == "The Year <b>Ahead</b>"
+
+
+def test_a_title_left_in_english_in_the_burmese_feed_is_marked_english(
+    two_issues: Project, tmp_path: Path
+) -> None:
+    build_site(two_issues, tmp_path / "out")
+    feed = ET.parse(tmp_path / "out" / "my" / "feed.atom").getroot()
+    assert feed.get(XML_LANG) == "my"
+    newest, sample = feed.findall(f"{ATOM}entry")
+    # The newer issue has no Burmese catalog: its title and summary fall back to English, and say so.
+    assert [
+        (e.tag.removeprefix(ATOM), e.get(XML_LANG))
+        for e in newest
+        if e.tag in (f"{ATOM}title", f"{ATOM}summary")
+    ] == [
+        ("title", "en"),
+        ("summary", "en"),
+    ]
+    # The sample's are translated: in the feed's language.
+    title = sample.find(f"{ATOM}title")
+    assert title is not None and title.get(XML_LANG) is None
+    assert title.text == "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"
+    english = ET.parse(tmp_path / "out" / "en" / "feed.atom").getroot()
+    assert all(element.get(XML_LANG) is None for element in english.iter() if element is not english)
 
 
 @pytest.mark.parametrize("locale", ["en", "my"])

@@ -17,6 +17,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # feedgen ships no type hints
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # feedgen's own XML library
 
 from . import __version__, burmese
 from .atomic import write_atomic
@@ -274,7 +275,28 @@ class _Publisher:
             if issue.summary:
                 entry.summary(issue.summary)
         atom: bytes = feed.atom_str(pretty=True)
-        return atom.decode("utf-8")
+        return _marked(atom, editions).decode("utf-8")
+
+
+def _marked(atom: bytes, editions: Sequence[Edition]) -> bytes:
+    """The feed `atom` with each entry's title and summary that is not in the feed's language marked with its
+    own (`xml:lang`), as the pages mark it: an English title left untranslated in the Burmese feed was taken for
+    Burmese by feed readers (feedgen sets a language on the feed alone)."""
+    marks = [(edition.issue.title_lang, edition.issue.summary_lang) for edition in editions]
+    if not any(lang for pair in marks for lang in pair):
+        return atom
+    tree = etree.fromstring(atom)
+    for entry, (title_lang, summary_lang) in zip(tree.iterfind(f"{_ATOM}entry"), marks, strict=True):
+        for tag, lang in (("title", title_lang), ("summary", summary_lang)):
+            element = entry.find(f"{_ATOM}{tag}")
+            if lang and element is not None:
+                element.set(_XML_LANG, language_tag(lang))
+    marked: bytes = etree.tostring(tree, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+    return marked
+
+
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def _midnight(issue: Issue) -> datetime:
