@@ -203,6 +203,29 @@ def test_numbers_where_text_belongs_keep_their_spelling(read: Callable[[str], Re
     assert (reading.issue.resources[0].title, reading.issue.resources[0].by) == ("0x1F", ("1.50",))
 
 
+def test_yes_and_no_where_text_belongs_are_the_words_written(read: Callable[[str], Reading]) -> None:
+    # YAML 1.1 reads these as true and false: a title "No", an organization "ON", Norwegian's code.
+    reading = read(
+        """
+        date: 2023-12-21
+        title: No
+        author: On
+        editorial: Yes.
+        resources:
+          reports:
+            - title: Off
+              url: https://example.org/1
+              by: [Yes, NO]
+              lang: no
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert (reading.issue.title, reading.issue.author) == ("No", "On")
+    resource = reading.issue.resources[0]
+    assert (resource.title, resource.by, resource.lang) == ("Off", ("Yes", "NO"), "no")
+
+
 def test_author_defaults_to_the_settings_default_author(
     read: Callable[[str], Reading], tmp_project: Project
 ) -> None:

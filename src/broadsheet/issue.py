@@ -253,9 +253,9 @@ class _Converter:
                 (_spot(node), f"cannot read value: {received(node.value)} is not a valid {tag}", path)
             )
             return node.value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            # No field of an issue is a number: one is text as written, as YAML 1.1 reads `1.10` as 1.1,
-            # `010` as 8 and `12:30` (base 60) as 750.
+        if isinstance(value, int | float):
+            # No field of an issue is a number or a yes/no: one is text as written, as YAML 1.1 reads `1.10` as
+            # 1.1, `010` as 8, `12:30` (base 60) as 750, and `No`, `On` or `lang: no` (Norwegian) as true or false.
             return node.value
         return value
 
