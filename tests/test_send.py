@@ -373,15 +373,19 @@ def test_killed_sender_resumes_without_duplicates(
     assert states(engine) == Counter({"sent": 20})
 
 
-@pytest.mark.parametrize("connections", [1, 4])
+@pytest.mark.parametrize(
+    ("stop_with", "connections"),
+    # SIGTERM is how `systemctl stop`, `docker stop` and a CI job's timeout end a process.
+    [(signal.SIGINT, 1), (signal.SIGINT, 4), (signal.SIGTERM, 1), (signal.SIGTERM, 4)],
+)
 def test_sender_interrupted_ends_after_the_hand_overs_in_flight_leaving_no_copy_unknown(
-    sample_project: Project, engine: Engine, smtp_server: Any, connections: int
+    sample_project: Project, engine: Engine, smtp_server: Any, stop_with: signal.Signals, connections: int
 ) -> None:
-    # Ctrl-C while the only connection's copy waits for its answer: the run waits for it, and records it.
+    # Stopped while a connection's copy waits for its answer: the run waits for it, and records it.
     project = with_settings(sample_project, f"retry_base_seconds = 0.01\nsmtp_connections = {connections}\n")
     recorder, url = smtp_server
     addresses = add_subscribers(engine, 20)
-    recorder.kill_at, recorder.kill_with = 7, signal.SIGINT
+    recorder.kill_at, recorder.kill_with = 7, stop_with
     process = start_send(project, environment(engine), "--yes", "--transport", url, "--batch-size", "3")
     recorder.victim = process.pid
     _out, err = process.communicate(timeout=120)
