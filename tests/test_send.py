@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -307,21 +308,26 @@ def free_port() -> int:
 
 
 class Recorder:
-    """An SMTP server's handler: records every message, and can kill the sender on the Nth one."""
+    """An SMTP server's handler: records every message, and can signal the sender (kill it) on the Nth one."""
 
     def __init__(self) -> None:
         self.received: list[str] = []
         self.kill_at: int | None = None
+        self.kill_with = signal.SIGKILL
         self.victim: int | None = None
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.received.extend(envelope.rcpt_tos)
-            if self.kill_at is not None and len(self.received) >= self.kill_at and self.victim:
-                # The message arrived, but the sender dies before hearing "250": its fate is unknown to it.
-                os.kill(self.victim, signal.SIGKILL)
+            signalled = self.kill_at is not None and len(self.received) >= self.kill_at and self.victim
+            if signalled and self.victim:
+                # The message arrived, but the sender is signalled before hearing "250": killed, its fate is
+                # unknown to it.
+                os.kill(self.victim, self.kill_with)
                 self.kill_at = None
+        if signalled:
+            await asyncio.sleep(0.2)  # the answer comes after the signal was taken
         return "250 OK"
 
 
@@ -364,6 +370,33 @@ def test_killed_sender_resumes_without_duplicates(
     )
     assert retried.returncode == 0, retried.stderr
     assert set(recorder.received) == set(addresses)
+    assert states(engine) == Counter({"sent": 20})
+
+
+@pytest.mark.parametrize(
+    ("stop_with", "connections"),
+    # SIGTERM is how `systemctl stop`, `docker stop` and a CI job's timeout end a process.
+    [(signal.SIGINT, 1), (signal.SIGINT, 4), (signal.SIGTERM, 1), (signal.SIGTERM, 4)],
+)
+def test_sender_interrupted_ends_after_the_hand_overs_in_flight_leaving_no_copy_unknown(
+    sample_project: Project, engine: Engine, smtp_server: Any, stop_with: signal.Signals, connections: int
+) -> None:
+    # Stopped while a connection's copy waits for its answer: the run waits for it, and records it.
+    project = with_settings(sample_project, f"retry_base_seconds = 0.01\nsmtp_connections = {connections}\n")
+    recorder, url = smtp_server
+    addresses = add_subscribers(engine, 20)
+    recorder.kill_at, recorder.kill_with = 7, stop_with
+    process = start_send(project, environment(engine), "--yes", "--transport", url, "--batch-size", "3")
+    recorder.victim = process.pid
+    _out, err = process.communicate(timeout=120)
+
+    assert process.returncode == 1, err
+    assert err.endswith("Aborted!\n")
+    assert SendLedger(engine, "2023-12-21").unknown() == []
+    assert states(engine)["sent"] == len(recorder.received)
+    resumed = run_send(project, environment(engine), "--yes", "--transport", url, "--batch-size", "3")
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(recorder.received) == sorted(addresses)  # each once
     assert states(engine) == Counter({"sent": 20})
 
 

@@ -889,6 +889,28 @@ def test_smtp_server_without_8bitmime_or_smtputf8_gets_seven_bit_copies_of_burme
     assert_is_copy_for(parse(to_burmese.data), burmese)
 
 
+@pytest.mark.parametrize(
+    ("address", "sent_to"),
+    [
+        # IDNA 2003 (Python's `idna` codec) maps ß to ss and a final sigma to a sigma: other domains, other owners.
+        ("leser@straße.example", "leser@xn--strae-oqa.example"),
+        ("reader@βόλος.example", "reader@xn--nxasmm1c.example"),
+    ],
+)
+def test_smtp_sends_to_the_domain_the_address_names_where_idna_2003_maps_it_to_another(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], address: str, sent_to: str
+) -> None:
+    mailbox = start_smtp()
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    [delivery] = send_each(transport, subscriber(address, 1, "Reader"))
+
+    assert delivery.outcome is Outcome.SENT
+    [received] = mailbox.messages
+    assert received.rcpt_tos == [sent_to]
+    assert parse(received.data)["To"].addresses[0].addr_spec == sent_to
+
+
 def test_smtp_server_that_cannot_be_reached_is_retried_then_stops_the_send(
     smtp: Callable[..., SMTPTransport], waits: list[float]
 ) -> None:

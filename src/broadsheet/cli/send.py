@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -203,7 +206,7 @@ def send_command(
         click.confirm(f"Send {found.date.isoformat()} through {transport.name}: {summary}?", abort=True)
     stopped: TransportError | None = None
     # The bar ends before any error is printed, and gives the terminal its cursor back.
-    with _progress_reporter() as progress:
+    with _progress_reporter() as progress, _terminated_as_interrupted():
         try:
             sending.send_issue(
                 project,
@@ -285,6 +288,25 @@ def _print_copies(copies: Sequence[Copy], state: str, issue: str) -> None:
         [(copy.address, copy.locale, copy.answer, copy.subscriber_id, copy.attempts) for copy in copies],
         text_columns=3,
     )
+
+
+@contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM (`systemctl stop`, `docker stop`, a CI job's timeout) ends the block as Ctrl-C does: a send's
+    channels end after the hand-over each is in, its answer recorded. Its default, dying at once, left up to
+    one copy a channel `unknown`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are only ever taken by the main thread
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager

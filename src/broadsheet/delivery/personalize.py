@@ -23,6 +23,7 @@ from ..errors import BroadsheetError
 from ..model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from ..settings import Settings
 from .transports import Recipient
+from .transports.mime import ascii_domain
 
 SECRET_VARIABLE = "BROADSHEET_SECRET"
 MIN_SECRET_LENGTH = 16
@@ -133,7 +134,7 @@ def sender_domain(sender: str) -> str:
 
 def _ascii_host(host: str) -> str:
     try:
-        return host.encode("idna").decode("ascii") if not host.isascii() else host
+        return ascii_domain(host) if not host.isascii() else host
     except UnicodeError:
         return host
 

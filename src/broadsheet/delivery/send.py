@@ -208,18 +208,25 @@ class _Channels:
         chunk = max(self.size * self.transport.channels, CLAIM_AT_LEAST)
         feed = _Feed(self.ledger, self.writer, list(self.emails), state, patience, self.size, chunk)
         stop = threading.Event()
+        ended = threading.Semaphore(0)
         errors: list[BaseException] = []
         channels = [
             threading.Thread(
-                target=self._channel, args=(feed, state, stop, errors), name=f"send-{number}", daemon=True
+                target=self._channel,
+                args=(feed, state, stop, errors, ended),
+                name=f"send-{number}",
+                daemon=True,
             )
             for number in range(self.transport.channels)
         ]
         for channel in channels:
             channel.start()
         try:
-            for channel in channels:
-                channel.join()
+            # Not `Thread.join`: Python 3.11's, interrupted while the thread runs, marks it stopped all the same
+            # (its handling of bpo-45274 releases the lock the running thread holds), and the join below then
+            # returned at once, leaving that channel's hand-over `sending`: unknown to the next run.
+            for _ in channels:
+                ended.acquire()
         except BaseException:
             # Interrupted (Ctrl-C): each channel ends after the hand-over it is in, its answer recorded.
             stop.set()
@@ -231,7 +238,14 @@ class _Channels:
         if errors:
             raise errors[0]
 
-    def _channel(self, feed: _Feed, state: State, stop: threading.Event, errors: list[BaseException]) -> None:
+    def _channel(
+        self,
+        feed: _Feed,
+        state: State,
+        stop: threading.Event,
+        errors: list[BaseException],
+        ended: threading.Semaphore,
+    ) -> None:
         """One channel's loop: each answer is committed with the next hand-over's `sending` mark, which the
         transport waits for (`Batch.cleared`) before any copy's data goes out, preparing what it can meanwhile."""
         settled: list[tuple[int, Delivery]] = []
@@ -278,6 +292,7 @@ class _Channels:
                     self.writer.hand_over((), settled)()
                 except BaseException as exc:  # as above
                     errors.append(exc)
+            ended.release()
 
     def _count(self, *, settled: Sequence[Delivery] = (), deferred: int = 0) -> None:
         with self._lock:

@@ -25,6 +25,8 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr
 from typing import Any, cast
 
+import idna
+
 from . import Batch, Recipient, personalize
 
 MAX_HEADER_LINE = 998
@@ -130,10 +132,22 @@ def ascii_address(address: str) -> str:
     if not parsed.username or not parsed.domain:
         raise ValueError(f"{address!r} is not an email address")
     try:
-        domain = parsed.domain.encode("idna").decode("ascii")
+        domain = ascii_domain(parsed.domain)
     except UnicodeError:
         raise ValueError(f"{address!r}: the domain cannot be written in IDNA form") from None
     return Address(username=parsed.username, domain=domain).addr_spec
+
+
+def ascii_domain(domain: str) -> str:
+    """`domain` as DNS and SMTP carry it: a non-ASCII one in IDNA 2008 form (UTS #46), as email-validator
+    reads addresses on import. Raises UnicodeError for one that has none.
+
+    Python's `idna` codec is IDNA 2003, which maps `ß` to `ss` and a final sigma (`ς`) to a sigma:
+    `straße.de` went out as `strasse.de`, a domain of someone else.
+    """
+    if domain.isascii():
+        return domain.encode("idna").decode("ascii")  # checks the labels' lengths
+    return idna.encode(domain, uts46=True).decode("ascii")
 
 
 def compose(batch: Batch, recipient: Recipient) -> EmailMessage:
