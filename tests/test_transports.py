@@ -1218,6 +1218,21 @@ def test_sendgrid_drops_the_characters_it_refuses_in_names(
     ]
 
 
+@pytest.mark.parametrize(
+    ("address", "sent"),
+    [
+        ("leser@straße.de", "leser@xn--strae-oqa.de"),  # IDNA 2008: ß is kept, not made "ss"
+        ("aung@မြန်မာ.com", "aung@xn--7idjb0f4ck.com"),
+        ("reader@example.com", "reader@example.com"),
+    ],
+)
+def test_sendgrid_gets_a_domain_in_its_idna_form(
+    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], address: str, sent: str
+) -> None:
+    sendgrid_transport().send(edition(subscriber(address)))
+    assert sendgrid.requests[0]["personalizations"][0]["to"] == [{"email": sent}]
+
+
 ODD_NAMES = [
     "",
     "မောင် ကိုကို",

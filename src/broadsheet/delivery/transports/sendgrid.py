@@ -41,6 +41,7 @@ from sendgrid.helpers.mail import (  # type: ignore[import-untyped]
 
 from ...logs import without_addresses
 from . import Batch, Delivery, Outcome, Recipient, TransportError, personalize
+from .mime import ascii_domain
 from .retry import Backoff
 
 log = logging.getLogger(__name__)
@@ -295,7 +296,8 @@ class SendGridTransport:
             )
         # SendGrid refuses a recipient's name with `,` or `;` in it.
         name = " ".join(recipient.name.replace(",", " ").replace(";", " ").split())
-        to = {"email": recipient.address, "name": name} if name else {"email": recipient.address}
+        address = _sendable(recipient.address)
+        to = {"email": address, "name": name} if name else {"email": address}
         personalization: dict[str, Any] = {"to": [to]}
         if recipient.substitutions:
             personalization["substitutions"] = dict(recipient.substitutions)
@@ -458,3 +460,16 @@ def _number(value: Any) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _sendable(address: str) -> str:
+    """`address` with a non-ASCII domain in its IDNA 2008 form (`xn--...`), as DNS knows it and as the SMTP
+    transport sends it: SendGrid is not known to take a domain in Unicode. A local part stays as it is (SendGrid
+    takes UTF-8 there); a domain with no IDNA form goes as written, for SendGrid to refuse that copy alone."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    try:
+        return f"{local}@{ascii_domain(domain)}"
+    except UnicodeError:
+        return address
