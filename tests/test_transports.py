@@ -1079,6 +1079,34 @@ def test_smtp_server_certificate_that_does_not_verify_stops_the_send(
     assert waits == []
 
 
+def test_smtp_to_a_server_that_speaks_tls_on_connect_says_to_write_smtps(
+    start_smtp: Callable[..., Mailbox],
+    smtp: Callable[..., SMTPTransport],
+    certificate: tuple[Path, Path],
+    waits: list[float],
+) -> None:
+    mailbox = start_smtp(ssl_context=server_context(certificate))
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}", timeout=0.5)
+    with pytest.raises(
+        TransportError,
+        match=r"timed out; a server that speaks TLS on connect, as on port 465, wants smtps://",
+    ):
+        transport.send(edition(subscriber("reader@example.com")))
+    assert mailbox.messages == []
+
+
+def test_smtps_to_a_server_that_speaks_plain_smtp_first_says_to_write_smtp(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    mailbox = start_smtp()
+    transport = smtp(f"smtps://127.0.0.1:{mailbox.port}")
+    with pytest.raises(
+        TransportError, match=r"TLS failed: WRONG_VERSION_NUMBER \(the server speaks plain SMTP first"
+    ):
+        transport.send(edition(subscriber("reader@example.com")))
+    assert waits == []
+
+
 def test_smtp_url_gives_user_port_and_tls() -> None:
     plain = SMTPTransport.from_url("smtp://mail.example.org")
     assert (plain.host, plain.port, plain.implicit_tls, plain.username) == (

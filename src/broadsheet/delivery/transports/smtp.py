@@ -417,7 +417,13 @@ class SMTPTransport:
             raise _NotTaken(f"the server closed the connection during the TLS handshake ({exc})") from None
         except ssl.SSLError as exc:
             _close(connection)
-            raise TransportError(f"{self._where}: TLS failed: {exc.reason or exc}") from None
+            hint = (
+                " (the server speaks plain SMTP first, as on ports 587 and 25: write smtp://, which starts TLS"
+                " with STARTTLS)"
+                if self.implicit_tls and exc.reason == "WRONG_VERSION_NUMBER"
+                else ""
+            )
+            raise TransportError(f"{self._where}: TLS failed: {exc.reason or exc}{hint}") from None
         except TransportError:
             _close(connection)
             raise
@@ -430,7 +436,15 @@ class SMTPTransport:
             raise _NotTaken(f"connecting: {_reply(exc.smtp_code, exc.smtp_error)}") from None
         except (smtplib.SMTPException, OSError) as exc:
             _close(connection)
-            raise _NotTaken(f"cannot connect ({exc})") from None
+            # A server that speaks TLS as soon as it is reached waits for the client's first words, and the client
+            # for its greeting: neither speaks.
+            timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+            hint = (
+                "; a server that speaks TLS on connect, as on port 465, wants smtps://"
+                if timed_out and not self.implicit_tls
+                else ""
+            )
+            raise _NotTaken(f"cannot connect ({exc}{hint})") from None
         return connection
 
 
