@@ -1079,6 +1079,20 @@ def test_smtp_server_certificate_that_does_not_verify_stops_the_send(
     assert waits == []
 
 
+def test_a_login_asked_of_a_server_that_offers_auth_over_tls_only_says_so(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    # aiosmtpd, as Postfix by default, offers AUTH only once the connection is encrypted.
+    mailbox = start_smtp(authenticator=accept_only(b"editor", b"right"), auth_require_tls=True)
+    transport = smtp(f"smtp://editor:right@127.0.0.1:{mailbox.port}")
+    with pytest.raises(
+        TransportError,
+        match=r"does not offer AUTH on a connection without TLS: if it offers AUTH over TLS only, write smtps://",
+    ):
+        transport.send(edition(subscriber("reader@example.com")))
+    assert mailbox.messages == [] and waits == []
+
+
 def test_smtp_to_a_server_that_speaks_tls_on_connect_says_to_write_smtps(
     start_smtp: Callable[..., Mailbox],
     smtp: Callable[..., SMTPTransport],

@@ -408,9 +408,17 @@ class SMTPTransport:
                 f"{self._where}: the server refused the login of {self.username!r}: {_reply(exc.smtp_code, exc.smtp_error)}",
             ) from None
         except smtplib.SMTPNotSupportedError:
+            # Many servers offer AUTH only once the connection is encrypted (aiosmtpd's and Postfix's default).
+            plain = connection is not None and not self.implicit_tls and not connection.has_extn("starttls")
             _close(connection)
             raise TransportError(
-                f"{self._where}: the server does not offer AUTH; remove the user from the URL"
+                f"{self._where}: the server does not offer AUTH"
+                + (
+                    " on a connection without TLS: if it offers AUTH over TLS only, write smtps://; if it wants no"
+                    " login, remove the user from the URL"
+                    if plain
+                    else "; remove the user from the URL"
+                )
             ) from None
         except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
             _close(connection)
