@@ -23,7 +23,7 @@ from ..errors import BroadsheetError
 from ..model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
 from ..settings import Settings
 from .transports import Recipient
-from .transports.mime import ascii_domain
+from .transports.mime import ascii_host
 
 SECRET_VARIABLE = "BROADSHEET_SECRET"
 MIN_SECRET_LENGTH = 16
@@ -129,14 +129,7 @@ class Signer:
 def sender_domain(sender: str) -> str:
     """The domain of the sender's address, as headers carry it (IDNA), for Message-IDs."""
     address = parseaddr(sender)[1]
-    return _ascii_host(address.rpartition("@")[2]) or "localhost"
-
-
-def _ascii_host(host: str) -> str:
-    try:
-        return ascii_domain(host) if not host.isascii() else host
-    except UnicodeError:
-        return host
+    return ascii_host(address.rpartition("@")[2]) or "localhost"
 
 
 def ascii_url(url: str) -> str:
@@ -149,7 +142,7 @@ def ascii_url(url: str) -> str:
     host, colon, port = (
         hostport.rpartition(":") if hostport.rpartition(":")[2].isdigit() else (hostport, "", "")
     )
-    netloc = f"{userinfo}{at}{_ascii_host(host)}{colon}{port}"
+    netloc = f"{userinfo}{at}{ascii_host(host)}{colon}{port}"
     unreserved = "/:@!$&'()*+,;=%?#~"
     return urlunsplit(
         (
@@ -166,7 +159,7 @@ def ascii_url(url: str) -> str:
 def _unsubscribe_mailto(address: str) -> str:
     """The List-Unsubscribe target that mails `address`, as a header carries it."""
     mailbox, _, domain = address.rpartition("@")
-    return f"<mailto:{ascii_url(mailbox)}@{_ascii_host(domain)}?subject=unsubscribe>"
+    return f"<mailto:{ascii_url(mailbox)}@{ascii_host(domain)}?subject=unsubscribe>"
 
 
 def recipient(subscriber: Addressee, issue: str, settings: Settings, signer: Signer) -> Recipient:

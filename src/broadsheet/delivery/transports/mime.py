@@ -150,6 +150,15 @@ def ascii_domain(domain: str) -> str:
     return idna.encode(domain, uts46=True).decode("ascii")
 
 
+def ascii_host(host: str) -> str:
+    """`host` as DNS carries it (`ascii_domain`), or as written when it is ASCII or has no IDNA form: for a link or
+    a SendGrid recipient, where such a host fails where it is used, that copy alone."""
+    try:
+        return ascii_domain(host) if not host.isascii() else host
+    except UnicodeError:
+        return host
+
+
 def compose(batch: Batch, recipient: Recipient) -> EmailMessage:
     """`recipient`'s copy of `batch`. Raises ValueError for an address or header that cannot be written."""
     values = recipient.substitutions

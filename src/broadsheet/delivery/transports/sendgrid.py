@@ -41,7 +41,7 @@ from sendgrid.helpers.mail import (  # type: ignore[import-untyped]
 
 from ...logs import without_addresses
 from . import Batch, Delivery, Outcome, Recipient, TransportError, personalize
-from .mime import ascii_domain
+from .mime import ascii_host
 from .retry import Backoff
 
 log = logging.getLogger(__name__)
@@ -296,7 +296,10 @@ class SendGridTransport:
             )
         # SendGrid refuses a recipient's name with `,` or `;` in it.
         name = " ".join(recipient.name.replace(",", " ").replace(";", " ").split())
-        address = _sendable(recipient.address)
+        # A non-ASCII domain as the SMTP transport sends it, in IDNA 2008 form: SendGrid is not known to take
+        # one in Unicode. The part before @ is ASCII (the import refuses others).
+        local, at, domain = recipient.address.rpartition("@")
+        address = f"{local}{at}{ascii_host(domain)}"
         to = {"email": address, "name": name} if name else {"email": address}
         personalization: dict[str, Any] = {"to": [to]}
         if recipient.substitutions:
@@ -460,16 +463,3 @@ def _number(value: Any) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _sendable(address: str) -> str:
-    """`address` with a non-ASCII domain in its IDNA 2008 form (`xn--...`), as DNS knows it and as the SMTP
-    transport sends it: SendGrid is not known to take a domain in Unicode. A local part stays as it is (SendGrid
-    takes UTF-8 there); a domain with no IDNA form goes as written, for SendGrid to refuse that copy alone."""
-    local, _, domain = address.rpartition("@")
-    if domain.isascii():
-        return address
-    try:
-        return f"{local}@{ascii_domain(domain)}"
-    except UnicodeError:
-        return address
