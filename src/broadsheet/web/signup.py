@@ -207,8 +207,7 @@ class SignUp:
             )
             source = str(rest[0]) if rest else ""
         except (BadData, TypeError, ValueError):
-            logger.info("event=confirm outcome=invalid-token")
-            return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
+            return self._bad_link(request, "confirm", "invalid-token")
         if request.method in ("GET", "HEAD"):
             # Opening the link (or a link checker's HEAD of it) asks; only the button confirms. Mail scanners
             # (Safe Links, Mimecast) open every link of an email they pass: a sign-up someone else typed would
@@ -217,10 +216,7 @@ class SignUp:
                 lifecycle.confirmation_of, self.engine, identifier, digest, signed_at
             )
             if subscriber is None:
-                logger.info("event=confirm-page outcome=not-pending")
-                return self.pages.render(
-                    SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400
-                )
+                return self._bad_link(request, "confirm-page", "not-pending")
             if awaiting:
                 locale = subscriber.pending_locale or subscriber.locale
                 # Relative: the button posts to the link itself, wherever `confirm_url` put it.
@@ -230,12 +226,17 @@ class SignUp:
             lifecycle.confirm, self.engine, identifier, digest, utcnow(), form_source(source), signed_at
         )
         if subscriber is None:
-            logger.info("event=confirm outcome=not-pending")
-            return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
+            return self._bad_link(request, "confirm", "not-pending")
         logger.info(
             "event=confirm outcome=%s subscriber=%d", "active" if newly else "already-active", subscriber.id
         )
         return self._confirmed_page(subscriber, newly=newly)
+
+    def _bad_link(self, request: Request, event: str, outcome: str) -> HTMLResponse:
+        """400 and the page of a confirmation link that confirms nothing (altered, expired, or of an address that
+        left since), in the visitor's language; logged as `event=... outcome=...`."""
+        logger.info("event=%s outcome=%s", event, outcome)
+        return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
 
     def _confirmed_page(self, subscriber: Subscriber, *, newly: bool) -> HTMLResponse:
         """The page of a confirmed subscription (`newly` by this request), with the way to their preferences."""
