@@ -357,11 +357,12 @@ def add_subscribers(
     locales: tuple[str, ...] = ("en", "my"),
     status: Status = Status.ACTIVE,
     start: int = 0,
+    domains: tuple[str, ...] = ("example.org",),
 ) -> list[str]:
     addresses = []
     with OrmSession(engine) as session, session.begin():
         for number in range(start, start + count):
-            address = f"reader{number}@example.org"
+            address = f"reader{number}@{domains[number % len(domains)]}"
             session.add(
                 Subscriber(
                     email=address,

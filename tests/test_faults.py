@@ -104,6 +104,8 @@ class Misbehaving:
         """452 to RCPT, every time."""
         self.greylist: set[str] = set()
         """451 to the first RCPT, then accepted."""
+        self.relay_denied = False
+        """554 5.7.1 to every RCPT, as Postfix answers a client it does not relay for."""
         self.close_every = 0
         """Close the connection with 421 at every Nth MAIL (0: never)."""
         self.delay = 0.0
@@ -142,6 +144,8 @@ class Misbehaving:
     ) -> str:
         if address in self.refuse:
             return f"550 5.1.1 <{address}>: no such user"
+        if self.relay_denied:
+            return f"554 5.7.1 <{address}>: Relay access denied"
         if address in self.full:
             return f"452 4.2.2 <{address}>: mailbox full"
         if address in self.greylist:
@@ -536,6 +540,34 @@ def test_a_mail_server_that_loses_every_answer_stops_the_send_after_a_few(
     )
     assert sum(server.received.values()) == 5
     assert states(engine) == Counter({"unknown": 5, "pending": 7})
+
+
+def test_a_mail_server_that_refuses_every_recipient_alike_stops_the_send_and_a_retry_sends_them_once(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    addresses = add_subscribers(engine, 12, domains=("example.org", "example.net", "example.com"))
+    server.relay_denied = True
+    over_one_connection(project)
+
+    result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"broadsheet: {url}: the mail server refused the last 5 recipients, at 3 domains, with the same answer: "
+        "RCPT TO: 554 5.7.1 <…>: Relay access denied. An answer every address gets is about the server's settings "
+        "or the sender (a relay it refuses, a login it wants), not about the readers: stopping before it refuses "
+        "the rest. Those 5 copies are failed; once the server takes them, run the same send with --retry-failed"
+    )
+    assert states(engine) == Counter({"failed": 5, "pending": 7})
+
+    server.relay_denied = False
+    again = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes", "--retry-failed")
+
+    assert again.returncode == 0, again.stderr
+    assert states(engine) == Counter({"sent": 12})
+    assert server.received == Counter({address: 1 for address in addresses})
 
 
 # -- SendGrid --------------------------------------------------------------------------------------------

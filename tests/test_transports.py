@@ -735,6 +735,65 @@ def test_smtp_unknown_recipient_fails_only_that_copy(
     ]
 
 
+def test_smtp_server_that_refuses_every_recipient_alike_stops_the_send_after_a_few(
+    start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    """Postfix's answer to a sender it will not relay for: every address gets it, whatever its domain."""
+    mailbox = start_smtp()
+    readers = [f"reader{number}@{domain}" for number in range(8) for domain in ("example.org", "example.net")]
+    for address in readers:
+        mailbox.rcpt_replies[address] = [f"554 5.7.1 <{address}>: Relay access denied"]
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    deliveries = [
+        delivery for address in readers[:5] for delivery in transport.send(edition(subscriber(address)))
+    ]
+    with pytest.raises(TransportError) as caught:
+        transport.send(edition(subscriber(readers[5])))
+
+    assert [d.outcome for d in deliveries] == [Outcome.FAILED] * 5
+    assert caught.value.message == (
+        f"smtp://127.0.0.1:{mailbox.port}: the mail server refused the last 5 recipients, at 2 domains, with the "
+        "same answer: RCPT TO: 554 5.7.1 <…>: Relay access denied. An answer every address gets is about the "
+        "server's settings or the sender (a relay it refuses, a login it wants), not about the readers: stopping "
+        "before it refuses the rest. Those 5 copies are failed; once the server takes them, run the same send "
+        "with --retry-failed"
+    )
+    assert mailbox.rcpt_replies[readers[5]]  # the sixth was never asked for: its refusal is still to come
+    assert mailbox.messages == []
+
+
+@pytest.mark.parametrize(
+    "replies",
+    [
+        # Unknown users, all at one domain: that domain's own answer.
+        {
+            f"gone{number}@example.org": f"550 5.1.1 <gone{number}@example.org>: no such user"
+            for number in range(7)
+        },
+        # Refusals that differ beyond their address.
+        {
+            f"gone{number}@example.{'org' if number % 2 else 'net'}": f"550 5.1.{number % 3} refused"
+            for number in range(7)
+        },
+    ],
+)
+def test_smtp_refusals_that_are_about_the_readers_never_stop_the_send(
+    replies: dict[str, str], start_smtp: Callable[..., Mailbox], smtp: Callable[..., SMTPTransport]
+) -> None:
+    mailbox = start_smtp()
+    for address, reply in replies.items():
+        mailbox.rcpt_replies[address] = [reply]
+    transport = smtp(f"smtp://127.0.0.1:{mailbox.port}")
+
+    deliveries = send_each(
+        transport, *(subscriber(address) for address in replies), subscriber("ok@example.org")
+    )
+
+    assert [d.outcome for d in deliveries] == [Outcome.FAILED] * len(replies) + [Outcome.SENT]
+    assert [m.rcpt_tos for m in mailbox.messages] == [["ok@example.org"]]
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -1535,15 +1594,25 @@ def test_sendgrid_host_that_does_not_resolve_is_retried_then_stops_the_send(
     assert waits == [1.0, 2.0]
 
 
-def test_sendgrid_gateway_timeout_leaves_the_batch_unknown_and_not_sent_again(
-    sendgrid: FakeSendGrid, sendgrid_transport: Callable[..., SendGridTransport], waits: list[float]
+@pytest.mark.parametrize(
+    ("status", "detail"),
+    [
+        ("504", "a gateway before SendGrid gave up waiting for its answer (504 GATEWAY TIMEOUT)"),
+        ("502", "a gateway before SendGrid got no answer it could pass on (502 BAD GATEWAY)"),
+    ],
+)
+def test_sendgrid_gateway_that_lost_the_answer_leaves_the_batch_unknown_and_not_sent_again(
+    status: str,
+    detail: str,
+    sendgrid: FakeSendGrid,
+    sendgrid_transport: Callable[..., SendGridTransport],
+    waits: list[float],
 ) -> None:
-    sendgrid.script = ["504"]  # SendGrid read the request whole
+    sendgrid.script = [status]  # SendGrid read the request whole
     recipients = [subscriber(f"reader{n}@example.com", n) for n in range(2)]
 
     deliveries = sendgrid_transport().send(edition(*recipients))
 
-    detail = "a gateway before SendGrid gave up waiting for its answer (504 GATEWAY TIMEOUT)"
     assert deliveries == [Delivery(r.address, Outcome.UNKNOWN, detail) for r in recipients]
     assert len(sendgrid.requests) == 1
     assert waits == []

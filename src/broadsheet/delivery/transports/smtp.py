@@ -26,7 +26,7 @@ from collections.abc import Callable
 from email.utils import parseaddr
 from urllib.parse import quote, unquote, urlsplit
 
-from ...logs import without_addresses
+from ...logs import without_addresses, without_any_address
 from . import Batch, Delivery, Outcome, TransportError, TransportSpecError
 from .mime import ascii_address, prepare
 from .retry import Backoff
@@ -38,6 +38,12 @@ DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
 UNKNOWN_IN_A_ROW = 5
 """Messages in a row whose answer was lost before the transport stops: a server (or a proxy before it)
 that loses every answer would otherwise leave the whole list unknown."""
+
+REFUSED_ALIKE_IN_A_ROW = 5
+"""Recipients in a row, at two domains or more, refused for good with the same answer (but for the address
+in it) before the transport stops: an answer every address gets (`554 5.7.1 Relay access denied`, a sender
+the server will not relay for) is about the server's settings or the sender, and would otherwise fail the
+whole list."""
 
 
 class _NotTaken(Exception):
@@ -129,6 +135,8 @@ class SMTPTransport:
         self.backoff = backoff or Backoff()
         self.channels = connections
         self._unknown_in_a_row = 0
+        self._refused_alike: tuple[str, list[str]] = ("", [])
+        """The last permanent refusal (addresses taken out), and the domains of the recipients refused so in a row."""
         self._counting = threading.Lock()
         # One slot per connection that may be open at once; a `send` holds one slot from start to end.
         self._slots: queue.LifoQueue[smtplib.SMTP | None] = queue.LifoQueue()
@@ -193,6 +201,7 @@ class SMTPTransport:
                 "messages in a row, before answering; stopping so as to leave no more copies unknown. Check the server "
                 "(or a proxy before it) and its log, then run the same send again"
             )
+        self._stop_if_every_recipient_is_refused()
         deliveries: list[Delivery] = []
         connection = self._slots.get()
         try:
@@ -218,13 +227,34 @@ class SMTPTransport:
                 if delivery is None:
                     continue
                 deliveries.append(delivery)
-                with self._counting:
-                    self._unknown_in_a_row = (
-                        self._unknown_in_a_row + 1 if delivery.outcome is Outcome.UNKNOWN else 0
-                    )
+                self._count(delivery, address)
         finally:
             self._slots.put(connection)
         return deliveries
+
+    def _count(self, delivery: Delivery, address: str) -> None:
+        """Keep count of answers lost in a row, and of recipients refused alike in a row."""
+        with self._counting:
+            self._unknown_in_a_row = self._unknown_in_a_row + 1 if delivery.outcome is Outcome.UNKNOWN else 0
+            if delivery.outcome is not Outcome.FAILED:
+                self._refused_alike = ("", [])
+                return
+            answer, domains = self._refused_alike
+            shape = without_any_address(delivery.detail)
+            domain = address.rpartition("@")[2].lower()
+            self._refused_alike = (shape, [*domains, domain] if shape == answer else [domain])
+
+    def _stop_if_every_recipient_is_refused(self) -> None:
+        with self._counting:
+            answer, domains = self._refused_alike
+        if len(domains) >= REFUSED_ALIKE_IN_A_ROW and len(set(domains)) > 1:
+            raise TransportError(
+                f"{self._where}: the mail server refused the last {len(domains)} recipients, at {len(set(domains))} "
+                f"domains, with the same answer: {answer}. An answer every address gets is about the server's "
+                "settings or the sender (a relay it refuses, a login it wants), not about the readers: stopping "
+                f"before it refuses the rest. Those {len(domains)} copies are failed; once the server takes them, "
+                "run the same send with --retry-failed"
+            )
 
     def close(self) -> None:
         """Say QUIT on every open connection; call it when no `send` runs."""
