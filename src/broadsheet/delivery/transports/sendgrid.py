@@ -7,7 +7,7 @@ flight at once (`concurrency`); a rate limit pauses all of them until it
 resets, and so does a 5xx's Retry-After. Rate limits, 5xx answers and
 connections that failed before the request went out are retried; a request
 whose answer was lost (the connection broke after its body went out, a
-timeout, a gateway's 504) leaves its recipients unknown and is never sent
+timeout, a gateway's 502 or 504) leaves its recipients unknown and is never sent
 again from here; recipients a 400 names fail, and the request goes again
 without them; any other refusal stops the send.
 """
@@ -57,6 +57,12 @@ MAX_CUSTOM_ARGS_BYTES = 10_000
 MAX_SUBSTITUTIONS_BYTES = 10_000
 """The substitutions of one personalization."""
 MAX_BODY_BYTES = 30_000_000
+
+_GATEWAY_LOST_ANSWER = {
+    502: "a gateway before SendGrid got no answer it could pass on",
+    504: "a gateway before SendGrid gave up waiting for its answer",
+}
+"""A gateway's answers about SendGrid's, which never came whole: the request may have been taken."""
 
 _REFUSALS = {
     400: "SendGrid refused the request (400 Bad Request)",
@@ -350,9 +356,10 @@ class SendGridTransport:
             ) from None
         if status == 429:
             raise _NotTaken(f"429 Too Many Requests{problems}", rate_limit_wait(headers, self._clock()))
-        if status == 504:
-            # A gateway before SendGrid gave up waiting for it: SendGrid may have taken the request all the same.
-            raise _AnswerLost(f"a gateway before SendGrid gave up waiting for its answer ({status} {reason})")
+        if status in _GATEWAY_LOST_ANSWER:
+            # A gateway before SendGrid gave up waiting for its answer, or got a broken one (its connection to
+            # SendGrid cut short): SendGrid may have taken the request all the same.
+            raise _AnswerLost(f"{_GATEWAY_LOST_ANSWER[status]} ({status} {reason})")
         if status >= 500:
             # A 503's Retry-After says when the service is back (RFC 9110 10.2.3): trying sooner wastes the tries.
             raise _NotTaken(f"{status} {reason}{problems}", retry_after(headers))
