@@ -111,6 +111,27 @@ def test_running_again_sends_nothing_twice_and_reaches_newcomers(
     ]
 
 
+def test_status_still_counts_the_copies_of_a_locale_taken_out_of_the_settings(
+    project: Project, engine: Engine, tmp_path: Path
+) -> None:
+    add_subscribers(engine, 4)
+    assert (
+        run_send(project, environment(engine), "--yes", "--transport", f"outbox:{tmp_path}").returncode == 0
+    )
+    settings = project.root / "broadsheet.toml"
+    text = settings.read_text(encoding="utf-8")
+    assert 'locales = ["en", "my"]' in text
+    settings.write_text(text.replace('locales = ["en", "my"]', 'locales = ["en"]'), encoding="utf-8")
+
+    status = run_send(project, environment(engine), "--status")
+
+    assert status.returncode == 0, status.stderr
+    assert table_rows(status.stdout)[2:] == [
+        ["en", "0", "0", "0", "0", "0", "2", "0"],
+        ["my (not in locales)", "0", "0", "0", "0", "0", "2", "0"],
+    ]
+
+
 def test_without_a_terminal_send_refuses_unless_yes(project: Project, engine: Engine, tmp_path: Path) -> None:
     add_subscribers(engine, 2)
     result = run_send(project, environment(engine), "--transport", f"outbox:{tmp_path / 'outbox'}")

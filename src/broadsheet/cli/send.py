@@ -132,7 +132,12 @@ def send_command(
             print_table(
                 f"Copies of {ledger.issue}",
                 ("locale", *states),
-                [(locale, *(counts[(state, locale)] for state in states)) for locale in settings.locales],
+                [(locale, *(counts[(state, locale)] for state in states)) for locale in settings.locales]
+                + [
+                    # Copies made for a locale since taken out of the settings: never sent now, never hidden.
+                    (f"{locale} (not in locales)", *(counts[(state, locale)] for state in states))
+                    for locale in sorted({locale for _, locale in counts} - set(settings.locales))
+                ],
             )
             new = ledger.unrecorded(settings.locales)
             if new.total():
