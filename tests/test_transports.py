@@ -1160,12 +1160,29 @@ def test_smtp_to_a_server_that_speaks_tls_on_connect_says_to_write_smtps(
 ) -> None:
     mailbox = start_smtp(ssl_context=server_context(certificate))
     transport = smtp(f"smtp://127.0.0.1:{mailbox.port}", timeout=0.5)
-    with pytest.raises(
-        TransportError,
-        match=r"timed out; a server that speaks TLS on connect, as on port 465, wants smtps://",
-    ):
+    with pytest.raises(TransportError) as caught:
         transport.send(edition(subscriber("reader@example.com")))
+    assert caught.value.message == (
+        f"smtp://127.0.0.1:{mailbox.port}: the server said nothing for 0.5 s, and answers a TLS handshake: it "
+        "speaks TLS on connect, as on port 465. Write smtps://"
+    )
     assert mailbox.messages == []
+    assert waits == []  # said after the first try: trying again would meet the same silence
+
+
+def test_smtp_server_that_never_greets_is_tried_again_then_stops_the_send(
+    smtp: Callable[..., SMTPTransport], waits: list[float]
+) -> None:
+    """Connected, but silent, and no TLS either: a server too busy to greet, which may greet next time."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel completes connections never accepted
+        url = f"smtp://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(TransportError) as caught:
+            smtp(url, timeout=0.3).send(edition(subscriber("reader@example.com")))
+    assert caught.value.message.startswith(
+        f"{url}: cannot connect (Connection unexpectedly closed: timed out), still after 3 tries."
+    )
+    assert "smtps" not in caught.value.message
+    assert waits == [1.0, 2.0]
 
 
 def test_smtps_to_a_server_that_speaks_plain_smtp_first_says_to_write_smtp(

@@ -20,6 +20,7 @@ import logging
 import queue
 import re
 import smtplib
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -475,15 +476,31 @@ class SMTPTransport:
         except (smtplib.SMTPException, OSError) as exc:
             _close(connection)
             # A server that speaks TLS as soon as it is reached waits for the client's first words, and the client
-            # for its greeting: neither speaks.
-            timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
-            hint = (
-                "; a server that speaks TLS on connect, as on port 465, wants smtps://"
-                if timed_out and not self.implicit_tls
-                else ""
+            # for its greeting: neither speaks. Asked for a TLS handshake, it answers; trying again would not.
+            silent = isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(
+                exc.__context__, TimeoutError
             )
-            raise _NotTaken(f"cannot connect ({exc}{hint})") from None
+            if silent and not self.implicit_tls and self._speaks_tls_on_connect():
+                raise TransportError(
+                    f"{self._where}: the server said nothing for {self.timeout:g} s, and answers a TLS handshake: it "
+                    "speaks TLS on connect, as on port 465. Write smtps://"
+                ) from None
+            raise _NotTaken(f"cannot connect ({exc})") from None
         return connection
+
+    def _speaks_tls_on_connect(self) -> bool:
+        """Whether the server answers a TLS handshake as soon as it is reached. Nothing is sent but the
+        handshake, so its certificate need not verify."""
+        probe = ssl.create_default_context()
+        probe.check_hostname, probe.verify_mode = False, ssl.CERT_NONE
+        try:
+            with (
+                socket.create_connection((self.host, self.port), timeout=min(self.timeout, 10.0)) as raw,
+                probe.wrap_socket(raw, server_hostname=self.host),
+            ):
+                return True
+        except OSError:
+            return False
 
 
 def _cleared(batch: Batch, position: int) -> bool:
