@@ -558,7 +558,7 @@ def test_a_mail_server_that_refuses_every_recipient_alike_stops_the_send_and_a_r
         f"broadsheet: {url}: the mail server refused the last 5 recipients, at 3 domains, with the same answer: "
         "RCPT TO: 554 5.7.1 <…>: Relay access denied. An answer every address gets is about the server's settings "
         "or the sender (a relay it refuses, a login it wants), not about the readers: stopping before it refuses "
-        "the rest. Those 5 copies are failed; once the server takes them, run the same send with --retry-failed"
+        "the rest. The copies it refused so are failed; once the server takes them, run the same send with --retry-failed"
     )
     assert states(engine) == Counter({"failed": 5, "pending": 7})
 

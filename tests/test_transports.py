@@ -756,7 +756,7 @@ def test_smtp_server_that_refuses_every_recipient_alike_stops_the_send_after_a_f
         f"smtp://127.0.0.1:{mailbox.port}: the mail server refused the last 5 recipients, at 2 domains, with the "
         "same answer: RCPT TO: 554 5.7.1 <…>: Relay access denied. An answer every address gets is about the "
         "server's settings or the sender (a relay it refuses, a login it wants), not about the readers: stopping "
-        "before it refuses the rest. Those 5 copies are failed; once the server takes them, run the same send "
+        "before it refuses the rest. The copies it refused so are failed; once the server takes them, run the same send "
         "with --retry-failed"
     )
     assert mailbox.rcpt_replies[readers[5]]  # the sixth was never asked for: its refusal is still to come

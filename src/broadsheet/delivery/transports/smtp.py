@@ -253,7 +253,7 @@ class SMTPTransport:
                 f"{self._where}: the mail server refused the last {len(domains)} recipients, at {len(set(domains))} "
                 f"domains, with the same answer: {answer}. An answer every address gets is about the server's "
                 "settings or the sender (a relay it refuses, a login it wants), not about the readers: stopping "
-                f"before it refuses the rest. Those {len(domains)} copies are failed; once the server takes them, "
+                "before it refuses the rest. The copies it refused so are failed; once the server takes them, "
                 "run the same send with --retry-failed"
             )
 
