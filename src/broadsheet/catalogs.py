@@ -47,6 +47,7 @@ from .i18n import (
     tags,
     template_path,
     texts,
+    used_forms,
 )
 from .issue import dated_alike, issue_files, read_issue, subject_problem
 from .model import Issue
@@ -456,9 +457,8 @@ def _words(message: BabelMessage) -> int:
     return len(texts(message.id)[0].split())
 
 
-def _state(message: BabelMessage) -> str:
-    strings = texts(message.string)
-    if not strings or not all(s.strip() for s in strings):
+def _state(message: BabelMessage, locale: str) -> str:
+    if used_forms(message.id, message.string, locale) is None:
         return "untranslated"
     return "fuzzy" if message.fuzzy else "translated"
 
@@ -473,7 +473,7 @@ def status(project: Project, locale: str, domain: str) -> CatalogStatus:
         if not message.id:
             continue
         found = catalog.get(message.id) if catalog else None
-        state = _state(found) if found is not None else "untranslated"
+        state = _state(found, locale) if found is not None else "untranslated"
         counts[state] += 1
         counts[f"{state}_words"] += _words(message)
     return CatalogStatus(locale, domain, shown(project, path), **counts)
