@@ -1284,3 +1284,29 @@ def test_web_page_whose_template_message_cannot_be_formatted_answers_and_logs_wh
     assert logged == [
         f"{template}:{line}: error: the message {message!r} cannot be formatted: {problem}; shown unformatted"
     ]
+
+
+def test_a_plural_forms_header_that_miscounts_the_language_s_forms_is_a_warning_at_its_line(
+    sample_project: Project, cli
+) -> None:
+    # As `pybabel init -l my` writes it, and Poedit keeps it: two tabs for each plural message, the second never used.
+    path = catalogs.catalog_path(sample_project, "my", "messages")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("nplurals=1; plural=0;", "nplurals=2; plural=(n != 1);"), encoding="utf-8")
+    line = text.splitlines().index('"Plural-Forms: nplurals=1; plural=0;\\n"') + 1
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"locales/my/LC_MESSAGES/messages.po:{line}: warning: Plural-Forms: the header gives nplurals=2, but "
+        "Burmese has 1 plural form (nplurals=1; plural=0;): a plural message's translation is used in msgstr[0] "
+        "alone; `broadsheet catalog update` writes the right header"
+    ) in result.stderr.splitlines()
+    # A catalog without a plural message is told nothing: its header is used for nothing.
+    names = catalogs.catalog_path(sample_project, "my", "names")
+    names.write_text(
+        names.read_text(encoding="utf-8").replace("nplurals=1; plural=0;", "nplurals=2; plural=(n != 1);"),
+        encoding="utf-8",
+    )
+    assert "names.po" not in cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr
+    cli("catalog", "update", cwd=sample_project.root)
+    assert "Plural-Forms" not in cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr

@@ -40,6 +40,7 @@ from .i18n import (
     catalog_path,
     issue_domain,
     load_catalog,
+    plural_count,
     plural_forms,
     present,
     read_catalog,
@@ -821,7 +822,49 @@ def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> li
                     # The title's translation is its edition's subject.
                     subjects=frozenset({issue.title}) if is_markdown else frozenset(),
                 )
+                diagnostics += _plural_header(project, path, locale)
     return diagnostics
+
+
+_NPLURALS = re.compile(r'"Plural-Forms:.*?nplurals\s*=\s*(\d+)', re.I)
+
+
+def _plural_header(project: Project, path: Path, locale: str) -> list[Diagnostic]:
+    """A warning at the catalog's Plural-Forms header when it gives another number of forms than `locale` has
+    and the catalog holds a plural message. Its translations are used in the language's forms all the same
+    (`used_forms`), but a translator's tool shows as many tabs as the header says: Burmese under `pybabel init`'s
+    nplurals=2 asks for a msgstr[1] never used, French under nplurals=1 for no msgstr[1], which it needs."""
+    display = shown(project, path)
+    try:
+        loaded = load_catalog(path, display)
+    except InvalidInput:
+        return []  # reported by check_catalog
+    if not any(len(texts(message.id)) > 1 for message in loaded.catalog if message.id):
+        return []
+    header = next(
+        (
+            (number, found)
+            for number, line in enumerate(loaded.lines, 1)
+            if (found := _NPLURALS.match(line.strip()))
+        ),
+        None,
+    )
+    count = plural_count(locale)
+    if header is None or int(header[1].group(1)) == count:
+        return []
+    forms = "msgstr[0]" if count == 1 else f"msgstr[0] to msgstr[{count - 1}]"
+    return [
+        Diagnostic(
+            display,
+            header[0],
+            0,
+            "Plural-Forms",
+            f"the header gives nplurals={header[1].group(1)}, but {Locale.parse(locale).english_name} has "
+            f"{count} plural form{'s' * (count != 1)} ({plural_forms(locale)}): a plural message's translation is "
+            f"used in {forms} alone; `broadsheet catalog update` writes the right header",
+            Severity.WARNING,
+        )
+    ]
 
 
 def convert_zawgyi(project: Project, path: Path) -> int:
