@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileParser, read_po
 from sqlalchemy import Engine
 
@@ -1310,3 +1311,22 @@ def test_a_plural_forms_header_that_miscounts_the_language_s_forms_is_a_warning_
     assert "names.po" not in cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr
     cli("catalog", "update", cwd=sample_project.root)
     assert "Plural-Forms" not in cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr
+
+
+def test_a_compiled_catalog_without_its_po_file_is_a_warning_saying_what_to_put_there(
+    sample_project: Project, cli
+) -> None:
+    # Poedit writes a .mo beside each .po it saves; sent alone, it made every message untranslated, said nowhere.
+    po = catalogs.catalog_path(sample_project, "my", "names")
+    with po.open("rb") as source, po.with_suffix(".mo").open("wb") as compiled:
+        write_mo(compiled, read_po(source))
+    assert cli("catalog", "status", cwd=sample_project.root).stderr == ""  # a .mo beside its .po: all is well
+    po.unlink()
+    status = cli("catalog", "status", cwd=sample_project.root)
+    assert status.stderr.splitlines() == [
+        "locales/my/LC_MESSAGES/names.mo: warning: a compiled catalog, which broadsheet does not read: it reads "
+        "the .po file it was compiled from, locales/my/LC_MESSAGES/names.po; put that there (or write one from "
+        "this: msgunfmt locales/my/LC_MESSAGES/names.mo -o locales/my/LC_MESSAGES/names.po)"
+    ]
+    check = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert "locales/my/LC_MESSAGES/names.mo: warning: a compiled catalog" in check.stderr

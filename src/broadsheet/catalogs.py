@@ -506,10 +506,22 @@ _DOMAIN = re.compile(rf"{INTERFACE}|{NAMES}|issues/{ISO_DATE.pattern}")
 
 def stray_catalogs(project: Project) -> list[Diagnostic]:
     """A warning for each `.po` file under `locales/` that broadsheet never reads, saying what it expected: a
-    translator's file named as another tool names it (`my_MM/`, `my.po`) did nothing, without a word."""
+    translator's file named as another tool names it (`my_MM/`, `my.po`) did nothing, without a word; and for
+    each `.mo` file without its `.po` (a translator sent the compiled catalog alone)."""
     settings = project.settings
     found = []
-    for path in _po_files(project.locales_dir):
+    for path in _catalog_files(project.locales_dir):
+        if path.suffix == ".mo":
+            # Poedit writes one beside each .po it saves; alone, a translator sent what broadsheet cannot read.
+            if not path.with_suffix(".po").exists():
+                source = shown(project, path.with_suffix(".po"))
+                problem = (
+                    "a compiled catalog, which broadsheet does not read: it reads the .po file it was compiled "
+                    f"from, {source}; put that there (or write one from this: msgunfmt {shown(project, path)} "
+                    f"-o {source})"
+                )
+                found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
+            continue
         parts = path.relative_to(project.locales_dir).parts
         if len(parts) < 3 or parts[1] != "LC_MESSAGES":
             if parts[0] in settings.locales[1:]:
@@ -537,8 +549,8 @@ _CATALOG_DEPTH = 4
 """Folders deep that a catalog may be, counted from `locales/` (`my/LC_MESSAGES/issues/2024-01-04.po`)."""
 
 
-def _po_files(folder: Path) -> list[Path]:
-    """The `.po` files in `folder`, sorted, at most `_CATALOG_DEPTH` folders down, leaving out hidden folders:
+def _catalog_files(folder: Path) -> list[Path]:
+    """The `.po` and `.mo` files in `folder`, sorted, at most `_CATALOG_DEPTH` folders down, leaving out hidden folders:
     a `locales_dir` set to the project's own folder (or above it) is not walked through `.venv`, `.git` or
     the whole file system, and a folder that cannot be read is passed over."""
     found = []
@@ -547,7 +559,7 @@ def _po_files(folder: Path) -> list[Path]:
         folders[:] = (
             [] if depth + 1 >= _CATALOG_DEPTH else [name for name in folders if not name.startswith(".")]
         )
-        found += [Path(here, name) for name in files if name.endswith(".po")]
+        found += [Path(here, name) for name in files if name.endswith((".po", ".mo"))]
     return sorted(found)
 
 
