@@ -1330,3 +1330,21 @@ def test_a_compiled_catalog_without_its_po_file_is_a_warning_saying_what_to_put_
     ]
     check = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
     assert "locales/my/LC_MESSAGES/names.mo: warning: a compiled catalog" in check.stderr
+
+
+def test_a_translation_that_is_the_original_copied_is_a_warning_at_its_line(
+    sample_project: Project, cli
+) -> None:
+    # Poedit's "Copy from Source Text" and a translation memory's pre-fill write the English as the translation:
+    # it passed for Burmese, marked lang="my" and set in Burmese type, and no reader was told it was English.
+    title = 'msgstr "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"'
+    where = Broken("issues/2023-12-21", title.encode(), f'msgstr "{ISSUE_TITLE}"'.encode(), "").apply(
+        sample_project
+    )
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("locales/")] == [
+        f"{where}: warning: msgstr: translation is a copy of the original: it would pass for a translation "
+        "(marked as this catalog's language, with no note of untranslated text); translate it, or leave it empty "
+        "for the original to be shown as untranslated"
+    ]

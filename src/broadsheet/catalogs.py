@@ -727,7 +727,8 @@ def check_catalog(
 ) -> list[Diagnostic]:
     """Errors in one `.po` file: its syntax and encoding, translations Python cannot format, lost
     placeholders, links and markup, HTML the original has not, Zawgyi text, a line break in a translation of
-    one of `subjects` (an email's subject); and, as warnings, translations that are only spaces."""
+    one of `subjects` (an email's subject); and, as warnings, translations that are only spaces and, in an
+    issue's content (`is_markdown`), translations that are a copy of the original."""
     display = shown(project, path)
     try:
         loaded = load_catalog(path, display)
@@ -746,6 +747,11 @@ def check_catalog(
 
 _checked: dict[tuple[str, bool, bool, frozenset[str]], tuple[Loaded, list[Diagnostic]]] = {}
 """The findings in each catalog as last read: `site` checks the shared catalogs once, not once per issue."""
+
+
+_COPIED_WORDS = 4
+"""Words from which an issue's text translated as itself is taken for a copy (Poedit's "Copy from Source Text", a
+translation memory's pre-fill), not a name or acronym that reads the same in both languages."""
 
 
 def _problems(
@@ -789,6 +795,20 @@ def _problems(
                         "msgstr",
                         "translation is only spaces: taken as untranslated (English shown); "
                         "write the translation, or leave it empty",
+                        Severity.WARNING,
+                    )
+                )
+                continue
+            if is_markdown and translation.strip() == ids[0].strip() and len(ids[0].split()) >= _COPIED_WORDS:
+                diagnostics.append(
+                    Diagnostic(
+                        display,
+                        line,
+                        0,
+                        "msgstr",
+                        "translation is a copy of the original: it would pass for a translation (marked as "
+                        "this catalog's language, with no note of untranslated text); translate it, or leave "
+                        "it empty for the original to be shown as untranslated",
                         Severity.WARNING,
                     )
                 )
