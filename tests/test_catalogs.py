@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileParser, read_po
 from sqlalchemy import Engine
 
@@ -1283,4 +1284,67 @@ def test_web_page_whose_template_message_cannot_be_formatted_answers_and_logs_wh
     logged = [record.getMessage() for record in caplog.records if record.name == "broadsheet.i18n"]
     assert logged == [
         f"{template}:{line}: error: the message {message!r} cannot be formatted: {problem}; shown unformatted"
+    ]
+
+
+def test_a_plural_forms_header_that_miscounts_the_language_s_forms_is_a_warning_at_its_line(
+    sample_project: Project, cli
+) -> None:
+    # As `pybabel init -l my` writes it, and Poedit keeps it: two tabs for each plural message, the second never used.
+    path = catalogs.catalog_path(sample_project, "my", "messages")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("nplurals=1; plural=0;", "nplurals=2; plural=(n != 1);"), encoding="utf-8")
+    line = text.splitlines().index('"Plural-Forms: nplurals=1; plural=0;\\n"') + 1
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"locales/my/LC_MESSAGES/messages.po:{line}: warning: Plural-Forms: the header gives nplurals=2, but "
+        "Burmese has 1 plural form (nplurals=1; plural=0;): a plural message's translation is used in msgstr[0] "
+        "alone; `broadsheet catalog update` writes the right header"
+    ) in result.stderr.splitlines()
+    # A catalog without a plural message is told nothing: its header is used for nothing.
+    names = catalogs.catalog_path(sample_project, "my", "names")
+    names.write_text(
+        names.read_text(encoding="utf-8").replace("nplurals=1; plural=0;", "nplurals=2; plural=(n != 1);"),
+        encoding="utf-8",
+    )
+    assert "names.po" not in cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr
+    cli("catalog", "update", cwd=sample_project.root)
+    assert "Plural-Forms" not in cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr
+
+
+def test_a_compiled_catalog_without_its_po_file_is_a_warning_saying_what_to_put_there(
+    sample_project: Project, cli
+) -> None:
+    # Poedit writes a .mo beside each .po it saves; sent alone, it made every message untranslated, said nowhere.
+    po = catalogs.catalog_path(sample_project, "my", "names")
+    with po.open("rb") as source, po.with_suffix(".mo").open("wb") as compiled:
+        write_mo(compiled, read_po(source))
+    assert cli("catalog", "status", cwd=sample_project.root).stderr == ""  # a .mo beside its .po: all is well
+    po.unlink()
+    status = cli("catalog", "status", cwd=sample_project.root)
+    assert status.stderr.splitlines() == [
+        "locales/my/LC_MESSAGES/names.mo: warning: a compiled catalog, which broadsheet does not read: it reads "
+        "the .po file it was compiled from, locales/my/LC_MESSAGES/names.po; put that there (or write one from "
+        "this: msgunfmt locales/my/LC_MESSAGES/names.mo -o locales/my/LC_MESSAGES/names.po)"
+    ]
+    check = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert "locales/my/LC_MESSAGES/names.mo: warning: a compiled catalog" in check.stderr
+
+
+def test_a_translation_that_is_the_original_copied_is_a_warning_at_its_line(
+    sample_project: Project, cli
+) -> None:
+    # Poedit's "Copy from Source Text" and a translation memory's pre-fill write the English as the translation:
+    # it passed for Burmese, marked lang="my" and set in Burmese type, and no reader was told it was English.
+    title = 'msgstr "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"'
+    where = Broken("issues/2023-12-21", title.encode(), f'msgstr "{ISSUE_TITLE}"'.encode(), "").apply(
+        sample_project
+    )
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("locales/")] == [
+        f"{where}: warning: msgstr: translation is a copy of the original: it would pass for a translation "
+        "(marked as this catalog's language, with no note of untranslated text); translate it, or leave it empty "
+        "for the original to be shown as untranslated"
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import json
 import re
 from pathlib import Path
 
@@ -352,3 +353,47 @@ def test_a_title_in_the_edition_s_language_is_shown_as_written_whatever_its_regi
     assert "8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po" in " ".join(
         str(d) for d in edition.diagnostics
     )
+
+
+PLURAL = '#, python-format\nmsgid "%(n)s minute read"\nmsgid_plural "%(n)s minute read"\nmsgstr[0] ""\n'
+
+
+def test_a_plural_translation_is_judged_by_the_forms_of_its_language_not_by_the_catalog_s_header(
+    project: Project, cli
+) -> None:
+    # `pybabel init -l my`, and Poedit and Weblate after it, write nplurals=2 for Burmese: the translator fills
+    # msgstr[0] and leaves msgstr[1], which Burmese (one form) never uses. It was counted untranslated, English shown.
+    path = catalogs.catalog_path(project, "my", "messages")
+    text = path.read_text(encoding="utf-8")
+    assert PLURAL in text
+    path.write_text(
+        text.replace("nplurals=1; plural=0;", "nplurals=2; plural=(n != 1);").replace(
+            PLURAL, PLURAL.replace('msgstr[0] ""', 'msgstr[0] "ဖတ်ရှုချိန် %(n)s မိနစ်"\nmsgstr[1] ""')
+        ),
+        encoding="utf-8",
+    )
+    edition = localize(project, _issue(project), "my")
+    for n in (1, 7):
+        assert edition.interface.ngettext("%(n)s minute read", "%(n)s minute read", n) == "ဖတ်ရှုချိန် %(n)s မိနစ်"
+    interface = len(catalogs.interface_messages(project))
+    assert (
+        f"my: {interface - 1} of {interface} messages in locales/my/LC_MESSAGES/messages.po untranslated"
+        in str(edition.diagnostics)
+    )
+    status = json.loads(cli("catalog", "status", "--json", cwd=project.root).stdout)
+    assert status[0]["messages"]["translated"] == 1
+
+    # A language of two forms (French) whose catalog has only msgstr[0], under a header of one form: its plural
+    # was English, unreported. It is untranslated, English in both forms, as status counts it.
+    path = project.locales_dir / "fr" / "LC_MESSAGES" / "messages.po"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        text.replace("Language: my", "Language: fr").replace(
+            PLURAL, PLURAL.replace('msgstr[0] ""', 'msgstr[0] "%(n)s minute de lecture"')
+        ),
+        encoding="utf-8",
+    )
+    assert i18n.load_lookup(path, "fr").get("%(n)s minute read") is None
+    french = i18n.translations(path, "fr")
+    assert french.ngettext("%(n)s minute read", "%(n)s minutes read", 1) == "%(n)s minute read"
+    assert french.ngettext("%(n)s minute read", "%(n)s minutes read", 7) == "%(n)s minutes read"

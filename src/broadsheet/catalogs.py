@@ -40,6 +40,7 @@ from .i18n import (
     catalog_path,
     issue_domain,
     load_catalog,
+    plural_count,
     plural_forms,
     present,
     read_catalog,
@@ -47,6 +48,7 @@ from .i18n import (
     tags,
     template_path,
     texts,
+    used_forms,
 )
 from .issue import dated_alike, issue_files, read_issue, subject_problem
 from .model import Issue
@@ -456,9 +458,8 @@ def _words(message: BabelMessage) -> int:
     return len(texts(message.id)[0].split())
 
 
-def _state(message: BabelMessage) -> str:
-    strings = texts(message.string)
-    if not strings or not all(s.strip() for s in strings):
+def _state(message: BabelMessage, locale: str) -> str:
+    if used_forms(message.id, message.string, locale) is None:
         return "untranslated"
     return "fuzzy" if message.fuzzy else "translated"
 
@@ -473,7 +474,7 @@ def status(project: Project, locale: str, domain: str) -> CatalogStatus:
         if not message.id:
             continue
         found = catalog.get(message.id) if catalog else None
-        state = _state(found) if found is not None else "untranslated"
+        state = _state(found, locale) if found is not None else "untranslated"
         counts[state] += 1
         counts[f"{state}_words"] += _words(message)
     return CatalogStatus(locale, domain, shown(project, path), **counts)
@@ -505,10 +506,22 @@ _DOMAIN = re.compile(rf"{INTERFACE}|{NAMES}|issues/{ISO_DATE.pattern}")
 
 def stray_catalogs(project: Project) -> list[Diagnostic]:
     """A warning for each `.po` file under `locales/` that broadsheet never reads, saying what it expected: a
-    translator's file named as another tool names it (`my_MM/`, `my.po`) did nothing, without a word."""
+    translator's file named as another tool names it (`my_MM/`, `my.po`) did nothing, without a word; and for
+    each `.mo` file without its `.po` (a translator sent the compiled catalog alone)."""
     settings = project.settings
     found = []
-    for path in _po_files(project.locales_dir):
+    for path in _catalog_files(project.locales_dir):
+        if path.suffix == ".mo":
+            # Poedit writes one beside each .po it saves; alone, a translator sent what broadsheet cannot read.
+            if not path.with_suffix(".po").exists():
+                source = shown(project, path.with_suffix(".po"))
+                problem = (
+                    "a compiled catalog, which broadsheet does not read: it reads the .po file it was compiled "
+                    f"from, {source}; put that there (or write one from this: msgunfmt {shown(project, path)} "
+                    f"-o {source})"
+                )
+                found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
+            continue
         parts = path.relative_to(project.locales_dir).parts
         if len(parts) < 3 or parts[1] != "LC_MESSAGES":
             if parts[0] in settings.locales[1:]:
@@ -536,8 +549,8 @@ _CATALOG_DEPTH = 4
 """Folders deep that a catalog may be, counted from `locales/` (`my/LC_MESSAGES/issues/2024-01-04.po`)."""
 
 
-def _po_files(folder: Path) -> list[Path]:
-    """The `.po` files in `folder`, sorted, at most `_CATALOG_DEPTH` folders down, leaving out hidden folders:
+def _catalog_files(folder: Path) -> list[Path]:
+    """The `.po` and `.mo` files in `folder`, sorted, at most `_CATALOG_DEPTH` folders down, leaving out hidden folders:
     a `locales_dir` set to the project's own folder (or above it) is not walked through `.venv`, `.git` or
     the whole file system, and a folder that cannot be read is passed over."""
     found = []
@@ -546,7 +559,7 @@ def _po_files(folder: Path) -> list[Path]:
         folders[:] = (
             [] if depth + 1 >= _CATALOG_DEPTH else [name for name in folders if not name.startswith(".")]
         )
-        found += [Path(here, name) for name in files if name.endswith(".po")]
+        found += [Path(here, name) for name in files if name.endswith((".po", ".mo"))]
     return sorted(found)
 
 
@@ -714,7 +727,8 @@ def check_catalog(
 ) -> list[Diagnostic]:
     """Errors in one `.po` file: its syntax and encoding, translations Python cannot format, lost
     placeholders, links and markup, HTML the original has not, Zawgyi text, a line break in a translation of
-    one of `subjects` (an email's subject); and, as warnings, translations that are only spaces."""
+    one of `subjects` (an email's subject); and, as warnings, translations that are only spaces and, in an
+    issue's content (`is_markdown`), translations that are a copy of the original."""
     display = shown(project, path)
     try:
         loaded = load_catalog(path, display)
@@ -733,6 +747,11 @@ def check_catalog(
 
 _checked: dict[tuple[str, bool, bool, frozenset[str]], tuple[Loaded, list[Diagnostic]]] = {}
 """The findings in each catalog as last read: `site` checks the shared catalogs once, not once per issue."""
+
+
+_COPIED_WORDS = 4
+"""Words from which an issue's text translated as itself is taken for a copy (Poedit's "Copy from Source Text", a
+translation memory's pre-fill), not a name or acronym that reads the same in both languages."""
 
 
 def _problems(
@@ -780,6 +799,20 @@ def _problems(
                     )
                 )
                 continue
+            if is_markdown and translation.strip() == ids[0].strip() and len(ids[0].split()) >= _COPIED_WORDS:
+                diagnostics.append(
+                    Diagnostic(
+                        display,
+                        line,
+                        0,
+                        "msgstr",
+                        "translation is a copy of the original: it would pass for a translation (marked as "
+                        "this catalog's language, with no note of untranslated text); translate it, or leave "
+                        "it empty for the original to be shown as untranslated",
+                        Severity.WARNING,
+                    )
+                )
+                continue
             subject = subject_problem(translation) if ids[0] in subjects else None
             if subject:
                 diagnostics.append(Diagnostic(display, line, 0, "msgstr", f"translation {subject}"))
@@ -821,7 +854,49 @@ def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> li
                     # The title's translation is its edition's subject.
                     subjects=frozenset({issue.title}) if is_markdown else frozenset(),
                 )
+                diagnostics += _plural_header(project, path, locale)
     return diagnostics
+
+
+_NPLURALS = re.compile(r'"Plural-Forms:.*?nplurals\s*=\s*(\d+)', re.I)
+
+
+def _plural_header(project: Project, path: Path, locale: str) -> list[Diagnostic]:
+    """A warning at the catalog's Plural-Forms header when it gives another number of forms than `locale` has
+    and the catalog holds a plural message. Its translations are used in the language's forms all the same
+    (`used_forms`), but a translator's tool shows as many tabs as the header says: Burmese under `pybabel init`'s
+    nplurals=2 asks for a msgstr[1] never used, French under nplurals=1 for no msgstr[1], which it needs."""
+    display = shown(project, path)
+    try:
+        loaded = load_catalog(path, display)
+    except InvalidInput:
+        return []  # reported by check_catalog
+    if not any(len(texts(message.id)) > 1 for message in loaded.catalog if message.id):
+        return []
+    header = next(
+        (
+            (number, found)
+            for number, line in enumerate(loaded.lines, 1)
+            if (found := _NPLURALS.match(line.strip()))
+        ),
+        None,
+    )
+    count = plural_count(locale)
+    if header is None or int(header[1].group(1)) == count:
+        return []
+    forms = "msgstr[0]" if count == 1 else f"msgstr[0] to msgstr[{count - 1}]"
+    return [
+        Diagnostic(
+            display,
+            header[0],
+            0,
+            "Plural-Forms",
+            f"the header gives nplurals={header[1].group(1)}, but {Locale.parse(locale).english_name} has "
+            f"{count} plural form{'s' * (count != 1)} ({plural_forms(locale)}): a plural message's translation is "
+            f"used in {forms} alone; `broadsheet catalog update` writes the right header",
+            Severity.WARNING,
+        )
+    ]
 
 
 def convert_zawgyi(project: Project, path: Path) -> int:

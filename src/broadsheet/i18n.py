@@ -10,6 +10,7 @@ tooling (extract, update, status, checks) is in `catalogs.py`.
 from __future__ import annotations
 
 import codecs
+import functools
 import gettext
 import hashlib
 import inspect
@@ -63,6 +64,7 @@ def shown(project: Project, path: Path) -> str:
         return str(path)
 
 
+@functools.cache
 def plural_forms(locale: str) -> str:
     """The gettext Plural-Forms header of `locale`, from CLDR's rules.
 
@@ -79,6 +81,26 @@ def plural_forms(locale: str) -> str:
     if Locale.parse(locale).language == "en":
         return "nplurals=2; plural=(n != 1);"
     return forms
+
+
+def plural_count(locale: str) -> int:
+    """How many plural forms `locale` has (CLDR's count, as in `plural_forms`): a plural message's translation
+    is used in these, msgstr[0] to msgstr[count - 1], whatever a catalog's own Plural-Forms header says."""
+    return int(re.search(r"nplurals=(\d+)", plural_forms(locale)).group(1))  # type: ignore[union-attr]
+
+
+def used_forms(message_id: object, string: object, locale: str) -> tuple[str, ...] | None:
+    """The forms of a translation that `locale` uses, or None when one of them is missing or only spaces.
+
+    A plural message takes its language's forms: `pybabel init -l my` writes nplurals=2 for Burmese, whose
+    translator leaves msgstr[1] empty (never used, Burmese having one form); a French catalog with one form
+    in its header lacks msgstr[1], which every count but 0 and 1 would show in English.
+    """
+    strings = texts(string)
+    if len(texts(message_id)) > 1:
+        count = plural_count(locale)
+        strings = strings[:count] if len(strings) >= count else ()
+    return strings if strings and all(s.strip() for s in strings) else None
 
 
 def texts(value: object) -> tuple[str, ...]:
@@ -472,15 +494,16 @@ class Lookup:
         return None
 
 
-def _translated(loaded: Loaded | None) -> dict[str, tuple[str, ...]]:
-    """msgid -> every form of its translation, for the translated, non-fuzzy messages (a translation that is
-    only spaces is none: it gave a blank subject or heading). A message with a context (`msgctxt`) is not one
-    broadsheet asks for, as gettext does not for a lookup without one: it replaced the translation of its msgid."""
+def _translated(loaded: Loaded | None, locale: str) -> dict[str, tuple[str, ...]]:
+    """msgid -> the forms of its translation `locale` uses (`used_forms`), for the translated, non-fuzzy
+    messages (a translation that is only spaces is none: it gave a blank subject or heading). A message with a
+    context (`msgctxt`) is not one broadsheet asks for, as gettext does not for a lookup without one: it
+    replaced the translation of its msgid."""
     found: dict[str, tuple[str, ...]] = {}
     for message in loaded.catalog if loaded else ():
         if message.id and message.context is None and message.string and not message.fuzzy:
-            strings = texts(message.string)
-            if all(s.strip() for s in strings):
+            strings = used_forms(message.id, message.string, locale)
+            if strings:
                 found[texts(message.id)[0]] = strings
     return found
 
@@ -491,7 +514,7 @@ def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
     messages = [message for message in loaded.catalog if message.id] if loaded else []
     return Lookup(
         path,
-        {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded).items()},
+        {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded, locale).items()},
         known=frozenset(texts(message.id)[0] for message in messages),
         fuzzy=frozenset(
             texts(message.id)[0]
@@ -565,7 +588,7 @@ def translations(path: Path, locale: str, display: str | None = None) -> Transla
         lines = {
             texts(m.id)[0]: loaded.msgstr_line(m.lineno) for m in loaded.catalog if m.id and m.context is None
         }
-        cached = (loaded, Translations(locale, display, _translated(loaded), lines))
+        cached = (loaded, Translations(locale, display, _translated(loaded, locale), lines))
         _translations[key] = cached
     return cached[1]
 
