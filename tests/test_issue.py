@@ -365,6 +365,75 @@ def test_a_quote_inside_a_quoted_value_is_an_error_saying_how_to_write_it(
     ]
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "title: Myanmar: A Year On",
+            "(YAML reads the ': ' in it as the start of another field); put it in quotes: "
+            'title: "Myanmar: A Year On"',
+        ),
+        (
+            'title: "Nowhere Is Safe" Military Airstrikes',
+            "(YAML takes the quoted part at its start for the whole value); put it in quotes: "
+            "title: '\"Nowhere Is Safe\" Military Airstrikes'",
+        ),
+        (
+            "title: [Joint] Statement",
+            "(YAML reads a value starting with '[' as a list); put it in quotes: "
+            'title: "[Joint] Statement"',
+        ),
+        (
+            "title: @UN_Myanmar Speaks",
+            "(YAML reads '@' at the start of a value as its own sign); put it in quotes: "
+            'title: "@UN_Myanmar Speaks"',
+        ),
+        (
+            "title: - Weekly Update -",
+            "(YAML reads '-' at the start of a value as its own sign); put it in quotes: "
+            'title: "- Weekly Update -"',
+        ),
+    ],
+)
+def test_a_value_yaml_reads_only_in_quotes_is_an_error_at_it_giving_the_line_to_write(
+    findings: Callable[[str], list[str]], line: str, message: str
+) -> None:
+    assert findings(f"date: 2023-12-21\n{line}\neditorial: Text.\nresources: {{}}\n") == [
+        f"{FILE}:2:8: error: not valid YAML: the value of 'title' cannot be read as written {message}"
+    ]
+
+
+def test_a_footnote_or_resource_yaml_reads_only_in_quotes_is_named_by_its_key(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Text.[^1]\nfootnotes:\n  1: OCHA, Myanmar: Update No. 34\n"
+        "resources: {}\n"
+    ) == [
+        f"{FILE}:5:6: error: not valid YAML: the value of '1' cannot be read as written (YAML reads the ': ' in "
+        'it as the start of another field); put it in quotes: 1: "OCHA, Myanmar: Update No. 34"'
+    ]
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Text.\nresources:\n  reports:\n"
+        "    - title: Q&A: The Junta's Trials\n      url: https://example.org/qa\n      by: Org\n"
+    ) == [
+        f"{FILE}:6:14: error: not valid YAML: the value of 'title' cannot be read as written (YAML reads the ': ' "
+        'in it as the start of another field); put it in quotes: title: "Q&A: The Junta\'s Trials"'
+    ]
+
+
+def test_yaml_that_quotes_would_not_mend_keeps_the_parsers_words(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Text.\nresources:\n  reports:\n    - title: A\n"
+        "     url: https://example.org/a\n"
+    ) == [
+        f"{FILE}:7:6: error: not valid YAML: while parsing a block collection expected <block end>, but found "
+        "'<block mapping start>'"
+    ]
+
+
 def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\nresources:\n\treports: []\n  \tstatements: []\n") == [
         f"{FILE}:3:1: error: tab characters cannot indent YAML; use spaces",

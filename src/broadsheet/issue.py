@@ -361,6 +361,67 @@ def _quoted_before(text: str, problem: yaml.Mark) -> tuple[yaml.Mark, str] | Non
     return None
 
 
+def _quoted(value: str) -> str:
+    """`value` written as a YAML quoted scalar: in double quotes, or in single ones when it holds a double quote
+    and no single one (as `'"Nowhere Is Safe": Airstrikes'`)."""
+    if '"' in value and "'" not in value:
+        return f"'{value}'"
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_KEY_AND_VALUE = re.compile(
+    r"(?P<lead>[ \t]*(?:-[ \t]+)*)(?P<key>[\w-]+|\"[^\"\n]*\"|'[^'\n]*')[ \t]*:[ \t]+(?P<value>\S.*?)[ \t]*"
+)
+"""A line `key: value` (or `- key: value`), as a title, an organization or a footnote's text is written."""
+
+
+def _unreadable(value: str, problem: str) -> str:
+    """Why YAML cannot read `value`, unquoted, in words an editor knows, else in the parser's (`problem`)."""
+    if problem == "mapping values are not allowed here":
+        return "YAML reads the ': ' in it as the start of another field"
+    if value[0] in "\"'":
+        return "YAML takes the quoted part at its start for the whole value"
+    if value[0] in "[{":
+        return (
+            f"YAML reads a value starting with '{value[0]}' as a {'list' if value[0] == '[' else 'mapping'}"
+        )
+    if value[0] in "-?:,]}#&*!|>%@`":
+        return f"YAML reads '{value[0]}' at the start of a value as its own sign"
+    return problem
+
+
+def _quote_it(text: str, mark: yaml.Mark, problem: str) -> tuple[int, int, str] | None:
+    """Where a value that YAML cannot read as written starts (line and column, 1-based), and what to write, when
+    the parser stumbled, at `mark`, inside a value on the line of its key that quotes make readable: a title
+    holding `: ` (`title: Myanmar: A Year On`), one starting with `@`, `` ` ``, `%`, `[`, `- `, or with a quoted
+    part followed by more (`title: "Nowhere Is Safe" Military Airstrikes`). None when quoting it would not
+    do, or where the parser stumbled is not in such a value."""
+    lines = text.splitlines()
+    if mark.line >= len(lines):
+        return None
+    found = _KEY_AND_VALUE.fullmatch(lines[mark.line])
+    if found is None or mark.column < found.start("value"):
+        return None
+    key, value = found.group("key"), found.group("value")
+    written = f"{key}: {_quoted(value)}"
+    fixed = [*lines[: mark.line], found.group("lead") + written, *lines[mark.line + 1 :]]
+    try:
+        yaml.compose("\n".join(fixed), Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        later = exc.problem_mark or exc.context_mark
+        if later is None or later.line <= mark.line:
+            return None
+    except yaml.YAMLError:
+        return None
+    field = key.strip("'\"")
+    why = _unreadable(value, problem)
+    return (
+        mark.line + 1,
+        found.start("value") + 1,
+        f"not valid YAML: the value of '{field}' cannot be read as written ({why}); put it in quotes: {written}",
+    )
+
+
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
     if any(character in text for character in _UNICODE_BREAKS):
         return None, Positions(), _unicode_breaks(text, display)
@@ -406,8 +467,11 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
         if exc.context == "while scanning a quoted scalar" and exc.context_mark:
             mark, problem = exc.context_mark, f"the quote opened here is never closed: {_CLOSE_THE_QUOTE}"
-        elif mark and (quoted := _quoted_before(text, mark)):
-            mark, problem = quoted
+        elif mark and (opened := _quoted_before(text, mark)):
+            mark, problem = opened
+        elif mark and (quote_it := _quote_it(text, mark, problem)):
+            line, col, message = quote_it
+            return None, Positions(), [Diagnostic(display, line, col, "", message)]
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return None, Positions(), [Diagnostic(display, line, col, "", f"not valid YAML: {problem}")]
     except yaml.YAMLError as exc:
