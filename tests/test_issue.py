@@ -434,6 +434,57 @@ def test_yaml_that_quotes_would_not_mend_keeps_the_parsers_words(
     ]
 
 
+def test_text_yaml_takes_for_a_comment_is_an_error_giving_the_line_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # ` #` starts a YAML comment: unquoted, the title would be 'Daily Briefing', the hashtag and number dropped.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: Daily Briefing #432
+        author: #PVamplifyvoices
+        editorial: Text.
+        resources:
+          reports:
+            - title: Stand with #WhatsHappeningInMyanmar
+              url: https://example.org/a
+              by:
+                - Org #2
+        """
+    ) == [
+        f"{FILE}:2:8: error: title: YAML reads '#432' as a comment, not as text, and leaves it out: a '#' after a "
+        'space starts one; put the whole value in quotes to keep it: title: "Daily Briefing #432"',
+        f"{FILE}:3:8: error: author: YAML reads '#PVamplifyvoices' as a comment, not as text, and leaves it out: "
+        "a '#' after a space starts one; put the whole value in quotes to keep it: "
+        'author: "#PVamplifyvoices"',
+        f"{FILE}:7:14: error: resources.reports[0].title: YAML reads '#WhatsHappeningInMyanmar' as a comment, not "
+        "as text, and leaves it out: a '#' after a space starts one; put the whole value in quotes to keep it: "
+        'title: "Stand with #WhatsHappeningInMyanmar"',
+        f"{FILE}:10:11: error: resources.reports[0].by[0]: YAML reads '#2' as a comment, not as text, and leaves "
+        "it out: a '#' after a space starts one; put the whole value in quotes to keep it: - \"Org #2\"",
+    ]
+
+
+def test_a_comment_written_after_a_value_is_let_be(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21  # Thursday
+        title: "Daily Briefing #432"  #  quoted, so the number is kept
+        editorial: Text.
+        resources:  # none this week
+          reports:  #none
+          statements:
+            - title: Briefing  # a comment
+              url: https://example.org/a#part-2
+              by: Org
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.title == "Daily Briefing #432"
+    assert reading.issue.resources[0].url == "https://example.org/a#part-2"
+
+
 def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\nresources:\n\treports: []\n  \tstatements: []\n") == [
         f"{FILE}:3:1: error: tab characters cannot indent YAML; use spaces",

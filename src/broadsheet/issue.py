@@ -221,8 +221,9 @@ def _spot(node: Node) -> Spot:
 class _Converter:
     """Turns a composed YAML node tree into plain values, noting where each came from."""
 
-    def __init__(self, loader: yaml.SafeLoader) -> None:
+    def __init__(self, loader: yaml.SafeLoader, lines: list[str]) -> None:
         self.loader = loader
+        self.lines = lines
         self.positions = Positions()
         self.problems: list[tuple[Spot, str, tuple[int | str, ...]]] = []
         self.count = 0
@@ -237,6 +238,8 @@ class _Converter:
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
+        if not node.style:
+            self._comment_after(node, path)
         if node.tag == "tag:yaml.org,2002:str":
             return node.value  # most values: no constructor needed
         if node.tag == "tag:yaml.org,2002:timestamp":
@@ -258,6 +261,30 @@ class _Converter:
             # 1.1, `010` as 8, `12:30` (base 60) as 750, and `No`, `On` or `lang: no` (Norwegian) as true or false.
             return node.value
         return value
+
+    def _comment_after(self, node: ScalarNode, path: tuple[int | str, ...]) -> None:
+        """An error where YAML took text after an unquoted value for a comment (`title: Briefing #5` reads as
+        'Briefing'): a `#` after a space starts one, but one followed at once by a letter or digit is a number
+        or a hashtag. A comment written `# ...` is let be."""
+        end = node.end_mark
+        if end.line >= len(self.lines):
+            return
+        rest = _SWALLOWED.match(self.lines[end.line], end.column)
+        if rest is None:
+            return
+        if not node.value and (path in _CONTAINERS or (path[:1] == ("resources",) and len(path) == 2)):
+            return  # `reports: #none`: nothing this week, and a note
+        comment = rest.group(1)
+        value = _quoted(f"{node.value} {comment}" if node.value else comment)
+        written = f"{path[-1]}: {value}" if isinstance(path[-1], str) else f"- {value}"
+        self.problems.append(
+            (
+                _spot(node),
+                f"YAML reads {comment!r} as a comment, not as text, and leaves it out: a '#' after a space "
+                f"starts one; put the whole value in quotes to keep it: {written}",
+                path,
+            )
+        )
 
     def _mapping(self, node: MappingNode, path: tuple[int | str, ...]) -> dict[str, Any]:
         self.loader.flatten_mapping(node)
@@ -287,6 +314,12 @@ class _Converter:
             self.positions.keys[(*path, key)] = _spot(key_node)
             out[key] = self.convert(value_node, (*path, key))
         return out
+
+
+_SWALLOWED = re.compile(r"[ \t]+(#[^\s#].*?)[ \t]*$")
+"""What follows an unquoted value on its line when YAML takes text for a comment: `#5`, `#WhatsHappeningInMyanmar`."""
+_CONTAINERS = {("resources",), ("footnotes",), ("image",)}
+"""Fields that hold fields or lists, not text: a comment after one left empty is a note."""
 
 
 def _compose(text: str) -> tuple[yaml.SafeLoader, Node | None]:
@@ -455,7 +488,7 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
                     )
                 ],
             )
-        converter = _Converter(loader)
+        converter = _Converter(loader, text.splitlines())
         data = converter.convert(node, ())
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
