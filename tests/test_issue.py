@@ -829,6 +829,57 @@ def test_an_invisible_character_pasted_into_a_url_is_named(findings: Callable[[s
     ]
 
 
+def test_a_url_pasted_with_spaces_angle_brackets_or_without_its_scheme_is_an_error_saying_what_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Read [the appeal](www.example.org/appeal).
+        resources:
+          reports:
+            - {title: A, by: Org, url: <https://example.org/a>}
+            - {title: B, by: Org, url: " https://example.org/b "}
+            - {title: C, by: Org, url: www.example.org/c}
+        """
+    ) == [
+        f"{FILE}:3:30: error: editorial: Expected an http(s) or mailto: URL but received: 'www.example.org/appeal' "
+        "(write it with its scheme: 'https://www.example.org/appeal')",
+        f"{FILE}:6:32: error: resources.reports[0].url: Expected an http(s) URL but received: "
+        "'<https://example.org/a>' (write it without the '<' and '>' around it: 'https://example.org/a')",
+        f"{FILE}:7:32: error: resources.reports[1].url: Expected an http(s) URL but received: "
+        "' https://example.org/b ' (write it without the spaces around it: 'https://example.org/b')",
+        f"{FILE}:8:32: error: resources.reports[2].url: Expected an http(s) URL but received: "
+        "'www.example.org/c' (write it with its scheme: 'https://www.example.org/c')",
+    ]
+
+
+def test_a_url_ending_with_what_was_copied_after_it_is_a_warning(
+    findings: Callable[[str], list[str]],
+) -> None:
+    copied = "as when one is copied with the punctuation after it; if the page's address does not end so, remove it"
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        image: {src: "https://example.org/a.jpg.", alt: A photo}
+        editorial: See [the appeal](https://example.org/appeal.) and [Sagaing](https://example.org/Sagaing_(region)).
+        resources:
+          reports:
+            - {title: A, by: Org, url: "https://example.org/a,"}
+            - {title: B, by: Org, url: "https://example.org/b)"}
+            - {title: C, by: Org, url: "https://example.org/wiki/Sagaing_(region)"}
+        """
+    ) == [
+        f"{FILE}:3:14: warning: image.src: the URL ends with '.', {copied}",
+        f"{FILE}:4:29: warning: editorial: the URL ends with '.', {copied}",
+        f"{FILE}:7:32: warning: resources.reports[0].url: the URL ends with ',', {copied}",
+        f"{FILE}:8:32: warning: resources.reports[1].url: the URL ends with ')', which no '(' in it opens, as when "
+        "one is copied with the text after it; if the page's address does not end so, remove it",
+    ]
+
+
 def test_mailto_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n"

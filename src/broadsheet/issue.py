@@ -42,7 +42,9 @@ from .schema import (
     field_path,
     http_url,
     iso_date,
+    pasted_end,
     received,
+    url_problem,
     validate,
 )
 from .settings import Settings, unknown_category
@@ -748,6 +750,10 @@ class _Checker:
                     f"footnote '{label}' is defined but never referenced as [^{label}] in the editorial",
                     key=True,
                 )
+        image = data.get("image")
+        src = image.get("src") if isinstance(image, dict) else None
+        if isinstance(src, str) and (doubt := pasted_end(src)) and not url_problem(src):
+            self.add(("image", "src"), doubt, severity=Severity.WARNING)
         self._resources(data.get("resources"))
 
     def _texts(self, value: Any, path: tuple[int | str, ...]) -> None:
@@ -810,6 +816,8 @@ class _Checker:
                         severity=Severity.WARNING,
                     )
                 url = item.get("url")
+                if isinstance(url, str) and (doubt := pasted_end(url)) and not url_problem(url):
+                    self.add((*path, "url"), doubt, severity=Severity.WARNING)
                 if isinstance(url, str):
                     page = same_page(url)
                     if page not in seen:
