@@ -1042,6 +1042,30 @@ def test_footnote_definition_without_reference_is_an_error(findings: Callable[[s
     ]
 
 
+def test_a_footnote_referred_to_as_a_word_processor_writes_it_is_an_error_at_the_reference(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          Pasted from Word[1], from an email ^2, a third ^[c], and a link [4](https://example.org/4).
+        footnotes:
+          "1": One.
+          "2": Two.
+          c: Three.
+          "4": Four.
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:4:19: error: editorial: [1] is shown as written, not as a reference to footnote '1'; write [^1]",
+        f"{FILE}:4:38: error: editorial: ^2 is shown as written, not as a reference to footnote '2'; write [^2]",
+        f"{FILE}:4:50: error: editorial: ^[c] is shown as written, not as a reference to footnote 'c'; write [^c]",
+        f"{FILE}:9:3: error: footnotes.4: footnote '4' is defined but never referenced as [^4] in the editorial",
+    ]
+
+
 @pytest.mark.parametrize(
     ("character", "name"),
     [("\u2028", "a line separator (U+2028)"), ("\x85", "a next-line character (U+0085)")],

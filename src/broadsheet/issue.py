@@ -545,6 +545,16 @@ _SPACED_REFERENCE = re.compile(r"\[\^([^\]\n]*\s[^\]\n]*)\]")
 """What an editor may take for a footnote reference, its label holding a space: Markdown reads it as text."""
 
 
+def _other_reference(text: str, label: str) -> re.Match[str] | None:
+    """The first place in `text` where footnote `label` is referred to as a word processor or an email writes
+    it, `[1]`, `^1` or `^[1]`, which Markdown shows as written; not a link's `[1](...)` or `[1][...]`."""
+    written = re.escape(label)
+    return re.search(
+        rf"(?<![\\\[\]])\^\[{written}\](?![(\[:])|(?<![\\^\]])\[{written}\](?![(\[:])|(?<![\w\\^])\^{written}(?!\w)",
+        text,
+    )
+
+
 def _unspaced(label: str) -> str:
     """A footnote label with a space, as one Markdown reads: 'Note A' as 'Note-A'."""
     return "-".join(label.split())
@@ -743,6 +753,19 @@ class _Checker:
                     f"footnote label '{label}' has a space, and Markdown reads [^{label}] as text, not as a "
                     f"reference; use a label without spaces, such as '{_unspaced(label)}'",
                     key=True,
+                )
+            elif (
+                label not in used
+                and isinstance(editorial, str)
+                and (other := _other_reference(editorial, label))
+            ):
+                self.add(
+                    ("editorial",),
+                    f"{other.group()} is shown as written, not as a reference to footnote '{label}'; "
+                    f"write [^{label}]",
+                    spot=self.text_spot(
+                        ("editorial",), editorial.count("\n", 0, other.start()), other.group()
+                    ),
                 )
             elif label not in used:
                 self.add(
