@@ -1218,6 +1218,31 @@ def test_resource_without_by_is_a_warning_and_the_issue_is_still_read(read: Call
     assert reading.issue.resources[0].by == ()
 
 
+def test_organizations_written_as_one_text_are_a_warning_saying_how_to_list_them(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: x
+        resources:
+          reports:
+            - {title: A, url: "https://example.org/a", by: "Progressive Voice, Fortify Rights"}
+            - {title: B, url: "https://example.org/b", by: တိုးတက်သောအသံ၊ ဖို့တီဖိုင်း}
+            - {title: C, url: "https://example.org/c", by: ["Save the Children, Myanmar"]}
+            - {title: D, url: "https://example.org/d", by: [Progressive Voice, Fortify Rights]}
+        """
+    ) == [
+        f"{FILE}:6:52: warning: resources.reports[0].by: 'Progressive Voice, Fortify Rights' is read as one "
+        "organization's name; if it names 2, write them as a list: by: [Progressive Voice, Fortify Rights] (a name "
+        'that holds a comma, as a list of one: by: ["Progressive Voice, Fortify Rights"])',
+        f"{FILE}:7:52: warning: resources.reports[1].by: 'တိုးတက်သောအသံ၊ ဖို့တီဖိုင်း' is read as one organization's "
+        "name; if it names 2, write them as a list: by: [တိုးတက်သောအသံ, ဖို့တီဖိုင်း] (a name that holds a comma, "
+        'as a list of one: by: ["တိုးတက်သောအသံ၊ ဖို့တီဖိုင်း"])',
+    ]
+
+
 def test_duplicate_url_is_a_warning_naming_the_first(read: Callable[[str], Reading]) -> None:
     reading = read(
         """

@@ -545,6 +545,10 @@ _SPACED_REFERENCE = re.compile(r"\[\^([^\]\n]*\s[^\]\n]*)\]")
 """What an editor may take for a footnote reference, its label holding a space: Markdown reads it as text."""
 
 
+_LIST_OF_NAMES = re.compile(r"\s*[,;\u104a]\s*")
+"""What separates names in a list written as one text: a comma, a semicolon, the Burmese comma (၊)."""
+
+
 def _other_reference(text: str, label: str) -> re.Match[str] | None:
     """The first place in `text` where footnote `label` is referred to as a word processor or an email writes
     it, `[1]`, `^1` or `^[1]`, which Markdown shows as written; not a link's `[1](...)` or `[1][...]`."""
@@ -836,6 +840,17 @@ class _Checker:
                     self.add(
                         path,
                         "resource has no 'by': readers will not see who published it",
+                        severity=Severity.WARNING,
+                    )
+                by = item.get("by")
+                if isinstance(by, str) and len(names := _LIST_OF_NAMES.split(by.strip())) > 1:
+                    from .curate.edit import scalar  # 5 ms to import, needed only for this warning
+
+                    self.add(
+                        (*path, "by"),
+                        f"{by!r} is read as one organization's name; if it names {len(names)}, write them as a "
+                        f"list: by: [{', '.join(scalar(name, flow=True) for name in names)}] (a name that holds "
+                        f"a comma, as a list of one: by: [{_quoted(by.strip())}])",
                         severity=Severity.WARNING,
                     )
                 url = item.get("url")
