@@ -365,6 +365,126 @@ def test_a_quote_inside_a_quoted_value_is_an_error_saying_how_to_write_it(
     ]
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "title: Myanmar: A Year On",
+            "(YAML reads the ': ' in it as the start of another field); put it in quotes: "
+            'title: "Myanmar: A Year On"',
+        ),
+        (
+            'title: "Nowhere Is Safe" Military Airstrikes',
+            "(YAML takes the quoted part at its start for the whole value); put it in quotes: "
+            "title: '\"Nowhere Is Safe\" Military Airstrikes'",
+        ),
+        (
+            "title: [Joint] Statement",
+            "(YAML reads a value starting with '[' as a list); put it in quotes: "
+            'title: "[Joint] Statement"',
+        ),
+        (
+            "title: @UN_Myanmar Speaks",
+            "(YAML reads '@' at the start of a value as its own sign); put it in quotes: "
+            'title: "@UN_Myanmar Speaks"',
+        ),
+        (
+            "title: - Weekly Update -",
+            "(YAML reads '-' at the start of a value as its own sign); put it in quotes: "
+            'title: "- Weekly Update -"',
+        ),
+    ],
+)
+def test_a_value_yaml_reads_only_in_quotes_is_an_error_at_it_giving_the_line_to_write(
+    findings: Callable[[str], list[str]], line: str, message: str
+) -> None:
+    assert findings(f"date: 2023-12-21\n{line}\neditorial: Text.\nresources: {{}}\n") == [
+        f"{FILE}:2:8: error: not valid YAML: the value of 'title' cannot be read as written {message}"
+    ]
+
+
+def test_a_footnote_or_resource_yaml_reads_only_in_quotes_is_named_by_its_key(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Text.[^1]\nfootnotes:\n  1: OCHA, Myanmar: Update No. 34\n"
+        "resources: {}\n"
+    ) == [
+        f"{FILE}:5:6: error: not valid YAML: the value of '1' cannot be read as written (YAML reads the ': ' in "
+        'it as the start of another field); put it in quotes: 1: "OCHA, Myanmar: Update No. 34"'
+    ]
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Text.\nresources:\n  reports:\n"
+        "    - title: Q&A: The Junta's Trials\n      url: https://example.org/qa\n      by: Org\n"
+    ) == [
+        f"{FILE}:6:14: error: not valid YAML: the value of 'title' cannot be read as written (YAML reads the ': ' "
+        'in it as the start of another field); put it in quotes: title: "Q&A: The Junta\'s Trials"'
+    ]
+
+
+def test_yaml_that_quotes_would_not_mend_keeps_the_parsers_words(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Text.\nresources:\n  reports:\n    - title: A\n"
+        "     url: https://example.org/a\n"
+    ) == [
+        f"{FILE}:7:6: error: not valid YAML: while parsing a block collection expected <block end>, but found "
+        "'<block mapping start>'"
+    ]
+
+
+def test_text_yaml_takes_for_a_comment_is_an_error_giving_the_line_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # ` #` starts a YAML comment: unquoted, the title would be 'Daily Briefing', the hashtag and number dropped.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: Daily Briefing #432
+        author: #PVamplifyvoices
+        editorial: Text.
+        resources:
+          reports:
+            - title: Stand with #WhatsHappeningInMyanmar
+              url: https://example.org/a
+              by:
+                - Org #2
+        """
+    ) == [
+        f"{FILE}:2:8: error: title: YAML reads '#432' as a comment, not as text, and leaves it out: a '#' after a "
+        'space starts one; put the whole value in quotes to keep it: title: "Daily Briefing #432"',
+        f"{FILE}:3:8: error: author: YAML reads '#PVamplifyvoices' as a comment, not as text, and leaves it out: "
+        "a '#' after a space starts one; put the whole value in quotes to keep it: "
+        'author: "#PVamplifyvoices"',
+        f"{FILE}:7:14: error: resources.reports[0].title: YAML reads '#WhatsHappeningInMyanmar' as a comment, not "
+        "as text, and leaves it out: a '#' after a space starts one; put the whole value in quotes to keep it: "
+        'title: "Stand with #WhatsHappeningInMyanmar"',
+        f"{FILE}:10:11: error: resources.reports[0].by[0]: YAML reads '#2' as a comment, not as text, and leaves "
+        "it out: a '#' after a space starts one; put the whole value in quotes to keep it: - \"Org #2\"",
+    ]
+
+
+def test_a_comment_written_after_a_value_is_let_be(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21  # Thursday
+        title: "Daily Briefing #432"  #  quoted, so the number is kept
+        editorial: Text.
+        resources:  # none this week
+          reports:  #none
+          statements:
+            - title: Briefing  # a comment
+              url: https://example.org/a#part-2
+              by: Org
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.title == "Daily Briefing #432"
+    assert reading.issue.resources[0].url == "https://example.org/a#part-2"
+
+
 def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\nresources:\n\treports: []\n  \tstatements: []\n") == [
         f"{FILE}:3:1: error: tab characters cannot indent YAML; use spaces",
@@ -709,6 +829,57 @@ def test_an_invisible_character_pasted_into_a_url_is_named(findings: Callable[[s
     ]
 
 
+def test_a_url_pasted_with_spaces_angle_brackets_or_without_its_scheme_is_an_error_saying_what_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Read [the appeal](www.example.org/appeal).
+        resources:
+          reports:
+            - {title: A, by: Org, url: <https://example.org/a>}
+            - {title: B, by: Org, url: " https://example.org/b "}
+            - {title: C, by: Org, url: www.example.org/c}
+        """
+    ) == [
+        f"{FILE}:3:30: error: editorial: Expected an http(s) or mailto: URL but received: 'www.example.org/appeal' "
+        "(write it with its scheme: 'https://www.example.org/appeal')",
+        f"{FILE}:6:32: error: resources.reports[0].url: Expected an http(s) URL but received: "
+        "'<https://example.org/a>' (write it without the '<' and '>' around it: 'https://example.org/a')",
+        f"{FILE}:7:32: error: resources.reports[1].url: Expected an http(s) URL but received: "
+        "' https://example.org/b ' (write it without the spaces around it: 'https://example.org/b')",
+        f"{FILE}:8:32: error: resources.reports[2].url: Expected an http(s) URL but received: "
+        "'www.example.org/c' (write it with its scheme: 'https://www.example.org/c')",
+    ]
+
+
+def test_a_url_ending_with_what_was_copied_after_it_is_a_warning(
+    findings: Callable[[str], list[str]],
+) -> None:
+    copied = "as when one is copied with the punctuation after it; if the page's address does not end so, remove it"
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        image: {src: "https://example.org/a.jpg.", alt: A photo}
+        editorial: See [the appeal](https://example.org/appeal.) and [Sagaing](https://example.org/Sagaing_(region)).
+        resources:
+          reports:
+            - {title: A, by: Org, url: "https://example.org/a,"}
+            - {title: B, by: Org, url: "https://example.org/b)"}
+            - {title: C, by: Org, url: "https://example.org/wiki/Sagaing_(region)"}
+        """
+    ) == [
+        f"{FILE}:3:14: warning: image.src: the URL ends with '.', {copied}",
+        f"{FILE}:4:29: warning: editorial: the URL ends with '.', {copied}",
+        f"{FILE}:7:32: warning: resources.reports[0].url: the URL ends with ',', {copied}",
+        f"{FILE}:8:32: warning: resources.reports[1].url: the URL ends with ')', which no '(' in it opens, as when "
+        "one is copied with the text after it; if the page's address does not end so, remove it",
+    ]
+
+
 def test_mailto_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n"
@@ -871,6 +1042,30 @@ def test_footnote_definition_without_reference_is_an_error(findings: Callable[[s
     ]
 
 
+def test_a_footnote_referred_to_as_a_word_processor_writes_it_is_an_error_at_the_reference(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          Pasted from Word[1], from an email ^2, a third ^[c], and a link [4](https://example.org/4).
+        footnotes:
+          "1": One.
+          "2": Two.
+          c: Three.
+          "4": Four.
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:4:19: error: editorial: [1] is shown as written, not as a reference to footnote '1'; write [^1]",
+        f"{FILE}:4:38: error: editorial: ^2 is shown as written, not as a reference to footnote '2'; write [^2]",
+        f"{FILE}:4:50: error: editorial: ^[c] is shown as written, not as a reference to footnote 'c'; write [^c]",
+        f"{FILE}:9:3: error: footnotes.4: footnote '4' is defined but never referenced as [^4] in the editorial",
+    ]
+
+
 @pytest.mark.parametrize(
     ("character", "name"),
     [("\u2028", "a line separator (U+2028)"), ("\x85", "a next-line character (U+0085)")],
@@ -1021,6 +1216,31 @@ def test_resource_without_by_is_a_warning_and_the_issue_is_still_read(read: Call
     assert reading.errors == []
     assert reading.issue is not None
     assert reading.issue.resources[0].by == ()
+
+
+def test_organizations_written_as_one_text_are_a_warning_saying_how_to_list_them(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: x
+        resources:
+          reports:
+            - {title: A, url: "https://example.org/a", by: "Progressive Voice, Fortify Rights"}
+            - {title: B, url: "https://example.org/b", by: တိုးတက်သောအသံ၊ ဖို့တီဖိုင်း}
+            - {title: C, url: "https://example.org/c", by: ["Save the Children, Myanmar"]}
+            - {title: D, url: "https://example.org/d", by: [Progressive Voice, Fortify Rights]}
+        """
+    ) == [
+        f"{FILE}:6:52: warning: resources.reports[0].by: 'Progressive Voice, Fortify Rights' is read as one "
+        "organization's name; if it names 2, write them as a list: by: [Progressive Voice, Fortify Rights] (a name "
+        'that holds a comma, as a list of one: by: ["Progressive Voice, Fortify Rights"])',
+        f"{FILE}:7:52: warning: resources.reports[1].by: 'တိုးတက်သောအသံ၊ ဖို့တီဖိုင်း' is read as one organization's "
+        "name; if it names 2, write them as a list: by: [တိုးတက်သောအသံ, ဖို့တီဖိုင်း] (a name that holds a comma, "
+        'as a list of one: by: ["တိုးတက်သောအသံ၊ ဖို့တီဖိုင်း"])',
+    ]
 
 
 def test_duplicate_url_is_a_warning_naming_the_first(read: Callable[[str], Reading]) -> None:

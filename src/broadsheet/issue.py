@@ -42,7 +42,9 @@ from .schema import (
     field_path,
     http_url,
     iso_date,
+    pasted_end,
     received,
+    url_problem,
     validate,
 )
 from .settings import Settings, unknown_category
@@ -221,8 +223,9 @@ def _spot(node: Node) -> Spot:
 class _Converter:
     """Turns a composed YAML node tree into plain values, noting where each came from."""
 
-    def __init__(self, loader: yaml.SafeLoader) -> None:
+    def __init__(self, loader: yaml.SafeLoader, lines: list[str]) -> None:
         self.loader = loader
+        self.lines = lines
         self.positions = Positions()
         self.problems: list[tuple[Spot, str, tuple[int | str, ...]]] = []
         self.count = 0
@@ -237,6 +240,8 @@ class _Converter:
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
+        if not node.style:
+            self._comment_after(node, path)
         if node.tag == "tag:yaml.org,2002:str":
             return node.value  # most values: no constructor needed
         if node.tag == "tag:yaml.org,2002:timestamp":
@@ -258,6 +263,30 @@ class _Converter:
             # 1.1, `010` as 8, `12:30` (base 60) as 750, and `No`, `On` or `lang: no` (Norwegian) as true or false.
             return node.value
         return value
+
+    def _comment_after(self, node: ScalarNode, path: tuple[int | str, ...]) -> None:
+        """An error where YAML took text after an unquoted value for a comment (`title: Briefing #5` reads as
+        'Briefing'): a `#` after a space starts one, but one followed at once by a letter or digit is a number
+        or a hashtag. A comment written `# ...` is let be."""
+        end = node.end_mark
+        if end.line >= len(self.lines):
+            return
+        rest = _SWALLOWED.match(self.lines[end.line], end.column)
+        if rest is None:
+            return
+        if not node.value and (path in _CONTAINERS or (path[:1] == ("resources",) and len(path) == 2)):
+            return  # `reports: #none`: nothing this week, and a note
+        comment = rest.group(1)
+        value = _quoted(f"{node.value} {comment}" if node.value else comment)
+        written = f"{path[-1]}: {value}" if isinstance(path[-1], str) else f"- {value}"
+        self.problems.append(
+            (
+                _spot(node),
+                f"YAML reads {comment!r} as a comment, not as text, and leaves it out: a '#' after a space "
+                f"starts one; put the whole value in quotes to keep it: {written}",
+                path,
+            )
+        )
 
     def _mapping(self, node: MappingNode, path: tuple[int | str, ...]) -> dict[str, Any]:
         self.loader.flatten_mapping(node)
@@ -287,6 +316,12 @@ class _Converter:
             self.positions.keys[(*path, key)] = _spot(key_node)
             out[key] = self.convert(value_node, (*path, key))
         return out
+
+
+_SWALLOWED = re.compile(r"[ \t]+(#[^\s#].*?)[ \t]*$")
+"""What follows an unquoted value on its line when YAML takes text for a comment: `#5`, `#WhatsHappeningInMyanmar`."""
+_CONTAINERS = {("resources",), ("footnotes",), ("image",)}
+"""Fields that hold fields or lists, not text: a comment after one left empty is a note."""
 
 
 def _compose(text: str) -> tuple[yaml.SafeLoader, Node | None]:
@@ -361,6 +396,67 @@ def _quoted_before(text: str, problem: yaml.Mark) -> tuple[yaml.Mark, str] | Non
     return None
 
 
+def _quoted(value: str) -> str:
+    """`value` written as a YAML quoted scalar: in double quotes, or in single ones when it holds a double quote
+    and no single one (as `'"Nowhere Is Safe": Airstrikes'`)."""
+    if '"' in value and "'" not in value:
+        return f"'{value}'"
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_KEY_AND_VALUE = re.compile(
+    r"(?P<lead>[ \t]*(?:-[ \t]+)*)(?P<key>[\w-]+|\"[^\"\n]*\"|'[^'\n]*')[ \t]*:[ \t]+(?P<value>\S.*?)[ \t]*"
+)
+"""A line `key: value` (or `- key: value`), as a title, an organization or a footnote's text is written."""
+
+
+def _unreadable(value: str, problem: str) -> str:
+    """Why YAML cannot read `value`, unquoted, in words an editor knows, else in the parser's (`problem`)."""
+    if problem == "mapping values are not allowed here":
+        return "YAML reads the ': ' in it as the start of another field"
+    if value[0] in "\"'":
+        return "YAML takes the quoted part at its start for the whole value"
+    if value[0] in "[{":
+        return (
+            f"YAML reads a value starting with '{value[0]}' as a {'list' if value[0] == '[' else 'mapping'}"
+        )
+    if value[0] in "-?:,]}#&*!|>%@`":
+        return f"YAML reads '{value[0]}' at the start of a value as its own sign"
+    return problem
+
+
+def _quote_it(text: str, mark: yaml.Mark, problem: str) -> tuple[int, int, str] | None:
+    """Where a value that YAML cannot read as written starts (line and column, 1-based), and what to write, when
+    the parser stumbled, at `mark`, inside a value on the line of its key that quotes make readable: a title
+    holding `: ` (`title: Myanmar: A Year On`), one starting with `@`, `` ` ``, `%`, `[`, `- `, or with a quoted
+    part followed by more (`title: "Nowhere Is Safe" Military Airstrikes`). None when quoting it would not
+    do, or where the parser stumbled is not in such a value."""
+    lines = text.splitlines()
+    if mark.line >= len(lines):
+        return None
+    found = _KEY_AND_VALUE.fullmatch(lines[mark.line])
+    if found is None or mark.column < found.start("value"):
+        return None
+    key, value = found.group("key"), found.group("value")
+    written = f"{key}: {_quoted(value)}"
+    fixed = [*lines[: mark.line], found.group("lead") + written, *lines[mark.line + 1 :]]
+    try:
+        yaml.compose("\n".join(fixed), Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        later = exc.problem_mark or exc.context_mark
+        if later is None or later.line <= mark.line:
+            return None
+    except yaml.YAMLError:
+        return None
+    field = key.strip("'\"")
+    why = _unreadable(value, problem)
+    return (
+        mark.line + 1,
+        found.start("value") + 1,
+        f"not valid YAML: the value of '{field}' cannot be read as written ({why}); put it in quotes: {written}",
+    )
+
+
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
     if any(character in text for character in _UNICODE_BREAKS):
         return None, Positions(), _unicode_breaks(text, display)
@@ -394,7 +490,7 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
                     )
                 ],
             )
-        converter = _Converter(loader)
+        converter = _Converter(loader, text.splitlines())
         data = converter.convert(node, ())
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
@@ -406,8 +502,11 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
         if exc.context == "while scanning a quoted scalar" and exc.context_mark:
             mark, problem = exc.context_mark, f"the quote opened here is never closed: {_CLOSE_THE_QUOTE}"
-        elif mark and (quoted := _quoted_before(text, mark)):
-            mark, problem = quoted
+        elif mark and (opened := _quoted_before(text, mark)):
+            mark, problem = opened
+        elif mark and (quote_it := _quote_it(text, mark, problem)):
+            line, col, message = quote_it
+            return None, Positions(), [Diagnostic(display, line, col, "", message)]
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return None, Positions(), [Diagnostic(display, line, col, "", f"not valid YAML: {problem}")]
     except yaml.YAMLError as exc:
@@ -444,6 +543,20 @@ class Reading:
 
 _SPACED_REFERENCE = re.compile(r"\[\^([^\]\n]*\s[^\]\n]*)\]")
 """What an editor may take for a footnote reference, its label holding a space: Markdown reads it as text."""
+
+
+_LIST_OF_NAMES = re.compile(r"\s*[,;\u104a]\s*")
+"""What separates names in a list written as one text: a comma, a semicolon, the Burmese comma (၊)."""
+
+
+def _other_reference(text: str, label: str) -> re.Match[str] | None:
+    """The first place in `text` where footnote `label` is referred to as a word processor or an email writes
+    it, `[1]`, `^1` or `^[1]`, which Markdown shows as written; not a link's `[1](...)` or `[1][...]`."""
+    written = re.escape(label)
+    return re.search(
+        rf"(?<![\\\[\]])\^\[{written}\](?![(\[:])|(?<![\\^\]])\[{written}\](?![(\[:])|(?<![\w\\^])\^{written}(?!\w)",
+        text,
+    )
 
 
 def _unspaced(label: str) -> str:
@@ -645,12 +758,29 @@ class _Checker:
                     f"reference; use a label without spaces, such as '{_unspaced(label)}'",
                     key=True,
                 )
+            elif (
+                label not in used
+                and isinstance(editorial, str)
+                and (other := _other_reference(editorial, label))
+            ):
+                self.add(
+                    ("editorial",),
+                    f"{other.group()} is shown as written, not as a reference to footnote '{label}'; "
+                    f"write [^{label}]",
+                    spot=self.text_spot(
+                        ("editorial",), editorial.count("\n", 0, other.start()), other.group()
+                    ),
+                )
             elif label not in used:
                 self.add(
                     ("footnotes", label),
                     f"footnote '{label}' is defined but never referenced as [^{label}] in the editorial",
                     key=True,
                 )
+        image = data.get("image")
+        src = image.get("src") if isinstance(image, dict) else None
+        if isinstance(src, str) and (doubt := pasted_end(src)) and not url_problem(src):
+            self.add(("image", "src"), doubt, severity=Severity.WARNING)
         self._resources(data.get("resources"))
 
     def _texts(self, value: Any, path: tuple[int | str, ...]) -> None:
@@ -712,7 +842,20 @@ class _Checker:
                         "resource has no 'by': readers will not see who published it",
                         severity=Severity.WARNING,
                     )
+                by = item.get("by")
+                if isinstance(by, str) and len(names := _LIST_OF_NAMES.split(by.strip())) > 1:
+                    from .curate.edit import scalar  # 5 ms to import, needed only for this warning
+
+                    self.add(
+                        (*path, "by"),
+                        f"{by!r} is read as one organization's name; if it names {len(names)}, write them as a "
+                        f"list: by: [{', '.join(scalar(name, flow=True) for name in names)}] (a name that holds "
+                        f"a comma, as a list of one: by: [{_quoted(by.strip())}])",
+                        severity=Severity.WARNING,
+                    )
                 url = item.get("url")
+                if isinstance(url, str) and (doubt := pasted_end(url)) and not url_problem(url):
+                    self.add((*path, "url"), doubt, severity=Severity.WARNING)
                 if isinstance(url, str):
                     page = same_page(url)
                     if page not in seen:

@@ -23,7 +23,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 from . import burmese
 from .errors import Severity
-from .schema import url_problem
+from .schema import pasted_end, url_problem
 
 LINK_SCHEMES = ("http", "https", "mailto")
 
@@ -160,6 +160,8 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                 problem = url_problem(href, LINK_SCHEMES)
                 if problem:
                     problems.append(Problem(here, href, problem))
+                elif doubt := pasted_end(href):
+                    problems.append(Problem(here, href, doubt, Severity.WARNING))
             elif child.type == "html_inline":
                 problems.append(Problem(here, child.content, _html_message(child.content)))
             elif child.type == "text" and child.content.count("~~") >= 2:

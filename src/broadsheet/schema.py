@@ -86,7 +86,27 @@ direction marks (a zero-width non-joiner or joiner may belong to a word in a pat
 
 
 def url_problem(url: str, schemes: Sequence[str] = ("http", "https")) -> str | None:
-    """Why `url` is not an absolute URL with one of `schemes`, or None when it is."""
+    """Why `url` is not an absolute URL with one of `schemes`, or None when it is; with what to write instead
+    where a URL was pasted with spaces around it, between `<` and `>`, or without its scheme (`www.example.org`)."""
+    problem = _url_problem(url, schemes)
+    if problem is None or not url:
+        return problem
+    stripped = url.strip()
+    angled = len(stripped) > 1 and stripped[0] == "<" and stripped[-1] == ">"
+    inside = stripped[1:-1].strip() if angled else stripped
+    if inside != url and _url_problem(inside, schemes) is None:
+        spaced = stripped != url or (angled and inside != stripped[1:-1])
+        around = " and ".join(
+            what for what, found in (("the spaces", spaced), ("the '<' and '>'", angled)) if found
+        )
+        return f"{problem} (write it without {around} around it: {inside!r})"
+    schemed = f"https://{inside}"
+    if "https" in schemes and inside.lower().startswith("www.") and _url_problem(schemed, schemes) is None:
+        return f"{problem} (write it with its scheme: {schemed!r})"
+    return problem
+
+
+def _url_problem(url: str, schemes: Sequence[str]) -> str | None:
     wanted = "an http(s)" + (" or mailto:" if "mailto" in schemes else "")
     expectation = f"Expected {wanted} URL but received: {received(url)}"
     if not url or _NOT_IN_URLS.search(url):
@@ -107,6 +127,20 @@ def url_problem(url: str, schemes: Sequence[str] = ("http", "https")) -> str | N
     except ValueError:
         return f"{expectation} (the port must be a number from 1 to 65535)"
     return None if parts.hostname else expectation
+
+
+_CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
+
+
+def pasted_end(url: str) -> str | None:
+    """Why `url` may end with a character copied from the text around it (a full stop, a comma, a closing
+    parenthesis that opened before the URL), or None. Such a URL is valid, and rarely the page's address."""
+    last = url[-1:]
+    if last in _CLOSERS and url.count(last) > url.count(_CLOSERS[last]):
+        return f"the URL ends with {last!r}, which no {_CLOSERS[last]!r} in it opens, as when one is copied with the text after it; if the page's address does not end so, remove it"
+    if last and last in ".,;:!?'\"":
+        return f"the URL ends with {last!r}, as when one is copied with the punctuation after it; if the page's address does not end so, remove it"
+    return None
 
 
 def http_url(url: str) -> None:
