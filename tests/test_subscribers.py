@@ -462,6 +462,39 @@ def test_a_list_exported_from_a_mailing_tool_imports_as_it_is(
     ]
 
 
+def test_mailchimp_s_exports_of_those_who_unsubscribed_or_were_cleaned_import_as_they_left(
+    store: Engine, tmp_path: Path
+) -> None:
+    """Mailchimp's audience export is three files; two list those who left (UNSUB_TIME, CLEAN_TIME), and
+    must not subscribe them again, even when the address is active here."""
+    common = '"Email Address","First Name","Last Name",MEMBER_RATING,OPTIN_TIME,LEID,EUID,NOTES,TAGS'
+    subscribed = tmp_path / "subscribed_members_export_0a1b2c.csv"
+    subscribed.write_text(
+        f'{common},LAST_CHANGED\naung@example.org,Aung,Kyaw,2,"2023-05-01 09:30:00",1,a,,,\n',
+        encoding="utf-8",
+    )
+    unsubscribed = tmp_path / "unsubscribed_members_export_0a1b2c.csv"
+    unsubscribed.write_text(
+        f"{common},UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,UNSUB_CAMPAIGN_ID,UNSUB_REASON,UNSUB_REASON_OTHER\n"
+        'left@example.org,Left,,1,,2,b,,,"2024-01-04 12:00:00","January 2024",c1,'
+        '"I no longer want to receive these emails",\n'
+        "AUNG@example.org,Aung,Kyaw,2,,1,a,,,,,,,\n",
+        encoding="utf-8",
+    )
+    cleaned = tmp_path / "cleaned_members_export_0a1b2c.csv"
+    cleaned.write_text(
+        f'{common},CLEAN_TIME,CLEAN_CAMPAIGN_TITLE,CLEAN_CAMPAIGN_ID\ngone@example.org,Gone,,1,,3,c,,,"2024-01-04 12:00:00",,\n',
+        encoding="utf-8",
+    )
+    for path in (subscribed, unsubscribed, cleaned):
+        subscribers.import_csv(store, path, LOCALES, locale="en")
+    assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", Status.UNSUBSCRIBED),
+        ("gone@example.org", Status.BOUNCED),
+        ("left@example.org", Status.UNSUBSCRIBED),
+    ]
+
+
 def test_a_whole_name_is_read_before_its_parts(store: Engine, write_csv: Callable[..., Path]) -> None:
     path = write_csv("first_name,Name,last_name,EMAIL,locale\nAung,Daw Aung,Kyaw,aung@example.org,my\n")
     report = subscribers.import_csv(store, path, LOCALES)

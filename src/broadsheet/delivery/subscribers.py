@@ -55,6 +55,10 @@ CONSENTED_AT_COLUMN = "consented_at"
 CONSENT_TEXT_COLUMN = "consent_text"
 """An optional import column, written by `export_csv`: the statement they agreed to."""
 OPTIONAL_COLUMNS = (STATUS_COLUMN, CONSENTED_AT_COLUMN, CONSENT_TEXT_COLUMN)
+LEFT_COLUMNS: Final = {"clean time": Status.BOUNCED, "unsub time": Status.UNSUBSCRIBED}
+"""Columns that make a file a list of those who left, as Mailchimp exports its unsubscribed and its cleaned
+(bounced) members beside the subscribed (UNSUB_TIME, CLEAN_TIME), and the status every row of such a file
+takes unless a `status` cell says another: read as a list of subscribers, they all came back active."""
 
 _COLUMN_NAMES: Final = {
     "email": ("email", "e mail", "email address", "e mail address"),
@@ -65,6 +69,7 @@ _COLUMN_NAMES: Final = {
     STATUS_COLUMN: ("status",),
     CONSENTED_AT_COLUMN: ("consented at",),
     CONSENT_TEXT_COLUMN: ("consent text",),
+    **{column: (column,) for column in LEFT_COLUMNS},
 }
 """Each column an import reads, and the names a header may give it, written as `_column_name` writes them: as
 broadsheet exports them, and as mailing tools and forms do (Mailchimp's `Email Address`, `First Name` and
@@ -283,7 +288,8 @@ def import_csv(
     `locale` and `name` (any order; see `_COLUMN_NAMES` for the other names
     they may have), separated by one of `SEPARATORS`, and may name `status`,
     `consented_at` and `consent_text`; other columns are ignored with a
-    warning. `locale` is the locale of rows that name none (with no `locale`
+    warning. A file of those who left (see `LEFT_COLUMNS`) brings in every
+    row as they left unless its status says another. `locale` is the locale of rows that name none (with no `locale`
     column, every row's). New addresses record the import as where they
     came from. A consent in the file is recorded for an address without one,
     and never replaces one already recorded. Each bad row is reported and
@@ -452,6 +458,8 @@ class _ImportFile:
         self.diagnostics: list[Diagnostic] = []
         self.bad_rows = 0
         self.separator = ","
+        self.left: Status | None = None
+        """The status of a list of those who left (see `LEFT_COLUMNS`), the default of every row's."""
         self._first_lines = _FirstLines()
         self._stack = contextlib.ExitStack()
 
@@ -488,6 +496,8 @@ class _ImportFile:
                 self.diagnostics,
                 locale_given=self.locale is not None,
             )
+            # The first in `LEFT_COLUMNS`, should a file name both: neither is sent to.
+            self.left = next((status for column, status in LEFT_COLUMNS.items() if column in columns), None)
             while True:
                 start = lines.number + 1
                 lines.start_row()
@@ -582,9 +592,8 @@ class _ImportFile:
             " ".join(filter(None, (values.get(FIRST_NAME, "").strip(), values.get(LAST_NAME, "").strip()))),
         )
         locale = values.get("locale", "").strip() or self.locale or ""
-        new, problems, notes = check(
-            values["email"], name, locale, values.get(STATUS_COLUMN, ""), self.locales
-        )
+        status = values.get(STATUS_COLUMN, "").strip() or (self.left.value if self.left else "")
+        new, problems, notes = check(values["email"], name, locale, status, self.locales)
         self.diagnostics.extend(
             Diagnostic(self.display, line, 0, field, message, Severity.WARNING) for field, message in notes
         )
