@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import subprocess
@@ -1315,12 +1316,50 @@ def test_a_character_split_between_two_pieces_of_a_long_line_is_not_taken_for_a_
     )
 
 
-def test_a_file_in_utf16_as_excel_saves_unicode_text_is_named_so(store: Engine, tmp_path: Path) -> None:
-    path = tmp_path / "subscribers.csv"
-    path.write_bytes("email\tname\tlocale\r\na@example.org\tAung\ten\r\n".encode("utf-16"))
+def test_a_file_in_utf16_as_excel_saves_unicode_text_imports_as_it_is(
+    project_cli: Cli, tmp_project: Project
+) -> None:
+    # Excel's "Unicode Text": UTF-16 little-endian after its byte order mark, tabs, CRLF, and a value holding a
+    # tab or quote quoted. Older Excel has no "CSV UTF-8": this is how it saves a Burmese name without loss.
+    rows = [
+        "Email Address\tName\tLanguage",
+        "myo@example.org\tမျိုး မြင့်\tBurmese",
+        'zoe@example.org\t"Zoë ""Z"""\tEnglish',
+    ]
+    (tmp_project.root / "list.txt").write_bytes(
+        codecs.BOM_UTF16_LE + "\r\n".join([*rows, ""]).encode("utf-16-le")
+    )
+    result = project_cli("subscribers", "import", "list.txt")
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        0,
+        "",
+        "list.txt: added 2, updated 0, unchanged 0, skipped 0\n",
+    )
+    assert project_cli("subscribers", "export").stdout.splitlines()[1:] == [
+        "myo@example.org,မျိုး မြင့်,my,active,,",
+        'zoe@example.org,"Zoë ""Z""",en,active,,',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tail", "line", "problem"),
+    [
+        (b"\x00", 3, "truncated data at byte 86"),
+        ("x@example.org\tX".encode("utf-16-le") + b"\x00\xdc", 3, "illegal encoding at byte 116"),
+    ],
+    ids=["half a character at the end", "half a surrogate pair"],
+)
+def test_a_file_in_utf16_that_is_not_is_located(
+    store: Engine, tmp_path: Path, tail: bytes, line: int, problem: str
+) -> None:
+    path = tmp_path / "subscribers.txt"
+    text = "email\tname\tlocale\r\na@example.org\tAung\ten\r\n".encode("utf-16-le")
+    path.write_bytes(codecs.BOM_UTF16_LE + text + tail)
     with pytest.raises(InvalidInput) as raised:
         subscribers.import_csv(store, path, LOCALES)
-    assert str(raised.value) == f"{path}:1: error: UTF-16 text, not UTF-8; save the file as CSV UTF-8"
+    assert (
+        str(raised.value) == f"{path}:{line}: error: not UTF-16 text ({problem}); save the file as CSV UTF-8"
+    )
     assert subscribers.list_subscribers(store) == []
 
 

@@ -15,6 +15,7 @@ import contextlib
 import csv
 import dataclasses
 import functools
+import io
 import itertools
 import os
 import re
@@ -297,7 +298,8 @@ def import_csv(
     bounced or complained stays so. An address that asked to be forgotten is
     skipped with a warning; recognising it takes BROADSHEET_SECRET (from
     `environ`) once any address was forgotten. Raises `InvalidInput` when the
-    file as a whole cannot be read: not UTF-8, not CSV, or missing a column;
+    file as a whole cannot be read: not UTF-8 (nor UTF-16 after its byte
+    order mark), not CSV, or missing a column;
     then nothing is imported.
 
     The file is read, checked and written `IMPORT_CHUNK` rows at a time, in one transaction.
@@ -450,7 +452,7 @@ def _iso(moment: datetime | None) -> str | None:
 class _ImportFile:
     """The rows of an import file, checked, `IMPORT_CHUNK` at a time (`chunks`), with a diagnostic for each
     problem (`diagnostics`) and how many rows were bad (`bad_rows`). Raises `InvalidInput` for a file that
-    cannot be read as a whole: not UTF-8, not CSV, or missing a column."""
+    cannot be read as a whole: not UTF-8 (nor UTF-16), not CSV, or missing a column."""
 
     def __init__(self, path: Path, locales: Sequence[str], locale: str | None = None) -> None:
         self.path, self.locales, self.locale = path, locales, locale
@@ -458,6 +460,8 @@ class _ImportFile:
         self.diagnostics: list[Diagnostic] = []
         self.bad_rows = 0
         self.separator = ","
+        self.encoding = "utf-8-sig"
+        """How the file is read: `utf-16` when it begins with UTF-16's byte order mark."""
         self.left: Status | None = None
         """The status of a list of those who left (see `LEFT_COLUMNS`), the default of every row's."""
         self._first_lines = _FirstLines()
@@ -465,10 +469,13 @@ class _ImportFile:
 
     def __enter__(self) -> _ImportFile:
         try:
-            # Spreadsheets save "CSV UTF-8" with a byte order mark; `utf-8-sig` reads past it.
-            text = self._stack.enter_context(self.path.open(encoding="utf-8-sig", newline=""))
+            binary = self._stack.enter_context(self.path.open("rb"))
+            # Spreadsheets save "CSV UTF-8" with a byte order mark, which `utf-8-sig` reads past; Excel saves
+            # "Unicode Text" (tab-separated) in UTF-16 after its own, the one way older versions keep Burmese.
+            self.encoding = "utf-16" if is_utf16(binary.peek(2)[:2]) else "utf-8-sig"
         except OSError as exc:
             raise BroadsheetError(f"{self.path}: cannot read: {exc.strerror}") from None
+        text = self._stack.enter_context(io.TextIOWrapper(binary, encoding=self.encoding, newline=""))
         self._text: TextIO = text
         self._stack.callback(self._first_lines.close)
         return self
@@ -521,7 +528,9 @@ class _ImportFile:
             yield self._valid(checked)
         except UnicodeDecodeError:
             self._valid(checked)  # reported with the problems found before
-            self.diagnostics.append(_undecodable(self.path))
+            self.diagnostics.append(
+                _not_utf16(self.path) if self.encoding == "utf-16" else _undecodable(self.path)
+            )
             raise InvalidInput(self.diagnostics) from None
         except csv.Error as exc:
             self._valid(checked)
@@ -728,10 +737,6 @@ def _undecodable(path: Path) -> Diagnostic:
     decoder = codecs.getincrementaldecoder("utf-8")()
     number, offset = 1, 0
     with path.open("rb") as binary:
-        if is_utf16(binary.read(2)):
-            # As Excel saves "Unicode Text": else "invalid start byte at byte 0", which does not say what to do.
-            return Diagnostic(str(path), 1, 0, "", "UTF-16 text, not UTF-8; save the file as CSV UTF-8")
-        binary.seek(0)
         while piece := binary.readline(IMPORT_LINE_LENGTH):
             body = piece.removeprefix(codecs.BOM_UTF8) if offset == 0 else piece
             # The bytes of a character begun in the piece before are decoded with this one: the error's position counts them.
@@ -739,7 +744,7 @@ def _undecodable(path: Path) -> Diagnostic:
             try:
                 decoder.decode(body)
             except UnicodeDecodeError as exc:
-                return _not_utf8(
+                return _not_decoded(
                     path, number, offset + len(piece) - len(body) - begun + exc.start, exc.reason
                 )
             offset += len(piece)
@@ -748,13 +753,35 @@ def _undecodable(path: Path) -> Diagnostic:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            return _not_utf8(path, number, offset - begun + exc.start, exc.reason)
+            return _not_decoded(path, number, offset - begun + exc.start, exc.reason)
     return Diagnostic(str(path), 1, 0, "", "not UTF-8 text; save the file as CSV UTF-8")
 
 
-def _not_utf8(path: Path, line: int, at: int, reason: str) -> Diagnostic:
+def _not_utf16(path: Path) -> Diagnostic:
+    """Where the first bytes of `path`, UTF-16 by its byte order mark, that are not UTF-16 are (half a character
+    at the end, half of a surrogate pair), read again `IMPORT_LINE_LENGTH` bytes at a time."""
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    number, offset = 1, 0
+    with path.open("rb") as binary:
+        while True:
+            piece = binary.read(IMPORT_LINE_LENGTH)
+            state = decoder.getstate()
+            begun = len(state[0])
+            try:
+                number += decoder.decode(piece, final=not piece).count("\n")
+            except UnicodeDecodeError as exc:
+                # The lines before the error, in the piece that holds it.
+                decoder.setstate(state)
+                number += decoder.decode(piece[: max(exc.start - begun, 0)]).count("\n")
+                return _not_decoded(path, number, offset - begun + exc.start, exc.reason, "UTF-16")
+            if not piece:
+                return Diagnostic(str(path), 1, 0, "", "not UTF-16 text; save the file as CSV UTF-8")
+            offset += len(piece)
+
+
+def _not_decoded(path: Path, line: int, at: int, reason: str, encoding: str = "UTF-8") -> Diagnostic:
     return Diagnostic(
-        str(path), line, 0, "", f"not UTF-8 text ({reason} at byte {at}); save the file as CSV UTF-8"
+        str(path), line, 0, "", f"not {encoding} text ({reason} at byte {at}); save the file as CSV UTF-8"
     )
 
 
