@@ -496,6 +496,41 @@ def test_mailchimp_s_exports_of_those_who_unsubscribed_or_were_cleaned_import_as
     ]
 
 
+def test_an_address_written_after_a_name_is_read_with_the_name_for_a_row_giving_none(
+    store: Engine, tmp_path: Path
+) -> None:
+    # As address books and mail programs copy addresses (Gmail, Outlook): a name, then the address in <>.
+    path = tmp_path / "contacts.csv"
+    rows = [
+        "email,name,locale",
+        "Aung Kyaw <aung@example.org>,,my",
+        '"""Kyaw, Thida"" <thida@example.org>",,en',
+        "မျိုး မြင့် <myo@example.org>,,my",
+        "Daw Su <su@example.org>,Su Su,en",
+        "<hla@example.org>,,en",
+        "zaw@example.org <zaw@example.org>,,en",
+        "Nobody <nobody>,,en",
+        '"A <a@example.org>, B <b@example.org>",,en',
+        "Aung <AUNG@example.org>,,my",
+    ]
+    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:8: error: email: Expected an email address but received: 'nobody' (An email address must have an @-sign.)",
+        f"{path}:9: error: email: Expected an email address but received: 'A <a@example.org>, B <b@example.org>' "
+        "(The part after the @-sign contains invalid characters: ',', '<', '>', '@', SPACE.)",
+        f"{path}:10: error: email: 'Aung <AUNG@example.org>' is already on line 2",
+    ]
+    assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "Aung Kyaw"),
+        ("hla@example.org", ""),
+        ("myo@example.org", "မျိုး မြင့်"),
+        ("su@example.org", "Su Su"),
+        ("thida@example.org", "Kyaw, Thida"),
+        ("zaw@example.org", ""),
+    ]
+
+
 def test_a_whole_name_is_read_before_its_parts(store: Engine, write_csv: Callable[..., Path]) -> None:
     path = write_csv("first_name,Name,last_name,EMAIL,locale\nAung,Daw Aung,Kyaw,aung@example.org,my\n")
     report = subscribers.import_csv(store, path, LOCALES)

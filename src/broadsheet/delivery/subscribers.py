@@ -596,13 +596,16 @@ class _ImportFile:
             )
             self.bad_rows += 1
             return None
+        email, named = _named_address(values["email"])
         name = values.get(
             "name",
             " ".join(filter(None, (values.get(FIRST_NAME, "").strip(), values.get(LAST_NAME, "").strip()))),
         )
+        # The name before an address (`Aung Kyaw <aung@example.org>`) is the name of a row that gives none.
+        name = name if name.strip() else named
         locale = values.get("locale", "").strip() or self.locale or ""
         status = values.get(STATUS_COLUMN, "").strip() or (self.left.value if self.left else "")
-        new, problems, notes = check(values["email"], name, locale, status, self.locales)
+        new, problems, notes = check(email, name, locale, status, self.locales)
         self.diagnostics.extend(
             Diagnostic(self.display, line, 0, field, message, Severity.WARNING) for field, message in notes
         )
@@ -625,9 +628,7 @@ class _ImportFile:
         if new is None and any(field == "email" for field, _ in problems):
             return _Checked(line, None, problems)
         # A row bad for another reason still claims its address: a later row with it is a duplicate.
-        return _Checked(
-            line, new, problems, new.key if new else email_key(values["email"]), values["email"].strip()
-        )
+        return _Checked(line, new, problems, new.key if new else email_key(email), values["email"].strip())
 
     def _valid(self, checked: list[_Checked]) -> list[tuple[int, SubscriberRow]]:
         """The valid rows of `checked`; the others reported, an address already on an earlier line among them."""
@@ -866,6 +867,22 @@ def _columns(
             Diagnostic(display, line, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING)
         )
     return read
+
+
+_NAMED_ADDRESS: Final = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>\s*')
+"""An address after a name, as address books and mail programs copy one: `Aung Kyaw <aung@example.org>`,
+`"Kyaw, Aung" <aung@example.org>`, `<aung@example.org>`."""
+
+
+def _named_address(cell: str) -> tuple[str, str]:
+    """The address of an import's email cell and the name written before it (see `_NAMED_ADDRESS`), "" when none
+    or when it is an address itself (`aung@example.org <aung@example.org>`); a cell of another form as it is."""
+    named = _NAMED_ADDRESS.fullmatch(cell)
+    if named is None:
+        return cell, ""
+    quoted, bare, address = named.groups()
+    name = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
+    return address, "" if "@" in name else name.strip()
 
 
 def _moment(text: str) -> tuple[datetime | None, str]:
