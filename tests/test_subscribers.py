@@ -972,6 +972,39 @@ def test_import_command_takes_the_locale_of_rows_naming_none(project_cli: Cli, t
     assert project_cli("subscribers", "export").stdout.splitlines()[1] == "su@example.org,Su,my,active,,"
 
 
+def test_import_command_reads_a_form_s_responses_by_the_questions_its_header_asks(
+    project_cli: Cli, tmp_project: Project
+) -> None:
+    # As Google Sheets downloads a form's responses: a Timestamp, each question as a header, CRLF, no last line end.
+    (tmp_project.root / "responses.csv").write_bytes(
+        b"Timestamp,Your email,What is your name?,Which language would you like the newsletter in?\r\n"
+        + "2024/01/04 10:15:22 AM GMT+6:30,aung@example.org,Aung Aung,Burmese (မြန်မာ)\r\n".encode()
+        + b"2024/01/05 8:01:02 PM GMT+6:30,su@example.org,Su Su,English"
+    )
+    result = project_cli("subscribers", "import", "responses.csv")
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        0,
+        "responses.csv:1: warning: column 'What is your name?' read as 'name'\n"
+        "responses.csv:1: warning: column 'Which language would you like the newsletter in?' read as 'locale'\n"
+        "responses.csv:1: warning: column 'Your email' read as 'email'\n"
+        "responses.csv:1: warning: ignored column(s) 'Timestamp'\n",
+        "responses.csv: added 2, updated 0, unchanged 0, skipped 0\n",
+    )
+    assert project_cli("subscribers", "export").stdout.splitlines()[1:] == [
+        "aung@example.org,Aung Aung,my,active,,",
+        "su@example.org,Su Su,en,active,,",
+    ]
+    # Two questions asking for an address: neither is guessed at, and both are named.
+    (tmp_project.root / "two.csv").write_text(
+        "Your e-mail,Can we email you?,Language\nhla@example.org,Yes,en\n"
+    )
+    refused = project_cli("subscribers", "import", "two.csv")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith(
+        "two.csv:1: error: missing column 'email' (columns 'Your e-mail', 'Can we email you?' could each be it): "
+    )
+
+
 def test_import_command_of_an_unreadable_file_exits_1(project_cli: Cli, tmp_project: Project) -> None:
     (tmp_project.root / "list.csv").write_bytes(b"email,name,locale\nsu@example.org,S\xfc,en\n")
     result = project_cli("subscribers", "import", "list.csv")

@@ -837,8 +837,21 @@ def _columns(
     """Where each column read is in `header`, on `line`; warns of the others and raises for a missing one
     (`locale` is not missing when the import was `locale_given`)."""
     names = [_column_name(cell) for cell in header]
+    asked = _asked(header, names)
+    for column, indexes in asked.items():
+        if len(indexes) == 1:
+            names[indexes[0]] = column
+            message = f"column {header[indexes[0]].strip()!r} read as {column!r}"
+            diagnostics.append(Diagnostic(display, line, 0, "", message, Severity.WARNING))
     required = ("email",) if locale_given else ("email", "locale")
-    problems = [f"missing column {column!r}" for column in required if column not in names] if header else []
+
+    def missing(column: str) -> str:
+        could = [repr(header[index].strip()) for index in asked.get(column, [])]
+        return f"missing column {column!r}" + (
+            f" (columns {', '.join(could)} could each be it)" if could else ""
+        )
+
+    problems = [missing(column) for column in required if column not in names] if header else []
     for column in _COLUMN_NAMES:
         cells = [cell.strip() for cell, name in zip(header, names, strict=True) if name == column]
         if len(set(cells)) > 1:
@@ -883,6 +896,34 @@ def _named_address(cell: str) -> tuple[str, str]:
     quoted, bare, address = named.groups()
     name = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
     return address, "" if "@" in name else name.strip()
+
+
+_ASKED: Final = {
+    "email": re.compile(r"\be ?mail\b(?! ?s\b)|အီးမေး"),
+    "locale": re.compile(r"\b(?:language|languages|locale)\b|ဘာသာ"),
+    "name": re.compile(r"\bname\b|အမည်|နာမည်"),
+}
+"""The words a form's question names a column by (`Your email`, `Which language would you like to read?`,
+`What is your name?`, and in Burmese), where a form exports each question as the header of its answers."""
+
+
+def _asked(header: Sequence[str], names: Sequence[str]) -> dict[str, list[int]]:
+    """The cells of `header` (by index) whose question asks for each column not named in `names` (see `_ASKED`):
+    taken when one cell asks for it, and named in the error when more than one do. A cell that names another
+    column is asked nothing; `name` is not asked for where its parts (first and last name) are named."""
+    unnamed = [index for index, name in enumerate(names) if name not in _COLUMN_NAMES]
+    asked: dict[str, list[int]] = {}
+    for column, words in _ASKED.items():
+        if column in names or (column == "name" and {FIRST_NAME, LAST_NAME} & set(names)):
+            continue
+        cells = [
+            index
+            for index in unnamed
+            if words.search(" ".join(header[index].replace("-", " ").casefold().split()))
+        ]
+        if cells:
+            asked[column] = cells
+    return asked
 
 
 def _moment(text: str) -> tuple[datetime | None, str]:
