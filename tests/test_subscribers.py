@@ -669,6 +669,37 @@ def test_a_file_of_blank_lines_is_empty(store: Engine, write_csv: Callable[..., 
     )
 
 
+def test_a_name_whose_letters_a_spreadsheet_wrote_as_question_marks_is_imported_without_it(
+    store: Engine, tmp_path: Path
+) -> None:
+    # Excel's "CSV (Comma delimited)" is Windows-1252: it writes a "?" for each Burmese letter, and the English
+    # names around them leave the file plain ASCII, which reads as UTF-8.
+    subscribers.add(store, "myo@example.org", "မျိုး", "my", locales=LOCALES)
+    path = tmp_path / "excel.csv"
+    rows = [
+        "email,name,locale",
+        "myo@example.org,မျိုး,my",
+        "thu@example.org,U မြင့်,my",
+        "who@example.org,Who?,en",
+    ]
+    path.write_bytes("\r\n".join(rows).encode("cp1252", errors="replace") + b"\r\n")
+    report = subscribers.import_csv(store, path, LOCALES)
+    said = (
+        'has question marks where its letters were, as Excel\'s "CSV (Comma delimited)" writes letters it '
+        "cannot save (Burmese); imported without a name, a name on record kept: save the list as CSV UTF-8 to "
+        "keep the names"
+    )
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: warning: name: '?????' {said}",
+        f"{path}:3: warning: name: 'U ?????' {said}",
+    ]
+    assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("myo@example.org", "မျိုး"),
+        ("thu@example.org", ""),
+        ("who@example.org", "Who?"),
+    ]
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_column(store: Engine, tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes("email,name,locale\r\nmya@example.org,မြ,my\r\n".encode("utf-8-sig"))

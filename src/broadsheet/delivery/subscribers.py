@@ -603,6 +603,14 @@ class _ImportFile:
         )
         # The name before an address (`Aung Kyaw <aung@example.org>`) is the name of a row that gives none.
         name = name if name.strip() else named
+        if _LOST_LETTERS.search(name):
+            message = (
+                f'{name.strip()!r} has question marks where its letters were, as Excel\'s "CSV (Comma delimited)" '
+                "writes letters it cannot save (Burmese); imported without a name, a name on record kept: save "
+                "the list as CSV UTF-8 to keep the names"
+            )
+            self.diagnostics.append(Diagnostic(self.display, line, 0, "name", message, Severity.WARNING))
+            name = ""
         locale = values.get("locale", "").strip() or self.locale or ""
         status = values.get(STATUS_COLUMN, "").strip() or (self.left.value if self.left else "")
         new, problems, notes = check(email, name, locale, status, self.locales)
@@ -881,6 +889,10 @@ def _columns(
         )
     return read
 
+
+_LOST_LETTERS: Final = re.compile(r"(?<!\S)\?{2,}(?!\S)")
+"""A word of question marks in a name: what a spreadsheet saving a list in an encoding without its letters
+(Excel's "CSV" on Windows, in Windows-1252) writes for each letter, as for every Burmese name."""
 
 _NAMED_ADDRESS: Final = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>\s*')
 """An address after a name, as address books and mail programs copy one: `Aung Kyaw <aung@example.org>`,
