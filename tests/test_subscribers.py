@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import subprocess
@@ -462,6 +463,74 @@ def test_a_list_exported_from_a_mailing_tool_imports_as_it_is(
     ]
 
 
+def test_mailchimp_s_exports_of_those_who_unsubscribed_or_were_cleaned_import_as_they_left(
+    store: Engine, tmp_path: Path
+) -> None:
+    """Mailchimp's audience export is three files; two list those who left (UNSUB_TIME, CLEAN_TIME), and
+    must not subscribe them again, even when the address is active here."""
+    common = '"Email Address","First Name","Last Name",MEMBER_RATING,OPTIN_TIME,LEID,EUID,NOTES,TAGS'
+    subscribed = tmp_path / "subscribed_members_export_0a1b2c.csv"
+    subscribed.write_text(
+        f'{common},LAST_CHANGED\naung@example.org,Aung,Kyaw,2,"2023-05-01 09:30:00",1,a,,,\n',
+        encoding="utf-8",
+    )
+    unsubscribed = tmp_path / "unsubscribed_members_export_0a1b2c.csv"
+    unsubscribed.write_text(
+        f"{common},UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,UNSUB_CAMPAIGN_ID,UNSUB_REASON,UNSUB_REASON_OTHER\n"
+        'left@example.org,Left,,1,,2,b,,,"2024-01-04 12:00:00","January 2024",c1,'
+        '"I no longer want to receive these emails",\n'
+        "AUNG@example.org,Aung,Kyaw,2,,1,a,,,,,,,\n",
+        encoding="utf-8",
+    )
+    cleaned = tmp_path / "cleaned_members_export_0a1b2c.csv"
+    cleaned.write_text(
+        f'{common},CLEAN_TIME,CLEAN_CAMPAIGN_TITLE,CLEAN_CAMPAIGN_ID\ngone@example.org,Gone,,1,,3,c,,,"2024-01-04 12:00:00",,\n',
+        encoding="utf-8",
+    )
+    for path in (subscribed, unsubscribed, cleaned):
+        subscribers.import_csv(store, path, LOCALES, locale="en")
+    assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", Status.UNSUBSCRIBED),
+        ("gone@example.org", Status.BOUNCED),
+        ("left@example.org", Status.UNSUBSCRIBED),
+    ]
+
+
+def test_an_address_written_after_a_name_is_read_with_the_name_for_a_row_giving_none(
+    store: Engine, tmp_path: Path
+) -> None:
+    # As address books and mail programs copy addresses (Gmail, Outlook): a name, then the address in <>.
+    path = tmp_path / "contacts.csv"
+    rows = [
+        "email,name,locale",
+        "Aung Kyaw <aung@example.org>,,my",
+        '"""Kyaw, Thida"" <thida@example.org>",,en',
+        "မျိုး မြင့် <myo@example.org>,,my",
+        "Daw Su <su@example.org>,Su Su,en",
+        "<hla@example.org>,,en",
+        "zaw@example.org <zaw@example.org>,,en",
+        "Nobody <nobody>,,en",
+        '"A <a@example.org>, B <b@example.org>",,en',
+        "Aung <AUNG@example.org>,,my",
+    ]
+    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:8: error: email: Expected an email address but received: 'nobody' (An email address must have an @-sign.)",
+        f"{path}:9: error: email: Expected an email address but received: 'A <a@example.org>, B <b@example.org>' "
+        "(The part after the @-sign contains invalid characters: ',', '<', '>', '@', SPACE.)",
+        f"{path}:10: error: email: 'Aung <AUNG@example.org>' is already on line 2",
+    ]
+    assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "Aung Kyaw"),
+        ("hla@example.org", ""),
+        ("myo@example.org", "မျိုး မြင့်"),
+        ("su@example.org", "Su Su"),
+        ("thida@example.org", "Kyaw, Thida"),
+        ("zaw@example.org", ""),
+    ]
+
+
 def test_a_whole_name_is_read_before_its_parts(store: Engine, write_csv: Callable[..., Path]) -> None:
     path = write_csv("first_name,Name,last_name,EMAIL,locale\nAung,Daw Aung,Kyaw,aung@example.org,my\n")
     report = subscribers.import_csv(store, path, LOCALES)
@@ -598,6 +667,37 @@ def test_a_file_of_blank_lines_is_empty(store: Engine, write_csv: Callable[..., 
         "row's locale: --locale L), and may name name, in any order (as mailing tools name them too: Email "
         "Address, Language, First Name, Last Name)"
     )
+
+
+def test_a_name_whose_letters_a_spreadsheet_wrote_as_question_marks_is_imported_without_it(
+    store: Engine, tmp_path: Path
+) -> None:
+    # Excel's "CSV (Comma delimited)" is Windows-1252: it writes a "?" for each Burmese letter, and the English
+    # names around them leave the file plain ASCII, which reads as UTF-8.
+    subscribers.add(store, "myo@example.org", "မျိုး", "my", locales=LOCALES)
+    path = tmp_path / "excel.csv"
+    rows = [
+        "email,name,locale",
+        "myo@example.org,မျိုး,my",
+        "thu@example.org,U မြင့်,my",
+        "who@example.org,Who?,en",
+    ]
+    path.write_bytes("\r\n".join(rows).encode("cp1252", errors="replace") + b"\r\n")
+    report = subscribers.import_csv(store, path, LOCALES)
+    said = (
+        'has question marks where its letters were, as Excel\'s "CSV (Comma delimited)" writes letters it '
+        "cannot save (Burmese); imported without a name, a name on record kept: save the list as CSV UTF-8 to "
+        "keep the names"
+    )
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:2: warning: name: '?????' {said}",
+        f"{path}:3: warning: name: 'U ?????' {said}",
+    ]
+    assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("myo@example.org", "မျိုး"),
+        ("thu@example.org", ""),
+        ("who@example.org", "Who?"),
+    ]
 
 
 def test_a_byte_order_mark_is_not_part_of_the_first_column(store: Engine, tmp_path: Path) -> None:
@@ -901,6 +1001,39 @@ def test_import_command_takes_the_locale_of_rows_naming_none(project_cli: Cli, t
         "list.csv: added 1, updated 0, unchanged 0, skipped 0\n",
     )
     assert project_cli("subscribers", "export").stdout.splitlines()[1] == "su@example.org,Su,my,active,,"
+
+
+def test_import_command_reads_a_form_s_responses_by_the_questions_its_header_asks(
+    project_cli: Cli, tmp_project: Project
+) -> None:
+    # As Google Sheets downloads a form's responses: a Timestamp, each question as a header, CRLF, no last line end.
+    (tmp_project.root / "responses.csv").write_bytes(
+        b"Timestamp,Your email,What is your name?,Which language would you like the newsletter in?\r\n"
+        + "2024/01/04 10:15:22 AM GMT+6:30,aung@example.org,Aung Aung,Burmese (မြန်မာ)\r\n".encode()
+        + b"2024/01/05 8:01:02 PM GMT+6:30,su@example.org,Su Su,English"
+    )
+    result = project_cli("subscribers", "import", "responses.csv")
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        0,
+        "responses.csv:1: warning: column 'What is your name?' read as 'name'\n"
+        "responses.csv:1: warning: column 'Which language would you like the newsletter in?' read as 'locale'\n"
+        "responses.csv:1: warning: column 'Your email' read as 'email'\n"
+        "responses.csv:1: warning: ignored column(s) 'Timestamp'\n",
+        "responses.csv: added 2, updated 0, unchanged 0, skipped 0\n",
+    )
+    assert project_cli("subscribers", "export").stdout.splitlines()[1:] == [
+        "aung@example.org,Aung Aung,my,active,,",
+        "su@example.org,Su Su,en,active,,",
+    ]
+    # Two questions asking for an address: neither is guessed at, and both are named.
+    (tmp_project.root / "two.csv").write_text(
+        "Your e-mail,Can we email you?,Language\nhla@example.org,Yes,en\n"
+    )
+    refused = project_cli("subscribers", "import", "two.csv")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith(
+        "two.csv:1: error: missing column 'email' (columns 'Your e-mail', 'Can we email you?' could each be it): "
+    )
 
 
 def test_import_command_of_an_unreadable_file_exits_1(project_cli: Cli, tmp_project: Project) -> None:
@@ -1282,12 +1415,50 @@ def test_a_character_split_between_two_pieces_of_a_long_line_is_not_taken_for_a_
     )
 
 
-def test_a_file_in_utf16_as_excel_saves_unicode_text_is_named_so(store: Engine, tmp_path: Path) -> None:
-    path = tmp_path / "subscribers.csv"
-    path.write_bytes("email\tname\tlocale\r\na@example.org\tAung\ten\r\n".encode("utf-16"))
+def test_a_file_in_utf16_as_excel_saves_unicode_text_imports_as_it_is(
+    project_cli: Cli, tmp_project: Project
+) -> None:
+    # Excel's "Unicode Text": UTF-16 little-endian after its byte order mark, tabs, CRLF, and a value holding a
+    # tab or quote quoted. Older Excel has no "CSV UTF-8": this is how it saves a Burmese name without loss.
+    rows = [
+        "Email Address\tName\tLanguage",
+        "myo@example.org\tမျိုး မြင့်\tBurmese",
+        'zoe@example.org\t"Zoë ""Z"""\tEnglish',
+    ]
+    (tmp_project.root / "list.txt").write_bytes(
+        codecs.BOM_UTF16_LE + "\r\n".join([*rows, ""]).encode("utf-16-le")
+    )
+    result = project_cli("subscribers", "import", "list.txt")
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        0,
+        "",
+        "list.txt: added 2, updated 0, unchanged 0, skipped 0\n",
+    )
+    assert project_cli("subscribers", "export").stdout.splitlines()[1:] == [
+        "myo@example.org,မျိုး မြင့်,my,active,,",
+        'zoe@example.org,"Zoë ""Z""",en,active,,',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tail", "line", "problem"),
+    [
+        (b"\x00", 3, "truncated data at byte 86"),
+        ("x@example.org\tX".encode("utf-16-le") + b"\x00\xdc", 3, "illegal encoding at byte 116"),
+    ],
+    ids=["half a character at the end", "half a surrogate pair"],
+)
+def test_a_file_in_utf16_that_is_not_is_located(
+    store: Engine, tmp_path: Path, tail: bytes, line: int, problem: str
+) -> None:
+    path = tmp_path / "subscribers.txt"
+    text = "email\tname\tlocale\r\na@example.org\tAung\ten\r\n".encode("utf-16-le")
+    path.write_bytes(codecs.BOM_UTF16_LE + text + tail)
     with pytest.raises(InvalidInput) as raised:
         subscribers.import_csv(store, path, LOCALES)
-    assert str(raised.value) == f"{path}:1: error: UTF-16 text, not UTF-8; save the file as CSV UTF-8"
+    assert (
+        str(raised.value) == f"{path}:{line}: error: not UTF-16 text ({problem}); save the file as CSV UTF-8"
+    )
     assert subscribers.list_subscribers(store) == []
 
 

@@ -37,11 +37,11 @@ def subscribers_group() -> None:
 def subscribers_import(ctx: click.Context, file: Path, locale: str | None) -> None:
     """Add and update subscribers from a CSV file (email, name, locale).
 
-    The file is UTF-8 and its first line names the columns, separated by
-    commas, semicolons or tabs; name, status, consented_at and consent_text
-    are optional. Columns may be named as mailing tools export them (Email
-    Address, First Name, Last Name, Language), and a locale by its language's
-    name (Burmese). An address already subscribed
+    The file is UTF-8 (or UTF-16, as Excel saves Unicode Text) and its
+    first line names the columns, separated by commas, semicolons or tabs;
+    name, status, consented_at and consent_text are optional. Columns may be named as mailing tools export them (Email
+    Address, First Name, Last Name, Language) or forms ask for them (Your
+    email, Which language...?), and a locale by its language's name (Burmese). An address already subscribed
     (in any case) gets the file's name and locale. Every bad row is printed
     with its line and skipped, the valid rows are imported all the same, and
     the command then exits 1.

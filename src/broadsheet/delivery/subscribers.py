@@ -15,6 +15,7 @@ import contextlib
 import csv
 import dataclasses
 import functools
+import io
 import itertools
 import os
 import re
@@ -55,6 +56,10 @@ CONSENTED_AT_COLUMN = "consented_at"
 CONSENT_TEXT_COLUMN = "consent_text"
 """An optional import column, written by `export_csv`: the statement they agreed to."""
 OPTIONAL_COLUMNS = (STATUS_COLUMN, CONSENTED_AT_COLUMN, CONSENT_TEXT_COLUMN)
+LEFT_COLUMNS: Final = {"clean time": Status.BOUNCED, "unsub time": Status.UNSUBSCRIBED}
+"""Columns that make a file a list of those who left, as Mailchimp exports its unsubscribed and its cleaned
+(bounced) members beside the subscribed (UNSUB_TIME, CLEAN_TIME), and the status every row of such a file
+takes unless a `status` cell says another: read as a list of subscribers, they all came back active."""
 
 _COLUMN_NAMES: Final = {
     "email": ("email", "e mail", "email address", "e mail address"),
@@ -65,6 +70,7 @@ _COLUMN_NAMES: Final = {
     STATUS_COLUMN: ("status",),
     CONSENTED_AT_COLUMN: ("consented at",),
     CONSENT_TEXT_COLUMN: ("consent text",),
+    **{column: (column,) for column in LEFT_COLUMNS},
 }
 """Each column an import reads, and the names a header may give it, written as `_column_name` writes them: as
 broadsheet exports them, and as mailing tools and forms do (Mailchimp's `Email Address`, `First Name` and
@@ -283,7 +289,8 @@ def import_csv(
     `locale` and `name` (any order; see `_COLUMN_NAMES` for the other names
     they may have), separated by one of `SEPARATORS`, and may name `status`,
     `consented_at` and `consent_text`; other columns are ignored with a
-    warning. `locale` is the locale of rows that name none (with no `locale`
+    warning. A file of those who left (see `LEFT_COLUMNS`) brings in every
+    row as they left unless its status says another. `locale` is the locale of rows that name none (with no `locale`
     column, every row's). New addresses record the import as where they
     came from. A consent in the file is recorded for an address without one,
     and never replaces one already recorded. Each bad row is reported and
@@ -291,7 +298,8 @@ def import_csv(
     bounced or complained stays so. An address that asked to be forgotten is
     skipped with a warning; recognising it takes BROADSHEET_SECRET (from
     `environ`) once any address was forgotten. Raises `InvalidInput` when the
-    file as a whole cannot be read: not UTF-8, not CSV, or missing a column;
+    file as a whole cannot be read: not UTF-8 (nor UTF-16 after its byte
+    order mark), not CSV, or missing a column;
     then nothing is imported.
 
     The file is read, checked and written `IMPORT_CHUNK` rows at a time, in one transaction.
@@ -444,7 +452,7 @@ def _iso(moment: datetime | None) -> str | None:
 class _ImportFile:
     """The rows of an import file, checked, `IMPORT_CHUNK` at a time (`chunks`), with a diagnostic for each
     problem (`diagnostics`) and how many rows were bad (`bad_rows`). Raises `InvalidInput` for a file that
-    cannot be read as a whole: not UTF-8, not CSV, or missing a column."""
+    cannot be read as a whole: not UTF-8 (nor UTF-16), not CSV, or missing a column."""
 
     def __init__(self, path: Path, locales: Sequence[str], locale: str | None = None) -> None:
         self.path, self.locales, self.locale = path, locales, locale
@@ -452,15 +460,22 @@ class _ImportFile:
         self.diagnostics: list[Diagnostic] = []
         self.bad_rows = 0
         self.separator = ","
+        self.encoding = "utf-8-sig"
+        """How the file is read: `utf-16` when it begins with UTF-16's byte order mark."""
+        self.left: Status | None = None
+        """The status of a list of those who left (see `LEFT_COLUMNS`), the default of every row's."""
         self._first_lines = _FirstLines()
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> _ImportFile:
         try:
-            # Spreadsheets save "CSV UTF-8" with a byte order mark; `utf-8-sig` reads past it.
-            text = self._stack.enter_context(self.path.open(encoding="utf-8-sig", newline=""))
+            binary = self._stack.enter_context(self.path.open("rb"))
+            # Spreadsheets save "CSV UTF-8" with a byte order mark, which `utf-8-sig` reads past; Excel saves
+            # "Unicode Text" (tab-separated) in UTF-16 after its own, the one way older versions keep Burmese.
+            self.encoding = "utf-16" if is_utf16(binary.peek(2)[:2]) else "utf-8-sig"
         except OSError as exc:
             raise BroadsheetError(f"{self.path}: cannot read: {exc.strerror}") from None
+        text = self._stack.enter_context(io.TextIOWrapper(binary, encoding=self.encoding, newline=""))
         self._text: TextIO = text
         self._stack.callback(self._first_lines.close)
         return self
@@ -488,6 +503,8 @@ class _ImportFile:
                 self.diagnostics,
                 locale_given=self.locale is not None,
             )
+            # The first in `LEFT_COLUMNS`, should a file name both: neither is sent to.
+            self.left = next((status for column, status in LEFT_COLUMNS.items() if column in columns), None)
             while True:
                 start = lines.number + 1
                 lines.start_row()
@@ -511,7 +528,9 @@ class _ImportFile:
             yield self._valid(checked)
         except UnicodeDecodeError:
             self._valid(checked)  # reported with the problems found before
-            self.diagnostics.append(_undecodable(self.path))
+            self.diagnostics.append(
+                _not_utf16(self.path) if self.encoding == "utf-16" else _undecodable(self.path)
+            )
             raise InvalidInput(self.diagnostics) from None
         except csv.Error as exc:
             self._valid(checked)
@@ -577,14 +596,24 @@ class _ImportFile:
             )
             self.bad_rows += 1
             return None
+        email, named = _named_address(values["email"])
         name = values.get(
             "name",
             " ".join(filter(None, (values.get(FIRST_NAME, "").strip(), values.get(LAST_NAME, "").strip()))),
         )
+        # The name before an address (`Aung Kyaw <aung@example.org>`) is the name of a row that gives none.
+        name = name if name.strip() else named
+        if _LOST_LETTERS.search(name):
+            message = (
+                f'{name.strip()!r} has question marks where its letters were, as Excel\'s "CSV (Comma delimited)" '
+                "writes letters it cannot save (Burmese); imported without a name, a name on record kept: save "
+                "the list as CSV UTF-8 to keep the names"
+            )
+            self.diagnostics.append(Diagnostic(self.display, line, 0, "name", message, Severity.WARNING))
+            name = ""
         locale = values.get("locale", "").strip() or self.locale or ""
-        new, problems, notes = check(
-            values["email"], name, locale, values.get(STATUS_COLUMN, ""), self.locales
-        )
+        status = values.get(STATUS_COLUMN, "").strip() or (self.left.value if self.left else "")
+        new, problems, notes = check(email, name, locale, status, self.locales)
         self.diagnostics.extend(
             Diagnostic(self.display, line, 0, field, message, Severity.WARNING) for field, message in notes
         )
@@ -607,9 +636,7 @@ class _ImportFile:
         if new is None and any(field == "email" for field, _ in problems):
             return _Checked(line, None, problems)
         # A row bad for another reason still claims its address: a later row with it is a duplicate.
-        return _Checked(
-            line, new, problems, new.key if new else email_key(values["email"]), values["email"].strip()
-        )
+        return _Checked(line, new, problems, new.key if new else email_key(email), values["email"].strip())
 
     def _valid(self, checked: list[_Checked]) -> list[tuple[int, SubscriberRow]]:
         """The valid rows of `checked`; the others reported, an address already on an earlier line among them."""
@@ -719,10 +746,6 @@ def _undecodable(path: Path) -> Diagnostic:
     decoder = codecs.getincrementaldecoder("utf-8")()
     number, offset = 1, 0
     with path.open("rb") as binary:
-        if is_utf16(binary.read(2)):
-            # As Excel saves "Unicode Text": else "invalid start byte at byte 0", which does not say what to do.
-            return Diagnostic(str(path), 1, 0, "", "UTF-16 text, not UTF-8; save the file as CSV UTF-8")
-        binary.seek(0)
         while piece := binary.readline(IMPORT_LINE_LENGTH):
             body = piece.removeprefix(codecs.BOM_UTF8) if offset == 0 else piece
             # The bytes of a character begun in the piece before are decoded with this one: the error's position counts them.
@@ -730,7 +753,7 @@ def _undecodable(path: Path) -> Diagnostic:
             try:
                 decoder.decode(body)
             except UnicodeDecodeError as exc:
-                return _not_utf8(
+                return _not_decoded(
                     path, number, offset + len(piece) - len(body) - begun + exc.start, exc.reason
                 )
             offset += len(piece)
@@ -739,13 +762,35 @@ def _undecodable(path: Path) -> Diagnostic:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            return _not_utf8(path, number, offset - begun + exc.start, exc.reason)
+            return _not_decoded(path, number, offset - begun + exc.start, exc.reason)
     return Diagnostic(str(path), 1, 0, "", "not UTF-8 text; save the file as CSV UTF-8")
 
 
-def _not_utf8(path: Path, line: int, at: int, reason: str) -> Diagnostic:
+def _not_utf16(path: Path) -> Diagnostic:
+    """Where the first bytes of `path`, UTF-16 by its byte order mark, that are not UTF-16 are (half a character
+    at the end, half of a surrogate pair), read again `IMPORT_LINE_LENGTH` bytes at a time."""
+    decoder = codecs.getincrementaldecoder("utf-16")()
+    number, offset = 1, 0
+    with path.open("rb") as binary:
+        while True:
+            piece = binary.read(IMPORT_LINE_LENGTH)
+            state = decoder.getstate()
+            begun = len(state[0])
+            try:
+                number += decoder.decode(piece, final=not piece).count("\n")
+            except UnicodeDecodeError as exc:
+                # The lines before the error, in the piece that holds it.
+                decoder.setstate(state)
+                number += decoder.decode(piece[: max(exc.start - begun, 0)]).count("\n")
+                return _not_decoded(path, number, offset - begun + exc.start, exc.reason, "UTF-16")
+            if not piece:
+                return Diagnostic(str(path), 1, 0, "", "not UTF-16 text; save the file as CSV UTF-8")
+            offset += len(piece)
+
+
+def _not_decoded(path: Path, line: int, at: int, reason: str, encoding: str = "UTF-8") -> Diagnostic:
     return Diagnostic(
-        str(path), line, 0, "", f"not UTF-8 text ({reason} at byte {at}); save the file as CSV UTF-8"
+        str(path), line, 0, "", f"not {encoding} text ({reason} at byte {at}); save the file as CSV UTF-8"
     )
 
 
@@ -800,8 +845,21 @@ def _columns(
     """Where each column read is in `header`, on `line`; warns of the others and raises for a missing one
     (`locale` is not missing when the import was `locale_given`)."""
     names = [_column_name(cell) for cell in header]
+    asked = _asked(header, names)
+    for column, indexes in asked.items():
+        if len(indexes) == 1:
+            names[indexes[0]] = column
+            message = f"column {header[indexes[0]].strip()!r} read as {column!r}"
+            diagnostics.append(Diagnostic(display, line, 0, "", message, Severity.WARNING))
     required = ("email",) if locale_given else ("email", "locale")
-    problems = [f"missing column {column!r}" for column in required if column not in names] if header else []
+
+    def missing(column: str) -> str:
+        could = [repr(header[index].strip()) for index in asked.get(column, [])]
+        return f"missing column {column!r}" + (
+            f" (columns {', '.join(could)} could each be it)" if could else ""
+        )
+
+    problems = [missing(column) for column in required if column not in names] if header else []
     for column in _COLUMN_NAMES:
         cells = [cell.strip() for cell, name in zip(header, names, strict=True) if name == column]
         if len(set(cells)) > 1:
@@ -830,6 +888,54 @@ def _columns(
             Diagnostic(display, line, 0, "", f"ignored column(s) {', '.join(ignored)}", Severity.WARNING)
         )
     return read
+
+
+_LOST_LETTERS: Final = re.compile(r"(?<!\S)\?{2,}(?!\S)")
+"""A word of question marks in a name: what a spreadsheet saving a list in an encoding without its letters
+(Excel's "CSV" on Windows, in Windows-1252) writes for each letter, as for every Burmese name."""
+
+_NAMED_ADDRESS: Final = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>\s*')
+"""An address after a name, as address books and mail programs copy one: `Aung Kyaw <aung@example.org>`,
+`"Kyaw, Aung" <aung@example.org>`, `<aung@example.org>`."""
+
+
+def _named_address(cell: str) -> tuple[str, str]:
+    """The address of an import's email cell and the name written before it (see `_NAMED_ADDRESS`), "" when none
+    or when it is an address itself (`aung@example.org <aung@example.org>`); a cell of another form as it is."""
+    named = _NAMED_ADDRESS.fullmatch(cell)
+    if named is None:
+        return cell, ""
+    quoted, bare, address = named.groups()
+    name = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare
+    return address, "" if "@" in name else name.strip()
+
+
+_ASKED: Final = {
+    "email": re.compile(r"\be ?mail\b(?! ?s\b)|အီးမေး"),
+    "locale": re.compile(r"\b(?:language|languages|locale)\b|ဘာသာ"),
+    "name": re.compile(r"\bname\b|အမည်|နာမည်"),
+}
+"""The words a form's question names a column by (`Your email`, `Which language would you like to read?`,
+`What is your name?`, and in Burmese), where a form exports each question as the header of its answers."""
+
+
+def _asked(header: Sequence[str], names: Sequence[str]) -> dict[str, list[int]]:
+    """The cells of `header` (by index) whose question asks for each column not named in `names` (see `_ASKED`):
+    taken when one cell asks for it, and named in the error when more than one do. A cell that names another
+    column is asked nothing; `name` is not asked for where its parts (first and last name) are named."""
+    unnamed = [index for index, name in enumerate(names) if name not in _COLUMN_NAMES]
+    asked: dict[str, list[int]] = {}
+    for column, words in _ASKED.items():
+        if column in names or (column == "name" and {FIRST_NAME, LAST_NAME} & set(names)):
+            continue
+        cells = [
+            index
+            for index in unnamed
+            if words.search(" ".join(header[index].replace("-", " ").casefold().split()))
+        ]
+        if cells:
+            asked[column] = cells
+    return asked
 
 
 def _moment(text: str) -> tuple[datetime | None, str]:
