@@ -1469,7 +1469,6 @@ def test_sendgrid_retries_server_errors_with_backoff(
         (429, {}, [1.0]),  # no X-RateLimit-Reset: the backoff, for this request alone
         (429, {"Retry-After": "3"}, [3.0, 3.0]),
         (500, {"Retry-After": "20"}, [20.0, 20.0]),
-        (502, {"Retry-After": "20"}, [20.0, 20.0]),
         (503, {"Retry-After": "20"}, [20.0, 20.0]),
     ],
 )
