@@ -485,6 +485,96 @@ def test_a_comment_written_after_a_value_is_let_be(read: Callable[[str], Reading
     assert reading.issue.resources[0].url == "https://example.org/a#part-2"
 
 
+def test_a_hashtag_starting_a_line_of_an_unquoted_value_is_an_error_saying_to_write_a_block(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # YAML ends the value at the line: the summary would be 'A week of news', the hashtag line dropped unsaid.
+    message = (
+        "YAML reads '#WhatsHappeningInMyanmar and more' as a comment, not as text, and leaves it out: a '#' that "
+        "starts a line of an unquoted value starts one; write the value as a block to keep it, 'summary: >-' and "
+        "its lines under it (or put the whole value in quotes)"
+    )
+    text = "date: 2023-12-21\ntitle: T\nsummary: A week of news\n  #WhatsHappeningInMyanmar and more\n{}editorial: x\n"
+    assert findings(text.format("") + "resources: {}\n") == [f"{FILE}:4:3: error: summary: {message}"]
+    # A line after it: the parser stumbles there, 'expected <block end>, but found '<scalar>''.
+    assert findings(text.format("  and the end.\n") + "resources: {}\n") == [f"{FILE}:4:3: error: {message}"]
+
+
+def test_a_comment_line_under_a_value_is_let_be(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        summary: A week of news
+          # to be shortened
+        editorial: Text.
+        #notes
+        resources: {}
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.summary == "A week of news"
+
+
+def test_an_anchor_or_a_tag_starting_an_unquoted_value_is_an_error_giving_the_line_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: &Breaking the Silence
+        author: !important news
+        editorial: Text.
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:2:8: error: title: YAML reads '&Breaking' at the start of a value as a name for it (an anchor), "
+        'not as text, and leaves it out; put the whole value in quotes to keep it: title: "&Breaking the Silence"',
+        f"{FILE}:3:9: error: author: YAML reads '!important' at the start of a value as a tag (the value's type), "
+        'not as text; put the whole value in quotes to keep it: author: "!important news"',
+    ]
+
+
+def test_an_anchor_an_alias_repeats_is_let_be(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Text.
+        resources:
+          reports:
+            - {title: A, url: "https://example.org/a", by: &pv Progressive Voice}
+            - {title: B, url: "https://example.org/b", by: *pv}
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert [r.by for r in reading.issue.resources] == [("Progressive Voice",), ("Progressive Voice",)]
+
+
+def test_a_hash_in_a_name_of_a_list_in_brackets_is_an_error_there_giving_the_line_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # YAML reads '#1, Org]' as a comment, and says only that the list is never closed, on the line after.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Text.
+        resources:
+          reports:
+            - title: R
+              url: https://example.org/r
+              by: [Org #1, Org]
+              lang: my
+        """
+    ) == [
+        f"{FILE}:8:12: error: YAML reads '#1, Org]' as a comment, not as text, and leaves it out, the closing "
+        "']' too: a '#' after a space starts one; put the text in quotes to keep it: by: [\"Org #1\", Org]"
+    ]
+
+
 def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\nresources:\n\treports: []\n  \tstatements: []\n") == [
         f"{FILE}:3:1: error: tab characters cannot indent YAML; use spaces",
@@ -542,6 +632,15 @@ def test_list_instead_of_a_mapping_of_fields_is_an_error(findings: Callable[[str
     assert findings("- date: 2023-12-21\n- title: T\n") == [
         f"{FILE}:1:1: error: Expected a mapping of fields (date, title, ...) but received: a list"
     ]
+
+
+def test_a_file_of_one_value_with_a_hashtag_or_an_anchor_is_no_mapping_not_a_traceback(
+    findings: Callable[[str], list[str]],
+) -> None:
+    for text, value in (("Daily Briefing #432\n", "Daily Briefing"), ("&anchor rest\n", "rest")):
+        assert findings(text) == [
+            f"{FILE}:1:1: error: Expected a mapping of fields (date, title, ...) but received: {value!r}"
+        ]
 
 
 def test_second_document_in_the_file_is_an_error(findings: Callable[[str], list[str]]) -> None:

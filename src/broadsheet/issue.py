@@ -229,19 +229,30 @@ class _Converter:
         self.positions = Positions()
         self.problems: list[tuple[Spot, str, tuple[int | str, ...]]] = []
         self.count = 0
+        self.flow: set[tuple[int | str, ...]] = set()
+        """The paths of lists and mappings written in brackets (`[A, B]`), inside which lines are no block."""
+        self.read: Counter[int] = Counter()
+        """How often each scalar node was read: twice or more when an alias repeats it."""
+        self.anchored: list[tuple[ScalarNode, tuple[int | str, ...], str]] = []
+        """Unquoted values that an anchor (`&name`) opens, each with its path and the text written."""
 
     def convert(self, node: Node, path: tuple[int | str, ...]) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise _Problem(_spot(node), f"the file has more than {MAX_NODES} values (too many aliases?)")
         self.positions.values[path] = _spot(node)
+        if isinstance(node, MappingNode | SequenceNode) and node.flow_style:
+            self.flow.add(path)
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
-        if not node.style:
+        self.read[id(node)] += 1
+        if not node.style and path:  # a file of one value is no issue, and is said to be so
             self._comment_after(node, path)
+            if self._sign_before(node, path):
+                return node.value
         if node.tag == "tag:yaml.org,2002:str":
             return node.value  # most values: no constructor needed
         if node.tag == "tag:yaml.org,2002:timestamp":
@@ -267,18 +278,19 @@ class _Converter:
     def _comment_after(self, node: ScalarNode, path: tuple[int | str, ...]) -> None:
         """An error where YAML took text after an unquoted value for a comment (`title: Briefing #5` reads as
         'Briefing'): a `#` after a space starts one, but one followed at once by a letter or digit is a number
-        or a hashtag. A comment written `# ...` is let be."""
+        or a hashtag. A comment written `# ...` is let be. So is a line of a value written over several lines
+        that starts with `#` (`  #WhatsHappeningInMyanmar`): YAML ends the value before it."""
         end = node.end_mark
         if end.line >= len(self.lines):
             return
         rest = _SWALLOWED.match(self.lines[end.line], end.column)
         if rest is None:
+            self._comment_line_after(node, path)
             return
         if not node.value and (path in _CONTAINERS or (path[:1] == ("resources",) and len(path) == 2)):
             return  # `reports: #none`: nothing this week, and a note
         comment = rest.group(1)
-        value = _quoted(f"{node.value} {comment}" if node.value else comment)
-        written = f"{path[-1]}: {value}" if isinstance(path[-1], str) else f"- {value}"
+        written = _written(path, f"{node.value} {comment}" if node.value else comment)
         self.problems.append(
             (
                 _spot(node),
@@ -287,6 +299,80 @@ class _Converter:
                 path,
             )
         )
+
+    def _comment_line_after(self, node: ScalarNode, path: tuple[int | str, ...]) -> None:
+        """An error where the line after an unquoted value, indented under it as the value's next line would
+        be, starts with `#` and a letter or digit: YAML ends the value there and leaves that line out."""
+        if not node.value or any(path[:end] in self.flow for end in range(len(path))):
+            return
+        below = node.end_mark.line + 1
+        while below < len(self.lines) and not self.lines[below].strip():
+            below += 1
+        if below >= len(self.lines):
+            return
+        line = self.lines[below]
+        comment = _COMMENT_LINE.fullmatch(line)
+        if comment is None or len(line) - len(line.lstrip()) <= self._indent_of(path):
+            return
+        self.problems.append(
+            (
+                Spot(below + 1, comment.start(1) + 1),
+                _comment_line_message(comment.group(1), path[-1]),
+                path,
+            )
+        )
+
+    def _indent_of(self, path: tuple[int | str, ...]) -> int:
+        """The column (from 0) of the key or list item whose value is at `path`: the lines that continue the
+        value are indented further."""
+        if isinstance(path[-1], str):
+            return self.positions.keys[path].col - 1
+        return self.positions.values[path[:-1]].col - 1
+
+    def _sign_before(self, node: ScalarNode, path: tuple[int | str, ...]) -> bool:
+        """Whether an unquoted value starts with a tag (`!important`), which YAML reads as the value's type, not
+        as text, an error here; an anchor (`&anchor rest`), which YAML reads as the value's name and leaves
+        out, is noted for `unused_anchors`, an alias (`*anchor`) being what says that one was meant."""
+        start = node.start_mark
+        line = self.lines[start.line] if start.line < len(self.lines) else ""
+        signs = _SIGNS.match(line, start.column)
+        if signs is None:
+            return False
+        if start.line == node.end_mark.line:
+            written = line[start.column : node.end_mark.column]
+        else:
+            written = " ".join(part for part in (signs.group().strip(), node.value) if part)
+        tag = next((sign for sign in signs.group().split() if sign.startswith("!")), "")
+        if tag and not tag.startswith(("!!", "!<")):
+            self.problems.append(
+                (
+                    _spot(node),
+                    f"YAML reads {tag!r} at the start of a value as a tag (the value's type), not as text; put "
+                    f"the whole value in quotes to keep it: {_written(path, written)}",
+                    path,
+                )
+            )
+            return True
+        if "&" in signs.group():
+            self.anchored.append((node, path, written))
+        return False
+
+    def unused_anchors(self) -> None:
+        """An error at each unquoted value opened by an anchor that no alias repeats: `title: &anchor rest`,
+        which YAML reads as 'rest'."""
+        for node, path, written in self.anchored:
+            if self.read[id(node)] > 1:
+                continue
+            signs = _SIGNS.match(written)
+            sign = next((part for part in (signs.group() if signs else "").split() if part[0] == "&"), "&")
+            self.problems.append(
+                (
+                    _spot(node),
+                    f"YAML reads {sign!r} at the start of a value as a name for it (an anchor), not as text, and "
+                    f"leaves it out; put the whole value in quotes to keep it: {_written(path, written)}",
+                    path,
+                )
+            )
 
     def _mapping(self, node: MappingNode, path: tuple[int | str, ...]) -> dict[str, Any]:
         self.loader.flatten_mapping(node)
@@ -318,6 +404,25 @@ class _Converter:
         return out
 
 
+def _written(path: tuple[int | str, ...], value: str) -> str:
+    """The line to write for the value at `path`, `value` in quotes: `title: "..."`, or `- "..."` in a list."""
+    return f"{path[-1]}: {_quoted(value)}" if isinstance(path[-1], str) else f"- {_quoted(value)}"
+
+
+def _comment_line_message(comment: str, key: int | str) -> str:
+    """What to say of a line of a value written over several lines that YAML reads as a comment."""
+    block = f"{key}: >-" if isinstance(key, str) else "- >-"
+    return (
+        f"YAML reads {comment!r} as a comment, not as text, and leaves it out: a '#' that starts a line of an "
+        f"unquoted value starts one; write the value as a block to keep it, '{block}' and its lines under it "
+        "(or put the whole value in quotes)"
+    )
+
+
+_COMMENT_LINE = re.compile(r"[ \t]+(#[^\s#].*?)[ \t]*")
+"""An indented line that YAML reads as a comment, which may be a hashtag that starts a value's next line."""
+_SIGNS = re.compile(r"(?:[&!]\S*(?:[ \t]+|$))+")
+"""An anchor (`&name`) or a tag (`!name`), or both, before a value."""
 _SWALLOWED = re.compile(r"[ \t]+(#[^\s#].*?)[ \t]*$")
 """What follows an unquoted value on its line when YAML takes text for a comment: `#5`, `#WhatsHappeningInMyanmar`."""
 _CONTAINERS = {("resources",), ("footnotes",), ("image",)}
@@ -439,14 +544,7 @@ def _quote_it(text: str, mark: yaml.Mark, problem: str) -> tuple[int, int, str] 
         return None
     key, value = found.group("key"), found.group("value")
     written = f"{key}: {_quoted(value)}"
-    fixed = [*lines[: mark.line], found.group("lead") + written, *lines[mark.line + 1 :]]
-    try:
-        yaml.compose("\n".join(fixed), Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        later = exc.problem_mark or exc.context_mark
-        if later is None or later.line <= mark.line:
-            return None
-    except yaml.YAMLError:
+    if not _reads_further(lines, mark.line, found.group("lead") + written):
         return None
     field = key.strip("'\"")
     why = _unreadable(value, problem)
@@ -455,6 +553,82 @@ def _quote_it(text: str, mark: yaml.Mark, problem: str) -> tuple[int, int, str] 
         found.start("value") + 1,
         f"not valid YAML: the value of '{field}' cannot be read as written ({why}); put it in quotes: {written}",
     )
+
+
+def _reads_further(lines: list[str], number: int, fixed: str) -> bool:
+    """Whether the file of `lines`, line `number` (from 0) written as `fixed`, reads past that line."""
+    try:
+        yaml.compose("\n".join([*lines[:number], fixed, *lines[number + 1 :]]), Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        later = exc.problem_mark or exc.context_mark
+        return later is not None and later.line > number
+    except yaml.YAMLError:
+        return False
+    return True
+
+
+def _comment_in_brackets(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, int, str] | None:
+    """Where a name in a list written in brackets holds ` #` (`by: [Org #1, Org]`), and what to write: YAML reads
+    the rest of the line as a comment, `]` included, and says only that the list is never closed, lines
+    further down."""
+    opened = exc.context_mark
+    if opened is None or not (exc.context or "").startswith("while parsing a flow"):
+        return None
+    lines = text.splitlines()
+    if opened.line >= len(lines):
+        return None
+    line = lines[opened.line]
+    comment = re.compile(r"[ \t]#").search(line, opened.column)
+    if comment is None:
+        return None
+    start = max(
+        *(line.rfind(sign, opened.column, comment.start()) + 1 for sign in "[{,"),
+        line.rfind(": ", opened.column, comment.start()) + 2,
+    )
+    ends = [end for end in (line.find(sign, comment.end()) for sign in ",]}") if end >= 0]
+    end = min(ends, default=len(line))
+    name = line[start:end].strip()
+    fixed = f"{line[:start]}{' ' if line[start : start + 1] == ' ' else ''}{_quoted(name)}{line[end:]}"
+    if not _reads_further(lines, opened.line, fixed):
+        return None
+    swallowed = line[comment.start() + 1 :].rstrip()
+    closing = "]" if exc.context == "while parsing a flow sequence" else "}"
+    bracket = f", the closing '{closing}' too" if closing in swallowed else ""
+    return (
+        opened.line + 1,
+        line.index(name, start) + 1,
+        f"YAML reads {swallowed!r} as a comment, not as text, and leaves it out{bracket}: a '#' after a space "
+        f"starts one; put the text in quotes to keep it: {fixed.strip()}",
+    )
+
+
+def _comment_line_before(text: str, mark: yaml.Mark) -> tuple[int, int, str] | None:
+    """Where a line of a value written over several lines starts with `#` and a letter or digit, and what to
+    write, when the parser stumbled, at `mark`, on the value's next line: YAML took the line for a comment,
+    which ends the value, and says only `expected <block end>, but found '<scalar>'` on the line after it."""
+    lines = text.splitlines()
+    number = min(mark.line, len(lines)) - 1
+    while number > 0 and not lines[number].strip():
+        number -= 1
+    comment = _COMMENT_LINE.fullmatch(lines[number]) if number > 0 else None
+    if comment is None:
+        return None
+    indent = comment.start(1)
+    fixed = lines[number][:indent] + "x" + lines[number][indent + 1 :]
+    if not _reads_further(lines, number, fixed):
+        return None
+    start = next(
+        (
+            above
+            for above in reversed(lines[:number])
+            if above.strip() and len(above) - len(above.lstrip()) < indent
+        ),
+        "",
+    )
+    found = _KEY_AND_VALUE.fullmatch(start)
+    if found is None:
+        return None
+    return number + 1, indent + 1, _comment_line_message(comment.group(1), found.group("key").strip("'\""))
 
 
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
@@ -492,6 +666,7 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
             )
         converter = _Converter(loader, text.splitlines())
         data = converter.convert(node, ())
+        converter.unused_anchors()
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -504,8 +679,12 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
             mark, problem = exc.context_mark, f"the quote opened here is never closed: {_CLOSE_THE_QUOTE}"
         elif mark and (opened := _quoted_before(text, mark)):
             mark, problem = opened
-        elif mark and (quote_it := _quote_it(text, mark, problem)):
-            line, col, message = quote_it
+        elif mark and (
+            readable := _quote_it(text, mark, problem)
+            or _comment_in_brackets(text, exc)
+            or _comment_line_before(text, mark)
+        ):
+            line, col, message = readable
             return None, Positions(), [Diagnostic(display, line, col, "", message)]
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return None, Positions(), [Diagnostic(display, line, col, "", f"not valid YAML: {problem}")]
