@@ -979,6 +979,37 @@ def test_a_url_ending_with_what_was_copied_after_it_is_a_warning(
     ]
 
 
+def test_tracking_parameters_in_a_resource_url_are_a_warning_naming_them_and_the_url_without_them(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # The parameters are those `broadsheet add` leaves out of a link it adds (curate.urls.clean).
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Text.
+        resources:
+          reports:
+            - title: R
+              url: https://example.org/report?utm_source=newsletter&id=4&UTM_Medium=email&fbclid=IwAR0x#part-2
+              by: Org
+            - title: S
+              url: https://example.org/statement?mc_cid=5f1&mc_eid=a9
+              by: Org
+            - title: Kept
+              url: https://example.org/list?id=2&page=3
+              by: Org
+        """
+    ) == [
+        f"{FILE}:7:12: warning: resources.reports[0].url: the URL carries tracking parameters (utm_source, "
+        "UTM_Medium, fbclid), which tell the site where its readers came from and are no part of the page's "
+        "address; `broadsheet add` leaves them out: write https://example.org/report?id=4#part-2",
+        f"{FILE}:10:12: warning: resources.reports[1].url: the URL carries tracking parameters (mc_cid, mc_eid), "
+        "which tell the site where its readers came from and are no part of the page's address; `broadsheet add` "
+        "leaves them out: write https://example.org/statement",
+    ]
+
+
 def test_mailto_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n"
@@ -1385,7 +1416,10 @@ def test_one_page_written_two_ways_is_a_duplicate_but_two_parts_of_a_page_are_no
     )
     assert [str(d) for d in reading.diagnostics] == [
         f"{FILE}:7:30: warning: resources.statements[1].url: duplicate URL, also at line 6 "
-        "(resources.statements[0], written there as https://www.example.org/%E1%80%80/report)"
+        "(resources.statements[0], written there as https://www.example.org/%E1%80%80/report)",
+        f"{FILE}:7:30: warning: resources.statements[1].url: the URL carries tracking parameters (utm_source), "
+        "which tell the site where its readers came from and are no part of the page's address; `broadsheet add` "
+        "leaves them out: write http://example.org/က/report/",
     ]
 
 
