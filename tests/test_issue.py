@@ -1196,6 +1196,24 @@ def test_a_footnote_referred_to_as_a_word_processor_writes_it_is_an_error_at_the
     ]
 
 
+def test_a_bracketed_number_no_footnote_has_is_a_warning_saying_how_a_footnote_is_written(
+    findings: Callable[[str], list[str]],
+) -> None:
+    text = (
+        "date: 2023-12-21\ntitle: T\neditorial: |\n"
+        "  Figures are from the survey.{note} As the report says [6], and [7](https://example.org/7),\n"
+        "  the camps are full [2].\n{footnotes}resources: {{}}\n"
+    )
+    assert findings(text.format(note="[^survey]", footnotes="footnotes:\n  survey: Survey.\n")) == [
+        f"{FILE}:4:60: warning: editorial: [6] is shown as written, as text: no footnote '6' is defined; if it "
+        "refers to one, write [^6] and give its text under 'footnotes:'",
+        f"{FILE}:5:22: warning: editorial: [2] is shown as written, as text: no footnote '2' is defined; if it "
+        "refers to one, write [^2] and give its text under 'footnotes:'",
+    ]
+    # Without footnotes, a number in brackets may be the text's own (a quotation's [2]): let be.
+    assert findings(text.format(note="", footnotes="")) == []
+
+
 @pytest.mark.parametrize(
     ("character", "name"),
     [("\u2028", "a line separator (U+2028)"), ("\x85", "a next-line character (U+0085)")],

@@ -729,6 +729,11 @@ _LIST_OF_NAMES = re.compile(r"\s*[,;\u104a]\s*")
 """What separates names in a list written as one text: a comma, a semicolon, the Burmese comma (၊)."""
 
 
+_BRACKETED_NUMBER = re.compile(r"(?<![\\\[\]^])\[([0-9]+)\](?![(\[:])")
+"""A number in brackets, `[6]`, as a word processor refers to a note, which Markdown shows as written; not a
+link's `[6](...)` or `[6][...]`."""
+
+
 def _other_reference(text: str, label: str) -> re.Match[str] | None:
     """The first place in `text` where footnote `label` is referred to as a word processor or an email writes
     it, `[1]`, `^1` or `^[1]`, which Markdown shows as written; not a link's `[1](...)` or `[1][...]`."""
@@ -969,6 +974,20 @@ class _Checker:
                     ("footnotes", label),
                     f"footnote '{label}' is defined but never referenced as [^{label}] in the editorial",
                     key=True,
+                )
+        if defined and isinstance(editorial, str):
+            for bracketed in _BRACKETED_NUMBER.finditer(editorial):
+                if bracketed.group(1) in defined:
+                    continue  # a footnote of that label: referred to, or said above to be written [^N]
+                self.add(
+                    ("editorial",),
+                    f"{bracketed.group()} is shown as written, as text: no footnote '{bracketed.group(1)}' is "
+                    f"defined; if it refers to one, write [^{bracketed.group(1)}] and give its text under "
+                    "'footnotes:'",
+                    spot=self.text_spot(
+                        ("editorial",), editorial.count("\n", 0, bracketed.start()), bracketed.group()
+                    ),
+                    severity=Severity.WARNING,
                 )
         image = data.get("image")
         src = image.get("src") if isinstance(image, dict) else None
