@@ -1230,6 +1230,72 @@ def test_a_unicode_line_break_pasted_into_the_editorial_is_named_at_its_place(
     ]
 
 
+def test_text_pasted_from_a_pdf_is_a_warning_at_each_trace_saying_what_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # Soft hyphens, ligatures and words broken at a line's end are left as written: check says where they are.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: Myan\u00admar in Crisis
+        summary: >-
+          The humani-
+          tarian response, pre- and post-war.
+        editorial: |
+          A report on the con\ufb02ict and its e\ufb00ects, the long- term plan.
+        footnotes: {}
+        resources:
+          reports:
+            - title: \ufb01nancial Flows
+              url: https://example.org/re\u00adport
+              by: Org
+        """
+    ) == [
+        f"{FILE}:2:8: warning: title: 'Myan\\xadmar' holds a soft hyphen (U+00AD), as text pasted from a PDF or a "
+        "word processor does: some mail programs show it as a hyphen, and a search for the word does not find it; "
+        "delete it: 'Myanmar'",
+        f"{FILE}:4:7: warning: summary: 'humani- tarian' is a word broken at the end of a line, as text pasted from "
+        "a PDF is, and reads with a space after the hyphen; write 'humanitarian', or 'humani-tarian' if the hyphen "
+        "is the word's",
+        f"{FILE}:7:19: warning: editorial: 'con\ufb02ict' holds '\ufb02' (U+FB02), the ligature of 'fl' as one "
+        "character, as text pasted from a PDF does: a search for the word does not find it, and a screen reader "
+        "may misread it; write 'fl': 'conflict'",
+        f"{FILE}:7:35: warning: editorial: 'e\ufb00ects' holds '\ufb00' (U+FB00), the ligature of 'ff' as one "
+        "character, as text pasted from a PDF does: a search for the word does not find it, and a screen reader "
+        "may misread it; write 'ff': 'effects'",
+        f"{FILE}:7:47: warning: editorial: 'long- term' is a word broken at the end of a line, as text pasted from "
+        "a PDF is, and reads with a space after the hyphen; write 'longterm', or 'long-term' if the hyphen is "
+        "the word's",
+        f"{FILE}:11:14: warning: resources.reports[0].title: '\ufb01nancial' holds '\ufb01' (U+FB01), the ligature "
+        "of 'fi' as one character, as text pasted from a PDF does: a search for the word does not find it, and a "
+        "screen reader may misread it; write 'fi': 'financial'",
+        f"{FILE}:12:12: error: resources.reports[0].url: Expected an http(s) URL but received: "
+        "'https://example.org/re\\xadport' (it holds an invisible character, U+00AD, at character 23; retype the "
+        "URL there)",
+    ]
+
+
+def test_the_zero_width_space_and_joiners_of_burmese_text_are_kept_without_a_word(
+    read: Callable[[str], Reading],
+) -> None:
+    title = "ဆောင်းရာသီ\u200bလိုအပ်ချက်များ\u200c အစီရင်ခံစာ\u200d"
+    reading = read(
+        f"""
+        date: 2023-12-21
+        title: T
+        editorial: |
+          {title}
+        resources:
+          reports:
+            - {{title: {title}, url: "https://example.org/r", by: Org, lang: my}}
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.resources[0].title == title
+    assert reading.issue.paragraphs[0].markdown == title
+
+
 def test_a_footnote_label_with_a_space_is_an_error_that_says_why(
     findings: Callable[[str], list[str]],
 ) -> None:

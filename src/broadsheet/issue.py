@@ -725,6 +725,17 @@ _SPACED_REFERENCE = re.compile(r"\[\^([^\]\n]*\s[^\]\n]*)\]")
 """What an editor may take for a footnote reference, its label holding a space: Markdown reads it as text."""
 
 
+_LIGATURES = re.compile("[\ufb00-\ufb06]")
+"""Latin ligatures (ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ) as one character each, which text copied from a PDF carries."""
+_PASTED = re.compile("[\\w\u00ad]*[\u00ad\ufb00-\ufb06][\\w\u00ad]*")
+"""A word holding a soft hyphen or a Latin ligature."""
+_BROKEN_WORD = re.compile(r"(?<![\w-])([^\W\d_]+)-(?:[ \t]+|[ \t]*\n[ \t]*)([^\W\d_]+)")
+"""A word broken at the end of a line, its hyphen left before a space or a line break: `humani- tarian`."""
+_LATIN = re.compile("[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]+")
+_SUSPENDED_BEFORE = frozenset(("and", "or", "nor", "to", "than", "versus", "vs"))
+"""Words that follow a hyphen left hanging on purpose: `pre- and post-war`, `two- to three-year`."""
+
+
 _LIST_OF_NAMES = re.compile(r"\s*[,;\u104a]\s*")
 """What separates names in a list written as one text: a comma, a semicolon, the Burmese comma (၊)."""
 
@@ -1011,6 +1022,8 @@ class _Checker:
                 and (names[-1:] in (["title"], ["editorial"], ["alt"], ["author"], ["by"]))
             ):
                 self.add(path, "must not be empty")
+            if names[-1:] != ["lang"]:
+                self._pasted(path, value)
             if burmese.is_zawgyi(value):
                 self.add(
                     path,
@@ -1024,6 +1037,65 @@ class _Checker:
                         path,
                         f"{placeholder} is each recipient's own link, filled in by delivery; it cannot be written in an issue",
                     )
+
+    def _pasted(self, path: tuple[int | str, ...], value: str) -> None:
+        """A warning at each trace of text pasted from a PDF or a word processor: a soft hyphen, a Latin
+        ligature (`ﬁ`), a word broken at the end of a line (`humani- tarian`). Each is left as written, and
+        the zero-width space and joiners that Burmese text holds are no such trace."""
+        url = path[-1] in ("url", "src")
+        for found in _PASTED.finditer(value):
+            word = found.group()
+            if "\u00ad" in word and not url:  # in a URL, an error: an invisible character
+                self.add(
+                    path,
+                    f"{word!r} holds a soft hyphen (U+00AD), as text pasted from a PDF or a word processor does: "
+                    f"some mail programs show it as a hyphen, and a search for the word does not find it; "
+                    f"delete it: {word.replace(chr(0xAD), '')!r}",
+                    spot=self._place(path, value, found.start(), word),
+                    severity=Severity.WARNING,
+                )
+            for ligature in sorted(set(_LIGATURES.findall(word))):
+                letters = unicodedata.normalize("NFKC", ligature)
+                self.add(
+                    path,
+                    f"{word!r} holds {ligature!r} (U+{ord(ligature):04X}), the ligature of {letters!r} as one "
+                    f"character, as text pasted from a PDF does: a search for the word does not find it, and "
+                    f"a screen reader may misread it; write {letters!r}: "
+                    f"{_LIGATURES.sub(lambda one: unicodedata.normalize('NFKC', one.group()), word)!r}",
+                    spot=self._place(path, value, found.start(), word),
+                    severity=Severity.WARNING,
+                )
+        if url:
+            return
+        for broken in _BROKEN_WORD.finditer(value):
+            first, second = broken.group(1), broken.group(2)
+            if (
+                second in _SUSPENDED_BEFORE
+                or not second[0].islower()
+                or not (_LATIN.fullmatch(first) and _LATIN.fullmatch(second))
+            ):
+                continue  # `pre- and post-war`: the hyphen is the word's; and Burmese breaks no word so
+            self.add(
+                path,
+                f"'{first}- {second}' is a word broken at the end of a line, as text pasted from a PDF is, and "
+                f"reads with a space after the hyphen; write {first + second!r}, or {first + '-' + second!r} "
+                "if the hyphen is the word's",
+                spot=self._place(path, value, broken.start(), f"{first}-"),
+                severity=Severity.WARNING,
+            )
+
+    def _place(self, path: tuple[int | str, ...], value: str, index: int, needle: str) -> Spot:
+        """Where `needle`, at `index` of the text `value` at `path`, is in the file: on the line that many lines
+        into a block (`|`, `>`), else on the first line from the value's own on where it is."""
+        start = self.positions.of(path)
+        first = start.line + 1 if start.style in ("|", ">") else start.line
+        if start.style in ("|", ">"):
+            first += value.count("\n", 0, index)
+        for number in range(first, len(self.lines) + 1):
+            col = self.lines[number - 1].find(needle, start.col - 1 if number == start.line else 0)
+            if col >= 0:
+                return Spot(number, col + 1)
+        return start
 
     def _date_matches_file_name(self, value: Any) -> None:
         stem = Path(self.display).stem
