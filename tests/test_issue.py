@@ -485,6 +485,96 @@ def test_a_comment_written_after_a_value_is_let_be(read: Callable[[str], Reading
     assert reading.issue.resources[0].url == "https://example.org/a#part-2"
 
 
+def test_a_hashtag_starting_a_line_of_an_unquoted_value_is_an_error_saying_to_write_a_block(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # YAML ends the value at the line: the summary would be 'A week of news', the hashtag line dropped unsaid.
+    message = (
+        "YAML reads '#WhatsHappeningInMyanmar and more' as a comment, not as text, and leaves it out: a '#' that "
+        "starts a line of an unquoted value starts one; write the value as a block to keep it, 'summary: >-' and "
+        "its lines under it (or put the whole value in quotes)"
+    )
+    text = "date: 2023-12-21\ntitle: T\nsummary: A week of news\n  #WhatsHappeningInMyanmar and more\n{}editorial: x\n"
+    assert findings(text.format("") + "resources: {}\n") == [f"{FILE}:4:3: error: summary: {message}"]
+    # A line after it: the parser stumbles there, 'expected <block end>, but found '<scalar>''.
+    assert findings(text.format("  and the end.\n") + "resources: {}\n") == [f"{FILE}:4:3: error: {message}"]
+
+
+def test_a_comment_line_under_a_value_is_let_be(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        summary: A week of news
+          # to be shortened
+        editorial: Text.
+        #notes
+        resources: {}
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.summary == "A week of news"
+
+
+def test_an_anchor_or_a_tag_starting_an_unquoted_value_is_an_error_giving_the_line_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: &Breaking the Silence
+        author: !important news
+        editorial: Text.
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:2:8: error: title: YAML reads '&Breaking' at the start of a value as a name for it (an anchor), "
+        'not as text, and leaves it out; put the whole value in quotes to keep it: title: "&Breaking the Silence"',
+        f"{FILE}:3:9: error: author: YAML reads '!important' at the start of a value as a tag (the value's type), "
+        'not as text; put the whole value in quotes to keep it: author: "!important news"',
+    ]
+
+
+def test_an_anchor_an_alias_repeats_is_let_be(read: Callable[[str], Reading]) -> None:
+    reading = read(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Text.
+        resources:
+          reports:
+            - {title: A, url: "https://example.org/a", by: &pv Progressive Voice}
+            - {title: B, url: "https://example.org/b", by: *pv}
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert [r.by for r in reading.issue.resources] == [("Progressive Voice",), ("Progressive Voice",)]
+
+
+def test_a_hash_in_a_name_of_a_list_in_brackets_is_an_error_there_giving_the_line_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # YAML reads '#1, Org]' as a comment, and says only that the list is never closed, on the line after.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Text.
+        resources:
+          reports:
+            - title: R
+              url: https://example.org/r
+              by: [Org #1, Org]
+              lang: my
+        """
+    ) == [
+        f"{FILE}:8:12: error: YAML reads '#1, Org]' as a comment, not as text, and leaves it out, the closing "
+        "']' too: a '#' after a space starts one; put the text in quotes to keep it: by: [\"Org #1\", Org]"
+    ]
+
+
 def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\nresources:\n\treports: []\n  \tstatements: []\n") == [
         f"{FILE}:3:1: error: tab characters cannot indent YAML; use spaces",
@@ -542,6 +632,15 @@ def test_list_instead_of_a_mapping_of_fields_is_an_error(findings: Callable[[str
     assert findings("- date: 2023-12-21\n- title: T\n") == [
         f"{FILE}:1:1: error: Expected a mapping of fields (date, title, ...) but received: a list"
     ]
+
+
+def test_a_file_of_one_value_with_a_hashtag_or_an_anchor_is_no_mapping_not_a_traceback(
+    findings: Callable[[str], list[str]],
+) -> None:
+    for text, value in (("Daily Briefing #432\n", "Daily Briefing"), ("&anchor rest\n", "rest")):
+        assert findings(text) == [
+            f"{FILE}:1:1: error: Expected a mapping of fields (date, title, ...) but received: {value!r}"
+        ]
 
 
 def test_second_document_in_the_file_is_an_error(findings: Callable[[str], list[str]]) -> None:
@@ -880,6 +979,37 @@ def test_a_url_ending_with_what_was_copied_after_it_is_a_warning(
     ]
 
 
+def test_tracking_parameters_in_a_resource_url_are_a_warning_naming_them_and_the_url_without_them(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # The parameters are those `broadsheet add` leaves out of a link it adds (curate.urls.clean).
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Text.
+        resources:
+          reports:
+            - title: R
+              url: https://example.org/report?utm_source=newsletter&id=4&UTM_Medium=email&fbclid=IwAR0x#part-2
+              by: Org
+            - title: S
+              url: https://example.org/statement?mc_cid=5f1&mc_eid=a9
+              by: Org
+            - title: Kept
+              url: https://example.org/list?id=2&page=3
+              by: Org
+        """
+    ) == [
+        f"{FILE}:7:12: warning: resources.reports[0].url: the URL carries tracking parameters (utm_source, "
+        "UTM_Medium, fbclid), which tell the site where its readers came from and are no part of the page's "
+        "address; `broadsheet add` leaves them out: write https://example.org/report?id=4#part-2",
+        f"{FILE}:10:12: warning: resources.reports[1].url: the URL carries tracking parameters (mc_cid, mc_eid), "
+        "which tell the site where its readers came from and are no part of the page's address; `broadsheet add` "
+        "leaves them out: write https://example.org/statement",
+    ]
+
+
 def test_mailto_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n"
@@ -1066,6 +1196,24 @@ def test_a_footnote_referred_to_as_a_word_processor_writes_it_is_an_error_at_the
     ]
 
 
+def test_a_bracketed_number_no_footnote_has_is_a_warning_saying_how_a_footnote_is_written(
+    findings: Callable[[str], list[str]],
+) -> None:
+    text = (
+        "date: 2023-12-21\ntitle: T\neditorial: |\n"
+        "  Figures are from the survey.{note} As the report says [6], and [7](https://example.org/7),\n"
+        "  the camps are full [2].\n{footnotes}resources: {{}}\n"
+    )
+    assert findings(text.format(note="[^survey]", footnotes="footnotes:\n  survey: Survey.\n")) == [
+        f"{FILE}:4:60: warning: editorial: [6] is shown as written, as text: no footnote '6' is defined; if it "
+        "refers to one, write [^6] and give its text under 'footnotes:'",
+        f"{FILE}:5:22: warning: editorial: [2] is shown as written, as text: no footnote '2' is defined; if it "
+        "refers to one, write [^2] and give its text under 'footnotes:'",
+    ]
+    # Without footnotes, a number in brackets may be the text's own (a quotation's [2]): let be.
+    assert findings(text.format(note="", footnotes="")) == []
+
+
 @pytest.mark.parametrize(
     ("character", "name"),
     [("\u2028", "a line separator (U+2028)"), ("\x85", "a next-line character (U+0085)")],
@@ -1080,6 +1228,72 @@ def test_a_unicode_line_break_pasted_into_the_editorial_is_named_at_its_place(
         f"{FILE}:6:13: error: {name}, as pasted text carries: YAML takes it for a line break; replace it with a "
         "space (or a blank line, between paragraphs)"
     ]
+
+
+def test_text_pasted_from_a_pdf_is_a_warning_at_each_trace_saying_what_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # Soft hyphens, ligatures and words broken at a line's end are left as written: check says where they are.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: Myan\u00admar in Crisis
+        summary: >-
+          The humani-
+          tarian response, pre- and post-war.
+        editorial: |
+          A report on the con\ufb02ict and its e\ufb00ects, the long- term plan.
+        footnotes: {}
+        resources:
+          reports:
+            - title: \ufb01nancial Flows
+              url: https://example.org/re\u00adport
+              by: Org
+        """
+    ) == [
+        f"{FILE}:2:8: warning: title: 'Myan\\xadmar' holds a soft hyphen (U+00AD), as text pasted from a PDF or a "
+        "word processor does: some mail programs show it as a hyphen, and a search for the word does not find it; "
+        "delete it: 'Myanmar'",
+        f"{FILE}:4:7: warning: summary: 'humani- tarian' is a word broken at the end of a line, as text pasted from "
+        "a PDF is, and reads with a space after the hyphen; write 'humanitarian', or 'humani-tarian' if the hyphen "
+        "is the word's",
+        f"{FILE}:7:19: warning: editorial: 'con\ufb02ict' holds '\ufb02' (U+FB02), the ligature of 'fl' as one "
+        "character, as text pasted from a PDF does: a search for the word does not find it, and a screen reader "
+        "may misread it; write 'fl': 'conflict'",
+        f"{FILE}:7:35: warning: editorial: 'e\ufb00ects' holds '\ufb00' (U+FB00), the ligature of 'ff' as one "
+        "character, as text pasted from a PDF does: a search for the word does not find it, and a screen reader "
+        "may misread it; write 'ff': 'effects'",
+        f"{FILE}:7:47: warning: editorial: 'long- term' is a word broken at the end of a line, as text pasted from "
+        "a PDF is, and reads with a space after the hyphen; write 'longterm', or 'long-term' if the hyphen is "
+        "the word's",
+        f"{FILE}:11:14: warning: resources.reports[0].title: '\ufb01nancial' holds '\ufb01' (U+FB01), the ligature "
+        "of 'fi' as one character, as text pasted from a PDF does: a search for the word does not find it, and a "
+        "screen reader may misread it; write 'fi': 'financial'",
+        f"{FILE}:12:12: error: resources.reports[0].url: Expected an http(s) URL but received: "
+        "'https://example.org/re\\xadport' (it holds an invisible character, U+00AD, at character 23; retype the "
+        "URL there)",
+    ]
+
+
+def test_the_zero_width_space_and_joiners_of_burmese_text_are_kept_without_a_word(
+    read: Callable[[str], Reading],
+) -> None:
+    title = "ဆောင်းရာသီ\u200bလိုအပ်ချက်များ\u200c အစီရင်ခံစာ\u200d"
+    reading = read(
+        f"""
+        date: 2023-12-21
+        title: T
+        editorial: |
+          {title}
+        resources:
+          reports:
+            - {{title: {title}, url: "https://example.org/r", by: Org, lang: my}}
+        """
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.resources[0].title == title
+    assert reading.issue.paragraphs[0].markdown == title
 
 
 def test_a_footnote_label_with_a_space_is_an_error_that_says_why(
@@ -1286,7 +1500,10 @@ def test_one_page_written_two_ways_is_a_duplicate_but_two_parts_of_a_page_are_no
     )
     assert [str(d) for d in reading.diagnostics] == [
         f"{FILE}:7:30: warning: resources.statements[1].url: duplicate URL, also at line 6 "
-        "(resources.statements[0], written there as https://www.example.org/%E1%80%80/report)"
+        "(resources.statements[0], written there as https://www.example.org/%E1%80%80/report)",
+        f"{FILE}:7:30: warning: resources.statements[1].url: the URL carries tracking parameters (utm_source), "
+        "which tell the site where its readers came from and are no part of the page's address; `broadsheet add` "
+        "leaves them out: write http://example.org/က/report/",
     ]
 
 

@@ -14,12 +14,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import burmese, markdown
-from .curate.urls import same_page
+from .curate.urls import clean, same_page
 from .errors import Diagnostic, InvalidInput, Severity, errors_in
 from .files import is_utf16, read_limited
 from .model import (
@@ -229,19 +230,30 @@ class _Converter:
         self.positions = Positions()
         self.problems: list[tuple[Spot, str, tuple[int | str, ...]]] = []
         self.count = 0
+        self.flow: set[tuple[int | str, ...]] = set()
+        """The paths of lists and mappings written in brackets (`[A, B]`), inside which lines are no block."""
+        self.read: Counter[int] = Counter()
+        """How often each scalar node was read: twice or more when an alias repeats it."""
+        self.anchored: list[tuple[ScalarNode, tuple[int | str, ...], str]] = []
+        """Unquoted values that an anchor (`&name`) opens, each with its path and the text written."""
 
     def convert(self, node: Node, path: tuple[int | str, ...]) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise _Problem(_spot(node), f"the file has more than {MAX_NODES} values (too many aliases?)")
         self.positions.values[path] = _spot(node)
+        if isinstance(node, MappingNode | SequenceNode) and node.flow_style:
+            self.flow.add(path)
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
-        if not node.style:
+        self.read[id(node)] += 1
+        if not node.style and path:  # a file of one value is no issue, and is said to be so
             self._comment_after(node, path)
+            if self._sign_before(node, path):
+                return node.value
         if node.tag == "tag:yaml.org,2002:str":
             return node.value  # most values: no constructor needed
         if node.tag == "tag:yaml.org,2002:timestamp":
@@ -267,18 +279,19 @@ class _Converter:
     def _comment_after(self, node: ScalarNode, path: tuple[int | str, ...]) -> None:
         """An error where YAML took text after an unquoted value for a comment (`title: Briefing #5` reads as
         'Briefing'): a `#` after a space starts one, but one followed at once by a letter or digit is a number
-        or a hashtag. A comment written `# ...` is let be."""
+        or a hashtag. A comment written `# ...` is let be. So is a line of a value written over several lines
+        that starts with `#` (`  #WhatsHappeningInMyanmar`): YAML ends the value before it."""
         end = node.end_mark
         if end.line >= len(self.lines):
             return
         rest = _SWALLOWED.match(self.lines[end.line], end.column)
         if rest is None:
+            self._comment_line_after(node, path)
             return
         if not node.value and (path in _CONTAINERS or (path[:1] == ("resources",) and len(path) == 2)):
             return  # `reports: #none`: nothing this week, and a note
         comment = rest.group(1)
-        value = _quoted(f"{node.value} {comment}" if node.value else comment)
-        written = f"{path[-1]}: {value}" if isinstance(path[-1], str) else f"- {value}"
+        written = _written(path, f"{node.value} {comment}" if node.value else comment)
         self.problems.append(
             (
                 _spot(node),
@@ -287,6 +300,80 @@ class _Converter:
                 path,
             )
         )
+
+    def _comment_line_after(self, node: ScalarNode, path: tuple[int | str, ...]) -> None:
+        """An error where the line after an unquoted value, indented under it as the value's next line would
+        be, starts with `#` and a letter or digit: YAML ends the value there and leaves that line out."""
+        if not node.value or any(path[:end] in self.flow for end in range(len(path))):
+            return
+        below = node.end_mark.line + 1
+        while below < len(self.lines) and not self.lines[below].strip():
+            below += 1
+        if below >= len(self.lines):
+            return
+        line = self.lines[below]
+        comment = _COMMENT_LINE.fullmatch(line)
+        if comment is None or len(line) - len(line.lstrip()) <= self._indent_of(path):
+            return
+        self.problems.append(
+            (
+                Spot(below + 1, comment.start(1) + 1),
+                _comment_line_message(comment.group(1), path[-1]),
+                path,
+            )
+        )
+
+    def _indent_of(self, path: tuple[int | str, ...]) -> int:
+        """The column (from 0) of the key or list item whose value is at `path`: the lines that continue the
+        value are indented further."""
+        if isinstance(path[-1], str):
+            return self.positions.keys[path].col - 1
+        return self.positions.values[path[:-1]].col - 1
+
+    def _sign_before(self, node: ScalarNode, path: tuple[int | str, ...]) -> bool:
+        """Whether an unquoted value starts with a tag (`!important`), which YAML reads as the value's type, not
+        as text, an error here; an anchor (`&anchor rest`), which YAML reads as the value's name and leaves
+        out, is noted for `unused_anchors`, an alias (`*anchor`) being what says that one was meant."""
+        start = node.start_mark
+        line = self.lines[start.line] if start.line < len(self.lines) else ""
+        signs = _SIGNS.match(line, start.column)
+        if signs is None:
+            return False
+        if start.line == node.end_mark.line:
+            written = line[start.column : node.end_mark.column]
+        else:
+            written = " ".join(part for part in (signs.group().strip(), node.value) if part)
+        tag = next((sign for sign in signs.group().split() if sign.startswith("!")), "")
+        if tag and not tag.startswith(("!!", "!<")):
+            self.problems.append(
+                (
+                    _spot(node),
+                    f"YAML reads {tag!r} at the start of a value as a tag (the value's type), not as text; put "
+                    f"the whole value in quotes to keep it: {_written(path, written)}",
+                    path,
+                )
+            )
+            return True
+        if "&" in signs.group():
+            self.anchored.append((node, path, written))
+        return False
+
+    def unused_anchors(self) -> None:
+        """An error at each unquoted value opened by an anchor that no alias repeats: `title: &anchor rest`,
+        which YAML reads as 'rest'."""
+        for node, path, written in self.anchored:
+            if self.read[id(node)] > 1:
+                continue
+            signs = _SIGNS.match(written)
+            sign = next((part for part in (signs.group() if signs else "").split() if part[0] == "&"), "&")
+            self.problems.append(
+                (
+                    _spot(node),
+                    f"YAML reads {sign!r} at the start of a value as a name for it (an anchor), not as text, and "
+                    f"leaves it out; put the whole value in quotes to keep it: {_written(path, written)}",
+                    path,
+                )
+            )
 
     def _mapping(self, node: MappingNode, path: tuple[int | str, ...]) -> dict[str, Any]:
         self.loader.flatten_mapping(node)
@@ -318,6 +405,25 @@ class _Converter:
         return out
 
 
+def _written(path: tuple[int | str, ...], value: str) -> str:
+    """The line to write for the value at `path`, `value` in quotes: `title: "..."`, or `- "..."` in a list."""
+    return f"{path[-1]}: {_quoted(value)}" if isinstance(path[-1], str) else f"- {_quoted(value)}"
+
+
+def _comment_line_message(comment: str, key: int | str) -> str:
+    """What to say of a line of a value written over several lines that YAML reads as a comment."""
+    block = f"{key}: >-" if isinstance(key, str) else "- >-"
+    return (
+        f"YAML reads {comment!r} as a comment, not as text, and leaves it out: a '#' that starts a line of an "
+        f"unquoted value starts one; write the value as a block to keep it, '{block}' and its lines under it "
+        "(or put the whole value in quotes)"
+    )
+
+
+_COMMENT_LINE = re.compile(r"[ \t]+(#[^\s#].*?)[ \t]*")
+"""An indented line that YAML reads as a comment, which may be a hashtag that starts a value's next line."""
+_SIGNS = re.compile(r"(?:[&!]\S*(?:[ \t]+|$))+")
+"""An anchor (`&name`) or a tag (`!name`), or both, before a value."""
 _SWALLOWED = re.compile(r"[ \t]+(#[^\s#].*?)[ \t]*$")
 """What follows an unquoted value on its line when YAML takes text for a comment: `#5`, `#WhatsHappeningInMyanmar`."""
 _CONTAINERS = {("resources",), ("footnotes",), ("image",)}
@@ -439,14 +545,7 @@ def _quote_it(text: str, mark: yaml.Mark, problem: str) -> tuple[int, int, str] 
         return None
     key, value = found.group("key"), found.group("value")
     written = f"{key}: {_quoted(value)}"
-    fixed = [*lines[: mark.line], found.group("lead") + written, *lines[mark.line + 1 :]]
-    try:
-        yaml.compose("\n".join(fixed), Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        later = exc.problem_mark or exc.context_mark
-        if later is None or later.line <= mark.line:
-            return None
-    except yaml.YAMLError:
+    if not _reads_further(lines, mark.line, found.group("lead") + written):
         return None
     field = key.strip("'\"")
     why = _unreadable(value, problem)
@@ -455,6 +554,82 @@ def _quote_it(text: str, mark: yaml.Mark, problem: str) -> tuple[int, int, str] 
         found.start("value") + 1,
         f"not valid YAML: the value of '{field}' cannot be read as written ({why}); put it in quotes: {written}",
     )
+
+
+def _reads_further(lines: list[str], number: int, fixed: str) -> bool:
+    """Whether the file of `lines`, line `number` (from 0) written as `fixed`, reads past that line."""
+    try:
+        yaml.compose("\n".join([*lines[:number], fixed, *lines[number + 1 :]]), Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        later = exc.problem_mark or exc.context_mark
+        return later is not None and later.line > number
+    except yaml.YAMLError:
+        return False
+    return True
+
+
+def _comment_in_brackets(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, int, str] | None:
+    """Where a name in a list written in brackets holds ` #` (`by: [Org #1, Org]`), and what to write: YAML reads
+    the rest of the line as a comment, `]` included, and says only that the list is never closed, lines
+    further down."""
+    opened = exc.context_mark
+    if opened is None or not (exc.context or "").startswith("while parsing a flow"):
+        return None
+    lines = text.splitlines()
+    if opened.line >= len(lines):
+        return None
+    line = lines[opened.line]
+    comment = re.compile(r"[ \t]#").search(line, opened.column)
+    if comment is None:
+        return None
+    start = max(
+        *(line.rfind(sign, opened.column, comment.start()) + 1 for sign in "[{,"),
+        line.rfind(": ", opened.column, comment.start()) + 2,
+    )
+    ends = [end for end in (line.find(sign, comment.end()) for sign in ",]}") if end >= 0]
+    end = min(ends, default=len(line))
+    name = line[start:end].strip()
+    fixed = f"{line[:start]}{' ' if line[start : start + 1] == ' ' else ''}{_quoted(name)}{line[end:]}"
+    if not _reads_further(lines, opened.line, fixed):
+        return None
+    swallowed = line[comment.start() + 1 :].rstrip()
+    closing = "]" if exc.context == "while parsing a flow sequence" else "}"
+    bracket = f", the closing '{closing}' too" if closing in swallowed else ""
+    return (
+        opened.line + 1,
+        line.index(name, start) + 1,
+        f"YAML reads {swallowed!r} as a comment, not as text, and leaves it out{bracket}: a '#' after a space "
+        f"starts one; put the text in quotes to keep it: {fixed.strip()}",
+    )
+
+
+def _comment_line_before(text: str, mark: yaml.Mark) -> tuple[int, int, str] | None:
+    """Where a line of a value written over several lines starts with `#` and a letter or digit, and what to
+    write, when the parser stumbled, at `mark`, on the value's next line: YAML took the line for a comment,
+    which ends the value, and says only `expected <block end>, but found '<scalar>'` on the line after it."""
+    lines = text.splitlines()
+    number = min(mark.line, len(lines)) - 1
+    while number > 0 and not lines[number].strip():
+        number -= 1
+    comment = _COMMENT_LINE.fullmatch(lines[number]) if number > 0 else None
+    if comment is None:
+        return None
+    indent = comment.start(1)
+    fixed = lines[number][:indent] + "x" + lines[number][indent + 1 :]
+    if not _reads_further(lines, number, fixed):
+        return None
+    start = next(
+        (
+            above
+            for above in reversed(lines[:number])
+            if above.strip() and len(above) - len(above.lstrip()) < indent
+        ),
+        "",
+    )
+    found = _KEY_AND_VALUE.fullmatch(start)
+    if found is None:
+        return None
+    return number + 1, indent + 1, _comment_line_message(comment.group(1), found.group("key").strip("'\""))
 
 
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
@@ -492,6 +667,7 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
             )
         converter = _Converter(loader, text.splitlines())
         data = converter.convert(node, ())
+        converter.unused_anchors()
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -504,8 +680,12 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
             mark, problem = exc.context_mark, f"the quote opened here is never closed: {_CLOSE_THE_QUOTE}"
         elif mark and (opened := _quoted_before(text, mark)):
             mark, problem = opened
-        elif mark and (quote_it := _quote_it(text, mark, problem)):
-            line, col, message = quote_it
+        elif mark and (
+            readable := _quote_it(text, mark, problem)
+            or _comment_in_brackets(text, exc)
+            or _comment_line_before(text, mark)
+        ):
+            line, col, message = readable
             return None, Positions(), [Diagnostic(display, line, col, "", message)]
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return None, Positions(), [Diagnostic(display, line, col, "", f"not valid YAML: {problem}")]
@@ -545,8 +725,24 @@ _SPACED_REFERENCE = re.compile(r"\[\^([^\]\n]*\s[^\]\n]*)\]")
 """What an editor may take for a footnote reference, its label holding a space: Markdown reads it as text."""
 
 
+_LIGATURES = re.compile("[\ufb00-\ufb06]")
+"""Latin ligatures (ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ) as one character each, which text copied from a PDF carries."""
+_PASTED = re.compile("[\\w\u00ad]*[\u00ad\ufb00-\ufb06][\\w\u00ad]*")
+"""A word holding a soft hyphen or a Latin ligature."""
+_BROKEN_WORD = re.compile(r"(?<![\w-])([^\W\d_]+)-(?:[ \t]+|[ \t]*\n[ \t]*)([^\W\d_]+)")
+"""A word broken at the end of a line, its hyphen left before a space or a line break: `humani- tarian`."""
+_LATIN = re.compile("[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]+")
+_SUSPENDED_BEFORE = frozenset(("and", "or", "nor", "to", "than", "versus", "vs"))
+"""Words that follow a hyphen left hanging on purpose: `pre- and post-war`, `two- to three-year`."""
+
+
 _LIST_OF_NAMES = re.compile(r"\s*[,;\u104a]\s*")
 """What separates names in a list written as one text: a comma, a semicolon, the Burmese comma (၊)."""
+
+
+_BRACKETED_NUMBER = re.compile(r"(?<![\\\[\]^])\[([0-9]+)\](?![(\[:])")
+"""A number in brackets, `[6]`, as a word processor refers to a note, which Markdown shows as written; not a
+link's `[6](...)` or `[6][...]`."""
 
 
 def _other_reference(text: str, label: str) -> re.Match[str] | None:
@@ -557,6 +753,19 @@ def _other_reference(text: str, label: str) -> re.Match[str] | None:
         rf"(?<![\\\[\]])\^\[{written}\](?![(\[:])|(?<![\\^\]])\[{written}\](?![(\[:])|(?<![\w\\^])\^{written}(?!\w)",
         text,
     )
+
+
+def _tracking(url: str) -> list[str]:
+    """The names of the tracking parameters in `url`'s query, in order: those that `clean` (what `broadsheet
+    add` publishes) leaves out."""
+    kept = urlsplit(clean(url)).query.split("&")
+    names = []
+    for pair in urlsplit(url).query.split("&"):
+        if kept and pair == kept[0]:
+            kept.pop(0)
+        elif pair:
+            names.append(pair.split("=", 1)[0])
+    return names
 
 
 def _unspaced(label: str) -> str:
@@ -777,6 +986,20 @@ class _Checker:
                     f"footnote '{label}' is defined but never referenced as [^{label}] in the editorial",
                     key=True,
                 )
+        if defined and isinstance(editorial, str):
+            for bracketed in _BRACKETED_NUMBER.finditer(editorial):
+                if bracketed.group(1) in defined:
+                    continue  # a footnote of that label: referred to, or said above to be written [^N]
+                self.add(
+                    ("editorial",),
+                    f"{bracketed.group()} is shown as written, as text: no footnote '{bracketed.group(1)}' is "
+                    f"defined; if it refers to one, write [^{bracketed.group(1)}] and give its text under "
+                    "'footnotes:'",
+                    spot=self.text_spot(
+                        ("editorial",), editorial.count("\n", 0, bracketed.start()), bracketed.group()
+                    ),
+                    severity=Severity.WARNING,
+                )
         image = data.get("image")
         src = image.get("src") if isinstance(image, dict) else None
         if isinstance(src, str) and (doubt := pasted_end(src)) and not url_problem(src):
@@ -799,6 +1022,8 @@ class _Checker:
                 and (names[-1:] in (["title"], ["editorial"], ["alt"], ["author"], ["by"]))
             ):
                 self.add(path, "must not be empty")
+            if names[-1:] != ["lang"]:
+                self._pasted(path, value)
             if burmese.is_zawgyi(value):
                 self.add(
                     path,
@@ -812,6 +1037,65 @@ class _Checker:
                         path,
                         f"{placeholder} is each recipient's own link, filled in by delivery; it cannot be written in an issue",
                     )
+
+    def _pasted(self, path: tuple[int | str, ...], value: str) -> None:
+        """A warning at each trace of text pasted from a PDF or a word processor: a soft hyphen, a Latin
+        ligature (`ﬁ`), a word broken at the end of a line (`humani- tarian`). Each is left as written, and
+        the zero-width space and joiners that Burmese text holds are no such trace."""
+        url = path[-1] in ("url", "src")
+        for found in _PASTED.finditer(value):
+            word = found.group()
+            if "\u00ad" in word and not url:  # in a URL, an error: an invisible character
+                self.add(
+                    path,
+                    f"{word!r} holds a soft hyphen (U+00AD), as text pasted from a PDF or a word processor does: "
+                    f"some mail programs show it as a hyphen, and a search for the word does not find it; "
+                    f"delete it: {word.replace(chr(0xAD), '')!r}",
+                    spot=self._place(path, value, found.start(), word),
+                    severity=Severity.WARNING,
+                )
+            for ligature in sorted(set(_LIGATURES.findall(word))):
+                letters = unicodedata.normalize("NFKC", ligature)
+                self.add(
+                    path,
+                    f"{word!r} holds {ligature!r} (U+{ord(ligature):04X}), the ligature of {letters!r} as one "
+                    f"character, as text pasted from a PDF does: a search for the word does not find it, and "
+                    f"a screen reader may misread it; write {letters!r}: "
+                    f"{_LIGATURES.sub(lambda one: unicodedata.normalize('NFKC', one.group()), word)!r}",
+                    spot=self._place(path, value, found.start(), word),
+                    severity=Severity.WARNING,
+                )
+        if url:
+            return
+        for broken in _BROKEN_WORD.finditer(value):
+            first, second = broken.group(1), broken.group(2)
+            if (
+                second in _SUSPENDED_BEFORE
+                or not second[0].islower()
+                or not (_LATIN.fullmatch(first) and _LATIN.fullmatch(second))
+            ):
+                continue  # `pre- and post-war`: the hyphen is the word's; and Burmese breaks no word so
+            self.add(
+                path,
+                f"'{first}- {second}' is a word broken at the end of a line, as text pasted from a PDF is, and "
+                f"reads with a space after the hyphen; write {first + second!r}, or {first + '-' + second!r} "
+                "if the hyphen is the word's",
+                spot=self._place(path, value, broken.start(), f"{first}-"),
+                severity=Severity.WARNING,
+            )
+
+    def _place(self, path: tuple[int | str, ...], value: str, index: int, needle: str) -> Spot:
+        """Where `needle`, at `index` of the text `value` at `path`, is in the file: on the line that many lines
+        into a block (`|`, `>`), else on the first line from the value's own on where it is."""
+        start = self.positions.of(path)
+        first = start.line + 1 if start.style in ("|", ">") else start.line
+        if start.style in ("|", ">"):
+            first += value.count("\n", 0, index)
+        for number in range(first, len(self.lines) + 1):
+            col = self.lines[number - 1].find(needle, start.col - 1 if number == start.line else 0)
+            if col >= 0:
+                return Spot(number, col + 1)
+        return start
 
     def _date_matches_file_name(self, value: Any) -> None:
         stem = Path(self.display).stem
@@ -856,6 +1140,14 @@ class _Checker:
                 url = item.get("url")
                 if isinstance(url, str) and (doubt := pasted_end(url)) and not url_problem(url):
                     self.add((*path, "url"), doubt, severity=Severity.WARNING)
+                if isinstance(url, str) and not url_problem(url) and (tracking := _tracking(url)):
+                    self.add(
+                        (*path, "url"),
+                        f"the URL carries tracking parameters ({', '.join(tracking)}), which tell the site where "
+                        f"its readers came from and are no part of the page's address; `broadsheet add` leaves "
+                        f"them out: write {clean(url)}",
+                        severity=Severity.WARNING,
+                    )
                 if isinstance(url, str):
                     page = same_page(url)
                     if page not in seen:

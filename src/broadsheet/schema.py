@@ -80,9 +80,10 @@ def control_character(text: str) -> str | None:
 
 
 _NOT_IN_URLS = re.compile(r"[\s\x00-\x1f\x7f]")
-_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
-"""Characters that pasted text may carry inside a URL, unseen: zero-width spaces, joiners, byte order marks and
-direction marks (a zero-width non-joiner or joiner may belong to a word in a path, so they are let be)."""
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+"""Characters that pasted text may carry inside a URL, unseen: soft hyphens, zero-width spaces, joiners, byte
+order marks and direction marks (a zero-width non-joiner or joiner may belong to a word in a path, so they are
+let be)."""
 
 
 def url_problem(url: str, schemes: Sequence[str] = ("http", "https")) -> str | None:
