@@ -29,6 +29,11 @@ from broadsheet.settings import Project
 from .support import table_rows
 
 LOCALES = ("en", "my")
+NAME_THE_ENCODING = (
+    "save the file as CSV UTF-8, or import it in the encoding it was saved in: --encoding cp1252, cp874, "
+    'mac_roman... (Excel\'s "CSV (Comma delimited)" saves in the code page of the computer: cp1252 in Western '
+    "Europe, cp874 in Thailand, mac_roman on old Macs)"
+)
 
 Cli = Callable[..., Result]
 
@@ -368,7 +373,7 @@ def test_a_file_that_is_not_utf8_is_refused_whole(store: Engine, tmp_path: Path)
     with pytest.raises(InvalidInput) as raised:
         subscribers.import_csv(store, path, LOCALES)
     assert str(raised.value) == (
-        f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte 59); save the file as CSV UTF-8"
+        f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte 59); {NAME_THE_ENCODING}"
     )
     assert subscribers.list_subscribers(store) == []
 
@@ -1042,7 +1047,7 @@ def test_import_command_of_an_unreadable_file_exits_1(project_cli: Cli, tmp_proj
     assert result.exit_code == 1
     assert (
         result.stderr
-        == "list.csv:2: error: not UTF-8 text (invalid start byte at byte 34); save the file as CSV UTF-8\n"
+        == f"list.csv:2: error: not UTF-8 text (invalid start byte at byte 34); {NAME_THE_ENCODING}\n"
     )
     assert result.stdout == ""
 
@@ -1378,7 +1383,7 @@ def test_a_file_found_unreadable_after_its_first_chunks_imports_nothing(
     offset = len(("email,name,locale\n" + rows).encode("utf-8")) + len("s@example.org,S")
     assert (
         str(raised.value)
-        == f"{path}:7: error: not UTF-8 text (invalid start byte at byte {offset}); save the file as CSV UTF-8"
+        == f"{path}:7: error: not UTF-8 text (invalid start byte at byte {offset}); {NAME_THE_ENCODING}"
     )
     assert subscribers.list_subscribers(store) == []
 
@@ -1392,7 +1397,7 @@ def test_a_file_without_line_breaks_that_is_not_utf8_is_located_without_being_re
     raised, peak = refused_import(store, path)
     assert (
         str(raised.value)
-        == f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte {len(head)}); save the file as CSV UTF-8"
+        == f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte {len(head)}); {NAME_THE_ENCODING}"
     )
     assert peak < 15_000_000  # the 30 MB line is never held whole
     assert subscribers.list_subscribers(store) == []
@@ -1411,7 +1416,7 @@ def test_a_character_split_between_two_pieces_of_a_long_line_is_not_taken_for_a_
         subscribers.import_csv(store, path, LOCALES)
     assert (
         str(raised.value)
-        == f"{path}:2: error: not UTF-8 text (invalid start byte at byte {len(head)}); save the file as CSV UTF-8"
+        == f"{path}:2: error: not UTF-8 text (invalid start byte at byte {len(head)}); {NAME_THE_ENCODING}"
     )
 
 
@@ -1470,5 +1475,130 @@ def test_a_file_ending_in_the_middle_of_a_character_is_located(store: Engine, tm
         subscribers.import_csv(store, path, LOCALES)
     assert (
         str(raised.value)
-        == f"{path}:3: error: not UTF-8 text (unexpected end of data at byte {len(head)}); save the file as CSV UTF-8"
+        == f"{path}:3: error: not UTF-8 text (unexpected end of data at byte {len(head)}); {NAME_THE_ENCODING}"
+    )
+
+
+# -- A list saved in a legacy encoding, named with --encoding ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name", "line_end"),
+    [
+        ("cp1252", "Zoë Müller", "\r\n"),  # Excel's "CSV (Comma delimited)" on Windows in Western Europe
+        ("windows-1252", "Zoë Müller", "\r\n"),
+        ("cp874", "สมชาย ใจดี", "\r\n"),  # the same in Thailand
+        ("mac_roman", "Zoë Müller", "\r"),  # old Mac Excel's "CSV (Macintosh)": Mac Roman, lines ended by CR
+    ],
+)
+def test_import_command_reads_a_list_in_the_encoding_it_names(
+    project_cli: Cli, tmp_project: Project, encoding: str, name: str, line_end: str
+) -> None:
+    text = line_end.join(["email,name,locale", f"zoe@example.org,{name},en", "su@example.org,Su,my", ""])
+    (tmp_project.root / "list.csv").write_bytes(text.encode(encoding))
+    refused = project_cli("subscribers", "import", "list.csv")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("list.csv:2: error: not UTF-8 text (")
+    assert "--encoding cp1252, cp874, mac_roman" in refused.stderr
+    result = project_cli("subscribers", "import", "list.csv", "--encoding", encoding)
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        0,
+        "",
+        "list.csv: added 2, updated 0, unchanged 0, skipped 0\n",
+    )
+    assert project_cli("subscribers", "export").stdout.splitlines()[1:] == [
+        "su@example.org,Su,my,active,,",
+        f"zoe@example.org,{name},en,active,,",
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["klingon", "hex", "rot13"])
+def test_import_command_refuses_an_encoding_python_does_not_know_as_a_usage_error(
+    project_cli: Cli, tmp_project: Project, encoding: str
+) -> None:
+    (tmp_project.root / "list.csv").write_text("email,name,locale\nsu@example.org,Su,en\n", encoding="utf-8")
+    result = project_cli("subscribers", "import", "list.csv", "--encoding", encoding)
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        2,
+        f"broadsheet: --encoding: unknown encoding {encoding!r}; name one Python knows, such as cp1252, cp874 "
+        "or mac_roman\n",
+        "",
+    )
+    assert not (tmp_project.root / "broadsheet.db").exists()
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_a_byte_the_named_encoding_does_not_have_is_reported_at_its_line(
+    store: Engine, tmp_path: Path, line_end: str
+) -> None:
+    path = tmp_path / "subscribers.csv"
+    head = line_end.join(["email,name,locale", "a@example.org,สมชาย,en", "b@example.org,B"]).encode("cp874")
+    path.write_bytes(head + b"\xfc" + f",en{line_end}".encode())  # 0xFC is no letter in cp874
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES, encoding="cp874")
+    assert str(raised.value) == (
+        f"{path}:3: error: not cp874 text (character maps to <undefined> at byte {len(head)}); it is in another "
+        "encoding than cp874: name that one with --encoding, or save the file as CSV UTF-8"
+    )
+    assert subscribers.list_subscribers(store) == []
+
+
+def test_a_file_in_a_named_encoding_streams_without_being_read_into_memory(
+    store: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "subscribers.csv"
+    head = "email,name,locale\nok@example.org,Zoë,en\nbad@example.org,Caf".encode("cp1252")
+    path.write_bytes(head + b"x" * 30_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput) as raised:
+            subscribers.import_csv(store, path, LOCALES, encoding="cp1252")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value) == f"{path}:3: error: not valid CSV: a line longer than 1,000,000 characters"
+    assert peak < 15_000_000  # the 30 MB line is never held whole
+    # A byte cp1252 has no letter for, before 30 MB more, is found reading the file again a piece at a time.
+    path.write_bytes(head + b"\x81" + b"x" * 30_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput) as raised:
+            subscribers.import_csv(store, path, LOCALES, encoding="cp1252")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value).startswith(
+        f"{path}:3: error: not cp1252 text (character maps to <undefined> at byte {len(head)}); "
+    )
+    assert peak < 15_000_000
+
+
+@pytest.mark.parametrize(
+    ("mark", "encoding", "problem"),
+    [
+        (codecs.BOM_UTF8, "utf-8", None),
+        (codecs.BOM_UTF8, "UTF8", None),
+        (codecs.BOM_UTF16_LE, "utf-16", None),
+        (codecs.BOM_UTF16_LE, "utf-16-le", None),
+        (codecs.BOM_UTF8, "cp1252", "UTF-8 text, not cp1252"),
+        (codecs.BOM_UTF16_LE, "cp874", "UTF-16 text, not cp874"),
+    ],
+)
+def test_a_byte_order_mark_says_what_a_file_is_whatever_encoding_is_named(
+    store: Engine, tmp_path: Path, mark: bytes, encoding: str, problem: str | None
+) -> None:
+    path = tmp_path / "subscribers.csv"
+    unicode = "utf-8" if mark == codecs.BOM_UTF8 else "utf-16-le"
+    path.write_bytes(mark + "email,name,locale\nzoe@example.org,Zoë,en\n".encode(unicode))
+    if problem is None:
+        report = subscribers.import_csv(store, path, LOCALES, encoding=encoding)
+        assert (report.added, report.diagnostics) == (1, ())
+        assert [row.name for row in subscribers.list_subscribers(store)] == ["Zoë"]
+        return
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES, encoding=encoding)
+    kind = problem.split()[0]
+    assert str(raised.value) == (
+        f"{path}:1: error: begins with the byte order mark of {kind}, so it is {problem}: import it without "
+        "--encoding"
     )

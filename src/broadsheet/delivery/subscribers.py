@@ -281,6 +281,7 @@ def import_csv(
     locales: Sequence[str],
     *,
     locale: str | None = None,
+    encoding: str | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> ImportReport:
     """Add the subscribers in the CSV file `path` and update those already there (name and locale).
@@ -299,15 +300,21 @@ def import_csv(
     skipped with a warning; recognising it takes BROADSHEET_SECRET (from
     `environ`) once any address was forgotten. Raises `InvalidInput` when the
     file as a whole cannot be read: not UTF-8 (nor UTF-16 after its byte
-    order mark), not CSV, or missing a column;
-    then nothing is imported.
+    order mark), or not in `encoding` when it is given, not CSV, or missing a
+    column; then nothing is imported.
+
+    `encoding` (see `text_encoding`) is the one the file was saved in, such as
+    the code page of Excel's "CSV (Comma delimited)": it is never guessed, as
+    a wrong guess garbles names without a word. A file beginning with a byte
+    order mark is read by it, and one contradicting `encoding` is refused.
 
     The file is read, checked and written `IMPORT_CHUNK` rows at a time, in one transaction.
     """
     source = f"import of {path.name}"[:CONSENT_SOURCE_LENGTH]
     display = str(path)
     added = updated = unchanged = left_alone = 0
-    with _ImportFile(path, locales, locale) as rows, lifecycle.transaction(engine) as session:
+    named = text_encoding(encoding) if encoding is not None else None
+    with _ImportFile(path, locales, locale, named) as rows, lifecycle.transaction(engine) as session:
         for chunk in rows.chunks():
             done = lifecycle.import_rows(session, chunk, source, environ)
             added, updated, unchanged = added + done.added, updated + done.updated, unchanged + done.unchanged
@@ -318,6 +325,18 @@ def import_csv(
     return ImportReport(
         added, updated, unchanged, rows.bad_rows + left_alone, tuple(sorted(rows.diagnostics))
     )
+
+
+def text_encoding(name: str) -> str:
+    """The text encoding `name` names, as Python's codecs spell it (`windows-1252` is `cp1252`, `MacRoman` is
+    `mac-roman`); UsageError when Python knows no text encoding by that name."""
+    try:
+        io.TextIOWrapper(io.BytesIO(), encoding=name)
+    except LookupError:
+        raise UsageError(
+            f"--encoding: unknown encoding {name!r}; name one Python knows, such as cp1252, cp874 or mac_roman"
+        ) from None
+    return codecs.lookup(name).name
 
 
 def export_csv(engine: Engine, out: TextIO) -> int:
@@ -454,14 +473,17 @@ class _ImportFile:
     problem (`diagnostics`) and how many rows were bad (`bad_rows`). Raises `InvalidInput` for a file that
     cannot be read as a whole: not UTF-8 (nor UTF-16), not CSV, or missing a column."""
 
-    def __init__(self, path: Path, locales: Sequence[str], locale: str | None = None) -> None:
-        self.path, self.locales, self.locale = path, locales, locale
+    def __init__(
+        self, path: Path, locales: Sequence[str], locale: str | None = None, named: str | None = None
+    ) -> None:
+        self.path, self.locales, self.locale, self.named = path, locales, locale, named
         self.display = str(path)
         self.diagnostics: list[Diagnostic] = []
         self.bad_rows = 0
         self.separator = ","
         self.encoding = "utf-8-sig"
-        """How the file is read: `utf-16` when it begins with UTF-16's byte order mark."""
+        """How the file is read: `utf-16` when it begins with UTF-16's byte order mark, else the encoding
+        `named` (as `text_encoding` gives it), if any."""
         self.left: Status | None = None
         """The status of a list of those who left (see `LEFT_COLUMNS`), the default of every row's."""
         self._first_lines = _FirstLines()
@@ -472,9 +494,12 @@ class _ImportFile:
             binary = self._stack.enter_context(self.path.open("rb"))
             # Spreadsheets save "CSV UTF-8" with a byte order mark, which `utf-8-sig` reads past; Excel saves
             # "Unicode Text" (tab-separated) in UTF-16 after its own, the one way older versions keep Burmese.
-            self.encoding = "utf-16" if is_utf16(binary.peek(2)[:2]) else "utf-8-sig"
+            head = binary.peek(4)[:4]
         except OSError as exc:
             raise BroadsheetError(f"{self.path}: cannot read: {exc.strerror}") from None
+        self.encoding = "utf-16" if is_utf16(head) else "utf-8-sig"
+        if self.named is not None:
+            self.encoding = self._named_encoding(head, self.named)
         text = self._stack.enter_context(io.TextIOWrapper(binary, encoding=self.encoding, newline=""))
         self._text: TextIO = text
         self._stack.callback(self._first_lines.close)
@@ -482,6 +507,22 @@ class _ImportFile:
 
     def __exit__(self, *exc_info: object) -> None:
         self._stack.close()
+
+    def _named_encoding(self, head: bytes, named: str) -> str:
+        """How to read a file said to be in the encoding `named`, beginning with the bytes `head`: in it, or by
+        its byte order mark when it has one of the same encoding. InvalidInput when it has one of another: the
+        mark says what the file is, and reading it in `named` would garble every name."""
+        marked = next((encoding for encoding, marks in _BYTE_ORDER_MARKS if head.startswith(marks)), None)
+        if marked is None:
+            return named
+        if named.replace("-", "").startswith(marked.replace("-", "")):
+            return "utf-8-sig" if marked == "utf-8" else marked
+        self._stack.close()
+        message = (
+            f"begins with the byte order mark of {marked.upper()}, so it is {marked.upper()} text, not "
+            f"{named}: import it without --encoding"
+        )
+        raise InvalidInput([Diagnostic(self.display, 1, 0, "", message)])
 
     def chunks(self) -> Iterator[list[tuple[int, SubscriberRow]]]:
         """The valid rows (line, subscriber), `IMPORT_CHUNK` at most at a time."""
@@ -528,9 +569,14 @@ class _ImportFile:
             yield self._valid(checked)
         except UnicodeDecodeError:
             self._valid(checked)  # reported with the problems found before
-            self.diagnostics.append(
-                _not_utf16(self.path) if self.encoding == "utf-16" else _undecodable(self.path)
-            )
+            if self.encoding == "utf-8-sig":
+                self.diagnostics.append(_undecodable(self.path))
+            elif self.encoding == "utf-16" and self.named is None:
+                self.diagnostics.append(_not_in(self.path, "utf-16", "UTF-16", _SAVE_AS_UTF8))
+            else:
+                label = self.named or self.encoding
+                advice = f"it is in another encoding than {label}: name that one with --encoding, or {_SAVE_AS_UTF8}"
+                self.diagnostics.append(_not_in(self.path, self.encoding, label, advice))
             raise InvalidInput(self.diagnostics) from None
         except csv.Error as exc:
             self._valid(checked)
@@ -742,9 +788,10 @@ class _FirstLines:
 def _undecodable(path: Path) -> Diagnostic:
     """Where the first byte of `path` that is not UTF-8 is, read again in pieces of at most a line and at most
     `IMPORT_LINE_LENGTH` bytes (a UTF-8 character never holds the byte of a line feed; one split between two
-    pieces is joined by the incremental decoder), so that a file without line breaks is never held whole."""
+    pieces is joined by the incremental decoder), so that a file without line breaks is never held whole. Lines
+    end as the import reads them: at a line feed, a carriage return (as old Mac Excel ends them) or both."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    number, offset = 1, 0
+    number, offset, after_return = 1, 0, False
     with path.open("rb") as binary:
         while piece := binary.readline(IMPORT_LINE_LENGTH):
             body = piece.removeprefix(codecs.BOM_UTF8) if offset == 0 else piece
@@ -753,45 +800,78 @@ def _undecodable(path: Path) -> Diagnostic:
             try:
                 decoder.decode(body)
             except UnicodeDecodeError as exc:
-                return _not_decoded(
-                    path, number, offset + len(piece) - len(body) - begun + exc.start, exc.reason
-                )
+                at = offset + len(piece) - len(body) - begun + exc.start
+                # Line ends are ASCII, never part of a character: read as Latin-1, the bytes before the error
+                # show them as they are.
+                before = piece[: max(at - offset, 0)].decode("latin-1")
+                return _not_decoded(path, number + _line_ends(before, after_return), at, exc.reason)
             offset += len(piece)
-            number += piece.endswith(b"\n")
+            number += _line_ends(piece.decode("latin-1"), after_return)
+            after_return = piece.endswith(b"\r")
         begun = len(decoder.getstate()[0])
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             return _not_decoded(path, number, offset - begun + exc.start, exc.reason)
-    return Diagnostic(str(path), 1, 0, "", "not UTF-8 text; save the file as CSV UTF-8")
+    return Diagnostic(str(path), 1, 0, "", f"not UTF-8 text; {_NAME_THE_ENCODING}")
 
 
-def _not_utf16(path: Path) -> Diagnostic:
-    """Where the first bytes of `path`, UTF-16 by its byte order mark, that are not UTF-16 are (half a character
-    at the end, half of a surrogate pair), read again `IMPORT_LINE_LENGTH` bytes at a time."""
-    decoder = codecs.getincrementaldecoder("utf-16")()
-    number, offset = 1, 0
+def _not_in(path: Path, encoding: str, label: str, advice: str) -> Diagnostic:
+    """Where the first bytes of `path` that are not text in `encoding` (named `label`) are, read again
+    `IMPORT_LINE_LENGTH` bytes at a time, with `advice` on what to do. Lines end as the import reads them: at a
+    line feed, a carriage return (as old Mac Excel ends them) or both."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    number, offset, after_return = 1, 0, False
     with path.open("rb") as binary:
         while True:
             piece = binary.read(IMPORT_LINE_LENGTH)
             state = decoder.getstate()
             begun = len(state[0])
             try:
-                number += decoder.decode(piece, final=not piece).count("\n")
+                text = decoder.decode(piece, final=not piece)
             except UnicodeDecodeError as exc:
                 # The lines before the error, in the piece that holds it.
                 decoder.setstate(state)
-                number += decoder.decode(piece[: max(exc.start - begun, 0)]).count("\n")
-                return _not_decoded(path, number, offset - begun + exc.start, exc.reason, "UTF-16")
+                number += _line_ends(decoder.decode(piece[: max(exc.start - begun, 0)]), after_return)
+                return Diagnostic(
+                    str(path),
+                    number,
+                    0,
+                    "",
+                    f"not {label} text ({exc.reason} at byte {offset - begun + exc.start}); {advice}",
+                )
             if not piece:
-                return Diagnostic(str(path), 1, 0, "", "not UTF-16 text; save the file as CSV UTF-8")
+                return Diagnostic(str(path), 1, 0, "", f"not {label} text; {advice}")
+            number += _line_ends(text, after_return)
+            after_return = text.endswith("\r") if text else after_return
             offset += len(piece)
 
 
-def _not_decoded(path: Path, line: int, at: int, reason: str, encoding: str = "UTF-8") -> Diagnostic:
-    return Diagnostic(
-        str(path), line, 0, "", f"not {encoding} text ({reason} at byte {at}); save the file as CSV UTF-8"
-    )
+def _line_ends(text: str, after_return: bool) -> int:
+    """How many lines `text` ends, as a text file read with `newline=""` splits them, `after_return` when the
+    text before it ended in a carriage return (then a line feed beginning it ends no line)."""
+    return len(_LINE_END.findall(text)) - (after_return and text.startswith("\n"))
+
+
+_LINE_END: Final = re.compile("\r\n|\r|\n")
+
+
+def _not_decoded(path: Path, line: int, at: int, reason: str) -> Diagnostic:
+    return Diagnostic(str(path), line, 0, "", f"not UTF-8 text ({reason} at byte {at}); {_NAME_THE_ENCODING}")
+
+
+_SAVE_AS_UTF8 = "save the file as CSV UTF-8"
+_NAME_THE_ENCODING = (
+    f"{_SAVE_AS_UTF8}, or import it in the encoding it was saved in: --encoding cp1252, cp874, mac_roman... "
+    '(Excel\'s "CSV (Comma delimited)" saves in the code page of the computer: cp1252 in Western Europe, cp874 '
+    "in Thailand, mac_roman on old Macs)"
+)
+_BYTE_ORDER_MARKS: Final = (
+    ("utf-32", (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)),
+    ("utf-16", (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)),
+    ("utf-8", (codecs.BOM_UTF8,)),
+)
+"""The encodings a file's first bytes may say it is in, UTF-32's before UTF-16's, whose mark begins its own."""
 
 
 _SEPARATOR_NAMES: Final = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
