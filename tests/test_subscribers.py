@@ -86,7 +86,8 @@ def test_import_adds_the_valid_rows_and_reports_every_bad_one(
     assert [str(d) for d in report.diagnostics] == [
         f"{path}:3: error: email: Expected an email address but received: 'not-an-address' (An email address must have an @-sign.)",
         f"{path}:4: error: locale: Expected one of the configured locales 'en', 'my' but received: 'fr'",
-        f"{path}:5: error: email: 'AUNG@Example.org' is already on line 2",
+        f"{path}:5: error: email: 'AUNG@Example.org' is already on line 2, with another name: 'Aung Aung' there, "
+        "'Aung again' here",
         f"{path}:8: error: Expected 3 fields, as in the header, but received 4 (quote a value that holds a comma)",
         f"{path}:9: error: Expected 3 fields, as in the header, but received 2",
         f"{path}:10: error: name: a quoted value opened on line 10 runs on to line 11, so lines 10-11 were read "
@@ -242,6 +243,72 @@ def test_an_address_already_there_in_another_case_is_updated(
     assert subscribers.list_subscribers(store) == [
         SubscriberRow("foo@example.org", "New Name", "my", Status.ACTIVE)
     ]
+
+
+@pytest.mark.parametrize("chunk", [1000, 2])
+def test_rows_of_one_address_that_agree_import_once_and_those_that_differ_are_errors(
+    store: Engine, write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Two lists joined into one file: the same person in each, their address in another case, their name in
+    one of them only. Read in chunks of 2, a row completes one already written; the report is the same."""
+    monkeypatch.setattr(subscribers, "IMPORT_CHUNK", chunk)
+    path = write_csv(
+        """
+        email,name,locale,status,consented_at
+        upper@example.org,,my,,
+        aung@example.org,Aung Aung,my,,2023-05-01
+        su@example.org,Su,en,,
+        hla@example.org,Hla,en,,
+        mya@example.org,Mya,en,,
+        zaw@example.org,Zaw,en,,
+        thida@example.org,Thida,en,,
+        UPPER@example.org,U Upper,my,,2022-01-01
+        Aung@Example.org,,Burmese,active,2022-01-01
+        su@EXAMPLE.org,Su,my,,
+        HLA@example.org,Hla,en,unsubscribed,
+        mya@example.org,Mya Mya,en,,
+        Upper@Example.org,U Upper,my,,
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:9: warning: email: 'UPPER@example.org' is already on line 2, with the same subscriber: imported once",
+        f"{path}:10: warning: email: 'Aung@Example.org' is already on line 3, with the same subscriber: imported once",
+        f"{path}:11: error: email: 'su@EXAMPLE.org' is already on line 4, with another locale: 'en' there, 'my' here",
+        f"{path}:12: error: email: 'HLA@example.org' is already on line 5, with another status: 'active' there, "
+        "'unsubscribed' here",
+        f"{path}:13: error: email: 'mya@example.org' is already on line 6, with another name: 'Mya' there, "
+        "'Mya Mya' here",
+        f"{path}:14: warning: email: 'Upper@Example.org' is already on line 2, with the same subscriber: imported once",
+    ]
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (7, 0, 0, 6)
+    with Session(store) as session:
+        rows = session.execute(
+            select(Subscriber.email, Subscriber.name, Subscriber.locale, Subscriber.consented_at)
+            .where(Subscriber.email_key.in_(["upper@example.org", "aung@example.org"]))
+            .order_by(Subscriber.email)
+        ).all()
+    # The name of the later row where the first gives none; the consent of the first, the later's where it gives none.
+    assert [tuple(row) for row in rows] == [
+        ("aung@example.org", "Aung Aung", "my", datetime(2023, 5, 1, tzinfo=UTC)),
+        ("upper@example.org", "U Upper", "my", datetime(2022, 1, 1, tzinfo=UTC)),
+    ]
+
+
+def test_import_command_of_two_lists_joined_with_nothing_in_conflict_exits_0(
+    project_cli: Cli, tmp_project: Project
+) -> None:
+    (tmp_project.root / "list.csv").write_text(
+        "email,name,locale\nupper@example.org,Upper,en\nsu@example.org,Su,my\nUPPER@example.org,Upper,en\n",
+        encoding="utf-8",
+    )
+    result = project_cli("subscribers", "import", "list.csv")
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        0,
+        "list.csv:4: warning: email: 'UPPER@example.org' is already on line 2, with the same subscriber: "
+        "imported once\n",
+        "list.csv: added 2, updated 0, unchanged 0, skipped 1\n",
+    )
 
 
 def test_a_blank_name_keeps_the_name_on_record(store: Engine, write_csv: Callable[..., Path]) -> None:
@@ -524,7 +591,8 @@ def test_an_address_written_after_a_name_is_read_with_the_name_for_a_row_giving_
         f"{path}:8: error: email: Expected an email address but received: 'nobody' (An email address must have an @-sign.)",
         f"{path}:9: error: email: Expected an email address but received: 'A <a@example.org>, B <b@example.org>' "
         "(The part after the @-sign contains invalid characters: ',', '<', '>', '@', SPACE.)",
-        f"{path}:10: error: email: 'Aung <AUNG@example.org>' is already on line 2",
+        f"{path}:10: error: email: 'Aung <AUNG@example.org>' is already on line 2, with another name: "
+        "'Aung Kyaw' there, 'Aung' here",
     ]
     assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
         ("aung@example.org", "Aung Kyaw"),
@@ -1357,7 +1425,7 @@ def test_an_import_read_in_chunks_reports_what_a_whole_reading_would(
     report = subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in report.diagnostics] == [
         f"{path}:4: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
-        f"{path}:5: error: email: 'A@EXAMPLE.org' is already on line 2",
+        f"{path}:5: error: email: 'A@EXAMPLE.org' is already on line 2, with another name: 'A' there, 'A again' here",
         f"{path}:6: error: locale: Expected one of the configured locales 'en', 'my' but received: 'xx'",
         f"{path}:7: error: email: 'C@example.org' is already on line 6",
     ]

@@ -315,13 +315,20 @@ def import_csv(
     added = updated = unchanged = left_alone = 0
     named = text_encoding(encoding) if encoding is not None else None
     with _ImportFile(path, locales, locale, named) as rows, lifecycle.transaction(engine) as session:
-        for chunk in rows.chunks():
+        for chunk, merges in rows.chunks():
             done = lifecycle.import_rows(session, chunk, source, environ)
             added, updated, unchanged = added + done.added, updated + done.updated, unchanged + done.unchanged
             left_alone += len(done.left_alone)
             rows.diagnostics.extend(
                 Diagnostic(display, line, 0, "email", why, Severity.WARNING) for line, why in done.left_alone
             )
+            if merges:
+                # Duplicates completing a row of an earlier chunk, already written: they are counted as skipped.
+                merged = lifecycle.import_rows(session, merges, source, environ)
+                rows.diagnostics.extend(
+                    Diagnostic(display, line, 0, "email", why, Severity.WARNING)
+                    for line, why in merged.left_alone
+                )
     return ImportReport(
         added, updated, unchanged, rows.bad_rows + left_alone, tuple(sorted(rows.diagnostics))
     )
@@ -486,7 +493,7 @@ class _ImportFile:
         `named` (as `text_encoding` gives it), if any."""
         self.left: Status | None = None
         """The status of a list of those who left (see `LEFT_COLUMNS`), the default of every row's."""
-        self._first_lines = _FirstLines()
+        self._first_rows = _FirstRows()
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> _ImportFile:
@@ -502,7 +509,7 @@ class _ImportFile:
             self.encoding = self._named_encoding(head, self.named)
         text = self._stack.enter_context(io.TextIOWrapper(binary, encoding=self.encoding, newline=""))
         self._text: TextIO = text
-        self._stack.callback(self._first_lines.close)
+        self._stack.callback(self._first_rows.close)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -524,8 +531,9 @@ class _ImportFile:
         )
         raise InvalidInput([Diagnostic(self.display, 1, 0, "", message)])
 
-    def chunks(self) -> Iterator[list[tuple[int, SubscriberRow]]]:
-        """The valid rows (line, subscriber), `IMPORT_CHUNK` at most at a time."""
+    def chunks(self) -> Iterator[tuple[list[tuple[int, SubscriberRow]], list[tuple[int, SubscriberRow]]]]:
+        """The valid rows (line, subscriber), `IMPORT_CHUNK` at most at a time, each time with the rows that
+        complete a row of an earlier time (see `_valid`)."""
         lines = _Lines(self._text)
         checked: list[_Checked] = []
         start = 1
@@ -684,15 +692,51 @@ class _ImportFile:
         # A row bad for another reason still claims its address: a later row with it is a duplicate.
         return _Checked(line, new, problems, new.key if new else email_key(email), values["email"].strip())
 
-    def _valid(self, checked: list[_Checked]) -> list[tuple[int, SubscriberRow]]:
-        """The valid rows of `checked`; the others reported, an address already on an earlier line among them."""
-        earlier = self._first_lines.claim([(row.key, row.line) for row in checked if row.key is not None])
+    def _valid(
+        self, checked: list[_Checked]
+    ) -> tuple[list[tuple[int, SubscriberRow]], list[tuple[int, SubscriberRow]]]:
+        """The valid rows of `checked`, the others reported; and the rows that complete the first row of their
+        address where it came in an earlier chunk, already written.
+
+        A row whose address (in any case) came on an earlier line is imported
+        with it, once, with a warning, when the two agree: the same locale and
+        status, and the same name or one of them blank. The name is the one
+        given, and the consent the first row's, or the later's where the
+        first gives none. Rows that do not agree are an error naming what
+        differs, as is a row whose address came on a line with an error.
+        """
+        known = self._first_rows.lookup([row.key for row in checked if row.key is not None])
         valid: list[tuple[int, SubscriberRow]] = []
+        here: dict[str, int] = {}  # by key: where in `valid` a first row of this chunk is
+        merges: dict[str, tuple[int, SubscriberRow]] = {}
+        changed: dict[str, tuple[int, SubscriberRow | None]] = {}
         for row in checked:
             subscriber, problems = row.subscriber, row.problems
-            if row.line in earlier:
+            first = known.get(row.key) if row.key is not None else None
+            if first is not None and row.key is not None:
+                first_line, first_row = first
+                differences = _differences(first_row, subscriber) if first_row and subscriber else None
+                if first_row is not None and subscriber is not None and not differences:
+                    message = f"{row.written!r} is already on line {first_line}, with the same subscriber: imported once"
+                    self.diagnostics.append(
+                        Diagnostic(self.display, row.line, 0, "email", message, Severity.WARNING)
+                    )
+                    self.bad_rows += 1
+                    merged = _merged(first_row, subscriber)
+                    if merged != first_row:
+                        known[row.key] = changed[row.key] = (first_line, merged)
+                        if row.key in here:
+                            valid[here[row.key]] = (first_line, merged)
+                        else:
+                            merges[row.key] = (row.line, merged)
+                    continue
                 subscriber = None
-                problems = [*problems, ("email", f"{row.written!r} is already on line {earlier[row.line]}")]
+                why = f", with {'; '.join(differences)}" if differences else ""
+                problems = [*problems, ("email", f"{row.written!r} is already on line {first_line}{why}")]
+            elif row.key is not None:
+                known[row.key] = changed[row.key] = (row.line, subscriber)
+                if subscriber is not None:
+                    here[row.key] = len(valid)
             if subscriber is None:
                 self.bad_rows += 1
                 self.diagnostics.extend(
@@ -700,7 +744,35 @@ class _ImportFile:
                 )
             else:
                 valid.append((row.line, subscriber))
-        return valid
+        self._first_rows.save(changed)
+        return valid, list(merges.values())
+
+
+def _differences(first: SubscriberRow, later: SubscriberRow) -> list[str]:
+    """What makes `later`, a row with the address of `first`, another subscriber: its locale, status, or name
+    (when both give one), each as `another FIELD: FIRST there, LATER here`."""
+    pairs = [
+        ("locale", first.locale, later.locale),
+        (STATUS_COLUMN, first.status.value, later.status.value),
+        ("name", first.name, later.name),
+    ]
+    return [
+        f"another {field}: {there!r} there, {here!r} here"
+        for field, there, here in pairs
+        if there != here and (field != "name" or (there and here))
+    ]
+
+
+def _merged(first: SubscriberRow, later: SubscriberRow) -> SubscriberRow:
+    """The subscriber of two rows that agree (see `_differences`): `first`, with the name of `later` where it
+    gives none, and its consent where it records none."""
+    consent = first if first.consented_at is not None else later
+    return dataclasses.replace(
+        first,
+        name=first.name or later.name,
+        consented_at=consent.consented_at,
+        consent_text=consent.consent_text,
+    )
 
 
 @dataclass(frozen=True)
@@ -751,35 +823,48 @@ class _Lines:
         return line
 
 
-class _FirstLines:
-    """The line of each address's first row in an import file, kept in a temporary SQLite database on disk so
-    that a file of any length takes the same memory."""
+class _FirstRows:
+    """The first row of each address in an import file (its line, and its subscriber, None when the row was
+    bad), kept in a temporary SQLite database on disk so that a file of any length takes the same memory."""
 
     def __init__(self) -> None:
         self._database = sqlite3.connect("")  # "": a private database in a temporary file, deleted on closing
-        self._database.execute("CREATE TABLE first_lines (key TEXT PRIMARY KEY, line INTEGER NOT NULL)")
+        self._database.execute(
+            "CREATE TABLE first_rows (key TEXT PRIMARY KEY, line INTEGER NOT NULL, email TEXT, name TEXT, "
+            "locale TEXT, status TEXT, consented_at TEXT, consent_text TEXT)"
+        )
 
-    def claim(self, rows: Sequence[tuple[str, int]]) -> dict[int, int]:
-        """Record the address key of each (key, line) not seen before; for each line whose key was, the line
-        that had it first."""
-        keys = list(dict.fromkeys(key for key, _line in rows))
-        first: dict[str, int] = {}
-        for start in range(0, len(keys), 500):
-            batch = keys[start : start + 500]
+    def lookup(self, keys: Sequence[str]) -> dict[str, tuple[int, SubscriberRow | None]]:
+        """The first row (line, subscriber) of each of the address keys `keys` that came before."""
+        unique = list(dict.fromkeys(keys))
+        found: dict[str, tuple[int, SubscriberRow | None]] = {}
+        for start in range(0, len(unique), 500):
+            batch = unique[start : start + 500]
             marks = ", ".join("?" * len(batch))
-            first.update(
-                self._database.execute(f"SELECT key, line FROM first_lines WHERE key IN ({marks})", batch)
-            )
-        earlier: dict[int, int] = {}
-        new: list[tuple[str, int]] = []
-        for key, line in rows:
-            if key in first:
-                earlier[line] = first[key]
-            else:
-                first[key] = line
-                new.append((key, line))
-        self._database.executemany("INSERT INTO first_lines VALUES (?, ?)", new)
-        return earlier
+            for key, line, email, name, locale, status, consented_at, consent_text in self._database.execute(
+                f"SELECT * FROM first_rows WHERE key IN ({marks})", batch
+            ):
+                row = None
+                if email is not None:
+                    moment = datetime.fromisoformat(consented_at) if consented_at is not None else None
+                    row = SubscriberRow(email, name, locale, Status(status), moment, consent_text)
+                found[key] = (line, row)
+        return found
+
+    def save(self, rows: Mapping[str, tuple[int, SubscriberRow | None]]) -> None:
+        """Record the first row (line, subscriber) of each address key, or what it became."""
+        self._database.executemany(
+            "INSERT OR REPLACE INTO first_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (key, line, None, None, None, None, None, None)
+                if row is None
+                else (
+                    key, line, row.email, row.name, row.locale, row.status.value, _iso(row.consented_at),
+                    row.consent_text,
+                )
+                for key, (line, row) in rows.items()
+            ],
+        )  # fmt: skip
 
     def close(self) -> None:
         self._database.close()
