@@ -522,7 +522,7 @@ def test_a_list_exported_from_a_mailing_tool_imports_as_it_is(
     )
     report = subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in report.diagnostics] == [
-        f"{path}:1: warning: ignored column(s) 'MEMBER_RATING', 'OPTIN_TIME'",
+        f"{path}:1: warning: ignored column(s) 'MEMBER_RATING'",
         f"{path}:7: error: locale: Expected one of the configured locales 'en', 'my' but received: 'Klingon'",
     ]
     assert (report.added, report.skipped) == (5, 1)
@@ -533,6 +533,50 @@ def test_a_list_exported_from_a_mailing_tool_imports_as_it_is(
         ("thida@example.org", "", "en"),
         ("zaw@example.org", "Zaw", "my"),
     ]
+
+
+def test_mailchimp_s_confirmation_else_opt_in_time_is_recorded_as_the_consent_never_replacing_one(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """The columns of Mailchimp's audience export, its times in UTC without a zone."""
+    subscribers.import_csv(
+        store, write_csv("email,name,locale\nweb@example.org,Web,en\n", "first.csv"), LOCALES
+    )
+    with Session(store) as session, session.begin():
+        web = session.scalars(select(Subscriber).where(Subscriber.email_key == "web@example.org")).one()
+        web.consented_at, web.consent_source = datetime(2024, 1, 1, tzinfo=UTC), "web form"
+    path = write_csv(
+        """
+        Email Address,First Name,Last Name,MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,TIMEZONE,LAST_CHANGED
+        both@example.org,Both,,2,2023-05-01 09:30:00,203.0.113.5,2023-05-01 09:41:12,203.0.113.5,Asia/Yangon,2023-06-01 10:00:00
+        optin@example.org,Optin,,2,2023-05-02 10:00:00,,,,,2023-06-01 10:00:00
+        none@example.org,None,,2,,,,,,2023-06-01 10:00:00
+        web@example.org,Web,,2,2022-01-01 00:00:00,,2022-01-01 00:05:00,,,2023-06-01 10:00:00
+        bad@example.org,Bad,,2,2023-05-02 10:00:00,,05/02/2023 10:05 AM,,,2023-06-01 10:00:00
+        later@example.org,Later,,2,2999-01-01 00:00:00,,,,,2023-06-01 10:00:00
+        """,
+        "mailchimp.csv",
+    )
+    report = subscribers.import_csv(store, path, LOCALES, locale="my")
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:1: warning: ignored column(s) 'MEMBER_RATING', 'OPTIN_IP', 'CONFIRM_IP', 'TIMEZONE', 'LAST_CHANGED'",
+        f"{path}:6: error: CONFIRM_TIME: Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z "
+        "but received: '05/02/2023 10:05 AM'",
+        f"{path}:7: error: OPTIN_TIME: Expected a time in the past but received: '2999-01-01 00:00:00'",
+    ]
+    with Session(store) as session:
+        rows = session.execute(
+            select(Subscriber.email, Subscriber.consented_at, Subscriber.consent_source).order_by(
+                Subscriber.email
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("both@example.org", datetime(2023, 5, 1, 9, 41, 12, tzinfo=UTC), "import of mailchimp.csv"),
+        ("none@example.org", None, "import of mailchimp.csv"),
+        ("optin@example.org", datetime(2023, 5, 2, 10, 0, tzinfo=UTC), "import of mailchimp.csv"),
+        ("web@example.org", datetime(2024, 1, 1, tzinfo=UTC), "web form"),
+    ]
+    assert "both@example.org,Both,my,active,2023-05-01T09:41:12+00:00," in _exported(store)
 
 
 def test_mailchimp_s_exports_of_those_who_unsubscribed_or_were_cleaned_import_as_they_left(

@@ -45,7 +45,7 @@ def subscribers_import(ctx: click.Context, file: Path, locale: str | None, encod
 
     The file is UTF-8 (or UTF-16, as Excel saves Unicode Text), or in the
     encoding --encoding names, and its first line names the columns, separated by commas, semicolons or tabs;
-    name, status, consented_at and consent_text are optional. Columns may be named as mailing tools export them (Email
+    name, status, consented_at (or Mailchimp's CONFIRM_TIME, else OPTIN_TIME) and consent_text are optional. Columns may be named as mailing tools export them (Email
     Address, First Name, Last Name, Language) or forms ask for them (Your
     email, Which language...?), and a locale by its language's name (Burmese). An address already subscribed
     (in any case) gets the file's name and locale. Every bad row is printed

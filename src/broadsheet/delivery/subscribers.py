@@ -56,6 +56,12 @@ CONSENTED_AT_COLUMN = "consented_at"
 CONSENT_TEXT_COLUMN = "consent_text"
 """An optional import column, written by `export_csv`: the statement they agreed to."""
 OPTIONAL_COLUMNS = (STATUS_COLUMN, CONSENTED_AT_COLUMN, CONSENT_TEXT_COLUMN)
+CONSENT_TIME_COLUMNS = ("confirm time", "optin time")
+"""Columns of Mailchimp's audience export read for `consented_at` when a row gives none, the first not blank:
+CONFIRM_TIME (when the person confirmed their sign-up), else OPTIN_TIME (when they signed up). Mailchimp writes
+them as `2023-05-01 09:30:00`, naming no zone, and they are read as UTC: the times of Mailchimp's legacy Export
+API, whose member export is "very similar to exporting via the web interface", are GMT; no zone is documented
+for the web export's own."""
 LEFT_COLUMNS: Final = {"clean time": Status.BOUNCED, "unsub time": Status.UNSUBSCRIBED}
 """Columns that make a file a list of those who left, as Mailchimp exports its unsubscribed and its cleaned
 (bounced) members beside the subscribed (UNSUB_TIME, CLEAN_TIME), and the status every row of such a file
@@ -70,7 +76,7 @@ _COLUMN_NAMES: Final = {
     STATUS_COLUMN: ("status",),
     CONSENTED_AT_COLUMN: ("consented at",),
     CONSENT_TEXT_COLUMN: ("consent text",),
-    **{column: (column,) for column in LEFT_COLUMNS},
+    **{column: (column,) for column in (*CONSENT_TIME_COLUMNS, *LEFT_COLUMNS)},
 }
 """Each column an import reads, and the names a header may give it, written as `_column_name` writes them: as
 broadsheet exports them, and as mailing tools and forms do (Mailchimp's `Email Address`, `First Name` and
@@ -289,8 +295,8 @@ def import_csv(
     The header row (its first line not blank) names the columns `email`,
     `locale` and `name` (any order; see `_COLUMN_NAMES` for the other names
     they may have), separated by one of `SEPARATORS`, and may name `status`,
-    `consented_at` and `consent_text`; other columns are ignored with a
-    warning. A file of those who left (see `LEFT_COLUMNS`) brings in every
+    `consented_at` and `consent_text` (or Mailchimp's `CONSENT_TIME_COLUMNS`
+    for `consented_at`); other columns are ignored with a warning. A file of those who left (see `LEFT_COLUMNS`) brings in every
     row as they left unless its status says another. `locale` is the locale of rows that name none (with no `locale`
     column, every row's). New addresses record the import as where they
     came from. A consent in the file is recorded for an address without one,
@@ -675,6 +681,13 @@ class _ImportFile:
         if problem:
             new = None
             problems.append((CONSENTED_AT_COLUMN, problem))
+        for column in CONSENT_TIME_COLUMNS:
+            moment, problem = _moment(values.get(column, ""))
+            if problem:
+                new = None
+                problems.append((header[columns[column]].strip(), problem))
+            elif consented_at is None:
+                consented_at = moment
         if control := control_character(values.get(CONSENT_TEXT_COLUMN, "")):
             new = None
             problems.append(
