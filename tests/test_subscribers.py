@@ -29,6 +29,11 @@ from broadsheet.settings import Project
 from .support import table_rows
 
 LOCALES = ("en", "my")
+NAME_THE_ENCODING = (
+    "save the file as CSV UTF-8, or import it in the encoding it was saved in: --encoding cp1252, cp874, "
+    'mac_roman... (Excel\'s "CSV (Comma delimited)" saves in the code page of the computer: cp1252 in Western '
+    "Europe, cp874 in Thailand, mac_roman on old Macs)"
+)
 
 Cli = Callable[..., Result]
 
@@ -81,7 +86,8 @@ def test_import_adds_the_valid_rows_and_reports_every_bad_one(
     assert [str(d) for d in report.diagnostics] == [
         f"{path}:3: error: email: Expected an email address but received: 'not-an-address' (An email address must have an @-sign.)",
         f"{path}:4: error: locale: Expected one of the configured locales 'en', 'my' but received: 'fr'",
-        f"{path}:5: error: email: 'AUNG@Example.org' is already on line 2",
+        f"{path}:5: error: email: 'AUNG@Example.org' is already on line 2, with another name: 'Aung Aung' there, "
+        "'Aung again' here",
         f"{path}:8: error: Expected 3 fields, as in the header, but received 4 (quote a value that holds a comma)",
         f"{path}:9: error: Expected 3 fields, as in the header, but received 2",
         f"{path}:10: error: name: a quoted value opened on line 10 runs on to line 11, so lines 10-11 were read "
@@ -239,6 +245,72 @@ def test_an_address_already_there_in_another_case_is_updated(
     ]
 
 
+@pytest.mark.parametrize("chunk", [1000, 2])
+def test_rows_of_one_address_that_agree_import_once_and_those_that_differ_are_errors(
+    store: Engine, write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Two lists joined into one file: the same person in each, their address in another case, their name in
+    one of them only. Read in chunks of 2, a row completes one already written; the report is the same."""
+    monkeypatch.setattr(subscribers, "IMPORT_CHUNK", chunk)
+    path = write_csv(
+        """
+        email,name,locale,status,consented_at
+        upper@example.org,,my,,
+        aung@example.org,Aung Aung,my,,2023-05-01
+        su@example.org,Su,en,,
+        hla@example.org,Hla,en,,
+        mya@example.org,Mya,en,,
+        zaw@example.org,Zaw,en,,
+        thida@example.org,Thida,en,,
+        UPPER@example.org,U Upper,my,,2022-01-01
+        Aung@Example.org,,Burmese,active,2022-01-01
+        su@EXAMPLE.org,Su,my,,
+        HLA@example.org,Hla,en,unsubscribed,
+        mya@example.org,Mya Mya,en,,
+        Upper@Example.org,U Upper,my,,
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:9: warning: email: 'UPPER@example.org' is already on line 2, with the same subscriber: imported once",
+        f"{path}:10: warning: email: 'Aung@Example.org' is already on line 3, with the same subscriber: imported once",
+        f"{path}:11: error: email: 'su@EXAMPLE.org' is already on line 4, with another locale: 'en' there, 'my' here",
+        f"{path}:12: error: email: 'HLA@example.org' is already on line 5, with another status: 'active' there, "
+        "'unsubscribed' here",
+        f"{path}:13: error: email: 'mya@example.org' is already on line 6, with another name: 'Mya' there, "
+        "'Mya Mya' here",
+        f"{path}:14: warning: email: 'Upper@Example.org' is already on line 2, with the same subscriber: imported once",
+    ]
+    assert (report.added, report.updated, report.unchanged, report.skipped) == (7, 0, 0, 6)
+    with Session(store) as session:
+        rows = session.execute(
+            select(Subscriber.email, Subscriber.name, Subscriber.locale, Subscriber.consented_at)
+            .where(Subscriber.email_key.in_(["upper@example.org", "aung@example.org"]))
+            .order_by(Subscriber.email)
+        ).all()
+    # The name of the later row where the first gives none; the consent of the first, the later's where it gives none.
+    assert [tuple(row) for row in rows] == [
+        ("aung@example.org", "Aung Aung", "my", datetime(2023, 5, 1, tzinfo=UTC)),
+        ("upper@example.org", "U Upper", "my", datetime(2022, 1, 1, tzinfo=UTC)),
+    ]
+
+
+def test_import_command_of_two_lists_joined_with_nothing_in_conflict_exits_0(
+    project_cli: Cli, tmp_project: Project
+) -> None:
+    (tmp_project.root / "list.csv").write_text(
+        "email,name,locale\nupper@example.org,Upper,en\nsu@example.org,Su,my\nUPPER@example.org,Upper,en\n",
+        encoding="utf-8",
+    )
+    result = project_cli("subscribers", "import", "list.csv")
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        0,
+        "list.csv:4: warning: email: 'UPPER@example.org' is already on line 2, with the same subscriber: "
+        "imported once\n",
+        "list.csv: added 2, updated 0, unchanged 0, skipped 1\n",
+    )
+
+
 def test_a_blank_name_keeps_the_name_on_record(store: Engine, write_csv: Callable[..., Path]) -> None:
     # A list exported from another tool without names, or with the cell left empty, erases nobody's name.
     subscribers.import_csv(
@@ -368,7 +440,7 @@ def test_a_file_that_is_not_utf8_is_refused_whole(store: Engine, tmp_path: Path)
     with pytest.raises(InvalidInput) as raised:
         subscribers.import_csv(store, path, LOCALES)
     assert str(raised.value) == (
-        f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte 59); save the file as CSV UTF-8"
+        f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte 59); {NAME_THE_ENCODING}"
     )
     assert subscribers.list_subscribers(store) == []
 
@@ -450,7 +522,7 @@ def test_a_list_exported_from_a_mailing_tool_imports_as_it_is(
     )
     report = subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in report.diagnostics] == [
-        f"{path}:1: warning: ignored column(s) 'MEMBER_RATING', 'OPTIN_TIME'",
+        f"{path}:1: warning: ignored column(s) 'MEMBER_RATING'",
         f"{path}:7: error: locale: Expected one of the configured locales 'en', 'my' but received: 'Klingon'",
     ]
     assert (report.added, report.skipped) == (5, 1)
@@ -461,6 +533,50 @@ def test_a_list_exported_from_a_mailing_tool_imports_as_it_is(
         ("thida@example.org", "", "en"),
         ("zaw@example.org", "Zaw", "my"),
     ]
+
+
+def test_mailchimp_s_confirmation_else_opt_in_time_is_recorded_as_the_consent_never_replacing_one(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """The columns of Mailchimp's audience export, its times in UTC without a zone."""
+    subscribers.import_csv(
+        store, write_csv("email,name,locale\nweb@example.org,Web,en\n", "first.csv"), LOCALES
+    )
+    with Session(store) as session, session.begin():
+        web = session.scalars(select(Subscriber).where(Subscriber.email_key == "web@example.org")).one()
+        web.consented_at, web.consent_source = datetime(2024, 1, 1, tzinfo=UTC), "web form"
+    path = write_csv(
+        """
+        Email Address,First Name,Last Name,MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,TIMEZONE,LAST_CHANGED
+        both@example.org,Both,,2,2023-05-01 09:30:00,203.0.113.5,2023-05-01 09:41:12,203.0.113.5,Asia/Yangon,2023-06-01 10:00:00
+        optin@example.org,Optin,,2,2023-05-02 10:00:00,,,,,2023-06-01 10:00:00
+        none@example.org,None,,2,,,,,,2023-06-01 10:00:00
+        web@example.org,Web,,2,2022-01-01 00:00:00,,2022-01-01 00:05:00,,,2023-06-01 10:00:00
+        bad@example.org,Bad,,2,2023-05-02 10:00:00,,05/02/2023 10:05 AM,,,2023-06-01 10:00:00
+        later@example.org,Later,,2,2999-01-01 00:00:00,,,,,2023-06-01 10:00:00
+        """,
+        "mailchimp.csv",
+    )
+    report = subscribers.import_csv(store, path, LOCALES, locale="my")
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:1: warning: ignored column(s) 'MEMBER_RATING', 'OPTIN_IP', 'CONFIRM_IP', 'TIMEZONE', 'LAST_CHANGED'",
+        f"{path}:6: error: CONFIRM_TIME: Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z "
+        "but received: '05/02/2023 10:05 AM'",
+        f"{path}:7: error: OPTIN_TIME: Expected a time in the past but received: '2999-01-01 00:00:00'",
+    ]
+    with Session(store) as session:
+        rows = session.execute(
+            select(Subscriber.email, Subscriber.consented_at, Subscriber.consent_source).order_by(
+                Subscriber.email
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("both@example.org", datetime(2023, 5, 1, 9, 41, 12, tzinfo=UTC), "import of mailchimp.csv"),
+        ("none@example.org", None, "import of mailchimp.csv"),
+        ("optin@example.org", datetime(2023, 5, 2, 10, 0, tzinfo=UTC), "import of mailchimp.csv"),
+        ("web@example.org", datetime(2024, 1, 1, tzinfo=UTC), "web form"),
+    ]
+    assert "both@example.org,Both,my,active,2023-05-01T09:41:12+00:00," in _exported(store)
 
 
 def test_mailchimp_s_exports_of_those_who_unsubscribed_or_were_cleaned_import_as_they_left(
@@ -519,7 +635,8 @@ def test_an_address_written_after_a_name_is_read_with_the_name_for_a_row_giving_
         f"{path}:8: error: email: Expected an email address but received: 'nobody' (An email address must have an @-sign.)",
         f"{path}:9: error: email: Expected an email address but received: 'A <a@example.org>, B <b@example.org>' "
         "(The part after the @-sign contains invalid characters: ',', '<', '>', '@', SPACE.)",
-        f"{path}:10: error: email: 'Aung <AUNG@example.org>' is already on line 2",
+        f"{path}:10: error: email: 'Aung <AUNG@example.org>' is already on line 2, with another name: "
+        "'Aung Kyaw' there, 'Aung' here",
     ]
     assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
         ("aung@example.org", "Aung Kyaw"),
@@ -1042,7 +1159,7 @@ def test_import_command_of_an_unreadable_file_exits_1(project_cli: Cli, tmp_proj
     assert result.exit_code == 1
     assert (
         result.stderr
-        == "list.csv:2: error: not UTF-8 text (invalid start byte at byte 34); save the file as CSV UTF-8\n"
+        == f"list.csv:2: error: not UTF-8 text (invalid start byte at byte 34); {NAME_THE_ENCODING}\n"
     )
     assert result.stdout == ""
 
@@ -1352,7 +1469,7 @@ def test_an_import_read_in_chunks_reports_what_a_whole_reading_would(
     report = subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in report.diagnostics] == [
         f"{path}:4: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
-        f"{path}:5: error: email: 'A@EXAMPLE.org' is already on line 2",
+        f"{path}:5: error: email: 'A@EXAMPLE.org' is already on line 2, with another name: 'A' there, 'A again' here",
         f"{path}:6: error: locale: Expected one of the configured locales 'en', 'my' but received: 'xx'",
         f"{path}:7: error: email: 'C@example.org' is already on line 6",
     ]
@@ -1378,7 +1495,7 @@ def test_a_file_found_unreadable_after_its_first_chunks_imports_nothing(
     offset = len(("email,name,locale\n" + rows).encode("utf-8")) + len("s@example.org,S")
     assert (
         str(raised.value)
-        == f"{path}:7: error: not UTF-8 text (invalid start byte at byte {offset}); save the file as CSV UTF-8"
+        == f"{path}:7: error: not UTF-8 text (invalid start byte at byte {offset}); {NAME_THE_ENCODING}"
     )
     assert subscribers.list_subscribers(store) == []
 
@@ -1392,7 +1509,7 @@ def test_a_file_without_line_breaks_that_is_not_utf8_is_located_without_being_re
     raised, peak = refused_import(store, path)
     assert (
         str(raised.value)
-        == f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte {len(head)}); save the file as CSV UTF-8"
+        == f"{path}:3: error: not UTF-8 text (invalid continuation byte at byte {len(head)}); {NAME_THE_ENCODING}"
     )
     assert peak < 15_000_000  # the 30 MB line is never held whole
     assert subscribers.list_subscribers(store) == []
@@ -1411,7 +1528,7 @@ def test_a_character_split_between_two_pieces_of_a_long_line_is_not_taken_for_a_
         subscribers.import_csv(store, path, LOCALES)
     assert (
         str(raised.value)
-        == f"{path}:2: error: not UTF-8 text (invalid start byte at byte {len(head)}); save the file as CSV UTF-8"
+        == f"{path}:2: error: not UTF-8 text (invalid start byte at byte {len(head)}); {NAME_THE_ENCODING}"
     )
 
 
@@ -1470,5 +1587,130 @@ def test_a_file_ending_in_the_middle_of_a_character_is_located(store: Engine, tm
         subscribers.import_csv(store, path, LOCALES)
     assert (
         str(raised.value)
-        == f"{path}:3: error: not UTF-8 text (unexpected end of data at byte {len(head)}); save the file as CSV UTF-8"
+        == f"{path}:3: error: not UTF-8 text (unexpected end of data at byte {len(head)}); {NAME_THE_ENCODING}"
+    )
+
+
+# -- A list saved in a legacy encoding, named with --encoding ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name", "line_end"),
+    [
+        ("cp1252", "Zoë Müller", "\r\n"),  # Excel's "CSV (Comma delimited)" on Windows in Western Europe
+        ("windows-1252", "Zoë Müller", "\r\n"),
+        ("cp874", "สมชาย ใจดี", "\r\n"),  # the same in Thailand
+        ("mac_roman", "Zoë Müller", "\r"),  # old Mac Excel's "CSV (Macintosh)": Mac Roman, lines ended by CR
+    ],
+)
+def test_import_command_reads_a_list_in_the_encoding_it_names(
+    project_cli: Cli, tmp_project: Project, encoding: str, name: str, line_end: str
+) -> None:
+    text = line_end.join(["email,name,locale", f"zoe@example.org,{name},en", "su@example.org,Su,my", ""])
+    (tmp_project.root / "list.csv").write_bytes(text.encode(encoding))
+    refused = project_cli("subscribers", "import", "list.csv")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("list.csv:2: error: not UTF-8 text (")
+    assert "--encoding cp1252, cp874, mac_roman" in refused.stderr
+    result = project_cli("subscribers", "import", "list.csv", "--encoding", encoding)
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        0,
+        "",
+        "list.csv: added 2, updated 0, unchanged 0, skipped 0\n",
+    )
+    assert project_cli("subscribers", "export").stdout.splitlines()[1:] == [
+        "su@example.org,Su,my,active,,",
+        f"zoe@example.org,{name},en,active,,",
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["klingon", "hex", "rot13"])
+def test_import_command_refuses_an_encoding_python_does_not_know_as_a_usage_error(
+    project_cli: Cli, tmp_project: Project, encoding: str
+) -> None:
+    (tmp_project.root / "list.csv").write_text("email,name,locale\nsu@example.org,Su,en\n", encoding="utf-8")
+    result = project_cli("subscribers", "import", "list.csv", "--encoding", encoding)
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        2,
+        f"broadsheet: --encoding: unknown encoding {encoding!r}; name one Python knows, such as cp1252, cp874 "
+        "or mac_roman\n",
+        "",
+    )
+    assert not (tmp_project.root / "broadsheet.db").exists()
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_a_byte_the_named_encoding_does_not_have_is_reported_at_its_line(
+    store: Engine, tmp_path: Path, line_end: str
+) -> None:
+    path = tmp_path / "subscribers.csv"
+    head = line_end.join(["email,name,locale", "a@example.org,สมชาย,en", "b@example.org,B"]).encode("cp874")
+    path.write_bytes(head + b"\xfc" + f",en{line_end}".encode())  # 0xFC is no letter in cp874
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES, encoding="cp874")
+    assert str(raised.value) == (
+        f"{path}:3: error: not cp874 text (character maps to <undefined> at byte {len(head)}); it is in another "
+        "encoding than cp874: name that one with --encoding, or save the file as CSV UTF-8"
+    )
+    assert subscribers.list_subscribers(store) == []
+
+
+def test_a_file_in_a_named_encoding_streams_without_being_read_into_memory(
+    store: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "subscribers.csv"
+    head = "email,name,locale\nok@example.org,Zoë,en\nbad@example.org,Caf".encode("cp1252")
+    path.write_bytes(head + b"x" * 30_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput) as raised:
+            subscribers.import_csv(store, path, LOCALES, encoding="cp1252")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value) == f"{path}:3: error: not valid CSV: a line longer than 1,000,000 characters"
+    assert peak < 15_000_000  # the 30 MB line is never held whole
+    # A byte cp1252 has no letter for, before 30 MB more, is found reading the file again a piece at a time.
+    path.write_bytes(head + b"\x81" + b"x" * 30_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput) as raised:
+            subscribers.import_csv(store, path, LOCALES, encoding="cp1252")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value).startswith(
+        f"{path}:3: error: not cp1252 text (character maps to <undefined> at byte {len(head)}); "
+    )
+    assert peak < 15_000_000
+
+
+@pytest.mark.parametrize(
+    ("mark", "encoding", "problem"),
+    [
+        (codecs.BOM_UTF8, "utf-8", None),
+        (codecs.BOM_UTF8, "UTF8", None),
+        (codecs.BOM_UTF16_LE, "utf-16", None),
+        (codecs.BOM_UTF16_LE, "utf-16-le", None),
+        (codecs.BOM_UTF8, "cp1252", "UTF-8 text, not cp1252"),
+        (codecs.BOM_UTF16_LE, "cp874", "UTF-16 text, not cp874"),
+    ],
+)
+def test_a_byte_order_mark_says_what_a_file_is_whatever_encoding_is_named(
+    store: Engine, tmp_path: Path, mark: bytes, encoding: str, problem: str | None
+) -> None:
+    path = tmp_path / "subscribers.csv"
+    unicode = "utf-8" if mark == codecs.BOM_UTF8 else "utf-16-le"
+    path.write_bytes(mark + "email,name,locale\nzoe@example.org,Zoë,en\n".encode(unicode))
+    if problem is None:
+        report = subscribers.import_csv(store, path, LOCALES, encoding=encoding)
+        assert (report.added, report.diagnostics) == (1, ())
+        assert [row.name for row in subscribers.list_subscribers(store)] == ["Zoë"]
+        return
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES, encoding=encoding)
+    kind = problem.split()[0]
+    assert str(raised.value) == (
+        f"{path}:1: error: begins with the byte order mark of {kind}, so it is {problem}: import it without "
+        "--encoding"
     )

@@ -33,13 +33,19 @@ def subscribers_group() -> None:
     metavar="L",
     help="The locale of rows that name none (a list without a locale column: every row's).",
 )
+@click.option(
+    "--encoding",
+    metavar="NAME",
+    help="The encoding the file was saved in, when it is not UTF-8: cp1252, cp874, mac_roman... "
+    "(Excel's \"CSV (Comma delimited)\" saves in the computer's code page). Never guessed.",
+)
 @click.pass_context
-def subscribers_import(ctx: click.Context, file: Path, locale: str | None) -> None:
+def subscribers_import(ctx: click.Context, file: Path, locale: str | None, encoding: str | None) -> None:
     """Add and update subscribers from a CSV file (email, name, locale).
 
-    The file is UTF-8 (or UTF-16, as Excel saves Unicode Text) and its
-    first line names the columns, separated by commas, semicolons or tabs;
-    name, status, consented_at and consent_text are optional. Columns may be named as mailing tools export them (Email
+    The file is UTF-8 (or UTF-16, as Excel saves Unicode Text), or in the
+    encoding --encoding names, and its first line names the columns, separated by commas, semicolons or tabs;
+    name, status, consented_at (or Mailchimp's CONFIRM_TIME, else OPTIN_TIME) and consent_text are optional. Columns may be named as mailing tools export them (Email
     Address, First Name, Last Name, Language) or forms ask for them (Your
     email, Which language...?), and a locale by its language's name (Burmese). An address already subscribed
     (in any case) gets the file's name and locale. Every bad row is printed
@@ -53,8 +59,10 @@ def subscribers_import(ctx: click.Context, file: Path, locale: str | None) -> No
         if chosen is None:
             raise UsageError(f"--locale: unknown locale {locale!r}; configured locales: {', '.join(locales)}")
         locale = chosen
+    if encoding is not None:
+        encoding = subscribers.text_encoding(encoding)
     with project_store(project) as engine:
-        imported = subscribers.import_csv(engine, shown(file), locales, locale=locale)
+        imported = subscribers.import_csv(engine, shown(file), locales, locale=locale, encoding=encoding)
     report(imported.diagnostics)
     click.echo(
         f"{shown(file)}: added {imported.added}, updated {imported.updated}, "

@@ -56,6 +56,12 @@ CONSENTED_AT_COLUMN = "consented_at"
 CONSENT_TEXT_COLUMN = "consent_text"
 """An optional import column, written by `export_csv`: the statement they agreed to."""
 OPTIONAL_COLUMNS = (STATUS_COLUMN, CONSENTED_AT_COLUMN, CONSENT_TEXT_COLUMN)
+CONSENT_TIME_COLUMNS = ("confirm time", "optin time")
+"""Columns of Mailchimp's audience export read for `consented_at` when a row gives none, the first not blank:
+CONFIRM_TIME (when the person confirmed their sign-up), else OPTIN_TIME (when they signed up). Mailchimp writes
+them as `2023-05-01 09:30:00`, naming no zone, and they are read as UTC: the times of Mailchimp's legacy Export
+API, whose member export is "very similar to exporting via the web interface", are GMT; no zone is documented
+for the web export's own."""
 LEFT_COLUMNS: Final = {"clean time": Status.BOUNCED, "unsub time": Status.UNSUBSCRIBED}
 """Columns that make a file a list of those who left, as Mailchimp exports its unsubscribed and its cleaned
 (bounced) members beside the subscribed (UNSUB_TIME, CLEAN_TIME), and the status every row of such a file
@@ -70,7 +76,7 @@ _COLUMN_NAMES: Final = {
     STATUS_COLUMN: ("status",),
     CONSENTED_AT_COLUMN: ("consented at",),
     CONSENT_TEXT_COLUMN: ("consent text",),
-    **{column: (column,) for column in LEFT_COLUMNS},
+    **{column: (column,) for column in (*CONSENT_TIME_COLUMNS, *LEFT_COLUMNS)},
 }
 """Each column an import reads, and the names a header may give it, written as `_column_name` writes them: as
 broadsheet exports them, and as mailing tools and forms do (Mailchimp's `Email Address`, `First Name` and
@@ -281,6 +287,7 @@ def import_csv(
     locales: Sequence[str],
     *,
     locale: str | None = None,
+    encoding: str | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> ImportReport:
     """Add the subscribers in the CSV file `path` and update those already there (name and locale).
@@ -288,8 +295,8 @@ def import_csv(
     The header row (its first line not blank) names the columns `email`,
     `locale` and `name` (any order; see `_COLUMN_NAMES` for the other names
     they may have), separated by one of `SEPARATORS`, and may name `status`,
-    `consented_at` and `consent_text`; other columns are ignored with a
-    warning. A file of those who left (see `LEFT_COLUMNS`) brings in every
+    `consented_at` and `consent_text` (or Mailchimp's `CONSENT_TIME_COLUMNS`
+    for `consented_at`); other columns are ignored with a warning. A file of those who left (see `LEFT_COLUMNS`) brings in every
     row as they left unless its status says another. `locale` is the locale of rows that name none (with no `locale`
     column, every row's). New addresses record the import as where they
     came from. A consent in the file is recorded for an address without one,
@@ -299,25 +306,50 @@ def import_csv(
     skipped with a warning; recognising it takes BROADSHEET_SECRET (from
     `environ`) once any address was forgotten. Raises `InvalidInput` when the
     file as a whole cannot be read: not UTF-8 (nor UTF-16 after its byte
-    order mark), not CSV, or missing a column;
-    then nothing is imported.
+    order mark), or not in `encoding` when it is given, not CSV, or missing a
+    column; then nothing is imported.
+
+    `encoding` (see `text_encoding`) is the one the file was saved in, such as
+    the code page of Excel's "CSV (Comma delimited)": it is never guessed, as
+    a wrong guess garbles names without a word. A file beginning with a byte
+    order mark is read by it, and one contradicting `encoding` is refused.
 
     The file is read, checked and written `IMPORT_CHUNK` rows at a time, in one transaction.
     """
     source = f"import of {path.name}"[:CONSENT_SOURCE_LENGTH]
     display = str(path)
     added = updated = unchanged = left_alone = 0
-    with _ImportFile(path, locales, locale) as rows, lifecycle.transaction(engine) as session:
-        for chunk in rows.chunks():
+    named = text_encoding(encoding) if encoding is not None else None
+    with _ImportFile(path, locales, locale, named) as rows, lifecycle.transaction(engine) as session:
+        for chunk, merges in rows.chunks():
             done = lifecycle.import_rows(session, chunk, source, environ)
             added, updated, unchanged = added + done.added, updated + done.updated, unchanged + done.unchanged
             left_alone += len(done.left_alone)
             rows.diagnostics.extend(
                 Diagnostic(display, line, 0, "email", why, Severity.WARNING) for line, why in done.left_alone
             )
+            if merges:
+                # Duplicates completing a row of an earlier chunk, already written: they are counted as skipped.
+                merged = lifecycle.import_rows(session, merges, source, environ)
+                rows.diagnostics.extend(
+                    Diagnostic(display, line, 0, "email", why, Severity.WARNING)
+                    for line, why in merged.left_alone
+                )
     return ImportReport(
         added, updated, unchanged, rows.bad_rows + left_alone, tuple(sorted(rows.diagnostics))
     )
+
+
+def text_encoding(name: str) -> str:
+    """The text encoding `name` names, as Python's codecs spell it (`windows-1252` is `cp1252`, `MacRoman` is
+    `mac-roman`); UsageError when Python knows no text encoding by that name."""
+    try:
+        io.TextIOWrapper(io.BytesIO(), encoding=name)
+    except LookupError:
+        raise UsageError(
+            f"--encoding: unknown encoding {name!r}; name one Python knows, such as cp1252, cp874 or mac_roman"
+        ) from None
+    return codecs.lookup(name).name
 
 
 def export_csv(engine: Engine, out: TextIO) -> int:
@@ -454,17 +486,20 @@ class _ImportFile:
     problem (`diagnostics`) and how many rows were bad (`bad_rows`). Raises `InvalidInput` for a file that
     cannot be read as a whole: not UTF-8 (nor UTF-16), not CSV, or missing a column."""
 
-    def __init__(self, path: Path, locales: Sequence[str], locale: str | None = None) -> None:
-        self.path, self.locales, self.locale = path, locales, locale
+    def __init__(
+        self, path: Path, locales: Sequence[str], locale: str | None = None, named: str | None = None
+    ) -> None:
+        self.path, self.locales, self.locale, self.named = path, locales, locale, named
         self.display = str(path)
         self.diagnostics: list[Diagnostic] = []
         self.bad_rows = 0
         self.separator = ","
         self.encoding = "utf-8-sig"
-        """How the file is read: `utf-16` when it begins with UTF-16's byte order mark."""
+        """How the file is read: `utf-16` when it begins with UTF-16's byte order mark, else the encoding
+        `named` (as `text_encoding` gives it), if any."""
         self.left: Status | None = None
         """The status of a list of those who left (see `LEFT_COLUMNS`), the default of every row's."""
-        self._first_lines = _FirstLines()
+        self._first_rows = _FirstRows()
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> _ImportFile:
@@ -472,19 +507,39 @@ class _ImportFile:
             binary = self._stack.enter_context(self.path.open("rb"))
             # Spreadsheets save "CSV UTF-8" with a byte order mark, which `utf-8-sig` reads past; Excel saves
             # "Unicode Text" (tab-separated) in UTF-16 after its own, the one way older versions keep Burmese.
-            self.encoding = "utf-16" if is_utf16(binary.peek(2)[:2]) else "utf-8-sig"
+            head = binary.peek(4)[:4]
         except OSError as exc:
             raise BroadsheetError(f"{self.path}: cannot read: {exc.strerror}") from None
+        self.encoding = "utf-16" if is_utf16(head) else "utf-8-sig"
+        if self.named is not None:
+            self.encoding = self._named_encoding(head, self.named)
         text = self._stack.enter_context(io.TextIOWrapper(binary, encoding=self.encoding, newline=""))
         self._text: TextIO = text
-        self._stack.callback(self._first_lines.close)
+        self._stack.callback(self._first_rows.close)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stack.close()
 
-    def chunks(self) -> Iterator[list[tuple[int, SubscriberRow]]]:
-        """The valid rows (line, subscriber), `IMPORT_CHUNK` at most at a time."""
+    def _named_encoding(self, head: bytes, named: str) -> str:
+        """How to read a file said to be in the encoding `named`, beginning with the bytes `head`: in it, or by
+        its byte order mark when it has one of the same encoding. InvalidInput when it has one of another: the
+        mark says what the file is, and reading it in `named` would garble every name."""
+        marked = next((encoding for encoding, marks in _BYTE_ORDER_MARKS if head.startswith(marks)), None)
+        if marked is None:
+            return named
+        if named.replace("-", "").startswith(marked.replace("-", "")):
+            return "utf-8-sig" if marked == "utf-8" else marked
+        self._stack.close()
+        message = (
+            f"begins with the byte order mark of {marked.upper()}, so it is {marked.upper()} text, not "
+            f"{named}: import it without --encoding"
+        )
+        raise InvalidInput([Diagnostic(self.display, 1, 0, "", message)])
+
+    def chunks(self) -> Iterator[tuple[list[tuple[int, SubscriberRow]], list[tuple[int, SubscriberRow]]]]:
+        """The valid rows (line, subscriber), `IMPORT_CHUNK` at most at a time, each time with the rows that
+        complete a row of an earlier time (see `_valid`)."""
         lines = _Lines(self._text)
         checked: list[_Checked] = []
         start = 1
@@ -528,9 +583,14 @@ class _ImportFile:
             yield self._valid(checked)
         except UnicodeDecodeError:
             self._valid(checked)  # reported with the problems found before
-            self.diagnostics.append(
-                _not_utf16(self.path) if self.encoding == "utf-16" else _undecodable(self.path)
-            )
+            if self.encoding == "utf-8-sig":
+                self.diagnostics.append(_undecodable(self.path))
+            elif self.encoding == "utf-16" and self.named is None:
+                self.diagnostics.append(_not_in(self.path, "utf-16", "UTF-16", _SAVE_AS_UTF8))
+            else:
+                label = self.named or self.encoding
+                advice = f"it is in another encoding than {label}: name that one with --encoding, or {_SAVE_AS_UTF8}"
+                self.diagnostics.append(_not_in(self.path, self.encoding, label, advice))
             raise InvalidInput(self.diagnostics) from None
         except csv.Error as exc:
             self._valid(checked)
@@ -621,6 +681,13 @@ class _ImportFile:
         if problem:
             new = None
             problems.append((CONSENTED_AT_COLUMN, problem))
+        for column in CONSENT_TIME_COLUMNS:
+            moment, problem = _moment(values.get(column, ""))
+            if problem:
+                new = None
+                problems.append((header[columns[column]].strip(), problem))
+            elif consented_at is None:
+                consented_at = moment
         if control := control_character(values.get(CONSENT_TEXT_COLUMN, "")):
             new = None
             problems.append(
@@ -638,15 +705,51 @@ class _ImportFile:
         # A row bad for another reason still claims its address: a later row with it is a duplicate.
         return _Checked(line, new, problems, new.key if new else email_key(email), values["email"].strip())
 
-    def _valid(self, checked: list[_Checked]) -> list[tuple[int, SubscriberRow]]:
-        """The valid rows of `checked`; the others reported, an address already on an earlier line among them."""
-        earlier = self._first_lines.claim([(row.key, row.line) for row in checked if row.key is not None])
+    def _valid(
+        self, checked: list[_Checked]
+    ) -> tuple[list[tuple[int, SubscriberRow]], list[tuple[int, SubscriberRow]]]:
+        """The valid rows of `checked`, the others reported; and the rows that complete the first row of their
+        address where it came in an earlier chunk, already written.
+
+        A row whose address (in any case) came on an earlier line is imported
+        with it, once, with a warning, when the two agree: the same locale and
+        status, and the same name or one of them blank. The name is the one
+        given, and the consent the first row's, or the later's where the
+        first gives none. Rows that do not agree are an error naming what
+        differs, as is a row whose address came on a line with an error.
+        """
+        known = self._first_rows.lookup([row.key for row in checked if row.key is not None])
         valid: list[tuple[int, SubscriberRow]] = []
+        here: dict[str, int] = {}  # by key: where in `valid` a first row of this chunk is
+        merges: dict[str, tuple[int, SubscriberRow]] = {}
+        changed: dict[str, tuple[int, SubscriberRow | None]] = {}
         for row in checked:
             subscriber, problems = row.subscriber, row.problems
-            if row.line in earlier:
+            first = known.get(row.key) if row.key is not None else None
+            if first is not None and row.key is not None:
+                first_line, first_row = first
+                differences = _differences(first_row, subscriber) if first_row and subscriber else None
+                if first_row is not None and subscriber is not None and not differences:
+                    message = f"{row.written!r} is already on line {first_line}, with the same subscriber: imported once"
+                    self.diagnostics.append(
+                        Diagnostic(self.display, row.line, 0, "email", message, Severity.WARNING)
+                    )
+                    self.bad_rows += 1
+                    merged = _merged(first_row, subscriber)
+                    if merged != first_row:
+                        known[row.key] = changed[row.key] = (first_line, merged)
+                        if row.key in here:
+                            valid[here[row.key]] = (first_line, merged)
+                        else:
+                            merges[row.key] = (row.line, merged)
+                    continue
                 subscriber = None
-                problems = [*problems, ("email", f"{row.written!r} is already on line {earlier[row.line]}")]
+                why = f", with {'; '.join(differences)}" if differences else ""
+                problems = [*problems, ("email", f"{row.written!r} is already on line {first_line}{why}")]
+            elif row.key is not None:
+                known[row.key] = changed[row.key] = (row.line, subscriber)
+                if subscriber is not None:
+                    here[row.key] = len(valid)
             if subscriber is None:
                 self.bad_rows += 1
                 self.diagnostics.extend(
@@ -654,7 +757,35 @@ class _ImportFile:
                 )
             else:
                 valid.append((row.line, subscriber))
-        return valid
+        self._first_rows.save(changed)
+        return valid, list(merges.values())
+
+
+def _differences(first: SubscriberRow, later: SubscriberRow) -> list[str]:
+    """What makes `later`, a row with the address of `first`, another subscriber: its locale, status, or name
+    (when both give one), each as `another FIELD: FIRST there, LATER here`."""
+    pairs = [
+        ("locale", first.locale, later.locale),
+        (STATUS_COLUMN, first.status.value, later.status.value),
+        ("name", first.name, later.name),
+    ]
+    return [
+        f"another {field}: {there!r} there, {here!r} here"
+        for field, there, here in pairs
+        if there != here and (field != "name" or (there and here))
+    ]
+
+
+def _merged(first: SubscriberRow, later: SubscriberRow) -> SubscriberRow:
+    """The subscriber of two rows that agree (see `_differences`): `first`, with the name of `later` where it
+    gives none, and its consent where it records none."""
+    consent = first if first.consented_at is not None else later
+    return dataclasses.replace(
+        first,
+        name=first.name or later.name,
+        consented_at=consent.consented_at,
+        consent_text=consent.consent_text,
+    )
 
 
 @dataclass(frozen=True)
@@ -705,35 +836,48 @@ class _Lines:
         return line
 
 
-class _FirstLines:
-    """The line of each address's first row in an import file, kept in a temporary SQLite database on disk so
-    that a file of any length takes the same memory."""
+class _FirstRows:
+    """The first row of each address in an import file (its line, and its subscriber, None when the row was
+    bad), kept in a temporary SQLite database on disk so that a file of any length takes the same memory."""
 
     def __init__(self) -> None:
         self._database = sqlite3.connect("")  # "": a private database in a temporary file, deleted on closing
-        self._database.execute("CREATE TABLE first_lines (key TEXT PRIMARY KEY, line INTEGER NOT NULL)")
+        self._database.execute(
+            "CREATE TABLE first_rows (key TEXT PRIMARY KEY, line INTEGER NOT NULL, email TEXT, name TEXT, "
+            "locale TEXT, status TEXT, consented_at TEXT, consent_text TEXT)"
+        )
 
-    def claim(self, rows: Sequence[tuple[str, int]]) -> dict[int, int]:
-        """Record the address key of each (key, line) not seen before; for each line whose key was, the line
-        that had it first."""
-        keys = list(dict.fromkeys(key for key, _line in rows))
-        first: dict[str, int] = {}
-        for start in range(0, len(keys), 500):
-            batch = keys[start : start + 500]
+    def lookup(self, keys: Sequence[str]) -> dict[str, tuple[int, SubscriberRow | None]]:
+        """The first row (line, subscriber) of each of the address keys `keys` that came before."""
+        unique = list(dict.fromkeys(keys))
+        found: dict[str, tuple[int, SubscriberRow | None]] = {}
+        for start in range(0, len(unique), 500):
+            batch = unique[start : start + 500]
             marks = ", ".join("?" * len(batch))
-            first.update(
-                self._database.execute(f"SELECT key, line FROM first_lines WHERE key IN ({marks})", batch)
-            )
-        earlier: dict[int, int] = {}
-        new: list[tuple[str, int]] = []
-        for key, line in rows:
-            if key in first:
-                earlier[line] = first[key]
-            else:
-                first[key] = line
-                new.append((key, line))
-        self._database.executemany("INSERT INTO first_lines VALUES (?, ?)", new)
-        return earlier
+            for key, line, email, name, locale, status, consented_at, consent_text in self._database.execute(
+                f"SELECT * FROM first_rows WHERE key IN ({marks})", batch
+            ):
+                row = None
+                if email is not None:
+                    moment = datetime.fromisoformat(consented_at) if consented_at is not None else None
+                    row = SubscriberRow(email, name, locale, Status(status), moment, consent_text)
+                found[key] = (line, row)
+        return found
+
+    def save(self, rows: Mapping[str, tuple[int, SubscriberRow | None]]) -> None:
+        """Record the first row (line, subscriber) of each address key, or what it became."""
+        self._database.executemany(
+            "INSERT OR REPLACE INTO first_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (key, line, None, None, None, None, None, None)
+                if row is None
+                else (
+                    key, line, row.email, row.name, row.locale, row.status.value, _iso(row.consented_at),
+                    row.consent_text,
+                )
+                for key, (line, row) in rows.items()
+            ],
+        )  # fmt: skip
 
     def close(self) -> None:
         self._database.close()
@@ -742,9 +886,10 @@ class _FirstLines:
 def _undecodable(path: Path) -> Diagnostic:
     """Where the first byte of `path` that is not UTF-8 is, read again in pieces of at most a line and at most
     `IMPORT_LINE_LENGTH` bytes (a UTF-8 character never holds the byte of a line feed; one split between two
-    pieces is joined by the incremental decoder), so that a file without line breaks is never held whole."""
+    pieces is joined by the incremental decoder), so that a file without line breaks is never held whole. Lines
+    end as the import reads them: at a line feed, a carriage return (as old Mac Excel ends them) or both."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    number, offset = 1, 0
+    number, offset, after_return = 1, 0, False
     with path.open("rb") as binary:
         while piece := binary.readline(IMPORT_LINE_LENGTH):
             body = piece.removeprefix(codecs.BOM_UTF8) if offset == 0 else piece
@@ -753,45 +898,78 @@ def _undecodable(path: Path) -> Diagnostic:
             try:
                 decoder.decode(body)
             except UnicodeDecodeError as exc:
-                return _not_decoded(
-                    path, number, offset + len(piece) - len(body) - begun + exc.start, exc.reason
-                )
+                at = offset + len(piece) - len(body) - begun + exc.start
+                # Line ends are ASCII, never part of a character: read as Latin-1, the bytes before the error
+                # show them as they are.
+                before = piece[: max(at - offset, 0)].decode("latin-1")
+                return _not_decoded(path, number + _line_ends(before, after_return), at, exc.reason)
             offset += len(piece)
-            number += piece.endswith(b"\n")
+            number += _line_ends(piece.decode("latin-1"), after_return)
+            after_return = piece.endswith(b"\r")
         begun = len(decoder.getstate()[0])
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             return _not_decoded(path, number, offset - begun + exc.start, exc.reason)
-    return Diagnostic(str(path), 1, 0, "", "not UTF-8 text; save the file as CSV UTF-8")
+    return Diagnostic(str(path), 1, 0, "", f"not UTF-8 text; {_NAME_THE_ENCODING}")
 
 
-def _not_utf16(path: Path) -> Diagnostic:
-    """Where the first bytes of `path`, UTF-16 by its byte order mark, that are not UTF-16 are (half a character
-    at the end, half of a surrogate pair), read again `IMPORT_LINE_LENGTH` bytes at a time."""
-    decoder = codecs.getincrementaldecoder("utf-16")()
-    number, offset = 1, 0
+def _not_in(path: Path, encoding: str, label: str, advice: str) -> Diagnostic:
+    """Where the first bytes of `path` that are not text in `encoding` (named `label`) are, read again
+    `IMPORT_LINE_LENGTH` bytes at a time, with `advice` on what to do. Lines end as the import reads them: at a
+    line feed, a carriage return (as old Mac Excel ends them) or both."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    number, offset, after_return = 1, 0, False
     with path.open("rb") as binary:
         while True:
             piece = binary.read(IMPORT_LINE_LENGTH)
             state = decoder.getstate()
             begun = len(state[0])
             try:
-                number += decoder.decode(piece, final=not piece).count("\n")
+                text = decoder.decode(piece, final=not piece)
             except UnicodeDecodeError as exc:
                 # The lines before the error, in the piece that holds it.
                 decoder.setstate(state)
-                number += decoder.decode(piece[: max(exc.start - begun, 0)]).count("\n")
-                return _not_decoded(path, number, offset - begun + exc.start, exc.reason, "UTF-16")
+                number += _line_ends(decoder.decode(piece[: max(exc.start - begun, 0)]), after_return)
+                return Diagnostic(
+                    str(path),
+                    number,
+                    0,
+                    "",
+                    f"not {label} text ({exc.reason} at byte {offset - begun + exc.start}); {advice}",
+                )
             if not piece:
-                return Diagnostic(str(path), 1, 0, "", "not UTF-16 text; save the file as CSV UTF-8")
+                return Diagnostic(str(path), 1, 0, "", f"not {label} text; {advice}")
+            number += _line_ends(text, after_return)
+            after_return = text.endswith("\r") if text else after_return
             offset += len(piece)
 
 
-def _not_decoded(path: Path, line: int, at: int, reason: str, encoding: str = "UTF-8") -> Diagnostic:
-    return Diagnostic(
-        str(path), line, 0, "", f"not {encoding} text ({reason} at byte {at}); save the file as CSV UTF-8"
-    )
+def _line_ends(text: str, after_return: bool) -> int:
+    """How many lines `text` ends, as a text file read with `newline=""` splits them, `after_return` when the
+    text before it ended in a carriage return (then a line feed beginning it ends no line)."""
+    return len(_LINE_END.findall(text)) - (after_return and text.startswith("\n"))
+
+
+_LINE_END: Final = re.compile("\r\n|\r|\n")
+
+
+def _not_decoded(path: Path, line: int, at: int, reason: str) -> Diagnostic:
+    return Diagnostic(str(path), line, 0, "", f"not UTF-8 text ({reason} at byte {at}); {_NAME_THE_ENCODING}")
+
+
+_SAVE_AS_UTF8 = "save the file as CSV UTF-8"
+_NAME_THE_ENCODING = (
+    f"{_SAVE_AS_UTF8}, or import it in the encoding it was saved in: --encoding cp1252, cp874, mac_roman... "
+    '(Excel\'s "CSV (Comma delimited)" saves in the code page of the computer: cp1252 in Western Europe, cp874 '
+    "in Thailand, mac_roman on old Macs)"
+)
+_BYTE_ORDER_MARKS: Final = (
+    ("utf-32", (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)),
+    ("utf-16", (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)),
+    ("utf-8", (codecs.BOM_UTF8,)),
+)
+"""The encodings a file's first bytes may say it is in, UTF-32's before UTF-16's, whose mark begins its own."""
 
 
 _SEPARATOR_NAMES: Final = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
