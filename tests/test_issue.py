@@ -928,6 +928,23 @@ def test_an_invisible_character_pasted_into_a_url_is_named(findings: Callable[[s
     ]
 
 
+def test_an_invisible_character_pasted_into_a_markdown_link_is_named_where_it_was_written(
+    findings: Callable[[str], list[str]],
+) -> None:
+    """The renderer percent-encodes a link's URL: the zero-width space went out as %E2%80%8B, unseen."""
+    url = "https://example.org/re\u200bport"
+    assert findings(
+        f"date: 2023-12-21\ntitle: T\neditorial: |\n  See [the report]({url}).[^1]\n"
+        f"footnotes:\n  '1': '[x](https://example.org/a\ufeffb)'\nresources: {{}}\n"
+    ) == [
+        f"{FILE}:4:20: error: editorial: Expected an http(s) or mailto: URL but received: {url!r} "
+        "(it holds an invisible character, U+200B, at character 23; retype the URL there)",
+        f"{FILE}:6:13: error: footnotes.1: Expected an http(s) or mailto: URL but received: "
+        "'https://example.org/a\\ufeffb' (it holds an invisible character, U+FEFF, at character 22; retype the URL "
+        "there)",
+    ]
+
+
 def test_a_url_pasted_with_spaces_angle_brackets_or_without_its_scheme_is_an_error_saying_what_to_write(
     findings: Callable[[str], list[str]],
 ) -> None:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
@@ -23,7 +24,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 from . import burmese
 from .errors import Severity
-from .schema import pasted_end, url_problem
+from .schema import has_invisible, pasted_end, url_problem
 
 LINK_SCHEMES = ("http", "https", "mailto")
 
@@ -157,9 +158,18 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                 offset += 1
             elif child.type == "link_open":
                 href = str(child.attrs.get("href", ""))
+                # The renderer percent-encodes what it links to: a zero-width space pasted into the URL became
+                # %E2%80%8B, a broken link no check saw. The URL as written is checked for it.
+                written = unquote(href)
                 problem = url_problem(href, LINK_SCHEMES)
                 if problem:
                     problems.append(Problem(here, href, problem))
+                elif (
+                    written != href
+                    and (invisible := url_problem(written, LINK_SCHEMES))
+                    and has_invisible(written)
+                ):
+                    problems.append(Problem(here, written, invisible))
                 elif doubt := pasted_end(href):
                     problems.append(Problem(here, href, doubt, Severity.WARNING))
             elif child.type == "html_inline":

@@ -86,6 +86,11 @@ order marks and direction marks (a zero-width non-joiner or joiner may belong to
 let be)."""
 
 
+def has_invisible(url: str) -> bool:
+    """Whether `url` holds a character that pasted text carries unseen (a soft hyphen, a zero-width space)."""
+    return _INVISIBLE.search(url) is not None
+
+
 def url_problem(url: str, schemes: Sequence[str] = ("http", "https")) -> str | None:
     """Why `url` is not an absolute URL with one of `schemes`, or None when it is; with what to write instead
     where a URL was pasted with spaces around it, between `<` and `>`, or without its scheme (`www.example.org`)."""
