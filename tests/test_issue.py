@@ -1027,6 +1027,22 @@ def test_tracking_parameters_in_a_resource_url_are_a_warning_naming_them_and_the
     ]
 
 
+def test_tracking_parameters_in_a_link_of_the_editorial_or_a_footnote_are_a_warning_too(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  See [it](https://example.org/a?gclid=x&id=1).[^1]\n"
+        "footnotes:\n  '1': '[b](https://example.org/b?utm_campaign=w)'\nresources: {}\n"
+    ) == [
+        f"{FILE}:4:12: warning: editorial: the URL carries tracking parameters (gclid), which tell the site where "
+        "its readers came from and are no part of the page's address; `broadsheet add` leaves them out: write "
+        "https://example.org/a?id=1",
+        f"{FILE}:6:13: warning: footnotes.1: the URL carries tracking parameters (utm_campaign), which tell the "
+        "site where its readers came from and are no part of the page's address; `broadsheet add` leaves them "
+        "out: write https://example.org/b",
+    ]
+
+
 def test_mailto_url_in_a_resource_is_an_error(findings: Callable[[str], list[str]]) -> None:
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - title: R\n      url: mailto:info@example.org\n      by: O\n"

@@ -14,13 +14,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import burmese, markdown
-from .curate.urls import clean, same_page
+from .curate.urls import same_page, tracking_warning
 from .errors import Diagnostic, InvalidInput, Severity, errors_in
 from .files import is_utf16, read_limited
 from .model import (
@@ -755,19 +754,6 @@ def _other_reference(text: str, label: str) -> re.Match[str] | None:
     )
 
 
-def _tracking(url: str) -> list[str]:
-    """The names of the tracking parameters in `url`'s query, in order: those that `clean` (what `broadsheet
-    add` publishes) leaves out."""
-    kept = urlsplit(clean(url)).query.split("&")
-    names = []
-    for pair in urlsplit(url).query.split("&"):
-        if kept and pair == kept[0]:
-            kept.pop(0)
-        elif pair:
-            names.append(pair.split("=", 1)[0])
-    return names
-
-
 def _unspaced(label: str) -> str:
     """A footnote label with a space, as one Markdown reads: 'Note A' as 'Note-A'."""
     return "-".join(label.split())
@@ -1140,14 +1126,8 @@ class _Checker:
                 url = item.get("url")
                 if isinstance(url, str) and (doubt := pasted_end(url)) and not url_problem(url):
                     self.add((*path, "url"), doubt, severity=Severity.WARNING)
-                if isinstance(url, str) and not url_problem(url) and (tracking := _tracking(url)):
-                    self.add(
-                        (*path, "url"),
-                        f"the URL carries tracking parameters ({', '.join(tracking)}), which tell the site where "
-                        f"its readers came from and are no part of the page's address; `broadsheet add` leaves "
-                        f"them out: write {clean(url)}",
-                        severity=Severity.WARNING,
-                    )
+                if isinstance(url, str) and not url_problem(url) and (tracking := tracking_warning(url)):
+                    self.add((*path, "url"), tracking, severity=Severity.WARNING)
                 if isinstance(url, str):
                     page = same_page(url)
                     if page not in seen:

@@ -23,6 +23,7 @@ from markupsafe import escape
 from mdit_py_plugins.footnote import footnote_plugin
 
 from . import burmese
+from .curate.urls import tracking_warning
 from .errors import Severity
 from .schema import has_invisible, pasted_end, url_problem
 
@@ -172,6 +173,8 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                     problems.append(Problem(here, written, invisible))
                 elif doubt := pasted_end(href):
                     problems.append(Problem(here, href, doubt, Severity.WARNING))
+                elif tracking := tracking_warning(href):
+                    problems.append(Problem(here, href, tracking, Severity.WARNING))
             elif child.type == "html_inline":
                 problems.append(Problem(here, child.content, _html_message(child.content)))
             elif child.type == "text" and child.content.count("~~") >= 2:

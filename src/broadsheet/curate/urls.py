@@ -21,6 +21,21 @@ def clean(url: str) -> str:
     return urlunsplit(parts._replace(query="&".join(kept)))
 
 
+def tracking_warning(url: str) -> str | None:
+    """What to say of a URL written with tracking parameters (those `clean` leaves out), or None."""
+    names = [
+        name
+        for pair in urlsplit(url).query.split("&")
+        if pair and _TRACKING.fullmatch(name := pair.split("=", 1)[0])
+    ]
+    if not names:
+        return None
+    return (
+        f"the URL carries tracking parameters ({', '.join(names)}), which tell the site where its readers came "
+        f"from and are no part of the page's address; `broadsheet add` leaves them out: write {clean(url)}"
+    )
+
+
 def same_page(url: str) -> str:
     """A key that two ways of writing one page's URL share: `http://www.Example.org/report/?utm_source=x` and
     `https://example.org/report` are one page to a reader, and listing both is a mistake.
