@@ -248,8 +248,17 @@ def read_catalog(
     path: Path, locale: str | None = None, display: str | None = None
 ) -> tuple[Catalog, list[str]]:
     """The catalog at `path` and its lines of text, read afresh; InvalidInput, located, for anything wrong in it."""
+    catalog, lines, _raw = read_catalog_file(path, locale, display)
+    return catalog, lines
+
+
+def read_catalog_file(
+    path: Path, locale: str | None = None, display: str | None = None
+) -> tuple[Catalog, list[str], bytes]:
+    """As `read_catalog`, and the file's bytes, for the tooling to write it back as it was written."""
     display = display or str(path)
-    return _parsed(_read(path, display), locale, display)
+    raw = _read(path, display)
+    return (*_parsed(raw, locale, display), raw)
 
 
 def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list[str]]:
