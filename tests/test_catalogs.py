@@ -1442,3 +1442,38 @@ def test_a_header_msgcat_joined_from_two_catalogs_is_a_warning_at_its_line_and_k
     written = po.read_text(encoding="utf-8")
     assert "PROJECT VERSION" not in written
     assert written.split("\n\n")[0] == joined.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(
+    ("language", "warned"),
+    [
+        (
+            "th",
+            "in Thai, but it is read for the Burmese edition, as it is in locales/my/: write Language: my, or "
+            "if its translations are in Thai, move it to locales/th/LC_MESSAGES/names.po",
+        ),
+        (
+            "Burmese",
+            "in 'Burmese', but it is read for the Burmese edition, as it is in locales/my/: write Language: my",
+        ),
+        ("my_MM", ""),
+        ("my-MM", ""),
+        ("", ""),
+    ],
+    ids=["another-language", "no-language-code", "region", "region-with-hyphen", "empty"],
+)
+def test_a_language_header_naming_another_language_than_its_folder_is_a_warning_at_its_line(
+    sample_project: Project, cli, language: str, warned: str
+) -> None:
+    # It passed without a word, and the Thai catalog was used for the Burmese edition.
+    path = catalogs.catalog_path(sample_project, "my", "names")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"Language: my\\n"', f'"Language: {language}\\n"'), encoding="utf-8")
+    line = text.splitlines().index('"Language: my\\n"') + 1
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    found = [line for line in result.stderr.splitlines() if "Language" in line]
+    expected = (
+        f"locales/my/LC_MESSAGES/names.po:{line}: warning: Language: the header says the catalog is {warned}"
+    )
+    assert found == ([expected] if warned else [])

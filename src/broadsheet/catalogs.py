@@ -1093,7 +1093,7 @@ def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> li
                     subjects=frozenset({issue.title}) if is_markdown else frozenset(),
                 )
                 diagnostics += _plural_header(project, path, locale)
-                diagnostics += _header_problems(project, path)
+                diagnostics += _header_problems(project, path, locale)
     return diagnostics
 
 
@@ -1101,30 +1101,58 @@ _JOINED = "#-#-#-#-#"
 """What begins each header that msgcat joins into one, when it concatenates catalogs with other headers."""
 
 
-def _header_problems(project: Project, path: Path) -> list[Diagnostic]:
-    """A warning at a header that msgcat joined from several catalogs' (`#-#-#-#-#  names.po  #-#-#-#-#` before
-    each): Babel reads none of its fields, and took the catalog for one without a header."""
+def _header_problems(project: Project, path: Path, locale: str) -> list[Diagnostic]:
+    """Warnings at the header of the catalog at `path`, read for `locale`: at a `Language` field naming another
+    language (`th` in `locales/my/`; a region or script of its own, `my_MM` or `my-MM`, is the same language),
+    as the catalog is used for `locale`'s edition all the same; and at a header that msgcat joined from
+    several catalogs' (`#-#-#-#-#  names.po  #-#-#-#-#` before each): Babel reads none of its fields, and took
+    the catalog for one without a header."""
     display = shown(project, path)
     try:
         loaded = load_catalog(path, display)
     except InvalidInput:
         return []  # reported by check_catalog
     header = header_of(loaded.lines)
-    joined = [field for field in header.fields if field.text.startswith(_JOINED)] if header else []
-    if not joined:
+    if header is None:
         return []
-    return [
-        Diagnostic(
-            display,
-            joined[0].line,
-            0,
-            "header",
-            f"the header is {len(joined)} catalogs' headers joined by msgcat (each after a {_JOINED} line), "
-            "which cannot be read as one: its Language and Plural-Forms are taken for none; keep one header's "
-            f"fields and delete the others with their {_JOINED} lines (msgcat --use-first keeps the first header)",
-            Severity.WARNING,
+    found = []
+    for field in header.fields:
+        if field.name.lower() == "language" and field.value and not same_language(field.value, locale):
+            named = written_locale(field.value)
+            edition = Locale.parse(locale).english_name
+            moved = ""
+            if named is not None:
+                place = project.locales_dir / str(named) / path.relative_to(project.locales_dir / locale)
+                moved = f", or if its translations are in {named.english_name}, move it to {shown(project, place)}"
+            found.append(
+                Diagnostic(
+                    display,
+                    field.line,
+                    0,
+                    "Language",
+                    f"the header says the catalog is in {named.english_name if named else repr(field.value)}, "
+                    f"but it is read for the {edition} edition, as it is in {shown(project, project.locales_dir / locale)}/: "
+                    f"write "
+                    f"Language: {locale}{moved}",
+                    Severity.WARNING,
+                )
+            )
+            break
+    joined = [field for field in header.fields if field.text.startswith(_JOINED)]
+    if joined:
+        found.append(
+            Diagnostic(
+                display,
+                joined[0].line,
+                0,
+                "header",
+                f"the header is {len(joined)} catalogs' headers joined by msgcat (each after a {_JOINED} line), "
+                "which cannot be read as one: its Language and Plural-Forms are taken for none; keep one header's "
+                f"fields and delete the others with their {_JOINED} lines (msgcat --use-first keeps the first header)",
+                Severity.WARNING,
+            )
         )
-    ]
+    return found
 
 
 _NPLURALS = re.compile(r'"Plural-Forms:.*?nplurals\s*=\s*(\d+)', re.I)
