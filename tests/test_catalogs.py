@@ -1477,3 +1477,60 @@ def test_a_language_header_naming_another_language_than_its_folder_is_a_warning_
         f"locales/my/LC_MESSAGES/names.po:{line}: warning: Language: the header says the catalog is {warned}"
     )
     assert found == ([expected] if warned else [])
+
+
+TITLE = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"
+
+
+@pytest.mark.parametrize(
+    ("translation", "named"),
+    [
+        ("\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("\u2060", "U+2060 WORD JOINER"),
+        ("\ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        ("\u200c", "U+200C ZERO WIDTH NON-JOINER"),
+        ("\u200d \u200b", "U+200B ZERO WIDTH SPACE, U+200D ZERO WIDTH JOINER"),
+    ],
+    ids=["zero-width-space", "word-joiner", "byte-order-mark", "zwnj", "zwj-space-zwsp"],
+)
+def test_a_translation_that_is_only_invisible_characters_is_untranslated_and_reported(
+    sample_project: Project, cli, translation: str, named: str
+) -> None:
+    # It counted as translated: an invisible subject and heading.
+    def translated() -> int:
+        status = cli("catalog", "status", SAMPLE_ISSUE, "--json", cwd=sample_project.root)
+        row = next(row for row in json.loads(status.stdout) if row["domain"] == "issues/2023-12-21")
+        return int(row["messages"]["translated"])
+
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    before = translated()
+    where = Broken(
+        "issues/2023-12-21", f'msgstr "{TITLE}"'.encode(), f'msgstr "{translation}"'.encode(), ""
+    ).apply(sample_project)
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{where}: warning: msgstr: translation is only invisible characters ({named}): taken as untranslated "
+        "(English shown); write the translation, or leave it empty"
+    ) in result.stderr.splitlines()
+    edition = localize(sample_project, issue, "my")
+    assert Renderer(sample_project).render(edition).subject == issue.title
+    assert edition.fallback
+    assert translated() == before - 1
+
+
+def test_zero_width_characters_inside_burmese_text_are_kept_and_not_reported(
+    sample_project: Project, cli
+) -> None:
+    # A zero-width space marks where a line of Burmese may break, a ZWNJ keeps letters apart: the text is there.
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    marked = TITLE.replace(" ", "\u200b", 1).replace("တစ်", "တ\u200cစ်")
+    Broken("issues/2023-12-21", f'msgstr "{TITLE}"'.encode(), f'msgstr "{marked}"'.encode(), "").apply(
+        sample_project
+    )
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("locales/")] == []
+    assert Renderer(sample_project).render(localize(sample_project, issue, "my")).subject == marked

@@ -19,6 +19,7 @@ import itertools
 import os
 import re
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from .i18n import (
     INTERFACE,
     NAMES,
     Loaded,
+    blank,
     catalog_path,
     issue_domain,
     load_catalog,
@@ -1024,14 +1026,22 @@ def _problems(
         for translation in strings:
             if not translation:
                 continue
-            if not translation.strip():
+            if blank(translation):
+                invisible = sorted(
+                    {
+                        f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip()
+                        for c in translation
+                        if not c.isspace()
+                    }
+                )
+                what = f"invisible characters ({', '.join(invisible)})" if invisible else "spaces"
                 diagnostics.append(
                     Diagnostic(
                         display,
                         line,
                         0,
                         "msgstr",
-                        "translation is only spaces: taken as untranslated (English shown); "
+                        f"translation is only {what}: taken as untranslated (English shown); "
                         "write the translation, or leave it empty",
                         Severity.WARNING,
                     )
