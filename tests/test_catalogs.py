@@ -1348,3 +1348,189 @@ def test_a_translation_that_is_the_original_copied_is_a_warning_at_its_line(
         "(marked as this catalog's language, with no note of untranslated text); translate it, or leave it empty "
         "for the original to be shown as untranslated"
     ]
+
+
+POEDIT_FIELDS = (
+    '"X-Generator: Poedit 3.4.2\\n"\n"X-Poedit-SourceCharset: UTF-8\\n"\n"X-Crowdin-Project: broadsheet\\n"\n'
+)
+
+
+def _saved_by_poedit(path: Path) -> bytes:
+    """The catalog at `path` written as Poedit on Windows saves it: wrapped as GNU gettext wraps (79 columns,
+    a space at the end of a line, not at the start of the next), with CRLF line ends, its own header fields and
+    an empty Language; its bytes."""
+    msgcat = shutil.which("msgcat")
+    assert msgcat, "GNU gettext's msgcat is missing; ./scripts/test installs it"
+    wrapped = subprocess.run([msgcat, str(path)], capture_output=True, text=True, check=True).stdout
+    assert '"Language: my\\n"\n' in wrapped and '"Generated-By: ' in wrapped
+    wrapped = wrapped.replace('"Language: my\\n"\n', '"Language: \\n"\n')
+    wrapped = re.sub(r'("Generated-By: .*\n)', lambda m: m.group(1) + POEDIT_FIELDS, wrapped)
+    path.write_bytes(wrapped.replace("\n", "\r\n").encode())
+    return path.read_bytes()
+
+
+def _changed_entries(before: bytes, after: bytes) -> tuple[list[str], list[str]]:
+    """The entries (groups of lines between blank lines) only in `before`, and those only in `after`."""
+    old, new = before.decode().split("\r\n\r\n"), after.decode().split("\r\n\r\n")
+    return [entry for entry in old if entry not in new], [entry for entry in new if entry not in old]
+
+
+def test_update_of_a_catalog_a_translator_s_tool_saved_changes_only_what_it_must(
+    sample_project: Project, cli
+) -> None:
+    # Babel's writer dropped X-Generator, X-Poedit-*, X-Crowdin-* and an empty Language, rewrapped every entry
+    # and wrote LF line ends: after each save in Poedit, the diff of an update was the whole file.
+    po = catalogs.catalog_path(sample_project, "my", "issues/2023-12-21")
+    saved = _saved_by_poedit(po)
+    result = cli("catalog", "update", cwd=sample_project.root)
+    assert "unchanged locales/my/LC_MESSAGES/issues/2023-12-21.po" in result.stdout.splitlines()
+    assert po.read_bytes() == saved
+    issue = sample_project.issues_dir / "2023-12-21.yaml"
+    issue.write_text(issue.read_text(encoding="utf-8").replace(GUNS, "to armed men."), encoding="utf-8")
+    assert cli("catalog", "extract", SAMPLE_ISSUE, cwd=sample_project.root).exit_code == 0
+    assert cli("catalog", "update", cwd=sample_project.root).exit_code == 0
+    written = po.read_bytes()
+    assert written.count(b"\n") == written.count(b"\r\n")
+    gone, added = _changed_entries(saved, written)
+    assert len(gone) == 1 and GUNS in gone[0].replace('"\r\n"', "")
+    assert len(added) == 1 and "#, fuzzy\r\n" in added[0] and "to armed men." in added[0]
+    # Written at the width of the file's own lines, not at Babel's 76.
+    assert 76 < max(len(line) for line in added[0].split("\r\n") if line.isascii()) <= 79
+    assert POEDIT_FIELDS.replace("\n", "\r\n") in written.decode()
+    assert '"Language: \\n"\r\n' in written.decode()
+    assert _msgfmt_check(po) == ""
+    assert next(m for m in read_catalog(po)[0] if m.id and "to armed men." in m.id).fuzzy
+
+
+def test_convert_zawgyi_of_a_catalog_a_translator_s_tool_saved_changes_only_what_it_converts(
+    sample_project: Project, cli
+) -> None:
+    po = catalogs.catalog_path(sample_project, "my", "issues/2023-12-21")
+    title = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"
+    po.write_bytes(po.read_bytes().replace(f'msgstr "{title}"'.encode(), f'msgstr "{ZAWGYI}"'.encode()))
+    saved = _saved_by_poedit(po)
+    converted = cli("catalog", "convert-zawgyi", catalogs.shown(sample_project, po), cwd=sample_project.root)
+    assert converted.exit_code == 0, converted.output
+    gone, added = _changed_entries(saved, po.read_bytes())
+    assert (gone, added) == ([gone[0]], [gone[0].replace(ZAWGYI, UNICODE)])
+
+
+def test_a_header_msgcat_joined_from_two_catalogs_is_a_warning_at_its_line_and_kept_by_update(
+    sample_project: Project, cli, tmp_path: Path
+) -> None:
+    # Babel reads no field of it: `catalog update` replaced it with its placeholders (PROJECT VERSION), unsaid.
+    msgcat = shutil.which("msgcat")
+    assert msgcat, "GNU gettext's msgcat is missing; ./scripts/test installs it"
+    po = catalogs.catalog_path(sample_project, "my", "names")
+    other = tmp_path / "other.po"
+    other.write_text(
+        po.read_text(encoding="utf-8").replace("FULL NAME <EMAIL@ADDRESS>", "Ko Aung <aung@example.org>"),
+        encoding="utf-8",
+    )
+    subprocess.run([msgcat, "-o", str(po), str(po), str(other)], check=True)
+    joined = po.read_text(encoding="utf-8")
+    line = joined.splitlines().index('"#-#-#-#-#  names.po (broadsheet 0.1.0)  #-#-#-#-#\\n"') + 1
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"locales/my/LC_MESSAGES/names.po:{line}: warning: header: the header is 2 catalogs' headers joined by "
+        "msgcat (each after a #-#-#-#-# line), which cannot be read as one: its Language and Plural-Forms are "
+        "taken for none; keep one header's fields and delete the others with their #-#-#-#-# lines (msgcat "
+        "--use-first keeps the first header)"
+    ) in result.stderr.splitlines()
+    assert cli("catalog", "update", cwd=sample_project.root).exit_code == 0
+    written = po.read_text(encoding="utf-8")
+    assert "PROJECT VERSION" not in written
+    assert written.split("\n\n")[0] == joined.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(
+    ("language", "warned"),
+    [
+        (
+            "th",
+            "in Thai, but it is read for the Burmese edition, as it is in locales/my/: write Language: my, or "
+            "if its translations are in Thai, move it to locales/th/LC_MESSAGES/names.po",
+        ),
+        (
+            "Burmese",
+            "in 'Burmese', but it is read for the Burmese edition, as it is in locales/my/: write Language: my",
+        ),
+        ("my_MM", ""),
+        ("my-MM", ""),
+        ("", ""),
+    ],
+    ids=["another-language", "no-language-code", "region", "region-with-hyphen", "empty"],
+)
+def test_a_language_header_naming_another_language_than_its_folder_is_a_warning_at_its_line(
+    sample_project: Project, cli, language: str, warned: str
+) -> None:
+    # It passed without a word, and the Thai catalog was used for the Burmese edition.
+    path = catalogs.catalog_path(sample_project, "my", "names")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"Language: my\\n"', f'"Language: {language}\\n"'), encoding="utf-8")
+    line = text.splitlines().index('"Language: my\\n"') + 1
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    found = [line for line in result.stderr.splitlines() if "Language" in line]
+    expected = (
+        f"locales/my/LC_MESSAGES/names.po:{line}: warning: Language: the header says the catalog is {warned}"
+    )
+    assert found == ([expected] if warned else [])
+
+
+TITLE = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ"
+
+
+@pytest.mark.parametrize(
+    ("translation", "named"),
+    [
+        ("\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("\u2060", "U+2060 WORD JOINER"),
+        ("\ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        ("\u200c", "U+200C ZERO WIDTH NON-JOINER"),
+        ("\u200d \u200b", "U+200B ZERO WIDTH SPACE, U+200D ZERO WIDTH JOINER"),
+    ],
+    ids=["zero-width-space", "word-joiner", "byte-order-mark", "zwnj", "zwj-space-zwsp"],
+)
+def test_a_translation_that_is_only_invisible_characters_is_untranslated_and_reported(
+    sample_project: Project, cli, translation: str, named: str
+) -> None:
+    # It counted as translated: an invisible subject and heading.
+    def translated() -> int:
+        status = cli("catalog", "status", SAMPLE_ISSUE, "--json", cwd=sample_project.root)
+        row = next(row for row in json.loads(status.stdout) if row["domain"] == "issues/2023-12-21")
+        return int(row["messages"]["translated"])
+
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    before = translated()
+    where = Broken(
+        "issues/2023-12-21", f'msgstr "{TITLE}"'.encode(), f'msgstr "{translation}"'.encode(), ""
+    ).apply(sample_project)
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{where}: warning: msgstr: translation is only invisible characters ({named}): taken as untranslated "
+        "(English shown); write the translation, or leave it empty"
+    ) in result.stderr.splitlines()
+    edition = localize(sample_project, issue, "my")
+    assert Renderer(sample_project).render(edition).subject == issue.title
+    assert edition.fallback
+    assert translated() == before - 1
+
+
+def test_zero_width_characters_inside_burmese_text_are_kept_and_not_reported(
+    sample_project: Project, cli
+) -> None:
+    # A zero-width space marks where a line of Burmese may break, a ZWNJ keeps letters apart: the text is there.
+    issue = read_issue(sample_project.issues_dir / "2023-12-21.yaml", sample_project.settings).issue
+    assert issue is not None
+    marked = TITLE.replace(" ", "\u200b", 1).replace("တစ်", "တ\u200cစ်")
+    Broken("issues/2023-12-21", f'msgstr "{TITLE}"'.encode(), f'msgstr "{marked}"'.encode(), "").apply(
+        sample_project
+    )
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("locales/")] == []
+    assert Renderer(sample_project).render(localize(sample_project, issue, "my")).subject == marked

@@ -13,10 +13,13 @@ does for documents).
 
 from __future__ import annotations
 
+import codecs
 import io
+import itertools
 import os
 import re
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,6 +40,7 @@ from .i18n import (
     INTERFACE,
     NAMES,
     Loaded,
+    blank,
     catalog_path,
     issue_domain,
     load_catalog,
@@ -44,6 +48,7 @@ from .i18n import (
     plural_forms,
     present,
     read_catalog,
+    read_catalog_file,
     shown,
     tags,
     template_path,
@@ -220,9 +225,9 @@ holding one is written unwrapped, each line of a text on one line, as a long run
 _MARKED = re.compile(rb'^#\| msgid "\x01(\d+)"\n', re.M)
 
 
-def _po_text(catalog: Catalog, *, history: bool = False) -> bytes:
-    """`catalog` as a .po file; with `history`, the obsolete messages (`#~`) and the previous msgid of each
-    fuzzy one (`#|`), as GNU gettext writes them.
+def _po_text(catalog: Catalog, *, history: bool = False, width: int = _WIDTH) -> bytes:
+    """`catalog` as a .po file, wrapped at `width` (0: not wrapped); with `history`, the obsolete messages (`#~`)
+    and the previous msgid of each fuzzy one (`#|`), as GNU gettext writes them.
 
     Babel's writer wraps a previous msgid as a comment, which joined a long one's lines into `#| msgid "" "As
     2023...` with its strings cut anywhere: a file that neither Babel nor msgfmt could read again. It writes a
@@ -234,7 +239,8 @@ def _po_text(catalog: Catalog, *, history: bool = False) -> bytes:
         for value in (message.id, message.string, message.previous_id)
         for text in texts(value)
     )
-    width = 0 if any(_LONG_WORD.search(text) for text in texts_written) else _WIDTH
+    if width and any(_LONG_WORD.search(text) for text in texts_written):
+        width = 0
     previous = []
     if history:
         for message in catalog:
@@ -269,7 +275,7 @@ def _po_text(catalog: Catalog, *, history: bool = False) -> bytes:
     return _MARKED.sub(written, buffer.getvalue())
 
 
-_DATE_HEADER = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): .*\\n"\n', re.M)
+_DATE_HEADER = re.compile(rb'^"(?:POT-Creation-Date|PO-Revision-Date): [^\r\n]*\\n"\r?\n', re.M)
 
 
 def _write_if_changed(path: Path, content: bytes) -> bool:
@@ -325,6 +331,240 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
 def _read(project: Project, path: Path, locale: str | None = None) -> Catalog:
     """A catalog of its own, to change and write back; InvalidInput, located, when it cannot be read."""
     return read_catalog(path, locale, shown(project, path))[0]
+
+
+def _read_as_written(project: Project, path: Path, locale: str | None = None) -> tuple[Catalog, Layout]:
+    """As `_read`, and how the file is written, to write it back so."""
+    catalog, lines, raw = read_catalog_file(path, locale, shown(project, path))
+    return catalog, layout_of(raw, lines, catalog)
+
+
+# -- Writing a translator's catalog back as it was written ------------------------------
+
+
+@dataclass(frozen=True)
+class HeaderField:
+    """One line of a catalog's header (`Name: value`), as written, and the line of the file it starts on."""
+
+    line: int
+    text: str
+
+    @property
+    def name(self) -> str:
+        return self.text.partition(":")[0].strip()
+
+    @property
+    def value(self) -> str:
+        return self.text.partition(":")[2].strip()
+
+
+@dataclass(frozen=True)
+class Header:
+    """The header entry (`msgid ""`) of a catalog file: its lines, from its first comment to its msgstr's last
+    string (0-based, end excluded), where its msgid is, and its fields as written."""
+
+    start: int
+    msgid: int
+    end: int
+    fields: tuple[HeaderField, ...]
+
+
+def header_of(lines: Sequence[str]) -> Header | None:
+    """The header entry of a catalog's `lines` (as `read_catalog` gives them), or None when it has none: the
+    first entry, with an empty msgid and no context."""
+    from babel.messages.pofile import unescape
+
+    start = 0
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            start = number + 1
+            continue
+        if stripped.startswith("#"):
+            continue
+        if stripped != 'msgid ""' or number + 1 >= len(lines) or not lines[number + 1].startswith("msgstr "):
+            return None
+        strings = [(number + 2, lines[number + 1][len("msgstr ") :].strip())]
+        end = number + 2
+        while end < len(lines) and lines[end].strip().startswith('"'):
+            strings.append((end + 1, lines[end].strip()))
+            end += 1
+        fields: list[HeaderField] = []
+        text, begun = "", 0
+        for string_line, string in strings:
+            for piece in re.split(r"(?<=\n)", unescape(string)):
+                if piece and not text:
+                    begun = string_line
+                text += piece
+                if text.endswith("\n"):
+                    fields.append(HeaderField(begun, text[:-1]))
+                    text = ""
+        if text:
+            fields.append(HeaderField(begun, text))
+        return Header(start, number, end, tuple(fields))
+    return None
+
+
+_OWNED = ("Plural-Forms", "Content-Type")
+"""The header fields `catalog update` writes whatever a catalog says, as broadsheet needs them so (its
+language's plural forms, the charset the file is written in), and adds to a catalog that lacks them."""
+
+
+def _header_text(fields: Sequence[HeaderField], catalog: Catalog) -> tuple[str, ...]:
+    """The header lines to write: the catalog's own, in its order, but for the fields broadsheet owns (`_OWNED`)
+    and the template's POT-Creation-Date (as msgmerge writes it), taken from `catalog` when they say another
+    thing. Fields that Babel does not know (`X-Generator`, `X-Poedit-*`, `X-Crowdin-*`) and an empty `Language`
+    are kept, as the translator's tool writes them back at each save."""
+    from babel.messages.catalog import parse_separated_header
+
+    ours = {name.lower(): value.strip() for name, value in catalog.mime_headers}
+    written, seen = [], set()
+    for field in fields:
+        name = field.name.lower()
+        seen.add(name)
+        value, wanted = field.value, ours.get(name)
+        differs = wanted is not None and (
+            (name == "plural-forms" and " ".join(value.split()) != " ".join(wanted.split()))
+            or (
+                name == "content-type"
+                and parse_separated_header(value).get("charset", "").lower() != catalog.charset
+            )
+            or (name == "pot-creation-date" and value != wanted)
+        )
+        written.append(f"{field.name}: {wanted}" if differs else field.text)
+    written += [f"{name}: {ours[name.lower()]}" for name in _OWNED if name.lower() not in seen]
+    return tuple(written)
+
+
+_TOOLS_WIDTH = 79
+"""The width GNU gettext (msgmerge, msgcat) and Poedit wrap at: their lines are at most this long."""
+
+
+def _width_of(lines: Sequence[str]) -> int:
+    """The width at which Babel's writer wraps the way `lines` are wrapped, as far as they tell from their
+    strings of ASCII text (a tool counts Burmese in columns, Babel in characters): wide enough for the longest
+    line that a wrapping broke, and never narrower than broadsheet's own; 0 (not wrapped) when none was broken
+    though some line is longer than any tool wraps at."""
+    strings = [line.isascii() and line.lstrip("#~| ").startswith(('"', "msg")) for line in lines]
+    broken = [
+        len(line)
+        for (line, after), string, follows in zip(
+            itertools.pairwise(lines), strings, strings[1:], strict=False
+        )
+        if string and follows and after.lstrip("#~| ").startswith('"') and not line.endswith(('\\n"', '""'))
+    ]
+    if broken:
+        return max(_WIDTH, max(broken) + 1)
+    if any(
+        string and len(line) > _TOOLS_WIDTH + 1 and " " in line
+        for line, string in zip(lines, strings, strict=True)
+    ):
+        return 0
+    return _WIDTH
+
+
+_Key = tuple[tuple[str, ...], str | None, bool]
+"""A message's msgid (and plural), context, and whether it is obsolete."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a catalog file is written, for `catalog update` to write it back so: with its own line ends (CRLF
+    from Windows), byte-order mark, wrapping width and header fields, and each entry it leaves as it was in the
+    lines it was written in (Poedit wraps as GNU gettext does, not as Babel's writer does), so that the diff
+    of an update holds what it changed, not the whole file."""
+
+    newline: str
+    bom: bool
+    ending: int
+    """How many line ends the file ends with (Babel's writer leaves a blank line at the end, GNU gettext none)."""
+    width: int
+    header: Header | None
+    header_lines: tuple[str, ...]
+    """The lines of the header entry, as written."""
+    entries: dict[_Key, tuple[str, tuple[str, ...]]]
+    """Each message and obsolete one, by its key, as Babel writes it unwrapped, and its lines in the file."""
+
+
+def _entries(catalog: Catalog) -> list[_Key]:
+    """The key of each entry of `catalog` in the order Babel writes them: messages, then obsolete ones."""
+    return [(texts(m.id), m.context, False) for m in list(catalog)[1:]] + [
+        (texts(m.id), m.context, True) for m in catalog.obsolete.values()
+    ]
+
+
+def _blocks(text: str) -> list[str]:
+    """The entries of a .po file as Babel writes it, one block each, header first."""
+    return text.rstrip("\n").split("\n\n")
+
+
+def layout_of(raw: bytes, lines: Sequence[str], catalog: Catalog) -> Layout:
+    """The `Layout` of a catalog file: its bytes, its lines and the catalog read from them (not yet changed)."""
+    newline = "\r\n" if b"\r\n" in raw else "\r" if b"\r" in raw else "\n"
+    header = header_of(lines)
+    # Each entry's own lines, when the file is one entry to each group of lines between blank lines, as every
+    # tool writes it; otherwise (two entries without a blank line between them) the whole file is written anew.
+    groups: list[tuple[int, int]] = []
+    for number, line in enumerate(lines):
+        if line.strip() and (number == 0 or not lines[number - 1].strip()):
+            groups.append((number, number))
+        if line.strip():
+            groups[-1] = (groups[-1][0], number + 1)
+    keys = _entries(catalog)
+    starts = [m.lineno for m in list(catalog)[1:]] + [m.lineno for m in catalog.obsolete.values()]
+    if header is not None:
+        groups = [group for group in groups if group[0] >= header.end]
+    entries = {}
+    if len(groups) == len(keys) and all(
+        start <= (lineno or 0) - 1 < end for (start, end), lineno in zip(groups, starts, strict=True)
+    ):
+        canonical = _blocks(_po_text(catalog, history=True, width=0).decode(catalog.charset))[1:]
+        if len(canonical) == len(keys):
+            entries = {
+                key: (written, tuple(lines[start:end]))
+                for key, written, (start, end) in zip(keys, canonical, groups, strict=True)
+            }
+    header_lines = tuple(lines[header.start : header.end]) if header else ()
+    ending = len(lines) - len("\n".join(lines).rstrip("\n").split("\n"))
+    return Layout(
+        newline, raw.startswith(codecs.BOM_UTF8), ending, _width_of(lines), header, header_lines, entries
+    )
+
+
+def _po_text_as(catalog: Catalog, layout: Layout | None) -> bytes:
+    """`catalog` as a .po file with its history, written as `layout` says its file was (see `Layout`), or as
+    broadsheet writes a new one when it is None."""
+    if layout is None:
+        return _po_text(catalog, history=True)
+    written = _blocks(_po_text(catalog, history=True, width=layout.width).decode(catalog.charset))
+    canonical = _blocks(_po_text(catalog, history=True, width=0).decode(catalog.charset))
+    keys = _entries(catalog)
+    if len(written) != len(keys) + 1 or len(canonical) != len(written):
+        return _po_text(catalog, history=True, width=layout.width)
+    blocks = [_header_block(catalog, layout, written[0])]
+    for key, block, same in zip(keys, written[1:], canonical[1:], strict=True):
+        was = layout.entries.get(key)
+        blocks.append("\n".join(was[1]) if was is not None and was[0] == same else block)
+    text = "\n\n".join(blocks) + "\n" * layout.ending
+    return (("\ufeff" if layout.bom else "") + text.replace("\n", layout.newline)).encode(catalog.charset)
+
+
+def _header_block(catalog: Catalog, layout: Layout, written: str) -> str:
+    """The header entry to write: the file's own, with its comments and the fields broadsheet does not own kept
+    as they are (`_header_text`); Babel's, `written`, when the file has none."""
+    from babel.messages.pofile import normalize
+
+    header = layout.header
+    if header is None:
+        return written
+    lines = list(layout.header_lines[: header.msgid - header.start])
+    fields = _header_text(header.fields, catalog)
+    if fields == tuple(field.text for field in header.fields):
+        lines += layout.header_lines[header.msgid - header.start :]
+    else:
+        text = "".join(f"{field}\n" for field in fields)
+        lines += ['msgid ""', f"msgstr {normalize(text, width=layout.width)}"]
+    return "\n".join(lines)
 
 
 def _set_plural_forms(catalog: Catalog, locale: str) -> None:
@@ -384,8 +624,9 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
         for locale in locales:
             path = catalog_path(project, locale, domain)
             wanted = _keep_lang(template, locale)
+            layout = None
             if present(path):
-                catalog = _read(project, path, locale)
+                catalog, layout = _read_as_written(project, path, locale)
                 # Written back in UTF-8, whatever legacy charset it declared: in ISO-8859-1 a new msgid such as
                 # "“Aid” falls" was written "\u201cAid\u201d falls", which neither Babel nor msgfmt reads back
                 # as the text it stands for, so its translation was never used.
@@ -406,8 +647,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
             _set_plural_forms(catalog, locale)
             if domain != INTERFACE:
                 _not_formatted(catalog)
-            content = _po_text(catalog, history=True)
-            results.append(Written(path, _write_if_changed(path, content)))
+            results.append(Written(path, _write_if_changed(path, _po_text_as(catalog, layout))))
     return results
 
 
@@ -786,14 +1026,22 @@ def _problems(
         for translation in strings:
             if not translation:
                 continue
-            if not translation.strip():
+            if blank(translation):
+                invisible = sorted(
+                    {
+                        f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip()
+                        for c in translation
+                        if not c.isspace()
+                    }
+                )
+                what = f"invisible characters ({', '.join(invisible)})" if invisible else "spaces"
                 diagnostics.append(
                     Diagnostic(
                         display,
                         line,
                         0,
                         "msgstr",
-                        "translation is only spaces: taken as untranslated (English shown); "
+                        f"translation is only {what}: taken as untranslated (English shown); "
                         "write the translation, or leave it empty",
                         Severity.WARNING,
                     )
@@ -855,7 +1103,66 @@ def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> li
                     subjects=frozenset({issue.title}) if is_markdown else frozenset(),
                 )
                 diagnostics += _plural_header(project, path, locale)
+                diagnostics += _header_problems(project, path, locale)
     return diagnostics
+
+
+_JOINED = "#-#-#-#-#"
+"""What begins each header that msgcat joins into one, when it concatenates catalogs with other headers."""
+
+
+def _header_problems(project: Project, path: Path, locale: str) -> list[Diagnostic]:
+    """Warnings at the header of the catalog at `path`, read for `locale`: at a `Language` field naming another
+    language (`th` in `locales/my/`; a region or script of its own, `my_MM` or `my-MM`, is the same language),
+    as the catalog is used for `locale`'s edition all the same; and at a header that msgcat joined from
+    several catalogs' (`#-#-#-#-#  names.po  #-#-#-#-#` before each): Babel reads none of its fields, and took
+    the catalog for one without a header."""
+    display = shown(project, path)
+    try:
+        loaded = load_catalog(path, display)
+    except InvalidInput:
+        return []  # reported by check_catalog
+    header = header_of(loaded.lines)
+    if header is None:
+        return []
+    found = []
+    for field in header.fields:
+        if field.name.lower() == "language" and field.value and not same_language(field.value, locale):
+            named = written_locale(field.value)
+            edition = Locale.parse(locale).english_name
+            moved = ""
+            if named is not None:
+                place = project.locales_dir / str(named) / path.relative_to(project.locales_dir / locale)
+                moved = f", or if its translations are in {named.english_name}, move it to {shown(project, place)}"
+            found.append(
+                Diagnostic(
+                    display,
+                    field.line,
+                    0,
+                    "Language",
+                    f"the header says the catalog is in {named.english_name if named else repr(field.value)}, "
+                    f"but it is read for the {edition} edition, as it is in {shown(project, project.locales_dir / locale)}/: "
+                    f"write "
+                    f"Language: {locale}{moved}",
+                    Severity.WARNING,
+                )
+            )
+            break
+    joined = [field for field in header.fields if field.text.startswith(_JOINED)]
+    if joined:
+        found.append(
+            Diagnostic(
+                display,
+                joined[0].line,
+                0,
+                "header",
+                f"the header is {len(joined)} catalogs' headers joined by msgcat (each after a {_JOINED} line), "
+                "which cannot be read as one: its Language and Plural-Forms are taken for none; keep one header's "
+                f"fields and delete the others with their {_JOINED} lines (msgcat --use-first keeps the first header)",
+                Severity.WARNING,
+            )
+        )
+    return found
 
 
 _NPLURALS = re.compile(r'"Plural-Forms:.*?nplurals\s*=\s*(\d+)', re.I)
@@ -901,7 +1208,7 @@ def _plural_header(project: Project, path: Path, locale: str) -> list[Diagnostic
 
 def convert_zawgyi(project: Project, path: Path) -> int:
     """Convert every Zawgyi msgstr of the catalog at `path` to Unicode; the number converted."""
-    catalog = _read(project, path)
+    catalog, layout = _read_as_written(project, path)
     converted = 0
     for message in catalog:
         if not message.id or not message.string:
@@ -915,7 +1222,7 @@ def convert_zawgyi(project: Project, path: Path) -> int:
         locale = str(catalog.locale) if catalog.locale else None
         if locale:
             _set_plural_forms(catalog, locale)
-        _write_if_changed(path, _po_text(catalog, history=True))
+        _write_if_changed(path, _po_text_as(catalog, layout))
     return converted
 
 

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,7 @@ def plural_count(locale: str) -> int:
 
 
 def used_forms(message_id: object, string: object, locale: str) -> tuple[str, ...] | None:
-    """The forms of a translation that `locale` uses, or None when one of them is missing or only spaces.
+    """The forms of a translation that `locale` uses, or None when one of them is missing or `blank`.
 
     A plural message takes its language's forms: `pybabel init -l my` writes nplurals=2 for Burmese, whose
     translator leaves msgstr[1] empty (never used, Burmese having one form); a French catalog with one form
@@ -100,7 +101,15 @@ def used_forms(message_id: object, string: object, locale: str) -> tuple[str, ..
     if len(texts(message_id)) > 1:
         count = plural_count(locale)
         strings = strings[:count] if len(strings) >= count else ()
-    return strings if strings and all(s.strip() for s in strings) else None
+    return strings if strings and not any(map(blank, strings)) else None
+
+
+def blank(text: str) -> bool:
+    """Whether `text` shows nothing: it is empty, or only spaces and characters of no width (Unicode's format
+    characters: a zero-width space U+200B, a word joiner U+2060, a byte-order mark U+FEFF, ZWNJ and ZWJ alone),
+    which give an invisible subject or heading. Burmese text holding a zero-width space between its phrases
+    shows its letters, and is not blank."""
+    return all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
 
 
 def texts(value: object) -> tuple[str, ...]:
@@ -248,8 +257,17 @@ def read_catalog(
     path: Path, locale: str | None = None, display: str | None = None
 ) -> tuple[Catalog, list[str]]:
     """The catalog at `path` and its lines of text, read afresh; InvalidInput, located, for anything wrong in it."""
+    catalog, lines, _raw = read_catalog_file(path, locale, display)
+    return catalog, lines
+
+
+def read_catalog_file(
+    path: Path, locale: str | None = None, display: str | None = None
+) -> tuple[Catalog, list[str], bytes]:
+    """As `read_catalog`, and the file's bytes, for the tooling to write it back as it was written."""
     display = display or str(path)
-    return _parsed(_read(path, display), locale, display)
+    raw = _read(path, display)
+    return (*_parsed(raw, locale, display), raw)
 
 
 def _parsed(raw: bytes, locale: str | None, display: str) -> tuple[Catalog, list[str]]:
