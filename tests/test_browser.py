@@ -328,3 +328,58 @@ def test_a_list_and_a_quote_are_indented_from_the_side_lines_start(
         ["BLOCKQUOTE", True, "0px", "3px", "0px"],
     ]
     page.close()  # type: ignore[attr-defined]
+
+
+# Each line of a block's Burmese text, with the ink its glyphs reach above and below (the font's own glyph bounds,
+# measured by a canvas in the element's font): a line box's height says nothing of marks drawn outside it.
+_INK_LINES = """selector => {
+  const MYANMAR = /[\\u1000-\\u109f]/;
+  const ctx = document.createElement('canvas').getContext('2d');
+  return [...document.querySelectorAll(selector)].filter(e => MYANMAR.test(e.textContent)).map(block => {
+    const lines = new Map();
+    const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode, style = getComputedStyle(node.parentElement), range = document.createRange();
+      ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const ink = (start, end) => {
+        range.setStart(node, start); range.setEnd(node, end);
+        const rect = range.getClientRects()[0], text = node.data.slice(start, end);
+        if (!rect || !MYANMAR.test(text)) return;
+        const m = ctx.measureText(text), baseline = rect.top + m.fontBoundingBoxAscent;
+        const line = lines.get(Math.round(baseline)) || {top: Infinity, bottom: -Infinity};
+        line.top = Math.min(line.top, baseline - m.actualBoundingBoxAscent);
+        line.bottom = Math.max(line.bottom, baseline + m.actualBoundingBoxDescent);
+        lines.set(Math.round(baseline), line);
+      };
+      let start = 0, top = null;
+      for (let i = 0; i < node.data.length; i++) {
+        range.setStart(node, i); range.setEnd(node, i + 1);
+        const rect = range.getClientRects()[0];
+        if (!rect) continue;
+        if (top !== null && rect.top > top + 4) { ink(start, i); start = i; }
+        top = rect.top;
+      }
+      ink(start, node.data.length);
+    }
+    const style = getComputedStyle(block);
+    return {text: block.textContent.trim().slice(0, 30), size: parseFloat(style.fontSize),
+            contentTop: block.getBoundingClientRect().top + parseFloat(style.borderTopWidth) + parseFloat(style.paddingTop),
+            lines: [...lines.entries()].sort((a, b) => a[0] - b[0]).map(entry => entry[1])};
+  });
+}"""
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_burmese_heading_marks_stay_inside_their_lines(browser: object, built: Path, width: int) -> None:
+    """Marks above (kinzi, ိ ီ ံ) and below (ု ူ ျ ွ) reach about 1.05 em above the baseline and 0.55 em below it in
+    Noto Sans Myanmar: at a heading line height of 1.6 the title's first line drew 1 px above its box (a client
+    setting lines `exactly`, as Outlook can, clips there) and its two lines came within 1.8 px of each other;
+    ကျွန်ုပ် over ကြို့ overlapped by 0.2 px. At 1.8 they are 5.4 px apart."""
+    page = _open(browser, built / "my" / "email.html", width, "light")
+    headings = page.evaluate(_INK_LINES, "h1, h2, h3")  # type: ignore[attr-defined]
+    assert sum(len(h["lines"]) > 1 for h in headings) >= 2  # wrapped titles are measured too
+    for heading in headings:
+        assert heading["lines"][0]["top"] >= heading["contentTop"], heading
+        for above, below in itertools.pairwise(heading["lines"]):
+            assert below["top"] - above["bottom"] >= 0.15 * heading["size"], heading
+    page.close()  # type: ignore[attr-defined]

@@ -309,7 +309,7 @@ DEFAULT_LANGUAGES = {
         font_family=BURMESE_FONTS,
         serif_font_family=BURMESE_FONTS,
         line_height=1.8,
-        heading_line_height=1.6,
+        heading_line_height=1.8,
         reading_rate=250,
         # Myanmar letters are small for their line: below these sizes marks and small text blur.
         font_size=17,
