@@ -383,3 +383,25 @@ def test_burmese_heading_marks_stay_inside_their_lines(browser: object, built: P
         for above, below in itertools.pairwise(heading["lines"]):
             assert below["top"] - above["bottom"] >= 0.15 * heading["size"], heading
     page.close()  # type: ignore[attr-defined]
+
+
+def test_burmese_in_the_english_edition_is_never_smaller_than_burmese_small_text(
+    browser: object, built: Path
+) -> None:
+    """The footer's link to the Burmese edition (မြန်မာ), the one a Burmese reader of the English edition looks
+    for, was set at English small text's 13 px, below the 14 that Burmese small text needs."""
+    page = _open(browser, built / "en" / "email.html", 375, "light")
+    sizes = page.evaluate(  # type: ignore[attr-defined]
+        """() => {
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), sizes = {};
+            while (walker.nextNode()) {
+                const node = walker.currentNode;
+                if (/[\\u1000-\\u109f]/.test(node.data) && !node.parentElement.closest('[style*="display:none"]'))
+                    sizes[node.data.trim()] = parseFloat(getComputedStyle(node.parentElement).fontSize);
+            }
+            return sizes;
+        }"""
+    )
+    assert "မြန်မာ" in sizes and len(sizes) >= 3
+    assert {text: size for text, size in sizes.items() if size < 14} == {}
+    page.close()  # type: ignore[attr-defined]
