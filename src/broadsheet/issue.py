@@ -726,6 +726,7 @@ _SPACED_REFERENCE = re.compile(r"\[\^([^\]\n]*\s[^\]\n]*)\]")
 
 _LIGATURES = re.compile("[\ufb00-\ufb06]")
 """Latin ligatures (ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ) as one character each, which text copied from a PDF carries."""
+_PASTED_CHARACTER = re.compile("[\u00ad\ufb00-\ufb06]")
 _PASTED = re.compile("[\\w\u00ad]*[\u00ad\ufb00-\ufb06][\\w\u00ad]*")
 """A word holding a soft hyphen or a Latin ligature."""
 _BROKEN_WORD = re.compile(r"(?<![\w-])([^\W\d_]+)-(?:[ \t]+|[ \t]*\n[ \t]*)([^\W\d_]+)")
@@ -1029,7 +1030,9 @@ class _Checker:
         ligature (`ﬁ`), a word broken at the end of a line (`humani- tarian`). Each is left as written, and
         the zero-width space and joiners that Burmese text holds are no such trace."""
         url = path[-1] in ("url", "src")
-        for found in _PASTED.finditer(value):
+        # Most texts hold neither trace: a search for the characters first spares them `_PASTED`, which tries
+        # every place in a long run of letters (a Burmese sentence is one) as the start of a word.
+        for found in _PASTED.finditer(value) if _PASTED_CHARACTER.search(value) else ():
             word = found.group()
             if "\u00ad" in word and not url:  # in a URL, an error: an invisible character
                 self.add(
@@ -1051,7 +1054,7 @@ class _Checker:
                     spot=self._place(path, value, found.start(), word),
                     severity=Severity.WARNING,
                 )
-        if url:
+        if url or "-" not in value:
             return
         for broken in _BROKEN_WORD.finditer(value):
             first, second = broken.group(1), broken.group(2)

@@ -179,7 +179,12 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                 problems.append(Problem(here, child.content, _html_message(child.content)))
             elif child.type == "text" and child.content.count("~~") >= 2:
                 problems.append(Problem(here, "~~", _STRIKE, Severity.WARNING))
-            elif child.type == "text" and (unread := _UNREAD_EMPHASIS.search(child.content)):
+            elif (
+                child.type == "text"
+                # Most text holds neither mark, and the pattern's look-behind is tried at every character.
+                and ("*" in child.content or "_" in child.content)
+                and (unread := _UNREAD_EMPHASIS.search(child.content))
+            ):
                 problems.append(
                     Problem(here, unread.group(), unread_emphasis_message(unread.group()), Severity.WARNING)
                 )
