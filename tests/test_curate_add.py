@@ -753,3 +753,83 @@ def test_a_large_page_is_read_for_its_metadata_without_building_its_whole_tree()
     assert int(megabytes) == 20
     assert read == ["Read From The Body ('Body Org',) 2024-03-11\n"]
     assert int(grown) < 40, f"reading 20 MB of HTML took {grown} MB more"
+
+
+def test_a_title_that_is_only_the_site_s_name_is_passed_over_for_the_page_s_own(
+    project: Project, site: HTTPServer
+) -> None:
+    # A theme that writes the site's name as every page's og:title; a site whose page reads only `<title>X`.
+    site.expect_request("/theme").respond_with_data(
+        "<html><head><title>Joint Statement: Stop the Airstrikes &#8211; Progressive Voice Myanmar</title>"
+        '<meta property="og:title" content="Progressive Voice Myanmar">'
+        '<meta property="og:site_name" content="Progressive Voice Myanmar"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    site.expect_request("/status/1").respond_with_data(
+        '<html><head><title>X</title><meta property="og:site_name" content="X"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    base = base_of(site)
+    path = write_issue_file(project, base)
+
+    theme, status = add_resources(project, path, [f"{base}/theme", f"{base}/status/1"]).outcomes
+
+    assert theme.resource is not None
+    assert theme.resource.title == "Joint Statement: Stop the Airstrikes"
+    assert (status.status, status.message) == ("failed", "found no title on the page; give one with --title")
+
+
+@pytest.mark.parametrize(
+    ("url", "head", "title"),
+    [
+        (
+            "https://khrg.org/2024/03/land",
+            '<meta property="og:title" content="Report on Land Confiscation | Karen Human Rights Group">',
+            "Report on Land Confiscation",
+        ),
+        (
+            "https://www.progressivevoicemyanmar.org/2024/03/12/appeal/",
+            '<meta property="og:title" content="Progressive Voice Myanmar"><title>An Appeal - Progressive Voice Myanmar</title>',
+            "An Appeal",
+        ),
+        (
+            "https://burma.irrawaddy.com/news/1",
+            '<meta property="og:title" content="The Irrawaddy &#8211; Junta Raids Villages">',
+            "Junta Raids Villages",
+        ),
+        (
+            "https://www.mizzima.com.mm/article/1",
+            "<title>Floods in Bago | Mizzima</title>",
+            "Floods in Bago",
+        ),
+        (
+            "https://x.com/someone/status/1",
+            "<title>X</title>",
+            None,
+        ),
+        # Two letters are too few to tell a site's initials from a title's words.
+        (
+            "https://news.un.org/en/story/1",
+            '<meta property="og:title" content="Myanmar - Urgent Needs">',
+            "Myanmar - Urgent Needs",
+        ),
+        (
+            "http://127.0.0.1:8000/page",
+            '<meta property="og:title" content="Myanmar - The Forgotten Crisis">',
+            "Myanmar - The Forgotten Crisis",
+        ),
+    ],
+    ids=[
+        "initials",
+        "og:title of the site's name",
+        "leading name",
+        "a .com.mm host",
+        "x.com",
+        "un.org",
+        "address",
+    ],
+)
+def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
+    url: str, head: str, title: str | None
+) -> None:
+    assert read_html(f"<html><head>{head}</head></html>", url).title == title

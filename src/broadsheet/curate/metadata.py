@@ -79,7 +79,9 @@ def read_document(fetched: Fetched) -> PageMetadata:
     if kind == "application/pdf" or fetched.content.startswith(b"%PDF-"):
         return read_pdf(fetched.content, fetched.final_url)
     if kind in ("text/html", "application/xhtml+xml") or (not kind and fetched.content.lstrip()[:1] == b"<"):
-        return read_html(decode_html(fetched.content, fetched.headers.get("content-type", "")))
+        return read_html(
+            decode_html(fetched.content, fetched.headers.get("content-type", "")), fetched.final_url
+        )
     raise Unreadable(f"neither HTML nor PDF (Content-Type: {kind or 'none'})")
 
 
@@ -141,7 +143,8 @@ def metadata_part(text: str) -> str:
     return text[: end.start()] + "".join(match.group() for match in _LATE_METADATA.finditer(text, end.end()))
 
 
-def read_html(text: str) -> PageMetadata:
+def read_html(text: str, url: str = "") -> PageMetadata:
+    """What the page at `url` says about itself; `url` tells its site's name where the page does not."""
     tree = LexborHTMLParser(metadata_part(text))
     meta: dict[str, list[str]] = {}
     for node in tree.css("meta"):
@@ -157,17 +160,23 @@ def read_html(text: str) -> PageMetadata:
     site = _first(meta, "og:site_name") or _site_from_json_ld(nodes)
 
     title_node = tree.css_first("title")
+    element = tidy(title_node.text()) if title_node else None
     ld_title = tidy(_text(article.get("headline") or article.get("name"))) if article else None
-    title = (
-        _first(meta, "og:title")
-        or ld_title
-        or _first(meta, "citation_title")
-        or _first(meta, "twitter:title")
-    )
-    title = (
-        _without_site(title, site)
-        if title
-        else _from_title_element(tidy(title_node.text()) if title_node else None, site)
+    names = _SiteNames(site, _host_label(url))
+    # A title that is only the site's name (a theme's og:title on every page, x.com's bare `<title>X`) says
+    # nothing of the page: the next source is asked.
+    title = next(
+        (
+            _without_site(candidate, names)
+            for candidate in (
+                _first(meta, "og:title"),
+                ld_title,
+                _first(meta, "citation_title"),
+                _first(meta, "twitter:title"),
+            )
+            if candidate and not names.named(candidate)
+        ),
+        _from_title_element(element, names) if element and not names.named(element) else None,
     )
 
     organizations = list(meta.get("citation_author", []))
@@ -248,23 +257,55 @@ def _unique(names: list[str]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _without_site(title: str, site: str | None) -> str:
+_HOST_SUFFIXES = {"co", "com", "org", "net", "gov", "edu", "ac", "or", "ne", "go"}
+
+
+def _host_label(url: str) -> str:
+    """The name a site's host gives it: `hrw` of `www.hrw.org`, `irrawaddy` of `burma.irrawaddy.com`,
+    `mizzima` of `mizzima.com.mm`; empty for an address (`127.0.0.1`) or a host of one label."""
+    labels = (urlsplit(url).hostname or "").lower().rstrip(".").split(".")
+    if len(labels) < 2 or labels[-1].isdigit():
+        return ""
+    if len(labels) > 2 and len(labels[-1]) == 2 and labels[-2] in _HOST_SUFFIXES:
+        return labels[-3]
+    return labels[-2]
+
+
+@dataclass(frozen=True)
+class _SiteNames:
+    """How a page's site is named: its `og:site_name` (or JSON-LD `WebSite`), and the name its host gives it."""
+
+    site: str | None
+    host: str
+
+    def named(self, text: str) -> bool:
+        """Whether `text` is the site's name: as the page gives it, or as its host spells it, whole
+        (`Progressive Voice Myanmar` at progressivevoicemyanmar.org, `The Irrawaddy` at irrawaddy.com) or
+        by initials of three letters or more (`Karen Human Rights Group` at khrg.org)."""
+        if self.site and text.casefold() == self.site.casefold():
+            return True
+        if not self.host:
+            return False
+        words = re.findall(r"\w+", text.casefold())
+        host = self.host.replace("-", "")
+        spelled = "".join(words)
+        initials = "".join(word[0] for word in words) if len(host) >= 3 else None
+        return host in (spelled, spelled.removeprefix("the"), initials)
+
+
+def _without_site(title: str, names: _SiteNames) -> str:
     """`title` without a leading or trailing segment that is the site's name."""
-    if not site:
-        return title
     parts = _SEPARATORS.split(title)
-    if len(parts) > 1 and parts[-1].casefold() == site.casefold():
-        return title[: title.casefold().rindex(site.casefold())].rstrip(_SEPARATOR_CHARS).rstrip()
-    if len(parts) > 1 and parts[0].casefold() == site.casefold():
-        return title[len(site) :].lstrip(_SEPARATOR_CHARS).lstrip()
+    if len(parts) > 1 and names.named(parts[-1]):
+        return title[: len(title) - len(parts[-1])].rstrip(_SEPARATOR_CHARS).rstrip()
+    if len(parts) > 1 and names.named(parts[0]):
+        return title[len(parts[0]) :].lstrip(_SEPARATOR_CHARS).lstrip()
     return title
 
 
-def _from_title_element(title: str | None, site: str | None) -> str | None:
+def _from_title_element(title: str, names: _SiteNames) -> str:
     """A `<title>` without the site's name: `… - Site` (any dash), `… | Site`, `Report | … | Site`."""
-    if not title:
-        return None
-    stripped = _without_site(title, site)
+    stripped = _without_site(title, names)
     if stripped == title:
         # No known site name: the last segment after a strong separator is taken to be it.
         match = list(re.finditer(_STRONG_SEPARATOR, title))
