@@ -29,6 +29,7 @@ from .curate_site import (
     BURMESE_TITLE,
     ISSUE,
     ZAWGYI_TITLE,
+    any_host,
     make_project,
     site,
     slow_site,
@@ -36,7 +37,7 @@ from .curate_site import (
     write_issue_file,
 )
 
-__all__ = ["site", "slow_site", "trickling_site"]
+__all__ = ["any_host", "site", "slow_site", "trickling_site"]
 
 REPORTS_ANCHOR = "  reports: []   # none yet\n"
 STATEMENTS_ANCHOR = "      by: [Progressive Voice]\n"
@@ -833,3 +834,68 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
     url: str, head: str, title: str | None
 ) -> None:
     assert read_html(f"<html><head>{head}</head></html>", url).title == title
+
+
+@pytest.mark.parametrize(
+    ("url", "head", "title", "by"),
+    [
+        (
+            "https://drive.google.com/file/d/1a2b/view?usp=sharing",
+            '<meta property="og:title" content="PV_Statement_on_Airstrikes_ENG.pdf">'
+            '<meta property="og:site_name" content="Google Docs">'
+            "<title>PV_Statement_on_Airstrikes_ENG.pdf - Google Drive</title>",
+            "PV Statement on Airstrikes ENG",
+            (),
+        ),
+        (
+            "https://www.dropbox.com/scl/fi/x/Annual-Report.pdf?dl=0",
+            '<meta property="og:site_name" content="Dropbox"><meta property="og:title" content="Annual Report 2023.pdf">',
+            "Annual Report 2023",
+            (),
+        ),
+        (
+            "https://m.facebook.com/progressivevoicemyanmar/posts/1",
+            '<meta property="og:title" content="Statement on the Airstrikes in Sagaing">'
+            '<meta property="og:site_name" content="Facebook">',
+            "Statement on the Airstrikes in Sagaing",
+            (),
+        ),
+        (
+            "https://progressivevoice.medium.com/an-appeal-1",
+            '<meta property="og:title" content="An Appeal"><meta property="og:site_name" content="Medium">'
+            '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "An Appeal", "publisher": '
+            '[{"@type": "Organization", "name": "Medium"}, {"@type": "Organization", "name": "Progressive Voice"}]}'
+            "</script>",
+            "An Appeal",
+            ("Progressive Voice",),
+        ),
+    ],
+    ids=["google drive", "dropbox", "facebook", "medium"],
+)
+def test_a_page_on_a_file_sharing_or_social_service_is_not_by_that_service(
+    url: str, head: str, title: str, by: tuple[str, ...]
+) -> None:
+    page = read_html(f"<html><head>{head}</head></html>", url)
+    assert (page.title, page.organizations) == (title, by)
+    assert page.platform is not None
+
+
+def test_add_asks_for_the_organizations_of_a_page_on_a_sharing_service(
+    project: Project, any_host: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    any_host.expect_request("/file/d/1a2b/view").respond_with_data(
+        '<html><head><meta property="og:title" content="Briefing_Paper_Land-Rights.pdf">'
+        '<meta property="og:site_name" content="Google Docs"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    write_issue_file(project, base_of(any_host))
+    drive = "http://drive.google.com/file/d/1a2b/view"
+
+    result = cli("add", "issues/2024-03-14.yaml", drive, cwd=project.root)
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        f"issues/2024-03-14.yaml: added under statements: 'Briefing Paper Land Rights' <{drive}>\n",
+        f"issues/2024-03-14.yaml: warning: {drive}: the page is on Google Drive, which does not say who "
+        "published it: give the organizations with --by\n",
+    )

@@ -159,6 +159,10 @@ def make_resource(
             or ((organization,) if organization else ())
         )
     )
+    if page.platform and not names:
+        warnings.append(
+            f"the page is on {page.platform}, which does not say who published it: give the organizations with --by"
+        )
     lang = title_language(chosen, page.lang)
     source_language = settings.source_locale.replace("-", "_").split("_")[0]
     return NewResource(chosen, url, names, lang if lang and lang != source_language else None), warnings

@@ -38,6 +38,42 @@ class PageMetadata:
     lang: str | None = None
     """Language of the title: a language code such as `my`, or None when nothing says."""
     published: date | None = None
+    platform: str | None = None
+    """The service the page is on (`Google Drive`, `Facebook`), which hosts it for whoever published it."""
+
+
+_PLATFORMS = {
+    "drive.google.com": "Google Drive",
+    "docs.google.com": "Google Docs",
+    "sites.google.com": "Google Sites",
+    "dropbox.com": "Dropbox",
+    "onedrive.live.com": "OneDrive",
+    "1drv.ms": "OneDrive",
+    "sharepoint.com": "SharePoint",
+    "box.com": "Box",
+    "wetransfer.com": "WeTransfer",
+    "facebook.com": "Facebook",
+    "fb.watch": "Facebook",
+    "x.com": "X",
+    "twitter.com": "X",
+    "t.me": "Telegram",
+    "instagram.com": "Instagram",
+    "linkedin.com": "LinkedIn",
+    "tiktok.com": "TikTok",
+    "youtube.com": "YouTube",
+    "youtu.be": "YouTube",
+    "vimeo.com": "Vimeo",
+    "soundcloud.com": "SoundCloud",
+    "medium.com": "Medium",
+    "substack.com": "Substack",
+    "scribd.com": "Scribd",
+    "issuu.com": "Issuu",
+    "flipsnack.com": "Flipsnack",
+    "canva.com": "Canva",
+}
+"""Services where organizations put what they publish: their `og:site_name` names the service, not the publisher."""
+_EXTENSION = re.compile(r"\.(?:pdf|docx?|odt|rtf|pptx?|xlsx?|jpe?g|png|mp4|zip)$", re.IGNORECASE)
+"""A file name's ending, as a shared file's page (Google Drive, Dropbox) gives it for a title."""
 
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
@@ -179,11 +215,18 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         _from_title_element(element, names) if element and not names.named(element) else None,
     )
 
+    if title and _EXTENSION.search(title):
+        # A shared file's name, as Google Drive and Dropbox title its page.
+        title = readable_file_name(title)
+    platform = platform_of(url)
+
     organizations = list(meta.get("citation_author", []))
     if article:
         for role in ("author", "publisher"):
             organizations += [name for name in _organizations(article.get(role), nodes)]
-    if not organizations and site:
+    if platform:
+        organizations = [name for name in organizations if not names.named(name) and name != platform]
+    elif not organizations and site:
         organizations.append(site)
 
     html_node = tree.css_first("html")
@@ -194,7 +237,15 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         or _first(meta, "citation_publication_date")
         or _first(meta, "citation_date")
     )
-    return PageMetadata(title, _unique(organizations), title_language(title, declared), published)
+    return PageMetadata(title, _unique(organizations), title_language(title, declared), published, platform)
+
+
+def platform_of(url: str) -> str | None:
+    """The service of `_PLATFORMS` that `url` is on (`m.facebook.com` is Facebook's), or None."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return next(
+        (name for domain, name in _PLATFORMS.items() if host == domain or host.endswith("." + domain)), None
+    )
 
 
 def _first(meta: dict[str, list[str]], key: str) -> str | None:
@@ -375,16 +426,20 @@ def _pdf_metadata(content: bytes, url: str) -> PageMetadata:
             created = None
     organizations = tuple(name.strip() for name in author.split(";") if name.strip()) if author else ()
     return PageMetadata(
-        title or readable_file_name(url),
+        title or readable_file_name(url_file_name(url)),
         organizations,
         title_language(title, None),
         created.date() if created else None,
     )
 
 
-def readable_file_name(url: str) -> str | None:
-    """`…/cold-season_needs-2024.pdf` -> `Cold season needs 2024`."""
-    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    name = re.sub(r"\.pdf$", "", name, flags=re.IGNORECASE)
+def url_file_name(url: str) -> str:
+    """The last segment of `url`'s path, its percent-escapes decoded."""
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def readable_file_name(name: str) -> str | None:
+    """`cold-season_needs-2024.pdf` -> `Cold season needs 2024`."""
+    name = _EXTENSION.sub("", name)
     words = " ".join(re.sub(r"[-_+.]+", " ", name).split())
     return words[:1].upper() + words[1:] if words else None
