@@ -31,6 +31,7 @@ from .curate_site import (
     ZAWGYI_TITLE,
     any_host,
     make_project,
+    pdf,
     site,
     slow_site,
     trickling_site,
@@ -899,3 +900,37 @@ def test_add_asks_for_the_organizations_of_a_page_on_a_sharing_service(
         f"issues/2024-03-14.yaml: warning: {drive}: the page is on Google Drive, which does not say who "
         "published it: give the organizations with --by\n",
     )
+
+
+def test_a_pdf_from_a_download_link_is_named_by_its_file_and_a_computer_s_account_is_no_author(
+    project: Project, site: HTTPServer
+) -> None:
+    # A download manager's link (`/download/123`), and a PDF saved from Word with the account's name as author.
+    site.expect_request("/download/123").respond_with_data(
+        pdf(None, None),
+        content_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="Land Rights Briefing 2024.pdf"'},
+    )
+    site.expect_request("/download/456").respond_with_data(
+        pdf("Microsoft Word - draft3.docx", "Windows User"),
+        content_type="application/octet-stream",
+        headers={
+            "Content-Disposition": "attachment; filename=\"fallback.pdf\"; filename*=UTF-8''"
+            "%E1%80%99%E1%80%BC%E1%80%B1%E1%80%9A%E1%80%AC.pdf"
+        },
+    )
+    site.expect_request("/files/statement.pdf").respond_with_data(
+        pdf("Statement on the Airstrikes", "Progressive Voice; admin"), content_type="application/pdf"
+    )
+    base = base_of(site)
+    path = write_issue_file(project, base)
+
+    outcomes = add_resources(
+        project, path, [f"{base}/download/123", f"{base}/download/456", f"{base}/files/statement.pdf"]
+    ).outcomes
+
+    assert [(o.resource.title, o.resource.by) if o.resource else o.message for o in outcomes] == [
+        ("Land Rights Briefing 2024", ()),
+        ("မြေယာ", ()),
+        ("Statement on the Airstrikes", ("Progressive Voice",)),
+    ]

@@ -17,6 +17,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -105,15 +107,23 @@ _LATE_METADATA = re.compile(
     r"<meta\b[^>]*>|<script\b[^>]*application/ld\+json[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL
 )
 _JUNK_PDF_TITLE = re.compile(
-    r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|.*\.(?:docx?|indd|pptx?|odt))$", re.IGNORECASE
+    r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|powerpoint presentation|document\d*|slide \d+"
+    r"|.*\.(?:docx?|indd|pptx?|odt))$",
+    re.IGNORECASE,
 )
+_JUNK_PDF_AUTHOR = re.compile(
+    r"(?:windows user|microsoft office user|user\d*|admin(?:istrator)?|owner|author|unknown|default|pc"
+    r"|hp|dell|lenovo|acer|asus|apple|mac)",
+    re.IGNORECASE,
+)
+"""What a word processor writes as a PDF's `Author` from the computer's account, not the publisher."""
 
 
 def read_document(fetched: Fetched) -> PageMetadata:
     """The metadata of a fetched page or PDF; `Unreadable` for anything else."""
     kind = fetched.content_type
     if kind == "application/pdf" or fetched.content.startswith(b"%PDF-"):
-        return read_pdf(fetched.content, fetched.final_url)
+        return read_pdf(fetched.content, file_name(fetched))
     if kind in ("text/html", "application/xhtml+xml") or (not kind and fetched.content.lstrip()[:1] == b"<"):
         return read_html(
             decode_html(fetched.content, fetched.headers.get("content-type", "")), fetched.final_url
@@ -393,8 +403,26 @@ def _date(value: str | None) -> date | None:
 # -- PDF ----------------------------------------------------------------------
 
 
-def read_pdf(content: bytes, url: str) -> PageMetadata:
-    """Title and author from the PDF's document information; the file name made readable when it has no title."""
+def file_name(fetched: Fetched) -> str:
+    """The name a download is saved under: its `Content-Disposition` header's (`/download/123`,
+    `uc?export=download`), `filename*` before `filename` as RFC 6266 has it; else the URL's last segment."""
+    disposition = fetched.headers.get("content-disposition")
+    if disposition:
+        header = Message()
+        header["content-disposition"] = disposition
+        given = [
+            value for key, value in header.get_params([], header="content-disposition") if key == "filename"
+        ]
+        given.sort(key=lambda value: not isinstance(value, tuple))
+        for value in given:
+            name = collapse_rfc2231_value(value).replace("\\", "/").rsplit("/", 1)[-1].strip()
+            if name:
+                return name
+    return unquote(urlsplit(fetched.final_url).path.rsplit("/", 1)[-1])
+
+
+def read_pdf(content: bytes, name: str) -> PageMetadata:
+    """Title and author from the PDF's document information; its file `name` made readable when it has no title."""
     from pypdf.errors import PyPdfError
 
     # pypdf logs what it works around ("invalid pdf header", "EOF marker not found") as warnings of its
@@ -403,14 +431,14 @@ def read_pdf(content: bytes, url: str) -> PageMetadata:
     level = quiet.level
     quiet.setLevel(logging.CRITICAL + 1)
     try:
-        return _pdf_metadata(content, url)
+        return _pdf_metadata(content, name)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Unreadable(f"not a readable PDF ({exc})") from None
     finally:
         quiet.setLevel(level)
 
 
-def _pdf_metadata(content: bytes, url: str) -> PageMetadata:
+def _pdf_metadata(content: bytes, name: str) -> PageMetadata:
     from pypdf import PdfReader
 
     info = PdfReader(io.BytesIO(content)).metadata
@@ -424,18 +452,17 @@ def _pdf_metadata(content: bytes, url: str) -> PageMetadata:
             created = info.creation_date
         except ValueError:
             created = None
-    organizations = tuple(name.strip() for name in author.split(";") if name.strip()) if author else ()
+    organizations = tuple(
+        part.strip()
+        for part in (author or "").split(";")
+        if part.strip() and not _JUNK_PDF_AUTHOR.fullmatch(part.strip())
+    )
     return PageMetadata(
-        title or readable_file_name(url_file_name(url)),
+        title or readable_file_name(name),
         organizations,
         title_language(title, None),
         created.date() if created else None,
     )
-
-
-def url_file_name(url: str) -> str:
-    """The last segment of `url`'s path, its percent-escapes decoded."""
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
 
 
 def readable_file_name(name: str) -> str | None:
