@@ -934,3 +934,33 @@ def test_a_pdf_from_a_download_link_is_named_by_its_file_and_a_computer_s_accoun
         ("မြေယာ", ()),
         ("Statement on the Airstrikes", ("Progressive Voice",)),
     ]
+
+
+def test_an_amp_page_is_added_at_the_url_of_the_page_it_is_a_copy_of(
+    project: Project, site: HTTPServer
+) -> None:
+    base = base_of(site)
+    site.expect_request("/news/story/amp").respond_with_data(
+        '<!doctype html><html amp lang="en"><head><title>Junta Raids Villages | UN News</title>'
+        '<link rel="canonical" href="/news/story"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    site.expect_request("/statements/appeal/", query_string="amp=1").respond_with_data(
+        '<!doctype html><html \u26a1><head><meta charset="utf-8"><title>Joint Appeal</title>'
+        f'<link rel="canonical" href="{base}/statements/appeal?utm_source=amp"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    path = write_issue_file(project, base)
+
+    story, appeal = add_resources(
+        project, path, [f"{base}/news/story/amp", f"{base}/statements/appeal/?amp=1"]
+    ).outcomes
+    [again] = add_resources(project, path, [f"{base}/news/story/amp"]).outcomes
+
+    assert story.resource is not None
+    assert (story.resource.title, story.resource.url) == ("Junta Raids Villages", f"{base}/news/story")
+    assert appeal.resource is not None and appeal.resource.url == f"{base}/statements/appeal"
+    assert (again.status, again.message) == (
+        "present",
+        f"already in this issue as {base}/news/story; not added again",
+    )

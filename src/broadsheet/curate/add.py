@@ -188,6 +188,14 @@ class Page:
     fetched: Fetched
     metadata: PageMetadata
 
+    @property
+    def url(self) -> str:
+        """The URL to publish: where permanent redirects lead, or the page an AMP copy is of; without tracking."""
+        canonical = self.metadata.canonical
+        return clean(
+            canonical if canonical and url_problem(canonical) is None else self.fetched.permanent_url
+        )
+
 
 async def read_page(fetcher: Fetcher, url: str) -> Page:
     """Fetch and read `url`; `FetchError` or `Unreadable` with the cause."""
@@ -237,7 +245,7 @@ def add_resources(
                 url, "failed", read.cause if isinstance(read, FetchError) else str(read)
             )
             continue
-        published = clean(read.fetched.permanent_url)
+        published = read.url
         page = same_page(published)
         if page in in_issue:
             outcomes[number] = Outcome(

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -42,6 +42,8 @@ class PageMetadata:
     published: date | None = None
     platform: str | None = None
     """The service the page is on (`Google Drive`, `Facebook`), which hosts it for whoever published it."""
+    canonical: str | None = None
+    """For an AMP page, the URL of the page it is a copy of (its `<link rel="canonical">`): the one to publish."""
 
 
 _PLATFORMS = {
@@ -240,6 +242,7 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         organizations.append(site)
 
     html_node = tree.css_first("html")
+    canonical = _amp_canonical(tree, url) if html_node and _is_amp(html_node.attributes) else None
     declared = (html_node.attributes.get("lang") if html_node else None) or _first(meta, "og:locale")
     published = _date(
         _first(meta, "article:published_time")
@@ -247,7 +250,25 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         or _first(meta, "citation_publication_date")
         or _first(meta, "citation_date")
     )
-    return PageMetadata(title, _unique(organizations), title_language(title, declared), published, platform)
+    return PageMetadata(
+        title, _unique(organizations), title_language(title, declared), published, platform, canonical
+    )
+
+
+def _is_amp(attributes: dict[str, str | None]) -> bool:
+    """`<html amp>` or `<html ⚡>`: an AMP copy of a page, made for phones and search engines' caches."""
+    return "amp" in attributes or "\u26a1" in attributes
+
+
+def _amp_canonical(tree: LexborHTMLParser, url: str) -> str | None:
+    """The http(s) URL an AMP page's `<link rel="canonical">` names (every AMP page must), read against `url`."""
+    for link in tree.css("link[rel]"):
+        if "canonical" in (link.attributes.get("rel") or "").lower().split():
+            href = (link.attributes.get("href") or "").strip()
+            absolute = urljoin(url, href) if href else ""
+            if urlsplit(absolute).scheme.lower() in ("http", "https") and urlsplit(absolute).hostname:
+                return absolute
+    return None
 
 
 def platform_of(url: str) -> str | None:
