@@ -267,7 +267,10 @@ def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
         ("failed", "404 Not Found"),
         ("failed", "410 Gone"),
         ("failed", "timed out after 1 s"),
-        ("failed", "neither HTML nor PDF (Content-Type: application/json)"),
+        (
+            "failed",
+            "neither HTML nor PDF (Content-Type: application/json); give its title with --title to add it all the same",
+        ),
         ("failed", "Expected an http(s) URL but received: 'ftp://example.org/file'"),
         (
             "failed",
@@ -721,7 +724,7 @@ def test_a_page_served_as_a_pdf_that_is_not_one_fails_in_one_line_without_the_pd
 
     assert (outcome.status, outcome.message) == (
         "failed",
-        "not a readable PDF (Stream has ended unexpectedly)",
+        "not a readable PDF (Stream has ended unexpectedly); give its title with --title to add it all the same",
     )
     assert [record.getMessage() for record in caplog.records if record.name.startswith("pypdf")] == []
 
@@ -964,3 +967,40 @@ def test_an_amp_page_is_added_at_the_url_of_the_page_it_is_a_copy_of(
         "present",
         f"already in this issue as {base}/news/story; not added again",
     )
+
+
+def test_a_document_neither_html_nor_pdf_is_added_under_the_title_the_editor_gives(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    site.expect_request("/files/briefing.docx").respond_with_data(b"PK\x03\x04", content_type=word)
+    site.expect_request("/old/briefing.docx").respond_with_data(
+        "", status=301, headers={"Location": "/files/briefing.docx"}
+    )
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    before = path.read_text(encoding="utf-8")
+
+    refused = cli("add", "issues/2024-03-14.yaml", f"{base}/old/briefing.docx", cwd=project.root)
+    added = cli(
+        "add",
+        "issues/2024-03-14.yaml",
+        f"{base}/old/briefing.docx",
+        "--title",
+        "Briefing: Land Rights",
+        "--by",
+        "Karen Human Rights Group",
+        cwd=project.root,
+    )
+
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        f"issues/2024-03-14.yaml: error: {base}/old/briefing.docx: neither HTML nor PDF (Content-Type: {word}); "
+        "give its title with --title to add it all the same\n",
+    )
+    assert added.exit_code == 0
+    entry = (
+        f'    - title: "Briefing: Land Rights"\n      url: {base}/files/briefing.docx\n'
+        "      by: Karen Human Rights Group\n"
+    )
+    assert path.read_text(encoding="utf-8") == before.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)

@@ -200,7 +200,10 @@ class Page:
 async def read_page(fetcher: Fetcher, url: str) -> Page:
     """Fetch and read `url`; `FetchError` or `Unreadable` with the cause."""
     fetched = await fetcher.get(url)
-    return Page(fetched, read_document(fetched))
+    try:
+        return Page(fetched, read_document(fetched))
+    except Unreadable as exc:
+        raise Unreadable(str(exc), fetched) from None
 
 
 def add_resources(
@@ -240,10 +243,15 @@ def add_resources(
     additions: dict[str, list[NewResource]] = {}
     for (number, cleaned), read in zip(wanted.items(), pages, strict=True):
         url = urls[number]
-        if isinstance(read, Exception):
-            outcomes[number] = Outcome(
-                url, "failed", read.cause if isinstance(read, FetchError) else str(read)
-            )
+        if isinstance(read, Unreadable) and read.fetched is not None and title:
+            # A Word document, an image: what it is called, the editor says.
+            read = Page(read.fetched, PageMetadata())
+        if isinstance(read, FetchError):
+            outcomes[number] = Outcome(url, "failed", read.cause)
+            continue
+        if isinstance(read, Unreadable):
+            hint = "; give its title with --title to add it all the same" if read.fetched else ""
+            outcomes[number] = Outcome(url, "failed", f"{read}{hint}")
             continue
         published = read.url
         page = same_page(published)

@@ -30,7 +30,12 @@ from .fetch import Fetched
 
 
 class Unreadable(Exception):
-    """A fetched document that is neither HTML nor PDF, or a PDF that cannot be read."""
+    """A fetched document that is neither HTML nor PDF, or a PDF that cannot be read; `fetched`, the answer
+    (where it was read from it), lets an editor who names it (`--title`) add it all the same."""
+
+    def __init__(self, cause: str, fetched: Fetched | None = None) -> None:
+        super().__init__(cause)
+        self.fetched = fetched
 
 
 @dataclass(frozen=True)
