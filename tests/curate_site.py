@@ -131,6 +131,16 @@ def site(httpserver: HTTPServer) -> Iterator[HTTPServer]:
 
 
 @pytest.fixture
+def any_host(site: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> HTTPServer:
+    """`site`, answering for every host as the proxy of plain-HTTP requests: `http://drive.google.com/x`
+    reaches its `/x`, so that a page can be served at the host it is read from."""
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", site.url_for("").rstrip("/"))
+    return site
+
+
+@pytest.fixture
 def slow_site() -> Iterator[HTTPServer]:
     """A second host, threaded, whose /slow page answers after the 1 s timeout of `curate_project`."""
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)

@@ -29,14 +29,16 @@ from .curate_site import (
     BURMESE_TITLE,
     ISSUE,
     ZAWGYI_TITLE,
+    any_host,
     make_project,
+    pdf,
     site,
     slow_site,
     trickling_site,
     write_issue_file,
 )
 
-__all__ = ["site", "slow_site", "trickling_site"]
+__all__ = ["any_host", "site", "slow_site", "trickling_site"]
 
 REPORTS_ANCHOR = "  reports: []   # none yet\n"
 STATEMENTS_ANCHOR = "      by: [Progressive Voice]\n"
@@ -265,7 +267,10 @@ def test_failures_are_one_line_each_and_the_other_urls_are_still_added(
         ("failed", "404 Not Found"),
         ("failed", "410 Gone"),
         ("failed", "timed out after 1 s"),
-        ("failed", "neither HTML nor PDF (Content-Type: application/json)"),
+        (
+            "failed",
+            "neither HTML nor PDF (Content-Type: application/json); give its title with --title to add it all the same",
+        ),
         ("failed", "Expected an http(s) URL but received: 'ftp://example.org/file'"),
         (
             "failed",
@@ -719,7 +724,7 @@ def test_a_page_served_as_a_pdf_that_is_not_one_fails_in_one_line_without_the_pd
 
     assert (outcome.status, outcome.message) == (
         "failed",
-        "not a readable PDF (Stream has ended unexpectedly)",
+        "not a readable PDF (Stream has ended unexpectedly); give its title with --title to add it all the same",
     )
     assert [record.getMessage() for record in caplog.records if record.name.startswith("pypdf")] == []
 
@@ -753,3 +758,249 @@ def test_a_large_page_is_read_for_its_metadata_without_building_its_whole_tree()
     assert int(megabytes) == 20
     assert read == ["Read From The Body ('Body Org',) 2024-03-11\n"]
     assert int(grown) < 40, f"reading 20 MB of HTML took {grown} MB more"
+
+
+def test_a_title_that_is_only_the_site_s_name_is_passed_over_for_the_page_s_own(
+    project: Project, site: HTTPServer
+) -> None:
+    # A theme that writes the site's name as every page's og:title; a site whose page reads only `<title>X`.
+    site.expect_request("/theme").respond_with_data(
+        "<html><head><title>Joint Statement: Stop the Airstrikes &#8211; Progressive Voice Myanmar</title>"
+        '<meta property="og:title" content="Progressive Voice Myanmar">'
+        '<meta property="og:site_name" content="Progressive Voice Myanmar"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    site.expect_request("/status/1").respond_with_data(
+        '<html><head><title>X</title><meta property="og:site_name" content="X"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    base = base_of(site)
+    path = write_issue_file(project, base)
+
+    theme, status = add_resources(project, path, [f"{base}/theme", f"{base}/status/1"]).outcomes
+
+    assert theme.resource is not None
+    assert theme.resource.title == "Joint Statement: Stop the Airstrikes"
+    assert (status.status, status.message) == ("failed", "found no title on the page; give one with --title")
+
+
+@pytest.mark.parametrize(
+    ("url", "head", "title"),
+    [
+        (
+            "https://khrg.org/2024/03/land",
+            '<meta property="og:title" content="Report on Land Confiscation | Karen Human Rights Group">',
+            "Report on Land Confiscation",
+        ),
+        (
+            "https://www.progressivevoicemyanmar.org/2024/03/12/appeal/",
+            '<meta property="og:title" content="Progressive Voice Myanmar"><title>An Appeal - Progressive Voice Myanmar</title>',
+            "An Appeal",
+        ),
+        (
+            "https://burma.irrawaddy.com/news/1",
+            '<meta property="og:title" content="The Irrawaddy &#8211; Junta Raids Villages">',
+            "Junta Raids Villages",
+        ),
+        (
+            "https://www.mizzima.com.mm/article/1",
+            "<title>Floods in Bago | Mizzima</title>",
+            "Floods in Bago",
+        ),
+        (
+            "https://x.com/someone/status/1",
+            "<title>X</title>",
+            None,
+        ),
+        # Two letters are too few to tell a site's initials from a title's words.
+        (
+            "https://news.un.org/en/story/1",
+            '<meta property="og:title" content="Myanmar - Urgent Needs">',
+            "Myanmar - Urgent Needs",
+        ),
+        (
+            "http://127.0.0.1:8000/page",
+            '<meta property="og:title" content="Myanmar - The Forgotten Crisis">',
+            "Myanmar - The Forgotten Crisis",
+        ),
+    ],
+    ids=[
+        "initials",
+        "og:title of the site's name",
+        "leading name",
+        "a .com.mm host",
+        "x.com",
+        "un.org",
+        "address",
+    ],
+)
+def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
+    url: str, head: str, title: str | None
+) -> None:
+    assert read_html(f"<html><head>{head}</head></html>", url).title == title
+
+
+@pytest.mark.parametrize(
+    ("url", "head", "title", "by"),
+    [
+        (
+            "https://drive.google.com/file/d/1a2b/view?usp=sharing",
+            '<meta property="og:title" content="PV_Statement_on_Airstrikes_ENG.pdf">'
+            '<meta property="og:site_name" content="Google Docs">'
+            "<title>PV_Statement_on_Airstrikes_ENG.pdf - Google Drive</title>",
+            "PV Statement on Airstrikes ENG",
+            (),
+        ),
+        (
+            "https://www.dropbox.com/scl/fi/x/Annual-Report.pdf?dl=0",
+            '<meta property="og:site_name" content="Dropbox"><meta property="og:title" content="Annual Report 2023.pdf">',
+            "Annual Report 2023",
+            (),
+        ),
+        (
+            "https://m.facebook.com/progressivevoicemyanmar/posts/1",
+            '<meta property="og:title" content="Statement on the Airstrikes in Sagaing">'
+            '<meta property="og:site_name" content="Facebook">',
+            "Statement on the Airstrikes in Sagaing",
+            (),
+        ),
+        (
+            "https://progressivevoice.medium.com/an-appeal-1",
+            '<meta property="og:title" content="An Appeal"><meta property="og:site_name" content="Medium">'
+            '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "An Appeal", "publisher": '
+            '[{"@type": "Organization", "name": "Medium"}, {"@type": "Organization", "name": "Progressive Voice"}]}'
+            "</script>",
+            "An Appeal",
+            ("Progressive Voice",),
+        ),
+    ],
+    ids=["google drive", "dropbox", "facebook", "medium"],
+)
+def test_a_page_on_a_file_sharing_or_social_service_is_not_by_that_service(
+    url: str, head: str, title: str, by: tuple[str, ...]
+) -> None:
+    page = read_html(f"<html><head>{head}</head></html>", url)
+    assert (page.title, page.organizations) == (title, by)
+    assert page.platform is not None
+
+
+def test_add_asks_for_the_organizations_of_a_page_on_a_sharing_service(
+    project: Project, any_host: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    any_host.expect_request("/file/d/1a2b/view").respond_with_data(
+        '<html><head><meta property="og:title" content="Briefing_Paper_Land-Rights.pdf">'
+        '<meta property="og:site_name" content="Google Docs"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    write_issue_file(project, base_of(any_host))
+    drive = "http://drive.google.com/file/d/1a2b/view"
+
+    result = cli("add", "issues/2024-03-14.yaml", drive, cwd=project.root)
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        f"issues/2024-03-14.yaml: added under statements: 'Briefing Paper Land Rights' <{drive}>\n",
+        f"issues/2024-03-14.yaml: warning: {drive}: the page is on Google Drive, which does not say who "
+        "published it: give the organizations with --by\n",
+    )
+
+
+def test_a_pdf_from_a_download_link_is_named_by_its_file_and_a_computer_s_account_is_no_author(
+    project: Project, site: HTTPServer
+) -> None:
+    # A download manager's link (`/download/123`), and a PDF saved from Word with the account's name as author.
+    site.expect_request("/download/123").respond_with_data(
+        pdf(None, None),
+        content_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="Land Rights Briefing 2024.pdf"'},
+    )
+    site.expect_request("/download/456").respond_with_data(
+        pdf("Microsoft Word - draft3.docx", "Windows User"),
+        content_type="application/octet-stream",
+        headers={
+            "Content-Disposition": "attachment; filename=\"fallback.pdf\"; filename*=UTF-8''"
+            "%E1%80%99%E1%80%BC%E1%80%B1%E1%80%9A%E1%80%AC.pdf"
+        },
+    )
+    site.expect_request("/files/statement.pdf").respond_with_data(
+        pdf("Statement on the Airstrikes", "Progressive Voice; admin"), content_type="application/pdf"
+    )
+    base = base_of(site)
+    path = write_issue_file(project, base)
+
+    outcomes = add_resources(
+        project, path, [f"{base}/download/123", f"{base}/download/456", f"{base}/files/statement.pdf"]
+    ).outcomes
+
+    assert [(o.resource.title, o.resource.by) if o.resource else o.message for o in outcomes] == [
+        ("Land Rights Briefing 2024", ()),
+        ("မြေယာ", ()),
+        ("Statement on the Airstrikes", ("Progressive Voice",)),
+    ]
+
+
+def test_an_amp_page_is_added_at_the_url_of_the_page_it_is_a_copy_of(
+    project: Project, site: HTTPServer
+) -> None:
+    base = base_of(site)
+    site.expect_request("/news/story/amp").respond_with_data(
+        '<!doctype html><html amp lang="en"><head><title>Junta Raids Villages | UN News</title>'
+        '<link rel="canonical" href="/news/story"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    site.expect_request("/statements/appeal/", query_string="amp=1").respond_with_data(
+        '<!doctype html><html \u26a1><head><meta charset="utf-8"><title>Joint Appeal</title>'
+        f'<link rel="canonical" href="{base}/statements/appeal?utm_source=amp"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    path = write_issue_file(project, base)
+
+    story, appeal = add_resources(
+        project, path, [f"{base}/news/story/amp", f"{base}/statements/appeal/?amp=1"]
+    ).outcomes
+    [again] = add_resources(project, path, [f"{base}/news/story/amp"]).outcomes
+
+    assert story.resource is not None
+    assert (story.resource.title, story.resource.url) == ("Junta Raids Villages", f"{base}/news/story")
+    assert appeal.resource is not None and appeal.resource.url == f"{base}/statements/appeal"
+    assert (again.status, again.message) == (
+        "present",
+        f"already in this issue as {base}/news/story; not added again",
+    )
+
+
+def test_a_document_neither_html_nor_pdf_is_added_under_the_title_the_editor_gives(
+    project: Project, site: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    site.expect_request("/files/briefing.docx").respond_with_data(b"PK\x03\x04", content_type=word)
+    site.expect_request("/old/briefing.docx").respond_with_data(
+        "", status=301, headers={"Location": "/files/briefing.docx"}
+    )
+    base = base_of(site)
+    path = write_issue_file(project, base)
+    before = path.read_text(encoding="utf-8")
+
+    refused = cli("add", "issues/2024-03-14.yaml", f"{base}/old/briefing.docx", cwd=project.root)
+    added = cli(
+        "add",
+        "issues/2024-03-14.yaml",
+        f"{base}/old/briefing.docx",
+        "--title",
+        "Briefing: Land Rights",
+        "--by",
+        "Karen Human Rights Group",
+        cwd=project.root,
+    )
+
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        f"issues/2024-03-14.yaml: error: {base}/old/briefing.docx: neither HTML nor PDF (Content-Type: {word}); "
+        "give its title with --title to add it all the same\n",
+    )
+    assert added.exit_code == 0
+    entry = (
+        f'    - title: "Briefing: Land Rights"\n      url: {base}/files/briefing.docx\n'
+        "      by: Karen Human Rights Group\n"
+    )
+    assert path.read_text(encoding="utf-8") == before.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)

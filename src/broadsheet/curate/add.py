@@ -159,6 +159,10 @@ def make_resource(
             or ((organization,) if organization else ())
         )
     )
+    if page.platform and not names:
+        warnings.append(
+            f"the page is on {page.platform}, which does not say who published it: give the organizations with --by"
+        )
     lang = title_language(chosen, page.lang)
     source_language = settings.source_locale.replace("-", "_").split("_")[0]
     return NewResource(chosen, url, names, lang if lang and lang != source_language else None), warnings
@@ -184,11 +188,22 @@ class Page:
     fetched: Fetched
     metadata: PageMetadata
 
+    @property
+    def url(self) -> str:
+        """The URL to publish: where permanent redirects lead, or the page an AMP copy is of; without tracking."""
+        canonical = self.metadata.canonical
+        return clean(
+            canonical if canonical and url_problem(canonical) is None else self.fetched.permanent_url
+        )
+
 
 async def read_page(fetcher: Fetcher, url: str) -> Page:
     """Fetch and read `url`; `FetchError` or `Unreadable` with the cause."""
     fetched = await fetcher.get(url)
-    return Page(fetched, read_document(fetched))
+    try:
+        return Page(fetched, read_document(fetched))
+    except Unreadable as exc:
+        raise Unreadable(str(exc), fetched) from None
 
 
 def add_resources(
@@ -228,12 +243,17 @@ def add_resources(
     additions: dict[str, list[NewResource]] = {}
     for (number, cleaned), read in zip(wanted.items(), pages, strict=True):
         url = urls[number]
-        if isinstance(read, Exception):
-            outcomes[number] = Outcome(
-                url, "failed", read.cause if isinstance(read, FetchError) else str(read)
-            )
+        if isinstance(read, Unreadable) and read.fetched is not None and title:
+            # A Word document, an image: what it is called, the editor says.
+            read = Page(read.fetched, PageMetadata())
+        if isinstance(read, FetchError):
+            outcomes[number] = Outcome(url, "failed", read.cause)
             continue
-        published = clean(read.fetched.permanent_url)
+        if isinstance(read, Unreadable):
+            hint = "; give its title with --title to add it all the same" if read.fetched else ""
+            outcomes[number] = Outcome(url, "failed", f"{read}{hint}")
+            continue
+        published = read.url
         page = same_page(published)
         if page in in_issue:
             outcomes[number] = Outcome(

@@ -199,7 +199,7 @@ def _resource(
         notes.append(f"{candidate.url}: the page could not be read ({cause}); added from the feed alone")
         metadata, url = PageMetadata(), candidate.url
     else:
-        metadata, url = page.metadata, clean(page.fetched.permanent_url)
+        metadata, url = page.metadata, page.url
         page_key = same_page(url)
         moved = page_key != same_page(candidate.url)
         if moved and page_key in published:

@@ -17,8 +17,10 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -28,7 +30,12 @@ from .fetch import Fetched
 
 
 class Unreadable(Exception):
-    """A fetched document that is neither HTML nor PDF, or a PDF that cannot be read."""
+    """A fetched document that is neither HTML nor PDF, or a PDF that cannot be read; `fetched`, the answer
+    (where it was read from it), lets an editor who names it (`--title`) add it all the same."""
+
+    def __init__(self, cause: str, fetched: Fetched | None = None) -> None:
+        super().__init__(cause)
+        self.fetched = fetched
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,44 @@ class PageMetadata:
     lang: str | None = None
     """Language of the title: a language code such as `my`, or None when nothing says."""
     published: date | None = None
+    platform: str | None = None
+    """The service the page is on (`Google Drive`, `Facebook`), which hosts it for whoever published it."""
+    canonical: str | None = None
+    """For an AMP page, the URL of the page it is a copy of (its `<link rel="canonical">`): the one to publish."""
+
+
+_PLATFORMS = {
+    "drive.google.com": "Google Drive",
+    "docs.google.com": "Google Docs",
+    "sites.google.com": "Google Sites",
+    "dropbox.com": "Dropbox",
+    "onedrive.live.com": "OneDrive",
+    "1drv.ms": "OneDrive",
+    "sharepoint.com": "SharePoint",
+    "box.com": "Box",
+    "wetransfer.com": "WeTransfer",
+    "facebook.com": "Facebook",
+    "fb.watch": "Facebook",
+    "x.com": "X",
+    "twitter.com": "X",
+    "t.me": "Telegram",
+    "instagram.com": "Instagram",
+    "linkedin.com": "LinkedIn",
+    "tiktok.com": "TikTok",
+    "youtube.com": "YouTube",
+    "youtu.be": "YouTube",
+    "vimeo.com": "Vimeo",
+    "soundcloud.com": "SoundCloud",
+    "medium.com": "Medium",
+    "substack.com": "Substack",
+    "scribd.com": "Scribd",
+    "issuu.com": "Issuu",
+    "flipsnack.com": "Flipsnack",
+    "canva.com": "Canva",
+}
+"""Services where organizations put what they publish: their `og:site_name` names the service, not the publisher."""
+_EXTENSION = re.compile(r"\.(?:pdf|docx?|odt|rtf|pptx?|xlsx?|jpe?g|png|mp4|zip)$", re.IGNORECASE)
+"""A file name's ending, as a shared file's page (Google Drive, Dropbox) gives it for a title."""
 
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
@@ -69,17 +114,27 @@ _LATE_METADATA = re.compile(
     r"<meta\b[^>]*>|<script\b[^>]*application/ld\+json[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL
 )
 _JUNK_PDF_TITLE = re.compile(
-    r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|.*\.(?:docx?|indd|pptx?|odt))$", re.IGNORECASE
+    r"^(?:microsoft (?:word|powerpoint) - .*|untitled.*|powerpoint presentation|document\d*|slide \d+"
+    r"|.*\.(?:docx?|indd|pptx?|odt))$",
+    re.IGNORECASE,
 )
+_JUNK_PDF_AUTHOR = re.compile(
+    r"(?:windows user|microsoft office user|user\d*|admin(?:istrator)?|owner|author|unknown|default|pc"
+    r"|hp|dell|lenovo|acer|asus|apple|mac)",
+    re.IGNORECASE,
+)
+"""What a word processor writes as a PDF's `Author` from the computer's account, not the publisher."""
 
 
 def read_document(fetched: Fetched) -> PageMetadata:
     """The metadata of a fetched page or PDF; `Unreadable` for anything else."""
     kind = fetched.content_type
     if kind == "application/pdf" or fetched.content.startswith(b"%PDF-"):
-        return read_pdf(fetched.content, fetched.final_url)
+        return read_pdf(fetched.content, file_name(fetched))
     if kind in ("text/html", "application/xhtml+xml") or (not kind and fetched.content.lstrip()[:1] == b"<"):
-        return read_html(decode_html(fetched.content, fetched.headers.get("content-type", "")))
+        return read_html(
+            decode_html(fetched.content, fetched.headers.get("content-type", "")), fetched.final_url
+        )
     raise Unreadable(f"neither HTML nor PDF (Content-Type: {kind or 'none'})")
 
 
@@ -141,7 +196,8 @@ def metadata_part(text: str) -> str:
     return text[: end.start()] + "".join(match.group() for match in _LATE_METADATA.finditer(text, end.end()))
 
 
-def read_html(text: str) -> PageMetadata:
+def read_html(text: str, url: str = "") -> PageMetadata:
+    """What the page at `url` says about itself; `url` tells its site's name where the page does not."""
     tree = LexborHTMLParser(metadata_part(text))
     meta: dict[str, list[str]] = {}
     for node in tree.css("meta"):
@@ -157,27 +213,41 @@ def read_html(text: str) -> PageMetadata:
     site = _first(meta, "og:site_name") or _site_from_json_ld(nodes)
 
     title_node = tree.css_first("title")
+    element = tidy(title_node.text()) if title_node else None
     ld_title = tidy(_text(article.get("headline") or article.get("name"))) if article else None
-    title = (
-        _first(meta, "og:title")
-        or ld_title
-        or _first(meta, "citation_title")
-        or _first(meta, "twitter:title")
+    names = _SiteNames(site, _host_label(url))
+    # A title that is only the site's name (a theme's og:title on every page, x.com's bare `<title>X`) says
+    # nothing of the page: the next source is asked.
+    title = next(
+        (
+            _without_site(candidate, names)
+            for candidate in (
+                _first(meta, "og:title"),
+                ld_title,
+                _first(meta, "citation_title"),
+                _first(meta, "twitter:title"),
+            )
+            if candidate and not names.named(candidate)
+        ),
+        _from_title_element(element, names) if element and not names.named(element) else None,
     )
-    title = (
-        _without_site(title, site)
-        if title
-        else _from_title_element(tidy(title_node.text()) if title_node else None, site)
-    )
+
+    if title and _EXTENSION.search(title):
+        # A shared file's name, as Google Drive and Dropbox title its page.
+        title = readable_file_name(title)
+    platform = platform_of(url)
 
     organizations = list(meta.get("citation_author", []))
     if article:
         for role in ("author", "publisher"):
             organizations += [name for name in _organizations(article.get(role), nodes)]
-    if not organizations and site:
+    if platform:
+        organizations = [name for name in organizations if not names.named(name) and name != platform]
+    elif not organizations and site:
         organizations.append(site)
 
     html_node = tree.css_first("html")
+    canonical = _amp_canonical(tree, url) if html_node and _is_amp(html_node.attributes) else None
     declared = (html_node.attributes.get("lang") if html_node else None) or _first(meta, "og:locale")
     published = _date(
         _first(meta, "article:published_time")
@@ -185,7 +255,33 @@ def read_html(text: str) -> PageMetadata:
         or _first(meta, "citation_publication_date")
         or _first(meta, "citation_date")
     )
-    return PageMetadata(title, _unique(organizations), title_language(title, declared), published)
+    return PageMetadata(
+        title, _unique(organizations), title_language(title, declared), published, platform, canonical
+    )
+
+
+def _is_amp(attributes: dict[str, str | None]) -> bool:
+    """`<html amp>` or `<html ⚡>`: an AMP copy of a page, made for phones and search engines' caches."""
+    return "amp" in attributes or "\u26a1" in attributes
+
+
+def _amp_canonical(tree: LexborHTMLParser, url: str) -> str | None:
+    """The http(s) URL an AMP page's `<link rel="canonical">` names (every AMP page must), read against `url`."""
+    for link in tree.css("link[rel]"):
+        if "canonical" in (link.attributes.get("rel") or "").lower().split():
+            href = (link.attributes.get("href") or "").strip()
+            absolute = urljoin(url, href) if href else ""
+            if urlsplit(absolute).scheme.lower() in ("http", "https") and urlsplit(absolute).hostname:
+                return absolute
+    return None
+
+
+def platform_of(url: str) -> str | None:
+    """The service of `_PLATFORMS` that `url` is on (`m.facebook.com` is Facebook's), or None."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return next(
+        (name for domain, name in _PLATFORMS.items() if host == domain or host.endswith("." + domain)), None
+    )
 
 
 def _first(meta: dict[str, list[str]], key: str) -> str | None:
@@ -248,23 +344,55 @@ def _unique(names: list[str]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _without_site(title: str, site: str | None) -> str:
+_HOST_SUFFIXES = {"co", "com", "org", "net", "gov", "edu", "ac", "or", "ne", "go"}
+
+
+def _host_label(url: str) -> str:
+    """The name a site's host gives it: `hrw` of `www.hrw.org`, `irrawaddy` of `burma.irrawaddy.com`,
+    `mizzima` of `mizzima.com.mm`; empty for an address (`127.0.0.1`) or a host of one label."""
+    labels = (urlsplit(url).hostname or "").lower().rstrip(".").split(".")
+    if len(labels) < 2 or labels[-1].isdigit():
+        return ""
+    if len(labels) > 2 and len(labels[-1]) == 2 and labels[-2] in _HOST_SUFFIXES:
+        return labels[-3]
+    return labels[-2]
+
+
+@dataclass(frozen=True)
+class _SiteNames:
+    """How a page's site is named: its `og:site_name` (or JSON-LD `WebSite`), and the name its host gives it."""
+
+    site: str | None
+    host: str
+
+    def named(self, text: str) -> bool:
+        """Whether `text` is the site's name: as the page gives it, or as its host spells it, whole
+        (`Progressive Voice Myanmar` at progressivevoicemyanmar.org, `The Irrawaddy` at irrawaddy.com) or
+        by initials of three letters or more (`Karen Human Rights Group` at khrg.org)."""
+        if self.site and text.casefold() == self.site.casefold():
+            return True
+        if not self.host:
+            return False
+        words = re.findall(r"\w+", text.casefold())
+        host = self.host.replace("-", "")
+        spelled = "".join(words)
+        initials = "".join(word[0] for word in words) if len(host) >= 3 else None
+        return host in (spelled, spelled.removeprefix("the"), initials)
+
+
+def _without_site(title: str, names: _SiteNames) -> str:
     """`title` without a leading or trailing segment that is the site's name."""
-    if not site:
-        return title
     parts = _SEPARATORS.split(title)
-    if len(parts) > 1 and parts[-1].casefold() == site.casefold():
-        return title[: title.casefold().rindex(site.casefold())].rstrip(_SEPARATOR_CHARS).rstrip()
-    if len(parts) > 1 and parts[0].casefold() == site.casefold():
-        return title[len(site) :].lstrip(_SEPARATOR_CHARS).lstrip()
+    if len(parts) > 1 and names.named(parts[-1]):
+        return title[: len(title) - len(parts[-1])].rstrip(_SEPARATOR_CHARS).rstrip()
+    if len(parts) > 1 and names.named(parts[0]):
+        return title[len(parts[0]) :].lstrip(_SEPARATOR_CHARS).lstrip()
     return title
 
 
-def _from_title_element(title: str | None, site: str | None) -> str | None:
+def _from_title_element(title: str, names: _SiteNames) -> str:
     """A `<title>` without the site's name: `… - Site` (any dash), `… | Site`, `Report | … | Site`."""
-    if not title:
-        return None
-    stripped = _without_site(title, site)
+    stripped = _without_site(title, names)
     if stripped == title:
         # No known site name: the last segment after a strong separator is taken to be it.
         match = list(re.finditer(_STRONG_SEPARATOR, title))
@@ -301,8 +429,26 @@ def _date(value: str | None) -> date | None:
 # -- PDF ----------------------------------------------------------------------
 
 
-def read_pdf(content: bytes, url: str) -> PageMetadata:
-    """Title and author from the PDF's document information; the file name made readable when it has no title."""
+def file_name(fetched: Fetched) -> str:
+    """The name a download is saved under: its `Content-Disposition` header's (`/download/123`,
+    `uc?export=download`), `filename*` before `filename` as RFC 6266 has it; else the URL's last segment."""
+    disposition = fetched.headers.get("content-disposition")
+    if disposition:
+        header = Message()
+        header["content-disposition"] = disposition
+        given = [
+            value for key, value in header.get_params([], header="content-disposition") if key == "filename"
+        ]
+        given.sort(key=lambda value: not isinstance(value, tuple))
+        for value in given:
+            name = collapse_rfc2231_value(value).replace("\\", "/").rsplit("/", 1)[-1].strip()
+            if name:
+                return name
+    return unquote(urlsplit(fetched.final_url).path.rsplit("/", 1)[-1])
+
+
+def read_pdf(content: bytes, name: str) -> PageMetadata:
+    """Title and author from the PDF's document information; its file `name` made readable when it has no title."""
     from pypdf.errors import PyPdfError
 
     # pypdf logs what it works around ("invalid pdf header", "EOF marker not found") as warnings of its
@@ -311,14 +457,14 @@ def read_pdf(content: bytes, url: str) -> PageMetadata:
     level = quiet.level
     quiet.setLevel(logging.CRITICAL + 1)
     try:
-        return _pdf_metadata(content, url)
+        return _pdf_metadata(content, name)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Unreadable(f"not a readable PDF ({exc})") from None
     finally:
         quiet.setLevel(level)
 
 
-def _pdf_metadata(content: bytes, url: str) -> PageMetadata:
+def _pdf_metadata(content: bytes, name: str) -> PageMetadata:
     from pypdf import PdfReader
 
     info = PdfReader(io.BytesIO(content)).metadata
@@ -332,18 +478,21 @@ def _pdf_metadata(content: bytes, url: str) -> PageMetadata:
             created = info.creation_date
         except ValueError:
             created = None
-    organizations = tuple(name.strip() for name in author.split(";") if name.strip()) if author else ()
+    organizations = tuple(
+        part.strip()
+        for part in (author or "").split(";")
+        if part.strip() and not _JUNK_PDF_AUTHOR.fullmatch(part.strip())
+    )
     return PageMetadata(
-        title or readable_file_name(url),
+        title or readable_file_name(name),
         organizations,
         title_language(title, None),
         created.date() if created else None,
     )
 
 
-def readable_file_name(url: str) -> str | None:
-    """`…/cold-season_needs-2024.pdf` -> `Cold season needs 2024`."""
-    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    name = re.sub(r"\.pdf$", "", name, flags=re.IGNORECASE)
+def readable_file_name(name: str) -> str | None:
+    """`cold-season_needs-2024.pdf` -> `Cold season needs 2024`."""
+    name = _EXTENSION.sub("", name)
     words = " ".join(re.sub(r"[-_+.]+", " ", name).split())
     return words[:1].upper() + words[1:] if words else None
