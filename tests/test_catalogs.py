@@ -1534,3 +1534,46 @@ def test_zero_width_characters_inside_burmese_text_are_kept_and_not_reported(
     assert result.exit_code == 0, result.output
     assert [line for line in result.stderr.splitlines() if line.startswith("locales/")] == []
     assert Renderer(sample_project).render(localize(sample_project, issue, "my")).subject == marked
+
+
+def test_a_translation_msgcat_joined_from_two_catalogs_is_an_error_at_its_msgstr_and_english_is_shown(
+    sample_project: Project, cli, tmp_path: Path
+) -> None:
+    # msgcat gives a message two catalogs translate differently both versions, each after a #-#-#-#-# line, and
+    # marks it fuzzy: with the mark cleared and the versions left, the marker lines went out as the name.
+    msgcat = shutil.which("msgcat")
+    assert msgcat, "GNU gettext's msgcat is missing; ./scripts/test installs it"
+    po = catalogs.catalog_path(sample_project, "my", "names")
+    other = tmp_path / "names-aung.po"
+    other.write_text(
+        po.read_text(encoding="utf-8").replace("ဟျူးမင်းရိုက်ဝေါ့ချ်", "ဟျူမင်း ရိုက်ဝေါ့ချ်"), encoding="utf-8"
+    )
+    subprocess.run([msgcat, "-o", str(po), str(po), str(other)], check=True)
+    joined = po.read_text(encoding="utf-8")
+    assert '#, fuzzy\nmsgid "Human Rights Watch"' in joined
+    # A draft, as msgcat left it: not checked, nor used.
+    assert "names.po:" not in cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr
+    po.write_text(
+        joined.replace('#, fuzzy\nmsgid "Human Rights Watch"', 'msgid "Human Rights Watch"'), "utf-8"
+    )
+    line = po.read_text(encoding="utf-8").splitlines().index('msgid "Human Rights Watch"') + 2
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 1
+    assert [said for said in result.stderr.splitlines() if "names.po" in said] == [
+        f"locales/my/LC_MESSAGES/names.po:{line}: error: msgstr: translation is 2 versions that msgcat joined "
+        "(each after a #-#-#-#-# line), from catalogs that translate it differently: keep one of them and delete "
+        "the #-#-#-#-# lines; until then it is taken as untranslated (English shown)"
+    ]
+    issue = read_issue(sample_project.root / SAMPLE_ISSUE, sample_project.settings, SAMPLE_ISSUE).issue
+    assert issue is not None
+    edition = localize(sample_project, issue, "my")
+    email = Renderer(sample_project).render(edition)
+    assert "#-#-#-#-#" not in email.text
+    assert "Human Rights Watch" in email.text
+    assert (
+        "issues/2023-12-21.yaml: warning: my: 1 of 11 messages in locales/my/LC_MESSAGES/names.po untranslated; "
+        "English shown" in [str(d) for d in edition.diagnostics]
+    )
+    status = cli("catalog", "status", "--json", cwd=sample_project.root)
+    row = next(row for row in json.loads(status.stdout) if row["domain"] == "names")
+    assert row["messages"] == {"translated": 10, "fuzzy": 0, "untranslated": 1, "total": 11}

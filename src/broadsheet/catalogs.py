@@ -38,11 +38,13 @@ from .atomic import write_atomic
 from .errors import BroadsheetError, Diagnostic, InvalidInput, Severity, errors_in
 from .i18n import (
     INTERFACE,
+    JOINED,
     NAMES,
     Loaded,
     blank,
     catalog_path,
     issue_domain,
+    joined_versions,
     load_catalog,
     plural_count,
     plural_forms,
@@ -967,7 +969,7 @@ def check_catalog(
 ) -> list[Diagnostic]:
     """Errors in one `.po` file: its syntax and encoding, translations Python cannot format, lost
     placeholders, links and markup, HTML the original has not, Zawgyi text, a line break in a translation of
-    one of `subjects` (an email's subject); and, as warnings, translations that are only spaces and, in an
+    one of `subjects` (an email's subject), versions of a translation that msgcat joined; and, as warnings, translations that are only spaces and, in an
     issue's content (`is_markdown`), translations that are a copy of the original."""
     display = shown(project, path)
     try:
@@ -1047,6 +1049,20 @@ def _problems(
                     )
                 )
                 continue
+            versions = joined_versions(translation)
+            if versions:
+                diagnostics.append(
+                    Diagnostic(
+                        display,
+                        line,
+                        0,
+                        "msgstr",
+                        f"translation is {versions} versions that msgcat joined (each after a {JOINED} line), "
+                        f"from catalogs that translate it differently: keep one of them and delete the {JOINED} "
+                        "lines; until then it is taken as untranslated (English shown)",
+                    )
+                )
+                continue
             if is_markdown and translation.strip() == ids[0].strip() and len(ids[0].split()) >= _COPIED_WORDS:
                 diagnostics.append(
                     Diagnostic(
@@ -1107,10 +1123,6 @@ def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> li
     return diagnostics
 
 
-_JOINED = "#-#-#-#-#"
-"""What begins each header that msgcat joins into one, when it concatenates catalogs with other headers."""
-
-
 def _header_problems(project: Project, path: Path, locale: str) -> list[Diagnostic]:
     """Warnings at the header of the catalog at `path`, read for `locale`: at a `Language` field naming another
     language (`th` in `locales/my/`; a region or script of its own, `my_MM` or `my-MM`, is the same language),
@@ -1148,7 +1160,7 @@ def _header_problems(project: Project, path: Path, locale: str) -> list[Diagnost
                 )
             )
             break
-    joined = [field for field in header.fields if field.text.startswith(_JOINED)]
+    joined = [field for field in header.fields if field.text.startswith(JOINED)]
     if joined:
         found.append(
             Diagnostic(
@@ -1156,9 +1168,9 @@ def _header_problems(project: Project, path: Path, locale: str) -> list[Diagnost
                 joined[0].line,
                 0,
                 "header",
-                f"the header is {len(joined)} catalogs' headers joined by msgcat (each after a {_JOINED} line), "
+                f"the header is {len(joined)} catalogs' headers joined by msgcat (each after a {JOINED} line), "
                 "which cannot be read as one: its Language and Plural-Forms are taken for none; keep one header's "
-                f"fields and delete the others with their {_JOINED} lines (msgcat --use-first keeps the first header)",
+                f"fields and delete the others with their {JOINED} lines (msgcat --use-first keeps the first header)",
                 Severity.WARNING,
             )
         )

@@ -91,7 +91,8 @@ def plural_count(locale: str) -> int:
 
 
 def used_forms(message_id: object, string: object, locale: str) -> tuple[str, ...] | None:
-    """The forms of a translation that `locale` uses, or None when one of them is missing or `blank`.
+    """The forms of a translation that `locale` uses, or None when one of them is missing, `blank` or holds
+    versions that msgcat joined (`joined_versions`).
 
     A plural message takes its language's forms: `pybabel init -l my` writes nplurals=2 for Burmese, whose
     translator leaves msgstr[1] empty (never used, Burmese having one form); a French catalog with one form
@@ -101,7 +102,7 @@ def used_forms(message_id: object, string: object, locale: str) -> tuple[str, ..
     if len(texts(message_id)) > 1:
         count = plural_count(locale)
         strings = strings[:count] if len(strings) >= count else ()
-    return strings if strings and not any(map(blank, strings)) else None
+    return strings if strings and not any(blank(s) or joined_versions(s) for s in strings) else None
 
 
 def blank(text: str) -> bool:
@@ -110,6 +111,19 @@ def blank(text: str) -> bool:
     which give an invisible subject or heading. Burmese text holding a zero-width space between its phrases
     shows its letters, and is not blank."""
     return all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
+
+
+JOINED = "#-#-#-#-#"
+"""What begins and ends the line msgcat writes before each version it joins into one text (a header, or the
+translation of a message that the catalogs it concatenates translate differently): `#-#-#-#-#  names.po  #-#-#-#-#`."""
+_JOINED_LINE = re.compile(rf"^{JOINED}  .*  {JOINED}$", re.M)
+
+
+def joined_versions(text: str) -> int:
+    """How many versions msgcat joined into `text`, one after each of its `JOINED` lines; 0 when it joined none.
+    It marks such a translation fuzzy; with the mark cleared and the versions left, the lines went out as the
+    translation."""
+    return len(_JOINED_LINE.findall(text))
 
 
 def texts(value: object) -> tuple[str, ...]:
