@@ -1577,3 +1577,23 @@ def test_a_translation_msgcat_joined_from_two_catalogs_is_an_error_at_its_msgstr
     status = cli("catalog", "status", "--json", cwd=sample_project.root)
     row = next(row for row in json.loads(status.stdout) if row["domain"] == "names")
     assert row["messages"] == {"translated": 10, "fuzzy": 0, "untranslated": 1, "total": 11}
+
+
+def test_catalog_status_warns_at_a_language_header_naming_another_language_as_check_does(
+    sample_project: Project, cli
+) -> None:
+    # Said by check, build and site, not where a translator looks at their catalogs.
+    path = catalogs.catalog_path(sample_project, "my", "names")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"Language: my\\n"', '"Language: th\\n"'), encoding="utf-8")
+    line = text.splitlines().index('"Language: my\\n"') + 1
+    warning = (
+        f"locales/my/LC_MESSAGES/names.po:{line}: warning: Language: the header says the catalog is in Thai, but "
+        "it is read for the Burmese edition, as it is in locales/my/: write Language: my, or if its translations "
+        "are in Thai, move it to locales/th/LC_MESSAGES/names.po"
+    )
+    for arguments in ((), (SAMPLE_ISSUE, "--json")):
+        status = cli("catalog", "status", *arguments, cwd=sample_project.root)
+        assert status.exit_code == 0, status.output
+        assert status.stderr.splitlines() == [warning]
+    assert warning in cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr.splitlines()

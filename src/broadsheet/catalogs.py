@@ -743,6 +743,18 @@ def status_report(project: Project, issue_path: Path | None = None) -> list[Cata
     return [status(project, locale, domain) for locale in project.settings.locales[1:] for domain in domains]
 
 
+def header_warnings(project: Project, statuses: Iterable[CatalogStatus]) -> list[Diagnostic]:
+    """The warnings `check` gives at the headers of the catalogs that `statuses` count (a Language naming another
+    language, a header msgcat joined: `_header_problems`), for `catalog status` to say them where a translator
+    looks at their catalogs, and not only where an editor builds."""
+    return [
+        diagnostic
+        for row in statuses
+        if present(path := catalog_path(project, row.locale, row.domain))
+        for diagnostic in _header_problems(project, path, row.locale)
+    ]
+
+
 _DOMAIN = re.compile(rf"{INTERFACE}|{NAMES}|issues/{ISO_DATE.pattern}")
 
 
