@@ -1483,20 +1483,42 @@ TITLE = "ကြေကွဲမှုနှင့် မျှော်လင့�
 
 
 @pytest.mark.parametrize(
-    ("translation", "named"),
+    ("translation", "what"),
     [
-        ("\u200b", "U+200B ZERO WIDTH SPACE"),
-        ("\u2060", "U+2060 WORD JOINER"),
-        ("\ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
-        ("\u200c", "U+200C ZERO WIDTH NON-JOINER"),
-        ("\u200d \u200b", "U+200B ZERO WIDTH SPACE, U+200D ZERO WIDTH JOINER"),
+        ("\u200b", "invisible characters (U+200B ZERO WIDTH SPACE)"),
+        ("\u2060", "invisible characters (U+2060 WORD JOINER)"),
+        ("\ufeff", "invisible characters (U+FEFF ZERO WIDTH NO-BREAK SPACE)"),
+        ("\u200c", "invisible characters (U+200C ZERO WIDTH NON-JOINER)"),
+        ("\u200d \u200b", "invisible characters (U+200B ZERO WIDTH SPACE, U+200D ZERO WIDTH JOINER)"),
+        ("\u102c", "marks with no letter to go on (U+102C MYANMAR VOWEL SIGN AA)"),
+        ("\u103b", "marks with no letter to go on (U+103B MYANMAR CONSONANT SIGN MEDIAL YA)"),
+        (
+            " \u103b \u102c\u1037 ",
+            "marks with no letter to go on (U+102C MYANMAR VOWEL SIGN AA, U+1037 MYANMAR SIGN DOT BELOW, "
+            "U+103B MYANMAR CONSONANT SIGN MEDIAL YA)",
+        ),
+        (
+            "\u200b\u102c",
+            "invisible characters (U+200B ZERO WIDTH SPACE) and marks with no letter to go on "
+            "(U+102C MYANMAR VOWEL SIGN AA)",
+        ),
     ],
-    ids=["zero-width-space", "word-joiner", "byte-order-mark", "zwnj", "zwj-space-zwsp"],
+    ids=[
+        "zero-width-space",
+        "word-joiner",
+        "byte-order-mark",
+        "zwnj",
+        "zwj-space-zwsp",
+        "vowel-sign",
+        "medial",
+        "marks-and-spaces",
+        "zwsp-and-vowel-sign",
+    ],
 )
-def test_a_translation_that_is_only_invisible_characters_is_untranslated_and_reported(
-    sample_project: Project, cli, translation: str, named: str
+def test_a_translation_that_is_only_invisible_characters_or_lone_marks_is_untranslated_and_reported(
+    sample_project: Project, cli, translation: str, what: str
 ) -> None:
-    # It counted as translated: an invisible subject and heading.
+    # It counted as translated: an invisible subject and heading, or one of a vowel sign on a dotted circle.
     def translated() -> int:
         status = cli("catalog", "status", SAMPLE_ISSUE, "--json", cwd=sample_project.root)
         row = next(row for row in json.loads(status.stdout) if row["domain"] == "issues/2023-12-21")
@@ -1511,7 +1533,7 @@ def test_a_translation_that_is_only_invisible_characters_is_untranslated_and_rep
     result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
     assert result.exit_code == 0, result.output
     assert (
-        f"{where}: warning: msgstr: translation is only invisible characters ({named}): taken as untranslated "
+        f"{where}: warning: msgstr: translation is only {what}: taken as untranslated "
         "(English shown); write the translation, or leave it empty"
     ) in result.stderr.splitlines()
     edition = localize(sample_project, issue, "my")

@@ -1041,14 +1041,17 @@ def _problems(
             if not translation:
                 continue
             if blank(translation):
-                invisible = sorted(
-                    {
-                        f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip()
-                        for c in translation
-                        if not c.isspace()
-                    }
+                kinds = (
+                    (
+                        "invisible characters",
+                        _named(c for c in translation if unicodedata.category(c) == "Cf"),
+                    ),
+                    (
+                        "marks with no letter to go on",
+                        _named(c for c in translation if unicodedata.category(c).startswith("M")),
+                    ),
                 )
-                what = f"invisible characters ({', '.join(invisible)})" if invisible else "spaces"
+                what = " and ".join(f"{kind} ({names})" for kind, names in kinds if names) or "spaces"
                 diagnostics.append(
                     Diagnostic(
                         display,
@@ -1111,6 +1114,11 @@ def _problems(
                     )
                 )
     return diagnostics
+
+
+def _named(characters: Iterable[str]) -> str:
+    """`characters` by their code points and Unicode names, each once, in the order of their code points."""
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip() for c in sorted(set(characters)))
 
 
 def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> list[Diagnostic]:

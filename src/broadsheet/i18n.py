@@ -105,12 +105,18 @@ def used_forms(message_id: object, string: object, locale: str) -> tuple[str, ..
     return strings if strings and not any(blank(s) or joined_versions(s) for s in strings) else None
 
 
+_NO_TEXT = frozenset({"Cf", "Mn", "Mc", "Me"})
+"""Unicode's categories of the characters that are no text alone: format characters and combining marks."""
+
+
 def blank(text: str) -> bool:
-    """Whether `text` shows nothing: it is empty, or only spaces and characters of no width (Unicode's format
+    """Whether `text` shows no text: it is empty, or only spaces, characters of no width (Unicode's format
     characters: a zero-width space U+200B, a word joiner U+2060, a byte-order mark U+FEFF, ZWNJ and ZWJ alone),
-    which give an invisible subject or heading. Burmese text holding a zero-width space between its phrases
-    shows its letters, and is not blank."""
-    return all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
+    which give an invisible subject or heading, and marks with no letter to go on (a Burmese vowel sign U+102C
+    or medial U+103B alone, which a font draws on a dotted circle). Burmese text holding a zero-width space
+    between its phrases shows its letters, and every Burmese syllable has a letter (a consonant or an
+    independent vowel), a digit or a sign of punctuation: it is not blank."""
+    return all(char.isspace() or unicodedata.category(char) in _NO_TEXT for char in text)
 
 
 JOINED = "#-#-#-#-#"
