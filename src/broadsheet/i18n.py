@@ -509,7 +509,8 @@ class Lookup:
     """Every msgid the catalog holds, translated or not (obsolete ones aside)."""
     fuzzy: frozenset[str] = frozenset()
     """The msgids whose translation is marked fuzzy: a draft (an edited paragraph's old translation, say) that is
-    not used until its translator takes the mark off."""
+    not used until its translator takes the mark off. One that is `blank` is no draft: without the mark it would
+    be untranslated all the same."""
 
     @property
     def absent(self) -> set[str]:
@@ -557,7 +558,7 @@ def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
         fuzzy=frozenset(
             texts(message.id)[0]
             for message in messages
-            if message.fuzzy and message.context is None and any(texts(message.string))
+            if message.fuzzy and message.context is None and not all(map(blank, texts(message.string)))
         ),
     )
 
