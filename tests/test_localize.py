@@ -221,6 +221,22 @@ def test_a_translation_made_fuzzy_by_the_update_is_counted_as_a_draft(project: P
     assert "တတိယ" not in Renderer(project).render(edition).html
 
 
+@pytest.mark.parametrize(
+    "draft", ["\u200b", " ", " \u102c "], ids=["zero-width-space", "space", "vowel-sign"]
+)
+def test_a_fuzzy_translation_that_shows_no_text_is_not_counted_as_a_draft(
+    project: Project, draft: str
+) -> None:
+    # Counted as a draft to be used once its translator removed the mark, which would have given no text.
+    paragraph = "Third paragraph, plain."
+    translate(project, "my", "issues/2024-01-04", {paragraph: draft}, fuzzy=frozenset({paragraph}))
+    edition = localize(project, _issue(project), "my")
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po "
+        "untranslated; English shown"
+    ) in [str(d) for d in edition.diagnostics]
+
+
 def test_a_region_without_catalogs_of_its_own_is_warned_of_its_languages(project: Project) -> None:
     settings = project.root / "broadsheet.toml"
     settings.write_text(

@@ -38,11 +38,13 @@ from .atomic import write_atomic
 from .errors import BroadsheetError, Diagnostic, InvalidInput, Severity, errors_in
 from .i18n import (
     INTERFACE,
+    JOINED,
     NAMES,
     Loaded,
     blank,
     catalog_path,
     issue_domain,
+    joined_versions,
     load_catalog,
     plural_count,
     plural_forms,
@@ -741,6 +743,18 @@ def status_report(project: Project, issue_path: Path | None = None) -> list[Cata
     return [status(project, locale, domain) for locale in project.settings.locales[1:] for domain in domains]
 
 
+def header_warnings(project: Project, statuses: Iterable[CatalogStatus]) -> list[Diagnostic]:
+    """The warnings `check` gives at the headers of the catalogs that `statuses` count (a Language naming another
+    language, a header msgcat joined: `_header_problems`), for `catalog status` to say them where a translator
+    looks at their catalogs, and not only where an editor builds."""
+    return [
+        diagnostic
+        for row in statuses
+        if present(path := catalog_path(project, row.locale, row.domain))
+        for diagnostic in _header_problems(project, path, row.locale)
+    ]
+
+
 _DOMAIN = re.compile(rf"{INTERFACE}|{NAMES}|issues/{ISO_DATE.pattern}")
 
 
@@ -967,7 +981,7 @@ def check_catalog(
 ) -> list[Diagnostic]:
     """Errors in one `.po` file: its syntax and encoding, translations Python cannot format, lost
     placeholders, links and markup, HTML the original has not, Zawgyi text, a line break in a translation of
-    one of `subjects` (an email's subject); and, as warnings, translations that are only spaces and, in an
+    one of `subjects` (an email's subject), versions of a translation that msgcat joined; and, as warnings, translations that are only spaces and, in an
     issue's content (`is_markdown`), translations that are a copy of the original."""
     display = shown(project, path)
     try:
@@ -1027,14 +1041,17 @@ def _problems(
             if not translation:
                 continue
             if blank(translation):
-                invisible = sorted(
-                    {
-                        f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip()
-                        for c in translation
-                        if not c.isspace()
-                    }
+                kinds = (
+                    (
+                        "invisible characters",
+                        _named(c for c in translation if unicodedata.category(c) == "Cf"),
+                    ),
+                    (
+                        "marks with no letter to go on",
+                        _named(c for c in translation if unicodedata.category(c).startswith("M")),
+                    ),
                 )
-                what = f"invisible characters ({', '.join(invisible)})" if invisible else "spaces"
+                what = " and ".join(f"{kind} ({names})" for kind, names in kinds if names) or "spaces"
                 diagnostics.append(
                     Diagnostic(
                         display,
@@ -1044,6 +1061,20 @@ def _problems(
                         f"translation is only {what}: taken as untranslated (English shown); "
                         "write the translation, or leave it empty",
                         Severity.WARNING,
+                    )
+                )
+                continue
+            versions = joined_versions(translation)
+            if versions:
+                diagnostics.append(
+                    Diagnostic(
+                        display,
+                        line,
+                        0,
+                        "msgstr",
+                        f"translation is {versions} versions that msgcat joined (each after a {JOINED} line), "
+                        f"from catalogs that translate it differently: keep one of them and delete the {JOINED} "
+                        "lines; until then it is taken as untranslated (English shown)",
                     )
                 )
                 continue
@@ -1085,6 +1116,11 @@ def _problems(
     return diagnostics
 
 
+def _named(characters: Iterable[str]) -> str:
+    """`characters` by their code points and Unicode names, each once, in the order of their code points."""
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip() for c in sorted(set(characters)))
+
+
 def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> list[Diagnostic]:
     """Errors in the catalogs the editions of `issue` in `locales`, translated ones, are built from."""
     diagnostics = []
@@ -1105,10 +1141,6 @@ def check_catalogs(project: Project, issue: Issue, locales: Sequence[str]) -> li
                 diagnostics += _plural_header(project, path, locale)
                 diagnostics += _header_problems(project, path, locale)
     return diagnostics
-
-
-_JOINED = "#-#-#-#-#"
-"""What begins each header that msgcat joins into one, when it concatenates catalogs with other headers."""
 
 
 def _header_problems(project: Project, path: Path, locale: str) -> list[Diagnostic]:
@@ -1148,7 +1180,7 @@ def _header_problems(project: Project, path: Path, locale: str) -> list[Diagnost
                 )
             )
             break
-    joined = [field for field in header.fields if field.text.startswith(_JOINED)]
+    joined = [field for field in header.fields if field.text.startswith(JOINED)]
     if joined:
         found.append(
             Diagnostic(
@@ -1156,9 +1188,9 @@ def _header_problems(project: Project, path: Path, locale: str) -> list[Diagnost
                 joined[0].line,
                 0,
                 "header",
-                f"the header is {len(joined)} catalogs' headers joined by msgcat (each after a {_JOINED} line), "
+                f"the header is {len(joined)} catalogs' headers joined by msgcat (each after a {JOINED} line), "
                 "which cannot be read as one: its Language and Plural-Forms are taken for none; keep one header's "
-                f"fields and delete the others with their {_JOINED} lines (msgcat --use-first keeps the first header)",
+                f"fields and delete the others with their {JOINED} lines (msgcat --use-first keeps the first header)",
                 Severity.WARNING,
             )
         )

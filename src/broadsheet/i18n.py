@@ -91,7 +91,8 @@ def plural_count(locale: str) -> int:
 
 
 def used_forms(message_id: object, string: object, locale: str) -> tuple[str, ...] | None:
-    """The forms of a translation that `locale` uses, or None when one of them is missing or `blank`.
+    """The forms of a translation that `locale` uses, or None when one of them is missing, `blank` or holds
+    versions that msgcat joined (`joined_versions`).
 
     A plural message takes its language's forms: `pybabel init -l my` writes nplurals=2 for Burmese, whose
     translator leaves msgstr[1] empty (never used, Burmese having one form); a French catalog with one form
@@ -101,15 +102,34 @@ def used_forms(message_id: object, string: object, locale: str) -> tuple[str, ..
     if len(texts(message_id)) > 1:
         count = plural_count(locale)
         strings = strings[:count] if len(strings) >= count else ()
-    return strings if strings and not any(map(blank, strings)) else None
+    return strings if strings and not any(blank(s) or joined_versions(s) for s in strings) else None
+
+
+_NO_TEXT = frozenset({"Cf", "Mn", "Mc", "Me"})
+"""Unicode's categories of the characters that are no text alone: format characters and combining marks."""
 
 
 def blank(text: str) -> bool:
-    """Whether `text` shows nothing: it is empty, or only spaces and characters of no width (Unicode's format
+    """Whether `text` shows no text: it is empty, or only spaces, characters of no width (Unicode's format
     characters: a zero-width space U+200B, a word joiner U+2060, a byte-order mark U+FEFF, ZWNJ and ZWJ alone),
-    which give an invisible subject or heading. Burmese text holding a zero-width space between its phrases
-    shows its letters, and is not blank."""
-    return all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
+    which give an invisible subject or heading, and marks with no letter to go on (a Burmese vowel sign U+102C
+    or medial U+103B alone, which a font draws on a dotted circle). Burmese text holding a zero-width space
+    between its phrases shows its letters, and every Burmese syllable has a letter (a consonant or an
+    independent vowel), a digit or a sign of punctuation: it is not blank."""
+    return all(char.isspace() or unicodedata.category(char) in _NO_TEXT for char in text)
+
+
+JOINED = "#-#-#-#-#"
+"""What begins and ends the line msgcat writes before each version it joins into one text (a header, or the
+translation of a message that the catalogs it concatenates translate differently): `#-#-#-#-#  names.po  #-#-#-#-#`."""
+_JOINED_LINE = re.compile(rf"^{JOINED}  .*  {JOINED}$", re.M)
+
+
+def joined_versions(text: str) -> int:
+    """How many versions msgcat joined into `text`, one after each of its `JOINED` lines; 0 when it joined none.
+    It marks such a translation fuzzy; with the mark cleared and the versions left, the lines went out as the
+    translation."""
+    return len(_JOINED_LINE.findall(text))
 
 
 def texts(value: object) -> tuple[str, ...]:
@@ -489,7 +509,8 @@ class Lookup:
     """Every msgid the catalog holds, translated or not (obsolete ones aside)."""
     fuzzy: frozenset[str] = frozenset()
     """The msgids whose translation is marked fuzzy: a draft (an edited paragraph's old translation, say) that is
-    not used until its translator takes the mark off."""
+    not used until its translator takes the mark off. One that is `blank` is no draft: without the mark it would
+    be untranslated all the same."""
 
     @property
     def absent(self) -> set[str]:
@@ -537,7 +558,7 @@ def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
         fuzzy=frozenset(
             texts(message.id)[0]
             for message in messages
-            if message.fuzzy and message.context is None and any(texts(message.string))
+            if message.fuzzy and message.context is None and not all(map(blank, texts(message.string)))
         ),
     )
 

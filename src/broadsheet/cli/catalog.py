@@ -72,7 +72,7 @@ def catalog_status(ctx: click.Context, issue: Path | None, as_json: bool) -> Non
     """How much is translated: messages and words per locale and catalog."""
     project = project_of(ctx)
     rows = catalogs.status_report(project, shown(issue) if issue else None)
-    report(catalogs.stray_catalogs(project))
+    report(catalogs.stray_catalogs(project) + catalogs.header_warnings(project, rows))
     if as_json:
         click.echo(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
         return
