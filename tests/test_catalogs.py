@@ -1295,13 +1295,16 @@ def test_a_plural_forms_header_that_miscounts_the_language_s_forms_is_a_warning_
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("nplurals=1; plural=0;", "nplurals=2; plural=(n != 1);"), encoding="utf-8")
     line = text.splitlines().index('"Plural-Forms: nplurals=1; plural=0;\\n"') + 1
-    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
-    assert result.exit_code == 0, result.output
-    assert (
+    warning = (
         f"locales/my/LC_MESSAGES/messages.po:{line}: warning: Plural-Forms: the header gives nplurals=2, but "
         "Burmese has 1 plural form (nplurals=1; plural=0;): a plural message's translation is used in msgstr[0] "
         "alone; `broadsheet catalog update` writes the right header"
-    ) in result.stderr.splitlines()
+    )
+    result = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert result.exit_code == 0, result.output
+    assert warning in result.stderr.splitlines()
+    # Said where the translator looks too.
+    assert cli("catalog", "status", cwd=sample_project.root).stderr.splitlines() == [warning]
     # A catalog without a plural message is told nothing: its header is used for nothing.
     names = catalogs.catalog_path(sample_project, "my", "names")
     names.write_text(

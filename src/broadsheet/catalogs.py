@@ -744,14 +744,16 @@ def status_report(project: Project, issue_path: Path | None = None) -> list[Cata
 
 
 def header_warnings(project: Project, statuses: Iterable[CatalogStatus]) -> list[Diagnostic]:
-    """The warnings `check` gives at the headers of the catalogs that `statuses` count (a Language naming another
-    language, a header msgcat joined: `_header_problems`), for `catalog status` to say them where a translator
-    looks at their catalogs, and not only where an editor builds."""
+    """The warnings `check` gives at the headers of the catalogs that `statuses` count (a Plural-Forms giving
+    another number of forms than the language has, a Language naming another language, a header msgcat joined),
+    for `catalog status` to say them where a translator looks at their catalogs, and not only where an editor
+    builds."""
     return [
         diagnostic
         for row in statuses
         if present(path := catalog_path(project, row.locale, row.domain))
-        for diagnostic in _header_problems(project, path, row.locale)
+        for diagnostic in _plural_header(project, path, row.locale)
+        + _header_problems(project, path, row.locale)
     ]
 
 
