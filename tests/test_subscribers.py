@@ -612,6 +612,56 @@ def test_mailchimp_s_exports_of_those_who_unsubscribed_or_were_cleaned_import_as
     ]
 
 
+def test_a_mailchimp_export_of_those_who_left_before_a_confirmed_sign_up_here_leaves_them_subscribed(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """As SendGrid's lists are read: an unsubscribe from before the person confirmed a sign-up on the web form is
+    of an earlier spell on the list. An import proves nothing about the mailbox, so only the web form counts."""
+    subscribers.import_csv(
+        store,
+        write_csv(
+            "email,name,locale\nback@example.org,Back,en\nlater@example.org,Later,en\n"
+            "imported@example.org,Imported,en\n",
+            "first.csv",
+        ),
+        LOCALES,
+    )
+    confirmed = datetime(2024, 6, 1, 8, 0, 0, 250000, tzinfo=UTC)
+    with Session(store) as session, session.begin():
+        for address, source in [
+            ("back@example.org", "web form"),
+            ("later@example.org", "web form: footer"),
+            ("imported@example.org", "import of readers.csv"),
+        ]:
+            found = session.scalars(select(Subscriber).where(Subscriber.email_key == address)).one()
+            found.consented_at, found.consent_source = confirmed, source
+    path = write_csv(
+        """
+        Email Address,First Name,Last Name,MEMBER_RATING,OPTIN_TIME,LEID,EUID,NOTES,TAGS,UNSUB_TIME,UNSUB_REASON
+        back@example.org,Back,,2,,1,a,,,2024-01-04 12:00:00,
+        later@example.org,Later,,2,,2,b,,,2024-06-01 08:00:00,
+        imported@example.org,Imported,,2,,3,c,,,2024-01-04 12:00:00,
+        bad@example.org,Bad,,2,,4,d,,,04/01/2024,
+        """,
+        "unsubscribed_members_export.csv",
+    )
+
+    report = subscribers.import_csv(store, path, LOCALES, locale="en")
+
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:1: warning: ignored column(s) 'MEMBER_RATING', 'LEID', 'EUID', 'NOTES', 'TAGS', 'UNSUB_REASON'",
+        f"{path}:2: warning: email: 'back@example.org' left on 2024-01-04 12:00 UTC, as this list says, before confirming "
+        "a sign-up here on 2024-06-01 08:00 UTC: an earlier spell on the list; left active",
+        f"{path}:5: error: UNSUB_TIME: Expected a date such as 2023-05-01 or a time such as 2023-05-01T09:30:00Z "
+        "but received: '04/01/2024'",
+    ]
+    assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("back@example.org", Status.ACTIVE),
+        ("imported@example.org", Status.UNSUBSCRIBED),  # an import's consent proves nothing
+        ("later@example.org", Status.UNSUBSCRIBED),  # in the same second as the confirmation: it counts
+    ]
+
+
 def test_an_address_written_after_a_name_is_read_with_the_name_for_a_row_giving_none(
     store: Engine, tmp_path: Path
 ) -> None:

@@ -122,6 +122,8 @@ class SubscriberRow:
     status: Status
     consented_at: datetime | None = None
     consent_text: str = ""
+    left_at: datetime | None = None
+    """When the list says the address left (Mailchimp's UNSUB_TIME, CLEAN_TIME); None when it does not say."""
 
     @property
     def key(self) -> str:
@@ -565,6 +567,15 @@ def import_rows(
             done.left_alone.append((line, "this address asked to be forgotten; not imported"))
         elif old is None:
             additions.append(_columns_of(row, source, now))
+        elif new_status is not None and _left_before_confirming(row, old):
+            done.left_alone.append(
+                (
+                    line,
+                    f"{old.email!r} left on {row.left_at:%Y-%m-%d %H:%M} UTC, as this list says, before confirming "
+                    f"a sign-up here on {old.consented_at:%Y-%m-%d %H:%M} UTC: an earlier spell on the list; left "
+                    f"{old.status}",
+                )
+            )
         elif new_status is None and old.status is Status.PENDING:
             done.left_alone.append(
                 (line, f"{old.email!r} awaits the confirmation of its sign-up: an import never skips it")
@@ -629,6 +640,20 @@ _IMPORT_UPDATED = (
 _IMPORT_UPDATE = (
     update(Subscriber).where(*_AS_READ).values({column: bindparam(column) for column in _IMPORT_UPDATED})
 )
+
+
+def _left_before_confirming(row: SubscriberRow, old: Any) -> bool:
+    """Whether `row` says its address left before the subscriber on record (`old`) confirmed a sign-up on the web
+    form: the only proof that the mailbox is theirs and wanted since, as for SendGrid's lists (`apply_listings`).
+    By whole seconds, as the lists give their times."""
+    source = old.consent_source or ""
+    return (
+        row.left_at is not None
+        and old.consented_at is not None
+        and source.startswith(CONSENT_SOURCE)
+        and row.left_at < old.consented_at.replace(microsecond=0)
+    )
+
 
 _IMPORTED_COLUMNS = (
     Subscriber.id,

@@ -688,6 +688,13 @@ class _ImportFile:
                 problems.append((header[columns[column]].strip(), problem))
             elif consented_at is None:
                 consented_at = moment
+        left_at = None
+        for column in LEFT_COLUMNS:
+            moment, problem = _moment(values.get(column, ""))
+            if problem:
+                new = None
+                problems.append((header[columns[column]].strip(), problem))
+            left_at = left_at or moment
         if control := control_character(values.get(CONSENT_TEXT_COLUMN, "")):
             new = None
             problems.append(
@@ -698,7 +705,10 @@ class _ImportFile:
             )
         if new is not None:
             new = dataclasses.replace(
-                new, consented_at=consented_at, consent_text=values.get(CONSENT_TEXT_COLUMN, "").strip()
+                new,
+                consented_at=consented_at,
+                consent_text=values.get(CONSENT_TEXT_COLUMN, "").strip(),
+                left_at=left_at,
             )
         if new is None and any(field == "email" for field, _ in problems):
             return _Checked(line, None, problems)
@@ -844,7 +854,7 @@ class _FirstRows:
         self._database = sqlite3.connect("")  # "": a private database in a temporary file, deleted on closing
         self._database.execute(
             "CREATE TABLE first_rows (key TEXT PRIMARY KEY, line INTEGER NOT NULL, email TEXT, name TEXT, "
-            "locale TEXT, status TEXT, consented_at TEXT, consent_text TEXT)"
+            "locale TEXT, status TEXT, consented_at TEXT, consent_text TEXT, left_at TEXT)"
         )
 
     def lookup(self, keys: Sequence[str]) -> dict[str, tuple[int, SubscriberRow | None]]:
@@ -854,26 +864,41 @@ class _FirstRows:
         for start in range(0, len(unique), 500):
             batch = unique[start : start + 500]
             marks = ", ".join("?" * len(batch))
-            for key, line, email, name, locale, status, consented_at, consent_text in self._database.execute(
-                f"SELECT * FROM first_rows WHERE key IN ({marks})", batch
-            ):
+            for (
+                key,
+                line,
+                email,
+                name,
+                locale,
+                status,
+                consented_at,
+                consent_text,
+                left_at,
+            ) in self._database.execute(f"SELECT * FROM first_rows WHERE key IN ({marks})", batch):
                 row = None
                 if email is not None:
-                    moment = datetime.fromisoformat(consented_at) if consented_at is not None else None
-                    row = SubscriberRow(email, name, locale, Status(status), moment, consent_text)
+                    row = SubscriberRow(
+                        email,
+                        name,
+                        locale,
+                        Status(status),
+                        _from_iso(consented_at),
+                        consent_text,
+                        _from_iso(left_at),
+                    )
                 found[key] = (line, row)
         return found
 
     def save(self, rows: Mapping[str, tuple[int, SubscriberRow | None]]) -> None:
         """Record the first row (line, subscriber) of each address key, or what it became."""
         self._database.executemany(
-            "INSERT OR REPLACE INTO first_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO first_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (key, line, None, None, None, None, None, None)
+                (key, line, None, None, None, None, None, None, None)
                 if row is None
                 else (
                     key, line, row.email, row.name, row.locale, row.status.value, _iso(row.consented_at),
-                    row.consent_text,
+                    row.consent_text, _iso(row.left_at),
                 )
                 for key, (line, row) in rows.items()
             ],
@@ -1114,6 +1139,10 @@ def _asked(header: Sequence[str], names: Sequence[str]) -> dict[str, list[int]]:
         if cells:
             asked[column] = cells
     return asked
+
+
+def _from_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
 
 
 def _moment(text: str) -> tuple[datetime | None, str]:
