@@ -166,9 +166,10 @@ def _import_unwatched(name: str) -> ModuleType:
     "-C",
     "--project",
     "project_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Project folder (holding broadsheet.toml). Default: the nearest one above the current folder.",
+    help="Project folder (holding broadsheet.toml). Default: the nearest one in or above the current folder. "
+    "Paths given to a command (ISSUE, -o) stay relative to the current folder.",
 )
 @click.pass_context
 def main(ctx: click.Context, project_dir: Path | None) -> None:
