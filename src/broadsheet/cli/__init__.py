@@ -56,11 +56,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "report": (
         "send:report_command",
-        "What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed.",
+        "What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed, "
+        "complained.",
     ),
     "subscribers": (
         "subscribers:subscribers_group",
-        "The subscriber list: import, export, list, add, remove.",
+        "The subscriber list: import, export, list, add, show, remove, forget.",
     ),
     "suppressions": (
         "subscribers:suppressions_group",

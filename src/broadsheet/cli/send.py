@@ -366,7 +366,7 @@ def _progress_reporter() -> Iterator[Progress]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of a table.")
 @click.pass_context
 def report_command(ctx: click.Context, issue: str, as_json: bool) -> None:
-    """What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed.
+    """What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed, complained.
 
     ISSUE is its date (2024-01-04) or its file (issues/2024-01-04.yaml). Sent
     copies come from the send ledger; the rest from SendGrid's events, each
