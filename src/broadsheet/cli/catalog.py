@@ -78,7 +78,12 @@ def catalog_update(ctx: click.Context, locales: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of a table.")
 @click.pass_context
 def catalog_status(ctx: click.Context, issue: Path | None, as_json: bool) -> None:
-    """How much is translated: messages and words per locale and catalog."""
+    """How much is translated: messages and words per locale and catalog.
+
+    With ISSUE, only its catalog and the shared ones (messages, names).
+    Messages are counted as catalog extract last wrote the .pot templates:
+    run it first after the issue or a template changed.
+    """
     project = project_of(ctx)
     rows = catalogs.status_report(project, shown(issue) if issue else None)
     report(catalogs.stray_catalogs(project) + catalogs.header_warnings(project, rows))
