@@ -320,12 +320,22 @@ def _progress_reporter() -> Iterator[Progress]:
     from ..delivery.send import Progress
 
     if not sys.stderr.isatty():
+        said = [""]
 
         def log(progress: Progress) -> None:
-            click.echo(
-                f"sent {progress.sent}, failed {progress.failed}, remaining {progress.remaining} of {progress.total}",
-                err=True,
+            waiting = "".join(
+                f", {state} {count}"
+                for state, count in (("deferred", progress.deferred), ("unknown", progress.unknown))
+                if count
             )
+            line = (
+                f"sent {progress.sent}, failed {progress.failed}{waiting}, "
+                f"remaining {progress.remaining} of {progress.total}"
+            )
+            # Called as anything changes, also what the line leaves out: the same line twice told nothing new.
+            if line != said[0]:
+                click.echo(line, err=True)
+                said[0] = line
 
         yield Progress(on_change=log)
         return
