@@ -107,7 +107,15 @@ def test_extract_of_an_invalid_issue_reports_it_and_exits_1(project: Project, cl
     result = cli("catalog", "extract", cwd=project.root)
     assert result.exit_code == 1
     assert "issues/2024-01-11.yaml:1:1: error: editorial: required field is missing" in result.stderr
-    assert not (project.locales_dir / "names.pot").exists()  # names stay as they were
+    assert not (
+        project.locales_dir / "names.pot"
+    ).exists()  # names stay as they were, and the command says so
+    assert result.stdout.splitlines() == [
+        "wrote locales/messages.pot",
+        "wrote locales/issues/2024-01-04.pot",
+        "left locales/names.pot as it was: it holds the organizations of every issue, "
+        "and is written once no issue has errors",
+    ]
     assert (project.locales_dir / "issues" / "2024-01-04.pot").is_file()
 
 

@@ -123,6 +123,14 @@ def test_new_refuses_to_overwrite(cli, tmp_project: Project) -> None:
     assert existing.read_text() == "mine\n"
 
 
+def test_a_project_folder_that_does_not_exist_is_a_usage_error(cli, tmp_path: Path) -> None:
+    # A mistyped -C once made a project of its own there: `new` wrote DIR/issues/, `build` found no template.
+    result = cli("-C", "newsleter", "new", "2024-01-04", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "Invalid value for '-C' / '--project': Directory 'newsleter' does not exist." in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_new_without_date_picks_next_thursday(tmp_project: Project) -> None:
     path = new_issue(tmp_project, today=date(2026, 11, 25))  # a Wednesday
     assert path.name == "2026-11-26.yaml"

@@ -54,6 +54,10 @@ def test_every_active_subscriber_gets_one_copy_in_their_language(
     result = run_send(project, environment(engine), "--yes", "--transport", f"outbox:{outbox}")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "sent 6, failed 0"
+    # Without a terminal, a line of progress as it changes: the last one once, not again as the run ends.
+    progress = [line for line in result.stderr.splitlines() if line.startswith("sent ")]
+    assert progress[-1] == "sent 6, failed 0, remaining 0 of 6"
+    assert len(progress) == len(set(progress))
     messages = read_outbox(outbox)
     assert sorted(str(m["To"]) for m in messages) == sorted(
         f"Reader {n} <{a}>" for n, a in enumerate(addresses)

@@ -56,11 +56,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "report": (
         "send:report_command",
-        "What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed.",
+        "What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed, "
+        "complained.",
     ),
     "subscribers": (
         "subscribers:subscribers_group",
-        "The subscriber list: import, export, list, add, remove.",
+        "The subscriber list: import, export, list, add, show, remove, forget.",
     ),
     "suppressions": (
         "subscribers:suppressions_group",
@@ -166,9 +167,10 @@ def _import_unwatched(name: str) -> ModuleType:
     "-C",
     "--project",
     "project_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Project folder (holding broadsheet.toml). Default: the nearest one above the current folder.",
+    help="Project folder (holding broadsheet.toml). Default: the nearest one in or above the current folder. "
+    "Paths given to a command (ISSUE, -o) stay relative to the current folder.",
 )
 @click.pass_context
 def main(ctx: click.Context, project_dir: Path | None) -> None:

@@ -29,13 +29,22 @@ def catalog_group() -> None:
 def catalog_extract(ctx: click.Context, issues: tuple[Path, ...]) -> None:
     """Write the .pot templates for ISSUES (default: every issue in issues/).
 
-    A template is rewritten only when its messages changed.
+    A template is rewritten only when its messages changed. locales/names.pot
+    holds the organizations of every issue in issues/, whichever are named, and
+    is left as it was while any of them has errors.
     """
     project = project_of(ctx)
     written, diagnostics = catalogs.extract(project, [shown(p) for p in issues])
     report(diagnostics)
     for result in written:
         click.echo(f"{'wrote' if result.changed else 'unchanged'} {catalogs.shown(project, result.path)}")
+    names = catalogs.template_path(project, catalogs.NAMES)
+    if all(result.path != names for result in written):
+        # Said, or a translator runs extract and update again and again for a name that never comes.
+        click.echo(
+            f"left {catalogs.shown(project, names)} as it was: it holds the organizations of every issue, "
+            "and is written once no issue has errors"
+        )
     if errors_in(diagnostics):
         sys.exit(EXIT_INPUT)
 
@@ -69,7 +78,12 @@ def catalog_update(ctx: click.Context, locales: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of a table.")
 @click.pass_context
 def catalog_status(ctx: click.Context, issue: Path | None, as_json: bool) -> None:
-    """How much is translated: messages and words per locale and catalog."""
+    """How much is translated: messages and words per locale and catalog.
+
+    With ISSUE, only its catalog and the shared ones (messages, names).
+    Messages are counted as catalog extract last wrote the .pot templates:
+    run it first after the issue or a template changed.
+    """
     project = project_of(ctx)
     rows = catalogs.status_report(project, shown(issue) if issue else None)
     report(catalogs.stray_catalogs(project) + catalogs.header_warnings(project, rows))

@@ -320,12 +320,22 @@ def _progress_reporter() -> Iterator[Progress]:
     from ..delivery.send import Progress
 
     if not sys.stderr.isatty():
+        said = [""]
 
         def log(progress: Progress) -> None:
-            click.echo(
-                f"sent {progress.sent}, failed {progress.failed}, remaining {progress.remaining} of {progress.total}",
-                err=True,
+            waiting = "".join(
+                f", {state} {count}"
+                for state, count in (("deferred", progress.deferred), ("unknown", progress.unknown))
+                if count
             )
+            line = (
+                f"sent {progress.sent}, failed {progress.failed}{waiting}, "
+                f"remaining {progress.remaining} of {progress.total}"
+            )
+            # Called as anything changes, also what the line leaves out: the same line twice told nothing new.
+            if line != said[0]:
+                click.echo(line, err=True)
+                said[0] = line
 
         yield Progress(on_change=log)
         return
@@ -366,7 +376,7 @@ def _progress_reporter() -> Iterator[Progress]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of a table.")
 @click.pass_context
 def report_command(ctx: click.Context, issue: str, as_json: bool) -> None:
-    """What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed.
+    """What became of an issue, per locale: copies sent, and subscribers delivered, bounced, opened, clicked, unsubscribed, complained.
 
     ISSUE is its date (2024-01-04) or its file (issues/2024-01-04.yaml). Sent
     copies come from the send ledger; the rest from SendGrid's events, each

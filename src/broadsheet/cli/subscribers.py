@@ -17,7 +17,7 @@ from .output import print_table, project_of, report, shown
 
 @click.group("subscribers")
 def subscribers_group() -> None:
-    """The subscriber list: import, export, list, add, remove.
+    """The subscriber list: import, export, list, add, show, remove, forget.
 
     Subscribers live in the project's database: the database_url setting, or
     the BROADSHEET_DATABASE_URL environment variable. An import never
@@ -145,10 +145,12 @@ def subscribers_add(ctx: click.Context, email: str, name: str, locale: str) -> N
 @click.argument("email")
 @click.pass_context
 def subscribers_remove(ctx: click.Context, email: str) -> None:
-    """Delete EMAIL and its send history.
+    """Delete EMAIL: their address, name and consent, and their copies not yet sent.
 
-    This forgets the address entirely: an import may add it again, whereas an
-    unsubscribed address is never re-activated.
+    Their past copies and events stay, counted for past issues, but no longer
+    point to them. Nothing keeps the address: an import may add it again,
+    whereas an unsubscribed address is never re-activated, and a forgotten
+    one (subscribers forget) is never added again.
     """
     with project_store(project_of(ctx)) as engine:
         removed = subscribers.remove(engine, email)
@@ -159,9 +161,10 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
 @click.argument("email")
 @click.pass_context
 def subscribers_forget(ctx: click.Context, email: str) -> None:
-    """Erase EMAIL at its owner's request: their name, address, send history and events.
+    """Erase EMAIL at its owner's request: their address, name and consent, and their copies not yet sent.
 
-    Only a keyed hash of the address is kept (BROADSHEET_SECRET is the key), so
+    Their past copies and events stay, counted for past issues, but no longer
+    point to them. Only a keyed hash of the address is kept (BROADSHEET_SECRET is the key), so
     that no import or add subscribes it again. Forgetting twice is harmless.
     """
     with project_store(project_of(ctx)) as engine:

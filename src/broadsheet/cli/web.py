@@ -81,11 +81,13 @@ def serve_command(ctx: click.Context, host: str, port: int, forwarded_allow_ips:
     "--locale",
     "--lang",
     default=None,
+    metavar="L",
     help="Language of the form (a configured locale). Default: the source locale.",
 )
 @click.option(
     "--action",
     default=None,
+    metavar="URL",
     help="Address of the sign-up page it posts to. Default: beside the unsubscribe pages of the unsubscribe_url setting.",
 )
 @click.option(
