@@ -55,6 +55,32 @@ def test_build_with_unknown_locale_is_a_usage_error(cli, tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == []
 
 
+def test_build_outside_a_project_says_so_not_only_that_a_template_is_missing(cli, tmp_path: Path) -> None:
+    (tmp_path / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
+    result = cli("build", "2023-12-21.yaml", cwd=tmp_path)
+    assert result.exit_code == 1
+    root = tmp_path.resolve()
+    assert result.stderr == (
+        f"{root / 'templates' / 'email.mjml.j2'}: error: template not found: no broadsheet.toml in {root} or any "
+        "folder above it, so this is not a project's folder; run broadsheet in one, or name one with -C DIR\n"
+    )
+
+
+def test_build_with_a_templates_dir_that_does_not_exist_names_the_setting(cli, tmp_project: Project) -> None:
+    settings = tmp_project.root / "broadsheet.toml"
+    settings.write_text(
+        'templates_dir = "layouts"\n' + settings.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_project.issues_dir / "2023-12-21.yaml").write_bytes(SAMPLE.read_bytes())
+    result = cli("build", "issues/2023-12-21.yaml", cwd=tmp_project.root)
+    assert result.exit_code == 1, result.output
+    folder = tmp_project.root.resolve() / "layouts"
+    assert result.stderr == (
+        f"{folder / 'email.mjml.j2'}: error: template not found: the folder {folder} does not exist "
+        "(templates_dir in broadsheet.toml)\n"
+    )
+
+
 def test_build_of_an_invalid_issue_writes_nothing_and_exits_1(cli, tmp_project: Project) -> None:
     path = tmp_project.issues_dir / "2023-12-21.yaml"
     path.write_text("date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  report: []\n")

@@ -35,7 +35,7 @@ from .errors import Diagnostic, InvalidInput, Severity
 from .localize import Edition
 from .model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Resource
 from .schema import language_tag, text_direction
-from .settings import Organization, Project, Settings
+from .settings import SETTINGS_FILE, Organization, Project, Settings
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
@@ -197,6 +197,17 @@ class Renderer:
         env.filters["tag"] = language_tag
         return env
 
+    def _not_found(self, templates: Path) -> str:
+        """Why a template is not found: most often, broadsheet was run outside a project's folder."""
+        if templates.is_dir():
+            return "template not found"
+        if not (self.project.root / SETTINGS_FILE).is_file():
+            return (
+                f"template not found: no {SETTINGS_FILE} in {self.project.root} or any folder above it, so this is "
+                "not a project's folder; run broadsheet in one, or name one with -C DIR"
+            )
+        return f"template not found: the folder {templates} does not exist (templates_dir in {SETTINGS_FILE})"
+
     def render_template(self, name: str, interface: NullTranslations, context: dict[str, Any]) -> str:
         """The project's template `name` rendered with `interface` translations; a broken template is a TemplateProblem."""
         env = self.environment
@@ -210,7 +221,7 @@ class Renderer:
             ) from None
         except jinja2.TemplateNotFound as exc:
             raise TemplateProblem(
-                [Diagnostic(str(templates / str(exc.name)), 0, 0, "", "template not found")]
+                [Diagnostic(str(templates / str(exc.name)), 0, 0, "", self._not_found(templates))]
             ) from None
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(
