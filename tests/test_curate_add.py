@@ -1004,3 +1004,30 @@ def test_a_document_neither_html_nor_pdf_is_added_under_the_title_the_editor_giv
         "      by: Karen Human Rights Group\n"
     )
     assert path.read_text(encoding="utf-8") == before.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)
+
+
+def test_a_redirect_loop_is_named_a_loop_with_the_urls_it_goes_round(
+    project: Project, site: HTTPServer
+) -> None:
+    site.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
+    site.expect_request("/ping").respond_with_data("", status=301, headers={"Location": "/pong"})
+    site.expect_request("/pong").respond_with_data("", status=302, headers={"Location": "/ping?from=pong"})
+    site.expect_request("/ping", query_string="from=pong").respond_with_data(
+        "", status=302, headers={"Location": "/pong"}
+    )
+
+    def onwards(request: Request) -> Response:
+        step = int(request.path.rsplit("/", 1)[-1])
+        return Response("", status=302, headers={"Location": f"/hop/{step + 1}"})
+
+    site.expect_request(re.compile(r"/hop/\d+")).respond_with_handler(onwards)
+    base = base_of(site)
+    path = write_issue_file(project, base)
+
+    outcomes = add_resources(project, path, [f"{base}/loop", f"{base}/ping", f"{base}/hop/1"]).outcomes
+
+    assert [(o.status, o.message) for o in outcomes] == [
+        ("failed", f"redirects in a loop: {base}/loop -> {base}/loop"),
+        ("failed", f"redirects in a loop: {base}/pong -> {base}/ping?from=pong -> {base}/pong"),
+        ("failed", "more than 10 redirects"),
+    ]
