@@ -1031,3 +1031,54 @@ def test_a_redirect_loop_is_named_a_loop_with_the_urls_it_goes_round(
         ("failed", f"redirects in a loop: {base}/pong -> {base}/ping?from=pong -> {base}/pong"),
         ("failed", "more than 10 redirects"),
     ]
+
+
+def test_a_consent_wall_is_not_added_under_its_own_title_and_the_editor_is_asked_for_title_and_by(
+    project: Project, any_host: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    # YouTube sends a visitor without its consent cookie to consent.youtube.com; a partner's cookie wall, and
+    # Facebook's login page, are answered at the page's own address.
+    any_host.expect_request("/watch", query_string="v=abc").respond_with_data(
+        "",
+        status=302,
+        headers={"Location": "http://consent.youtube.com/m?continue=https%3A%2F%2Fwww.youtube.com"},
+    )
+    any_host.expect_request("/m").respond_with_data(
+        '<html><head><title>Before you continue to YouTube</title><meta property="og:site_name" content="Google">'
+        "</head></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    any_host.expect_request("/news/report").respond_with_data(
+        "<html><head><title>We value your privacy</title></head></html>", content_type="text/html"
+    )
+    write_issue_file(project, base_of(any_host))
+    video, report = "http://www.youtube.com/watch?v=abc", "http://partner.example/news/report"
+
+    refused = cli("add", "issues/2024-03-14.yaml", video, report, cwd=project.root)
+    added = cli(
+        "add",
+        "issues/2024-03-14.yaml",
+        video,
+        "--title",
+        "Testimonies",
+        "--by",
+        "Fortify Rights",
+        cwd=project.root,
+    )
+
+    asks = "give its title with --title and its organizations with --by to add it all the same"
+    assert (refused.exit_code, refused.stdout, refused.stderr.splitlines()) == (
+        1,
+        "",
+        [
+            f"issues/2024-03-14.yaml: error: {video}: redirected to a consent page ('Before you continue to "
+            f"YouTube', http://consent.youtube.com/m?continue=https%3A%2F%2Fwww.youtube.com) rather than the "
+            f"page; {asks}",
+            f"issues/2024-03-14.yaml: error: {report}: answered with a consent page ('We value your privacy') "
+            f"rather than the page; {asks}",
+        ],
+    )
+    assert (added.exit_code, added.stdout) == (
+        0,
+        f"issues/2024-03-14.yaml: added under statements: 'Testimonies' by Fortify Rights <{video}>\n",
+    )

@@ -30,12 +30,16 @@ from .fetch import Fetched
 
 
 class Unreadable(Exception):
-    """A fetched document that is neither HTML nor PDF, or a PDF that cannot be read; `fetched`, the answer
-    (where it was read from it), lets an editor who names it (`--title`) add it all the same."""
+    """A fetched document that is neither HTML nor PDF, a PDF that cannot be read, or a page that stands in front
+    of the one asked for (a consent wall); `fetched`, the answer (where it was read from it), lets an editor who
+    gives `asks` (`--title`) add it all the same."""
 
-    def __init__(self, cause: str, fetched: Fetched | None = None) -> None:
+    def __init__(
+        self, cause: str, fetched: Fetched | None = None, asks: str = "its title with --title"
+    ) -> None:
         super().__init__(cause)
         self.fetched = fetched
+        self.asks = asks
 
 
 @dataclass(frozen=True)
