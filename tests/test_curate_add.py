@@ -859,8 +859,8 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
         ),
         (
             "https://m.facebook.com/progressivevoicemyanmar/posts/1",
-            '<meta property="og:title" content="Statement on the Airstrikes in Sagaing">'
-            '<meta property="og:site_name" content="Facebook">',
+            '<meta property="og:title" content="Progressive Voice"><meta property="og:site_name" content="Facebook">'
+            '<meta property="og:description" content="Statement on the Airstrikes in Sagaing. We call on...">',
             "Statement on the Airstrikes in Sagaing",
             (),
         ),
@@ -1082,3 +1082,60 @@ def test_a_consent_wall_is_not_added_under_its_own_title_and_the_editor_is_asked
         0,
         f"issues/2024-03-14.yaml: added under statements: 'Testimonies' by Fortify Rights <{video}>\n",
     )
+
+
+def test_a_facebook_post_is_titled_by_its_words_not_by_the_account_that_posted_it(
+    project: Project, any_host: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    # Facebook's og:title of a post is the page's name, the same on every post; og:description holds its words.
+    def post(description: str) -> str:
+        return (
+            '<html lang="en" id="facebook"><head><title>Progressive Voice - Posts | Facebook</title>'
+            '<meta property="og:title" content="Progressive Voice"><meta property="og:site_name" content="Facebook">'
+            f'<meta property="og:description" content="{description}"></head></html>'
+        )
+
+    html = "text/html; charset=utf-8"
+    any_host.expect_request("/pv/posts/1").respond_with_data(
+        post("Joint Statement: Stop the Airstrikes on Schools! 120 organizations call on the UN..."),
+        content_type=html,
+    )
+    any_host.expect_request("/pv/posts/2").respond_with_data(
+        post("စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု ရပ်တန့်ရေး ပူးတွဲကြေညာချက်။ အဖွဲ့ ၁၂၀ က တောင်းဆိုသည်။"),
+        content_type=html,
+    )
+    any_host.expect_request("/pv/posts/3").respond_with_data(
+        post(" ".join(["We stand with the people of Sagaing"] * 4)), content_type=html
+    )
+    any_host.expect_request("/pv/posts/4").respond_with_data(
+        '<html id="facebook"><head><title>Facebook</title><meta property="og:site_name" content="Facebook">'
+        "</head></html>",
+        content_type=html,
+    )
+    any_host.expect_request("/pv/posts/5").respond_with_data(
+        "", status=302, headers={"Location": "http://www.facebook.com/login/?next=%2Fpv%2Fposts%2F5"}
+    )
+    any_host.expect_request("/login/").respond_with_data(
+        '<html><head><title>Log into Facebook</title><meta property="og:site_name" content="Facebook">'
+        '<meta property="og:description" content="Log into Facebook to start sharing and connecting."></head></html>',
+        content_type=html,
+    )
+    write_issue_file(project, base_of(any_host))
+    posts = [f"http://www.facebook.com/pv/posts/{number}" for number in range(1, 6)]
+
+    result = cli("add", "issues/2024-03-14.yaml", *posts, cwd=project.root)
+
+    assert result.stdout.splitlines() == [
+        f"issues/2024-03-14.yaml: added under statements: 'Joint Statement: Stop the Airstrikes on Schools!' <{posts[0]}>",
+        "issues/2024-03-14.yaml: added under statements: "
+        f"'စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု ရပ်တန့်ရေး ပူးတွဲကြေညာချက်' [my] <{posts[1]}>",
+        "issues/2024-03-14.yaml: added under statements: 'We stand with the people of Sagaing We stand with the "
+        f"people of Sagaing We stand with the people of…' <{posts[2]}>",
+    ]
+    assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
+        f"issues/2024-03-14.yaml: error: {posts[3]}: found no title on the page: Facebook shows it only to a "
+        "browser, or to one signed in; give one with --title",
+        f"issues/2024-03-14.yaml: error: {posts[4]}: redirected to a login page ('Log into Facebook to start "
+        "sharing and connecting', http://www.facebook.com/login/?next=%2Fpv%2Fposts%2F5) rather than the page; "
+        "give its title with --title and its organizations with --by to add it all the same",
+    ]

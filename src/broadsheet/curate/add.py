@@ -144,6 +144,11 @@ def make_resource(
     """The resource for `url` from what its page says, `title` and `by` overriding it; `Unusable` when it has no usable title."""
     warnings: list[str] = []
     chosen = title or page.title
+    if not chosen and page.platform:
+        raise Unusable(
+            f"found no title on the page: {page.platform} shows it only to a browser, or to one signed in; "
+            "give one with --title"
+        )
     if not chosen:
         raise Unusable("found no title on the page; give one with --title")
     if not title and _MISSING_PAGE.search(chosen):
@@ -238,7 +243,7 @@ _WALLS = (
     _Wall(
         "login",
         re.compile(
-            r"log ?in(?:to| to)? facebook|(?:facebook \W )?log in or sign up(?: to view)?|log ?in|sign ?in",
+            r"log ?in(?:to| to)? facebook\b.*|(?:facebook \W )?log in or sign up(?: to view)?|log ?in|sign ?in",
             re.IGNORECASE,
         ),
         # Facebook's /login/?next=..., Instagram's /accounts/login/, X's /i/flow/login.

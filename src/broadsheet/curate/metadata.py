@@ -24,6 +24,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
+from .. import burmese
 from ..burmese import MYANMAR_CHAR
 from ..schema import written_locale
 from .fetch import Fetched
@@ -85,6 +86,13 @@ _PLATFORMS = {
     "canva.com": "Canva",
 }
 """Services where organizations put what they publish: their `og:site_name` names the service, not the publisher."""
+_TITLED_BY_ACCOUNT = frozenset({"Facebook"})
+"""Services whose `og:title` of a post is the name of the account that posted it (`Progressive Voice`), its own
+words being its `og:description`."""
+POST_TITLE_COLUMNS = 100
+"""How much of a post's words, when their first sentence is longer, make its title: about a long headline."""
+_SENTENCE_END = re.compile(r"(?<=[.!?\u104b])\s+|(?<=\u104b)")
+"""Where a sentence ends: after `.`, `!`, `?` and a space, or after Burmese's `။`."""
 _EXTENSION = re.compile(r"\.(?:pdf|docx?|odt|rtf|pptx?|xlsx?|jpe?g|png|mp4|zip)$", re.IGNORECASE)
 """A file name's ending, as a shared file's page (Google Drive, Dropbox) gives it for a title."""
 
@@ -235,11 +243,14 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         ),
         _from_title_element(element, names) if element and not names.named(element) else None,
     )
+    platform = platform_of(url)
+    if platform in _TITLED_BY_ACCOUNT:
+        # The account's name would be the title of every post it made: a reader calls a post by its words.
+        title = post_title(_first(meta, "og:description") or "")
 
     if title and _EXTENSION.search(title):
         # A shared file's name, as Google Drive and Dropbox title its page.
         title = readable_file_name(title)
-    platform = platform_of(url)
 
     organizations = list(meta.get("citation_author", []))
     if article:
@@ -262,6 +273,13 @@ def read_html(text: str, url: str = "") -> PageMetadata:
     return PageMetadata(
         title, _unique(organizations), title_language(title, declared), published, platform, canonical
     )
+
+
+def post_title(words: str) -> str | None:
+    """What a reader calls a post by: its first sentence without its full stop (`.`, `။`), cut where a line may
+    break to `POST_TITLE_COLUMNS`."""
+    sentence = _SENTENCE_END.split(words.strip(), maxsplit=1)[0].rstrip(".\u104b ")
+    return burmese.shorten(sentence, POST_TITLE_COLUMNS) or None
 
 
 def _is_amp(attributes: dict[str, str | None]) -> bool:
