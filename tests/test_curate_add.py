@@ -1139,3 +1139,43 @@ def test_a_facebook_post_is_titled_by_its_words_not_by_the_account_that_posted_i
         "sharing and connecting', http://www.facebook.com/login/?next=%2Fpv%2Fposts%2F5) rather than the page; "
         "give its title with --title and its organizations with --by to add it all the same",
     ]
+
+
+@pytest.mark.parametrize(
+    ("head", "title"),
+    [
+        (
+            '<meta name="application-name" content="ဧရာဝတီ">',
+            "စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု အရပ်သား ၁၀ ဦး သေဆုံး",
+        ),
+        (
+            '<script type="application/ld+json">{"@graph": [{"@type": "WebSite", "@id": "#website", "name": '
+            '"The Irrawaddy", "alternateName": ["Irrawaddy", "ဧရာဝတီ"]}]}</script>',
+            "စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု အရပ်သား ၁၀ ဦး သေဆုံး",
+        ),
+        (
+            '<script type="application/ld+json">{"@graph": [{"@type": "WebSite", "name": "The Irrawaddy", '
+            '"publisher": {"@id": "#org"}}, {"@type": "NewsMediaOrganization", "@id": "#org", "name": "ဧရာဝတီ"}]}'
+            "</script>",
+            "စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု အရပ်သား ၁၀ ဦး သေဆုံး",
+        ),
+        # Nothing says the last segment is the site's: it may be the title's own.
+        ("", "စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု အရပ်သား ၁၀ ဦး သေဆုံး - ဧရာဝတီ"),
+    ],
+    ids=["application-name", "WebSite alternateName", "WebSite publisher", "unknown"],
+)
+def test_a_site_s_name_in_another_language_is_taken_off_a_title_where_the_site_gives_it(
+    project: Project, any_host: HTTPServer, head: str, title: str
+) -> None:
+    any_host.expect_request("/news/1").respond_with_data(
+        '<html lang="my"><head><meta property="og:site_name" content="The Irrawaddy">'
+        '<meta property="og:title" content="စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု အရပ်သား ၁၀ ဦး သေဆုံး - ဧရာဝတီ">'
+        f"{head}</head></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    path = write_issue_file(project, base_of(any_host))
+
+    [outcome] = add_resources(project, path, ["http://burma.irrawaddy.com/news/1"]).outcomes
+
+    assert outcome.resource is not None
+    assert (outcome.resource.title, outcome.resource.by) == (title, ("The Irrawaddy",))

@@ -227,7 +227,7 @@ def read_html(text: str, url: str = "") -> PageMetadata:
     title_node = tree.css_first("title")
     element = tidy(title_node.text()) if title_node else None
     ld_title = tidy(_text(article.get("headline") or article.get("name"))) if article else None
-    names = _SiteNames(site, _host_label(url))
+    names = _SiteNames(_other_names(site, meta, nodes), _host_label(url))
     # A title that is only the site's name (a theme's og:title on every page, x.com's bare `<title>X`) says
     # nothing of the page: the next source is asked.
     title = next(
@@ -359,6 +359,35 @@ def _site_from_json_ld(nodes: list[dict[str, Any]]) -> str | None:
     return tidy(_text(site.get("name"))) if site else None
 
 
+def _other_names(
+    site: str | None, meta: dict[str, list[str]], nodes: list[dict[str, Any]]
+) -> tuple[str, ...]:
+    """Every name the site gives itself: `og:site_name`, its app's (`application-name`,
+    `apple-mobile-web-app-title`), and the `name` and `alternateName` of its JSON-LD `WebSite` and of that
+    site's `publisher`. A site in two languages may name itself in one and end its titles with the other
+    (`… - ဧရာဝတီ` at The Irrawaddy's). Not the publisher of an article, which on a service that hosts what others
+    publish (Medium) is the organization, not the site."""
+    names = [site] if site else []
+    names += meta.get("application-name", []) + meta.get("apple-mobile-web-app-title", [])
+    by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
+    owners: list[Any] = []
+    for node in nodes:
+        if "WebSite" in _types(node):
+            owners += [node, *(p if isinstance(p := node.get("publisher"), list) else [p])]
+    for owner in owners:
+        if isinstance(owner, dict) and set(owner) == {"@id"}:
+            owner = by_id.get(owner["@id"])
+        if isinstance(owner, dict):
+            for key in ("name", "alternateName"):
+                value = owner.get(key)
+                names += [
+                    tidy(v) or ""
+                    for v in (value if isinstance(value, list) else [value])
+                    if isinstance(v, str)
+                ]
+    return _unique([name for name in names if name])
+
+
 def _unique(names: list[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for name in names:
@@ -382,16 +411,16 @@ def _host_label(url: str) -> str:
 
 @dataclass(frozen=True)
 class _SiteNames:
-    """How a page's site is named: its `og:site_name` (or JSON-LD `WebSite`), and the name its host gives it."""
+    """How a page's site is named: the names it gives itself (`_other_names`), and the name its host gives it."""
 
-    site: str | None
+    sites: tuple[str, ...]
     host: str
 
     def named(self, text: str) -> bool:
         """Whether `text` is the site's name: as the page gives it, or as its host spells it, whole
         (`Progressive Voice Myanmar` at progressivevoicemyanmar.org, `The Irrawaddy` at irrawaddy.com) or
         by initials of three letters or more (`Karen Human Rights Group` at khrg.org)."""
-        if self.site and text.casefold() == self.site.casefold():
+        if any(text.casefold() == site.casefold() for site in self.sites):
             return True
         if not self.host:
             return False
