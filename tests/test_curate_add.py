@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from broadsheet.build import check
 from broadsheet.curate import metadata
 from broadsheet.curate.add import add_resources
 from broadsheet.curate.edit import IssueText, NewResource
-from broadsheet.curate.metadata import decode_html, read_html, title_language
+from broadsheet.curate.metadata import PageMetadata, decode_html, read_html, title_language
 from broadsheet.errors import BroadsheetError, UsageError, errors_in
 from broadsheet.settings import Project
 
@@ -1179,3 +1180,72 @@ def test_a_site_s_name_in_another_language_is_taken_off_a_title_where_the_site_g
 
     assert outcome.resource is not None
     assert (outcome.resource.title, outcome.resource.by) == (title, ("The Irrawaddy",))
+
+
+def reliefweb_report(title: str, description: str | None) -> str:
+    """A report's page as ReliefWeb writes its head: its title and primary country, and a summary naming its sources."""
+    summary = (
+        f'<meta name="description" content="{description}"><meta property="og:description" content="{description}">'
+        if description
+        else ""
+    )
+    return (
+        f'<!DOCTYPE html><html lang="en" dir="ltr"><head><meta charset="utf-8"><title>{title} | ReliefWeb</title>'
+        f'{summary}<link rel="canonical" href="https://reliefweb.int/report/myanmar/x">'
+        '<meta name="original-source" content="https://www.unocha.org/myanmar">'
+        f'<meta property="og:site_name" content="ReliefWeb"><meta property="og:title" content="{title}">'
+        '<meta name="twitter:site" content="@reliefweb"></head><body></body></html>'
+    )
+
+
+def test_a_report_on_reliefweb_is_by_its_sources_and_titled_without_reliefweb_s_place(
+    project: Project, any_host: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    html = "text/html; charset=utf-8"
+    any_host.expect_request("/report/myanmar/update-36").respond_with_data(
+        reliefweb_report(
+            "Myanmar Humanitarian Update No. 36 | 26 January 2024 - Myanmar",
+            "Situation Report in English on Myanmar about Protection and Human Rights and Shelter and Non-Food "
+            "Items; published on 26 Jan 2024 by OCHA",
+        ),
+        content_type=html,
+    )
+    any_host.expect_request("/report/myanmar/floods").respond_with_data(
+        reliefweb_report(
+            "Floods in Bago - Myanmar",
+            "Assessment in English on Myanmar and 1 other country about Food and Nutrition; published on 2 Feb 2024 "
+            "by UNHCR, WFP and 1 other organization",
+        ),
+        content_type=html,
+    )
+    any_host.expect_request("/report/myanmar/old").respond_with_data(
+        reliefweb_report("An Old Report - Myanmar", None), content_type=html
+    )
+    write_issue_file(project, base_of(any_host))
+    update, floods, old = (
+        f"http://reliefweb.int/report/myanmar/{page}" for page in ("update-36", "floods", "old")
+    )
+
+    result = cli(
+        "add", "issues/2024-03-14.yaml", update, floods, old, "--category", "reports", cwd=project.root
+    )
+
+    assert (result.exit_code, result.stdout.splitlines()) == (
+        0,
+        [
+            f"issues/2024-03-14.yaml: added under reports: 'Myanmar Humanitarian Update No. 36 | 26 January 2024' "
+            f"by OCHA <{update}>",
+            f"issues/2024-03-14.yaml: added under reports: 'Floods in Bago' by UNHCR, WFP <{floods}>",
+            f"issues/2024-03-14.yaml: added under reports: 'An Old Report - Myanmar' <{old}>",
+        ],
+    )
+    assert result.stderr.splitlines() == [
+        f"issues/2024-03-14.yaml: warning: {floods}: ReliefWeb names UNHCR, WFP and counts 1 other organization "
+        "it does not name: give them all with --by",
+        f"issues/2024-03-14.yaml: warning: {old}: the page is on ReliefWeb, which does not say who published it: "
+        "give the organizations with --by",
+    ]
+    # What collect takes for an entry its feed does not date.
+    assert read_html(
+        reliefweb_report("Floods - Myanmar", "Map on Myanmar; published on 2 Feb 2024 by WFP"), floods
+    ) == (PageMetadata("Floods", ("WFP",), "en", date(2024, 2, 2)))

@@ -165,6 +165,8 @@ def make_resource(
             or ((organization,) if organization else ())
         )
     )
+    if not by:
+        warnings += page.notes
     if page.platform and not names:
         warnings.append(
             f"the page is on {page.platform}, which does not say who published it: give the organizations with --by"

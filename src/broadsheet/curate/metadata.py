@@ -54,6 +54,8 @@ class PageMetadata:
     """The service the page is on (`Google Drive`, `Facebook`), which hosts it for whoever published it."""
     canonical: str | None = None
     """For an AMP page, the URL of the page it is a copy of (its `<link rel="canonical">`): the one to publish."""
+    notes: tuple[str, ...] = ()
+    """What the page leaves unsaid that the editor should give (organizations it counts but does not name)."""
 
 
 _PLATFORMS = {
@@ -86,6 +88,39 @@ _PLATFORMS = {
     "canva.com": "Canva",
 }
 """Services where organizations put what they publish: their `og:site_name` names the service, not the publisher."""
+
+
+@dataclass(frozen=True)
+class Aggregator:
+    """A site that republishes the reports of others (ReliefWeb): its own name is on every page, so the
+    report's title and organizations are read from what it writes of them."""
+
+    name: str
+    domain: str
+    summary: re.Pattern[str]
+    """Its pages' `og:description` (or `description`), with groups `sources` (`OCHA, WFP and 1 other
+    organization`), `place` and `published` (`26 Jan 2024`)."""
+    suffix: str
+    """What it adds to a report's title, `{place}` standing for the place of the summary."""
+    others: re.Pattern[str] = re.compile(r"\d+ other organizations?")
+    """How the summary counts the sources it leaves out."""
+
+
+_AGGREGATORS = (
+    # reliefweb_meta.module (UN-OCHA/rwint9-site) writes a report's og:title as its title, " - " and its primary
+    # country, and its description as "Situation Report in English on Myanmar and 1 other country about
+    # Protection and Human Rights; published on 26 Jan 2024 by OCHA, WFP and 1 other organization": the sources'
+    # short names, two at most. Its page has no JSON-LD; the full list is in the body's "Source" field.
+    Aggregator(
+        "ReliefWeb",
+        "reliefweb.int",
+        re.compile(
+            r".+? on (?P<place>.+?)(?: and \d+ other countr(?:y|ies))?(?: about .+?)?"
+            r"(?:; published on (?P<published>\d{1,2} [A-Z][a-z]{2} \d{4}))? by (?P<sources>.+)"
+        ),
+        " - {place}",
+    ),
+)
 _TITLED_BY_ACCOUNT = frozenset({"Facebook"})
 """Services whose `og:title` of a post is the name of the account that posted it (`Progressive Voice`), its own
 words being its `og:description`."""
@@ -256,6 +291,27 @@ def read_html(text: str, url: str = "") -> PageMetadata:
     if article:
         for role in ("author", "publisher"):
             organizations += [name for name in _organizations(article.get(role), nodes)]
+    notes: tuple[str, ...] = ()
+    aggregator = _aggregator_of(url)
+    summary = (
+        aggregator.summary.fullmatch(_first(meta, "og:description") or _first(meta, "description") or "")
+        if aggregator
+        else None
+    )
+    if aggregator and summary:
+        suffix = aggregator.suffix.format(place=summary["place"])
+        if title and title.endswith(suffix) and len(title) > len(suffix):
+            title = title[: -len(suffix)]
+        named = re.split(r", | and ", summary["sources"])
+        organizations = [name for name in named if not aggregator.others.fullmatch(name)]
+        notes = tuple(
+            f"{aggregator.name} names {', '.join(organizations)} and counts {name} it does not name: give them all with --by"
+            for name in named
+            if aggregator.others.fullmatch(name)
+        )
+    elif aggregator:
+        # Its own name is no report's organization: they are left for --by, as on a service that hosts them.
+        platform = aggregator.name
     if platform:
         organizations = [name for name in organizations if not names.named(name) and name != platform]
     elif not organizations and site:
@@ -269,10 +325,22 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         or (_text(article.get("datePublished")) if article else None)
         or _first(meta, "citation_publication_date")
         or _first(meta, "citation_date")
-    )
+    ) or (_written_date(summary["published"]) if summary and summary["published"] else None)
     return PageMetadata(
-        title, _unique(organizations), title_language(title, declared), published, platform, canonical
+        title, _unique(organizations), title_language(title, declared), published, platform, canonical, notes
     )
+
+
+def _aggregator_of(url: str) -> Aggregator | None:
+    return next((aggregator for aggregator in _AGGREGATORS if _on(url, aggregator.domain)), None)
+
+
+def _written_date(text: str) -> date | None:
+    """`26 Jan 2024` as a date."""
+    try:
+        return datetime.strptime(text, "%d %b %Y").date()
+    except ValueError:
+        return None
 
 
 def post_title(words: str) -> str | None:
@@ -298,12 +366,15 @@ def _amp_canonical(tree: LexborHTMLParser, url: str) -> str | None:
     return None
 
 
-def platform_of(url: str) -> str | None:
-    """The service of `_PLATFORMS` that `url` is on (`m.facebook.com` is Facebook's), or None."""
+def _on(url: str, domain: str) -> bool:
+    """Whether `url` is on `domain` or one of its subdomains (`m.facebook.com` is on `facebook.com`)."""
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    return next(
-        (name for domain, name in _PLATFORMS.items() if host == domain or host.endswith("." + domain)), None
-    )
+    return host == domain or host.endswith("." + domain)
+
+
+def platform_of(url: str) -> str | None:
+    """The service of `_PLATFORMS` that `url` is on, or None."""
+    return next((name for domain, name in _PLATFORMS.items() if _on(url, domain)), None)
 
 
 def _first(meta: dict[str, list[str]], key: str) -> str | None:
