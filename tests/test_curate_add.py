@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from broadsheet.build import check
 from broadsheet.curate import metadata
 from broadsheet.curate.add import add_resources
 from broadsheet.curate.edit import IssueText, NewResource
-from broadsheet.curate.metadata import decode_html, read_html, title_language
+from broadsheet.curate.metadata import PageMetadata, decode_html, read_html, title_language
 from broadsheet.errors import BroadsheetError, UsageError, errors_in
 from broadsheet.settings import Project
 
@@ -859,8 +860,8 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
         ),
         (
             "https://m.facebook.com/progressivevoicemyanmar/posts/1",
-            '<meta property="og:title" content="Statement on the Airstrikes in Sagaing">'
-            '<meta property="og:site_name" content="Facebook">',
+            '<meta property="og:title" content="Progressive Voice"><meta property="og:site_name" content="Facebook">'
+            '<meta property="og:description" content="Statement on the Airstrikes in Sagaing. We call on...">',
             "Statement on the Airstrikes in Sagaing",
             (),
         ),
@@ -1004,3 +1005,247 @@ def test_a_document_neither_html_nor_pdf_is_added_under_the_title_the_editor_giv
         "      by: Karen Human Rights Group\n"
     )
     assert path.read_text(encoding="utf-8") == before.replace(STATEMENTS_ANCHOR, STATEMENTS_ANCHOR + entry)
+
+
+def test_a_redirect_loop_is_named_a_loop_with_the_urls_it_goes_round(
+    project: Project, site: HTTPServer
+) -> None:
+    site.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
+    site.expect_request("/ping").respond_with_data("", status=301, headers={"Location": "/pong"})
+    site.expect_request("/pong").respond_with_data("", status=302, headers={"Location": "/ping?from=pong"})
+    site.expect_request("/ping", query_string="from=pong").respond_with_data(
+        "", status=302, headers={"Location": "/pong"}
+    )
+
+    def onwards(request: Request) -> Response:
+        step = int(request.path.rsplit("/", 1)[-1])
+        return Response("", status=302, headers={"Location": f"/hop/{step + 1}"})
+
+    site.expect_request(re.compile(r"/hop/\d+")).respond_with_handler(onwards)
+    base = base_of(site)
+    path = write_issue_file(project, base)
+
+    outcomes = add_resources(project, path, [f"{base}/loop", f"{base}/ping", f"{base}/hop/1"]).outcomes
+
+    assert [(o.status, o.message) for o in outcomes] == [
+        ("failed", f"redirects in a loop: {base}/loop -> {base}/loop"),
+        ("failed", f"redirects in a loop: {base}/pong -> {base}/ping?from=pong -> {base}/pong"),
+        ("failed", "more than 10 redirects"),
+    ]
+
+
+def test_a_consent_wall_is_not_added_under_its_own_title_and_the_editor_is_asked_for_title_and_by(
+    project: Project, any_host: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    # YouTube sends a visitor without its consent cookie to consent.youtube.com; a partner's cookie wall, and
+    # Facebook's login page, are answered at the page's own address.
+    any_host.expect_request("/watch", query_string="v=abc").respond_with_data(
+        "",
+        status=302,
+        headers={"Location": "http://consent.youtube.com/m?continue=https%3A%2F%2Fwww.youtube.com"},
+    )
+    any_host.expect_request("/m").respond_with_data(
+        '<html><head><title>Before you continue to YouTube</title><meta property="og:site_name" content="Google">'
+        "</head></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    any_host.expect_request("/news/report").respond_with_data(
+        "<html><head><title>We value your privacy</title></head></html>", content_type="text/html"
+    )
+    write_issue_file(project, base_of(any_host))
+    video, report = "http://www.youtube.com/watch?v=abc", "http://partner.example/news/report"
+
+    refused = cli("add", "issues/2024-03-14.yaml", video, report, cwd=project.root)
+    added = cli(
+        "add",
+        "issues/2024-03-14.yaml",
+        video,
+        "--title",
+        "Testimonies",
+        "--by",
+        "Fortify Rights",
+        cwd=project.root,
+    )
+
+    asks = "give its title with --title and its organizations with --by to add it all the same"
+    assert (refused.exit_code, refused.stdout, refused.stderr.splitlines()) == (
+        1,
+        "",
+        [
+            f"issues/2024-03-14.yaml: error: {video}: redirected to a consent page ('Before you continue to "
+            f"YouTube', http://consent.youtube.com/m?continue=https%3A%2F%2Fwww.youtube.com) rather than the "
+            f"page; {asks}",
+            f"issues/2024-03-14.yaml: error: {report}: answered with a consent page ('We value your privacy') "
+            f"rather than the page; {asks}",
+        ],
+    )
+    assert (added.exit_code, added.stdout) == (
+        0,
+        f"issues/2024-03-14.yaml: added under statements: 'Testimonies' by Fortify Rights <{video}>\n",
+    )
+
+
+def test_a_facebook_post_is_titled_by_its_words_not_by_the_account_that_posted_it(
+    project: Project, any_host: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    # Facebook's og:title of a post is the page's name, the same on every post; og:description holds its words.
+    def post(description: str) -> str:
+        return (
+            '<html lang="en" id="facebook"><head><title>Progressive Voice - Posts | Facebook</title>'
+            '<meta property="og:title" content="Progressive Voice"><meta property="og:site_name" content="Facebook">'
+            f'<meta property="og:description" content="{description}"></head></html>'
+        )
+
+    html = "text/html; charset=utf-8"
+    any_host.expect_request("/pv/posts/1").respond_with_data(
+        post("Joint Statement: Stop the Airstrikes on Schools! 120 organizations call on the UN..."),
+        content_type=html,
+    )
+    any_host.expect_request("/pv/posts/2").respond_with_data(
+        post("စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု ရပ်တန့်ရေး ပူးတွဲကြေညာချက်။ အဖွဲ့ ၁၂၀ က တောင်းဆိုသည်။"),
+        content_type=html,
+    )
+    any_host.expect_request("/pv/posts/3").respond_with_data(
+        post(" ".join(["We stand with the people of Sagaing"] * 4)), content_type=html
+    )
+    any_host.expect_request("/pv/posts/4").respond_with_data(
+        '<html id="facebook"><head><title>Facebook</title><meta property="og:site_name" content="Facebook">'
+        "</head></html>",
+        content_type=html,
+    )
+    any_host.expect_request("/pv/posts/5").respond_with_data(
+        "", status=302, headers={"Location": "http://www.facebook.com/login/?next=%2Fpv%2Fposts%2F5"}
+    )
+    any_host.expect_request("/login/").respond_with_data(
+        '<html><head><title>Log into Facebook</title><meta property="og:site_name" content="Facebook">'
+        '<meta property="og:description" content="Log into Facebook to start sharing and connecting."></head></html>',
+        content_type=html,
+    )
+    write_issue_file(project, base_of(any_host))
+    posts = [f"http://www.facebook.com/pv/posts/{number}" for number in range(1, 6)]
+
+    result = cli("add", "issues/2024-03-14.yaml", *posts, cwd=project.root)
+
+    assert result.stdout.splitlines() == [
+        f"issues/2024-03-14.yaml: added under statements: 'Joint Statement: Stop the Airstrikes on Schools!' <{posts[0]}>",
+        "issues/2024-03-14.yaml: added under statements: "
+        f"'စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု ရပ်တန့်ရေး ပူးတွဲကြေညာချက်' [my] <{posts[1]}>",
+        "issues/2024-03-14.yaml: added under statements: 'We stand with the people of Sagaing We stand with the "
+        f"people of Sagaing We stand with the people of…' <{posts[2]}>",
+    ]
+    assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
+        f"issues/2024-03-14.yaml: error: {posts[3]}: found no title on the page: Facebook shows it only to a "
+        "browser, or to one signed in; give one with --title",
+        f"issues/2024-03-14.yaml: error: {posts[4]}: redirected to a login page ('Log into Facebook to start "
+        "sharing and connecting', http://www.facebook.com/login/?next=%2Fpv%2Fposts%2F5) rather than the page; "
+        "give its title with --title and its organizations with --by to add it all the same",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("head", "title"),
+    [
+        (
+            '<meta name="application-name" content="ဧရာဝတီ">',
+            "စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု အရပ်သား ၁၀ ဦး သေဆုံး",
+        ),
+        (
+            '<script type="application/ld+json">{"@graph": [{"@type": "WebSite", "@id": "#website", "name": '
+            '"The Irrawaddy", "alternateName": ["Irrawaddy", "ဧရာဝတီ"]}]}</script>',
+            "စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု အရပ်သား ၁၀ ဦး သေဆုံး",
+        ),
+        (
+            '<script type="application/ld+json">{"@graph": [{"@type": "WebSite", "name": "The Irrawaddy", '
+            '"publisher": {"@id": "#org"}}, {"@type": "NewsMediaOrganization", "@id": "#org", "name": "ဧရာဝတီ"}]}'
+            "</script>",
+            "စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု အရပ်သား ၁၀ ဦး သေဆုံး",
+        ),
+        # Nothing says the last segment is the site's: it may be the title's own.
+        ("", "စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု အရပ်သား ၁၀ ဦး သေဆုံး - ဧရာဝတီ"),
+    ],
+    ids=["application-name", "WebSite alternateName", "WebSite publisher", "unknown"],
+)
+def test_a_site_s_name_in_another_language_is_taken_off_a_title_where_the_site_gives_it(
+    project: Project, any_host: HTTPServer, head: str, title: str
+) -> None:
+    any_host.expect_request("/news/1").respond_with_data(
+        '<html lang="my"><head><meta property="og:site_name" content="The Irrawaddy">'
+        '<meta property="og:title" content="စစ်ကောင်စီ လေကြောင်းတိုက်ခိုက်မှု အရပ်သား ၁၀ ဦး သေဆုံး - ဧရာဝတီ">'
+        f"{head}</head></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    path = write_issue_file(project, base_of(any_host))
+
+    [outcome] = add_resources(project, path, ["http://burma.irrawaddy.com/news/1"]).outcomes
+
+    assert outcome.resource is not None
+    assert (outcome.resource.title, outcome.resource.by) == (title, ("The Irrawaddy",))
+
+
+def reliefweb_report(title: str, description: str | None) -> str:
+    """A report's page as ReliefWeb writes its head: its title and primary country, and a summary naming its sources."""
+    summary = (
+        f'<meta name="description" content="{description}"><meta property="og:description" content="{description}">'
+        if description
+        else ""
+    )
+    return (
+        f'<!DOCTYPE html><html lang="en" dir="ltr"><head><meta charset="utf-8"><title>{title} | ReliefWeb</title>'
+        f'{summary}<link rel="canonical" href="https://reliefweb.int/report/myanmar/x">'
+        '<meta name="original-source" content="https://www.unocha.org/myanmar">'
+        f'<meta property="og:site_name" content="ReliefWeb"><meta property="og:title" content="{title}">'
+        '<meta name="twitter:site" content="@reliefweb"></head><body></body></html>'
+    )
+
+
+def test_a_report_on_reliefweb_is_by_its_sources_and_titled_without_reliefweb_s_place(
+    project: Project, any_host: HTTPServer, cli: Callable[..., Result]
+) -> None:
+    html = "text/html; charset=utf-8"
+    any_host.expect_request("/report/myanmar/update-36").respond_with_data(
+        reliefweb_report(
+            "Myanmar Humanitarian Update No. 36 | 26 January 2024 - Myanmar",
+            "Situation Report in English on Myanmar about Protection and Human Rights and Shelter and Non-Food "
+            "Items; published on 26 Jan 2024 by OCHA",
+        ),
+        content_type=html,
+    )
+    any_host.expect_request("/report/myanmar/floods").respond_with_data(
+        reliefweb_report(
+            "Floods in Bago - Myanmar",
+            "Assessment in English on Myanmar and 1 other country about Food and Nutrition; published on 2 Feb 2024 "
+            "by UNHCR, WFP and 1 other organization",
+        ),
+        content_type=html,
+    )
+    any_host.expect_request("/report/myanmar/old").respond_with_data(
+        reliefweb_report("An Old Report - Myanmar", None), content_type=html
+    )
+    write_issue_file(project, base_of(any_host))
+    update, floods, old = (
+        f"http://reliefweb.int/report/myanmar/{page}" for page in ("update-36", "floods", "old")
+    )
+
+    result = cli(
+        "add", "issues/2024-03-14.yaml", update, floods, old, "--category", "reports", cwd=project.root
+    )
+
+    assert (result.exit_code, result.stdout.splitlines()) == (
+        0,
+        [
+            f"issues/2024-03-14.yaml: added under reports: 'Myanmar Humanitarian Update No. 36 | 26 January 2024' "
+            f"by OCHA <{update}>",
+            f"issues/2024-03-14.yaml: added under reports: 'Floods in Bago' by UNHCR, WFP <{floods}>",
+            f"issues/2024-03-14.yaml: added under reports: 'An Old Report - Myanmar' <{old}>",
+        ],
+    )
+    assert result.stderr.splitlines() == [
+        f"issues/2024-03-14.yaml: warning: {floods}: ReliefWeb names UNHCR, WFP and counts 1 other organization "
+        "it does not name: give them all with --by",
+        f"issues/2024-03-14.yaml: warning: {old}: the page is on ReliefWeb, which does not say who published it: "
+        "give the organizations with --by",
+    ]
+    # What collect takes for an entry its feed does not date.
+    assert read_html(
+        reliefweb_report("Floods - Myanmar", "Map on Myanmar; published on 2 Feb 2024 by WFP"), floods
+    ) == (PageMetadata("Floods", ("WFP",), "en", date(2024, 2, 2)))

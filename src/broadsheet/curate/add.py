@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -143,6 +144,11 @@ def make_resource(
     """The resource for `url` from what its page says, `title` and `by` overriding it; `Unusable` when it has no usable title."""
     warnings: list[str] = []
     chosen = title or page.title
+    if not chosen and page.platform:
+        raise Unusable(
+            f"found no title on the page: {page.platform} shows it only to a browser, or to one signed in; "
+            "give one with --title"
+        )
     if not chosen:
         raise Unusable("found no title on the page; give one with --title")
     if not title and _MISSING_PAGE.search(chosen):
@@ -159,6 +165,8 @@ def make_resource(
             or ((organization,) if organization else ())
         )
     )
+    if not by:
+        warnings += page.notes
     if page.platform and not names:
         warnings.append(
             f"the page is on {page.platform}, which does not say who published it: give the organizations with --by"
@@ -201,9 +209,68 @@ async def read_page(fetcher: Fetcher, url: str) -> Page:
     """Fetch and read `url`; `FetchError` or `Unreadable` with the cause."""
     fetched = await fetcher.get(url)
     try:
-        return Page(fetched, read_document(fetched))
+        page = Page(fetched, read_document(fetched))
     except Unreadable as exc:
         raise Unreadable(str(exc), fetched) from None
+    wall = _wall(page)
+    if wall:
+        # What the page says is the wall's (Google's title, Google as its site): the editor names both.
+        raise Unreadable(wall, fetched, "its title with --title and its organizations with --by")
+    return page
+
+
+@dataclass(frozen=True)
+class _Wall:
+    """A page that a site puts in front of the one asked for until a browser's visitor clicks through it."""
+
+    kind: str
+    title: re.Pattern[str]
+    """Its title, whole."""
+    address: re.Pattern[str]
+    """Where a site redirects to it: host and path of the URL, without `www.`."""
+
+
+_WALLS = (
+    _Wall(
+        "consent",
+        re.compile(
+            r"before you continue(?: to \w+(?: \w+)?)?|cookie (?:consent|settings|preferences)"
+            r"|(?:we value )?your privacy(?: choices)?|privacy (?:settings|preferences|choices)|consent required"
+            r"|.* is part of the yahoo family of brands",
+            re.IGNORECASE,
+        ),
+        # Google's and YouTube's consent.google.com, consent.youtube.com; Yahoo's consent.yahoo.com, guce.yahoo.com.
+        re.compile(r"(?:consent|guce)\.[^/]+/.*", re.IGNORECASE),
+    ),
+    _Wall(
+        "login",
+        re.compile(
+            r"log ?in(?:to| to)? facebook\b.*|(?:facebook \W )?log in or sign up(?: to view)?|log ?in|sign ?in",
+            re.IGNORECASE,
+        ),
+        # Facebook's /login/?next=..., Instagram's /accounts/login/, X's /i/flow/login.
+        re.compile(r"[^/]+/(?:accounts/|i/flow/)?login(?:\.php)?(?:/.*)?", re.IGNORECASE),
+    ),
+)
+
+
+def _wall(page: Page) -> str | None:
+    """What to say of a consent or login page answered for the one asked for, or None for the page itself.
+
+    Known by its whole title ("Before you continue to Google", "We value your privacy", "Log into Facebook"),
+    or, after a redirect, by its address (consent.google.com): a cookie wall answered as a success would be
+    added under its own title."""
+    fetched, title = page.fetched, page.metadata.title or ""
+    moved = same_page(fetched.final_url) != same_page(fetched.url)
+    parts = urlsplit(fetched.final_url)
+    address = f"{(parts.hostname or '').removeprefix('www.')}{parts.path}"
+    for wall in _WALLS:
+        if wall.title.fullmatch(title.strip()) or (moved and wall.address.fullmatch(address)):
+            if not moved:
+                return f"answered with a {wall.kind} page ({title!r}) rather than the page"
+            named = f"{title!r}, " if title else ""
+            return f"redirected to a {wall.kind} page ({named}{fetched.final_url}) rather than the page"
+    return None
 
 
 def add_resources(
@@ -250,7 +317,7 @@ def add_resources(
             outcomes[number] = Outcome(url, "failed", read.cause)
             continue
         if isinstance(read, Unreadable):
-            hint = "; give its title with --title to add it all the same" if read.fetched else ""
+            hint = f"; give {read.asks} to add it all the same" if read.fetched else ""
             outcomes[number] = Outcome(url, "failed", f"{read}{hint}")
             continue
         published = read.url

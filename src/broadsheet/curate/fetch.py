@@ -89,8 +89,24 @@ _asking: ContextVar[str] = ContextVar("asking")
 (each URL of `asyncio.gather`) has its own."""
 
 
+_followed: ContextVar[list[str]] = ContextVar("followed")
+"""Every URL the current task's request went to, redirects included, in order: where a loop goes round."""
+
+
 async def _note_request(request: httpx.Request) -> None:
     _asking.set(str(request.url))
+    _followed.get([]).append(str(request.url))
+
+
+def _too_many_redirects(followed: list[str]) -> str:
+    """`more than 10 redirects`, or, where a URL came back, the loop they went round: the URLs from its first
+    visit to its return, so that the editor (or the site's webmaster) sees which pages send to each other."""
+    seen: dict[str, int] = {}
+    for step, url in enumerate(followed):
+        if url in seen:
+            return f"redirects in a loop: {' -> '.join(followed[seen[url] : step + 1])}"
+        seen[url] = step
+    return f"more than {MAX_REDIRECTS} redirects"
 
 
 def redirected(cause: str, url: str, final_url: str) -> str:
@@ -150,7 +166,7 @@ def _cause(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out after {timeout:g} s"
     if isinstance(exc, httpx.TooManyRedirects):
-        return f"more than {MAX_REDIRECTS} redirects"
+        return _too_many_redirects(_followed.get([]))
     if isinstance(exc, httpx.DecodingError):
         # zlib's words ("Error -3 while decompressing data: incorrect header check") name no cause an editor knows.
         return "the site's answer is not compressed as its Content-Encoding header says (a fault of the site)"
@@ -248,6 +264,7 @@ class Fetcher:
 
     async def _once(self, method: str, url: str, headers: Mapping[str, str] | None, *, read: bool) -> Fetched:
         timeout = self.curation.timeout
+        _followed.set([])
         try:
             request = self._client.build_request(method, url, headers=headers)
             async with asyncio.timeout(timeout):

@@ -24,18 +24,23 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
+from .. import burmese
 from ..burmese import MYANMAR_CHAR
 from ..schema import written_locale
 from .fetch import Fetched
 
 
 class Unreadable(Exception):
-    """A fetched document that is neither HTML nor PDF, or a PDF that cannot be read; `fetched`, the answer
-    (where it was read from it), lets an editor who names it (`--title`) add it all the same."""
+    """A fetched document that is neither HTML nor PDF, a PDF that cannot be read, or a page that stands in front
+    of the one asked for (a consent wall); `fetched`, the answer (where it was read from it), lets an editor who
+    gives `asks` (`--title`) add it all the same."""
 
-    def __init__(self, cause: str, fetched: Fetched | None = None) -> None:
+    def __init__(
+        self, cause: str, fetched: Fetched | None = None, asks: str = "its title with --title"
+    ) -> None:
         super().__init__(cause)
         self.fetched = fetched
+        self.asks = asks
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class PageMetadata:
     """The service the page is on (`Google Drive`, `Facebook`), which hosts it for whoever published it."""
     canonical: str | None = None
     """For an AMP page, the URL of the page it is a copy of (its `<link rel="canonical">`): the one to publish."""
+    notes: tuple[str, ...] = ()
+    """What the page leaves unsaid that the editor should give (organizations it counts but does not name)."""
 
 
 _PLATFORMS = {
@@ -81,6 +88,46 @@ _PLATFORMS = {
     "canva.com": "Canva",
 }
 """Services where organizations put what they publish: their `og:site_name` names the service, not the publisher."""
+
+
+@dataclass(frozen=True)
+class Aggregator:
+    """A site that republishes the reports of others (ReliefWeb): its own name is on every page, so the
+    report's title and organizations are read from what it writes of them."""
+
+    name: str
+    domain: str
+    summary: re.Pattern[str]
+    """Its pages' `og:description` (or `description`), with groups `sources` (`OCHA, WFP and 1 other
+    organization`), `place` and `published` (`26 Jan 2024`)."""
+    suffix: str
+    """What it adds to a report's title, `{place}` standing for the place of the summary."""
+    others: re.Pattern[str] = re.compile(r"\d+ other organizations?")
+    """How the summary counts the sources it leaves out."""
+
+
+_AGGREGATORS = (
+    # reliefweb_meta.module (UN-OCHA/rwint9-site) writes a report's og:title as its title, " - " and its primary
+    # country, and its description as "Situation Report in English on Myanmar and 1 other country about
+    # Protection and Human Rights; published on 26 Jan 2024 by OCHA, WFP and 1 other organization": the sources'
+    # short names, two at most. Its page has no JSON-LD; the full list is in the body's "Source" field.
+    Aggregator(
+        "ReliefWeb",
+        "reliefweb.int",
+        re.compile(
+            r".+? on (?P<place>.+?)(?: and \d+ other countr(?:y|ies))?(?: about .+?)?"
+            r"(?:; published on (?P<published>\d{1,2} [A-Z][a-z]{2} \d{4}))? by (?P<sources>.+)"
+        ),
+        " - {place}",
+    ),
+)
+_TITLED_BY_ACCOUNT = frozenset({"Facebook"})
+"""Services whose `og:title` of a post is the name of the account that posted it (`Progressive Voice`), its own
+words being its `og:description`."""
+POST_TITLE_COLUMNS = 100
+"""How much of a post's words, when their first sentence is longer, make its title: about a long headline."""
+_SENTENCE_END = re.compile(r"(?<=[.!?\u104b])\s+|(?<=\u104b)")
+"""Where a sentence ends: after `.`, `!`, `?` and a space, or after Burmese's `။`."""
 _EXTENSION = re.compile(r"\.(?:pdf|docx?|odt|rtf|pptx?|xlsx?|jpe?g|png|mp4|zip)$", re.IGNORECASE)
 """A file name's ending, as a shared file's page (Google Drive, Dropbox) gives it for a title."""
 
@@ -215,7 +262,7 @@ def read_html(text: str, url: str = "") -> PageMetadata:
     title_node = tree.css_first("title")
     element = tidy(title_node.text()) if title_node else None
     ld_title = tidy(_text(article.get("headline") or article.get("name"))) if article else None
-    names = _SiteNames(site, _host_label(url))
+    names = _SiteNames(_other_names(site, meta, nodes), _host_label(url))
     # A title that is only the site's name (a theme's og:title on every page, x.com's bare `<title>X`) says
     # nothing of the page: the next source is asked.
     title = next(
@@ -231,16 +278,40 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         ),
         _from_title_element(element, names) if element and not names.named(element) else None,
     )
+    platform = platform_of(url)
+    if platform in _TITLED_BY_ACCOUNT:
+        # The account's name would be the title of every post it made: a reader calls a post by its words.
+        title = post_title(_first(meta, "og:description") or "")
 
     if title and _EXTENSION.search(title):
         # A shared file's name, as Google Drive and Dropbox title its page.
         title = readable_file_name(title)
-    platform = platform_of(url)
 
     organizations = list(meta.get("citation_author", []))
     if article:
         for role in ("author", "publisher"):
             organizations += [name for name in _organizations(article.get(role), nodes)]
+    notes: tuple[str, ...] = ()
+    aggregator = _aggregator_of(url)
+    summary = (
+        aggregator.summary.fullmatch(_first(meta, "og:description") or _first(meta, "description") or "")
+        if aggregator
+        else None
+    )
+    if aggregator and summary:
+        suffix = aggregator.suffix.format(place=summary["place"])
+        if title and title.endswith(suffix) and len(title) > len(suffix):
+            title = title[: -len(suffix)]
+        named = re.split(r", | and ", summary["sources"])
+        organizations = [name for name in named if not aggregator.others.fullmatch(name)]
+        notes = tuple(
+            f"{aggregator.name} names {', '.join(organizations)} and counts {name} it does not name: give them all with --by"
+            for name in named
+            if aggregator.others.fullmatch(name)
+        )
+    elif aggregator:
+        # Its own name is no report's organization: they are left for --by, as on a service that hosts them.
+        platform = aggregator.name
     if platform:
         organizations = [name for name in organizations if not names.named(name) and name != platform]
     elif not organizations and site:
@@ -254,10 +325,29 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         or (_text(article.get("datePublished")) if article else None)
         or _first(meta, "citation_publication_date")
         or _first(meta, "citation_date")
-    )
+    ) or (_written_date(summary["published"]) if summary and summary["published"] else None)
     return PageMetadata(
-        title, _unique(organizations), title_language(title, declared), published, platform, canonical
+        title, _unique(organizations), title_language(title, declared), published, platform, canonical, notes
     )
+
+
+def _aggregator_of(url: str) -> Aggregator | None:
+    return next((aggregator for aggregator in _AGGREGATORS if _on(url, aggregator.domain)), None)
+
+
+def _written_date(text: str) -> date | None:
+    """`26 Jan 2024` as a date."""
+    try:
+        return datetime.strptime(text, "%d %b %Y").date()
+    except ValueError:
+        return None
+
+
+def post_title(words: str) -> str | None:
+    """What a reader calls a post by: its first sentence without its full stop (`.`, `။`), cut where a line may
+    break to `POST_TITLE_COLUMNS`."""
+    sentence = _SENTENCE_END.split(words.strip(), maxsplit=1)[0].rstrip(".\u104b ")
+    return burmese.shorten(sentence, POST_TITLE_COLUMNS) or None
 
 
 def _is_amp(attributes: dict[str, str | None]) -> bool:
@@ -276,12 +366,15 @@ def _amp_canonical(tree: LexborHTMLParser, url: str) -> str | None:
     return None
 
 
-def platform_of(url: str) -> str | None:
-    """The service of `_PLATFORMS` that `url` is on (`m.facebook.com` is Facebook's), or None."""
+def _on(url: str, domain: str) -> bool:
+    """Whether `url` is on `domain` or one of its subdomains (`m.facebook.com` is on `facebook.com`)."""
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    return next(
-        (name for domain, name in _PLATFORMS.items() if host == domain or host.endswith("." + domain)), None
-    )
+    return host == domain or host.endswith("." + domain)
+
+
+def platform_of(url: str) -> str | None:
+    """The service of `_PLATFORMS` that `url` is on, or None."""
+    return next((name for domain, name in _PLATFORMS.items() if _on(url, domain)), None)
 
 
 def _first(meta: dict[str, list[str]], key: str) -> str | None:
@@ -337,6 +430,35 @@ def _site_from_json_ld(nodes: list[dict[str, Any]]) -> str | None:
     return tidy(_text(site.get("name"))) if site else None
 
 
+def _other_names(
+    site: str | None, meta: dict[str, list[str]], nodes: list[dict[str, Any]]
+) -> tuple[str, ...]:
+    """Every name the site gives itself: `og:site_name`, its app's (`application-name`,
+    `apple-mobile-web-app-title`), and the `name` and `alternateName` of its JSON-LD `WebSite` and of that
+    site's `publisher`. A site in two languages may name itself in one and end its titles with the other
+    (`… - ဧရာဝတီ` at The Irrawaddy's). Not the publisher of an article, which on a service that hosts what others
+    publish (Medium) is the organization, not the site."""
+    names = [site] if site else []
+    names += meta.get("application-name", []) + meta.get("apple-mobile-web-app-title", [])
+    by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
+    owners: list[Any] = []
+    for node in nodes:
+        if "WebSite" in _types(node):
+            owners += [node, *(p if isinstance(p := node.get("publisher"), list) else [p])]
+    for owner in owners:
+        if isinstance(owner, dict) and set(owner) == {"@id"}:
+            owner = by_id.get(owner["@id"])
+        if isinstance(owner, dict):
+            for key in ("name", "alternateName"):
+                value = owner.get(key)
+                names += [
+                    tidy(v) or ""
+                    for v in (value if isinstance(value, list) else [value])
+                    if isinstance(v, str)
+                ]
+    return _unique([name for name in names if name])
+
+
 def _unique(names: list[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for name in names:
@@ -360,16 +482,16 @@ def _host_label(url: str) -> str:
 
 @dataclass(frozen=True)
 class _SiteNames:
-    """How a page's site is named: its `og:site_name` (or JSON-LD `WebSite`), and the name its host gives it."""
+    """How a page's site is named: the names it gives itself (`_other_names`), and the name its host gives it."""
 
-    site: str | None
+    sites: tuple[str, ...]
     host: str
 
     def named(self, text: str) -> bool:
         """Whether `text` is the site's name: as the page gives it, or as its host spells it, whole
         (`Progressive Voice Myanmar` at progressivevoicemyanmar.org, `The Irrawaddy` at irrawaddy.com) or
         by initials of three letters or more (`Karen Human Rights Group` at khrg.org)."""
-        if self.site and text.casefold() == self.site.casefold():
+        if any(text.casefold() == site.casefold() for site in self.sites):
             return True
         if not self.host:
             return False
