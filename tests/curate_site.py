@@ -234,3 +234,19 @@ def write_issue_file(project: Project, base: str, name: str = "2024-03-14.yaml",
     path = project.issues_dir / name
     path.write_bytes(text.format(base=base).encode("utf-8"))
     return path
+
+
+def reliefweb_report(title: str, description: str | None) -> str:
+    """A report's page as ReliefWeb writes its head: its title and primary country, and a summary naming its sources."""
+    summary = (
+        f'<meta name="description" content="{description}"><meta property="og:description" content="{description}">'
+        if description
+        else ""
+    )
+    return (
+        f'<!DOCTYPE html><html lang="en" dir="ltr"><head><meta charset="utf-8"><title>{title} | ReliefWeb</title>'
+        f'{summary}<link rel="canonical" href="https://reliefweb.int/report/myanmar/x">'
+        '<meta name="original-source" content="https://www.unocha.org/myanmar">'
+        f'<meta property="og:site_name" content="ReliefWeb"><meta property="og:title" content="{title}">'
+        '<meta name="twitter:site" content="@reliefweb"></head><body></body></html>'
+    )

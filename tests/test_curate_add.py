@@ -33,6 +33,7 @@ from .curate_site import (
     any_host,
     make_project,
     pdf,
+    reliefweb_report,
     site,
     slow_site,
     trickling_site,
@@ -1180,22 +1181,6 @@ def test_a_site_s_name_in_another_language_is_taken_off_a_title_where_the_site_g
 
     assert outcome.resource is not None
     assert (outcome.resource.title, outcome.resource.by) == (title, ("The Irrawaddy",))
-
-
-def reliefweb_report(title: str, description: str | None) -> str:
-    """A report's page as ReliefWeb writes its head: its title and primary country, and a summary naming its sources."""
-    summary = (
-        f'<meta name="description" content="{description}"><meta property="og:description" content="{description}">'
-        if description
-        else ""
-    )
-    return (
-        f'<!DOCTYPE html><html lang="en" dir="ltr"><head><meta charset="utf-8"><title>{title} | ReliefWeb</title>'
-        f'{summary}<link rel="canonical" href="https://reliefweb.int/report/myanmar/x">'
-        '<meta name="original-source" content="https://www.unocha.org/myanmar">'
-        f'<meta property="og:site_name" content="ReliefWeb"><meta property="og:title" content="{title}">'
-        '<meta name="twitter:site" content="@reliefweb"></head><body></body></html>'
-    )
 
 
 def test_a_report_on_reliefweb_is_by_its_sources_and_titled_without_reliefweb_s_place(

@@ -15,9 +15,17 @@ from broadsheet.curate.collect import collect, summary
 from broadsheet.errors import BroadsheetError, InvalidInput, UsageError, errors_in
 from broadsheet.settings import Project
 
-from .curate_site import BURMESE_TITLE, ISSUE, make_project, site, write_issue_file
+from .curate_site import (
+    BURMESE_TITLE,
+    ISSUE,
+    any_host,
+    make_project,
+    reliefweb_report,
+    site,
+    write_issue_file,
+)
 
-__all__ = ["site"]
+__all__ = ["any_host", "site"]
 
 # The already published statement is written here as another way of writing the issue's URL (http, www., a last
 # slash, a tracking parameter): the same page, never offered again.
@@ -362,3 +370,55 @@ def test_a_title_that_the_feed_writes_as_html_is_added_as_its_text(
         ("An urgent call", ("UN Relief Agency",)),
         ("Why 5 < 6 & <b> is text", ("UN Relief Agency",)),
     ]
+
+
+def test_an_aggregator_s_feed_adds_each_page_by_the_sources_it_names_not_by_the_feed(
+    tmp_path: Path, any_host: HTTPServer
+) -> None:
+    """ReliefWeb's feed is titled by ReliefWeb; each report is by the organizations its page names."""
+    any_host.expect_request("/updates/rss.xml").respond_with_data(
+        """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>ReliefWeb - Updates</title><link>http://reliefweb.int/</link><description>d</description>
+<item><title>Myanmar Humanitarian Update No. 37</title><link>http://reliefweb.int/report/myanmar/update-37</link>
+ <pubDate>Tue, 12 Mar 2024 08:00:00 +0000</pubDate></item>
+<item><title>Another Report</title><link>http://reliefweb.int/report/myanmar/another</link>
+ <pubDate>Tue, 12 Mar 2024 09:00:00 +0000</pubDate></item>
+</channel></rss>
+""",
+        content_type="application/rss+xml",
+    )
+    any_host.expect_request("/report/myanmar/update-37").respond_with_data(
+        reliefweb_report(
+            "Myanmar Humanitarian Update No. 37 - Myanmar",
+            "Situation Report in English on Myanmar; published on 12 Mar 2024 by OCHA",
+        ),
+        content_type="text/html; charset=utf-8",
+    )
+    any_host.expect_request("/report/myanmar/another").respond_with_data(
+        reliefweb_report("Another Report - Myanmar", None), content_type="text/html; charset=utf-8"
+    )
+    project = make_project(
+        tmp_path / "project",
+        """
+        [[sources]]
+        name = "ReliefWeb"
+        feed = "http://reliefweb.int/updates/rss.xml"
+        category = "reports"
+        """,
+    )
+    base = any_host.url_for("").rstrip("/")
+    write_issue_file(project, base, "2024-03-07.yaml", ISSUE.replace("2024-03-14", "2024-03-07"))
+    path = write_issue_file(project, base)
+
+    collect(project, path)
+
+    text = path.read_text(encoding="utf-8")
+    assert (
+        "    - title: Myanmar Humanitarian Update No. 37\n"
+        "      url: http://reliefweb.int/report/myanmar/update-37\n"
+        "      by: OCHA\n"
+    ) in text
+    # A page that names no source is still the feed's, as before.
+    assert (
+        "    - title: Another Report\n      url: http://reliefweb.int/report/myanmar/another\n      by: ReliefWeb - Updates\n"
+    ) in text

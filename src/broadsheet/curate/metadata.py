@@ -292,7 +292,7 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         for role in ("author", "publisher"):
             organizations += [name for name in _organizations(article.get(role), nodes)]
     notes: tuple[str, ...] = ()
-    aggregator = _aggregator_of(url)
+    aggregator = aggregator_of(url)
     summary = (
         aggregator.summary.fullmatch(_first(meta, "og:description") or _first(meta, "description") or "")
         if aggregator
@@ -331,7 +331,8 @@ def read_html(text: str, url: str = "") -> PageMetadata:
     )
 
 
-def _aggregator_of(url: str) -> Aggregator | None:
+def aggregator_of(url: str) -> Aggregator | None:
+    """The aggregator whose site `url` is on (ReliefWeb), whose pages are by the sources they name, not by it."""
     return next((aggregator for aggregator in _AGGREGATORS if _on(url, aggregator.domain)), None)
 
 
