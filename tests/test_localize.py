@@ -141,6 +141,45 @@ def test_english_fallback_keeps_the_typography_of_its_element(project: Project) 
     assert "font-size: 28px" in h1.group(1)
 
 
+PUBLISHER_MY = "တိုးတက်သောအသံ"
+
+
+def test_the_burmese_email_names_its_publisher_as_the_names_catalog_gives_it(project: Project) -> None:
+    translate(project, "my", "names", {"Progressive Voice": PUBLISHER_MY})
+    email = Renderer(project).render(localize(project, _issue(project), "my"))
+    assert re.search(
+        rf'<a href="https://progressivevoicemyanmar.org" style="[^"]*">{PUBLISHER_MY}</a> · ', email.html
+    )
+    assert f"<strong>{PUBLISHER_MY}</strong>" in email.html
+    assert "Progressive Voice" not in email.html
+    assert email.text.startswith(f"{PUBLISHER_MY} · ")
+    assert f"\n{PUBLISHER_MY}\n" in email.text.split("-" * 20)[-1]  # the footer
+    english = Renderer(project).render(localize(project, _issue(project), "en"))
+    assert english.text.startswith("Progressive Voice · ")
+
+
+def test_a_publisher_left_untranslated_is_marked_english_and_counted(project: Project) -> None:
+    issue_file = project.issues_dir / "2024-01-04.yaml"
+    issue_file.write_text("author: Org One\n" + ISSUE, encoding="utf-8")
+    edition = localize(project, _issue(project), "my")
+    # The publisher is not the author here: it is counted as a name of its own (Org One, Org Two and it).
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 3 of 3 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown"
+        in [str(d) for d in edition.diagnostics]
+    )
+    email = Renderer(project).render(edition)
+    # In the English fonts, and read by a screen reader as English.
+    top = re.search(
+        r'<a href="https://progressivevoicemyanmar.org" style="([^"]*)" lang="en">Progressive Voice</a>',
+        email.html,
+    )
+    assert top is not None and "font-family: Helvetica, Arial, sans-serif" in top.group(1)
+    assert re.search(
+        r'<strong lang="en" style="font-family: Helvetica, Arial, sans-serif;[^"]*">Progressive Voice</strong>',
+        email.html,
+    )
+
+
 def test_fuzzy_translation_is_not_used(project: Project) -> None:
     translate(
         project,

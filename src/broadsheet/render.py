@@ -375,6 +375,8 @@ class Renderer:
                 for html, note in zip(footnotes, issue.footnotes, strict=True)
             ],
             "organization": settings.organization,
+            "publisher": edition.publisher,
+            "publisher_lang": edition.publisher_lang,
             "address": footer_address(settings.organization),
             "view_url": f"{web_url}/{locale}/{day}/",
             # Each other edition named in its own language, for a reader who would rather read that one,
