@@ -141,6 +141,31 @@ def test_english_fallback_keeps_the_typography_of_its_element(project: Project) 
     assert "font-size: 28px" in h1.group(1)
 
 
+MYANMAR_FONTS = "font-family: 'Noto Sans Myanmar', 'Myanmar Text'"
+
+
+def test_a_footnote_mark_in_burmese_digits_in_english_left_untranslated_is_marked_burmese(
+    project: Project,
+) -> None:
+    email = Renderer(project).render(localize(project, _issue(project), "my"))
+    html = email.html.replace("&#39;", "'")
+    reference = re.search(
+        r'<div lang="en"[^>]*><p[^>]*>Second paragraph with a footnote\.<sup class="fnref" lang="my" style="([^"]*)">'
+        r'<a href="#fn-1" id="fnref-1"[^>]*>\[၁\]</a></sup></p>',
+        html,
+    )
+    assert reference is not None and MYANMAR_FONTS in reference.group(1)
+    assert "line-height: 0" in reference.group(1)  # a mark, not a line: it keeps the lines of its paragraph
+    number = re.search(
+        r'<p class="fn" lang="en" id="fn-1"[^>]*><span lang="my" style="([^"]*)">\[၁\]</span> The source of the figure\.</p>',
+        html,
+    )
+    assert number is not None and MYANMAR_FONTS in number.group(1)
+    assert "[၁] The source of the figure." in email.text
+    english = Renderer(project).render(localize(project, _issue(project), "en")).html
+    assert '<sup class="fnref" style=' in english and '<sup class="fnref" lang' not in english
+
+
 PUBLISHER_MY = "တိုးတက်သောအသံ"
 
 

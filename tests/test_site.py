@@ -17,7 +17,7 @@ from broadsheet.issue import read_issue
 from broadsheet.settings import Project, find_project
 from broadsheet.site import build_site
 
-from .support import REPO, SAMPLE
+from .support import ISSUE, REPO, SAMPLE
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -157,6 +157,22 @@ def test_a_publisher_left_untranslated_is_marked_english_on_the_pages_and_in_the
     for path in (f"{ATOM}title", f"{ATOM}author/{ATOM}name"):
         element = feed.find(path)
         assert element is not None and element.text == "Progressive Voice" and element.get(XML_LANG) == "en"
+
+
+def test_a_footnote_mark_in_burmese_digits_in_english_left_untranslated_is_marked_burmese_on_the_page(
+    tmp_project: Project, tmp_path: Path
+) -> None:
+    (tmp_project.issues_dir / "2024-01-04.yaml").write_text(ISSUE, encoding="utf-8")
+    build_site(tmp_project, tmp_path / "out")
+    page = (tmp_path / "out" / "my" / "2024-01-04" / "index.html").read_text(encoding="utf-8")
+    assert (
+        '<div lang="en"><p>Second paragraph with a footnote.<sup class="fnref" lang="my"><a href="#fn-1" id="fnref-1">[၁]</a></sup></p>'
+        in page
+    )
+    assert (
+        '<p class="fn" id="fn-1" lang="en"><span lang="my">[၁]</span> The source of the figure.</p>' in page
+    )
+    assert '[lang="en"] [lang="my"] { font-family: \'Noto Sans Myanmar\'' in page.replace("&#39;", "'")
 
 
 def test_pages_name_their_other_locales_with_hreflang(sample_site: Path) -> None:

@@ -80,7 +80,12 @@ def article_html(
         {
             "html": Markup(
                 markdown.to_html(
-                    p.markdown, numbers, digits=digits, cited=cited, language=p.lang or issue.locale
+                    p.markdown,
+                    numbers,
+                    digits=digits,
+                    cited=cited,
+                    language=p.lang or issue.locale,
+                    digits_language=issue.locale,
                 )
             ),
             "lang": p.lang,
@@ -98,6 +103,7 @@ def article_html(
                     digits=digits,
                     cited=cited,
                     language=note.lang or issue.locale,
+                    digits_language=issue.locale,
                 )
             ),
             "lang": note.lang,
