@@ -87,6 +87,19 @@ def test_extract_writes_every_kind_of_message_with_its_location(project: Project
     assert 'msgid_plural "%(n)s minute read"' in interface
 
 
+def test_extract_offers_the_publisher_s_name_even_when_no_issue_names_it(project: Project, cli) -> None:
+    """Every edition names its publisher (masthead, footer, feed) as the names catalog gives it: an issue by
+    another author, with no resource of its own, would otherwise leave the name out of `names.pot`."""
+    issue = project.issues_dir / "2024-01-04.yaml"
+    issue.write_text("author: Someone Else\n" + issue.read_text(encoding="utf-8"), encoding="utf-8")
+    assert cli("catalog", "extract", cwd=project.root).exit_code == 0
+    names = (project.locales_dir / "names.pot").read_text(encoding="utf-8")
+    settings = (project.root / "broadsheet.toml").read_text(encoding="utf-8").splitlines()
+    line = settings.index('name = "Progressive Voice"') + 1
+    assert f'#: broadsheet.toml:{line}\nmsgid "Progressive Voice"' in names
+    assert 'msgid "Someone Else"' in names
+
+
 def test_extract_does_not_rewrite_unchanged_templates(project: Project, cli) -> None:
     cli("catalog", "extract", cwd=project.root)
     pot = project.locales_dir / "issues" / "2024-01-04.pot"

@@ -141,6 +141,70 @@ def test_english_fallback_keeps_the_typography_of_its_element(project: Project) 
     assert "font-size: 28px" in h1.group(1)
 
 
+MYANMAR_FONTS = "font-family: 'Noto Sans Myanmar', 'Myanmar Text'"
+
+
+def test_a_footnote_mark_in_burmese_digits_in_english_left_untranslated_is_marked_burmese(
+    project: Project,
+) -> None:
+    email = Renderer(project).render(localize(project, _issue(project), "my"))
+    html = email.html.replace("&#39;", "'")
+    reference = re.search(
+        r'<div lang="en"[^>]*><p[^>]*>Second paragraph with a footnote\.<sup class="fnref" lang="my" style="([^"]*)">'
+        r'<a href="#fn-1" id="fnref-1"[^>]*>\[၁\]</a></sup></p>',
+        html,
+    )
+    assert reference is not None and MYANMAR_FONTS in reference.group(1)
+    assert "line-height: 0" in reference.group(1)  # a mark, not a line: it keeps the lines of its paragraph
+    number = re.search(
+        r'<p class="fn" lang="en" id="fn-1"[^>]*><span lang="my" style="([^"]*)">\[၁\]</span> The source of the figure\.</p>',
+        html,
+    )
+    assert number is not None and MYANMAR_FONTS in number.group(1)
+    assert "[၁] The source of the figure." in email.text
+    english = Renderer(project).render(localize(project, _issue(project), "en")).html
+    assert '<sup class="fnref" style=' in english and '<sup class="fnref" lang' not in english
+
+
+PUBLISHER_MY = "တိုးတက်သောအသံ"
+
+
+def test_the_burmese_email_names_its_publisher_as_the_names_catalog_gives_it(project: Project) -> None:
+    translate(project, "my", "names", {"Progressive Voice": PUBLISHER_MY})
+    email = Renderer(project).render(localize(project, _issue(project), "my"))
+    assert re.search(
+        rf'<a href="https://progressivevoicemyanmar.org" style="[^"]*">{PUBLISHER_MY}</a> · ', email.html
+    )
+    assert f"<strong>{PUBLISHER_MY}</strong>" in email.html
+    assert "Progressive Voice" not in email.html
+    assert email.text.startswith(f"{PUBLISHER_MY} · ")
+    assert f"\n{PUBLISHER_MY}\n" in email.text.split("-" * 20)[-1]  # the footer
+    english = Renderer(project).render(localize(project, _issue(project), "en"))
+    assert english.text.startswith("Progressive Voice · ")
+
+
+def test_a_publisher_left_untranslated_is_marked_english_and_counted(project: Project) -> None:
+    issue_file = project.issues_dir / "2024-01-04.yaml"
+    issue_file.write_text("author: Org One\n" + ISSUE, encoding="utf-8")
+    edition = localize(project, _issue(project), "my")
+    # The publisher is not the author here: it is counted as a name of its own (Org One, Org Two and it).
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 3 of 3 messages in locales/my/LC_MESSAGES/names.po untranslated; English shown"
+        in [str(d) for d in edition.diagnostics]
+    )
+    email = Renderer(project).render(edition)
+    # In the English fonts, and read by a screen reader as English.
+    top = re.search(
+        r'<a href="https://progressivevoicemyanmar.org" style="([^"]*)" lang="en">Progressive Voice</a>',
+        email.html,
+    )
+    assert top is not None and "font-family: Helvetica, Arial, sans-serif" in top.group(1)
+    assert re.search(
+        r'<strong lang="en" style="font-family: Helvetica, Arial, sans-serif;[^"]*">Progressive Voice</strong>',
+        email.html,
+    )
+
+
 def test_fuzzy_translation_is_not_used(project: Project) -> None:
     translate(
         project,

@@ -17,10 +17,12 @@ from broadsheet.issue import read_issue
 from broadsheet.settings import Project, find_project
 from broadsheet.site import build_site
 
-from .support import REPO, SAMPLE
+from .support import ISSUE, REPO, SAMPLE
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+PUBLISHER_MY = "ပရိုဂရက်ဆစ်ဗွိုက်စ်"
+"""The publisher's name in the sample's Burmese names catalog."""
 
 SECOND = """\
 date: 2024-01-04
@@ -121,6 +123,58 @@ def test_burmese_page_is_burmese_with_english_fallback_marked(sample_site: Path)
     assert '[lang="en"] { font-family: Helvetica, Arial, sans-serif; line-height: 1.6; }' in page
 
 
+def test_burmese_pages_and_feed_name_the_publisher_as_the_names_catalog_gives_it(sample_site: Path) -> None:
+    page = (sample_site / "my" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    assert f'<a class="publisher" href="../index.html">{PUBLISHER_MY}</a>' in page
+    assert f"<p><strong>{PUBLISHER_MY}</strong>" in page
+    assert f"<title>ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ · {PUBLISHER_MY}</title>" in page
+    index = (sample_site / "my" / "index.html").read_text(encoding="utf-8")
+    assert f"<title>{PUBLISHER_MY}</title>" in index and f"<h1>{PUBLISHER_MY}</h1>" in index
+    assert "Progressive Voice" not in page + index
+    feed = ET.parse(sample_site / "my" / "feed.atom").getroot()
+    assert feed.findtext(f"{ATOM}title") == PUBLISHER_MY
+    assert feed.findtext(f"{ATOM}author/{ATOM}name") == PUBLISHER_MY
+    english = ET.parse(sample_site / "en" / "feed.atom").getroot()
+    assert english.findtext(f"{ATOM}title") == "Progressive Voice"
+
+
+def test_a_publisher_left_untranslated_is_marked_english_on_the_pages_and_in_the_feed(
+    two_issues: Project, tmp_path: Path
+) -> None:
+    names = two_issues.locales_dir / "my" / "LC_MESSAGES" / "names.po"
+    names.write_text(
+        names.read_text(encoding="utf-8").replace(f'msgstr "{PUBLISHER_MY}"', 'msgstr ""'), encoding="utf-8"
+    )
+    build_site(two_issues, tmp_path / "out")
+    page = (tmp_path / "out" / "my" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    assert '<a class="publisher" href="../index.html" lang="en">Progressive Voice</a>' in page
+    assert '<p><strong lang="en">Progressive Voice</strong>' in page
+    assert 'type="application/atom+xml" title="Progressive Voice" lang="en"' in page
+    index = (tmp_path / "out" / "my" / "index.html").read_text(encoding="utf-8")
+    assert '<title lang="en">Progressive Voice</title>' in index
+    assert '<h1 lang="en">Progressive Voice</h1>' in index
+    feed = ET.parse(tmp_path / "out" / "my" / "feed.atom").getroot()
+    for path in (f"{ATOM}title", f"{ATOM}author/{ATOM}name"):
+        element = feed.find(path)
+        assert element is not None and element.text == "Progressive Voice" and element.get(XML_LANG) == "en"
+
+
+def test_a_footnote_mark_in_burmese_digits_in_english_left_untranslated_is_marked_burmese_on_the_page(
+    tmp_project: Project, tmp_path: Path
+) -> None:
+    (tmp_project.issues_dir / "2024-01-04.yaml").write_text(ISSUE, encoding="utf-8")
+    build_site(tmp_project, tmp_path / "out")
+    page = (tmp_path / "out" / "my" / "2024-01-04" / "index.html").read_text(encoding="utf-8")
+    assert (
+        '<div lang="en"><p>Second paragraph with a footnote.<sup class="fnref" lang="my"><a href="#fn-1" id="fnref-1">[၁]</a></sup></p>'
+        in page
+    )
+    assert (
+        '<p class="fn" id="fn-1" lang="en"><span lang="my">[၁]</span> The source of the figure.</p>' in page
+    )
+    assert '[lang="en"] [lang="my"] { font-family: \'Noto Sans Myanmar\'' in page.replace("&#39;", "'")
+
+
 def test_pages_name_their_other_locales_with_hreflang(sample_site: Path) -> None:
     base = "https://progressivevoicemyanmar.org/newsletter"
     my_tags = _tags(sample_site / "my" / "2023-12-21" / "index.html")
@@ -167,7 +221,8 @@ def test_index_lists_issues_newest_first_with_local_dates(two_issues: Project, t
     assert "What to watch in 2024." in index
     burmese = (tmp_path / "out" / "my" / "index.html").read_text(encoding="utf-8")
     assert burmese.index("၂၀၂၄ ဇန်နဝါရီ ၄") < burmese.index("၂၀၂၃ ဒီဇင်ဘာ ၂၁")
-    assert "<title>Progressive Voice</title>" in burmese
+    assert "<title>Progressive Voice</title>" in index
+    assert f"<title>{PUBLISHER_MY}</title>" in burmese
 
 
 def test_issue_text_is_escaped_never_markup(two_issues: Project, tmp_path: Path) -> None:

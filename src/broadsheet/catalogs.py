@@ -141,11 +141,21 @@ def issue_messages(issue: Issue) -> list[Message]:
     return _merged(found)
 
 
-def name_messages(issues: Iterable[Issue]) -> list[Message]:
-    """Authors and the organizations behind resources, each name once."""
+def name_messages(issues: Iterable[Issue], project: Project | None = None) -> list[Message]:
+    """Authors and the organizations behind resources, each name once; with `project`, first the publisher's
+    name in its settings, which every edition shows (masthead, footer, feed) whether or not an issue names it,
+    and an author taken from the settings is located on its line there."""
+    settings_text = _settings_text(project) if project else ""
     found = []
+    if project:
+        name = project.settings.organization.name
+        found.append(Message(name, ((SETTINGS_FILE, _line_of(settings_text, name)),), "organization name"))
     for issue in issues:
-        where = (issue.source, issue.author_line) if issue.author_line else (SETTINGS_FILE, 0)
+        where = (
+            (issue.source, issue.author_line)
+            if issue.author_line
+            else (SETTINGS_FILE, _line_of(settings_text, issue.author) if project else 0)
+        )
         found.append(Message(issue.author, (where,), "organization name"))
         found += [
             Message(name, ((issue.source, resource.line),), "organization name")
@@ -153,6 +163,11 @@ def name_messages(issues: Iterable[Issue]) -> list[Message]:
             for name in resource.by
         ]
     return _merged(found)
+
+
+def _settings_text(project: Project) -> str:
+    path = project.root / SETTINGS_FILE
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 def interface_messages(project: Project) -> list[Message]:
@@ -169,9 +184,7 @@ def interface_messages(project: Project) -> list[Message]:
             ids = text if isinstance(text, tuple) else (text,)
             if all(ids):
                 found.append(Message(ids[0] if len(ids) == 1 else (ids[0], ids[1]), ((shown, line),)))
-    settings_text = (
-        (root / SETTINGS_FILE).read_text(encoding="utf-8") if (root / SETTINGS_FILE).is_file() else ""
-    )
+    settings_text = _settings_text(project)
     settings = project.settings
     for label in settings.categories.values():
         found.append(
@@ -318,7 +331,9 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
     ]
     plan: list[tuple[str, list[Message]]] = [(INTERFACE, interface_messages(project))]
     if not errors_in(diagnostics):
-        plan.append((NAMES, name_messages([r.issue for r in readings.values() if r.issue is not None])))
+        plan.append(
+            (NAMES, name_messages([r.issue for r in readings.values() if r.issue is not None], project))
+        )
     plan += [(issue_domain(issue), issue_messages(issue)) for issue in chosen_issues]
     results = []
     for domain, messages in plan:

@@ -35,6 +35,10 @@ class Edition:
     locale: str
     issue: Issue
     interface: gettext.NullTranslations
+    publisher: str
+    """The organization's name (settings' `[organization] name`) as the names catalog gives it, as the by-lines."""
+    publisher_lang: str | None = None
+    """The language of `publisher` when it is not the edition's: the source's, for want of a translation."""
     diagnostics: tuple[Diagnostic, ...] = ()
     fallback: bool = False
     """Whether some text is shown in the source language for want of a translation; the email tells its readers."""
@@ -43,8 +47,9 @@ class Edition:
 def localize(project: Project, issue: Issue, locale: str, *, strict: bool = False) -> Edition:
     """The `locale` edition of `issue`; with `strict`, missing translations are errors."""
     source = project.settings.source_locale
+    organization = project.settings.organization.name
     if locale == source:
-        return Edition(locale, issue, gettext.NullTranslations())
+        return Edition(locale, issue, gettext.NullTranslations(), organization)
 
     content_path = catalog_path(project, locale, issue_domain(issue))
     content = load_lookup(content_path, locale, shown(project, content_path))
@@ -58,6 +63,7 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
     # Content and names count what they lack as they are translated, below.
 
     localized = _translate(issue, locale, source, content, names)
+    publisher = names.get(organization)
     interface_translations = translations(interface_path, locale, shown(project, interface_path))
     # `strict` refuses only English the email shows: a web page's message left untranslated stays a warning.
     diagnostics = tuple(
@@ -80,6 +86,8 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
         locale,
         localized,
         interface_translations,
+        publisher or organization,
+        None if publisher or same_language(source, locale) else source,
         _language_catalogs(project, issue, locale) + diagnostics,
         fallback=fallback,
     )

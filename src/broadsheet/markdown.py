@@ -25,7 +25,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from . import burmese
 from .curate.urls import tracking_warning
 from .errors import Severity
-from .schema import has_invisible, pasted_end, url_problem
+from .schema import has_invisible, language_tag, pasted_end, same_language, url_problem
 
 LINK_SCHEMES = ("http", "https", "mailto")
 
@@ -252,7 +252,8 @@ def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: 
     # An id names one element: a footnote cited twice has it at its first reference only.
     anchor = "" if number in cited else f' id="fnref-{number}"'
     cited.add(number)
-    return f'<sup class="fnref"><a href="#fn-{number}"{anchor}>[{shown}]</a></sup>'
+    lang = f' lang="{env["digits_lang"]}"' if env["digits_lang"] else ""
+    return f'<sup class="fnref"{lang}><a href="#fn-{number}"{anchor}>[{shown}]</a></sup>'
 
 
 def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -287,17 +288,22 @@ def to_html(
     digits: Callable[[str], str] = _same,
     cited: set[int] | None = None,
     language: str = "",
+    digits_language: str = "",
 ) -> str:
     """Safe HTML for `text`, written in `language`; footnote references become `[n]` linked to `#fn-n`, and
     Burmese in a text in another language is marked `<span lang="my">`.
 
-    `digits` writes a footnote number in the edition's digits. The first reference to each footnote has the id
-    `fnref-n`, unless its number is in `cited`, the footnotes referred to before (in earlier paragraphs of the
-    page): this call adds those it refers to.
+    `digits` writes a footnote number in the edition's digits, those of `digits_language`: a reference in a
+    text in another language is marked with that one (`[၁]` in English left untranslated in the Burmese
+    edition is Burmese, to set in its fonts and to read as Burmese). The first reference to each footnote has
+    the id `fnref-n`, unless its number is in `cited`, the footnotes referred to before (in earlier paragraphs of
+    the page): this call adds those it refers to.
     """
+    other = bool(language and digits_language) and not same_language(language, digits_language)
     env = {
         "numbers": numbers,
         "digits": digits,
+        "digits_lang": language_tag(digits_language) if other else "",
         "cited": set() if cited is None else cited,
         "mark_burmese": bool(language) and language.split("_")[0] != "my",
     }

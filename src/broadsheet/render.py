@@ -80,7 +80,12 @@ def article_html(
         {
             "html": Markup(
                 markdown.to_html(
-                    p.markdown, numbers, digits=digits, cited=cited, language=p.lang or issue.locale
+                    p.markdown,
+                    numbers,
+                    digits=digits,
+                    cited=cited,
+                    language=p.lang or issue.locale,
+                    digits_language=issue.locale,
                 )
             ),
             "lang": p.lang,
@@ -98,6 +103,7 @@ def article_html(
                     digits=digits,
                     cited=cited,
                     language=note.lang or issue.locale,
+                    digits_language=issue.locale,
                 )
             ),
             "lang": note.lang,
@@ -386,6 +392,8 @@ class Renderer:
                 for html, note in zip(footnotes, issue.footnotes, strict=True)
             ],
             "organization": settings.organization,
+            "publisher": edition.publisher,
+            "publisher_lang": edition.publisher_lang,
             "address": footer_address(settings.organization),
             "view_url": f"{web_url}/{locale}/{day}/",
             # Each other edition named in its own language, for a reader who would rather read that one,

@@ -213,7 +213,7 @@ class _Publisher:
             }
             for edition in editions
         ]
-        context = self._page(locale, None, "../") | {"entries": entries, "home": "index.html"}
+        context = self._page(editions[0], None, "../") | {"entries": entries, "home": "index.html"}
         # Every edition of a locale has the same interface translations.
         return self._render(INDEX_TEMPLATE, editions[0].interface, context)
 
@@ -223,7 +223,7 @@ class _Publisher:
         def digits(text: str) -> str:
             return burmese.native_digits(text, locale)
 
-        context = self._page(locale, issue.date.isoformat(), "../../") | {
+        context = self._page(edition, issue.date.isoformat(), "../../") | {
             "issue": issue,
             "date": self.date(issue, locale),
             "home": "../index.html",
@@ -231,14 +231,17 @@ class _Publisher:
         context["paragraphs"], context["footnotes"] = article_html(issue, digits)
         return self._render(ISSUE_TEMPLATE, edition.interface, context)
 
-    def _page(self, locale: str, day: str | None, root: str) -> dict[str, Any]:
-        settings = self.settings
+    def _page(self, edition: Edition, day: str | None, root: str) -> dict[str, Any]:
+        """What every page of `edition`'s locale shows: its language and type, the publisher, the other locales."""
+        settings, locale = self.settings, edition.locale
         others = sorted((set(settings.locales) | set(settings.languages)) - {locale})
         return {
             "locale": locale,
             "language": settings.language(locale),
             "other_languages": {code: settings.language(code) for code in others},
             "organization": settings.organization,
+            "publisher": edition.publisher,
+            "publisher_lang": edition.publisher_lang,
             "address": footer_address(settings.organization),
             "canonical": self.url(locale, day),
             "alternates": self.alternates(locale, day, root),
@@ -251,12 +254,12 @@ class _Publisher:
     def feed(self, locale: str, editions: Sequence[Edition]) -> str:
         """An Atom feed of the locale's editions, newest first, dated by the issues alone so rebuilds match."""
         organization = self.settings.organization
+        # Every edition of a locale names the publisher alike.
+        publisher = editions[0].publisher
         feed = FeedGenerator()
         feed.id(self.url(locale))
-        feed.title(organization.name)
-        feed.author(
-            {"name": organization.name, **({"email": organization.email} if organization.email else {})}
-        )
+        feed.title(publisher)
+        feed.author({"name": publisher, **({"email": organization.email} if organization.email else {})})
         feed.link(href=self.url(locale), rel="alternate")
         feed.link(href=f"{self.url(locale)}feed.atom", rel="self")
         feed.language(language_tag(locale))
@@ -279,13 +282,20 @@ class _Publisher:
 
 
 def _marked(atom: bytes, editions: Sequence[Edition]) -> bytes:
-    """The feed `atom` with each entry's title and summary that is not in the feed's language marked with its
-    own (`xml:lang`), as the pages mark it: an English title left untranslated in the Burmese feed was taken for
-    Burmese by feed readers (feedgen sets a language on the feed alone)."""
+    """The feed `atom` with each text that is not in the feed's language marked with its own (`xml:lang`), as the
+    pages mark it: the publisher's name (the feed's title and author) and each entry's title and summary. An English
+    title left untranslated in the Burmese feed was taken for Burmese by feed readers (feedgen sets a language on
+    the feed alone)."""
+    publisher_lang = editions[0].publisher_lang
     marks = [(edition.issue.title_lang, edition.issue.summary_lang) for edition in editions]
-    if not any(lang for pair in marks for lang in pair):
+    if not publisher_lang and not any(lang for pair in marks for lang in pair):
         return atom
     tree = etree.fromstring(atom)
+    if publisher_lang:
+        for path in (f"{_ATOM}title", f"{_ATOM}author/{_ATOM}name"):
+            element = tree.find(path)
+            if element is not None:
+                element.set(_XML_LANG, language_tag(publisher_lang))
     for entry, (title_lang, summary_lang) in zip(tree.iterfind(f"{_ATOM}entry"), marks, strict=True):
         for tag, lang in (("title", title_lang), ("summary", summary_lang)):
             element = entry.find(f"{_ATOM}{tag}")
