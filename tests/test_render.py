@@ -434,6 +434,15 @@ def test_the_text_parts_header_and_footer_keep_a_narrow_text_width(tmp_path: Pat
     assert "-" * 20 in lines
 
 
+def test_the_text_parts_line_to_what_the_web_edition_lists_keeps_a_narrow_text_width(
+    tmp_path: Path, write_issue
+) -> None:
+    project = _project(tmp_path, "text_width = 20\nemail_max_html_kb = 20\n")
+    text = _email(project, write_issue(_categories(5, 60))).text
+    assert [line for line in text.splitlines() if columns(line) > 20 and "://" not in line] == []
+    assert re.search(r"\nand \d+ more on the\nweb:\n  https://", text)
+
+
 def test_category_and_link_labels_with_markup_or_percent_signs_are_text(tmp_path: Path, write_issue) -> None:
     project = _project(
         tmp_path,
