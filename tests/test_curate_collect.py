@@ -317,6 +317,35 @@ def test_an_entry_that_redirects_to_a_url_that_is_not_http_does_not_stop_the_oth
     ]
 
 
+def test_an_entry_for_a_document_it_cannot_read_is_added_where_its_permanent_redirects_lead(
+    tmp_path: Path, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed's link through a tracker, to a Word file: readers get the file's own address."""
+    base = site.url_for("").rstrip("/")
+    site.expect_request("/track/report").respond_with_data(
+        "", status=301, headers={"Location": f"{base}/files/report.docx"}
+    )
+    site.expect_request("/files/report.docx").respond_with_data(
+        b"PK\x03\x04 not read",
+        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
+    project, path = one_feed_project(
+        tmp_path,
+        site,
+        monkeypatch,
+        rss(f"<title>Annual Report</title><link>{{base}}/track/report</link>{DAY}"),
+    )
+
+    report = collect(project, path, since=date(2024, 3, 7))
+
+    assert [(r.title, r.url) for r in report.added["reports"]] == [
+        ("Annual Report", f"{base}/files/report.docx")
+    ]
+    assert len(report.notes) == 1
+    assert report.notes[0].startswith(f"{base}/files/report.docx: the page could not be read (")
+    assert report.notes[0].endswith("); added from the feed alone")
+
+
 def test_a_relative_link_is_read_against_the_feed_and_every_entry_left_out_is_counted_with_why(
     tmp_path: Path, site: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -196,18 +196,21 @@ def _resource(
     notes: list[str] = []
     if not isinstance(page, Page):
         cause = page.cause if isinstance(page, FetchError) else str(page)
-        notes.append(f"{candidate.url}: the page could not be read ({cause}); added from the feed alone")
-        metadata, url = PageMetadata(), candidate.url
+        # A document read but not understood (a Word file) is published where its permanent redirects lead, as a
+        # page is: a feed's link through a tracker (feeds.feedburner.com) is no address to give readers.
+        fetched = page.fetched if isinstance(page, Unreadable) else None
+        metadata, url = PageMetadata(), fetched.permanent_url if fetched else candidate.url
+        notes.append(f"{url}: the page could not be read ({cause}); added from the feed alone")
     else:
         metadata, url = page.metadata, page.url
-        page_key = same_page(url)
-        moved = page_key != same_page(candidate.url)
-        if moved and page_key in published:
-            report.already_published += 1
-            return None
-        if moved and page_key in offered:
-            report.already_offered += 1
-            return None
+    page_key = same_page(url)
+    moved = page_key != same_page(candidate.url)
+    if moved and page_key in published:
+        report.already_published += 1
+        return None
+    if moved and page_key in offered:
+        report.already_offered += 1
+        return None
     when = entry.published or metadata.published
     if when is None:
         if entry.date_written:
