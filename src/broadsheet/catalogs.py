@@ -57,7 +57,7 @@ from .i18n import (
     texts,
     used_forms,
 )
-from .issue import dated_alike, issue_files, read_issue, subject_problem
+from .issue import Reading, dated_alike, issue_files, read_issue, subject_problem
 from .model import Issue
 from .schema import ISO_DATE, same_language, written_locale
 from .settings import SETTINGS_FILE, Project, find_project
@@ -141,16 +141,24 @@ def issue_messages(issue: Issue) -> list[Message]:
     return _merged(found)
 
 
-def name_messages(issues: Iterable[Issue], project: Project | None = None) -> list[Message]:
+def name_messages(
+    sources: Iterable[Issue | Sequence[Message]], project: Project | None = None
+) -> list[Message]:
     """Authors and the organizations behind resources, each name once; with `project`, first the publisher's
     name in its settings, which every edition shows (masthead, footer, feed) whether or not an issue names it,
-    and an author taken from the settings is located on its line there."""
+    and an author taken from the settings is located on its line there.
+
+    A source is an issue, or the names an issue file gave when it last read without errors (as `names.pot`
+    holds them), in its place among the issues, so that a file with errors keeps their order too."""
     settings_text = _settings_text(project) if project else ""
     found = []
     if project:
         name = project.settings.organization.name
         found.append(Message(name, ((SETTINGS_FILE, _line_of(settings_text, name)),), "organization name"))
-    for issue in issues:
+    for issue in sources:
+        if not isinstance(issue, Issue):
+            found += issue
+            continue
         where = (
             (issue.source, issue.author_line)
             if issue.author_line
@@ -310,8 +318,10 @@ class Written:
 def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written], list[Diagnostic]]:
     """Write `messages.pot`, `names.pot` and `issues/<date>.pot` for the issues at `paths` (default: all).
 
-    `names.pot` always covers every issue under `issues/`, and is left as it is
-    while any issue has errors, so that no translated name turns obsolete.
+    `names.pot` always covers every issue under `issues/`: those that read without errors give their names as
+    they are now; one with errors (next week's skeleton from `broadsheet new`) gives none, and keeps those it
+    gave when it last read without errors, so that no translated name turns obsolete for a typo; a warning at
+    that file says so. (It once waited on every issue, and this week's names never reached the translators.)
     """
     everything = issue_files(project.issues_dir)
     chosen = list(paths) or everything
@@ -323,23 +333,57 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
     # Two issues of one date would write one template, the second over the first.
     repeated = dated_alike([r.issue for r in readings.values() if r.issue is not None])
     diagnostics += repeated
-    dated_twice = {d.path for d in repeated}
+    failed = {d.path for d in errors_in(diagnostics)}
     chosen_issues = [
         issue
         for path in chosen
-        if (issue := readings[path.resolve()].issue) is not None and issue.source not in dated_twice
+        if (issue := readings[path.resolve()].issue) is not None and issue.source not in failed
     ]
-    plan: list[tuple[str, list[Message]]] = [(INTERFACE, interface_messages(project))]
-    if not errors_in(diagnostics):
-        plan.append(
-            (NAMES, name_messages([r.issue for r in readings.values() if r.issue is not None], project))
-        )
+    names, left_out = _names(project, readings, failed)
+    diagnostics += left_out
+    plan: list[tuple[str, list[Message]]] = [(INTERFACE, interface_messages(project)), (NAMES, names)]
     plan += [(issue_domain(issue), issue_messages(issue)) for issue in chosen_issues]
     results = []
     for domain, messages in plan:
         path = template_path(project, domain)
         results.append(Written(path, _write_if_changed(path, _po_text(_template(messages, domain)))))
     return results, diagnostics
+
+
+def _names(
+    project: Project, readings: dict[Path, Reading], failed: set[str]
+) -> tuple[list[Message], list[Diagnostic]]:
+    """The messages of `names.pot`: the names of each issue read that has no errors, and for each one that has
+    (its file in `failed`), the names `names.pot` holds from it, with a warning at it."""
+    template = template_path(project, NAMES)
+    held = _read(project, template) if failed and template.is_file() else Catalog()
+    sources: list[Issue | Sequence[Message]] = []
+    warnings = []
+    for path, reading in readings.items():
+        display = shown(project, path)
+        if display not in failed:
+            if reading.issue is not None:
+                sources.append(reading.issue)
+            continue
+        kept = [
+            Message(texts(message.id)[0], located, "; ".join(message.auto_comments))
+            for message in held
+            if message.id
+            if (located := tuple((file, line) for file, line in message.locations if file == display))
+        ]
+        sources.append(kept)
+        also = f"; the {len(kept)} it gave when it last read without errors are kept" if kept else ""
+        warnings.append(
+            Diagnostic(
+                display,
+                0,
+                0,
+                "",
+                f"its names are left out of {shown(project, template)} until its errors are fixed{also}",
+                Severity.WARNING,
+            )
+        )
+    return name_messages(sources, project), warnings
 
 
 # -- Updating translations -------------------------------------------------------

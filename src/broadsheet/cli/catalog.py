@@ -30,21 +30,15 @@ def catalog_extract(ctx: click.Context, issues: tuple[Path, ...]) -> None:
     """Write the .pot templates for ISSUES (default: every issue in issues/).
 
     A template is rewritten only when its messages changed. locales/names.pot
-    holds the organizations of every issue in issues/, whichever are named, and
-    is left as it was while any of them has errors.
+    holds the names of every issue in issues/, whichever are named; an issue
+    with errors gives none until they are fixed, and keeps those it gave
+    before.
     """
     project = project_of(ctx)
     written, diagnostics = catalogs.extract(project, [shown(p) for p in issues])
     report(diagnostics)
     for result in written:
         click.echo(f"{'wrote' if result.changed else 'unchanged'} {catalogs.shown(project, result.path)}")
-    names = catalogs.template_path(project, catalogs.NAMES)
-    if all(result.path != names for result in written):
-        # Said, or a translator runs extract and update again and again for a name that never comes.
-        click.echo(
-            f"left {catalogs.shown(project, names)} as it was: it holds the organizations of every issue, "
-            "and is written once no issue has errors"
-        )
     if errors_in(diagnostics):
         sys.exit(EXIT_INPUT)
 
