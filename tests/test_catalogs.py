@@ -459,6 +459,41 @@ def test_status_counts_messages_and_words(project: Project, cli) -> None:
     ]
 
 
+def test_status_of_an_issue_counts_what_it_has_now_as_the_build_does(project: Project, cli) -> None:
+    """A name or paragraph written since the last extract is English in the build: the status of the issue
+    counted the templates alone, and said 100% of a catalog the build said lacked it."""
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    translate(project, "my", "names", {"Org One": "အဖွဲ့ တစ်", "Org Two": "အဖွဲ့ နှစ်"})
+    issue = project.issues_dir / "2024-01-04.yaml"
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace("by: Org One\n", "by: Org Three\n"), encoding="utf-8"
+    )
+    (project.issues_dir / "2024-01-11.yaml").write_text(ISSUE.replace("2024-01-04", "2024-01-11"))
+    result = cli("catalog", "status", "issues/2024-01-04.yaml", cwd=project.root)
+    assert result.exit_code == 0, result.output
+    assert table_rows(result.stdout)[3:] == [
+        ["my", "names", "2", "0", "2", "4", "50%"],
+        ["my", "issues/2024-01-04", "0", "0", "8", "39", "0%"],
+    ]
+    assert result.stderr == (
+        "locales/names.pot: warning: 1 of the issue's messages are not in it yet: counted untranslated; "
+        "run `broadsheet catalog extract`, then `broadsheet catalog update`\n"
+    )
+    build = cli("check", "issues/2024-01-04.yaml", cwd=project.root)
+    assert "my: 2 of 4 messages in locales/my/LC_MESSAGES/names.po untranslated (1 not in it" in build.stderr
+    fresh = cli("catalog", "status", "issues/2024-01-11.yaml", "--json", cwd=project.root)
+    issue_row = json.loads(fresh.stdout)[2]
+    assert (issue_row["catalog"], issue_row["messages"]["untranslated"]) == (
+        "locales/my/LC_MESSAGES/issues/2024-01-11.po",
+        8,
+    )
+    assert fresh.stderr == (
+        "locales/issues/2024-01-11.pot: warning: not written yet, so none of the issue's 8 messages is in it: "
+        "counted untranslated; run `broadsheet catalog extract`, then `broadsheet catalog update`\n"
+    )
+
+
 def test_status_before_extract_says_what_to_run(project: Project, cli) -> None:
     result = cli("catalog", "status", cwd=project.root)
     assert result.exit_code == 1

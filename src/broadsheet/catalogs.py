@@ -726,6 +726,9 @@ class CatalogStatus:
     translated_words: int = 0
     fuzzy_words: int = 0
     untranslated_words: int = 0
+    not_extracted: int = 0
+    """Of the untranslated, messages an issue has as it is now that the template lacks (or the template is
+    missing): written or changed since `catalog extract` last ran."""
 
     @property
     def total(self) -> int:
@@ -765,41 +768,86 @@ def _state(message: BabelMessage, locale: str) -> str:
     return "fuzzy" if message.fuzzy else "translated"
 
 
-def status(project: Project, locale: str, domain: str) -> CatalogStatus:
-    """How much of `domain` is translated into `locale` (counting the template's messages)."""
-    template = _keep_lang(_read(project, template_path(project, domain)), locale)
+def status(project: Project, locale: str, domain: str, now: Sequence[Message] = ()) -> CatalogStatus:
+    """How much of `domain` is translated into `locale`: the template's messages, and those of `now` (an issue's
+    as it is now) that the template lacks, which a build shows in English and so count as untranslated. The
+    preview's table said 100% of `names` while the build above it said a name was untranslated."""
+    pot = template_path(project, domain)
+    template = _read(project, pot) if pot.is_file() else Catalog(domain=domain)
+    since = [message for message in _template(now, domain) if message.id and message.id not in template]
+    for message in since:
+        template[message.id] = message
+    wanted = _keep_lang(template, locale)
     path = catalog_path(project, locale, domain)
     catalog = _read(project, path, locale) if present(path) else None
     counts: Counter[str] = Counter()
-    for message in template:
+    for message in wanted:
         if not message.id:
             continue
         found = catalog.get(message.id) if catalog else None
         state = _state(found, locale) if found is not None else "untranslated"
         counts[state] += 1
         counts[f"{state}_words"] += _words(message)
+    counts["not_extracted"] = sum(message.id in wanted for message in since)
     return CatalogStatus(locale, domain, shown(project, path), **counts)
 
 
+def issue_status(project: Project, issue: Issue) -> list[CatalogStatus]:
+    """Status of the catalogs `issue` is built with (messages, names and its own), for every locale but the
+    source, counting the issue as it is now: what `catalog status ISSUE` prints and the preview shows, agreeing
+    with what the build says is untranslated, extracted or not."""
+    interface = [] if template_path(project, INTERFACE).is_file() else interface_messages(project)
+    wanted = (
+        (INTERFACE, interface),
+        (NAMES, name_messages([issue], project)),
+        (issue_domain(issue), issue_messages(issue)),
+    )
+    return [
+        status(project, locale, domain, now)
+        for locale in project.settings.locales[1:]
+        for domain, now in wanted
+    ]
+
+
 def status_report(project: Project, issue_path: Path | None = None) -> list[CatalogStatus]:
-    """Status of every catalog (or those of one issue) for every locale but the source."""
-    domains = [INTERFACE, NAMES]
-    if issue_path is None:
-        domains += [
-            p.relative_to(project.locales_dir).with_suffix("").as_posix()
-            for p in sorted((project.locales_dir / "issues").glob("*.pot"))
-        ]
-    else:
+    """Status of every catalog (or those of one issue, as `issue_status`) for every locale but the source."""
+    if issue_path is not None:
         reading = read_issue(issue_path, project.settings)
         if reading.issue is None:
             raise InvalidInput(reading.diagnostics)
-        domains.append(issue_domain(reading.issue))
+        return issue_status(project, reading.issue)
+    domains = [INTERFACE, NAMES] + [
+        p.relative_to(project.locales_dir).with_suffix("").as_posix()
+        for p in sorted((project.locales_dir / "issues").glob("*.pot"))
+    ]
     missing = [template_path(project, d) for d in domains if not template_path(project, d).is_file()]
     if missing:
         raise BroadsheetError(
             f"no template {shown(project, missing[0])}; run `broadsheet catalog extract` first"
         )
     return [status(project, locale, domain) for locale in project.settings.locales[1:] for domain in domains]
+
+
+def extract_warnings(project: Project, statuses: Iterable[CatalogStatus]) -> list[Diagnostic]:
+    """A warning at each template that lacks messages an issue has (`not_extracted`), once per template."""
+    said = {}
+    for row in statuses:
+        if row.not_extracted and row.domain not in said:
+            pot = template_path(project, row.domain)
+            lacks = (
+                f"{row.not_extracted} of the issue's messages are not in it yet"
+                if pot.is_file()
+                else f"not written yet, so none of the issue's {row.not_extracted} messages is in it"
+            )
+            said[row.domain] = Diagnostic(
+                shown(project, pot),
+                0,
+                0,
+                "",
+                f"{lacks}: counted untranslated; run `broadsheet catalog extract`, then `broadsheet catalog update`",
+                Severity.WARNING,
+            )
+    return list(said.values())
 
 
 def header_warnings(project: Project, statuses: Iterable[CatalogStatus]) -> list[Diagnostic]:

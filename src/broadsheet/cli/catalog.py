@@ -74,13 +74,18 @@ def catalog_update(ctx: click.Context, locales: tuple[str, ...]) -> None:
 def catalog_status(ctx: click.Context, issue: Path | None, as_json: bool) -> None:
     """How much is translated: messages and words per locale and catalog.
 
-    With ISSUE, only its catalog and the shared ones (messages, names).
     Messages are counted as catalog extract last wrote the .pot templates:
-    run it first after the issue or a template changed.
+    run it first after a template changed. With ISSUE, only its catalog and
+    the shared ones (messages, names), and the issue's messages as it is now
+    (those not extracted yet counted untranslated, as the build counts them).
     """
     project = project_of(ctx)
     rows = catalogs.status_report(project, shown(issue) if issue else None)
-    report(catalogs.stray_catalogs(project) + catalogs.header_warnings(project, rows))
+    report(
+        catalogs.stray_catalogs(project)
+        + catalogs.header_warnings(project, rows)
+        + catalogs.extract_warnings(project, rows)
+    )
     if as_json:
         click.echo(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
         return
