@@ -115,6 +115,19 @@ def test_extract_does_not_rewrite_unchanged_templates(project: Project, cli) -> 
     assert pot.stat().st_mtime_ns == pot_mtime
 
 
+def test_extract_of_one_issue_leaves_names_pot_as_extract_of_all_wrote_it(project: Project, cli) -> None:
+    (project.issues_dir / "2024-01-11.yaml").write_text(
+        ISSUE.replace("2024-01-04", "2024-01-11").replace("Org One", "Org Zero"), encoding="utf-8"
+    )
+    cli("catalog", "extract", cwd=project.root)
+    result = cli("catalog", "extract", "issues/2024-01-11.yaml", cwd=project.root)
+    assert result.stdout.splitlines() == [
+        "unchanged locales/messages.pot",
+        "unchanged locales/names.pot",
+        "unchanged locales/issues/2024-01-11.pot",
+    ]
+
+
 def test_extract_of_an_invalid_issue_reports_it_and_exits_1(project: Project, cli) -> None:
     (project.issues_dir / "2024-01-11.yaml").write_text("date: 2024-01-11\ntitle: x\n")
     result = cli("catalog", "extract", cwd=project.root)

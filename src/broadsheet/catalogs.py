@@ -325,9 +325,10 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
     """
     everything = issue_files(project.issues_dir)
     chosen = list(paths) or everything
+    # In the folder's order, whichever are named: names.pot followed the command line, and changed with it.
     readings = {
         path.resolve(): read_issue(path, project.settings, shown(project, path.resolve()))
-        for path in [*chosen, *everything]
+        for path in [*everything, *chosen]
     }
     diagnostics = [d for reading in readings.values() for d in reading.diagnostics]
     # Two issues of one date would write one template, the second over the first.
