@@ -115,21 +115,85 @@ def test_extract_does_not_rewrite_unchanged_templates(project: Project, cli) -> 
     assert pot.stat().st_mtime_ns == pot_mtime
 
 
+def test_extract_of_one_issue_leaves_names_pot_as_extract_of_all_wrote_it(project: Project, cli) -> None:
+    (project.issues_dir / "2024-01-11.yaml").write_text(
+        ISSUE.replace("2024-01-04", "2024-01-11").replace("Org One", "Org Zero"), encoding="utf-8"
+    )
+    cli("catalog", "extract", cwd=project.root)
+    result = cli("catalog", "extract", "issues/2024-01-11.yaml", cwd=project.root)
+    assert result.stdout.splitlines() == [
+        "unchanged locales/messages.pot",
+        "unchanged locales/names.pot",
+        "unchanged locales/issues/2024-01-11.pot",
+    ]
+
+
 def test_extract_of_an_invalid_issue_reports_it_and_exits_1(project: Project, cli) -> None:
     (project.issues_dir / "2024-01-11.yaml").write_text("date: 2024-01-11\ntitle: x\n")
     result = cli("catalog", "extract", cwd=project.root)
     assert result.exit_code == 1
-    assert "issues/2024-01-11.yaml:1:1: error: editorial: required field is missing" in result.stderr
-    assert not (
-        project.locales_dir / "names.pot"
-    ).exists()  # names stay as they were, and the command says so
+    assert result.stderr.splitlines() == [
+        "issues/2024-01-11.yaml:1:1: error: editorial: required field is missing",
+        "issues/2024-01-11.yaml:1:1: error: resources: required field is missing",
+        "issues/2024-01-11.yaml: warning: its names are left out of locales/names.pot until its errors are fixed",
+    ]
     assert result.stdout.splitlines() == [
         "wrote locales/messages.pot",
+        "wrote locales/names.pot",
         "wrote locales/issues/2024-01-04.pot",
-        "left locales/names.pot as it was: it holds the organizations of every issue, "
-        "and is written once no issue has errors",
     ]
-    assert (project.locales_dir / "issues" / "2024-01-04.pot").is_file()
+
+
+def test_extract_writes_the_names_of_this_week_s_issue_while_next_week_s_skeleton_has_errors(
+    project: Project, cli
+) -> None:
+    """names.pot waited on every issue: an unfinished skeleton from `broadsheet new` kept this week's names from
+    the translators until it was finished."""
+    assert cli("new", "2024-01-11", cwd=project.root).exit_code == 0
+    assert cli("catalog", "extract", cwd=project.root).exit_code == 1
+    names = (project.locales_dir / "names.pot").read_text(encoding="utf-8")
+    assert '#: issues/2024-01-04.yaml:17 issues/2024-01-04.yaml:21\nmsgid "Org One"' in names
+    assert 'msgid "Org Two"' in names
+
+
+def test_names_an_issue_gave_stay_while_it_has_errors(project: Project, cli) -> None:
+    """A typo in an issue leaves out its names as it is now, not those it gave: they would turn obsolete at the
+    next update, translations and all, for a name still in use."""
+    issue = project.issues_dir / "2024-01-04.yaml"
+    cli("catalog", "extract", cwd=project.root)
+    names = project.locales_dir / "names.pot"
+    before = names.read_bytes()
+    issue.write_text(
+        issue.read_text(encoding="utf-8")
+        .replace("by: Org One\n", "by: Org Three\n")
+        .replace("title:", "titel:", 1),
+        encoding="utf-8",
+    )
+    (project.issues_dir / "2024-01-11.yaml").write_text(
+        ISSUE.replace("2024-01-04", "2024-01-11").replace("Org Two", "Org Four"), encoding="utf-8"
+    )
+    result = cli("catalog", "extract", cwd=project.root)
+    assert result.exit_code == 1
+    assert (
+        "issues/2024-01-04.yaml: warning: its names are left out of locales/names.pot until its errors are fixed; "
+        "the 2 it gave when it last read without errors are kept"
+    ) in result.stderr.splitlines()
+    with names.open("rb") as handle:
+        written = {message.id: message.locations for message in read_po(handle) if message.id}
+    del written["Progressive Voice"]  # the publisher's, from broadsheet.toml
+    assert written == {
+        "Org One": [
+            ("issues/2024-01-04.yaml", 17),
+            ("issues/2024-01-04.yaml", 21),
+            ("issues/2024-01-11.yaml", 17),
+            ("issues/2024-01-11.yaml", 21),
+        ],
+        "Org Two": [("issues/2024-01-04.yaml", 17)],
+        "Org Four": [("issues/2024-01-11.yaml", 17)],
+    }
+    (project.issues_dir / "2024-01-11.yaml").unlink()
+    assert cli("catalog", "extract", cwd=project.root).exit_code == 1
+    assert names.read_bytes() == before
 
 
 def test_extract_of_two_issues_of_one_date_writes_neither_template(project: Project, cli) -> None:
@@ -406,6 +470,41 @@ def test_status_counts_messages_and_words(project: Project, cli) -> None:
         ["my", "names", "0", "0", "3", "6", "0%"],
         ["my", "issues/2024-01-04", "1", "1", "6", "36", "12%"],
     ]
+
+
+def test_status_of_an_issue_counts_what_it_has_now_as_the_build_does(project: Project, cli) -> None:
+    """A name or paragraph written since the last extract is English in the build: the status of the issue
+    counted the templates alone, and said 100% of a catalog the build said lacked it."""
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    translate(project, "my", "names", {"Org One": "အဖွဲ့ တစ်", "Org Two": "အဖွဲ့ နှစ်"})
+    issue = project.issues_dir / "2024-01-04.yaml"
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace("by: Org One\n", "by: Org Three\n"), encoding="utf-8"
+    )
+    (project.issues_dir / "2024-01-11.yaml").write_text(ISSUE.replace("2024-01-04", "2024-01-11"))
+    result = cli("catalog", "status", "issues/2024-01-04.yaml", cwd=project.root)
+    assert result.exit_code == 0, result.output
+    assert table_rows(result.stdout)[3:] == [
+        ["my", "names", "2", "0", "2", "4", "50%"],
+        ["my", "issues/2024-01-04", "0", "0", "8", "39", "0%"],
+    ]
+    assert result.stderr == (
+        "locales/names.pot: warning: 1 of the issue's messages are not in it yet: counted untranslated; "
+        "run `broadsheet catalog extract`, then `broadsheet catalog update`\n"
+    )
+    build = cli("check", "issues/2024-01-04.yaml", cwd=project.root)
+    assert "my: 2 of 4 messages in locales/my/LC_MESSAGES/names.po untranslated (1 not in it" in build.stderr
+    fresh = cli("catalog", "status", "issues/2024-01-11.yaml", "--json", cwd=project.root)
+    issue_row = json.loads(fresh.stdout)[2]
+    assert (issue_row["catalog"], issue_row["messages"]["untranslated"]) == (
+        "locales/my/LC_MESSAGES/issues/2024-01-11.po",
+        8,
+    )
+    assert fresh.stderr == (
+        "locales/issues/2024-01-11.pot: warning: not written yet, so none of the issue's 8 messages is in it: "
+        "counted untranslated; run `broadsheet catalog extract`, then `broadsheet catalog update`\n"
+    )
 
 
 def test_status_before_extract_says_what_to_run(project: Project, cli) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import threading
 import time
@@ -17,7 +19,7 @@ from starlette.testclient import TestClient
 from broadsheet.preview import create_app
 from broadsheet.settings import Project
 
-from .support import SCREENSHOTS
+from .support import ISSUE, SCREENSHOTS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -88,6 +90,42 @@ def test_page_shows_catalog_status_and_fallback_warnings(client: TestClient) -> 
         "warning: my: 25 of 31 messages in locales/my/LC_MESSAGES/issues/2023-12-21.po untranslated; English shown"
         in page
     )
+
+
+def _status_rows(page: str) -> list[list[str]]:
+    table = page.split('<table class="status">', 1)[1].split("</table>", 1)[0]
+    return [re.findall(r"<td>(.*?)</td>", row) for row in table.split("<tr>") if "<td>" in row]
+
+
+def test_status_table_is_catalog_status_of_the_issue_as_it_is_now(project: Project, cli) -> None:
+    """The table left out the issue's catalog until it was extracted, and said 100% of names while the warning
+    above it said a name was untranslated: it counted the templates as `catalog extract` last wrote them."""
+    issue = project.issues_dir / "2023-12-21.yaml"
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace("by: Human Rights Watch", "by: Justice For Myanmar", 1),
+        encoding="utf-8",
+    )
+    (project.issues_dir / "2024-01-04.yaml").write_text(ISSUE, encoding="utf-8")
+    for name in ("2023-12-21.yaml", "2024-01-04.yaml"):
+        status = cli("catalog", "status", f"issues/{name}", "--json", cwd=project.root)
+        assert status.exit_code == 0, status.output
+        expected = [
+            [
+                row["locale"],
+                row["domain"],
+                *(str(row["messages"][state]) for state in ("translated", "fuzzy", "untranslated")),
+                f"{row['percent']:.0f}%",
+            ]
+            for row in json.loads(status.stdout)
+        ]
+        with TestClient(create_app(project.root, project.issues_dir / name)) as client:
+            page = client.get("/").text
+        assert _status_rows(page) == expected
+        names = next(row for row in expected if row[1] == "names")
+        assert names[4] != "0"
+        assert "messages in locales/my/LC_MESSAGES/names.po untranslated" in page
+    assert expected[2] == ["my", "issues/2024-01-04", "0", "0", "8", "0%"]
+    assert "warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated" in page
 
 
 def test_errors_replace_the_email_until_they_are_fixed(client: TestClient, project: Project) -> None:

@@ -57,7 +57,7 @@ from .i18n import (
     texts,
     used_forms,
 )
-from .issue import dated_alike, issue_files, read_issue, subject_problem
+from .issue import Reading, dated_alike, issue_files, read_issue, subject_problem
 from .model import Issue
 from .schema import ISO_DATE, same_language, written_locale
 from .settings import SETTINGS_FILE, Project, find_project
@@ -141,16 +141,24 @@ def issue_messages(issue: Issue) -> list[Message]:
     return _merged(found)
 
 
-def name_messages(issues: Iterable[Issue], project: Project | None = None) -> list[Message]:
+def name_messages(
+    sources: Iterable[Issue | Sequence[Message]], project: Project | None = None
+) -> list[Message]:
     """Authors and the organizations behind resources, each name once; with `project`, first the publisher's
     name in its settings, which every edition shows (masthead, footer, feed) whether or not an issue names it,
-    and an author taken from the settings is located on its line there."""
+    and an author taken from the settings is located on its line there.
+
+    A source is an issue, or the names an issue file gave when it last read without errors (as `names.pot`
+    holds them), in its place among the issues, so that a file with errors keeps their order too."""
     settings_text = _settings_text(project) if project else ""
     found = []
     if project:
         name = project.settings.organization.name
         found.append(Message(name, ((SETTINGS_FILE, _line_of(settings_text, name)),), "organization name"))
-    for issue in issues:
+    for issue in sources:
+        if not isinstance(issue, Issue):
+            found += issue
+            continue
         where = (
             (issue.source, issue.author_line)
             if issue.author_line
@@ -310,36 +318,73 @@ class Written:
 def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written], list[Diagnostic]]:
     """Write `messages.pot`, `names.pot` and `issues/<date>.pot` for the issues at `paths` (default: all).
 
-    `names.pot` always covers every issue under `issues/`, and is left as it is
-    while any issue has errors, so that no translated name turns obsolete.
+    `names.pot` always covers every issue under `issues/`: those that read without errors give their names as
+    they are now; one with errors (next week's skeleton from `broadsheet new`) gives none, and keeps those it
+    gave when it last read without errors, so that no translated name turns obsolete for a typo; a warning at
+    that file says so. (It once waited on every issue, and this week's names never reached the translators.)
     """
     everything = issue_files(project.issues_dir)
     chosen = list(paths) or everything
+    # In the folder's order, whichever are named: names.pot followed the command line, and changed with it.
     readings = {
         path.resolve(): read_issue(path, project.settings, shown(project, path.resolve()))
-        for path in [*chosen, *everything]
+        for path in [*everything, *chosen]
     }
     diagnostics = [d for reading in readings.values() for d in reading.diagnostics]
     # Two issues of one date would write one template, the second over the first.
     repeated = dated_alike([r.issue for r in readings.values() if r.issue is not None])
     diagnostics += repeated
-    dated_twice = {d.path for d in repeated}
+    failed = {d.path for d in errors_in(diagnostics)}
     chosen_issues = [
         issue
         for path in chosen
-        if (issue := readings[path.resolve()].issue) is not None and issue.source not in dated_twice
+        if (issue := readings[path.resolve()].issue) is not None and issue.source not in failed
     ]
-    plan: list[tuple[str, list[Message]]] = [(INTERFACE, interface_messages(project))]
-    if not errors_in(diagnostics):
-        plan.append(
-            (NAMES, name_messages([r.issue for r in readings.values() if r.issue is not None], project))
-        )
+    names, left_out = _names(project, readings, failed)
+    diagnostics += left_out
+    plan: list[tuple[str, list[Message]]] = [(INTERFACE, interface_messages(project)), (NAMES, names)]
     plan += [(issue_domain(issue), issue_messages(issue)) for issue in chosen_issues]
     results = []
     for domain, messages in plan:
         path = template_path(project, domain)
         results.append(Written(path, _write_if_changed(path, _po_text(_template(messages, domain)))))
     return results, diagnostics
+
+
+def _names(
+    project: Project, readings: dict[Path, Reading], failed: set[str]
+) -> tuple[list[Message], list[Diagnostic]]:
+    """The messages of `names.pot`: the names of each issue read that has no errors, and for each one that has
+    (its file in `failed`), the names `names.pot` holds from it, with a warning at it."""
+    template = template_path(project, NAMES)
+    held = _read(project, template) if failed and template.is_file() else Catalog()
+    sources: list[Issue | Sequence[Message]] = []
+    warnings = []
+    for path, reading in readings.items():
+        display = shown(project, path)
+        if display not in failed:
+            if reading.issue is not None:
+                sources.append(reading.issue)
+            continue
+        kept = [
+            Message(texts(message.id)[0], located, "; ".join(message.auto_comments))
+            for message in held
+            if message.id
+            if (located := tuple((file, line) for file, line in message.locations if file == display))
+        ]
+        sources.append(kept)
+        also = f"; the {len(kept)} it gave when it last read without errors are kept" if kept else ""
+        warnings.append(
+            Diagnostic(
+                display,
+                0,
+                0,
+                "",
+                f"its names are left out of {shown(project, template)} until its errors are fixed{also}",
+                Severity.WARNING,
+            )
+        )
+    return name_messages(sources, project), warnings
 
 
 # -- Updating translations -------------------------------------------------------
@@ -682,6 +727,9 @@ class CatalogStatus:
     translated_words: int = 0
     fuzzy_words: int = 0
     untranslated_words: int = 0
+    not_extracted: int = 0
+    """Of the untranslated, messages an issue has as it is now that the template lacks (or the template is
+    missing): written or changed since `catalog extract` last ran."""
 
     @property
     def total(self) -> int:
@@ -721,41 +769,86 @@ def _state(message: BabelMessage, locale: str) -> str:
     return "fuzzy" if message.fuzzy else "translated"
 
 
-def status(project: Project, locale: str, domain: str) -> CatalogStatus:
-    """How much of `domain` is translated into `locale` (counting the template's messages)."""
-    template = _keep_lang(_read(project, template_path(project, domain)), locale)
+def status(project: Project, locale: str, domain: str, now: Sequence[Message] = ()) -> CatalogStatus:
+    """How much of `domain` is translated into `locale`: the template's messages, and those of `now` (an issue's
+    as it is now) that the template lacks, which a build shows in English and so count as untranslated. The
+    preview's table said 100% of `names` while the build above it said a name was untranslated."""
+    pot = template_path(project, domain)
+    template = _read(project, pot) if pot.is_file() else Catalog(domain=domain)
+    since = [message for message in _template(now, domain) if message.id and message.id not in template]
+    for message in since:
+        template[message.id] = message
+    wanted = _keep_lang(template, locale)
     path = catalog_path(project, locale, domain)
     catalog = _read(project, path, locale) if present(path) else None
     counts: Counter[str] = Counter()
-    for message in template:
+    for message in wanted:
         if not message.id:
             continue
         found = catalog.get(message.id) if catalog else None
         state = _state(found, locale) if found is not None else "untranslated"
         counts[state] += 1
         counts[f"{state}_words"] += _words(message)
+    counts["not_extracted"] = sum(message.id in wanted for message in since)
     return CatalogStatus(locale, domain, shown(project, path), **counts)
 
 
+def issue_status(project: Project, issue: Issue) -> list[CatalogStatus]:
+    """Status of the catalogs `issue` is built with (messages, names and its own), for every locale but the
+    source, counting the issue as it is now: what `catalog status ISSUE` prints and the preview shows, agreeing
+    with what the build says is untranslated, extracted or not."""
+    interface = [] if template_path(project, INTERFACE).is_file() else interface_messages(project)
+    wanted = (
+        (INTERFACE, interface),
+        (NAMES, name_messages([issue], project)),
+        (issue_domain(issue), issue_messages(issue)),
+    )
+    return [
+        status(project, locale, domain, now)
+        for locale in project.settings.locales[1:]
+        for domain, now in wanted
+    ]
+
+
 def status_report(project: Project, issue_path: Path | None = None) -> list[CatalogStatus]:
-    """Status of every catalog (or those of one issue) for every locale but the source."""
-    domains = [INTERFACE, NAMES]
-    if issue_path is None:
-        domains += [
-            p.relative_to(project.locales_dir).with_suffix("").as_posix()
-            for p in sorted((project.locales_dir / "issues").glob("*.pot"))
-        ]
-    else:
+    """Status of every catalog (or those of one issue, as `issue_status`) for every locale but the source."""
+    if issue_path is not None:
         reading = read_issue(issue_path, project.settings)
         if reading.issue is None:
             raise InvalidInput(reading.diagnostics)
-        domains.append(issue_domain(reading.issue))
+        return issue_status(project, reading.issue)
+    domains = [INTERFACE, NAMES] + [
+        p.relative_to(project.locales_dir).with_suffix("").as_posix()
+        for p in sorted((project.locales_dir / "issues").glob("*.pot"))
+    ]
     missing = [template_path(project, d) for d in domains if not template_path(project, d).is_file()]
     if missing:
         raise BroadsheetError(
             f"no template {shown(project, missing[0])}; run `broadsheet catalog extract` first"
         )
     return [status(project, locale, domain) for locale in project.settings.locales[1:] for domain in domains]
+
+
+def extract_warnings(project: Project, statuses: Iterable[CatalogStatus]) -> list[Diagnostic]:
+    """A warning at each template that lacks messages an issue has (`not_extracted`), once per template."""
+    said = {}
+    for row in statuses:
+        if row.not_extracted and row.domain not in said:
+            pot = template_path(project, row.domain)
+            lacks = (
+                f"{row.not_extracted} of the issue's messages are not in it yet"
+                if pot.is_file()
+                else f"not written yet, so none of the issue's {row.not_extracted} messages is in it"
+            )
+            said[row.domain] = Diagnostic(
+                shown(project, pot),
+                0,
+                0,
+                "",
+                f"{lacks}: counted untranslated; run `broadsheet catalog extract`, then `broadsheet catalog update`",
+                Severity.WARNING,
+            )
+    return list(said.values())
 
 
 def header_warnings(project: Project, statuses: Iterable[CatalogStatus]) -> list[Diagnostic]:

@@ -24,7 +24,6 @@ from starlette.routing import Route
 from watchfiles import awatch
 
 from . import catalogs
-from .catalogs import INTERFACE, NAMES, issue_domain
 from .errors import BroadsheetError, Diagnostic, InvalidInput
 from .pipeline import editions
 from .render import Email
@@ -70,12 +69,8 @@ def build_preview(root: Path, issue: Path, state: str) -> Preview:
     try:
         project = find_project(root)
         made = editions(project, issue, shown=_shown(issue, project))
-        status = tuple(
-            catalogs.status(project, locale, domain)
-            for locale in project.settings.locales[1:]
-            for domain in (INTERFACE, NAMES, issue_domain(made.issue))
-            if catalogs.template_path(project, domain).is_file()
-        )
+        # What `catalog status ISSUE` prints, so that the table agrees with it and with the build's warnings.
+        status = tuple(catalogs.issue_status(project, made.issue))
         return Preview(state, made.emails, list(made.diagnostics), status=status)
     except InvalidInput as exc:
         return Preview(state, {}, list(exc.diagnostics))

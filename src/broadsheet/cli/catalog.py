@@ -30,21 +30,15 @@ def catalog_extract(ctx: click.Context, issues: tuple[Path, ...]) -> None:
     """Write the .pot templates for ISSUES (default: every issue in issues/).
 
     A template is rewritten only when its messages changed. locales/names.pot
-    holds the organizations of every issue in issues/, whichever are named, and
-    is left as it was while any of them has errors.
+    holds the names of every issue in issues/, whichever are named; an issue
+    with errors gives none until they are fixed, and keeps those it gave
+    before.
     """
     project = project_of(ctx)
     written, diagnostics = catalogs.extract(project, [shown(p) for p in issues])
     report(diagnostics)
     for result in written:
         click.echo(f"{'wrote' if result.changed else 'unchanged'} {catalogs.shown(project, result.path)}")
-    names = catalogs.template_path(project, catalogs.NAMES)
-    if all(result.path != names for result in written):
-        # Said, or a translator runs extract and update again and again for a name that never comes.
-        click.echo(
-            f"left {catalogs.shown(project, names)} as it was: it holds the organizations of every issue, "
-            "and is written once no issue has errors"
-        )
     if errors_in(diagnostics):
         sys.exit(EXIT_INPUT)
 
@@ -80,13 +74,18 @@ def catalog_update(ctx: click.Context, locales: tuple[str, ...]) -> None:
 def catalog_status(ctx: click.Context, issue: Path | None, as_json: bool) -> None:
     """How much is translated: messages and words per locale and catalog.
 
-    With ISSUE, only its catalog and the shared ones (messages, names).
     Messages are counted as catalog extract last wrote the .pot templates:
-    run it first after the issue or a template changed.
+    run it first after a template changed. With ISSUE, only its catalog and
+    the shared ones (messages, names), and the issue's messages as it is now
+    (those not extracted yet counted untranslated, as the build counts them).
     """
     project = project_of(ctx)
     rows = catalogs.status_report(project, shown(issue) if issue else None)
-    report(catalogs.stray_catalogs(project) + catalogs.header_warnings(project, rows))
+    report(
+        catalogs.stray_catalogs(project)
+        + catalogs.header_warnings(project, rows)
+        + catalogs.extract_warnings(project, rows)
+    )
     if as_json:
         click.echo(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
         return
