@@ -63,7 +63,7 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
     # Content and names count what they lack as they are translated, below.
 
     localized = _translate(issue, locale, source, content, names)
-    publisher = names.get(organization)
+    publisher, publisher_lang = organization_name(project, locale, names)
     interface_translations = translations(interface_path, locale, shown(project, interface_path))
     # `strict` refuses only English the email shows: a web page's message left untranslated stays a warning.
     diagnostics = tuple(
@@ -86,11 +86,32 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
         locale,
         localized,
         interface_translations,
-        publisher or organization,
-        None if publisher or same_language(source, locale) else source,
+        publisher,
+        publisher_lang,
         _language_catalogs(project, issue, locale) + diagnostics,
         fallback=fallback,
     )
+
+
+def organization_name(project: Project, locale: str, names: Lookup | None = None) -> tuple[str, str | None]:
+    """The organization's name (`[organization] name`) in `locale`, as its names catalog (`names`, else read
+    afresh) gives it, and the language it is in when that is not `locale`'s: the source's, for want of a
+    translation. What the edition names its publisher, and the web app's pages and emails the organization."""
+    settings = project.settings
+    if locale == settings.source_locale:
+        return settings.organization.name, None
+    if names is None:
+        path = catalog_path(project, locale, NAMES)
+        names = load_lookup(path, locale, shown(project, path))
+    return _name(settings.organization.name, names, settings.source_locale, locale)
+
+
+def _name(name: str, names: Lookup, source: str, locale: str) -> tuple[str, str | None]:
+    """`name` as `names` translates it; untranslated, as written, in the source language unless that is `locale`'s."""
+    found = names.get(name)
+    if found is not None:
+        return found, None
+    return name, None if same_language(source, locale) else source
 
 
 def _why_missing(lookup: Lookup) -> str:
