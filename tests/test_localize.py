@@ -205,6 +205,40 @@ def test_a_publisher_left_untranslated_is_marked_english_and_counted(project: Pr
     )
 
 
+ENGLISH = '<span lang="en" style="font-family: Helvetica, Arial, sans-serif;line-height: 1.6;">'
+"""A name left in English in the Burmese email: marked, and set in the English fonts."""
+
+
+def test_names_left_untranslated_are_marked_english_in_the_burmese_by_lines_and_author(
+    project: Project,
+) -> None:
+    issue_file = project.issues_dir / "2024-01-04.yaml"
+    many = "by: [Org One, Org Two, Org Three, Org Four]"
+    issue_file.write_text(
+        "author: Org Two\n" + ISSUE.replace("by: [Org One, Org Two]", many), encoding="utf-8"
+    )
+    translate(project, "my", "names", {"Org One": "အဖွဲ့ တစ်"})
+    translate(
+        project,
+        "my",
+        "messages",
+        {
+            "By %(author)s": "ရေးသားသူ - %(author)s",
+            "%(names)s and %(n)s other": ("%(names)s နှင့် အခြား %(n)s ဖွဲ့",),
+        },
+    )
+    email = Renderer(project).render(localize(project, _issue(project), "my"))
+    assert re.search(rf'<p class="meta" style="[^"]*">ရေးသားသူ - {ENGLISH}Org Two</span></p>', email.html)
+    # Of four names the email shows two: the one left in English is marked, the count is not a name.
+    assert f"ရေးသားသူ - အဖွဲ့ တစ်၊ {ENGLISH}Org Two</span> နှင့် အခြား ၂ ဖွဲ့</span>" in email.html
+    assert re.search(r'<span style="[^"]*">ရေးသားသူ - အဖွဲ့ တစ်</span>', email.html)
+    # The text part has no markup to hold a language.
+    assert "ရေးသားသူ - Org Two\n" in email.text
+    assert "ရေးသားသူ - အဖွဲ့ တစ်၊ Org Two နှင့် အခြား ၂ ဖွဲ့" in email.text and "<span" not in email.text
+    english = Renderer(project).render(localize(project, _issue(project), "en"))
+    assert "By Org One, Org Two and 2 others" in english.html and '<span lang="en"' not in english.html
+
+
 def test_fuzzy_translation_is_not_used(project: Project) -> None:
     translate(
         project,

@@ -159,6 +159,27 @@ def test_a_publisher_left_untranslated_is_marked_english_on_the_pages_and_in_the
         assert element is not None and element.text == "Progressive Voice" and element.get(XML_LANG) == "en"
 
 
+def test_an_author_and_a_name_of_a_by_line_left_untranslated_are_marked_english_on_the_page_and_in_the_feed(
+    two_issues: Project, tmp_path: Path
+) -> None:
+    issue = two_issues.issues_dir / "2024-01-04.yaml"
+    issue.write_text(
+        "author: Org Two\n" + SECOND.replace("by: Org One", "by: [Progressive Voice, Org One]"),
+        encoding="utf-8",
+    )
+    build_site(two_issues, tmp_path / "out")
+    page = (tmp_path / "out" / "my" / "2024-01-04" / "index.html").read_text(encoding="utf-8")
+    assert '<p class="meta">ရေးသားသူ - <span lang="en">Org Two</span></p>' in page
+    assert f'<span class="by">ရေးသားသူ - {PUBLISHER_MY}၊ <span lang="en">Org One</span></span>' in page
+    newest, sample = ET.parse(tmp_path / "out" / "my" / "feed.atom").getroot().findall(f"{ATOM}entry")
+    author = newest.find(f"{ATOM}author/{ATOM}name")
+    assert author is not None and (author.text, author.get(XML_LANG)) == ("Org Two", "en")
+    translated = sample.find(f"{ATOM}author/{ATOM}name")
+    assert translated is not None and (translated.text, translated.get(XML_LANG)) == (PUBLISHER_MY, None)
+    english = (tmp_path / "out" / "en" / "2024-01-04" / "index.html").read_text(encoding="utf-8")
+    assert '<span class="by">By Progressive Voice, Org One</span>' in english and "<span lang=" not in english
+
+
 def test_a_footnote_mark_in_burmese_digits_in_english_left_untranslated_is_marked_burmese_on_the_page(
     tmp_project: Project, tmp_path: Path
 ) -> None:

@@ -163,17 +163,23 @@ def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: L
         image = replace(issue.image, alt=alt, alt_lang=alt_lang)
     paragraphs = tuple(_paragraph(p, *text(p.markdown)) for p in issue.paragraphs)
     footnotes = tuple(_footnote(n, *text(n.markdown)) for n in issue.footnotes)
+
+    def name(value: str) -> tuple[str, str | None]:
+        return _name(value, names, source, locale)
+
     categories = tuple(
         Category(
             category.key,
             category.label,
-            tuple(_resource(r, *text(r.title, r.lang), names) for r in category.resources),
+            tuple(_resource(r, *text(r.title, r.lang), [name(n) for n in r.by]) for r in category.resources),
         )
         for category in issue.categories
     )
+    author, author_lang = name(issue.author)
     return replace(
         issue,
-        author=names.get(issue.author) or issue.author,
+        author=author,
+        author_lang=author_lang,
         title=title,
         title_lang=title_lang,
         summary=summary,
@@ -194,6 +200,11 @@ def _footnote(note: Footnote, markdown: str, lang: str | None) -> Footnote:
     return replace(note, markdown=markdown, lang=lang)
 
 
-def _resource(resource: Resource, title: str, lang: str | None, names: Lookup) -> Resource:
-    by = tuple(names.get(name) or name for name in resource.by)
-    return replace(resource, title=title, lang=lang, by=by)
+def _resource(resource: Resource, title: str, lang: str | None, by: list[tuple[str, str | None]]) -> Resource:
+    return replace(
+        resource,
+        title=title,
+        lang=lang,
+        by=tuple(name for name, _lang in by),
+        by_langs=tuple(name_lang for _name, name_lang in by),
+    )
