@@ -239,6 +239,14 @@ def test_names_left_untranslated_are_marked_english_in_the_burmese_by_lines_and_
     assert "By Org One, Org Two and 2 others" in english.html and '<span lang="en"' not in english.html
 
 
+def test_the_postal_address_is_marked_english_in_the_burmese_email(project: Project) -> None:
+    email = Renderer(project).render(localize(project, _issue(project), "my"))
+    assert f"<br>{ENGLISH}P.O. Box 000, Chiang Mai 50200, Thailand</span><br>" in email.html
+    assert "\nP.O. Box 000, Chiang Mai 50200, Thailand\n" in email.text
+    english = Renderer(project).render(localize(project, _issue(project), "en"))
+    assert "<br>P.O. Box 000, Chiang Mai 50200, Thailand<br>" in english.html
+
+
 def test_fuzzy_translation_is_not_used(project: Project) -> None:
     translate(
         project,

@@ -180,6 +180,15 @@ def test_an_author_and_a_name_of_a_by_line_left_untranslated_are_marked_english_
     assert '<span class="by">By Progressive Voice, Org One</span>' in english and "<span lang=" not in english
 
 
+def test_the_postal_address_is_marked_english_in_the_burmese_pages_footer(sample_site: Path) -> None:
+    address = "P.O. Box 000, Chiang Mai 50200, Thailand"
+    for page in ("my/index.html", "my/2023-12-21/index.html"):
+        footer = (sample_site / page).read_text(encoding="utf-8").split("<footer>")[1]
+        assert f'<br><span lang="en">{address}</span><br>' in footer
+    english = (sample_site / "en" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    assert f"<br>{address}<br>" in english
+
+
 def test_a_footnote_mark_in_burmese_digits_in_english_left_untranslated_is_marked_burmese_on_the_page(
     tmp_project: Project, tmp_path: Path
 ) -> None:

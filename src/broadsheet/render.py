@@ -34,7 +34,7 @@ from .atomic import write_atomic
 from .errors import Diagnostic, InvalidInput, Severity
 from .localize import Edition
 from .model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Resource
-from .schema import language_tag, text_direction
+from .schema import language_tag, same_language, text_direction
 from .settings import SETTINGS_FILE, Organization, Project, Settings
 
 HTML_TEMPLATE = "email.mjml.j2"
@@ -390,10 +390,7 @@ class Renderer:
                 | {"text": " ".join(markdown.to_text(note.markdown, numbers, inline=True, digits=digits))}
                 for html, note in zip(footnotes, issue.footnotes, strict=True)
             ],
-            "organization": settings.organization,
-            "publisher": edition.publisher,
-            "publisher_lang": edition.publisher_lang,
-            "address": footer_address(settings.organization),
+            **publisher_values(settings, edition),
             "view_url": f"{web_url}/{locale}/{day}/",
             # Each other edition named in its own language, for a reader who would rather read that one,
             # and in this edition's, for a reader who cannot read that script.
@@ -456,6 +453,20 @@ def _marked(context: jinja2.runtime.Context, text: str, lang: str | None) -> str
     if not context.eval_ctx.autoescape:
         return text
     return i18n.in_language(text, lang, context["locale"])
+
+
+def publisher_values(settings: Settings, edition: Edition) -> dict[str, Any]:
+    """What the masthead and footer of `edition`'s email and pages say of the publisher: its name as the edition
+    gives it, its postal address and links, each text marked with its language where that is not the edition's.
+    The address is written in the settings in the source language, and no catalog translates it."""
+    source = settings.source_locale
+    return {
+        "organization": settings.organization,
+        "publisher": edition.publisher,
+        "publisher_lang": edition.publisher_lang,
+        "address": footer_address(settings.organization),
+        "address_lang": None if same_language(source, edition.locale) else source,
+    }
 
 
 def footer_address(organization: Organization) -> str:

@@ -27,7 +27,7 @@ from .issue import dated_alike, issue_files
 from .localize import Edition, localize
 from .model import Issue
 from .pipeline import Prepared, prepare
-from .render import Renderer, article_html, footer_address
+from .render import Renderer, article_html, publisher_values
 from .schema import iso_date, language_tag
 from .settings import Project
 
@@ -239,10 +239,7 @@ class _Publisher:
             "locale": locale,
             "language": settings.language(locale),
             "other_languages": {code: settings.language(code) for code in others},
-            "organization": settings.organization,
-            "publisher": edition.publisher,
-            "publisher_lang": edition.publisher_lang,
-            "address": footer_address(settings.organization),
+            **publisher_values(settings, edition),
             "canonical": self.url(locale, day),
             "alternates": self.alternates(locale, day, root),
             "feed": f"{root}{locale}/feed.atom",
