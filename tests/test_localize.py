@@ -285,15 +285,22 @@ def test_strict_build_refuses_fallback_and_writes_nothing(project: Project, cli)
     assert english.exit_code == 0
 
 
-def test_missing_catalog_counts_everything_as_untranslated(tmp_project: Project) -> None:
+def test_a_catalog_not_made_yet_counts_everything_as_untranslated_and_says_what_makes_it(
+    tmp_project: Project, cli
+) -> None:
     (tmp_project.issues_dir / "2024-01-04.yaml").write_text(ISSUE, encoding="utf-8")
     edition = localize(tmp_project, _issue(tmp_project), "my")
-    assert (
-        "issues/2024-01-04.yaml: warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown"
-        in [str(d) for d in edition.diagnostics]
-    )
     assert edition.issue.title == "The Year Ahead"
     assert edition.issue.title_lang == "en"
+    result = cli("build", "issues/2024-01-04.yaml", cwd=tmp_project.root)
+    assert result.exit_code == 0
+    assert not (tmp_project.locales_dir / "my" / "LC_MESSAGES" / "issues" / "2024-01-04.po").exists()
+    # Not "8 of 8 messages in ….po untranslated": there is no such file to open.
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 8 of 8 messages untranslated: "
+        "locales/my/LC_MESSAGES/issues/2024-01-04.po does not exist yet (run `broadsheet catalog extract`, "
+        "then `broadsheet catalog update` to make it); English shown"
+    ) in result.stderr.splitlines()
 
 
 def test_a_paragraph_changed_after_its_translation_says_the_catalog_needs_updating(project: Project) -> None:

@@ -419,7 +419,8 @@ def test_cli_prints_every_written_path(cli, two_issues: Project) -> None:
     assert result.stderr.splitlines() == [
         "issues/2024-01-04.yaml: warning: my: 1 of 2 messages in locales/my/LC_MESSAGES/names.po untranslated "
         "(1 not in it: run `broadsheet catalog extract`, then `broadsheet catalog update`); English shown",
-        "issues/2024-01-04.yaml: warning: my: 4 of 4 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown",
+        "issues/2024-01-04.yaml: warning: my: 4 of 4 messages untranslated: locales/my/LC_MESSAGES/issues/2024-01-04.po "
+        "does not exist yet (run `broadsheet catalog extract`, then `broadsheet catalog update` to make it); English shown",
         "issues/2023-12-21.yaml: warning: my: 25 of 31 messages in locales/my/LC_MESSAGES/issues/2023-12-21.po untranslated; English shown",
     ]
 

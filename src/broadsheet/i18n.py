@@ -512,6 +512,9 @@ class Lookup:
     """The msgids whose translation is marked fuzzy: a draft (an edited paragraph's old translation, say) that is
     not used until its translator takes the mark off. One that is `blank` is no draft: without the mark it would
     be untranslated all the same."""
+    exists: bool = True
+    """Whether there is a catalog at `path` (readable or not): an issue's has none until `catalog extract` and
+    `catalog update` make it."""
 
     @property
     def absent(self) -> set[str]:
@@ -556,6 +559,7 @@ def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
         path,
         {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded, locale).items()},
         known=frozenset(texts(message.id)[0] for message in messages),
+        exists=present(path),
         fuzzy=frozenset(
             texts(message.id)[0]
             for message in messages

@@ -72,8 +72,7 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
             0,
             0,
             "",
-            f"{locale}: {len(lookup.missing)} of {len(lookup.needed)} messages in {shown(project, lookup.path)} "
-            f"untranslated{_why_missing(lookup)}; "
+            f"{locale}: {_untranslated(project, lookup)}; "
             f"{'--strict forbids falling back to English' if refused else 'English shown'}",
             Severity.ERROR if refused else Severity.WARNING,
         )
@@ -112,6 +111,18 @@ def _name(name: str, names: Lookup, source: str, locale: str) -> tuple[str, str 
     if found is not None:
         return found, None
     return name, None if same_language(source, locale) else source
+
+
+def _untranslated(project: Project, lookup: Lookup) -> str:
+    """How many of its messages `lookup` lacked, in its catalog or for want of one: a new issue's catalog was
+    named as holding them untranslated when no such file was there to open."""
+    counted, path = f"{len(lookup.missing)} of {len(lookup.needed)} messages", shown(project, lookup.path)
+    if not lookup.exists:
+        return (
+            f"{counted} untranslated: {path} does not exist yet "
+            "(run `broadsheet catalog extract`, then `broadsheet catalog update` to make it)"
+        )
+    return f"{counted} in {path} untranslated{_why_missing(lookup)}"
 
 
 def _why_missing(lookup: Lookup) -> str:
