@@ -205,6 +205,48 @@ def test_a_publisher_left_untranslated_is_marked_english_and_counted(project: Pr
     )
 
 
+ENGLISH = '<span lang="en" style="font-family: Helvetica, Arial, sans-serif;line-height: 1.6;">'
+"""A name left in English in the Burmese email: marked, and set in the English fonts."""
+
+
+def test_names_left_untranslated_are_marked_english_in_the_burmese_by_lines_and_author(
+    project: Project,
+) -> None:
+    issue_file = project.issues_dir / "2024-01-04.yaml"
+    many = "by: [Org One, Org Two, Org Three, Org Four]"
+    issue_file.write_text(
+        "author: Org Two\n" + ISSUE.replace("by: [Org One, Org Two]", many), encoding="utf-8"
+    )
+    translate(project, "my", "names", {"Org One": "အဖွဲ့ တစ်"})
+    translate(
+        project,
+        "my",
+        "messages",
+        {
+            "By %(author)s": "ရေးသားသူ - %(author)s",
+            "%(names)s and %(n)s other": ("%(names)s နှင့် အခြား %(n)s ဖွဲ့",),
+        },
+    )
+    email = Renderer(project).render(localize(project, _issue(project), "my"))
+    assert re.search(rf'<p class="meta" style="[^"]*">ရေးသားသူ - {ENGLISH}Org Two</span></p>', email.html)
+    # Of four names the email shows two: the one left in English is marked, the count is not a name.
+    assert f"ရေးသားသူ - အဖွဲ့ တစ်၊ {ENGLISH}Org Two</span> နှင့် အခြား ၂ ဖွဲ့</span>" in email.html
+    assert re.search(r'<span style="[^"]*">ရေးသားသူ - အဖွဲ့ တစ်</span>', email.html)
+    # The text part has no markup to hold a language.
+    assert "ရေးသားသူ - Org Two\n" in email.text
+    assert "ရေးသားသူ - အဖွဲ့ တစ်၊ Org Two နှင့် အခြား ၂ ဖွဲ့" in email.text and "<span" not in email.text
+    english = Renderer(project).render(localize(project, _issue(project), "en"))
+    assert "By Org One, Org Two and 2 others" in english.html and '<span lang="en"' not in english.html
+
+
+def test_the_postal_address_is_marked_english_in_the_burmese_email(project: Project) -> None:
+    email = Renderer(project).render(localize(project, _issue(project), "my"))
+    assert f"<br>{ENGLISH}P.O. Box 000, Chiang Mai 50200, Thailand</span><br>" in email.html
+    assert "\nP.O. Box 000, Chiang Mai 50200, Thailand\n" in email.text
+    english = Renderer(project).render(localize(project, _issue(project), "en"))
+    assert "<br>P.O. Box 000, Chiang Mai 50200, Thailand<br>" in english.html
+
+
 def test_fuzzy_translation_is_not_used(project: Project) -> None:
     translate(
         project,
@@ -243,15 +285,22 @@ def test_strict_build_refuses_fallback_and_writes_nothing(project: Project, cli)
     assert english.exit_code == 0
 
 
-def test_missing_catalog_counts_everything_as_untranslated(tmp_project: Project) -> None:
+def test_a_catalog_not_made_yet_counts_everything_as_untranslated_and_says_what_makes_it(
+    tmp_project: Project, cli
+) -> None:
     (tmp_project.issues_dir / "2024-01-04.yaml").write_text(ISSUE, encoding="utf-8")
     edition = localize(tmp_project, _issue(tmp_project), "my")
-    assert (
-        "issues/2024-01-04.yaml: warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated; English shown"
-        in [str(d) for d in edition.diagnostics]
-    )
     assert edition.issue.title == "The Year Ahead"
     assert edition.issue.title_lang == "en"
+    result = cli("build", "issues/2024-01-04.yaml", cwd=tmp_project.root)
+    assert result.exit_code == 0
+    assert not (tmp_project.locales_dir / "my" / "LC_MESSAGES" / "issues" / "2024-01-04.po").exists()
+    # Not "8 of 8 messages in ….po untranslated": there is no such file to open.
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 8 of 8 messages untranslated: "
+        "locales/my/LC_MESSAGES/issues/2024-01-04.po does not exist yet (run `broadsheet catalog extract`, "
+        "then `broadsheet catalog update` to make it); English shown"
+    ) in result.stderr.splitlines()
 
 
 def test_a_paragraph_changed_after_its_translation_says_the_catalog_needs_updating(project: Project) -> None:

@@ -76,7 +76,7 @@ def test_page_is_in_the_subscribers_language_with_their_current_values(
     assert response.headers["cache-control"] == "no-store"
     page = response.text
     assert '<html lang="my">' in page
-    assert "သင်၏ Progressive Voice သတင်းလွှာ" in page
+    assert "သင်၏ ပရိုဂရက်ဆစ်ဗွိုက်စ် သတင်းလွှာ" in page
     assert "သတင်းလွှာ၏ ဘာသာစကား" in page
     assert 'name="name" type="text" maxlength="200" autocomplete="name" value="Ko Aung"' in page
     assert '<option value="my" lang="my" selected>မြန်မာ</option>' in page

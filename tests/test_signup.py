@@ -31,8 +31,11 @@ from broadsheet.settings import Project
 from broadsheet.web import FormTokens, confirmation_link, create_app
 
 from .live import app_sending_to, serving
+from .support import translate
 
 SECRET = "test-secret-for-signing-sign-up-links"
+PUBLISHER_MY = "ပရိုဂရက်ဆစ်ဗွိုက်စ်"
+"""The organization's name in the sample's Burmese names catalog."""
 LINK = re.compile(r"https://progressivevoicemyanmar\.org/newsletter(/confirm/[A-Za-z0-9_.-]+)")
 
 
@@ -135,7 +138,7 @@ def test_form_in_burmese_has_a_signed_token_and_a_hidden_honeypot(client: Client
     response = client.get("/subscribe?lang=my")
     assert response.status_code == 200
     assert '<html lang="my">' in response.text
-    assert "Progressive Voice ၏ သတင်းလွှာကို စာရင်းသွင်းရန်" in response.text
+    assert "ပရိုဂရက်ဆစ်ဗွိုက်စ် ၏ သတင်းလွှာကို စာရင်းသွင်းရန်" in response.text
     assert "အီးမေးလ် လိပ်စာ" in response.text
     assert '<option value="my" selected>မြန်မာ</option>' in response.text
     assert 'name="csrf" value="' in response.text
@@ -196,7 +199,7 @@ def test_sign_up_then_confirm_makes_an_active_burmese_subscriber_with_consent(
     assert pending.confirmation_sent_at is not None
     [message] = emails(outbox)
     assert message["To"] == "Ko Aung <New.Reader@example.org>"
-    assert message["Subject"] == "Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ"
+    assert message["Subject"] == "ပရိုဂရက်ဆစ်ဗွိုက်စ် ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ"
     plain = message.get_body(("plain",))
     assert plain is not None
     assert "ကျွန်ုပ်၏ စာရင်းသွင်းမှုကို အတည်ပြုရန်" in plain.get_content()
@@ -272,7 +275,8 @@ def test_consent_is_recorded_in_the_words_and_language_the_form_showed(
     shown = re.search(r'<p class="consent">(.*?)</p>', form.text, re.DOTALL)
     assert shown is not None
     statement = html.unescape(shown.group(1))
-    assert "Progressive Voice" in statement and re.search("[\u1000-\u109f]", statement)
+    # The organization named as the Burmese names catalog names it, in the words stored.
+    assert PUBLISHER_MY in statement and "Progressive Voice" not in statement
     # The page in Burmese, the newsletter chosen in English.
     client.post(
         "/subscribe", data={"csrf": form_token(form.text), "email": "reader@example.org", "language": "en"}
@@ -296,6 +300,45 @@ def test_consent_is_recorded_in_the_words_and_language_the_form_showed(
         "web form",
     )
     assert confirmed.consented_at is not None
+
+
+def test_the_burmese_pages_and_confirmation_name_the_organization_as_the_names_catalog_does(
+    client: Client, outbox: Path
+) -> None:
+    form = client.get("/subscribe", params={"lang": "my"}).text
+    assert f"<title>စာရင်းသွင်းရန် · {PUBLISHER_MY}</title>" in form
+    assert f">{PUBLISHER_MY} ၏ သတင်းလွှာကို စာရင်းသွင်းရန်</h1>" in form
+    assert "Progressive Voice" not in form
+    sign_up(client, "reader@example.org")
+    [message] = emails(outbox)
+    assert message["Subject"] == f"{PUBLISHER_MY} ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ"
+    for part in (message.get_body(("html",)), message.get_body(("plain",))):
+        assert part is not None and PUBLISHER_MY in part.get_content()
+        assert "Progressive Voice" not in part.get_content()
+
+
+def test_a_name_left_in_english_is_marked_in_burmese_html_and_plain_in_text(
+    project: Project, client: Client, engine: Engine, outbox: Path
+) -> None:
+    translate(project, "my", "names", {"Progressive Voice": ""})
+    form = client.get("/subscribe", params={"lang": "my"}).text
+    # In the sentence, marked: read and set as English. A <title> holds text only.
+    assert '><span lang="en">Progressive Voice</span> ၏ သတင်းလွှာကို စာရင်းသွင်းရန်</h1>' in form
+    assert "<title>စာရင်းသွင်းရန် · Progressive Voice</title>" in form
+    consent = re.search(r'<p class="consent">(.*?)</p>', form, re.DOTALL)
+    assert consent is not None and consent.group(1).startswith("စာရင်းသွင်းခြင်းဖြင့် Progressive Voice က ")
+    sign_up(client, "reader@example.org")
+    found = subscriber(engine, "reader@example.org")
+    assert found is not None and found.pending_consent_text == html.unescape(consent.group(1))
+    [message] = emails(outbox)
+    assert message["Subject"] == "Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ"
+    body = message.get_body(("html",))
+    plain = message.get_body(("plain",))
+    assert body is not None and plain is not None
+    assert "<title>Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ</title>" in body.get_content()
+    assert '<span lang="en">Progressive Voice</span> ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ</h1>' in body.get_content()
+    assert 'ဤလိပ်စာသို့ <span lang="en">Progressive Voice</span> ၏ ' in body.get_content()
+    assert "ဤလိပ်စာသို့ Progressive Voice ၏ " in plain.get_content() and "<span" not in plain.get_content()
 
 
 def test_an_unconfirmed_sign_up_changes_no_consent_on_record(client: Client, engine: Engine) -> None:
@@ -566,7 +609,7 @@ def test_active_address_gets_the_same_page_and_a_link_to_its_preferences(
     [note] = [message for message in emails(outbox) if "reader@" in message["To"]]
     # Written to the address on record, in the language of the form.
     assert note["To"] == "reader@example.org"
-    assert note["Subject"] == "သင်သည် Progressive Voice ၏ သတင်းလွှာကို လက်ခံရရှိနေပြီး ဖြစ်ပါသည်"
+    assert note["Subject"] == "သင်သည် ပရိုဂရက်ဆစ်ဗွိုက်စ် ၏ သတင်းလွှာကို လက်ခံရရှိနေပြီး ဖြစ်ပါသည်"
     plain = note.get_body(("plain",))
     assert plain is not None
     link = re.search(
@@ -679,7 +722,7 @@ def test_an_address_that_left_may_sign_up_again(
         "my",
     )
     [message] = emails(outbox)
-    assert message["Subject"] == "Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ"
+    assert message["Subject"] == "ပရိုဂရက်ဆစ်ဗွိုက်စ် ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ"
     assert follow(client, confirmation_path(message)).status_code == 200
     active = subscriber(engine, "leaver@example.org")
     assert active is not None
@@ -840,8 +883,8 @@ def test_the_answer_does_not_wait_for_the_mail_server(project: Project, engine: 
         assert app.state.outgoing.wait(10)
     # A confirmation for the stranger; for the subscriber, a link to their preferences.
     assert sorted(message["Subject"] for message in emails(outbox)) == [
-        "Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ",
-        "သင်သည် Progressive Voice ၏ သတင်းလွှာကို လက်ခံရရှိနေပြီး ဖြစ်ပါသည်",
+        "ပရိုဂရက်ဆစ်ဗွိုက်စ် ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ",
+        "သင်သည် ပရိုဂရက်ဆစ်ဗွိုက်စ် ၏ သတင်းလွှာကို လက်ခံရရှိနေပြီး ဖြစ်ပါသည်",
     ]
 
 

@@ -52,7 +52,7 @@ def test_in_burmese_every_label_and_the_consent_are_burmese(cli: Cli) -> None:
     labels = re.findall(r"<label[^>]*>([^<]*)</label>", result.stdout)
     assert len(labels) == 4 and all(re.search("[\u1000-\u109f]", label) for label in labels)
     consent = re.search(r'<p class="broadsheet-consent">([^<]*)</p>', result.stdout)
-    assert consent is not None and consent.group(1).startswith("စာရင်းသွင်းခြင်းဖြင့် Progressive Voice")
+    assert consent is not None and consent.group(1).startswith("စာရင်းသွင်းခြင်းဖြင့် ပရိုဂရက်ဆစ်ဗွိုက်စ်")
 
 
 @pytest.mark.parametrize(

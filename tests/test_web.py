@@ -31,7 +31,7 @@ from broadsheet.web.pages import locale_named
 from broadsheet.web.webhook import FUTURE_SKEW, fresh
 
 from .serving import broadsheet_server
-from .support import table_rows
+from .support import table_rows, translate
 
 SECRET = "test-secret-for-signing-unsubscribe-links"
 SIGNER = Signer(SECRET)
@@ -152,11 +152,21 @@ def test_unsubscribe_page_is_in_the_subscribers_language(project: Project, sqlit
     response = client.get(f"/unsubscribe/{SIGNER.token(reader)}")
     assert response.status_code == 200
     assert '<html lang="my">' in response.text
-    assert "Progressive Voice ၏ သတင်းလွှာ စာရင်းမှ ထွက်မည်လား။" in response.text
+    assert "ပရိုဂရက်ဆစ်ဗွိုက်စ် ၏ သတင်းလွှာ စာရင်းမှ ထွက်မည်လား။" in response.text
     assert ">စာရင်းသွင်းမှု ပယ်ဖျက်ရန်</button>" in response.text
     assert "Noto Sans Myanmar" in response.text
     done = client.post(f"/unsubscribe/{SIGNER.token(reader)}")
     assert "စာရင်းမှ ထွက်ပြီးပါပြီ" in done.text
+
+
+def test_unsubscribe_page_marks_the_organization_left_in_english_by_the_names_catalog(
+    project: Project, sqlite_store: Engine
+) -> None:
+    translate(project, "my", "names", {"Progressive Voice": ""})
+    reader = subscribe(sqlite_store, "burmese@example.org", locale="my")
+    page = client_for(project, sqlite_store).get(f"/unsubscribe/{SIGNER.token(reader)}").text
+    assert '><span lang="en">Progressive Voice</span> ၏ သတင်းလွှာ စာရင်းမှ ထွက်မည်လား။</h1>' in page
+    assert "<title>စာရင်းသွင်းမှု ပယ်ဖျက်ရန် · Progressive Voice</title>" in page
 
 
 @pytest.mark.parametrize("body", [b"", b"List-Unsubscribe=One-Click"], ids=["form", "one-click"])

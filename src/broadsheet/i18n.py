@@ -32,6 +32,7 @@ from markupsafe import Markup, escape
 from .errors import Diagnostic, InvalidInput
 from .files import is_utf16, read_limited
 from .model import Issue
+from .schema import language_tag, text_direction
 from .settings import Project
 
 if TYPE_CHECKING:
@@ -511,6 +512,9 @@ class Lookup:
     """The msgids whose translation is marked fuzzy: a draft (an edited paragraph's old translation, say) that is
     not used until its translator takes the mark off. One that is `blank` is no draft: without the mark it would
     be untranslated all the same."""
+    exists: bool = True
+    """Whether there is a catalog at `path` (readable or not): an issue's has none until `catalog extract` and
+    `catalog update` make it."""
 
     @property
     def absent(self) -> set[str]:
@@ -555,6 +559,7 @@ def load_lookup(path: Path, locale: str, display: str | None = None) -> Lookup:
         path,
         {key: forms if len(forms) > 1 else forms[0] for key, forms in _translated(loaded, locale).items()},
         known=frozenset(texts(message.id)[0] for message in messages),
+        exists=present(path),
         fuzzy=frozenset(
             texts(message.id)[0]
             for message in messages
@@ -740,6 +745,18 @@ def install(
     # The settings' labels (categories, links) are text, not the template's markup or format strings:
     # through `_()` a label with `<` made invalid MJML and one with `%` failed every build.
     env.filters["translated"] = translations.gettext
+
+
+def in_language(text: str, lang: str | None, locale: str) -> Markup:
+    """`text` as HTML in a page of `locale`, in a `<span>` marked with `lang` (and its direction where that is not
+    `locale`'s) when it is in another language: a name the names catalog left in English in a Burmese sentence.
+    The templates' `lang` macro marks an element so; this marks a text inside a translated sentence."""
+    if not lang or lang == locale:
+        return escape(text)
+    direction = text_direction(lang)
+    if direction == text_direction(locale):
+        return Markup('<span lang="{}">{}</span>').format(language_tag(lang), text)
+    return Markup('<span lang="{}" dir="{}">{}</span>').format(language_tag(lang), direction, text)
 
 
 # -- What the interface catalog should hold --------------------------------------------

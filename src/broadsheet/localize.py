@@ -63,7 +63,7 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
     # Content and names count what they lack as they are translated, below.
 
     localized = _translate(issue, locale, source, content, names)
-    publisher = names.get(organization)
+    publisher, publisher_lang = organization_name(project, locale, names)
     interface_translations = translations(interface_path, locale, shown(project, interface_path))
     # `strict` refuses only English the email shows: a web page's message left untranslated stays a warning.
     diagnostics = tuple(
@@ -72,8 +72,7 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
             0,
             0,
             "",
-            f"{locale}: {len(lookup.missing)} of {len(lookup.needed)} messages in {shown(project, lookup.path)} "
-            f"untranslated{_why_missing(lookup)}; "
+            f"{locale}: {_untranslated(project, lookup)}; "
             f"{'--strict forbids falling back to English' if refused else 'English shown'}",
             Severity.ERROR if refused else Severity.WARNING,
         )
@@ -86,11 +85,44 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
         locale,
         localized,
         interface_translations,
-        publisher or organization,
-        None if publisher or same_language(source, locale) else source,
+        publisher,
+        publisher_lang,
         _language_catalogs(project, issue, locale) + diagnostics,
         fallback=fallback,
     )
+
+
+def organization_name(project: Project, locale: str, names: Lookup | None = None) -> tuple[str, str | None]:
+    """The organization's name (`[organization] name`) in `locale`, as its names catalog (`names`, else read
+    afresh) gives it, and the language it is in when that is not `locale`'s: the source's, for want of a
+    translation. What the edition names its publisher, and the web app's pages and emails the organization."""
+    settings = project.settings
+    if locale == settings.source_locale:
+        return settings.organization.name, None
+    if names is None:
+        path = catalog_path(project, locale, NAMES)
+        names = load_lookup(path, locale, shown(project, path))
+    return _name(settings.organization.name, names, settings.source_locale, locale)
+
+
+def _name(name: str, names: Lookup, source: str, locale: str) -> tuple[str, str | None]:
+    """`name` as `names` translates it; untranslated, as written, in the source language unless that is `locale`'s."""
+    found = names.get(name)
+    if found is not None:
+        return found, None
+    return name, None if same_language(source, locale) else source
+
+
+def _untranslated(project: Project, lookup: Lookup) -> str:
+    """How many of its messages `lookup` lacked, in its catalog or for want of one: a new issue's catalog was
+    named as holding them untranslated when no such file was there to open."""
+    counted, path = f"{len(lookup.missing)} of {len(lookup.needed)} messages", shown(project, lookup.path)
+    if not lookup.exists:
+        return (
+            f"{counted} untranslated: {path} does not exist yet "
+            "(run `broadsheet catalog extract`, then `broadsheet catalog update` to make it)"
+        )
+    return f"{counted} in {path} untranslated{_why_missing(lookup)}"
 
 
 def _why_missing(lookup: Lookup) -> str:
@@ -142,17 +174,23 @@ def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: L
         image = replace(issue.image, alt=alt, alt_lang=alt_lang)
     paragraphs = tuple(_paragraph(p, *text(p.markdown)) for p in issue.paragraphs)
     footnotes = tuple(_footnote(n, *text(n.markdown)) for n in issue.footnotes)
+
+    def name(value: str) -> tuple[str, str | None]:
+        return _name(value, names, source, locale)
+
     categories = tuple(
         Category(
             category.key,
             category.label,
-            tuple(_resource(r, *text(r.title, r.lang), names) for r in category.resources),
+            tuple(_resource(r, *text(r.title, r.lang), [name(n) for n in r.by]) for r in category.resources),
         )
         for category in issue.categories
     )
+    author, author_lang = name(issue.author)
     return replace(
         issue,
-        author=names.get(issue.author) or issue.author,
+        author=author,
+        author_lang=author_lang,
         title=title,
         title_lang=title_lang,
         summary=summary,
@@ -173,6 +211,11 @@ def _footnote(note: Footnote, markdown: str, lang: str | None) -> Footnote:
     return replace(note, markdown=markdown, lang=lang)
 
 
-def _resource(resource: Resource, title: str, lang: str | None, names: Lookup) -> Resource:
-    by = tuple(names.get(name) or name for name in resource.by)
-    return replace(resource, title=title, lang=lang, by=by)
+def _resource(resource: Resource, title: str, lang: str | None, by: list[tuple[str, str | None]]) -> Resource:
+    return replace(
+        resource,
+        title=title,
+        lang=lang,
+        by=tuple(name for name, _lang in by),
+        by_langs=tuple(name_lang for _name, name_lang in by),
+    )

@@ -52,6 +52,9 @@ class Resource:
     lang: str | None
     """The language of the title, when it is not the edition's."""
     line: int
+    by_langs: tuple[str | None, ...] = ()
+    """As `by`, the language of each name when it is not the edition's (a name left untranslated), else None;
+    () in the issue as read."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class Issue:
     summary_lang: str | None = None
     author_line: int = 0
     """Where the author is named, or 0 when it comes from the settings."""
+    author_lang: str | None = None
+    """The language of `author` when it is not the edition's (a name left untranslated)."""
 
     @property
     def footnote_numbers(self) -> dict[str, int]:

@@ -34,7 +34,7 @@ from .atomic import write_atomic
 from .errors import Diagnostic, InvalidInput, Severity
 from .localize import Edition
 from .model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Resource
-from .schema import language_tag, text_direction
+from .schema import language_tag, same_language, text_direction
 from .settings import SETTINGS_FILE, Organization, Project, Settings
 
 HTML_TEMPLATE = "email.mjml.j2"
@@ -198,6 +198,7 @@ class Renderer:
         )
         env.filters["number"] = _number
         env.filters["names"] = _names
+        env.filters["marked"] = _marked
         env.filters["lines"] = _lines
         env.filters["direction"] = text_direction
         env.filters["tag"] = language_tag
@@ -319,9 +320,7 @@ class Renderer:
                     "key": category.key,
                     "label": category.label,
                     "total": len(category.resources),
-                    "resources": [
-                        _listed(resource, edition.locale) for resource in category.resources[:count]
-                    ],
+                    "resources": [_listed(resource) for resource in category.resources[:count]],
                     "more": len(category.resources) - count,
                     "more_url": f"{view_url}#{category.key}",
                 }
@@ -391,10 +390,7 @@ class Renderer:
                 | {"text": " ".join(markdown.to_text(note.markdown, numbers, inline=True, digits=digits))}
                 for html, note in zip(footnotes, issue.footnotes, strict=True)
             ],
-            "organization": settings.organization,
-            "publisher": edition.publisher,
-            "publisher_lang": edition.publisher_lang,
-            "address": footer_address(settings.organization),
+            **publisher_values(settings, edition),
             "view_url": f"{web_url}/{locale}/{day}/",
             # Each other edition named in its own language, for a reader who would rather read that one,
             # and in this edition's, for a reader who cannot read that script.
@@ -414,27 +410,63 @@ class Renderer:
         }
 
 
-def _listed(resource: Resource, locale: str) -> dict[str, Any]:
+def _listed(resource: Resource) -> dict[str, Any]:
     """A resource as the email lists it: a by-line of many organizations cut to two and a count."""
-    names = resource.by if len(resource.by) <= BYLINE_NAMES else resource.by[:2]
+    shown = len(resource.by) if len(resource.by) <= BYLINE_NAMES else 2
     return {
         "title": resource.title,
         "url": resource.url,
         "lang": resource.lang,
-        "names": join_names(names, locale),
-        "others": len(resource.by) - len(names),
+        "by": resource.by[:shown],
+        "by_langs": resource.by_langs[:shown],
+        "others": len(resource.by) - shown,
     }
 
 
 def join_names(names: Sequence[str], locale: str) -> str:
     """`names` separated as the locale separates the items of a list: "A, B" in English, "A၊ B" in Burmese."""
+    return _list_separator(locale).join(names)
+
+
+def _list_separator(locale: str) -> str:
     middle: str = Locale.parse(locale).list_patterns["standard"]["middle"]
-    return middle.replace("{0}", "").replace("{1}", "").join(names)
+    return middle.replace("{0}", "").replace("{1}", "")
 
 
 @jinja2.pass_context
-def _names(context: jinja2.runtime.Context, names: Sequence[str]) -> str:
-    return join_names(names, context["locale"])
+def _names(context: jinja2.runtime.Context, names: Sequence[str], langs: Sequence[str | None] = ()) -> str:
+    """`names` as a list in the edition's language; in HTML, each in a language of its own (`langs`, a name left
+    in English in the Burmese edition) marked with it, as `_marked` marks a text."""
+    locale = context["locale"]
+    if not context.eval_ctx.autoescape:
+        return join_names(names, locale)
+    marked = (
+        i18n.in_language(name, langs[i] if i < len(langs) else None, locale) for i, name in enumerate(names)
+    )
+    return escape(_list_separator(locale)).join(marked)
+
+
+@jinja2.pass_context
+def _marked(context: jinja2.runtime.Context, text: str, lang: str | None) -> str:
+    """In HTML, `text` in a `<span>` marked with `lang` when that is not the edition's language (an author's name
+    left in English in a Burmese sentence); in plain text, `text` as it is."""
+    if not context.eval_ctx.autoescape:
+        return text
+    return i18n.in_language(text, lang, context["locale"])
+
+
+def publisher_values(settings: Settings, edition: Edition) -> dict[str, Any]:
+    """What the masthead and footer of `edition`'s email and pages say of the publisher: its name as the edition
+    gives it, its postal address and links, each text marked with its language where that is not the edition's.
+    The address is written in the settings in the source language, and no catalog translates it."""
+    source = settings.source_locale
+    return {
+        "organization": settings.organization,
+        "publisher": edition.publisher,
+        "publisher_lang": edition.publisher_lang,
+        "address": footer_address(settings.organization),
+        "address_lang": None if same_language(source, edition.locale) else source,
+    }
 
 
 def footer_address(organization: Organization) -> str:

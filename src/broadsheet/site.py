@@ -27,7 +27,7 @@ from .issue import dated_alike, issue_files
 from .localize import Edition, localize
 from .model import Issue
 from .pipeline import Prepared, prepare
-from .render import Renderer, article_html, footer_address
+from .render import Renderer, article_html, publisher_values
 from .schema import iso_date, language_tag
 from .settings import Project
 
@@ -239,10 +239,7 @@ class _Publisher:
             "locale": locale,
             "language": settings.language(locale),
             "other_languages": {code: settings.language(code) for code in others},
-            "organization": settings.organization,
-            "publisher": edition.publisher,
-            "publisher_lang": edition.publisher_lang,
-            "address": footer_address(settings.organization),
+            **publisher_values(settings, edition),
             "canonical": self.url(locale, day),
             "alternates": self.alternates(locale, day, root),
             "feed": f"{root}{locale}/feed.atom",
@@ -283,12 +280,15 @@ class _Publisher:
 
 def _marked(atom: bytes, editions: Sequence[Edition]) -> bytes:
     """The feed `atom` with each text that is not in the feed's language marked with its own (`xml:lang`), as the
-    pages mark it: the publisher's name (the feed's title and author) and each entry's title and summary. An English
-    title left untranslated in the Burmese feed was taken for Burmese by feed readers (feedgen sets a language on
-    the feed alone)."""
+    pages mark it: the publisher's name (the feed's title and author) and each entry's title, summary and author.
+    An English title left untranslated in the Burmese feed was taken for Burmese by feed readers (feedgen sets a
+    language on the feed alone)."""
     publisher_lang = editions[0].publisher_lang
-    marks = [(edition.issue.title_lang, edition.issue.summary_lang) for edition in editions]
-    if not publisher_lang and not any(lang for pair in marks for lang in pair):
+    marks = [
+        (edition.issue.title_lang, edition.issue.summary_lang, edition.issue.author_lang)
+        for edition in editions
+    ]
+    if not publisher_lang and not any(lang for langs in marks for lang in langs):
         return atom
     tree = etree.fromstring(atom)
     if publisher_lang:
@@ -296,9 +296,9 @@ def _marked(atom: bytes, editions: Sequence[Edition]) -> bytes:
             element = tree.find(path)
             if element is not None:
                 element.set(_XML_LANG, language_tag(publisher_lang))
-    for entry, (title_lang, summary_lang) in zip(tree.iterfind(f"{_ATOM}entry"), marks, strict=True):
-        for tag, lang in (("title", title_lang), ("summary", summary_lang)):
-            element = entry.find(f"{_ATOM}{tag}")
+    for entry, langs in zip(tree.iterfind(f"{_ATOM}entry"), marks, strict=True):
+        for path, lang in zip(("title", "summary", f"author/{_ATOM}name"), langs, strict=True):
+            element = entry.find(f"{_ATOM}{path}")
             if lang and element is not None:
                 element.set(_XML_LANG, language_tag(lang))
     marked: bytes = etree.tostring(tree, pretty_print=True, encoding="UTF-8", xml_declaration=True)

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse
 
 from .. import i18n
 from ..delivery.subscribers import unreadable_name
+from ..localize import organization_name
 from ..schema import language_tag, text_direction
 from ..settings import Project, Settings
 
@@ -48,6 +49,7 @@ class WebPages:
     def __init__(self, project: Project) -> None:
         self.project = project
         self._environments: dict[str, jinja2.Environment] = {}
+        self._organization: dict[str, tuple[str, str | None]] = {}
 
     def environment(self, locale: str) -> jinja2.Environment:
         # One environment per locale: installed translations are global to an environment, and
@@ -73,13 +75,22 @@ class WebPages:
         return i18n.translations(path, locale, i18n.shown(self.project, path))
 
     def values(self, locale: str) -> dict[str, Any]:
-        """What every page and email of the app shows: the language and typography of `locale`, the publisher."""
+        """What every page and email of the app shows: the language and typography of `locale`, the publisher.
+
+        The organization's name is the names catalog's translation: `organization` as text (a `<title>`, a
+        subject, a `.txt` part, the consent), `organization_html` for HTML, marked with its language where it is
+        left in English in another language's page. Read once per locale, as the interface translations are.
+        """
         settings = self.project.settings
         language = settings.language(locale)
+        if locale not in self._organization:
+            self._organization[locale] = organization_name(self.project, locale)
+        name, name_lang = self._organization[locale]
         return {
             "lang": language_tag(locale),
             "dir": text_direction(locale),
-            "organization": settings.organization.name,
+            "organization": name,
+            "organization_html": i18n.in_language(name, name_lang, locale),
             "font_family": language.font_family,
             "line_height": language.line_height,
             "heading_line_height": language.heading_line_height,
