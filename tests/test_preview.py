@@ -125,7 +125,10 @@ def test_status_table_is_catalog_status_of_the_issue_as_it_is_now(project: Proje
         assert names[4] != "0"
         assert "messages in locales/my/LC_MESSAGES/names.po untranslated" in page
     assert expected[2] == ["my", "issues/2024-01-04", "0", "0", "8", "0%"]
-    assert "warning: my: 8 of 8 messages in locales/my/LC_MESSAGES/issues/2024-01-04.po untranslated" in page
+    assert (
+        "warning: my: 8 of 8 messages untranslated: locales/my/LC_MESSAGES/issues/2024-01-04.po does not exist yet"
+        in page
+    )
 
 
 def test_errors_replace_the_email_until_they_are_fixed(client: TestClient, project: Project) -> None:

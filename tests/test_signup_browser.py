@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from broadsheet.catalogs import INTERFACE, catalog_path
+from broadsheet.catalogs import INTERFACE, NAMES, catalog_path
 from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Subscriber
 from broadsheet.settings import Project
@@ -47,9 +47,9 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def burmese(project: Project, msgid: str, **values: str) -> str:
-    """The Burmese translation of an interface message in the project's catalog, filled in; it must be translated."""
-    with catalog_path(project, "my", INTERFACE).open("rb") as handle:
+def burmese(project: Project, msgid: str, domain: str = INTERFACE, **values: str) -> str:
+    """The Burmese translation of a message in the project's catalog of `domain`, filled in; it must be translated."""
+    with catalog_path(project, "my", domain).open("rb") as handle:
         message = read_po(handle).get(msgid)
     assert message is not None and message.string and not message.fuzzy, (
         f"no Burmese translation of {msgid!r}"
@@ -99,7 +99,8 @@ def subscriber(store: Engine) -> Subscriber:
 def test_burmese_reader_signs_up_confirms_by_email_then_switches_to_english(
     page: Page, sample_project: Project, store: Engine, store_url: str, tmp_path: Path
 ) -> None:
-    organization = sample_project.settings.organization.name
+    # The Burmese pages name the organization as the Burmese names catalog does.
+    organization = burmese(sample_project, sample_project.settings.organization.name, NAMES)
     log = tmp_path / "serve.log"
     environ = {"BROADSHEET_SECRET": SECRET, "BROADSHEET_DATABASE_URL": store_url}
     with smtp_server() as mailbox:
