@@ -325,6 +325,8 @@ def test_a_name_left_in_english_is_marked_in_burmese_html_and_plain_in_text(
     # In the sentence, marked: read and set as English. A <title> holds text only.
     assert '><span lang="en">Progressive Voice</span> ၏ သတင်းလွှာကို စာရင်းသွင်းရန်</h1>' in form
     assert "<title>စာရင်းသွင်းရန် · Progressive Voice</title>" in form
+    english_type = '[lang="en"] { font-family: Helvetica, Arial, sans-serif; line-height: 1.6; }'
+    assert english_type in form.split("</style>")[0]  # set in the English fonts, not the page's Burmese ones
     consent = re.search(r'<p class="consent">(.*?)</p>', form, re.DOTALL)
     assert consent is not None and consent.group(1).startswith("စာရင်းသွင်းခြင်းဖြင့် Progressive Voice က ")
     sign_up(client, "reader@example.org")
@@ -338,6 +340,7 @@ def test_a_name_left_in_english_is_marked_in_burmese_html_and_plain_in_text(
     assert "<title>Progressive Voice ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ</title>" in body.get_content()
     assert '<span lang="en">Progressive Voice</span> ၏ သတင်းလွှာ စာရင်းသွင်းမှုကို အတည်ပြုပါ</h1>' in body.get_content()
     assert 'ဤလိပ်စာသို့ <span lang="en">Progressive Voice</span> ၏ ' in body.get_content()
+    assert english_type in body.get_content().split("</style>")[0]
     assert "ဤလိပ်စာသို့ Progressive Voice ၏ " in plain.get_content() and "<span" not in plain.get_content()
 
 

@@ -180,6 +180,26 @@ def test_an_author_and_a_name_of_a_by_line_left_untranslated_are_marked_english_
     assert '<span class="by">By Progressive Voice, Org One</span>' in english and "<span lang=" not in english
 
 
+def test_a_name_written_in_burmese_is_marked_burmese_on_the_english_page_and_in_its_feed_not_english_in_the_burmese(
+    two_issues: Project, tmp_path: Path
+) -> None:
+    refugee_aid = "ဒုက္ခသည်ကူညီရေးအဖွဲ့"
+    issue = two_issues.issues_dir / "2024-01-04.yaml"
+    issue.write_text(
+        f"author: {refugee_aid}\n" + SECOND.replace("by: Org One", f"by: {refugee_aid}"), encoding="utf-8"
+    )
+    build_site(two_issues, tmp_path / "out")
+    english = (tmp_path / "out" / "en" / "2024-01-04" / "index.html").read_text(encoding="utf-8")
+    assert f'<p class="meta">By <span lang="my">{refugee_aid}</span></p>' in english
+    assert f'<span class="by">By <span lang="my">{refugee_aid}</span></span>' in english
+    newest = ET.parse(tmp_path / "out" / "en" / "feed.atom").getroot().findall(f"{ATOM}entry")[0]
+    author = newest.find(f"{ATOM}author/{ATOM}name")
+    assert author is not None and (author.text, author.get(XML_LANG)) == (refugee_aid, "my")
+    burmese = (tmp_path / "out" / "my" / "2024-01-04" / "index.html").read_text(encoding="utf-8")
+    assert f'<p class="meta">ရေးသားသူ - {refugee_aid}</p>' in burmese
+    assert f'<span lang="en">{refugee_aid}' not in burmese
+
+
 def test_the_postal_address_is_marked_english_in_the_burmese_pages_footer(sample_site: Path) -> None:
     address = "P.O. Box 000, Chiang Mai 50200, Thailand"
     for page in ("my/index.html", "my/2023-12-21/index.html"):

@@ -167,6 +167,9 @@ def test_unsubscribe_page_marks_the_organization_left_in_english_by_the_names_ca
     page = client_for(project, sqlite_store).get(f"/unsubscribe/{SIGNER.token(reader)}").text
     assert '><span lang="en">Progressive Voice</span> ၏ သတင်းလွှာ စာရင်းမှ ထွက်မည်လား။</h1>' in page
     assert "<title>စာရင်းသွင်းမှု ပယ်ဖျက်ရန် · Progressive Voice</title>" in page
+    # Set in the English fonts, as in the email and on the site: the page's own are the Burmese ones.
+    style = page.split("<style>")[1].split("</style>")[0]
+    assert '[lang="en"] { font-family: Helvetica, Arial, sans-serif; line-height: 1.6; }' in style
 
 
 @pytest.mark.parametrize("body", [b"", b"List-Unsubscribe=One-Click"], ids=["form", "one-click"])

@@ -8,8 +8,10 @@ something is reported once with its count. Nothing is silently lost.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from .burmese import MYANMAR_CHAR
 from .errors import Diagnostic, Severity
 from .i18n import (
     INTERFACE,
@@ -23,7 +25,7 @@ from .i18n import (
     shown,
     translations,
 )
-from .model import Category, Footnote, Issue, Paragraph, Resource
+from .model import Footnote, Issue, Paragraph, Resource
 from .schema import same_language
 from .settings import Project
 
@@ -47,9 +49,11 @@ class Edition:
 def localize(project: Project, issue: Issue, locale: str, *, strict: bool = False) -> Edition:
     """The `locale` edition of `issue`; with `strict`, missing translations are errors."""
     source = project.settings.source_locale
-    organization = project.settings.organization.name
     if locale == source:
-        return Edition(locale, issue, gettext.NullTranslations(), organization)
+        # Nothing to translate, but a name written in another script is in its own language still.
+        named = _with_names(issue, lambda name: _name(name, None, source, locale))
+        publisher, publisher_lang = organization_name(project, locale)
+        return Edition(locale, named, gettext.NullTranslations(), publisher, publisher_lang)
 
     content_path = catalog_path(project, locale, issue_domain(issue))
     content = load_lookup(content_path, locale, shown(project, content_path))
@@ -94,23 +98,32 @@ def localize(project: Project, issue: Issue, locale: str, *, strict: bool = Fals
 
 def organization_name(project: Project, locale: str, names: Lookup | None = None) -> tuple[str, str | None]:
     """The organization's name (`[organization] name`) in `locale`, as its names catalog (`names`, else read
-    afresh) gives it, and the language it is in when that is not `locale`'s: the source's, for want of a
-    translation. What the edition names its publisher, and the web app's pages and emails the organization."""
+    afresh) gives it, and the language it is in when that is not `locale`'s (`_name`). What the edition names
+    its publisher, and the web app's pages and emails the organization."""
     settings = project.settings
-    if locale == settings.source_locale:
-        return settings.organization.name, None
-    if names is None:
+    if names is None and locale != settings.source_locale:
         path = catalog_path(project, locale, NAMES)
         names = load_lookup(path, locale, shown(project, path))
     return _name(settings.organization.name, names, settings.source_locale, locale)
 
 
-def _name(name: str, names: Lookup, source: str, locale: str) -> tuple[str, str | None]:
-    """`name` as `names` translates it; untranslated, as written, in the source language unless that is `locale`'s."""
-    found = names.get(name)
+def _name(name: str, names: Lookup | None, source: str, locale: str) -> tuple[str, str | None]:
+    """`name` as `names` (none in the source edition) translates it, and None; untranslated, as written, and the
+    language it is written in (`_name_language`) unless that is `locale`'s. The one place a name gets its language:
+    the publisher's, an author's, each of a by-line's."""
+    found = names.get(name) if names is not None else None
     if found is not None:
         return found, None
-    return name, None if same_language(source, locale) else source
+    written = _name_language(name, source)
+    return name, None if same_language(written, locale) else written
+
+
+def _name_language(name: str, source: str) -> str:
+    """The language a name written in an issue or the settings is in: Burmese (`my`) when all its letters are the
+    Myanmar script's (`ဒုက္ခသည်ကူညီရေးအဖွဲ့` in an English issue), else the source language. "Untranslated" read
+    as "in the source language" marked a Burmese name `lang="en"` in the Burmese edition, set in English fonts."""
+    letters = [char for char in name if char.isalpha()]
+    return "my" if letters and all(MYANMAR_CHAR.match(char) for char in letters) else source
 
 
 def _untranslated(project: Project, lookup: Lookup) -> str:
@@ -175,22 +188,12 @@ def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: L
     paragraphs = tuple(_paragraph(p, *text(p.markdown)) for p in issue.paragraphs)
     footnotes = tuple(_footnote(n, *text(n.markdown)) for n in issue.footnotes)
 
-    def name(value: str) -> tuple[str, str | None]:
-        return _name(value, names, source, locale)
-
     categories = tuple(
-        Category(
-            category.key,
-            category.label,
-            tuple(_resource(r, *text(r.title, r.lang), [name(n) for n in r.by]) for r in category.resources),
-        )
+        replace(category, resources=tuple(_resource(r, *text(r.title, r.lang)) for r in category.resources))
         for category in issue.categories
     )
-    author, author_lang = name(issue.author)
-    return replace(
+    translated = replace(
         issue,
-        author=author,
-        author_lang=author_lang,
         title=title,
         title_lang=title_lang,
         summary=summary,
@@ -201,6 +204,20 @@ def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: L
         categories=categories,
         locale=locale,
     )
+    return _with_names(translated, lambda value: _name(value, names, source, locale))
+
+
+def _with_names(issue: Issue, name: Callable[[str], tuple[str, str | None]]) -> Issue:
+    """`issue` with its author and each name of its by-lines as `name` gives it, beside the language it is in."""
+    author, author_lang = name(issue.author)
+    categories = tuple(
+        replace(
+            category,
+            resources=tuple(_by(resource, [name(n) for n in resource.by]) for resource in category.resources),
+        )
+        for category in issue.categories
+    )
+    return replace(issue, author=author, author_lang=author_lang, categories=categories)
 
 
 def _paragraph(paragraph: Paragraph, markdown: str, lang: str | None) -> Paragraph:
@@ -211,11 +228,13 @@ def _footnote(note: Footnote, markdown: str, lang: str | None) -> Footnote:
     return replace(note, markdown=markdown, lang=lang)
 
 
-def _resource(resource: Resource, title: str, lang: str | None, by: list[tuple[str, str | None]]) -> Resource:
+def _resource(resource: Resource, title: str, lang: str | None) -> Resource:
+    return replace(resource, title=title, lang=lang)
+
+
+def _by(resource: Resource, by: list[tuple[str, str | None]]) -> Resource:
     return replace(
         resource,
-        title=title,
-        lang=lang,
         by=tuple(name for name, _lang in by),
         by_langs=tuple(name_lang for _name, name_lang in by),
     )

@@ -75,7 +75,8 @@ class WebPages:
         return i18n.translations(path, locale, i18n.shown(self.project, path))
 
     def values(self, locale: str) -> dict[str, Any]:
-        """What every page and email of the app shows: the language and typography of `locale`, the publisher.
+        """What every page and email of the app shows: the language and typography of `locale` (and of the others,
+        for text marked in them), the publisher.
 
         The organization's name is the names catalog's translation: `organization` as text (a `<title>`, a
         subject, a `.txt` part, the consent), `organization_html` for HTML, marked with its language where it is
@@ -86,6 +87,7 @@ class WebPages:
         if locale not in self._organization:
             self._organization[locale] = organization_name(self.project, locale)
         name, name_lang = self._organization[locale]
+        others = sorted((set(settings.locales) | set(settings.languages)) - {locale})
         return {
             "lang": language_tag(locale),
             "dir": text_direction(locale),
@@ -94,6 +96,8 @@ class WebPages:
             "font_family": language.font_family,
             "line_height": language.line_height,
             "heading_line_height": language.heading_line_height,
+            # What text marked in each of them is set in (`web/languages.css.j2`), by its BCP 47 tag.
+            "other_languages": {language_tag(code): settings.language(code) for code in others},
         }
 
     def consent(self, locale: str) -> str:
