@@ -1724,3 +1724,21 @@ def test_a_translation_msgcat_joined_from_two_catalogs_is_an_error_at_its_msgstr
     status = cli("catalog", "status", "--json", cwd=sample_project.root)
     row = next(row for row in json.loads(status.stdout) if row["domain"] == "names")
     assert row["messages"] == {"translated": 10, "fuzzy": 0, "untranslated": 1, "total": 11}
+
+
+def test_the_repository_s_catalogs_are_what_extract_and_update_write_from_its_templates_and_sample(
+    sample_project: Project, cli
+) -> None:
+    """A template changed without `catalog extract` leaves translators a catalog that names the wrong lines (or
+    lacks a message): the committed templates and catalogs are kept as the commands write them."""
+    for command in ("extract", "update"):
+        result = cli("catalog", command, cwd=sample_project.root)
+        assert result.exit_code == 0, result.output
+    stale = [
+        path.relative_to(sample_project.root).as_posix()
+        for path in sorted(sample_project.locales_dir.rglob("*.po*"))
+        if path.read_bytes() != (REPO / path.relative_to(sample_project.root)).read_bytes()
+    ]
+    assert stale == [], (
+        "run `broadsheet catalog extract` and `broadsheet catalog update`, and commit what they write"
+    )
