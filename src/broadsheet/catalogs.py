@@ -46,6 +46,7 @@ from .i18n import (
     issue_domain,
     joined_versions,
     load_catalog,
+    name_language,
     plural_count,
     plural_forms,
     present,
@@ -154,7 +155,8 @@ def name_messages(
     found = []
     if project:
         name = project.settings.organization.name
-        found.append(Message(name, ((SETTINGS_FILE, _line_of(settings_text, name)),), "organization name"))
+        where = (SETTINGS_FILE, _line_of(settings_text, name))
+        found.append(_name_message(name, (where,), project.settings.source_locale))
     for issue in sources:
         if not isinstance(issue, Issue):
             found += issue
@@ -164,13 +166,21 @@ def name_messages(
             if issue.author_line
             else (SETTINGS_FILE, _line_of(settings_text, issue.author) if project else 0)
         )
-        found.append(Message(issue.author, (where,), "organization name"))
+        found.append(_name_message(issue.author, (where,), issue.locale))
         found += [
-            Message(name, ((issue.source, resource.line),), "organization name")
+            _name_message(name, ((issue.source, resource.line),), issue.locale)
             for resource in issue.resources
             for name in resource.by
         ]
     return _merged(found)
+
+
+def _name_message(name: str, locations: tuple[tuple[str, int], ...], source: str) -> Message:
+    """The message of one organization name, marked with its language when that is not `source` (a name written
+    in Burmese, `#. lang: my`), so that `catalog update` leaves it out of that language's catalog as it leaves
+    out a title written in it, and offers it to the others' for a transliteration."""
+    written = name_language(name, source)
+    return Message(name, locations, "organization name", None if same_language(written, source) else written)
 
 
 def _settings_text(project: Project) -> str:
@@ -358,6 +368,7 @@ def _names(
     (its file in `failed`), the names `names.pot` holds from it, with a warning at it."""
     template = template_path(project, NAMES)
     held = _read(project, template) if failed and template.is_file() else Catalog()
+    source = project.settings.source_locale
     sources: list[Issue | Sequence[Message]] = []
     warnings = []
     for path, reading in readings.items():
@@ -367,7 +378,7 @@ def _names(
                 sources.append(reading.issue)
             continue
         kept = [
-            Message(texts(message.id)[0], located, "; ".join(message.auto_comments))
+            _name_message(texts(message.id)[0], located, source)
             for message in held
             if message.id
             if (located := tuple((file, line) for file, line in message.locations if file == display))
@@ -635,7 +646,7 @@ def _set_plural_forms(catalog: Catalog, locale: str) -> None:
 
 def _keep_lang(template: Catalog, locale: str) -> Catalog:
     """`template` without the messages that are already in `locale`'s language (a Burmese title, marked `my` or
-    `my_MM`, for `my`)."""
+    `my_MM`, for `my`), a name written in Burmese (`_name_message`) as well."""
     kept = Catalog(
         domain=template.domain,
         project=template.project,
