@@ -304,6 +304,37 @@ def test_a_name_written_in_burmese_is_not_offered_for_translation_into_burmese(p
     assert REFUGEE_AID in _po(project, "th", "names")  # for a transliteration
 
 
+def test_update_keeps_a_translation_already_written_for_a_name_written_in_burmese(
+    project: Project, cli
+) -> None:
+    """A Burmese catalog written before such names were left out holds them; the one a translator respelled keeps
+    its translation, which the build uses, instead of turning obsolete."""
+    _name_refugee_aid(project)
+    (project.issues_dir / "2024-01-11.yaml").write_text(
+        ISSUE.replace("2024-01-04", "2024-01-11").replace("Org Two", "ကရင်အမျိုးသမီးအစည်းအရုံး"), encoding="utf-8"
+    )
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    names = catalogs.catalog_path(project, "my", "names")
+    for name, spelled in ((REFUGEE_AID, "ဒုက္ခသည် ကူညီရေး အဖွဲ့"), ("ကရင်အမျိုးသမီးအစည်းအရုံး", "")):
+        names.write_text(
+            names.read_text(encoding="utf-8")
+            + f'\n#. organization name\nmsgid "{name}"\nmsgstr "{spelled}"\n',
+            encoding="utf-8",
+        )
+    assert cli("catalog", "update", cwd=project.root).exit_code == 0
+    catalog = _po(project, "my", "names")
+    assert catalog.get(REFUGEE_AID).string == "ဒုက္ခသည် ကူညီရေး အဖွဲ့"
+    assert "ကရင်အမျိုးသမီးအစည်းအရုံး" not in catalog
+    # Counted as the build counts it: translated.
+    status = cli("catalog", "status", cwd=project.root)
+    assert table_rows(status.stdout)[3] == ["my", "names", "1", "0", "2", "4", "33%"]
+    assert all(
+        line.startswith("unchanged ")
+        for line in cli("catalog", "update", cwd=project.root).stdout.splitlines()
+    )
+
+
 def test_status_does_not_count_a_name_written_in_burmese_untranslated_in_burmese(
     project: Project, cli
 ) -> None:
