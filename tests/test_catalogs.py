@@ -265,6 +265,102 @@ def test_a_title_marked_with_a_region_of_the_catalog_s_language_is_not_offered_f
     assert "The Year Ahead" in issue_po
 
 
+REFUGEE_AID = "ဒုက္ခသည်ကူညီရေးအဖွဲ့"
+"""An organization's name written in Burmese in an English issue."""
+
+
+def _name_refugee_aid(project: Project) -> None:
+    issue = project.issues_dir / "2024-01-04.yaml"
+    issue.write_text(
+        ISSUE.replace("by: [Org One, Org Two]", f"by: [Org One, {REFUGEE_AID}]"), encoding="utf-8"
+    )
+
+
+def test_a_name_written_in_burmese_is_not_offered_for_translation_into_burmese(project: Project, cli) -> None:
+    """`names.pot` is every locale's: the name is marked Burmese there, as a Burmese title is in an issue's, and
+    left out of `my/names.po` (it was offered, and counted untranslated), not out of another locale's."""
+    _name_refugee_aid(project)
+    assert cli("catalog", "extract", cwd=project.root).exit_code == 0
+    names = (project.locales_dir / "names.pot").read_text(encoding="utf-8")
+    assert f'#. organization name\n#. lang: my\n#: issues/2024-01-04.yaml:17\nmsgid "{REFUGEE_AID}"' in names
+    assert names.count("lang: my") == 1
+    # Kept so while the issue has errors, as names.pot held it.
+    issue = project.issues_dir / "2024-01-04.yaml"
+    issue.write_text(issue.read_text(encoding="utf-8").replace("title:", "titel:", 1), encoding="utf-8")
+    assert cli("catalog", "extract", cwd=project.root).exit_code == 1
+    assert (project.locales_dir / "names.pot").read_text(encoding="utf-8") == names
+    _name_refugee_aid(project)
+    assert cli("catalog", "update", cwd=project.root).exit_code == 0
+    assert REFUGEE_AID not in _po(project, "my", "names")
+    assert "Org One" in _po(project, "my", "names")
+    settings = project.root / "broadsheet.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace(
+            'locales = ["en", "my"]', 'locales = ["en", "my", "th"]'
+        ),
+        encoding="utf-8",
+    )
+    assert cli("catalog", "update", "--locale", "th", cwd=project.root).exit_code == 0
+    assert REFUGEE_AID in _po(project, "th", "names")  # for a transliteration
+
+
+def test_update_keeps_a_translation_already_written_for_a_name_written_in_burmese(
+    project: Project, cli
+) -> None:
+    """A Burmese catalog written before such names were left out holds them; the one a translator respelled keeps
+    its translation, which the build uses, instead of turning obsolete."""
+    _name_refugee_aid(project)
+    (project.issues_dir / "2024-01-11.yaml").write_text(
+        ISSUE.replace("2024-01-04", "2024-01-11").replace("Org Two", "ကရင်အမျိုးသမီးအစည်းအရုံး"), encoding="utf-8"
+    )
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    names = catalogs.catalog_path(project, "my", "names")
+    for name, spelled in ((REFUGEE_AID, "ဒုက္ခသည် ကူညီရေး အဖွဲ့"), ("ကရင်အမျိုးသမီးအစည်းအရုံး", "")):
+        names.write_text(
+            names.read_text(encoding="utf-8")
+            + f'\n#. organization name\nmsgid "{name}"\nmsgstr "{spelled}"\n',
+            encoding="utf-8",
+        )
+    assert cli("catalog", "update", cwd=project.root).exit_code == 0
+    catalog = _po(project, "my", "names")
+    assert catalog.get(REFUGEE_AID).string == "ဒုက္ခသည် ကူညီရေး အဖွဲ့"
+    assert "ကရင်အမျိုးသမီးအစည်းအရုံး" not in catalog
+    # Counted as the build counts it: translated.
+    status = cli("catalog", "status", cwd=project.root)
+    assert table_rows(status.stdout)[3] == ["my", "names", "1", "0", "2", "4", "33%"]
+    assert all(
+        line.startswith("unchanged ")
+        for line in cli("catalog", "update", cwd=project.root).stdout.splitlines()
+    )
+
+
+def test_status_does_not_count_a_name_written_in_burmese_untranslated_in_burmese(
+    project: Project, cli
+) -> None:
+    _name_refugee_aid(project)
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    translate(project, "my", "names", {"Org One": "အဖွဲ့ တစ်"})
+    table = cli("catalog", "status", cwd=project.root)
+    assert table.exit_code == 0, table.output
+    assert table_rows(table.stdout)[3] == ["my", "names", "1", "0", "1", "2", "50%"]
+    # As the issue is now, with a second Burmese name not extracted yet: nothing to extract for Burmese.
+    issue = project.issues_dir / "2024-01-04.yaml"
+    issue.write_text(
+        issue.read_text(encoding="utf-8").replace("by: Org One\n", "by: ကရင်အမျိုးသမီးအစည်းအရုံး\n"),
+        encoding="utf-8",
+    )
+    result = cli("catalog", "status", "issues/2024-01-04.yaml", cwd=project.root)
+    assert result.exit_code == 0, result.output
+    assert table_rows(result.stdout)[3] == ["my", "names", "1", "0", "1", "2", "50%"]
+    assert result.stderr == ""
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 1 of 2 messages in locales/my/LC_MESSAGES/names.po untranslated; "
+        "English shown"
+    ) in cli("check", "issues/2024-01-04.yaml", cwd=project.root).stderr.splitlines()
+
+
 def test_catalogs_written_by_broadsheet_pass_msgfmt_check(project: Project, cli) -> None:
     msgfmt = shutil.which("msgfmt")
     if msgfmt is None:

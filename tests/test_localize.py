@@ -280,6 +280,49 @@ def test_a_name_written_in_burmese_is_burmese_unmarked_in_the_burmese_email_and_
     )
 
 
+def test_a_name_written_in_burmese_is_nothing_missing_in_the_burmese_edition(project: Project, cli) -> None:
+    """A name already in Burmese has nothing to translate into Burmese: it was counted untranslated in `names.po`,
+    reported as "English shown", and the email told its readers part of it was in English."""
+    test_a_fully_translated_edition_has_no_note(project)
+    # Markup, links and footnotes kept, for the build's checks.
+    content = {m.key: f"မြန်မာ {m.key}" for m in catalogs.issue_messages(_issue(project))}
+    translate(project, "my", "issues/2024-01-04", content)
+    issue_file = project.issues_dir / "2024-01-04.yaml"
+    issue_file.write_text(
+        f"author: {REFUGEE_AID}\n" + ISSUE.replace("by: [Org One, Org Two]", f"by: [Org One, {REFUGEE_AID}]"),
+        encoding="utf-8",
+    )
+    edition = localize(project, _issue(project), "my")
+    assert edition.diagnostics == ()
+    assert not edition.fallback
+    built = cli("build", "issues/2024-01-04.yaml", cwd=project.root)
+    assert built.exit_code == 0, built.output
+    assert built.stderr == ""
+    html = (project.build_dir / "2024-01-04" / "my" / "email.html").read_text(encoding="utf-8")
+    assert 'class="notice"' not in html
+    assert re.search(rf'<p class="meta" style="[^"]*">[^<]* {REFUGEE_AID}</p>', html)
+
+
+def test_a_name_written_in_burmese_is_spelled_as_the_burmese_names_catalog_has_it(project: Project) -> None:
+    """A translator may still respell a Burmese name (a catalog written before it was left out holds it)."""
+    issue_file = project.issues_dir / "2024-01-04.yaml"
+    issue_file.write_text(
+        ISSUE.replace("by: [Org One, Org Two]", f"by: [Org One, {REFUGEE_AID}]"), encoding="utf-8"
+    )
+    names = catalogs.catalog_path(project, "my", "names")
+    names.write_text(
+        names.read_text(encoding="utf-8") + f'\nmsgid "{REFUGEE_AID}"\nmsgstr "{PUBLISHER_MY}"\n',
+        encoding="utf-8",
+    )
+    edition = localize(project, _issue(project), "my")
+    assert edition.issue.resources[0].by == ("Org One", PUBLISHER_MY)
+    # Counted with the names it translates, as `catalog status` counts it.
+    assert (
+        "issues/2024-01-04.yaml: warning: my: 2 of 3 messages in locales/my/LC_MESSAGES/names.po untranslated; "
+        "English shown"
+    ) in [str(d) for d in edition.diagnostics]
+
+
 def test_the_postal_address_is_marked_english_in_the_burmese_email(project: Project) -> None:
     email = Renderer(project).render(localize(project, _issue(project), "my"))
     assert f"<br>{ENGLISH}P.O. Box 000, Chiang Mai 50200, Thailand</span><br>" in email.html

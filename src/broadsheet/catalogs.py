@@ -21,7 +21,7 @@ import re
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +46,7 @@ from .i18n import (
     issue_domain,
     joined_versions,
     load_catalog,
+    name_language,
     plural_count,
     plural_forms,
     present,
@@ -154,7 +155,8 @@ def name_messages(
     found = []
     if project:
         name = project.settings.organization.name
-        found.append(Message(name, ((SETTINGS_FILE, _line_of(settings_text, name)),), "organization name"))
+        where = (SETTINGS_FILE, _line_of(settings_text, name))
+        found.append(_name_message(name, (where,), project.settings.source_locale))
     for issue in sources:
         if not isinstance(issue, Issue):
             found += issue
@@ -164,13 +166,21 @@ def name_messages(
             if issue.author_line
             else (SETTINGS_FILE, _line_of(settings_text, issue.author) if project else 0)
         )
-        found.append(Message(issue.author, (where,), "organization name"))
+        found.append(_name_message(issue.author, (where,), issue.locale))
         found += [
-            Message(name, ((issue.source, resource.line),), "organization name")
+            _name_message(name, ((issue.source, resource.line),), issue.locale)
             for resource in issue.resources
             for name in resource.by
         ]
     return _merged(found)
+
+
+def _name_message(name: str, locations: tuple[tuple[str, int], ...], source: str) -> Message:
+    """The message of one organization name, marked with its language when that is not `source` (a name written
+    in Burmese, `#. lang: my`), so that `catalog update` leaves it out of that language's catalog as it leaves
+    out a title written in it, and offers it to the others' for a transliteration."""
+    written = name_language(name, source)
+    return Message(name, locations, "organization name", None if same_language(written, source) else written)
 
 
 def _settings_text(project: Project) -> str:
@@ -358,6 +368,7 @@ def _names(
     (its file in `failed`), the names `names.pot` holds from it, with a warning at it."""
     template = template_path(project, NAMES)
     held = _read(project, template) if failed and template.is_file() else Catalog()
+    source = project.settings.source_locale
     sources: list[Issue | Sequence[Message]] = []
     warnings = []
     for path, reading in readings.items():
@@ -367,7 +378,7 @@ def _names(
                 sources.append(reading.issue)
             continue
         kept = [
-            Message(texts(message.id)[0], located, "; ".join(message.auto_comments))
+            _name_message(texts(message.id)[0], located, source)
             for message in held
             if message.id
             if (located := tuple((file, line) for file, line in message.locations if file == display))
@@ -633,9 +644,10 @@ def _set_plural_forms(catalog: Catalog, locale: str) -> None:
     catalog.mime_headers = [("Plural-Forms", plural_forms(locale))]
 
 
-def _keep_lang(template: Catalog, locale: str) -> Catalog:
+def _keep_lang(template: Catalog, locale: str, respelled: Collection[str] = ()) -> Catalog:
     """`template` without the messages that are already in `locale`'s language (a Burmese title, marked `my` or
-    `my_MM`, for `my`)."""
+    `my_MM`, for `my`; a name written in Burmese, `_name_message`), but for those in `respelled`, whose
+    translation a translator already wrote (`_respelled`)."""
     kept = Catalog(
         domain=template.domain,
         project=template.project,
@@ -649,9 +661,24 @@ def _keep_lang(template: Catalog, locale: str) -> Catalog:
             for comment in message.auto_comments
             if comment.startswith("lang: ")
         ]
-        if message.id and not any(same_language(lang, locale) for lang in written_in):
+        if message.id and (
+            texts(message.id)[0] in respelled or not any(same_language(lang, locale) for lang in written_in)
+        ):
             kept[message.id] = message
     return kept
+
+
+def _respelled(domain: str, catalog: Catalog | None) -> set[str]:
+    """The names that `catalog`, a locale's `names.po`, translates (fuzzy or not): one already in the locale's
+    language is no longer offered to it, but a translation written for it (a respelling, or one written before it
+    was left out) is kept, and used by the build, rather than made obsolete by `catalog update`."""
+    if domain != NAMES or catalog is None:
+        return set()
+    return {
+        texts(message.id)[0]
+        for message in catalog
+        if message.id and not all(map(blank, texts(message.string)))
+    }
 
 
 def _merge(catalog: Catalog, template: Catalog) -> None:
@@ -685,7 +712,6 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
         template = _read(project, template_file)
         for locale in locales:
             path = catalog_path(project, locale, domain)
-            wanted = _keep_lang(template, locale)
             layout = None
             if present(path):
                 catalog, layout = _read_as_written(project, path, locale)
@@ -693,7 +719,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
                 # "“Aid” falls" was written "\u201cAid\u201d falls", which neither Babel nor msgfmt reads back
                 # as the text it stands for, so its translation was never used.
                 catalog.charset = "utf-8"
-                _merge(catalog, wanted)
+                _merge(catalog, _keep_lang(template, locale, _respelled(domain, catalog)))
             else:
                 catalog = Catalog(
                     locale=locale,
@@ -705,7 +731,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
                     revision_date=_EPOCH,
                     header_comment=f"# {Locale.parse(locale).english_name} translations of broadsheet ({domain}).",
                 )
-                catalog.update(wanted)
+                catalog.update(_keep_lang(template, locale))
             _set_plural_forms(catalog, locale)
             if domain != INTERFACE:
                 _not_formatted(catalog)
@@ -778,9 +804,9 @@ def status(project: Project, locale: str, domain: str, now: Sequence[Message] = 
     since = [message for message in _template(now, domain) if message.id and message.id not in template]
     for message in since:
         template[message.id] = message
-    wanted = _keep_lang(template, locale)
     path = catalog_path(project, locale, domain)
     catalog = _read(project, path, locale) if present(path) else None
+    wanted = _keep_lang(template, locale, _respelled(domain, catalog))
     counts: Counter[str] = Counter()
     for message in wanted:
         if not message.id:

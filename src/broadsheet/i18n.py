@@ -29,6 +29,7 @@ from babel import Locale
 from babel.plural import to_gettext
 from markupsafe import Markup, escape
 
+from .burmese import MYANMAR_CHAR
 from .errors import Diagnostic, InvalidInput
 from .files import is_utf16, read_limited
 from .model import Issue
@@ -64,6 +65,16 @@ def shown(project: Project, path: Path) -> str:
         return path.relative_to(project.root).as_posix()
     except ValueError:
         return str(path)
+
+
+def name_language(name: str, source: str) -> str:
+    """The language a name written in an issue or the settings is in: Burmese (`my`) when all its letters are the
+    Myanmar script's (`ဒုက္ခသည်ကူညီရေးအဖွဲ့` in an English issue), else the source language. The one place it is
+    decided, for the build (how a name is marked, whether it is counted untranslated) and for the catalogs
+    (whether it is offered to a locale's `names.po`). "Untranslated" read as "in the source language" marked a
+    Burmese name `lang="en"` in the Burmese edition, set in English fonts."""
+    letters = [char for char in name if char.isalpha()]
+    return "my" if letters and all(MYANMAR_CHAR.match(char) for char in letters) else source
 
 
 @functools.cache
@@ -527,13 +538,18 @@ class Lookup:
         """What is missing because its translation is still marked fuzzy."""
         return self.missing & self.fuzzy
 
-    def get(self, text: str) -> str | None:
-        self.needed.add(text)
+    def get(self, text: str, *, optional: bool = False) -> str | None:
+        """The translation of `text`, or None, which counts it missing; with `optional` (a name already in the
+        catalog's language, which a translator may respell but has nothing to translate), text left untranslated
+        is not counted at all."""
         found = self.translations.get(text)
         forms = (found,) if isinstance(found, str) else found or ()
         if forms and all(forms):
+            self.needed.add(text)
             return forms[0]
-        self.missing.add(text)
+        if not optional:
+            self.needed.add(text)
+            self.missing.add(text)
         return None
 
 

@@ -11,7 +11,6 @@ import gettext
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .burmese import MYANMAR_CHAR
 from .errors import Diagnostic, Severity
 from .i18n import (
     INTERFACE,
@@ -22,6 +21,7 @@ from .i18n import (
     interface_msgids,
     issue_domain,
     load_lookup,
+    name_language,
     shown,
     translations,
 )
@@ -109,21 +109,15 @@ def organization_name(project: Project, locale: str, names: Lookup | None = None
 
 def _name(name: str, names: Lookup | None, source: str, locale: str) -> tuple[str, str | None]:
     """`name` as `names` (none in the source edition) translates it, and None; untranslated, as written, and the
-    language it is written in (`_name_language`) unless that is `locale`'s. The one place a name gets its language:
-    the publisher's, an author's, each of a by-line's."""
-    found = names.get(name) if names is not None else None
+    language it is written in (`name_language`) unless that is `locale`'s. The one place a name gets its language:
+    the publisher's, an author's, each of a by-line's. A name already in `locale`'s language has nothing to
+    translate: a translation its catalog holds is used, but none is not counted missing, nor a fallback."""
+    written = name_language(name, source)
+    own = same_language(written, locale)
+    found = names.get(name, optional=own) if names is not None else None
     if found is not None:
         return found, None
-    written = _name_language(name, source)
-    return name, None if same_language(written, locale) else written
-
-
-def _name_language(name: str, source: str) -> str:
-    """The language a name written in an issue or the settings is in: Burmese (`my`) when all its letters are the
-    Myanmar script's (`ဒုက္ခသည်ကူညီရေးအဖွဲ့` in an English issue), else the source language. "Untranslated" read
-    as "in the source language" marked a Burmese name `lang="en"` in the Burmese edition, set in English fonts."""
-    letters = [char for char in name if char.isalpha()]
-    return "my" if letters and all(MYANMAR_CHAR.match(char) for char in letters) else source
+    return name, None if own else written
 
 
 def _untranslated(project: Project, lookup: Lookup) -> str:
