@@ -584,7 +584,9 @@ class _ImportFile:
         except UnicodeDecodeError:
             self._valid(checked)  # reported with the problems found before
             if self.encoding == "utf-8-sig":
-                self.diagnostics.append(_undecodable(self.path))
+                # Read as plain UTF-8, a byte order mark is a character like another: the bytes count from the
+                # file's start.
+                self.diagnostics.append(_not_in(self.path, "utf-8", "UTF-8", _NAME_THE_ENCODING))
             elif self.encoding == "utf-16" and self.named is None:
                 self.diagnostics.append(_not_in(self.path, "utf-16", "UTF-16", _SAVE_AS_UTF8))
             else:
@@ -908,37 +910,6 @@ class _FirstRows:
         self._database.close()
 
 
-def _undecodable(path: Path) -> Diagnostic:
-    """Where the first byte of `path` that is not UTF-8 is, read again in pieces of at most a line and at most
-    `IMPORT_LINE_LENGTH` bytes (a UTF-8 character never holds the byte of a line feed; one split between two
-    pieces is joined by the incremental decoder), so that a file without line breaks is never held whole. Lines
-    end as the import reads them: at a line feed, a carriage return (as old Mac Excel ends them) or both."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    number, offset, after_return = 1, 0, False
-    with path.open("rb") as binary:
-        while piece := binary.readline(IMPORT_LINE_LENGTH):
-            body = piece.removeprefix(codecs.BOM_UTF8) if offset == 0 else piece
-            # The bytes of a character begun in the piece before are decoded with this one: the error's position counts them.
-            begun = len(decoder.getstate()[0])
-            try:
-                decoder.decode(body)
-            except UnicodeDecodeError as exc:
-                at = offset + len(piece) - len(body) - begun + exc.start
-                # Line ends are ASCII, never part of a character: read as Latin-1, the bytes before the error
-                # show them as they are.
-                before = piece[: max(at - offset, 0)].decode("latin-1")
-                return _not_decoded(path, number + _line_ends(before, after_return), at, exc.reason)
-            offset += len(piece)
-            number += _line_ends(piece.decode("latin-1"), after_return)
-            after_return = piece.endswith(b"\r")
-        begun = len(decoder.getstate()[0])
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
-            return _not_decoded(path, number, offset - begun + exc.start, exc.reason)
-    return Diagnostic(str(path), 1, 0, "", f"not UTF-8 text; {_NAME_THE_ENCODING}")
-
-
 def _not_in(path: Path, encoding: str, label: str, advice: str) -> Diagnostic:
     """Where the first bytes of `path` that are not text in `encoding` (named `label`) are, read again
     `IMPORT_LINE_LENGTH` bytes at a time, with `advice` on what to do. Lines end as the import reads them: at a
@@ -977,10 +948,6 @@ def _line_ends(text: str, after_return: bool) -> int:
 
 
 _LINE_END: Final = re.compile("\r\n|\r|\n")
-
-
-def _not_decoded(path: Path, line: int, at: int, reason: str) -> Diagnostic:
-    return Diagnostic(str(path), line, 0, "", f"not UTF-8 text ({reason} at byte {at}); {_NAME_THE_ENCODING}")
 
 
 _SAVE_AS_UTF8 = "save the file as CSV UTF-8"
