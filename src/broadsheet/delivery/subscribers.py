@@ -683,20 +683,12 @@ class _ImportFile:
         if problem:
             new = None
             problems.append((CONSENTED_AT_COLUMN, problem))
-        for column in CONSENT_TIME_COLUMNS:
-            moment, problem = _moment(values.get(column, ""))
-            if problem:
-                new = None
-                problems.append((header[columns[column]].strip(), problem))
-            elif consented_at is None:
-                consented_at = moment
-        left_at = None
-        for column in LEFT_COLUMNS:
-            moment, problem = _moment(values.get(column, ""))
-            if problem:
-                new = None
-                problems.append((header[columns[column]].strip(), problem))
-            left_at = left_at or moment
+        opted_in, unreadable = _first_time(values, CONSENT_TIME_COLUMNS, header, columns)
+        consented_at = consented_at or opted_in
+        left_at, unreadable_too = _first_time(values, LEFT_COLUMNS, header, columns)
+        if unreadable or unreadable_too:
+            new = None
+            problems += unreadable + unreadable_too
         if control := control_character(values.get(CONSENT_TEXT_COLUMN, "")):
             new = None
             problems.append(
@@ -1106,6 +1098,20 @@ def _asked(header: Sequence[str], names: Sequence[str]) -> dict[str, list[int]]:
         if cells:
             asked[column] = cells
     return asked
+
+
+def _first_time(
+    values: Mapping[str, str], names: Iterable[str], header: Sequence[str], columns: Mapping[str, int]
+) -> tuple[datetime | None, list[tuple[str, str]]]:
+    """The first time a row's `values` give in the columns `names` (Mailchimp's CONFIRM_TIME, else OPTIN_TIME),
+    and what is wrong with each of those cells that gives none it can read, named as `header` writes it."""
+    found, problems = None, []
+    for column in names:
+        moment, problem = _moment(values.get(column, ""))
+        if problem:
+            problems.append((header[columns[column]].strip(), problem))
+        found = found or moment
+    return found, problems
 
 
 def _from_iso(text: str | None) -> datetime | None:
