@@ -255,6 +255,21 @@ class Listing:
     """When SendGrid listed the address (its entry's `created`); None when the entry does not say."""
 
 
+def _before_confirming(
+    at: datetime | None, consented_at: datetime | None, consent_source: str | None
+) -> bool:
+    """Whether what a list (SendGrid's suppressions, an export of those who left) says happened `at` came before
+    the subscriber confirmed a sign-up on the web form (their consent, `consented_at`, from `consent_source`):
+    the only proof that the mailbox is theirs and wanted since, which makes it of an earlier spell on the list.
+    By whole seconds, as the lists give their times: the same second as the confirmation still counts."""
+    return (
+        at is not None
+        and consented_at is not None
+        and (consent_source or "").startswith(CONSENT_SOURCE)
+        and at < consented_at.replace(microsecond=0)
+    )
+
+
 def apply_listings(session: Session, listings: Sequence[Listing]) -> tuple[dict[int, Status], set[int]]:
     """Apply SendGrid's suppression list entries by `TRANSITIONS`, in the transaction of `session`: the
     subscribers whose status changed and their new status, and the active subscribers left so because they
@@ -267,23 +282,17 @@ def apply_listings(session: Session, listings: Sequence[Listing]) -> tuple[dict[
     entry one of an earlier spell on the list.
     """
     ids = sorted({listing.subscriber_id for listing in listings})
-    confirmed: dict[int, datetime] = {}
+    consents: dict[int, tuple[datetime | None, str | None]] = {}
     for start in range(0, len(ids), _BATCH):
         query = select(Subscriber.id, Subscriber.consented_at, Subscriber.consent_source).where(
             Subscriber.id.in_(ids[start : start + _BATCH])
         )
-        confirmed.update(
-            (identifier, at)
-            for identifier, at, source in session.execute(query)
-            if at is not None and source is not None and source.startswith(CONSENT_SOURCE)
-        )
-    # By whole seconds, as SendGrid gives its times: an entry in the same second as the confirmation still counts.
+        consents.update((identifier, (at, source)) for identifier, at, source in session.execute(query))
     earlier = {
         listing.subscriber_id
         for listing in listings
-        if listing.listed_at is not None
-        and listing.subscriber_id in confirmed
-        and listing.listed_at < confirmed[listing.subscriber_id].replace(microsecond=0)
+        if listing.subscriber_id in consents
+        and _before_confirming(listing.listed_at, *consents[listing.subscriber_id])
     }
     changed = apply(
         session,
@@ -567,7 +576,7 @@ def import_rows(
             done.left_alone.append((line, "this address asked to be forgotten; not imported"))
         elif old is None:
             additions.append(_columns_of(row, source, now))
-        elif new_status is not None and _left_before_confirming(row, old):
+        elif new_status is not None and _before_confirming(row.left_at, old.consented_at, old.consent_source):
             done.left_alone.append(
                 (
                     line,
@@ -640,19 +649,6 @@ _IMPORT_UPDATED = (
 _IMPORT_UPDATE = (
     update(Subscriber).where(*_AS_READ).values({column: bindparam(column) for column in _IMPORT_UPDATED})
 )
-
-
-def _left_before_confirming(row: SubscriberRow, old: Any) -> bool:
-    """Whether `row` says its address left before the subscriber on record (`old`) confirmed a sign-up on the web
-    form: the only proof that the mailbox is theirs and wanted since, as for SendGrid's lists (`apply_listings`).
-    By whole seconds, as the lists give their times."""
-    source = old.consent_source or ""
-    return (
-        row.left_at is not None
-        and old.consented_at is not None
-        and source.startswith(CONSENT_SOURCE)
-        and row.left_at < old.consented_at.replace(microsecond=0)
-    )
 
 
 _IMPORTED_COLUMNS = (
