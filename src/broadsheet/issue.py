@@ -283,7 +283,7 @@ class _Converter:
         end = node.end_mark
         if end.line >= len(self.lines):
             return
-        rest = _SWALLOWED.match(self.lines[end.line], end.column)
+        rest = _COMMENT_LINE.fullmatch(self.lines[end.line], end.column)
         if rest is None:
             self._comment_line_after(node, path)
             return
@@ -420,11 +420,10 @@ def _comment_line_message(comment: str, key: int | str) -> str:
 
 
 _COMMENT_LINE = re.compile(r"[ \t]+(#[^\s#].*?)[ \t]*")
-"""An indented line that YAML reads as a comment, which may be a hashtag that starts a value's next line."""
+"""What YAML reads as a comment where text may have been meant (`fullmatch`ed): the rest of a line after an
+unquoted value (`#5`, `#WhatsHappeningInMyanmar`), or an indented line, a hashtag starting a value's next line."""
 _SIGNS = re.compile(r"(?:[&!]\S*(?:[ \t]+|$))+")
 """An anchor (`&name`) or a tag (`!name`), or both, before a value."""
-_SWALLOWED = re.compile(r"[ \t]+(#[^\s#].*?)[ \t]*$")
-"""What follows an unquoted value on its line when YAML takes text for a comment: `#5`, `#WhatsHappeningInMyanmar`."""
 _CONTAINERS = {("resources",), ("footnotes",), ("image",)}
 """Fields that hold fields or lists, not text: a comment after one left empty is a note."""
 
