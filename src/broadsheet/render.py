@@ -367,14 +367,13 @@ class Renderer:
             return burmese.native_digits(text, locale)
 
         paragraphs, footnotes = article_html(issue, digits)
-        others = sorted((set(settings.locales) | set(settings.languages)) - {locale})
         web_url = settings.web_url.rstrip("/")
         day = issue.date.isoformat()
         return {
             "locale": locale,
             "issue": issue,
             "language": settings.language(locale),
-            "other_languages": {code: settings.language(code) for code in others},
+            "other_languages": settings.other_languages(locale),
             "date": burmese.native_digits(format_date(issue.date, format="long", locale=locale), locale),
             "minutes": reading_minutes(issue, settings),
             "fallback": edition.fallback,

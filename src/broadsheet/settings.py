@@ -525,6 +525,13 @@ class Settings:
         code = locale.replace("-", "_").split("_")[0]
         return self.languages.get(locale) or self.languages.get(code) or Language()
 
+    def other_languages(self, locale: str) -> dict[str, Language]:
+        """The typography of each language but `locale` that a text in its edition may be marked in (the other
+        locales, and those `[languages]` sets), by code, in order."""
+        return {
+            code: self.language(code) for code in sorted((set(self.locales) | set(self.languages)) - {locale})
+        }
+
 
 @dataclass(frozen=True)
 class Project:

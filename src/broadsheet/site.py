@@ -234,11 +234,10 @@ class _Publisher:
     def _page(self, edition: Edition, day: str | None, root: str) -> dict[str, Any]:
         """What every page of `edition`'s locale shows: its language and type, the publisher, the other locales."""
         settings, locale = self.settings, edition.locale
-        others = sorted((set(settings.locales) | set(settings.languages)) - {locale})
         return {
             "locale": locale,
             "language": settings.language(locale),
-            "other_languages": {code: settings.language(code) for code in others},
+            "other_languages": settings.other_languages(locale),
             **publisher_values(settings, edition),
             "canonical": self.url(locale, day),
             "alternates": self.alternates(locale, day, root),

@@ -87,7 +87,6 @@ class WebPages:
         if locale not in self._organization:
             self._organization[locale] = organization_name(self.project, locale)
         name, name_lang = self._organization[locale]
-        others = sorted((set(settings.locales) | set(settings.languages)) - {locale})
         return {
             "lang": language_tag(locale),
             "dir": text_direction(locale),
@@ -97,7 +96,10 @@ class WebPages:
             "line_height": language.line_height,
             "heading_line_height": language.heading_line_height,
             # What text marked in each of them is set in (`web/languages.css.j2`), by its BCP 47 tag.
-            "other_languages": {language_tag(code): settings.language(code) for code in others},
+            "other_languages": {
+                language_tag(code): typography
+                for code, typography in settings.other_languages(locale).items()
+            },
         }
 
     def consent(self, locale: str) -> str:
