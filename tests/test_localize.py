@@ -615,7 +615,7 @@ def test_a_plural_translation_is_judged_by_the_forms_of_its_language_not_by_the_
 def test_an_interface_message_left_untranslated_is_shown_in_english_and_reported_but_not_marked(
     sample_project: Project, cli
 ) -> None:
-    # What the README says of it: the issue's text and names left in English are marked, an interface message is
+    # What docs/translating.md says of it: the issue's text and names left in English are marked, an interface message is
     # not yet (`_` cannot tell an element's text from an attribute's, a <title>'s or a subject's).
     catalog = sample_project.locales_dir / "my" / "LC_MESSAGES" / "messages.po"
     catalog.write_text(
