@@ -867,6 +867,17 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
             (),
         ),
         (
+            # t.me's page of a channel's post: og:title is the channel's name, the same on every post.
+            "https://t.me/nugmyanmar/4321",
+            "<title>Telegram: Contact @nugmyanmar</title>"
+            '<meta property="og:title" content="National Unity Government of Myanmar">'
+            '<meta property="og:site_name" content="Telegram">'
+            '<meta property="og:description" content="စစ်မှုထမ်းဥပဒေကို ကန့်ကွက်သည့် ထုတ်ပြန်ချက်။ ပြည်သူများ...">'
+            '<meta property="twitter:title" content="National Unity Government of Myanmar">',
+            "စစ်မှုထမ်းဥပဒေကို ကန့်ကွက်သည့် ထုတ်ပြန်ချက်",
+            (),
+        ),
+        (
             "https://progressivevoice.medium.com/an-appeal-1",
             '<meta property="og:title" content="An Appeal"><meta property="og:site_name" content="Medium">'
             '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "An Appeal", "publisher": '
@@ -876,7 +887,7 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
             ("Progressive Voice",),
         ),
     ],
-    ids=["google drive", "dropbox", "facebook", "medium"],
+    ids=["google drive", "dropbox", "facebook", "telegram", "medium"],
 )
 def test_a_page_on_a_file_sharing_or_social_service_is_not_by_that_service(
     url: str, head: str, title: str, by: tuple[str, ...]

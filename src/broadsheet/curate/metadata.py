@@ -121,9 +121,10 @@ _AGGREGATORS = (
         " - {place}",
     ),
 )
-_TITLED_BY_ACCOUNT = frozenset({"Facebook"})
-"""Services whose `og:title` of a post is the name of the account that posted it (`Progressive Voice`), its own
-words being its `og:description`."""
+_TITLED_BY_ACCOUNT = frozenset({"Facebook", "Telegram"})
+"""Services whose `og:title` of a post is the name of the account that posted it (`Progressive Voice`, a Telegram
+channel's `National Unity Government of Myanmar` at t.me/nugmyanmar/4321), its own words being its
+`og:description`."""
 POST_TITLE_COLUMNS = 100
 """How much of a post's words, when their first sentence is longer, make its title: about a long headline."""
 _SENTENCE_END = re.compile(r"(?<=[.!?\u104b])\s+|(?<=\u104b)")
