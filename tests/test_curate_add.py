@@ -878,6 +878,22 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
             (),
         ),
         (
+            "https://www.instagram.com/p/C4abc123/",
+            "<title>Progressive Voice on Instagram: &quot;Joint statement on forced conscription. Read more at the "
+            'link in bio.&quot;</title><meta property="og:site_name" content="Instagram"><meta property="og:title" '
+            'content="Progressive Voice on Instagram: &quot;Joint statement on forced conscription. Read more at the '
+            'link in bio.&quot;"><meta property="og:description" content="12 likes, 0 comments - '
+            'progressivevoicemyanmar on March 12, 2024: &quot;Joint statement on forced conscription.&quot;">',
+            "Joint statement on forced conscription",
+            (),
+        ),
+        (
+            "https://x.com/PVamplifyvoices/status/1767400000000000000",
+            "<title>Progressive Voice on X: &quot;စစ်မှုထမ်းဥပဒေကို ကန့်ကွက်သည်။ https://t.co/x&quot; / X</title>",
+            "စစ်မှုထမ်းဥပဒေကို ကန့်ကွက်သည်",
+            (),
+        ),
+        (
             "https://progressivevoice.medium.com/an-appeal-1",
             '<meta property="og:title" content="An Appeal"><meta property="og:site_name" content="Medium">'
             '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "An Appeal", "publisher": '
@@ -887,7 +903,7 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
             ("Progressive Voice",),
         ),
     ],
-    ids=["google drive", "dropbox", "facebook", "telegram", "medium"],
+    ids=["google drive", "dropbox", "facebook", "telegram", "instagram", "x", "medium"],
 )
 def test_a_page_on_a_file_sharing_or_social_service_is_not_by_that_service(
     url: str, head: str, title: str, by: tuple[str, ...]

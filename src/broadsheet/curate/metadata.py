@@ -125,6 +125,11 @@ _TITLED_BY_ACCOUNT = frozenset({"Facebook", "Telegram"})
 """Services whose `og:title` of a post is the name of the account that posted it (`Progressive Voice`, a Telegram
 channel's `National Unity Government of Myanmar` at t.me/nugmyanmar/4321), its own words being its
 `og:description`."""
+_QUOTED_POST = re.compile(
+    r'.+? on (?:Instagram|X|Twitter|Threads): ["\u201c](?P<words>.+)["\u201d](?: / X)?', re.DOTALL
+)
+"""How Instagram and X title a post: the account's name and the post's words in quotes
+(`Progressive Voice on Instagram: "Joint statement on..."`, `PV on X: "..." / X`)."""
 POST_TITLE_COLUMNS = 100
 """How much of a post's words, when their first sentence is longer, make its title: about a long headline."""
 _SENTENCE_END = re.compile(r"(?<=[.!?\u104b])\s+|(?<=\u104b)")
@@ -283,6 +288,9 @@ def read_html(text: str, url: str = "") -> PageMetadata:
     if platform in _TITLED_BY_ACCOUNT:
         # The account's name would be the title of every post it made: a reader calls a post by its words.
         title = post_title(_first(meta, "og:description") or "")
+    elif platform and title and (quoted := _QUOTED_POST.fullmatch(title)):
+        # The account's name, the same on every post, would lead each title; a reader calls a post by its words.
+        title = post_title(quoted["words"])
 
     if title and _EXTENSION.search(title):
         # A shared file's name, as Google Drive and Dropbox title its page.
