@@ -762,6 +762,20 @@ def test_a_large_page_is_read_for_its_metadata_without_building_its_whole_tree()
     assert int(grown) < 40, f"reading 20 MB of HTML took {grown} MB more"
 
 
+def test_json_ld_with_a_line_break_inside_a_string_is_read() -> None:
+    # A WordPress plugin's excerpt, its line break written as is: strict JSON refuses the block whole.
+    page = (
+        '<html lang="en"><head><title>Briefing | WLB</title><script type="application/ld+json">{"@type": "Report", '
+        '"headline": "Forced Conscription: A Briefing", "description": "Line one\nline\ttwo", '
+        '"datePublished": "2024-03-12", "publisher": {"@type": "Organization", "name": "Women\'s League of Burma"}}'
+        "</script></head></html>"
+    )
+
+    assert read_html(page, "https://www.womenofburma.org/reports/briefing") == PageMetadata(
+        "Forced Conscription: A Briefing", ("Women's League of Burma",), "en", date(2024, 3, 12)
+    )
+
+
 def test_a_title_that_is_only_the_site_s_name_is_passed_over_for_the_page_s_own(
     project: Project, site: HTTPServer
 ) -> None:

@@ -399,10 +399,13 @@ def _text(value: Any) -> str | None:
 
 
 def _json_ld(tree: LexborHTMLParser) -> Iterator[dict[str, Any]]:
-    """Every object of the page's JSON-LD blocks, `@graph` members included; blocks that are not JSON are skipped."""
+    """Every object of the page's JSON-LD blocks, `@graph` members included; blocks that are not JSON are skipped.
+
+    A line break or tab inside a string (an excerpt as some WordPress plugins write it) is read: strict JSON
+    refuses it, and the whole block, headline and publisher with it, was lost."""
     for script in tree.css('script[type="application/ld+json"]'):
         try:
-            data = json.loads(script.text(deep=True) or "null")
+            data = json.loads(script.text(deep=True) or "null", strict=False)
         except ValueError:
             continue
         pending = data if isinstance(data, list) else [data]
