@@ -155,6 +155,50 @@ def test_legacy_encodings_and_bare_titles_read_right(
     assert outcome.resource.title == title
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "title"),
+    [
+        (
+            "<html><head><meta charset='utf-8'><title>Myanmar\u2019s Junta: ရခိုင် ထုတ်ပြန်ချက်</title></head></html>".encode(),
+            "text/html; charset=ISO-8859-1",
+            "Myanmar\u2019s Junta: ရခိုင် ထုတ်ပြန်ချက်",
+        ),
+        (
+            '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
+            "<title>ရခိုင် ထုတ်ပြန်ချက်</title></head></html>".encode(),
+            "text/html",
+            "ရခိုင် ထုတ်ပြန်ချက်",
+        ),
+        (
+            b"<html><head><title>Caf\xe9 Owners\x92 Statement on the \x93New\x94 Curfew</title></head></html>",
+            "text/html; charset=UTF-8",
+            "Caf\u00e9 Owners\u2019 Statement on the \u201cNew\u201d Curfew",
+        ),
+        (
+            "<html><head><title>Rakhine?s ရခိုင်</title></head></html>".encode().replace(b"?", b"\x92"),
+            "text/html; charset=utf-8",
+            "Rakhine\u2019s ရခိုင်",
+        ),
+    ],
+    ids=[
+        "UTF-8 labelled Latin-1",
+        "UTF-8 labelled windows-1252",
+        "windows-1252 labelled UTF-8",
+        "a stray byte",
+    ],
+)
+def test_a_page_whose_charset_is_mislabelled_reads_right(
+    project: Project, site: HTTPServer, body: bytes, content_type: str, title: str
+) -> None:
+    site.expect_request("/mislabelled").respond_with_data(body, content_type=content_type)
+    path = write_issue_file(project, base_of(site))
+
+    [outcome] = add_resources(project, path, [f"{base_of(site)}/mislabelled"]).outcomes
+
+    assert outcome.resource is not None
+    assert outcome.resource.title == title
+
+
 def test_zawgyi_title_is_converted_to_unicode(project: Project, site: HTTPServer) -> None:
     base = base_of(site)
     path = write_issue_file(project, base)

@@ -205,8 +205,35 @@ def _codec(label: str) -> str | None:
         return None
 
 
+def _windows_1252_instead(error: UnicodeError) -> tuple[str, int]:
+    """A byte that is no UTF-8 read as windows-1252: a page written in it, or a stray `\x92` pasted into one."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("windows-1252", errors="replace"), error.end
+
+
+codecs.register_error("broadsheet.windows-1252", _windows_1252_instead)
+
+
+def _utf8(content: bytes) -> bool:
+    """Whether `content` is UTF-8 with something that is not ASCII, up to a character its end cuts (`max_bytes`).
+
+    Text in windows-1252 is almost never also valid UTF-8 beyond ASCII (`Ã©` would have to be written), so
+    such a page is UTF-8 whatever its label says."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(content, final=False)
+    except UnicodeDecodeError:
+        return False
+    return not content.isascii()
+
+
 def decode_html(content: bytes, content_type: str = "") -> str:
-    """The text of an HTML page: a BOM, else the header's charset, else a `<meta>` in the first 1024 bytes, else UTF-8 or windows-1252."""
+    """The text of an HTML page: a BOM, else the header's charset, else a `<meta>` in the first 1024 bytes, else UTF-8.
+
+    Servers mislabel pages: Apache's default `charset=ISO-8859-1` on a page written in UTF-8 (each Burmese
+    letter read as three Latin ones), `charset=UTF-8` on one saved in windows-1252 (each `é` read as U+FFFD). A
+    page labelled windows-1252 (or Latin-1, or ASCII) that is UTF-8 is read as UTF-8; in UTF-8, what is not
+    UTF-8 is read as windows-1252."""
     for bom, bom_codec in (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -219,12 +246,11 @@ def decode_html(content: bytes, content_type: str = "") -> str:
     if name is None:
         meta = _CHARSET.search(content[:1024])
         name = _codec(meta.group(1).decode("ascii")) if meta else None
-    if name is not None:
+    if name == "cp1252" and _utf8(content):
+        name = "utf-8"
+    if name is not None and name != "utf-8":
         return content.decode(name, errors="replace")
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return content.decode("windows-1252", errors="replace")
+    return content.decode("utf-8", errors="broadsheet.windows-1252")
 
 
 def tidy(text: str | None) -> str | None:
