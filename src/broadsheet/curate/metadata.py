@@ -366,6 +366,16 @@ def read_html(text: str, url: str = "") -> PageMetadata:
     )
 
 
+def feed_publisher(title: str, url: str, page: PageMetadata) -> str:
+    """Who publishes the feed titled `title` at `url`: the one segment of the title that names its site, as the
+    organizations of an entry's `page` or the feed's host name it (`Statements &#8211; Progressive Voice Myanmar`, the
+    title WordPress gives a category's feed; `Progressive Voice Myanmar » Statements` in older versions); else
+    the title whole."""
+    names = _SiteNames(page.organizations, _host_label(url))
+    named = [part for part in _SEPARATORS.split(title) if names.named(part)]
+    return named[0] if len(named) == 1 and named[0] != title else title
+
+
 def aggregator_of(url: str) -> Aggregator | None:
     """The aggregator whose site `url` is on (ReliefWeb), whose pages are by the sources they name, not by it."""
     return next((aggregator for aggregator in _AGGREGATORS if _on(url, aggregator.domain)), None)
