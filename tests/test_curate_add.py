@@ -952,6 +952,17 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
             (),
         ),
         (
+            # A newsletter's own subdomain: its og:site_name and JSON-LD publisher are the newsletter's.
+            "https://myanmarpeacemonitor.substack.com/p/weekly-brief",
+            '<meta property="og:site_name" content="Myanmar Peace Monitor">'
+            '<meta property="og:title" content="Weekly Brief: 12 March 2024">'
+            '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Weekly Brief: 12 March 2024", '
+            '"author": [{"@type": "Person", "name": "Min Min"}], "publisher": {"@type": "Organization", '
+            '"name": "Myanmar Peace Monitor", "url": "https://myanmarpeacemonitor.substack.com"}}</script>',
+            "Weekly Brief: 12 March 2024",
+            ("Myanmar Peace Monitor",),
+        ),
+        (
             "https://progressivevoice.medium.com/an-appeal-1",
             '<meta property="og:title" content="An Appeal"><meta property="og:site_name" content="Medium">'
             '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "An Appeal", "publisher": '
@@ -961,7 +972,7 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
             ("Progressive Voice",),
         ),
     ],
-    ids=["google drive", "dropbox", "facebook", "telegram", "instagram", "x", "medium"],
+    ids=["google drive", "dropbox", "facebook", "telegram", "instagram", "x", "substack", "medium"],
 )
 def test_a_page_on_a_file_sharing_or_social_service_is_not_by_that_service(
     url: str, head: str, title: str, by: tuple[str, ...]

@@ -348,7 +348,10 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         # Its own name is no report's organization: they are left for --by, as on a service that hosts them.
         platform = aggregator.name
     if platform:
-        organizations = [name for name in organizations if not names.named(name) and name != platform]
+        # A service's name (`Medium` as a post's publisher, `Google` at docs.google.com) is no publisher; the name
+        # of a page's own space there is, though it is the site's: a Substack newsletter's, as its JSON-LD says.
+        service = _SiteNames((platform, *_PLATFORMS.values()), names.host)
+        organizations = [name for name in organizations if not service.named(name)]
     elif not organizations and site:
         organizations.append(site)
 
