@@ -1131,7 +1131,7 @@ def test_a_redirect_loop_is_named_a_loop_with_the_urls_it_goes_round(
     ]
 
 
-def test_a_consent_wall_is_not_added_under_its_own_title_and_the_editor_is_asked_for_title_and_by(
+def test_a_consent_wall_or_bot_check_is_not_added_under_its_own_title_and_the_editor_is_asked_for_title_and_by(
     project: Project, any_host: HTTPServer, cli: Callable[..., Result]
 ) -> None:
     # YouTube sends a visitor without its consent cookie to consent.youtube.com; a partner's cookie wall, and
@@ -1149,10 +1149,18 @@ def test_a_consent_wall_is_not_added_under_its_own_title_and_the_editor_is_asked
     any_host.expect_request("/news/report").respond_with_data(
         "<html><head><title>We value your privacy</title></head></html>", content_type="text/html"
     )
+    # A bot check answered as a success, as a site behind one may send it.
+    any_host.expect_request("/news/burma/1.html").respond_with_data(
+        "<!DOCTYPE html><html lang='en-US'><head><title>Just a moment...</title></head><body><noscript>Enable "
+        "JavaScript and cookies to continue</noscript></body></html>",
+        content_type="text/html",
+        headers={"Server": "cloudflare"},
+    )
     write_issue_file(project, base_of(any_host))
     video, report = "http://www.youtube.com/watch?v=abc", "http://partner.example/news/report"
+    checked = "http://www.irrawaddy.com/news/burma/1.html"
 
-    refused = cli("add", "issues/2024-03-14.yaml", video, report, cwd=project.root)
+    refused = cli("add", "issues/2024-03-14.yaml", video, report, checked, cwd=project.root)
     added = cli(
         "add",
         "issues/2024-03-14.yaml",
@@ -1173,6 +1181,8 @@ def test_a_consent_wall_is_not_added_under_its_own_title_and_the_editor_is_asked
             f"YouTube', http://consent.youtube.com/m?continue=https%3A%2F%2Fwww.youtube.com) rather than the "
             f"page; {asks}",
             f"issues/2024-03-14.yaml: error: {report}: answered with a consent page ('We value your privacy') "
+            f"rather than the page; {asks}",
+            f"issues/2024-03-14.yaml: error: {checked}: answered with a bot check page ('Just a moment...') "
             f"rather than the page; {asks}",
         ],
     )
