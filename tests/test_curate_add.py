@@ -155,6 +155,50 @@ def test_legacy_encodings_and_bare_titles_read_right(
     assert outcome.resource.title == title
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "title"),
+    [
+        (
+            "<html><head><meta charset='utf-8'><title>Myanmar\u2019s Junta: ရခိုင် ထုတ်ပြန်ချက်</title></head></html>".encode(),
+            "text/html; charset=ISO-8859-1",
+            "Myanmar\u2019s Junta: ရခိုင် ထုတ်ပြန်ချက်",
+        ),
+        (
+            '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
+            "<title>ရခိုင် ထုတ်ပြန်ချက်</title></head></html>".encode(),
+            "text/html",
+            "ရခိုင် ထုတ်ပြန်ချက်",
+        ),
+        (
+            b"<html><head><title>Caf\xe9 Owners\x92 Statement on the \x93New\x94 Curfew</title></head></html>",
+            "text/html; charset=UTF-8",
+            "Caf\u00e9 Owners\u2019 Statement on the \u201cNew\u201d Curfew",
+        ),
+        (
+            "<html><head><title>Rakhine?s ရခိုင်</title></head></html>".encode().replace(b"?", b"\x92"),
+            "text/html; charset=utf-8",
+            "Rakhine\u2019s ရခိုင်",
+        ),
+    ],
+    ids=[
+        "UTF-8 labelled Latin-1",
+        "UTF-8 labelled windows-1252",
+        "windows-1252 labelled UTF-8",
+        "a stray byte",
+    ],
+)
+def test_a_page_whose_charset_is_mislabelled_reads_right(
+    project: Project, site: HTTPServer, body: bytes, content_type: str, title: str
+) -> None:
+    site.expect_request("/mislabelled").respond_with_data(body, content_type=content_type)
+    path = write_issue_file(project, base_of(site))
+
+    [outcome] = add_resources(project, path, [f"{base_of(site)}/mislabelled"]).outcomes
+
+    assert outcome.resource is not None
+    assert outcome.resource.title == title
+
+
 def test_zawgyi_title_is_converted_to_unicode(project: Project, site: HTTPServer) -> None:
     base = base_of(site)
     path = write_issue_file(project, base)
@@ -762,6 +806,20 @@ def test_a_large_page_is_read_for_its_metadata_without_building_its_whole_tree()
     assert int(grown) < 40, f"reading 20 MB of HTML took {grown} MB more"
 
 
+def test_json_ld_with_a_line_break_inside_a_string_is_read() -> None:
+    # A WordPress plugin's excerpt, its line break written as is: strict JSON refuses the block whole.
+    page = (
+        '<html lang="en"><head><title>Briefing | WLB</title><script type="application/ld+json">{"@type": "Report", '
+        '"headline": "Forced Conscription: A Briefing", "description": "Line one\nline\ttwo", '
+        '"datePublished": "2024-03-12", "publisher": {"@type": "Organization", "name": "Women\'s League of Burma"}}'
+        "</script></head></html>"
+    )
+
+    assert read_html(page, "https://www.womenofburma.org/reports/briefing") == PageMetadata(
+        "Forced Conscription: A Briefing", ("Women's League of Burma",), "en", date(2024, 3, 12)
+    )
+
+
 def test_a_title_that_is_only_the_site_s_name_is_passed_over_for_the_page_s_own(
     project: Project, site: HTTPServer
 ) -> None:
@@ -867,6 +925,44 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
             (),
         ),
         (
+            # t.me's page of a channel's post: og:title is the channel's name, the same on every post.
+            "https://t.me/nugmyanmar/4321",
+            "<title>Telegram: Contact @nugmyanmar</title>"
+            '<meta property="og:title" content="National Unity Government of Myanmar">'
+            '<meta property="og:site_name" content="Telegram">'
+            '<meta property="og:description" content="စစ်မှုထမ်းဥပဒေကို ကန့်ကွက်သည့် ထုတ်ပြန်ချက်။ ပြည်သူများ...">'
+            '<meta property="twitter:title" content="National Unity Government of Myanmar">',
+            "စစ်မှုထမ်းဥပဒေကို ကန့်ကွက်သည့် ထုတ်ပြန်ချက်",
+            (),
+        ),
+        (
+            "https://www.instagram.com/p/C4abc123/",
+            "<title>Progressive Voice on Instagram: &quot;Joint statement on forced conscription. Read more at the "
+            'link in bio.&quot;</title><meta property="og:site_name" content="Instagram"><meta property="og:title" '
+            'content="Progressive Voice on Instagram: &quot;Joint statement on forced conscription. Read more at the '
+            'link in bio.&quot;"><meta property="og:description" content="12 likes, 0 comments - '
+            'progressivevoicemyanmar on March 12, 2024: &quot;Joint statement on forced conscription.&quot;">',
+            "Joint statement on forced conscription",
+            (),
+        ),
+        (
+            "https://x.com/PVamplifyvoices/status/1767400000000000000",
+            "<title>Progressive Voice on X: &quot;စစ်မှုထမ်းဥပဒေကို ကန့်ကွက်သည်။ https://t.co/x&quot; / X</title>",
+            "စစ်မှုထမ်းဥပဒေကို ကန့်ကွက်သည်",
+            (),
+        ),
+        (
+            # A newsletter's own subdomain: its og:site_name and JSON-LD publisher are the newsletter's.
+            "https://myanmarpeacemonitor.substack.com/p/weekly-brief",
+            '<meta property="og:site_name" content="Myanmar Peace Monitor">'
+            '<meta property="og:title" content="Weekly Brief: 12 March 2024">'
+            '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Weekly Brief: 12 March 2024", '
+            '"author": [{"@type": "Person", "name": "Min Min"}], "publisher": {"@type": "Organization", '
+            '"name": "Myanmar Peace Monitor", "url": "https://myanmarpeacemonitor.substack.com"}}</script>',
+            "Weekly Brief: 12 March 2024",
+            ("Myanmar Peace Monitor",),
+        ),
+        (
             "https://progressivevoice.medium.com/an-appeal-1",
             '<meta property="og:title" content="An Appeal"><meta property="og:site_name" content="Medium">'
             '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "An Appeal", "publisher": '
@@ -876,7 +972,7 @@ def test_the_site_s_name_is_known_from_its_host_where_the_page_does_not_give_it(
             ("Progressive Voice",),
         ),
     ],
-    ids=["google drive", "dropbox", "facebook", "medium"],
+    ids=["google drive", "dropbox", "facebook", "telegram", "instagram", "x", "substack", "medium"],
 )
 def test_a_page_on_a_file_sharing_or_social_service_is_not_by_that_service(
     url: str, head: str, title: str, by: tuple[str, ...]
@@ -1035,7 +1131,7 @@ def test_a_redirect_loop_is_named_a_loop_with_the_urls_it_goes_round(
     ]
 
 
-def test_a_consent_wall_is_not_added_under_its_own_title_and_the_editor_is_asked_for_title_and_by(
+def test_a_consent_wall_or_bot_check_is_not_added_under_its_own_title_and_the_editor_is_asked_for_title_and_by(
     project: Project, any_host: HTTPServer, cli: Callable[..., Result]
 ) -> None:
     # YouTube sends a visitor without its consent cookie to consent.youtube.com; a partner's cookie wall, and
@@ -1053,10 +1149,18 @@ def test_a_consent_wall_is_not_added_under_its_own_title_and_the_editor_is_asked
     any_host.expect_request("/news/report").respond_with_data(
         "<html><head><title>We value your privacy</title></head></html>", content_type="text/html"
     )
+    # A bot check answered as a success, as a site behind one may send it.
+    any_host.expect_request("/news/burma/1.html").respond_with_data(
+        "<!DOCTYPE html><html lang='en-US'><head><title>Just a moment...</title></head><body><noscript>Enable "
+        "JavaScript and cookies to continue</noscript></body></html>",
+        content_type="text/html",
+        headers={"Server": "cloudflare"},
+    )
     write_issue_file(project, base_of(any_host))
     video, report = "http://www.youtube.com/watch?v=abc", "http://partner.example/news/report"
+    checked = "http://www.irrawaddy.com/news/burma/1.html"
 
-    refused = cli("add", "issues/2024-03-14.yaml", video, report, cwd=project.root)
+    refused = cli("add", "issues/2024-03-14.yaml", video, report, checked, cwd=project.root)
     added = cli(
         "add",
         "issues/2024-03-14.yaml",
@@ -1077,6 +1181,8 @@ def test_a_consent_wall_is_not_added_under_its_own_title_and_the_editor_is_asked
             f"YouTube', http://consent.youtube.com/m?continue=https%3A%2F%2Fwww.youtube.com) rather than the "
             f"page; {asks}",
             f"issues/2024-03-14.yaml: error: {report}: answered with a consent page ('We value your privacy') "
+            f"rather than the page; {asks}",
+            f"issues/2024-03-14.yaml: error: {checked}: answered with a bot check page ('Just a moment...') "
             f"rather than the page; {asks}",
         ],
     )

@@ -449,5 +449,56 @@ def test_an_aggregator_s_feed_adds_each_page_by_the_sources_it_names_not_by_the_
     ) in text
     # A page that names no source is still the feed's, as before.
     assert (
-        "    - title: Another Report\n      url: http://reliefweb.int/report/myanmar/another\n      by: ReliefWeb - Updates\n"
+        "    - title: Another Report\n      url: http://reliefweb.int/report/myanmar/another\n      by: ReliefWeb\n"
     ) in text
+
+
+def test_a_category_s_feed_is_by_the_site_its_title_names_not_by_the_category_and_site(
+    tmp_path: Path, any_host: HTTPServer
+) -> None:
+    """WordPress titles a category's feed `Statements &#8211; Site` (`Site &#187; Statements` before 4.4)."""
+
+    def feed(title: str, link: str) -> str:
+        return (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><link>http://x/</link>'
+            f"<description>d</description><item><title>A Statement</title><link>{link}</link>{DAY}</item>"
+            "</channel></rss>"
+        )
+
+    pv, nug = "http://progressivevoicemyanmar.org/2024/03/12/a/", "http://gov.nugmyanmar.org/2024/03/12/b/"
+    any_host.expect_request("/category/statements/feed/").respond_with_data(
+        feed("Statements &#8211; Progressive Voice Myanmar", pv), content_type="application/rss+xml"
+    )
+    any_host.expect_request("/category/statement/feed/").respond_with_data(
+        feed("National Unity Government of Myanmar &#187; ထုတ်ပြန်ချက်များ", nug),
+        content_type="application/rss+xml",
+    )
+    any_host.expect_request("/2024/03/12/a/").respond_with_data(
+        "<html><head><title>A Statement</title></head></html>", content_type="text/html"
+    )
+    # No host spells this site's name: its page does.
+    any_host.expect_request("/2024/03/12/b/").respond_with_data(
+        '<html><head><meta property="og:site_name" content="National Unity Government of Myanmar">'
+        "<title>A Statement</title></head></html>",
+        content_type="text/html",
+    )
+    project = make_project(
+        tmp_path / "project",
+        """
+        [[sources]]
+        name = "PV"
+        feed = "http://progressivevoicemyanmar.org/category/statements/feed/"
+
+        [[sources]]
+        name = "NUG"
+        feed = "http://gov.nugmyanmar.org/category/statement/feed/"
+        """,
+    )
+    path = write_issue_file(project, any_host.url_for("").rstrip("/"))
+
+    report = collect(project, path, since=date(2024, 3, 7))
+
+    assert [(r.url, r.by) for r in report.added["statements"]] == [
+        (pv, ("Progressive Voice Myanmar",)),
+        (nug, ("National Unity Government of Myanmar",)),
+    ]

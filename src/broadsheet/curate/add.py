@@ -251,6 +251,16 @@ _WALLS = (
         # Facebook's /login/?next=..., Instagram's /accounts/login/, X's /i/flow/login.
         re.compile(r"[^/]+/(?:accounts/|i/flow/)?login(?:\.php)?(?:/.*)?", re.IGNORECASE),
     ),
+    _Wall(
+        # Cloudflare's (fetch.challenged knows its 403; a site may answer it as a success), DDoS-Guard's, Vercel's.
+        "bot check",
+        re.compile(
+            r"just a moment(?:\.\.\.|\u2026)?|attention required! \| cloudflare|checking your browser.*"
+            r"|ddos-guard|vercel security checkpoint",
+            re.IGNORECASE,
+        ),
+        re.compile(r"(?!)"),
+    ),
 )
 
 

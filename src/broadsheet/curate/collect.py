@@ -24,7 +24,7 @@ from .add import Archive, Page, Unusable, choose_category, make_resource, read_a
 from .edit import IssueText, NewResource
 from .feeds import Entry, Feed, FeedCache, NotAFeed, fetch_feed
 from .fetch import Fetcher, FetchError, user_agent
-from .metadata import PageMetadata, Unreadable, aggregator_of
+from .metadata import PageMetadata, Unreadable, aggregator_of, feed_publisher
 from .urls import clean, is_http, same_page
 
 Progress = Callable[[int, int, str], None]
@@ -223,7 +223,10 @@ def _resource(
     # A feed's title names who publishes it, unless its pages are an aggregator's (ReliefWeb's "Myanmar" feed):
     # then each page names its own sources. An organization the editor set for the feed wins all the same.
     by_page = isinstance(page, Page) and aggregator_of(url) is not None and bool(metadata.organizations)
-    organization = source.organization or (None if by_page else candidate.feed.title)
+    feed = candidate.feed.title
+    organization = source.organization or (
+        None if by_page or not feed else feed_publisher(feed, source.feed, metadata)
+    )
     try:
         resource, warnings = make_resource(
             settings,

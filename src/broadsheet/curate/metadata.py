@@ -121,9 +121,15 @@ _AGGREGATORS = (
         " - {place}",
     ),
 )
-_TITLED_BY_ACCOUNT = frozenset({"Facebook"})
-"""Services whose `og:title` of a post is the name of the account that posted it (`Progressive Voice`), its own
-words being its `og:description`."""
+_TITLED_BY_ACCOUNT = frozenset({"Facebook", "Telegram"})
+"""Services whose `og:title` of a post is the name of the account that posted it (`Progressive Voice`, a Telegram
+channel's `National Unity Government of Myanmar` at t.me/nugmyanmar/4321), its own words being its
+`og:description`."""
+_QUOTED_POST = re.compile(
+    r'.+? on (?:Instagram|X|Twitter|Threads): ["\u201c](?P<words>.+)["\u201d](?: / X)?', re.DOTALL
+)
+"""How Instagram and X title a post: the account's name and the post's words in quotes
+(`Progressive Voice on Instagram: "Joint statement on..."`, `PV on X: "..." / X`)."""
 POST_TITLE_COLUMNS = 100
 """How much of a post's words, when their first sentence is longer, make its title: about a long headline."""
 _SENTENCE_END = re.compile(r"(?<=[.!?\u104b])\s+|(?<=\u104b)")
@@ -199,8 +205,35 @@ def _codec(label: str) -> str | None:
         return None
 
 
+def _windows_1252_instead(error: UnicodeError) -> tuple[str, int]:
+    """A byte that is no UTF-8 read as windows-1252: a page written in it, or a stray `\x92` pasted into one."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("windows-1252", errors="replace"), error.end
+
+
+codecs.register_error("broadsheet.windows-1252", _windows_1252_instead)
+
+
+def _utf8(content: bytes) -> bool:
+    """Whether `content` is UTF-8 with something that is not ASCII, up to a character its end cuts (`max_bytes`).
+
+    Text in windows-1252 is almost never also valid UTF-8 beyond ASCII (`Ã©` would have to be written), so
+    such a page is UTF-8 whatever its label says."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(content, final=False)
+    except UnicodeDecodeError:
+        return False
+    return not content.isascii()
+
+
 def decode_html(content: bytes, content_type: str = "") -> str:
-    """The text of an HTML page: a BOM, else the header's charset, else a `<meta>` in the first 1024 bytes, else UTF-8 or windows-1252."""
+    """The text of an HTML page: a BOM, else the header's charset, else a `<meta>` in the first 1024 bytes, else UTF-8.
+
+    Servers mislabel pages: Apache's default `charset=ISO-8859-1` on a page written in UTF-8 (each Burmese
+    letter read as three Latin ones), `charset=UTF-8` on one saved in windows-1252 (each `é` read as U+FFFD). A
+    page labelled windows-1252 (or Latin-1, or ASCII) that is UTF-8 is read as UTF-8; in UTF-8, what is not
+    UTF-8 is read as windows-1252."""
     for bom, bom_codec in (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -213,12 +246,11 @@ def decode_html(content: bytes, content_type: str = "") -> str:
     if name is None:
         meta = _CHARSET.search(content[:1024])
         name = _codec(meta.group(1).decode("ascii")) if meta else None
-    if name is not None:
+    if name == "cp1252" and _utf8(content):
+        name = "utf-8"
+    if name is not None and name != "utf-8":
         return content.decode(name, errors="replace")
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return content.decode("windows-1252", errors="replace")
+    return content.decode("utf-8", errors="broadsheet.windows-1252")
 
 
 def tidy(text: str | None) -> str | None:
@@ -282,6 +314,9 @@ def read_html(text: str, url: str = "") -> PageMetadata:
     if platform in _TITLED_BY_ACCOUNT:
         # The account's name would be the title of every post it made: a reader calls a post by its words.
         title = post_title(_first(meta, "og:description") or "")
+    elif platform and title and (quoted := _QUOTED_POST.fullmatch(title)):
+        # The account's name, the same on every post, would lead each title; a reader calls a post by its words.
+        title = post_title(quoted["words"])
 
     if title and _EXTENSION.search(title):
         # A shared file's name, as Google Drive and Dropbox title its page.
@@ -313,7 +348,10 @@ def read_html(text: str, url: str = "") -> PageMetadata:
         # Its own name is no report's organization: they are left for --by, as on a service that hosts them.
         platform = aggregator.name
     if platform:
-        organizations = [name for name in organizations if not names.named(name) and name != platform]
+        # A service's name (`Medium` as a post's publisher, `Google` at docs.google.com) is no publisher; the name
+        # of a page's own space there is, though it is the site's: a Substack newsletter's, as its JSON-LD says.
+        service = _SiteNames((platform, *_PLATFORMS.values()), names.host)
+        organizations = [name for name in organizations if not service.named(name)]
     elif not organizations and site:
         organizations.append(site)
 
@@ -329,6 +367,16 @@ def read_html(text: str, url: str = "") -> PageMetadata:
     return PageMetadata(
         title, _unique(organizations), title_language(title, declared), published, platform, canonical, notes
     )
+
+
+def feed_publisher(title: str, url: str, page: PageMetadata) -> str:
+    """Who publishes the feed titled `title` at `url`: the one segment of the title that names its site, as the
+    organizations of an entry's `page` or the feed's host name it (`Statements &#8211; Progressive Voice Myanmar`, the
+    title WordPress gives a category's feed; `Progressive Voice Myanmar » Statements` in older versions); else
+    the title whole."""
+    names = _SiteNames(page.organizations, _host_label(url))
+    named = [part for part in _SEPARATORS.split(title) if names.named(part)]
+    return named[0] if len(named) == 1 and named[0] != title else title
 
 
 def aggregator_of(url: str) -> Aggregator | None:
@@ -390,10 +438,13 @@ def _text(value: Any) -> str | None:
 
 
 def _json_ld(tree: LexborHTMLParser) -> Iterator[dict[str, Any]]:
-    """Every object of the page's JSON-LD blocks, `@graph` members included; blocks that are not JSON are skipped."""
+    """Every object of the page's JSON-LD blocks, `@graph` members included; blocks that are not JSON are skipped.
+
+    A line break or tab inside a string (an excerpt as some WordPress plugins write it) is read: strict JSON
+    refuses it, and the whole block, headline and publisher with it, was lost."""
     for script in tree.css('script[type="application/ld+json"]'):
         try:
-            data = json.loads(script.text(deep=True) or "null")
+            data = json.loads(script.text(deep=True) or "null", strict=False)
         except ValueError:
             continue
         pending = data if isinstance(data, list) else [data]
