@@ -1177,6 +1177,31 @@ def test_markdown_the_email_shows_otherwise_than_meant_is_a_warning_at_its_place
     ) == [f"{FILE}:5:12: warning: footnotes.1: {markdown._STRIKE}"]
 
 
+def test_a_list_pasted_with_bullet_characters_is_a_warning_at_its_first_bullet(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # Google Docs and Word paste a list as lines starting with a bullet (Word's own U+F0B7): Markdown joins them.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          Three demands:
+          •\tStop the jet fuel;
+          •\tSanction the banks.
+
+          \uf0b7 Refer Myanmar to the ICC;
+          \uf0b7 Fund local groups.
+
+          • One point alone, a paragraph of its own.
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:5:3: warning: editorial: {markdown._BULLET.format('•')}",
+        f"{FILE}:8:3: warning: editorial: {markdown._BULLET.format(chr(0xF0B7))}",
+    ]
+
+
 def test_emphasis_markdown_does_not_read_in_burmese_is_a_warning_at_its_place(
     findings: Callable[[str], list[str]],
 ) -> None:

@@ -101,6 +101,16 @@ _EMPHASIS = (
 )
 # What is left of emphasis CommonMark did not read: `**` anywhere, or `*` or `_` touching Myanmar text.
 _UNREAD_EMPHASIS = re.compile(rf"\*\*|__|(?<=[{burmese.MYANMAR}])[*_]+|[*_]+(?=[{burmese.MYANMAR}])")
+_BULLET = (
+    "{!r} starting a line does not make a list item in Markdown: the lines are joined into one paragraph, "
+    "bullets and all; start each item on its own line with '- ' (or '1. ' for a numbered list)"
+)
+_BULLET_LINE = re.compile(
+    "^[ \t]*([\u2022\u2023\u2043\u2219\u25aa\u25cf\u25e6\u25cb\u25a0\u25a1\u27a2\u27a4\uf0a7\uf0b7\u00b7])[ \t\u00a0]",
+    re.M,
+)
+"""A line starting with a bullet that a word processor or Google Docs writes when its list is pasted as text
+(U+F0B7 and U+F0A7 are Word's Symbol-font bullets)."""
 _TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
@@ -152,6 +162,13 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
             problems.append(Problem(line, needle, _FENCE if token.markup else _CODE_BLOCK, Severity.WARNING))
         elif token.type == "inline" and token.map and _is_table(token.content):
             problems.append(Problem(line, "|", _TABLE, Severity.WARNING))
+        elif token.type == "inline" and token.map and "\n" in token.content:
+            bullet = _BULLET_LINE.search(token.content)
+            if bullet:
+                here = line + token.content.count("\n", 0, bullet.start())
+                problems.append(
+                    Problem(here, bullet.group(1), _BULLET.format(bullet.group(1)), Severity.WARNING)
+                )
         offset = 0
         for child in token.children or []:
             here = line + offset
