@@ -582,6 +582,24 @@ def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[
     ]
 
 
+def test_a_space_pasted_from_a_web_page_in_the_indentation_is_an_error_on_its_line(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # A line of no-break spaces between two paragraphs looks blank; Markdown joined the two into one.
+    message = (
+        "a no-break space (U+00A0) in the indentation, as text pasted from a web page or a word processor "
+        "carries: YAML indents with spaces only, and Markdown takes a line of it for text, not for the blank "
+        "line between paragraphs; replace it with a space"
+    )
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  First.\n  \u00a0\n  Second.\n"
+        "resources:\n  reports:\n\u00a0\u00a0- title: R\n    url: https://example.org/r\n"
+    ) == [f"{FILE}:5:3: error: {message}", f"{FILE}:9:1: error: {message}"]
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  \u3000Indented.\nresources: {}\n") == [
+        f"{FILE}:4:3: error: {message.replace('no-break space (U+00A0)', 'ideographic space (U+3000)')}"
+    ]
+
+
 def test_non_utf8_bytes_are_an_error_at_the_byte(
     write_issue: Callable[[str], Path], tmp_project: Project
 ) -> None:

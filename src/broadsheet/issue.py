@@ -472,6 +472,42 @@ def _unicode_breaks(text: str, display: str) -> list[Diagnostic]:
     return found
 
 
+_PASTED_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+"""A space of another width or that does not break (a no-break space above all), which text pasted from a web
+page or a word processor carries: to YAML and Markdown it is a character like a letter, not a space."""
+
+
+def _indentation(text: str, display: str) -> list[Diagnostic]:
+    """An error at each line indented with what YAML does not take for indentation: a tab, or a space pasted
+    from elsewhere (`_PASTED_SPACE`). A line of a block indented with a no-break space ends the block (the parser
+    then stumbles lines below), or, further in, is text: not the blank line between two paragraphs it looks."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        indent = len(line) - len(line.lstrip(" "))
+        if line.startswith("\t", indent):
+            found.append(
+                Diagnostic(display, number, indent + 1, "", "tab characters cannot indent YAML; use spaces")
+            )
+            continue
+        lead = re.match(r"\s*", line)
+        pasted = _PASTED_SPACE.search(line, 0, lead.end() if lead else 0)
+        if pasted:
+            space = pasted.group()
+            found.append(
+                Diagnostic(
+                    display,
+                    number,
+                    pasted.start() + 1,
+                    "",
+                    f"a {unicodedata.name(space).lower()} (U+{ord(space):04X}) in the indentation, as text "
+                    "pasted from a web page or a word processor carries: YAML indents with spaces only, and "
+                    "Markdown takes a line of it for text, not for the blank line between paragraphs; "
+                    "replace it with a space",
+                )
+            )
+    return found
+
+
 _CLOSE_THE_QUOTE = "close it where the value ends"
 
 
@@ -633,17 +669,7 @@ def _comment_line_before(text: str, mark: yaml.Mark) -> tuple[int, int, str] | N
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
     if any(character in text for character in _UNICODE_BREAKS):
         return None, Positions(), _unicode_breaks(text, display)
-    diagnostics = [
-        Diagnostic(
-            display,
-            number,
-            len(line) - len(line.lstrip(" ")) + 1,
-            "",
-            "tab characters cannot indent YAML; use spaces",
-        )
-        for number, line in enumerate(text.splitlines(), 1)
-        if line.lstrip(" ").startswith("\t")
-    ]
+    diagnostics = _indentation(text, display)
     if diagnostics:
         return None, Positions(), diagnostics
     loader: yaml.SafeLoader | None = None
