@@ -1220,6 +1220,48 @@ def test_a_list_pasted_with_bullet_characters_is_a_warning_at_its_first_bullet(
     ]
 
 
+def test_a_link_defined_by_name_is_an_error_at_its_definition_giving_the_link_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # Each paragraph is rendered on its own: [HRW][hrw] was shown as written and the definition left out.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          Read [the report][hrw] today.
+
+          [hrw]: https://www.hrw.org/report
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:6:3: error: editorial: {markdown._DEFINITION.format('[hrw]:', 'https://www.hrw.org/report')}"
+    ]
+
+
+def test_a_link_markdown_shows_as_written_or_a_title_it_leaves_out_is_a_warning_at_it(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          The [full text](https://example.org/Final Report.pdf) and
+          the [summary] (https://example.org/summary).[^map]
+        footnotes:
+          map: "[Map](https://example.org/map (January 2024))"
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:4:7: warning: editorial: this is shown as written, not as a link: an address cannot hold a "
+        "space; write it as %20, or the whole address between < and >",
+        f"{FILE}:5:7: warning: editorial: this is shown as written, not as a link: write the '(' of its address "
+        "right after the ']'",
+        f"{FILE}:7:13: warning: footnotes.map: {markdown._TITLE.format('January 2024')}",
+    ]
+
+
 def test_emphasis_markdown_does_not_read_in_burmese_is_a_warning_at_its_place(
     findings: Callable[[str], list[str]],
 ) -> None:

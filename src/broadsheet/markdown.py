@@ -49,6 +49,14 @@ def _inspected(text: str, inline: bool = False) -> tuple[Token, ...]:
     return tuple(_inspector.parseInline(text, {}) if inline else _inspector.parse(text, {}))
 
 
+@functools.lru_cache(maxsize=64)
+def _definitions(text: str) -> tuple[tuple[int, str], ...]:
+    """The links defined by name in `text` (`[hrw]: https://www.hrw.org/`), as (line, URL), in order."""
+    env: dict[str, Any] = {}
+    _inspector.parse(text, env)
+    return tuple(sorted((int(ref["map"][0]), str(ref["href"])) for ref in env.get("references", {}).values()))
+
+
 def link_destination(url: str) -> str:
     """`url` as written in `[text](HERE)` so that it reads back as `url`: as it is where it does (`a_(b)`), else
     between `<` and `>` (`<a)b(c>`), where a backslash, `<` and `>` are escaped."""
@@ -111,6 +119,18 @@ _BULLET_LINE = re.compile(
 )
 """A line starting with a bullet that a word processor or Google Docs writes when its list is pasted as text
 (U+F0B7 and U+F0A7 are Word's Symbol-font bullets)."""
+_DEFINITION = (
+    "{} defines a link by name, which the email leaves out: each paragraph is shown, and translated, on its own; "
+    "write the link where it is used, [its text]({}), and delete this line"
+)
+_TITLE = (
+    "the link's title {!r}, written after its address, is not shown in the email; put it in the link's text or "
+    "after the link, or delete it"
+)
+_UNREAD_LINK = re.compile(
+    r"\[[^\[\]\n]+\](?P<gap>[ \t]*\n?[ \t]*)\((?P<url>(?:https?:|mailto:|www\.)[^()\n]*)\)"
+)
+"""A link Markdown shows as written, `[text] (url)` or a URL holding a space."""
 _TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
@@ -140,6 +160,11 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
     problems: list[Problem] = []
     refs: list[tuple[str, int]] = []
     tokens = _inspected(text, inline)
+    if not inline and "]:" in text:
+        lines = text.splitlines()
+        for at, url in _definitions(text):
+            name = lines[at].lstrip().split("]:")[0] + "]:"
+            problems.append(Problem(at, name, _DEFINITION.format(name, url)))
     line = 0
     for token in tokens:
         if token.map:
@@ -192,8 +217,25 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                     problems.append(Problem(here, href, doubt, Severity.WARNING))
                 elif tracking := tracking_warning(href):
                     problems.append(Problem(here, href, tracking, Severity.WARNING))
+                if child.attrs.get("title"):
+                    problems.append(
+                        Problem(here, "](", _TITLE.format(child.attrs["title"]), Severity.WARNING)
+                    )
             elif child.type == "html_inline":
                 problems.append(Problem(here, child.content, _html_message(child.content)))
+            elif (
+                child.type == "text"
+                and "](" in child.content.replace("] (", "](")
+                and (unread_link := _UNREAD_LINK.search(child.content))
+            ):
+                problems.append(
+                    Problem(
+                        here + child.content.count("\n", 0, unread_link.start()),
+                        unread_link.group(),
+                        _unread_link_message(unread_link),
+                        Severity.WARNING,
+                    )
+                )
             elif child.type == "text" and child.content.count("~~") >= 2:
                 problems.append(Problem(here, "~~", _STRIKE, Severity.WARNING))
             elif (
@@ -216,6 +258,16 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                     )
                 )
     return problems, refs
+
+
+def _unread_link_message(found: re.Match[str]) -> str:
+    """Why the link `found` is shown as written, and what to write."""
+    if found.group("gap"):
+        return "this is shown as written, not as a link: write the '(' of its address right after the ']'"
+    return (
+        "this is shown as written, not as a link: an address cannot hold a space; write it as %20, or the whole "
+        "address between < and >"
+    )
 
 
 def unread_emphasis(text: str) -> list[str]:
