@@ -92,10 +92,34 @@ def subject_problem(value: str) -> str | None:
     return None
 
 
+_BLOCK_END = (
+    "ends with a line break, which a '>' or '|' block keeps at its end; write '>-' for the block, which folds "
+    "its lines into one and keeps none at the end"
+)
+
+
+def _block_end(value: str) -> None:
+    """A line break at the end of `value` alone: what a `>` or `|` block keeps, where `>-` was meant."""
+    if value.endswith("\n") and not _control_character(value.rstrip("\n")):
+        raise ValueError(_BLOCK_END)
+
+
 def _header_safe(value: str) -> None:
+    _block_end(value)
     problem = subject_problem(value)
     if problem:
         raise ValueError(problem)
+
+
+def _one_line(value: str) -> None:
+    """A resource's title is shown on one line: a line break in it, gone from the HTML, stayed in the text part."""
+    _block_end(value)
+    ch = _control_character(value)
+    if ch:
+        raise ValueError(
+            f"contains a line break or control character (U+{ord(ch):04X}); a title is shown on one line: write "
+            "it on one line, or as a '>-' block, which folds its lines into one"
+        )
 
 
 def _iso_date(value: Any) -> dt.date:
@@ -133,7 +157,9 @@ class ImageFile:
 class ResourceFile:
     """One item under `resources: CATEGORY:`."""
 
-    title: str = declared(nonempty=True, description="Title of the linked item, in its own language.")
+    title: str = declared(
+        nonempty=True, description="Title of the linked item, in its own language.", check=_one_line
+    )
     url: str = declared(description="Absolute http(s) URL of the item.", check=http_url)
     by: tuple[str, ...] = declared(
         (),
