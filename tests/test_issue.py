@@ -840,9 +840,27 @@ def test_impossible_date_is_an_error(findings: Callable[[str], list[str]]) -> No
     ]
 
 
-def test_date_written_another_way_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 21 December 2023\ntitle: T\neditorial: Hello.\nresources: {}\n") == [
-        f"{FILE}:1:7: error: date: Expected a date (YYYY-MM-DD) but received: '21 December 2023'"
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("21 December 2023", "; write 2023-12-21"),
+        ("December 21, 2023", "; write 2023-12-21"),
+        ("Thursday, 21st Dec. 2023", "; write 2023-12-21"),
+        ("21/12/2023", "; write 2023-12-21"),
+        ("12/21/2023", "; write 2023-12-21"),
+        ("05/12/2023", "; write 2023-12-05 or 2023-05-12, whichever day it is"),
+        ("2023/12/21", "; write 2023-12-21"),
+        ("2023-12-1", "; write 2023-12-01"),
+        ("၂၀၂၃-၁၂-၂၁", "; write 2023-12-21"),
+        ("31/02/2023", ""),
+        ("next Thursday", ""),
+    ],
+)
+def test_date_written_another_way_is_an_error_giving_the_date_to_write(
+    findings: Callable[[str], list[str]], written: str, hint: str
+) -> None:
+    assert findings(f"date: {written}\ntitle: T\neditorial: Hello.\nresources: {{}}\n") == [
+        f"{FILE}:1:7: error: date: Expected a date (YYYY-MM-DD) but received: {written!r}{hint}"
     ]
 
 

@@ -37,6 +37,7 @@ from .schema import (
     Invalid,
     Problem,
     code_problem,
+    date_hint,
     declared,
     did_you_mean,
     field_path,
@@ -130,7 +131,8 @@ def _iso_date(value: Any) -> dt.date:
             raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {value!r} ({exc})") from None
     if isinstance(value, dt.date):
         return value
-    raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {received(value)}")
+    hint = date_hint(str(value)) if isinstance(value, (str, int)) else ""
+    raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {received(value)}{hint}")
 
 
 def _no_footnotes(value: Any) -> Any:
