@@ -1607,6 +1607,35 @@ def test_resource_without_by_is_a_warning_and_the_issue_is_still_read(read: Call
     assert reading.issue.resources[0].by == ()
 
 
+def test_a_title_in_burmese_without_its_lang_is_a_warning_saying_to_add_it(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # Taken for English, it was marked lang="en" in the Burmese edition, in English fonts, and sent to translators.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Hello.
+        resources:
+          reports:
+            - title: စစ်ကောင်စီ၏ လေကြောင်းတိုက်ခိုက်မှုများ
+              url: https://example.org/a
+              by: Org
+            - title: ၂၀၂၃ ခုနှစ် အစီရင်ခံစာ
+              url: https://example.org/b
+              by: Org
+              lang: my
+            - title: Airstrikes in စစ်ကိုင်း
+              url: https://example.org/c
+              by: Org
+        """
+    ) == [
+        f"{FILE}:6:14: warning: resources.reports[0].title: this title is in Burmese, but without 'lang: my' it is "
+        "taken for English, the issue's language: the Burmese edition marks it so, sets it in English fonts and "
+        "asks translators for it; add 'lang: my' to the resource"
+    ]
+
+
 def test_organizations_written_as_one_text_are_a_warning_saying_how_to_list_them(
     findings: Callable[[str], list[str]],
 ) -> None:

@@ -1179,6 +1179,26 @@ class _Checker:
                         f"a comma, as a list of one: by: [{_quoted(by.strip())}])",
                         severity=Severity.WARNING,
                     )
+                title, source = item.get("title"), self.settings.source_locale
+                if (
+                    isinstance(title, str)
+                    and item.get("lang") is None
+                    and burmese.MYANMAR_CHAR.search(title)
+                    and source.split("_")[0] != "my"
+                ):
+                    from babel import Locale
+
+                    from .i18n import name_language  # the one rule of a name's language, for a title too
+
+                    if name_language(title, source) == "my":
+                        language = Locale.parse(source).english_name
+                        self.add(
+                            (*path, "title"),
+                            f"this title is in Burmese, but without 'lang: my' it is taken for {language}, the "
+                            f"issue's language: the Burmese edition marks it so, sets it in {language} fonts "
+                            "and asks translators for it; add 'lang: my' to the resource",
+                            severity=Severity.WARNING,
+                        )
                 url = item.get("url")
                 if isinstance(url, str) and (doubt := pasted_end(url)) and not url_problem(url):
                     self.add((*path, "url"), doubt, severity=Severity.WARNING)
