@@ -575,6 +575,49 @@ def test_a_hash_in_a_name_of_a_list_in_brackets_is_an_error_there_giving_the_lin
     ]
 
 
+def test_a_line_of_a_block_indented_less_than_the_block_is_an_error_at_it_saying_how_far_to_indent(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # The parser said 'expected <block end>, but found '<scalar>'' there, or 'could not find expected ':'' below.
+    message = (
+        "not valid YAML: this line is indented less than the lines above it in the block '{}' ({} spaces), so "
+        "YAML ends the block before it; indent it by {} spaces, as they are"
+    )
+    editorial = (
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  First.\n\n{}Second.\n\n  Third.\nresources: {{}}\n"
+    )
+    assert findings(editorial.format(" ")) == [f"{FILE}:6:2: error: {message.format('editorial: |', 2, 2)}"]
+    assert findings(editorial.format("")) == [f"{FILE}:6:1: error: {message.format('editorial: |', 2, 2)}"]
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: x
+        resources:
+          reports:
+            - title: A
+              url: https://example.org/a
+              by: >-
+                Org A and
+              Org B
+        """
+    ) == [f"{FILE}:10:7: error: {message.format('by: >-', 8, 8)}"]
+
+
+@pytest.mark.parametrize("indent", [3, 5])
+def test_an_item_of_a_list_indented_otherwise_than_the_one_above_is_an_error_at_it(
+    findings: Callable[[str], list[str]], indent: int
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  reports:\n"
+        "    - title: A\n      url: https://example.org/a\n\n"
+        f"{' ' * indent}- title: B\n      url: https://example.org/b\n"
+    ) == [
+        f"{FILE}:9:{indent + 1}: error: not valid YAML: this item is indented {indent} spaces, the item above it "
+        "(line 6) 4; indent it by 4 spaces, as it is"
+    ]
+
+
 def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\nresources:\n\treports: []\n  \tstatements: []\n") == [
         f"{FILE}:3:1: error: tab characters cannot indent YAML; use spaces",

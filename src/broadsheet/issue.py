@@ -694,6 +694,71 @@ def _comment_line_before(text: str, mark: yaml.Mark) -> tuple[int, int, str] | N
     return number + 1, indent + 1, _comment_line_message(comment.group(1), found.group("key").strip("'\""))
 
 
+_BLOCK_KEY = re.compile(
+    r"(?P<lead>[ ]*)(?:-[ ]+)*(?P<key>[\w-]+|\"[^\"\n]*\"|'[^'\n]*')[ ]*:[ ]+(?P<sign>[|>][-+0-9]*)[ ]*(?:#.*)?"
+)
+"""A line opening a block: `editorial: |`, `summary: >-`."""
+
+
+def _outdented_in_block(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, int, str] | None:
+    """Where a line of a `|` or `>` block is indented less than the lines above it (a paragraph of the editorial
+    pasted at the margin), and what to write: YAML ends the block there and reads the line as what comes after
+    it, saying only `expected <block end>` or `could not find expected ':'`, a line or more below."""
+    lines = text.splitlines()
+    for mark in (exc.context_mark, exc.problem_mark):
+        number = mark.line if mark else len(lines)
+        if number >= len(lines) or not lines[number].strip():
+            continue
+        line = lines[number]
+        indent = len(line) - len(line.lstrip(" "))
+        if line.lstrip(" ").startswith("- ") or _KEY_AND_VALUE.fullmatch(line) or line.rstrip().endswith(":"):
+            continue  # a list item or a field: written where it belongs, it may be
+        block = None
+        for above in range(number - 1, -1, -1):
+            if not lines[above].strip():
+                continue
+            above_indent = len(lines[above]) - len(lines[above].lstrip(" "))
+            opening = _BLOCK_KEY.fullmatch(lines[above])
+            if opening and block is not None and above_indent < block:
+                if indent >= block:
+                    break
+                key = opening.group("key").strip("'\"")
+                return (
+                    number + 1,
+                    indent + 1,
+                    f"not valid YAML: this line is indented less than the lines above it in the block "
+                    f"'{key}: {opening.group('sign')}' ({block} spaces), so YAML ends the block before it; "
+                    f"indent it by {block} spaces, as they are",
+                )
+            if block is not None and above_indent < block:
+                break
+            block = above_indent if block is None else min(block, above_indent)
+    return None
+
+
+def _item_misindented(text: str, mark: yaml.Mark) -> tuple[int, int, str] | None:
+    """Where an item of a list (`- title: ...`) is indented otherwise than the item before it, and what to
+    write: the parser says only `expected <block end>, but found '<block sequence start>'`."""
+    lines = text.splitlines()
+    if mark.line >= len(lines) or not lines[mark.line][mark.column :].startswith("- "):
+        return None
+    for above in range(mark.line - 1, -1, -1):
+        before = lines[above].lstrip(" ")
+        indent = len(lines[above]) - len(before)
+        if not before or before.startswith("#"):
+            continue
+        if before.startswith("- ") and indent != mark.column:
+            return (
+                mark.line + 1,
+                mark.column + 1,
+                f"not valid YAML: this item is indented {mark.column} spaces, the item above it (line {above + 1}) "
+                f"{indent}; indent it by {indent} spaces, as it is",
+            )
+        if before.startswith("- ") or indent < mark.column:
+            return None
+    return None
+
+
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
     if any(character in text for character in _UNICODE_BREAKS):
         return None, Positions(), _unicode_breaks(text, display)
@@ -736,6 +801,8 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
             readable := _quote_it(text, mark, problem)
             or _comment_in_brackets(text, exc)
             or _comment_line_before(text, mark)
+            or _outdented_in_block(text, exc)
+            or _item_misindented(text, mark)
         ):
             line, col, message = readable
             return None, Positions(), [Diagnostic(display, line, col, "", message)]
