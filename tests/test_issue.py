@@ -1927,3 +1927,11 @@ def test_empty_footnotes_and_empty_categories_mean_none(write_issue, tmp_project
     assert reading.issue is not None
     assert reading.issue.footnotes == ()
     assert [(c.key, c.resources) for c in reading.issue.categories] == [("statements", ()), ("reports", ())]
+
+
+def test_resources_left_empty_mean_none(read: Callable[[str], Reading]) -> None:
+    # It was 'Expected a mapping but received: nothing (null)', where `resources: {}` and `reports:` mean none.
+    reading = read("date: 2023-12-21\ntitle: T\neditorial: x\nresources:   # none this week\n")
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.categories == ()

@@ -141,7 +141,9 @@ def _no_footnotes(value: Any) -> Any:
 
 
 def _empty_categories(value: Any) -> Any:
-    """A category left empty (`reports:`) has no items this week."""
+    """A category left empty (`reports:`) has no items this week, and `resources:` left empty no category has."""
+    if value is None:
+        return {}
     if isinstance(value, dict):
         return {key: [] if items is None else items for key, items in value.items()}
     return value
