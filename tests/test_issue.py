@@ -860,6 +860,17 @@ def test_unknown_resource_key_suggests_a_resource_field(findings: Callable[[str]
     ]
 
 
+def test_a_field_written_in_capitals_suggests_the_field(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n"
+        "    - title: R\n      URL: https://example.org/r\n      url: https://example.org/r\n      By: Org\n"
+    ) == [
+        f"{FILE}:6:7: warning: resources.reports[0]: resource has no 'by': readers will not see who published it",
+        f"{FILE}:7:7: error: resources.reports[0].URL: unknown field 'URL'; did you mean 'url'?",
+        f"{FILE}:9:7: error: resources.reports[0].By: unknown field 'By'; did you mean 'by'?",
+    ]
+
+
 def test_unknown_image_key_suggests_an_image_field(findings: Callable[[str], list[str]]) -> None:
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: Hello.\nimage:\n  src: https://example.org/i.jpg\n  alt: A\n  salt: B\nresources: {}\n"

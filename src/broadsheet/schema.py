@@ -64,7 +64,10 @@ def received(value: Any) -> str:
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     import difflib  # 2 ms to import, needed only for a mistake
 
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    # difflib compares characters as written: 'URL' is nothing like 'url' to it.
+    match = [choice for choice in choices if choice.lower() == word.lower()]
+    match = match or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
 
 
