@@ -885,6 +885,16 @@ def test_unknown_language_code_is_an_error(findings: Callable[[str], list[str]])
     ]
 
 
+def test_a_language_written_by_its_name_is_an_error_giving_its_code(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - {title: R, url: 'https://example.org/r', by: O, lang: Burmese}\n"
+    ) == [
+        f"{FILE}:6:61: error: resources.reports[0].lang: Expected a language code such as 'en' or 'my' but received: 'Burmese'; write 'my'"
+    ]
+
+
 # -- Dates ---------------------------------------------------------------------------
 
 
@@ -906,6 +916,7 @@ def test_impossible_date_is_an_error(findings: Callable[[str], list[str]]) -> No
         ("2023/12/21", "; write 2023-12-21"),
         ("2023-12-1", "; write 2023-12-01"),
         ("၂၀၂၃-၁၂-၂၁", "; write 2023-12-21"),
+        ("“2023-12-21”", "; write 2023-12-21"),
         ("31/02/2023", ""),
         ("next Thursday", ""),
     ],

@@ -206,7 +206,9 @@ def code_problem(code: str, kind: str = "language", written: str = "as in `local
     the code as written: `my-MM`, `MY` or `mya` would make a Burmese title foreign to the Burmese edition."""
     locale = written_locale(code)
     if locale is None:
-        return f"Expected a {kind} code such as 'en' or 'my' but received: {code!r}"
+        named = [key for key, name in Locale("en").languages.items() if name.lower() == code.strip().lower()]
+        hint = f"; write {named[0]!r}" if named else ""
+        return f"Expected a {kind} code such as 'en' or 'my' but received: {code!r}{hint}"
     if code != str(locale):
         alone = f" (or {locale.language!r} for the language alone)" if str(locale) != locale.language else ""
         return (
@@ -421,7 +423,9 @@ def date_hint(written: str) -> str:
     """What to write for a date written another way than YYYY-MM-DD (`December 21, 2023`, `21/12/2023`, in
     Burmese digits): `; write 2023-12-21`, or both days where the order of day and month is unsaid
     (`05/12/2023`); empty when `written` reads as no day."""
-    text = written.strip().lower()
+    text = (
+        written.strip().strip("\"'\u201c\u201d\u2018\u2019").lower()
+    )  # curly quotes pasted around it are no YAML quotes
     days: list[tuple[int, int, int]] = []
     if numbers := _NUMBERS.fullmatch(text):
         first, second, third = (int(part) for part in numbers.groups())
