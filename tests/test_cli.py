@@ -178,8 +178,8 @@ def test_next_publication_day(today: date, expected: date) -> None:
     ("args", "message"),
     [
         (("new", "2024-02-30"), "Invalid value for '[DATE]': Expected a date (YYYY-MM-DD) but received: '2024-02-30' (no such day)"),
-        (("new", "2024-2-5"), "Invalid value for '[DATE]': Expected a date (YYYY-MM-DD) but received: '2024-2-5'"),
-        (("new", "20240104"), "Invalid value for '[DATE]': Expected a date (YYYY-MM-DD) but received: '20240104'"),
+        (("new", "2024-2-5"), "Invalid value for '[DATE]': Expected a date (YYYY-MM-DD) but received: '2024-2-5'; write 2024-02-05"),
+        (("new", "20240104"), "Invalid value for '[DATE]': Expected a date (YYYY-MM-DD) but received: '20240104'; write 2024-01-04"),
         (("site", "--until", "2024-13-01"), "Invalid value for '--until': Expected a date (YYYY-MM-DD) but received: '2024-13-01' (no such day)"),
         (("collect", "issues/x.yaml", "--since", "yesterday"), "Invalid value for '--since': Expected a date (YYYY-MM-DD) but received: 'yesterday'"),
         (("report", "20240104"), "ISSUE: Expected a date such as 2024-01-04 or an issue file but received: '20240104'"),

@@ -575,10 +575,71 @@ def test_a_hash_in_a_name_of_a_list_in_brackets_is_an_error_there_giving_the_lin
     ]
 
 
+def test_a_line_of_a_block_indented_less_than_the_block_is_an_error_at_it_saying_how_far_to_indent(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # The parser said 'expected <block end>, but found '<scalar>'' there, or 'could not find expected ':'' below.
+    message = (
+        "not valid YAML: this line is indented less than the lines above it in the block '{}' ({} spaces), so "
+        "YAML ends the block before it; indent it by {} spaces, as they are"
+    )
+    editorial = (
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  First.\n\n{}Second.\n\n  Third.\nresources: {{}}\n"
+    )
+    assert findings(editorial.format(" ")) == [f"{FILE}:6:2: error: {message.format('editorial: |', 2, 2)}"]
+    assert findings(editorial.format("")) == [f"{FILE}:6:1: error: {message.format('editorial: |', 2, 2)}"]
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: x
+        resources:
+          reports:
+            - title: A
+              url: https://example.org/a
+              by: >-
+                Org A and
+              Org B
+        """
+    ) == [f"{FILE}:10:7: error: {message.format('by: >-', 8, 8)}"]
+
+
+@pytest.mark.parametrize("indent", [3, 5])
+def test_an_item_of_a_list_indented_otherwise_than_the_one_above_is_an_error_at_it(
+    findings: Callable[[str], list[str]], indent: int
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: x\nresources:\n  reports:\n"
+        "    - title: A\n      url: https://example.org/a\n\n"
+        f"{' ' * indent}- title: B\n      url: https://example.org/b\n"
+    ) == [
+        f"{FILE}:9:{indent + 1}: error: not valid YAML: this item is indented {indent} spaces, the item above it "
+        "(line 6) 4; indent it by 4 spaces, as it is"
+    ]
+
+
 def test_tab_indentation_is_an_error_on_its_line(findings: Callable[[str], list[str]]) -> None:
     assert findings("date: 2023-12-21\nresources:\n\treports: []\n  \tstatements: []\n") == [
         f"{FILE}:3:1: error: tab characters cannot indent YAML; use spaces",
         f"{FILE}:4:3: error: tab characters cannot indent YAML; use spaces",
+    ]
+
+
+def test_a_space_pasted_from_a_web_page_in_the_indentation_is_an_error_on_its_line(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # A line of no-break spaces between two paragraphs looks blank; Markdown joined the two into one.
+    message = (
+        "a no-break space (U+00A0) in the indentation, as text pasted from a web page or a word processor "
+        "carries: YAML indents with spaces only, and Markdown takes a line of it for text, not for the blank "
+        "line between paragraphs; replace it with a space"
+    )
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: |\n  First.\n  \u00a0\n  Second.\n"
+        "resources:\n  reports:\n\u00a0\u00a0- title: R\n    url: https://example.org/r\n"
+    ) == [f"{FILE}:5:3: error: {message}", f"{FILE}:9:1: error: {message}"]
+    assert findings("date: 2023-12-21\ntitle: T\neditorial: |\n  \u3000Indented.\nresources: {}\n") == [
+        f"{FILE}:4:3: error: {message.replace('no-break space (U+00A0)', 'ideographic space (U+3000)')}"
     ]
 
 
@@ -799,6 +860,17 @@ def test_unknown_resource_key_suggests_a_resource_field(findings: Callable[[str]
     ]
 
 
+def test_a_field_written_in_capitals_suggests_the_field(findings: Callable[[str], list[str]]) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n"
+        "    - title: R\n      URL: https://example.org/r\n      url: https://example.org/r\n      By: Org\n"
+    ) == [
+        f"{FILE}:6:7: warning: resources.reports[0]: resource has no 'by': readers will not see who published it",
+        f"{FILE}:7:7: error: resources.reports[0].URL: unknown field 'URL'; did you mean 'url'?",
+        f"{FILE}:9:7: error: resources.reports[0].By: unknown field 'By'; did you mean 'by'?",
+    ]
+
+
 def test_unknown_image_key_suggests_an_image_field(findings: Callable[[str], list[str]]) -> None:
     assert findings(
         "date: 2023-12-21\ntitle: T\neditorial: Hello.\nimage:\n  src: https://example.org/i.jpg\n  alt: A\n  salt: B\nresources: {}\n"
@@ -813,6 +885,16 @@ def test_unknown_language_code_is_an_error(findings: Callable[[str], list[str]])
     ]
 
 
+def test_a_language_written_by_its_name_is_an_error_giving_its_code(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n    - {title: R, url: 'https://example.org/r', by: O, lang: Burmese}\n"
+    ) == [
+        f"{FILE}:6:61: error: resources.reports[0].lang: Expected a language code such as 'en' or 'my' but received: 'Burmese'; write 'my'"
+    ]
+
+
 # -- Dates ---------------------------------------------------------------------------
 
 
@@ -822,9 +904,28 @@ def test_impossible_date_is_an_error(findings: Callable[[str], list[str]]) -> No
     ]
 
 
-def test_date_written_another_way_is_an_error(findings: Callable[[str], list[str]]) -> None:
-    assert findings("date: 21 December 2023\ntitle: T\neditorial: Hello.\nresources: {}\n") == [
-        f"{FILE}:1:7: error: date: Expected a date (YYYY-MM-DD) but received: '21 December 2023'"
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("21 December 2023", "; write 2023-12-21"),
+        ("December 21, 2023", "; write 2023-12-21"),
+        ("Thursday, 21st Dec. 2023", "; write 2023-12-21"),
+        ("21/12/2023", "; write 2023-12-21"),
+        ("12/21/2023", "; write 2023-12-21"),
+        ("05/12/2023", "; write 2023-12-05 or 2023-05-12, whichever day it is"),
+        ("2023/12/21", "; write 2023-12-21"),
+        ("2023-12-1", "; write 2023-12-01"),
+        ("၂၀၂၃-၁၂-၂၁", "; write 2023-12-21"),
+        ("“2023-12-21”", "; write 2023-12-21"),
+        ("31/02/2023", ""),
+        ("next Thursday", ""),
+    ],
+)
+def test_date_written_another_way_is_an_error_giving_the_date_to_write(
+    findings: Callable[[str], list[str]], written: str, hint: str
+) -> None:
+    assert findings(f"date: {written}\ntitle: T\neditorial: Hello.\nresources: {{}}\n") == [
+        f"{FILE}:1:7: error: date: Expected a date (YYYY-MM-DD) but received: {written!r}{hint}"
     ]
 
 
@@ -1177,6 +1278,73 @@ def test_markdown_the_email_shows_otherwise_than_meant_is_a_warning_at_its_place
     ) == [f"{FILE}:5:12: warning: footnotes.1: {markdown._STRIKE}"]
 
 
+def test_a_list_pasted_with_bullet_characters_is_a_warning_at_its_first_bullet(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # Google Docs and Word paste a list as lines starting with a bullet (Word's own U+F0B7): Markdown joins them.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          Three demands:
+          •\tStop the jet fuel;
+          •\tSanction the banks.
+
+          \uf0b7 Refer Myanmar to the ICC;
+          \uf0b7 Fund local groups.
+
+          • One point alone, a paragraph of its own.
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:5:3: warning: editorial: {markdown._BULLET.format('•')}",
+        f"{FILE}:8:3: warning: editorial: {markdown._BULLET.format(chr(0xF0B7))}",
+    ]
+
+
+def test_a_link_defined_by_name_is_an_error_at_its_definition_giving_the_link_to_write(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # Each paragraph is rendered on its own: [HRW][hrw] was shown as written and the definition left out.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          Read [the report][hrw] today.
+
+          [hrw]: https://www.hrw.org/report
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:6:3: error: editorial: {markdown._DEFINITION.format('[hrw]:', 'https://www.hrw.org/report')}"
+    ]
+
+
+def test_a_link_markdown_shows_as_written_or_a_title_it_leaves_out_is_a_warning_at_it(
+    findings: Callable[[str], list[str]],
+) -> None:
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: |
+          The [full text](https://example.org/Final Report.pdf) and
+          the [summary] (https://example.org/summary).[^map]
+        footnotes:
+          map: "[Map](https://example.org/map (January 2024))"
+        resources: {}
+        """
+    ) == [
+        f"{FILE}:4:7: warning: editorial: this is shown as written, not as a link: an address cannot hold a "
+        "space; write it as %20, or the whole address between < and >",
+        f"{FILE}:5:7: warning: editorial: this is shown as written, not as a link: write the '(' of its address "
+        "right after the ']'",
+        f"{FILE}:7:13: warning: footnotes.map: {markdown._TITLE.format('January 2024')}",
+    ]
+
+
 def test_emphasis_markdown_does_not_read_in_burmese_is_a_warning_at_its_place(
     findings: Callable[[str], list[str]],
 ) -> None:
@@ -1450,6 +1618,45 @@ def test_unicode_line_separator_in_the_author_is_an_error(findings: Callable[[st
     ]
 
 
+def test_a_title_written_as_a_block_keeping_its_line_break_is_an_error_saying_to_write_a_folded_one(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # `>` keeps a line break at the end, `|` every one: a resource's title came out on two lines in the text part.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: >
+          A Title Wrapped
+          Over Two Lines
+        editorial: Hello.
+        resources:
+          reports:
+            - title: >
+                A long title that an editor
+                wrapped
+              url: https://example.org/a
+              by: Org
+            - title: |
+                Two lines
+                kept
+              url: https://example.org/b
+              by: Org
+            - title: >-
+                Folded into
+                one line
+              url: https://example.org/c
+              by: Org
+        """
+    ) == [
+        f"{FILE}:2:8: error: title: ends with a line break, which a '>' or '|' block keeps at its end; write "
+        "'>-' for the block, which folds its lines into one and keeps none at the end",
+        f"{FILE}:8:14: error: resources.reports[0].title: ends with a line break, which a '>' or '|' block keeps "
+        "at its end; write '>-' for the block, which folds its lines into one and keeps none at the end",
+        f"{FILE}:13:14: error: resources.reports[1].title: contains a line break or control character (U+000A); "
+        "a title is shown on one line: write it on one line, or as a '>-' block, which folds its lines into one",
+    ]
+
+
 # -- Warnings do not stop an issue ----------------------------------------------------------
 
 
@@ -1463,6 +1670,35 @@ def test_resource_without_by_is_a_warning_and_the_issue_is_still_read(read: Call
     assert reading.errors == []
     assert reading.issue is not None
     assert reading.issue.resources[0].by == ()
+
+
+def test_a_title_in_burmese_without_its_lang_is_a_warning_saying_to_add_it(
+    findings: Callable[[str], list[str]],
+) -> None:
+    # Taken for English, it was marked lang="en" in the Burmese edition, in English fonts, and sent to translators.
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Hello.
+        resources:
+          reports:
+            - title: စစ်ကောင်စီ၏ လေကြောင်းတိုက်ခိုက်မှုများ
+              url: https://example.org/a
+              by: Org
+            - title: ၂၀၂၃ ခုနှစ် အစီရင်ခံစာ
+              url: https://example.org/b
+              by: Org
+              lang: my
+            - title: Airstrikes in စစ်ကိုင်း
+              url: https://example.org/c
+              by: Org
+        """
+    ) == [
+        f"{FILE}:6:14: warning: resources.reports[0].title: this title is in Burmese, but without 'lang: my' it is "
+        "taken for English, the issue's language: the Burmese edition marks it so, sets it in English fonts and "
+        "asks translators for it; add 'lang: my' to the resource"
+    ]
 
 
 def test_organizations_written_as_one_text_are_a_warning_saying_how_to_list_them(
@@ -1713,3 +1949,11 @@ def test_empty_footnotes_and_empty_categories_mean_none(write_issue, tmp_project
     assert reading.issue is not None
     assert reading.issue.footnotes == ()
     assert [(c.key, c.resources) for c in reading.issue.categories] == [("statements", ()), ("reports", ())]
+
+
+def test_resources_left_empty_mean_none(read: Callable[[str], Reading]) -> None:
+    # It was 'Expected a mapping but received: nothing (null)', where `resources: {}` and `reports:` mean none.
+    reading = read("date: 2023-12-21\ntitle: T\neditorial: x\nresources:   # none this week\n")
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.categories == ()

@@ -549,7 +549,7 @@ def test_a_category_key_may_not_be_a_footnotes_anchor(tmp_path: Path) -> None:
             "mm",
             "Expected a language code such as 'en' or 'my' but received: 'mm'; did you mean 'my'? ('MM' is a country)",
         ),
-        ("burmese", "Expected a language code such as 'en' or 'my' but received: 'burmese'"),
+        ("burmese", "Expected a language code such as 'en' or 'my' but received: 'burmese'; write 'my'"),
         (
             "My",
             "Expected a language code written as in `locales` ('en', 'my', 'pt_BR') but received: 'My'; write 'my'",

@@ -37,6 +37,7 @@ from .schema import (
     Invalid,
     Problem,
     code_problem,
+    date_hint,
     declared,
     did_you_mean,
     field_path,
@@ -92,10 +93,34 @@ def subject_problem(value: str) -> str | None:
     return None
 
 
+_BLOCK_END = (
+    "ends with a line break, which a '>' or '|' block keeps at its end; write '>-' for the block, which folds "
+    "its lines into one and keeps none at the end"
+)
+
+
+def _block_end(value: str) -> None:
+    """A line break at the end of `value` alone: what a `>` or `|` block keeps, where `>-` was meant."""
+    if value.endswith("\n") and not _control_character(value.rstrip("\n")):
+        raise ValueError(_BLOCK_END)
+
+
 def _header_safe(value: str) -> None:
+    _block_end(value)
     problem = subject_problem(value)
     if problem:
         raise ValueError(problem)
+
+
+def _one_line(value: str) -> None:
+    """A resource's title is shown on one line: a line break in it, gone from the HTML, stayed in the text part."""
+    _block_end(value)
+    ch = _control_character(value)
+    if ch:
+        raise ValueError(
+            f"contains a line break or control character (U+{ord(ch):04X}); a title is shown on one line: write "
+            "it on one line, or as a '>-' block, which folds its lines into one"
+        )
 
 
 def _iso_date(value: Any) -> dt.date:
@@ -106,7 +131,8 @@ def _iso_date(value: Any) -> dt.date:
             raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {value!r} ({exc})") from None
     if isinstance(value, dt.date):
         return value
-    raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {received(value)}")
+    hint = date_hint(str(value)) if isinstance(value, (str, int)) else ""
+    raise ValueError(f"Expected a date (YYYY-MM-DD) but received: {received(value)}{hint}")
 
 
 def _no_footnotes(value: Any) -> Any:
@@ -115,7 +141,9 @@ def _no_footnotes(value: Any) -> Any:
 
 
 def _empty_categories(value: Any) -> Any:
-    """A category left empty (`reports:`) has no items this week."""
+    """A category left empty (`reports:`) has no items this week, and `resources:` left empty no category has."""
+    if value is None:
+        return {}
     if isinstance(value, dict):
         return {key: [] if items is None else items for key, items in value.items()}
     return value
@@ -133,7 +161,9 @@ class ImageFile:
 class ResourceFile:
     """One item under `resources: CATEGORY:`."""
 
-    title: str = declared(nonempty=True, description="Title of the linked item, in its own language.")
+    title: str = declared(
+        nonempty=True, description="Title of the linked item, in its own language.", check=_one_line
+    )
     url: str = declared(description="Absolute http(s) URL of the item.", check=http_url)
     by: tuple[str, ...] = declared(
         (),
@@ -472,6 +502,42 @@ def _unicode_breaks(text: str, display: str) -> list[Diagnostic]:
     return found
 
 
+_PASTED_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+"""A space of another width or that does not break (a no-break space above all), which text pasted from a web
+page or a word processor carries: to YAML and Markdown it is a character like a letter, not a space."""
+
+
+def _indentation(text: str, display: str) -> list[Diagnostic]:
+    """An error at each line indented with what YAML does not take for indentation: a tab, or a space pasted
+    from elsewhere (`_PASTED_SPACE`). A line of a block indented with a no-break space ends the block (the parser
+    then stumbles lines below), or, further in, is text: not the blank line between two paragraphs it looks."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        indent = len(line) - len(line.lstrip(" "))
+        if line.startswith("\t", indent):
+            found.append(
+                Diagnostic(display, number, indent + 1, "", "tab characters cannot indent YAML; use spaces")
+            )
+            continue
+        lead = re.match(r"\s*", line)
+        pasted = _PASTED_SPACE.search(line, 0, lead.end() if lead else 0)
+        if pasted:
+            space = pasted.group()
+            found.append(
+                Diagnostic(
+                    display,
+                    number,
+                    pasted.start() + 1,
+                    "",
+                    f"a {unicodedata.name(space).lower()} (U+{ord(space):04X}) in the indentation, as text "
+                    "pasted from a web page or a word processor carries: YAML indents with spaces only, and "
+                    "Markdown takes a line of it for text, not for the blank line between paragraphs; "
+                    "replace it with a space",
+                )
+            )
+    return found
+
+
 _CLOSE_THE_QUOTE = "close it where the value ends"
 
 
@@ -630,20 +696,75 @@ def _comment_line_before(text: str, mark: yaml.Mark) -> tuple[int, int, str] | N
     return number + 1, indent + 1, _comment_line_message(comment.group(1), found.group("key").strip("'\""))
 
 
+_BLOCK_KEY = re.compile(
+    r"(?P<lead>[ ]*)(?:-[ ]+)*(?P<key>[\w-]+|\"[^\"\n]*\"|'[^'\n]*')[ ]*:[ ]+(?P<sign>[|>][-+0-9]*)[ ]*(?:#.*)?"
+)
+"""A line opening a block: `editorial: |`, `summary: >-`."""
+
+
+def _outdented_in_block(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, int, str] | None:
+    """Where a line of a `|` or `>` block is indented less than the lines above it (a paragraph of the editorial
+    pasted at the margin), and what to write: YAML ends the block there and reads the line as what comes after
+    it, saying only `expected <block end>` or `could not find expected ':'`, a line or more below."""
+    lines = text.splitlines()
+    for mark in (exc.context_mark, exc.problem_mark):
+        number = mark.line if mark else len(lines)
+        if number >= len(lines) or not lines[number].strip():
+            continue
+        line = lines[number]
+        indent = len(line) - len(line.lstrip(" "))
+        if line.lstrip(" ").startswith("- ") or _KEY_AND_VALUE.fullmatch(line) or line.rstrip().endswith(":"):
+            continue  # a list item or a field: written where it belongs, it may be
+        block = None
+        for above in range(number - 1, -1, -1):
+            if not lines[above].strip():
+                continue
+            above_indent = len(lines[above]) - len(lines[above].lstrip(" "))
+            opening = _BLOCK_KEY.fullmatch(lines[above])
+            if opening and block is not None and above_indent < block:
+                if indent >= block:
+                    break
+                key = opening.group("key").strip("'\"")
+                return (
+                    number + 1,
+                    indent + 1,
+                    f"not valid YAML: this line is indented less than the lines above it in the block "
+                    f"'{key}: {opening.group('sign')}' ({block} spaces), so YAML ends the block before it; "
+                    f"indent it by {block} spaces, as they are",
+                )
+            if block is not None and above_indent < block:
+                break
+            block = above_indent if block is None else min(block, above_indent)
+    return None
+
+
+def _item_misindented(text: str, mark: yaml.Mark) -> tuple[int, int, str] | None:
+    """Where an item of a list (`- title: ...`) is indented otherwise than the item before it, and what to
+    write: the parser says only `expected <block end>, but found '<block sequence start>'`."""
+    lines = text.splitlines()
+    if mark.line >= len(lines) or not lines[mark.line][mark.column :].startswith("- "):
+        return None
+    for above in range(mark.line - 1, -1, -1):
+        before = lines[above].lstrip(" ")
+        indent = len(lines[above]) - len(before)
+        if not before or before.startswith("#"):
+            continue
+        if before.startswith("- ") and indent != mark.column:
+            return (
+                mark.line + 1,
+                mark.column + 1,
+                f"not valid YAML: this item is indented {mark.column} spaces, the item above it (line {above + 1}) "
+                f"{indent}; indent it by {indent} spaces, as it is",
+            )
+        if before.startswith("- ") or indent < mark.column:
+            return None
+    return None
+
+
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
     if any(character in text for character in _UNICODE_BREAKS):
         return None, Positions(), _unicode_breaks(text, display)
-    diagnostics = [
-        Diagnostic(
-            display,
-            number,
-            len(line) - len(line.lstrip(" ")) + 1,
-            "",
-            "tab characters cannot indent YAML; use spaces",
-        )
-        for number, line in enumerate(text.splitlines(), 1)
-        if line.lstrip(" ").startswith("\t")
-    ]
+    diagnostics = _indentation(text, display)
     if diagnostics:
         return None, Positions(), diagnostics
     loader: yaml.SafeLoader | None = None
@@ -682,6 +803,8 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
             readable := _quote_it(text, mark, problem)
             or _comment_in_brackets(text, exc)
             or _comment_line_before(text, mark)
+            or _outdented_in_block(text, exc)
+            or _item_misindented(text, mark)
         ):
             line, col, message = readable
             return None, Positions(), [Diagnostic(display, line, col, "", message)]
@@ -1125,6 +1248,26 @@ class _Checker:
                         f"a comma, as a list of one: by: [{_quoted(by.strip())}])",
                         severity=Severity.WARNING,
                     )
+                title, source = item.get("title"), self.settings.source_locale
+                if (
+                    isinstance(title, str)
+                    and item.get("lang") is None
+                    and burmese.MYANMAR_CHAR.search(title)
+                    and source.split("_")[0] != "my"
+                ):
+                    from babel import Locale
+
+                    from .i18n import name_language  # the one rule of a name's language, for a title too
+
+                    if name_language(title, source) == "my":
+                        language = Locale.parse(source).english_name
+                        self.add(
+                            (*path, "title"),
+                            f"this title is in Burmese, but without 'lang: my' it is taken for {language}, the "
+                            f"issue's language: the Burmese edition marks it so, sets it in {language} fonts "
+                            "and asks translators for it; add 'lang: my' to the resource",
+                            severity=Severity.WARNING,
+                        )
                 url = item.get("url")
                 if isinstance(url, str) and (doubt := pasted_end(url)) and not url_problem(url):
                     self.add((*path, "url"), doubt, severity=Severity.WARNING)

@@ -49,6 +49,14 @@ def _inspected(text: str, inline: bool = False) -> tuple[Token, ...]:
     return tuple(_inspector.parseInline(text, {}) if inline else _inspector.parse(text, {}))
 
 
+@functools.lru_cache(maxsize=64)
+def _definitions(text: str) -> tuple[tuple[int, str], ...]:
+    """The links defined by name in `text` (`[hrw]: https://www.hrw.org/`), as (line, URL), in order."""
+    env: dict[str, Any] = {}
+    _inspector.parse(text, env)
+    return tuple(sorted((int(ref["map"][0]), str(ref["href"])) for ref in env.get("references", {}).values()))
+
+
 def link_destination(url: str) -> str:
     """`url` as written in `[text](HERE)` so that it reads back as `url`: as it is where it does (`a_(b)`), else
     between `<` and `>` (`<a)b(c>`), where a backslash, `<` and `>` are escaped."""
@@ -101,6 +109,28 @@ _EMPHASIS = (
 )
 # What is left of emphasis CommonMark did not read: `**` anywhere, or `*` or `_` touching Myanmar text.
 _UNREAD_EMPHASIS = re.compile(rf"\*\*|__|(?<=[{burmese.MYANMAR}])[*_]+|[*_]+(?=[{burmese.MYANMAR}])")
+_BULLET = (
+    "{!r} starting a line does not make a list item in Markdown: the lines are joined into one paragraph, "
+    "bullets and all; start each item on its own line with '- ' (or '1. ' for a numbered list)"
+)
+_BULLET_LINE = re.compile(
+    "^[ \t]*([\u2022\u2023\u2043\u2219\u25aa\u25cf\u25e6\u25cb\u25a0\u25a1\u27a2\u27a4\uf0a7\uf0b7\u00b7])[ \t\u00a0]",
+    re.M,
+)
+"""A line starting with a bullet that a word processor or Google Docs writes when its list is pasted as text
+(U+F0B7 and U+F0A7 are Word's Symbol-font bullets)."""
+_DEFINITION = (
+    "{} defines a link by name, which the email leaves out: each paragraph is shown, and translated, on its own; "
+    "write the link where it is used, [its text]({}), and delete this line"
+)
+_TITLE = (
+    "the link's title {!r}, written after its address, is not shown in the email; put it in the link's text or "
+    "after the link, or delete it"
+)
+_UNREAD_LINK = re.compile(
+    r"\[[^\[\]\n]+\](?P<gap>[ \t]*\n?[ \t]*)\((?P<url>(?:https?:|mailto:|www\.)[^()\n]*)\)"
+)
+"""A link Markdown shows as written, `[text] (url)` or a URL holding a space."""
 _TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
@@ -130,6 +160,11 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
     problems: list[Problem] = []
     refs: list[tuple[str, int]] = []
     tokens = _inspected(text, inline)
+    if not inline and "]:" in text:
+        lines = text.splitlines()
+        for at, url in _definitions(text):
+            name = lines[at].lstrip().split("]:")[0] + "]:"
+            problems.append(Problem(at, name, _DEFINITION.format(name, url)))
     line = 0
     for token in tokens:
         if token.map:
@@ -152,6 +187,13 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
             problems.append(Problem(line, needle, _FENCE if token.markup else _CODE_BLOCK, Severity.WARNING))
         elif token.type == "inline" and token.map and _is_table(token.content):
             problems.append(Problem(line, "|", _TABLE, Severity.WARNING))
+        elif token.type == "inline" and token.map and "\n" in token.content:
+            bullet = _BULLET_LINE.search(token.content)
+            if bullet:
+                here = line + token.content.count("\n", 0, bullet.start())
+                problems.append(
+                    Problem(here, bullet.group(1), _BULLET.format(bullet.group(1)), Severity.WARNING)
+                )
         offset = 0
         for child in token.children or []:
             here = line + offset
@@ -175,8 +217,25 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                     problems.append(Problem(here, href, doubt, Severity.WARNING))
                 elif tracking := tracking_warning(href):
                     problems.append(Problem(here, href, tracking, Severity.WARNING))
+                if child.attrs.get("title"):
+                    problems.append(
+                        Problem(here, "](", _TITLE.format(child.attrs["title"]), Severity.WARNING)
+                    )
             elif child.type == "html_inline":
                 problems.append(Problem(here, child.content, _html_message(child.content)))
+            elif (
+                child.type == "text"
+                and "](" in child.content.replace("] (", "](")
+                and (unread_link := _UNREAD_LINK.search(child.content))
+            ):
+                problems.append(
+                    Problem(
+                        here + child.content.count("\n", 0, unread_link.start()),
+                        unread_link.group(),
+                        _unread_link_message(unread_link),
+                        Severity.WARNING,
+                    )
+                )
             elif child.type == "text" and child.content.count("~~") >= 2:
                 problems.append(Problem(here, "~~", _STRIKE, Severity.WARNING))
             elif (
@@ -199,6 +258,16 @@ def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tup
                     )
                 )
     return problems, refs
+
+
+def _unread_link_message(found: re.Match[str]) -> str:
+    """Why the link `found` is shown as written, and what to write."""
+    if found.group("gap"):
+        return "this is shown as written, not as a link: write the '(' of its address right after the ']'"
+    return (
+        "this is shown as written, not as a link: an address cannot hold a space; write it as %20, or the whole "
+        "address between < and >"
+    )
 
 
 def unread_emphasis(text: str) -> list[str]:

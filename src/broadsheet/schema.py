@@ -15,6 +15,7 @@ and stops at the first error, where a user should see every error of a file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -63,7 +64,10 @@ def received(value: Any) -> str:
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     import difflib  # 2 ms to import, needed only for a mistake
 
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    # difflib compares characters as written: 'URL' is nothing like 'url' to it.
+    match = [choice for choice in choices if choice.lower() == word.lower()]
+    match = match or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
 
 
@@ -202,7 +206,9 @@ def code_problem(code: str, kind: str = "language", written: str = "as in `local
     the code as written: `my-MM`, `MY` or `mya` would make a Burmese title foreign to the Burmese edition."""
     locale = written_locale(code)
     if locale is None:
-        return f"Expected a {kind} code such as 'en' or 'my' but received: {code!r}"
+        named = [key for key, name in Locale("en").languages.items() if name.lower() == code.strip().lower()]
+        hint = f"; write {named[0]!r}" if named else ""
+        return f"Expected a {kind} code such as 'en' or 'my' but received: {code!r}{hint}"
     if code != str(locale):
         alone = f" (or {locale.language!r} for the language alone)" if str(locale) != locale.language else ""
         return (
@@ -382,6 +388,68 @@ def iso_date(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         return None
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        1,
+    )
+    for name in names
+}
+_NUMBERS = re.compile(r"(\d{1,4})[-/. ](\d{1,2})[-/. ](\d{1,4})")
+"""A day written in numbers another way: `21/12/2023`, `12/21/2023`, `2023/12/21`, `2023-1-4`, `21.12.2023`."""
+_NAMED = re.compile(
+    r"(?:[a-z]+,?\s+)?(?:(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?|([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?),?\s+(\d{4})"
+)
+"""A day written with its month's English name: `21 December 2023`, `Thursday, Dec. 21st, 2023`."""
+
+
+def date_hint(written: str) -> str:
+    """What to write for a date written another way than YYYY-MM-DD (`December 21, 2023`, `21/12/2023`, in
+    Burmese digits): `; write 2023-12-21`, or both days where the order of day and month is unsaid
+    (`05/12/2023`); empty when `written` reads as no day."""
+    text = (
+        written.strip().strip("\"'\u201c\u201d\u2018\u2019").lower()
+    )  # curly quotes pasted around it are no YAML quotes
+    days: list[tuple[int, int, int]] = []
+    if numbers := _NUMBERS.fullmatch(text):
+        first, second, third = (int(part) for part in numbers.groups())
+        if len(numbers.group(1)) == 4:
+            days = [(first, second, third)]
+        elif len(numbers.group(3)) == 4:
+            days = [(third, second, first), (third, first, second)]
+    elif len(text) == 8 and text.isdigit():
+        days = [(int(text[:4]), int(text[4:6]), int(text[6:]))]
+    elif named := _NAMED.fullmatch(text):
+        day, month = (named.group(1), named.group(2)) if named.group(1) else (named.group(4), named.group(3))
+        if month in _MONTHS:
+            days = [(int(named.group(5)), _MONTHS[month], int(day))]
+    written_days = []
+    for year, month, day in days:
+        with contextlib.suppress(ValueError):
+            found = dt.date(year, month, day).isoformat()
+            if found not in written_days:
+                written_days.append(found)
+    if not written_days or written_days == [written]:
+        return ""
+    if len(written_days) == 2:
+        return f"; write {written_days[0]} or {written_days[1]}, whichever day it is"
+    return f"; write {written_days[0]}"
 
 
 def _to_date(value: Any) -> dt.date:

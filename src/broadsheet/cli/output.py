@@ -23,11 +23,11 @@ class IsoDate(click.ParamType[date]):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
-        from ..schema import ISO_DATE, iso_date  # here: `--help` does not need it
+        from ..schema import ISO_DATE, date_hint, iso_date  # here: `--help` does not need it
 
         day = iso_date(value)
         if day is None:
-            why = " (no such day)" if ISO_DATE.fullmatch(value) else ""
+            why = " (no such day)" if ISO_DATE.fullmatch(value) else date_hint(value)
             self.fail(f"Expected a date (YYYY-MM-DD) but received: {value!r}{why}", param, ctx)
         return day
 
