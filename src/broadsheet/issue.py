@@ -11,7 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -507,15 +507,17 @@ _PASTED_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 page or a word processor carries: to YAML and Markdown it is a character like a letter, not a space."""
 
 
-def _indentation(text: str, display: str) -> list[Diagnostic]:
-    """An error at each line indented with what YAML does not take for indentation: a tab, or a space pasted
-    from elsewhere (`_PASTED_SPACE`). A line of a block indented with a no-break space ends the block (the parser
-    then stumbles lines below), or, further in, is text: not the blank line between two paragraphs it looks."""
-    found = []
+def _indentation(text: str, display: str) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """Lines indented with what YAML does not take for indentation: a tab, or a space pasted from elsewhere
+    (`_PASTED_SPACE`). Errors: a tab, and a line of pasted spaces alone, which looks like the blank line between
+    two paragraphs but is text to YAML and Markdown (the two paragraphs became one). Doubts: a line of text that
+    a pasted space begins, which breaks the file where YAML reads it as indentation (the parser then stumbles
+    lines below) and is harmless text inside a block (`_parse_yaml` tells the two apart)."""
+    errors, doubts = [], []
     for number, line in enumerate(text.splitlines(), 1):
         indent = len(line) - len(line.lstrip(" "))
         if line.startswith("\t", indent):
-            found.append(
+            errors.append(
                 Diagnostic(display, number, indent + 1, "", "tab characters cannot indent YAML; use spaces")
             )
             continue
@@ -523,19 +525,38 @@ def _indentation(text: str, display: str) -> list[Diagnostic]:
         pasted = _PASTED_SPACE.search(line, 0, lead.end() if lead else 0)
         if pasted:
             space = pasted.group()
-            found.append(
+            named = unicodedata.name(space).lower()
+            name = f"{'an' if named[0] in 'aeiou' else 'a'} {named} (U+{ord(space):04X})"
+            blank = not line.strip()
+            (errors if blank else doubts).append(
                 Diagnostic(
                     display,
                     number,
                     pasted.start() + 1,
                     "",
-                    f"a {unicodedata.name(space).lower()} (U+{ord(space):04X}) in the indentation, as text "
-                    "pasted from a web page or a word processor carries: YAML indents with spaces only, and "
-                    "Markdown takes a line of it for text, not for the blank line between paragraphs; "
-                    "replace it with a space",
+                    f"{name} in the indentation, as text pasted from a web page or a word processor carries: "
+                    "YAML indents with spaces only, and Markdown takes a line of it for text, not for the blank "
+                    "line between paragraphs; replace it with a space"
+                    if blank
+                    else f"{name} in the indentation, as text pasted from a web page or a word processor carries: "
+                    "YAML indents with spaces only; replace it with a space",
                 )
             )
-    return found
+    return errors, doubts
+
+
+def _pasted_space_warnings(doubts: list[Diagnostic]) -> list[Diagnostic]:
+    """The doubts of `_indentation` in a file YAML read: each begins a line of text, where the email shows it."""
+    return [
+        replace(
+            doubt,
+            message=doubt.message.split(" in the indentation, ")[0]
+            + " begins this line, as text pasted from a web page or a word processor carries: the email shows it "
+            "as a space before the text; remove it unless it was meant",
+            severity=Severity.WARNING,
+        )
+        for doubt in doubts
+    ]
 
 
 _CLOSE_THE_QUOTE = "close it where the value ends"
@@ -764,9 +785,17 @@ def _item_misindented(text: str, mark: yaml.Mark) -> tuple[int, int, str] | None
 def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
     if any(character in text for character in _UNICODE_BREAKS):
         return None, Positions(), _unicode_breaks(text, display)
-    diagnostics = _indentation(text, display)
-    if diagnostics:
-        return None, Positions(), diagnostics
+    errors, doubts = _indentation(text, display)
+    if errors:
+        return None, Positions(), errors
+    data, positions, diagnostics = _parse_valid_yaml(text, display)
+    if data is None and doubts:
+        # A pasted space where YAML reads indentation is what broke the file, or is said beside what did.
+        return None, positions, sorted([*doubts, *diagnostics], key=lambda found: (found.line, found.col))
+    return data, positions, [*diagnostics, *_pasted_space_warnings(doubts)]
+
+
+def _parse_valid_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
     loader: yaml.SafeLoader | None = None
     try:
         loader, node = _compose(text)
