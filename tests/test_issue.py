@@ -1644,12 +1644,12 @@ def test_unicode_line_separator_in_the_author_is_an_error(findings: Callable[[st
     ]
 
 
-def test_a_title_written_as_a_block_keeping_its_line_break_is_an_error_saying_to_write_a_folded_one(
-    findings: Callable[[str], list[str]],
+def test_a_title_folded_by_a_block_is_one_line_and_one_keeping_its_lines_is_an_error(
+    findings: Callable[[str], list[str]], read: Callable[[str], Reading]
 ) -> None:
-    # `>` keeps a line break at the end, `|` every one: a resource's title came out on two lines in the text part.
-    assert findings(
-        """
+    # `>` folds the lines into one and keeps a line break at the end, which broke a resource's title in two in the
+    # text part: it is dropped. `|` keeps every line break: the title's own are an error.
+    text = """
         date: 2023-12-21
         title: >
           A Title Wrapped
@@ -1662,23 +1662,35 @@ def test_a_title_written_as_a_block_keeping_its_line_break_is_an_error_saying_to
                 wrapped
               url: https://example.org/a
               by: Org
-            - title: |
-                Two lines
-                kept
-              url: https://example.org/b
-              by: Org
             - title: >-
                 Folded into
                 one line
               url: https://example.org/c
               by: Org
         """
+    reading = read(text)
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert reading.issue.title == "A Title Wrapped Over Two Lines"
+    assert [r.title for r in reading.issue.resources] == [
+        "A long title that an editor wrapped",
+        "Folded into one line",
+    ]
+    assert findings(
+        """
+        date: 2023-12-21
+        title: T
+        editorial: Hello.
+        resources:
+          reports:
+            - title: |
+                Two lines
+                kept
+              url: https://example.org/b
+              by: Org
+        """
     ) == [
-        f"{FILE}:2:8: error: title: ends with a line break, which a '>' or '|' block keeps at its end; write "
-        "'>-' for the block, which folds its lines into one and keeps none at the end",
-        f"{FILE}:8:14: error: resources.reports[0].title: ends with a line break, which a '>' or '|' block keeps "
-        "at its end; write '>-' for the block, which folds its lines into one and keeps none at the end",
-        f"{FILE}:13:14: error: resources.reports[1].title: contains a line break or control character (U+000A); "
+        f"{FILE}:6:14: error: resources.reports[0].title: contains a line break or control character (U+000A); "
         "a title is shown on one line: write it on one line, or as a '>-' block, which folds its lines into one",
     ]
 

@@ -93,20 +93,13 @@ def subject_problem(value: str) -> str | None:
     return None
 
 
-_BLOCK_END = (
-    "ends with a line break, which a '>' or '|' block keeps at its end; write '>-' for the block, which folds "
-    "its lines into one and keeps none at the end"
-)
-
-
-def _block_end(value: str) -> None:
-    """A line break at the end of `value` alone: what a `>` or `|` block keeps, where `>-` was meant."""
-    if value.endswith("\n") and not _control_character(value.rstrip("\n")):
-        raise ValueError(_BLOCK_END)
+def _block_end(value: Any) -> Any:
+    """A one-line field without the line break a `>` or `|` block keeps at its end (where `>-` was meant): a
+    title folded by `>` over lines is one line, as its editor wrote it."""
+    return value.rstrip("\r\n") if isinstance(value, str) else value
 
 
 def _header_safe(value: str) -> None:
-    _block_end(value)
     problem = subject_problem(value)
     if problem:
         raise ValueError(problem)
@@ -114,7 +107,6 @@ def _header_safe(value: str) -> None:
 
 def _one_line(value: str) -> None:
     """A resource's title is shown on one line: a line break in it, gone from the HTML, stayed in the text part."""
-    _block_end(value)
     ch = _control_character(value)
     if ch:
         raise ValueError(
@@ -162,7 +154,10 @@ class ResourceFile:
     """One item under `resources: CATEGORY:`."""
 
     title: str = declared(
-        nonempty=True, description="Title of the linked item, in its own language.", check=_one_line
+        nonempty=True,
+        description="Title of the linked item, in its own language.",
+        before=_block_end,
+        check=_one_line,
     )
     url: str = declared(description="Absolute http(s) URL of the item.", check=http_url)
     by: tuple[str, ...] = declared(
@@ -184,10 +179,16 @@ class IssueFile:
 
     date: dt.date = declared(description="Publication date, `YYYY-MM-DD`.", before=_iso_date)
     title: str = declared(
-        nonempty=True, description="Title of the issue; also the email's subject.", check=_header_safe
+        nonempty=True,
+        description="Title of the issue; also the email's subject.",
+        before=_block_end,
+        check=_header_safe,
     )
     author: str | None = declared(
-        None, description="Byline; the project's `default_author` when absent.", check=_header_safe
+        None,
+        description="Byline; the project's `default_author` when absent.",
+        before=_block_end,
+        check=_header_safe,
     )
     summary: str | None = declared(
         None, description="A one-paragraph standfirst, plain text; also the email's preheader."
