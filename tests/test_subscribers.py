@@ -434,6 +434,70 @@ def test_a_status_column_brings_addresses_in_as_they_left_but_never_back(
     ]
 
 
+def test_the_statuses_of_mailing_tools_exports_import_as_they_say(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """MailerLite, Kit, Buttondown and Constant Contact name a subscriber's status in their own words and
+    columns: read as broadsheet's, those who left come in as they left, and those who never confirmed not at all."""
+    mailerlite = write_csv(
+        """
+        Subscriber,Email,Name,Status,Subscribed
+        1,ml-active@example.org,Hla,Active,2023-01-01 10:00:00
+        2,ml-junk@example.org,Junk,Junk,2023-01-01 10:00:00
+        3,ml-unconfirmed@example.org,New,Unconfirmed,2023-01-01 10:00:00
+        """,
+        "mailerlite.csv",
+    )
+    kit = write_csv(
+        """
+        first_name,email_address,status
+        Thu,kit-cancelled@example.org,cancelled
+        Zin,kit-inactive@example.org,inactive
+        """,
+        "kit.csv",
+    )
+    buttondown = write_csv(
+        """
+        id,email,creation_date,subscriber_type
+        a1,bd-regular@example.org,2023-01-01T00:00:00Z,regular
+        a2,bd-removed@example.org,2023-01-01T00:00:00Z,removed
+        a3,bd-odd@example.org,2023-01-01T00:00:00Z,gone
+        """,
+        "buttondown.csv",
+    )
+    constant_contact = write_csv(
+        """
+        Email address,First name,Last name,Email status,Email permission status
+        cc-active@example.org,Nay,Lin,Active,Explicit
+        cc-left@example.org,Old,Member,Active,Unsubscribed
+        cc-bounced@example.org,Bad,Box,Bounced,Implicit
+        """,
+        "constant_contact.csv",
+    )
+    files = (mailerlite, kit, buttondown, constant_contact)
+    reports = [subscribers.import_csv(store, path, LOCALES, locale="en") for path in files]
+    assert [
+        str(d) for report in reports for d in report.diagnostics if not d.message.startswith("ignored column")
+    ] == [
+        f"{mailerlite}:4: warning: Status: a sign-up awaiting its confirmation; not imported "
+        "(only confirming it subscribes the address)",
+        f"{kit}:3: warning: status: a sign-up awaiting its confirmation; not imported "
+        "(only confirming it subscribes the address)",
+        f"{buttondown}:4: error: subscriber_type: Expected one of 'active', 'unsubscribed', 'bounced', "
+        "'complained' or nothing (active) but received: 'gone'",
+    ]
+    assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("bd-regular@example.org", Status.ACTIVE),
+        ("bd-removed@example.org", Status.UNSUBSCRIBED),
+        ("cc-active@example.org", Status.ACTIVE),
+        ("cc-bounced@example.org", Status.BOUNCED),
+        ("cc-left@example.org", Status.UNSUBSCRIBED),
+        ("kit-cancelled@example.org", Status.UNSUBSCRIBED),
+        ("ml-active@example.org", Status.ACTIVE),
+        ("ml-junk@example.org", Status.COMPLAINED),
+    ]
+
+
 def test_a_file_that_is_not_utf8_is_refused_whole(store: Engine, tmp_path: Path) -> None:
     path = tmp_path / "subscribers.csv"
     path.write_bytes("email,name,locale\nok@example.org,Ok,en\ncafe@example.org,Café,en\n".encode("cp1252"))

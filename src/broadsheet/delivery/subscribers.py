@@ -67,13 +67,51 @@ LEFT_COLUMNS: Final = {"clean time": Status.BOUNCED, "unsub time": Status.UNSUBS
 (bounced) members beside the subscribed (UNSUB_TIME, CLEAN_TIME), and the status every row of such a file
 takes unless a `status` cell says another: read as a list of subscribers, they all came back active."""
 
+STATUS_WORDS: Final = {
+    **{status.value: status for status in Status},
+    "subscribed": Status.ACTIVE,
+    "confirmed": Status.ACTIVE,
+    "regular": Status.ACTIVE,
+    "premium": Status.ACTIVE,
+    "explicit": Status.ACTIVE,
+    "implicit": Status.ACTIVE,
+    "cancelled": Status.UNSUBSCRIBED,
+    "canceled": Status.UNSUBSCRIBED,
+    "removed": Status.UNSUBSCRIBED,
+    "cleaned": Status.BOUNCED,
+    "undeliverable": Status.BOUNCED,
+    "junk": Status.COMPLAINED,
+    "spam": Status.COMPLAINED,
+    "unconfirmed": Status.PENDING,
+    "unactivated": Status.PENDING,
+    "inactive": Status.PENDING,
+    "pending confirmation": Status.PENDING,
+}
+"""The words a status cell may say, in any case: broadsheet's own, and as mailing tools export them (Mailchimp's
+`subscribed` and `cleaned`, MailerLite's `junk` (marked as spam) and `unconfirmed`, Kit's `cancelled` and
+`inactive` (never confirmed), Buttondown's `regular`, `premium`, `removed`, `undeliverable` and `unactivated`,
+Constant Contact's permissions `explicit`, `implicit` and `pending confirmation`). Read as `pending`, a row is
+not imported: only a confirmation subscribes an address that never confirmed."""
+STATUS_COLUMNS: Final[tuple[str, ...]] = (STATUS_COLUMN, "email status", "email permission status")
+"""Columns saying where a subscriber stands, each read by `STATUS_WORDS`: Constant Contact's export gives two
+(`Email status`, `Email permission status`). The gravest a row's cells say is its status (`_GRAVITY`)."""
+_GRAVITY: Final = (Status.ACTIVE, Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
+
 _COLUMN_NAMES: Final = {
     "email": ("email", "e mail", "email address", "e mail address"),
     "name": ("name", "full name", "fullname", "display name"),
     FIRST_NAME: ("first name", "firstname", "fname", "given name"),
     LAST_NAME: ("last name", "lastname", "lname", "surname", "family name"),
     "locale": ("locale", "language", "lang", "preferred language"),
-    STATUS_COLUMN: ("status",),
+    STATUS_COLUMN: (
+        "status",
+        "subscriber status",
+        "subscription status",
+        "email subscriber status",
+        "subscriber type",
+        "subscriber state",
+    ),
+    **{column: (column,) for column in STATUS_COLUMNS[1:]},
     CONSENTED_AT_COLUMN: ("consented at",),
     CONSENT_TEXT_COLUMN: ("consent text",),
     **{column: (column,) for column in (*CONSENT_TIME_COLUMNS, *LEFT_COLUMNS)},
@@ -163,17 +201,18 @@ def check(email: str, name: str, locale: str, status: str, locales: Sequence[str
         )
     problems += _name_and_locale_problems(name, locale, locales)
     # `pending` is only for sign-ups awaiting their confirmation: an import cannot skip the opt-in.
-    statuses = [member.value for member in Status if member is not Status.PENDING]
-    if status and status not in statuses:
-        expected = ", ".join(repr(value) for value in statuses)
-        problems.append(
-            (STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}")
-        )
+    if status and status not in (member.value for member in Status if member is not Status.PENDING):
+        problems.append((STATUS_COLUMN, _unknown_status(status)))
     if problems:
         return Checked(None, problems, notes)
     chosen = configured_locale(locale, locales)
     assert chosen is not None  # else a problem above
     return Checked(SubscriberRow(address, name, chosen, Status(status or Status.ACTIVE)), [], notes)
+
+
+def _unknown_status(status: str) -> str:
+    statuses = ", ".join(repr(member.value) for member in Status if member is not Status.PENDING)
+    return f"Expected one of {statuses} or nothing (active) but received: {status!r}"
 
 
 def unicode_name(name: str) -> tuple[str, list[tuple[str, str]]]:
@@ -650,12 +689,11 @@ class _ImportFile:
                 [("", f"Expected {len(header)} fields, as in the header, but received {len(record)}{hint}")],
             )
         values = {column: from_spreadsheet_cell(record[index]) for column, index in columns.items()}
-        if values.get(STATUS_COLUMN, "").strip().lower() == Status.PENDING.value:
+        said, said_by, unread = _said_status(values, header, columns)
+        if said is Status.PENDING and not unread:
             # An export holds the sign-ups awaiting confirmation; only the person's confirmation adds them.
             message = "a sign-up awaiting its confirmation; not imported (only confirming it subscribes the address)"
-            self.diagnostics.append(
-                Diagnostic(self.display, line, 0, STATUS_COLUMN, message, Severity.WARNING)
-            )
+            self.diagnostics.append(Diagnostic(self.display, line, 0, said_by, message, Severity.WARNING))
             self.bad_rows += 1
             return None
         email, named = _named_address(values["email"])
@@ -674,8 +712,11 @@ class _ImportFile:
             self.diagnostics.append(Diagnostic(self.display, line, 0, "name", message, Severity.WARNING))
             name = ""
         locale = values.get("locale", "").strip() or self.locale or ""
-        status = values.get(STATUS_COLUMN, "").strip() or (self.left.value if self.left else "")
-        new, problems, notes = check(email, name, locale, status, self.locales)
+        status = said or self.left
+        new, problems, notes = check(email, name, locale, status.value if status else "", self.locales)
+        if unread:
+            new = None
+            problems += unread
         self.diagnostics.extend(
             Diagnostic(self.display, line, 0, field, message, Severity.WARNING) for field, message in notes
         )
@@ -1098,6 +1139,27 @@ def _asked(header: Sequence[str], names: Sequence[str]) -> dict[str, list[int]]:
         if cells:
             asked[column] = cells
     return asked
+
+
+def _said_status(
+    values: Mapping[str, str], header: Sequence[str], columns: Mapping[str, int]
+) -> tuple[Status | None, str, list[tuple[str, str]]]:
+    """The gravest status (see `_GRAVITY`) a row's `values` say in `STATUS_COLUMNS`, None when they say none, and
+    the column that says it; and what is wrong with each cell saying a status `STATUS_WORDS` does not know. Columns
+    are named as `header` writes them."""
+    said: list[tuple[Status, str]] = []
+    unread: list[tuple[str, str]] = []
+    for column in STATUS_COLUMNS:
+        cell = " ".join(values.get(column, "").split())
+        if not cell:
+            continue
+        field = header[columns[column]].strip()
+        if (status := STATUS_WORDS.get(cell.casefold())) is None:
+            unread.append((field, _unknown_status(cell)))
+        else:
+            said.append((status, field))
+    gravest, field = max(said, key=lambda pair: _GRAVITY.index(pair[0]), default=(None, ""))
+    return gravest, field, unread
 
 
 def _first_time(
