@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from broadsheet.delivery import lifecycle, subscribers
 from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store, utcnow
 from broadsheet.delivery.subscribers import SubscriberRow
-from broadsheet.errors import BroadsheetError, InvalidInput, UsageError
+from broadsheet.errors import BroadsheetError, InvalidInput, Severity, UsageError
 from broadsheet.settings import Project
 
 from .support import table_rows
@@ -495,6 +495,53 @@ def test_the_statuses_of_mailing_tools_exports_import_as_they_say(
         ("kit-cancelled@example.org", Status.UNSUBSCRIBED),
         ("ml-active@example.org", Status.ACTIVE),
         ("ml-junk@example.org", Status.COMPLAINED),
+    ]
+
+
+def test_a_column_of_yes_or_no_saying_who_left_imports_them_as_they_left(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """Brevo's blocklist, Substack's disabled email and Mailjet's exclusion from campaigns: ignored, every row of
+    them came in active, and an active address here stayed so."""
+    subscribers.add(store, "left@example.org", "Left", "en", locales=LOCALES)
+    brevo = write_csv(
+        """
+        CONTACT ID;EMAIL;FIRSTNAME;LASTNAME;EMAIL_BLACKLISTED;SMS_BLACKLISTED
+        1;aung@example.org;Aung;Kyaw;No;Yes
+        2;left@example.org;Left;;Yes;No
+        3;odd@example.org;Odd;;maybe;No
+        """,
+        "brevo.csv",
+    )
+    substack = write_csv(
+        """
+        email,active_subscription,expiry,plan,email_disabled,created_at
+        reader@example.org,false,,,false,2022-04-01T09:00:00.000Z
+        off@example.org,false,,,TRUE,2021-01-01T00:00:00.000Z
+        """,
+        "substack.csv",
+    )
+    mailjet = write_csv(
+        """
+        "Email","Name","Is Excluded From Campaigns"
+        "mj@example.org","Mj","false"
+        "excluded@example.org","Excluded","true"
+        """,
+        "mailjet.csv",
+    )
+    reports = [
+        subscribers.import_csv(store, path, LOCALES, locale="en") for path in (brevo, substack, mailjet)
+    ]
+    assert [str(d) for report in reports for d in report.diagnostics if d.severity is Severity.ERROR] == [
+        f"{brevo}:4: error: EMAIL_BLACKLISTED: Expected yes or no (true or false, 1 or 0) but received: 'maybe'"
+    ]
+    assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", Status.ACTIVE),
+        ("excluded@example.org", Status.UNSUBSCRIBED),
+        ("left@example.org", Status.UNSUBSCRIBED),
+        ("mj@example.org", Status.ACTIVE),
+        ("off@example.org", Status.UNSUBSCRIBED),
+        ("reader@example.org", Status.ACTIVE),
     ]
 
 

@@ -95,6 +95,22 @@ not imported: only a confirmation subscribes an address that never confirmed."""
 STATUS_COLUMNS: Final[tuple[str, ...]] = (STATUS_COLUMN, "email status", "email permission status")
 """Columns saying where a subscriber stands, each read by `STATUS_WORDS`: Constant Contact's export gives two
 (`Email status`, `Email permission status`). The gravest a row's cells say is its status (`_GRAVITY`)."""
+LEFT_FLAGS: Final = {
+    "email blacklisted": Status.UNSUBSCRIBED,
+    "email disabled": Status.UNSUBSCRIBED,
+    "excluded from campaigns": Status.UNSUBSCRIBED,
+    "unsubscribed": Status.UNSUBSCRIBED,
+    "email opt out": Status.UNSUBSCRIBED,
+}
+"""Columns of yes or no saying whether a subscriber left, and the status of a yes: Brevo's `EMAIL_BLACKLISTED`
+(its blocklist: unsubscribed, and addresses that bounced or complained, which it does not tell apart), Substack's
+`email_disabled`, Mailjet's `Is Excluded From Campaigns`, HubSpot's `Unsubscribed from all email`, Salesforce's
+`Email Opt Out`. Ignored as other columns are, every row of them came in active."""
+_YES_NO: Final = {
+    **dict.fromkeys(("yes", "y", "true", "1", "oui", "vrai"), True),
+    **dict.fromkeys(("no", "n", "false", "0", "non", "faux"), False),
+}
+"""A cell of `LEFT_FLAGS`, in any case: as tools write it, and spreadsheets in English and French (VRAI, FAUX)."""
 _GRAVITY: Final = (Status.ACTIVE, Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
 
 _COLUMN_NAMES: Final = {
@@ -112,6 +128,11 @@ _COLUMN_NAMES: Final = {
         "subscriber state",
     ),
     **{column: (column,) for column in STATUS_COLUMNS[1:]},
+    "email blacklisted": ("email blacklisted", "blacklisted", "email blocklisted", "blocklisted"),
+    "email disabled": ("email disabled",),
+    "excluded from campaigns": ("is excluded from campaigns", "excluded from campaigns"),
+    "unsubscribed": ("unsubscribed", "is unsubscribed", "unsubscribed from all email"),
+    "email opt out": ("email opt out", "opted out", "opt out", "do not email"),
     CONSENTED_AT_COLUMN: ("consented at",),
     CONSENT_TEXT_COLUMN: ("consent text",),
     **{column: (column,) for column in (*CONSENT_TIME_COLUMNS, *LEFT_COLUMNS)},
@@ -1144,17 +1165,22 @@ def _asked(header: Sequence[str], names: Sequence[str]) -> dict[str, list[int]]:
 def _said_status(
     values: Mapping[str, str], header: Sequence[str], columns: Mapping[str, int]
 ) -> tuple[Status | None, str, list[tuple[str, str]]]:
-    """The gravest status (see `_GRAVITY`) a row's `values` say in `STATUS_COLUMNS`, None when they say none, and
-    the column that says it; and what is wrong with each cell saying a status `STATUS_WORDS` does not know. Columns
-    are named as `header` writes them."""
+    """The gravest status (see `_GRAVITY`) a row's `values` say in `STATUS_COLUMNS` and `LEFT_FLAGS`, None when
+    they say none, and the column that says it; and what is wrong with each cell saying what `STATUS_WORDS` or
+    `_YES_NO` do not know. Columns are named as `header` writes them."""
     said: list[tuple[Status, str]] = []
     unread: list[tuple[str, str]] = []
-    for column in STATUS_COLUMNS:
+    for column in (*STATUS_COLUMNS, *LEFT_FLAGS):
         cell = " ".join(values.get(column, "").split())
         if not cell:
             continue
         field = header[columns[column]].strip()
-        if (status := STATUS_WORDS.get(cell.casefold())) is None:
+        if column in LEFT_FLAGS:
+            if (left := _YES_NO.get(cell.casefold())) is None:
+                unread.append((field, f"Expected yes or no (true or false, 1 or 0) but received: {cell!r}"))
+            elif left:
+                said.append((LEFT_FLAGS[column], field))
+        elif (status := STATUS_WORDS.get(cell.casefold())) is None:
             unread.append((field, _unknown_status(cell)))
         else:
             said.append((status, field))
