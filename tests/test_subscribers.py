@@ -501,8 +501,8 @@ def test_the_statuses_of_mailing_tools_exports_import_as_they_say(
 def test_a_column_of_yes_or_no_saying_who_left_imports_them_as_they_left(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:
-    """Brevo's blocklist, Substack's disabled email and Mailjet's exclusion from campaigns: ignored, every row of
-    them came in active, and an active address here stayed so."""
+    """Brevo's blocklist, Substack's disabled email, Mailjet's exclusion from campaigns and a no in Ghost's
+    subscription to emails: ignored, every row of them came in active, and an active address here stayed so."""
     subscribers.add(store, "left@example.org", "Left", "en", locales=LOCALES)
     brevo = write_csv(
         """
@@ -529,15 +529,24 @@ def test_a_column_of_yes_or_no_saying_who_left_imports_them_as_they_left(
         """,
         "mailjet.csv",
     )
-    reports = [
-        subscribers.import_csv(store, path, LOCALES, locale="en") for path in (brevo, substack, mailjet)
-    ]
+    ghost = write_csv(
+        """
+        id,email,name,note,subscribed_to_emails,complimentary_plan,created_at
+        1,ghost@example.org,Ghost,,true,false,2023-01-01T00:00:00.000Z
+        2,ghost-left@example.org,Gone,,false,false,2023-01-01T00:00:00.000Z
+        """,
+        "ghost.csv",
+    )
+    files = (brevo, substack, mailjet, ghost)
+    reports = [subscribers.import_csv(store, path, LOCALES, locale="en") for path in files]
     assert [str(d) for report in reports for d in report.diagnostics if d.severity is Severity.ERROR] == [
         f"{brevo}:4: error: EMAIL_BLACKLISTED: Expected yes or no (true or false, 1 or 0) but received: 'maybe'"
     ]
     assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
         ("aung@example.org", Status.ACTIVE),
         ("excluded@example.org", Status.UNSUBSCRIBED),
+        ("ghost-left@example.org", Status.UNSUBSCRIBED),
+        ("ghost@example.org", Status.ACTIVE),
         ("left@example.org", Status.UNSUBSCRIBED),
         ("mj@example.org", Status.ACTIVE),
         ("off@example.org", Status.UNSUBSCRIBED),

@@ -96,16 +96,18 @@ STATUS_COLUMNS: Final[tuple[str, ...]] = (STATUS_COLUMN, "email status", "email 
 """Columns saying where a subscriber stands, each read by `STATUS_WORDS`: Constant Contact's export gives two
 (`Email status`, `Email permission status`). The gravest a row's cells say is its status (`_GRAVITY`)."""
 LEFT_FLAGS: Final = {
-    "email blacklisted": Status.UNSUBSCRIBED,
-    "email disabled": Status.UNSUBSCRIBED,
-    "excluded from campaigns": Status.UNSUBSCRIBED,
-    "unsubscribed": Status.UNSUBSCRIBED,
-    "email opt out": Status.UNSUBSCRIBED,
+    "email blacklisted": (True, Status.UNSUBSCRIBED),
+    "email disabled": (True, Status.UNSUBSCRIBED),
+    "excluded from campaigns": (True, Status.UNSUBSCRIBED),
+    "unsubscribed": (True, Status.UNSUBSCRIBED),
+    "email opt out": (True, Status.UNSUBSCRIBED),
+    "subscribed to emails": (False, Status.UNSUBSCRIBED),
 }
-"""Columns of yes or no saying whether a subscriber left, and the status of a yes: Brevo's `EMAIL_BLACKLISTED`
-(its blocklist: unsubscribed, and addresses that bounced or complained, which it does not tell apart), Substack's
-`email_disabled`, Mailjet's `Is Excluded From Campaigns`, HubSpot's `Unsubscribed from all email`, Salesforce's
-`Email Opt Out`. Ignored as other columns are, every row of them came in active."""
+"""Columns of yes or no saying whether a subscriber left, the answer that says so and the status it says: Brevo's
+`EMAIL_BLACKLISTED` (its blocklist: unsubscribed, and addresses that bounced or complained, which it does not tell
+apart), Substack's `email_disabled`, Mailjet's `Is Excluded From Campaigns`, HubSpot's `Unsubscribed from all
+email`, Salesforce's `Email Opt Out`, and a no in Ghost's `subscribed_to_emails`. Ignored as other columns are,
+every row of them came in active."""
 _YES_NO: Final = {
     **dict.fromkeys(("yes", "y", "true", "1", "oui", "vrai"), True),
     **dict.fromkeys(("no", "n", "false", "0", "non", "faux"), False),
@@ -133,6 +135,7 @@ _COLUMN_NAMES: Final = {
     "excluded from campaigns": ("is excluded from campaigns", "excluded from campaigns"),
     "unsubscribed": ("unsubscribed", "is unsubscribed", "unsubscribed from all email"),
     "email opt out": ("email opt out", "opted out", "opt out", "do not email"),
+    "subscribed to emails": ("subscribed to emails",),
     CONSENTED_AT_COLUMN: ("consented at",),
     CONSENT_TEXT_COLUMN: ("consent text",),
     **{column: (column,) for column in (*CONSENT_TIME_COLUMNS, *LEFT_COLUMNS)},
@@ -1176,10 +1179,11 @@ def _said_status(
             continue
         field = header[columns[column]].strip()
         if column in LEFT_FLAGS:
-            if (left := _YES_NO.get(cell.casefold())) is None:
+            answer, left = LEFT_FLAGS[column]
+            if (given := _YES_NO.get(cell.casefold())) is None:
                 unread.append((field, f"Expected yes or no (true or false, 1 or 0) but received: {cell!r}"))
-            elif left:
-                said.append((LEFT_FLAGS[column], field))
+            elif given is answer:
+                said.append((left, field))
         elif (status := STATUS_WORDS.get(cell.casefold())) is None:
             unread.append((field, _unknown_status(cell)))
         else:
