@@ -554,6 +554,28 @@ def test_a_column_of_yes_or_no_saying_who_left_imports_them_as_they_left(
     ]
 
 
+def test_a_column_that_may_say_who_left_and_is_not_read_refuses_the_file(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """Ignored, a column of unsubscribe dates let everyone in it come in active; one about texts is not."""
+    path = write_csv(
+        """
+        email,name,locale,Unsubscribe date,Hard_Bounce,SMS status
+        aung@example.org,Aung,my,2023-05-01,,
+        """
+    )
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in raised.value.diagnostics] == [
+        f"{path}:1: error: column(s) 'Unsubscribe date', 'Hard_Bounce' may say who left the list, which the "
+        "import cannot read: every row would come in active. Leave out the rows of those who left, or say it in "
+        "a status column (unsubscribed, bounced, complained), and delete the column(s)"
+    ]
+    assert subscribers.list_subscribers(store) == []
+    texts = write_csv("email,name,locale,SMS status,SMS_BLACKLISTED\naung@example.org,Aung,my,Active,No\n")
+    assert subscribers.import_csv(store, texts, LOCALES).added == 1
+
+
 def test_a_file_that_is_not_utf8_is_refused_whole(store: Engine, tmp_path: Path) -> None:
     path = tmp_path / "subscribers.csv"
     path.write_bytes("email,name,locale\nok@example.org,Ok,en\ncafe@example.org,Café,en\n".encode("cp1252"))

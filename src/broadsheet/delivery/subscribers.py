@@ -1105,10 +1105,24 @@ def _columns(
     if "name" in read:  # a whole name wins over its parts
         read.pop(FIRST_NAME, None)
         read.pop(LAST_NAME, None)
+    unread = [index for index in range(len(header)) if index not in read.values()]
+    saying = [
+        repr(header[index].strip())
+        for index in unread
+        if _MAY_SAY_WHO_LEFT.search(names[index]) and not _OTHER_CHANNEL.search(names[index])
+    ]
+    if saying and not LEFT_COLUMNS.keys() & read.keys():
+        # Ignored, it let every row come in active, sending the newsletter to those who had left. (A list of
+        # those who left, as Mailchimp's with its UNSUB_REASON, brings every row in as they left.)
+        message = (
+            f"column(s) {', '.join(saying)} may say who left the list, which the import cannot read: every row "
+            "would come in active. Leave out the rows of those who left, or say it in a status column "
+            "(unsubscribed, bounced, complained), and delete the column(s)"
+        )
+        raise InvalidInput([Diagnostic(display, line, 0, "", message)])
     ignored = [
-        repr(cell.strip()) if cell.strip() else f"column {index + 1} (no name)"
-        for index, cell in enumerate(header)
-        if index not in read.values()
+        repr(header[index].strip()) if header[index].strip() else f"column {index + 1} (no name)"
+        for index in unread
     ]
     if ignored:
         diagnostics.append(
@@ -1116,6 +1130,15 @@ def _columns(
         )
     return read
 
+
+_MAY_SAY_WHO_LEFT: Final = re.compile(
+    r"unsub|\bb(?:lack|lock) ?list|bounce|\bopt(?:ed)? ?out|suppress|disabled|excluded|\bspam|complain|"
+    r"\bstatus\b|\bdo not (?:e ?)?mail"
+)
+"""Words of a column name (as `_column_name` writes it) that may say who left the list, where the import reads
+no such column: `Opt-out`, `Unsubscribe date`, `Hard bounce`, `Suppressed`, `Member status`."""
+_OTHER_CHANNEL: Final = re.compile(r"\b(?:sms|phone|mobile|whatsapp|push|call)\b")
+"""Words of a column name saying it is about another channel than email (Brevo's `SMS_BLACKLISTED`)."""
 
 _LOST_LETTERS: Final = re.compile(r"(?<!\S)\?{2,}(?!\S)")
 """A word of question marks in a name: what a spreadsheet saving a list in an encoding without its letters
