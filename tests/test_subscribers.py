@@ -967,6 +967,35 @@ def test_blank_lines_before_the_header_are_skipped_and_lines_keep_their_numbers(
     assert (report.added, report.skipped) == (1, 1)
 
 
+def test_a_sheet_with_a_title_above_its_table_imports_below_it_and_says_what_it_skipped(
+    store: Engine, tmp_path: Path
+) -> None:
+    """Excel saves a sheet as it is laid out: a title above the table, empty rows as separators alone."""
+    path = tmp_path / "readers.csv"
+    path.write_text(
+        "Newsletter readers 2024;;;\r\n;;;\r\nupdated by Thida;;;\r\nName;E-mail;Language;\r\n"
+        "Aung;aung@example.org;Burmese;\r\n;;;\r\nSu;su@example.org;English;\r\nBad;bad;English;\r\n",
+        encoding="utf-8",
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:1: warning: skipped, as it is above the header (line 4): 'Newsletter readers 2024'",
+        f"{path}:3: warning: skipped, as it is above the header (line 4): 'updated by Thida'",
+        f"{path}:4: warning: ignored column(s) column 4 (no name)",
+        f"{path}:8: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
+    ]
+    assert [(s.email, s.locale) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "my"),
+        ("su@example.org", "en"),
+    ]
+    # Without a line naming the email column, the first is still the header, and the lines after it rows.
+    untitled = tmp_path / "untitled.csv"
+    untitled.write_text(";;\nReaders;;\nzaw@example.org;Zaw;my\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, untitled, LOCALES)
+    assert [d.line for d in raised.value.diagnostics] == [2]
+
+
 def test_a_file_of_blank_lines_is_empty(store: Engine, write_csv: Callable[..., Path]) -> None:
     path = write_csv("\n\n")
     with pytest.raises(InvalidInput) as raised:

@@ -607,10 +607,11 @@ class _ImportFile:
         checked: list[_Checked] = []
         start = 1
         try:
-            first = next((line for line in lines if line.strip()), "")
+            first = next((line for line in lines if not _EMPTY_ROW.fullmatch(line)), "")
             if hint := _EXCEL_SEPARATOR.fullmatch(first.rstrip("\r\n").strip(" ")):
                 # Excel's line naming the separator, which some tools write before the header for it.
-                first = next((line for line in lines if line.strip()), "")
+                first = next((line for line in lines if not _EMPTY_ROW.fullmatch(line)), "")
+            first = self._below_a_title(first, lines, hint.group(1) if hint else None)
             separator = self.separator = hint.group(1) if hint else _separator(first)
             reader = _reader(itertools.chain([first], lines), separator)
             header = next(reader, []) if first else []
@@ -673,6 +674,29 @@ class _ImportFile:
                 line = start
             self.diagnostics.append(Diagnostic(self.display, line, 0, "", message))
             raise InvalidInput(self.diagnostics) from None
+
+    def _below_a_title(self, first: str, lines: _Lines, separator: str | None) -> str:
+        """The header line: `first`, unless it names no email column and one of the `_TITLE_ROWS` lines after it
+        does, as in a sheet with a title above its table; the lines above that one are skipped with a warning,
+        and the others read again as they were."""
+        if not first or _names_email(first, separator):
+            return first
+        above = [(lines.number, first)]
+        for line in lines:
+            if _names_email(line, separator):
+                for number, skipped in above:
+                    if not _EMPTY_ROW.fullmatch(skipped):
+                        shown = skipped.strip().strip(",;\t").strip()[:80]
+                        message = f"skipped, as it is above the header (line {lines.number}): {shown!r}"
+                        self.diagnostics.append(
+                            Diagnostic(self.display, number, 0, "", message, Severity.WARNING)
+                        )
+                return line
+            above.append((lines.number, line))
+            if len(above) > _TITLE_ROWS:
+                break
+        lines.again([line for _, line in above[1:]])
+        return first
 
     def _run_on(
         self, start: int, lines: _Lines, record: list[str], header: list[str], columns: dict[str, int]
@@ -882,9 +906,15 @@ class _Lines:
 
     def __init__(self, text: TextIO) -> None:
         self._text = text
+        self._again: list[str] = []
         self.number = 0
         self.quotes = 0
         self.row: list[str] = []
+
+    def again(self, lines: list[str]) -> None:
+        """Give `lines`, the last read, again as the next, with their numbers."""
+        self._again = lines + self._again
+        self.number -= len(lines)
 
     def start_row(self) -> None:
         self.quotes = 0
@@ -894,7 +924,7 @@ class _Lines:
         return self
 
     def __next__(self) -> str:
-        line = self._text.readline(IMPORT_LINE_LENGTH + 1)
+        line = self._again.pop(0) if self._again else self._text.readline(IMPORT_LINE_LENGTH + 1)
         if not line:
             raise StopIteration
         if len(line) > IMPORT_LINE_LENGTH:
@@ -1035,6 +1065,18 @@ def _separator(header: str) -> str:
             _column_name(cell) in _COLUMN_NAMES for cell in next(_reader([header], separator), [])
         ),
     )
+
+
+_EMPTY_ROW: Final = re.compile(r'[\s,;"]*')
+"""A line of no text, or of separators alone (`;;;;`), as a spreadsheet saves an empty row."""
+_TITLE_ROWS: Final = 10
+"""Lines after the first that may hold the header, below a title a sheet has above its table."""
+
+
+def _names_email(line: str, separator: str | None) -> bool:
+    """Whether `line`, split at `separator` (else at the one that names most columns), names the email column."""
+    cells = next(_reader([line], separator or _separator(line)), [])
+    return any(_column_name(cell) == "email" for cell in cells)
 
 
 _EXCEL_SEPARATOR: Final = re.compile(r"sep=([,;\t])", re.IGNORECASE)
