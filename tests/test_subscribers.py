@@ -851,6 +851,21 @@ def test_a_whole_name_is_read_before_its_parts(store: Engine, write_csv: Callabl
     ]
 
 
+def test_a_name_beside_a_last_name_alone_is_a_first_name(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """MailerLite exports the first name as `Name`, beside `Last name`."""
+    path = write_csv(
+        "Subscriber,Email,Name,Last name,locale\n1,hla@example.org,Hla,Win,my\n2,su@example.org,Su,,en\n"
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [f"{path}:1: warning: ignored column(s) 'Subscriber'"]
+    assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("hla@example.org", "Hla Win"),
+        ("su@example.org", "Su"),
+    ]
+
+
 def test_the_locale_given_to_an_import_is_that_of_rows_naming_none(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:

@@ -1144,7 +1144,10 @@ def _columns(
         )
         raise InvalidInput([Diagnostic(display, line, 0, "", message)])
     read = {column: names.index(column) for column in _COLUMN_NAMES if column in names}
-    if "name" in read:  # a whole name wins over its parts
+    if "name" in read and LAST_NAME in read and FIRST_NAME not in read:
+        # MailerLite's `Name` and `Last name`: a first name beside its last.
+        read[FIRST_NAME] = read.pop("name")
+    elif "name" in read:  # a whole name wins over its parts
         read.pop(FIRST_NAME, None)
         read.pop(LAST_NAME, None)
     unread = [index for index in range(len(header)) if index not in read.values()]
