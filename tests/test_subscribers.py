@@ -877,7 +877,8 @@ def test_the_locale_given_to_an_import_is_that_of_rows_naming_none(
         subscribers.import_csv(store, no_column, LOCALES)
     report = subscribers.import_csv(store, blank_cells, LOCALES)
     assert [str(d) for d in report.diagnostics] == [
-        f"{blank_cells}:2: error: locale: Expected one of the configured locales 'en', 'my' but received: ''"
+        f"{blank_cells}:2: error: locale: Expected one of the configured locales 'en', 'my' but received a blank "
+        "cell (give the locale of rows naming none: --locale L)"
     ]
     assert [(s.email, s.locale) for s in subscribers.list_subscribers(store)] == [
         ("aung@example.org", "my"),

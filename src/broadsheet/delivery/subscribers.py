@@ -762,6 +762,18 @@ class _ImportFile:
         locale = values.get("locale", "").strip() or self.locale or ""
         status = said or self.left
         new, problems, notes = check(email, name, locale, status.value if status else "", self.locales)
+        if not locale:
+            # Lists leave the language of some readers blank: say how to give it rather than that '' is no locale.
+            expected = ", ".join(repr(code) for code in self.locales)
+            problems = [
+                (
+                    field,
+                    f"Expected one of the configured locales {expected} but received a blank cell ({_GIVE_LOCALE})",
+                )
+                if field == "locale"
+                else (field, message)
+                for field, message in problems
+            ]
         if unread:
             new = None
             problems += unread
@@ -896,6 +908,8 @@ class _Checked:
 class _LineTooLong(csv.Error):
     """A line of an import file longer than `IMPORT_LINE_LENGTH`."""
 
+
+_GIVE_LOCALE = "give the locale of rows naming none: --locale L"
 
 _CLOSE_THE_QUOTE = 'close its quote where the value ends, and double a quote that belongs in it ("")'
 
