@@ -825,8 +825,8 @@ def test_an_address_written_after_a_name_is_read_with_the_name_for_a_row_giving_
     report = subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in report.diagnostics] == [
         f"{path}:8: error: email: Expected an email address but received: 'nobody' (An email address must have an @-sign.)",
-        f"{path}:9: error: email: Expected an email address but received: 'A <a@example.org>, B <b@example.org>' "
-        "(The part after the @-sign contains invalid characters: ',', '<', '>', '@', SPACE.)",
+        f"{path}:9: error: email: Expected one address but received 2: 'A <a@example.org>, B <b@example.org>' "
+        "(give each a row of its own)",
         f"{path}:10: error: email: 'Aung <AUNG@example.org>' is already on line 2, with another name: "
         "'Aung Kyaw' there, 'Aung' here",
     ]
@@ -837,6 +837,31 @@ def test_an_address_written_after_a_name_is_read_with_the_name_for_a_row_giving_
         ("su@example.org", "Su Su"),
         ("thida@example.org", "Kyaw, Thida"),
         ("zaw@example.org", ""),
+    ]
+
+
+def test_an_address_copied_as_a_link_is_read_and_two_in_a_cell_are_an_error_saying_so(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv(
+        """
+        email,name,locale
+        mailto:hla@example.org,Hla,my
+        MAILTO:Su <su@example.org>,,en
+        "koko@example.org, koko2@example.org",Ko Ko,my
+        zaw@example.org;zaw@example.net,Zaw,my
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4: error: email: Expected one address but received 2: 'koko@example.org, koko2@example.org' "
+        "(give each a row of its own)",
+        f"{path}:5: error: email: Expected one address but received 2: 'zaw@example.org;zaw@example.net' "
+        "(give each a row of its own)",
+    ]
+    assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("hla@example.org", "Hla"),
+        ("su@example.org", "Su"),
     ]
 
 

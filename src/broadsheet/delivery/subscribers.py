@@ -744,7 +744,8 @@ class _ImportFile:
             self.diagnostics.append(Diagnostic(self.display, line, 0, said_by, message, Severity.WARNING))
             self.bad_rows += 1
             return None
-        email, named = _named_address(values["email"])
+        email, named = _named_address(_MAILTO.sub("", values["email"], count=1))
+        several = [part for part in re.split(r"[\s,;]+", email) if "@" in part]
         name = values.get(
             "name",
             " ".join(filter(None, (values.get(FIRST_NAME, "").strip(), values.get(LAST_NAME, "").strip()))),
@@ -762,6 +763,10 @@ class _ImportFile:
         locale = values.get("locale", "").strip() or self.locale or ""
         status = said or self.left
         new, problems, notes = check(email, name, locale, status.value if status else "", self.locales)
+        if len(several) > 1:
+            # The validator's words ("invalid characters: ',', '@', SPACE") do not say what is wrong.
+            message = f"Expected one address but received {len(several)}: {email.strip()!r} (give each a row of its own)"
+            problems = [("email", message) if field == "email" else (field, text) for field, text in problems]
         if not locale:
             # Lists leave the language of some readers blank: say how to give it rather than that '' is no locale.
             expected = ", ".join(repr(code) for code in self.locales)
@@ -1206,6 +1211,10 @@ _LOST_LETTERS: Final = re.compile(r"(?<!\S)\?{2,}(?!\S)")
 _NAMED_ADDRESS: Final = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>\s*')
 """An address after a name, as address books and mail programs copy one: `Aung Kyaw <aung@example.org>`,
 `"Kyaw, Aung" <aung@example.org>`, `<aung@example.org>`."""
+
+
+_MAILTO: Final = re.compile(r"\s*mailto:", re.IGNORECASE)
+"""What a link to an address begins with, where the address is copied from a web page (`mailto:aung@example.org`)."""
 
 
 def _named_address(cell: str) -> tuple[str, str]:
