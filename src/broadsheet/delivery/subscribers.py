@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple, TextIO, overload
 
 from babel import Locale
+from babel.core import get_global
 from babel.languages import get_official_languages
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, func, select
@@ -325,13 +326,22 @@ _GLOSSED: Final = re.compile(r"([^()]+)\(([^()]+)\)")
 """A name with another in brackets after it, as forms list languages: `Myanmar (Burmese)`, `English (US)`."""
 
 
+_LIST_LANGUAGES: Final = ("fr", "es", "de", "pt", "it", "th")
+"""Languages a list may name languages in besides English and the configured ones: those of mailing tools'
+interfaces (a French Brevo account's `Birman`, `Anglais`), and Thai, where many Burmese organizations work."""
+
+
 @functools.cache
 def _locale_names(locales: tuple[str, ...]) -> dict[str, str]:
-    """What names each of `locales`, casefolded: its code first, then its name in English and in each of them,
-    then the name of each country (`Myanmar`, of `Myanmar (Burma)`) whose first official language it is."""
+    """What names each of `locales`, casefolded: its code first, then its three-letter codes (ISO 639-2 and -3:
+    `mya`, `bur`, `eng`), its name in English, in each of them and in `_LIST_LANGUAGES`, then the name of each
+    country (`Myanmar`, of `Myanmar (Burma)`) whose first official language it is."""
     names = {code.casefold(): code for code in locales}
+    for alias, language in get_global("language_aliases").items():
+        if (code := names.get(language.casefold())) and len(alias) == 3:
+            names.setdefault(alias.casefold(), code)
     for code in locales:
-        for language in ("en", *locales):
+        for language in ("en", *locales, *_LIST_LANGUAGES):
             shown = Locale.parse(code).get_display_name(language)
             if shown:
                 names.setdefault(shown.casefold(), code)
