@@ -876,6 +876,24 @@ def test_a_whole_name_is_read_before_its_parts(store: Engine, write_csv: Callabl
     ]
 
 
+def test_a_list_of_a_french_brevo_account_imports_as_it_is(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv(
+        """
+        EMAIL;PRENOM;NOM;LANGUE;EMAIL_BLACKLISTED
+        marie@example.org;Marie;Dupont;Anglais;Non
+        aung@example.org;Aung;Kyaw;Birman;Oui
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert (report.added, report.diagnostics) == (2, ())
+    assert [(s.email, s.name, s.locale, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "Aung Kyaw", "my", Status.UNSUBSCRIBED),
+        ("marie@example.org", "Marie Dupont", "en", Status.ACTIVE),
+    ]
+
+
 def test_a_name_beside_a_last_name_alone_is_a_first_name(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:

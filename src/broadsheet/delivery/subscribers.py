@@ -117,11 +117,19 @@ _YES_NO: Final = {
 _GRAVITY: Final = (Status.ACTIVE, Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
 
 _COLUMN_NAMES: Final = {
-    "email": ("email", "e mail", "email address", "e mail address"),
+    "email": (
+        "email",
+        "e mail",
+        "email address",
+        "e mail address",
+        "adresse email",
+        "adresse e mail",
+        "courriel",
+    ),
     "name": ("name", "full name", "fullname", "display name"),
-    FIRST_NAME: ("first name", "firstname", "fname", "given name"),
-    LAST_NAME: ("last name", "lastname", "lname", "surname", "family name"),
-    "locale": ("locale", "language", "lang", "preferred language"),
+    FIRST_NAME: ("first name", "firstname", "fname", "given name", "prenom", "prénom"),
+    LAST_NAME: ("last name", "lastname", "lname", "surname", "family name", "nom"),
+    "locale": ("locale", "language", "lang", "preferred language", "langue"),
     STATUS_COLUMN: (
         "status",
         "subscriber status",
@@ -143,7 +151,7 @@ _COLUMN_NAMES: Final = {
 }
 """Each column an import reads, and the names a header may give it, written as `_column_name` writes them: as
 broadsheet exports them, and as mailing tools and forms do (Mailchimp's `Email Address`, `First Name` and
-`Last Name`, a form's `Language`)."""
+`Last Name`, a form's `Language`, a French Brevo account's `PRENOM`, `NOM` and `LANGUE`)."""
 _COLUMN_OF: Final = {name: column for column, names in _COLUMN_NAMES.items() for name in names}
 
 NAME_LENGTH = 200
