@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from broadsheet.delivery import lifecycle, subscribers
 from broadsheet.delivery.store import LedgerEntry, Status, Subscriber, open_store, utcnow
 from broadsheet.delivery.subscribers import SubscriberRow
-from broadsheet.errors import BroadsheetError, InvalidInput, UsageError
+from broadsheet.errors import BroadsheetError, InvalidInput, Severity, UsageError
 from broadsheet.settings import Project
 
 from .support import table_rows
@@ -434,6 +434,148 @@ def test_a_status_column_brings_addresses_in_as_they_left_but_never_back(
     ]
 
 
+def test_the_statuses_of_mailing_tools_exports_import_as_they_say(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """MailerLite, Kit, Buttondown and Constant Contact name a subscriber's status in their own words and
+    columns: read as broadsheet's, those who left come in as they left, and those who never confirmed not at all."""
+    mailerlite = write_csv(
+        """
+        Subscriber,Email,Name,Status,Subscribed
+        1,ml-active@example.org,Hla,Active,2023-01-01 10:00:00
+        2,ml-junk@example.org,Junk,Junk,2023-01-01 10:00:00
+        3,ml-unconfirmed@example.org,New,Unconfirmed,2023-01-01 10:00:00
+        """,
+        "mailerlite.csv",
+    )
+    kit = write_csv(
+        """
+        first_name,email_address,status
+        Thu,kit-cancelled@example.org,cancelled
+        Zin,kit-inactive@example.org,inactive
+        """,
+        "kit.csv",
+    )
+    buttondown = write_csv(
+        """
+        id,email,creation_date,subscriber_type
+        a1,bd-regular@example.org,2023-01-01T00:00:00Z,regular
+        a2,bd-removed@example.org,2023-01-01T00:00:00Z,removed
+        a3,bd-odd@example.org,2023-01-01T00:00:00Z,gone
+        """,
+        "buttondown.csv",
+    )
+    constant_contact = write_csv(
+        """
+        Email address,First name,Last name,Email status,Email permission status
+        cc-active@example.org,Nay,Lin,Active,Explicit
+        cc-left@example.org,Old,Member,Active,Unsubscribed
+        cc-bounced@example.org,Bad,Box,Bounced,Implicit
+        """,
+        "constant_contact.csv",
+    )
+    files = (mailerlite, kit, buttondown, constant_contact)
+    reports = [subscribers.import_csv(store, path, LOCALES, locale="en") for path in files]
+    assert [
+        str(d) for report in reports for d in report.diagnostics if not d.message.startswith("ignored column")
+    ] == [
+        f"{mailerlite}:4: warning: Status: a sign-up awaiting its confirmation; not imported "
+        "(only confirming it subscribes the address)",
+        f"{kit}:3: warning: status: a sign-up awaiting its confirmation; not imported "
+        "(only confirming it subscribes the address)",
+        f"{buttondown}:4: error: subscriber_type: Expected one of 'active', 'unsubscribed', 'bounced', "
+        "'complained' or nothing (active) but received: 'gone'",
+    ]
+    assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("bd-regular@example.org", Status.ACTIVE),
+        ("bd-removed@example.org", Status.UNSUBSCRIBED),
+        ("cc-active@example.org", Status.ACTIVE),
+        ("cc-bounced@example.org", Status.BOUNCED),
+        ("cc-left@example.org", Status.UNSUBSCRIBED),
+        ("kit-cancelled@example.org", Status.UNSUBSCRIBED),
+        ("ml-active@example.org", Status.ACTIVE),
+        ("ml-junk@example.org", Status.COMPLAINED),
+    ]
+
+
+def test_a_column_of_yes_or_no_saying_who_left_imports_them_as_they_left(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """Brevo's blocklist, Substack's disabled email, Mailjet's exclusion from campaigns and a no in Ghost's
+    subscription to emails: ignored, every row of them came in active, and an active address here stayed so."""
+    subscribers.add(store, "left@example.org", "Left", "en", locales=LOCALES)
+    brevo = write_csv(
+        """
+        CONTACT ID;EMAIL;FIRSTNAME;LASTNAME;EMAIL_BLACKLISTED;SMS_BLACKLISTED
+        1;aung@example.org;Aung;Kyaw;No;Yes
+        2;left@example.org;Left;;Yes;No
+        3;odd@example.org;Odd;;maybe;No
+        """,
+        "brevo.csv",
+    )
+    substack = write_csv(
+        """
+        email,active_subscription,expiry,plan,email_disabled,created_at
+        reader@example.org,false,,,false,2022-04-01T09:00:00.000Z
+        off@example.org,false,,,TRUE,2021-01-01T00:00:00.000Z
+        """,
+        "substack.csv",
+    )
+    mailjet = write_csv(
+        """
+        "Email","Name","Is Excluded From Campaigns"
+        "mj@example.org","Mj","false"
+        "excluded@example.org","Excluded","true"
+        """,
+        "mailjet.csv",
+    )
+    ghost = write_csv(
+        """
+        id,email,name,note,subscribed_to_emails,complimentary_plan,created_at
+        1,ghost@example.org,Ghost,,true,false,2023-01-01T00:00:00.000Z
+        2,ghost-left@example.org,Gone,,false,false,2023-01-01T00:00:00.000Z
+        """,
+        "ghost.csv",
+    )
+    files = (brevo, substack, mailjet, ghost)
+    reports = [subscribers.import_csv(store, path, LOCALES, locale="en") for path in files]
+    assert [str(d) for report in reports for d in report.diagnostics if d.severity is Severity.ERROR] == [
+        f"{brevo}:4: error: EMAIL_BLACKLISTED: Expected yes or no (true or false, 1 or 0) but received: 'maybe'"
+    ]
+    assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", Status.ACTIVE),
+        ("excluded@example.org", Status.UNSUBSCRIBED),
+        ("ghost-left@example.org", Status.UNSUBSCRIBED),
+        ("ghost@example.org", Status.ACTIVE),
+        ("left@example.org", Status.UNSUBSCRIBED),
+        ("mj@example.org", Status.ACTIVE),
+        ("off@example.org", Status.UNSUBSCRIBED),
+        ("reader@example.org", Status.ACTIVE),
+    ]
+
+
+def test_a_column_that_may_say_who_left_and_is_not_read_refuses_the_file(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """Ignored, a column of unsubscribe dates let everyone in it come in active; one about texts is not."""
+    path = write_csv(
+        """
+        email,name,locale,Unsubscribe date,Hard_Bounce,SMS status
+        aung@example.org,Aung,my,2023-05-01,,
+        """
+    )
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in raised.value.diagnostics] == [
+        f"{path}:1: error: column(s) 'Unsubscribe date', 'Hard_Bounce' may say who left the list, which the "
+        "import cannot read: every row would come in active. Leave out the rows of those who left, or say it in "
+        "a status column (unsubscribed, bounced, complained), and delete the column(s)"
+    ]
+    assert subscribers.list_subscribers(store) == []
+    texts = write_csv("email,name,locale,SMS status,SMS_BLACKLISTED\naung@example.org,Aung,my,Active,No\n")
+    assert subscribers.import_csv(store, texts, LOCALES).added == 1
+
+
 def test_a_file_that_is_not_utf8_is_refused_whole(store: Engine, tmp_path: Path) -> None:
     path = tmp_path / "subscribers.csv"
     path.write_bytes("email,name,locale\nok@example.org,Ok,en\ncafe@example.org,Café,en\n".encode("cp1252"))
@@ -683,8 +825,8 @@ def test_an_address_written_after_a_name_is_read_with_the_name_for_a_row_giving_
     report = subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in report.diagnostics] == [
         f"{path}:8: error: email: Expected an email address but received: 'nobody' (An email address must have an @-sign.)",
-        f"{path}:9: error: email: Expected an email address but received: 'A <a@example.org>, B <b@example.org>' "
-        "(The part after the @-sign contains invalid characters: ',', '<', '>', '@', SPACE.)",
+        f"{path}:9: error: email: Expected one address but received 2: 'A <a@example.org>, B <b@example.org>' "
+        "(give each a row of its own)",
         f"{path}:10: error: email: 'Aung <AUNG@example.org>' is already on line 2, with another name: "
         "'Aung Kyaw' there, 'Aung' here",
     ]
@@ -695,6 +837,31 @@ def test_an_address_written_after_a_name_is_read_with_the_name_for_a_row_giving_
         ("su@example.org", "Su Su"),
         ("thida@example.org", "Kyaw, Thida"),
         ("zaw@example.org", ""),
+    ]
+
+
+def test_an_address_copied_as_a_link_is_read_and_two_in_a_cell_are_an_error_saying_so(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv(
+        """
+        email,name,locale
+        mailto:hla@example.org,Hla,my
+        MAILTO:Su <su@example.org>,,en
+        "koko@example.org, koko2@example.org",Ko Ko,my
+        zaw@example.org;zaw@example.net,Zaw,my
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:4: error: email: Expected one address but received 2: 'koko@example.org, koko2@example.org' "
+        "(give each a row of its own)",
+        f"{path}:5: error: email: Expected one address but received 2: 'zaw@example.org;zaw@example.net' "
+        "(give each a row of its own)",
+    ]
+    assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("hla@example.org", "Hla"),
+        ("su@example.org", "Su"),
     ]
 
 
@@ -709,6 +876,39 @@ def test_a_whole_name_is_read_before_its_parts(store: Engine, write_csv: Callabl
     ]
 
 
+def test_a_list_of_a_french_brevo_account_imports_as_it_is(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv(
+        """
+        EMAIL;PRENOM;NOM;LANGUE;EMAIL_BLACKLISTED
+        marie@example.org;Marie;Dupont;Anglais;Non
+        aung@example.org;Aung;Kyaw;Birman;Oui
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert (report.added, report.diagnostics) == (2, ())
+    assert [(s.email, s.name, s.locale, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "Aung Kyaw", "my", Status.UNSUBSCRIBED),
+        ("marie@example.org", "Marie Dupont", "en", Status.ACTIVE),
+    ]
+
+
+def test_a_name_beside_a_last_name_alone_is_a_first_name(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """MailerLite exports the first name as `Name`, beside `Last name`."""
+    path = write_csv(
+        "Subscriber,Email,Name,Last name,locale\n1,hla@example.org,Hla,Win,my\n2,su@example.org,Su,,en\n"
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [f"{path}:1: warning: ignored column(s) 'Subscriber'"]
+    assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("hla@example.org", "Hla Win"),
+        ("su@example.org", "Su"),
+    ]
+
+
 def test_the_locale_given_to_an_import_is_that_of_rows_naming_none(
     store: Engine, write_csv: Callable[..., Path]
 ) -> None:
@@ -720,7 +920,8 @@ def test_the_locale_given_to_an_import_is_that_of_rows_naming_none(
         subscribers.import_csv(store, no_column, LOCALES)
     report = subscribers.import_csv(store, blank_cells, LOCALES)
     assert [str(d) for d in report.diagnostics] == [
-        f"{blank_cells}:2: error: locale: Expected one of the configured locales 'en', 'my' but received: ''"
+        f"{blank_cells}:2: error: locale: Expected one of the configured locales 'en', 'my' but received a blank "
+        "cell (give the locale of rows naming none: --locale L)"
     ]
     assert [(s.email, s.locale) for s in subscribers.list_subscribers(store)] == [
         ("aung@example.org", "my"),
@@ -748,6 +949,16 @@ def test_the_locale_given_to_an_import_is_that_of_rows_naming_none(
         ("English (US)", "en"),
         ("English (United States)", "en"),
         ("English (Burmese)", None),
+        # Three-letter codes (ISO 639-2 and -3), and names in the languages of mailing tools and of Thailand.
+        ("mya", "my"),
+        ("BUR", "my"),
+        ("eng", "en"),
+        ("Birman", "my"),
+        ("Anglais (États-Unis)", "en"),
+        ("Birmano", "my"),
+        ("Englisch", "en"),
+        ("พม่า", "my"),
+        ("fra", None),
         ("India", None),
         ("fr", None),
         ("French", None),
@@ -823,6 +1034,35 @@ def test_blank_lines_before_the_header_are_skipped_and_lines_keep_their_numbers(
         f"{path}:6: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
     ]
     assert (report.added, report.skipped) == (1, 1)
+
+
+def test_a_sheet_with_a_title_above_its_table_imports_below_it_and_says_what_it_skipped(
+    store: Engine, tmp_path: Path
+) -> None:
+    """Excel saves a sheet as it is laid out: a title above the table, empty rows as separators alone."""
+    path = tmp_path / "readers.csv"
+    path.write_text(
+        "Newsletter readers 2024;;;\r\n;;;\r\nupdated by Thida;;;\r\nName;E-mail;Language;\r\n"
+        "Aung;aung@example.org;Burmese;\r\n;;;\r\nSu;su@example.org;English;\r\nBad;bad;English;\r\n",
+        encoding="utf-8",
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:1: warning: skipped, as it is above the header (line 4): 'Newsletter readers 2024'",
+        f"{path}:3: warning: skipped, as it is above the header (line 4): 'updated by Thida'",
+        f"{path}:4: warning: ignored column(s) column 4 (no name)",
+        f"{path}:8: error: email: Expected an email address but received: 'bad' (An email address must have an @-sign.)",
+    ]
+    assert [(s.email, s.locale) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", "my"),
+        ("su@example.org", "en"),
+    ]
+    # Without a line naming the email column, the first is still the header, and the lines after it rows.
+    untitled = tmp_path / "untitled.csv"
+    untitled.write_text(";;\nReaders;;\nzaw@example.org;Zaw;my\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as raised:
+        subscribers.import_csv(store, untitled, LOCALES)
+    assert [d.line for d in raised.value.diagnostics] == [2]
 
 
 def test_a_file_of_blank_lines_is_empty(store: Engine, write_csv: Callable[..., Path]) -> None:

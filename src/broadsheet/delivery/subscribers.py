@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple, TextIO, overload
 
 from babel import Locale
+from babel.core import get_global
 from babel.languages import get_official_languages
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine, func, select
@@ -67,20 +68,90 @@ LEFT_COLUMNS: Final = {"clean time": Status.BOUNCED, "unsub time": Status.UNSUBS
 (bounced) members beside the subscribed (UNSUB_TIME, CLEAN_TIME), and the status every row of such a file
 takes unless a `status` cell says another: read as a list of subscribers, they all came back active."""
 
+STATUS_WORDS: Final = {
+    **{status.value: status for status in Status},
+    "subscribed": Status.ACTIVE,
+    "confirmed": Status.ACTIVE,
+    "regular": Status.ACTIVE,
+    "premium": Status.ACTIVE,
+    "explicit": Status.ACTIVE,
+    "implicit": Status.ACTIVE,
+    "cancelled": Status.UNSUBSCRIBED,
+    "canceled": Status.UNSUBSCRIBED,
+    "removed": Status.UNSUBSCRIBED,
+    "cleaned": Status.BOUNCED,
+    "undeliverable": Status.BOUNCED,
+    "junk": Status.COMPLAINED,
+    "spam": Status.COMPLAINED,
+    "unconfirmed": Status.PENDING,
+    "unactivated": Status.PENDING,
+    "inactive": Status.PENDING,
+    "pending confirmation": Status.PENDING,
+}
+"""The words a status cell may say, in any case: broadsheet's own, and as mailing tools export them (Mailchimp's
+`subscribed` and `cleaned`, MailerLite's `junk` (marked as spam) and `unconfirmed`, Kit's `cancelled` and
+`inactive` (never confirmed), Buttondown's `regular`, `premium`, `removed`, `undeliverable` and `unactivated`,
+Constant Contact's permissions `explicit`, `implicit` and `pending confirmation`). Read as `pending`, a row is
+not imported: only a confirmation subscribes an address that never confirmed."""
+STATUS_COLUMNS: Final[tuple[str, ...]] = (STATUS_COLUMN, "email status", "email permission status")
+"""Columns saying where a subscriber stands, each read by `STATUS_WORDS`: Constant Contact's export gives two
+(`Email status`, `Email permission status`). The gravest a row's cells say is its status (`_GRAVITY`)."""
+LEFT_FLAGS: Final = {
+    "email blacklisted": (True, Status.UNSUBSCRIBED),
+    "email disabled": (True, Status.UNSUBSCRIBED),
+    "excluded from campaigns": (True, Status.UNSUBSCRIBED),
+    "unsubscribed": (True, Status.UNSUBSCRIBED),
+    "email opt out": (True, Status.UNSUBSCRIBED),
+    "subscribed to emails": (False, Status.UNSUBSCRIBED),
+}
+"""Columns of yes or no saying whether a subscriber left, the answer that says so and the status it says: Brevo's
+`EMAIL_BLACKLISTED` (its blocklist: unsubscribed, and addresses that bounced or complained, which it does not tell
+apart), Substack's `email_disabled`, Mailjet's `Is Excluded From Campaigns`, HubSpot's `Unsubscribed from all
+email`, Salesforce's `Email Opt Out`, and a no in Ghost's `subscribed_to_emails`. Ignored as other columns are,
+every row of them came in active."""
+_YES_NO: Final = {
+    **dict.fromkeys(("yes", "y", "true", "1", "oui", "vrai"), True),
+    **dict.fromkeys(("no", "n", "false", "0", "non", "faux"), False),
+}
+"""A cell of `LEFT_FLAGS`, in any case: as tools write it, and spreadsheets in English and French (VRAI, FAUX)."""
+_GRAVITY: Final = (Status.ACTIVE, Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
+
 _COLUMN_NAMES: Final = {
-    "email": ("email", "e mail", "email address", "e mail address"),
+    "email": (
+        "email",
+        "e mail",
+        "email address",
+        "e mail address",
+        "adresse email",
+        "adresse e mail",
+        "courriel",
+    ),
     "name": ("name", "full name", "fullname", "display name"),
-    FIRST_NAME: ("first name", "firstname", "fname", "given name"),
-    LAST_NAME: ("last name", "lastname", "lname", "surname", "family name"),
-    "locale": ("locale", "language", "lang", "preferred language"),
-    STATUS_COLUMN: ("status",),
+    FIRST_NAME: ("first name", "firstname", "fname", "given name", "prenom", "prénom"),
+    LAST_NAME: ("last name", "lastname", "lname", "surname", "family name", "nom"),
+    "locale": ("locale", "language", "lang", "preferred language", "langue"),
+    STATUS_COLUMN: (
+        "status",
+        "subscriber status",
+        "subscription status",
+        "email subscriber status",
+        "subscriber type",
+        "subscriber state",
+    ),
+    **{column: (column,) for column in STATUS_COLUMNS[1:]},
+    "email blacklisted": ("email blacklisted", "blacklisted", "email blocklisted", "blocklisted"),
+    "email disabled": ("email disabled",),
+    "excluded from campaigns": ("is excluded from campaigns", "excluded from campaigns"),
+    "unsubscribed": ("unsubscribed", "is unsubscribed", "unsubscribed from all email"),
+    "email opt out": ("email opt out", "opted out", "opt out", "do not email"),
+    "subscribed to emails": ("subscribed to emails",),
     CONSENTED_AT_COLUMN: ("consented at",),
     CONSENT_TEXT_COLUMN: ("consent text",),
     **{column: (column,) for column in (*CONSENT_TIME_COLUMNS, *LEFT_COLUMNS)},
 }
 """Each column an import reads, and the names a header may give it, written as `_column_name` writes them: as
 broadsheet exports them, and as mailing tools and forms do (Mailchimp's `Email Address`, `First Name` and
-`Last Name`, a form's `Language`)."""
+`Last Name`, a form's `Language`, a French Brevo account's `PRENOM`, `NOM` and `LANGUE`)."""
 _COLUMN_OF: Final = {name: column for column, names in _COLUMN_NAMES.items() for name in names}
 
 NAME_LENGTH = 200
@@ -163,17 +234,18 @@ def check(email: str, name: str, locale: str, status: str, locales: Sequence[str
         )
     problems += _name_and_locale_problems(name, locale, locales)
     # `pending` is only for sign-ups awaiting their confirmation: an import cannot skip the opt-in.
-    statuses = [member.value for member in Status if member is not Status.PENDING]
-    if status and status not in statuses:
-        expected = ", ".join(repr(value) for value in statuses)
-        problems.append(
-            (STATUS_COLUMN, f"Expected one of {expected} or nothing (active) but received: {status!r}")
-        )
+    if status and status not in (member.value for member in Status if member is not Status.PENDING):
+        problems.append((STATUS_COLUMN, _unknown_status(status)))
     if problems:
         return Checked(None, problems, notes)
     chosen = configured_locale(locale, locales)
     assert chosen is not None  # else a problem above
     return Checked(SubscriberRow(address, name, chosen, Status(status or Status.ACTIVE)), [], notes)
+
+
+def _unknown_status(status: str) -> str:
+    statuses = ", ".join(repr(member.value) for member in Status if member is not Status.PENDING)
+    return f"Expected one of {statuses} or nothing (active) but received: {status!r}"
 
 
 def unicode_name(name: str) -> tuple[str, list[tuple[str, str]]]:
@@ -262,13 +334,22 @@ _GLOSSED: Final = re.compile(r"([^()]+)\(([^()]+)\)")
 """A name with another in brackets after it, as forms list languages: `Myanmar (Burmese)`, `English (US)`."""
 
 
+_LIST_LANGUAGES: Final = ("fr", "es", "de", "pt", "it", "th")
+"""Languages a list may name languages in besides English and the configured ones: those of mailing tools'
+interfaces (a French Brevo account's `Birman`, `Anglais`), and Thai, where many Burmese organizations work."""
+
+
 @functools.cache
 def _locale_names(locales: tuple[str, ...]) -> dict[str, str]:
-    """What names each of `locales`, casefolded: its code first, then its name in English and in each of them,
-    then the name of each country (`Myanmar`, of `Myanmar (Burma)`) whose first official language it is."""
+    """What names each of `locales`, casefolded: its code first, then its three-letter codes (ISO 639-2 and -3:
+    `mya`, `bur`, `eng`), its name in English, in each of them and in `_LIST_LANGUAGES`, then the name of each
+    country (`Myanmar`, of `Myanmar (Burma)`) whose first official language it is."""
     names = {code.casefold(): code for code in locales}
+    for alias, language in get_global("language_aliases").items():
+        if (code := names.get(language.casefold())) and len(alias) == 3:
+            names.setdefault(alias.casefold(), code)
     for code in locales:
-        for language in ("en", *locales):
+        for language in ("en", *locales, *_LIST_LANGUAGES):
             shown = Locale.parse(code).get_display_name(language)
             if shown:
                 names.setdefault(shown.casefold(), code)
@@ -544,10 +625,11 @@ class _ImportFile:
         checked: list[_Checked] = []
         start = 1
         try:
-            first = next((line for line in lines if line.strip()), "")
+            first = next((line for line in lines if not _EMPTY_ROW.fullmatch(line)), "")
             if hint := _EXCEL_SEPARATOR.fullmatch(first.rstrip("\r\n").strip(" ")):
                 # Excel's line naming the separator, which some tools write before the header for it.
-                first = next((line for line in lines if line.strip()), "")
+                first = next((line for line in lines if not _EMPTY_ROW.fullmatch(line)), "")
+            first = self._below_a_title(first, lines, hint.group(1) if hint else None)
             separator = self.separator = hint.group(1) if hint else _separator(first)
             reader = _reader(itertools.chain([first], lines), separator)
             header = next(reader, []) if first else []
@@ -611,6 +693,29 @@ class _ImportFile:
             self.diagnostics.append(Diagnostic(self.display, line, 0, "", message))
             raise InvalidInput(self.diagnostics) from None
 
+    def _below_a_title(self, first: str, lines: _Lines, separator: str | None) -> str:
+        """The header line: `first`, unless it names no email column and one of the `_TITLE_ROWS` lines after it
+        does, as in a sheet with a title above its table; the lines above that one are skipped with a warning,
+        and the others read again as they were."""
+        if not first or _names_email(first, separator):
+            return first
+        above = [(lines.number, first)]
+        for line in lines:
+            if _names_email(line, separator):
+                for number, skipped in above:
+                    if not _EMPTY_ROW.fullmatch(skipped):
+                        shown = skipped.strip().strip(",;\t").strip()[:80]
+                        message = f"skipped, as it is above the header (line {lines.number}): {shown!r}"
+                        self.diagnostics.append(
+                            Diagnostic(self.display, number, 0, "", message, Severity.WARNING)
+                        )
+                return line
+            above.append((lines.number, line))
+            if len(above) > _TITLE_ROWS:
+                break
+        lines.again([line for _, line in above[1:]])
+        return first
+
     def _run_on(
         self, start: int, lines: _Lines, record: list[str], header: list[str], columns: dict[str, int]
     ) -> Diagnostic | None:
@@ -650,15 +755,15 @@ class _ImportFile:
                 [("", f"Expected {len(header)} fields, as in the header, but received {len(record)}{hint}")],
             )
         values = {column: from_spreadsheet_cell(record[index]) for column, index in columns.items()}
-        if values.get(STATUS_COLUMN, "").strip().lower() == Status.PENDING.value:
+        said, said_by, unread = _said_status(values, header, columns)
+        if said is Status.PENDING and not unread:
             # An export holds the sign-ups awaiting confirmation; only the person's confirmation adds them.
             message = "a sign-up awaiting its confirmation; not imported (only confirming it subscribes the address)"
-            self.diagnostics.append(
-                Diagnostic(self.display, line, 0, STATUS_COLUMN, message, Severity.WARNING)
-            )
+            self.diagnostics.append(Diagnostic(self.display, line, 0, said_by, message, Severity.WARNING))
             self.bad_rows += 1
             return None
-        email, named = _named_address(values["email"])
+        email, named = _named_address(_MAILTO.sub("", values["email"], count=1))
+        several = [part for part in re.split(r"[\s,;]+", email) if "@" in part]
         name = values.get(
             "name",
             " ".join(filter(None, (values.get(FIRST_NAME, "").strip(), values.get(LAST_NAME, "").strip()))),
@@ -674,8 +779,27 @@ class _ImportFile:
             self.diagnostics.append(Diagnostic(self.display, line, 0, "name", message, Severity.WARNING))
             name = ""
         locale = values.get("locale", "").strip() or self.locale or ""
-        status = values.get(STATUS_COLUMN, "").strip() or (self.left.value if self.left else "")
-        new, problems, notes = check(email, name, locale, status, self.locales)
+        status = said or self.left
+        new, problems, notes = check(email, name, locale, status.value if status else "", self.locales)
+        if len(several) > 1:
+            # The validator's words ("invalid characters: ',', '@', SPACE") do not say what is wrong.
+            message = f"Expected one address but received {len(several)}: {email.strip()!r} (give each a row of its own)"
+            problems = [("email", message) if field == "email" else (field, text) for field, text in problems]
+        if not locale:
+            # Lists leave the language of some readers blank: say how to give it rather than that '' is no locale.
+            expected = ", ".join(repr(code) for code in self.locales)
+            problems = [
+                (
+                    field,
+                    f"Expected one of the configured locales {expected} but received a blank cell ({_GIVE_LOCALE})",
+                )
+                if field == "locale"
+                else (field, message)
+                for field, message in problems
+            ]
+        if unread:
+            new = None
+            problems += unread
         self.diagnostics.extend(
             Diagnostic(self.display, line, 0, field, message, Severity.WARNING) for field, message in notes
         )
@@ -808,6 +932,8 @@ class _LineTooLong(csv.Error):
     """A line of an import file longer than `IMPORT_LINE_LENGTH`."""
 
 
+_GIVE_LOCALE = "give the locale of rows naming none: --locale L"
+
 _CLOSE_THE_QUOTE = 'close its quote where the value ends, and double a quote that belongs in it ("")'
 
 
@@ -817,9 +943,15 @@ class _Lines:
 
     def __init__(self, text: TextIO) -> None:
         self._text = text
+        self._again: list[str] = []
         self.number = 0
         self.quotes = 0
         self.row: list[str] = []
+
+    def again(self, lines: list[str]) -> None:
+        """Give `lines`, the last read, again as the next, with their numbers."""
+        self._again = lines + self._again
+        self.number -= len(lines)
 
     def start_row(self) -> None:
         self.quotes = 0
@@ -829,7 +961,7 @@ class _Lines:
         return self
 
     def __next__(self) -> str:
-        line = self._text.readline(IMPORT_LINE_LENGTH + 1)
+        line = self._again.pop(0) if self._again else self._text.readline(IMPORT_LINE_LENGTH + 1)
         if not line:
             raise StopIteration
         if len(line) > IMPORT_LINE_LENGTH:
@@ -972,6 +1104,18 @@ def _separator(header: str) -> str:
     )
 
 
+_EMPTY_ROW: Final = re.compile(r'[\s,;"]*')
+"""A line of no text, or of separators alone (`;;;;`), as a spreadsheet saves an empty row."""
+_TITLE_ROWS: Final = 10
+"""Lines after the first that may hold the header, below a title a sheet has above its table."""
+
+
+def _names_email(line: str, separator: str | None) -> bool:
+    """Whether `line`, split at `separator` (else at the one that names most columns), names the email column."""
+    cells = next(_reader([line], separator or _separator(line)), [])
+    return any(_column_name(cell) == "email" for cell in cells)
+
+
 _EXCEL_SEPARATOR: Final = re.compile(r"sep=([,;\t])", re.IGNORECASE)
 """`sep=;`: a first line Excel reads as the file's separator, and does not take for a row."""
 
@@ -1037,13 +1181,30 @@ def _columns(
         )
         raise InvalidInput([Diagnostic(display, line, 0, "", message)])
     read = {column: names.index(column) for column in _COLUMN_NAMES if column in names}
-    if "name" in read:  # a whole name wins over its parts
+    if "name" in read and LAST_NAME in read and FIRST_NAME not in read:
+        # MailerLite's `Name` and `Last name`: a first name beside its last.
+        read[FIRST_NAME] = read.pop("name")
+    elif "name" in read:  # a whole name wins over its parts
         read.pop(FIRST_NAME, None)
         read.pop(LAST_NAME, None)
+    unread = [index for index in range(len(header)) if index not in read.values()]
+    saying = [
+        repr(header[index].strip())
+        for index in unread
+        if _MAY_SAY_WHO_LEFT.search(names[index]) and not _OTHER_CHANNEL.search(names[index])
+    ]
+    if saying and not LEFT_COLUMNS.keys() & read.keys():
+        # Ignored, it let every row come in active, sending the newsletter to those who had left. (A list of
+        # those who left, as Mailchimp's with its UNSUB_REASON, brings every row in as they left.)
+        message = (
+            f"column(s) {', '.join(saying)} may say who left the list, which the import cannot read: every row "
+            "would come in active. Leave out the rows of those who left, or say it in a status column "
+            "(unsubscribed, bounced, complained), and delete the column(s)"
+        )
+        raise InvalidInput([Diagnostic(display, line, 0, "", message)])
     ignored = [
-        repr(cell.strip()) if cell.strip() else f"column {index + 1} (no name)"
-        for index, cell in enumerate(header)
-        if index not in read.values()
+        repr(header[index].strip()) if header[index].strip() else f"column {index + 1} (no name)"
+        for index in unread
     ]
     if ignored:
         diagnostics.append(
@@ -1052,6 +1213,15 @@ def _columns(
     return read
 
 
+_MAY_SAY_WHO_LEFT: Final = re.compile(
+    r"unsub|\bb(?:lack|lock) ?list|bounce|\bopt(?:ed)? ?out|suppress|disabled|excluded|\bspam|complain|"
+    r"\bstatus\b|\bdo not (?:e ?)?mail"
+)
+"""Words of a column name (as `_column_name` writes it) that may say who left the list, where the import reads
+no such column: `Opt-out`, `Unsubscribe date`, `Hard bounce`, `Suppressed`, `Member status`."""
+_OTHER_CHANNEL: Final = re.compile(r"\b(?:sms|phone|mobile|whatsapp|push|call)\b")
+"""Words of a column name saying it is about another channel than email (Brevo's `SMS_BLACKLISTED`)."""
+
 _LOST_LETTERS: Final = re.compile(r"(?<!\S)\?{2,}(?!\S)")
 """A word of question marks in a name: what a spreadsheet saving a list in an encoding without its letters
 (Excel's "CSV" on Windows, in Windows-1252) writes for each letter, as for every Burmese name."""
@@ -1059,6 +1229,10 @@ _LOST_LETTERS: Final = re.compile(r"(?<!\S)\?{2,}(?!\S)")
 _NAMED_ADDRESS: Final = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>\s*')
 """An address after a name, as address books and mail programs copy one: `Aung Kyaw <aung@example.org>`,
 `"Kyaw, Aung" <aung@example.org>`, `<aung@example.org>`."""
+
+
+_MAILTO: Final = re.compile(r"\s*mailto:", re.IGNORECASE)
+"""What a link to an address begins with, where the address is copied from a web page (`mailto:aung@example.org`)."""
 
 
 def _named_address(cell: str) -> tuple[str, str]:
@@ -1098,6 +1272,33 @@ def _asked(header: Sequence[str], names: Sequence[str]) -> dict[str, list[int]]:
         if cells:
             asked[column] = cells
     return asked
+
+
+def _said_status(
+    values: Mapping[str, str], header: Sequence[str], columns: Mapping[str, int]
+) -> tuple[Status | None, str, list[tuple[str, str]]]:
+    """The gravest status (see `_GRAVITY`) a row's `values` say in `STATUS_COLUMNS` and `LEFT_FLAGS`, None when
+    they say none, and the column that says it; and what is wrong with each cell saying what `STATUS_WORDS` or
+    `_YES_NO` do not know. Columns are named as `header` writes them."""
+    said: list[tuple[Status, str]] = []
+    unread: list[tuple[str, str]] = []
+    for column in (*STATUS_COLUMNS, *LEFT_FLAGS):
+        cell = " ".join(values.get(column, "").split())
+        if not cell:
+            continue
+        field = header[columns[column]].strip()
+        if column in LEFT_FLAGS:
+            answer, left = LEFT_FLAGS[column]
+            if (given := _YES_NO.get(cell.casefold())) is None:
+                unread.append((field, f"Expected yes or no (true or false, 1 or 0) but received: {cell!r}"))
+            elif given is answer:
+                said.append((left, field))
+        elif (status := STATUS_WORDS.get(cell.casefold())) is None:
+            unread.append((field, _unknown_status(cell)))
+        else:
+            said.append((status, field))
+    gravest, field = max(said, key=lambda pair: _GRAVITY.index(pair[0]), default=(None, ""))
+    return gravest, field, unread
 
 
 def _first_time(
