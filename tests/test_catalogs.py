@@ -501,6 +501,34 @@ def test_deleted_paragraph_becomes_obsolete(project: Project, cli) -> None:
     assert "Third paragraph, plain." not in _po(project, "my", "issues/2024-01-04")
 
 
+def test_a_paragraph_deleted_and_restored_gets_its_obsolete_translation_back(project: Project, cli) -> None:
+    # Babel's merge matched only the messages in use: the restored paragraph got an empty msgstr, its translation
+    # left below as #~, where msgmerge takes it back.
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
+    issue = project.issues_dir / "2024-01-04.yaml"
+    issue.write_text(ISSUE.replace("\n  Third paragraph, plain.\n", "\n"), encoding="utf-8")
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    path = catalogs.catalog_path(project, "my", "issues/2024-01-04")
+    deleted = path.read_text(encoding="utf-8")
+    assert '#~ msgid "Third paragraph, plain."' in deleted
+    # The state that left a catalog in: the message asked for again, untranslated, beside its #~ translation.
+    path.write_text(
+        deleted.replace("#~ msgid", 'msgid "Third paragraph, plain."\nmsgstr ""\n\n#~ msgid'),
+        encoding="utf-8",
+    )
+    issue.write_text(ISSUE, encoding="utf-8")
+    cli("catalog", "extract", cwd=project.root)
+    assert cli("catalog", "update", cwd=project.root).exit_code == 0
+    restored = path.read_text(encoding="utf-8")
+    assert "#~" not in restored
+    message = _po(project, "my", "issues/2024-01-04").get("Third paragraph, plain.")
+    assert (message.string, message.fuzzy) == ("တတိယ စာပိုဒ်။", False)
+    assert _msgfmt_check(path) == ""
+
+
 def test_update_keeps_translations_and_is_stable(project: Project, cli) -> None:
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)

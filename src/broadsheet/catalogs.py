@@ -674,19 +674,37 @@ def _respelled(domain: str, catalog: Catalog | None) -> set[str]:
     was left out) is kept, and used by the build, rather than made obsolete by `catalog update`."""
     if domain != NAMES or catalog is None:
         return set()
-    return {
-        texts(message.id)[0]
-        for message in catalog
-        if message.id and not all(map(blank, texts(message.string)))
-    }
+    return {texts(message.id)[0] for message in catalog if message.id and _translated(message)}
+
+
+def _translated(message: BabelMessage) -> bool:
+    return not all(map(blank, texts(message.string)))
+
+
+def _revive(catalog: Catalog, template: Catalog) -> None:
+    """Take back from the obsolete messages (`#~`) each translation `template` asks for again, unless the catalog
+    already translates it, as GNU msgmerge does. Babel's merge matches only the messages in use: a paragraph the
+    editor deleted and then restored got an empty translation, its old one left below as `#~`."""
+    for key, message in list(catalog.obsolete.items()):
+        if not _translated(message) or template.get(message.id, message.context) is None:
+            continue
+        active = catalog.get(message.id, message.context)
+        if active is not None:
+            if _translated(active):
+                continue
+            catalog.delete(message.id, message.context)
+        del catalog.obsolete[key]
+        catalog[message.id] = message
 
 
 def _merge(catalog: Catalog, template: Catalog) -> None:
-    """Merge `template` into `catalog` as GNU msgmerge does, keeping what a fuzzy message was translated from.
+    """Merge `template` into `catalog` as GNU msgmerge does, keeping what a fuzzy message was translated from
+    and taking back an obsolete translation of a message asked for again (`_revive`).
 
     Babel's merge forgets the previous msgid of a message that was fuzzy already, and gives one edited twice
     the msgid it had in between, whose text the translation never was.
     """
+    _revive(catalog, template)
     was = {(texts(m.id), m.context): m.previous_id for m in catalog if m.id and m.fuzzy and m.previous_id}
     catalog.update(template, update_header_comment=False)
     for message in catalog:
