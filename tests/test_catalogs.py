@@ -501,6 +501,34 @@ def test_deleted_paragraph_becomes_obsolete(project: Project, cli) -> None:
     assert "Third paragraph, plain." not in _po(project, "my", "issues/2024-01-04")
 
 
+def test_update_says_how_many_translations_it_made_fuzzy_or_obsolete(project: Project, cli) -> None:
+    # It said only "wrote": a rewritten paragraph's translation went to the #~ lines at the file's end unseen.
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    translate(
+        project,
+        "my",
+        "issues/2024-01-04",
+        {"Third paragraph, plain.": "တတိယ စာပိုဒ်။", "Second paragraph with a footnote.[^1]": "ဒုတိယ[^1]"},
+    )
+    issue = project.issues_dir / "2024-01-04.yaml"
+    issue.write_text(
+        ISSUE.replace("Third paragraph, plain.", "Something else entirely, written anew.").replace(
+            "Second paragraph with", "Second paragraph, with"
+        ),
+        encoding="utf-8",
+    )
+    cli("catalog", "extract", cwd=project.root)
+    result = cli("catalog", "update", cwd=project.root)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        "wrote locales/my/LC_MESSAGES/issues/2024-01-04.po (1 translation now fuzzy, to revise; "
+        "1 translation made obsolete, kept as #~ at the end)"
+    )
+    again = cli("catalog", "update", cwd=project.root)
+    assert again.stdout.splitlines()[-1] == "unchanged locales/my/LC_MESSAGES/issues/2024-01-04.po"
+
+
 def test_a_paragraph_deleted_and_restored_gets_its_obsolete_translation_back(project: Project, cli) -> None:
     # Babel's merge matched only the messages in use: the restored paragraph got an empty msgstr, its translation
     # left below as #~, where msgmerge takes it back.

@@ -323,6 +323,8 @@ def _write_if_changed(path: Path, content: bytes) -> bool:
 class Written:
     path: Path
     changed: bool
+    note: str = ""
+    """What `catalog update` did to translations already written, for the translator to know (`_merged_note`)."""
 
 
 def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written], list[Diagnostic]]:
@@ -730,14 +732,16 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
         template = _read(project, template_file)
         for locale in locales:
             path = catalog_path(project, locale, domain)
-            layout = None
+            layout, note = None, ""
             if present(path):
                 catalog, layout = _read_as_written(project, path, locale)
                 # Written back in UTF-8, whatever legacy charset it declared: in ISO-8859-1 a new msgid such as
                 # "“Aid” falls" was written "\u201cAid\u201d falls", which neither Babel nor msgfmt reads back
                 # as the text it stands for, so its translation was never used.
                 catalog.charset = "utf-8"
+                before = {_key(m): m.fuzzy for m in catalog if m.id and _translated(m)}
                 _merge(catalog, _keep_lang(template, locale, _respelled(domain, catalog)))
+                note = _merged_note(before, catalog)
             else:
                 catalog = Catalog(
                     locale=locale,
@@ -753,8 +757,22 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
             _set_plural_forms(catalog, locale)
             if domain != INTERFACE:
                 _not_formatted(catalog)
-            results.append(Written(path, _write_if_changed(path, _po_text_as(catalog, layout))))
+            results.append(Written(path, _write_if_changed(path, _po_text_as(catalog, layout)), note))
     return results
+
+
+def _key(message: BabelMessage) -> tuple[str, str | None]:
+    return texts(message.id)[0], message.context
+
+
+def _merged_note(before: dict[tuple[str, str | None], bool], catalog: Catalog) -> str:
+    """How many of the translations `before` (each message's, by key: whether it was fuzzy) the merge made fuzzy,
+    for a translator to revise, or obsolete: a rewritten or deleted paragraph's translation went to the `#~`
+    lines at the file's end with nothing said but `wrote`."""
+    fuzzy = sum(m.fuzzy and _translated(m) and not before.get(_key(m), False) for m in catalog if m.id)
+    obsolete = sum(_translated(m) and _key(m) in before for m in catalog.obsolete.values())
+    said = ((fuzzy, "now fuzzy, to revise"), (obsolete, "made obsolete, kept as #~ at the end"))
+    return "; ".join(f"{n} translation{'s' * (n != 1)} {what}" for n, what in said if n)
 
 
 # -- Status ----------------------------------------------------------------------
