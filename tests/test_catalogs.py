@@ -805,6 +805,44 @@ def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
     assert status.stderr.splitlines() == warnings
 
 
+def test_a_catalog_of_an_issue_no_longer_in_issues_is_a_warning_saying_what_to_do(
+    sample_project: Project, cli
+) -> None:
+    # The issue given another date: its translations stayed in a catalog no edition reads, the new date's was
+    # made empty, and catalog status counted both without a word.
+    old = sample_project.issues_dir / "2023-12-21.yaml"
+    text = old.read_text(encoding="utf-8").replace("date: 2023-12-21", "date: 2023-12-22")
+    (sample_project.issues_dir / "2023-12-22.yaml").write_text(text, encoding="utf-8")
+    old.unlink()
+    cli("catalog", "extract", cwd=sample_project.root)
+    cli("catalog", "update", cwd=sample_project.root)
+    warnings = [
+        "locales/issues/2023-12-21.pot: warning: no issue in issues/ is dated 2023-12-21, yet catalog update "
+        "makes catalogs of this template; delete it (catalog extract writes it again for an issue of that date)",
+        "locales/my/LC_MESSAGES/issues/2023-12-21.po: warning: no issue in issues/ is dated 2023-12-21, so no "
+        "edition reads its 6 translations: if the issue's date changed, give this file the new date and run "
+        "`broadsheet catalog update`; if the issue is gone, delete it",
+    ]
+    status = cli("catalog", "status", cwd=sample_project.root)
+    assert status.exit_code == 0, status.output
+    assert status.stderr.splitlines() == warnings
+    check = cli("check", "issues/2023-12-22.yaml", cwd=sample_project.root)
+    assert check.exit_code == 0, check.output
+    assert check.stderr.splitlines()[:2] == warnings
+
+    catalogs.catalog_path(sample_project, "my", "issues/2023-12-21").replace(
+        catalogs.catalog_path(sample_project, "my", "issues/2023-12-22")
+    )
+    (sample_project.locales_dir / "issues" / "2023-12-21.pot").unlink()
+    cli("catalog", "update", cwd=sample_project.root)
+    status = cli("catalog", "status", "issues/2023-12-22.yaml", "--json", cwd=sample_project.root)
+    assert status.stderr == ""
+    assert json.loads(status.stdout)[-1]["messages"]["translated"] == 6
+    # An issue whose file is not named after its date is read for it.
+    (sample_project.issues_dir / "2023-12-22.yaml").rename(sample_project.issues_dir / "year-end.yaml")
+    assert cli("catalog", "status", cwd=sample_project.root).stderr == ""
+
+
 def test_the_search_for_stray_catalogs_keeps_to_the_depth_of_catalogs_and_out_of_hidden_folders(
     tmp_project: Project,
 ) -> None:

@@ -968,6 +968,51 @@ def stray_catalogs(project: Project) -> list[Diagnostic]:
         else:
             continue
         found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
+    return found + _without_issue(project)
+
+
+def _without_issue(project: Project) -> list[Diagnostic]:
+    """A warning at each issue's template and catalog (a configured locale's) whose date no issue in `issues/`
+    has: an issue given another date (its file renamed) left its translations in a catalog no edition reads,
+    and the new date's catalog empty, each counted by `catalog status` without a word."""
+    files = sorted((project.locales_dir / "issues").glob("*.pot")) + [
+        path
+        for locale in project.settings.locales[1:]
+        for path in sorted((catalog_path(project, locale, NAMES).parent / "issues").glob("*.po"))
+    ]
+    files = [path for path in files if ISO_DATE.fullmatch(path.stem)]
+    if not files:
+        return []
+    days: set[str] = set()
+    for issue in issue_files(project.issues_dir):
+        if ISO_DATE.fullmatch(issue.stem):
+            days.add(issue.stem)
+            continue
+        reading = read_issue(issue, project.settings, shown(project, issue))
+        if reading.issue is None:
+            return []  # its date unknown, any of these may be its own
+        days.add(reading.issue.date.isoformat())
+    found = []
+    for path in files:
+        if path.stem in days:
+            continue
+        missing = f"no issue in {shown(project, project.issues_dir)}/ is dated {path.stem}"
+        if path.suffix == ".pot":
+            problem = (
+                f"{missing}, yet catalog update makes catalogs of this template; delete it (catalog extract "
+                "writes it again for an issue of that date)"
+            )
+        else:
+            try:
+                count = sum(_translated(m) for m in load_catalog(path, shown(project, path)).catalog if m.id)
+            except InvalidInput:
+                count = 0
+            held = f"its {count} translation{'s' * (count != 1)}" if count else "it"
+            problem = (
+                f"{missing}, so no edition reads {held}: if the issue's date changed, give this file the new "
+                "date and run `broadsheet catalog update`; if the issue is gone, delete it"
+            )
+        found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
     return found
 
 
