@@ -1078,6 +1078,13 @@ BROKEN = {
         'msgstr "ရေးသားသူ - %(author)s'.encode(),
         'a string is not closed: it needs a " at its end, and a " inside it is written \\"',
     ),
+    "curly quotes around a translation, as a word processor writes them": Broken(
+        "names",
+        'msgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),
+        "msgstr “ပရိုဂရက်ဆစ်ဗွိုက်စ်”".encode(),
+        "the string opens with “, a typographic quote, as a word processor writes it; a .po string is in "
+        'straight quotes: msgstr "..."',
+    ),
     "misspelt keyword in names": Broken(
         "names",
         'msgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),

@@ -251,7 +251,16 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
     return None
 
 
+_CURLY_STRING = re.compile("(?:msg[a-z_]*(?:\\[\\d+\\])?\\s*)?[“”„‟«»\uff02]")
+"""A line whose string opens with a typographic quote, as a word processor or a phone's keyboard writes it."""
+
+
 def _unreadable(line: str) -> str:
+    if curly := _CURLY_STRING.match(line):
+        return (
+            f"the string opens with {curly.group()[-1]}, a typographic quote, as a word processor writes it; "
+            'a .po string is in straight quotes: msgstr "..."'
+        )
     if line.count('"') % 2 or line.endswith('\\"'):
         return 'a string is not closed: it needs a " at its end, and a " inside it is written \\"'
     if _STRINGS_IN_A_ROW.fullmatch(line):
