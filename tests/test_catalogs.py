@@ -501,6 +501,33 @@ def test_deleted_paragraph_becomes_obsolete(project: Project, cli) -> None:
     assert "Third paragraph, plain." not in _po(project, "my", "issues/2024-01-04")
 
 
+def test_a_paragraph_re_wrapped_in_the_issue_keeps_its_translation_but_not_one_given_a_hard_break(
+    sample_project: Project, cli
+) -> None:
+    # An editor's fill-paragraph changed the msgid's spaces into line breaks, which Markdown renders as spaces:
+    # the translation became fuzzy, English shown in the Burmese edition until the translator cleared the mark.
+    issue = sample_project.issues_dir / "2023-12-21.yaml"
+    original = issue.read_text(encoding="utf-8")
+    po = catalogs.catalog_path(sample_project, "my", "issues/2023-12-21")
+    old = next(m for m in read_catalog(po)[0] if isinstance(m.id, str) and m.id.endswith(GUNS))
+    rewrapped = old.id.replace(" the year the ", " the year\n  the ").replace(" Yet ", "\n  Yet ")
+    issue.write_text(original.replace(old.id, rewrapped), encoding="utf-8")
+    cli("catalog", "extract", cwd=sample_project.root)
+    result = cli("catalog", "update", cwd=sample_project.root)
+    assert result.stdout.splitlines()[-1] == "wrote locales/my/LC_MESSAGES/issues/2023-12-21.po"
+    now = read_catalog(po)[0][rewrapped.replace("\n  ", "\n")]
+    assert (now.string, now.fuzzy) == (old.string, False)
+    check = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert "untranslated (" not in check.stderr, check.stderr
+
+    hard_break = old.id.replace(" Yet ", "  \n  Yet ")
+    issue.write_text(original.replace(old.id, hard_break), encoding="utf-8")
+    cli("catalog", "extract", cwd=sample_project.root)
+    result = cli("catalog", "update", cwd=sample_project.root)
+    assert result.stdout.splitlines()[-1].endswith("(1 translation now fuzzy, to revise)")
+    assert read_catalog(po)[0][hard_break.replace("\n  ", "\n")].fuzzy
+
+
 def test_update_says_how_many_translations_it_made_fuzzy_or_obsolete(project: Project, cli) -> None:
     # It said only "wrote": a rewritten paragraph's translation went to the #~ lines at the file's end unseen.
     cli("catalog", "extract", cwd=project.root)

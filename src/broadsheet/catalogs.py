@@ -699,6 +699,31 @@ def _revive(catalog: Catalog, template: Catalog) -> None:
         catalog[message.id] = message
 
 
+def _follow_rewrapping(catalog: Catalog, template: Catalog) -> None:
+    """Give a translation of an issue's text the msgid of its text re-wrapped: the template's, with the same
+    words between other line breaks and spaces, rendered alike (an editor's fill-paragraph, `|` made `>`).
+    Its msgid changed, and the translation was made a draft, English shown until revised, for a change no
+    reader sees; a hard line break or a list made by the new lines still makes it fuzzy."""
+    wanted: dict[tuple[str, ...], list[str]] = {}
+    for message in template:
+        if isinstance(message.id, str) and message.id and message.id not in catalog:
+            wanted.setdefault(tuple(message.id.split()), []).append(message.id)
+    for message in list(catalog) if wanted else ():
+        was = message.id
+        if not isinstance(was, str) or message.context or message.fuzzy or not _translated(message):
+            continue
+        for now in wanted.get(tuple(was.split()), ()):
+            if now not in catalog and was not in template and _rendered(now) == _rendered(was):
+                catalog.delete(was)
+                message.id = now
+                catalog[now] = message
+                break
+
+
+def _rendered(text: str) -> str:
+    return " ".join(markdown.to_html(text, {}).split())
+
+
 def _merge(catalog: Catalog, template: Catalog) -> None:
     """Merge `template` into `catalog` as GNU msgmerge does, keeping what a fuzzy message was translated from
     and taking back an obsolete translation of a message asked for again (`_revive`).
@@ -740,7 +765,10 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
                 # as the text it stands for, so its translation was never used.
                 catalog.charset = "utf-8"
                 before = {_key(m): m.fuzzy for m in catalog if m.id and _translated(m)}
-                _merge(catalog, _keep_lang(template, locale, _respelled(domain, catalog)))
+                wanted = _keep_lang(template, locale, _respelled(domain, catalog))
+                if domain not in (INTERFACE, NAMES):
+                    _follow_rewrapping(catalog, wanted)
+                _merge(catalog, wanted)
                 note = _merged_note(before, catalog)
             else:
                 catalog = Catalog(
