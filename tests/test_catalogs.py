@@ -1112,6 +1112,15 @@ BROKEN = {
         "the string opens with “, a typographic quote, as a word processor writes it; a .po string is in "
         'straight quotes: msgstr "..."',
     ),
+    "a space between a link's ] and (, which makes it text": Broken(
+        "issues/2023-12-21",
+        "အခြေအနေ](https://reliefweb".encode(),
+        "အခြေအနေ] (https://reliefweb".encode(),
+        "msgstr: translation has missing link https://reliefweb.int/report/myanmar/myanmar-humanitarian-update-"
+        "no-34-15-december-2023; its URL is in the translation as text, not as a link: write [words](URL), in "
+        "these brackets, with nothing between ] and (",
+        line_at='msgstr ""\n"ကုလသမဂ္ဂ'.encode(),
+    ),
     "misspelt keyword in names": Broken(
         "names",
         'msgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),

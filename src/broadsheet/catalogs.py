@@ -1180,7 +1180,15 @@ def translation_problems(
         source_links, source_refs, source_markup = _markup(message_id)
         links, refs, inline = _markup(translation)
         if source_links != links:
-            problems.append(_difference("link", source_links - links, links - source_links))
+            missing_links = source_links - links
+            problem = _difference("link", missing_links, links - source_links)
+            if any(url in translation for url in missing_links):
+                # `[words] (URL)`, a space typed after the bracket, or brackets of another script: shown as text.
+                problem += (
+                    "; its URL is in the translation as text, not as a link: write [words](URL), in these "
+                    "brackets, with nothing between ] and ("
+                )
+            problems.append(problem)
         if source_refs != refs:
             problems.append(_difference("footnote reference", source_refs - refs, refs - source_refs))
         # Inline markup must match; a heading, list or quote only must not be added (a list numbered in
