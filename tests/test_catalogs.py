@@ -832,6 +832,37 @@ def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
     assert status.stderr.splitlines() == warnings
 
 
+def test_translations_written_in_a_template_are_named_and_not_overwritten_by_extract(
+    sample_project: Project, cli
+) -> None:
+    # A translator who filled in the .pot (opened in a text editor, or a .po saved over it): nothing read them,
+    # and the next catalog extract rewrote the template without them, without a word.
+    pot = sample_project.locales_dir / "issues" / "2023-12-21.pot"
+    msgid = 'msgid "Myanmar: Investigate Pazigyi Airstrike as a War Crime"\n'
+    translated = pot.read_text(encoding="utf-8").replace(
+        msgid + 'msgstr ""', msgid + 'msgstr "မြန်မာ - ပဇီကြီး လေကြောင်းတိုက်ခိုက်မှုကို စုံစမ်းပါ"'
+    )
+    pot.write_text(translated, encoding="utf-8")
+    line = translated.splitlines().index(msgid.strip()) + 2
+    said = (
+        "1 translation{}: broadsheet reads none from a template; they go in "
+        "locales/my/LC_MESSAGES/issues/2023-12-21.po, which `broadsheet catalog update` makes: copy them there, "
+        "then empty the template's msgstr lines"
+    )
+    warning = f"locales/issues/2023-12-21.pot:{line}: warning: msgstr: this template holds " + said.format(
+        ", and catalog extract will not rewrite it while it does"
+    )
+    assert cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr.splitlines()[0] == warning
+    assert cli("catalog", "status", cwd=sample_project.root).stderr.splitlines() == [warning]
+    extract = cli("catalog", "extract", cwd=sample_project.root)
+    assert extract.exit_code == 1
+    assert extract.stderr.splitlines() == [
+        f"locales/issues/2023-12-21.pot:{line}: error: msgstr: not rewritten, as it holds " + said.format("")
+    ]
+    assert extract.stdout.splitlines() == ["unchanged locales/messages.pot", "unchanged locales/names.pot"]
+    assert pot.read_text(encoding="utf-8") == translated
+
+
 def test_a_catalog_of_an_issue_no_longer_in_issues_is_a_warning_saying_what_to_do(
     sample_project: Project, cli
 ) -> None:

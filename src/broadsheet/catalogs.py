@@ -359,8 +359,56 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
     results = []
     for domain, messages in plan:
         path = template_path(project, domain)
+        held = translations_in_template(project, path, Severity.ERROR)
+        if held:
+            diagnostics += held
+            continue
         results.append(Written(path, _write_if_changed(path, _po_text(_template(messages, domain)))))
     return results, diagnostics
+
+
+# A msgstr with text after the header's: a template (.pot) holds none, unless someone translated in it.
+_WRITTEN_MSGSTR = re.compile(rb'\n\s*msgstr(?:\[\d+\])?\s*"(?:[^"\r\n]|""\r?\n\s*")')
+
+
+def translations_in_template(project: Project, path: Path, severity: Severity) -> list[Diagnostic]:
+    """A diagnostic at the first translation written in the template at `path`, if any: a translator who opened
+    the `.pot` in a text editor, or saved a `.po` over it. broadsheet reads translations from the locales'
+    catalogs alone, and `catalog extract` rewrote the template without them, without a word."""
+    try:
+        raw = path.read_bytes() if path.is_file() else b""
+    except OSError:
+        return []
+    header = raw.find(b"\n\n")
+    if header < 0 or not _WRITTEN_MSGSTR.search(raw, header):
+        return []
+    try:
+        loaded = load_catalog(path, shown(project, path))
+    except InvalidInput:
+        return []
+    written = [m for m in loaded.catalog if m.id and _translated(m)]
+    if not written:
+        return []
+    domain = path.relative_to(project.locales_dir).with_suffix("").as_posix()
+    locales = project.settings.locales[1:]
+    target = shown(project, catalog_path(project, locales[0] if len(locales) == 1 else "<locale>", domain))
+    count = f"{len(written)} translation{'s' * (len(written) != 1)}"
+    held = (
+        f"not rewritten, as it holds {count}"
+        if severity is Severity.ERROR
+        else f"this template holds {count}, and catalog extract will not rewrite it while it does"
+    )
+    return [
+        Diagnostic(
+            shown(project, path),
+            loaded.msgstr_line(written[0].lineno),
+            0,
+            "msgstr",
+            f"{held}: broadsheet reads none from a template; they go in {target}, which `broadsheet catalog "
+            "update` makes: copy them there, then empty the template's msgstr lines",
+            severity,
+        )
+    ]
 
 
 def _names(
@@ -749,10 +797,7 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
     translator; a message gone from the template becomes obsolete (`#~`).
     """
     results = []
-    templates = sorted(project.locales_dir.glob("*.pot")) + sorted(
-        (project.locales_dir / "issues").glob("*.pot")
-    )
-    for template_file in templates:
+    for template_file in _templates(project):
         domain = template_file.relative_to(project.locales_dir).with_suffix("").as_posix()
         template = _read(project, template_file)
         for locale in locales:
@@ -787,6 +832,11 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
                 _not_formatted(catalog)
             results.append(Written(path, _write_if_changed(path, _po_text_as(catalog, layout)), note))
     return results
+
+
+def _templates(project: Project) -> list[Path]:
+    """The `.pot` files: the shared ones in `locales/`, then those of the issues in `locales/issues/`."""
+    return sorted(project.locales_dir.glob("*.pot")) + sorted((project.locales_dir / "issues").glob("*.pot"))
 
 
 def _key(message: BabelMessage) -> tuple[str, str | None]:
@@ -996,14 +1046,17 @@ def stray_catalogs(project: Project) -> list[Diagnostic]:
         else:
             continue
         found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
-    return found + _without_issue(project)
+    held = [
+        d for path in _templates(project) for d in translations_in_template(project, path, Severity.WARNING)
+    ]
+    return found + held + _without_issue(project)
 
 
 def _without_issue(project: Project) -> list[Diagnostic]:
     """A warning at each issue's template and catalog (a configured locale's) whose date no issue in `issues/`
     has: an issue given another date (its file renamed) left its translations in a catalog no edition reads,
     and the new date's catalog empty, each counted by `catalog status` without a word."""
-    files = sorted((project.locales_dir / "issues").glob("*.pot")) + [
+    files = _templates(project) + [
         path
         for locale in project.settings.locales[1:]
         for path in sorted((catalog_path(project, locale, NAMES).parent / "issues").glob("*.po"))
