@@ -815,6 +815,13 @@ def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
         "my/LC_MESSAGES/my_MM.po": "not a catalog broadsheet reads: expected messages.po, names.po or "
         "issues/<date>.po",
         "my/names.po": "not where broadsheet reads a catalog: expected locales/my/LC_MESSAGES/names.po",
+        # An issue's catalog out of issues/, or a file named as a tool names it, is pointed to where it goes.
+        "my/2023-12-21.po": "not where broadsheet reads a catalog: expected "
+        "locales/my/LC_MESSAGES/issues/2023-12-21.po",
+        "my/LC_MESSAGES/2023-12-21.po": "not a catalog broadsheet reads: expected messages.po, names.po or "
+        "issues/<date>.po; did you mean locales/my/LC_MESSAGES/issues/2023-12-21.po?",
+        "my/LC_MESSAGES/names.my.po": "not a catalog broadsheet reads: expected messages.po, names.po or "
+        "issues/<date>.po; did you mean locales/my/LC_MESSAGES/names.po?",
         "en/LC_MESSAGES/names.po": "en is the source language: its catalogs are not read",
     }
     for name in expected:

@@ -1027,8 +1027,11 @@ def stray_catalogs(project: Project) -> list[Diagnostic]:
                 found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
             continue
         parts = path.relative_to(project.locales_dir).parts
+        meant = _meant_domain(path.name)
         if len(parts) < 3 or parts[1] != "LC_MESSAGES":
-            if parts[0] in settings.locales[1:]:
+            if parts[0] in settings.locales[1:] and meant:
+                expected = shown(project, catalog_path(project, parts[0], meant))
+            elif parts[0] in settings.locales[1:]:
                 expected = f"locales/{parts[0]}/LC_MESSAGES/{Path(*parts[1:]).as_posix()}"
             else:
                 expected = (
@@ -1043,6 +1046,8 @@ def stray_catalogs(project: Project) -> list[Diagnostic]:
             )
         elif not _DOMAIN.fullmatch(Path(*parts[2:]).with_suffix("").as_posix()):
             problem = "not a catalog broadsheet reads: expected messages.po, names.po or issues/<date>.po"
+            if meant:
+                problem += f"; did you mean {shown(project, catalog_path(project, parts[0], meant))}?"
         else:
             continue
         found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
@@ -1050,6 +1055,15 @@ def stray_catalogs(project: Project) -> list[Diagnostic]:
         d for path in _templates(project) for d in translations_in_template(project, path, Severity.WARNING)
     ]
     return found + held + _without_issue(project)
+
+
+def _meant_domain(name: str) -> str | None:
+    """The catalog a file's name seems to mean, where a tool named it otherwise: an issue's by the date in it
+    (`2023-12-21.po`, `issues-2023-12-21.po`), the interface's or the names' by their word (`names.my.po`)."""
+    day = ISO_DATE.search(name)
+    if day:
+        return f"issues/{day.group()}"
+    return next((domain for domain in (INTERFACE, NAMES) if domain in name.lower()), None)
 
 
 def _without_issue(project: Project) -> list[Diagnostic]:
