@@ -1159,6 +1159,13 @@ BROKEN = {
         "these brackets, with nothing between ] and (",
         line_at='msgstr ""\n"ကုလသမဂ္ဂ'.encode(),
     ),
+    "a merge conflict left in a catalog": Broken(
+        "names",
+        'msgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),
+        '<<<<<<< HEAD\nmsgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"\n=======\nmsgstr "ပီဗွီ"\n>>>>>>> translations'.encode(),
+        "a Git merge conflict marker: keep one version of each message between the <<<<<<< and >>>>>>> lines, "
+        "and delete the markers",
+    ),
     "misspelt keyword in names": Broken(
         "names",
         'msgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),

@@ -256,6 +256,11 @@ _CURLY_STRING = re.compile("(?:msg[a-z_]*(?:\\[\\d+\\])?\\s*)?[“”„‟«»\
 
 
 def _unreadable(line: str) -> str:
+    if line.startswith(("<<<<<<<", "=======", ">>>>>>>", "|||||||")):
+        return (
+            "a Git merge conflict marker: keep one version of each message between the <<<<<<< and >>>>>>> "
+            "lines, and delete the markers"
+        )
     if curly := _CURLY_STRING.match(line):
         return (
             f"the string opens with {curly.group()[-1]}, a typographic quote, as a word processor writes it; "
