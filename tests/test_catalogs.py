@@ -584,6 +584,23 @@ def test_a_paragraph_deleted_and_restored_gets_its_obsolete_translation_back(pro
     assert _msgfmt_check(path) == ""
 
 
+def test_update_gives_a_catalog_written_without_a_header_the_header_of_a_new_one(
+    project: Project, cli
+) -> None:
+    # Babel wrote its own: marked fuzzy, "PROJECT VERSION", and a copyright of the year, which changed each January.
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    path = catalogs.catalog_path(project, "my", "issues/2024-01-04")
+    made = path.read_text(encoding="utf-8")
+    path.write_text('msgid "Third paragraph, plain."\nmsgstr "တတိယ စာပိုဒ်။"\n', encoding="utf-8")
+    cli("catalog", "update", cwd=project.root)
+    written = path.read_text(encoding="utf-8")
+    assert written.split("\n\n")[0] == made.split("\n\n")[0]
+    # The file's one line end at its end is kept, as a translator's tool wrote it.
+    assert written == made.replace('plain."\nmsgstr ""', 'plain."\nmsgstr "တတိယ စာပိုဒ်။"').rstrip("\n") + "\n"
+    assert _msgfmt_check(path) == ""
+
+
 def test_update_keeps_translations_and_is_stable(project: Project, cli) -> None:
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)

@@ -815,23 +815,26 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
                     _follow_rewrapping(catalog, wanted)
                 _merge(catalog, wanted)
                 note = _merged_note(before, catalog)
+                if layout.header is None:
+                    _new_header(catalog, locale, domain)
             else:
-                catalog = Catalog(
-                    locale=locale,
-                    domain=domain,
-                    project="broadsheet",
-                    version=__version__,
-                    fuzzy=False,
-                    creation_date=_EPOCH,
-                    revision_date=_EPOCH,
-                    header_comment=f"# {Locale.parse(locale).english_name} translations of broadsheet ({domain}).",
-                )
+                catalog = Catalog(locale=locale, domain=domain, creation_date=_EPOCH)
+                _new_header(catalog, locale, domain)
                 catalog.update(_keep_lang(template, locale))
             _set_plural_forms(catalog, locale)
             if domain != INTERFACE:
                 _not_formatted(catalog)
             results.append(Written(path, _write_if_changed(path, _po_text_as(catalog, layout)), note))
     return results
+
+
+def _new_header(catalog: Catalog, locale: str, domain: str) -> None:
+    """Give `catalog` the header of a new catalog, as for a translator's file that has none (an empty file, or
+    one written by hand), where Babel gave its own, marked fuzzy, with 'PROJECT VERSION' and a copyright of the
+    year it was written, which changed the file every January."""
+    catalog.project, catalog.version, catalog.fuzzy = "broadsheet", __version__, False
+    catalog.revision_date = _EPOCH
+    catalog.header_comment = f"# {Locale.parse(locale).english_name} translations of broadsheet ({domain})."
 
 
 def _templates(project: Project) -> list[Path]:
