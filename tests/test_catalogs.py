@@ -1460,6 +1460,17 @@ PO_HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n
             8,
             "msgstr[1] is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural",
         ),
+        # A plural message translated as a singular one, and the other way round.
+        (
+            PO_HEADER + 'msgid "a"\nmsgid_plural "b"\nmsgstr "x"\n',
+            8,
+            "a message with a msgid_plural is translated in msgstr[0] (and msgstr[1]...)",
+        ),
+        (
+            PO_HEADER + 'msgid "a"\nmsgstr[0] "x"\n',
+            7,
+            "msgstr[0] after a msgid without msgid_plural: write msgstr",
+        ),
         ('"x"\n' + PO_HEADER, 1, "a string outside any msgid or msgstr"),
         (
             PO_HEADER + 'msgid "a" x\nmsgstr ""\n',

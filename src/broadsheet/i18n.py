@@ -221,6 +221,12 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
                     f"this message is defined twice: first at line {defined[tuple(key)]}; keep one of them",
                 )
             defined[tuple(key)] = opened
+        if index is not None and state == "msgid":
+            return _Syntax(number, f"{keyword.group(1)} after a msgid without msgid_plural: write msgstr")
+        if name == "msgstr" and index is None and state == "msgid_plural":
+            return _Syntax(
+                number, "a message with a msgid_plural is translated in msgstr[0] (and msgstr[1]...)"
+            )
         if index is not None:
             if not (
                 (state == "msgid_plural" and index == "0")
