@@ -817,6 +817,24 @@ def test_check_reports_catalog_problems_with_their_line(project: Project, cli) -
     )
 
 
+def test_a_footnote_reference_written_in_burmese_digits_is_told_to_keep_the_original_s(
+    project: Project, cli
+) -> None:
+    # A Burmese translator writes the number as the reader sees it, [^၁]: the label is the original's, [^1].
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    translate(project, "my", "issues/2024-01-04", {"Second paragraph with a footnote.[^1]": "ဒုတိယ စာပိုဒ်။[^၁]"})
+    result = cli("check", "issues/2024-01-04.yaml", cwd=project.root)
+    assert result.exit_code == 1
+    po = catalogs.catalog_path(project, "my", "issues/2024-01-04")
+    line = po.read_text(encoding="utf-8").splitlines().index('msgstr "ဒုတိယ စာပိုဒ်။[^၁]"') + 1
+    assert (
+        f"locales/my/LC_MESSAGES/issues/2024-01-04.po:{line}: error: msgstr: translation has missing footnote "
+        "reference [^1] and unexpected footnote reference [^၁]; write [^1] as the original does: the email shows "
+        "footnote numbers in the edition's own digits"
+    ) in result.stderr.splitlines()
+
+
 def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
     sample_project: Project, cli
 ) -> None:

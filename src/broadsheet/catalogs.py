@@ -1260,7 +1260,13 @@ def translation_problems(
                 )
             problems.append(problem)
         if source_refs != refs:
-            problems.append(_difference("footnote reference", source_refs - refs, refs - source_refs))
+            problem = _difference("footnote reference", source_refs - refs, refs - source_refs)
+            if _ascii_digits(refs - source_refs) == source_refs - refs:
+                problem += (
+                    f"; write {', '.join(sorted(source_refs - refs))} as the original does: the email shows "
+                    "footnote numbers in the edition's own digits"
+                )
+            problems.append(problem)
         # Inline markup must match; a heading, list or quote only must not be added (a list numbered in
         # Burmese digits, "၁။", is no Markdown list, and reads well as it is).
         differing = [
@@ -1283,6 +1289,16 @@ def translation_problems(
                 )
             )
     return problems
+
+
+def _ascii_digits(labels: Counter[str]) -> Counter[str]:
+    """`labels` with their digits written in ASCII: `[^၁]`, a Burmese translator's, is `[^1]`."""
+    return Counter(
+        {
+            "".join(str(unicodedata.digit(c)) if c.isdecimal() else c for c in label): count
+            for label, count in labels.items()
+        }
+    )
 
 
 def _difference(kind: str, missing: Counter[str], extra: Counter[str]) -> str:
