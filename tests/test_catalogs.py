@@ -835,6 +835,25 @@ def test_a_footnote_reference_written_in_burmese_digits_is_told_to_keep_the_orig
     ) in result.stderr.splitlines()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["check"], ["build", "--locale", "my"], ["catalog", "status"], ["catalog", "extract"]],
+    ids=["check", "build", "status", "extract"],
+)
+def test_a_catalog_named_where_an_issue_is_expected_is_told_to_name_its_issue(
+    sample_project: Project, cli, command: list[str]
+) -> None:
+    # A translator checking their work names their catalog: it was read as YAML, "not valid YAML: mapping values
+    # are not allowed here" at its header.
+    po = "locales/my/LC_MESSAGES/issues/2023-12-21.po"
+    result = cli(*command, po, cwd=sample_project.root)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"{po}: error: a translation catalog, not an issue: name the issue, issues/2023-12-21.yaml, whose "
+        "catalogs are read and checked with it"
+    )
+
+
 def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
     sample_project: Project, cli
 ) -> None:
