@@ -488,7 +488,9 @@ def test_previous_msgids_that_poedit_or_msgmerge_wrote_survive_update(sample_pro
     assert '#, fuzzy\n#| msgid ""\n#| "As 2023' in written
 
 
-def test_deleted_paragraph_becomes_obsolete(project: Project, cli) -> None:
+def test_deleted_paragraph_becomes_obsolete_and_is_translated_again_when_restored(
+    project: Project, cli
+) -> None:
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
     translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
@@ -496,9 +498,24 @@ def test_deleted_paragraph_becomes_obsolete(project: Project, cli) -> None:
     issue.write_text(ISSUE.replace("\n  Third paragraph, plain.\n", "\n"), encoding="utf-8")
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
-    text = catalogs.catalog_path(project, "my", "issues/2024-01-04").read_text(encoding="utf-8")
-    assert '#~ msgid "Third paragraph, plain."\n#~ msgstr "တတိယ စာပိုဒ်။"' in text
+    path = catalogs.catalog_path(project, "my", "issues/2024-01-04")
+    deleted = path.read_text(encoding="utf-8")
+    assert '#~ msgid "Third paragraph, plain."\n#~ msgstr "တတိယ စာပိုဒ်။"' in deleted
     assert "Third paragraph, plain." not in _po(project, "my", "issues/2024-01-04")
+
+    # Restored (an editor's undo): Babel's merge matched only the messages in use, and gave it an empty msgstr,
+    # its translation left below as #~, where msgmerge takes it back. So it does for a catalog left so.
+    path.write_text(
+        deleted.replace("#~ msgid", 'msgid "Third paragraph, plain."\nmsgstr ""\n\n#~ msgid'),
+        encoding="utf-8",
+    )
+    issue.write_text(ISSUE, encoding="utf-8")
+    cli("catalog", "extract", cwd=project.root)
+    assert cli("catalog", "update", cwd=project.root).exit_code == 0
+    assert "#~" not in path.read_text(encoding="utf-8")
+    message = _po(project, "my", "issues/2024-01-04").get("Third paragraph, plain.")
+    assert (message.string, message.fuzzy) == ("တတိယ စာပိုဒ်။", False)
+    assert _msgfmt_check(path) == ""
 
 
 def test_a_paragraph_re_wrapped_in_the_issue_keeps_its_translation_but_not_one_given_a_hard_break(
@@ -554,34 +571,6 @@ def test_update_says_how_many_translations_it_made_fuzzy_or_obsolete(project: Pr
     )
     again = cli("catalog", "update", cwd=project.root)
     assert again.stdout.splitlines()[-1] == "unchanged locales/my/LC_MESSAGES/issues/2024-01-04.po"
-
-
-def test_a_paragraph_deleted_and_restored_gets_its_obsolete_translation_back(project: Project, cli) -> None:
-    # Babel's merge matched only the messages in use: the restored paragraph got an empty msgstr, its translation
-    # left below as #~, where msgmerge takes it back.
-    cli("catalog", "extract", cwd=project.root)
-    cli("catalog", "update", cwd=project.root)
-    translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
-    issue = project.issues_dir / "2024-01-04.yaml"
-    issue.write_text(ISSUE.replace("\n  Third paragraph, plain.\n", "\n"), encoding="utf-8")
-    cli("catalog", "extract", cwd=project.root)
-    cli("catalog", "update", cwd=project.root)
-    path = catalogs.catalog_path(project, "my", "issues/2024-01-04")
-    deleted = path.read_text(encoding="utf-8")
-    assert '#~ msgid "Third paragraph, plain."' in deleted
-    # The state that left a catalog in: the message asked for again, untranslated, beside its #~ translation.
-    path.write_text(
-        deleted.replace("#~ msgid", 'msgid "Third paragraph, plain."\nmsgstr ""\n\n#~ msgid'),
-        encoding="utf-8",
-    )
-    issue.write_text(ISSUE, encoding="utf-8")
-    cli("catalog", "extract", cwd=project.root)
-    assert cli("catalog", "update", cwd=project.root).exit_code == 0
-    restored = path.read_text(encoding="utf-8")
-    assert "#~" not in restored
-    message = _po(project, "my", "issues/2024-01-04").get("Third paragraph, plain.")
-    assert (message.string, message.fuzzy) == ("တတိယ စာပိုဒ်။", False)
-    assert _msgfmt_check(path) == ""
 
 
 def test_update_gives_a_catalog_written_without_a_header_the_header_of_a_new_one(
