@@ -488,7 +488,9 @@ def test_previous_msgids_that_poedit_or_msgmerge_wrote_survive_update(sample_pro
     assert '#, fuzzy\n#| msgid ""\n#| "As 2023' in written
 
 
-def test_deleted_paragraph_becomes_obsolete(project: Project, cli) -> None:
+def test_deleted_paragraph_becomes_obsolete_and_is_translated_again_when_restored(
+    project: Project, cli
+) -> None:
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
     translate(project, "my", "issues/2024-01-04", {"Third paragraph, plain.": "တတိယ စာပိုဒ်။"})
@@ -496,9 +498,96 @@ def test_deleted_paragraph_becomes_obsolete(project: Project, cli) -> None:
     issue.write_text(ISSUE.replace("\n  Third paragraph, plain.\n", "\n"), encoding="utf-8")
     cli("catalog", "extract", cwd=project.root)
     cli("catalog", "update", cwd=project.root)
-    text = catalogs.catalog_path(project, "my", "issues/2024-01-04").read_text(encoding="utf-8")
-    assert '#~ msgid "Third paragraph, plain."\n#~ msgstr "တတိယ စာပိုဒ်။"' in text
+    path = catalogs.catalog_path(project, "my", "issues/2024-01-04")
+    deleted = path.read_text(encoding="utf-8")
+    assert '#~ msgid "Third paragraph, plain."\n#~ msgstr "တတိယ စာပိုဒ်။"' in deleted
     assert "Third paragraph, plain." not in _po(project, "my", "issues/2024-01-04")
+
+    # Restored (an editor's undo): Babel's merge matched only the messages in use, and gave it an empty msgstr,
+    # its translation left below as #~, where msgmerge takes it back. So it does for a catalog left so.
+    path.write_text(
+        deleted.replace("#~ msgid", 'msgid "Third paragraph, plain."\nmsgstr ""\n\n#~ msgid'),
+        encoding="utf-8",
+    )
+    issue.write_text(ISSUE, encoding="utf-8")
+    cli("catalog", "extract", cwd=project.root)
+    assert cli("catalog", "update", cwd=project.root).exit_code == 0
+    assert "#~" not in path.read_text(encoding="utf-8")
+    message = _po(project, "my", "issues/2024-01-04").get("Third paragraph, plain.")
+    assert (message.string, message.fuzzy) == ("တတိယ စာပိုဒ်။", False)
+    assert _msgfmt_check(path) == ""
+
+
+def test_a_paragraph_re_wrapped_in_the_issue_keeps_its_translation_but_not_one_given_a_hard_break(
+    sample_project: Project, cli
+) -> None:
+    # An editor's fill-paragraph changed the msgid's spaces into line breaks, which Markdown renders as spaces:
+    # the translation became fuzzy, English shown in the Burmese edition until the translator cleared the mark.
+    issue = sample_project.issues_dir / "2023-12-21.yaml"
+    original = issue.read_text(encoding="utf-8")
+    po = catalogs.catalog_path(sample_project, "my", "issues/2023-12-21")
+    old = next(m for m in read_catalog(po)[0] if isinstance(m.id, str) and m.id.endswith(GUNS))
+    rewrapped = old.id.replace(" the year the ", " the year\n  the ").replace(" Yet ", "\n  Yet ")
+    issue.write_text(original.replace(old.id, rewrapped), encoding="utf-8")
+    cli("catalog", "extract", cwd=sample_project.root)
+    result = cli("catalog", "update", cwd=sample_project.root)
+    assert result.stdout.splitlines()[-1] == "wrote locales/my/LC_MESSAGES/issues/2023-12-21.po"
+    now = read_catalog(po)[0][rewrapped.replace("\n  ", "\n")]
+    assert (now.string, now.fuzzy) == (old.string, False)
+    check = cli("check", SAMPLE_ISSUE, cwd=sample_project.root)
+    assert "untranslated (" not in check.stderr, check.stderr
+
+    hard_break = old.id.replace(" Yet ", "  \n  Yet ")
+    issue.write_text(original.replace(old.id, hard_break), encoding="utf-8")
+    cli("catalog", "extract", cwd=sample_project.root)
+    result = cli("catalog", "update", cwd=sample_project.root)
+    assert result.stdout.splitlines()[-1].endswith("(1 translation now fuzzy, to revise)")
+    assert read_catalog(po)[0][hard_break.replace("\n  ", "\n")].fuzzy
+
+
+def test_update_says_how_many_translations_it_made_fuzzy_or_obsolete(project: Project, cli) -> None:
+    # It said only "wrote": a rewritten paragraph's translation went to the #~ lines at the file's end unseen.
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    translate(
+        project,
+        "my",
+        "issues/2024-01-04",
+        {"Third paragraph, plain.": "တတိယ စာပိုဒ်။", "Second paragraph with a footnote.[^1]": "ဒုတိယ[^1]"},
+    )
+    issue = project.issues_dir / "2024-01-04.yaml"
+    issue.write_text(
+        ISSUE.replace("Third paragraph, plain.", "Something else entirely, written anew.").replace(
+            "Second paragraph with", "Second paragraph, with"
+        ),
+        encoding="utf-8",
+    )
+    cli("catalog", "extract", cwd=project.root)
+    result = cli("catalog", "update", cwd=project.root)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        "wrote locales/my/LC_MESSAGES/issues/2024-01-04.po (1 translation now fuzzy, to revise; "
+        "1 translation made obsolete, kept as #~ at the end)"
+    )
+    again = cli("catalog", "update", cwd=project.root)
+    assert again.stdout.splitlines()[-1] == "unchanged locales/my/LC_MESSAGES/issues/2024-01-04.po"
+
+
+def test_update_gives_a_catalog_written_without_a_header_the_header_of_a_new_one(
+    project: Project, cli
+) -> None:
+    # Babel wrote its own: marked fuzzy, "PROJECT VERSION", and a copyright of the year, which changed each January.
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    path = catalogs.catalog_path(project, "my", "issues/2024-01-04")
+    made = path.read_text(encoding="utf-8")
+    path.write_text('msgid "Third paragraph, plain."\nmsgstr "တတိယ စာပိုဒ်။"\n', encoding="utf-8")
+    cli("catalog", "update", cwd=project.root)
+    written = path.read_text(encoding="utf-8")
+    assert written.split("\n\n")[0] == made.split("\n\n")[0]
+    # The file's one line end at its end is kept, as a translator's tool wrote it.
+    assert written == made.replace('plain."\nmsgstr ""', 'plain."\nmsgstr "တတိယ စာပိုဒ်။"').rstrip("\n") + "\n"
+    assert _msgfmt_check(path) == ""
 
 
 def test_update_keeps_translations_and_is_stable(project: Project, cli) -> None:
@@ -717,6 +806,43 @@ def test_check_reports_catalog_problems_with_their_line(project: Project, cli) -
     )
 
 
+def test_a_footnote_reference_written_in_burmese_digits_is_told_to_keep_the_original_s(
+    project: Project, cli
+) -> None:
+    # A Burmese translator writes the number as the reader sees it, [^၁]: the label is the original's, [^1].
+    cli("catalog", "extract", cwd=project.root)
+    cli("catalog", "update", cwd=project.root)
+    translate(project, "my", "issues/2024-01-04", {"Second paragraph with a footnote.[^1]": "ဒုတိယ စာပိုဒ်။[^၁]"})
+    result = cli("check", "issues/2024-01-04.yaml", cwd=project.root)
+    assert result.exit_code == 1
+    po = catalogs.catalog_path(project, "my", "issues/2024-01-04")
+    line = po.read_text(encoding="utf-8").splitlines().index('msgstr "ဒုတိယ စာပိုဒ်။[^၁]"') + 1
+    assert (
+        f"locales/my/LC_MESSAGES/issues/2024-01-04.po:{line}: error: msgstr: translation has missing footnote "
+        "reference [^1] and unexpected footnote reference [^၁]; write [^1] as the original does: the email shows "
+        "footnote numbers in the edition's own digits"
+    ) in result.stderr.splitlines()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["check"], ["build", "--locale", "my"], ["catalog", "status"], ["catalog", "extract"]],
+    ids=["check", "build", "status", "extract"],
+)
+def test_a_catalog_named_where_an_issue_is_expected_is_told_to_name_its_issue(
+    sample_project: Project, cli, command: list[str]
+) -> None:
+    # A translator checking their work names their catalog: it was read as YAML, "not valid YAML: mapping values
+    # are not allowed here" at its header.
+    po = "locales/my/LC_MESSAGES/issues/2023-12-21.po"
+    result = cli(*command, po, cwd=sample_project.root)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"{po}: error: a translation catalog, not an issue: name the issue, issues/2023-12-21.yaml, whose "
+        "catalogs are read and checked with it"
+    )
+
+
 def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
     sample_project: Project, cli
 ) -> None:
@@ -732,6 +858,13 @@ def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
         "my/LC_MESSAGES/my_MM.po": "not a catalog broadsheet reads: expected messages.po, names.po or "
         "issues/<date>.po",
         "my/names.po": "not where broadsheet reads a catalog: expected locales/my/LC_MESSAGES/names.po",
+        # An issue's catalog out of issues/, or a file named as a tool names it, is pointed to where it goes.
+        "my/2023-12-21.po": "not where broadsheet reads a catalog: expected "
+        "locales/my/LC_MESSAGES/issues/2023-12-21.po",
+        "my/LC_MESSAGES/2023-12-21.po": "not a catalog broadsheet reads: expected messages.po, names.po or "
+        "issues/<date>.po; did you mean locales/my/LC_MESSAGES/issues/2023-12-21.po?",
+        "my/LC_MESSAGES/names.my.po": "not a catalog broadsheet reads: expected messages.po, names.po or "
+        "issues/<date>.po; did you mean locales/my/LC_MESSAGES/names.po?",
         "en/LC_MESSAGES/names.po": "en is the source language: its catalogs are not read",
     }
     for name in expected:
@@ -747,6 +880,75 @@ def test_a_catalog_broadsheet_never_reads_is_a_warning_saying_what_it_expected(
     status = cli("catalog", "status", cwd=sample_project.root)
     assert status.exit_code == 0, status.output
     assert status.stderr.splitlines() == warnings
+
+
+def test_translations_written_in_a_template_are_named_and_not_overwritten_by_extract(
+    sample_project: Project, cli
+) -> None:
+    # A translator who filled in the .pot (opened in a text editor, or a .po saved over it): nothing read them,
+    # and the next catalog extract rewrote the template without them, without a word.
+    pot = sample_project.locales_dir / "issues" / "2023-12-21.pot"
+    msgid = 'msgid "Myanmar: Investigate Pazigyi Airstrike as a War Crime"\n'
+    translated = pot.read_text(encoding="utf-8").replace(
+        msgid + 'msgstr ""', msgid + 'msgstr "မြန်မာ - ပဇီကြီး လေကြောင်းတိုက်ခိုက်မှုကို စုံစမ်းပါ"'
+    )
+    pot.write_text(translated, encoding="utf-8")
+    line = translated.splitlines().index(msgid.strip()) + 2
+    said = (
+        "1 translation{}: broadsheet reads none from a template; they go in "
+        "locales/my/LC_MESSAGES/issues/2023-12-21.po, which `broadsheet catalog update` makes: copy them there, "
+        "then empty the template's msgstr lines"
+    )
+    warning = f"locales/issues/2023-12-21.pot:{line}: warning: msgstr: this template holds " + said.format(
+        ", and catalog extract will not rewrite it while it does"
+    )
+    assert cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr.splitlines()[0] == warning
+    assert cli("catalog", "status", cwd=sample_project.root).stderr.splitlines() == [warning]
+    extract = cli("catalog", "extract", cwd=sample_project.root)
+    assert extract.exit_code == 1
+    assert extract.stderr.splitlines() == [
+        f"locales/issues/2023-12-21.pot:{line}: error: msgstr: not rewritten, as it holds " + said.format("")
+    ]
+    assert extract.stdout.splitlines() == ["unchanged locales/messages.pot", "unchanged locales/names.pot"]
+    assert pot.read_text(encoding="utf-8") == translated
+
+
+def test_a_catalog_of_an_issue_no_longer_in_issues_is_a_warning_saying_what_to_do(
+    sample_project: Project, cli
+) -> None:
+    # The issue given another date: its translations stayed in a catalog no edition reads, the new date's was
+    # made empty, and catalog status counted both without a word.
+    old = sample_project.issues_dir / "2023-12-21.yaml"
+    text = old.read_text(encoding="utf-8").replace("date: 2023-12-21", "date: 2023-12-22")
+    (sample_project.issues_dir / "2023-12-22.yaml").write_text(text, encoding="utf-8")
+    old.unlink()
+    cli("catalog", "extract", cwd=sample_project.root)
+    cli("catalog", "update", cwd=sample_project.root)
+    warnings = [
+        "locales/issues/2023-12-21.pot: warning: no issue in issues/ is dated 2023-12-21, yet catalog update "
+        "makes catalogs of this template; delete it (catalog extract writes it again for an issue of that date)",
+        "locales/my/LC_MESSAGES/issues/2023-12-21.po: warning: no issue in issues/ is dated 2023-12-21, so no "
+        "edition reads its 6 translations: if the issue's date changed, give this file the new date and run "
+        "`broadsheet catalog update`; if the issue is gone, delete it",
+    ]
+    status = cli("catalog", "status", cwd=sample_project.root)
+    assert status.exit_code == 0, status.output
+    assert status.stderr.splitlines() == warnings
+    check = cli("check", "issues/2023-12-22.yaml", cwd=sample_project.root)
+    assert check.exit_code == 0, check.output
+    assert check.stderr.splitlines()[:2] == warnings
+
+    catalogs.catalog_path(sample_project, "my", "issues/2023-12-21").replace(
+        catalogs.catalog_path(sample_project, "my", "issues/2023-12-22")
+    )
+    (sample_project.locales_dir / "issues" / "2023-12-21.pot").unlink()
+    cli("catalog", "update", cwd=sample_project.root)
+    status = cli("catalog", "status", "issues/2023-12-22.yaml", "--json", cwd=sample_project.root)
+    assert status.stderr == ""
+    assert json.loads(status.stdout)[-1]["messages"]["translated"] == 6
+    # An issue whose file is not named after its date is read for it.
+    (sample_project.issues_dir / "2023-12-22.yaml").rename(sample_project.issues_dir / "year-end.yaml")
+    assert cli("catalog", "status", cwd=sample_project.root).stderr == ""
 
 
 def test_the_search_for_stray_catalogs_keeps_to_the_depth_of_catalogs_and_out_of_hidden_folders(
@@ -983,6 +1185,29 @@ BROKEN = {
         BY.encode(),
         'msgstr "ရေးသားသူ - %(author)s'.encode(),
         'a string is not closed: it needs a " at its end, and a " inside it is written \\"',
+    ),
+    "curly quotes around a translation, as a word processor writes them": Broken(
+        "names",
+        'msgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),
+        "msgstr “ပရိုဂရက်ဆစ်ဗွိုက်စ်”".encode(),
+        "the string opens with “, a typographic quote, as a word processor writes it; a .po string is in "
+        'straight quotes: msgstr "..."',
+    ),
+    "a space between a link's ] and (, which makes it text": Broken(
+        "issues/2023-12-21",
+        "အခြေအနေ](https://reliefweb".encode(),
+        "အခြေအနေ] (https://reliefweb".encode(),
+        "msgstr: translation has missing link https://reliefweb.int/report/myanmar/myanmar-humanitarian-update-"
+        "no-34-15-december-2023; its URL is in the translation as text, not as a link: write [words](URL), in "
+        "these brackets, with nothing between ] and (",
+        line_at='msgstr ""\n"ကုလသမဂ္ဂ'.encode(),
+    ),
+    "a merge conflict left in a catalog": Broken(
+        "names",
+        'msgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"'.encode(),
+        '<<<<<<< HEAD\nmsgstr "ပရိုဂရက်ဆစ်ဗွိုက်စ်"\n=======\nmsgstr "ပီဗွီ"\n>>>>>>> translations'.encode(),
+        "a Git merge conflict marker: keep one version of each message between the <<<<<<< and >>>>>>> lines, "
+        "and delete the markers",
     ),
     "misspelt keyword in names": Broken(
         "names",
@@ -1260,6 +1485,17 @@ PO_HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n
             PO_HEADER + 'msgid "a"\nmsgid_plural "b"\nmsgstr[1] "x"\n',
             8,
             "msgstr[1] is out of order; plural forms are msgstr[0], msgstr[1]... after msgid_plural",
+        ),
+        # A plural message translated as a singular one, and the other way round.
+        (
+            PO_HEADER + 'msgid "a"\nmsgid_plural "b"\nmsgstr "x"\n',
+            8,
+            "a message with a msgid_plural is translated in msgstr[0] (and msgstr[1]...)",
+        ),
+        (
+            PO_HEADER + 'msgid "a"\nmsgstr[0] "x"\n',
+            7,
+            "msgstr[0] after a msgid without msgid_plural: write msgstr",
         ),
         ('"x"\n' + PO_HEADER, 1, "a string outside any msgid or msgstr"),
         (

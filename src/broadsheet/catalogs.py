@@ -323,6 +323,8 @@ def _write_if_changed(path: Path, content: bytes) -> bool:
 class Written:
     path: Path
     changed: bool
+    note: str = ""
+    """What `catalog update` did to translations already written, for the translator to know (`_merged_note`)."""
 
 
 def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written], list[Diagnostic]]:
@@ -357,8 +359,56 @@ def extract(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Written]
     results = []
     for domain, messages in plan:
         path = template_path(project, domain)
+        held = translations_in_template(project, path, Severity.ERROR)
+        if held:
+            diagnostics += held
+            continue
         results.append(Written(path, _write_if_changed(path, _po_text(_template(messages, domain)))))
     return results, diagnostics
+
+
+# A msgstr with text after the header's: a template (.pot) holds none, unless someone translated in it.
+_WRITTEN_MSGSTR = re.compile(rb'\n\s*msgstr(?:\[\d+\])?\s*"(?:[^"\r\n]|""\r?\n\s*")')
+
+
+def translations_in_template(project: Project, path: Path, severity: Severity) -> list[Diagnostic]:
+    """A diagnostic at the first translation written in the template at `path`, if any: a translator who opened
+    the `.pot` in a text editor, or saved a `.po` over it. broadsheet reads translations from the locales'
+    catalogs alone, and `catalog extract` rewrote the template without them, without a word."""
+    try:
+        raw = path.read_bytes() if path.is_file() else b""
+    except OSError:
+        return []
+    header = raw.find(b"\n\n")
+    if header < 0 or not _WRITTEN_MSGSTR.search(raw, header):
+        return []
+    try:
+        loaded = load_catalog(path, shown(project, path))
+    except InvalidInput:
+        return []
+    written = [m for m in loaded.catalog if m.id and _translated(m)]
+    if not written:
+        return []
+    domain = path.relative_to(project.locales_dir).with_suffix("").as_posix()
+    locales = project.settings.locales[1:]
+    target = shown(project, catalog_path(project, locales[0] if len(locales) == 1 else "<locale>", domain))
+    count = f"{len(written)} translation{'s' * (len(written) != 1)}"
+    held = (
+        f"not rewritten, as it holds {count}"
+        if severity is Severity.ERROR
+        else f"this template holds {count}, and catalog extract will not rewrite it while it does"
+    )
+    return [
+        Diagnostic(
+            shown(project, path),
+            loaded.msgstr_line(written[0].lineno),
+            0,
+            "msgstr",
+            f"{held}: broadsheet reads none from a template; they go in {target}, which `broadsheet catalog "
+            "update` makes: copy them there, then empty the template's msgstr lines",
+            severity,
+        )
+    ]
 
 
 def _names(
@@ -674,19 +724,62 @@ def _respelled(domain: str, catalog: Catalog | None) -> set[str]:
     was left out) is kept, and used by the build, rather than made obsolete by `catalog update`."""
     if domain != NAMES or catalog is None:
         return set()
-    return {
-        texts(message.id)[0]
-        for message in catalog
-        if message.id and not all(map(blank, texts(message.string)))
-    }
+    return {texts(message.id)[0] for message in catalog if message.id and _translated(message)}
+
+
+def _translated(message: BabelMessage) -> bool:
+    return not all(map(blank, texts(message.string)))
+
+
+def _revive(catalog: Catalog, template: Catalog) -> None:
+    """Take back from the obsolete messages (`#~`) each translation `template` asks for again, unless the catalog
+    already translates it, as GNU msgmerge does. Babel's merge matches only the messages in use: a paragraph the
+    editor deleted and then restored got an empty translation, its old one left below as `#~`."""
+    for key, message in list(catalog.obsolete.items()):
+        if not _translated(message) or template.get(message.id, message.context) is None:
+            continue
+        active = catalog.get(message.id, message.context)
+        if active is not None:
+            if _translated(active):
+                continue
+            catalog.delete(message.id, message.context)
+        del catalog.obsolete[key]
+        catalog[message.id] = message
+
+
+def _follow_rewrapping(catalog: Catalog, template: Catalog) -> None:
+    """Give a translation of an issue's text the msgid of its text re-wrapped: the template's, with the same
+    words between other line breaks and spaces, rendered alike (an editor's fill-paragraph, `|` made `>`).
+    Its msgid changed, and the translation was made a draft, English shown until revised, for a change no
+    reader sees; a hard line break or a list made by the new lines still makes it fuzzy."""
+    wanted: dict[tuple[str, ...], list[str]] = {}
+    for message in template:
+        if isinstance(message.id, str) and message.id and message.id not in catalog:
+            wanted.setdefault(tuple(message.id.split()), []).append(message.id)
+    for message in list(catalog) if wanted else ():
+        was = message.id
+        if not isinstance(was, str) or message.context or message.fuzzy or not _translated(message):
+            continue
+        for now in wanted.get(tuple(was.split()), ()):
+            if now not in catalog and was not in template and _rendered(now) == _rendered(was):
+                catalog.delete(was)
+                message.id = now
+                catalog[now] = message
+                break
+
+
+def _rendered(text: str) -> str:
+    return " ".join(markdown.to_html(text, {}).split())
 
 
 def _merge(catalog: Catalog, template: Catalog) -> None:
-    """Merge `template` into `catalog` as GNU msgmerge does, keeping what a fuzzy message was translated from.
+    """Merge `template` into `catalog` as GNU msgmerge does, keeping what a fuzzy message was translated from
+    and taking back an obsolete translation of a message asked for again (`_revive`).
 
     Babel's merge forgets the previous msgid of a message that was fuzzy already, and gives one edited twice
     the msgid it had in between, whose text the translation never was.
     """
+    _revive(catalog, template)
     was = {(texts(m.id), m.context): m.previous_id for m in catalog if m.id and m.fuzzy and m.previous_id}
     catalog.update(template, update_header_comment=False)
     for message in catalog:
@@ -704,39 +797,63 @@ def update(project: Project, locales: Sequence[str]) -> list[Written]:
     translator; a message gone from the template becomes obsolete (`#~`).
     """
     results = []
-    templates = sorted(project.locales_dir.glob("*.pot")) + sorted(
-        (project.locales_dir / "issues").glob("*.pot")
-    )
-    for template_file in templates:
+    for template_file in _templates(project):
         domain = template_file.relative_to(project.locales_dir).with_suffix("").as_posix()
         template = _read(project, template_file)
         for locale in locales:
             path = catalog_path(project, locale, domain)
-            layout = None
+            layout, note = None, ""
             if present(path):
                 catalog, layout = _read_as_written(project, path, locale)
                 # Written back in UTF-8, whatever legacy charset it declared: in ISO-8859-1 a new msgid such as
                 # "“Aid” falls" was written "\u201cAid\u201d falls", which neither Babel nor msgfmt reads back
                 # as the text it stands for, so its translation was never used.
                 catalog.charset = "utf-8"
-                _merge(catalog, _keep_lang(template, locale, _respelled(domain, catalog)))
+                before = {_key(m): m.fuzzy for m in catalog if m.id and _translated(m)}
+                wanted = _keep_lang(template, locale, _respelled(domain, catalog))
+                if domain not in (INTERFACE, NAMES):
+                    _follow_rewrapping(catalog, wanted)
+                _merge(catalog, wanted)
+                note = _merged_note(before, catalog)
+                if layout.header is None:
+                    _new_header(catalog, locale, domain)
             else:
-                catalog = Catalog(
-                    locale=locale,
-                    domain=domain,
-                    project="broadsheet",
-                    version=__version__,
-                    fuzzy=False,
-                    creation_date=_EPOCH,
-                    revision_date=_EPOCH,
-                    header_comment=f"# {Locale.parse(locale).english_name} translations of broadsheet ({domain}).",
-                )
+                catalog = Catalog(locale=locale, domain=domain, creation_date=_EPOCH)
+                _new_header(catalog, locale, domain)
                 catalog.update(_keep_lang(template, locale))
             _set_plural_forms(catalog, locale)
             if domain != INTERFACE:
                 _not_formatted(catalog)
-            results.append(Written(path, _write_if_changed(path, _po_text_as(catalog, layout))))
+            results.append(Written(path, _write_if_changed(path, _po_text_as(catalog, layout)), note))
     return results
+
+
+def _new_header(catalog: Catalog, locale: str, domain: str) -> None:
+    """Give `catalog` the header of a new catalog, as for a translator's file that has none (an empty file, or
+    one written by hand), where Babel gave its own, marked fuzzy, with 'PROJECT VERSION' and a copyright of the
+    year it was written, which changed the file every January."""
+    catalog.project, catalog.version, catalog.fuzzy = "broadsheet", __version__, False
+    catalog.revision_date = _EPOCH
+    catalog.header_comment = f"# {Locale.parse(locale).english_name} translations of broadsheet ({domain})."
+
+
+def _templates(project: Project) -> list[Path]:
+    """The `.pot` files: the shared ones in `locales/`, then those of the issues in `locales/issues/`."""
+    return sorted(project.locales_dir.glob("*.pot")) + sorted((project.locales_dir / "issues").glob("*.pot"))
+
+
+def _key(message: BabelMessage) -> tuple[str, str | None]:
+    return texts(message.id)[0], message.context
+
+
+def _merged_note(before: dict[tuple[str, str | None], bool], catalog: Catalog) -> str:
+    """How many of the translations `before` (each message's, by key: whether it was fuzzy) the merge made fuzzy,
+    for a translator to revise, or obsolete: a rewritten or deleted paragraph's translation went to the `#~`
+    lines at the file's end with nothing said but `wrote`."""
+    fuzzy = sum(m.fuzzy and _translated(m) and not before.get(_key(m), False) for m in catalog if m.id)
+    obsolete = sum(_translated(m) and _key(m) in before for m in catalog.obsolete.values())
+    said = ((fuzzy, "now fuzzy, to revise"), (obsolete, "made obsolete, kept as #~ at the end"))
+    return "; ".join(f"{n} translation{'s' * (n != 1)} {what}" for n, what in said if n)
 
 
 # -- Status ----------------------------------------------------------------------
@@ -913,8 +1030,11 @@ def stray_catalogs(project: Project) -> list[Diagnostic]:
                 found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
             continue
         parts = path.relative_to(project.locales_dir).parts
+        meant = _meant_domain(path.name)
         if len(parts) < 3 or parts[1] != "LC_MESSAGES":
-            if parts[0] in settings.locales[1:]:
+            if parts[0] in settings.locales[1:] and meant:
+                expected = shown(project, catalog_path(project, parts[0], meant))
+            elif parts[0] in settings.locales[1:]:
                 expected = f"locales/{parts[0]}/LC_MESSAGES/{Path(*parts[1:]).as_posix()}"
             else:
                 expected = (
@@ -929,8 +1049,67 @@ def stray_catalogs(project: Project) -> list[Diagnostic]:
             )
         elif not _DOMAIN.fullmatch(Path(*parts[2:]).with_suffix("").as_posix()):
             problem = "not a catalog broadsheet reads: expected messages.po, names.po or issues/<date>.po"
+            if meant:
+                problem += f"; did you mean {shown(project, catalog_path(project, parts[0], meant))}?"
         else:
             continue
+        found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
+    held = [
+        d for path in _templates(project) for d in translations_in_template(project, path, Severity.WARNING)
+    ]
+    return found + held + _without_issue(project)
+
+
+def _meant_domain(name: str) -> str | None:
+    """The catalog a file's name seems to mean, where a tool named it otherwise: an issue's by the date in it
+    (`2023-12-21.po`, `issues-2023-12-21.po`), the interface's or the names' by their word (`names.my.po`)."""
+    day = ISO_DATE.search(name)
+    if day:
+        return f"issues/{day.group()}"
+    return next((domain for domain in (INTERFACE, NAMES) if domain in name.lower()), None)
+
+
+def _without_issue(project: Project) -> list[Diagnostic]:
+    """A warning at each issue's template and catalog (a configured locale's) whose date no issue in `issues/`
+    has: an issue given another date (its file renamed) left its translations in a catalog no edition reads,
+    and the new date's catalog empty, each counted by `catalog status` without a word."""
+    files = _templates(project) + [
+        path
+        for locale in project.settings.locales[1:]
+        for path in sorted((catalog_path(project, locale, NAMES).parent / "issues").glob("*.po"))
+    ]
+    files = [path for path in files if ISO_DATE.fullmatch(path.stem)]
+    if not files:
+        return []
+    days: set[str] = set()
+    for issue in issue_files(project.issues_dir):
+        if ISO_DATE.fullmatch(issue.stem):
+            days.add(issue.stem)
+            continue
+        reading = read_issue(issue, project.settings, shown(project, issue))
+        if reading.issue is None:
+            return []  # its date unknown, any of these may be its own
+        days.add(reading.issue.date.isoformat())
+    found = []
+    for path in files:
+        if path.stem in days:
+            continue
+        missing = f"no issue in {shown(project, project.issues_dir)}/ is dated {path.stem}"
+        if path.suffix == ".pot":
+            problem = (
+                f"{missing}, yet catalog update makes catalogs of this template; delete it (catalog extract "
+                "writes it again for an issue of that date)"
+            )
+        else:
+            try:
+                count = sum(_translated(m) for m in load_catalog(path, shown(project, path)).catalog if m.id)
+            except InvalidInput:
+                count = 0
+            held = f"its {count} translation{'s' * (count != 1)}" if count else "it"
+            problem = (
+                f"{missing}, so no edition reads {held}: if the issue's date changed, give this file the new "
+                "date and run `broadsheet catalog update`; if the issue is gone, delete it"
+            )
         found.append(Diagnostic(shown(project, path), 0, 0, "", problem, Severity.WARNING))
     return found
 
@@ -1071,9 +1250,23 @@ def translation_problems(
         source_links, source_refs, source_markup = _markup(message_id)
         links, refs, inline = _markup(translation)
         if source_links != links:
-            problems.append(_difference("link", source_links - links, links - source_links))
+            missing_links = source_links - links
+            problem = _difference("link", missing_links, links - source_links)
+            if any(url in translation for url in missing_links):
+                # `[words] (URL)`, a space typed after the bracket, or brackets of another script: shown as text.
+                problem += (
+                    "; its URL is in the translation as text, not as a link: write [words](URL), in these "
+                    "brackets, with nothing between ] and ("
+                )
+            problems.append(problem)
         if source_refs != refs:
-            problems.append(_difference("footnote reference", source_refs - refs, refs - source_refs))
+            problem = _difference("footnote reference", source_refs - refs, refs - source_refs)
+            if _ascii_digits(refs - source_refs) == source_refs - refs:
+                problem += (
+                    f"; write {', '.join(sorted(source_refs - refs))} as the original does: the email shows "
+                    "footnote numbers in the edition's own digits"
+                )
+            problems.append(problem)
         # Inline markup must match; a heading, list or quote only must not be added (a list numbered in
         # Burmese digits, "၁။", is no Markdown list, and reads well as it is).
         differing = [
@@ -1096,6 +1289,16 @@ def translation_problems(
                 )
             )
     return problems
+
+
+def _ascii_digits(labels: Counter[str]) -> Counter[str]:
+    """`labels` with their digits written in ASCII: `[^၁]`, a Burmese translator's, is `[^1]`."""
+    return Counter(
+        {
+            "".join(str(unicodedata.digit(c)) if c.isdecimal() else c for c in label): count
+            for label, count in labels.items()
+        }
+    )
 
 
 def _difference(kind: str, missing: Counter[str], extra: Counter[str]) -> str:

@@ -221,6 +221,12 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
                     f"this message is defined twice: first at line {defined[tuple(key)]}; keep one of them",
                 )
             defined[tuple(key)] = opened
+        if index is not None and state == "msgid":
+            return _Syntax(number, f"{keyword.group(1)} after a msgid without msgid_plural: write msgstr")
+        if name == "msgstr" and index is None and state == "msgid_plural":
+            return _Syntax(
+                number, "a message with a msgid_plural is translated in msgstr[0] (and msgstr[1]...)"
+            )
         if index is not None:
             if not (
                 (state == "msgid_plural" and index == "0")
@@ -251,7 +257,21 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
     return None
 
 
+_CURLY_STRING = re.compile("(?:msg[a-z_]*(?:\\[\\d+\\])?\\s*)?[“”„‟«»\uff02]")
+"""A line whose string opens with a typographic quote, as a word processor or a phone's keyboard writes it."""
+
+
 def _unreadable(line: str) -> str:
+    if line.startswith(("<<<<<<<", "=======", ">>>>>>>", "|||||||")):
+        return (
+            "a Git merge conflict marker: keep one version of each message between the <<<<<<< and >>>>>>> "
+            "lines, and delete the markers"
+        )
+    if curly := _CURLY_STRING.match(line):
+        return (
+            f"the string opens with {curly.group()[-1]}, a typographic quote, as a word processor writes it; "
+            'a .po string is in straight quotes: msgstr "..."'
+        )
     if line.count('"') % 2 or line.endswith('\\"'):
         return 'a string is not closed: it needs a " at its end, and a " inside it is written \\"'
     if _STRINGS_IN_A_ROW.fullmatch(line):

@@ -945,6 +945,24 @@ def dated_alike(issues: list[Issue]) -> list[Diagnostic]:
 def read_issue(path: Path, settings: Settings, display: str | None = None) -> Reading:
     """Read and validate the issue at `path`; never raises for anything in the file."""
     display = display or str(path)
+    if path.suffix in (".po", ".pot", ".mo"):
+        # A translator checking their work names their catalog: it was read as YAML, "mapping values are not
+        # allowed here" at its header.
+        day = ISO_DATE.search(path.name)
+        issue = f"{settings.issues_dir}/{day.group() if day else '<date>'}.yaml"
+        return Reading(
+            None,
+            (
+                Diagnostic(
+                    display,
+                    0,
+                    0,
+                    "",
+                    f"a translation catalog, not an issue: name the issue, {issue}, whose catalogs are read "
+                    "and checked with it",
+                ),
+            ),
+        )
     try:
         raw = read_limited(path, "issue", display)
     except OSError as exc:

@@ -57,14 +57,18 @@ def catalog_update(ctx: click.Context, locales: tuple[str, ...]) -> None:
     """Create or merge each locale's .po files from the .pot templates.
 
     An edited paragraph becomes fuzzy, keeping the old translation for the
-    translator to revise; a deleted one becomes obsolete (#~).
+    translator to revise; a deleted one becomes obsolete (#~). Each catalog
+    written is followed by how many translations became fuzzy or obsolete.
     """
     from ..build import translation_locales
 
     project = project_of(ctx)
     targets = translation_locales(project, locales)
     for result in catalogs.update(project, targets):
-        click.echo(f"{'wrote' if result.changed else 'unchanged'} {catalogs.shown(project, result.path)}")
+        note = f" ({result.note})" if result.note else ""
+        click.echo(
+            f"{'wrote' if result.changed else 'unchanged'} {catalogs.shown(project, result.path)}{note}"
+        )
 
 
 @catalog_group.command("status")
