@@ -654,10 +654,7 @@ def test_a_space_pasted_before_a_line_of_text_in_a_block_is_a_warning(
     findings: Callable[[str], list[str]], read: Callable[[str], Reading]
 ) -> None:
     # Inside the editorial it is text, shown before the line's words: the issue builds, and the editor is told.
-    text = (
-        "date: 2023-12-21\ntitle: T\neditorial: |\n  \u3000Indented.\n\n  \u00a0Second.\n"
-        "resources: {}\n"
-    )
+    text = "date: 2023-12-21\ntitle: T\neditorial: |\n  \u3000Indented.\n\n  \u00a0Second.\nresources: {}\n"
     said = (
         "begins this line, as text pasted from a web page or a word processor carries: the email shows it as a "
         "space before the text; remove it unless it was meant"

@@ -514,7 +514,8 @@ def _indentation(text: str, display: str) -> tuple[list[Diagnostic], list[Diagno
     two paragraphs but is text to YAML and Markdown (the two paragraphs became one). Doubts: a line of text that
     a pasted space begins, which breaks the file where YAML reads it as indentation (the parser then stumbles
     lines below) and is harmless text inside a block (`_parse_yaml` tells the two apart)."""
-    errors, doubts = [], []
+    errors: list[Diagnostic] = []
+    doubts: list[Diagnostic] = []
     for number, line in enumerate(text.splitlines(), 1):
         indent = len(line) - len(line.lstrip(" "))
         if line.startswith("\t", indent):
