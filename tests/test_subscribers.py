@@ -2004,3 +2004,29 @@ def test_a_byte_order_mark_says_what_a_file_is_whatever_encoding_is_named(
         f"{path}:1: error: begins with the byte order mark of {kind}, so it is {problem}: import it without "
         "--encoding"
     )
+
+
+def test_a_form_s_answer_naming_email_is_no_header_below_a_title(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """A form's header asks for the address (`Your email`) and its rows may answer `Email` to another question:
+    taken for a header below a title, the row made the file's columns, and the file was refused."""
+    path = write_csv(
+        """
+        Timestamp,Your email,Preferred language,How should we contact you?
+        2024-01-01 09:00,,Burmese,Email
+        2024-01-02 10:00,aung@example.org,Burmese,Email
+        2024-01-03 11:00,su@example.org,English,Email
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:1: warning: column 'Your email' read as 'email'",
+        f"{path}:1: warning: ignored column(s) 'Timestamp', 'How should we contact you?'",
+        f"{path}:2: error: email: Expected an email address but received: '' (An email address must have an "
+        "@-sign.)",
+    ]
+    assert [s.email for s in subscribers.list_subscribers(store)] == ["aung@example.org", "su@example.org"]
+    # A title above the table is one cell, though it speaks of email.
+    titled = write_csv("Email list 2024,,\n,,\nE-mail,Name,Language\nzaw@example.org,Zaw,my\n", "titled.csv")
+    assert subscribers.import_csv(store, titled, LOCALES).added == 1

@@ -694,14 +694,15 @@ class _ImportFile:
             raise InvalidInput(self.diagnostics) from None
 
     def _below_a_title(self, first: str, lines: _Lines, separator: str | None) -> str:
-        """The header line: `first`, unless it names no email column and one of the `_TITLE_ROWS` lines after it
-        does, as in a sheet with a title above its table; the lines above that one are skipped with a warning,
-        and the others read again as they were."""
-        if not first or _names_email(first, separator):
+        """The header line: `first`, unless it names (or, as a form's, asks for) no email column and one of the
+        `_TITLE_ROWS` lines after it names it, as in a sheet with a title above its table; the lines above that
+        one are skipped with a warning, and the others read again as they were. A line holding an address is
+        a row, whatever else it says: a form's answer `Email` to how to be reached made one the header."""
+        if not first or _names_email(first, separator, asked=True):
             return first
         above = [(lines.number, first)]
         for line in lines:
-            if _names_email(line, separator):
+            if _names_email(line, separator) and "@" not in line:
                 for number, skipped in above:
                     if not _EMPTY_ROW.fullmatch(skipped):
                         shown = skipped.strip().strip(",;\t").strip()[:80]
@@ -1110,10 +1111,17 @@ _TITLE_ROWS: Final = 10
 """Lines after the first that may hold the header, below a title a sheet has above its table."""
 
 
-def _names_email(line: str, separator: str | None) -> bool:
-    """Whether `line`, split at `separator` (else at the one that names most columns), names the email column."""
+def _names_email(line: str, separator: str | None, *, asked: bool = False) -> bool:
+    """Whether `line`, split at `separator` (else at the one that names most columns), names the email column;
+    or, `asked`, one of its cells asks for it (`Your email`) beside another, as a form's header does (a title
+    above a table is one cell)."""
     cells = next(_reader([line], separator or _separator(line)), [])
-    return any(_column_name(cell) == "email" for cell in cells)
+    names = [_column_name(cell) for cell in cells if cell.strip()]
+    if "email" in names:
+        return True
+    return (
+        asked and len(names) > 1 and bool(_asked(cells, [_column_name(cell) for cell in cells]).get("email"))
+    )
 
 
 _EXCEL_SEPARATOR: Final = re.compile(r"sep=([,;\t])", re.IGNORECASE)
