@@ -568,12 +568,44 @@ def test_a_column_that_may_say_who_left_and_is_not_read_refuses_the_file(
         subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in raised.value.diagnostics] == [
         f"{path}:1: error: column(s) 'Unsubscribe date', 'Hard_Bounce' may say who left the list, which the "
-        "import cannot read: every row would come in active. Leave out the rows of those who left, or say it in "
-        "a status column (unsubscribed, bounced, complained), and delete the column(s)"
+        "import cannot read: every row would come in active. Leave out the rows of those who left and delete the "
+        "column(s), or say who left in a status column (unsubscribed, bounced, complained)"
     ]
     assert subscribers.list_subscribers(store) == []
     texts = write_csv("email,name,locale,SMS status,SMS_BLACKLISTED\naung@example.org,Aung,my,Active,No\n")
     assert subscribers.import_csv(store, texts, LOCALES).added == 1
+
+
+def test_a_column_of_another_status_or_of_notes_is_ignored_as_any_other(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """A hand-made sheet keeps a donor's or a member's standing, a payment's, notes, beside the list: each
+    refused the file as though it might say who left. Beside a status column read, so is one that may."""
+    path = write_csv(
+        """
+        Email,Name,Language,Donor status,Membership status,Status of payment,Notes on opt-out,Disabled access
+        aung@example.org,Aung,Burmese,Monthly donor,Member,Paid,,wheelchair
+        """
+    )
+    report = subscribers.import_csv(store, path, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{path}:1: warning: ignored column(s) 'Donor status', 'Membership status', 'Status of payment', "
+        "'Notes on opt-out', 'Disabled access'"
+    ]
+    with_status = write_csv(
+        "email,locale,Status,Unsubscribe date\nsu@example.org,en,unsubscribed,2023-05-01\n", "status.csv"
+    )
+    report = subscribers.import_csv(store, with_status, LOCALES)
+    assert [str(d) for d in report.diagnostics] == [
+        f"{with_status}:1: warning: ignored column(s) 'Unsubscribe date'"
+    ]
+    assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("aung@example.org", Status.ACTIVE),
+        ("su@example.org", Status.UNSUBSCRIBED),
+    ]
+    member = write_csv("email,locale,Member status\nzaw@example.org,my,unsubscribed\n", "member.csv")
+    with pytest.raises(InvalidInput, match="'Member status' may say who left"):
+        subscribers.import_csv(store, member, LOCALES)
 
 
 def test_a_file_that_is_not_utf8_is_refused_whole(store: Engine, tmp_path: Path) -> None:

@@ -1199,15 +1199,18 @@ def _columns(
     saying = [
         repr(header[index].strip())
         for index in unread
-        if _MAY_SAY_WHO_LEFT.search(names[index]) and not _OTHER_CHANNEL.search(names[index])
+        if _MAY_SAY_WHO_LEFT.search(names[index])
+        and not _OTHER_CHANNEL.search(names[index])
+        and not _FREE_TEXT.search(names[index])
     ]
-    if saying and not LEFT_COLUMNS.keys() & read.keys():
+    if saying and not _SAYING_WHO_LEFT & read.keys():
         # Ignored, it let every row come in active, sending the newsletter to those who had left. (A list of
-        # those who left, as Mailchimp's with its UNSUB_REASON, brings every row in as they left.)
+        # those who left, as Mailchimp's with its UNSUB_REASON, brings every row in as they left; a status
+        # column read says who left itself.)
         message = (
             f"column(s) {', '.join(saying)} may say who left the list, which the import cannot read: every row "
-            "would come in active. Leave out the rows of those who left, or say it in a status column "
-            "(unsubscribed, bounced, complained), and delete the column(s)"
+            "would come in active. Leave out the rows of those who left and delete the column(s), or say who "
+            "left in a status column (unsubscribed, bounced, complained)"
         )
         raise InvalidInput([Diagnostic(display, line, 0, "", message)])
     ignored = [
@@ -1222,11 +1225,19 @@ def _columns(
 
 
 _MAY_SAY_WHO_LEFT: Final = re.compile(
-    r"unsub|\bb(?:lack|lock) ?list|bounce|\bopt(?:ed)? ?out|suppress|disabled|excluded|\bspam|complain|"
-    r"\bstatus\b|\bdo not (?:e ?)?mail"
+    r"unsub|\bb(?:lack|lock) ?list|bounce|\bopt(?:ed)? ?out|suppress|\bdisabled$|excluded|\bspam|complain|"
+    r"^(?:.* )?(?:member|contact|list|mailing|newsletter|audience|marketing|e ?mail|consent|opt ?in|recipient|"
+    r"subscriber|subscription) status$|\bdo not (?:e ?)?mail"
 )
 """Words of a column name (as `_column_name` writes it) that may say who left the list, where the import reads
-no such column: `Opt-out`, `Unsubscribe date`, `Hard bounce`, `Suppressed`, `Member status`."""
+no such column: `Opt-out`, `Unsubscribe date`, `Hard bounce`, `Suppressed`, `Member status`. A status of
+something else, as hand-made sheets keep beside the list (`Donor status`, `Membership status`, `Status of
+payment`), and a need (`Disabled access`) say nothing of it."""
+_SAYING_WHO_LEFT: Final = frozenset((*STATUS_COLUMNS, *LEFT_FLAGS, *LEFT_COLUMNS))
+"""The columns read that say who left: beside one, another that may say it is ignored as any other."""
+_FREE_TEXT: Final = re.compile(r"\b(?:notes?|comments?|remarks?)\b")
+"""Words of a column name saying it holds notes (`Notes on opt-out`), which no import reads, nor a tool's list
+of who left is."""
 _OTHER_CHANNEL: Final = re.compile(r"\b(?:sms|phone|mobile|whatsapp|push|call)\b")
 """Words of a column name saying it is about another channel than email (Brevo's `SMS_BLACKLISTED`)."""
 
