@@ -932,12 +932,35 @@ def test_a_name_beside_a_last_name_alone_is_a_first_name(
     """MailerLite exports the first name as `Name`, beside `Last name`."""
     path = write_csv(
         "Subscriber,Email,Name,Last name,locale\n1,hla@example.org,Hla,Win,my\n2,su@example.org,Su,,en\n"
+        "3,aye@example.org,Aye,Aye,my\n"
     )
     report = subscribers.import_csv(store, path, LOCALES)
     assert [str(d) for d in report.diagnostics] == [f"{path}:1: warning: ignored column(s) 'Subscriber'"]
     assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("aye@example.org", "Aye Aye"),
         ("hla@example.org", "Hla Win"),
         ("su@example.org", "Su"),
+    ]
+
+
+def test_a_whole_name_beside_its_last_name_is_not_doubled(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """A hand-made sheet's `Name` of whole names, beside a `Last name` to sort by: read as MailerLite's first
+    name, each reader was greeted `Aung San Suu Kyi Suu Kyi`."""
+    path = write_csv(
+        """
+        Name,Last name,Email,Language
+        Aung San Suu Kyi,Suu Kyi,suu@example.org,English
+        Nguyen Van An,Nguyen,an@example.org,English
+        Kyaw,Min,kyaw@example.org,Burmese
+        """
+    )
+    assert subscribers.import_csv(store, path, LOCALES).added == 3
+    assert [(s.email, s.name) for s in subscribers.list_subscribers(store)] == [
+        ("an@example.org", "Nguyen Van An"),
+        ("kyaw@example.org", "Kyaw Min"),
+        ("suu@example.org", "Aung San Suu Kyi"),
     ]
 
 

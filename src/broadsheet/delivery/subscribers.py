@@ -765,10 +765,7 @@ class _ImportFile:
             return None
         email, named = _named_address(_MAILTO.sub("", values["email"], count=1))
         several = [part for part in re.split(r"[\s,;]+", email) if "@" in part]
-        name = values.get(
-            "name",
-            " ".join(filter(None, (values.get(FIRST_NAME, "").strip(), values.get(LAST_NAME, "").strip()))),
-        )
+        name = values.get("name", _joined(values.get(FIRST_NAME, ""), values.get(LAST_NAME, "")))
         # The name before an address (`Aung Kyaw <aung@example.org>`) is the name of a row that gives none.
         name = name if name.strip() else named
         if _LOST_LETTERS.search(name):
@@ -1248,6 +1245,18 @@ _LOST_LETTERS: Final = re.compile(r"(?<!\S)\?{2,}(?!\S)")
 _NAMED_ADDRESS: Final = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>\s*')
 """An address after a name, as address books and mail programs copy one: `Aung Kyaw <aung@example.org>`,
 `"Kyaw, Aung" <aung@example.org>`, `<aung@example.org>`."""
+
+
+def _joined(first: str, last: str) -> str:
+    """The whole name of a first name and a last name: the first alone where it holds the last already, as a
+    sheet's `Name` of whole names beside its `Last name` does (MailerLite's `Name` is a first name), which gave
+    `Aung San Suu Kyi Suu Kyi`. A first name of as many words as the last is joined with it (`Hla` `Hla`)."""
+    first_words, last_words = first.casefold().split(), last.casefold().split()
+    held = len(first_words) > len(last_words) > 0 and last_words in (
+        first_words[: len(last_words)],
+        first_words[-len(last_words) :],
+    )
+    return first.strip() if held else " ".join(filter(None, (first.strip(), last.strip())))
 
 
 _MAILTO: Final = re.compile(r"\s*mailto:", re.IGNORECASE)
