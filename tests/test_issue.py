@@ -1692,6 +1692,17 @@ def test_a_title_folded_by_a_block_is_one_line_and_one_keeping_its_lines_is_an_e
     ]
 
 
+def test_a_tab_inside_a_resource_s_title_is_no_line_break(read: Callable[[str], Reading]) -> None:
+    """A title copied from a PDF or a spreadsheet may hold a tab: it is on one line, and built before."""
+    reading = read(
+        "date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports:\n"
+        "    - title: Annual Report\t2023\n      url: https://example.org/r\n      by: Org\n"
+    )
+    assert reading.diagnostics == ()
+    assert reading.issue is not None
+    assert [r.title for r in reading.issue.resources] == ["Annual Report\t2023"]
+
+
 # -- Warnings do not stop an issue ----------------------------------------------------------
 
 

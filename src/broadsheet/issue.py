@@ -106,8 +106,9 @@ def _header_safe(value: str) -> None:
 
 
 def _one_line(value: str) -> None:
-    """A resource's title is shown on one line: a line break in it, gone from the HTML, stayed in the text part."""
-    ch = _control_character(value)
+    """A resource's title is shown on one line: a line break in it, gone from the HTML, stayed in the text part.
+    A tab (a title copied from a PDF or a spreadsheet) is a space on that line, as it was before the rule."""
+    ch = _control_character(value.replace("\t", " "))
     if ch:
         raise ValueError(
             f"contains a line break or control character (U+{ord(ch):04X}); a title is shown on one line: write "
