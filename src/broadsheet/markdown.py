@@ -128,9 +128,10 @@ _TITLE = (
     "after the link, or delete it"
 )
 _UNREAD_LINK = re.compile(
-    r"\[[^\[\]\n]+\](?P<gap>[ \t]*\n?[ \t]*)\((?P<url>(?:https?:|mailto:|www\.)[^()\n]*)\)"
+    r"\[[^\[\]\n]+\](?P<gap>[ \t]*(?:\n[ \t]*)?)\((?P<url>(?:https?:|mailto:|www\.)[^()\n]*)\)"
 )
-"""A link Markdown shows as written, `[text] (url)` or a URL holding a space."""
+"""A link Markdown shows as written, `[text] (url)` or a URL holding a space. (Its gap is read one way only:
+written `[ \t]*\n?[ \t]*`, a run of spaces after a `]` and no `(` took a second for 20,000.)"""
 _TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
