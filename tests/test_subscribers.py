@@ -540,7 +540,8 @@ def test_a_column_of_yes_or_no_saying_who_left_imports_them_as_they_left(
     files = (brevo, substack, mailjet, ghost)
     reports = [subscribers.import_csv(store, path, LOCALES, locale="en") for path in files]
     assert [str(d) for report in reports for d in report.diagnostics if d.severity is Severity.ERROR] == [
-        f"{brevo}:4: error: EMAIL_BLACKLISTED: Expected yes or no (true or false, 1 or 0) but received: 'maybe'"
+        f"{brevo}:4: error: EMAIL_BLACKLISTED: Expected yes or no (true or false, 1 or 0, or a mark such as x) "
+        "but received: 'maybe'"
     ]
     assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
         ("aung@example.org", Status.ACTIVE),
@@ -551,6 +552,37 @@ def test_a_column_of_yes_or_no_saying_who_left_imports_them_as_they_left(
         ("mj@example.org", Status.ACTIVE),
         ("off@example.org", Status.UNSUBSCRIBED),
         ("reader@example.org", Status.ACTIVE),
+    ]
+
+
+def test_a_hand_kept_column_marking_who_left_with_a_cross_or_a_date_imports_them_as_they_left(
+    store: Engine, write_csv: Callable[..., Path]
+) -> None:
+    """A sheet kept by hand marks those who left with `x`, a check mark or the day they left: each was an error,
+    the row left out and the import failed; a blank cell is a reader who stayed."""
+    sheet = write_csv(
+        """
+        Email,Name,Language,Unsubscribed
+        stays@example.org,Stays,en,
+        crossed@example.org,Crossed,en,X
+        ticked@example.org,Ticked,my,✓
+        dated@example.org,Dated,my,2024-03-01
+        slashed@example.org,Slashed,en,12/03/2024
+        odd@example.org,Odd,en,later
+        """,
+        "sheet.csv",
+    )
+    report = subscribers.import_csv(store, sheet, LOCALES)
+    assert [str(d) for d in report.diagnostics if d.severity is Severity.ERROR] == [
+        f"{sheet}:7: error: Unsubscribed: Expected yes or no (true or false, 1 or 0, or a mark such as x) but "
+        "received: 'later'"
+    ]
+    assert [(s.email, s.status) for s in subscribers.list_subscribers(store)] == [
+        ("crossed@example.org", Status.UNSUBSCRIBED),
+        ("dated@example.org", Status.UNSUBSCRIBED),
+        ("slashed@example.org", Status.UNSUBSCRIBED),
+        ("stays@example.org", Status.ACTIVE),
+        ("ticked@example.org", Status.UNSUBSCRIBED),
     ]
 
 

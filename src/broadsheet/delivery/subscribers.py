@@ -114,6 +114,9 @@ _YES_NO: Final = {
     **dict.fromkeys(("no", "n", "false", "0", "non", "faux"), False),
 }
 """A cell of `LEFT_FLAGS`, in any case: as tools write it, and spreadsheets in English and French (VRAI, FAUX)."""
+_MARKED: Final = re.compile(r"[x✓✔☑☒]|\d{1,4}[-./]\d{1,2}[-./]\d{1,4}(?:[ T].*)?", re.IGNORECASE)
+"""A cell marking a row in a column whose yes says who left, as a sheet kept by hand marks it: a cross or a
+check mark, or the date they left (`Unsubscribed: 2024-03-01`, `12/03/2024`)."""
 _GRAVITY: Final = (Status.ACTIVE, Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
 
 _COLUMN_NAMES: Final = {
@@ -1317,8 +1320,15 @@ def _said_status(
         field = header[columns[column]].strip()
         if column in LEFT_FLAGS:
             answer, left = LEFT_FLAGS[column]
-            if (given := _YES_NO.get(cell.casefold())) is None:
-                unread.append((field, f"Expected yes or no (true or false, 1 or 0) but received: {cell!r}"))
+            if (given := _YES_NO.get(cell.casefold())) is None and answer and _MARKED.fullmatch(cell):
+                given = True
+            if given is None:
+                unread.append(
+                    (
+                        field,
+                        f"Expected yes or no (true or false, 1 or 0, or a mark such as x) but received: {cell!r}",
+                    )
+                )
             elif given is answer:
                 said.append((left, field))
         elif (status := STATUS_WORDS.get(cell.casefold())) is None:
