@@ -110,6 +110,8 @@ class Misbehaving:
         """Close the connection with 421 at every Nth MAIL (0: never)."""
         self.delay = 0.0
         """Seconds each message takes to be taken."""
+        self.sender_limit: Callable[[str], str | None] = lambda command: None
+        """Asked at MAIL, RCPT and DATA: a refusal about the sender (a quota, a rate) to give instead of going on."""
         self.mails = 0
         self.in_flight = 0
         self.most_in_flight = 0
@@ -136,12 +138,16 @@ class Misbehaving:
             assert server.transport is not None
             server.transport.close()
             return "421 closing"
+        if limit := self.sender_limit("MAIL"):
+            return limit
         envelope.mail_from = address
         return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if limit := self.sender_limit("RCPT"):
+            return limit
         if address in self.refuse:
             return f"550 5.1.1 <{address}>: no such user"
         if self.relay_denied:
@@ -155,6 +161,8 @@ class Misbehaving:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if limit := self.sender_limit("DATA"):
+            return limit
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -568,6 +576,100 @@ def test_a_mail_server_that_refuses_every_recipient_alike_stops_the_send_and_a_r
     assert again.returncode == 0, again.stderr
     assert states(engine) == Counter({"sent": 12})
     assert server.received == Counter({address: 1 for address in addresses})
+
+
+SPENT_QUOTAS = {
+    "gmail": ("MAIL", "550 5.4.5 Daily user sending quota exceeded. d2e1a72fcca58-6e8b"),
+    "microsoft-365": (
+        "DATA",
+        "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due "
+        "to a permanent exception with message Cannot submit message.",
+    ),
+    "amazon-ses": ("DATA", "554 Throttling failure: Daily message quota exceeded."),
+}
+
+
+@pytest.mark.parametrize("relay", list(SPENT_QUOTAS))
+def test_a_relays_daily_quota_spent_stops_the_send_failing_nobody_and_the_next_days_run_sends_the_rest(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str], relay: str
+) -> None:
+    server, url = mail_server
+    step, reply = SPENT_QUOTAS[relay]
+    addresses = add_subscribers(engine, 40, domains=("gmail.com", "example.org", "yahoo.com"))
+    server.sender_limit = lambda command: reply if command == step and server.received.total() >= 7 else None
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+
+    spent = send(project, env, "--yes")
+
+    # The copies other connections were handing over meanwhile went too.
+    taken = server.received.total()
+    assert 7 <= taken < 7 + CONNECTIONS
+    assert spent.returncode == 1
+    assert "Traceback" not in spent.stderr
+    assert spent.stdout.splitlines()[-1] == f"sent {taken}, failed 0"
+    assert spent.stderr.splitlines()[-1] == (
+        f"broadsheet: {url}: the mail server takes no more mail from this sender: {step.replace('MAIL', 'MAIL FROM')}: "
+        f"{reply.rstrip('.')}. That is a limit on the sender (a daily sending quota, as Gmail, Microsoft 365 and Amazon "
+        "SES keep), not about the readers: no copy is failed for it, and those not sent stay pending. Run the same "
+        "send again once the quota renews (the next day, for a daily one): it sends only what is left"
+    )
+    assert states(engine) == Counter({"sent": taken, "pending": 40 - taken})
+
+    server.sender_limit = lambda command: None  # the next day
+    next_day = send(project, env, "--yes")
+
+    assert next_day.returncode == 0, next_day.stderr
+    assert next_day.stdout.splitlines()[-1] == f"sent {40 - taken}, failed 0"
+    assert server.received == Counter(addresses)
+
+
+def test_a_relays_sending_rate_is_waited_out_deferring_and_failing_nobody(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    """Amazon SES's answer past its messages a second: each copy it holds back goes once it lets it."""
+    server, url = mail_server
+    addresses = add_subscribers(engine, 60, domains=("gmail.com", "example.org", "yahoo.com"))
+    answers = iter(["454 Throttling failure: Maximum sending rate exceeded."] * 12)
+    server.sender_limit = lambda command: (
+        next(answers, None) if command == "DATA" and server.received.total() % 10 == 9 else None
+    )
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+
+    result = send(project, env, "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "sent 60, failed 0"
+    assert server.received == Counter(addresses)
+    assert (
+        "DATA: 454 Throttling failure: Maximum sending rate exceeded; waiting before trying again"
+        in result.stderr
+    )
+    assert not any(address in result.stderr for address in addresses)
+    assert states(engine) == Counter({"sent": 60})
+
+
+def test_a_relays_sending_rate_that_does_not_pass_stops_the_send_deferring_nobody(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    add_subscribers(engine, 30, domains=("gmail.com", "example.org", "yahoo.com"))
+    server.sender_limit = lambda command: (
+        "451 4.7.0 Rate limit exceeded" if command == "RCPT" and server.received.total() >= 5 else None
+    )
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+
+    result = send(project, env, "--yes")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"broadsheet: {url}: the mail server still refuses mail from this sender for now, after 5 tries: RCPT TO: "
+        "451 4.7.0 Rate limit exceeded. A refusal about the sender (its sending rate or quota, a check of its "
+        "address) is not about the readers: no copy is deferred or failed for it, and those not sent stay pending. "
+        "Run the same send again later (the next day, for a daily quota): it sends only what is left"
+    )
+    taken = server.received.total()
+    assert set(server.received.values()) == {1}
+    assert states(engine) == Counter({"sent": taken, "pending": 30 - taken})
 
 
 # -- SendGrid --------------------------------------------------------------------------------------------

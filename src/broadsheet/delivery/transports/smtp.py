@@ -5,7 +5,8 @@ it; `smtps://...:465` speaks TLS from the start. Each message's fate is what
 the server said: 250 sent, 5xx failed, 4xx deferred (to be tried again later
 by the sender, not here), even when the server hangs up after saying it; what
 every copy would meet alike (530, a login wanted; a message larger than the
-server takes) stops the send instead. A connection that breaks before the
+server takes; a relay's daily quota spent) stops the send instead, and a
+relay's sending rate (4xx) is waited out. A connection that breaks before the
 message's data went out is opened again and the message tried again, with
 backoff; one that breaks after the data went out, before the answer, leaves
 the message unknown: it may have been taken, so it is never sent again from
@@ -47,6 +48,15 @@ the server will not relay for) is about the server's settings or the sender, and
 whole list."""
 
 
+class _SenderHeld(Exception):
+    """The server refused the message for now for a reason of the sender's (its sending rate, a 4xx to MAIL
+    FROM): not taken, and no reader's fault; wait, and try the same copy again over a new connection."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
 class _NotTaken(Exception):
     """The connection failed before the message's data went out whole (or the server closed it with 421):
     the message was certainly not taken; open a new connection and try again."""
@@ -81,6 +91,29 @@ def _wait_for_answers(connection: smtplib.SMTP, seconds: float) -> None:
 
 _MAILBOX_FULL = re.compile(r"\b5\.2\.2\b")
 """The enhanced status code of a full mailbox (RFC 3463), in a reply."""
+
+
+_SENDER_LIMIT = re.compile(
+    r"quota ?exceeded|(sending|submission) (quota|limit|rate)|rate ?limit|rate exceeded|throttl"
+    r"|too (many messages|much mail)",
+    re.IGNORECASE,
+)
+"""A relay's words for a limit on what its sender may send: Gmail's `550 5.4.5 Daily user sending quota
+exceeded`, Microsoft 365's `554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException`, Amazon
+SES's `454 Throttling failure: Maximum sending rate exceeded` and `554 Throttling failure: Daily message quota
+exceeded`, Postfix's `450 4.7.1 Error: too much mail from ...`, an Exim ratelimit's `451 4.7.0 Rate limit
+exceeded`."""
+
+_ABOUT_THE_MAILBOX = re.compile(
+    r"\b[45]\.(1\.\d+|2\.[1-4])\b|mailbox|storage|over quota|is full", re.IGNORECASE
+)
+"""A reply about the recipient's address or mailbox (RFC 3463's X.1.Y and X.2.1 to X.2.4: `452 4.2.2 Quota
+exceeded`, a full mailbox): the reader's, even where it says quota."""
+
+
+def _sender_limit(refusal: str) -> bool:
+    """Whether `refusal` is a relay's limit on its sender (a rate, a daily quota), which every copy meets alike."""
+    return bool(_SENDER_LIMIT.search(refusal)) and not _ABOUT_THE_MAILBOX.search(refusal)
 
 
 def _refused(code: int, refusal: str) -> Outcome:
@@ -305,6 +338,23 @@ class SMTPTransport:
                 log.warning("%s: %s; trying again", self._where, without_addresses(exc.detail))
                 self.backoff.wait(failures)
                 continue
+            except _SenderHeld as exc:
+                # A new connection for the next try: some relays count their limit per session.
+                _close(connection)
+                connection = None
+                failures += 1
+                reply = without_addresses(exc.reply)
+                if failures >= self.backoff.attempts:
+                    raise TransportError(
+                        f"{self._where}: the mail server still refuses mail from this sender for now, after {failures} "
+                        f"tries: {reply.rstrip('.')}. A refusal about the sender (its sending rate or quota, a check "
+                        "of its address) is not about the readers: no copy is deferred or failed for it, and those "
+                        "not sent stay pending. Run the same send again later (the next day, for a daily quota): it "
+                        "sends only what is left"
+                    ) from None
+                log.warning("%s: %s; waiting before trying again", self._where, reply.rstrip("."))
+                self.backoff.wait(failures)
+                continue
             except TransportError:
                 _close(connection)
                 raise
@@ -340,11 +390,14 @@ class SMTPTransport:
             )
         code, text = _run(connection.mail, sender)
         if refusal := self._refusal(connection, "MAIL FROM", code, text):
+            self._stop_if_about_the_sender(code, refusal)
             if code >= 500:
                 raise TransportError(f"{self._where}: the server refused the sender: {refusal}")
-            return Delivery(original, Outcome.DEFERRED, refusal) if cleared() else None
+            # No recipient is named yet: whatever it is, it is not the reader's.
+            raise _SenderHeld(refusal)
         code, text = _run(connection.rcpt, address)
         if refusal := self._refusal(connection, "RCPT TO", code, text):
+            self._stop_if_about_the_sender(code, refusal)
             # One recipient a transaction, so a 552 at RCPT is not RFC 821's "too many recipients" (RFC 5321
             # 4.5.3.1.10 has clients take that one for 452 anyway): it is a full mailbox, as 5.2.2 says.
             return Delivery(original, _refused(code, refusal), refusal) if cleared() else None
@@ -353,6 +406,7 @@ class SMTPTransport:
             return None
         code, text = _run(connection.docmd, "data")
         if refusal := self._refusal(connection, "DATA", code, text, expected=354):
+            self._stop_if_about_the_sender(code, refusal)
             return Delivery(original, _refused(code, refusal), refusal)
         try:
             connection.send(_data_payload(data))
@@ -374,12 +428,28 @@ class SMTPTransport:
                 f"the mail server closed the connection after the message went out, before answering ({exc})",
             )
         if refusal := self._refusal(connection, "DATA", code, text):
+            self._stop_if_about_the_sender(code, refusal)
             # 552 after the data is the message's size (RFC 1870), the same for every copy, unless it says the
             # mailbox is full (5.2.2).
             if code == 552 and not _MAILBOX_FULL.search(refusal):
                 raise self._too_large(refusal)
             return Delivery(original, _refused(code, refusal), refusal)
         return Delivery(original, Outcome.SENT, _reply(code, text))
+
+    def _stop_if_about_the_sender(self, code: int, refusal: str) -> None:
+        """Raise for a relay's limit on its sender, which every copy would meet alike: TransportError for one
+        that lasts (a daily quota spent, 5xx), `_SenderHeld` for one that passes (a sending rate, 4xx)."""
+        if not _sender_limit(refusal):
+            return
+        if code < 500:
+            raise _SenderHeld(refusal)
+        raise TransportError(
+            f"{self._where}: the mail server takes no more mail from this sender: "
+            f"{without_addresses(refusal).rstrip('.')}. That is a limit on the sender (a daily sending quota, as "
+            "Gmail, Microsoft 365 and Amazon SES keep), not about the readers: no copy is failed for it, and those "
+            "not sent stay pending. Run the same send again once the quota renews (the next day, for a daily one): "
+            "it sends only what is left"
+        )
 
     def _too_large(self, why: str) -> TransportError:
         return TransportError(
