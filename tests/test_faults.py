@@ -112,6 +112,9 @@ class Misbehaving:
         """Seconds each message takes to be taken."""
         self.sender_limit: Callable[[str], str | None] = lambda command: None
         """Asked at MAIL, RCPT and DATA: a refusal about the sender (a quota, a rate) to give instead of going on."""
+        self.most_connections = 0
+        """Greet a connection beyond this many open at once with 421, as Microsoft 365 does a fourth (0: any)."""
+        self.connections = 0
         self.mails = 0
         self.in_flight = 0
         self.most_in_flight = 0
@@ -179,10 +182,35 @@ class Misbehaving:
         return "250 2.0.0 queued"
 
 
+class _AtMostConnections(SMTP):
+    async def _handle_client(self) -> None:
+        handler = self.event_handler
+        assert isinstance(handler, Misbehaving) and self.transport is not None
+        handler.connections += 1
+        try:
+            if handler.most_connections and handler.connections > handler.most_connections:
+                await self.push(
+                    "421 4.3.2 The maximum number of concurrent server connections has exceeded a limit, "
+                    "closing transmission channel"
+                )
+                self.transport.close()
+                return
+            await super()._handle_client()
+        finally:
+            handler.connections -= 1
+
+
+class MisbehavingServer(Controller):
+    """aiosmtpd's Controller, whose server greets connections beyond the handler's `most_connections` with 421."""
+
+    def factory(self) -> SMTP:
+        return _AtMostConnections(self.handler, **self.SMTP_kwargs)
+
+
 @pytest.fixture
 def mail_server() -> Iterator[tuple[Misbehaving, str]]:
     handler = Misbehaving()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller = MisbehavingServer(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     assert controller.server is not None
     handler.stop_listening = controller.server.close
@@ -576,6 +604,35 @@ def test_a_mail_server_that_refuses_every_recipient_alike_stops_the_send_and_a_r
     assert again.returncode == 0, again.stderr
     assert states(engine) == Counter({"sent": 12})
     assert server.received == Counter({address: 1 for address in addresses})
+
+
+@pytest.mark.parametrize("refused", ["greeting", "data"])
+def test_a_relay_that_takes_fewer_connections_at_once_than_configured_sends_over_those_it_takes(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str], refused: str
+) -> None:
+    """Microsoft 365 takes 3 connections at once from one account: it greets a fourth with 421 4.3.2, or refuses
+    its message after the data with 432 4.3.2 (its submissions at once)."""
+    server, url = mail_server
+    server.delay = 0.02
+    if refused == "greeting":
+        server.most_connections = 3
+    else:
+        server.sender_limit = lambda command: (
+            "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded [Hostname=AM0PR02MB5107]"
+            if command == "DATA" and server.in_flight >= 3
+            else None
+        )
+    addresses = add_subscribers(engine, 60)
+
+    result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "sent 60, failed 0"
+    assert server.received == Counter(addresses)
+    assert server.most_in_flight == 3
+    assert "going on with 3 connections at once, as many as it takes" in result.stderr
+    assert "deferred" not in result.stderr
+    assert states(engine) == Counter({"sent": 60})
 
 
 SPENT_QUOTAS = {

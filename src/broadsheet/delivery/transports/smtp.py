@@ -25,6 +25,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import quote, unquote, urlsplit
 
@@ -61,9 +62,27 @@ class _NotTaken(Exception):
     """The connection failed before the message's data went out whole (or the server closed it with 421):
     the message was certainly not taken; open a new connection and try again."""
 
+    def __init__(self, detail: str, *, connecting: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.connecting = connecting
+        """Raised opening a connection (a greeting of 421, refused, reset, a login refused for now)."""
+
+
+class _Crowded(Exception):
+    """The server takes no more connections at once from this sender than are open (Microsoft 365 takes 3): the
+    `send` gives its connection up, and goes on over another one as it is free."""
+
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One connection the transport may have open, held by one `send` at a time."""
+
+    connection: smtplib.SMTP | None = None
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -95,7 +114,7 @@ _MAILBOX_FULL = re.compile(r"\b5\.2\.2\b")
 
 _SENDER_LIMIT = re.compile(
     r"quota ?exceeded|(sending|submission) (quota|limit|rate)|rate ?limit|rate exceeded|throttl"
-    r"|too (many messages|much mail)",
+    r"|too (many messages|much mail)|thread limit",
     re.IGNORECASE,
 )
 """A relay's words for a limit on what its sender may send: Gmail's `550 5.4.5 Daily user sending quota
@@ -103,6 +122,10 @@ exceeded`, Microsoft 365's `554 5.2.0 STOREDRV.Submission.Exception:SubmissionQu
 SES's `454 Throttling failure: Maximum sending rate exceeded` and `554 Throttling failure: Daily message quota
 exceeded`, Postfix's `450 4.7.1 Error: too much mail from ...`, an Exim ratelimit's `451 4.7.0 Rate limit
 exceeded`."""
+
+_CROWDED = re.compile(r"thread limit|concurrent|too many connections", re.IGNORECASE)
+"""A relay's words for too many connections (or submissions) at once from one sender: Microsoft 365's `432
+4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded` after a message's data."""
 
 _ABOUT_THE_MAILBOX = re.compile(
     r"\b[45]\.(1\.\d+|2\.[1-4])\b|mailbox|storage|over quota|is full", re.IGNORECASE
@@ -173,9 +196,10 @@ class SMTPTransport:
         """The last permanent refusal (addresses taken out), and the domains of the recipients refused so in a row."""
         self._counting = threading.Lock()
         # One slot per connection that may be open at once; a `send` holds one slot from start to end.
-        self._slots: queue.LifoQueue[smtplib.SMTP | None] = queue.LifoQueue()
-        for _ in range(connections):
-            self._slots.put(None)
+        self._all_slots = [_Slot() for _ in range(connections)]
+        self._slots: queue.LifoQueue[_Slot] = queue.LifoQueue()
+        for slot in self._all_slots:
+            self._slots.put(slot)
 
     @classmethod
     def from_url(
@@ -237,7 +261,7 @@ class SMTPTransport:
             )
         self._stop_if_every_recipient_is_refused()
         deliveries: list[Delivery] = []
-        connection = self._slots.get()
+        slot = self._slots.get()
         try:
             for position, recipient in enumerate(batch.recipients):
                 try:
@@ -250,21 +274,42 @@ class SMTPTransport:
                         )
                     continue
                 # The sender's ledger records the copy as going while MAIL and RCPT go back and forth.
-                connection, delivery = self._deliver(
-                    connection,
-                    sender,
-                    address,
-                    recipient.address,
-                    data,
-                    functools.partial(_cleared, batch, position),
-                )
+                cleared = functools.partial(_cleared, batch, position)
+                while True:
+                    try:
+                        delivery = self._deliver(slot, sender, address, recipient.address, data, cleared)
+                        break
+                    except _Crowded as exc:
+                        self._give_up(slot, exc.detail)
+                        slot = self._slots.get()  # once another `send` is done with its connection
                 if delivery is None:
                     continue
                 deliveries.append(delivery)
                 self._count(delivery, address)
         finally:
-            self._slots.put(connection)
+            with self._counting:
+                kept = slot in self._all_slots  # not given up
+            if kept:
+                self._slots.put(slot)
         return deliveries
+
+    def _give_up(self, slot: _Slot, why: str) -> None:
+        """Open one connection fewer from now on: the server refused `slot`'s while others are open."""
+        _close(slot.connection)
+        with self._counting:
+            self._all_slots.remove(slot)
+            left = len(self._all_slots)
+        log.warning(
+            "%s: %s; going on with %d connections at once, as many as it takes",
+            self._where,
+            without_addresses(why).rstrip("."),
+            left,
+        )
+
+    def _others_open(self, slot: _Slot) -> bool:
+        """Whether a connection other than `slot`'s is open (or was, last it was used)."""
+        with self._counting:
+            return any(other.connection is not None for other in self._all_slots if other is not slot)
 
     def _count(self, delivery: Delivery, address: str) -> None:
         """Keep count of answers lost in a row, and of recipients refused alike in a row."""
@@ -292,38 +337,44 @@ class SMTPTransport:
 
     def close(self) -> None:
         """Say QUIT on every open connection; call it when no `send` runs."""
-        for _ in range(self.channels):
-            connection = self._slots.get()
-            if connection is not None:
+        with self._counting:
+            slots = list(self._all_slots)
+        for slot in slots:
+            if slot.connection is not None:
                 try:
-                    connection.quit()
+                    slot.connection.quit()
                 except (smtplib.SMTPException, OSError):
-                    connection.close()
-        for _ in range(self.channels):
-            self._slots.put(None)
+                    slot.connection.close()
+                slot.connection = None
 
     def _deliver(
         self,
-        connection: smtplib.SMTP | None,
+        slot: _Slot,
         sender: str,
         address: str,
         original: str,
         data: bytes,
         cleared: Callable[[], bool],
-    ) -> tuple[smtplib.SMTP | None, Delivery | None]:
-        """One message over `connection` (opened when None, again when it breaks before the data went out);
-        the connection to keep, and the message's fate (None: not `cleared` to go, so not sent). Raises
-        TransportError when no connection takes it."""
+    ) -> Delivery | None:
+        """One message over `slot`'s connection (opened when None, again when it breaks before the data went
+        out, and kept in `slot`); the message's fate (None: not `cleared` to go, so not sent). Raises
+        TransportError when no connection takes it, `_Crowded` when the server refuses this connection while
+        it has others open."""
         failures = 0
         retried_at_once = False
         while True:
+            connection = slot.connection
             reused = connection is not None
             try:
-                connection = connection or self._connect()
+                connection = slot.connection = connection or self._connect()
                 delivery = self._transaction(connection, sender, address, original, data, cleared)
             except _NotTaken as exc:
                 _close(connection)
-                connection = None
+                slot.connection = None
+                # A server at its limit of connections from one client refuses one more (Microsoft 365 greets
+                # a fourth with 421 4.3.2): go on over those it took, rather than stop them all.
+                if exc.connecting and self._others_open(slot):
+                    raise _Crowded(exc.detail) from None
                 # A connection the server closed while it sat idle is opened again at once.
                 if reused and not retried_at_once:
                     retried_at_once = True
@@ -341,7 +392,9 @@ class SMTPTransport:
             except _SenderHeld as exc:
                 # A new connection for the next try: some relays count their limit per session.
                 _close(connection)
-                connection = None
+                slot.connection = None
+                if _CROWDED.search(exc.reply) and self._others_open(slot):
+                    raise _Crowded(exc.reply) from None
                 failures += 1
                 reply = without_addresses(exc.reply)
                 if failures >= self.backoff.attempts:
@@ -357,12 +410,14 @@ class SMTPTransport:
                 continue
             except TransportError:
                 _close(connection)
+                slot.connection = None
                 raise
             if delivery is None:
-                return connection, None
+                return None
             if delivery.outcome is Outcome.UNKNOWN:
                 _close(connection)
-                return None, delivery
+                slot.connection = None
+                return delivery
             if delivery.outcome is Outcome.DEFERRED:
                 log.warning(
                     "%s: %s: deferred: %s",
@@ -370,7 +425,7 @@ class SMTPTransport:
                     without_addresses(original),
                     without_addresses(delivery.detail),
                 )
-            return connection, delivery
+            return delivery
 
     def _transaction(
         self,
@@ -504,7 +559,9 @@ class SMTPTransport:
         except smtplib.SMTPAuthenticationError as exc:
             _close(connection)
             if 400 <= exc.smtp_code < 500:  # 454 4.7.0: the server cannot check the password now
-                raise _NotTaken(f"logging in: {_reply(exc.smtp_code, exc.smtp_error)}") from None
+                raise _NotTaken(
+                    f"logging in: {_reply(exc.smtp_code, exc.smtp_error)}", connecting=True
+                ) from None
             raise TransportError(
                 f"{self._where}: the server refused the login of {self.username!r}: {_reply(exc.smtp_code, exc.smtp_error)}",
             ) from None
@@ -523,7 +580,9 @@ class SMTPTransport:
             ) from None
         except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
             _close(connection)
-            raise _NotTaken(f"the server closed the connection during the TLS handshake ({exc})") from None
+            raise _NotTaken(
+                f"the server closed the connection during the TLS handshake ({exc})", connecting=True
+            ) from None
         except ssl.SSLError as exc:
             _close(connection)
             hint = (
@@ -542,7 +601,7 @@ class SMTPTransport:
                 raise TransportError(
                     f"{self._where}: the mail server refuses this client: {_reply(exc.smtp_code, exc.smtp_error)}"
                 ) from None
-            raise _NotTaken(f"connecting: {_reply(exc.smtp_code, exc.smtp_error)}") from None
+            raise _NotTaken(f"connecting: {_reply(exc.smtp_code, exc.smtp_error)}", connecting=True) from None
         except (smtplib.SMTPException, OSError) as exc:
             _close(connection)
             # A server that speaks TLS as soon as it is reached waits for the client's first words, and the client
@@ -555,7 +614,7 @@ class SMTPTransport:
                     f"{self._where}: the server said nothing for {self.timeout:g} s, and answers a TLS handshake: it "
                     "speaks TLS on connect, as on port 465. Write smtps://"
                 ) from None
-            raise _NotTaken(f"cannot connect ({exc})") from None
+            raise _NotTaken(f"cannot connect ({exc})", connecting=True) from None
         return connection
 
     def _speaks_tls_on_connect(self) -> bool:
