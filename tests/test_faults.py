@@ -110,8 +110,9 @@ class Misbehaving:
         """Close the connection with 421 at every Nth MAIL (0: never)."""
         self.delay = 0.0
         """Seconds each message takes to be taken."""
-        self.sender_limit: Callable[[str], str | None] = lambda command: None
-        """Asked at MAIL, RCPT and DATA: a refusal about the sender (a quota, a rate) to give instead of going on."""
+        self.refuse_every_copy: Callable[[str], str | None] = lambda command: None
+        """Asked at MAIL, RCPT and DATA: a refusal every copy meets alike (the sender's quota or rate, TLS wanted) to
+        give instead of going on."""
         self.most_connections = 0
         """Greet a connection beyond this many open at once with 421, as Microsoft 365 does a fourth (0: any)."""
         self.connections = 0
@@ -141,7 +142,7 @@ class Misbehaving:
             assert server.transport is not None
             server.transport.close()
             return "421 closing"
-        if limit := self.sender_limit("MAIL"):
+        if limit := self.refuse_every_copy("MAIL"):
             return limit
         envelope.mail_from = address
         return "250 OK"
@@ -149,7 +150,7 @@ class Misbehaving:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        if limit := self.sender_limit("RCPT"):
+        if limit := self.refuse_every_copy("RCPT"):
             return limit
         if address in self.refuse:
             return f"550 5.1.1 <{address}>: no such user"
@@ -164,7 +165,7 @@ class Misbehaving:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if limit := self.sender_limit("DATA"):
+        if limit := self.refuse_every_copy("DATA"):
             return limit
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
@@ -617,7 +618,7 @@ def test_a_relay_that_takes_fewer_connections_at_once_than_configured_sends_over
     if refused == "greeting":
         server.most_connections = 3
     else:
-        server.sender_limit = lambda command: (
+        server.refuse_every_copy = lambda command: (
             "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded [Hostname=AM0PR02MB5107]"
             if command == "DATA" and server.in_flight >= 3
             else None
@@ -633,6 +634,29 @@ def test_a_relay_that_takes_fewer_connections_at_once_than_configured_sends_over
     assert "going on with 3 connections at once, as many as it takes" in result.stderr
     assert "deferred" not in result.stderr
     assert states(engine) == Counter({"sent": 60})
+
+
+def test_a_relay_that_wants_tls_it_does_not_offer_stops_the_send_saying_what_to_write(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    """Gmail's and Microsoft 365's answer to a client that did not start TLS, here without STARTTLS among the
+    server's extensions (as when a firewall between takes it out)."""
+    server, url = mail_server
+    server.refuse_every_copy = lambda command: (
+        "530 5.7.0 Must issue a STARTTLS command first. d2e1a72fcca58-6e8b" if command == "MAIL" else None
+    )
+    add_subscribers(engine, 10)
+
+    result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"broadsheet: {url}: the server takes no mail before TLS: MAIL FROM: 530 5.7.0 Must issue a STARTTLS command "
+        "first. d2e1a72fcca58-6e8b. It did not offer STARTTLS in its answer to EHLO, which smtp:// would have used "
+        "(something between, such as a firewall, may take it out): write smtps:// and the port where the server "
+        "speaks TLS on connect (465), or ask its administrator"
+    )
+    assert states(engine) == Counter({"pending": 10})
 
 
 SPENT_QUOTAS = {
@@ -653,7 +677,9 @@ def test_a_relays_daily_quota_spent_stops_the_send_failing_nobody_and_the_next_d
     server, url = mail_server
     step, reply = SPENT_QUOTAS[relay]
     addresses = add_subscribers(engine, 40, domains=("gmail.com", "example.org", "yahoo.com"))
-    server.sender_limit = lambda command: reply if command == step and server.received.total() >= 7 else None
+    server.refuse_every_copy = lambda command: (
+        reply if command == step and server.received.total() >= 7 else None
+    )
     env = environment(engine, BROADSHEET_TRANSPORT=url)
 
     spent = send(project, env, "--yes")
@@ -672,7 +698,7 @@ def test_a_relays_daily_quota_spent_stops_the_send_failing_nobody_and_the_next_d
     )
     assert states(engine) == Counter({"sent": taken, "pending": 40 - taken})
 
-    server.sender_limit = lambda command: None  # the next day
+    server.refuse_every_copy = lambda command: None  # the next day
     next_day = send(project, env, "--yes")
 
     assert next_day.returncode == 0, next_day.stderr
@@ -687,7 +713,7 @@ def test_a_relays_sending_rate_is_waited_out_deferring_and_failing_nobody(
     server, url = mail_server
     addresses = add_subscribers(engine, 60, domains=("gmail.com", "example.org", "yahoo.com"))
     answers = iter(["454 Throttling failure: Maximum sending rate exceeded."] * 12)
-    server.sender_limit = lambda command: (
+    server.refuse_every_copy = lambda command: (
         next(answers, None) if command == "DATA" and server.received.total() % 10 == 9 else None
     )
     env = environment(engine, BROADSHEET_TRANSPORT=url)
@@ -710,7 +736,7 @@ def test_a_relays_sending_rate_that_does_not_pass_stops_the_send_deferring_nobod
 ) -> None:
     server, url = mail_server
     add_subscribers(engine, 30, domains=("gmail.com", "example.org", "yahoo.com"))
-    server.sender_limit = lambda command: (
+    server.refuse_every_copy = lambda command: (
         "451 4.7.0 Rate limit exceeded" if command == "RCPT" and server.received.total() >= 5 else None
     )
     env = environment(engine, BROADSHEET_TRANSPORT=url)

@@ -523,6 +523,13 @@ class SMTPTransport:
             raise _NotTaken(f"the mail server closed the connection: {reply}")
         if code < 400:
             raise _NotTaken(f"the mail server answered out of turn: {reply}")
+        if code == 530 and re.search(r"\btls\b|starttls|encrypt", reply, re.IGNORECASE):
+            # STARTTLS is used whenever a server offers it: this one did not.
+            raise TransportError(
+                f"{self._where}: the server takes no mail before TLS: {reply}. It did not offer STARTTLS in its answer "
+                "to EHLO, which smtp:// would have used (something between, such as a firewall, may take it out): "
+                "write smtps:// and the port where the server speaks TLS on connect (465), or ask its administrator"
+            )
         if code == 530:
             # About the connection, not the recipient: every copy would be refused alike.
             raise TransportError(
