@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session as OrmSession
@@ -498,6 +498,60 @@ def test_a_mail_server_that_wants_a_login_stops_the_send_and_the_rerun_with_one_
         assert logged_in.returncode == 0, logged_in.stderr
         assert "s3cret-pa55" not in logged_in.stdout + logged_in.stderr
         assert handler.received == Counter(addresses)
+    finally:
+        controller.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize(
+    "refusal",
+    [  # Gmail's, to a wrong password and to an account's own password where it wants an app password
+        "535 5.7.8 Username and Password not accepted. For more information, go to",
+        "534 5.7.9 Application-specific password required. For more information, go to",
+    ],
+)
+def test_a_password_the_relay_refuses_is_tried_by_one_connection_and_stops_the_send_saying_what_to_check(
+    project: Project, engine: Engine, refusal: str
+) -> None:
+    """Refused logins in a row lock some accounts (Microsoft 365's smart lockout): four connections trying a
+    wrong password at once, each with every mechanism the server offers, made eight a send."""
+    accept = accept_only(b"news@example.org", b"abcd efgh ijkl mnop")
+    tried: list[object] = []
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        tried.append(session.peer)
+        result = accept(server, session, envelope, mechanism, data)
+        if not result.success:
+            result.message = refusal
+        return result
+
+    handler = Misbehaving()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        auth_require_tls=False,  # loopback: no TLS wanted
+        authenticator=authenticator,
+    )
+    controller.start()
+    try:
+        add_subscribers(engine, 20)
+        url = f"smtp://news%40example.org:s3cret-pa55@127.0.0.1:{controller.port}"
+
+        refused = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+        assert refused.returncode == 1
+        assert "Traceback" not in refused.stderr
+        assert refused.stderr.splitlines()[-1] == (
+            f"broadsheet: smtp://news%40example.org@127.0.0.1:{controller.port}: the server refused the login of "
+            f"'news@example.org': {refusal}. Check the user and password in the transport's URL (percent-encoded); "
+            "an account with two-step verification, at Gmail or Microsoft 365, needs an app password"
+        )
+        assert "s3cret-pa55" not in refused.stdout + refused.stderr
+        assert len(set(tried)) == 1  # one connection tried it
+        assert states(engine) == Counter({"pending": 20})
     finally:
         controller.stop()
 

@@ -195,6 +195,9 @@ class SMTPTransport:
         self._refused_alike: tuple[str, list[str]] = ("", [])
         """The last permanent refusal (addresses taken out), and the domains of the recipients refused so in a row."""
         self._counting = threading.Lock()
+        self._logging_in = threading.Lock()
+        self._login_refused: str | None = None
+        """Why the server refused the login for good, once it did: no other connection tries it again."""
         # One slot per connection that may be open at once; a `send` holds one slot from start to end.
         self._all_slots = [_Slot() for _ in range(connections)]
         self._slots: queue.LifoQueue[_Slot] = queue.LifoQueue()
@@ -562,16 +565,10 @@ class SMTPTransport:
                     "unencrypted (use smtps:// if the server speaks TLS on connect)",
                 )
             if self.username:
-                connection.login(self.username, self._password)
-        except smtplib.SMTPAuthenticationError as exc:
+                self._log_in(connection)
+        except smtplib.SMTPAuthenticationError as exc:  # 454 4.7.0: the server cannot check the password now
             _close(connection)
-            if 400 <= exc.smtp_code < 500:  # 454 4.7.0: the server cannot check the password now
-                raise _NotTaken(
-                    f"logging in: {_reply(exc.smtp_code, exc.smtp_error)}", connecting=True
-                ) from None
-            raise TransportError(
-                f"{self._where}: the server refused the login of {self.username!r}: {_reply(exc.smtp_code, exc.smtp_error)}",
-            ) from None
+            raise _NotTaken(f"logging in: {_reply(exc.smtp_code, exc.smtp_error)}", connecting=True) from None
         except smtplib.SMTPNotSupportedError:
             # Many servers offer AUTH only once the connection is encrypted (aiosmtpd's and Postfix's default).
             plain = connection is not None and not self.implicit_tls and not connection.has_extn("starttls")
@@ -623,6 +620,25 @@ class SMTPTransport:
                 ) from None
             raise _NotTaken(f"cannot connect ({exc})", connecting=True) from None
         return connection
+
+    def _log_in(self, connection: smtplib.SMTP) -> None:
+        """Log in, one connection at a time: a password the server refuses is tried by one connection, not by
+        each at once (refused logins in a row lock an account: Microsoft 365's smart lockout counts them)."""
+        with self._logging_in:
+            if self._login_refused is None:
+                try:
+                    connection.login(self.username, self._password)
+                    return
+                except smtplib.SMTPAuthenticationError as exc:
+                    if exc.smtp_code < 500:
+                        raise
+                    self._login_refused = (
+                        f"{self._where}: the server refused the login of {self.username!r}: "
+                        f"{_reply(exc.smtp_code, exc.smtp_error)}. Check the user and password in the transport's "
+                        "URL (percent-encoded); an account with two-step verification, at Gmail or Microsoft 365, "
+                        "needs an app password"
+                    )
+        raise TransportError(self._login_refused)
 
     def _speaks_tls_on_connect(self) -> bool:
         """Whether the server answers a TLS handshake as soon as it is reached. Nothing is sent but the
