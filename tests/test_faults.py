@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session as OrmSession
@@ -110,6 +110,12 @@ class Misbehaving:
         """Close the connection with 421 at every Nth MAIL (0: never)."""
         self.delay = 0.0
         """Seconds each message takes to be taken."""
+        self.refuse_every_copy: Callable[[str], str | None] = lambda command: None
+        """Asked at MAIL, RCPT and DATA: a refusal every copy meets alike (the sender's quota or rate, TLS wanted) to
+        give instead of going on."""
+        self.most_connections = 0
+        """Greet a connection beyond this many open at once with 421, as Microsoft 365 does a fourth (0: any)."""
+        self.connections = 0
         self.mails = 0
         self.in_flight = 0
         self.most_in_flight = 0
@@ -136,12 +142,16 @@ class Misbehaving:
             assert server.transport is not None
             server.transport.close()
             return "421 closing"
+        if limit := self.refuse_every_copy("MAIL"):
+            return limit
         envelope.mail_from = address
         return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if limit := self.refuse_every_copy("RCPT"):
+            return limit
         if address in self.refuse:
             return f"550 5.1.1 <{address}>: no such user"
         if self.relay_denied:
@@ -155,6 +165,8 @@ class Misbehaving:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if limit := self.refuse_every_copy("DATA"):
+            return limit
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -171,10 +183,35 @@ class Misbehaving:
         return "250 2.0.0 queued"
 
 
+class _AtMostConnections(SMTP):
+    async def _handle_client(self) -> None:
+        handler = self.event_handler
+        assert isinstance(handler, Misbehaving) and self.transport is not None
+        handler.connections += 1
+        try:
+            if handler.most_connections and handler.connections > handler.most_connections:
+                await self.push(
+                    "421 4.3.2 The maximum number of concurrent server connections has exceeded a limit, "
+                    "closing transmission channel"
+                )
+                self.transport.close()
+                return
+            await super()._handle_client()
+        finally:
+            handler.connections -= 1
+
+
+class MisbehavingServer(Controller):
+    """aiosmtpd's Controller, whose server greets connections beyond the handler's `most_connections` with 421."""
+
+    def factory(self) -> SMTP:
+        return _AtMostConnections(self.handler, **self.SMTP_kwargs)
+
+
 @pytest.fixture
 def mail_server() -> Iterator[tuple[Misbehaving, str]]:
     handler = Misbehaving()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller = MisbehavingServer(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     assert controller.server is not None
     handler.stop_listening = controller.server.close
@@ -465,6 +502,60 @@ def test_a_mail_server_that_wants_a_login_stops_the_send_and_the_rerun_with_one_
         controller.stop()
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize(
+    "refusal",
+    [  # Gmail's, to a wrong password and to an account's own password where it wants an app password
+        "535 5.7.8 Username and Password not accepted. For more information, go to",
+        "534 5.7.9 Application-specific password required. For more information, go to",
+    ],
+)
+def test_a_password_the_relay_refuses_is_tried_by_one_connection_and_stops_the_send_saying_what_to_check(
+    project: Project, engine: Engine, refusal: str
+) -> None:
+    """Refused logins in a row lock some accounts (Microsoft 365's smart lockout): four connections trying a
+    wrong password at once, each with every mechanism the server offers, made eight a send."""
+    accept = accept_only(b"news@example.org", b"abcd efgh ijkl mnop")
+    tried: list[object] = []
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        tried.append(session.peer)
+        result = accept(server, session, envelope, mechanism, data)
+        if not result.success:
+            result.message = refusal
+        return result
+
+    handler = Misbehaving()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        auth_require_tls=False,  # loopback: no TLS wanted
+        authenticator=authenticator,
+    )
+    controller.start()
+    try:
+        add_subscribers(engine, 20)
+        url = f"smtp://news%40example.org:s3cret-pa55@127.0.0.1:{controller.port}"
+
+        refused = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+        assert refused.returncode == 1
+        assert "Traceback" not in refused.stderr
+        assert refused.stderr.splitlines()[-1] == (
+            f"broadsheet: smtp://news%40example.org@127.0.0.1:{controller.port}: the server refused the login of "
+            f"'news@example.org': {refusal}. Check the user and password in the transport's URL (percent-encoded); "
+            "an account with two-step verification, at Gmail or Microsoft 365, needs an app password"
+        )
+        assert "s3cret-pa55" not in refused.stdout + refused.stderr
+        assert len(set(tried)) == 1  # one connection tried it
+        assert states(engine) == Counter({"pending": 20})
+    finally:
+        controller.stop()
+
+
 REFUSE_ANSWERS = {
     "sqlite": [
         "CREATE TRIGGER refuse_answers BEFORE UPDATE OF state ON ledger WHEN NEW.state = 'sent' "
@@ -568,6 +659,154 @@ def test_a_mail_server_that_refuses_every_recipient_alike_stops_the_send_and_a_r
     assert again.returncode == 0, again.stderr
     assert states(engine) == Counter({"sent": 12})
     assert server.received == Counter({address: 1 for address in addresses})
+
+
+@pytest.mark.parametrize("refused", ["greeting", "data"])
+def test_a_relay_that_takes_fewer_connections_at_once_than_configured_sends_over_those_it_takes(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str], refused: str
+) -> None:
+    """Microsoft 365 takes 3 connections at once from one account: it greets a fourth with 421 4.3.2, or refuses
+    its message after the data with 432 4.3.2 (its submissions at once)."""
+    server, url = mail_server
+    server.delay = 0.02
+    if refused == "greeting":
+        server.most_connections = 3
+    else:
+        server.refuse_every_copy = lambda command: (
+            "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded [Hostname=AM0PR02MB5107]"
+            if command == "DATA" and server.in_flight >= 3
+            else None
+        )
+    addresses = add_subscribers(engine, 60)
+
+    result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "sent 60, failed 0"
+    assert server.received == Counter(addresses)
+    assert server.most_in_flight == 3
+    assert "going on with 3 connections at once, as many as it takes" in result.stderr
+    assert "deferred" not in result.stderr
+    assert states(engine) == Counter({"sent": 60})
+
+
+def test_a_relay_that_wants_tls_it_does_not_offer_stops_the_send_saying_what_to_write(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    """Gmail's and Microsoft 365's answer to a client that did not start TLS, here without STARTTLS among the
+    server's extensions (as when a firewall between takes it out)."""
+    server, url = mail_server
+    server.refuse_every_copy = lambda command: (
+        "530 5.7.0 Must issue a STARTTLS command first. d2e1a72fcca58-6e8b" if command == "MAIL" else None
+    )
+    add_subscribers(engine, 10)
+
+    result = send(project, environment(engine, BROADSHEET_TRANSPORT=url), "--yes")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"broadsheet: {url}: the server takes no mail before TLS: MAIL FROM: 530 5.7.0 Must issue a STARTTLS command "
+        "first. d2e1a72fcca58-6e8b. It did not offer STARTTLS in its answer to EHLO, which smtp:// would have used "
+        "(something between, such as a firewall, may take it out): write smtps:// and the port where the server "
+        "speaks TLS on connect (465), or ask its administrator"
+    )
+    assert states(engine) == Counter({"pending": 10})
+
+
+SPENT_QUOTAS = {
+    "gmail": ("MAIL", "550 5.4.5 Daily user sending quota exceeded. d2e1a72fcca58-6e8b"),
+    "microsoft-365": (
+        "DATA",
+        "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due "
+        "to a permanent exception with message Cannot submit message.",
+    ),
+    "amazon-ses": ("DATA", "554 Throttling failure: Daily message quota exceeded."),
+}
+
+
+@pytest.mark.parametrize("relay", list(SPENT_QUOTAS))
+def test_a_relays_daily_quota_spent_stops_the_send_failing_nobody_and_the_next_days_run_sends_the_rest(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str], relay: str
+) -> None:
+    server, url = mail_server
+    step, reply = SPENT_QUOTAS[relay]
+    addresses = add_subscribers(engine, 40, domains=("gmail.com", "example.org", "yahoo.com"))
+    server.refuse_every_copy = lambda command: (
+        reply if command == step and server.received.total() >= 7 else None
+    )
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+
+    spent = send(project, env, "--yes")
+
+    # The copies other connections were handing over meanwhile went too.
+    taken = server.received.total()
+    assert 7 <= taken < 7 + CONNECTIONS
+    assert spent.returncode == 1
+    assert "Traceback" not in spent.stderr
+    assert spent.stdout.splitlines()[-1] == f"sent {taken}, failed 0"
+    assert spent.stderr.splitlines()[-1] == (
+        f"broadsheet: {url}: the mail server takes no more mail from this sender: {step.replace('MAIL', 'MAIL FROM')}: "
+        f"{reply.rstrip('.')}. That is a limit on the sender (a daily sending quota, as Gmail, Microsoft 365 and Amazon "
+        "SES keep), not about the readers: no copy is failed for it, and those not sent stay pending. Run the same "
+        "send again once the quota renews (the next day, for a daily one): it sends only what is left"
+    )
+    assert states(engine) == Counter({"sent": taken, "pending": 40 - taken})
+
+    server.refuse_every_copy = lambda command: None  # the next day
+    next_day = send(project, env, "--yes")
+
+    assert next_day.returncode == 0, next_day.stderr
+    assert next_day.stdout.splitlines()[-1] == f"sent {40 - taken}, failed 0"
+    assert server.received == Counter(addresses)
+
+
+def test_a_relays_sending_rate_is_waited_out_deferring_and_failing_nobody(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    """Amazon SES's answer past its messages a second: each copy it holds back goes once it lets it."""
+    server, url = mail_server
+    addresses = add_subscribers(engine, 60, domains=("gmail.com", "example.org", "yahoo.com"))
+    answers = iter(["454 Throttling failure: Maximum sending rate exceeded."] * 12)
+    server.refuse_every_copy = lambda command: (
+        next(answers, None) if command == "DATA" and server.received.total() % 10 == 9 else None
+    )
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+
+    result = send(project, env, "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "sent 60, failed 0"
+    assert server.received == Counter(addresses)
+    assert (
+        "DATA: 454 Throttling failure: Maximum sending rate exceeded; waiting before trying again"
+        in result.stderr
+    )
+    assert not any(address in result.stderr for address in addresses)
+    assert states(engine) == Counter({"sent": 60})
+
+
+def test_a_relays_sending_rate_that_does_not_pass_stops_the_send_deferring_nobody(
+    project: Project, engine: Engine, mail_server: tuple[Misbehaving, str]
+) -> None:
+    server, url = mail_server
+    add_subscribers(engine, 30, domains=("gmail.com", "example.org", "yahoo.com"))
+    server.refuse_every_copy = lambda command: (
+        "451 4.7.0 Rate limit exceeded" if command == "RCPT" and server.received.total() >= 5 else None
+    )
+    env = environment(engine, BROADSHEET_TRANSPORT=url)
+
+    result = send(project, env, "--yes")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"broadsheet: {url}: the mail server still refuses mail from this sender for now, after 5 tries: RCPT TO: "
+        "451 4.7.0 Rate limit exceeded. A refusal about the sender (its sending rate or quota, a check of its "
+        "address) is not about the readers: no copy is deferred or failed for it, and those not sent stay pending. "
+        "Run the same send again later (the next day, for a daily quota): it sends only what is left"
+    )
+    taken = server.received.total()
+    assert set(server.received.values()) == {1}
+    assert states(engine) == Counter({"sent": taken, "pending": 30 - taken})
 
 
 # -- SendGrid --------------------------------------------------------------------------------------------

@@ -696,6 +696,7 @@ def test_smtp_server_answer_every_copy_would_meet_stops_the_send_at_once_failing
         ("rcpt", "552 5.2.2 mailbox full"),
         ("rcpt", "552 Requested mail action aborted: exceeded storage allocation"),
         ("rcpt", "550 5.2.2 The user's mailbox is over quota"),
+        ("rcpt", "452 4.2.2 Quota exceeded (mailbox for user is full)"),  # Dovecot's: no sender's quota
         ("data", "552 5.2.2 mailbox full"),
     ],
 )

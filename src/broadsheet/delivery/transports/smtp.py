@@ -5,7 +5,8 @@ it; `smtps://...:465` speaks TLS from the start. Each message's fate is what
 the server said: 250 sent, 5xx failed, 4xx deferred (to be tried again later
 by the sender, not here), even when the server hangs up after saying it; what
 every copy would meet alike (530, a login wanted; a message larger than the
-server takes) stops the send instead. A connection that breaks before the
+server takes; a relay's daily quota spent) stops the send instead, and a
+relay's sending rate (4xx) is waited out. A connection that breaks before the
 message's data went out is opened again and the message tried again, with
 backoff; one that breaks after the data went out, before the answer, leaves
 the message unknown: it may have been taken, so it is never sent again from
@@ -24,6 +25,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import quote, unquote, urlsplit
 
@@ -47,13 +49,40 @@ the server will not relay for) is about the server's settings or the sender, and
 whole list."""
 
 
+class _SenderHeld(Exception):
+    """The server refused the message for now for a reason of the sender's (its sending rate, a 4xx to MAIL
+    FROM): not taken, and no reader's fault; wait, and try the same copy again over a new connection."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
 class _NotTaken(Exception):
     """The connection failed before the message's data went out whole (or the server closed it with 421):
     the message was certainly not taken; open a new connection and try again."""
 
+    def __init__(self, detail: str, *, connecting: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.connecting = connecting
+        """Raised opening a connection (a greeting of 421, refused, reset, a login refused for now)."""
+
+
+class _Crowded(Exception):
+    """The server takes no more connections at once from this sender than are open (Microsoft 365 takes 3): the
+    `send` gives its connection up, and goes on over another one as it is free."""
+
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One connection the transport may have open, held by one `send` at a time."""
+
+    connection: smtplib.SMTP | None = None
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -81,6 +110,33 @@ def _wait_for_answers(connection: smtplib.SMTP, seconds: float) -> None:
 
 _MAILBOX_FULL = re.compile(r"\b5\.2\.2\b")
 """The enhanced status code of a full mailbox (RFC 3463), in a reply."""
+
+
+_SENDER_LIMIT = re.compile(
+    r"quota ?exceeded|(sending|submission) (quota|limit|rate)|rate ?limit|rate exceeded|throttl"
+    r"|too (many messages|much mail)|thread limit",
+    re.IGNORECASE,
+)
+"""A relay's words for a limit on what its sender may send: Gmail's `550 5.4.5 Daily user sending quota
+exceeded`, Microsoft 365's `554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException`, Amazon
+SES's `454 Throttling failure: Maximum sending rate exceeded` and `554 Throttling failure: Daily message quota
+exceeded`, Postfix's `450 4.7.1 Error: too much mail from ...`, an Exim ratelimit's `451 4.7.0 Rate limit
+exceeded`."""
+
+_CROWDED = re.compile(r"thread limit|concurrent|too many connections", re.IGNORECASE)
+"""A relay's words for too many connections (or submissions) at once from one sender: Microsoft 365's `432
+4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded` after a message's data."""
+
+_ABOUT_THE_MAILBOX = re.compile(
+    r"\b[45]\.(1\.\d+|2\.[1-4])\b|mailbox|storage|over quota|is full", re.IGNORECASE
+)
+"""A reply about the recipient's address or mailbox (RFC 3463's X.1.Y and X.2.1 to X.2.4: `452 4.2.2 Quota
+exceeded`, a full mailbox): the reader's, even where it says quota."""
+
+
+def _sender_limit(refusal: str) -> bool:
+    """Whether `refusal` is a relay's limit on its sender (a rate, a daily quota), which every copy meets alike."""
+    return bool(_SENDER_LIMIT.search(refusal)) and not _ABOUT_THE_MAILBOX.search(refusal)
 
 
 def _refused(code: int, refusal: str) -> Outcome:
@@ -139,10 +195,14 @@ class SMTPTransport:
         self._refused_alike: tuple[str, list[str]] = ("", [])
         """The last permanent refusal (addresses taken out), and the domains of the recipients refused so in a row."""
         self._counting = threading.Lock()
+        self._logging_in = threading.Lock()
+        self._login_refused: str | None = None
+        """Why the server refused the login for good, once it did: no other connection tries it again."""
         # One slot per connection that may be open at once; a `send` holds one slot from start to end.
-        self._slots: queue.LifoQueue[smtplib.SMTP | None] = queue.LifoQueue()
-        for _ in range(connections):
-            self._slots.put(None)
+        self._all_slots = [_Slot() for _ in range(connections)]
+        self._slots: queue.LifoQueue[_Slot] = queue.LifoQueue()
+        for slot in self._all_slots:
+            self._slots.put(slot)
 
     @classmethod
     def from_url(
@@ -204,7 +264,7 @@ class SMTPTransport:
             )
         self._stop_if_every_recipient_is_refused()
         deliveries: list[Delivery] = []
-        connection = self._slots.get()
+        slot = self._slots.get()
         try:
             for position, recipient in enumerate(batch.recipients):
                 try:
@@ -217,21 +277,42 @@ class SMTPTransport:
                         )
                     continue
                 # The sender's ledger records the copy as going while MAIL and RCPT go back and forth.
-                connection, delivery = self._deliver(
-                    connection,
-                    sender,
-                    address,
-                    recipient.address,
-                    data,
-                    functools.partial(_cleared, batch, position),
-                )
+                cleared = functools.partial(_cleared, batch, position)
+                while True:
+                    try:
+                        delivery = self._deliver(slot, sender, address, recipient.address, data, cleared)
+                        break
+                    except _Crowded as exc:
+                        self._give_up(slot, exc.detail)
+                        slot = self._slots.get()  # once another `send` is done with its connection
                 if delivery is None:
                     continue
                 deliveries.append(delivery)
                 self._count(delivery, address)
         finally:
-            self._slots.put(connection)
+            with self._counting:
+                kept = slot in self._all_slots  # not given up
+            if kept:
+                self._slots.put(slot)
         return deliveries
+
+    def _give_up(self, slot: _Slot, why: str) -> None:
+        """Open one connection fewer from now on: the server refused `slot`'s while others are open."""
+        _close(slot.connection)
+        with self._counting:
+            self._all_slots.remove(slot)
+            left = len(self._all_slots)
+        log.warning(
+            "%s: %s; going on with %d connections at once, as many as it takes",
+            self._where,
+            without_addresses(why).rstrip("."),
+            left,
+        )
+
+    def _others_open(self, slot: _Slot) -> bool:
+        """Whether a connection other than `slot`'s is open (or was, last it was used)."""
+        with self._counting:
+            return any(other.connection is not None for other in self._all_slots if other is not slot)
 
     def _count(self, delivery: Delivery, address: str) -> None:
         """Keep count of answers lost in a row, and of recipients refused alike in a row."""
@@ -259,38 +340,44 @@ class SMTPTransport:
 
     def close(self) -> None:
         """Say QUIT on every open connection; call it when no `send` runs."""
-        for _ in range(self.channels):
-            connection = self._slots.get()
-            if connection is not None:
+        with self._counting:
+            slots = list(self._all_slots)
+        for slot in slots:
+            if slot.connection is not None:
                 try:
-                    connection.quit()
+                    slot.connection.quit()
                 except (smtplib.SMTPException, OSError):
-                    connection.close()
-        for _ in range(self.channels):
-            self._slots.put(None)
+                    slot.connection.close()
+                slot.connection = None
 
     def _deliver(
         self,
-        connection: smtplib.SMTP | None,
+        slot: _Slot,
         sender: str,
         address: str,
         original: str,
         data: bytes,
         cleared: Callable[[], bool],
-    ) -> tuple[smtplib.SMTP | None, Delivery | None]:
-        """One message over `connection` (opened when None, again when it breaks before the data went out);
-        the connection to keep, and the message's fate (None: not `cleared` to go, so not sent). Raises
-        TransportError when no connection takes it."""
+    ) -> Delivery | None:
+        """One message over `slot`'s connection (opened when None, again when it breaks before the data went
+        out, and kept in `slot`); the message's fate (None: not `cleared` to go, so not sent). Raises
+        TransportError when no connection takes it, `_Crowded` when the server refuses this connection while
+        it has others open."""
         failures = 0
         retried_at_once = False
         while True:
+            connection = slot.connection
             reused = connection is not None
             try:
-                connection = connection or self._connect()
+                connection = slot.connection = connection or self._connect()
                 delivery = self._transaction(connection, sender, address, original, data, cleared)
             except _NotTaken as exc:
                 _close(connection)
-                connection = None
+                slot.connection = None
+                # A server at its limit of connections from one client refuses one more (Microsoft 365 greets
+                # a fourth with 421 4.3.2): go on over those it took, rather than stop them all.
+                if exc.connecting and self._others_open(slot):
+                    raise _Crowded(exc.detail) from None
                 # A connection the server closed while it sat idle is opened again at once.
                 if reused and not retried_at_once:
                     retried_at_once = True
@@ -305,14 +392,35 @@ class SMTPTransport:
                 log.warning("%s: %s; trying again", self._where, without_addresses(exc.detail))
                 self.backoff.wait(failures)
                 continue
+            except _SenderHeld as exc:
+                # A new connection for the next try: some relays count their limit per session.
+                _close(connection)
+                slot.connection = None
+                if _CROWDED.search(exc.reply) and self._others_open(slot):
+                    raise _Crowded(exc.reply) from None
+                failures += 1
+                reply = without_addresses(exc.reply)
+                if failures >= self.backoff.attempts:
+                    raise TransportError(
+                        f"{self._where}: the mail server still refuses mail from this sender for now, after {failures} "
+                        f"tries: {reply.rstrip('.')}. A refusal about the sender (its sending rate or quota, a check "
+                        "of its address) is not about the readers: no copy is deferred or failed for it, and those "
+                        "not sent stay pending. Run the same send again later (the next day, for a daily quota): it "
+                        "sends only what is left"
+                    ) from None
+                log.warning("%s: %s; waiting before trying again", self._where, reply.rstrip("."))
+                self.backoff.wait(failures)
+                continue
             except TransportError:
                 _close(connection)
+                slot.connection = None
                 raise
             if delivery is None:
-                return connection, None
+                return None
             if delivery.outcome is Outcome.UNKNOWN:
                 _close(connection)
-                return None, delivery
+                slot.connection = None
+                return delivery
             if delivery.outcome is Outcome.DEFERRED:
                 log.warning(
                     "%s: %s: deferred: %s",
@@ -320,7 +428,7 @@ class SMTPTransport:
                     without_addresses(original),
                     without_addresses(delivery.detail),
                 )
-            return connection, delivery
+            return delivery
 
     def _transaction(
         self,
@@ -340,11 +448,14 @@ class SMTPTransport:
             )
         code, text = _run(connection.mail, sender)
         if refusal := self._refusal(connection, "MAIL FROM", code, text):
+            self._stop_if_about_the_sender(code, refusal)
             if code >= 500:
                 raise TransportError(f"{self._where}: the server refused the sender: {refusal}")
-            return Delivery(original, Outcome.DEFERRED, refusal) if cleared() else None
+            # No recipient is named yet: whatever it is, it is not the reader's.
+            raise _SenderHeld(refusal)
         code, text = _run(connection.rcpt, address)
         if refusal := self._refusal(connection, "RCPT TO", code, text):
+            self._stop_if_about_the_sender(code, refusal)
             # One recipient a transaction, so a 552 at RCPT is not RFC 821's "too many recipients" (RFC 5321
             # 4.5.3.1.10 has clients take that one for 452 anyway): it is a full mailbox, as 5.2.2 says.
             return Delivery(original, _refused(code, refusal), refusal) if cleared() else None
@@ -353,6 +464,7 @@ class SMTPTransport:
             return None
         code, text = _run(connection.docmd, "data")
         if refusal := self._refusal(connection, "DATA", code, text, expected=354):
+            self._stop_if_about_the_sender(code, refusal)
             return Delivery(original, _refused(code, refusal), refusal)
         try:
             connection.send(_data_payload(data))
@@ -374,12 +486,28 @@ class SMTPTransport:
                 f"the mail server closed the connection after the message went out, before answering ({exc})",
             )
         if refusal := self._refusal(connection, "DATA", code, text):
+            self._stop_if_about_the_sender(code, refusal)
             # 552 after the data is the message's size (RFC 1870), the same for every copy, unless it says the
             # mailbox is full (5.2.2).
             if code == 552 and not _MAILBOX_FULL.search(refusal):
                 raise self._too_large(refusal)
             return Delivery(original, _refused(code, refusal), refusal)
         return Delivery(original, Outcome.SENT, _reply(code, text))
+
+    def _stop_if_about_the_sender(self, code: int, refusal: str) -> None:
+        """Raise for a relay's limit on its sender, which every copy would meet alike: TransportError for one
+        that lasts (a daily quota spent, 5xx), `_SenderHeld` for one that passes (a sending rate, 4xx)."""
+        if not _sender_limit(refusal):
+            return
+        if code < 500:
+            raise _SenderHeld(refusal)
+        raise TransportError(
+            f"{self._where}: the mail server takes no more mail from this sender: "
+            f"{without_addresses(refusal).rstrip('.')}. That is a limit on the sender (a daily sending quota, as "
+            "Gmail, Microsoft 365 and Amazon SES keep), not about the readers: no copy is failed for it, and those "
+            "not sent stay pending. Run the same send again once the quota renews (the next day, for a daily one): "
+            "it sends only what is left"
+        )
 
     def _too_large(self, why: str) -> TransportError:
         return TransportError(
@@ -398,6 +526,13 @@ class SMTPTransport:
             raise _NotTaken(f"the mail server closed the connection: {reply}")
         if code < 400:
             raise _NotTaken(f"the mail server answered out of turn: {reply}")
+        if code == 530 and re.search(r"\btls\b|starttls|encrypt", reply, re.IGNORECASE):
+            # STARTTLS is used whenever a server offers it: this one did not.
+            raise TransportError(
+                f"{self._where}: the server takes no mail before TLS: {reply}. It did not offer STARTTLS in its answer "
+                "to EHLO, which smtp:// would have used (something between, such as a firewall, may take it out): "
+                "write smtps:// and the port where the server speaks TLS on connect (465), or ask its administrator"
+            )
         if code == 530:
             # About the connection, not the recipient: every copy would be refused alike.
             raise TransportError(
@@ -430,14 +565,10 @@ class SMTPTransport:
                     "unencrypted (use smtps:// if the server speaks TLS on connect)",
                 )
             if self.username:
-                connection.login(self.username, self._password)
-        except smtplib.SMTPAuthenticationError as exc:
+                self._log_in(connection)
+        except smtplib.SMTPAuthenticationError as exc:  # 454 4.7.0: the server cannot check the password now
             _close(connection)
-            if 400 <= exc.smtp_code < 500:  # 454 4.7.0: the server cannot check the password now
-                raise _NotTaken(f"logging in: {_reply(exc.smtp_code, exc.smtp_error)}") from None
-            raise TransportError(
-                f"{self._where}: the server refused the login of {self.username!r}: {_reply(exc.smtp_code, exc.smtp_error)}",
-            ) from None
+            raise _NotTaken(f"logging in: {_reply(exc.smtp_code, exc.smtp_error)}", connecting=True) from None
         except smtplib.SMTPNotSupportedError:
             # Many servers offer AUTH only once the connection is encrypted (aiosmtpd's and Postfix's default).
             plain = connection is not None and not self.implicit_tls and not connection.has_extn("starttls")
@@ -453,7 +584,9 @@ class SMTPTransport:
             ) from None
         except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
             _close(connection)
-            raise _NotTaken(f"the server closed the connection during the TLS handshake ({exc})") from None
+            raise _NotTaken(
+                f"the server closed the connection during the TLS handshake ({exc})", connecting=True
+            ) from None
         except ssl.SSLError as exc:
             _close(connection)
             hint = (
@@ -472,7 +605,7 @@ class SMTPTransport:
                 raise TransportError(
                     f"{self._where}: the mail server refuses this client: {_reply(exc.smtp_code, exc.smtp_error)}"
                 ) from None
-            raise _NotTaken(f"connecting: {_reply(exc.smtp_code, exc.smtp_error)}") from None
+            raise _NotTaken(f"connecting: {_reply(exc.smtp_code, exc.smtp_error)}", connecting=True) from None
         except (smtplib.SMTPException, OSError) as exc:
             _close(connection)
             # A server that speaks TLS as soon as it is reached waits for the client's first words, and the client
@@ -485,8 +618,27 @@ class SMTPTransport:
                     f"{self._where}: the server said nothing for {self.timeout:g} s, and answers a TLS handshake: it "
                     "speaks TLS on connect, as on port 465. Write smtps://"
                 ) from None
-            raise _NotTaken(f"cannot connect ({exc})") from None
+            raise _NotTaken(f"cannot connect ({exc})", connecting=True) from None
         return connection
+
+    def _log_in(self, connection: smtplib.SMTP) -> None:
+        """Log in, one connection at a time: a password the server refuses is tried by one connection, not by
+        each at once (refused logins in a row lock an account: Microsoft 365's smart lockout counts them)."""
+        with self._logging_in:
+            if self._login_refused is None:
+                try:
+                    connection.login(self.username, self._password)
+                    return
+                except smtplib.SMTPAuthenticationError as exc:
+                    if exc.smtp_code < 500:
+                        raise
+                    self._login_refused = (
+                        f"{self._where}: the server refused the login of {self.username!r}: "
+                        f"{_reply(exc.smtp_code, exc.smtp_error)}. Check the user and password in the transport's "
+                        "URL (percent-encoded); an account with two-step verification, at Gmail or Microsoft 365, "
+                        "needs an app password"
+                    )
+        raise TransportError(self._login_refused)
 
     def _speaks_tls_on_connect(self) -> bool:
         """Whether the server answers a TLS handshake as soon as it is reached. Nothing is sent but the
