@@ -332,7 +332,7 @@ class SMTPTransport:
         if len(domains) >= REFUSED_ALIKE_IN_A_ROW and len(set(domains)) > 1:
             raise TransportError(
                 f"{self._where}: the mail server refused the last {len(domains)} recipients, at {len(set(domains))} "
-                f"domains, with the same answer: {answer}. An answer every address gets is about the server's "
+                f"domains, with the same answer: {answer.rstrip('.')}. An answer every address gets is about the server's "
                 "settings or the sender (a relay it refuses, a login it wants), not about the readers: stopping "
                 "before it refuses the rest. The copies it refused so are failed; once the server takes them, "
                 "run the same send with --retry-failed"
