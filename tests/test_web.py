@@ -255,6 +255,7 @@ def test_signed_events_take_subscribers_off_the_list(project: Project, store: En
         "subscriber": None,
         "email": "DROPPED@example.org",
         "event": "dropped",
+        "reason": "Bounced Address",
     }
     events = [
         event("bounce", bounced, "e1"),
@@ -292,6 +293,38 @@ def test_signed_events_take_subscribers_off_the_list(project: Project, store: En
         ("e5", "2024-01-04", reading.id, "delivered"),
         ("e6", "2024-01-04", reading.id, "open"),
         ("e7", "2024-01-04", reading.id, "click"),
+    ]
+
+
+def test_a_block_or_a_drop_for_the_message_leaves_the_reader_on_the_list(
+    project: Project, sqlite_store: Engine
+) -> None:
+    # SendGrid's `blocked` bounce is a server refusing the message (a blocklisted IP, its content, a full
+    # mailbox), and a drop for Spam Content or a plan's quota drops every copy of the send alike: none is
+    # about the address, and SendGrid sends to it again. A drop for a listed address is.
+    blocked, spam_content, quota, bounced, listed, complained, left = (
+        subscribe(sqlite_store, f"{name}@example.org")
+        for name in ("blocked", "content", "quota", "bounced", "listed", "complained", "left")
+    )
+    events = [
+        {**event("bounce", blocked, "e1"), "type": "blocked", "reason": "550 5.7.1 Service unavailable; Client host blocked using Spamhaus", "status": "5.7.1"},
+        {**event("dropped", spam_content, "e2"), "reason": "Spam Content (if Spam Checker app is enabled)"},
+        {**event("dropped", quota, "e3"), "reason": "Recipient List over Package Quota"},
+        {**event("bounce", bounced, "e4"), "type": "bounce", "reason": "550 5.1.1 No such user", "status": "5.1.1"},
+        {**event("dropped", listed, "e5"), "reason": "Bounced Address"},
+        {**event("dropped", complained, "e6"), "reason": "Spam Reporting Address"},
+        {**event("dropped", left, "e7"), "reason": "Unsubscribed Address"},
+    ]  # fmt: skip
+    assert post_events(client_for(project, sqlite_store), events).status_code == 200
+    readers = (blocked, spam_content, quota, bounced, listed, complained, left)
+    assert [status_of(sqlite_store, reader)[0] for reader in readers] == [
+        "active",
+        "active",
+        "active",
+        "bounced",
+        "bounced",
+        "complained",
+        "unsubscribed",
     ]
 
 

@@ -1,10 +1,11 @@
 """What comes back after a send: the subscriber an unsubscribe or preferences link names, and SendGrid's events.
 
 Every event is kept once (by SendGrid's event id) for the per-issue report.
-Bounces, complaints and unsubscribes take a subscriber off the list, by the
-rules of `lifecycle`: the first time their event id is seen, and only if
-they happened after the subscriber's last change of status (an event that
-does not say when it happened changes nothing).
+Bounces, complaints and unsubscribes take a subscriber off the list (`cause_of`:
+not a bounce or drop about the message rather than the address), by the rules
+of `lifecycle`: the first time their event id is seen, and only if they
+happened after the subscriber's last change of status (an event that does not
+say when it happened changes nothing).
 """
 
 from __future__ import annotations
@@ -37,7 +38,17 @@ CAUSE_OF_EVENT = {
     "unsubscribe": Cause.UNSUBSCRIBE,
     "group_unsubscribe": Cause.UNSUBSCRIBE,
 }
-"""Events that take a subscriber off the list, and what `lifecycle` takes them for."""
+"""Events that may take a subscriber off the list, and what `lifecycle` takes them for (see `cause_of`)."""
+
+CAUSE_OF_DROP = {
+    "bounced address": Cause.BOUNCE,
+    "invalid": Cause.BOUNCE,
+    "spam reporting address": Cause.COMPLAINT,
+    "unsubscribed address": Cause.UNSUBSCRIBE,
+}
+"""The `reason`s of a `dropped` event that are about the address (SendGrid lists it, or it is no address), by
+their lower case. The others are about the message or the account (`Spam Content`, `Invalid SMTPAPI header`,
+`Recipient List over Package Quota`): SendGrid drops every copy of a send alike for them."""
 
 COUNTED_EVENTS = ("delivered", "open", "click")
 RECORDED_EVENTS = frozenset(CAUSE_OF_EVENT) | frozenset(COUNTED_EVENTS)
@@ -124,11 +135,12 @@ def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
             str(event["sg_event_id"])[:100] for index, event in enumerate(wanted) if times[index] is None
         }
         new = _insert_new(session, unique) if unique else set()
+        causes = {str(event["sg_event_id"])[:100]: cause_of(event) for event in wanted}
         changes = [
-            lifecycle.Change(row["subscriber_id"], CAUSE_OF_EVENT[row["kind"]], row["created_at"])
+            lifecycle.Change(row["subscriber_id"], cause, row["created_at"])
             for row in unique
             if row["sg_event_id"] in new
-            and row["kind"] in CAUSE_OF_EVENT
+            and (cause := causes[row["sg_event_id"]]) is not None
             and row["sg_event_id"] not in undated
         ]
         changed = lifecycle.apply(session, changes)
@@ -139,6 +151,23 @@ def record_events(engine: Engine, events: Sequence[Any]) -> Recorded:
         ignored=len(events) - len(rows),
         status_changes=len(changed),
     )
+
+
+def cause_of(event: Mapping[str, Any]) -> Cause | None:
+    """What an event takes its subscriber off the list for, or None when it takes nobody off.
+
+    A bounce of `type: blocked` is the receiving server refusing the message
+    (the sender's reputation, its content, a full mailbox), not the address:
+    SendGrid does not suppress the address, and sends to it again. A drop
+    counts only for a reason about the address (`CAUSE_OF_DROP`).
+    """
+    kind = event.get("event")
+    if kind == "bounce" and event.get("type") == "blocked":
+        return None
+    if kind == "dropped":
+        reason = event.get("reason")
+        return CAUSE_OF_DROP.get(reason.strip().lower()) if isinstance(reason, str) else None
+    return CAUSE_OF_EVENT.get(kind) if isinstance(kind, str) else None
 
 
 def _wanted(event: Any) -> bool:
