@@ -176,6 +176,27 @@ def test_a_name_with_a_direction_override_is_refused_with_the_form_again(
     assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
 
 
+def test_a_subscriber_of_a_language_no_longer_offered_is_answered_in_the_visitors_and_chooses_one(
+    client: Client, engine: Engine
+) -> None:
+    # Thai was taken out of `locales`: the page was English text marked lang="th", and the select showed no
+    # language chosen, so saving a name took the first one offered whatever the visitor read.
+    subscriber = subscribe(engine, "reader@example.org", locale="th")
+    token = SIGNER.token(subscriber)
+    burmese = {"Accept-Language": "my-MM,my;q=0.9,en;q=0.8"}
+    page = client.get(f"/preferences/{token}", headers=burmese)
+    assert page.status_code == 200 and page.headers["content-language"] == "my"
+    assert '<html lang="my">' in page.text and "သတင်းလွှာ၏ ဘာသာစကား" in page.text
+    assert '<option value="my" lang="my" selected>မြန်မာ</option>' in page.text
+    leaving = client.get(f"/unsubscribe/{token}", headers=burmese)
+    assert '<html lang="my">' in leaving.text and "စာရင်းသွင်းမှု ပယ်ဖျက်ရန်</button>" in leaving.text
+    saved = client.post(
+        f"/preferences/{token}", data={"csrf": form_token(page.text), "name": "Ko Aung", "language": "my"}
+    )
+    assert saved.status_code == 200
+    assert stored(engine, subscriber) == ("Ko Aung", "my", Status.ACTIVE.value)
+
+
 def test_an_unsubscribed_address_has_no_preferences_to_change(client: Client, engine: Engine) -> None:
     subscriber, token, csrf = opened_form(client, engine)
     assert client.post(f"/unsubscribe/{token}").status_code == 200

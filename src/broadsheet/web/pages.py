@@ -153,6 +153,12 @@ def visitor_locale(request: Request, settings: Settings) -> str:
     )
 
 
+def subscriber_locale(locale: str, request: Request, settings: Settings) -> str:
+    """The language of a page for a subscriber whose record says `locale`: that configured locale, else (a
+    locale taken out of `locales` since, which gets no newsletter) the visitor's, as `visitor_locale` finds it."""
+    return locale_named(locale, settings.locales) or visitor_locale(request, settings)
+
+
 def languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:
     """(code, the language's own name for itself) of each configured locale, for a language select."""
     return [(code, Locale.parse(code).get_display_name(code) or code) for code in locales]

@@ -15,7 +15,15 @@ from ..delivery import feedback, lifecycle, subscribers
 from ..delivery.personalize import Signer
 from ..delivery.store import Status, Subscriber
 from ..settings import Project
-from .pages import FormTokens, WebPages, field_errors, form_fields, languages, visitor_locale
+from .pages import (
+    FormTokens,
+    WebPages,
+    field_errors,
+    form_fields,
+    languages,
+    subscriber_locale,
+    visitor_locale,
+)
 
 # One logger for the whole app: its lines name `broadsheet.web`, whichever of its modules writes them.
 logger = logging.getLogger("broadsheet.web")
@@ -40,10 +48,12 @@ class Preferences:
         subscriber = await self._subscriber(request)
         if subscriber is None:
             return self._invalid(request)
+        locale = self._locale(subscriber, request)
         if subscriber.status is not Status.ACTIVE:
-            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale)
+            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", locale)
+        # A language no longer offered is shown as the page's, so that saving a new name chooses one offered.
         return self._form_page(
-            subscriber, request, {"name": subscriber.name, "language": subscriber.locale}, errors=set()
+            subscriber, request, {"name": subscriber.name, "language": locale}, errors=set()
         )
 
     async def submit(self, request: Request) -> Response:
@@ -51,11 +61,12 @@ class Preferences:
         if subscriber is None:
             return self._invalid(request)
         fields = await form_fields(request, ("csrf", "name", "language"))
+        page_locale = self._locale(subscriber, request)
         if not self._forms.valid(fields["csrf"], self._purpose(subscriber)):
             logger.info("event=preferences outcome=bad-form-token subscriber=%d", subscriber.id)
-            return self.pages.render(PREFERENCES_TEMPLATE, "expired-form", subscriber.locale, status_code=400)
+            return self.pages.render(PREFERENCES_TEMPLATE, "expired-form", page_locale, status_code=400)
         if subscriber.status is not Status.ACTIVE:
-            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
+            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", page_locale, status_code=409)
         # Only what the form changes is checked: an address taken under older rules does not block it.
         chosen, problems = subscribers.check_preferences(
             fields["name"], fields["language"], self.project.settings.locales
@@ -71,7 +82,7 @@ class Preferences:
         )
         if not changed:
             # Unsubscribed (or bounced) between the check above and the update.
-            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", subscriber.locale, status_code=409)
+            return self.pages.render(PREFERENCES_TEMPLATE, "inactive", page_locale, status_code=409)
         logger.info("event=preferences outcome=saved subscriber=%d locale=%s", subscriber.id, locale)
         return self.pages.render(PREFERENCES_TEMPLATE, "saved", locale)
 
@@ -88,7 +99,7 @@ class Preferences:
         return self.pages.render(
             PREFERENCES_TEMPLATE,
             "form",
-            subscriber.locale,
+            self._locale(subscriber, request),
             status_code=status_code,
             # Relative, so that they hold wherever the app is mounted: the page is /preferences/{token} itself.
             action=token,
@@ -111,6 +122,9 @@ class Preferences:
         return self.pages.render(
             PREFERENCES_TEMPLATE, "invalid", visitor_locale(request, self.project.settings), status_code=400
         )
+
+    def _locale(self, subscriber: Subscriber, request: Request) -> str:
+        return subscriber_locale(subscriber.locale, request, self.project.settings)
 
     @staticmethod
     def _purpose(subscriber: Subscriber) -> str:

@@ -37,6 +37,7 @@ from .pages import (
     form_fields,
     languages,
     locale_named,
+    subscriber_locale,
     visitor_locale,
 )
 
@@ -218,10 +219,12 @@ class SignUp:
             if subscriber is None:
                 return self._bad_link(request, "confirm-page", "not-pending")
             if awaiting:
-                locale = subscriber.pending_locale or subscriber.locale
+                locale = subscriber_locale(
+                    subscriber.pending_locale or subscriber.locale, request, self.project.settings
+                )
                 # Relative: the button posts to the link itself, wherever `confirm_url` put it.
                 return self.pages.render(SIGNUP_TEMPLATE, "confirm", locale, action="")
-            return self._confirmed_page(subscriber, newly=False)
+            return self._confirmed_page(request, subscriber, newly=False)
         subscriber, newly = await run_in_threadpool(
             lifecycle.confirm, self.engine, identifier, digest, utcnow(), form_source(source), signed_at
         )
@@ -230,7 +233,7 @@ class SignUp:
         logger.info(
             "event=confirm outcome=%s subscriber=%d", "active" if newly else "already-active", subscriber.id
         )
-        return self._confirmed_page(subscriber, newly=newly)
+        return self._confirmed_page(request, subscriber, newly=newly)
 
     def _bad_link(self, request: Request, event: str, outcome: str) -> HTMLResponse:
         """400 and the page of a confirmation link that confirms nothing (altered, expired, or of an address that
@@ -238,14 +241,15 @@ class SignUp:
         logger.info("event=%s outcome=%s", event, outcome)
         return self.pages.render(SIGNUP_TEMPLATE, "bad-link", self._page_locale(request), status_code=400)
 
-    def _confirmed_page(self, subscriber: Subscriber, *, newly: bool) -> HTMLResponse:
+    def _confirmed_page(self, request: Request, subscriber: Subscriber, *, newly: bool) -> HTMLResponse:
         """The page of a confirmed subscription (`newly` by this request), with the way to their preferences."""
         # Where the emails' footers send them (preferences_url): the confirmation link may live elsewhere (confirm_url).
         preferences = self.project.settings.preferences_url.replace(
             "{token}", quote(self.signer.token(subscriber), safe="")
         )
         state = "confirmed" if newly else "already-confirmed"
-        return self.pages.render(SIGNUP_TEMPLATE, state, subscriber.locale, preferences=preferences)
+        locale = subscriber_locale(subscriber.locale, request, self.project.settings)
+        return self.pages.render(SIGNUP_TEMPLATE, state, locale, preferences=preferences)
 
     def _form_page(
         self,

@@ -14,7 +14,7 @@ from ..delivery import feedback, lifecycle
 from ..delivery.personalize import Signer
 from ..delivery.store import Status
 from ..settings import Settings
-from .pages import WebPages, visitor_locale
+from .pages import WebPages, subscriber_locale, visitor_locale
 
 # One logger for the whole app: its lines name `broadsheet.web`, whichever of its modules writes them.
 logger = logging.getLogger("broadsheet.web")
@@ -39,13 +39,12 @@ class Unsubscribe:
             return self.pages.render(
                 UNSUBSCRIBE_TEMPLATE, "invalid", visitor_locale(request, self.settings), status_code=400
             )
+        locale = subscriber_locale(subscriber.locale, request, self.settings)
         if request.method in ("GET", "HEAD"):
             # HEAD too (Starlette answers it with this handler): link checkers ask it, and change nothing.
             state = "confirm" if subscriber.status is Status.ACTIVE else "done"
             # Relative, so that it holds wherever the app is mounted: the page is /unsubscribe/{token} itself.
-            return self.pages.render(
-                UNSUBSCRIBE_TEMPLATE, state, subscriber.locale, action=quote(token, safe="")
-            )
+            return self.pages.render(UNSUBSCRIBE_TEMPLATE, state, locale, action=quote(token, safe=""))
         # RFC 8058: a mail client's one-click POST carries `List-Unsubscribe=One-Click`; the form, nothing
         # that matters. The signed token alone decides, so the body is not read.
         changed = await run_in_threadpool(lifecycle.unsubscribe, self.engine, subscriber.id)
@@ -54,4 +53,4 @@ class Unsubscribe:
             "unsubscribed" if changed else "already-off-list",
             subscriber.id,
         )
-        return self.pages.render(UNSUBSCRIBE_TEMPLATE, "done", subscriber.locale)
+        return self.pages.render(UNSUBSCRIBE_TEMPLATE, "done", locale)
