@@ -146,6 +146,22 @@ def test_a_last_slash_is_taken_off_by_a_relative_redirect(project: Project, sqli
     assert status_of(sqlite_store, reader)[0] == Status.ACTIVE.value
 
 
+def test_a_method_an_address_does_not_take_gets_405_naming_every_one_it_does(
+    project: Project, sqlite_store: Engine
+) -> None:
+    app = create_app(project, sqlite_store, SIGNER, webhook_public_key=PUBLIC_KEY, secret=SECRET)
+    client = TestClient(app)
+    token = SIGNER.token(subscribe(sqlite_store, "reader@example.org"))
+    for path in ("/subscribe", f"/preferences/{token}", f"/unsubscribe/{token}", "/confirm/x"):
+        for method in ("OPTIONS", "PUT", "DELETE"):
+            response = client.request(method, path)
+            assert response.status_code == 405, (method, path)
+            allowed = {name.strip() for name in response.headers["allow"].split(",")}
+            assert allowed == {"GET", "HEAD", "POST"}, (method, path)
+    answer = client.options("/webhooks/sendgrid")
+    assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+
+
 def test_unsubscribe_page_is_in_the_subscribers_language(project: Project, sqlite_store: Engine) -> None:
     reader = subscribe(sqlite_store, "burmese@example.org", locale="my")
     client = client_for(project, sqlite_store)

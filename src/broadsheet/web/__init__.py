@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -111,13 +111,15 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     signup_routes = [
-        Route("/subscribe", signup.form, methods=["GET"]),
-        Route("/subscribe", signup.submit, methods=["POST"]),
+        Route("/subscribe", _by_method(signup.form, signup.submit), methods=["GET", "POST"]),
         Route("/confirm/{token}", signup.confirm, methods=["GET", "POST"]),
     ]
     preferences_routes = [
-        Route("/preferences/{token}", preferences.form, methods=["GET"]),
-        Route("/preferences/{token}", preferences.submit, methods=["POST"]),
+        Route(
+            "/preferences/{token}",
+            _by_method(preferences.form, preferences.submit),
+            methods=["GET", "POST"],
+        ),
     ]
     signed = len(signup_secret) >= MIN_SECRET_LENGTH
 
@@ -146,6 +148,19 @@ def create_app(
     app.router.redirect_slashes = False
     app.state.outgoing = signup.outgoing
     return app
+
+
+def _by_method(
+    get: Callable[[Request], Awaitable[Response]], post: Callable[[Request], Awaitable[Response]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """One endpoint of `get` (and HEAD) and `post`: one route per address, so that a method it does not take
+    (OPTIONS, PUT) gets a 405 whose Allow names them all, as RFC 9110 asks; with a route per method it named
+    the first route's only (`GET, HEAD` for a form that is posted)."""
+
+    async def endpoint(request: Request) -> Response:
+        return await (post if request.method == "POST" else get)(request)
+
+    return endpoint
 
 
 async def _without_the_last_slash(request: Request) -> Response:
