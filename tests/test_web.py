@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
-from broadsheet.delivery import lifecycle
+from broadsheet.delivery import feedback, lifecycle
 from broadsheet.delivery.lifecycle import SubscriberRow
 from broadsheet.delivery.personalize import Signer
 from broadsheet.delivery.store import Event, LedgerEntry, State, Status, Subscriber, utcnow
@@ -742,6 +742,21 @@ def test_report_counts_sent_copies_and_subscribers_per_event(
             },
         ],
     }
+
+
+def test_an_open_sendgrid_marks_as_a_machines_is_not_counted_as_opened(
+    project: Project, sqlite_store: Engine
+) -> None:
+    # Apple Mail Privacy Protection fetches every image of every email as it arrives: SendGrid marks that open.
+    unread, read = (subscribe(sqlite_store, f"{name}@example.org") for name in ("unread", "read"))
+    events = [
+        {**event("open", unread, "o1"), "sg_machine_open": True},
+        {**event("open", read, "o2"), "sg_machine_open": True},
+        {**event("open", read, "o3"), "sg_machine_open": False},
+    ]
+    assert post_events(client_for(project, sqlite_store), events).status_code == 200
+    [english] = feedback.issue_report(sqlite_store, "2024-01-04", ["en"])
+    assert english.counts["opened"] == 1
 
 
 def test_report_of_an_issue_never_sent_says_so_and_exits_1(project: Project, cli: Any) -> None:

@@ -96,8 +96,9 @@ class Recorded:
     recorded: int = 0
     duplicates: int = 0
     ignored: int = 0
-    """Events of other kinds (processed, deferred...), without an event id, or of nobody on the list (a test
-    copy, a subscriber removed or forgotten since): nothing is kept about people who are not subscribers."""
+    """Events of other kinds (processed, deferred...), without an event id, opens by a machine
+    (`sg_machine_open`), or of nobody on the list (a test copy, a subscriber removed or forgotten since):
+    nothing is kept about people who are not subscribers."""
     status_changes: int = 0
 
 
@@ -177,6 +178,9 @@ def _wanted(event: Any) -> bool:
         and kind in RECORDED_EVENTS
         and bool(event.get("sg_event_id"))
         and not _UNSTORABLE.search(str(event["sg_event_id"]))
+        # SendGrid's mark of an open by a machine (Apple Mail Privacy Protection loads every image of every
+        # email it receives, read or not): nobody opened it.
+        and not (kind == "open" and event.get("sg_machine_open") is True)
     )
 
 
