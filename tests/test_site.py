@@ -341,6 +341,34 @@ def test_rebuild_is_byte_identical(two_issues: Project, tmp_path: Path) -> None:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
+def test_a_rebuild_writes_only_the_pages_that_changed(cli, two_issues: Project) -> None:
+    assert cli("site", "--out", "public", cwd=two_issues.root).exit_code == 0
+    public = two_issues.root / "public"
+    before = {path: path.stat().st_mtime_ns for path in public.rglob("*") if path.is_file()}
+    again = cli("site", "--out", "public", cwd=two_issues.root)
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout == "8 page(s) and feed(s) unchanged\n"
+    assert {path: path.stat().st_mtime_ns for path in before} == before
+
+    # A new issue changes its own pages, the indexes and the feeds; the older issues' pages are left alone.
+    (two_issues.issues_dir / "2024-01-11.yaml").write_text(
+        SECOND.replace("2024-01-04", "2024-01-11"), encoding="utf-8"
+    )
+    added = cli("site", "--out", "public", cwd=two_issues.root)
+    assert added.exit_code == 0, added.stderr
+    assert added.stdout.splitlines() == [
+        *(
+            f"wrote public/{locale}/{name}"
+            for locale in ("en", "my")
+            for name in ("index.html", "2024-01-11/index.html", "feed.atom")
+        ),
+        "4 page(s) and feed(s) unchanged",
+    ]
+    assert (public / "en" / "2023-12-21" / "index.html").stat().st_mtime_ns == before[
+        public / "en" / "2023-12-21" / "index.html"
+    ]
+
+
 def test_relative_links_resolve_to_files_on_disk(two_issues: Project, tmp_path: Path) -> None:
     out = tmp_path / "out"
     build_site(two_issues, out)
@@ -371,6 +399,7 @@ def test_a_rebuild_removes_the_pages_of_an_issue_taken_out_and_nothing_else(cli,
     assert [line for line in result.stdout.splitlines() if not line.startswith("wrote ")] == [
         "removed public/en/2024-01-04/index.html",
         "removed public/my/2024-01-04/index.html",
+        "2 page(s) and feed(s) unchanged",
     ]
     assert _relative_files(public) == [
         ".broadsheet-pages",

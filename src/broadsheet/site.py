@@ -99,7 +99,7 @@ def read_issues(
 
 @dataclass(frozen=True)
 class Published:
-    """What `build_site` wrote, and the warnings of reading, checking and localizing each issue (as build's, without the email's size budget)."""
+    """What `build_site` wrote (the pages and feeds new or changed), and the warnings of reading, checking and localizing each issue (as build's, without the email's size budget)."""
 
     written: tuple[Path, ...]
     diagnostics: tuple[Diagnostic, ...]
@@ -107,6 +107,8 @@ class Published:
     """The issue files left out, dated after the day the site was built for."""
     removed: tuple[Path, ...] = ()
     """The files of the previous build that this one no longer writes, taken out of OUT."""
+    pages: int = 0
+    """How many pages and feeds the archive holds, `written` (those new or changed) among them."""
 
 
 def build_site(project: Project, out: Path | None = None, *, until: date | None = None) -> Published:
@@ -133,11 +135,28 @@ def build_site(project: Project, out: Path | None = None, *, until: date | None 
         files[Path(locale, "feed.atom")] = publisher.feed(locale, editions)
     folder = out or project.build_dir / "site"
     stale = _no_longer_written(folder, files)
-    written = tuple(write_atomic(folder / name, content.encode("utf-8")) for name, content in files.items())
+    written = tuple(
+        path
+        for name, content in files.items()
+        if _write_changed(path := folder / name, content.encode("utf-8"))
+    )
     removed = _remove(folder, stale)
     listed = "".join(f"{name.as_posix()}\n" for name in sorted(files))
-    write_atomic(folder / PAGES_LIST, listed.encode("utf-8"))
-    return Published(written, tuple(diagnostics), tuple(sorted(later + read_later)), removed)
+    _write_changed(folder / PAGES_LIST, listed.encode("utf-8"))
+    return Published(written, tuple(diagnostics), tuple(sorted(later + read_later)), removed, len(files))
+
+
+def _write_changed(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` unless it holds them already, and say whether it wrote. A page left alone keeps its
+    modification time, which rsync, a web server's caches and feed readers go by: a rebuild of 150 issues
+    rewrote 300 files to add one, and uploaded them all again."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    write_atomic(path, data)
+    return True
 
 
 def _no_longer_written(folder: Path, files: Mapping[Path, str]) -> list[Path]:

@@ -159,3 +159,6 @@ def site_command(ctx: click.Context, out: Path | None, until: date | None) -> No
         click.echo(f"wrote {shown(path)}")
     for path in published.removed:
         click.echo(f"removed {shown(path)}")
+    unchanged = published.pages - len(published.written)
+    if unchanged:
+        click.echo(f"{unchanged} page(s) and feed(s) unchanged")
