@@ -110,17 +110,16 @@ def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int
     The page reloads by itself when the issue, a template or a catalog changes,
     and shows the issue's errors until they are fixed.
     """
-    from ..issue import issue_files
+    from ..issue import newest_issue
     from ..preview import create_app
 
     project = project_of(ctx)
     if issue is None:
-        found = issue_files(project.issues_dir)
-        if not found:
+        issue = newest_issue(project.issues_dir, project.settings)
+        if issue is None:
             raise UsageError(
                 f"no issue in {project.issues_dir}; name one, or start one with `broadsheet new`"
             )
-        issue = found[-1]
     serve(
         create_app(project.root, issue.resolve()),
         host,
