@@ -514,6 +514,17 @@ def test_an_issue_file_not_named_by_its_date_waits_for_the_date_inside_it(cli, t
     assert not (two_issues.root / "public" / "en" / "2999-01-07").exists()
     assert "2999-01-07" not in (two_issues.root / "public" / "en" / "feed.atom").read_text(encoding="utf-8")
 
+    # Unfinished, it waits alike: its errors stop the site on its day, not before.
+    (two_issues.issues_dir / "special.yaml").write_text(
+        "date: 2999-01-07\ntitle: ''\neditorial: |\n  First paragraph.\nresources: {}\n", encoding="utf-8"
+    )
+    unfinished = cli("site", "--out", "public", cwd=two_issues.root)
+    assert unfinished.exit_code == 0, unfinished.stderr
+    assert "issues/special.yaml: not published: dated after " in unfinished.stderr
+    due = cli("site", "--out", "public", "--until", "2999-01-07", cwd=two_issues.root)
+    assert due.exit_code == 1
+    assert "issues/special.yaml:2:8: error: title: must not be empty\n" in due.stderr
+
     nothing = cli("site", "--out", "earlier", "--until", "2023-12-01", cwd=two_issues.root)
     assert nothing.exit_code == 1
     assert "issues: error: no issue files (*.yaml) dated 2023-12-01 or earlier to publish\n" in nothing.stderr

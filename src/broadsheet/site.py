@@ -23,7 +23,7 @@ from . import __version__, burmese
 from .atomic import write_atomic
 from .catalogs import shown
 from .errors import Diagnostic, InvalidInput, errors_in
-from .issue import dated_alike, issue_files
+from .issue import dated_alike, issue_files, read_issue
 from .localize import Edition, localize
 from .model import Issue
 from .pipeline import Prepared, prepare
@@ -69,7 +69,7 @@ def read_issues(
     paths of those dated later; any invalid one stops everything, with all their errors.
 
     A file named after its date is left out unread when that date is later (`_dated_by`); one named otherwise
-    (`special.yaml`) tells its date only once read.
+    (`special.yaml`) tells its date only once read, and is left out when it is later, with its errors if any.
     """
     prepared: list[Prepared] = []
     later: list[Path] = []
@@ -78,7 +78,11 @@ def read_issues(
         try:
             found = prepare(project, path, shown(project, path))
         except InvalidInput as exc:
-            problems += errors_in(exc.diagnostics)
+            if until and not iso_date(path.stem) and _dated_after(project, path, until):
+                # Next month's special, unfinished: its errors wait with it, as a dated file's draft does.
+                later.append(path)
+            else:
+                problems += errors_in(exc.diagnostics)
             continue
         if until and found.issue.date > until:
             later.append(path)
@@ -95,6 +99,12 @@ def read_issues(
     if repeated:
         raise InvalidInput(repeated)
     return sorted(prepared, key=lambda found: found.issue.date, reverse=True), later
+
+
+def _dated_after(project: Project, path: Path, until: date) -> bool:
+    """Whether the file at `path`, which has errors, gives a date after `until` all the same."""
+    day = read_issue(path, project.settings).date
+    return day is not None and day > until
 
 
 @dataclass(frozen=True)
