@@ -225,6 +225,36 @@ def test_a_footnote_mark_in_burmese_digits_in_english_left_untranslated_is_marke
     assert '[lang="en"] [lang="my"] { font-family: \'Noto Sans Myanmar\'' in page.replace("&#39;", "'")
 
 
+def test_an_issue_page_describes_itself_to_search_engines_and_to_a_link_shared(
+    two_issues: Project, tmp_path: Path
+) -> None:
+    no_summary = SECOND.replace("summary: What to watch in 2024.\n", "").replace("2024-01-04", "2024-01-11")
+    (two_issues.issues_dir / "2024-01-11.yaml").write_text(no_summary, encoding="utf-8")
+    build_site(two_issues, tmp_path)
+    metas = [
+        (attrs.get("name") or attrs.get("property"), attrs.get("content"))
+        for tag, attrs in _tags(tmp_path / "en" / "2024-01-04" / "index.html")
+        if tag == "meta" and "content" in attrs
+    ]
+    assert metas[metas.index(("description", "What to watch in 2024.")) :] == [
+        ("description", "What to watch in 2024."),
+        ("og:type", "article"),
+        ("og:site_name", "Progressive Voice"),
+        ("og:title", "The Year <b>Ahead</b>"),
+        ("og:description", "What to watch in 2024."),
+        ("og:url", "https://progressivevoicemyanmar.org/newsletter/en/2024-01-04/"),
+        ("article:published_time", "2024-01-04"),
+    ]
+    # Without a summary, the first paragraph says what the issue is, as the inbox preview does.
+    page = (tmp_path / "en" / "2024-01-11" / "index.html").read_text(encoding="utf-8")
+    assert '<meta name="description" content="One paragraph about the year ahead.">' in page
+    sample = (tmp_path / "my" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    issue = read_issue(SAMPLE, two_issues.settings).issue
+    assert issue is not None and issue.image is not None
+    assert f'<meta property="og:image" content="{issue.image.src}">' in sample
+    assert '<meta property="og:title" content="ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ">' in sample
+
+
 def test_pages_name_their_other_locales_with_hreflang(sample_site: Path) -> None:
     base = "https://progressivevoicemyanmar.org/newsletter"
     my_tags = _tags(sample_site / "my" / "2023-12-21" / "index.html")

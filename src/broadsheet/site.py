@@ -27,7 +27,7 @@ from .issue import dated_alike, issue_files, read_issue
 from .localize import Edition, localize
 from .model import Issue
 from .pipeline import Prepared, prepare
-from .render import Renderer, article_html, publisher_values
+from .render import Renderer, article_html, preheader, publisher_values
 from .schema import iso_date, language_tag
 from .settings import Project
 
@@ -256,6 +256,7 @@ class _Publisher:
             "issue": issue,
             "date": self.date(issue, locale),
             "home": "../index.html",
+            "description": preheader(issue),
         }
         context["paragraphs"], context["footnotes"] = article_html(issue, digits)
         return self._render(ISSUE_TEMPLATE, edition.interface, context)
