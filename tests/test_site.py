@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
+import feedparser
 import pytest
 from markupsafe import escape
 
@@ -359,6 +361,29 @@ def test_feed_is_atom_with_one_entry_per_issue_newest_first(
         "2024-01-04T00:00:00+00:00",
         "2023-12-21T00:00:00+00:00",
     ]
+
+
+def test_a_feed_holds_the_newest_issues_the_index_every_one(two_issues: Project, tmp_path: Path) -> None:
+    for week in range(1, 25):
+        day = f"{date(2024, 1, 4) + timedelta(weeks=week)}"
+        (two_issues.issues_dir / f"{day}.yaml").write_text(
+            SECOND.replace("2024-01-04", day), encoding="utf-8"
+        )
+    build_site(two_issues, tmp_path)
+    index = (tmp_path / "my" / "index.html").read_text(encoding="utf-8")
+    assert index.count('<p class="meta"><time ') == 26
+    for locale in ("en", "my"):
+        feed = feedparser.parse(tmp_path / locale / "feed.atom")
+        assert not feed.bozo, feed.get("bozo_exception")
+        assert [entry.published[:10] for entry in feed.entries] == [
+            f"{date(2024, 1, 4) + timedelta(weeks=week)}" for week in range(24, 4, -1)
+        ]
+        assert feed.feed.updated == "2024-06-20T00:00:00+00:00"
+
+    settings = two_issues.root / "broadsheet.toml"
+    settings.write_text(f"feed_entries = 3\n{settings.read_text(encoding='utf-8')}", encoding="utf-8")
+    build_site(find_project(two_issues.root), tmp_path)
+    assert len(feedparser.parse(tmp_path / "en" / "feed.atom").entries) == 3
 
 
 def test_rebuild_is_byte_identical(two_issues: Project, tmp_path: Path) -> None:

@@ -278,7 +278,8 @@ class _Publisher:
         return self.renderer.render_template(name, interface, context)
 
     def feed(self, locale: str, editions: Sequence[Edition]) -> str:
-        """An Atom feed of the locale's editions, newest first, dated by the issues alone so rebuilds match."""
+        """An Atom feed of the locale's newest editions (`feed_entries`), newest first, dated by the issues alone so
+        rebuilds match."""
         organization = self.settings.organization
         # Every edition of a locale names the publisher alike.
         publisher = editions[0].publisher
@@ -291,7 +292,8 @@ class _Publisher:
         feed.language(language_tag(locale))
         feed.generator("broadsheet", version=__version__)
         feed.updated(_midnight(editions[0].issue))
-        for edition in editions:
+        newest = editions[: self.settings.feed_entries]
+        for edition in newest:
             issue = edition.issue
             url = self.url(locale, issue.date.isoformat())
             entry = feed.add_entry(order="append")
@@ -304,7 +306,7 @@ class _Publisher:
             if issue.summary:
                 entry.summary(issue.summary)
         atom: bytes = feed.atom_str(pretty=True)
-        return _marked(atom, editions).decode("utf-8")
+        return _marked(atom, newest).decode("utf-8")
 
 
 def _marked(atom: bytes, editions: Sequence[Edition]) -> bytes:
