@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -19,7 +20,7 @@ from broadsheet.issue import read_issue
 from broadsheet.settings import Project, find_project
 from broadsheet.site import build_site
 
-from .support import ISSUE, REPO, SAMPLE
+from .support import ISSUE, REPO, SAMPLE, SCREENSHOTS
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -598,3 +599,19 @@ def test_cli_with_an_invalid_issue_exits_1_writing_nothing(cli, two_issues: Proj
         "did you mean 'reports'? (configured categories: statements, reports)\n"
     )
     assert not two_issues.build_dir.exists()
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_the_index_and_an_issue_page_fit_a_phone_in_either_language(
+    browser: object, two_issues: Project, tmp_path: Path, width: int
+) -> None:
+    build_site(two_issues, tmp_path)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for locale, page_name in itertools.product(("en", "my"), ("index.html", "2023-12-21/index.html")):
+        page = browser.new_page(viewport={"width": width, "height": 800})  # type: ignore[attr-defined]
+        page.route("http*://**/*", lambda route: route.abort())
+        page.goto((tmp_path / locale / page_name).as_uri())
+        shot = f"site-{locale}-{page_name.split('/')[0].replace('.html', '')}-{width}.png"
+        page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, shot
+        page.close()
