@@ -241,3 +241,30 @@ def test_an_address_in_use_is_one_line_and_exit_1_before_claiming_to_start(
     assert (result.exit_code, result.stdout) == (1, "")
     assert f"broadsheet: cannot listen on 127.0.0.1:{port}: Address already in use\n" in result.stderr
     assert "Traceback" not in result.stderr and "ERROR" not in result.stderr
+
+
+def test_without_an_issue_it_previews_the_newest_by_date_not_the_last_by_name(
+    cli, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    previewed: list[str] = []
+    monkeypatch.setattr(
+        "broadsheet.cli.editor.serve", lambda app, host, port, started, **_: previewed.append(started)
+    )
+    newer = (
+        (project.issues_dir / "2023-12-21.yaml")
+        .read_text(encoding="utf-8")
+        .replace("2023-12-21", "2024-01-04")
+    )
+    (project.issues_dir / "2024-01-04.yaml").write_text(newer, encoding="utf-8")
+    # A special issue of last summer sorts after every date by its name.
+    (project.issues_dir / "special.yaml").write_text(
+        newer.replace("2024-01-04", "2023-06-01"), encoding="utf-8"
+    )
+    assert cli("preview", cwd=project.root).exit_code == 0
+    # One dated later is the one being written, unfinished as it is.
+    (project.issues_dir / "anniversary.yaml").write_text("date: 2024-02-01\ntitle: ''\n", encoding="utf-8")
+    assert cli("preview", cwd=project.root).exit_code == 0
+    assert [started.split(" at ")[0] for started in previewed] == [
+        "previewing issues/2024-01-04.yaml",
+        "previewing issues/anniversary.yaml",
+    ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
+import feedparser
 import pytest
 from markupsafe import escape
 
@@ -17,7 +20,7 @@ from broadsheet.issue import read_issue
 from broadsheet.settings import Project, find_project
 from broadsheet.site import build_site
 
-from .support import ISSUE, REPO, SAMPLE
+from .support import ISSUE, REPO, SAMPLE, SCREENSHOTS
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -225,6 +228,36 @@ def test_a_footnote_mark_in_burmese_digits_in_english_left_untranslated_is_marke
     assert '[lang="en"] [lang="my"] { font-family: \'Noto Sans Myanmar\'' in page.replace("&#39;", "'")
 
 
+def test_an_issue_page_describes_itself_to_search_engines_and_to_a_link_shared(
+    two_issues: Project, tmp_path: Path
+) -> None:
+    no_summary = SECOND.replace("summary: What to watch in 2024.\n", "").replace("2024-01-04", "2024-01-11")
+    (two_issues.issues_dir / "2024-01-11.yaml").write_text(no_summary, encoding="utf-8")
+    build_site(two_issues, tmp_path)
+    metas = [
+        (attrs.get("name") or attrs.get("property"), attrs.get("content"))
+        for tag, attrs in _tags(tmp_path / "en" / "2024-01-04" / "index.html")
+        if tag == "meta" and "content" in attrs
+    ]
+    assert metas[metas.index(("description", "What to watch in 2024.")) :] == [
+        ("description", "What to watch in 2024."),
+        ("og:type", "article"),
+        ("og:site_name", "Progressive Voice"),
+        ("og:title", "The Year <b>Ahead</b>"),
+        ("og:description", "What to watch in 2024."),
+        ("og:url", "https://progressivevoicemyanmar.org/newsletter/en/2024-01-04/"),
+        ("article:published_time", "2024-01-04"),
+    ]
+    # Without a summary, the first paragraph says what the issue is, as the inbox preview does.
+    page = (tmp_path / "en" / "2024-01-11" / "index.html").read_text(encoding="utf-8")
+    assert '<meta name="description" content="One paragraph about the year ahead.">' in page
+    sample = (tmp_path / "my" / "2023-12-21" / "index.html").read_text(encoding="utf-8")
+    issue = read_issue(SAMPLE, two_issues.settings).issue
+    assert issue is not None and issue.image is not None
+    assert f'<meta property="og:image" content="{issue.image.src}">' in sample
+    assert '<meta property="og:title" content="ကြေကွဲမှုနှင့် မျှော်လင့်ချက်တို့၏ တစ်နှစ်တာ">' in sample
+
+
 def test_pages_name_their_other_locales_with_hreflang(sample_site: Path) -> None:
     base = "https://progressivevoicemyanmar.org/newsletter"
     my_tags = _tags(sample_site / "my" / "2023-12-21" / "index.html")
@@ -331,6 +364,29 @@ def test_feed_is_atom_with_one_entry_per_issue_newest_first(
     ]
 
 
+def test_a_feed_holds_the_newest_issues_the_index_every_one(two_issues: Project, tmp_path: Path) -> None:
+    for week in range(1, 25):
+        day = f"{date(2024, 1, 4) + timedelta(weeks=week)}"
+        (two_issues.issues_dir / f"{day}.yaml").write_text(
+            SECOND.replace("2024-01-04", day), encoding="utf-8"
+        )
+    build_site(two_issues, tmp_path)
+    index = (tmp_path / "my" / "index.html").read_text(encoding="utf-8")
+    assert index.count('<p class="meta"><time ') == 26
+    for locale in ("en", "my"):
+        feed = feedparser.parse(tmp_path / locale / "feed.atom")
+        assert not feed.bozo, feed.get("bozo_exception")
+        assert [entry.published[:10] for entry in feed.entries] == [
+            f"{date(2024, 1, 4) + timedelta(weeks=week)}" for week in range(24, 4, -1)
+        ]
+        assert feed.feed.updated == "2024-06-20T00:00:00+00:00"
+
+    settings = two_issues.root / "broadsheet.toml"
+    settings.write_text(f"feed_entries = 3\n{settings.read_text(encoding='utf-8')}", encoding="utf-8")
+    build_site(find_project(two_issues.root), tmp_path)
+    assert len(feedparser.parse(tmp_path / "en" / "feed.atom").entries) == 3
+
+
 def test_rebuild_is_byte_identical(two_issues: Project, tmp_path: Path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     build_site(two_issues, first)
@@ -339,6 +395,34 @@ def test_rebuild_is_byte_identical(two_issues: Project, tmp_path: Path) -> None:
     assert names == _relative_files(second)
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_a_rebuild_writes_only_the_pages_that_changed(cli, two_issues: Project) -> None:
+    assert cli("site", "--out", "public", cwd=two_issues.root).exit_code == 0
+    public = two_issues.root / "public"
+    before = {path: path.stat().st_mtime_ns for path in public.rglob("*") if path.is_file()}
+    again = cli("site", "--out", "public", cwd=two_issues.root)
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout == "8 page(s) and feed(s) unchanged\n"
+    assert {path: path.stat().st_mtime_ns for path in before} == before
+
+    # A new issue changes its own pages, the indexes and the feeds; the older issues' pages are left alone.
+    (two_issues.issues_dir / "2024-01-11.yaml").write_text(
+        SECOND.replace("2024-01-04", "2024-01-11"), encoding="utf-8"
+    )
+    added = cli("site", "--out", "public", cwd=two_issues.root)
+    assert added.exit_code == 0, added.stderr
+    assert added.stdout.splitlines() == [
+        *(
+            f"wrote public/{locale}/{name}"
+            for locale in ("en", "my")
+            for name in ("index.html", "2024-01-11/index.html", "feed.atom")
+        ),
+        "4 page(s) and feed(s) unchanged",
+    ]
+    assert (public / "en" / "2023-12-21" / "index.html").stat().st_mtime_ns == before[
+        public / "en" / "2023-12-21" / "index.html"
+    ]
 
 
 def test_relative_links_resolve_to_files_on_disk(two_issues: Project, tmp_path: Path) -> None:
@@ -371,6 +455,7 @@ def test_a_rebuild_removes_the_pages_of_an_issue_taken_out_and_nothing_else(cli,
     assert [line for line in result.stdout.splitlines() if not line.startswith("wrote ")] == [
         "removed public/en/2024-01-04/index.html",
         "removed public/my/2024-01-04/index.html",
+        "2 page(s) and feed(s) unchanged",
     ]
     assert _relative_files(public) == [
         ".broadsheet-pages",
@@ -485,6 +570,17 @@ def test_an_issue_file_not_named_by_its_date_waits_for_the_date_inside_it(cli, t
     assert not (two_issues.root / "public" / "en" / "2999-01-07").exists()
     assert "2999-01-07" not in (two_issues.root / "public" / "en" / "feed.atom").read_text(encoding="utf-8")
 
+    # Unfinished, it waits alike: its errors stop the site on its day, not before.
+    (two_issues.issues_dir / "special.yaml").write_text(
+        "date: 2999-01-07\ntitle: ''\neditorial: |\n  First paragraph.\nresources: {}\n", encoding="utf-8"
+    )
+    unfinished = cli("site", "--out", "public", cwd=two_issues.root)
+    assert unfinished.exit_code == 0, unfinished.stderr
+    assert "issues/special.yaml: not published: dated after " in unfinished.stderr
+    due = cli("site", "--out", "public", "--until", "2999-01-07", cwd=two_issues.root)
+    assert due.exit_code == 1
+    assert "issues/special.yaml:2:8: error: title: must not be empty\n" in due.stderr
+
     nothing = cli("site", "--out", "earlier", "--until", "2023-12-01", cwd=two_issues.root)
     assert nothing.exit_code == 1
     assert "issues: error: no issue files (*.yaml) dated 2023-12-01 or earlier to publish\n" in nothing.stderr
@@ -503,3 +599,19 @@ def test_cli_with_an_invalid_issue_exits_1_writing_nothing(cli, two_issues: Proj
         "did you mean 'reports'? (configured categories: statements, reports)\n"
     )
     assert not two_issues.build_dir.exists()
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_the_index_and_an_issue_page_fit_a_phone_in_either_language(
+    browser: object, two_issues: Project, tmp_path: Path, width: int
+) -> None:
+    build_site(two_issues, tmp_path)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for locale, page_name in itertools.product(("en", "my"), ("index.html", "2023-12-21/index.html")):
+        page = browser.new_page(viewport={"width": width, "height": 800})  # type: ignore[attr-defined]
+        page.route("http*://**/*", lambda route: route.abort())
+        page.goto((tmp_path / locale / page_name).as_uri())
+        shot = f"site-{locale}-{page_name.split('/')[0].replace('.html', '')}-{width}.png"
+        page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, shot
+        page.close()

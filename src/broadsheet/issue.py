@@ -868,6 +868,8 @@ class Reading:
 
     issue: Issue | None
     diagnostics: tuple[Diagnostic, ...]
+    date: dt.date | None = None
+    """The date the file gives, when its `date:` is readable, whatever else is wrong in it."""
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -922,6 +924,17 @@ def issue_files(folder: Path) -> list[Path]:
     """The issue files in `folder` (`*.yaml`), in order of name: hidden ones left out, such as the `._*` files
     macOS leaves on a shared or removable disk."""
     return sorted(path for path in folder.glob("*.yaml") if not path.name.startswith("."))
+
+
+def newest_issue(folder: Path, settings: Settings) -> Path | None:
+    """The issue file in `folder` with the latest date: its name's, or the date inside a file named otherwise
+    (`special.yaml`), even one with errors; the last by name when no date can be told."""
+    found = issue_files(folder)
+
+    def day(path: Path) -> dt.date:
+        return iso_date(path.stem) or read_issue(path, settings).date or dt.date.min
+
+    return max(reversed(found), key=day, default=None)
 
 
 def dated_alike(issues: list[Issue]) -> list[Diagnostic]:
@@ -1000,6 +1013,8 @@ def read_issue(path: Path, settings: Settings, display: str | None = None) -> Re
         )
         return Reading(None, tuple(sorted(diagnostics)))
 
+    day = data.get("date")
+    written = iso_date(day) if isinstance(day, str) else day if type(day) is dt.date else None
     checker = _Checker(display, text, positions, settings)
     model: IssueFile | None = None
     try:
@@ -1010,8 +1025,8 @@ def read_issue(path: Path, settings: Settings, display: str | None = None) -> Re
     checker.content(data)
     diagnostics.extend(checker.diagnostics)
     if model is None or errors_in(diagnostics):
-        return Reading(None, tuple(sorted(set(diagnostics))))
-    return Reading(_build(model, checker), tuple(sorted(set(diagnostics))))
+        return Reading(None, tuple(sorted(set(diagnostics))), written)
+    return Reading(_build(model, checker), tuple(sorted(set(diagnostics))), model.date)
 
 
 class _Checker:

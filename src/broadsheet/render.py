@@ -355,12 +355,6 @@ class Renderer:
     def _context(self, edition: Edition) -> dict[str, Any]:
         issue, locale = edition.issue, edition.locale
         numbers = issue.footnote_numbers
-        first_paragraph = (
-            " ".join(markdown.to_text(issue.paragraphs[0].markdown, numbers, bare=True))
-            if issue.paragraphs
-            else ""
-        )
-        preheader = issue.summary or burmese.shorten(first_paragraph, PREHEADER_COLUMNS)
         settings = self.settings
 
         def digits(text: str) -> str:
@@ -377,7 +371,7 @@ class Renderer:
             "date": burmese.native_digits(format_date(issue.date, format="long", locale=locale), locale),
             "minutes": reading_minutes(issue, settings),
             "fallback": edition.fallback,
-            "preheader": preheader,
+            "preheader": preheader(issue),
             "paragraphs": paragraphs,
             "paragraphs_text": [
                 text
@@ -452,6 +446,15 @@ def _marked(context: jinja2.runtime.Context, text: str, lang: str | None) -> str
     if not context.eval_ctx.autoescape:
         return text
     return i18n.in_language(text, lang, context["locale"])
+
+
+def preheader(issue: Issue) -> str:
+    """What an inbox shows after the subject, and a search engine or a shared link under the page's title: the
+    summary, or else the first paragraph's text cut short."""
+    if issue.summary or not issue.paragraphs:
+        return issue.summary
+    text = markdown.to_text(issue.paragraphs[0].markdown, issue.footnote_numbers, bare=True)
+    return burmese.shorten(" ".join(text), PREHEADER_COLUMNS)
 
 
 def publisher_values(settings: Settings, edition: Edition) -> dict[str, Any]:

@@ -351,6 +351,12 @@ class Settings:
         check=_folder_url,
         description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.",
     )
+    feed_entries: int = declared(
+        20,
+        ge=1,
+        le=10_000,
+        description="How many of the newest issues each locale's Atom feed holds; the archive's index lists them all.",
+    )
     publication_weekday: Weekday = declared(
         "thursday",
         before=_lowercase,

@@ -110,17 +110,16 @@ def preview_command(ctx: click.Context, issue: Path | None, host: str, port: int
     The page reloads by itself when the issue, a template or a catalog changes,
     and shows the issue's errors until they are fixed.
     """
-    from ..issue import issue_files
+    from ..issue import newest_issue
     from ..preview import create_app
 
     project = project_of(ctx)
     if issue is None:
-        found = issue_files(project.issues_dir)
-        if not found:
+        issue = newest_issue(project.issues_dir, project.settings)
+        if issue is None:
             raise UsageError(
                 f"no issue in {project.issues_dir}; name one, or start one with `broadsheet new`"
             )
-        issue = found[-1]
     serve(
         create_app(project.root, issue.resolve()),
         host,
@@ -159,3 +158,6 @@ def site_command(ctx: click.Context, out: Path | None, until: date | None) -> No
         click.echo(f"wrote {shown(path)}")
     for path in published.removed:
         click.echo(f"removed {shown(path)}")
+    unchanged = published.pages - len(published.written)
+    if unchanged:
+        click.echo(f"{unchanged} page(s) and feed(s) unchanged")
