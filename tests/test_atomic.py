@@ -185,19 +185,27 @@ replace_whole({str(tmp_path / "copy.eml")!r}, [b"half", b"the rest"], sync=False
 @unnamed_files
 def test_a_forked_process_names_its_own_files(tmp_path: Path) -> None:
     """The way to a file without a name is the process's own open files: a child of a process that wrote
-    files before must not reach for its parent's."""
-    replace_whole(str(tmp_path / "parent.eml"), b"parent's", sync=False)
-    child = os.fork()
-    if not child:
-        code = 1
-        try:
-            replace_whole(str(tmp_path / "child.eml"), b"child's", sync=False)
-            code = 0 if (tmp_path / "child.eml").read_bytes() == b"child's" else 2
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(child, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    files before must not reach for its parent's. (Forked in a process of its own, with no other threads.)"""
+    forks = f"""
+import os
+from pathlib import Path
+from broadsheet.atomic import replace_whole
+folder = Path({str(tmp_path)!r})
+replace_whole(str(folder / "parent.eml"), b"parent's", sync=False)
+child = os.fork()
+if not child:
+    code = 1
+    try:
+        replace_whole(str(folder / "child.eml"), b"child's", sync=False)
+        code = 0
+    finally:
+        os._exit(code)
+_, status = os.waitpid(child, 0)
+raise SystemExit(os.waitstatus_to_exitcode(status))
+"""
+    assert subprocess.run([sys.executable, "-c", forks], check=False).returncode == 0
     assert (tmp_path / "parent.eml").read_bytes() == b"parent's"
+    assert (tmp_path / "child.eml").read_bytes() == b"child's"
 
 
 @pytest.mark.parametrize(
