@@ -11,7 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -509,14 +509,15 @@ _PASTED_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 page or a word processor carries: to YAML and Markdown it is a character like a letter, not a space."""
 
 
-def _indentation(text: str, display: str) -> tuple[list[Diagnostic], list[Diagnostic]]:
+def _indentation(text: str, display: str) -> tuple[list[Diagnostic], list[tuple[int, int, str]]]:
     """Lines indented with what YAML does not take for indentation: a tab, or a space pasted from elsewhere
     (`_PASTED_SPACE`). Errors: a tab, and a line of pasted spaces alone, which looks like the blank line between
-    two paragraphs but is text to YAML and Markdown (the two paragraphs became one). Doubts: a line of text that
-    a pasted space begins, which breaks the file where YAML reads it as indentation (the parser then stumbles
-    lines below) and is harmless text inside a block (`_parse_yaml` tells the two apart)."""
+    two paragraphs but is text to YAML and Markdown (the two paragraphs became one). Doubts, as (line, column,
+    the space named): a line of text that a pasted space begins, which breaks the file where YAML reads it as
+    indentation (the parser then stumbles lines below) and is harmless text inside a block (`_parse_yaml` tells
+    the two apart)."""
     errors: list[Diagnostic] = []
-    doubts: list[Diagnostic] = []
+    doubts: list[tuple[int, int, str]] = []
     for number, line in enumerate(text.splitlines(), 1):
         indent = len(line) - len(line.lstrip(" "))
         if line.startswith("\t", indent):
@@ -530,36 +531,23 @@ def _indentation(text: str, display: str) -> tuple[list[Diagnostic], list[Diagno
             space = pasted.group()
             named = unicodedata.name(space).lower()
             name = f"{'an' if named[0] in 'aeiou' else 'a'} {named} (U+{ord(space):04X})"
-            blank = not line.strip()
-            (errors if blank else doubts).append(
-                Diagnostic(
-                    display,
-                    number,
-                    pasted.start() + 1,
-                    "",
-                    f"{name} in the indentation, as text pasted from a web page or a word processor carries: "
-                    "YAML indents with spaces only, and Markdown takes a line of it for text, not for the blank "
-                    "line between paragraphs; replace it with a space"
-                    if blank
-                    else f"{name} in the indentation, as text pasted from a web page or a word processor carries: "
-                    "YAML indents with spaces only; replace it with a space",
+            if line.strip():
+                doubts.append((number, pasted.start() + 1, name))
+            else:
+                errors.append(
+                    Diagnostic(
+                        display,
+                        number,
+                        pasted.start() + 1,
+                        "",
+                        f"{name} {_PASTED_INDENT}, and Markdown takes a line of it for text, not for the blank "
+                        "line between paragraphs; replace it with a space",
+                    )
                 )
-            )
     return errors, doubts
 
 
-def _pasted_space_warnings(doubts: list[Diagnostic]) -> list[Diagnostic]:
-    """The doubts of `_indentation` in a file YAML read: each begins a line of text, where the email shows it."""
-    return [
-        replace(
-            doubt,
-            message=doubt.message.split(" in the indentation, ")[0]
-            + " begins this line, as text pasted from a web page or a word processor carries: the email shows it "
-            "as a space before the text; remove it unless it was meant",
-            severity=Severity.WARNING,
-        )
-        for doubt in doubts
-    ]
+_PASTED_INDENT = "in the indentation, as text pasted from a web page or a word processor carries: YAML indents with spaces only"
 
 
 _CLOSE_THE_QUOTE = "close it where the value ends"
@@ -794,8 +782,25 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnosti
     data, positions, diagnostics = _parse_valid_yaml(text, display)
     if data is None and doubts:
         # A pasted space where YAML reads indentation is what broke the file, or is said beside what did.
-        return None, positions, sorted([*doubts, *diagnostics], key=lambda found: (found.line, found.col))
-    return data, positions, [*diagnostics, *_pasted_space_warnings(doubts)]
+        broke = [
+            Diagnostic(display, line, col, "", f"{name} {_PASTED_INDENT}; replace it with a space")
+            for line, col, name in doubts
+        ]
+        return None, positions, sorted([*broke, *diagnostics], key=lambda found: (found.line, found.col))
+    # Inside a block, where YAML read it, it is text: the email shows it.
+    shown = [
+        Diagnostic(
+            display,
+            line,
+            col,
+            "",
+            f"{name} begins this line, as text pasted from a web page or a word processor carries: the email "
+            "shows it as a space before the text; remove it unless it was meant",
+            Severity.WARNING,
+        )
+        for line, col, name in doubts
+    ]
+    return data, positions, [*diagnostics, *shown]
 
 
 def _parse_valid_yaml(text: str, display: str) -> tuple[Any, Positions, list[Diagnostic]]:
