@@ -390,27 +390,17 @@ def iso_date(text: str) -> dt.date | None:
         return None
 
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ],
-        1,
-    )
-    for name in names
-}
+@functools.cache
+def _months() -> dict[str, int]:
+    """English month names, whole and shortened as CLDR writes them (`december`, `dec`), and `sept`, to their
+    numbers: read only for a date written otherwise, so Babel's English data is loaded only then."""
+    months = Locale("en").months["format"]
+    named = {
+        name.lower(): number for width in ("wide", "abbreviated") for number, name in months[width].items()
+    }
+    return named | {"sept": 9}
+
+
 _NUMBERS = re.compile(r"(\d{1,4})[-/. ](\d{1,2})[-/. ](\d{1,4})")
 """A day written in numbers another way: `21/12/2023`, `12/21/2023`, `2023/12/21`, `2023-1-4`, `21.12.2023`."""
 _NAMED = re.compile(
@@ -437,8 +427,8 @@ def date_hint(written: str) -> str:
         days = [(int(text[:4]), int(text[4:6]), int(text[6:]))]
     elif named := _NAMED.fullmatch(text):
         day, month = (named.group(1), named.group(2)) if named.group(1) else (named.group(4), named.group(3))
-        if month in _MONTHS:
-            days = [(int(named.group(5)), _MONTHS[month], int(day))]
+        if month in _months():
+            days = [(int(named.group(5)), _months()[month], int(day))]
     written_days = []
     for year, month, day in days:
         with contextlib.suppress(ValueError):
