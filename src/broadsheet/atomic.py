@@ -7,7 +7,7 @@ import errno
 import os
 import stat
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -29,6 +29,20 @@ def write_atomic(path: Path, data: bytes) -> Path:
         os.makedirs(os.path.dirname(target), exist_ok=True)
     replace_whole(target, data, mode=mode)
     return path
+
+
+def write_changed(path: Path, data: bytes, *, ignoring: Callable[[bytes], bytes] | None = None) -> bool:
+    """`write_atomic` unless `path` holds `data` already (each as `ignoring` leaves it, a catalog's dates taken
+    out, say); True when written. A file left alone keeps its modification time, which rsync, a web server's
+    caches, feed readers and a review of the changes go by."""
+    same = ignoring or (lambda content: content)
+    try:
+        if same(path.read_bytes()) == same(data):
+            return False
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        pass  # no file there to keep: writing it says why it cannot be, if it cannot
+    write_atomic(path, data)
+    return True
 
 
 def replace_whole(

@@ -34,7 +34,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import normalize, write_po
 
 from . import __version__, burmese, markdown
-from .atomic import write_atomic
+from .atomic import write_changed
 from .errors import BroadsheetError, Diagnostic, InvalidInput, Severity, errors_in
 from .i18n import (
     INTERFACE,
@@ -313,10 +313,7 @@ _DATE_HEADER = re.compile(rb'^"(?:POT-Creation-Date|PO-Revision-Date): [^\r\n]*\
 
 def _write_if_changed(path: Path, content: bytes) -> bool:
     """Write `content` unless the file already says the same, dates aside; True when written."""
-    if path.is_file() and _DATE_HEADER.sub(b"", path.read_bytes()) == _DATE_HEADER.sub(b"", content):
-        return False
-    write_atomic(path, content)
-    return True
+    return write_changed(path, content, ignoring=lambda text: _DATE_HEADER.sub(b"", text))
 
 
 @dataclass(frozen=True)

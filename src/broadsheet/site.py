@@ -20,7 +20,7 @@ from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # feedge
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # feedgen's own XML library
 
 from . import __version__, burmese
-from .atomic import write_atomic
+from .atomic import write_changed
 from .catalogs import shown
 from .errors import Diagnostic, InvalidInput, errors_in
 from .issue import dated_alike, issue_files, read_issue
@@ -148,25 +148,12 @@ def build_site(project: Project, out: Path | None = None, *, until: date | None 
     written = tuple(
         path
         for name, content in files.items()
-        if _write_changed(path := folder / name, content.encode("utf-8"))
+        if write_changed(path := folder / name, content.encode("utf-8"))
     )
     removed = _remove(folder, stale)
     listed = "".join(f"{name.as_posix()}\n" for name in sorted(files))
-    _write_changed(folder / PAGES_LIST, listed.encode("utf-8"))
+    write_changed(folder / PAGES_LIST, listed.encode("utf-8"))
     return Published(written, tuple(diagnostics), tuple(sorted(later + read_later)), removed, len(files))
-
-
-def _write_changed(path: Path, data: bytes) -> bool:
-    """Write `data` to `path` unless it holds them already, and say whether it wrote. A page left alone keeps its
-    modification time, which rsync, a web server's caches and feed readers go by: a rebuild of 150 issues
-    rewrote 300 files to add one, and uploaded them all again."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except (FileNotFoundError, NotADirectoryError):
-        pass
-    write_atomic(path, data)
-    return True
 
 
 def _no_longer_written(folder: Path, files: Mapping[Path, str]) -> list[Path]:
