@@ -448,14 +448,12 @@ class SMTPTransport:
             )
         code, text = _run(connection.mail, sender)
         if refusal := self._refusal(connection, "MAIL FROM", code, text):
-            self._stop_if_about_the_sender(code, refusal)
             if code >= 500:
                 raise TransportError(f"{self._where}: the server refused the sender: {refusal}")
             # No recipient is named yet: whatever it is, it is not the reader's.
             raise _SenderHeld(refusal)
         code, text = _run(connection.rcpt, address)
         if refusal := self._refusal(connection, "RCPT TO", code, text):
-            self._stop_if_about_the_sender(code, refusal)
             # One recipient a transaction, so a 552 at RCPT is not RFC 821's "too many recipients" (RFC 5321
             # 4.5.3.1.10 has clients take that one for 452 anyway): it is a full mailbox, as 5.2.2 says.
             return Delivery(original, _refused(code, refusal), refusal) if cleared() else None
@@ -464,7 +462,6 @@ class SMTPTransport:
             return None
         code, text = _run(connection.docmd, "data")
         if refusal := self._refusal(connection, "DATA", code, text, expected=354):
-            self._stop_if_about_the_sender(code, refusal)
             return Delivery(original, _refused(code, refusal), refusal)
         try:
             connection.send(_data_payload(data))
@@ -486,7 +483,6 @@ class SMTPTransport:
                 f"the mail server closed the connection after the message went out, before answering ({exc})",
             )
         if refusal := self._refusal(connection, "DATA", code, text):
-            self._stop_if_about_the_sender(code, refusal)
             # 552 after the data is the message's size (RFC 1870), the same for every copy, unless it says the
             # mailbox is full (5.2.2).
             if code == 552 and not _MAILBOX_FULL.search(refusal):
@@ -518,7 +514,8 @@ class SMTPTransport:
     def _refusal(
         self, connection: smtplib.SMTP, command: str, code: int, text: bytes | str, expected: int = 250
     ) -> str | None:
-        """None for a reply that lets the transaction go on, else the reply; raises `_NotTaken` for 421 (closing)."""
+        """None for a reply that lets the transaction go on, else the reply; raises `_NotTaken` for 421 (closing),
+        and for a relay's limit on its sender what `_stop_if_about_the_sender` raises."""
         if code == expected or (expected == 250 and 200 <= code < 300):
             return None
         reply = f"{command}: {_reply(code, text)}"
@@ -544,6 +541,7 @@ class SMTPTransport:
         except (smtplib.SMTPException, OSError):
             # Some servers hang up after a refusal. It stands all the same; the next message opens a new connection.
             connection.close()
+        self._stop_if_about_the_sender(code, reply)
         return reply
 
     def _connect(self) -> smtplib.SMTP:
