@@ -937,6 +937,8 @@ def issue_status(project: Project, issue: Issue) -> list[CatalogStatus]:
     """Status of the catalogs `issue` is built with (messages, names and its own), for every locale but the
     source, counting the issue as it is now: what `catalog status ISSUE` prints and the preview shows, agreeing
     with what the build says is untranslated, extracted or not."""
+    if not project.settings.locales[1:]:
+        return []  # a project in one language has no catalog: nothing to extract for one
     interface = [] if template_path(project, INTERFACE).is_file() else interface_messages(project)
     wanted = (
         (INTERFACE, interface),
