@@ -33,12 +33,12 @@ logger = logging.getLogger(__name__)
 
 CAUSE_OF_EVENT = {
     "bounce": Cause.BOUNCE,
-    "dropped": Cause.BOUNCE,
     "spamreport": Cause.COMPLAINT,
     "unsubscribe": Cause.UNSUBSCRIBE,
     "group_unsubscribe": Cause.UNSUBSCRIBE,
 }
-"""Events that may take a subscriber off the list, and what `lifecycle` takes them for (see `cause_of`)."""
+"""Events that may take a subscriber off the list, and what `lifecycle` takes them for (see `cause_of`; a
+`dropped` event by its reason, `CAUSE_OF_DROP`)."""
 
 CAUSE_OF_DROP = {
     "bounced address": Cause.BOUNCE,
@@ -51,7 +51,7 @@ their lower case. The others are about the message or the account (`Spam Content
 `Recipient List over Package Quota`): SendGrid drops every copy of a send alike for them."""
 
 COUNTED_EVENTS = ("delivered", "open", "click")
-RECORDED_EVENTS = frozenset(CAUSE_OF_EVENT) | frozenset(COUNTED_EVENTS)
+RECORDED_EVENTS = frozenset(CAUSE_OF_EVENT) | {"dropped"} | frozenset(COUNTED_EVENTS)
 
 REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "delivered": ("delivered",),
