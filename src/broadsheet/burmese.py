@@ -16,8 +16,7 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any, Final
 
-from babel import Locale
-
+from . import cldr
 from .errors import BroadsheetError
 
 # Digits of each numbering system that CLDR makes some locale's default, named as Unicode names
@@ -83,7 +82,7 @@ def native_digits(text: str, locale: str) -> str:
 
 @functools.cache
 def _digit_table(locale: str) -> dict[int, int] | None:
-    system = Locale.parse(locale).default_numbering_system
+    system = cldr.numbering_system(locale)
     name = _DIGIT_NAMES.get(system)
     if name is None:
         # "latn", or a system this table does not know: Babel's Latin digits are still readable.

@@ -28,6 +28,18 @@ LIMITS = {"issue": ISSUE_LIMIT, "catalog": CATALOG_LIMIT, "settings": SETTINGS_L
 """Each kind of file and its limit, as `docs/limits.md` lists them."""
 
 
+def cache_folder(name: str = "") -> Path | None:
+    """broadsheet's folder in the user's cache (`$XDG_CACHE_HOME/broadsheet`, else `~/.cache/broadsheet`), or its
+    subfolder `name`, made if need be; None where it cannot be made. What is kept there is only ever remembered
+    work (compiled templates, Babel's answers): deleting it costs the next run a little time, nothing else."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "broadsheet" / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
 def is_utf16(head: bytes) -> bool:
     """Whether `head` starts with UTF-16's byte order mark, as Windows saves "Unicode" text (Notepad, Excel's
     "Unicode Text"): such a file is named so, where decoding it as UTF-8 would report "invalid start byte at

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 from babel import Locale
-from babel.plural import to_gettext
 from markupsafe import Markup, escape
 
+from . import cldr
 from .burmese import MYANMAR_CHAR
 from .errors import Diagnostic, InvalidInput
 from .files import is_utf16, read_limited
@@ -87,7 +87,7 @@ def plural_forms(locale: str) -> str:
     written compactly ("1,2 M"), which Babel 2.19 leaves in the expression and
     gettext (Python's and msgfmt) refuses; a count is never written so: `e` is 0.
     """
-    forms = re.sub(r"\be\b", "0", to_gettext(Locale.parse(locale).plural_form))
+    forms = re.sub(r"\be\b", "0", cldr.plural_rule(locale))
     count = int(re.search(r"nplurals=(\d+)", forms).group(1))  # type: ignore[union-attr]
     if count == 1:
         return "nplurals=1; plural=0;"

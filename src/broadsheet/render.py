@@ -10,7 +10,6 @@ its HTML past it are left to the web edition, fairly across categories.
 from __future__ import annotations
 
 import math
-import os
 import re
 import traceback
 from collections.abc import Callable, Sequence
@@ -24,14 +23,12 @@ from typing import Any
 import css_inline
 import jinja2
 import mjml
-from babel import Locale
-from babel.dates import format_date
-from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 
-from . import burmese, i18n, markdown
+from . import burmese, cldr, i18n, markdown
 from .atomic import write_atomic
 from .errors import Diagnostic, InvalidInput, Severity
+from .files import cache_folder
 from .localize import Edition
 from .model import PREFERENCES_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, Issue, Resource
 from .schema import language_tag, same_language, text_direction
@@ -154,7 +151,7 @@ def fair_shares(sizes: Sequence[int], total: int) -> list[int]:
 def _number(context: jinja2.runtime.Context, value: int) -> str:
     """`value` written the way the edition's locale writes numbers, in its own digits."""
     locale = context["locale"]
-    return burmese.native_digits(format_decimal(value, locale=locale), locale)
+    return burmese.native_digits(cldr.decimal(value, locale), locale)
 
 
 class Renderer:
@@ -368,7 +365,7 @@ class Renderer:
             "issue": issue,
             "language": settings.language(locale),
             "other_languages": settings.other_languages(locale),
-            "date": burmese.native_digits(format_date(issue.date, format="long", locale=locale), locale),
+            "date": burmese.native_digits(cldr.long_date(issue.date, locale), locale),
             "minutes": reading_minutes(issue, settings),
             "fallback": edition.fallback,
             "preheader": preheader(issue),
@@ -390,8 +387,8 @@ class Renderer:
             "other_editions": [
                 {
                     "locale": other,
-                    "name": Locale.parse(other).get_display_name(other) or other,
-                    "gloss": Locale.parse(other).get_display_name(locale) or other,
+                    "name": cldr.language_name(other, other),
+                    "gloss": cldr.language_name(other, locale),
                     "url": f"{web_url}/{other}/{day}/",
                 }
                 for other in settings.locales
@@ -418,12 +415,7 @@ def _listed(resource: Resource) -> dict[str, Any]:
 
 def join_names(names: Sequence[str], locale: str) -> str:
     """`names` separated as the locale separates the items of a list: "A, B" in English, "A၊ B" in Burmese."""
-    return _list_separator(locale).join(names)
-
-
-def _list_separator(locale: str) -> str:
-    middle: str = Locale.parse(locale).list_patterns["standard"]["middle"]
-    return middle.replace("{0}", "").replace("{1}", "")
+    return cldr.list_separator(locale).join(names)
 
 
 @jinja2.pass_context
@@ -436,7 +428,7 @@ def _names(context: jinja2.runtime.Context, names: Sequence[str], langs: Sequenc
     marked = (
         i18n.in_language(name, langs[i] if i < len(langs) else None, locale) for i, name in enumerate(names)
     )
-    return escape(_list_separator(locale)).join(marked)
+    return escape(cldr.list_separator(locale)).join(marked)
 
 
 @jinja2.pass_context
@@ -493,12 +485,8 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     (benchmarks/README.md). Entries are keyed by template path and checked against
     the source, so an edited template is compiled again.
     """
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "broadsheet" / "jinja2"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    folder = cache_folder("jinja2")
+    return None if folder is None else jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def write_email(email: Email, folder: Path) -> list[Path]:

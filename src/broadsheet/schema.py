@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
 
+from . import cldr
+
 Location = tuple[int | str, ...]
 T = TypeVar("T")
 
@@ -197,7 +199,7 @@ def language_tag(code: str) -> str:
 def text_direction(code: str) -> str:
     """`rtl` for a language written right to left (Arabic, Hebrew, Persian, Urdu...) as CLDR says, else `ltr`:
     the `dir` of an element in that language, which lays it out right to left without reordering its neighbours."""
-    return "rtl" if Locale.parse(code).character_order == "right-to-left" else "ltr"
+    return "rtl" if cldr.character_order(code) == "right-to-left" else "ltr"
 
 
 def code_problem(code: str, kind: str = "language", written: str = "as in `locales`") -> str | None:

@@ -14,12 +14,10 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
-from babel.dates import format_date
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # feedgen ships no type hints
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # feedgen's own XML library
 
-from . import __version__, burmese
+from . import __version__, burmese, cldr
 from .atomic import write_changed
 from .catalogs import shown
 from .errors import Diagnostic, InvalidInput, errors_in
@@ -188,7 +186,7 @@ def _remove(folder: Path, stale: Sequence[Path]) -> tuple[Path, ...]:
 
 
 def _language_name(locale: str) -> str:
-    return Locale.parse(locale).get_display_name(locale) or locale
+    return cldr.language_name(locale, locale)
 
 
 class _Publisher:
@@ -218,7 +216,7 @@ class _Publisher:
         ]
 
     def date(self, issue: Issue, locale: str) -> str:
-        return burmese.native_digits(format_date(issue.date, format="long", locale=locale), locale)
+        return burmese.native_digits(cldr.long_date(issue.date, locale), locale)
 
     def index(self, locale: str, editions: Sequence[Edition]) -> str:
         entries = [

@@ -1,0 +1,157 @@
+"""What an edition asks of CLDR through Babel (its date written long, a language's name, ...), kept between runs.
+
+An English build asks Babel five small things: the issue's date written long,
+the digits of the locale's numbering system, the Burmese edition's name in
+Burmese and in English, and the separator of a list. To answer, Babel loads its
+global data (a 470 KB pickle), then `root`, `en` and `my` (100 to 250 KB each,
+merged): 20 to 26 ms of a build process whose own work is about 30
+(benchmarks/README.md). So each answer is kept in the user's cache folder, in
+one small JSON file per version of Babel, and a build reads it from there:
+Babel loads its data only for a question not asked before (the first issue of
+a year: a date is asked with its whole year) or when the file is missing or
+unreadable.
+Only Babel's own answers are kept, asked the same way; what broadsheet makes of
+them is worked out anew in each run, so a change to that never meets an old answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import babel
+
+from .atomic import write_atomic
+from .files import cache_folder
+
+_SMALL = 1000
+_answers: dict[str, str] | None = None
+_lock = threading.Lock()
+
+
+def long_date(day: date, locale: str) -> str:
+    """`day` written the way `locale` writes a date in full ("December 21, 2023"), in Latin digits.
+
+    Babel is asked for every day of `day`'s year at once (5 ms more): next week's issue finds its date kept."""
+
+    def ask() -> dict[str, str]:
+        from babel.dates import format_date
+
+        first = date(day.year, 1, 1)
+        year = [first + timedelta(days=n) for n in range((date(day.year + 1, 1, 1) - first).days)]
+        return {
+            f"long_date {locale} {one.isoformat()}": format_date(one, format="long", locale=locale)
+            for one in year
+        }
+
+    return remembered(f"long_date {locale} {day.isoformat()}", ask)
+
+
+def decimal(value: int, locale: str) -> str:
+    """`value` written as `locale` writes numbers ("1,234"), in Latin digits; Babel is asked for 0 to 999 at once."""
+
+    def ask() -> dict[str, str]:
+        from babel.numbers import format_decimal
+
+        numbers = range(_SMALL) if 0 <= value < _SMALL else (value,)
+        return {f"decimal {locale} {number}": format_decimal(number, locale=locale) for number in numbers}
+
+    return remembered(f"decimal {locale} {value}", ask)
+
+
+def numbering_system(locale: str) -> str:
+    """The name of `locale`'s own digits in CLDR: `latn` for 0-9, `mymr` for Burmese's."""
+    return answer(f"numbering_system {locale}", lambda: babel.Locale.parse(locale).default_numbering_system)
+
+
+def language_name(code: str, locale: str) -> str:
+    """The name of the language `code` as `locale` writes it ("Burmese" in English, "မြန်မာ" in Burmese); `code`
+    itself when CLDR has none."""
+    name = answer(
+        f"language_name {code} {locale}", lambda: babel.Locale.parse(code).get_display_name(locale) or ""
+    )
+    return name or code
+
+
+def character_order(code: str) -> str:
+    """How the language `code` is laid out: `left-to-right`, or `right-to-left` (Arabic, Hebrew, ...)."""
+    return answer(f"character_order {code}", lambda: babel.Locale.parse(code).character_order)
+
+
+def list_separator(locale: str) -> str:
+    """What `locale` puts between the items of a list: ", " in English, "၊ " in Burmese."""
+    middle = answer(
+        f"list_middle {locale}", lambda: babel.Locale.parse(locale).list_patterns["standard"]["middle"]
+    )
+    return middle.replace("{0}", "").replace("{1}", "")
+
+
+def plural_rule(locale: str) -> str:
+    """CLDR's plural rule of `locale` as Babel writes it for gettext (`nplurals=2; plural=(n != 1);`)."""
+
+    def ask() -> str:
+        from babel.plural import to_gettext
+
+        return to_gettext(babel.Locale.parse(locale).plural_form)
+
+    return answer(f"plural_rule {locale}", ask)
+
+
+def answer(question: str, ask: Callable[[], str]) -> str:
+    """The answer to `question` kept from an earlier run; else `ask()`'s, kept for the next runs."""
+    return remembered(question, lambda: {question: ask()})
+
+
+def remembered(question: str, ask: Callable[[], dict[str, str]]) -> str:
+    """The answer to `question` kept from an earlier run; else the one `ask()` gives it among others (questions
+    likely to come next, asked while Babel has its data loaded), all kept for the next runs."""
+    global _answers
+    with _lock:
+        if _answers is None:
+            _answers = _read()
+        found = _answers.get(question)
+        if found is not None:
+            return found
+    new = ask()
+    with _lock:
+        _answers.update(new)
+        _write(_answers)
+    return new[question]
+
+
+def forget() -> None:
+    """Forget the answers read in this process (tests, and a process whose cache folder changed)."""
+    global _answers
+    with _lock:
+        _answers = None
+
+
+def _path() -> Path | None:
+    folder = cache_folder()
+    return None if folder is None else folder / f"cldr-babel-{babel.__version__}.json"
+
+
+def _read() -> dict[str, str]:
+    path = _path()
+    if path is None:
+        return {}
+    try:
+        kept = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}  # none yet, or not one this module wrote whole: asked again and written anew
+    if not isinstance(kept, dict):
+        return {}
+    return {question: text for question, text in kept.items() if isinstance(text, str)}
+
+
+def _write(answers: dict[str, str]) -> None:
+    path = _path()
+    if path is None:
+        return
+    # A cache folder that cannot be written: each run asks Babel again, as before there was one.
+    with contextlib.suppress(OSError):
+        write_atomic(path, json.dumps(answers, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8"))
