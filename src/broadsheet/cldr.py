@@ -6,7 +6,7 @@ Burmese and in English, and the separator of a list. To answer, Babel loads its
 global data (a 470 KB pickle), then `root`, `en` and `my` (100 to 250 KB each,
 merged): 20 to 26 ms of a build process whose own work is about 30
 (benchmarks/README.md). So each answer is kept in the user's cache folder, in
-one small JSON file per version of Babel, and a build reads it from there:
+a small JSON file per locale and version of Babel, and a build reads it from there:
 Babel loads its data only for a question not asked before (the first issue of
 a year: a date is asked with its whole year) or when the file is missing or
 unreadable.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -28,8 +29,10 @@ import babel
 from .atomic import write_atomic
 from .files import cache_folder
 
-_SMALL = 1000
-_answers: dict[str, str] | None = None
+_SMALL = 200
+"""Numbers below this are asked of Babel together: the counts an email writes (minutes, resources, names)."""
+_answers: dict[str, dict[str, str]] = {}
+"""Answers read or asked in this process, by the locale whose data gives them, then by question."""
 _lock = threading.Lock()
 
 
@@ -44,48 +47,47 @@ def long_date(day: date, locale: str) -> str:
         first = date(day.year, 1, 1)
         year = [first + timedelta(days=n) for n in range((date(day.year + 1, 1, 1) - first).days)]
         return {
-            f"long_date {locale} {one.isoformat()}": format_date(one, format="long", locale=locale)
-            for one in year
+            f"long_date {one.isoformat()}": format_date(one, format="long", locale=locale) for one in year
         }
 
-    return remembered(f"long_date {locale} {day.isoformat()}", ask)
+    return remembered(locale, f"long_date {day.isoformat()}", ask)
 
 
 def decimal(value: int, locale: str) -> str:
-    """`value` written as `locale` writes numbers ("1,234"), in Latin digits; Babel is asked for 0 to 999 at once."""
+    """`value` written as `locale` writes numbers ("1,234"), in Latin digits; Babel is asked for 0 to 199 at once."""
 
     def ask() -> dict[str, str]:
         from babel.numbers import format_decimal
 
         numbers = range(_SMALL) if 0 <= value < _SMALL else (value,)
-        return {f"decimal {locale} {number}": format_decimal(number, locale=locale) for number in numbers}
+        return {f"decimal {number}": format_decimal(number, locale=locale) for number in numbers}
 
-    return remembered(f"decimal {locale} {value}", ask)
+    return remembered(locale, f"decimal {value}", ask)
 
 
 def numbering_system(locale: str) -> str:
     """The name of `locale`'s own digits in CLDR: `latn` for 0-9, `mymr` for Burmese's."""
-    return answer(f"numbering_system {locale}", lambda: babel.Locale.parse(locale).default_numbering_system)
+    return answer(locale, "numbering_system", lambda: babel.Locale.parse(locale).default_numbering_system)
 
 
 def language_name(code: str, locale: str) -> str:
     """The name of the language `code` as `locale` writes it ("Burmese" in English, "မြန်မာ" in Burmese); `code`
     itself when CLDR has none."""
     name = answer(
-        f"language_name {code} {locale}", lambda: babel.Locale.parse(code).get_display_name(locale) or ""
+        locale, f"language_name {code}", lambda: babel.Locale.parse(code).get_display_name(locale) or ""
     )
     return name or code
 
 
-def character_order(code: str) -> str:
-    """How the language `code` is laid out: `left-to-right`, or `right-to-left` (Arabic, Hebrew, ...)."""
-    return answer(f"character_order {code}", lambda: babel.Locale.parse(code).character_order)
+def character_order(locale: str) -> str:
+    """How `locale`'s language is laid out: `left-to-right`, or `right-to-left` (Arabic, Hebrew, ...)."""
+    return answer(locale, "character_order", lambda: babel.Locale.parse(locale).character_order)
 
 
 def list_separator(locale: str) -> str:
     """What `locale` puts between the items of a list: ", " in English, "၊ " in Burmese."""
     middle = answer(
-        f"list_middle {locale}", lambda: babel.Locale.parse(locale).list_patterns["standard"]["middle"]
+        locale, "list_middle", lambda: babel.Locale.parse(locale).list_patterns["standard"]["middle"]
     )
     return middle.replace("{0}", "").replace("{1}", "")
 
@@ -98,45 +100,48 @@ def plural_rule(locale: str) -> str:
 
         return to_gettext(babel.Locale.parse(locale).plural_form)
 
-    return answer(f"plural_rule {locale}", ask)
+    return answer(locale, "plural_rule", ask)
 
 
-def answer(question: str, ask: Callable[[], str]) -> str:
-    """The answer to `question` kept from an earlier run; else `ask()`'s, kept for the next runs."""
-    return remembered(question, lambda: {question: ask()})
+def answer(locale: str, question: str, ask: Callable[[], str]) -> str:
+    """The answer to `question` about `locale` kept from an earlier run; else `ask()`'s, kept for the next runs."""
+    return remembered(locale, question, lambda: {question: ask()})
 
 
-def remembered(question: str, ask: Callable[[], dict[str, str]]) -> str:
-    """The answer to `question` kept from an earlier run; else the one `ask()` gives it among others (questions
-    likely to come next, asked while Babel has its data loaded), all kept for the next runs."""
-    global _answers
+def remembered(locale: str, question: str, ask: Callable[[], dict[str, str]]) -> str:
+    """The answer to `question` about `locale` kept from an earlier run; else the one `ask()` gives it among
+    others (questions likely to come next, asked while Babel has the data loaded), all kept for the next runs."""
     with _lock:
-        if _answers is None:
-            _answers = _read()
-        found = _answers.get(question)
+        kept = _answers.get(locale)
+        if kept is None:
+            kept = _answers[locale] = _read(locale)
+        found = kept.get(question)
         if found is not None:
             return found
     new = ask()
     with _lock:
-        _answers.update(new)
-        _write(_answers)
+        kept.update(new)
+        _write(locale, kept)
     return new[question]
 
 
 def forget() -> None:
     """Forget the answers read in this process (tests, and a process whose cache folder changed)."""
-    global _answers
     with _lock:
-        _answers = None
+        _answers.clear()
 
 
-def _path() -> Path | None:
-    folder = cache_folder()
-    return None if folder is None else folder / f"cldr-babel-{babel.__version__}.json"
+def _path(locale: str) -> Path | None:
+    folder = cache_folder(f"cldr-babel-{babel.__version__}")
+    return None if folder is None or not _LOCALE.fullmatch(locale) else folder / f"{locale}.json"
 
 
-def _read() -> dict[str, str]:
-    path = _path()
+_LOCALE = re.compile(r"[A-Za-z0-9_]+")
+"""A locale code as a file name: anything else (never a configured locale) is asked anew in each run."""
+
+
+def _read(locale: str) -> dict[str, str]:
+    path = _path(locale)
     if path is None:
         return {}
     try:
@@ -148,8 +153,8 @@ def _read() -> dict[str, str]:
     return {question: text for question, text in kept.items() if isinstance(text, str)}
 
 
-def _write(answers: dict[str, str]) -> None:
-    path = _path()
+def _write(locale: str, answers: dict[str, str]) -> None:
+    path = _path(locale)
     if path is None:
         return
     # A cache folder that cannot be written: each run asks Babel again, as before there was one.
