@@ -109,5 +109,7 @@ def test_the_files_are_named_for_babels_version_so_an_upgrade_asks_again(cache: 
 
 
 def test_a_code_that_is_no_file_name_is_answered_but_not_kept(cache: Path) -> None:
-    assert cldr.character_order("de@euro") == "left-to-right"  # a modifier, which Babel reads: no file named so
+    assert (
+        cldr.character_order("de@euro") == "left-to-right"
+    )  # a modifier, which Babel reads: no file named so
     assert not cache.exists() or list(cache.iterdir()) == []

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import msgspec.structs
 import pytest
 
 from broadsheet import markdown
@@ -241,7 +242,7 @@ def test_preheader_is_the_summary_hidden_at_the_top(sample: Issue, english: Emai
 def _without_summary(repo_project: Project, sample: Issue, locale: str, **changes: Any) -> Email:
     edition = localize(repo_project, sample, locale)
     return Renderer(repo_project).render(
-        replace(edition, issue=replace(edition.issue, summary="", **changes))
+        msgspec.structs.replace(edition, issue=msgspec.structs.replace(edition.issue, summary="", **changes))
     )
 
 
@@ -251,7 +252,7 @@ def test_burmese_preheader_without_a_summary_is_150_columns_cut_between_syllable
 ) -> None:
     """textwrap cut at spaces, counting characters: a phrase or two of Burmese, and `…` alone without spaces."""
     first = localize(repo_project, sample, "my").issue.paragraphs[0]
-    paragraph = first if spaced else replace(first, markdown=first.markdown.replace(" ", ""))
+    paragraph = first if spaced else msgspec.structs.replace(first, markdown=first.markdown.replace(" ", ""))
     email = _without_summary(repo_project, sample, "my", paragraphs=(paragraph,))
     text = " ".join(paragraph.markdown.split())
     head = email.preheader.removesuffix("…")
@@ -812,16 +813,21 @@ def test_reading_time_counts_each_text_at_its_own_languages_rate(tmp_project: Pr
     assert issue is not None
     burmese = "မြန်မာ " * 250  # 500 syllables: two minutes at Burmese's 250 a minute
     english = " ".join(["word"] * 200)  # one minute at English's 200 words a minute
-    edition = replace(
+    edition = msgspec.structs.replace(
         issue,
         locale="my",
         paragraphs=(Paragraph(burmese, 3), Paragraph(english, 4, lang="en")),
     )
     assert reading_minutes(edition, tmp_project.settings) == 3
     # Counted at the Burmese rate, the English would be 0.8 of a minute.
-    all_burmese = replace(edition, paragraphs=(Paragraph(burmese, 3), Paragraph(english, 4)))
+    all_burmese = msgspec.structs.replace(edition, paragraphs=(Paragraph(burmese, 3), Paragraph(english, 4)))
     assert reading_minutes(all_burmese, tmp_project.settings) == 3
-    assert reading_minutes(replace(edition, paragraphs=edition.paragraphs[:1]), tmp_project.settings) == 2
+    assert (
+        reading_minutes(
+            msgspec.structs.replace(edition, paragraphs=edition.paragraphs[:1]), tmp_project.settings
+        )
+        == 2
+    )
 
 
 def test_text_part_lines_fit_the_width_unless_one_word(english: Email) -> None:

@@ -7,11 +7,11 @@ and return what happened; the command line only prints it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import jinja2
+import msgspec
 
 from .errors import Diagnostic, InvalidInput, UsageError
 from .issue import SKELETON_PARAGRAPHS
@@ -49,8 +49,7 @@ def check(project: Project, path: Path) -> list[Diagnostic]:
         return list(exc.diagnostics)
 
 
-@dataclass(frozen=True)
-class Built:
+class Built(msgspec.Struct, frozen=True):
     issue: Issue
     emails: tuple[Email, ...]
     files: tuple[Path, ...]

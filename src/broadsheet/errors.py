@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """What breaks a line, or is no text at all: C0 and C1 control characters and Unicode's line and paragraph
@@ -26,8 +27,7 @@ class Severity(enum.Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, order=True)
-class Diagnostic:
+class Diagnostic(msgspec.Struct, frozen=True, order=True):
     """One finding about a file, with the place a user should look."""
 
     path: str

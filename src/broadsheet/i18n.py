@@ -20,11 +20,11 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import msgspec
 from babel import Locale
 from markupsafe import Markup, escape
 
@@ -174,8 +174,7 @@ _FOLLOWS = {
 }
 
 
-@dataclass(frozen=True)
-class _Syntax:
+class _Syntax(msgspec.Struct, frozen=True):
     """Where a .po file first breaks the format, and how."""
 
     line: int
@@ -446,8 +445,7 @@ def _previous_msgids(lines: list[str]) -> tuple[list[str], dict[int, tuple[str, 
     return kept, found
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(msgspec.Struct, frozen=True):
     """A catalog as read, shared by every caller in the process: never change it (the tooling reads its own)."""
 
     path: Path
@@ -529,14 +527,13 @@ def _usable(path: Path, display: str) -> Loaded | None:
 # -- Content and names: a lookup that counts what it lacked ---------------------------
 
 
-@dataclass
-class Lookup:
+class Lookup(msgspec.Struct):
     """The usable translations of one catalog for a build, and what it lacked."""
 
     path: Path
-    translations: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
-    needed: set[str] = field(default_factory=set)
-    missing: set[str] = field(default_factory=set)
+    translations: dict[str, str | tuple[str, ...]] = msgspec.field(default_factory=dict)
+    needed: set[str] = msgspec.field(default_factory=set)
+    missing: set[str] = msgspec.field(default_factory=set)
     known: frozenset[str] = frozenset()
     """Every msgid the catalog holds, translated or not (obsolete ones aside)."""
     fuzzy: frozenset[str] = frozenset()

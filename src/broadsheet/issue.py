@@ -11,10 +11,11 @@ import datetime as dt
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -213,8 +214,7 @@ class IssueFile:
 # -- YAML with positions ------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Spot:
+class Spot(msgspec.Struct, frozen=True):
     """Where a value starts in the file (1-based), and how its scalar was written."""
 
     line: int
@@ -222,12 +222,11 @@ class Spot:
     style: str | None = None
 
 
-@dataclass
-class Positions:
+class Positions(msgspec.Struct):
     """Where each value, and each mapping's key, starts in the file, by its location path."""
 
-    values: dict[tuple[int | str, ...], Spot] = field(default_factory=dict)
-    keys: dict[tuple[int | str, ...], Spot] = field(default_factory=dict)
+    values: dict[tuple[int | str, ...], Spot] = msgspec.field(default_factory=dict)
+    keys: dict[tuple[int | str, ...], Spot] = msgspec.field(default_factory=dict)
 
     def of(self, path: tuple[int | str, ...], *, key: bool = False) -> Spot:
         """The spot of `path` (its key when asked), or of its nearest known ancestor."""
@@ -867,8 +866,7 @@ def _parse_valid_yaml(text: str, display: str) -> tuple[Any, Positions, list[Dia
 # -- Reading and checking -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(msgspec.Struct, frozen=True):
     """The outcome of reading one issue file: the issue when it is valid, and all findings."""
 
     issue: Issue | None

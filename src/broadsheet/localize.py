@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+
+import msgspec
+import msgspec.structs
 
 from .errors import Diagnostic, Severity
 from .i18n import (
@@ -30,8 +32,7 @@ from .schema import same_language
 from .settings import Project
 
 
-@dataclass(frozen=True)
-class Edition:
+class Edition(msgspec.Struct, frozen=True):
     """What rendering one locale needs: the localized issue and the interface translations."""
 
     locale: str
@@ -178,15 +179,17 @@ def _translate(issue: Issue, locale: str, source: str, content: Lookup, names: L
     image = None
     if issue.image:
         alt, alt_lang = text(issue.image.alt)
-        image = replace(issue.image, alt=alt, alt_lang=alt_lang)
+        image = msgspec.structs.replace(issue.image, alt=alt, alt_lang=alt_lang)
     paragraphs = tuple(_paragraph(p, *text(p.markdown)) for p in issue.paragraphs)
     footnotes = tuple(_footnote(n, *text(n.markdown)) for n in issue.footnotes)
 
     categories = tuple(
-        replace(category, resources=tuple(_resource(r, *text(r.title, r.lang)) for r in category.resources))
+        msgspec.structs.replace(
+            category, resources=tuple(_resource(r, *text(r.title, r.lang)) for r in category.resources)
+        )
         for category in issue.categories
     )
-    translated = replace(
+    translated = msgspec.structs.replace(
         issue,
         title=title,
         title_lang=title_lang,
@@ -205,29 +208,29 @@ def _with_names(issue: Issue, name: Callable[[str], tuple[str, str | None]]) -> 
     """`issue` with its author and each name of its by-lines as `name` gives it, beside the language it is in."""
     author, author_lang = name(issue.author)
     categories = tuple(
-        replace(
+        msgspec.structs.replace(
             category,
             resources=tuple(_by(resource, [name(n) for n in resource.by]) for resource in category.resources),
         )
         for category in issue.categories
     )
-    return replace(issue, author=author, author_lang=author_lang, categories=categories)
+    return msgspec.structs.replace(issue, author=author, author_lang=author_lang, categories=categories)
 
 
 def _paragraph(paragraph: Paragraph, markdown: str, lang: str | None) -> Paragraph:
-    return replace(paragraph, markdown=markdown, lang=lang)
+    return msgspec.structs.replace(paragraph, markdown=markdown, lang=lang)
 
 
 def _footnote(note: Footnote, markdown: str, lang: str | None) -> Footnote:
-    return replace(note, markdown=markdown, lang=lang)
+    return msgspec.structs.replace(note, markdown=markdown, lang=lang)
 
 
 def _resource(resource: Resource, title: str, lang: str | None) -> Resource:
-    return replace(resource, title=title, lang=lang)
+    return msgspec.structs.replace(resource, title=title, lang=lang)
 
 
 def _by(resource: Resource, by: list[tuple[str, str | None]]) -> Resource:
-    return replace(
+    return msgspec.structs.replace(
         resource,
         by=tuple(name for name, _lang in by),
         by_langs=tuple(name_lang for _name, name_lang in by),

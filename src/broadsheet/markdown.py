@@ -11,10 +11,10 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+import msgspec
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.helpers import parseLinkDestination
@@ -78,8 +78,7 @@ def href(destination: str) -> str:
     return str(_inspector.normalizeLink(destination))
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(msgspec.Struct, frozen=True):
     """Something wrong in a Markdown text; `line` counts from 0 within the text."""
 
     line: int
@@ -135,8 +134,7 @@ written `[ \t]*\n?[ \t]*`, a run of spaces after a `]` and no `(` took a second 
 _TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(msgspec.Struct, frozen=True):
     """A top-level block of a Markdown text; `line` counts from 0 within the text."""
 
     markdown: str

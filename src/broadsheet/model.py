@@ -6,8 +6,9 @@ from, so catalogs and warnings can point editors back to the YAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+
+import msgspec
 
 UNSUBSCRIBE_PLACEHOLDER = "%%unsubscribe_url%%"
 """Stands in the rendered email for each recipient's own unsubscribe link; delivery fills it."""
@@ -15,16 +16,14 @@ PREFERENCES_PLACEHOLDER = "%%preferences_url%%"
 """Stands in the rendered email for each recipient's own preferences page (name, language); delivery fills it."""
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(msgspec.Struct, frozen=True):
     src: str
     alt: str
     alt_line: int
     alt_lang: str | None = None
 
 
-@dataclass(frozen=True)
-class Paragraph:
+class Paragraph(msgspec.Struct, frozen=True):
     """One top-level Markdown block of the editorial, as written."""
 
     markdown: str
@@ -33,8 +32,7 @@ class Paragraph:
     """Set when the text is not in the edition's language (an untranslated fallback)."""
 
 
-@dataclass(frozen=True)
-class Footnote:
+class Footnote(msgspec.Struct, frozen=True):
     """A footnote, numbered by its first reference in the editorial."""
 
     label: str
@@ -44,8 +42,7 @@ class Footnote:
     lang: str | None = None
 
 
-@dataclass(frozen=True)
-class Resource:
+class Resource(msgspec.Struct, frozen=True):
     title: str
     url: str
     by: tuple[str, ...]
@@ -57,15 +54,13 @@ class Resource:
     () in the issue as read."""
 
 
-@dataclass(frozen=True)
-class Category:
+class Category(msgspec.Struct, frozen=True):
     key: str
     label: str
     resources: tuple[Resource, ...]
 
 
-@dataclass(frozen=True)
-class Issue:
+class Issue(msgspec.Struct, frozen=True):
     source: str
     date: date
     title: str

@@ -11,8 +11,9 @@ instead of emails: it runs `prepare`, then `localize` and its own renderer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from .errors import Diagnostic, InvalidInput, errors_in
 from .issue import read_issue
@@ -22,16 +23,14 @@ from .render import Email, Renderer
 from .settings import Project
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(msgspec.Struct, frozen=True):
     """An issue read and its catalogs checked, with what both reported: ready to localize."""
 
     issue: Issue
     diagnostics: tuple[Diagnostic, ...]
 
 
-@dataclass(frozen=True)
-class Editions:
+class Editions(msgspec.Struct, frozen=True):
     """The issue, its email in each locale (in the order asked for), and every diagnostic, in the order found."""
 
     issue: Issue

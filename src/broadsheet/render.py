@@ -13,7 +13,6 @@ import math
 import re
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 from gettext import NullTranslations
@@ -23,6 +22,7 @@ from typing import Any
 import css_inline
 import jinja2
 import mjml
+import msgspec
 from markupsafe import Markup, escape
 
 from . import burmese, cldr, i18n, markdown
@@ -50,8 +50,7 @@ class TemplateProblem(InvalidInput):
     """A template in the project cannot be loaded or rendered; the diagnostic names the template."""
 
 
-@dataclass(frozen=True)
-class Email:
+class Email(msgspec.Struct, frozen=True):
     """One locale's edition, ready to fill per recipient and send."""
 
     locale: str
@@ -59,7 +58,7 @@ class Email:
     preheader: str
     html: str
     text: str
-    diagnostics: tuple[Diagnostic, ...] = field(default=(), compare=False)
+    diagnostics: tuple[Diagnostic, ...] = ()
     """What the build should say about this email: resources left to the web edition, a budget not kept."""
 
     @property

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+import msgspec
 from babel import Locale, UnknownLocaleError
 
 from . import cldr
@@ -223,8 +224,7 @@ def code_problem(code: str, kind: str = "language", written: str = "as in `local
 # -- Declaring a format ----------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """What a declared field asks of its value beyond its type, and what the docs say of it.
 
     `before` may reshape the value as read (one name for a list of names) and
@@ -262,8 +262,7 @@ def declared(
     return dataclasses.field(default=default, default_factory=factory, metadata={_RULE: rule})
 
 
-@dataclasses.dataclass(frozen=True)
-class DeclaredField:
+class DeclaredField(msgspec.Struct, frozen=True):
     """One field of a declared format, as validation and the docs see it."""
 
     name: str
@@ -300,8 +299,7 @@ def fields_of(cls: type) -> dict[str, DeclaredField]:
 # -- Validating a mapping against a format --------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Problem:
+class Problem(msgspec.Struct, frozen=True):
     """One thing wrong in a file, at `loc`; `at_key` when the key itself is wrong (an unknown field)."""
 
     loc: Location
