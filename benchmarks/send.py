@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import dataclasses
 import functools
 import http.client
 import inspect
@@ -53,6 +52,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import msgspec.structs
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "issues" / "2023-12-21.yaml"
@@ -183,7 +184,9 @@ def project_with(**values: Any) -> Any:
 
     project = find_project(REPO)
     declared = {name: value for name, value in values.items() if name in fields_of(Settings)}
-    return dataclasses.replace(project, settings=dataclasses.replace(project.settings, **declared)), declared
+    return msgspec.structs.replace(
+        project, settings=msgspec.structs.replace(project.settings, **declared)
+    ), declared
 
 
 def open_for(spec: str, project: Any, environ: dict[str, str]) -> Any:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import msgspec.structs
 import pytest
 
 from broadsheet import markdown
@@ -1601,7 +1601,7 @@ def test_unknown_category_is_an_error_naming_the_configured_ones(
 def test_categories_come_from_the_project_settings(
     write_issue: Callable[[str], Path], tmp_project: Project
 ) -> None:
-    settings = dataclasses.replace(tmp_project.settings, categories={"news": "News"})
+    settings = msgspec.structs.replace(tmp_project.settings, categories={"news": "News"})
     path = write_issue("date: 2023-12-21\ntitle: T\neditorial: Hello.\nresources:\n  reports: []\n")
     assert [str(d) for d in read_issue(path, settings, display=FILE).diagnostics] == [
         f"{FILE}:5:3: error: resources.reports: unknown category 'reports' (configured categories: news)"

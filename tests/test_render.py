@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -803,7 +802,7 @@ def test_reading_time_counts_editorial_and_footnote_words(tmp_project: Project, 
     issue = read_issue(path, tmp_project.settings).issue
     assert issue is not None
     assert reading_minutes(issue, tmp_project.settings) == 3  # 400 + 5 words at 200 a minute
-    fast = replace(tmp_project.settings, languages={"en": Language(reading_rate=1000)})
+    fast = msgspec.structs.replace(tmp_project.settings, languages={"en": Language(reading_rate=1000)})
     assert reading_minutes(issue, fast) == 1
 
 

@@ -4,40 +4,40 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import msgspec
 import pytest
 
 from broadsheet.schema import Invalid, Location, Problem, declared, fields_of, http_url, iso_date, validate
 
 
-@dataclass(frozen=True, kw_only=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True, kw_only=True):
     """A table inside a list inside a mapping, as a resource is in an issue."""
 
-    title: str = declared(nonempty=True, description="Title.")
-    url: str = declared(description="Where.", check=http_url)
-    tags: tuple[str, ...] = declared(
-        (), description="Tags.", before=lambda v: (v,) if isinstance(v, str) else v
-    )
+    title: Annotated[str, declared(nonempty=True, description="Title.")]
+    url: Annotated[str, declared(description="Where.", check=http_url)]
+    tags: Annotated[
+        tuple[str, ...], declared(description="Tags.", before=lambda v: (v,) if isinstance(v, str) else v)
+    ] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
-class Document:
+class Document(msgspec.Struct, frozen=True, kw_only=True):
     """A format with a field of every kind the declarations use."""
 
-    day: dt.date = declared(description="A day.")
-    name: str = declared(nonempty=True, description="A name.")
-    note: str | None = declared(None, description="A note.")
-    width: int = declared(72, ge=20, le=200, description="A width.")
-    height: float = declared(1.5, ge=1.0, le=3.0, description="A height.")
-    timeout: float = declared(15.0, gt=0, description="Seconds.")
-    limit: int | None = declared(None, ge=1, description="A cap, or none.")
-    strict: bool = declared(False, description="A switch.")
-    weekday: Literal["monday", "thursday"] = declared("thursday", description="A day of the week.")
-    labels: dict[str, str] = declared(factory=dict, description="Labels.")
-    entries: dict[str, list[Entry]] = declared(factory=dict, description="Entries by group.")
+    day: Annotated[dt.date, declared(description="A day.")]
+    name: Annotated[str, declared(nonempty=True, description="A name.")]
+    note: Annotated[str | None, declared(description="A note.")] = None
+    width: Annotated[int, declared(ge=20, le=200, description="A width.")] = 72
+    height: Annotated[float, declared(ge=1.0, le=3.0, description="A height.")] = 1.5
+    timeout: Annotated[float, declared(gt=0, description="Seconds.")] = 15.0
+    limit: Annotated[int | None, declared(ge=1, description="A cap, or none.")] = None
+    strict: Annotated[bool, declared(description="A switch.")] = False
+    weekday: Annotated[Literal["monday", "thursday"], declared(description="A day of the week.")] = "thursday"
+    labels: Annotated[dict[str, str], declared(description="Labels.")] = msgspec.field(default_factory=dict)
+    entries: Annotated[dict[str, list[Entry]], declared(description="Entries by group.")] = msgspec.field(
+        default_factory=dict
+    )
 
     @staticmethod
     def problems_across_fields(valid: Mapping[str, Any]) -> Iterator[tuple[Location, str]]:
@@ -53,7 +53,7 @@ def problems(data: Any) -> list[tuple[Location, str]]:
     return sorted((problem.loc, problem.message) for problem in raised.value.problems)
 
 
-def test_a_valid_mapping_becomes_the_declared_dataclass_with_its_defaults() -> None:
+def test_a_valid_mapping_becomes_the_declared_struct_with_its_defaults() -> None:
     document = validate(
         Document,
         {

@@ -3,7 +3,6 @@ the confirmation link, and what guards them (form token, honeypot, rate limits).
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import logging
 import re
@@ -16,6 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import quote
 
+import msgspec.structs
 import pytest
 from httpx2 import Client, Response
 from itsdangerous.timed import TimestampSigner
@@ -67,7 +67,7 @@ def with_limits(**rates: str) -> pytest.MarkDecorator:
 
 @pytest.fixture
 def client(project: Project, engine: Engine, outbox: Path, limits: dict[str, str]) -> Iterator[Client]:
-    limited = dataclasses.replace(project, settings=dataclasses.replace(project.settings, **limits))
+    limited = msgspec.structs.replace(project, settings=msgspec.structs.replace(project.settings, **limits))
     app = app_sending_to(outbox, limited, engine, SECRET)
     with serving(app) as client:
         yield client
@@ -172,8 +172,8 @@ def test_form_language_follows_accept_language_then_the_source_locale(
 def test_form_in_a_language_written_right_to_left_is_laid_out_right_to_left(
     project: Project, engine: Engine, outbox: Path
 ) -> None:
-    rtl = dataclasses.replace(
-        project, settings=dataclasses.replace(project.settings, locales=("en", "ar", "pt_BR"))
+    rtl = msgspec.structs.replace(
+        project, settings=msgspec.structs.replace(project.settings, locales=("en", "ar", "pt_BR"))
     )
     with serving(app_sending_to(outbox, rtl, engine, SECRET)) as client:
         assert '<html lang="ar" dir="rtl">' in client.get("/subscribe?lang=ar").text
@@ -909,13 +909,13 @@ def test_the_link_goes_to_the_public_address_whatever_host_the_form_was_posted_t
 
 
 def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine, outbox: Path) -> None:
-    settings = dataclasses.replace(
+    settings = msgspec.structs.replace(
         project.settings,
         unsubscribe_url="https://mail.example.org/leave?t={token}",
         confirm_url="https://news.example.org/c/{token}",
         preferences_url="https://pv.example.org/prefs/{token}",
     )
-    app = app_sending_to(outbox, dataclasses.replace(project, settings=settings), engine, SECRET)
+    app = app_sending_to(outbox, msgspec.structs.replace(project, settings=settings), engine, SECRET)
     with serving(app) as client:
         sign_up(client, "reader@example.org")
         [message] = emails(outbox)
@@ -933,12 +933,12 @@ def test_confirm_url_names_where_the_link_goes(project: Project, engine: Engine,
 
 
 def test_without_an_address_for_the_link_there_is_no_sign_up(project: Project, engine: Engine) -> None:
-    settings = dataclasses.replace(
+    settings = msgspec.structs.replace(
         project.settings, unsubscribe_url="https://mail.example.org/leave?t={token}"
     )
     assert confirmation_link(settings) is None
     app = create_app(
-        dataclasses.replace(project, settings=settings),
+        msgspec.structs.replace(project, settings=settings),
         engine,
         Signer(SECRET),
         webhook_public_key=None,

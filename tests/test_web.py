@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import logging
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import msgspec.structs
 import pytest
 from click.testing import Result
 from cryptography.hazmat.primitives import hashes, serialization
@@ -513,8 +513,8 @@ def test_a_signed_request_within_the_window_is_taken(
 
 
 def test_the_window_is_the_webhook_max_age_seconds_setting(project: Project, sqlite_store: Engine) -> None:
-    strict = dataclasses.replace(
-        project, settings=dataclasses.replace(project.settings, webhook_max_age_seconds=30)
+    strict = msgspec.structs.replace(
+        project, settings=msgspec.structs.replace(project.settings, webhook_max_age_seconds=30)
     )
     reader = subscribe(sqlite_store, "reader@example.org")
     body = json.dumps([event("bounce", reader, "bounce-1")]).encode()

@@ -11,9 +11,8 @@ import datetime as dt
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import yaml
@@ -143,72 +142,92 @@ def _empty_categories(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, kw_only=True)
-class ImageFile:
+class ImageFile(msgspec.Struct, frozen=True, kw_only=True):
     """`image:` the featured image."""
 
-    src: str = declared(description="Absolute http(s) URL of the image.", check=http_url)
-    alt: str = declared(nonempty=True, description="Text describing the image, for people who cannot see it.")
+    src: Annotated[str, declared(description="Absolute http(s) URL of the image.", check=http_url)]
+    alt: Annotated[
+        str, declared(nonempty=True, description="Text describing the image, for people who cannot see it.")
+    ]
 
 
-@dataclass(frozen=True, kw_only=True)
-class ResourceFile:
+class ResourceFile(msgspec.Struct, frozen=True, kw_only=True):
     """One item under `resources: CATEGORY:`."""
 
-    title: str = declared(
-        nonempty=True,
-        description="Title of the linked item, in its own language.",
-        before=_block_end,
-        check=_one_line,
-    )
-    url: str = declared(description="Absolute http(s) URL of the item.", check=http_url)
-    by: tuple[str, ...] = declared(
-        (),
-        description="Organization(s) behind it: one name or a list.",
-        before=_one_or_many,
-        check=_no_empty_names,
-    )
-    lang: str | None = declared(
-        None,
-        description="Language of the item, when it differs from the issue's (for example `my`).",
-        check=_language_code,
-    )
+    title: Annotated[
+        str,
+        declared(
+            nonempty=True,
+            description="Title of the linked item, in its own language.",
+            before=_block_end,
+            check=_one_line,
+        ),
+    ]
+    url: Annotated[str, declared(description="Absolute http(s) URL of the item.", check=http_url)]
+    by: Annotated[
+        tuple[str, ...],
+        declared(
+            description="Organization(s) behind it: one name or a list.",
+            before=_one_or_many,
+            check=_no_empty_names,
+        ),
+    ] = ()
+    lang: Annotated[
+        str | None,
+        declared(
+            description="Language of the item, when it differs from the issue's (for example `my`).",
+            check=_language_code,
+        ),
+    ] = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class IssueFile:
+class IssueFile(msgspec.Struct, frozen=True, kw_only=True):
     """An issue file, `issues/<date>.yaml`."""
 
-    date: dt.date = declared(description="Publication date, `YYYY-MM-DD`.", before=_iso_date)
-    title: str = declared(
-        nonempty=True,
-        description="Title of the issue; also the email's subject.",
-        before=_block_end,
-        check=_header_safe,
-    )
-    author: str | None = declared(
-        None,
-        description="Byline; the project's `default_author` when absent.",
-        before=_block_end,
-        check=_header_safe,
-    )
-    summary: str | None = declared(
-        None, description="A one-paragraph standfirst, plain text; also the email's preheader."
-    )
-    image: ImageFile | None = declared(None, description="Featured image.")
-    editorial: str = declared(
-        nonempty=True,
-        description="The editorial in Markdown: paragraphs separated by blank lines; footnote references as `[^1]`.",
-    )
-    footnotes: dict[str, str] = declared(
-        factory=dict,
-        description="Footnote label -> text (inline Markdown). Every reference must be defined and every definition used.",
-        before=_no_footnotes,
-    )
-    resources: dict[str, list[ResourceFile]] = declared(
-        description="Category key -> list of items, in display order. Keys come from the project's `categories`.",
-        before=_empty_categories,
-    )
+    date: Annotated[dt.date, declared(description="Publication date, `YYYY-MM-DD`.", before=_iso_date)]
+    title: Annotated[
+        str,
+        declared(
+            nonempty=True,
+            description="Title of the issue; also the email's subject.",
+            before=_block_end,
+            check=_header_safe,
+        ),
+    ]
+    author: Annotated[
+        str | None,
+        declared(
+            description="Byline; the project's `default_author` when absent.",
+            before=_block_end,
+            check=_header_safe,
+        ),
+    ] = None
+    summary: Annotated[
+        str | None,
+        declared(description="A one-paragraph standfirst, plain text; also the email's preheader."),
+    ] = None
+    image: Annotated[ImageFile | None, declared(description="Featured image.")] = None
+    editorial: Annotated[
+        str,
+        declared(
+            nonempty=True,
+            description="The editorial in Markdown: paragraphs separated by blank lines; footnote references as `[^1]`.",
+        ),
+    ]
+    footnotes: Annotated[
+        dict[str, str],
+        declared(
+            description="Footnote label -> text (inline Markdown). Every reference must be defined and every definition used.",
+            before=_no_footnotes,
+        ),
+    ] = msgspec.field(default_factory=dict)
+    resources: Annotated[
+        dict[str, list[ResourceFile]],
+        declared(
+            description="Category key -> list of items, in display order. Keys come from the project's `categories`.",
+            before=_empty_categories,
+        ),
+    ]
 
 
 # -- YAML with positions ------------------------------------------------------

@@ -1,7 +1,8 @@
 """What the declared formats (settings, issue format) share: one way to declare them, one validator, one wording.
 
-`settings.py` and `issue.py` declare their formats as frozen dataclasses whose
-fields carry a description and their constraints (`declared`). `validate` walks
+`settings.py` and `issue.py` declare their formats as frozen `msgspec.Struct`s whose
+fields are annotated with a description and their constraints
+(`title: Annotated[str, declared(description=...)]`, the default after `=`). `validate` walks
 a mapping read from TOML or YAML against such a class and reports every problem
 in it, each with its location (`('resources', 'reports', 2, 'url')`) and in the
 words users read (`Expected a string but received: [1, 2]`).
@@ -9,14 +10,13 @@ words users read (`Expected a string but received: [1, 2]`).
 Not a library: pydantic cost every command about 130 ms of CPU (its import,
 and building the models as their classes were defined), a quarter of a
 `broadsheet build` and the largest part of its gap to the import floor
-(benchmarks/README.md, Start-up); msgspec, measured, takes 28-32 ms to import
-and stops at the first error, where a user should see every error of a file.
+(benchmarks/README.md, Start-up); msgspec's own validation stops at the first
+error, where a user should see every error of a file, so only its Structs are used.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import functools
 import math
@@ -241,25 +241,22 @@ class Rule(msgspec.Struct, frozen=True):
     check: Callable[[Any], object] | None = None
 
 
-_RULE = "broadsheet.rule"
-_NO_DEFAULT: Any = dataclasses.MISSING
+_NO_DEFAULT: Any = msgspec.NODEFAULT
 
 
 def declared(
-    default: Any = _NO_DEFAULT,
     *,
     description: str,
-    factory: Callable[[], Any] = _NO_DEFAULT,
     nonempty: bool = False,
     ge: float | None = None,
     gt: float | None = None,
     le: float | None = None,
     before: Callable[[Any], Any] | None = None,
     check: Callable[[Any], object] | None = None,
-) -> Any:
-    """A field of a declared format: required unless it has a `default` (or a `factory` of one)."""
-    rule = Rule(description, nonempty, ge, gt, le, before, check)
-    return dataclasses.field(default=default, default_factory=factory, metadata={_RULE: rule})
+) -> Rule:
+    """The rule of a field of a declared format, written in its annotation: `name: Annotated[str, declared(...)]`.
+    The field is required unless it has a default (`= value`, or `= msgspec.field(default_factory=...)`)."""
+    return Rule(description, nonempty, ge, gt, le, before, check)
 
 
 class DeclaredField(msgspec.Struct, frozen=True):
@@ -283,17 +280,13 @@ class DeclaredField(msgspec.Struct, frozen=True):
 @functools.cache
 def fields_of(cls: type) -> dict[str, DeclaredField]:
     """The declared fields of the format `cls`, in declaration order."""
-    kinds = typing.get_type_hints(cls)
-    return {
-        spec.name: DeclaredField(
-            spec.name,
-            kinds[spec.name],
-            spec.metadata[_RULE],
-            spec.default,
-            None if spec.default_factory is dataclasses.MISSING else spec.default_factory,
-        )
-        for spec in dataclasses.fields(cls)
-    }
+    hints = typing.get_type_hints(cls, include_extras=True)
+    declarations = {}
+    for spec in msgspec.structs.fields(cls):
+        kind, rule, *_ = typing.get_args(hints[spec.name])
+        factory = None if spec.default_factory is msgspec.NODEFAULT else spec.default_factory
+        declarations[spec.name] = DeclaredField(spec.name, kind, rule, spec.default, factory)
+    return declarations
 
 
 # -- Validating a mapping against a format --------------------------------------------
@@ -508,7 +501,7 @@ def _converted(kind: Any, value: Any, loc: Location, problems: list[Problem]) ->
             for key, item in value.items()
         }
         return _FAILED if any(part is _FAILED for pair in pairs.items() for part in pair) else pairs
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
         return _record(typing.cast(type, kind), value, loc, problems)
     raise TypeError(f"{kind!r} cannot be declared: {field_path(loc)}")
 

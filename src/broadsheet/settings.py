@@ -6,13 +6,14 @@ A project is a folder holding `broadsheet.toml`, `issues/`, `templates/` and
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+import msgspec
+import msgspec.structs
 
 from .errors import Diagnostic, InvalidInput
 from .files import is_utf16, read_limited
@@ -195,7 +196,7 @@ def _over_defaults(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     merged: dict[str, Any] = {
-        code: dataclasses.asdict(language) for code, language in DEFAULT_LANGUAGES.items()
+        code: msgspec.structs.asdict(language) for code, language in DEFAULT_LANGUAGES.items()
     }
     for code, given in value.items():
         merged[code] = {**merged.get(code, {}), **given} if isinstance(given, dict) else given
@@ -211,92 +212,110 @@ def unknown_category(key: str, categories: Mapping[str, str]) -> str:
 # -- The declaration ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class Link:
+class Link(msgspec.Struct, frozen=True, kw_only=True):
     """A link in the footer, such as the organization's Facebook page."""
 
-    label: str = declared(nonempty=True, description="Text of the link.")
-    url: str = declared(description="Where it points (http or https).", check=http_url)
+    label: Annotated[str, declared(nonempty=True, description="Text of the link.")]
+    url: Annotated[str, declared(description="Where it points (http or https).", check=http_url)]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Organization:
+class Organization(msgspec.Struct, frozen=True, kw_only=True):
     """Who publishes the newsletter: shown in the masthead and the footer."""
 
-    name: str = declared("Progressive Voice", nonempty=True, description="Name of the publisher.")
-    address: str = declared(
-        "", description="Postal address for the footer (required by law for bulk mail in many places)."
+    name: Annotated[str, declared(nonempty=True, description="Name of the publisher.")] = "Progressive Voice"
+    address: Annotated[
+        str,
+        declared(description="Postal address for the footer (required by law for bulk mail in many places)."),
+    ] = ""
+    website: Annotated[str, declared(description="Home page.", check=http_url)] = (
+        "https://progressivevoicemyanmar.org"
     )
-    website: str = declared("https://progressivevoicemyanmar.org", description="Home page.", check=http_url)
-    email: str = declared("", description="Contact address shown in the footer.", check=_optional_address)
-    links: tuple[Link, ...] = declared((), description="Further footer links, in order.")
+    email: Annotated[
+        str, declared(description="Contact address shown in the footer.", check=_optional_address)
+    ] = ""
+    links: Annotated[tuple[Link, ...], declared(description="Further footer links, in order.")] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
-class Language:
+class Language(msgspec.Struct, frozen=True, kw_only=True):
     """How text in one language is set and read: fonts, line heights, reading speed."""
 
-    font_family: str = declared(
-        "Helvetica, Arial, sans-serif",
-        nonempty=True,
-        before=_font_stack,
-        description="CSS font stack for body text; system fonts only (mail clients block web fonts).",
-    )
-    serif_font_family: str = declared(
-        "Georgia, 'Times New Roman', serif",
-        nonempty=True,
-        before=_font_stack,
-        description="CSS font stack for the title and standfirst.",
-    )
-    line_height: float = declared(1.6, ge=1.0, le=3.0, description="Line height of body text.")
-    heading_line_height: float = declared(1.25, ge=1.0, le=3.0, description="Line height of headings.")
-    reading_rate: int = declared(
-        200,
-        ge=20,
-        le=2000,
-        description="Reading speed for the reading time: words per minute, or syllables per minute for scripts written without spaces (Burmese).",
-    )
-    font_size: int = declared(16, ge=12, le=32, description="Size of body text in the email, in CSS pixels.")
-    small_font_size: int = declared(
-        13,
-        ge=10,
-        le=32,
-        description="Size of small text in the email (by-lines, notes, footer), in CSS pixels.",
-    )
+    font_family: Annotated[
+        str,
+        declared(
+            nonempty=True,
+            before=_font_stack,
+            description="CSS font stack for body text; system fonts only (mail clients block web fonts).",
+        ),
+    ] = "Helvetica, Arial, sans-serif"
+    serif_font_family: Annotated[
+        str,
+        declared(
+            nonempty=True, before=_font_stack, description="CSS font stack for the title and standfirst."
+        ),
+    ] = "Georgia, 'Times New Roman', serif"
+    line_height: Annotated[float, declared(ge=1.0, le=3.0, description="Line height of body text.")] = 1.6
+    heading_line_height: Annotated[
+        float, declared(ge=1.0, le=3.0, description="Line height of headings.")
+    ] = 1.25
+    reading_rate: Annotated[
+        int,
+        declared(
+            ge=20,
+            le=2000,
+            description="Reading speed for the reading time: words per minute, or syllables per minute for scripts written without spaces (Burmese).",
+        ),
+    ] = 200
+    font_size: Annotated[
+        int, declared(ge=12, le=32, description="Size of body text in the email, in CSS pixels.")
+    ] = 16
+    small_font_size: Annotated[
+        int,
+        declared(
+            ge=10,
+            le=32,
+            description="Size of small text in the email (by-lines, notes, footer), in CSS pixels.",
+        ),
+    ] = 13
 
 
-@dataclass(frozen=True, kw_only=True)
-class Source:
+class Source(msgspec.Struct, frozen=True, kw_only=True):
     """A partner's feed, read by `broadsheet collect`: one `[[sources]]` table."""
 
-    name: str = declared(nonempty=True, description="Name of the source, shown in `collect`'s reports.")
-    feed: str = declared(description="URL of its RSS or Atom feed (http or https).", check=http_url)
-    category: str | None = declared(
-        None, description="Category key its entries go under; the first configured category when absent."
-    )
-    organization: str | None = declared(
-        None, description="Organization named in `by` of its entries; the feed's own title when absent."
-    )
+    name: Annotated[
+        str, declared(nonempty=True, description="Name of the source, shown in `collect`'s reports.")
+    ]
+    feed: Annotated[str, declared(description="URL of its RSS or Atom feed (http or https).", check=http_url)]
+    category: Annotated[
+        str | None,
+        declared(description="Category key its entries go under; the first configured category when absent."),
+    ] = None
+    organization: Annotated[
+        str | None,
+        declared(description="Organization named in `by` of its entries; the feed's own title when absent."),
+    ] = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class Curation:
+class Curation(msgspec.Struct, frozen=True, kw_only=True):
     """How `broadsheet add`, `collect` and `links` reach other sites."""
 
-    timeout: float = declared(
-        15.0, gt=0, le=300, description="Seconds to wait for a site to answer before giving up on it."
-    )
-    max_bytes: int = declared(
-        20_000_000,
-        ge=10_000,
-        description="Largest page or PDF read, in bytes; HTML beyond it is cut, a larger PDF fails.",
-    )
-    connections_per_host: int = declared(
-        4, ge=1, le=64, description="Connections open at once to one host (host and port)."
-    )
-    link_cache_hours: float = declared(
-        24.0, ge=0, description="How long a link found good is not checked again; 0 checks every time."
-    )
+    timeout: Annotated[
+        float,
+        declared(gt=0, le=300, description="Seconds to wait for a site to answer before giving up on it."),
+    ] = 15.0
+    max_bytes: Annotated[
+        int,
+        declared(
+            ge=10_000,
+            description="Largest page or PDF read, in bytes; HTML beyond it is cut, a larger PDF fails.",
+        ),
+    ] = 20_000_000
+    connections_per_host: Annotated[
+        int, declared(ge=1, le=64, description="Connections open at once to one host (host and port).")
+    ] = 4
+    link_cache_hours: Annotated[
+        float,
+        declared(ge=0, description="How long a link found good is not checked again; 0 checks every time."),
+    ] = 24.0
 
 
 BURMESE_FONTS = (
@@ -323,188 +342,254 @@ DEFAULT_CATEGORIES = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything in `broadsheet.toml`; every key is optional."""
 
-    locales: tuple[str, ...] = declared(
-        ("en", "my"),
-        nonempty=True,
-        check=_known_locales,
-        description="Editions to build, as locale codes; the first is the language issues are written in.",
-    )
-    categories: dict[str, str] = declared(
-        factory=lambda: dict(DEFAULT_CATEGORIES),
-        nonempty=True,
-        description="Resource category keys and their display labels, in the order editors usually use them.",
-    )
-    organization: Organization = declared(
-        factory=Organization, description="The publisher, shown in the masthead and footer."
-    )
-    default_author: str = declared(
-        "",
-        check=_not_blank,
-        description="Author shown when an issue names none; the organization's name when empty.",
-    )
-    web_url: str = declared(
-        "https://progressivevoicemyanmar.org/newsletter",
-        check=_folder_url,
-        description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.",
-    )
-    feed_entries: int = declared(
-        20,
-        ge=1,
-        le=10_000,
-        description="How many of the newest issues each locale's Atom feed holds; the archive's index lists them all.",
-    )
-    publication_weekday: Weekday = declared(
-        "thursday",
-        before=_lowercase,
-        description="Day the newsletter goes out; `broadsheet new` dates the next issue on it.",
-    )
-    text_width: int = declared(72, ge=20, le=200, description="Line width of the plain-text part.")
-    languages: dict[str, Language] = declared(
-        factory=lambda: dict(DEFAULT_LANGUAGES),
-        before=_over_defaults,
-        description="Per-language typography and reading speed, by language code; languages not listed use the defaults of `Language`. Burmese (`my`) has its own defaults.",
-    )
-    email_max_html_kb: int = declared(
-        90,
-        ge=20,
-        le=10_000,
-        description="Size budget of each edition's HTML, in kilobytes of 1000 bytes (Gmail clips at about 102 KB): resources that do not fit are listed on the web edition instead.",
-    )
-    email_max_resources_per_category: int | None = declared(
-        None,
-        ge=1,
-        description="Most resources of one category listed in the email; the rest are on the web edition. No cap when empty.",
-    )
-    send_incomplete_translations: bool = declared(
-        True,
-        description="Whether an edition with text still in English (marked, with a note to readers) may be built and sent; false refuses it as `--strict` does.",
-    )
-    sender: str = declared(
-        "Progressive Voice <newsletter@progressivevoicemyanmar.org>",
-        nonempty=True,
-        before=_quoted_sender,
-        check=_sender,
-        description="The From header of every email: `Name <address>`.",
-    )
-    reply_to: str = declared("", description="The Reply-To header; none when empty.", check=_optional_address)
-    database_url: str = declared(
-        "sqlite:///broadsheet.db",
-        description="Where subscribers and the send ledger live: an SQLAlchemy URL (a relative SQLite path is relative to the project folder). The environment variable `BROADSHEET_DATABASE_URL` overrides it.",
-    )
-    transport: str = declared(
-        "sendgrid",
-        description="How mail leaves: `sendgrid`, an `smtp://user:pass@host:port` or `smtps://` URL, or `outbox:PATH` (one .eml file per message). The environment variable `BROADSHEET_TRANSPORT` overrides it.",
-    )
-    smtp_connections: int = declared(
-        4,
-        ge=1,
-        le=32,
-        description="How many connections an `smtp://` or `smtps://` transport keeps open at once, each reused for many messages; after `kill -9` at most this many copies are of unknown fate.",
-    )
-    sendgrid_concurrency: int = declared(
-        4,
-        ge=1,
-        le=16,
-        description="How many requests (of up to 1000 recipients each) the `sendgrid` transport has in flight at once; a rate limit pauses all of them.",
-    )
-    retry_base_seconds: float = declared(
-        5.0,
-        gt=0,
-        le=600,
-        description="The first wait, in seconds, before trying again what certainly did not go (a connection that failed, a rate limit, a deferred copy); each further wait doubles, up to 30 times this.",
-    )
-    deferred_max_attempts: int = declared(
-        12,
-        ge=1,
-        le=1000,
-        description="How many tries, over all runs, a copy the recipient's server keeps refusing for now (SMTP 4xx, such as a full mailbox) gets before it counts as failed.",
-    )
-    deferred_max_age_hours: int = declared(
-        72,
-        ge=1,
-        le=8760,
-        description="How many hours after it was first deferred a copy counts as failed, however few tries it had.",
-    )
-    send_run_stale_seconds: int = declared(
-        300,
-        ge=30,
-        le=86400,
-        description="How many seconds a `send` may go without writing its heartbeat (it writes one every fifth of this) before another `send` takes it for dead, wherever it ran, and settles the copies it held.",
-    )
-    unsubscribe_url: str = declared(
-        "https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}",
-        check=_token_url("unsubscribe"),
-        description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.",
-    )
-    preferences_url: str = declared(
-        "https://progressivevoicemyanmar.org/newsletter/preferences/{token}",
-        check=_token_url("preferences"),
-        description="Each recipient's page for changing their name and language, linked from the footer; `{token}` becomes their signed token, the same as in the unsubscribe link.",
-    )
-    confirm_url: str = declared(
-        "",
-        check=_token_url("confirm", optional=True),
-        description="The link in the confirmation email of a sign-up on the `/subscribe` page (`/confirm/{token}` of `broadsheet serve`); `{token}` becomes its signed token. Empty: beside the unsubscribe pages, `unsubscribe_url` with `/confirm/{token}` for `/unsubscribe/{token}`.",
-    )
-    unsubscribe_email: str = declared(
-        "",
-        check=_optional_address,
-        description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.",
-    )
-    confirmation_max_age_days: int = declared(
-        7,
-        ge=1,
-        le=365,
-        description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid; a new address that never confirmed is deleted after it.",
-    )
-    signup_limit_per_client: str = declared(
-        "20/hour",
-        check=_rate_limit,
-        description="How many sign-ups the `/subscribe` form takes from one client address (an IPv6 client: its /64 network), in the notation of the `limits` library: `20/hour`, or several limits such as `20/hour;100/day`. Behind a reverse proxy, see `broadsheet serve --forwarded-allow-ips`.",
-    )
-    signup_limit_per_address: str = declared(
-        "5/hour",
-        check=_rate_limit,
-        description="How many sign-ups the `/subscribe` form takes for one email address, in the same notation; at most one confirmation email an hour goes to an address whatever this says.",
-    )
-    signup_limit_total: str = declared(
-        "200/hour",
-        check=_rate_limit,
-        description="How many sign-ups the `/subscribe` form takes in all, from everyone, in the same notation: a ceiling on the confirmation emails sent should many clients sign up strangers at once.",
-    )
-    sendgrid_unsubscribe_group: int | None = declared(
-        None,
-        description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty. `suppressions sync` also marks those who left the group unsubscribed.",
-    )
-    webhook_max_age_seconds: int = declared(
-        300,
-        ge=1,
-        le=86400,
-        description="How many seconds after SendGrid signed an Event Webhook post `broadsheet serve` still takes it; an older one (a captured post played again) is refused with 403, as is one signed more than a minute ahead of this machine's clock.",
-    )
-    sendgrid_webhook_public_key: str = declared(
-        "",
-        description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it.",
-    )
-    sources: tuple[Source, ...] = declared(
-        (), description="Partners' feeds that `broadsheet collect` reads, one `[[sources]]` table each."
-    )
-    curation: Curation = declared(
-        factory=Curation,
-        description="Timeouts, size cap, connections and link-result memory of `add`, `collect` and `links`.",
-    )
-    issues_dir: str = declared("issues", description="Folder of issue files.")
-    templates_dir: str = declared("templates", description="Folder of Jinja2 templates.")
-    locales_dir: str = declared("locales", description="Folder of gettext catalogs.")
-    build_dir: str = declared("build", description="Where `broadsheet build` writes by default.")
+    locales: Annotated[
+        tuple[str, ...],
+        declared(
+            nonempty=True,
+            check=_known_locales,
+            description="Editions to build, as locale codes; the first is the language issues are written in.",
+        ),
+    ] = ("en", "my")
+    categories: Annotated[
+        dict[str, str],
+        declared(
+            nonempty=True,
+            description="Resource category keys and their display labels, in the order editors usually use them.",
+        ),
+    ] = msgspec.field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
+    organization: Annotated[
+        Organization, declared(description="The publisher, shown in the masthead and footer.")
+    ] = msgspec.field(default_factory=Organization)
+    default_author: Annotated[
+        str,
+        declared(
+            check=_not_blank,
+            description="Author shown when an issue names none; the organization's name when empty.",
+        ),
+    ] = ""
+    web_url: Annotated[
+        str,
+        declared(
+            check=_folder_url,
+            description="Base URL of the web archive; 'view in browser' links to WEB_URL/LOCALE/DATE/.",
+        ),
+    ] = "https://progressivevoicemyanmar.org/newsletter"
+    feed_entries: Annotated[
+        int,
+        declared(
+            ge=1,
+            le=10_000,
+            description="How many of the newest issues each locale's Atom feed holds; the archive's index lists them all.",
+        ),
+    ] = 20
+    publication_weekday: Annotated[
+        Weekday,
+        declared(
+            before=_lowercase,
+            description="Day the newsletter goes out; `broadsheet new` dates the next issue on it.",
+        ),
+    ] = "thursday"
+    text_width: Annotated[int, declared(ge=20, le=200, description="Line width of the plain-text part.")] = 72
+    languages: Annotated[
+        dict[str, Language],
+        declared(
+            before=_over_defaults,
+            description="Per-language typography and reading speed, by language code; languages not listed use the defaults of `Language`. Burmese (`my`) has its own defaults.",
+        ),
+    ] = msgspec.field(default_factory=lambda: dict(DEFAULT_LANGUAGES))
+    email_max_html_kb: Annotated[
+        int,
+        declared(
+            ge=20,
+            le=10_000,
+            description="Size budget of each edition's HTML, in kilobytes of 1000 bytes (Gmail clips at about 102 KB): resources that do not fit are listed on the web edition instead.",
+        ),
+    ] = 90
+    email_max_resources_per_category: Annotated[
+        int | None,
+        declared(
+            ge=1,
+            description="Most resources of one category listed in the email; the rest are on the web edition. No cap when empty.",
+        ),
+    ] = None
+    send_incomplete_translations: Annotated[
+        bool,
+        declared(
+            description="Whether an edition with text still in English (marked, with a note to readers) may be built and sent; false refuses it as `--strict` does."
+        ),
+    ] = True
+    sender: Annotated[
+        str,
+        declared(
+            nonempty=True,
+            before=_quoted_sender,
+            check=_sender,
+            description="The From header of every email: `Name <address>`.",
+        ),
+    ] = "Progressive Voice <newsletter@progressivevoicemyanmar.org>"
+    reply_to: Annotated[
+        str, declared(description="The Reply-To header; none when empty.", check=_optional_address)
+    ] = ""
+    database_url: Annotated[
+        str,
+        declared(
+            description="Where subscribers and the send ledger live: an SQLAlchemy URL (a relative SQLite path is relative to the project folder). The environment variable `BROADSHEET_DATABASE_URL` overrides it."
+        ),
+    ] = "sqlite:///broadsheet.db"
+    transport: Annotated[
+        str,
+        declared(
+            description="How mail leaves: `sendgrid`, an `smtp://user:pass@host:port` or `smtps://` URL, or `outbox:PATH` (one .eml file per message). The environment variable `BROADSHEET_TRANSPORT` overrides it."
+        ),
+    ] = "sendgrid"
+    smtp_connections: Annotated[
+        int,
+        declared(
+            ge=1,
+            le=32,
+            description="How many connections an `smtp://` or `smtps://` transport keeps open at once, each reused for many messages; after `kill -9` at most this many copies are of unknown fate.",
+        ),
+    ] = 4
+    sendgrid_concurrency: Annotated[
+        int,
+        declared(
+            ge=1,
+            le=16,
+            description="How many requests (of up to 1000 recipients each) the `sendgrid` transport has in flight at once; a rate limit pauses all of them.",
+        ),
+    ] = 4
+    retry_base_seconds: Annotated[
+        float,
+        declared(
+            gt=0,
+            le=600,
+            description="The first wait, in seconds, before trying again what certainly did not go (a connection that failed, a rate limit, a deferred copy); each further wait doubles, up to 30 times this.",
+        ),
+    ] = 5.0
+    deferred_max_attempts: Annotated[
+        int,
+        declared(
+            ge=1,
+            le=1000,
+            description="How many tries, over all runs, a copy the recipient's server keeps refusing for now (SMTP 4xx, such as a full mailbox) gets before it counts as failed.",
+        ),
+    ] = 12
+    deferred_max_age_hours: Annotated[
+        int,
+        declared(
+            ge=1,
+            le=8760,
+            description="How many hours after it was first deferred a copy counts as failed, however few tries it had.",
+        ),
+    ] = 72
+    send_run_stale_seconds: Annotated[
+        int,
+        declared(
+            ge=30,
+            le=86400,
+            description="How many seconds a `send` may go without writing its heartbeat (it writes one every fifth of this) before another `send` takes it for dead, wherever it ran, and settles the copies it held.",
+        ),
+    ] = 300
+    unsubscribe_url: Annotated[
+        str,
+        declared(
+            check=_token_url("unsubscribe"),
+            description="The one-click unsubscribe link of each recipient; `{token}` becomes their signed token.",
+        ),
+    ] = "https://progressivevoicemyanmar.org/newsletter/unsubscribe/{token}"
+    preferences_url: Annotated[
+        str,
+        declared(
+            check=_token_url("preferences"),
+            description="Each recipient's page for changing their name and language, linked from the footer; `{token}` becomes their signed token, the same as in the unsubscribe link.",
+        ),
+    ] = "https://progressivevoicemyanmar.org/newsletter/preferences/{token}"
+    confirm_url: Annotated[
+        str,
+        declared(
+            check=_token_url("confirm", optional=True),
+            description="The link in the confirmation email of a sign-up on the `/subscribe` page (`/confirm/{token}` of `broadsheet serve`); `{token}` becomes its signed token. Empty: beside the unsubscribe pages, `unsubscribe_url` with `/confirm/{token}` for `/unsubscribe/{token}`.",
+        ),
+    ] = ""
+    unsubscribe_email: Annotated[
+        str,
+        declared(
+            check=_optional_address,
+            description="An address for `mailto:` unsubscribes in the List-Unsubscribe header; none when empty.",
+        ),
+    ] = ""
+    confirmation_max_age_days: Annotated[
+        int,
+        declared(
+            ge=1,
+            le=365,
+            description="How many days the confirmation link of a sign-up on the `/subscribe` page stays valid; a new address that never confirmed is deleted after it.",
+        ),
+    ] = 7
+    signup_limit_per_client: Annotated[
+        str,
+        declared(
+            check=_rate_limit,
+            description="How many sign-ups the `/subscribe` form takes from one client address (an IPv6 client: its /64 network), in the notation of the `limits` library: `20/hour`, or several limits such as `20/hour;100/day`. Behind a reverse proxy, see `broadsheet serve --forwarded-allow-ips`.",
+        ),
+    ] = "20/hour"
+    signup_limit_per_address: Annotated[
+        str,
+        declared(
+            check=_rate_limit,
+            description="How many sign-ups the `/subscribe` form takes for one email address, in the same notation; at most one confirmation email an hour goes to an address whatever this says.",
+        ),
+    ] = "5/hour"
+    signup_limit_total: Annotated[
+        str,
+        declared(
+            check=_rate_limit,
+            description="How many sign-ups the `/subscribe` form takes in all, from everyone, in the same notation: a ceiling on the confirmation emails sent should many clients sign up strangers at once.",
+        ),
+    ] = "200/hour"
+    sendgrid_unsubscribe_group: Annotated[
+        int | None,
+        declared(
+            description="SendGrid unsubscribe group id (ASM) for sends through SendGrid; none when empty. `suppressions sync` also marks those who left the group unsubscribed."
+        ),
+    ] = None
+    webhook_max_age_seconds: Annotated[
+        int,
+        declared(
+            ge=1,
+            le=86400,
+            description="How many seconds after SendGrid signed an Event Webhook post `broadsheet serve` still takes it; an older one (a captured post played again) is refused with 403, as is one signed more than a minute ahead of this machine's clock.",
+        ),
+    ] = 300
+    sendgrid_webhook_public_key: Annotated[
+        str,
+        declared(
+            description="The public key (base64) that checks the signatures of SendGrid's Event Webhook, from SendGrid's Mail Settings; `broadsheet serve` refuses every event without one. The environment variable `SENDGRID_WEBHOOK_PUBLIC_KEY` overrides it."
+        ),
+    ] = ""
+    sources: Annotated[
+        tuple[Source, ...],
+        declared(
+            description="Partners' feeds that `broadsheet collect` reads, one `[[sources]]` table each."
+        ),
+    ] = ()
+    curation: Annotated[
+        Curation,
+        declared(
+            description="Timeouts, size cap, connections and link-result memory of `add`, `collect` and `links`."
+        ),
+    ] = msgspec.field(default_factory=Curation)
+    issues_dir: Annotated[str, declared(description="Folder of issue files.")] = "issues"
+    templates_dir: Annotated[str, declared(description="Folder of Jinja2 templates.")] = "templates"
+    locales_dir: Annotated[str, declared(description="Folder of gettext catalogs.")] = "locales"
+    build_dir: Annotated[str, declared(description="Where `broadsheet build` writes by default.")] = "build"
 
     def __post_init__(self) -> None:
         if not self.default_author:
-            object.__setattr__(self, "default_author", self.organization.name)
+            msgspec.structs.force_setattr(self, "default_author", self.organization.name)
 
     @staticmethod
     def problems_across_fields(valid: Mapping[str, Any]) -> Iterator[tuple[Location, str]]:
@@ -539,8 +624,7 @@ class Settings:
         }
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(msgspec.Struct, frozen=True):
     """A project folder and its settings; the paths every stage reads from."""
 
     root: Path
