@@ -339,8 +339,8 @@ _renderer.add_render_rule("footnote_ref", _render_footnote_ref)
 
 @functools.lru_cache(maxsize=512)
 def _rendered_tokens(text: str, inline: bool = False) -> tuple[Token, ...]:
-    """The renderer's tokens for `text`, read (never changed) by `to_text`: an email's reading time,
-    preheader and text part each take the text of the same paragraphs."""
+    """The renderer's tokens for `text`, read (never changed) by `to_html` and `to_text`: an email's HTML,
+    reading time, preheader and text part each take the same paragraphs."""
     return tuple(_renderer.parseInline(text, {}) if inline else _renderer.parse(text, {}))
 
 
@@ -375,7 +375,9 @@ def to_html(
         "cited": set() if cited is None else cited,
         "mark_burmese": bool(language) and language.split("_")[0] != "my",
     }
-    html: str = _renderer.renderInline(text, env) if inline else _renderer.render(text, env)
+    # The tokens `to_text` reads too: a parse depends on the text alone (the footnote plugin keeps what it finds
+    # in an environment of its own), so each paragraph is parsed once for both parts.
+    html: str = _renderer.renderer.render(_rendered_tokens(text, inline), _renderer.options, env)
     return html
 
 
