@@ -7,6 +7,7 @@ import struct
 import textwrap
 import unicodedata
 from datetime import date
+from pathlib import Path
 
 import pytest
 from babel import Locale, localedata
@@ -374,10 +375,68 @@ def test_the_detector_s_probability_of_real_sentences_is_the_library_s(text: str
 
 def test_the_model_is_read_as_the_detector_reads_it() -> None:
     """broadsheet reads myanmartools' model file itself, faster: its characters and table must be the detector's."""
-    known, table = burmese._zawgyi_tables()
+    known, table = burmese._read_zawgyi_model()
     detector = burmese._zawgyi_detector()
     assert known == detector._chars
     assert table.tobytes() == detector._params.tobytes()
+
+
+@pytest.fixture
+def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "broadsheet"
+
+
+def test_the_model_once_read_is_kept_and_read_back_the_same_without_myanmartools(
+    empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known, table = burmese._zawgyi_tables()
+    assert [path.name.startswith("zawgyi-model-") for path in empty_cache.iterdir()] == [True]
+
+    def read_again() -> None:
+        raise AssertionError("the model file was read again")
+
+    monkeypatch.setattr(burmese, "_read_zawgyi_model", read_again)
+    kept_known, kept_table = burmese._zawgyi_tables()
+    detector = burmese._zawgyi_detector()
+    assert (
+        (kept_known, kept_table.tobytes())
+        == (known, table.tobytes())
+        == (detector._chars, detector._params.tobytes())
+    )
+
+
+@pytest.mark.parametrize("damage", ["truncated", "a row short", "not the tables", "empty"])
+def test_a_damaged_kept_model_is_read_anew_and_replaced(empty_cache: Path, damage: str) -> None:
+    burmese._zawgyi_tables()
+    (kept,) = empty_cache.iterdir()
+    whole = kept.read_bytes()
+    kept.write_bytes(
+        {
+            "truncated": whole[:10],
+            "a row short": whole[: -4 * 228],
+            "not the tables": b"\xff" * 50,
+            "empty": b"",
+        }[damage]
+    )
+    known, table = burmese._zawgyi_tables()
+    assert (known, table.tobytes()) == (
+        burmese._zawgyi_detector()._chars,
+        burmese._zawgyi_detector()._params.tobytes(),
+    )
+    assert kept.read_bytes() == whole
+
+
+def test_a_cache_folder_that_cannot_be_made_leaves_the_model_read_each_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    known, table = burmese._zawgyi_tables()
+    assert (known, table.tobytes()) == (
+        burmese._zawgyi_detector()._chars,
+        burmese._zawgyi_detector()._params.tobytes(),
+    )
 
 
 @pytest.mark.parametrize(

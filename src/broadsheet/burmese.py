@@ -4,6 +4,7 @@ line breaking between syllables, and detecting and converting Zawgyi-encoded Bur
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import math
 import re
@@ -14,10 +15,13 @@ import warnings
 from array import array
 from collections.abc import Callable
 from itertools import pairwise
+from pathlib import Path
 from typing import Any, Final
 
 from . import cldr
+from .atomic import write_atomic
 from .errors import BroadsheetError
+from .files import cache_folder
 
 # Digits of each numbering system that CLDR makes some locale's default, named as Unicode names
 # them ("<NAME> DIGIT ZERO" .. NINE are consecutive code points). Babel knows which system a locale
@@ -328,6 +332,59 @@ def _zawgyi_model() -> Callable[[str], float]:
 
 
 def _zawgyi_tables() -> tuple[str, array[float]]:
+    """The characters myanmartools' Zawgyi model knows and its table of pairs (`_read_zawgyi_model`), kept in the
+    user's cache folder once read: reading the model costs a process 3 to 6 ms and the imports of myanmartools,
+    the kept copy (200 KB) a fraction of a millisecond. The copy is named for the model file's size and time, so
+    a new myanmartools is read anew, and one that is damaged or of the wrong size is read anew and replaced."""
+    model = _zawgyi_model_file()
+    kept = _kept_zawgyi_tables(model)
+    if kept is not None:
+        return kept
+    known, table = _read_zawgyi_model()
+    folder = cache_folder()
+    if model is not None and folder is not None:
+        name = known.encode("utf-8")
+        with contextlib.suppress(OSError):
+            write_atomic(folder / model[1], struct.pack(">I", len(name)) + name + table.tobytes())
+    return known, table
+
+
+_KEPT_FORMAT = 1
+"""The layout of a kept copy of the Zawgyi tables, in its name: a change to it, or to how the model is read, gets a
+new number, so no copy made by older code is read."""
+
+
+def _zawgyi_model_file() -> tuple[Path, str] | None:
+    """The model file of the installed myanmartools, and the name of its kept copy; found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("myanmartools")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)), "resources", "zawgyiUnicodeModel.dat")
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return path, f"zawgyi-model-{_KEPT_FORMAT}-{found.st_size}-{found.st_mtime_ns}.bin"
+
+
+def _kept_zawgyi_tables(model: tuple[Path, str] | None) -> tuple[str, array[float]] | None:
+    folder = cache_folder()
+    if model is None or folder is None:
+        return None
+    try:
+        data = (folder / model[1]).read_bytes()
+        (length,) = struct.unpack_from(">I", data)
+        known = data[4 : 4 + length].decode("utf-8")
+        table = array("f")
+        table.frombytes(data[4 + length :])
+    except (OSError, ValueError, struct.error):
+        return None
+    return (known, table) if len(table) == (len(known) + 1) ** 2 else None
+
+
+def _read_zawgyi_model() -> tuple[str, array[float]]:
     """The characters myanmartools' Zawgyi model knows and its table of pairs, read from the library's own model
     file as its detector reads them, the same to the bit (a test holds them to the detector's).
 
