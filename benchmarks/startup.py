@@ -1,6 +1,6 @@
 """Benchmark: how fast the commands start, each beside the floor of the libraries it cannot avoid.
 
-Run from the repository root: `.venv/bin/python benchmarks/startup.py [--importtime] [--account]`.
+Run from the repository root: `.venv/bin/python benchmarks/startup.py [--runs N] [--importtime] [--account]`.
 Measured side by side in one run, the processes interleaved so that a busy
 machine slows them alike, and reported as medians:
 
@@ -48,6 +48,7 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DATE = "2023-12-21"
 ISSUES = 200
 RUNS = 9
+"""Runs of each command, unless `--runs N` says otherwise: on a shared machine 15 or more steady the ratio."""
 SITE_RUNS = 1
 
 FLOOR = [sys.executable, "-c", "import jinja2, yaml, babel.dates, mjml"]
@@ -90,6 +91,12 @@ def medians(commands: dict[str, list[str]], cwd: Path, runs: int) -> dict[str, t
         name: (statistics.median(w for w, _ in found), statistics.median(c for _, c in found))
         for name, found in times.items()
     }
+
+
+def runs() -> int:
+    """The runs asked for with `--runs N`, else RUNS."""
+    arguments = sys.argv[1:]
+    return int(arguments[arguments.index("--runs") + 1]) if "--runs" in arguments else RUNS
 
 
 def project_of(folder: Path, issues: int) -> Path:
@@ -226,7 +233,7 @@ def main() -> None:
         found = medians(
             {"floor": FLOOR, "build": build, "cold": [COLD, *build], "help": [*BROADSHEET, "--help"]},
             one,
-            RUNS,
+            runs(),
         )
         site = medians({"site": [*BROADSHEET, "site", "-o", str(Path(scratch, "site"))]}, root, SITE_RUNS)
         (floor, floor_cpu), (build_wall, build_cpu), (help_wall, help_cpu) = (
