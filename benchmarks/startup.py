@@ -124,7 +124,8 @@ def import_times(command: list[str], cwd: Path, top: int = 12, runs: int = 5) ->
     totals: dict[str, list[float]] = defaultdict(list)
     for _ in range(runs):
         found = subprocess.run(
-            [command[0], "-X", "importtime", *command[1:]],
+            # the console script is a Python file: run by this interpreter, which takes the -X
+            [sys.executable, "-X", "importtime", *(command[1:] if command[0] == sys.executable else command)],
             cwd=cwd,
             env=ENVIRONMENT,
             capture_output=True,
