@@ -744,8 +744,14 @@ class LedgerWriter:
 
     def call(self, work: Callable[[Connection], T]) -> T:
         """`work(connection)` in a transaction, committed when this returns; raises what it raised."""
-        result: T = self._wait(_Request(work))
-        return result
+        return self.start(work)()
+
+    def start(self, work: Callable[[Connection], T]) -> Callable[[], T]:
+        """`call`, started now: the function returned waits until `work` is committed and gives what it returned
+        (raising what it raised), so that the caller goes on meanwhile."""
+        request = _Request(work)
+        self._requests.put(request)
+        return functools.partial(self._answer, request)
 
     def hand_over(
         self, entry_ids: Collection[int], settled: Sequence[tuple[int, Delivery]] = ()
@@ -755,10 +761,6 @@ class LedgerWriter:
         request = _Request(None, entry_ids, settled)
         self._requests.put(request)
         return functools.partial(self._answer, request)
-
-    def _wait(self, request: _Request) -> Any:
-        self._requests.put(request)
-        return self._answer(request)
 
     @staticmethod
     def _answer(request: _Request) -> Any:

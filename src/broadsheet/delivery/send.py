@@ -344,7 +344,12 @@ REPORT_EVERY = 0.25
 
 
 class _Feed:
-    """The batches of one round, claimed from the ledger a chunk at a time, locale after locale, for the channels to take."""
+    """The batches of one round, claimed from the ledger a chunk at a time, locale after locale, for the channels to take.
+
+    The next chunk is claimed while the channels take the batches of the last one: a claim waited for held up
+    every channel (an outbox send's channel spent a fifth of its time so). The rows claimed ahead are `queued`,
+    not handed over: a send that stops gives them back, as any claimed row.
+    """
 
     def __init__(
         self,
@@ -360,6 +365,8 @@ class _Feed:
         self.state, self.patience, self.size, self.chunk = state, patience, size, chunk
         self._after = 0
         self._batches: deque[tuple[str, list[Claimed]]] = deque()
+        self._ahead: Callable[[], list[Claimed]] | None = None
+        """The claim of the next chunk of `locales[0]`, started and not yet taken."""
         self._lock = threading.Lock()
 
     def next(self) -> tuple[str, list[Claimed]] | None:
@@ -369,16 +376,8 @@ class _Feed:
                 if not self.locales:
                     return None
                 locale = self.locales[0]
-                claimed = self.writer.call(
-                    functools.partial(
-                        self.ledger.claim,
-                        locale=locale,
-                        limit=self.chunk,
-                        state=self.state,
-                        after=self._after,
-                        patience=self.patience,
-                    )
-                )
+                claimed = (self._ahead or self._claim())()
+                self._ahead = None
                 if not claimed:
                     self.locales.pop(0)
                     self._after = 0
@@ -388,7 +387,21 @@ class _Feed:
                 self._batches.extend(
                     (locale, claimed[i : i + self.size]) for i in range(0, len(claimed), self.size)
                 )
+                self._ahead = self._claim()
             return self._batches.popleft()
+
+    def _claim(self) -> Callable[[], list[Claimed]]:
+        """The claim of the chunk of `locales[0]` after the last one, started now."""
+        return self.writer.start(
+            functools.partial(
+                self.ledger.claim,
+                locale=self.locales[0],
+                limit=self.chunk,
+                state=self.state,
+                after=self._after,
+                patience=self.patience,
+            )
+        )
 
 
 def send_test_copy(
