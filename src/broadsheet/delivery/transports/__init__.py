@@ -119,6 +119,11 @@ class Transport(Protocol):
     leaves of unknown fate when the sending process is killed."""
     channels: int
     """How many `send` calls may run at once, each from its own thread (SMTP connections, SendGrid requests)."""
+    hand_overs_ahead: int
+    """How many batches a channel has the ledger mark as going before the one it hands over, so that the
+    ledger commits their marks while the transport works: a killed process leaves up to `1 + hand_overs_ahead`
+    batches per channel of unknown fate, so only a transport that gains more than `max_batch` would can have
+    more than 0."""
 
     def send(self, batch: Batch) -> list[Delivery]:
         """Hand `batch` over; one Delivery per recipient that `batch.cleared()` lets go, in order. Raises
