@@ -8,11 +8,12 @@ meanwhile, and waits for it: `Batch.cleared`); the transport's answer makes it
 `sent`, `failed`, `deferred` (refused for now: tried again after everyone
 else, and by later runs, until it fails after `deferred_max_attempts` tries or
 `deferred_max_age_hours`) or `unknown` (its data went out, its answer never
-came). Each answer is committed together with the next hand-over's `sending`
+came). Each answer is committed together with a later hand-over's `sending`
 mark, so a channel of the transport (an SMTP connection, a SendGrid request)
-has at most one hand-over `sending` at any moment: after `kill -9` at most
-that many copies per channel are of unknown fate, and the next run turns the
-dead run's `sending` rows into `unknown`. Unknown copies go again only when
+has at most one hand-over `sending` at any moment (`1 + hand_overs_ahead` for a
+transport whose next batches are marked while it hands one over, as the
+outbox's): after `kill -9` at most that many copies per channel are of unknown
+fate, and the next run turns the dead run's `sending` rows into `unknown`. Unknown copies go again only when
 asked (`send --retry-unknown`). On PostgreSQL, concurrent senders claim rows
 with `FOR UPDATE SKIP LOCKED`; SQLite cannot share the work, so a second
 sender for the same issue is refused.

@@ -3,7 +3,8 @@
 Files go to `PATH/<issue>/<locale>/<address>.eml`; a rerun replaces a file
 whole, so the folder always holds one complete message per recipient.
 Writing a file cannot half-succeed: no copy's fate is ever unknown here
-except when the process is killed in the middle of a batch.
+except when the process is killed mid-send (then at most the two batches the
+ledger had marked).
 """
 
 from __future__ import annotations
