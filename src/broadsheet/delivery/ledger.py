@@ -47,6 +47,7 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import (
     Connection,
     Engine,
+    Integer,
     String,
     Table,
     and_,
@@ -90,12 +91,30 @@ _SETTLED_ROWS = (
     # A subscriber forgotten meanwhile keeps their copy anonymous, without the answer (it may quote the address).
     _LEDGER.c.subscriber_id.is_not(None),
 )
-_SETTLE_EACH = (
-    update(_LEDGER)
-    .where(_LEDGER.c.id == bindparam("entry"), *_SETTLED_ROWS)
-    .values(state=bindparam("outcome"), detail=bindparam("answer"), updated_at=bindparam("now"))
-)
-"""Executed for many rows, each with its own answer (an SMTP reply, an outbox file)."""
+
+
+@functools.cache
+def _settle_each(count: int) -> Executable:
+    """For `count` rows of one outcome, each with its own answer (an SMTP reply, an outbox file): one statement,
+    built once per count. An executemany of the rows cost twice its time (SQLAlchemy's work on each row's
+    parameters), and gave up the interpreter lock once a row to the channels, which the writer then waited for."""
+    entries = [bindparam(f"entry{number}", type_=Integer) for number in range(count)]
+    answers = [bindparam(f"answer{number}", type_=String) for number in range(count)]
+    return (
+        update(_LEDGER)
+        .where(_LEDGER.c.id.in_(entries), *_SETTLED_ROWS)
+        .values(
+            state=bindparam("outcome"),
+            detail=case(
+                *[(_LEDGER.c.id == entry, answer) for entry, answer in zip(entries, answers, strict=True)]
+            ),
+            updated_at=bindparam("now"),
+        )
+    )
+
+
+_SETTLE_EACH_AT_MOST = 100
+"""Rows settled by one statement of `_settle_each`: a few statements to build, and few parameters each."""
 _SETTLE_ALL = (
     update(_LEDGER)
     .where(_LEDGER.c.id.in_(bindparam("entries", expanding=True)), *_SETTLED_ROWS)
@@ -549,7 +568,7 @@ class SendLedger:
             answers.setdefault((_STATE_OF[delivery.outcome].value, delivery.detail[:500]), []).append(
                 entry_id
             )
-        each = []
+        each: dict[str, list[tuple[int, str]]] = {}
         for (outcome, answer), entry_ids in answers.items():
             if len(entry_ids) > 1:
                 connection.execute(
@@ -563,17 +582,14 @@ class SendLedger:
                     },
                 )
             else:
-                each.append(
-                    {
-                        "entry": entry_ids[0],
-                        "run": self.run_id,
-                        "outcome": outcome,
-                        "answer": answer,
-                        "now": now,
-                    }
-                )
-        if each:
-            connection.execute(_SETTLE_EACH, each)
+                each.setdefault(outcome, []).append((entry_ids[0], answer))
+        for outcome, rows in each.items():
+            for first in range(0, len(rows), _SETTLE_EACH_AT_MOST):
+                some = rows[first : first + _SETTLE_EACH_AT_MOST]
+                values: dict[str, Any] = {"run": self.run_id, "outcome": outcome, "now": now}
+                for number, (entry_id, answer) in enumerate(some):
+                    values[f"entry{number}"], values[f"answer{number}"] = entry_id, answer
+                connection.execute(_settle_each(len(some)), values)
         deferred = [entry_id for entry_id, delivery in settled if delivery.outcome is Outcome.DEFERRED]
         if deferred:
             connection.execute(
