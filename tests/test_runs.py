@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from broadsheet.delivery.ledger import DIED, SendLedger, SendRefused, TakenForDead
 from broadsheet.delivery.store import LedgerEntry, Run, State, Subscriber, utcnow
+from broadsheet.delivery.transports import Delivery, Outcome
 from broadsheet.settings import Project
 
 from .support import (
@@ -311,3 +312,32 @@ def test_a_sender_stopped_past_the_limit_is_taken_for_dead_and_when_it_goes_on_n
     copies = _copies(engine)
     assert Counter(state for state, _run in copies.values()) == Counter({"sent": 11, "unknown": 1})
     assert copies[handler.received[3]][0] == State.UNKNOWN.value
+
+
+def test_answers_of_their_own_are_each_recorded_on_their_row_however_many(store: Engine) -> None:
+    # Rows that do not share their answer (SMTP replies, the outbox's files) are settled by statements of up
+    # to 100 rows each: 250 answers of two outcomes, each on its own row.
+    add_subscribers(store, 250)
+    ledger = SendLedger(store, ISSUE)
+    ledger.start()
+    ledger.record(["en", "my"])
+    with store.begin() as connection:
+        claimed = ledger.claim(connection, "en", 1000) + ledger.claim(connection, "my", 1000)
+        ledger.hand_over(connection, [row.entry_id for row in claimed])
+    answers = {
+        row.entry_id: Delivery(
+            row.subscriber.email,
+            Outcome.FAILED if number % 3 == 0 else Outcome.SENT,
+            f"answer {number} about {row.subscriber.email}",
+        )
+        for number, row in enumerate(claimed)
+    }
+    with store.begin() as connection:
+        ledger.settle(connection, list(answers.items()))
+    ledger.finish()
+
+    with Session(store) as session:
+        recorded = {entry.id: (entry.state, entry.detail) for entry in session.scalars(select(LedgerEntry))}
+    assert recorded == {
+        entry_id: (delivery.outcome.value, delivery.detail) for entry_id, delivery in answers.items()
+    }

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,11 @@ from sqlalchemy import Engine
 
 from broadsheet.delivery.ledger import SendLedger
 from broadsheet.delivery.personalize import Signer
+from broadsheet.delivery.send import send_issue
 from broadsheet.delivery.store import Status, open_store
+from broadsheet.delivery.transports import Batch, Delivery
+from broadsheet.delivery.transports.outbox import OutboxTransport
+from broadsheet.pipeline import editions
 from broadsheet.settings import Project
 
 from .support import (
@@ -321,6 +326,49 @@ def test_an_empty_subscriber_list_sends_nothing(project: Project, engine: Engine
     result = run_send(project, environment(engine), "--yes", "--transport", f"outbox:{tmp_path / 'outbox'}")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "sent 0, failed 0"
+
+
+class WatchedOutbox(OutboxTransport):
+    """An outbox that, once it has written a batch and before its answers are recorded, watches the ledger: how
+    many copies are `sending`, and whether the next batch is among them."""
+
+    def __init__(self, path: Path, engine: Engine, total: int) -> None:
+        super().__init__(path)
+        self.engine, self.total, self.written = engine, total, 0
+        self.sending: list[int] = []
+        self.next_marked: list[bool] = []
+
+    def send(self, batch: Batch) -> list[Delivery]:
+        deliveries = super().send(batch)
+        self.written += len(deliveries)
+        if self.written < self.total:
+            deadline = time.monotonic() + 10
+            while (sending := states(self.engine)["sending"]) <= len(
+                deliveries
+            ) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.next_marked.append(sending > len(deliveries))
+            self.sending.append(sending)
+        return deliveries
+
+
+def test_the_outbox_writes_a_batch_while_the_ledger_marks_the_next_within_the_bound_of_100(
+    project: Project, engine: Engine, tmp_path: Path
+) -> None:
+    # The ledger commits the next batch's mark while the files of this one are written, instead of the files
+    # waiting for it; two batches of 50 keep the bound after `kill -9` at 100 copies.
+    add_subscribers(engine, 250)
+    made = editions(project, project.issues_dir / "2023-12-21.yaml")
+    outbox = WatchedOutbox(tmp_path / "outbox", engine, 250)
+
+    progress = send_issue(project, made.issue, made.emails, engine, outbox, Signer(SECRET))
+
+    assert progress.sent == 250
+    assert outbox.next_marked == [True] * len(outbox.next_marked)
+    assert len(outbox.next_marked) >= 4
+    assert max(outbox.sending) <= 100
+    assert states(engine) == Counter({"sent": 250})
+    assert len(read_outbox(tmp_path / "outbox")) == 250
 
 
 # -- Crash and resume, against a real SMTP server ---------------------------------

@@ -8,11 +8,12 @@ meanwhile, and waits for it: `Batch.cleared`); the transport's answer makes it
 `sent`, `failed`, `deferred` (refused for now: tried again after everyone
 else, and by later runs, until it fails after `deferred_max_attempts` tries or
 `deferred_max_age_hours`) or `unknown` (its data went out, its answer never
-came). Each answer is committed together with the next hand-over's `sending`
+came). Each answer is committed together with a later hand-over's `sending`
 mark, so a channel of the transport (an SMTP connection, a SendGrid request)
-has at most one hand-over `sending` at any moment: after `kill -9` at most
-that many copies per channel are of unknown fate, and the next run turns the
-dead run's `sending` rows into `unknown`. Unknown copies go again only when
+has at most one hand-over `sending` at any moment (`1 + hand_overs_ahead` for a
+transport whose next batches are marked while it hands one over, as the
+outbox's): after `kill -9` at most that many copies per channel are of unknown
+fate, and the next run turns the dead run's `sending` rows into `unknown`. Unknown copies go again only when
 asked (`send --retry-unknown`). On PostgreSQL, concurrent senders claim rows
 with `FOR UPDATE SKIP LOCKED`; SQLite cannot share the work, so a second
 sender for the same issue is refused.
@@ -46,6 +47,7 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import (
     Connection,
     Engine,
+    Integer,
     String,
     Table,
     and_,
@@ -89,12 +91,30 @@ _SETTLED_ROWS = (
     # A subscriber forgotten meanwhile keeps their copy anonymous, without the answer (it may quote the address).
     _LEDGER.c.subscriber_id.is_not(None),
 )
-_SETTLE_EACH = (
-    update(_LEDGER)
-    .where(_LEDGER.c.id == bindparam("entry"), *_SETTLED_ROWS)
-    .values(state=bindparam("outcome"), detail=bindparam("answer"), updated_at=bindparam("now"))
-)
-"""Executed for many rows, each with its own answer (an SMTP reply, an outbox file)."""
+
+
+@functools.cache
+def _settle_each(count: int) -> Executable:
+    """For `count` rows of one outcome, each with its own answer (an SMTP reply, an outbox file): one statement,
+    built once per count. An executemany of the rows cost twice its time (SQLAlchemy's work on each row's
+    parameters), and gave up the interpreter lock once a row to the channels, which the writer then waited for."""
+    entries = [bindparam(f"entry{number}", type_=Integer) for number in range(count)]
+    answers = [bindparam(f"answer{number}", type_=String) for number in range(count)]
+    return (
+        update(_LEDGER)
+        .where(_LEDGER.c.id.in_(entries), *_SETTLED_ROWS)
+        .values(
+            state=bindparam("outcome"),
+            detail=case(
+                *[(_LEDGER.c.id == entry, answer) for entry, answer in zip(entries, answers, strict=True)]
+            ),
+            updated_at=bindparam("now"),
+        )
+    )
+
+
+_SETTLE_EACH_AT_MOST = 100
+"""Rows settled by one statement of `_settle_each`: a few statements to build, and few parameters each."""
 _SETTLE_ALL = (
     update(_LEDGER)
     .where(_LEDGER.c.id.in_(bindparam("entries", expanding=True)), *_SETTLED_ROWS)
@@ -548,7 +568,7 @@ class SendLedger:
             answers.setdefault((_STATE_OF[delivery.outcome].value, delivery.detail[:500]), []).append(
                 entry_id
             )
-        each = []
+        each: dict[str, list[tuple[int, str]]] = {}
         for (outcome, answer), entry_ids in answers.items():
             if len(entry_ids) > 1:
                 connection.execute(
@@ -562,17 +582,14 @@ class SendLedger:
                     },
                 )
             else:
-                each.append(
-                    {
-                        "entry": entry_ids[0],
-                        "run": self.run_id,
-                        "outcome": outcome,
-                        "answer": answer,
-                        "now": now,
-                    }
-                )
-        if each:
-            connection.execute(_SETTLE_EACH, each)
+                each.setdefault(outcome, []).append((entry_ids[0], answer))
+        for outcome, rows in each.items():
+            for first in range(0, len(rows), _SETTLE_EACH_AT_MOST):
+                some = rows[first : first + _SETTLE_EACH_AT_MOST]
+                values: dict[str, Any] = {"run": self.run_id, "outcome": outcome, "now": now}
+                for number, (entry_id, answer) in enumerate(some):
+                    values[f"entry{number}"], values[f"answer{number}"] = entry_id, answer
+                connection.execute(_settle_each(len(some)), values)
         deferred = [entry_id for entry_id, delivery in settled if delivery.outcome is Outcome.DEFERRED]
         if deferred:
             connection.execute(
@@ -744,8 +761,14 @@ class LedgerWriter:
 
     def call(self, work: Callable[[Connection], T]) -> T:
         """`work(connection)` in a transaction, committed when this returns; raises what it raised."""
-        result: T = self._wait(_Request(work))
-        return result
+        return self.start(work)()
+
+    def start(self, work: Callable[[Connection], T]) -> Callable[[], T]:
+        """`call`, started now: the function returned waits until `work` is committed and gives what it returned
+        (raising what it raised), so that the caller goes on meanwhile."""
+        request = _Request(work)
+        self._requests.put(request)
+        return functools.partial(self._answer, request)
 
     def hand_over(
         self, entry_ids: Collection[int], settled: Sequence[tuple[int, Delivery]] = ()
@@ -755,10 +778,6 @@ class LedgerWriter:
         request = _Request(None, entry_ids, settled)
         self._requests.put(request)
         return functools.partial(self._answer, request)
-
-    def _wait(self, request: _Request) -> Any:
-        self._requests.put(request)
-        return self._answer(request)
 
     @staticmethod
     def _answer(request: _Request) -> Any:

@@ -119,6 +119,10 @@ class Transport(Protocol):
     leaves of unknown fate when the sending process is killed."""
     channels: int
     """How many `send` calls may run at once, each from its own thread (SMTP connections, SendGrid requests)."""
+    hand_overs_ahead: int
+    """How many batches a channel has the ledger mark as going before the transport gets them, so that their
+    marks are committed while it hands over the one before: after `kill -9`, up to `1 + hand_overs_ahead`
+    batches per channel are of unknown fate (0 for SMTP and SendGrid: one hand-over per channel)."""
 
     def send(self, batch: Batch) -> list[Delivery]:
         """Hand `batch` over; one Delivery per recipient that `batch.cleared()` lets go, in order. Raises

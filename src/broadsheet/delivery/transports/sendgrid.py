@@ -113,6 +113,7 @@ class SendGridTransport:
 
     name = "sendgrid"
     max_batch = MAX_RECIPIENTS
+    hand_overs_ahead = 0
 
     def __init__(
         self,

@@ -166,6 +166,7 @@ class SMTPTransport:
     name = "smtp"
     max_batch = 1
     """One message per hand-over: the ledger records each message's fate before the next one goes."""
+    hand_overs_ahead = 0
 
     def __init__(
         self,
