@@ -4,7 +4,6 @@ line breaking between syllables, and detecting and converting Zawgyi-encoded Bur
 from __future__ import annotations
 
 import bisect
-import contextlib
 import functools
 import math
 import re
@@ -19,9 +18,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from . import cldr
-from .atomic import write_atomic
 from .errors import BroadsheetError
-from .files import cache_folder
+from .files import keep, kept
 
 # Digits of each numbering system that CLDR makes some locale's default, named as Unicode names
 # them ("<NAME> DIGIT ZERO" .. NINE are consecutive code points). Babel knows which system a locale
@@ -336,16 +334,14 @@ def _zawgyi_tables() -> tuple[str, array[float]]:
     user's cache folder once read: reading the model costs a process 3 to 6 ms and the imports of myanmartools,
     the kept copy (200 KB) a fraction of a millisecond. The copy is named for the model file's size and time, so
     a new myanmartools is read anew, and one that is damaged or of the wrong size is read anew and replaced."""
-    model = _zawgyi_model_file()
-    kept = _kept_zawgyi_tables(model)
-    if kept is not None:
-        return kept
+    name = _kept_name()
+    found = None if name is None else _kept_zawgyi_tables(name)
+    if found is not None:
+        return found
     known, table = _read_zawgyi_model()
-    folder = cache_folder()
-    if model is not None and folder is not None:
-        name = known.encode("utf-8")
-        with contextlib.suppress(OSError):
-            write_atomic(folder / model[1], struct.pack(">I", len(name)) + name + table.tobytes())
+    if name is not None:
+        characters = known.encode("utf-8")
+        keep(name, struct.pack(">I", len(characters)) + characters + table.tobytes())
     return known, table
 
 
@@ -354,8 +350,8 @@ _KEPT_FORMAT = 1
 new number, so no copy made by older code is read."""
 
 
-def _zawgyi_model_file() -> tuple[Path, str] | None:
-    """The model file of the installed myanmartools, and the name of its kept copy; found without importing it."""
+def _kept_name() -> str | None:
+    """The name of the kept copy of the installed myanmartools' model, found without importing it."""
     import importlib.util
 
     spec = importlib.util.find_spec("myanmartools")
@@ -366,20 +362,19 @@ def _zawgyi_model_file() -> tuple[Path, str] | None:
         found = path.stat()
     except OSError:
         return None
-    return path, f"zawgyi-model-{_KEPT_FORMAT}-{found.st_size}-{found.st_mtime_ns}.bin"
+    return f"zawgyi-model-{_KEPT_FORMAT}-{found.st_size}-{found.st_mtime_ns}.bin"
 
 
-def _kept_zawgyi_tables(model: tuple[Path, str] | None) -> tuple[str, array[float]] | None:
-    folder = cache_folder()
-    if model is None or folder is None:
+def _kept_zawgyi_tables(name: str) -> tuple[str, array[float]] | None:
+    data = kept(name)
+    if data is None:
         return None
     try:
-        data = (folder / model[1]).read_bytes()
         (length,) = struct.unpack_from(">I", data)
         known = data[4 : 4 + length].decode("utf-8")
         table = array("f")
         table.frombytes(data[4 + length :])
-    except (OSError, ValueError, struct.error):
+    except (ValueError, struct.error):
         return None
     return (known, table) if len(table) == (len(known) + 1) ** 2 else None
 

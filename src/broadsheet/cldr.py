@@ -16,18 +16,15 @@ them is worked out anew in each run, so a change to that never meets an old answ
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import threading
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
 import babel
 
-from .atomic import write_atomic
-from .files import cache_folder
+from .files import keep, kept
 
 _SMALL = 200
 """Numbers below this are asked of Babel together: the counts an email writes (minutes, resources, names)."""
@@ -131,9 +128,9 @@ def forget() -> None:
         _answers.clear()
 
 
-def _path(locale: str) -> Path | None:
-    folder = cache_folder(f"cldr-babel-{babel.__version__}")
-    return None if folder is None or not _LOCALE.fullmatch(locale) else folder / f"{locale}.json"
+def _name(locale: str) -> str | None:
+    """Where `locale`'s answers are kept in the cache folder; None for a code that is no file name."""
+    return f"cldr-babel-{babel.__version__}/{locale}.json" if _LOCALE.fullmatch(locale) else None
 
 
 _LOCALE = re.compile(r"[A-Za-z0-9_]+")
@@ -141,22 +138,18 @@ _LOCALE = re.compile(r"[A-Za-z0-9_]+")
 
 
 def _read(locale: str) -> dict[str, str]:
-    path = _path(locale)
-    if path is None:
-        return {}
+    name = _name(locale)
+    data = None if name is None else kept(name)
     try:
-        kept = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return {}  # none yet, or not one this module wrote whole: asked again and written anew
-    if not isinstance(kept, dict):
+        answers = json.loads(data) if data is not None else {}
+    except ValueError:
+        return {}  # not a file this module wrote whole: asked again and written anew
+    if not isinstance(answers, dict):
         return {}
-    return {question: text for question, text in kept.items() if isinstance(text, str)}
+    return {question: text for question, text in answers.items() if isinstance(text, str)}
 
 
 def _write(locale: str, answers: dict[str, str]) -> None:
-    path = _path(locale)
-    if path is None:
-        return
-    # A cache folder that cannot be written: each run asks Babel again, as before there was one.
-    with contextlib.suppress(OSError):
-        write_atomic(path, json.dumps(answers, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8"))
+    name = _name(locale)
+    if name is not None:
+        keep(name, json.dumps(answers, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8"))

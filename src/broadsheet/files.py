@@ -8,11 +8,13 @@ refused at once with its size, instead of being read.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
 import os
 import stat
 from pathlib import Path
 
+from .atomic import write_atomic
 from .errors import Diagnostic, InvalidInput
 
 MB = 1_000_000
@@ -31,13 +33,35 @@ LIMITS = {"issue": ISSUE_LIMIT, "catalog": CATALOG_LIMIT, "settings": SETTINGS_L
 def cache_folder(name: str = "") -> Path | None:
     """broadsheet's folder in the user's cache (`$XDG_CACHE_HOME/broadsheet`, else `~/.cache/broadsheet`), or its
     subfolder `name`, made if need be; None where it cannot be made. What is kept there is only ever remembered
-    work (compiled templates, Babel's answers): deleting it costs the next run a little time, nothing else."""
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "broadsheet" / name
+    work (compiled templates, Babel's answers, the Zawgyi model): deleting it costs the next run a little time,
+    nothing else."""
+    folder = _cache_root() / name
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
     return folder
+
+
+def kept(name: str) -> bytes | None:
+    """What `keep` kept as `name` (a path inside the cache folder), or None: never kept, or unreadable."""
+    try:
+        return (_cache_root() / name).read_bytes()
+    except OSError:
+        return None
+
+
+def keep(name: str, data: bytes) -> None:
+    """`data` kept as `name` (a path inside the cache folder) for later runs, written whole; nothing where the
+    cache folder cannot be written, as if there were none (each run then works it out again)."""
+    folder = cache_folder(os.path.dirname(name))
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            write_atomic(folder / os.path.basename(name), data)
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "broadsheet"
 
 
 def is_utf16(head: bytes) -> bool:
