@@ -766,16 +766,16 @@ class LedgerWriter:
     def start(self, work: Callable[[Connection], T]) -> Callable[[], T]:
         """`call`, started now: the function returned waits until `work` is committed and gives what it returned
         (raising what it raised), so that the caller goes on meanwhile."""
-        request = _Request(work)
-        self._requests.put(request)
-        return functools.partial(self._answer, request)
+        return self._started(_Request(work))
 
     def hand_over(
         self, entry_ids: Collection[int], settled: Sequence[tuple[int, Delivery]] = ()
     ) -> Callable[[], set[int]]:
         """`SendLedger.hand_over`, started now: the function returned waits until it is committed and gives
         its answer (raising what it raised), so that a channel prepares its copies meanwhile."""
-        request = _Request(None, entry_ids, settled)
+        return self._started(_Request(None, entry_ids, settled))
+
+    def _started(self, request: _Request) -> Callable[[], Any]:
         self._requests.put(request)
         return functools.partial(self._answer, request)
 

@@ -9,13 +9,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import jinja2
-from babel import Locale, negotiate_locale
+from babel import negotiate_locale
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from .. import i18n
+from .. import cldr, i18n
 from ..delivery.subscribers import unreadable_name
 from ..localize import organization_name
 from ..schema import language_tag, text_direction
@@ -161,7 +161,7 @@ def subscriber_locale(locale: str, request: Request, settings: Settings) -> str:
 
 def languages(locales: tuple[str, ...]) -> list[tuple[str, str]]:
     """(code, the language's own name for itself) of each configured locale, for a language select."""
-    return [(code, Locale.parse(code).get_display_name(code) or code) for code in locales]
+    return [(code, cldr.language_name(code, code)) for code in locales]
 
 
 def locale_named(code: str, locales: tuple[str, ...]) -> str | None:
