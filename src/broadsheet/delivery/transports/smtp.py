@@ -384,14 +384,13 @@ class SMTPTransport:
                     retried_at_once = True
                     continue
                 failures += 1
-                if failures >= self.backoff.attempts:
-                    raise TransportError(
-                        f"{self._where}: {without_addresses(exc.detail)}, still after {failures} tries. "
-                        "The messages not handed over stay pending: run the same send again once the mail server "
-                        "takes connections"
-                    ) from None
-                log.warning("%s: %s; trying again", self._where, without_addresses(exc.detail))
-                self.backoff.wait(failures)
+                detail = without_addresses(exc.detail)
+                self._wait_or_give_up(
+                    failures,
+                    f"{detail}, still after {failures} tries. The messages not handed over stay pending: run the "
+                    "same send again once the mail server takes connections",
+                    f"{detail}; trying again",
+                )
                 continue
             except _SenderHeld as exc:
                 # A new connection for the next try: some relays count their limit per session.
@@ -400,17 +399,15 @@ class SMTPTransport:
                 if _CROWDED.search(exc.reply) and self._others_open(slot):
                     raise _Crowded(exc.reply) from None
                 failures += 1
-                reply = without_addresses(exc.reply)
-                if failures >= self.backoff.attempts:
-                    raise TransportError(
-                        f"{self._where}: the mail server still refuses mail from this sender for now, after {failures} "
-                        f"tries: {reply.rstrip('.')}. A refusal about the sender (its sending rate or quota, a check "
-                        "of its address) is not about the readers: no copy is deferred or failed for it, and those "
-                        "not sent stay pending. Run the same send again later (the next day, for a daily quota): it "
-                        "sends only what is left"
-                    ) from None
-                log.warning("%s: %s; waiting before trying again", self._where, reply.rstrip("."))
-                self.backoff.wait(failures)
+                reply = without_addresses(exc.reply).rstrip(".")
+                self._wait_or_give_up(
+                    failures,
+                    f"the mail server still refuses mail from this sender for now, after {failures} tries: {reply}. "
+                    "A refusal about the sender (its sending rate or quota, a check of its address) is not about "
+                    "the readers: no copy is deferred or failed for it, and those not sent stay pending. Run the "
+                    "same send again later (the next day, for a daily quota): it sends only what is left",
+                    f"{reply}; waiting before trying again",
+                )
                 continue
             except TransportError:
                 _close(connection)
@@ -430,6 +427,14 @@ class SMTPTransport:
                     without_addresses(delivery.detail),
                 )
             return delivery
+
+    def _wait_or_give_up(self, failures: int, give_up: str, warning: str) -> None:
+        """After `failures` tries of a message that was certainly not taken: wait (logging `warning`) before the
+        next, or stop the send, saying `give_up`, once the backoff's tries are spent."""
+        if failures >= self.backoff.attempts:
+            raise TransportError(f"{self._where}: {give_up}") from None
+        log.warning("%s: %s", self._where, warning)
+        self.backoff.wait(failures)
 
     def _transaction(
         self,
