@@ -23,7 +23,7 @@ its own each time ("its cache folder empty").
 With `--importtime`, also prints the modules that `broadsheet build` spends
 most on importing, from `python -X importtime`. With `--account`, also where
 a build's time goes beyond the floor, timed inside its process (medians of
-nine processes): click, markdown-it, broadsheet's own modules (and the
+nine processes): click, broadsheet's own modules (and the
 dataclasses they define), CLDR's answers kept by `cldr.py`, the Zawgyi model, and the
 build's own work once all of that is loaded.
 """
@@ -168,7 +168,6 @@ def timed(*args, **kwargs):
 dataclasses._process_class = timed
 for name, modules in (
     ("click", ["click"]),
-    ("markdown-it and its footnotes", ["markdown_it", "mdit_py_plugins.footnote"]),
     ("broadsheet's modules for a build", ["broadsheet.cli", "broadsheet.cli.editor", "broadsheet.build"]),
 ):
     defining[0], started = 0.0, time.perf_counter()

@@ -26,6 +26,21 @@ from broadsheet.settings import Project, find_project
 from .support import CHROMIUM_ARGS, REPO, SAMPLE, chromium, scratch_schema
 
 
+@pytest.fixture(scope="session", autouse=True)
+def suite_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The suite's own cache folder (`XDG_CACHE_HOME`), for every test and every process a test starts: what
+    broadsheet keeps between runs (compiled templates, Babel's answers, Markdown's) goes there, not into the
+    cache of whoever runs the tests. Tests of what is kept make an empty one of their own."""
+    folder = tmp_path_factory.mktemp("cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def repo_project() -> Project:
     """The project at the top of this repository: its settings, templates and sample issue."""

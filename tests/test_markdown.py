@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from broadsheet import markdown
+from broadsheet.burmese import native_digits
 from broadsheet.markdown import Block, Problem, inspect, split_blocks, to_html, to_text, unread_emphasis
 
 # -- split_blocks ------------------------------------------------------------------
@@ -340,3 +346,151 @@ def test_a_run_of_spaces_after_a_bracket_is_inspected_in_linear_time() -> None:
     problems, _ = inspect("See [the report]" + " " * 60_000 + "here](https://example.org/a b).")
     assert time.monotonic() - started < 2
     assert [problem.needle for problem in problems] == []
+
+
+# -- kept between runs ---------------------------------------------------------------
+
+KEPT_TEXTS = [
+    ("A [report](https://example.org/r) with a note[^1], *emphasis* and ဗမာစာ in English.", False),
+    ("- one[^a]\n- two\n\n> quoted[^b]\n\n3. third\n4. fourth[^a]\n\n---\n", False),
+    ("## A heading\n\n<b>raw</b>\n\n    code\n\n| a | b |\n|---|---|\n\n• pasted\n• bullets\n", False),
+    ("[hrw]: https://www.hrw.org/\n\n**စစ်ကောင်စီ**၏ text ~~struck~~ [x] (https://example.org/x) [^zz]", False),
+    ("A note on [a page](https://example.org/a%20b 'Title') and <https://münchen.de/>[^b].", True),
+]
+
+
+def everything(text: str, inline: bool) -> object:
+    """Every answer this module gives for `text`: its checks, and its HTML and text as two pages put them,
+    footnote numbers, digits and the footnotes cited before included."""
+    numbers = {"1": 1, "a": 2, "b": 3}
+    cited = {2}
+    return (
+        inspect(text, inline=inline),
+        split_blocks(text),
+        markdown.structure(text),
+        unread_emphasis(text),
+        to_html(
+            text,
+            numbers,
+            inline=inline,
+            digits=lambda number: native_digits(number, "my"),
+            cited=cited,
+            language="en",
+            digits_language="my",
+        ),
+        sorted(cited),
+        to_html(text, {"1": 9}, inline=inline, language="my"),
+        [(p, p.indent, p.joined) for p in to_text(text, numbers, inline=inline)],
+        to_text(text, numbers, inline=inline, bare=True),
+    )
+
+
+@pytest.fixture
+def markdown_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty cache folder of this test's own; what this process read or worked out before is forgotten."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    markdown.forget()
+    yield tmp_path / "cache" / "broadsheet"
+    markdown.forget()
+
+
+def markdown_it_must_not_be_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse() -> None:
+        raise AssertionError("markdown-it was asked")
+
+    monkeypatch.setattr(markdown, "_parsers", refuse)
+
+
+def worked_out_each_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every text's answers with no cache folder to keep them in (it cannot be made): markdown-it's own."""
+    (tmp_path / "a-file").write_text("")
+    with monkeypatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+        markdown.forget()
+        answers = [everything(text, inline) for text, inline in KEPT_TEXTS]
+        assert not (tmp_path / "a-file").is_dir()
+    markdown.forget()
+    return answers
+
+
+def test_what_is_kept_is_read_back_the_same_without_markdown_it(
+    markdown_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worked_out = worked_out_each_time(tmp_path, monkeypatch)
+    assert [everything(text, inline) for text, inline in KEPT_TEXTS] == worked_out
+    (folder,) = markdown_cache.glob("markdown-*")
+    # Each text's checks and renders, and the inline one's checks as a block too (structure and the rest)
+    assert len(list(folder.iterdir())) == 2 * len(KEPT_TEXTS) + 1
+    markdown.forget()  # as a new process: it has only the files
+    markdown_it_must_not_be_asked(monkeypatch)
+    assert [everything(text, inline) for text, inline in KEPT_TEXTS] == worked_out
+
+
+def test_a_kept_text_takes_each_pages_footnote_numbers(
+    markdown_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "Said twice[^n], and again[^n]; unknown[^x]."
+    assert to_html(text, {"n": 1}, inline=True) == (
+        'Said twice<sup class="fnref"><a href="#fn-1" id="fnref-1">[1]</a></sup>, and again'
+        '<sup class="fnref"><a href="#fn-1">[1]</a></sup>; unknown[^x].'
+    )
+    markdown.forget()
+    markdown_it_must_not_be_asked(monkeypatch)
+    cited = {7}
+    assert to_html(
+        text, {"n": 7, "x": 8}, inline=True, cited=cited, digits=lambda number: native_digits(number, "my")
+    ) == (
+        'Said twice<sup class="fnref"><a href="#fn-7">[၇]</a></sup>, and again'
+        '<sup class="fnref"><a href="#fn-7">[၇]</a></sup>; unknown<sup class="fnref"><a href="#fn-8" id="fnref-8">'
+        "[၈]</a></sup>."
+    )
+    assert cited == {7, 8}
+    assert to_text(text, {"n": 3}, inline=True) == ["Said twice[3], and again[3]; unknown[^x]."]
+    assert to_text(text, {"n": 3}, inline=True, bare=True) == ["Said twice, and again; unknown."]
+
+
+@pytest.mark.parametrize("damage", [b"", b"not msgpack at all", b"\x93\x01\x02\x03", "cut"])
+def test_a_damaged_kept_answer_is_worked_out_again_and_replaced(
+    markdown_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: bytes | str
+) -> None:
+    worked_out = worked_out_each_time(tmp_path, monkeypatch)
+    assert [everything(text, inline) for text, inline in KEPT_TEXTS] == worked_out
+    files = sorted(markdown_cache.glob("markdown-*/*"))
+    whole = {path: path.read_bytes() for path in files}
+    for path in files:
+        path.write_bytes(whole[path][: len(whole[path]) // 2] if damage == "cut" else damage)
+    markdown.forget()
+    assert [everything(text, inline) for text, inline in KEPT_TEXTS] == worked_out
+    assert {path: path.read_bytes() for path in files} == whole
+
+
+def test_kept_answers_are_those_of_the_code_that_worked_them_out(
+    markdown_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another version of this module, or of markdown-it or its plugins, keeps its answers apart."""
+    first = markdown._kept_folder()
+    copy = tmp_path / "markdown.py"
+    copy.write_text("# this module, changed\n")
+    monkeypatch.setattr(markdown, "__file__", str(copy))
+    markdown.forget()
+    changed = markdown._kept_folder()
+    copy.write_text("# this module, changed again\n")
+    markdown.forget()
+    assert len({first, changed, markdown._kept_folder()}) == 3
+    monkeypatch.undo()
+
+    upgraded = tmp_path / "__init__.py"
+    upgraded.write_text('__version__ = "99.0.0"\n')
+    found = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> importlib.machinery.ModuleSpec | None:
+        if name == "markdown_it":
+            return importlib.machinery.ModuleSpec(name, None, origin=str(upgraded))
+        return found(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    markdown.forget()
+    assert markdown._kept_folder() not in (first, None)
+    monkeypatch.undo()
+    markdown.forget()
+    assert markdown._kept_folder() == first

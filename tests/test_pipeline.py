@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -96,6 +97,37 @@ def test_build_send_preview_and_site_report_the_same_diagnostics(
     assert list(build_site(warned_project).diagnostics) == [
         d for d in built if "(email_max_html_kb)" not in d.message
     ]
+
+
+def test_a_build_of_an_issue_read_before_loads_no_markdown_it(
+    sample_project: Project, tmp_path: Path
+) -> None:
+    """Markdown's answers for the issue's paragraphs, footnotes and translations are kept by the first build (or
+    check, or preview): the next one, in a new process, writes the same files without loading markdown-it."""
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    loaded, built = {}, {}
+    for run in ("first", "next"):
+        code = (
+            "import sys\n"
+            "from broadsheet.cli import main\n"
+            f"main(['build', '{ISSUE}', '-o', {str(tmp_path / run)!r}], standalone_mode=False)\n"
+            "print(sorted(m for m in ('markdown_it', 'mdit_py_plugins') if m in sys.modules))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=sample_project.root,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        loaded[run] = done.stdout.splitlines()[-1]
+        built[run] = {
+            path.relative_to(tmp_path / run): path.read_bytes() for path in (tmp_path / run).rglob("email.*")
+        }
+    assert loaded == {"first": "['markdown_it', 'mdit_py_plugins']", "next": "[]"}
+    assert len(built["first"]) == 4  # English and Burmese, HTML and text
+    assert built["next"] == built["first"]
 
 
 def test_an_edition_in_the_source_language_loads_no_catalog_code(

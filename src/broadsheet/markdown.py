@@ -2,58 +2,76 @@
 
 CommonMark through markdown-it-py with raw HTML off; footnote references
 (`[^1]`) through mdit-py-plugins, their texts coming from the issue's
-`footnotes:` mapping rather than from the Markdown.
+`footnotes:` mapping rather than from the Markdown. What a text makes is kept
+in the cache folder (see `_checked`), so that a run meeting a text read before
+loads no markdown-it.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 import msgspec
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
-from markdown_it.helpers import parseLinkDestination
-from markdown_it.token import Token
 from markupsafe import escape
-from mdit_py_plugins.footnote import footnote_plugin
 
-from . import burmese
+from . import burmese, schema
+from .curate import urls
 from .curate.urls import tracking_warning
 from .errors import Severity
+from .files import keep, kept
 from .schema import has_invisible, language_tag, pasted_end, same_language, url_problem
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 LINK_SCHEMES = ("http", "https", "mailto")
 
 
-def _parser(*, html: bool) -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": html, "typographer": False})
-    md.use(footnote_plugin, inline=False, move_to_end=False, always_match_refs=True)
-    return md
+@functools.cache
+def _parsers() -> tuple[MarkdownIt, MarkdownIt]:
+    """The inspector, which sees everything an editor may write so that check can name it, and the renderer,
+    which has raw HTML off and makes no images, whatever slips past.
 
+    Loaded when first needed: markdown-it's package loads every rule it has, and `logging`, a tenth of a build's
+    start, and a build of a text read before needs none of it (see `_checked`).
+    """
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.footnote import footnote_plugin
 
-# The inspector sees everything an editor may write, so that check can name it;
-# the renderer has raw HTML off and makes no images, whatever slips past.
-_inspector = _parser(html=True)
-_inspector.validateLink = lambda url: True  # type: ignore[method-assign]
-_renderer = _parser(html=False).disable("image")
+    def parser(*, html: bool) -> MarkdownIt:
+        md = MarkdownIt("commonmark", {"html": html, "typographer": False})
+        md.use(footnote_plugin, inline=False, move_to_end=False, always_match_refs=True)
+        return md
+
+    inspector = parser(html=True)
+    inspector.validateLink = lambda url: True  # type: ignore[method-assign]
+    renderer = parser(html=False).disable("image")
+    renderer.add_render_rule("text", _render_text)
+    renderer.add_render_rule("link_open", _render_link_open)
+    renderer.add_render_rule("link_close", _render_link_close)
+    renderer.add_render_rule("footnote_ref", _render_footnote_ref)
+    return inspector, renderer
 
 
 @functools.lru_cache(maxsize=512)
 def _inspected(text: str, inline: bool = False) -> tuple[Token, ...]:
     """The inspector's tokens for `text`; checking, splitting and extracting share one parse."""
-    return tuple(_inspector.parseInline(text, {}) if inline else _inspector.parse(text, {}))
+    inspector = _parsers()[0]
+    return tuple(inspector.parseInline(text, {}) if inline else inspector.parse(text, {}))
 
 
-@functools.lru_cache(maxsize=64)
 def _definitions(text: str) -> tuple[tuple[int, str], ...]:
     """The links defined by name in `text` (`[hrw]: https://www.hrw.org/`), as (line, URL), in order."""
     env: dict[str, Any] = {}
-    _inspector.parse(text, env)
+    _parsers()[0].parse(text, env)
     return tuple(sorted((int(ref["map"][0]), str(ref["href"])) for ref in env.get("references", {}).values()))
 
 
@@ -69,13 +87,15 @@ def link_destination(url: str) -> str:
 def read_destination(text: str, start: int) -> tuple[str, int] | None:
     """The link destination written in `text` at `start` (`a_(b)` or `<a)b>`, escapes undone) and the index
     after it; None where none is."""
+    from markdown_it.helpers import parseLinkDestination
+
     found = parseLinkDestination(text, start, len(text))
     return (found.str, found.pos) if found.ok else None
 
 
 def href(destination: str) -> str:
     """What a link to `destination` (escapes undone) links to: a few characters percent-encoded, as the renderer does."""
-    return str(_inspector.normalizeLink(destination))
+    return str(_parsers()[0].normalizeLink(destination))
 
 
 class Problem(msgspec.Struct, frozen=True):
@@ -143,6 +163,28 @@ class Block(msgspec.Struct, frozen=True):
 
 def split_blocks(text: str) -> list[Block]:
     """The top-level blocks (paragraphs, lists, quotes...) of `text`, as written."""
+    return list(_checked(text, False).blocks)
+
+
+def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tuple[str, int]]]:
+    """Problems in `text`, and its footnote references as (label, line) in order."""
+    checked = _checked(text, inline)
+    return list(checked.problems), list(checked.refs)
+
+
+def unread_emphasis(text: str) -> list[str]:
+    """The emphasis marks of `text` that Markdown shows as written (see `_UNREAD_EMPHASIS`), in order."""
+    return list(_checked(text, False).unread)
+
+
+def structure(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """What a translation of `text` must keep: link URLs (an image's too), footnote labels, inline markup, and
+    the blocks its lines make (headings, lists, quotes)."""
+    checked = _checked(text, False)
+    return Counter(checked.links), Counter(checked.footnotes), Counter(checked.markup)
+
+
+def _blocks(text: str) -> list[Block]:
     lines = text.splitlines()
     blocks = []
     for token in _inspected(text):
@@ -154,8 +196,7 @@ def split_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def inspect(text: str, *, inline: bool = False) -> tuple[list[Problem], list[tuple[str, int]]]:
-    """Problems in `text`, and its footnote references as (label, line) in order."""
+def _inspect(text: str, inline: bool) -> tuple[list[Problem], list[tuple[str, int]]]:
     problems: list[Problem] = []
     refs: list[tuple[str, int]] = []
     tokens = _inspected(text, inline)
@@ -269,8 +310,7 @@ def _unread_link_message(found: re.Match[str]) -> str:
     )
 
 
-def unread_emphasis(text: str) -> list[str]:
-    """The emphasis marks of `text` that Markdown shows as written (see `_UNREAD_EMPHASIS`), in order."""
+def _unread(text: str) -> list[str]:
     return [
         found.group()
         for token in _inspected(text)
@@ -312,36 +352,48 @@ def _render_link_close(self: Any, tokens: Sequence[Token], idx: int, options: An
 
 
 def _render_footnote_ref(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    number = env["numbers"].get(tokens[idx].meta["label"])
+    return _footnote_mark(tokens[idx].meta["label"])
+
+
+def _footnote_mark(label: str) -> str:
+    """Where a footnote is referred to, in HTML or text kept for any page: its number, its digits and whether it
+    was cited before are the page's, filled in by `_FOOTNOTE_MARK` (Markdown turns every NUL into U+FFFD, so a
+    NUL is never anything else)."""
+    return f"\0{label}\0"
+
+
+_FOOTNOTE_MARK = re.compile("\0([^\0]*)\0")
+
+
+def _footnote_html(
+    label: str, numbers: Mapping[str, int], digits: Callable[[str], str], cited: set[int], lang: str
+) -> str:
+    number = numbers.get(label)
     if number is None:
-        return str(escape(f"[^{tokens[idx].meta['label']}]"))
-    shown = escape(env["digits"](str(number)))
-    cited = env["cited"]
+        return str(escape(f"[^{label}]"))
+    shown = escape(digits(str(number)))
     # An id names one element: a footnote cited twice has it at its first reference only.
     anchor = "" if number in cited else f' id="fnref-{number}"'
     cited.add(number)
-    lang = f' lang="{env["digits_lang"]}"' if env["digits_lang"] else ""
+    lang = f' lang="{lang}"' if lang else ""
     return f'<sup class="fnref"{lang}><a href="#fn-{number}"{anchor}>[{shown}]</a></sup>'
 
 
 def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    from markdown_it.common.utils import escapeHtml
+
     text = escapeHtml(tokens[idx].content)
     # Burmese in another language's text gets the Myanmar fonts and line height ([lang="my"] in the templates):
     # in the Latin stack, at 1.6, its stacked marks are clipped and its lines collide.
     return burmese.MYANMAR_RUN.sub(r'<span lang="my">\g<0></span>', text) if env.get("mark_burmese") else text
 
 
-_renderer.add_render_rule("text", _render_text)
-_renderer.add_render_rule("link_open", _render_link_open)
-_renderer.add_render_rule("link_close", _render_link_close)
-_renderer.add_render_rule("footnote_ref", _render_footnote_ref)
-
-
 @functools.lru_cache(maxsize=512)
 def _rendered_tokens(text: str, inline: bool = False) -> tuple[Token, ...]:
     """The renderer's tokens for `text`, read (never changed) by `to_html` and `to_text`: an email's HTML,
     reading time, preheader and text part each take the same paragraphs."""
-    return tuple(_renderer.parseInline(text, {}) if inline else _renderer.parse(text, {}))
+    renderer = _parsers()[1]
+    return tuple(renderer.parseInline(text, {}) if inline else renderer.parse(text, {}))
 
 
 def _same(digits: str) -> str:
@@ -368,16 +420,20 @@ def to_html(
     the page): this call adds those it refers to.
     """
     other = bool(language and digits_language) and not same_language(language, digits_language)
-    env = {
-        "numbers": numbers,
-        "digits": digits,
-        "digits_lang": language_tag(digits_language) if other else "",
-        "cited": set() if cited is None else cited,
-        "mark_burmese": bool(language) and language.split("_")[0] != "my",
-    }
-    # The tokens `to_text` reads too: a parse depends on the text alone (the footnote plugin keeps what it finds
-    # in an environment of its own), so each paragraph is parsed once for both parts.
-    html: str = _renderer.renderer.render(_rendered_tokens(text, inline), _renderer.options, env)
+    lang = language_tag(digits_language) if other else ""
+    rendered = _rendered(text, inline)
+    html = rendered.marked_html if language and language.split("_")[0] != "my" else rendered.html
+    if "\0" not in html:
+        return html
+    cited = set() if cited is None else cited
+    return _FOOTNOTE_MARK.sub(lambda found: _footnote_html(found[1], numbers, digits, cited, lang), html)
+
+
+def _html(text: str, inline: bool, *, mark_burmese: bool) -> str:
+    renderer = _parsers()[1]
+    html: str = renderer.renderer.render(
+        _rendered_tokens(text, inline), renderer.options, {"mark_burmese": mark_burmese}
+    )
     return html
 
 
@@ -411,8 +467,23 @@ def to_text(
     prefixed the way plain-text mail writes them (`- `, `2. `, `> `), its `indent` the
     prefix of its later lines: a wrapped item's lines start under its text, a quote's with `> `.
     """
+    rendered = _rendered(text, inline)
+    paragraphs = []
+    for written, indent, joined in rendered.bare if bare else rendered.text:
+        if "\0" in written:
+            written = _FOOTNOTE_MARK.sub(
+                lambda found: (
+                    f"[{digits(str(numbers[found[1]]))}]" if found[1] in numbers else f"[^{found[1]}]"
+                ),
+                written,
+            )
+        paragraphs.append(TextParagraph(written, indent, joined))
+    return paragraphs
+
+
+def _text(text: str, inline: bool, *, bare: bool) -> list[tuple[str, str, bool]]:
     tokens = _rendered_tokens(text, inline)
-    paragraphs: list[TextParagraph] = []
+    paragraphs: list[tuple[str, str, bool]] = []
     prefixes: list[str] = []  # one for each open quote ("> ") and list (its item's marker)
     counters: list[int] = []  # the next number of each open ordered list
     # The items of one tight list, nested ones too, follow each other without a blank line: `lists` counts the
@@ -438,7 +509,7 @@ def to_text(
             prefixes.append("> ")
         elif token.type in ("inline", "fence", "code_block"):
             content = (
-                _inline_text(token.children or [], numbers, digits, bare=bare)
+                _inline_text(token.children or [], bare=bare)
                 if token.type == "inline"
                 else token.content.rstrip("\n")
             )
@@ -446,17 +517,15 @@ def to_text(
             following = [p if p == "> " else " " * len(p) for p in prefixes]
             joined = tight and last_tight == lists
             marks = "" if bare else "".join(prefixes)  # an inbox preview is one line: no item marks
-            paragraphs.append(TextParagraph(marks + content, "".join(following), joined))
+            paragraphs.append((marks + content, "".join(following), joined))
             prefixes = following
             last_tight = lists if tight else -1
         elif token.type == "hr":
-            paragraphs.append(TextParagraph("* * *"))
+            paragraphs.append(("* * *", "", False))
     return paragraphs
 
 
-def _inline_text(
-    children: Sequence[Token], numbers: Mapping[str, int], digits: Callable[[str], str], *, bare: bool
-) -> str:
+def _inline_text(children: Sequence[Token], *, bare: bool) -> str:
     out: list[str] = []
     href_stack: list[tuple[str, int]] = []
     for child in children:
@@ -474,7 +543,7 @@ def _inline_text(
             shown = href.removeprefix("mailto:")
             if url_problem(href, LINK_SCHEMES):
                 continue
-            if label in (href, shown, str(_inspector.normalizeLinkText(href))):
+            if label in (href, shown, str(_parsers()[0].normalizeLinkText(href))):
                 # A link showing its own address (`<https://münchen.de/>`, `<https://example.org/a%20b>`), which
                 # Markdown shows decoded: given once, as linked. Decoded, it may hold a space, or Burmese that
                 # the text is wrapped inside, and a reader's mail program would follow it no further.
@@ -482,8 +551,7 @@ def _inline_text(
             elif not bare:
                 out.append(f" ({shown})")
         elif child.type == "footnote_ref" and not bare:
-            label = child.meta["label"]
-            out.append(f"[{digits(str(numbers[label]))}]" if label in numbers else f"[^{label}]")
+            out.append(_footnote_mark(child.meta["label"]))
     return "".join(out)
 
 
@@ -498,9 +566,7 @@ _BLOCK_MARKUP = {
 }
 
 
-def structure(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
-    """What a translation of `text` must keep: link URLs (an image's too), footnote labels, inline markup, and
-    the blocks its lines make (headings, lists, quotes)."""
+def _structure(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
     links: Counter[str] = Counter()
     refs: Counter[str] = Counter()
     markup: Counter[str] = Counter()
@@ -517,3 +583,123 @@ def structure(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
             elif child.type in ("em_open", "strong_open", "code_inline"):
                 markup[child.type.removesuffix("_open")] += 1
     return links, refs, markup
+
+
+# What every command asks of a text, kept between runs. A build's texts are this week's paragraphs, footnotes and
+# translations, each read before by `check`, the preview or the last build; what is asked of them depends on the
+# text alone (footnote numbers, which are the page's, are filled in after), so it is worked out once, by the
+# inspector's parse or the renderer's, and kept in the cache folder, where the next run finds it without
+# loading markdown-it at all.
+
+
+class _Checked(msgspec.Struct, frozen=True, array_like=True):
+    """What the inspector's parse of a text says: `inspect`'s problems and references and, for a text that is
+    not inline, `split_blocks`, `unread_emphasis` and `structure` (links, footnotes, markup)."""
+
+    problems: list[Problem]
+    refs: list[tuple[str, int]]
+    blocks: list[Block]
+    unread: list[str]
+    links: dict[str, int]
+    footnotes: dict[str, int]
+    markup: dict[str, int]
+
+
+class _Rendered(msgspec.Struct, frozen=True, array_like=True):
+    """What the renderer's parse of a text makes: its HTML, the same with Burmese marked (for a page in another
+    language), and its text part's paragraphs, whole and bare, each as (text, indent, joined); footnote
+    references are `_footnote_mark`s."""
+
+    html: str
+    marked_html: str
+    text: list[tuple[str, str, bool]]
+    bare: list[tuple[str, str, bool]]
+
+
+@functools.lru_cache(maxsize=2048)
+def _checked(text: str, inline: bool) -> _Checked:
+    def worked_out() -> _Checked:
+        problems, refs = _inspect(text, inline)
+        if inline:
+            return _Checked(problems, refs, [], [], {}, {}, {})
+        links, footnotes, markup = _structure(text)
+        return _Checked(problems, refs, _blocks(text), _unread(text), links, footnotes, markup)
+
+    return _kept_or(worked_out, "checked", text, inline, _CHECKED)
+
+
+@functools.lru_cache(maxsize=2048)
+def _rendered(text: str, inline: bool) -> _Rendered:
+    def worked_out() -> _Rendered:
+        return _Rendered(
+            _html(text, inline, mark_burmese=False),
+            _html(text, inline, mark_burmese=True),
+            _text(text, inline, bare=False),
+            _text(text, inline, bare=True),
+        )
+
+    return _kept_or(worked_out, "rendered", text, inline, _RENDERED)
+
+
+def forget() -> None:
+    """Forget what this process has read or worked out, as a new process would (for tests)."""
+    for cached in (_checked, _rendered, _inspected, _rendered_tokens, _kept_folder):
+        cached.cache_clear()
+
+
+_CHECKED = msgspec.msgpack.Decoder(_Checked)
+_RENDERED = msgspec.msgpack.Decoder(_Rendered)
+_Record = TypeVar("_Record", _Checked, _Rendered)
+_KEPT_FORMAT = 1
+"""The layout of what is kept, in its folder's name: a change to `_Checked` or `_Rendered` gets a new number."""
+
+
+def _kept_or(
+    work_out: Callable[[], _Record],
+    kind: str,
+    text: str,
+    inline: bool,
+    decoder: msgspec.msgpack.Decoder[_Record],
+) -> _Record:
+    """What `work_out` gives for `text`, read from the cache folder when it was kept there; worked out and kept
+    when it was not, or cannot be read."""
+    folder = _kept_folder()
+    if folder is None:
+        return work_out()
+    key = hashlib.sha256(f"{kind}\0{inline:d}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    name = f"{folder}/{key}.msgpack"
+    data = kept(name)
+    if data is not None:
+        try:
+            return decoder.decode(data)
+        except msgspec.DecodeError:
+            pass  # damaged, or written otherwise: worked out again, and replaced
+    found = work_out()
+    keep(name, msgspec.msgpack.encode(found))
+    return found
+
+
+@functools.cache
+def _kept_folder() -> str | None:
+    """`markdown-<format>-<stamp>`, the stamp naming the code that works the answers out: this module and the
+    ones it asks (their files' sizes and times), and markdown-it and its plugins (their versions, read from
+    their packages' first file, which holds them, without importing them). None when markdown-it is nowhere."""
+    import importlib.util
+
+    stamp = hashlib.sha256()
+    for module in (__file__, schema.__file__, urls.__file__, burmese.__file__):
+        try:
+            found = os.stat(module or "")
+        except OSError:
+            return None
+        stamp.update(f"{found.st_size}:{found.st_mtime_ns}\n".encode())
+    for package in ("markdown_it", "mdit_py_plugins"):
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            return None
+        try:
+            with open(spec.origin, "rb") as first:
+                stamp.update(first.read())
+        except OSError:
+            return None
+    return f"markdown-{_KEPT_FORMAT}-{stamp.hexdigest()[:16]}"
