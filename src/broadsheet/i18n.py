@@ -14,7 +14,6 @@ import functools
 import gettext
 import hashlib
 import inspect
-import logging
 import os
 import re
 import threading
@@ -42,7 +41,14 @@ if TYPE_CHECKING:
 INTERFACE = "messages"
 NAMES = "names"
 
-log = logging.getLogger("broadsheet.i18n")
+
+def _warn(message: str, *args: object) -> None:
+    """`message` as a warning of the `broadsheet.i18n` logger. `logging` is imported when there is one to
+    give: its import is a millisecond or two of every build's start, and a build whose translations all work
+    gives none."""
+    import logging
+
+    logging.getLogger("broadsheet.i18n").warning(message, *args)
 
 
 # -- Where catalogs are ------------------------------------------------------------
@@ -497,7 +503,7 @@ def _report_once(key: tuple[object, ...], message: str) -> None:
         if key in _reported:
             return
         _reported.add(key)
-    log.warning(message)
+    _warn(message)
 
 
 _reported: set[tuple[object, ...]] = set()
@@ -641,7 +647,7 @@ class Translations(gettext.NullTranslations):
             self._reported.add(message)
         line = self._lines.get(message)
         where = f"{self.display}:{line}" if line else self.display
-        log.warning(
+        _warn(
             "%s: warning: msgstr: the translation of %r cannot be formatted (%s: %s); English shown",
             where,
             message,

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-import traceback
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 from functools import cached_property
 from gettext import NullTranslations
 from pathlib import Path
@@ -121,13 +119,16 @@ def reading_units(text: str) -> int:
 
 def reading_minutes(issue: Issue, settings: Settings) -> int:
     """Minutes to read the editorial and footnotes, each text at the reading rate of its own language."""
-    minutes = Fraction(0)
     texts = [(p.lang, markdown.to_text(p.markdown, {})) for p in issue.paragraphs]
     texts += [(n.lang, markdown.to_text(n.markdown, {}, inline=True)) for n in issue.footnotes]
-    for lang, parts in texts:
-        rate = settings.language(lang or issue.locale).reading_rate
-        minutes += Fraction(sum(reading_units(part) for part in parts), rate)
-    return max(1, math.ceil(minutes))
+    read = [
+        (sum(reading_units(part) for part in parts), settings.language(lang or issue.locale).reading_rate)
+        for lang, parts in texts
+    ]
+    # Each text's units over its language's rate, summed exactly: over one denominator, every rate's multiple.
+    common = math.lcm(*(rate for _, rate in read))
+    units = sum(count * (common // rate) for count, rate in read)
+    return max(1, -(-units // common))
 
 
 def fair_shares(sizes: Sequence[int], total: int) -> list[int]:
@@ -231,7 +232,10 @@ class Renderer:
                 [Diagnostic(str(templates / name), 0, 0, "", f"template uses an unknown name: {exc.message}")]
             ) from None
         except i18n.MessageFormatError as exc:
-            # Jinja2 maps the traceback's frames to the template lines that raised.
+            # Jinja2 maps the traceback's frames to the template lines that raised. (`traceback` is imported
+            # here, where a template has gone wrong: every build's start paid for it.)
+            import traceback
+
             lines = [
                 (frame.filename, frame.lineno or 0)
                 for frame in traceback.extract_tb(exc.__traceback__)
