@@ -45,8 +45,10 @@ MYANMAR: Final = "\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f"
 MYANMAR_CHAR: Final = re.compile(f"[{MYANMAR}]")
 _ENCODED_APART: Final = re.compile("[\u1000-\u103f\u1050-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f]")
 """A Myanmar character that Zawgyi and Unicode may write otherwise: any but the digits and punctuation."""
-MYANMAR_RUN: Final = re.compile(f"[{MYANMAR}](?:[{MYANMAR}\u200b-\u200d ]*[{MYANMAR}])?")
-"""A stretch of Myanmar text, the spaces between its phrases included: what text in another language marks `lang="my"`."""
+MYANMAR_RUN: Final = f"[{MYANMAR}](?:[{MYANMAR}\u200b-\u200d ]*[{MYANMAR}])?"
+"""A stretch of Myanmar text, the spaces between its phrases included: what text in another language marks `lang="my"`.
+(A pattern's text, compiled by `re` where it is first used: only Markdown's renderer uses it, for a text it has
+not kept.)"""
 
 # Zero-width space and joiners belong to the Myanmar text they sit in, so a ZWSP that an author
 # put between two Burmese words stays at the end of a line instead of starting the next one.

@@ -126,16 +126,15 @@ _EMPHASIS = (
     "space or punctuation, and never takes '_' inside a word; end it before the punctuation (**စစ်ကောင်စီ**၏), or "
     "use '*' for '_'"
 )
+# The patterns below are written as text, compiled by `re` (and kept in its cache) when a text is first worked out:
+# compiling them took a build's start a millisecond, and a build of texts kept before works none out.
 # What is left of emphasis CommonMark did not read: `**` anywhere, or `*` or `_` touching Myanmar text.
-_UNREAD_EMPHASIS = re.compile(rf"\*\*|__|(?<=[{burmese.MYANMAR}])[*_]+|[*_]+(?=[{burmese.MYANMAR}])")
+_UNREAD_EMPHASIS = rf"\*\*|__|(?<=[{burmese.MYANMAR}])[*_]+|[*_]+(?=[{burmese.MYANMAR}])"
 _BULLET = (
     "{!r} starting a line does not make a list item in Markdown: the lines are joined into one paragraph, "
     "bullets and all; start each item on its own line with '- ' (or '1. ' for a numbered list)"
 )
-_BULLET_LINE = re.compile(
-    "^[ \t]*([\u2022\u2023\u2043\u2219\u25aa\u25cf\u25e6\u25cb\u25a0\u25a1\u27a2\u27a4\uf0a7\uf0b7\u00b7])[ \t\u00a0]",
-    re.M,
-)
+_BULLET_LINE = "(?m)^[ \t]*([\u2022\u2023\u2043\u2219\u25aa\u25cf\u25e6\u25cb\u25a0\u25a1\u27a2\u27a4\uf0a7\uf0b7\u00b7])[ \t\u00a0]"
 """A line starting with a bullet that a word processor or Google Docs writes when its list is pasted as text
 (U+F0B7 and U+F0A7 are Word's Symbol-font bullets)."""
 _DEFINITION = (
@@ -146,12 +145,10 @@ _TITLE = (
     "the link's title {!r}, written after its address, is not shown in the email; put it in the link's text or "
     "after the link, or delete it"
 )
-_UNREAD_LINK = re.compile(
-    r"\[[^\[\]\n]+\](?P<gap>[ \t]*(?:\n[ \t]*)?)\((?P<url>(?:https?:|mailto:|www\.)[^()\n]*)\)"
-)
+_UNREAD_LINK = r"\[[^\[\]\n]+\](?P<gap>[ \t]*(?:\n[ \t]*)?)\((?P<url>(?:https?:|mailto:|www\.)[^()\n]*)\)"
 """A link Markdown shows as written, `[text] (url)` or a URL holding a space. (Its gap is read one way only:
 written `[ \t]*\n?[ \t]*`, a run of spaces after a `]` and no `(` took a second for 20,000.)"""
-_TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+_TABLE_RULE = r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$"
 
 
 class Block(msgspec.Struct, frozen=True):
@@ -228,7 +225,7 @@ def _inspect(text: str, inline: bool) -> tuple[list[Problem], list[tuple[str, in
         elif token.type == "inline" and token.map and _is_table(token.content):
             problems.append(Problem(line, "|", _TABLE, Severity.WARNING))
         elif token.type == "inline" and token.map and "\n" in token.content:
-            bullet = _BULLET_LINE.search(token.content)
+            bullet = re.search(_BULLET_LINE, token.content)
             if bullet:
                 here = line + token.content.count("\n", 0, bullet.start())
                 problems.append(
@@ -266,7 +263,7 @@ def _inspect(text: str, inline: bool) -> tuple[list[Problem], list[tuple[str, in
             elif (
                 child.type == "text"
                 and "](" in child.content.replace("] (", "](")
-                and (unread_link := _UNREAD_LINK.search(child.content))
+                and (unread_link := re.search(_UNREAD_LINK, child.content))
             ):
                 problems.append(
                     Problem(
@@ -282,7 +279,7 @@ def _inspect(text: str, inline: bool) -> tuple[list[Problem], list[tuple[str, in
                 child.type == "text"
                 # Most text holds neither mark, and the pattern's look-behind is tried at every character.
                 and ("*" in child.content or "_" in child.content)
-                and (unread := _UNREAD_EMPHASIS.search(child.content))
+                and (unread := re.search(_UNREAD_EMPHASIS, child.content))
             ):
                 problems.append(
                     Problem(here, unread.group(), unread_emphasis_message(unread.group()), Severity.WARNING)
@@ -316,7 +313,7 @@ def _unread(text: str) -> list[str]:
         for token in _inspected(text)
         for child in token.children or []
         if child.type == "text"
-        for found in _UNREAD_EMPHASIS.finditer(child.content)
+        for found in re.finditer(_UNREAD_EMPHASIS, child.content)
     ]
 
 
@@ -328,7 +325,7 @@ def unread_emphasis_message(mark: str) -> str:
 def _is_table(paragraph: str) -> bool:
     """Whether a paragraph is a table as GitHub writes one: a row of cells over a rule of dashes and pipes."""
     lines = paragraph.split("\n")
-    return len(lines) >= 2 and "|" in lines[0] and "|" in lines[1] and bool(_TABLE_RULE.match(lines[1]))
+    return len(lines) >= 2 and "|" in lines[0] and "|" in lines[1] and bool(re.match(_TABLE_RULE, lines[1]))
 
 
 def _html_message(html: str) -> str:
@@ -385,7 +382,11 @@ def _render_text(self: Any, tokens: Sequence[Token], idx: int, options: Any, env
     text = escapeHtml(tokens[idx].content)
     # Burmese in another language's text gets the Myanmar fonts and line height ([lang="my"] in the templates):
     # in the Latin stack, at 1.6, its stacked marks are clipped and its lines collide.
-    return burmese.MYANMAR_RUN.sub(r'<span lang="my">\g<0></span>', text) if env.get("mark_burmese") else text
+    return (
+        re.sub(burmese.MYANMAR_RUN, r'<span lang="my">\g<0></span>', text)
+        if env.get("mark_burmese")
+        else text
+    )
 
 
 @functools.lru_cache(maxsize=512)
