@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+LINE_BREAKS = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
 """What breaks a line, or is no text at all: C0 and C1 control characters and Unicode's line and paragraph
 separators. A diagnostic shows each as an escape, a name may hold none."""
 
@@ -46,7 +46,7 @@ class Diagnostic(msgspec.Struct, frozen=True, order=True):
         field = f"{self.field}: " if self.field else ""
         line = f"{where + ': ' if where else ''}{self.severity.value}: {field}{self.message}"
         # One diagnostic, one line, whatever a file's text put in a label or message.
-        return LINE_BREAKS.sub(lambda match: f"\\u{ord(match.group()):04x}", line)
+        return re.sub(LINE_BREAKS, lambda match: f"\\u{ord(match.group()):04x}", line)
 
     @property
     def is_error(self) -> bool:

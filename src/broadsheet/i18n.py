@@ -262,7 +262,7 @@ def _syntax_error(lines: list[str]) -> _Syntax | None:
     return None
 
 
-_CURLY_STRING = re.compile("(?:msg[a-z_]*(?:\\[\\d+\\])?\\s*)?[“”„‟«»\uff02]")
+_CURLY_STRING = "(?:msg[a-z_]*(?:\\[\\d+\\])?\\s*)?[“”„‟«»\uff02]"
 """A line whose string opens with a typographic quote, as a word processor or a phone's keyboard writes it."""
 
 
@@ -272,7 +272,7 @@ def _unreadable(line: str) -> str:
             "a Git merge conflict marker: keep one version of each message between the <<<<<<< and >>>>>>> "
             "lines, and delete the markers"
         )
-    if curly := _CURLY_STRING.match(line):
+    if curly := re.match(_CURLY_STRING, line):
         return (
             f"the string opens with {curly.group()[-1]}, a typographic quote, as a word processor writes it; "
             'a .po string is in straight quotes: msgstr "..."'

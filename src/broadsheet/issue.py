@@ -605,7 +605,7 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-_KEY_AND_VALUE = re.compile(
+_KEY_AND_VALUE = (
     r"(?P<lead>[ \t]*(?:-[ \t]+)*)(?P<key>[\w-]+|\"[^\"\n]*\"|'[^'\n]*')[ \t]*:[ \t]+(?P<value>\S.*?)[ \t]*"
 )
 """A line `key: value` (or `- key: value`), as a title, an organization or a footnote's text is written."""
@@ -635,7 +635,7 @@ def _quote_it(text: str, mark: yaml.Mark, problem: str) -> tuple[int, int, str] 
     lines = text.splitlines()
     if mark.line >= len(lines):
         return None
-    found = _KEY_AND_VALUE.fullmatch(lines[mark.line])
+    found = re.fullmatch(_KEY_AND_VALUE, lines[mark.line])
     if found is None or mark.column < found.start("value"):
         return None
     key, value = found.group("key"), found.group("value")
@@ -721,15 +721,13 @@ def _comment_line_before(text: str, mark: yaml.Mark) -> tuple[int, int, str] | N
         ),
         "",
     )
-    found = _KEY_AND_VALUE.fullmatch(start)
+    found = re.fullmatch(_KEY_AND_VALUE, start)
     if found is None:
         return None
     return number + 1, indent + 1, _comment_line_message(comment.group(1), found.group("key").strip("'\""))
 
 
-_BLOCK_KEY = re.compile(
-    r"(?P<lead>[ ]*)(?:-[ ]+)*(?P<key>[\w-]+|\"[^\"\n]*\"|'[^'\n]*')[ ]*:[ ]+(?P<sign>[|>][-+0-9]*)[ ]*(?:#.*)?"
-)
+_BLOCK_KEY = r"(?P<lead>[ ]*)(?:-[ ]+)*(?P<key>[\w-]+|\"[^\"\n]*\"|'[^'\n]*')[ ]*:[ ]+(?P<sign>[|>][-+0-9]*)[ ]*(?:#.*)?"
 """A line opening a block: `editorial: |`, `summary: >-`."""
 
 
@@ -744,14 +742,18 @@ def _outdented_in_block(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, int,
             continue
         line = lines[number]
         indent = len(line) - len(line.lstrip(" "))
-        if line.lstrip(" ").startswith("- ") or _KEY_AND_VALUE.fullmatch(line) or line.rstrip().endswith(":"):
+        if (
+            line.lstrip(" ").startswith("- ")
+            or re.fullmatch(_KEY_AND_VALUE, line)
+            or line.rstrip().endswith(":")
+        ):
             continue  # a list item or a field: written where it belongs, it may be
         block = None
         for above in range(number - 1, -1, -1):
             if not lines[above].strip():
                 continue
             above_indent = len(lines[above]) - len(lines[above].lstrip(" "))
-            opening = _BLOCK_KEY.fullmatch(lines[above])
+            opening = re.fullmatch(_BLOCK_KEY, lines[above])
             if opening and block is not None and above_indent < block:
                 if indent >= block:
                     break
@@ -903,14 +905,14 @@ _SPACED_REFERENCE = re.compile(r"\[\^([^\]\n]*\s[^\]\n]*)\]")
 """What an editor may take for a footnote reference, its label holding a space: Markdown reads it as text."""
 
 
-_LIGATURES = re.compile("[\ufb00-\ufb06]")
+_LIGATURES = "[\ufb00-\ufb06]"
 """Latin ligatures (ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ) as one character each, which text copied from a PDF carries."""
 _PASTED_CHARACTER = re.compile("[\u00ad\ufb00-\ufb06]")
-_PASTED = re.compile("[\\w\u00ad]*[\u00ad\ufb00-\ufb06][\\w\u00ad]*")
+_PASTED = "[\\w\u00ad]*[\u00ad\ufb00-\ufb06][\\w\u00ad]*"
 """A word holding a soft hyphen or a Latin ligature."""
 _BROKEN_WORD = re.compile(r"(?<![\w-])([^\W\d_]+)-(?:[ \t]+|[ \t]*\n[ \t]*)([^\W\d_]+)")
 """A word broken at the end of a line, its hyphen left before a space or a line break: `humani- tarian`."""
-_LATIN = re.compile("[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]+")
+_LATIN = "[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]+"
 _SUSPENDED_BEFORE = frozenset(("and", "or", "nor", "to", "than", "versus", "vs"))
 """Words that follow a hyphen left hanging on purpose: `pre- and post-war`, `two- to three-year`."""
 
@@ -1242,7 +1244,7 @@ class _Checker:
         url = path[-1] in ("url", "src")
         # Most texts hold neither trace: a search for the characters first spares them `_PASTED`, which tries
         # every place in a long run of letters (a Burmese sentence is one) as the start of a word.
-        for found in _PASTED.finditer(value) if _PASTED_CHARACTER.search(value) else ():
+        for found in re.finditer(_PASTED, value) if _PASTED_CHARACTER.search(value) else ():
             word = found.group()
             if "\u00ad" in word and not url:  # in a URL, an error: an invisible character
                 self.add(
@@ -1253,14 +1255,14 @@ class _Checker:
                     spot=self._place(path, value, found.start(), word),
                     severity=Severity.WARNING,
                 )
-            for ligature in sorted(set(_LIGATURES.findall(word))):
+            for ligature in sorted(set(re.findall(_LIGATURES, word))):
                 letters = unicodedata.normalize("NFKC", ligature)
                 self.add(
                     path,
                     f"{word!r} holds {ligature!r} (U+{ord(ligature):04X}), the ligature of {letters!r} as one "
                     f"character, as text pasted from a PDF does: a search for the word does not find it, and "
                     f"a screen reader may misread it; write {letters!r}: "
-                    f"{_LIGATURES.sub(lambda one: unicodedata.normalize('NFKC', one.group()), word)!r}",
+                    f"{re.sub(_LIGATURES, lambda one: unicodedata.normalize('NFKC', one.group()), word)!r}",
                     spot=self._place(path, value, found.start(), word),
                     severity=Severity.WARNING,
                 )
@@ -1271,7 +1273,7 @@ class _Checker:
             if (
                 second in _SUSPENDED_BEFORE
                 or not second[0].islower()
-                or not (_LATIN.fullmatch(first) and _LATIN.fullmatch(second))
+                or not (re.fullmatch(_LATIN, first) and re.fullmatch(_LATIN, second))
             ):
                 continue  # `pre- and post-war`: the hyphen is the word's; and Burmese breaks no word so
             self.add(

@@ -394,11 +394,9 @@ def _months() -> dict[str, int]:
     return named | {"sept": 9}
 
 
-_NUMBERS = re.compile(r"(\d{1,4})[-/. ](\d{1,2})[-/. ](\d{1,4})")
+_NUMBERS = r"(\d{1,4})[-/. ](\d{1,2})[-/. ](\d{1,4})"
 """A day written in numbers another way: `21/12/2023`, `12/21/2023`, `2023/12/21`, `2023-1-4`, `21.12.2023`."""
-_NAMED = re.compile(
-    r"(?:[a-z]+,?\s+)?(?:(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?|([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?),?\s+(\d{4})"
-)
+_NAMED = r"(?:[a-z]+,?\s+)?(?:(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?|([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?),?\s+(\d{4})"
 """A day written with its month's English name: `21 December 2023`, `Thursday, Dec. 21st, 2023`."""
 
 
@@ -410,7 +408,7 @@ def date_hint(written: str) -> str:
         written.strip().strip("\"'\u201c\u201d\u2018\u2019").lower()
     )  # curly quotes pasted around it are no YAML quotes
     days: list[tuple[int, int, int]] = []
-    if numbers := _NUMBERS.fullmatch(text):
+    if numbers := re.fullmatch(_NUMBERS, text):
         first, second, third = (int(part) for part in numbers.groups())
         if len(numbers.group(1)) == 4:
             days = [(first, second, third)]
@@ -418,7 +416,7 @@ def date_hint(written: str) -> str:
             days = [(third, second, first), (third, first, second)]
     elif len(text) == 8 and text.isdigit():
         days = [(int(text[:4]), int(text[4:6]), int(text[6:]))]
-    elif named := _NAMED.fullmatch(text):
+    elif named := re.fullmatch(_NAMED, text):
         day, month = (named.group(1), named.group(2)) if named.group(1) else (named.group(4), named.group(3))
         if month in _months():
             days = [(int(named.group(5)), _months()[month], int(day))]

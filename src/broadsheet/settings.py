@@ -721,27 +721,27 @@ def _toml_position(message: str, text: str) -> tuple[int, int]:
     return (max(1, len(text.splitlines())), 0) if "at end of document" in message else (0, 0)
 
 
-_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_.-]+|\"[^\"]*\")\s*=")
+_TOML_KEY = r"^\s*([A-Za-z0-9_.-]+|\"[^\"]*\")\s*="
 
 
 def _set_before(text: str, line: int) -> tuple[str, int] | None:
     """The key set on `line` of `text` (with its table: `organization.sender`) and the line of the same table
     where it was first set, if there is one: where tomllib says only "Cannot overwrite a value", at the second."""
     lines = text.splitlines()
-    key = _TOML_KEY.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    key = re.match(_TOML_KEY, lines[line - 1]) if 0 < line <= len(lines) else None
     if key is None:
         return None
     first, table = None, ""
     for number in range(line - 1, 0, -1):
-        if header := _TOML_HEADER.match(lines[number - 1]):
+        if header := re.match(_TOML_HEADER, lines[number - 1]):
             table = f"{header.group(1)}."
             break
-        if (earlier := _TOML_KEY.match(lines[number - 1])) and earlier.group(1) == key.group(1):
+        if (earlier := re.match(_TOML_KEY, lines[number - 1])) and earlier.group(1) == key.group(1):
             first = number
     return (f"{table}{key.group(1)}", first) if first else None
 
 
-_TOML_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_TOML_HEADER = r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$"
 
 
 def _toml_line(text: str, loc: tuple[int | str, ...]) -> int:
@@ -757,7 +757,7 @@ def _toml_line(text: str, loc: tuple[int | str, ...]) -> int:
     headers = [
         (number, tuple(part.strip().strip("\"'") for part in match.group(1).split(".")))
         for number, line in enumerate(lines)
-        if (match := _TOML_HEADER.match(line))
+        if (match := re.match(_TOML_HEADER, line))
     ]
     found, start, end, rest = 0, 0, headers[0][0] if headers else len(lines), loc
     for size in range(len(loc), 0, -1):

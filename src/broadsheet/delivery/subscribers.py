@@ -293,7 +293,7 @@ def _name_and_locale_problems(name: str, locale: str, locales: Sequence[str]) ->
     problems: list[tuple[str, str]] = []
     if len(name) > NAME_LENGTH:
         problems.append(("name", f"Expected at most {NAME_LENGTH} characters but received {len(name)}"))
-    if LINE_BREAKS.search(name):
+    if re.search(LINE_BREAKS, name):
         problems.append(
             ("name", f"Expected a name on one line, without control characters, but received: {name!r}")
         )
