@@ -1740,6 +1740,21 @@ def test_web_page_whose_template_message_cannot_be_formatted_answers_and_logs_wh
     ]
 
 
+def test_the_header_warnings_of_a_shared_catalog_follow_its_content_in_one_process(
+    sample_project: Project, cli
+) -> None:
+    """They are worked out once for each content a catalog has (`site` asks them for every issue): a header
+    mended, or spoilt again, between two checks in one process is seen as it is now."""
+    path = catalogs.catalog_path(sample_project, "my", "messages")
+    good = path.read_text(encoding="utf-8")
+    bad = good.replace("nplurals=1; plural=0;", "nplurals=2; plural=(n != 1);")
+    said = []
+    for text in (good, bad, bad, good, bad):
+        path.write_text(text, encoding="utf-8")
+        said.append("Plural-Forms" in cli("check", SAMPLE_ISSUE, cwd=sample_project.root).stderr)
+    assert said == [False, True, True, False, True]
+
+
 def test_a_plural_forms_header_that_miscounts_the_language_s_forms_is_a_warning_at_its_line(
     sample_project: Project, cli
 ) -> None:

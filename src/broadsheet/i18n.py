@@ -469,7 +469,7 @@ class Loaded(msgspec.Struct, frozen=True):
         return msgid_line
 
 
-_loaded: dict[tuple[Path, str], tuple[bytes, Loaded | InvalidInput]] = {}
+_loaded: dict[tuple[str, str], tuple[bytes, Loaded | InvalidInput]] = {}
 _loaded_lock = threading.Lock()
 
 
@@ -482,7 +482,9 @@ def load_catalog(path: Path, display: str | None = None) -> Loaded:
     display = display or str(path)
     raw = _read(path, display)
     digest = hashlib.blake2b(raw, digest_size=16).digest()
-    key = (path.resolve(), display)
+    # The path as given, made absolute without asking the file system (`resolve` was a tenth of `site`'s catalog
+    # reading): two spellings of one file are each parsed once, which costs time, never a wrong answer.
+    key = (os.path.abspath(path), display)
     with _loaded_lock:
         cached = _loaded.get(key)
     if cached is None or cached[0] != digest:
