@@ -341,3 +341,34 @@ def test_answers_of_their_own_are_each_recorded_on_their_row_however_many(store:
     assert recorded == {
         entry_id: (delivery.outcome.value, delivery.detail) for entry_id, delivery in answers.items()
     }
+
+
+def test_a_hand_over_and_its_answers_write_their_times_as_every_other_write_does(store: Engine) -> None:
+    # The hand-over's statements go to the database's driver directly (SQLAlchemy's work on each execution cost
+    # the writer more than the database's): their parameters are processed as SQLAlchemy's own writes are.
+    add_subscribers(store, 60)
+    ledger = SendLedger(store, ISSUE)
+    ledger.start()
+    ledger.record(["en", "my"])
+    before = utcnow()
+    with store.begin() as connection:
+        claimed = ledger.claim(connection, "en", 1000)
+        marked = ledger.hand_over(connection, [row.entry_id for row in claimed])
+    with store.begin() as connection:
+        ledger.settle(
+            connection, [(row.entry_id, Delivery("", Outcome.SENT, f"{row.entry_id}")) for row in claimed]
+        )
+    after = utcnow()
+    ledger.finish()
+
+    assert marked == {row.entry_id for row in claimed}
+    with Session(store) as session:
+        entries = session.scalars(select(LedgerEntry).where(LedgerEntry.locale == "en")).all()
+    assert len(entries) == 30
+    for entry in entries:
+        assert (entry.state, entry.detail, entry.attempts) == ("sent", str(entry.id), 1)
+        assert before <= entry.updated_at <= after
+    if store.dialect.name == "sqlite":
+        with store.connect() as connection:
+            written = connection.exec_driver_sql("SELECT created_at, updated_at FROM ledger").all()
+        assert {len(created) for created, _ in written} == {len(updated) for _, updated in written}

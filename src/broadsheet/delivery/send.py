@@ -365,8 +365,10 @@ class _Clearance:
         return self._positions
 
 
-CLAIM_AT_LEAST = 200
-"""Rows claimed at a time (more when the channels take more at once): a claim is a transaction of its own."""
+CLAIM_AT_LEAST = 1000
+"""Rows claimed at a time (more when the channels take more at once): a claim is a transaction of its own, and
+its two statements cost the ledger's writer about 2 ms of Python (SQLAlchemy's) whatever their size: claims of 200
+were 11 of the 26 µs a row that claiming took, claims of 1000 are 2 of 17."""
 
 REPORT_EVERY = 0.25
 """Seconds between progress reports: an SMTP send settles hundreds of copies a second."""

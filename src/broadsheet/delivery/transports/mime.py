@@ -234,6 +234,8 @@ _QP_TABLE = [
     quoprimime.quote(chr(octet)) if quoprimime.body_check(octet) else chr(octet) for octet in range(256)
 ]
 """Byte (as a latin-1 character) -> its quoted-printable form in a body."""
+_QP_LITERAL = bytes(octet for octet in range(256) if not quoprimime.body_check(octet))
+"""The bytes that a quoted-printable body writes as they are: printable ASCII but `=`, space and tab."""
 _PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+"
 )
@@ -586,7 +588,12 @@ def _base64_lines(data: bytes) -> bytes:
 
 def _quote(text: str) -> bytes:
     """`text` in UTF-8 with every byte that quoted-printable escapes escaped, before the line is cut."""
-    return text.encode("utf-8").decode("latin-1").translate(_QP_TABLE).encode("ascii")
+    encoded = text.encode("utf-8")
+    if not encoded.translate(None, _QP_LITERAL).strip(b"="):
+        # Printable ASCII with `=` the one byte to escape, as a link's query: translating the text looks each
+        # character up in a list, 5 µs for a link of 110 characters, where this takes 0.6.
+        return encoded.replace(b"=", b"=3D")
+    return encoded.decode("latin-1").translate(_QP_TABLE).encode("ascii")
 
 
 def _interleave(fixed: list[str], inserted: list[str]) -> Iterator[str]:
