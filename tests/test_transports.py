@@ -14,6 +14,7 @@ import re
 import signal
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -428,6 +429,22 @@ def test_outbox_hands_a_large_sends_batches_to_writer_processes_that_write_the_s
     finally:
         transport.close()
     assert writer_processes(tmp_path / "writers") == []
+
+
+def test_an_outbox_whose_writers_cannot_start_writes_every_batch_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+    transport = OutboxTransport(tmp_path / "outbox", writers=2)
+    batches = [edition(subscriber(f"r{n}@example.com", n)) for n in range(IN_PROCESS_BATCHES + 3)]
+    try:
+        for batch in batches:
+            assert [d.outcome for d in transport.send(batch)] == [Outcome.SENT]
+    finally:
+        transport.close()
+    assert transport.writers == 0
+    written = sorted(p.name for p in (tmp_path / "outbox" / "2023-12-21" / "my").iterdir())
+    assert written == sorted(f"r{n}@example.com.eml" for n in range(len(batches)))
 
 
 def outbox_with_a_writer(path: Path) -> OutboxTransport:

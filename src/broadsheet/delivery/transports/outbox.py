@@ -94,7 +94,13 @@ class OutboxTransport:
             self._written_here += here
         if here:
             return _write_batch(prepare(batch), os.fspath(folder), batch.recipients, batch.cleared)
-        return self._pool.send(batch, os.fspath(folder))
+        try:
+            return self._pool.send(batch, os.fspath(folder))
+        except _NoWriter:
+            # The system would not start one (out of processes or memory): this batch, and the rest, here.
+            with self._lock:
+                self.writers = 0
+            return _write_batch(prepare(batch), os.fspath(folder), batch.recipients, batch.cleared)
 
     def close(self) -> None:
         self._pool.close()
@@ -148,6 +154,10 @@ def _made(prepared: PreparedMessage, recipient: Recipient) -> list[bytes] | Valu
 _LENGTH = struct.Struct(">I")
 _Edition = tuple[str, str, str, str, str, str, "str | None"]
 """A batch without its recipients: issue, locale, subject, html, text, sender, reply_to."""
+
+
+class _NoWriter(Exception):
+    """A writer process could not be started."""
 
 
 class _WriterGone(Exception):
@@ -279,8 +289,8 @@ class _Writers:
                 raise RuntimeError("more channels than writers")  # each channel gives its writer back first
         try:
             writer = _Writer(self.path)
-        except OSError as exc:
-            raise TransportError(f"outbox: cannot start a writer process: {exc.strerror or exc}") from None
+        except OSError:
+            raise _NoWriter from None
         with self._lock:
             self._all.append(writer)
         return writer
