@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -323,7 +324,36 @@ def start_send(project: Project, env: dict[str, str], *args: str) -> subprocess.
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
+        # Interrupted as at a terminal, even when the suite itself runs in the background, where the shell
+        # leaves Ctrl-C's signal ignored, as every process it starts then inherits.
+        preexec_fn=_interruptible,
     )
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def writer_processes(path: Path) -> list[int]:
+    """The process ids of the outbox writers working for `path`, from Linux's /proc (a writer's command line
+    names its folder)."""
+    wanted = b"\0--writer\0" + os.fsencode(path) + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and wanted in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue  # ended meanwhile
+    return found
+
+
+def ended(process: int) -> bool:
+    """Whether `process` has ended (gone, or a zombie: its pipes closed)."""
+    try:
+        return Path(f"/proc/{process}/stat").read_text().split(") ")[1].startswith("Z")
+    except FileNotFoundError:
+        return True
 
 
 def read_outbox(folder: Path) -> list[email.message.EmailMessage]:

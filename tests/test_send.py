@@ -30,6 +30,7 @@ from broadsheet.settings import Project
 from .support import (
     SECRET,
     add_subscribers,
+    ended,
     environment,
     read_outbox,
     run_send,
@@ -37,6 +38,7 @@ from .support import (
     states,
     table_rows,
     with_settings,
+    writer_processes,
 )
 
 # Each test runs `broadsheet` as a process, some of them several.
@@ -333,7 +335,7 @@ class WatchedOutbox(OutboxTransport):
     many copies are `sending`, and whether the next batch is among them."""
 
     def __init__(self, path: Path, engine: Engine, total: int) -> None:
-        super().__init__(path)
+        super().__init__(path, writers=0)  # one channel: its own bound
         self.engine, self.total, self.written = engine, total, 0
         self.sending: list[int] = []
         self.next_marked: list[bool] = []
@@ -369,6 +371,45 @@ def test_the_outbox_writes_a_batch_while_the_ledger_marks_the_next_within_the_bo
     assert max(outbox.sending) <= 100
     assert states(engine) == Counter({"sent": 250})
     assert len(read_outbox(tmp_path / "outbox")) == 250
+
+
+def test_sigkill_of_an_outbox_send_ends_its_writers_leaves_at_most_200_unknown_and_the_rerun_writes_the_rest(
+    project: Project, engine: Engine, tmp_path: Path
+) -> None:
+    addresses = add_subscribers(engine, 1000)
+    outbox = tmp_path / "outbox"
+    env = environment(engine)
+    sender = start_send(project, env, "--yes", "--transport", f"outbox:{outbox}")
+    try:
+        # Killed once both writers are at work, beyond the batches written in the sending process.
+        deadline = time.monotonic() + 60
+        while (
+            len(writer_processes(outbox)) < 2 or len(list(outbox.rglob("*.eml"))) < 300
+        ) and sender.poll() is None:
+            assert time.monotonic() < deadline, "the send never handed batches to two writers"
+            time.sleep(0.005)
+        writers = writer_processes(outbox)
+        sender.send_signal(signal.SIGKILL)
+    finally:
+        sender.communicate(timeout=60)
+    assert sender.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while not all(ended(writer) for writer in writers):  # each ends after the batch it was writing, if any
+        assert time.monotonic() < deadline, "a writer outlived its send"
+        time.sleep(0.01)
+
+    unknown = len(SendLedger(engine, "2023-12-21").unknown())
+    assert 0 < unknown <= 200  # docs/sending.md's bound: two channels, two batches of 50 each
+    rerun = run_send(project, env, "--yes", "--transport", f"outbox:{outbox}")
+    assert rerun.returncode == 1, rerun.stderr  # the unknown copies are named, not written again
+    assert states(engine) == Counter({"sent": 1000 - unknown, "unknown": unknown})
+    retried = run_send(project, env, "--yes", "--retry-unknown", "--transport", f"outbox:{outbox}")
+    assert retried.returncode == 0, retried.stderr
+    assert states(engine) == Counter({"sent": 1000})
+    messages = read_outbox(outbox)
+    assert sorted(str(message["To"].addresses[0].addr_spec) for message in messages) == sorted(addresses)
+    assert all(message.get_body(("plain",)) is not None for message in messages)
+    assert not [path for path in outbox.rglob("*") if path.is_file() and path.suffix != ".eml"]
 
 
 # -- Crash and resume, against a real SMTP server ---------------------------------

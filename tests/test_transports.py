@@ -9,9 +9,13 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import re
+import signal
 import socket
 import ssl
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -54,7 +58,7 @@ from broadsheet.delivery.transports import (
     open_transport,
 )
 from broadsheet.delivery.transports.mime import POLICY, compose
-from broadsheet.delivery.transports.outbox import OutboxTransport, file_name
+from broadsheet.delivery.transports.outbox import IN_PROCESS_BATCHES, OutboxTransport, file_name
 from broadsheet.delivery.transports.retry import Backoff
 from broadsheet.delivery.transports.sendgrid import SendGridTransport
 from broadsheet.delivery.transports.smtp import SMTPTransport
@@ -66,9 +70,11 @@ from .support import (
     Mailbox,
     MailServer,
     accept_only,
+    ended,
     free_port,
     parse,
     sendgrid_errors,
+    writer_processes,
 )
 
 SUBJECT = "ကြေကွဲမှုနှင့် မျှော်လင့်ချက်"
@@ -383,6 +389,126 @@ def test_outbox_that_cannot_write_stops_the_send(tmp_path: Path) -> None:
     with pytest.raises(TransportError, match="outbox: cannot write"):
         OutboxTransport(tmp_path).send(edition(subscriber("ko.ko@example.com")))
     assert not list((tmp_path / "2023-12-21").parent.rglob("*.eml"))
+
+
+def same_but_boundary_and_date(data: bytes) -> bytes:
+    """A message with its multipart boundary and its `Date` taken out: each process chooses its own boundary."""
+    boundary = parse(data).get_boundary()
+    assert boundary
+    return re.sub(rb"\r\nDate: [^\r]*\r\n", b"\r\n", data.replace(boundary.encode("ascii"), b"BOUNDARY"))
+
+
+def test_outbox_hands_a_large_sends_batches_to_writer_processes_that_write_the_same_copies(
+    tmp_path: Path,
+) -> None:
+    names = ["ကိုကို", "Ko, Ko", 'Ma "Ma"', "", "Zaw Zaw"]
+    batches = [
+        edition(*[subscriber(f"r{n}@example.com", n, names[n % 5]) for n in range(k * 5, k * 5 + 5)])
+        for k in range(IN_PROCESS_BATCHES + 2)
+    ]
+    transport = OutboxTransport(tmp_path / "writers", writers=2)
+    assert transport.channels == 2
+    here = OutboxTransport(tmp_path / "here", writers=0)
+    assert here.channels == 1
+    try:
+        for number, batch in enumerate(batches):
+            deliveries = transport.send(batch)
+            here.send(batch)
+            folder = tmp_path / "writers" / "2023-12-21" / "my"
+            assert deliveries == [
+                Delivery(r.address, Outcome.SENT, str(folder / f"{r.address}.eml")) for r in batch.recipients
+            ]
+            # The first batches are written here; then one writer, taken again by each send of one channel.
+            assert len(writer_processes(tmp_path / "writers")) == (number >= IN_PROCESS_BATCHES)
+        for recipient in [r for batch in batches for r in batch.recipients]:
+            written = (tmp_path / "writers" / "2023-12-21" / "my" / f"{recipient.address}.eml").read_bytes()
+            assert_smtp_safe(written)
+            assert_is_copy_for(parse(written), recipient)
+            alone = (tmp_path / "here" / "2023-12-21" / "my" / f"{recipient.address}.eml").read_bytes()
+            assert same_but_boundary_and_date(written) == same_but_boundary_and_date(alone)
+    finally:
+        transport.close()
+    assert writer_processes(tmp_path / "writers") == []
+
+
+def test_an_outbox_whose_writers_cannot_start_writes_every_batch_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+    transport = OutboxTransport(tmp_path / "outbox", writers=2)
+    batches = [edition(subscriber(f"r{n}@example.com", n)) for n in range(IN_PROCESS_BATCHES + 3)]
+    try:
+        for batch in batches:
+            assert [d.outcome for d in transport.send(batch)] == [Outcome.SENT]
+    finally:
+        transport.close()
+    assert transport.writers == 0
+    written = sorted(p.name for p in (tmp_path / "outbox" / "2023-12-21" / "my").iterdir())
+    assert written == sorted(f"r{n}@example.com.eml" for n in range(len(batches)))
+
+
+def outbox_with_a_writer(path: Path) -> OutboxTransport:
+    """An outbox whose next batch goes to a writer process, already started."""
+    transport = OutboxTransport(path, writers=1)
+    for number in range(IN_PROCESS_BATCHES + 1):
+        transport.send(edition(subscriber(f"early{number}@example.com", number)))
+    [writer] = writer_processes(path)
+    assert writer
+    return transport
+
+
+def test_an_outbox_writer_killed_before_its_batch_is_cleared_stops_the_send_with_nothing_of_it_written(
+    tmp_path: Path,
+) -> None:
+    transport = outbox_with_a_writer(tmp_path)
+    [writer] = writer_processes(tmp_path)
+
+    def clearance() -> list[int]:
+        os.kill(writer, signal.SIGKILL)
+        while not ended(writer):
+            time.sleep(0.01)
+        return [0, 1]
+
+    batch = dataclasses.replace(
+        edition(subscriber("ko.ko@example.com", 1), subscriber("ma.ma@example.com", 2)), clearance=clearance
+    )
+    try:
+        with pytest.raises(TransportError, match=r"^outbox: a writer process was killed by signal 9$"):
+            transport.send(batch)
+        assert not list(tmp_path.rglob("m*.eml")) and not list(tmp_path.rglob("ko*.eml"))
+        with pytest.raises(TransportError, match="ended in an earlier batch"):
+            transport.send(edition(subscriber("later@example.com", 3)))
+    finally:
+        transport.close()
+
+
+def test_an_outbox_writer_killed_after_its_batch_was_cleared_leaves_that_batch_unknown_and_stops_the_send(
+    tmp_path: Path,
+) -> None:
+    transport = outbox_with_a_writer(tmp_path)
+    [writer] = writer_processes(tmp_path)
+
+    def clearance() -> list[int]:
+        # Stopped before it reads the batch's clearance, killed once the transport waits for its answer.
+        os.kill(writer, signal.SIGSTOP)
+        threading.Timer(0.3, os.kill, (writer, signal.SIGKILL)).start()
+        return [1]
+
+    batch = dataclasses.replace(
+        edition(subscriber("ko.ko@example.com", 1), subscriber("ma.ma@example.com", 2)), clearance=clearance
+    )
+    try:
+        [delivery] = transport.send(batch)
+        assert delivery == Delivery(
+            "ma.ma@example.com",
+            Outcome.UNKNOWN,
+            "outbox: a writer process was killed by signal 9, not saying which files",
+        )
+        with pytest.raises(TransportError, match=r"^outbox: a writer process ended in an earlier batch"):
+            transport.send(edition(subscriber("later@example.com", 3)))
+    finally:
+        transport.close()
+    assert writer_processes(tmp_path) == []
 
 
 # --- SMTP --------------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ from .transports import Delivery, Outcome
 
 _LEDGER: Table = LedgerEntry.__table__  # type: ignore[assignment]
 _STATE_OF = {outcome: State(outcome.value) for outcome in Outcome}
+_STATE_VALUE_OF = {outcome: state.value for outcome, state in _STATE_OF.items()}
+"""What the ledger stores for each outcome: an enum's `.value` costs a call through its descriptor."""
 """The state a copy takes from the transport's answer: they share their names."""
 DIED = (
     "handed over by a send that stopped before it heard the answer (killed, its machine or its database went "
@@ -131,12 +133,18 @@ class _Direct:
 
 
 @functools.cache
+def _names(prefix: str, count: int) -> tuple[str, ...]:
+    """The names of `count` parameters of a statement built for that many rows: `entry0`, `entry1` ..."""
+    return tuple(f"{prefix}{number}" for number in range(count))
+
+
+@functools.cache
 def _settle_each(count: int) -> _Direct:
     """For `count` rows of one outcome, each with its own answer (an SMTP reply, an outbox file): one statement,
     built once per count. An executemany of the rows cost twice its time (SQLAlchemy's work on each row's
     parameters), and gave up the interpreter lock once a row to the channels, which the writer then waited for."""
-    entries = [bindparam(f"entry{number}", type_=Integer) for number in range(count)]
-    answers = [bindparam(f"answer{number}", type_=String) for number in range(count)]
+    entries = [bindparam(name, type_=Integer) for name in _names("entry", count)]
+    answers = [bindparam(name, type_=String) for name in _names("answer", count)]
     return _Direct(
         update(_LEDGER)
         .where(_LEDGER.c.id.in_(entries), *_SETTLED_ROWS)
@@ -167,7 +175,7 @@ def _mark_sending(count: int) -> _Direct:
     return _Direct(
         update(_LEDGER)
         .where(
-            _LEDGER.c.id.in_([bindparam(f"entry{number}", type_=Integer) for number in range(count)]),
+            _LEDGER.c.id.in_([bindparam(name, type_=Integer) for name in _names("entry", count)]),
             _LEDGER.c.run_id == bindparam("run"),
             _LEDGER.c.state == State.QUEUED.value,
             _LEDGER.c.subscriber_id.is_not(None),
@@ -586,8 +594,7 @@ class SendLedger:
         if not entry_ids:
             return set()
         values: dict[str, Any] = {"run": self.run_id, "now": utcnow()}
-        for number, entry_id in enumerate(entry_ids):
-            values[f"entry{number}"] = entry_id
+        values.update(zip(_names("entry", len(entry_ids)), entry_ids, strict=True))
         marked = _mark_sending(len(entry_ids)).execute(connection, values)
         if marked == len(entry_ids):
             return set(entry_ids)
@@ -609,7 +616,7 @@ class SendLedger:
         # Only rows still this run's are settled.
         answers: dict[tuple[str, str], list[int]] = {}
         for entry_id, delivery in settled:
-            answers.setdefault((_STATE_OF[delivery.outcome].value, delivery.detail[:500]), []).append(
+            answers.setdefault((_STATE_VALUE_OF[delivery.outcome], delivery.detail[:500]), []).append(
                 entry_id
             )
         each: dict[str, list[tuple[int, str]]] = {}
@@ -631,8 +638,9 @@ class SendLedger:
             for first in range(0, len(rows), _SETTLE_EACH_AT_MOST):
                 some = rows[first : first + _SETTLE_EACH_AT_MOST]
                 values: dict[str, Any] = {"run": self.run_id, "outcome": outcome, "now": now}
-                for number, (entry_id, answer) in enumerate(some):
-                    values[f"entry{number}"], values[f"answer{number}"] = entry_id, answer
+                entries, answers_given = zip(*some, strict=True)
+                values.update(zip(_names("entry", len(some)), entries, strict=True))
+                values.update(zip(_names("answer", len(some)), answers_given, strict=True))
                 _settle_each(len(some)).execute(connection, values)
         deferred = [entry_id for entry_id, delivery in settled if delivery.outcome is Outcome.DEFERRED]
         if deferred:
