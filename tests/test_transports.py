@@ -511,6 +511,24 @@ def test_an_outbox_writer_killed_after_its_batch_was_cleared_leaves_that_batch_u
     assert writer_processes(tmp_path) == []
 
 
+def test_an_outbox_writer_that_cannot_write_a_file_stops_the_send_and_goes_on_writing_the_next_batch(
+    tmp_path: Path,
+) -> None:
+    transport = outbox_with_a_writer(tmp_path)
+    [writer] = writer_processes(tmp_path)
+    in_the_way = tmp_path / "2023-12-21" / "my" / "ma.ma@example.com.eml"
+    (in_the_way / "a folder").mkdir(parents=True)  # where the file should go
+    try:
+        with pytest.raises(TransportError, match=r"^outbox: cannot write .*/ma\.ma@example\.com\.eml: "):
+            transport.send(edition(subscriber("ko.ko@example.com", 1), subscriber("ma.ma@example.com", 2)))
+        # The batch counts as not handed over (the rerun writes it whole); the writer itself is fine.
+        assert transport.send(edition(subscriber("later@example.com", 3)))[0].outcome is Outcome.SENT
+        assert writer_processes(tmp_path) == [writer]
+    finally:
+        transport.close()
+    assert (tmp_path / "2023-12-21" / "my" / "later@example.com.eml").is_file()
+
+
 # --- SMTP --------------------------------------------------------------------------------------
 
 
