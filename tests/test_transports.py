@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -527,6 +528,34 @@ def test_an_outbox_writer_that_cannot_write_a_file_stops_the_send_and_goes_on_wr
     finally:
         transport.close()
     assert (tmp_path / "2023-12-21" / "my" / "later@example.com.eml").is_file()
+
+
+def test_an_outbox_writer_that_says_a_lot_on_its_error_stream_does_not_hold_the_send_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python told to say each file it looks at while importing: far more than a pipe holds unread.
+    monkeypatch.setenv("PYTHONVERBOSE", "2")
+    transport = OutboxTransport(tmp_path, writers=1)
+    answers: list[list[Delivery]] = []
+    batches = [edition(subscriber(f"r{n}@example.com", n)) for n in range(IN_PROCESS_BATCHES + 2)]
+
+    def send_all() -> None:
+        with contextlib.suppress(TransportError):  # a writer killed below, when it was stuck
+            answers.extend(transport.send(batch) for batch in batches)
+
+    sender = threading.Thread(target=send_all, daemon=True)
+    sender.start()
+    sender.join(timeout=60)
+    try:
+        assert not sender.is_alive(), "the send waited for a writer stuck on its error stream"
+        assert [d.outcome for answer in answers for d in answer] == [Outcome.SENT] * len(batches)
+        assert len(writer_processes(tmp_path)) == 1
+    finally:
+        if not sender.is_alive():
+            transport.close()
+        else:
+            for pid in writer_processes(tmp_path):
+                os.kill(pid, signal.SIGKILL)
 
 
 # --- SMTP --------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -168,12 +169,17 @@ class _Writer:
     """One writer process, and the editions it has been given."""
 
     def __init__(self, path: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__, "--writer", os.fspath(path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        # What it says goes to a file, not a pipe: a pipe that nobody reads until the writer ends would stop it
+        # once full (Python's own warnings, or `PYTHONVERBOSE`, can fill one), and the send with it.
+        with contextlib.ExitStack() as opened:
+            self._said = opened.enter_context(tempfile.TemporaryFile())
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, "--writer", os.fspath(path)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._said,
+            )
+            self._files = opened.pop_all()  # kept open until `close`
         assert self.process.stdin is not None and self.process.stdout is not None
         self._input, self._output = self.process.stdin, self.process.stdout
         self.editions: set[int] = set()
@@ -196,7 +202,7 @@ class _Writer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             status = self.process.wait()
-        said = self.process.stderr.read().decode("utf-8", "replace").strip() if self.process.stderr else ""
+        said = self._last_said()
         ended = f"was killed by signal {-status}" if status < 0 else f"ended with status {status}"
         last = said.splitlines()[-1] if said else ""
         return f"{ended}{f': {last}' if last else ''}"
@@ -209,9 +215,14 @@ class _Writer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        for stream in (self._output, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        self._output.close()
+        self._files.close()
+
+    def _last_said(self) -> str:
+        """The end of what the writer said (its last line is why it ended, if it knew)."""
+        self._said.seek(0, os.SEEK_END)
+        self._said.seek(max(0, self._said.tell() - 4096))
+        return self._said.read().decode("utf-8", "replace").strip()
 
 
 class _Writers:
