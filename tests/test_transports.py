@@ -448,6 +448,29 @@ def test_an_outbox_whose_writers_cannot_start_writes_every_batch_itself(
     assert written == sorted(f"r{n}@example.com.eml" for n in range(len(batches)))
 
 
+@pytest.mark.parametrize("ends", ["at once", "once it has the batch"])
+def test_an_outbox_whose_writers_end_before_writing_anything_writes_every_batch_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ends: str
+) -> None:
+    # An interpreter that cannot run the writer (here a script that says why and ends, at once or after reading
+    # the first batch): nothing of that batch was written, so the sending process writes it, and the rest.
+    python = tmp_path / "python"
+    wait = "" if ends == "at once" else "head -c 4 >/dev/null\n"
+    python.write_text(f"#!/bin/sh\n{wait}echo \"No module named 'broadsheet'\" >&2\nexit 1\n")
+    python.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(python))
+    transport = OutboxTransport(tmp_path / "outbox", writers=2)
+    batches = [edition(subscriber(f"r{n}@example.com", n)) for n in range(IN_PROCESS_BATCHES + 3)]
+    try:
+        for batch in batches:
+            assert [d.outcome for d in transport.send(batch)] == [Outcome.SENT]
+    finally:
+        transport.close()
+    assert transport.writers == 0
+    written = sorted(p.name for p in (tmp_path / "outbox" / "2023-12-21" / "my").iterdir())
+    assert written == sorted(f"r{n}@example.com.eml" for n in range(len(batches)))
+
+
 def outbox_with_a_writer(path: Path) -> OutboxTransport:
     """An outbox whose next batch goes to a writer process, already started."""
     transport = OutboxTransport(path, writers=1)

@@ -97,11 +97,14 @@ class OutboxTransport:
             return _write_batch(prepare(batch), os.fspath(folder), batch.recipients, batch.cleared)
         try:
             return self._pool.send(batch, os.fspath(folder))
-        except _NoWriter:
-            # The system would not start one (out of processes or memory): this batch, and the rest, here.
+        except _NoWriter as exc:
+            # The system would not start one (out of processes or memory), or it could not run: this batch, and
+            # the rest, here.
             with self._lock:
                 self.writers = 0
-            return _write_batch(prepare(batch), os.fspath(folder), batch.recipients, batch.cleared)
+            given = exc.cleared
+            clearance = batch.cleared if given is None else (lambda: given)
+            return _write_batch(prepare(batch), os.fspath(folder), batch.recipients, clearance)
 
     def close(self) -> None:
         self._pool.close()
@@ -146,6 +149,7 @@ def _made(prepared: PreparedMessage, recipient: Recipient) -> list[bytes] | Valu
 # Sending process and writer speak msgpack over the writer's standard input and output, each message after
 # its length (4 bytes, big-endian):
 #
+#                                            <- ("ready",) once started, before it reads anything
 #   -> ("make", edition number, edition or None if sent before, folder, recipients)
 #   -> ("write", positions cleared)          <- ("done", [(sent?, path or why not), ...]) or ("error", why)
 #
@@ -153,12 +157,19 @@ def _made(prepared: PreparedMessage, recipient: Recipient) -> list[bytes] | Valu
 # in the sending process.
 
 _LENGTH = struct.Struct(">I")
+_READY = "ready"
+"""What a writer says first, once it has started, before it reads any request."""
 _Edition = tuple[str, str, str, str, str, str, "str | None"]
 """A batch without its recipients: issue, locale, subject, html, text, sender, reply_to."""
 
 
 class _NoWriter(Exception):
-    """A writer process could not be started."""
+    """A writer process could not be started, or ended before it wrote anything."""
+
+    def __init__(self, cleared: list[int] | None = None) -> None:
+        super().__init__()
+        self.cleared = cleared
+        """The batch's clearance, if it was already given."""
 
 
 class _WriterGone(Exception):
@@ -183,6 +194,7 @@ class _Writer:
         assert self.process.stdin is not None and self.process.stdout is not None
         self._input, self._output = self.process.stdin, self.process.stdout
         self.editions: set[int] = set()
+        self._ready = False
 
     def tell(self, message: Any) -> None:
         data = msgspec.msgpack.encode(message)
@@ -193,7 +205,16 @@ class _Writer:
             raise _WriterGone from None
 
     def answer(self) -> Any:
+        if not self.started():
+            raise _WriterGone
         return msgspec.msgpack.decode(_read(self._output))
+
+    def started(self) -> bool:
+        """Whether it said it was ready, before it read any request; waits for it to say so, or end."""
+        if not self._ready:
+            with contextlib.suppress(_WriterGone):
+                self._ready = msgspec.msgpack.decode(_read(self._output)) == [_READY]
+        return self._ready
 
     def why_gone(self) -> str:
         """What the writer said before it ended, and how it ended."""
@@ -253,7 +274,8 @@ class _Writers:
             (r.address, r.name, r.message_id, dict(r.substitutions), dict(r.headers))
             for r in batch.recipients
         ]
-        handed = False
+        handed: bool = False
+        cleared: list[int] | None = None
         try:
             writer.tell(("make", number, None if number in writer.editions else edition, where, recipients))
             writer.editions.add(number)
@@ -264,10 +286,16 @@ class _Writers:
         except _WriterGone:
             self._lose(writer)
             why = f"outbox: a writer process {writer.why_gone()}"
+            started = writer.started()  # it has ended: what it said is all there
             writer.close()
+            if not started:
+                # It ended before it read anything (it could not import broadsheet, say): a writer that cannot
+                # start. The sending process writes this batch, cleared or not yet, and the rest.
+                raise _NoWriter(cleared) from None
             if not handed:
                 raise TransportError(why) from None
             # It may have written any of the batch's files before it ended.
+            assert cleared is not None  # handed over: cleared first
             return [
                 Delivery(
                     batch.recipients[position].address, Outcome.UNKNOWN, f"{why}, not saying which files"
@@ -362,12 +390,16 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             answer: Any = ("error", str(exc))
         else:
             answer = ("done", [(d.outcome is Outcome.SENT, d.detail) for d in written])
-        data = msgspec.msgpack.encode(answer)
         try:
-            answers.write(_LENGTH.pack(len(data)) + data)
-            answers.flush()
+            _answer(answers, answer)
         except BrokenPipeError:
             return
+
+
+def _answer(answers: IO[bytes], answer: Any) -> None:
+    data = msgspec.msgpack.encode(answer)
+    answers.write(_LENGTH.pack(len(data)) + data)
+    answers.flush()
 
 
 def _main(arguments: list[str]) -> int:
@@ -379,6 +411,7 @@ def _main(arguments: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but answers goes to the sending process
+    _answer(answers, (_READY,))
     serve(requests, answers)
     return 0
 
