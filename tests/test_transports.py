@@ -432,10 +432,8 @@ def test_outbox_hands_a_large_sends_batches_to_writer_processes_that_write_the_s
     assert writer_processes(tmp_path / "writers") == []
 
 
-def test_an_outbox_whose_writers_cannot_start_writes_every_batch_itself(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+def assert_writes_every_batch_itself(tmp_path: Path) -> None:
+    """An outbox of two writers, in `tmp_path`, that writes every batch in the sending process, none lost."""
     transport = OutboxTransport(tmp_path / "outbox", writers=2)
     batches = [edition(subscriber(f"r{n}@example.com", n)) for n in range(IN_PROCESS_BATCHES + 3)]
     try:
@@ -446,6 +444,13 @@ def test_an_outbox_whose_writers_cannot_start_writes_every_batch_itself(
     assert transport.writers == 0
     written = sorted(p.name for p in (tmp_path / "outbox" / "2023-12-21" / "my").iterdir())
     assert written == sorted(f"r{n}@example.com.eml" for n in range(len(batches)))
+
+
+def test_an_outbox_whose_writers_cannot_start_writes_every_batch_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+    assert_writes_every_batch_itself(tmp_path)
 
 
 @pytest.mark.parametrize("ends", ["at once", "once it has the batch"])
@@ -459,16 +464,7 @@ def test_an_outbox_whose_writers_end_before_writing_anything_writes_every_batch_
     python.write_text(f"#!/bin/sh\n{wait}echo \"No module named 'broadsheet'\" >&2\nexit 1\n")
     python.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(python))
-    transport = OutboxTransport(tmp_path / "outbox", writers=2)
-    batches = [edition(subscriber(f"r{n}@example.com", n)) for n in range(IN_PROCESS_BATCHES + 3)]
-    try:
-        for batch in batches:
-            assert [d.outcome for d in transport.send(batch)] == [Outcome.SENT]
-    finally:
-        transport.close()
-    assert transport.writers == 0
-    written = sorted(p.name for p in (tmp_path / "outbox" / "2023-12-21" / "my").iterdir())
-    assert written == sorted(f"r{n}@example.com.eml" for n in range(len(batches)))
+    assert_writes_every_batch_itself(tmp_path)
 
 
 def outbox_with_a_writer(path: Path) -> OutboxTransport:
