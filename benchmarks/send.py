@@ -23,7 +23,9 @@ What is measured (half the subscribers English, half Burmese, on SQLite):
   prepared edition (`prepare`), per locale.
 
 Each measurement runs in a process of its own, and so does each server, so
-that neither shares the sender's interpreter lock. The transports are
+that neither shares the sender's interpreter lock. Each works in a folder of
+its own under $TMPDIR (`broadsheet-bench-PID-...`); a run removes the folders
+of killed runs first. The transports are
 given `smtp_connections` and `sendgrid_concurrency` (`--connections`) when
 the settings declare them and `open_transport` takes them; the output says
 what was in effect.
@@ -305,6 +307,36 @@ def free_memory_mb() -> int | None:
     return None
 
 
+SCRATCH_PREFIX = "broadsheet-bench-"
+
+
+@contextmanager
+def scratch() -> Iterator[str]:
+    """A temporary folder for one measurement, named after this process, made once killed runs' are gone."""
+    clear_killed_runs()
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as folder:
+        yield folder
+
+
+def clear_killed_runs() -> None:
+    """Remove the folders of runs that were killed (their process is gone): at 100,000 one holds some 50 GB, the
+    page-cache filler included, and the next run would find the disk full."""
+    for left in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        pid = left.name.removeprefix(SCRATCH_PREFIX).partition("-")[0]
+        if pid.isdigit() and not process_exists(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def fill_page_cache(folder: Path, reserve_mb: int) -> int:
     """Fill the machine's free memory with clean page cache: a file in `folder` written, then flushed, and left
     there, keeping `reserve_mb` of the disk free for what follows. Returns the MB written.
@@ -419,11 +451,19 @@ def measure_outbox(count: int) -> dict[str, Any]:
     project, _ = project_with()
     made = editions(project, SAMPLE)
     copies = prebuilt(project, made.issue, made.emails)
+    clear_killed_runs()
+    needed_mb = outbox_files_mb(copies, count)
+    free_mb = shutil.disk_usage(tempfile.gettempdir()).free // 2**20
+    if free_mb < needed_mb:
+        raise SystemExit(
+            f"benchmarks/send.py: the outbox at {count:,} writes about {needed_mb:,} MB in {tempfile.gettempdir()}, "
+            f"which has {free_mb:,} MB free; free some, or point TMPDIR at a larger disk"
+        )
     # Both rounds' files stay until the end: a round that followed the deletion of the other's would pay for it.
-    with tempfile.TemporaryDirectory() as scratch:
+    with scratch() as folder:
         rounds = [
             outbox_round(
-                project, made, copies, Path(scratch, order), count, floor_first=order == "floor-first"
+                project, made, copies, Path(folder, order), count, floor_first=order == "floor-first"
             )
             for order in ("floor-first", "send-first")
         ]
@@ -443,6 +483,11 @@ def measure_outbox(count: int) -> dict[str, Any]:
             (found["free_mb_before"], found["floor_free_mb_before"]) for found in rounds
         ],
     }
+
+
+def outbox_files_mb(copies: dict[str, bytes], count: int) -> int:
+    """What the files of both rounds take at most: each round's send and floor write one copy per subscriber."""
+    return 4 * count * max(len(copy) for copy in copies.values()) // 2**20
 
 
 def outbox_round(
@@ -483,7 +528,7 @@ def outbox_round(
 
     # Each timed part starts with the page cache full and nothing left to write back: neither pays for the
     # other's writes, nor for taking memory from the free pool (`fill_page_cache`).
-    reserve_mb = 4 * count * max(len(copy) for copy in copies.values()) // 2**20 + 2048
+    reserve_mb = outbox_files_mb(copies, count) + 2048
     for part in (floor, send_all) if floor_first else (send_all, floor):
         found.setdefault("filled_mb", []).append(fill_page_cache(folder, reserve_mb))
         os.sync()
@@ -499,7 +544,7 @@ def measure_smtp(count: int, connections: int) -> dict[str, Any]:
     made = editions(project, SAMPLE)
     issue, emails = made.issue, made.emails
     copies = prebuilt(project, issue, emails)
-    with tempfile.TemporaryDirectory() as folder, server("smtp") as (port, sink):
+    with scratch() as folder, server("smtp") as (port, sink):
         engine = store(folder, count)
         everyone = list(addresses(count))
 
@@ -532,7 +577,7 @@ def measure_sendgrid(count: int, concurrency: int) -> dict[str, Any]:
     made = editions(project, SAMPLE)
     issue, emails = made.issue, made.emails
     in_flight = declared.get("sendgrid_concurrency", 1)
-    with tempfile.TemporaryDirectory() as folder, server("sendgrid") as (port, _):
+    with scratch() as folder, server("sendgrid") as (port, _):
         engine = store(folder, count)
         environ = {"SENDGRID_API_KEY": "SG.benchmark", "BROADSHEET_SENDGRID_URL": f"http://127.0.0.1:{port}"}
         seconds, progress = send(project, issue, emails, engine, open_for("sendgrid", project, environ))
@@ -559,7 +604,7 @@ def measure_sendgrid(count: int, concurrency: int) -> dict[str, Any]:
 
 def measure_memory(count: int) -> dict[str, Any]:
     """Peak resident memory of `broadsheet subscribers import` and then `broadsheet send` (SendGrid stand-in), as processes."""
-    with tempfile.TemporaryDirectory() as folder, server("sendgrid") as (port, _):
+    with scratch() as folder, server("sendgrid") as (port, _):
         listing = Path(folder) / "subscribers.csv"
         with listing.open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
@@ -669,13 +714,14 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for kind in kinds:
         for count in [0] if kind == "message" else sizes:
-            output = subprocess.run(
+            measured = subprocess.run(
                 [sys.executable, __file__, "--one", kind, str(count), "--connections", str(args.connections)],
-                check=True,
                 stdout=subprocess.PIPE,
                 text=True,
-            ).stdout
-            result = json.loads(output.strip().splitlines()[-1])
+            )
+            if measured.returncode:
+                sys.exit(measured.returncode)  # it said why on its error stream
+            result = json.loads(measured.stdout.strip().splitlines()[-1])
             print(row(kind, count, result), flush=True)
             print(f"<!-- {kind} {count}: {json.dumps(result)} -->", flush=True)
 
