@@ -72,10 +72,9 @@ from .store import LedgerEntry, Run, State, Status, Subscriber, utcnow
 from .transports import Delivery, Outcome
 
 _LEDGER: Table = LedgerEntry.__table__  # type: ignore[assignment]
-_STATE_OF = {outcome: State(outcome.value) for outcome in Outcome}
-_STATE_VALUE_OF = {outcome: state.value for outcome, state in _STATE_OF.items()}
-"""What the ledger stores for each outcome: an enum's `.value` costs a call through its descriptor."""
-"""The state a copy takes from the transport's answer: they share their names."""
+_STATE_VALUE_OF = {outcome: State(outcome.value).value for outcome in Outcome}
+"""The state a copy takes from the transport's answer (they share their names), as the ledger stores it: looked
+up here, since an enum's `.value` costs a call through its descriptor."""
 DIED = (
     "handed over by a send that stopped before it heard the answer (killed, its machine or its database went "
     "down, or it went silent for longer than send_run_stale_seconds)"

@@ -90,13 +90,14 @@ class OutboxTransport:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise TransportError(f"outbox: cannot write {folder}: {exc.strerror or exc}") from None
+        where = os.fspath(folder)
         with self._lock:
             here = self.writers == 0 or self._written_here < IN_PROCESS_BATCHES
             self._written_here += here
         if here:
-            return _write_batch(prepare(batch), os.fspath(folder), batch.recipients, batch.cleared)
+            return _write_batch(prepare(batch), where, batch.recipients, batch.cleared)
         try:
-            return self._pool.send(batch, os.fspath(folder))
+            return self._pool.send(batch, where)
         except _NoWriter as exc:
             # The system would not start one (out of processes or memory), or it could not run: this batch, and
             # the rest, here.
@@ -104,7 +105,7 @@ class OutboxTransport:
                 self.writers = 0
             given = exc.cleared
             clearance = batch.cleared if given is None else (lambda: given)
-            return _write_batch(prepare(batch), os.fspath(folder), batch.recipients, clearance)
+            return _write_batch(prepare(batch), where, batch.recipients, clearance)
 
     def close(self) -> None:
         self._pool.close()
@@ -274,7 +275,7 @@ class _Writers:
             (r.address, r.name, r.message_id, dict(r.substitutions), dict(r.headers))
             for r in batch.recipients
         ]
-        handed: bool = False
+        handed = False
         cleared: list[int] | None = None
         try:
             writer.tell(("make", number, None if number in writer.editions else edition, where, recipients))
