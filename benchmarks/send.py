@@ -311,9 +311,17 @@ SCRATCH_PREFIX = "broadsheet-bench-"
 
 
 @contextmanager
-def scratch() -> Iterator[str]:
-    """A temporary folder for one measurement, named after this process, made once killed runs' are gone."""
+def scratch(needed_mb: int = 0, what: str = "") -> Iterator[str]:
+    """A temporary folder for one measurement, named after this process, made once killed runs' are gone; the
+    run stops with a message when the disk has less than `needed_mb` free for `what`."""
     clear_killed_runs()
+    root = tempfile.gettempdir()
+    free_mb = shutil.disk_usage(root).free // 2**20
+    if free_mb < needed_mb:
+        raise SystemExit(
+            f"benchmarks/send.py: {what} writes about {needed_mb:,} MB in {root}, which has {free_mb:,} MB free; "
+            "free some, or point TMPDIR at a larger disk"
+        )
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as folder:
         yield folder
 
@@ -451,16 +459,8 @@ def measure_outbox(count: int) -> dict[str, Any]:
     project, _ = project_with()
     made = editions(project, SAMPLE)
     copies = prebuilt(project, made.issue, made.emails)
-    clear_killed_runs()
-    needed_mb = outbox_files_mb(copies, count)
-    free_mb = shutil.disk_usage(tempfile.gettempdir()).free // 2**20
-    if free_mb < needed_mb:
-        raise SystemExit(
-            f"benchmarks/send.py: the outbox at {count:,} writes about {needed_mb:,} MB in {tempfile.gettempdir()}, "
-            f"which has {free_mb:,} MB free; free some, or point TMPDIR at a larger disk"
-        )
     # Both rounds' files stay until the end: a round that followed the deletion of the other's would pay for it.
-    with scratch() as folder:
+    with scratch(outbox_files_mb(copies, count), f"the outbox at {count:,}") as folder:
         rounds = [
             outbox_round(
                 project, made, copies, Path(folder, order), count, floor_first=order == "floor-first"
