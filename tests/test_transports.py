@@ -432,6 +432,98 @@ def test_outbox_hands_a_large_sends_batches_to_writer_processes_that_write_the_s
     assert writer_processes(tmp_path / "writers") == []
 
 
+READERS = [
+    personalize.Reader(n, address, address.lower(), name)
+    for n, (address, name) in enumerate(
+        [
+            ("ko.ko@example.com", "ကိုကို"),
+            ("Ma.Ma@Example.com", 'Ma "Ma", editor'),
+            ("zaw@မြန်မာ.example", ""),
+            ("a.very.long.address.of.somebody@a-long-domain-name.example.org", "Zaw " * 30),
+            ("plain@example.org", "=?utf-8?q?Phish?="),
+        ],
+        start=1,
+    )
+]
+"""Subscribers' rows as the ledger claims them, with the names and addresses that are hardest to write."""
+
+
+def recipe(secret: str = "a-long-random-test-secret") -> personalize.Recipe:
+    settings = Settings(
+        unsubscribe_url="https://news.example.org/leave/{token}",
+        preferences_url="https://news.example.org/choose/{token}",
+        unsubscribe_email="leave@example.org",
+    )
+    return personalize.Recipe.of("2023-12-21", settings, personalize.Signer(secret))
+
+
+def test_copies_are_made_from_their_rows_when_read_as_recipient_makes_them() -> None:
+    made = recipe()
+    signer = personalize.Signer(made.secret)
+    copies = personalize.Copies(made, READERS)
+    # Each address without its copy made; then each copy as `recipient` makes it, made once.
+    assert [copies.address(n) for n in range(len(copies))] == [reader.email for reader in READERS]
+    settings = Settings(
+        unsubscribe_url=made.unsubscribe_url,
+        preferences_url=made.preferences_url,
+        unsubscribe_email=made.unsubscribe_email,
+    )
+    assert list(copies) == [
+        personalize.recipient(reader, "2023-12-21", settings, signer) for reader in READERS
+    ]
+    assert copies[1] is copies[1] and copies[-1] is copies[len(copies) - 1]
+    assert copies[1:3] == [copies[1], copies[2]]
+    with pytest.raises(IndexError):
+        copies[len(READERS)]
+
+
+def test_a_recipe_never_shows_its_secret() -> None:
+    made = recipe("a-secret-that-must-not-show")
+    assert "a-secret-that-must-not-show" not in repr(made) + str(made)
+    assert "a-secret-that-must-not-show" not in repr(personalize.Copies(made, READERS))
+
+
+def test_writers_make_the_copies_of_subscribers_rows_themselves_the_same_as_the_sending_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = recipe()
+    rows = [READERS[k % 2 :: 2] for k in range(IN_PROCESS_BATCHES + 2)]
+    batches = [dataclasses.replace(edition(), recipients=personalize.Copies(made, some)) for some in rows]
+    transport = OutboxTransport(tmp_path / "writers", writers=2)
+    here = OutboxTransport(tmp_path / "here", writers=0)
+    folder = tmp_path / "writers" / "2023-12-21" / "my"
+    try:
+        for number, (batch, some) in enumerate(zip(batches, rows, strict=True)):
+            if number == IN_PROCESS_BATCHES:
+                # From here on the writers have the batches: this process makes no copy of them.
+                def made_here(*args: Any) -> None:
+                    raise AssertionError("a copy was made in the sending process")
+
+                monkeypatch.setattr(personalize.Recipe, "make", made_here)
+            deliveries = transport.send(batch)
+            assert deliveries == [
+                Delivery(reader.email, Outcome.SENT, str(folder / f"{file_name(reader.email)}.eml"))
+                for reader in some
+            ]
+            assert len(writer_processes(tmp_path / "writers")) == (number >= IN_PROCESS_BATCHES)
+        assert "a-long-random-test-secret" not in " ".join(
+            Path("/proc", str(pid), "cmdline").read_text() for pid in writer_processes(tmp_path / "writers")
+        )
+        monkeypatch.undo()
+        for batch in batches:
+            here.send(dataclasses.replace(batch, recipients=list(batch.recipients)))
+    finally:
+        transport.close()
+    for reader in READERS:
+        name = f"{file_name(reader.email)}.eml"
+        written = (folder / name).read_bytes()
+        assert_smtp_safe(written)
+        alone = (tmp_path / "here" / "2023-12-21" / "my" / name).read_bytes()
+        assert same_but_boundary_and_date(written) == same_but_boundary_and_date(alone)
+        token = personalize.Signer(made.secret).token(reader)
+        assert f"https://news.example.org/leave/{token}".encode() in written
+
+
 def assert_writes_every_batch_itself(tmp_path: Path) -> None:
     """An outbox of two writers, in `tmp_path`, that writes every batch in the sending process, none lost."""
     transport = OutboxTransport(tmp_path / "outbox", writers=2)

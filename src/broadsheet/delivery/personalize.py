@@ -11,9 +11,10 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from email.utils import parseaddr
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, overload
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from itsdangerous import BadSignature
@@ -87,6 +88,7 @@ class Signer:
     """
 
     def __init__(self, secret: str) -> None:
+        self.secret = secret
         self._signer = ItsdangerousSigner(secret, salt=_SALT)
         # itsdangerous derives its key anew for every signature, and a one-shot HMAC looks its digest up
         # anew in OpenSSL (a lock that the channels' threads contend for): each was most of a copy's
@@ -164,22 +166,83 @@ def _unsubscribe_mailto(address: str) -> str:
 
 def recipient(subscriber: Addressee, issue: str, settings: Settings, signer: Signer) -> Recipient:
     """One subscriber's copy of an edition: unsubscribe and preferences links, headers, ids."""
-    token = quote(signer.token(subscriber), safe="")
-    unsubscribe = settings.unsubscribe_url.replace("{token}", token)
-    targets = [f"<{ascii_url(unsubscribe)}>"]
-    if settings.unsubscribe_email:
-        targets.append(_unsubscribe_mailto(settings.unsubscribe_email))
-    return Recipient(
-        address=subscriber.email,
-        name=subscriber.name,
-        message_id=signer.message_id(issue, subscriber, sender_domain(settings.sender)),
-        substitutions={
-            UNSUBSCRIBE_PLACEHOLDER: unsubscribe,
-            PREFERENCES_PLACEHOLDER: settings.preferences_url.replace("{token}", token),
-        },
-        headers={
-            "List-Unsubscribe": ", ".join(targets),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        custom_args={"issue": issue, "subscriber": str(subscriber.id)},
-    )
+    return Recipe.of(issue, settings, signer).make(subscriber, signer)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What each copy of an issue is made of besides its subscriber, as plain values: a process of its own (an
+    outbox's writer) is given it once, and then only the subscribers' rows (`Copies`)."""
+
+    issue: str
+    sender: str
+    unsubscribe_url: str
+    preferences_url: str
+    unsubscribe_email: str
+    secret: str = field(repr=False)
+    """BROADSHEET_SECRET, which signs the links: never in a repr, a log or an error."""
+
+    @classmethod
+    def of(cls, issue: str, settings: Settings, signer: Signer) -> Recipe:
+        return cls(
+            issue,
+            settings.sender,
+            settings.unsubscribe_url,
+            settings.preferences_url,
+            settings.unsubscribe_email,
+            signer.secret,
+        )
+
+    def make(self, subscriber: Addressee, signer: Signer) -> Recipient:
+        """`subscriber`'s copy; `signer` is this recipe's secret's."""
+        token = quote(signer.token(subscriber), safe="")
+        unsubscribe = self.unsubscribe_url.replace("{token}", token)
+        targets = [f"<{ascii_url(unsubscribe)}>"]
+        if self.unsubscribe_email:
+            targets.append(_unsubscribe_mailto(self.unsubscribe_email))
+        return Recipient(
+            address=subscriber.email,
+            name=subscriber.name,
+            message_id=signer.message_id(self.issue, subscriber, sender_domain(self.sender)),
+            substitutions={
+                UNSUBSCRIBE_PLACEHOLDER: unsubscribe,
+                PREFERENCES_PLACEHOLDER: self.preferences_url.replace("{token}", token),
+            },
+            headers={
+                "List-Unsubscribe": ", ".join(targets),
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            custom_args={"issue": self.issue, "subscriber": str(subscriber.id)},
+        )
+
+
+class Copies(Sequence[Recipient]):
+    """A batch's recipients, each made from its subscriber's row when it is first read. A transport that fills in
+    the copies in other processes (the outbox's writers) hands them `recipe` and `readers` instead: the sending
+    process, which also keeps the ledger, then makes none of them."""
+
+    def __init__(self, recipe: Recipe, readers: Sequence[Reader], signer: Signer | None = None) -> None:
+        self.recipe, self.readers = recipe, readers
+        self._signer = signer or Signer(recipe.secret)
+        self._made: list[Recipient | None] = [None] * len(readers)
+
+    def __len__(self) -> int:
+        return len(self.readers)
+
+    @overload
+    def __getitem__(self, index: int) -> Recipient: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Recipient]: ...
+
+    def __getitem__(self, index: int | slice) -> Recipient | list[Recipient]:
+        if isinstance(index, slice):
+            return [self[position] for position in range(len(self))[index]]
+        made = self._made[index]
+        if made is None:
+            made = self._made[index] = self.recipe.make(self.readers[index], self._signer)
+        return made
+
+    def address(self, position: int) -> str:
+        """The address of the copy at `position`, without making the copy."""
+        return self.readers[position].email

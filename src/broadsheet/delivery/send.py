@@ -26,7 +26,7 @@ from ..model import Issue
 from ..render import Email
 from ..settings import Project, Settings
 from .ledger import Claimed, LedgerWriter, Patience, SendLedger
-from .personalize import Signer, recipient
+from .personalize import Copies, Recipe, Signer, recipient
 from .store import State, Status, Subscriber
 from .transports import Batch, Delivery, Outcome, Recipient, Transport, TransportError
 from .transports.retry import Backoff
@@ -198,6 +198,7 @@ class _Channels:
     ) -> None:
         self.project, self.issue, self.emails = project, issue, emails
         self.ledger, self.writer, self.transport, self.signer = ledger, writer, transport, signer
+        self.recipe = Recipe.of(ledger.issue, project.settings, signer)
         self.progress = progress
         self.size = min(batch_size or transport.max_batch, transport.max_batch)
         self._lock = threading.Lock()
@@ -272,10 +273,7 @@ class _Channels:
                     self.issue,
                     self.emails[locale],
                     self.project,
-                    [
-                        recipient(row.subscriber, self.ledger.issue, self.project.settings, self.signer)
-                        for row in claimed
-                    ],
+                    Copies(self.recipe, [row.subscriber for row in claimed], self.signer),
                     clearance,
                 )
                 try:
