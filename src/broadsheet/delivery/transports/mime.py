@@ -271,8 +271,12 @@ class PreparedMessage:
             )
         except ValueError:
             self._senders = None  # `compose` says what is wrong with them, for every recipient
+        self._delimiter = f"--{self.boundary}".encode("ascii")
         self._layouts: dict[tuple[str, ...], _Layout | None] = {}
         self._date: tuple[datetime | None, bytes] = (None, b"")
+        self._last_header_lines: dict[str, tuple[str, bytes]] = {}
+        """Header name -> the last value written and its line: a header every copy has the same
+        (List-Unsubscribe-Post) is folded once."""
 
     def message_bytes(self, recipient: Recipient) -> bytes:
         """`recipient`'s copy as CRLF lines, 7-bit clean. Raises ValueError as `compose` does."""
@@ -289,12 +293,17 @@ class PreparedMessage:
 
     def _fill(self, recipient: Recipient) -> list[bytes]:
         values = recipient.substitutions
-        layout = self._layout(tuple(values))
+        keys = tuple(values)
+        layout = self._layout(keys)
         if (
             self._senders is None
             or layout is None
-            or any(self.boundary in value or "\r" in value or "\n" in value for value in values.values())
+            or any(
+                self.boundary in value or "\r" in value or "\n" in value or any(key in value for key in keys)
+                for value in values.values()
+            )
         ):
+            # A value holding a placeholder is one that `personalize` may replace again, in a later round.
             raise _Unprepared
         subject = layout.subject or _header_line("Subject", personalize(self.batch.subject, values))
         sender, reply_to = self._senders
@@ -309,8 +318,8 @@ class PreparedMessage:
         for name, value in recipient.headers.items():
             if _limited(name):
                 raise _Unprepared
-            lines.append(_header_line(name, personalize(value, values)))
-        delimiter = f"--{self.boundary}".encode("ascii")
+            lines.append(self._header_line(name, personalize(value, values)))
+        delimiter = self._delimiter
         lines += [self._mime, delimiter, _CRLF]
         lines += layout.text.encode(values)
         lines += [_CRLF, delimiter, _CRLF]
@@ -326,6 +335,14 @@ class PreparedMessage:
             except (_Unprepared, ValueError):
                 self._layouts[keys] = None
         return self._layouts[keys]
+
+    def _header_line(self, name: str, value: str) -> bytes:
+        last = self._last_header_lines.get(name)
+        if last is not None and last[0] == value:
+            return last[1]
+        line = _header_line(name, value)
+        self._last_header_lines[name] = (value, line)
+        return line
 
     def _date_line(self) -> bytes:
         """The `Date` of this second (`compose` writes the moment's, to the second): made once a second."""
@@ -426,8 +443,9 @@ class _Line:
     Filling the pieces instead gives the same line when no replacement makes
     or unmakes a placeholder: the text between them is checked once, with
     values that cannot form one; a recipient's values are checked for holding
-    a placeholder, or for forming one with the character beside them (any
-    placeholder made across a value's edge holds that pair of characters).
+    a placeholder (once for all lines, by `PreparedMessage._fill`), and here for
+    forming one with the character beside them (any placeholder made across a
+    value's edge holds that pair of characters).
     """
 
     def __init__(self, text: str, pattern: re.Pattern[str], keys: tuple[str, ...]) -> None:
@@ -437,7 +455,6 @@ class _Line:
         inert = "\0" if not any("\0" in key for key in keys) else "\uffff"
         if personalize(text, dict.fromkeys(keys, inert)) != inert.join(self.fixed):
             raise _Unprepared
-        self.placeholders = keys
         self.pairs = {key[position : position + 2] for key in keys for position in range(len(key) - 1)}
         # A value between two placeholders, with no text between: checked whole, every time.
         self.adjacent = any(not fixed for fixed in self.fixed[1:-1])
@@ -446,18 +463,17 @@ class _Line:
         self._quoted: _QuotedLine | None = None
 
     def fill(self, values: Mapping[str, str]) -> list[str]:
-        """The values in the order they appear; raises `_Unprepared` when they do not fill the line as `personalize` would."""
+        """The values in the order they appear; raises `_Unprepared` when they do not fill the line as `personalize`
+        would. The values hold no placeholder: `PreparedMessage._fill` checks them once for every line."""
         inserted = [values[key] for key in self.keys]
         if self.adjacent or not all(inserted):
             if personalize(self.text, values) != self.filled(inserted):
                 raise _Unprepared
             return inserted
         for number, value in enumerate(inserted):
-            before, after = self.fixed[number][-1:], self.fixed[number + 1][:1]
             if (
-                before + value[0] in self.pairs
-                or value[-1] + after in self.pairs
-                or any(key in value for key in self.placeholders)
+                self.fixed[number][-1:] + value[0] in self.pairs
+                or value[-1] + self.fixed[number + 1][:1] in self.pairs
             ):
                 raise _Unprepared
         return inserted
@@ -491,12 +507,16 @@ class _Body:
         self.fixed_ascii = all(line.isascii() for line in fixed)
         self.fixed_longest = max(map(len, fixed), default=0)
         self.shorter = _shorter_encoding(text)
+        self._always_shorter = not self.fixed_ascii or self.fixed_longest > _LINE
+        """Whether the edition's own lines rule out 7bit, whatever the values."""
+        self._bare = [index for index, line in self.marked.items() if not line.size]
+        """The marked lines that are placeholders only, which a copy's empty values may leave empty."""
         self._runs: dict[str, list[bytes]] = {}
 
     def encode(self, values: Mapping[str, str]) -> list[bytes]:
         """The part's headers, blank line and payload for these values, in pieces."""
         filled = {index: line.fill(values) for index, line in self.marked.items()}
-        if any(not line.size and not any(filled[index]) for index, line in self.marked.items()):
+        if any(not any(filled[index]) for index in self._bare):
             # A line left empty may be no line at all: the last one, or one between "\r" and "\n".
             raise _Unprepared
         cte = self._encoding(filled)
@@ -516,9 +536,9 @@ class _Body:
 
     def _encoding(self, filled: Mapping[int, list[str]]) -> str:
         """`compose`'s choice (`_transfer_encoding`): 7bit for short ASCII lines, else the edition's shorter."""
-        if self.fixed_ascii and all(
-            line.ascii and all(map(str.isascii, filled[index])) for index, line in self.marked.items()
-        ):
+        if self._always_shorter:
+            return self.shorter
+        if all(line.ascii and all(map(str.isascii, filled[index])) for index, line in self.marked.items()):
             longest = max(
                 [
                     self.fixed_longest,
@@ -617,6 +637,9 @@ class _QuotedLine:
         self.fixed = fixed
         self._runs: dict[tuple[int, int], tuple[bytes, int]] = {}
         self._rest: _QuotedLine | None = None
+        self._short = all(len(text) < _QP_PIECE for text in fixed)
+        """Whether no fixed text is long enough to hold a cut: a line that is mostly its values (a link on a
+        line of its own) is cut whole, as the runs would cut it, without looking for them."""
 
     def encode(self, inserted: list[bytes]) -> list[bytes]:
         """The encoded line, in pieces."""
@@ -638,6 +661,9 @@ class _QuotedLine:
         line = b"".join(pieces)
         last = len(line) - 1 - _LINE
         out: list[bytes] = []
+        if self._short:
+            out.append(_last_piece(line, _cut(line, 0, last, out), last))
+            return out
         start = begin = 0
         for number, fixed in enumerate(self.fixed):
             end = begin + len(fixed)
