@@ -243,7 +243,3 @@ class Copies(Sequence[Recipient]):
         if made is None:
             made = self._made[index] = self.recipe.make(self.readers[index], self._signer)
         return made
-
-    def address(self, position: int) -> str:
-        """The address of the copy at `position`, without making the copy."""
-        return self.readers[position].email
