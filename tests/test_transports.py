@@ -471,6 +471,7 @@ def test_copies_are_made_from_their_rows_when_read_as_recipient_makes_them() -> 
     ]
     # Each made once.
     assert copies[1] is copies[1] and copies[-1] is copies[len(copies) - 1]
+    assert [a is b for a, b in zip(copies, copies, strict=True)] == [True] * len(READERS)
     assert copies[1:3] == [copies[1], copies[2]]
     with pytest.raises(IndexError):
         copies[len(READERS)]

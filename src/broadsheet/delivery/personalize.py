@@ -11,10 +11,10 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
-from typing import NamedTuple, Protocol, overload
+from typing import NamedTuple, Protocol, cast, overload
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from itsdangerous import BadSignature
@@ -226,6 +226,7 @@ class Copies(Sequence[Recipient]):
         self.recipe, self.readers = recipe, readers
         self._signer = signer or Signer(recipe.secret)
         self._made: list[Recipient | None] = [None] * len(readers)
+        self._all_made = False
 
     def __len__(self) -> int:
         return len(self.readers)
@@ -243,3 +244,12 @@ class Copies(Sequence[Recipient]):
         if made is None:
             made = self._made[index] = self.recipe.make(self.readers[index], self._signer)
         return made
+
+    def __iter__(self) -> Iterator[Recipient]:
+        # All made at the first pass, and then a list's: a transport reads a batch's recipients several times
+        # (SendGrid: for the request, its personalizations and its answer), Sequence's iteration costs a call each.
+        if not self._all_made:
+            for position in range(len(self)):
+                self[position]
+            self._all_made = True
+        return iter(cast(list[Recipient], self._made))
